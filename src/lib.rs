@@ -1,8 +1,15 @@
 //! fwcheck — an offline iptables ruleset verifier and packet simulator.
 //!
-//! The pipeline: [`ruleset`] parses `iptables-save`/`iptables-restore` input into a model with
-//! source spans and a chain graph; [`packet`] turns captures or synthetic traffic into decoded
-//! [`packet::Packet`]s; the engine replays them through the ruleset with a connection-tracking
-//! emulator; reports and analyses are built on the per-packet outcomes.
+//! The pipeline: [`ruleset`] parses `iptables-save`/`iptables-restore` input (or a script of
+//! `iptables` commands) into a model with source spans and a chain graph; [`packet`] turns
+//! captures or synthetic traffic into decoded [`packet::Packet`]s; the [`engine`] replays them
+//! through the ruleset with the [`conntrack`] emulator; reports and analyses are built on the
+//! per-packet outcomes.
 
+pub mod conntrack;
+pub mod diag;
+pub mod engine;
+pub mod ext;
+pub mod lint;
 pub mod packet;
+pub mod ruleset;

@@ -1,0 +1,256 @@
+//! Diagnostics: errors and warnings with a source span, rendered as `file:line:column` with the
+//! offending line and a caret under the token, plus what was expected.
+//!
+//! Every problem fwcheck finds in its input becomes a [`Diagnostic`]. Parsing never stops at the
+//! first error: all diagnostics of a file are collected and reported together.
+
+use std::fmt::Write as _;
+use std::ops::Range;
+
+use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label};
+use codespan_reporting::files::SimpleFile;
+use codespan_reporting::term::{self, Config};
+use serde::Serialize;
+
+/// A loaded input file: its display name, its text and a line index.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    pub name: String,
+    pub text: String,
+    line_starts: Vec<usize>,
+}
+
+impl SourceFile {
+    pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
+        let text = text.into();
+        let mut line_starts = vec![0];
+        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        SourceFile {
+            name: name.into(),
+            text,
+            line_starts,
+        }
+    }
+
+    /// 1-based line and 1-based column (in characters) of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let line = match self.line_starts.binary_search(&offset) {
+            Ok(l) => l,
+            Err(l) => l - 1,
+        };
+        let start = self.line_starts[line];
+        let col = self
+            .text
+            .get(start..offset)
+            .map(|s| s.chars().count())
+            .unwrap_or(offset - start);
+        (line + 1, col + 1)
+    }
+
+    /// 1-based line number of a byte offset.
+    pub fn line_of(&self, offset: usize) -> usize {
+        self.line_col(offset).0
+    }
+
+    /// Byte range of a 1-based line, without its line terminator.
+    pub fn line_range(&self, line: usize) -> Range<usize> {
+        let start = self
+            .line_starts
+            .get(line - 1)
+            .copied()
+            .unwrap_or(self.text.len());
+        let mut end = self
+            .line_starts
+            .get(line)
+            .map(|e| e - 1)
+            .unwrap_or(self.text.len());
+        if end > start && self.text.as_bytes()[end - 1] == b'\r' {
+            end -= 1;
+        }
+        start..end.max(start)
+    }
+
+    pub fn line_count(&self) -> usize {
+        self.line_starts.len()
+    }
+}
+
+/// A byte range into a [`SourceFile`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+pub struct Span {
+    pub start: u32,
+    pub end: u32,
+}
+
+impl Span {
+    pub fn new(start: usize, end: usize) -> Self {
+        Span {
+            start: start as u32,
+            end: end as u32,
+        }
+    }
+    pub fn range(self) -> Range<usize> {
+        self.start as usize..self.end as usize
+    }
+    /// The smallest span covering both.
+    pub fn to(self, other: Span) -> Span {
+        Span {
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
+    }
+    /// An empty span just after this one (for "missing value" errors).
+    pub fn after(self) -> Span {
+        Span {
+            start: self.end,
+            end: self.end,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Note,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Note => "note",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+/// One problem found in an input file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    /// Stable code, see [`crate::codes`].
+    pub code: &'static str,
+    pub message: String,
+    pub span: Span,
+    /// What was expected at the span (shown under the caret).
+    pub expected: Option<String>,
+    pub notes: Vec<String>,
+}
+
+impl Diagnostic {
+    pub fn error(code: &'static str, span: Span, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+            span,
+            expected: None,
+            notes: Vec::new(),
+        }
+    }
+    pub fn warning(code: &'static str, span: Span, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, span, message)
+        }
+    }
+    pub fn expected(mut self, what: impl Into<String>) -> Self {
+        self.expected = Some(what.into());
+        self
+    }
+    pub fn note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
+        self
+    }
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// A diagnostic located in a file: what JSON output and SARIF carry.
+#[derive(Debug, Clone, Serialize)]
+pub struct LocatedDiagnostic {
+    pub severity: Severity,
+    pub code: &'static str,
+    pub message: String,
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+impl Diagnostic {
+    pub fn locate(&self, file: &SourceFile) -> LocatedDiagnostic {
+        let (line, column) = file.line_col(self.span.start as usize);
+        let (end_line, end_column) = file.line_col(self.span.end as usize);
+        LocatedDiagnostic {
+            severity: self.severity,
+            code: self.code,
+            message: self.message.clone(),
+            file: file.name.clone(),
+            line,
+            column,
+            end_line,
+            end_column,
+            expected: self.expected.clone(),
+            notes: self.notes.clone(),
+        }
+    }
+
+    /// Render as text: `error[E101]: message`, ` --> file:line:col`, the line, a caret.
+    pub fn render(&self, file: &SourceFile, color: bool) -> String {
+        let sf = SimpleFile::new(file.name.as_str(), file.text.as_str());
+        let mut range = self.span.range();
+        range.end = range.end.min(file.text.len());
+        range.start = range.start.min(range.end);
+        let mut label = Label::primary((), range);
+        if let Some(e) = &self.expected {
+            label = label.with_message(format!("expected {e}"));
+        }
+        let d = match self.severity {
+            Severity::Error => CsDiagnostic::error(),
+            Severity::Warning => CsDiagnostic::warning(),
+            Severity::Note => CsDiagnostic::note(),
+        }
+        .with_code(self.code)
+        .with_message(&self.message)
+        .with_labels(vec![label])
+        .with_notes(self.notes.clone());
+        let config = Config {
+            chars: term::Chars::ascii(),
+            ..Config::default()
+        };
+        let mut out = String::new();
+        if color {
+            let mut buf = term::termcolor::Buffer::ansi();
+            if term::emit(&mut buf, &config, &sf, &d).is_ok() {
+                out.push_str(&String::from_utf8_lossy(buf.as_slice()));
+                return out;
+            }
+        }
+        let mut buf = term::termcolor::Buffer::no_color();
+        if term::emit(&mut buf, &config, &sf, &d).is_ok() {
+            out.push_str(&String::from_utf8_lossy(buf.as_slice()));
+        } else {
+            let (l, c) = file.line_col(self.span.start as usize);
+            let _ = writeln!(
+                out,
+                "{}: {}:{}:{}: {}",
+                self.severity.as_str(),
+                file.name,
+                l,
+                c,
+                self.message
+            );
+        }
+        out
+    }
+}

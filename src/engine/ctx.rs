@@ -1,0 +1,162 @@
+//! What a match or target sees while a packet traverses a chain: the packet, the hook and table,
+//! the devices, the time in jiffies, the packet's mutable kernel state (mark, conntrack
+//! attachment, TOS/TTL after mangling), the conntrack table and the extensions' own state.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use crate::conntrack::{Attach, Conntrack, CtDir, CtEntry};
+use crate::packet::Packet;
+use crate::ruleset::model::{Hook, TableKind};
+
+/// Static facts about the simulated host, fixed for a run.
+#[derive(Debug, Clone)]
+pub struct SimEnv {
+    /// The host's own addresses (`--host`).
+    pub hosts: Vec<IpAddr>,
+    /// Networks the host is attached to (`--host ADDR/LEN`), for broadcast address types.
+    pub networks: Vec<(IpAddr, u8)>,
+    /// Kernel HZ (jiffies per second): 250 on Debian/Ubuntu kernels.
+    pub hz: u32,
+    /// `net.netfilter.nf_conntrack_tcp_loose`.
+    pub tcp_loose: bool,
+    /// `net.netfilter.nf_conntrack_tcp_be_liberal`.
+    pub tcp_be_liberal: bool,
+    /// `net.netfilter.nf_conntrack_checksum`.
+    pub ct_checksum: bool,
+    /// Name of the capture's interface (`--iface`).
+    pub iface: String,
+}
+
+impl Default for SimEnv {
+    fn default() -> Self {
+        SimEnv {
+            hosts: Vec::new(),
+            networks: Vec::new(),
+            hz: 250,
+            tcp_loose: true,
+            tcp_be_liberal: false,
+            ct_checksum: true,
+            iface: "eth0".to_string(),
+        }
+    }
+}
+
+impl SimEnv {
+    /// An address of this host (including loopback), i.e. `RTN_LOCAL`.
+    pub fn is_local(&self, a: IpAddr) -> bool {
+        a.is_loopback() || self.hosts.contains(&a)
+    }
+
+    /// Convert nanoseconds since the start of the simulation into jiffies.
+    pub fn jiffies(&self, ns: u64) -> u64 {
+        (ns as u128 * self.hz as u128 / 1_000_000_000) as u64
+    }
+}
+
+/// Per-packet kernel state that rules can read and targets can change.
+#[derive(Debug, Clone, Default)]
+pub struct Skb {
+    /// `skb->mark`.
+    pub mark: u32,
+    /// Conntrack attachment (`skb->_nfct`).
+    pub ct: Attach,
+    /// TOS/traffic class and TTL/hop limit as changed by mangle targets.
+    pub tos: u8,
+    pub ttl: u8,
+    /// `skb->priority` (CLASSIFY).
+    pub priority: u32,
+    /// Set by the TRACE target.
+    pub trace: bool,
+}
+
+/// State that extensions keep across packets: per-instance slots (limit buckets, statistic
+/// counters) and named stores shared by rules (recent lists, hashlimit tables).
+#[derive(Default)]
+pub struct ExtState {
+    pub slots: Vec<Option<Box<dyn Any + Send>>>,
+    pub named: HashMap<String, Box<dyn Any + Send>>,
+}
+
+impl std::fmt::Debug for ExtState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExtState")
+            .field("slots", &self.slots.len())
+            .field("named", &self.named.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl ExtState {
+    /// The state of instance `slot`, created with `init` on first use.
+    pub fn slot<T: Any + Send>(&mut self, slot: usize, init: impl FnOnce() -> T) -> &mut T {
+        if self.slots.len() <= slot {
+            self.slots.resize_with(slot + 1, || None);
+        }
+        let s = &mut self.slots[slot];
+        if !s.as_ref().is_some_and(|b| b.is::<T>()) {
+            *s = Some(Box::new(init()));
+        }
+        s.as_mut()
+            .and_then(|b| b.downcast_mut::<T>())
+            .expect("slot holds T")
+    }
+
+    /// A named store (e.g. `recent:DEFAULT`), created with `init` on first use.
+    pub fn named<T: Any + Send>(&mut self, key: &str, init: impl FnOnce() -> T) -> &mut T {
+        let fresh = !self.named.get(key).is_some_and(|b| b.is::<T>());
+        if fresh {
+            self.named.insert(key.to_string(), Box::new(init()));
+        }
+        self.named
+            .get_mut(key)
+            .and_then(|b| b.downcast_mut::<T>())
+            .expect("named store holds T")
+    }
+}
+
+/// Everything a match or target may look at or change.
+pub struct EvalCtx<'a> {
+    /// The packet as it is at this point (addresses may have been translated by NAT).
+    pub pkt: &'a Packet,
+    pub hook: Hook,
+    pub table: TableKind,
+    /// Input device name, `""` when the hook has none.
+    pub indev: &'a str,
+    /// Output device name, `""` when the hook has none.
+    pub outdev: &'a str,
+    pub env: &'a SimEnv,
+    /// Current time in jiffies.
+    pub now: u64,
+    pub skb: &'a mut Skb,
+    pub conntrack: &'a mut Conntrack,
+    pub ext: &'a mut ExtState,
+    /// State slot of the extension instance being evaluated.
+    pub slot: usize,
+}
+
+impl EvalCtx<'_> {
+    /// The connection attached to the packet, if any.
+    pub fn ct(&self) -> Option<&CtEntry> {
+        match self.skb.ct {
+            Attach::Ct { id, .. } => self.conntrack.get(id),
+            _ => None,
+        }
+    }
+    pub fn ct_mut(&mut self) -> Option<&mut CtEntry> {
+        match self.skb.ct {
+            Attach::Ct { id, .. } => self.conntrack.get_mut(id),
+            _ => None,
+        }
+    }
+    /// Direction of the packet in its connection.
+    pub fn ct_dir(&self) -> Option<CtDir> {
+        self.skb.ct.info().map(|i| i.dir())
+    }
+    /// Whether the packet was generated locally (OUTPUT/POSTROUTING of a local packet).
+    pub fn is_local_out(&self) -> bool {
+        matches!(self.hook, Hook::Output)
+            || (self.hook == Hook::Postrouting && self.indev.is_empty())
+    }
+}

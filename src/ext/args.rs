@@ -1,0 +1,485 @@
+//! Value parsers shared by the extensions, with libxtables' exact rules: numbers in C `strtoul`
+//! base 0 (decimal, `0x` hex, leading-`0` octal), ports or service names, port ranges, protocol
+//! names, addresses with prefix or dotted masks, interface names.
+
+use std::net::Ipv6Addr;
+
+use crate::diag::{Diagnostic, Span};
+use crate::ext::OptArg;
+use crate::ruleset::model::{AddrMask, Family};
+
+/// Stable diagnostic codes used by value parsers.
+pub const E_VALUE: &str = "E104";
+
+static PROTOCOLS: &str = include_str!("data/protocols.txt");
+static SERVICES: &str = include_str!("data/services.txt");
+
+/// Parse an unsigned number as `strtoul(s, &end, 0)` with a full-string check, within `[min, max]`.
+pub fn strtoul0(s: &str) -> Option<u64> {
+    let (digits, radix) = if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        (h, 16)
+    } else if s.len() > 1 && s.starts_with('0') {
+        (&s[1..], 8)
+    } else {
+        (s, 10)
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    u64::from_str_radix(digits, radix).ok()
+}
+
+/// A number in `[min, max]` (base 0), or an error pointing at the value.
+pub fn parse_num(arg: &OptArg<'_>, min: u64, max: u64, what: &str) -> Result<u64, Diagnostic> {
+    match strtoul0(arg.text) {
+        Some(v) if v >= min && v <= max => Ok(v),
+        Some(_) => Err(Diagnostic::error(
+            E_VALUE,
+            arg.span,
+            format!("{what} `{}` out of range", arg.text),
+        )
+        .expected(format!("a number from {min} to {max}"))),
+        None => Err(
+            Diagnostic::error(E_VALUE, arg.span, format!("invalid {what} `{}`", arg.text))
+                .expected(format!("a number from {min} to {max}")),
+        ),
+    }
+}
+
+/// Same as [`parse_num`] on a sub-slice of an argument (for `a:b`, `a/b` forms).
+pub fn parse_num_part(
+    text: &str,
+    span: Span,
+    min: u64,
+    max: u64,
+    what: &str,
+) -> Result<u64, Diagnostic> {
+    parse_num(&OptArg { text, span }, min, max, what)
+}
+
+/// The span of a byte range inside an argument.
+pub fn sub_span(arg: &OptArg<'_>, start: usize, end: usize) -> Span {
+    // Arguments may have been unquoted; only narrow when the text maps 1:1 onto the span.
+    if (arg.span.end - arg.span.start) as usize == arg.text.len() {
+        Span::new(
+            arg.span.start as usize + start,
+            arg.span.start as usize + end,
+        )
+    } else {
+        arg.span
+    }
+}
+
+/// Protocol number → name as `iptables-save` prints it (`/etc/protocols`, then libxtables'
+/// own table), or `None` when it prints the number.
+pub fn proto_name(num: u8) -> Option<&'static str> {
+    for line in PROTOCOLS.lines() {
+        let mut it = line.split(' ');
+        let (Some(name), Some(n)) = (it.next(), it.next()) else {
+            continue;
+        };
+        if n.parse::<u8>().ok() == Some(num) && num != 0 {
+            return Some(name);
+        }
+    }
+    match num {
+        6 => Some("tcp"),
+        17 => Some("udp"),
+        1 => Some("icmp"),
+        58 => Some("icmpv6"),
+        132 => Some("sctp"),
+        136 => Some("udplite"),
+        50 => Some("esp"),
+        51 => Some("ah"),
+        135 => Some("mh"),
+        _ => None,
+    }
+}
+
+/// Parse `-p` values: a number 0–255, `all`, a name from `/etc/protocols` or libxtables' list
+/// (case-insensitive). `Ok(0)` means "all".
+pub fn parse_protocol(arg: &OptArg<'_>) -> Result<u8, Diagnostic> {
+    if let Some(v) = strtoul0(arg.text) {
+        return u8::try_from(v).map_err(|_| {
+            Diagnostic::error(
+                E_VALUE,
+                arg.span,
+                format!("unknown protocol `{}`", arg.text),
+            )
+            .expected("a protocol number from 0 to 255 or a name such as tcp, udp, icmp")
+        });
+    }
+    let lower = arg.text.to_ascii_lowercase();
+    if lower == "all" {
+        return Ok(0);
+    }
+    for line in PROTOCOLS.lines() {
+        let mut it = line.split(' ');
+        if let (Some(name), Some(n)) = (it.next(), it.next()) {
+            if name == lower {
+                if let Ok(n) = n.parse::<u8>() {
+                    return Ok(n);
+                }
+            }
+        }
+    }
+    let builtin = match lower.as_str() {
+        "tcp" => Some(6),
+        "udp" => Some(17),
+        "icmp" => Some(1),
+        "icmpv6" | "ipv6-icmp" => Some(58),
+        "sctp" => Some(132),
+        "udplite" => Some(136),
+        "esp" => Some(50),
+        "ah" => Some(51),
+        "mh" | "ipv6-mh" => Some(135),
+        _ => None,
+    };
+    builtin.ok_or_else(|| {
+        Diagnostic::error(
+            E_VALUE,
+            arg.span,
+            format!("unknown protocol `{}`", arg.text),
+        )
+        .expected("a protocol number from 0 to 255 or a name such as tcp, udp, icmp")
+    })
+}
+
+/// Service name → port for `proto` ("tcp", "udp", "sctp", "dccp"), from `/etc/services`.
+pub fn service_port(name: &str, proto: &str) -> Option<u16> {
+    for line in SERVICES.lines() {
+        let mut it = line.split(' ');
+        let (Some(p), Some(port)) = (it.next(), it.next()) else {
+            continue;
+        };
+        if p == proto && it.any(|n| n == name) {
+            return port.parse().ok();
+        }
+    }
+    None
+}
+
+/// A port: a number (base 0) up to 65535, or a service name for `proto`.
+pub fn parse_port_text(text: &str, span: Span, proto: &str) -> Result<u16, Diagnostic> {
+    if let Some(v) = strtoul0(text) {
+        if v <= 65535 {
+            return Ok(v as u16);
+        }
+        return Err(
+            Diagnostic::error(E_VALUE, span, format!("port `{text}` is above 65535"))
+                .expected("a port from 0 to 65535 or a service name"),
+        );
+    }
+    service_port(text, proto).ok_or_else(|| {
+        Diagnostic::error(E_VALUE, span, format!("invalid port/service `{text}`"))
+            .expected(format!("a port from 0 to 65535 or a {proto} service name"))
+    })
+}
+
+pub fn parse_port(arg: &OptArg<'_>, proto: &str) -> Result<u16, Diagnostic> {
+    parse_port_text(arg.text, arg.span, proto)
+}
+
+/// A port range `a`, `a:b`, `a:` (to 65535) or `:b` (from 0); `min > max` is an error.
+pub fn parse_port_range(arg: &OptArg<'_>, proto: &str) -> Result<(u16, u16), Diagnostic> {
+    parse_port_range_sep(arg, proto, ':')
+}
+
+/// Like [`parse_port_range`] with another separator (multiport uses `:` too, some use `-`).
+pub fn parse_port_range_sep(
+    arg: &OptArg<'_>,
+    proto: &str,
+    sep: char,
+) -> Result<(u16, u16), Diagnostic> {
+    let text = arg.text;
+    match text.find(sep) {
+        None => {
+            let p = parse_port(arg, proto)?;
+            Ok((p, p))
+        }
+        Some(i) => {
+            let (a, b) = (&text[..i], &text[i + 1..]);
+            let lo = if a.is_empty() {
+                0
+            } else {
+                parse_port_text(a, sub_span(arg, 0, i), proto)?
+            };
+            let hi = if b.is_empty() {
+                65535
+            } else {
+                parse_port_text(b, sub_span(arg, i + 1, text.len()), proto)?
+            };
+            if lo > hi {
+                return Err(Diagnostic::error(
+                    E_VALUE,
+                    arg.span,
+                    format!("invalid port range `{text}`: {lo} is above {hi}"),
+                )
+                .expected("a range MIN:MAX with MIN <= MAX"));
+            }
+            Ok((lo, hi))
+        }
+    }
+}
+
+/// Print a port range as iptables-save does: `a` when single, else `a:b`.
+pub fn fmt_port_range(out: &mut String, (lo, hi): (u16, u16)) {
+    use std::fmt::Write;
+    if lo == hi {
+        let _ = write!(out, "{lo}");
+    } else {
+        let _ = write!(out, "{lo}:{hi}");
+    }
+}
+
+/// libxtables `__numeric_to_ipaddr`: up to four dot-separated base-0 bytes; a network address
+/// may be abbreviated (`10.1` = `10.1.0.0`), a mask may not.
+pub fn parse_ipv4_dotted(text: &str, is_mask: bool) -> Option<u32> {
+    let parts: Vec<&str> = text.split('.').collect();
+    if parts.len() > 4 || (is_mask && parts.len() != 4) {
+        return None;
+    }
+    let mut bytes = [0u8; 4];
+    for (i, p) in parts.iter().enumerate() {
+        let v = strtoul0(p)?;
+        bytes[i] = u8::try_from(v).ok()?;
+    }
+    Some(u32::from_be_bytes(bytes))
+}
+
+fn looks_like_hostname(s: &str) -> bool {
+    s.chars().any(|c| c.is_ascii_alphabetic()) && !s.contains(':')
+}
+
+/// Parse one address with optional mask (`a`, `a/len`, `a/dotted-mask`) for `family`; the
+/// address is masked, as iptables stores it. Hostnames are an error: iptables would resolve them
+/// once, at load time, which an offline check cannot reproduce.
+pub fn parse_addr_mask_text(
+    text: &str,
+    span: Span,
+    family: Family,
+) -> Result<AddrMask, Diagnostic> {
+    let (addr_s, mask_s) = match text.find('/') {
+        Some(i) => (&text[..i], Some(&text[i + 1..])),
+        None => (text, None),
+    };
+    let what = match family {
+        Family::V4 => "an IPv4 address such as 192.0.2.1, optionally /PREFIX or /MASK",
+        Family::V6 => "an IPv6 address such as 2001:db8::1, optionally /PREFIX or /MASK",
+    };
+    let addr_span = if mask_s.is_some() && (span.end - span.start) as usize == text.len() {
+        Span::new(span.start as usize, span.start as usize + addr_s.len())
+    } else {
+        span
+    };
+    let mask_span = if (span.end - span.start) as usize == text.len() && mask_s.is_some() {
+        Span::new(span.start as usize + addr_s.len() + 1, span.end as usize)
+    } else {
+        span
+    };
+    match family {
+        Family::V4 => {
+            let Some(addr) = parse_ipv4_dotted(addr_s, false) else {
+                let msg = if looks_like_hostname(addr_s) {
+                    format!("hostname `{addr_s}` cannot be resolved offline")
+                } else {
+                    format!("invalid address `{addr_s}`")
+                };
+                let mut d = Diagnostic::error(E_VALUE, addr_span, msg).expected(what);
+                if looks_like_hostname(addr_s) {
+                    d = d.note("iptables resolves host names once, when the rule is loaded; write the address instead");
+                }
+                return Err(d);
+            };
+            let mask = match mask_s {
+                None => u32::MAX,
+                Some(m) if m.contains('.') => parse_ipv4_dotted(m, true).ok_or_else(|| {
+                    Diagnostic::error(E_VALUE, mask_span, format!("invalid mask `{m}`"))
+                        .expected("a prefix length 0-32 or a dotted mask such as 255.255.255.0")
+                })?,
+                Some(m) => match strtoul0(m) {
+                    Some(bits) if bits <= 32 => {
+                        if bits == 0 {
+                            0
+                        } else {
+                            u32::MAX << (32 - bits)
+                        }
+                    }
+                    _ => {
+                        return Err(Diagnostic::error(
+                            E_VALUE,
+                            mask_span,
+                            format!("invalid mask `{m}`"),
+                        )
+                        .expected("a prefix length 0-32 or a dotted mask such as 255.255.255.0"))
+                    }
+                },
+            };
+            Ok(AddrMask::V4 {
+                addr: addr & mask,
+                mask,
+            })
+        }
+        Family::V6 => {
+            let addr: Ipv6Addr = addr_s.parse().map_err(|_| {
+                let msg = if looks_like_hostname(addr_s) {
+                    format!("hostname `{addr_s}` cannot be resolved offline")
+                } else {
+                    format!("invalid address `{addr_s}`")
+                };
+                Diagnostic::error(E_VALUE, addr_span, msg).expected(what)
+            })?;
+            let mask = match mask_s {
+                None => u128::MAX,
+                Some(m) if m.contains(':') => {
+                    let a: Ipv6Addr = m.parse().map_err(|_| {
+                        Diagnostic::error(E_VALUE, mask_span, format!("invalid mask `{m}`"))
+                            .expected("a prefix length 0-128 or a mask such as ffff:ffff::")
+                    })?;
+                    u128::from(a)
+                }
+                Some(m) => match strtoul0(m) {
+                    Some(bits) if bits <= 128 => {
+                        if bits == 0 {
+                            0
+                        } else {
+                            u128::MAX << (128 - bits)
+                        }
+                    }
+                    _ => {
+                        return Err(Diagnostic::error(
+                            E_VALUE,
+                            mask_span,
+                            format!("invalid mask `{m}`"),
+                        )
+                        .expected("a prefix length 0-128 or a mask such as ffff:ffff::"))
+                    }
+                },
+            };
+            Ok(AddrMask::V6 {
+                addr: u128::from(addr) & mask,
+                mask,
+            })
+        }
+    }
+}
+
+pub fn parse_addr_mask(arg: &OptArg<'_>, family: Family) -> Result<AddrMask, Diagnostic> {
+    parse_addr_mask_text(arg.text, arg.span, family)
+}
+
+/// A single address without mask (iprange bounds, `--to-destination` and the like).
+pub fn parse_addr(text: &str, span: Span, family: Family) -> Result<std::net::IpAddr, Diagnostic> {
+    use std::net::{IpAddr, Ipv4Addr};
+    match family {
+        Family::V4 => text.parse::<Ipv4Addr>().map(IpAddr::V4).map_err(|_| {
+            Diagnostic::error(E_VALUE, span, format!("invalid IPv4 address `{text}`"))
+                .expected("an IPv4 address such as 192.0.2.1")
+        }),
+        Family::V6 => text.parse::<Ipv6Addr>().map(IpAddr::V6).map_err(|_| {
+            Diagnostic::error(E_VALUE, span, format!("invalid IPv6 address `{text}`"))
+                .expected("an IPv6 address such as 2001:db8::1")
+        }),
+    }
+}
+
+/// Split a comma-separated list, keeping each element's span.
+pub fn split_list<'a>(arg: &OptArg<'a>, sep: char) -> Vec<OptArg<'a>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, c) in arg.text.char_indices() {
+        if c == sep {
+            out.push(OptArg {
+                text: &arg.text[start..i],
+                span: sub_span(arg, start, i),
+            });
+            start = i + 1;
+        }
+    }
+    out.push(OptArg {
+        text: &arg.text[start..],
+        span: sub_span(arg, start, arg.text.len()),
+    });
+    out
+}
+
+/// Interface names are at most 15 bytes (IFNAMSIZ - 1), as libxtables checks.
+pub fn check_iface(arg: &OptArg<'_>) -> Result<(), Diagnostic> {
+    if arg.text.len() > 15 {
+        return Err(Diagnostic::error(
+            E_VALUE,
+            arg.span,
+            format!(
+                "interface name `{}` must be shorter than 16 characters",
+                arg.text
+            ),
+        )
+        .expected("an interface name such as eth0, or a prefix with + such as eth+"));
+    }
+    if arg.text.is_empty() {
+        return Err(Diagnostic::error(E_VALUE, arg.span, "empty interface name")
+            .expected("an interface name such as eth0, or a prefix with + such as eth+"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn a(t: &str) -> OptArg<'_> {
+        OptArg {
+            text: t,
+            span: Span::new(0, t.len()),
+        }
+    }
+
+    #[test]
+    fn numbers_follow_strtoul_base0() {
+        assert_eq!(strtoul0("80"), Some(80));
+        assert_eq!(strtoul0("0x50"), Some(80));
+        assert_eq!(strtoul0("010"), Some(8));
+        assert_eq!(strtoul0("08"), None);
+        assert_eq!(strtoul0("0"), Some(0));
+        assert_eq!(strtoul0(""), None);
+        assert_eq!(strtoul0("-1"), None);
+    }
+
+    #[test]
+    fn ports_and_services() {
+        assert_eq!(parse_port(&a("ssh"), "tcp").unwrap(), 22);
+        assert_eq!(parse_port(&a("domain"), "udp").unwrap(), 53);
+        assert!(parse_port(&a("65536"), "tcp").is_err());
+        assert_eq!(parse_port_range(&a("1024:"), "tcp").unwrap(), (1024, 65535));
+        assert_eq!(parse_port_range(&a(":1023"), "tcp").unwrap(), (0, 1023));
+        assert!(parse_port_range(&a("90:80"), "tcp").is_err());
+    }
+
+    #[test]
+    fn addresses_like_libxtables() {
+        let p = |t| parse_addr_mask(&a(t), Family::V4).map(|m| m.to_string());
+        assert_eq!(p("10/8").unwrap(), "10.0.0.0/8");
+        assert_eq!(p("10.1").unwrap(), "10.1.0.0/32");
+        assert_eq!(p("010.1.1.1").unwrap(), "8.1.1.1/32");
+        assert_eq!(p("1.2.3.4/255.255.0.255").unwrap(), "1.2.0.4/255.255.0.255");
+        assert_eq!(p("1.2.3.4/0.0.0.255").unwrap(), "0.0.0.4/0.0.0.255");
+        assert!(p("1.2.3.4/08").is_err());
+        assert!(p("1.2.3.4/33").is_err());
+        assert!(p("256.1.1.1").is_err());
+        assert!(p("host.example").is_err());
+        let p6 = |t| parse_addr_mask(&a(t), Family::V6).map(|m| m.to_string());
+        assert_eq!(p6("2001:db8::/ffff:ffff::").unwrap(), "2001:db8::/32");
+        assert_eq!(p6("2001:db8::1/64").unwrap(), "2001:db8::/64");
+    }
+
+    #[test]
+    fn protocols() {
+        assert_eq!(parse_protocol(&a("TCP")).unwrap(), 6);
+        assert_eq!(parse_protocol(&a("all")).unwrap(), 0);
+        assert_eq!(parse_protocol(&a("gre")).unwrap(), 47);
+        assert!(parse_protocol(&a("256")).is_err());
+        assert_eq!(proto_name(58), Some("ipv6-icmp"));
+        assert_eq!(proto_name(4), Some("ipencap"));
+        assert_eq!(proto_name(250), None);
+    }
+}

@@ -1,0 +1,72 @@
+//! `-m comment --comment TEXT` (xt_comment.c): always matches.
+
+use std::any::Any;
+
+use crate::diag::Diagnostic;
+use crate::engine::EvalCtx;
+use crate::ext::{Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx, E_VALUE};
+use crate::ruleset::lexer::save_string;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comment {
+    pub text: Option<String>,
+}
+
+pub fn new() -> Box<dyn Match> {
+    Box::new(Comment { text: None })
+}
+
+static OPTS: &[OptSpec] = &[OptSpec::new("comment", 1, Arg::One)];
+
+impl Match for Comment {
+    fn name(&self) -> &'static str {
+        "comment"
+    }
+    fn options(&self) -> &'static [OptSpec] {
+        OPTS
+    }
+    fn parse(
+        &mut self,
+        _opt: &OptSpec,
+        _invert: bool,
+        args: &[OptArg<'_>],
+        _cx: &mut ParseCtx<'_>,
+    ) -> Result<(), Diagnostic> {
+        if args[0].text.len() > 255 {
+            return Err(Diagnostic::error(
+                E_VALUE,
+                args[0].span,
+                "comment is longer than 255 characters",
+            )
+            .expected("at most 255 characters"));
+        }
+        self.text = Some(args[0].text.to_string());
+        Ok(())
+    }
+    fn finish(&mut self, cx: &mut ParseCtx<'_>) -> Result<(), Diagnostic> {
+        if self.text.is_none() {
+            return Err(Diagnostic::error(
+                crate::ruleset::parser::code::MISSING_VALUE,
+                cx.span.after(),
+                "-m comment requires --comment",
+            )
+            .expected("--comment TEXT"));
+        }
+        Ok(())
+    }
+    fn save(&self, out: &mut String) {
+        if let Some(t) = &self.text {
+            out.push_str(" --comment");
+            save_string(out, t);
+        }
+    }
+    fn eval(&self, _cx: &mut EvalCtx<'_>) -> MatchResult {
+        MatchResult::Yes
+    }
+    fn always_true(&self) -> bool {
+        true
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}

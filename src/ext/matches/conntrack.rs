@@ -1,0 +1,480 @@
+//! `-m conntrack` (libxt_conntrack.c rev 3 / xt_conntrack.c `conntrack_mt`) and `-m state`
+//! (in iptables 1.8 an alias of conntrack, saved back as `-m state --state …`).
+
+use std::any::Any;
+use std::fmt::Write;
+
+use super::port_match;
+use crate::conntrack::{state, status, CtDir};
+use crate::diag::Diagnostic;
+use crate::engine::EvalCtx;
+use crate::ext::{
+    parse_addr_mask, parse_num, parse_num_part, parse_port_range, parse_protocol, split_list,
+    sub_span, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx, E_VALUE,
+};
+use crate::ruleset::model::AddrMask;
+
+/// `XT_CONNTRACK_*` match flags.
+mod flag {
+    pub const STATE: u16 = 1 << 0;
+    pub const PROTO: u16 = 1 << 1;
+    pub const ORIGSRC: u16 = 1 << 2;
+    pub const ORIGDST: u16 = 1 << 3;
+    pub const REPLSRC: u16 = 1 << 4;
+    pub const REPLDST: u16 = 1 << 5;
+    pub const STATUS: u16 = 1 << 6;
+    pub const EXPIRES: u16 = 1 << 7;
+    pub const ORIGSRC_PORT: u16 = 1 << 8;
+    pub const ORIGDST_PORT: u16 = 1 << 9;
+    pub const REPLSRC_PORT: u16 = 1 << 10;
+    pub const REPLDST_PORT: u16 = 1 << 11;
+    pub const DIRECTION: u16 = 1 << 12;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conntrack {
+    /// Printed as `-m state --state` (the alias) rather than `-m conntrack --ctstate`.
+    pub alias: bool,
+    pub match_flags: u16,
+    pub invert_flags: u16,
+    pub state_mask: u32,
+    pub status_mask: u32,
+    pub l4proto: u8,
+    /// orig src, orig dst, repl src, repl dst.
+    pub addrs: [Option<AddrMask>; 4],
+    /// orig src, orig dst, repl src, repl dst port ranges.
+    pub ports: [(u16, u16); 4],
+    pub expires: (u32, u32),
+}
+
+pub fn new() -> Box<dyn Match> {
+    Box::new(Conntrack::default_with(false))
+}
+
+pub fn new_state() -> Box<dyn Match> {
+    Box::new(Conntrack::default_with(true))
+}
+
+impl Conntrack {
+    fn default_with(alias: bool) -> Self {
+        Conntrack {
+            alias,
+            match_flags: 0,
+            invert_flags: 0,
+            state_mask: 0,
+            status_mask: 0,
+            l4proto: 0,
+            addrs: [None; 4],
+            ports: [(0, 0); 4],
+            expires: (0, 0),
+        }
+    }
+}
+
+const CTSTATE: u8 = 1;
+const CTPROTO: u8 = 2;
+const ORIGSRC: u8 = 3;
+const ORIGDST: u8 = 4;
+const REPLSRC: u8 = 5;
+const REPLDST: u8 = 6;
+const ORIGSRCPORT: u8 = 7;
+const ORIGDSTPORT: u8 = 8;
+const REPLSRCPORT: u8 = 9;
+const REPLDSTPORT: u8 = 10;
+const CTSTATUS: u8 = 11;
+const CTEXPIRE: u8 = 12;
+const CTDIR: u8 = 13;
+
+static OPTS: &[OptSpec] = &[
+    OptSpec::new("ctstate", CTSTATE, Arg::One).inv(),
+    OptSpec::new("ctproto", CTPROTO, Arg::One).inv(),
+    OptSpec::new("ctorigsrc", ORIGSRC, Arg::One).inv(),
+    OptSpec::new("ctorigdst", ORIGDST, Arg::One).inv(),
+    OptSpec::new("ctreplsrc", REPLSRC, Arg::One).inv(),
+    OptSpec::new("ctrepldst", REPLDST, Arg::One).inv(),
+    OptSpec::new("ctorigsrcport", ORIGSRCPORT, Arg::One).inv(),
+    OptSpec::new("ctorigdstport", ORIGDSTPORT, Arg::One).inv(),
+    OptSpec::new("ctreplsrcport", REPLSRCPORT, Arg::One).inv(),
+    OptSpec::new("ctrepldstport", REPLDSTPORT, Arg::One).inv(),
+    OptSpec::new("ctstatus", CTSTATUS, Arg::One).inv(),
+    OptSpec::new("ctexpire", CTEXPIRE, Arg::One).inv(),
+    OptSpec::new("ctdir", CTDIR, Arg::One),
+];
+
+static STATE_OPTS: &[OptSpec] = &[OptSpec::new("state", CTSTATE, Arg::One).inv()];
+
+const STATE_NAMES: &[(&str, u32)] = &[
+    ("INVALID", state::INVALID),
+    ("NEW", state::NEW),
+    ("RELATED", state::RELATED),
+    ("ESTABLISHED", state::ESTABLISHED),
+    ("UNTRACKED", state::UNTRACKED),
+    ("SNAT", state::SNAT),
+    ("DNAT", state::DNAT),
+];
+
+const STATUS_NAMES: &[(&str, u32)] = &[
+    ("EXPECTED", status::EXPECTED),
+    ("SEEN_REPLY", status::SEEN_REPLY),
+    ("ASSURED", status::ASSURED),
+    ("CONFIRMED", status::CONFIRMED),
+];
+
+fn parse_states(arg: &OptArg<'_>, alias: bool) -> Result<u32, Diagnostic> {
+    let mut mask = 0;
+    let names: &[(&str, u32)] = if alias {
+        &STATE_NAMES[..5]
+    } else {
+        STATE_NAMES
+    };
+    for p in split_list(arg, ',') {
+        match names.iter().find(|(n, _)| n.eq_ignore_ascii_case(p.text)) {
+            Some((_, b)) => mask |= b,
+            None => {
+                let list: Vec<&str> = names.iter().map(|(n, _)| *n).collect();
+                return Err(
+                    Diagnostic::error(E_VALUE, p.span, format!("bad state `{}`", p.text))
+                        .expected(format!("a comma-separated list of {}", list.join(", "))),
+                );
+            }
+        }
+    }
+    Ok(mask)
+}
+
+fn parse_status(arg: &OptArg<'_>) -> Result<u32, Diagnostic> {
+    let mut mask = 0;
+    for p in split_list(arg, ',') {
+        if p.text.eq_ignore_ascii_case("NONE") {
+            continue;
+        }
+        match STATUS_NAMES
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(p.text))
+        {
+            Some((_, b)) => mask |= b,
+            None => {
+                return Err(Diagnostic::error(
+                    E_VALUE,
+                    p.span,
+                    format!("bad ctstatus `{}`", p.text),
+                )
+                .expected(
+                    "a comma-separated list of NONE, EXPECTED, SEEN_REPLY, ASSURED, CONFIRMED",
+                ))
+            }
+        }
+    }
+    Ok(mask)
+}
+
+/// `xtables_ipaddr_to_numeric` + `xtables_ipmask_to_numeric`: `/32` (`/128`) is not printed.
+pub fn fmt_addr_nohostmask(out: &mut String, a: &AddrMask) {
+    let full = match a {
+        AddrMask::V4 { mask, .. } => *mask == u32::MAX,
+        AddrMask::V6 { mask, .. } => *mask == u128::MAX,
+    };
+    if full {
+        let _ = write!(out, "{}", a.addr());
+    } else {
+        let _ = write!(out, "{a}");
+    }
+}
+
+impl Match for Conntrack {
+    fn name(&self) -> &'static str {
+        if self.alias {
+            "state"
+        } else {
+            "conntrack"
+        }
+    }
+    fn options(&self) -> &'static [OptSpec] {
+        if self.alias {
+            STATE_OPTS
+        } else {
+            OPTS
+        }
+    }
+    fn parse(
+        &mut self,
+        opt: &OptSpec,
+        invert: bool,
+        args: &[OptArg<'_>],
+        cx: &mut ParseCtx<'_>,
+    ) -> Result<(), Diagnostic> {
+        let a = &args[0];
+        let f = match opt.id {
+            CTSTATE => {
+                self.state_mask = parse_states(a, self.alias)?;
+                flag::STATE
+            }
+            CTPROTO => {
+                let p = parse_protocol(a)?;
+                if p == 0 && invert {
+                    return Err(Diagnostic::error(
+                        E_VALUE,
+                        a.span,
+                        "conntrack: rule would never match protocol",
+                    )
+                    .expected("a specific protocol after `! --ctproto`"));
+                }
+                self.l4proto = p;
+                flag::PROTO
+            }
+            ORIGSRC | ORIGDST | REPLSRC | REPLDST => {
+                let i = (opt.id - ORIGSRC) as usize;
+                self.addrs[i] = Some(parse_addr_mask(a, cx.family)?);
+                [flag::ORIGSRC, flag::ORIGDST, flag::REPLSRC, flag::REPLDST][i]
+            }
+            ORIGSRCPORT | ORIGDSTPORT | REPLSRCPORT | REPLDSTPORT => {
+                let i = (opt.id - ORIGSRCPORT) as usize;
+                self.ports[i] = parse_port_range(a, "tcp")?;
+                [
+                    flag::ORIGSRC_PORT,
+                    flag::ORIGDST_PORT,
+                    flag::REPLSRC_PORT,
+                    flag::REPLDST_PORT,
+                ][i]
+            }
+            CTSTATUS => {
+                self.status_mask = parse_status(a)?;
+                flag::STATUS
+            }
+            CTEXPIRE => {
+                let t = a.text;
+                let (lo, hi) = match t.find(':') {
+                    Some(i) => (
+                        parse_num_part(
+                            &t[..i],
+                            sub_span(a, 0, i),
+                            0,
+                            u32::MAX as u64,
+                            "expire time",
+                        )?,
+                        parse_num_part(
+                            &t[i + 1..],
+                            sub_span(a, i + 1, t.len()),
+                            0,
+                            u32::MAX as u64,
+                            "expire time",
+                        )?,
+                    ),
+                    None => {
+                        let v = parse_num(a, 0, u32::MAX as u64, "expire time")?;
+                        (v, v)
+                    }
+                };
+                if lo > hi {
+                    return Err(Diagnostic::error(
+                        E_VALUE,
+                        a.span,
+                        format!("invalid expire range `{t}`: {lo} is above {hi}"),
+                    )
+                    .expected("MIN:MAX with MIN <= MAX"));
+                }
+                self.expires = (lo as u32, hi as u32);
+                flag::EXPIRES
+            }
+            CTDIR => {
+                if a.text.eq_ignore_ascii_case("ORIGINAL") {
+                    self.invert_flags &= !flag::DIRECTION;
+                } else if a.text.eq_ignore_ascii_case("REPLY") {
+                    self.invert_flags |= flag::DIRECTION;
+                } else {
+                    return Err(Diagnostic::error(
+                        E_VALUE,
+                        a.span,
+                        format!("bad --ctdir `{}`", a.text),
+                    )
+                    .expected("ORIGINAL or REPLY"));
+                }
+                self.match_flags |= flag::DIRECTION;
+                return Ok(());
+            }
+            _ => return Ok(()),
+        };
+        self.match_flags |= f;
+        if invert {
+            self.invert_flags |= f;
+        }
+        Ok(())
+    }
+    fn finish(&mut self, cx: &mut ParseCtx<'_>) -> Result<(), Diagnostic> {
+        if self.match_flags == 0 {
+            let what = if self.alias {
+                "--state"
+            } else {
+                "an option such as --ctstate"
+            };
+            return Err(Diagnostic::error(
+                crate::ruleset::parser::code::MISSING_VALUE,
+                cx.span.after(),
+                format!("-m {} needs {what}", self.name()),
+            )
+            .expected(what.to_string()));
+        }
+        Ok(())
+    }
+    fn save(&self, out: &mut String) {
+        let inv = |out: &mut String, f: u16| {
+            if self.invert_flags & f != 0 {
+                out.push_str(" !");
+            }
+        };
+        if self.match_flags & flag::STATE != 0 {
+            inv(out, flag::STATE);
+            out.push_str(if self.alias { " --state" } else { " --ctstate" });
+            let mut sep = ' ';
+            for (n, b) in STATE_NAMES {
+                if self.state_mask & b != 0 {
+                    out.push(sep);
+                    out.push_str(n);
+                    sep = ',';
+                }
+            }
+        }
+        if self.match_flags & flag::PROTO != 0 {
+            inv(out, flag::PROTO);
+            let _ = write!(out, " --ctproto {}", self.l4proto);
+        }
+        let names = ["ctorigsrc", "ctorigdst", "ctreplsrc", "ctrepldst"];
+        let fl = [flag::ORIGSRC, flag::ORIGDST, flag::REPLSRC, flag::REPLDST];
+        for i in 0..4 {
+            if self.match_flags & fl[i] != 0 {
+                inv(out, fl[i]);
+                let _ = write!(out, " --{} ", names[i]);
+                if let Some(a) = &self.addrs[i] {
+                    fmt_addr_nohostmask(out, a);
+                }
+            }
+        }
+        let pnames = [
+            "ctorigsrcport",
+            "ctorigdstport",
+            "ctreplsrcport",
+            "ctrepldstport",
+        ];
+        let pfl = [
+            flag::ORIGSRC_PORT,
+            flag::ORIGDST_PORT,
+            flag::REPLSRC_PORT,
+            flag::REPLDST_PORT,
+        ];
+        for i in 0..4 {
+            if self.match_flags & pfl[i] != 0 {
+                inv(out, pfl[i]);
+                let _ = write!(out, " --{} ", pnames[i]);
+                crate::ext::fmt_port_range(out, self.ports[i]);
+            }
+        }
+        if self.match_flags & flag::STATUS != 0 {
+            inv(out, flag::STATUS);
+            out.push_str(" --ctstatus");
+            let mut sep = ' ';
+            for (n, b) in STATUS_NAMES {
+                if self.status_mask & b != 0 {
+                    out.push(sep);
+                    out.push_str(n);
+                    sep = ',';
+                }
+            }
+            if self.status_mask == 0 {
+                out.push_str(" NONE");
+            }
+        }
+        if self.match_flags & flag::EXPIRES != 0 {
+            inv(out, flag::EXPIRES);
+            if self.expires.0 == self.expires.1 {
+                let _ = write!(out, " --ctexpire {}", self.expires.0);
+            } else {
+                let _ = write!(out, " --ctexpire {}:{}", self.expires.0, self.expires.1);
+            }
+        }
+        if self.match_flags & flag::DIRECTION != 0 {
+            if self.invert_flags & flag::DIRECTION != 0 {
+                out.push_str(" --ctdir REPLY");
+            } else {
+                out.push_str(" --ctdir ORIGINAL");
+            }
+        }
+    }
+    fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
+        let inv = |f: u16| self.invert_flags & f != 0;
+        let has = |f: u16| self.match_flags & f != 0;
+        let mut statebit = cx.skb.ct.state_bit();
+        let ct = cx.ct();
+        if has(flag::STATE) {
+            if let Some(e) = ct {
+                if e.status & status::SRC_NAT != 0 {
+                    statebit |= state::SNAT;
+                }
+                if e.status & status::DST_NAT != 0 {
+                    statebit |= state::DNAT;
+                }
+            }
+            if ((self.state_mask & statebit) != 0) == inv(flag::STATE) {
+                return MatchResult::No;
+            }
+        }
+        let Some(e) = ct else {
+            return MatchResult::from_bool(has(flag::STATE));
+        };
+        if has(flag::DIRECTION) {
+            let orig = cx.ct_dir() == Some(CtDir::Original);
+            if orig == inv(flag::DIRECTION) {
+                return MatchResult::No;
+            }
+        }
+        let fl = [flag::ORIGSRC, flag::ORIGDST, flag::REPLSRC, flag::REPLDST];
+        for (i, f) in fl.iter().enumerate() {
+            if has(*f) {
+                let t = &e.tuple[i / 2];
+                let addr = if i % 2 == 0 { t.src } else { t.dst };
+                let hit = self.addrs[i].is_some_and(|a| a.contains(addr));
+                if hit == inv(*f) {
+                    return MatchResult::No;
+                }
+            }
+        }
+        if has(flag::PROTO) && (e.l4proto() == self.l4proto) == inv(flag::PROTO) {
+            return MatchResult::No;
+        }
+        let pfl = [
+            flag::ORIGSRC_PORT,
+            flag::ORIGDST_PORT,
+            flag::REPLSRC_PORT,
+            flag::REPLDST_PORT,
+        ];
+        for (i, f) in pfl.iter().enumerate() {
+            if has(*f) {
+                let t = &e.tuple[i / 2];
+                let port = if i % 2 == 0 { t.sport } else { t.dport };
+                if !port_match(self.ports[i].0, self.ports[i].1, port, inv(*f)) {
+                    return MatchResult::No;
+                }
+            }
+        }
+        if has(flag::STATUS) && ((self.status_mask & e.status) != 0) == inv(flag::STATUS) {
+            return MatchResult::No;
+        }
+        if has(flag::EXPIRES) {
+            let id = match cx.skb.ct {
+                crate::conntrack::Attach::Ct { id, .. } => id,
+                _ => return MatchResult::No,
+            };
+            let left = cx.conntrack.remaining(id, cx.now) / cx.env.hz.max(1) as u64;
+            let inside = left >= self.expires.0 as u64 && left <= self.expires.1 as u64;
+            if inside == inv(flag::EXPIRES) {
+                return MatchResult::No;
+            }
+        }
+        MatchResult::Yes
+    }
+    fn needs_conntrack(&self) -> bool {
+        true
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}

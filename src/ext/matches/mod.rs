@@ -1,0 +1,54 @@
+//! Match modules, one file each. Every module mirrors iptables' `libxt_NAME.c` (option parsing
+//! and save format) and the kernel's `xt_NAME.c` (match semantics).
+
+pub mod comment;
+pub mod conntrack;
+pub mod icmp;
+pub mod tcp;
+pub mod udp;
+
+use crate::packet::{Packet, L4};
+
+/// Transport header visibility for port/type matches, as `skb_header_pointer` sees it.
+pub(crate) enum L4View<'a> {
+    /// Not the first fragment: L4 matches are false (`par->fragoff != 0`).
+    Fragment(u16),
+    /// The header is not there: the kernel hot-drops (tinygram).
+    Tinygram,
+    /// The header existed on the wire but the capture cut it off: cannot decide.
+    CutByCapture,
+    Header(&'a L4),
+}
+
+/// What an L4 match may look at, given that it needs `need` header bytes.
+pub(crate) fn l4_view(pkt: &Packet, need: u32) -> L4View<'_> {
+    if pkt.frag.offset != 0 {
+        return L4View::Fragment(pkt.frag.offset);
+    }
+    match &pkt.l4 {
+        L4::Truncated | L4::Other => {
+            if pkt.ip_len < pkt.ip_hdr_len as u32 + need {
+                L4View::Tinygram
+            } else {
+                L4View::CutByCapture
+            }
+        }
+        l4 => L4View::Header(l4),
+    }
+}
+
+#[inline]
+pub(crate) fn port_match(min: u16, max: u16, port: u16, invert: bool) -> bool {
+    (port >= min && port <= max) != invert
+}
+
+/// ` [!] --NAME a[:b]`.
+pub(crate) fn save_ports(out: &mut String, name: &str, range: (u16, u16), invert: bool) {
+    if invert {
+        out.push_str(" !");
+    }
+    out.push_str(" --");
+    out.push_str(name);
+    out.push(' ');
+    crate::ext::fmt_port_range(out, range);
+}

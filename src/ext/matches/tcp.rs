@@ -1,0 +1,208 @@
+//! `-m tcp` (libxt_tcp.c / xt_tcpudp.c `tcp_mt`): ports, flags, `--syn`, `--tcp-option`.
+
+use std::any::Any;
+
+use super::{l4_view, port_match, save_ports, L4View};
+use crate::diag::Diagnostic;
+use crate::engine::EvalCtx;
+use crate::ext::{
+    parse_num, parse_port_range, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx, E_VALUE,
+};
+use crate::packet::L4;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tcp {
+    pub spts: (u16, u16),
+    pub dpts: (u16, u16),
+    pub inv_sport: bool,
+    pub inv_dport: bool,
+    pub option: u8,
+    pub inv_option: bool,
+    pub flg_mask: u8,
+    pub flg_cmp: u8,
+    pub inv_flags: bool,
+}
+
+pub fn new() -> Box<dyn Match> {
+    Box::new(Tcp {
+        spts: (0, 0xFFFF),
+        dpts: (0, 0xFFFF),
+        inv_sport: false,
+        inv_dport: false,
+        option: 0,
+        inv_option: false,
+        flg_mask: 0,
+        flg_cmp: 0,
+        inv_flags: false,
+    })
+}
+
+const SPORT: u8 = 1;
+const DPORT: u8 = 2;
+const FLAGS: u8 = 3;
+const OPTION: u8 = 4;
+
+static OPTS: &[OptSpec] = &[
+    OptSpec::new("source-port", SPORT, Arg::One).inv(),
+    OptSpec::new("sport", SPORT, Arg::One).inv(),
+    OptSpec::new("destination-port", DPORT, Arg::One).inv(),
+    OptSpec::new("dport", DPORT, Arg::One).inv(),
+    OptSpec::new("syn", FLAGS, Arg::None).inv(),
+    OptSpec::new("tcp-flags", FLAGS, Arg::Two).inv(),
+    OptSpec::new("tcp-option", OPTION, Arg::One).inv(),
+];
+
+const FLAG_NAMES: &[(&str, u8)] = &[
+    ("FIN", 0x01),
+    ("SYN", 0x02),
+    ("RST", 0x04),
+    ("PSH", 0x08),
+    ("ACK", 0x10),
+    ("URG", 0x20),
+    ("ALL", 0x3F),
+    ("NONE", 0),
+];
+
+/// Parse a comma-separated TCP flag list (`SYN,ACK`, `ALL`, `NONE`).
+pub fn parse_tcp_flags(arg: &OptArg<'_>) -> Result<u8, Diagnostic> {
+    let mut v = 0u8;
+    for part in crate::ext::split_list(arg, ',') {
+        match FLAG_NAMES
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(part.text))
+        {
+            Some((_, b)) => v |= b,
+            None => {
+                return Err(Diagnostic::error(
+                    E_VALUE,
+                    part.span,
+                    format!("unknown TCP flag `{}`", part.text),
+                )
+                .expected("FIN, SYN, RST, PSH, ACK, URG, ALL or NONE, separated by commas"))
+            }
+        }
+    }
+    Ok(v)
+}
+
+/// Print flags as `print_tcpf` does: names of set bits in FIN..URG order, or `NONE`.
+pub fn save_tcp_flags(out: &mut String, mut flags: u8) {
+    let mut first = true;
+    while flags != 0 {
+        let Some((name, bit)) = FLAG_NAMES.iter().find(|(_, b)| *b != 0 && flags & b != 0) else {
+            break;
+        };
+        if !first {
+            out.push(',');
+        }
+        out.push_str(name);
+        first = false;
+        flags &= !bit;
+    }
+    if first {
+        out.push_str("NONE");
+    }
+}
+
+impl Match for Tcp {
+    fn name(&self) -> &'static str {
+        "tcp"
+    }
+    fn options(&self) -> &'static [OptSpec] {
+        OPTS
+    }
+    fn parse(
+        &mut self,
+        opt: &OptSpec,
+        invert: bool,
+        args: &[OptArg<'_>],
+        cx: &mut ParseCtx<'_>,
+    ) -> Result<(), Diagnostic> {
+        match opt.id {
+            SPORT => {
+                self.spts = parse_port_range(&args[0], "tcp")?;
+                self.inv_sport = invert;
+            }
+            DPORT => {
+                self.dpts = parse_port_range(&args[0], "tcp")?;
+                self.inv_dport = invert;
+            }
+            FLAGS => {
+                if opt.name == "syn" {
+                    self.flg_mask = 0x17;
+                    self.flg_cmp = 0x02;
+                } else {
+                    self.flg_mask = parse_tcp_flags(&args[0])?;
+                    self.flg_cmp = parse_tcp_flags(&args[1])?;
+                }
+                self.inv_flags = invert;
+            }
+            OPTION => {
+                self.option = parse_num(&args[0], 1, 255, "TCP option")? as u8;
+                self.inv_option = invert;
+            }
+            _ => {}
+        }
+        let _ = cx;
+        Ok(())
+    }
+    fn save(&self, out: &mut String) {
+        if self.spts != (0, 0xFFFF) {
+            save_ports(out, "sport", self.spts, self.inv_sport);
+        }
+        if self.dpts != (0, 0xFFFF) {
+            save_ports(out, "dport", self.dpts, self.inv_dport);
+        }
+        if self.option != 0 || self.inv_option {
+            if self.inv_option {
+                out.push_str(" !");
+            }
+            out.push_str(&format!(" --tcp-option {}", self.option));
+        }
+        if self.flg_mask != 0 || self.inv_flags {
+            if self.inv_flags {
+                out.push_str(" !");
+            }
+            out.push_str(" --tcp-flags ");
+            save_tcp_flags(out, self.flg_mask);
+            out.push(' ');
+            save_tcp_flags(out, self.flg_cmp);
+        }
+    }
+    fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
+        let th = match l4_view(cx.pkt, 20) {
+            L4View::Fragment(1) => return MatchResult::HotDrop,
+            L4View::Fragment(_) => return MatchResult::No,
+            L4View::Tinygram => return MatchResult::HotDrop,
+            L4View::CutByCapture => {
+                return MatchResult::Unknown("TCP header cut off by the capture's snap length")
+            }
+            L4View::Header(L4::Tcp(t)) => t,
+            L4View::Header(_) => return MatchResult::No,
+        };
+        if !port_match(self.spts.0, self.spts.1, th.sport, self.inv_sport) {
+            return MatchResult::No;
+        }
+        if !port_match(self.dpts.0, self.dpts.1, th.dport, self.inv_dport) {
+            return MatchResult::No;
+        }
+        if ((th.flags & self.flg_mask) == self.flg_cmp) == self.inv_flags {
+            return MatchResult::No;
+        }
+        if self.option != 0 {
+            if th.doff < 5 {
+                return MatchResult::HotDrop;
+            }
+            if th.options.malformed && !th.options.has_kind(self.option) {
+                return MatchResult::Unknown("TCP options could not be walked");
+            }
+            if th.options.has_kind(self.option) == self.inv_option {
+                return MatchResult::No;
+            }
+        }
+        MatchResult::Yes
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}

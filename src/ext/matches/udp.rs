@@ -1,0 +1,84 @@
+//! `-m udp` (libxt_udp.c / xt_tcpudp.c `udp_mt`): source and destination ports.
+
+use std::any::Any;
+
+use super::{l4_view, port_match, save_ports, L4View};
+use crate::diag::Diagnostic;
+use crate::engine::EvalCtx;
+use crate::ext::{parse_port_range, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
+use crate::packet::L4;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Udp {
+    pub spts: (u16, u16),
+    pub dpts: (u16, u16),
+    pub inv_sport: bool,
+    pub inv_dport: bool,
+}
+
+pub fn new() -> Box<dyn Match> {
+    Box::new(Udp {
+        spts: (0, 0xFFFF),
+        dpts: (0, 0xFFFF),
+        inv_sport: false,
+        inv_dport: false,
+    })
+}
+
+static OPTS: &[OptSpec] = &[
+    OptSpec::new("source-port", 1, Arg::One).inv(),
+    OptSpec::new("sport", 1, Arg::One).inv(),
+    OptSpec::new("destination-port", 2, Arg::One).inv(),
+    OptSpec::new("dport", 2, Arg::One).inv(),
+];
+
+impl Match for Udp {
+    fn name(&self) -> &'static str {
+        "udp"
+    }
+    fn options(&self) -> &'static [OptSpec] {
+        OPTS
+    }
+    fn parse(
+        &mut self,
+        opt: &OptSpec,
+        invert: bool,
+        args: &[OptArg<'_>],
+        _cx: &mut ParseCtx<'_>,
+    ) -> Result<(), Diagnostic> {
+        if opt.id == 1 {
+            self.spts = parse_port_range(&args[0], "udp")?;
+            self.inv_sport = invert;
+        } else {
+            self.dpts = parse_port_range(&args[0], "udp")?;
+            self.inv_dport = invert;
+        }
+        Ok(())
+    }
+    fn save(&self, out: &mut String) {
+        if self.spts != (0, 0xFFFF) {
+            save_ports(out, "sport", self.spts, self.inv_sport);
+        }
+        if self.dpts != (0, 0xFFFF) {
+            save_ports(out, "dport", self.dpts, self.inv_dport);
+        }
+    }
+    fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
+        let uh = match l4_view(cx.pkt, 8) {
+            L4View::Fragment(_) => return MatchResult::No,
+            L4View::Tinygram => return MatchResult::HotDrop,
+            L4View::CutByCapture => {
+                return MatchResult::Unknown("UDP header cut off by the capture's snap length")
+            }
+            L4View::Header(L4::Udp(u)) => u,
+            L4View::Header(_) => return MatchResult::No,
+        };
+        MatchResult::from_bool(
+            port_match(self.spts.0, self.spts.1, uh.sport, self.inv_sport)
+                && port_match(self.dpts.0, self.dpts.1, uh.dport, self.inv_dport),
+        )
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}

@@ -1,0 +1,267 @@
+//! xtables extensions: one self-contained unit per match module (`-m NAME`) and per target
+//! (`-j NAME`), behind a registry, in the style of iptables' `libxt_*.c` + the kernel's `xt_*.c`.
+//!
+//! Every unit has the same faces: the options it accepts ([`OptSpec`]), `parse` for each option
+//! occurrence, `finish` for whole-match checks, `save` for the canonical `iptables-save` text, and
+//! `eval` (matches) / `apply` (targets) for simulation. Adding a module means one new file under
+//! `matches/` or `targets/` and one line in [`registry`].
+
+pub mod args;
+pub mod matches;
+pub mod registry;
+pub mod targets;
+
+use std::any::Any;
+use std::fmt::Debug;
+
+use crate::diag::{Diagnostic, Span};
+use crate::engine::EvalCtx;
+use crate::ruleset::model::{Family, Hook, HookMask, TableKind};
+
+pub use args::*;
+
+/// How many values an option takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arg {
+    /// A flag (`--syn`, `--set`).
+    None,
+    /// One value (`--dport 80`).
+    One,
+    /// Two values (`--tcp-flags MASK COMP`, `--match-set NAME FLAGS`).
+    Two,
+}
+
+/// One option an extension accepts.
+#[derive(Debug, Clone, Copy)]
+pub struct OptSpec {
+    /// Long name without the leading `--`.
+    pub name: &'static str,
+    /// Extension-local identifier passed back to `parse`.
+    pub id: u8,
+    pub arg: Arg,
+    /// `! --opt` is allowed.
+    pub invert: bool,
+    /// May be given more than once.
+    pub multi: bool,
+}
+
+impl OptSpec {
+    pub const fn new(name: &'static str, id: u8, arg: Arg) -> Self {
+        OptSpec {
+            name,
+            id,
+            arg,
+            invert: false,
+            multi: false,
+        }
+    }
+    pub const fn inv(mut self) -> Self {
+        self.invert = true;
+        self
+    }
+    pub const fn multi(mut self) -> Self {
+        self.multi = true;
+        self
+    }
+}
+
+/// One value of an option, with its place in the file.
+#[derive(Debug, Clone, Copy)]
+pub struct OptArg<'a> {
+    pub text: &'a str,
+    pub span: Span,
+}
+
+/// What an extension may know about the rule it is parsed in.
+#[derive(Debug)]
+pub struct ParseCtx<'a> {
+    pub family: Family,
+    pub table: TableKind,
+    pub chain: &'a str,
+    /// The rule's `-p` (protocol number, negated).
+    pub proto: Option<(u8, bool)>,
+    /// Span of the option token being parsed (`--dport`), or of `-m NAME` in `finish`.
+    pub span: Span,
+    /// Warnings an extension wants to report without failing.
+    pub warnings: &'a mut Vec<Diagnostic>,
+}
+
+impl ParseCtx<'_> {
+    pub fn warn(&mut self, d: Diagnostic) {
+        self.warnings.push(d);
+    }
+}
+
+/// Result of evaluating a match against a packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatchResult {
+    No,
+    Yes,
+    /// The match cannot be decided offline (the reason names what is missing). The engine
+    /// treats it as not matching and marks every verdict it influences uncertain.
+    Unknown(&'static str),
+    /// The match asks for the packet to be dropped at once (`par->hotdrop`).
+    HotDrop,
+}
+
+impl MatchResult {
+    #[inline]
+    pub fn from_bool(b: bool) -> Self {
+        if b {
+            MatchResult::Yes
+        } else {
+            MatchResult::No
+        }
+    }
+}
+
+/// A match module instance (`-m NAME --opt …`).
+pub trait Match: Debug + Send + Sync + MatchClone + Any {
+    /// Module name as printed after `-m`.
+    fn name(&self) -> &'static str;
+    /// Options the module accepts.
+    fn options(&self) -> &'static [OptSpec];
+    /// Parse one occurrence of an option. Errors point at the offending value.
+    fn parse(
+        &mut self,
+        opt: &OptSpec,
+        invert: bool,
+        args: &[OptArg<'_>],
+        cx: &mut ParseCtx<'_>,
+    ) -> Result<(), Diagnostic>;
+    /// Whole-match checks after all options (`final_check` + kernel `checkentry`).
+    fn finish(&mut self, _cx: &mut ParseCtx<'_>) -> Result<(), Diagnostic> {
+        Ok(())
+    }
+    /// The options as `iptables-save` prints them, each preceded by a space.
+    fn save(&self, out: &mut String);
+    /// Evaluate against the packet in `cx`.
+    fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult;
+    /// Hooks the module may be used from (kernel `xt_match.hooks`); all when unrestricted.
+    fn hooks(&self) -> HookMask {
+        HookMask::ALL
+    }
+    /// The module needs connection tracking (registers the conntrack hooks, as
+    /// `nf_ct_netns_get` does in the kernel's `checkentry`).
+    fn needs_conntrack(&self) -> bool {
+        false
+    }
+    /// Matches every packet (e.g. `comment`): does not make a rule conditional.
+    fn always_true(&self) -> bool {
+        false
+    }
+    /// Keeps state across packets (limit buckets, recent lists, …): evaluation order matters.
+    fn stateful(&self) -> bool {
+        false
+    }
+    /// Understood only verbatim (unknown module): verdicts depending on it are uncertain.
+    fn is_unknown(&self) -> bool {
+        false
+    }
+    /// The name printed after `-m` (differs from [`Match::name`] only for unknown modules).
+    fn display_name(&self) -> &str {
+        self.name()
+    }
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// What a target tells the traversal to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetVerdict {
+    /// XT_CONTINUE: go on with the next rule (LOG, MARK, CT, …).
+    Continue,
+    Accept,
+    Drop,
+    /// Dropped, and a reply is sent (REJECT).
+    Reject(RejectReply),
+    /// Handed to a userspace queue. With no listener the kernel drops the packet, unless
+    /// `bypass` is set, in which case it is accepted.
+    Queue {
+        num: u16,
+        bypass: bool,
+    },
+    /// The target's effect cannot be decided offline.
+    Unknown(&'static str),
+}
+
+/// The reply REJECT sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RejectReply {
+    Icmp { icmp_type: u8, code: u8 },
+    Icmpv6 { icmp_type: u8, code: u8 },
+    TcpReset,
+}
+
+/// A target instance (`-j NAME --opt …`).
+pub trait Target: Debug + Send + Sync + TargetClone + Any {
+    fn name(&self) -> &'static str;
+    fn options(&self) -> &'static [OptSpec];
+    fn parse(
+        &mut self,
+        opt: &OptSpec,
+        invert: bool,
+        args: &[OptArg<'_>],
+        cx: &mut ParseCtx<'_>,
+    ) -> Result<(), Diagnostic>;
+    fn finish(&mut self, _cx: &mut ParseCtx<'_>) -> Result<(), Diagnostic> {
+        Ok(())
+    }
+    fn save(&self, out: &mut String);
+    fn apply(&self, cx: &mut EvalCtx<'_>) -> TargetVerdict;
+    /// Tables the target may be used in (kernel `xt_target.table`); `None` = any.
+    fn table(&self) -> Option<TableKind> {
+        None
+    }
+    /// Hooks the target may be used from; all when unrestricted.
+    fn hooks(&self) -> HookMask {
+        HookMask::ALL
+    }
+    /// Always ends the traversal (ACCEPT-like, DROP-like, REJECT, DNAT, …).
+    fn is_terminal(&self) -> bool {
+        false
+    }
+    fn needs_conntrack(&self) -> bool {
+        false
+    }
+    fn is_unknown(&self) -> bool {
+        false
+    }
+    /// The name printed after `-j` (differs from [`Target::name`] only for unknown targets).
+    fn display_name(&self) -> &str {
+        self.name()
+    }
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// Object-safe cloning for boxed matches.
+pub trait MatchClone {
+    fn clone_box(&self) -> Box<dyn Match>;
+}
+impl<T: Match + Clone + 'static> MatchClone for T {
+    fn clone_box(&self) -> Box<dyn Match> {
+        Box::new(self.clone())
+    }
+}
+impl Clone for Box<dyn Match> {
+    fn clone(&self) -> Self {
+        self.clone_box()
+    }
+}
+
+/// Object-safe cloning for boxed targets.
+pub trait TargetClone {
+    fn clone_box(&self) -> Box<dyn Target>;
+}
+impl<T: Target + Clone + 'static> TargetClone for T {
+    fn clone_box(&self) -> Box<dyn Target> {
+        Box::new(self.clone())
+    }
+}
+impl Clone for Box<dyn Target> {
+    fn clone(&self) -> Self {
+        self.clone_box()
+    }
+}
+
+/// Hooks where a packet has no input device: `-i`-style options never match there.
+pub const NO_INDEV: HookMask = HookMask(1 << Hook::Output as u8 | 1 << Hook::Postrouting as u8);

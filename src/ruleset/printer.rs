@@ -1,0 +1,126 @@
+//! Canonical printer: the exact text `iptables-save` (1.8, nf_tables or legacy) prints for a
+//! ruleset after restoring it — built-in chains in hook order, user chains sorted by name, the
+//! generic options in the order `-s -d -i -o -p -f`, matches in load order with their canonical
+//! options, then `-j`/`-g`.
+
+use std::fmt::Write;
+
+use crate::ruleset::model::*;
+
+/// Options for [`print_ruleset`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PrintOptions {
+    /// Print rule counters as `[pkts:bytes]` prefixes (like `iptables-save -c`).
+    pub counters: bool,
+}
+
+/// The whole ruleset in `iptables-save` form (tables in input order, no `#` lines).
+pub fn print_ruleset(rs: &Ruleset, opts: PrintOptions) -> String {
+    let mut out = String::with_capacity(rs.rule_count() * 80 + 256);
+    for t in &rs.tables {
+        print_table(&mut out, t, opts);
+    }
+    out
+}
+
+pub fn print_table(out: &mut String, t: &Table, opts: PrintOptions) {
+    let _ = writeln!(out, "*{}", t.kind.name());
+    for c in &t.chains {
+        let policy = c.policy.map(|p| p.name()).unwrap_or("-");
+        let _ = writeln!(
+            out,
+            ":{} {} [{}:{}]",
+            c.name, policy, c.counters.packets, c.counters.bytes
+        );
+    }
+    for c in &t.chains {
+        for r in &c.rules {
+            if opts.counters {
+                let ct = r.counters.unwrap_or_default();
+                let _ = write!(out, "[{}:{}] ", ct.packets, ct.bytes);
+            }
+            out.push_str("-A ");
+            out.push_str(&c.name);
+            out.push_str(&rule_body(r));
+            out.push('\n');
+        }
+    }
+    out.push_str("COMMIT\n");
+}
+
+/// `-A CHAIN` + body, the rule's canonical one-line text.
+pub fn rule_text(chain: &str, r: &Rule) -> String {
+    format!("-A {chain}{}", rule_body(r))
+}
+
+/// Everything after `-A CHAIN`, starting with a space (empty for a rule with no options).
+pub fn rule_body(r: &Rule) -> String {
+    let mut out = String::with_capacity(96);
+    if let Some((a, inv)) = &r.src {
+        if *inv {
+            out.push_str(" !");
+        }
+        let _ = write!(out, " -s {a}");
+    }
+    if let Some((a, inv)) = &r.dst {
+        if *inv {
+            out.push_str(" !");
+        }
+        let _ = write!(out, " -d {a}");
+    }
+    if let Some(i) = &r.iniface {
+        if i.invert {
+            out.push_str(" !");
+        }
+        let _ = write!(out, " -i {}", i.name);
+    }
+    if let Some(o) = &r.outiface {
+        if o.invert {
+            out.push_str(" !");
+        }
+        let _ = write!(out, " -o {}", o.name);
+    }
+    if let Some((p, inv)) = r.proto {
+        if inv {
+            out.push_str(" !");
+        }
+        match crate::ext::proto_name(p) {
+            Some(n) => {
+                let _ = write!(out, " -p {n}");
+            }
+            None => {
+                let _ = write!(out, " -p {p}");
+            }
+        }
+    }
+    if let Some(inv) = r.frag {
+        if inv {
+            out.push_str(" !");
+        }
+        out.push_str(" -f");
+    }
+    for m in &r.matches {
+        out.push_str(" -m ");
+        out.push_str(m.module.display_name());
+        m.module.save(&mut out);
+    }
+    match &r.action {
+        Action::None => {}
+        Action::Accept => out.push_str(" -j ACCEPT"),
+        Action::Drop => out.push_str(" -j DROP"),
+        Action::Return => out.push_str(" -j RETURN"),
+        Action::Queue => out.push_str(" -j QUEUE"),
+        Action::Jump(c) => {
+            let _ = write!(out, " -j {}", c.name);
+        }
+        Action::Goto(c) => {
+            let _ = write!(out, " -g {}", c.name);
+        }
+        Action::Target(t) => {
+            out.push_str(" -j ");
+            out.push_str(t.display_name());
+            t.save(&mut out);
+        }
+    }
+    out
+}

@@ -308,7 +308,7 @@ mod tests {
             &mut d,
         );
         assert_eq!(c.len(), 3);
-        assert_eq!(c[1].words[3].text, "DROP");
+        assert_eq!(c[1].words[4].text, "DROP");
         assert_eq!(c[2].words[1].text, "a b");
     }
 

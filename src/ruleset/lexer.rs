@@ -280,7 +280,7 @@ mod tests {
     #[test]
     fn restore_quotes() {
         assert_eq!(
-            words(r#"-A INPUT -m comment --comment "a \"b\"" -j ACCEPT"#)[4],
+            words(r#"-A INPUT -m comment --comment "a \"b\"" -j ACCEPT"#)[5],
             "a \"b\""
         );
         assert_eq!(

@@ -204,8 +204,9 @@ impl TableB {
 fn parse_restore(st: &mut State) {
     let source = st.source.clone();
     let text = source.text.as_str();
-    // Index of the open table in `st.tables`, and the span of its `*table` line.
-    let mut open: Option<(usize, Span)> = None;
+    // Index of the open table in `st.tables` (`None` for an unknown table, whose lines are
+    // skipped), and the span of its `*table` line.
+    let mut open: Option<(Option<usize>, Span)> = None;
     // Chain names declared anywhere in each table block, to explain use-before-declare.
     let mut offset = 0;
     for raw_line in text.split('\n') {
@@ -241,10 +242,10 @@ fn parse_restore(st: &mut State) {
                             .note("iptables-restore flushes a table at each of its *table lines"),
                         );
                         st.tables[i] = TableB::new(kind, line_span);
-                        open = Some((i, line_span));
+                        open = Some((Some(i), line_span));
                     } else {
                         st.tables.push(TableB::new(kind, line_span));
-                        open = Some((st.tables.len() - 1, line_span));
+                        open = Some((Some(st.tables.len() - 1), line_span));
                     }
                 }
                 None => {
@@ -256,7 +257,7 @@ fn parse_restore(st: &mut State) {
                         )
                         .expected("one of filter, nat, mangle, raw, security"),
                     );
-                    open = None;
+                    open = Some((None, line_span));
                 }
             }
             continue;
@@ -271,12 +272,16 @@ fn parse_restore(st: &mut State) {
             open = None;
             continue;
         }
-        let Some((ti, _)) = open else {
-            st.diags.push(
-                Diagnostic::error(code::NO_TABLE, line_span, "line outside a table")
-                    .expected("a *filter (or *nat, *mangle, *raw, *security) line first"),
-            );
-            continue;
+        let ti = match open {
+            Some((Some(ti), _)) => ti,
+            Some((None, _)) => continue,
+            None => {
+                st.diags.push(
+                    Diagnostic::error(code::NO_TABLE, line_span, "line outside a table")
+                        .expected("a *filter (or *nat, *mangle, *raw, *security) line first"),
+                );
+                continue;
+            }
         };
         if trimmed.starts_with(':') {
             parse_chain_decl(st, ti, trimmed, line_span);

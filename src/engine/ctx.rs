@@ -69,6 +69,10 @@ pub struct Skb {
     pub priority: u32,
     /// Set by the TRACE target.
     pub trace: bool,
+    /// Conntrack zone requested by `CT --zone` in the raw table (0 = default zone).
+    pub zone: u16,
+    /// Set by `CT --helper NAME` in the raw table.
+    pub helper: Option<String>,
 }
 
 /// State that extensions keep across packets: per-instance slots (limit buckets, statistic

@@ -184,6 +184,36 @@ pub enum TargetVerdict {
     Unknown(&'static str),
 }
 
+/// Which NAT manipulation a target requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NatKind {
+    /// Source NAT to the given range.
+    Snat,
+    /// Destination NAT to the given range.
+    Dnat,
+    /// SNAT to the address of the outgoing interface (the host's address).
+    Masquerade,
+    /// DNAT to the host itself (primary address of the incoming interface, 127.0.0.1 locally).
+    Redirect,
+    /// Stateless 1:1 mapping of a network prefix (`NETMAP --to`): `addr_min` is the new prefix
+    /// and `addr_max` holds the mask (as an address).
+    Netmap { snat: bool },
+}
+
+/// A NAT request: the address and port ranges a binding is chosen from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NatSpec {
+    pub kind: NatKind,
+    /// Address range (inclusive); `None` keeps the address (port-only NAT) or, for
+    /// MASQUERADE/REDIRECT, uses the host's address.
+    pub addr: Option<(std::net::IpAddr, std::net::IpAddr)>,
+    /// Port range (inclusive), `None` keeps the port when possible.
+    pub ports: Option<(u16, u16)>,
+    /// `--random`/`--random-fully`: the chosen port is not predictable offline.
+    pub random: bool,
+    pub persistent: bool,
+}
+
 /// The reply REJECT sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RejectReply {

@@ -180,6 +180,9 @@ pub enum TargetVerdict {
         num: u16,
         bypass: bool,
     },
+    /// A NAT target (SNAT/DNAT/MASQUERADE/REDIRECT/NETMAP) asks for a binding; the engine
+    /// installs it on the connection, rewrites the packet and ends the table with ACCEPT.
+    Nat(NatSpec),
     /// The target's effect cannot be decided offline.
     Unknown(&'static str),
 }

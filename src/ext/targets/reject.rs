@@ -188,7 +188,8 @@ impl Target for Reject {
     fn finish(&mut self, cx: &mut ParseCtx<'_>) -> Result<(), Diagnostic> {
         self.family = cx.family;
         if !self.set {
-            self.with = if cx.family == Family::V4 { 3 } else { 3 };
+            // icmp-port-unreachable / icmp6-port-unreachable
+            self.with = 3;
         }
         if self.reply() == RejectReply::TcpReset && !matches!(cx.proto, Some((6, false))) {
             return Err(Diagnostic::error(

@@ -1,5 +1,5 @@
 //! Test helpers: packets built as decoded values (no capture bytes), and ruleset loading.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::too_many_arguments)]
 
 use std::net::IpAddr;
 use std::sync::Arc;

@@ -205,3 +205,114 @@ fn unknown_match_makes_verdict_uncertain() {
         o.reason
     );
 }
+
+#[test]
+fn reject_reply_leaves_only_if_output_allows_it() {
+    // Spec §7.1: the RST carries the original connection as RELATED and crosses OUTPUT.
+    let base = "*filter\n:INPUT DROP [0:0]\n:OUTPUT DROP [0:0]\n-A INPUT -p tcp --dport 23 -j REJECT --reject-with tcp-reset\n";
+    let l = rules(&format!("{base}COMMIT\n"));
+    let mut e = engine(&l);
+    let o = e.process(&tcp(1, 0, (C, 40000), (HOST, 23), "S", 1000, 0, 0));
+    assert_eq!(v(&o), "REJECT");
+    assert_eq!(
+        o.reject.map(|r| r.sent),
+        Some(Some(false)),
+        "OUTPUT policy DROP swallows the reset"
+    );
+    let l = rules(&format!(
+        "{base}-A OUTPUT -m conntrack --ctstate RELATED -j ACCEPT\nCOMMIT\n"
+    ));
+    let mut e = engine(&l);
+    let o = e.process(&tcp(1, 0, (C, 40000), (HOST, 23), "S", 1000, 0, 0));
+    assert_eq!(o.reject.map(|r| r.sent), Some(Some(true)));
+    // The OUTPUT rule counted the reset.
+    let t = &l.ruleset.tables[0];
+    let out = t.chain_index("OUTPUT").unwrap();
+    assert_eq!(e.rule_counters(0, out, 0).packets, 1);
+    // No reset for a reset.
+    let o = e.process(&tcp(2, 0, (C, 40001), (HOST, 23), "R", 1000, 0, 0));
+    assert_eq!(v(&o), "REJECT");
+    assert_eq!(o.reject.map(|r| r.sent), Some(Some(false)));
+}
+
+#[test]
+fn counters_count_packets_and_bytes() {
+    let l = rules(GUIDE_000);
+    let mut e = engine(&l);
+    e.process(&tcp(1, 0, (C, 40000), (HOST, 80), "S", 1000, 0, 0));
+    e.process(&tcp(2, 1, (C, 40000), (HOST, 80), "S", 1000, 0, 0));
+    e.process(&tcp(3, 2, (C, 40001), (HOST, 9999), "S", 1000, 0, 0));
+    assert_eq!(e.rule_counters(0, 0, 0).packets, 2);
+    assert_eq!(e.rule_counters(0, 0, 0).bytes, 80);
+    assert_eq!(e.policy_counters(0, 0).packets, 1);
+}
+
+#[test]
+fn tcp_state_machine_close_and_reopen() {
+    // §4.4/§4.7: after a full close the entry is in TIME_WAIT; a new SYN on the same ports
+    // kills it and starts a new connection (NEW).
+    let l = rules("*filter\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -m conntrack --ctstate NEW -j LOG\nCOMMIT\n");
+    let mut e = engine(&l);
+    let seq = [
+        tcp(1, 0, (C, 40000), (HOST, 80), "S", 100, 0, 0),
+        tcp(2, 10, (HOST, 80), (C, 40000), "SA", 500, 101, 0),
+        tcp(3, 20, (C, 40000), (HOST, 80), "A", 101, 501, 0),
+        tcp(4, 30, (C, 40000), (HOST, 80), "FA", 101, 501, 0),
+        tcp(5, 40, (HOST, 80), (C, 40000), "A", 501, 102, 0),
+        tcp(6, 50, (HOST, 80), (C, 40000), "FA", 501, 102, 0),
+        tcp(7, 60, (C, 40000), (HOST, 80), "A", 102, 502, 0),
+    ];
+    let states: Vec<&str> = seq.iter().map(|p| st(&e.process(p))).collect();
+    assert_eq!(
+        states,
+        [
+            "NEW",
+            "ESTABLISHED",
+            "ESTABLISHED",
+            "ESTABLISHED",
+            "ESTABLISHED",
+            "ESTABLISHED",
+            "ESTABLISHED"
+        ]
+    );
+    let o = e.process(&tcp(8, 1000, (C, 40000), (HOST, 80), "S", 9000, 0, 0));
+    assert_eq!(st(&o), "NEW");
+}
+
+#[test]
+fn rst_before_any_reply_deletes_the_entry() {
+    // §4.6: "If only reply is a RST" the entry is deleted at once; the next SYN is NEW again.
+    let l =
+        rules("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m conntrack --ctstate NEW -j LOG\nCOMMIT\n");
+    let mut e = engine(&l);
+    assert_eq!(
+        st(&e.process(&tcp(1, 0, (HOST, 40000), (C, 81), "S", 100, 0, 0))),
+        "NEW"
+    );
+    let o = e.process(&tcp(2, 5, (C, 81), (HOST, 40000), "RA", 0, 101, 0));
+    assert_eq!(st(&o), "ESTABLISHED");
+    assert_eq!(e.conntrack.len(), 0);
+    assert_eq!(
+        st(&e.process(&tcp(3, 1000, (HOST, 40000), (C, 81), "S", 100, 0, 0))),
+        "NEW"
+    );
+}
+
+#[test]
+fn loopback_traffic_uses_lo() {
+    let l = rules("*filter\n:INPUT DROP [0:0]\n:OUTPUT DROP [0:0]\n-A INPUT -i lo -j ACCEPT\n-A OUTPUT -o lo -j ACCEPT\nCOMMIT\n");
+    let mut e = engine(&l);
+    let o = e.process(&tcp(
+        1,
+        0,
+        ("127.0.0.1", 40000),
+        ("127.0.0.1", 5432),
+        "S",
+        1,
+        0,
+        0,
+    ));
+    assert_eq!((v(&o), o.direction.as_str()), ("ACCEPT", "local"));
+    let o = e.process(&tcp(2, 0, (HOST, 40000), (HOST, 5432), "S", 1, 0, 0));
+    assert_eq!((v(&o), o.direction.as_str()), ("ACCEPT", "local"));
+}

@@ -6,9 +6,12 @@
 //! recent lists, counters) evolves exactly as the kernel's would.
 
 pub mod ctx;
+mod nat;
 pub mod outcome;
+mod reject;
 mod traverse;
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 pub use ctx::*;
@@ -74,6 +77,10 @@ pub(crate) struct HookCtx {
     pub trace_on: bool,
     pub trace: Vec<TraceStep>,
     pub uncertain: Option<String>,
+    /// The decision to report if the packet is accepted: filter's, else the last table's.
+    pub accepted: Option<TableResult>,
+    /// A connection created for this packet, confirmed if it survives.
+    pub ct_new: Option<conntrack::CtId>,
 }
 
 impl HookCtx {
@@ -265,88 +272,32 @@ impl<'r> Engine<'r> {
             trace_on: self.opts.trace,
             trace: Vec::new(),
             uncertain: None,
+            accepted: None,
+            ct_new: None,
         };
-        let mut ct_new: Option<conntrack::CtId> = None;
-        let result = match direction {
-            Direction::In => {
-                hc.indev = if pkt.dst.is_loopback() {
-                    Dev::Lo
-                } else {
-                    Dev::Iface
-                };
-                self.path(
-                    pkt,
-                    &mut hc,
-                    &mut ct_new,
-                    &mut out,
-                    &[Hook::Prerouting, Hook::Input],
-                )
-            }
-            Direction::Out => {
-                hc.outdev = Dev::Iface;
-                self.path(
-                    pkt,
-                    &mut hc,
-                    &mut ct_new,
-                    &mut out,
-                    &[Hook::Output, Hook::Postrouting],
-                )
-            }
-            Direction::Forward => {
-                hc.indev = Dev::Iface;
-                hc.outdev = Dev::Iface;
-                self.path(
-                    pkt,
-                    &mut hc,
-                    &mut ct_new,
-                    &mut out,
-                    &[Hook::Prerouting, Hook::Forward, Hook::Postrouting],
-                )
-            }
-            Direction::Local => {
-                hc.outdev = Dev::Lo;
-                let r = self.path(
-                    pkt,
-                    &mut hc,
-                    &mut ct_new,
-                    &mut out,
-                    &[Hook::Output, Hook::Postrouting],
-                );
-                if r.verdict == TableVerdict::Accept {
-                    hc.indev = Dev::Lo;
-                    hc.outdev = Dev::None;
-                    self.path(
-                        pkt,
-                        &mut hc,
-                        &mut ct_new,
-                        &mut out,
-                        &[Hook::Prerouting, Hook::Input],
-                    )
-                } else {
-                    r
-                }
-            }
-            Direction::None => unreachable!("classified"),
-        };
+        let mut cur = Cow::Borrowed(pkt);
+        let end = self.traverse(direction, &mut cur, &mut hc, &mut out);
         out.trace = std::mem::take(&mut hc.trace);
         if let Some(u) = hc.uncertain.take() {
             out.certain = false;
             out.reason = Some(u);
         }
+        let result = end.or(hc.accepted).unwrap_or(TableResult {
+            verdict: TableVerdict::Accept,
+            decision: Decision::NoRules,
+        });
         out.decision = Some(result.decision);
         out.verdict = Some(match result.verdict {
             TableVerdict::Accept | TableVerdict::Nat(_) => Verdict::Accept,
             TableVerdict::Drop => Verdict::Drop,
             TableVerdict::Reject(r) => {
-                out.reject = Some(RejectInfo {
-                    reply: r,
-                    sent: None,
-                });
+                let sent = self.reject_reply(&cur, r, hc.skb.ct, now);
+                out.reject = Some(RejectInfo { reply: r, sent });
                 Verdict::Reject
             }
         });
         // Confirm the new connection if the packet survived; otherwise it dies with it.
-        if let Some(id) = ct_new {
+        if let Some(id) = hc.ct_new {
             if out.verdict == Some(Verdict::Accept) {
                 self.conntrack.confirm(id, now);
             } else {
@@ -359,77 +310,161 @@ impl<'r> Engine<'r> {
         out
     }
 
-    /// Traverse `hooks` in order; stop at the first table that does not accept.
-    fn path(
+    /// Walk the hooks of `direction`, routing between them. `Some` = the packet ended (dropped,
+    /// rejected, or refused by routing); `None` = it made it through.
+    fn traverse(
         &mut self,
-        pkt: &Packet,
+        direction: Direction,
+        pkt: &mut Cow<'_, Packet>,
         hc: &mut HookCtx,
-        ct_new: &mut Option<conntrack::CtId>,
         out: &mut Outcome,
-        hooks: &[Hook],
-    ) -> TableResult {
-        // The decision reported for an accepted packet: filter's, else the last table's.
-        let mut accepted_by: Option<TableResult> = None;
-        for &hook in hooks {
-            for &kind in tables_at(hook) {
-                if kind == TableKind::Nat && !self.nat_runs(hc) {
-                    continue;
-                }
-                // Connection tracking sits between raw and mangle at PREROUTING and OUTPUT.
-                if kind == TableKind::Mangle && matches!(hook, Hook::Prerouting | Hook::Output) {
-                    self.conntrack_hook(pkt, hook, hc, ct_new, out);
-                }
-                let Some(r) = self.run_table(kind, hook, pkt, hc) else {
-                    continue;
+    ) -> Option<TableResult> {
+        match direction {
+            Direction::In | Direction::Forward => {
+                hc.indev = if pkt.dst.is_loopback() {
+                    Dev::Lo
+                } else {
+                    Dev::Iface
                 };
-                match r.verdict {
-                    TableVerdict::Accept | TableVerdict::Nat(_) => {
-                        if kind == TableKind::Filter
-                            || accepted_by.is_none_or(|a| {
-                                !matches!(
-                                    a.decision,
-                                    Decision::Rule(RuleRef {
-                                        table: TableKind::Filter,
-                                        ..
-                                    }) | Decision::Policy {
-                                        table: TableKind::Filter,
-                                        ..
-                                    }
-                                )
-                            })
-                        {
-                            accepted_by = Some(r);
-                        }
-                    }
-                    _ => return r,
+                if let Some(end) = self.hook(Hook::Prerouting, pkt, hc, out) {
+                    return Some(end);
                 }
+                // Routing decision, after a possible DNAT.
+                if self.is_local(pkt.dst) {
+                    out.direction = Direction::In;
+                    self.hook(Hook::Input, pkt, hc, out)
+                } else if self.opts.router {
+                    out.direction = Direction::Forward;
+                    hc.outdev = Dev::Iface;
+                    if let Some(end) = self.hook(Hook::Forward, pkt, hc, out) {
+                        return Some(end);
+                    }
+                    self.hook(Hook::Postrouting, pkt, hc, out)
+                } else {
+                    Some(TableResult {
+                        verdict: TableVerdict::Drop,
+                        decision: Decision::Stack(
+                            "not forwarded: the host is not a router (use --router)",
+                        ),
+                    })
+                }
+            }
+            Direction::Out | Direction::Local => {
+                hc.outdev = if self.is_local(pkt.dst) {
+                    Dev::Lo
+                } else {
+                    Dev::Iface
+                };
+                if let Some(end) = self.hook(Hook::Output, pkt, hc, out) {
+                    return Some(end);
+                }
+                let local = self.is_local(pkt.dst);
+                hc.outdev = if local { Dev::Lo } else { Dev::Iface };
+                if let Some(end) = self.hook(Hook::Postrouting, pkt, hc, out) {
+                    return Some(end);
+                }
+                if local {
+                    // Looped back: the packet comes in again on lo, keeping its conntrack.
+                    out.direction = Direction::Local;
+                    hc.indev = Dev::Lo;
+                    hc.outdev = Dev::None;
+                    if let Some(end) = self.hook(Hook::Prerouting, pkt, hc, out) {
+                        return Some(end);
+                    }
+                    self.hook(Hook::Input, pkt, hc, out)
+                } else {
+                    None
+                }
+            }
+            Direction::None => None,
+        }
+    }
+
+    /// Run every table registered at `hook`, with conntrack between raw and mangle at
+    /// PREROUTING/OUTPUT. `None` when the packet goes on; otherwise how it ended.
+    fn hook(
+        &mut self,
+        hook: Hook,
+        pkt: &mut Cow<'_, Packet>,
+        hc: &mut HookCtx,
+        out: &mut Outcome,
+    ) -> Option<TableResult> {
+        for &kind in tables_at(hook) {
+            if kind == TableKind::Mangle && matches!(hook, Hook::Prerouting | Hook::Output) {
+                self.conntrack_hook(pkt, hook, hc, out);
+            }
+            let r = if kind == TableKind::Nat {
+                self.nat_hook(hook, pkt, hc)
+            } else {
+                self.run_table(kind, hook, pkt, hc)
+            };
+            let Some(r) = r else { continue };
+            match r.verdict {
+                TableVerdict::Accept | TableVerdict::Nat(_) => {
+                    let filter_decided = matches!(
+                        hc.accepted.map(|a| a.decision),
+                        Some(
+                            Decision::Rule(RuleRef {
+                                table: TableKind::Filter,
+                                ..
+                            }) | Decision::Policy {
+                                table: TableKind::Filter,
+                                ..
+                            }
+                        )
+                    );
+                    if kind == TableKind::Filter || !filter_decided {
+                        hc.accepted = Some(r);
+                    }
+                }
+                _ => return Some(r),
             }
         }
-        accepted_by.unwrap_or(TableResult {
-            verdict: TableVerdict::Accept,
-            decision: Decision::NoRules,
-        })
+        None
     }
 
-    /// The nat table only sees packets that start a connection (NEW or RELATED).
-    fn nat_runs(&self, hc: &HookCtx) -> bool {
-        matches!(
-            hc.skb.ct,
-            Attach::Ct {
-                info: CtInfo::New | CtInfo::Related | CtInfo::RelatedReply,
-                ..
-            }
-        )
-    }
-
-    fn conntrack_hook(
+    /// The nat table: consulted only while a connection's binding for this manipulation is not
+    /// set up (its first packet, NEW or RELATED), then the packet is rewritten per the binding
+    /// (`nf_nat_inet_fn` + `nf_nat_packet`).
+    fn nat_hook(
         &mut self,
-        pkt: &Packet,
         hook: Hook,
+        pkt: &mut Cow<'_, Packet>,
         hc: &mut HookCtx,
-        ct_new: &mut Option<conntrack::CtId>,
-        out: &mut Outcome,
-    ) {
+    ) -> Option<TableResult> {
+        self.table_index[TableKind::Nat as usize]?;
+        let Attach::Ct { id, info } = hc.skb.ct else {
+            return None;
+        };
+        let manip = nat::Manip::of(hook);
+        let done = self
+            .conntrack
+            .get(id)
+            .is_some_and(|e| e.status & manip.done_bit() != 0);
+        let mut result = None;
+        if !done && matches!(info, CtInfo::New | CtInfo::Related | CtInfo::RelatedReply) {
+            let r = self.run_table(TableKind::Nat, hook, pkt, hc)?;
+            match r.verdict {
+                TableVerdict::Nat(spec) => {
+                    if let Err(why) = nat::setup(self, id, spec, manip, hook, pkt) {
+                        if hc.uncertain.is_none() {
+                            hc.uncertain = Some(format!("NAT: {why}"));
+                        }
+                    }
+                }
+                TableVerdict::Accept => {}
+                _ => return Some(r),
+            }
+            if let Some(e) = self.conntrack.get_mut(id) {
+                e.status |= manip.done_bit();
+            }
+            result = Some(r);
+        }
+        nat::manip_packet(&self.conntrack, id, info.dir(), manip, pkt);
+        result
+    }
+
+    fn conntrack_hook(&mut self, pkt: &Packet, hook: Hook, hc: &mut HookCtx, out: &mut Outcome) {
         if !self.ct_active {
             return;
         }
@@ -450,7 +485,7 @@ impl<'r> Engine<'r> {
         );
         hc.skb.ct = r.attach;
         if r.new.is_some() {
-            *ct_new = r.new;
+            hc.ct_new = r.new;
         }
         out.ctstate = Some(label(r.attach));
         if let Some(why) = r.uncertain {
@@ -461,6 +496,77 @@ impl<'r> Engine<'r> {
             out.reason
                 .get_or_insert_with(|| format!("conntrack: INVALID ({why})"));
         }
+    }
+
+    /// REJECT: the reply is built (`nf_send_reset` / `nf_send_unreach`), carries the original's
+    /// connection as RELATED, and leaves through the host's OUTPUT/POSTROUTING like any local
+    /// packet. A TCP reset also moves a confirmed connection to CLOSE. Returns whether the reply
+    /// left (`None` when not simulated).
+    fn reject_reply(
+        &mut self,
+        orig: &Packet,
+        reply: crate::ext::RejectReply,
+        ct: Attach,
+        now: u64,
+    ) -> Option<bool> {
+        if reply == crate::ext::RejectReply::TcpReset {
+            if let Attach::Ct { id, .. } = ct {
+                nat::set_closing(&mut self.conntrack, id, self.params.hz, now);
+            }
+        }
+        if !self.opts.simulate_replies {
+            return None;
+        }
+        let src = if self.is_local(orig.dst) {
+            orig.dst
+        } else {
+            *self
+                .env
+                .hosts
+                .iter()
+                .find(|h| h.is_ipv4() == orig.dst.is_ipv4())?
+        };
+        let Some(rp) = reject::build_reply(orig, reply, src) else {
+            return Some(false);
+        };
+        let attach = match ct {
+            Attach::Ct { id, info } => Attach::Ct {
+                id,
+                info: if info.dir() == conntrack::CtDir::Original {
+                    CtInfo::RelatedReply
+                } else {
+                    CtInfo::Related
+                },
+            },
+            _ => Attach::None,
+        };
+        let mut hc = HookCtx {
+            indev: Dev::None,
+            outdev: Dev::None,
+            now,
+            skb: Skb {
+                tos: rp.tos,
+                ttl: rp.ttl,
+                ct: attach,
+                ..Skb::default()
+            },
+            trace_on: false,
+            trace: Vec::new(),
+            uncertain: None,
+            accepted: None,
+            ct_new: None,
+        };
+        let mut scratch = Outcome::unjudged(orig.frame, "");
+        let mut cur = Cow::Owned(rp);
+        let ended = self.traverse(Direction::Out, &mut cur, &mut hc, &mut scratch);
+        if let Some(id) = hc.ct_new {
+            if ended.is_none() {
+                self.conntrack.confirm(id, now);
+            } else {
+                self.conntrack.discard(id);
+            }
+        }
+        Some(ended.is_none())
     }
 }
 

@@ -74,7 +74,7 @@ fn rule_body() -> impl Strategy<Value = String> {
     (header, l4, m, target).prop_map(|((s, d, i), l4, m, t)| {
         let mut parts = Vec::new();
         if let Some((n, a)) = s {
-            if !(n == "! " && a.contains(',')) && !(n == "! " && a.ends_with("/0")) {
+            if n != "! " || !(a.contains(',') || a.ends_with("/0")) {
                 parts.push(format!("{n}-s {a}"));
             }
         }

@@ -6,6 +6,8 @@
 //! through the ruleset with the [`conntrack`] emulator; reports and analyses are built on the
 //! per-packet outcomes.
 
+#[doc(hidden)]
+pub mod bench_support;
 pub mod conntrack;
 pub mod diag;
 pub mod engine;

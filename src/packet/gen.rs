@@ -834,15 +834,24 @@ fn http_request(rng: &mut Rng, host: &str, path: &str) -> Vec<u8> {
 }
 
 fn http_response(rng: &mut Rng, body_len: usize) -> Vec<u8> {
+    let words: [&[u8]; 5] = [b"lorem ", b"ipsum ", b"dolor ", b"sit ", b"amet "];
+    let mut body: Vec<u8> = Vec::with_capacity(body_len + 8);
+    let mut line = 0;
+    while body.len() < body_len {
+        let w: &[u8] = *rng.pick(&words[..]);
+        body.extend_from_slice(w);
+        line += w.len();
+        if line > 64 {
+            body.push(b'\n');
+            line = 0;
+        }
+    }
+    body.truncate(body_len);
     let mut r = format!(
         "HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Type: text/html\r\nContent-Length: {body_len}\r\n\r\n"
     )
     .into_bytes();
-    let words: [&[u8]; 5] = [b"lorem ", b"ipsum ", b"dolor ", b"sit ", b"amet "];
-    while r.len() < body_len + 90 {
-        let w: &[u8] = *rng.pick(&words[..]);
-        r.extend_from_slice(w);
-    }
+    r.extend_from_slice(&body);
     r
 }
 
@@ -1096,8 +1105,21 @@ fn scan(sim: &mut Sim, rng: &mut Rng, p: &Peers, flows: usize) {
             t += rng.range(1000, 5000);
         }
     }
-    for pt in [53u16, 123, 161] {
-        udp(sim, t, scanner, sport, h, pt, ttl, Vec::new());
+    // UDP probes with well-formed payloads: DNS, NTP client request, SNMP get sysDescr.
+    let mut ntp = vec![0u8; 48];
+    ntp[0] = 0x23;
+    let snmp: Vec<u8> = vec![
+        0x30, 0x26, 0x02, 0x01, 0x00, 0x04, 0x06, b'p', b'u', b'b', b'l', b'i', b'c', 0xa0, 0x19,
+        0x02, 0x01, 0x01, 0x02, 0x01, 0x00, 0x02, 0x01, 0x00, 0x30, 0x0e, 0x30, 0x0c, 0x06, 0x08,
+        0x2b, 0x06, 0x01, 0x02, 0x01, 0x01, 0x01, 0x00, 0x05, 0x00,
+    ];
+    let probes = [
+        (53u16, dns_query(rng.next_u32() as u16, "version.bind", 16)),
+        (123, ntp),
+        (161, snmp),
+    ];
+    for (pt, payload) in probes {
+        udp(sim, t, scanner, sport, h, pt, ttl, payload);
         t += rng.range(1000, 5000);
     }
     ping(sim, rng, t + 100_000, scanner, h, 1, false, 1_000_000);

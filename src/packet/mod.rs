@@ -445,6 +445,7 @@ pub mod capture;
 pub mod checksum;
 pub mod decode;
 pub mod defrag;
+pub mod fixtures;
 pub mod flowspec;
 pub mod gen;
 pub mod problem;

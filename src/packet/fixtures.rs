@@ -129,7 +129,7 @@ fn ns_jitter(pk: &mut [Packet]) {
     }
 }
 
-fn pcapng_two_interfaces() -> Vec<u8> {
+fn pcapng_two_interfaces(mixed: bool) -> Vec<u8> {
     let mut pk = sample_packets();
     ns_jitter(&mut pk);
     let ifs = [
@@ -139,9 +139,9 @@ fn pcapng_two_interfaces() -> Vec<u8> {
             name: "eth0".into(),
         },
         NgInterface {
-            linktype: 101,
+            linktype: if mixed { 101 } else { 1 },
             tsresol: None,
-            name: "tun0".into(),
+            name: if mixed { "tun0".into() } else { "eth1".into() },
         },
     ];
     let recs: Vec<Record> = pk
@@ -149,7 +149,11 @@ fn pcapng_two_interfaces() -> Vec<u8> {
         .enumerate()
         .map(|(i, p)| {
             let iface = (i % 2) as u32;
-            let lt = if iface == 0 { linktype::ETHERNET } else { linktype::RAW };
+            let lt = if iface == 1 && mixed {
+                linktype::RAW
+            } else {
+                linktype::ETHERNET
+            };
             let mut r = Record::new(p.ts, frame_packet(lt, p));
             r.interface = iface;
             r
@@ -543,9 +547,15 @@ pub fn all() -> Vec<Fixture> {
         },
         Fixture {
             name: "two-interfaces.pcapng",
-            description: "pcapng, interface 0 Ethernet with if_tsresol=9 (ns), interface 1 raw IP with the default resolution (µs); the sample packets alternate between them",
+            description: "pcapng, two Ethernet interfaces: 0 with if_tsresol=9 (ns), 1 with the default resolution (µs); the sample packets alternate between them",
             gen_command: None,
-            bytes: pcapng_two_interfaces(),
+            bytes: pcapng_two_interfaces(false),
+        },
+        Fixture {
+            name: "mixed-linktypes.pcapng",
+            description: "pcapng, interface 0 Ethernet (if_tsresol=9), interface 1 raw IP (default µs); valid pcapng that Wireshark and fwcheck read, libpcap/tcpdump refuse (one link type per file)",
+            gen_command: None,
+            bytes: pcapng_two_interfaces(true),
         },
         Fixture {
             name: "tsresol-2pow20.pcapng",

@@ -17,7 +17,6 @@ use pnet_packet::ethernet::EthernetPacket;
 use pnet_packet::icmp::IcmpPacket;
 use pnet_packet::ipv4::Ipv4Packet;
 use pnet_packet::ipv6::Ipv6Packet;
-use pnet_packet::sll::SLLPacket;
 use pnet_packet::tcp::TcpPacket;
 use pnet_packet::udp::UdpPacket;
 
@@ -222,18 +221,20 @@ pub fn decode_frame(meta: &FrameMeta, frame: &[u8]) -> Result<Packet, PacketProb
             }
         }
         linktype::LINUX_SLL => {
-            let Some(sll) = SLLPacket::new(frame) else {
+            // Read by hand: pnet_packet 0.35's SLLPacket view indexes past short buffers
+            // (found by the fuzz tests).
+            if frame.len() < 16 {
                 return Err(problem(
                     meta,
                     ProblemKind::LinkTruncated,
                     format!("Linux cooked (SLL) frame of {} bytes, need 16", frame.len()),
                 ));
-            };
-            link.pkt_type = pkt_type_from_sll(sll.get_packet_type());
-            if sll.get_link_layer_address_len() == 6 {
+            }
+            link.pkt_type = pkt_type_from_sll(u16::from_be_bytes([frame[0], frame[1]]));
+            if u16::from_be_bytes([frame[4], frame[5]]) == 6 {
                 link.src_mac = mac(frame, 6);
             }
-            let et = sll.get_protocol().0;
+            let et = u16::from_be_bytes([frame[14], frame[15]]);
             let (et, off) = skip_vlan_tags(meta, frame, et, 16, &mut link)?;
             match et {
                 ETH_IPV4 => (Some(Family::V4), off),

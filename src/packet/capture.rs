@@ -95,6 +95,10 @@ pub struct CaptureReader<R: Read> {
 const PCAP_MAGICS: [u32; 4] = [0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1];
 const PCAPNG_MAGIC: u32 = 0x0a0d0d0a;
 
+/// Read buffer size: large enough for any record (snap lengths go up to 262144), small enough
+/// to stay in the CPU cache while the records in it are decoded.
+const READ_BUFFER: usize = 1 << 20;
+
 impl CaptureReader<File> {
     /// Opens a capture file.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, CaptureError> {
@@ -131,7 +135,7 @@ impl<R: Read> CaptureReader<R> {
         let be = u32::from_be_bytes(magic);
         let src = Cursor::new(magic).chain(reader);
         if PCAP_MAGICS.contains(&be) {
-            let r = PcapReader::new(src).map_err(|e| match e {
+            let r = PcapReader::with_capacity(src, READ_BUFFER).map_err(|e| match e {
                 PcapReadError::Io(e) if is_eof(&e) => {
                     CaptureError::TooShort("pcap file header cut short".into())
                 }
@@ -163,7 +167,7 @@ impl<R: Read> CaptureReader<R> {
                 stats: ReadStats::default(),
             })
         } else if be == PCAPNG_MAGIC {
-            let r = PcapNgReader::new(src).map_err(|e| match e {
+            let r = PcapNgReader::with_capacity(src, READ_BUFFER).map_err(|e| match e {
                 PcapNgReadError::Io(e) if is_eof(&e) => {
                     CaptureError::TooShort("pcapng section header cut short".into())
                 }

@@ -9,24 +9,43 @@ use std::net::IpAddr;
 
 /// One's-complement sum of `data` (as big-endian 16-bit words, an odd last byte padded with a
 /// zero), added to `initial`. Not folded; feed the result to [`fold`].
+///
+/// The bytes are summed as native-endian 32-bit words into a 64-bit accumulator (no carry
+/// handling needed below 2^32 words, and the loop vectorises); the folded 16-bit result is
+/// then put in big-endian order — the one's-complement sum commutes with byte swapping
+/// (RFC 1071 §2(B)).
 #[inline]
 pub fn sum(data: &[u8], initial: u64) -> u64 {
-    let mut acc = initial;
-    let mut chunks = data.chunks_exact(8);
+    // Two independent 64-bit accumulators with end-around carries counted separately
+    // (2^64 ≡ 1 mod 0xffff, so each carry is worth 1).
+    let (mut a, mut b, mut carries) = (0u64, 0u64, 0u64);
+    let mut chunks = data.chunks_exact(16);
     for c in &mut chunks {
-        let v = u64::from_be_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-        let (s, carry) = acc.overflowing_add(v);
-        acc = s + carry as u64;
+        let x = u64::from_ne_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        let y = u64::from_ne_bytes([c[8], c[9], c[10], c[11], c[12], c[13], c[14], c[15]]);
+        let (s, o) = a.overflowing_add(x);
+        a = s;
+        carries += o as u64;
+        let (s, o) = b.overflowing_add(y);
+        b = s;
+        carries += o as u64;
     }
     let rem = chunks.remainder();
+    let mut acc: u64 = (a & 0xffff_ffff) + (a >> 32) + (b & 0xffff_ffff) + (b >> 32) + carries;
     if !rem.is_empty() {
-        let mut buf = [0u8; 8];
+        let mut buf = [0u8; 16];
         buf[..rem.len()].copy_from_slice(rem);
-        let v = u64::from_be_bytes(buf);
-        let (s, carry) = acc.overflowing_add(v);
-        acc = s + carry as u64;
+        for w in buf.chunks_exact(4) {
+            acc += u32::from_ne_bytes([w[0], w[1], w[2], w[3]]) as u64;
+        }
     }
-    acc
+    let folded = fold(acc);
+    let be = if cfg!(target_endian = "little") {
+        folded.swap_bytes()
+    } else {
+        folded
+    };
+    initial + be as u64
 }
 
 /// Folds a 64-bit partial sum to 16 bits (not complemented).

@@ -481,7 +481,7 @@ fn decode_v4(
         anomalies,
         reassembled_from: None,
     };
-    fill_l4(&mut pkt);
+    fill_l4(&mut pkt, &bytes[..data_end]);
     Ok(pkt)
 }
 
@@ -640,13 +640,13 @@ fn decode_v6(
         pkt.payload_len = 0;
         return Ok(pkt);
     }
-    fill_l4(&mut pkt);
+    fill_l4(&mut pkt, &bytes[..data_end]);
     Ok(pkt)
 }
 
 /// Decodes the upper layer of `pkt` (IP fields already set), setting `l4`, `l4_checksum_ok`,
 /// `payload_len` and L4 anomalies.
-fn fill_l4(pkt: &mut Packet) {
+fn fill_l4(pkt: &mut Packet, data: &[u8]) {
     let hl = pkt.ip_hdr_len as usize;
     let l4_len = pkt.ip_len.saturating_sub(pkt.ip_hdr_len as u32);
     if pkt.frag.offset != 0 {
@@ -655,7 +655,6 @@ fn fill_l4(pkt: &mut Packet) {
         pkt.payload_len = l4_len;
         return;
     }
-    let data = Arc::clone(&pkt.data);
     let seg = data.get(hl..).unwrap_or(&[]);
     let complete = seg.len() as u32 >= l4_len && !pkt.frag.more_fragments;
     let seg_full = &seg[..seg.len().min(l4_len as usize)];
@@ -918,59 +917,50 @@ pub fn parse_inner(outer: Family, b: &[u8]) -> Option<Box<InnerPacket>> {
 /// `malformed`; a value is taken only when its length is the expected one).
 pub fn parse_tcp_options(opts: &[u8]) -> TcpOptions {
     let mut o = TcpOptions::default();
+    // One pass does both walks: they advance identically except that the value walk stops
+    // for good at EOL or at the first bad length.
+    let mut values = true;
     let mut i = 0;
     while i < opts.len() {
         let k = opts[i];
         o.set_kind(k);
         if k < 2 {
-            i += 1;
-        } else {
-            let l = opts.get(i + 1).copied().unwrap_or(0) as usize;
-            i += if l == 0 { 1 } else { l };
-        }
-    }
-    let mut i = 0;
-    while i < opts.len() {
-        let k = opts[i];
-        match k {
-            0 => break,
-            1 => {
-                i += 1;
-                continue;
+            if k == 0 {
+                values = false;
             }
-            _ => {}
+            i += 1;
+            continue;
         }
-        let Some(&l) = opts.get(i + 1) else {
-            o.malformed = true;
-            break;
-        };
-        let l = l as usize;
-        if l < 2 || i + l > opts.len() {
-            o.malformed = true;
-            break;
-        }
-        let v = &opts[i + 2..i + l];
-        match (k, l) {
-            (2, 4) => o.mss = Some(u16::from_be_bytes([v[0], v[1]])),
-            (3, 3) => o.wscale = Some(v[0]),
-            (4, 2) => o.sack_perm = true,
-            (5, _) if l >= 10 && (l - 2) % 8 == 0 => {
-                for b in v.chunks_exact(8).take(4) {
-                    o.sack.push((
-                        u32::from_be_bytes([b[0], b[1], b[2], b[3]]),
-                        u32::from_be_bytes([b[4], b[5], b[6], b[7]]),
-                    ));
+        let l = opts.get(i + 1).copied().unwrap_or(0) as usize;
+        if values {
+            if l < 2 || i + l > opts.len() {
+                o.malformed = true;
+                values = false;
+            } else {
+                let v = &opts[i + 2..i + l];
+                match (k, l) {
+                    (2, 4) => o.mss = Some(u16::from_be_bytes([v[0], v[1]])),
+                    (3, 3) => o.wscale = Some(v[0]),
+                    (4, 2) => o.sack_perm = true,
+                    (5, _) if l >= 10 && (l - 2) % 8 == 0 => {
+                        for b in v.chunks_exact(8).take(4) {
+                            o.sack.push((
+                                u32::from_be_bytes([b[0], b[1], b[2], b[3]]),
+                                u32::from_be_bytes([b[4], b[5], b[6], b[7]]),
+                            ));
+                        }
+                    }
+                    (8, 10) => {
+                        o.timestamp = Some((
+                            u32::from_be_bytes([v[0], v[1], v[2], v[3]]),
+                            u32::from_be_bytes([v[4], v[5], v[6], v[7]]),
+                        ))
+                    }
+                    _ => {}
                 }
             }
-            (8, 10) => {
-                o.timestamp = Some((
-                    u32::from_be_bytes([v[0], v[1], v[2], v[3]]),
-                    u32::from_be_bytes([v[4], v[5], v[6], v[7]]),
-                ))
-            }
-            _ => {}
         }
-        i += l;
+        i += if l == 0 { 1 } else { l };
     }
     o
 }
@@ -1009,6 +999,10 @@ mod tests {
         let t = parse_tcp_options(&[2, 1, 5, 0xb4]);
         assert!(t.malformed);
         assert_eq!(t.mss, None);
+        // After EOL: no values, but the kernel's --tcp-option walk still sees the kinds.
+        let t = parse_tcp_options(&[0, 2, 4, 5, 0xb4]);
+        assert_eq!(t.mss, None);
+        assert!(t.has_kind(0) && t.has_kind(2));
         // SACK blocks
         let t = parse_tcp_options(&[1, 1, 5, 10, 0, 0, 0, 10, 0, 0, 0, 20]);
         assert_eq!(t.sack, vec![(10, 20)]);

@@ -16,11 +16,16 @@ use std::time::{Duration, Instant};
 use fwcheck::packet::capture::CaptureReader;
 use fwcheck::packet::decode::linktype;
 use fwcheck::packet::gen::{generate, GenOptions};
-use fwcheck::packet::writer::{frame_packet, write_pcap_header, write_pcap_record, PcapOptions, Record};
+use fwcheck::packet::writer::{
+    frame_packet, write_pcap_header, write_pcap_record, PcapOptions, Record,
+};
 use fwcheck::packet::Timestamp;
 
 fn env_num(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn write_capture(path: &Path, n: u64) -> std::io::Result<u64> {
@@ -52,12 +57,10 @@ fn decode_once(path: &Path) -> (Duration, u64, u64) {
     let mut r = CaptureReader::open(path).expect("open");
     let mut n = 0u64;
     let mut acc = 0u64;
-    for item in &mut r {
-        if let Ok(p) = item {
-            acc = acc.wrapping_add(p.ip_len as u64 + p.proto as u64);
-            n += 1;
-            black_box(&p);
-        }
+    for p in (&mut r).flatten() {
+        acc = acc.wrapping_add(p.ip_len as u64 + p.proto as u64);
+        n += 1;
+        black_box(&p);
     }
     (t.elapsed(), n, black_box(acc))
 }

@@ -8,7 +8,9 @@ use std::process::Command;
 
 use fwcheck::packet::capture::{read_all, CaptureError, CaptureFormat, CaptureReader};
 use fwcheck::packet::fixtures::{self, sample_packets};
-use fwcheck::packet::{Anomalies, Family, Packet, PacketProblem, PktType, ProblemKind, Timestamp, L4};
+use fwcheck::packet::{
+    Anomalies, Family, Packet, PacketProblem, PktType, ProblemKind, Timestamp, L4,
+};
 
 fn pcaps_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("pcaps")
@@ -48,7 +50,11 @@ fn shipped_pcaps_match_their_recipe() {
             f.name
         );
         let readme = std::fs::read_to_string(pcaps_dir().join("README.md")).unwrap();
-        assert!(readme.contains(f.name), "pcaps/README.md does not describe {}", f.name);
+        assert!(
+            readme.contains(f.name),
+            "pcaps/README.md does not describe {}",
+            f.name
+        );
     }
 }
 
@@ -106,7 +112,10 @@ fn tcpdump_reads_every_shipped_capture_with_correct_checksums() {
             .filter(|l| l.len() > 15 && l.as_bytes()[2] == b':' && l.as_bytes()[5] == b':')
             .count() as u64;
         let (pk, pr) = read_bytes(f.bytes.clone());
-        let ours = (pk.len() + pr.iter().filter(|p| p.kind != ProblemKind::TruncatedRecord).count()) as u64;
+        let ours = (pk.len()
+            + pr.iter()
+                .filter(|p| p.kind != ProblemKind::TruncatedRecord)
+                .count()) as u64;
         assert_eq!(frames, ours, "{}: frame count tcpdump vs fwcheck", f.name);
         checked += 1;
     }
@@ -114,7 +123,10 @@ fn tcpdump_reads_every_shipped_capture_with_correct_checksums() {
 }
 
 fn same_ip_level(a: &Packet, b: &Packet) {
-    assert_eq!((a.family, a.src, a.dst, a.proto), (b.family, b.src, b.dst, b.proto));
+    assert_eq!(
+        (a.family, a.src, a.dst, a.proto),
+        (b.family, b.src, b.dst, b.proto)
+    );
     assert_eq!(a.l4, b.l4);
     assert_eq!(a.data, b.data);
     assert_eq!(a.l4_checksum_ok, b.l4_checksum_ok);
@@ -170,17 +182,30 @@ fn nanosecond_and_pcapng_time_stamps_are_exact() {
     }
     // pcapng: interface 0 if_tsresol=9 (exact ns), interface 1 default 6 (µs, truncated);
     // the second file also mixes link types (Ethernet, raw IP).
-    for (name, lt1) in [("two-interfaces.pcapng", 1), ("mixed-linktypes.pcapng", 101)] {
+    for (name, lt1) in [
+        ("two-interfaces.pcapng", 1),
+        ("mixed-linktypes.pcapng", 101),
+    ] {
         let r = CaptureReader::new(Cursor::new(fixture(name))).unwrap();
         assert_eq!(r.format(), CaptureFormat::PcapNg);
         let pk: Vec<Packet> = r.map(|x| x.unwrap()).collect();
         assert_eq!(pk.len(), sample.len());
         for (i, p) in pk.iter().enumerate() {
             assert_eq!(p.link.interface, (i % 2) as u32);
-            let expect = if i % 2 == 0 { want(i) } else { want(i) / 1000 * 1000 };
+            let expect = if i % 2 == 0 {
+                want(i)
+            } else {
+                want(i) / 1000 * 1000
+            };
             assert_eq!(p.ts, Timestamp(expect), "{name} frame {}", p.frame);
             assert_eq!(p.link.linktype, if i % 2 == 0 { 1 } else { lt1 });
-            same_ip_level(&Packet { ts: p.ts, ..sample[i].clone() }, p);
+            same_ip_level(
+                &Packet {
+                    ts: p.ts,
+                    ..sample[i].clone()
+                },
+                p,
+            );
         }
         // Interface 0 keeps the sub-microsecond part a µs-only reader would lose.
         assert!(pk.iter().step_by(2).all(|p| p.ts.0 % 1000 != 0));
@@ -206,12 +231,24 @@ fn format_is_detected_by_magic_not_extension() {
     let q = dir.path().join("really-pcap.pcapng");
     std::fs::write(&q, fixture("big-endian.pcap")).unwrap();
     let r = CaptureReader::open(&q).unwrap();
-    assert!(matches!(r.format(), CaptureFormat::Pcap { big_endian: true, .. }));
+    assert!(matches!(
+        r.format(),
+        CaptureFormat::Pcap {
+            big_endian: true,
+            ..
+        }
+    ));
     let t = dir.path().join("text.pcap");
     std::fs::write(&t, b"hello world, not a capture").unwrap();
-    assert!(matches!(CaptureReader::open(&t), Err(CaptureError::NotACapture(_))));
+    assert!(matches!(
+        CaptureReader::open(&t),
+        Err(CaptureError::NotACapture(_))
+    ));
     std::fs::write(&t, b"\xd4\xc3").unwrap();
-    assert!(matches!(CaptureReader::open(&t), Err(CaptureError::TooShort(_))));
+    assert!(matches!(
+        CaptureReader::open(&t),
+        Err(CaptureError::TooShort(_))
+    ));
 }
 
 #[test]
@@ -239,8 +276,17 @@ fn malformed_frames_are_reported_as_the_kernel_needs() {
     let r = CaptureReader::new(Cursor::new(fixture("malformed.pcap"))).unwrap();
     let items: Vec<Result<Packet, PacketProblem>> = r.collect();
     assert_eq!(items.len(), 18);
-    let ok = |i: usize| items[i].as_ref().unwrap_or_else(|e| panic!("frame {}: {e}", i + 1));
-    let err = |i: usize| items[i].as_ref().err().unwrap_or_else(|| panic!("frame {} decoded", i + 1));
+    let ok = |i: usize| {
+        items[i]
+            .as_ref()
+            .unwrap_or_else(|e| panic!("frame {}: {e}", i + 1))
+    };
+    let err = |i: usize| {
+        items[i]
+            .as_ref()
+            .err()
+            .unwrap_or_else(|| panic!("frame {} decoded", i + 1))
+    };
     // 1 clean
     assert!(ok(0).kernel_drop_reason().is_none());
     assert!(ok(0).anomalies.is_empty());
@@ -251,7 +297,10 @@ fn malformed_frames_are_reported_as_the_kernel_needs() {
     // 3 ihl 4: problem with addresses
     assert_eq!(err(2).kind, ProblemKind::IpBadHeader);
     assert_eq!(err(2).frame, 3);
-    assert_eq!(err(2).addrs.map(|a| a.1), Some("203.0.113.10".parse().unwrap()));
+    assert_eq!(
+        err(2).addrs.map(|a| a.1),
+        Some("203.0.113.10".parse().unwrap())
+    );
     // 4 total length beyond the frame
     assert!(ok(3).anomalies.has(Anomalies::IP_TRUNCATED));
     assert!(ok(3).kernel_drop_reason().is_some());
@@ -297,8 +346,11 @@ fn malformed_frames_are_reported_as_the_kernel_needs() {
 fn ipv6_extension_headers_are_walked() {
     let (pk, pr) = read_bytes(fixture("ipv6-ext.pcap"));
     assert!(pr.is_empty(), "{pr:?}");
-    let summary: Vec<(u8, u16, Option<(u16, u16)>)> =
-        pk.iter().map(|p| (p.proto, p.ip_hdr_len, p.ports())).collect();
+    type Row = (u8, u16, Option<(u16, u16)>);
+    let summary: Vec<Row> = pk
+        .iter()
+        .map(|p| (p.proto, p.ip_hdr_len, p.ports()))
+        .collect();
     assert_eq!(
         summary,
         vec![

@@ -3,10 +3,12 @@
 use std::io::Cursor;
 use std::net::IpAddr;
 
-use fwcheck::packet::build::{build, fragment_v4, fragment_v6, v4_fragment_bytes, L4Spec, PacketSpec};
+use fwcheck::packet::build::{
+    build, fragment_v4, fragment_v6, v4_fragment_bytes, L4Spec, PacketSpec,
+};
 use fwcheck::packet::capture::CaptureReader;
 use fwcheck::packet::decode::{decode_ip, FrameMeta};
-use fwcheck::packet::defrag::{DefragEvent, DropReason, Defragmenter};
+use fwcheck::packet::defrag::{DefragEvent, Defragmenter, DropReason};
 use fwcheck::packet::fixtures;
 use fwcheck::packet::{Family, LinkInfo, Packet, Timestamp, L4};
 
@@ -186,8 +188,12 @@ fn superset_fragment_is_an_overlap_and_contained_one_a_duplicate() {
     let pl = &orig.data[20..];
     let mut d = Defragmenter::new();
     // [0,16) MF, then [0,32) MF covers it and more: overlap, queue gone.
-    assert!(d.push(dec(1, 0, &v4_fragment_bytes(hdr, &pl[..16], 0, true))).is_none());
-    assert!(d.push(dec(2, 0, &v4_fragment_bytes(hdr, &pl[..32], 0, true))).is_none());
+    assert!(d
+        .push(dec(1, 0, &v4_fragment_bytes(hdr, &pl[..16], 0, true)))
+        .is_none());
+    assert!(d
+        .push(dec(2, 0, &v4_fragment_bytes(hdr, &pl[..32], 0, true)))
+        .is_none());
     let ev: Vec<DefragEvent> = d.drain_events().collect();
     assert_eq!(
         ev,
@@ -198,8 +204,12 @@ fn superset_fragment_is_an_overlap_and_contained_one_a_duplicate() {
         }]
     );
     // [0,32) then [8,16) inside it: duplicate, the queue lives on and completes.
-    assert!(d.push(dec(3, 0, &v4_fragment_bytes(hdr, &pl[..32], 0, true))).is_none());
-    assert!(d.push(dec(4, 0, &v4_fragment_bytes(hdr, &pl[8..16], 8, true))).is_none());
+    assert!(d
+        .push(dec(3, 0, &v4_fragment_bytes(hdr, &pl[..32], 0, true)))
+        .is_none());
+    assert!(d
+        .push(dec(4, 0, &v4_fragment_bytes(hdr, &pl[8..16], 8, true)))
+        .is_none());
     let p = d.push(dec(5, 0, &v4_fragment_bytes(hdr, &pl[32..], 32, false)));
     assert_eq!(p.map(|p| p.data), Some(orig.data.clone()));
     let ev: Vec<DefragEvent> = d.drain_events().collect();
@@ -242,7 +252,9 @@ fn ipfrag_max_dist_restarts_a_queue() {
     // The restarted queue has only the second fragment; the last and the first one arriving
     // again complete it.
     assert!(d.push(dec(next(), 0, &fa[2])).is_none());
-    let p = d.push(dec(next(), 0, &fa[0])).expect("complete after restart");
+    let p = d
+        .push(dec(next(), 0, &fa[0]))
+        .expect("complete after restart");
     assert_eq!(p.reassembled_from.as_deref(), Some(&[67u64, 68, 69][..]));
     assert_eq!(p.data, a.data);
 }

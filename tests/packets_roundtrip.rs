@@ -27,7 +27,11 @@ fn compare(a: &[Packet], b: &[Packet]) {
         assert_eq!((x.src, x.dst), (y.src, y.dst), "frame {f}: addresses");
         assert_eq!(x.proto, y.proto, "frame {f}: proto");
         assert_eq!((x.ttl, x.tos), (y.ttl, y.tos), "frame {f}: ttl/tos");
-        assert_eq!((x.ip_len, x.ip_hdr_len), (y.ip_len, y.ip_hdr_len), "frame {f}: lengths");
+        assert_eq!(
+            (x.ip_len, x.ip_hdr_len),
+            (y.ip_len, y.ip_hdr_len),
+            "frame {f}: lengths"
+        );
         assert_eq!(x.frag, y.frag, "frame {f}: frag");
         assert_eq!(x.ip_checksum_ok, y.ip_checksum_ok, "frame {f}: ip checksum");
         assert_eq!(x.l4, y.l4, "frame {f}: l4");
@@ -57,7 +61,12 @@ fn every_profile_round_trips() {
             assert!(!g.is_empty(), "{profile}: no packets");
             // Everything the generator makes is well formed.
             for p in &g {
-                assert!(p.anomalies.is_empty(), "{profile} frame {}: {:?}", p.frame, p.anomalies);
+                assert!(
+                    p.anomalies.is_empty(),
+                    "{profile} frame {}: {:?}",
+                    p.frame,
+                    p.anomalies
+                );
                 assert!(p.ip_checksum_ok);
                 if matches!(p.proto, 6 | 17 | 1 | 58) {
                     assert_eq!(p.l4_checksum_ok, Some(true), "{profile} frame {}", p.frame);
@@ -96,7 +105,9 @@ fn generator_webserver_contents() {
     let host: std::net::IpAddr = "203.0.113.10".parse().unwrap();
     let tcp_to = |port: u16, flags: u8| {
         g.iter()
-            .filter(|p| p.dst == host && p.tcp().is_some_and(|t| t.dport == port && t.flags == flags))
+            .filter(|p| {
+                p.dst == host && p.tcp().is_some_and(|t| t.dport == port && t.flags == flags)
+            })
             .count()
     };
     assert!(tcp_to(80, SYN) + tcp_to(443, SYN) + tcp_to(22, SYN) >= 12 - 1);
@@ -113,7 +124,8 @@ fn generator_webserver_contents() {
     assert_eq!(inner.ports.map(|p| p.1), Some(53));
     assert!(g.iter().any(|p| p.frame < unreach.frame
         && p.src == host
-        && p.udp().is_some_and(|u| Some((u.sport, u.dport)) == inner.ports)));
+        && p.udp()
+            .is_some_and(|u| Some((u.sport, u.dport)) == inner.ports)));
     // Tunnelled ICMP: large echo payloads both ways.
     let big_echo = |t: u8| {
         g.iter()
@@ -131,7 +143,8 @@ fn generator_webserver_contents() {
                     q.frame < p.frame
                         && q.src == host
                         && q.dst == p.src
-                        && q.udp().is_some_and(|u| Some(u.sport) == p.udp().map(|x| x.dport))
+                        && q.udp()
+                            .is_some_and(|u| Some(u.sport) == p.udp().map(|x| x.dport))
                 })
         })
         .count();

@@ -52,7 +52,9 @@ pub enum L4Spec {
         quote: Option<(Vec<u8>, InnerPacket)>,
     },
     /// Any other protocol: the payload follows the IP header directly.
-    Raw { proto: u8 },
+    Raw {
+        proto: u8,
+    },
 }
 
 /// An IPv6 extension header to insert before the upper layer (zero-filled body).
@@ -289,8 +291,7 @@ pub fn build(spec: &PacketSpec, frame: u64, ts: Timestamp, link: LinkInfo) -> Pa
     let payload_len = (seg.len() - hdr_len) as u32;
     // IP header.
     let mut data: Vec<u8> = Vec::with_capacity(40 + seg.len() + 64);
-    let ip_hdr_len;
-    match (spec.src, spec.dst) {
+    let ip_hdr_len = match (spec.src, spec.dst) {
         (IpAddr::V4(s), IpAddr::V4(d)) => {
             let tot = (20 + seg.len()) as u16;
             data.extend_from_slice(&[0x45, spec.tos]);
@@ -302,7 +303,7 @@ pub fn build(spec: &PacketSpec, frame: u64, ts: Timestamp, link: LinkInfo) -> Pa
             data.extend_from_slice(&d.octets());
             let c = checksum::compute(&data[..20]);
             data[10..12].copy_from_slice(&c.to_be_bytes());
-            ip_hdr_len = 20;
+            20
         }
         (s, d) => {
             let to6 = |a: IpAddr| match a {
@@ -328,9 +329,9 @@ pub fn build(spec: &PacketSpec, frame: u64, ts: Timestamp, link: LinkInfo) -> Pa
                 data.push(lenbyte as u8);
                 data.extend(std::iter::repeat_n(0u8, e.len.saturating_sub(2)));
             }
-            ip_hdr_len = 40 + ext_len;
+            40 + ext_len
         }
-    }
+    };
     data.extend_from_slice(&seg);
     let ip_len = data.len() as u32;
     Packet {
@@ -424,7 +425,13 @@ pub fn fragment_v6(ip: &[u8], id: u32, max_payload: usize) -> Vec<Vec<u8>> {
     loop {
         let end = (off + step).min(payload.len());
         let mf = end < payload.len();
-        out.push(v6_fragment_bytes(&ip[..40], &payload[off..end], off, mf, id));
+        out.push(v6_fragment_bytes(
+            &ip[..40],
+            &payload[off..end],
+            off,
+            mf,
+            id,
+        ));
         off = end;
         if off >= payload.len() {
             break;
@@ -523,10 +530,7 @@ mod tests {
         let mut s = PacketSpec::new(
             "192.0.2.1".parse().unwrap(),
             "203.0.113.10".parse().unwrap(),
-            L4Spec::Udp {
-                sport: 1,
-                dport: 2,
-            },
+            L4Spec::Udp { sport: 1, dport: 2 },
         );
         s.payload = vec![7u8; 100];
         let p = build(&s, 1, Timestamp(0), LinkInfo::default());

@@ -15,10 +15,10 @@ use std::fs::File;
 use std::io::{self, Cursor, Read};
 use std::path::Path;
 
+use pcap_file::pcap::PcapError;
 use pcap_file::pcap::{PcapReadError, PcapReader};
 use pcap_file::pcapng::blocks::{ENHANCED_PACKET_BLOCK, PACKET_BLOCK, SIMPLE_PACKET_BLOCK};
 use pcap_file::pcapng::{Block, PcapNgReadError, PcapNgReader};
-use pcap_file::pcap::PcapError;
 use pcap_file::Endianness;
 use serde::Serialize;
 

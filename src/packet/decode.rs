@@ -23,8 +23,8 @@ use pnet_packet::udp::UdpPacket;
 use super::checksum;
 use super::problem::{ethertype_name, PacketProblem, ProblemKind};
 use super::{
-    proto, Anomalies, Family, FragInfo, IcmpInfo, InnerPacket, LinkInfo, Packet, PktType,
-    TcpInfo, TcpOptions, Timestamp, UdpInfo, L4,
+    proto, Anomalies, Family, FragInfo, IcmpInfo, InnerPacket, LinkInfo, Packet, PktType, TcpInfo,
+    TcpOptions, Timestamp, UdpInfo, L4,
 };
 
 /// LINKTYPE_/DLT_ values fwcheck decodes.
@@ -247,7 +247,10 @@ pub fn decode_frame(meta: &FrameMeta, frame: &[u8]) -> Result<Packet, PacketProb
                 return Err(problem(
                     meta,
                     ProblemKind::LinkTruncated,
-                    format!("Linux cooked v2 (SLL2) frame of {} bytes, need 20", frame.len()),
+                    format!(
+                        "Linux cooked v2 (SLL2) frame of {} bytes, need 20",
+                        frame.len()
+                    ),
                 ));
             }
             let et = u16::from_be_bytes([frame[0], frame[1]]);
@@ -309,7 +312,9 @@ pub fn decode_frame(meta: &FrameMeta, frame: &[u8]) -> Result<Packet, PacketProb
         }
     };
     let l3 = frame.get(off..).unwrap_or(&[]);
-    let wire = (meta.wire_len as usize).max(frame.len()).saturating_sub(off);
+    let wire = (meta.wire_len as usize)
+        .max(frame.len())
+        .saturating_sub(off);
     decode_ip(meta, link, l3, wire, family)
 }
 
@@ -391,7 +396,10 @@ fn decode_v4(
         return Err(problem(
             meta,
             ProblemKind::IpTruncated,
-            format!("IPv4 header cut short: {} bytes captured, need 20", bytes.len()),
+            format!(
+                "IPv4 header cut short: {} bytes captured, need 20",
+                bytes.len()
+            ),
         ));
     };
     let src = IpAddr::V4(ip.get_source());
@@ -583,7 +591,10 @@ fn decode_v6(
         return Err(problem(
             meta,
             ProblemKind::IpTruncated,
-            format!("IPv6 header cut short: {} bytes captured, need 40", bytes.len()),
+            format!(
+                "IPv6 header cut short: {} bytes captured, need 40",
+                bytes.len()
+            ),
         ));
     };
     let src = IpAddr::V6(ip.get_source());
@@ -730,12 +741,7 @@ fn decode_tcp(pkt: &mut Packet, seg: &[u8], seg_full: &[u8], l4_len: u32, comple
     });
     pkt.payload_len = l4_len.saturating_sub(hdr.max(20) as u32);
     if complete {
-        pkt.l4_checksum_ok = Some(checksum::verify_l4(
-            pkt.src,
-            pkt.dst,
-            proto::TCP,
-            seg_full,
-        ));
+        pkt.l4_checksum_ok = Some(checksum::verify_l4(pkt.src, pkt.dst, proto::TCP, seg_full));
     }
 }
 
@@ -942,7 +948,7 @@ pub fn parse_tcp_options(opts: &[u8]) -> TcpOptions {
                     (2, 4) => o.mss = Some(u16::from_be_bytes([v[0], v[1]])),
                     (3, 3) => o.wscale = Some(v[0]),
                     (4, 2) => o.sack_perm = true,
-                    (5, _) if l >= 10 && (l - 2) % 8 == 0 => {
+                    (5, _) if l >= 10 && (l - 2).is_multiple_of(8) => {
                         for b in v.chunks_exact(8).take(4) {
                             o.sack.push((
                                 u32::from_be_bytes([b[0], b[1], b[2], b[3]]),

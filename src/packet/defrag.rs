@@ -69,7 +69,9 @@ impl DropReason {
             DropReason::BeyondEnd => "fragment data beyond the datagram end",
             DropReason::Empty => "empty fragment",
             DropReason::Oversize => "reassembled datagram larger than 65535 bytes",
-            DropReason::TooFar => "too many fragments from this source in between (ipfrag_max_dist)",
+            DropReason::TooFar => {
+                "too many fragments from this source in between (ipfrag_max_dist)"
+            }
             DropReason::Malformed => "malformed fragment",
         }
     }
@@ -519,7 +521,11 @@ impl Defragmenter {
             }
         }
         buf[2..4].copy_from_slice(&(total as u16).to_be_bytes());
-        let fo: u16 = if q.max_df_size == q.max_size { 0x4000 } else { 0 };
+        let fo: u16 = if q.max_df_size == q.max_size {
+            0x4000
+        } else {
+            0
+        };
         buf[6..8].copy_from_slice(&fo.to_be_bytes());
         buf[10] = 0;
         buf[11] = 0;

@@ -33,7 +33,8 @@ pub struct Fixture {
 }
 
 fn ip(s: &str) -> IpAddr {
-    s.parse().unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
+    s.parse()
+        .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
 }
 
 fn pcap_bytes(packets: &[Packet]) -> Vec<u8> {
@@ -235,7 +236,9 @@ fn big_udp(src: &str, dst: &str, ip_id: u16, n: usize, fill: u8) -> Packet {
     );
     s.ip_id = ip_id;
     s.ttl = 55;
-    s.payload = (0..n).map(|i| (i as u8).wrapping_mul(31).wrapping_add(fill)).collect();
+    s.payload = (0..n)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(fill))
+        .collect();
     build(&s, 0, Timestamp(0), eth_link(true))
 }
 
@@ -269,7 +272,10 @@ pub fn fragments_fixture() -> Vec<u8> {
     let hdr = &c.data[..20];
     let payload = &c.data[20..];
     at(20 * ms, raw_eth(&c, fc[0].clone()));
-    at(21 * ms, raw_eth(&c, v4_fragment_bytes(hdr, &payload[1472..2960], 1472, true)));
+    at(
+        21 * ms,
+        raw_eth(&c, v4_fragment_bytes(hdr, &payload[1472..2960], 1472, true)),
+    );
     at(22 * ms, raw_eth(&c, fc[2].clone()));
     // 4. Exact duplicate of a middle fragment: dropped, the datagram still completes
     //    (frames 10-13).
@@ -345,7 +351,10 @@ pub fn ipv6_ext_fixture() -> Vec<u8> {
         s.payload = payload;
         s.ttl = 58;
         let p = build(&s, 0, Timestamp(0), eth_link(true));
-        recs.push(Record::new(Timestamp(t0 + i as u64 * 1_000_000), frame_packet(1, &p)));
+        recs.push(Record::new(
+            Timestamp(t0 + i as u64 * 1_000_000),
+            frame_packet(1, &p),
+        ));
     }
     // A lone non-first fragment of a UDP datagram.
     let mut s = PacketSpec::new(src, dst, L4Spec::Udp { sport: 1, dport: 2 });
@@ -353,7 +362,10 @@ pub fn ipv6_ext_fixture() -> Vec<u8> {
     let p = build(&s, 0, Timestamp(0), eth_link(true));
     let fr = fragment_v6(&p.data, 0x55, 1232);
     if let Some(f) = fr.get(1) {
-        recs.push(Record::new(Timestamp(t0 + 9_000_000), raw_eth(&p, f.clone())));
+        recs.push(Record::new(
+            Timestamp(t0 + 9_000_000),
+            raw_eth(&p, f.clone()),
+        ));
     }
     records_bytes(&PcapOptions::default(), &recs)
 }
@@ -392,7 +404,10 @@ pub fn malformed_fixture() -> Vec<u8> {
         let mut s = PacketSpec::new(
             ip("192.0.2.9"),
             ip("203.0.113.10"),
-            L4Spec::Udp { sport: 1234, dport: 53 },
+            L4Spec::Udp {
+                sport: 1234,
+                dport: 53,
+            },
         );
         s.payload = vec![0x61; payload];
         build(&s, 0, Timestamp(0), eth_link(true))
@@ -414,19 +429,33 @@ pub fn malformed_fixture() -> Vec<u8> {
     // 2 bad IP header checksum
     push(with(&p, &|d| d[10] ^= 0xff), None);
     // 3 ihl 4
-    push(with(&p, &|d| {
-        d[0] = 0x44;
-    }), None);
+    push(
+        with(&p, &|d| {
+            d[0] = 0x44;
+        }),
+        None,
+    );
     // 4 total length beyond the frame (wire = captured)
-    push(with(&p, &|d| {
-        d[2..4].copy_from_slice(&200u16.to_be_bytes());
-        fix_ip(d);
-    }), None);
+    push(
+        with(&p, &|d| {
+            d[2..4].copy_from_slice(&200u16.to_be_bytes());
+            fix_ip(d);
+        }),
+        None,
+    );
     // 5 capture cut by snap length: 54 of 1054 bytes
     let mut s = PacketSpec::new(
         ip("198.51.100.8"),
         ip("203.0.113.10"),
-        L4Spec::Tcp { sport: 40001, dport: 80, seq: 5, ack: 6, flags: 0x18, window: 502, options: vec![] },
+        L4Spec::Tcp {
+            sport: 40001,
+            dport: 80,
+            seq: 5,
+            ack: 6,
+            flags: 0x18,
+            window: 502,
+            options: vec![],
+        },
     );
     s.payload = vec![0x41; 1000];
     let big = build(&s, 0, Timestamp(0), eth_link(true));
@@ -439,9 +468,16 @@ pub fn malformed_fixture() -> Vec<u8> {
     push(with(&p, &|d| d[32] = 0xf0), None);
     // 8 UDP length beyond the segment
     let u = udp(12);
-    push(with(&u, &|d| d[24..26].copy_from_slice(&4000u16.to_be_bytes())), None);
+    push(
+        with(&u, &|d| d[24..26].copy_from_slice(&4000u16.to_be_bytes())),
+        None,
+    );
     // 9 ICMP of 4 bytes
-    let mut s = PacketSpec::new(ip("192.0.2.77"), ip("203.0.113.10"), L4Spec::Raw { proto: proto::ICMP });
+    let mut s = PacketSpec::new(
+        ip("192.0.2.77"),
+        ip("203.0.113.10"),
+        L4Spec::Raw { proto: proto::ICMP },
+    );
     s.payload = vec![8, 0, 0xf7, 0xff];
     let ic = build(&s, 0, Timestamp(0), eth_link(true));
     push(frame_packet(1, &ic), None);
@@ -464,23 +500,36 @@ pub fn malformed_fixture() -> Vec<u8> {
     // 13 ethertype IPv4, version 6
     push(with(&p, &|d| d[0] = 0x65), None);
     // 14 IPv6 payload length beyond the frame
-    let mut s6 = PacketSpec::new(ip("2001:db8:1::7"), ip("2001:db8::10"), L4Spec::Udp { sport: 1, dport: 2 });
+    let mut s6 = PacketSpec::new(
+        ip("2001:db8:1::7"),
+        ip("2001:db8::10"),
+        L4Spec::Udp { sport: 1, dport: 2 },
+    );
     s6.payload = vec![1; 8];
     let p6 = build(&s6, 0, Timestamp(0), eth_link(true));
-    push(with(&p6, &|d| d[4..6].copy_from_slice(&500u16.to_be_bytes())), None);
+    push(
+        with(&p6, &|d| d[4..6].copy_from_slice(&500u16.to_be_bytes())),
+        None,
+    );
     // 15 Ethernet padding after a 40-byte IP packet (not an error)
     let mut f = frame_packet(1, &p);
     f.resize(60, 0);
     push(f, None);
     // 16 UDP checksum 0 over IPv4 (valid), 17 over IPv6 (invalid)
-    push(with(&u, &|d| {
-        d[26] = 0;
-        d[27] = 0;
-    }), None);
-    push(with(&p6, &|d| {
-        d[46] = 0;
-        d[47] = 0;
-    }), None);
+    push(
+        with(&u, &|d| {
+            d[26] = 0;
+            d[27] = 0;
+        }),
+        None,
+    );
+    push(
+        with(&p6, &|d| {
+            d[46] = 0;
+            d[47] = 0;
+        }),
+        None,
+    );
     // 18 frame shorter than an Ethernet header
     push(vec![0x02, 0, 0, 0, 0, 0x0a, 0x02], None);
     records_bytes(&PcapOptions::default(), &recs)

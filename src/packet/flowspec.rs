@@ -150,7 +150,11 @@ impl P {
     }
 
     fn next(&mut self, expected: &str) -> Result<Tok, SpecError> {
-        let t = self.toks.get(self.i).cloned().ok_or_else(|| self.err(expected))?;
+        let t = self
+            .toks
+            .get(self.i)
+            .cloned()
+            .ok_or_else(|| self.err(expected))?;
         self.i += 1;
         Ok(t)
     }
@@ -176,8 +180,13 @@ fn bad(col: usize, expected: &str, found: &str) -> SpecError {
 
 fn parse_addr(text: &str, col: usize) -> Result<IpAddr, SpecError> {
     let inner = if let Some(rest) = text.strip_prefix('[') {
-        rest.strip_suffix(']')
-            .ok_or_else(|| bad(col + text.chars().count(), "']' closing the IPv6 address", text))?
+        rest.strip_suffix(']').ok_or_else(|| {
+            bad(
+                col + text.chars().count(),
+                "']' closing the IPv6 address",
+                text,
+            )
+        })?
     } else {
         text
     };
@@ -208,13 +217,25 @@ fn parse_endpoint(t: &Tok) -> Result<(IpAddr, u16), SpecError> {
                 },
             });
         };
-        (&text[..close + 1], port, t.col + text[..close + 2].chars().count())
+        (
+            &text[..close + 1],
+            port,
+            t.col + text[..close + 2].chars().count(),
+        )
     } else {
         match text.rfind(':') {
             Some(k) if text[..k].contains(':') => {
-                return Err(bad(t.col, "an IPv6 endpoint in brackets, like [2001:db8::1]:80", text))
+                return Err(bad(
+                    t.col,
+                    "an IPv6 endpoint in brackets, like [2001:db8::1]:80",
+                    text,
+                ))
             }
-            Some(k) => (&text[..k], &text[k + 1..], t.col + text[..k + 1].chars().count()),
+            Some(k) => (
+                &text[..k],
+                &text[k + 1..],
+                t.col + text[..k + 1].chars().count(),
+            ),
             None => {
                 return Err(SpecError {
                     column: t.col + text.chars().count(),
@@ -309,7 +330,11 @@ fn parse_at(s: &str, base: usize) -> Result<FlowSpec, SpecError> {
                         None => (other, None),
                     };
                     let icmp_type = t.parse::<u8>().map_err(|_| {
-                        bad(k.col, "an ICMP kind (echo, echo-request, echo-reply, TYPE[/CODE])", &k.text)
+                        bad(
+                            k.col,
+                            "an ICMP kind (echo, echo-request, echo-reply, TYPE[/CODE])",
+                            &k.text,
+                        )
                     })?;
                     let code = match c {
                         None => 0,
@@ -363,7 +388,9 @@ pub fn parse_many(s: &str) -> Result<Vec<FlowSpec>, SpecError> {
 }
 
 fn generic_payload(n: usize, salt: u8) -> Vec<u8> {
-    (0..n).map(|i| b'a' + ((i as u8).wrapping_add(salt)) % 26).collect()
+    (0..n)
+        .map(|i| b'a' + ((i as u8).wrapping_add(salt)) % 26)
+        .collect()
 }
 
 /// Builds the packets of `specs`, one flow after the other (100 ms apart), with the seed and
@@ -376,9 +403,8 @@ pub fn build(specs: &[FlowSpec], opts: &GenOptions) -> Vec<Packet> {
         let mut r = sim.rng.fork(1000 + i as u64);
         if opts.host.contains(&f.src) {
             sim.add_host(f.src);
-        } else if opts.host.contains(&f.dst) {
-            sim.add_host(f.dst);
         } else {
+            // The destination is the host, whether listed or not.
             sim.add_host(f.dst);
         }
         let ttl = 64;
@@ -421,11 +447,31 @@ pub fn build(specs: &[FlowSpec], opts: &GenOptions) -> Vec<Packet> {
                 tcp_session(&mut sim, &mut r, t, c, s, &msgs, Start::Handshake, true)
             }
             FlowKind::Syn => {
-                tcp_probe(&mut sim, t, f.src, f.sport, f.dst, f.dport, SYN, r.next_u32(), ttl);
+                tcp_probe(
+                    &mut sim,
+                    t,
+                    f.src,
+                    f.sport,
+                    f.dst,
+                    f.dport,
+                    SYN,
+                    r.next_u32(),
+                    ttl,
+                );
                 t
             }
             FlowKind::Rst => {
-                tcp_probe(&mut sim, t, f.src, f.sport, f.dst, f.dport, RST, r.next_u32(), ttl);
+                tcp_probe(
+                    &mut sim,
+                    t,
+                    f.src,
+                    f.sport,
+                    f.dst,
+                    f.dport,
+                    RST,
+                    r.next_u32(),
+                    ttl,
+                );
                 t
             }
             FlowKind::Ack => {

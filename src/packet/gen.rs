@@ -108,7 +108,10 @@ impl FromStr for Profile {
             .find(|p| p.name() == s)
             .ok_or_else(|| {
                 let names: Vec<&str> = Profile::ALL.iter().map(|p| p.name()).collect();
-                format!("unknown profile '{s}' (expected one of: {})", names.join(", "))
+                format!(
+                    "unknown profile '{s}' (expected one of: {})",
+                    names.join(", ")
+                )
             })
     }
 }
@@ -444,7 +447,11 @@ pub(crate) fn tcp_session(
     let ms0 = t0 / 1000;
     let ts = |e: &TcpEnd, t: u64| e.ts_val.wrapping_add((t / 1000 - ms0) as u32);
     let data_opts = |me: &TcpEnd, peer_ts: u32, t: u64| {
-        vec![TcpOpt::Nop, TcpOpt::Nop, TcpOpt::Timestamp(ts(me, t), peer_ts)]
+        vec![
+            TcpOpt::Nop,
+            TcpOpt::Nop,
+            TcpOpt::Timestamp(ts(me, t), peer_ts),
+        ]
     };
     let mut c_last_ts = 0u32; // last TSval seen from the client
     let mut s_last_ts = 0u32;
@@ -506,7 +513,17 @@ pub(crate) fn tcp_session(
     };
     if start == Start::Handshake {
         send(sim, rng, &mut clk, true, &mut c, &mut s, SYN, &[], true);
-        send(sim, rng, &mut clk, false, &mut c, &mut s, SYN | ACK, &[], true);
+        send(
+            sim,
+            rng,
+            &mut clk,
+            false,
+            &mut c,
+            &mut s,
+            SYN | ACK,
+            &[],
+            true,
+        );
         send(sim, rng, &mut clk, true, &mut c, &mut s, ACK, &[], false);
     }
     for (i, m) in msgs.iter().enumerate() {
@@ -514,10 +531,30 @@ pub(crate) fn tcp_session(
         for (j, ch) in chunks.iter().enumerate() {
             let last = j + 1 == chunks.len();
             let flags = if last { PSH | ACK } else { ACK };
-            send(sim, rng, &mut clk, m.from_client, &mut c, &mut s, flags, ch, false);
+            send(
+                sim,
+                rng,
+                &mut clk,
+                m.from_client,
+                &mut c,
+                &mut s,
+                flags,
+                ch,
+                false,
+            );
             // The receiver ACKs every second segment.
             if !last && j % 2 == 1 {
-                send(sim, rng, &mut clk, !m.from_client, &mut c, &mut s, ACK, &[], false);
+                send(
+                    sim,
+                    rng,
+                    &mut clk,
+                    !m.from_client,
+                    &mut c,
+                    &mut s,
+                    ACK,
+                    &[],
+                    false,
+                );
             }
         }
         let next_from_receiver = msgs
@@ -525,12 +562,42 @@ pub(crate) fn tcp_session(
             .map(|n| n.from_client != m.from_client)
             .unwrap_or(false);
         if !next_from_receiver {
-            send(sim, rng, &mut clk, !m.from_client, &mut c, &mut s, ACK, &[], false);
+            send(
+                sim,
+                rng,
+                &mut clk,
+                !m.from_client,
+                &mut c,
+                &mut s,
+                ACK,
+                &[],
+                false,
+            );
         }
     }
     if close {
-        send(sim, rng, &mut clk, true, &mut c, &mut s, FIN | ACK, &[], false);
-        send(sim, rng, &mut clk, false, &mut c, &mut s, FIN | ACK, &[], false);
+        send(
+            sim,
+            rng,
+            &mut clk,
+            true,
+            &mut c,
+            &mut s,
+            FIN | ACK,
+            &[],
+            false,
+        );
+        send(
+            sim,
+            rng,
+            &mut clk,
+            false,
+            &mut c,
+            &mut s,
+            FIN | ACK,
+            &[],
+            false,
+        );
         send(sim, rng, &mut clk, true, &mut c, &mut s, ACK, &[], false);
     }
     clk.t
@@ -626,6 +693,7 @@ pub(crate) fn dns_response(id: u16, name: &str, answers: &[IpAddr]) -> Vec<u8> {
 }
 
 /// One UDP datagram; returns the built packet.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn udp(
     sim: &mut Sim,
     t: u64,
@@ -773,7 +841,11 @@ pub(crate) fn port_unreachable_like(
     icmp_type: u8,
     code: u8,
 ) {
-    let fam = if src.is_ipv6() { Family::V6 } else { Family::V4 };
+    let fam = if src.is_ipv6() {
+        Family::V6
+    } else {
+        Family::V4
+    };
     let quote = if super::decode::icmp_is_error(fam, icmp_type) {
         let mut q = PacketSpec::new(
             dst,
@@ -825,7 +897,11 @@ fn ephemeral(rng: &mut Rng) -> u16 {
 }
 
 fn http_request(rng: &mut Rng, host: &str, path: &str) -> Vec<u8> {
-    let agents = ["curl/8.5.0", "Mozilla/5.0 (X11; Linux x86_64)", "Debian APT-HTTP/1.3 (2.6.1)"];
+    let agents = [
+        "curl/8.5.0",
+        "Mozilla/5.0 (X11; Linux x86_64)",
+        "Debian APT-HTTP/1.3 (2.6.1)",
+    ];
     format!(
         "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: {}\r\nAccept: */*\r\n\r\n",
         rng.pick(&agents)
@@ -838,7 +914,7 @@ fn http_response(rng: &mut Rng, body_len: usize) -> Vec<u8> {
     let mut body: Vec<u8> = Vec::with_capacity(body_len + 8);
     let mut line = 0;
     while body.len() < body_len {
-        let w: &[u8] = *rng.pick(&words[..]);
+        let w = *rng.pick::<&[u8]>(&words[..]);
         body.extend_from_slice(w);
         line += w.len();
         if line > 64 {
@@ -948,11 +1024,25 @@ fn webserver(sim: &mut Sim, rng: &mut Rng, p: &Peers, flows: usize) {
         let client = TcpEnd::new(&mut r, cip, cport, false);
         let server = TcpEnd::new(&mut r, h, port, true);
         let msgs = service_msgs(&mut r, port, &host_name(p));
-        tcp_session(sim, &mut r, t0, client, server, &msgs, Start::Handshake, true);
+        tcp_session(
+            sim,
+            &mut r,
+            t0,
+            client,
+            server,
+            &msgs,
+            Start::Handshake,
+            true,
+        );
     }
     // The host's own DNS lookups, and unsolicited "replies".
     let mut r = rng.fork(2);
-    let names = ["deb.debian.org", "security.debian.org", "mail.example.net", "ntp.example.org"];
+    let names = [
+        "deb.debian.org",
+        "security.debian.org",
+        "mail.example.net",
+        "ntp.example.org",
+    ];
     let resolver = p.resolver();
     for (i, name) in names.iter().enumerate() {
         let t = 200_000 + i as u64 * 3_000_000 + r.range(0, 500_000);
@@ -965,12 +1055,30 @@ fn webserver(sim: &mut Sim, rng: &mut Rng, p: &Peers, flows: usize) {
         let answer = p.addr(1, 7);
         let ttl = ttl_for(&mut r, Side::Remote);
         let sport_host = ephemeral(&mut r);
-        udp(sim, t, from, 53, h, sport_host, ttl, dns_response(id, "example.com", &[answer]));
+        udp(
+            sim,
+            t,
+            from,
+            53,
+            h,
+            sport_host,
+            ttl,
+            dns_response(id, "example.com", &[answer]),
+        );
     }
     // ICMP port unreachable from the resolver quoting the host's query.
     let t = 9_500_000 + r.range(0, 300_000);
     let sport = ephemeral(&mut r);
-    let q = udp(sim, t, h, sport, resolver, 53, 64, dns_query(r.next_u32() as u16, "example.org", 1));
+    let q = udp(
+        sim,
+        t,
+        h,
+        sport,
+        resolver,
+        53,
+        64,
+        dns_query(r.next_u32() as u16, "example.org", 1),
+    );
     let ttl = ttl_for(&mut r, Side::Remote);
     port_unreachable(sim, t + r.range(20_000, 40_000), resolver, &q, ttl);
     // Pings both ways.
@@ -987,7 +1095,17 @@ fn webserver(sim: &mut Sim, rng: &mut Rng, p: &Peers, flows: usize) {
         let n = r.range(900, 1400) as usize;
         echo(sim, t, peer, h, false, id, seq, ttl_r, r.bytes(n));
         let n2 = r.range(900, 1400) as usize;
-        echo(sim, t + r.range(200, 900), h, peer, true, id, seq, 64, r.bytes(n2));
+        echo(
+            sim,
+            t + r.range(200, 900),
+            h,
+            peer,
+            true,
+            id,
+            seq,
+            64,
+            r.bytes(n2),
+        );
         t += r.range(150_000, 600_000);
     }
     // The host as a client: apt over 80 and 443, outbound SSH, SMTP.
@@ -1007,7 +1125,11 @@ fn webserver(sim: &mut Sim, rng: &mut Rng, p: &Peers, flows: usize) {
             vec![
                 Msg {
                     from_client: true,
-                    data: http_request(&mut r, "deb.debian.org", "/debian/dists/bookworm/InRelease"),
+                    data: http_request(
+                        &mut r,
+                        "deb.debian.org",
+                        "/debian/dists/bookworm/InRelease",
+                    ),
                 },
                 Msg {
                     from_client: false,
@@ -1018,7 +1140,16 @@ fn webserver(sim: &mut Sim, rng: &mut Rng, p: &Peers, flows: usize) {
             service_msgs(&mut r, port, "deb.debian.org")
         };
         let ts0 = t0 + r.range(0, 400_000);
-        tcp_session(sim, &mut r, ts0, client, server, &msgs, Start::Handshake, true);
+        tcp_session(
+            sim,
+            &mut r,
+            ts0,
+            client,
+            server,
+            &msgs,
+            Start::Handshake,
+            true,
+        );
     }
     // Port scan of closed ports (SYNs only: the answers are the host's business).
     let mut r = rng.fork(6);
@@ -1026,7 +1157,9 @@ fn webserver(sim: &mut Sim, rng: &mut Rng, p: &Peers, flows: usize) {
     let sport = ephemeral(&mut r);
     let ttl = ttl_for(&mut r, Side::Remote);
     let mut t = 11_000_000;
-    for port in [21u16, 23, 25, 110, 135, 139, 445, 1433, 3306, 3389, 5900, 8080] {
+    for port in [
+        21u16, 23, 25, 110, 135, 139, 445, 1433, 3306, 3389, 5900, 8080,
+    ] {
         tcp_probe(sim, t, scanner, sport, h, port, SYN, r.next_u32(), ttl);
         t += r.range(300, 3000);
     }
@@ -1035,13 +1168,23 @@ fn webserver(sim: &mut Sim, rng: &mut Rng, p: &Peers, flows: usize) {
     let ttl = ttl_for(&mut r, Side::Remote);
     let sport = ephemeral(&mut r);
     for (k, flags) in [0u8, FIN | PSH | URG, SYN | FIN].into_iter().enumerate() {
-        tcp_probe(sim, 13_000_000 + k as u64 * 150_000, bad, sport, h, 80, flags, r.next_u32(), ttl);
+        tcp_probe(
+            sim,
+            13_000_000 + k as u64 * 150_000,
+            bad,
+            sport,
+            h,
+            80,
+            flags,
+            r.next_u32(),
+            ttl,
+        );
     }
     // A session whose capture starts mid-stream (first packet: ACK with data).
     let mut r = rng.fork(7);
     let cip = p.client(&mut r);
-        let cport = ephemeral(&mut r);
-        let client = TcpEnd::new(&mut r, cip, cport, false);
+    let cport = ephemeral(&mut r);
+    let client = TcpEnd::new(&mut r, cip, cport, false);
     let server = TcpEnd::new(&mut r, h, 443, true);
     let app = r.range(100, 300) as usize;
     let resp = r.range(400, 1800) as usize;
@@ -1055,19 +1198,54 @@ fn webserver(sim: &mut Sim, rng: &mut Rng, p: &Peers, flows: usize) {
             data: tls_record(&mut r, 0x17, resp),
         },
     ];
-    tcp_session(sim, &mut r, 50_000, client, server, &msgs, Start::MidStream, true);
+    tcp_session(
+        sim,
+        &mut r,
+        50_000,
+        client,
+        server,
+        &msgs,
+        Start::MidStream,
+        true,
+    );
 }
 
 /// The host (`h`) resolves `name` through `resolver`; the reply follows one RTT later.
-fn dns_lookup(sim: &mut Sim, r: &mut Rng, t: u64, h: IpAddr, resolver: IpAddr, name: &str, p: &Peers) {
+fn dns_lookup(
+    sim: &mut Sim,
+    r: &mut Rng,
+    t: u64,
+    h: IpAddr,
+    resolver: IpAddr,
+    name: &str,
+    p: &Peers,
+) {
     let id = r.next_u32() as u16;
     let sport = ephemeral(r);
     let qtype = if p.family == Family::V6 { 28 } else { 1 };
-    udp(sim, t, h, sport, resolver, 53, 64, dns_query(id, name, qtype));
+    udp(
+        sim,
+        t,
+        h,
+        sport,
+        resolver,
+        53,
+        64,
+        dns_query(id, name, qtype),
+    );
     let ans = [p.addr(1, r.range(10, 90) as u8)];
     let ttl = ttl_for(r, Side::Remote);
     let dt = r.range(8_000, 40_000);
-    udp(sim, t + dt, resolver, 53, h, sport, ttl, dns_response(id, name, &ans));
+    udp(
+        sim,
+        t + dt,
+        resolver,
+        53,
+        h,
+        sport,
+        ttl,
+        dns_response(id, name, &ans),
+    );
 }
 
 fn scan(sim: &mut Sim, rng: &mut Rng, p: &Peers, flows: usize) {
@@ -1082,7 +1260,10 @@ fn scan(sim: &mut Sim, rng: &mut Rng, p: &Peers, flows: usize) {
     while ports.len() < n && guard < 100_000 {
         guard += 1;
         let pt = if ports.len() < 20 {
-            [21u16, 22, 23, 25, 53, 80, 110, 111, 135, 139, 143, 443, 445, 993, 995, 1723, 3306, 3389, 5900, 8080][ports.len()]
+            [
+                21u16, 22, 23, 25, 53, 80, 110, 111, 135, 139, 143, 443, 445, 993, 995, 1723, 3306,
+                3389, 5900, 8080,
+            ][ports.len()]
         } else {
             rng.range(1, 65535) as u16
         };
@@ -1128,7 +1309,12 @@ fn scan(sim: &mut Sim, rng: &mut Rng, p: &Peers, flows: usize) {
 fn dns_profile(sim: &mut Sim, rng: &mut Rng, p: &Peers, flows: usize) {
     let h = p.host;
     sim.add_host(h);
-    let names = ["www.example.com", "mail.example.net", "example.org", "ns1.example.com"];
+    let names = [
+        "www.example.com",
+        "mail.example.net",
+        "example.org",
+        "ns1.example.com",
+    ];
     for i in 0..flows.max(1) {
         let mut r = rng.fork(200 + i as u64);
         let c = p.client(&mut r);
@@ -1140,12 +1326,29 @@ fn dns_profile(sim: &mut Sim, rng: &mut Rng, p: &Peers, flows: usize) {
         let qtype = if p.family == Family::V6 { 28 } else { 1 };
         udp(sim, t, c, sport, h, 53, ttl, dns_query(id, name, qtype));
         let ans = [p.addr(1, r.range(10, 90) as u8)];
-        udp(sim, t + r.range(100, 2000), h, 53, c, sport, 64, dns_response(id, name, &ans));
+        udp(
+            sim,
+            t + r.range(100, 2000),
+            h,
+            53,
+            c,
+            sport,
+            64,
+            dns_response(id, name, &ans),
+        );
     }
     let mut r = rng.fork(3);
     let resolver = p.resolver();
     for (i, name) in ["deb.debian.org", "security.debian.org"].iter().enumerate() {
-        dns_lookup(sim, &mut r, 500_000 + i as u64 * 4_000_000, h, resolver, name, p);
+        dns_lookup(
+            sim,
+            &mut r,
+            500_000 + i as u64 * 4_000_000,
+            h,
+            resolver,
+            name,
+            p,
+        );
     }
     for i in 0..3u64 {
         let from = p.addr(0, 53);
@@ -1153,7 +1356,16 @@ fn dns_profile(sim: &mut Sim, rng: &mut Rng, p: &Peers, flows: usize) {
         let ttl = ttl_for(&mut r, Side::Remote);
         let dport = ephemeral(&mut r);
         let ans = [p.addr(1, 7)];
-        udp(sim, 2_000_000 + i * 4_000_000, from, 53, h, dport, ttl, dns_response(id, "example.com", &ans));
+        udp(
+            sim,
+            2_000_000 + i * 4_000_000,
+            from,
+            53,
+            h,
+            dport,
+            ttl,
+            dns_response(id, "example.com", &ans),
+        );
     }
     // DNS over TCP (length-prefixed messages).
     let c = p.client(&mut r);
@@ -1178,9 +1390,27 @@ fn dns_profile(sim: &mut Sim, rng: &mut Rng, p: &Peers, flows: usize) {
             data: lp(a),
         },
     ];
-    tcp_session(sim, &mut r, 7_000_000, client, server, &msgs, Start::Handshake, true);
+    tcp_session(
+        sim,
+        &mut r,
+        7_000_000,
+        client,
+        server,
+        &msgs,
+        Start::Handshake,
+        true,
+    );
     let sport = ephemeral(&mut r);
-    let qp = udp(sim, 12_000_000, h, sport, resolver, 53, 64, dns_query(r.next_u32() as u16, "example.net", 1));
+    let qp = udp(
+        sim,
+        12_000_000,
+        h,
+        sport,
+        resolver,
+        53,
+        64,
+        dns_query(r.next_u32() as u16, "example.net", 1),
+    );
     let ttl = ttl_for(&mut r, Side::Remote);
     port_unreachable(sim, 12_030_000, resolver, &qp, ttl);
 }
@@ -1206,7 +1436,17 @@ fn knock(sim: &mut Sim, rng: &mut Rng, p: &Peers, _flows: usize) {
     let ttl = ttl_for(rng, Side::Remote);
     let mut t = 100_000;
     for port in [7000u16, 8000, 9000] {
-        tcp_probe(sim, t, good, ephemeral(rng), h, port, SYN, rng.next_u32(), ttl);
+        tcp_probe(
+            sim,
+            t,
+            good,
+            ephemeral(rng),
+            h,
+            port,
+            SYN,
+            rng.next_u32(),
+            ttl,
+        );
         t += 500_000;
     }
     let cport = ephemeral(rng);
@@ -1219,7 +1459,17 @@ fn knock(sim: &mut Sim, rng: &mut Rng, p: &Peers, _flows: usize) {
     let ttl = ttl_for(rng, Side::Remote);
     let mut t = 6_000_000;
     for port in [9000u16, 8000, 7000] {
-        tcp_probe(sim, t, bad, ephemeral(rng), h, port, SYN, rng.next_u32(), ttl);
+        tcp_probe(
+            sim,
+            t,
+            bad,
+            ephemeral(rng),
+            h,
+            port,
+            SYN,
+            rng.next_u32(),
+            ttl,
+        );
         t += 500_000;
     }
     let sp = ephemeral(rng);
@@ -1233,7 +1483,17 @@ fn knock(sim: &mut Sim, rng: &mut Rng, p: &Peers, _flows: usize) {
     let sp = ephemeral(rng);
     let isn = rng.next_u32();
     for k in 0..2u64 {
-        tcp_probe(sim, 11_000_000 + k * 1_000_000, other, sp, h, 22, SYN, isn, ttl);
+        tcp_probe(
+            sim,
+            11_000_000 + k * 1_000_000,
+            other,
+            sp,
+            h,
+            22,
+            SYN,
+            isn,
+            ttl,
+        );
     }
 }
 
@@ -1267,7 +1527,10 @@ mod tests {
     #[test]
     fn v6_host_adds_v6_flows() {
         let o = GenOptions {
-            host: vec!["203.0.113.10".parse().unwrap(), "2001:db8::10".parse().unwrap()],
+            host: vec![
+                "203.0.113.10".parse().unwrap(),
+                "2001:db8::10".parse().unwrap(),
+            ],
             ..GenOptions::default()
         };
         let v = generate(&o);

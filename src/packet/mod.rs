@@ -65,7 +65,10 @@ pub struct Timestamp(pub u64);
 
 impl Timestamp {
     pub fn from_secs_nanos(secs: u64, nanos: u32) -> Self {
-        Timestamp(secs.saturating_mul(1_000_000_000).saturating_add(nanos as u64))
+        Timestamp(
+            secs.saturating_mul(1_000_000_000)
+                .saturating_add(nanos as u64),
+        )
     }
     pub fn as_secs_f64(self) -> f64 {
         self.0 as f64 / 1e9
@@ -226,7 +229,10 @@ pub enum L4 {
     Icmp(IcmpInfo),
     Icmpv6(IcmpInfo),
     /// SCTP, DCCP, UDP-Lite: only ports decoded.
-    Ports { sport: u16, dport: u16 },
+    Ports {
+        sport: u16,
+        dport: u16,
+    },
     /// Any other protocol, or a non-first fragment.
     #[default]
     Other,

@@ -262,9 +262,7 @@ pub fn write_pcapng<W: Write>(
         ng_block(&mut w, 1, &b)?;
     }
     for r in records {
-        let res = interfaces
-            .get(r.interface as usize)
-            .and_then(|i| i.tsresol);
+        let res = interfaces.get(r.interface as usize).and_then(|i| i.tsresol);
         let t = ticks(res, r.ts);
         let mut b = Vec::with_capacity(20 + r.data.len() + 3);
         b.extend_from_slice(&r.interface.to_le_bytes());

@@ -379,3 +379,19 @@ fn read_stats_count_everything() {
     assert_eq!(st.packets + st.problems.values().sum::<u64>(), 18);
     assert_eq!(st.non_ip_ethertypes.get(&0x0806), Some(&1));
 }
+
+#[test]
+fn files_open_through_the_read_ahead_thread() {
+    let (pk, pr, st) = read_all(pcaps_dir().join("truncated.pcap")).unwrap();
+    assert_eq!((pk.len(), pr.len()), (6, 1));
+    assert_eq!(pr[0].kind, ProblemKind::TruncatedRecord);
+    assert_eq!(st.frames, 7);
+    let (pk, _, _) = read_all(pcaps_dir().join("webserver.pcap")).unwrap();
+    let (mem, _) = read_bytes(fixture("webserver.pcap"));
+    assert_eq!(pk, mem);
+    // Dropping a reader half-way stops its helper thread (the test would hang otherwise).
+    for _ in 0..50 {
+        let mut r = CaptureReader::open(pcaps_dir().join("webserver.pcap")).unwrap();
+        assert!(r.next().is_some());
+    }
+}

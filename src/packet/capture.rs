@@ -99,11 +99,98 @@ const PCAPNG_MAGIC: u32 = 0x0a0d0d0a;
 /// to stay in the CPU cache while the records in it are decoded.
 const READ_BUFFER: usize = 1 << 20;
 
-impl CaptureReader<File> {
-    /// Opens a capture file.
+impl CaptureReader<ReadAhead> {
+    /// Opens a capture file. The file is read by a helper thread one 1 MB chunk ahead of the
+    /// decoder (at most 4 chunks in flight), so that the kernel's copy overlaps decoding.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, CaptureError> {
         let f = File::open(path)?;
-        CaptureReader::new(f)
+        CaptureReader::new(ReadAhead::new(f))
+    }
+}
+
+const CHUNK: usize = 1 << 20;
+
+/// A reader that reads its source on a helper thread, a few fixed-size chunks ahead.
+/// Memory is bounded (4 chunks in flight plus 2 recycled); the thread stops when the reader is
+/// dropped or the source ends.
+pub struct ReadAhead {
+    rx: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
+    recycle: std::sync::mpsc::SyncSender<Vec<u8>>,
+    cur: Vec<u8>,
+    pos: usize,
+    eof: bool,
+}
+
+impl ReadAhead {
+    pub fn new<R: Read + Send + 'static>(mut src: R) -> Self {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<io::Result<Vec<u8>>>(4);
+        let (recycle, back) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
+        std::thread::spawn(move || loop {
+            let mut b = back.try_recv().unwrap_or_default();
+            b.resize(CHUNK, 0);
+            let mut got = 0;
+            let res = loop {
+                match src.read(&mut b[got..]) {
+                    Ok(0) => break Ok(()),
+                    Ok(n) => {
+                        got += n;
+                        if got == b.len() {
+                            break Ok(());
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => break Err(e),
+                }
+            };
+            b.truncate(got);
+            let last = got == 0 || res.is_err();
+            let msg = match res {
+                Ok(()) => Ok(b),
+                Err(e) => Err(e),
+            };
+            if tx.send(msg).is_err() || last {
+                return;
+            }
+        });
+        ReadAhead {
+            rx,
+            recycle,
+            cur: Vec::new(),
+            pos: 0,
+            eof: false,
+        }
+    }
+}
+
+impl Read for ReadAhead {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.pos == self.cur.len() {
+            if self.eof {
+                return Ok(0);
+            }
+            let old = std::mem::take(&mut self.cur);
+            if old.capacity() > 0 {
+                let _ = self.recycle.try_send(old);
+            }
+            match self.rx.recv() {
+                Ok(Ok(v)) if !v.is_empty() => {
+                    self.cur = v;
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => {
+                    self.eof = true;
+                    return Err(e);
+                }
+                _ => {
+                    self.eof = true;
+                    return Ok(0);
+                }
+            }
+        }
+        let n = buf.len().min(self.cur.len() - self.pos);
+        buf[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
     }
 }
 

@@ -922,14 +922,29 @@ pub fn parse_inner(outer: Family, b: &[u8]) -> Option<Box<InnerPacket>> {
 /// the values follow `tcp_parse_options` (EOL stops; a bad length ends the walk and sets
 /// `malformed`; a value is taken only when its length is the expected one).
 pub fn parse_tcp_options(opts: &[u8]) -> TcpOptions {
-    let mut o = TcpOptions::default();
+    // Everything is gathered in locals (kept in registers) and the struct is built once at
+    // the end: byte-wise updates of the struct followed by its copy-out stall store
+    // forwarding on this hot path.
+    let (mut k0, mut k1, mut k2, mut k3) = (0u64, 0u64, 0u64, 0u64);
+    let mut mss = None;
+    let mut wscale = None;
+    let mut sack_perm = false;
+    let mut sack = Vec::new();
+    let mut timestamp = None;
+    let mut malformed = false;
     // One pass does both walks: they advance identically except that the value walk stops
     // for good at EOL or at the first bad length.
     let mut values = true;
     let mut i = 0;
     while i < opts.len() {
         let k = opts[i];
-        o.set_kind(k);
+        let bit = 1u64 << (k & 63);
+        match k >> 6 {
+            0 => k0 |= bit,
+            1 => k1 |= bit,
+            2 => k2 |= bit,
+            _ => k3 |= bit,
+        }
         if k < 2 {
             if k == 0 {
                 values = false;
@@ -940,24 +955,24 @@ pub fn parse_tcp_options(opts: &[u8]) -> TcpOptions {
         let l = opts.get(i + 1).copied().unwrap_or(0) as usize;
         if values {
             if l < 2 || i + l > opts.len() {
-                o.malformed = true;
+                malformed = true;
                 values = false;
             } else {
                 let v = &opts[i + 2..i + l];
                 match (k, l) {
-                    (2, 4) => o.mss = Some(u16::from_be_bytes([v[0], v[1]])),
-                    (3, 3) => o.wscale = Some(v[0]),
-                    (4, 2) => o.sack_perm = true,
+                    (2, 4) => mss = Some(u16::from_be_bytes([v[0], v[1]])),
+                    (3, 3) => wscale = Some(v[0]),
+                    (4, 2) => sack_perm = true,
                     (5, _) if l >= 10 && (l - 2).is_multiple_of(8) => {
                         for b in v.chunks_exact(8).take(4) {
-                            o.sack.push((
+                            sack.push((
                                 u32::from_be_bytes([b[0], b[1], b[2], b[3]]),
                                 u32::from_be_bytes([b[4], b[5], b[6], b[7]]),
                             ));
                         }
                     }
                     (8, 10) => {
-                        o.timestamp = Some((
+                        timestamp = Some((
                             u32::from_be_bytes([v[0], v[1], v[2], v[3]]),
                             u32::from_be_bytes([v[4], v[5], v[6], v[7]]),
                         ))
@@ -968,7 +983,19 @@ pub fn parse_tcp_options(opts: &[u8]) -> TcpOptions {
         }
         i += if l == 0 { 1 } else { l };
     }
-    o
+    let mut kinds = [0u8; 32];
+    for (w, chunk) in [k0, k1, k2, k3].iter().zip(kinds.chunks_exact_mut(8)) {
+        chunk.copy_from_slice(&w.to_le_bytes());
+    }
+    TcpOptions {
+        kinds,
+        mss,
+        wscale,
+        sack_perm,
+        sack,
+        timestamp,
+        malformed,
+    }
 }
 
 #[cfg(test)]

@@ -1065,6 +1065,58 @@ mod tests {
     }
 
     #[test]
+    fn icmpv6_redirect_quotes_through_the_redirected_header_option() {
+        use crate::packet::build::{build, L4Spec, PacketSpec};
+        let mut inner = PacketSpec::new(
+            "2001:db8::10".parse().unwrap(),
+            "2001:db8:5::1".parse().unwrap(),
+            L4Spec::Udp {
+                sport: 4000,
+                dport: 53,
+            },
+        );
+        inner.payload = vec![0; 8];
+        let inner = build(&inner, 0, Timestamp(0), LinkInfo::default());
+        let mut body = vec![0u8; 32]; // target + destination
+        let opt_len = 8 + inner.data.len();
+        let units = opt_len.div_ceil(8);
+        body.extend_from_slice(&[4, units as u8, 0, 0, 0, 0, 0, 0]);
+        body.extend_from_slice(&inner.data);
+        body.resize(32 + units * 8, 0);
+        let mut r = PacketSpec::new(
+            "fe80::1".parse().unwrap(),
+            "2001:db8::10".parse().unwrap(),
+            L4Spec::Icmp {
+                icmp_type: 137,
+                code: 0,
+                id: 0,
+                seq: 0,
+                quote: None,
+            },
+        );
+        r.ttl = 255;
+        r.payload = body;
+        let p = build(&r, 0, Timestamp(0), LinkInfo::default());
+        let d = decode_ip(
+            &meta(101, 0),
+            LinkInfo::default(),
+            &p.data,
+            p.data.len(),
+            None,
+        )
+        .unwrap();
+        let i = d
+            .icmp()
+            .unwrap()
+            .inner
+            .as_ref()
+            .expect("inner header found");
+        assert_eq!(i.ports, Some((4000, 53)));
+        assert_eq!(i.proto, 17);
+        assert_eq!(d.l4_checksum_ok, Some(true));
+    }
+
+    #[test]
     fn unsupported_linktype_is_named() {
         let e = decode_frame(&meta(105, 10), &[0u8; 10]).unwrap_err();
         assert_eq!(e.kind, ProblemKind::UnsupportedLinkType);

@@ -4,8 +4,9 @@
 //!
 //! Owns: opening a capture, framing records, frame numbering (1-based, every record counts),
 //! timestamps, per-frame decoding through [`super::decode`], and read statistics. Memory stays
-//! constant whatever the file size: pcap-file's reader keeps one fixed buffer (8 MB) and each
-//! packet is decoded straight out of it.
+//! constant whatever the file size: pcap-file's reader keeps one fixed 1 MB buffer and each
+//! packet is decoded straight out of it; [`CaptureReader::open`] adds a read-ahead thread
+//! ([`ReadAhead`]) holding at most six 1 MB chunks.
 //!
 //! A capture cut in the middle of a record yields one [`ProblemKind::TruncatedRecord`] problem
 //! after every complete record, then the iterator ends. Nothing here panics on any input.

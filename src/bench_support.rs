@@ -5,7 +5,13 @@
 pub fn ruleset(n: usize) -> String {
     let mut s = String::with_capacity(n * 90);
     s.push_str("*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n");
-    let chains = ["f2b-dovecot", "f2b-nginx", "f2b-postfix", "f2b-sshd", "svc-in"];
+    let chains = [
+        "f2b-dovecot",
+        "f2b-nginx",
+        "f2b-postfix",
+        "f2b-sshd",
+        "svc-in",
+    ];
     for c in chains {
         s.push_str(&format!(":{c} - [0:0]\n"));
     }

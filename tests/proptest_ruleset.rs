@@ -40,28 +40,49 @@ fn rule_body() -> impl Strategy<Value = String> {
     let header = (
         proptest::option::of((neg(), addr())),
         proptest::option::of(addr()),
-        proptest::option::of((neg(), prop_oneof![Just("eth0"), Just("eth+"), Just("lo"), Just("wg0")])),
+        proptest::option::of((
+            neg(),
+            prop_oneof![Just("eth0"), Just("eth+"), Just("lo"), Just("wg0")],
+        )),
     );
     let l4 = prop_oneof![
         Just(String::new()),
-        (neg(), port(true), proptest::option::of(port(true))).prop_map(|(n, a, b)| format!("-p tcp {n}--dport {a}{}", b.map(|b| format!(" --sport {b}")).unwrap_or_default())),
+        (neg(), port(true), proptest::option::of(port(true))).prop_map(|(n, a, b)| format!(
+            "-p tcp {n}--dport {a}{}",
+            b.map(|b| format!(" --sport {b}")).unwrap_or_default()
+        )),
         (port(false),).prop_map(|(a,)| format!("-p udp -m udp --sport {a}")),
         Just("-p tcp --syn".to_string()),
         Just("-p tcp ! --syn".to_string()),
         Just("-p tcp --tcp-flags SYN,RST SYN".to_string()),
         Just("-p tcp --tcp-flags ALL NONE".to_string()),
-        prop_oneof![Just("echo-request"), Just("8"), Just("3/4"), Just("any"), Just("port-unr"), Just("ping")].prop_map(|t| format!("-p icmp --icmp-type {t}")),
+        prop_oneof![
+            Just("echo-request"),
+            Just("8"),
+            Just("3/4"),
+            Just("any"),
+            Just("port-unr"),
+            Just("ping")
+        ]
+        .prop_map(|t| format!("-p icmp --icmp-type {t}")),
         Just("-p 47".to_string()),
         Just("! -p udp".to_string()),
         Just("-f".to_string()),
     ];
     let m = prop_oneof![
         Just(String::new()),
-        prop_oneof![Just("NEW"), Just("ESTABLISHED,RELATED"), Just("INVALID"), Just("NEW,UNTRACKED,DNAT")].prop_map(|s| format!("-m conntrack --ctstate {s}")),
+        prop_oneof![
+            Just("NEW"),
+            Just("ESTABLISHED,RELATED"),
+            Just("INVALID"),
+            Just("NEW,UNTRACKED,DNAT")
+        ]
+        .prop_map(|s| format!("-m conntrack --ctstate {s}")),
         Just("-m state --state ESTABLISHED,RELATED".to_string()),
         Just("-m conntrack ! --ctstate NEW --ctdir REPLY".to_string()),
         Just("-m conntrack --ctstatus ASSURED --ctexpire 5:60".to_string()),
-        "[a-z \"]{0,12}".prop_map(|c| format!("-m comment --comment \"{}\"", c.replace('"', "\\\""))),
+        "[a-z \"]{0,12}"
+            .prop_map(|c| format!("-m comment --comment \"{}\"", c.replace('"', "\\\""))),
     ];
     let target = prop_oneof![
         Just("-j ACCEPT".to_string()),

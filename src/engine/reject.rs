@@ -39,6 +39,7 @@ pub fn build_reply(orig: &Packet, reply: RejectReply, src: std::net::IpAddr) -> 
         l4_checksum_ok: Some(true),
         payload_len: 0,
         data: Arc::from(Vec::<u8>::new()),
+        ..Packet::default()
     };
     match reply {
         RejectReply::TcpReset => {

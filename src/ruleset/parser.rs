@@ -1547,8 +1547,12 @@ impl<'a> RuleParser<'a> {
 
     /// The merged getopt option table in precedence order: generic options, then the options of
     /// loaded modules and the target, newest first.
-    fn candidates(&self) -> impl Iterator<Item = (Owner, Option<OptSpec>, Option<Gen>, &'static str)> + '_ {
-        let generic = GENERIC_LONG.iter().map(|(n, g)| (Owner::Generic(*g), None, Some(*g), *n));
+    fn candidates(
+        &self,
+    ) -> impl Iterator<Item = (Owner, Option<OptSpec>, Option<Gen>, &'static str)> + '_ {
+        let generic = GENERIC_LONG
+            .iter()
+            .map(|(n, g)| (Owner::Generic(*g), None, Some(*g), *n));
         let loaded = self.order.iter().rev().flat_map(move |o| {
             let opts: &'static [OptSpec] = match o {
                 Owner::Match(i) => self.matches[*i].module.options(),
@@ -1889,7 +1893,12 @@ impl<'a> RuleParser<'a> {
         i
     }
 
-    fn swallow_unknown_target(&mut self, toks: &[&Token], mut i: usize, inv: Option<Span>) -> usize {
+    fn swallow_unknown_target(
+        &mut self,
+        toks: &[&Token],
+        mut i: usize,
+        inv: Option<Span>,
+    ) -> usize {
         let mut words: Vec<(String, bool)> = Vec::new();
         if inv.is_some() {
             words.push(("!".into(), false));

@@ -74,6 +74,7 @@ fn base(
         l4_checksum_ok: Some(true),
         payload_len: payload,
         data: Arc::from(vec![0u8; 0]),
+        ..Packet::default()
     }
 }
 

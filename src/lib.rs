@@ -6,3 +6,7 @@
 //! emulator; reports and analyses are built on the per-packet outcomes.
 
 pub mod packet;
+
+/// Kernel oracle: replays packets through a real ruleset in a private network namespace.
+#[cfg(target_os = "linux")]
+pub mod oracle;

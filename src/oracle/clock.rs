@@ -22,8 +22,6 @@ use std::sync::OnceLock;
 
 use serde::Serialize;
 
-use super::sys::monotonic_ns;
-
 /// One reading of `/proc/timer_list`.
 #[derive(Debug, Clone, Copy)]
 pub struct TimerListSample {
@@ -140,11 +138,6 @@ pub fn jiffies_range(map: &JiffiesMap, start: u64, end: u64) -> (u64, u64) {
     let lo = map.jiffies_at_monotonic(start.saturating_sub(TICK_LATENCY_NS));
     let hi = map.jiffies_at_monotonic(end.max(start));
     (lo, hi)
-}
-
-/// Monotonic "now" — re-exported for the replay loop.
-pub fn now() -> u64 {
-    monotonic_ns()
 }
 
 #[cfg(test)]

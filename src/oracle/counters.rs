@@ -38,6 +38,11 @@ impl Snapshot {
         self.0.get(name).copied().unwrap_or(0)
     }
 
+    /// Sum of the counters `names`.
+    pub fn sum(&self, names: &[&str]) -> u64 {
+        names.iter().map(|n| self.get(n)).sum()
+    }
+
     /// `"Name+N"` for every counter of `names` that grew since `before`.
     pub fn grown(&self, before: &Snapshot, names: &[&str]) -> Vec<String> {
         names

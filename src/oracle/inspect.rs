@@ -56,12 +56,12 @@ pub struct Inspected {
     pub ip_id: u32,
     /// Set when this packet is a fragment (IPv4 MF/offset, IPv6 Fragment header).
     pub frag: Option<FragKey>,
-    /// For fragments: is this the first fragment (offset 0)?
-    pub first_fragment: bool,
     /// Defects for which the kernel drops the packet on receive, before PREROUTING.
     pub rx_defects: Vec<String>,
     /// ICMPv6 with a wrong checksum (IPv6 raw ICMPv6 sockets never receive those).
     pub icmp6_bad_checksum: bool,
+    /// Reasons the routing decision (after PREROUTING) may discard the packet on input.
+    pub route_hints: Vec<String>,
 }
 
 impl Inspected {
@@ -152,10 +152,29 @@ fn parse_v4(ip: &[u8]) -> Parsed {
         declared_len,
         ip_id: id,
         frag,
-        first_fragment: offset == 0,
         rx_defects: defects,
         icmp6_bad_checksum: false,
+        route_hints: v4_route_hints(&src),
     }))
+}
+
+fn v4_route_hints(src: &IpAddr) -> Vec<String> {
+    let IpAddr::V4(s) = src else {
+        return Vec::new();
+    };
+    let why = if s.is_multicast() {
+        "multicast"
+    } else if s.is_broadcast() {
+        "limited broadcast"
+    } else if s.is_unspecified() {
+        "0.0.0.0"
+    } else {
+        return Vec::new();
+    };
+    vec![format!(
+        "martian source address ({why}): the input routing decision after PREROUTING \
+         discards it, whatever netfilter says"
+    )]
 }
 
 fn parse_v6(ip: &[u8]) -> Parsed {
@@ -248,9 +267,9 @@ fn parse_v6(ip: &[u8]) -> Parsed {
         declared_len,
         ip_id: id,
         frag,
-        first_fragment,
         rx_defects: defects,
         icmp6_bad_checksum,
+        route_hints: Vec::new(),
     }))
 }
 

@@ -325,10 +325,9 @@ pub fn setup(cfg: &OracleConfig, opts: &ReplayOptions) -> Result<Lab, OracleErro
 
     // 4. The guard.
     let guard = match opts.guard {
-        GuardKind::Nft => GuardKind::Nft,
-        GuardKind::Iptables => GuardKind::Iptables,
         GuardKind::Auto if tools.nft.is_some() => GuardKind::Nft,
         GuardKind::Auto => GuardKind::Iptables,
+        other => other,
     };
     match guard {
         GuardKind::Nft | GuardKind::Auto => {
@@ -348,6 +347,7 @@ pub fn setup(cfg: &OracleConfig, opts: &ReplayOptions) -> Result<Lab, OracleErro
                 Some(&iptables_guard_script()),
             )?;
         }
+        GuardKind::Off => {}
     }
 
     // 5. The socket outbound packets are sent from.
@@ -433,6 +433,7 @@ impl Lab {
                     (f.len() > 2 && f[2] == "DROP").then(|| f[0].parse().ok())?
                 })
             }
+            GuardKind::Off => None,
         }
     }
 }

@@ -164,6 +164,9 @@ pub enum GuardKind {
     Nft,
     /// A raw-table chain jumped to from raw OUTPUT position 1 (after defrag, before conntrack).
     Iptables,
+    /// No guard: the namespace's own replies traverse OUTPUT/POSTROUTING and conntrack (they
+    /// are still never delivered anywhere). For experiments only — verdicts are then perturbed.
+    Off,
 }
 
 /// Knobs beyond [`OracleConfig`] (defaults are right for verdict comparison).

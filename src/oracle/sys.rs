@@ -89,7 +89,6 @@ const IFF_NO_PI: libc::c_short = 0x1000;
 /// interface, reads are IP packets the stack transmitted through it.
 pub struct Tun {
     fd: OwnedFd,
-    pub name: String,
     pub ifindex: u32,
 }
 
@@ -128,7 +127,7 @@ impl Tun {
         if ifindex == 0 {
             return Err(io::Error::last_os_error());
         }
-        Ok(Tun { fd, name, ifindex })
+        Ok(Tun { fd, ifindex })
     }
 
     /// Hand one IP packet to the stack as if it arrived on the interface.

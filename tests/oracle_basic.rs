@@ -82,7 +82,11 @@ fn odd_frames_are_skipped_with_a_note_never_a_panic() {
     for o in &out[10..13] {
         assert_eq!(o.direction, KernelDirection::In, "{}", dump(&out));
         assert_eq!(o.verdict, D, "{}", dump(&out));
-        assert!(o.note.as_deref().unwrap().contains("header defect"), "{}", dump(&out));
+        assert!(
+            o.note.as_deref().unwrap().contains("header defect"),
+            "{}",
+            dump(&out)
+        );
     }
     assert_eq!(out[13].direction, KernelDirection::Out);
     assert_eq!(out[13].verdict, None);
@@ -95,7 +99,11 @@ fn errors_are_clear() {
         return;
     }
     use fwcheck::oracle::OracleError;
-    let cfg = OracleConfig::new("*filter\n-A INPUT -p tcp --dport 80 -j NOSUCHCHAIN\nCOMMIT\n", Family::V4, host());
+    let cfg = OracleConfig::new(
+        "*filter\n-A INPUT -p tcp --dport 80 -j NOSUCHCHAIN\nCOMMIT\n",
+        Family::V4,
+        host(),
+    );
     match oracle::replay(&cfg, frames(vec![])) {
         Err(OracleError::Ruleset { tool, stderr, .. }) => {
             assert!(tool.contains("iptables-restore"), "{tool}");
@@ -105,19 +113,31 @@ fn errors_are_clear() {
     }
     let mut cfg = OracleConfig::new(PORT80, Family::V4, host());
     cfg.sysctls = vec![("kernel.panic".into(), "1".into())];
-    assert!(matches!(oracle::replay(&cfg, frames(vec![])), Err(OracleError::Config(_))));
+    assert!(matches!(
+        oracle::replay(&cfg, frames(vec![])),
+        Err(OracleError::Config(_))
+    ));
     cfg.sysctls = vec![("net.netfilter.no_such_knob".into(), "1".into())];
     let e = oracle::replay(&cfg, frames(vec![])).unwrap_err();
     assert!(matches!(e, OracleError::Sysctl { .. }), "{e}");
     assert!(e.to_string().contains("no_such_knob"));
     let cfg = OracleConfig::new(PORT80, Family::V6, host());
-    assert!(matches!(oracle::replay(&cfg, frames(vec![])), Err(OracleError::Config(_))));
+    assert!(matches!(
+        oracle::replay(&cfg, frames(vec![])),
+        Err(OracleError::Config(_))
+    ));
     let mut cfg = OracleConfig::new(PORT80, Family::V4, host());
     cfg.pacing = oracle::Pacing::Realtime { speed: 0.0 };
-    assert!(matches!(oracle::replay(&cfg, frames(vec![])), Err(OracleError::Config(_))));
+    assert!(matches!(
+        oracle::replay(&cfg, frames(vec![])),
+        Err(OracleError::Config(_))
+    ));
     cfg.pacing = oracle::Pacing::AsFastAsPossible;
     cfg.iface = "this-name-is-far-too-long".into();
-    assert!(matches!(oracle::replay(&cfg, frames(vec![])), Err(OracleError::Config(_))));
+    assert!(matches!(
+        oracle::replay(&cfg, frames(vec![])),
+        Err(OracleError::Config(_))
+    ));
 }
 
 #[test]

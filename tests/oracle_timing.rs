@@ -24,9 +24,27 @@ fn mixed(n: usize) -> Vec<Vec<u8>> {
         let sport = 20000 + (i % 40000) as u16;
         let id = i as u16;
         v.push(tcp4(CLIENT, HOST, sport, 80, 1000 + i, 0, SYN, id)); // A
-        v.push(tcp4(HOST, CLIENT, 80, sport, 9000 + i, 1001 + i, SYN | ACK, id)); // A (ESTABLISHED)
+        v.push(tcp4(
+            HOST,
+            CLIENT,
+            80,
+            sport,
+            9000 + i,
+            1001 + i,
+            SYN | ACK,
+            id,
+        )); // A (ESTABLISHED)
         v.push(tcp4(CLIENT, HOST, sport, 81, 1000 + i, 0, SYN, id)); // D
-        v.push(tcp4(HOST, CLIENT, 81, sport, 9000 + i, 1001 + i, SYN | ACK, id)); // D (INVALID)
+        v.push(tcp4(
+            HOST,
+            CLIENT,
+            81,
+            sport,
+            9000 + i,
+            1001 + i,
+            SYN | ACK,
+            id,
+        )); // D (INVALID)
         v.push(ping4(CLIENT, HOST, false, id)); // limited
         i += 1;
     }
@@ -35,10 +53,13 @@ fn mixed(n: usize) -> Vec<Vec<u8>> {
 }
 
 fn strip_times(o: &[KernelOutcome]) -> Vec<KernelOutcome> {
-    o.iter().cloned().map(|mut o| {
-        o.sent_at_ns = 0;
-        o
-    }).collect()
+    o.iter()
+        .cloned()
+        .map(|mut o| {
+            o.sent_at_ns = 0;
+            o
+        })
+        .collect()
 }
 
 fn check(r: &ReplayReport) {
@@ -67,7 +88,12 @@ fn tun_write_is_synchronous_and_replay_is_deterministic() {
     check(&a);
     let v = verdicts(&a.outcomes);
     for (i, chunk) in v.chunks(5).enumerate() {
-        assert_eq!(&chunk[..4.min(chunk.len())], &[A, A, D, D][..4.min(chunk.len())], "group {i}\n{}", dump(&a.outcomes));
+        assert_eq!(
+            &chunk[..4.min(chunk.len())],
+            &[A, A, D, D][..4.min(chunk.len())],
+            "group {i}\n{}",
+            dump(&a.outcomes)
+        );
     }
     let pings: Vec<_> = v.iter().skip(4).step_by(5).copied().collect();
     assert_eq!(&pings[..5], &[A; 5], "burst of 5");
@@ -84,9 +110,16 @@ fn tun_write_is_synchronous_and_replay_is_deterministic() {
     let b = oracle::replay_with(&cfg, &opts, frames(pk)).unwrap();
     check(&b);
     let drop_pings = |o: Vec<KernelOutcome>| -> Vec<KernelOutcome> {
-        o.into_iter().enumerate().filter(|(i, _)| i % 5 != 4).map(|(_, o)| o).collect()
+        o.into_iter()
+            .enumerate()
+            .filter(|(i, _)| i % 5 != 4)
+            .map(|(_, o)| o)
+            .collect()
     };
-    assert_eq!(drop_pings(strip_times(&a.outcomes)), drop_pings(strip_times(&b.outcomes)));
+    assert_eq!(
+        drop_pings(strip_times(&a.outcomes)),
+        drop_pings(strip_times(&b.outcomes))
+    );
 }
 
 #[test]
@@ -116,16 +149,27 @@ COMMIT
     let mut cfg = OracleConfig::new(rules, Family::V4, host());
     cfg.pacing = Pacing::Realtime { speed: 1.0 };
     let gap = 350_000_000u64;
-    let pk: Vec<(u64, Vec<u8>)> = (0..7).map(|i| (i * gap, ping4(CLIENT, HOST, false, i as u16))).collect();
+    let pk: Vec<(u64, Vec<u8>)> = (0..7)
+        .map(|i| (i * gap, ping4(CLIENT, HOST, false, i as u16)))
+        .collect();
     let r = oracle::replay_with(&cfg, &ReplayOptions::default(), timed_frames(pk)).unwrap();
     check(&r);
     // 2/s, burst 2: a token every 500 ms, at most 2 stored; packets every 350 ms. Tokens
     // before each packet: 2, 1.7, 1.4, 1.1, 0.8, 1.5, 1.2.
-    assert_eq!(verdicts(&r.outcomes), vec![A, A, A, A, D, A, A], "{}", dump(&r.outcomes));
+    assert_eq!(
+        verdicts(&r.outcomes),
+        vec![A, A, A, A, D, A, A],
+        "{}",
+        dump(&r.outcomes)
+    );
     for (i, o) in r.outcomes.iter().enumerate() {
         let want = i as u64 * gap;
         let err = o.sent_at_ns as i64 - want as i64;
-        assert!((0..20_000_000).contains(&err), "frame {i} sent at {} want {want}", o.sent_at_ns);
+        assert!(
+            (0..20_000_000).contains(&err),
+            "frame {i} sent at {} want {want}",
+            o.sent_at_ns
+        );
     }
     let Some(map) = r.clock.jiffies_map else {
         eprintln!("SKIP part: no /proc/timer_list, jiffies not checked");
@@ -165,5 +209,8 @@ COMMIT
         assert!(r.clock.jiffies_start.unwrap() <= lo && hi <= r.clock.jiffies_end.unwrap());
     }
     let span = r.clock.jiffies_end.unwrap() - r.clock.jiffies_start.unwrap();
-    assert!((6 * 350 / 4..6 * 350 / 4 + 100).contains(&span), "span {span} jiffies");
+    assert!(
+        (6 * 350 / 4..6 * 350 / 4 + 100).contains(&span),
+        "span {span} jiffies"
+    );
 }

@@ -12,7 +12,6 @@ use std::collections::BTreeMap;
 pub const V4_RX_ERRORS: &[&str] = &[
     "Ip:InHdrErrors",
     "Ip:InAddrErrors",
-    "Ip:InUnknownProtos",
     "IpExt:InTruncatedPkts",
     "IpExt:InCsumErrors",
     "IpExt:InNoRoutes",
@@ -20,11 +19,14 @@ pub const V4_RX_ERRORS: &[&str] = &[
 pub const V6_RX_ERRORS: &[&str] = &[
     "Ip6InHdrErrors",
     "Ip6InAddrErrors",
-    "Ip6InUnknownProtos",
     "Ip6InTruncatedPkts",
     "Ip6InNoRoutes",
     "Ip6InDiscards",
 ];
+/// Counted once a packet passed every LOCAL_IN hook: delivered to a protocol or raw socket, or
+/// found no handler for its protocol (the latter still passed netfilter).
+pub const V4_DELIVERED: &[&str] = &["Ip:InDelivers", "Ip:InUnknownProtos"];
+pub const V6_DELIVERED: &[&str] = &["Ip6InDelivers", "Ip6InUnknownProtos"];
 pub const V4_REASM: &str = "Ip:ReasmReqds";
 pub const V6_REASM: &str = "Ip6ReasmReqds";
 pub const ICMP6_IN: &str = "Icmp6InMsgs";

@@ -62,6 +62,9 @@ pub struct Inspected {
     pub icmp6_bad_checksum: bool,
     /// Reasons the routing decision (after PREROUTING) may discard the packet on input.
     pub route_hints: Vec<String>,
+    /// IPv6 extension headers (routing 43, fragment 44, AH 51, destination options 60) in
+    /// order. The kernel handles them after INPUT, offering the packet to raw sockets of each.
+    pub ext_chain: Vec<u8>,
 }
 
 impl Inspected {
@@ -137,7 +140,7 @@ fn parse_v4(ip: &[u8]) -> Parsed {
     let more = frag_field & 0x2000 != 0;
     let proto = ip[9];
     let id = be16(ip, 4) as u32;
-    let frag = (more || offset != 0).then(|| FragKey {
+    let frag = (more || offset != 0).then_some(FragKey {
         src,
         dst,
         id,
@@ -155,6 +158,7 @@ fn parse_v4(ip: &[u8]) -> Parsed {
         rx_defects: defects,
         icmp6_bad_checksum: false,
         route_hints: v4_route_hints(&src),
+        ext_chain: Vec::new(),
     }))
 }
 
@@ -213,7 +217,11 @@ fn parse_v6(ip: &[u8]) -> Parsed {
     let mut frag = None;
     let mut first_fragment = true;
     let mut id = 0u32;
+    let mut ext_chain = Vec::new();
     loop {
+        if matches!(nh, 43 | 60 | 51 | 44) && ext_chain.len() < 16 {
+            ext_chain.push(nh);
+        }
         match nh {
             0 | 43 | 60 => {
                 if off + 2 > end {
@@ -270,6 +278,7 @@ fn parse_v6(ip: &[u8]) -> Parsed {
         rx_defects: defects,
         icmp6_bad_checksum,
         route_hints: Vec::new(),
+        ext_chain,
     }))
 }
 

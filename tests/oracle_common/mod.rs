@@ -1,6 +1,6 @@
 //! Test-only helpers for the kernel oracle tests: a tiny packet builder with correct checksums,
 //! frame construction and the skip-if-unavailable guard.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::too_many_arguments)]
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 

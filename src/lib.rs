@@ -7,6 +7,6 @@
 
 pub mod packet;
 
-/// Kernel oracle: replays packets through a real ruleset in a private network namespace.
+// Kernel oracle: replays packets through a real ruleset in a private network namespace.
 #[cfg(target_os = "linux")]
 pub mod oracle;

@@ -174,3 +174,26 @@ fn ipv4_fragments_traverse_prerouting_individually_only_without_conntrack() {
     let r = run(OracleConfig::new(tracked, Family::V4, host()), vec![f1, f2]);
     assert_eq!(verdicts(&r.outcomes), vec![D, A], "{}", dump(&r.outcomes));
 }
+
+#[test]
+fn outbound_redirected_to_a_local_address() {
+    if !oracle_ready("outbound_redirected_to_a_local_address") {
+        return;
+    }
+    let rules = "*nat\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -p udp --dport 7 -j DNAT --to-destination 192.0.2.10\nCOMMIT\n\
+                 *filter\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
+    let r = run(
+        OracleConfig::new(rules, Family::V4, host()),
+        vec![
+            udp4(HOST, CLIENT, 9, 7, 1, b"x"),
+            udp4(HOST, CLIENT, 9, 8, 2, b"x"),
+        ],
+    );
+    assert_eq!(verdicts(&r.outcomes), vec![A, A], "{}", dump(&r.outcomes));
+    assert!(
+        note(&r, 0).contains("delivered to the local stack"),
+        "{}",
+        note(&r, 0)
+    );
+    assert_eq!(r.outcomes[1].note, None);
+}

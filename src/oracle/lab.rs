@@ -16,8 +16,8 @@
 //! OUTPUT chains, nor the wire. The guard is an nftables base chain
 //! `inet fwcheck_oracle_guard own_output` at hook output, priority -500 — before defrag (-400),
 //! raw (-300) and conntrack (-200) — which accepts packets of a socket that has a file owned by
-//! uid 0 (only the oracle's own raw send socket: the stack's control sockets have no file, and
-//! REJECT replies have no socket at all) and drops everything else. It lives in its own table,
+//! the oracle's uid (only the oracle's own raw send socket: the stack's control sockets have no
+//! file, and REJECT replies have no socket at all) and drops everything else. It lives in its own table,
 //! so the ruleset's tables, counters and policies are untouched. Without `nft`, the fallback is
 //! an `iptables`/`ip6tables` raw-table chain (`-m owner --uid-owner 0 -j RETURN`, `-j DROP`)
 //! jumped to from raw OUTPUT position 1 (after defrag, still before conntrack).
@@ -224,22 +224,22 @@ pub struct Lab {
 pub const GUARD_TABLE: &str = "fwcheck_oracle_guard";
 pub const GUARD_CHAIN: &str = "FWCHECK_ORACLE_GUARD";
 
-fn nft_guard_script() -> String {
+fn nft_guard_script(uid: u32) -> String {
     format!(
         "table inet {GUARD_TABLE} {{\n\
          \tchain own_output {{\n\
          \t\ttype filter hook output priority -500; policy accept;\n\
-         \t\tmeta skuid 0 accept\n\
+         \t\tmeta skuid {uid} accept\n\
          \t\tcounter drop\n\
          \t}}\n\
          }}\n"
     )
 }
 
-fn iptables_guard_script() -> String {
+fn iptables_guard_script(uid: u32) -> String {
     format!(
         "*raw\n:{GUARD_CHAIN} - [0:0]\n-I OUTPUT 1 -j {GUARD_CHAIN}\n\
-         -A {GUARD_CHAIN} -m owner --uid-owner 0 -j RETURN\n-A {GUARD_CHAIN} -j DROP\nCOMMIT\n"
+         -A {GUARD_CHAIN} -m owner --uid-owner {uid} -j RETURN\n-A {GUARD_CHAIN} -j DROP\nCOMMIT\n"
     )
 }
 
@@ -334,7 +334,7 @@ pub fn setup(cfg: &OracleConfig, opts: &ReplayOptions) -> Result<Lab, OracleErro
             let nft = tools.nft.as_ref().ok_or_else(|| {
                 OracleError::Unavailable("the nft guard was requested but nft is missing".into())
             })?;
-            run(nft, &["-f", "-"], Some(&nft_guard_script()))?;
+            run(nft, &["-f", "-"], Some(&nft_guard_script(sys::geteuid())))?;
         }
         GuardKind::Iptables => {
             let restore = match cfg.family {
@@ -344,7 +344,7 @@ pub fn setup(cfg: &OracleConfig, opts: &ReplayOptions) -> Result<Lab, OracleErro
             run(
                 restore,
                 &["-w", "--noflush"],
-                Some(&iptables_guard_script()),
+                Some(&iptables_guard_script(sys::geteuid())),
             )?;
         }
         GuardKind::Off => {}

@@ -4,12 +4,12 @@
 //! # How a replay works
 //! 1. A dedicated thread calls `unshare(CLONE_NEWNET)` and so gets a private, empty network
 //!    namespace that dies with the thread (nothing to clean up, no global names: parallel
-//!    replays cannot collide). See [`lab`] for the setup: sysctls, a tun device named
+//!    replays cannot collide). See the `lab` module for the setup: sysctls, a tun device named
 //!    [`OracleConfig::iface`] holding every host address, default route through it, the ruleset
 //!    loaded with `iptables-restore`/`ip6tables-restore`, and the *guard* that drops every
 //!    packet the namespace's own stack emits (RSTs, ICMP errors, echo replies, REJECT replies)
 //!    before defrag/raw/conntrack see it, so only replayed packets shape conntrack state.
-//! 2. Frames are streamed to that thread. For each frame ([`run`]):
+//! 2. Frames are streamed to that thread. For each frame (the `run` module):
 //!    * **direction**: destination ∈ hosts → inbound; else source ∈ hosts → outbound; else
 //!      skip. Loopback addresses, non-IP frames, the other address family, frames too short to
 //!      classify → skip with a note.
@@ -26,7 +26,14 @@
 //!    * **outbound**: the packet is sent from a raw `IPPROTO_RAW` socket (header included).
 //!      `sendto` runs OUTPUT and POSTROUTING synchronously and returns `EPERM` when a hook
 //!      drops the packet (`NF_DROP_GETERR`). When `sendto` succeeds, the oracle reads the packet
-//!      back from the tun device, so ACCEPT means "it left the interface", proven.
+//!      back from the tun device, so ACCEPT means "it left the interface", proven. `sendto`
+//!      success alone proves nothing: `NFQUEUE` without a listener frees the packet and still
+//!      reports success (found by test); such packets are DROP with a note after waiting
+//!      [`ReplayOptions::outbound_grace`] for them. A packet nat OUTPUT redirects to a local
+//!      address is ACCEPT with a note (it passed OUTPUT, POSTROUTING and INPUT via `lo`).
+//!    * Packets the IP layer discards outside netfilter (bad IPv4 header checksum or lengths,
+//!      martian sources, IPv6 extension headers rejected after INPUT) are DROP; the note says
+//!      why, from a userspace check of the header confirmed by the namespace's IP counters.
 //! 3. Times: every frame gets `sent_at_ns`, monotonic nanoseconds since the first injection;
 //!    with [`Pacing::Realtime`] injections follow the capture's gaps. [`ReplayReport::clock`]
 //!    maps those times to the kernel's jiffies, the unit of every netfilter timer.
@@ -45,6 +52,12 @@
 //!   the datagram gets the datagram's verdict.
 //! * ICMPv6 with a bad checksum never reaches raw ICMPv6 sockets; its delivery is detected
 //!   from the namespace's `Icmp6InMsgs` counter instead.
+//! * The kernel runs in real time: `-m time` sees the machine's wall clock (not the capture's),
+//!   `-m statistic --mode random` is random, and with [`Pacing::AsFastAsPossible`] conntrack
+//!   timeouts and rate limits see the compressed replay time. Use [`Pacing::Realtime`] and
+//!   [`FrameDetail::jiffies`] to reason about time-dependent rules.
+//! * IPv6 raw sockets return the packet without its IPv6 header: NAT changes of IPv6
+//!   addresses are not reported in notes (port changes are).
 //! * Needs root, `/dev/net/tun`, `ip`, `iptables-restore`, `ip6tables-restore`, and `nft` (or
 //!   `iptables`/`ip6tables` for the fallback guard). Jiffies information needs a readable
 //!   `/proc/timer_list`.
@@ -154,7 +167,7 @@ pub struct KernelOutcome {
     pub note: Option<String>,
 }
 
-/// Which mechanism silences the namespace's own packets (see [`lab`]).
+/// Which mechanism silences the namespace's own packets (see the `lab` module).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub enum GuardKind {
     /// nft if installed, else iptables.

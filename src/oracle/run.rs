@@ -11,7 +11,6 @@
 //! `outbound_grace` and call it DROP with a note.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::net::IpAddr;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::mpsc;
 
@@ -653,14 +652,9 @@ impl Replayer<'_> {
             return Ok((None, notes, t, t));
         };
         let bytes = &ip[..len];
-        let fanout = match ins.dst {
-            IpAddr::V4(a) => a.is_broadcast() || a.is_multicast(),
-            IpAddr::V6(a) => a.is_multicast(),
-        };
-        if fanout {
-            // Watch for copies the stack loops back to itself.
-            self.ensure_recv(ins.family == Family::V6, ins.proto)?;
-        }
+        // Watch for copies the stack delivers to itself (broadcasts are looped back; nat OUTPUT
+        // may redirect a packet to a local address).
+        self.ensure_recv(ins.family == Family::V6, ins.proto)?;
         if ins.family == Family::V4 && ins.rx_defects.iter().any(|d| d.contains("checksum")) {
             notes.push(
                 "the capture has a bad IPv4 header checksum; the kernel recomputes it on a raw \
@@ -678,7 +672,7 @@ impl Replayer<'_> {
         let sent = sys::send_to(&self.lab.send, bytes, ins.dst, scope);
         let t1 = sys::monotonic_ns();
         let mut seen = self.collect(0)?;
-        if sent.is_ok() && seen.wire.is_empty() && ins.frag.is_none() {
+        if sent.is_ok() && seen.wire.is_empty() && seen.local.is_empty() && ins.frag.is_none() {
             // Only stolen/queued packets get here; give them a bounded chance to appear.
             let deadline = t1 + self.opts.outbound_grace.as_nanos() as u64;
             loop {
@@ -697,7 +691,7 @@ impl Replayer<'_> {
                 }
             }
         }
-        if !seen.local.is_empty() {
+        if !seen.local.is_empty() && !seen.wire.is_empty() {
             notes.push(format!(
                 "{} copy(ies) looped back to the local stack (broadcast/multicast)",
                 seen.local.len()
@@ -733,6 +727,14 @@ impl Replayer<'_> {
                         notes.push(format!("left modified: {ch}"));
                     }
                 }
+                Some(KernelVerdict::Accept)
+            }
+            Ok(_) if !seen.local.is_empty() => {
+                notes.push(format!(
+                    "did not leave {}: delivered to the local stack instead (rerouted to a local \
+                     address?); it passed OUTPUT, POSTROUTING and INPUT",
+                    self.cfg.iface
+                ));
                 Some(KernelVerdict::Accept)
             }
             Ok(_) if ins.frag.is_some() => {

@@ -132,6 +132,18 @@ fn ipv4_fragments_with_and_without_conntrack() {
         assert!(note(&r, 1).contains("completes the reassembly"));
         assert!(note(&r, 2).contains("never completed"), "{}", note(&r, 2));
     }
+    // The completed datagram is dropped by INPUT: the completing fragment carries that DROP.
+    let drop9 = "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p udp --dport 9 -j DROP\nCOMMIT\n";
+    let tracked_drop9 = "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p udp --dport 9 -m conntrack --ctstate NEW -j DROP\nCOMMIT\n";
+    for rules in [drop9, tracked_drop9] {
+        let r = run(
+            OracleConfig::new(rules, Family::V4, host()),
+            vec![f1.clone(), f2.clone()],
+        );
+        assert_eq!(verdicts(&r.outcomes), vec![D, D], "{rules}\n{}", dump(&r.outcomes));
+        assert!(note(&r, 0).contains("completed by frame 2"), "{}", note(&r, 0));
+        assert!(note(&r, 1).contains("not delivered"), "{}", note(&r, 1));
+    }
 }
 
 #[test]

@@ -29,6 +29,8 @@ pub const V4_DELIVERED: &[&str] = &["Ip:InDelivers", "Ip:InUnknownProtos"];
 pub const V6_DELIVERED: &[&str] = &["Ip6InDelivers", "Ip6InUnknownProtos"];
 pub const V4_REASM: &str = "Ip:ReasmReqds";
 pub const V6_REASM: &str = "Ip6ReasmReqds";
+pub const V4_REASM_OK: &str = "Ip:ReasmOKs";
+pub const V6_REASM_OK: &str = "Ip6ReasmOKs";
 pub const ICMP6_IN: &str = "Icmp6InMsgs";
 
 /// A snapshot of named counters.

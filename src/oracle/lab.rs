@@ -277,7 +277,15 @@ pub fn setup(cfg: &OracleConfig, opts: &ReplayOptions) -> Result<Lab, OracleErro
         .map_err(|e| OracleError::io(format!("cannot create tun device {iface}"), e))?;
     let mut batch = String::from("link set dev lo up\n");
     batch += &format!("link set dev {iface} mtu 65535\n");
-    for h in cfg.hosts.iter().filter(|h| family_of(h) == cfg.family) {
+    let mut hosts: Vec<IpAddr> = cfg
+        .hosts
+        .iter()
+        .copied()
+        .filter(|h| family_of(h) == cfg.family)
+        .collect();
+    hosts.sort();
+    hosts.dedup();
+    for h in &hosts {
         match h {
             IpAddr::V4(a) => batch += &format!("address add {a}/32 dev {iface}\n"),
             IpAddr::V6(a) => batch += &format!("address add {a}/128 dev {iface} nodad\n"),

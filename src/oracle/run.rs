@@ -554,7 +554,13 @@ impl<'a> Replayer<'a> {
             } else {
                 counters::V4_REASM
             };
+            let reasm_ok = if v6 {
+                counters::V6_REASM_OK
+            } else {
+                counters::V4_REASM_OK
+            };
             let mut queued = false;
+            let mut reassembled = false;
             if let Some(b) = &before {
                 let after = self.read_counters();
                 let dl = if v6 {
@@ -588,8 +594,12 @@ impl<'a> Replayer<'a> {
                     ));
                 }
                 queued = after.get(reasm) > b.get(reasm);
+                reassembled = after.get(reasm_ok) > b.get(reasm_ok);
             }
-            if let Some(key) = &ins.frag {
+            if let (Some(key), true) = (&ins.frag, reassembled) {
+                self.complete_fragments(key, self.current_frame, &mut notes);
+                notes.push("the reassembled datagram was not delivered".into());
+            } else if let Some(key) = &ins.frag {
                 if frag_passed_input {
                     notes.push("fragment held for reassembly (it passed INPUT on its own)".into());
                 } else if queued {

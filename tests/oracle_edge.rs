@@ -140,8 +140,17 @@ fn ipv4_fragments_with_and_without_conntrack() {
             OracleConfig::new(rules, Family::V4, host()),
             vec![f1.clone(), f2.clone()],
         );
-        assert_eq!(verdicts(&r.outcomes), vec![D, D], "{rules}\n{}", dump(&r.outcomes));
-        assert!(note(&r, 0).contains("completed by frame 2"), "{}", note(&r, 0));
+        assert_eq!(
+            verdicts(&r.outcomes),
+            vec![D, D],
+            "{rules}\n{}",
+            dump(&r.outcomes)
+        );
+        assert!(
+            note(&r, 0).contains("completed by frame 2"),
+            "{}",
+            note(&r, 0)
+        );
         assert!(note(&r, 1).contains("not delivered"), "{}", note(&r, 1));
     }
 }

@@ -44,7 +44,13 @@
 //!   and a zero IP id are always rewritten by the kernel (`raw_send_hdrinc`).
 //! * REJECT replies and other packets of the namespace's own stack are dropped by the guard
 //!   before any table: they do not traverse the ruleset's OUTPUT/POSTROUTING chains (no
-//!   counter, `limit` or `recent` side effects there), exactly as the brief requires.
+//!   counter, `limit` or `recent` side effects there): by design only replayed packets shape
+//!   the kernel's state. (`GuardKind::Off` exists for experiments that need the opposite.)
+//! * The namespace starts from fixed sysctls, not the host's: forwarding off, `rp_filter` 0,
+//!   no ICMP redirects, `accept_local` 0; for V4 IPv6 is disabled; for V6 no RA, DAD,
+//!   router solicitations or link-local address. [`OracleConfig::sysctls`] override them.
+//! * A protocol no raw socket can be opened for (IPv4 protocol 0) is judged from the IP
+//!   counters (`InDelivers`/`InUnknownProtos`) instead; the note says so.
 //! * Packets too big for the tun MTU (65535) cannot be sent; route-dependent behaviour (PMTU,
 //!   `TCPMSS --clamp-mss-to-pmtu`) reflects the tun device, not the captured host's NIC.
 //! * Fragments: a fragment the kernel queues for reassembly is not delivered on its own; it is

@@ -15,3 +15,7 @@ pub mod ext;
 pub mod lint;
 pub mod packet;
 pub mod ruleset;
+
+/// Kernel oracle: replays packets through a real ruleset in a private network namespace.
+#[cfg(target_os = "linux")]
+pub mod oracle;

@@ -14,6 +14,8 @@ pub mod engine;
 pub mod ext;
 pub mod lint;
 pub mod packet;
+pub mod replay;
+pub mod report;
 pub mod ruleset;
 
 /// Kernel oracle: replays packets through a real ruleset in a private network namespace.

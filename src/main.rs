@@ -2,13 +2,19 @@
 //! by the library.
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, ContentArrangement, Table};
 
+use fwcheck::engine::{SimEnv, SimOptions, Verdict};
 use fwcheck::lint::{self, Loaded};
+use fwcheck::packet::gen::{self, GenOptions, Profile};
+use fwcheck::packet::{flowspec, Timestamp};
+use fwcheck::replay::{self, Item, Source};
+use fwcheck::report::{self, table as rt, PacketRecord, Summary};
 use fwcheck::ruleset::printer::{print_ruleset, PrintOptions};
 use fwcheck::ruleset::{Family, InputFormat, ParseOptions};
 
@@ -25,18 +31,95 @@ mod exit {
     name = "fwcheck",
     version,
     about = "Offline iptables ruleset verifier and packet simulator",
-    args_conflicts_with_subcommands = true
+    long_about = "Replays captured or synthetic traffic through an iptables ruleset exactly as the Linux kernel \
+                  would (connection tracking included) and reports every packet's verdict and the rule that decided it.",
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
 )]
 struct Cli {
+    #[command(flatten)]
+    sim: SimArgs,
     #[command(subcommand)]
     command: Option<Command>,
+}
+
+#[derive(Args, Debug)]
+struct SimArgs {
+    /// Ruleset file (iptables-save output, iptables-restore input, or a script of iptables commands).
+    #[arg(required = true)]
+    rules: Option<PathBuf>,
+    #[command(flatten)]
+    input: InputArgs,
+    /// Replay this capture (pcap or pcapng).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["synthetic", "flow"])]
+    pcap: Option<PathBuf>,
+    /// Replay generated traffic of this profile (webserver, scan, dns, ping-flood, knock).
+    #[arg(long, value_name = "PROFILE", num_args = 0..=1, default_missing_value = "webserver")]
+    synthetic: Option<String>,
+    /// Replay an ad-hoc flow, e.g. `tcp 198.51.100.7:40000 > 203.0.113.10:22` (repeatable).
+    #[arg(long, value_name = "SPEC")]
+    flow: Vec<String>,
+    #[command(flatten)]
+    host: HostArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutFormat::Table)]
+    format: OutFormat,
+    /// Show only these packets in the packet table / JSON packet records.
+    #[arg(long, value_enum)]
+    only: Option<Only>,
+    /// Show a per-connection view instead of the packet table.
+    #[arg(long)]
+    flows: bool,
+    /// At most this many packet rows in the table output (0 = all).
+    #[arg(long, default_value_t = 500, value_name = "N")]
+    limit: usize,
+}
+
+#[derive(Args, Debug, Clone)]
+struct HostArgs {
+    /// An address of the simulated host (repeatable; ADDR/LEN also names its network). Default:
+    /// the address seen in the most packets.
+    #[arg(long, value_name = "ADDR")]
+    host: Vec<String>,
+    /// Name of the capture's interface, as `-i`/`-o` see it.
+    #[arg(long, default_value = "eth0", value_name = "NAME")]
+    iface: String,
+    /// The host forwards traffic that is neither to nor from it (FORWARD chain).
+    #[arg(long)]
+    router: bool,
+    /// nf_conntrack_tcp_loose: pick up TCP connections mid-stream.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    tcp_loose: bool,
+    /// nf_conntrack_tcp_be_liberal: never mark out-of-window TCP packets INVALID.
+    #[arg(long)]
+    tcp_be_liberal: bool,
+    /// Kernel HZ (jiffies per second), used by -m limit/hashlimit/recent arithmetic.
+    #[arg(long, default_value_t = 250, value_name = "N")]
+    hz: u32,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum OutFormat {
+    Table,
+    Json,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Only {
+    Accepted,
+    Dropped,
+    Rejected,
+    /// Dropped or rejected.
+    Blocked,
+    Uncertain,
+    /// Frames without a verdict.
+    Unjudged,
 }
 
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Check a ruleset: summary of tables, chains and policies, warnings and errors.
     Lint {
-        /// Ruleset file (iptables-save output, iptables-restore input, or a script of iptables commands).
         rules: PathBuf,
         #[command(flatten)]
         input: InputArgs,
@@ -55,11 +138,33 @@ enum Command {
         #[arg(long)]
         counters: bool,
     },
+    /// Write a synthetic capture (pcap) of a traffic profile or of ad-hoc flows.
+    Gen {
+        /// webserver (default), scan, dns, ping-flood, knock.
+        profile: Option<String>,
+        /// Output file (default: standard output when it is not a terminal).
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// The capturing host's address (repeatable; an IPv6 address adds IPv6 flows).
+        #[arg(long, value_name = "ADDR")]
+        host: Vec<IpAddr>,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Scale of the profile (e.g. client sessions for webserver).
+        #[arg(long, default_value_t = 12)]
+        flows: usize,
+        /// Time stamp of the first packet, in seconds since the epoch.
+        #[arg(long, default_value_t = gen::DEFAULT_START_SECS)]
+        start: u64,
+        /// Generate these flows instead of a profile (repeatable).
+        #[arg(long, value_name = "SPEC")]
+        flow: Vec<String>,
+    },
 }
 
 #[derive(clap::Args, Debug, Clone)]
 struct InputArgs {
-    /// Read IPv6 rules (ip6tables-save output).
+    /// Read IPv6 rules (ip6tables-save output). Default: IPv6 for files ending in .v6 or 6.
     #[arg(short = '6', long = "ipv6")]
     ipv6: bool,
     /// Input syntax.
@@ -81,9 +186,17 @@ enum LintFormat {
 }
 
 impl InputArgs {
-    fn options(&self) -> ParseOptions {
+    fn options(&self, path: &Path) -> ParseOptions {
+        let v6_name = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.ends_with('6'));
         ParseOptions {
-            family: if self.ipv6 { Family::V6 } else { Family::V4 },
+            family: if self.ipv6 || v6_name {
+                Family::V6
+            } else {
+                Family::V4
+            },
             format: match self.input_format {
                 InFormat::Auto => InputFormat::Auto,
                 InFormat::Restore => InputFormat::Restore,
@@ -105,28 +218,34 @@ fn main() -> ExitCode {
             });
         }
     };
-    let Some(cmd) = cli.command else {
-        eprintln!("fwcheck: nothing to do; try `fwcheck --help`");
-        return ExitCode::from(exit::USAGE);
-    };
-    let code = match cmd {
-        Command::Lint {
+    let code = match cli.command {
+        Some(Command::Lint {
             rules,
             input,
             format,
             strict,
-        } => cmd_lint(&rules, &input, format, strict),
-        Command::Fmt {
+        }) => cmd_lint(&rules, &input, format, strict),
+        Some(Command::Fmt {
             rules,
             input,
             counters,
-        } => cmd_fmt(&rules, &input, counters),
+        }) => cmd_fmt(&rules, &input, counters),
+        Some(Command::Gen {
+            profile,
+            output,
+            host,
+            seed,
+            flows,
+            start,
+            flow,
+        }) => cmd_gen(profile, output, host, seed, flows, start, flow),
+        None => cmd_sim(cli.sim),
     };
     ExitCode::from(code)
 }
 
-fn load(path: &std::path::Path, input: &InputArgs) -> Result<Loaded, u8> {
-    lint::load_file(path, input.options()).map_err(|e| {
+fn load(path: &Path, input: &InputArgs) -> Result<Loaded, u8> {
+    lint::load_file(path, input.options(path)).map_err(|e| {
         eprintln!("fwcheck: cannot read {}: {e}", path.display());
         exit::USAGE
     })
@@ -136,7 +255,7 @@ fn color_stderr() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
-fn cmd_lint(path: &std::path::Path, input: &InputArgs, format: LintFormat, strict: bool) -> u8 {
+fn cmd_lint(path: &Path, input: &InputArgs, format: LintFormat, strict: bool) -> u8 {
     let loaded = match load(path, input) {
         Ok(l) => l,
         Err(c) => return c,
@@ -203,7 +322,7 @@ fn cmd_lint(path: &std::path::Path, input: &InputArgs, format: LintFormat, stric
     }
 }
 
-fn cmd_fmt(path: &std::path::Path, input: &InputArgs, counters: bool) -> u8 {
+fn cmd_fmt(path: &Path, input: &InputArgs, counters: bool) -> u8 {
     let loaded = match load(path, input) {
         Ok(l) => l,
         Err(c) => return c,
@@ -219,4 +338,365 @@ fn cmd_fmt(path: &std::path::Path, input: &InputArgs, counters: bool) -> u8 {
     let text = print_ruleset(&loaded.ruleset, PrintOptions { counters });
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
     exit::OK
+}
+
+fn parse_profile(name: &str) -> Result<Profile, u8> {
+    Profile::ALL
+        .into_iter()
+        .find(|p| p.name() == name)
+        .ok_or_else(|| {
+            let names: Vec<&str> = Profile::ALL.iter().map(|p| p.name()).collect();
+            eprintln!(
+                "fwcheck: unknown traffic profile `{name}`; expected one of {}",
+                names.join(", ")
+            );
+            exit::USAGE
+        })
+}
+
+fn parse_flows(specs: &[String]) -> Result<Vec<flowspec::FlowSpec>, u8> {
+    specs
+        .iter()
+        .map(|s| {
+            flowspec::parse(s).map_err(|e| {
+                eprintln!(
+                    "fwcheck: --flow '{s}'\n  {}^ {e}",
+                    " ".repeat(e.column.saturating_sub(1) + 9)
+                );
+                exit::USAGE
+            })
+        })
+        .collect()
+}
+
+fn cmd_gen(
+    profile: Option<String>,
+    output: Option<PathBuf>,
+    host: Vec<IpAddr>,
+    seed: u64,
+    flows: usize,
+    start: u64,
+    flow: Vec<String>,
+) -> u8 {
+    let mut opts = GenOptions {
+        seed,
+        flows,
+        start: Timestamp::from_secs_nanos(start, 0),
+        ..GenOptions::default()
+    };
+    if !host.is_empty() {
+        opts.host = host;
+    }
+    let packets = if !flow.is_empty() {
+        if profile.is_some() {
+            eprintln!("fwcheck: give a PROFILE or --flow, not both");
+            return exit::USAGE;
+        }
+        match parse_flows(&flow) {
+            Ok(specs) => flowspec::build(&specs, &opts),
+            Err(c) => return c,
+        }
+    } else {
+        match parse_profile(profile.as_deref().unwrap_or("webserver")) {
+            Ok(p) => {
+                opts.profile = p;
+                gen::generate(&opts)
+            }
+            Err(c) => return c,
+        }
+    };
+    let res = match output {
+        Some(path) => fwcheck::packet::writer::write_pcap_file(&path, &packets).map(|_| {
+            eprintln!(
+                "fwcheck: wrote {} packets to {}",
+                packets.len(),
+                path.display()
+            )
+        }),
+        None => {
+            if std::io::stdout().is_terminal() {
+                eprintln!("fwcheck: refusing to write a capture to a terminal; use -o FILE or redirect standard output");
+                return exit::USAGE;
+            }
+            fwcheck::packet::writer::write_pcap(std::io::stdout().lock(), &packets)
+        }
+    };
+    match res {
+        Ok(()) => exit::OK,
+        Err(e) => {
+            eprintln!("fwcheck: cannot write the capture: {e}");
+            exit::USAGE
+        }
+    }
+}
+
+/// Parse `--host` values: an address, or ADDR/LEN which also names the host's network.
+fn parse_hosts(values: &[String]) -> Result<(Vec<IpAddr>, Vec<(IpAddr, u8)>), u8> {
+    let mut hosts = Vec::new();
+    let mut nets = Vec::new();
+    for v in values {
+        let (a, len) = match v.split_once('/') {
+            Some((a, l)) => (a, Some(l)),
+            None => (v.as_str(), None),
+        };
+        let Ok(addr) = a.parse::<IpAddr>() else {
+            eprintln!("fwcheck: --host {v}: expected an IP address such as 203.0.113.10 or 2001:db8::10, optionally /LEN");
+            return Err(exit::USAGE);
+        };
+        hosts.push(addr);
+        if let Some(l) = len {
+            match l.parse::<u8>() {
+                Ok(n) if n <= if addr.is_ipv4() { 32 } else { 128 } => nets.push((addr, n)),
+                _ => {
+                    eprintln!("fwcheck: --host {v}: invalid prefix length `{l}`");
+                    return Err(exit::USAGE);
+                }
+            }
+        }
+    }
+    Ok((hosts, nets))
+}
+
+fn cmd_sim(a: SimArgs) -> u8 {
+    let Some(rules_path) = a.rules.clone() else {
+        eprintln!("fwcheck: a ruleset file is required; try `fwcheck --help`");
+        return exit::USAGE;
+    };
+    let loaded = match load(&rules_path, &a.input) {
+        Ok(l) => l,
+        Err(c) => return c,
+    };
+    let diag_text = loaded.render_diagnostics(color_stderr());
+    if loaded.has_errors() {
+        let _ = write!(std::io::stderr(), "{diag_text}");
+        eprintln!(
+            "fwcheck: {} is not a valid ruleset ({} error(s)); nothing simulated",
+            rules_path.display(),
+            loaded.error_count()
+        );
+        return exit::INVALID;
+    }
+    let (given_hosts, networks) = match parse_hosts(&a.host.host) {
+        Ok(h) => h,
+        Err(c) => return c,
+    };
+    let source = if let Some(p) = &a.pcap {
+        Source::Capture(p.clone())
+    } else if !a.flow.is_empty() {
+        let specs = match parse_flows(&a.flow) {
+            Ok(s) => s,
+            Err(c) => return c,
+        };
+        let mut go = GenOptions::default();
+        if !given_hosts.is_empty() {
+            go.host = given_hosts.clone();
+        }
+        Source::Packets(flowspec::build(&specs, &go))
+    } else if let Some(name) = &a.synthetic {
+        let profile = match parse_profile(name) {
+            Ok(p) => p,
+            Err(c) => return c,
+        };
+        let mut go = GenOptions {
+            profile,
+            ..GenOptions::default()
+        };
+        if !given_hosts.is_empty() {
+            go.host = given_hosts.clone();
+        }
+        Source::Packets(gen::generate(&go))
+    } else {
+        // Without traffic: the static checks.
+        let _ = write!(std::io::stderr(), "{diag_text}");
+        eprintln!("fwcheck: no traffic given (--pcap FILE, --synthetic [PROFILE] or --flow SPEC); see also `fwcheck lint`");
+        return exit::USAGE;
+    };
+    let hosts = match replay::choose_hosts(&given_hosts, &source) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("fwcheck: {e}");
+            return exit::INVALID;
+        }
+    };
+    if hosts.hosts.is_empty() {
+        eprintln!("fwcheck: no IP packets to infer the host from; give --host ADDR");
+        return exit::USAGE;
+    }
+    let env = SimEnv {
+        hosts: hosts.hosts.clone(),
+        networks,
+        hz: a.host.hz,
+        tcp_loose: a.host.tcp_loose,
+        tcp_be_liberal: a.host.tcp_be_liberal,
+        ct_checksum: true,
+        iface: a.host.iface.clone(),
+    };
+    let opts = SimOptions {
+        env,
+        router: a.host.router,
+        ..SimOptions::default()
+    };
+    let json = a.format == OutFormat::Json;
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+    let _ = write!(std::io::stderr(), "{diag_text}");
+    if hosts.inferred && !json {
+        if let Some((c, t)) = hosts.seen_in {
+            eprintln!(
+                "fwcheck: host inferred as {} (in {c} of {t} packets); use --host to set it",
+                hosts.hosts[0]
+            );
+        }
+    }
+    let mut summary = Summary::new(a.flows || !json);
+    let mut rows = Vec::new();
+    let mut hidden = 0usize;
+    let mut t0: Option<f64> = None;
+    let only = a.only;
+    let keep = |r: &PacketRecord| -> bool {
+        match only {
+            None => true,
+            Some(Only::Accepted) => r.verdict == Some("ACCEPT"),
+            Some(Only::Dropped) => r.verdict == Some("DROP"),
+            Some(Only::Rejected) => r.verdict == Some("REJECT"),
+            Some(Only::Blocked) => matches!(r.verdict, Some("DROP" | "REJECT")),
+            Some(Only::Uncertain) => !r.certain,
+            Some(Only::Unjudged) => r.verdict.is_none(),
+        }
+    };
+    let progress = (!json && std::io::stderr().is_terminal()).then(Progress::new);
+    let rs = &loaded.ruleset;
+    let result = replay::replay(rs, opts, source, |item| {
+        let rec = match item {
+            Item::Packet(p, o) => {
+                summary.add(Some(p), o);
+                PacketRecord::new(rs, p, o)
+            }
+            Item::Problem(p) => {
+                let rec = PacketRecord::problem(p);
+                summary.add(
+                    None,
+                    &fwcheck::engine::Outcome::unjudged(
+                        p.frame,
+                        rec.reason.clone().unwrap_or_default(),
+                    ),
+                );
+                rec
+            }
+        };
+        if let Some(pr) = &progress {
+            pr.tick(summary.frames);
+        }
+        let t = *t0.get_or_insert(rec.time);
+        if !keep(&rec) {
+            return;
+        }
+        if json {
+            if let Ok(s) = serde_json::to_string(&rec) {
+                let _ = writeln!(stdout, "{s}");
+            }
+        } else if !a.flows {
+            if a.limit == 0 || rows.len() < a.limit {
+                rows.push(rt::packet_row(&rec, t));
+            } else {
+                hidden += 1;
+            }
+        }
+    });
+    if let Some(pr) = &progress {
+        pr.done();
+    }
+    let (engine, stats) = match result {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = stdout.flush();
+            eprintln!(
+                "fwcheck: {}: {e}",
+                a.pcap
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default()
+            );
+            return exit::INVALID;
+        }
+    };
+    let hits = report::rule_hits(&engine);
+    if json {
+        for h in &hits {
+            if let Ok(s) = serde_json::to_string(h) {
+                let _ = writeln!(stdout, "{s}");
+            }
+        }
+        if let Ok(s) =
+            serde_json::to_string(&summary.record(&hosts, engine.conntrack_active(), &stats))
+        {
+            let _ = writeln!(stdout, "{s}");
+        }
+    } else {
+        if a.flows {
+            let _ = writeln!(stdout, "{}", rt::flows_table(&summary));
+        } else {
+            let _ = writeln!(stdout, "{}", rt::packets_table(rows));
+            if hidden > 0 {
+                let _ = writeln!(
+                    stdout,
+                    "({hidden} more packets not shown; use --limit 0, --only or --format json)"
+                );
+            }
+        }
+        let _ = writeln!(stdout, "{}", rt::rules_table(&hits));
+        let _ = writeln!(stdout, "{}", rt::summary_table(&summary));
+        let judged = summary.accepted + summary.dropped + summary.rejected;
+        let _ = writeln!(
+            stdout,
+            "{} frames: {judged} judged ({} accepted, {} dropped, {} rejected, {} uncertain), {} not judged; host {}{}; conntrack {}",
+            summary.frames,
+            summary.accepted,
+            summary.dropped,
+            summary.rejected,
+            summary.uncertain,
+            summary.frames - judged,
+            hosts.hosts.iter().map(|h| h.to_string()).collect::<Vec<_>>().join(", "),
+            if hosts.inferred { " (inferred)" } else { "" },
+            if engine.conntrack_active() { "on" } else { "off (no rule needs it)" },
+        );
+        for (why, n) in &summary.not_judged {
+            let _ = writeln!(stdout, "  not judged: {n} × {why}");
+        }
+        for ev in &stats.fragment_events {
+            let _ = writeln!(stdout, "  fragments: {ev}");
+        }
+    }
+    let _ = stdout.flush();
+    let _ = Verdict::Accept;
+    exit::OK
+}
+
+/// A progress line on stderr for long captures (only when stderr is a terminal).
+struct Progress {
+    start: std::time::Instant,
+    last: std::cell::Cell<u64>,
+}
+
+impl Progress {
+    fn new() -> Progress {
+        Progress {
+            start: std::time::Instant::now(),
+            last: std::cell::Cell::new(0),
+        }
+    }
+    fn tick(&self, frames: u64) {
+        if frames - self.last.get() >= 100_000 {
+            self.last.set(frames);
+            let secs = self.start.elapsed().as_secs_f64();
+            eprint!(
+                "\r\x1b[2Kfwcheck: {frames} frames ({:.0}/s)",
+                frames as f64 / secs.max(1e-9)
+            );
+        }
+    }
+    fn done(&self) {
+        if self.last.get() > 0 {
+            eprint!("\r\x1b[2K");
+        }
+    }
 }

@@ -1,0 +1,482 @@
+//! Reports built from replay outcomes: the record types (serialised as JSON Lines, one object
+//! per line with a `"type"`), per-rule hit counters, summaries by verdict and by flow, and the
+//! terminal tables.
+
+pub mod table;
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+use crate::engine::{Decision, Engine, Outcome, Verdict};
+use crate::ext::RejectReply;
+use crate::packet::{proto, tcp_flags as F, Packet, PacketProblem, L4};
+use crate::replay::{HostChoice, ReplayStats};
+use crate::ruleset::printer::rule_text;
+use crate::ruleset::{Ruleset, TableKind};
+
+/// Where a decision came from, as printed in reports.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RuleInfo {
+    pub table: &'static str,
+    pub chain: String,
+    /// 1-based rule number in the chain (as `iptables -L --line-numbers`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub number: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Set when a built-in chain's policy decided.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<&'static str>,
+    /// Set when the IP stack or conntrack decided, not a rule.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stack: Option<&'static str>,
+}
+
+impl RuleInfo {
+    /// `filter INPUT #3 (line 8)`, `filter OUTPUT policy DROP`, `stack: bad IP header checksum`.
+    pub fn short(&self) -> String {
+        if let Some(s) = self.stack {
+            return format!("stack: {s}");
+        }
+        match (self.number, self.policy) {
+            (Some(n), _) => format!(
+                "{} {} #{n} (line {})",
+                self.table,
+                self.chain,
+                self.line.unwrap_or(0)
+            ),
+            (None, Some(p)) => format!("{} {} policy {p}", self.table, self.chain),
+            _ => format!("{} {}", self.table, self.chain),
+        }
+    }
+}
+
+pub fn rule_info(rs: &Ruleset, d: &Decision) -> Option<RuleInfo> {
+    let table = |k: TableKind| rs.tables.iter().find(|t| t.kind == k);
+    Some(match *d {
+        Decision::Rule(r) => {
+            let t = table(r.table)?;
+            let c = &t.chains[r.chain];
+            let rule = &c.rules[r.rule];
+            RuleInfo {
+                table: r.table.name(),
+                chain: c.name.clone(),
+                number: Some(r.rule + 1),
+                line: Some(rs.line_of(rule.span)),
+                text: Some(rule_text(&c.name, rule)),
+                policy: None,
+                stack: None,
+            }
+        }
+        Decision::Policy { table: k, chain } => {
+            let t = table(k)?;
+            let c = &t.chains[chain];
+            RuleInfo {
+                table: k.name(),
+                chain: c.name.clone(),
+                number: None,
+                line: (c.declared).then(|| rs.line_of(c.span)),
+                text: None,
+                policy: c.policy.map(|p| p.name()),
+                stack: None,
+            }
+        }
+        Decision::Stack(s) | Decision::Conntrack(s) => RuleInfo {
+            table: "",
+            chain: String::new(),
+            number: None,
+            line: None,
+            text: None,
+            policy: None,
+            stack: Some(s),
+        },
+        Decision::NoRules => return None,
+    })
+}
+
+/// TCP flags as letters in the order F S R P A U E C (`"S"`, `"SA"`, `"FA"`, `"PA"`).
+pub fn tcp_flags(f: u8) -> String {
+    let mut s = String::new();
+    for (bit, c) in [
+        (F::FIN, 'F'),
+        (F::SYN, 'S'),
+        (F::RST, 'R'),
+        (F::PSH, 'P'),
+        (F::ACK, 'A'),
+        (F::URG, 'U'),
+        (F::ECE, 'E'),
+        (F::CWR, 'C'),
+    ] {
+        if f & bit != 0 {
+            s.push(c);
+        }
+    }
+    if s.is_empty() {
+        s.push_str("none");
+    }
+    s
+}
+
+pub fn proto_name(p: u8) -> String {
+    match p {
+        proto::TCP => "tcp".into(),
+        proto::UDP => "udp".into(),
+        proto::ICMP => "icmp".into(),
+        proto::ICMPV6 => "icmpv6".into(),
+        n => crate::ext::proto_name(n)
+            .map(str::to_string)
+            .unwrap_or_else(|| n.to_string()),
+    }
+}
+
+/// What REJECT sent, as in the kernel's terms.
+#[derive(Debug, Clone, Serialize)]
+pub struct RejectRecord {
+    /// `tcp-reset`, or `icmp 3/3`, `icmpv6 1/4`.
+    pub sends: String,
+    /// Whether the host's own OUTPUT path let the reply out (absent when not simulated).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sent: Option<bool>,
+}
+
+/// One JSON Lines record per frame.
+#[derive(Debug, Clone, Serialize)]
+pub struct PacketRecord {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub frame: u64,
+    pub time: f64,
+    pub direction: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub family: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub src: Option<IpAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dst: Option<IpAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proto: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sport: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dport: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tcp_flags: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub icmp_type: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub icmp_code: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub length: Option<u32>,
+    pub ctstate: Option<&'static str>,
+    pub verdict: Option<&'static str>,
+    pub certain: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<RuleInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reject: Option<RejectRecord>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fragments: Vec<u64>,
+}
+
+impl PacketRecord {
+    pub fn new(rs: &Ruleset, pkt: &Packet, o: &Outcome) -> PacketRecord {
+        let (sport, dport) = match pkt.ports() {
+            Some((s, d)) => (Some(s), Some(d)),
+            None => (None, None),
+        };
+        let icmp = pkt.icmp();
+        PacketRecord {
+            kind: "packet",
+            frame: o.frame,
+            time: pkt.ts.as_secs_f64(),
+            direction: o.direction.as_str(),
+            family: Some(pkt.family.number()),
+            src: Some(pkt.src),
+            dst: Some(pkt.dst),
+            proto: Some(proto_name(pkt.proto)),
+            sport,
+            dport,
+            tcp_flags: pkt.tcp().map(|t| tcp_flags(t.flags)),
+            icmp_type: icmp.map(|i| i.icmp_type),
+            icmp_code: icmp.map(|i| i.code),
+            length: Some(pkt.ip_len),
+            ctstate: o.ctstate.map(|c| c.as_str()),
+            verdict: o.verdict.map(|v| v.as_str()),
+            certain: o.certain,
+            rule: o.decision.as_ref().and_then(|d| rule_info(rs, d)),
+            reason: o.reason.clone(),
+            reject: o.reject.map(|r| RejectRecord {
+                sends: match r.reply {
+                    RejectReply::TcpReset => "tcp-reset".into(),
+                    RejectReply::Icmp { icmp_type, code } => format!("icmp {icmp_type}/{code}"),
+                    RejectReply::Icmpv6 { icmp_type, code } => format!("icmpv6 {icmp_type}/{code}"),
+                },
+                sent: r.sent,
+            }),
+            fragments: o.fragments.clone(),
+        }
+    }
+
+    /// A frame that did not decode into an IP packet.
+    pub fn problem(p: &PacketProblem) -> PacketRecord {
+        PacketRecord {
+            kind: "packet",
+            frame: p.frame,
+            time: p.ts.map(|t| t.as_secs_f64()).unwrap_or(0.0),
+            direction: "none",
+            family: None,
+            src: p.addrs.map(|a| a.0),
+            dst: p.addrs.map(|a| a.1),
+            proto: None,
+            sport: None,
+            dport: None,
+            tcp_flags: None,
+            icmp_type: None,
+            icmp_code: None,
+            length: None,
+            ctstate: None,
+            verdict: None,
+            certain: true,
+            rule: None,
+            reason: Some(if p.kind.is_skip() {
+                format!("not IP: {}", p.reason)
+            } else {
+                format!("malformed: {}", p.reason)
+            }),
+            reject: None,
+            fragments: Vec::new(),
+        }
+    }
+}
+
+/// Hit counters of one rule or policy, like `iptables -L -vn --line-numbers`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleHits {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub table: &'static str,
+    pub chain: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub number: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<&'static str>,
+    pub packets: u64,
+    pub bytes: u64,
+}
+
+/// Every rule's and policy's counters, in table/chain/rule order.
+pub fn rule_hits(engine: &Engine<'_>) -> Vec<RuleHits> {
+    let rs = engine.ruleset();
+    let mut v = Vec::new();
+    for (ti, t) in rs.tables.iter().enumerate() {
+        for (ci, c) in t.chains.iter().enumerate() {
+            for (ri, r) in c.rules.iter().enumerate() {
+                let ct = engine.rule_counters(ti, ci, ri);
+                v.push(RuleHits {
+                    kind: "rule",
+                    table: t.kind.name(),
+                    chain: c.name.clone(),
+                    number: Some(ri + 1),
+                    line: Some(rs.line_of(r.span)),
+                    text: Some(rule_text(&c.name, r)),
+                    policy: None,
+                    packets: ct.packets,
+                    bytes: ct.bytes,
+                });
+            }
+            if let Some(p) = c.policy {
+                let ct = engine.policy_counters(ti, ci);
+                v.push(RuleHits {
+                    kind: "policy",
+                    table: t.kind.name(),
+                    chain: c.name.clone(),
+                    number: None,
+                    line: c.declared.then(|| rs.line_of(c.span)),
+                    text: None,
+                    policy: Some(p.name()),
+                    packets: ct.packets,
+                    bytes: ct.bytes,
+                });
+            }
+        }
+    }
+    v
+}
+
+/// A connection as the report groups packets: protocol and the two endpoints, with the
+/// initiator (the first packet's source) first.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct FlowKey {
+    pub proto: String,
+    pub a: IpAddr,
+    pub a_port: Option<u16>,
+    pub b: IpAddr,
+    pub b_port: Option<u16>,
+}
+
+/// Per-flow counts.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FlowStats {
+    pub first_frame: u64,
+    pub last_frame: u64,
+    pub packets: u64,
+    pub accepted: u64,
+    pub dropped: u64,
+    pub rejected: u64,
+    pub uncertain: u64,
+    /// Frames of this flow that were not accepted.
+    pub blocked_frames: Vec<u64>,
+}
+
+/// Running summary of a replay.
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub frames: u64,
+    pub accepted: u64,
+    pub dropped: u64,
+    pub rejected: u64,
+    pub uncertain: u64,
+    pub not_judged: BTreeMap<String, u64>,
+    pub by_direction: BTreeMap<&'static str, [u64; 3]>,
+    pub flows: BTreeMap<FlowKey, FlowStats>,
+    /// Canonical (unordered) endpoints → the key with the initiator first.
+    flow_index: std::collections::HashMap<(u8, IpAddr, u16, IpAddr, u16), FlowKey>,
+    pub track_flows: bool,
+}
+
+impl Summary {
+    pub fn new(track_flows: bool) -> Summary {
+        Summary {
+            track_flows,
+            ..Summary::default()
+        }
+    }
+
+    pub fn add(&mut self, pkt: Option<&Packet>, o: &Outcome) {
+        self.frames += 1;
+        let Some(v) = o.verdict else {
+            let reason = o.reason.clone().unwrap_or_default();
+            let key = reason.split(':').next().unwrap_or("").to_string();
+            *self.not_judged.entry(key).or_default() += 1;
+            return;
+        };
+        let slot = match v {
+            Verdict::Accept => {
+                self.accepted += 1;
+                0
+            }
+            Verdict::Drop => {
+                self.dropped += 1;
+                1
+            }
+            Verdict::Reject => {
+                self.rejected += 1;
+                2
+            }
+        };
+        if !o.certain {
+            self.uncertain += 1;
+        }
+        self.by_direction.entry(o.direction.as_str()).or_default()[slot] += 1;
+        if let (true, Some(p)) = (self.track_flows, pkt) {
+            let (sp, dp) = flow_ports(p);
+            let (lo, hi) = if (p.src, sp) <= (p.dst, dp) {
+                ((p.src, sp), (p.dst, dp))
+            } else {
+                ((p.dst, dp), (p.src, sp))
+            };
+            let canon = (p.proto, lo.0, lo.1, hi.0, hi.1);
+            let key = self
+                .flow_index
+                .entry(canon)
+                .or_insert_with(|| FlowKey {
+                    proto: proto_name(p.proto),
+                    a: p.src,
+                    a_port: (sp != 0 || p.ports().is_some()).then_some(sp),
+                    b: p.dst,
+                    b_port: (dp != 0 || p.ports().is_some()).then_some(dp),
+                })
+                .clone();
+            let f = self.flows.entry(key).or_insert_with(|| FlowStats {
+                first_frame: o.frame,
+                ..FlowStats::default()
+            });
+            f.last_frame = o.frame;
+            f.packets += 1;
+            match v {
+                Verdict::Accept => f.accepted += 1,
+                Verdict::Drop => f.dropped += 1,
+                Verdict::Reject => f.rejected += 1,
+            }
+            if !o.certain {
+                f.uncertain += 1;
+            }
+            if v != Verdict::Accept && f.blocked_frames.len() < 20 {
+                f.blocked_frames.push(o.frame);
+            }
+        }
+    }
+}
+
+/// Ports for flow grouping: TCP/UDP ports, or the ICMP echo id on both sides.
+fn flow_ports(p: &Packet) -> (u16, u16) {
+    if let Some(ps) = p.ports() {
+        return ps;
+    }
+    match &p.l4 {
+        L4::Icmp(i) | L4::Icmpv6(i) if matches!(i.icmp_type, 0 | 8 | 128 | 129) => (i.id, i.id),
+        _ => (0, 0),
+    }
+}
+
+/// The final JSON record.
+#[derive(Debug, Serialize)]
+pub struct SummaryRecord<'a> {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub frames: u64,
+    pub judged: u64,
+    pub accepted: u64,
+    pub dropped: u64,
+    pub rejected: u64,
+    pub uncertain: u64,
+    pub not_judged: &'a BTreeMap<String, u64>,
+    pub hosts: &'a [IpAddr],
+    pub host_inferred: bool,
+    pub conntrack: bool,
+    pub stats: &'a ReplayStats,
+}
+
+impl Summary {
+    pub fn record<'a>(
+        &'a self,
+        hosts: &'a HostChoice,
+        conntrack: bool,
+        stats: &'a ReplayStats,
+    ) -> SummaryRecord<'a> {
+        SummaryRecord {
+            kind: "summary",
+            frames: self.frames,
+            judged: self.accepted + self.dropped + self.rejected,
+            accepted: self.accepted,
+            dropped: self.dropped,
+            rejected: self.rejected,
+            uncertain: self.uncertain,
+            not_judged: &self.not_judged,
+            hosts: &hosts.hosts,
+            host_inferred: hosts.inferred,
+            conntrack,
+            stats,
+        }
+    }
+}

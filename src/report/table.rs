@@ -1,0 +1,184 @@
+//! Terminal tables (comfy-table): packets, per-rule hits, summary by verdict, flows.
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
+
+use super::{FlowKey, PacketRecord, RuleHits, Summary};
+
+fn table() -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    t
+}
+
+/// One row of the packet table.
+pub fn packet_row(r: &PacketRecord, t0: f64) -> Vec<Cell> {
+    let endpoints = match (r.src, r.dst) {
+        (Some(s), Some(d)) => match (r.sport, r.dport) {
+            (Some(sp), Some(dp)) => format!("{} → {}", fmt_ep(s, sp), fmt_ep(d, dp)),
+            _ => format!("{s} → {d}"),
+        },
+        _ => "-".into(),
+    };
+    let what = match (&r.proto, &r.tcp_flags, r.icmp_type) {
+        (Some(p), Some(f), _) => format!("{p} {f}"),
+        (Some(p), None, Some(t)) => format!("{p} {t}/{}", r.icmp_code.unwrap_or(0)),
+        (Some(p), _, _) => p.clone(),
+        _ => "-".into(),
+    };
+    let verdict = match (r.verdict, r.certain) {
+        (Some(v), true) => v.to_string(),
+        (Some(v), false) => format!("{v}?"),
+        (None, _) => "-".into(),
+    };
+    let by = match (&r.rule, &r.reason) {
+        (Some(ri), _) if r.verdict.is_some() => {
+            let mut s = ri.short();
+            if let Some(rj) = &r.reject {
+                s.push_str(&format!(
+                    " → {}{}",
+                    rj.sends,
+                    if rj.sent == Some(false) {
+                        " (reply dropped)"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+            if !r.certain {
+                if let Some(why) = &r.reason {
+                    s.push_str(&format!("; uncertain: {why}"));
+                }
+            }
+            s
+        }
+        (_, Some(reason)) => reason.clone(),
+        _ => String::new(),
+    };
+    vec![
+        Cell::new(r.frame).set_alignment(CellAlignment::Right),
+        Cell::new(format!("{:.3}", r.time - t0)).set_alignment(CellAlignment::Right),
+        Cell::new(r.direction),
+        Cell::new(endpoints),
+        Cell::new(what),
+        Cell::new(r.ctstate.unwrap_or("-")),
+        Cell::new(verdict),
+        Cell::new(by),
+    ]
+}
+
+fn fmt_ep(a: std::net::IpAddr, p: u16) -> String {
+    if a.is_ipv6() {
+        format!("[{a}]:{p}")
+    } else {
+        format!("{a}:{p}")
+    }
+}
+
+pub fn packets_table(rows: Vec<Vec<Cell>>) -> Table {
+    let mut t = table();
+    t.set_header(vec![
+        "frame",
+        "time",
+        "dir",
+        "src → dst",
+        "proto",
+        "ctstate",
+        "verdict",
+        "decided by",
+    ]);
+    for r in rows {
+        t.add_row(r);
+    }
+    t
+}
+
+/// Per-rule counters like `iptables -L -vn --line-numbers`: only tables/chains with rules or a
+/// policy; rules that never matched are kept (with 0) so the listing is complete.
+pub fn rules_table(hits: &[RuleHits]) -> Table {
+    let mut t = table();
+    t.set_header(vec!["table", "chain", "#", "pkts", "bytes", "line", "rule"]);
+    for h in hits {
+        t.add_row(vec![
+            Cell::new(h.table),
+            Cell::new(&h.chain),
+            Cell::new(
+                h.number
+                    .map(|n| n.to_string())
+                    .unwrap_or_else(|| "policy".into()),
+            ),
+            Cell::new(h.packets).set_alignment(CellAlignment::Right),
+            Cell::new(h.bytes).set_alignment(CellAlignment::Right),
+            Cell::new(h.line.map(|l| l.to_string()).unwrap_or_default())
+                .set_alignment(CellAlignment::Right),
+            Cell::new(match (&h.text, h.policy) {
+                (Some(t), _) => t.clone(),
+                (None, Some(p)) => format!("(policy {p})"),
+                _ => String::new(),
+            }),
+        ]);
+    }
+    t
+}
+
+pub fn summary_table(s: &Summary) -> Table {
+    let mut t = table();
+    t.set_header(vec!["direction", "accepted", "dropped", "rejected"]);
+    for (dir, c) in &s.by_direction {
+        t.add_row(vec![
+            Cell::new(dir),
+            Cell::new(c[0]),
+            Cell::new(c[1]),
+            Cell::new(c[2]),
+        ]);
+    }
+    t.add_row(vec![
+        Cell::new("total"),
+        Cell::new(s.accepted),
+        Cell::new(s.dropped),
+        Cell::new(s.rejected),
+    ]);
+    t
+}
+
+pub fn flows_table(s: &Summary) -> Table {
+    let mut t = table();
+    t.set_header(vec![
+        "flow",
+        "frames",
+        "pkts",
+        "accepted",
+        "dropped",
+        "rejected",
+        "blocked frames",
+    ]);
+    for (k, f) in &s.flows {
+        t.add_row(vec![
+            Cell::new(flow_name(k)),
+            Cell::new(format!("{}-{}", f.first_frame, f.last_frame)),
+            Cell::new(f.packets),
+            Cell::new(f.accepted),
+            Cell::new(f.dropped),
+            Cell::new(f.rejected),
+            Cell::new(
+                f.blocked_frames
+                    .iter()
+                    .map(|x| x.to_string())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+        ]);
+    }
+    t
+}
+
+pub fn flow_name(k: &FlowKey) -> String {
+    match (k.a_port, k.b_port) {
+        (Some(a), Some(b)) if k.proto == "tcp" || k.proto == "udp" => {
+            format!("{} {} → {}", k.proto, fmt_ep(k.a, a), fmt_ep(k.b, b))
+        }
+        (Some(id), _) => format!("{} {} → {} id {id}", k.proto, k.a, k.b),
+        _ => format!("{} {} → {}", k.proto, k.a, k.b),
+    }
+}

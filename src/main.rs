@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, ContentArrangement, Table};
 
-use fwcheck::engine::{SimEnv, SimOptions, Verdict};
+use fwcheck::engine::{SimEnv, SimOptions};
 use fwcheck::lint::{self, Loaded};
 use fwcheck::packet::gen::{self, GenOptions, Profile};
 use fwcheck::packet::{flowspec, Timestamp};
@@ -430,8 +430,11 @@ fn cmd_gen(
     }
 }
 
+/// Host addresses and the networks named with ADDR/LEN.
+type HostList = (Vec<IpAddr>, Vec<(IpAddr, u8)>);
+
 /// Parse `--host` values: an address, or ADDR/LEN which also names the host's network.
-fn parse_hosts(values: &[String]) -> Result<(Vec<IpAddr>, Vec<(IpAddr, u8)>), u8> {
+fn parse_hosts(values: &[String]) -> Result<HostList, u8> {
     let mut hosts = Vec::new();
     let mut nets = Vec::new();
     for v in values {
@@ -667,7 +670,6 @@ fn cmd_sim(a: SimArgs) -> u8 {
         }
     }
     let _ = stdout.flush();
-    let _ = Verdict::Accept;
     exit::OK
 }
 

@@ -8,6 +8,8 @@
 
 #[doc(hidden)]
 pub mod bench_support;
+#[cfg(target_os = "linux")]
+pub mod compare;
 pub mod conntrack;
 pub mod diag;
 pub mod engine;

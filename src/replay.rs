@@ -108,32 +108,39 @@ pub fn choose_hosts(given: &[IpAddr], source: &Source) -> Result<HostChoice, Cap
     })
 }
 
-/// Replay `source` through `rs`. The engine is handed back for counters and conntrack state.
-pub fn replay<'r>(
-    rs: &'r Ruleset,
-    opts: SimOptions,
-    source: Source,
-    mut sink: impl FnMut(Item<'_>),
-) -> Result<(Engine<'r>, ReplayStats), CaptureError> {
-    let mut engine = Engine::new(rs, opts);
-    let mut stats = ReplayStats::default();
-    let mut defrag = engine.conntrack_active().then(Defragmenter::new);
-    let mut feed = |engine: &mut Engine<'r>,
-                    stats: &mut ReplayStats,
-                    pkt: Packet,
-                    sink: &mut dyn FnMut(Item<'_>)| {
-        stats.packets += 1;
+/// The per-packet replay step shared by [`replay`] and the kernel comparison: defragmentation
+/// in front of the engine when conntrack is active, then the engine.
+pub struct Replayer<'r> {
+    pub engine: Engine<'r>,
+    defrag: Option<Defragmenter>,
+    pub stats: ReplayStats,
+}
+
+impl<'r> Replayer<'r> {
+    pub fn new(rs: &'r Ruleset, opts: SimOptions) -> Replayer<'r> {
+        let engine = Engine::new(rs, opts);
+        let defrag = engine.conntrack_active().then(Defragmenter::new);
+        Replayer {
+            engine,
+            defrag,
+            stats: ReplayStats::default(),
+        }
+    }
+
+    /// Replay one decoded packet; `now` overrides the time in jiffies (else capture time).
+    pub fn feed(&mut self, pkt: Packet, now: Option<u64>, sink: &mut dyn FnMut(Item<'_>)) {
+        self.stats.packets += 1;
         let frame = pkt.frame;
-        let pkt = match defrag.as_mut() {
+        let pkt = match self.defrag.as_mut() {
             Some(d) if pkt.frag.is_fragment() => {
                 let out = d.push(pkt.clone());
                 for ev in d.drain_events() {
-                    stats.fragment_events.push(describe(&ev));
+                    self.stats.fragment_events.push(describe(&ev));
                 }
                 match out {
                     Some(p) => p,
                     None => {
-                        stats.fragments_held += 1;
+                        self.stats.fragments_held += 1;
                         let o = Outcome::unjudged(
                             frame,
                             "fragment held for reassembly (conntrack defragments before any table)",
@@ -145,47 +152,68 @@ pub fn replay<'r>(
             }
             _ => pkt,
         };
-        let mut o = engine.process(&pkt);
+        let mut o = match now {
+            Some(j) => self.engine.process_at(&pkt, j),
+            None => self.engine.process(&pkt),
+        };
         if let Some(from) = &pkt.reassembled_from {
             o.fragments = from.to_vec();
         }
-        if pkt.frag.is_fragment() && !engine.conntrack_active() && o.verdict.is_some() {
+        if pkt.frag.is_fragment() && !self.engine.conntrack_active() && o.verdict.is_some() {
             o.certain = false;
             o.reason.get_or_insert_with(|| "IP fragment without connection tracking: the kernel reassembles it before INPUT, after PREROUTING".into());
         }
         sink(Item::Packet(&pkt, &o));
-    };
+    }
+
+    /// A frame that did not decode.
+    pub fn problem(&mut self, problem: &PacketProblem, sink: &mut dyn FnMut(Item<'_>)) {
+        if problem.kind.is_skip() {
+            self.stats.skipped_non_ip += 1;
+        } else {
+            self.stats.problems += 1;
+        }
+        sink(Item::Problem(problem));
+    }
+
+    /// End of input: report fragment trains that never completed.
+    pub fn finish(mut self) -> (Engine<'r>, ReplayStats) {
+        if let Some(d) = self.defrag.as_mut() {
+            for ev in d.finish() {
+                self.stats.fragment_events.push(describe(&ev));
+            }
+        }
+        (self.engine, self.stats)
+    }
+}
+
+/// Replay `source` through `rs`. The engine is handed back for counters and conntrack state.
+pub fn replay<'r>(
+    rs: &'r Ruleset,
+    opts: SimOptions,
+    source: Source,
+    mut sink: impl FnMut(Item<'_>),
+) -> Result<(Engine<'r>, ReplayStats), CaptureError> {
+    let mut r = Replayer::new(rs, opts);
     match source {
         Source::Packets(pkts) => {
             for p in pkts {
-                stats.frames += 1;
-                feed(&mut engine, &mut stats, p, &mut sink);
+                r.stats.frames += 1;
+                r.feed(p, None, &mut sink);
             }
         }
         Source::Capture(path) => {
-            let mut r = CaptureReader::open(&path)?;
-            for item in &mut r {
-                stats.frames += 1;
+            let mut reader = CaptureReader::open(&path)?;
+            for item in &mut reader {
+                r.stats.frames += 1;
                 match item {
-                    Ok(p) => feed(&mut engine, &mut stats, p, &mut sink),
-                    Err(problem) => {
-                        if problem.kind.is_skip() {
-                            stats.skipped_non_ip += 1;
-                        } else {
-                            stats.problems += 1;
-                        }
-                        sink(Item::Problem(&problem));
-                    }
+                    Ok(p) => r.feed(p, None, &mut sink),
+                    Err(problem) => r.problem(&problem, &mut sink),
                 }
             }
         }
     }
-    if let Some(d) = defrag.as_mut() {
-        for ev in d.finish() {
-            stats.fragment_events.push(describe(&ev));
-        }
-    }
-    Ok((engine, stats))
+    Ok(r.finish())
 }
 
 fn describe(ev: &DefragEvent) -> String {

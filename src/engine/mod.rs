@@ -19,7 +19,7 @@ pub use outcome::*;
 pub use traverse::{TableResult, TableVerdict};
 
 use crate::conntrack::{self, Attach, Conntrack, CtHook, CtInfo, CtOutcome, Params};
-use crate::packet::{Family, Packet};
+use crate::packet::Packet;
 use crate::ruleset::model::{Counters, Hook, Ruleset, TableKind};
 
 /// Options of a simulation run.
@@ -230,9 +230,15 @@ impl<'r> Engine<'r> {
         })
     }
 
-    /// Replay one packet through the ruleset.
+    /// Replay one packet through the ruleset, at the time of its capture time stamp.
     pub fn process(&mut self, pkt: &Packet) -> Outcome {
         let now = self.jiffies(pkt.ts.0);
+        self.process_at(pkt, now)
+    }
+
+    /// Replay one packet at an explicit time in jiffies (e.g. the jiffies a real kernel had
+    /// when it saw the packet). Times must not go backwards.
+    pub fn process_at(&mut self, pkt: &Packet, now: u64) -> Outcome {
         let direction = match self.classify(pkt) {
             Ok(d) => d,
             Err(why) => return Outcome::unjudged(pkt.frame, why),
@@ -249,16 +255,14 @@ impl<'r> Engine<'r> {
             fragments: Vec::new(),
             trace: Vec::new(),
         };
-        // ip_rcv_core: received packets with a bad IPv4 header never reach netfilter.
-        if matches!(direction, Direction::In | Direction::Forward)
-            && pkt.family == Family::V4
-            && !pkt.ip_checksum_ok
-        {
-            out.verdict = Some(Verdict::Drop);
-            out.decision = Some(Decision::Stack("bad IPv4 header checksum"));
-            out.reason =
-                Some("dropped by the IP stack before netfilter: bad IPv4 header checksum".into());
-            return out;
+        // ip_rcv_core / ipv6_rcv: some received packets never reach netfilter.
+        if matches!(direction, Direction::In | Direction::Forward) {
+            if let Some(why) = pkt.kernel_drop_reason() {
+                out.verdict = Some(Verdict::Drop);
+                out.decision = Some(Decision::Stack(why));
+                out.reason = Some(format!("dropped by the IP stack before netfilter: {why}"));
+                return out;
+            }
         }
         let mut hc = HookCtx {
             indev: Dev::None,

@@ -221,7 +221,7 @@ impl Match for Icmp {
         }
     }
     fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
-        let ic = match l4_view(cx.pkt, 4) {
+        let ic = match l4_view(cx.pkt, 8) {
             L4View::Fragment(_) => return MatchResult::No,
             L4View::Tinygram => return MatchResult::HotDrop,
             L4View::CutByCapture => {

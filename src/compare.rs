@@ -1,0 +1,336 @@
+//! Proof against the kernel: replay the same frames through a real kernel (the [`oracle`]) and
+//! through fwcheck, and compare verdicts frame by frame. fwcheck is fed the jiffies the kernel
+//! had when it processed each frame, so time-dependent rules (`limit`, `recent`, timeouts) see
+//! identical clocks.
+//!
+//! [`oracle`]: crate::oracle
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::engine::{SimOptions, Verdict};
+use crate::lint::Loaded;
+use crate::oracle::{
+    self, KernelDirection, KernelOutcome, KernelVerdict, OracleConfig, OracleFrame, Pacing,
+    ReplayOptions,
+};
+use crate::packet::{Anomalies, Packet, PacketProblem};
+use crate::replay::{Item, Replayer};
+use crate::report::{rule_info, tcp_flags};
+
+/// How one frame compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Same verdict (REJECT counts as DROP: the kernel oracle sees the packet not delivered).
+    Match,
+    Mismatch,
+    /// fwcheck marked its verdict uncertain; not counted as a mismatch.
+    Uncertain,
+    /// Not comparable (skipped by both, not reproducible in the kernel).
+    NotCompared,
+}
+
+/// One frame of a comparison.
+#[derive(Debug, Clone, Serialize)]
+pub struct FrameComparison {
+    pub frame: u64,
+    pub status: Status,
+    /// `src > dst proto flags`.
+    pub packet: String,
+    pub kernel: Option<&'static str>,
+    pub kernel_note: Option<String>,
+    pub fwcheck: Option<&'static str>,
+    pub fwcheck_rule: Option<String>,
+    pub fwcheck_ctstate: Option<&'static str>,
+    pub fwcheck_reason: Option<String>,
+}
+
+/// The result of comparing a capture.
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    pub frames: Vec<FrameComparison>,
+    pub compared: usize,
+    pub matches: usize,
+    pub mismatches: usize,
+    pub uncertain: usize,
+    pub kernel_anomalies: Vec<String>,
+}
+
+impl Comparison {
+    /// A readable diff of the frames that differ (and the uncertain ones), with the three
+    /// frames before each mismatch for context.
+    pub fn render(&self, with_context: bool) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "{} frames compared: {} match, {} mismatch, {} uncertain",
+            self.compared, self.matches, self.mismatches, self.uncertain
+        );
+        for (i, f) in self.frames.iter().enumerate() {
+            if f.status != Status::Mismatch {
+                continue;
+            }
+            if with_context {
+                for c in &self.frames[i.saturating_sub(3)..i] {
+                    let _ = writeln!(out, "    {}", line(c));
+                }
+            }
+            let _ = writeln!(out, "  ! {}", line(f));
+        }
+        out
+    }
+}
+
+fn line(f: &FrameComparison) -> String {
+    format!(
+        "frame {:>5} {:<48} kernel {:<6} fwcheck {:<6} {} {}{}{}",
+        f.frame,
+        f.packet,
+        f.kernel.unwrap_or("-"),
+        f.fwcheck.unwrap_or("-"),
+        f.fwcheck_ctstate.unwrap_or(""),
+        f.fwcheck_rule.as_deref().unwrap_or(""),
+        f.kernel_note
+            .as_ref()
+            .map(|n| format!(" [kernel: {n}]"))
+            .unwrap_or_default(),
+        f.fwcheck_reason
+            .as_ref()
+            .map(|n| format!(" [fwcheck: {n}]"))
+            .unwrap_or_default(),
+    )
+}
+
+/// Errors that prevent a comparison.
+#[derive(Debug, thiserror::Error)]
+pub enum CompareError {
+    #[error("the kernel oracle is not available here: {0}")]
+    Unavailable(String),
+    #[error("kernel replay failed: {0}")]
+    Oracle(#[from] oracle::OracleError),
+}
+
+fn describe(p: &Packet) -> String {
+    let mut s = match p.ports() {
+        Some((a, b)) => format!("{}:{a} > {}:{b}", p.src, p.dst),
+        None => format!("{} > {}", p.src, p.dst),
+    };
+    s.push(' ');
+    s.push_str(&crate::report::proto_name(p.proto));
+    if let Some(t) = p.tcp() {
+        s.push(' ');
+        s.push_str(&tcp_flags(t.flags));
+    }
+    if let Some(i) = p.icmp() {
+        let _ = write!(s, " {}/{}", i.icmp_type, i.code);
+    }
+    s
+}
+
+/// fwcheck's side of one frame.
+struct Mine {
+    frame: u64,
+    packet: String,
+    verdict: Option<Verdict>,
+    certain: bool,
+    rule: Option<String>,
+    ctstate: Option<&'static str>,
+    reason: Option<String>,
+    /// The capture's snap length cut the frame.
+    cut: bool,
+}
+
+/// Compare a sequence of decoded frames (in capture order).
+pub fn compare(
+    loaded: &Loaded,
+    frames: Vec<Result<Packet, PacketProblem>>,
+    sim: SimOptions,
+    pacing: Pacing,
+) -> Result<Comparison, CompareError> {
+    oracle::available().map_err(CompareError::Unavailable)?;
+    let rs = &loaded.ruleset;
+    let oracle_frames: Vec<OracleFrame> = frames
+        .iter()
+        .map(|f| match f {
+            Ok(p) => OracleFrame {
+                frame: p.frame,
+                ts: p.ts,
+                ip: Some(p.data.to_vec()),
+            },
+            Err(e) => OracleFrame {
+                frame: e.frame,
+                ts: e.ts.unwrap_or_default(),
+                ip: None,
+            },
+        })
+        .collect();
+    let cfg = OracleConfig {
+        ruleset: rs.source.text.clone(),
+        family: rs.family,
+        hosts: sim.env.hosts.clone(),
+        iface: sim.env.iface.clone(),
+        pacing,
+        sysctls: vec![
+            (
+                "net.netfilter.nf_conntrack_tcp_loose".into(),
+                u8::from(sim.env.tcp_loose).to_string(),
+            ),
+            (
+                "net.netfilter.nf_conntrack_tcp_be_liberal".into(),
+                u8::from(sim.env.tcp_be_liberal).to_string(),
+            ),
+        ],
+    };
+    let report = oracle::replay_with(&cfg, &ReplayOptions::default(), oracle_frames)?;
+    let kernel: std::collections::HashMap<u64, &KernelOutcome> =
+        report.outcomes.iter().map(|o| (o.frame, o)).collect();
+    let jiffies: std::collections::HashMap<u64, u64> = report
+        .details
+        .iter()
+        .filter_map(|d| d.jiffies.map(|(lo, _)| (d.frame, lo)))
+        .collect();
+
+    // fwcheck, on the kernel's clock; REJECT replies are not simulated (the oracle silences
+    // the namespace's own packets before any table).
+    let sim = SimOptions {
+        simulate_replies: false,
+        ..sim
+    };
+    let mut replayer = Replayer::new(rs, sim);
+    let mut mine: Vec<Mine> = Vec::new();
+    {
+        let mut sink = |item: Item<'_>| match item {
+            Item::Packet(p, o) => mine.push(Mine {
+                frame: o.frame,
+                packet: describe(p),
+                verdict: o.verdict,
+                certain: o.certain,
+                rule: o
+                    .decision
+                    .as_ref()
+                    .and_then(|d| rule_info(rs, d))
+                    .map(|r| r.short()),
+                ctstate: o.ctstate.map(|c| c.as_str()),
+                reason: o.reason.clone(),
+                cut: p.anomalies.has(Anomalies::CAP_TRUNCATED),
+            }),
+            Item::Problem(p) => mine.push(Mine {
+                frame: p.frame,
+                packet: format!("(undecodable: {})", p.reason),
+                verdict: None,
+                certain: true,
+                rule: None,
+                ctstate: None,
+                reason: Some(p.reason.clone()),
+                cut: false,
+            }),
+        };
+        for f in frames {
+            match f {
+                Ok(p) => {
+                    let now = jiffies.get(&p.frame).copied();
+                    replayer.feed(p, now, &mut sink);
+                }
+                Err(e) => replayer.problem(&e, &mut sink),
+            }
+        }
+    }
+    let _ = replayer.finish();
+
+    let mut out = Comparison {
+        frames: Vec::with_capacity(mine.len()),
+        compared: 0,
+        matches: 0,
+        mismatches: 0,
+        uncertain: 0,
+        kernel_anomalies: report.anomalies.clone(),
+    };
+    for Mine {
+        frame,
+        packet,
+        verdict,
+        certain,
+        rule,
+        ctstate,
+        reason,
+        cut,
+    } in mine
+    {
+        let k = kernel.get(&frame).copied();
+        let kv = k.and_then(|k| k.verdict);
+        let kdir = k.map(|k| k.direction);
+        // Not delivered / not sent = DROP, REJECT included.
+        let mine_passes = verdict.map(|v| v == Verdict::Accept);
+        let status = match (kdir, kv, mine_passes) {
+            // The capture cut the frame: the kernel would have seen it whole, the oracle can
+            // only inject what was captured.
+            _ if cut => Status::NotCompared,
+            (Some(KernelDirection::Skip), _, None) | (None, _, _) => Status::NotCompared,
+            (_, None, _) => Status::NotCompared,
+            (_, Some(kv), Some(p)) => {
+                if (kv == KernelVerdict::Accept) == p {
+                    Status::Match
+                } else if !certain {
+                    Status::Uncertain
+                } else {
+                    Status::Mismatch
+                }
+            }
+            // fwcheck gave no verdict (held fragment, not for this host, malformed): the kernel
+            // must not have delivered it either.
+            (_, Some(kv), None) => {
+                if kv == KernelVerdict::Drop {
+                    Status::Match
+                } else {
+                    Status::Mismatch
+                }
+            }
+        };
+        match status {
+            Status::Match => out.matches += 1,
+            Status::Mismatch => out.mismatches += 1,
+            Status::Uncertain => out.uncertain += 1,
+            Status::NotCompared => {}
+        }
+        if status != Status::NotCompared {
+            out.compared += 1;
+        }
+        out.frames.push(FrameComparison {
+            frame,
+            status,
+            packet,
+            kernel: kv.map(|v| match v {
+                KernelVerdict::Accept => "ACCEPT",
+                KernelVerdict::Drop => "DROP",
+            }),
+            kernel_note: k.and_then(|k| k.note.clone()),
+            fwcheck: verdict.map(|v| v.as_str()),
+            fwcheck_rule: rule,
+            fwcheck_ctstate: ctstate,
+            fwcheck_reason: reason,
+        });
+    }
+    Ok(out)
+}
+
+/// Compare a capture file.
+pub fn compare_capture(
+    loaded: &Loaded,
+    path: &std::path::Path,
+    sim: SimOptions,
+    pacing: Pacing,
+) -> Result<Comparison, CompareError> {
+    let frames: Vec<Result<Packet, PacketProblem>> =
+        match crate::packet::capture::CaptureReader::open(path) {
+            Ok(r) => r.collect(),
+            Err(e) => {
+                return Err(CompareError::Unavailable(format!(
+                    "cannot read {}: {e}",
+                    path.display()
+                )))
+            }
+        };
+    compare(loaded, frames, sim, pacing)
+}

@@ -75,14 +75,56 @@ fn header_matches(r: &Rule, pkt: &Packet, indev: &str, outdev: &str) -> bool {
 /// Safety net against endless traversal (loops are refused at load time).
 const MAX_STEPS: usize = 1 << 22;
 
+/// An undecidable match that skipped a rule: had the rule matched, the table would have
+/// ended with `alt` (`None` when that cannot be told without running the rule's target).
+struct Pending {
+    rule: RuleRef,
+    why: &'static str,
+    alt: Option<TableVerdict>,
+}
+
+/// What a rule's target would end the table with, when that is plain.
+fn plain_verdict(action: &Action) -> Option<TableVerdict> {
+    match action {
+        Action::Accept => Some(TableVerdict::Accept),
+        Action::Drop | Action::Queue => Some(TableVerdict::Drop),
+        Action::Target(t) => t
+            .as_any()
+            .downcast_ref::<crate::ext::targets::reject::Reject>()
+            .map(|r| TableVerdict::Reject(r.reply())),
+        _ => None,
+    }
+}
+
 impl Engine<'_> {
     /// Run table `kind` at `hook` for `pkt`. `None` when the table is not in the ruleset.
+    ///
+    /// A match that cannot be decided offline makes the packet's verdict uncertain only when
+    /// the other answer could change how the table ends.
     pub(super) fn run_table(
         &mut self,
         kind: TableKind,
         hook: Hook,
         pkt: &Packet,
         hc: &mut HookCtx,
+    ) -> Option<TableResult> {
+        let mut pending = Vec::new();
+        let r = self.run_table_inner(kind, hook, pkt, hc, &mut pending);
+        for p in pending {
+            if r.is_none() || p.alt != r.map(|r| r.verdict) {
+                hc.uncertain(self.rs, p.rule, p.why);
+            }
+        }
+        r
+    }
+
+    fn run_table_inner(
+        &mut self,
+        kind: TableKind,
+        hook: Hook,
+        pkt: &Packet,
+        hc: &mut HookCtx,
+        pending: &mut Vec<Pending>,
     ) -> Option<TableResult> {
         let ti = self.table_index[kind as usize]?;
         let rs = self.rs;
@@ -231,7 +273,11 @@ impl Engine<'_> {
                 });
             }
             if let Some(why) = unknown {
-                hc.uncertain(rs, rref, why);
+                pending.push(Pending {
+                    rule: rref,
+                    why,
+                    alt: plain_verdict(&rule.action),
+                });
             }
             if hotdrop {
                 return Some(TableResult {

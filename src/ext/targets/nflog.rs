@@ -3,8 +3,9 @@
 //!
 //! - `--nflog-group N` (0–65535, saved when not 0), `--nflog-prefix TEXT` (at least 1
 //!   character, no newline), `--nflog-size N` (32-bit, saved even when 0),
-//!   `--nflog-range N` (obsolete; excludes --nflog-size), `--nflog-threshold N` (16-bit, saved
-//!   when not 1; 0 comes back as the default).
+//!   `--nflog-range N` (obsolete; excludes --nflog-size), `--nflog-threshold N` (16-bit; the
+//!   default is 0 and only a non-zero value is saved — iptables 1.8.9 as shipped by Debian
+//!   prints `--nflog-threshold 1` back, unlike the upstream sources that treat 1 as default).
 //! - Save order: prefix, group, size/range, threshold.
 //! - iptables-nft turns NFLOG into the native nft `log` expression and back, which changes two
 //!   things (fwcheck follows nft): the prefix keeps up to 127 characters (legacy: 63), and
@@ -34,7 +35,7 @@ pub fn new() -> Box<dyn Target> {
         group: 0,
         prefix: String::new(),
         size: None,
-        threshold: 1,
+        threshold: 0,
         range_given: false,
     })
 }
@@ -109,10 +110,7 @@ impl Target for Nflog {
                 }
                 self.size = Some(uint_opt(a, opt.name, 0, u32::MAX as u64)? as u32);
             }
-            _ => {
-                let v = uint_opt(a, opt.name, 0, 65535)? as u16;
-                self.threshold = if v == 0 { 1 } else { v };
-            }
+            _ => self.threshold = uint_opt(a, opt.name, 0, 65535)? as u16,
         }
         Ok(())
     }
@@ -127,7 +125,7 @@ impl Target for Nflog {
         if let Some(s) = self.size {
             let _ = write!(out, " --nflog-size {s}");
         }
-        if self.threshold != 1 {
+        if self.threshold != 0 {
             let _ = write!(out, " --nflog-threshold {}", self.threshold);
         }
     }

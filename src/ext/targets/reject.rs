@@ -125,7 +125,7 @@ impl Target for Reject {
                 Err(
                     Diagnostic::error(E_VALUE, args[0].span, format!("unknown reject type `{t}`"))
                         .expected(format!("one of {}", names.join(", ")))
-                        .note("a unique beginning of a name is enough (`icmp-host-p`)"),
+                        .note("a beginning of a name or alias is enough; the first in table order wins (`icmp-host` is icmp-host-unreachable)"),
                 )
             }
         }

@@ -72,6 +72,7 @@ pub const TARGETS: &[(&str, Fam, TargetCtor)] = &[
     ("SYNPROXY", Fam::Any, targets::synproxy::new),
     ("TEE", Fam::Any, targets::tee::new),
     ("TPROXY", Fam::Any, targets::tproxy::new),
+    ("ULOG", Fam::V4, targets::ulog::new),
 ];
 
 /// Targets that exist in iptables but are not simulated: kept verbatim with a warning.

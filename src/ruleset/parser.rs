@@ -829,7 +829,7 @@ fn run_command(
                 );
                 return;
             }
-            if kind == CmdKind::Delete && num.is_some() {
+            if let (CmdKind::Delete, Some((n, s))) = (kind, num) {
                 if let Some(t) = rest
                     .iter()
                     .find(|t| !toks[..ci].iter().any(|x| x.span == t.span))
@@ -844,7 +844,6 @@ fn run_command(
                     );
                     return;
                 }
-                let (n, s) = num.expect("checked");
                 let c = st.tables[ti].chain_mut(&chain_name).expect("checked");
                 if n > c.rules.len() {
                     st.diags.push(

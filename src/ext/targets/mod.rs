@@ -29,3 +29,4 @@ pub mod tos;
 pub mod tproxy;
 pub mod trace;
 pub mod ttl;
+pub mod ulog;

@@ -6,6 +6,8 @@
 //! through the ruleset with the [`conntrack`] emulator; reports and analyses are built on the
 //! per-packet outcomes.
 
+#[doc(hidden)]
+pub mod bench_support;
 pub mod conntrack;
 pub mod diag;
 pub mod engine;
@@ -13,3 +15,7 @@ pub mod ext;
 pub mod lint;
 pub mod packet;
 pub mod ruleset;
+
+/// Kernel oracle: replays packets through a real ruleset in a private network namespace.
+#[cfg(target_os = "linux")]
+pub mod oracle;

@@ -74,7 +74,6 @@ fn roundtrip_matches_iptables_save() {
                 diff.join("\n")
             ));
         }
-        // Fixed point: checked by `saved_forms_are_fixed_points`.
     }
     assert!(
         failures.is_empty(),

@@ -12,8 +12,10 @@ use serde::Serialize;
 
 pub mod table;
 pub mod tcp;
+pub mod track;
 
 pub use table::*;
+pub use track::*;
 
 /// Direction of a packet relative to its connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -82,6 +84,8 @@ pub struct Tuple {
     pub proto: u8,
     pub sport: u16,
     pub dport: u16,
+    /// Conntrack zone (`CT --zone`), part of every lookup.
+    pub zone: u16,
 }
 
 impl Tuple {
@@ -126,3 +130,32 @@ impl Attach {
 /// Handle of an entry in a [`Conntrack`] table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CtId(pub u32);
+
+/// Conntrack sysctls and the kernel's HZ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Params {
+    pub hz: u32,
+    /// `nf_conntrack_tcp_loose`.
+    pub tcp_loose: bool,
+    /// `nf_conntrack_tcp_be_liberal`.
+    pub tcp_be_liberal: bool,
+    /// `nf_conntrack_tcp_ignore_invalid_rst`.
+    pub tcp_ignore_invalid_rst: bool,
+    /// `nf_conntrack_tcp_max_retrans`.
+    pub tcp_max_retrans: u8,
+    /// `nf_conntrack_checksum`.
+    pub checksum: bool,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            hz: 250,
+            tcp_loose: true,
+            tcp_be_liberal: false,
+            tcp_ignore_invalid_rst: false,
+            tcp_max_retrans: 3,
+            checksum: true,
+        }
+    }
+}

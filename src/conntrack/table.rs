@@ -32,6 +32,8 @@ pub struct CtEntry {
     pub created_frame: u64,
     /// Sequence number of creation, for deterministic iteration.
     pub serial: u64,
+    /// Killed (`nf_ct_kill`): no longer findable, freed once its current packet is done.
+    pub dying: bool,
 }
 
 impl CtEntry {
@@ -142,6 +144,9 @@ impl Conntrack {
         if e.is_confirmed() {
             return true;
         }
+        if e.dying {
+            return false;
+        }
         let (o, r) = (e.tuple[0], e.tuple[1]);
         let clash = |m: &HashMap<Tuple, (CtId, CtDir)>, t: &Tuple| {
             m.get(t).is_some_and(|(other, _)| *other != id)
@@ -181,12 +186,43 @@ impl Conntrack {
         }
     }
 
-    /// Delete an entry (confirmed or not), e.g. `nf_ct_kill`.
+    /// `nf_ct_kill`: unhash the entry so lookups no longer find it; the packet holding it keeps
+    /// it until [`Conntrack::release`].
+    pub fn kill(&mut self, id: CtId) {
+        let Some(e) = self.slots.get_mut(id.0 as usize).and_then(|s| s.as_mut()) else {
+            return;
+        };
+        if e.dying {
+            return;
+        }
+        e.dying = true;
+        if e.status & status::CONFIRMED != 0 {
+            let tuples = e.tuple;
+            for t in &tuples {
+                if self.map.get(t).is_some_and(|(i, _)| *i == id) {
+                    self.map.remove(t);
+                }
+            }
+            self.confirmed_count -= 1;
+        }
+    }
+
+    /// The packet holding `id` is done: free it if it was killed or never confirmed.
+    pub fn release(&mut self, id: CtId) {
+        if let Some(e) = self.get(id) {
+            if e.dying || !e.is_confirmed() {
+                self.slots[id.0 as usize] = None;
+                self.free.push(id.0);
+            }
+        }
+    }
+
+    /// Delete an entry (confirmed or not) at once.
     pub fn remove(&mut self, id: CtId) {
         let Some(e) = self.slots.get_mut(id.0 as usize).and_then(|s| s.take()) else {
             return;
         };
-        if e.is_confirmed() {
+        if e.is_confirmed() && !e.dying {
             for t in &e.tuple {
                 if self.map.get(t).is_some_and(|(i, _)| *i == id) {
                     self.map.remove(t);
@@ -195,6 +231,13 @@ impl Conntrack {
             self.confirmed_count -= 1;
         }
         self.free.push(id.0);
+    }
+
+    /// Refresh the timeout as `__nf_ct_refresh_acct`: absolute once confirmed, relative before.
+    pub fn refresh(&mut self, id: CtId, extra: u64, now: u64) {
+        if let Some(e) = self.get_mut(id) {
+            e.timeout = if e.is_confirmed() { now + extra } else { extra };
+        }
     }
 
     /// Remaining lifetime of a confirmed entry, in jiffies (0 when expired).

@@ -72,3 +72,713 @@ pub struct TcpCt {
     pub last_flags: u8,
     pub retrans: u8,
 }
+
+use super::{status, CtDir, Params};
+use crate::packet::{tcp_flags as F, Packet, TcpInfo};
+
+/// `enum tcp_bit_set`: which of SYN/SYN-ACK/FIN/ACK/RST/none a segment is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Index {
+    Syn = 0,
+    SynAck = 1,
+    Fin = 2,
+    Ack = 3,
+    Rst = 4,
+    None = 5,
+}
+
+/// `get_conntrack_index`.
+pub fn index_of(flags: u8) -> Index {
+    if flags & F::RST != 0 {
+        Index::Rst
+    } else if flags & F::SYN != 0 {
+        if flags & F::ACK != 0 {
+            Index::SynAck
+        } else {
+            Index::Syn
+        }
+    } else if flags & F::FIN != 0 {
+        Index::Fin
+    } else if flags & F::ACK != 0 {
+        Index::Ack
+    } else {
+        Index::None
+    }
+}
+
+/// A table cell: a new state, `IV` (invalid) or `IG` (ignore).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cell {
+    S(TcpState),
+    IV,
+    IG,
+}
+
+use Cell::{IG, IV};
+use TcpState as T;
+const NO: Cell = Cell::S(T::None);
+const SS: Cell = Cell::S(T::SynSent);
+const SR: Cell = Cell::S(T::SynRecv);
+const ES: Cell = Cell::S(T::Established);
+const FW: Cell = Cell::S(T::FinWait);
+const CW: Cell = Cell::S(T::CloseWait);
+const LA: Cell = Cell::S(T::LastAck);
+const TW: Cell = Cell::S(T::TimeWait);
+const CL: Cell = Cell::S(T::Close);
+const S2: Cell = Cell::S(T::SynSent2);
+
+/// `tcp_conntracks[dir][index][old_state]` (mainline).
+#[rustfmt::skip]
+const TABLE: [[[Cell; 10]; 6]; 2] = [
+    [
+        /* ORIGINAL  sNO sSS sSR sES sFW sCW sLA sTW sCL sS2 */
+        /* syn    */ [SS, SS, IG, IG, IG, IG, IG, SS, SS, S2],
+        /* synack */ [IV, IV, IG, IG, IG, IG, IG, IG, IG, SR],
+        /* fin    */ [IV, IV, FW, FW, LA, LA, LA, TW, CL, IV],
+        /* ack    */ [ES, IV, ES, ES, CW, CW, TW, TW, CL, IV],
+        /* rst    */ [IV, CL, CL, CL, CL, CL, CL, CL, CL, CL],
+        /* none   */ [IV, IV, IV, IV, IV, IV, IV, IV, IV, IV],
+    ],
+    [
+        /* REPLY     sNO sSS sSR sES sFW sCW sLA sTW sCL sS2 */
+        /* syn    */ [IV, S2, IV, IV, IV, IV, IV, IV, IV, S2],
+        /* synack */ [IV, SR, IG, IG, IG, IG, IG, IG, IG, SR],
+        /* fin    */ [IV, IV, FW, FW, LA, LA, LA, TW, CL, IV],
+        /* ack    */ [IV, IG, SR, ES, CW, CW, TW, TW, CL, IG],
+        /* rst    */ [IV, CL, CL, CL, CL, CL, CL, CL, CL, CL],
+        /* none   */ [IV, IV, IV, IV, IV, IV, IV, IV, IV, IV],
+    ],
+];
+const _: Cell = NO;
+
+fn lookup(dir: CtDir, index: Index, old: TcpState) -> Cell {
+    TABLE[dir as usize][index as usize][old as usize]
+}
+
+/// Timeouts in seconds, indexed by state; then RETRANS and UNACK.
+pub const TIMEOUTS: [u64; 10] = [0, 120, 60, 432_000, 120, 60, 30, 120, 10, 120];
+pub const TIMEOUT_RETRANS: u64 = 300;
+pub const TIMEOUT_UNACK: u64 = 300;
+
+/// Valid flag combinations, ignoring PSH, ECE and CWR (`tcp_valid_flags`).
+pub fn valid_flags(flags: u8) -> bool {
+    let f = flags & !(F::ECE | F::CWR | F::PSH);
+    matches!(
+        f,
+        x if x == F::SYN
+            || x == F::SYN | F::URG
+            || x == F::SYN | F::ACK
+            || x == F::RST
+            || x == F::RST | F::ACK
+            || x == F::FIN | F::ACK
+            || x == F::FIN | F::ACK | F::URG
+            || x == F::ACK
+            || x == F::ACK | F::URG
+    )
+}
+
+/// Outcome of the tracker for one segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TcpVerdict {
+    /// Accepted; state and timeout updated.
+    Accept,
+    /// Accepted without any state or timeout change (`sIG`, window IGNORE).
+    Ignore,
+    /// The packet is INVALID (`-NF_ACCEPT`), with the kernel's log reason.
+    Invalid(&'static str),
+    /// Delete the entry and look the packet up again (SYN reopening a closed connection).
+    Repeat,
+    /// Accepted, and the entry is deleted at once (RST before any reply).
+    Kill,
+}
+
+#[inline]
+fn before(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) < 0
+}
+#[inline]
+fn after(a: u32, b: u32) -> bool {
+    before(b, a)
+}
+
+/// What the tracker needs from a segment.
+struct Seg<'a> {
+    th: &'a TcpInfo,
+    /// `seq + len - dataoff - doff*4 + syn + fin`.
+    end: u32,
+}
+
+impl<'a> Seg<'a> {
+    fn new(pkt: &'a Packet, th: &'a TcpInfo) -> Seg<'a> {
+        let payload = pkt
+            .ip_len
+            .saturating_sub(pkt.ip_hdr_len as u32)
+            .saturating_sub(th.doff as u32 * 4);
+        let end = th
+            .seq
+            .wrapping_add(payload)
+            .wrapping_add(u32::from(th.flags & F::SYN != 0))
+            .wrapping_add(u32::from(th.flags & F::FIN != 0));
+        Seg { th, end }
+    }
+    fn syn(&self) -> bool {
+        self.th.flags & F::SYN != 0
+    }
+    fn ack(&self) -> bool {
+        self.th.flags & F::ACK != 0
+    }
+    fn rst(&self) -> bool {
+        self.th.flags & F::RST != 0
+    }
+}
+
+/// `tcp_options`: window scale and SACK-permitted into a side.
+fn apply_options(th: &TcpInfo, side: &mut TcpSide) {
+    if th.doff <= 5 {
+        return;
+    }
+    side.td_scale = 0;
+    side.flags &= side_flags::BE_LIBERAL;
+    if th.options.sack_perm {
+        side.flags |= side_flags::SACK_PERM;
+    }
+    if let Some(ws) = th.options.wscale {
+        side.td_scale = ws.min(14);
+        side.flags |= side_flags::WINDOW_SCALE;
+    }
+}
+
+/// `tcp_sack`: the highest right edge of the first SACK option, if after `sack`.
+fn sack_of(th: &TcpInfo, mut sack: u32) -> u32 {
+    for (_, right) in &th.options.sack {
+        if after(*right, sack) {
+            sack = *right;
+        }
+    }
+    sack
+}
+
+fn tcp_init_sender(seen: &mut [TcpSide; 2], dir: usize, th: &TcpInfo, end: u32, win: u32) {
+    let sender = &mut seen[dir];
+    sender.td_end = end;
+    sender.td_maxend = end;
+    sender.td_maxwin = if win == 0 { 1 } else { win };
+    apply_options(th, sender);
+    if dir == 1
+        && !(seen[1].flags & side_flags::WINDOW_SCALE != 0
+            && seen[0].flags & side_flags::WINDOW_SCALE != 0)
+    {
+        seen[1].td_scale = 0;
+        seen[0].td_scale = 0;
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Win {
+    Accept,
+    Ignore(&'static str),
+    Invalid(&'static str),
+}
+
+/// `tcp_in_window` (mainline).
+fn in_window(ct: &mut TcpCt, dir: usize, index: Index, seg: &Seg<'_>, liberal_sysctl: bool) -> Win {
+    let th = seg.th;
+    let mut seq = th.seq;
+    let mut ack = th.ack;
+    let win_raw = th.window;
+    let mut win = win_raw as u32;
+    let mut end = seg.end;
+    let recv = 1 - dir;
+    let mut sack = ack;
+    if ct.seen[recv].flags & side_flags::SACK_PERM != 0 {
+        sack = sack_of(th, sack);
+    }
+    let log = |ct: &TcpCt, res: Win| -> Win {
+        if ct.seen[dir].flags & side_flags::BE_LIBERAL != 0 || liberal_sysctl {
+            Win::Accept
+        } else {
+            res
+        }
+    };
+
+    if ct.seen[dir].td_maxwin == 0 {
+        if seg.syn() {
+            tcp_init_sender(&mut ct.seen, dir, th, end, win);
+            if !seg.ack() {
+                return Win::Accept;
+            }
+        } else {
+            let s = &mut ct.seen[dir];
+            s.td_end = end;
+            let swin = win << s.td_scale;
+            s.td_maxwin = if swin == 0 { 1 } else { swin };
+            s.td_maxend = end.wrapping_add(s.td_maxwin);
+            let r = &mut ct.seen[recv];
+            if r.td_maxwin == 0 {
+                r.td_end = sack;
+                r.td_maxend = sack;
+            } else if sack == r.td_end.wrapping_add(1) {
+                r.td_end = r.td_end.wrapping_add(1);
+            }
+        }
+    } else if seg.syn()
+        && after(end, ct.seen[dir].td_end)
+        && matches!(ct.state, TcpState::SynSent | TcpState::SynRecv)
+    {
+        tcp_init_sender(&mut ct.seen, dir, th, end, win);
+        if dir == 1 && !seg.ack() {
+            return Win::Accept;
+        }
+    }
+
+    // No ACK ("pretend it was set and OK"), or a broken stack's RST+ACK with ack 0.
+    if !seg.ack() || (th.flags & (F::ACK | F::RST) == (F::ACK | F::RST) && ack == 0) {
+        ack = ct.seen[recv].td_end;
+        sack = ack;
+    }
+
+    if seg.rst() && seq == 0 && ct.state == TcpState::SynSent {
+        seq = ct.seen[dir].td_end;
+        end = seq;
+    }
+
+    let (sender, receiver) = (ct.seen[dir], ct.seen[recv]);
+    let maxackwin = sender.td_maxwin.max(66000);
+    let seq_ok = before(seq, sender.td_maxend.wrapping_add(1));
+    if !seq_ok {
+        let overshot = end.wrapping_sub(sender.td_maxend).wrapping_add(1);
+        let ack_ok = after(
+            sack,
+            receiver.td_end.wrapping_sub(maxackwin).wrapping_sub(1),
+        );
+        let in_recv_win = receiver.td_maxwin != 0
+            && after(
+                end,
+                sender
+                    .td_end
+                    .wrapping_sub(receiver.td_maxwin)
+                    .wrapping_sub(1),
+            );
+        if in_recv_win
+            && ack_ok
+            && overshot <= receiver.td_maxwin
+            && before(sack, receiver.td_end.wrapping_add(1))
+        {
+            ct.seen[dir].td_end = end;
+            ct.seen[dir].flags |= side_flags::DATA_UNACKNOWLEDGED;
+            return log(ct, Win::Ignore("bytes more than expected"));
+        }
+        return log(
+            ct,
+            Win::Invalid("SEQ is over upper bound (over the window of the receiver)"),
+        );
+    }
+    if !before(sack, receiver.td_end.wrapping_add(1)) {
+        return log(
+            ct,
+            Win::Invalid("ACK is over upper bound (ACKed data not seen yet)"),
+        );
+    }
+    let in_recv_win = receiver.td_maxwin == 0
+        || after(
+            end,
+            sender
+                .td_end
+                .wrapping_sub(receiver.td_maxwin)
+                .wrapping_sub(1),
+        );
+    if !in_recv_win {
+        return log(
+            ct,
+            Win::Ignore("SEQ is under lower bound (already ACKed data retransmitted)"),
+        );
+    }
+    if !after(
+        sack,
+        receiver.td_end.wrapping_sub(maxackwin).wrapping_sub(1),
+    ) {
+        return log(
+            ct,
+            Win::Ignore("ignored ACK under lower bound (possible overly delayed)"),
+        );
+    }
+
+    if !seg.syn() {
+        win <<= sender.td_scale;
+    }
+    let swin = win.wrapping_add(sack.wrapping_sub(ack));
+    let s = &mut ct.seen[dir];
+    if s.td_maxwin < swin {
+        s.td_maxwin = swin;
+    }
+    if after(end, s.td_end) {
+        s.td_end = end;
+        s.flags |= side_flags::DATA_UNACKNOWLEDGED;
+    }
+    if seg.ack() {
+        if s.flags & side_flags::MAXACK_SET == 0 {
+            s.td_maxack = ack;
+            s.flags |= side_flags::MAXACK_SET;
+        } else if after(ack, s.td_maxack) {
+            s.td_maxack = ack;
+        }
+    }
+    let s_maxend = s.td_maxend;
+    let r = &mut ct.seen[recv];
+    if r.td_maxwin != 0 && after(end, s_maxend) {
+        r.td_maxwin = r.td_maxwin.wrapping_add(end.wrapping_sub(s_maxend));
+    }
+    if after(sack.wrapping_add(win), r.td_maxend.wrapping_sub(1)) {
+        r.td_maxend = sack.wrapping_add(win);
+        if win == 0 {
+            r.td_maxend = r.td_maxend.wrapping_add(1);
+        }
+    }
+    if ack == r.td_end {
+        r.flags &= !side_flags::DATA_UNACKNOWLEDGED;
+    }
+    if index == Index::Ack {
+        if ct.last_dir as usize == dir
+            && ct.last_seq == seq
+            && ct.last_ack == ack
+            && ct.last_end == end
+            && ct.last_win == win_raw
+        {
+            ct.retrans = ct.retrans.saturating_add(1);
+        } else {
+            ct.last_dir = dir as u8;
+            ct.last_seq = seq;
+            ct.last_ack = ack;
+            ct.last_end = end;
+            ct.last_win = win_raw;
+            ct.retrans = 0;
+        }
+    }
+    Win::Accept
+}
+
+/// `tcp_new`: initialise a new entry from its first segment; `false` = INVALID.
+pub fn tcp_new(ct: &mut TcpCt, pkt: &Packet, th: &TcpInfo, loose: bool) -> bool {
+    let seg = Seg::new(pkt, th);
+    let new_state = lookup(CtDir::Original, index_of(th.flags), TcpState::None);
+    match new_state {
+        Cell::S(TcpState::SynSent) => {
+            *ct = TcpCt::default();
+            let s = &mut ct.seen[0];
+            s.td_end = seg.end;
+            s.td_maxwin = (th.window as u32).max(1);
+            s.td_maxend = s.td_end;
+            apply_options(th, s);
+        }
+        Cell::S(_) if loose => {
+            *ct = TcpCt::default();
+            let s = &mut ct.seen[0];
+            s.td_end = seg.end;
+            s.td_maxwin = (th.window as u32).max(1);
+            s.td_maxend = s.td_end.wrapping_add(s.td_maxwin);
+            ct.seen[0].flags = side_flags::SACK_PERM | side_flags::BE_LIBERAL;
+            ct.seen[1].flags = side_flags::SACK_PERM | side_flags::BE_LIBERAL;
+        }
+        _ => return false,
+    }
+    ct.last_index = Index::None as u8;
+    true
+}
+
+/// Result of [`tcp_packet`]: the verdict and the timeout (jiffies) to refresh to, if any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpResult {
+    pub verdict: TcpVerdict,
+    /// New timeout in jiffies (`nf_ct_refresh_acct`), if the entry is refreshed.
+    pub refresh: Option<u64>,
+    /// `nf_tcp_handle_invalid`: cap the remaining lifetime at this many jiffies.
+    pub shrink_to: Option<u64>,
+    /// Set the ASSURED status bit.
+    pub set_assured: bool,
+}
+
+impl TcpResult {
+    fn only(verdict: TcpVerdict) -> TcpResult {
+        TcpResult {
+            verdict,
+            refresh: None,
+            shrink_to: None,
+            set_assured: false,
+        }
+    }
+}
+
+/// `nf_conntrack_tcp_packet` for a packet of a (possibly new) entry, after `tcp_error`.
+/// `remaining` is the entry's remaining lifetime in jiffies (for `nf_tcp_handle_invalid`).
+pub fn tcp_packet(
+    ct: &mut TcpCt,
+    ct_status: u32,
+    pkt: &Packet,
+    th: &TcpInfo,
+    dir: CtDir,
+    p: &Params,
+) -> TcpResult {
+    let seg = Seg::new(pkt, th);
+    let d = dir as usize;
+    let old_state = ct.state;
+    let index = index_of(th.flags);
+    let mut new_cell = lookup(dir, index, old_state);
+    let res = TcpResult::only;
+    let mut skip_window = false;
+
+    // SYN on TIME_WAIT/CLOSE.
+    if new_cell == Cell::S(TcpState::SynSent) && old_state >= TcpState::TimeWait {
+        if (ct.seen[d].flags | ct.seen[1 - d].flags) & side_flags::CLOSE_INIT != 0
+            || (ct.last_dir as usize == d && ct.last_index == Index::Rst as u8)
+        {
+            return res(TcpVerdict::Repeat);
+        }
+        new_cell = IG;
+    } else if new_cell == Cell::S(TcpState::SynSent) {
+        // old_state < TIME_WAIT: normal processing below.
+    }
+
+    let mut new_state = match new_cell {
+        IG => {
+            if index == Index::SynAck
+                && ct.last_index == Index::Syn as u8
+                && ct.last_dir as usize != d
+                && th.ack == ct.last_end
+            {
+                // Re-sync from a previously ignored SYN.
+                let ld = ct.last_dir as usize;
+                ct.seen[ld].td_end = ct.last_end;
+                ct.seen[ld].td_maxend = ct.last_end;
+                ct.seen[ld].td_maxwin = if ct.last_win == 0 {
+                    1
+                } else {
+                    ct.last_win as u32
+                };
+                ct.seen[ld].td_scale = ct.last_wscale;
+                ct.last_flags &= !side_flags::EXP_CHALLENGE_ACK;
+                ct.seen[ld].flags = ct.last_flags;
+                let s = &mut ct.seen[d];
+                s.td_end = 0;
+                s.td_maxend = 0;
+                s.td_maxwin = 0;
+                s.td_maxack = 0;
+                s.td_scale = 0;
+                s.flags &= side_flags::BE_LIBERAL;
+                // old_state = SYN_SENT, new_state = SYN_RECV
+                return finish_packet(
+                    ct,
+                    ct_status,
+                    pkt,
+                    th,
+                    &seg,
+                    dir,
+                    index,
+                    TcpState::SynSent,
+                    TcpState::SynRecv,
+                    p,
+                    false,
+                );
+            }
+            ct.last_index = index as u8;
+            ct.last_dir = d as u8;
+            ct.last_seq = th.seq;
+            ct.last_end = seg.end;
+            ct.last_win = th.window;
+            if index == Index::Syn && dir == CtDir::Original {
+                ct.last_flags = 0;
+                ct.last_wscale = 0;
+                if let Some(ws) = th.options.wscale.filter(|_| th.doff > 5) {
+                    ct.last_flags |= side_flags::WINDOW_SCALE;
+                    ct.last_wscale = ws.min(14);
+                }
+                if th.options.sack_perm && th.doff > 5 {
+                    ct.last_flags |= side_flags::SACK_PERM;
+                }
+                if old_state == TcpState::LastAck {
+                    ct.last_flags |= side_flags::EXP_CHALLENGE_ACK;
+                }
+            }
+            if old_state == TcpState::SynSent && index == Index::Ack && dir == CtDir::Reply {
+                ct.last_ack = th.ack;
+            }
+            return res(TcpVerdict::Ignore);
+        }
+        IV => return res(TcpVerdict::Invalid("invalid state transition")),
+        Cell::S(s) => s,
+    };
+
+    match new_state {
+        // RFC 5961 challenge ACK answering an ignored SYN: do not take it as the last ACK.
+        TcpState::TimeWait
+            if old_state == TcpState::LastAck
+                && index == Index::Ack
+                && ct.last_dir as usize != d
+                && ct.last_index == Index::Syn as u8
+                && ct.last_flags & side_flags::EXP_CHALLENGE_ACK != 0 =>
+        {
+            ct.last_flags &= !side_flags::EXP_CHALLENGE_ACK;
+            return res(TcpVerdict::Ignore);
+        }
+        TcpState::SynSent2 => {
+            ct.last_flags |= side_flags::SIMULTANEOUS_OPEN;
+        }
+        TcpState::SynRecv
+            if dir == CtDir::Reply
+                && index == Index::Ack
+                && ct.last_flags & side_flags::SIMULTANEOUS_OPEN != 0 =>
+        {
+            new_state = TcpState::Established;
+        }
+        TcpState::Close if index == Index::Rst => {
+            let can_early_drop = matches!(
+                ct.state,
+                TcpState::FinWait
+                    | TcpState::LastAck
+                    | TcpState::TimeWait
+                    | TcpState::Close
+                    | TcpState::CloseWait
+            );
+            if can_early_drop {
+                skip_window = true;
+            } else {
+                // The kernel's `switch` case, where `break` leaves the RST checks.
+                'rst: {
+                    let established =
+                        ct.state == TcpState::Established && ct_status & status::ASSURED != 0;
+                    if ct.seen[1 - d].flags & side_flags::MAXACK_SET != 0
+                        && ct.last_index != Index::Syn as u8
+                    {
+                        let seq = th.seq;
+                        let maxack = ct.seen[1 - d].td_maxack;
+                        if seq == 0 && !established {
+                            break 'rst;
+                        }
+                        if before(seq, maxack) && !p.tcp_ignore_invalid_rst {
+                            return res(TcpVerdict::Invalid("invalid rst"));
+                        }
+                        let rst_train = ct.last_index == Index::Ack as u8
+                            && ct.last_dir as usize == d
+                            && seq == ct.last_end;
+                        if !established || seq == maxack || rst_train {
+                            break 'rst;
+                        }
+                        // Not an exact match: keep the state to allow a challenge ACK.
+                        new_state = old_state;
+                    }
+                    let answers_let_through = (ct_status & status::SEEN_REPLY != 0
+                        && ct.last_index == Index::Syn as u8)
+                        || (ct_status & status::ASSURED == 0 && ct.last_index == Index::Ack as u8);
+                    let answers_challenge_ack = old_state == TcpState::SynSent
+                        && ct.last_index == Index::Ack as u8
+                        && ct.last_dir == CtDir::Reply as u8
+                        && th.seq == ct.last_ack;
+                    if (answers_let_through && th.ack == ct.last_end) || answers_challenge_ack {
+                        skip_window = true;
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+    finish_packet(
+        ct,
+        ct_status,
+        pkt,
+        th,
+        &seg,
+        dir,
+        index,
+        old_state,
+        new_state,
+        p,
+        skip_window,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn finish_packet(
+    ct: &mut TcpCt,
+    ct_status: u32,
+    _pkt: &Packet,
+    th: &TcpInfo,
+    seg: &Seg<'_>,
+    dir: CtDir,
+    index: Index,
+    old_state: TcpState,
+    new_state: TcpState,
+    p: &Params,
+    skip_window: bool,
+) -> TcpResult {
+    let hz = p.hz as u64;
+    let d = dir as usize;
+    if !skip_window {
+        match in_window(ct, d, index, seg, p.tcp_be_liberal) {
+            Win::Accept => {}
+            Win::Ignore(_) => return TcpResult::only(TcpVerdict::Ignore),
+            Win::Invalid(why) => {
+                // nf_tcp_handle_invalid
+                let mut shrink_to = None;
+                if ct_status & status::ASSURED != 0 && matches!(index, Index::Rst | Index::Fin) {
+                    if ct.last_dir as usize != d
+                        && (ct.last_index == Index::Fin as u8 || ct.last_index == Index::Rst as u8)
+                    {
+                        shrink_to = Some(TIMEOUT_UNACK * hz);
+                    } else {
+                        ct.last_index = index as u8;
+                        ct.last_dir = d as u8;
+                    }
+                }
+                return TcpResult {
+                    shrink_to,
+                    ..TcpResult::only(TcpVerdict::Invalid(why))
+                };
+            }
+        }
+    }
+    ct.last_index = index as u8;
+    ct.last_dir = d as u8;
+    ct.state = new_state;
+    if old_state != new_state && new_state == TcpState::FinWait {
+        ct.seen[d].flags |= side_flags::CLOSE_INIT;
+    }
+    let t = |s: TcpState| TIMEOUTS[s as usize] * hz;
+    let retrans = TIMEOUT_RETRANS * hz;
+    let unack = TIMEOUT_UNACK * hz;
+    let mut timeout = if ct.retrans >= p.tcp_max_retrans && t(new_state) > retrans {
+        retrans
+    } else if index == Index::Rst {
+        t(TcpState::Close)
+    } else if (ct.seen[0].flags | ct.seen[1].flags) & side_flags::DATA_UNACKNOWLEDGED != 0
+        && t(new_state) > unack
+    {
+        unack
+    } else if ct.last_win == 0 && t(new_state) > retrans {
+        retrans
+    } else {
+        t(new_state)
+    };
+    let mut set_assured = false;
+    if ct_status & status::SEEN_REPLY == 0 {
+        if th.flags & F::RST != 0 {
+            return TcpResult::only(TcpVerdict::Kill);
+        }
+        if index == Index::Syn && old_state == TcpState::SynSent {
+            return TcpResult::only(TcpVerdict::Accept);
+        }
+        if new_state == TcpState::Established && timeout > unack {
+            timeout = unack;
+        }
+    } else if ct_status & status::ASSURED == 0
+        && matches!(old_state, TcpState::SynRecv | TcpState::Established)
+        && new_state == TcpState::Established
+    {
+        set_assured = true;
+    }
+    TcpResult {
+        verdict: TcpVerdict::Accept,
+        refresh: Some(timeout),
+        shrink_to: None,
+        set_assured,
+    }
+}

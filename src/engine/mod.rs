@@ -1,6 +1,609 @@
-//! The simulation engine: hook order, table traversal (`ipt_do_table`), verdicts — and the
-//! context ([`EvalCtx`]) extensions evaluate against.
+//! The simulation engine: which hooks a packet traverses, tables in kernel priority order at
+//! each hook, connection tracking between raw and mangle, NAT bindings for the first packet of
+//! a connection, confirmation last — and the context ([`EvalCtx`]) extensions evaluate against.
+//!
+//! One [`Engine`] replays packets in capture order; its state (conntrack table, limit buckets,
+//! recent lists, counters) evolves exactly as the kernel's would.
 
 pub mod ctx;
+mod nat;
+pub mod outcome;
+mod reject;
+mod traverse;
+
+use std::borrow::Cow;
+use std::net::IpAddr;
 
 pub use ctx::*;
+pub use outcome::*;
+pub use traverse::{TableResult, TableVerdict};
+
+use crate::conntrack::{self, Attach, Conntrack, CtHook, CtInfo, CtOutcome, Params};
+use crate::packet::{Family, Packet};
+use crate::ruleset::model::{Counters, Hook, Ruleset, TableKind};
+
+/// Options of a simulation run.
+#[derive(Debug, Clone)]
+pub struct SimOptions {
+    pub env: SimEnv,
+    /// Forward packets that are neither to nor from the host (`--router`).
+    pub router: bool,
+    /// Run REJECT's reply through the host's OUTPUT path to see whether it leaves.
+    pub simulate_replies: bool,
+    /// Record every rule tried (for `trace`).
+    pub trace: bool,
+    /// `nf_conntrack_tcp_ignore_invalid_rst`.
+    pub tcp_ignore_invalid_rst: bool,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        SimOptions {
+            env: SimEnv::default(),
+            router: false,
+            simulate_replies: true,
+            trace: false,
+            tcp_ignore_invalid_rst: false,
+        }
+    }
+}
+
+/// A device a packet comes in or goes out on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dev {
+    /// No device at this hook (`""` to `-i`/`-o`).
+    None,
+    /// The capture's interface (`--iface`).
+    Iface,
+    Lo,
+}
+
+impl Dev {
+    pub fn name(self, iface: &str) -> &str {
+        match self {
+            Dev::None => "",
+            Dev::Iface => iface,
+            Dev::Lo => "lo",
+        }
+    }
+}
+
+/// Per-packet state while it crosses the hooks.
+pub(crate) struct HookCtx {
+    pub indev: Dev,
+    pub outdev: Dev,
+    pub now: u64,
+    pub skb: Skb,
+    pub trace_on: bool,
+    pub trace: Vec<TraceStep>,
+    pub uncertain: Option<String>,
+    /// The decision to report if the packet is accepted: filter's, else the last table's.
+    pub accepted: Option<TableResult>,
+    /// A connection created for this packet, confirmed if it survives.
+    pub ct_new: Option<conntrack::CtId>,
+}
+
+impl HookCtx {
+    fn uncertain(&mut self, rs: &Ruleset, r: RuleRef, why: &str) {
+        if self.uncertain.is_none() {
+            let t = &rs.tables.iter().find(|t| t.kind == r.table).expect("table");
+            let c = &t.chains[r.chain];
+            self.uncertain = Some(format!(
+                "{} {} #{} (line {}): {why}",
+                r.table,
+                c.name,
+                r.rule + 1,
+                rs.line_of(c.rules[r.rule].span)
+            ));
+        }
+    }
+}
+
+/// Jiffies at the first packet: away from zero so that `now - x` never underflows.
+const JIFFIES_BASE: u64 = 1 << 32;
+
+/// The packet simulator.
+pub struct Engine<'r> {
+    pub(crate) rs: &'r Ruleset,
+    pub(crate) env: SimEnv,
+    opts: SimOptions,
+    params: Params,
+    /// Index into `rs.tables` per `TableKind`.
+    pub(crate) table_index: [Option<usize>; 5],
+    /// First extension state slot of each rule: `[table][chain][rule]`.
+    pub(crate) slot_base: Vec<Vec<Vec<usize>>>,
+    pub(crate) counters: Vec<Vec<Vec<Counters>>>,
+    pub(crate) policy_counters: Vec<Vec<Counters>>,
+    pub conntrack: Conntrack,
+    pub(crate) ext: ExtState,
+    ct_active: bool,
+    origin: Option<u64>,
+}
+
+impl<'r> Engine<'r> {
+    pub fn new(rs: &'r Ruleset, opts: SimOptions) -> Engine<'r> {
+        let mut table_index = [None; 5];
+        for (i, t) in rs.tables.iter().enumerate() {
+            table_index[t.kind as usize] = Some(i);
+        }
+        let mut next = 0usize;
+        let slot_base = rs
+            .tables
+            .iter()
+            .map(|t| {
+                t.chains
+                    .iter()
+                    .map(|c| {
+                        c.rules
+                            .iter()
+                            .map(|r| {
+                                let b = next;
+                                next += r.matches.len() + 1;
+                                b
+                            })
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect();
+        let counters = rs
+            .tables
+            .iter()
+            .map(|t| {
+                t.chains
+                    .iter()
+                    .map(|c| vec![Counters::default(); c.rules.len()])
+                    .collect()
+            })
+            .collect();
+        let policy_counters = rs
+            .tables
+            .iter()
+            .map(|t| vec![Counters::default(); t.chains.len()])
+            .collect();
+        let ct_active = conntrack_active(rs);
+        let params = Params {
+            hz: opts.env.hz,
+            tcp_loose: opts.env.tcp_loose,
+            tcp_be_liberal: opts.env.tcp_be_liberal,
+            tcp_ignore_invalid_rst: opts.tcp_ignore_invalid_rst,
+            tcp_max_retrans: 3,
+            checksum: opts.env.ct_checksum,
+        };
+        Engine {
+            rs,
+            env: opts.env.clone(),
+            opts,
+            params,
+            table_index,
+            slot_base,
+            counters,
+            policy_counters,
+            conntrack: Conntrack::new(),
+            ext: ExtState::default(),
+            ct_active,
+            origin: None,
+        }
+    }
+
+    /// Whether the ruleset makes the kernel track connections (and defragment).
+    pub fn conntrack_active(&self) -> bool {
+        self.ct_active
+    }
+
+    pub fn ruleset(&self) -> &'r Ruleset {
+        self.rs
+    }
+
+    /// Counters of rule `r`.
+    pub fn rule_counters(&self, table: usize, chain: usize, rule: usize) -> Counters {
+        self.counters[table][chain][rule]
+    }
+
+    /// Counters of a built-in chain's policy.
+    pub fn policy_counters(&self, table: usize, chain: usize) -> Counters {
+        self.policy_counters[table][chain]
+    }
+
+    /// The current time in jiffies for a capture time stamp.
+    pub fn jiffies(&mut self, ts_ns: u64) -> u64 {
+        let origin = *self.origin.get_or_insert(ts_ns);
+        JIFFIES_BASE + self.env.jiffies(ts_ns.saturating_sub(origin))
+    }
+
+    fn is_local(&self, a: IpAddr) -> bool {
+        self.env.is_local(a)
+    }
+
+    /// Which way the packet goes (`None` with a reason when it is not judged).
+    pub fn classify(&self, pkt: &Packet) -> Result<Direction, &'static str> {
+        let src_local = self.is_local(pkt.src);
+        let dst_local = self.is_local(pkt.dst);
+        Ok(match (src_local, dst_local) {
+            (true, true) => Direction::Local,
+            (false, true) => Direction::In,
+            (true, false) => Direction::Out,
+            (false, false) if self.opts.router => Direction::Forward,
+            (false, false) => {
+                return Err("not for this host (neither source nor destination is a host address)")
+            }
+        })
+    }
+
+    /// Replay one packet through the ruleset.
+    pub fn process(&mut self, pkt: &Packet) -> Outcome {
+        let now = self.jiffies(pkt.ts.0);
+        let direction = match self.classify(pkt) {
+            Ok(d) => d,
+            Err(why) => return Outcome::unjudged(pkt.frame, why),
+        };
+        let mut out = Outcome {
+            frame: pkt.frame,
+            direction,
+            verdict: None,
+            certain: true,
+            decision: None,
+            ctstate: None,
+            reason: None,
+            reject: None,
+            fragments: Vec::new(),
+            trace: Vec::new(),
+        };
+        // ip_rcv_core: received packets with a bad IPv4 header never reach netfilter.
+        if matches!(direction, Direction::In | Direction::Forward)
+            && pkt.family == Family::V4
+            && !pkt.ip_checksum_ok
+        {
+            out.verdict = Some(Verdict::Drop);
+            out.decision = Some(Decision::Stack("bad IPv4 header checksum"));
+            out.reason =
+                Some("dropped by the IP stack before netfilter: bad IPv4 header checksum".into());
+            return out;
+        }
+        let mut hc = HookCtx {
+            indev: Dev::None,
+            outdev: Dev::None,
+            now,
+            skb: Skb {
+                tos: pkt.tos,
+                ttl: pkt.ttl,
+                ..Skb::default()
+            },
+            trace_on: self.opts.trace,
+            trace: Vec::new(),
+            uncertain: None,
+            accepted: None,
+            ct_new: None,
+        };
+        let mut cur = Cow::Borrowed(pkt);
+        let end = self.traverse(direction, &mut cur, &mut hc, &mut out);
+        out.trace = std::mem::take(&mut hc.trace);
+        if let Some(u) = hc.uncertain.take() {
+            out.certain = false;
+            out.reason = Some(u);
+        }
+        let result = end.or(hc.accepted).unwrap_or(TableResult {
+            verdict: TableVerdict::Accept,
+            decision: Decision::NoRules,
+        });
+        out.decision = Some(result.decision);
+        out.verdict = Some(match result.verdict {
+            TableVerdict::Accept | TableVerdict::Nat(_) => Verdict::Accept,
+            TableVerdict::Drop => Verdict::Drop,
+            TableVerdict::Reject(r) => {
+                let sent = self.reject_reply(&cur, r, hc.skb.ct, now);
+                out.reject = Some(RejectInfo { reply: r, sent });
+                Verdict::Reject
+            }
+        });
+        // Confirm the new connection if the packet survived; otherwise it dies with it.
+        if let Some(id) = hc.ct_new {
+            if out.verdict == Some(Verdict::Accept) {
+                self.conntrack.confirm(id, now);
+            } else {
+                self.conntrack.discard(id);
+            }
+        }
+        if let Attach::Ct { id, .. } = hc.skb.ct {
+            self.conntrack.release(id);
+        }
+        out
+    }
+
+    /// Walk the hooks of `direction`, routing between them. `Some` = the packet ended (dropped,
+    /// rejected, or refused by routing); `None` = it made it through.
+    fn traverse(
+        &mut self,
+        direction: Direction,
+        pkt: &mut Cow<'_, Packet>,
+        hc: &mut HookCtx,
+        out: &mut Outcome,
+    ) -> Option<TableResult> {
+        match direction {
+            Direction::In | Direction::Forward => {
+                hc.indev = if pkt.dst.is_loopback() {
+                    Dev::Lo
+                } else {
+                    Dev::Iface
+                };
+                if let Some(end) = self.hook(Hook::Prerouting, pkt, hc, out) {
+                    return Some(end);
+                }
+                // Routing decision, after a possible DNAT.
+                if self.is_local(pkt.dst) {
+                    out.direction = Direction::In;
+                    self.hook(Hook::Input, pkt, hc, out)
+                } else if self.opts.router {
+                    out.direction = Direction::Forward;
+                    hc.outdev = Dev::Iface;
+                    if let Some(end) = self.hook(Hook::Forward, pkt, hc, out) {
+                        return Some(end);
+                    }
+                    self.hook(Hook::Postrouting, pkt, hc, out)
+                } else {
+                    Some(TableResult {
+                        verdict: TableVerdict::Drop,
+                        decision: Decision::Stack(
+                            "not forwarded: the host is not a router (use --router)",
+                        ),
+                    })
+                }
+            }
+            Direction::Out | Direction::Local => {
+                hc.outdev = if self.is_local(pkt.dst) {
+                    Dev::Lo
+                } else {
+                    Dev::Iface
+                };
+                if let Some(end) = self.hook(Hook::Output, pkt, hc, out) {
+                    return Some(end);
+                }
+                let local = self.is_local(pkt.dst);
+                hc.outdev = if local { Dev::Lo } else { Dev::Iface };
+                if let Some(end) = self.hook(Hook::Postrouting, pkt, hc, out) {
+                    return Some(end);
+                }
+                if local {
+                    // Looped back: the packet comes in again on lo, keeping its conntrack.
+                    out.direction = Direction::Local;
+                    hc.indev = Dev::Lo;
+                    hc.outdev = Dev::None;
+                    if let Some(end) = self.hook(Hook::Prerouting, pkt, hc, out) {
+                        return Some(end);
+                    }
+                    self.hook(Hook::Input, pkt, hc, out)
+                } else {
+                    None
+                }
+            }
+            Direction::None => None,
+        }
+    }
+
+    /// Run every table registered at `hook`, with conntrack between raw and mangle at
+    /// PREROUTING/OUTPUT. `None` when the packet goes on; otherwise how it ended.
+    fn hook(
+        &mut self,
+        hook: Hook,
+        pkt: &mut Cow<'_, Packet>,
+        hc: &mut HookCtx,
+        out: &mut Outcome,
+    ) -> Option<TableResult> {
+        for &kind in tables_at(hook) {
+            if kind == TableKind::Mangle && matches!(hook, Hook::Prerouting | Hook::Output) {
+                self.conntrack_hook(pkt, hook, hc, out);
+            }
+            let r = if kind == TableKind::Nat {
+                self.nat_hook(hook, pkt, hc)
+            } else {
+                self.run_table(kind, hook, pkt, hc)
+            };
+            let Some(r) = r else { continue };
+            match r.verdict {
+                TableVerdict::Accept | TableVerdict::Nat(_) => {
+                    let filter_decided = matches!(
+                        hc.accepted.map(|a| a.decision),
+                        Some(
+                            Decision::Rule(RuleRef {
+                                table: TableKind::Filter,
+                                ..
+                            }) | Decision::Policy {
+                                table: TableKind::Filter,
+                                ..
+                            }
+                        )
+                    );
+                    if kind == TableKind::Filter || !filter_decided {
+                        hc.accepted = Some(r);
+                    }
+                }
+                _ => return Some(r),
+            }
+        }
+        None
+    }
+
+    /// The nat table: consulted only while a connection's binding for this manipulation is not
+    /// set up (its first packet, NEW or RELATED), then the packet is rewritten per the binding
+    /// (`nf_nat_inet_fn` + `nf_nat_packet`).
+    fn nat_hook(
+        &mut self,
+        hook: Hook,
+        pkt: &mut Cow<'_, Packet>,
+        hc: &mut HookCtx,
+    ) -> Option<TableResult> {
+        self.table_index[TableKind::Nat as usize]?;
+        let Attach::Ct { id, info } = hc.skb.ct else {
+            return None;
+        };
+        let manip = nat::Manip::of(hook);
+        let done = self
+            .conntrack
+            .get(id)
+            .is_some_and(|e| e.status & manip.done_bit() != 0);
+        let mut result = None;
+        if !done && matches!(info, CtInfo::New | CtInfo::Related | CtInfo::RelatedReply) {
+            let r = self.run_table(TableKind::Nat, hook, pkt, hc)?;
+            match r.verdict {
+                TableVerdict::Nat(spec) => {
+                    if let Err(why) = nat::setup(self, id, spec, manip, hook, pkt) {
+                        if hc.uncertain.is_none() {
+                            hc.uncertain = Some(format!("NAT: {why}"));
+                        }
+                    }
+                }
+                TableVerdict::Accept => {}
+                _ => return Some(r),
+            }
+            if let Some(e) = self.conntrack.get_mut(id) {
+                e.status |= manip.done_bit();
+            }
+            result = Some(r);
+        }
+        nat::manip_packet(&self.conntrack, id, info.dir(), manip, pkt);
+        result
+    }
+
+    fn conntrack_hook(&mut self, pkt: &Packet, hook: Hook, hc: &mut HookCtx, out: &mut Outcome) {
+        if !self.ct_active {
+            return;
+        }
+        let cthook = if hook == Hook::Output {
+            CtHook::LocalOut
+        } else {
+            CtHook::PreRouting
+        };
+        let r: CtOutcome = conntrack::conntrack_in(
+            &mut self.conntrack,
+            pkt,
+            cthook,
+            hc.skb.ct,
+            hc.skb.zone,
+            &self.params,
+            hc.now,
+            pkt.frame,
+        );
+        hc.skb.ct = r.attach;
+        if r.new.is_some() {
+            hc.ct_new = r.new;
+        }
+        out.ctstate = Some(label(r.attach));
+        if let Some(why) = r.uncertain {
+            if hc.uncertain.is_none() {
+                hc.uncertain = Some(format!("conntrack: {why}"));
+            }
+        } else if let Some(why) = r.invalid {
+            out.reason
+                .get_or_insert_with(|| format!("conntrack: INVALID ({why})"));
+        }
+    }
+
+    /// REJECT: the reply is built (`nf_send_reset` / `nf_send_unreach`), carries the original's
+    /// connection as RELATED, and leaves through the host's OUTPUT/POSTROUTING like any local
+    /// packet. A TCP reset also moves a confirmed connection to CLOSE. Returns whether the reply
+    /// left (`None` when not simulated).
+    fn reject_reply(
+        &mut self,
+        orig: &Packet,
+        reply: crate::ext::RejectReply,
+        ct: Attach,
+        now: u64,
+    ) -> Option<bool> {
+        if reply == crate::ext::RejectReply::TcpReset {
+            if let Attach::Ct { id, .. } = ct {
+                nat::set_closing(&mut self.conntrack, id, self.params.hz, now);
+            }
+        }
+        if !self.opts.simulate_replies {
+            return None;
+        }
+        let src = if self.is_local(orig.dst) {
+            orig.dst
+        } else {
+            *self
+                .env
+                .hosts
+                .iter()
+                .find(|h| h.is_ipv4() == orig.dst.is_ipv4())?
+        };
+        let Some(rp) = reject::build_reply(orig, reply, src) else {
+            return Some(false);
+        };
+        let attach = match ct {
+            Attach::Ct { id, info } => Attach::Ct {
+                id,
+                info: if info.dir() == conntrack::CtDir::Original {
+                    CtInfo::RelatedReply
+                } else {
+                    CtInfo::Related
+                },
+            },
+            _ => Attach::None,
+        };
+        let mut hc = HookCtx {
+            indev: Dev::None,
+            outdev: Dev::None,
+            now,
+            skb: Skb {
+                tos: rp.tos,
+                ttl: rp.ttl,
+                ct: attach,
+                ..Skb::default()
+            },
+            trace_on: false,
+            trace: Vec::new(),
+            uncertain: None,
+            accepted: None,
+            ct_new: None,
+        };
+        let mut scratch = Outcome::unjudged(orig.frame, "");
+        let mut cur = Cow::Owned(rp);
+        let ended = self.traverse(Direction::Out, &mut cur, &mut hc, &mut scratch);
+        if let Some(id) = hc.ct_new {
+            if ended.is_none() {
+                self.conntrack.confirm(id, now);
+            } else {
+                self.conntrack.discard(id);
+            }
+        }
+        Some(ended.is_none())
+    }
+}
+
+/// The state label of an attachment.
+pub fn label(a: Attach) -> CtLabel {
+    match a {
+        Attach::None => CtLabel::Invalid,
+        Attach::Untracked => CtLabel::Untracked,
+        Attach::Ct { info, .. } => match info {
+            CtInfo::New => CtLabel::New,
+            CtInfo::Established | CtInfo::EstablishedReply => CtLabel::Established,
+            CtInfo::Related | CtInfo::RelatedReply => CtLabel::Related,
+        },
+    }
+}
+
+/// Tables registered at a hook, in priority order (raw -300, mangle -150, nat -100 (DNAT) or
+/// 100 (SNAT), filter 0, security 50).
+pub fn tables_at(hook: Hook) -> &'static [TableKind] {
+    use TableKind::*;
+    match hook {
+        Hook::Prerouting => &[Raw, Mangle, Nat],
+        Hook::Input => &[Mangle, Filter, Security, Nat],
+        Hook::Forward => &[Mangle, Filter, Security],
+        Hook::Output => &[Raw, Mangle, Nat, Filter, Security],
+        Hook::Postrouting => &[Mangle, Nat],
+    }
+}
+
+/// Does the ruleset make the kernel register conntrack (`nf_ct_netns_get`)? Any nat table, or
+/// any match/target that needs connection tracking.
+pub fn conntrack_active(rs: &Ruleset) -> bool {
+    rs.tables.iter().any(|t| {
+        t.kind == TableKind::Nat
+            || t.chains.iter().flat_map(|c| &c.rules).any(|r| {
+                r.matches.iter().any(|m| m.module.needs_conntrack())
+                    || matches!(&r.action, crate::ruleset::model::Action::Target(t) if t.needs_conntrack())
+            })
+    })
+}

@@ -145,18 +145,25 @@ pub fn parse_protocol(arg: &OptArg<'_>) -> Result<u8, Diagnostic> {
     })
 }
 
-/// Service name → port for `proto` ("tcp", "udp", "sctp", "dccp"), from `/etc/services`.
+/// Service name → port, from `/etc/services`. iptables 1.8 resolves it with `getaddrinfo`
+/// without a protocol hint, so a name known for any protocol is accepted (`-p udp --sport ssh`
+/// means port 22); an entry for `proto` itself is preferred.
 pub fn service_port(name: &str, proto: &str) -> Option<u16> {
+    let mut any = None;
     for line in SERVICES.lines() {
         let mut it = line.split(' ');
         let (Some(p), Some(port)) = (it.next(), it.next()) else {
             continue;
         };
-        if p == proto && it.any(|n| n == name) {
-            return port.parse().ok();
+        if it.any(|n| n == name) {
+            let port = port.parse().ok();
+            if p == proto {
+                return port;
+            }
+            any = any.or(port);
         }
     }
-    None
+    any
 }
 
 /// A port: a number (base 0) up to 65535, or a service name for `proto`.
@@ -449,6 +456,9 @@ mod tests {
     fn ports_and_services() {
         assert_eq!(parse_port(&a("ssh"), "tcp").unwrap(), 22);
         assert_eq!(parse_port(&a("domain"), "udp").unwrap(), 53);
+        // iptables 1.8 ignores the protocol when resolving service names.
+        assert_eq!(parse_port(&a("ssh"), "udp").unwrap(), 22);
+        assert!(parse_port(&a("no-such-service"), "tcp").is_err());
         assert!(parse_port(&a("65536"), "tcp").is_err());
         assert_eq!(parse_port_range(&a("1024:"), "tcp").unwrap(), (1024, 65535));
         assert_eq!(parse_port_range(&a(":1023"), "tcp").unwrap(), (0, 1023));

@@ -180,8 +180,8 @@ pub enum TargetVerdict {
         num: u16,
         bypass: bool,
     },
-    /// A NAT binding is requested (nat table): the engine sets up the binding for the
-    /// connection (`nf_nat_setup_info`) and the traversal of the nat table ends with NF_ACCEPT.
+    /// A NAT target (SNAT/DNAT/MASQUERADE/REDIRECT/NETMAP) asks for a binding; the engine
+    /// installs it on the connection, rewrites the packet and ends the table with ACCEPT.
     Nat(NatSpec),
     /// The target's effect cannot be decided offline.
     Unknown(&'static str),

@@ -3,6 +3,40 @@
 //! This module owns capture reading (`pcap`/`pcapng`), link-layer and IP decoding, IPv4/IPv6
 //! fragment reassembly and synthetic traffic. The engine never looks at raw link-layer bytes:
 //! decoding happens once, into a plain owned value (smoltcp's "repr" style).
+//!
+//! Sub-modules:
+//! * [`capture`] — streaming pcap/pcapng reader ([`capture::CaptureReader`]), auto-detected by
+//!   magic number; yields `Result<Packet, PacketProblem>` in constant memory.
+//! * [`decode`] — link layer (Ethernet/VLAN, SLL, SLL2, raw IP, NULL/LOOP) and IP/L4 decoding.
+//! * [`problem`] — [`PacketProblem`] and its stable [`ProblemKind`]s.
+//! * [`defrag`] — [`defrag::Defragmenter`], the kernel's pre-conntrack reassembly.
+//! * [`checksum`] — Internet checksum helpers.
+//! * [`build`] — builds wire bytes (IP + L4, correct checksums) for synthetic packets.
+//! * [`writer`] — classic pcap / pcapng writers and link-layer framing.
+//! * [`gen`] — synthetic traffic profiles (`fwcheck gen`).
+//! * [`flowspec`] — the ad-hoc what-if flow grammar (`--flow`).
+//!
+//! # The decoding contract (what the engine can rely on)
+//!
+//! A capture frame turns into exactly one of:
+//!
+//! * `Ok(Packet)` — an IP packet was found. This includes packets the kernel would drop before
+//!   netfilter (bad IPv4 header checksum, total length beyond what was on the wire, frame not
+//!   addressed to the host): they are still decoded as far as possible and
+//!   [`Packet::kernel_drop_reason`] says why the kernel drops them in `ip_rcv_core`. Malformed
+//!   upper layers are *not* errors either: the packet carries [`L4::Truncated`] and/or
+//!   [`Anomalies`] flags (`TCP_BAD_DOFF`, `UDP_BAD_LEN`, ...) so that conntrack can mark it
+//!   INVALID and matches can hotdrop exactly as the kernel does.
+//! * `Err(PacketProblem)` with [`ProblemKind::NonIp`] — a non-IP frame (ARP, LLDP, ...), skipped
+//!   and counted, not an error ([`ProblemKind::is_skip`]).
+//! * `Err(PacketProblem)` with another kind — no IP packet could be decoded (cut capture record,
+//!   IPv4 `ihl < 5`, version mismatch, fewer bytes than an IP header, unsupported link type).
+//!   The problem carries the frame number, a stable kind, a human reason and, when the fixed
+//!   IP header was readable, the addresses. For the kernel these frames are all "dropped before
+//!   netfilter".
+//!
+//! Frame numbers are 1-based and count every record of the capture (as tcpdump and Wireshark
+//! do), whatever became of it. Decoding never panics on any input.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -242,6 +276,105 @@ pub struct Packet {
     /// `ip_len` when the capture was truncated). Used by payload-inspecting matches
     /// (`u32`, `string`) and by analyses (ICMP payload entropy).
     pub data: Arc<[u8]>,
+    /// Decoding findings: truncation, malformed headers (see [`Anomalies`]). Empty for a clean
+    /// packet.
+    pub anomalies: Anomalies,
+    /// For a reassembled datagram: the frame numbers of all fragments it was built from, in
+    /// ascending order (the last one is usually `frame`). `None` for ordinary packets.
+    pub reassembled_from: Option<Arc<[u64]>>,
+}
+
+/// Bit set of decoding findings on a [`Packet`]. Cheap to copy; test with [`Anomalies::has`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Anomalies(pub u16);
+
+impl Anomalies {
+    /// The capture's snap length cut the frame: `data` ends before `ip_len`. Not a property of
+    /// the packet on the wire (the kernel saw it whole); L4 checksums cannot be checked.
+    pub const CAP_TRUNCATED: Anomalies = Anomalies(1 << 0);
+    /// The IP header claims more bytes (IPv4 total length / IPv6 payload length) than the frame
+    /// carried on the wire. The kernel drops it before netfilter (`ip_rcv_core`, `ipv6_rcv`).
+    pub const IP_TRUNCATED: Anomalies = Anomalies(1 << 1);
+    /// The frame carried bytes after the IP datagram (Ethernet padding); they were trimmed, as
+    /// the kernel does (`pskb_trim_rcsum`).
+    pub const IP_PADDED: Anomalies = Anomalies(1 << 2);
+    /// The upper-layer header is shorter than its minimum (TCP < 20, UDP < 8, ICMP < 8 bytes)
+    /// in the datagram itself (not merely in the capture). `l4` is [`L4::Truncated`].
+    pub const L4_SHORT: Anomalies = Anomalies(1 << 3);
+    /// TCP data offset < 5, or data offset beyond the TCP segment (`tcp_error`: INVALID).
+    pub const TCP_BAD_DOFF: Anomalies = Anomalies(1 << 4);
+    /// UDP length field < 8 or larger than the UDP segment (`udp_error`: INVALID).
+    pub const UDP_BAD_LEN: Anomalies = Anomalies(1 << 5);
+    /// The IPv6 extension header chain runs past the end of the packet.
+    pub const IPV6_BAD_EXT: Anomalies = Anomalies(1 << 6);
+    /// The IPv4 options area is malformed (an option length runs past the header).
+    pub const IP_BAD_OPTIONS: Anomalies = Anomalies(1 << 7);
+
+    pub const fn empty() -> Self {
+        Anomalies(0)
+    }
+    pub const fn has(self, other: Anomalies) -> bool {
+        self.0 & other.0 == other.0 && other.0 != 0
+    }
+    pub fn set(&mut self, other: Anomalies) {
+        self.0 |= other.0;
+    }
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+    /// Stable names of the flags that are set, for reports.
+    pub fn names(self) -> impl Iterator<Item = &'static str> {
+        const NAMES: [&str; 8] = [
+            "cap-truncated",
+            "ip-truncated",
+            "ip-padded",
+            "l4-short",
+            "tcp-bad-doff",
+            "udp-bad-len",
+            "ipv6-bad-ext",
+            "ip-bad-options",
+        ];
+        NAMES
+            .into_iter()
+            .enumerate()
+            .filter(move |(i, _)| self.0 & (1 << i) != 0)
+            .map(|(_, n)| n)
+    }
+}
+
+impl std::ops::BitOr for Anomalies {
+    type Output = Anomalies;
+    fn bitor(self, rhs: Anomalies) -> Anomalies {
+        Anomalies(self.0 | rhs.0)
+    }
+}
+
+impl Default for Packet {
+    /// An empty IPv4 packet (0.0.0.0 → 0.0.0.0, no payload); handy with `..Default::default()`.
+    fn default() -> Self {
+        let any = IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
+        Packet {
+            frame: 0,
+            ts: Timestamp::default(),
+            link: LinkInfo::default(),
+            family: Family::V4,
+            src: any,
+            dst: any,
+            proto: 0,
+            ttl: 0,
+            tos: 0,
+            ip_len: 0,
+            ip_hdr_len: 0,
+            frag: FragInfo::default(),
+            ip_checksum_ok: true,
+            l4: L4::Other,
+            l4_checksum_ok: None,
+            payload_len: 0,
+            data: Arc::from(&[][..]),
+            anomalies: Anomalies::empty(),
+            reassembled_from: None,
+        }
+    }
 }
 
 impl Packet {
@@ -272,6 +405,29 @@ impl Packet {
             _ => None,
         }
     }
+    /// Length of the upper-layer segment as the IP header states it (`ip_len - ip_hdr_len`).
+    pub fn l4_len(&self) -> u32 {
+        self.ip_len.saturating_sub(self.ip_hdr_len as u32)
+    }
+
+    /// Why the kernel drops this packet before any netfilter hook sees it (`ip_rcv_core` /
+    /// `ipv6_rcv`), or `None` when it reaches PREROUTING. See the spec §1.2 and §8.
+    pub fn kernel_drop_reason(&self) -> Option<&'static str> {
+        if self.link.pkt_type == PktType::OtherHost {
+            return Some("frame not addressed to this host (PACKET_OTHERHOST)");
+        }
+        if self.family == Family::V4 && !self.ip_checksum_ok {
+            return Some("bad IP header checksum");
+        }
+        if self.anomalies.has(Anomalies::IP_TRUNCATED) {
+            return Some(match self.family {
+                Family::V4 => "IP total length exceeds the frame (truncated packet)",
+                Family::V6 => "IPv6 payload length exceeds the frame (truncated packet)",
+            });
+        }
+        None
+    }
+
     /// Bytes of captured payload after the L4 header, if present in `data`.
     pub fn payload(&self) -> &[u8] {
         let hdr = self.ip_hdr_len as usize
@@ -289,6 +445,23 @@ impl Packet {
         }
     }
 }
+
+pub mod build;
+pub mod capture;
+pub mod checksum;
+pub mod decode;
+pub mod defrag;
+pub mod fixtures;
+pub mod flowspec;
+pub mod gen;
+pub mod problem;
+mod rng;
+pub mod writer;
+
+pub use capture::{CaptureError, CaptureFormat, CaptureReader, ReadStats};
+pub use defrag::{DefragEvent, Defragmenter};
+pub use problem::{PacketProblem, ProblemKind};
+pub use writer::write_pcap;
 
 /// IP protocol numbers used throughout.
 pub mod proto {

@@ -735,8 +735,8 @@ fn run_command(
     }
     let cmd_tok = &toks[ci];
     // Positional arguments of the command follow it directly.
-    let mut rest: Vec<Token> = Vec::with_capacity(toks.len());
-    rest.extend_from_slice(&toks[..ci]);
+    let mut rest: Vec<&Token> = Vec::with_capacity(toks.len());
+    rest.extend(&toks[..ci]);
     let after = &toks[ci + 1..];
     let take_chain = |after: &[Token]| -> Option<Token> {
         after
@@ -795,7 +795,7 @@ fn run_command(
                     k = 2;
                 }
             }
-            rest.extend_from_slice(&after[k..]);
+            rest.extend(&after[k..]);
             let table = &st.tables[ti];
             let tkind = table.kind;
             let chain_name = chain_t.text.clone();
@@ -1412,11 +1412,12 @@ struct RuleParser<'a> {
     skip_rule: bool,
 }
 
-struct Resolved {
+struct Resolved<'t> {
     owner: Owner,
     opt: Option<OptSpec>,
     gen: Option<Gen>,
-    attached: Option<(String, Span)>,
+    /// A value attached to the option (`--dport=22`, `-ptcp`).
+    attached: Option<(&'t str, Span)>,
 }
 
 impl<'a> RuleParser<'a> {
@@ -1463,7 +1464,7 @@ impl<'a> RuleParser<'a> {
     }
 
     /// Resolve an option token against the merged option table (getopt_long rules).
-    fn resolve(&self, tok: &Token) -> Result<Option<Resolved>, Diagnostic> {
+    fn resolve<'t>(&self, tok: &'t Token) -> Result<Option<Resolved<'t>>, Diagnostic> {
         let text = tok.text.as_str();
         if let Some(long) = text.strip_prefix("--") {
             let (name, attached) = match long.split_once('=') {
@@ -1472,7 +1473,7 @@ impl<'a> RuleParser<'a> {
                         tok.span.start as usize + 2 + n.len() + 1,
                         tok.span.end as usize,
                     );
-                    (n, Some((v.to_string(), vs)))
+                    (n, Some((v, vs)))
                 }
                 None => (long, None),
             };
@@ -1480,46 +1481,27 @@ impl<'a> RuleParser<'a> {
                 return Ok(None);
             }
             // Candidates in precedence order: generic, then newest module first.
-            let mut cands: Vec<(Owner, Option<OptSpec>, Option<Gen>, &str)> = Vec::new();
-            for (n, g) in GENERIC_LONG {
-                cands.push((Owner::Generic(*g), None, Some(*g), n));
-            }
-            for o in self.order.iter().rev() {
-                match o {
-                    Owner::Match(i) => {
-                        for opt in self.matches[*i].module.options() {
-                            cands.push((*o, Some(*opt), None, opt.name));
-                        }
-                    }
-                    Owner::Target => {
-                        if let Some((TargetSel::Ext(t, _), _)) = &self.target {
-                            for opt in t.options() {
-                                cands.push((*o, Some(*opt), None, opt.name));
-                            }
-                        }
-                    }
-                    Owner::Generic(_) => {}
-                }
-            }
-            if let Some((o, opt, g, _)) = cands.iter().find(|c| c.3 == name) {
+            if let Some((o, opt, g, _)) = self.candidates().find(|c| c.3 == name) {
                 return Ok(Some(Resolved {
-                    owner: *o,
-                    opt: *opt,
-                    gen: *g,
+                    owner: o,
+                    opt,
+                    gen: g,
                     attached,
                 }));
             }
-            let pref: Vec<&(Owner, Option<OptSpec>, Option<Gen>, &str)> =
-                cands.iter().filter(|c| c.3.starts_with(name)).collect();
-            if pref.is_empty() {
+            let mut pref = self.candidates().filter(|c| c.3.starts_with(name));
+            let Some(first) = pref.next() else {
                 return Ok(None);
-            }
-            let first = pref[0];
-            let same = pref.iter().all(|c| {
+            };
+            let same = |c: &(Owner, Option<OptSpec>, Option<Gen>, &str)| {
                 c.0 == first.0 && c.1.map(|o| o.id) == first.1.map(|o| o.id) && c.2 == first.2
-            });
-            if !same {
-                let names: Vec<String> = pref.iter().map(|c| format!("--{}", c.3)).collect();
+            };
+            if !pref.all(|c| same(&c)) {
+                let names: Vec<String> = self
+                    .candidates()
+                    .filter(|c| c.3.starts_with(name))
+                    .map(|c| format!("--{}", c.3))
+                    .collect();
                 return Err(Diagnostic::error(
                     code::SYNTAX,
                     tok.span,
@@ -1547,7 +1529,7 @@ impl<'a> RuleParser<'a> {
                 None
             } else if gen_arg(g) {
                 Some((
-                    rest.to_string(),
+                    rest,
                     Span::new(tok.span.start as usize + 2, tok.span.end as usize),
                 ))
             } else {
@@ -1563,16 +1545,38 @@ impl<'a> RuleParser<'a> {
         Ok(None)
     }
 
+    /// The merged getopt option table in precedence order: generic options, then the options of
+    /// loaded modules and the target, newest first.
+    fn candidates(
+        &self,
+    ) -> impl Iterator<Item = (Owner, Option<OptSpec>, Option<Gen>, &'static str)> + '_ {
+        let generic = GENERIC_LONG
+            .iter()
+            .map(|(n, g)| (Owner::Generic(*g), None, Some(*g), *n));
+        let loaded = self.order.iter().rev().flat_map(move |o| {
+            let opts: &'static [OptSpec] = match o {
+                Owner::Match(i) => self.matches[*i].module.options(),
+                Owner::Target => match &self.target {
+                    Some((TargetSel::Ext(t, _), _)) => t.options(),
+                    _ => &[],
+                },
+                Owner::Generic(_) => &[],
+            };
+            opts.iter().map(move |opt| (*o, Some(*opt), None, opt.name))
+        });
+        generic.chain(loaded)
+    }
+
     /// Which registered modules offer an option (for "did you forget -m" hints).
     fn modules_offering(&self, name: &str) -> Vec<&'static str> {
         registry::matches_with_option(name, self.family)
     }
 
-    fn parse(&mut self, toks: &[Token]) -> Option<Vec<Rule>> {
+    fn parse(&mut self, toks: &[&Token]) -> Option<Vec<Rule>> {
         let mut i = 0;
         let mut pending_inv: Option<Span> = None;
         while i < toks.len() {
-            let tok = &toks[i];
+            let tok = toks[i];
             if tok.text == "!" && !tok.quoted {
                 if let Some(prev) = pending_inv {
                     return self.err(
@@ -1671,15 +1675,16 @@ impl<'a> RuleParser<'a> {
                 },
                 _ => 0,
             };
-            let mut args: Vec<(String, Span)> = Vec::new();
+            let mut args: Vec<OptArg<'_>> = Vec::with_capacity(2);
             let mut legacy_inv = false;
             let mut j = i + 1;
-            if let Some(a) = resolved.attached.clone() {
+            if let Some((text, span)) = resolved.attached {
+                let a = OptArg { text, span };
                 if nargs == 0 {
                     return self.err(
                         Diagnostic::error(
                             code::SYNTAX,
-                            a.1,
+                            a.span,
                             format!(
                                 "option `{}` takes no value",
                                 tok.text.split('=').next().unwrap_or(&tok.text)
@@ -1710,7 +1715,10 @@ impl<'a> RuleParser<'a> {
                             j += 1;
                             continue;
                         }
-                        args.push((t.text.clone(), t.span));
+                        args.push(OptArg {
+                            text: t.text.as_str(),
+                            span: t.span,
+                        });
                         j += 1;
                     }
                     None => {
@@ -1759,13 +1767,7 @@ impl<'a> RuleParser<'a> {
                 }
             }
             i = j;
-            let argv: Vec<OptArg<'_>> = args
-                .iter()
-                .map(|(t, s)| OptArg {
-                    text: t.as_str(),
-                    span: *s,
-                })
-                .collect();
+            let argv = args;
             let res = match resolved.owner {
                 Owner::Generic(g) => self.generic(g, tok, invert, &argv),
                 Owner::Match(idx) => {
@@ -1859,7 +1861,7 @@ impl<'a> RuleParser<'a> {
     fn swallow_unknown(
         &mut self,
         idx: usize,
-        toks: &[Token],
+        toks: &[&Token],
         mut i: usize,
         inv: Option<Span>,
     ) -> usize {
@@ -1891,7 +1893,12 @@ impl<'a> RuleParser<'a> {
         i
     }
 
-    fn swallow_unknown_target(&mut self, toks: &[Token], mut i: usize, inv: Option<Span>) -> usize {
+    fn swallow_unknown_target(
+        &mut self,
+        toks: &[&Token],
+        mut i: usize,
+        inv: Option<Span>,
+    ) -> usize {
         let mut words: Vec<(String, bool)> = Vec::new();
         if inv.is_some() {
             words.push(("!".into(), false));

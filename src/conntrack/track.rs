@@ -1,0 +1,515 @@
+//! `nf_conntrack_in`: classify a packet at PREROUTING or OUTPUT, look up or create its entry,
+//! and run the protocol tracker — TCP ([`super::tcp`]), UDP/UDP-Lite, ICMP/ICMPv6 (including
+//! errors that are RELATED to the connection they quote), GRE and the generic tracker.
+
+use std::net::IpAddr;
+
+use super::tcp::{self, TcpCt, TcpVerdict};
+use super::*;
+use crate::packet::{proto, Family, InnerPacket, Packet, L4};
+
+/// Where conntrack runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CtHook {
+    /// `ipv4_conntrack_in` at PREROUTING: checksums are verified.
+    PreRouting,
+    /// `ipv4_conntrack_local` at OUTPUT: checksums are trusted.
+    LocalOut,
+}
+
+/// What conntrack decided for a packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CtOutcome {
+    pub attach: Attach,
+    /// A new, unconfirmed entry created for this packet: confirm it if the packet survives.
+    pub new: Option<CtId>,
+    /// Why the packet is INVALID, as the kernel would log it.
+    pub invalid: Option<&'static str>,
+    /// The capture does not hold what the kernel would have looked at.
+    pub uncertain: Option<&'static str>,
+}
+
+const GENERIC_TIMEOUT: u64 = 600;
+const UDP_UNREPLIED: u64 = 30;
+const UDP_REPLIED: u64 = 120;
+const ICMP_TIMEOUT: u64 = 30;
+const GRE_UNREPLIED: u64 = 30;
+const GRE_REPLIED: u64 = 180;
+
+fn invalid(why: &'static str) -> CtOutcome {
+    CtOutcome {
+        invalid: Some(why),
+        ..CtOutcome::default()
+    }
+}
+
+fn uncertain(why: &'static str) -> CtOutcome {
+    CtOutcome {
+        invalid: Some(why),
+        uncertain: Some(why),
+        ..CtOutcome::default()
+    }
+}
+
+/// ICMP `invmap`: the reply type of a query type, if any.
+fn icmp_invert(t: u8) -> Option<u8> {
+    match t {
+        8 => Some(0),
+        0 => Some(8),
+        13 => Some(14),
+        14 => Some(13),
+        15 => Some(16),
+        16 => Some(15),
+        17 => Some(18),
+        18 => Some(17),
+        _ => None,
+    }
+}
+
+/// ICMPv6 `invmap`.
+fn icmpv6_invert(t: u8) -> Option<u8> {
+    match t {
+        128 => Some(129),
+        129 => Some(128),
+        139 => Some(140),
+        140 => Some(139),
+        _ => None,
+    }
+}
+
+/// ICMPv6 types conntrack never tracks (`noct_valid_new`): MLD, NDP, MRD.
+fn icmpv6_untracked(t: u8) -> bool {
+    matches!(t, 130..=136 | 143 | 151 | 152)
+}
+
+fn has_ports(p: u8) -> bool {
+    matches!(
+        p,
+        proto::TCP | proto::UDP | proto::UDPLITE | proto::SCTP | proto::DCCP
+    )
+}
+
+/// `nf_ct_invert_tuple`; `None` when the protocol cannot invert it (unmapped ICMP types).
+pub fn invert(t: &Tuple) -> Option<Tuple> {
+    let mut r = Tuple {
+        src: t.dst,
+        dst: t.src,
+        proto: t.proto,
+        sport: t.dport,
+        dport: t.sport,
+        zone: t.zone,
+    };
+    match t.proto {
+        proto::ICMP | proto::ICMPV6 => {
+            let ty = t.icmp_type();
+            let inv = if t.proto == proto::ICMP {
+                icmp_invert(ty)
+            } else {
+                icmpv6_invert(ty)
+            }?;
+            r.sport = t.sport; // the echo id stays in the source part
+            r.dport = (inv as u16) << 8 | t.icmp_code() as u16;
+        }
+        p if !has_ports(p) => {
+            r.sport = 0;
+            r.dport = 0;
+        }
+        _ => {}
+    }
+    Some(r)
+}
+
+/// Tuple of a packet (`nf_ct_get_tuple`).
+fn packet_tuple(pkt: &Packet, zone: u16) -> Result<Tuple, CtOutcome> {
+    let mut t = Tuple {
+        src: pkt.src,
+        dst: pkt.dst,
+        proto: pkt.proto,
+        sport: 0,
+        dport: 0,
+        zone,
+    };
+    match (&pkt.l4, pkt.proto) {
+        (L4::Tcp(th), _) => {
+            t.sport = th.sport;
+            t.dport = th.dport;
+        }
+        (L4::Udp(u), _) => {
+            t.sport = u.sport;
+            t.dport = u.dport;
+        }
+        (L4::Ports { sport, dport }, _) => {
+            t.sport = *sport;
+            t.dport = *dport;
+        }
+        (L4::Icmp(i) | L4::Icmpv6(i), _) => {
+            t.sport = i.id;
+            t.dport = (i.icmp_type as u16) << 8 | i.code as u16;
+        }
+        (_, p) if has_ports(p) || p == proto::ICMP || p == proto::ICMPV6 => {
+            let need = if has_ports(p) { 4 } else { 8 };
+            return Err(if pkt.ip_len >= pkt.ip_hdr_len as u32 + need {
+                uncertain("transport header cut off by the capture")
+            } else {
+                invalid("transport header too short for a tuple")
+            });
+        }
+        _ => {}
+    }
+    Ok(t)
+}
+
+/// Tuple of the packet quoted in an ICMP error (`nf_ct_get_tuplepr`).
+fn inner_tuple(inner: &InnerPacket, zone: u16) -> Option<Tuple> {
+    if inner.frag_offset != 0 {
+        return None;
+    }
+    let mut t = Tuple {
+        src: inner.src,
+        dst: inner.dst,
+        proto: inner.proto,
+        sport: 0,
+        dport: 0,
+        zone,
+    };
+    if has_ports(inner.proto) {
+        let (s, d) = inner.ports?;
+        t.sport = s;
+        t.dport = d;
+    } else if inner.proto == proto::ICMP || inner.proto == proto::ICMPV6 {
+        let (ty, code, id) = inner.icmp?;
+        t.sport = id;
+        t.dport = (ty as u16) << 8 | code as u16;
+    }
+    Some(t)
+}
+
+/// `nf_conntrack_inet_error`: an ICMP error is RELATED to the confirmed connection it quotes.
+fn inet_error(
+    ct: &mut Conntrack,
+    outer_dst: IpAddr,
+    inner: Option<&InnerPacket>,
+    zone: u16,
+    now: u64,
+) -> CtOutcome {
+    let Some(inner) = inner else {
+        return invalid("ICMP error without a usable quoted packet");
+    };
+    let Some(orig) = inner_tuple(inner, zone) else {
+        return invalid("ICMP error quotes a fragment or too few bytes");
+    };
+    let Some(inv) = invert(&orig) else {
+        return invalid("ICMP error quotes a packet that cannot be inverted");
+    };
+    let Some((id, dir)) = ct.lookup(&inv, now) else {
+        return invalid("ICMP error for an unknown connection");
+    };
+    let e = ct.get(id).expect("found entry");
+    if e.tuple[dir as usize].dst != outer_dst {
+        return invalid("ICMP error: outer destination differs from the connection's");
+    }
+    CtOutcome {
+        attach: Attach::Ct {
+            id,
+            info: if dir == CtDir::Reply {
+                CtInfo::RelatedReply
+            } else {
+                CtInfo::Related
+            },
+        },
+        ..CtOutcome::default()
+    }
+}
+
+fn checksum_bad(pkt: &Packet, hook: CtHook, p: &Params) -> bool {
+    hook == CtHook::PreRouting && p.checksum && pkt.l4_checksum_ok == Some(false)
+}
+
+/// The first part of `nf_conntrack_in` for ICMP: errors, untracked ICMPv6, invalid types.
+/// `None` = continue with normal tracking.
+fn handle_icmp(
+    ct: &mut Conntrack,
+    pkt: &Packet,
+    hook: CtHook,
+    zone: u16,
+    p: &Params,
+    now: u64,
+) -> Option<CtOutcome> {
+    let ic = match &pkt.l4 {
+        L4::Icmp(i) | L4::Icmpv6(i) => i,
+        _ => {
+            return Some(if pkt.ip_len >= pkt.ip_hdr_len as u32 + 8 {
+                uncertain("ICMP header cut off by the capture")
+            } else {
+                invalid("short ICMP packet")
+            })
+        }
+    };
+    if checksum_bad(pkt, hook, p) {
+        return Some(invalid("bad ICMP checksum"));
+    }
+    if pkt.family == Family::V4 {
+        if ic.icmp_type > 18 {
+            return Some(invalid("invalid ICMP type"));
+        }
+        if matches!(ic.icmp_type, 3 | 4 | 5 | 11 | 12) {
+            return Some(inet_error(ct, pkt.dst, ic.inner.as_deref(), zone, now));
+        }
+        None
+    } else {
+        if icmpv6_untracked(ic.icmp_type) {
+            return Some(CtOutcome {
+                attach: Attach::Untracked,
+                ..CtOutcome::default()
+            });
+        }
+        if ic.icmp_type == 137
+            && ic.code == 0
+            && pkt.ttl == 255
+            && is_link_local(pkt.src)
+            && ic.inner.is_some()
+        {
+            return Some(inet_error(ct, pkt.dst, ic.inner.as_deref(), zone, now));
+        }
+        if ic.icmp_type >= 128 {
+            return None;
+        }
+        Some(inet_error(ct, pkt.dst, ic.inner.as_deref(), zone, now))
+    }
+}
+
+fn is_link_local(a: IpAddr) -> bool {
+    match a {
+        IpAddr::V6(v) => v.segments()[0] & 0xffc0 == 0xfe80,
+        IpAddr::V4(_) => false,
+    }
+}
+
+/// Classify `pkt` and update the conntrack table, as `nf_conntrack_in` does.
+/// `attached` is what the packet already carries (NOTRACK from the raw table, or a
+/// connection attached at OUTPUT for loopback traffic): such packets are left alone.
+#[allow(clippy::too_many_arguments)]
+pub fn conntrack_in(
+    ct: &mut Conntrack,
+    pkt: &Packet,
+    hook: CtHook,
+    attached: Attach,
+    zone: u16,
+    p: &Params,
+    now: u64,
+    frame: u64,
+) -> CtOutcome {
+    if attached != Attach::None {
+        return CtOutcome {
+            attach: attached,
+            ..CtOutcome::default()
+        };
+    }
+    if pkt.frag.offset != 0 {
+        return invalid("non-first fragment (not reassembled)");
+    }
+    if pkt.proto == proto::ICMP || pkt.proto == proto::ICMPV6 {
+        if let Some(o) = handle_icmp(ct, pkt, hook, zone, p, now) {
+            return o;
+        }
+    }
+    let tuple = match packet_tuple(pkt, zone) {
+        Ok(t) => t,
+        Err(o) => return o,
+    };
+    // Protocol error checks that come before any entry is touched.
+    match &pkt.l4 {
+        L4::Tcp(th) => {
+            let tcplen = pkt.ip_len.saturating_sub(pkt.ip_hdr_len as u32);
+            if th.doff < 5 || tcplen < th.doff as u32 * 4 {
+                return invalid("truncated TCP packet");
+            }
+            if checksum_bad(pkt, hook, p) {
+                return invalid("bad TCP checksum");
+            }
+            if !tcp::valid_flags(th.flags) {
+                return invalid("invalid TCP flag combination");
+            }
+        }
+        L4::Udp(u) if pkt.proto == proto::UDP || pkt.proto == proto::UDPLITE => {
+            let udplen = pkt.ip_len.saturating_sub(pkt.ip_hdr_len as u32);
+            if pkt.proto == proto::UDP && ((u.length as u32) > udplen || u.length < 8) {
+                return invalid("truncated/malformed UDP packet");
+            }
+            if u.checksum != 0 && checksum_bad(pkt, hook, p) {
+                return invalid("bad UDP checksum");
+            }
+        }
+        _ => {}
+    }
+    let mut repeat = 0;
+    loop {
+        let (id, info, is_new) = match ct.lookup(&tuple, now) {
+            Some((id, dir)) => {
+                let e = ct.get(id).expect("found entry");
+                let info = if dir == CtDir::Reply {
+                    CtInfo::EstablishedReply
+                } else if e.status & status::SEEN_REPLY != 0 {
+                    CtInfo::Established
+                } else if e.status & status::EXPECTED != 0 {
+                    CtInfo::Related
+                } else {
+                    CtInfo::New
+                };
+                (id, info, false)
+            }
+            None => {
+                let Some(reply) = invert(&tuple) else {
+                    return invalid("tuple cannot be inverted (no reply type for this ICMP type)");
+                };
+                let proto_state = match pkt.proto {
+                    proto::TCP => ProtoState::Tcp(Box::default()),
+                    proto::UDP | proto::UDPLITE => ProtoState::Udp {
+                        stream_ts: now + 2 * p.hz as u64,
+                    },
+                    proto::ICMP | proto::ICMPV6 => ProtoState::Icmp,
+                    _ => ProtoState::Generic,
+                };
+                let id = ct.alloc(CtEntry {
+                    tuple: [tuple, reply],
+                    status: 0,
+                    timeout: 0,
+                    mark: 0,
+                    zone,
+                    proto: proto_state,
+                    created_frame: frame,
+                    serial: 0,
+                    dying: false,
+                });
+                (id, CtInfo::New, true)
+            }
+        };
+        let dir = info.dir();
+        let hz = p.hz as u64;
+        let status_now = ct.get(id).map(|e| e.status).unwrap_or(0);
+        let remaining = ct.remaining(id, now);
+        let verdict: Result<(), &'static str> = match pkt.proto {
+            proto::TCP => {
+                let L4::Tcp(th) = &pkt.l4 else {
+                    unreachable!("tuple built from TCP")
+                };
+                let e = ct.get_mut(id).expect("entry");
+                let ProtoState::Tcp(tc) = &mut e.proto else {
+                    unreachable!("TCP entry")
+                };
+                let tc: &mut TcpCt = tc;
+                if is_new && !tcp::tcp_new(tc, pkt, th, p.tcp_loose) {
+                    Err("invalid new TCP connection (not a SYN, or pickup disabled)")
+                } else {
+                    let r = tcp::tcp_packet(tc, status_now, pkt, th, dir, p);
+                    if let Some(cap) = r.shrink_to {
+                        if remaining > cap {
+                            e.timeout = now + cap;
+                        }
+                    }
+                    if r.set_assured {
+                        e.status |= status::ASSURED;
+                    }
+                    match r.verdict {
+                        TcpVerdict::Accept => {
+                            if let Some(t) = r.refresh {
+                                ct.refresh(id, t, now);
+                            }
+                            Ok(())
+                        }
+                        TcpVerdict::Ignore => Ok(()),
+                        TcpVerdict::Invalid(why) => Err(why),
+                        TcpVerdict::Kill => {
+                            ct.kill(id);
+                            Ok(())
+                        }
+                        TcpVerdict::Repeat => {
+                            ct.remove(id);
+                            repeat += 1;
+                            if repeat > 1 {
+                                return invalid("TCP reopen repeated");
+                            }
+                            continue;
+                        }
+                    }
+                }
+            }
+            proto::UDP | proto::UDPLITE => {
+                let e = ct.get_mut(id).expect("entry");
+                let ProtoState::Udp { stream_ts } = &mut e.proto else {
+                    unreachable!("UDP entry")
+                };
+                if e.status & status::CONFIRMED == 0 {
+                    *stream_ts = now + 2 * hz;
+                }
+                let stream_ts = *stream_ts;
+                if e.status & status::SEEN_REPLY != 0 {
+                    let mut extra = UDP_UNREPLIED * hz;
+                    let mut stream = false;
+                    if now > stream_ts {
+                        extra = UDP_REPLIED * hz;
+                        stream = e.status & status::ASSURED == 0;
+                    }
+                    ct.refresh(id, extra, now);
+                    if stream {
+                        ct.get_mut(id).expect("entry").status |= status::ASSURED;
+                    }
+                } else {
+                    ct.refresh(id, UDP_UNREPLIED * hz, now);
+                }
+                Ok(())
+            }
+            proto::ICMP | proto::ICMPV6 => {
+                let e = ct.get(id).expect("entry");
+                let ty = e.tuple[0].icmp_type();
+                let valid_new = if pkt.proto == proto::ICMP {
+                    pkt.family == Family::V4 && matches!(ty, 8 | 13 | 15 | 17)
+                } else {
+                    pkt.family == Family::V6 && matches!(ty, 128 | 139)
+                };
+                if !valid_new {
+                    Err("ICMP type cannot start a connection (reply without request)")
+                } else {
+                    ct.refresh(id, ICMP_TIMEOUT * hz, now);
+                    Ok(())
+                }
+            }
+            proto::GRE => {
+                let seen_reply = status_now & status::SEEN_REPLY != 0;
+                if seen_reply {
+                    ct.refresh(id, GRE_REPLIED * hz, now);
+                    ct.get_mut(id).expect("entry").status |= status::ASSURED;
+                } else {
+                    ct.refresh(id, GRE_UNREPLIED * hz, now);
+                }
+                Ok(())
+            }
+            _ => {
+                ct.refresh(id, GENERIC_TIMEOUT * hz, now);
+                Ok(())
+            }
+        };
+        if let Err(why) = verdict {
+            if is_new {
+                ct.discard(id);
+            }
+            return invalid(why);
+        }
+        if info == CtInfo::EstablishedReply {
+            if let Some(e) = ct.get_mut(id) {
+                e.status |= status::SEEN_REPLY;
+            }
+        }
+        let uncertain = match pkt.proto {
+            proto::SCTP => Some("SCTP connection tracking is not emulated in detail"),
+            proto::DCCP => Some("DCCP connection tracking is not emulated in detail"),
+            _ => None,
+        };
+        return CtOutcome {
+            attach: Attach::Ct { id, info },
+            new: is_new.then_some(id),
+            invalid: None,
+            uncertain,
+        };
+    }
+}

@@ -1,0 +1,244 @@
+//! NAT bindings (`nf_nat_setup_info`, `get_unique_tuple`) and packet rewriting
+//! (`nf_nat_packet`): the first packet of a connection picks the translated tuple, which becomes
+//! the connection's reply tuple; every later packet is rewritten from the tuples.
+
+use std::borrow::Cow;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use super::Engine;
+use crate::conntrack::{invert, status, Conntrack, CtDir, CtId, ProtoState, Tuple};
+use crate::ext::{NatKind, NatSpec};
+use crate::packet::{Packet, L4};
+use crate::ruleset::model::Hook;
+
+/// Which half of a tuple a hook translates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Manip {
+    Src,
+    Dst,
+}
+
+impl Manip {
+    /// `HOOK2MANIP`: destination NAT before routing (PREROUTING, OUTPUT), source NAT after.
+    pub fn of(hook: Hook) -> Manip {
+        match hook {
+            Hook::Prerouting | Hook::Output => Manip::Dst,
+            _ => Manip::Src,
+        }
+    }
+    pub fn done_bit(self) -> u32 {
+        match self {
+            Manip::Src => status::SRC_NAT_DONE,
+            Manip::Dst => status::DST_NAT_DONE,
+        }
+    }
+    fn nat_bit(self) -> u32 {
+        match self {
+            Manip::Src => status::SRC_NAT,
+            Manip::Dst => status::DST_NAT,
+        }
+    }
+}
+
+fn has_ports(p: u8) -> bool {
+    matches!(p, 6 | 17 | 33 | 132 | 136)
+}
+
+fn addr_count(lo: IpAddr, hi: IpAddr) -> u128 {
+    match (lo, hi) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => u32::from(b).saturating_sub(u32::from(a)) as u128 + 1,
+        (IpAddr::V6(a), IpAddr::V6(b)) => u128::from(b)
+            .saturating_sub(u128::from(a))
+            .saturating_add(1),
+        _ => 1,
+    }
+}
+
+/// Is some other connection already using this tuple (either direction)?
+fn tuple_taken(ct: &Conntrack, t: &Tuple, me: CtId) -> bool {
+    let Some(reply) = invert(t) else { return false };
+    ct.iter()
+        .any(|(id, e)| id != me && (e.tuple[0] == reply || e.tuple[1] == reply || e.tuple[0] == *t))
+}
+
+/// Set up the binding for connection `id` from the NAT target's request. Errors name what the
+/// kernel would choose unpredictably (random ports, hash-chosen addresses); the first candidate
+/// is used then.
+pub fn setup(
+    engine: &mut Engine<'_>,
+    id: CtId,
+    spec: NatSpec,
+    manip: Manip,
+    hook: Hook,
+    pkt: &Packet,
+) -> Result<(), &'static str> {
+    let Some(e) = engine.conntrack.get(id) else {
+        return Ok(());
+    };
+    let Some(curr) = invert(&e.tuple[1]) else {
+        return Ok(());
+    };
+    let mut new = curr;
+    let mut uncertain: Option<&'static str> = None;
+    let v4 = curr.src.is_ipv4();
+    let host_addr =
+        |engine: &Engine<'_>| engine.env.hosts.iter().copied().find(|h| h.is_ipv4() == v4);
+    // Address.
+    let addr: Option<IpAddr> = match spec.kind {
+        NatKind::Masquerade => host_addr(engine),
+        NatKind::Redirect => {
+            if hook == Hook::Output {
+                Some(if v4 {
+                    IpAddr::V4(Ipv4Addr::LOCALHOST)
+                } else {
+                    IpAddr::V6(Ipv6Addr::LOCALHOST)
+                })
+            } else {
+                host_addr(engine)
+            }
+        }
+        NatKind::Netmap { .. } => {
+            let (prefix, mask) = spec.addr.ok_or("NETMAP without a prefix")?;
+            let old = if manip == Manip::Src {
+                curr.src
+            } else {
+                curr.dst
+            };
+            Some(match (old, prefix, mask) {
+                (IpAddr::V4(o), IpAddr::V4(p), IpAddr::V4(m)) => {
+                    let (o, p, m) = (u32::from(o), u32::from(p), u32::from(m));
+                    IpAddr::V4(Ipv4Addr::from((o & !m) | (p & m)))
+                }
+                (IpAddr::V6(o), IpAddr::V6(p), IpAddr::V6(m)) => {
+                    let (o, p, m) = (u128::from(o), u128::from(p), u128::from(m));
+                    IpAddr::V6(Ipv6Addr::from((o & !m) | (p & m)))
+                }
+                _ => old,
+            })
+        }
+        NatKind::Snat | NatKind::Dnat => match spec.addr {
+            None => None,
+            Some((lo, hi)) => {
+                if addr_count(lo, hi) > 1 {
+                    uncertain = Some("address chosen by hash from a range");
+                }
+                Some(lo)
+            }
+        },
+    };
+    if let Some(a) = addr {
+        match manip {
+            Manip::Src => new.src = a,
+            Manip::Dst => new.dst = a,
+        }
+    }
+    // Port: keep it when in range and unique; DNAT otherwise walks up from the range start;
+    // SNAT starts at a random offset.
+    if has_ports(curr.proto) {
+        let port = match manip {
+            Manip::Src => &mut new.sport,
+            Manip::Dst => &mut new.dport,
+        };
+        let (lo, hi) = spec.ports.unwrap_or((*port, *port));
+        let keep = *port >= lo
+            && *port <= hi
+            && (spec.ports.is_none() || !tuple_taken(&engine.conntrack, &new, id));
+        let keep = keep && !spec.random;
+        if !keep {
+            if manip == Manip::Src || spec.random {
+                uncertain.get_or_insert("port chosen at random by the kernel");
+            }
+            let mut p = lo;
+            loop {
+                let mut cand = new;
+                match manip {
+                    Manip::Src => cand.sport = p,
+                    Manip::Dst => cand.dport = p,
+                }
+                if !tuple_taken(&engine.conntrack, &cand, id) || p >= hi {
+                    new = cand;
+                    break;
+                }
+                p += 1;
+            }
+        }
+    }
+    let _ = pkt;
+    if new != curr {
+        if let Some(r) = invert(&new) {
+            let e = engine.conntrack.get_mut(id).expect("entry");
+            e.tuple[1] = r;
+            e.status |= manip.nat_bit();
+        }
+    }
+    match uncertain {
+        Some(why) => Err(why),
+        None => Ok(()),
+    }
+}
+
+/// `nf_nat_packet`: rewrite the packet's addresses/ports for this hook's manipulation.
+pub fn manip_packet(ct: &Conntrack, id: CtId, dir: CtDir, manip: Manip, pkt: &mut Cow<'_, Packet>) {
+    let Some(e) = ct.get(id) else { return };
+    let mut bit = manip.nat_bit();
+    if dir == CtDir::Reply {
+        bit ^= status::SRC_NAT | status::DST_NAT;
+    }
+    if e.status & bit == 0 {
+        return;
+    }
+    let other = if dir == CtDir::Original { 1 } else { 0 };
+    let Some(target) = invert(&e.tuple[other]) else {
+        return;
+    };
+    let (addr, port) = match manip {
+        Manip::Src => (target.src, target.sport),
+        Manip::Dst => (target.dst, target.dport),
+    };
+    let cur_addr = if manip == Manip::Src {
+        pkt.src
+    } else {
+        pkt.dst
+    };
+    let cur_port = pkt
+        .ports()
+        .map(|(s, d)| if manip == Manip::Src { s } else { d });
+    if cur_addr == addr && (cur_port.is_none() || cur_port == Some(port)) {
+        return;
+    }
+    let p = pkt.to_mut();
+    match manip {
+        Manip::Src => p.src = addr,
+        Manip::Dst => p.dst = addr,
+    }
+    if has_ports(target.proto) {
+        match &mut p.l4 {
+            L4::Tcp(t) => set_port(&mut t.sport, &mut t.dport, manip, port),
+            L4::Udp(u) => set_port(&mut u.sport, &mut u.dport, manip, port),
+            L4::Ports { sport, dport } => set_port(sport, dport, manip, port),
+            _ => {}
+        }
+    }
+}
+
+fn set_port(s: &mut u16, d: &mut u16, manip: Manip, port: u16) {
+    match manip {
+        Manip::Src => *s = port,
+        Manip::Dst => *d = port,
+    }
+}
+
+/// `nf_conntrack_tcp_set_closing`: a confirmed TCP connection goes to CLOSE (10 s).
+pub fn set_closing(ct: &mut Conntrack, id: CtId, hz: u32, now: u64) {
+    let Some(e) = ct.get_mut(id) else { return };
+    if !e.is_confirmed() {
+        return;
+    }
+    if let ProtoState::Tcp(t) = &mut e.proto {
+        let old = t.state;
+        t.state = crate::conntrack::tcp::TcpState::Close;
+        if old != crate::conntrack::tcp::TcpState::Close {
+            e.timeout = now + 10 * hz as u64;
+        }
+    }
+}

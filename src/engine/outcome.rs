@@ -1,0 +1,160 @@
+//! What the engine says about one packet.
+
+use serde::Serialize;
+
+use crate::ext::RejectReply;
+use crate::ruleset::model::{Hook, TableKind};
+
+/// Which way a packet goes through the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// To one of the host's addresses: PREROUTING, INPUT.
+    In,
+    /// From one of the host's addresses: OUTPUT, POSTROUTING.
+    Out,
+    /// Through the host (router mode): PREROUTING, FORWARD, POSTROUTING.
+    Forward,
+    /// From the host to itself (loopback): OUTPUT, POSTROUTING, then PREROUTING, INPUT on `lo`.
+    Local,
+    /// Not judged.
+    None,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::In => "in",
+            Direction::Out => "out",
+            Direction::Forward => "forward",
+            Direction::Local => "local",
+            Direction::None => "none",
+        }
+    }
+}
+
+/// Final fate of a packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum Verdict {
+    #[serde(rename = "ACCEPT")]
+    Accept,
+    #[serde(rename = "DROP")]
+    Drop,
+    #[serde(rename = "REJECT")]
+    Reject,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Accept => "ACCEPT",
+            Verdict::Drop => "DROP",
+            Verdict::Reject => "REJECT",
+        }
+    }
+}
+
+/// A rule of the ruleset: table, chain index, rule index (0-based).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RuleRef {
+    pub table: TableKind,
+    pub chain: usize,
+    pub rule: usize,
+}
+
+/// What decided a packet's fate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Decision {
+    /// A rule's target (or a match that hot-dropped the packet).
+    Rule(RuleRef),
+    /// A built-in chain's policy.
+    Policy { table: TableKind, chain: usize },
+    /// The IP stack, before netfilter (bad header checksum, bad lengths) or in routing.
+    Stack(&'static str),
+    /// Connection tracking itself (e.g. a conntrack-level drop).
+    Conntrack(&'static str),
+    /// No table has a say at these hooks: the packet passes.
+    NoRules,
+}
+
+/// The conntrack state label a packet carries (what `-m conntrack --ctstate` sees).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum CtLabel {
+    #[serde(rename = "NEW")]
+    New,
+    #[serde(rename = "ESTABLISHED")]
+    Established,
+    #[serde(rename = "RELATED")]
+    Related,
+    #[serde(rename = "INVALID")]
+    Invalid,
+    #[serde(rename = "UNTRACKED")]
+    Untracked,
+}
+
+impl CtLabel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CtLabel::New => "NEW",
+            CtLabel::Established => "ESTABLISHED",
+            CtLabel::Related => "RELATED",
+            CtLabel::Invalid => "INVALID",
+            CtLabel::Untracked => "UNTRACKED",
+        }
+    }
+}
+
+/// What REJECT sent, and whether the host's own OUTPUT path let it out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RejectInfo {
+    pub reply: RejectReply,
+    /// `None` when the reply was not simulated.
+    pub sent: Option<bool>,
+}
+
+/// One step of a trace (every rule tried).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceStep {
+    pub hook: Hook,
+    pub rule: RuleRef,
+    /// `None`: the rule matched; `Some(i)`: match `i` (0-based; `usize::MAX` = the IP header
+    /// part) did not.
+    pub failed_at: Option<usize>,
+    /// A match could not be decided.
+    pub unknown: bool,
+}
+
+/// The engine's answer for one packet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub frame: u64,
+    pub direction: Direction,
+    pub verdict: Option<Verdict>,
+    /// False when a match or target that cannot be evaluated offline could have changed it.
+    pub certain: bool,
+    pub decision: Option<Decision>,
+    pub ctstate: Option<CtLabel>,
+    /// Why there is no verdict, why it is uncertain, or why conntrack said INVALID.
+    pub reason: Option<String>,
+    pub reject: Option<RejectInfo>,
+    /// For a reassembled datagram: the frames it was built from.
+    pub fragments: Vec<u64>,
+    pub trace: Vec<TraceStep>,
+}
+
+impl Outcome {
+    pub fn unjudged(frame: u64, reason: impl Into<String>) -> Outcome {
+        Outcome {
+            frame,
+            direction: Direction::None,
+            verdict: None,
+            certain: true,
+            decision: None,
+            ctstate: None,
+            reason: Some(reason.into()),
+            reject: None,
+            fragments: Vec::new(),
+            trace: Vec::new(),
+        }
+    }
+}

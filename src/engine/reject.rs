@@ -1,0 +1,116 @@
+//! The packet REJECT sends back (`nf_send_reset` / `nf_send_unreach` / `icmp_send`), built so the
+//! engine can run it through the host's OUTPUT path.
+
+use std::sync::Arc;
+
+use crate::ext::RejectReply;
+use crate::packet::{
+    tcp_flags as F, Family, FragInfo, IcmpInfo, InnerPacket, LinkInfo, Packet, TcpInfo, TcpOptions,
+    L4,
+};
+
+/// The reply to `orig`, or `None` when the kernel sends nothing (non-first fragment, a RST
+/// answering a RST, an ICMP error answering an ICMP error, a bad transport checksum, a
+/// broadcast or multicast destination).
+pub fn build_reply(orig: &Packet, reply: RejectReply, src: std::net::IpAddr) -> Option<Packet> {
+    if orig.frag.offset != 0 || orig.l4_checksum_ok == Some(false) && matches!(orig.proto, 6 | 17) {
+        return None;
+    }
+    let multicast = match orig.dst {
+        std::net::IpAddr::V4(a) => a.is_multicast() || a.is_broadcast(),
+        std::net::IpAddr::V6(a) => a.is_multicast(),
+    };
+    let hdr: u32 = if orig.family == Family::V4 { 20 } else { 40 };
+    let mut p = Packet {
+        frame: orig.frame,
+        ts: orig.ts,
+        link: LinkInfo::default(),
+        family: orig.family,
+        src,
+        dst: orig.src,
+        proto: 0,
+        ttl: 64,
+        tos: 0,
+        ip_len: 0,
+        ip_hdr_len: hdr as u16,
+        frag: FragInfo::default(),
+        ip_checksum_ok: true,
+        l4: L4::Other,
+        l4_checksum_ok: Some(true),
+        payload_len: 0,
+        data: Arc::from(Vec::<u8>::new()),
+        ..Packet::default()
+    };
+    match reply {
+        RejectReply::TcpReset => {
+            let th = orig.tcp()?;
+            if th.flags & F::RST != 0 {
+                return None;
+            }
+            let payload = orig
+                .ip_len
+                .saturating_sub(orig.ip_hdr_len as u32 + th.doff as u32 * 4);
+            let (seq, ack, flags) = if th.flags & F::ACK != 0 {
+                (th.ack, 0, F::RST)
+            } else {
+                let ack = th
+                    .seq
+                    .wrapping_add(payload)
+                    .wrapping_add(u32::from(th.flags & F::SYN != 0))
+                    .wrapping_add(u32::from(th.flags & F::FIN != 0));
+                (0, ack, F::RST | F::ACK)
+            };
+            p.proto = 6;
+            p.ip_len = hdr + 20;
+            p.l4 = L4::Tcp(TcpInfo {
+                sport: th.dport,
+                dport: th.sport,
+                seq,
+                ack,
+                flags,
+                window: 0,
+                doff: 5,
+                urgent: 0,
+                options: TcpOptions::default(),
+            });
+        }
+        RejectReply::Icmp { icmp_type, code } | RejectReply::Icmpv6 { icmp_type, code } => {
+            if multicast {
+                return None;
+            }
+            let v6 = orig.family == Family::V6;
+            if let Some(ic) = orig.icmp() {
+                let is_err = if v6 {
+                    ic.icmp_type < 128
+                } else {
+                    matches!(ic.icmp_type, 3 | 4 | 5 | 11 | 12) || ic.icmp_type > 18
+                };
+                if is_err {
+                    return None;
+                }
+            }
+            let limit: u32 = if v6 { 1280 } else { 576 };
+            p.proto = if v6 { 58 } else { 1 };
+            p.ip_len = (hdr + 8 + orig.ip_len).min(limit);
+            let inner = InnerPacket {
+                family: orig.family,
+                src: orig.src,
+                dst: orig.dst,
+                proto: orig.proto,
+                frag_offset: orig.frag.offset,
+                ports: orig.ports(),
+                icmp: orig.icmp().map(|i| (i.icmp_type, i.code, i.id)),
+                tcp_seq: orig.tcp().map(|t| t.seq),
+            };
+            let info = IcmpInfo {
+                icmp_type,
+                code,
+                id: 0,
+                seq: 0,
+                inner: Some(Box::new(inner)),
+            };
+            p.l4 = if v6 { L4::Icmpv6(info) } else { L4::Icmp(info) };
+        }
+    }
+    Some(p)
+}

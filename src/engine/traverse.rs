@@ -1,0 +1,335 @@
+//! `ipt_do_table`: one table at one hook — the rule loop with the jump stack, gotos, RETURN,
+//! policies, non-terminating targets, hot-drops, counters and uncertainty.
+
+use super::{Engine, HookCtx};
+use crate::engine::outcome::{Decision, RuleRef, TraceStep};
+use crate::engine::EvalCtx;
+use crate::ext::{MatchResult, NatSpec, RejectReply, TargetVerdict};
+use crate::packet::Packet;
+use crate::ruleset::model::{Action, Hook, Policy, Rule, TableKind};
+
+/// How a table ended for a packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableVerdict {
+    Accept,
+    Drop,
+    Reject(RejectReply),
+    /// A NAT target asked for a binding (the table accepted the packet).
+    Nat(NatSpec),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct TableResult {
+    pub verdict: TableVerdict,
+    pub decision: Decision,
+}
+
+/// Targets that only observe: an undecidable match in front of them cannot change the verdict.
+fn observer_only(action: &Action) -> bool {
+    match action {
+        Action::None => true,
+        Action::Target(t) => matches!(
+            t.display_name(),
+            "LOG" | "NFLOG" | "ULOG" | "TRACE" | "AUDIT"
+        ),
+        _ => false,
+    }
+}
+
+/// The `ip_packet_match` part of a rule: addresses, interfaces, protocol, fragment flag.
+#[inline]
+fn header_matches(r: &Rule, pkt: &Packet, indev: &str, outdev: &str) -> bool {
+    if let Some((a, inv)) = &r.src {
+        if a.contains(pkt.src) == *inv {
+            return false;
+        }
+    }
+    if let Some((a, inv)) = &r.dst {
+        if a.contains(pkt.dst) == *inv {
+            return false;
+        }
+    }
+    if let Some(i) = &r.iniface {
+        if !i.matches(indev) {
+            return false;
+        }
+    }
+    if let Some(o) = &r.outiface {
+        if !o.matches(outdev) {
+            return false;
+        }
+    }
+    if let Some((p, inv)) = r.proto {
+        if (pkt.proto == p) == inv {
+            return false;
+        }
+    }
+    if let Some(inv) = r.frag {
+        if (pkt.frag.offset != 0) == inv {
+            return false;
+        }
+    }
+    true
+}
+
+/// Safety net against endless traversal (loops are refused at load time).
+const MAX_STEPS: usize = 1 << 22;
+
+impl Engine<'_> {
+    /// Run table `kind` at `hook` for `pkt`. `None` when the table is not in the ruleset.
+    pub(super) fn run_table(
+        &mut self,
+        kind: TableKind,
+        hook: Hook,
+        pkt: &Packet,
+        hc: &mut HookCtx,
+    ) -> Option<TableResult> {
+        let ti = self.table_index[kind as usize]?;
+        let rs = self.rs;
+        let table = &rs.tables[ti];
+        let (start, _) = table.builtin(hook)?;
+        let policy_of = |c: usize| -> TableResult {
+            let p = table.chains[c].policy.unwrap_or(Policy::Accept);
+            TableResult {
+                verdict: if p == Policy::Accept {
+                    TableVerdict::Accept
+                } else {
+                    TableVerdict::Drop
+                },
+                decision: Decision::Policy {
+                    table: kind,
+                    chain: c,
+                },
+            }
+        };
+        let mut stack: Vec<(usize, usize)> = Vec::new();
+        let (mut chain, mut idx) = (start, 0usize);
+        let mut steps = 0usize;
+        let ip_len = pkt.ip_len as u64;
+        let (indev, outdev) = (
+            hc.indev.name(&self.env.iface),
+            hc.outdev.name(&self.env.iface),
+        );
+        loop {
+            steps += 1;
+            if steps > MAX_STEPS {
+                return Some(TableResult {
+                    verdict: TableVerdict::Drop,
+                    decision: Decision::Stack("rule traversal did not end"),
+                });
+            }
+            let c = &table.chains[chain];
+            if idx >= c.rules.len() {
+                // End of chain: built-in → policy; user chain → implicit RETURN.
+                if c.hook.is_some() {
+                    self.policy_counters[ti][chain].packets += 1;
+                    self.policy_counters[ti][chain].bytes += ip_len;
+                    return Some(policy_of(chain));
+                }
+                match stack.pop() {
+                    Some((ch, i)) => {
+                        chain = ch;
+                        idx = i + 1;
+                    }
+                    None => {
+                        self.policy_counters[ti][start].packets += 1;
+                        self.policy_counters[ti][start].bytes += ip_len;
+                        return Some(policy_of(start));
+                    }
+                }
+                continue;
+            }
+            let rule = &c.rules[idx];
+            let rref = RuleRef {
+                table: kind,
+                chain,
+                rule: idx,
+            };
+            if !header_matches(rule, pkt, indev, outdev) {
+                if hc.trace_on {
+                    hc.trace.push(TraceStep {
+                        hook,
+                        rule: rref,
+                        failed_at: Some(usize::MAX),
+                        unknown: false,
+                    });
+                }
+                idx += 1;
+                continue;
+            }
+            let base = self.slot_base[ti][chain][idx];
+            let mut failed: Option<usize> = None;
+            let mut unknown: Option<&'static str> = None;
+            let mut hotdrop = false;
+            for (mi, m) in rule.matches.iter().enumerate() {
+                let r = {
+                    let mut cx = EvalCtx {
+                        pkt,
+                        hook,
+                        table: kind,
+                        indev,
+                        outdev,
+                        env: &self.env,
+                        now: hc.now,
+                        skb: &mut hc.skb,
+                        conntrack: &mut self.conntrack,
+                        ext: &mut self.ext,
+                        slot: base + mi,
+                    };
+                    m.module.eval(&mut cx)
+                };
+                match r {
+                    MatchResult::Yes => {}
+                    MatchResult::No => {
+                        failed = Some(mi);
+                        break;
+                    }
+                    MatchResult::HotDrop => {
+                        hotdrop = true;
+                        break;
+                    }
+                    MatchResult::Unknown(why) => {
+                        // The kernel would decide; we cannot. If a later stateless match of the
+                        // rule fails anyway, the rule cannot match whatever the answer.
+                        let mut settled_no = false;
+                        for m2 in rule.matches[mi + 1..]
+                            .iter()
+                            .filter(|m2| !m2.module.stateful())
+                        {
+                            let mut cx = EvalCtx {
+                                pkt,
+                                hook,
+                                table: kind,
+                                indev,
+                                outdev,
+                                env: &self.env,
+                                now: hc.now,
+                                skb: &mut hc.skb,
+                                conntrack: &mut self.conntrack,
+                                ext: &mut self.ext,
+                                slot: usize::MAX,
+                            };
+                            if m2.module.eval(&mut cx) == MatchResult::No {
+                                settled_no = true;
+                                break;
+                            }
+                        }
+                        if !settled_no && !observer_only(&rule.action) {
+                            unknown = Some(why);
+                        }
+                        failed = Some(mi);
+                        break;
+                    }
+                }
+            }
+            if hc.trace_on {
+                hc.trace.push(TraceStep {
+                    hook,
+                    rule: rref,
+                    failed_at: failed,
+                    unknown: unknown.is_some(),
+                });
+            }
+            if let Some(why) = unknown {
+                hc.uncertain(rs, rref, why);
+            }
+            if hotdrop {
+                return Some(TableResult {
+                    verdict: TableVerdict::Drop,
+                    decision: Decision::Rule(rref),
+                });
+            }
+            if failed.is_some() {
+                idx += 1;
+                continue;
+            }
+            let ctr = &mut self.counters[ti][chain][idx];
+            ctr.packets += 1;
+            ctr.bytes += ip_len;
+            match &rule.action {
+                Action::None => idx += 1,
+                Action::Accept => {
+                    return Some(TableResult {
+                        verdict: TableVerdict::Accept,
+                        decision: Decision::Rule(rref),
+                    })
+                }
+                Action::Drop => {
+                    return Some(TableResult {
+                        verdict: TableVerdict::Drop,
+                        decision: Decision::Rule(rref),
+                    })
+                }
+                Action::Queue => {
+                    // NF_QUEUE to queue 0 with no listener: the kernel drops the packet.
+                    return Some(TableResult {
+                        verdict: TableVerdict::Drop,
+                        decision: Decision::Rule(rref),
+                    });
+                }
+                Action::Return => match stack.pop() {
+                    Some((ch, i)) => {
+                        chain = ch;
+                        idx = i + 1;
+                    }
+                    None => {
+                        self.policy_counters[ti][start].packets += 1;
+                        self.policy_counters[ti][start].bytes += ip_len;
+                        return Some(policy_of(start));
+                    }
+                },
+                Action::Jump(cr) => {
+                    stack.push((chain, idx));
+                    chain = cr.index;
+                    idx = 0;
+                }
+                Action::Goto(cr) => {
+                    chain = cr.index;
+                    idx = 0;
+                }
+                Action::Target(t) => {
+                    let v = {
+                        let mut cx = EvalCtx {
+                            pkt,
+                            hook,
+                            table: kind,
+                            indev,
+                            outdev,
+                            env: &self.env,
+                            now: hc.now,
+                            skb: &mut hc.skb,
+                            conntrack: &mut self.conntrack,
+                            ext: &mut self.ext,
+                            slot: base + rule.matches.len(),
+                        };
+                        t.apply(&mut cx)
+                    };
+                    let done = |verdict| {
+                        Some(TableResult {
+                            verdict,
+                            decision: Decision::Rule(rref),
+                        })
+                    };
+                    match v {
+                        TargetVerdict::Continue => idx += 1,
+                        TargetVerdict::Accept => return done(TableVerdict::Accept),
+                        TargetVerdict::Drop => return done(TableVerdict::Drop),
+                        TargetVerdict::Reject(r) => return done(TableVerdict::Reject(r)),
+                        TargetVerdict::Queue { bypass, .. } => {
+                            return done(if bypass {
+                                TableVerdict::Accept
+                            } else {
+                                TableVerdict::Drop
+                            });
+                        }
+                        TargetVerdict::Nat(spec) => return done(TableVerdict::Nat(spec)),
+                        TargetVerdict::Unknown(why) => {
+                            hc.uncertain(rs, rref, why);
+                            idx += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

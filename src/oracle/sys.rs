@@ -1,0 +1,246 @@
+//! Thin safe wrappers over the system calls the oracle uses: `unshare`, the tun device, raw
+//! IP sockets, `poll`, and the monotonic clock.
+//!
+//! Every descriptor is opened with `O_CLOEXEC`/`SOCK_CLOEXEC` and owned by an [`OwnedFd`], so a
+//! child process spawned by any thread of the program (for instance a parallel test running
+//! `iptables-restore`) never inherits one of them and cannot keep the oracle's network namespace
+//! alive after the oracle thread ends.
+
+use std::io;
+use std::net::IpAddr;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
+}
+
+fn cvt_size(r: libc::ssize_t) -> io::Result<usize> {
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r as usize)
+    }
+}
+
+/// `Ok(None)` for `EAGAIN`/`EWOULDBLOCK`, the usual answer of a drained non-blocking descriptor.
+fn would_block(r: io::Result<usize>) -> io::Result<Option<usize>> {
+    match r {
+        Ok(n) => Ok(Some(n)),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Move the calling thread (only this thread) into a new, empty network namespace.
+pub fn unshare_net() -> io::Result<()> {
+    // SAFETY: plain system call without pointers.
+    cvt(unsafe { libc::unshare(libc::CLONE_NEWNET) }).map(|_| ())
+}
+
+/// Effective user id of the process.
+pub fn geteuid() -> u32 {
+    // SAFETY: always succeeds.
+    unsafe { libc::geteuid() }
+}
+
+/// `CLOCK_MONOTONIC` in nanoseconds — the clock `/proc/timer_list` ("now at") and the kernel's
+/// jiffies bookkeeping (`tick_next_period`) use.
+pub fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: valid pointer to a timespec; CLOCK_MONOTONIC always exists.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// Sleep until `CLOCK_MONOTONIC` reaches `deadline_ns` (absolute), resuming after signals.
+pub fn sleep_until_monotonic(deadline_ns: u64) {
+    let ts = libc::timespec {
+        tv_sec: (deadline_ns / 1_000_000_000) as libc::time_t,
+        tv_nsec: (deadline_ns % 1_000_000_000) as libc::c_long,
+    };
+    loop {
+        // SAFETY: valid timespec pointer; the remaining-time pointer may be null with TIMER_ABSTIME.
+        let r = unsafe {
+            libc::clock_nanosleep(
+                libc::CLOCK_MONOTONIC,
+                libc::TIMER_ABSTIME,
+                &ts,
+                std::ptr::null_mut(),
+            )
+        };
+        if r != libc::EINTR {
+            return;
+        }
+    }
+}
+
+const TUNSETIFF: libc::c_ulong = 0x4004_54ca;
+const IFF_TUN: libc::c_short = 0x0001;
+const IFF_NO_PI: libc::c_short = 0x1000;
+
+/// A layer-3 tun device (`IFF_TUN | IFF_NO_PI`): writes are IP packets arriving on the
+/// interface, reads are IP packets the stack transmitted through it.
+pub struct Tun {
+    fd: OwnedFd,
+    pub ifindex: u32,
+}
+
+impl Tun {
+    /// Create the device in the calling thread's network namespace (the namespace of the opener
+    /// of `/dev/net/tun` decides). The device disappears when the descriptor is closed.
+    pub fn create(name: &str) -> io::Result<Tun> {
+        if name.is_empty() || name.len() >= libc::IFNAMSIZ || name.contains(['/', ' ', '\0']) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("bad interface name {name:?}"),
+            ));
+        }
+        // SAFETY: NUL-terminated path literal.
+        let raw = unsafe {
+            libc::open(
+                c"/dev/net/tun".as_ptr(),
+                libc::O_RDWR | libc::O_NONBLOCK | libc::O_CLOEXEC,
+            )
+        };
+        let fd = cvt(raw)?;
+        // SAFETY: fd is a fresh descriptor we own.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        // struct ifreq: char ifr_name[IFNAMSIZ]; union { short ifr_flags; ... } (40 bytes total).
+        let mut ifr = [0u8; 40];
+        ifr[..name.len()].copy_from_slice(name.as_bytes());
+        ifr[16..18].copy_from_slice(&(IFF_TUN | IFF_NO_PI).to_ne_bytes());
+        // SAFETY: ifr is a 40-byte buffer laid out as struct ifreq, valid for the ioctl.
+        cvt(unsafe { libc::ioctl(fd.as_raw_fd(), TUNSETIFF, ifr.as_mut_ptr()) })?;
+        let end = ifr[..16].iter().position(|&b| b == 0).unwrap_or(16);
+        let name = String::from_utf8_lossy(&ifr[..end]).into_owned();
+        let cname = std::ffi::CString::new(name.clone())
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        // SAFETY: valid NUL-terminated string.
+        let ifindex = unsafe { libc::if_nametoindex(cname.as_ptr()) };
+        if ifindex == 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Tun { fd, ifindex })
+    }
+
+    /// Hand one IP packet to the stack as if it arrived on the interface.
+    pub fn write(&self, packet: &[u8]) -> io::Result<usize> {
+        // SAFETY: buffer pointer and length describe a valid slice.
+        cvt_size(unsafe { libc::write(self.fd.as_raw_fd(), packet.as_ptr().cast(), packet.len()) })
+    }
+
+    /// One packet the stack transmitted through the interface, `None` when there is none.
+    pub fn read(&self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+        // SAFETY: buffer pointer and length describe a valid mutable slice.
+        would_block(cvt_size(unsafe {
+            libc::read(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len())
+        }))
+    }
+
+    pub fn raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+/// A raw IP socket (`SOCK_RAW`) in the calling thread's namespace.
+pub fn raw_socket(v6: bool, protocol: u8, nonblocking: bool) -> io::Result<OwnedFd> {
+    let domain = if v6 { libc::AF_INET6 } else { libc::AF_INET };
+    let mut ty = libc::SOCK_RAW | libc::SOCK_CLOEXEC;
+    if nonblocking {
+        ty |= libc::SOCK_NONBLOCK;
+    }
+    // SAFETY: plain system call.
+    let fd = cvt(unsafe { libc::socket(domain, ty, protocol as libc::c_int) })?;
+    // SAFETY: fresh descriptor we own.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+pub fn set_int_opt(
+    fd: &OwnedFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: libc::c_int,
+) -> io::Result<()> {
+    // SAFETY: pointer to a live c_int and its size.
+    cvt(unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            (&value as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    })
+    .map(|_| ())
+}
+
+/// Receive one datagram, `None` when the (non-blocking) socket is drained.
+pub fn recv(fd: &OwnedFd, buf: &mut [u8]) -> io::Result<Option<usize>> {
+    // SAFETY: buffer pointer and length describe a valid mutable slice.
+    would_block(cvt_size(unsafe {
+        libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0)
+    }))
+}
+
+/// `sendto` towards `dst` (port 0), with `scope_id` for IPv6 link-local/multicast destinations.
+pub fn send_to(fd: &OwnedFd, buf: &[u8], dst: IpAddr, scope_id: u32) -> io::Result<usize> {
+    match dst {
+        IpAddr::V4(a) => {
+            // SAFETY: sockaddr_in is plain old data; zeroed is a valid value.
+            let mut sa: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+            sa.sin_family = libc::AF_INET as libc::sa_family_t;
+            sa.sin_addr.s_addr = u32::from_ne_bytes(a.octets());
+            // SAFETY: valid buffer and sockaddr pointers with their sizes.
+            cvt_size(unsafe {
+                libc::sendto(
+                    fd.as_raw_fd(),
+                    buf.as_ptr().cast(),
+                    buf.len(),
+                    0,
+                    (&sa as *const libc::sockaddr_in).cast(),
+                    std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+                )
+            })
+        }
+        IpAddr::V6(a) => {
+            // SAFETY: sockaddr_in6 is plain old data; zeroed is a valid value.
+            let mut sa: libc::sockaddr_in6 = unsafe { std::mem::zeroed() };
+            sa.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+            sa.sin6_addr.s6_addr = a.octets();
+            sa.sin6_scope_id = scope_id;
+            // SAFETY: valid buffer and sockaddr pointers with their sizes.
+            cvt_size(unsafe {
+                libc::sendto(
+                    fd.as_raw_fd(),
+                    buf.as_ptr().cast(),
+                    buf.len(),
+                    0,
+                    (&sa as *const libc::sockaddr_in6).cast(),
+                    std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t,
+                )
+            })
+        }
+    }
+}
+
+/// `poll(2)` on `fds` (their `revents` are filled in); returns the number of ready descriptors.
+pub fn poll(fds: &mut [libc::pollfd], timeout_ms: i32) -> io::Result<usize> {
+    loop {
+        // SAFETY: fds is a valid mutable slice of pollfd structures.
+        let r = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
+        if r >= 0 {
+            return Ok(r as usize);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}

@@ -1,0 +1,751 @@
+//! IPv4/IPv6 fragment reassembly as the kernel does it before conntrack (`nf_defrag_ipv4` →
+//! `ip_defrag`, `nf_defrag_ipv6` → `nf_ct_frag6_gather`), for the engine to use when the
+//! ruleset makes conntrack active.
+//!
+//! Kernel facts implemented (mainline `net/ipv4/ip_fragment.c` `ip_frag_queue`,
+//! `net/ipv4/inet_fragment.c` `inet_frag_queue_insert`, `net/ipv6/netfilter/nf_conntrack_reasm.c`):
+//!
+//! * Queue keys: IPv4 (src, dst, protocol, id); IPv6 (src, dst, id, and the interface only
+//!   when the destination is multicast or link-local).
+//! * Timeouts from the queue's creation (not refreshed per fragment): 30 s IPv4
+//!   (`ipfrag_time`), 60 s IPv6 (`nf_conntrack_frag6_timeout`), counted with capture time
+//!   stamps. Expired trains are reported ([`DefragEvent::TimedOut`]).
+//! * Overlap (RFC 5722 style, both families): a fragment that overlaps queued data without
+//!   being wholly inside one contiguous run discards the whole queue; a fragment wholly inside
+//!   a run is a duplicate and only that fragment is dropped.
+//! * IPv4: a last fragment ending before queued data or disagreeing with an earlier last
+//!   fragment, data beyond a known end, and empty fragments discard the queue; non-last
+//!   fragments are trimmed to a multiple of 8; `ipfrag_max_dist` (64): when more than 64 other
+//!   fragments from the same source arrived since this queue's previous fragment, the queue is
+//!   purged and restarted; a datagram over 65535 bytes fails.
+//! * IPv6: the same errors only drop the offending fragment (the queue stays); a non-last
+//!   fragment whose length is not a multiple of 8 kills the queue and itself passes through
+//!   un-reassembled; so does a first fragment that does not contain the whole upper-layer
+//!   header (RFC 8200 §4.5), and a packet with payload length 0 (jumbogram).
+//!
+//! Not modelled: the fragment memory limits (`ipfrag_high_thresh`, 4 MB), ECN combination
+//! checks, and per-VRF keys.
+//!
+//! Use: feed every packet that reached PREROUTING (or LOCAL_OUT) in capture order to
+//! [`Defragmenter::push`]; it returns the packet to continue with (non-fragments unchanged,
+//! completed datagrams reassembled) or `None` while a fragment is held or dropped. Drain
+//! [`Defragmenter::drain_events`] for drops and timeouts; call [`Defragmenter::finish`] at the
+//! end of the capture to report trains still incomplete.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use super::decode::{decode_ip, walk_ipv6_ext, FrameMeta};
+use super::{checksum, proto, Anomalies, Family, LinkInfo, Packet, Timestamp};
+
+/// Why a fragment or queue was dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DropReason {
+    /// Wholly inside data already queued (`IPFRAG_DUP`).
+    Duplicate,
+    /// Overlaps queued data (`IPFRAG_OVERLAP`): the whole queue is discarded.
+    Overlap,
+    /// A last fragment inconsistent with the data or the last fragment already seen.
+    BadLastFragment,
+    /// Data beyond the end fixed by the last fragment.
+    BeyondEnd,
+    /// A fragment with no data.
+    Empty,
+    /// The reassembled datagram would exceed 65535 bytes.
+    Oversize,
+    /// `ipfrag_max_dist` exceeded: the queue was purged and restarted.
+    TooFar,
+    /// A fragment whose data is not where its header says (IPv4 header/length problems).
+    Malformed,
+}
+
+impl DropReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DropReason::Duplicate => "duplicate fragment",
+            DropReason::Overlap => "overlapping fragment",
+            DropReason::BadLastFragment => "inconsistent last fragment",
+            DropReason::BeyondEnd => "fragment data beyond the datagram end",
+            DropReason::Empty => "empty fragment",
+            DropReason::Oversize => "reassembled datagram larger than 65535 bytes",
+            DropReason::TooFar => {
+                "too many fragments from this source in between (ipfrag_max_dist)"
+            }
+            DropReason::Malformed => "malformed fragment",
+        }
+    }
+}
+
+/// What the defragmenter did besides returning packets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DefragEvent {
+    /// One fragment was dropped; its queue (if any) goes on.
+    FragmentDropped { frame: u64, reason: DropReason },
+    /// A whole queue was discarded because of fragment `frame`: `frames` lists every fragment
+    /// lost with it (including `frame`).
+    QueueDiscarded {
+        frame: u64,
+        frames: Vec<u64>,
+        reason: DropReason,
+    },
+    /// An IPv6 fragment the kernel lets through un-reassembled (`reason` says why).
+    PassedThrough { frame: u64, reason: &'static str },
+    /// An incomplete train timed out (`at_end`: still incomplete when the capture ended).
+    TimedOut {
+        family: Family,
+        src: IpAddr,
+        dst: IpAddr,
+        id: u32,
+        frames: Vec<u64>,
+        first_ts: Timestamp,
+        at_end: bool,
+    },
+}
+
+/// Timeouts and limits (kernel defaults by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DefragConfig {
+    /// `net.ipv4.ipfrag_time`, nanoseconds (30 s).
+    pub ipv4_timeout: u64,
+    /// `net.netfilter.nf_conntrack_frag6_timeout`, nanoseconds (60 s).
+    pub ipv6_timeout: u64,
+    /// `net.ipv4.ipfrag_max_dist` (64; 0 disables the check).
+    pub ipv4_max_dist: u32,
+}
+
+impl Default for DefragConfig {
+    fn default() -> Self {
+        DefragConfig {
+            ipv4_timeout: 30_000_000_000,
+            ipv6_timeout: 60_000_000_000,
+            ipv4_max_dist: 64,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Key {
+    family: Family,
+    src: IpAddr,
+    dst: IpAddr,
+    proto: u8,
+    id: u32,
+    iif: u32,
+}
+
+#[derive(Debug, Clone)]
+struct Frag {
+    off: usize,
+    end: usize,
+    /// The fragment's IP bytes and where its fragmentable data starts.
+    data: Arc<[u8]>,
+    start: usize,
+    frame: u64,
+}
+
+#[derive(Debug, Clone)]
+struct Run {
+    off: usize,
+    end: usize,
+    frags: Vec<Frag>,
+}
+
+#[derive(Debug, Clone)]
+struct Queue {
+    first_ts: Timestamp,
+    deadline: Timestamp,
+    runs: Vec<Run>,
+    len: usize,
+    first_in: bool,
+    last_in: bool,
+    meat: usize,
+    max_size: usize,
+    max_df_size: usize,
+    rid: u32,
+    cap_truncated: bool,
+}
+
+impl Queue {
+    fn new(ts: Timestamp, timeout: u64) -> Self {
+        Queue {
+            first_ts: ts,
+            deadline: Timestamp(ts.0.saturating_add(timeout)),
+            runs: Vec::new(),
+            len: 0,
+            first_in: false,
+            last_in: false,
+            meat: 0,
+            max_size: 0,
+            max_df_size: 0,
+            rid: 0,
+            cap_truncated: false,
+        }
+    }
+
+    fn frames(&self) -> Vec<u64> {
+        let mut v: Vec<u64> = self
+            .runs
+            .iter()
+            .flat_map(|r| r.frags.iter().map(|f| f.frame))
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
+    fn has_frags(&self) -> bool {
+        !self.runs.is_empty()
+    }
+
+    /// `inet_frag_queue_insert`: Ok, Err(Duplicate) or Err(Overlap).
+    fn insert(&mut self, f: Frag) -> Result<(), DropReason> {
+        let (off, end) = (f.off, f.end);
+        let Some(last) = self.runs.last_mut() else {
+            self.runs.push(Run {
+                off,
+                end,
+                frags: vec![f],
+            });
+            return Ok(());
+        };
+        if last.end < end {
+            if off < last.end {
+                return Err(DropReason::Overlap);
+            }
+            if off == last.end {
+                last.end = end;
+                last.frags.push(f);
+            } else {
+                self.runs.push(Run {
+                    off,
+                    end,
+                    frags: vec![f],
+                });
+            }
+            return Ok(());
+        }
+        let mut pos = self.runs.len();
+        for (i, r) in self.runs.iter().enumerate() {
+            if end <= r.off {
+                pos = pos.min(i);
+                continue;
+            }
+            if off >= r.end {
+                continue;
+            }
+            if off >= r.off && end <= r.end {
+                return Err(DropReason::Duplicate);
+            }
+            return Err(DropReason::Overlap);
+        }
+        self.runs.insert(
+            pos,
+            Run {
+                off,
+                end,
+                frags: vec![f],
+            },
+        );
+        Ok(())
+    }
+
+    fn reset(&mut self, ts: Timestamp, timeout: u64) {
+        let rid = self.rid;
+        *self = Queue::new(ts, timeout);
+        self.rid = rid;
+    }
+}
+
+/// The reassembler. Deterministic: queues live in ordered maps.
+#[derive(Debug, Clone, Default)]
+pub struct Defragmenter {
+    cfg: DefragConfig,
+    queues: BTreeMap<Key, Queue>,
+    next_deadline: Option<Timestamp>,
+    peers: BTreeMap<IpAddr, u32>,
+    events: Vec<DefragEvent>,
+}
+
+/// Minimum bytes of an upper-layer header the IPv6 first fragment must contain
+/// (`ipv6frag_thdr_truncated`).
+fn v6_upper_min(nh: u8) -> usize {
+    match nh {
+        proto::TCP => 20,
+        proto::UDP => 8,
+        proto::ICMPV6 => 8,
+        _ => 1,
+    }
+}
+
+fn is_v6_ll_or_mcast(a: &IpAddr) -> bool {
+    match a {
+        IpAddr::V6(a) => a.is_multicast() || (a.segments()[0] & 0xffc0) == 0xfe80,
+        IpAddr::V4(_) => false,
+    }
+}
+
+impl Defragmenter {
+    pub fn new() -> Self {
+        Self::with_config(DefragConfig::default())
+    }
+
+    pub fn with_config(cfg: DefragConfig) -> Self {
+        Defragmenter {
+            cfg,
+            ..Default::default()
+        }
+    }
+
+    /// Number of incomplete trains held.
+    pub fn pending(&self) -> usize {
+        self.queues.len()
+    }
+
+    /// Events since the last drain, in the order they happened.
+    pub fn drain_events(&mut self) -> std::vec::Drain<'_, DefragEvent> {
+        self.events.drain(..)
+    }
+
+    /// Expires queues whose timeout passed at time `now`.
+    pub fn expire(&mut self, now: Timestamp) {
+        match self.next_deadline {
+            Some(d) if now >= d => {}
+            _ => return,
+        }
+        let expired: Vec<Key> = self
+            .queues
+            .iter()
+            .filter(|(_, q)| now >= q.deadline)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in expired {
+            if let Some(q) = self.queues.remove(&k).filter(|q| q.has_frags()) {
+                self.events.push(DefragEvent::TimedOut {
+                    family: k.family,
+                    src: k.src,
+                    dst: k.dst,
+                    id: k.id,
+                    frames: q.frames(),
+                    first_ts: q.first_ts,
+                    at_end: false,
+                });
+            }
+        }
+        self.next_deadline = self.queues.values().map(|q| q.deadline).min();
+    }
+
+    /// Reports every train still incomplete (end of capture) and empties the reassembler.
+    pub fn finish(&mut self) -> Vec<DefragEvent> {
+        let queues = std::mem::take(&mut self.queues);
+        for (k, q) in queues.into_iter().filter(|(_, q)| q.has_frags()) {
+            self.events.push(DefragEvent::TimedOut {
+                family: k.family,
+                src: k.src,
+                dst: k.dst,
+                id: k.id,
+                frames: q.frames(),
+                first_ts: q.first_ts,
+                at_end: true,
+            });
+        }
+        self.next_deadline = None;
+        self.events.drain(..).collect()
+    }
+
+    /// Feeds one packet (capture order). Returns the packet to continue with: unchanged when
+    /// it is not a fragment (or the kernel lets it through as is), the reassembled datagram
+    /// when this fragment completed one, `None` while held or when dropped.
+    pub fn push(&mut self, pkt: Packet) -> Option<Packet> {
+        self.expire(pkt.ts);
+        if !pkt.frag.is_fragment() || pkt.kernel_drop_reason().is_some() {
+            return Some(pkt);
+        }
+        match pkt.family {
+            Family::V4 => self.push_v4(pkt),
+            Family::V6 => self.push_v6(pkt),
+        }
+    }
+
+    fn arm(&mut self, d: Timestamp) {
+        self.next_deadline = Some(match self.next_deadline {
+            Some(x) if x < d => x,
+            _ => d,
+        });
+    }
+
+    fn discard(&mut self, key: &Key, frame: u64, reason: DropReason) {
+        let mut frames = self
+            .queues
+            .remove(key)
+            .map(|q| q.frames())
+            .unwrap_or_default();
+        frames.push(frame);
+        frames.sort_unstable();
+        frames.dedup();
+        self.events.push(DefragEvent::QueueDiscarded {
+            frame,
+            frames,
+            reason,
+        });
+    }
+
+    fn drop_frag(&mut self, frame: u64, reason: DropReason) {
+        self.events
+            .push(DefragEvent::FragmentDropped { frame, reason });
+    }
+
+    fn push_v4(&mut self, pkt: Packet) -> Option<Packet> {
+        let hl = pkt.ip_hdr_len as usize;
+        let key = Key {
+            family: Family::V4,
+            src: pkt.src,
+            dst: pkt.dst,
+            proto: pkt.proto,
+            id: pkt.frag.id,
+            iif: 0,
+        };
+        let timeout = self.cfg.ipv4_timeout;
+        let ts = pkt.ts;
+        let frame = pkt.frame;
+        // ip_frag_too_far: per-source fragment counter.
+        let max_dist = self.cfg.ipv4_max_dist;
+        let peer_rid = if max_dist > 0 {
+            let c = self.peers.entry(pkt.src).or_insert(0);
+            *c = c.wrapping_add(1);
+            Some(*c)
+        } else {
+            None
+        };
+        let created = !self.queues.contains_key(&key);
+        let q = self
+            .queues
+            .entry(key.clone())
+            .or_insert_with(|| Queue::new(ts, timeout));
+        if created {
+            let d = q.deadline;
+            self.arm(d);
+        }
+        let q = self.queues.get_mut(&key)?;
+        if let Some(end_rid) = peer_rid {
+            let start = q.rid;
+            q.rid = end_rid;
+            if q.has_frags() && end_rid.wrapping_sub(start) > max_dist {
+                let purged = q.frames();
+                q.reset(ts, timeout);
+                let d = q.deadline;
+                self.arm(d);
+                self.events.push(DefragEvent::QueueDiscarded {
+                    frame,
+                    frames: purged,
+                    reason: DropReason::TooFar,
+                });
+            }
+        }
+        let q = self.queues.get_mut(&key)?;
+        let off = pkt.frag.offset as usize * 8;
+        let mut end = off + (pkt.ip_len as usize).saturating_sub(hl);
+        if !pkt.frag.more_fragments {
+            if end < q.len || (q.last_in && end != q.len) {
+                self.discard(&key, frame, DropReason::BadLastFragment);
+                return None;
+            }
+            q.last_in = true;
+            q.len = end;
+        } else {
+            end &= !7;
+            if end > q.len {
+                if q.last_in {
+                    self.discard(&key, frame, DropReason::BeyondEnd);
+                    return None;
+                }
+                q.len = end;
+            }
+        }
+        if end == off {
+            self.discard(&key, frame, DropReason::Empty);
+            return None;
+        }
+        if pkt.anomalies.has(Anomalies::CAP_TRUNCATED) {
+            q.cap_truncated = true;
+        }
+        let f = Frag {
+            off,
+            end,
+            data: Arc::clone(&pkt.data),
+            start: hl,
+            frame,
+        };
+        match q.insert(f) {
+            Ok(()) => {}
+            Err(DropReason::Duplicate) => {
+                self.drop_frag(frame, DropReason::Duplicate);
+                return None;
+            }
+            Err(r) => {
+                self.discard(&key, frame, r);
+                return None;
+            }
+        }
+        q.meat += end - off;
+        if off == 0 {
+            q.first_in = true;
+        }
+        let fragsize = end - off + hl;
+        q.max_size = q.max_size.max(fragsize);
+        if pkt.frag.dont_fragment {
+            q.max_df_size = q.max_df_size.max(fragsize);
+        }
+        if !(q.first_in && q.last_in && q.meat == q.len) {
+            return None;
+        }
+        let q = self.queues.remove(&key)?;
+        self.next_deadline = self.queues.values().map(|q| q.deadline).min();
+        let head = q.runs.first()?.frags.first()?.clone();
+        let ihl = head.start;
+        let total = ihl + q.len;
+        if total > 65535 {
+            self.events.push(DefragEvent::QueueDiscarded {
+                frame,
+                frames: q.frames(),
+                reason: DropReason::Oversize,
+            });
+            return None;
+        }
+        let mut buf = vec![0u8; total];
+        buf[..ihl].copy_from_slice(head.data.get(..ihl)?);
+        let mut n = 0u16;
+        for r in &q.runs {
+            for f in &r.frags {
+                n = n.saturating_add(1);
+                copy_part(&mut buf, ihl + f.off, &f.data, f.start, f.end - f.off);
+            }
+        }
+        buf[2..4].copy_from_slice(&(total as u16).to_be_bytes());
+        let fo: u16 = if q.max_df_size == q.max_size {
+            0x4000
+        } else {
+            0
+        };
+        buf[6..8].copy_from_slice(&fo.to_be_bytes());
+        buf[10] = 0;
+        buf[11] = 0;
+        let c = checksum::compute(&buf[..ihl]);
+        buf[10..12].copy_from_slice(&c.to_be_bytes());
+        finish_packet(&pkt, buf, Some(Family::V4), &q, n)
+    }
+
+    fn push_v6(&mut self, pkt: Packet) -> Option<Packet> {
+        let frame = pkt.frame;
+        let ts = pkt.ts;
+        let data = Arc::clone(&pkt.data);
+        if data.len() < 40 || data[4..6] == [0, 0] {
+            self.events.push(DefragEvent::PassedThrough {
+                frame,
+                reason: "IPv6 payload length 0 (jumbogram)",
+            });
+            return Some(pkt);
+        }
+        let w = walk_ipv6_ext(&data, data[6], 40, data.len());
+        let Some((units, mf, id, fh)) = w.frag else {
+            return Some(pkt);
+        };
+        let off = units as usize * 8;
+        let start = fh + 8;
+        if off == 0 {
+            // ipv6frag_thdr_truncated: the first fragment must hold the upper-layer header.
+            let after = walk_ipv6_ext(&data, data[fh], start, data.len());
+            let need = after.offset + v6_upper_min(after.proto);
+            if after.overrun || need > data.len() {
+                self.events.push(DefragEvent::PassedThrough {
+                    frame,
+                    reason: "first fragment does not contain the upper-layer header",
+                });
+                return Some(pkt);
+            }
+        }
+        let plen = (pkt.ip_len as usize).saturating_sub(40);
+        let end = off + plen.saturating_sub(start - 40);
+        if end > 65535 {
+            self.drop_frag(frame, DropReason::Oversize);
+            return None;
+        }
+        let iif = if is_v6_ll_or_mcast(&pkt.dst) {
+            pkt.link.interface
+        } else {
+            0
+        };
+        let key = Key {
+            family: Family::V6,
+            src: pkt.src,
+            dst: pkt.dst,
+            proto: 0,
+            id,
+            iif,
+        };
+        let timeout = self.cfg.ipv6_timeout;
+        if !self.queues.contains_key(&key) {
+            let q = Queue::new(ts, timeout);
+            let d = q.deadline;
+            self.queues.insert(key.clone(), q);
+            self.arm(d);
+        }
+        let q = self.queues.get_mut(&key)?;
+        if !mf {
+            if end < q.len || (q.last_in && end != q.len) {
+                self.drop_frag(frame, DropReason::BadLastFragment);
+                return None;
+            }
+            q.last_in = true;
+            q.len = end;
+        } else {
+            if end & 7 != 0 {
+                let frames = q.frames();
+                self.queues.remove(&key);
+                if !frames.is_empty() {
+                    self.events.push(DefragEvent::QueueDiscarded {
+                        frame,
+                        frames,
+                        reason: DropReason::Malformed,
+                    });
+                }
+                self.events.push(DefragEvent::PassedThrough {
+                    frame,
+                    reason: "non-last fragment length not a multiple of 8",
+                });
+                return Some(pkt);
+            }
+            if end > q.len {
+                if q.last_in {
+                    self.drop_frag(frame, DropReason::BeyondEnd);
+                    return None;
+                }
+                q.len = end;
+            }
+        }
+        if end == off {
+            self.drop_frag(frame, DropReason::Empty);
+            return None;
+        }
+        if pkt.anomalies.has(Anomalies::CAP_TRUNCATED) {
+            q.cap_truncated = true;
+        }
+        let f = Frag {
+            off,
+            end,
+            data: Arc::clone(&data),
+            start,
+            frame,
+        };
+        match q.insert(f) {
+            Ok(()) => {}
+            Err(DropReason::Duplicate) => {
+                self.drop_frag(frame, DropReason::Duplicate);
+                return None;
+            }
+            Err(r) => {
+                self.discard(&key, frame, r);
+                return None;
+            }
+        }
+        q.meat += end - off;
+        if off == 0 {
+            q.first_in = true;
+        }
+        if !(q.first_in && q.last_in && q.meat == q.len) {
+            return None;
+        }
+        let q = self.queues.remove(&key)?;
+        self.next_deadline = self.queues.values().map(|q| q.deadline).min();
+        let head = q.runs.first()?.frags.first()?.clone();
+        // Unfragmentable part of the head: everything before its Fragment header.
+        let hfh = head.start - 8;
+        let unfrag = hfh;
+        let payload_len = (unfrag - 40) + q.len;
+        if payload_len > 65535 {
+            self.events.push(DefragEvent::QueueDiscarded {
+                frame,
+                frames: q.frames(),
+                reason: DropReason::Oversize,
+            });
+            return None;
+        }
+        let mut buf = vec![0u8; unfrag + q.len];
+        buf[..unfrag].copy_from_slice(head.data.get(..unfrag)?);
+        // The header before the Fragment header now points at what followed it.
+        let prev_nh_pos = prev_next_header_pos(&head.data, hfh);
+        let frag_next = *head.data.get(hfh)?;
+        if let Some(slot) = buf.get_mut(prev_nh_pos) {
+            *slot = frag_next;
+        }
+        buf[4..6].copy_from_slice(&(payload_len as u16).to_be_bytes());
+        let mut n = 0u16;
+        for r in &q.runs {
+            for f in &r.frags {
+                n = n.saturating_add(1);
+                copy_part(&mut buf, unfrag + f.off, &f.data, f.start, f.end - f.off);
+            }
+        }
+        finish_packet(&pkt, buf, Some(Family::V6), &q, n)
+    }
+}
+
+/// Offset of the next-header byte that names the header at `target` (6 for the base header).
+fn prev_next_header_pos(data: &[u8], target: usize) -> usize {
+    let mut pos = 6;
+    let mut off = 40;
+    let mut nh = data.get(6).copied().unwrap_or(0);
+    while off < target {
+        let Some(&lenb) = data.get(off + 1) else {
+            break;
+        };
+        let len = if nh == proto::AH {
+            (lenb as usize + 2) * 4
+        } else {
+            (lenb as usize + 1) * 8
+        };
+        pos = off;
+        nh = data.get(off).copied().unwrap_or(0);
+        off += len;
+    }
+    pos
+}
+
+fn copy_part(buf: &mut [u8], at: usize, src: &[u8], start: usize, len: usize) {
+    let avail = src.len().saturating_sub(start).min(len);
+    if avail == 0 || at >= buf.len() {
+        return;
+    }
+    let n = avail.min(buf.len() - at);
+    buf[at..at + n].copy_from_slice(&src[start..start + n]);
+}
+
+fn finish_packet(
+    last: &Packet,
+    buf: Vec<u8>,
+    family: Option<Family>,
+    q: &Queue,
+    n: u16,
+) -> Option<Packet> {
+    let meta = FrameMeta {
+        frame: last.frame,
+        ts: last.ts,
+        linktype: last.link.linktype,
+        interface: last.link.interface,
+        wire_len: buf.len() as u32,
+    };
+    let link: LinkInfo = last.link.clone();
+    let len = buf.len();
+    let mut p = decode_ip(&meta, link, &buf, len, family).ok()?;
+    p.frag.reassembled = true;
+    p.frag.fragments = n;
+    if family == Some(Family::V6) {
+        // The datagram no longer has a Fragment header; keep its identification.
+        p.frag.id = last.frag.id;
+    }
+    if q.cap_truncated {
+        p.anomalies.set(Anomalies::CAP_TRUNCATED);
+        p.l4_checksum_ok = None;
+    }
+    p.reassembled_from = Some(Arc::from(q.frames()));
+    Some(p)
+}

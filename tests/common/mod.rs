@@ -1,0 +1,168 @@
+//! Test helpers: packets built as decoded values (no capture bytes), and ruleset loading.
+#![allow(dead_code, clippy::too_many_arguments)]
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use fwcheck::engine::{Engine, Outcome, SimEnv, SimOptions};
+use fwcheck::lint::{load_str, Loaded};
+use fwcheck::packet::{
+    Family, FragInfo, IcmpInfo, InnerPacket, LinkInfo, Packet, TcpInfo, TcpOptions, Timestamp,
+    UdpInfo, L4,
+};
+use fwcheck::ruleset::ParseOptions;
+
+pub const HOST: &str = "203.0.113.10";
+
+pub fn ip(s: &str) -> IpAddr {
+    s.parse().expect("address")
+}
+
+/// A ruleset from text; panics on errors.
+pub fn rules(text: &str) -> Loaded {
+    let l = load_str("test.rules", text, ParseOptions::default());
+    assert!(!l.has_errors(), "{}", l.render_diagnostics(false));
+    l
+}
+
+pub fn engine(l: &Loaded) -> Engine<'_> {
+    let env = SimEnv {
+        hosts: vec![ip(HOST)],
+        ..SimEnv::default()
+    };
+    Engine::new(
+        &l.ruleset,
+        SimOptions {
+            env,
+            ..SimOptions::default()
+        },
+    )
+}
+
+fn base(
+    frame: u64,
+    ms: u64,
+    src: &str,
+    dst: &str,
+    proto: u8,
+    l4: L4,
+    l4len: u32,
+    payload: u32,
+) -> Packet {
+    let src = ip(src);
+    let family = if src.is_ipv4() {
+        Family::V4
+    } else {
+        Family::V6
+    };
+    let hdr = if family == Family::V4 { 20 } else { 40 };
+    Packet {
+        frame,
+        ts: Timestamp(1_700_000_000_000_000_000 + ms * 1_000_000),
+        link: LinkInfo::default(),
+        family,
+        src,
+        dst: ip(dst),
+        proto,
+        ttl: 64,
+        tos: 0,
+        ip_len: hdr + l4len + payload,
+        ip_hdr_len: hdr as u16,
+        frag: FragInfo::default(),
+        ip_checksum_ok: true,
+        l4,
+        l4_checksum_ok: Some(true),
+        payload_len: payload,
+        data: Arc::from(vec![0u8; 0]),
+        ..Packet::default()
+    }
+}
+
+/// A TCP segment `src:sport > dst:dport` with flags like "S", "SA", "A", "FA", "R", "PA".
+pub fn tcp(
+    frame: u64,
+    ms: u64,
+    from: (&str, u16),
+    to: (&str, u16),
+    flags: &str,
+    seq: u32,
+    ack: u32,
+    payload: u32,
+) -> Packet {
+    use fwcheck::packet::tcp_flags as F;
+    let mut f = 0u8;
+    for c in flags.chars() {
+        f |= match c {
+            'F' => F::FIN,
+            'S' => F::SYN,
+            'R' => F::RST,
+            'P' => F::PSH,
+            'A' => F::ACK,
+            'U' => F::URG,
+            'E' => F::ECE,
+            'C' => F::CWR,
+            _ => panic!("flag {c}"),
+        };
+    }
+    let th = TcpInfo {
+        sport: from.1,
+        dport: to.1,
+        seq,
+        ack,
+        flags: f,
+        window: 64240,
+        doff: 5,
+        urgent: 0,
+        options: TcpOptions::default(),
+    };
+    base(frame, ms, from.0, to.0, 6, L4::Tcp(th), 20, payload)
+}
+
+pub fn udp(frame: u64, ms: u64, from: (&str, u16), to: (&str, u16), payload: u32) -> Packet {
+    let u = UdpInfo {
+        sport: from.1,
+        dport: to.1,
+        length: 8 + payload as u16,
+        checksum: 0x1234,
+    };
+    base(frame, ms, from.0, to.0, 17, L4::Udp(u), 8, payload)
+}
+
+pub fn icmp(
+    frame: u64,
+    ms: u64,
+    from: &str,
+    to: &str,
+    ty: u8,
+    code: u8,
+    id: u16,
+    inner: Option<InnerPacket>,
+) -> Packet {
+    let i = IcmpInfo {
+        icmp_type: ty,
+        code,
+        id,
+        seq: 1,
+        inner: inner.map(Box::new),
+    };
+    let v6 = ip(from).is_ipv6();
+    base(
+        frame,
+        ms,
+        from,
+        to,
+        if v6 { 58 } else { 1 },
+        if v6 { L4::Icmpv6(i) } else { L4::Icmp(i) },
+        8,
+        56,
+    )
+}
+
+/// Verdict string of an outcome: "ACCEPT", "DROP", "REJECT" or "-".
+pub fn v(o: &Outcome) -> &'static str {
+    o.verdict.map(|v| v.as_str()).unwrap_or("-")
+}
+
+pub fn st(o: &Outcome) -> &'static str {
+    o.ctstate.map(|c| c.as_str()).unwrap_or("-")
+}

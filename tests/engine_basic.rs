@@ -1,0 +1,318 @@
+//! Engine behaviour on the guides' rulesets and small rulesets, packet by packet. The expected
+//! verdicts follow the kernel (spec references in each test); the kernel harness
+//! (`tests/kernel_*.rs`) checks the same kind of traffic against a real kernel.
+
+mod common;
+use common::*;
+
+const GUIDE_000: &str = include_str!("../fixtures/guides/guide-000-webserver.rules.v4");
+const GUIDE_001: &str = include_str!("../fixtures/guides/guide-001-apache.rules.v4");
+const C: &str = "198.51.100.20";
+
+#[test]
+fn guide_000_web_session_is_accepted_both_ways() {
+    let l = rules(GUIDE_000);
+    let mut e = engine(&l);
+    let o = e.process(&tcp(1, 0, (C, 40000), (HOST, 80), "S", 1000, 0, 0));
+    assert_eq!((v(&o), st(&o)), ("ACCEPT", "NEW"));
+    let o = e.process(&tcp(2, 20, (HOST, 80), (C, 40000), "SA", 5000, 1001, 0));
+    assert_eq!((v(&o), st(&o)), ("ACCEPT", "ESTABLISHED"));
+    let o = e.process(&tcp(3, 40, (C, 40000), (HOST, 80), "A", 1001, 5001, 0));
+    assert_eq!((v(&o), st(&o)), ("ACCEPT", "ESTABLISHED"));
+    let o = e.process(&tcp(4, 41, (C, 40000), (HOST, 80), "PA", 1001, 5001, 100));
+    assert_eq!(v(&o), "ACCEPT");
+    let o = e.process(&tcp(5, 60, (HOST, 80), (C, 40000), "PA", 5001, 1101, 1000));
+    assert_eq!(v(&o), "ACCEPT");
+    let o = e.process(&tcp(6, 80, (C, 40000), (HOST, 80), "FA", 1101, 6001, 0));
+    assert_eq!(v(&o), "ACCEPT");
+    let o = e.process(&tcp(7, 100, (HOST, 80), (C, 40000), "FA", 6001, 1102, 0));
+    assert_eq!(v(&o), "ACCEPT");
+    let o = e.process(&tcp(8, 120, (C, 40000), (HOST, 80), "A", 1102, 6002, 0));
+    assert_eq!(v(&o), "ACCEPT");
+}
+
+#[test]
+fn dropped_syn_leaves_no_entry() {
+    // Spec §1.4: the unconfirmed entry dies with the dropped packet, so the host's SYN/ACK is
+    // the first packet of a flow, which TCP conntrack calls INVALID (§4.3).
+    let l = rules(GUIDE_000);
+    let mut e = engine(&l);
+    let o = e.process(&tcp(1, 0, (C, 40000), (HOST, 8080), "S", 1000, 0, 0));
+    assert_eq!(v(&o), "DROP");
+    assert_eq!(e.conntrack.len(), 0);
+    let o = e.process(&tcp(2, 20, (HOST, 8080), (C, 40000), "SA", 5000, 1001, 0));
+    assert_eq!((v(&o), st(&o)), ("DROP", "INVALID"));
+}
+
+#[test]
+fn guide_001_drops_every_reply() {
+    // OUTPUT policy DROP and nothing accepted outbound: the SSH session cannot get a SYN/ACK out.
+    let l = rules(GUIDE_001);
+    let mut e = engine(&l);
+    let o = e.process(&tcp(1, 0, (C, 40000), (HOST, 22), "S", 1000, 0, 0));
+    assert_eq!(v(&o), "ACCEPT");
+    let o = e.process(&tcp(2, 20, (HOST, 22), (C, 40000), "SA", 5000, 1001, 0));
+    assert_eq!(v(&o), "DROP");
+    match o.decision {
+        Some(fwcheck::engine::Decision::Policy { chain, .. }) => {
+            assert_eq!(l.ruleset.tables[0].chains[chain].name, "OUTPUT")
+        }
+        d => panic!("expected OUTPUT policy, got {d:?}"),
+    }
+}
+
+#[test]
+fn dns_replies_need_a_query() {
+    let l = rules(GUIDE_000);
+    let mut e = engine(&l);
+    let r = "192.0.2.53";
+    let o = e.process(&udp(1, 0, (HOST, 33333), (r, 53), 40));
+    assert_eq!((v(&o), st(&o)), ("ACCEPT", "NEW"));
+    let o = e.process(&udp(2, 30, (r, 53), (HOST, 33333), 80));
+    assert_eq!((v(&o), st(&o)), ("ACCEPT", "ESTABLISHED"));
+    // Unsolicited "reply" from port 53: NEW, and the INPUT rule wants ESTABLISHED.
+    let o = e.process(&udp(3, 40, (r, 53), (HOST, 44444), 80));
+    assert_eq!((v(&o), st(&o)), ("DROP", "NEW"));
+}
+
+#[test]
+fn udp_reply_after_unreplied_timeout_is_new() {
+    // §3.3: an unreplied UDP flow lives 30 s.
+    let l = rules(GUIDE_000);
+    let mut e = engine(&l);
+    let r = "192.0.2.53";
+    assert_eq!(
+        v(&e.process(&udp(1, 0, (HOST, 33333), (r, 53), 40))),
+        "ACCEPT"
+    );
+    let o = e.process(&udp(2, 31_000, (r, 53), (HOST, 33333), 80));
+    assert_eq!((v(&o), st(&o)), ("DROP", "NEW"));
+}
+
+#[test]
+fn pings_and_replies() {
+    let l = rules(GUIDE_000);
+    let mut e = engine(&l);
+    let o = e.process(&icmp(1, 0, C, HOST, 8, 0, 77, None));
+    assert_eq!((v(&o), st(&o)), ("ACCEPT", "NEW"));
+    let o = e.process(&icmp(2, 1, HOST, C, 0, 0, 77, None));
+    assert_eq!((v(&o), st(&o)), ("ACCEPT", "ESTABLISHED"));
+    // An echo reply nobody asked for is INVALID (§3.4) — but guide 000 accepts any type 0 out.
+    let o = e.process(&icmp(3, 2, HOST, C, 0, 0, 99, None));
+    assert_eq!((v(&o), st(&o)), ("ACCEPT", "INVALID"));
+}
+
+#[test]
+fn invalid_flag_combinations() {
+    let l = rules(
+        "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m conntrack --ctstate INVALID -j DROP\nCOMMIT\n",
+    );
+    let mut e = engine(&l);
+    for (i, f) in ["SF", "", "FPU", "F", "SR"].iter().enumerate() {
+        let o = e.process(&tcp(
+            i as u64 + 1,
+            0,
+            (C, 40000 + i as u16),
+            (HOST, 80),
+            f,
+            1,
+            0,
+            0,
+        ));
+        assert_eq!((v(&o), st(&o)), ("DROP", "INVALID"), "flags {f:?}");
+    }
+    // A mid-stream ACK is picked up (tcp_loose=1) as NEW.
+    let o = e.process(&tcp(9, 0, (C, 41000), (HOST, 80), "A", 1, 1, 0));
+    assert_eq!((v(&o), st(&o)), ("ACCEPT", "NEW"));
+}
+
+#[test]
+fn icmp_error_is_related_to_the_quoted_flow() {
+    let l = rules("*filter\n:INPUT DROP [0:0]\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\nCOMMIT\n");
+    let mut e = engine(&l);
+    let r = "192.0.2.53";
+    assert_eq!(
+        v(&e.process(&udp(1, 0, (HOST, 33333), (r, 53), 40))),
+        "ACCEPT"
+    );
+    let inner = fwcheck::packet::InnerPacket {
+        family: fwcheck::packet::Family::V4,
+        src: ip(HOST),
+        dst: ip(r),
+        proto: 17,
+        frag_offset: 0,
+        ports: Some((33333, 53)),
+        icmp: None,
+        tcp_seq: None,
+    };
+    let o = e.process(&icmp(2, 5, r, HOST, 3, 3, 0, Some(inner.clone())));
+    assert_eq!((v(&o), st(&o)), ("ACCEPT", "RELATED"));
+    // The same error quoting a flow that never existed is INVALID.
+    let mut bogus = inner;
+    bogus.ports = Some((1, 53));
+    let o = e.process(&icmp(3, 6, r, HOST, 3, 3, 0, Some(bogus)));
+    assert_eq!((v(&o), st(&o)), ("DROP", "INVALID"));
+}
+
+#[test]
+fn jumps_gotos_and_returns() {
+    let l = rules(
+        "*filter\n:INPUT DROP [0:0]\n:A - [0:0]\n:B - [0:0]\n\
+         -A INPUT -p tcp -j A\n-A INPUT -p udp -g B\n-A INPUT -j ACCEPT\n\
+         -A A -p tcp --dport 22 -j RETURN\n-A A -p tcp --dport 23 -j DROP\n\
+         -A B -p udp --dport 53 -j ACCEPT\nCOMMIT\n",
+    );
+    let mut e = engine(&l);
+    // RETURN from A continues after the jump: rule 3 accepts.
+    assert_eq!(
+        v(&e.process(&tcp(1, 0, (C, 1), (HOST, 22), "S", 1, 0, 0))),
+        "ACCEPT"
+    );
+    assert_eq!(
+        v(&e.process(&tcp(2, 0, (C, 2), (HOST, 23), "S", 1, 0, 0))),
+        "DROP"
+    );
+    // The end of A is an implicit RETURN.
+    assert_eq!(
+        v(&e.process(&tcp(3, 0, (C, 3), (HOST, 80), "S", 1, 0, 0))),
+        "ACCEPT"
+    );
+    // B was reached by goto: its end returns to INPUT's caller, i.e. the policy.
+    assert_eq!(v(&e.process(&udp(4, 0, (C, 4), (HOST, 53), 10))), "ACCEPT");
+    let o = e.process(&udp(5, 0, (C, 5), (HOST, 54), 10));
+    assert_eq!(v(&o), "DROP");
+    assert!(matches!(
+        o.decision,
+        Some(fwcheck::engine::Decision::Policy { .. })
+    ));
+}
+
+#[test]
+fn unknown_match_makes_verdict_uncertain() {
+    let l = rules("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -m frobnicate --level 3 -j DROP\n-A INPUT -p udp -m frobnicate --level 3 -j LOG\nCOMMIT\n");
+    let mut e = engine(&l);
+    let o = e.process(&tcp(1, 0, (C, 1), (HOST, 22), "S", 1, 0, 0));
+    assert_eq!(v(&o), "ACCEPT");
+    assert!(
+        !o.certain,
+        "an unknown match in front of DROP makes the verdict uncertain"
+    );
+    // Not TCP: the rule cannot match whatever the module says.
+    let o = e.process(&udp(2, 0, (C, 1), (HOST, 53), 1));
+    assert!(
+        o.certain,
+        "LOG in front does not change the verdict: {:?}",
+        o.reason
+    );
+}
+
+#[test]
+fn reject_reply_leaves_only_if_output_allows_it() {
+    // Spec §7.1: the RST carries the original connection as RELATED and crosses OUTPUT.
+    let base = "*filter\n:INPUT DROP [0:0]\n:OUTPUT DROP [0:0]\n-A INPUT -p tcp --dport 23 -j REJECT --reject-with tcp-reset\n";
+    let l = rules(&format!("{base}COMMIT\n"));
+    let mut e = engine(&l);
+    let o = e.process(&tcp(1, 0, (C, 40000), (HOST, 23), "S", 1000, 0, 0));
+    assert_eq!(v(&o), "REJECT");
+    assert_eq!(
+        o.reject.map(|r| r.sent),
+        Some(Some(false)),
+        "OUTPUT policy DROP swallows the reset"
+    );
+    let l = rules(&format!(
+        "{base}-A OUTPUT -m conntrack --ctstate RELATED -j ACCEPT\nCOMMIT\n"
+    ));
+    let mut e = engine(&l);
+    let o = e.process(&tcp(1, 0, (C, 40000), (HOST, 23), "S", 1000, 0, 0));
+    assert_eq!(o.reject.map(|r| r.sent), Some(Some(true)));
+    // The OUTPUT rule counted the reset.
+    let t = &l.ruleset.tables[0];
+    let out = t.chain_index("OUTPUT").unwrap();
+    assert_eq!(e.rule_counters(0, out, 0).packets, 1);
+    // No reset for a reset.
+    let o = e.process(&tcp(2, 0, (C, 40001), (HOST, 23), "R", 1000, 0, 0));
+    assert_eq!(v(&o), "REJECT");
+    assert_eq!(o.reject.map(|r| r.sent), Some(Some(false)));
+}
+
+#[test]
+fn counters_count_packets_and_bytes() {
+    let l = rules(GUIDE_000);
+    let mut e = engine(&l);
+    e.process(&tcp(1, 0, (C, 40000), (HOST, 80), "S", 1000, 0, 0));
+    e.process(&tcp(2, 1, (C, 40000), (HOST, 80), "S", 1000, 0, 0));
+    e.process(&tcp(3, 2, (C, 40001), (HOST, 9999), "S", 1000, 0, 0));
+    assert_eq!(e.rule_counters(0, 0, 0).packets, 2);
+    assert_eq!(e.rule_counters(0, 0, 0).bytes, 80);
+    assert_eq!(e.policy_counters(0, 0).packets, 1);
+}
+
+#[test]
+fn tcp_state_machine_close_and_reopen() {
+    // §4.4/§4.7: after a full close the entry is in TIME_WAIT; a new SYN on the same ports
+    // kills it and starts a new connection (NEW).
+    let l = rules("*filter\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -m conntrack --ctstate NEW -j LOG\nCOMMIT\n");
+    let mut e = engine(&l);
+    let seq = [
+        tcp(1, 0, (C, 40000), (HOST, 80), "S", 100, 0, 0),
+        tcp(2, 10, (HOST, 80), (C, 40000), "SA", 500, 101, 0),
+        tcp(3, 20, (C, 40000), (HOST, 80), "A", 101, 501, 0),
+        tcp(4, 30, (C, 40000), (HOST, 80), "FA", 101, 501, 0),
+        tcp(5, 40, (HOST, 80), (C, 40000), "A", 501, 102, 0),
+        tcp(6, 50, (HOST, 80), (C, 40000), "FA", 501, 102, 0),
+        tcp(7, 60, (C, 40000), (HOST, 80), "A", 102, 502, 0),
+    ];
+    let states: Vec<&str> = seq.iter().map(|p| st(&e.process(p))).collect();
+    assert_eq!(
+        states,
+        [
+            "NEW",
+            "ESTABLISHED",
+            "ESTABLISHED",
+            "ESTABLISHED",
+            "ESTABLISHED",
+            "ESTABLISHED",
+            "ESTABLISHED"
+        ]
+    );
+    let o = e.process(&tcp(8, 1000, (C, 40000), (HOST, 80), "S", 9000, 0, 0));
+    assert_eq!(st(&o), "NEW");
+}
+
+#[test]
+fn rst_before_any_reply_deletes_the_entry() {
+    // §4.6: "If only reply is a RST" the entry is deleted at once; the next SYN is NEW again.
+    let l =
+        rules("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m conntrack --ctstate NEW -j LOG\nCOMMIT\n");
+    let mut e = engine(&l);
+    assert_eq!(
+        st(&e.process(&tcp(1, 0, (HOST, 40000), (C, 81), "S", 100, 0, 0))),
+        "NEW"
+    );
+    let o = e.process(&tcp(2, 5, (C, 81), (HOST, 40000), "RA", 0, 101, 0));
+    assert_eq!(st(&o), "ESTABLISHED");
+    assert_eq!(e.conntrack.len(), 0);
+    assert_eq!(
+        st(&e.process(&tcp(3, 1000, (HOST, 40000), (C, 81), "S", 100, 0, 0))),
+        "NEW"
+    );
+}
+
+#[test]
+fn loopback_traffic_uses_lo() {
+    let l = rules("*filter\n:INPUT DROP [0:0]\n:OUTPUT DROP [0:0]\n-A INPUT -i lo -j ACCEPT\n-A OUTPUT -o lo -j ACCEPT\nCOMMIT\n");
+    let mut e = engine(&l);
+    let o = e.process(&tcp(
+        1,
+        0,
+        ("127.0.0.1", 40000),
+        ("127.0.0.1", 5432),
+        "S",
+        1,
+        0,
+        0,
+    ));
+    assert_eq!((v(&o), o.direction.as_str()), ("ACCEPT", "local"));
+    let o = e.process(&tcp(2, 0, (HOST, 40000), (HOST, 5432), "S", 1, 0, 0));
+    assert_eq!((v(&o), o.direction.as_str()), ("ACCEPT", "local"));
+}

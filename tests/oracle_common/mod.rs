@@ -1,0 +1,317 @@
+//! Test-only helpers for the kernel oracle tests: a tiny packet builder with correct checksums,
+//! frame construction and the skip-if-unavailable guard.
+#![allow(dead_code, clippy::too_many_arguments)]
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use fwcheck::oracle::{self, KernelDirection, KernelOutcome, KernelVerdict, OracleFrame};
+use fwcheck::packet::Timestamp;
+
+/// Returns false (after printing a visible SKIP line) when the oracle cannot run here.
+pub fn oracle_ready(test: &str) -> bool {
+    match oracle::available() {
+        Ok(()) => true,
+        Err(why) => {
+            eprintln!("SKIP: {test}: kernel oracle unavailable: {why}");
+            false
+        }
+    }
+}
+
+pub const CLIENT: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 7);
+pub const HOST: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
+pub const CLIENT6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0xc, 0, 0, 0, 0, 7);
+pub const HOST6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0xa, 0, 0, 0, 0, 10);
+
+pub fn host() -> Vec<IpAddr> {
+    vec![IpAddr::V4(HOST)]
+}
+pub fn host6() -> Vec<IpAddr> {
+    vec![IpAddr::V6(HOST6)]
+}
+
+fn sum(data: &[u8], mut s: u32) -> u32 {
+    let mut it = data.chunks_exact(2);
+    for c in &mut it {
+        s += u16::from_be_bytes([c[0], c[1]]) as u32;
+    }
+    if let [b] = it.remainder() {
+        s += (*b as u32) << 8;
+    }
+    s
+}
+
+pub fn csum(data: &[u8], init: u32) -> u16 {
+    let mut s = sum(data, init);
+    while s > 0xffff {
+        s = (s & 0xffff) + (s >> 16);
+    }
+    !(s as u16)
+}
+
+pub const FIN: u8 = 0x01;
+pub const SYN: u8 = 0x02;
+pub const RST: u8 = 0x04;
+pub const PSH: u8 = 0x08;
+pub const ACK: u8 = 0x10;
+
+/// A TCP segment (header + payload) with a correct checksum for `src`/`dst`.
+pub fn tcp_seg(
+    src: IpAddr,
+    dst: IpAddr,
+    sport: u16,
+    dport: u16,
+    seq: u32,
+    ack: u32,
+    flags: u8,
+    payload: &[u8],
+) -> Vec<u8> {
+    let mut t = Vec::with_capacity(20 + payload.len());
+    t.extend_from_slice(&sport.to_be_bytes());
+    t.extend_from_slice(&dport.to_be_bytes());
+    t.extend_from_slice(&seq.to_be_bytes());
+    t.extend_from_slice(&ack.to_be_bytes());
+    t.push(5 << 4);
+    t.push(flags);
+    t.extend_from_slice(&64240u16.to_be_bytes());
+    t.extend_from_slice(&[0, 0, 0, 0]);
+    t.extend_from_slice(payload);
+    let c = l4_csum(src, dst, 6, &t);
+    t[16..18].copy_from_slice(&c.to_be_bytes());
+    t
+}
+
+pub fn udp_seg(src: IpAddr, dst: IpAddr, sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+    let len = (8 + payload.len()) as u16;
+    let mut u = Vec::new();
+    u.extend_from_slice(&sport.to_be_bytes());
+    u.extend_from_slice(&dport.to_be_bytes());
+    u.extend_from_slice(&len.to_be_bytes());
+    u.extend_from_slice(&[0, 0]);
+    u.extend_from_slice(payload);
+    let mut c = l4_csum(src, dst, 17, &u);
+    if c == 0 {
+        c = 0xffff;
+    }
+    u[6..8].copy_from_slice(&c.to_be_bytes());
+    u
+}
+
+fn l4_csum(src: IpAddr, dst: IpAddr, proto: u8, seg: &[u8]) -> u16 {
+    let mut s = 0u32;
+    match (src, dst) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => {
+            s = sum(&a.octets(), s);
+            s = sum(&b.octets(), s);
+            s = sum(&[0, proto], s);
+            s = sum(&(seg.len() as u16).to_be_bytes(), s);
+        }
+        (IpAddr::V6(a), IpAddr::V6(b)) => {
+            s = sum(&a.octets(), s);
+            s = sum(&b.octets(), s);
+            s = sum(&(seg.len() as u32).to_be_bytes(), s);
+            s = sum(&[0, 0, 0, proto], s);
+        }
+        _ => panic!("mixed families"),
+    }
+    csum(seg, s)
+}
+
+/// ICMP (v4) echo request/reply body with checksum.
+pub fn icmp_echo(reply: bool, id: u16, seq: u16, payload: &[u8]) -> Vec<u8> {
+    let mut m = vec![if reply { 0 } else { 8 }, 0, 0, 0];
+    m.extend_from_slice(&id.to_be_bytes());
+    m.extend_from_slice(&seq.to_be_bytes());
+    m.extend_from_slice(payload);
+    let c = csum(&m, 0);
+    m[2..4].copy_from_slice(&c.to_be_bytes());
+    m
+}
+
+/// ICMPv6 echo request (128) / reply (129) with checksum.
+pub fn icmp6_echo(
+    src: Ipv6Addr,
+    dst: Ipv6Addr,
+    reply: bool,
+    id: u16,
+    seq: u16,
+    payload: &[u8],
+) -> Vec<u8> {
+    let mut m = vec![if reply { 129 } else { 128 }, 0, 0, 0];
+    m.extend_from_slice(&id.to_be_bytes());
+    m.extend_from_slice(&seq.to_be_bytes());
+    m.extend_from_slice(payload);
+    let c = l4_csum(IpAddr::V6(src), IpAddr::V6(dst), 58, &m);
+    m[2..4].copy_from_slice(&c.to_be_bytes());
+    m
+}
+
+/// IPv4 packet around `payload` (id, DF set, TTL 64), correct header checksum.
+pub fn ipv4(src: Ipv4Addr, dst: Ipv4Addr, proto: u8, id: u16, payload: &[u8]) -> Vec<u8> {
+    ipv4_frag(src, dst, proto, id, 0x4000, payload)
+}
+
+/// IPv4 packet with an explicit flags/fragment-offset field.
+pub fn ipv4_frag(
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    proto: u8,
+    id: u16,
+    frag: u16,
+    payload: &[u8],
+) -> Vec<u8> {
+    let tot = (20 + payload.len()) as u16;
+    let mut p = vec![0x45, 0];
+    p.extend_from_slice(&tot.to_be_bytes());
+    p.extend_from_slice(&id.to_be_bytes());
+    p.extend_from_slice(&frag.to_be_bytes());
+    p.extend_from_slice(&[64, proto, 0, 0]);
+    p.extend_from_slice(&src.octets());
+    p.extend_from_slice(&dst.octets());
+    let c = csum(&p, 0);
+    p[10..12].copy_from_slice(&c.to_be_bytes());
+    p.extend_from_slice(payload);
+    p
+}
+
+pub fn ipv6(src: Ipv6Addr, dst: Ipv6Addr, next: u8, payload: &[u8]) -> Vec<u8> {
+    let mut p = vec![0x60, 0, 0, 0];
+    p.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+    p.push(next);
+    p.push(64);
+    p.extend_from_slice(&src.octets());
+    p.extend_from_slice(&dst.octets());
+    p.extend_from_slice(payload);
+    p
+}
+
+/// IPv4 TCP packet.
+pub fn tcp4(
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    sport: u16,
+    dport: u16,
+    seq: u32,
+    ack: u32,
+    flags: u8,
+    id: u16,
+) -> Vec<u8> {
+    let seg = tcp_seg(
+        IpAddr::V4(src),
+        IpAddr::V4(dst),
+        sport,
+        dport,
+        seq,
+        ack,
+        flags,
+        &[],
+    );
+    ipv4(src, dst, 6, id, &seg)
+}
+
+pub fn udp4(
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    sport: u16,
+    dport: u16,
+    id: u16,
+    payload: &[u8],
+) -> Vec<u8> {
+    let seg = udp_seg(IpAddr::V4(src), IpAddr::V4(dst), sport, dport, payload);
+    ipv4(src, dst, 17, id, &seg)
+}
+
+pub fn ping4(src: Ipv4Addr, dst: Ipv4Addr, reply: bool, seq: u16) -> Vec<u8> {
+    ipv4(
+        src,
+        dst,
+        1,
+        1000 + seq,
+        &icmp_echo(reply, 0x4242, seq, b"fwcheck-oracle-test"),
+    )
+}
+
+pub fn tcp6(
+    src: Ipv6Addr,
+    dst: Ipv6Addr,
+    sport: u16,
+    dport: u16,
+    seq: u32,
+    ack: u32,
+    flags: u8,
+) -> Vec<u8> {
+    let seg = tcp_seg(
+        IpAddr::V6(src),
+        IpAddr::V6(dst),
+        sport,
+        dport,
+        seq,
+        ack,
+        flags,
+        &[],
+    );
+    ipv6(src, dst, 6, &seg)
+}
+
+pub fn ping6(src: Ipv6Addr, dst: Ipv6Addr, reply: bool, seq: u16) -> Vec<u8> {
+    ipv6(
+        src,
+        dst,
+        58,
+        &icmp6_echo(src, dst, reply, 0x4242, seq, b"fwcheck-oracle-test"),
+    )
+}
+
+/// Frames numbered 1.., 1 ms apart.
+pub fn frames(packets: Vec<Vec<u8>>) -> Vec<OracleFrame> {
+    packets
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| OracleFrame {
+            frame: i as u64 + 1,
+            ts: Timestamp(1_700_000_000_000_000_000 + i as u64 * 1_000_000),
+            ip: Some(p),
+        })
+        .collect()
+}
+
+/// Frames with explicit capture times (ns offsets).
+pub fn timed_frames(packets: Vec<(u64, Vec<u8>)>) -> Vec<OracleFrame> {
+    packets
+        .into_iter()
+        .enumerate()
+        .map(|(i, (t, p))| OracleFrame {
+            frame: i as u64 + 1,
+            ts: Timestamp(1_700_000_000_000_000_000 + t),
+            ip: Some(p),
+        })
+        .collect()
+}
+
+pub const A: Option<KernelVerdict> = Some(KernelVerdict::Accept);
+pub const D: Option<KernelVerdict> = Some(KernelVerdict::Drop);
+
+pub fn verdicts(out: &[KernelOutcome]) -> Vec<Option<KernelVerdict>> {
+    out.iter().map(|o| o.verdict).collect()
+}
+
+pub fn dirs(out: &[KernelOutcome]) -> Vec<KernelDirection> {
+    out.iter().map(|o| o.direction).collect()
+}
+
+/// Pretty dump for assertion messages.
+pub fn dump(out: &[KernelOutcome]) -> String {
+    out.iter()
+        .map(|o| {
+            format!(
+                "#{} {:?} {:?} t={}ns {}",
+                o.frame,
+                o.direction,
+                o.verdict,
+                o.sent_at_ns,
+                o.note.clone().unwrap_or_default()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}

@@ -1,0 +1,309 @@
+//! Fragment reassembly as the kernel does it before conntrack.
+
+use std::io::Cursor;
+use std::net::IpAddr;
+
+use fwcheck::packet::build::{
+    build, fragment_v4, fragment_v6, v4_fragment_bytes, L4Spec, PacketSpec,
+};
+use fwcheck::packet::capture::CaptureReader;
+use fwcheck::packet::decode::{decode_ip, FrameMeta};
+use fwcheck::packet::defrag::{DefragEvent, Defragmenter, DropReason};
+use fwcheck::packet::fixtures;
+use fwcheck::packet::{Family, LinkInfo, Packet, Timestamp, L4};
+
+fn fragments() -> Vec<Packet> {
+    let b = fixtures::fragments_fixture();
+    CaptureReader::new(Cursor::new(b))
+        .unwrap()
+        .map(|x| x.unwrap())
+        .collect()
+}
+
+#[test]
+fn fixture_trains_behave_like_the_kernel() {
+    let input = fragments();
+    assert_eq!(input.len(), 20);
+    let mut d = Defragmenter::new();
+    let mut out = Vec::new();
+    let mut events = Vec::new();
+    for p in input {
+        if let Some(q) = d.push(p) {
+            out.push(q);
+        }
+        events.extend(d.drain_events());
+    }
+    events.extend(d.finish());
+    let done: Vec<(u64, Vec<u64>, u16)> = out
+        .iter()
+        .map(|p| {
+            (
+                p.frame,
+                p.reassembled_from.as_deref().unwrap_or(&[]).to_vec(),
+                p.frag.fragments,
+            )
+        })
+        .collect();
+    assert_eq!(
+        done,
+        vec![
+            (3, vec![1, 2, 3], 3),
+            (6, vec![4, 5, 6], 3),
+            (13, vec![10, 11, 13], 3),
+            (17, vec![15, 16, 17], 3),
+        ]
+    );
+    for p in &out {
+        assert!(p.frag.reassembled);
+        assert!(!p.frag.is_fragment());
+        assert_eq!(p.l4_checksum_ok, Some(true), "frame {}", p.frame);
+        assert!(p.anomalies.is_empty());
+        match p.family {
+            Family::V4 => {
+                assert_eq!(p.ip_len, 20 + 8 + 3000);
+                assert!(p.ip_checksum_ok);
+                let u = p.udp().unwrap();
+                assert_eq!((u.sport, u.dport, u.length), (5000, 6000, 3008));
+            }
+            Family::V6 => {
+                assert_eq!(p.ip_len, 40 + 8 + 3000);
+                assert_eq!(p.ip_hdr_len, 40);
+                assert_eq!(p.icmp().map(|i| (i.icmp_type, i.id)), Some((128, 77)));
+                assert_eq!(p.frag.id, 0xabcd);
+            }
+        }
+    }
+    let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+    assert_eq!(
+        events,
+        vec![
+            DefragEvent::QueueDiscarded {
+                frame: 8,
+                frames: vec![7, 8],
+                reason: DropReason::Overlap
+            },
+            DefragEvent::FragmentDropped {
+                frame: 12,
+                reason: DropReason::Duplicate
+            },
+            // Frame 19 arrives 31 s in: every train started before 1.06 s has expired.
+            DefragEvent::TimedOut {
+                family: Family::V4,
+                src: ip("192.0.2.3"),
+                dst: ip("203.0.113.10"),
+                id: 0x1003,
+                frames: vec![9],
+                first_ts: Timestamp(1_700_000_000_022_000_000),
+                at_end: false
+            },
+            DefragEvent::TimedOut {
+                family: Family::V4,
+                src: ip("192.0.2.5"),
+                dst: ip("203.0.113.10"),
+                id: 0x1005,
+                frames: vec![14],
+                first_ts: Timestamp(1_700_000_000_040_000_000),
+                at_end: false
+            },
+            DefragEvent::TimedOut {
+                family: Family::V4,
+                src: ip("192.0.2.7"),
+                dst: ip("203.0.113.10"),
+                id: 0x1007,
+                frames: vec![18],
+                first_ts: Timestamp(1_700_000_000_060_000_000),
+                at_end: false
+            },
+            DefragEvent::TimedOut {
+                family: Family::V4,
+                src: ip("192.0.2.7"),
+                dst: ip("203.0.113.10"),
+                id: 0x1007,
+                frames: vec![19, 20],
+                first_ts: Timestamp(1_700_000_031_060_000_000),
+                at_end: true
+            },
+        ]
+    );
+}
+
+fn meta(frame: u64, ts: u64) -> FrameMeta {
+    FrameMeta {
+        frame,
+        ts: Timestamp(ts),
+        linktype: 101,
+        interface: 0,
+        wire_len: 0,
+    }
+}
+
+fn dec(frame: u64, ts: u64, b: &[u8]) -> Packet {
+    decode_ip(&meta(frame, ts), LinkInfo::default(), b, b.len(), None).unwrap()
+}
+
+fn datagram(src: &str, id: u16, n: usize) -> Packet {
+    let mut s = PacketSpec::new(
+        src.parse().unwrap(),
+        "203.0.113.10".parse().unwrap(),
+        L4Spec::Udp { sport: 1, dport: 2 },
+    );
+    s.ip_id = id;
+    s.payload = (0..n).map(|i| i as u8).collect();
+    build(&s, 0, Timestamp(0), LinkInfo::default())
+}
+
+#[test]
+fn reassembly_restores_the_original_bytes() {
+    let orig = datagram("192.0.2.1", 7, 4000);
+    let fr = fragment_v4(&orig.data, 1000);
+    assert_eq!(fr.len(), 5);
+    let mut d = Defragmenter::new();
+    let mut got = None;
+    // Arrive in reverse order.
+    for (k, f) in fr.iter().rev().enumerate() {
+        got = d.push(dec(k as u64 + 1, k as u64, f));
+    }
+    let p = got.expect("complete");
+    assert_eq!(p.data, orig.data, "same bytes as before fragmentation");
+    assert_eq!(p.frame, 5);
+
+    let mut s6 = PacketSpec::new(
+        "2001:db8::1".parse().unwrap(),
+        "2001:db8::10".parse().unwrap(),
+        L4Spec::Udp { sport: 1, dport: 2 },
+    );
+    s6.payload = vec![3u8; 2500];
+    let o6 = build(&s6, 0, Timestamp(0), LinkInfo::default());
+    let mut got = None;
+    for (k, f) in fragment_v6(&o6.data, 99, 1000).iter().enumerate() {
+        got = d.push(dec(10 + k as u64, 100, f));
+    }
+    assert_eq!(got.expect("v6 complete").data, o6.data);
+}
+
+#[test]
+fn superset_fragment_is_an_overlap_and_contained_one_a_duplicate() {
+    let orig = datagram("192.0.2.1", 8, 64);
+    let hdr = &orig.data[..20];
+    let pl = &orig.data[20..];
+    let mut d = Defragmenter::new();
+    // [0,16) MF, then [0,32) MF covers it and more: overlap, queue gone.
+    assert!(d
+        .push(dec(1, 0, &v4_fragment_bytes(hdr, &pl[..16], 0, true)))
+        .is_none());
+    assert!(d
+        .push(dec(2, 0, &v4_fragment_bytes(hdr, &pl[..32], 0, true)))
+        .is_none());
+    let ev: Vec<DefragEvent> = d.drain_events().collect();
+    assert_eq!(
+        ev,
+        vec![DefragEvent::QueueDiscarded {
+            frame: 2,
+            frames: vec![1, 2],
+            reason: DropReason::Overlap
+        }]
+    );
+    // [0,32) then [8,16) inside it: duplicate, the queue lives on and completes.
+    assert!(d
+        .push(dec(3, 0, &v4_fragment_bytes(hdr, &pl[..32], 0, true)))
+        .is_none());
+    assert!(d
+        .push(dec(4, 0, &v4_fragment_bytes(hdr, &pl[8..16], 8, true)))
+        .is_none());
+    let p = d.push(dec(5, 0, &v4_fragment_bytes(hdr, &pl[32..], 32, false)));
+    assert_eq!(p.map(|p| p.data), Some(orig.data.clone()));
+    let ev: Vec<DefragEvent> = d.drain_events().collect();
+    assert_eq!(
+        ev,
+        vec![DefragEvent::FragmentDropped {
+            frame: 4,
+            reason: DropReason::Duplicate
+        }]
+    );
+}
+
+#[test]
+fn ipfrag_max_dist_restarts_a_queue() {
+    let a = datagram("192.0.2.1", 1, 64);
+    let fa = fragment_v4(&a.data, 32);
+    let mut d = Defragmenter::new();
+    let mut frame = 0;
+    let mut next = || {
+        frame += 1;
+        frame
+    };
+    assert!(d.push(dec(next(), 0, &fa[0])).is_none());
+    // 65 fragments of other datagrams from the same source in between.
+    for id in 100..165u16 {
+        let b = datagram("192.0.2.1", id, 64);
+        let fb = fragment_v4(&b.data, 32);
+        assert!(d.push(dec(next(), 0, &fb[0])).is_none());
+    }
+    assert!(d.push(dec(next(), 0, &fa[1])).is_none());
+    let ev: Vec<DefragEvent> = d.drain_events().collect();
+    assert_eq!(
+        ev,
+        vec![DefragEvent::QueueDiscarded {
+            frame: 67,
+            frames: vec![1],
+            reason: DropReason::TooFar
+        }]
+    );
+    // The restarted queue has only the second fragment; the last and the first one arriving
+    // again complete it.
+    assert!(d.push(dec(next(), 0, &fa[2])).is_none());
+    let p = d
+        .push(dec(next(), 0, &fa[0]))
+        .expect("complete after restart");
+    assert_eq!(p.reassembled_from.as_deref(), Some(&[67u64, 68, 69][..]));
+    assert_eq!(p.data, a.data);
+}
+
+#[test]
+fn ipv6_first_fragment_without_upper_header_passes_through() {
+    let mut s6 = PacketSpec::new(
+        "2001:db8::1".parse().unwrap(),
+        "2001:db8::10".parse().unwrap(),
+        L4Spec::Tcp {
+            sport: 1,
+            dport: 2,
+            seq: 0,
+            ack: 0,
+            flags: 2,
+            window: 1,
+            options: vec![],
+        },
+    );
+    s6.payload = vec![0u8; 100];
+    let o = build(&s6, 0, Timestamp(0), LinkInfo::default());
+    // 8 bytes per fragment: the first fragment holds only 8 of the 20 TCP header bytes.
+    let fr = fragment_v6(&o.data, 5, 8);
+    let mut d = Defragmenter::new();
+    let p = d.push(dec(1, 0, &fr[0])).expect("passes through");
+    assert!(p.frag.is_fragment());
+    assert_eq!(p.l4, L4::Truncated);
+    assert!(matches!(
+        d.drain_events().next(),
+        Some(DefragEvent::PassedThrough { frame: 1, .. })
+    ));
+}
+
+#[test]
+fn non_fragments_pass_unchanged_and_queues_expire_by_capture_time() {
+    let a = datagram("192.0.2.1", 1, 64);
+    let fa = fragment_v4(&a.data, 32);
+    let mut d = Defragmenter::new();
+    assert!(d.push(dec(1, 0, &fa[0])).is_none());
+    assert_eq!(d.pending(), 1);
+    let plain = datagram("192.0.2.9", 2, 10);
+    let plain = dec(2, 29_999_999_999, &plain.data);
+    assert_eq!(d.push(plain.clone()), Some(plain));
+    assert_eq!(d.pending(), 1, "not yet 30 s");
+    let later = dec(3, 30_000_000_000, &datagram("192.0.2.9", 3, 10).data);
+    d.push(later);
+    assert_eq!(d.pending(), 0);
+    assert!(matches!(
+        d.drain_events().next(),
+        Some(DefragEvent::TimedOut { at_end: false, .. })
+    ));
+}

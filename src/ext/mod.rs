@@ -212,6 +212,9 @@ pub struct NatSpec {
     pub addr: Option<(std::net::IpAddr, std::net::IpAddr)>,
     /// Port range (inclusive), `None` keeps the port when possible.
     pub ports: Option<(u16, u16)>,
+    /// Shifted port map (`DNAT --to-destination a:p-q/base`, `NF_NAT_RANGE_PROTO_OFFSET`): the
+    /// new port is `p + (old - base) % (q - p + 1)` instead of a free port of the range.
+    pub base_port: Option<u16>,
     /// `--random`/`--random-fully`: the chosen port is not predictable offline.
     pub random: bool,
     pub persistent: bool,

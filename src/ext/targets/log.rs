@@ -1,11 +1,22 @@
-//! `-j LOG` (libxt_LOG.c / xt_LOG.c): log the packet to the kernel log and continue.
+//! `-j LOG` (libxt_LOG.c; kernel xt_LOG.c / nf_log_syslog.c): log the packet to the kernel log
+//! and continue (XT_CONTINUE). Any table, any hook.
+//!
+//! - `--log-level`: a number 0–7 (libxtables number rules: `0x3`, `+3` work) or one of the
+//!   names alert, crit, debug, emerg, error, info, notice, panic, warning — exact and
+//!   case-sensitive (`warn`, `err`, `WARNING` are refused). Saved as a number, omitted when 4.
+//! - `--log-prefix`: at least 1 character, no newline; the kernel field holds 29 characters and
+//!   iptables cuts longer prefixes silently (fwcheck warns). Saved quoted when needed.
+//! - Flags are saved in the order tcp-sequence, tcp-options, ip-options, uid, macdecode.
+//! - Nothing about logging is simulated beyond "continue" (the kernel log rate limits and the
+//!   `nf_log` backend choice do not change verdicts).
 
 use std::any::Any;
 use std::fmt::Write;
 
 use crate::diag::Diagnostic;
 use crate::engine::EvalCtx;
-use crate::ext::{strtoul0, Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict, E_VALUE};
+use crate::ext::targets::common::{err, fixed_string, nonempty, xt_uint};
+use crate::ext::{Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
 use crate::ruleset::lexer::save_string;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +34,7 @@ pub fn new() -> Box<dyn Target> {
     })
 }
 
+/// libxtables' `xtopt_parse_sysloglevel` names (looked up with `strcmp`).
 const LEVELS: &[(&str, u8)] = &[
     ("alert", 1),
     ("crit", 2),
@@ -33,9 +45,10 @@ const LEVELS: &[(&str, u8)] = &[
     ("notice", 5),
     ("panic", 0),
     ("warning", 4),
-    ("warn", 4),
-    ("err", 3),
 ];
+
+/// `struct xt_log_info.prefix` is 30 bytes.
+const PREFIX_SIZE: usize = 30;
 
 static OPTS: &[OptSpec] = &[
     OptSpec::new("log-level", 1, Arg::One),
@@ -47,13 +60,29 @@ static OPTS: &[OptSpec] = &[
     OptSpec::new("log-macdecode", 7, Arg::None),
 ];
 
-const FLAG_NAMES: [&str; 5] = [
-    "log-tcp-sequence",
-    "log-tcp-options",
-    "log-ip-options",
-    "log-uid",
-    "log-macdecode",
+/// `--log-*` flags with their `XT_LOG_*` bit, in save order.
+const FLAGS: [(&str, u8); 5] = [
+    ("log-tcp-sequence", 0x01),
+    ("log-tcp-options", 0x02),
+    ("log-ip-options", 0x04),
+    ("log-uid", 0x08),
+    ("log-macdecode", 0x20),
 ];
+
+/// A syslog level as `--log-level` and `--nflog-*`-style options read it.
+pub fn parse_level(arg: &OptArg<'_>) -> Result<u8, Diagnostic> {
+    let t = arg.text;
+    xt_uint(t, 0, 7)
+        .map(|v| v as u8)
+        .or_else(|| LEVELS.iter().find(|(n, _)| *n == t).map(|(_, v)| *v))
+        .ok_or_else(|| {
+            err(
+                arg.span,
+                format!("log level `{t}` unknown"),
+                "0-7 or emerg, alert, crit, error, warning, notice, info, debug (lower case)",
+            )
+        })
+}
 
 impl Target for Log {
     fn name(&self) -> &'static str {
@@ -67,47 +96,26 @@ impl Target for Log {
         opt: &OptSpec,
         _invert: bool,
         args: &[OptArg<'_>],
-        _cx: &mut ParseCtx<'_>,
+        cx: &mut ParseCtx<'_>,
     ) -> Result<(), Diagnostic> {
         match opt.id {
-            1 => {
-                let t = args[0].text;
-                let lv = strtoul0(t)
-                    .filter(|v| *v <= 7)
-                    .map(|v| v as u8)
-                    .or_else(|| {
-                        LEVELS
-                            .iter()
-                            .find(|(n, _)| n.eq_ignore_ascii_case(t))
-                            .map(|(_, v)| *v)
-                    });
-                match lv {
-                    Some(v) => self.level = v,
-                    None => {
-                        return Err(Diagnostic::error(
-                            E_VALUE,
-                            args[0].span,
-                            format!("invalid log level `{t}`"),
-                        )
-                        .expected(
-                            "0-7 or emerg, alert, crit, error, warning, notice, info, debug",
-                        ))
-                    }
-                }
-            }
+            1 => self.level = parse_level(&args[0])?,
             2 => {
-                let t = args[0].text;
-                if t.len() > 29 {
-                    return Err(Diagnostic::error(
-                        E_VALUE,
+                nonempty(&args[0], "log-prefix")?;
+                if args[0].text.contains('\n') {
+                    return Err(err(
                         args[0].span,
-                        "log prefix is longer than 29 characters",
-                    )
-                    .expected("a prefix of at most 29 characters"));
+                        "newlines not allowed in --log-prefix",
+                        "a prefix on one line",
+                    ));
                 }
-                self.prefix = t.to_string();
+                self.prefix = fixed_string(&args[0], "log-prefix", PREFIX_SIZE, cx);
             }
-            n => self.flags |= 1 << (n - 3),
+            n => {
+                if let Some((_, bit)) = FLAGS.get(usize::from(n) - 3) {
+                    self.flags |= bit;
+                }
+            }
         }
         Ok(())
     }
@@ -119,8 +127,8 @@ impl Target for Log {
         if self.level != 4 {
             let _ = write!(out, " --log-level {}", self.level);
         }
-        for (i, n) in FLAG_NAMES.iter().enumerate() {
-            if self.flags & (1 << i) != 0 {
+        for (n, bit) in FLAGS {
+            if self.flags & bit != 0 {
                 let _ = write!(out, " --{n}");
             }
         }
@@ -130,5 +138,31 @@ impl Target for Log {
     }
     fn as_any(&self) -> &dyn Any {
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::Span;
+
+    #[test]
+    fn levels_like_libxtables() {
+        let l = |t: &str| {
+            parse_level(&OptArg {
+                text: t,
+                span: Span::new(0, t.len()),
+            })
+            .ok()
+        };
+        assert_eq!(l("warning"), Some(4));
+        assert_eq!(l("panic"), Some(0));
+        assert_eq!(l("error"), Some(3));
+        assert_eq!(l("0x3"), Some(3));
+        assert_eq!(l("+3"), Some(3));
+        assert_eq!(l("warn"), None);
+        assert_eq!(l("err"), None);
+        assert_eq!(l("WARNING"), None);
+        assert_eq!(l("8"), None);
     }
 }

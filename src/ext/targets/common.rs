@@ -1,0 +1,710 @@
+//! Helpers shared by the target units, with libxtables' exact rules:
+//! - numbers as `xtables_strtoul` reads them (`strtoumax` base 0: leading white space and `+`
+//!   allowed, `-` refused, a prefix parse for `value/mask` and range forms);
+//! - `value[/mask]` pairs (`xtables_parse_val_mask`);
+//! - strings stored in fixed-size kernel fields (`xtopt_parse_string` truncates silently);
+//! - numeric host addresses as `getaddrinfo` reads them (`XTTYPE_HOST`: IPv4 in `inet_aton`
+//!   forms, so `10.1` is 10.0.0.1 and `010.1.1.1` is octal);
+//! - NAT ranges (`libxt_NAT.c` `parse_to`/`parse_ports`/`sprint_range`).
+//!
+//! Host names are refused: iptables resolves them once, at load time, which cannot be
+//! reproduced offline.
+
+use std::fmt::Write;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use crate::diag::{Diagnostic, Span};
+use crate::ext::{service_port, sub_span, OptArg, ParseCtx, E_VALUE};
+use crate::ruleset::model::{Family, Hook, TableKind};
+use crate::ruleset::parser::code;
+
+/// Warning: iptables-legacy and iptables-nft (the default) disagree about this rule.
+pub const W_BACKEND: &str = "W006";
+/// Warning: whether the kernel accepts the rule depends on host state fwcheck cannot see (a
+/// conntrack helper, an ipset, an SELinux context, a timeout policy).
+pub const W_HOST_STATE: &str = "W007";
+
+fn is_c_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
+/// `strtoumax(s, &end, 0)` as `xtables_strtoul` uses it: optional leading white space and `+`
+/// (a `-` is refused), then a decimal, `0x` hex or `0` octal number. Returns the value and the
+/// number of bytes consumed, or `None` when no digit was read or the value overflows.
+pub fn strtoumax0(s: &str) -> Option<(u64, usize)> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() && is_c_space(b[i]) {
+        i += 1;
+    }
+    match b.get(i) {
+        Some(b'-') => return None,
+        Some(b'+') => i += 1,
+        _ => {}
+    }
+    let (radix, start) = if b.get(i) == Some(&b'0')
+        && matches!(b.get(i + 1), Some(b'x') | Some(b'X'))
+        && b.get(i + 2).is_some_and(|c| c.is_ascii_hexdigit())
+    {
+        (16u32, i + 2)
+    } else if b.get(i) == Some(&b'0') {
+        (8, i)
+    } else {
+        (10, i)
+    };
+    let mut v: u64 = 0;
+    let mut j = start;
+    while j < b.len() {
+        let Some(d) = (b[j] as char).to_digit(radix) else {
+            break;
+        };
+        v = v.checked_mul(radix as u64)?.checked_add(d as u64)?;
+        j += 1;
+    }
+    if j == start {
+        return None;
+    }
+    Some((v, j))
+}
+
+/// `xtables_strtoul(s, NULL, …, min, max)`: the whole text is a number in `[min, max]`.
+pub fn xt_uint(s: &str, min: u64, max: u64) -> Option<u64> {
+    match strtoumax0(s) {
+        Some((v, n)) if n == s.len() && v >= min && v <= max => Some(v),
+        _ => None,
+    }
+}
+
+/// `xtables_strtoul(s, &end, …, min, max)`: a number in `[min, max]` at the start of the text,
+/// and the rest.
+pub fn xt_uint_prefix(s: &str, min: u64, max: u64) -> Option<(u64, &str)> {
+    match strtoumax0(s) {
+        Some((v, n)) if v >= min && v <= max => Some((v, &s[n..])),
+        _ => None,
+    }
+}
+
+/// An error at `span`.
+pub fn err(span: Span, msg: impl Into<String>, expected: impl Into<String>) -> Diagnostic {
+    Diagnostic::error(E_VALUE, span, msg).expected(expected)
+}
+
+/// An error about the rule's context (table, hook, protocol) at `span`.
+pub fn context_err(span: Span, msg: impl Into<String>, expected: impl Into<String>) -> Diagnostic {
+    Diagnostic::error(code::CONTEXT, span, msg).expected(expected)
+}
+
+/// A mandatory option is missing (`XTOPT_MAND`, or a `final_check` requiring an action).
+pub fn missing(span: Span, target: &str, what: &str) -> Diagnostic {
+    Diagnostic::error(code::MISSING_VALUE, span, format!("{target} needs {what}"))
+        .expected(format!("{what} after -j {target}"))
+}
+
+/// Two options that exclude each other (`xt_option_entry.excl`).
+pub fn conflict(span: Span, target: &str, opt: &str, other: &str) -> Diagnostic {
+    Diagnostic::error(
+        code::SYNTAX,
+        span,
+        format!("{target}: option `--{opt}` cannot be used together with `--{other}`"),
+    )
+    .expected(format!("either --{opt} or --{other}"))
+}
+
+/// An unsigned number of an `XTTYPE_UINT*` option, in `[min, max]`.
+pub fn uint_opt(arg: &OptArg<'_>, opt: &str, min: u64, max: u64) -> Result<u64, Diagnostic> {
+    xt_uint(arg.text, min, max).ok_or_else(|| {
+        err(
+            arg.span,
+            format!("bad value `{}` for option --{opt}", arg.text),
+            format!("a number from {min} to {max}"),
+        )
+    })
+}
+
+/// `XTTYPE_MARKMASK32`: `value[/mask]`, both 32-bit numbers in base 0; the mask defaults to
+/// 0xffffffff.
+pub fn markmask_opt(arg: &OptArg<'_>, opt: &str) -> Result<(u32, u32), Diagnostic> {
+    let t = arg.text;
+    let expected = "VALUE or VALUE/MASK, 32-bit numbers such as 0x10 or 0x10/0xff";
+    let bad = |s: Span| err(s, format!("bad value `{t}` for option --{opt}"), expected);
+    let Some((v, rest)) = xt_uint_prefix(t, 0, u32::MAX as u64) else {
+        return Err(bad(arg.span));
+    };
+    if rest.is_empty() {
+        return Ok((v as u32, u32::MAX));
+    }
+    let slash = t.len() - rest.len();
+    let Some(m) = rest.strip_prefix('/') else {
+        return Err(err(
+            sub_span(arg, slash, t.len()),
+            format!("trailing garbage `{rest}` after the value of --{opt}"),
+            expected,
+        ));
+    };
+    match xt_uint_prefix(m, 0, u32::MAX as u64) {
+        Some((mask, "")) => Ok((v as u32, mask as u32)),
+        Some((_, tail)) => Err(err(
+            sub_span(arg, t.len() - tail.len(), t.len()),
+            format!("trailing garbage `{tail}` after the mask of --{opt}"),
+            expected,
+        )),
+        None => Err(bad(sub_span(arg, slash + 1, t.len()))),
+    }
+}
+
+/// `XTTYPE_STRING` stored in a `size`-byte field: iptables keeps at most `size - 1` bytes and
+/// drops the rest without a word; fwcheck warns.
+pub fn fixed_string(arg: &OptArg<'_>, opt: &str, size: usize, cx: &mut ParseCtx<'_>) -> String {
+    let t = arg.text;
+    if t.len() < size {
+        return t.to_string();
+    }
+    let mut end = size - 1;
+    while !t.is_char_boundary(end) {
+        end -= 1;
+    }
+    cx.warn(
+        Diagnostic::warning(
+            code::IGNORED,
+            sub_span(arg, end, t.len()),
+            format!(
+                "--{opt} keeps only the first {} characters; `{}` is dropped",
+                size - 1,
+                &t[end..]
+            ),
+        )
+        .note("iptables truncates the value silently (the kernel field is fixed-size)"),
+    );
+    t[..end].to_string()
+}
+
+/// `XTTYPE_STRING` with `.min = 1`.
+pub fn nonempty(arg: &OptArg<'_>, opt: &str) -> Result<(), Diagnostic> {
+    if arg.text.is_empty() {
+        return Err(err(
+            arg.span,
+            format!("--{opt} must not be empty"),
+            "a value of at least 1 character",
+        ));
+    }
+    Ok(())
+}
+
+/// `inet_aton`: `a`, `a.b`, `a.b.c` or `a.b.c.d`, each part decimal, `0x` hex or `0` octal; the
+/// last part fills the remaining bytes.
+pub fn inet_aton(s: &str) -> Option<Ipv4Addr> {
+    let parts: Vec<&str> = s.split('.').collect();
+    if parts.len() > 4 {
+        return None;
+    }
+    let mut vals = Vec::with_capacity(4);
+    for p in &parts {
+        // inet_aton takes no sign and no white space.
+        if p.is_empty() || !p.as_bytes()[0].is_ascii_digit() {
+            return None;
+        }
+        match strtoumax0(p) {
+            Some((v, n)) if n == p.len() && v <= u32::MAX as u64 => vals.push(v as u32),
+            _ => return None,
+        }
+    }
+    let n = vals.len();
+    let mut addr: u32 = 0;
+    for (i, v) in vals.iter().enumerate() {
+        if i + 1 < n {
+            if *v > 255 {
+                return None;
+            }
+            addr |= v << (24 - 8 * i);
+        } else {
+            let bits = 32 - 8 * i as u32;
+            if bits < 32 && *v >= 1u32 << bits {
+                return None;
+            }
+            addr |= v;
+        }
+    }
+    Some(Ipv4Addr::from(addr))
+}
+
+fn looks_like_hostname(s: &str) -> bool {
+    s.chars().any(|c| c.is_ascii_alphabetic()) && !s.contains(':') && !s.starts_with("0x")
+}
+
+/// `XTTYPE_HOST`: one numeric address as `getaddrinfo` reads it for the family.
+pub fn host_addr(text: &str, span: Span, family: Family) -> Result<IpAddr, Diagnostic> {
+    let parsed = match family {
+        Family::V4 => inet_aton(text).map(IpAddr::V4),
+        Family::V6 => text.parse::<Ipv6Addr>().ok().map(IpAddr::V6),
+    };
+    parsed.ok_or_else(|| {
+        let what = match family {
+            Family::V4 => "an IPv4 address such as 192.0.2.1",
+            Family::V6 => "an IPv6 address such as 2001:db8::1",
+        };
+        if looks_like_hostname(text) {
+            err(
+                span,
+                format!("host name `{text}` cannot be resolved offline"),
+                what,
+            )
+            .note("iptables resolves host names once, when the rule is loaded; write the address instead")
+        } else {
+            err(span, format!("invalid address `{text}`"), what)
+        }
+    })
+}
+
+/// `inet_pton`: the strict numeric form (NAT ranges).
+pub fn pton(text: &str, span: Span, family: Family) -> Result<IpAddr, Diagnostic> {
+    let parsed = match family {
+        Family::V4 => text.parse::<Ipv4Addr>().ok().map(IpAddr::V4),
+        Family::V6 => text.parse::<Ipv6Addr>().ok().map(IpAddr::V6),
+    };
+    parsed.ok_or_else(|| {
+        let what = match family {
+            Family::V4 => "a dotted-quad IPv4 address such as 192.0.2.1",
+            Family::V6 => "an IPv6 address such as 2001:db8::1",
+        };
+        let mut d = err(span, format!("bad IP address `{text}`"), what);
+        if looks_like_hostname(text) {
+            d = d.note("NAT targets take numeric addresses only");
+        }
+        d
+    })
+}
+
+/// An address as `inet_ntop` prints it (also `xtables_ip6addr_to_numeric`).
+pub fn ntop(a: IpAddr) -> String {
+    match a {
+        IpAddr::V4(v) => v.to_string(),
+        IpAddr::V6(v) => ntop6(v),
+    }
+}
+
+/// glibc `inet_ntop(AF_INET6)`: like Rust's, except that it prints the last 32 bits dotted when
+/// the first 96 bits are zero and the 7th group is not (`::1.2.3.4`, but `::2`), as for
+/// IPv4-mapped addresses.
+pub fn ntop6(a: Ipv6Addr) -> String {
+    let s = a.segments();
+    let v4 = Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
+    if s[..6] == [0; 6] && s[6] != 0 {
+        return format!("::{v4}");
+    }
+    if s[..5] == [0; 5] && s[5] == 0xffff {
+        return format!("::ffff:{v4}");
+    }
+    a.to_string()
+}
+
+/// Protocols with ports NAT can map (`portok` in libxt_NAT.c; ICMP maps the echo id).
+pub fn nat_ports_ok(proto: Option<(u8, bool)>) -> bool {
+    matches!(proto, Some((6 | 17 | 132 | 33 | 1, _)))
+}
+
+/// A NAT range: `struct nf_nat_range2` as libxt_NAT.c fills it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NatRange {
+    /// `NF_NAT_RANGE_MAP_IPS`: the address range below is set.
+    pub map_ips: bool,
+    pub min_addr: IpAddr,
+    pub max_addr: IpAddr,
+    /// `NF_NAT_RANGE_PROTO_SPECIFIED`: the port range below is set.
+    pub proto_specified: bool,
+    pub min_port: u16,
+    pub max_port: u16,
+    /// `NF_NAT_RANGE_PROTO_OFFSET` with the base port (`a-b/base`, DNAT revision 2); targets
+    /// whose kernel structure has no base field keep the flag and print base 0.
+    pub offset: Option<u16>,
+    pub random: bool,
+    pub random_fully: bool,
+    pub persistent: bool,
+}
+
+impl NatRange {
+    pub fn new(family: Family) -> Self {
+        let zero = match family {
+            Family::V4 => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            Family::V6 => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        };
+        NatRange {
+            map_ips: false,
+            min_addr: zero,
+            max_addr: zero,
+            proto_specified: false,
+            min_port: 0,
+            max_port: 0,
+            offset: None,
+            random: false,
+            random_fully: false,
+            persistent: false,
+        }
+    }
+
+    /// `sprint_range`: `[a[-b]][:p[-q][/base]]`, IPv6 addresses in brackets when ports follow.
+    pub fn range_text(&self, v6: bool) -> String {
+        let mut out = String::new();
+        let brackets = v6 && self.proto_specified;
+        if self.map_ips {
+            if brackets {
+                out.push('[');
+            }
+            out.push_str(&ntop(self.min_addr));
+            if self.max_addr != self.min_addr {
+                out.push('-');
+                out.push_str(&ntop(self.max_addr));
+            }
+            if brackets {
+                out.push(']');
+            }
+        }
+        if self.proto_specified {
+            let _ = write!(out, ":{}", self.min_port);
+            if self.max_port != self.min_port {
+                let _ = write!(out, "-{}", self.max_port);
+            }
+            if let Some(b) = self.offset {
+                let _ = write!(out, "/{b}");
+            }
+        }
+        out
+    }
+
+    /// `__NAT_print` in save form: ` OPT RANGE` then the flags.
+    pub fn save(&self, out: &mut String, rangeopt: &str, v6: bool, skip_colon: bool) {
+        let r = self.range_text(v6);
+        if !r.is_empty() {
+            let r = if skip_colon {
+                r.strip_prefix(':').unwrap_or(&r)
+            } else {
+                &r
+            };
+            let _ = write!(out, " {rangeopt} {r}");
+        }
+        if self.random {
+            out.push_str(" --random");
+        }
+        if self.random_fully {
+            out.push_str(" --random-fully");
+        }
+        if self.persistent {
+            out.push_str(" --persistent");
+        }
+    }
+
+    /// The addresses, when mapped.
+    pub fn addrs(&self) -> Option<(IpAddr, IpAddr)> {
+        self.map_ips.then_some((self.min_addr, self.max_addr))
+    }
+
+    /// The ports, when mapped.
+    pub fn ports(&self) -> Option<(u16, u16)> {
+        self.proto_specified
+            .then_some((self.min_port, self.max_port))
+    }
+}
+
+fn port_or_service(text: &str) -> Option<u16> {
+    ["tcp", "udp", "sctp", "dccp"]
+        .iter()
+        .find_map(|p| service_port(text, p))
+}
+
+/// `parse_ports`: `p`, `p-q` or `p-q/base` (numbers base 0; a service name only alone or as
+/// base). `off` is the byte offset of `text` inside `arg`.
+pub fn nat_ports(
+    arg: &OptArg<'_>,
+    off: usize,
+    proto: Option<(u8, bool)>,
+    r: &mut NatRange,
+) -> Result<(), Diagnostic> {
+    let text = &arg.text[off..];
+    let span_all = sub_span(arg, off, arg.text.len());
+    if !nat_ports_ok(proto) {
+        return Err(context_err(
+            span_all,
+            "a port mapping needs -p tcp, udp, sctp, dccp or icmp before the target",
+            "-p tcp (or udp, sctp, dccp) earlier in the rule, or no :PORT",
+        ));
+    }
+    let expected = "PORT, PORT-PORT or PORT-PORT/BASE (numbers from 0 to 65535)";
+    let (port, rest) = match xt_uint_prefix(text, 0, 65535) {
+        Some((p, rest)) => (p as u16, rest),
+        None => match port_or_service(text) {
+            Some(p) => (p, ""),
+            None => return Err(err(span_all, format!("port `{text}` not valid"), expected)),
+        },
+    };
+    r.proto_specified = true;
+    let mut pos = off + (text.len() - rest.len());
+    let rest = match rest.as_bytes().first() {
+        None => {
+            r.min_port = port;
+            r.max_port = port;
+            return Ok(());
+        }
+        Some(b'-') => &rest[1..],
+        Some(b':') => {
+            return Err(err(
+                sub_span(arg, pos, arg.text.len()),
+                "invalid port:port syntax",
+                "a port range written with a dash: PORT-PORT",
+            ))
+        }
+        Some(_) => {
+            return Err(err(
+                sub_span(arg, pos, arg.text.len()),
+                format!("garbage after port value: `{rest}`"),
+                expected,
+            ))
+        }
+    };
+    pos += 1;
+    let Some((maxport, tail)) = xt_uint_prefix(rest, 0, 65535) else {
+        return Err(err(
+            sub_span(arg, pos, arg.text.len()),
+            format!("port `{rest}` not valid"),
+            "a port number from 0 to 65535 (service names are not allowed in a range)",
+        ));
+    };
+    if maxport < port as u64 {
+        return Err(err(
+            span_all,
+            format!("port range `{text}` is reversed"),
+            "a range MIN-MAX with MIN <= MAX",
+        ));
+    }
+    r.min_port = port;
+    r.max_port = maxport as u16;
+    pos += rest.len() - tail.len();
+    let base = match tail.as_bytes().first() {
+        None => return Ok(()),
+        Some(b'/') => &tail[1..],
+        Some(_) => {
+            return Err(err(
+                sub_span(arg, pos, arg.text.len()),
+                format!("garbage after port range: `{tail}`"),
+                expected,
+            ))
+        }
+    };
+    pos += 1;
+    // `xtables_strtoui` with an end pointer: a leading number in range is enough (the rest is
+    // ignored); otherwise the whole text is looked up as a service name.
+    let b = match xt_uint_prefix(base, 1, 65535) {
+        Some((b, _)) => b as u16,
+        None => port_or_service(base).ok_or_else(|| {
+            err(
+                sub_span(arg, pos, arg.text.len()),
+                format!("port `{base}` not valid"),
+                "a base port from 1 to 65535",
+            )
+        })?,
+    };
+    r.offset = Some(b);
+    Ok(())
+}
+
+/// `parse_to`: `[a[-b]][:ports]`, IPv6 as `a[-b]` or `[a[-b]]:ports`.
+pub fn nat_to(
+    arg: &OptArg<'_>,
+    family: Family,
+    proto: Option<(u8, bool)>,
+    r: &mut NatRange,
+) -> Result<(), Diagnostic> {
+    let t = arg.text;
+    let (start, end, colon): (usize, usize, Option<usize>) = match t.find('[') {
+        None => {
+            // One colon is port information; more make an IPv6 address.
+            let colon = t.find(':').filter(|c| !t[c + 1..].contains(':'));
+            (0, colon.unwrap_or(t.len()), colon)
+        }
+        Some(ob) => {
+            let close = t[ob + 1..].find(']').map(|c| ob + 1 + c);
+            let Some(close) = close.filter(|_| family == Family::V6) else {
+                return Err(err(
+                    arg.span,
+                    format!("invalid address format `{t}`"),
+                    match family {
+                        Family::V4 => "an IPv4 address without brackets, such as 192.0.2.1:80",
+                        Family::V6 => "[ADDRESS]:PORT with a closing bracket",
+                    },
+                ));
+            };
+            let colon = t[close + 1..].find(':').map(|c| close + 1 + c);
+            (ob + 1, close, colon)
+        }
+    };
+    if let Some(c) = colon {
+        nat_ports(arg, c + 1, proto, r)?;
+        // Starts with a colon or `[]:`: no address.
+        if c == 0 || c == 2 {
+            return Ok(());
+        }
+    }
+    r.map_ips = true;
+    let addr = &t[start..end];
+    let (a, b) = match addr.find('-') {
+        Some(d) => (&addr[..d], Some((&addr[d + 1..], start + d + 1))),
+        None => (addr, None),
+    };
+    r.min_addr = pton(a, sub_span(arg, start, start + a.len()), family)?;
+    r.max_addr = match b {
+        Some((b, bs)) => pton(b, sub_span(arg, bs, bs + b.len()), family)?,
+        None => r.min_addr,
+    };
+    Ok(())
+}
+
+/// SNAT and MASQUERADE (IPv4 revision 0, IPv6 revision 1) keep the `/BASE` flag of a shifted
+/// port map but have no field for the base: it becomes 0, and `iptables-save` prints `/0`,
+/// which `iptables-restore` then refuses.
+pub fn offset_unsupported(arg: &OptArg<'_>, r: &mut NatRange, cx: &mut ParseCtx<'_>) {
+    if r.offset.is_some_and(|b| b != 0) {
+        cx.warn(
+            Diagnostic::warning(
+                code::IGNORED,
+                arg.span,
+                "this target has no base port: `/BASE` is stored as 0",
+            )
+            .note("iptables-save prints the rule with `/0`, which iptables-restore refuses; only DNAT supports shifted port maps"),
+        );
+        r.offset = Some(0);
+    }
+}
+
+/// Whether the rule is written directly in a built-in chain of its table, and which hook that
+/// is. Checks the kernel makes from `par->hook_mask` inside `checkentry` only see these with
+/// iptables-nft (user chains get an empty mask there), so fwcheck makes them here.
+pub fn builtin_hook(cx: &ParseCtx<'_>) -> Option<Hook> {
+    Hook::from_chain_name(cx.chain).filter(|h| cx.table.builtin_hooks().contains(h))
+}
+
+/// The rule's protocol when given positively (`-p tcp`, not `! -p tcp`).
+pub fn positive_proto(cx: &ParseCtx<'_>) -> Option<u8> {
+    match cx.proto {
+        Some((p, false)) => Some(p),
+        _ => None,
+    }
+}
+
+/// An error unless the rule is in one of `tables` (checks made in a target's `checkentry`).
+pub fn require_tables(
+    cx: &ParseCtx<'_>,
+    target: &str,
+    tables: &[TableKind],
+) -> Result<(), Diagnostic> {
+    if tables.contains(&cx.table) {
+        return Ok(());
+    }
+    let names: Vec<&str> = tables.iter().map(|t| t.name()).collect();
+    Err(context_err(
+        cx.span,
+        format!(
+            "target {target} is only valid in table {}",
+            names.join(" or ")
+        ),
+        format!("a target valid in table {}", cx.table),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn a(t: &str) -> OptArg<'_> {
+        OptArg {
+            text: t,
+            span: Span::new(0, t.len()),
+        }
+    }
+
+    #[test]
+    fn strtoumax_like_libc() {
+        assert_eq!(strtoumax0("42"), Some((42, 2)));
+        assert_eq!(strtoumax0("+42"), Some((42, 3)));
+        assert_eq!(strtoumax0(" 7"), Some((7, 2)));
+        assert_eq!(strtoumax0("0x1f/3"), Some((31, 4)));
+        assert_eq!(strtoumax0("0x"), Some((0, 1)));
+        assert_eq!(strtoumax0("08"), Some((0, 1)));
+        assert_eq!(strtoumax0("-1"), None);
+        assert_eq!(strtoumax0("x"), None);
+        assert_eq!(strtoumax0("99999999999999999999999"), None);
+        assert_eq!(xt_uint("08", 0, 10), None);
+        assert_eq!(xt_uint("010", 0, 10), Some(8));
+    }
+
+    #[test]
+    fn mark_masks() {
+        assert_eq!(markmask_opt(&a("1"), "m").unwrap(), (1, u32::MAX));
+        assert_eq!(markmask_opt(&a("0x10/0xf0"), "m").unwrap(), (0x10, 0xf0));
+        assert!(markmask_opt(&a("4294967296"), "m").is_err());
+        assert!(markmask_opt(&a("1/"), "m").is_err());
+        assert!(markmask_opt(&a("1x"), "m").is_err());
+        assert!(markmask_opt(&a("1/2/3"), "m").is_err());
+    }
+
+    #[test]
+    fn aton_forms() {
+        assert_eq!(inet_aton("10.1"), Some(Ipv4Addr::new(10, 0, 0, 1)));
+        assert_eq!(inet_aton("10.1.2"), Some(Ipv4Addr::new(10, 1, 0, 2)));
+        assert_eq!(inet_aton("010.0x10.0.1"), Some(Ipv4Addr::new(8, 16, 0, 1)));
+        assert_eq!(inet_aton("167772161"), Some(Ipv4Addr::new(10, 0, 0, 1)));
+        assert_eq!(inet_aton("256.1.1.1"), None);
+        assert_eq!(inet_aton("1.2.3.4.5"), None);
+        assert_eq!(inet_aton("1.2.3.256"), None);
+        assert_eq!(inet_aton("1.2.65535"), Some(Ipv4Addr::new(1, 2, 255, 255)));
+        assert_eq!(inet_aton("+1.2.3.4"), None);
+    }
+
+    #[test]
+    fn nat_ranges() {
+        let tcp = Some((6u8, false));
+        let p = |t: &str, f: Family, proto| {
+            let mut r = NatRange::new(f);
+            nat_to(&a(t), f, proto, &mut r).map(|_| r.range_text(f == Family::V6))
+        };
+        assert_eq!(p("1.2.3.4", Family::V4, None).unwrap(), "1.2.3.4");
+        assert_eq!(
+            p("1.2.3.4-1.2.3.9:80-90", Family::V4, tcp).unwrap(),
+            "1.2.3.4-1.2.3.9:80-90"
+        );
+        assert_eq!(p(":0x50", Family::V4, tcp).unwrap(), ":80");
+        assert_eq!(p("1.2.3.4:http", Family::V4, tcp).unwrap(), "1.2.3.4:80");
+        assert_eq!(p("1.2.3.4:80-80", Family::V4, tcp).unwrap(), "1.2.3.4:80");
+        assert_eq!(
+            p("1.2.3.4:10-20/ftp", Family::V4, tcp).unwrap(),
+            "1.2.3.4:10-20/21"
+        );
+        assert!(p("1.2.3.4:80", Family::V4, None).is_err());
+        assert!(p("1.2.3.4:80:90", Family::V4, tcp).is_err());
+        assert!(p("1.2.3.4:90-80", Family::V4, tcp).is_err());
+        assert!(p("1.2.3.4:80-http", Family::V4, tcp).is_err());
+        assert!(p("1.2.3.4:1-2/0", Family::V4, tcp).is_err());
+        assert!(p("10.1", Family::V4, None).is_err());
+        assert!(p("[1.2.3.4]", Family::V4, None).is_err());
+        assert_eq!(p("dead::beef", Family::V6, None).unwrap(), "dead::beef");
+        assert_eq!(
+            p("[dead::beef]:80", Family::V6, tcp).unwrap(),
+            "[dead::beef]:80"
+        );
+        assert_eq!(
+            p("[::1-::2]:80-90/100", Family::V6, tcp)
+                .map_err(|e| format!("{e:?}"))
+                .unwrap(),
+            "[::1-::2]:80-90/100"
+        );
+        assert_eq!(p("[]:80", Family::V6, tcp).unwrap(), ":80");
+    }
+
+    #[test]
+    fn ntop6_like_glibc() {
+        let f = |s: &str| ntop6(s.parse().unwrap());
+        assert_eq!(f("::ffff:1.2.3.4"), "::ffff:1.2.3.4");
+        assert_eq!(f("::1"), "::1");
+        assert_eq!(f("::"), "::");
+        assert_eq!(f("2001:db8::1"), "2001:db8::1");
+        assert_eq!(f("::2"), "::2");
+        assert_eq!(f("::1.2.3.4"), "::1.2.3.4");
+    }
+}

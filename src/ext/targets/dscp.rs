@@ -1,0 +1,150 @@
+//! `-j DSCP` (libxt_DSCP.c; kernel xt_DSCP.c `dscp_tg`/`dscp_tg6`): set the DiffServ code point
+//! (the upper 6 bits of the TOS byte / traffic class), keeping the 2 ECN bits. Table mangle
+//! only. Always XT_CONTINUE.
+//!
+//! - `--set-dscp N` (0–0x3f) or `--set-dscp-class NAME` (CS0–CS7, BE, AF11–AF43, EF; matched
+//!   case-insensitively by prefix of the class name, as libxt's `class_to_dscp` does, so
+//!   `ef-foo` is EF). They exclude each other; one is required.
+//! - Saved as `--set-dscp 0xNN`.
+//! - Kernel: `if (tos >> 2 != dscp) tos = (tos & 3) | dscp << 2`.
+
+use std::any::Any;
+use std::fmt::Write;
+
+use crate::diag::Diagnostic;
+use crate::engine::EvalCtx;
+use crate::ext::targets::common::{conflict, err, missing, uint_opt};
+use crate::ext::{Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
+use crate::ruleset::model::TableKind;
+
+/// libxtables' `ds_classes`, in lookup order.
+const CLASSES: &[(&str, u8)] = &[
+    ("CS0", 0x00),
+    ("CS1", 0x08),
+    ("CS2", 0x10),
+    ("CS3", 0x18),
+    ("CS4", 0x20),
+    ("CS5", 0x28),
+    ("CS6", 0x30),
+    ("CS7", 0x38),
+    ("BE", 0x00),
+    ("AF11", 0x0a),
+    ("AF12", 0x0c),
+    ("AF13", 0x0e),
+    ("AF21", 0x12),
+    ("AF22", 0x14),
+    ("AF23", 0x16),
+    ("AF31", 0x1a),
+    ("AF32", 0x1c),
+    ("AF33", 0x1e),
+    ("AF41", 0x22),
+    ("AF42", 0x24),
+    ("AF43", 0x26),
+    ("EF", 0x2e),
+];
+
+/// `class_to_dscp`: the first class whose name the text starts with (any case).
+pub fn class_to_dscp(name: &str) -> Option<u8> {
+    CLASSES
+        .iter()
+        .find(|(c, _)| {
+            name.len() >= c.len() && name.as_bytes()[..c.len()].eq_ignore_ascii_case(c.as_bytes())
+        })
+        .map(|(_, v)| *v)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dscp {
+    pub dscp: u8,
+    given: Option<&'static str>,
+}
+
+pub fn new() -> Box<dyn Target> {
+    Box::new(Dscp {
+        dscp: 0,
+        given: None,
+    })
+}
+
+static OPTS: &[OptSpec] = &[
+    OptSpec::new("set-dscp", 1, Arg::One),
+    OptSpec::new("set-dscp-class", 2, Arg::One),
+];
+
+/// The kernel's arithmetic.
+pub fn apply_dscp(tos: u8, dscp: u8) -> u8 {
+    if tos >> 2 != dscp {
+        (tos & 3) | (dscp << 2)
+    } else {
+        tos
+    }
+}
+
+impl Target for Dscp {
+    fn name(&self) -> &'static str {
+        "DSCP"
+    }
+    fn options(&self) -> &'static [OptSpec] {
+        OPTS
+    }
+    fn parse(
+        &mut self,
+        opt: &OptSpec,
+        _invert: bool,
+        args: &[OptArg<'_>],
+        cx: &mut ParseCtx<'_>,
+    ) -> Result<(), Diagnostic> {
+        if let Some(prev) = self.given {
+            return Err(conflict(cx.span, "DSCP", opt.name, prev));
+        }
+        self.dscp = match opt.id {
+            1 => uint_opt(&args[0], opt.name, 0, 0x3f)? as u8,
+            _ => class_to_dscp(args[0].text).ok_or_else(|| {
+                err(
+                    args[0].span,
+                    format!("invalid DSCP class `{}`", args[0].text),
+                    "CS0-CS7, BE, AF11-AF13, AF21-AF23, AF31-AF33, AF41-AF43 or EF",
+                )
+            })?,
+        };
+        self.given = Some(opt.name);
+        Ok(())
+    }
+    fn finish(&mut self, cx: &mut ParseCtx<'_>) -> Result<(), Diagnostic> {
+        if self.given.is_none() {
+            return Err(missing(cx.span, "DSCP", "--set-dscp or --set-dscp-class"));
+        }
+        Ok(())
+    }
+    fn save(&self, out: &mut String) {
+        let _ = write!(out, " --set-dscp {:#04x}", self.dscp);
+    }
+    fn apply(&self, cx: &mut EvalCtx<'_>) -> TargetVerdict {
+        cx.skb.tos = apply_dscp(cx.skb.tos, self.dscp);
+        TargetVerdict::Continue
+    }
+    fn table(&self) -> Option<TableKind> {
+        Some(TableKind::Mangle)
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes_and_arithmetic() {
+        assert_eq!(class_to_dscp("EF"), Some(0x2e));
+        assert_eq!(class_to_dscp("ef"), Some(0x2e));
+        assert_eq!(class_to_dscp("af41"), Some(0x22));
+        assert_eq!(class_to_dscp("CS0x"), Some(0));
+        assert_eq!(class_to_dscp("AF"), None);
+        assert_eq!(class_to_dscp("XX"), None);
+        assert_eq!(apply_dscp(0x03, 0x2e), 0xbb);
+        assert_eq!(apply_dscp(0xb9, 0x2e), 0xb9);
+        assert_eq!(apply_dscp(0xff, 0), 0x03);
+    }
+}

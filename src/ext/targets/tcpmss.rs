@@ -1,0 +1,112 @@
+//! `-j TCPMSS` (libxt_TCPMSS.c; kernel xt_TCPMSS.c): rewrite (or add) the MSS option of TCP SYN
+//! packets. Any table; needs `-p tcp` (not negated; `xt_target.proto`). Always XT_CONTINUE.
+//!
+//! - `--set-mss N` (0–65515 for IPv4, 0–65495 for IPv6) or `--clamp-mss-to-pmtu`; one is
+//!   required; given both, the last one wins. Saved as `--set-mss N` / `--clamp-mss-to-pmtu`.
+//! - `tcpmss_tg4_check`: clamping to the PMTU is only possible from FORWARD, OUTPUT and
+//!   POSTROUTING. The kernel checks the hook mask it is given; iptables-nft gives one only for
+//!   rules written directly in a built-in chain (user chains are not checked), iptables-legacy
+//!   for every chain a built-in chain reaches. fwcheck checks rules in built-in chains.
+//! - iptables-legacy also refuses a TCPMSS rule without a `tcp` match that requires SYN
+//!   (`--syn` or `--tcp-flags … SYN`); the kernel skips that check for iptables-nft. Not
+//!   checked here (it needs the rule's matches).
+//! - The MSS value is not part of the packet model: `apply` only continues.
+
+use std::any::Any;
+use std::fmt::Write;
+
+use crate::diag::Diagnostic;
+use crate::engine::EvalCtx;
+use crate::ext::targets::common::{builtin_hook, context_err, missing, uint_opt};
+use crate::ext::{Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
+use crate::ruleset::model::{Family, Hook};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tcpmss {
+    /// `None`: clamp to the path MTU.
+    pub mss: Option<u16>,
+    given: bool,
+}
+
+pub fn new() -> Box<dyn Target> {
+    Box::new(Tcpmss {
+        mss: None,
+        given: false,
+    })
+}
+
+static OPTS: &[OptSpec] = &[
+    OptSpec::new("set-mss", 1, Arg::One),
+    OptSpec::new("clamp-mss-to-pmtu", 2, Arg::None),
+];
+
+impl Target for Tcpmss {
+    fn name(&self) -> &'static str {
+        "TCPMSS"
+    }
+    fn options(&self) -> &'static [OptSpec] {
+        OPTS
+    }
+    fn parse(
+        &mut self,
+        opt: &OptSpec,
+        _invert: bool,
+        args: &[OptArg<'_>],
+        cx: &mut ParseCtx<'_>,
+    ) -> Result<(), Diagnostic> {
+        self.mss = match opt.id {
+            1 => {
+                let max = match cx.family {
+                    Family::V4 => 65535 - 20,
+                    Family::V6 => 65535 - 40,
+                };
+                Some(uint_opt(&args[0], opt.name, 0, max)? as u16)
+            }
+            _ => None,
+        };
+        self.given = true;
+        Ok(())
+    }
+    fn finish(&mut self, cx: &mut ParseCtx<'_>) -> Result<(), Diagnostic> {
+        if !self.given {
+            return Err(missing(
+                cx.span,
+                "TCPMSS",
+                "--set-mss or --clamp-mss-to-pmtu",
+            ));
+        }
+        if !matches!(cx.proto, Some((6, false))) {
+            return Err(context_err(
+                cx.span,
+                "target TCPMSS is only valid with -p tcp",
+                "-p tcp in the rule (not negated)",
+            ));
+        }
+        if self.mss.is_none() {
+            if let Some(h) = builtin_hook(cx) {
+                if !matches!(h, Hook::Forward | Hook::Output | Hook::Postrouting) {
+                    return Err(context_err(
+                        cx.span,
+                        format!("TCPMSS --clamp-mss-to-pmtu is not possible in {h}"),
+                        "--clamp-mss-to-pmtu in FORWARD, OUTPUT or POSTROUTING, or --set-mss",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+    fn save(&self, out: &mut String) {
+        match self.mss {
+            Some(m) => {
+                let _ = write!(out, " --set-mss {m}");
+            }
+            None => out.push_str(" --clamp-mss-to-pmtu"),
+        }
+    }
+    fn apply(&self, _cx: &mut EvalCtx<'_>) -> TargetVerdict {
+        TargetVerdict::Continue
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}

@@ -1,0 +1,87 @@
+//! `-j TEE` (libxt_TEE.c revision 1; kernel xt_TEE.c): send a copy of the packet to a gateway
+//! and continue with the original. Any table, any hook.
+//!
+//! - `--gateway ADDR` (mandatory; `XTTYPE_HOST`: numeric, IPv4 in `inet_aton` forms — host
+//!   names are resolved by iptables at load time and refused here), `--oif NAME` (15 characters
+//!   kept). Saved as `--gateway ADDR [--oif NAME]`.
+//! - `tee_tg_check` refuses the all-zero gateway.
+//! - `apply`: the clone is routed away (not simulated); the original continues (XT_CONTINUE).
+
+use std::any::Any;
+use std::fmt::Write;
+use std::net::IpAddr;
+
+use crate::diag::Diagnostic;
+use crate::engine::EvalCtx;
+use crate::ext::targets::common::{err, fixed_string, host_addr, missing, ntop};
+use crate::ext::{Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tee {
+    pub gateway: Option<IpAddr>,
+    pub oif: String,
+}
+
+pub fn new() -> Box<dyn Target> {
+    Box::new(Tee {
+        gateway: None,
+        oif: String::new(),
+    })
+}
+
+static OPTS: &[OptSpec] = &[
+    OptSpec::new("gateway", 1, Arg::One),
+    OptSpec::new("oif", 2, Arg::One),
+];
+
+impl Target for Tee {
+    fn name(&self) -> &'static str {
+        "TEE"
+    }
+    fn options(&self) -> &'static [OptSpec] {
+        OPTS
+    }
+    fn parse(
+        &mut self,
+        opt: &OptSpec,
+        _invert: bool,
+        args: &[OptArg<'_>],
+        cx: &mut ParseCtx<'_>,
+    ) -> Result<(), Diagnostic> {
+        match opt.id {
+            1 => {
+                let a = host_addr(args[0].text, args[0].span, cx.family)?;
+                if a.is_unspecified() {
+                    return Err(err(
+                        args[0].span,
+                        "the TEE gateway must not be the zero address",
+                        "the address of a neighbour to send the copies to",
+                    ));
+                }
+                self.gateway = Some(a);
+            }
+            _ => self.oif = fixed_string(&args[0], opt.name, 16, cx),
+        }
+        Ok(())
+    }
+    fn finish(&mut self, cx: &mut ParseCtx<'_>) -> Result<(), Diagnostic> {
+        if self.gateway.is_none() {
+            return Err(missing(cx.span, "TEE", "--gateway"));
+        }
+        Ok(())
+    }
+    fn save(&self, out: &mut String) {
+        if let Some(g) = self.gateway {
+            let _ = write!(out, " --gateway {}", ntop(g));
+        }
+        if !self.oif.is_empty() {
+            let _ = write!(out, " --oif {}", self.oif);
+        }
+    }
+    fn apply(&self, _cx: &mut EvalCtx<'_>) -> TargetVerdict {
+        TargetVerdict::Continue
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}

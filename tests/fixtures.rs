@@ -173,3 +173,21 @@ fn guide_000_script_builds_the_saved_ruleset() {
         want
     );
 }
+
+#[test]
+fn real_world_rulesets_load_and_are_fixed_points() {
+    // Made by ufw, fail2ban's actions, Docker's and kube-proxy's commands (fixtures/real/README.md).
+    let files = files("fixtures/real", &["v4", "v6"]);
+    assert!(files.len() >= 5);
+    for f in files {
+        let l = load(&f);
+        assert!(!l.has_errors(), "{}:\n{}", f.display(), errors_of(&l));
+        let text = std::fs::read_to_string(&f).expect("read");
+        assert_eq!(
+            print_ruleset(&l.ruleset, PrintOptions::default()),
+            text,
+            "{} is not printed back unchanged",
+            f.display()
+        );
+    }
+}

@@ -297,11 +297,45 @@ impl fmt::Display for AddrMask {
             (AddrMask::V4 { addr, mask }, None) => {
                 write!(f, "{}/{}", Ipv4Addr::from(addr), Ipv4Addr::from(mask))
             }
-            (AddrMask::V6 { addr, .. }, Some(l)) => write!(f, "{}/{}", Ipv6Addr::from(addr), l),
+            (AddrMask::V6 { addr, .. }, Some(l)) => write!(f, "{}/{}", Ipv6Ntop(addr), l),
             (AddrMask::V6 { addr, mask }, None) => {
-                write!(f, "{}/{}", Ipv6Addr::from(addr), Ipv6Addr::from(mask))
+                write!(f, "{}/{}", Ipv6Ntop(addr), Ipv6Ntop(mask))
             }
         }
+    }
+}
+
+/// An IPv6 address printed as glibc's `inet_ntop` does, which is what iptables prints. It is
+/// Rust's formatting except for IPv4-compatible addresses: when the first six groups are zero
+/// and that run is the longest, glibc prints the last 32 bits as a dotted quad (`::1.2.3.4`,
+/// also `::0.1.0.2` for `::1:2`), while `::2` stays `::2` (the zero run is seven groups).
+pub struct Ipv6Ntop(pub u128);
+
+impl fmt::Display for Ipv6Ntop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let a = Ipv6Addr::from(self.0);
+        let w = a.segments();
+        // glibc: the longest run of zero groups (first one on ties, at least 2 long).
+        let (mut best, mut best_len, mut cur, mut cur_len) = (None, 0, 0, 0);
+        for (i, g) in w.iter().enumerate() {
+            if *g == 0 {
+                if cur_len == 0 {
+                    cur = i;
+                }
+                cur_len += 1;
+                if cur_len > best_len {
+                    best = Some(cur);
+                    best_len = cur_len;
+                }
+            } else {
+                cur_len = 0;
+            }
+        }
+        if best == Some(0) && best_len == 6 {
+            let v4 = Ipv4Addr::from(self.0 as u32);
+            return write!(f, "::{v4}");
+        }
+        write!(f, "{a}")
     }
 }
 
@@ -414,5 +448,21 @@ impl Rule {
             && self.proto.is_none()
             && self.frag.is_none()
             && self.matches.iter().all(|m| m.module.always_true())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_printed_like_glibc() {
+        let p = |s: &str| Ipv6Ntop(u128::from(s.parse::<Ipv6Addr>().unwrap())).to_string();
+        // Reference: ip6tables-save 1.8.9 on glibc.
+        assert_eq!(p("::1.2.3.4"), "::1.2.3.4");
+        assert_eq!(p("::2"), "::2");
+        assert_eq!(p("::1:2"), "::0.1.0.2");
+        assert_eq!(p("::ffff:1.2.3.4"), "::ffff:1.2.3.4");
+        assert_eq!(p("2001:db8::1"), "2001:db8::1");
     }
 }

@@ -1489,6 +1489,19 @@ impl<'a> RuleParser<'a> {
                     attached,
                 }));
             }
+            // An unknown module's options are unknown too: an unclaimed `--set` after
+            // `-m frob` is frob's, not an abbreviation of a generic option such as
+            // `--set-counters`.
+            let unknown_loaded = self.order.iter().any(|o| match o {
+                Owner::Match(i) => self.matches[*i].module.is_unknown(),
+                Owner::Target => {
+                    matches!(&self.target, Some((TargetSel::Ext(t, _), _)) if t.is_unknown())
+                }
+                Owner::Generic(_) => false,
+            });
+            if unknown_loaded {
+                return Ok(None);
+            }
             let mut pref = self.candidates().filter(|c| c.3.starts_with(name));
             let Some(first) = pref.next() else {
                 return Ok(None);
@@ -1607,7 +1620,14 @@ impl<'a> RuleParser<'a> {
                 None => {
                     // Implicit protocol match (`-p tcp --dport 22` without `-m tcp`).
                     if let (Some((p, false)), false) = (self.proto, self.implicit_loaded) {
-                        if let Some(m) = registry::proto_match(p, self.family) {
+                        let name = tok.text.trim_start_matches('-');
+                        let name = name.split('=').next().unwrap_or(name);
+                        let offers = |m: &dyn Match| {
+                            !name.is_empty() && m.options().iter().any(|o| o.name.starts_with(name))
+                        };
+                        if let Some(m) =
+                            registry::proto_match(p, self.family).filter(|m| offers(m.as_ref()))
+                        {
                             let idx = self.matches.len();
                             self.matches.push(LoadedMatch {
                                 module: m,
@@ -2111,6 +2131,12 @@ impl<'a> RuleParser<'a> {
                     _ => None,
                 };
                 if let Some(a) = std {
+                    if matches!(a, Action::Queue) {
+                        self.diags.push(
+                            Diagnostic::warning(crate::ext::targets::common::W_BACKEND, span, "-j QUEUE cannot be loaded by iptables-nft")
+                                .note("iptables 1.8 (nf_tables) asks the kernel for an xt target named QUEUE, which does not exist; iptables-legacy loads it. Use -j NFQUEUE --queue-num 0"),
+                        );
+                    }
                     if is_goto {
                         return Err(Diagnostic::error(
                             code::UNKNOWN_CHAIN,

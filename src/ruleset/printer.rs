@@ -14,11 +14,23 @@ pub struct PrintOptions {
     pub counters: bool,
 }
 
-/// The whole ruleset in `iptables-save` form (tables in input order, no `#` lines).
+/// The order `iptables-save` (nf_tables backend) prints tables in: its `enum nft_table_type`.
+pub const SAVE_ORDER: [TableKind; 5] = [
+    TableKind::Mangle,
+    TableKind::Security,
+    TableKind::Raw,
+    TableKind::Filter,
+    TableKind::Nat,
+];
+
+/// The whole ruleset in `iptables-save` form (no `#` lines), tables in the order iptables-nft
+/// prints them.
 pub fn print_ruleset(rs: &Ruleset, opts: PrintOptions) -> String {
     let mut out = String::with_capacity(rs.rule_count() * 80 + 256);
-    for t in &rs.tables {
-        print_table(&mut out, t, opts);
+    for kind in SAVE_ORDER {
+        if let Some(t) = rs.table(kind) {
+            print_table(&mut out, t, opts);
+        }
     }
     out
 }

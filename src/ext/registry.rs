@@ -37,9 +37,23 @@ pub const MATCHES: &[(&str, Fam, Option<u8>, MatchCtor)] = &[
     ("udp", Fam::Any, Some(17), matches::udp::new),
     ("icmp", Fam::V4, Some(1), matches::icmp::new),
     ("icmp6", Fam::V6, Some(58), matches::icmp::new6),
+    ("icmpv6", Fam::V6, Some(58), matches::icmp::new6),
+    ("ipv6-icmp", Fam::V6, Some(58), matches::icmp::new6),
     ("conntrack", Fam::Any, None, matches::conntrack::new),
     ("state", Fam::Any, None, matches::conntrack::new_state),
     ("comment", Fam::Any, None, matches::comment::new),
+    ("multiport", Fam::Any, None, matches::multiport::new),
+    ("iprange", Fam::Any, None, matches::iprange::new),
+    ("addrtype", Fam::Any, None, matches::addrtype::new),
+    ("mark", Fam::Any, None, matches::mark::new),
+    ("connmark", Fam::Any, None, matches::connmark::new),
+    ("length", Fam::Any, None, matches::length::new),
+    ("ttl", Fam::V4, None, matches::ttl::new),
+    ("hl", Fam::V6, None, matches::ttl::new6),
+    ("mac", Fam::Any, None, matches::mac::new),
+    ("pkttype", Fam::Any, None, matches::pkttype::new),
+    ("tos", Fam::Any, None, matches::tos::new),
+    ("dscp", Fam::Any, None, matches::dscp::new),
 ];
 
 /// `(name, family, constructor)` for every extension target.

@@ -1,10 +1,21 @@
 //! Match modules, one file each. Every module mirrors iptables' `libxt_NAME.c` (option parsing
 //! and save format) and the kernel's `xt_NAME.c` (match semantics).
 
+pub mod addrtype;
 pub mod comment;
+pub mod connmark;
 pub mod conntrack;
+pub mod dscp;
 pub mod icmp;
+pub mod iprange;
+pub mod length;
+pub mod mac;
+pub mod mark;
+pub mod multiport;
+pub mod pkttype;
 pub mod tcp;
+pub mod tos;
+pub mod ttl;
 pub mod udp;
 
 use crate::packet::{Packet, L4};
@@ -51,4 +62,38 @@ pub(crate) fn save_ports(out: &mut String, name: &str, range: (u16, u16), invert
     out.push_str(name);
     out.push(' ');
     crate::ext::fmt_port_range(out, range);
+}
+
+/// An invalid value: error at `span`, saying what was expected.
+pub(crate) fn bad(
+    span: crate::diag::Span,
+    msg: impl Into<String>,
+    expected: impl Into<String>,
+) -> crate::diag::Diagnostic {
+    crate::diag::Diagnostic::error(crate::ext::E_VALUE, span, msg).expected(expected)
+}
+
+/// A whole-module constraint failed (a mandatory option is missing, options conflict): error
+/// just after the module's options.
+pub(crate) fn missing(
+    cx: &crate::ext::ParseCtx<'_>,
+    msg: impl Into<String>,
+    expected: impl Into<String>,
+) -> crate::diag::Diagnostic {
+    crate::diag::Diagnostic::error(
+        crate::ruleset::parser::code::MISSING_VALUE,
+        cx.span.after(),
+        msg,
+    )
+    .expected(expected)
+}
+
+/// Two options of a module that exclude each other: error at the option token.
+pub(crate) fn conflict(
+    cx: &crate::ext::ParseCtx<'_>,
+    msg: impl Into<String>,
+    expected: impl Into<String>,
+) -> crate::diag::Diagnostic {
+    crate::diag::Diagnostic::error(crate::ruleset::parser::code::SYNTAX, cx.span, msg)
+        .expected(expected)
 }

@@ -54,6 +54,9 @@ pub const MATCHES: &[(&str, Fam, Option<u8>, MatchCtor)] = &[
     ("pkttype", Fam::Any, None, matches::pkttype::new),
     ("tos", Fam::Any, None, matches::tos::new),
     ("dscp", Fam::Any, None, matches::dscp::new),
+    ("limit", Fam::Any, None, matches::limit::new),
+    ("recent", Fam::Any, None, matches::recent::new),
+    ("statistic", Fam::Any, None, matches::statistic::new),
 ];
 
 /// `(name, family, constructor)` for every extension target.

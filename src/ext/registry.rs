@@ -55,6 +55,7 @@ pub const MATCHES: &[(&str, Fam, Option<u8>, MatchCtor)] = &[
     ("tos", Fam::Any, None, matches::tos::new),
     ("dscp", Fam::Any, None, matches::dscp::new),
     ("limit", Fam::Any, None, matches::limit::new),
+    ("hashlimit", Fam::Any, None, matches::hashlimit::new),
     ("recent", Fam::Any, None, matches::recent::new),
     ("statistic", Fam::Any, None, matches::statistic::new),
 ];

@@ -6,6 +6,7 @@ pub mod comment;
 pub mod connmark;
 pub mod conntrack;
 pub mod dscp;
+pub mod hashlimit;
 pub mod icmp;
 pub mod iprange;
 pub mod length;

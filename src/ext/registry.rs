@@ -58,6 +58,9 @@ pub const MATCHES: &[(&str, Fam, Option<u8>, MatchCtor)] = &[
     ("hashlimit", Fam::Any, None, matches::hashlimit::new),
     ("recent", Fam::Any, None, matches::recent::new),
     ("statistic", Fam::Any, None, matches::statistic::new),
+    ("connlimit", Fam::Any, None, matches::connlimit::new),
+    ("owner", Fam::Any, None, matches::owner::new),
+    ("helper", Fam::Any, None, matches::helper::new),
 ];
 
 /// `(name, family, constructor)` for every extension target.

@@ -3,10 +3,12 @@
 
 pub mod addrtype;
 pub mod comment;
+pub mod connlimit;
 pub mod connmark;
 pub mod conntrack;
 pub mod dscp;
 pub mod hashlimit;
+pub mod helper;
 pub mod icmp;
 pub mod iprange;
 pub mod length;
@@ -14,6 +16,7 @@ pub mod limit;
 pub mod mac;
 pub mod mark;
 pub mod multiport;
+pub mod owner;
 pub mod pkttype;
 pub mod recent;
 pub mod statistic;

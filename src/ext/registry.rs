@@ -61,6 +61,7 @@ pub const MATCHES: &[(&str, Fam, Option<u8>, MatchCtor)] = &[
     ("connlimit", Fam::Any, None, matches::connlimit::new),
     ("owner", Fam::Any, None, matches::owner::new),
     ("helper", Fam::Any, None, matches::helper::new),
+    ("u32", Fam::Any, None, matches::u32::new),
 ];
 
 /// `(name, family, constructor)` for every extension target.

@@ -23,6 +23,7 @@ pub mod statistic;
 pub mod tcp;
 pub mod tos;
 pub mod ttl;
+pub mod u32;
 pub mod udp;
 
 use crate::packet::{Packet, L4};

@@ -371,6 +371,8 @@ mod tests {
         // Past the packet: false; past the capture only: unknown.
         let t = p("41=0").unwrap();
         assert_eq!(match_it(&t, &d, 44), Some(false));
+        assert_eq!(match_it(&t, &d[..30], 44), Some(false));
+        let t = p("36=0").unwrap();
         assert_eq!(match_it(&t, &d[..30], 44), None);
         let t = p("40=0").unwrap();
         assert_eq!(match_it(&t, &d, 44), Some(true));

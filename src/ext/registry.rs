@@ -62,6 +62,7 @@ pub const MATCHES: &[(&str, Fam, Option<u8>, MatchCtor)] = &[
     ("owner", Fam::Any, None, matches::owner::new),
     ("helper", Fam::Any, None, matches::helper::new),
     ("u32", Fam::Any, None, matches::u32::new),
+    ("string", Fam::Any, None, matches::string::new),
 ];
 
 /// `(name, family, constructor)` for every extension target.

@@ -20,6 +20,7 @@ pub mod owner;
 pub mod pkttype;
 pub mod recent;
 pub mod statistic;
+pub mod string;
 pub mod tcp;
 pub mod tos;
 pub mod ttl;

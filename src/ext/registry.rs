@@ -63,6 +63,7 @@ pub const MATCHES: &[(&str, Fam, Option<u8>, MatchCtor)] = &[
     ("helper", Fam::Any, None, matches::helper::new),
     ("u32", Fam::Any, None, matches::u32::new),
     ("string", Fam::Any, None, matches::string::new),
+    ("time", Fam::Any, None, matches::time::new),
 ];
 
 /// `(name, family, constructor)` for every extension target.

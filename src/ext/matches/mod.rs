@@ -22,6 +22,7 @@ pub mod recent;
 pub mod statistic;
 pub mod string;
 pub mod tcp;
+pub mod time;
 pub mod tos;
 pub mod ttl;
 pub mod u32;

@@ -64,6 +64,7 @@ pub const MATCHES: &[(&str, Fam, Option<u8>, MatchCtor)] = &[
     ("u32", Fam::Any, None, matches::u32::new),
     ("string", Fam::Any, None, matches::string::new),
     ("time", Fam::Any, None, matches::time::new),
+    ("physdev", Fam::Any, None, matches::physdev::new),
 ];
 
 /// `(name, family, constructor)` for every extension target.

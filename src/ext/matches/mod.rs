@@ -17,6 +17,7 @@ pub mod mac;
 pub mod mark;
 pub mod multiport;
 pub mod owner;
+pub mod physdev;
 pub mod pkttype;
 pub mod recent;
 pub mod statistic;

@@ -2,7 +2,7 @@
 //! shared by every rule that names them.
 //!
 //! Options: exactly one of `[!] --set`, `--rcheck`, `--update`, `--remove`; `--seconds N`,
-//! `--hitcount N` (≤ 255), `--rttl` and `--reap` (needs `--seconds`) only with `--rcheck` or
+//! `--hitcount N` (≤ 65535 on current kernels), `--rttl` and `--reap` (needs `--seconds`) only with `--rcheck` or
 //! `--update`; `--name` (default `DEFAULT`), `--rsource` (default) / `--rdest`, `--mask ADDR`
 //! (default all ones). Saved as iptables 1.8 prints it: `--name`, `--mask` and `--rsource` always.
 //!
@@ -36,7 +36,8 @@ use crate::ruleset::model::Family;
 
 /// `ip_list_tot`.
 pub const LIST_TOT: usize = 100;
-pub const MAX_NSTAMPS: u32 = 256;
+/// `XT_RECENT_MAX_NSTAMPS` of current kernels: hit counts up to 65535 load (older kernels: 255).
+pub const MAX_NSTAMPS: u32 = 65536;
 pub const NAME_LEN: usize = 200;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -297,7 +298,7 @@ impl Match for Recent {
                     return Err(bad(
                         args[0].span,
                         format!("hit count {} is above the kernel's maximum", self.hit_count),
-                        "a hit count from 0 to 255",
+                        "a hit count from 0 to 65535",
                     ));
                 }
             }

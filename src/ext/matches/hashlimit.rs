@@ -127,11 +127,7 @@ static OPTS: &[OptSpec] = &[
 ];
 
 fn cost_to_bytes(cost: u64) -> u64 {
-    let r = if cost != 0 {
-        u32::MAX as u64 / cost
-    } else {
-        u32::MAX as u64
-    };
+    let r = (u32::MAX as u64).checked_div(cost).unwrap_or(u32::MAX as u64);
     r.wrapping_sub(1) << BYTE_SHIFT
 }
 
@@ -522,7 +518,7 @@ impl Match for Hashlimit {
                         format!("--hashlimit-burst of at least {unit}b"),
                     ));
                 }
-                burst = self.burst / unit + u64::from(self.burst % unit != 0);
+                burst = self.burst.div_ceil(unit);
                 if self.given & (1 << EXPIRE) == 0 {
                     self.expire = BYTE_EXPIRE_BURST * 1000;
                 }

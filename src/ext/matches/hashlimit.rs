@@ -127,7 +127,9 @@ static OPTS: &[OptSpec] = &[
 ];
 
 fn cost_to_bytes(cost: u64) -> u64 {
-    let r = (u32::MAX as u64).checked_div(cost).unwrap_or(u32::MAX as u64);
+    let r = (u32::MAX as u64)
+        .checked_div(cost)
+        .unwrap_or(u32::MAX as u64);
     r.wrapping_sub(1) << BYTE_SHIFT
 }
 
@@ -511,6 +513,14 @@ impl Match for Hashlimit {
             let mut burst = 0;
             if self.given & (1 << BURST) != 0 {
                 let unit = cost_to_bytes(self.avg);
+                if unit == 0 {
+                    // iptables divides by this value (and crashes); the rate is below 32 bytes/s.
+                    return Err(missing(
+                        cx,
+                        "a byte rate this low cannot have a burst",
+                        "a byte rate of at least 32b/s with --hashlimit-burst",
+                    ));
+                }
                 if self.burst < unit {
                     return Err(missing(
                         cx,

@@ -65,6 +65,7 @@ pub const MATCHES: &[(&str, Fam, Option<u8>, MatchCtor)] = &[
     ("string", Fam::Any, None, matches::string::new),
     ("time", Fam::Any, None, matches::time::new),
     ("physdev", Fam::Any, None, matches::physdev::new),
+    ("set", Fam::Any, None, matches::set::new),
 ];
 
 /// `(name, family, constructor)` for every extension target.

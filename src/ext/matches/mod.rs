@@ -20,6 +20,7 @@ pub mod owner;
 pub mod physdev;
 pub mod pkttype;
 pub mod recent;
+pub mod set;
 pub mod statistic;
 pub mod string;
 pub mod tcp;

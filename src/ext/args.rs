@@ -232,6 +232,16 @@ pub fn fmt_port_range(out: &mut String, (lo, hi): (u16, u16)) {
     }
 }
 
+/// Print a 32-bit range as iptables does: `a` when single, else `a:b`.
+pub fn fmt_u32_range(out: &mut String, (lo, hi): (u32, u32)) {
+    use std::fmt::Write;
+    if lo == hi {
+        let _ = write!(out, "{lo}");
+    } else {
+        let _ = write!(out, "{lo}:{hi}");
+    }
+}
+
 /// libxtables `__numeric_to_ipaddr`: up to four dot-separated base-0 bytes; a network address
 /// may be abbreviated (`10.1` = `10.1.0.0`), a mask may not.
 pub fn parse_ipv4_dotted(text: &str, is_mask: bool) -> Option<u32> {

@@ -66,6 +66,8 @@ pub const MATCHES: &[(&str, Fam, Option<u8>, MatchCtor)] = &[
     ("time", Fam::Any, None, matches::time::new),
     ("physdev", Fam::Any, None, matches::physdev::new),
     ("set", Fam::Any, None, matches::set::new),
+    ("esp", Fam::Any, Some(50), matches::esp::new),
+    ("ah", Fam::V4, Some(51), matches::esp::new_ah),
 ];
 
 /// `(name, family, constructor)` for every extension target.

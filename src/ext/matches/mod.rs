@@ -7,6 +7,7 @@ pub mod connlimit;
 pub mod connmark;
 pub mod conntrack;
 pub mod dscp;
+pub mod esp;
 pub mod hashlimit;
 pub mod helper;
 pub mod icmp;

@@ -68,6 +68,8 @@ pub const MATCHES: &[(&str, Fam, Option<u8>, MatchCtor)] = &[
     ("set", Fam::Any, None, matches::set::new),
     ("esp", Fam::Any, Some(50), matches::esp::new),
     ("ah", Fam::V4, Some(51), matches::esp::new_ah),
+    ("tcpmss", Fam::Any, Some(6), matches::tcpmss::new),
+    ("ecn", Fam::Any, None, matches::ecn::new),
 ];
 
 /// `(name, family, constructor)` for every extension target.

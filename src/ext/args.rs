@@ -239,6 +239,16 @@ pub fn fmt_port_range(out: &mut String, (lo, hi): (u16, u16)) {
     }
 }
 
+/// Print a 32-bit range as iptables does: `a` when single, else `a:b`.
+pub fn fmt_u32_range(out: &mut String, (lo, hi): (u32, u32)) {
+    use std::fmt::Write;
+    if lo == hi {
+        let _ = write!(out, "{lo}");
+    } else {
+        let _ = write!(out, "{lo}:{hi}");
+    }
+}
+
 /// libxtables `__numeric_to_ipaddr`: up to four dot-separated base-0 bytes; a network address
 /// may be abbreviated (`10.1` = `10.1.0.0`), a mask may not.
 pub fn parse_ipv4_dotted(text: &str, is_mask: bool) -> Option<u32> {
@@ -430,6 +440,197 @@ pub fn check_iface(arg: &OptArg<'_>) -> Result<(), Diagnostic> {
     Ok(())
 }
 
+/// C `strtoumax(s, &end, 0)` on a prefix of `s`, as `xtables_strtoul_base` calls it with an end
+/// pointer: leading white space is skipped, a `-` sign refused. Returns the value and the number
+/// of bytes consumed (0 when no digits were read).
+pub fn strtoul_prefix(s: &str) -> Option<(u64, usize)> {
+    strtoul_prefix_base(s, 0)
+}
+
+/// Like [`strtoul_prefix`] with an explicit base (0, 10 or 16).
+pub fn strtoul_prefix_base(s: &str, base: u32) -> Option<(u64, usize)> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() && (b[i] as char).is_ascii_whitespace() {
+        i += 1;
+    }
+    if i < b.len() && b[i] == b'-' {
+        return None;
+    }
+    if i < b.len() && b[i] == b'+' {
+        i += 1;
+    }
+    let mut radix = base;
+    let hex_prefix = i + 1 < b.len() && b[i] == b'0' && (b[i + 1] == b'x' || b[i + 1] == b'X');
+    if (radix == 0 || radix == 16)
+        && hex_prefix
+        && i + 2 < b.len()
+        && (b[i + 2] as char).is_ascii_hexdigit()
+    {
+        i += 2;
+        radix = 16;
+    } else if radix == 0 {
+        radix = if i < b.len() && b[i] == b'0' { 8 } else { 10 };
+    }
+    let start = i;
+    let mut v: u64 = 0;
+    let mut overflow = false;
+    while i < b.len() {
+        let Some(d) = (b[i] as char).to_digit(radix) else {
+            break;
+        };
+        match v
+            .checked_mul(radix as u64)
+            .and_then(|x| x.checked_add(d as u64))
+        {
+            Some(n) => v = n,
+            None => overflow = true,
+        }
+        i += 1;
+    }
+    if i == start {
+        return None;
+    }
+    if overflow {
+        v = u64::MAX;
+    }
+    Some((v, i))
+}
+
+/// libxtables `XTTYPE_UINT*RC` (`xtopt_parse_mint`): `a`, `a:b`, `a:`, `:b` or `:` with numbers
+/// in `[lmin, lmax]`. iptables 1.8.9 accepts a reversed range (`4:3`, which matches nothing);
+/// later versions refuse it. Returns `(lo, hi)`, with `hi = lo` for a single value.
+pub fn parse_mint(
+    arg: &OptArg<'_>,
+    lmin: u64,
+    lmax: u64,
+    what: &str,
+) -> Result<(u64, u64), Diagnostic> {
+    let t = arg.text;
+    let range_err = |span: Span, part: &str, lo: u64| {
+        Diagnostic::error(E_VALUE, span, format!("bad {what} `{part}`"))
+            .expected(format!("a number from {lo} to {lmax}, or a range LOW:HIGH"))
+    };
+    let (a, b) = match t.find(':') {
+        Some(i) => (&t[..i], Some((i + 1, &t[i + 1..]))),
+        None => (t, None),
+    };
+    let lo = if a.is_empty() {
+        lmin
+    } else {
+        match strtoul0_ws(a) {
+            Some(v) if v >= lmin && v <= lmax => v,
+            _ => return Err(range_err(sub_span(arg, 0, a.len()), a, lmin)),
+        }
+    };
+    let Some((off, b)) = b else {
+        return Ok((lo, lo));
+    };
+    if b.contains(':') {
+        return Err(
+            Diagnostic::error(E_VALUE, arg.span, format!("too many `:` in {what} `{t}`")).expected(
+                format!("a number from {lmin} to {lmax}, or a range LOW:HIGH"),
+            ),
+        );
+    }
+    let hi = if b.is_empty() {
+        lmax
+    } else {
+        match strtoul0_ws(b) {
+            Some(v) if v >= lmin && v <= lmax => v,
+            _ => return Err(range_err(sub_span(arg, off, t.len()), b, lmin)),
+        }
+    };
+    Ok((lo, hi))
+}
+
+/// [`strtoul0`] after optional leading white space and `+` (what C `strtoul` accepts).
+pub fn strtoul0_ws(s: &str) -> Option<u64> {
+    match strtoul_prefix(s) {
+        Some((v, n)) if n == s.len() => Some(v),
+        _ => None,
+    }
+}
+
+/// `xtables_parse_val_mask` without names: `VALUE[/MASK]`, both 32-bit numbers in C base 0;
+/// the mask defaults to `0xffffffff`.
+pub fn parse_val_mask(arg: &OptArg<'_>, what: &str) -> Result<(u32, u32), Diagnostic> {
+    let t = arg.text;
+    let expected = format!("a {what} VALUE[/MASK], numbers up to 0xffffffff such as 0x10/0xff");
+    let (v, n) = match strtoul_prefix(t) {
+        Some((v, n)) if v <= u32::MAX as u64 => (v as u32, n),
+        _ => {
+            return Err(
+                Diagnostic::error(E_VALUE, arg.span, format!("bad {what} `{t}`"))
+                    .expected(expected),
+            )
+        }
+    };
+    if n == t.len() {
+        return Ok((v, u32::MAX));
+    }
+    if t.as_bytes()[n] != b'/' {
+        return Err(Diagnostic::error(
+            E_VALUE,
+            sub_span(arg, n, t.len()),
+            format!("trailing garbage after {what} value in `{t}`"),
+        )
+        .expected(expected));
+    }
+    let rest = &t[n + 1..];
+    match strtoul_prefix(rest) {
+        Some((m, k)) if m <= u32::MAX as u64 && k == rest.len() => Ok((v, m as u32)),
+        Some((m, k)) if m <= u32::MAX as u64 => Err(Diagnostic::error(
+            E_VALUE,
+            sub_span(arg, n + 1 + k, t.len()),
+            format!("trailing garbage after {what} mask in `{t}`"),
+        )
+        .expected(expected)),
+        _ => Err(Diagnostic::error(
+            E_VALUE,
+            sub_span(arg, n + 1, t.len()),
+            format!("bad {what} mask `{rest}`"),
+        )
+        .expected(expected)),
+    }
+}
+
+/// `xtables_print_mark_mask`: ` 0xV` when the mask is all ones, else ` 0xV/0xM`.
+pub fn fmt_val_mask(out: &mut String, v: u32, m: u32) {
+    use std::fmt::Write;
+    if m == u32::MAX {
+        let _ = write!(out, " 0x{v:x}");
+    } else {
+        let _ = write!(out, " 0x{v:x}/0x{m:x}");
+    }
+}
+
+/// Like [`parse_port_range`], without the order check (libxt_udp and libxt_conntrack accept
+/// `4:3`, a range that matches nothing).
+pub fn parse_port_range_unordered(arg: &OptArg<'_>, proto: &str) -> Result<(u16, u16), Diagnostic> {
+    let text = arg.text;
+    match text.find(':') {
+        None => {
+            let p = parse_port(arg, proto)?;
+            Ok((p, p))
+        }
+        Some(i) => {
+            let (a, b) = (&text[..i], &text[i + 1..]);
+            let lo = if a.is_empty() {
+                0
+            } else {
+                parse_port_text(a, sub_span(arg, 0, i), proto)?
+            };
+            let hi = if b.is_empty() {
+                65535
+            } else {
+                parse_port_text(b, sub_span(arg, i + 1, text.len()), proto)?
+            };
+            Ok((lo, hi))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -463,6 +664,39 @@ mod tests {
         assert_eq!(parse_port_range(&a("1024:"), "tcp").unwrap(), (1024, 65535));
         assert_eq!(parse_port_range(&a(":1023"), "tcp").unwrap(), (0, 1023));
         assert!(parse_port_range(&a("90:80"), "tcp").is_err());
+        assert_eq!(
+            parse_port_range_unordered(&a("4:3"), "udp").unwrap(),
+            (4, 3)
+        );
+    }
+
+    #[test]
+    fn mint_and_val_mask() {
+        assert_eq!(
+            parse_mint(&a("10:20"), 0, 65535, "length").unwrap(),
+            (10, 20)
+        );
+        assert_eq!(parse_mint(&a(":"), 0, 65535, "length").unwrap(), (0, 65535));
+        assert_eq!(
+            parse_mint(&a("5:"), 0, 65535, "length").unwrap(),
+            (5, 65535)
+        );
+        assert_eq!(
+            parse_mint(&a("0x10"), 0, 65535, "length").unwrap(),
+            (16, 16)
+        );
+        assert_eq!(
+            parse_mint(&a("20:10"), 0, 65535, "length").unwrap(),
+            (20, 10)
+        );
+        assert!(parse_mint(&a("1:2:3"), 0, 65535, "length").is_err());
+        assert!(parse_mint(&a("65536"), 0, 65535, "length").is_err());
+        assert_eq!(parse_val_mask(&a("0x10/0xff"), "mark").unwrap(), (16, 255));
+        assert_eq!(parse_val_mask(&a("1"), "mark").unwrap(), (1, u32::MAX));
+        assert!(parse_val_mask(&a("1/"), "mark").is_err());
+        assert!(parse_val_mask(&a("0x100000000"), "mark").is_err());
+        assert!(parse_val_mask(&a("1x"), "mark").is_err());
+        assert_eq!(strtoul_prefix("0x"), Some((0, 1)));
     }
 
     #[test]

@@ -150,6 +150,13 @@ pub trait Match: Debug + Send + Sync + MatchClone + Any {
     fn always_true(&self) -> bool {
         false
     }
+    /// Whether `iptables-save` prints the match at all. iptables-nft 1.8.9 translates `tcp`/`udp`
+    /// into native payload expressions and drops clauses that test nothing (a full port range,
+    /// even negated); a match left with no expression disappears from the saved rule and from
+    /// the kernel's rule (it then always matches).
+    fn printed(&self) -> bool {
+        true
+    }
     /// Keeps state across packets (limit buckets, recent lists, …): evaluation order matters.
     fn stateful(&self) -> bool {
         false

@@ -111,7 +111,7 @@ pub fn rule_body(r: &Rule) -> String {
         }
         out.push_str(" -f");
     }
-    for m in &r.matches {
+    for m in r.matches.iter().filter(|m| m.module.printed()) {
         out.push_str(" -m ");
         out.push_str(m.module.display_name());
         m.module.save(&mut out);

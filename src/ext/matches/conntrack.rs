@@ -9,8 +9,8 @@ use crate::conntrack::{state, status, CtDir};
 use crate::diag::Diagnostic;
 use crate::engine::EvalCtx;
 use crate::ext::{
-    parse_addr_mask, parse_num, parse_num_part, parse_port_range, parse_protocol, split_list,
-    sub_span, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx, E_VALUE,
+    parse_addr_mask, parse_num, parse_num_part, parse_port_range_unordered, parse_protocol,
+    split_list, sub_span, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx, E_VALUE,
 };
 use crate::ruleset::model::AddrMask;
 
@@ -210,15 +210,8 @@ impl Match for Conntrack {
                 flag::STATE
             }
             CTPROTO => {
+                // iptables 1.8.9 accepts `--ctproto 0` (it never matches) and its negation.
                 let p = parse_protocol(a)?;
-                if p == 0 && invert {
-                    return Err(Diagnostic::error(
-                        E_VALUE,
-                        a.span,
-                        "conntrack: rule would never match protocol",
-                    )
-                    .expected("a specific protocol after `! --ctproto`"));
-                }
                 self.l4proto = p;
                 flag::PROTO
             }
@@ -229,7 +222,7 @@ impl Match for Conntrack {
             }
             ORIGSRCPORT | ORIGDSTPORT | REPLSRCPORT | REPLDSTPORT => {
                 let i = (opt.id - ORIGSRCPORT) as usize;
-                self.ports[i] = parse_port_range(a, "tcp")?;
+                self.ports[i] = parse_port_range_unordered(a, "tcp")?;
                 [
                     flag::ORIGSRC_PORT,
                     flag::ORIGDST_PORT,
@@ -265,14 +258,7 @@ impl Match for Conntrack {
                         (v, v)
                     }
                 };
-                if lo > hi {
-                    return Err(Diagnostic::error(
-                        E_VALUE,
-                        a.span,
-                        format!("invalid expire range `{t}`: {lo} is above {hi}"),
-                    )
-                    .expected("MIN:MAX with MIN <= MAX"));
-                }
+                // iptables 1.8.9 accepts a reversed range (it never matches).
                 self.expires = (lo as u32, hi as u32);
                 flag::EXPIRES
             }

@@ -7,7 +7,7 @@ use std::fmt::Write;
 use super::{l4_view, L4View};
 use crate::diag::Diagnostic;
 use crate::engine::EvalCtx;
-use crate::ext::{strtoul0, sub_span, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx, E_VALUE};
+use crate::ext::{sub_span, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx, E_VALUE};
 use crate::packet::L4;
 
 /// `(name, type, code_min, code_max)` — iptables' `icmp_codes` table.
@@ -77,10 +77,6 @@ pub const ICMPV6_NAMES: &[(&str, u8, u8, u8)] = &[
     ("ping", 128, 0, 0xFF),
     ("echo-reply", 129, 0, 0xFF),
     ("pong", 129, 0, 0xFF),
-    ("mld-listener-query", 130, 0, 0xFF),
-    ("mld-listener-report", 131, 0, 0xFF),
-    ("mld-listener-done", 132, 0, 0xFF),
-    ("mld-listener-reduction", 132, 0, 0xFF),
     ("router-solicitation", 133, 0, 0xFF),
     ("router-advertisement", 134, 0, 0xFF),
     ("neighbour-solicitation", 135, 0, 0xFF),
@@ -96,6 +92,8 @@ pub struct Icmp {
     pub icmp_type: u8,
     pub code: (u8, u8),
     pub invert: bool,
+    /// The type option was given (it is mandatory).
+    pub given: bool,
 }
 
 pub fn new() -> Box<dyn Match> {
@@ -104,6 +102,7 @@ pub fn new() -> Box<dyn Match> {
         icmp_type: 0xFF,
         code: (0, 0xFF),
         invert: false,
+        given: false,
     })
 }
 
@@ -113,6 +112,7 @@ pub fn new6() -> Box<dyn Match> {
         icmp_type: 0,
         code: (0, 0xFF),
         invert: false,
+        given: false,
     })
 }
 
@@ -152,27 +152,58 @@ pub fn parse_icmp_type(
     } else {
         "an ICMP type name such as echo-request, a number 0-255, or TYPE/CODE"
     };
-    let (ty_s, code_s) = match t.find('/') {
-        Some(i) => (&t[..i], Some((i, &t[i + 1..]))),
-        None => (t, None),
-    };
-    let ty = strtoul0(ty_s).filter(|v| *v <= 255).ok_or_else(|| {
-        Diagnostic::error(E_VALUE, arg.span, format!("invalid ICMP type `{t}`")).expected(expected)
-    })?;
-    match code_s {
-        None => Ok((ty as u8, 0, 0xFF)),
-        Some((i, c)) => {
-            let code = strtoul0(c).filter(|v| *v <= 255).ok_or_else(|| {
-                Diagnostic::error(
-                    E_VALUE,
-                    sub_span(arg, i + 1, t.len()),
-                    format!("invalid ICMP code `{c}`"),
-                )
-                .expected("a code number 0-255")
-            })?;
-            Ok((ty as u8, code as u8, code as u8))
+    // `parse_range`: a number (C base 0, at most 255), optionally `:NUMBER`.
+    fn range(s: &str) -> Option<(u64, Option<u64>, usize)> {
+        let (a, n) = crate::ext::strtoul_prefix(s).filter(|(v, _)| *v <= 255)?;
+        if s[n..].starts_with(':') {
+            let (b, m) = crate::ext::strtoul_prefix(&s[n + 1..]).filter(|(v, _)| *v <= 255)?;
+            return Some((a, Some(b), n + 1 + m));
         }
+        Some((a, None, n))
     }
+    let Some((ty, ty_hi, n)) = range(t) else {
+        return Err(
+            Diagnostic::error(E_VALUE, arg.span, format!("unknown ICMP type `{t}`"))
+                .expected(expected),
+        );
+    };
+    if ty_hi.is_some_and(|h| h != ty) {
+        return Err(Diagnostic::error(
+            E_VALUE,
+            sub_span(arg, 0, n),
+            format!("ICMP type range `{}` not supported", &t[..n]),
+        )
+        .expected(expected));
+    }
+    let rest = &t[n..];
+    if rest.is_empty() {
+        return Ok((ty as u8, 0, 0xFF));
+    }
+    if let Some(c) = rest.strip_prefix('/') {
+        let Some((lo, hi, m)) = range(c) else {
+            return Err(Diagnostic::error(
+                E_VALUE,
+                sub_span(arg, n + 1, t.len()),
+                format!("unknown ICMP code `{c}`"),
+            )
+            .expected("a code number 0-255 or a code range MIN:MAX"));
+        };
+        if m == c.len() {
+            return Ok((ty as u8, lo as u8, hi.unwrap_or(lo) as u8));
+        }
+        return Err(Diagnostic::error(
+            E_VALUE,
+            sub_span(arg, n + 1 + m, t.len()),
+            format!("unexpected `{}` after the ICMP code", &c[m..]),
+        )
+        .expected("TYPE/CODE or TYPE/MIN:MAX"));
+    }
+    Err(Diagnostic::error(
+        E_VALUE,
+        sub_span(arg, n, t.len()),
+        format!("unexpected `{rest}` after the ICMP type"),
+    )
+    .expected(expected))
 }
 
 impl Match for Icmp {
@@ -202,6 +233,22 @@ impl Match for Icmp {
         self.icmp_type = t;
         self.code = (lo, hi);
         self.invert = invert;
+        self.given = true;
+        Ok(())
+    }
+    fn finish(&mut self, cx: &mut ParseCtx<'_>) -> Result<(), Diagnostic> {
+        if !self.given {
+            let opt = if self.v6 {
+                "--icmpv6-type"
+            } else {
+                "--icmp-type"
+            };
+            return Err(super::missing(
+                cx,
+                format!("-m {} requires {opt}", self.name()),
+                format!("{opt} TYPE[/CODE]"),
+            ));
+        }
         Ok(())
     }
     fn save(&self, out: &mut String) {

@@ -1,10 +1,36 @@
 //! Match modules, one file each. Every module mirrors iptables' `libxt_NAME.c` (option parsing
 //! and save format) and the kernel's `xt_NAME.c` (match semantics).
 
+pub mod addrtype;
 pub mod comment;
+pub mod connlimit;
+pub mod connmark;
 pub mod conntrack;
+pub mod dscp;
+pub mod ecn;
+pub mod esp;
+pub mod hashlimit;
+pub mod helper;
 pub mod icmp;
+pub mod iprange;
+pub mod length;
+pub mod limit;
+pub mod mac;
+pub mod mark;
+pub mod multiport;
+pub mod owner;
+pub mod physdev;
+pub mod pkttype;
+pub mod recent;
+pub mod set;
+pub mod statistic;
+pub mod string;
 pub mod tcp;
+pub mod tcpmss;
+pub mod time;
+pub mod tos;
+pub mod ttl;
+pub mod u32;
 pub mod udp;
 
 use crate::packet::{Packet, L4};
@@ -51,4 +77,260 @@ pub(crate) fn save_ports(out: &mut String, name: &str, range: (u16, u16), invert
     out.push_str(name);
     out.push(' ');
     crate::ext::fmt_port_range(out, range);
+}
+
+/// An invalid value: error at `span`, saying what was expected.
+pub(crate) fn bad(
+    span: crate::diag::Span,
+    msg: impl Into<String>,
+    expected: impl Into<String>,
+) -> crate::diag::Diagnostic {
+    crate::diag::Diagnostic::error(crate::ext::E_VALUE, span, msg).expected(expected)
+}
+
+/// A whole-module constraint failed (a mandatory option is missing, options conflict): error
+/// just after the module's options.
+pub(crate) fn missing(
+    cx: &crate::ext::ParseCtx<'_>,
+    msg: impl Into<String>,
+    expected: impl Into<String>,
+) -> crate::diag::Diagnostic {
+    crate::diag::Diagnostic::error(
+        crate::ruleset::parser::code::MISSING_VALUE,
+        cx.span.after(),
+        msg,
+    )
+    .expected(expected)
+}
+
+/// Two options of a module that exclude each other: error at the option token.
+pub(crate) fn conflict(
+    cx: &crate::ext::ParseCtx<'_>,
+    msg: impl Into<String>,
+    expected: impl Into<String>,
+) -> crate::diag::Diagnostic {
+    crate::diag::Diagnostic::error(crate::ruleset::parser::code::SYNTAX, cx.span, msg)
+        .expected(expected)
+}
+
+/// Evaluation tests through a real [`crate::engine::EvalCtx`].
+#[cfg(test)]
+mod eval_tests {
+    use std::net::IpAddr;
+    use std::sync::Arc;
+
+    use crate::conntrack::Conntrack;
+    use crate::diag::Span;
+    use crate::engine::{EvalCtx, ExtState, SimEnv, Skb};
+    use crate::ext::{Match, MatchResult, OptArg, ParseCtx};
+    use crate::packet::{FragInfo, LinkInfo, Packet, Timestamp, UdpInfo, L4};
+    use crate::ruleset::model::{Family, Hook, TableKind};
+
+    /// A UDP packet with real header bytes.
+    fn udp(src: &str, dst: &str, sport: u16, dport: u16) -> Packet {
+        let (s, d): (IpAddr, IpAddr) = (src.parse().unwrap(), dst.parse().unwrap());
+        let mut data = vec![0u8; 28];
+        data[0] = 0x45;
+        data[3] = 28;
+        data[8] = 64;
+        data[9] = 17;
+        if let (IpAddr::V4(a), IpAddr::V4(b)) = (s, d) {
+            data[12..16].copy_from_slice(&a.octets());
+            data[16..20].copy_from_slice(&b.octets());
+        }
+        data[20..22].copy_from_slice(&sport.to_be_bytes());
+        data[22..24].copy_from_slice(&dport.to_be_bytes());
+        Packet {
+            frame: 1,
+            ts: Timestamp(0),
+            link: LinkInfo::default(),
+            family: Family::V4,
+            src: s,
+            dst: d,
+            proto: 17,
+            ttl: 64,
+            tos: 0,
+            ip_len: 28,
+            ip_hdr_len: 20,
+            frag: FragInfo::default(),
+            ip_checksum_ok: true,
+            l4: L4::Udp(UdpInfo {
+                sport,
+                dport,
+                length: 8,
+                checksum: 0,
+            }),
+            l4_checksum_ok: None,
+            payload_len: 0,
+            data: Arc::from(data),
+            ..Packet::default()
+        }
+    }
+
+    /// Build a module from `name` and `(option, invert, args)` as the parser would.
+    fn build(name: &str, proto: Option<u8>, opts: &[(&str, bool, &[&str])]) -> Box<dyn Match> {
+        let mut m = crate::ext::registry::new_match(name, Family::V4).expect("module");
+        let mut warnings = Vec::new();
+        for (o, inv, args) in opts {
+            let spec = *m.options().iter().find(|s| s.name == *o).expect("option");
+            let argv: Vec<OptArg<'_>> = args
+                .iter()
+                .map(|t| OptArg {
+                    text: t,
+                    span: Span::new(0, t.len()),
+                })
+                .collect();
+            let mut cx = ParseCtx {
+                family: Family::V4,
+                table: TableKind::Filter,
+                chain: "INPUT",
+                proto: proto.map(|p| (p, false)),
+                span: Span::new(0, 1),
+                warnings: &mut warnings,
+            };
+            m.parse(&spec, *inv, &argv, &mut cx).expect("parse");
+        }
+        let mut cx = ParseCtx {
+            family: Family::V4,
+            table: TableKind::Filter,
+            chain: "INPUT",
+            proto: proto.map(|p| (p, false)),
+            span: Span::new(0, 1),
+            warnings: &mut warnings,
+        };
+        m.finish(&mut cx).expect("finish");
+        m
+    }
+
+    struct World {
+        env: SimEnv,
+        skb: Skb,
+        ct: Conntrack,
+        ext: ExtState,
+    }
+
+    impl World {
+        fn new() -> World {
+            let mut env = SimEnv::default();
+            env.hosts.push("192.0.2.10".parse().unwrap());
+            env.networks.push(("192.0.2.0".parse().unwrap(), 24));
+            World {
+                env,
+                skb: Skb {
+                    ttl: 64,
+                    ..Skb::default()
+                },
+                ct: Conntrack::new(),
+                ext: ExtState::default(),
+            }
+        }
+        fn eval(&mut self, m: &dyn Match, p: &Packet, now: u64, slot: usize) -> MatchResult {
+            let mut cx = EvalCtx {
+                pkt: p,
+                hook: Hook::Input,
+                table: TableKind::Filter,
+                indev: "eth0",
+                outdev: "",
+                env: &self.env,
+                now,
+                skb: &mut self.skb,
+                conntrack: &mut self.ct,
+                ext: &mut self.ext,
+                slot,
+            };
+            m.eval(&mut cx)
+        }
+    }
+
+    #[test]
+    fn stateless_modules() {
+        let mut w = World::new();
+        let p = udp("198.51.100.7", "192.0.2.255", 5353, 53);
+        let yes = MatchResult::Yes;
+        let no = MatchResult::No;
+        let mp = build("multiport", Some(17), &[("dports", false, &["53,67:68"])]);
+        assert_eq!(w.eval(&*mp, &p, 0, 0), yes);
+        let mp = build("multiport", Some(17), &[("sports", true, &["5353"])]);
+        assert_eq!(w.eval(&*mp, &p, 0, 0), no);
+        let at = build("addrtype", None, &[("dst-type", false, &["BROADCAST"])]);
+        assert_eq!(w.eval(&*at, &p, 0, 0), yes);
+        let at = build("addrtype", None, &[("src-type", false, &["LOCAL"])]);
+        assert_eq!(w.eval(&*at, &p, 0, 0), no);
+        let pt = build("pkttype", None, &[("pkt-type", false, &["broadcast"])]);
+        assert_eq!(w.eval(&*pt, &p, 0, 0), yes);
+        let ir = build(
+            "iprange",
+            None,
+            &[("src-range", false, &["198.51.100.1-198.51.100.9"])],
+        );
+        assert_eq!(w.eval(&*ir, &p, 0, 0), yes);
+        let ln = build("length", None, &[("length", true, &["0:27"])]);
+        assert_eq!(w.eval(&*ln, &p, 0, 0), yes);
+        let u = build("u32", None, &[("u32", false, &["0>>22&0x3C@0&0xFFFF=53"])]);
+        assert_eq!(w.eval(&*u, &p, 0, 0), yes);
+        w.skb.mark = 0x12;
+        let mk = build("mark", None, &[("mark", false, &["0x2/0xf"])]);
+        assert_eq!(w.eval(&*mk, &p, 0, 0), yes);
+        let ow = build("physdev", None, &[("physdev-is-bridged", true, &[])]);
+        assert_eq!(w.eval(&*ow, &p, 0, 0), yes);
+    }
+
+    #[test]
+    fn stateful_modules() {
+        let mut w = World::new();
+        let p = udp("198.51.100.7", "192.0.2.10", 1000, 53);
+        // limit 1/s burst 2 at HZ 250: two at once, the next a second later.
+        let lim = build(
+            "limit",
+            None,
+            &[("limit", false, &["1/s"]), ("limit-burst", false, &["2"])],
+        );
+        let r: Vec<MatchResult> = [0, 0, 0, 249, 250]
+            .iter()
+            .map(|t| w.eval(&*lim, &p, 1000 + t, 0))
+            .collect();
+        use MatchResult::{No, Yes};
+        assert_eq!(r, vec![Yes, Yes, No, No, Yes]);
+        // nth: every 3rd packet starting with the first.
+        let nth = build(
+            "statistic",
+            None,
+            &[
+                ("mode", false, &["nth"]),
+                ("every", false, &["3"]),
+                ("packet", false, &["0"]),
+            ],
+        );
+        let r: Vec<MatchResult> = (0..6).map(|_| w.eval(&*nth, &p, 0, 1)).collect();
+        assert_eq!(r, vec![Yes, No, No, Yes, No, No]);
+        // recent lists are shared by name across instances.
+        let set = build(
+            "recent",
+            None,
+            &[("set", false, &[]), ("name", false, &["L"])],
+        );
+        let chk = build(
+            "recent",
+            None,
+            &[("rcheck", false, &[]), ("name", false, &["L"])],
+        );
+        assert_eq!(w.eval(&*chk, &p, 10, 2), No);
+        assert_eq!(w.eval(&*set, &p, 10, 3), Yes);
+        assert_eq!(w.eval(&*chk, &p, 11, 2), Yes);
+        // hashlimit: per-source buckets.
+        let hl = build(
+            "hashlimit",
+            None,
+            &[
+                ("hashlimit-upto", false, &["1/min"]),
+                ("hashlimit-burst", false, &["1"]),
+                ("hashlimit-mode", false, &["srcip"]),
+                ("hashlimit-name", false, &["h"]),
+            ],
+        );
+        assert_eq!(w.eval(&*hl, &p, 100, 4), Yes);
+        assert_eq!(w.eval(&*hl, &p, 101, 4), No);
+        let q = udp("198.51.100.8", "192.0.2.10", 1000, 53);
+        assert_eq!(w.eval(&*hl, &q, 102, 4), Yes);
+    }
 }

@@ -21,6 +21,10 @@ pub struct Tcp {
     pub flg_mask: u8,
     pub flg_cmp: u8,
     pub inv_flags: bool,
+    /// iptables-nft translated the match into payload expressions (see [`Tcp::finish`]).
+    pub nft: bool,
+    /// Nothing was left to translate: the match is not in the kernel rule nor in the saved text.
+    pub elided: bool,
 }
 
 pub fn new() -> Box<dyn Match> {
@@ -34,6 +38,8 @@ pub fn new() -> Box<dyn Match> {
         flg_mask: 0,
         flg_cmp: 0,
         inv_flags: false,
+        nft: false,
+        elided: false,
     })
 }
 
@@ -146,6 +152,45 @@ impl Match for Tcp {
         let _ = cx;
         Ok(())
     }
+    /// iptables-nft 1.8.9 (`add_nft_tcp`) keeps the xt match only when it tests a TCP option, has
+    /// an inverted option test, or is all defaults; otherwise it emits payload expressions, and
+    /// emits none for a full port range (negated or not) or an empty flag mask. The saved rule
+    /// is rebuilt from those expressions, so the dropped parts vanish.
+    fn finish(&mut self, _cx: &mut ParseCtx<'_>) -> Result<(), Diagnostic> {
+        let full = (0, 0xFFFF);
+        let all_zero = self.spts == full
+            && self.dpts == full
+            && self.option == 0
+            && self.flg_mask == 0
+            && self.flg_cmp == 0
+            && !self.inv_sport
+            && !self.inv_dport
+            && !self.inv_flags
+            && !self.inv_option;
+        if self.option != 0 || self.inv_option || all_zero {
+            return Ok(());
+        }
+        self.nft = true;
+        if self.spts == full {
+            self.inv_sport = false;
+        }
+        if self.dpts == full {
+            self.inv_dport = false;
+        }
+        if self.flg_mask == 0 {
+            self.flg_cmp = 0;
+            self.inv_flags = false;
+        }
+        self.elided = self.spts == full
+            && self.dpts == full
+            && self.flg_mask == 0
+            && !self.inv_sport
+            && !self.inv_dport;
+        Ok(())
+    }
+    fn printed(&self) -> bool {
+        !self.elided
+    }
     fn save(&self, out: &mut String) {
         if self.spts != (0, 0xFFFF) {
             save_ports(out, "sport", self.spts, self.inv_sport);
@@ -170,9 +215,14 @@ impl Match for Tcp {
         }
     }
     fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
+        if self.elided {
+            return MatchResult::Yes;
+        }
+        // nft payload expressions break (no match) where xt_tcpudp hot-drops.
         let th = match l4_view(cx.pkt, 20) {
-            L4View::Fragment(1) => return MatchResult::HotDrop,
+            L4View::Fragment(1) if !self.nft => return MatchResult::HotDrop,
             L4View::Fragment(_) => return MatchResult::No,
+            L4View::Tinygram if self.nft => return MatchResult::No,
             L4View::Tinygram => return MatchResult::HotDrop,
             L4View::CutByCapture => {
                 return MatchResult::Unknown("TCP header cut off by the capture's snap length")

@@ -5,7 +5,7 @@ use std::any::Any;
 use super::{l4_view, port_match, save_ports, L4View};
 use crate::diag::Diagnostic;
 use crate::engine::EvalCtx;
-use crate::ext::{parse_port_range, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
+use crate::ext::{parse_port_range_unordered, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
 use crate::packet::L4;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,6 +14,10 @@ pub struct Udp {
     pub dpts: (u16, u16),
     pub inv_sport: bool,
     pub inv_dport: bool,
+    /// iptables-nft translated the match into payload expressions (see [`Udp::finish`]).
+    pub nft: bool,
+    /// Nothing was left to translate: the match is not in the kernel rule nor in the saved text.
+    pub elided: bool,
 }
 
 pub fn new() -> Box<dyn Match> {
@@ -22,6 +26,8 @@ pub fn new() -> Box<dyn Match> {
         dpts: (0, 0xFFFF),
         inv_sport: false,
         inv_dport: false,
+        nft: false,
+        elided: false,
     })
 }
 
@@ -47,13 +53,33 @@ impl Match for Udp {
         _cx: &mut ParseCtx<'_>,
     ) -> Result<(), Diagnostic> {
         if opt.id == 1 {
-            self.spts = parse_port_range(&args[0], "udp")?;
+            self.spts = parse_port_range_unordered(&args[0], "udp")?;
             self.inv_sport = invert;
         } else {
-            self.dpts = parse_port_range(&args[0], "udp")?;
+            self.dpts = parse_port_range_unordered(&args[0], "udp")?;
             self.inv_dport = invert;
         }
         Ok(())
+    }
+    /// iptables-nft 1.8.9 (`add_nft_udp`) keeps the xt match only when it is all defaults;
+    /// otherwise it emits payload expressions, none for a full port range (negated or not).
+    fn finish(&mut self, _cx: &mut ParseCtx<'_>) -> Result<(), Diagnostic> {
+        let full = (0, 0xFFFF);
+        if self.spts == full && self.dpts == full && !self.inv_sport && !self.inv_dport {
+            return Ok(());
+        }
+        self.nft = true;
+        if self.spts == full {
+            self.inv_sport = false;
+        }
+        if self.dpts == full {
+            self.inv_dport = false;
+        }
+        self.elided = self.spts == full && self.dpts == full;
+        Ok(())
+    }
+    fn printed(&self) -> bool {
+        !self.elided
     }
     fn save(&self, out: &mut String) {
         if self.spts != (0, 0xFFFF) {
@@ -64,8 +90,12 @@ impl Match for Udp {
         }
     }
     fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
+        if self.elided {
+            return MatchResult::Yes;
+        }
         let uh = match l4_view(cx.pkt, 8) {
             L4View::Fragment(_) => return MatchResult::No,
+            L4View::Tinygram if self.nft => return MatchResult::No,
             L4View::Tinygram => return MatchResult::HotDrop,
             L4View::CutByCapture => {
                 return MatchResult::Unknown("UDP header cut off by the capture's snap length")

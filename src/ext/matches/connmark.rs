@@ -1,0 +1,81 @@
+//! `-m connmark --mark VALUE[/MASK]` (libxt_connmark.c rev 1 / kernel `xt_connmark.c`
+//! `connmark_mt`): no conntrack entry → no match; else `(ct->mark & mask) == value`, XOR `!`.
+//! The entry's mark is the emulated conntrack's (`CONNMARK` targets change it).
+
+use std::any::Any;
+
+use super::missing;
+use crate::diag::Diagnostic;
+use crate::engine::EvalCtx;
+use crate::ext::{
+    fmt_val_mask, parse_val_mask, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx,
+};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connmark {
+    pub mark: u32,
+    pub mask: u32,
+    pub invert: bool,
+    pub given: bool,
+}
+
+pub fn new() -> Box<dyn Match> {
+    Box::new(Connmark {
+        mark: 0,
+        mask: u32::MAX,
+        invert: false,
+        given: false,
+    })
+}
+
+static OPTS: &[OptSpec] = &[OptSpec::new("mark", 1, Arg::One).inv()];
+
+impl Match for Connmark {
+    fn name(&self) -> &'static str {
+        "connmark"
+    }
+    fn options(&self) -> &'static [OptSpec] {
+        OPTS
+    }
+    fn parse(
+        &mut self,
+        _opt: &OptSpec,
+        invert: bool,
+        args: &[OptArg<'_>],
+        _cx: &mut ParseCtx<'_>,
+    ) -> Result<(), Diagnostic> {
+        (self.mark, self.mask) = parse_val_mask(&args[0], "connmark")?;
+        self.invert = invert;
+        self.given = true;
+        Ok(())
+    }
+    fn finish(&mut self, cx: &mut ParseCtx<'_>) -> Result<(), Diagnostic> {
+        if !self.given {
+            return Err(missing(
+                cx,
+                "-m connmark requires --mark",
+                "--mark VALUE[/MASK]",
+            ));
+        }
+        Ok(())
+    }
+    fn save(&self, out: &mut String) {
+        if self.invert {
+            out.push_str(" !");
+        }
+        out.push_str(" --mark");
+        fmt_val_mask(out, self.mark, self.mask);
+    }
+    fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
+        match cx.ct() {
+            None => MatchResult::No,
+            Some(ct) => MatchResult::from_bool(((ct.mark & self.mask) == self.mark) != self.invert),
+        }
+    }
+    fn needs_conntrack(&self) -> bool {
+        true
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}

@@ -1,0 +1,359 @@
+//! `-m limit --limit N[/second|/minute|/hour|/day] --limit-burst B` (libxt_limit.c / kernel
+//! `xt_limit.c` `limit_mt`): one token bucket per rule, full when the ruleset is loaded.
+//!
+//! Parsing follows `parse_rate`: `atoi` of the number (trailing junk ignored), the unit a
+//! case-insensitive prefix of second/minute/hour/day (default second); `avg = 10000 * unit / N`
+//! must not be 0 ("rate too fast"). Default 3/hour, burst 5 (0-10000; iptables-nft's kernel turns
+//! a burst of 0 into 5, and the saved rule shows none). No `!`.
+//!
+//! Evaluation is the kernel's integer bucket in 32-bit arithmetic: `CREDITS_PER_JIFFY` is the
+//! largest power of two ≤ 0xFFFFFFFF / (HZ·86400) (HZ from `--hz`), `cost = user2credits(avg)`,
+//! cap and initial credit `user2credits(avg·burst)`; each evaluation adds
+//! `(now − prev)·CREDITS_PER_JIFFY` credits (capped) and takes `cost` when there is enough.
+//! The bucket is created at the instance's first evaluation with `prev = now` and full credit,
+//! which is the same as full at load time. Always decidable offline.
+//!
+//! iptables-nft 1.8.9 installs `-m limit` as the native nftables `limit` expression instead
+//! (nanosecond token bucket, `nft_limit.c`); [`NftBucket`] implements that algorithm for an
+//! engine that wants the nf_tables kernel's exact behaviour.
+
+use std::any::Any;
+use std::fmt::Write;
+
+use super::bad;
+use crate::diag::Diagnostic;
+use crate::engine::EvalCtx;
+use crate::ext::{parse_num, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
+
+pub const SCALE: u32 = 10000;
+pub const DEFAULT_BURST: u32 = 5;
+
+const RATES: &[(&str, u32)] = &[
+    ("day", SCALE * 24 * 60 * 60),
+    ("hour", SCALE * 60 * 60),
+    ("min", SCALE * 60),
+    ("sec", SCALE),
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limit {
+    /// Seconds per packet × 10000.
+    pub avg: u32,
+    pub burst: u32,
+}
+
+pub fn new() -> Box<dyn Match> {
+    Box::new(Limit {
+        avg: SCALE * 3600 / 3,
+        burst: DEFAULT_BURST,
+    })
+}
+
+static OPTS: &[OptSpec] = &[
+    OptSpec::new("limit", 1, Arg::One),
+    OptSpec::new("limit-burst", 2, Arg::One),
+];
+
+/// C `atoi`: optional white space and sign, then digits; anything after is ignored.
+pub fn atoi(s: &str) -> i32 {
+    let t = s.trim_start();
+    let (neg, digits) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let mut v: i64 = 0;
+    for c in digits.bytes().take_while(|c| c.is_ascii_digit()) {
+        v = v.saturating_mul(10).saturating_add((c - b'0') as i64);
+    }
+    if neg {
+        v = -v;
+    }
+    // glibc: (int) strtol(...), strtol clamping to the range of long.
+    v as i32
+}
+
+/// `parse_rate` of libxt_limit/libxt_hashlimit: `(number, seconds per unit)`.
+pub fn parse_rate_unit(text: &str) -> Option<(u32, u32)> {
+    let mult = match text.find('/') {
+        None => 1,
+        Some(i) => {
+            let u = &text[i + 1..];
+            if u.is_empty() {
+                return None;
+            }
+            let pre = |w: &str| w.len() >= u.len() && w[..u.len()].eq_ignore_ascii_case(u);
+            if pre("second") {
+                1
+            } else if pre("minute") {
+                60
+            } else if pre("hour") {
+                3600
+            } else if pre("day") {
+                86400
+            } else {
+                return None;
+            }
+        }
+    };
+    Some((atoi(text) as u32, mult))
+}
+
+/// `print_rate`: the largest unit that shows the rate without losing too much.
+pub fn fmt_rate(out: &mut String, avg: u32) {
+    if avg == 0 {
+        out.push_str(" inf");
+        return;
+    }
+    let mut i = 1;
+    while i < RATES.len() {
+        let m = RATES[i].1;
+        if avg > m || m / avg < m % avg {
+            break;
+        }
+        i += 1;
+    }
+    let _ = write!(out, " {}/{}", RATES[i - 1].1 / avg, RATES[i - 1].0);
+}
+
+/// `CREDITS_PER_JIFFY` for a kernel with `hz` jiffies per second.
+pub fn credits_per_jiffy(hz: u32) -> u32 {
+    let max = (0xFFFF_FFFFu64 / (hz.max(1) as u64 * 86400)).max(1);
+    1u32 << (63 - max.leading_zeros())
+}
+
+/// `user2credits` in 32-bit arithmetic.
+pub fn user2credits(user: u32, hz: u32) -> u32 {
+    let cpj = credits_per_jiffy(hz);
+    let f = hz.wrapping_mul(cpj);
+    if f != 0 && user > 0xFFFF_FFFF / f {
+        (user / SCALE).wrapping_mul(hz).wrapping_mul(cpj)
+    } else {
+        user.wrapping_mul(hz).wrapping_mul(cpj) / SCALE
+    }
+}
+
+/// The per-instance state of `xt_limit_priv`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bucket {
+    pub prev: u64,
+    pub credit: u32,
+}
+
+/// One evaluation of `limit_mt` (`cost`, `cap` in credits).
+pub fn bucket_step(b: &mut Bucket, now: u64, cost: u32, cap: u32, cpj: u32) -> bool {
+    if b.credit < cost && b.prev == now {
+        return false;
+    }
+    let inc = (now.wrapping_sub(b.prev)).wrapping_mul(cpj as u64) as u32;
+    b.prev = now;
+    let mut credit = b.credit.wrapping_add(inc);
+    if credit > cap {
+        credit = cap;
+    }
+    let ok = credit >= cost;
+    if ok {
+        credit -= cost;
+    }
+    b.credit = credit;
+    ok
+}
+
+/// The nf_tables `limit` expression as iptables-nft 1.8.9 installs `-m limit` (`add_nft_limit`
+/// + kernel `nft_limit.c`, packet mode): tokens in nanoseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NftBucket {
+    pub last: u64,
+    pub tokens: u64,
+    pub tokens_max: u64,
+    pub cost: u64,
+}
+
+impl NftBucket {
+    /// The rate/unit `add_nft_limit` derives from `avg`, and the full bucket at time `now` (ns).
+    pub fn new(avg: u32, burst: u32, now: u64) -> NftBucket {
+        let mult = [SCALE * 86400, SCALE * 3600, SCALE * 60, SCALE];
+        let avg = avg.max(1);
+        let mut i = 1;
+        while i < mult.len() {
+            if avg > mult[i] || mult[i] / avg < mult[i] % avg {
+                break;
+            }
+            i += 1;
+        }
+        let rate = (mult[i - 1] / avg).max(1) as u64;
+        let nsecs = (mult[i - 1] / SCALE) as u64 * 1_000_000_000;
+        let burst = if burst == 0 { DEFAULT_BURST } else { burst } as u64;
+        let cost = nsecs / rate;
+        let tokens = cost.saturating_mul(burst);
+        NftBucket {
+            last: now,
+            tokens,
+            tokens_max: tokens,
+            cost,
+        }
+    }
+
+    /// `nft_limit_eval`: true when the packet is within the limit (the expression continues).
+    pub fn step(&mut self, now: u64) -> bool {
+        let mut tokens = self.tokens.wrapping_add(now.wrapping_sub(self.last));
+        if tokens > self.tokens_max {
+            tokens = self.tokens_max;
+        }
+        self.last = now;
+        let delta = tokens.wrapping_sub(self.cost) as i64;
+        if delta >= 0 {
+            self.tokens = delta as u64;
+            true
+        } else {
+            self.tokens = tokens;
+            false
+        }
+    }
+}
+
+impl Match for Limit {
+    fn name(&self) -> &'static str {
+        "limit"
+    }
+    fn options(&self) -> &'static [OptSpec] {
+        OPTS
+    }
+    fn parse(
+        &mut self,
+        opt: &OptSpec,
+        _invert: bool,
+        args: &[OptArg<'_>],
+        _cx: &mut ParseCtx<'_>,
+    ) -> Result<(), Diagnostic> {
+        let a = &args[0];
+        if opt.id == 1 {
+            let expected = "a rate N/second, N/minute, N/hour or N/day (e.g. 3/min)";
+            let Some((n, mult)) = parse_rate_unit(a.text).filter(|(n, _)| *n != 0) else {
+                return Err(bad(a.span, format!("bad rate `{}`", a.text), expected));
+            };
+            let avg = SCALE * mult / n;
+            if avg == 0 {
+                return Err(bad(
+                    a.span,
+                    format!("rate too fast `{}`", a.text),
+                    "at most 10000/second",
+                ));
+            }
+            self.avg = avg;
+        } else {
+            let b = parse_num(a, 0, 10000, "limit burst")? as u32;
+            self.burst = if b == 0 { DEFAULT_BURST } else { b };
+        }
+        Ok(())
+    }
+    fn save(&self, out: &mut String) {
+        out.push_str(" --limit");
+        fmt_rate(out, self.avg);
+        if self.burst != DEFAULT_BURST {
+            let _ = write!(out, " --limit-burst {}", self.burst);
+        }
+    }
+    fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
+        let hz = cx.env.hz;
+        let cost = user2credits(self.avg, hz);
+        let cap = user2credits(self.avg.wrapping_mul(self.burst), hz);
+        let now = cx.now;
+        let b = cx.ext.slot(cx.slot, || Bucket {
+            prev: now,
+            credit: cap,
+        });
+        MatchResult::from_bool(bucket_step(b, now, cost, cap, credits_per_jiffy(hz)))
+    }
+    fn stateful(&self) -> bool {
+        true
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credits_per_jiffy_by_hz() {
+        assert_eq!(credits_per_jiffy(1000), 32);
+        assert_eq!(credits_per_jiffy(250), 128);
+        assert_eq!(credits_per_jiffy(100), 256);
+        assert_eq!(credits_per_jiffy(300), 128);
+    }
+
+    #[test]
+    fn rates_print_like_iptables() {
+        let p = |avg| {
+            let mut s = String::new();
+            fmt_rate(&mut s, avg);
+            s
+        };
+        assert_eq!(p(SCALE * 60 / 3), " 3/min");
+        assert_eq!(p(SCALE * 60 / 300), " 5/sec");
+        assert_eq!(p(SCALE * 3600 / 1000), " 1000/hour");
+        assert_eq!(p(SCALE * 86400 / 86401), " 1/sec");
+        assert_eq!(p(SCALE * 3600 / 3), " 3/hour");
+        assert_eq!(atoi("3x/min"), 3);
+        assert_eq!(parse_rate_unit("4/M"), Some((4, 60)));
+        assert_eq!(parse_rate_unit("5/secs"), None);
+        assert_eq!(parse_rate_unit("5/"), None);
+    }
+
+    /// 3/min, burst 5: five packets pass at once, then one every 20 s.
+    fn three_per_minute(hz: u32) {
+        let avg = SCALE * 60 / 3;
+        let cost = user2credits(avg, hz);
+        let cap = user2credits(avg * 5, hz);
+        let cpj = credits_per_jiffy(hz);
+        assert_eq!(cost as u64 * 3, 60 * hz as u64 * cpj as u64);
+        let t0 = 1_000_000;
+        let mut b = Bucket {
+            prev: t0,
+            credit: cap,
+        };
+        for _ in 0..5 {
+            assert!(bucket_step(&mut b, t0, cost, cap, cpj));
+        }
+        assert!(!bucket_step(&mut b, t0, cost, cap, cpj));
+        let step = 20 * hz as u64;
+        assert!(!bucket_step(&mut b, t0 + step - 1, cost, cap, cpj));
+        assert!(bucket_step(&mut b, t0 + step, cost, cap, cpj));
+        assert!(!bucket_step(&mut b, t0 + step, cost, cap, cpj));
+        // A long pause refills to the cap only.
+        let later = t0 + 3600 * hz as u64;
+        for _ in 0..5 {
+            assert!(bucket_step(&mut b, later, cost, cap, cpj));
+        }
+        assert!(!bucket_step(&mut b, later, cost, cap, cpj));
+    }
+
+    #[test]
+    fn bucket_at_hz_250_and_1000() {
+        three_per_minute(250);
+        three_per_minute(1000);
+    }
+
+    #[test]
+    fn hz_250_values() {
+        // 3/min at HZ=250: cost 640000 credits, cap 3.2 M, 128 credits per jiffy.
+        assert_eq!(user2credits(200_000, 250), 640_000);
+        assert_eq!(user2credits(1_000_000, 250), 3_200_000);
+        // 1/day: avg 864000000 is above 0xFFFFFFFF/(HZ*CPJ): divide first.
+        assert_eq!(user2credits(864_000_000, 250), 86_400 * 250 * 128);
+    }
+
+    #[test]
+    fn nft_bucket() {
+        let mut b = NftBucket::new(SCALE * 60 / 7, 5, 0);
+        assert_eq!(b.cost, 60_000_000_000 / 7);
+        for _ in 0..5 {
+            assert!(b.step(0));
+        }
+        assert!(!b.step(1));
+        assert!(b.step(b.cost + 1));
+    }
+}

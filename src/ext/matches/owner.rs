@@ -1,0 +1,173 @@
+//! `-m owner [!] --uid-owner U[-U] [!] --gid-owner G[-G] [--suppl-groups] [!] --socket-exists`
+//! (libxt_owner.c / kernel `xt_owner.c` `owner_mt`), OUTPUT and POSTROUTING only.
+//!
+//! User and group names: iptables resolves them through NSS on the machine that loads the
+//! rules, which an offline check cannot reproduce; fwcheck accepts numbers (and ranges `A-B`
+//! or `A:B`) and the name `root` (0 on every system), and reports other names as errors that
+//! ask for the number.
+//!
+//! Evaluation: a packet without a local socket (forwarded packets, i.e. POSTROUTING with an input
+//! device) matches exactly when every given option is negated (`(match ^ invert) == 0`), as the
+//! kernel decides for `!sk`. Locally generated packets have a socket whose owner is not known
+//! offline (and some, such as kernel-made resets, have none): `Unknown`.
+
+use std::any::Any;
+use std::fmt::Write;
+
+use super::{bad, missing};
+use crate::diag::Diagnostic;
+use crate::engine::EvalCtx;
+use crate::ext::{strtoul_prefix, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
+use crate::ruleset::model::{Hook, HookMask};
+
+pub const UID: u8 = 1;
+pub const GID: u8 = 2;
+pub const SOCKET: u8 = 4;
+pub const SUPPL: u8 = 8;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    pub uid: (u32, u32),
+    pub gid: (u32, u32),
+    pub matchf: u8,
+    pub invert: u8,
+}
+
+pub fn new() -> Box<dyn Match> {
+    Box::new(Owner {
+        uid: (0, 0),
+        gid: (0, 0),
+        matchf: 0,
+        invert: 0,
+    })
+}
+
+static OPTS: &[OptSpec] = &[
+    OptSpec::new("uid-owner", UID, Arg::One).inv(),
+    OptSpec::new("gid-owner", GID, Arg::One).inv(),
+    OptSpec::new("socket-exists", SOCKET, Arg::None).inv(),
+    OptSpec::new("suppl-groups", SUPPL, Arg::None),
+];
+
+/// `owner_parse_range`, plus `root`.
+fn parse_id_range(a: &OptArg<'_>, what: &str) -> Result<(u32, u32), Diagnostic> {
+    if a.text == "root" {
+        return Ok((0, 0));
+    }
+    let t = a.text;
+    let max = u32::MAX as u64 - 1;
+    let err = || {
+        let looks_name = t
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+        let d = bad(
+            a.span,
+            if looks_name {
+                format!("{what} name `{t}` cannot be resolved offline")
+            } else {
+                format!("bad {what} `{t}`")
+            },
+            format!("a numeric {what} id or range A-B (0 to 4294967294)"),
+        );
+        if looks_name {
+            d.note("iptables looks names up in the loading host's user database; write the number (e.g. `id -u NAME`)")
+        } else {
+            d
+        }
+    };
+    let (from, n) = strtoul_prefix(t)
+        .filter(|(v, _)| *v <= max)
+        .ok_or_else(err)?;
+    let rest = &t[n..];
+    if rest.is_empty() {
+        return Ok((from as u32, from as u32));
+    }
+    let Some(r) = rest.strip_prefix('-').or_else(|| rest.strip_prefix(':')) else {
+        return Err(err());
+    };
+    match strtoul_prefix(r) {
+        Some((to, k)) if to <= max && k == r.len() => Ok((from as u32, to as u32)),
+        _ => Err(err()),
+    }
+}
+
+impl Match for Owner {
+    fn name(&self) -> &'static str {
+        "owner"
+    }
+    fn options(&self) -> &'static [OptSpec] {
+        OPTS
+    }
+    fn parse(
+        &mut self,
+        opt: &OptSpec,
+        invert: bool,
+        args: &[OptArg<'_>],
+        cx: &mut ParseCtx<'_>,
+    ) -> Result<(), Diagnostic> {
+        match opt.id {
+            UID => self.uid = parse_id_range(&args[0], "user")?,
+            GID => self.gid = parse_id_range(&args[0], "group")?,
+            SUPPL if self.matchf & GID == 0 => {
+                return Err(super::conflict(
+                    cx,
+                    "--suppl-groups needs --gid-owner first",
+                    "--gid-owner G --suppl-groups",
+                ))
+            }
+            _ => {}
+        }
+        self.matchf |= opt.id;
+        if invert {
+            self.invert |= opt.id;
+        }
+        Ok(())
+    }
+    fn finish(&mut self, cx: &mut ParseCtx<'_>) -> Result<(), Diagnostic> {
+        if self.matchf == 0 {
+            return Err(missing(
+                cx,
+                "-m owner requires --uid-owner, --gid-owner or --socket-exists",
+                "--uid-owner UID, --gid-owner GID or --socket-exists",
+            ));
+        }
+        Ok(())
+    }
+    fn save(&self, out: &mut String) {
+        for (flag, label, range) in [
+            (SOCKET, "--socket-exists", None),
+            (UID, "--uid-owner", Some(self.uid)),
+            (GID, "--gid-owner", Some(self.gid)),
+            (SUPPL, "--suppl-groups", None),
+        ] {
+            if self.matchf & flag == 0 {
+                continue;
+            }
+            if self.invert & flag != 0 {
+                out.push_str(" !");
+            }
+            let _ = write!(out, " {label}");
+            if let Some((a, b)) = range {
+                if a == b {
+                    let _ = write!(out, " {a}");
+                } else {
+                    let _ = write!(out, " {a}-{b}");
+                }
+            }
+        }
+    }
+    fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
+        if !cx.is_local_out() {
+            // No socket: forwarded traffic.
+            return MatchResult::from_bool((self.matchf ^ self.invert) == 0);
+        }
+        MatchResult::Unknown("the owner of a local socket is not known offline")
+    }
+    fn hooks(&self) -> HookMask {
+        HookMask::of(&[Hook::Output, Hook::Postrouting])
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}

@@ -1,0 +1,134 @@
+//! `-m physdev` (libxt_physdev.c / kernel `xt_physdev.c` `physdev_mt`): bridge port tests
+//! `[!] --physdev-in NAME`, `[!] --physdev-out NAME`, `[!] --physdev-is-in`, `[!] --physdev-is-out`,
+//! `[!] --physdev-is-bridged`.
+//!
+//! fwcheck simulates a host that routes, not a bridge: no packet carries bridge information, so
+//! the kernel's "not a bridged packet" rule applies: the match holds exactly when every given
+//! option is negated. (`--physdev-out`/`--physdev-is-out` are refused in OUTPUT unless the rule
+//! also has a non-negated `--physdev-is-bridged`, as the kernel's check does.)
+
+use std::any::Any;
+
+use super::missing;
+use crate::diag::Diagnostic;
+use crate::engine::EvalCtx;
+use crate::ext::{check_iface, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
+use crate::ruleset::parser::code;
+
+pub const IN: u8 = 1;
+pub const OUT: u8 = 2;
+pub const BRIDGED: u8 = 4;
+pub const ISIN: u8 = 8;
+pub const ISOUT: u8 = 16;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Physdev {
+    pub indev: String,
+    pub outdev: String,
+    pub bitmask: u8,
+    pub invert: u8,
+}
+
+pub fn new() -> Box<dyn Match> {
+    Box::new(Physdev {
+        indev: String::new(),
+        outdev: String::new(),
+        bitmask: 0,
+        invert: 0,
+    })
+}
+
+static OPTS: &[OptSpec] = &[
+    OptSpec::new("physdev-in", IN, Arg::One).inv(),
+    OptSpec::new("physdev-out", OUT, Arg::One).inv(),
+    OptSpec::new("physdev-is-in", ISIN, Arg::None).inv(),
+    OptSpec::new("physdev-is-out", ISOUT, Arg::None).inv(),
+    OptSpec::new("physdev-is-bridged", BRIDGED, Arg::None).inv(),
+];
+
+impl Match for Physdev {
+    fn name(&self) -> &'static str {
+        "physdev"
+    }
+    fn options(&self) -> &'static [OptSpec] {
+        OPTS
+    }
+    fn parse(
+        &mut self,
+        opt: &OptSpec,
+        invert: bool,
+        args: &[OptArg<'_>],
+        _cx: &mut ParseCtx<'_>,
+    ) -> Result<(), Diagnostic> {
+        match opt.id {
+            IN | OUT => {
+                check_iface(&args[0])?;
+                if opt.id == IN {
+                    self.indev = args[0].text.to_string();
+                } else {
+                    self.outdev = args[0].text.to_string();
+                }
+            }
+            _ => {}
+        }
+        self.bitmask |= opt.id;
+        if invert {
+            self.invert |= opt.id;
+        }
+        Ok(())
+    }
+    fn finish(&mut self, cx: &mut ParseCtx<'_>) -> Result<(), Diagnostic> {
+        if self.bitmask == 0 {
+            return Err(missing(
+                cx,
+                "-m physdev requires an option",
+                "--physdev-in, --physdev-out, --physdev-is-in, --physdev-is-out or --physdev-is-bridged",
+            ));
+        }
+        let bridged = self.bitmask & BRIDGED != 0 && self.invert & BRIDGED == 0;
+        if self.bitmask & (OUT | ISOUT) != 0 && !bridged && cx.chain == "OUTPUT" {
+            return Err(Diagnostic::error(
+                code::CONTEXT,
+                cx.span,
+                "--physdev-out and --physdev-is-out are only supported in FORWARD and POSTROUTING with bridged traffic",
+            )
+            .expected("--physdev-out in FORWARD or POSTROUTING, or with --physdev-is-bridged"));
+        }
+        Ok(())
+    }
+    fn save(&self, out: &mut String) {
+        let inv = |out: &mut String, f: u8| {
+            if self.invert & f != 0 {
+                out.push_str(" !");
+            }
+        };
+        if self.bitmask & ISIN != 0 {
+            inv(out, ISIN);
+            out.push_str(" --physdev-is-in");
+        }
+        if self.bitmask & IN != 0 {
+            inv(out, IN);
+            out.push_str(" --physdev-in ");
+            out.push_str(&self.indev);
+        }
+        if self.bitmask & ISOUT != 0 {
+            inv(out, ISOUT);
+            out.push_str(" --physdev-is-out");
+        }
+        if self.bitmask & OUT != 0 {
+            inv(out, OUT);
+            out.push_str(" --physdev-out ");
+            out.push_str(&self.outdev);
+        }
+        if self.bitmask & BRIDGED != 0 {
+            inv(out, BRIDGED);
+            out.push_str(" --physdev-is-bridged");
+        }
+    }
+    fn eval(&self, _cx: &mut EvalCtx<'_>) -> MatchResult {
+        MatchResult::from_bool(self.bitmask & !self.invert == 0)
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}

@@ -1,0 +1,542 @@
+//! `-m recent` (libxt_recent.c rev 1 / kernel `xt_recent.c` `recent_mt`): named address lists
+//! shared by every rule that names them.
+//!
+//! Options: exactly one of `[!] --set`, `--rcheck`, `--update`, `--remove`; `--seconds N`,
+//! `--hitcount N` (≤ 65535 on current kernels), `--rttl` and `--reap` (needs `--seconds`) only with `--rcheck` or
+//! `--update`; `--name` (default `DEFAULT`), `--rsource` (default) / `--rdest`, `--mask ADDR`
+//! (default all ones). Saved as iptables 1.8 prints it: `--name`, `--mask` and `--rsource` always.
+//!
+//! Evaluation follows the kernel: the address (masked with the mask of the rule that created the
+//! list) is looked up (with `--rttl`, also by TTL: equal, or either side 0); an unknown address
+//! matches only for `--set`, which adds it with one time stamp. `--rcheck`/`--update` count the
+//! entry's stamps not older than `now − seconds·HZ` (a stamp exactly that old counts) until the
+//! hit count is reached; `--reap` then drops the least recently used entry of the list if its
+//! newest stamp is outside the window. `--set`, and `--update` when the result is true, add a
+//! stamp (ring of `roundup_pow_of_two(hitcount)` stamps, 32 without hit count) and make the entry
+//! the most recently used. A list holds 100 entries (`ip_list_tot`); adding to a full list first
+//! drops the least recently used one. The TTL is the packet's (`cx.skb.ttl`), plus one when the
+//! packet has an output device and is not locally generated (the kernel's "TTL as seen before
+//! forwarding"). Lists start empty (no `/proc/net/xt_recent` contents offline).
+//!
+//! Two load-time details are applied lazily: the list's mask is the first evaluated rule's, and
+//! its stamp ring grows to the largest hit count among the rules evaluated so far (the kernel
+//! takes both from all rules when the ruleset is loaded).
+
+use std::any::Any;
+use std::fmt::Write;
+use std::net::IpAddr;
+
+use super::{bad, conflict, missing};
+use crate::diag::Diagnostic;
+use crate::engine::EvalCtx;
+use crate::ext::{
+    parse_ipv4_dotted, parse_num, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx,
+};
+use crate::ruleset::model::Family;
+
+/// `ip_list_tot`.
+pub const LIST_TOT: usize = 100;
+/// `XT_RECENT_MAX_NSTAMPS` of current kernels: hit counts up to 65535 load (older kernels: 255).
+pub const MAX_NSTAMPS: u32 = 65536;
+pub const NAME_LEN: usize = 200;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Set,
+    Check,
+    Update,
+    Remove,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recent {
+    pub op: Option<Op>,
+    pub invert: bool,
+    pub seconds: u32,
+    pub hit_count: u32,
+    pub rttl: bool,
+    pub reap: bool,
+    pub name: String,
+    pub dest: bool,
+    pub mask: u128,
+    pub v6: bool,
+}
+
+pub fn new() -> Box<dyn Match> {
+    Box::new(Recent {
+        op: None,
+        invert: false,
+        seconds: 0,
+        hit_count: 0,
+        rttl: false,
+        reap: false,
+        name: "DEFAULT".to_string(),
+        dest: false,
+        mask: u128::MAX,
+        v6: false,
+    })
+}
+
+const SET: u8 = 1;
+const RCHECK: u8 = 2;
+const UPDATE: u8 = 3;
+const REMOVE: u8 = 4;
+const SECONDS: u8 = 5;
+const REAP: u8 = 6;
+const HITCOUNT: u8 = 7;
+const RTTL: u8 = 8;
+const NAME: u8 = 9;
+const RSOURCE: u8 = 10;
+const RDEST: u8 = 11;
+const MASK: u8 = 12;
+
+static OPTS: &[OptSpec] = &[
+    OptSpec::new("set", SET, Arg::None).inv(),
+    OptSpec::new("rcheck", RCHECK, Arg::None).inv(),
+    OptSpec::new("update", UPDATE, Arg::None).inv(),
+    OptSpec::new("remove", REMOVE, Arg::None).inv(),
+    OptSpec::new("seconds", SECONDS, Arg::One),
+    OptSpec::new("reap", REAP, Arg::None),
+    OptSpec::new("hitcount", HITCOUNT, Arg::One),
+    OptSpec::new("rttl", RTTL, Arg::None),
+    OptSpec::new("name", NAME, Arg::One),
+    OptSpec::new("rsource", RSOURCE, Arg::None).multi(),
+    OptSpec::new("rdest", RDEST, Arg::None).multi(),
+    OptSpec::new("mask", MASK, Arg::One),
+];
+
+/// One address of a list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub addr: u128,
+    pub ttl: u8,
+    /// Ring of time stamps (jiffies); `index` is the next slot, `nstamps` how many are valid.
+    pub stamps: Vec<u64>,
+    pub index: usize,
+    pub nstamps: usize,
+}
+
+/// A named list (`struct recent_table`); `entries` in LRU order, least recently used first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Table {
+    pub mask: u128,
+    pub nstamps_max_mask: usize,
+    pub entries: Vec<Entry>,
+}
+
+fn nstamp_mask(hit_count: u32) -> usize {
+    if hit_count == 0 {
+        31
+    } else {
+        hit_count.next_power_of_two() as usize - 1
+    }
+}
+
+/// `time_after(a, b)` on a wrapping jiffies clock.
+#[inline]
+fn time_after(a: u64, b: u64) -> bool {
+    (b.wrapping_sub(a) as i64) < 0
+}
+
+impl Table {
+    fn new(mask: u128, nmask: usize) -> Table {
+        Table {
+            mask,
+            nstamps_max_mask: nmask,
+            entries: Vec::new(),
+        }
+    }
+
+    fn lookup(&self, addr: u128, ttl: u8) -> Option<usize> {
+        self.entries
+            .iter()
+            .position(|e| e.addr == addr && (ttl == e.ttl || ttl == 0 || e.ttl == 0))
+    }
+
+    fn init(&mut self, addr: u128, ttl: u8, now: u64) {
+        if self.entries.len() >= LIST_TOT {
+            self.entries.remove(0);
+        }
+        let mut stamps = vec![0; self.nstamps_max_mask + 1];
+        stamps[0] = now;
+        self.entries.push(Entry {
+            addr,
+            ttl,
+            stamps,
+            index: 1,
+            nstamps: 1,
+        });
+    }
+
+    /// `recent_entry_update`; returns the entry's new position (the LRU tail).
+    fn update(&mut self, i: usize, now: u64) -> usize {
+        let m = self.nstamps_max_mask;
+        let mut e = self.entries.remove(i);
+        if e.stamps.len() < m + 1 {
+            e.stamps.resize(m + 1, 0);
+        }
+        e.index &= m;
+        e.stamps[e.index] = now;
+        e.index += 1;
+        if e.index > e.nstamps {
+            e.nstamps = e.index;
+        }
+        self.entries.push(e);
+        self.entries.len() - 1
+    }
+
+    /// `recent_entry_reap`: the working entry `w` is spared when it is about to be updated.
+    /// Returns the working entry's index after a possible removal.
+    fn reap(&mut self, time: u64, w: usize, update: bool) -> Option<usize> {
+        if self.entries.is_empty() || (w == 0 && update) {
+            return Some(w);
+        }
+        let e = &self.entries[0];
+        let newest = e.stamps[(e.index + e.stamps.len() - 1) % e.stamps.len()];
+        if time_after(time, newest) {
+            self.entries.remove(0);
+            return if w == 0 { None } else { Some(w - 1) };
+        }
+        Some(w)
+    }
+}
+
+/// The list's address for a packet, as a 128-bit number (IPv4 in the low 32 bits).
+fn addr_num(a: IpAddr) -> u128 {
+    match a {
+        IpAddr::V4(a) => u32::from(a) as u128,
+        IpAddr::V6(a) => u128::from(a),
+    }
+}
+
+impl Recent {
+    /// One evaluation against `table` at time `now` with the packet's address and TTL.
+    pub fn step(&self, t: &mut Table, addr: u128, ttl: u8, now: u64, hz: u32) -> MatchResult {
+        let mut ret = self.invert;
+        let addr = addr & t.mask;
+        let want_ttl = if self.rttl { ttl } else { 0 };
+        let op = self.op.unwrap_or(Op::Check);
+        let Some(mut i) = t.lookup(addr, want_ttl) else {
+            if op != Op::Set {
+                return MatchResult::from_bool(ret);
+            }
+            t.init(addr, ttl, now);
+            return MatchResult::from_bool(!ret);
+        };
+        match op {
+            Op::Set => ret = !ret,
+            Op::Remove => {
+                t.entries.remove(i);
+                return MatchResult::from_bool(!ret);
+            }
+            Op::Check | Op::Update => {
+                let time = now.wrapping_sub(self.seconds as u64 * hz as u64);
+                let e = &t.entries[i];
+                let mut hits = 0;
+                for s in &e.stamps[..e.nstamps] {
+                    if self.seconds != 0 && time_after(time, *s) {
+                        continue;
+                    }
+                    hits += 1;
+                    if self.hit_count == 0 || hits >= self.hit_count {
+                        ret = !ret;
+                        break;
+                    }
+                }
+                if self.reap {
+                    match t.reap(time, i, op == Op::Update && ret) {
+                        Some(j) => i = j,
+                        None => return MatchResult::from_bool(ret),
+                    }
+                }
+            }
+        }
+        if op == Op::Set || (op == Op::Update && ret) {
+            let j = t.update(i, now);
+            t.entries[j].ttl = ttl;
+        }
+        MatchResult::from_bool(ret)
+    }
+}
+
+impl Match for Recent {
+    fn name(&self) -> &'static str {
+        "recent"
+    }
+    fn options(&self) -> &'static [OptSpec] {
+        OPTS
+    }
+    fn parse(
+        &mut self,
+        opt: &OptSpec,
+        invert: bool,
+        args: &[OptArg<'_>],
+        cx: &mut ParseCtx<'_>,
+    ) -> Result<(), Diagnostic> {
+        self.v6 = cx.family == Family::V6;
+        match opt.id {
+            SET | RCHECK | UPDATE | REMOVE => {
+                if self.op.is_some() {
+                    return Err(conflict(
+                        cx,
+                        "only one of --set, --rcheck, --update and --remove may be given",
+                        "a single --set, --rcheck, --update or --remove",
+                    ));
+                }
+                self.op = Some(match opt.id {
+                    SET => Op::Set,
+                    RCHECK => Op::Check,
+                    UPDATE => Op::Update,
+                    _ => Op::Remove,
+                });
+                self.invert = invert;
+            }
+            SECONDS => self.seconds = parse_num(&args[0], 1, u32::MAX as u64, "seconds")? as u32,
+            HITCOUNT => {
+                self.hit_count = parse_num(&args[0], 0, u32::MAX as u64, "hit count")? as u32;
+                if self.hit_count >= MAX_NSTAMPS {
+                    return Err(bad(
+                        args[0].span,
+                        format!("hit count {} is above the kernel's maximum", self.hit_count),
+                        "a hit count from 0 to 65535",
+                    ));
+                }
+            }
+            REAP => self.reap = true,
+            RTTL => self.rttl = true,
+            NAME => {
+                let n = args[0].text;
+                if n.is_empty() || n.len() >= NAME_LEN || n.contains('/') || n == "." || n == ".." {
+                    return Err(bad(
+                        args[0].span,
+                        format!("invalid list name `{n}`"),
+                        "a name of 1 to 199 characters without `/`",
+                    ));
+                }
+                self.name = n.to_string();
+            }
+            RSOURCE => self.dest = false,
+            RDEST => self.dest = true,
+            MASK => {
+                let a = &args[0];
+                self.mask = match cx.family {
+                    Family::V4 => parse_ipv4_dotted(a.text, false).map(|m| m as u128),
+                    Family::V6 => a.text.parse::<std::net::Ipv6Addr>().ok().map(u128::from),
+                }
+                .ok_or_else(|| {
+                    bad(
+                        a.span,
+                        format!("invalid mask `{}`", a.text),
+                        "an address-style mask such as 255.255.255.0 (or ffff:ffff:ffff:ffff:: for IPv6)",
+                    )
+                })?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+    fn finish(&mut self, cx: &mut ParseCtx<'_>) -> Result<(), Diagnostic> {
+        let Some(op) = self.op else {
+            return Err(missing(
+                cx,
+                "-m recent requires one of --set, --rcheck, --update or --remove",
+                "--set, --rcheck, --update or --remove",
+            ));
+        };
+        if matches!(op, Op::Set | Op::Remove)
+            && (self.seconds != 0 || self.hit_count != 0 || self.rttl || self.reap)
+        {
+            return Err(missing(
+                cx,
+                "--seconds, --hitcount, --rttl and --reap only work with --rcheck or --update",
+                "--rcheck or --update with these options",
+            ));
+        }
+        if self.reap && self.seconds == 0 {
+            return Err(missing(cx, "--reap requires --seconds", "--seconds N"));
+        }
+        if !self.v6 {
+            self.mask &= u32::MAX as u128;
+        }
+        Ok(())
+    }
+    fn save(&self, out: &mut String) {
+        if self.invert {
+            out.push_str(" !");
+        }
+        out.push_str(match self.op {
+            Some(Op::Set) => " --set",
+            Some(Op::Check) | None => " --rcheck",
+            Some(Op::Update) => " --update",
+            Some(Op::Remove) => " --remove",
+        });
+        if self.seconds != 0 {
+            let _ = write!(out, " --seconds {}", self.seconds);
+        }
+        if self.reap {
+            out.push_str(" --reap");
+        }
+        if self.hit_count != 0 {
+            let _ = write!(out, " --hitcount {}", self.hit_count);
+        }
+        if self.rttl {
+            out.push_str(" --rttl");
+        }
+        let _ = write!(out, " --name {}", self.name);
+        if self.v6 {
+            let _ = write!(out, " --mask {}", std::net::Ipv6Addr::from(self.mask));
+        } else {
+            let _ = write!(
+                out,
+                " --mask {}",
+                std::net::Ipv4Addr::from(self.mask as u32)
+            );
+        }
+        out.push_str(if self.dest { " --rdest" } else { " --rsource" });
+    }
+    fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
+        let addr = addr_num(if self.dest { cx.pkt.dst } else { cx.pkt.src });
+        let mut ttl = cx.skb.ttl;
+        if !cx.outdev.is_empty() && !cx.is_local_out() {
+            ttl = ttl.wrapping_add(1);
+        }
+        let (now, hz) = (cx.now, cx.env.hz);
+        let nmask = nstamp_mask(self.hit_count);
+        let mask = self.mask;
+        let t = cx
+            .ext
+            .named(&format!("recent:{}", self.name), || Table::new(mask, nmask));
+        if nmask > t.nstamps_max_mask {
+            t.nstamps_max_mask = nmask;
+        }
+        self.step(t, addr, ttl, now, hz)
+    }
+    fn stateful(&self) -> bool {
+        true
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(op: Op, seconds: u32, hit_count: u32) -> Recent {
+        Recent {
+            op: Some(op),
+            invert: false,
+            seconds,
+            hit_count,
+            rttl: false,
+            reap: false,
+            name: "DEFAULT".into(),
+            dest: false,
+            mask: u32::MAX as u128,
+            v6: false,
+        }
+    }
+
+    const HZ: u32 = 250;
+
+    #[test]
+    fn ssh_brute_force_pattern() {
+        // --set, then --update --seconds 60 --hitcount 4: the 4th packet within 60 s matches.
+        let set = rule(Op::Set, 0, 0);
+        let upd = rule(Op::Update, 60, 4);
+        let mut t = Table::new(u32::MAX as u128, 31);
+        let a = 0x0a000001;
+        let mut now = 1000;
+        let mut hits = Vec::new();
+        for _ in 0..5 {
+            // Rule order of the usual recipe: update check first, then set.
+            hits.push(upd.step(&mut t, a, 64, now, HZ) == MatchResult::Yes);
+            assert_eq!(set.step(&mut t, a, 64, now, HZ), MatchResult::Yes);
+            now += HZ as u64; // one second apart
+        }
+        // Before the n-th check the list holds n-1 stamps; --update adds one only when true.
+        assert_eq!(hits, vec![false, false, false, false, true]);
+    }
+
+    #[test]
+    fn seconds_boundary_is_inclusive() {
+        let set = rule(Op::Set, 0, 0);
+        let chk = rule(Op::Check, 10, 0);
+        let mut t = Table::new(u32::MAX as u128, 31);
+        set.step(&mut t, 1, 64, 5000, HZ);
+        assert_eq!(
+            chk.step(&mut t, 1, 64, 5000 + 10 * 250, HZ),
+            MatchResult::Yes
+        );
+        assert_eq!(
+            chk.step(&mut t, 1, 64, 5000 + 10 * 250 + 1, HZ),
+            MatchResult::No
+        );
+        // Unknown address: --rcheck never matches, ! --rcheck always does.
+        assert_eq!(chk.step(&mut t, 2, 64, 5000, HZ), MatchResult::No);
+        let mut inv = chk.clone();
+        inv.invert = true;
+        assert_eq!(inv.step(&mut t, 2, 64, 5000, HZ), MatchResult::Yes);
+    }
+
+    #[test]
+    fn hitcount_counts_stamps_in_ring() {
+        let set = rule(Op::Set, 0, 0);
+        let chk = rule(Op::Check, 0, 3);
+        let mut t = Table::new(u32::MAX as u128, nstamp_mask(3));
+        assert_eq!(t.nstamps_max_mask, 3);
+        for n in 1..=6u64 {
+            set.step(&mut t, 7, 64, n, HZ);
+            let want = if n >= 3 {
+                MatchResult::Yes
+            } else {
+                MatchResult::No
+            };
+            assert_eq!(chk.step(&mut t, 7, 64, n, HZ), want);
+        }
+        assert_eq!(t.entries[0].nstamps, 4);
+    }
+
+    #[test]
+    fn list_holds_100_entries_lru() {
+        let set = rule(Op::Set, 0, 0);
+        let chk = rule(Op::Check, 0, 0);
+        let mut t = Table::new(u32::MAX as u128, 31);
+        for a in 0..100u128 {
+            set.step(&mut t, a, 64, 10, HZ);
+        }
+        // Touch address 0 so that 1 becomes the least recently used.
+        set.step(&mut t, 0, 64, 11, HZ);
+        set.step(&mut t, 1000, 64, 12, HZ);
+        assert_eq!(t.entries.len(), 100);
+        assert_eq!(chk.step(&mut t, 0, 64, 13, HZ), MatchResult::Yes);
+        assert_eq!(chk.step(&mut t, 1, 64, 13, HZ), MatchResult::No);
+        assert_eq!(chk.step(&mut t, 2, 64, 13, HZ), MatchResult::Yes);
+    }
+
+    #[test]
+    fn remove_rttl_and_reap() {
+        let set = rule(Op::Set, 0, 0);
+        let mut t = Table::new(u32::MAX as u128, 31);
+        set.step(&mut t, 5, 60, 1, HZ);
+        let mut chk = rule(Op::Check, 0, 0);
+        chk.rttl = true;
+        assert_eq!(chk.step(&mut t, 5, 61, 2, HZ), MatchResult::No);
+        assert_eq!(chk.step(&mut t, 5, 60, 2, HZ), MatchResult::Yes);
+        let rm = rule(Op::Remove, 0, 0);
+        assert_eq!(rm.step(&mut t, 5, 60, 3, HZ), MatchResult::Yes);
+        assert!(t.entries.is_empty());
+        // --reap drops the oldest entry when its newest stamp left the window.
+        set.step(&mut t, 8, 64, 100, HZ);
+        set.step(&mut t, 9, 64, 100 + 20 * 250, HZ);
+        let mut reap = rule(Op::Check, 10, 0);
+        reap.reap = true;
+        assert_eq!(
+            reap.step(&mut t, 9, 64, 100 + 20 * 250, HZ),
+            MatchResult::Yes
+        );
+        assert_eq!(t.entries.len(), 1);
+        assert_eq!(t.entries[0].addr, 9);
+    }
+}

@@ -1,0 +1,306 @@
+//! `-m string --algo bm|kmp [!] --string S | [!] --hex-string H [--from N] [--to N] [--icase]`
+//! (libxt_string.c rev 1 / kernel `xt_string.c` `string_mt`, `skb_find_text`).
+//!
+//! The pattern (at most 128 bytes; `--hex-string` mixes text and `|41 42|` hex blocks, `\`
+//! quotes the next character) is searched in the packet bytes from offset `--from` (default 0)
+//! up to `--to` (default 65535, exclusive) counted from the start of the IP header, as the
+//! kernel does at the IP hooks; it must lie entirely before `--to`. `--icase` compares ASCII
+//! letters without case. Saved as `--string "…"` when every byte is printable (and the last is
+//! not `\`), else as `--hex-string "|…|"`.
+//!
+//! Evaluation searches `cx.pkt.data`; `Unknown` when the pattern is not in the captured part but
+//! the searched range goes past what the capture kept. `--algo fsm` (a different pattern
+//! language) is accepted and evaluates to `Unknown`.
+
+use std::any::Any;
+use std::fmt::Write;
+
+use super::{bad, conflict, missing};
+use crate::diag::Diagnostic;
+use crate::engine::EvalCtx;
+use crate::ext::{parse_num, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
+
+pub const MAX_PATTERN: usize = 128;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StringMatch {
+    pub pattern: Vec<u8>,
+    pub algo: String,
+    pub from: u16,
+    pub to: u16,
+    pub icase: bool,
+    pub invert: bool,
+    given: bool,
+}
+
+pub fn new() -> Box<dyn Match> {
+    Box::new(StringMatch {
+        pattern: Vec::new(),
+        algo: String::new(),
+        from: 0,
+        to: u16::MAX,
+        icase: false,
+        invert: false,
+        given: false,
+    })
+}
+
+static OPTS: &[OptSpec] = &[
+    OptSpec::new("from", 1, Arg::One),
+    OptSpec::new("to", 2, Arg::One),
+    OptSpec::new("algo", 3, Arg::One),
+    OptSpec::new("string", 4, Arg::One).inv(),
+    OptSpec::new("hex-string", 5, Arg::One).inv(),
+    OptSpec::new("icase", 6, Arg::None),
+];
+
+/// `parse_hex_string`.
+pub fn parse_hex(arg: &OptArg<'_>) -> Result<Vec<u8>, Diagnostic> {
+    let s = arg.text.as_bytes();
+    let e = |m: String| bad(arg.span, m, "text with |hex| blocks such as `|0d 0a|Host:`");
+    if s.is_empty() {
+        return Err(e("the string must contain at least one character".into()));
+    }
+    let mut out = Vec::new();
+    let (mut i, mut hex, mut lit) = (0usize, false, false);
+    let slen = s.len();
+    while i < slen {
+        if out.len() >= MAX_PATTERN {
+            return Err(e("string longer than 128 bytes".into()));
+        }
+        if s[i] == b'\\' && !hex {
+            lit = true;
+        } else if s[i] == b'\\' {
+            return Err(e("cannot include literals in hex data".into()));
+        } else if s[i] == b'|' {
+            if hex {
+                hex = false;
+            } else {
+                hex = true;
+                while i + 1 < slen && s[i + 1] == b' ' {
+                    i += 1;
+                }
+            }
+            if i + 1 >= slen {
+                break;
+            }
+            i += 1;
+        }
+        if lit {
+            if i + 1 >= slen {
+                return Err(e("bad literal placement at end of string".into()));
+            }
+            out.push(s[i + 1]);
+            i += 2;
+            lit = false;
+        } else if hex {
+            if i + 1 >= slen {
+                return Err(e("odd number of hex digits".into()));
+            }
+            if i + 2 >= slen {
+                return Err(e("invalid hex block (it must end with `|`)".into()));
+            }
+            let (a, b) = (s[i] as char, s[i + 1] as char);
+            if !a.is_ascii_hexdigit() || !b.is_ascii_hexdigit() {
+                let c = if a.is_ascii_hexdigit() { b } else { a };
+                return Err(e(format!("invalid hex char `{c}`")));
+            }
+            out.push((a.to_digit(16).unwrap_or(0) * 16 + b.to_digit(16).unwrap_or(0)) as u8);
+            i += if s[i + 2] == b' ' { 3 } else { 2 };
+        } else {
+            out.push(s[i]);
+            i += 1;
+        }
+    }
+    Ok(out)
+}
+
+fn is_hex(p: &[u8]) -> bool {
+    p.iter().any(|c| !(0x20..0x7f).contains(c)) || p.last() == Some(&b'\\')
+}
+
+/// First position of `pat` in `hay`, optionally ignoring ASCII case.
+pub fn find(hay: &[u8], pat: &[u8], icase: bool) -> Option<usize> {
+    if pat.is_empty() || pat.len() > hay.len() {
+        return if pat.is_empty() { Some(0) } else { None };
+    }
+    hay.windows(pat.len()).position(|w| {
+        if icase {
+            w.eq_ignore_ascii_case(pat)
+        } else {
+            w == pat
+        }
+    })
+}
+
+impl Match for StringMatch {
+    fn name(&self) -> &'static str {
+        "string"
+    }
+    fn options(&self) -> &'static [OptSpec] {
+        OPTS
+    }
+    fn parse(
+        &mut self,
+        opt: &OptSpec,
+        invert: bool,
+        args: &[OptArg<'_>],
+        cx: &mut ParseCtx<'_>,
+    ) -> Result<(), Diagnostic> {
+        match opt.id {
+            1 => self.from = parse_num(&args[0], 0, 65535, "--from offset")? as u16,
+            2 => self.to = parse_num(&args[0], 0, 65535, "--to offset")? as u16,
+            3 => {
+                let a = &args[0];
+                if !matches!(a.text, "bm" | "kmp" | "fsm") {
+                    return Err(bad(
+                        a.span,
+                        format!("unknown string search algorithm `{}`", a.text),
+                        "bm or kmp",
+                    ));
+                }
+                self.algo = a.text.to_string();
+            }
+            4 | 5 => {
+                if self.given {
+                    return Err(conflict(
+                        cx,
+                        "--string and --hex-string cannot be used together",
+                        "one of --string or --hex-string",
+                    ));
+                }
+                let a = &args[0];
+                self.pattern = if opt.id == 4 {
+                    if a.text.len() > MAX_PATTERN {
+                        return Err(bad(
+                            a.span,
+                            "string longer than 128 bytes",
+                            "at most 128 bytes",
+                        ));
+                    }
+                    a.text.as_bytes().to_vec()
+                } else {
+                    parse_hex(a)?
+                };
+                self.invert = invert;
+                self.given = true;
+            }
+            _ => self.icase = true,
+        }
+        Ok(())
+    }
+    fn finish(&mut self, cx: &mut ParseCtx<'_>) -> Result<(), Diagnostic> {
+        if self.algo.is_empty() {
+            return Err(missing(
+                cx,
+                "-m string requires --algo",
+                "--algo bm or --algo kmp",
+            ));
+        }
+        if !self.given {
+            return Err(missing(
+                cx,
+                "-m string requires --string or --hex-string",
+                "--string TEXT or --hex-string |HEX|",
+            ));
+        }
+        if self.pattern.is_empty() {
+            return Err(missing(
+                cx,
+                "the string must not be empty",
+                "at least one byte",
+            ));
+        }
+        Ok(())
+    }
+    fn save(&self, out: &mut String) {
+        let inv = if self.invert { " !" } else { "" };
+        if is_hex(&self.pattern) {
+            let _ = write!(out, "{inv} --hex-string \"|");
+            for b in &self.pattern {
+                let _ = write!(out, "{b:02x}");
+            }
+            out.push_str("|\"");
+        } else {
+            let _ = write!(out, "{inv} --string \"");
+            for &b in &self.pattern {
+                if b == b'"' || b == b'\\' {
+                    out.push('\\');
+                }
+                out.push(b as char);
+            }
+            out.push('"');
+        }
+        let _ = write!(out, " --algo {}", self.algo);
+        if self.from != 0 {
+            let _ = write!(out, " --from {}", self.from);
+        }
+        if self.to != u16::MAX {
+            let _ = write!(out, " --to {}", self.to);
+        }
+        if self.icase {
+            out.push_str(" --icase");
+        }
+    }
+    fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
+        if self.algo == "fsm" {
+            return MatchResult::Unknown("string --algo fsm is not simulated");
+        }
+        let from = self.from as usize;
+        let end = (self.to as usize).min(cx.pkt.ip_len as usize);
+        if from >= end {
+            return MatchResult::from_bool(self.invert);
+        }
+        let data = &cx.pkt.data;
+        let cap_end = end.min(data.len());
+        let hay = if from < cap_end {
+            &data[from..cap_end]
+        } else {
+            &[][..]
+        };
+        if find(hay, &self.pattern, self.icase).is_some() {
+            return MatchResult::from_bool(!self.invert);
+        }
+        if cap_end < end {
+            return MatchResult::Unknown("the string may lie in bytes the capture did not keep");
+        }
+        MatchResult::from_bool(self.invert)
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::Span;
+
+    fn h(s: &str) -> Result<Vec<u8>, Diagnostic> {
+        parse_hex(&OptArg {
+            text: s,
+            span: Span::new(0, s.len()),
+        })
+    }
+
+    #[test]
+    fn hex_strings() {
+        assert_eq!(h("|41424344|").unwrap(), b"ABCD");
+        assert_eq!(h("|0d 0a|Host:").unwrap(), b"\r\nHost:");
+        assert_eq!(h("a\\|b").unwrap(), b"a|b");
+        assert!(h("|4|").is_err());
+        assert!(h("|4g|").is_err());
+        assert!(h("|41").is_err());
+        assert!(h("").is_err());
+        assert!(is_hex(b"\r\n"));
+        assert!(!is_hex(b"abc"));
+        assert!(is_hex(b"ab\\"));
+    }
+
+    #[test]
+    fn search() {
+        assert_eq!(find(b"GET / HTTP/1.1", b"http", true), Some(6));
+        assert_eq!(find(b"GET / HTTP/1.1", b"http", false), None);
+        assert_eq!(find(b"ab", b"abc", false), None);
+    }
+}

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::engine::{SimOptions, Verdict};
+use crate::engine::{Clock, SimOptions, Verdict};
 use crate::lint::Loaded;
 use crate::oracle::{
     self, KernelDirection, KernelOutcome, KernelVerdict, OracleConfig, OracleFrame, Pacing,
@@ -186,10 +186,20 @@ pub fn compare(
     let report = oracle::replay_with(&cfg, &ReplayOptions::default(), oracle_frames)?;
     let kernel: std::collections::HashMap<u64, &KernelOutcome> =
         report.outcomes.iter().map(|o| (o.frame, o)).collect();
-    let jiffies: std::collections::HashMap<u64, u64> = report
+    let clocks: std::collections::HashMap<u64, Clock> = report
         .details
         .iter()
-        .filter_map(|d| d.jiffies.map(|(lo, _)| (d.frame, lo)))
+        .filter_map(|d| {
+            d.jiffies.map(|(lo, _)| {
+                (
+                    d.frame,
+                    Clock {
+                        jiffies: lo,
+                        ns: d.sent_at_ns,
+                    },
+                )
+            })
+        })
         .collect();
 
     // fwcheck, on the kernel's clock; REJECT replies are not simulated (the oracle silences
@@ -230,7 +240,7 @@ pub fn compare(
         for f in frames {
             match f {
                 Ok(p) => {
-                    let now = jiffies.get(&p.frame).copied();
+                    let now = clocks.get(&p.frame).copied();
                     replayer.feed(p, now, &mut sink);
                 }
                 Err(e) => replayer.problem(&e, &mut sink),

@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, ContentArrangement, Table};
 
 use fwcheck::engine::{SimEnv, SimOptions};
+use fwcheck::ext::Backend;
 use fwcheck::lint::{self, Loaded};
 use fwcheck::packet::gen::{self, GenOptions, Profile};
 use fwcheck::packet::{flowspec, Timestamp};
@@ -170,6 +171,25 @@ struct InputArgs {
     /// Input syntax.
     #[arg(long = "input-format", value_enum, default_value_t = InFormat::Auto)]
     input_format: InFormat,
+    /// Which iptables loads the rules: nft (iptables-nft, Debian's default) or legacy. They
+    /// install some matches (limit, mark, simple tcp/udp) as different kernel code.
+    #[arg(long, value_enum, default_value_t = BackendArg::Nft)]
+    backend: BackendArg,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum BackendArg {
+    Nft,
+    Legacy,
+}
+
+impl BackendArg {
+    fn get(self) -> Backend {
+        match self {
+            BackendArg::Nft => Backend::Nft,
+            BackendArg::Legacy => Backend::Legacy,
+        }
+    }
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -202,6 +222,7 @@ impl InputArgs {
                 InFormat::Restore => InputFormat::Restore,
                 InFormat::Script => InputFormat::Script,
             },
+            backend: self.backend.get(),
         }
     }
 }
@@ -533,6 +554,7 @@ fn cmd_sim(a: SimArgs) -> u8 {
         tcp_be_liberal: a.host.tcp_be_liberal,
         ct_checksum: true,
         iface: a.host.iface.clone(),
+        backend: a.input.backend.get(),
     };
     let opts = SimOptions {
         env,

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::engine::{Engine, Outcome, SimOptions};
+use crate::engine::{Clock, Engine, Outcome, SimOptions};
 use crate::packet::capture::{CaptureError, CaptureReader};
 use crate::packet::defrag::{DefragEvent, Defragmenter};
 use crate::packet::{Packet, PacketProblem};
@@ -127,8 +127,8 @@ impl<'r> Replayer<'r> {
         }
     }
 
-    /// Replay one decoded packet; `now` overrides the time in jiffies (else capture time).
-    pub fn feed(&mut self, pkt: Packet, now: Option<u64>, sink: &mut dyn FnMut(Item<'_>)) {
+    /// Replay one decoded packet; `now` overrides the time (else capture time).
+    pub fn feed(&mut self, pkt: Packet, now: Option<Clock>, sink: &mut dyn FnMut(Item<'_>)) {
         self.stats.packets += 1;
         let frame = pkt.frame;
         let pkt = match self.defrag.as_mut() {

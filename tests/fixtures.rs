@@ -31,6 +31,7 @@ fn opts_for(p: &Path) -> ParseOptions {
     ParseOptions {
         family: if v6 { Family::V6 } else { Family::V4 },
         format: InputFormat::Auto,
+        ..ParseOptions::default()
     }
 }
 

@@ -27,6 +27,8 @@ pub struct SimEnv {
     pub ct_checksum: bool,
     /// Name of the capture's interface (`--iface`).
     pub iface: String,
+    /// iptables-nft (default) or iptables-legacy: decides which kernel code some matches run.
+    pub backend: crate::ext::Backend,
 }
 
 impl Default for SimEnv {
@@ -39,6 +41,7 @@ impl Default for SimEnv {
             tcp_be_liberal: false,
             ct_checksum: true,
             iface: "eth0".to_string(),
+            backend: crate::ext::Backend::Nft,
         }
     }
 }
@@ -133,6 +136,8 @@ pub struct EvalCtx<'a> {
     pub env: &'a SimEnv,
     /// Current time in jiffies.
     pub now: u64,
+    /// Current time in nanoseconds (monotonic, arbitrary origin), for nftables expressions.
+    pub now_ns: u64,
     pub skb: &'a mut Skb,
     pub conntrack: &'a mut Conntrack,
     pub ext: &'a mut ExtState,

@@ -73,6 +73,8 @@ pub(crate) struct HookCtx {
     pub indev: Dev,
     pub outdev: Dev,
     pub now: u64,
+    pub now_ns: u64,
+
     pub skb: Skb,
     pub trace_on: bool,
     pub trace: Vec<TraceStep>,
@@ -97,6 +99,14 @@ impl HookCtx {
             ));
         }
     }
+}
+
+/// The time a packet is processed at: jiffies (conntrack timeouts, `xt_limit`, `recent`) and
+/// nanoseconds (nftables expressions such as the `limit` iptables-nft installs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Clock {
+    pub jiffies: u64,
+    pub ns: u64,
 }
 
 /// Jiffies at the first packet: away from zero so that `now - x` never underflows.
@@ -233,12 +243,14 @@ impl<'r> Engine<'r> {
     /// Replay one packet through the ruleset, at the time of its capture time stamp.
     pub fn process(&mut self, pkt: &Packet) -> Outcome {
         let now = self.jiffies(pkt.ts.0);
-        self.process_at(pkt, now)
+        let ns = pkt.ts.0.saturating_sub(self.origin.unwrap_or(pkt.ts.0));
+        self.process_at(pkt, Clock { jiffies: now, ns })
     }
 
-    /// Replay one packet at an explicit time in jiffies (e.g. the jiffies a real kernel had
-    /// when it saw the packet). Times must not go backwards.
-    pub fn process_at(&mut self, pkt: &Packet, now: u64) -> Outcome {
+    /// Replay one packet at an explicit time (e.g. the clock a real kernel had when it saw
+    /// the packet). Times must not go backwards.
+    pub fn process_at(&mut self, pkt: &Packet, clock: Clock) -> Outcome {
+        let now = clock.jiffies;
         let direction = match self.classify(pkt) {
             Ok(d) => d,
             Err(why) => return Outcome::unjudged(pkt.frame, why),
@@ -268,6 +280,7 @@ impl<'r> Engine<'r> {
             indev: Dev::None,
             outdev: Dev::None,
             now,
+            now_ns: clock.ns,
             skb: Skb {
                 tos: pkt.tos,
                 ttl: pkt.ttl,
@@ -295,7 +308,7 @@ impl<'r> Engine<'r> {
             TableVerdict::Accept | TableVerdict::Nat(_) => Verdict::Accept,
             TableVerdict::Drop => Verdict::Drop,
             TableVerdict::Reject(r) => {
-                let sent = self.reject_reply(&cur, r, hc.skb.ct, now);
+                let sent = self.reject_reply(&cur, r, hc.skb.ct, now, clock.ns);
                 out.reject = Some(RejectInfo { reply: r, sent });
                 Verdict::Reject
             }
@@ -512,6 +525,7 @@ impl<'r> Engine<'r> {
         reply: crate::ext::RejectReply,
         ct: Attach,
         now: u64,
+        clock_ns: u64,
     ) -> Option<bool> {
         if reply == crate::ext::RejectReply::TcpReset {
             if let Attach::Ct { id, .. } = ct {
@@ -548,6 +562,7 @@ impl<'r> Engine<'r> {
             indev: Dev::None,
             outdev: Dev::None,
             now,
+            now_ns: clock_ns,
             skb: Skb {
                 tos: rp.tos,
                 ttl: rp.ttl,

@@ -20,6 +20,17 @@ use crate::ruleset::model::{Family, Hook, HookMask, TableKind};
 
 pub use args::*;
 
+/// The two iptables implementations. They print the same rules but do not always load the
+/// same kernel code: iptables-nft (Debian's and Ubuntu's default) turns `-m limit`, `-m mark`
+/// and simple `-m tcp`/`-m udp` matches into native nftables expressions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    #[default]
+    Nft,
+    Legacy,
+}
+
 /// How many values an option takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Arg {
@@ -76,6 +87,9 @@ pub struct OptArg<'a> {
 #[derive(Debug)]
 pub struct ParseCtx<'a> {
     pub family: Family,
+    /// Which iptables the ruleset is for: iptables-nft translates some matches into native
+    /// nftables expressions with their own semantics.
+    pub backend: Backend,
     pub table: TableKind,
     pub chain: &'a str,
     /// The rule's `-p` (protocol number, negated).

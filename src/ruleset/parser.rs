@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use crate::diag::{Diagnostic, Severity, SourceFile, Span};
 use crate::ext::registry;
-use crate::ext::{Arg, Match, OptArg, OptSpec, ParseCtx, Target};
+use crate::ext::{Arg, Backend, Match, OptArg, OptSpec, ParseCtx, Target};
 use crate::ruleset::lexer::{tokenize_restore, tokenize_shell, Token};
 use crate::ruleset::model::*;
 use crate::ruleset::printer;
@@ -51,6 +51,7 @@ pub enum InputFormat {
 pub struct ParseOptions {
     pub family: Family,
     pub format: InputFormat,
+    pub backend: Backend,
 }
 
 impl Default for ParseOptions {
@@ -58,6 +59,7 @@ impl Default for ParseOptions {
         ParseOptions {
             family: Family::V4,
             format: InputFormat::Auto,
+            backend: Backend::Nft,
         }
     }
 }
@@ -105,6 +107,7 @@ pub fn parse_source(source: Arc<SourceFile>, opts: ParseOptions) -> Parsed {
     };
     let mut st = State {
         family: opts.family,
+        backend: opts.backend,
         tables: Vec::new(),
         diags: Vec::new(),
         source: source.clone(),
@@ -160,6 +163,7 @@ fn is_iptables_program(p: &str) -> Option<Family> {
 }
 
 struct State {
+    backend: Backend,
     family: Family,
     tables: Vec<TableB>,
     diags: Vec<Diagnostic>,
@@ -863,6 +867,7 @@ fn run_command(
                 let table_ref = &st.tables[ti];
                 let mut rp =
                     RuleParser::new(family, tkind, &chain_name, table_ref, line_span, &st.source);
+                rp.backend = st.backend;
                 let r = rp.parse(&rest);
                 st.diags.append(&mut rp.diags);
                 match r {
@@ -1384,6 +1389,7 @@ enum TargetSel {
 }
 
 struct RuleParser<'a> {
+    backend: Backend,
     family: Family,
     table: TableKind,
     chain: &'a str,
@@ -1430,6 +1436,7 @@ impl<'a> RuleParser<'a> {
         source: &'a SourceFile,
     ) -> Self {
         RuleParser {
+            backend: Backend::Nft,
             family,
             table,
             chain,
@@ -1808,6 +1815,7 @@ impl<'a> RuleParser<'a> {
                         let mut warnings = Vec::new();
                         let mut cx = ParseCtx {
                             family: self.family,
+                            backend: self.backend,
                             table: self.table,
                             chain: self.chain,
                             proto: self.proto,
@@ -1824,7 +1832,8 @@ impl<'a> RuleParser<'a> {
                 Owner::Target => {
                     let opt = resolved.opt.expect("target option");
                     let table = self.table;
-                    let (family, chain, proto) = (self.family, self.chain, self.proto);
+                    let (family, chain, proto, backend) =
+                        (self.family, self.chain, self.proto, self.backend);
                     let mut warnings = Vec::new();
                     let r = match &mut self.target {
                         Some((TargetSel::Ext(t, seen), _)) => {
@@ -1839,6 +1848,7 @@ impl<'a> RuleParser<'a> {
                                 seen.push(opt.id);
                                 let mut cx = ParseCtx {
                                     family,
+                                    backend,
                                     table,
                                     chain,
                                     proto,
@@ -2276,6 +2286,7 @@ impl<'a> RuleParser<'a> {
             let mut warnings = Vec::new();
             let mut cx = ParseCtx {
                 family: self.family,
+                backend: self.backend,
                 table: self.table,
                 chain: self.chain,
                 proto: self.proto,
@@ -2314,6 +2325,7 @@ impl<'a> RuleParser<'a> {
                 let mut warnings = Vec::new();
                 let mut cx = ParseCtx {
                     family: self.family,
+                    backend: self.backend,
                     table: self.table,
                     chain: self.chain,
                     proto: self.proto,

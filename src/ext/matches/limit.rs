@@ -255,6 +255,12 @@ impl Match for Limit {
         }
     }
     fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
+        if cx.env.backend == crate::ext::Backend::Nft {
+            // iptables-nft installs the native nftables limit (nanosecond bucket).
+            let (avg, burst, now) = (self.avg, self.burst, cx.now_ns);
+            let b = cx.ext.slot(cx.slot, || NftBucket::new(avg, burst, now));
+            return MatchResult::from_bool(b.step(now));
+        }
         let hz = cx.env.hz;
         let cost = user2credits(self.avg, hz);
         let cap = user2credits(self.avg.wrapping_mul(self.burst), hz);

@@ -182,6 +182,7 @@ mod eval_tests {
                 .collect();
             let mut cx = ParseCtx {
                 family: Family::V4,
+                backend: crate::ext::Backend::Nft,
                 table: TableKind::Filter,
                 chain: "INPUT",
                 proto: proto.map(|p| (p, false)),
@@ -192,6 +193,7 @@ mod eval_tests {
         }
         let mut cx = ParseCtx {
             family: Family::V4,
+            backend: crate::ext::Backend::Nft,
             table: TableKind::Filter,
             chain: "INPUT",
             proto: proto.map(|p| (p, false)),
@@ -233,6 +235,7 @@ mod eval_tests {
                 outdev: "",
                 env: &self.env,
                 now,
+                now_ns: now * 4_000_000,
                 skb: &mut self.skb,
                 conntrack: &mut self.ct,
                 ext: &mut self.ext,

@@ -156,7 +156,10 @@ impl Match for Tcp {
     /// an inverted option test, or is all defaults; otherwise it emits payload expressions, and
     /// emits none for a full port range (negated or not) or an empty flag mask. The saved rule
     /// is rebuilt from those expressions, so the dropped parts vanish.
-    fn finish(&mut self, _cx: &mut ParseCtx<'_>) -> Result<(), Diagnostic> {
+    fn finish(&mut self, cx: &mut ParseCtx<'_>) -> Result<(), Diagnostic> {
+        if cx.backend != crate::ext::Backend::Nft {
+            return Ok(());
+        }
         let full = (0, 0xFFFF);
         let all_zero = self.spts == full
             && self.dpts == full

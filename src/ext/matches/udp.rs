@@ -63,7 +63,10 @@ impl Match for Udp {
     }
     /// iptables-nft 1.8.9 (`add_nft_udp`) keeps the xt match only when it is all defaults;
     /// otherwise it emits payload expressions, none for a full port range (negated or not).
-    fn finish(&mut self, _cx: &mut ParseCtx<'_>) -> Result<(), Diagnostic> {
+    fn finish(&mut self, cx: &mut ParseCtx<'_>) -> Result<(), Diagnostic> {
+        if cx.backend != crate::ext::Backend::Nft {
+            return Ok(());
+        }
         let full = (0, 0xFFFF);
         if self.spts == full && self.dpts == full && !self.inv_sport && !self.inv_dport {
             return Ok(());

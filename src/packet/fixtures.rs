@@ -684,5 +684,47 @@ pub fn all() -> Vec<Fixture> {
             gen_command: None,
             bytes: malformed_fixture(),
         },
+        Fixture {
+            name: "tcp-edge.pcap",
+            description: "TCP edge cases for the kernel comparison: mid-stream pickups both ways, retransmissions, RST/FIN orders, reopening, window violations, simultaneous open, window scaling, keep-alives, bad flags (see Details)",
+            gen_command: None,
+            bytes: super::scenario::tcp_edge(),
+        },
+        Fixture {
+            name: "icmp-edge.pcap",
+            description: "ICMP errors RELATED to a connection or INVALID, ICMP types that cannot start a connection, pings, closed ports (see Details)",
+            gen_command: None,
+            bytes: super::scenario::icmp_edge(),
+        },
+        Fixture {
+            name: "proto-edge.pcap",
+            description: "GRE (plain and PPTP), ESP, AH, IPIP, an unassigned protocol, UDP-Lite, IPv4 fragment trains both ways (see Details)",
+            gen_command: None,
+            bytes: super::scenario::proto_edge(),
+        },
+        Fixture {
+            name: "ipv6-edge.pcap",
+            description: "IPv6: NDP and MLD, echo and node information, ICMPv6 errors RELATED or INVALID, unknown types, TCP/UDP, fragments (see Details)",
+            gen_command: None,
+            bytes: super::scenario::ipv6_edge(),
+        },
+        Fixture {
+            name: "rt-limit.pcap",
+            description: "real time (2.5 s): echo requests at 1, 40 and 150 ms intervals against rate limits (see Details)",
+            gen_command: None,
+            bytes: super::scenario::rt_limit(),
+        },
+        Fixture {
+            name: "rt-knock.pcap",
+            description: "real time (11 s): port-knock sequences (correct, out of order, too slow, interrupted) and SSH SYNs (see Details)",
+            gen_command: None,
+            bytes: super::scenario::rt_knock(),
+        },
+        Fixture {
+            name: "rt-timeouts.pcap",
+            description: "real time (4.5 s): flows around conntrack timeouts shortened by sysctl (see Details)",
+            gen_command: None,
+            bytes: super::scenario::rt_timeouts(),
+        },
     ]
 }

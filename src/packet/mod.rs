@@ -452,6 +452,7 @@ pub mod checksum;
 pub mod decode;
 pub mod defrag;
 pub mod fixtures;
+pub mod scenario;
 pub mod flowspec;
 pub mod gen;
 pub mod problem;

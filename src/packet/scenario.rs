@@ -1,0 +1,1399 @@
+//! Hand-built edge cases for the proof against the kernel (`tests/kernel_compare.rs`): TCP
+//! conversations with exact sequence numbers (mid-stream pickups, retransmissions, RST and FIN
+//! orders, reopening, window violations, simultaneous open), ICMP errors RELATED or not, ICMP
+//! types that cannot start a connection, GRE/ESP and other protocols, fragments, IPv6 NDP and
+//! ICMPv6 errors, and small real-time captures (rate limits, port knocking, conntrack timeouts).
+//!
+//! Every capture is deterministic (no clock, no randomness): the recipes here are the only
+//! source of the files in `pcaps/` they produce (see [`super::fixtures::all`]). The host is
+//! 203.0.113.10 (and 203.0.113.11) / 2001:db8::10; the rest of the world lives in 192.0.2.0/24,
+//! 198.51.100.0/24 and 2001:db8::/32.
+
+use std::net::IpAddr;
+
+use super::build::{build, fragment_v4, fragment_v6, L4Spec, PacketSpec, TcpOpt};
+use super::tcp_flags::{ACK, FIN, PSH, RST, SYN, URG};
+use super::writer::{write_pcap, DEFAULT_HOST_MAC, DEFAULT_PEER_MAC};
+use super::{proto, Family, InnerPacket, LinkInfo, Packet, Timestamp};
+
+const START_NS: u64 = 1_700_000_000_000_000_000;
+const MS: u64 = 1_000_000;
+
+/// The host's IPv4 address in every edge-case capture.
+pub const HOST4: &str = "203.0.113.10";
+/// A second address of the same host (for ICMP errors sent to the "wrong" local address).
+pub const HOST4_B: &str = "203.0.113.11";
+/// The host's IPv6 address.
+pub const HOST6: &str = "2001:db8::10";
+
+fn ip(s: &str) -> IpAddr {
+    s.parse()
+        .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
+}
+
+fn is_host(a: IpAddr) -> bool {
+    a == ip(HOST4) || a == ip(HOST4_B) || a == ip(HOST6)
+}
+
+/// A capture under construction: packets with time stamps.
+pub(crate) struct Cap {
+    pkts: Vec<Packet>,
+    /// Nanoseconds since the start of the capture.
+    t: u64,
+    /// Default gap after each packet.
+    gap: u64,
+}
+
+impl Cap {
+    pub(crate) fn new() -> Cap {
+        Cap {
+            pkts: Vec::new(),
+            t: 0,
+            gap: MS,
+        }
+    }
+
+    /// Let `ms` milliseconds pass (on top of the default gap).
+    pub(crate) fn wait_ms(&mut self, ms: u64) {
+        self.t += ms * MS;
+    }
+
+    fn link(src: IpAddr) -> LinkInfo {
+        let from_remote = !is_host(src);
+        LinkInfo {
+            linktype: 1,
+            src_mac: Some(if from_remote {
+                DEFAULT_PEER_MAC
+            } else {
+                DEFAULT_HOST_MAC
+            }),
+            dst_mac: Some(if from_remote {
+                DEFAULT_HOST_MAC
+            } else {
+                DEFAULT_PEER_MAC
+            }),
+            ..LinkInfo::default()
+        }
+    }
+
+    /// Append a packet built from `spec`.
+    pub(crate) fn push(&mut self, spec: &PacketSpec) -> Packet {
+        let p = build(
+            spec,
+            self.pkts.len() as u64 + 1,
+            Timestamp(START_NS + self.t),
+            Self::link(spec.src),
+        );
+        self.pkts.push(p.clone());
+        self.t += self.gap;
+        p
+    }
+
+    /// Append raw IP bytes (fragments, deliberately broken packets).
+    pub(crate) fn push_bytes(&mut self, bytes: Vec<u8>) {
+        let src = match bytes.first().map(|b| b >> 4) {
+            Some(6) if bytes.len() >= 40 => {
+                let mut a = [0u8; 16];
+                a.copy_from_slice(&bytes[8..24]);
+                IpAddr::from(a)
+            }
+            _ if bytes.len() >= 20 => IpAddr::from([bytes[12], bytes[13], bytes[14], bytes[15]]),
+            _ => IpAddr::from([0u8, 0, 0, 0]),
+        };
+        let spec = PacketSpec::new(src, src, L4Spec::Raw { proto: 0 });
+        let mut q = build(
+            &spec,
+            self.pkts.len() as u64 + 1,
+            Timestamp(START_NS + self.t),
+            Self::link(src),
+        );
+        q.data = bytes.into();
+        self.pkts.push(q);
+        self.t += self.gap;
+    }
+
+    pub(crate) fn bytes(&self) -> Vec<u8> {
+        let mut v = Vec::new();
+        let _ = write_pcap(&mut v, &self.pkts);
+        v
+    }
+}
+
+fn payload(n: usize, seed: u8) -> Vec<u8> {
+    (0..n)
+        .map(|i| b'a' + ((i as u32 * 7 + seed as u32) % 26) as u8)
+        .collect()
+}
+
+/// A TCP conversation between a client `c` and a server `s` with exact sequence numbers.
+/// `cs`/`ss` are the next sequence numbers each side will send.
+pub(crate) struct Conv {
+    pub c: IpAddr,
+    pub s: IpAddr,
+    pub cp: u16,
+    pub sp: u16,
+    pub cs: u32,
+    pub ss: u32,
+    /// Window field each side sends (after the SYN).
+    pub cwin: u16,
+    pub swin: u16,
+    /// Options of the client's SYN and the server's SYN/ACK.
+    pub copts: Vec<TcpOpt>,
+    pub sopts: Vec<TcpOpt>,
+}
+
+impl Conv {
+    pub(crate) fn new(c: &str, cp: u16, s: &str, sp: u16, cisn: u32, sisn: u32) -> Conv {
+        Conv {
+            c: ip(c),
+            s: ip(s),
+            cp,
+            sp,
+            cs: cisn,
+            ss: sisn,
+            cwin: 64240,
+            swin: 65160,
+            copts: vec![TcpOpt::Mss(1460), TcpOpt::SackPerm],
+            sopts: vec![TcpOpt::Mss(1460), TcpOpt::SackPerm],
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn spec(
+        src: IpAddr,
+        dst: IpAddr,
+        sport: u16,
+        dport: u16,
+        seq: u32,
+        ack: u32,
+        flags: u8,
+        window: u16,
+        options: Vec<TcpOpt>,
+        len: usize,
+    ) -> PacketSpec {
+        let mut s = PacketSpec::new(
+            src,
+            dst,
+            L4Spec::Tcp {
+                sport,
+                dport,
+                seq,
+                ack,
+                flags,
+                window,
+                options,
+            },
+        );
+        s.payload = payload(len, seq as u8);
+        s.ttl = if is_host(src) { 64 } else { 52 };
+        s.ip_id = (seq ^ (seq >> 16)) as u16;
+        s.dont_fragment = true;
+        s
+    }
+
+    /// Client → server with explicit numbers (the conversation's counters do not move).
+    pub(crate) fn c_raw(&self, cap: &mut Cap, flags: u8, seq: u32, ack: u32, len: usize) {
+        let opts = if flags & SYN != 0 {
+            self.copts.clone()
+        } else {
+            vec![]
+        };
+        let win = if flags & SYN != 0 { 64240 } else { self.cwin };
+        cap.push(&Self::spec(
+            self.c, self.s, self.cp, self.sp, seq, ack, flags, win, opts, len,
+        ));
+    }
+
+    /// Server → client with explicit numbers.
+    pub(crate) fn s_raw(&self, cap: &mut Cap, flags: u8, seq: u32, ack: u32, len: usize) {
+        let opts = if flags & SYN != 0 {
+            self.sopts.clone()
+        } else {
+            vec![]
+        };
+        let win = if flags & SYN != 0 { 65160 } else { self.swin };
+        cap.push(&Self::spec(
+            self.s, self.c, self.sp, self.cp, seq, ack, flags, win, opts, len,
+        ));
+    }
+
+    fn advance(seq: u32, flags: u8, len: usize) -> u32 {
+        seq.wrapping_add(len as u32)
+            .wrapping_add(u32::from(flags & SYN != 0))
+            .wrapping_add(u32::from(flags & FIN != 0))
+    }
+
+    /// Client → server: the next segment (ack = the server's next sequence number if ACK).
+    pub(crate) fn c(&mut self, cap: &mut Cap, flags: u8, len: usize) {
+        let ack = if flags & ACK != 0 { self.ss } else { 0 };
+        self.c_raw(cap, flags, self.cs, ack, len);
+        self.cs = Self::advance(self.cs, flags, len);
+    }
+
+    /// Server → client: the next segment.
+    pub(crate) fn s(&mut self, cap: &mut Cap, flags: u8, len: usize) {
+        let ack = if flags & ACK != 0 { self.cs } else { 0 };
+        self.s_raw(cap, flags, self.ss, ack, len);
+        self.ss = Self::advance(self.ss, flags, len);
+    }
+
+    pub(crate) fn handshake(&mut self, cap: &mut Cap) {
+        self.c(cap, SYN, 0);
+        self.s(cap, SYN | ACK, 0);
+        self.c(cap, ACK, 0);
+    }
+
+    /// A request and a response.
+    pub(crate) fn exchange(&mut self, cap: &mut Cap, req: usize, resp: usize) {
+        self.c(cap, PSH | ACK, req);
+        self.s(cap, ACK, 0);
+        self.s(cap, PSH | ACK, resp);
+        self.c(cap, ACK, 0);
+    }
+
+    /// Client closes first: FIN, FIN, ACK.
+    pub(crate) fn close_client(&mut self, cap: &mut Cap) {
+        self.c(cap, FIN | ACK, 0);
+        self.s(cap, FIN | ACK, 0);
+        self.c(cap, ACK, 0);
+    }
+
+    /// Server closes first.
+    pub(crate) fn close_server(&mut self, cap: &mut Cap) {
+        self.s(cap, FIN | ACK, 0);
+        self.c(cap, FIN | ACK, 0);
+        self.s(cap, ACK, 0);
+    }
+
+    /// The IP bytes of the client's next data segment (for quoting in ICMP errors).
+    pub(crate) fn c_bytes(&self, flags: u8, len: usize) -> Vec<u8> {
+        let p = build(
+            &Self::spec(
+                self.c,
+                self.s,
+                self.cp,
+                self.sp,
+                self.cs,
+                self.ss,
+                flags,
+                self.cwin,
+                vec![],
+                len,
+            ),
+            0,
+            Timestamp(0),
+            LinkInfo::default(),
+        );
+        p.data.to_vec()
+    }
+}
+
+fn udp(src: &str, sport: u16, dst: &str, dport: u16, len: usize) -> PacketSpec {
+    let mut s = PacketSpec::new(ip(src), ip(dst), L4Spec::Udp { sport, dport });
+    s.payload = payload(len, sport as u8);
+    s.ttl = if is_host(ip(src)) { 64 } else { 55 };
+    s.ip_id = sport ^ dport;
+    s
+}
+
+fn icmp(src: &str, dst: &str, icmp_type: u8, code: u8, id: u16, seq: u16) -> PacketSpec {
+    let mut s = PacketSpec::new(
+        ip(src),
+        ip(dst),
+        L4Spec::Icmp {
+            icmp_type,
+            code,
+            id,
+            seq,
+            quote: None,
+        },
+    );
+    s.payload = payload(
+        if matches!(icmp_type, 8 | 0 | 128 | 129) {
+            56
+        } else {
+            0
+        },
+        seq as u8,
+    );
+    s.ttl = if is_host(ip(src)) { 64 } else { 57 };
+    s.ip_id = id ^ seq;
+    s
+}
+
+fn raw(src: &str, dst: &str, proto: u8, body: Vec<u8>) -> PacketSpec {
+    let mut s = PacketSpec::new(ip(src), ip(dst), L4Spec::Raw { proto });
+    s.payload = body;
+    s.ttl = if is_host(ip(src)) { 64 } else { 60 };
+    s
+}
+
+/// What a decoder finds in `quote` (the quoted packet's IP bytes, possibly cut).
+fn inner_of(quote: &[u8]) -> InnerPacket {
+    let v6 = quote.first().is_some_and(|b| b >> 4 == 6);
+    let (family, hl, src, dst, proto, frag_offset) = if v6 && quote.len() >= 40 {
+        let mut s = [0u8; 16];
+        let mut d = [0u8; 16];
+        s.copy_from_slice(&quote[8..24]);
+        d.copy_from_slice(&quote[24..40]);
+        (
+            Family::V6,
+            40,
+            IpAddr::from(s),
+            IpAddr::from(d),
+            quote[6],
+            0,
+        )
+    } else if quote.len() >= 20 {
+        let hl = (quote[0] & 0x0f) as usize * 4;
+        (
+            Family::V4,
+            hl,
+            IpAddr::from([quote[12], quote[13], quote[14], quote[15]]),
+            IpAddr::from([quote[16], quote[17], quote[18], quote[19]]),
+            quote[9],
+            u16::from_be_bytes([quote[6], quote[7]]) & 0x1fff,
+        )
+    } else {
+        let z = IpAddr::from([0u8, 0, 0, 0]);
+        (Family::V4, 20, z, z, 0, 0)
+    };
+    let l4 = quote.get(hl..).unwrap_or(&[]);
+    let ports = (matches!(proto, proto::TCP | proto::UDP) && l4.len() >= 4 && frag_offset == 0)
+        .then(|| {
+            (
+                u16::from_be_bytes([l4[0], l4[1]]),
+                u16::from_be_bytes([l4[2], l4[3]]),
+            )
+        });
+    let icmp = (matches!(proto, proto::ICMP | proto::ICMPV6) && l4.len() >= 8 && frag_offset == 0)
+        .then(|| (l4[0], l4[1], u16::from_be_bytes([l4[4], l4[5]])));
+    let tcp_seq = (proto == proto::TCP && l4.len() >= 8 && frag_offset == 0)
+        .then(|| u32::from_be_bytes([l4[4], l4[5], l4[6], l4[7]]));
+    InnerPacket {
+        family,
+        src,
+        dst,
+        proto,
+        frag_offset,
+        ports,
+        icmp,
+        tcp_seq,
+    }
+}
+
+/// An ICMP/ICMPv6 error from `src` to `dst` quoting `quoted` cut to `keep` bytes.
+fn icmp_error(src: &str, dst: &str, t: u8, code: u8, quoted: &[u8], keep: usize) -> PacketSpec {
+    let q = quoted[..keep.min(quoted.len())].to_vec();
+    let inner = inner_of(&q);
+    // Bytes 4..8: unused, or the next-hop MTU (3/4), or the IPv6 MTU (ICMPv6 2).
+    let (id, seq) = match (ip(src).is_ipv4(), t, code) {
+        (true, 3, 4) => (0, 1400),
+        (false, 2, _) => (0, 1280),
+        _ => (0, 0),
+    };
+    let mut s = PacketSpec::new(
+        ip(src),
+        ip(dst),
+        L4Spec::Icmp {
+            icmp_type: t,
+            code,
+            id,
+            seq,
+            quote: Some((q, inner)),
+        },
+    );
+    s.ttl = if is_host(ip(src)) { 64 } else { 250 };
+    s
+}
+
+/// IPv4 header + 8 bytes: what RFC 792 requires an error to quote.
+const Q8: usize = 28;
+
+fn built(spec: &PacketSpec) -> Vec<u8> {
+    build(spec, 0, Timestamp(0), LinkInfo::default())
+        .data
+        .to_vec()
+}
+
+// ---------------------------------------------------------------------------------------------
+// TCP
+
+/// `tcp-edge.pcap`: TCP state machine and window tracking edge cases, each on its own ports.
+pub fn tcp_edge() -> Vec<u8> {
+    let h = HOST4;
+    let mut cap = Cap::new();
+    let k = &mut cap;
+
+    // 1. A complete session in to :80, the client closes first.
+    let mut c = Conv::new("198.51.100.11", 40001, h, 80, 1_000_000, 5_000_000);
+    c.handshake(k);
+    c.exchange(k, 120, 900);
+    c.close_client(k);
+
+    // 2. The host as a client (:443), the server closes first.
+    let mut c = Conv::new(h, 41002, "192.0.2.80", 443, 2_000_000, 6_000_000);
+    c.handshake(k);
+    c.exchange(k, 200, 1400);
+    c.close_server(k);
+
+    // 3. Mid-stream, the client's data first (in, :80).
+    let mut c = Conv::new("198.51.100.13", 40003, h, 80, 3_000_000, 7_000_000);
+    c.c(k, PSH | ACK, 300);
+    c.s(k, ACK, 0);
+    c.s(k, PSH | ACK, 700);
+    c.c(k, ACK, 0);
+    c.close_client(k);
+
+    // 4. Mid-stream, the server's data first (in, :443): the host's packet creates the entry.
+    let mut c = Conv::new("198.51.100.14", 40004, h, 443, 3_100_000, 7_100_000);
+    c.s(k, PSH | ACK, 1200);
+    c.c(k, ACK, 0);
+    c.c(k, PSH | ACK, 80);
+    c.s(k, ACK, 0);
+    c.close_server(k);
+
+    // 5. Mid-stream out (the host is the client of :80), host's data first.
+    let mut c = Conv::new(h, 41005, "192.0.2.80", 80, 3_200_000, 7_200_000);
+    c.c(k, PSH | ACK, 150);
+    c.s(k, PSH | ACK, 1000);
+    c.c(k, ACK, 0);
+
+    // 6. Mid-stream out, the remote server's data first.
+    let mut c = Conv::new(h, 41006, "192.0.2.80", 443, 3_300_000, 7_300_000);
+    c.s(k, PSH | ACK, 1000);
+    c.c(k, ACK, 0);
+    c.c(k, PSH | ACK, 100);
+    c.s(k, ACK, 0);
+
+    // 7. Mid-stream pickup attempts with FIN, RST, SYN/ACK first (none may create an entry),
+    //    then a plain ACK that does.
+    let mut c = Conv::new("198.51.100.17", 40007, h, 80, 3_400_000, 7_400_000);
+    c.c_raw(k, FIN | ACK, c.cs, c.ss, 0);
+    c.c_raw(k, RST | ACK, c.cs, c.ss, 0);
+    c.c_raw(k, SYN | ACK, c.cs, c.ss, 0);
+    c.s_raw(k, FIN | ACK, c.ss, c.cs, 0);
+    c.c(k, ACK, 0);
+    c.s(k, PSH | ACK, 50);
+    c.c(k, ACK, 0);
+
+    // 8. Retransmissions: SYN, SYN/ACK, data, FIN (in, :443).
+    let mut c = Conv::new("198.51.100.18", 40008, h, 443, 4_000_000, 8_000_000);
+    let isn = c.cs;
+    c.c(k, SYN, 0);
+    c.c_raw(k, SYN, isn, 0, 0);
+    let sisn = c.ss;
+    c.s(k, SYN | ACK, 0);
+    c.s_raw(k, SYN | ACK, sisn, c.cs, 0);
+    c.c(k, ACK, 0);
+    let seq = c.cs;
+    c.c(k, PSH | ACK, 500);
+    c.c_raw(k, PSH | ACK, seq, c.ss, 500);
+    c.s(k, ACK, 0);
+    c.c_raw(k, PSH | ACK, seq, c.ss, 500);
+    c.s(k, PSH | ACK, 600);
+    let sseq = c.ss;
+    c.s_raw(k, PSH | ACK, sseq.wrapping_sub(600), c.cs, 600);
+    c.c(k, ACK, 0);
+    let fin = c.cs;
+    c.c(k, FIN | ACK, 0);
+    c.c_raw(k, FIN | ACK, fin, c.ss, 0);
+    let sfin = c.ss;
+    c.s(k, FIN | ACK, 0);
+    c.c(k, ACK, 0);
+    c.s_raw(k, FIN | ACK, sfin, c.cs, 0);
+    c.c(k, ACK, 0);
+
+    // 9. The client resets an established session; the server keeps talking.
+    let mut c = Conv::new("198.51.100.19", 40009, h, 80, 4_100_000, 8_100_000);
+    c.handshake(k);
+    c.exchange(k, 100, 300);
+    c.c_raw(k, RST | ACK, c.cs, c.ss, 0);
+    c.s(k, PSH | ACK, 100);
+    c.c_raw(k, RST, c.cs, 0, 0);
+
+    // 10. The server resets (out); the client retransmits data afterwards.
+    let mut c = Conv::new("198.51.100.20", 40010, h, 443, 4_200_000, 8_200_000);
+    c.handshake(k);
+    c.c(k, PSH | ACK, 100);
+    c.s_raw(k, RST, c.ss, 0, 0);
+    c.c_raw(k, PSH | ACK, c.cs.wrapping_sub(100), c.ss, 100);
+
+    // 11. RST as the only reply to a SYN (closed port, in), then the SYN again.
+    let mut c = Conv::new("198.51.100.21", 40011, h, 81, 4_300_000, 0);
+    c.c(k, SYN, 0);
+    c.s_raw(k, RST | ACK, 0, c.cs, 0);
+    c.c_raw(k, SYN, c.cs.wrapping_sub(1), 0, 0);
+    c.s_raw(k, RST | ACK, 0, c.cs, 0);
+
+    // 12. The same from the host's side: its SYN out, a RST back.
+    let mut c = Conv::new(h, 41012, "192.0.2.81", 8080, 4_400_000, 0);
+    c.c(k, SYN, 0);
+    c.s_raw(k, RST | ACK, 0, c.cs, 0);
+    c.c_raw(k, ACK, c.cs, 1, 0);
+
+    // 13. RST after FIN: the client half-closes, the server answers with a RST.
+    let mut c = Conv::new("198.51.100.23", 40013, h, 80, 4_500_000, 8_500_000);
+    c.handshake(k);
+    c.exchange(k, 80, 80);
+    c.c(k, FIN | ACK, 0);
+    c.s(k, ACK, 0);
+    c.s_raw(k, RST | ACK, c.ss, c.cs, 0);
+    c.c(k, ACK, 0);
+
+    // 14. RST after FIN from the side that sent the FIN.
+    let mut c = Conv::new("198.51.100.24", 40014, h, 80, 4_600_000, 8_600_000);
+    c.handshake(k);
+    c.exchange(k, 80, 80);
+    c.c(k, FIN | ACK, 0);
+    c.s(k, ACK, 0);
+    c.c_raw(k, RST, c.cs, 0, 0);
+    c.s(k, PSH | ACK, 10);
+
+    // 15. Simultaneous close: both FINs cross.
+    let mut c = Conv::new("198.51.100.25", 40015, h, 443, 4_700_000, 8_700_000);
+    c.handshake(k);
+    c.exchange(k, 90, 90);
+    let (cs, ss) = (c.cs, c.ss);
+    c.c_raw(k, FIN | ACK, cs, ss, 0);
+    c.s_raw(k, FIN | ACK, ss, cs, 0);
+    c.c_raw(k, ACK, cs + 1, ss + 1, 0);
+    c.s_raw(k, ACK, ss + 1, cs + 1, 0);
+
+    // 16. RSTs with wrong sequence numbers on an assured connection: far below (invalid),
+    //     inside the window but not exact (challenge), then exact.
+    let mut c = Conv::new("198.51.100.26", 40016, h, 80, 4_800_000, 8_800_000);
+    c.handshake(k);
+    c.exchange(k, 100, 100);
+    c.exchange(k, 100, 100);
+    c.c_raw(k, RST, c.cs.wrapping_sub(100_000), 0, 0);
+    c.c_raw(k, RST, c.cs.wrapping_add(1000), 0, 0);
+    c.s(k, ACK, 0);
+    c.c_raw(k, RST, c.cs, 0, 0);
+    c.s(k, PSH | ACK, 10);
+
+    // 17. A SYN the host's firewall may drop, then the server's SYN/ACK and data anyway.
+    let mut c = Conv::new("198.51.100.27", 40017, h, 23, 4_900_000, 8_900_000);
+    c.c(k, SYN, 0);
+    c.s(k, SYN | ACK, 0);
+    c.c(k, ACK, 0);
+    c.s(k, PSH | ACK, 20);
+
+    // 18. Reopen from TIME_WAIT: a complete session, then a new SYN on the same ports.
+    let mut c = Conv::new("198.51.100.28", 40018, h, 80, 5_000_000, 9_000_000);
+    c.handshake(k);
+    c.exchange(k, 100, 200);
+    c.close_client(k);
+    c.cs = c.cs.wrapping_add(100_000);
+    c.ss = c.ss.wrapping_add(300_000);
+    c.handshake(k);
+    c.exchange(k, 50, 50);
+    c.close_server(k);
+    c.cs = c.cs.wrapping_add(100_000);
+    c.ss = c.ss.wrapping_add(300_000);
+    c.handshake(k);
+
+    // 19. Reopen after a RST (CLOSE state): by the side that reset, and by the other side.
+    let mut c = Conv::new("198.51.100.29", 40019, h, 443, 5_100_000, 9_100_000);
+    c.handshake(k);
+    c.c_raw(k, RST | ACK, c.cs, c.ss, 0);
+    c.cs = c.cs.wrapping_add(50_000);
+    c.ss = c.ss.wrapping_add(70_000);
+    c.handshake(k);
+    c.s_raw(k, RST, c.ss, 0, 0);
+    c.cs = c.cs.wrapping_add(50_000);
+    c.ss = c.ss.wrapping_add(70_000);
+    c.handshake(k);
+
+    // 20. Out-of-window data and an ACK of data never sent.
+    let mut c = Conv::new("198.51.100.30", 40020, h, 80, 5_200_000, 9_200_000);
+    c.handshake(k);
+    c.exchange(k, 100, 100);
+    c.c_raw(k, PSH | ACK, c.cs.wrapping_add(10_000_000), c.ss, 100);
+    c.c_raw(k, ACK, c.cs, c.ss.wrapping_add(1_000_000), 0);
+    c.s_raw(k, ACK, c.ss, c.cs.wrapping_add(500_000), 0);
+    c.s_raw(k, PSH | ACK, c.ss.wrapping_sub(3_000_000), c.cs, 100);
+    c.exchange(k, 100, 100);
+
+    // 21. Simultaneous open (host :5001 ↔ 192.0.2.7:5001).
+    let mut c = Conv::new(h, 5001, "192.0.2.7", 5001, 5_300_000, 9_300_000);
+    c.c(k, SYN, 0);
+    c.s(k, SYN, 0);
+    c.c_raw(k, SYN | ACK, c.cs.wrapping_sub(1), c.ss, 0);
+    c.s_raw(k, SYN | ACK, c.ss.wrapping_sub(1), c.cs, 0);
+    c.c(k, ACK, 0);
+    c.s(k, ACK, 0);
+    c.c(k, PSH | ACK, 100);
+    c.s(k, ACK, 0);
+
+    // 22. Window scaling: 80 KB in flight inside a scaled window, then beyond it.
+    let mut c = Conv::new("198.51.100.32", 40022, h, 443, 5_400_000, 9_400_000);
+    c.copts = vec![TcpOpt::Mss(1460), TcpOpt::SackPerm, TcpOpt::Nop, TcpOpt::WScale(7)];
+    c.sopts = vec![TcpOpt::Mss(1460), TcpOpt::SackPerm, TcpOpt::Nop, TcpOpt::WScale(7)];
+    c.cwin = 1000;
+    c.swin = 500;
+    c.handshake(k);
+    c.c(k, PSH | ACK, 200);
+    for _ in 0..56 {
+        c.s(k, ACK, 1400);
+    }
+    c.c(k, ACK, 0);
+    c.s_raw(k, ACK, c.ss.wrapping_add(200_000), c.cs, 1400);
+    c.s(k, PSH | ACK, 100);
+    c.c(k, ACK, 0);
+
+    // 23. Window scaling offered by one side only (so no scaling at all): data beyond the
+    //     unscaled window is out of window.
+    let mut c = Conv::new("198.51.100.33", 40023, h, 443, 5_500_000, 9_500_000);
+    c.copts = vec![TcpOpt::Mss(1460), TcpOpt::Nop, TcpOpt::WScale(7)];
+    c.cwin = 500;
+    c.handshake(k);
+    c.c(k, PSH | ACK, 100);
+    c.s(k, ACK, 1400);
+    c.s_raw(k, ACK, c.ss.wrapping_add(5000), c.cs, 1400);
+    c.s_raw(k, ACK, c.ss.wrapping_add(100_000), c.cs, 1400);
+
+    // 24. Keep-alives and a zero window.
+    let mut c = Conv::new("198.51.100.34", 40024, h, 80, 5_600_000, 9_600_000);
+    c.handshake(k);
+    c.exchange(k, 100, 100);
+    c.c_raw(k, ACK, c.cs.wrapping_sub(1), c.ss, 0);
+    c.s(k, ACK, 0);
+    c.c_raw(k, ACK, c.cs.wrapping_sub(1), c.ss, 1);
+    c.cwin = 0;
+    c.s(k, PSH | ACK, 1000);
+    c.c(k, ACK, 0);
+    c.s_raw(k, ACK, c.ss, c.cs, 1);
+    c.cwin = 64240;
+    c.c(k, ACK, 0);
+
+    // 25. Invalid flag combinations inside an established connection.
+    let mut c = Conv::new("198.51.100.35", 40025, h, 80, 5_700_000, 9_700_000);
+    c.handshake(k);
+    for f in [SYN | FIN, 0, FIN | PSH | URG, SYN | RST, FIN, 0x3f, SYN | FIN | ACK] {
+        c.c_raw(k, f, c.cs, if f & ACK != 0 { c.ss } else { 0 }, 0);
+    }
+    c.c(k, PSH | ACK | URG, 10);
+    c.s(k, ACK, 0);
+
+    // 26. A SYN with 1200 bytes of data, and a normal SYN, to :80.
+    let mut c = Conv::new("198.51.100.36", 40026, h, 80, 5_800_000, 9_800_000);
+    c.c(k, SYN, 1200);
+    c.s(k, SYN | ACK, 0);
+    c.c(k, ACK, 0);
+
+    // 27. A SYN on an established connection, the challenge ACK, and the client's RST.
+    let mut c = Conv::new("198.51.100.37", 40027, h, 80, 5_900_000, 9_900_000);
+    c.handshake(k);
+    c.exchange(k, 100, 100);
+    c.c_raw(k, SYN, 77_000_000, 0, 0);
+    c.s(k, ACK, 0);
+    c.c_raw(k, RST, c.cs, 0, 0);
+    c.cs = 77_000_000;
+    c.handshake(k);
+
+    // 28. The third ACK is lost: the client sends data right away; then a SYN/ACK with a
+    //     wrong acknowledgement number on another connection.
+    let mut c = Conv::new("198.51.100.38", 40028, h, 443, 6_000_000, 10_000_000);
+    c.c(k, SYN, 0);
+    c.s(k, SYN | ACK, 0);
+    c.c(k, PSH | ACK, 100);
+    c.s(k, ACK, 0);
+    let mut c = Conv::new("198.51.100.38", 40029, h, 443, 6_100_000, 10_100_000);
+    c.c(k, SYN, 0);
+    c.s_raw(k, SYN | ACK, c.ss, c.cs.wrapping_add(5000), 0);
+    c.s(k, SYN | ACK, 0);
+    c.c(k, ACK, 0);
+
+    // 29. The server sends data before the handshake completes; a FIN in SYN_SENT.
+    let mut c = Conv::new("198.51.100.39", 40030, h, 80, 6_200_000, 10_200_000);
+    c.c(k, SYN, 0);
+    c.c_raw(k, FIN | ACK, c.cs, 1, 0);
+    c.s(k, SYN | ACK, 0);
+    c.s(k, PSH | ACK, 100);
+    c.c(k, ACK, 0);
+
+    // 30. Sequence numbers wrapping around 2^32.
+    let mut c = Conv::new("198.51.100.40", 40031, h, 443, 0xffff_fe00, 0xffff_ff00);
+    c.handshake(k);
+    for _ in 0..3 {
+        c.exchange(k, 300, 400);
+    }
+    c.close_client(k);
+
+    // 31. Old duplicates after the close: data and FIN of the closed connection.
+    let mut c = Conv::new("198.51.100.41", 40032, h, 80, 6_300_000, 10_300_000);
+    c.handshake(k);
+    let data = c.cs;
+    c.exchange(k, 100, 100);
+    c.close_client(k);
+    c.c_raw(k, PSH | ACK, data, c.ss.wrapping_sub(101), 100);
+    c.s_raw(k, FIN | ACK, c.ss.wrapping_sub(1), c.cs, 0);
+
+    // 32. The host's SYN out to a port the firewall may reject, SYN/ACK back, ACK out.
+    let mut c = Conv::new(h, 41033, "192.0.2.80", 8443, 6_400_000, 10_400_000);
+    c.handshake(k);
+    c.exchange(k, 10, 10);
+
+    // 33. SYN scan of the host from an address in 192.0.2.200-254, and a RST to the host's
+    //     port that never saw a SYN.
+    for (i, port) in [21u16, 22, 25, 80, 110, 443, 3306].into_iter().enumerate() {
+        let c = Conv::new("192.0.2.222", 50000 + i as u16, h, port, 11_000 + i as u32, 0);
+        c.c_raw(k, SYN, c.cs, 0, 0);
+    }
+    let c = Conv::new("198.51.100.42", 40034, h, 80, 6_500_000, 0);
+    c.c_raw(k, RST, c.cs, 0, 0);
+    c.c_raw(k, ACK, c.cs, 12345, 0);
+
+    // 34. A SYN/ACK from the client on an established connection (invalid in the original
+    //     direction), then normal data.
+    let mut c = Conv::new("198.51.100.43", 40035, h, 443, 6_600_000, 10_600_000);
+    c.handshake(k);
+    c.c_raw(k, SYN | ACK, c.cs, c.ss, 0);
+    c.exchange(k, 30, 30);
+
+    // 35. Role switch from TIME_WAIT: after the client's close, the server opens a new
+    //     connection to the client's port (a SYN in the reply direction).
+    let mut c = Conv::new("198.51.100.44", 40036, h, 80, 6_700_000, 10_700_000);
+    c.handshake(k);
+    c.exchange(k, 30, 30);
+    c.close_client(k);
+    let mut r = Conv::new(h, 80, "198.51.100.44", 40036, 20_000_000, 30_000_000);
+    r.handshake(k);
+    r.exchange(k, 30, 30);
+
+    cap.bytes()
+}
+
+// ---------------------------------------------------------------------------------------------
+// ICMP
+
+/// `icmp-edge.pcap`: ICMP errors RELATED to connections (or INVALID), ICMP types that cannot
+/// create connections, packets to closed ports.
+pub fn icmp_edge() -> Vec<u8> {
+    let h = HOST4;
+    let mut cap = Cap::new();
+    let k = &mut cap;
+
+    // 1. The host's DNS query, answered by a port-unreachable.
+    let q = udp(h, 41001, "192.0.2.53", 53, 30);
+    k.push(&q);
+    k.push(&icmp_error("192.0.2.53", h, 3, 3, &built(&q), 576));
+
+    // 2. A client's UDP datagram to a closed port, the host's port-unreachable out; then the
+    //    same error sent to another client (outer destination differs: INVALID), and an error
+    //    quoting a datagram that never existed.
+    let d = udp("198.51.100.20", 5555, h, 9999, 40);
+    k.push(&d);
+    k.push(&icmp_error(h, "198.51.100.20", 3, 3, &built(&d), 576));
+    k.push(&icmp_error(h, "198.51.100.21", 3, 3, &built(&d), 576));
+    let never = udp("198.51.100.22", 5556, h, 9998, 40);
+    k.push(&icmp_error(h, "198.51.100.22", 3, 3, &built(&never), 576));
+
+    // 3. A TCP connection out; fragmentation needed from a router for the host's segment,
+    //    from a router in 192.0.2.200-254, and for a segment of an unknown connection.
+    let mut c = Conv::new(h, 41002, "192.0.2.80", 443, 1_000, 2_000);
+    c.handshake(k);
+    let seg = c.c_bytes(PSH | ACK, 1460);
+    k.push(&icmp_error("192.0.2.254", h, 3, 4, &seg, Q8));
+    k.push(&icmp_error("192.0.2.1", h, 3, 4, &seg, 576));
+    let other = Conv::new(h, 41999, "192.0.2.80", 443, 1_000, 2_000).c_bytes(ACK, 100);
+    k.push(&icmp_error("192.0.2.254", h, 3, 4, &other, Q8));
+    c.exchange(k, 100, 100);
+
+    // 4. Traceroute: UDP probes out with TTL 1 and 2, time-exceeded back; one quoting a TCP
+    //    SYN; one time-exceeded in transit for a ping.
+    let mut p1 = udp(h, 33434, "198.51.100.50", 33434, 32);
+    p1.ttl = 1;
+    k.push(&p1);
+    let mut q1 = built(&p1);
+    q1[8] = 1;
+    k.push(&icmp_error("192.0.2.1", h, 11, 0, &q1, Q8));
+    let mut p2 = udp(h, 33435, "198.51.100.50", 33435, 32);
+    p2.ttl = 2;
+    k.push(&p2);
+    k.push(&icmp_error("198.51.100.1", h, 11, 0, &built(&p2), Q8));
+    let syn = Conv::new(h, 41004, "198.51.100.50", 80, 3_000, 0);
+    syn.c_raw(k, SYN, 3_000, 0, 0);
+    k.push(&icmp_error("192.0.2.1", h, 11, 0, &syn.c_bytes(SYN, 0), Q8));
+    let ping = icmp(h, "198.51.100.51", 8, 0, 0x4444, 1);
+    k.push(&ping);
+    k.push(&icmp_error("192.0.2.1", h, 11, 0, &built(&ping), Q8));
+    k.push(&icmp_error("192.0.2.1", h, 3, 1, &built(&ping), Q8));
+
+    // 5. Errors sent to the host's other address, quoting a packet from the first (INVALID),
+    //    and quoting the host's other address (RELATED).
+    let q5 = udp(h, 41005, "192.0.2.53", 53, 30);
+    k.push(&q5);
+    k.push(&icmp_error("192.0.2.53", HOST4_B, 3, 3, &built(&q5), 576));
+    let q5b = udp(HOST4_B, 41005, "192.0.2.53", 53, 30);
+    k.push(&q5b);
+    k.push(&icmp_error("192.0.2.53", HOST4_B, 3, 3, &built(&q5b), 576));
+
+    // 6. Quotes too short to name the connection: 2 bytes of UDP, 4 bytes of UDP (the ports),
+    //    4 bytes of an echo request (no id), a quoted non-first fragment.
+    let q6 = udp(h, 41006, "192.0.2.53", 53, 30);
+    k.push(&q6);
+    let b6 = built(&q6);
+    k.push(&icmp_error("192.0.2.53", h, 3, 3, &b6, 22));
+    k.push(&icmp_error("192.0.2.53", h, 3, 3, &b6, 24));
+    let ping6 = icmp(h, "192.0.2.60", 8, 0, 0x4446, 1);
+    k.push(&ping6);
+    k.push(&icmp_error("192.0.2.1", h, 3, 1, &built(&ping6), 24));
+    let mut fragq = b6.clone();
+    fragq[6] = 0x00;
+    fragq[7] = 0x10;
+    fragq[10] = 0;
+    fragq[11] = 0;
+    let c = super::checksum::compute(&fragq[..20]);
+    fragq[10..12].copy_from_slice(&c.to_be_bytes());
+    k.push(&icmp_error("192.0.2.53", h, 3, 3, &fragq, Q8));
+
+    // 7. Source quench, redirect, parameter problem quoting a live flow; an error quoting an
+    //    error.
+    let q7 = udp(h, 41007, "192.0.2.53", 53, 30);
+    k.push(&q7);
+    let b7 = built(&q7);
+    k.push(&icmp_error("192.0.2.53", h, 4, 0, &b7, Q8));
+    k.push(&icmp_error("192.0.2.1", h, 5, 1, &b7, Q8));
+    k.push(&icmp_error("192.0.2.53", h, 12, 0, &b7, Q8));
+    let err = built(&icmp_error(h, "192.0.2.53", 3, 3, &b7, Q8));
+    k.push(&icmp_error("192.0.2.53", h, 3, 3, &err, 576));
+
+    // 8. Pings both ways; a duplicate reply; a reply with another id; a reply with another
+    //    sequence number; an echo request with a non-zero code and its code-0 reply.
+    k.push(&icmp("198.51.100.70", h, 8, 0, 0x1001, 1));
+    k.push(&icmp(h, "198.51.100.70", 0, 0, 0x1001, 1));
+    k.push(&icmp(h, "198.51.100.70", 0, 0, 0x1001, 1));
+    k.push(&icmp(h, "198.51.100.70", 0, 0, 0x1002, 1));
+    k.push(&icmp(h, "198.51.100.70", 0, 0, 0x1001, 7));
+    k.push(&icmp(h, "192.0.2.70", 8, 0, 0x2001, 1));
+    k.push(&icmp("192.0.2.70", h, 0, 0, 0x2001, 1));
+    k.push(&icmp("192.0.2.70", h, 8, 0, 0x2001, 1));
+    k.push(&icmp("198.51.100.71", h, 8, 1, 0x3001, 1));
+    k.push(&icmp(h, "198.51.100.71", 0, 0, 0x3001, 1));
+    k.push(&icmp(h, "198.51.100.71", 0, 1, 0x3001, 1));
+
+    // 9. Types that cannot start a connection, and those that can.
+    k.push(&icmp("198.51.100.72", h, 0, 0, 0x4001, 1)); // echo reply, no request
+    k.push(&icmp("198.51.100.72", h, 14, 0, 0x4002, 1)); // timestamp reply, no request
+    k.push(&icmp("198.51.100.72", h, 16, 0, 0x4003, 1)); // information reply
+    k.push(&icmp("198.51.100.72", h, 18, 0, 0x4004, 1)); // address mask reply
+    k.push(&icmp("198.51.100.72", h, 9, 0, 0, 0)); // router advertisement
+    k.push(&icmp("198.51.100.72", h, 10, 0, 0, 0)); // router solicitation
+    for t in [1u8, 2, 6, 7, 19, 30, 40, 42, 253, 255] {
+        k.push(&icmp("198.51.100.72", h, t, 0, 0x4100 + t as u16, 1));
+    }
+    k.push(&icmp("198.51.100.73", h, 13, 0, 0x4201, 1)); // timestamp request
+    k.push(&icmp(h, "198.51.100.73", 14, 0, 0x4201, 1));
+    k.push(&icmp("198.51.100.73", h, 15, 0, 0x4202, 1)); // information request
+    k.push(&icmp(h, "198.51.100.73", 16, 0, 0x4202, 1));
+    k.push(&icmp("198.51.100.73", h, 17, 0, 0x4203, 1)); // address mask request
+    k.push(&icmp(h, "198.51.100.73", 18, 0, 0x4203, 1));
+    k.push(&icmp(h, "198.51.100.74", 13, 0, 0x4204, 1));
+    k.push(&icmp("198.51.100.74", h, 14, 0, 0x4204, 1));
+
+    // 10. Closed ports: UDP and TCP, with the host's answers.
+    let d = udp("192.0.2.90", 6000, h, 7, 20);
+    k.push(&d);
+    k.push(&icmp_error(h, "192.0.2.90", 3, 3, &built(&d), 576));
+    let s = Conv::new("192.0.2.90", 6001, h, 9, 12_000, 0);
+    s.c_raw(k, SYN, 12_000, 0, 0);
+    s.s_raw(k, RST | ACK, 0, 12_001, 0);
+    k.push(&icmp_error(h, "192.0.2.90", 3, 13, &s.c_bytes(SYN, 0), Q8));
+
+    // 11. A big ping (1100 bytes) and a small one.
+    let mut big = icmp("198.51.100.75", h, 8, 0, 0x5001, 1);
+    big.payload = payload(1072, 3);
+    k.push(&big);
+    let mut small = icmp("198.51.100.75", h, 8, 0, 0x5001, 2);
+    small.payload.clear();
+    k.push(&small);
+
+    // 12. A datagram from an accepted UDP flow, an error about it from the peer, then more.
+    let q = udp("198.51.100.76", 5353, h, 53, 30);
+    k.push(&q);
+    k.push(&udp(h, 53, "198.51.100.76", 5353, 80));
+    k.push(&icmp_error("198.51.100.76", h, 3, 3, &built(&udp(h, 53, "198.51.100.76", 5353, 80)), Q8));
+    k.push(&q);
+
+    cap.bytes()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Other protocols and fragments
+
+fn gre_v0(inner: &[u8]) -> Vec<u8> {
+    let mut b = vec![0x00, 0x00, 0x08, 0x00];
+    b.extend_from_slice(inner);
+    b
+}
+
+/// Enhanced GRE (PPTP, version 1) with a call id, a sequence number and optionally an ack.
+fn gre_v1(call_id: u16, seq: u32, ack: Option<u32>, data: usize) -> Vec<u8> {
+    let flags: u16 = 0x2000 | 0x1000 | if ack.is_some() { 0x0080 } else { 0 } | 1;
+    let mut b = Vec::new();
+    b.extend_from_slice(&flags.to_be_bytes());
+    b.extend_from_slice(&0x880bu16.to_be_bytes());
+    b.extend_from_slice(&(data as u16).to_be_bytes());
+    b.extend_from_slice(&call_id.to_be_bytes());
+    b.extend_from_slice(&seq.to_be_bytes());
+    if let Some(a) = ack {
+        b.extend_from_slice(&a.to_be_bytes());
+    }
+    b.extend(payload(data, 9));
+    b
+}
+
+fn esp(spi: u32, seq: u32, n: usize) -> Vec<u8> {
+    let mut b = Vec::new();
+    b.extend_from_slice(&spi.to_be_bytes());
+    b.extend_from_slice(&seq.to_be_bytes());
+    b.extend((0..n).map(|i| (i as u8).wrapping_mul(37).wrapping_add(seq as u8)));
+    b
+}
+
+/// `proto-edge.pcap`: GRE (plain and PPTP), ESP, AH, IPIP, an unknown protocol, UDP-Lite,
+/// and IPv4 fragment trains of UDP, ICMP and TCP both ways.
+pub fn proto_edge() -> Vec<u8> {
+    let h = HOST4;
+    let mut cap = Cap::new();
+    let k = &mut cap;
+    let inner = built(&udp("10.0.0.1", 1000, "10.0.0.2", 2000, 20));
+
+    // 1. GRE version 0 both ways with 192.0.2.1, and from 192.0.2.2 (no answer).
+    k.push(&raw("192.0.2.1", h, proto::GRE, gre_v0(&inner)));
+    k.push(&raw(h, "192.0.2.1", proto::GRE, gre_v0(&inner)));
+    k.push(&raw("192.0.2.1", h, proto::GRE, gre_v0(&inner)));
+    k.push(&raw("192.0.2.2", h, proto::GRE, gre_v0(&inner)));
+    k.push(&raw("192.0.2.2", h, proto::GRE, gre_v0(&inner)));
+
+    // 2. PPTP's enhanced GRE: each side uses the other's call id.
+    k.push(&raw(h, "192.0.2.1", proto::GRE, gre_v1(0x1111, 1, None, 40)));
+    k.push(&raw("192.0.2.1", h, proto::GRE, gre_v1(0x2222, 1, Some(1), 40)));
+    k.push(&raw(h, "192.0.2.1", proto::GRE, gre_v1(0x1111, 2, Some(1), 40)));
+    k.push(&raw("192.0.2.1", h, proto::GRE, gre_v1(0x2222, 2, Some(2), 40)));
+    k.push(&raw("192.0.2.3", h, proto::GRE, gre_v1(0x3333, 1, None, 40)));
+
+    // 3. ESP both ways (one SPI per direction), from a second peer, and AH.
+    k.push(&raw(h, "192.0.2.1", proto::ESP, esp(0x1000, 1, 64)));
+    k.push(&raw("192.0.2.1", h, proto::ESP, esp(0x2000, 1, 64)));
+    k.push(&raw(h, "192.0.2.1", proto::ESP, esp(0x1000, 2, 64)));
+    k.push(&raw("192.0.2.4", h, proto::ESP, esp(0x3000, 1, 64)));
+    k.push(&raw("192.0.2.4", h, proto::ESP, esp(0x3000, 2, 64)));
+    let mut ah = vec![proto::TCP, 4, 0, 0];
+    ah.extend_from_slice(&0x4000u32.to_be_bytes());
+    ah.extend_from_slice(&1u32.to_be_bytes());
+    ah.extend_from_slice(&[0u8; 12]);
+    k.push(&raw("192.0.2.1", h, proto::AH, ah));
+
+    // 4. IP in IP, an unassigned protocol number both ways, UDP-Lite.
+    k.push(&raw("192.0.2.5", h, 4, inner.clone()));
+    k.push(&raw("192.0.2.5", h, 253, payload(32, 1)));
+    k.push(&raw(h, "192.0.2.5", 253, payload(32, 2)));
+    k.push(&raw("192.0.2.5", h, 253, payload(32, 3)));
+    let mut lite = Vec::new();
+    lite.extend_from_slice(&7000u16.to_be_bytes());
+    lite.extend_from_slice(&7001u16.to_be_bytes());
+    lite.extend_from_slice(&8u16.to_be_bytes()); // checksum coverage: the header
+    lite.extend_from_slice(&[0, 0]);
+    lite.extend(payload(24, 4));
+    // The UDP-Lite checksum covers the pseudo header (with the full length) and only the
+    // first `coverage` bytes: sum the header followed by zeros of the payload's length.
+    let mut s = raw("192.0.2.5", h, proto::UDPLITE, Vec::new());
+    let mut covered = lite[..8].to_vec();
+    covered.extend(std::iter::repeat_n(0u8, lite.len() - 8));
+    let ck = super::checksum::compute_l4(s.src, s.dst, proto::UDPLITE, &covered);
+    lite[6..8].copy_from_slice(&ck.to_be_bytes());
+    s.payload = lite;
+    k.push(&s);
+
+    // 5. Fragments: a 3000-byte DNS-like UDP datagram in (3 fragments), a 2000-byte ping in and
+    //    its reply out (fragmented by the host), a TCP SYN split after 8 bytes of TCP header,
+    //    a datagram whose fragments overlap.
+    let mut big = udp("198.51.100.80", 5353, h, 53, 3000);
+    big.ip_id = 0x5001;
+    let bb = built(&big);
+    for f in fragment_v4(&bb, 1480) {
+        k.push_bytes(f);
+    }
+    let mut ping = icmp("198.51.100.81", h, 8, 0, 0x6001, 1);
+    ping.payload = payload(2000, 5);
+    ping.ip_id = 0x5002;
+    for f in fragment_v4(&built(&ping), 1480) {
+        k.push_bytes(f);
+    }
+    let mut pong = icmp(h, "198.51.100.81", 0, 0, 0x6001, 1);
+    pong.payload = payload(2000, 5);
+    pong.ip_id = 0x7002;
+    for f in fragment_v4(&built(&pong), 1480) {
+        k.push_bytes(f);
+    }
+    let syn = Conv::new("198.51.100.82", 40100, h, 80, 77_000, 0);
+    let mut sb = syn.c_bytes(SYN, 0);
+    sb[6] = 0; // clear DF
+    sb[7] = 0;
+    for f in fragment_v4(&sb, 8) {
+        k.push_bytes(f);
+    }
+    let mut ov = udp("198.51.100.83", 5000, h, 6000, 2000);
+    ov.ip_id = 0x5004;
+    let ob = built(&ov);
+    let fr = fragment_v4(&ob, 1000);
+    let hdr = &ob[..20];
+    k.push_bytes(fr[0].clone());
+    k.push_bytes(
+        super::build::v4_fragment_bytes(hdr, &ob[20 + 992..20 + 1600], 992, true),
+    );
+    for f in fr.iter().skip(1) {
+        k.push_bytes(f.clone());
+    }
+    // The host's own fragmented UDP datagram out, and the answer.
+    let mut o = udp(h, 41010, "192.0.2.53", 53, 2500);
+    o.ip_id = 0x7005;
+    for f in fragment_v4(&built(&o), 1480) {
+        k.push_bytes(f);
+    }
+    k.push(&udp("192.0.2.53", 53, h, 41010, 100));
+
+    cap.bytes()
+}
+
+// ---------------------------------------------------------------------------------------------
+// IPv6
+
+fn icmp6(src: &str, dst: &str, t: u8, code: u8, id: u16, seq: u16, hl: u8) -> PacketSpec {
+    let mut s = icmp(src, dst, t, code, id, seq);
+    s.ttl = hl;
+    s
+}
+
+/// An NDP message body (after the 8-byte header, whose last 4 bytes are `id`/`seq`): a target
+/// address for NS/NA/redirect.
+fn ndp(src: &str, dst: &str, t: u8, target: &str, hl: u8) -> PacketSpec {
+    let mut s = icmp6(src, dst, t, 0, 0, 0, hl);
+    if t == 136 {
+        // NA flags: solicited + override.
+        s.l4 = L4Spec::Icmp {
+            icmp_type: t,
+            code: 0,
+            id: 0x6000,
+            seq: 0,
+            quote: None,
+        };
+    }
+    if let IpAddr::V6(a) = ip(target) {
+        s.payload = a.octets().to_vec();
+    }
+    if t == 134 {
+        // Router advertisement: hop limit 64, lifetime 1800, reachable/retrans 0.
+        s.l4 = L4Spec::Icmp {
+            icmp_type: t,
+            code: 0,
+            id: 0x4000,
+            seq: 1800,
+            quote: None,
+        };
+        s.payload = vec![0; 8];
+    }
+    if t == 133 || t == 143 {
+        s.payload = vec![];
+    }
+    s
+}
+
+/// `ipv6-edge.pcap`: NDP and MLD (untracked), echo, node information, ICMPv6 errors RELATED or
+/// INVALID, unknown types, TCP/UDP sessions and fragments over IPv6.
+pub fn ipv6_edge() -> Vec<u8> {
+    let h = HOST6;
+    let mut cap = Cap::new();
+    let k = &mut cap;
+
+    // 1. Neighbour discovery and MLD.
+    k.push(&ndp("2001:db8::1", h, 135, h, 255));
+    k.push(&ndp(h, "2001:db8::1", 136, h, 255));
+    k.push(&ndp("fe80::1", h, 135, h, 255));
+    k.push(&ndp(h, "fe80::1", 136, h, 255));
+    k.push(&ndp(h, "2001:db8::1", 135, "2001:db8::1", 255));
+    k.push(&ndp("2001:db8::1", h, 136, "2001:db8::1", 255));
+    k.push(&ndp(h, "ff02::2", 133, "::", 255));
+    k.push(&ndp("fe80::1", h, 134, "::", 255));
+    k.push(&ndp(h, "ff02::16", 143, "::", 1));
+    k.push(&icmp6("fe80::1", h, 130, 0, 0, 0, 1)); // MLD query
+    k.push(&icmp6(h, "ff02::16", 131, 0, 0, 0, 1)); // MLDv1 report
+    k.push(&icmp6(h, "ff02::2", 132, 0, 0, 0, 1)); // MLDv1 done
+
+    // 2. Echo both ways, a reply without request, node information, unknown types.
+    k.push(&icmp6("2001:db8:1::7", h, 128, 0, 0x100, 1, 60));
+    k.push(&icmp6(h, "2001:db8:1::7", 129, 0, 0x100, 1, 64));
+    k.push(&icmp6(h, "2001:db8:2::8", 128, 0, 0x101, 1, 64));
+    k.push(&icmp6("2001:db8:2::8", h, 129, 0, 0x101, 1, 60));
+    k.push(&icmp6("2001:db8:1::9", h, 129, 0, 0x102, 1, 60));
+    k.push(&icmp6("2001:db8:1::9", h, 139, 0, 0x103, 1, 60));
+    k.push(&icmp6(h, "2001:db8:1::9", 140, 0, 0x103, 1, 64));
+    k.push(&icmp6("2001:db8:1::9", h, 140, 0, 0x104, 1, 60));
+    for t in [144u8, 150, 200, 255, 100, 127] {
+        k.push(&icmp6("2001:db8:1::9", h, t, 0, 0x200 + t as u16, 1, 60));
+    }
+
+    // 3. Errors: port unreachable for the host's query, packet too big for its TCP segment,
+    //    time exceeded for a probe, parameter problem, an error about nothing, an error sent
+    //    by the host to the wrong client.
+    let q = udp(h, 41001, "2001:db8::53", 53, 30);
+    k.push(&q);
+    k.push(&icmp_error("2001:db8::53", h, 1, 4, &built(&q), 1232));
+    let mut c = Conv::new(h, 41002, "2001:db8:5::80", 443, 1_000, 2_000);
+    c.handshake(k);
+    let seg = c.c_bytes(PSH | ACK, 1400);
+    k.push(&icmp_error("2001:db8::1", h, 2, 0, &seg, 1232));
+    c.exchange(k, 100, 100);
+    let mut p = udp(h, 33434, "2001:db8:6::1", 33434, 20);
+    p.ttl = 1;
+    k.push(&p);
+    k.push(&icmp_error("2001:db8::1", h, 3, 0, &built(&p), 1232));
+    k.push(&icmp_error("2001:db8::53", h, 4, 1, &built(&q), 1232));
+    let never = udp(h, 41999, "2001:db8::53", 53, 30);
+    k.push(&icmp_error("2001:db8::53", h, 1, 4, &built(&never), 1232));
+    let d = udp("2001:db8:1::20", 5555, h, 9999, 30);
+    k.push(&d);
+    k.push(&icmp_error(h, "2001:db8:1::20", 1, 4, &built(&d), 1232));
+    k.push(&icmp_error(h, "2001:db8:1::21", 1, 4, &built(&d), 1232));
+    k.push(&icmp_error("2001:db8::53", h, 1, 4, &built(&q), 44));
+    // Redirect (137) from the router's link-local address quoting the host's packet, and from
+    // a global address.
+    let mut r = ndp("fe80::1", h, 137, "2001:db8::1", 255);
+    r.payload.extend_from_slice(&match ip("2001:db8::53") {
+        IpAddr::V6(a) => a.octets(),
+        IpAddr::V4(_) => [0; 16],
+    });
+    k.push(&r);
+    k.push(&icmp_error("2001:db8::99", h, 137, 0, &built(&q), 100));
+
+    // 4. TCP in to :22 and :443, a mid-stream pickup, UDP both ways.
+    let mut c = Conv::new("2001:db8:1::30", 40001, h, 22, 3_000, 4_000);
+    c.handshake(k);
+    c.exchange(k, 100, 200);
+    c.close_client(k);
+    let mut c = Conv::new("2001:db8:1::31", 40002, h, 443, 5_000, 6_000);
+    c.handshake(k);
+    c.exchange(k, 100, 1200);
+    c.c_raw(k, RST | ACK, c.cs, c.ss, 0);
+    let mut c = Conv::new("2001:db8:1::32", 40003, h, 80, 7_000, 8_000);
+    c.c(k, PSH | ACK, 100);
+    c.s(k, PSH | ACK, 100);
+    c.c(k, ACK, 0);
+    k.push(&udp("2001:db8:1::33", 5353, h, 53, 40));
+    k.push(&udp(h, 53, "2001:db8:1::33", 5353, 120));
+
+    // 5. Fragments: a 3000-byte UDP datagram in, an echo request in 2 fragments and the reply.
+    let mut big = udp("2001:db8:1::40", 5000, h, 53, 3000);
+    big.ttl = 60;
+    for f in fragment_v6(&built(&big), 0x1234, 1448) {
+        k.push_bytes(f);
+    }
+    let mut e = icmp6("2001:db8:1::41", h, 128, 0, 0x300, 1, 60);
+    e.payload = payload(2000, 8);
+    for f in fragment_v6(&built(&e), 0x1235, 1448) {
+        k.push_bytes(f);
+    }
+    k.push(&icmp6(h, "2001:db8:1::41", 129, 0, 0x300, 1, 64));
+
+    cap.bytes()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Real-time captures (replayed with real gaps: rate limits, recent lists, timeouts)
+
+/// `rt-limit.pcap` (about 2.5 s): echo requests against rate limits at several rates. Gaps
+/// are chosen so that, for a 10/s burst-3 bucket (nftables' nanosecond bucket and xt_limit's
+/// jiffies), no decision lies within 5 ms of a refill.
+pub fn rt_limit() -> Vec<u8> {
+    let h = HOST4;
+    let mut cap = Cap::new();
+    cap.gap = 0;
+    let k = &mut cap;
+    let mut seq = 0u16;
+    let mut ping = |k: &mut Cap, src: &str| {
+        seq += 1;
+        k.push(&icmp(src, h, 8, 0, 0x7000, seq));
+    };
+    // A burst of 8 at 1 ms.
+    for _ in 0..8 {
+        ping(k, "198.51.100.66");
+        k.wait_ms(1);
+    }
+    // 12 at 40 ms (about every third passes).
+    k.wait_ms(230);
+    for _ in 0..12 {
+        ping(k, "198.51.100.66");
+        k.wait_ms(40);
+    }
+    // 6 at 150 ms from two sources (the bucket is per rule, not per source).
+    k.wait_ms(110);
+    for i in 0..6 {
+        ping(k, if i % 2 == 0 { "198.51.100.66" } else { "198.51.100.67" });
+        k.wait_ms(150);
+    }
+    // Another burst after a long pause refills the bucket completely.
+    k.wait_ms(500);
+    for _ in 0..6 {
+        ping(k, "198.51.100.67");
+        k.wait_ms(2);
+    }
+    cap.bytes()
+}
+
+/// `rt-knock.pcap` (about 11 s): port-knock sequences on 7001, 7002, 7003 — correct, out of
+/// order, too slow, interrupted — then SSH SYNs, too many SSH SYNs, and SSH after the door
+/// closed.
+pub fn rt_knock() -> Vec<u8> {
+    let h = HOST4;
+    let mut cap = Cap::new();
+    cap.gap = 0;
+    let k = &mut cap;
+    let knock = |k: &mut Cap, src: &str, port: u16, sport: u16| {
+        let c = Conv::new(src, sport, h, port, 100_000 + sport as u32, 0);
+        c.c_raw(k, SYN, c.cs, 0, 0);
+    };
+    let ssh = |k: &mut Cap, src: &str, sport: u16, full: bool| {
+        let mut c = Conv::new(src, sport, h, 22, 200_000 + sport as u32, 900_000);
+        if full {
+            c.handshake(k);
+            c.exchange(k, 40, 40);
+        } else {
+            c.c(k, SYN, 0);
+        }
+    };
+    // A: the right sequence 0.3 s apart, then SSH (a full session) 0.5 s later.
+    knock(k, "198.51.100.31", 7001, 50001);
+    k.wait_ms(300);
+    knock(k, "198.51.100.31", 7002, 50002);
+    k.wait_ms(300);
+    knock(k, "198.51.100.31", 7003, 50003);
+    k.wait_ms(500);
+    ssh(k, "198.51.100.31", 50004, true);
+    // B: out of order.
+    k.wait_ms(200);
+    knock(k, "198.51.100.32", 7002, 50011);
+    k.wait_ms(200);
+    knock(k, "198.51.100.32", 7001, 50012);
+    k.wait_ms(200);
+    knock(k, "198.51.100.32", 7003, 50013);
+    k.wait_ms(200);
+    ssh(k, "198.51.100.32", 50014, false);
+    // A again: three more SSH SYNs in quick succession (hashlimit, then the hit count).
+    for i in 0..4 {
+        k.wait_ms(100);
+        ssh(k, "198.51.100.31", 50005 + i, false);
+    }
+    // C: too slow between the first and second knock.
+    k.wait_ms(200);
+    knock(k, "198.51.100.33", 7001, 50021);
+    k.wait_ms(2600);
+    knock(k, "198.51.100.33", 7002, 50022);
+    k.wait_ms(300);
+    knock(k, "198.51.100.33", 7003, 50023);
+    k.wait_ms(300);
+    ssh(k, "198.51.100.33", 50024, false);
+    // D: a wrong port in the middle of the sequence.
+    k.wait_ms(200);
+    knock(k, "198.51.100.34", 7001, 50031);
+    k.wait_ms(300);
+    knock(k, "198.51.100.34", 7002, 50032);
+    k.wait_ms(300);
+    knock(k, "198.51.100.34", 8000, 50033);
+    k.wait_ms(300);
+    knock(k, "198.51.100.34", 7003, 50034);
+    k.wait_ms(300);
+    ssh(k, "198.51.100.34", 50035, false);
+    // E: the right sequence, then SSH only after the 3 s window closed; F: no knock at all.
+    k.wait_ms(200);
+    knock(k, "198.51.100.35", 7001, 50041);
+    k.wait_ms(400);
+    knock(k, "198.51.100.35", 7002, 50042);
+    k.wait_ms(400);
+    knock(k, "198.51.100.35", 7003, 50043);
+    k.wait_ms(500);
+    ssh(k, "198.51.100.35", 50044, false);
+    k.wait_ms(3200);
+    ssh(k, "198.51.100.35", 50045, false);
+    ssh(k, "198.51.100.36", 50051, false);
+    // A, 4.5 s after its burst: the hit count has expired and the door is closed.
+    k.wait_ms(300);
+    ssh(k, "198.51.100.31", 50009, false);
+    cap.bytes()
+}
+
+/// `rt-timeouts.pcap` (about 5 s), for conntrack timeouts shortened by sysctl (UDP 1 s,
+/// UDP stream 3 s, ICMP 1 s, TCP SYN_SENT/TIME_WAIT/CLOSE 1 s, generic 1 s): unreplied and
+/// replied UDP, a UDP stream, an echo reply too late, a SYN/ACK too late, packets after
+/// TIME_WAIT and CLOSE expired, a generic protocol.
+pub fn rt_timeouts() -> Vec<u8> {
+    let h = HOST4;
+    let mut cap = Cap::new();
+    cap.gap = 0;
+    let k = &mut cap;
+    let ms = |k: &mut Cap, n: u64| k.wait_ms(n);
+    let u1 = udp("198.51.100.90", 5001, h, 53, 30);
+    let u2 = udp("198.51.100.91", 5002, h, 53, 30);
+    let r2 = udp(h, 53, "198.51.100.91", 5002, 60);
+    let u3 = udp("198.51.100.92", 5003, h, 53, 30);
+    let r3 = udp(h, 53, "198.51.100.92", 5003, 60);
+    let e = icmp("198.51.100.93", h, 8, 0, 0x9001, 1);
+    let er = icmp(h, "198.51.100.93", 0, 0, 0x9001, 1);
+    let g = raw("192.0.2.1", h, 253, payload(20, 1));
+    let gr = raw(h, "192.0.2.1", 253, payload(20, 2));
+    let mut syn = Conv::new("198.51.100.94", 40001, h, 80, 1_000, 2_000);
+    let mut tw = Conv::new("198.51.100.95", 40002, h, 80, 3_000, 4_000);
+    let mut cl = Conv::new("198.51.100.96", 40003, h, 443, 5_000, 6_000);
+
+    // t = 0
+    k.push(&u1);
+    k.push(&u2);
+    k.push(&u3);
+    k.push(&e);
+    k.push(&g);
+    syn.c(k, SYN, 0);
+    tw.handshake(k);
+    tw.exchange(k, 10, 10);
+    tw.close_client(k);
+    cl.handshake(k);
+    cl.c_raw(k, RST | ACK, cl.cs, cl.ss, 0);
+    ms(k, 100);
+    // t = 0.1
+    k.push(&r2);
+    k.push(&r3);
+    k.push(&er);
+    k.push(&gr);
+    ms(k, 400);
+    // t = 0.5: u1 again (unreplied, still NEW), u3's second round
+    k.push(&u1);
+    ms(k, 400);
+    // t = 0.9
+    k.push(&u3);
+    k.push(&u2);
+    ms(k, 300);
+    // t = 1.2
+    k.push(&r3);
+    ms(k, 500);
+    // t = 1.7: too late for the echo reply (1 s), the SYN/ACK (1 s), TIME_WAIT and CLOSE
+    k.push(&er);
+    syn.s(k, SYN | ACK, 0);
+    tw.c(k, ACK, 0);
+    cl.c(k, PSH | ACK, 10);
+    k.push(&g);
+    ms(k, 200);
+    // t = 1.9: u1 after 1.4 s of silence (expired), u3 still alive
+    k.push(&u1);
+    k.push(&u3);
+    ms(k, 500);
+    // t = 2.4: u3 is now a stream (replied, older than 2 s); u2 expired at 1.9
+    k.push(&r3);
+    k.push(&u2);
+    ms(k, 2100);
+    // t = 4.5: u3 lives (stream timeout 3 s), u1 expired again
+    k.push(&u3);
+    k.push(&r3);
+    k.push(&u1);
+    cap.bytes()
+}

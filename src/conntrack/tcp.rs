@@ -134,7 +134,7 @@ const TABLE: [[[Cell; 10]; 6]; 2] = [
     [
         /* ORIGINAL  sNO sSS sSR sES sFW sCW sLA sTW sCL sS2 */
         /* syn    */ [SS, SS, IG, IG, IG, IG, IG, SS, SS, S2],
-        /* synack */ [IV, IV, IG, IG, IG, IG, IG, IG, IG, SR],
+        /* synack */ [IV, IV, SR, IV, IV, IV, IV, IV, IV, SR],
         /* fin    */ [IV, IV, FW, FW, LA, LA, LA, TW, CL, IV],
         /* ack    */ [ES, IV, ES, ES, CW, CW, TW, TW, CL, IV],
         /* rst    */ [IV, CL, CL, CL, CL, CL, CL, CL, CL, CL],
@@ -142,7 +142,7 @@ const TABLE: [[[Cell; 10]; 6]; 2] = [
     ],
     [
         /* REPLY     sNO sSS sSR sES sFW sCW sLA sTW sCL sS2 */
-        /* syn    */ [IV, S2, IV, IV, IV, IV, IV, IV, IV, S2],
+        /* syn    */ [IV, S2, IV, IV, IV, IV, IV, SS, IV, S2],
         /* synack */ [IV, SR, IG, IG, IG, IG, IG, IG, IG, SR],
         /* fin    */ [IV, IV, FW, FW, LA, LA, LA, TW, CL, IV],
         /* ack    */ [IV, IG, SR, ES, CW, CW, TW, TW, CL, IG],
@@ -780,5 +780,37 @@ fn finish_packet(
         refresh: Some(timeout),
         shrink_to: None,
         set_assured,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Cells of `tcp_conntracks` that differ from a naive reading of the state machine,
+    /// checked against the running kernel by `tests/kernel_compare.rs` (tcp-edge.pcap,
+    /// scenarios 18, 34 and 35).
+    #[test]
+    fn state_table_cells_pinned_by_the_kernel() {
+        // A SYN/ACK in the original direction is only valid in SYN_SENT2 (simultaneous open)
+        // and SYN_RECV (retransmitted); anywhere else it is invalid, not ignored.
+        assert_eq!(
+            lookup(CtDir::Original, Index::SynAck, TcpState::SynRecv),
+            SR
+        );
+        for s in [
+            TcpState::SynSent,
+            TcpState::Established,
+            TcpState::FinWait,
+            TcpState::TimeWait,
+            TcpState::Close,
+        ] {
+            assert_eq!(lookup(CtDir::Original, Index::SynAck, s), IV, "{s:?}");
+        }
+        // A SYN in the reply direction reopens a TIME_WAIT connection (the server switched
+        // roles); elsewhere (but SYN_SENT/SYN_SENT2) it is invalid.
+        assert_eq!(lookup(CtDir::Reply, Index::Syn, TcpState::TimeWait), SS);
+        assert_eq!(lookup(CtDir::Reply, Index::Syn, TcpState::Close), IV);
+        assert_eq!(lookup(CtDir::Reply, Index::Syn, TcpState::Established), IV);
     }
 }

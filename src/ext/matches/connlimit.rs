@@ -3,15 +3,24 @@
 //! `nf_conncount.c`). `!` swaps upto and above; saved always with the mask and the side.
 //!
 //! The kernel counts, per rule and per key (the packet's source, or destination, address masked
-//! to LEN bits, and the zone), the connections this rule has seen: each evaluation walks the
-//! key's list, drops entries whose conntrack entry is gone (not in the confirmed table) or is a
-//! TCP connection in TIME_WAIT/CLOSE (at most 8 drops per walk), stops if the packet's own
-//! connection is already listed, else appends it. The result is `(count > N)`, inverted for
-//! `--connlimit-upto`. The packet's connection is its conntrack entry's original tuple; a packet
-//! without one uses its own tuple. The per-rule lists live in the instance's state slot and
-//! look connections up in the emulated conntrack table (`cx.conntrack`). The single-CPU view is
-//! taken: an entry not found is dropped at once (the kernel spares entries another CPU added
-//! less than two jiffies ago).
+//! to LEN bits, and the zone), the connections this rule has seen (`nf_conncount.c`,
+//! `__nf_conncount_add`). A key's list remembers the jiffy of its last garbage collection: when
+//! the packet arrives in that same jiffy, its connection is appended without looking at the list
+//! at all — so within one jiffy the same connection can be counted twice (a retransmitted or
+//! reopening SYN), and closed connections still count. In a later jiffy the list is walked:
+//! entries whose conntrack entry is gone (not in the confirmed table) or is a TCP connection in
+//! TIME_WAIT/CLOSE are dropped (the walk stops after more than 8 drops), the packet's own
+//! connection already listed ends the walk without adding it (and without moving the jiffy),
+//! otherwise it is appended. A key seen for the first time starts a list with that jiffy. The
+//! result is `(count > N)`, inverted for `--connlimit-upto`. The packet's connection is its
+//! conntrack entry's original tuple; a packet without one uses its own tuple.
+//!
+//! The per-rule lists live in the instance's state slot and look connections up in the
+//! emulated conntrack table (`cx.conntrack`). The single-CPU view is taken (the oracle pins its
+//! replay to one CPU): an entry not found is dropped at once (the kernel spares entries another
+//! CPU added less than two jiffies ago). Not modelled: when a key is seen for the first time the
+//! kernel also garbage-collects the lists of other keys it passes in the same slot of its hash
+//! table (seeded randomly at boot), which can only drop entries sooner.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -61,10 +70,18 @@ static OPTS: &[OptSpec] = &[
     OptSpec::new("connlimit-daddr", 5, Arg::None),
 ];
 
+/// The connections counted for one key (`struct nf_conncount_list`).
+#[derive(Debug, Default, Clone)]
+pub struct KeyList {
+    pub conns: Vec<Tuple>,
+    /// Jiffies of the last garbage collection or addition (`last_gc`, 32 bits in the kernel).
+    pub last_gc: u32,
+}
+
 /// Per-rule accounting: key → listed connections.
 #[derive(Debug, Default)]
 pub struct Lists {
-    pub lists: HashMap<(u128, u16), Vec<Tuple>>,
+    pub lists: HashMap<(u128, u16), KeyList>,
 }
 
 fn packet_tuple(cx: &EvalCtx<'_>) -> Option<Tuple> {
@@ -81,6 +98,45 @@ fn packet_tuple(cx: &EvalCtx<'_>) -> Option<Tuple> {
         dport,
         zone: cx.skb.zone,
     })
+}
+
+/// `__nf_conncount_add` on one key's list (single CPU).
+fn add(list: &mut KeyList, tuple: Tuple, now: u64, cx: &mut EvalCtx<'_>) {
+    let now32 = now as u32;
+    if now32 != list.last_gc {
+        let mut collect = 0;
+        let mut i = 0;
+        while i < list.conns.len() {
+            if collect > GC_MAX_NODES {
+                break;
+            }
+            let t = list.conns[i];
+            let found = cx
+                .conntrack
+                .lookup(&t, now)
+                .and_then(|(id, _)| cx.conntrack.get(id));
+            let Some(e) = found else {
+                list.conns.remove(i);
+                collect += 1;
+                continue;
+            };
+            if t == tuple {
+                // Already counted: no addition, and the jiffy of the last GC stays.
+                return;
+            }
+            let closed = e
+                .tcp()
+                .is_some_and(|c| matches!(c.state, TcpState::TimeWait | TcpState::Close));
+            if closed {
+                list.conns.remove(i);
+                collect += 1;
+                continue;
+            }
+            i += 1;
+        }
+    }
+    list.conns.push(tuple);
+    list.last_gc = now32;
 }
 
 impl Match for Connlimit {
@@ -181,45 +237,18 @@ impl Match for Connlimit {
             }
         };
         let now = cx.now;
+        let now32 = now as u32;
         let mut list = {
             let st = cx.ext.slot(cx.slot, Lists::default);
-            st.lists.remove(&(key, zone)).unwrap_or_default()
-        };
-        let mut collect = 0;
-        let mut i = 0;
-        let mut present = false;
-        while i < list.len() {
-            if collect > GC_MAX_NODES {
-                break;
-            }
-            let t = list[i];
-            let found = cx
-                .conntrack
-                .lookup(&t, now)
-                .and_then(|(id, _)| cx.conntrack.get(id));
-            let Some(e) = found else {
-                list.remove(i);
-                collect += 1;
-                continue;
-            };
-            if t == tuple {
-                present = true;
-                break;
-            }
-            let closed = e
-                .tcp()
-                .is_some_and(|c| matches!(c.state, TcpState::TimeWait | TcpState::Close));
-            if closed {
-                list.remove(i);
-                collect += 1;
-                continue;
-            }
-            i += 1;
+            st.lists.remove(&(key, zone))
         }
-        if !present {
-            list.push(tuple);
-        }
-        let count = list.len();
+        .unwrap_or(KeyList {
+            conns: Vec::new(),
+            // A new list: `nf_conncount_list_init` stamps it with the current jiffy.
+            last_gc: now32,
+        });
+        add(&mut list, tuple, now, cx);
+        let count = list.conns.len();
         cx.ext
             .slot(cx.slot, Lists::default)
             .lists

@@ -199,6 +199,12 @@ pub struct ReplayOptions {
     pub final_settle: Duration,
     /// Record `net.netfilter.nf_conntrack_count` after every frame (costs ~10 µs per frame).
     pub record_conntrack_count: bool,
+    /// Pin the replay thread to one CPU, so per-CPU netfilter state behaves as on a single CPU.
+    pub pin_cpu: bool,
+    /// Never inject a frame within 0.4 ms before or 0.1 ms after a tick boundary (waiting
+    /// instead), so that every frame's processing sees one jiffies value and
+    /// [`FrameDetail::jiffies`] is exact. Costs at most half a millisecond per affected frame.
+    pub avoid_tick_edges: bool,
 }
 
 impl Default for ReplayOptions {
@@ -208,6 +214,8 @@ impl Default for ReplayOptions {
             outbound_grace: Duration::from_millis(20),
             final_settle: Duration::from_millis(20),
             record_conntrack_count: false,
+            pin_cpu: true,
+            avoid_tick_edges: true,
         }
     }
 }

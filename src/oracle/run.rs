@@ -41,6 +41,9 @@ pub(super) fn replay_threaded(
             sys::unshare_net().map_err(|e| {
                 OracleError::Unavailable(format!("unshare(CLONE_NEWNET) failed: {e}"))
             })?;
+            if opts.pin_cpu {
+                let _ = sys::pin_to_current_cpu();
+            }
             let lab = lab::setup(&cfg, &opts)?;
             let mut r = Replayer::new(&cfg, &opts, lab);
             for f in rx {
@@ -118,6 +121,10 @@ struct Replayer<'a> {
 }
 
 const RECENT_KEEP: usize = 64;
+
+/// With `avoid_tick_edges`, no frame is injected this close before a tick boundary (a frame's
+/// processing takes a few to a few tens of microseconds).
+const TICK_EDGE_GUARD_NS: u64 = 400_000;
 
 fn join_notes(notes: Vec<String>) -> Option<String> {
     (!notes.is_empty()).then(|| notes.join("; "))
@@ -337,8 +344,23 @@ impl<'a> Replayer<'a> {
         }
     }
 
-    /// Take the injection time stamp (setting the origin on the first injection).
+    /// Take the injection time stamp (setting the origin on the first injection). With
+    /// [`ReplayOptions::avoid_tick_edges`], first wait until the current tick has long enough
+    /// to run, so that the whole processing of the frame sees a single jiffies value.
     fn stamp(&mut self, ts: Timestamp) -> u64 {
+        if let (true, Some(m)) = (self.opts.avoid_tick_edges, self.jmap) {
+            let now = sys::monotonic_ns();
+            let phase = now % m.tick_ns;
+            let guard = TICK_EDGE_GUARD_NS.min(m.tick_ns / 4);
+            if phase < clock::TICK_LATENCY_NS || phase + guard > m.tick_ns {
+                let next = if phase < clock::TICK_LATENCY_NS {
+                    now - phase
+                } else {
+                    now - phase + m.tick_ns
+                };
+                sys::sleep_until_monotonic(next + clock::TICK_LATENCY_NS + 20_000);
+            }
+        }
         let t = sys::monotonic_ns();
         if self.origin.is_none() {
             self.origin = Some((t, ts.0));

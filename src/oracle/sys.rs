@@ -41,6 +41,27 @@ pub fn unshare_net() -> io::Result<()> {
     cvt(unsafe { libc::unshare(libc::CLONE_NEWNET) }).map(|_| ())
 }
 
+/// Pin the calling thread to the CPU it runs on now. Per-CPU state in netfilter (for example
+/// `nf_conncount`, which treats entries added by another CPU in the last two jiffies as
+/// possibly unconfirmed) then behaves as on a single-CPU machine, deterministically. Returns the
+/// CPU, or `None` when the affinity could not be set (the replay still works).
+pub fn pin_to_current_cpu() -> Option<usize> {
+    // SAFETY: sched_getcpu takes no arguments.
+    let cpu = unsafe { libc::sched_getcpu() };
+    if cpu < 0 {
+        return None;
+    }
+    let cpu = cpu as usize;
+    // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET writes inside it; pid 0 is the
+    // calling thread and the size is that of the set passed.
+    let ok = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) == 0
+    };
+    ok.then_some(cpu)
+}
+
 /// Effective user id of the process.
 pub fn geteuid() -> u32 {
     // SAFETY: always succeeds.

@@ -142,6 +142,34 @@ struct Mine {
     cut: bool,
 }
 
+/// The namespace sysctls that make the kernel's conntrack behave as `sim` tells fwcheck to:
+/// TCP pickup and window checks, checksum verification, every timeout.
+pub fn kernel_sysctls(sim: &SimOptions) -> Vec<(String, String)> {
+    let flag = |b: bool| u8::from(b).to_string();
+    let mut v = vec![
+        (
+            "net.netfilter.nf_conntrack_tcp_loose".to_string(),
+            flag(sim.env.tcp_loose),
+        ),
+        (
+            "net.netfilter.nf_conntrack_tcp_be_liberal".to_string(),
+            flag(sim.env.tcp_be_liberal),
+        ),
+        (
+            "net.netfilter.nf_conntrack_tcp_ignore_invalid_rst".to_string(),
+            flag(sim.tcp_ignore_invalid_rst),
+        ),
+        (
+            "net.netfilter.nf_conntrack_checksum".to_string(),
+            flag(sim.env.ct_checksum),
+        ),
+    ];
+    for (_, key, secs) in sim.ct_timeouts.entries() {
+        v.push((key.to_string(), secs.to_string()));
+    }
+    v
+}
+
 /// Compare a sequence of decoded frames (in capture order).
 pub fn compare(
     loaded: &Loaded,
@@ -172,16 +200,7 @@ pub fn compare(
         hosts: sim.env.hosts.clone(),
         iface: sim.env.iface.clone(),
         pacing,
-        sysctls: vec![
-            (
-                "net.netfilter.nf_conntrack_tcp_loose".into(),
-                u8::from(sim.env.tcp_loose).to_string(),
-            ),
-            (
-                "net.netfilter.nf_conntrack_tcp_be_liberal".into(),
-                u8::from(sim.env.tcp_be_liberal).to_string(),
-            ),
-        ],
+        sysctls: kernel_sysctls(&sim),
     };
     let report = oracle::replay_with(&cfg, &ReplayOptions::default(), oracle_frames)?;
     let kernel: std::collections::HashMap<u64, &KernelOutcome> =

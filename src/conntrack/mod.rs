@@ -145,6 +145,8 @@ pub struct Params {
     pub tcp_max_retrans: u8,
     /// `nf_conntrack_checksum`.
     pub checksum: bool,
+    /// The per-protocol timeouts (`nf_conntrack_*_timeout*`).
+    pub timeouts: Timeouts,
 }
 
 impl Default for Params {
@@ -156,6 +158,187 @@ impl Default for Params {
             tcp_ignore_invalid_rst: false,
             tcp_max_retrans: 3,
             checksum: true,
+            timeouts: Timeouts::default(),
+        }
+    }
+}
+
+/// Conntrack timeouts in seconds: the `net.netfilter.nf_conntrack_*timeout*` sysctls of a
+/// network namespace, defaults as in the kernel. TCP's SYN_SENT2 state has no sysctl (120 s).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    pub tcp_syn_sent: u64,
+    pub tcp_syn_recv: u64,
+    pub tcp_established: u64,
+    pub tcp_fin_wait: u64,
+    pub tcp_close_wait: u64,
+    pub tcp_last_ack: u64,
+    pub tcp_time_wait: u64,
+    pub tcp_close: u64,
+    /// `nf_conntrack_tcp_timeout_max_retrans` (also used for a zero window).
+    pub tcp_max_retrans: u64,
+    pub tcp_unacknowledged: u64,
+    pub udp: u64,
+    pub udp_stream: u64,
+    pub icmp: u64,
+    pub icmpv6: u64,
+    pub generic: u64,
+    pub gre: u64,
+    pub gre_stream: u64,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            tcp_syn_sent: 120,
+            tcp_syn_recv: 60,
+            tcp_established: 432_000,
+            tcp_fin_wait: 120,
+            tcp_close_wait: 60,
+            tcp_last_ack: 30,
+            tcp_time_wait: 120,
+            tcp_close: 10,
+            tcp_max_retrans: 300,
+            tcp_unacknowledged: 300,
+            udp: 30,
+            udp_stream: 120,
+            icmp: 30,
+            icmpv6: 30,
+            generic: 600,
+            gre: 30,
+            gre_stream: 180,
+        }
+    }
+}
+
+impl Timeouts {
+    /// Every timeout with its short name (the sysctl name without `nf_conntrack_` and
+    /// `_timeout`, e.g. `udp_stream`, `tcp_time_wait`) and its sysctl key.
+    pub fn entries(&self) -> Vec<(&'static str, &'static str, u64)> {
+        vec![
+            (
+                "tcp_syn_sent",
+                "net.netfilter.nf_conntrack_tcp_timeout_syn_sent",
+                self.tcp_syn_sent,
+            ),
+            (
+                "tcp_syn_recv",
+                "net.netfilter.nf_conntrack_tcp_timeout_syn_recv",
+                self.tcp_syn_recv,
+            ),
+            (
+                "tcp_established",
+                "net.netfilter.nf_conntrack_tcp_timeout_established",
+                self.tcp_established,
+            ),
+            (
+                "tcp_fin_wait",
+                "net.netfilter.nf_conntrack_tcp_timeout_fin_wait",
+                self.tcp_fin_wait,
+            ),
+            (
+                "tcp_close_wait",
+                "net.netfilter.nf_conntrack_tcp_timeout_close_wait",
+                self.tcp_close_wait,
+            ),
+            (
+                "tcp_last_ack",
+                "net.netfilter.nf_conntrack_tcp_timeout_last_ack",
+                self.tcp_last_ack,
+            ),
+            (
+                "tcp_time_wait",
+                "net.netfilter.nf_conntrack_tcp_timeout_time_wait",
+                self.tcp_time_wait,
+            ),
+            (
+                "tcp_close",
+                "net.netfilter.nf_conntrack_tcp_timeout_close",
+                self.tcp_close,
+            ),
+            (
+                "tcp_max_retrans",
+                "net.netfilter.nf_conntrack_tcp_timeout_max_retrans",
+                self.tcp_max_retrans,
+            ),
+            (
+                "tcp_unacknowledged",
+                "net.netfilter.nf_conntrack_tcp_timeout_unacknowledged",
+                self.tcp_unacknowledged,
+            ),
+            ("udp", "net.netfilter.nf_conntrack_udp_timeout", self.udp),
+            (
+                "udp_stream",
+                "net.netfilter.nf_conntrack_udp_timeout_stream",
+                self.udp_stream,
+            ),
+            ("icmp", "net.netfilter.nf_conntrack_icmp_timeout", self.icmp),
+            (
+                "icmpv6",
+                "net.netfilter.nf_conntrack_icmpv6_timeout",
+                self.icmpv6,
+            ),
+            (
+                "generic",
+                "net.netfilter.nf_conntrack_generic_timeout",
+                self.generic,
+            ),
+            ("gre", "net.netfilter.nf_conntrack_gre_timeout", self.gre),
+            (
+                "gre_stream",
+                "net.netfilter.nf_conntrack_gre_timeout_stream",
+                self.gre_stream,
+            ),
+        ]
+    }
+
+    /// Set one timeout by its short name (see [`Timeouts::entries`]); `Err` names the known
+    /// ones. For a command line such as `--ct-timeout udp=10`.
+    pub fn set(&mut self, name: &str, secs: u64) -> Result<(), String> {
+        let slot = match name {
+            "tcp_syn_sent" => &mut self.tcp_syn_sent,
+            "tcp_syn_recv" => &mut self.tcp_syn_recv,
+            "tcp_established" => &mut self.tcp_established,
+            "tcp_fin_wait" => &mut self.tcp_fin_wait,
+            "tcp_close_wait" => &mut self.tcp_close_wait,
+            "tcp_last_ack" => &mut self.tcp_last_ack,
+            "tcp_time_wait" => &mut self.tcp_time_wait,
+            "tcp_close" => &mut self.tcp_close,
+            "tcp_max_retrans" => &mut self.tcp_max_retrans,
+            "tcp_unacknowledged" => &mut self.tcp_unacknowledged,
+            "udp" => &mut self.udp,
+            "udp_stream" => &mut self.udp_stream,
+            "icmp" => &mut self.icmp,
+            "icmpv6" => &mut self.icmpv6,
+            "generic" => &mut self.generic,
+            "gre" => &mut self.gre,
+            "gre_stream" => &mut self.gre_stream,
+            _ => {
+                let names: Vec<&str> = self.entries().iter().map(|e| e.0).collect();
+                return Err(format!(
+                    "unknown conntrack timeout '{name}' (expected one of: {})",
+                    names.join(", ")
+                ));
+            }
+        };
+        *slot = secs;
+        Ok(())
+    }
+
+    /// The timeout of a TCP state, in seconds (`tcp_timeouts[state]`).
+    pub fn tcp_state(&self, s: tcp::TcpState) -> u64 {
+        use tcp::TcpState as T;
+        match s {
+            T::None => 0,
+            T::SynSent => self.tcp_syn_sent,
+            T::SynRecv => self.tcp_syn_recv,
+            T::Established => self.tcp_established,
+            T::FinWait => self.tcp_fin_wait,
+            T::CloseWait => self.tcp_close_wait,
+            T::LastAck => self.tcp_last_ack,
+            T::TimeWait => self.tcp_time_wait,
+            T::Close => self.tcp_close,
+            T::SynSent2 => 120,
         }
     }
 }

@@ -156,11 +156,6 @@ fn lookup(dir: CtDir, index: Index, old: TcpState) -> Cell {
     TABLE[dir as usize][index as usize][old as usize]
 }
 
-/// Timeouts in seconds, indexed by state; then RETRANS and UNACK.
-pub const TIMEOUTS: [u64; 10] = [0, 120, 60, 432_000, 120, 60, 30, 120, 10, 120];
-pub const TIMEOUT_RETRANS: u64 = 300;
-pub const TIMEOUT_UNACK: u64 = 300;
-
 /// Valid flag combinations, ignoring PSH, ECE and CWR (`tcp_valid_flags`).
 pub fn valid_flags(flags: u8) -> bool {
     let f = flags & !(F::ECE | F::CWR | F::PSH);
@@ -492,7 +487,8 @@ pub struct TcpResult {
     pub verdict: TcpVerdict,
     /// New timeout in jiffies (`nf_ct_refresh_acct`), if the entry is refreshed.
     pub refresh: Option<u64>,
-    /// `nf_tcp_handle_invalid`: cap the remaining lifetime at this many jiffies.
+    /// `nf_tcp_handle_invalid`: cap the remaining lifetime at this many jiffies (unless it is
+    /// already below 120 s).
     pub shrink_to: Option<u64>,
     /// Set the ASSURED status bit.
     pub set_assured: bool,
@@ -723,7 +719,7 @@ fn finish_packet(
                     if ct.last_dir as usize != d
                         && (ct.last_index == Index::Fin as u8 || ct.last_index == Index::Rst as u8)
                     {
-                        shrink_to = Some(TIMEOUT_UNACK * hz);
+                        shrink_to = Some(p.timeouts.tcp_unacknowledged * hz);
                     } else {
                         ct.last_index = index as u8;
                         ct.last_dir = d as u8;
@@ -742,9 +738,9 @@ fn finish_packet(
     if old_state != new_state && new_state == TcpState::FinWait {
         ct.seen[d].flags |= side_flags::CLOSE_INIT;
     }
-    let t = |s: TcpState| TIMEOUTS[s as usize] * hz;
-    let retrans = TIMEOUT_RETRANS * hz;
-    let unack = TIMEOUT_UNACK * hz;
+    let t = |s: TcpState| p.timeouts.tcp_state(s) * hz;
+    let retrans = p.timeouts.tcp_max_retrans * hz;
+    let unack = p.timeouts.tcp_unacknowledged * hz;
     let mut timeout = if ct.retrans >= p.tcp_max_retrans && t(new_state) > retrans {
         retrans
     } else if index == Index::Rst {

@@ -34,6 +34,8 @@ pub struct SimOptions {
     pub trace: bool,
     /// `nf_conntrack_tcp_ignore_invalid_rst`.
     pub tcp_ignore_invalid_rst: bool,
+    /// Conntrack timeouts (`net.netfilter.nf_conntrack_*timeout*`), kernel defaults unless set.
+    pub ct_timeouts: crate::conntrack::Timeouts,
 }
 
 impl Default for SimOptions {
@@ -44,6 +46,7 @@ impl Default for SimOptions {
             simulate_replies: true,
             trace: false,
             tcp_ignore_invalid_rst: false,
+            ct_timeouts: crate::conntrack::Timeouts::default(),
         }
     }
 }
@@ -179,6 +182,7 @@ impl<'r> Engine<'r> {
             tcp_ignore_invalid_rst: opts.tcp_ignore_invalid_rst,
             tcp_max_retrans: 3,
             checksum: opts.env.ct_checksum,
+            timeouts: opts.ct_timeouts,
         };
         Engine {
             rs,
@@ -529,7 +533,13 @@ impl<'r> Engine<'r> {
     ) -> Option<bool> {
         if reply == crate::ext::RejectReply::TcpReset {
             if let Attach::Ct { id, .. } = ct {
-                nat::set_closing(&mut self.conntrack, id, self.params.hz, now);
+                nat::set_closing(
+                    &mut self.conntrack,
+                    id,
+                    self.params.hz,
+                    self.params.timeouts.tcp_close,
+                    now,
+                );
             }
         }
         if !self.opts.simulate_replies {

@@ -29,13 +29,6 @@ pub struct CtOutcome {
     pub uncertain: Option<&'static str>,
 }
 
-const GENERIC_TIMEOUT: u64 = 600;
-const UDP_UNREPLIED: u64 = 30;
-const UDP_REPLIED: u64 = 120;
-const ICMP_TIMEOUT: u64 = 30;
-const GRE_UNREPLIED: u64 = 30;
-const GRE_REPLIED: u64 = 180;
-
 fn invalid(why: &'static str) -> CtOutcome {
     CtOutcome {
         invalid: Some(why),
@@ -110,6 +103,8 @@ pub fn invert(t: &Tuple) -> Option<Tuple> {
             r.sport = t.sport; // the echo id stays in the source part
             r.dport = (inv as u16) << 8 | t.icmp_code() as u16;
         }
+        // GRE keys swap like ports (`nf_ct_invert_tuple` swaps `u.all`).
+        proto::GRE => {}
         p if !has_ports(p) => {
             r.sport = 0;
             r.dport = 0;
@@ -117,6 +112,75 @@ pub fn invert(t: &Tuple) -> Option<Tuple> {
         _ => {}
     }
     Some(r)
+}
+
+/// `gre_pkt_to_tuple`: GRE other than version 1 is tracked like the generic protocol (keys 0);
+/// version 1 (PPTP's enhanced GRE) must carry PPP and is keyed by its call id (destination
+/// key; the source key comes from a PPTP helper's keymap, which fwcheck never has: 0).
+/// Returns (source key, destination key).
+fn gre_keys(pkt: &Packet) -> Result<(u16, u16), CtOutcome> {
+    let hl = pkt.ip_hdr_len as usize;
+    let avail = pkt.data.len().min(pkt.ip_len as usize);
+    let l4len = (pkt.ip_len as usize).saturating_sub(hl);
+    let have = avail.saturating_sub(hl);
+    let b = pkt.data.get(hl..avail).unwrap_or(&[]);
+    if l4len < 4 {
+        return Ok((0, 0));
+    }
+    if have < 4 {
+        return Err(uncertain("GRE header cut off by the capture"));
+    }
+    let flags = u16::from_be_bytes([b[0], b[1]]);
+    if flags & 0x0007 != 1 {
+        return Ok((0, 0));
+    }
+    if l4len < 8 {
+        return Ok((0, 0));
+    }
+    if have < 8 {
+        return Err(uncertain("GRE header cut off by the capture"));
+    }
+    if u16::from_be_bytes([b[2], b[3]]) != 0x880b {
+        return Err(invalid("GRE version 1 without PPP (no tuple)"));
+    }
+    Ok((0, u16::from_be_bytes([b[6], b[7]])))
+}
+
+/// `udplite_error`: coverage, mandatory checksum, and (at PREROUTING) the checksum — which the
+/// kernel verifies with protocol 17 (UDP) in the pseudo header (`nf_checksum_partial(…,
+/// IPPROTO_UDP, …)`), so an RFC 3828 checksum (protocol 136) makes the packet INVALID.
+fn udplite_error(pkt: &Packet, hook: CtHook, p: &Params) -> Option<CtOutcome> {
+    let hl = pkt.ip_hdr_len as usize;
+    let udplen = (pkt.ip_len as usize).saturating_sub(hl);
+    if udplen < 8 {
+        return Some(invalid("short UDP-Lite packet"));
+    }
+    let end = (pkt.ip_len as usize).min(pkt.data.len());
+    let seg = pkt.data.get(hl..end).unwrap_or(&[]);
+    if seg.len() < 8 {
+        return Some(uncertain("UDP-Lite header cut off by the capture"));
+    }
+    let cov = u16::from_be_bytes([seg[4], seg[5]]) as usize;
+    let cscov = if cov == 0 { udplen } else { cov };
+    if cscov < 8 || cscov > udplen {
+        return Some(invalid("UDP-Lite: invalid checksum coverage"));
+    }
+    if seg[6] == 0 && seg[7] == 0 {
+        return Some(invalid("UDP-Lite: checksum missing"));
+    }
+    if hook == CtHook::PreRouting && p.checksum {
+        if seg.len() < cscov {
+            return Some(uncertain(
+                "UDP-Lite checksum coverage cut off by the capture",
+            ));
+        }
+        let mut covered = seg[..cscov].to_vec();
+        covered.resize(udplen, 0);
+        if !crate::packet::checksum::verify_l4(pkt.src, pkt.dst, proto::UDP, &covered) {
+            return Some(invalid("UDP-Lite: bad checksum"));
+        }
+    }
+    None
 }
 
 /// Tuple of a packet (`nf_ct_get_tuple`).
@@ -145,6 +209,11 @@ fn packet_tuple(pkt: &Packet, zone: u16) -> Result<Tuple, CtOutcome> {
         (L4::Icmp(i) | L4::Icmpv6(i), _) => {
             t.sport = i.id;
             t.dport = (i.icmp_type as u16) << 8 | i.code as u16;
+        }
+        (_, proto::GRE) => {
+            let (s, d) = gre_keys(pkt)?;
+            t.sport = s;
+            t.dport = d;
         }
         (_, p) if has_ports(p) || p == proto::ICMP || p == proto::ICMPV6 => {
             let need = if has_ports(p) { 4 } else { 8 };
@@ -308,6 +377,15 @@ pub fn conntrack_in(
     if pkt.frag.offset != 0 {
         return invalid("non-first fragment (not reassembled)");
     }
+    if pkt.family == Family::V6 && pkt.proto == proto::IPV6_NONXT {
+        // ipv6_skip_exthdr gives up at "no next header": no protocol, no tuple.
+        return invalid("IPv6 packet without an upper-layer header (no next header)");
+    }
+    if pkt.proto == proto::UDPLITE {
+        if let Some(o) = udplite_error(pkt, hook, p) {
+            return o;
+        }
+    }
     if pkt.proto == proto::ICMP || pkt.proto == proto::ICMPV6 {
         if let Some(o) = handle_icmp(ct, pkt, hook, zone, p, now) {
             return o;
@@ -364,7 +442,7 @@ pub fn conntrack_in(
                 };
                 let proto_state = match pkt.proto {
                     proto::TCP => ProtoState::Tcp(Box::default()),
-                    proto::UDP | proto::UDPLITE => ProtoState::Udp {
+                    proto::UDP => ProtoState::Udp {
                         stream_ts: now + 2 * p.hz as u64,
                     },
                     proto::ICMP | proto::ICMPV6 => ProtoState::Icmp,
@@ -403,7 +481,8 @@ pub fn conntrack_in(
                 } else {
                     let r = tcp::tcp_packet(tc, status_now, pkt, th, dir, p);
                     if let Some(cap) = r.shrink_to {
-                        if remaining > cap {
+                        // nf_tcp_handle_invalid: only when more than 120 s are left.
+                        if remaining >= 120 * p.hz as u64 && remaining > cap {
                             e.timeout = now + cap;
                         }
                     }
@@ -434,7 +513,18 @@ pub fn conntrack_in(
                     }
                 }
             }
-            proto::UDP | proto::UDPLITE => {
+            proto::UDPLITE => {
+                // nf_conntrack_udplite_packet: no stream delay, assured on any packet after a
+                // reply was seen.
+                if status_now & status::SEEN_REPLY != 0 {
+                    ct.refresh(id, p.timeouts.udp_stream * hz, now);
+                    ct.get_mut(id).expect("entry").status |= status::ASSURED;
+                } else {
+                    ct.refresh(id, p.timeouts.udp * hz, now);
+                }
+                Ok(())
+            }
+            proto::UDP => {
                 let e = ct.get_mut(id).expect("entry");
                 let ProtoState::Udp { stream_ts } = &mut e.proto else {
                     unreachable!("UDP entry")
@@ -444,10 +534,10 @@ pub fn conntrack_in(
                 }
                 let stream_ts = *stream_ts;
                 if e.status & status::SEEN_REPLY != 0 {
-                    let mut extra = UDP_UNREPLIED * hz;
+                    let mut extra = p.timeouts.udp * hz;
                     let mut stream = false;
                     if now > stream_ts {
-                        extra = UDP_REPLIED * hz;
+                        extra = p.timeouts.udp_stream * hz;
                         stream = e.status & status::ASSURED == 0;
                     }
                     ct.refresh(id, extra, now);
@@ -455,7 +545,7 @@ pub fn conntrack_in(
                         ct.get_mut(id).expect("entry").status |= status::ASSURED;
                     }
                 } else {
-                    ct.refresh(id, UDP_UNREPLIED * hz, now);
+                    ct.refresh(id, p.timeouts.udp * hz, now);
                 }
                 Ok(())
             }
@@ -470,22 +560,27 @@ pub fn conntrack_in(
                 if !valid_new {
                     Err("ICMP type cannot start a connection (reply without request)")
                 } else {
-                    ct.refresh(id, ICMP_TIMEOUT * hz, now);
+                    let secs = if pkt.proto == proto::ICMP {
+                        p.timeouts.icmp
+                    } else {
+                        p.timeouts.icmpv6
+                    };
+                    ct.refresh(id, secs * hz, now);
                     Ok(())
                 }
             }
             proto::GRE => {
                 let seen_reply = status_now & status::SEEN_REPLY != 0;
                 if seen_reply {
-                    ct.refresh(id, GRE_REPLIED * hz, now);
+                    ct.refresh(id, p.timeouts.gre_stream * hz, now);
                     ct.get_mut(id).expect("entry").status |= status::ASSURED;
                 } else {
-                    ct.refresh(id, GRE_UNREPLIED * hz, now);
+                    ct.refresh(id, p.timeouts.gre * hz, now);
                 }
                 Ok(())
             }
             _ => {
-                ct.refresh(id, GENERIC_TIMEOUT * hz, now);
+                ct.refresh(id, p.timeouts.generic * hz, now);
                 Ok(())
             }
         };
@@ -511,5 +606,148 @@ pub fn conntrack_in(
             invalid: None,
             uncertain,
         };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::packet::build::{build, L4Spec, PacketSpec};
+    use crate::packet::decode::{decode_ip, FrameMeta};
+    use crate::packet::{LinkInfo, Timestamp};
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    /// A packet as the capture decoder produces it.
+    fn raw(src: &str, dst: &str, proto: u8, body: Vec<u8>) -> Packet {
+        let mut s = PacketSpec::new(ip(src), ip(dst), L4Spec::Raw { proto });
+        s.payload = body;
+        let b = build(&s, 1, Timestamp(0), LinkInfo::default());
+        let meta = FrameMeta {
+            frame: 1,
+            ts: Timestamp(0),
+            linktype: 101,
+            interface: 0,
+            wire_len: 0,
+        };
+        decode_ip(&meta, LinkInfo::default(), &b.data, b.data.len(), None).unwrap()
+    }
+
+    /// Run `pkt` through conntrack at PREROUTING (or OUTPUT when `out`) and confirm a new
+    /// entry, as if the packet was accepted.
+    fn track(ct: &mut Conntrack, pkt: &Packet, out: bool) -> CtOutcome {
+        let hook = if out {
+            CtHook::LocalOut
+        } else {
+            CtHook::PreRouting
+        };
+        let o = conntrack_in(ct, pkt, hook, Attach::None, 0, &Params::default(), 100, 1);
+        if let Some(id) = o.new {
+            ct.confirm(id, 100);
+        }
+        if let Attach::Ct { id, .. } = o.attach {
+            ct.release(id);
+        }
+        o
+    }
+
+    fn pptp_gre(call_id: u16) -> Vec<u8> {
+        let mut b = vec![0x30, 0x01, 0x88, 0x0b, 0x00, 0x04];
+        b.extend_from_slice(&call_id.to_be_bytes());
+        b.extend_from_slice(&[0, 0, 0, 1, 1, 2, 3, 4]);
+        b
+    }
+
+    /// Kernel fact (proto-edge.pcap, scenario 2): PPTP's GRE is keyed by the call id, and
+    /// without a PPTP helper the two directions (each carrying the peer's call id) are two
+    /// connections; plain GRE has no keys.
+    #[test]
+    fn gre_version_1_is_keyed_by_call_id() {
+        let mut ct = Conntrack::new();
+        let a = track(
+            &mut ct,
+            &raw("203.0.113.10", "192.0.2.1", proto::GRE, pptp_gre(0x1111)),
+            true,
+        );
+        assert_eq!(a.attach.info(), Some(CtInfo::New));
+        let b = track(
+            &mut ct,
+            &raw("192.0.2.1", "203.0.113.10", proto::GRE, pptp_gre(0x2222)),
+            false,
+        );
+        assert_eq!(b.attach.info(), Some(CtInfo::New), "another connection");
+        let plain = |src, dst| raw(src, dst, proto::GRE, vec![0, 0, 8, 0, 0x45, 0]);
+        track(&mut ct, &plain("203.0.113.10", "192.0.2.1"), true);
+        let r = track(&mut ct, &plain("192.0.2.1", "203.0.113.10"), false);
+        assert_eq!(r.attach.info(), Some(CtInfo::EstablishedReply));
+        // Version 1 carrying something else than PPP has no tuple.
+        let mut bad = pptp_gre(0x3333);
+        bad[3] = 0x0c;
+        let o = track(
+            &mut ct,
+            &raw("192.0.2.1", "203.0.113.10", proto::GRE, bad),
+            false,
+        );
+        assert_eq!(o.attach, Attach::None);
+    }
+
+    fn udplite(cov: u16, pseudo_proto: u8, zero: bool) -> Packet {
+        let (src, dst) = (ip("192.0.2.5"), ip("203.0.113.10"));
+        let mut b = vec![0x1b, 0x58, 0x1b, 0x59];
+        b.extend_from_slice(&cov.to_be_bytes());
+        b.extend_from_slice(&[0, 0]);
+        b.extend_from_slice(&[7u8; 24]);
+        let n = if cov == 0 { b.len() } else { cov as usize };
+        let mut covered = b[..n].to_vec();
+        covered.resize(b.len(), 0);
+        let ck = if zero {
+            0
+        } else {
+            crate::packet::checksum::compute_l4(src, dst, pseudo_proto, &covered)
+        };
+        b[6..8].copy_from_slice(&ck.to_be_bytes());
+        raw("192.0.2.5", "203.0.113.10", proto::UDPLITE, b)
+    }
+
+    /// Kernel fact (proto-edge.pcap, scenario 4): conntrack verifies UDP-Lite checksums with
+    /// protocol 17 in the pseudo header, so the RFC 3828 checksum is "bad"; a zero checksum
+    /// and a coverage below 8 are invalid everywhere.
+    #[test]
+    fn udplite_checksum_uses_the_udp_pseudo_header() {
+        let mut ct = Conntrack::new();
+        assert!(track(&mut ct, &udplite(8, proto::UDPLITE, false), false)
+            .invalid
+            .is_some());
+        assert_eq!(
+            track(&mut ct, &udplite(8, proto::UDP, false), false)
+                .attach
+                .info(),
+            Some(CtInfo::New)
+        );
+        assert!(track(&mut ct, &udplite(0, proto::UDP, true), true)
+            .invalid
+            .is_some());
+        assert!(track(&mut ct, &udplite(4, proto::UDP, false), true)
+            .invalid
+            .is_some());
+        // Leaving the host the checksum is not checked.
+        let mut ct = Conntrack::new();
+        assert_eq!(
+            track(&mut ct, &udplite(8, proto::UDPLITE, false), true)
+                .attach
+                .info(),
+            Some(CtInfo::New)
+        );
+    }
+
+    /// Kernel fact (ipv6-ext.pcap, frame 5): an IPv6 packet whose header chain ends in "no
+    /// next header" (59) has no layer-4 protocol for conntrack: INVALID.
+    #[test]
+    fn ipv6_no_next_header_is_invalid() {
+        let mut ct = Conntrack::new();
+        let p = raw("2001:db8:1::7", "2001:db8::10", proto::IPV6_NONXT, vec![]);
+        assert_eq!(track(&mut ct, &p, false).attach, Attach::None);
     }
 }

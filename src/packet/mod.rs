@@ -452,11 +452,11 @@ pub mod checksum;
 pub mod decode;
 pub mod defrag;
 pub mod fixtures;
-pub mod scenario;
 pub mod flowspec;
 pub mod gen;
 pub mod problem;
 mod rng;
+pub mod scenario;
 pub mod writer;
 
 pub use capture::{CaptureError, CaptureFormat, CaptureReader, ReadStats};

@@ -628,8 +628,18 @@ pub fn tcp_edge() -> Vec<u8> {
 
     // 22. Window scaling: 80 KB in flight inside a scaled window, then beyond it.
     let mut c = Conv::new("198.51.100.32", 40022, h, 443, 5_400_000, 9_400_000);
-    c.copts = vec![TcpOpt::Mss(1460), TcpOpt::SackPerm, TcpOpt::Nop, TcpOpt::WScale(7)];
-    c.sopts = vec![TcpOpt::Mss(1460), TcpOpt::SackPerm, TcpOpt::Nop, TcpOpt::WScale(7)];
+    c.copts = vec![
+        TcpOpt::Mss(1460),
+        TcpOpt::SackPerm,
+        TcpOpt::Nop,
+        TcpOpt::WScale(7),
+    ];
+    c.sopts = vec![
+        TcpOpt::Mss(1460),
+        TcpOpt::SackPerm,
+        TcpOpt::Nop,
+        TcpOpt::WScale(7),
+    ];
     c.cwin = 1000;
     c.swin = 500;
     c.handshake(k);
@@ -670,7 +680,15 @@ pub fn tcp_edge() -> Vec<u8> {
     // 25. Invalid flag combinations inside an established connection.
     let mut c = Conv::new("198.51.100.35", 40025, h, 80, 5_700_000, 9_700_000);
     c.handshake(k);
-    for f in [SYN | FIN, 0, FIN | PSH | URG, SYN | RST, FIN, 0x3f, SYN | FIN | ACK] {
+    for f in [
+        SYN | FIN,
+        0,
+        FIN | PSH | URG,
+        SYN | RST,
+        FIN,
+        0x3f,
+        SYN | FIN | ACK,
+    ] {
         c.c_raw(k, f, c.cs, if f & ACK != 0 { c.ss } else { 0 }, 0);
     }
     c.c(k, PSH | ACK | URG, 10);
@@ -738,7 +756,14 @@ pub fn tcp_edge() -> Vec<u8> {
     // 33. SYN scan of the host from an address in 192.0.2.200-254, and a RST to the host's
     //     port that never saw a SYN.
     for (i, port) in [21u16, 22, 25, 80, 110, 443, 3306].into_iter().enumerate() {
-        let c = Conv::new("192.0.2.222", 50000 + i as u16, h, port, 11_000 + i as u32, 0);
+        let c = Conv::new(
+            "192.0.2.222",
+            50000 + i as u16,
+            h,
+            port,
+            11_000 + i as u32,
+            0,
+        );
         c.c_raw(k, SYN, c.cs, 0, 0);
     }
     let c = Conv::new("198.51.100.42", 40034, h, 80, 6_500_000, 0);
@@ -914,7 +939,14 @@ pub fn icmp_edge() -> Vec<u8> {
     let q = udp("198.51.100.76", 5353, h, 53, 30);
     k.push(&q);
     k.push(&udp(h, 53, "198.51.100.76", 5353, 80));
-    k.push(&icmp_error("198.51.100.76", h, 3, 3, &built(&udp(h, 53, "198.51.100.76", 5353, 80)), Q8));
+    k.push(&icmp_error(
+        "198.51.100.76",
+        h,
+        3,
+        3,
+        &built(&udp(h, 53, "198.51.100.76", 5353, 80)),
+        Q8,
+    ));
     k.push(&q);
 
     cap.bytes()
@@ -969,11 +1001,36 @@ pub fn proto_edge() -> Vec<u8> {
     k.push(&raw("192.0.2.2", h, proto::GRE, gre_v0(&inner)));
 
     // 2. PPTP's enhanced GRE: each side uses the other's call id.
-    k.push(&raw(h, "192.0.2.1", proto::GRE, gre_v1(0x1111, 1, None, 40)));
-    k.push(&raw("192.0.2.1", h, proto::GRE, gre_v1(0x2222, 1, Some(1), 40)));
-    k.push(&raw(h, "192.0.2.1", proto::GRE, gre_v1(0x1111, 2, Some(1), 40)));
-    k.push(&raw("192.0.2.1", h, proto::GRE, gre_v1(0x2222, 2, Some(2), 40)));
-    k.push(&raw("192.0.2.3", h, proto::GRE, gre_v1(0x3333, 1, None, 40)));
+    k.push(&raw(
+        h,
+        "192.0.2.1",
+        proto::GRE,
+        gre_v1(0x1111, 1, None, 40),
+    ));
+    k.push(&raw(
+        "192.0.2.1",
+        h,
+        proto::GRE,
+        gre_v1(0x2222, 1, Some(1), 40),
+    ));
+    k.push(&raw(
+        h,
+        "192.0.2.1",
+        proto::GRE,
+        gre_v1(0x1111, 2, Some(1), 40),
+    ));
+    k.push(&raw(
+        "192.0.2.1",
+        h,
+        proto::GRE,
+        gre_v1(0x2222, 2, Some(2), 40),
+    ));
+    k.push(&raw(
+        "192.0.2.3",
+        h,
+        proto::GRE,
+        gre_v1(0x3333, 1, None, 40),
+    ));
 
     // 3. ESP both ways (one SPI per direction), from a second peer, and AH.
     k.push(&raw(h, "192.0.2.1", proto::ESP, esp(0x1000, 1, 64)));
@@ -992,21 +1049,40 @@ pub fn proto_edge() -> Vec<u8> {
     k.push(&raw("192.0.2.5", h, 253, payload(32, 1)));
     k.push(&raw(h, "192.0.2.5", 253, payload(32, 2)));
     k.push(&raw("192.0.2.5", h, 253, payload(32, 3)));
-    let mut lite = Vec::new();
-    lite.extend_from_slice(&7000u16.to_be_bytes());
-    lite.extend_from_slice(&7001u16.to_be_bytes());
-    lite.extend_from_slice(&8u16.to_be_bytes()); // checksum coverage: the header
-    lite.extend_from_slice(&[0, 0]);
-    lite.extend(payload(24, 4));
-    // The UDP-Lite checksum covers the pseudo header (with the full length) and only the
-    // first `coverage` bytes: sum the header followed by zeros of the payload's length.
-    let mut s = raw("192.0.2.5", h, proto::UDPLITE, Vec::new());
-    let mut covered = lite[..8].to_vec();
-    covered.extend(std::iter::repeat_n(0u8, lite.len() - 8));
-    let ck = super::checksum::compute_l4(s.src, s.dst, proto::UDPLITE, &covered);
-    lite[6..8].copy_from_slice(&ck.to_be_bytes());
-    s.payload = lite;
-    k.push(&s);
+    // UDP-Lite: RFC 3828 checksum (pseudo header with protocol 136) over the first 8 bytes;
+    // the same with protocol 17 in the pseudo header (what the kernel's conntrack verifies);
+    // full coverage (0) both ways; checksum 0; coverage 4 (below the header).
+    let lite = |src: &str, dst: &str, sport: u16, dport: u16, cov: u16, pseudo: u8, zero: bool| {
+        let mut b = Vec::new();
+        b.extend_from_slice(&sport.to_be_bytes());
+        b.extend_from_slice(&dport.to_be_bytes());
+        b.extend_from_slice(&cov.to_be_bytes());
+        b.extend_from_slice(&[0, 0]);
+        b.extend(payload(24, 4));
+        let n = if cov == 0 {
+            b.len()
+        } else {
+            (cov as usize).min(b.len())
+        };
+        // The checksum covers the pseudo header (with the full length) and the first `n`
+        // bytes: sum them followed by zeros for the rest.
+        let mut covered = b[..n].to_vec();
+        covered.extend(std::iter::repeat_n(0u8, b.len() - n));
+        let ck = if zero {
+            0
+        } else {
+            super::checksum::compute_l4(ip(src), ip(dst), pseudo, &covered)
+        };
+        b[6..8].copy_from_slice(&ck.to_be_bytes());
+        raw(src, dst, proto::UDPLITE, b)
+    };
+    k.push(&lite("192.0.2.5", h, 7000, 7001, 8, proto::UDPLITE, false));
+    k.push(&lite("192.0.2.5", h, 7002, 7003, 8, proto::UDP, false));
+    k.push(&lite("192.0.2.5", h, 7004, 7005, 0, proto::UDP, false));
+    k.push(&lite(h, "192.0.2.5", 7005, 7004, 0, proto::UDP, false));
+    k.push(&lite("192.0.2.5", h, 7004, 7005, 0, proto::UDP, false));
+    k.push(&lite("192.0.2.5", h, 7006, 7007, 8, proto::UDP, true));
+    k.push(&lite("192.0.2.5", h, 7008, 7009, 4, proto::UDP, false));
 
     // 5. Fragments: a 3000-byte DNS-like UDP datagram in (3 fragments), a 2000-byte ping in and
     //    its reply out (fragmented by the host), a TCP SYN split after 8 bytes of TCP header,
@@ -1042,9 +1118,12 @@ pub fn proto_edge() -> Vec<u8> {
     let fr = fragment_v4(&ob, 1000);
     let hdr = &ob[..20];
     k.push_bytes(fr[0].clone());
-    k.push_bytes(
-        super::build::v4_fragment_bytes(hdr, &ob[20 + 992..20 + 1600], 992, true),
-    );
+    k.push_bytes(super::build::v4_fragment_bytes(
+        hdr,
+        &ob[20 + 992..20 + 1600],
+        992,
+        true,
+    ));
     for f in fr.iter().skip(1) {
         k.push_bytes(f.clone());
     }
@@ -1231,7 +1310,14 @@ pub fn rt_limit() -> Vec<u8> {
     // 6 at 150 ms from two sources (the bucket is per rule, not per source).
     k.wait_ms(110);
     for i in 0..6 {
-        ping(k, if i % 2 == 0 { "198.51.100.66" } else { "198.51.100.67" });
+        ping(
+            k,
+            if i % 2 == 0 {
+                "198.51.100.66"
+            } else {
+                "198.51.100.67"
+            },
+        );
         k.wait_ms(150);
     }
     // Another burst after a long pause refills the bucket completely.

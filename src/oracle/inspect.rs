@@ -60,6 +60,10 @@ pub struct Inspected {
     pub rx_defects: Vec<String>,
     /// ICMPv6 with a wrong checksum (IPv6 raw ICMPv6 sockets never receive those).
     pub icmp6_bad_checksum: bool,
+    /// An ICMP message shorter than 8 bytes (ICMPv6: 4): raw ICMP sockets filter it out
+    /// (`icmp_filter`/`icmpv6_filter` read that many bytes), so its delivery is only visible
+    /// in the IP counters.
+    pub icmp_short: bool,
     /// Reasons the routing decision (after PREROUTING) may discard the packet on input.
     pub route_hints: Vec<String>,
     /// IPv6 extension headers (routing 43, fragment 44, AH 51, destination options 60) in
@@ -146,6 +150,9 @@ fn parse_v4(ip: &[u8]) -> Parsed {
         id,
         proto,
     });
+    let icmp_short = proto == 1
+        && frag.is_none()
+        && declared_len.is_some_and(|n| n >= ihl.max(20) && n - ihl.max(20) < 8);
     Parsed::Ip(Box::new(Inspected {
         family: Family::V4,
         src,
@@ -155,6 +162,7 @@ fn parse_v4(ip: &[u8]) -> Parsed {
         declared_len,
         ip_id: id,
         frag,
+        icmp_short,
         rx_defects: defects,
         icmp6_bad_checksum: false,
         route_hints: v4_route_hints(&src),
@@ -266,6 +274,7 @@ fn parse_v6(ip: &[u8]) -> Parsed {
         && frag.is_none()
         && off + 4 <= end
         && !icmpv6_checksum_ok(&src, &dst, &ip[off..end]);
+    let icmp_short = nh == 58 && first_fragment && frag.is_none() && off <= end && end - off < 4;
     Parsed::Ip(Box::new(Inspected {
         family: Family::V6,
         src: IpAddr::V6(src),
@@ -275,6 +284,7 @@ fn parse_v6(ip: &[u8]) -> Parsed {
         declared_len,
         ip_id: id,
         frag,
+        icmp_short,
         rx_defects: defects,
         icmp6_bad_checksum,
         route_hints: Vec::new(),

@@ -31,9 +31,12 @@
 //!      reports success (found by test); such packets are DROP with a note after waiting
 //!      [`ReplayOptions::outbound_grace`] for them. A packet nat OUTPUT redirects to a local
 //!      address is ACCEPT with a note (it passed OUTPUT, POSTROUTING and INPUT via `lo`).
-//!    * Packets the IP layer discards outside netfilter (bad IPv4 header checksum or lengths,
-//!      martian sources, IPv6 extension headers rejected after INPUT) are DROP; the note says
-//!      why, from a userspace check of the header confirmed by the namespace's IP counters.
+//!    * Packets the IP layer discards before netfilter (bad IPv4 header checksum or lengths,
+//!      martian sources) are DROP; the note says why, from a userspace check of the header
+//!      confirmed by the namespace's IP counters. Packets discarded *after* INPUT (IPv6
+//!      extension headers rejected by their handlers, ICMP messages too short for the ICMP
+//!      layer) passed every netfilter table: ACCEPT, with a note. Raw ICMP sockets never see
+//!      ICMP messages under 8 bytes (ICMPv6: 4), so their delivery is read from the counters.
 //! 3. Times: every frame gets `sent_at_ns`, monotonic nanoseconds since the first injection;
 //!    with [`Pacing::Realtime`] injections follow the capture's gaps. [`ReplayReport::clock`]
 //!    maps those times to the kernel's jiffies, the unit of every netfilter timer.

@@ -496,6 +496,7 @@ impl<'a> Replayer<'a> {
         let need_before = !observable
             || ins.frag.is_some()
             || ins.icmp6_bad_checksum
+            || ins.icmp_short
             || !ins.rx_defects.is_empty();
         let before = need_before.then(|| self.read_counters());
         self.pace(ts);
@@ -597,6 +598,14 @@ impl<'a> Replayer<'a> {
                         ins.proto
                     ));
                 }
+                if ins.icmp_short && after.sum(dl) > b.sum(dl) {
+                    verdict = KernelVerdict::Accept;
+                    notes.push(
+                        "delivered to ICMP (seen in the IP counters), which discarded it as too \
+                         short; raw ICMP sockets never receive such packets"
+                            .into(),
+                    );
+                }
                 if ins.icmp6_bad_checksum
                     && after.get(counters::ICMP6_IN) > b.get(counters::ICMP6_IN)
                 {
@@ -639,9 +648,10 @@ impl<'a> Replayer<'a> {
                 if let Some(last) = ext_seen.last() {
                     // Such discards count one Ip6InHdrErrors (see the end-of-replay check).
                     self.attributed_rx_errors += 1;
+                    verdict = KernelVerdict::Accept;
                     notes.push(format!(
-                        "passed INPUT, then discarded by IPv6 extension header processing \
-                         (next header {last}): netfilter accepted it"
+                        "delivered: it passed INPUT (a raw socket of extension header {last} \
+                         saw it), then IPv6 extension header processing discarded it"
                     ));
                 }
             }

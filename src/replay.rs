@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::engine::{Clock, Engine, Outcome, SimOptions};
 use crate::packet::capture::{CaptureError, CaptureReader};
-use crate::packet::defrag::{DefragEvent, Defragmenter};
+use crate::packet::defrag::{DefragConfig, DefragEvent, Defragmenter};
 use crate::packet::{Packet, PacketProblem};
 use crate::ruleset::Ruleset;
 
@@ -118,8 +118,15 @@ pub struct Replayer<'r> {
 
 impl<'r> Replayer<'r> {
     pub fn new(rs: &'r Ruleset, opts: SimOptions) -> Replayer<'r> {
+        let t = opts.ct_timeouts;
         let engine = Engine::new(rs, opts);
-        let defrag = engine.conntrack_active().then(Defragmenter::new);
+        let defrag = engine.conntrack_active().then(|| {
+            Defragmenter::with_config(DefragConfig {
+                ipv4_timeout: t.frag4.saturating_mul(1_000_000_000),
+                ipv6_timeout: t.frag6.saturating_mul(1_000_000_000),
+                ..DefragConfig::default()
+            })
+        });
         Replayer {
             engine,
             defrag,
@@ -133,7 +140,11 @@ impl<'r> Replayer<'r> {
         let frame = pkt.frame;
         let pkt = match self.defrag.as_mut() {
             Some(d) if pkt.frag.is_fragment() => {
-                let out = d.push(pkt.clone());
+                // Fragment queues expire on the same clock the engine runs on.
+                let out = match now {
+                    Some(c) => d.push_at(pkt.clone(), crate::packet::Timestamp(c.ns)),
+                    None => d.push(pkt.clone()),
+                };
                 for ev in d.drain_events() {
                     self.stats.fragment_events.push(describe(&ev));
                 }

@@ -185,6 +185,10 @@ pub struct Timeouts {
     pub generic: u64,
     pub gre: u64,
     pub gre_stream: u64,
+    /// Fragment reassembly in front of conntrack: `net.ipv4.ipfrag_time` (IPv4) and
+    /// `net.netfilter.nf_conntrack_frag6_timeout` (IPv6).
+    pub frag4: u64,
+    pub frag6: u64,
 }
 
 impl Default for Timeouts {
@@ -207,6 +211,8 @@ impl Default for Timeouts {
             generic: 600,
             gre: 30,
             gre_stream: 180,
+            frag4: 30,
+            frag6: 60,
         }
     }
 }
@@ -313,6 +319,8 @@ impl Timeouts {
             "generic" => &mut self.generic,
             "gre" => &mut self.gre,
             "gre_stream" => &mut self.gre_stream,
+            "frag4" => &mut self.frag4,
+            "frag6" => &mut self.frag6,
             _ => {
                 let names: Vec<&str> = self.entries().iter().map(|e| e.0).collect();
                 return Err(format!(

@@ -264,6 +264,8 @@ pub struct Defragmenter {
     next_deadline: Option<Timestamp>,
     peers: BTreeMap<IpAddr, u32>,
     events: Vec<DefragEvent>,
+    /// The time of the fragment being pushed.
+    now: Timestamp,
 }
 
 /// Minimum bytes of an upper-layer header the IPv6 first fragment must contain
@@ -356,7 +358,16 @@ impl Defragmenter {
     /// it is not a fragment (or the kernel lets it through as is), the reassembled datagram
     /// when this fragment completed one, `None` while held or when dropped.
     pub fn push(&mut self, pkt: Packet) -> Option<Packet> {
-        self.expire(pkt.ts);
+        let ts = pkt.ts;
+        self.push_at(pkt, ts)
+    }
+
+    /// [`Defragmenter::push`] on another clock than the capture's: `now` (monotone, any
+    /// origin) decides creation and expiry of queues — e.g. the time a real kernel saw the
+    /// fragment, when fwcheck is compared with one.
+    pub fn push_at(&mut self, pkt: Packet, now: Timestamp) -> Option<Packet> {
+        self.now = now;
+        self.expire(now);
         if !pkt.frag.is_fragment() || pkt.kernel_drop_reason().is_some() {
             return Some(pkt);
         }
@@ -405,7 +416,7 @@ impl Defragmenter {
             iif: 0,
         };
         let timeout = self.cfg.ipv4_timeout;
-        let ts = pkt.ts;
+        let ts = self.now;
         let frame = pkt.frame;
         // ip_frag_too_far: per-source fragment counter.
         let max_dist = self.cfg.ipv4_max_dist;
@@ -536,7 +547,7 @@ impl Defragmenter {
 
     fn push_v6(&mut self, pkt: Packet) -> Option<Packet> {
         let frame = pkt.frame;
-        let ts = pkt.ts;
+        let ts = self.now;
         let data = Arc::clone(&pkt.data);
         if data.len() < 40 || data[4..6] == [0, 0] {
             self.events.push(DefragEvent::PassedThrough {

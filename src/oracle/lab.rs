@@ -264,7 +264,14 @@ pub fn setup(cfg: &OracleConfig, opts: &ReplayOptions) -> Result<Lab, OracleErro
     }
     let iface_in_key = iface.replace('.', "/");
     let names_iface = |k: &str| k.split('.').any(|part| part == iface_in_key);
-    for (k, v) in cfg.sysctls.iter().filter(|(k, _)| !names_iface(k)) {
+    // net.netfilter.* keys exist only once the modules that own them are loaded — loading the
+    // ruleset does that — so they are written after it.
+    let netfilter = |k: &str| k.starts_with("net.netfilter.");
+    for (k, v) in cfg
+        .sysctls
+        .iter()
+        .filter(|(k, _)| !names_iface(k) && !netfilter(k))
+    {
         write_sysctl(k, v).map_err(|e| OracleError::Sysctl {
             key: k.clone(),
             value: v.clone(),
@@ -330,6 +337,22 @@ pub fn setup(cfg: &OracleConfig, opts: &ReplayOptions) -> Result<Lab, OracleErro
         },
         other => other,
     })?;
+
+    // Conntrack settings. A key that still does not exist belongs to a module the ruleset
+    // does not use (e.g. no connection tracking at all): its value cannot matter.
+    for (k, v) in cfg.sysctls.iter().filter(|(k, _)| netfilter(k)) {
+        match write_sysctl(k, v) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(OracleError::Sysctl {
+                    key: k.clone(),
+                    value: v.clone(),
+                    source: e,
+                })
+            }
+        }
+    }
 
     // 4. The guard.
     let guard = match opts.guard {

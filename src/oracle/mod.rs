@@ -111,9 +111,11 @@ pub struct OracleConfig {
     /// Interface name inside the namespace (rules' `-i`/`-o` see it). Default `eth0`.
     pub iface: String,
     pub pacing: Pacing,
-    /// Extra `net.*` sysctls set inside the namespace before the ruleset is loaded, e.g.
+    /// Extra `net.*` sysctls set inside the namespace, e.g.
     /// `("net.netfilter.nf_conntrack_tcp_be_liberal", "1")`. Keys naming the interface (e.g.
-    /// `net.ipv4.conf.eth0.rp_filter`) are applied after the interface exists, others before.
+    /// `net.ipv4.conf.eth0.rp_filter`) are applied after the interface exists, `net.netfilter.*`
+    /// keys after the ruleset is loaded (which loads the modules owning them; a key still
+    /// missing then is skipped), others before anything else.
     pub sysctls: Vec<(String, String)>,
 }
 

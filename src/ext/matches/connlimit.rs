@@ -3,17 +3,25 @@
 //! `nf_conncount.c`). `!` swaps upto and above; saved always with the mask and the side.
 //!
 //! The kernel counts, per rule and per key (the packet's source, or destination, address masked
-//! to LEN bits, and the zone), the connections this rule has seen (`nf_conncount.c`,
-//! `__nf_conncount_add`). A key's list remembers the jiffy of its last garbage collection: when
-//! the packet arrives in that same jiffy, its connection is appended without looking at the list
-//! at all — so within one jiffy the same connection can be counted twice (a retransmitted or
-//! reopening SYN), and closed connections still count. In a later jiffy the list is walked:
-//! entries whose conntrack entry is gone (not in the confirmed table) or is a TCP connection in
-//! TIME_WAIT/CLOSE are dropped (the walk stops after more than 8 drops), the packet's own
-//! connection already listed ends the walk without adding it (and without moving the jiffy),
-//! otherwise it is appended. A key seen for the first time starts a list with that jiffy. The
-//! result is `(count > N)`, inverted for `--connlimit-upto`. The packet's connection is its
-//! conntrack entry's original tuple; a packet without one uses its own tuple.
+//! to LEN bits, and the zone), the connections this rule has seen (`nf_conncount.c` as in
+//! current stable kernels, with the `sk_buff` API). The packet's connection is its conntrack
+//! entry (or, without one, the confirmed entry its tuple finds), named by the original tuple.
+//!
+//! * A key seen for the first time starts a list holding this connection (count 1).
+//! * The packet's connection is confirmed and ASSURED: nothing is added; the list is garbage
+//!   collected (unless that already happened in this jiffy) and its length is the count.
+//! * Otherwise, if the connection is not confirmed yet, the list was collected in this jiffy and
+//!   fewer than 64 connections were added since, the connection is appended without looking
+//!   (within one jiffy a connection can be counted twice).
+//! * Otherwise the list is walked: entries whose conntrack entry is gone or is a TCP connection
+//!   in TIME_WAIT/CLOSE are dropped (the walk stops after more than 64 drops); finding the
+//!   packet's own connection ends the walk without adding it; else the jiffy and length are
+//!   remembered and the connection is appended.
+//!
+//! The result is `(count > N)`, inverted for `--connlimit-upto`; a count of 0 (possible when the
+//! collection emptied the list) hot-drops the packet, as `connlimit_mt` does. Pinned against the
+//! running kernel by `pcaps/rt-connlimit.pcap` with `fixtures/kernel/connlimit.rules.v4` and
+//! `stateful.rules.v4`.
 //!
 //! The per-rule lists live in the instance's state slot and look connections up in the
 //! emulated conntrack table (`cx.conntrack`). The single-CPU view is taken (the oracle pins its
@@ -29,15 +37,15 @@ use std::net::IpAddr;
 
 use super::{conflict, missing};
 use crate::conntrack::tcp::TcpState;
-use crate::conntrack::{Attach, Tuple};
+use crate::conntrack::{status, Attach, Tuple};
 use crate::diag::Diagnostic;
 use crate::engine::EvalCtx;
 use crate::ext::{parse_num, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
 use crate::packet::L4;
 use crate::ruleset::model::Family;
 
-/// `CONNCOUNT_GC_MAX_NODES`.
-const GC_MAX_NODES: usize = 8;
+/// `CONNCOUNT_GC_MAX_COLLECT`.
+const GC_MAX_COLLECT: usize = 64;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Connlimit {
@@ -74,8 +82,10 @@ static OPTS: &[OptSpec] = &[
 #[derive(Debug, Default, Clone)]
 pub struct KeyList {
     pub conns: Vec<Tuple>,
-    /// Jiffies of the last garbage collection or addition (`last_gc`, 32 bits in the kernel).
+    /// Jiffies of the last garbage collection (`last_gc`, 32 bits in the kernel).
     pub last_gc: u32,
+    /// Length of the list at the last collection (`last_gc_count`).
+    pub last_gc_count: usize,
 }
 
 /// Per-rule accounting: key → listed connections.
@@ -100,43 +110,100 @@ fn packet_tuple(cx: &EvalCtx<'_>) -> Option<Tuple> {
     })
 }
 
-/// `__nf_conncount_add` on one key's list (single CPU).
-fn add(list: &mut KeyList, tuple: Tuple, now: u64, cx: &mut EvalCtx<'_>) {
+/// What the packet's connection is to the accounting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Conn {
+    /// Not (yet) in the confirmed table.
+    New,
+    Confirmed {
+        assured: bool,
+    },
+}
+
+/// Whether the listed connection `t` is gone (not in the confirmed table) or a closed TCP
+/// connection (TIME_WAIT, CLOSE): either way the kernel drops it from the list.
+fn dead_or_closed(t: &Tuple, now: u64, cx: &mut EvalCtx<'_>) -> bool {
+    match cx
+        .conntrack
+        .lookup(t, now)
+        .and_then(|(id, _)| cx.conntrack.get(id))
+    {
+        None => true,
+        Some(e) => e
+            .tcp()
+            .is_some_and(|c| matches!(c.state, TcpState::TimeWait | TcpState::Close)),
+    }
+}
+
+/// `nf_conncount_gc_list` (single CPU).
+fn gc_list(list: &mut KeyList, now: u64, cx: &mut EvalCtx<'_>) {
     let now32 = now as u32;
-    if now32 != list.last_gc {
-        let mut collect = 0;
-        let mut i = 0;
-        while i < list.conns.len() {
-            if collect > GC_MAX_NODES {
-                break;
+    if now32 == list.last_gc {
+        return;
+    }
+    let mut collected = 0;
+    let mut i = 0;
+    while i < list.conns.len() {
+        let t = list.conns[i];
+        if dead_or_closed(&t, now, cx) {
+            list.conns.remove(i);
+            collected += 1;
+            continue;
+        }
+        if collected > GC_MAX_COLLECT {
+            break;
+        }
+        i += 1;
+    }
+    list.last_gc = now32;
+}
+
+/// `__nf_conncount_add` on one key's list (single CPU). `Err(())` is `-EEXIST` (an assured
+/// connection: nothing added).
+#[allow(clippy::result_unit_err)]
+fn add(
+    list: &mut KeyList,
+    tuple: Tuple,
+    conn: Conn,
+    now: u64,
+    cx: &mut EvalCtx<'_>,
+) -> Result<(), ()> {
+    let now32 = now as u32;
+    match conn {
+        Conn::Confirmed { assured: true } => return Err(()),
+        Conn::Confirmed { assured: false } => {}
+        Conn::New => {
+            if now32 == list.last_gc
+                && list.conns.len().saturating_sub(list.last_gc_count) < GC_MAX_COLLECT
+            {
+                list.conns.push(tuple);
+                return Ok(());
             }
-            let t = list.conns[i];
-            let found = cx
-                .conntrack
-                .lookup(&t, now)
-                .and_then(|(id, _)| cx.conntrack.get(id));
-            let Some(e) = found else {
-                list.conns.remove(i);
-                collect += 1;
-                continue;
-            };
-            if t == tuple {
-                // Already counted: no addition, and the jiffy of the last GC stays.
-                return;
-            }
-            let closed = e
-                .tcp()
-                .is_some_and(|c| matches!(c.state, TcpState::TimeWait | TcpState::Close));
-            if closed {
-                list.conns.remove(i);
-                collect += 1;
-                continue;
-            }
-            i += 1;
         }
     }
-    list.conns.push(tuple);
+    let mut collect = 0;
+    let mut i = 0;
+    while i < list.conns.len() {
+        if collect > GC_MAX_COLLECT {
+            break;
+        }
+        let t = list.conns[i];
+        let alive = cx.conntrack.lookup(&t, now).is_some();
+        if alive && t == tuple {
+            // Already counted: nothing added, the jiffy of the last collection stays.
+            return Ok(());
+        }
+        if dead_or_closed(&t, now, cx) {
+            list.conns.remove(i);
+            collect += 1;
+            continue;
+        }
+        i += 1;
+    }
     list.last_gc = now32;
+    list.last_gc_count = list.conns.len();
+    list.conns.push(tuple);
+    Ok(())
 }
 
 impl Match for Connlimit {
@@ -210,10 +277,37 @@ impl Match for Connlimit {
         );
     }
     fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
-        let (tuple, zone) = match (cx.skb.ct, cx.ct()) {
-            (Attach::Ct { .. }, Some(e)) => (e.tuple[0], e.zone),
+        // get_ct_or_tuple_from_skb: the packet's entry, or the confirmed one its tuple finds.
+        let (tuple, zone, conn) = match (cx.skb.ct, cx.ct()) {
+            (Attach::Ct { .. }, Some(e)) => (
+                e.tuple[0],
+                e.zone,
+                if e.is_confirmed() {
+                    Conn::Confirmed {
+                        assured: e.status & status::ASSURED != 0,
+                    }
+                } else {
+                    Conn::New
+                },
+            ),
             _ => match packet_tuple(cx) {
-                Some(t) => (t, cx.skb.zone),
+                Some(t) => {
+                    let now = cx.now;
+                    match cx
+                        .conntrack
+                        .lookup(&t, now)
+                        .and_then(|(id, _)| cx.conntrack.get(id))
+                    {
+                        Some(e) => (
+                            e.tuple[0],
+                            cx.skb.zone,
+                            Conn::Confirmed {
+                                assured: e.status & status::ASSURED != 0,
+                            },
+                        ),
+                        None => (t, cx.skb.zone, Conn::New),
+                    }
+                }
                 None => return MatchResult::HotDrop,
             },
         };
@@ -237,22 +331,35 @@ impl Match for Connlimit {
             }
         };
         let now = cx.now;
-        let now32 = now as u32;
-        let mut list = {
+        let existing = {
             let st = cx.ext.slot(cx.slot, Lists::default);
             st.lists.remove(&(key, zone))
-        }
-        .unwrap_or(KeyList {
-            conns: Vec::new(),
-            // A new list: `nf_conncount_list_init` stamps it with the current jiffy.
-            last_gc: now32,
-        });
-        add(&mut list, tuple, now, cx);
+        };
+        let list = match existing {
+            // insert_tree: a new list holding this connection, stamped with this jiffy.
+            None => KeyList {
+                conns: vec![tuple],
+                last_gc: now as u32,
+                last_gc_count: 0,
+            },
+            Some(mut list) => {
+                let was_empty = list.conns.is_empty();
+                if add(&mut list, tuple, conn, now, cx).is_err() && !was_empty {
+                    // The add was skipped: count_tree collects the list to update the count.
+                    gc_list(&mut list, now, cx);
+                }
+                list
+            }
+        };
         let count = list.conns.len();
         cx.ext
             .slot(cx.slot, Lists::default)
             .lists
             .insert((key, zone), list);
+        if count == 0 {
+            // connlimit_mt: "kmalloc failed or tuple couldn't be found, drop it entirely".
+            return MatchResult::HotDrop;
+        }
         MatchResult::from_bool((count as u64 > self.limit as u64) != self.invert)
     }
     fn needs_conntrack(&self) -> bool {

@@ -200,6 +200,7 @@ pub fn compare(
         hosts: sim.env.hosts.clone(),
         iface: sim.env.iface.clone(),
         pacing,
+        backend: sim.env.backend,
         sysctls: kernel_sysctls(&sim),
     };
     let report = oracle::replay_with(&cfg, &ReplayOptions::default(), oracle_frames)?;

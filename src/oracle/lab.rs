@@ -31,6 +31,7 @@ use std::process::{Command, Stdio};
 use super::error::OracleError;
 use super::sys::{self, Tun};
 use super::{GuardKind, OracleConfig, ReplayOptions};
+use crate::ext::Backend;
 use crate::packet::Family;
 
 /// Where the helper programs live.
@@ -39,6 +40,9 @@ pub struct Tools {
     pub ip: PathBuf,
     pub restore4: PathBuf,
     pub restore6: PathBuf,
+    /// `iptables-legacy-restore` / `ip6tables-legacy-restore`, when installed.
+    pub legacy4: Option<PathBuf>,
+    pub legacy6: Option<PathBuf>,
     pub nft: Option<PathBuf>,
     pub iptables: Option<PathBuf>,
     pub ip6tables: Option<PathBuf>,
@@ -73,6 +77,8 @@ impl Tools {
         let restore4 = need("iptables-restore");
         let restore6 = need("ip6tables-restore");
         let nft = find_tool("nft");
+        let legacy4 = find_tool("iptables-legacy-restore");
+        let legacy6 = find_tool("ip6tables-legacy-restore");
         let iptables = find_tool("iptables");
         let ip6tables = find_tool("ip6tables");
         if nft.is_none() && (iptables.is_none() || ip6tables.is_none()) {
@@ -83,6 +89,8 @@ impl Tools {
                 ip,
                 restore4,
                 restore6,
+                legacy4,
+                legacy6,
                 nft,
                 iptables,
                 ip6tables,
@@ -321,9 +329,15 @@ pub fn setup(cfg: &OracleConfig, opts: &ReplayOptions) -> Result<Lab, OracleErro
     }
 
     // 3. The ruleset.
-    let restore = match cfg.family {
-        Family::V4 => &tools.restore4,
-        Family::V6 => &tools.restore6,
+    let restore = match (cfg.backend, cfg.family) {
+        (Backend::Nft, Family::V4) => &tools.restore4,
+        (Backend::Nft, Family::V6) => &tools.restore6,
+        (Backend::Legacy, Family::V4) => tools.legacy4.as_ref().ok_or_else(|| {
+            OracleError::Unavailable("iptables-legacy-restore is not installed".into())
+        })?,
+        (Backend::Legacy, Family::V6) => tools.legacy6.as_ref().ok_or_else(|| {
+            OracleError::Unavailable("ip6tables-legacy-restore is not installed".into())
+        })?,
     };
     let mut ruleset = cfg.ruleset.clone();
     if !ruleset.ends_with('\n') {

@@ -111,6 +111,10 @@ pub struct OracleConfig {
     /// Interface name inside the namespace (rules' `-i`/`-o` see it). Default `eth0`.
     pub iface: String,
     pub pacing: Pacing,
+    /// Which iptables loads the ruleset: `iptables-restore` (nf_tables, default) or
+    /// `iptables-legacy-restore` (x_tables). They install some matches as different kernel code
+    /// (`-m limit` is nftables' `limit` under nf_tables, `xt_limit` under legacy).
+    pub backend: crate::ext::Backend,
     /// Extra `net.*` sysctls set inside the namespace, e.g.
     /// `("net.netfilter.nf_conntrack_tcp_be_liberal", "1")`. Keys naming the interface (e.g.
     /// `net.ipv4.conf.eth0.rp_filter`) are applied after the interface exists, `net.netfilter.*`
@@ -128,6 +132,7 @@ impl OracleConfig {
             hosts,
             iface: "eth0".into(),
             pacing: Pacing::AsFastAsPossible,
+            backend: crate::ext::Backend::Nft,
             sysctls: Vec::new(),
         }
     }

@@ -2,7 +2,8 @@
 //! fwcheck and print the frame-by-frame comparison (root only).
 //!
 //! Usage: `cargo run --release --example kernel_diff -- RULES CAPTURE [--host ADDR]...
-//!         [--realtime] [--legacy] [--all]`
+//!         [--realtime] [--legacy] [--all] [--ct-timeout NAME=SECS]... [--be-liberal]
+//!         [--no-loose]`
 //!
 //! `--all` prints every frame, not only the differing ones.
 
@@ -22,8 +23,20 @@ fn main() {
     let mut pacing = Pacing::AsFastAsPossible;
     let mut backend = Backend::Nft;
     let mut all = false;
+    let mut timeouts = fwcheck::conntrack::Timeouts::default();
+    let mut liberal = false;
+    let mut loose = true;
     while let Some(a) = args.next() {
         match a.as_str() {
+            "--ct-timeout" => {
+                let v = args.next().expect("--ct-timeout NAME=SECS");
+                let (n, secs) = v.split_once('=').expect("NAME=SECS");
+                timeouts
+                    .set(n, secs.parse().expect("seconds"))
+                    .unwrap_or_else(|e| panic!("{e}"));
+            }
+            "--be-liberal" => liberal = true,
+            "--no-loose" => loose = false,
             "--host" => hosts.push(args.next().expect("--host ADDR")),
             "--realtime" => pacing = Pacing::Realtime { speed: 1.0 },
             "--legacy" => backend = Backend::Legacy,
@@ -32,7 +45,9 @@ fn main() {
         }
     }
     let [rules, capture] = &pos[..] else {
-        eprintln!("usage: kernel_diff RULES CAPTURE [--host ADDR]... [--realtime] [--legacy] [--all]");
+        eprintln!(
+            "usage: kernel_diff RULES CAPTURE [--host ADDR]... [--realtime] [--legacy] [--all]"
+        );
         std::process::exit(2);
     };
     let family = if rules.ends_with('6') {
@@ -62,10 +77,13 @@ fn main() {
     let env = SimEnv {
         hosts: hosts.iter().map(|h| h.parse().expect("host")).collect(),
         backend,
+        tcp_be_liberal: liberal,
+        tcp_loose: loose,
         ..SimEnv::default()
     };
     let sim = SimOptions {
         env,
+        ct_timeouts: timeouts,
         ..SimOptions::default()
     };
     let cmp = compare_capture(&loaded, &PathBuf::from(capture), sim, pacing).expect("compare");

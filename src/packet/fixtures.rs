@@ -726,5 +726,11 @@ pub fn all() -> Vec<Fixture> {
             gen_command: None,
             bytes: super::scenario::rt_timeouts(),
         },
+        Fixture {
+            name: "rt-connlimit.pcap",
+            description: "real time (0.3 s): connections counted by -m connlimit across jiffies (see Details)",
+            gen_command: None,
+            bytes: super::scenario::rt_connlimit(),
+        },
     ]
 }

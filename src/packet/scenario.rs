@@ -1411,9 +1411,9 @@ pub fn rt_knock() -> Vec<u8> {
 }
 
 /// `rt-timeouts.pcap` (about 5 s), for conntrack timeouts shortened by sysctl (UDP 1 s,
-/// UDP stream 3 s, ICMP 1 s, TCP SYN_SENT/TIME_WAIT/CLOSE 1 s, generic 1 s): unreplied and
-/// replied UDP, a UDP stream, an echo reply too late, a SYN/ACK too late, packets after
-/// TIME_WAIT and CLOSE expired, a generic protocol.
+/// UDP stream 3 s, ICMP 1 s, TCP SYN_SENT/TIME_WAIT/CLOSE 1 s, generic 1 s, IPv4 fragments
+/// 1 s): unreplied and replied UDP, a UDP stream, an echo reply too late, a SYN/ACK too late,
+/// packets after TIME_WAIT and CLOSE expired, a generic protocol, a fragment too late.
 pub fn rt_timeouts() -> Vec<u8> {
     let h = HOST4;
     let mut cap = Cap::new();
@@ -1433,7 +1433,16 @@ pub fn rt_timeouts() -> Vec<u8> {
     let mut tw = Conv::new("198.51.100.95", 40002, h, 80, 3_000, 4_000);
     let mut cl = Conv::new("198.51.100.96", 40003, h, 443, 5_000, 6_000);
 
+    let mut fa = udp("198.51.100.97", 5004, h, 53, 2000);
+    fa.ip_id = 0x0a01;
+    let fa = fragment_v4(&built(&fa), 1480);
+    let mut fb = udp("198.51.100.98", 5005, h, 53, 2000);
+    fb.ip_id = 0x0a02;
+    let fb = fragment_v4(&built(&fb), 1480);
+
     // t = 0
+    k.push_bytes(fa[0].clone());
+    k.push_bytes(fb[0].clone());
     k.push(&u1);
     k.push(&u2);
     k.push(&u3);
@@ -1452,8 +1461,10 @@ pub fn rt_timeouts() -> Vec<u8> {
     k.push(&er);
     k.push(&gr);
     ms(k, 400);
-    // t = 0.5: u1 again (unreplied, still NEW), u3's second round
+    // t = 0.5: u1 again (unreplied, still NEW), u3's second round; the first datagram's
+    // last fragment
     k.push(&u1);
+    k.push_bytes(fa[1].clone());
     ms(k, 400);
     // t = 0.9
     k.push(&u3);
@@ -1462,7 +1473,10 @@ pub fn rt_timeouts() -> Vec<u8> {
     // t = 1.2
     k.push(&r3);
     ms(k, 500);
-    // t = 1.7: too late for the echo reply (1 s), the SYN/ACK (1 s), TIME_WAIT and CLOSE
+    // t = 1.7: too late for the echo reply (1 s), the SYN/ACK (1 s), TIME_WAIT and CLOSE,
+    // and for the second datagram's fragment queue (ipfrag_time 1 s): its last fragment
+    // starts a new queue
+    k.push_bytes(fb[1].clone());
     k.push(&er);
     syn.s(k, SYN | ACK, 0);
     tw.c(k, ACK, 0);
@@ -1481,5 +1495,92 @@ pub fn rt_timeouts() -> Vec<u8> {
     k.push(&u3);
     k.push(&r3);
     k.push(&u1);
+    cap.bytes()
+}
+
+/// `rt-connlimit.pcap` (about 0.8 s, for `fixtures/kernel/stateful.rules.v4` and
+/// `connlimit.rules.v4`): connections counted by `-m connlimit` across jiffies — closed ones
+/// leave the count, refused ones are never confirmed, retransmitted SYNs of counted
+/// connections, a /24 sharing one count, UDP flows counted on every packet.
+pub fn rt_connlimit() -> Vec<u8> {
+    let h = HOST4;
+    let mut cap = Cap::new();
+    cap.gap = 0;
+    let k = &mut cap;
+    let x = "198.51.100.50";
+    // Two connections from X to :80, then a third SYN (over the limit of 2).
+    let mut c1 = Conv::new(x, 41001, h, 80, 1_000, 2_000);
+    let mut c2 = Conv::new(x, 41002, h, 80, 3_000, 4_000);
+    let c3 = Conv::new(x, 41003, h, 443, 5_000, 6_000);
+    c1.handshake(k);
+    k.wait_ms(21);
+    c2.handshake(k);
+    k.wait_ms(21);
+    c3.c_raw(k, SYN, 5_000, 0, 0);
+    k.wait_ms(21);
+    // c1 closes (TIME_WAIT does not count), c3's SYN again: now within the limit.
+    c1.exchange(k, 10, 10);
+    c1.close_client(k);
+    k.wait_ms(21);
+    c3.c_raw(k, SYN, 5_000, 0, 0);
+    k.wait_ms(21);
+    // c3's SYN retransmitted in a later jiffy: already counted, not added again.
+    c3.c_raw(k, SYN, 5_000, 0, 0);
+    k.wait_ms(21);
+    // Y: one SYN and two retransmissions 0.1 ms apart (one jiffy: each counted), then one
+    // more in a later jiffy.
+    let y = Conv::new("198.51.100.51", 42001, h, 8080, 7_000, 0);
+    for _ in 0..3 {
+        y.c_raw(k, SYN, 7_000, 0, 0);
+        k.wait_ms(0);
+        k.t += 100_000;
+    }
+    k.wait_ms(21);
+    y.c_raw(k, SYN, 7_000, 0, 0);
+    k.wait_ms(21);
+    // W: A and B connect, D is refused (over the limit), then A's SYN is retransmitted
+    // (A is confirmed but has seen no reply).
+    let w = "198.51.100.52";
+    for (port, isn) in [(44001u16, 20_000u32), (44002, 30_000), (44003, 40_000)] {
+        let c = Conv::new(w, port, h, 443, isn, 0);
+        c.c_raw(k, SYN, isn, 0, 0);
+        k.wait_ms(21);
+    }
+    Conv::new(w, 44001, h, 443, 20_000, 0).c_raw(k, SYN, 20_000, 0, 0);
+    k.wait_ms(21);
+    // V: the same, but A's SYN/ACK was seen before its SYN is retransmitted.
+    let v = "198.51.100.53";
+    let mut a = Conv::new(v, 45001, h, 443, 50_000, 60_000);
+    a.c(k, SYN, 0);
+    a.s(k, SYN | ACK, 0);
+    k.wait_ms(21);
+    for (port, isn) in [(45002u16, 70_000u32), (45003, 80_000)] {
+        Conv::new(v, port, h, 443, isn, 0).c_raw(k, SYN, isn, 0, 0);
+        k.wait_ms(21);
+    }
+    a.c_raw(k, SYN, 50_000, 0, 0);
+    k.wait_ms(21);
+    // UDP from one /24 (for a limit counted on every packet): U1 asks and gets an answer, asks
+    // again; U2 from the same /24 is over the limit; U1 asks once more.
+    let u1 = udp("198.51.100.54", 5301, h, 53, 30);
+    let r1 = udp(h, 53, "198.51.100.54", 5301, 60);
+    let u2 = udp("198.51.100.55", 5302, h, 53, 30);
+    for p in [&u1, &r1, &u1, &u2, &u1] {
+        k.push(p);
+        k.wait_ms(21);
+    }
+    // SSH from one /24: the second client is refused while the first is connected, and let in
+    // after the first reset its connection.
+    let mut z1 = Conv::new("198.51.100.60", 43001, h, 22, 8_000, 9_000);
+    z1.handshake(k);
+    k.wait_ms(21);
+    let mut z2 = Conv::new("198.51.100.61", 43002, h, 22, 10_000, 11_000);
+    z2.c_raw(k, SYN, 10_000, 0, 0);
+    k.wait_ms(21);
+    z1.c_raw(k, RST | ACK, z1.cs, z1.ss, 0);
+    k.wait_ms(21);
+    z2.handshake(k);
+    k.wait_ms(21);
+    z2.exchange(k, 10, 10);
     cap.bytes()
 }

@@ -295,6 +295,12 @@ impl Timeouts {
                 "net.netfilter.nf_conntrack_gre_timeout_stream",
                 self.gre_stream,
             ),
+            ("frag4", "net.ipv4.ipfrag_time", self.frag4),
+            (
+                "frag6",
+                "net.netfilter.nf_conntrack_frag6_timeout",
+                self.frag6,
+            ),
         ]
     }
 
@@ -348,5 +354,27 @@ impl Timeouts {
             T::Close => self.tcp_close,
             T::SynSent2 => 120,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every knob has a sysctl, and `set` knows every name `entries` lists (and only those).
+    #[test]
+    fn timeout_names_and_sysctls_agree() {
+        let d = Timeouts::default();
+        let e = d.entries();
+        assert_eq!(e.len(), 19);
+        for (i, (name, key, secs)) in e.iter().enumerate() {
+            assert!(key.starts_with("net."), "{key}");
+            let mut t = d;
+            t.set(name, secs + 7).unwrap();
+            assert_eq!(t.entries()[i].2, secs + 7, "{name}");
+            assert_ne!(t, d);
+        }
+        let mut t = d;
+        assert!(t.set("udp_streams", 1).is_err());
     }
 }

@@ -70,6 +70,7 @@ pub const MATCHES: &[(&str, Fam, Option<u8>, MatchCtor)] = &[
     ("ah", Fam::V4, Some(51), matches::esp::new_ah),
     ("tcpmss", Fam::Any, Some(6), matches::tcpmss::new),
     ("ecn", Fam::Any, None, matches::ecn::new),
+    ("rt", Fam::V6, None, matches::rt::new),
 ];
 
 /// `(name, family, constructor)` for every extension target.

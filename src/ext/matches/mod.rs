@@ -22,6 +22,7 @@ pub mod owner;
 pub mod physdev;
 pub mod pkttype;
 pub mod recent;
+pub mod rt;
 pub mod set;
 pub mod statistic;
 pub mod string;

@@ -1,0 +1,269 @@
+//! `-m rt` (IPv6 only; libip6t_rt.c / kernel `ip6t_rt.c` `rt_mt6`): the Routing extension
+//! header. `[!] --rt-type TYPE`, `[!] --rt-segsleft N[:M]`, `[!] --rt-len LEN` (the header's
+//! length in bytes, `(hdrlen + 1) * 8`), and for type 0 `--rt-0-res`, `--rt-0-addrs
+//! ADDR[,ADDR...]`, `--rt-0-not-strict`. ufw installs `-m rt --rt-type 0 -j DROP`.
+//!
+//! Evaluation follows `ipv6_find_hdr(…, NEXTHDR_ROUTING, …)`: the header chain is walked from the
+//! base header through hop-by-hop, routing, destination options, AH and fragment headers; no
+//! routing header (or a non-first fragment, or "no next header" before one) means no match; a
+//! chain that cannot be read hot-drops the packet (`Unknown` when only the capture cut it). A
+//! routing header longer than what follows it does not match. Type, segments-left range and
+//! length are then compared, each XOR its `!`. The type-0 address and reserved-field tests are
+//! parsed and printed but not simulated (`Unknown`): type 0 routing headers are deprecated
+//! (RFC 5095) and rules using them are rare.
+
+use std::any::Any;
+use std::fmt::Write;
+
+use super::bad;
+use crate::diag::Diagnostic;
+use crate::engine::EvalCtx;
+use crate::ext::{parse_mint, parse_num, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
+use crate::packet::{proto, Family};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rt {
+    pub rt_type: Option<(u32, bool)>,
+    pub segsleft: (u32, u32),
+    pub segsleft_inv: bool,
+    pub len: Option<(u32, bool)>,
+    pub res: bool,
+    /// `--rt-0-addrs`, as written (printed back verbatim).
+    pub addrs: Option<String>,
+    pub not_strict: bool,
+}
+
+pub fn new() -> Box<dyn Match> {
+    Box::new(Rt {
+        rt_type: None,
+        segsleft: (0, u32::MAX),
+        segsleft_inv: false,
+        len: None,
+        res: false,
+        addrs: None,
+        not_strict: false,
+    })
+}
+
+static OPTS: &[OptSpec] = &[
+    OptSpec::new("rt-type", 1, Arg::One).inv(),
+    OptSpec::new("rt-segsleft", 2, Arg::One).inv(),
+    OptSpec::new("rt-len", 3, Arg::One).inv(),
+    OptSpec::new("rt-0-res", 4, Arg::None),
+    OptSpec::new("rt-0-addrs", 5, Arg::One),
+    OptSpec::new("rt-0-not-strict", 6, Arg::None),
+];
+
+/// Where the routing header starts in `b` (IPv6 packet bytes), per `ipv6_find_hdr`.
+enum Found {
+    At(usize),
+    /// No routing header (`-ENOENT`).
+    None,
+    /// The chain runs past the packet (`hotdrop`), `true` when only the capture cut it.
+    Broken {
+        cut: bool,
+    },
+}
+
+fn find_routing(b: &[u8], ip_len: usize) -> Found {
+    let end = ip_len.min(b.len());
+    let cut = b.len() < ip_len;
+    if end < 40 {
+        return Found::Broken { cut };
+    }
+    let mut nh = b[6];
+    let mut off = 40usize;
+    loop {
+        if nh == proto::IPV6_ROUTE {
+            return Found::At(off);
+        }
+        match nh {
+            proto::HOPOPTS | proto::IPV6_OPTS | proto::IPV6_FRAG | proto::AH => {}
+            _ => return Found::None,
+        }
+        if off + 2 > end {
+            return Found::Broken {
+                cut: cut && off + 2 <= ip_len,
+            };
+        }
+        let next = b[off];
+        let len = match nh {
+            proto::IPV6_FRAG => {
+                if off + 8 > end {
+                    return Found::Broken {
+                        cut: cut && off + 8 <= ip_len,
+                    };
+                }
+                // A non-first fragment: the kernel stops here.
+                if u16::from_be_bytes([b[off + 2], b[off + 3]]) & 0xfff8 != 0 {
+                    return Found::None;
+                }
+                8
+            }
+            proto::AH => (b[off + 1] as usize + 2) * 4,
+            _ => (b[off + 1] as usize + 1) * 8,
+        };
+        nh = next;
+        off += len;
+    }
+}
+
+impl Match for Rt {
+    fn name(&self) -> &'static str {
+        "rt"
+    }
+    fn options(&self) -> &'static [OptSpec] {
+        OPTS
+    }
+    fn parse(
+        &mut self,
+        opt: &OptSpec,
+        invert: bool,
+        args: &[OptArg<'_>],
+        cx: &mut ParseCtx<'_>,
+    ) -> Result<(), Diagnostic> {
+        match opt.id {
+            1 => {
+                let v = parse_num(&args[0], 0, u32::MAX as u64, "routing header type")?;
+                self.rt_type = Some((v as u32, invert));
+            }
+            2 => {
+                let (lo, hi) = parse_mint(&args[0], 0, u32::MAX as u64, "segments left")?;
+                self.segsleft = (lo as u32, hi as u32);
+                self.segsleft_inv = invert;
+            }
+            3 => {
+                let v = parse_num(&args[0], 0, u32::MAX as u64, "routing header length")?;
+                self.len = Some((v as u32, invert));
+            }
+            4 | 5 | 6 => {
+                if self.rt_type != Some((0, false)) {
+                    return Err(bad(
+                        cx.span,
+                        format!("--{} only works with --rt-type 0", opt.name),
+                        "--rt-type 0 before this option",
+                    ));
+                }
+                match opt.id {
+                    4 => self.res = true,
+                    5 => self.addrs = Some(args[0].text.to_string()),
+                    _ => self.not_strict = true,
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+    fn save(&self, out: &mut String) {
+        if let Some((t, inv)) = self.rt_type {
+            let _ = write!(out, "{} --rt-type {t}", if inv { " !" } else { "" });
+        }
+        if self.segsleft != (0, u32::MAX) {
+            let _ = write!(
+                out,
+                "{} --rt-segsleft ",
+                if self.segsleft_inv { " !" } else { "" }
+            );
+            crate::ext::fmt_u32_range(out, self.segsleft);
+        }
+        if let Some((l, inv)) = self.len {
+            let _ = write!(out, "{} --rt-len {l}", if inv { " !" } else { "" });
+        }
+        if self.res {
+            out.push_str(" --rt-0-res");
+        }
+        if let Some(a) = &self.addrs {
+            let _ = write!(out, " --rt-0-addrs {a}");
+        }
+        if self.not_strict {
+            out.push_str(" --rt-0-not-strict");
+        }
+    }
+    fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
+        let p = cx.pkt;
+        if p.family != Family::V6 {
+            return MatchResult::No;
+        }
+        let b = &p.data[..];
+        let at = match find_routing(b, p.ip_len as usize) {
+            Found::At(off) => off,
+            Found::None => return MatchResult::No,
+            Found::Broken { cut: true } => {
+                return MatchResult::Unknown("IPv6 extension headers cut off by the capture")
+            }
+            Found::Broken { cut: false } => return MatchResult::HotDrop,
+        };
+        // The 8-byte fixed part of the routing header.
+        if at + 8 > b.len() {
+            if at + 8 <= p.ip_len as usize {
+                return MatchResult::Unknown("routing header cut off by the capture");
+            }
+            return MatchResult::HotDrop;
+        }
+        let hdrlen = (b[at + 1] as u32 + 1) * 8;
+        if (p.ip_len as usize).saturating_sub(at) < hdrlen as usize {
+            return MatchResult::No;
+        }
+        let typ = b[at + 2] as u32;
+        let segs = b[at + 3] as u32;
+        let seg_ok = (segs >= self.segsleft.0 && segs <= self.segsleft.1) != self.segsleft_inv;
+        let len_ok = self.len.is_none_or(|(l, inv)| (l == hdrlen) != inv);
+        let type_ok = self.rt_type.is_none_or(|(t, inv)| (t == typ) != inv);
+        let ok = seg_ok && len_ok && type_ok;
+        if ok && (self.res || self.addrs.is_some() || self.not_strict) {
+            return MatchResult::Unknown("-m rt type-0 address/reserved tests are not simulated");
+        }
+        MatchResult::from_bool(ok)
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v6(chain: &[(u8, Vec<u8>)], last: u8) -> Vec<u8> {
+        let mut body = Vec::new();
+        for (i, (_, h)) in chain.iter().enumerate() {
+            let mut h = h.clone();
+            h[0] = chain.get(i + 1).map(|c| c.0).unwrap_or(last);
+            body.extend_from_slice(&h);
+        }
+        let mut b = vec![0x60, 0, 0, 0];
+        b.extend_from_slice(&(body.len() as u16).to_be_bytes());
+        b.push(chain.first().map(|c| c.0).unwrap_or(last));
+        b.push(64);
+        b.extend_from_slice(&[0u8; 32]);
+        b.extend_from_slice(&body);
+        b
+    }
+
+    #[test]
+    fn finds_the_routing_header_behind_other_headers() {
+        let rh = |typ: u8, segs: u8| vec![0, 0, typ, segs, 0, 0, 0, 0];
+        let b = v6(
+            &[(proto::HOPOPTS, vec![0; 8]), (proto::IPV6_ROUTE, rh(2, 1))],
+            59,
+        );
+        assert!(matches!(find_routing(&b, b.len()), Found::At(48)));
+        assert_eq!(b[48 + 2], 2);
+        let b = v6(&[(proto::IPV6_OPTS, vec![0; 8])], 6);
+        assert!(matches!(find_routing(&b, b.len()), Found::None));
+        // A non-first fragment hides what follows.
+        let frag = vec![0, 0, 0, 0x10, 0, 0, 0, 1];
+        let b = v6(
+            &[(proto::IPV6_FRAG, frag), (proto::IPV6_ROUTE, rh(0, 0))],
+            59,
+        );
+        assert!(matches!(find_routing(&b, b.len()), Found::None));
+        // A header longer than the packet, followed by another extension header.
+        let mut b = v6(&[(proto::HOPOPTS, vec![0, 4, 0, 0, 0, 0, 0, 0])], 60);
+        let n = b.len();
+        assert!(matches!(find_routing(&b, n), Found::Broken { cut: false }));
+        // A capture cut inside the first extension header.
+        b.truncate(41);
+        assert!(matches!(find_routing(&b, n), Found::Broken { cut: true }));
+    }
+}

@@ -11,7 +11,7 @@
 
 use std::net::IpAddr;
 
-use super::build::{build, fragment_v4, fragment_v6, L4Spec, PacketSpec, TcpOpt};
+use super::build::{build, fragment_v4, fragment_v6, ExtHdr, L4Spec, PacketSpec, TcpOpt};
 use super::tcp_flags::{ACK, FIN, PSH, RST, SYN, URG};
 use super::writer::{write_pcap, DEFAULT_HOST_MAC, DEFAULT_PEER_MAC};
 use super::{proto, Family, InnerPacket, LinkInfo, Packet, Timestamp};
@@ -1276,6 +1276,67 @@ pub fn ipv6_edge() -> Vec<u8> {
         k.push_bytes(f);
     }
     k.push(&icmp6(h, "2001:db8:1::41", 129, 0, 0x300, 1, 64));
+
+    // 6. Routing headers (type 0, 2 and 3) in front of SYNs and a datagram; the one address
+    //    they carry is the host's, so the final destination is the packet's destination.
+    let routed = |src: &str, l4: L4Spec, ext: Vec<ExtHdr>, rt_type: u8, segs: u8| {
+        let mut s = PacketSpec::new(ip(src), ip(h), l4);
+        s.ext = ext;
+        s.ttl = 60;
+        let mut b = built(&s);
+        let mut off = 40;
+        let mut nh = b[6];
+        while nh != proto::IPV6_ROUTE && off + 2 <= b.len() {
+            nh = b[off];
+            off += (b[off + 1] as usize + 1) * 8;
+        }
+        b[off + 2] = rt_type;
+        b[off + 3] = segs;
+        if let IpAddr::V6(a) = ip(h) {
+            if b[off + 1] >= 2 {
+                b[off + 8..off + 24].copy_from_slice(&a.octets());
+            }
+        }
+        b
+    };
+    let syn = |port: u16| L4Spec::Tcp {
+        sport: 40100,
+        dport: port,
+        seq: 1,
+        ack: 0,
+        flags: SYN,
+        window: 64800,
+        options: vec![TcpOpt::Mss(1440)],
+    };
+    let rh24 = ExtHdr {
+        kind: proto::IPV6_ROUTE,
+        len: 24,
+    };
+    k.push_bytes(routed("2001:db8:1::50", syn(22), vec![rh24], 0, 1));
+    k.push_bytes(routed("2001:db8:1::51", syn(22), vec![rh24], 2, 1));
+    k.push_bytes(routed(
+        "2001:db8:1::52",
+        L4Spec::Udp {
+            sport: 5353,
+            dport: 53,
+        },
+        vec![rh24],
+        3,
+        0,
+    ));
+    k.push_bytes(routed(
+        "2001:db8:1::53",
+        syn(443),
+        vec![
+            ExtHdr {
+                kind: proto::HOPOPTS,
+                len: 8,
+            },
+            rh24,
+        ],
+        0,
+        0,
+    ));
 
     cap.bytes()
 }

@@ -45,6 +45,8 @@ pub struct FrameComparison {
     pub fwcheck_rule: Option<String>,
     pub fwcheck_ctstate: Option<&'static str>,
     pub fwcheck_reason: Option<String>,
+    /// fwcheck's verdict was certain (also for matching frames).
+    pub fwcheck_certain: bool,
 }
 
 /// The result of comparing a capture.
@@ -344,6 +346,7 @@ pub fn compare(
             fwcheck_rule: rule,
             fwcheck_ctstate: ctstate,
             fwcheck_reason: reason,
+            fwcheck_certain: certain,
         });
     }
     Ok(out)

@@ -136,13 +136,21 @@ impl Case {
                 cmp.render(true)
             ));
         }
+        // Uncertain verdicts: differing from the kernel (allowed only because fwcheck said it
+        // could not know), and agreeing with it.
         let unc = cmp
             .frames
             .iter()
             .filter(|f| f.status == Status::Uncertain)
             .count();
+        let unc_match = cmp
+            .frames
+            .iter()
+            .filter(|f| f.status == Status::Match && !f.fwcheck_certain)
+            .count();
         eprintln!(
-            "{}: {} frames identical to the kernel, {unc} uncertain",
+            "{}: {} frames identical to the kernel ({unc_match} of them uncertain), {unc} \
+             uncertain and different",
             self.label(),
             cmp.matches
         );
@@ -297,6 +305,8 @@ fn iptables_legacy_on_every_capture() {
         "fixtures/kernel/hardened.rules.v4",
         "fixtures/kernel/stateful.rules.v4",
         "fixtures/real/ufw.rules.v4",
+        "fixtures/real/ufw.rules.v6",
+        "fixtures/kernel/probe-invalid.rules.v6",
     ]);
     for c in &mut cases {
         c.backend = Backend::Legacy;

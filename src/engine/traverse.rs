@@ -4,7 +4,7 @@
 use super::{Engine, HookCtx};
 use crate::engine::outcome::{Decision, RuleRef, TraceStep};
 use crate::engine::EvalCtx;
-use crate::ext::{MatchResult, NatSpec, RejectReply, TargetVerdict};
+use crate::ext::{Backend, MatchResult, NatSpec, RejectReply, TargetVerdict};
 use crate::packet::Packet;
 use crate::ruleset::model::{Action, Hook, Policy, Rule, TableKind};
 
@@ -36,9 +36,59 @@ fn observer_only(action: &Action) -> bool {
     }
 }
 
+/// The protocol nftables' `meta l4proto` sees in an IPv6 packet (what iptables-nft's `-p`
+/// compares): `ipv6_find_hdr` with `IP6_FH_F_AUTH`, as `nft_set_pktinfo_ipv6` calls it, stops at
+/// an AH header, so a packet behind AH has protocol 51 (ip6tables-legacy and conntrack skip AH
+/// and see the upper layer). `None` when the header chain cannot be walked (the rule then never
+/// matches).
+pub(crate) fn nft_ipv6_l4proto(pkt: &Packet) -> Option<u8> {
+    use crate::packet::proto;
+    let b = &pkt.data[..];
+    let end = (pkt.ip_len as usize).min(b.len());
+    if end < 40 {
+        return None;
+    }
+    let ext = |nh: u8| {
+        matches!(
+            nh,
+            proto::HOPOPTS
+                | proto::IPV6_ROUTE
+                | proto::IPV6_FRAG
+                | proto::AH
+                | proto::IPV6_NONXT
+                | proto::IPV6_OPTS
+        )
+    };
+    let mut nh = b[6];
+    let mut off = 40usize;
+    loop {
+        if !ext(nh) || nh == proto::IPV6_NONXT || nh == proto::AH {
+            return Some(nh);
+        }
+        if off + 2 > end {
+            return None;
+        }
+        let next = b[off];
+        let len = if nh == proto::IPV6_FRAG {
+            if off + 4 > end {
+                return None;
+            }
+            if u16::from_be_bytes([b[off + 2], b[off + 3]]) & 0xfff8 != 0 {
+                // A non-first fragment: the next header if it is an upper layer.
+                return (!ext(next) || next == proto::IPV6_NONXT).then_some(next);
+            }
+            8
+        } else {
+            (b[off + 1] as usize + 1) * 8
+        };
+        nh = next;
+        off += len;
+    }
+}
+
 /// The `ip_packet_match` part of a rule: addresses, interfaces, protocol, fragment flag.
 #[inline]
-fn header_matches(r: &Rule, pkt: &Packet, indev: &str, outdev: &str) -> bool {
+fn header_matches(r: &Rule, pkt: &Packet, indev: &str, outdev: &str, backend: Backend) -> bool {
     if let Some((a, inv)) = &r.src {
         if a.contains(pkt.src) == *inv {
             return false;
@@ -60,7 +110,15 @@ fn header_matches(r: &Rule, pkt: &Packet, indev: &str, outdev: &str) -> bool {
         }
     }
     if let Some((p, inv)) = r.proto {
-        if (pkt.proto == p) == inv {
+        let l4 = if pkt.family == crate::packet::Family::V6 && backend == Backend::Nft {
+            match nft_ipv6_l4proto(pkt) {
+                Some(l4) => l4,
+                None => return false,
+            }
+        } else {
+            pkt.proto
+        };
+        if (l4 == p) == inv {
             return false;
         }
     }
@@ -187,7 +245,7 @@ impl Engine<'_> {
                 chain,
                 rule: idx,
             };
-            if !header_matches(rule, pkt, indev, outdev) {
+            if !header_matches(rule, pkt, indev, outdev, self.env.backend) {
                 if hc.trace_on {
                     hc.trace.push(TraceStep {
                         hook,
@@ -380,5 +438,52 @@ impl Engine<'_> {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod l4proto_tests {
+    use super::nft_ipv6_l4proto;
+    use crate::packet::build::{build, ExtHdr, L4Spec, PacketSpec};
+    use crate::packet::{proto, LinkInfo, Timestamp};
+
+    fn tcp_behind(ext: Vec<ExtHdr>) -> crate::packet::Packet {
+        let mut s = PacketSpec::new(
+            "2001:db8:1::7".parse().unwrap(),
+            "2001:db8::10".parse().unwrap(),
+            L4Spec::Tcp {
+                sport: 1,
+                dport: 443,
+                seq: 1,
+                ack: 0,
+                flags: 2,
+                window: 1000,
+                options: vec![],
+            },
+        );
+        s.ext = ext;
+        build(&s, 1, Timestamp(0), LinkInfo::default())
+    }
+
+    /// Kernel fact (ufw.rules.v6 × ipv6-ext.pcap, frame 3): under nf_tables `-p tcp` does not
+    /// match a TCP segment behind AH — `meta l4proto` is AH there.
+    #[test]
+    fn nftables_l4proto_stops_at_ah() {
+        let opt = |kind, len| ExtHdr { kind, len };
+        assert_eq!(nft_ipv6_l4proto(&tcp_behind(vec![])), Some(proto::TCP));
+        assert_eq!(
+            nft_ipv6_l4proto(&tcp_behind(vec![
+                opt(proto::HOPOPTS, 8),
+                opt(proto::IPV6_OPTS, 16)
+            ])),
+            Some(proto::TCP)
+        );
+        assert_eq!(
+            nft_ipv6_l4proto(&tcp_behind(vec![opt(proto::AH, 24)])),
+            Some(proto::AH)
+        );
+        let p = tcp_behind(vec![opt(proto::IPV6_ROUTE, 24)]);
+        assert_eq!(nft_ipv6_l4proto(&p), Some(proto::TCP));
+        assert_eq!(p.proto, proto::TCP);
     }
 }

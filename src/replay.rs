@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::engine::{Clock, Engine, Outcome, SimOptions};
+use crate::engine::{Clock, Direction, Engine, Outcome, SimOptions, Skb, Stage, Verdict};
 use crate::packet::capture::{CaptureError, CaptureReader};
 use crate::packet::defrag::{DefragConfig, DefragEvent, Defragmenter};
 use crate::packet::{Packet, PacketProblem};
@@ -113,6 +113,13 @@ pub fn choose_hosts(given: &[IpAddr], source: &Source) -> Result<HostChoice, Cap
 pub struct Replayer<'r> {
     pub engine: Engine<'r>,
     defrag: Option<Defragmenter>,
+    /// Without connection tracking: the reassembly of the local delivery path (IPv4 between
+    /// PREROUTING and INPUT, IPv6 after INPUT).
+    local_defrag: Option<Defragmenter>,
+    /// What each IPv4 datagram's first fragment got in PREROUTING (marks, TOS/TTL changes): the
+    /// reassembled datagram crosses INPUT with it (the kernel morphs the completing fragment
+    /// into the head fragment's skb). Keyed like the reassembly queue.
+    first_fragment_skb: HashMap<(IpAddr, IpAddr, u32, u8), Skb>,
     pub stats: ReplayStats,
 }
 
@@ -120,17 +127,84 @@ impl<'r> Replayer<'r> {
     pub fn new(rs: &'r Ruleset, opts: SimOptions) -> Replayer<'r> {
         let t = opts.ct_timeouts;
         let engine = Engine::new(rs, opts);
-        let defrag = engine.conntrack_active().then(|| {
+        let make = || {
             Defragmenter::with_config(DefragConfig {
                 ipv4_timeout: t.frag4.saturating_mul(1_000_000_000),
                 ipv6_timeout: t.frag6.saturating_mul(1_000_000_000),
                 ..DefragConfig::default()
             })
-        });
+        };
+        let ct = engine.conntrack_active();
         Replayer {
             engine,
-            defrag,
+            defrag: ct.then(make),
+            local_defrag: (!ct).then(make),
+            first_fragment_skb: HashMap::new(),
             stats: ReplayStats::default(),
+        }
+    }
+
+    /// Without connection tracking, an inbound fragment: IPv4 fragments cross PREROUTING one
+    /// by one and are reassembled before INPUT (`ip_local_deliver`), which sees the datagram;
+    /// IPv6 fragments cross PREROUTING and INPUT one by one and are reassembled afterwards
+    /// (`ipv6_frag_rcv`). A fragment that is held gets no verdict (as with conntrack).
+    fn feed_local_fragment(&mut self, pkt: Packet, clock: Clock, sink: &mut dyn FnMut(Item<'_>)) {
+        let frame = pkt.frame;
+        let v6 = pkt.family == crate::packet::Family::V6;
+        let stage = if v6 {
+            Stage::Whole
+        } else {
+            Stage::PreroutingOnly
+        };
+        let (o, skb) = self.engine.process_with_skb(&pkt, clock, stage, None);
+        if o.verdict != Some(Verdict::Accept) {
+            sink(Item::Packet(&pkt, &o));
+            return;
+        }
+        let key = (pkt.src, pkt.dst, pkt.frag.id, pkt.proto);
+        if !v6 && pkt.frag.offset == 0 {
+            self.first_fragment_skb.entry(key).or_insert(skb);
+        }
+        let Some(d) = self.local_defrag.as_mut() else {
+            sink(Item::Packet(&pkt, &o));
+            return;
+        };
+        let out = d.push_at(pkt.clone(), crate::packet::Timestamp(clock.ns));
+        for ev in d.drain_events() {
+            self.stats.fragment_events.push(describe(&ev));
+        }
+        match out {
+            None => {
+                self.stats.fragments_held += 1;
+                let why = if v6 {
+                    "fragment passed INPUT and is held for reassembly (without connection \
+                     tracking IPv6 fragments cross the tables one by one)"
+                } else {
+                    "fragment passed PREROUTING and is held for reassembly (without connection \
+                     tracking IPv4 is reassembled after PREROUTING, before INPUT)"
+                };
+                let mut h = Outcome::unjudged(frame, why);
+                h.direction = o.direction;
+                sink(Item::Packet(&pkt, &h));
+            }
+            Some(dg) if v6 => {
+                // The datagram goes on to its upper layer: this fragment's INPUT verdict.
+                let mut o = o;
+                if let Some(from) = &dg.reassembled_from {
+                    o.fragments = from.to_vec();
+                }
+                sink(Item::Packet(&pkt, &o));
+            }
+            Some(dg) => {
+                let head = self.first_fragment_skb.remove(&key);
+                let (mut o2, _) = self
+                    .engine
+                    .process_with_skb(&dg, clock, Stage::FromInput, head);
+                if let Some(from) = &dg.reassembled_from {
+                    o2.fragments = from.to_vec();
+                }
+                sink(Item::Packet(&dg, &o2));
+            }
         }
     }
 
@@ -138,6 +212,18 @@ impl<'r> Replayer<'r> {
     pub fn feed(&mut self, pkt: Packet, now: Option<Clock>, sink: &mut dyn FnMut(Item<'_>)) {
         self.stats.packets += 1;
         let frame = pkt.frame;
+        if self.local_defrag.is_some()
+            && pkt.frag.is_fragment()
+            && pkt.kernel_drop_reason().is_none()
+            && self.engine.classify(&pkt) == Ok(Direction::In)
+        {
+            let clock = match now {
+                Some(c) => c,
+                None => self.engine.capture_clock(pkt.ts),
+            };
+            self.feed_local_fragment(pkt, clock, sink);
+            return;
+        }
         let pkt = match self.defrag.as_mut() {
             Some(d) if pkt.frag.is_fragment() => {
                 // Fragment queues expire on the same clock the engine runs on.
@@ -170,9 +256,19 @@ impl<'r> Replayer<'r> {
         if let Some(from) = &pkt.reassembled_from {
             o.fragments = from.to_vec();
         }
-        if pkt.frag.is_fragment() && !self.engine.conntrack_active() && o.verdict.is_some() {
+        if pkt.frag.is_fragment()
+            && !self.engine.conntrack_active()
+            && o.verdict.is_some()
+            && matches!(o.direction, Direction::Out | Direction::Local)
+        {
+            // The host's own datagram crossed OUTPUT whole and was fragmented afterwards; the
+            // capture only shows the fragments (a router forwards them one by one).
             o.certain = false;
-            o.reason.get_or_insert_with(|| "IP fragment without connection tracking: the kernel reassembles it before INPUT, after PREROUTING".into());
+            o.reason.get_or_insert_with(|| {
+                "IP fragment without connection tracking: the host filtered the whole datagram \
+                 before fragmenting it"
+                    .into()
+            });
         }
         sink(Item::Packet(&pkt, &o));
     }

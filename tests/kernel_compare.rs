@@ -274,6 +274,8 @@ fn kernel_rulesets_on_every_capture() {
             "fixtures/kernel/knock.rules.v4",
             "fixtures/kernel/stateful.rules.v4",
             "fixtures/kernel/connlimit.rules.v4",
+            "fixtures/kernel/fragments.rules.v4",
+            "fixtures/kernel/fragments.rules.v6",
         ]),
         1,
     );

@@ -324,3 +324,47 @@ fn queues_expire_on_the_clock_given() {
     }
     assert_eq!(done, vec![3, 6, 13, 17, 20]);
 }
+
+/// Without connection tracking (kernel facts pinned by `tests/kernel_compare.rs` with
+/// `fixtures/kernel/fragments.rules.v4`): IPv4 fragments cross PREROUTING one by one (raw
+/// drops the non-first fragments of one train), INPUT sees the reassembled datagram (`-f`
+/// never matches there, the UDP port does) carrying the mark its first fragment got in
+/// PREROUTING; fragments held in between get no verdict.
+#[test]
+fn without_conntrack_input_sees_the_datagram() {
+    use fwcheck::engine::{SimEnv, SimOptions, Verdict};
+    use fwcheck::lint::load_file;
+    use fwcheck::replay::replay_file;
+    use fwcheck::ruleset::ParseOptions;
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let l = load_file(
+        &root.join("fixtures/kernel/fragments.rules.v4"),
+        ParseOptions::default(),
+    )
+    .unwrap();
+    assert!(!l.has_errors());
+    let opts = SimOptions {
+        env: SimEnv {
+            hosts: vec!["203.0.113.10".parse().unwrap()],
+            ..SimEnv::default()
+        },
+        ..SimOptions::default()
+    };
+    let out = replay_file(&l.ruleset, opts, &root.join("pcaps/fragments.pcap")).unwrap();
+    let by = |f: u64| out.iter().find(|o| o.frame == f).unwrap();
+    for f in [1, 2, 4, 5, 7, 10, 11, 12, 14] {
+        assert_eq!(by(f).verdict, None, "frame {f} is held");
+    }
+    assert_eq!(by(3).verdict, Some(Verdict::Accept));
+    assert_eq!(by(3).fragments, vec![1, 2, 3]);
+    assert!(by(3).certain);
+    // The datagram matched by its UDP port (only the first fragment has one).
+    assert_eq!(by(6).verdict, Some(Verdict::Drop));
+    // Non-first fragments dropped by raw PREROUTING one by one.
+    assert_eq!(by(8).verdict, Some(Verdict::Drop));
+    assert_eq!(by(9).verdict, Some(Verdict::Drop));
+    // The datagram carries the mark mangle PREROUTING gave its first fragment.
+    assert_eq!(by(13).verdict, Some(Verdict::Drop));
+    // In capture time the last train's first fragment expired (31 s gap): never completed.
+    assert_eq!(by(20).verdict, None);
+}

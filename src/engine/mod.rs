@@ -104,6 +104,19 @@ impl HookCtx {
     }
 }
 
+/// How much of the inbound path [`Engine::process_staged`] runs. Without connection tracking
+/// the kernel reassembles IPv4 fragments between PREROUTING and INPUT (`ip_local_deliver`):
+/// each fragment crosses PREROUTING, the reassembled datagram crosses INPUT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// PREROUTING, routing, INPUT (or FORWARD…): the usual.
+    Whole,
+    /// Only PREROUTING (a verdict of ACCEPT means "went on to be reassembled").
+    PreroutingOnly,
+    /// Only INPUT (for a datagram reassembled after PREROUTING); no receive checks.
+    FromInput,
+}
+
 /// The time a packet is processed at: jiffies (conntrack timeouts, `xt_limit`, `recent`) and
 /// nanoseconds (nftables expressions such as the `limit` iptables-nft installs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -246,18 +259,44 @@ impl<'r> Engine<'r> {
 
     /// Replay one packet through the ruleset, at the time of its capture time stamp.
     pub fn process(&mut self, pkt: &Packet) -> Outcome {
-        let now = self.jiffies(pkt.ts.0);
-        let ns = pkt.ts.0.saturating_sub(self.origin.unwrap_or(pkt.ts.0));
-        self.process_at(pkt, Clock { jiffies: now, ns })
+        let clock = self.capture_clock(pkt.ts);
+        self.process_at(pkt, clock)
+    }
+
+    /// The clock of a capture time stamp (what [`Engine::process`] runs a packet at).
+    pub fn capture_clock(&mut self, ts: crate::packet::Timestamp) -> Clock {
+        let now = self.jiffies(ts.0);
+        let ns = ts.0.saturating_sub(self.origin.unwrap_or(ts.0));
+        Clock { jiffies: now, ns }
     }
 
     /// Replay one packet at an explicit time (e.g. the clock a real kernel had when it saw
     /// the packet). Times must not go backwards.
     pub fn process_at(&mut self, pkt: &Packet, clock: Clock) -> Outcome {
+        self.process_staged(pkt, clock, Stage::Whole)
+    }
+
+    /// [`Engine::process_at`] for part of the inbound path (see [`Stage`]). For a packet that
+    /// is not inbound (or a router's), the whole path runs whatever the stage.
+    pub fn process_staged(&mut self, pkt: &Packet, clock: Clock, stage: Stage) -> Outcome {
+        self.process_with_skb(pkt, clock, stage, None).0
+    }
+
+    /// [`Engine::process_staged`] starting from the kernel state `skb` carries (marks, TOS/TTL
+    /// changes…) instead of a fresh packet's, returning the state the packet ended with. Used
+    /// for a datagram reassembled between PREROUTING and INPUT, which keeps what its first
+    /// fragment got in PREROUTING (`skb_morph` onto the head fragment).
+    pub fn process_with_skb(
+        &mut self,
+        pkt: &Packet,
+        clock: Clock,
+        stage: Stage,
+        skb: Option<Skb>,
+    ) -> (Outcome, Skb) {
         let now = clock.jiffies;
         let direction = match self.classify(pkt) {
             Ok(d) => d,
-            Err(why) => return Outcome::unjudged(pkt.frame, why),
+            Err(why) => return (Outcome::unjudged(pkt.frame, why), Skb::default()),
         };
         let mut out = Outcome {
             frame: pkt.frame,
@@ -272,12 +311,12 @@ impl<'r> Engine<'r> {
             trace: Vec::new(),
         };
         // ip_rcv_core / ipv6_rcv: some received packets never reach netfilter.
-        if matches!(direction, Direction::In | Direction::Forward) {
+        if matches!(direction, Direction::In | Direction::Forward) && stage != Stage::FromInput {
             if let Some(why) = pkt.kernel_drop_reason() {
                 out.verdict = Some(Verdict::Drop);
                 out.decision = Some(Decision::Stack(why));
                 out.reason = Some(format!("dropped by the IP stack before netfilter: {why}"));
-                return out;
+                return (out, Skb::default());
             }
         }
         let mut hc = HookCtx {
@@ -285,11 +324,11 @@ impl<'r> Engine<'r> {
             outdev: Dev::None,
             now,
             now_ns: clock.ns,
-            skb: Skb {
+            skb: skb.unwrap_or(Skb {
                 tos: pkt.tos,
                 ttl: pkt.ttl,
                 ..Skb::default()
-            },
+            }),
             trace_on: self.opts.trace,
             trace: Vec::new(),
             uncertain: None,
@@ -297,7 +336,19 @@ impl<'r> Engine<'r> {
             ct_new: None,
         };
         let mut cur = Cow::Borrowed(pkt);
-        let end = self.traverse(direction, &mut cur, &mut hc, &mut out);
+        let end = if direction == Direction::In && stage != Stage::Whole {
+            hc.indev = if pkt.dst.is_loopback() {
+                Dev::Lo
+            } else {
+                Dev::Iface
+            };
+            match stage {
+                Stage::PreroutingOnly => self.hook(Hook::Prerouting, &mut cur, &mut hc, &mut out),
+                _ => self.hook(Hook::Input, &mut cur, &mut hc, &mut out),
+            }
+        } else {
+            self.traverse(direction, &mut cur, &mut hc, &mut out)
+        };
         out.trace = std::mem::take(&mut hc.trace);
         if let Some(u) = hc.uncertain.take() {
             out.certain = false;
@@ -328,7 +379,7 @@ impl<'r> Engine<'r> {
         if let Attach::Ct { id, .. } = hc.skb.ct {
             self.conntrack.release(id);
         }
-        out
+        (out, hc.skb)
     }
 
     /// Walk the hooks of `direction`, routing between them. `Some` = the packet ended (dropped,

@@ -787,6 +787,21 @@ pub fn tcp_edge() -> Vec<u8> {
     r.handshake(k);
     r.exchange(k, 30, 30);
 
+    // 36. Ports some rulesets translate: a published container port (8080), a Kubernetes node
+    //     port (30080) and service addresses (198.51.100.1:443, 198.51.100.20:80), with the
+    //     service's answer where it comes back from a fixed address.
+    let mut c = Conv::new("198.51.100.45", 40037, h, 8080, 6_800_000, 10_800_000);
+    c.c(k, SYN, 0);
+    c.s(k, SYN | ACK, 0);
+    let c = Conv::new("198.51.100.45", 40038, h, 30080, 6_900_000, 0);
+    c.c_raw(k, SYN, c.cs, 0, 0);
+    let mut c = Conv::new(h, 41039, "198.51.100.1", 443, 7_000_000, 11_000_000);
+    c.c(k, SYN, 0);
+    c.s(k, SYN | ACK, 0);
+    c.c(k, ACK, 0);
+    let c = Conv::new(h, 41040, "198.51.100.20", 80, 7_100_000, 0);
+    c.c_raw(k, SYN, c.cs, 0, 0);
+
     cap.bytes()
 }
 

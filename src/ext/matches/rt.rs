@@ -136,7 +136,7 @@ impl Match for Rt {
                 let v = parse_num(&args[0], 0, u32::MAX as u64, "routing header length")?;
                 self.len = Some((v as u32, invert));
             }
-            4 | 5 | 6 => {
+            4..=6 => {
                 if self.rt_type != Some((0, false)) {
                     return Err(bad(
                         cx.span,

@@ -145,7 +145,8 @@ struct Mine {
 }
 
 /// The namespace sysctls that make the kernel's conntrack behave as `sim` tells fwcheck to:
-/// TCP pickup and window checks, checksum verification, every timeout.
+/// TCP pickup and window checks, checksum verification, the timeouts that differ from the
+/// defaults.
 pub fn kernel_sysctls(sim: &SimOptions) -> Vec<(String, String)> {
     let flag = |b: bool| u8::from(b).to_string();
     let mut v = vec![
@@ -166,8 +167,13 @@ pub fn kernel_sysctls(sim: &SimOptions) -> Vec<(String, String)> {
             flag(sim.env.ct_checksum),
         ),
     ];
-    for (_, key, secs) in sim.ct_timeouts.entries() {
-        v.push((key.to_string(), secs.to_string()));
+    // Timeouts other than the kernel's defaults (some keys exist only when their module is
+    // loaded, e.g. nf_conntrack_frag6_timeout with nf_defrag_ipv6).
+    let defaults = crate::conntrack::Timeouts::default().entries();
+    for ((_, key, secs), (_, _, default)) in sim.ct_timeouts.entries().into_iter().zip(defaults) {
+        if secs != default {
+            v.push((key.to_string(), secs.to_string()));
+        }
     }
     v
 }

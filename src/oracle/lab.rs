@@ -352,20 +352,18 @@ pub fn setup(cfg: &OracleConfig, opts: &ReplayOptions) -> Result<Lab, OracleErro
         other => other,
     })?;
 
-    // Conntrack settings. A key that still does not exist belongs to a module the ruleset
-    // does not use (e.g. no connection tracking at all): its value cannot matter.
+    // Conntrack settings. When connection tracking is not loaded at all (the ruleset does not
+    // use it and nothing else loaded the module), its settings cannot matter: skip them.
+    let conntrack_loaded = sysctl_path("net.netfilter.nf_conntrack_max").exists();
     for (k, v) in cfg.sysctls.iter().filter(|(k, _)| netfilter(k)) {
-        match write_sysctl(k, v) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => {
-                return Err(OracleError::Sysctl {
-                    key: k.clone(),
-                    value: v.clone(),
-                    source: e,
-                })
-            }
+        if !conntrack_loaded && k.starts_with("net.netfilter.nf_conntrack_") {
+            continue;
         }
+        write_sysctl(k, v).map_err(|e| OracleError::Sysctl {
+            key: k.clone(),
+            value: v.clone(),
+            source: e,
+        })?;
     }
 
     // 4. The guard.

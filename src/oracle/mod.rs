@@ -118,8 +118,9 @@ pub struct OracleConfig {
     /// Extra `net.*` sysctls set inside the namespace, e.g.
     /// `("net.netfilter.nf_conntrack_tcp_be_liberal", "1")`. Keys naming the interface (e.g.
     /// `net.ipv4.conf.eth0.rp_filter`) are applied after the interface exists, `net.netfilter.*`
-    /// keys after the ruleset is loaded (which loads the modules owning them; a key still
-    /// missing then is skipped), others before anything else.
+    /// keys after the ruleset is loaded (which loads the modules owning them; `nf_conntrack_*`
+    /// keys are skipped when connection tracking is not loaded at all), others before anything
+    /// else.
     pub sysctls: Vec<(String, String)>,
 }
 

@@ -1150,6 +1150,54 @@ pub fn proto_edge() -> Vec<u8> {
     }
     k.push(&udp("192.0.2.53", 53, h, 41010, 100));
 
+    // 6. IPv4 options: router alert, loose source route (refused after PREROUTING unless
+    //    accept_source_route), a malformed option, timestamp, record route, strict source
+    //    route, record route with a bad pointer, full timestamps with overflow 15 and 14,
+    //    CIPSO, an unknown option.
+    let with_options = |spec: &PacketSpec, opts: &[u8]| {
+        let b = built(spec);
+        let mut o = opts.to_vec();
+        while o.len() % 4 != 0 {
+            o.push(0);
+        }
+        let mut v = b[..20].to_vec();
+        v.extend_from_slice(&o);
+        v.extend_from_slice(&b[20..]);
+        v[0] = 0x40 | ((20 + o.len()) / 4) as u8;
+        let tot = v.len() as u16;
+        v[2..4].copy_from_slice(&tot.to_be_bytes());
+        v[10] = 0;
+        v[11] = 0;
+        let c = super::checksum::compute(&v[..20 + o.len()]);
+        v[10..12].copy_from_slice(&c.to_be_bytes());
+        v
+    };
+    let hb = match ip(h) {
+        IpAddr::V4(a) => a.octets(),
+        IpAddr::V6(_) => [0; 4],
+    };
+    let mut lsrr = vec![0x83, 7, 4];
+    lsrr.extend_from_slice(&hb);
+    lsrr.push(1);
+    let mut ssrr = lsrr.clone();
+    ssrr[0] = 0x89;
+    let cases: [(&str, Vec<u8>); 11] = [
+        ("192.0.2.16", vec![0x94, 4, 0, 0]),
+        ("192.0.2.17", lsrr),
+        ("192.0.2.18", vec![0x44, 1, 0, 0]),
+        ("192.0.2.19", vec![0x44, 12, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+        ("192.0.2.20", vec![7, 7, 4, 0, 0, 0, 0, 1]),
+        ("192.0.2.21", ssrr),
+        ("192.0.2.22", vec![7, 7, 3, 0, 0, 0, 0, 1]),
+        ("192.0.2.23", vec![0x44, 8, 9, 0xf0, 0, 0, 0, 0]),
+        ("192.0.2.24", vec![0x44, 8, 9, 0xe0, 0, 0, 0, 0]),
+        ("192.0.2.25", vec![0x86, 6, 0, 0, 0, 1]),
+        ("192.0.2.26", vec![0x99, 4, 1, 2]),
+    ];
+    for (src, opts) in cases {
+        k.push_bytes(with_options(&udp(src, 5300, h, 53, 20), &opts));
+    }
+
     cap.bytes()
 }
 

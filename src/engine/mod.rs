@@ -772,11 +772,7 @@ pub fn ipv4_options_refused(opts: &[u8]) -> Option<&'static str> {
                 ts = true;
             }
             // Router alert
-            0x94 => {
-                if optlen < 4 {
-                    return Some(MALFORMED);
-                }
-            }
+            0x94 if optlen < 4 => return Some(MALFORMED),
             // CIPSO: validated against the configured DOIs, of which there are none by default.
             0x86 => return Some("CIPSO option without a configured DOI (cipso_v4_validate)"),
             _ => {}

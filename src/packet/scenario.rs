@@ -1157,7 +1157,7 @@ pub fn proto_edge() -> Vec<u8> {
     let with_options = |spec: &PacketSpec, opts: &[u8]| {
         let b = built(spec);
         let mut o = opts.to_vec();
-        while o.len() % 4 != 0 {
+        while !o.len().is_multiple_of(4) {
             o.push(0);
         }
         let mut v = b[..20].to_vec();

@@ -316,3 +316,29 @@ fn loopback_traffic_uses_lo() {
     let o = e.process(&tcp(2, 0, (HOST, 40000), (HOST, 5432), "S", 1, 0, 0));
     assert_eq!((v(&o), o.direction.as_str()), ("ACCEPT", "local"));
 }
+
+#[test]
+fn martian_sources_are_refused_by_the_input_route() {
+    // Kernel facts (proto-edge.pcap scenario 7, ipv6-edge.pcap scenario 7): after PREROUTING,
+    // ip_route_input refuses multicast, limited-broadcast and 0.0.0.0/8 sources; 240.0.0.1
+    // passes. An IPv6 multicast source is dropped before netfilter (ip6_rcv_core).
+    let l = rules(
+        "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m conntrack --ctstate INVALID -j DROP\nCOMMIT\n",
+    );
+    let mut e = engine(&l);
+    for (i, src) in ["0.0.0.0", "224.0.0.5", "255.255.255.255"]
+        .iter()
+        .enumerate()
+    {
+        let o = e.process(&udp(i as u64 + 1, 0, (src, 5400), (HOST, 53), 20));
+        assert_eq!(v(&o), "DROP", "{src}");
+        assert!(
+            matches!(o.decision, Some(fwcheck::engine::Decision::Stack(_))),
+            "{src}: {:?}",
+            o.decision
+        );
+    }
+    assert_eq!(e.conntrack.len(), 0, "the entries died with the packets");
+    let o = e.process(&udp(4, 0, ("240.0.0.1", 5400), (HOST, 53), 20));
+    assert_eq!(v(&o), "ACCEPT");
+}

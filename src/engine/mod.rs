@@ -655,17 +655,32 @@ impl<'r> Engine<'r> {
     }
 }
 
-/// The IPv4 options check of the receive path, after PREROUTING (see
+/// What `ip_rcv_finish` does to a received IPv4 packet after PREROUTING: the input route
+/// lookup refuses martian sources (`ip_route_input_slow`: multicast, limited broadcast, and
+/// 0.0.0.0/8 unless sent to the limited broadcast), then the options are checked (see
 /// [`ipv4_options_refused`]).
 fn options_check(pkt: &Packet) -> Option<TableResult> {
-    if pkt.family != crate::packet::Family::V4 || pkt.ip_hdr_len <= 20 {
+    let std::net::IpAddr::V4(src) = pkt.src else {
+        return None;
+    };
+    let drop = |why| {
+        Some(TableResult {
+            verdict: TableVerdict::Drop,
+            decision: Decision::Stack(why),
+        })
+    };
+    let to_lbcast = pkt.dst == std::net::IpAddr::V4(std::net::Ipv4Addr::BROADCAST);
+    if src.is_multicast() || src.is_broadcast() {
+        return drop("martian source address (multicast or broadcast): the input route refuses it");
+    }
+    if src.octets()[0] == 0 && !to_lbcast {
+        return drop("martian source address (0.0.0.0/8): the input route refuses it");
+    }
+    if pkt.ip_hdr_len <= 20 {
         return None;
     }
     let opts = pkt.data.get(20..pkt.ip_hdr_len as usize)?;
-    ipv4_options_refused(opts).map(|why| TableResult {
-        verdict: TableVerdict::Drop,
-        decision: Decision::Stack(why),
-    })
+    ipv4_options_refused(opts).and_then(drop)
 }
 
 /// The state label of an attachment.

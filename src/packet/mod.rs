@@ -419,6 +419,12 @@ impl Packet {
         if self.family == Family::V4 && !self.ip_checksum_ok {
             return Some("bad IP header checksum");
         }
+        if let IpAddr::V6(s) = self.src {
+            // ip6_rcv_core, RFC 4291 2.7.
+            if s.is_multicast() {
+                return Some("IPv6 multicast source address");
+            }
+        }
         if self.anomalies.has(Anomalies::IP_TRUNCATED) {
             return Some(match self.family {
                 Family::V4 => "IP total length exceeds the frame (truncated packet)",

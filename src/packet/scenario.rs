@@ -1198,6 +1198,12 @@ pub fn proto_edge() -> Vec<u8> {
         k.push_bytes(with_options(&udp(src, 5300, h, 53, 20), &opts));
     }
 
+    // 7. Sources the input route refuses (martians: zero, multicast, limited broadcast) and
+    //    one it accepts (240.0.0.1, reserved).
+    for src in ["0.0.0.0", "224.0.0.5", "255.255.255.255", "240.0.0.1"] {
+        k.push(&udp(src, 5400, h, 53, 20));
+    }
+
     cap.bytes()
 }
 
@@ -1387,6 +1393,9 @@ pub fn ipv6_edge() -> Vec<u8> {
         3,
         0,
     ));
+    // 7. A multicast source (dropped before netfilter) and the unspecified source (allowed).
+    k.push(&udp("ff02::1", 5400, h, 53, 20));
+    k.push(&icmp6("::", h, 128, 0, 0x400, 1, 64));
     k.push_bytes(routed(
         "2001:db8:1::53",
         syn(443),

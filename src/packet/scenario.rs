@@ -204,6 +204,22 @@ impl Conv {
         ));
     }
 
+    /// Client → server with explicit numbers and TCP options.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn c_opts(
+        &self,
+        cap: &mut Cap,
+        flags: u8,
+        seq: u32,
+        ack: u32,
+        len: usize,
+        opts: Vec<TcpOpt>,
+    ) {
+        cap.push(&Self::spec(
+            self.c, self.s, self.cp, self.sp, seq, ack, flags, self.cwin, opts, len,
+        ));
+    }
+
     /// Server → client with explicit numbers.
     pub(crate) fn s_raw(&self, cap: &mut Cap, flags: u8, seq: u32, ack: u32, len: usize) {
         let opts = if flags & SYN != 0 {
@@ -801,6 +817,51 @@ pub fn tcp_edge() -> Vec<u8> {
     c.c(k, ACK, 0);
     let c = Conv::new(h, 41040, "198.51.100.20", 80, 7_100_000, 0);
     c.c_raw(k, SYN, c.cs, 0, 0);
+
+    // 37. SACK: a selective ACK of data sent, then one whose right edge is beyond anything
+    //     sent (invalid when SACK was permitted; without SACK-permitted it is not looked at),
+    //     and segments carrying only time stamps.
+    for (port, sackperm) in [(40039u16, true), (40040, false)] {
+        let mut c = Conv::new("198.51.100.46", port, h, 443, 7_200_000, 11_200_000);
+        if !sackperm {
+            c.copts = vec![TcpOpt::Mss(1460)];
+            c.sopts = vec![TcpOpt::Mss(1460)];
+        }
+        c.handshake(k);
+        c.c(k, PSH | ACK, 100);
+        let first = c.ss;
+        c.s(k, ACK, 1000);
+        c.s(k, ACK, 1000);
+        c.s(k, ACK, 1000);
+        let (a, b) = (first.wrapping_add(2000), first.wrapping_add(3000));
+        c.c_opts(
+            k,
+            ACK,
+            c.cs,
+            first.wrapping_add(1000),
+            0,
+            vec![TcpOpt::Nop, TcpOpt::Nop, TcpOpt::Sack(vec![(a, b)])],
+        );
+        let far = first.wrapping_add(50_000);
+        c.c_opts(
+            k,
+            ACK,
+            c.cs,
+            first.wrapping_add(1000),
+            0,
+            vec![TcpOpt::Nop, TcpOpt::Nop, TcpOpt::Sack(vec![(a, far)])],
+        );
+        c.c_opts(
+            k,
+            ACK,
+            c.cs,
+            c.ss,
+            0,
+            vec![TcpOpt::Nop, TcpOpt::Nop, TcpOpt::Timestamp(1000, 2000)],
+        );
+        c.s(k, PSH | ACK, 10);
+        c.c(k, ACK, 0);
+    }
 
     cap.bytes()
 }

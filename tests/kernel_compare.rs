@@ -370,6 +370,8 @@ fn real_time_captures() {
         ("tcp_time_wait", 1),
         ("tcp_close", 1),
         ("frag4", 1),
+        ("tcp_unacknowledged", 1),
+        ("tcp_max_retrans", 1),
     ] {
         t.set(name, secs).expect("timeout name");
     }

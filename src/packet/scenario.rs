@@ -1606,8 +1606,10 @@ pub fn rt_knock() -> Vec<u8> {
 
 /// `rt-timeouts.pcap` (about 5 s), for conntrack timeouts shortened by sysctl (UDP 1 s,
 /// UDP stream 3 s, ICMP 1 s, TCP SYN_SENT/TIME_WAIT/CLOSE 1 s, generic 1 s, IPv4 fragments
-/// 1 s): unreplied and replied UDP, a UDP stream, an echo reply too late, a SYN/ACK too late,
-/// packets after TIME_WAIT and CLOSE expired, a generic protocol, a fragment too late.
+/// 1 s, TCP "unacknowledged" and "max_retrans" 1 s): unreplied and replied UDP, a UDP stream,
+/// an echo reply too late, a SYN/ACK too late, packets after TIME_WAIT and CLOSE expired, a
+/// generic protocol, a fragment too late, TCP connections with unacknowledged data, repeated
+/// ACKs, a zero window, an idle one and a mid-stream pickup.
 pub fn rt_timeouts() -> Vec<u8> {
     let h = HOST4;
     let mut cap = Cap::new();
@@ -1626,6 +1628,11 @@ pub fn rt_timeouts() -> Vec<u8> {
     let mut syn = Conv::new("198.51.100.94", 40001, h, 80, 1_000, 2_000);
     let mut tw = Conv::new("198.51.100.95", 40002, h, 80, 3_000, 4_000);
     let mut cl = Conv::new("198.51.100.96", 40003, h, 443, 5_000, 6_000);
+    let mut ua = Conv::new("198.51.100.99", 40004, h, 80, 7_000, 8_000);
+    let mut rx = Conv::new("198.51.100.99", 40005, h, 80, 9_000, 10_000);
+    let mut zw = Conv::new("198.51.100.99", 40006, h, 80, 11_000, 12_000);
+    let mut idle = Conv::new("198.51.100.99", 40007, h, 80, 13_000, 14_000);
+    let mut mid = Conv::new("198.51.100.99", 40008, h, 80, 15_000, 16_000);
 
     let mut fa = udp("198.51.100.97", 5004, h, 53, 2000);
     fa.ip_id = 0x0a01;
@@ -1648,6 +1655,22 @@ pub fn rt_timeouts() -> Vec<u8> {
     tw.close_client(k);
     cl.handshake(k);
     cl.c_raw(k, RST | ACK, cl.cs, cl.ss, 0);
+    // Unacknowledged data, repeated identical ACKs, a zero window, an idle connection and a
+    // mid-stream pickup (timeouts "unacknowledged" and "max_retrans" shortened to 1 s).
+    ua.handshake(k);
+    ua.c(k, PSH | ACK, 100);
+    rx.handshake(k);
+    rx.exchange(k, 10, 10);
+    for _ in 0..4 {
+        rx.c_raw(k, ACK, rx.cs, rx.ss, 0);
+    }
+    zw.handshake(k);
+    zw.c(k, PSH | ACK, 100);
+    zw.swin = 0;
+    zw.s(k, ACK, 0);
+    idle.handshake(k);
+    idle.exchange(k, 10, 10);
+    mid.c(k, PSH | ACK, 100);
     ms(k, 100);
     // t = 0.1
     k.push(&r2);
@@ -1675,6 +1698,12 @@ pub fn rt_timeouts() -> Vec<u8> {
     syn.s(k, SYN | ACK, 0);
     tw.c(k, ACK, 0);
     cl.c(k, PSH | ACK, 10);
+    ua.s(k, ACK, 0);
+    rx.s(k, PSH | ACK, 10);
+    zw.swin = 65160;
+    zw.s(k, ACK, 0);
+    idle.c(k, PSH | ACK, 10);
+    mid.s(k, ACK, 0);
     k.push(&g);
     ms(k, 200);
     // t = 1.9: u1 after 1.4 s of silence (expired), u3 still alive

@@ -219,6 +219,36 @@ fn baseline_sysctls(family: Family) -> Vec<(String, &'static str)> {
     v
 }
 
+/// Wait until every IPv6 host address is usable. Even with `nodad`, an address added before the
+/// link came up becomes usable (its `local` route enters the local table) only when the
+/// addrconf work runs, asynchronously; a packet arriving before that is not for this host
+/// (forwarding is off: `Ip6InAddrErrors`).
+fn wait_for_local_routes(tools: &Tools, hosts: &[IpAddr]) -> Result<(), OracleError> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let out = run(&tools.ip, &["-6", "route", "show", "table", "local"], None)?;
+        let ready = |h: &IpAddr| {
+            out.lines().any(|l| {
+                let mut w = l.split_whitespace();
+                w.next() == Some("local")
+                    && w.next()
+                        .and_then(|a| a.split('/').next())
+                        .and_then(|a| a.parse::<IpAddr>().ok())
+                        == Some(*h)
+            })
+        };
+        if hosts.iter().all(ready) {
+            return Ok(());
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(OracleError::Unavailable(format!(
+                "the IPv6 host addresses did not become usable within 5 s: {out}"
+            )));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
 /// The configured namespace. Dropping it closes the tun device and the send socket.
 pub struct Lab {
     pub tun: Tun,
@@ -312,6 +342,9 @@ pub fn setup(cfg: &OracleConfig, opts: &ReplayOptions) -> Result<Lab, OracleErro
         Family::V6 => batch += &format!("route add ::/0 dev {iface}\n"),
     }
     run(&tools.ip, &["-batch", "-"], Some(&batch))?;
+    if cfg.family == Family::V6 {
+        wait_for_local_routes(&tools, &hosts)?;
+    }
     if cfg.family == Family::V4 {
         let key = format!("net.ipv4.conf.{iface_in_key}.rp_filter");
         write_sysctl(&key, "0").map_err(|e| OracleError::Sysctl {

@@ -710,7 +710,7 @@ pub fn all() -> Vec<Fixture> {
         },
         Fixture {
             name: "rt-limit.pcap",
-            description: "real time (2.5 s): echo requests at 1, 40 and 150 ms intervals against rate limits (see Details)",
+            description: "real time (7.5 s): echo requests at 1, 40 and 150 ms intervals against rate limits, UDP against hashlimit byte mode and rate matching (see Details)",
             gen_command: None,
             bytes: super::scenario::rt_limit(),
         },

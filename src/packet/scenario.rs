@@ -1477,9 +1477,10 @@ pub fn ipv6_edge() -> Vec<u8> {
 // ---------------------------------------------------------------------------------------------
 // Real-time captures (replayed with real gaps: rate limits, recent lists, timeouts)
 
-/// `rt-limit.pcap` (about 2.5 s): echo requests against rate limits at several rates. Gaps
+/// `rt-limit.pcap` (about 7.5 s): echo requests against rate limits at several rates. Gaps
 /// are chosen so that, for a 10/s burst-3 bucket (nftables' nanosecond bucket and xt_limit's
-/// jiffies), no decision lies within 5 ms of a refill.
+/// jiffies), no decision lies within 5 ms of a refill. Then UDP datagrams against hashlimit's
+/// byte mode and rate matching, their intervals at least 100 ms away from interval ends.
 pub fn rt_limit() -> Vec<u8> {
     let h = HOST4;
     let mut cap = Cap::new();
@@ -1519,6 +1520,69 @@ pub fn rt_limit() -> Vec<u8> {
     for _ in 0..6 {
         ping(k, "198.51.100.67");
         k.wait_ms(2);
+    }
+    // UDP against hashlimit's byte mode and rate matching (knock.rules.v4: 5060 2 kB/s per /24
+    // and port, 5061 4 per second + 2 per 1 s interval per source, 5062 over 1 kB per 2 s
+    // interval per port). First a burst: 30 datagrams of 428 bytes to 5060 from two sources of
+    // one /24, 8 to 5061, 5 of 328 bytes to 5062.
+    k.wait_ms(200);
+    for i in 0..30u16 {
+        let src = if i % 2 == 0 {
+            "198.51.100.70"
+        } else {
+            "198.51.100.71"
+        };
+        k.push(&udp(src, 40000 + i, h, 5060, 400));
+        k.wait_ms(1);
+    }
+    for i in 0..8u16 {
+        k.push(&udp("198.51.100.72", 41000 + i, h, 5061, 20));
+        k.wait_ms(5);
+    }
+    for i in 0..5u16 {
+        k.push(&udp("198.51.100.73", 42000 + i, h, 5062, 300));
+        k.wait_ms(5);
+    }
+    // Another /24 has its own 5060 bucket; the first one refills slowly (large datagrams cost
+    // more).
+    k.wait_ms(250);
+    for i in 0..5u16 {
+        k.push(&udp("192.0.2.70", 40100 + i, h, 5060, 100));
+        k.wait_ms(3);
+    }
+    for i in 0..10u16 {
+        k.push(&udp(
+            "198.51.100.71",
+            40200 + i,
+            h,
+            5060,
+            100 + 90 * (i as usize % 4),
+        ));
+        k.wait_ms(30);
+    }
+    // 1.1 s after the first 5061 datagram: the previous interval was over the rate.
+    k.wait_ms(520);
+    for i in 0..3u16 {
+        k.push(&udp("198.51.100.72", 41100 + i, h, 5061, 20));
+        k.wait_ms(20);
+    }
+    // 2.3 s after the first 5062 datagram: its interval (2 s) was over the byte rate.
+    k.wait_ms(1090);
+    for i in 0..2u16 {
+        k.push(&udp("198.51.100.74", 42100 + i, h, 5062, 60));
+        k.wait_ms(20);
+    }
+    // 5061 again 1.3 s later: the blocked interval had 3 datagrams, under the rate.
+    k.wait_ms(160);
+    for i in 0..3u16 {
+        k.push(&udp("198.51.100.72", 41200 + i, h, 5061, 20));
+        k.wait_ms(20);
+    }
+    // 5062 2.3 s after the blocked interval started: under the rate again.
+    k.wait_ms(2200);
+    for i in 0..2u16 {
+        k.push(&udp("198.51.100.73", 42200 + i, h, 5062, 300));
+        k.wait_ms(20);
     }
     cap.bytes()
 }

@@ -20,8 +20,12 @@
 //! results, the result is `Unknown`. The table's parameters are those of the first rule using
 //! the name that is evaluated (the kernel takes the first rule loaded). A full table (`--
 //! hashlimit-htable-max`, else 65536 as on hosts with more than 1 GiB of RAM) hot-drops.
-//! Byte mode and `--hashlimit-rate-match` are parsed and printed exactly but evaluate to
-//! `Unknown`.
+//! Byte mode (`N[k|m]b/s`) is the kernel's byte bucket: `CREDITS_PER_JIFFY_BYTES` (the largest
+//! power of two ≤ 2³²/HZ) per jiffy up to one second's worth, each packet costing
+//! `(len >> 4) + 1` chunks × `user2credits_byte(avg)`, the burst counting how many times an
+//! empty bucket is refilled to a second's worth. `--hashlimit-rate-match` counts packets (or
+//! bytes) per `--hashlimit-rate-interval` seconds: under the limit while the previous interval
+//! was not over the rate and this one has not exceeded the burst.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -185,7 +189,30 @@ pub fn user2credits(user: u64, hz: u32) -> u64 {
     }
 }
 
-/// The bucket of one key (`dsthash_ent` rateinfo, packet mode).
+/// `CREDITS_PER_JIFFY_BYTES`: the largest power of two ≤ 0xFFFFFFFF/HZ.
+fn cpj_bytes(hz: u32) -> u64 {
+    let max = (u32::MAX / hz.max(1)).max(1) as u64;
+    1u64 << (63 - max.leading_zeros())
+}
+
+/// `user2credits_byte` (32-bit arithmetic).
+fn user2credits_byte(avg: u64, hz: u32) -> u64 {
+    let us = (avg as u32 as u64).wrapping_mul(hz as u64 * cpj_bytes(hz));
+    (us >> 32) as u32 as u64
+}
+
+/// Which kernel bucket a table uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Packets,
+    Bytes,
+    /// `--hashlimit-rate-match` (packets or bytes): a window counter, not a bucket.
+    RateMatch {
+        bytes: bool,
+    },
+}
+
+/// The bucket of one key (`dsthash_ent` rateinfo).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Bucket {
     pub prev: u64,
@@ -193,31 +220,117 @@ pub struct Bucket {
     pub credit_cap: u64,
     pub cost: u64,
     pub expires: u64,
+    kind: Kind,
+    /// Rate match: the rate and burst per interval, the count in the current interval,
+    /// whether the previous interval was over the rate, the interval in seconds.
+    rate: u64,
+    burst: u64,
+    current_rate: u64,
+    prev_window: bool,
+    interval: u64,
 }
 
 impl Bucket {
-    fn new(avg: u64, burst: u64, hz: u32, now: u64) -> Bucket {
-        let credit = user2credits(avg.wrapping_mul(burst), hz);
-        Bucket {
+    /// `rateinfo_init`.
+    fn new(cfg: &Hashlimit, hz: u32, now: u64) -> Bucket {
+        let (avg, burst) = (cfg.avg, cfg.burst);
+        let mut b = Bucket {
             prev: now,
-            credit,
-            credit_cap: credit,
-            cost: user2credits(avg, hz),
+            credit: 0,
+            credit_cap: 0,
+            cost: 0,
             expires: 0,
+            kind: Kind::Packets,
+            rate: 0,
+            burst: 0,
+            current_rate: 0,
+            prev_window: false,
+            interval: cfg.interval as u64,
+        };
+        if cfg.mode & RATE_MATCH != 0 {
+            let bytes = cfg.mode & BYTES != 0;
+            b.kind = Kind::RateMatch { bytes };
+            if bytes {
+                // user2rate_bytes
+                let r = (u32::MAX as u64)
+                    .checked_div(avg as u32 as u64)
+                    .unwrap_or(u32::MAX as u64);
+                b.rate = r.wrapping_sub(1) << BYTE_SHIFT;
+                b.burst = if burst != 0 {
+                    burst.wrapping_mul(b.rate)
+                } else {
+                    b.rate
+                };
+            } else {
+                b.rate = SCALE.checked_div(avg).unwrap_or(0);
+                b.burst = burst.wrapping_add(b.rate);
+            }
+        } else if cfg.mode & BYTES != 0 {
+            b.kind = Kind::Bytes;
+            b.credit = cpj_bytes(hz) * hz as u64;
+            b.cost = user2credits_byte(avg, hz);
+            b.credit_cap = burst;
+        } else {
+            let credit = user2credits(avg.wrapping_mul(burst), hz);
+            b.credit = credit;
+            b.credit_cap = credit;
+            b.cost = user2credits(avg, hz);
         }
+        b
     }
-    /// `rateinfo_recalc` then the cost test: true when under the limit.
-    fn step(&mut self, now: u64, hz: u32) -> bool {
+
+    /// `rateinfo_recalc` then the test of `hashlimit_mt_common` for a packet of `len` bytes
+    /// (`skb->len`): true when under the limit.
+    fn step(&mut self, now: u64, hz: u32, len: u64) -> bool {
         let delta = now.wrapping_sub(self.prev);
         if delta != 0 {
-            self.prev = now;
-            self.credit = self.credit.wrapping_add(delta.wrapping_mul(cpj64(hz)));
-            if self.credit > self.credit_cap {
-                self.credit = self.credit_cap;
+            match self.kind {
+                Kind::RateMatch { .. } => {
+                    let interval = self.interval.wrapping_mul(hz as u64);
+                    if delta >= interval {
+                        self.prev = now;
+                        self.prev_window = self.current_rate.wrapping_mul(interval)
+                            > delta.wrapping_mul(self.rate);
+                        self.current_rate = 0;
+                    }
+                }
+                Kind::Bytes => {
+                    self.prev = now;
+                    let tmp = self.credit;
+                    self.credit = self.credit.wrapping_add(cpj_bytes(hz).wrapping_mul(delta));
+                    let cap = cpj_bytes(hz) * hz as u64;
+                    if tmp >= self.credit || self.credit > cap {
+                        self.credit = cap;
+                    }
+                }
+                Kind::Packets => {
+                    self.prev = now;
+                    self.credit = self.credit.wrapping_add(delta.wrapping_mul(cpj64(hz)));
+                    if self.credit > self.credit_cap {
+                        self.credit = self.credit_cap;
+                    }
+                }
             }
         }
-        if self.credit >= self.cost {
-            self.credit -= self.cost;
+        let cost = match self.kind {
+            Kind::RateMatch { bytes } => {
+                self.current_rate = self.current_rate.wrapping_add(if bytes { len } else { 1 });
+                return !self.prev_window && self.current_rate <= self.burst;
+            }
+            Kind::Bytes => {
+                // hashlimit_byte_cost
+                let full = cpj_bytes(hz) * hz as u64;
+                let tmp = ((len >> BYTE_SHIFT) + 1).wrapping_mul(self.cost).min(full);
+                if self.credit < tmp && self.credit_cap != 0 {
+                    self.credit_cap -= 1;
+                    self.credit = full;
+                }
+                tmp as u32 as u64
+            }
+            Kind::Packets => self.cost,
+        };
+        if self.credit >= cost {
+            self.credit -= cost;
             true
         } else {
             false
@@ -229,7 +342,21 @@ impl Bucket {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Table {
     pub cfg: Hashlimit,
-    pub entries: HashMap<(u128, u128, u16, u16), Bucket>,
+    pub entries: HashMap<(u128, u128, u16, u16), Entry>,
+}
+
+/// Most states one key may be in before its results are given up as unknown.
+const MAX_ALTERNATIVES: usize = 16;
+
+/// One key's entry: the states it may be in. Garbage collection removes an expired entry at a
+/// time the capture does not show, so after an expiry both the old state and a fresh one are
+/// possible; a result is certain when every possible state gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Distinct possible states (never empty), all with the same `expires`.
+    pub alternatives: Vec<Bucket>,
+    /// Too many states were possible: results stay unknown until the entry is surely gone.
+    pub lost: bool,
 }
 
 fn mask_addr(a: IpAddr, plen: u8) -> u128 {
@@ -624,10 +751,8 @@ impl Match for Hashlimit {
         }
     }
     fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
-        if self.mode & (BYTES | RATE_MATCH) != 0 {
-            return MatchResult::Unknown("hashlimit byte mode and rate-match are not simulated");
-        }
         let (now, hz) = (cx.now, cx.env.hz);
+        let len = cx.pkt.ip_len as u64;
         let fam = if self.v6 { 6 } else { 4 };
         let key_name = format!("hashlimit:{fam}:{}", self.name);
         let first = self.clone();
@@ -658,42 +783,54 @@ impl Match for Hashlimit {
             entries: HashMap::new(),
         });
         // Entries expired more than one GC interval ago are certainly gone.
-        t.entries
-            .retain(|_, b| !(now >= b.expires && now - b.expires >= gc_j));
-        let fresh = |t: &mut Table| -> Option<bool> {
-            if t.entries.len() >= max {
-                return None;
-            }
-            let mut b = Bucket::new(cfg.avg, cfg.burst, hz, now);
+        t.entries.retain(|_, e| {
+            let exp = e.alternatives.first().map_or(0, |b| b.expires);
+            !(now >= exp && now - exp >= gc_j)
+        });
+        let fresh = || {
+            let mut b = Bucket::new(&cfg, hz, now);
             b.expires = now + expire_j;
-            let u = b.step(now, hz);
-            t.entries.insert(key, b);
-            Some(u)
+            b
         };
-        match t.entries.get(&key).copied() {
-            None => match fresh(t) {
-                None => MatchResult::HotDrop,
-                Some(u) => under(self, u),
-            },
-            Some(mut b) => {
-                let maybe_gone = now >= b.expires;
-                b.expires = now + expire_j;
-                let u = b.step(now, hz);
-                if maybe_gone {
-                    let mut nb = Bucket::new(cfg.avg, cfg.burst, hz, now);
-                    nb.expires = now + expire_j;
-                    let u2 = nb.step(now, hz);
-                    if u2 != u || nb != b {
-                        t.entries.remove(&key);
-                        return MatchResult::Unknown(
-                            "hashlimit entry expired: whether garbage collection removed it yet depends on timing",
-                        );
-                    }
-                }
-                t.entries.insert(key, b);
-                under(self, u)
+        let Some(e) = t.entries.get_mut(&key) else {
+            if t.entries.len() >= max {
+                return MatchResult::HotDrop;
+            }
+            let mut b = fresh();
+            let u = b.step(now, hz, len);
+            t.entries.insert(
+                key,
+                Entry {
+                    alternatives: vec![b],
+                    lost: false,
+                },
+            );
+            return under(self, u);
+        };
+        // An expired entry may have been collected already: then this packet starts afresh.
+        if e.alternatives.iter().any(|b| now >= b.expires) {
+            e.alternatives.push(fresh());
+        }
+        let mut results = Vec::with_capacity(e.alternatives.len());
+        let mut next: Vec<Bucket> = Vec::with_capacity(e.alternatives.len());
+        for mut b in e.alternatives.drain(..) {
+            b.expires = now + expire_j;
+            results.push(b.step(now, hz, len));
+            if !next.contains(&b) {
+                next.push(b);
             }
         }
+        if next.len() > MAX_ALTERNATIVES {
+            next.truncate(MAX_ALTERNATIVES);
+            e.lost = true;
+        }
+        e.alternatives = next;
+        if e.lost || results.iter().any(|u| *u != results[0]) {
+            return MatchResult::Unknown(
+                "hashlimit entry expired: whether garbage collection removed it yet depends on timing",
+            );
+        }
+        under(self, results[0])
     }
     fn stateful(&self) -> bool {
         true
@@ -712,16 +849,32 @@ mod tests {
         assert_eq!(cpj64(250), 1 << 39);
         assert_eq!(cpj64(1000), 1 << 37);
         // 1/sec, burst 5: five at once, then one per second.
-        let avg = SCALE;
+        let cfg = |mode, avg, burst, interval| {
+            let mut h = new().as_any().downcast_ref::<Hashlimit>().unwrap().clone();
+            (h.mode, h.avg, h.burst, h.interval) = (mode, avg, burst, interval);
+            h
+        };
         for hz in [250u32, 1000] {
-            let mut b = Bucket::new(avg, 5, hz, 100);
+            let mut b = Bucket::new(&cfg(0, SCALE, 5, 0), hz, 100);
             for _ in 0..5 {
-                assert!(b.step(100, hz));
+                assert!(b.step(100, hz, 60));
             }
-            assert!(!b.step(100, hz));
-            assert!(!b.step(100 + hz as u64 - 1, hz));
-            assert!(b.step(100 + hz as u64, hz));
+            assert!(!b.step(100, hz, 60));
+            assert!(!b.step(100 + hz as u64 - 1, hz, 60));
+            assert!(b.step(100 + hz as u64, hz, 60));
         }
+        // Byte mode, 1024 bytes/s, burst 2 refills: a second's worth of credit to start with,
+        // then each refill of the burst buys another second's worth.
+        let hz = 250;
+        let mut b = Bucket::new(&cfg(BYTES, bytes_to_cost(1024), 2, 0), hz, 100);
+        let passed = (0..8).filter(|_| b.step(100, hz, 1000)).count();
+        assert_eq!(passed, 3);
+        // Rate match, 2 packets per 1 s interval with burst 5: 7 in the first interval pass,
+        // then the next interval follows an over-rate one.
+        let mut b = Bucket::new(&cfg(RATE_MATCH, SCALE / 2, 5, 1), hz, 100);
+        let passed = (0..9).filter(|_| b.step(100, hz, 60)).count();
+        assert_eq!(passed, 7);
+        assert!(!b.step(100 + hz as u64, hz, 60));
     }
 
     #[test]

@@ -336,5 +336,25 @@ mod eval_tests {
         assert_eq!(w.eval(&*hl, &p, 101, 4), No);
         let q = udp("198.51.100.8", "192.0.2.10", 1000, 53);
         assert_eq!(w.eval(&*hl, &q, 102, 4), Yes);
+        // hashlimit rate match, 2/s + burst 1 per 1 s interval, entries expire after 1 s: an
+        // expired entry may or may not have been collected, and the two states keep giving
+        // different answers for the following packets until they agree again.
+        let rm = build(
+            "hashlimit",
+            None,
+            &[
+                ("hashlimit-upto", false, &["2/sec"]),
+                ("hashlimit-burst", false, &["1"]),
+                ("hashlimit-mode", false, &["srcip"]),
+                ("hashlimit-name", false, &["rm"]),
+                ("hashlimit-rate-match", false, &[]),
+            ],
+        );
+        let got: Vec<_> = (0..4).map(|_| w.eval(&*rm, &p, 1000, 5)).collect();
+        assert_eq!(got, [Yes, Yes, Yes, No]);
+        assert!(matches!(w.eval(&*rm, &p, 1260, 5), MatchResult::Unknown(_)));
+        assert!(matches!(w.eval(&*rm, &p, 1270, 5), MatchResult::Unknown(_)));
+        assert_eq!(w.eval(&*rm, &p, 1530, 5), Yes);
+        assert_eq!(w.eval(&*rm, &p, 1531, 5), Yes);
     }
 }

@@ -372,6 +372,10 @@ fn real_time_captures() {
         ("frag4", 1),
         ("tcp_unacknowledged", 1),
         ("tcp_max_retrans", 1),
+        ("sctp_closed", 1),
+        ("sctp_cookie_wait", 1),
+        ("sctp_cookie_echoed", 1),
+        ("sctp_established", 1),
     ] {
         t.set(name, secs).expect("timeout name");
     }

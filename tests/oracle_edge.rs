@@ -246,3 +246,62 @@ fn outbound_redirected_to_a_local_address() {
     );
     assert_eq!(r.outcomes[1].note, None);
 }
+
+/// Removes the named network namespace when dropped.
+struct NetnsGuard(String);
+
+impl Drop for NetnsGuard {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "del", &self.0])
+            .status();
+    }
+}
+
+/// fwcheck's default conntrack timeouts are the kernel's: every knob of
+/// `conntrack::Timeouts` read back from a fresh namespace with connection tracking loaded.
+#[test]
+fn conntrack_timeout_defaults_are_the_kernels() {
+    if !oracle_ready("conntrack_timeout_defaults_are_the_kernels") {
+        return;
+    }
+    let ns = format!("fwcheck-tdef-{}", std::process::id());
+    let ok = std::process::Command::new("ip")
+        .args(["netns", "add", &ns])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "ip netns add {ns}");
+    let _guard = NetnsGuard(ns.clone());
+    let load = std::process::Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &ns,
+            "iptables",
+            "-A",
+            "INPUT",
+            "-m",
+            "conntrack",
+        ])
+        .args(["--ctstate", "INVALID", "-j", "DROP"])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(load, "loading a conntrack rule in {ns}");
+    for (name, key, secs) in fwcheck::conntrack::Timeouts::default().entries() {
+        let path = format!("/proc/sys/{}", key.replace('.', "/"));
+        let out = std::process::Command::new("ip")
+            .args(["netns", "exec", &ns, "cat", &path])
+            .output()
+            .expect("ip netns exec cat");
+        if !out.status.success() && key.contains("frag6") {
+            // nf_defrag_ipv6 is loaded only by IPv6 conntrack.
+            continue;
+        }
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            text.trim().parse::<u64>().ok(),
+            Some(secs),
+            "{name} ({key}): kernel says {text:?}"
+        );
+    }
+}

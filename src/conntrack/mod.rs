@@ -10,6 +10,7 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
+pub mod sctp;
 pub mod table;
 pub mod tcp;
 pub mod track;
@@ -185,6 +186,14 @@ pub struct Timeouts {
     pub generic: u64,
     pub gre: u64,
     pub gre_stream: u64,
+    pub sctp_closed: u64,
+    pub sctp_cookie_wait: u64,
+    pub sctp_cookie_echoed: u64,
+    pub sctp_established: u64,
+    pub sctp_shutdown_sent: u64,
+    pub sctp_shutdown_recd: u64,
+    pub sctp_shutdown_ack_sent: u64,
+    pub sctp_heartbeat_sent: u64,
     /// Fragment reassembly in front of conntrack: `net.ipv4.ipfrag_time` (IPv4) and
     /// `net.netfilter.nf_conntrack_frag6_timeout` (IPv6).
     pub frag4: u64,
@@ -211,6 +220,14 @@ impl Default for Timeouts {
             generic: 600,
             gre: 30,
             gre_stream: 180,
+            sctp_closed: 10,
+            sctp_cookie_wait: 3,
+            sctp_cookie_echoed: 3,
+            sctp_established: 210,
+            sctp_shutdown_sent: 3,
+            sctp_shutdown_recd: 3,
+            sctp_shutdown_ack_sent: 3,
+            sctp_heartbeat_sent: 30,
             frag4: 30,
             frag6: 60,
         }
@@ -295,6 +312,46 @@ impl Timeouts {
                 "net.netfilter.nf_conntrack_gre_timeout_stream",
                 self.gre_stream,
             ),
+            (
+                "sctp_closed",
+                "net.netfilter.nf_conntrack_sctp_timeout_closed",
+                self.sctp_closed,
+            ),
+            (
+                "sctp_cookie_wait",
+                "net.netfilter.nf_conntrack_sctp_timeout_cookie_wait",
+                self.sctp_cookie_wait,
+            ),
+            (
+                "sctp_cookie_echoed",
+                "net.netfilter.nf_conntrack_sctp_timeout_cookie_echoed",
+                self.sctp_cookie_echoed,
+            ),
+            (
+                "sctp_established",
+                "net.netfilter.nf_conntrack_sctp_timeout_established",
+                self.sctp_established,
+            ),
+            (
+                "sctp_shutdown_sent",
+                "net.netfilter.nf_conntrack_sctp_timeout_shutdown_sent",
+                self.sctp_shutdown_sent,
+            ),
+            (
+                "sctp_shutdown_recd",
+                "net.netfilter.nf_conntrack_sctp_timeout_shutdown_recd",
+                self.sctp_shutdown_recd,
+            ),
+            (
+                "sctp_shutdown_ack_sent",
+                "net.netfilter.nf_conntrack_sctp_timeout_shutdown_ack_sent",
+                self.sctp_shutdown_ack_sent,
+            ),
+            (
+                "sctp_heartbeat_sent",
+                "net.netfilter.nf_conntrack_sctp_timeout_heartbeat_sent",
+                self.sctp_heartbeat_sent,
+            ),
             ("frag4", "net.ipv4.ipfrag_time", self.frag4),
             (
                 "frag6",
@@ -325,6 +382,14 @@ impl Timeouts {
             "generic" => &mut self.generic,
             "gre" => &mut self.gre,
             "gre_stream" => &mut self.gre_stream,
+            "sctp_closed" => &mut self.sctp_closed,
+            "sctp_cookie_wait" => &mut self.sctp_cookie_wait,
+            "sctp_cookie_echoed" => &mut self.sctp_cookie_echoed,
+            "sctp_established" => &mut self.sctp_established,
+            "sctp_shutdown_sent" => &mut self.sctp_shutdown_sent,
+            "sctp_shutdown_recd" => &mut self.sctp_shutdown_recd,
+            "sctp_shutdown_ack_sent" => &mut self.sctp_shutdown_ack_sent,
+            "sctp_heartbeat_sent" => &mut self.sctp_heartbeat_sent,
             "frag4" => &mut self.frag4,
             "frag6" => &mut self.frag6,
             _ => {
@@ -366,7 +431,7 @@ mod tests {
     fn timeout_names_and_sysctls_agree() {
         let d = Timeouts::default();
         let e = d.entries();
-        assert_eq!(e.len(), 19);
+        assert_eq!(e.len(), 27);
         for (i, (name, key, secs)) in e.iter().enumerate() {
             assert!(key.starts_with("net."), "{key}");
             let mut t = d;

@@ -14,6 +14,7 @@ pub enum ProtoState {
         stream_ts: u64,
     },
     Icmp,
+    Sctp(super::sctp::SctpCt),
     Generic,
 }
 

@@ -1,9 +1,11 @@
 //! `nf_conntrack_in`: classify a packet at PREROUTING or OUTPUT, look up or create its entry,
 //! and run the protocol tracker — TCP ([`super::tcp`]), UDP/UDP-Lite, ICMP/ICMPv6 (including
-//! errors that are RELATED to the connection they quote), GRE and the generic tracker.
+//! errors that are RELATED to the connection they quote), SCTP ([`super::sctp`]), GRE and the
+//! generic tracker (also DCCP's since the kernel dropped its tracker).
 
 use std::net::IpAddr;
 
+use super::sctp;
 use super::tcp::{self, TcpCt, TcpVerdict};
 use super::*;
 use crate::packet::{proto, Family, InnerPacket, Packet, L4};
@@ -75,11 +77,10 @@ fn icmpv6_untracked(t: u8) -> bool {
     matches!(t, 130..=136 | 143 | 151 | 152)
 }
 
+/// Protocols whose tuple has ports. DCCP has none: its tracker is gone from the kernel (6.16),
+/// DCCP is tracked by the generic one.
 fn has_ports(p: u8) -> bool {
-    matches!(
-        p,
-        proto::TCP | proto::UDP | proto::UDPLITE | proto::SCTP | proto::DCCP
-    )
+    matches!(p, proto::TCP | proto::UDP | proto::UDPLITE | proto::SCTP)
 }
 
 /// `nf_ct_invert_tuple`; `None` when the protocol cannot invert it (unmapped ICMP types).
@@ -202,7 +203,7 @@ fn packet_tuple(pkt: &Packet, zone: u16) -> Result<Tuple, CtOutcome> {
             t.sport = u.sport;
             t.dport = u.dport;
         }
-        (L4::Ports { sport, dport }, _) => {
+        (L4::Ports { sport, dport }, p) if has_ports(p) => {
             t.sport = *sport;
             t.dport = *dport;
         }
@@ -446,6 +447,7 @@ pub fn conntrack_in(
                         stream_ts: now + 2 * p.hz as u64,
                     },
                     proto::ICMP | proto::ICMPV6 => ProtoState::Icmp,
+                    proto::SCTP => ProtoState::Sctp(Default::default()),
                     _ => ProtoState::Generic,
                 };
                 let id = ct.alloc(CtEntry {
@@ -569,6 +571,36 @@ pub fn conntrack_in(
                     Ok(())
                 }
             }
+            proto::SCTP => {
+                let hl = pkt.ip_hdr_len as usize;
+                let len = (pkt.ip_len as usize).saturating_sub(hl);
+                let end = (pkt.ip_len as usize).min(pkt.data.len());
+                let seg = pkt.data.get(hl..end).unwrap_or(&[]);
+                let verify = hook == CtHook::PreRouting && p.checksum;
+                let e = ct.get_mut(id).expect("entry");
+                let confirmed = e.status & status::CONFIRMED != 0;
+                let ProtoState::Sctp(sc) = &mut e.proto else {
+                    unreachable!("SCTP entry")
+                };
+                match sctp::sctp_packet(sc, confirmed, seg, len, dir, verify, &p.timeouts) {
+                    Ok(r) => {
+                        if r.assured {
+                            e.status |= status::ASSURED;
+                        }
+                        if let Some(secs) = r.refresh {
+                            ct.refresh(id, secs * hz, now);
+                        }
+                        Ok(())
+                    }
+                    Err(sctp::SctpFail::Invalid(why)) => Err(why),
+                    Err(sctp::SctpFail::Uncertain(why)) => {
+                        if is_new {
+                            ct.discard(id);
+                        }
+                        return uncertain(why);
+                    }
+                }
+            }
             proto::GRE => {
                 let seen_reply = status_now & status::SEEN_REPLY != 0;
                 if seen_reply {
@@ -595,16 +627,11 @@ pub fn conntrack_in(
                 e.status |= status::SEEN_REPLY;
             }
         }
-        let uncertain = match pkt.proto {
-            proto::SCTP => Some("SCTP connection tracking is not emulated in detail"),
-            proto::DCCP => Some("DCCP connection tracking is not emulated in detail"),
-            _ => None,
-        };
         return CtOutcome {
             attach: Attach::Ct { id, info },
             new: is_new.then_some(id),
             invalid: None,
-            uncertain,
+            uncertain: None,
         };
     }
 }

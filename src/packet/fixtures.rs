@@ -698,7 +698,7 @@ pub fn all() -> Vec<Fixture> {
         },
         Fixture {
             name: "proto-edge.pcap",
-            description: "GRE (plain and PPTP), ESP, AH, IPIP, an unassigned protocol, UDP-Lite, IPv4 fragment trains both ways (see Details)",
+            description: "GRE (plain and PPTP), ESP, AH, IPIP, an unassigned protocol, UDP-Lite, DCCP, SCTP associations, IPv4 fragment trains both ways (see Details)",
             gen_command: None,
             bytes: super::scenario::proto_edge(),
         },

@@ -1053,6 +1053,66 @@ fn gre_v1(call_id: u16, seq: u32, ack: Option<u32>, data: usize) -> Vec<u8> {
     b
 }
 
+/// A DCCP packet with 48-bit sequence numbers (`kind` 0 Request with a service code, 1
+/// Response with an acknowledgement number and a service code) and a full-coverage checksum.
+fn dccp(src: &str, dst: &str, sport: u16, dport: u16, kind: u8) -> Vec<u8> {
+    let mut b = Vec::new();
+    b.extend_from_slice(&sport.to_be_bytes());
+    b.extend_from_slice(&dport.to_be_bytes());
+    let words = if kind == 0 { 5 } else { 7 };
+    b.extend_from_slice(&[words, 0, 0, 0, (kind << 1) | 1, 0]);
+    b.extend_from_slice(&[0, 0, 0, 0, 0x10, kind + 1]);
+    if kind == 1 {
+        b.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 1]);
+    }
+    b.extend_from_slice(&[0, 0, 0, 42]);
+    let ck = super::checksum::compute_l4(ip(src), ip(dst), proto::DCCP, &b);
+    b[6..8].copy_from_slice(&ck.to_be_bytes());
+    b
+}
+
+/// CRC32c (Castagnoli, reflected), as SCTP's checksum.
+fn crc32c(data: &[u8]) -> u32 {
+    let mut crc = u32::MAX;
+    for &byte in data {
+        crc ^= byte as u32;
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0x82F6_3B78
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// An SCTP INIT (`t` 1) or INIT ACK (`t` 2) chunk with initiate tag `tag`.
+fn sctp_init(t: u8, tag: u32) -> Vec<u8> {
+    let mut c = vec![t, 0, 0, 20];
+    c.extend_from_slice(&tag.to_be_bytes()); // initiate tag
+    c.extend_from_slice(&65536u32.to_be_bytes()); // a_rwnd
+    c.extend_from_slice(&[0, 10, 0, 10]); // streams out, in
+    c.extend_from_slice(&1000u32.to_be_bytes()); // initial TSN
+    c
+}
+
+/// An SCTP packet: common header and `chunks`, with a correct CRC32c unless `good` is false.
+fn sctp(sport: u16, dport: u16, vtag: u32, chunks: &[Vec<u8>], good: bool) -> Vec<u8> {
+    let mut b = Vec::new();
+    b.extend_from_slice(&sport.to_be_bytes());
+    b.extend_from_slice(&dport.to_be_bytes());
+    b.extend_from_slice(&vtag.to_be_bytes());
+    b.extend_from_slice(&[0, 0, 0, 0]);
+    for c in chunks {
+        b.extend_from_slice(c);
+        b.resize(b.len().next_multiple_of(4), 0);
+    }
+    let crc = crc32c(&b) ^ if good { 0 } else { 1 };
+    b[8..12].copy_from_slice(&crc.to_le_bytes());
+    b
+}
+
 fn esp(spi: u32, seq: u32, n: usize) -> Vec<u8> {
     let mut b = Vec::new();
     b.extend_from_slice(&spi.to_be_bytes());
@@ -1159,6 +1219,149 @@ pub fn proto_edge() -> Vec<u8> {
     k.push(&lite("192.0.2.5", h, 7004, 7005, 0, proto::UDP, false));
     k.push(&lite("192.0.2.5", h, 7006, 7007, 8, proto::UDP, true));
     k.push(&lite("192.0.2.5", h, 7008, 7009, 4, proto::UDP, false));
+    // DCCP (a Request, the Response, a Request on other ports) and SCTP (INIT, INIT ACK,
+    // COOKIE ECHO, COOKIE ACK, DATA; an INIT with a bad CRC32c; an ABORT out of the blue).
+    k.push(&raw(
+        "192.0.2.5",
+        h,
+        proto::DCCP,
+        dccp("192.0.2.5", h, 6000, 6001, 0),
+    ));
+    k.push(&raw(
+        h,
+        "192.0.2.5",
+        proto::DCCP,
+        dccp(h, "192.0.2.5", 6001, 6000, 1),
+    ));
+    k.push(&raw(
+        "192.0.2.5",
+        h,
+        proto::DCCP,
+        dccp("192.0.2.5", h, 6002, 6003, 0),
+    ));
+    let init = sctp_init;
+    let (ct, st) = (0x1111_2222u32, 0x3333_4444u32);
+    k.push(&raw(
+        "192.0.2.6",
+        h,
+        proto::SCTP,
+        sctp(7100, 7101, 0, &[init(1, ct)], true),
+    ));
+    k.push(&raw(
+        h,
+        "192.0.2.6",
+        proto::SCTP,
+        sctp(7101, 7100, ct, &[init(2, st)], true),
+    ));
+    k.push(&raw(
+        "192.0.2.6",
+        h,
+        proto::SCTP,
+        sctp(7100, 7101, st, &[vec![10, 0, 0, 8, 1, 2, 3, 4]], true),
+    ));
+    k.push(&raw(
+        h,
+        "192.0.2.6",
+        proto::SCTP,
+        sctp(7101, 7100, ct, &[vec![11, 0, 0, 4]], true),
+    ));
+    let data = vec![
+        0, 3, 0, 20, 0, 0, 3, 232, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4,
+    ];
+    k.push(&raw(
+        "192.0.2.6",
+        h,
+        proto::SCTP,
+        sctp(7100, 7101, st, std::slice::from_ref(&data), true),
+    ));
+    k.push(&raw(
+        h,
+        "192.0.2.6",
+        proto::SCTP,
+        sctp(7101, 7100, ct, &[data], true),
+    ));
+    k.push(&raw(
+        "192.0.2.6",
+        h,
+        proto::SCTP,
+        sctp(7102, 7101, 0, &[init(1, ct)], false),
+    ));
+    k.push(&raw(
+        "192.0.2.6",
+        h,
+        proto::SCTP,
+        sctp(7104, 7101, 0x5555, &[vec![6, 0, 0, 4]], true),
+    ));
+    // A second association: the INIT retransmitted, heartbeats, DATA with the wrong tag, the
+    // shutdown (SHUTDOWN, SHUTDOWN ACK, SHUTDOWN COMPLETE), DATA after it, an ABORT with the
+    // T bit from the host.
+    let (a, b) = (0x0A0A_0001u32, 0x0B0B_0002u32);
+    let sc = |k: &mut Cap, inbound: bool, tag: u32, chunk: Vec<u8>| {
+        let (src, dst, sp, dp) = if inbound {
+            ("192.0.2.6", h, 7200, 7101)
+        } else {
+            (h, "192.0.2.6", 7101, 7200)
+        };
+        k.push(&raw(
+            src,
+            dst,
+            proto::SCTP,
+            sctp(sp, dp, tag, &[chunk], true),
+        ));
+    };
+    let hb = |t: u8| vec![t, 0, 0, 12, 0, 1, 0, 8, 0, 0, 0, 7];
+    let data = |tsn: u8| vec![0, 3, 0, 17, 0, 0, 3, tsn, 0, 0, 0, 0, 0, 0, 0, 0, 7];
+    sc(k, true, 0, init(1, a));
+    sc(k, true, 0, init(1, a));
+    sc(k, false, a, init(2, b));
+    sc(k, true, b, vec![10, 0, 0, 8, 9, 9, 9, 9]);
+    sc(k, false, a, vec![11, 0, 0, 4]);
+    sc(k, false, a, hb(4));
+    sc(k, true, b, hb(5));
+    sc(k, true, a, data(233));
+    sc(k, true, b, data(233));
+    sc(k, true, b, vec![7, 0, 0, 8, 0, 0, 3, 233]);
+    sc(k, false, a, vec![8, 0, 0, 4]);
+    sc(k, true, b, vec![14, 0, 0, 4]);
+    sc(k, true, b, data(234));
+    sc(k, false, b, vec![6, 1, 0, 4]);
+    // The host's association out: INIT, INIT ACK, then an ABORT with the T bit whose tag is
+    // wrong, and one whose tag is right.
+    let (c, d) = (0x0C0C_0003u32, 0x0D0D_0004u32);
+    let out = |k: &mut Cap, inbound: bool, tag: u32, chunk: Vec<u8>| {
+        let (src, dst, sp, dp) = if inbound {
+            ("192.0.2.6", h, 9899, 7300)
+        } else {
+            (h, "192.0.2.6", 7300, 9899)
+        };
+        k.push(&raw(
+            src,
+            dst,
+            proto::SCTP,
+            sctp(sp, dp, tag, &[chunk], true),
+        ));
+    };
+    out(k, false, 0, init(1, c));
+    out(k, true, c, init(2, d));
+    out(k, true, c, vec![6, 1, 0, 4]);
+    out(k, true, d, vec![6, 1, 0, 4]);
+    // A secondary path: a HEARTBEAT opens it, its ACK establishes it, DATA follows.
+    let path = |k: &mut Cap, inbound: bool, tag: u32, chunk: Vec<u8>| {
+        let (src, dst, sp, dp) = if inbound {
+            ("192.0.2.7", h, 7400, 7101)
+        } else {
+            (h, "192.0.2.7", 7101, 7400)
+        };
+        k.push(&raw(
+            src,
+            dst,
+            proto::SCTP,
+            sctp(sp, dp, tag, &[chunk], true),
+        ));
+    };
+    path(k, true, 0x0E0E_0005, hb(4));
+    path(k, false, 0x0F0F_0006, hb(5));
+    path(k, true, 0x0E0E_0005, data(1));
 
     // 5. Fragments: a 3000-byte DNS-like UDP datagram in (3 fragments), a 2000-byte ping in and
     //    its reply out (fragmented by the host), a TCP SYN split after 8 bytes of TCP header,
@@ -1393,6 +1596,30 @@ pub fn ipv6_edge() -> Vec<u8> {
     c.c(k, ACK, 0);
     k.push(&udp("2001:db8:1::33", 5353, h, 53, 40));
     k.push(&udp(h, 53, "2001:db8:1::33", 5353, 120));
+    // SCTP: an association (INIT, INIT ACK, COOKIE ECHO, COOKIE ACK, DATA), an INIT with a
+    // bad CRC32c, DATA with the wrong verification tag.
+    let (a, b) = (0x6A6A_0001u32, 0x6B6B_0002u32);
+    let sc = |k: &mut Cap, inbound: bool, tag: u32, chunk: Vec<u8>, good: bool| {
+        let (src, dst, sp, dp) = if inbound {
+            ("2001:db8:1::34", h, 7000, 7001)
+        } else {
+            (h, "2001:db8:1::34", 7001, 7000)
+        };
+        k.push(&raw(
+            src,
+            dst,
+            proto::SCTP,
+            sctp(sp, dp, tag, &[chunk], good),
+        ));
+    };
+    let data = vec![0, 3, 0, 17, 0, 0, 3, 232, 0, 0, 0, 0, 0, 0, 0, 0, 7];
+    sc(k, true, 0, sctp_init(1, a), false);
+    sc(k, true, 0, sctp_init(1, a), true);
+    sc(k, false, a, sctp_init(2, b), true);
+    sc(k, true, b, vec![10, 0, 0, 8, 9, 9, 9, 9], true);
+    sc(k, false, a, vec![11, 0, 0, 4], true);
+    sc(k, true, b, data.clone(), true);
+    sc(k, true, a, data, true);
 
     // 5. Fragments: a 3000-byte UDP datagram in, an echo request in 2 fragments and the reply.
     let mut big = udp("2001:db8:1::40", 5000, h, 53, 3000);
@@ -1673,7 +1900,8 @@ pub fn rt_knock() -> Vec<u8> {
 /// 1 s, TCP "unacknowledged" and "max_retrans" 1 s): unreplied and replied UDP, a UDP stream,
 /// an echo reply too late, a SYN/ACK too late, packets after TIME_WAIT and CLOSE expired, a
 /// generic protocol, a fragment too late, TCP connections with unacknowledged data, repeated
-/// ACKs, a zero window, an idle one and a mid-stream pickup.
+/// ACKs, a zero window, an idle one and a mid-stream pickup; SCTP associations against
+/// shortened CLOSED, COOKIE_WAIT, COOKIE_ECHOED and ESTABLISHED timeouts (1 s).
 pub fn rt_timeouts() -> Vec<u8> {
     let h = HOST4;
     let mut cap = Cap::new();
@@ -1697,6 +1925,20 @@ pub fn rt_timeouts() -> Vec<u8> {
     let mut zw = Conv::new("198.51.100.99", 40006, h, 80, 11_000, 12_000);
     let mut idle = Conv::new("198.51.100.99", 40007, h, 80, 13_000, 14_000);
     let mut mid = Conv::new("198.51.100.99", 40008, h, 80, 15_000, 16_000);
+    // SCTP (CLOSED, COOKIE_WAIT, COOKIE_ECHOED, ESTABLISHED shortened to 1 s): s1 echoes its
+    // cookie too late; s2 completes and sends DATA in time, then too late; s3's retransmitted
+    // INIT does not refresh the entry, so the INIT ACK comes too late.
+    let sc = |sport: u16, inbound: bool, tag: u32, chunk: Vec<u8>| {
+        let (src, dst, sp, dp) = if inbound {
+            ("192.0.2.9", h, sport, 7101)
+        } else {
+            (h, "192.0.2.9", 7101, sport)
+        };
+        raw(src, dst, proto::SCTP, sctp(sp, dp, tag, &[chunk], true))
+    };
+    let (ta, tb) = (0x7A7A_0001u32, 0x7B7B_0002u32);
+    let echo = vec![10, 0, 0, 8, 9, 9, 9, 9];
+    let data = vec![0, 3, 0, 17, 0, 0, 3, 232, 0, 0, 0, 0, 0, 0, 0, 0, 7];
 
     let mut fa = udp("198.51.100.97", 5004, h, 53, 2000);
     fa.ip_id = 0x0a01;
@@ -1735,8 +1977,13 @@ pub fn rt_timeouts() -> Vec<u8> {
     idle.handshake(k);
     idle.exchange(k, 10, 10);
     mid.c(k, PSH | ACK, 100);
+    for sport in [7001, 7002, 7003] {
+        k.push(&sc(sport, true, 0, sctp_init(1, ta)));
+    }
     ms(k, 100);
     // t = 0.1
+    k.push(&sc(7001, false, ta, sctp_init(2, tb)));
+    k.push(&sc(7002, false, ta, sctp_init(2, tb)));
     k.push(&r2);
     k.push(&r3);
     k.push(&er);
@@ -1746,13 +1993,17 @@ pub fn rt_timeouts() -> Vec<u8> {
     // last fragment
     k.push(&u1);
     k.push_bytes(fa[1].clone());
+    k.push(&sc(7002, true, tb, echo.clone()));
+    k.push(&sc(7003, true, 0, sctp_init(1, ta)));
     ms(k, 400);
     // t = 0.9
+    k.push(&sc(7002, false, ta, vec![11, 0, 0, 4]));
     k.push(&u3);
     k.push(&u2);
     ms(k, 300);
     // t = 1.2
     k.push(&r3);
+    k.push(&sc(7003, false, ta, sctp_init(2, tb)));
     ms(k, 500);
     // t = 1.7: too late for the echo reply (1 s), the SYN/ACK (1 s), TIME_WAIT and CLOSE,
     // and for the second datagram's fragment queue (ipfrag_time 1 s): its last fragment
@@ -1769,6 +2020,8 @@ pub fn rt_timeouts() -> Vec<u8> {
     idle.c(k, PSH | ACK, 10);
     mid.s(k, ACK, 0);
     k.push(&g);
+    k.push(&sc(7001, true, tb, echo));
+    k.push(&sc(7002, true, tb, data.clone()));
     ms(k, 200);
     // t = 1.9: u1 after 1.4 s of silence (expired), u3 still alive
     k.push(&u1);
@@ -1782,6 +2035,7 @@ pub fn rt_timeouts() -> Vec<u8> {
     k.push(&u3);
     k.push(&r3);
     k.push(&u1);
+    k.push(&sc(7002, true, tb, data));
     cap.bytes()
 }
 

@@ -34,6 +34,12 @@ pub struct SimOptions {
     pub trace: bool,
     /// `nf_conntrack_tcp_ignore_invalid_rst`.
     pub tcp_ignore_invalid_rst: bool,
+    /// Track connections even if no rule needs it (as when something else on the host loaded
+    /// conntrack); used to build connections that already exist when a ruleset is loaded.
+    pub force_conntrack: bool,
+    /// Capture time (ns) that maps to the engine's first jiffy; by default the first packet's.
+    /// Engines that must share one clock (a warm-up and the real run) set the same origin.
+    pub time_origin: Option<u64>,
 }
 
 impl Default for SimOptions {
@@ -44,6 +50,8 @@ impl Default for SimOptions {
             simulate_replies: true,
             trace: false,
             tcp_ignore_invalid_rst: false,
+            force_conntrack: false,
+            time_origin: None,
         }
     }
 }
@@ -171,7 +179,7 @@ impl<'r> Engine<'r> {
             .iter()
             .map(|t| vec![Counters::default(); t.chains.len()])
             .collect();
-        let ct_active = conntrack_active(rs);
+        let ct_active = opts.force_conntrack || conntrack_active(rs);
         let params = Params {
             hz: opts.env.hz,
             tcp_loose: opts.env.tcp_loose,
@@ -180,6 +188,7 @@ impl<'r> Engine<'r> {
             tcp_max_retrans: 3,
             checksum: opts.env.ct_checksum,
         };
+        let origin = opts.time_origin;
         Engine {
             rs,
             env: opts.env.clone(),
@@ -192,7 +201,7 @@ impl<'r> Engine<'r> {
             conntrack: Conntrack::new(),
             ext: ExtState::default(),
             ct_active,
-            origin: None,
+            origin,
         }
     }
 

@@ -2,6 +2,7 @@
 //! per line with a `"type"`), per-rule hit counters, summaries by verdict and by flow, and the
 //! terminal tables.
 
+pub mod ci;
 pub mod table;
 
 use std::collections::BTreeMap;

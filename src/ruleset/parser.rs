@@ -2438,3 +2438,45 @@ fn finalize(st: &mut State) -> Vec<Table> {
     }
     out
 }
+
+/// Parse one rule body (what follows `-A CHAIN`) in the context of `table` of `rs`, so that jumps
+/// resolve to its chains. Used to try fixes on a copy of a ruleset.
+pub fn parse_rule_in(
+    rs: &Ruleset,
+    table: TableKind,
+    chain: &str,
+    body: &str,
+    backend: Backend,
+) -> Result<Rule, Vec<Diagnostic>> {
+    let mut doc = format!("*{}\n", table.name());
+    if let Some(t) = rs.table(table) {
+        for c in &t.chains {
+            let _ = std::fmt::Write::write_fmt(
+                &mut doc,
+                format_args!(
+                    ":{} {} [0:0]\n",
+                    c.name,
+                    c.policy.map(|p| p.name()).unwrap_or("-")
+                ),
+            );
+        }
+    }
+    let _ = std::fmt::Write::write_fmt(&mut doc, format_args!("-A {chain} {body}\nCOMMIT\n"));
+    let p = parse_str(
+        "fix",
+        &doc,
+        ParseOptions {
+            family: rs.family,
+            format: InputFormat::Restore,
+            backend,
+        },
+    );
+    if p.has_errors() {
+        return Err(p.diagnostics.into_iter().filter(|d| d.is_error()).collect());
+    }
+    p.ruleset
+        .table(table)
+        .and_then(|t| t.chain(chain))
+        .and_then(|c| c.rules.first().cloned())
+        .ok_or_else(Vec::new)
+}

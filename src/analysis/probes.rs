@@ -132,24 +132,22 @@ pub fn check(rs: &Ruleset, opts: &CheckOptions) -> Vec<Finding> {
             Some(CtLabel::New) | Some(CtLabel::Invalid) | None
         );
         if res.passed() && fresh && rule_of(rs, &res.outcome).is_some_and(reply_like) {
-            {
-                let info = decided_by(rs, &res.outcome);
-                let mut f = Finding::new(
+            let info = decided_by(rs, &res.outcome);
+            let mut f = Finding::new(
                     "FW003",
                     format!("unsolicited inbound accepted: {} is accepted as {} by {}, which matches a source port without a state check", s.what, res.outcome.ctstate.map(|c| c.as_str()).unwrap_or("untracked"), info.as_ref().map(|i| i.short()).unwrap_or_default()),
                     &file,
                 )
                 .at_rule(info.clone());
-                f.packet = Some(super::lockout::describe_packet(res));
-                if let Some(i) = &info {
-                    f.fix = Some(format!(
-                        "add `-m conntrack --ctstate ESTABLISHED` to {} (line {})",
-                        i.text.clone().unwrap_or_default(),
-                        i.line.unwrap_or(0)
-                    ));
-                }
-                out.push(f);
+            f.packet = Some(super::lockout::describe_packet(res));
+            if let Some(i) = &info {
+                f.fix = Some(format!(
+                    "add `-m conntrack --ctstate ESTABLISHED` to {} (line {})",
+                    i.text.clone().unwrap_or_default(),
+                    i.line.unwrap_or(0)
+                ));
             }
+            out.push(f);
         }
     }
 

@@ -15,8 +15,9 @@
 //! verdict = "accept"     # accept | drop | reject | blocked (drop or reject)
 //! ```
 //!
-//! `session` is a complete TCP session (all of it must be accepted to count as accept; its
-//! first packet decides drop/reject); `packet` a single packet with no connection behind it (a
+//! `session` is a complete TCP session: it counts as accepted when every packet is, otherwise
+//! the first packet that is not accepted gives the verdict (a session whose replies cannot
+//! leave is a dropped session); `packet` a single packet with no connection behind it (a
 //! SYN for TCP, a datagram for UDP: "unsolicited"); `established` traffic both ways of a
 //! connection that already exists; `echo` an echo request. For "anywhere" and CIDRs several
 //! addresses are tried and all must give the expected verdict.

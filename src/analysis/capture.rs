@@ -24,6 +24,8 @@ pub struct CaptureAnalyzer {
     flows: BTreeMap<(IpAddr, u16, u8), MgmtFlow>,
     tunnel_in: Vec<u64>,
     tunnel_out: Vec<u64>,
+    /// What accepted the first tunnel-like echo request.
+    tunnel_rule: Option<Outcome>,
 }
 
 impl CaptureAnalyzer {
@@ -72,7 +74,10 @@ impl CaptureAnalyzer {
             let payload = pkt.payload();
             if v == Verdict::Accept && payload.len() >= 512 && synth::entropy(payload) > 7.0 {
                 match i.icmp_type {
-                    8 | 128 => self.tunnel_in.push(o.frame),
+                    8 | 128 => {
+                        self.tunnel_in.push(o.frame);
+                        self.tunnel_rule.get_or_insert_with(|| o.clone());
+                    }
                     0 | 129 => self.tunnel_out.push(o.frame),
                     _ => {}
                 }
@@ -128,6 +133,9 @@ impl CaptureAnalyzer {
                 &file,
             );
             f.frame = self.tunnel_in.first().copied();
+            if let Some(o) = &self.tunnel_rule {
+                f = f.at_rule(decided_by(rs, o));
+            }
             f.details.push(format!(
                 "requests: frames {:?}",
                 &self.tunnel_in[..self.tunnel_in.len().min(10)]

@@ -686,7 +686,7 @@ fn cmd_sim(a: SimArgs) -> u8 {
             ..SimOptions::default()
         };
         let json = fmt == OutFormat::Json;
-        let mut summary = Summary::new(a.flows || !json);
+        let mut summary = Summary::new(a.flows);
         let mut rows = Vec::new();
         let mut hidden = 0usize;
         let mut t0: Option<f64> = None;
@@ -706,12 +706,13 @@ fn cmd_sim(a: SimArgs) -> u8 {
             (fmt == OutFormat::Table && std::io::stderr().is_terminal()).then(Progress::new);
         let rs = &loaded.ruleset;
         let mut analyzer = CaptureAnalyzer::new(&check, &hosts.hosts);
+        let mut rule_infos = report::RuleInfos::new(rs);
         let result = replay::replay(rs, opts, source, |item| {
             let rec = match item {
                 Item::Packet(p, o) => {
                     summary.add(Some(p), o);
                     analyzer.observe(p, o);
-                    PacketRecord::new(rs, p, o)
+                    PacketRecord::new(&mut rule_infos, p, o)
                 }
                 Item::Problem(p) => {
                     let rec = PacketRecord::problem(p);
@@ -806,7 +807,12 @@ fn cmd_sim(a: SimArgs) -> u8 {
             print_findings(&mut stdout, &loaded, &all, &lockout, &results);
         }
         OutFormat::Json => {
-            if let Some((_, hits, _, _)) = &replay_out {
+            if let Some((summary, hits, _, _)) = &replay_out {
+                for f in summary.flow_records() {
+                    if let Ok(s) = serde_json::to_string(&f) {
+                        let _ = writeln!(stdout, "{s}");
+                    }
+                }
                 for h in hits {
                     if let Ok(s) = serde_json::to_string(h) {
                         let _ = writeln!(stdout, "{s}");

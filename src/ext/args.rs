@@ -73,6 +73,12 @@ pub fn sub_span(arg: &OptArg<'_>, start: usize, end: usize) -> Span {
 /// Protocol number → name as `iptables-save` prints it (`/etc/protocols`, then libxtables'
 /// own table), or `None` when it prints the number.
 pub fn proto_name(num: u8) -> Option<&'static str> {
+    // Printing a rule asks for its protocol's name; reports print rules per packet.
+    static NAMES: std::sync::OnceLock<[Option<&'static str>; 256]> = std::sync::OnceLock::new();
+    NAMES.get_or_init(|| std::array::from_fn(|n| proto_name_uncached(n as u8)))[num as usize]
+}
+
+fn proto_name_uncached(num: u8) -> Option<&'static str> {
     for line in PROTOCOLS.lines() {
         let mut it = line.split(' ');
         let (Some(name), Some(n)) = (it.next(), it.next()) else {

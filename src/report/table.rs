@@ -24,7 +24,7 @@ pub fn packet_row(r: &PacketRecord, t0: f64) -> Vec<Cell> {
     let what = match (&r.proto, &r.tcp_flags, r.icmp_type) {
         (Some(p), Some(f), _) => format!("{p} {f}"),
         (Some(p), None, Some(t)) => format!("{p} {t}/{}", r.icmp_code.unwrap_or(0)),
-        (Some(p), _, _) => p.clone(),
+        (Some(p), _, _) => p.to_string(),
         _ => "-".into(),
     };
     let verdict = match (r.verdict, r.certain) {
@@ -153,7 +153,7 @@ pub fn flows_table(s: &Summary) -> Table {
         "rejected",
         "blocked frames",
     ]);
-    for (k, f) in &s.flows {
+    for (k, f) in s.flows() {
         t.add_row(vec![
             Cell::new(flow_name(k)),
             Cell::new(format!("{}-{}", f.first_frame, f.last_frame)),

@@ -122,3 +122,58 @@ fn flow_records_partition_the_packets() {
         assert!(f["last_frame"].as_u64().unwrap() <= packets.len() as u64);
     }
 }
+
+/// Every capture whose recipe in pcaps/README.md is an `fwcheck gen` command: running that
+/// command writes the shipped file byte for byte.
+#[test]
+fn gen_commands_reproduce_the_shipped_captures() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("pcaps/README.md")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut checked = 0;
+    for line in readme.lines() {
+        // | `file` | `fwcheck gen ...` | contents |
+        let cols: Vec<&str> = line.split(" | ").collect();
+        if cols.len() < 3 || !cols[1].starts_with("`fwcheck gen ") {
+            continue;
+        }
+        let file = cols[0].trim_start_matches("| ").trim_matches('`');
+        let cmd = cols[1].trim_matches('`');
+        // Shell-like split: single-quoted words keep their spaces.
+        let mut args: Vec<String> = Vec::new();
+        let mut rest = cmd.strip_prefix("fwcheck ").unwrap();
+        while !rest.is_empty() {
+            rest = rest.trim_start();
+            if let Some(r) = rest.strip_prefix('\'') {
+                let end = r.find('\'').unwrap();
+                args.push(r[..end].to_string());
+                rest = &r[end + 1..];
+            } else {
+                let end = rest.find(' ').unwrap_or(rest.len());
+                args.push(rest[..end].to_string());
+                rest = &rest[end..];
+            }
+        }
+        let out = dir.path().join(file);
+        for (i, a) in args.clone().iter().enumerate() {
+            if a == "-o" {
+                args[i + 1] = out.display().to_string();
+            }
+        }
+        let st = Command::new(env!("CARGO_BIN_EXE_fwcheck"))
+            .args(&args)
+            .current_dir(root)
+            .output()
+            .unwrap();
+        assert!(
+            st.status.success(),
+            "{cmd}: {}",
+            String::from_utf8_lossy(&st.stderr)
+        );
+        let got = std::fs::read(&out).unwrap();
+        let want = std::fs::read(root.join("pcaps").join(file)).unwrap();
+        assert!(got == want, "{cmd} does not reproduce pcaps/{file}");
+        checked += 1;
+    }
+    assert!(checked >= 7, "only {checked} gen recipes found");
+}

@@ -686,7 +686,8 @@ fn cmd_sim(a: SimArgs) -> u8 {
             ..SimOptions::default()
         };
         let json = fmt == OutFormat::Json;
-        let mut summary = Summary::new(a.flows);
+        // Flows are tracked for --flows and for the terminal summary (blocked connections).
+        let mut summary = Summary::new(a.flows || fmt == OutFormat::Table);
         let mut rows = Vec::new();
         let mut hidden = 0usize;
         let mut t0: Option<f64> = None;
@@ -778,6 +779,22 @@ fn cmd_sim(a: SimArgs) -> u8 {
             }
             let _ = writeln!(stdout, "{}", rt::rules_table(&hits));
             let _ = writeln!(stdout, "{}", rt::summary_table(&summary));
+            if !a.flows {
+                let (t, more) = rt::blocked_flows_table(&summary, 10);
+                let n = summary.flow_count();
+                let blocked = summary.blocked_flow_count();
+                let _ = writeln!(
+                    stdout,
+                    "{n} flows, {} fully accepted, {blocked} with packets not accepted",
+                    n - blocked
+                );
+                if blocked > 0 {
+                    let _ = writeln!(stdout, "{t}");
+                    if more > 0 {
+                        let _ = writeln!(stdout, "({more} more; --flows lists every flow)");
+                    }
+                }
+            }
         }
         replay_out = Some((summary, hits, stats, engine.conntrack_active()));
     }

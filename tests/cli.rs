@@ -177,3 +177,38 @@ fn gen_commands_reproduce_the_shipped_captures() {
     }
     assert!(checked >= 7, "only {checked} gen recipes found");
 }
+
+/// The terminal report ends its traffic part with the flow summary: counts that agree with the
+/// JSON flow records, and the most-blocked flows.
+#[test]
+fn terminal_summary_names_blocked_flows() {
+    let args = [
+        "fixtures/guides/guide-001-apache.rules.v4",
+        "--pcap",
+        "pcaps/webserver.pcap",
+        "--fail-on",
+        "never",
+    ];
+    let out = Command::new(env!("CARGO_BIN_EXE_fwcheck"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut with_flows = args.to_vec();
+    with_flows.push("--flows");
+    let v = json_lines(&with_flows);
+    let flows = of_type(&v, "flow");
+    let blocked = flows
+        .iter()
+        .filter(|f| f["dropped"].as_u64().unwrap() + f["rejected"].as_u64().unwrap() > 0)
+        .count();
+    assert!(blocked > 0);
+    let line = format!(
+        "{} flows, {} fully accepted, {blocked} with packets not accepted",
+        flows.len(),
+        flows.len() - blocked
+    );
+    assert!(text.contains(&line), "{line}\n{text}");
+    assert!(text.contains("blocked flow"), "{text}");
+}

@@ -418,6 +418,18 @@ impl Summary {
             .collect()
     }
 
+    pub fn flow_count(&self) -> usize {
+        self.flow_list.len()
+    }
+
+    /// Flows with at least one packet dropped or rejected.
+    pub fn blocked_flow_count(&self) -> usize {
+        self.flow_list
+            .iter()
+            .filter(|(_, f)| f.dropped + f.rejected > 0)
+            .count()
+    }
+
     /// The flows seen (when tracked), sorted by protocol and endpoints.
     pub fn flows(&self) -> Vec<(&FlowKey, &FlowStats)> {
         let mut v: Vec<_> = self.flow_list.iter().map(|(k, f)| (k, f)).collect();

@@ -173,6 +173,47 @@ pub fn flows_table(s: &Summary) -> Table {
     t
 }
 
+/// The `limit` flows with the most packets not accepted (then by first frame), and how many
+/// more blocked flows there are.
+pub fn blocked_flows_table(s: &Summary, limit: usize) -> (Table, usize) {
+    let mut v: Vec<_> = s
+        .flows()
+        .into_iter()
+        .filter(|(_, f)| f.dropped + f.rejected > 0)
+        .collect();
+    v.sort_by_key(|(_, f)| (std::cmp::Reverse(f.dropped + f.rejected), f.first_frame));
+    let more = v.len().saturating_sub(limit);
+    let mut t = table();
+    t.set_header(vec![
+        "blocked flow",
+        "frames",
+        "pkts",
+        "dropped",
+        "rejected",
+        "first blocked frames",
+    ]);
+    for (k, f) in v.into_iter().take(limit) {
+        let mut frames: Vec<String> = f
+            .blocked_frames
+            .iter()
+            .take(5)
+            .map(|x| x.to_string())
+            .collect();
+        if f.dropped + f.rejected > 5 {
+            frames.push("…".into());
+        }
+        t.add_row(vec![
+            Cell::new(flow_name(k)),
+            Cell::new(format!("{}-{}", f.first_frame, f.last_frame)),
+            Cell::new(f.packets),
+            Cell::new(f.dropped),
+            Cell::new(f.rejected),
+            Cell::new(frames.join(",")),
+        ]);
+    }
+    (t, more)
+}
+
 pub fn flow_name(k: &FlowKey) -> String {
     match (k.a_port, k.b_port) {
         (Some(a), Some(b)) if k.proto == "tcp" || k.proto == "udp" => {

@@ -182,6 +182,7 @@ pub fn compare(
                 u8::from(sim.env.tcp_be_liberal).to_string(),
             ),
         ],
+        reload: None,
     };
     let report = oracle::replay_with(&cfg, &ReplayOptions::default(), oracle_frames)?;
     let kernel: std::collections::HashMap<u64, &KernelOutcome> =

@@ -112,6 +112,17 @@ pub struct OracleConfig {
     /// `("net.netfilter.nf_conntrack_tcp_be_liberal", "1")`. Keys naming the interface (e.g.
     /// `net.ipv4.conf.eth0.rp_filter`) are applied after the interface exists, others before.
     pub sysctls: Vec<(String, String)>,
+    /// Load another ruleset partway through the replay (see [`Reload`]).
+    pub reload: Option<Reload>,
+}
+
+/// A second ruleset loaded with `iptables-restore` right before the first frame numbered
+/// `before_frame` or later — the way an administrator applies a new ruleset to a running host:
+/// connections already tracked stay in the conntrack table and meet the new rules.
+#[derive(Debug, Clone)]
+pub struct Reload {
+    pub before_frame: u64,
+    pub ruleset: String,
 }
 
 impl OracleConfig {
@@ -124,6 +135,7 @@ impl OracleConfig {
             iface: "eth0".into(),
             pacing: Pacing::AsFastAsPossible,
             sysctls: Vec::new(),
+            reload: None,
         }
     }
 }

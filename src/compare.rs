@@ -210,6 +210,7 @@ pub fn compare(
         pacing,
         backend: sim.env.backend,
         sysctls: kernel_sysctls(&sim),
+        reload: None,
     };
     let report = oracle::replay_with(&cfg, &ReplayOptions::default(), oracle_frames)?;
     let kernel: std::collections::HashMap<u64, &KernelOutcome> =

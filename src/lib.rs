@@ -6,6 +6,7 @@
 //! through the ruleset with the [`conntrack`] emulator; reports and analyses are built on the
 //! per-packet outcomes.
 
+pub mod analysis;
 #[doc(hidden)]
 pub mod bench_support;
 #[cfg(target_os = "linux")]

@@ -9,6 +9,10 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, ContentArrangement, Table};
 
+use fwcheck::analysis::capture::CaptureAnalyzer;
+use fwcheck::analysis::expect::{self, ExpectResult};
+use fwcheck::analysis::lockout::LockoutResult;
+use fwcheck::analysis::{self, CheckOptions, Finding, Level, Net, Service};
 use fwcheck::engine::{SimEnv, SimOptions};
 use fwcheck::ext::Backend;
 use fwcheck::lint::{self, Loaded};
@@ -74,6 +78,33 @@ struct SimArgs {
     /// At most this many packet rows in the table output (0 = all).
     #[arg(long, default_value_t = 500, value_name = "N")]
     limit: usize,
+    #[command(flatten)]
+    gate: GateArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+struct GateArgs {
+    /// A management service that must stay reachable (repeatable): tcp/22, udp/1194, 2222.
+    #[arg(long, value_name = "PROTO/PORT", default_value = "tcp/22")]
+    mgmt: Vec<String>,
+    /// Where the administrator connects from (repeatable CIDR). Default: anywhere — then the
+    /// check only needs some address to get in.
+    #[arg(long, value_name = "CIDR")]
+    admin: Vec<String>,
+    /// Declarative checks to evaluate (TOML, see the README).
+    #[arg(long, value_name = "FILE")]
+    expect: Option<PathBuf>,
+    /// Exit 1 when a finding has at least this severity (or an expectation fails).
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    fail_on: FailOn,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum FailOn {
+    Error,
+    Warning,
+    Note,
+    Never,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -103,6 +134,12 @@ struct HostArgs {
 enum OutFormat {
     Table,
     Json,
+    /// SARIF 2.1.0, for code-scanning tools.
+    Sarif,
+    /// JUnit XML: one test case per lockout check and per expectation.
+    Junit,
+    /// GitHub Actions workflow annotations.
+    Github,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -493,6 +530,15 @@ fn cmd_sim(a: SimArgs) -> u8 {
     let diag_text = loaded.render_diagnostics(color_stderr());
     if loaded.has_errors() {
         let _ = write!(std::io::stderr(), "{diag_text}");
+        if a.format == OutFormat::Github {
+            for d in loaded.diagnostics.iter().filter(|d| d.is_error()) {
+                let l = d.locate(&loaded.ruleset.source);
+                println!(
+                    "::error file={},line={},col={},title={}::{}",
+                    l.file, l.line, l.column, l.code, l.message
+                );
+            }
+        }
         eprintln!(
             "fwcheck: {} is not a valid ruleset ({} error(s)); nothing simulated",
             rules_path.display(),
@@ -504,8 +550,64 @@ fn cmd_sim(a: SimArgs) -> u8 {
         Ok(h) => h,
         Err(c) => return c,
     };
+    let mut check = CheckOptions::default();
+    match a
+        .gate
+        .mgmt
+        .iter()
+        .map(|s| Service::parse(s))
+        .collect::<Result<Vec<_>, _>>()
+    {
+        Ok(m) => check.mgmt = m,
+        Err(e) => {
+            eprintln!("fwcheck: --mgmt {e}");
+            return exit::USAGE;
+        }
+    }
+    match a
+        .gate
+        .admin
+        .iter()
+        .map(|s| Net::parse(s))
+        .collect::<Result<Vec<_>, _>>()
+    {
+        Ok(n) => check.admin = n,
+        Err(e) => {
+            eprintln!("fwcheck: --admin {e}");
+            return exit::USAGE;
+        }
+    }
+    let expectations = match &a.gate.expect {
+        None => Vec::new(),
+        Some(p) => {
+            let text = match std::fs::read_to_string(p) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("fwcheck: cannot read {}: {e}", p.display());
+                    return exit::USAGE;
+                }
+            };
+            match expect::parse(&text) {
+                Ok(x) => x,
+                Err(e) => {
+                    if e.line > 0 {
+                        eprintln!(
+                            "fwcheck: {}:{}:{}: {}",
+                            p.display(),
+                            e.line,
+                            e.column,
+                            e.message
+                        );
+                    } else {
+                        eprintln!("fwcheck: {}: {}", p.display(), e.message);
+                    }
+                    return exit::USAGE;
+                }
+            }
+        }
+    };
     let source = if let Some(p) = &a.pcap {
-        Source::Capture(p.clone())
+        Some(Source::Capture(p.clone()))
     } else if !a.flow.is_empty() {
         let specs = match parse_flows(&a.flow) {
             Ok(s) => s,
@@ -515,7 +617,7 @@ fn cmd_sim(a: SimArgs) -> u8 {
         if !given_hosts.is_empty() {
             go.host = given_hosts.clone();
         }
-        Source::Packets(flowspec::build(&specs, &go))
+        Some(Source::Packets(flowspec::build(&specs, &go)))
     } else if let Some(name) = &a.synthetic {
         let profile = match parse_profile(name) {
             Ok(p) => p,
@@ -528,21 +630,25 @@ fn cmd_sim(a: SimArgs) -> u8 {
         if !given_hosts.is_empty() {
             go.host = given_hosts.clone();
         }
-        Source::Packets(gen::generate(&go))
+        Some(Source::Packets(gen::generate(&go)))
     } else {
-        // Without traffic: the static checks.
-        let _ = write!(std::io::stderr(), "{diag_text}");
-        eprintln!("fwcheck: no traffic given (--pcap FILE, --synthetic [PROFILE] or --flow SPEC); see also `fwcheck lint`");
-        return exit::USAGE;
+        None
     };
-    let hosts = match replay::choose_hosts(&given_hosts, &source) {
-        Ok(h) => h,
-        Err(e) => {
-            eprintln!("fwcheck: {e}");
-            return exit::INVALID;
-        }
+    let hosts = match &source {
+        Some(src) => match replay::choose_hosts(&given_hosts, src) {
+            Ok(h) => h,
+            Err(e) => {
+                eprintln!("fwcheck: {e}");
+                return exit::INVALID;
+            }
+        },
+        None => replay::HostChoice {
+            hosts: given_hosts.clone(),
+            inferred: false,
+            seen_in: None,
+        },
     };
-    if hosts.hosts.is_empty() {
+    if source.is_some() && hosts.hosts.is_empty() {
         eprintln!("fwcheck: no IP packets to infer the host from; give --host ADDR");
         return exit::USAGE;
     }
@@ -556,15 +662,12 @@ fn cmd_sim(a: SimArgs) -> u8 {
         iface: a.host.iface.clone(),
         backend: a.input.backend.get(),
     };
-    let opts = SimOptions {
-        env,
-        router: a.host.router,
-        ..SimOptions::default()
-    };
-    let json = a.format == OutFormat::Json;
+    check.env = env.clone();
+    check.router = a.host.router;
+    let fmt = a.format;
     let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
     let _ = write!(std::io::stderr(), "{diag_text}");
-    if hosts.inferred && !json {
+    if hosts.inferred && fmt == OutFormat::Table {
         if let Some((c, t)) = hosts.seen_in {
             eprintln!(
                 "fwcheck: host inferred as {} (in {c} of {t} packets); use --host to set it",
@@ -572,127 +675,364 @@ fn cmd_sim(a: SimArgs) -> u8 {
             );
         }
     }
-    let mut summary = Summary::new(a.flows || !json);
-    let mut rows = Vec::new();
-    let mut hidden = 0usize;
-    let mut t0: Option<f64> = None;
-    let only = a.only;
-    let keep = |r: &PacketRecord| -> bool {
-        match only {
-            None => true,
-            Some(Only::Accepted) => r.verdict == Some("ACCEPT"),
-            Some(Only::Dropped) => r.verdict == Some("DROP"),
-            Some(Only::Rejected) => r.verdict == Some("REJECT"),
-            Some(Only::Blocked) => matches!(r.verdict, Some("DROP" | "REJECT")),
-            Some(Only::Uncertain) => !r.certain,
-            Some(Only::Unjudged) => r.verdict.is_none(),
-        }
-    };
-    let progress = (!json && std::io::stderr().is_terminal()).then(Progress::new);
-    let rs = &loaded.ruleset;
-    let result = replay::replay(rs, opts, source, |item| {
-        let rec = match item {
-            Item::Packet(p, o) => {
-                summary.add(Some(p), o);
-                PacketRecord::new(rs, p, o)
-            }
-            Item::Problem(p) => {
-                let rec = PacketRecord::problem(p);
-                summary.add(
-                    None,
-                    &fwcheck::engine::Outcome::unjudged(
-                        p.frame,
-                        rec.reason.clone().unwrap_or_default(),
-                    ),
-                );
-                rec
+
+    // 1. Traffic, if any.
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut replay_out: Option<(Summary, Vec<report::RuleHits>, replay::ReplayStats, bool)> = None;
+    if let Some(source) = source {
+        let opts = SimOptions {
+            env,
+            router: a.host.router,
+            ..SimOptions::default()
+        };
+        let json = fmt == OutFormat::Json;
+        // Flows are tracked for --flows and for the terminal summary (blocked connections).
+        let mut summary = Summary::new(a.flows || fmt == OutFormat::Table);
+        let mut rows = Vec::new();
+        let mut hidden = 0usize;
+        let mut t0: Option<f64> = None;
+        let only = a.only;
+        let keep = |r: &PacketRecord| -> bool {
+            match only {
+                None => true,
+                Some(Only::Accepted) => r.verdict == Some("ACCEPT"),
+                Some(Only::Dropped) => r.verdict == Some("DROP"),
+                Some(Only::Rejected) => r.verdict == Some("REJECT"),
+                Some(Only::Blocked) => matches!(r.verdict, Some("DROP" | "REJECT")),
+                Some(Only::Uncertain) => !r.certain,
+                Some(Only::Unjudged) => r.verdict.is_none(),
             }
         };
+        let progress =
+            (fmt == OutFormat::Table && std::io::stderr().is_terminal()).then(Progress::new);
+        let rs = &loaded.ruleset;
+        let mut analyzer = CaptureAnalyzer::new(&check, &hosts.hosts);
+        let mut rule_infos = report::RuleInfos::new(rs);
+        let result = replay::replay(rs, opts, source, |item| {
+            let rec = match item {
+                Item::Packet(p, o) => {
+                    summary.add(Some(p), o);
+                    analyzer.observe(p, o);
+                    PacketRecord::new(&mut rule_infos, p, o)
+                }
+                Item::Problem(p) => {
+                    let rec = PacketRecord::problem(p);
+                    summary.add(
+                        None,
+                        &fwcheck::engine::Outcome::unjudged(
+                            p.frame,
+                            rec.reason.clone().unwrap_or_default(),
+                        ),
+                    );
+                    rec
+                }
+            };
+            if let Some(pr) = &progress {
+                pr.tick(summary.frames);
+            }
+            let t = *t0.get_or_insert(rec.time);
+            if !keep(&rec) {
+                return;
+            }
+            if json {
+                if let Ok(s) = serde_json::to_string(&rec) {
+                    let _ = writeln!(stdout, "{s}");
+                }
+            } else if fmt == OutFormat::Table && !a.flows {
+                if a.limit == 0 || rows.len() < a.limit {
+                    rows.push(rt::packet_row(&rec, t));
+                } else {
+                    hidden += 1;
+                }
+            }
+        });
         if let Some(pr) = &progress {
-            pr.tick(summary.frames);
+            pr.done();
         }
-        let t = *t0.get_or_insert(rec.time);
-        if !keep(&rec) {
-            return;
-        }
-        if json {
-            if let Ok(s) = serde_json::to_string(&rec) {
-                let _ = writeln!(stdout, "{s}");
+        let (engine, stats) = match result {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = stdout.flush();
+                eprintln!(
+                    "fwcheck: {}: {e}",
+                    a.pcap
+                        .as_ref()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default()
+                );
+                return exit::INVALID;
             }
-        } else if !a.flows {
-            if a.limit == 0 || rows.len() < a.limit {
-                rows.push(rt::packet_row(&rec, t));
+        };
+        let hits = report::rule_hits(&engine);
+        findings.extend(analyzer.finish(&loaded, &engine));
+        if fmt == OutFormat::Table {
+            if a.flows {
+                let _ = writeln!(stdout, "{}", rt::flows_table(&summary));
             } else {
-                hidden += 1;
+                let _ = writeln!(stdout, "{}", rt::packets_table(rows));
+                if hidden > 0 {
+                    let _ = writeln!(
+                        stdout,
+                        "({hidden} more packets not shown; use --limit 0, --only or --format json)"
+                    );
+                }
             }
-        }
-    });
-    if let Some(pr) = &progress {
-        pr.done();
-    }
-    let (engine, stats) = match result {
-        Ok(r) => r,
-        Err(e) => {
-            let _ = stdout.flush();
-            eprintln!(
-                "fwcheck: {}: {e}",
-                a.pcap
-                    .as_ref()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default()
-            );
-            return exit::INVALID;
-        }
-    };
-    let hits = report::rule_hits(&engine);
-    if json {
-        for h in &hits {
-            if let Ok(s) = serde_json::to_string(h) {
-                let _ = writeln!(stdout, "{s}");
-            }
-        }
-        if let Ok(s) =
-            serde_json::to_string(&summary.record(&hosts, engine.conntrack_active(), &stats))
-        {
-            let _ = writeln!(stdout, "{s}");
-        }
-    } else {
-        if a.flows {
-            let _ = writeln!(stdout, "{}", rt::flows_table(&summary));
-        } else {
-            let _ = writeln!(stdout, "{}", rt::packets_table(rows));
-            if hidden > 0 {
+            let _ = writeln!(stdout, "{}", rt::rules_table(&hits));
+            let _ = writeln!(stdout, "{}", rt::summary_table(&summary));
+            if !a.flows {
+                let (t, more) = rt::blocked_flows_table(&summary, 10);
+                let n = summary.flow_count();
+                let blocked = summary.blocked_flow_count();
                 let _ = writeln!(
                     stdout,
-                    "({hidden} more packets not shown; use --limit 0, --only or --format json)"
+                    "{n} flows, {} fully accepted, {blocked} with packets not accepted",
+                    n - blocked
                 );
+                if blocked > 0 {
+                    let _ = writeln!(stdout, "{t}");
+                    if more > 0 {
+                        let _ = writeln!(stdout, "({more} more; --flows lists every flow)");
+                    }
+                }
             }
         }
-        let _ = writeln!(stdout, "{}", rt::rules_table(&hits));
-        let _ = writeln!(stdout, "{}", rt::summary_table(&summary));
-        let judged = summary.accepted + summary.dropped + summary.rejected;
-        let _ = writeln!(
-            stdout,
-            "{} frames: {judged} judged ({} accepted, {} dropped, {} rejected, {} uncertain), {} not judged; host {}{}; conntrack {}",
-            summary.frames,
-            summary.accepted,
-            summary.dropped,
-            summary.rejected,
-            summary.uncertain,
-            summary.frames - judged,
-            hosts.hosts.iter().map(|h| h.to_string()).collect::<Vec<_>>().join(", "),
-            if hosts.inferred { " (inferred)" } else { "" },
-            if engine.conntrack_active() { "on" } else { "off (no rule needs it)" },
-        );
-        for (why, n) in &summary.not_judged {
-            let _ = writeln!(stdout, "  not judged: {n} × {why}");
+        replay_out = Some((summary, hits, stats, engine.conntrack_active()));
+    }
+
+    // 2. Static checks: lockout, probes, shadowing, structure; 3. expectations.
+    let rs = &loaded.ruleset;
+    let lockout = analysis::lockout::evaluate(rs, &check);
+    let mut all: Vec<Finding> = lockout.iter().filter_map(|l| l.finding.clone()).collect();
+    all.extend(analysis::static_findings_except_lockout(&loaded, &check));
+    all.extend(findings);
+    let results = expect::evaluate(rs, &check, &expectations);
+    let threshold = match a.gate.fail_on {
+        FailOn::Error => Some(Level::Error),
+        FailOn::Warning => Some(Level::Warning),
+        FailOn::Note => Some(Level::Note),
+        FailOn::Never => None,
+    };
+    let failing = threshold.is_some_and(|t| all.iter().any(|f| f.severity >= t))
+        || results.iter().any(|r| !r.passed);
+    let file = rs.source.name.clone();
+
+    match fmt {
+        OutFormat::Table => {
+            if let Some((summary, _, stats, ct)) = &replay_out {
+                print_replay_summary(&mut stdout, summary, &hosts, stats, *ct);
+            }
+            print_findings(&mut stdout, &loaded, &all, &lockout, &results);
         }
-        for ev in &stats.fragment_events {
-            let _ = writeln!(stdout, "  fragments: {ev}");
+        OutFormat::Json => {
+            if let Some((summary, hits, _, _)) = &replay_out {
+                for f in summary.flow_records() {
+                    if let Ok(s) = serde_json::to_string(&f) {
+                        let _ = writeln!(stdout, "{s}");
+                    }
+                }
+                for h in hits {
+                    if let Ok(s) = serde_json::to_string(h) {
+                        let _ = writeln!(stdout, "{s}");
+                    }
+                }
+            }
+            for f in &all {
+                let mut v = serde_json::to_value(f).unwrap_or_default();
+                v["type"] = "finding".into();
+                let _ = writeln!(stdout, "{v}");
+            }
+            for l in &lockout {
+                let _ = writeln!(
+                    stdout,
+                    "{}",
+                    serde_json::json!({"type": "lockout", "check": l.check, "passed": l.finding.is_none()})
+                );
+            }
+            for r in &results {
+                let mut v = serde_json::to_value(r).unwrap_or_default();
+                v["type"] = "expectation".into();
+                let _ = writeln!(stdout, "{v}");
+            }
+            let mut counts = std::collections::BTreeMap::new();
+            for f in &all {
+                *counts.entry(f.severity.as_str()).or_insert(0usize) += 1;
+            }
+            let mut summary = match &replay_out {
+                Some((s, _, stats, ct)) => {
+                    serde_json::to_value(s.record(&hosts, *ct, stats)).unwrap_or_default()
+                }
+                None => serde_json::json!({"type": "summary"}),
+            };
+            summary["findings"] = serde_json::to_value(&counts).unwrap_or_default();
+            summary["expectations"] = serde_json::json!({
+                "passed": results.iter().filter(|r| r.passed).count(),
+                "failed": results.iter().filter(|r| !r.passed).count(),
+            });
+            summary["exit"] = if failing { 1 } else { 0 }.into();
+            let _ = writeln!(stdout, "{summary}");
+        }
+        OutFormat::Sarif => {
+            let doc = report::ci::sarif(&all, &results, &file);
+            let _ = writeln!(
+                stdout,
+                "{}",
+                serde_json::to_string_pretty(&doc).unwrap_or_default()
+            );
+        }
+        OutFormat::Junit => {
+            let _ = write!(stdout, "{}", report::ci::junit(&lockout, &results));
+        }
+        OutFormat::Github => {
+            let _ = write!(stdout, "{}", report::ci::github(&all, &results, &file));
         }
     }
     let _ = stdout.flush();
-    exit::OK
+    if failing {
+        exit::FINDINGS
+    } else {
+        exit::OK
+    }
+}
+
+fn print_replay_summary(
+    out: &mut impl Write,
+    summary: &Summary,
+    hosts: &replay::HostChoice,
+    stats: &replay::ReplayStats,
+    ct: bool,
+) {
+    let judged = summary.accepted + summary.dropped + summary.rejected;
+    let _ = writeln!(
+        out,
+        "{} frames: {judged} judged ({} accepted, {} dropped, {} rejected, {} uncertain), {} not judged; host {}{}; conntrack {}",
+        summary.frames,
+        summary.accepted,
+        summary.dropped,
+        summary.rejected,
+        summary.uncertain,
+        summary.frames - judged,
+        hosts.hosts.iter().map(|h| h.to_string()).collect::<Vec<_>>().join(", "),
+        if hosts.inferred { " (inferred)" } else { "" },
+        if ct { "on" } else { "off (no rule needs it)" },
+    );
+    for (why, n) in &summary.not_judged {
+        let _ = writeln!(out, "  not judged: {n} × {why}");
+    }
+    for ev in &stats.fragment_events {
+        let _ = writeln!(out, "  fragments: {ev}");
+    }
+}
+
+/// Findings as diagnostics pointing at their rules-file line, then lockout checks and
+/// expectations.
+fn print_findings(
+    out: &mut impl Write,
+    loaded: &Loaded,
+    findings: &[Finding],
+    lockout: &[LockoutResult],
+    results: &[ExpectResult],
+) {
+    let src = &loaded.ruleset.source;
+    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let mut shown = findings.to_vec();
+    shown.sort_by_key(|f| (std::cmp::Reverse(f.severity), f.code, f.line));
+    let never_hit = shown.iter().filter(|f| f.code == "FW008").count();
+    for f in shown
+        .iter()
+        .filter(|f| f.code != "FW008" || never_hit <= 20)
+    {
+        let span = match f.line {
+            Some(l) if l > 0 && l <= src.line_count() => {
+                let r = src.line_range(l);
+                fwcheck::diag::Span::new(r.start, r.end)
+            }
+            _ => fwcheck::diag::Span::default(),
+        };
+        let mut d = fwcheck::diag::Diagnostic::error(f.code, span, f.message.clone());
+        d.severity = match f.severity {
+            Level::Error => fwcheck::diag::Severity::Error,
+            Level::Warning => fwcheck::diag::Severity::Warning,
+            Level::Note => fwcheck::diag::Severity::Note,
+        };
+        if let Some(p) = &f.packet {
+            d = d.note(format!("packet: {p}"));
+        }
+        for x in &f.details {
+            d = d.note(x.clone());
+        }
+        if let Some(fix) = &f.fix {
+            d = d.note(format!("fix: {fix}"));
+        }
+        if f.line.is_some() {
+            let _ = write!(out, "{}", d.render(src, color));
+        } else {
+            let _ = writeln!(out, "{}[{}]: {}", f.severity.as_str(), f.code, f.message);
+            for n in &d.notes {
+                let _ = writeln!(out, "  = {n}");
+            }
+            let _ = writeln!(out);
+        }
+    }
+    if never_hit > 20 {
+        let _ = writeln!(out, "note[FW008]: {never_hit} rules were never hit by the capture (use --format json to list them)\n");
+    }
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    t.set_header(vec!["check", "result", "detail"]);
+    for l in lockout {
+        let (result, detail) = match &l.finding {
+            None => ("pass", String::new()),
+            Some(f) => (
+                if f.severity == Level::Error {
+                    "FAIL"
+                } else {
+                    "warn"
+                },
+                format!(
+                    "{} not accepted ({})",
+                    f.packet.clone().unwrap_or_default(),
+                    f.rule
+                        .as_ref()
+                        .map(|r| r.short())
+                        .unwrap_or_else(|| "the IP stack".into())
+                ),
+            ),
+        };
+        let name = if l.check == "loopback" {
+            "loopback traffic (lo)".to_string()
+        } else {
+            format!("no lockout via {}", l.check)
+        };
+        t.add_row(vec![Cell::new(name), Cell::new(result), Cell::new(detail)]);
+    }
+    for r in results {
+        t.add_row(vec![
+            Cell::new(format!("expect: {}", r.name)),
+            Cell::new(if r.passed { "pass" } else { "FAIL" }),
+            Cell::new(format!(
+                "expected {}, got {} ({}{})",
+                r.expected,
+                r.got,
+                r.packet.clone().unwrap_or_default(),
+                r.rule
+                    .as_ref()
+                    .map(|x| format!("; {}", x.short()))
+                    .unwrap_or_default()
+            )),
+        ]);
+    }
+    let _ = writeln!(out, "{t}");
+    let count = |l: Level| findings.iter().filter(|f| f.severity == l).count();
+    let _ = writeln!(
+        out,
+        "{} error(s), {} warning(s), {} note(s); expectations: {} passed, {} failed",
+        count(Level::Error),
+        count(Level::Warning),
+        count(Level::Note),
+        results.iter().filter(|r| r.passed).count(),
+        results.iter().filter(|r| !r.passed).count()
+    );
 }
 
 /// A progress line on stderr for long captures (only when stderr is a terminal).

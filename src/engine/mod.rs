@@ -36,6 +36,12 @@ pub struct SimOptions {
     pub tcp_ignore_invalid_rst: bool,
     /// Conntrack timeouts (`net.netfilter.nf_conntrack_*timeout*`), kernel defaults unless set.
     pub ct_timeouts: crate::conntrack::Timeouts,
+    /// Track connections even if no rule needs it (as when something else on the host loaded
+    /// conntrack); used to build connections that already exist when a ruleset is loaded.
+    pub force_conntrack: bool,
+    /// Capture time (ns) that maps to the engine's first jiffy; by default the first packet's.
+    /// Engines that must share one clock (a warm-up and the real run) set the same origin.
+    pub time_origin: Option<u64>,
 }
 
 impl Default for SimOptions {
@@ -47,6 +53,8 @@ impl Default for SimOptions {
             trace: false,
             tcp_ignore_invalid_rst: false,
             ct_timeouts: crate::conntrack::Timeouts::default(),
+            force_conntrack: false,
+            time_origin: None,
         }
     }
 }
@@ -187,7 +195,7 @@ impl<'r> Engine<'r> {
             .iter()
             .map(|t| vec![Counters::default(); t.chains.len()])
             .collect();
-        let ct_active = conntrack_active(rs);
+        let ct_active = opts.force_conntrack || conntrack_active(rs);
         let params = Params {
             hz: opts.env.hz,
             tcp_loose: opts.env.tcp_loose,
@@ -197,6 +205,7 @@ impl<'r> Engine<'r> {
             checksum: opts.env.ct_checksum,
             timeouts: opts.ct_timeouts,
         };
+        let origin = opts.time_origin;
         Engine {
             rs,
             env: opts.env.clone(),
@@ -209,7 +218,7 @@ impl<'r> Engine<'r> {
             conntrack: Conntrack::new(),
             ext: ExtState::default(),
             ct_active,
-            origin: None,
+            origin,
         }
     }
 

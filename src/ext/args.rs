@@ -73,6 +73,12 @@ pub fn sub_span(arg: &OptArg<'_>, start: usize, end: usize) -> Span {
 /// Protocol number → name as `iptables-save` prints it (`/etc/protocols`, then libxtables'
 /// own table), or `None` when it prints the number.
 pub fn proto_name(num: u8) -> Option<&'static str> {
+    // Printing a rule asks for its protocol's name; reports print rules per packet.
+    static NAMES: std::sync::OnceLock<[Option<&'static str>; 256]> = std::sync::OnceLock::new();
+    NAMES.get_or_init(|| std::array::from_fn(|n| proto_name_uncached(n as u8)))[num as usize]
+}
+
+fn proto_name_uncached(num: u8) -> Option<&'static str> {
     for line in PROTOCOLS.lines() {
         let mut it = line.split(' ');
         let (Some(name), Some(n)) = (it.next(), it.next()) else {
@@ -109,10 +115,13 @@ pub fn parse_protocol(arg: &OptArg<'_>) -> Result<u8, Diagnostic> {
             .expected("a protocol number from 0 to 255 or a name such as tcp, udp, icmp")
         });
     }
-    let lower = arg.text.to_ascii_lowercase();
-    if lower == "all" {
-        return Ok(0);
+    // The names nearly every rule uses (same numbers as the tables below), without a scan.
+    for (name, n) in [("tcp", 6), ("udp", 17), ("icmp", 1), ("all", 0)] {
+        if arg.text.eq_ignore_ascii_case(name) {
+            return Ok(n);
+        }
     }
+    let lower = arg.text.to_ascii_lowercase();
     for line in PROTOCOLS.lines() {
         let mut it = line.split(' ');
         if let (Some(name), Some(n)) = (it.next(), it.next()) {
@@ -252,14 +261,17 @@ pub fn fmt_u32_range(out: &mut String, (lo, hi): (u32, u32)) {
 /// libxtables `__numeric_to_ipaddr`: up to four dot-separated base-0 bytes; a network address
 /// may be abbreviated (`10.1` = `10.1.0.0`), a mask may not.
 pub fn parse_ipv4_dotted(text: &str, is_mask: bool) -> Option<u32> {
-    let parts: Vec<&str> = text.split('.').collect();
-    if parts.len() > 4 || (is_mask && parts.len() != 4) {
-        return None;
-    }
     let mut bytes = [0u8; 4];
-    for (i, p) in parts.iter().enumerate() {
-        let v = strtoul0(p)?;
-        bytes[i] = u8::try_from(v).ok()?;
+    let mut n = 0;
+    for p in text.split('.') {
+        if n == 4 {
+            return None;
+        }
+        bytes[n] = u8::try_from(strtoul0(p)?).ok()?;
+        n += 1;
+    }
+    if is_mask && n != 4 {
+        return None;
     }
     Some(u32::from_be_bytes(bytes))
 }
@@ -710,6 +722,12 @@ mod tests {
         assert!(p("1.2.3.4/08").is_err());
         assert!(p("1.2.3.4/33").is_err());
         assert!(p("256.1.1.1").is_err());
+        assert!(p("1.2.3.4.5").is_err());
+        assert!(p("1..2").is_err());
+        assert!(
+            p("1.2.3.4/255.255.0").is_err(),
+            "a dotted mask needs four parts"
+        );
         assert!(p("host.example").is_err());
         let p6 = |t| parse_addr_mask(&a(t), Family::V6).map(|m| m.to_string());
         assert_eq!(p6("2001:db8::/ffff:ffff::").unwrap(), "2001:db8::/32");
@@ -720,6 +738,10 @@ mod tests {
     fn protocols() {
         assert_eq!(parse_protocol(&a("TCP")).unwrap(), 6);
         assert_eq!(parse_protocol(&a("all")).unwrap(), 0);
+        assert_eq!(parse_protocol(&a("ALL")).unwrap(), 0);
+        assert_eq!(parse_protocol(&a("Udp")).unwrap(), 17);
+        assert_eq!(parse_protocol(&a("ICMP")).unwrap(), 1);
+        assert_eq!(parse_protocol(&a("ipv6-icmp")).unwrap(), 58);
         assert_eq!(parse_protocol(&a("gre")).unwrap(), 47);
         assert!(parse_protocol(&a("256")).is_err());
         assert_eq!(proto_name(58), Some("ipv6-icmp"));

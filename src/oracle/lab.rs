@@ -512,6 +512,37 @@ impl Lab {
             GuardKind::Off => None,
         }
     }
+
+    /// Load another ruleset into the running namespace, as `iptables-restore` does on a live
+    /// host: the tables it names are replaced atomically, connections already in conntrack
+    /// stay. The iptables guard lives in the raw table, so it is put back when the new ruleset
+    /// replaced that table.
+    pub fn reload(&self, ruleset: &str) -> Result<(), OracleError> {
+        let restore = match self.family {
+            Family::V4 => &self.tools.restore4,
+            Family::V6 => &self.tools.restore6,
+        };
+        let mut text = ruleset.to_string();
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        run(restore, &["-w"], Some(&text)).map_err(|e| match e {
+            OracleError::Command { status, stderr, .. } => OracleError::Ruleset {
+                tool: restore.display().to_string(),
+                status,
+                stderr,
+            },
+            other => other,
+        })?;
+        if self.guard == GuardKind::Iptables && text.lines().any(|l| l.trim() == "*raw") {
+            run(
+                restore,
+                &["-w", "--noflush"],
+                Some(&iptables_guard_script(sys::geteuid())),
+            )?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

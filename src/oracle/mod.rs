@@ -122,6 +122,17 @@ pub struct OracleConfig {
     /// keys are skipped when connection tracking is not loaded at all), others before anything
     /// else.
     pub sysctls: Vec<(String, String)>,
+    /// Load another ruleset partway through the replay (see [`Reload`]).
+    pub reload: Option<Reload>,
+}
+
+/// A second ruleset loaded with `iptables-restore` right before the first frame numbered
+/// `before_frame` or later — the way an administrator applies a new ruleset to a running host:
+/// connections already tracked stay in the conntrack table and meet the new rules.
+#[derive(Debug, Clone)]
+pub struct Reload {
+    pub before_frame: u64,
+    pub ruleset: String,
 }
 
 impl OracleConfig {
@@ -135,6 +146,7 @@ impl OracleConfig {
             pacing: Pacing::AsFastAsPossible,
             backend: crate::ext::Backend::Nft,
             sysctls: Vec::new(),
+            reload: None,
         }
     }
 }

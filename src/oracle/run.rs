@@ -118,6 +118,8 @@ struct Replayer<'a> {
     jiffies_start: Option<u64>,
     /// The caller's number of the frame being processed.
     current_frame: u64,
+    /// [`OracleConfig::reload`] has been applied.
+    reloaded: bool,
 }
 
 const RECENT_KEEP: usize = 64;
@@ -163,6 +165,7 @@ impl<'a> Replayer<'a> {
             jmap,
             jiffies_start,
             current_frame: 0,
+            reloaded: false,
         }
     }
 
@@ -370,6 +373,12 @@ impl<'a> Replayer<'a> {
 
     fn frame(&mut self, f: OracleFrame) -> Result<(), OracleError> {
         self.current_frame = f.frame;
+        if let Some(r) = self.cfg.reload.as_ref() {
+            if !self.reloaded && f.frame >= r.before_frame {
+                self.lab.reload(&r.ruleset)?;
+                self.reloaded = true;
+            }
+        }
         let Some(ip) = f.ip.as_deref() else {
             self.skip(f.frame, "not an IP frame".into());
             return Ok(());

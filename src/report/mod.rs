@@ -2,10 +2,13 @@
 //! per line with a `"type"`), per-rule hit counters, summaries by verdict and by flow, and the
 //! terminal tables.
 
+pub mod ci;
 pub mod table;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -98,6 +101,29 @@ pub fn rule_info(rs: &Ruleset, d: &Decision) -> Option<RuleInfo> {
     })
 }
 
+/// [`rule_info`] memoised: a report describes the same few rules for millions of packets.
+pub struct RuleInfos<'r> {
+    rs: &'r Ruleset,
+    cache: foldhash::HashMap<Decision, Option<Arc<RuleInfo>>>,
+}
+
+impl<'r> RuleInfos<'r> {
+    pub fn new(rs: &'r Ruleset) -> RuleInfos<'r> {
+        RuleInfos {
+            rs,
+            cache: Default::default(),
+        }
+    }
+
+    pub fn get(&mut self, d: &Decision) -> Option<Arc<RuleInfo>> {
+        let rs = self.rs;
+        self.cache
+            .entry(*d)
+            .or_insert_with(|| rule_info(rs, d).map(Arc::new))
+            .clone()
+    }
+}
+
 /// TCP flags as letters in the order F S R P A U E C (`"S"`, `"SA"`, `"FA"`, `"PA"`).
 pub fn tcp_flags(f: u8) -> String {
     let mut s = String::new();
@@ -122,14 +148,20 @@ pub fn tcp_flags(f: u8) -> String {
 }
 
 pub fn proto_name(p: u8) -> String {
+    proto_label(p).into_owned()
+}
+
+/// [`proto_name`] without allocating for named protocols.
+pub fn proto_label(p: u8) -> Cow<'static, str> {
     match p {
         proto::TCP => "tcp".into(),
         proto::UDP => "udp".into(),
         proto::ICMP => "icmp".into(),
         proto::ICMPV6 => "icmpv6".into(),
-        n => crate::ext::proto_name(n)
-            .map(str::to_string)
-            .unwrap_or_else(|| n.to_string()),
+        n => match crate::ext::proto_name(n) {
+            Some(s) => Cow::Borrowed(s),
+            None => Cow::Owned(n.to_string()),
+        },
     }
 }
 
@@ -158,7 +190,7 @@ pub struct PacketRecord {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dst: Option<IpAddr>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub proto: Option<String>,
+    pub proto: Option<Cow<'static, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sport: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -175,7 +207,7 @@ pub struct PacketRecord {
     pub verdict: Option<&'static str>,
     pub certain: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub rule: Option<RuleInfo>,
+    pub rule: Option<Arc<RuleInfo>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -185,7 +217,7 @@ pub struct PacketRecord {
 }
 
 impl PacketRecord {
-    pub fn new(rs: &Ruleset, pkt: &Packet, o: &Outcome) -> PacketRecord {
+    pub fn new(rules: &mut RuleInfos<'_>, pkt: &Packet, o: &Outcome) -> PacketRecord {
         let (sport, dport) = match pkt.ports() {
             Some((s, d)) => (Some(s), Some(d)),
             None => (None, None),
@@ -199,7 +231,7 @@ impl PacketRecord {
             family: Some(pkt.family.number()),
             src: Some(pkt.src),
             dst: Some(pkt.dst),
-            proto: Some(proto_name(pkt.proto)),
+            proto: Some(proto_label(pkt.proto)),
             sport,
             dport,
             tcp_flags: pkt.tcp().map(|t| tcp_flags(t.flags)),
@@ -209,7 +241,7 @@ impl PacketRecord {
             ctstate: o.ctstate.map(|c| c.as_str()),
             verdict: o.verdict.map(|v| v.as_str()),
             certain: o.certain,
-            rule: o.decision.as_ref().and_then(|d| rule_info(rs, d)),
+            rule: o.decision.as_ref().and_then(|d| rules.get(d)),
             reason: o.reason.clone(),
             reject: o.reject.map(|r| RejectRecord {
                 sends: match r.reply {
@@ -338,6 +370,17 @@ pub struct FlowStats {
     pub blocked_frames: Vec<u64>,
 }
 
+/// One flow in JSON output.
+#[derive(Debug, Serialize)]
+pub struct FlowRecord<'a> {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    #[serde(flatten)]
+    pub key: &'a FlowKey,
+    #[serde(flatten)]
+    pub stats: &'a FlowStats,
+}
+
 /// Running summary of a replay.
 #[derive(Debug, Default)]
 pub struct Summary {
@@ -348,9 +391,10 @@ pub struct Summary {
     pub uncertain: u64,
     pub not_judged: BTreeMap<String, u64>,
     pub by_direction: BTreeMap<&'static str, [u64; 3]>,
-    pub flows: BTreeMap<FlowKey, FlowStats>,
-    /// Canonical (unordered) endpoints → the key with the initiator first.
-    flow_index: std::collections::HashMap<(u8, IpAddr, u16, IpAddr, u16), FlowKey>,
+    /// Flows in order of first appearance; [`Summary::flows`] sorts them.
+    flow_list: Vec<(FlowKey, FlowStats)>,
+    /// Canonical (unordered) endpoints → index in `flow_list`.
+    flow_index: foldhash::HashMap<(u8, IpAddr, u16, IpAddr, u16), usize>,
     pub track_flows: bool,
 }
 
@@ -360,6 +404,37 @@ impl Summary {
             track_flows,
             ..Summary::default()
         }
+    }
+
+    /// The flows as JSON records (`"type": "flow"`), sorted.
+    pub fn flow_records(&self) -> Vec<FlowRecord<'_>> {
+        self.flows()
+            .into_iter()
+            .map(|(key, stats)| FlowRecord {
+                kind: "flow",
+                key,
+                stats,
+            })
+            .collect()
+    }
+
+    pub fn flow_count(&self) -> usize {
+        self.flow_list.len()
+    }
+
+    /// Flows with at least one packet dropped or rejected.
+    pub fn blocked_flow_count(&self) -> usize {
+        self.flow_list
+            .iter()
+            .filter(|(_, f)| f.dropped + f.rejected > 0)
+            .count()
+    }
+
+    /// The flows seen (when tracked), sorted by protocol and endpoints.
+    pub fn flows(&self) -> Vec<(&FlowKey, &FlowStats)> {
+        let mut v: Vec<_> = self.flow_list.iter().map(|(k, f)| (k, f)).collect();
+        v.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        v
     }
 
     pub fn add(&mut self, pkt: Option<&Packet>, o: &Outcome) {
@@ -396,21 +471,24 @@ impl Summary {
                 ((p.dst, dp), (p.src, sp))
             };
             let canon = (p.proto, lo.0, lo.1, hi.0, hi.1);
-            let key = self
-                .flow_index
-                .entry(canon)
-                .or_insert_with(|| FlowKey {
-                    proto: proto_name(p.proto),
-                    a: p.src,
-                    a_port: (sp != 0 || p.ports().is_some()).then_some(sp),
-                    b: p.dst,
-                    b_port: (dp != 0 || p.ports().is_some()).then_some(dp),
-                })
-                .clone();
-            let f = self.flows.entry(key).or_insert_with(|| FlowStats {
-                first_frame: o.frame,
-                ..FlowStats::default()
+            let list = &mut self.flow_list;
+            let i = *self.flow_index.entry(canon).or_insert_with(|| {
+                list.push((
+                    FlowKey {
+                        proto: proto_name(p.proto),
+                        a: p.src,
+                        a_port: (sp != 0 || p.ports().is_some()).then_some(sp),
+                        b: p.dst,
+                        b_port: (dp != 0 || p.ports().is_some()).then_some(dp),
+                    },
+                    FlowStats {
+                        first_frame: o.frame,
+                        ..FlowStats::default()
+                    },
+                ));
+                list.len() - 1
             });
+            let f = &mut self.flow_list[i].1;
             f.last_frame = o.frame;
             f.packets += 1;
             match v {

@@ -24,7 +24,7 @@ pub fn packet_row(r: &PacketRecord, t0: f64) -> Vec<Cell> {
     let what = match (&r.proto, &r.tcp_flags, r.icmp_type) {
         (Some(p), Some(f), _) => format!("{p} {f}"),
         (Some(p), None, Some(t)) => format!("{p} {t}/{}", r.icmp_code.unwrap_or(0)),
-        (Some(p), _, _) => p.clone(),
+        (Some(p), _, _) => p.to_string(),
         _ => "-".into(),
     };
     let verdict = match (r.verdict, r.certain) {
@@ -153,7 +153,7 @@ pub fn flows_table(s: &Summary) -> Table {
         "rejected",
         "blocked frames",
     ]);
-    for (k, f) in &s.flows {
+    for (k, f) in s.flows() {
         t.add_row(vec![
             Cell::new(flow_name(k)),
             Cell::new(format!("{}-{}", f.first_frame, f.last_frame)),
@@ -171,6 +171,47 @@ pub fn flows_table(s: &Summary) -> Table {
         ]);
     }
     t
+}
+
+/// The `limit` flows with the most packets not accepted (then by first frame), and how many
+/// more blocked flows there are.
+pub fn blocked_flows_table(s: &Summary, limit: usize) -> (Table, usize) {
+    let mut v: Vec<_> = s
+        .flows()
+        .into_iter()
+        .filter(|(_, f)| f.dropped + f.rejected > 0)
+        .collect();
+    v.sort_by_key(|(_, f)| (std::cmp::Reverse(f.dropped + f.rejected), f.first_frame));
+    let more = v.len().saturating_sub(limit);
+    let mut t = table();
+    t.set_header(vec![
+        "blocked flow",
+        "frames",
+        "pkts",
+        "dropped",
+        "rejected",
+        "first blocked frames",
+    ]);
+    for (k, f) in v.into_iter().take(limit) {
+        let mut frames: Vec<String> = f
+            .blocked_frames
+            .iter()
+            .take(5)
+            .map(|x| x.to_string())
+            .collect();
+        if f.dropped + f.rejected > 5 {
+            frames.push("…".into());
+        }
+        t.add_row(vec![
+            Cell::new(flow_name(k)),
+            Cell::new(format!("{}-{}", f.first_frame, f.last_frame)),
+            Cell::new(f.packets),
+            Cell::new(f.dropped),
+            Cell::new(f.rejected),
+            Cell::new(frames.join(",")),
+        ]);
+    }
+    (t, more)
 }
 
 pub fn flow_name(k: &FlowKey) -> String {

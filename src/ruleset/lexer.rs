@@ -2,15 +2,24 @@
 //! quotes with backslash escapes inside them), one for shell command scripts (POSIX-like quoting,
 //! `\` line continuations, `;`/`&&`/`||` separators, `#` comments).
 
+use std::borrow::Cow;
+
 use crate::diag::{Diagnostic, Span};
 
 /// One word of a rule line.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Token {
-    pub text: String,
+pub struct Token<'a> {
+    /// The word with quotes and escapes removed; borrowed from the line when it had none.
+    pub text: Cow<'a, str>,
     pub span: Span,
     /// The word was (at least partly) quoted: `"!"` is a value, not negation.
     pub quoted: bool,
+}
+
+impl Token<'_> {
+    pub fn str(&self) -> &str {
+        &self.text
+    }
 }
 
 pub const E_SYNTAX: &str = "E100";
@@ -21,102 +30,123 @@ pub const W_QUOTE: &str = "W001";
 /// Inside double quotes a backslash escapes the next character and the closing quote ends the
 /// word, as iptables-restore does. Single quotes are not understood by iptables-restore 1.8 (it
 /// keeps them as literal characters); fwcheck reads them as quotes and warns.
-pub fn tokenize_restore(line: &str, base: usize, diags: &mut Vec<Diagnostic>) -> Vec<Token> {
-    let mut out = Vec::new();
-    let mut buf = String::new();
+pub fn tokenize_restore<'a>(
+    line: &'a str,
+    base: usize,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<Token<'a>> {
+    // Byte-wise: every character with a meaning here is ASCII, so words split at ASCII bytes
+    // and stay valid UTF-8. A word without quotes borrows from the line; a quoted one is built
+    // in `buf`.
+    let b = line.as_bytes();
+    let mut out = Vec::with_capacity(24);
     let mut start: Option<usize> = None;
-    let mut quoted = false;
-    let bytes: Vec<(usize, char)> = line.char_indices().collect();
-    let mut i = 0;
-    let flush = |out: &mut Vec<Token>,
-                 buf: &mut String,
+    let mut buf: Option<Vec<u8>> = None;
+    let flush = |out: &mut Vec<Token<'a>>,
                  start: &mut Option<usize>,
-                 end: usize,
-                 quoted: &mut bool| {
+                 buf: &mut Option<Vec<u8>>,
+                 end: usize| {
         if let Some(s) = start.take() {
+            let (text, quoted) = match buf.take() {
+                Some(v) => (
+                    Cow::Owned(
+                        String::from_utf8(v)
+                            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+                    ),
+                    true,
+                ),
+                None => (Cow::Borrowed(&line[s..end]), false),
+            };
             out.push(Token {
-                text: std::mem::take(buf),
+                text,
                 span: Span::new(base + s, base + end),
-                quoted: *quoted,
+                quoted,
             });
         }
-        *quoted = false;
     };
-    while i < bytes.len() {
-        let (pos, c) = bytes[i];
-        match c {
-            ' ' | '\t' | '\r' | '\n' => {
-                flush(&mut out, &mut buf, &mut start, pos, &mut quoted);
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b' ' | b'\t' | b'\r' | b'\n' => {
+                flush(&mut out, &mut start, &mut buf, i);
                 i += 1;
             }
-            '"' | '\'' => {
-                let q = c;
-                if start.is_none() {
-                    start = Some(pos);
-                }
-                quoted = true;
+            q @ (b'"' | b'\'') => {
+                let pos = i;
+                let s = *start.get_or_insert(pos);
+                let mut v = buf.take().unwrap_or_else(|| b[s..pos].to_vec());
                 i += 1;
                 let mut closed = false;
-                while i < bytes.len() {
-                    let (p2, c2) = bytes[i];
-                    if q == '"' && c2 == '\\' && i + 1 < bytes.len() {
-                        buf.push(bytes[i + 1].1);
+                while i < b.len() {
+                    let c = b[i];
+                    if q == b'"' && c == b'\\' && i + 1 < b.len() {
+                        v.push(b[i + 1]);
                         i += 2;
                         continue;
                     }
-                    if c2 == q {
+                    i += 1;
+                    if c == q {
                         closed = true;
-                        i += 1;
-                        // The closing quote ends the word (iptables-restore behaviour).
-                        flush(&mut out, &mut buf, &mut start, p2 + 1, &mut quoted);
                         break;
                     }
-                    buf.push(c2);
-                    i += 1;
+                    v.push(c);
                 }
-                if !closed {
-                    let s = start.unwrap_or(pos);
+                buf = Some(v);
+                if closed {
+                    // The closing quote ends the word (iptables-restore behaviour).
+                    flush(&mut out, &mut start, &mut buf, i);
+                    if q == b'\'' {
+                        diags.push(
+                            Diagnostic::warning(
+                                W_QUOTE,
+                                Span::new(base + pos, base + i),
+                                "single quotes are not understood by iptables-restore",
+                            )
+                            .note("iptables-restore 1.8 keeps ' as a literal character and fails on this line; use double quotes"),
+                        );
+                    }
+                } else {
                     diags.push(
                         Diagnostic::error(
                             E_SYNTAX,
                             Span::new(base + pos, base + line.len()),
                             format!(
                                 "unterminated {} quote",
-                                if q == '"' { "double" } else { "single" }
+                                if q == b'"' { "double" } else { "single" }
                             ),
                         )
-                        .expected(format!("a closing {q} before the end of the line")),
+                        .expected(format!(
+                            "a closing {} before the end of the line",
+                            q as char
+                        )),
                     );
-                    let _ = s;
-                    flush(&mut out, &mut buf, &mut start, line.len(), &mut quoted);
-                } else if q == '\'' {
-                    diags.push(
-                        Diagnostic::warning(
-                            W_QUOTE,
-                            Span::new(base + pos, base + out.last().map(|t| t.span.end as usize - base).unwrap_or(line.len())),
-                            "single quotes are not understood by iptables-restore",
-                        )
-                        .note("iptables-restore 1.8 keeps ' as a literal character and fails on this line; use double quotes"),
-                    );
+                    flush(&mut out, &mut start, &mut buf, line.len());
                 }
             }
             _ => {
                 if start.is_none() {
-                    start = Some(pos);
+                    start = Some(i);
                 }
-                buf.push(c);
-                i += 1;
+                // The rest of this bare run in one step.
+                let end = b[i..]
+                    .iter()
+                    .position(|c| matches!(c, b' ' | b'\t' | b'\r' | b'\n' | b'"' | b'\''))
+                    .map_or(b.len(), |n| i + n);
+                if let Some(v) = buf.as_mut() {
+                    v.extend_from_slice(&b[i..end]);
+                }
+                i = end;
             }
         }
     }
-    flush(&mut out, &mut buf, &mut start, line.len(), &mut quoted);
+    flush(&mut out, &mut start, &mut buf, line.len());
     out
 }
 
 /// One command of a shell script: its words, and the span of the whole command.
 #[derive(Debug, Clone)]
 pub struct ShellCommand {
-    pub words: Vec<Token>,
+    pub words: Vec<Token<'static>>,
     pub span: Span,
 }
 
@@ -126,26 +156,26 @@ pub struct ShellCommand {
 pub fn tokenize_shell(text: &str, diags: &mut Vec<Diagnostic>) -> Vec<ShellCommand> {
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     let mut cmds = Vec::new();
-    let mut words: Vec<Token> = Vec::new();
+    let mut words: Vec<Token<'static>> = Vec::new();
     let mut buf = String::new();
     let mut start: Option<usize> = None;
     let mut quoted = false;
     let mut i = 0;
-    let end_word = |words: &mut Vec<Token>,
+    let end_word = |words: &mut Vec<Token<'static>>,
                     buf: &mut String,
                     start: &mut Option<usize>,
                     end: usize,
                     quoted: &mut bool| {
         if let Some(s) = start.take() {
             words.push(Token {
-                text: std::mem::take(buf),
+                text: Cow::Owned(std::mem::take(buf)),
                 span: Span::new(s, end),
                 quoted: *quoted,
             });
         }
         *quoted = false;
     };
-    let end_cmd = |cmds: &mut Vec<ShellCommand>, words: &mut Vec<Token>| {
+    let end_cmd = |cmds: &mut Vec<ShellCommand>, words: &mut Vec<Token<'static>>| {
         if !words.is_empty() {
             let span = words[0].span.to(words[words.len() - 1].span);
             cmds.push(ShellCommand {
@@ -273,7 +303,7 @@ mod tests {
         let mut d = Vec::new();
         tokenize_restore(line, 0, &mut d)
             .into_iter()
-            .map(|t| t.text)
+            .map(|t| t.text.into_owned())
             .collect()
     }
 
@@ -289,6 +319,47 @@ mod tests {
         );
         assert_eq!(words(r#"--comment "x y"z"#), vec!["--comment", "x y", "z"]);
         assert_eq!(words(r#"--comment """#), vec!["--comment", ""]);
+    }
+
+    #[test]
+    fn restore_spans_and_borrowing() {
+        let mut d = Vec::new();
+        let line = "-A IN\u{e9}PUT  -m comment --comment \"caf\u{e9} \\\u{e9}\"x\t-j DROP\r";
+        let t = tokenize_restore(line, 100, &mut d);
+        assert!(d.is_empty());
+        let texts: Vec<&str> = t.iter().map(|t| t.str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "-A",
+                "IN\u{e9}PUT",
+                "-m",
+                "comment",
+                "--comment",
+                "caf\u{e9} \u{e9}",
+                "x",
+                "-j",
+                "DROP"
+            ]
+        );
+        for tok in &t {
+            let (s, e) = (tok.span.start as usize - 100, tok.span.end as usize - 100);
+            if tok.quoted {
+                assert!(line[s..e].starts_with('"') && line[s..e].ends_with('"'));
+                assert!(matches!(tok.text, Cow::Owned(_)));
+            } else {
+                assert_eq!(&line[s..e], tok.str());
+                assert!(matches!(tok.text, Cow::Borrowed(_)));
+            }
+        }
+        // A word that starts bare and continues quoted keeps its bare part.
+        assert_eq!(words(r#"ab"c d"e"#), vec!["abc d", "e"]);
+        // Unterminated: an error, and the rest of the line is the word.
+        let mut d = Vec::new();
+        let t = tokenize_restore(r#"--comment "a b"#, 0, &mut d);
+        assert_eq!(t[1].str(), "a b");
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].code, E_SYNTAX);
     }
 
     #[test]

@@ -175,6 +175,8 @@ struct TableB {
     kind: TableKind,
     span: Span,
     chains: Vec<Chain>,
+    /// Chain name → index in `chains` (rulesets such as kube-proxy's have thousands of chains).
+    index: foldhash::HashMap<String, usize>,
 }
 
 impl TableB {
@@ -192,13 +194,39 @@ impl TableB {
                 declared: false,
             })
             .collect();
-        TableB { kind, span, chains }
+        let mut t = TableB {
+            kind,
+            span,
+            chains,
+            index: Default::default(),
+        };
+        t.reindex();
+        t
+    }
+    /// Rebuild the name index after chains were removed or renamed.
+    fn reindex(&mut self) {
+        self.index = self
+            .chains
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.name.clone(), i))
+            .collect();
+    }
+    fn position(&self, name: &str) -> Option<usize> {
+        self.index.get(name).copied()
+    }
+    fn push_chain(&mut self, c: Chain) {
+        self.index.insert(c.name.clone(), self.chains.len());
+        self.chains.push(c);
+    }
+    fn chain(&self, name: &str) -> Option<&Chain> {
+        self.position(name).map(|i| &self.chains[i])
     }
     fn chain_mut(&mut self, name: &str) -> Option<&mut Chain> {
-        self.chains.iter_mut().find(|c| c.name == name)
+        self.position(name).map(|i| &mut self.chains[i])
     }
     fn has_chain(&self, name: &str) -> bool {
-        self.chains.iter().any(|c| c.name == name)
+        self.index.contains_key(name)
     }
 }
 
@@ -367,7 +395,7 @@ fn parse_chain_decl(st: &mut State, ti: usize, line: &str, span: Span) {
         );
         return;
     };
-    let name = name_t.text.clone();
+    let name = name_t.text.to_string();
     if let Err(e) = check_chain_name(&name, name_t.span) {
         st.diags.push(e);
         return;
@@ -427,7 +455,7 @@ fn parse_chain_decl(st: &mut State, ti: usize, line: &str, span: Span) {
         }
     }
     if builtin {
-        let policy = match pol_t.text.as_str() {
+        let policy = match pol_t.str() {
             "ACCEPT" => Policy::Accept,
             "DROP" => Policy::Drop,
             other => {
@@ -461,7 +489,7 @@ fn parse_chain_decl(st: &mut State, ti: usize, line: &str, span: Span) {
             );
             return;
         }
-        table.chains.push(Chain {
+        table.push_chain(Chain {
             name,
             hook: None,
             policy: None,
@@ -546,7 +574,7 @@ fn parse_script(st: &mut State) {
         let mut bad = false;
         while i < args.len() {
             let t = &args[i];
-            let (is_t, attached) = match t.text.as_str() {
+            let (is_t, attached) = match t.str() {
                 "-t" | "--table" => (true, None),
                 s if s.starts_with("--table=") => (true, Some(s["--table=".len()..].to_string())),
                 s if s.starts_with("-t") && s.len() > 2 && !s.starts_with("--") => {
@@ -560,7 +588,7 @@ fn parse_script(st: &mut State) {
                     None => match args.get(i + 1) {
                         Some(v) => {
                             i += 1;
-                            (v.text.clone(), v.span)
+                            (v.text.to_string(), v.span)
                         }
                         None => {
                             st.diags.push(
@@ -630,7 +658,10 @@ fn command_of(t: &Token) -> Option<CmdKind> {
     if t.quoted {
         return None;
     }
-    let s = t.text.as_str();
+    let s = t.str();
+    if !s.starts_with('-') {
+        return None;
+    }
     let long = |name: &str| s.len() > 3 && s.starts_with("--") && name.starts_with(&s[2..]);
     Some(match s {
         "-A" => CmdKind::Append,
@@ -666,10 +697,10 @@ fn command_of(t: &Token) -> Option<CmdKind> {
     })
 }
 
-fn run_command(
+fn run_command<'t>(
     st: &mut State,
     ti: usize,
-    toks: &[Token],
+    toks: &'t [Token<'t>],
     line_span: Span,
     counters: Option<Counters>,
     family: Family,
@@ -742,13 +773,12 @@ fn run_command(
     let mut rest: Vec<&Token> = Vec::with_capacity(toks.len());
     rest.extend(&toks[..ci]);
     let after = &toks[ci + 1..];
-    let take_chain = |after: &[Token]| -> Option<Token> {
+    let take_chain = |after: &'t [Token<'t>]| -> Option<&'t Token<'t>> {
         after
             .first()
             .filter(|t| t.quoted || !t.text.starts_with('-') || t.text.len() == 1)
-            .cloned()
     };
-    let kind_name = cmd_tok.text.clone();
+    let kind_name: &str = cmd_tok.str();
     match kind {
         CmdKind::ReadOnly => {
             if !script {
@@ -802,11 +832,11 @@ fn run_command(
             rest.extend(&after[k..]);
             let table = &st.tables[ti];
             let tkind = table.kind;
-            let chain_name = chain_t.text.clone();
-            if !table.has_chain(&chain_name) {
+            let chain_name: &str = chain_t.str();
+            if !table.has_chain(chain_name) {
                 st.diags.push(unknown_chain_diag(
                     table,
-                    &chain_name,
+                    chain_name,
                     chain_t.span,
                     "a chain of table",
                     &st.source,
@@ -848,7 +878,7 @@ fn run_command(
                     );
                     return;
                 }
-                let c = st.tables[ti].chain_mut(&chain_name).expect("checked");
+                let c = st.tables[ti].chain_mut(chain_name).expect("checked");
                 if n > c.rules.len() {
                     st.diags.push(
                         Diagnostic::error(
@@ -866,7 +896,7 @@ fn run_command(
             let rules = {
                 let table_ref = &st.tables[ti];
                 let mut rp =
-                    RuleParser::new(family, tkind, &chain_name, table_ref, line_span, &st.source);
+                    RuleParser::new(family, tkind, chain_name, table_ref, line_span, &st.source);
                 rp.backend = st.backend;
                 let r = rp.parse(&rest);
                 st.diags.append(&mut rp.diags);
@@ -884,7 +914,7 @@ fn run_command(
                     r
                 })
                 .collect();
-            let c = st.tables[ti].chain_mut(&chain_name).expect("checked");
+            let c = st.tables[ti].chain_mut(chain_name).expect("checked");
             match kind {
                 CmdKind::Append => c.rules.extend(rules),
                 CmdKind::Insert => {
@@ -929,18 +959,13 @@ fn run_command(
                     for r in rules {
                         let want = printer::rule_body(&r);
                         let table = &st.tables[ti];
-                        let pos =
-                            table
-                                .chains
-                                .iter()
-                                .find(|c| c.name == chain_name)
-                                .and_then(|c| {
-                                    c.rules.iter().position(|x| printer::rule_body(x) == want)
-                                });
+                        let pos = table.chain(chain_name).and_then(|c| {
+                            c.rules.iter().position(|x| printer::rule_body(x) == want)
+                        });
                         match pos {
                             Some(p) => {
                                 st.tables[ti]
-                                    .chain_mut(&chain_name)
+                                    .chain_mut(chain_name)
                                     .expect("checked")
                                     .rules
                                     .remove(p);
@@ -987,10 +1012,7 @@ fn run_command(
                 return;
             }
             if registry::is_target_name(&chain_t.text)
-                || matches!(
-                    chain_t.text.as_str(),
-                    "ACCEPT" | "DROP" | "RETURN" | "QUEUE"
-                )
+                || matches!(chain_t.str(), "ACCEPT" | "DROP" | "RETURN" | "QUEUE")
             {
                 st.diags.push(
                     Diagnostic::error(
@@ -1014,8 +1036,8 @@ fn run_command(
                 );
                 return;
             }
-            table.chains.push(Chain {
-                name: chain_t.text.clone(),
+            table.push_chain(Chain {
+                name: chain_t.text.to_string(),
                 hook: None,
                 policy: None,
                 counters: Counters::default(),
@@ -1070,7 +1092,7 @@ fn run_command(
                 );
                 return;
             }
-            match pol_t.text.as_str() {
+            match pol_t.str() {
                 "ACCEPT" => c.policy = Some(Policy::Accept),
                 "DROP" => c.policy = Some(Policy::Drop),
                 other => st.diags.push(
@@ -1130,8 +1152,8 @@ fn run_command(
             };
             match take_chain(after) {
                 Some(chain_t) => {
-                    let name = chain_t.text.clone();
-                    match table.chains.iter().position(|c| c.name == name) {
+                    let name = chain_t.text.to_string();
+                    match table.position(&name) {
                         None => {
                             let d = unknown_chain_diag(
                                 &st.tables[ti],
@@ -1167,6 +1189,7 @@ fn run_command(
                                 );
                             } else {
                                 table.chains.remove(p);
+                                table.reindex();
                             }
                         }
                     }
@@ -1184,6 +1207,7 @@ fn run_command(
                         st.diags.push(Diagnostic::error(code::COMMAND, cmd_tok.span, format!("cannot delete user chains: chain {name} is referenced from a built-in chain")).expected("no references from built-in chains").note(format!("referenced on line {line}")));
                     } else {
                         table.chains.retain(|c| c.hook.is_some());
+                        table.reindex();
                     }
                 }
             }
@@ -1216,14 +1240,15 @@ fn run_command(
                 );
                 return;
             }
-            match table.chains.iter().position(|c| c.name == old_t.text) {
+            match table.position(&old_t.text) {
                 Some(p) if table.chains[p].hook.is_none() => {
-                    table.chains[p].name = new_t.text.clone();
+                    table.chains[p].name = new_t.text.to_string();
+                    table.reindex();
                     for c in &mut table.chains {
                         for r in &mut c.rules {
                             if let Action::Jump(cr) | Action::Goto(cr) = &mut r.action {
                                 if cr.name == old_t.text {
-                                    cr.name = new_t.text.clone();
+                                    cr.name = new_t.text.to_string();
                                 }
                             }
                         }
@@ -1472,7 +1497,7 @@ impl<'a> RuleParser<'a> {
 
     /// Resolve an option token against the merged option table (getopt_long rules).
     fn resolve<'t>(&self, tok: &'t Token) -> Result<Option<Resolved<'t>>, Diagnostic> {
-        let text = tok.text.as_str();
+        let text = tok.str();
         if let Some(long) = text.strip_prefix("--") {
             let (name, attached) = match long.split_once('=') {
                 Some((n, v)) => {
@@ -1702,7 +1727,12 @@ impl<'a> RuleParser<'a> {
                 },
                 _ => 0,
             };
-            let mut args: Vec<OptArg<'_>> = Vec::with_capacity(2);
+            // At most two values per option; kept on the stack (this runs for every option).
+            let mut arg_buf = [OptArg {
+                text: "",
+                span: tok.span,
+            }; 2];
+            let mut nargs_got = 0usize;
             let mut legacy_inv = false;
             let mut j = i + 1;
             if let Some((text, span)) = resolved.attached {
@@ -1720,12 +1750,13 @@ impl<'a> RuleParser<'a> {
                         .expected("the option alone"),
                     );
                 }
-                args.push(a);
+                arg_buf[0] = a;
+                nargs_got = 1;
             }
-            while args.len() < nargs {
+            while nargs_got < nargs {
                 match toks.get(j) {
                     Some(t) => {
-                        if t.text == "!" && !t.quoted && args.is_empty() && !legacy_inv {
+                        if t.text == "!" && !t.quoted && nargs_got == 0 && !legacy_inv {
                             // Legacy intrapositioned negation: `-s ! x`, `--dport ! 80`.
                             legacy_inv = true;
                             self.diags.push(
@@ -1742,10 +1773,11 @@ impl<'a> RuleParser<'a> {
                             j += 1;
                             continue;
                         }
-                        args.push(OptArg {
-                            text: t.text.as_str(),
+                        arg_buf[nargs_got] = OptArg {
+                            text: t.str(),
                             span: t.span,
-                        });
+                        };
+                        nargs_got += 1;
                         j += 1;
                     }
                     None => {
@@ -1756,7 +1788,7 @@ impl<'a> RuleParser<'a> {
                             (Some(Gen::Proto), _) => "a protocol such as tcp, udp, icmp or a number".to_string(),
                             (Some(Gen::Src) | Some(Gen::Dst), _) => "an address such as 192.0.2.1 or 192.0.2.0/24".to_string(),
                             (Some(Gen::InIface) | Some(Gen::OutIface), _) => "an interface name such as eth0".to_string(),
-                            (_, Some(o)) if o.arg == Arg::Two && args.len() == 1 => format!("a second value for --{}", o.name),
+                                                        (_, Some(o)) if o.arg == Arg::Two && nargs_got == 1 => format!("a second value for --{}", o.name),
                             _ => "a value".to_string(),
                         };
                         let at = toks
@@ -1775,7 +1807,7 @@ impl<'a> RuleParser<'a> {
                 }
             }
             let invert = inv.is_some() || legacy_inv;
-            let optname = tok.text.clone();
+            let optname: &str = &tok.text;
             if invert {
                 let ok = match (resolved.gen, resolved.opt) {
                     (Some(g), _) => gen_invertible(g),
@@ -1794,9 +1826,9 @@ impl<'a> RuleParser<'a> {
                 }
             }
             i = j;
-            let argv = args;
+            let argv = &arg_buf[..nargs_got];
             let res = match resolved.owner {
-                Owner::Generic(g) => self.generic(g, tok, invert, &argv),
+                Owner::Generic(g) => self.generic(g, tok, invert, argv),
                 Owner::Match(idx) => {
                     let opt = resolved.opt.expect("module option");
                     if !opt.multi && self.matches[idx].seen.contains(&opt.id) {
@@ -1822,7 +1854,7 @@ impl<'a> RuleParser<'a> {
                             span: tok.span,
                             warnings: &mut warnings,
                         };
-                        let r = self.matches[idx].module.parse(&opt, invert, &argv, &mut cx);
+                        let r = self.matches[idx].module.parse(&opt, invert, argv, &mut cx);
                         let end = argv.last().map(|a| a.span).unwrap_or(tok.span);
                         self.matches[idx].span = self.matches[idx].span.to(end);
                         self.diags.extend(warnings);
@@ -1855,7 +1887,7 @@ impl<'a> RuleParser<'a> {
                                     span: tok.span,
                                     warnings: &mut warnings,
                                 };
-                                t.parse(&opt, invert, &argv, &mut cx)
+                                t.parse(&opt, invert, argv, &mut cx)
                             }
                         }
                         _ => Ok(()),
@@ -1899,14 +1931,14 @@ impl<'a> RuleParser<'a> {
         if inv.is_some() {
             words.push(("!".into(), false));
         }
-        words.push((toks[i].text.clone(), false));
+        words.push((toks[i].text.to_string(), false));
         let mut end = toks[i].span;
         i += 1;
         while let Some(t) = toks.get(i) {
             if !t.quoted && (t.text.starts_with('-') && t.text.len() > 1 || t.text == "!") {
                 break;
             }
-            words.push((t.text.clone(), t.quoted));
+            words.push((t.text.to_string(), t.quoted));
             end = t.span;
             i += 1;
         }
@@ -1933,13 +1965,13 @@ impl<'a> RuleParser<'a> {
         if inv.is_some() {
             words.push(("!".into(), false));
         }
-        words.push((toks[i].text.clone(), false));
+        words.push((toks[i].text.to_string(), false));
         i += 1;
         while let Some(t) = toks.get(i) {
             if !t.quoted && (t.text.starts_with('-') && t.text.len() > 1 || t.text == "!") {
                 break;
             }
-            words.push((t.text.clone(), t.quoted));
+            words.push((t.text.to_string(), t.quoted));
             i += 1;
         }
         if let Some((TargetSel::Ext(t, _), _)) = &mut self.target {
@@ -2158,12 +2190,8 @@ impl<'a> RuleParser<'a> {
                     self.target = Some((TargetSel::Standard(a), span));
                     return Ok(());
                 }
-                if self.table_state.has_chain(name) {
-                    let is_builtin = self
-                        .table_state
-                        .chains
-                        .iter()
-                        .any(|c| c.name == name && c.hook.is_some());
+                if let Some(c) = self.table_state.chain(name) {
+                    let is_builtin = c.hook.is_some();
                     if is_builtin {
                         return Err(Diagnostic::error(
                             code::UNKNOWN_CHAIN,
@@ -2368,9 +2396,20 @@ impl<'a> RuleParser<'a> {
                 .map(|a| (!a.is_any() || self.dst_inv).then_some((*a, self.dst_inv)))
                 .collect()
         };
-        let mut out = Vec::with_capacity(srcs.len() * dsts.len());
+        let n = srcs.len() * dsts.len();
+        let mut out = Vec::with_capacity(n);
+        let (mut built, mut action) = (Some(built), Some(action));
         for s in &srcs {
             for d in &dsts {
+                // The last rule takes the matches and target; address lists clone them.
+                let last = out.len() + 1 == n;
+                fn take<T: Clone>(v: &mut Option<T>, last: bool) -> T {
+                    if last {
+                        v.take().expect("once")
+                    } else {
+                        v.clone().expect("present")
+                    }
+                }
                 out.push(Rule {
                     span: self.line_span,
                     counters: self.counters,
@@ -2380,8 +2419,8 @@ impl<'a> RuleParser<'a> {
                     outiface: self.outiface.clone(),
                     proto: self.proto,
                     frag: self.frag,
-                    matches: built.clone(),
-                    action: action.clone(),
+                    matches: take(&mut built, last),
+                    action: take(&mut action, last),
                     target_span,
                 });
             }
@@ -2437,4 +2476,46 @@ fn finalize(st: &mut State) -> Vec<Table> {
         });
     }
     out
+}
+
+/// Parse one rule body (what follows `-A CHAIN`) in the context of `table` of `rs`, so that jumps
+/// resolve to its chains. Used to try fixes on a copy of a ruleset.
+pub fn parse_rule_in(
+    rs: &Ruleset,
+    table: TableKind,
+    chain: &str,
+    body: &str,
+    backend: Backend,
+) -> Result<Rule, Vec<Diagnostic>> {
+    let mut doc = format!("*{}\n", table.name());
+    if let Some(t) = rs.table(table) {
+        for c in &t.chains {
+            let _ = std::fmt::Write::write_fmt(
+                &mut doc,
+                format_args!(
+                    ":{} {} [0:0]\n",
+                    c.name,
+                    c.policy.map(|p| p.name()).unwrap_or("-")
+                ),
+            );
+        }
+    }
+    let _ = std::fmt::Write::write_fmt(&mut doc, format_args!("-A {chain} {body}\nCOMMIT\n"));
+    let p = parse_str(
+        "fix",
+        &doc,
+        ParseOptions {
+            family: rs.family,
+            format: InputFormat::Restore,
+            backend,
+        },
+    );
+    if p.has_errors() {
+        return Err(p.diagnostics.into_iter().filter(|d| d.is_error()).collect());
+    }
+    p.ruleset
+        .table(table)
+        .and_then(|t| t.chain(chain))
+        .and_then(|c| c.rules.first().cloned())
+        .ok_or_else(Vec::new)
 }

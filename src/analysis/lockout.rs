@@ -1,0 +1,379 @@
+//! FW001 — would this ruleset lock the administrator out? — and FW009 (loopback blocked).
+//!
+//! For each management service and each candidate administrator address, two scenarios go
+//! through the engine: (1) the session the admin is typing in while loading the rules, already
+//! ESTABLISHED in conntrack, must keep passing both ways; (2) a new session must complete
+//! (SYN in, SYN/ACK out, ACK in, data both ways, FIN close). With `--admin`, every candidate in
+//! the admin networks must pass; without it ("anywhere"), at least one address must get in.
+//!
+//! A failure names the packet, the rule or policy that dropped it (file:line), and a fix: the
+//! rule(s) to insert and where, found by inserting them into a copy of the ruleset and running
+//! the scenario again until it passes.
+
+use std::net::IpAddr;
+
+use super::synth::{self, Synth};
+use super::*;
+use crate::engine::{Decision, Direction};
+use crate::ruleset::parser::parse_rule_in;
+use crate::ruleset::printer::rule_text;
+use crate::ruleset::TableKind;
+
+/// Why a scenario failed.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    /// "established" (the session in use while loading) or "new".
+    pub case: &'static str,
+    pub step: StepResult,
+}
+
+/// Run both scenarios for one admin address; the first failure, if any.
+pub fn session_check(
+    rs: &Ruleset,
+    opts: &CheckOptions,
+    admin: IpAddr,
+    host: IpAddr,
+    svc: Service,
+    seed: u16,
+) -> Option<Failure> {
+    let mut sy = Synth::default();
+    let (warm, est) = if svc.proto == 6 {
+        synth::tcp_established(
+            &mut sy,
+            (admin, 50_000 + seed),
+            (host, svc.port),
+            "admin",
+            "host",
+        )
+    } else {
+        synth::udp_established(
+            &mut sy,
+            (admin, 50_000 + seed),
+            (host, svc.port),
+            "admin",
+            "host",
+        )
+    };
+    if let Some(step) = run_scenario(rs, opts, &warm, &est)
+        .into_iter()
+        .find(|s| !s.passed())
+    {
+        return Some(Failure {
+            case: "established",
+            step,
+        });
+    }
+    let mut sy = Synth::default();
+    let steps = if svc.proto == 6 {
+        synth::tcp_session(
+            &mut sy,
+            (admin, 40_000 + seed),
+            (host, svc.port),
+            "admin",
+            "host",
+        )
+    } else {
+        synth::udp_exchange(
+            &mut sy,
+            (admin, 40_000 + seed),
+            (host, svc.port),
+            "admin",
+            "host",
+        )
+    };
+    run_scenario(rs, opts, &[], &steps)
+        .into_iter()
+        .find(|s| !s.passed())
+        .map(|step| Failure { case: "new", step })
+}
+
+/// Where to insert a rule so that it is tried before what dropped the packet.
+fn insertion_point(rs: &Ruleset, d: &Decision) -> Option<(TableKind, usize, usize)> {
+    match *d {
+        Decision::Rule(r) => Some((r.table, r.chain, r.rule)),
+        Decision::Policy { table, chain } => {
+            let t = rs.table(table)?;
+            Some((table, chain, t.chains[chain].rules.len()))
+        }
+        _ => None,
+    }
+}
+
+/// The rule body that lets the failing packet through.
+fn proposal(f: &Failure, svc: Service, admin_net: Option<&Net>) -> String {
+    let p = &f.step.outcome;
+    let pkt_in = p.direction == Direction::In;
+    let first = f.case == "new"
+        && f.step
+            .what
+            .starts_with(if svc.proto == 6 { "SYN " } else { "UDP admin" });
+    if pkt_in && first {
+        let proto = if svc.proto == 6 { "tcp" } else { "udp" };
+        let src = admin_net.map(|n| format!("-s {n} ")).unwrap_or_default();
+        format!("{src}-p {proto} -m {proto} --dport {} -j ACCEPT", svc.port)
+    } else {
+        "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT".to_string()
+    }
+}
+
+/// Insert `body` into `rs` at (table, chain, index); `None` if it does not parse.
+fn with_rule(rs: &Ruleset, at: (TableKind, usize, usize), body: &str) -> Option<Ruleset> {
+    let (table, chain, idx) = at;
+    let t = rs.table(table)?;
+    let name = t.chains[chain].name.clone();
+    let rule = parse_rule_in(rs, table, &name, body, crate::ext::Backend::Nft).ok()?;
+    let mut copy = rs.clone();
+    let tt = copy.tables.iter_mut().find(|t| t.kind == table)?;
+    let rules = &mut tt.chains[chain].rules;
+    rules.insert(idx.min(rules.len()), rule);
+    Some(copy)
+}
+
+/// A fix for `f`, verified by simulation: the insertions (as text) and whether the scenarios
+/// then pass.
+#[allow(clippy::too_many_arguments)]
+fn find_fix(
+    rs: &Ruleset,
+    opts: &CheckOptions,
+    admin: IpAddr,
+    host: IpAddr,
+    svc: Service,
+    admin_net: Option<&Net>,
+    f: &Failure,
+) -> Option<(Vec<String>, bool)> {
+    let mut current = rs.clone();
+    let mut failure = f.clone();
+    let mut steps: Vec<String> = Vec::new();
+    for _ in 0..4 {
+        let d = failure.step.outcome.decision?;
+        let at = insertion_point(&current, &d)?;
+        let body = proposal(&failure, svc, admin_net);
+        let next = with_rule(&current, at, &body)?;
+        let t = current.table(at.0)?;
+        let chain = &t.chains[at.1];
+        let place = match chain.rules.get(at.2) {
+            Some(r) => format!(
+                "before line {} (rule #{} of {} {}), i.e. `iptables{} -I {} {} {}`",
+                rs.line_of(r.span),
+                at.2 + 1,
+                at.0,
+                chain.name,
+                if at.0 == TableKind::Filter {
+                    String::new()
+                } else {
+                    format!(" -t {}", at.0)
+                },
+                chain.name,
+                at.2 + 1,
+                body
+            ),
+            None => format!(
+                "at the end of {} {}, before its policy, i.e. `iptables{} -A {} {}`",
+                at.0,
+                chain.name,
+                if at.0 == TableKind::Filter {
+                    String::new()
+                } else {
+                    format!(" -t {}", at.0)
+                },
+                chain.name,
+                body
+            ),
+        };
+        steps.push(format!(
+            "add `{}` {place}",
+            rule_text(&chain.name, &next.table(at.0)?.chains[at.1].rules[at.2])
+        ));
+        current = next;
+        match session_check(&current, opts, admin, host, svc, 7) {
+            None => return Some((steps, true)),
+            Some(nf) => failure = nf,
+        }
+    }
+    Some((steps, false))
+}
+
+/// `SYN admin → host (198.51.100.77:40000 → 203.0.113.10:22)`.
+pub fn describe_packet(s: &StepResult) -> String {
+    let p = &s.pkt;
+    format!(
+        "{} ({} → {})",
+        s.what,
+        endpoint(p.src, p.ports().map(|x| x.0)),
+        endpoint(p.dst, p.ports().map(|x| x.1))
+    )
+}
+
+fn endpoint(a: IpAddr, port: Option<u16>) -> String {
+    match (a, port) {
+        (IpAddr::V6(v), Some(p)) => format!("[{v}]:{p}"),
+        (a, Some(p)) => format!("{a}:{p}"),
+        (a, None) => a.to_string(),
+    }
+}
+
+/// The lockout verdict for one management service (or the loopback check).
+#[derive(Debug, Clone)]
+pub struct LockoutResult {
+    /// `tcp/22`, or `loopback`.
+    pub check: String,
+    pub finding: Option<Finding>,
+}
+
+pub fn check(rs: &Ruleset, opts: &CheckOptions) -> Vec<Finding> {
+    evaluate(rs, opts)
+        .into_iter()
+        .filter_map(|r| r.finding)
+        .collect()
+}
+
+/// Every lockout check with its result (one per management service, plus loopback).
+pub fn evaluate(rs: &Ruleset, opts: &CheckOptions) -> Vec<LockoutResult> {
+    let mut out = Vec::new();
+    let family = rs.family;
+    let (host, given) = host_for(rs, &opts.env, family);
+    let mut o = opts.clone();
+    if !given {
+        o.env.hosts.push(host);
+    }
+    let file = rs.source.name.clone();
+    let admin_nets: Vec<Net> = opts
+        .admin
+        .iter()
+        .filter(|n| n.addr.is_ipv4() == (family == Family::V4))
+        .copied()
+        .collect();
+    let anywhere = admin_nets.is_empty();
+    let candidates = admin_candidates(rs, &admin_nets, family);
+    for svc in &opts.mgmt {
+        let mut first_failure: Option<(IpAddr, Failure)> = None;
+        let mut failed = 0usize;
+        let mut passed = 0usize;
+        let mut passed_from: Vec<IpAddr> = Vec::new();
+        for (i, a) in candidates.iter().enumerate() {
+            match session_check(rs, &o, *a, host, *svc, i as u16) {
+                None => {
+                    passed += 1;
+                    if passed_from.len() < 3 {
+                        passed_from.push(*a);
+                    }
+                }
+                Some(f) => {
+                    failed += 1;
+                    if first_failure.is_none() {
+                        first_failure = Some((*a, f));
+                    }
+                }
+            }
+            if anywhere && passed > 0 {
+                break;
+            }
+        }
+        let lockout = if anywhere { passed == 0 } else { failed > 0 };
+        let Some((admin, f)) = first_failure.filter(|_| lockout) else {
+            out.push(LockoutResult {
+                check: svc.name(),
+                finding: None,
+            });
+            continue;
+        };
+        let rule = decided_by(rs, &f.step.outcome);
+        let verdict = f
+            .step
+            .outcome
+            .verdict
+            .map(|v| v.as_str())
+            .unwrap_or("not judged");
+        let who = match &rule {
+            Some(r) => r.short(),
+            None => "the IP stack".into(),
+        };
+        let what = if f.case == "established" {
+            format!(
+                "the established {} session the administrator is using would break",
+                svc.name()
+            )
+        } else {
+            format!(
+                "a new {} session from the administrator cannot complete",
+                svc.name()
+            )
+        };
+        let mut finding = Finding::new(
+            "FW001",
+            format!(
+                "lockout: {what}: {} is {verdict} by {who}",
+                describe_packet(&f.step)
+            ),
+            &file,
+        )
+        .at_rule(rule);
+        finding.packet = Some(describe_packet(&f.step));
+        finding.details.push(format!(
+            "checked with host {host}{} and administrator {admin}{}",
+            if given { "" } else { " (assumed; use --host)" },
+            if anywhere {
+                format!(" ({} candidate addresses tried, none got in; use --admin CIDR to name the admin network)", candidates.len())
+            } else {
+                format!(" (in --admin {}; {failed} of {} candidate addresses fail)", admin_nets.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(","), candidates.len())
+            }
+        ));
+        let admin_net = admin_nets.iter().find(|n| n.contains(admin));
+        if let Some((steps, verified)) = find_fix(rs, &o, admin, host, *svc, admin_net, &f) {
+            finding.fix = Some(format!(
+                "{}{}",
+                steps.join("; then "),
+                if verified {
+                    " (verified: with this, both the established and a new session pass)"
+                } else {
+                    " (partial: the scenario still fails after these rules)"
+                }
+            ));
+        }
+        out.push(LockoutResult {
+            check: svc.name(),
+            finding: Some(finding),
+        });
+    }
+    out.push(LockoutResult {
+        check: "loopback".into(),
+        finding: loopback(rs, &o, &file),
+    });
+    out
+}
+
+/// FW009: a local TCP session over lo must work.
+fn loopback(rs: &Ruleset, opts: &CheckOptions, file: &str) -> Option<Finding> {
+    let lo: IpAddr = if rs.family == Family::V4 {
+        "127.0.0.1".parse().expect("a")
+    } else {
+        "::1".parse().expect("a")
+    };
+    let mut sy = Synth::default();
+    let steps = synth::tcp_session(
+        &mut sy,
+        (lo, 45_000),
+        (lo, 5432),
+        "local client",
+        "local service",
+    );
+    let results = run_scenario(rs, opts, &[], &steps);
+    let bad = results.iter().find(|s| !s.passed())?;
+    let rule = decided_by(rs, &bad.outcome);
+    let who = rule
+        .as_ref()
+        .map(|r| r.short())
+        .unwrap_or_else(|| "the IP stack".into());
+    let mut f = Finding::new(
+        "FW009",
+        format!(
+            "loopback traffic is blocked: {} over lo is dropped by {who}",
+            bad.what
+        ),
+        file,
+    )
+    .at_rule(rule);
+    f.packet = Some(format!("{} ({lo}:45000 ↔ {lo}:5432)", bad.what));
+    f.fix = Some("add `-A INPUT -i lo -j ACCEPT` and `-A OUTPUT -o lo -j ACCEPT` at the top of INPUT and OUTPUT".into());
+    Some(f)
+}

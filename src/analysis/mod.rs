@@ -1,0 +1,594 @@
+//! Findings: what the pre-deploy gate reports — lockout (FW001), exposures found by probing the
+//! ruleset with synthetic traffic, statically shadowed and redundant rules, and what a capture
+//! shows (management packets dropped, rules never hit). Every finding has a stable code, a
+//! severity, a message, a place in the rules file and, where there is one, a concrete fix.
+//!
+//! All checks ask the same engine as the packet replay: there is no second evaluator.
+
+pub mod capture;
+pub mod expect;
+pub mod lockout;
+pub mod probes;
+pub mod shadow;
+pub mod synth;
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use serde::Serialize;
+
+use crate::conntrack::Conntrack;
+use crate::engine::{Engine, Outcome, SimEnv, SimOptions, Verdict};
+use crate::lint::Loaded;
+use crate::report::{rule_info, RuleInfo};
+use crate::ruleset::{AddrMask, Family, Ruleset};
+use synth::Step;
+
+/// Severity of a finding, ordered (`--fail-on` compares with it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Note,
+    Warning,
+    Error,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Note => "note",
+            Level::Warning => "warning",
+            Level::Error => "error",
+        }
+    }
+}
+
+/// One finding.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub code: &'static str,
+    pub severity: Level,
+    pub message: String,
+    pub file: String,
+    /// Line in the rules file (of the deciding rule or policy, or of the rule concerned).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// The rule or policy responsible.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<RuleInfo>,
+    /// The packet that fails (what it is, and its frame in a capture).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub packet: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frame: Option<u64>,
+    /// A concrete fix: the rule(s) to add and where.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<String>,
+}
+
+impl Finding {
+    pub fn new(code: &'static str, message: impl Into<String>, file: &str) -> Finding {
+        Finding {
+            code,
+            severity: code_info(code)
+                .map(|c| c.severity)
+                .unwrap_or(Level::Warning),
+            message: message.into(),
+            file: file.to_string(),
+            line: None,
+            rule: None,
+            packet: None,
+            frame: None,
+            fix: None,
+            details: Vec::new(),
+        }
+    }
+    pub fn at_rule(mut self, r: Option<RuleInfo>) -> Finding {
+        self.line = r.as_ref().and_then(|r| r.line);
+        self.rule = r;
+        self
+    }
+}
+
+/// Documentation of a finding code (README, SARIF rules).
+#[derive(Debug, Clone, Copy)]
+pub struct CodeInfo {
+    pub code: &'static str,
+    /// Stable short name (SARIF `name`).
+    pub name: &'static str,
+    pub severity: Level,
+    pub title: &'static str,
+    /// What to do about it.
+    pub help: &'static str,
+}
+
+pub const CODES: &[CodeInfo] = &[
+    CodeInfo {
+        code: "FW001",
+        name: "lockout",
+        severity: Level::Error,
+        title: "The ruleset would lock the administrator out",
+        help: "An established management session (the one you load the rules from) must keep \
+               passing both ways, and a new one must complete. Accept ESTABLISHED,RELATED traffic \
+               first in INPUT and OUTPUT, and NEW connections to the management port from the \
+               admin network; the finding names the packet that fails, the rule or policy that \
+               drops it, and the rule to add (checked by simulation).",
+    },
+    CodeInfo {
+        code: "FW002",
+        name: "icmp-tunnel",
+        severity: Level::Warning,
+        title: "ICMP tunnels can pass",
+        help: "Echo requests with large, high-entropy payloads are accepted inbound and their \
+               replies outbound, which is all ptunnel or icmpsh need. Limit echo requests by size \
+               (-m length --length 0:128) and rate (-m limit), or accept only the types you need.",
+    },
+    CodeInfo {
+        code: "FW003",
+        name: "unsolicited-inbound",
+        severity: Level::Warning,
+        title: "Unsolicited inbound packets accepted by a reply rule",
+        help: "A rule that matches on a source port (--sport 53, --sport 80) without a state \
+               check accepts any packet sent from that port, including ones nobody asked for. \
+               Add -m conntrack --ctstate ESTABLISHED to such rules (or accept ESTABLISHED,RELATED \
+               once at the top and delete them).",
+    },
+    CodeInfo {
+        code: "FW004",
+        name: "invalid-accepted",
+        severity: Level::Warning,
+        title: "INVALID packets are accepted",
+        help: "Packets conntrack classifies INVALID (impossible TCP flag combinations, SYN/ACKs \
+               and ACKs of no connection) reach an ACCEPT. Drop them early: \
+               -A INPUT -m conntrack --ctstate INVALID -j DROP.",
+    },
+    CodeInfo {
+        code: "FW005",
+        name: "outbound-exposure",
+        severity: Level::Note,
+        title: "The host may open new connections to arbitrary destinations",
+        help: "New outbound connections are accepted to any address on the listed ports, an \
+               exfiltration path for a compromised service. If the host only needs a few \
+               destinations (package mirrors, DNS, SMTP relay), restrict OUTPUT to them.",
+    },
+    CodeInfo {
+        code: "FW006",
+        name: "shadowed-rule",
+        severity: Level::Warning,
+        title: "Rule can never match: an earlier rule takes all its packets",
+        help: "Every packet this rule would match is decided earlier, differently. Move it above \
+               the rule that shadows it, narrow that rule, or delete this one.",
+    },
+    CodeInfo {
+        code: "FW007",
+        name: "redundant-rule",
+        severity: Level::Note,
+        title: "Redundant rule: an earlier rule already does the same",
+        help: "Every packet this rule would match is already decided the same way by an earlier \
+               rule. It can be deleted.",
+    },
+    CodeInfo {
+        code: "FW008",
+        name: "rule-never-hit",
+        severity: Level::Note,
+        title: "Rule never hit by the capture",
+        help: "No packet of the capture matched this rule. If the capture is representative, the \
+               rule may be obsolete.",
+    },
+    CodeInfo {
+        code: "FW009",
+        name: "loopback-blocked",
+        severity: Level::Warning,
+        title: "Loopback traffic is blocked",
+        help: "Local services talking to each other over lo (databases, DNS stubs, SSH port \
+               forwarding) are dropped. Accept it first: -A INPUT -i lo -j ACCEPT and \
+               -A OUTPUT -o lo -j ACCEPT.",
+    },
+    CodeInfo {
+        code: "FW010",
+        name: "expectation-failed",
+        severity: Level::Error,
+        title: "An expectation does not hold",
+        help:
+            "A check from the --expect file gave another verdict than expected; the result names \
+               the address tried, what happened and the deciding rule.",
+    },
+    CodeInfo {
+        code: "FW101",
+        name: "after-terminal",
+        severity: Level::Warning,
+        title: "Rules after an unconditional terminal rule can never match",
+        help: "A rule without conditions ends every traversal of the chain; the rules after it \
+               are dead. Move them above it or delete them.",
+    },
+    CodeInfo {
+        code: "FW102",
+        name: "unreachable-chain",
+        severity: Level::Warning,
+        title: "User chain never reached",
+        help: "No rule of a built-in chain leads to this chain, so its rules never run. Jump to \
+               it (-j CHAIN) where intended, or delete it.",
+    },
+];
+
+pub fn code_info(code: &str) -> Option<&'static CodeInfo> {
+    CODES.iter().find(|c| c.code == code)
+}
+
+/// A management service: protocol and port (`tcp/22`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Service {
+    pub proto: u8,
+    pub port: u16,
+}
+
+impl Service {
+    /// `tcp/22`, `udp/1194`, `22` (tcp), `tcp/ssh`.
+    pub fn parse(s: &str) -> Result<Service, String> {
+        let (p, port) = match s.split_once('/') {
+            Some((p, port)) => (p, port),
+            None => ("tcp", s),
+        };
+        let proto = match p.to_ascii_lowercase().as_str() {
+            "tcp" => 6,
+            "udp" => 17,
+            _ => return Err(format!("`{s}`: expected tcp/PORT or udp/PORT")),
+        };
+        let port = port
+            .parse::<u16>()
+            .ok()
+            .or_else(|| crate::ext::service_port(port, p))
+            .ok_or_else(|| format!("`{s}`: `{port}` is not a port number or service name"))?;
+        Ok(Service { proto, port })
+    }
+    pub fn name(&self) -> String {
+        format!(
+            "{}/{}",
+            if self.proto == 6 { "tcp" } else { "udp" },
+            self.port
+        )
+    }
+}
+
+/// A network the administrator may connect from (`--admin CIDR`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Net {
+    pub addr: IpAddr,
+    pub prefix: u8,
+}
+
+impl Net {
+    pub fn parse(s: &str) -> Result<Net, String> {
+        let (a, p) = match s.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s, None),
+        };
+        let addr: IpAddr = a
+            .parse()
+            .map_err(|_| format!("`{s}`: expected an address or CIDR such as 192.0.2.0/24"))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match p {
+            Some(p) => p
+                .parse::<u8>()
+                .ok()
+                .filter(|l| *l <= max)
+                .ok_or_else(|| format!("`{s}`: invalid prefix length"))?,
+            None => max,
+        };
+        Ok(Net { addr, prefix }.normalized())
+    }
+    fn normalized(self) -> Net {
+        let m = self.mask();
+        Net {
+            addr: from_bits(self.addr.is_ipv4(), bits(self.addr) & m),
+            prefix: self.prefix,
+        }
+    }
+    fn mask(&self) -> u128 {
+        let w = if self.addr.is_ipv4() { 32 } else { 128 };
+        if self.prefix == 0 {
+            0
+        } else {
+            (u128::MAX << (128 - self.prefix as u32)) >> (128 - w)
+        }
+    }
+    pub fn contains(&self, a: IpAddr) -> bool {
+        a.is_ipv4() == self.addr.is_ipv4() && bits(a) & self.mask() == bits(self.addr)
+    }
+    /// First, middle and last host addresses.
+    pub fn samples(&self) -> Vec<IpAddr> {
+        let w = if self.addr.is_ipv4() { 32 } else { 128 };
+        let base = bits(self.addr);
+        let size_bits = w - self.prefix as u32;
+        let last = if size_bits >= 128 {
+            u128::MAX
+        } else {
+            base | ((1u128 << size_bits) - 1)
+        };
+        let v4 = self.addr.is_ipv4();
+        let mut v = vec![self.addr];
+        if size_bits >= 2 {
+            v = vec![
+                from_bits(v4, base + 1),
+                from_bits(v4, base + (last - base) / 2),
+                from_bits(v4, last - 1),
+            ];
+        } else if size_bits == 1 {
+            v.push(from_bits(v4, last));
+        }
+        v.dedup();
+        v
+    }
+}
+
+impl std::fmt::Display for Net {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+fn bits(a: IpAddr) -> u128 {
+    match a {
+        IpAddr::V4(v) => u32::from(v) as u128,
+        IpAddr::V6(v) => u128::from(v),
+    }
+}
+
+fn from_bits(v4: bool, b: u128) -> IpAddr {
+    if v4 {
+        IpAddr::V4(Ipv4Addr::from(b as u32))
+    } else {
+        IpAddr::V6(Ipv6Addr::from(b))
+    }
+}
+
+/// The first of a few fallback addresses (benchmarking and shared ranges) that no `-s` of the
+/// ruleset matches.
+fn unmentioned(rs: &Ruleset, v4: bool) -> Option<IpAddr> {
+    let pool: &[&str] = if v4 {
+        &[
+            "198.18.0.77",
+            "100.64.0.77",
+            "172.31.254.77",
+            "10.254.254.77",
+            "1.1.1.77",
+        ]
+    } else {
+        &["2001:2::77", "fd00:77::77", "2002:77::77"]
+    };
+    let srcs: Vec<AddrMask> = rs
+        .tables
+        .iter()
+        .flat_map(|t| &t.chains)
+        .flat_map(|c| &c.rules)
+        .filter_map(|r| r.src.map(|(a, _)| a))
+        .collect();
+    pool.iter()
+        .filter_map(|s| s.parse::<IpAddr>().ok())
+        .find(|a| !srcs.iter().any(|m| m.contains(*a)))
+}
+
+/// Options of the checks.
+#[derive(Debug, Clone)]
+pub struct CheckOptions {
+    /// Host addresses, HZ, backend… (`hosts` may be empty: then one is chosen from the rules).
+    pub env: SimEnv,
+    pub router: bool,
+    /// Management services (default tcp/22).
+    pub mgmt: Vec<Service>,
+    /// Where the administrator connects from; empty = anywhere.
+    pub admin: Vec<Net>,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions {
+            env: SimEnv::default(),
+            router: false,
+            mgmt: vec![Service { proto: 6, port: 22 }],
+            admin: Vec::new(),
+        }
+    }
+}
+
+/// Generic outside addresses used when the rules say nothing more specific.
+pub fn outside(v4: bool) -> Vec<IpAddr> {
+    if v4 {
+        ["198.51.100.77", "192.0.2.199"]
+            .iter()
+            .map(|s| s.parse().expect("address"))
+            .collect()
+    } else {
+        ["2001:db8:77::77", "2001:db8:c7::c7"]
+            .iter()
+            .map(|s| s.parse().expect("address"))
+            .collect()
+    }
+}
+
+/// The host address to check with, for `family`: `--host` if given; otherwise the first
+/// single-address destination of an INPUT rule; otherwise 203.0.113.10 / 2001:db8::10.
+pub fn host_for(rs: &Ruleset, env: &SimEnv, family: Family) -> (IpAddr, bool) {
+    let v4 = family == Family::V4;
+    if let Some(h) = env.hosts.iter().find(|h| h.is_ipv4() == v4) {
+        return (*h, true);
+    }
+    for t in &rs.tables {
+        for c in t.chains.iter().filter(|c| c.name == "INPUT") {
+            for r in &c.rules {
+                if let Some((a, false)) = &r.dst {
+                    if a.prefix_len() == Some(if v4 { 32 } else { 128 }) {
+                        return (a.addr(), false);
+                    }
+                }
+            }
+        }
+    }
+    let d: IpAddr = if v4 {
+        "203.0.113.10".parse().expect("a")
+    } else {
+        "2001:db8::10".parse().expect("a")
+    };
+    (d, false)
+}
+
+/// Addresses to try as "an administrator's address": for `--admin` networks their first,
+/// middle and last addresses plus the first address of every rule source network inside them;
+/// for "anywhere", generic outside addresses plus the first address of every rule source
+/// network. At most 64, deterministic.
+pub fn admin_candidates(rs: &Ruleset, admin: &[Net], family: Family) -> Vec<IpAddr> {
+    let v4 = family == Family::V4;
+    let mut rule_nets: Vec<IpAddr> = Vec::new();
+    for r in rs
+        .tables
+        .iter()
+        .flat_map(|t| &t.chains)
+        .flat_map(|c| &c.rules)
+    {
+        let Some((a, false)) = &r.src else { continue };
+        let (addr, mask, is4) = match *a {
+            AddrMask::V4 { addr, mask } => (addr as u128, mask as u128, true),
+            AddrMask::V6 { addr, mask } => (addr, mask, false),
+        };
+        if is4 != v4 {
+            continue;
+        }
+        let full = if is4 { u32::MAX as u128 } else { u128::MAX };
+        // A host address itself, or the first host of a network.
+        rule_nets.push(from_bits(is4, if mask == full { addr } else { addr + 1 }));
+    }
+    let mut out: Vec<IpAddr> = Vec::new();
+    let push = |a: IpAddr, out: &mut Vec<IpAddr>| {
+        if a.is_ipv4() == v4 && !out.contains(&a) && out.len() < 64 {
+            out.push(a);
+        }
+    };
+    let nets: Vec<&Net> = admin.iter().filter(|n| n.addr.is_ipv4() == v4).collect();
+    if nets.is_empty() {
+        for a in outside(v4) {
+            push(a, &mut out);
+        }
+        // An address no source match of the rules mentions, whatever ranges they ban.
+        if let Some(a) = unmentioned(rs, v4) {
+            push(a, &mut out);
+        }
+        for a in rule_nets {
+            push(a, &mut out);
+        }
+    } else {
+        for n in &nets {
+            for a in n.samples() {
+                push(a, &mut out);
+            }
+        }
+        for a in rule_nets {
+            if nets.iter().any(|n| n.contains(a)) {
+                push(a, &mut out);
+            }
+        }
+    }
+    out
+}
+
+/// What happened to one step of a scenario.
+#[derive(Debug, Clone)]
+pub struct StepResult {
+    pub what: String,
+    pub pkt: crate::packet::Packet,
+    pub outcome: Outcome,
+}
+
+impl StepResult {
+    pub fn passed(&self) -> bool {
+        self.outcome.verdict == Some(Verdict::Accept)
+    }
+}
+
+/// Run a scenario through a fresh engine for `rs`: the `warmup` packets first build connection
+/// state under no rules at all (connections that exist when the ruleset is loaded), then the
+/// steps run under the ruleset. Stops at nothing: every step's outcome is returned.
+pub fn run_scenario(
+    rs: &Ruleset,
+    opts: &CheckOptions,
+    warmup: &[crate::packet::Packet],
+    steps: &[Step],
+) -> Vec<StepResult> {
+    let origin = warmup
+        .first()
+        .or(steps.first().map(|s| &s.pkt))
+        .map(|p| p.ts.0);
+    let base = SimOptions {
+        env: opts.env.clone(),
+        router: opts.router,
+        simulate_replies: true,
+        time_origin: origin,
+        ..SimOptions::default()
+    };
+    let mut conntrack = Conntrack::new();
+    if !warmup.is_empty() {
+        let empty = Ruleset {
+            source: rs.source.clone(),
+            family: rs.family,
+            tables: Vec::new(),
+        };
+        let mut warm = Engine::new(
+            &empty,
+            SimOptions {
+                force_conntrack: true,
+                ..base.clone()
+            },
+        );
+        for p in warmup {
+            warm.process(p);
+        }
+        conntrack = std::mem::take(&mut warm.conntrack);
+    }
+    let mut e = Engine::new(rs, base);
+    e.conntrack = conntrack;
+    steps
+        .iter()
+        .map(|s| StepResult {
+            what: s.what.clone(),
+            pkt: s.pkt.clone(),
+            outcome: e.process(&s.pkt),
+        })
+        .collect()
+}
+
+/// The deciding rule of an outcome, for reports.
+pub fn decided_by(rs: &Ruleset, o: &Outcome) -> Option<RuleInfo> {
+    o.decision.as_ref().and_then(|d| rule_info(rs, d))
+}
+
+/// Every static check (no capture needed): lockout, probes, shadowing, structure.
+pub fn static_findings(loaded: &Loaded, opts: &CheckOptions) -> Vec<Finding> {
+    let mut v = lockout::check(&loaded.ruleset, opts);
+    v.extend(static_findings_except_lockout(loaded, opts));
+    v
+}
+
+/// [`static_findings`] without the lockout checks (for callers that run those themselves).
+pub fn static_findings_except_lockout(loaded: &Loaded, opts: &CheckOptions) -> Vec<Finding> {
+    let mut v = Vec::new();
+    v.extend(probes::check(&loaded.ruleset, opts));
+    v.extend(shadow::check(&loaded.ruleset));
+    v.extend(structural(loaded));
+    v
+}
+
+/// FW101/FW102 from the chain graph, as findings.
+pub fn structural(loaded: &Loaded) -> Vec<Finding> {
+    let src = &loaded.ruleset.source;
+    loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.code.starts_with("FW"))
+        .map(|d| {
+            let mut f = Finding::new(d.code, d.message.clone(), &src.name);
+            f.line = Some(src.line_of(d.span.start as usize));
+            f.details = d.notes.clone();
+            f
+        })
+        .collect()
+}

@@ -1,0 +1,283 @@
+//! Static shadowing: FW006 (a rule no packet can reach because one earlier rule of its chain
+//! takes every packet it would match, with another action) and FW007 (the earlier rule does
+//! the same thing: the later one is redundant).
+//!
+//! A rule is described by the header dimensions fwcheck reasons about exactly: addresses,
+//! interfaces, protocol, fragment flag, TCP/UDP ports and flags, ICMP type/code, conntrack
+//! state. `covers(a, b)` holds when every packet `b` can match, `a` matches too. Extra matches
+//! on `b` only shrink its set, so they do not prevent the conclusion. A match on `a` that is not
+//! modelled (multiport, limit, recent, …) allows the conclusion only when `b` carries the very
+//! same clause; otherwise nothing is concluded (no guess). Only single-rule coverage is
+//! detected (not a rule covered by several earlier rules together).
+
+use super::*;
+use crate::conntrack::state;
+use crate::ext::matches::{conntrack::Conntrack as CtMatch, icmp::Icmp, tcp::Tcp, udp::Udp};
+use crate::ruleset::{Action, IfaceMatch, Rule};
+
+/// The header part of a rule.
+#[derive(Debug, Default, Clone)]
+struct Space {
+    src: Option<(AddrMask, bool)>,
+    dst: Option<(AddrMask, bool)>,
+    iniface: Option<IfaceMatch>,
+    outiface: Option<IfaceMatch>,
+    proto: Option<(u8, bool)>,
+    frag: Option<bool>,
+    sport: Option<(u16, u16, bool)>,
+    dport: Option<(u16, u16, bool)>,
+    /// mask, compare, inverted
+    tcpflags: Option<(u8, u8, bool)>,
+    /// type (0xFF any), code range, inverted
+    icmp: Option<(u8, (u8, u8), bool)>,
+    /// state bits, inverted
+    ctstate: Option<(u32, bool)>,
+    /// Matches that are not modelled, as saved text (`-m multiport --dports 80,443`).
+    other: Vec<String>,
+    /// Every match of the rule as saved text.
+    all: Vec<String>,
+}
+
+fn space(r: &Rule) -> Space {
+    let mut s = Space {
+        src: r.src,
+        dst: r.dst,
+        iniface: r.iniface.clone(),
+        outiface: r.outiface.clone(),
+        proto: r.proto,
+        frag: r.frag,
+        ..Space::default()
+    };
+    for m in &r.matches {
+        let mut text = format!("-m {}", m.module.display_name());
+        m.module.save(&mut text);
+        s.all.push(text.clone());
+        let any = m.module.as_any();
+        if let Some(t) = any.downcast_ref::<Tcp>() {
+            if t.option != 0 {
+                s.other.push(text);
+                continue;
+            }
+            if t.spts != (0, 0xFFFF) || t.inv_sport {
+                s.sport = Some((t.spts.0, t.spts.1, t.inv_sport));
+            }
+            if t.dpts != (0, 0xFFFF) || t.inv_dport {
+                s.dport = Some((t.dpts.0, t.dpts.1, t.inv_dport));
+            }
+            if t.flg_mask != 0 || t.inv_flags {
+                s.tcpflags = Some((t.flg_mask, t.flg_cmp, t.inv_flags));
+            }
+        } else if let Some(u) = any.downcast_ref::<Udp>() {
+            if u.spts != (0, 0xFFFF) || u.inv_sport {
+                s.sport = Some((u.spts.0, u.spts.1, u.inv_sport));
+            }
+            if u.dpts != (0, 0xFFFF) || u.inv_dport {
+                s.dport = Some((u.dpts.0, u.dpts.1, u.inv_dport));
+            }
+        } else if let Some(i) = any.downcast_ref::<Icmp>() {
+            s.icmp = Some((i.icmp_type, i.code, i.invert));
+        } else if let Some(c) = any.downcast_ref::<CtMatch>() {
+            // Only a pure state test is modelled.
+            if c.match_flags == 1 {
+                s.ctstate = Some((c.state_mask, c.invert_flags & 1 != 0));
+            } else {
+                s.other.push(text);
+            }
+        } else if m.module.always_true() {
+            // comment
+        } else {
+            s.other.push(text);
+        }
+    }
+    s
+}
+
+fn addr_covers(a: &Option<(AddrMask, bool)>, b: &Option<(AddrMask, bool)>) -> bool {
+    let Some((am, ainv)) = a else { return true };
+    let Some((bm, binv)) = b else { return false };
+    let (aa, amask, ba, bmask) = match (am, bm) {
+        (
+            AddrMask::V4 {
+                addr: aa,
+                mask: amk,
+            },
+            AddrMask::V4 {
+                addr: ba,
+                mask: bmk,
+            },
+        ) => (*aa as u128, *amk as u128, *ba as u128, *bmk as u128),
+        (
+            AddrMask::V6 {
+                addr: aa,
+                mask: amk,
+            },
+            AddrMask::V6 {
+                addr: ba,
+                mask: bmk,
+            },
+        ) => (*aa, *amk, *ba, *bmk),
+        _ => return false,
+    };
+    match (ainv, binv) {
+        // b ⊆ a: b fixes at least a's bits, to a's values.
+        (false, false) => amask & !bmask == 0 && ba & amask == aa,
+        // b ⊆ not a: b and a disagree on a bit both fix.
+        (true, false) => (aa ^ ba) & amask & bmask != 0,
+        // not b ⊆ not a  ⇔  a ⊆ b.
+        (true, true) => bmask & !amask == 0 && aa & bmask == ba,
+        (false, true) => false,
+    }
+}
+
+fn iface_covers(a: &Option<IfaceMatch>, b: &Option<IfaceMatch>) -> bool {
+    let Some(a) = a else { return true };
+    let Some(b) = b else { return false };
+    if a.invert || b.invert {
+        return a == b;
+    }
+    match a.name.strip_suffix('+') {
+        Some(prefix) => b.name.starts_with(prefix),
+        None => a.name == b.name,
+    }
+}
+
+fn range_covers(a: &Option<(u16, u16, bool)>, b: &Option<(u16, u16, bool)>) -> bool {
+    let Some((al, ah, ainv)) = *a else {
+        return true;
+    };
+    let Some((bl, bh, binv)) = *b else {
+        return false;
+    };
+    match (ainv, binv) {
+        (false, false) => al <= bl && bh <= ah,
+        (true, false) => bh < al || bl > ah,
+        (true, true) => bl <= al && ah <= bh,
+        (false, true) => false,
+    }
+}
+
+fn covers(a: &Space, b: &Space) -> bool {
+    let proto_ok = match (a.proto, b.proto) {
+        (None, _) => true,
+        (Some(_), None) => false,
+        (Some((pa, ia)), Some((pb, ib))) => match (ia, ib) {
+            (false, false) => pa == pb,
+            (true, false) => pa != pb,
+            (true, true) => pa == pb,
+            (false, true) => false,
+        },
+    };
+    let frag_ok = match (a.frag, b.frag) {
+        (None, _) => true,
+        (Some(x), Some(y)) => x == y,
+        _ => false,
+    };
+    let flags_ok = match (a.tcpflags, b.tcpflags) {
+        (None, _) => true,
+        (Some(x), Some(y)) => x == y,
+        _ => false,
+    };
+    let icmp_ok = match (a.icmp, b.icmp) {
+        (None, _) => true,
+        (Some((0xFF, _, false)), _) => true,
+        (Some((ta, (al, ah), false)), Some((tb, (bl, bh), false))) => {
+            ta == tb && al <= bl && bh <= ah
+        }
+        (Some(x), Some(y)) => x == y,
+        _ => false,
+    };
+    let all_states =
+        state::INVALID | state::NEW | state::ESTABLISHED | state::RELATED | state::UNTRACKED;
+    let ct_ok = match (a.ctstate, b.ctstate) {
+        (None, _) => true,
+        (Some((m, false)), None) => m & all_states == all_states,
+        (Some((ma, false)), Some((mb, false))) => mb & !ma & all_states == 0,
+        (Some((ma, true)), Some((mb, false))) => ma & mb == 0,
+        (Some(x), Some(y)) => x == y,
+        _ => false,
+    };
+    // a's unmodelled clauses must all restrict b identically.
+    let other_ok = a.other.iter().all(|o| b.all.contains(o));
+    other_ok
+        && proto_ok
+        && frag_ok
+        && flags_ok
+        && icmp_ok
+        && ct_ok
+        && addr_covers(&a.src, &b.src)
+        && addr_covers(&a.dst, &b.dst)
+        && iface_covers(&a.iniface, &b.iniface)
+        && iface_covers(&a.outiface, &b.outiface)
+        && range_covers(&a.sport, &b.sport)
+        && range_covers(&a.dport, &b.dport)
+}
+
+/// Terminal actions that end the chain for the packets the rule matches, compared by text.
+fn terminal(r: &Rule) -> Option<String> {
+    match &r.action {
+        Action::Accept => Some("ACCEPT".into()),
+        Action::Drop => Some("DROP".into()),
+        Action::Return => Some("RETURN".into()),
+        Action::Goto(c) => Some(format!("goto {}", c.name)),
+        Action::Target(t) if t.is_terminal() && !t.is_unknown() => {
+            let mut s = t.name().to_string();
+            t.save(&mut s);
+            Some(s)
+        }
+        _ => None,
+    }
+}
+
+pub fn check(rs: &Ruleset) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let file = rs.source.name.clone();
+    for t in &rs.tables {
+        for c in &t.chains {
+            let spaces: Vec<Space> = c.rules.iter().map(space).collect();
+            for (j, rj) in c.rules.iter().enumerate() {
+                // Rules after an unconditional terminal rule are FW101's business.
+                for i in 0..j {
+                    let ri = &c.rules[i];
+                    let Some(ti) = terminal(ri) else { continue };
+                    if ri.is_unconditional() {
+                        break;
+                    }
+                    if !covers(&spaces[i], &spaces[j]) {
+                        continue;
+                    }
+                    let same = terminal(rj).is_some_and(|tj| tj == ti);
+                    let (li, lj) = (rs.line_of(ri.span), rs.line_of(rj.span));
+                    let code = if same { "FW007" } else { "FW006" };
+                    let mut f = Finding::new(
+                        code,
+                        if same {
+                            format!("redundant rule: {} #{} (line {lj}) is already covered by #{} (line {li}) with the same action", c.name, j + 1, i + 1)
+                        } else {
+                            format!("shadowed rule: {} #{} (line {lj}) can never match: #{} (line {li}) takes every packet it would match", c.name, j + 1, i + 1)
+                        },
+                        &file,
+                    );
+                    f.line = Some(lj);
+                    f.details.push(format!(
+                        "line {li}: {}",
+                        crate::ruleset::printer::rule_text(&c.name, ri)
+                    ));
+                    f.details.push(format!(
+                        "line {lj}: {}",
+                        crate::ruleset::printer::rule_text(&c.name, rj)
+                    ));
+                    if !same {
+                        f.fix = Some(format!(
+                            "move line {lj} above line {li}, narrow line {li}, or delete line {lj}"
+                        ));
+                    } else {
+                        f.fix = Some(format!("delete line {lj}"));
+                    }
+                    out.push(f);
+                    break;
+                }
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,220 @@
+//! Formats for CI systems: SARIF 2.1.0 (code scanning), JUnit XML (one test case per lockout
+//! check and per expectation), and GitHub workflow annotation lines.
+
+use serde_json::{json, Value};
+
+use crate::analysis::expect::ExpectResult;
+use crate::analysis::lockout::LockoutResult;
+use crate::analysis::{code_info, Finding, Level, CODES};
+
+fn sarif_level(l: Level) -> &'static str {
+    match l {
+        Level::Error => "error",
+        Level::Warning => "warning",
+        Level::Note => "note",
+    }
+}
+
+/// A SARIF 2.1.0 log: one result per finding (and per failed expectation, rule FW010), rule
+/// ids are the stable codes, locations point at the rules file line.
+pub fn sarif(findings: &[Finding], expectations: &[ExpectResult], rules_file: &str) -> Value {
+    let rules: Vec<Value> = CODES
+        .iter()
+        .map(|c| {
+            json!({
+                "id": c.code,
+                "name": c.name,
+                "shortDescription": { "text": c.title },
+                "fullDescription": { "text": c.help },
+                "help": { "text": c.help },
+                "defaultConfiguration": { "level": sarif_level(c.severity) },
+            })
+        })
+        .collect();
+    let index = |code: &str| CODES.iter().position(|c| c.code == code);
+    let location = |file: &str, line: Option<usize>| {
+        let mut phys = json!({ "artifactLocation": { "uri": file } });
+        if let Some(l) = line.filter(|l| *l > 0) {
+            phys["region"] = json!({ "startLine": l });
+        }
+        json!([{ "physicalLocation": phys }])
+    };
+    let mut results: Vec<Value> = findings
+        .iter()
+        .map(|f| {
+            let mut text = f.message.clone();
+            if let Some(fix) = &f.fix {
+                text.push_str(&format!(" Fix: {fix}"));
+            }
+            let mut r = json!({
+                "ruleId": f.code,
+                "level": sarif_level(f.severity),
+                "message": { "text": text },
+                "locations": location(&f.file, f.line),
+            });
+            if let Some(i) = index(f.code) {
+                r["ruleIndex"] = json!(i);
+            }
+            r
+        })
+        .collect();
+    for e in expectations.iter().filter(|e| !e.passed) {
+        let mut r = json!({
+            "ruleId": "FW010",
+            "level": "error",
+            "message": { "text": format!("expectation failed: {}: expected {}, got {}{}", e.name, e.expected, e.got, e.rule.as_ref().map(|r| format!(" ({})", r.short())).unwrap_or_default()) },
+            "locations": location(rules_file, e.rule.as_ref().and_then(|r| r.line)),
+        });
+        if let Some(i) = index("FW010") {
+            r["ruleIndex"] = json!(i);
+        }
+        results.push(r);
+    }
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": { "name": "fwcheck", "version": env!("CARGO_PKG_VERSION"), "rules": rules } },
+            "results": results,
+        }]
+    })
+}
+
+fn xml(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&apos;"),
+            c if (c as u32) < 0x20 && c != '\n' && c != '\t' => {}
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// JUnit XML: a `lockout` suite (one case per management service and loopback) and an
+/// `expectations` suite (one case per expectation).
+pub fn junit(lockout: &[LockoutResult], expectations: &[ExpectResult]) -> String {
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let lf = lockout.iter().filter(|l| l.finding.is_some()).count();
+    let ef = expectations.iter().filter(|e| !e.passed).count();
+    out.push_str(&format!(
+        "<testsuites name=\"fwcheck\" tests=\"{}\" failures=\"{}\">\n",
+        lockout.len() + expectations.len(),
+        lf + ef
+    ));
+    out.push_str(&format!(
+        "  <testsuite name=\"lockout\" tests=\"{}\" failures=\"{lf}\">\n",
+        lockout.len()
+    ));
+    for l in lockout {
+        out.push_str(&format!(
+            "    <testcase classname=\"fwcheck.lockout\" name=\"{}\"",
+            xml(&l.check)
+        ));
+        match &l.finding {
+            None => out.push_str("/>\n"),
+            Some(f) => {
+                let mut body = f.message.clone();
+                if let Some(fix) = &f.fix {
+                    body.push_str(&format!("\nfix: {fix}"));
+                }
+                for d in &f.details {
+                    body.push_str(&format!("\n{d}"));
+                }
+                out.push_str(&format!(
+                    ">\n      <failure message=\"{}\" type=\"{}\">{}</failure>\n    </testcase>\n",
+                    xml(&f.message),
+                    f.code,
+                    xml(&body)
+                ));
+            }
+        }
+    }
+    out.push_str("  </testsuite>\n");
+    out.push_str(&format!(
+        "  <testsuite name=\"expectations\" tests=\"{}\" failures=\"{ef}\">\n",
+        expectations.len()
+    ));
+    for e in expectations {
+        out.push_str(&format!(
+            "    <testcase classname=\"fwcheck.expectations\" name=\"{}\"",
+            xml(&e.name)
+        ));
+        if e.passed {
+            out.push_str("/>\n");
+        } else {
+            let msg = format!("expected {}, got {}", e.expected, e.got);
+            let body = format!(
+                "{msg}\npacket: {}\ndecided by: {}",
+                e.packet.clone().unwrap_or_default(),
+                e.rule
+                    .as_ref()
+                    .map(|r| r.short())
+                    .unwrap_or_else(|| "no rule".into())
+            );
+            out.push_str(&format!(
+                ">\n      <failure message=\"{}\" type=\"FW010\">{}</failure>\n    </testcase>\n",
+                xml(&msg),
+                xml(&body)
+            ));
+        }
+    }
+    out.push_str("  </testsuite>\n</testsuites>\n");
+    out
+}
+
+fn gh_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+fn gh_prop(s: &str) -> String {
+    gh_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// GitHub Actions workflow commands (`::error file=…,line=…,title=…::message`).
+pub fn github(findings: &[Finding], expectations: &[ExpectResult], rules_file: &str) -> String {
+    let mut out = String::new();
+    for f in findings {
+        let cmd = match f.severity {
+            Level::Error => "error",
+            Level::Warning => "warning",
+            Level::Note => "notice",
+        };
+        let name = code_info(f.code).map(|c| c.name).unwrap_or("");
+        let mut props = format!("file={}", gh_prop(&f.file));
+        if let Some(l) = f.line {
+            props.push_str(&format!(",line={l}"));
+        }
+        props.push_str(&format!(
+            ",title={}",
+            gh_prop(&format!("{} {name}", f.code))
+        ));
+        let mut msg = f.message.clone();
+        if let Some(fix) = &f.fix {
+            msg.push_str(&format!("\nFix: {fix}"));
+        }
+        out.push_str(&format!("::{cmd} {props}::{}\n", gh_data(&msg)));
+    }
+    for e in expectations.iter().filter(|e| !e.passed) {
+        let mut props = format!("file={}", gh_prop(rules_file));
+        if let Some(l) = e.rule.as_ref().and_then(|r| r.line) {
+            props.push_str(&format!(",line={l}"));
+        }
+        props.push_str(&format!(",title={}", gh_prop("FW010 expectation-failed")));
+        out.push_str(&format!(
+            "::error {props}::{}\n",
+            gh_data(&format!(
+                "{}: expected {}, got {}",
+                e.name, e.expected, e.got
+            ))
+        ));
+    }
+    out
+}

@@ -1,0 +1,431 @@
+//! Issue 5: lockout detection, findings, expectations and the CI formats. Lockout cases are
+//! built from real rule shapes and checked through the simulator.
+
+use fwcheck::analysis::expect::{self, ExpectResult};
+use fwcheck::analysis::lockout::{self, LockoutResult};
+use fwcheck::analysis::{self, CheckOptions, Finding, Net, Service};
+use fwcheck::lint::{load_str, Loaded};
+use fwcheck::report::ci;
+use fwcheck::ruleset::ParseOptions;
+
+fn rules(text: &str) -> Loaded {
+    let l = load_str("rules.v4", text, ParseOptions::default());
+    assert!(!l.has_errors(), "{}", l.render_diagnostics(false));
+    l
+}
+
+fn guide(name: &str) -> Loaded {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/guides")
+        .join(name);
+    rules(&std::fs::read_to_string(path).expect("fixture"))
+}
+
+fn opts() -> CheckOptions {
+    CheckOptions::default()
+}
+
+fn lockout_of(l: &Loaded, o: &CheckOptions) -> Option<Finding> {
+    lockout::check(&l.ruleset, o)
+        .into_iter()
+        .find(|f| f.code == "FW001")
+}
+
+fn codes(fs: &[Finding]) -> Vec<&'static str> {
+    let mut v: Vec<&str> = fs.iter().map(|f| f.code).collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+#[test]
+fn guide_001_is_a_lockout_and_guide_000_is_not() {
+    let l = guide("guide-001-apache.rules.v4");
+    let f = lockout_of(&l, &opts()).expect("guide 001 (OUTPUT policy DROP) locks the admin out");
+    assert_eq!(f.line, Some(4), "blames `:OUTPUT DROP` on line 4: {f:?}");
+    assert!(f.message.contains("established"), "{}", f.message);
+    let fix = f.fix.expect("a fix");
+    assert!(
+        fix.contains("-A OUTPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT")
+            && fix.contains("verified"),
+        "{fix}"
+    );
+    assert!(lockout_of(&guide("guide-000-webserver.rules.v4"), &opts()).is_none());
+}
+
+const HEAD: &str = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n";
+
+#[test]
+fn policy_drop_before_the_accepts() {
+    let l = rules(&format!(
+        "{HEAD}-A INPUT -j DROP\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n"
+    ));
+    let f = lockout_of(&l, &opts()).expect("lockout");
+    assert_eq!(f.line, Some(5), "the DROP rule is responsible");
+    let fix = f.fix.expect("fix");
+    assert!(
+        fix.contains("before line 5") && fix.contains("verified"),
+        "{fix}"
+    );
+}
+
+#[test]
+fn missing_established_on_output() {
+    let l = rules(
+        "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT DROP [0:0]\n\
+         -A INPUT -p tcp -m tcp --dport 22 -m conntrack --ctstate NEW,ESTABLISHED -j ACCEPT\n\
+         -A OUTPUT -p tcp -m tcp --dport 80 -m conntrack --ctstate NEW,ESTABLISHED -j ACCEPT\nCOMMIT\n",
+    );
+    let f = lockout_of(&l, &opts()).expect("lockout");
+    assert!(
+        f.message.contains("host → admin"),
+        "the host's replies are dropped: {}",
+        f.message
+    );
+    assert!(f
+        .fix
+        .unwrap()
+        .contains("-A OUTPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"));
+}
+
+#[test]
+fn new_only_rule_breaks_the_session_in_use() {
+    // SSH accepted only as NEW: the session the admin is typing in (ESTABLISHED) dies.
+    let l = rules(&format!(
+        "{HEAD}-A INPUT -p tcp -m tcp --dport 22 -m conntrack --ctstate NEW -j ACCEPT\nCOMMIT\n"
+    ));
+    let f = lockout_of(&l, &opts()).expect("lockout");
+    assert!(f.message.contains("established"), "{}", f.message);
+    assert!(f.fix.unwrap().contains("verified"));
+}
+
+#[test]
+fn loopback_missing_is_a_warning_not_a_lockout() {
+    let l = rules(&format!(
+        "{HEAD}-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n"
+    ));
+    let all = lockout::check(&l.ruleset, &opts());
+    assert_eq!(codes(&all), vec!["FW009"]);
+    let with_lo = rules(&format!(
+        "{HEAD}-A INPUT -i lo -j ACCEPT\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n"
+    ));
+    assert!(lockout::check(&with_lo.ruleset, &opts()).is_empty());
+}
+
+#[test]
+fn ssh_moved_to_another_port() {
+    let l = rules(&format!(
+        "{HEAD}-A INPUT -i lo -j ACCEPT\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A INPUT -p tcp -m tcp --dport 2222 -j ACCEPT\nCOMMIT\n"
+    ));
+    assert!(
+        lockout_of(&l, &opts()).is_some(),
+        "the default tcp/22 is closed"
+    );
+    let moved = CheckOptions {
+        mgmt: vec![Service::parse("tcp/2222").unwrap()],
+        ..opts()
+    };
+    assert!(lockout_of(&l, &moved).is_none(), "tcp/2222 is open");
+}
+
+#[test]
+fn admin_only_cidr() {
+    let l = rules(&format!(
+        "{HEAD}-A INPUT -i lo -j ACCEPT\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A INPUT -s 192.0.2.0/24 -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n"
+    ));
+    // From anywhere, some address (the admin network's) gets in.
+    assert!(lockout_of(&l, &opts()).is_none());
+    let inside = CheckOptions {
+        admin: vec![Net::parse("192.0.2.0/24").unwrap()],
+        ..opts()
+    };
+    assert!(lockout_of(&l, &inside).is_none());
+    let outside = CheckOptions {
+        admin: vec![Net::parse("198.51.100.0/24").unwrap()],
+        ..opts()
+    };
+    let f = lockout_of(&l, &outside).expect("the admin's network is not allowed");
+    let fix = f.fix.unwrap();
+    assert!(
+        fix.contains("-s 198.51.100.0/24") && fix.contains("verified"),
+        "{fix}"
+    );
+}
+
+#[test]
+fn udp_management_service() {
+    let l = rules(&format!(
+        "{HEAD}-A INPUT -p udp -m udp --dport 1194 -j ACCEPT\nCOMMIT\n"
+    ));
+    let vpn = CheckOptions {
+        mgmt: vec![Service::parse("udp/1194").unwrap()],
+        ..opts()
+    };
+    assert!(
+        lockout_of(&l, &vpn).is_none(),
+        "stateless accept of udp/1194 with OUTPUT ACCEPT works"
+    );
+    let l = rules("*filter\n:INPUT DROP [0:0]\n:OUTPUT DROP [0:0]\n-A INPUT -p udp -m udp --dport 1194 -j ACCEPT\nCOMMIT\n");
+    assert!(lockout_of(&l, &vpn).is_some(), "the replies cannot leave");
+}
+
+#[test]
+fn probes_find_exposures() {
+    let g0 = analysis::static_findings(&guide("guide-000-webserver.rules.v4"), &opts());
+    assert!(
+        codes(&g0).contains(&"FW002"),
+        "guide 000 lets ICMP tunnels through: {:?}",
+        codes(&g0)
+    );
+    let l = rules(&format!(
+        "{HEAD}-A INPUT -i lo -j ACCEPT\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n\
+         -A INPUT -p udp -m udp --sport 53 -j ACCEPT\nCOMMIT\n"
+    ));
+    let fs = analysis::static_findings(&l, &opts());
+    let f = fs
+        .iter()
+        .find(|f| f.code == "FW003")
+        .expect("--sport 53 without a state check");
+    assert_eq!(f.line, Some(8));
+    // Port 22 is accepted statelessly: XMAS, NULL and SYN+FIN probes pass.
+    assert!(codes(&fs).contains(&"FW004"));
+    assert!(
+        codes(&fs).contains(&"FW005"),
+        "OUTPUT ACCEPT lets the host connect anywhere"
+    );
+    let tight = rules(
+        "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT DROP [0:0]\n-A INPUT -i lo -j ACCEPT\n-A INPUT -m conntrack --ctstate INVALID -j DROP\n\
+         -A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n\
+         -A OUTPUT -o lo -j ACCEPT\n-A OUTPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\nCOMMIT\n",
+    );
+    assert!(
+        analysis::static_findings(&tight, &opts()).is_empty(),
+        "{:?}",
+        analysis::static_findings(&tight, &opts())
+    );
+}
+
+#[test]
+fn shadowed_and_redundant_rules() {
+    let l = rules(&format!(
+        "{HEAD}-A INPUT -p tcp -j ACCEPT\n-A INPUT -p tcp -m tcp --dport 22 -j DROP\n\
+         -A INPUT -s 10.0.0.0/8 -j DROP\n-A INPUT -s 10.1.0.0/16 -p udp -j DROP\n\
+         -A INPUT -s 172.16.1.0/24 -j DROP\n-A INPUT -s 172.16.0.0/16 -j ACCEPT\n\
+         -A INPUT -p udp -m multiport --dports 1,2 -j ACCEPT\n-A INPUT -s 192.0.2.1 -p udp -m multiport --dports 1,2 -j REJECT\n\
+         -A INPUT -p udp -m multiport --dports 5,6 -j ACCEPT\n-A INPUT -p udp -m multiport --dports 5,7 -j DROP\nCOMMIT\n"
+    ));
+    let fs = fwcheck::analysis::shadow::check(&l.ruleset);
+    let got: Vec<(&str, Option<usize>)> = fs.iter().map(|f| (f.code, f.line)).collect();
+    assert_eq!(
+        got,
+        vec![("FW006", Some(6)), ("FW007", Some(8)), ("FW006", Some(12))],
+        "{fs:#?}"
+    );
+}
+
+#[test]
+fn expectations_are_evaluated() {
+    let toml = r#"
+[[expect]]
+name = "https is open"
+proto = "tcp"
+port = 443
+verdict = "accept"
+
+[[expect]]
+name = "unsolicited DNS replies are dropped"
+proto = "udp"
+sport = 53
+port = 33333
+traffic = "packet"
+verdict = "drop"
+
+[[expect]]
+name = "big pings are dropped"
+proto = "icmp"
+size = 1200
+verdict = "drop"
+
+[[expect]]
+name = "no outbound SMTP"
+proto = "tcp"
+from = "host"
+to = "198.51.100.25"
+port = 25
+verdict = "blocked"
+"#;
+    let list = expect::parse(toml).expect("parse");
+    let r: Vec<ExpectResult> = expect::evaluate(
+        &guide("guide-000-webserver.rules.v4").ruleset,
+        &opts(),
+        &list,
+    );
+    let passed: Vec<bool> = r.iter().map(|x| x.passed).collect();
+    assert_eq!(passed, vec![true, true, false, true], "{r:#?}");
+    assert_eq!(r[2].got, "accept");
+    assert_eq!(r[2].rule.as_ref().and_then(|x| x.line), Some(8));
+    let err = expect::parse("[[expect]]\nproto = \"tcp\"\nport = \"x\"\nverdict = \"accept\"\n")
+        .unwrap_err();
+    assert_eq!((err.line, err.column), (3, 8), "{}", err.message);
+    assert!(expect::parse("[[expect]]\nproto = \"sctp\"\nverdict = \"accept\"\n").is_err());
+}
+
+fn sarif_schema() -> serde_json::Value {
+    // The official schema ships in the serde-sarif crate; find it through cargo metadata.
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--offline"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo metadata");
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).expect("metadata json");
+    let manifest = meta["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .find(|p| p["name"] == "serde-sarif")
+        .and_then(|p| p["manifest_path"].as_str())
+        .expect("serde-sarif is a dev-dependency");
+    let path = std::path::Path::new(manifest)
+        .parent()
+        .expect("dir")
+        .join("src/schema.json");
+    let text = std::fs::read_to_string(&path).expect("schema.json");
+    // SARIF 2.1.0 erratum: the `run.language` pattern of the original schema is not a valid
+    // regular expression (`…{2}]?$`); errata01 corrects it to `^[a-zA-Z]{2}(-[a-zA-Z]{2})?$`.
+    // fwcheck does not emit `language`, so this only lets the validator compile the schema.
+    let text = text.replace(
+        r#""^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$""#,
+        r#""^[a-zA-Z]{2}(-[a-zA-Z]{2})?$""#,
+    );
+    serde_json::from_str(&text).expect("schema")
+}
+
+#[test]
+fn sarif_output_validates_against_the_sarif_2_1_0_schema() {
+    let l = guide("guide-001-apache.rules.v4");
+    let o = opts();
+    let findings = analysis::static_findings(&l, &o);
+    let results = expect::evaluate(
+        &l.ruleset,
+        &o,
+        &expect::parse("[[expect]]\nproto = \"tcp\"\nport = 80\nverdict = \"accept\"\n").unwrap(),
+    );
+    let doc = ci::sarif(&findings, &results, "rules.v4");
+    let schema = sarif_schema();
+    let validator = jsonschema::validator_for(&schema).expect("compile schema");
+    let errors: Vec<String> = validator
+        .iter_errors(&doc)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "SARIF does not validate:\n{}",
+        errors.join("\n")
+    );
+    let results = doc["runs"][0]["results"].as_array().unwrap();
+    assert!(results.iter().any(|r| r["ruleId"] == "FW001"
+        && r["locations"][0]["physicalLocation"]["region"]["startLine"] == 4));
+    assert!(results.iter().any(|r| r["ruleId"] == "FW010"));
+    // A document that breaks the schema is caught (the test can fail).
+    let mut bad = doc.clone();
+    bad["runs"][0]["results"][0]["level"] = "fatal".into();
+    assert!(!validator.is_valid(&bad));
+}
+
+#[test]
+fn junit_and_github_formats() {
+    let l = guide("guide-001-apache.rules.v4");
+    let o = opts();
+    let lock: Vec<LockoutResult> = lockout::evaluate(&l.ruleset, &o);
+    // Guide 001 accepts port 80 in but its replies cannot leave: the session fails.
+    let results = expect::evaluate(&l.ruleset, &o, &expect::parse("[[expect]]\nname = \"web <open> & well\"\nproto = \"tcp\"\nport = 80\nverdict = \"accept\"\n").unwrap());
+    let xml = ci::junit(&lock, &results);
+    let mut reader = quick_xml::Reader::from_str(&xml);
+    let (mut cases, mut failures) = (0, 0);
+    loop {
+        match reader.read_event().expect("well-formed XML") {
+            quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e) => {
+                match e.name().as_ref() {
+                    b"testcase" => cases += 1,
+                    b"failure" => failures += 1,
+                    _ => {}
+                }
+            }
+            quick_xml::events::Event::Eof => break,
+            _ => {}
+        }
+    }
+    assert_eq!(cases, lock.len() + 1);
+    assert_eq!(
+        failures, 3,
+        "tcp/22 lockout, loopback, and the failed expectation:\n{xml}"
+    );
+    let gh = ci::github(&analysis::static_findings(&l, &o), &results, "rules.v4");
+    assert!(
+        gh.lines()
+            .any(|x| x.starts_with("::error file=rules.v4,line=4,title=FW001 lockout::")),
+        "{gh}"
+    );
+}
+
+#[test]
+fn cli_exit_codes() {
+    let bin = env!("CARGO_BIN_EXE_fwcheck");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let run = |args: &[&str]| {
+        std::process::Command::new(bin)
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("run")
+            .status
+            .code()
+    };
+    assert_eq!(
+        run(&["fixtures/guides/guide-001-apache.rules.v4"]),
+        Some(1),
+        "lockout"
+    );
+    assert_eq!(
+        run(&[
+            "fixtures/guides/guide-001-apache.rules.v4",
+            "--fail-on",
+            "never"
+        ]),
+        Some(0)
+    );
+    assert_eq!(
+        run(&["fixtures/guides/guide-000-webserver.rules.v4"]),
+        Some(0)
+    );
+    assert_eq!(
+        run(&[
+            "fixtures/guides/guide-000-webserver.rules.v4",
+            "--fail-on",
+            "warning"
+        ]),
+        Some(1),
+        "FW002 is a warning"
+    );
+    assert_eq!(run(&["fixtures/invalid/missing-target.v4"]), Some(3));
+    assert_eq!(
+        run(&[
+            "fixtures/guides/guide-000-webserver.rules.v4",
+            "--mgmt",
+            "sctp/9"
+        ]),
+        Some(2)
+    );
+    assert_eq!(
+        run(&[
+            "fixtures/guides/guide-000-webserver.rules.v4",
+            "--pcap",
+            "pcaps/webserver.pcap",
+            "--format",
+            "json"
+        ]),
+        Some(0)
+    );
+    assert_eq!(run(&["--no-such-flag"]), Some(2));
+}

@@ -1,0 +1,214 @@
+//! The `fwcheck` binary's JSON Lines output: one record per frame, flow records with `--flows`,
+//! counts that agree with each other, and records that agree with the library's replay.
+
+use std::path::Path;
+use std::process::Command;
+
+use fwcheck::engine::{SimEnv, SimOptions, Verdict};
+use fwcheck::replay::replay_file;
+use fwcheck::ruleset::parser::{parse_file, ParseOptions};
+use serde_json::Value;
+
+fn json_lines(args: &[&str]) -> Vec<Value> {
+    let out = Command::new(env!("CARGO_BIN_EXE_fwcheck"))
+        .args(args)
+        .args(["--format", "json"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run fwcheck");
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+fn of_type<'a>(v: &'a [Value], t: &str) -> Vec<&'a Value> {
+    v.iter().filter(|r| r["type"] == t).collect()
+}
+
+#[test]
+fn packet_records_match_the_library_replay() {
+    let rules = "fixtures/guides/guide-000-webserver.rules.v4";
+    let pcap = "pcaps/webserver.pcap";
+    let v = json_lines(&[rules, "--pcap", pcap, "--host", "203.0.113.10"]);
+    let packets = of_type(&v, "packet");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let parsed = parse_file(&root.join(rules), ParseOptions::default()).unwrap();
+    let opts = SimOptions {
+        env: SimEnv {
+            hosts: vec!["203.0.113.10".parse().unwrap()],
+            ..SimEnv::default()
+        },
+        ..SimOptions::default()
+    };
+    let outcomes = replay_file(&parsed.ruleset, opts, &root.join(pcap)).unwrap();
+    assert_eq!(packets.len(), outcomes.len());
+    for (r, o) in packets.iter().zip(&outcomes) {
+        assert_eq!(r["frame"], o.frame);
+        assert_eq!(
+            r["verdict"].as_str(),
+            o.verdict.map(Verdict::as_str),
+            "frame {}",
+            o.frame
+        );
+        // A rule that decided is named with its line and text, the same for every packet.
+        if let Some(rule) = r.get("rule") {
+            assert!(
+                rule["table"].is_string() && rule["chain"].is_string(),
+                "{r}"
+            );
+            if rule["number"].is_u64() {
+                assert!(rule["text"].as_str().unwrap().starts_with("-A "), "{r}");
+                assert!(rule["line"].as_u64().unwrap() > 0, "{r}");
+            }
+        }
+    }
+    let summary = of_type(&v, "summary");
+    assert_eq!(summary.len(), 1);
+    let s = summary[0];
+    let count = |verdict: &str| packets.iter().filter(|r| r["verdict"] == verdict).count();
+    assert_eq!(s["accepted"], count("ACCEPT"));
+    assert_eq!(s["dropped"], count("DROP"));
+    assert_eq!(s["rejected"], count("REJECT"));
+    assert_eq!(s["frames"], packets.len());
+    // No flow records unless asked for.
+    assert!(of_type(&v, "flow").is_empty());
+}
+
+#[test]
+fn flow_records_partition_the_packets() {
+    let v = json_lines(&[
+        "fixtures/guides/guide-001-apache.rules.v4",
+        "--pcap",
+        "pcaps/webserver.pcap",
+        "--flows",
+        "--fail-on",
+        "never",
+    ]);
+    let packets = of_type(&v, "packet");
+    let flows = of_type(&v, "flow");
+    assert!(flows.len() > 1);
+    let sum = |k: &str| flows.iter().map(|f| f[k].as_u64().unwrap()).sum::<u64>();
+    let judged = packets.iter().filter(|r| !r["verdict"].is_null()).count() as u64;
+    assert_eq!(sum("packets"), judged);
+    assert_eq!(
+        sum("accepted") + sum("dropped") + sum("rejected"),
+        sum("packets")
+    );
+    let blocked = packets
+        .iter()
+        .filter(|r| matches!(r["verdict"].as_str(), Some("DROP" | "REJECT")))
+        .count() as u64;
+    assert_eq!(sum("dropped") + sum("rejected"), blocked);
+    // Sorted by protocol, then endpoints; every frame range inside the capture.
+    let keys: Vec<(String, String)> = flows
+        .iter()
+        .map(|f| (f["proto"].as_str().unwrap().to_string(), f["a"].to_string()))
+        .collect();
+    let mut sorted = keys.clone();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        keys.iter().map(|k| &k.0).collect::<Vec<_>>(),
+        sorted.iter().map(|k| &k.0).collect::<Vec<_>>()
+    );
+    for f in &flows {
+        assert!(f["first_frame"].as_u64() <= f["last_frame"].as_u64(), "{f}");
+        assert!(f["last_frame"].as_u64().unwrap() <= packets.len() as u64);
+    }
+}
+
+/// Every capture whose recipe in pcaps/README.md is an `fwcheck gen` command: running that
+/// command writes the shipped file byte for byte.
+#[test]
+fn gen_commands_reproduce_the_shipped_captures() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("pcaps/README.md")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut checked = 0;
+    for line in readme.lines() {
+        // | `file` | `fwcheck gen ...` | contents |
+        let cols: Vec<&str> = line.split(" | ").collect();
+        if cols.len() < 3 || !cols[1].starts_with("`fwcheck gen ") {
+            continue;
+        }
+        let file = cols[0].trim_start_matches("| ").trim_matches('`');
+        let cmd = cols[1].trim_matches('`');
+        // Shell-like split: single-quoted words keep their spaces.
+        let mut args: Vec<String> = Vec::new();
+        let mut rest = cmd.strip_prefix("fwcheck ").unwrap();
+        while !rest.is_empty() {
+            rest = rest.trim_start();
+            if let Some(r) = rest.strip_prefix('\'') {
+                let end = r.find('\'').unwrap();
+                args.push(r[..end].to_string());
+                rest = &r[end + 1..];
+            } else {
+                let end = rest.find(' ').unwrap_or(rest.len());
+                args.push(rest[..end].to_string());
+                rest = &rest[end..];
+            }
+        }
+        let out = dir.path().join(file);
+        for (i, a) in args.clone().iter().enumerate() {
+            if a == "-o" {
+                args[i + 1] = out.display().to_string();
+            }
+        }
+        let st = Command::new(env!("CARGO_BIN_EXE_fwcheck"))
+            .args(&args)
+            .current_dir(root)
+            .output()
+            .unwrap();
+        assert!(
+            st.status.success(),
+            "{cmd}: {}",
+            String::from_utf8_lossy(&st.stderr)
+        );
+        let got = std::fs::read(&out).unwrap();
+        let want = std::fs::read(root.join("pcaps").join(file)).unwrap();
+        assert!(got == want, "{cmd} does not reproduce pcaps/{file}");
+        checked += 1;
+    }
+    assert!(checked >= 7, "only {checked} gen recipes found");
+}
+
+/// The terminal report ends its traffic part with the flow summary: counts that agree with the
+/// JSON flow records, and the most-blocked flows.
+#[test]
+fn terminal_summary_names_blocked_flows() {
+    let args = [
+        "fixtures/guides/guide-001-apache.rules.v4",
+        "--pcap",
+        "pcaps/webserver.pcap",
+        "--fail-on",
+        "never",
+    ];
+    let out = Command::new(env!("CARGO_BIN_EXE_fwcheck"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut with_flows = args.to_vec();
+    with_flows.push("--flows");
+    let v = json_lines(&with_flows);
+    let flows = of_type(&v, "flow");
+    let blocked = flows
+        .iter()
+        .filter(|f| f["dropped"].as_u64().unwrap() + f["rejected"].as_u64().unwrap() > 0)
+        .count();
+    assert!(blocked > 0);
+    let line = format!(
+        "{} flows, {} fully accepted, {blocked} with packets not accepted",
+        flows.len(),
+        flows.len() - blocked
+    );
+    assert!(text.contains(&line), "{line}\n{text}");
+    assert!(text.contains("blocked flow"), "{text}");
+}

@@ -1,0 +1,248 @@
+//! FW001's "established session" check against the Linux kernel. The administrator's SSH
+//! session is built in a private network namespace under a permissive ruleset that tracks
+//! connections; then the ruleset under test is applied with `iptables-restore` — as an admin
+//! does on a live host, so the session stays in the conntrack table — and the session continues.
+//! fwcheck's lockout scenario (the very packets `fwcheck` checks, built by the same code) must
+//! get the kernel's verdict for every packet, and FW001 must fire exactly when the kernel cuts
+//! the session. Needs root, iptables and network namespaces; elsewhere a visible SKIP.
+
+use std::net::IpAddr;
+
+use fwcheck::analysis::lockout::session_check;
+use fwcheck::analysis::synth::{self, Synth};
+use fwcheck::analysis::{run_scenario, CheckOptions, Service};
+use fwcheck::engine::{SimEnv, Verdict};
+use fwcheck::lint::load_str;
+use fwcheck::oracle::{self, KernelVerdict, OracleConfig, OracleFrame, Reload};
+use fwcheck::ruleset::{Family, ParseOptions};
+
+fn available() -> bool {
+    match oracle::available() {
+        Ok(()) => true,
+        Err(why) => {
+            eprintln!("SKIP: kernel lockout comparison not run: {why}");
+            false
+        }
+    }
+}
+
+/// Accepts everything but loads connection tracking, so the session exists before the switch.
+fn warm_ruleset() -> &'static str {
+    "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+     -A INPUT -m conntrack --ctstate INVALID -j ACCEPT\nCOMMIT\n"
+}
+
+struct Case {
+    name: &'static str,
+    rules: String,
+    family: Family,
+    /// The kernel (and so fwcheck) must cut the established session.
+    cut: bool,
+}
+
+fn guide(name: &str) -> String {
+    std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/guides")
+            .join(name),
+    )
+    .expect("guide")
+}
+
+fn cases() -> Vec<Case> {
+    let head = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n";
+    let v4 = |name, body: &str, cut| Case {
+        name,
+        rules: format!("{head}{body}COMMIT\n"),
+        family: Family::V4,
+        cut,
+    };
+    vec![
+        Case {
+            name: "guide 001 (OUTPUT policy DROP, no ESTABLISHED on OUTPUT)",
+            rules: guide("guide-001-apache.rules.v4"),
+            family: Family::V4,
+            cut: true,
+        },
+        Case {
+            name: "guide 000",
+            rules: guide("guide-000-webserver.rules.v4"),
+            family: Family::V4,
+            cut: false,
+        },
+        v4(
+            "DROP before the SSH accept",
+            "-A INPUT -j DROP\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n",
+            true,
+        ),
+        v4(
+            "SSH accepted only as NEW",
+            "-A INPUT -p tcp -m tcp --dport 22 -m conntrack --ctstate NEW -j ACCEPT\n",
+            true,
+        ),
+        v4(
+            "state module, ESTABLISHED first",
+            "-A INPUT -m state --state RELATED,ESTABLISHED -j ACCEPT\n-A INPUT -p tcp -m tcp --dport 22 -m state --state NEW -j ACCEPT\n",
+            false,
+        ),
+        v4(
+            "stateless SSH accept (no conntrack in the new ruleset)",
+            "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n",
+            false,
+        ),
+        v4(
+            "SSH moved to 2222",
+            "-A INPUT -m conntrack --ctstate NEW -p tcp -m tcp --dport 2222 -j ACCEPT\n",
+            true,
+        ),
+        Case {
+            name: "missing ESTABLISHED on OUTPUT",
+            rules: "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT DROP [0:0]\n\
+                    -A INPUT -p tcp -m tcp --dport 22 -m conntrack --ctstate NEW,ESTABLISHED -j ACCEPT\n\
+                    -A OUTPUT -p tcp -m tcp --dport 80 -m conntrack --ctstate NEW,ESTABLISHED -j ACCEPT\nCOMMIT\n"
+                .into(),
+            family: Family::V4,
+            cut: true,
+        },
+        Case {
+            name: "IPv6, SSH accepted only as NEW",
+            rules: "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+                    -A INPUT -p tcp -m tcp --dport 22 -m conntrack --ctstate NEW -j ACCEPT\nCOMMIT\n"
+                .into(),
+            family: Family::V6,
+            cut: true,
+        },
+        Case {
+            name: "IPv6, ESTABLISHED accepted",
+            rules: "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT DROP [0:0]\n\
+                    -A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+                    -A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n\
+                    -A OUTPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\nCOMMIT\n"
+                .into(),
+            family: Family::V6,
+            cut: false,
+        },
+    ]
+}
+
+#[test]
+fn established_session_verdicts_match_the_kernel() {
+    if !available() {
+        return;
+    }
+    let ssh = Service { proto: 6, port: 22 };
+    let mut failures = Vec::new();
+    for case in cases() {
+        let (host, admin): (IpAddr, IpAddr) = match case.family {
+            Family::V4 => (
+                "203.0.113.10".parse().unwrap(),
+                "198.51.100.77".parse().unwrap(),
+            ),
+            Family::V6 => (
+                "2001:db8::10".parse().unwrap(),
+                "2001:db8:77::7".parse().unwrap(),
+            ),
+        };
+        let name = if case.family == Family::V6 {
+            "rules.v6"
+        } else {
+            "rules.v4"
+        };
+        let loaded = load_str(
+            name,
+            &case.rules,
+            ParseOptions {
+                family: case.family,
+                ..ParseOptions::default()
+            },
+        );
+        assert!(
+            !loaded.has_errors(),
+            "{}: {}",
+            case.name,
+            loaded.render_diagnostics(false)
+        );
+        let opts = CheckOptions {
+            env: SimEnv {
+                hosts: vec![host],
+                ..SimEnv::default()
+            },
+            ..CheckOptions::default()
+        };
+        // The same packets the lockout check sends (session_check, seed 0).
+        let mut sy = Synth::default();
+        let (warm, steps) =
+            synth::tcp_established(&mut sy, (admin, 50_000), (host, ssh.port), "admin", "host");
+        let mine = run_scenario(&loaded.ruleset, &opts, &warm, &steps);
+
+        let frames: Vec<OracleFrame> = warm
+            .iter()
+            .chain(steps.iter().map(|s| &s.pkt))
+            .map(|p| OracleFrame {
+                frame: p.frame,
+                ts: p.ts,
+                ip: Some(p.data.to_vec()),
+            })
+            .collect();
+        let mut cfg = OracleConfig::new(warm_ruleset(), case.family, vec![host]);
+        cfg.reload = Some(Reload {
+            before_frame: steps[0].pkt.frame,
+            ruleset: case.rules.clone(),
+        });
+        let kernel = oracle::replay(&cfg, frames).expect("kernel replay");
+
+        let k = |frame: u64| {
+            kernel
+                .iter()
+                .find(|o| o.frame == frame)
+                .and_then(|o| o.verdict)
+        };
+        for p in &warm {
+            assert_eq!(
+                k(p.frame),
+                Some(KernelVerdict::Accept),
+                "{}: warm-up frame {} must pass the permissive ruleset",
+                case.name,
+                p.frame
+            );
+        }
+        let mut cut = false;
+        for s in &mine {
+            let kv = k(s.pkt.frame);
+            let fv = match s.outcome.verdict {
+                Some(Verdict::Accept) => Some(KernelVerdict::Accept),
+                Some(Verdict::Drop | Verdict::Reject) => Some(KernelVerdict::Drop),
+                None => None,
+            };
+            if kv != Some(KernelVerdict::Accept) {
+                cut = true;
+            }
+            if kv != fv {
+                failures.push(format!(
+                    "{}: {} (frame {}): kernel {:?}, fwcheck {:?} ({:?})",
+                    case.name, s.what, s.pkt.frame, kv, fv, s.outcome.decision
+                ));
+            }
+        }
+        assert_eq!(
+            cut, case.cut,
+            "{}: the kernel's verdicts: {kernel:?}",
+            case.name
+        );
+        // FW001's established case fires exactly when the kernel cuts the session.
+        let f = session_check(&loaded.ruleset, &opts, admin, host, ssh, 0);
+        let fw001_established = f.as_ref().is_some_and(|f| f.case == "established");
+        assert_eq!(
+            fw001_established,
+            cut,
+            "{}: lockout check says {:?}",
+            case.name,
+            f.map(|f| f.step.what)
+        );
+    }
+    assert!(
+        failures.is_empty(),
+        "fwcheck differs from the kernel:\n{}",
+        failures.join("\n")
+    );
+}

@@ -692,28 +692,39 @@ fn cmd_sim(a: SimArgs) -> u8 {
         let mut hidden = 0usize;
         let mut t0: Option<f64> = None;
         let only = a.only;
-        let keep = |r: &PacketRecord| -> bool {
+        let keep = |verdict: Option<&str>, certain: bool| -> bool {
             match only {
                 None => true,
-                Some(Only::Accepted) => r.verdict == Some("ACCEPT"),
-                Some(Only::Dropped) => r.verdict == Some("DROP"),
-                Some(Only::Rejected) => r.verdict == Some("REJECT"),
-                Some(Only::Blocked) => matches!(r.verdict, Some("DROP" | "REJECT")),
-                Some(Only::Uncertain) => !r.certain,
-                Some(Only::Unjudged) => r.verdict.is_none(),
+                Some(Only::Accepted) => verdict == Some("ACCEPT"),
+                Some(Only::Dropped) => verdict == Some("DROP"),
+                Some(Only::Rejected) => verdict == Some("REJECT"),
+                Some(Only::Blocked) => matches!(verdict, Some("DROP" | "REJECT")),
+                Some(Only::Uncertain) => !certain,
+                Some(Only::Unjudged) => verdict.is_none(),
             }
         };
+        let table_rows = fmt == OutFormat::Table && !a.flows;
         let progress =
             (fmt == OutFormat::Table && std::io::stderr().is_terminal()).then(Progress::new);
         let rs = &loaded.ruleset;
         let mut analyzer = CaptureAnalyzer::new(&check, &hosts.hosts);
         let mut rule_infos = report::RuleInfos::new(rs);
         let result = replay::replay(rs, opts, source, |item| {
-            let rec = match item {
+            // A record is built only for a frame that is printed (JSON, or a table row within
+            // --limit): a long capture's frames beyond the table cost nothing here.
+            let (rec, t) = match item {
                 Item::Packet(p, o) => {
                     summary.add(Some(p), o);
                     analyzer.observe(p, o);
-                    PacketRecord::new(&mut rule_infos, p, o)
+                    let t = *t0.get_or_insert(p.ts.as_secs_f64());
+                    if !keep(o.verdict.map(|v| v.as_str()), o.certain) {
+                        (None, t)
+                    } else if json || (table_rows && (a.limit == 0 || rows.len() < a.limit)) {
+                        (Some(PacketRecord::new(&mut rule_infos, p, o)), t)
+                    } else {
+                        hidden += usize::from(table_rows);
+                        (None, t)
+                    }
                 }
                 Item::Problem(p) => {
                     let rec = PacketRecord::problem(p);
@@ -724,21 +735,19 @@ fn cmd_sim(a: SimArgs) -> u8 {
                             rec.reason.clone().unwrap_or_default(),
                         ),
                     );
-                    rec
+                    let t = *t0.get_or_insert(rec.time);
+                    (keep(None, true).then_some(rec), t)
                 }
             };
             if let Some(pr) = &progress {
                 pr.tick(summary.frames);
             }
-            let t = *t0.get_or_insert(rec.time);
-            if !keep(&rec) {
-                return;
-            }
+            let Some(rec) = rec else { return };
             if json {
                 if let Ok(s) = serde_json::to_string(&rec) {
                     let _ = writeln!(stdout, "{s}");
                 }
-            } else if fmt == OutFormat::Table && !a.flows {
+            } else if table_rows {
                 if a.limit == 0 || rows.len() < a.limit {
                     rows.push(rt::packet_row(&rec, t));
                 } else {

@@ -1,6 +1,7 @@
 //! The conntrack table: entries, the tuple hash, lookups, confirmation and expiry.
 
-use std::collections::HashMap;
+// Tuples come from captures; foldhash is seeded per process and fast on these small keys.
+use foldhash::HashMap;
 
 use super::tcp::TcpCt;
 use super::*;

@@ -128,6 +128,11 @@ struct HostArgs {
     /// Kernel HZ (jiffies per second), used by -m limit/hashlimit/recent arithmetic.
     #[arg(long, default_value_t = 250, value_name = "N")]
     hz: u32,
+    /// A conntrack timeout in seconds, as the matching sysctl sets it (repeatable), e.g.
+    /// `udp=30` for net.netfilter.nf_conntrack_udp_timeout. Names: tcp_established,
+    /// tcp_time_wait, udp, udp_stream, icmp, generic, sctp_established, frag4, … (see README).
+    #[arg(long = "ct-timeout", value_name = "NAME=SECS")]
+    ct_timeout: Vec<String>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -551,6 +556,20 @@ fn cmd_sim(a: SimArgs) -> u8 {
         Err(c) => return c,
     };
     let mut check = CheckOptions::default();
+    for spec in &a.host.ct_timeout {
+        let Some((name, secs)) = spec.split_once('=') else {
+            eprintln!("fwcheck: --ct-timeout {spec}: expected NAME=SECS, e.g. udp=30");
+            return exit::USAGE;
+        };
+        let Ok(secs) = secs.trim().parse::<u64>() else {
+            eprintln!("fwcheck: --ct-timeout {spec}: `{secs}` is not a number of seconds");
+            return exit::USAGE;
+        };
+        if let Err(e) = check.ct_timeouts.set(name.trim(), secs) {
+            eprintln!("fwcheck: --ct-timeout {spec}: {e}");
+            return exit::USAGE;
+        }
+    }
     match a
         .gate
         .mgmt
@@ -683,6 +702,7 @@ fn cmd_sim(a: SimArgs) -> u8 {
         let opts = SimOptions {
             env,
             router: a.host.router,
+            ct_timeouts: check.ct_timeouts,
             ..SimOptions::default()
         };
         let json = fmt == OutFormat::Json;

@@ -212,3 +212,33 @@ fn terminal_summary_names_blocked_flows() {
     assert!(text.contains(&line), "{line}\n{text}");
     assert!(text.contains("blocked flow"), "{text}");
 }
+
+/// `--ct-timeout` reaches the conntrack emulator: with a zero UDP timeout the DNS replies of
+/// dns.pcap no longer find their query's connection; a bad name is a usage error (exit 2).
+#[test]
+fn ct_timeout_flag() {
+    let base = [
+        "fixtures/guides/guide-000-webserver.rules.v4",
+        "--pcap",
+        "pcaps/dns.pcap",
+        "--host",
+        "203.0.113.10",
+    ];
+    let accepted = |extra: &[&str]| {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        let v = json_lines(&args);
+        of_type(&v, "summary")[0]["accepted"].as_u64().unwrap()
+    };
+    let default = accepted(&[]);
+    assert_eq!(default, accepted(&["--ct-timeout", "udp=30"]));
+    assert!(accepted(&["--ct-timeout", "udp=0"]) < default);
+    let st = Command::new(env!("CARGO_BIN_EXE_fwcheck"))
+        .args(base)
+        .args(["--ct-timeout", "udp_fast=3"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert_eq!(st.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&st.stderr).contains("tcp_established"));
+}

@@ -379,6 +379,8 @@ pub struct CheckOptions {
     pub mgmt: Vec<Service>,
     /// Where the administrator connects from; empty = anywhere.
     pub admin: Vec<Net>,
+    /// Conntrack timeouts (`--ct-timeout`), kernel defaults unless set.
+    pub ct_timeouts: crate::conntrack::Timeouts,
 }
 
 impl Default for CheckOptions {
@@ -388,6 +390,7 @@ impl Default for CheckOptions {
             router: false,
             mgmt: vec![Service { proto: 6, port: 22 }],
             admin: Vec::new(),
+            ct_timeouts: crate::conntrack::Timeouts::default(),
         }
     }
 }
@@ -523,6 +526,7 @@ pub fn run_scenario(
         router: opts.router,
         simulate_replies: true,
         time_origin: origin,
+        ct_timeouts: opts.ct_timeouts,
         ..SimOptions::default()
     };
     let mut conntrack = Conntrack::new();

@@ -281,6 +281,55 @@ fn iptables_guard_script(uid: u32) -> String {
     )
 }
 
+/// `iptables-restore` (or the legacy one, or the IPv6 one) with `ruleset` as input.
+fn load_ruleset(tools: &Tools, cfg: &OracleConfig, ruleset: &str) -> Result<(), OracleError> {
+    let restore = match (cfg.backend, cfg.family) {
+        (Backend::Nft, Family::V4) => &tools.restore4,
+        (Backend::Nft, Family::V6) => &tools.restore6,
+        (Backend::Legacy, Family::V4) => tools.legacy4.as_ref().ok_or_else(|| {
+            OracleError::Unavailable("iptables-legacy-restore is not installed".into())
+        })?,
+        (Backend::Legacy, Family::V6) => tools.legacy6.as_ref().ok_or_else(|| {
+            OracleError::Unavailable("ip6tables-legacy-restore is not installed".into())
+        })?,
+    };
+    let mut text = ruleset.to_string();
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    run(restore, &["-w"], Some(&text)).map_err(|e| match e {
+        OracleError::Command { status, stderr, .. } => OracleError::Ruleset {
+            tool: restore.display().to_string(),
+            status,
+            stderr,
+        },
+        other => other,
+    })?;
+    Ok(())
+}
+
+/// The `net.netfilter.*` sysctls of `cfg`. When connection tracking is not loaded at all (the
+/// ruleset does not use it and nothing else loaded the module), its settings cannot matter:
+/// they are skipped.
+fn netfilter_sysctls(cfg: &OracleConfig) -> Result<(), OracleError> {
+    let conntrack_loaded = sysctl_path("net.netfilter.nf_conntrack_max").exists();
+    for (k, v) in cfg
+        .sysctls
+        .iter()
+        .filter(|(k, _)| k.starts_with("net.netfilter."))
+    {
+        if !conntrack_loaded && k.starts_with("net.netfilter.nf_conntrack_") {
+            continue;
+        }
+        write_sysctl(k, v).map_err(|e| OracleError::Sysctl {
+            key: k.clone(),
+            value: v.clone(),
+            source: e,
+        })?;
+    }
+    Ok(())
+}
+
 /// Set everything up. Must run on a thread that already unshared its network namespace.
 pub fn setup(cfg: &OracleConfig, opts: &ReplayOptions) -> Result<Lab, OracleError> {
     let tools = Tools::locate().map_err(OracleError::Unavailable)?;
@@ -361,43 +410,9 @@ pub fn setup(cfg: &OracleConfig, opts: &ReplayOptions) -> Result<Lab, OracleErro
         })?;
     }
 
-    // 3. The ruleset.
-    let restore = match (cfg.backend, cfg.family) {
-        (Backend::Nft, Family::V4) => &tools.restore4,
-        (Backend::Nft, Family::V6) => &tools.restore6,
-        (Backend::Legacy, Family::V4) => tools.legacy4.as_ref().ok_or_else(|| {
-            OracleError::Unavailable("iptables-legacy-restore is not installed".into())
-        })?,
-        (Backend::Legacy, Family::V6) => tools.legacy6.as_ref().ok_or_else(|| {
-            OracleError::Unavailable("ip6tables-legacy-restore is not installed".into())
-        })?,
-    };
-    let mut ruleset = cfg.ruleset.clone();
-    if !ruleset.ends_with('\n') {
-        ruleset.push('\n');
-    }
-    run(restore, &["-w"], Some(&ruleset)).map_err(|e| match e {
-        OracleError::Command { status, stderr, .. } => OracleError::Ruleset {
-            tool: restore.display().to_string(),
-            status,
-            stderr,
-        },
-        other => other,
-    })?;
-
-    // Conntrack settings. When connection tracking is not loaded at all (the ruleset does not
-    // use it and nothing else loaded the module), its settings cannot matter: skip them.
-    let conntrack_loaded = sysctl_path("net.netfilter.nf_conntrack_max").exists();
-    for (k, v) in cfg.sysctls.iter().filter(|(k, _)| netfilter(k)) {
-        if !conntrack_loaded && k.starts_with("net.netfilter.nf_conntrack_") {
-            continue;
-        }
-        write_sysctl(k, v).map_err(|e| OracleError::Sysctl {
-            key: k.clone(),
-            value: v.clone(),
-            source: e,
-        })?;
-    }
+    // 3. The ruleset, then the netfilter settings (loading it loads their modules).
+    load_ruleset(&tools, cfg, &cfg.ruleset)?;
+    netfilter_sysctls(cfg)?;
 
     // 4. The guard.
     let guard = match opts.guard {
@@ -517,24 +532,15 @@ impl Lab {
     /// host: the tables it names are replaced atomically, connections already in conntrack
     /// stay. The iptables guard lives in the raw table, so it is put back when the new ruleset
     /// replaced that table.
-    pub fn reload(&self, ruleset: &str) -> Result<(), OracleError> {
-        let restore = match self.family {
-            Family::V4 => &self.tools.restore4,
-            Family::V6 => &self.tools.restore6,
-        };
-        let mut text = ruleset.to_string();
-        if !text.ends_with('\n') {
-            text.push('\n');
-        }
-        run(restore, &["-w"], Some(&text)).map_err(|e| match e {
-            OracleError::Command { status, stderr, .. } => OracleError::Ruleset {
-                tool: restore.display().to_string(),
-                status,
-                stderr,
-            },
-            other => other,
-        })?;
-        if self.guard == GuardKind::Iptables && text.lines().any(|l| l.trim() == "*raw") {
+    pub fn reload(&self, cfg: &OracleConfig, ruleset: &str) -> Result<(), OracleError> {
+        load_ruleset(&self.tools, cfg, ruleset)?;
+        // The new ruleset may be the first to load connection tracking.
+        netfilter_sysctls(cfg)?;
+        if self.guard == GuardKind::Iptables && ruleset.lines().any(|l| l.trim() == "*raw") {
+            let restore = match self.family {
+                Family::V4 => &self.tools.restore4,
+                Family::V6 => &self.tools.restore6,
+            };
             run(
                 restore,
                 &["-w", "--noflush"],

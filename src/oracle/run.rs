@@ -375,7 +375,7 @@ impl<'a> Replayer<'a> {
         self.current_frame = f.frame;
         if let Some(r) = self.cfg.reload.as_ref() {
             if !self.reloaded && f.frame >= r.before_frame {
-                self.lab.reload(&r.ruleset)?;
+                self.lab.reload(self.cfg, &r.ruleset)?;
                 self.reloaded = true;
             }
         }

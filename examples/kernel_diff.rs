@@ -89,29 +89,13 @@ fn main() {
     let cmp = compare_capture(&loaded, &PathBuf::from(capture), sim, pacing).expect("compare");
     if all {
         for f in &cmp.frames {
-            println!(
-                "{} frame {:>4} {:<50} kernel {:<6} fwcheck {:<6} {:<11} {} {}{}",
-                match f.status {
-                    Status::Match => " ",
-                    Status::Mismatch => "!",
-                    Status::Uncertain => "?",
-                    Status::NotCompared => "-",
-                },
-                f.frame,
-                f.packet,
-                f.kernel.unwrap_or("-"),
-                f.fwcheck.unwrap_or("-"),
-                f.fwcheck_ctstate.unwrap_or(""),
-                f.fwcheck_rule.as_deref().unwrap_or(""),
-                f.kernel_note
-                    .as_ref()
-                    .map(|n| format!(" [kernel: {n}]"))
-                    .unwrap_or_default(),
-                f.fwcheck_reason
-                    .as_ref()
-                    .map(|n| format!(" [fwcheck: {n}]"))
-                    .unwrap_or_default(),
-            );
+            let mark = match f.status {
+                Status::Match => " ",
+                Status::Mismatch => "!",
+                Status::Uncertain => "?",
+                Status::NotCompared => "-",
+            };
+            println!("{mark} {}", f.line());
         }
     }
     print!("{}", cmp.render(true));

@@ -76,33 +76,37 @@ impl Comparison {
             }
             if with_context {
                 for c in &self.frames[i.saturating_sub(3)..i] {
-                    let _ = writeln!(out, "    {}", line(c));
+                    let _ = writeln!(out, "    {}", c.line());
                 }
             }
-            let _ = writeln!(out, "  ! {}", line(f));
+            let _ = writeln!(out, "  ! {}", f.line());
         }
         out
     }
 }
 
-fn line(f: &FrameComparison) -> String {
-    format!(
-        "frame {:>5} {:<48} kernel {:<6} fwcheck {:<6} {} {}{}{}",
-        f.frame,
-        f.packet,
-        f.kernel.unwrap_or("-"),
-        f.fwcheck.unwrap_or("-"),
-        f.fwcheck_ctstate.unwrap_or(""),
-        f.fwcheck_rule.as_deref().unwrap_or(""),
-        f.kernel_note
-            .as_ref()
-            .map(|n| format!(" [kernel: {n}]"))
-            .unwrap_or_default(),
-        f.fwcheck_reason
-            .as_ref()
-            .map(|n| format!(" [fwcheck: {n}]"))
-            .unwrap_or_default(),
-    )
+impl FrameComparison {
+    /// One line: frame, packet, both verdicts, fwcheck's state and rule, both notes.
+    pub fn line(&self) -> String {
+        let f = self;
+        format!(
+            "frame {:>5} {:<48} kernel {:<6} fwcheck {:<6} {} {}{}{}",
+            f.frame,
+            f.packet,
+            f.kernel.unwrap_or("-"),
+            f.fwcheck.unwrap_or("-"),
+            f.fwcheck_ctstate.unwrap_or(""),
+            f.fwcheck_rule.as_deref().unwrap_or(""),
+            f.kernel_note
+                .as_ref()
+                .map(|n| format!(" [kernel: {n}]"))
+                .unwrap_or_default(),
+            f.fwcheck_reason
+                .as_ref()
+                .map(|n| format!(" [fwcheck: {n}]"))
+                .unwrap_or_default(),
+        )
+    }
 }
 
 /// Errors that prevent a comparison.

@@ -322,6 +322,18 @@ pub struct NatRange {
 }
 
 impl NatRange {
+    /// What SNAT/DNAT with this range ask of the NAT engine (`nf_nat_setup_info`).
+    pub fn spec(&self, kind: crate::ext::NatKind) -> crate::ext::NatSpec {
+        crate::ext::NatSpec {
+            kind,
+            addr: self.addrs(),
+            ports: self.ports(),
+            base_port: self.offset,
+            random: self.random || self.random_fully,
+            persistent: self.persistent,
+        }
+    }
+
     pub fn new(family: Family) -> Self {
         let zero = match family {
             Family::V4 => IpAddr::V4(Ipv4Addr::UNSPECIFIED),

@@ -18,7 +18,7 @@ use std::any::Any;
 use crate::diag::Diagnostic;
 use crate::engine::EvalCtx;
 use crate::ext::targets::common::{missing, nat_to, NatRange};
-use crate::ext::{Arg, NatKind, NatSpec, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
+use crate::ext::{Arg, NatKind, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
 use crate::ruleset::model::{Family, Hook, HookMask, TableKind};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,14 +83,7 @@ impl Target for Dnat {
             .save(out, "--to-destination", self.family == Family::V6, false);
     }
     fn apply(&self, _cx: &mut EvalCtx<'_>) -> TargetVerdict {
-        TargetVerdict::Nat(NatSpec {
-            kind: NatKind::Dnat,
-            addr: self.range.addrs(),
-            ports: self.range.ports(),
-            base_port: self.range.offset,
-            random: self.range.random || self.range.random_fully,
-            persistent: self.range.persistent,
-        })
+        TargetVerdict::Nat(self.range.spec(NatKind::Dnat))
     }
     fn table(&self) -> Option<TableKind> {
         Some(TableKind::Nat)

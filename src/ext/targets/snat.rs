@@ -14,7 +14,7 @@ use std::any::Any;
 use crate::diag::Diagnostic;
 use crate::engine::EvalCtx;
 use crate::ext::targets::common::{missing, nat_to, offset_unsupported, NatRange};
-use crate::ext::{Arg, NatKind, NatSpec, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
+use crate::ext::{Arg, NatKind, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
 use crate::ruleset::model::{Family, Hook, HookMask, TableKind};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,14 +82,7 @@ impl Target for Snat {
             .save(out, "--to-source", self.family == Family::V6, false);
     }
     fn apply(&self, _cx: &mut EvalCtx<'_>) -> TargetVerdict {
-        TargetVerdict::Nat(NatSpec {
-            kind: NatKind::Snat,
-            addr: self.range.addrs(),
-            ports: self.range.ports(),
-            base_port: self.range.offset,
-            random: self.range.random || self.range.random_fully,
-            persistent: self.range.persistent,
-        })
+        TargetVerdict::Nat(self.range.spec(NatKind::Snat))
     }
     fn table(&self) -> Option<TableKind> {
         Some(TableKind::Nat)

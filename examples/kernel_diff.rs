@@ -3,7 +3,7 @@
 //!
 //! Usage: `cargo run --release --example kernel_diff -- RULES CAPTURE [--host ADDR]...
 //!         [--realtime] [--legacy] [--all] [--ct-timeout NAME=SECS]... [--be-liberal]
-//!         [--no-loose]`
+//!         [--no-loose] [--router]`
 //!
 //! `--all` prints every frame, not only the differing ones.
 
@@ -26,6 +26,7 @@ fn main() {
     let mut timeouts = fwcheck::conntrack::Timeouts::default();
     let mut liberal = false;
     let mut loose = true;
+    let mut router = false;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--ct-timeout" => {
@@ -38,6 +39,7 @@ fn main() {
             "--be-liberal" => liberal = true,
             "--no-loose" => loose = false,
             "--host" => hosts.push(args.next().expect("--host ADDR")),
+            "--router" => router = true,
             "--realtime" => pacing = Pacing::Realtime { speed: 1.0 },
             "--legacy" => backend = Backend::Legacy,
             "--all" => all = true,
@@ -84,6 +86,7 @@ fn main() {
     let sim = SimOptions {
         env,
         ct_timeouts: timeouts,
+        router,
         ..SimOptions::default()
     };
     let cmp = compare_capture(&loaded, &PathBuf::from(capture), sim, pacing).expect("compare");

@@ -215,6 +215,7 @@ pub fn compare(
         backend: sim.env.backend,
         sysctls: kernel_sysctls(&sim),
         reload: None,
+        router: sim.router,
     };
     let report = oracle::replay_with(&cfg, &ReplayOptions::default(), oracle_frames)?;
     let kernel: std::collections::HashMap<u64, &KernelOutcome> =

@@ -342,3 +342,100 @@ fn martian_sources_are_refused_by_the_input_route() {
     let o = e.process(&udp(4, 0, ("240.0.0.1", 5400), (HOST, 53), 20));
     assert_eq!(v(&o), "ACCEPT");
 }
+
+/// A router (`--router`), as `ip_forward` works (kernel-checked by `router_forwarding` in
+/// `tests/kernel_compare.rs` on `pcaps/forward-edge.pcap`): the TTL is decremented before
+/// FORWARD, TTL 1 expires before any FORWARD rule, multicast is not routed, the limited
+/// broadcast goes to INPUT.
+#[test]
+fn router_forwarding_follows_ip_forward() {
+    let l = rules(
+        "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A INPUT -p udp -m udp --dport 5001 -j ACCEPT\n\
+         -A FORWARD -p icmp -m ttl --ttl-eq 63 -j DROP\n\
+         -A FORWARD -j ACCEPT\nCOMMIT\n",
+    );
+    let env = fwcheck::engine::SimEnv {
+        hosts: vec![ip(HOST)],
+        ..fwcheck::engine::SimEnv::default()
+    };
+    let mut e = fwcheck::engine::Engine::new(
+        &l.ruleset,
+        fwcheck::engine::SimOptions {
+            env,
+            router: true,
+            ..fwcheck::engine::SimOptions::default()
+        },
+    );
+    let inside = "192.0.2.50";
+    let mut ping = |frame: u64, ttl: u8| {
+        let mut p = icmp(frame, frame * 10, C, inside, 8, 0, 7, None);
+        p.ttl = ttl;
+        p
+    };
+    // TTL 64 shows 63 in FORWARD: dropped by the ttl rule; TTL 10 passes.
+    let o = e.process(&ping(1, 64));
+    assert_eq!(v(&o), "DROP");
+    assert!(matches!(
+        o.decision,
+        Some(fwcheck::engine::Decision::Rule { .. })
+    ));
+    let o = e.process(&ping(2, 10));
+    assert_eq!(v(&o), "ACCEPT");
+    assert_eq!(o.direction, fwcheck::engine::Direction::Forward);
+    // TTL 1 expires before FORWARD (no rule decides).
+    let o = e.process(&ping(3, 1));
+    assert_eq!(v(&o), "DROP");
+    assert!(matches!(
+        o.decision,
+        Some(fwcheck::engine::Decision::Stack(_))
+    ));
+    // Multicast is not routed; the limited broadcast is delivered (INPUT).
+    let o = e.process(&udp(4, 40, (C, 5000), ("239.1.2.3", 5001), 20));
+    assert_eq!(v(&o), "DROP");
+    assert!(matches!(
+        o.decision,
+        Some(fwcheck::engine::Decision::Stack(_))
+    ));
+    let o = e.process(&udp(5, 50, (C, 5000), ("255.255.255.255", 5001), 20));
+    assert_eq!(
+        (v(&o), o.direction),
+        ("ACCEPT", fwcheck::engine::Direction::In)
+    );
+    // A TTL-1 packet for the router itself is not forwarded, so it does not expire.
+    let mut own = udp(6, 60, (C, 5000), (HOST, 5001), 20);
+    own.ttl = 1;
+    assert_eq!(v(&e.process(&own)), "ACCEPT");
+}
+
+/// iptables rules never see IPv6 packets: an IPv4 ruleset leaves IPv6 frames unjudged.
+#[test]
+fn a_ruleset_judges_only_its_own_family() {
+    let l = rules(GUIDE_000);
+    let env = fwcheck::engine::SimEnv {
+        hosts: vec![ip(HOST), ip("2001:db8::10")],
+        ..fwcheck::engine::SimEnv::default()
+    };
+    let mut e = fwcheck::engine::Engine::new(
+        &l.ruleset,
+        fwcheck::engine::SimOptions {
+            env,
+            ..fwcheck::engine::SimOptions::default()
+        },
+    );
+    let o = e.process(&tcp(
+        1,
+        0,
+        ("2001:db8:1::7", 40000),
+        ("2001:db8::10", 80),
+        "S",
+        1,
+        0,
+        0,
+    ));
+    assert_eq!(o.verdict, None);
+    assert!(
+        o.reason.as_deref().unwrap_or("").contains("IPv6 packet"),
+        "{o:?}"
+    );
+}

@@ -55,6 +55,8 @@ struct Case {
     liberal: bool,
     loose: bool,
     timeouts: Timeouts,
+    /// `--router`: forwarding on, packets between other addresses cross FORWARD.
+    router: bool,
 }
 
 impl Case {
@@ -71,6 +73,7 @@ impl Case {
             liberal: false,
             loose: true,
             timeouts: Timeouts::default(),
+            router: false,
         }
     }
 
@@ -87,6 +90,9 @@ impl Case {
         }
         if self.timeouts != Timeouts::default() {
             s += " [short timeouts]";
+        }
+        if self.router {
+            s += " [router]";
         }
         s
     }
@@ -125,6 +131,7 @@ impl Case {
         let sim = SimOptions {
             env,
             ct_timeouts: self.timeouts,
+            router: self.router,
             ..SimOptions::default()
         };
         let cmp = compare_capture(&loaded, &root().join(&self.capture), sim, self.pacing)
@@ -314,6 +321,58 @@ fn iptables_legacy_on_every_capture() {
         c.backend = Backend::Legacy;
     }
     run_all("iptables_legacy_on_every_capture", cases, 1);
+}
+
+/// The host as a router (`--router`, forwarding on in the namespace): every ruleset against
+/// the forwarded traffic of `forward-edge.pcap` and against host traffic (which must not
+/// change), the router rulesets also under iptables-legacy.
+#[test]
+fn router_forwarding() {
+    let mut rules: Vec<String> = [
+        "fixtures/kernel/router.rules.v4",
+        "fixtures/kernel/router.rules.v6",
+        "fixtures/guides/guide-000-webserver.rules.v4",
+        "fixtures/guides/guide-001-apache.rules.v4",
+        "fixtures/real/ufw.rules.v4",
+        "fixtures/real/ufw.rules.v6",
+        "fixtures/real/fail2ban.rules.v4",
+        "fixtures/real/docker.rules.v4",
+        "fixtures/real/kube-proxy.rules.v4",
+        "fixtures/kernel/hardened.rules.v4",
+        "fixtures/kernel/stateful.rules.v4",
+        "fixtures/kernel/fragments.rules.v4",
+        "fixtures/kernel/fragments.rules.v6",
+    ]
+    .map(String::from)
+    .to_vec();
+    for p in PROBES {
+        rules.push(format!("fixtures/kernel/probe-{p}.rules.v4"));
+        rules.push(format!("fixtures/kernel/probe-{p}.rules.v6"));
+    }
+    let mut cases = Vec::new();
+    for r in &rules {
+        for cap in [
+            "pcaps/forward-edge.pcap",
+            "pcaps/webserver-dual.pcap",
+            "pcaps/icmp-edge.pcap",
+            "pcaps/proto-edge.pcap",
+            "pcaps/ipv6-edge.pcap",
+        ] {
+            let mut c = Case::new(r, cap);
+            c.router = true;
+            cases.push(c);
+        }
+    }
+    for r in [
+        "fixtures/kernel/router.rules.v4",
+        "fixtures/kernel/router.rules.v6",
+    ] {
+        let mut c = Case::new(r, "pcaps/forward-edge.pcap");
+        c.router = true;
+        c.backend = Backend::Legacy;
+        cases.push(c);
+    }
+    run_all("router_forwarding", cases, 1);
 }
 
 /// `nf_conntrack_tcp_be_liberal=1` and `nf_conntrack_tcp_loose=0` change TCP tracking.

@@ -253,6 +253,19 @@ impl<'r> Engine<'r> {
 
     /// Which way the packet goes (`None` with a reason when it is not judged).
     pub fn classify(&self, pkt: &Packet) -> Result<Direction, &'static str> {
+        if pkt.family != self.rs.family {
+            // iptables rules never see IPv6 packets, nor ip6tables rules IPv4 ones.
+            return Err(match pkt.family {
+                crate::packet::Family::V6 => {
+                    "IPv6 packet: an iptables (IPv4) ruleset never sees it (check it against \
+                     the ip6tables ruleset, e.g. rules.v6)"
+                }
+                crate::packet::Family::V4 => {
+                    "IPv4 packet: an ip6tables (IPv6) ruleset never sees it (check it against \
+                     the iptables ruleset, e.g. rules.v4)"
+                }
+            });
+        }
         let src_local = self.is_local(pkt.src);
         let dst_local = self.is_local(pkt.dst);
         Ok(match (src_local, dst_local) {
@@ -416,11 +429,14 @@ impl<'r> Engine<'r> {
                     return Some(end);
                 }
                 // Routing decision, after a possible DNAT.
-                if self.is_local(pkt.dst) {
+                if self.is_local(pkt.dst) || (self.opts.router && delivered_locally(pkt.dst)) {
                     out.direction = Direction::In;
                     self.hook(Hook::Input, pkt, hc, out)
                 } else if self.opts.router {
                     out.direction = Direction::Forward;
+                    if let Some(end) = forward_check(pkt.dst, &mut hc.skb) {
+                        return Some(end);
+                    }
                     hc.outdev = Dev::Iface;
                     if let Some(end) = self.hook(Hook::Forward, pkt, hc, out) {
                         return Some(end);
@@ -682,14 +698,56 @@ fn options_check(pkt: &Packet) -> Option<TableResult> {
     if src.is_multicast() || src.is_broadcast() {
         return drop("martian source address (multicast or broadcast): the input route refuses it");
     }
-    if src.octets()[0] == 0 && !to_lbcast {
-        return drop("martian source address (0.0.0.0/8): the input route refuses it");
+    // `ipv4_is_zeronet` is `addr == 0` since Linux 5.3 (0.0.0.0/8 is otherwise unicast).
+    if src.is_unspecified() && !to_lbcast {
+        return drop("martian source address (0.0.0.0): the input route refuses it");
+    }
+    if pkt.dst == std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED) {
+        return drop("martian destination address (0.0.0.0): the input route refuses it");
     }
     if pkt.ip_hdr_len <= 20 {
         return None;
     }
     let opts = pkt.data.get(20..pkt.ip_hdr_len as usize)?;
     ipv4_options_refused(opts).and_then(drop)
+}
+
+/// Destinations a router delivers to itself although they are not its addresses: the limited
+/// broadcast, and the multicast groups every interface joins (IPv4 all-hosts 224.0.0.1, IPv6
+/// all-nodes ff01::1/ff02::1).
+fn delivered_locally(dst: std::net::IpAddr) -> bool {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+    match dst {
+        IpAddr::V4(a) => a == Ipv4Addr::BROADCAST || a == Ipv4Addr::new(224, 0, 0, 1),
+        IpAddr::V6(a) => {
+            a == Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1)
+                || a == Ipv6Addr::new(0xff01, 0, 0, 0, 0, 0, 0, 1)
+        }
+    }
+}
+
+/// What `ip_forward` / `ip6_forward` do before the FORWARD hook: multicast is not routed (no
+/// multicast routing daemon), a TTL/hop limit of 1 or less expires (time exceeded, dropped),
+/// otherwise it is decremented — FORWARD and POSTROUTING see the decremented value.
+fn forward_check(dst: std::net::IpAddr, skb: &mut Skb) -> Option<TableResult> {
+    let drop = |why| {
+        Some(TableResult {
+            verdict: TableVerdict::Drop,
+            decision: Decision::Stack(why),
+        })
+    };
+    if dst.is_multicast() {
+        return drop("multicast is not forwarded (no multicast routing on this host)");
+    }
+    if skb.ttl <= 1 {
+        return drop(if dst.is_ipv4() {
+            "TTL expired in transit (ip_forward: time exceeded, before FORWARD)"
+        } else {
+            "hop limit expired in transit (ip6_forward: time exceeded, before FORWARD)"
+        });
+    }
+    skb.ttl -= 1;
+    None
 }
 
 /// The state label of an attachment.

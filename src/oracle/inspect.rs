@@ -407,14 +407,18 @@ pub fn l4_change(sent: &[u8], got: &[u8]) -> String {
 pub enum Way {
     In,
     Out,
+    Forward,
 }
 
-/// Inbound if the destination is a host address, else outbound if the source is, else `None`.
-pub fn direction(ins: &Inspected, hosts: &[IpAddr]) -> Option<Way> {
+/// Inbound if the destination is a host address, else outbound if the source is, else
+/// forwarded when the namespace is a router, else `None`.
+pub fn direction(ins: &Inspected, hosts: &[IpAddr], router: bool) -> Option<Way> {
     if hosts.contains(&ins.dst) {
         Some(Way::In)
     } else if hosts.contains(&ins.src) {
         Some(Way::Out)
+    } else if router {
+        Some(Way::Forward)
     } else {
         None
     }

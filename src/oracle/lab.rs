@@ -179,9 +179,12 @@ pub fn read_sysctl(key: &str) -> Option<String> {
 
 /// Baseline sysctls written before the interface exists, for determinism (a new namespace may
 /// inherit some IPv4 settings from the initial one) and quiet (no RA/DAD/redirect side effects).
-fn baseline_sysctls(family: Family) -> Vec<(String, &'static str)> {
+fn baseline_sysctls(family: Family, router: bool) -> Vec<(String, &'static str)> {
+    let fwd = if router { "1" } else { "0" };
     let mut v: Vec<(String, &'static str)> = [
-        ("net.ipv4.ip_forward", "0"),
+        ("net.ipv4.ip_forward", fwd),
+        ("net.ipv4.conf.all.send_redirects", "0"),
+        ("net.ipv4.conf.default.send_redirects", "0"),
         ("net.ipv4.conf.all.rp_filter", "0"),
         ("net.ipv4.conf.default.rp_filter", "0"),
         ("net.ipv4.conf.all.accept_redirects", "0"),
@@ -203,7 +206,7 @@ fn baseline_sysctls(family: Family) -> Vec<(String, &'static str)> {
             for scope in ["all", "default"] {
                 for (k, val) in [
                     ("disable_ipv6", "0"),
-                    ("forwarding", "0"),
+                    ("forwarding", fwd),
                     ("accept_ra", "0"),
                     ("accept_redirects", "0"),
                     ("accept_dad", "0"),
@@ -336,7 +339,7 @@ pub fn setup(cfg: &OracleConfig, opts: &ReplayOptions) -> Result<Lab, OracleErro
     let iface = cfg.iface.as_str();
 
     // 1. Sysctls that must be in place before the interface is created.
-    for (k, v) in baseline_sysctls(cfg.family) {
+    for (k, v) in baseline_sysctls(cfg.family, cfg.router) {
         if let Err(e) = write_sysctl(&k, v) {
             // Settings of an absent subsystem (e.g. IPv6 compiled out) only matter if used.
             let needed = cfg.family == Family::V6 && k.starts_with("net.ipv6.");

@@ -11,7 +11,7 @@
 //!    before defrag/raw/conntrack see it, so only replayed packets shape conntrack state.
 //! 2. Frames are streamed to that thread. For each frame (the `run` module):
 //!    * **direction**: destination ∈ hosts → inbound; else source ∈ hosts → outbound; else
-//!      skip. Loopback addresses, non-IP frames, the other address family, frames too short to
+//!      forwarded with [`OracleConfig::router`]; else skip. Loopback addresses, non-IP frames, the other address family, frames too short to
 //!      classify → skip with a note.
 //!    * **inbound**: the packet is written to the tun device. A tun write runs the whole receive
 //!      path synchronously before `write()` returns (`tun_get_user` → `tun_rx_batched` →
@@ -31,6 +31,13 @@
 //!      reports success (found by test); such packets are DROP with a note after waiting
 //!      [`ReplayOptions::outbound_grace`] for them. A packet nat OUTPUT redirects to a local
 //!      address is ACCEPT with a note (it passed OUTPUT, POSTROUTING and INPUT via `lo`).
+//!    * **forwarded** (router): written to the tun device like an inbound packet; with
+//!      forwarding on, the default route sends it back out of the same device, synchronously
+//!      within the write (PREROUTING, routing, FORWARD, POSTROUTING, the tun's transmit): ACCEPT
+//!      if it is read back from the tun at once, or delivered locally (a DNAT to a host
+//!      address, the limited broadcast); DROP otherwise, with the IP counters naming stack
+//!      drops (TTL expired: `InHdrErrors`). An inbound packet that leaves again (a reply
+//!      un-NATed to an inside address) is ACCEPT on a router.
 //!    * Packets the IP layer discards before netfilter (bad IPv4 header checksum or lengths,
 //!      martian sources) are DROP; the note says why, from a userspace check of the header
 //!      confirmed by the namespace's IP counters. Packets discarded *after* INPUT (IPv6
@@ -124,6 +131,10 @@ pub struct OracleConfig {
     pub sysctls: Vec<(String, String)>,
     /// Load another ruleset partway through the replay (see [`Reload`]).
     pub reload: Option<Reload>,
+    /// Act as a router: forwarding on (`net.ipv4.ip_forward`, `net.ipv6.conf.all.forwarding`),
+    /// and packets to and from other addresses are injected on the interface and forwarded
+    /// back out of it (PREROUTING, FORWARD, POSTROUTING). Off: they are skipped.
+    pub router: bool,
 }
 
 /// A second ruleset loaded with `iptables-restore` right before the first frame numbered
@@ -147,6 +158,7 @@ impl OracleConfig {
             backend: crate::ext::Backend::Nft,
             sysctls: Vec::new(),
             reload: None,
+            router: false,
         }
     }
 }
@@ -162,12 +174,14 @@ pub struct OracleFrame {
     pub ip: Option<Vec<u8>>,
 }
 
-/// Which way the oracle replayed a frame. Serialized as `"in"`, `"out"`, `"skip"`.
+/// Which way the oracle replayed a frame. Serialized as `"in"`, `"out"`, `"forward"`, `"skip"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum KernelDirection {
     In,
     Out,
+    /// Neither address is the host's, and [`OracleConfig::router`] is set.
+    Forward,
     Skip,
 }
 
@@ -177,6 +191,7 @@ pub enum KernelDirection {
 pub enum KernelVerdict {
     /// Inbound: delivered to the local stack (survived PREROUTING, routing and every INPUT
     /// table). Outbound: survived OUTPUT/POSTROUTING and left through the interface.
+    /// Forwarded: survived PREROUTING, FORWARD and POSTROUTING and left through the interface.
     Accept,
     /// Not delivered / did not leave. The note says when something other than netfilter did it.
     Drop,

@@ -411,7 +411,7 @@ impl<'a> Replayer<'a> {
             self.skip(f.frame, why);
             return Ok(());
         }
-        let Some(way) = inspect::direction(&ins, &self.cfg.hosts) else {
+        let Some(way) = inspect::direction(&ins, &self.cfg.hosts, self.cfg.router) else {
             let why = format!(
                 "neither source {} nor destination {} is a host address",
                 ins.src, ins.dst
@@ -429,6 +429,10 @@ impl<'a> Replayer<'a> {
             Way::Out => {
                 let (v, n, t0, t1) = self.outbound(idx, f.ts, ip, &ins)?;
                 (KernelDirection::Out, v, n, t0, t1)
+            }
+            Way::Forward => {
+                let (v, n, t0, t1) = self.forward(idx, f.ts, ip, &ins)?;
+                (KernelDirection::Forward, v, n, t0, t1)
             }
         };
         let done = sys::monotonic_ns();
@@ -558,7 +562,15 @@ impl<'a> Replayer<'a> {
         }
 
         let mut verdict = KernelVerdict::Drop;
-        if let Some(got) = delivered {
+        if delivered.is_none() && self.cfg.router && !seen.wire.is_empty() {
+            // A router un-NATs a reply to its own address (MASQUERADE/SNAT) in PREROUTING and
+            // forwards it: it passed PREROUTING, FORWARD and POSTROUTING.
+            verdict = KernelVerdict::Accept;
+            notes.push("forwarded after PREROUTING changed its destination (un-NAT)".into());
+            if let Some(key) = &ins.frag {
+                self.complete_fragments(key, self.current_frame, &mut notes);
+            }
+        } else if let Some(got) = delivered {
             verdict = KernelVerdict::Accept;
             if let Some(key) = &ins.frag {
                 self.complete_fragments(key, self.current_frame, &mut notes);
@@ -684,6 +696,111 @@ impl<'a> Replayer<'a> {
 }
 
 impl Replayer<'_> {
+    /// A packet neither to nor from the host, on a router: injected on the interface like an
+    /// inbound one; ACCEPT when it leaves the interface again (PREROUTING, FORWARD and
+    /// POSTROUTING passed), or when a DNAT made it local and it was delivered.
+    #[allow(clippy::type_complexity)]
+    fn forward(
+        &mut self,
+        idx: usize,
+        ts: Timestamp,
+        ip: &[u8],
+        ins: &Inspected,
+    ) -> Result<(Option<KernelVerdict>, Vec<String>, u64, u64), OracleError> {
+        let v6 = ins.family == Family::V6;
+        // A PREROUTING DNAT to a host address turns the packet into a local delivery.
+        self.ensure_recv(v6, ins.proto)?;
+        let mut notes = Vec::new();
+        let before = self.read_counters();
+        self.pace(ts);
+        let t0 = self.stamp(ts);
+        let written = self.lab.tun.write(ip);
+        let t1 = sys::monotonic_ns();
+        let seen = self.collect(0)?;
+        if let Err(e) = written {
+            notes.push(format!(
+                "the tun device refused the packet ({e}): dropped before the IP stack"
+            ));
+            notes.extend(ins.rx_defects.iter().map(|d| format!("header defect: {d}")));
+            return Ok((Some(KernelVerdict::Drop), notes, t0, t1));
+        }
+        let sent = &ip[..ins.send_len(ip.len()).unwrap_or(ip.len())];
+        let after = self.read_counters();
+        let rx = if v6 {
+            counters::V6_RX_ERRORS
+        } else {
+            counters::V4_RX_ERRORS
+        };
+        let grown = after.grown(&before, rx);
+        if !grown.is_empty() {
+            self.attributed_rx_errors += after.sum(rx) - before.sum(rx);
+        }
+        let reasm = if v6 {
+            counters::V6_REASM
+        } else {
+            counters::V4_REASM
+        };
+        let verdict = if !seen.wire.is_empty() {
+            if seen.wire.len() > 1 {
+                notes.push(format!("left as {} packets", seen.wire.len()));
+            }
+            if let Some(key) = &ins.frag {
+                self.complete_fragments(key, self.current_frame, &mut notes);
+            }
+            if seen.wire.len() == 1 {
+                if let Some(ch) = inspect::describe_changes(sent, ins, &seen.wire[0]) {
+                    notes.push(format!("forwarded modified: {ch}"));
+                }
+            }
+            if !seen.local.is_empty() {
+                notes.push(format!(
+                    "{} copy(ies) delivered to the local stack too",
+                    seen.local.len()
+                ));
+            }
+            KernelVerdict::Accept
+        } else if !seen.local.is_empty() {
+            notes.push(
+                "not forwarded: delivered to the local stack (DNAT to a host address, broadcast or a \
+                 joined group) after PREROUTING and INPUT"
+                    .into(),
+            );
+            if let Some(key) = &ins.frag {
+                self.complete_fragments(key, self.current_frame, &mut notes);
+            }
+            KernelVerdict::Accept
+        } else {
+            if !grown.is_empty() {
+                notes.push(format!(
+                    "dropped by the IP stack, not by netfilter ({}; e.g. TTL/hop limit \
+                     exhausted, martian or unroutable address)",
+                    grown.join(", ")
+                ));
+            }
+            if let Some(key) = &ins.frag {
+                if after.get(reasm) > before.get(reasm) {
+                    notes.push("fragment held for reassembly".into());
+                } else {
+                    notes.push("fragment not forwarded on its own".into());
+                }
+                self.pending_frags.entry(key.clone()).or_default().push(idx);
+            }
+            notes.extend(ins.rx_defects.iter().map(|d| format!("header defect: {d}")));
+            KernelVerdict::Drop
+        };
+        self.recent.push_back(Recent {
+            idx,
+            v6,
+            proto: ins.proto,
+            ip_id: ins.ip_id,
+            l4: sent[ins.l4_offset.min(sent.len())..].to_vec(),
+        });
+        if self.recent.len() > RECENT_KEEP {
+            self.recent.pop_front();
+        }
+        Ok((Some(verdict), notes, t0, t1))
+    }
+
     #[allow(clippy::type_complexity)]
     fn outbound(
         &mut self,

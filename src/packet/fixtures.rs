@@ -706,7 +706,13 @@ pub fn all() -> Vec<Fixture> {
             name: "ipv6-edge.pcap",
             description: "IPv6: NDP and MLD, echo and node information, ICMPv6 errors RELATED or INVALID, unknown types, TCP/UDP, fragments (see Details)",
             gen_command: None,
-            bytes: super::scenario::ipv6_edge(),
+                        bytes: super::scenario::ipv6_edge(),
+        },
+        Fixture {
+            name: "forward-edge.pcap",
+            description: "router traffic (--router), IPv4 and IPv6: sessions through, TTL/hop limits, DNAT, MASQUERADE, untracked, RELATED errors, fragments, unforwardable addresses (see Details)",
+            gen_command: None,
+            bytes: super::scenario::forward_edge(),
         },
         Fixture {
             name: "rt-limit.pcap",

@@ -2125,3 +2125,177 @@ pub fn rt_connlimit() -> Vec<u8> {
     z2.exchange(k, 10, 10);
     cap.bytes()
 }
+
+// ---------------------------------------------------------------------------------------------
+// Router (forwarded traffic)
+
+/// `forward-edge.pcap`: traffic through the host as a router (`--router`), IPv4 and IPv6.
+/// The outside is 198.51.100.0/24 and 2001:db8:1::/48, the inside 192.0.2.0/24 and
+/// 2001:db8:2::/48; the host (203.0.113.10 / 2001:db8::10) forwards between them.
+pub fn forward_edge() -> Vec<u8> {
+    let h = HOST4;
+    let mut cap = Cap::new();
+    let k = &mut cap;
+
+    // 1. A full session from outside to an inside web server, then one to a closed port.
+    let mut c = Conv::new("198.51.100.7", 40000, "192.0.2.50", 80, 10_000, 20_000);
+    c.handshake(k);
+    c.exchange(k, 120, 900);
+    c.close_client(k);
+    let mut s = Conv::new("198.51.100.7", 40001, "192.0.2.50", 25, 11_000, 0);
+    s.c(k, SYN, 0);
+
+    // 2. TTLs: the router decrements before FORWARD. Pings with TTL 64 (63 in FORWARD), 10,
+    //    2 (leaves with 1) and 1 (expires: dropped before FORWARD); a TTL-1 packet for the
+    //    router itself (delivered: only forwarding decrements).
+    for (i, ttl) in [64u8, 10, 2, 1].into_iter().enumerate() {
+        let mut p = icmp("198.51.100.9", "192.0.2.50", 8, 0, 0x900, i as u16 + 1);
+        p.ttl = ttl;
+        k.push(&p);
+        if ttl != 64 && ttl != 1 {
+            let mut r = icmp("192.0.2.50", "198.51.100.9", 0, 0, 0x900, i as u16 + 1);
+            r.ttl = 64;
+            k.push(&r);
+        }
+    }
+    let mut t1 = udp("198.51.100.9", 33434, h, 33434, 20);
+    t1.ttl = 1;
+    k.push(&t1);
+    let mut t2 = udp("198.51.100.9", 33435, "192.0.2.50", 33435, 20);
+    t2.ttl = 1;
+    k.push(&t2);
+
+    // 3. DNAT: the router's port 8080 published to 192.0.2.50:80; the server's answers come
+    //    back un-NATed (from 192.0.2.50) and leave as from the router.
+    let mut d = Conv::new("198.51.100.7", 40100, h, 8080, 30_000, 0);
+    d.c(k, SYN, 0);
+    let mut back = Conv::new("198.51.100.7", 40100, "192.0.2.50", 80, 30_001, 40_000);
+    back.s(k, SYN | ACK, 0);
+    d.ss = 40_001;
+    d.c(k, ACK, 0);
+    d.c(k, PSH | ACK, 100);
+    back.cs = d.cs;
+    back.s(k, PSH | ACK, 300);
+    // The same published port reached directly at the inside address: not DNATed.
+    let mut direct = Conv::new("198.51.100.7", 40101, "192.0.2.50", 8080, 31_000, 0);
+    direct.c(k, SYN, 0);
+
+    // 4. Inside clients going out (MASQUERADE to the router's address): the answer arrives
+    //    for the router's address and is un-NATed and forwarded inside.
+    let mut m = Conv::new("192.0.2.61", 40001, "198.51.100.8", 22, 50_000, 60_000);
+    m.c(k, SYN, 0);
+    let mut ans = Conv::new("198.51.100.8", 22, h, 40001, 60_000, 50_001);
+    ans.c(k, SYN | ACK, 0);
+    m.ss = 60_001;
+    m.c(k, ACK, 0);
+    m.c(k, PSH | ACK, 40);
+    ans.ss = m.cs;
+    ans.c(k, PSH | ACK, 200);
+    // An inside client's DNS query, and a stray answer to the router's address.
+    k.push(&udp("192.0.2.61", 41000, "198.51.100.53", 53, 30));
+    k.push(&udp("198.51.100.53", 53, h, 41000, 60));
+    k.push(&udp("198.51.100.53", 53, h, 41999, 60));
+    // Inside to inside: forwarded, not masqueraded.
+    k.push(&udp("192.0.2.61", 41001, "192.0.2.62", 5000, 30));
+
+    // 5. Untracked NTP both ways; a UDP flow and an ICMP port-unreachable about it (RELATED),
+    //    and one about a datagram never seen (INVALID).
+    k.push(&udp("198.51.100.30", 123, "192.0.2.123", 123, 48));
+    k.push(&udp("192.0.2.123", 123, "198.51.100.30", 123, 48));
+    let u = udp("198.51.100.20", 5000, "192.0.2.50", 5001, 40);
+    k.push(&u);
+    k.push(&icmp_error(
+        "192.0.2.50",
+        "198.51.100.20",
+        3,
+        3,
+        &built(&u),
+        576,
+    ));
+    let never = udp("198.51.100.21", 5000, "192.0.2.50", 5002, 40);
+    k.push(&icmp_error(
+        "192.0.2.50",
+        "198.51.100.21",
+        3,
+        3,
+        &built(&never),
+        576,
+    ));
+
+    // 6. A 3000-byte datagram forwarded in three fragments, and a train missing its middle.
+    let mut big = udp("198.51.100.20", 5003, "192.0.2.50", 5004, 3000);
+    big.ip_id = 0x7101;
+    for f in fragment_v4(&built(&big), 1480) {
+        k.push_bytes(f);
+    }
+    let mut cut = udp("198.51.100.20", 5005, "192.0.2.50", 5006, 3000);
+    cut.ip_id = 0x7102;
+    let fr = fragment_v4(&built(&cut), 1480);
+    k.push_bytes(fr[0].clone());
+    k.push_bytes(fr[2].clone());
+
+    // 7. Addresses a router does not forward: limited broadcast, multicast, zero network
+    //    source; a class E destination it does forward.
+    k.push(&udp("198.51.100.40", 5000, "255.255.255.255", 5001, 20));
+    k.push(&udp("198.51.100.40", 5000, "224.0.0.251", 5353, 20));
+    k.push(&udp("198.51.100.40", 5000, "239.1.2.3", 5000, 20));
+    k.push(&udp("0.1.2.3", 5000, "192.0.2.50", 5001, 20));
+    k.push(&udp("198.51.100.40", 5000, "240.0.0.1", 5001, 20));
+
+    // 8. IPv6: a session in, hop limits 64/2/1, link-local and multicast addresses, a
+    //    fragmented datagram, an ICMPv6 error RELATED to a forwarded flow.
+    let h6 = HOST6;
+    let mut c6 = Conv::new("2001:db8:1::7", 40000, "2001:db8:2::50", 80, 10_000, 20_000);
+    c6.handshake(k);
+    c6.exchange(k, 120, 900);
+    c6.close_client(k);
+    let mut s6 = Conv::new("2001:db8:1::7", 40001, "2001:db8:2::50", 25, 11_000, 0);
+    s6.c(k, SYN, 0);
+    for (i, hl) in [64u8, 2, 1].into_iter().enumerate() {
+        k.push(&icmp6(
+            "2001:db8:1::9",
+            "2001:db8:2::50",
+            128,
+            0,
+            0x900,
+            i as u16 + 1,
+            hl,
+        ));
+        if hl > 1 {
+            k.push(&icmp6(
+                "2001:db8:2::50",
+                "2001:db8:1::9",
+                129,
+                0,
+                0x900,
+                i as u16 + 1,
+                64,
+            ));
+        }
+    }
+    k.push(&icmp6("2001:db8:1::9", h6, 128, 0, 0x901, 1, 1));
+    k.push(&udp("fe80::9", 5000, "2001:db8:2::50", 5001, 20));
+    k.push(&udp("2001:db8:1::9", 5000, "fe80::50", 5001, 20));
+    k.push(&udp("2001:db8:1::9", 5000, "ff05::1:3", 547, 20));
+    k.push(&udp("2001:db8:1::9", 5000, "ff0e::1", 5000, 20));
+    let u6 = udp("2001:db8:1::20", 5000, "2001:db8:2::50", 5001, 40);
+    k.push(&u6);
+    k.push(&icmp_error(
+        "2001:db8:2::50",
+        "2001:db8:1::20",
+        1,
+        4,
+        &built(&u6),
+        1232,
+    ));
+    let mut big6 = udp("2001:db8:1::20", 5003, "2001:db8:2::50", 5004, 3000);
+    big6.ttl = 60;
+    for f in fragment_v6(&built(&big6), 0x7103, 1400) {
+        k.push_bytes(f);
+    }
+    // Inside to outside, answered.
+    let mut o6 = Conv::new("2001:db8:2::61", 40002, "2001:db8:1::8", 22, 50_000, 60_000);
+    o6.handshake(k);
+    o6.exchange(k, 40, 200);
+    cap.bytes()
+}

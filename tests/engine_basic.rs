@@ -368,7 +368,7 @@ fn router_forwarding_follows_ip_forward() {
         },
     );
     let inside = "192.0.2.50";
-    let mut ping = |frame: u64, ttl: u8| {
+    let ping = |frame: u64, ttl: u8| {
         let mut p = icmp(frame, frame * 10, C, inside, 8, 0, 7, None);
         p.ttl = ttl;
         p

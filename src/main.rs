@@ -1039,16 +1039,19 @@ fn print_findings(
         t.add_row(vec![
             Cell::new(format!("expect: {}", r.name)),
             Cell::new(if r.passed { "pass" } else { "FAIL" }),
-            Cell::new(format!(
-                "expected {}, got {} ({}{})",
-                r.expected,
-                r.got,
-                r.packet.clone().unwrap_or_default(),
-                r.rule
-                    .as_ref()
-                    .map(|x| format!("; {}", x.short()))
-                    .unwrap_or_default()
-            )),
+            Cell::new({
+                let mut d = format!("expected {}, got {}", r.expected, r.got);
+                let why: Vec<String> = r
+                    .packet
+                    .iter()
+                    .cloned()
+                    .chain(r.rule.as_ref().map(|x| x.short()))
+                    .collect();
+                if !why.is_empty() {
+                    d += &format!(" ({})", why.join("; "));
+                }
+                d
+            }),
         ]);
     }
     let _ = writeln!(out, "{t}");

@@ -270,6 +270,22 @@ verdict = "blocked"
     assert!(expect::parse("[[expect]]\nproto = \"sctp\"\nverdict = \"accept\"\n").is_err());
 }
 
+#[test]
+fn expectations_of_the_other_family_fail_and_say_why() {
+    // An IPv6 client never meets iptables rules: no mixed-family packet is made up.
+    let toml =
+        "[[expect]]\nproto = \"tcp\"\nfrom = \"2001:db8:1::7\"\nport = 443\nverdict = \"accept\"\n";
+    let list = expect::parse(toml).expect("parse");
+    let r = expect::evaluate(
+        &guide("guide-000-webserver.rules.v4").ruleset,
+        &opts(),
+        &list,
+    );
+    assert!(!r[0].passed, "{r:#?}");
+    assert!(r[0].got.contains("IPv6 address"), "{}", r[0].got);
+    assert_eq!(r[0].from, None);
+}
+
 fn sarif_schema() -> serde_json::Value {
     // The official schema ships in the serde-sarif crate; find it through cargo metadata.
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());

@@ -247,6 +247,25 @@ pub fn evaluate(rs: &Ruleset, opts: &CheckOptions, list: &[Expectation]) -> Vec<
                 rule: None,
                 packet: None,
             };
+            // An address of the other family can never meet this ruleset (iptables rules
+            // never see IPv6 packets): a failure that says so, not a silent skip.
+            let other = [&x.from, &x.to]
+                .into_iter()
+                .filter_map(|s| Net::parse(s).ok())
+                .find(|n| n.addr.is_ipv4() != v4);
+            if let Some(n) = other {
+                result.passed = false;
+                result.got =
+                    format!(
+                    "not judged: {} is an {} address, and this is an {} ruleset (put it in the \
+                     expectations checked against {})",
+                    n.addr,
+                    if v4 { "IPv6" } else { "IPv4" },
+                    if v4 { "iptables (IPv4)" } else { "ip6tables (IPv6)" },
+                    if v4 { "the IPv6 rules" } else { "the IPv4 rules" },
+                );
+                return result;
+            }
             'pairs: for (i, from) in side(&x.from, host, v4).into_iter().enumerate() {
                 for to in side(&x.to, host, v4) {
                     let (warm, steps) = traffic(x, from, to, (n * 8 + i) as u16);

@@ -682,7 +682,7 @@ impl<'r> Engine<'r> {
 
 /// What `ip_rcv_finish` does to a received IPv4 packet after PREROUTING: the input route
 /// lookup refuses martian sources (`ip_route_input_slow`: multicast, limited broadcast, and
-/// 0.0.0.0/8 unless sent to the limited broadcast), then the options are checked (see
+/// 0.0.0.0 unless sent to the limited broadcast; destination 0.0.0.0), then the options are checked (see
 /// [`ipv4_options_refused`]).
 fn options_check(pkt: &Packet) -> Option<TableResult> {
     let std::net::IpAddr::V4(src) = pkt.src else {

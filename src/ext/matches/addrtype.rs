@@ -1,7 +1,7 @@
 //! `-m addrtype [!] --src-type T[,T…] [!] --dst-type T[,T…] [--limit-iface-in|--limit-iface-out]`
 //! (libxt_addrtype.c rev 1 / kernel `xt_addrtype.c` `addrtype_mt_v1`).
 //!
-//! IPv4 follows `inet_dev_addr_type`: 0.0.0.0/8 and 255.255.255.255 are BROADCAST, 224.0.0.0/4
+//! IPv4 follows `inet_dev_addr_type`: 0.0.0.0 and 255.255.255.255 are BROADCAST, 224.0.0.0/4
 //! MULTICAST, then the local routing table decides: the host's addresses (`--host`) and all of
 //! 127.0.0.0/8 are LOCAL, the directed broadcast of each `--host` network shorter than /31 (and
 //! 127.255.255.255) is BROADCAST (current kernels no longer add the network address itself),
@@ -118,7 +118,8 @@ fn fmt_types(out: &mut String, mask: u16) {
 /// The `RTN_*` type of an IPv4 address (as a bit), seen through device `dev` (`None` = any).
 fn type4(cx: &EvalCtx<'_>, a: std::net::Ipv4Addr, dev: Option<&str>) -> u16 {
     let x = u32::from(a);
-    if x >> 24 == 0 || x == u32::MAX {
+    // `ipv4_is_zeronet` is `addr == 0` since Linux 5.3: 0.1.2.3 is UNICAST (kernel-checked).
+    if x == 0 || x == u32::MAX {
         return BROADCAST;
     }
     if a.is_multicast() {

@@ -1,5 +1,6 @@
 //! Extension targets, one file each, mirroring iptables' `libxt_NAME.c`/`libipt_NAME.c` and the
-//! kernel's `xt_NAME.c`/`ipt_NAME.c`; `common` holds the value parsers they share.
+//! kernel's `xt_NAME.c`/`ipt_NAME.c` (DNAT and SNAT share `nat`, as they share libxt_NAT.c);
+//! `common` holds the value parsers they share.
 
 pub mod audit;
 pub mod checksum;
@@ -8,11 +9,11 @@ pub mod common;
 pub mod connmark;
 pub mod connsecmark;
 pub mod ct;
-pub mod dnat;
 pub mod dscp;
 pub mod log;
 pub mod mark;
 pub mod masquerade;
+pub mod nat;
 pub mod netmap;
 pub mod nflog;
 pub mod nfqueue;
@@ -21,7 +22,6 @@ pub mod redirect;
 pub mod reject;
 pub mod secmark;
 pub mod set;
-pub mod snat;
 pub mod synproxy;
 pub mod tcpmss;
 pub mod tee;

@@ -210,6 +210,25 @@ impl Engine<'_> {
             hc.indev.name(&self.env.iface),
             hc.outdev.name(&self.env.iface),
         );
+        // The context of one match or target call (split borrows of `self` and `hc`).
+        macro_rules! eval_ctx {
+            ($slot:expr) => {
+                EvalCtx {
+                    pkt,
+                    hook,
+                    table: kind,
+                    indev,
+                    outdev,
+                    env: &self.env,
+                    now: hc.now,
+                    now_ns: hc.now_ns,
+                    skb: &mut hc.skb,
+                    conntrack: &mut self.conntrack,
+                    ext: &mut self.ext,
+                    slot: $slot,
+                }
+            };
+        }
         loop {
             steps += 1;
             if steps > MAX_STEPS {
@@ -262,23 +281,7 @@ impl Engine<'_> {
             let mut unknown: Option<&'static str> = None;
             let mut hotdrop = false;
             for (mi, m) in rule.matches.iter().enumerate() {
-                let r = {
-                    let mut cx = EvalCtx {
-                        pkt,
-                        hook,
-                        table: kind,
-                        indev,
-                        outdev,
-                        env: &self.env,
-                        now: hc.now,
-                        now_ns: hc.now_ns,
-                        skb: &mut hc.skb,
-                        conntrack: &mut self.conntrack,
-                        ext: &mut self.ext,
-                        slot: base + mi,
-                    };
-                    m.module.eval(&mut cx)
-                };
+                let r = m.module.eval(&mut eval_ctx!(base + mi));
                 match r {
                     MatchResult::Yes => {}
                     MatchResult::No => {
@@ -297,21 +300,7 @@ impl Engine<'_> {
                             .iter()
                             .filter(|m2| !m2.module.stateful())
                         {
-                            let mut cx = EvalCtx {
-                                pkt,
-                                hook,
-                                table: kind,
-                                indev,
-                                outdev,
-                                env: &self.env,
-                                now: hc.now,
-                                now_ns: hc.now_ns,
-                                skb: &mut hc.skb,
-                                conntrack: &mut self.conntrack,
-                                ext: &mut self.ext,
-                                slot: usize::MAX,
-                            };
-                            if m2.module.eval(&mut cx) == MatchResult::No {
+                            if m2.module.eval(&mut eval_ctx!(usize::MAX)) == MatchResult::No {
                                 settled_no = true;
                                 break;
                             }
@@ -394,23 +383,7 @@ impl Engine<'_> {
                     idx = 0;
                 }
                 Action::Target(t) => {
-                    let v = {
-                        let mut cx = EvalCtx {
-                            pkt,
-                            hook,
-                            table: kind,
-                            indev,
-                            outdev,
-                            env: &self.env,
-                            now: hc.now,
-                            now_ns: hc.now_ns,
-                            skb: &mut hc.skb,
-                            conntrack: &mut self.conntrack,
-                            ext: &mut self.ext,
-                            slot: base + rule.matches.len(),
-                        };
-                        t.apply(&mut cx)
-                    };
+                    let v = t.apply(&mut eval_ctx!(base + rule.matches.len()));
                     let done = |verdict| {
                         Some(TableResult {
                             verdict,

@@ -46,7 +46,7 @@ pub const MATCHES: &[(&str, Fam, Option<u8>, MatchCtor)] = &[
     ("iprange", Fam::Any, None, matches::iprange::new),
     ("addrtype", Fam::Any, None, matches::addrtype::new),
     ("mark", Fam::Any, None, matches::mark::new),
-    ("connmark", Fam::Any, None, matches::connmark::new),
+    ("connmark", Fam::Any, None, matches::mark::connmark),
     ("length", Fam::Any, None, matches::length::new),
     ("ttl", Fam::V4, None, matches::ttl::new),
     ("hl", Fam::V6, None, matches::ttl::new6),

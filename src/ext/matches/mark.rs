@@ -1,6 +1,11 @@
-//! `-m mark --mark VALUE[/MASK]` (libxt_mark.c rev 1 / kernel `xt_mark.c` `mark_mt`):
-//! `(skb->mark & mask) == value`, XOR `!`. The mark is the packet's `skb->mark` as set so far
-//! by `MARK` targets (`cx.skb.mark`). Always decidable offline.
+//! `-m mark --mark VALUE[/MASK]` and `-m connmark --mark VALUE[/MASK]` (libxt_mark.c /
+//! libxt_connmark.c rev 1; kernel `xt_mark.c` `mark_mt`, `xt_connmark.c` `connmark_mt`): one
+//! unit for both, they differ only in whose mark they read.
+//!
+//! - mark: `(skb->mark & mask) == value`, XOR `!`. The mark is the packet's `skb->mark` as set
+//!   so far by `MARK` targets (`cx.skb.mark`). Always decidable offline.
+//! - connmark: no conntrack entry → no match (whatever `!`); else `(ct->mark & mask) == value`,
+//!   XOR `!`. The entry's mark is the emulated conntrack's (`CONNMARK` targets change it).
 
 use std::any::Any;
 
@@ -13,14 +18,17 @@ use crate::ext::{
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mark {
+    /// `-m connmark` (the connection's mark) rather than `-m mark` (the packet's).
+    pub conn: bool,
     pub mark: u32,
     pub mask: u32,
     pub invert: bool,
     pub given: bool,
 }
 
-pub fn new() -> Box<dyn Match> {
+fn with(conn: bool) -> Box<dyn Match> {
     Box::new(Mark {
+        conn,
         mark: 0,
         mask: u32::MAX,
         invert: false,
@@ -28,11 +36,25 @@ pub fn new() -> Box<dyn Match> {
     })
 }
 
+/// `-m mark`.
+pub fn new() -> Box<dyn Match> {
+    with(false)
+}
+
+/// `-m connmark`.
+pub fn connmark() -> Box<dyn Match> {
+    with(true)
+}
+
 static OPTS: &[OptSpec] = &[OptSpec::new("mark", 1, Arg::One).inv()];
 
 impl Match for Mark {
     fn name(&self) -> &'static str {
-        "mark"
+        if self.conn {
+            "connmark"
+        } else {
+            "mark"
+        }
     }
     fn options(&self) -> &'static [OptSpec] {
         OPTS
@@ -44,18 +66,15 @@ impl Match for Mark {
         args: &[OptArg<'_>],
         _cx: &mut ParseCtx<'_>,
     ) -> Result<(), Diagnostic> {
-        (self.mark, self.mask) = parse_val_mask(&args[0], "mark")?;
+        (self.mark, self.mask) = parse_val_mask(&args[0], self.name())?;
         self.invert = invert;
         self.given = true;
         Ok(())
     }
     fn finish(&mut self, cx: &mut ParseCtx<'_>) -> Result<(), Diagnostic> {
         if !self.given {
-            return Err(missing(
-                cx,
-                "-m mark requires --mark",
-                "--mark VALUE[/MASK]",
-            ));
+            let what = format!("-m {} requires --mark", self.name());
+            return Err(missing(cx, &what, "--mark VALUE[/MASK]"));
         }
         Ok(())
     }
@@ -67,7 +86,18 @@ impl Match for Mark {
         fmt_val_mask(out, self.mark, self.mask);
     }
     fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
-        MatchResult::from_bool(((cx.skb.mark & self.mask) == self.mark) != self.invert)
+        let mark = if self.conn {
+            match cx.ct() {
+                None => return MatchResult::No,
+                Some(ct) => ct.mark,
+            }
+        } else {
+            cx.skb.mark
+        };
+        MatchResult::from_bool(((mark & self.mask) == self.mark) != self.invert)
+    }
+    fn needs_conntrack(&self) -> bool {
+        self.conn
     }
     fn as_any(&self) -> &dyn Any {
         self

@@ -1,10 +1,9 @@
-//! Match modules, one file each. Every module mirrors iptables' `libxt_NAME.c` (option parsing
+//! Match modules, one file each (`mark` also serves `connmark`). Every module mirrors iptables' `libxt_NAME.c` (option parsing
 //! and save format) and the kernel's `xt_NAME.c` (match semantics).
 
 pub mod addrtype;
 pub mod comment;
 pub mod connlimit;
-pub mod connmark;
 pub mod conntrack;
 pub mod dscp;
 pub mod ecn;

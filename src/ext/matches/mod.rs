@@ -1,5 +1,6 @@
-//! Match modules, one file each (`mark` also serves `connmark`). Every module mirrors iptables' `libxt_NAME.c` (option parsing
-//! and save format) and the kernel's `xt_NAME.c` (match semantics).
+//! Match modules, one file each (`mark` also serves `connmark`). Every module mirrors
+//! iptables' `libxt_NAME.c` (option parsing and save format) and the kernel's `xt_NAME.c`
+//! (match semantics).
 
 pub mod addrtype;
 pub mod comment;

@@ -713,15 +713,16 @@ fn options_check(pkt: &Packet) -> Option<TableResult> {
 }
 
 /// Destinations a router delivers to itself although they are not its addresses: the limited
-/// broadcast, and the multicast groups every interface joins (IPv4 all-hosts 224.0.0.1, IPv6
-/// all-nodes ff01::1/ff02::1).
+/// broadcast and the groups its interface joins — IPv4 all-hosts 224.0.0.1, IPv6 all-nodes
+/// ff02::1 and, with forwarding on, all-routers ff02::2 (not 224.0.0.2, not site-scope
+/// ff05::2). Kernel-checked: `forward-edge.pcap` scenarios 7 and 8.
 fn delivered_locally(dst: std::net::IpAddr) -> bool {
     use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
     match dst {
         IpAddr::V4(a) => a == Ipv4Addr::BROADCAST || a == Ipv4Addr::new(224, 0, 0, 1),
         IpAddr::V6(a) => {
             a == Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1)
-                || a == Ipv6Addr::new(0xff01, 0, 0, 0, 0, 0, 0, 1)
+                || a == Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 2)
         }
     }
 }

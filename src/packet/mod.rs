@@ -425,6 +425,13 @@ impl Packet {
                 return Some("IPv6 multicast source address");
             }
         }
+        if let IpAddr::V6(d) = self.dst {
+            // ip6_rcv_core: a multicast destination of interface-local scope (1) arriving on a
+            // network device, or of the reserved scope 0 (kernel-checked: forward-edge.pcap).
+            if d.is_multicast() && d.segments()[0] & 0x000f <= 1 {
+                return Some("IPv6 multicast destination of interface-local or reserved scope");
+            }
+        }
         if self.anomalies.has(Anomalies::IP_TRUNCATED) {
             return Some(match self.family {
                 Family::V4 => "IP total length exceeds the frame (truncated packet)",

@@ -2241,6 +2241,9 @@ pub fn forward_edge() -> Vec<u8> {
     k.push(&udp("198.51.100.40", 5000, "239.1.2.3", 5000, 20));
     k.push(&udp("0.1.2.3", 5000, "192.0.2.50", 5001, 20));
     k.push(&udp("198.51.100.40", 5000, "240.0.0.1", 5001, 20));
+    // Groups: all-hosts (every interface joins it) and all-routers.
+    k.push(&udp("198.51.100.40", 5000, "224.0.0.1", 5001, 20));
+    k.push(&udp("198.51.100.40", 5000, "224.0.0.2", 5001, 20));
 
     // 8. IPv6: a session in, hop limits 64/2/1, link-local and multicast addresses, a
     //    fragmented datagram, an ICMPv6 error RELATED to a forwarded flow.
@@ -2278,6 +2281,10 @@ pub fn forward_edge() -> Vec<u8> {
     k.push(&udp("2001:db8:1::9", 5000, "fe80::50", 5001, 20));
     k.push(&udp("2001:db8:1::9", 5000, "ff05::1:3", 547, 20));
     k.push(&udp("2001:db8:1::9", 5000, "ff0e::1", 5000, 20));
+    // All-nodes and all-routers groups (link and site scope), and interface-local all-nodes.
+    for g in ["ff02::1", "ff02::2", "ff05::2", "ff01::1"] {
+        k.push(&udp("2001:db8:1::9", 5000, g, 5001, 20));
+    }
     let u6 = udp("2001:db8:1::20", 5000, "2001:db8:2::50", 5001, 40);
     k.push(&u6);
     k.push(&icmp_error(

@@ -312,6 +312,20 @@ impl<'a> Replayer<'a> {
         Ok(())
     }
 
+    /// Keep an injected packet's identity, so a late local delivery can be matched to it.
+    fn remember(&mut self, idx: usize, ins: &Inspected, sent: &[u8]) {
+        self.recent.push_back(Recent {
+            idx,
+            v6: ins.family == Family::V6,
+            proto: ins.proto,
+            ip_id: ins.ip_id,
+            l4: sent[ins.l4_offset.min(sent.len())..].to_vec(),
+        });
+        if self.recent.len() > RECENT_KEEP {
+            self.recent.pop_front();
+        }
+    }
+
     fn push(&mut self, o: KernelOutcome, d: FrameDetail) {
         self.outcomes.push(o);
         self.details.push(d);
@@ -681,16 +695,7 @@ impl<'a> Replayer<'a> {
             notes.extend(ins.rx_defects.iter().map(|d| format!("header defect: {d}")));
             notes.extend(ins.route_hints.iter().cloned());
         }
-        self.recent.push_back(Recent {
-            idx,
-            v6,
-            proto: ins.proto,
-            ip_id: ins.ip_id,
-            l4: sent[ins.l4_offset.min(sent.len())..].to_vec(),
-        });
-        if self.recent.len() > RECENT_KEEP {
-            self.recent.pop_front();
-        }
+        self.remember(idx, ins, sent);
         Ok((Some(verdict), notes, t0, t1))
     }
 }
@@ -788,16 +793,7 @@ impl Replayer<'_> {
             notes.extend(ins.rx_defects.iter().map(|d| format!("header defect: {d}")));
             KernelVerdict::Drop
         };
-        self.recent.push_back(Recent {
-            idx,
-            v6,
-            proto: ins.proto,
-            ip_id: ins.ip_id,
-            l4: sent[ins.l4_offset.min(sent.len())..].to_vec(),
-        });
-        if self.recent.len() > RECENT_KEEP {
-            self.recent.pop_front();
-        }
+        self.remember(idx, ins, sent);
         Ok((Some(verdict), notes, t0, t1))
     }
 

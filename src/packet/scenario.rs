@@ -2199,7 +2199,7 @@ pub fn forward_edge() -> Vec<u8> {
     k.push(&udp("192.0.2.61", 41001, "192.0.2.62", 5000, 30));
 
     // 5. Untracked NTP both ways; a UDP flow and an ICMP port-unreachable about it (RELATED),
-    //    and one about a datagram never seen (INVALID).
+    //    and one about a datagram never seen (INVALID); a datagram for `recent --rttl`.
     k.push(&udp("198.51.100.30", 123, "192.0.2.123", 123, 48));
     k.push(&udp("192.0.2.123", 123, "198.51.100.30", 123, 48));
     let u = udp("198.51.100.20", 5000, "192.0.2.50", 5001, 40);
@@ -2221,6 +2221,8 @@ pub fn forward_edge() -> Vec<u8> {
         &built(&never),
         576,
     ));
+    // A datagram whose TTL a recent list records in PREROUTING and checks (`--rttl`) in FORWARD.
+    k.push(&udp("198.51.100.22", 5000, "192.0.2.50", 5007, 20));
 
     // 6. A 3000-byte datagram forwarded in three fragments, and a train missing its middle.
     let mut big = udp("198.51.100.20", 5003, "192.0.2.50", 5004, 3000);

@@ -501,6 +501,16 @@ fn parse_chain_decl(st: &mut State, ti: usize, line: &str, span: Span) {
     }
 }
 
+/// `-N`/`-E` naming a chain that already exists.
+fn duplicate_chain(name: &str, span: Span) -> Diagnostic {
+    Diagnostic::error(
+        code::DUP_CHAIN,
+        span,
+        format!("chain `{name}` already exists"),
+    )
+    .expected("a new chain name")
+}
+
 fn check_chain_name(name: &str, span: Span) -> Result<(), Diagnostic> {
     if name.len() >= 29 {
         return Err(Diagnostic::error(
@@ -1026,14 +1036,7 @@ fn run_command<'t>(
             }
             let table = &mut st.tables[ti];
             if table.has_chain(&chain_t.text) {
-                st.diags.push(
-                    Diagnostic::error(
-                        code::DUP_CHAIN,
-                        chain_t.span,
-                        format!("chain `{}` already exists", chain_t.text),
-                    )
-                    .expected("a new chain name"),
-                );
+                st.diags.push(duplicate_chain(&chain_t.text, chain_t.span));
                 return;
             }
             table.push_chain(Chain {
@@ -1230,14 +1233,7 @@ fn run_command<'t>(
             }
             let table = &mut st.tables[ti];
             if table.has_chain(&new_t.text) {
-                st.diags.push(
-                    Diagnostic::error(
-                        code::DUP_CHAIN,
-                        new_t.span,
-                        format!("chain `{}` already exists", new_t.text),
-                    )
-                    .expected("a new chain name"),
-                );
+                st.diags.push(duplicate_chain(&new_t.text, new_t.span));
                 return;
             }
             match table.position(&old_t.text) {

@@ -9,7 +9,7 @@
 pub mod analysis;
 #[doc(hidden)]
 pub mod bench_support;
-#[cfg(target_os = "linux")]
+#[cfg(all(target_os = "linux", feature = "oracle"))]
 pub mod compare;
 pub mod conntrack;
 pub mod diag;
@@ -22,5 +22,5 @@ pub mod report;
 pub mod ruleset;
 
 /// Kernel oracle: replays packets through a real ruleset in a private network namespace.
-#[cfg(target_os = "linux")]
+#[cfg(all(target_os = "linux", feature = "oracle"))]
 pub mod oracle;

@@ -1,7 +1,7 @@
 //! Proof against the Linux kernel: the fixture rulesets are replayed with the fixture captures
 //! through a real kernel in a private network namespace (the `oracle`) and through fwcheck, and
 //! the verdicts must be identical frame by frame. Needs root, iptables and network namespaces;
-//! elsewhere each test prints a visible SKIP line (CI runs them as root).
+//! elsewhere each test is reported ignored with the reason (CI runs them as root).
 //!
 //! The matrix:
 //! * every IPv4 ruleset (guides, the real-world rulesets, `fixtures/kernel/*.rules.v4`) × every
@@ -14,6 +14,9 @@
 //!
 //! A failure prints, for every differing capture, the frames that differ with the three
 //! before each (see `Comparison::render`).
+
+#[macro_use]
+mod kernel_harness;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -28,16 +31,6 @@ use fwcheck::ruleset::{Family, ParseOptions};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn available(test: &str) -> bool {
-    match fwcheck::oracle::available() {
-        Ok(()) => true,
-        Err(why) => {
-            eprintln!("SKIP: {test}: kernel comparison not run: {why}");
-            false
-        }
-    }
 }
 
 /// The host of every capture: 203.0.113.10 (and its second address 203.0.113.11, which some
@@ -184,9 +177,6 @@ static FRAMES: AtomicUsize = AtomicUsize::new(0);
 
 /// Run `cases` on `threads` threads; panic with every diff if any differs or none compared.
 fn run_all(test: &str, cases: Vec<Case>, threads: usize) {
-    if !available(test) {
-        return;
-    }
     let n = cases.len();
     let queue = std::sync::Mutex::new(cases);
     let results = std::sync::Mutex::new(Vec::new());
@@ -245,7 +235,6 @@ const PROBES: [&str; 6] = [
     "assured",
 ];
 
-#[test]
 fn guides_on_every_capture() {
     run_all(
         "guides_on_every_capture",
@@ -257,7 +246,6 @@ fn guides_on_every_capture() {
     );
 }
 
-#[test]
 fn real_world_rulesets_on_every_capture() {
     run_all(
         "real_world_rulesets_on_every_capture",
@@ -272,7 +260,6 @@ fn real_world_rulesets_on_every_capture() {
     );
 }
 
-#[test]
 fn kernel_rulesets_on_every_capture() {
     run_all(
         "kernel_rulesets_on_every_capture",
@@ -288,7 +275,6 @@ fn kernel_rulesets_on_every_capture() {
     );
 }
 
-#[test]
 fn state_probes_on_every_capture() {
     let rules: Vec<String> = PROBES
         .iter()
@@ -307,7 +293,6 @@ fn state_probes_on_every_capture() {
     );
 }
 
-#[test]
 fn iptables_legacy_on_every_capture() {
     let mut cases = every_fast_capture(&[
         "fixtures/kernel/knock.rules.v4",
@@ -326,7 +311,6 @@ fn iptables_legacy_on_every_capture() {
 /// The host as a router (`--router`, forwarding on in the namespace): every ruleset against
 /// the forwarded traffic of `forward-edge.pcap` and against host traffic (which must not
 /// change), the router rulesets also under iptables-legacy.
-#[test]
 fn router_forwarding() {
     let mut rules: Vec<String> = [
         "fixtures/kernel/router.rules.v4",
@@ -376,7 +360,6 @@ fn router_forwarding() {
 }
 
 /// `nf_conntrack_tcp_be_liberal=1` and `nf_conntrack_tcp_loose=0` change TCP tracking.
-#[test]
 fn tcp_sysctls() {
     let mut cases = Vec::new();
     for p in ["invalid", "new", "established", "assured"] {
@@ -403,7 +386,6 @@ fn tcp_sysctls() {
 
 /// The captures that depend on real time, at their own pace (about 12 s of wall time: they
 /// run side by side, each in its own namespace).
-#[test]
 fn real_time_captures() {
     let mut cases = Vec::new();
     for backend in [Backend::Nft, Backend::Legacy] {
@@ -455,3 +437,14 @@ fn real_time_captures() {
     let n = cases.len();
     run_all("real_time_captures", cases, n);
 }
+
+kernel_tests!(
+    guides_on_every_capture,
+    real_world_rulesets_on_every_capture,
+    kernel_rulesets_on_every_capture,
+    state_probes_on_every_capture,
+    iptables_legacy_on_every_capture,
+    router_forwarding,
+    tcp_sysctls,
+    real_time_captures,
+);

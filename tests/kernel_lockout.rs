@@ -4,7 +4,10 @@
 //! does on a live host, so the session stays in the conntrack table — and the session continues.
 //! fwcheck's lockout scenario (the very packets `fwcheck` checks, built by the same code) must
 //! get the kernel's verdict for every packet, and FW001 must fire exactly when the kernel cuts
-//! the session. Needs root, iptables and network namespaces; elsewhere a visible SKIP.
+//! the session. Needs root, iptables and network namespaces; elsewhere reported ignored.
+
+#[macro_use]
+mod kernel_harness;
 
 use std::net::IpAddr;
 
@@ -16,16 +19,6 @@ use fwcheck::ext::Backend;
 use fwcheck::lint::load_str;
 use fwcheck::oracle::{self, KernelVerdict, OracleConfig, OracleError, OracleFrame, Reload};
 use fwcheck::ruleset::{Family, ParseOptions};
-
-fn available() -> bool {
-    match oracle::available() {
-        Ok(()) => true,
-        Err(why) => {
-            eprintln!("SKIP: kernel lockout comparison not run: {why}");
-            false
-        }
-    }
-}
 
 /// Accepts everything but loads connection tracking, so the session exists before the switch.
 fn warm_ruleset() -> &'static str {
@@ -127,11 +120,7 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-#[test]
 fn established_session_verdicts_match_the_kernel() {
-    if !available() {
-        return;
-    }
     let ssh = Service { proto: 6, port: 22 };
     let mut failures = Vec::new();
     let mut runs = 0;
@@ -263,3 +252,5 @@ fn established_session_verdicts_match_the_kernel() {
         failures.join("\n")
     );
 }
+
+kernel_tests!(established_session_verdicts_match_the_kernel,);

@@ -1,4 +1,7 @@
 //! Kernel oracle: basic filtering verdicts, directions, skips.
+
+#[macro_use]
+mod kernel_harness;
 mod oracle_common;
 
 use fwcheck::oracle::{self, KernelDirection, OracleConfig};
@@ -7,11 +10,7 @@ use oracle_common::*;
 
 const PORT80: &str = "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -p tcp --dport 80 -j ACCEPT\nCOMMIT\n";
 
-#[test]
 fn syn_to_80_accepted_81_dropped() {
-    if !oracle_ready("syn_to_80_accepted_81_dropped") {
-        return;
-    }
     let cfg = OracleConfig::new(PORT80, Family::V4, host());
     let out = oracle::replay(
         &cfg,
@@ -25,11 +24,7 @@ fn syn_to_80_accepted_81_dropped() {
     assert_eq!(dirs(&out), vec![KernelDirection::In, KernelDirection::In]);
 }
 
-#[test]
 fn odd_frames_are_skipped_with_a_note_never_a_panic() {
-    if !oracle_ready("odd_frames_are_skipped") {
-        return;
-    }
     use fwcheck::oracle::OracleFrame;
     use fwcheck::packet::Timestamp;
     let cfg = OracleConfig::new(PORT80, Family::V4, host());
@@ -93,11 +88,7 @@ fn odd_frames_are_skipped_with_a_note_never_a_panic() {
     assert!(out[13].note.as_deref().unwrap().contains("not sent"));
 }
 
-#[test]
 fn errors_are_clear() {
-    if !oracle_ready("errors_are_clear") {
-        return;
-    }
     use fwcheck::oracle::OracleError;
     let cfg = OracleConfig::new(
         "*filter\n-A INPUT -p tcp --dport 80 -j NOSUCHCHAIN\nCOMMIT\n",
@@ -140,11 +131,7 @@ fn errors_are_clear() {
     ));
 }
 
-#[test]
 fn custom_interface_name_is_what_rules_see() {
-    if !oracle_ready("custom_interface_name_is_what_rules_see") {
-        return;
-    }
     let rules = "*filter\n:INPUT DROP [0:0]\n:OUTPUT DROP [0:0]\n-A INPUT -i wan0 -j ACCEPT\n-A OUTPUT -o wan0 -p udp --dport 7 -j ACCEPT\nCOMMIT\n";
     let mut cfg = OracleConfig::new(rules, Family::V4, host());
     cfg.iface = "wan0".into();
@@ -159,3 +146,10 @@ fn custom_interface_name_is_what_rules_see() {
     .unwrap();
     assert_eq!(verdicts(&out), vec![A, A, D], "{}", dump(&out));
 }
+
+kernel_tests!(
+    syn_to_80_accepted_81_dropped,
+    odd_frames_are_skipped_with_a_note_never_a_panic,
+    errors_are_clear,
+    custom_interface_name_is_what_rules_see,
+);

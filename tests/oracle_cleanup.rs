@@ -1,5 +1,8 @@
 //! Kernel oracle: a replay leaves nothing behind (its own test binary, so nothing else runs
 //! concurrently and descriptor/thread counts are meaningful).
+
+#[macro_use]
+mod kernel_harness;
 mod oracle_common;
 
 use fwcheck::oracle::{self, OracleConfig};
@@ -22,11 +25,7 @@ fn netns_of_threads() -> Vec<String> {
     v
 }
 
-#[test]
 fn nothing_left_behind() {
-    if !oracle_ready("nothing_left_behind") {
-        return;
-    }
     let init_ns = std::fs::read_link("/proc/self/ns/net").unwrap();
     let fds_before = count("/proc/self/fd");
     let links_before = std::fs::read_to_string("/proc/net/dev").unwrap();
@@ -74,3 +73,5 @@ fn nothing_left_behind() {
         assert!(!String::from_utf8_lossy(&o.stdout).contains("fwcheck_oracle_guard"));
     }
 }
+
+kernel_tests!(nothing_left_behind,);

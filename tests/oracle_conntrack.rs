@@ -1,4 +1,7 @@
 //! Kernel oracle: conntrack behaviour the oracle must reproduce exactly.
+
+#[macro_use]
+mod kernel_harness;
 mod oracle_common;
 
 use std::net::IpAddr;
@@ -46,11 +49,7 @@ fn ssh_packets() -> Vec<Vec<u8>> {
     ]
 }
 
-#[test]
 fn ssh_handshake_established_and_unsolicited_synack_dropped() {
-    if !oracle_ready("ssh_handshake") {
-        return;
-    }
     let r = run(SSH, ssh_packets());
     assert_eq!(
         verdicts(&r.outcomes),
@@ -73,11 +72,7 @@ fn ssh_handshake_established_and_unsolicited_synack_dropped() {
     assert_eq!(r.conntrack_count_end, Some(1));
 }
 
-#[test]
 fn ssh_with_iptables_fallback_guard() {
-    if !oracle_ready("ssh_with_iptables_fallback_guard") {
-        return;
-    }
     let opts = ReplayOptions {
         guard: GuardKind::Iptables,
         ..Default::default()
@@ -101,11 +96,7 @@ fn ssh_with_iptables_fallback_guard() {
     );
 }
 
-#[test]
 fn dropped_first_packet_leaves_no_entry() {
-    if !oracle_ready("dropped_first_packet_leaves_no_entry") {
-        return;
-    }
     let opts = ReplayOptions {
         record_conntrack_count: true,
         ..Default::default()
@@ -134,11 +125,7 @@ const REJECT: &str = "*filter
 COMMIT
 ";
 
-#[test]
 fn reject_is_drop_and_its_reply_creates_no_state() {
-    if !oracle_ready("reject_is_drop_and_its_reply_creates_no_state") {
-        return;
-    }
     let opts = ReplayOptions {
         record_conntrack_count: true,
         ..Default::default()
@@ -175,11 +162,7 @@ fn reject_is_drop_and_its_reply_creates_no_state() {
     );
 }
 
-#[test]
 fn limit_burst_then_drop() {
-    if !oracle_ready("limit_burst_then_drop") {
-        return;
-    }
     let rules = "*filter
 :INPUT DROP [0:0]
 -A INPUT -p icmp --icmp-type echo-request -m limit --limit 1/s --limit-burst 3 -j ACCEPT
@@ -197,11 +180,7 @@ COMMIT
     assert!(r.own_packets_suppressed.unwrap_or(0) >= 3);
 }
 
-#[test]
 fn syn_fin_is_invalid() {
-    if !oracle_ready("syn_fin_is_invalid") {
-        return;
-    }
     let with = "*filter
 :INPUT ACCEPT [0:0]
 -A INPUT -m conntrack --ctstate INVALID -j DROP
@@ -221,11 +200,7 @@ COMMIT
     assert_eq!(verdicts(&r.outcomes), vec![A, A], "{}", dump(&r.outcomes));
 }
 
-#[test]
 fn raw_notrack_makes_untracked() {
-    if !oracle_ready("raw_notrack_makes_untracked") {
-        return;
-    }
     let rules = "*raw
 :PREROUTING ACCEPT [0:0]
 :OUTPUT ACCEPT [0:0]
@@ -261,11 +236,7 @@ COMMIT
     assert_eq!(r.details[0].conntrack_count, Some(0));
 }
 
-#[test]
 fn bad_ip_checksum_dropped_before_netfilter() {
-    if !oracle_ready("bad_ip_checksum_dropped_before_netfilter") {
-        return;
-    }
     let rules = "*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n";
     let good = udp4(CLIENT, HOST, 40000, 9, 1, b"x");
     let mut bad = udp4(CLIENT, HOST, 40000, 9, 2, b"x");
@@ -291,11 +262,7 @@ fn bad_ip_checksum_dropped_before_netfilter() {
     );
 }
 
-#[test]
 fn be_liberal_sysctl_changes_window_tracking() {
-    if !oracle_ready("be_liberal_sysctl_changes_window_tracking") {
-        return;
-    }
     let rules = "*filter
 :INPUT ACCEPT [0:0]
 :OUTPUT ACCEPT [0:0]
@@ -352,11 +319,7 @@ COMMIT
     );
 }
 
-#[test]
 fn outbound_drop_in_output_and_postrouting_is_eperm() {
-    if !oracle_ready("outbound_drop_in_output_and_postrouting_is_eperm") {
-        return;
-    }
     let rules = "*mangle
 :POSTROUTING ACCEPT [0:0]
 -A POSTROUTING -p udp --dport 1002 -j DROP
@@ -393,11 +356,7 @@ COMMIT
     assert!(n.contains("src 192.0.2.10->192.0.2.99"), "{n}");
 }
 
-#[test]
 fn dnat_to_another_host_address_is_delivered() {
-    if !oracle_ready("dnat_to_another_host_address_is_delivered") {
-        return;
-    }
     let rules = "*nat
 :PREROUTING ACCEPT [0:0]
 -A PREROUTING -p tcp --dport 8080 -j DNAT --to-destination 192.0.2.11:80
@@ -424,3 +383,17 @@ COMMIT
         "{n}"
     );
 }
+
+kernel_tests!(
+    ssh_handshake_established_and_unsolicited_synack_dropped,
+    ssh_with_iptables_fallback_guard,
+    dropped_first_packet_leaves_no_entry,
+    reject_is_drop_and_its_reply_creates_no_state,
+    limit_burst_then_drop,
+    syn_fin_is_invalid,
+    raw_notrack_makes_untracked,
+    bad_ip_checksum_dropped_before_netfilter,
+    be_liberal_sysctl_changes_window_tracking,
+    outbound_drop_in_output_and_postrouting_is_eperm,
+    dnat_to_another_host_address_is_delivered,
+);

@@ -1,5 +1,8 @@
 //! Kernel oracle: edge cases of detection (unobservable protocols, NFQUEUE, IPv6 extension
 //! headers, fragments, broadcast).
+
+#[macro_use]
+mod kernel_harness;
 mod oracle_common;
 
 use fwcheck::oracle::{self, OracleConfig, ReplayOptions, ReplayReport};
@@ -22,11 +25,7 @@ fn note(r: &ReplayReport, i: usize) -> String {
     r.outcomes[i].note.clone().unwrap_or_default()
 }
 
-#[test]
 fn protocol_without_raw_socket_uses_counters() {
-    if !oracle_ready("protocol_without_raw_socket_uses_counters") {
-        return;
-    }
     let rules = "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -s 198.51.100.8 -j DROP\nCOMMIT\n";
     let r = run(
         OracleConfig::new(rules, Family::V4, host()),
@@ -39,11 +38,7 @@ fn protocol_without_raw_socket_uses_counters() {
     assert!(note(&r, 0).contains("counters"));
 }
 
-#[test]
 fn nfqueue_without_listener_sendto_succeeds_but_nothing_leaves() {
-    if !oracle_ready("nfqueue_without_listener") {
-        return;
-    }
     let rules = "*filter
 :INPUT ACCEPT [0:0]
 :OUTPUT ACCEPT [0:0]
@@ -79,11 +74,7 @@ COMMIT
     assert!(note(&r, 4).contains("EPERM"));
 }
 
-#[test]
 fn ipv6_extension_header_discard_after_input() {
-    if !oracle_ready("ipv6_extension_header_discard_after_input") {
-        return;
-    }
     let rules = "*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n";
     let r = run(
         OracleConfig::new(rules, Family::V6, host6()),
@@ -108,11 +99,7 @@ fn ipv6_extension_header_discard_after_input() {
 
 /// ICMP messages shorter than 8 bytes never reach raw ICMP sockets (`icmp_filter` reads the
 /// 8-byte header); their delivery past INPUT is read from the IP counters.
-#[test]
 fn short_icmp_delivery_seen_in_counters() {
-    if !oracle_ready("short_icmp_delivery_seen_in_counters") {
-        return;
-    }
     let short = ipv4(CLIENT, HOST, 1, 7, &[8, 0, 0xf7, 0xff]);
     let accept = "*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n";
     let r = run(
@@ -126,11 +113,7 @@ fn short_icmp_delivery_seen_in_counters() {
     assert_eq!(verdicts(&r.outcomes), vec![D], "{}", dump(&r.outcomes));
 }
 
-#[test]
 fn ipv4_fragments_with_and_without_conntrack() {
-    if !oracle_ready("ipv4_fragments_with_and_without_conntrack") {
-        return;
-    }
     let payload: Vec<u8> = (0..64u8).collect();
     let udp = udp_seg(CLIENT.into(), HOST.into(), 1234, 9, &payload);
     let f1 = ipv4_frag(CLIENT, HOST, 17, 77, 0x2000, &udp[..40]);
@@ -183,11 +166,7 @@ fn ipv4_fragments_with_and_without_conntrack() {
     }
 }
 
-#[test]
 fn outbound_broadcast_and_multicast() {
-    if !oracle_ready("outbound_broadcast_and_multicast") {
-        return;
-    }
     let rules = "*filter\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
     let r = run(
         OracleConfig::new(rules, Family::V4, host()),
@@ -200,11 +179,7 @@ fn outbound_broadcast_and_multicast() {
     assert!(note(&r, 1).contains("looped back"), "{}", note(&r, 1));
 }
 
-#[test]
 fn ipv4_fragments_traverse_prerouting_individually_only_without_conntrack() {
-    if !oracle_ready("ipv4_fragments_traverse_prerouting_individually") {
-        return;
-    }
     let payload: Vec<u8> = (0..64u8).collect();
     let udp = udp_seg(CLIENT.into(), HOST.into(), 1234, 9, &payload);
     let f1 = ipv4_frag(CLIENT, HOST, 17, 77, 0x2000, &udp[..40]);
@@ -224,11 +199,7 @@ fn ipv4_fragments_traverse_prerouting_individually_only_without_conntrack() {
     assert_eq!(verdicts(&r.outcomes), vec![D, A], "{}", dump(&r.outcomes));
 }
 
-#[test]
 fn outbound_redirected_to_a_local_address() {
-    if !oracle_ready("outbound_redirected_to_a_local_address") {
-        return;
-    }
     let rules = "*nat\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -p udp --dport 7 -j DNAT --to-destination 192.0.2.10\nCOMMIT\n\
                  *filter\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
     let r = run(
@@ -260,11 +231,7 @@ impl Drop for NetnsGuard {
 
 /// fwcheck's default conntrack timeouts are the kernel's: every knob of
 /// `conntrack::Timeouts` read back from a fresh namespace with connection tracking loaded.
-#[test]
 fn conntrack_timeout_defaults_are_the_kernels() {
-    if !oracle_ready("conntrack_timeout_defaults_are_the_kernels") {
-        return;
-    }
     let ns = format!("fwcheck-tdef-{}", std::process::id());
     let ok = std::process::Command::new("ip")
         .args(["netns", "add", &ns])
@@ -305,3 +272,15 @@ fn conntrack_timeout_defaults_are_the_kernels() {
         );
     }
 }
+
+kernel_tests!(
+    protocol_without_raw_socket_uses_counters,
+    nfqueue_without_listener_sendto_succeeds_but_nothing_leaves,
+    ipv6_extension_header_discard_after_input,
+    short_icmp_delivery_seen_in_counters,
+    ipv4_fragments_with_and_without_conntrack,
+    outbound_broadcast_and_multicast,
+    ipv4_fragments_traverse_prerouting_individually_only_without_conntrack,
+    outbound_redirected_to_a_local_address,
+    conntrack_timeout_defaults_are_the_kernels,
+);

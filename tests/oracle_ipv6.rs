@@ -1,4 +1,7 @@
 //! Kernel oracle: IPv6 (ip6tables-restore, raw IPv6 sockets).
+
+#[macro_use]
+mod kernel_harness;
 mod oracle_common;
 
 use fwcheck::oracle::{self, OracleConfig, ReplayOptions, ReplayReport};
@@ -23,11 +26,7 @@ const PING6: &str = "*filter
 COMMIT
 ";
 
-#[test]
 fn echo_request_in_reply_out_established_only() {
-    if !oracle_ready("echo_request_in_reply_out_established_only") {
-        return;
-    }
     let r = run6(
         PING6,
         vec![
@@ -53,11 +52,7 @@ fn echo_request_in_reply_out_established_only() {
     );
 }
 
-#[test]
 fn ipv6_bad_icmpv6_checksum_still_detected() {
-    if !oracle_ready("ipv6_bad_icmpv6_checksum_still_detected") {
-        return;
-    }
     let accept = "*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n";
     let drop = "*filter\n:INPUT DROP [0:0]\nCOMMIT\n";
     let mut bad = ping6(CLIENT6, HOST6, false, 2);
@@ -73,11 +68,7 @@ fn ipv6_bad_icmpv6_checksum_still_detected() {
     assert_eq!(verdicts(&r.outcomes), vec![D], "{}", dump(&r.outcomes));
 }
 
-#[test]
 fn ipv6_fragments_without_and_with_conntrack() {
-    if !oracle_ready("ipv6_fragments_without_and_with_conntrack") {
-        return;
-    }
     // A UDP datagram in two fragments.
     let payload: Vec<u8> = (0..96u8).collect();
     let udp = {
@@ -133,3 +124,9 @@ fn ipv6_fragments_without_and_with_conntrack() {
         .unwrap_or("")
         .contains("passed INPUT"));
 }
+
+kernel_tests!(
+    echo_request_in_reply_out_established_only,
+    ipv6_bad_icmpv6_checksum_still_detected,
+    ipv6_fragments_without_and_with_conntrack,
+);

@@ -1,4 +1,7 @@
 //! Kernel oracle: synchronous detection, determinism, speed, pacing and jiffies.
+
+#[macro_use]
+mod kernel_harness;
 mod oracle_common;
 
 use fwcheck::oracle::{self, KernelOutcome, OracleConfig, Pacing, ReplayOptions, ReplayReport};
@@ -71,11 +74,7 @@ fn check(r: &ReplayReport) {
 /// delivery) when it returns: the verdicts are read with a zero-timeout poll right after each
 /// write, and a long settle at the end finds no late delivery. If tun processing were
 /// asynchronous, accepted packets would be recorded as drops and then show up late.
-#[test]
 fn tun_write_is_synchronous_and_replay_is_deterministic() {
-    if !oracle_ready("tun_write_is_synchronous_and_replay_is_deterministic") {
-        return;
-    }
     let cfg = OracleConfig::new(MIXED, Family::V4, host());
     let opts = ReplayOptions {
         final_settle: std::time::Duration::from_millis(300),
@@ -122,11 +121,7 @@ fn tun_write_is_synchronous_and_replay_is_deterministic() {
     );
 }
 
-#[test]
 fn determinism_of_a_small_replay_including_time_dependent_rules() {
-    if !oracle_ready("determinism_of_a_small_replay") {
-        return;
-    }
     let cfg = OracleConfig::new(MIXED, Family::V4, host());
     let pk = mixed(40);
     let a = oracle::replay(&cfg, frames(pk.clone())).unwrap();
@@ -136,11 +131,7 @@ fn determinism_of_a_small_replay_including_time_dependent_rules() {
 
 /// Realtime pacing follows the capture's gaps, and `-m limit` (token bucket in jiffies) gives
 /// exactly the verdicts the per-frame jiffies predict.
-#[test]
 fn realtime_pacing_and_limit_follow_jiffies() {
-    if !oracle_ready("realtime_pacing_and_limit_follow_jiffies") {
-        return;
-    }
     let rules = "*filter
 :INPUT DROP [0:0]
 -A INPUT -p icmp -m limit --limit 2/s --limit-burst 2 -j ACCEPT
@@ -222,11 +213,7 @@ COMMIT
 
 /// The same proof with a slow ruleset (thousands of rules evaluated per packet): the time the
 /// kernel needs per packet grows, the zero-timeout detection stays exact.
-#[test]
 fn synchronous_even_with_a_slow_ruleset() {
-    if !oracle_ready("synchronous_even_with_a_slow_ruleset") {
-        return;
-    }
     let mut rules =
         String::from("*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n");
     for i in 0..3000u32 {
@@ -275,11 +262,7 @@ fn synchronous_even_with_a_slow_ruleset() {
 
 /// The finding behind `KernelClock`: jiffies = floor(CLOCK_MONOTONIC / TICK_NSEC) + C, with C
 /// constant, checked against thousands of `/proc/timer_list` readings.
-#[test]
 fn jiffies_follow_the_monotonic_clock() {
-    if !oracle_ready("jiffies_follow_the_monotonic_clock") {
-        return;
-    }
     let cfg = OracleConfig::new("*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n", Family::V4, host());
     let r = oracle::replay_with(&cfg, &ReplayOptions::default(), frames(vec![])).unwrap();
     let Some(map) = r.clock.jiffies_map else {
@@ -316,3 +299,11 @@ fn jiffies_follow_the_monotonic_clock() {
     );
     assert!(exact * 100 >= total * 95);
 }
+
+kernel_tests!(
+    tun_write_is_synchronous_and_replay_is_deterministic,
+    determinism_of_a_small_replay_including_time_dependent_rules,
+    realtime_pacing_and_limit_follow_jiffies,
+    synchronous_even_with_a_slow_ruleset,
+    jiffies_follow_the_monotonic_clock,
+);

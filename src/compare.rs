@@ -216,6 +216,7 @@ pub fn compare(
         sysctls: kernel_sysctls(&sim),
         reload: None,
         router: sim.router,
+        rx_checksums: sim.env.checksums,
     };
     let report = oracle::replay_with(&cfg, &ReplayOptions::default(), oracle_frames)?;
     let kernel: std::collections::HashMap<u64, &KernelOutcome> =

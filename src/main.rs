@@ -17,7 +17,7 @@ use fwcheck::engine::{SimEnv, SimOptions};
 use fwcheck::ext::Backend;
 use fwcheck::lint::{self, Loaded};
 use fwcheck::packet::gen::{self, GenOptions, Profile};
-use fwcheck::packet::{flowspec, Timestamp};
+use fwcheck::packet::{flowspec, ChecksumMode, Timestamp};
 use fwcheck::replay::{self, Item, Source};
 use fwcheck::report::{self, table as rt, PacketRecord, Summary};
 use fwcheck::ruleset::printer::{print_ruleset, PrintOptions};
@@ -133,6 +133,12 @@ struct HostArgs {
     /// tcp_time_wait, udp, udp_stream, icmp, generic, sctp_established, frag4, … (see README).
     #[arg(long = "ct-timeout", value_name = "NAME=SECS")]
     ct_timeout: Vec<String>,
+    /// Which TCP/UDP/ICMP checksums the kernel verifies. `auto`: checksums left for offload
+    /// (the field holds the pseudo-header sum: captured on the sending host, a veth, VM or
+    /// container) are never verified, others are; `verify`: every one is (a NIC without receive
+    /// offload); `ignore`: none is.
+    #[arg(long, value_enum, default_value_t = ChecksumMode::Auto, value_name = "MODE")]
+    checksums: ChecksumMode,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -678,6 +684,7 @@ fn cmd_sim(a: SimArgs) -> u8 {
         tcp_loose: a.host.tcp_loose,
         tcp_be_liberal: a.host.tcp_be_liberal,
         ct_checksum: true,
+        checksums: a.host.checksums,
         iface: a.host.iface.clone(),
         backend: a.input.backend.get(),
     };
@@ -848,7 +855,7 @@ fn cmd_sim(a: SimArgs) -> u8 {
     match fmt {
         OutFormat::Table => {
             if let Some((summary, _, stats, ct)) = &replay_out {
-                print_replay_summary(&mut stdout, summary, &hosts, stats, *ct);
+                print_replay_summary(&mut stdout, summary, &hosts, stats, *ct, a.host.checksums);
             }
             print_findings(&mut stdout, &loaded, &all, &lockout, &results);
         }
@@ -929,6 +936,7 @@ fn print_replay_summary(
     hosts: &replay::HostChoice,
     stats: &replay::ReplayStats,
     ct: bool,
+    checksums: ChecksumMode,
 ) {
     let judged = summary.accepted + summary.dropped + summary.rejected;
     let _ = writeln!(
@@ -946,6 +954,9 @@ fn print_replay_summary(
     );
     for (why, n) in &summary.not_judged {
         let _ = writeln!(out, "  not judged: {n} × {why}");
+    }
+    if let Some(line) = stats.checksum_note(checksums) {
+        let _ = writeln!(out, "  checksums: {line}");
     }
     for ev in &stats.fragment_events {
         let _ = writeln!(out, "  fragments: {ev}");

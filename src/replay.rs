@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::engine::{Clock, Direction, Engine, Outcome, SimOptions, Skb, Stage, Verdict};
 use crate::packet::capture::{CaptureError, CaptureReader};
 use crate::packet::defrag::{DefragConfig, DefragEvent, Defragmenter};
-use crate::packet::{Packet, PacketProblem};
+use crate::packet::{ChecksumMode, Packet, PacketProblem};
 use crate::ruleset::Ruleset;
 
 /// Where packets come from.
@@ -39,9 +39,41 @@ pub struct ReplayStats {
     pub packets: u64,
     pub problems: u64,
     pub skipped_non_ip: u64,
+    /// Packets whose transport checksum field is wrong but which the kernel never verifies
+    /// under `--checksums` (offloaded: partial checksums in `auto`, any in `ignore`).
+    pub checksums_offloaded: u64,
+    /// Packets whose TCP/UDP checksum holds the pseudo-header sum (left for offload by the
+    /// sender), whatever `--checksums` says.
+    pub checksums_partial: u64,
     /// Fragments held for reassembly, and trains that never completed or were discarded.
     pub fragments_held: u64,
     pub fragment_events: Vec<String>,
+}
+
+impl ReplayStats {
+    /// One line on the checksums the kernel would not have verified (or did, against the
+    /// sender's offload), for the summary; `None` when every checksum was right.
+    pub fn checksum_note(&self, mode: ChecksumMode) -> Option<String> {
+        match mode {
+            ChecksumMode::Auto if self.checksums_offloaded > 0 => Some(format!(
+                "{} packets carry offloaded (partial) TCP/UDP checksums, which the kernel does not \
+                 verify (--checksums auto)",
+                self.checksums_offloaded
+            )),
+            ChecksumMode::Ignore if self.checksums_offloaded > 0 => Some(format!(
+                "{} packets with wrong transport checksums treated as offloaded, not verified \
+                 (--checksums ignore)",
+                self.checksums_offloaded
+            )),
+            ChecksumMode::Verify if self.checksums_partial > 0 => Some(format!(
+                "{} packets carry partial (offloaded) TCP/UDP checksums and were verified as bad \
+                 (--checksums verify); a capture taken on the host, a veth, VM or container \
+                 wants --checksums auto",
+                self.checksums_partial
+            )),
+            _ => None,
+        }
+    }
 }
 
 /// The host addresses a replay used, and how they were chosen.
@@ -120,12 +152,14 @@ pub struct Replayer<'r> {
     /// reassembled datagram crosses INPUT with it (the kernel morphs the completing fragment
     /// into the head fragment's skb). Keyed like the reassembly queue.
     first_fragment_skb: HashMap<(IpAddr, IpAddr, u32, u8), Skb>,
+    checksums: ChecksumMode,
     pub stats: ReplayStats,
 }
 
 impl<'r> Replayer<'r> {
     pub fn new(rs: &'r Ruleset, opts: SimOptions) -> Replayer<'r> {
         let t = opts.ct_timeouts;
+        let checksums = opts.env.checksums;
         let engine = Engine::new(rs, opts);
         let make = || {
             Defragmenter::with_config(DefragConfig {
@@ -140,6 +174,7 @@ impl<'r> Replayer<'r> {
             defrag: ct.then(make),
             local_defrag: (!ct).then(make),
             first_fragment_skb: HashMap::new(),
+            checksums,
             stats: ReplayStats::default(),
         }
     }
@@ -211,6 +246,11 @@ impl<'r> Replayer<'r> {
     /// Replay one decoded packet; `now` overrides the time (else capture time).
     pub fn feed(&mut self, pkt: Packet, now: Option<Clock>, sink: &mut dyn FnMut(Item<'_>)) {
         self.stats.packets += 1;
+        if pkt.l4_checksum_ok == Some(false) {
+            self.stats.checksums_offloaded += pkt.l4_checksum_offloaded(self.checksums) as u64;
+            self.stats.checksums_partial +=
+                pkt.anomalies.has(crate::packet::Anomalies::L4_CSUM_PARTIAL) as u64;
+        }
         let frame = pkt.frame;
         if self.local_defrag.is_some()
             && pkt.frag.is_fragment()

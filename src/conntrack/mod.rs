@@ -146,6 +146,8 @@ pub struct Params {
     pub tcp_max_retrans: u8,
     /// `nf_conntrack_checksum`.
     pub checksum: bool,
+    /// Which packets' transport checksums are verified at all (`skb->ip_summed`).
+    pub checksums: crate::packet::ChecksumMode,
     /// The per-protocol timeouts (`nf_conntrack_*_timeout*`).
     pub timeouts: Timeouts,
 }
@@ -159,6 +161,7 @@ impl Default for Params {
             tcp_ignore_invalid_rst: false,
             tcp_max_retrans: 3,
             checksum: true,
+            checksums: crate::packet::ChecksumMode::default(),
             timeouts: Timeouts::default(),
         }
     }

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use super::sctp;
 use super::tcp::{self, TcpCt, TcpVerdict};
 use super::*;
-use crate::packet::{proto, Family, InnerPacket, Packet, L4};
+use crate::packet::{proto, ChecksumMode, Family, InnerPacket, Packet, L4};
 
 /// Where conntrack runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,7 +169,7 @@ fn udplite_error(pkt: &Packet, hook: CtHook, p: &Params) -> Option<CtOutcome> {
     if seg[6] == 0 && seg[7] == 0 {
         return Some(invalid("UDP-Lite: checksum missing"));
     }
-    if hook == CtHook::PreRouting && p.checksum {
+    if hook == CtHook::PreRouting && p.checksum && p.checksums != ChecksumMode::Ignore {
         if seg.len() < cscov {
             return Some(uncertain(
                 "UDP-Lite checksum coverage cut off by the capture",
@@ -292,7 +292,7 @@ fn inet_error(
 }
 
 fn checksum_bad(pkt: &Packet, hook: CtHook, p: &Params) -> bool {
-    hook == CtHook::PreRouting && p.checksum && pkt.l4_checksum_ok == Some(false)
+    hook == CtHook::PreRouting && p.checksum && pkt.l4_checksum_bad(p.checksums)
 }
 
 /// The first part of `nf_conntrack_in` for ICMP: errors, untracked ICMPv6, invalid types.
@@ -576,7 +576,8 @@ pub fn conntrack_in(
                 let len = (pkt.ip_len as usize).saturating_sub(hl);
                 let end = (pkt.ip_len as usize).min(pkt.data.len());
                 let seg = pkt.data.get(hl..end).unwrap_or(&[]);
-                let verify = hook == CtHook::PreRouting && p.checksum;
+                let verify =
+                    hook == CtHook::PreRouting && p.checksum && p.checksums != ChecksumMode::Ignore;
                 let e = ct.get_mut(id).expect("entry");
                 let confirmed = e.status & status::CONFIRMED != 0;
                 let ProtoState::Sctp(sc) = &mut e.proto else {

@@ -25,6 +25,8 @@ pub struct SimEnv {
     pub tcp_be_liberal: bool,
     /// `net.netfilter.nf_conntrack_checksum`.
     pub ct_checksum: bool,
+    /// Which transport checksums of the capture the kernel verifies (`--checksums`).
+    pub checksums: crate::packet::ChecksumMode,
     /// Name of the capture's interface (`--iface`).
     pub iface: String,
     /// iptables-nft (default) or iptables-legacy: decides which kernel code some matches run.
@@ -40,6 +42,7 @@ impl Default for SimEnv {
             tcp_loose: true,
             tcp_be_liberal: false,
             ct_checksum: true,
+            checksums: crate::packet::ChecksumMode::default(),
             iface: "eth0".to_string(),
             backend: crate::ext::Backend::Nft,
         }

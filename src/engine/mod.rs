@@ -203,6 +203,7 @@ impl<'r> Engine<'r> {
             tcp_ignore_invalid_rst: opts.tcp_ignore_invalid_rst,
             tcp_max_retrans: 3,
             checksum: opts.env.ct_checksum,
+            checksums: opts.env.checksums,
             timeouts: opts.ct_timeouts,
         };
         let origin = opts.time_origin;
@@ -635,7 +636,7 @@ impl<'r> Engine<'r> {
                 .iter()
                 .find(|h| h.is_ipv4() == orig.dst.is_ipv4())?
         };
-        let Some(rp) = reject::build_reply(orig, reply, src) else {
+        let Some(rp) = reject::build_reply(orig, reply, src, self.env.checksums) else {
             return Some(false);
         };
         let attach = match ct {

@@ -5,15 +5,21 @@ use std::sync::Arc;
 
 use crate::ext::RejectReply;
 use crate::packet::{
-    tcp_flags as F, Family, FragInfo, IcmpInfo, InnerPacket, LinkInfo, Packet, TcpInfo, TcpOptions,
-    L4,
+    tcp_flags as F, ChecksumMode, Family, FragInfo, IcmpInfo, InnerPacket, LinkInfo, Packet,
+    TcpInfo, TcpOptions, L4,
 };
 
 /// The reply to `orig`, or `None` when the kernel sends nothing (non-first fragment, a RST
 /// answering a RST, an ICMP error answering an ICMP error, a bad transport checksum, a
 /// broadcast or multicast destination).
-pub fn build_reply(orig: &Packet, reply: RejectReply, src: std::net::IpAddr) -> Option<Packet> {
-    if orig.frag.offset != 0 || orig.l4_checksum_ok == Some(false) && matches!(orig.proto, 6 | 17) {
+/// `checksums` says whether the kernel verifies `orig`'s checksum (`nf_ip_checksum`).
+pub fn build_reply(
+    orig: &Packet,
+    reply: RejectReply,
+    src: std::net::IpAddr,
+    checksums: ChecksumMode,
+) -> Option<Packet> {
+    if orig.frag.offset != 0 || orig.l4_checksum_bad(checksums) && matches!(orig.proto, 6 | 17) {
         return None;
     }
     let multicast = match orig.dst {

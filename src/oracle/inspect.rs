@@ -29,6 +29,49 @@ pub fn checksum_ok(data: &[u8]) -> bool {
     ones_sum(data, 0) == 0xffff
 }
 
+/// `(csum_start, csum_offset)` for writing `ip` as a packet whose transport checksum was
+/// offloaded (`CHECKSUM_PARTIAL`), under `mode` (see [`super::OracleConfig::rx_checksums`]);
+/// `None` = write it plainly. Only whole, unfragmented TCP/UDP (and under `Ignore` ICMP and
+/// ICMPv6) segments directly after the IP header(s) qualify.
+pub fn offload_slot(
+    ip: &[u8],
+    ins: &Inspected,
+    mode: crate::packet::ChecksumMode,
+) -> Option<(u16, u16)> {
+    use crate::packet::ChecksumMode;
+    if mode == ChecksumMode::Verify || ins.frag.is_some() {
+        return None;
+    }
+    let end = ins.declared_len?;
+    let seg = ip.get(ins.l4_offset..end)?;
+    let field_at = match ins.proto {
+        6 => 16,
+        17 => 6,
+        1 | 58 if mode == ChecksumMode::Ignore => 2,
+        _ => return None,
+    };
+    if seg.len() < field_at + 2 {
+        return None;
+    }
+    if mode == ChecksumMode::Auto {
+        // The field holds exactly the folded pseudo-header sum (`~tcp_v4_check(len, ...)`).
+        let mut pseudo = Vec::with_capacity(40);
+        for a in [ins.src, ins.dst] {
+            match a {
+                IpAddr::V4(a) => pseudo.extend_from_slice(&a.octets()),
+                IpAddr::V6(a) => pseudo.extend_from_slice(&a.octets()),
+            }
+        }
+        pseudo.extend_from_slice(&(seg.len() as u32).to_be_bytes());
+        pseudo.extend_from_slice(&[0, 0, 0, ins.proto]);
+        let field = be16(seg, field_at) as u32;
+        if checksum_ok(seg) || ones_sum(&pseudo, 0) != field {
+            return None;
+        }
+    }
+    Some((ins.l4_offset as u16, field_at as u16))
+}
+
 /// Identity of a fragmented datagram, as the kernel's reassembly queue keys it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct FragKey {

@@ -135,6 +135,12 @@ pub struct OracleConfig {
     /// and packets to and from other addresses are injected on the interface and forwarded
     /// back out of it (PREROUTING, FORWARD, POSTROUTING). Off: they are skipped.
     pub router: bool,
+    /// How inbound and forwarded packets reach the stack, mirroring fwcheck's `--checksums`:
+    /// `Verify` writes every packet plainly (`CHECKSUM_NONE`: the kernel verifies); `Auto`
+    /// marks a TCP/UDP packet whose checksum holds the pseudo-header sum as offloaded
+    /// (`CHECKSUM_PARTIAL`, as a veth delivers it); `Ignore` marks every unfragmented TCP,
+    /// UDP, ICMP and ICMPv6 packet so. Default `Verify`.
+    pub rx_checksums: crate::packet::ChecksumMode,
 }
 
 /// A second ruleset loaded with `iptables-restore` right before the first frame numbered
@@ -159,6 +165,7 @@ impl OracleConfig {
             sysctls: Vec::new(),
             reload: None,
             router: false,
+            rx_checksums: crate::packet::ChecksumMode::Verify,
         }
     }
 }

@@ -528,7 +528,8 @@ impl<'a> Replayer<'a> {
         let before = need_before.then(|| self.read_counters());
         self.pace(ts);
         let t0 = self.stamp(ts);
-        let written = self.lab.tun.write(ip);
+        let offload = inspect::offload_slot(ip, ins, self.cfg.rx_checksums);
+        let written = self.lab.tun.write(ip, offload);
         let t1 = sys::monotonic_ns();
         let seen = self.collect(0)?;
 
@@ -719,7 +720,8 @@ impl Replayer<'_> {
         let before = self.read_counters();
         self.pace(ts);
         let t0 = self.stamp(ts);
-        let written = self.lab.tun.write(ip);
+        let offload = inspect::offload_slot(ip, ins, self.cfg.rx_checksums);
+        let written = self.lab.tun.write(ip, offload);
         let t1 = sys::monotonic_ns();
         let seen = self.collect(0)?;
         if let Err(e) = written {

@@ -105,9 +105,17 @@ pub fn sleep_until_monotonic(deadline_ns: u64) {
 const TUNSETIFF: libc::c_ulong = 0x4004_54ca;
 const IFF_TUN: libc::c_short = 0x0001;
 const IFF_NO_PI: libc::c_short = 0x1000;
+const IFF_VNET_HDR: libc::c_short = 0x4000;
+/// `struct virtio_net_hdr` (the tun default `TUNSETVNETHDRSZ`): flags, gso_type, hdr_len,
+/// gso_size, csum_start, csum_offset, in the host's byte order (tun is little-endian-legacy).
+const VNET_HDR_LEN: usize = 10;
+const VIRTIO_NET_HDR_F_NEEDS_CSUM: u8 = 1;
 
-/// A layer-3 tun device (`IFF_TUN | IFF_NO_PI`): writes are IP packets arriving on the
-/// interface, reads are IP packets the stack transmitted through it.
+/// A layer-3 tun device (`IFF_TUN | IFF_NO_PI | IFF_VNET_HDR`): writes are IP packets arriving
+/// on the interface, reads are IP packets the stack transmitted through it. Every packet is
+/// preceded by a `virtio_net_hdr`, which lets a write say that the packet's transport checksum
+/// was offloaded (`VIRTIO_NET_HDR_F_NEEDS_CSUM`: `virtio_net_hdr_to_skb` makes the skb
+/// `CHECKSUM_PARTIAL`, as a veth or a VM's virtio NIC delivers a locally built packet).
 pub struct Tun {
     fd: OwnedFd,
     pub ifindex: u32,
@@ -136,7 +144,7 @@ impl Tun {
         // struct ifreq: char ifr_name[IFNAMSIZ]; union { short ifr_flags; ... } (40 bytes total).
         let mut ifr = [0u8; 40];
         ifr[..name.len()].copy_from_slice(name.as_bytes());
-        ifr[16..18].copy_from_slice(&(IFF_TUN | IFF_NO_PI).to_ne_bytes());
+        ifr[16..18].copy_from_slice(&(IFF_TUN | IFF_NO_PI | IFF_VNET_HDR).to_ne_bytes());
         // SAFETY: ifr is a 40-byte buffer laid out as struct ifreq, valid for the ioctl.
         cvt(unsafe { libc::ioctl(fd.as_raw_fd(), TUNSETIFF, ifr.as_mut_ptr()) })?;
         let end = ifr[..16].iter().position(|&b| b == 0).unwrap_or(16);
@@ -151,18 +159,51 @@ impl Tun {
         Ok(Tun { fd, ifindex })
     }
 
-    /// Hand one IP packet to the stack as if it arrived on the interface.
-    pub fn write(&self, packet: &[u8]) -> io::Result<usize> {
-        // SAFETY: buffer pointer and length describe a valid slice.
-        cvt_size(unsafe { libc::write(self.fd.as_raw_fd(), packet.as_ptr().cast(), packet.len()) })
+    /// Hand one IP packet to the stack as if it arrived on the interface. `offloaded` =
+    /// `Some((csum_start, csum_offset))`: its transport checksum was left for offload
+    /// (`CHECKSUM_PARTIAL`), so the stack never verifies it; `None`: `CHECKSUM_NONE`.
+    /// Returns the number of packet bytes written.
+    pub fn write(&self, packet: &[u8], offloaded: Option<(u16, u16)>) -> io::Result<usize> {
+        let mut hdr = [0u8; VNET_HDR_LEN];
+        if let Some((start, offset)) = offloaded {
+            hdr[0] = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+            hdr[6..8].copy_from_slice(&start.to_ne_bytes());
+            hdr[8..10].copy_from_slice(&offset.to_ne_bytes());
+        }
+        let iov = [
+            libc::iovec {
+                iov_base: hdr.as_mut_ptr().cast(),
+                iov_len: hdr.len(),
+            },
+            libc::iovec {
+                iov_base: packet.as_ptr() as *mut libc::c_void,
+                iov_len: packet.len(),
+            },
+        ];
+        // SAFETY: two iovecs describing live buffers; the kernel only reads them.
+        let n = cvt_size(unsafe { libc::writev(self.fd.as_raw_fd(), iov.as_ptr(), 2) })?;
+        Ok(n.saturating_sub(VNET_HDR_LEN))
     }
 
-    /// One packet the stack transmitted through the interface, `None` when there is none.
+    /// One packet the stack transmitted through the interface (its `virtio_net_hdr` removed),
+    /// `None` when there is none.
     pub fn read(&self, buf: &mut [u8]) -> io::Result<Option<usize>> {
-        // SAFETY: buffer pointer and length describe a valid mutable slice.
+        let mut hdr = [0u8; VNET_HDR_LEN];
+        let iov = [
+            libc::iovec {
+                iov_base: hdr.as_mut_ptr().cast(),
+                iov_len: hdr.len(),
+            },
+            libc::iovec {
+                iov_base: buf.as_mut_ptr().cast(),
+                iov_len: buf.len(),
+            },
+        ];
+        // SAFETY: two iovecs describing live, writable buffers.
         would_block(cvt_size(unsafe {
-            libc::read(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len())
+            libc::readv(self.fd.as_raw_fd(), iov.as_ptr(), 2)
         }))
+        .map(|n| n.map(|n| n.saturating_sub(VNET_HDR_LEN)))
     }
 
     pub fn raw_fd(&self) -> RawFd {

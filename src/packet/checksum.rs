@@ -113,6 +113,15 @@ pub fn verify_l4(src: IpAddr, dst: IpAddr, proto: u8, seg: &[u8]) -> bool {
     fold(sum(seg, pseudo_header(src, dst, proto, seg.len() as u32))) == 0xffff
 }
 
+/// True when `field`, the checksum field of a TCP/UDP segment of `len` bytes, holds exactly the
+/// folded pseudo-header sum: what a stack stores for a NIC to complete (`CHECKSUM_PARTIAL`:
+/// `th->check = ~tcp_v4_check(len, saddr, daddr, 0)`, likewise UDP and IPv6). The fold of a
+/// non-zero sum is never 0, so the kernel's value is unique.
+#[inline]
+pub fn is_partial_l4(src: IpAddr, dst: IpAddr, proto: u8, len: u32, field: u16) -> bool {
+    fold(pseudo_header(src, dst, proto, len)) == field
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -741,7 +741,11 @@ fn decode_tcp(pkt: &mut Packet, seg: &[u8], seg_full: &[u8], l4_len: u32, comple
     });
     pkt.payload_len = l4_len.saturating_sub(hdr.max(20) as u32);
     if complete {
-        pkt.l4_checksum_ok = Some(checksum::verify_l4(pkt.src, pkt.dst, proto::TCP, seg_full));
+        let ok = checksum::verify_l4(pkt.src, pkt.dst, proto::TCP, seg_full);
+        pkt.l4_checksum_ok = Some(ok);
+        if !ok {
+            mark_partial(pkt, proto::TCP, l4_len, t.get_checksum());
+        }
     }
 }
 
@@ -766,12 +770,24 @@ fn decode_udp(pkt: &mut Packet, seg: &[u8], seg_full: &[u8], l4_len: u32, comple
     });
     pkt.payload_len = l4_len - 8;
     if complete {
-        pkt.l4_checksum_ok = Some(if ck == 0 {
+        let ok = if ck == 0 {
             // "no checksum": allowed over IPv4, invalid over IPv6 (RFC 8200 §8.1).
             pkt.family == Family::V4
         } else {
             checksum::verify_l4(pkt.src, pkt.dst, proto::UDP, seg_full)
-        });
+        };
+        pkt.l4_checksum_ok = Some(ok);
+        if !ok && ck != 0 {
+            mark_partial(pkt, proto::UDP, l4_len, ck);
+        }
+    }
+}
+
+/// Flags a checksum that fails verification but holds the pseudo-header sum: offloaded by the
+/// sender (`CHECKSUM_PARTIAL`), see [`Anomalies::L4_CSUM_PARTIAL`].
+fn mark_partial(pkt: &mut Packet, proto: u8, l4_len: u32, field: u16) {
+    if checksum::is_partial_l4(pkt.src, pkt.dst, proto, l4_len, field) {
+        pkt.anomalies.set(Anomalies::L4_CSUM_PARTIAL);
     }
 }
 
@@ -1114,6 +1130,63 @@ mod tests {
         assert_eq!(i.ports, Some((4000, 53)));
         assert_eq!(i.proto, 17);
         assert_eq!(d.l4_checksum_ok, Some(true));
+    }
+
+    #[test]
+    fn partial_checksums_are_recognised_as_offloaded() {
+        use crate::packet::build::{build, L4Spec, PacketSpec};
+        use crate::packet::ChecksumMode;
+        for (src, dst, l4) in [
+            (
+                "198.51.100.7",
+                "192.0.2.10",
+                L4Spec::Tcp {
+                    sport: 40000,
+                    dport: 22,
+                    flags: 0x02,
+                    seq: 1,
+                    ack: 0,
+                    window: 64240,
+                    options: Vec::new(),
+                },
+            ),
+            (
+                "2001:db8::7",
+                "2001:db8::10",
+                L4Spec::Udp {
+                    sport: 5353,
+                    dport: 53,
+                },
+            ),
+        ] {
+            let mut s = PacketSpec::new(src.parse().unwrap(), dst.parse().unwrap(), l4);
+            s.payload = b"payload".to_vec();
+            let p = build(&s, 0, Timestamp(0), LinkInfo::default());
+            let off = p.ip_hdr_len as usize;
+            let at = off + if p.proto == proto::TCP { 16 } else { 6 };
+            let len = p.data.len() - off;
+            let partial =
+                checksum::fold(checksum::pseudo_header(p.src, p.dst, p.proto, len as u32));
+            let dec = |field: u16| {
+                let mut b = p.data.to_vec();
+                b[at..at + 2].copy_from_slice(&field.to_be_bytes());
+                decode_ip(&meta(101, 0), LinkInfo::default(), &b, b.len(), None).unwrap()
+            };
+            let d = dec(partial);
+            assert_eq!(d.l4_checksum_ok, Some(false));
+            assert!(d.anomalies.has(Anomalies::L4_CSUM_PARTIAL), "{src}");
+            assert!(d.l4_checksum_bad(ChecksumMode::Verify));
+            assert!(!d.l4_checksum_bad(ChecksumMode::Auto));
+            assert!(!d.l4_checksum_bad(ChecksumMode::Ignore));
+            let d = dec(partial ^ 0x0101);
+            assert!(!d.anomalies.has(Anomalies::L4_CSUM_PARTIAL), "{src}");
+            assert!(d.l4_checksum_bad(ChecksumMode::Verify));
+            assert!(d.l4_checksum_bad(ChecksumMode::Auto));
+            assert!(!d.l4_checksum_bad(ChecksumMode::Ignore));
+            assert!(!dec(p.data[at] as u16 * 256 + p.data[at + 1] as u16)
+                .anomalies
+                .has(Anomalies::L4_CSUM_PARTIAL));
+        }
     }
 
     #[test]

@@ -309,6 +309,11 @@ impl Anomalies {
     pub const IPV6_BAD_EXT: Anomalies = Anomalies(1 << 6);
     /// The IPv4 options area is malformed (an option length runs past the header).
     pub const IP_BAD_OPTIONS: Anomalies = Anomalies(1 << 7);
+    /// The TCP/UDP checksum does not verify but holds exactly the pseudo-header sum: the
+    /// sender's stack left it for the NIC to complete (`CHECKSUM_PARTIAL`; `tcp_v4_send_check`,
+    /// `udp4_hwcsum`, their IPv6 twins). Captured on the sending host, a veth, a VM or a
+    /// container; the receiving kernel never verifies such a checksum (see [`ChecksumMode`]).
+    pub const L4_CSUM_PARTIAL: Anomalies = Anomalies(1 << 8);
 
     pub const fn empty() -> Self {
         Anomalies(0)
@@ -324,7 +329,7 @@ impl Anomalies {
     }
     /// Stable names of the flags that are set, for reports.
     pub fn names(self) -> impl Iterator<Item = &'static str> {
-        const NAMES: [&str; 8] = [
+        const NAMES: [&str; 9] = [
             "cap-truncated",
             "ip-truncated",
             "ip-padded",
@@ -333,12 +338,56 @@ impl Anomalies {
             "udp-bad-len",
             "ipv6-bad-ext",
             "ip-bad-options",
+            "l4-csum-partial",
         ];
         NAMES
             .into_iter()
             .enumerate()
             .filter(move |(i, _)| self.0 & (1 << i) != 0)
             .map(|(_, n)| n)
+    }
+}
+
+/// How the transport checksums of a capture map to what the receiving kernel verifies
+/// (`skb->ip_summed`, `--checksums`).
+///
+/// The kernel verifies a TCP/UDP/ICMP checksum (in conntrack at PREROUTING, `nf_checksum`, and
+/// in REJECT, `nf_ip_checksum`) only when nothing vouched for it: `CHECKSUM_NONE`. A packet
+/// whose checksum was offloaded (`CHECKSUM_PARTIAL`: built by a local stack for a NIC to
+/// finish, as on a veth, a tap, a VM's virtio NIC) or already checked by the NIC
+/// (`CHECKSUM_UNNECESSARY`) is never verified, so its checksum field cannot make it INVALID.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ChecksumMode {
+    /// Every checksum is verified, as for packets from a NIC without receive offload
+    /// (`CHECKSUM_NONE`): a partial checksum is a bad one.
+    Verify,
+    /// Partial checksums ([`Anomalies::L4_CSUM_PARTIAL`]) are offloaded and never verified;
+    /// any other checksum is verified. What a capture taken on a real host needs, and the default.
+    #[default]
+    Auto,
+    /// No transport checksum is verified (`CHECKSUM_UNNECESSARY` for every packet, or
+    /// `nf_conntrack_checksum=0` plus a NIC that checked them all).
+    Ignore,
+}
+
+impl Packet {
+    /// The kernel verifies this packet's transport checksum and finds it bad, under `mode`.
+    #[inline]
+    pub fn l4_checksum_bad(&self, mode: ChecksumMode) -> bool {
+        self.l4_checksum_ok == Some(false)
+            && match mode {
+                ChecksumMode::Verify => true,
+                ChecksumMode::Auto => !self.anomalies.has(Anomalies::L4_CSUM_PARTIAL),
+                ChecksumMode::Ignore => false,
+            }
+    }
+
+    /// The checksum field is not what the wire would carry but the kernel does not verify it
+    /// under `mode`: the frames a summary counts as "checksum offloaded".
+    #[inline]
+    pub fn l4_checksum_offloaded(&self, mode: ChecksumMode) -> bool {
+        self.l4_checksum_ok == Some(false) && !self.l4_checksum_bad(mode)
     }
 }
 

@@ -1,0 +1,258 @@
+//! Offloaded checksums against the Linux kernel (`--checksums verify|auto|ignore`).
+//!
+//! A capture taken on a host, a veth, a VM or a container shows packets whose TCP/UDP checksum
+//! field holds only the pseudo-header sum: the sending stack left it for the NIC
+//! (`CHECKSUM_PARTIAL`), and the receiving kernel never verifies it. The oracle reproduces that
+//! by writing such packets to its tun device with a `virtio_net_hdr` asking for checksum
+//! offload (`VIRTIO_NET_HDR_F_NEEDS_CSUM`, exactly how a veth or virtio NIC hands them over),
+//! and fwcheck must then give the kernel's verdict for every frame, under each mode:
+//!
+//! * `verify` — every packet arrives `CHECKSUM_NONE`: conntrack verifies at PREROUTING
+//!   (`nf_conntrack_checksum=1`), a partial checksum is a bad one, the packet is INVALID;
+//! * `auto` (the default) — partial checksums are offloaded and pass, other bad ones are INVALID;
+//! * `ignore` — every TCP/UDP/ICMP packet arrives offloaded: no checksum makes it INVALID.
+//!
+//! Besides agreeing with the kernel frame by frame, each mode's expected verdicts are asserted,
+//! so the test fails if both sides were wrong the same way.
+#[macro_use]
+mod kernel_harness;
+mod oracle_common;
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use fwcheck::compare::compare;
+use fwcheck::engine::{SimEnv, SimOptions};
+use fwcheck::lint::load_str;
+use fwcheck::oracle::Pacing;
+use fwcheck::packet::decode::{decode_ip, FrameMeta};
+use fwcheck::packet::{ChecksumMode, LinkInfo, Packet, PacketProblem, Timestamp};
+use fwcheck::ruleset::{Family, ParseOptions};
+use oracle_common::*;
+
+const RULES: &str = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+-A INPUT -m conntrack --ctstate INVALID -j DROP\n\
+-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n\
+-A INPUT -p udp -m udp --dport 53 -j ACCEPT\n\
+-A INPUT -p icmp -j ACCEPT\n\
+COMMIT\n";
+
+const RULES6: &str = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+-A INPUT -m conntrack --ctstate INVALID -j DROP\n\
+-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n\
+COMMIT\n";
+
+/// One's-complement sum of 16-bit words, folded (not complemented).
+fn fold_sum(words: impl IntoIterator<Item = u16>) -> u16 {
+    let mut s: u32 = 0;
+    for w in words {
+        s += w as u32;
+    }
+    while s > 0xffff {
+        s = (s & 0xffff) + (s >> 16);
+    }
+    s as u16
+}
+
+fn addr_words(a: IpAddr) -> Vec<u16> {
+    let b = match a {
+        IpAddr::V4(a) => a.octets().to_vec(),
+        IpAddr::V6(a) => a.octets().to_vec(),
+    };
+    b.chunks(2)
+        .map(|c| u16::from_be_bytes([c[0], c[1]]))
+        .collect()
+}
+
+/// The TCP/UDP checksum field of an IP packet (no extension headers): its offset and the
+/// value a stack stores there for offload — the folded pseudo-header sum
+/// (`th->check = ~tcp_v4_check(len, saddr, daddr, 0)`, likewise UDP and IPv6).
+fn l4_field(ip: &[u8]) -> (usize, u16) {
+    let (src, dst, proto, off) = if ip[0] >> 4 == 4 {
+        let s = IpAddr::V4(Ipv4Addr::new(ip[12], ip[13], ip[14], ip[15]));
+        let d = IpAddr::V4(Ipv4Addr::new(ip[16], ip[17], ip[18], ip[19]));
+        (s, d, ip[9], (ip[0] & 0xf) as usize * 4)
+    } else {
+        let s: [u8; 16] = ip[8..24].try_into().unwrap();
+        let d: [u8; 16] = ip[24..40].try_into().unwrap();
+        (
+            IpAddr::V6(Ipv6Addr::from(s)),
+            IpAddr::V6(Ipv6Addr::from(d)),
+            ip[6],
+            40,
+        )
+    };
+    let len = (ip.len() - off) as u32;
+    let mut w = addr_words(src);
+    w.extend(addr_words(dst));
+    w.extend([(len >> 16) as u16, len as u16, proto as u16]);
+    (off + if proto == 6 { 16 } else { 6 }, fold_sum(w))
+}
+
+/// The packet as captured where its sender offloaded the checksum.
+fn partial(mut ip: Vec<u8>) -> Vec<u8> {
+    let (at, v) = l4_field(&ip);
+    ip[at..at + 2].copy_from_slice(&v.to_be_bytes());
+    ip
+}
+
+/// A wrong checksum that is not the partial one either (corrupted on the wire).
+fn garbage(mut ip: Vec<u8>) -> Vec<u8> {
+    let (at, v) = l4_field(&ip);
+    let good = u16::from_be_bytes([ip[at], ip[at + 1]]);
+    let bad = (good ^ 0x5a5a, v ^ 0x5a5a);
+    let bad = if bad.0 == v { bad.1 } else { bad.0 };
+    ip[at..at + 2].copy_from_slice(&bad.to_be_bytes());
+    ip
+}
+
+fn decode(frames: &[Vec<u8>]) -> Vec<Result<Packet, PacketProblem>> {
+    frames
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let meta = FrameMeta {
+                frame: i as u64 + 1,
+                ts: Timestamp((i as u64 + 1) * 1_000_000),
+                linktype: 101,
+                interface: 0,
+                wire_len: b.len() as u32,
+            };
+            decode_ip(&meta, LinkInfo::default(), b, b.len(), None)
+        })
+        .collect()
+}
+
+/// Runs `frames` through the kernel and fwcheck under `mode`; returns the kernel's verdicts
+/// after asserting fwcheck agrees on every frame.
+fn run(
+    rules: &str,
+    family: Family,
+    host: IpAddr,
+    frames: &[Vec<u8>],
+    mode: ChecksumMode,
+) -> Vec<String> {
+    let loaded = load_str(
+        "checksums.rules",
+        rules,
+        ParseOptions {
+            family,
+            ..ParseOptions::default()
+        },
+    );
+    assert!(!loaded.has_errors(), "{}", loaded.render_diagnostics(false));
+    let sim = SimOptions {
+        env: SimEnv {
+            hosts: vec![host],
+            checksums: mode,
+            ..SimEnv::default()
+        },
+        ..SimOptions::default()
+    };
+    let cmp = compare(&loaded, decode(frames), sim, Pacing::AsFastAsPossible)
+        .unwrap_or_else(|e| panic!("{mode:?}: {e}"));
+    assert_eq!(
+        cmp.mismatches,
+        0,
+        "{mode:?}: fwcheck differs from the kernel\n{}",
+        cmp.render(true)
+    );
+    assert_eq!(cmp.uncertain, 0, "{mode:?}: {}", cmp.render(true));
+    cmp.frames
+        .iter()
+        .map(|f| f.kernel.unwrap_or("SKIP").to_string())
+        .collect()
+}
+
+fn ipv4_checksums_verify_auto_ignore() {
+    let (c, h) = (CLIENT, HOST);
+    let data = |seq: u32, ack: u32, id: u16| {
+        let seg = tcp_seg(
+            c.into(),
+            h.into(),
+            40000,
+            22,
+            seq,
+            ack,
+            PSH | ACK,
+            b"SSH-2.0-x\r\n",
+        );
+        ipv4(c, h, 6, id, &seg)
+    };
+    let frames = vec![
+        // 1-4: an SSH session whose client-side packets carry offloaded checksums (captured on
+        // a veth / VM: the sender's stack never filled them in); the host's SYN/ACK is correct.
+        partial(tcp4(c, h, 40000, 22, 1000, 0, SYN, 1)),
+        tcp4(h, c, 22, 40000, 5000, 1001, SYN | ACK, 2),
+        partial(tcp4(c, h, 40000, 22, 1001, 5001, ACK, 3)),
+        partial(data(1001, 5001, 4)),
+        // 5: a SYN with a checksum that is simply wrong (corrupted on the wire).
+        garbage(tcp4(c, h, 40001, 22, 7000, 0, SYN, 5)),
+        // 6-7: DNS queries, offloaded and corrupted.
+        partial(udp4(
+            c,
+            h,
+            5353,
+            53,
+            6,
+            b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00",
+        )),
+        garbage(udp4(
+            c,
+            h,
+            5354,
+            53,
+            7,
+            b"\x12\x35\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00",
+        )),
+        // 8: a ping whose ICMP checksum is wrong (ICMP is never offloaded by a sender).
+        {
+            let mut p = ping4(c, h, false, 8);
+            p[22] ^= 0x33;
+            p
+        },
+    ];
+    let a = "ACCEPT";
+    let d = "DROP";
+    // verify: every wrong checksum is INVALID, the partial ones included; the host's SYN/ACK
+    // leaves (outbound checksums are never verified) but the session never establishes.
+    assert_eq!(
+        run(RULES, Family::V4, h.into(), &frames, ChecksumMode::Verify),
+        [d, a, d, d, d, d, d, d]
+    );
+    // auto: the offloaded ones pass, the corrupted ones are still INVALID.
+    assert_eq!(
+        run(RULES, Family::V4, h.into(), &frames, ChecksumMode::Auto),
+        [a, a, a, a, d, a, d, d]
+    );
+    // ignore: nothing is verified.
+    assert_eq!(
+        run(RULES, Family::V4, h.into(), &frames, ChecksumMode::Ignore),
+        [a, a, a, a, a, a, a, a]
+    );
+}
+
+fn ipv6_partial_checksums_are_offloaded_in_auto() {
+    let (c, h) = (CLIENT6, HOST6);
+    let frames = vec![
+        partial(tcp6(c, h, 40000, 22, 1000, 0, SYN)),
+        tcp6(h, c, 22, 40000, 5000, 1001, SYN | ACK),
+        partial(tcp6(c, h, 40000, 22, 1001, 5001, ACK)),
+        garbage(tcp6(c, h, 40001, 22, 7000, 0, SYN)),
+    ];
+    let (a, d) = ("ACCEPT", "DROP");
+    assert_eq!(
+        run(RULES6, Family::V6, h.into(), &frames, ChecksumMode::Verify),
+        [d, a, d, d]
+    );
+    assert_eq!(
+        run(RULES6, Family::V6, h.into(), &frames, ChecksumMode::Auto),
+        [a, a, a, d]
+    );
+}
+
+kernel_tests!(
+    ipv4_checksums_verify_auto_ignore,
+    ipv6_partial_checksums_are_offloaded_in_auto,
+);

@@ -662,6 +662,10 @@ fn cmd_sim(a: SimArgs) -> u8 {
     let hosts = match &source {
         Some(src) => match replay::choose_hosts(&given_hosts, src) {
             Ok(h) => h,
+            Err(replay::HostError::Ambiguous(why)) => {
+                eprintln!("fwcheck: {why}");
+                return exit::USAGE;
+            }
             Err(e) => {
                 eprintln!("fwcheck: {e}");
                 return exit::INVALID;
@@ -671,6 +675,7 @@ fn cmd_sim(a: SimArgs) -> u8 {
             hosts: given_hosts.clone(),
             inferred: false,
             seen_in: None,
+            because: None,
         },
     };
     if source.is_some() && hosts.hosts.is_empty() {
@@ -693,10 +698,15 @@ fn cmd_sim(a: SimArgs) -> u8 {
     let fmt = a.format;
     let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
     let _ = write!(std::io::stderr(), "{diag_text}");
-    if hosts.inferred && fmt == OutFormat::Table {
+    if hosts.inferred {
         if let Some((c, t)) = hosts.seen_in {
+            let because = hosts
+                .because
+                .as_deref()
+                .map(|b| format!("; chosen because {b}"))
+                .unwrap_or_default();
             eprintln!(
-                "fwcheck: host inferred as {} (in {c} of {t} packets); use --host to set it",
+                "fwcheck: host inferred as {} (in {c} of {t} packets{because}); use --host to set it",
                 hosts.hosts[0]
             );
         }

@@ -80,64 +80,169 @@ impl ReplayStats {
 #[derive(Debug, Clone, Serialize)]
 pub struct HostChoice {
     pub hosts: Vec<IpAddr>,
-    /// Inferred from the capture (the address seen in the most packets).
+    /// Inferred from the capture (see [`HostEvidence`]).
     pub inferred: bool,
     /// For an inferred host: in how many packets it appeared, out of how many.
     pub seen_in: Option<(u64, u64)>,
+    /// For an inferred host chosen among addresses seen equally often: why this one.
+    pub because: Option<String>,
 }
 
-/// The address present in the most packets (source or destination), per family, most frequent
-/// first; ties go to the numerically smaller address so the choice is deterministic.
-pub fn infer_hosts(packets: impl Iterator<Item = (IpAddr, IpAddr)>) -> Option<(IpAddr, u64, u64)> {
-    let mut counts: HashMap<IpAddr, u64> = HashMap::new();
-    let mut total = 0u64;
-    for (s, d) in packets {
-        total += 1;
-        *counts.entry(s).or_default() += 1;
-        if d != s {
-            *counts.entry(d).or_default() += 1;
+/// Why no host could be inferred.
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    #[error(transparent)]
+    Capture(#[from] CaptureError),
+    /// Several addresses fit equally well; a guess would judge everything from the wrong side.
+    #[error("{0}")]
+    Ambiguous(String),
+}
+
+/// Evidence, gathered in one pass over the packets, for which address is the capture's host —
+/// the way a person reading the capture would decide: the address present in the most packets
+/// (a capture taken on a host contains the host in every packet); among addresses present
+/// equally often (a capture of one conversation), the one that *answers* as a server: it sends
+/// the SYN/ACKs of TCP handshakes (a listening socket), the echo replies, UDP from a service's
+/// lower port; when none answers (the ruleset under test dropped every attempt, a scan), the
+/// one that is *asked*: the target of SYNs, echo requests, UDP to the lower port.
+#[derive(Debug, Default)]
+pub struct HostEvidence {
+    total: u64,
+    counts: HashMap<IpAddr, u64>,
+    answers: HashMap<IpAddr, u64>,
+    asked: HashMap<IpAddr, u64>,
+}
+
+impl HostEvidence {
+    pub fn add(&mut self, p: &Packet) {
+        use crate::packet::tcp_flags::{ACK, RST, SYN};
+        self.total += 1;
+        *self.counts.entry(p.src).or_default() += 1;
+        if p.dst != p.src {
+            *self.counts.entry(p.dst).or_default() += 1;
+        }
+        let (answer, ask) = match &p.l4 {
+            crate::packet::L4::Tcp(t) => {
+                let f = t.flags & (SYN | ACK | RST);
+                (f == SYN | ACK, f == SYN)
+            }
+            crate::packet::L4::Icmp(i) => (i.icmp_type == 0, i.icmp_type == 8),
+            crate::packet::L4::Icmpv6(i) => (i.icmp_type == 129, i.icmp_type == 128),
+            // A service answers from its (lower, well-known) port to a client's ephemeral one.
+            crate::packet::L4::Udp(u) => (u.sport < u.dport, u.dport < u.sport),
+            _ => (false, false),
+        };
+        if answer {
+            *self.answers.entry(p.src).or_default() += 1;
+        }
+        if ask {
+            *self.asked.entry(p.dst).or_default() += 1;
         }
     }
-    counts
-        .into_iter()
-        .filter(|(a, _)| {
+
+    /// The host, `Ok(None)` when there was no usable address at all, or an error naming the
+    /// candidates when the evidence does not decide.
+    pub fn decide(&self) -> Result<Option<HostChoice>, HostError> {
+        let usable = |a: &IpAddr| {
             !a.is_loopback()
                 && !a.is_unspecified()
                 && !a.is_multicast()
                 && *a != IpAddr::V4(std::net::Ipv4Addr::BROADCAST)
-        })
-        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
-        .map(|(a, c)| (a, c, total))
+        };
+        let Some(max) = self
+            .counts
+            .iter()
+            .filter(|(a, _)| usable(a))
+            .map(|(_, &c)| c)
+            .max()
+        else {
+            return Ok(None);
+        };
+        let mut top: Vec<IpAddr> = self
+            .counts
+            .iter()
+            .filter(|&(a, &c)| usable(a) && c == max)
+            .map(|(&a, _)| a)
+            .collect();
+        top.sort();
+        let choice = |a: IpAddr, because: Option<String>| HostChoice {
+            hosts: vec![a],
+            inferred: true,
+            seen_in: Some((max, self.total)),
+            because,
+        };
+        if let [only] = top[..] {
+            return Ok(Some(choice(only, None)));
+        }
+        // Tie-breakers, strongest first: who answers, then who is asked.
+        for (map, what) in [
+            (
+                &self.answers,
+                "answers as a server (SYN/ACKs, echo replies, UDP from the lower port)",
+            ),
+            (
+                &self.asked,
+                "is asked as a server (SYNs, echo requests, UDP to the lower port)",
+            ),
+        ] {
+            let n = |a: &IpAddr| map.get(a).copied().unwrap_or(0);
+            let best = top.iter().map(n).max().unwrap_or(0);
+            let winners: Vec<IpAddr> = top.iter().copied().filter(|a| n(a) == best).collect();
+            if best > 0 && winners.len() == 1 {
+                let a = winners[0];
+                let others: Vec<String> = top
+                    .iter()
+                    .filter(|&&o| o != a)
+                    .map(|o| format!("{o}: {}", n(o)))
+                    .collect();
+                return Ok(Some(choice(
+                    a,
+                    Some(format!(
+                        "of the addresses in every packet it alone {what}: {best}; {}",
+                        others.join(", ")
+                    )),
+                )));
+            }
+        }
+        Err(HostError::Ambiguous(format!(
+            "cannot tell which address is the host: {} each appear in {max} of {} packets and \
+             neither answers nor receives connections more than the other; give --host ADDR \
+             (an address of the machine whose ruleset this is)",
+            top.iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            self.total,
+        )))
+    }
 }
 
-/// Decide the host: `--host` if given, else the most frequent address of the source.
-pub fn choose_hosts(given: &[IpAddr], source: &Source) -> Result<HostChoice, CaptureError> {
+/// Decide the host: `--host` if given, else inferred from the source's packets
+/// ([`HostEvidence`]).
+pub fn choose_hosts(given: &[IpAddr], source: &Source) -> Result<HostChoice, HostError> {
     if !given.is_empty() {
         return Ok(HostChoice {
             hosts: given.to_vec(),
             inferred: false,
             seen_in: None,
+            because: None,
         });
     }
-    let best = match source {
-        Source::Packets(p) => infer_hosts(p.iter().map(|p| (p.src, p.dst))),
+    let mut ev = HostEvidence::default();
+    match source {
+        Source::Packets(p) => p.iter().for_each(|p| ev.add(p)),
         Source::Capture(path) => {
-            let r = CaptureReader::open(path)?;
-            infer_hosts(r.filter_map(|i| i.ok()).map(|p| (p.src, p.dst)))
+            for p in CaptureReader::open(path)?.filter_map(|i| i.ok()) {
+                ev.add(&p);
+            }
         }
-    };
-    Ok(match best {
-        Some((a, c, t)) => HostChoice {
-            hosts: vec![a],
-            inferred: true,
-            seen_in: Some((c, t)),
-        },
-        None => HostChoice {
-            hosts: Vec::new(),
-            inferred: true,
-            seen_in: None,
-        },
-    })
+    }
+    Ok(ev.decide()?.unwrap_or(HostChoice {
+        hosts: Vec::new(),
+        inferred: true,
+        seen_in: None,
+        because: None,
+    }))
 }
 
 /// The per-packet replay step shared by [`replay`] and the kernel comparison: defragmentation

@@ -1,0 +1,227 @@
+//! Captures as real hosts produce them: which address is the host, and checksums left for
+//! offload by the sender. (The kernel side of checksums is pinned in `kernel_checksums.rs`.)
+
+use std::net::IpAddr;
+use std::process::Command;
+
+use fwcheck::packet::build::{build, L4Spec, PacketSpec};
+use fwcheck::packet::flowspec;
+use fwcheck::packet::gen::GenOptions;
+use fwcheck::packet::{checksum, tcp_flags as F, LinkInfo, Packet, Timestamp};
+use fwcheck::replay::{choose_hosts, HostError, Source};
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+fn tcp(src: &str, dst: &str, sport: u16, dport: u16, flags: u8, n: u64) -> Packet {
+    let spec = PacketSpec::new(
+        ip(src),
+        ip(dst),
+        L4Spec::Tcp {
+            sport,
+            dport,
+            seq: 1000 + n as u32,
+            ack: if flags & F::ACK != 0 { 5000 } else { 0 },
+            flags,
+            window: 64240,
+            options: Vec::new(),
+        },
+    );
+    build(&spec, n, Timestamp(n * 1_000_000), LinkInfo::default())
+}
+
+fn host_of(packets: Vec<Packet>) -> Result<IpAddr, HostError> {
+    choose_hosts(&[], &Source::Packets(packets)).map(|h| h.hosts[0])
+}
+
+#[test]
+fn two_party_capture_picks_the_server_not_the_smaller_address() {
+    // The client's address sorts first: both are in every packet, the server answers.
+    let c = "192.0.2.7";
+    let s = "203.0.113.10";
+    let conv = vec![
+        tcp(c, s, 40000, 22, F::SYN, 1),
+        tcp(s, c, 22, 40000, F::SYN | F::ACK, 2),
+        tcp(c, s, 40000, 22, F::ACK, 3),
+    ];
+    assert_eq!(host_of(conv).unwrap(), ip(s));
+    // Reversed roles: still the one that answers.
+    let conv = vec![
+        tcp(s, c, 40000, 443, F::SYN, 1),
+        tcp(c, s, 443, 40000, F::SYN | F::ACK, 2),
+    ];
+    assert_eq!(host_of(conv).unwrap(), ip(c));
+    // Nobody answered (the ruleset dropped it): the one that was asked.
+    let conv = vec![
+        tcp(c, s, 40000, 22, F::SYN, 1),
+        tcp(c, s, 40000, 22, F::SYN, 2),
+    ];
+    assert_eq!(host_of(conv).unwrap(), ip(s));
+}
+
+#[test]
+fn the_address_in_most_packets_wins_without_tie_breaking() {
+    // A server with two clients: it is in every packet, each client in half.
+    let s = "203.0.113.10";
+    let v = vec![
+        tcp("198.51.100.1", s, 40000, 80, F::SYN, 1),
+        tcp(s, "198.51.100.1", 80, 40000, F::SYN | F::ACK, 2),
+        tcp("198.51.100.2", s, 40001, 80, F::SYN, 3),
+        tcp(s, "198.51.100.2", 80, 40001, F::SYN | F::ACK, 4),
+    ];
+    let h = choose_hosts(&[], &Source::Packets(v)).unwrap();
+    assert_eq!(h.hosts, vec![ip(s)]);
+    assert_eq!(h.seen_in, Some((4, 4)));
+    assert!(h.because.is_none());
+}
+
+#[test]
+fn an_undecidable_capture_is_refused_not_guessed() {
+    // Two peers exchanging ACKs only: nothing says which one is the host.
+    let v = vec![
+        tcp("192.0.2.7", "203.0.113.10", 40000, 40001, F::ACK, 1),
+        tcp("203.0.113.10", "192.0.2.7", 40001, 40000, F::ACK, 2),
+    ];
+    match host_of(v) {
+        Err(HostError::Ambiguous(why)) => {
+            assert!(
+                why.contains("192.0.2.7") && why.contains("203.0.113.10"),
+                "{why}"
+            );
+            assert!(why.contains("--host"), "{why}");
+        }
+        other => panic!("expected an ambiguity, got {other:?}"),
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_fwcheck"))
+        .args([
+            "fixtures/guides/guide-000-webserver.rules.v4",
+            "--flow",
+            "udp 192.0.2.7:4000 > 203.0.113.10:4000",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot tell which address is the host"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_flow_without_host_is_judged_from_its_destination_everywhere() {
+    // `tcp A > B:22`: B answers the handshake the flow builds, so B is the host — for the
+    // replay and for the lockout gate of the same run (one host, printed once).
+    let spec = flowspec::parse("tcp 192.0.2.7:40000 > 203.0.113.10:22").unwrap();
+    let pkts = flowspec::build(&[spec], &GenOptions::default());
+    assert_eq!(host_of(pkts).unwrap(), ip("203.0.113.10"));
+    let out = Command::new(env!("CARGO_BIN_EXE_fwcheck"))
+        .args([
+            "fixtures/guides/guide-000-webserver.rules.v4",
+            "--flow",
+            "tcp 192.0.2.7:40000 > 203.0.113.10:22",
+            "--format",
+            "json",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.matches("host inferred as 203.0.113.10").count(),
+        1,
+        "{err}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let summary: serde_json::Value = stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| v["type"] == "summary")
+        .expect("summary record");
+    assert_eq!(summary["hosts"], serde_json::json!(["203.0.113.10"]));
+    assert_eq!(summary["accepted"], 9, "{summary}");
+}
+
+/// Writes `packets` with the TCP/UDP checksum of every one replaced by the value a sending
+/// stack leaves for offload (the folded pseudo-header sum), as tcpdump shows them on a veth.
+fn offloaded_capture(packets: &[Packet]) -> tempfile::NamedTempFile {
+    let mut out = Vec::new();
+    for p in packets {
+        let mut b = p.data.to_vec();
+        let off = p.ip_hdr_len as usize;
+        let at = off + if p.proto == 6 { 16 } else { 6 };
+        let partial = checksum::fold(checksum::pseudo_header(
+            p.src,
+            p.dst,
+            p.proto,
+            (b.len() - off) as u32,
+        ));
+        b[at..at + 2].copy_from_slice(&partial.to_be_bytes());
+        let meta = fwcheck::packet::decode::FrameMeta {
+            frame: p.frame,
+            ts: p.ts,
+            linktype: 101,
+            interface: 0,
+            wire_len: b.len() as u32,
+        };
+        out.push(
+            fwcheck::packet::decode::decode_ip(&meta, LinkInfo::default(), &b, b.len(), None)
+                .unwrap(),
+        );
+    }
+    let f = tempfile::NamedTempFile::new().unwrap();
+    fwcheck::packet::write_pcap(std::fs::File::create(f.path()).unwrap(), &out).unwrap();
+    f
+}
+
+fn run(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_fwcheck"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn offloaded_checksums_are_not_invalid_by_default_and_are_counted() {
+    let spec = flowspec::parse("tcp 198.51.100.7:40000 > 203.0.113.10:22").unwrap();
+    let pkts = flowspec::build(&[spec], &GenOptions::default());
+    let cap = offloaded_capture(&pkts);
+    let rules = "fixtures/guides/guide-000-webserver.rules.v4";
+    let path = cap.path().to_str().unwrap();
+    let summary = |args: &[&str]| {
+        let mut all = vec![rules, "--pcap", path, "--host", "203.0.113.10"];
+        all.extend_from_slice(args);
+        let (code, out, err) = run(&all);
+        (code, out, err)
+    };
+    // auto (default): the SSH session works, as it did on the host; the summary says why.
+    let (code, out, _) = summary(&[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("9 judged (9 accepted, 0 dropped"), "{out}");
+    assert!(
+        out.contains("checksums: 9 packets carry offloaded (partial) TCP/UDP checksums"),
+        "{out}"
+    );
+    // verify: the inbound ones are INVALID, and the summary points at --checksums auto.
+    let (_, out, _) = summary(&["--checksums", "verify"]);
+    assert!(!out.contains("9 accepted"), "{out}");
+    assert!(out.contains("--checksums auto"), "{out}");
+    // ignore: as auto here; the JSON summary carries the counts.
+    let (_, out, _) = summary(&["--checksums", "ignore", "--format", "json"]);
+    let s: serde_json::Value = out
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| v["type"] == "summary")
+        .unwrap();
+    assert_eq!(s["accepted"], 9, "{s}");
+    assert_eq!(s["stats"]["checksums_offloaded"], 9, "{s}");
+    assert_eq!(s["stats"]["checksums_partial"], 9, "{s}");
+}

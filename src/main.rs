@@ -21,7 +21,7 @@ use fwcheck::packet::{flowspec, ChecksumMode, Timestamp};
 use fwcheck::replay::{self, Item, Source};
 use fwcheck::report::{self, table as rt, PacketRecord, Summary};
 use fwcheck::ruleset::printer::{print_ruleset, PrintOptions};
-use fwcheck::ruleset::{Family, InputFormat, ParseOptions};
+use fwcheck::ruleset::{sniff, Family, InputFormat, ParseOptions};
 
 /// Exit codes (documented in the README).
 mod exit {
@@ -213,9 +213,14 @@ enum Command {
 
 #[derive(clap::Args, Debug, Clone)]
 struct InputArgs {
-    /// Read IPv6 rules (ip6tables-save output). Default: IPv6 for files ending in .v6 or 6.
-    #[arg(short = '6', long = "ipv6")]
+    /// Read IPv6 rules (ip6tables-save output). Default: the family the rules' content shows
+    /// (addresses, icmp vs icmpv6, iptables vs ip6tables), else the file name (rules.v6,
+    /// ip6tables...), else IPv4.
+    #[arg(short = '6', long = "ipv6", conflicts_with = "ipv4")]
     ipv6: bool,
+    /// Read IPv4 rules (iptables-save output), whatever the file name says.
+    #[arg(short = '4', long = "ipv4")]
+    ipv4: bool,
     /// Input syntax.
     #[arg(long = "input-format", value_enum, default_value_t = InFormat::Auto)]
     input_format: InFormat,
@@ -254,17 +259,9 @@ enum LintFormat {
 }
 
 impl InputArgs {
-    fn options(&self, path: &Path) -> ParseOptions {
-        let v6_name = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| e.ends_with('6'));
+    fn options(&self, family: Family) -> ParseOptions {
         ParseOptions {
-            family: if self.ipv6 || v6_name {
-                Family::V6
-            } else {
-                Family::V4
-            },
+            family,
             format: match self.input_format {
                 InFormat::Auto => InputFormat::Auto,
                 InFormat::Restore => InputFormat::Restore,
@@ -273,7 +270,57 @@ impl InputArgs {
             backend: self.backend.get(),
         }
     }
+
+    /// The family to read `text` (from `path`) as: `-4`/`-6`, else what the content shows,
+    /// else what the name says, else IPv4. A contradiction is an error naming both sides.
+    fn family(&self, path: &Path, text: &str) -> Result<Family, String> {
+        let fam = |f: Family| if f == Family::V6 { "IPv6" } else { "IPv4" };
+        let evidence = sniff::family_evidence(text);
+        let content = evidence.family();
+        let shown = |f: Family| {
+            evidence
+                .sign(f)
+                .map(|s| format!("line {}: `{}`", s.line, s.text))
+                .unwrap_or_default()
+        };
+        let explicit = if self.ipv6 {
+            Some(Family::V6)
+        } else if self.ipv4 {
+            Some(Family::V4)
+        } else {
+            None
+        };
+        if let Some(want) = explicit {
+            return match content {
+                Some(c) if c != want => Err(format!(
+                    "{} was given but {} holds {} rules ({}); drop the option or give the other file",
+                    if want == Family::V6 { "-6" } else { "-4" },
+                    path.display(),
+                    fam(c),
+                    shown(c)
+                )),
+                _ => Ok(want),
+            };
+        }
+        let name = sniff::family_from_name(path);
+        match (content, name) {
+            (Some(c), Some(n)) if c != n => Err(format!(
+                "the name of {} says {} but its rules are {} ({}); give -4 or -6 to say which",
+                path.display(),
+                fam(n),
+                fam(c),
+                shown(c)
+            )),
+            (Some(c), _) => Ok(c),
+            (None, Some(n)) => Ok(n),
+            (None, None) => Ok(Family::V4),
+        }
+    }
 }
+
+/// The largest rules file read (iptables-save of a very large ruleset is a few hundred MB at
+/// most); larger input is refused instead of read until memory runs out.
+const MAX_RULES_BYTES: u64 = 256 << 20;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -314,10 +361,66 @@ fn main() -> ExitCode {
 }
 
 fn load(path: &Path, input: &InputArgs) -> Result<Loaded, u8> {
-    lint::load_file(path, input.options(path)).map_err(|e| {
-        eprintln!("fwcheck: cannot read {}: {e}", path.display());
+    use std::io::Read;
+    let fail = |msg: String| {
+        eprintln!("fwcheck: {msg}");
         exit::USAGE
-    })
+    };
+    let mut bytes = Vec::new();
+    let read = if path == Path::new("-") {
+        std::io::stdin()
+            .lock()
+            .take(MAX_RULES_BYTES + 1)
+            .read_to_end(&mut bytes)
+    } else {
+        std::fs::File::open(path).and_then(|f| f.take(MAX_RULES_BYTES + 1).read_to_end(&mut bytes))
+    };
+    if let Err(e) = read {
+        return Err(fail(format!("cannot read {}: {e}", path.display())));
+    }
+    if bytes.len() as u64 > MAX_RULES_BYTES {
+        return Err(fail(format!(
+            "{} is larger than {} MiB: not a ruleset fwcheck will read",
+            path.display(),
+            MAX_RULES_BYTES >> 20
+        )));
+    }
+    match sniff::not_text(&bytes) {
+        Some(sniff::NotText::Capture(kind)) => {
+            return Err(fail(format!(
+                "{} is a {kind} capture, not a ruleset; did you mean --pcap {}?",
+                path.display(),
+                path.display()
+            )))
+        }
+        Some(sniff::NotText::Binary(at)) => {
+            return Err(fail(format!(
+                "{} is not a text file (binary data at byte {at}); a ruleset is iptables-save \
+                 output, an iptables-restore file or a script of iptables commands",
+                path.display()
+            )))
+        }
+        None => {}
+    }
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            return Err(fail(format!(
+                "{} is not a text file (invalid UTF-8 at byte {})",
+                path.display(),
+                e.utf8_error().valid_up_to()
+            )))
+        }
+    };
+    let family = input.family(path, &text).map_err(fail)?;
+    let loaded = lint::load_str(&path.display().to_string(), &text, input.options(family));
+    if loaded.ruleset.tables.is_empty() && !loaded.has_errors() {
+        eprintln!(
+            "fwcheck: warning: {} holds no tables or rules: iptables-restore would change nothing",
+            path.display()
+        );
+    }
+    Ok(loaded)
 }
 
 fn color_stderr() -> bool {

@@ -225,3 +225,85 @@ fn offloaded_checksums_are_not_invalid_by_default_and_are_counted() {
     assert_eq!(s["stats"]["checksums_offloaded"], 9, "{s}");
     assert_eq!(s["stats"]["checksums_partial"], 9, "{s}");
 }
+
+#[test]
+fn a_capture_given_as_rules_is_named_in_one_line() {
+    let (code, out, err) = run(&["pcaps/webserver.pcap"]);
+    assert_eq!(code, Some(2));
+    assert!(out.is_empty(), "{out}");
+    assert_eq!(
+        err.trim(),
+        "fwcheck: pcaps/webserver.pcap is a pcap capture, not a ruleset; did you mean --pcap \
+         pcaps/webserver.pcap?"
+    );
+    let (code, _, err) = run(&["lint", "pcaps/two-interfaces.pcapng"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("pcapng capture, not a ruleset"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[test]
+fn an_empty_rules_file_warns_that_nothing_would_change() {
+    let f = tempfile::NamedTempFile::new().unwrap();
+    let (code, _, err) = run(&["lint", f.path().to_str().unwrap()]);
+    assert_eq!(code, Some(0));
+    assert!(
+        err.contains("holds no tables or rules: iptables-restore would change nothing"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_family_comes_from_the_content_not_the_last_character_of_the_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let v4 = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/guides/guide-000-webserver.rules.v4"
+    ))
+    .unwrap();
+    // A dated backup: the trailing 6 of the year says nothing.
+    let dated = dir.path().join("iptables-backup.30.01.2016");
+    std::fs::write(&dated, &v4).unwrap();
+    let (code, out, err) = run(&["lint", dated.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    // An IPv6 ruleset without a telling name.
+    let v6 = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+              -A INPUT -p ipv6-icmp -j ACCEPT\n-A INPUT -s 2001:db8::/32 -j ACCEPT\nCOMMIT\n";
+    let plain = dir.path().join("ip6tables");
+    std::fs::write(&plain, v6).unwrap();
+    let (code, out, err) = run(&["lint", plain.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    // Name and content disagree: said, with both sides; -4 settles it.
+    let named = dir.path().join("rules.v6");
+    std::fs::write(&named, &v4).unwrap();
+    let (code, _, err) = run(&["lint", named.to_str().unwrap()]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("says IPv6 but its rules are IPv4"), "{err}");
+    assert!(err.contains("line 8"), "{err}");
+    let (code, _, err) = run(&["lint", "-4", named.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{err}");
+    let (code, _, err) = run(&["lint", "-6", dated.to_str().unwrap()]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("-6 was given but"), "{err}");
+}
+
+#[test]
+fn rules_from_stdin() {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fwcheck"))
+        .args(["-", "--flow", "tcp 198.51.100.7:40000 > 203.0.113.10:22"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let rules = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/guides/guide-000-webserver.rules.v4"
+    ))
+    .unwrap();
+    child.stdin.take().unwrap().write_all(&rules).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("9 judged (9 accepted"), "{text}");
+}

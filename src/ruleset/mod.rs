@@ -5,6 +5,7 @@ pub mod lexer;
 pub mod model;
 pub mod parser;
 pub mod printer;
+pub mod sniff;
 
 pub use model::*;
 pub use parser::{parse_file, parse_str, InputFormat, ParseOptions, Parsed};

@@ -198,7 +198,7 @@ impl HostEvidence {
                 return Ok(Some(choice(
                     a,
                     Some(format!(
-                        "of the addresses in every packet it alone {what}: {best}; {}",
+                        "only it, of the addresses in every packet, {what}: {best} (vs {})",
                         others.join(", ")
                     )),
                 )));

@@ -241,6 +241,7 @@ pub fn compare(
     // the namespace's own packets before any table).
     let sim = SimOptions {
         simulate_replies: false,
+        recognise_answers: false,
         ..sim
     };
     let mut replayer = Replayer::new(rs, sim);

@@ -307,3 +307,139 @@ fn rules_from_stdin() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("9 judged (9 accepted"), "{text}");
 }
+
+mod answers {
+    //! The host's own answers in a capture (`SimOptions::recognise_answers`).
+    use super::*;
+    use fwcheck::engine::{AnswerTo, Outcome, SimEnv, SimOptions, Verdict};
+    use fwcheck::lint::load_str;
+    use fwcheck::replay::{replay, Item};
+    use fwcheck::ruleset::ParseOptions;
+
+    const RULES: &str = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+        -A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+        -A INPUT -p tcp -m tcp --dport 80 -j ACCEPT\n\
+        -A INPUT -p tcp -m tcp --dport 8080 -j REJECT --reject-with tcp-reset\n\
+        -A INPUT -p udp -m udp --dport 9 -j REJECT\n\
+        -A OUTPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+        COMMIT\n";
+    const H: &str = "203.0.113.10";
+    const C: &str = "198.51.100.7";
+
+    fn udp(src: &str, dst: &str, sport: u16, dport: u16, n: u64) -> Packet {
+        let mut s = PacketSpec::new(ip(src), ip(dst), L4Spec::Udp { sport, dport });
+        s.payload = b"hello".to_vec();
+        build(&s, n, Timestamp(n * 1_000_000), LinkInfo::default())
+    }
+
+    /// The ICMP port unreachable the host sends for `orig` (type 3 code 3, quoting it).
+    fn port_unreachable(orig: &Packet, n: u64) -> Packet {
+        let mut s = PacketSpec::new(
+            ip(H),
+            orig.src,
+            L4Spec::Icmp {
+                icmp_type: 3,
+                code: 3,
+                id: 0,
+                seq: 0,
+                quote: None,
+            },
+        );
+        s.payload = orig.data.to_vec();
+        let p = build(&s, n, Timestamp(n * 1_000_000), LinkInfo::default());
+        // Decoded from its bytes, as a capture gives it (the quoted packet parsed).
+        let meta = fwcheck::packet::decode::FrameMeta {
+            frame: n,
+            ts: p.ts,
+            linktype: 101,
+            interface: 0,
+            wire_len: p.data.len() as u32,
+        };
+        fwcheck::packet::decode::decode_ip(&meta, LinkInfo::default(), &p.data, p.data.len(), None)
+            .unwrap()
+    }
+
+    fn run(pkts: Vec<Packet>, recognise: bool) -> (Vec<Outcome>, u64) {
+        let loaded = load_str("answers.rules", RULES, ParseOptions::default());
+        assert!(!loaded.has_errors());
+        let opts = SimOptions {
+            env: SimEnv {
+                hosts: vec![ip(H)],
+                ..SimEnv::default()
+            },
+            recognise_answers: recognise,
+            ..SimOptions::default()
+        };
+        let mut v = Vec::new();
+        let (engine, _) = replay(&loaded.ruleset, opts, Source::Packets(pkts), |i| {
+            if let Item::Packet(_, o) = i {
+                v.push(o.clone());
+            }
+        })
+        .unwrap();
+        // OUTPUT: rule 1's packets plus the policy's, as iptables -L -v counts them.
+        let (ti, ci) = (0, 2);
+        let out = engine.rule_counters(ti, ci, 0).packets + engine.policy_counters(ti, ci).packets;
+        (v, out)
+    }
+
+    #[test]
+    fn reject_replies_in_the_capture_are_counted_once() {
+        let syn = tcp(C, H, 40000, 8080, F::SYN, 1);
+        let mut rst = tcp(H, C, 8080, 40000, F::RST | F::ACK, 2);
+        rst.ts = Timestamp(1_000_100);
+        let q = udp(C, H, 5000, 9, 3);
+        let unreach = port_unreachable(&q, 4);
+        let (o, output) = run(vec![syn, rst, q, unreach], true);
+        assert_eq!(o[0].verdict, Some(Verdict::Reject));
+        assert_eq!(o[1].answer_to, Some(AnswerTo::RejectReply(1)), "{:?}", o[1]);
+        assert_eq!(o[1].verdict, Some(Verdict::Accept));
+        assert_eq!(o[3].answer_to, Some(AnswerTo::RejectReply(3)), "{:?}", o[3]);
+        // Two replies, each through OUTPUT once (the kernel: RELATED, OUTPUT rule 1).
+        assert_eq!(output, 2);
+        // Without recognition the captured reply crosses OUTPUT a second time: 2 for 1 REJECT.
+        let syn = tcp(C, H, 40000, 8080, F::SYN, 1);
+        let rst = tcp(H, C, 8080, 40000, F::RST | F::ACK, 2);
+        let (o, output) = run(vec![syn, rst], false);
+        assert_eq!(o[1].answer_to, None);
+        assert_eq!(output, 2);
+    }
+
+    #[test]
+    fn answers_to_dropped_requests_would_not_be_sent() {
+        // Captured without the ruleset: the SYN to 22 was answered. Under the ruleset it is
+        // dropped, so the SYN/ACK is never sent; the ping likewise; the HTTP session is not
+        // touched, and neither is a later, accepted retry on the same ports.
+        let pkts = vec![
+            tcp(C, H, 40000, 22, F::SYN, 1),
+            tcp(H, C, 22, 40000, F::SYN | F::ACK, 2),
+            tcp(C, H, 40001, 80, F::SYN, 3),
+            tcp(H, C, 80, 40001, F::SYN | F::ACK, 4),
+        ];
+        let (o, _) = run(pkts, true);
+        assert_eq!(o[0].verdict, Some(Verdict::Drop));
+        assert_eq!(o[1].answer_to, Some(AnswerTo::NotSent(1)), "{:?}", o[1]);
+        assert_eq!(o[1].verdict, None);
+        assert!(o[1]
+            .reason
+            .as_deref()
+            .unwrap()
+            .starts_with("would not be sent"));
+        assert_eq!(o[3].answer_to, None);
+        assert_eq!(o[3].verdict, Some(Verdict::Accept));
+    }
+
+    #[test]
+    fn the_hosts_own_queries_are_not_mistaken_for_answers() {
+        // The host asks a resolver; the resolver's answer is dropped (no rule for it) — that
+        // answer is not a request to the host, so the host's next query still goes out.
+        let pkts = vec![
+            udp(H, "192.0.2.53", 33333, 53, 1),
+            udp("192.0.2.53", H, 53, 33333, 2),
+            udp(H, "192.0.2.53", 33333, 53, 3),
+        ];
+        let (o, _) = run(pkts, true);
+        assert!(o.iter().all(|o| o.answer_to.is_none()), "{o:?}");
+        assert_eq!(o[2].verdict, Some(Verdict::Accept));
+    }
+}

@@ -525,6 +525,8 @@ pub fn run_scenario(
         env: opts.env.clone(),
         router: opts.router,
         simulate_replies: true,
+        // Scenarios are built conversations, not a capture of this host.
+        recognise_answers: false,
         time_origin: origin,
         ct_timeouts: opts.ct_timeouts,
         ..SimOptions::default()

@@ -5,6 +5,7 @@
 //! One [`Engine`] replays packets in capture order; its state (conntrack table, limit buckets,
 //! recent lists, counters) evolves exactly as the kernel's would.
 
+mod answers;
 pub mod ctx;
 mod nat;
 pub mod outcome;
@@ -30,6 +31,11 @@ pub struct SimOptions {
     pub router: bool,
     /// Run REJECT's reply through the host's OUTPUT path to see whether it leaves.
     pub simulate_replies: bool,
+    /// The packets are a capture taken on the host: recognise the host's own answers in it —
+    /// REJECT's replies (judged once, when REJECT sent them) and answers to requests the
+    /// ruleset drops (never sent). Off for constructed traffic and for the kernel comparison,
+    /// whose oracle injects every frame as an independent packet.
+    pub recognise_answers: bool,
     /// Record every rule tried (for `trace`).
     pub trace: bool,
     /// `nf_conntrack_tcp_ignore_invalid_rst`.
@@ -50,6 +56,7 @@ impl Default for SimOptions {
             env: SimEnv::default(),
             router: false,
             simulate_replies: true,
+            recognise_answers: true,
             trace: false,
             tcp_ignore_invalid_rst: false,
             ct_timeouts: crate::conntrack::Timeouts::default(),
@@ -152,6 +159,7 @@ pub struct Engine<'r> {
     pub(crate) ext: ExtState,
     ct_active: bool,
     origin: Option<u64>,
+    answers: answers::Answers,
 }
 
 impl<'r> Engine<'r> {
@@ -220,6 +228,7 @@ impl<'r> Engine<'r> {
             ext: ExtState::default(),
             ct_active,
             origin,
+            answers: answers::Answers::default(),
         }
     }
 
@@ -332,7 +341,35 @@ impl<'r> Engine<'r> {
             reject: None,
             fragments: Vec::new(),
             trace: Vec::new(),
+            answer_to: None,
         };
+        let recognise = self.opts.recognise_answers && stage == Stage::Whole;
+        if recognise && direction == Direction::Out {
+            match self.answers.outbound(pkt, clock.ns) {
+                Some(answers::Recognised::RejectReply(r)) => {
+                    out.verdict = Some(r.verdict);
+                    out.decision = r.decision;
+                    out.ctstate = r.ctstate;
+                    out.certain = r.certain;
+                    out.answer_to = Some(AnswerTo::RejectReply(r.to_frame));
+                    out.reason = Some(format!(
+                        "REJECT's reply to frame {}: judged when REJECT sent it (the kernel \
+                         counts it once)",
+                        r.to_frame
+                    ));
+                    return (out, Skb::default());
+                }
+                Some(answers::Recognised::NotSent { to_frame }) => {
+                    out.answer_to = Some(AnswerTo::NotSent(to_frame));
+                    out.reason = Some(format!(
+                        "would not be sent: it answers frame {to_frame}, a request the ruleset \
+                         drops"
+                    ));
+                    return (out, Skb::default());
+                }
+                None => {}
+            }
+        }
         // ip_rcv_core / ipv6_rcv: some received packets never reach netfilter.
         if matches!(direction, Direction::In | Direction::Forward) && stage != Stage::FromInput {
             if let Some(why) = pkt.kernel_drop_reason() {
@@ -388,7 +425,7 @@ impl<'r> Engine<'r> {
             TableVerdict::Accept | TableVerdict::Nat(_) => Verdict::Accept,
             TableVerdict::Drop => Verdict::Drop,
             TableVerdict::Reject(r) => {
-                let sent = self.reject_reply(&cur, r, hc.skb.ct, now, clock.ns);
+                let sent = self.reject_reply(&cur, r, hc.skb.ct, now, clock.ns, pkt.frame);
                 out.reject = Some(RejectInfo { reply: r, sent });
                 Verdict::Reject
             }
@@ -403,6 +440,12 @@ impl<'r> Engine<'r> {
         }
         if let Attach::Ct { id, .. } = hc.skb.ct {
             self.conntrack.release(id);
+        }
+        if self.opts.recognise_answers
+            && direction == Direction::In
+            && stage != Stage::PreroutingOnly
+        {
+            self.answers.inbound(pkt, out.verdict, out.ctstate);
         }
         (out, hc.skb)
     }
@@ -612,6 +655,7 @@ impl<'r> Engine<'r> {
         ct: Attach,
         now: u64,
         clock_ns: u64,
+        frame: u64,
     ) -> Option<bool> {
         if reply == crate::ext::RejectReply::TcpReset {
             if let Attach::Ct { id, .. } = ct {
@@ -668,6 +712,11 @@ impl<'r> Engine<'r> {
             ct_new: None,
         };
         let mut scratch = Outcome::unjudged(orig.frame, "");
+        let sig = self
+            .opts
+            .recognise_answers
+            .then(|| answers::ReplySig::of(&rp))
+            .flatten();
         let mut cur = Cow::Owned(rp);
         let ended = self.traverse(Direction::Out, &mut cur, &mut hc, &mut scratch);
         if let Some(id) = hc.ct_new {
@@ -676,6 +725,26 @@ impl<'r> Engine<'r> {
             } else {
                 self.conntrack.discard(id);
             }
+        }
+        if let Some(sig) = sig {
+            let decision = ended
+                .or(hc.accepted)
+                .map_or(Decision::NoRules, |r| r.decision);
+            self.answers.sent_reply(
+                sig,
+                clock_ns,
+                answers::SentReply {
+                    to_frame: frame,
+                    verdict: if ended.is_none() {
+                        Verdict::Accept
+                    } else {
+                        Verdict::Drop
+                    },
+                    decision: Some(decision),
+                    ctstate: scratch.ctstate,
+                    certain: hc.uncertain.is_none(),
+                },
+            );
         }
         Some(ended.is_none())
     }

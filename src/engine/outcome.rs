@@ -140,6 +140,17 @@ pub struct Outcome {
     /// For a reassembled datagram: the frames it was built from.
     pub fragments: Vec<u64>,
     pub trace: Vec<TraceStep>,
+    /// A captured packet recognised as the host's own answer to an earlier frame.
+    pub answer_to: Option<AnswerTo>,
+}
+
+/// What a captured outbound packet answers (see `SimOptions::recognise_answers`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnswerTo {
+    /// The reply REJECT sent for this frame: judged when REJECT sent it, counted once.
+    RejectReply(u64),
+    /// An answer to this frame, a request the ruleset drops: the host would never send it.
+    NotSent(u64),
 }
 
 impl Outcome {
@@ -155,6 +166,7 @@ impl Outcome {
             reject: None,
             fragments: Vec::new(),
             trace: Vec::new(),
+            answer_to: None,
         }
     }
 }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::engine::{Decision, Engine, Outcome, Verdict};
+use crate::engine::{AnswerTo, Decision, Engine, Outcome, Verdict};
 use crate::ext::RejectReply;
 use crate::packet::{proto, tcp_flags as F, Packet, PacketProblem, L4};
 use crate::replay::{HostChoice, ReplayStats};
@@ -214,6 +214,15 @@ pub struct PacketRecord {
     pub reject: Option<RejectRecord>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fragments: Vec<u64>,
+    /// REJECT's reply to this frame, captured (judged once, when REJECT sent it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reject_reply_to: Option<u64>,
+    /// The host would never send this packet: it answers `answers_frame`, a request the
+    /// ruleset drops.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub would_not_be_sent: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answers_frame: Option<u64>,
 }
 
 impl PacketRecord {
@@ -252,6 +261,15 @@ impl PacketRecord {
                 sent: r.sent,
             }),
             fragments: o.fragments.clone(),
+            reject_reply_to: match o.answer_to {
+                Some(AnswerTo::RejectReply(f)) => Some(f),
+                _ => None,
+            },
+            would_not_be_sent: matches!(o.answer_to, Some(AnswerTo::NotSent(_))),
+            answers_frame: match o.answer_to {
+                Some(AnswerTo::NotSent(f)) => Some(f),
+                _ => None,
+            },
         }
     }
 
@@ -283,6 +301,9 @@ impl PacketRecord {
             }),
             reject: None,
             fragments: Vec::new(),
+            reject_reply_to: None,
+            would_not_be_sent: false,
+            answers_frame: None,
         }
     }
 }

@@ -103,8 +103,11 @@ pub(crate) enum Recognised {
 pub(crate) struct Answers {
     replies: HashMap<ReplySig, (u64, SentReply)>,
     reply_order: VecDeque<(u64, ReplySig)>,
-    dead: HashMap<Key, u64>,
-    dead_order: VecDeque<Key>,
+    /// Conversation → (request frame, insertion number); the order queue holds insertion
+    /// numbers too, so an entry removed and inserted again is not evicted by its old place.
+    dead: HashMap<Key, (u64, u64)>,
+    dead_order: VecDeque<(Key, u64)>,
+    inserted: u64,
 }
 
 /// The conversation key of a request arriving at the host (`Some` for the packets that open
@@ -165,14 +168,16 @@ impl Answers {
         };
         match verdict {
             Some(Verdict::Drop | Verdict::Reject) => {
-                if self.dead.insert(key, pkt.frame).is_none() {
-                    if self.dead_order.len() >= CAP {
-                        if let Some(old) = self.dead_order.pop_front() {
+                self.inserted += 1;
+                self.dead.insert(key, (pkt.frame, self.inserted));
+                if self.dead_order.len() >= CAP {
+                    if let Some((old, n)) = self.dead_order.pop_front() {
+                        if self.dead.get(&old).is_some_and(|&(_, m)| m == n) {
                             self.dead.remove(&old);
                         }
                     }
-                    self.dead_order.push_back(key);
                 }
+                self.dead_order.push_back((key, self.inserted));
             }
             Some(Verdict::Accept) if !self.dead.is_empty() => {
                 self.dead.remove(&key);
@@ -205,6 +210,6 @@ impl Answers {
         let key = answer_key(pkt)?;
         self.dead
             .get(&key)
-            .map(|&to_frame| Recognised::NotSent { to_frame })
+            .map(|&(to_frame, _)| Recognised::NotSent { to_frame })
     }
 }

@@ -44,8 +44,34 @@ mod exit {
 struct Cli {
     #[command(flatten)]
     sim: SimArgs,
+    /// Colours: verdicts in tables, diagnostics. `auto`: when writing to a terminal and
+    /// NO_COLOR is not set.
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto, global = true)]
+    color: ColorArg,
     #[command(subcommand)]
     command: Option<Command>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+/// `--color`, decided once in `main`.
+static COLOR: std::sync::OnceLock<ColorArg> = std::sync::OnceLock::new();
+
+fn color_for(terminal: bool) -> bool {
+    match COLOR.get().copied().unwrap_or(ColorArg::Auto) {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => terminal && std::env::var_os("NO_COLOR").is_none(),
+    }
+}
+
+fn color_stdout() -> bool {
+    color_for(std::io::stdout().is_terminal())
 }
 
 #[derive(Args, Debug)]
@@ -55,11 +81,17 @@ struct SimArgs {
     rules: Option<PathBuf>,
     #[command(flatten)]
     input: InputArgs,
-    /// Replay this capture (pcap or pcapng).
+    /// Replay this capture (pcap or pcapng; `-` reads it from standard input).
     #[arg(long, value_name = "FILE", conflicts_with_all = ["synthetic", "flow"])]
     pcap: Option<PathBuf>,
     /// Replay generated traffic of this profile (webserver, scan, dns, ping-flood, knock).
-    #[arg(long, value_name = "PROFILE", num_args = 0..=1, default_missing_value = "webserver")]
+    #[arg(
+        long,
+        value_name = "PROFILE",
+        num_args = 0..=1,
+        default_missing_value = "webserver",
+        conflicts_with = "flow"
+    )]
     synthetic: Option<String>,
     /// Replay an ad-hoc flow, e.g. `tcp 198.51.100.7:40000 > 203.0.113.10:22` (repeatable).
     #[arg(long, value_name = "SPEC")]
@@ -125,8 +157,9 @@ struct HostArgs {
     /// nf_conntrack_tcp_be_liberal: never mark out-of-window TCP packets INVALID.
     #[arg(long)]
     tcp_be_liberal: bool,
-    /// Kernel HZ (jiffies per second), used by -m limit/hashlimit/recent arithmetic.
-    #[arg(long, default_value_t = 250, value_name = "N")]
+    /// Kernel HZ (jiffies per second), used by -m limit/hashlimit/recent arithmetic: 100, 250,
+    /// 300 or 1000 (CONFIG_HZ); other values from 24 to 1200 are accepted for odd kernels.
+    #[arg(long, default_value_t = 250, value_name = "N", value_parser = clap::value_parser!(u32).range(24..=1200))]
     hz: u32,
     /// A conntrack timeout in seconds, as the matching sysctl sets it (repeatable), e.g.
     /// `udp=30` for net.netfilter.nf_conntrack_udp_timeout. Names: tcp_established,
@@ -256,6 +289,12 @@ enum InFormat {
 enum LintFormat {
     Table,
     Json,
+    /// SARIF 2.1.0: one result per diagnostic.
+    Sarif,
+    /// GitHub Actions workflow annotations.
+    Github,
+    /// JUnit XML: one failing test case per error.
+    Junit,
 }
 
 impl InputArgs {
@@ -334,6 +373,7 @@ fn main() -> ExitCode {
             });
         }
     };
+    let _ = COLOR.set(cli.color);
     let code = match cli.command {
         Some(Command::Lint {
             rules,
@@ -424,7 +464,7 @@ fn load(path: &Path, input: &InputArgs) -> Result<Loaded, u8> {
 }
 
 fn color_stderr() -> bool {
-    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+    color_for(std::io::stderr().is_terminal())
 }
 
 fn cmd_lint(path: &Path, input: &InputArgs, format: LintFormat, strict: bool) -> u8 {
@@ -484,6 +524,20 @@ fn cmd_lint(path: &Path, input: &InputArgs, format: LintFormat, strict: bool) ->
             let _ = writeln!(out, "{t}");
             let _ = writeln!(out, "{} error(s), {} warning(s)", s.errors, s.warnings);
         }
+        LintFormat::Sarif => {
+            let doc = report::ci::sarif_diagnostics(&rep.diagnostics);
+            let _ = writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&doc).unwrap_or_default()
+            );
+        }
+        LintFormat::Github => {
+            let _ = write!(out, "{}", report::ci::github_diagnostics(&rep.diagnostics));
+        }
+        LintFormat::Junit => {
+            let _ = write!(out, "{}", report::ci::junit_diagnostics(&rep.diagnostics));
+        }
     }
     if rep.summary.errors > 0 {
         exit::INVALID
@@ -531,10 +585,10 @@ fn parse_flows(specs: &[String]) -> Result<Vec<flowspec::FlowSpec>, u8> {
         .iter()
         .map(|s| {
             flowspec::parse(s).map_err(|e| {
-                eprintln!(
-                    "fwcheck: --flow '{s}'\n  {}^ {e}",
-                    " ".repeat(e.column.saturating_sub(1) + 9)
-                );
+                // The caret under the offending character of the spec as printed.
+                let prefix = "fwcheck: --flow '";
+                let col = s.chars().take(e.column.saturating_sub(1)).count();
+                eprintln!("{prefix}{s}'\n{}^ {e}", " ".repeat(prefix.len() + col));
                 exit::USAGE
             })
         })
@@ -644,15 +698,45 @@ fn cmd_sim(a: SimArgs) -> u8 {
     let diag_text = loaded.render_diagnostics(color_stderr());
     if loaded.has_errors() {
         let _ = write!(std::io::stderr(), "{diag_text}");
-        if a.format == OutFormat::Github {
-            for d in loaded.diagnostics.iter().filter(|d| d.is_error()) {
-                let l = d.locate(&loaded.ruleset.source);
-                println!(
-                    "::error file={},line={},col={},title={}::{}",
-                    l.file, l.line, l.column, l.code, l.message
-                );
+        // Every format still writes a complete document, with the errors in it.
+        let located: Vec<_> = loaded
+            .diagnostics
+            .iter()
+            .map(|d| d.locate(&loaded.ruleset.source))
+            .collect();
+        let mut out = std::io::stdout().lock();
+        let _ = match a.format {
+            OutFormat::Table => Ok(()),
+            OutFormat::Json => {
+                let errors = located
+                    .iter()
+                    .filter(|d| d.severity == fwcheck::diag::Severity::Error)
+                    .count();
+                let mut text = String::new();
+                for d in &located {
+                    let mut v = serde_json::to_value(d).unwrap_or_default();
+                    v["type"] = "diagnostic".into();
+                    text.push_str(&format!("{v}\n"));
+                }
+                let summary = serde_json::json!({
+                    "type": "summary",
+                    "valid": false,
+                    "errors": errors,
+                    "warnings": located.len() - errors,
+                    "exit": exit::INVALID,
+                });
+                writeln!(out, "{text}{summary}")
             }
-        }
+            OutFormat::Sarif => writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&report::ci::sarif_diagnostics(&located))
+                    .unwrap_or_default()
+            ),
+            OutFormat::Junit => write!(out, "{}", report::ci::junit_diagnostics(&located)),
+            OutFormat::Github => write!(out, "{}", report::ci::github_diagnostics(&located)),
+        };
+        let _ = out.flush();
         eprintln!(
             "fwcheck: {} is not a valid ruleset ({} error(s)); nothing simulated",
             rules_path.display(),
@@ -734,8 +818,35 @@ fn cmd_sim(a: SimArgs) -> u8 {
             }
         }
     };
+    // A capture on standard input is buffered in a temporary file: host inference reads it
+    // once more before the replay (and the file is as large as the capture, not memory).
+    let mut _stdin_capture = None;
     let source = if let Some(p) = &a.pcap {
-        Some(Source::Capture(p.clone()))
+        if p == Path::new("-") {
+            if rules_path == Path::new("-") {
+                eprintln!(
+                    "fwcheck: the rules and the capture cannot both come from standard input"
+                );
+                return exit::USAGE;
+            }
+            let spooled = tempfile::NamedTempFile::new().and_then(|mut f| {
+                std::io::copy(&mut std::io::stdin().lock(), &mut f)?;
+                Ok(f)
+            });
+            match spooled {
+                Ok(f) => {
+                    let path = f.path().to_path_buf();
+                    _stdin_capture = Some(f);
+                    Some(Source::Capture(path))
+                }
+                Err(e) => {
+                    eprintln!("fwcheck: cannot buffer the capture from standard input: {e}");
+                    return exit::USAGE;
+                }
+            }
+        } else {
+            Some(Source::Capture(p.clone()))
+        }
     } else if !a.flow.is_empty() {
         let specs = match parse_flows(&a.flow) {
             Ok(s) => s,
@@ -770,7 +881,10 @@ fn cmd_sim(a: SimArgs) -> u8 {
                 return exit::USAGE;
             }
             Err(e) => {
-                eprintln!("fwcheck: {e}");
+                match &a.pcap {
+                    Some(p) => eprintln!("fwcheck: {}: {e}", p.display()),
+                    None => eprintln!("fwcheck: {e}"),
+                }
                 return exit::INVALID;
             }
         },
@@ -844,6 +958,11 @@ fn cmd_sim(a: SimArgs) -> u8 {
             }
         };
         let table_rows = fmt == OutFormat::Table && !a.flows;
+        // `--limit 0`: every row, streamed as lines while the capture is read (constant
+        // memory), instead of one table that would hold them all.
+        let stream_rows = table_rows && a.limit == 0;
+        let color = color_stdout();
+        let mut streamed_header = false;
         let progress =
             (fmt == OutFormat::Table && std::io::stderr().is_terminal()).then(Progress::new);
         let rs = &loaded.ruleset;
@@ -887,9 +1006,15 @@ fn cmd_sim(a: SimArgs) -> u8 {
                 if let Ok(s) = serde_json::to_string(&rec) {
                     let _ = writeln!(stdout, "{s}");
                 }
+            } else if stream_rows {
+                if !streamed_header {
+                    streamed_header = true;
+                    let _ = writeln!(stdout, "{}", rt::packet_stream_header());
+                }
+                let _ = writeln!(stdout, "{}", rt::packet_line(&rec, t));
             } else if table_rows {
-                if a.limit == 0 || rows.len() < a.limit {
-                    rows.push(rt::packet_row(&rec, t));
+                if rows.len() < a.limit {
+                    rows.push(rt::packet_row(&rec, t, color));
                 } else {
                     hidden += 1;
                 }
@@ -917,8 +1042,8 @@ fn cmd_sim(a: SimArgs) -> u8 {
         if fmt == OutFormat::Table {
             if a.flows {
                 let _ = writeln!(stdout, "{}", rt::flows_table(&summary));
-            } else {
-                let _ = writeln!(stdout, "{}", rt::packets_table(rows));
+            } else if !stream_rows {
+                let _ = writeln!(stdout, "{}", rt::packets_table(rows, color));
                 if hidden > 0 {
                     let _ = writeln!(
                         stdout,

@@ -427,3 +427,87 @@ fn cli_exit_codes() {
     );
     assert_eq!(run(&["--no-such-flag"]), Some(2));
 }
+
+#[test]
+fn a_ruleset_that_does_not_load_still_gives_complete_ci_documents() {
+    // Two errors and a warning: every format carries them, at their file:line:column.
+    let text = "*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp --dport 99999 -j ACCEPT\n\
+                -A INPUT -s 'x' -j ACCEPT\n-A NOPE -j ACCEPT\nCOMMIT\n";
+    let l = fwcheck::lint::load_str("bad.rules", text, ParseOptions::default());
+    assert!(l.has_errors());
+    let located: Vec<_> = l
+        .diagnostics
+        .iter()
+        .map(|d| d.locate(&l.ruleset.source))
+        .collect();
+    let errors = located
+        .iter()
+        .filter(|d| d.severity == fwcheck::diag::Severity::Error)
+        .count();
+    assert!(errors >= 2, "{located:?}");
+    let doc = ci::sarif_diagnostics(&located);
+    let schema = sarif_schema();
+    let validator = jsonschema::validator_for(&schema).expect("compile schema");
+    let problems: Vec<String> = validator
+        .iter_errors(&doc)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    let results = doc["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), located.len());
+    let first = &located[0];
+    let r0 = &results[0]["locations"][0]["physicalLocation"];
+    assert_eq!(r0["artifactLocation"]["uri"], "bad.rules");
+    assert_eq!(r0["region"]["startLine"], first.line);
+    assert_eq!(r0["region"]["startColumn"], first.column);
+    // JUnit: well-formed, one failing case per error.
+    let xml = ci::junit_diagnostics(&located);
+    let mut reader = quick_xml::Reader::from_str(&xml);
+    let mut failures = 0;
+    loop {
+        match reader.read_event().expect("well-formed XML") {
+            quick_xml::events::Event::Start(e) if e.name().as_ref() == b"failure" => failures += 1,
+            quick_xml::events::Event::Eof => break,
+            _ => {}
+        }
+    }
+    assert_eq!(failures, errors);
+    // GitHub: one annotation per diagnostic.
+    assert_eq!(
+        ci::github_diagnostics(&located).lines().count(),
+        located.len()
+    );
+    // The binary writes them too, for the main command and for lint, exit 3.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.rules");
+    std::fs::write(&path, text).unwrap();
+    for args in [
+        vec!["--synthetic", "--format", "sarif"],
+        vec!["--synthetic", "--format", "json"],
+        vec!["--synthetic", "--format", "junit"],
+        vec!["lint", "--format", "sarif"],
+        vec!["lint", "--format", "github"],
+    ] {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_fwcheck"));
+        if args[0] == "lint" {
+            cmd.arg("lint").arg(&path).args(&args[1..]);
+        } else {
+            cmd.arg(&path).args(&args);
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(3), "{args:?}");
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        assert!(stdout.contains("E1"), "{args:?}: {stdout}");
+        if args.contains(&"sarif") {
+            let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+            assert!(validator.is_valid(&v), "{args:?}");
+        }
+        if args.contains(&"json") {
+            let last: serde_json::Value =
+                serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+            assert_eq!(last["type"], "summary");
+            assert_eq!(last["valid"], false);
+            assert_eq!(last["errors"], errors);
+        }
+    }
+}

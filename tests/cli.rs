@@ -242,3 +242,91 @@ fn ct_timeout_flag() {
     assert_eq!(st.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&st.stderr).contains("tcp_established"));
 }
+
+/// Runs fwcheck with `args`, stdout discarded, and returns (exit code, peak RSS in KiB). The
+/// child is reaped by `wait4` itself (which reports its rusage), not by `Child::wait`.
+#[allow(clippy::zombie_processes)]
+fn run_measured(args: &[&str]) -> (i32, i64) {
+    let child = Command::new(env!("CARGO_BIN_EXE_fwcheck"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run fwcheck");
+    let mut status = 0;
+    // SAFETY: a zeroed rusage is a valid out-parameter; the pid is our own child.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = child.id() as libc::pid_t;
+    // SAFETY: wait4 on our own child with valid pointers.
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
+    assert_eq!(r, pid);
+    (libc::WEXITSTATUS(status), ru.ru_maxrss)
+}
+
+#[test]
+fn limit_0_streams_every_row_in_constant_memory() {
+    // Every frame, one line each after a header, in frame order.
+    let out = Command::new(env!("CARGO_BIN_EXE_fwcheck"))
+        .args([
+            "fixtures/guides/guide-000-webserver.rules.v4",
+            "--pcap",
+            "pcaps/webserver.pcap",
+            "--limit",
+            "0",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().take_while(|l| !l.starts_with('┌')).collect();
+    assert!(lines[0].trim_start().starts_with("frame"), "{}", lines[0]);
+    assert_eq!(lines.len(), 1 + 272);
+    for (i, l) in lines[1..].iter().enumerate() {
+        let frame: usize = l.split_whitespace().next().unwrap().parse().unwrap();
+        assert_eq!(frame, i + 1);
+    }
+    // A capture of ~230,000 packets (79 MB): the rows are not held.
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.pcap");
+    let st = Command::new(env!("CARGO_BIN_EXE_fwcheck"))
+        .args(["gen", "webserver", "--flows", "20000", "--output"])
+        .arg(&big)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let big = big.to_str().unwrap();
+    let rules = "fixtures/guides/guide-000-webserver.rules.v4";
+    let (code, rss_all) = run_measured(&[rules, "--pcap", big, "--limit", "0"]);
+    assert!(matches!(code, 0 | 1));
+    let (_, rss_default) = run_measured(&[rules, "--pcap", big]);
+    assert!(
+        rss_all < 64 * 1024 && rss_all < rss_default + 16 * 1024,
+        "--limit 0: {rss_all} KiB peak (default limit: {rss_default} KiB)"
+    );
+}
+
+#[test]
+fn color_follows_the_option() {
+    let run = |extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_fwcheck"))
+            .args([
+                "fixtures/guides/guide-000-webserver.rules.v4",
+                "--pcap",
+                "pcaps/webserver.pcap",
+                "--limit",
+                "3",
+            ])
+            .args(extra)
+            .env_remove("NO_COLOR")
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // Piped (not a terminal): no escape codes unless asked for.
+    assert!(!run(&[]).contains('\x1b'));
+    assert!(!run(&["--color", "never"]).contains('\x1b'));
+    let colored = run(&["--color", "always"]);
+    assert!(colored.contains("\x1b[38;5;10m ACCEPT"), "{colored}");
+}

@@ -192,3 +192,50 @@ fn real_world_rulesets_load_and_are_fixed_points() {
         );
     }
 }
+
+#[test]
+fn scripts_expand_simple_shell_variables_and_warn_about_what_they_cannot_follow() {
+    let script = "#!/bin/sh\nIPT=/sbin/iptables\nADMIN=\"198.51.100.0/24\"\nexport WEB=80\n\
+        $IPT -F\n$IPT -P INPUT DROP\n\
+        $IPT -A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+        ${IPT} -A INPUT -p tcp -s $ADMIN --dport 22 -j ACCEPT\n\
+        $IPT -A INPUT -p tcp --dport $WEB -j ACCEPT\n\
+        for ip in 192.0.2.1 192.0.2.2; do\n  $IPT -A INPUT -s $ip -j DROP\ndone\n\
+        if true; then\n  iptables -A INPUT -j LOG\nfi\n\
+        $IPT -A INPUT -p tcp --dport $UNSET -j ACCEPT\necho done\n";
+    let l = fwcheck::lint::load_str("fw.sh", script, ParseOptions::default());
+    assert!(!l.has_errors(), "{}", l.render_diagnostics(false));
+    let text = fwcheck::ruleset::printer::print_ruleset(
+        &l.ruleset,
+        fwcheck::ruleset::printer::PrintOptions::default(),
+    );
+    assert!(text.contains(":INPUT DROP"), "{text}");
+    assert!(
+        text.contains("-A INPUT -s 198.51.100.0/24 -p tcp -m tcp --dport 22 -j ACCEPT"),
+        "{text}"
+    );
+    assert!(
+        text.contains("-A INPUT -p tcp -m tcp --dport 80 -j ACCEPT"),
+        "{text}"
+    );
+    assert_eq!(l.ruleset.rule_count(), 3, "{text}");
+    let warnings: Vec<_> = l
+        .diagnostics
+        .iter()
+        .map(|d| d.locate(&l.ruleset.source))
+        .filter(|d| d.code == "W005")
+        .map(|d| (d.line, d.message))
+        .collect();
+    assert_eq!(warnings.len(), 3, "{warnings:?}");
+    assert_eq!(warnings[0].0, 11);
+    assert!(
+        warnings[0].1.contains("loop or conditional"),
+        "{warnings:?}"
+    );
+    assert_eq!(warnings[1].0, 14);
+    assert_eq!(warnings[2].0, 16);
+    assert!(
+        warnings[2].1.contains("cannot expand $UNSET"),
+        "{warnings:?}"
+    );
+}

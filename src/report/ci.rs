@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 use crate::analysis::expect::ExpectResult;
 use crate::analysis::lockout::LockoutResult;
 use crate::analysis::{code_info, Finding, Level, CODES};
+use crate::diag::{LocatedDiagnostic, Severity};
 
 fn sarif_level(l: Level) -> &'static str {
     match l {
@@ -214,6 +215,116 @@ pub fn github(findings: &[Finding], expectations: &[ExpectResult], rules_file: &
                 "{}: expected {}, got {}",
                 e.name, e.expected, e.got
             ))
+        ));
+    }
+    out
+}
+
+// A ruleset's own diagnostics (parse errors and warnings, `lint`): the same formats, so a CI
+// job uploading SARIF or reading JUnit never gets an empty file when the ruleset does not load.
+
+fn diag_level(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Note => "note",
+    }
+}
+
+/// SARIF 2.1.0 with one result per diagnostic, at its file:line:column (rule ids are the
+/// diagnostic codes, E1xx/W1xx).
+pub fn sarif_diagnostics(diags: &[LocatedDiagnostic]) -> Value {
+    let mut codes: Vec<&str> = diags.iter().map(|d| d.code).collect();
+    codes.sort_unstable();
+    codes.dedup();
+    let rules: Vec<Value> = codes.iter().map(|c| json!({ "id": c })).collect();
+    let results: Vec<Value> = diags
+        .iter()
+        .map(|d| {
+            let mut text = d.message.clone();
+            if let Some(e) = &d.expected {
+                text.push_str(&format!(" (expected {e})"));
+            }
+            json!({
+                "ruleId": d.code,
+                "ruleIndex": codes.iter().position(|c| *c == d.code),
+                "level": diag_level(d.severity),
+                "message": { "text": text },
+                "locations": [{ "physicalLocation": {
+                    "artifactLocation": { "uri": d.file },
+                    "region": {
+                        "startLine": d.line.max(1),
+                        "startColumn": d.column.max(1),
+                        "endLine": d.end_line.max(d.line).max(1),
+                        "endColumn": d.end_column.max(1),
+                    },
+                }}],
+            })
+        })
+        .collect();
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": { "name": "fwcheck", "version": env!("CARGO_PKG_VERSION"), "rules": rules } },
+            "results": results,
+        }]
+    })
+}
+
+/// JUnit XML with a `ruleset` suite: one failing case per error (warnings are not failures).
+pub fn junit_diagnostics(diags: &[LocatedDiagnostic]) -> String {
+    let errors: Vec<&LocatedDiagnostic> = diags
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .collect();
+    let n = errors.len().max(1);
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    out.push_str(&format!(
+        "<testsuites name=\"fwcheck\" tests=\"{n}\" failures=\"{}\">\n  <testsuite name=\"ruleset\" tests=\"{n}\" failures=\"{}\">\n",
+        errors.len(),
+        errors.len()
+    ));
+    if errors.is_empty() {
+        out.push_str("    <testcase classname=\"fwcheck.ruleset\" name=\"the ruleset loads\"/>\n");
+    }
+    for d in errors {
+        let at = format!("{}:{}:{}", d.file, d.line, d.column);
+        out.push_str(&format!(
+            "    <testcase classname=\"fwcheck.ruleset\" name=\"{}\">\n      <failure message=\"{}\" type=\"{}\">{}</failure>\n    </testcase>\n",
+            xml(&format!("{} {at}", d.code)),
+            xml(&d.message),
+            d.code,
+            xml(&format!(
+                "{at}: {}{}",
+                d.message,
+                d.expected
+                    .as_ref()
+                    .map(|e| format!(" (expected {e})"))
+                    .unwrap_or_default()
+            ))
+        ));
+    }
+    out.push_str("  </testsuite>\n</testsuites>\n");
+    out
+}
+
+/// GitHub workflow annotations, one per diagnostic.
+pub fn github_diagnostics(diags: &[LocatedDiagnostic]) -> String {
+    let mut out = String::new();
+    for d in diags {
+        let cmd = match d.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Note => "notice",
+        };
+        out.push_str(&format!(
+            "::{cmd} file={},line={},col={},title={}::{}\n",
+            gh_prop(&d.file),
+            d.line,
+            d.column,
+            gh_prop(d.code),
+            gh_data(&d.message)
         ));
     }
     out

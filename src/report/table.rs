@@ -1,7 +1,7 @@
 //! Terminal tables (comfy-table): packets, per-rule hits, summary by verdict, flows.
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
+use comfy_table::{Cell, CellAlignment, Color, ContentArrangement, Table};
 
 use super::{FlowKey, PacketRecord, RuleHits, Summary};
 
@@ -12,8 +12,9 @@ fn table() -> Table {
     t
 }
 
-/// One row of the packet table.
-pub fn packet_row(r: &PacketRecord, t0: f64) -> Vec<Cell> {
+/// The columns of the packet table, as text: frame, time, dir, src → dst, proto, ctstate,
+/// verdict, decided by.
+pub fn packet_fields(r: &PacketRecord, t0: f64) -> [String; 8] {
     let endpoints = match (r.src, r.dst) {
         (Some(s), Some(d)) => match (r.sport, r.dport) {
             (Some(sp), Some(dp)) => format!("{} → {}", fmt_ep(s, sp), fmt_ep(d, dp)),
@@ -56,16 +57,77 @@ pub fn packet_row(r: &PacketRecord, t0: f64) -> Vec<Cell> {
         (_, Some(reason)) => reason.clone(),
         _ => String::new(),
     };
-    vec![
-        Cell::new(r.frame).set_alignment(CellAlignment::Right),
-        Cell::new(format!("{:.3}", r.time - t0)).set_alignment(CellAlignment::Right),
-        Cell::new(r.direction),
-        Cell::new(endpoints),
-        Cell::new(what),
-        Cell::new(r.ctstate.unwrap_or("-")),
-        Cell::new(verdict),
-        Cell::new(by),
+    [
+        r.frame.to_string(),
+        format!("{:.3}", r.time - t0),
+        r.direction.to_string(),
+        endpoints,
+        what,
+        r.ctstate.unwrap_or("-").to_string(),
+        verdict,
+        by,
     ]
+}
+
+/// One row of the packet table; with `color`, the verdict in its colour (ACCEPT green, DROP
+/// red, REJECT yellow, uncertain ones magenta).
+pub fn packet_row(r: &PacketRecord, t0: f64, color: bool) -> Vec<Cell> {
+    packet_fields(r, t0)
+        .into_iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let c = Cell::new(f);
+            match i {
+                0 | 1 => c.set_alignment(CellAlignment::Right),
+                6 if color => match (r.verdict, r.certain) {
+                    (Some(_), false) => c.fg(Color::Magenta),
+                    (Some("ACCEPT"), _) => c.fg(Color::Green),
+                    (Some("DROP"), _) => c.fg(Color::Red),
+                    (Some("REJECT"), _) => c.fg(Color::Yellow),
+                    _ => c,
+                },
+                _ => c,
+            }
+        })
+        .collect()
+}
+
+/// Widths of the streamed packet lines (`--limit 0`): enough for IPv4 endpoints; longer
+/// fields push the line on, they are never cut.
+const STREAM_WIDTHS: [usize; 7] = [7, 9, 7, 43, 8, 11, 8];
+
+/// The header of the streamed packet lines.
+pub fn packet_stream_header() -> String {
+    stream_line(&[
+        "frame",
+        "time",
+        "dir",
+        "src → dst",
+        "proto",
+        "ctstate",
+        "verdict",
+        "decided by",
+    ])
+}
+
+/// One packet as a line of fixed-width columns: what `--limit 0` prints as the packets are
+/// judged, in constant memory (a table would hold every row to size its columns).
+pub fn packet_line(r: &PacketRecord, t0: f64) -> String {
+    let f = packet_fields(r, t0);
+    stream_line(&f.each_ref().map(|s| s.as_str()))
+}
+
+fn stream_line(f: &[&str; 8]) -> String {
+    let mut out = String::with_capacity(128);
+    for (i, field) in f.iter().enumerate() {
+        match STREAM_WIDTHS.get(i) {
+            Some(&w) if i < 2 => out.push_str(&format!("{field:>w$}  ")),
+            Some(&w) => out.push_str(&format!("{field:<w$}  ")),
+            None => out.push_str(field),
+        }
+    }
+    out.truncate(out.trim_end().len());
+    out
 }
 
 fn fmt_ep(a: std::net::IpAddr, p: u16) -> String {
@@ -76,8 +138,12 @@ fn fmt_ep(a: std::net::IpAddr, p: u16) -> String {
     }
 }
 
-pub fn packets_table(rows: Vec<Vec<Cell>>) -> Table {
+pub fn packets_table(rows: Vec<Vec<Cell>>, color: bool) -> Table {
     let mut t = table();
+    if color {
+        // Colours also when stdout is not a terminal (`--color always`).
+        t.enforce_styling();
+    }
     t.set_header(vec![
         "frame",
         "time",

@@ -443,3 +443,61 @@ mod answers {
         assert_eq!(o[2].verdict, Some(Verdict::Accept));
     }
 }
+
+#[test]
+fn contradictions_and_bad_values_are_clear_errors() {
+    let r = "fixtures/guides/guide-000-webserver.rules.v4";
+    let (code, _, err) = run(&[r, "--synthetic", "--hz", "0"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("--hz"), "{err}");
+    let (code, _, err) = run(&[
+        r,
+        "--synthetic",
+        "--flow",
+        "tcp 192.0.2.7:1 > 203.0.113.10:2",
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("cannot be used with"), "{err}");
+    let (code, _, err) = run(&[r, "--pcap", "/nonexistent/x.pcap"]);
+    assert_eq!(code, Some(3));
+    assert!(err.contains("/nonexistent/x.pcap"), "{err}");
+    // The caret sits under the first character of the bad token.
+    let spec = "tcp 198.51.100.7:40000 > 203.0.113.10:2x2";
+    let (code, _, err) = run(&[r, "--flow", spec]);
+    assert_eq!(code, Some(2));
+    let lines: Vec<&str> = err.lines().collect();
+    let caret = lines[1].find('^').unwrap();
+    assert_eq!(
+        lines[0].chars().nth(caret),
+        Some('2'),
+        "caret under {:?}:\n{err}",
+        &lines[0][caret..]
+    );
+    assert!(lines[0][caret..].starts_with("2x2"), "{err}");
+}
+
+#[test]
+fn a_capture_from_stdin_works_without_host() {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fwcheck"))
+        .args([
+            "fixtures/guides/guide-000-webserver.rules.v4",
+            "--pcap",
+            "-",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pcap = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/pcaps/webserver.pcap")).unwrap();
+    child.stdin.take().unwrap().write_all(&pcap).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("272 frames: 272 judged (220 accepted, 52 dropped"),
+        "{text}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("host inferred as 203.0.113.10"));
+}

@@ -10,6 +10,7 @@ pub mod ctx;
 mod nat;
 pub mod outcome;
 mod reject;
+mod taint;
 mod traverse;
 
 use std::borrow::Cow;
@@ -160,6 +161,7 @@ pub struct Engine<'r> {
     ct_active: bool,
     origin: Option<u64>,
     answers: answers::Answers,
+    taint: taint::Taint,
 }
 
 impl<'r> Engine<'r> {
@@ -229,6 +231,7 @@ impl<'r> Engine<'r> {
             ct_active,
             origin,
             answers: answers::Answers::default(),
+            taint: taint::Taint::default(),
         }
     }
 
@@ -446,6 +449,22 @@ impl<'r> Engine<'r> {
             && stage != Stage::PreroutingOnly
         {
             self.answers.inbound(pkt, out.verdict, out.ctstate);
+        }
+        // Uncertainty through state: an uncertain verdict leaves its connection's state
+        // uncertain, and every later packet of it inherits the doubt, with the original cause.
+        if self.ct_active {
+            if !out.certain {
+                self.taint
+                    .mark(pkt, out.reason.as_deref().unwrap_or("unknown"));
+            } else if let Some(cause) = self.taint.cause(pkt) {
+                out.certain = false;
+                out.reason = Some(match out.reason.take() {
+                    Some(r) => {
+                        format!("connection state depends on an earlier guess: {cause}; {r}")
+                    }
+                    None => format!("connection state depends on an earlier guess: {cause}"),
+                });
+            }
         }
         (out, hc.skb)
     }

@@ -1,0 +1,79 @@
+//! Uncertainty through connection state, against the kernel: a verdict that depends on an
+//! earlier uncertain one must not be reported certain.
+//!
+//! The host opens a connection from a socket fwcheck cannot know the owner of (`-m owner`):
+//! the SYN's verdict is uncertain. The SYN/ACK that answers it is judged by conntrack state the
+//! SYN left behind, so it is uncertain too — before, fwcheck said a *certain* DROP (INVALID, a
+//! new connection without SYN). The kernel's oracle sends outbound packets from a root socket,
+//! so there the owner rule matches, the SYN leaves and the SYN/ACK is ESTABLISHED and
+//! accepted: a certain DROP would have been wrong.
+#[macro_use]
+mod kernel_harness;
+mod oracle_common;
+
+use fwcheck::compare::{compare, Status};
+use fwcheck::engine::{SimEnv, SimOptions};
+use fwcheck::lint::load_str;
+use fwcheck::oracle::Pacing;
+use fwcheck::packet::decode::{decode_ip, FrameMeta};
+use fwcheck::packet::{LinkInfo, Timestamp};
+use fwcheck::ruleset::ParseOptions;
+use oracle_common::*;
+
+const RULES: &str = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT DROP [0:0]\n\
+-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+-A OUTPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+-A OUTPUT -p tcp -m owner --uid-owner 0 -j ACCEPT\n\
+COMMIT\n";
+
+fn uncertainty_follows_the_connection() {
+    let (h, c) = (HOST, CLIENT);
+    let frames = [
+        tcp4(h, c, 40000, 443, 1000, 0, SYN, 1),
+        tcp4(c, h, 443, 40000, 5000, 1001, SYN | ACK, 2),
+        tcp4(h, c, 40000, 443, 1001, 5001, ACK, 3),
+    ];
+    let decoded = frames
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let meta = FrameMeta {
+                frame: i as u64 + 1,
+                ts: Timestamp((i as u64 + 1) * 1_000_000),
+                linktype: 101,
+                interface: 0,
+                wire_len: b.len() as u32,
+            };
+            decode_ip(&meta, LinkInfo::default(), b, b.len(), None)
+        })
+        .collect();
+    let loaded = load_str("owner.rules", RULES, ParseOptions::default());
+    assert!(!loaded.has_errors());
+    let sim = SimOptions {
+        env: SimEnv {
+            hosts: vec![h.into()],
+            ..SimEnv::default()
+        },
+        ..SimOptions::default()
+    };
+    let cmp = compare(&loaded, decoded, sim, Pacing::AsFastAsPossible).expect("compare");
+    assert_eq!(cmp.mismatches, 0, "{}", cmp.render(true));
+    // The kernel: every packet passes (owner uid 0 matched the oracle's root socket).
+    let kernel: Vec<_> = cmp.frames.iter().map(|f| f.kernel).collect();
+    assert_eq!(kernel, [Some("ACCEPT"); 3], "{}", cmp.render(true));
+    // fwcheck: none of them certain, and the SYN/ACK names frame 1 as the cause.
+    for f in &cmp.frames {
+        assert!(
+            !f.fwcheck_certain,
+            "frame {} claimed certain: {}",
+            f.frame,
+            f.line()
+        );
+        assert_eq!(f.status, Status::Uncertain, "{}", f.line());
+    }
+    let why = cmp.frames[1].fwcheck_reason.as_deref().unwrap_or("");
+    assert!(why.contains("frame 1 was uncertain"), "{why}");
+    assert!(why.contains("owner"), "{why}");
+}
+
+kernel_tests!(uncertainty_follows_the_connection);

@@ -210,6 +210,14 @@ fn names_no_linux_interface_can_have_are_not_used() {
     assert!(!t.named());
     // The SLL2 packets captured on `any` have interface indexes but no name.
     assert_eq!(t.ifindexes, vec![(2, 11)]);
+    // SLL2 on a named interface: the name, and nothing to say about the index.
+    let g = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(g.path(), ng(&[("eth3", 276)], &pk, |_| 0)).unwrap();
+    let mut r2 = CaptureReader::open(g.path()).unwrap();
+    assert!((&mut r2)
+        .filter_map(|i| i.ok())
+        .all(|p| p.link.ifname.as_deref() == Some("eth3") && p.link.ifindex == Some(2)));
+    assert!(r2.interfaces().ifindexes.is_empty());
 
     let rules = rules_file();
     let rp = rules.path().to_str().unwrap();

@@ -1,6 +1,8 @@
 //! Streaming capture reader: classic pcap (micro/nanosecond, either byte order) and pcapng
 //! (several interfaces, per-interface link type and `if_tsresol`/`if_tsoffset`), detected by
-//! magic number — never by file extension.
+//! magic number — never by file extension. A pcapng packet carries the `if_name` of the
+//! interface it was captured on ([`crate::packet::LinkInfo::ifname`], one `Arc<str>` per
+//! interface); [`CaptureReader::interfaces`] lists the interfaces and SLL2 interface indexes.
 //!
 //! Owns: opening a capture, framing records, frame numbering (1-based, every record counts),
 //! timestamps, per-frame decoding through [`super::decode`], and read statistics. Memory stays
@@ -110,8 +112,8 @@ pub fn usable_ifname(name: &str) -> bool {
 pub struct CaptureInterfaces {
     /// pcapng interfaces in the order their first packet appeared (empty for classic pcap).
     pub interfaces: Vec<CaptureInterface>,
-    /// Interface indexes of Linux cooked v2 (SLL2) headers, with packet counts, in order of
-    /// first appearance.
+    /// Interface indexes of Linux cooked v2 (SLL2) headers of packets without an interface
+    /// name, with packet counts, in order of first appearance.
     pub ifindexes: Vec<(u32, u64)>,
 }
 
@@ -587,7 +589,7 @@ impl<R: Read> CaptureReader<R> {
                         let entry = &mut self.ifaces.interfaces[g];
                         entry.packets += 1;
                         p.link.ifname.clone_from(&entry.name);
-                        if let Some(ix) = p.link.ifindex {
+                        if let (Some(ix), None) = (p.link.ifindex, &p.link.ifname) {
                             self.ifaces.note_ifindex(ix);
                         }
                     }

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::engine::{Clock, SimOptions, Verdict};
+use crate::engine::{Clock, SimEnv, SimOptions, Verdict};
 use crate::lint::Loaded;
 use crate::oracle::{
     self, KernelDirection, KernelOutcome, KernelVerdict, OracleConfig, OracleFrame, Pacing,
@@ -239,9 +239,15 @@ pub fn compare(
 
     // fwcheck, on the kernel's clock; REJECT replies are not simulated (the oracle silences
     // the namespace's own packets before any table).
+    // The oracle has one device, named `sim.env.iface`: fwcheck sees every packet on it too,
+    // whatever interface names the capture records.
     let sim = SimOptions {
         simulate_replies: false,
         recognise_answers: false,
+        env: SimEnv {
+            iface_from_capture: false,
+            ..sim.env
+        },
         ..sim
     };
     let mut replayer = Replayer::new(rs, sim);

@@ -145,9 +145,10 @@ struct HostArgs {
     /// the address seen in the most packets.
     #[arg(long, value_name = "ADDR")]
     host: Vec<String>,
-    /// Name of the capture's interface, as `-i`/`-o` see it.
-    #[arg(long, default_value = "eth0", value_name = "NAME")]
-    iface: String,
+    /// Name of the interface every packet is seen on, as `-i`/`-o` see it. Default: the name
+    /// of the interface each packet was captured on (pcapng), else eth0.
+    #[arg(long, value_name = "NAME")]
+    iface: Option<String>,
     /// The host forwards traffic that is neither to nor from it (FORWARD chain).
     #[arg(long)]
     router: bool,
@@ -907,7 +908,8 @@ fn cmd_sim(a: SimArgs) -> u8 {
         tcp_be_liberal: a.host.tcp_be_liberal,
         ct_checksum: true,
         checksums: a.host.checksums,
-        iface: a.host.iface.clone(),
+        iface: a.host.iface.clone().unwrap_or_else(|| "eth0".to_string()),
+        iface_from_capture: a.host.iface.is_none(),
         backend: a.input.backend.get(),
     };
     check.env = env.clone();
@@ -933,6 +935,7 @@ fn cmd_sim(a: SimArgs) -> u8 {
     let mut findings: Vec<Finding> = Vec::new();
     let mut replay_out: Option<(Summary, Vec<report::RuleHits>, replay::ReplayStats, bool)> = None;
     if let Some(source) = source {
+        let opts_env = env.clone();
         let opts = SimOptions {
             env,
             router: a.host.router,
@@ -1039,6 +1042,13 @@ fn cmd_sim(a: SimArgs) -> u8 {
         };
         let hits = report::rule_hits(&engine);
         findings.extend(analyzer.finish(&loaded, &engine));
+        if a.pcap.is_some() {
+            if let Some(name) = report_interfaces(&loaded, &stats, &opts_env) {
+                // The checks without a capture (lockout, expectations) see the interface most
+                // packets were captured on.
+                check.env.iface = name;
+            }
+        }
         if fmt == OutFormat::Table {
             if a.flows {
                 let _ = writeln!(stdout, "{}", rt::flows_table(&summary));
@@ -1166,6 +1176,106 @@ fn cmd_sim(a: SimArgs) -> u8 {
     } else {
         exit::OK
     }
+}
+
+/// After replaying a capture: says once (stderr) which interface names the packets were seen
+/// on and warns about interfaces the rules name that no packet was seen on. Returns the name
+/// most packets were captured on when it comes from the capture.
+fn report_interfaces(loaded: &Loaded, stats: &replay::ReplayStats, env: &SimEnv) -> Option<String> {
+    let ci = &stats.interfaces;
+    let used: Vec<_> = ci.interfaces.iter().filter(|i| i.packets > 0).collect();
+    let sections = used.iter().any(|i| i.section > 0);
+    let label = |i: &fwcheck::packet::capture::CaptureInterface| {
+        if sections {
+            format!("section {}, if {}", i.section, i.id)
+        } else {
+            format!("if {}", i.id)
+        }
+    };
+    let mut main_name = None;
+    if env.iface_from_capture && ci.named() {
+        let parts: Vec<String> = used
+            .iter()
+            .map(|i| {
+                let n = i.packets;
+                let pk = if n == 1 { "packet" } else { "packets" };
+                match (&i.name, &i.recorded_name) {
+                    (Some(name), _) => format!("{name} ({}, {n} {pk})", label(i)),
+                    (None, Some(r)) if r == "any" => format!(
+                        "any ({}, {n} {pk}: libpcap's any device, seen as {})",
+                        label(i),
+                        env.iface
+                    ),
+                    (None, Some(r)) => format!(
+                        "{r:?} ({}, {n} {pk}: not a Linux interface name, seen as {})",
+                        label(i),
+                        env.iface
+                    ),
+                    (None, None) => {
+                        format!("{} ({n} {pk}: no name, seen as {})", label(i), env.iface)
+                    }
+                }
+            })
+            .collect();
+        // The first of the named interfaces with the most packets.
+        let best = used
+            .iter()
+            .filter(|i| i.name.is_some())
+            .rev()
+            .max_by_key(|i| i.packets)
+            .and_then(|i| i.name.as_deref())
+            .map(str::to_string);
+        let gate = match (&best, used.len() > 1) {
+            (Some(b), true) => format!("; lockout and expectations use {b}"),
+            _ => String::new(),
+        };
+        eprintln!(
+            "fwcheck: interfaces from the capture: {}{gate}; use --iface NAME to see every packet on one",
+            parts.join(", ")
+        );
+        main_name = best;
+    } else if !env.iface_from_capture && ci.named() {
+        let names: Vec<String> = used
+            .iter()
+            .filter_map(|i| i.name.as_ref().map(|n| format!("{n} ({})", label(i))))
+            .collect();
+        eprintln!(
+            "fwcheck: every packet is seen on {} (--iface); the capture names {}",
+            env.iface,
+            names.join(", ")
+        );
+    }
+    if env.iface_from_capture && !ci.ifindexes.is_empty() {
+        let ix: Vec<String> = ci.ifindexes.iter().map(|(i, _)| i.to_string()).collect();
+        let n: u64 = ci.ifindexes.iter().map(|(_, n)| n).sum();
+        eprintln!(
+            "fwcheck: {n} packets carry a Linux cooked (SLL2) interface index ({}) but no interface \
+             name; they are seen on {} (use --iface NAME to name it)",
+            ix.join(", "),
+            env.iface
+        );
+    }
+    if stats.packets == 0 {
+        return main_name;
+    }
+    let seen = replay::interfaces_seen(stats, env);
+    let hint = if env.iface_from_capture && !ci.named() {
+        "; the capture names no interface: use --iface NAME"
+    } else {
+        ""
+    };
+    for u in replay::rules_naming_unseen(&loaded.ruleset, &seen) {
+        let lines: Vec<String> = u.lines.iter().map(|l| l.to_string()).collect();
+        let which = if lines.len() == 1 { "line" } else { "lines" };
+        eprintln!(
+            "fwcheck: warning: rules name interface {} ({which} {}) but no packet of the capture \
+             was seen on it (interfaces seen: {}{hint})",
+            u.name,
+            lines.join(", "),
+            seen.join(", ")
+        );
+    }
+    main_name
 }
 
 fn print_replay_summary(

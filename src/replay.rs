@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::engine::{Clock, Direction, Engine, Outcome, SimOptions, Skb, Stage, Verdict};
-use crate::packet::capture::{CaptureError, CaptureReader};
+use crate::engine::{Clock, Direction, Engine, Outcome, SimEnv, SimOptions, Skb, Stage, Verdict};
+use crate::packet::capture::{CaptureError, CaptureInterfaces, CaptureReader};
 use crate::packet::defrag::{DefragConfig, DefragEvent, Defragmenter};
 use crate::packet::{ChecksumMode, Packet, PacketProblem};
 use crate::ruleset::Ruleset;
@@ -48,6 +48,82 @@ pub struct ReplayStats {
     /// Fragments held for reassembly, and trains that never completed or were discarded.
     pub fragments_held: u64,
     pub fragment_events: Vec<String>,
+    /// The capture's interfaces and their names (pcapng), SLL2 interface indexes.
+    #[serde(skip)]
+    pub interfaces: CaptureInterfaces,
+}
+
+/// The interface names the packets of a replay were seen on, as `-i`/`-o` saw them: the
+/// capture's names (when `env.iface_from_capture`), and `env.iface` for packets without one.
+/// In order of first appearance; `lo` (local traffic) is not listed.
+pub fn interfaces_seen(stats: &ReplayStats, env: &SimEnv) -> Vec<String> {
+    if !env.iface_from_capture {
+        return vec![env.iface.clone()];
+    }
+    let mut seen: Vec<String> = Vec::new();
+    let mut named = 0u64;
+    for i in &stats.interfaces.interfaces {
+        if let (Some(n), true) = (&i.name, i.packets > 0) {
+            named += i.packets;
+            if !seen.iter().any(|s| s == &**n) {
+                seen.push(n.to_string());
+            }
+        }
+    }
+    if stats.packets > named && !seen.contains(&env.iface) {
+        seen.push(env.iface.clone());
+    }
+    seen
+}
+
+/// An interface the ruleset's `-i`/`-o` name that no packet was seen on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnseenInterface {
+    /// As written (`eth+` for a prefix).
+    pub name: String,
+    /// Lines of the rules naming it.
+    pub lines: Vec<usize>,
+}
+
+/// The interfaces the rules name (`-i`/`-o`, negated or not) that none of `seen` is — `lo`
+/// excepted (local traffic is always on it), and a `+` prefix only when it matches no seen
+/// name. In rule order, each name once.
+pub fn rules_naming_unseen(rs: &Ruleset, seen: &[String]) -> Vec<UnseenInterface> {
+    let mut out: Vec<UnseenInterface> = Vec::new();
+    for t in &rs.tables {
+        for c in &t.chains {
+            for r in &c.rules {
+                for m in [&r.iniface, &r.outiface].into_iter().flatten() {
+                    let name = m.name.as_str();
+                    if name == "lo" {
+                        continue;
+                    }
+                    let hit = match name.strip_suffix('+') {
+                        Some(prefix) => {
+                            "lo".starts_with(prefix) || seen.iter().any(|s| s.starts_with(prefix))
+                        }
+                        None => seen.iter().any(|s| s == name),
+                    };
+                    if hit {
+                        continue;
+                    }
+                    let line = rs.line_of(r.span);
+                    match out.iter_mut().find(|u| u.name == name) {
+                        Some(u) => {
+                            if !u.lines.contains(&line) {
+                                u.lines.push(line);
+                            }
+                        }
+                        None => out.push(UnseenInterface {
+                            name: name.to_string(),
+                            lines: vec![line],
+                        }),
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 impl ReplayStats {
@@ -463,6 +539,7 @@ pub fn replay<'r>(
                     Err(problem) => r.problem(&problem, &mut sink),
                 }
             }
+            r.stats.interfaces = reader.interfaces().clone();
         }
     }
     Ok(r.finish())

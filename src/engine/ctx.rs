@@ -27,8 +27,14 @@ pub struct SimEnv {
     pub ct_checksum: bool,
     /// Which transport checksums of the capture the kernel verifies (`--checksums`).
     pub checksums: crate::packet::ChecksumMode,
-    /// Name of the capture's interface (`--iface`).
+    /// Name of the capture's interface (`--iface`): what `-i`/`-o` see for a packet that does
+    /// not carry its own interface name (classic pcap, generated traffic), and for every packet
+    /// when `iface_from_capture` is off.
     pub iface: String,
+    /// Use the interface name a packet was captured on (pcapng `if_name`, in
+    /// `LinkInfo::ifname`) instead of `iface` when it has one. Off when `--iface` is given
+    /// (explicit beats inferred) and in the kernel comparison, whose oracle has one device.
+    pub iface_from_capture: bool,
     /// iptables-nft (default) or iptables-legacy: decides which kernel code some matches run.
     pub backend: crate::ext::Backend,
 }
@@ -44,6 +50,7 @@ impl Default for SimEnv {
             ct_checksum: true,
             checksums: crate::packet::ChecksumMode::default(),
             iface: "eth0".to_string(),
+            iface_from_capture: true,
             backend: crate::ext::Backend::Nft,
         }
     }
@@ -53,6 +60,16 @@ impl SimEnv {
     /// An address of this host (including loopback), i.e. `RTN_LOCAL`.
     pub fn is_local(&self, a: IpAddr) -> bool {
         a.is_loopback() || self.hosts.contains(&a)
+    }
+
+    /// The name of the interface `pkt` came in on (inbound, forwarded) or goes out on
+    /// (outbound): its capture interface's name, else [`Self::iface`].
+    #[inline]
+    pub fn iface_of<'a>(&'a self, pkt: &'a Packet) -> &'a str {
+        match &pkt.link.ifname {
+            Some(n) if self.iface_from_capture => n,
+            _ => &self.iface,
+        }
     }
 
     /// Convert nanoseconds since the start of the simulation into jiffies.

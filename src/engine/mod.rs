@@ -72,7 +72,8 @@ impl Default for SimOptions {
 pub(crate) enum Dev {
     /// No device at this hook (`""` to `-i`/`-o`).
     None,
-    /// The capture's interface (`--iface`).
+    /// The capture's interface: the one the packet was captured on, else `--iface`
+    /// ([`SimEnv::iface_of`]).
     Iface,
     Lo,
 }

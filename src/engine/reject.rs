@@ -30,7 +30,11 @@ pub fn build_reply(
     let mut p = Packet {
         frame: orig.frame,
         ts: orig.ts,
-        link: LinkInfo::default(),
+        // The reply leaves through the interface the packet it answers came in on.
+        link: LinkInfo {
+            ifname: orig.link.ifname.clone(),
+            ..LinkInfo::default()
+        },
         family: orig.family,
         src,
         dst: orig.src,

@@ -206,10 +206,8 @@ impl Engine<'_> {
         let (mut chain, mut idx) = (start, 0usize);
         let mut steps = 0usize;
         let ip_len = pkt.ip_len as u64;
-        let (indev, outdev) = (
-            hc.indev.name(&self.env.iface),
-            hc.outdev.name(&self.env.iface),
-        );
+        let dev = self.env.iface_of(pkt);
+        let (indev, outdev) = (hc.indev.name(dev), hc.outdev.name(dev));
         // The context of one match or target call (split borrows of `self` and `hc`).
         macro_rules! eval_ctx {
             ($slot:expr) => {

@@ -1,6 +1,8 @@
 //! Streaming capture reader: classic pcap (micro/nanosecond, either byte order) and pcapng
 //! (several interfaces, per-interface link type and `if_tsresol`/`if_tsoffset`), detected by
-//! magic number — never by file extension.
+//! magic number — never by file extension. A pcapng packet carries the `if_name` of the
+//! interface it was captured on ([`crate::packet::LinkInfo::ifname`], one `Arc<str>` per
+//! interface); [`CaptureReader::interfaces`] lists the interfaces and SLL2 interface indexes.
 //!
 //! Owns: opening a capture, framing records, frame numbering (1-based, every record counts),
 //! timestamps, per-frame decoding through [`super::decode`], and read statistics. Memory stays
@@ -15,10 +17,15 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, Cursor, Read};
 use std::path::Path;
+use std::sync::Arc;
 
 use pcap_file::pcap::PcapError;
 use pcap_file::pcap::{PcapReadError, PcapReader};
-use pcap_file::pcapng::blocks::{ENHANCED_PACKET_BLOCK, PACKET_BLOCK, SIMPLE_PACKET_BLOCK};
+use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption;
+use pcap_file::pcapng::blocks::{
+    ENHANCED_PACKET_BLOCK, PACKET_BLOCK, SECTION_HEADER_BLOCK, SIMPLE_PACKET_BLOCK,
+};
+use pcap_file::pcapng::PcapNgState;
 use pcap_file::pcapng::{Block, PcapNgReadError, PcapNgReader};
 use pcap_file::Endianness;
 use serde::Serialize;
@@ -69,6 +76,103 @@ pub struct ReadStats {
     pub non_ip_ethertypes: BTreeMap<u16, u64>,
 }
 
+/// An interface of a pcapng capture (an Interface Description Block that packets refer to).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaptureInterface {
+    /// Section of the file (0 for the first; interface ids start again in each section).
+    pub section: u32,
+    /// The interface id packets of its section give.
+    pub id: u32,
+    pub linktype: u32,
+    /// The `if_name` option as recorded, if any.
+    pub recorded_name: Option<String>,
+    /// The name its packets carry (`LinkInfo::ifname`): the recorded name when it is a Linux
+    /// interface name (see [`usable_ifname`]), else `None`.
+    pub name: Option<Arc<str>>,
+    /// IP packets decoded from frames captured on it.
+    pub packets: u64,
+}
+
+/// Whether a recorded `if_name` can be what `-i`/`-o` see: a name the Linux kernel accepts for
+/// a device (`dev_valid_name`: 1 to 15 bytes, not `.` or `..`, no `/`, `:` or white space) and
+/// not `any`, libpcap's pseudo-device capturing on every interface at once.
+pub fn usable_ifname(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() < 16
+        && name != "."
+        && name != ".."
+        && name != "any"
+        && !name
+            .bytes()
+            .any(|b| b == b'/' || b == b':' || b.is_ascii_whitespace())
+}
+
+/// The interfaces a capture's packets referred to, and the SLL2 interface indexes they carried.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CaptureInterfaces {
+    /// pcapng interfaces in the order their first packet appeared (empty for classic pcap).
+    pub interfaces: Vec<CaptureInterface>,
+    /// Interface indexes of Linux cooked v2 (SLL2) headers of packets without an interface
+    /// name, with packet counts, in order of first appearance.
+    pub ifindexes: Vec<(u32, u64)>,
+}
+
+impl CaptureInterfaces {
+    /// Whether any packet carries an interface name.
+    pub fn named(&self) -> bool {
+        self.interfaces
+            .iter()
+            .any(|i| i.name.is_some() && i.packets > 0)
+    }
+
+    fn note_ifindex(&mut self, ix: u32) {
+        match self.ifindexes.iter_mut().find(|(i, _)| *i == ix) {
+            Some((_, n)) => *n += 1,
+            None => self.ifindexes.push((ix, 1)),
+        }
+    }
+}
+
+/// The index in `table` of interface `id` of the current section, created from the section's
+/// Interface Description Block the first time a packet refers to it; `None` for an id the
+/// section does not declare.
+fn resolve_interface(
+    table: &mut CaptureInterfaces,
+    section_map: &mut Vec<u32>,
+    section: u32,
+    id: u32,
+    state: &PcapNgState,
+) -> Option<usize> {
+    if let Some(&g) = section_map.get(id as usize) {
+        if g != u32::MAX {
+            return Some(g as usize);
+        }
+    }
+    let idb = state.interfaces().get(id as usize)?;
+    let recorded = idb.options.iter().find_map(|o| match o {
+        InterfaceDescriptionOption::IfName(n) => Some(n.to_string()),
+        _ => None,
+    });
+    let name = recorded
+        .as_deref()
+        .filter(|n| usable_ifname(n))
+        .map(Arc::<str>::from);
+    let g = table.interfaces.len();
+    table.interfaces.push(CaptureInterface {
+        section,
+        id,
+        linktype: u32::from(idb.linktype),
+        recorded_name: recorded,
+        name,
+        packets: 0,
+    });
+    if section_map.len() <= id as usize {
+        section_map.resize(id as usize + 1, u32::MAX);
+    }
+    section_map[id as usize] = g as u32;
+    Some(g)
+}
+
 type Src<R> = io::Chain<Cursor<[u8; 4]>, R>;
 
 enum Inner<R: Read> {
@@ -91,6 +195,11 @@ pub struct CaptureReader<R: Read> {
     last_ts: Timestamp,
     done: bool,
     stats: ReadStats,
+    ifaces: CaptureInterfaces,
+    /// pcapng: the current section (counted from 0) and, per interface id of that section,
+    /// its index in `ifaces.interfaces` (`u32::MAX`: not yet referred to).
+    section: u32,
+    section_map: Vec<u32>,
 }
 
 const PCAP_MAGICS: [u32; 4] = [0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1];
@@ -253,6 +362,9 @@ impl<R: Read> CaptureReader<R> {
                 last_ts: Timestamp(0),
                 done: false,
                 stats: ReadStats::default(),
+                ifaces: CaptureInterfaces::default(),
+                section: 0,
+                section_map: Vec::new(),
             })
         } else if be == PCAPNG_MAGIC {
             let r = PcapNgReader::with_capacity(src, READ_BUFFER).map_err(|e| match e {
@@ -271,6 +383,9 @@ impl<R: Read> CaptureReader<R> {
                 last_ts: Timestamp(0),
                 done: false,
                 stats: ReadStats::default(),
+                ifaces: CaptureInterfaces::default(),
+                section: 0,
+                section_map: Vec::new(),
             })
         } else {
             Err(CaptureError::NotACapture(be))
@@ -284,6 +399,12 @@ impl<R: Read> CaptureReader<R> {
     /// Counters so far (complete once the iterator returned `None`).
     pub fn stats(&self) -> &ReadStats {
         &self.stats
+    }
+
+    /// The interfaces packets referred to so far, with their names (complete once the
+    /// iterator returned `None`).
+    pub fn interfaces(&self) -> &CaptureInterfaces {
+        &self.ifaces
     }
 
     fn account(&mut self, r: &Result<Packet, PacketProblem>) {
@@ -354,6 +475,11 @@ impl<R: Read> CaptureReader<R> {
                                 wire_len: raw.orig_len,
                             };
                             let r = decode_frame(&meta, &raw.data);
+                            if let Ok(p) = &r {
+                                if let Some(ix) = p.link.ifindex {
+                                    self.ifaces.note_ifindex(ix);
+                                }
+                            }
                             self.account(&r);
                             Some(r)
                         }
@@ -379,6 +505,12 @@ impl<R: Read> CaptureReader<R> {
                         }
                         Some(Ok(x)) => x,
                     };
+                    if raw.type_ == SECTION_HEADER_BLOCK {
+                        // A new section: its interface ids start again from 0.
+                        self.section += 1;
+                        self.section_map.clear();
+                        continue;
+                    }
                     if !matches!(
                         raw.type_,
                         ENHANCED_PACKET_BLOCK | PACKET_BLOCK | SIMPLE_PACKET_BLOCK
@@ -424,11 +556,15 @@ impl<R: Read> CaptureReader<R> {
                         None => self.last_ts,
                     };
                     self.last_ts = ts;
-                    let lt = state
-                        .interfaces()
-                        .get(iface as usize)
-                        .map(|i| u32::from(i.linktype));
-                    let r = match lt {
+                    let gi = resolve_interface(
+                        &mut self.ifaces,
+                        &mut self.section_map,
+                        self.section,
+                        iface,
+                        state,
+                    );
+                    let lt = gi.map(|g| self.ifaces.interfaces[g].linktype);
+                    let mut r = match lt {
                         None => {
                             let mut p = PacketProblem::new(
                                 frame,
@@ -449,6 +585,14 @@ impl<R: Read> CaptureReader<R> {
                             decode_frame(&meta, data)
                         }
                     };
+                    if let (Ok(p), Some(g)) = (&mut r, gi) {
+                        let entry = &mut self.ifaces.interfaces[g];
+                        entry.packets += 1;
+                        p.link.ifname.clone_from(&entry.name);
+                        if let (Some(ix), None) = (p.link.ifindex, &p.link.ifname) {
+                            self.ifaces.note_ifindex(ix);
+                        }
+                    }
                     self.account(&r);
                     return Some(r);
                 }

@@ -254,6 +254,7 @@ pub fn decode_frame(meta: &FrameMeta, frame: &[u8]) -> Result<Packet, PacketProb
                 ));
             }
             let et = u16::from_be_bytes([frame[0], frame[1]]);
+            link.ifindex = be32(frame, 4);
             link.pkt_type = pkt_type_from_sll(frame[10] as u16);
             if frame[11] == 6 {
                 link.src_mac = mac(frame, 12);

@@ -305,6 +305,8 @@ impl Sim {
             pkt_type: PktType::Host,
             vlan: None,
             interface: 0,
+            ifname: None,
+            ifindex: None,
         };
         let p = build(&spec, 0, Timestamp(t), link);
         self.order += 1;

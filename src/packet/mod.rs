@@ -108,6 +108,13 @@ pub struct LinkInfo {
     pub vlan: Option<u16>,
     /// pcapng interface id (0 for classic pcap).
     pub interface: u32,
+    /// The name of the interface the frame was captured on (pcapng `if_name`), when the
+    /// capture records a usable Linux interface name: what `-i`/`-o` see for this packet
+    /// unless `--iface` is given ([`crate::engine::SimEnv::iface_of`]). One allocation per
+    /// capture interface, shared by its packets.
+    pub ifname: Option<Arc<str>>,
+    /// The interface index a Linux cooked v2 (SLL2) header carries.
+    pub ifindex: Option<u32>,
 }
 
 /// IPv4 fragment facts (or IPv6 Fragment header facts).

@@ -126,16 +126,23 @@ fn type4(cx: &EvalCtx<'_>, a: std::net::Ipv4Addr, dev: Option<&str>) -> u16 {
         return MULTICAST;
     }
     let on = |owner: &str| dev.is_none_or(|d| d == owner);
+    // The host's addresses and broadcasts belong to the packet's own interface (the one it was
+    // captured on): fwcheck does not know which address sits on which device of a host with
+    // several, and the oracle's single device holds them all.
     let ip = IpAddr::V4(a);
     // Longest prefix first: /32 entries (host addresses, broadcasts) before 127.0.0.0/8.
     if cx.env.hosts.contains(&ip) && !a.is_loopback() {
-        return if on(&cx.env.iface) { LOCAL } else { UNICAST };
+        return if on(cx.env.iface_of(cx.pkt)) {
+            LOCAL
+        } else {
+            UNICAST
+        };
     }
     if x == 0x7fff_ffff {
         return if on("lo") { BROADCAST } else { UNICAST };
     }
     if super::pkttype::is_broadcast(cx, ip) {
-        return if on(&cx.env.iface) {
+        return if on(cx.env.iface_of(cx.pkt)) {
             BROADCAST
         } else {
             UNICAST

@@ -212,6 +212,40 @@ fn an_established_session_cut_is_one_finding_for_its_administrator() {
 }
 
 #[test]
+fn a_syn_ack_dropped_in_output_is_a_refused_handshake_not_a_cut() {
+    // OUTPUT policy DROP: the SYN passes INPUT, the host's SYN/ACK is dropped. Conntrack has
+    // seen that SYN/ACK (it runs before filter OUTPUT) and labels the peer's next ACK
+    // ESTABLISHED, but the session never came up: the handshake is refused.
+    let l = rules(
+        "*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT DROP [0:0]
+-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT
+COMMIT
+",
+    );
+    let mut sy = Synth::default();
+    let pkts = Conv::new(ADMIN, 50_000, HOST, 22).session(&mut sy, 2);
+    let r = run(&l, pkts, false, &[]);
+    assert_eq!(r.verdicts[1], Some(Verdict::Drop));
+    assert_eq!(r.fw001.len(), 1, "{:#?}", r.fw001);
+    let f = &r.fw001[0];
+    assert!(
+        f.message
+            .contains("refused although the capture shows it happened"),
+        "{}",
+        f.message
+    );
+    assert_eq!((f.frame, f.line), (Some(2), Some(4)));
+    assert!(
+        f.details[0].contains("the first DROP by filter OUTPUT policy DROP"),
+        "{}",
+        f.details[0]
+    );
+}
+
+#[test]
 fn a_stray_segment_dropped_mid_session_cuts_nothing() {
     // The correct ruleset drops an INVALID (out-of-window) segment of the admin's session; the
     // session goes on. Nothing is cut.
@@ -289,7 +323,7 @@ COMMIT
     assert!(
         admin
             .message
-            .contains("refused although the capture shows it happened"),
+            .contains("are refused although the capture shows they happened"),
         "{}",
         admin.message
     );

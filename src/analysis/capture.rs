@@ -7,7 +7,8 @@
 //! is a lockout when
 //!
 //! * it **was established and is cut**: the replay accepted its opening and the host's answer
-//!   (conntrack would call it ESTABLISHED), and a later packet of it is not accepted; or
+//!   (the session came up), and from some packet on nothing more of it is accepted one way (a
+//!   stray segment dropped while the session goes on cuts nothing); or
 //! * it **would be established**: the capture shows the session happened — the host answered
 //!   the SYN with a SYN/ACK the peer did not reset, data went both ways, or (UDP) the host
 //!   answered — but the ruleset does not let its handshake through.
@@ -25,7 +26,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use super::*;
-use crate::engine::{AnswerTo, CtLabel, Decision, Direction};
+use crate::engine::{AnswerTo, Decision, Direction};
 use crate::packet::{tcp_flags as F, Packet, L4};
 use crate::ruleset::model::{Action, TableKind};
 
@@ -81,8 +82,12 @@ struct Session {
     /// An inbound packet that opens or carries a session (TCP: a SYN, or a segment with ACK;
     /// never a RST) was accepted.
     in_accepted: bool,
-    /// Frame at which the replay let the host's answer out after an accepted opening: from
-    /// there on conntrack calls the session ESTABLISHED.
+    /// A packet from the host (not a RST) was accepted.
+    out_accepted: bool,
+    /// Frame at which the replay has let packets through both ways (the opening in, the
+    /// host's answer out). Not conntrack's ESTABLISHED label: conntrack sees the host's
+    /// SYN/ACK before filter OUTPUT drops it, and calls the peer's next ACK ESTABLISHED although
+    /// the session never came up.
     established: Option<u64>,
     /// The host's answer in the capture (TCP: its SYN/ACK; UDP: a datagram from the service),
     /// whatever the ruleset does with it.
@@ -110,6 +115,7 @@ impl Session {
             last_frame: frame,
             saw_syn: false,
             in_accepted: false,
+            out_accepted: false,
             established: None,
             answered: None,
             reset_after_answer: None,
@@ -282,12 +288,9 @@ impl CaptureAnalyzer {
             if matches!(o.answer_to, Some(AnswerTo::NotSent(_))) {
                 s.not_sent += 1;
             }
+            s.out_accepted |= accepted && !rst;
         }
-        if s.established.is_none()
-            && accepted
-            && !rst
-            && ((!inbound && s.in_accepted) || o.ctstate == Some(CtLabel::Established))
-        {
+        if s.established.is_none() && s.in_accepted && s.out_accepted {
             s.established = Some(o.frame);
         }
         let way = usize::from(!inbound);
@@ -477,11 +480,13 @@ impl CaptureAnalyzer {
                 .iter()
                 .filter(|(_, _, l)| matches!(l, Loss::Cut(_)))
                 .count();
-            let kinds = match (cut, n - cut) {
-                (_, 0) => "cut after it was established".to_string(),
-                (0, _) => "refused although the capture shows it happened".to_string(),
-                (c, r) => format!(
-                    "{c} cut after it was established, {r} refused although the capture shows it happened"
+            let kinds = match (n, cut, n - cut) {
+                (1, 1, _) => "is cut after it was established".to_string(),
+                (1, _, _) => "is refused although the capture shows it happened".to_string(),
+                (_, _, 0) => "are cut after they were established".to_string(),
+                (_, 0, _) => "are refused although the capture shows they happened".to_string(),
+                (_, c, r) => format!(
+                    "are lost: {c} cut after they were established, {r} refused although the capture shows they happened"
                 ),
             };
             let ports: Vec<String> = a
@@ -493,7 +498,7 @@ impl CaptureAnalyzer {
             let mut finding = Finding::new(
                 "FW001",
                 format!(
-                    "lockout seen in the capture: {} from {remote} (port{} {}{}) {}: {kinds}; first at frame {} by {}",
+                    "lockout seen in the capture: {} from {remote} (port{} {}{}) {kinds}; first at frame {} by {}",
                     if n == 1 {
                         format!("the {} session", svcs.join(", "))
                     } else {
@@ -502,7 +507,6 @@ impl CaptureAnalyzer {
                     if n == 1 { "" } else { "s" },
                     ports.join(", "),
                     if n > LISTED { ", …" } else { "" },
-                    if n == 1 { "is" } else { "are" },
                     o.frame,
                     who(o),
                 ),

@@ -1,19 +1,172 @@
-//! Findings from a replayed capture: every dropped packet of a management flow (FW001), ICMP
-//! echo traffic that looks like a tunnel (FW002), and rules the capture never hit (FW008).
+//! Findings from a replayed capture: administrators' sessions the ruleset cuts or refuses
+//! (FW001), ICMP echo traffic that looks like a tunnel (FW002), and rules the capture never hit
+//! (FW008).
+//!
+//! FW001 here is about sessions, not packets. A management flow (a remote peer to a management
+//! port of one of the host's addresses; never forwarded traffic, never a peer outside `--admin`)
+//! is a lockout when
+//!
+//! * it **was established and is cut**: the replay accepted its opening and the host's answer
+//!   (the session came up), and from some packet on nothing more of it is accepted one way (a
+//!   stray segment dropped while the session goes on cuts nothing); or
+//! * it **would be established**: the capture shows the session happened — the host answered
+//!   the SYN with a SYN/ACK the peer did not reset, data went both ways, or (UDP) the host
+//!   answered — but the ruleset does not let its handshake through.
+//!
+//! Not lockouts: packets that never open a session (scans, stray RSTs and FINs, a capture that
+//! starts in the middle of a session the replay cannot pick up — the static check covers
+//! sessions that exist when the rules are loaded), and attempts refused by a rule with a rate
+//! or brute-force guard (`limit`, `hashlimit`, `recent`, `connlimit`: [`Match::rate_guard`]),
+//! which is that rule doing its job. Findings are grouped by peer address: one FW001 per
+//! administrator, naming each session, its frames and the rule that cuts it.
+//!
+//! [`Match::rate_guard`]: crate::ext::Match::rate_guard
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use super::*;
-use crate::packet::{Packet, L4};
+use crate::engine::{AnswerTo, Decision, Direction};
+use crate::packet::{tcp_flags as F, Packet, L4};
+use crate::ruleset::model::{Action, TableKind};
 
+/// Management sessions tracked at most; beyond, idle ones that can no longer become a finding
+/// are forgotten first, then new ones are counted but not tracked.
+const MAX_SESSIONS: usize = 65_536;
+/// A session with nothing that could make it a finding is forgotten after this many frames.
+const IDLE_FRAMES: u64 = 4_096;
+/// Frames listed per session.
+const LISTED: usize = 10;
+
+/// Packets of a session the ruleset does not accept, in one phase (before or after it is
+/// established).
 #[derive(Debug, Default)]
-struct MgmtFlow {
-    svc: Option<Service>,
+struct Blocked {
+    count: usize,
     frames: Vec<u64>,
-    first: Option<Outcome>,
-    first_pkt: Option<Packet>,
+    /// The first one: its outcome and a short description.
+    first: Option<(Outcome, String)>,
 }
+
+impl Blocked {
+    fn push(&mut self, o: &Outcome, what: impl FnOnce() -> String) {
+        self.count += 1;
+        if self.frames.len() < LISTED {
+            self.frames.push(o.frame);
+        }
+        if self.first.is_none() {
+            self.first = Some((o.clone(), what()));
+        }
+    }
+    fn list(&self) -> String {
+        let v: Vec<String> = self.frames.iter().map(|x| x.to_string()).collect();
+        format!(
+            "{}{}",
+            v.join(","),
+            if self.count > self.frames.len() {
+                ",…"
+            } else {
+                ""
+            }
+        )
+    }
+}
+
+/// One session from a remote peer to a management service of the host.
+#[derive(Debug)]
+struct Session {
+    svc: Service,
+    last_frame: u64,
+    /// A SYN (without ACK) came in.
+    saw_syn: bool,
+    /// An inbound packet that opens or carries a session (TCP: a SYN, or a segment with ACK;
+    /// never a RST) was accepted.
+    in_accepted: bool,
+    /// A packet from the host (not a RST) was accepted.
+    out_accepted: bool,
+    /// Frame at which the replay has let packets through both ways (the opening in, the
+    /// host's answer out). Not conntrack's ESTABLISHED label: conntrack sees the host's
+    /// SYN/ACK before filter OUTPUT drops it, and calls the peer's next ACK ESTABLISHED although
+    /// the session never came up.
+    established: Option<u64>,
+    /// The host's answer in the capture (TCP: its SYN/ACK; UDP: a datagram from the service),
+    /// whatever the ruleset does with it.
+    answered: Option<u64>,
+    /// What the peer sent first after that answer: `Some(true)` for a RST (a half-open probe).
+    reset_after_answer: Option<bool>,
+    data_in: bool,
+    data_out: bool,
+    fin_in: bool,
+    fin_out: bool,
+    rst: bool,
+    /// Host answers the replay says would not be sent.
+    not_sent: usize,
+    before: Blocked,
+    /// After it was established, per direction (in, out): the packets not accepted since the
+    /// last one that was. A drop followed by accepted packets the same way (a stray
+    /// out-of-window segment) cut nothing.
+    after: [Blocked; 2],
+}
+
+impl Session {
+    fn new(svc: Service, frame: u64) -> Session {
+        Session {
+            svc,
+            last_frame: frame,
+            saw_syn: false,
+            in_accepted: false,
+            out_accepted: false,
+            established: None,
+            answered: None,
+            reset_after_answer: None,
+            data_in: false,
+            data_out: false,
+            fin_in: false,
+            fin_out: false,
+            rst: false,
+            not_sent: 0,
+            before: Blocked::default(),
+            after: Default::default(),
+        }
+    }
+
+    /// What the capture shows happened, if it shows the session was real.
+    fn evidence(&self) -> Option<String> {
+        let tcp = self.svc.proto == 6;
+        match self.answered {
+            Some(f) if !tcp => return Some(format!("the host answered in frame {f}")),
+            Some(f) if self.reset_after_answer != Some(true) => {
+                return Some(format!("the host's SYN/ACK is frame {f}"))
+            }
+            _ => {}
+        }
+        (self.data_in && self.data_out).then(|| "data went both ways".to_string())
+    }
+
+    /// The packets that cut the session: of the direction cut first, those not accepted until
+    /// the end of the capture.
+    fn cut(&self) -> Option<&Blocked> {
+        self.after
+            .iter()
+            .filter(|b| b.count > 0)
+            .min_by_key(|b| b.frames.first().copied())
+    }
+
+    /// Nothing can make this session a finding any more.
+    fn settled(&self, now: u64) -> bool {
+        if self.cut().is_some() {
+            return false;
+        }
+        let closed = self.rst || (self.fin_in && self.fin_out);
+        match self.established {
+            Some(_) => closed,
+            None => self.evidence().is_none() && now.saturating_sub(self.last_frame) > IDLE_FRAMES,
+        }
+    }
+}
+
+/// (peer address, peer port, host address, host port, protocol).
+type Key = (IpAddr, u16, IpAddr, u16, u8);
 
 /// Collects what a capture shows while it is replayed.
 #[derive(Debug, Default)]
@@ -21,7 +174,9 @@ pub struct CaptureAnalyzer {
     hosts: Vec<IpAddr>,
     mgmt: Vec<Service>,
     admin: Vec<Net>,
-    flows: BTreeMap<(IpAddr, u16, u8), MgmtFlow>,
+    sessions: BTreeMap<Key, Session>,
+    /// Management sessions not tracked because the table was full.
+    untracked: u64,
     tunnel_in: Vec<u64>,
     tunnel_out: Vec<u64>,
     /// What accepted the first tunnel-like echo request.
@@ -39,36 +194,8 @@ impl CaptureAnalyzer {
     }
 
     pub fn observe(&mut self, pkt: &Packet, o: &Outcome) {
+        self.observe_session(pkt, o);
         let Some(v) = o.verdict else { return };
-        // Management flows: the host side uses a management port.
-        if let Some((sp, dp)) = pkt.ports() {
-            let inbound = self.hosts.contains(&pkt.dst);
-            let (remote, remote_port, host_port) = if inbound {
-                (pkt.src, sp, dp)
-            } else {
-                (pkt.dst, dp, sp)
-            };
-            let svc = self
-                .mgmt
-                .iter()
-                .find(|s| s.proto == pkt.proto && s.port == host_port)
-                .copied();
-            let admin_ok = self.admin.is_empty() || self.admin.iter().any(|n| n.contains(remote));
-            if let (Some(svc), true) = (svc, admin_ok) {
-                if v != Verdict::Accept {
-                    let f = self
-                        .flows
-                        .entry((remote, remote_port, pkt.proto))
-                        .or_default();
-                    f.svc = Some(svc);
-                    if f.first.is_none() {
-                        f.first = Some(o.clone());
-                        f.first_pkt = Some(pkt.clone());
-                    }
-                    f.frames.push(o.frame);
-                }
-            }
-        }
         // ICMP tunnels: big, high-entropy echo payloads accepted.
         if let L4::Icmp(i) | L4::Icmpv6(i) = &pkt.l4 {
             let payload = pkt.payload();
@@ -85,43 +212,121 @@ impl CaptureAnalyzer {
         }
     }
 
+    /// Management sessions: a remote peer and a management port of one of the host's own
+    /// addresses (not forwarded, not loopback).
+    fn observe_session(&mut self, pkt: &Packet, o: &Outcome) {
+        let inbound = match o.direction {
+            Direction::In if self.hosts.contains(&pkt.dst) => true,
+            Direction::Out if self.hosts.contains(&pkt.src) => false,
+            _ => return,
+        };
+        let (flags, (sp, dp)) = match &pkt.l4 {
+            L4::Tcp(t) => (Some(t.flags), (t.sport, t.dport)),
+            L4::Udp(u) => (None, (u.sport, u.dport)),
+            _ => return,
+        };
+        let (remote, remote_port, host, host_port) = if inbound {
+            (pkt.src, sp, pkt.dst, dp)
+        } else {
+            (pkt.dst, dp, pkt.src, sp)
+        };
+        if self.hosts.contains(&remote) || remote.is_loopback() {
+            return;
+        }
+        let Some(svc) = self
+            .mgmt
+            .iter()
+            .find(|s| s.proto == pkt.proto && s.port == host_port)
+            .copied()
+        else {
+            return;
+        };
+        if !self.admin.is_empty() && !self.admin.iter().any(|n| n.contains(remote)) {
+            return;
+        }
+        let key = (remote, remote_port, host, host_port, pkt.proto);
+        if !self.sessions.contains_key(&key) {
+            if self.sessions.len() >= MAX_SESSIONS {
+                let now = o.frame;
+                self.sessions.retain(|_, s| !s.settled(now));
+            }
+            if self.sessions.len() >= MAX_SESSIONS {
+                self.untracked += 1;
+                return;
+            }
+            self.sessions.insert(key, Session::new(svc, o.frame));
+        }
+        let Some(s) = self.sessions.get_mut(&key) else {
+            return;
+        };
+        s.last_frame = o.frame;
+        let was_closed = s.rst || (s.fin_in && s.fin_out);
+        let accepted = o.verdict == Some(Verdict::Accept);
+        let data = !pkt.payload().is_empty();
+        let flags = flags.unwrap_or(0);
+        let rst = flags & F::RST != 0;
+        let tcp = pkt.proto == 6;
+        let syn = tcp && flags & (F::SYN | F::ACK | F::RST) == F::SYN;
+        let synack = tcp && flags & (F::SYN | F::ACK | F::RST) == F::SYN | F::ACK;
+        s.rst |= rst;
+        if inbound {
+            s.saw_syn |= syn;
+            s.data_in |= data;
+            s.fin_in |= flags & F::FIN != 0;
+            if s.answered.is_some() && s.reset_after_answer.is_none() && !syn {
+                s.reset_after_answer = Some(rst);
+            }
+            if accepted && !rst && (!tcp || syn || flags & F::ACK != 0) {
+                s.in_accepted = true;
+            }
+        } else {
+            s.data_out |= data;
+            s.fin_out |= flags & F::FIN != 0;
+            if (synack || !tcp) && s.answered.is_none() {
+                s.answered = Some(o.frame);
+            }
+            if matches!(o.answer_to, Some(AnswerTo::NotSent(_))) {
+                s.not_sent += 1;
+            }
+            s.out_accepted |= accepted && !rst;
+        }
+        if s.established.is_none() && s.in_accepted && s.out_accepted {
+            s.established = Some(o.frame);
+        }
+        let way = usize::from(!inbound);
+        if s.established.is_some() && accepted && !rst {
+            s.after[way] = Blocked::default();
+        }
+        if o.verdict.is_none() || accepted {
+            return;
+        }
+        let what = || {
+            format!(
+                "frame {}: {} → {} {}{}",
+                o.frame,
+                lockout::endpoint(pkt.src, Some(sp)),
+                lockout::endpoint(pkt.dst, Some(dp)),
+                crate::report::proto_name(pkt.proto),
+                if tcp {
+                    format!(" [{}]", crate::report::tcp_flags(flags))
+                } else {
+                    String::new()
+                }
+            )
+        };
+        match s.established {
+            // A RST the ruleset drops cuts nothing, nor does anything after the close.
+            Some(_) if !rst && !was_closed => s.after[way].push(o, what),
+            Some(_) => {}
+            None => s.before.push(o, what),
+        }
+    }
+
     /// Findings, given the engine's counters after the replay.
     pub fn finish(self, loaded: &Loaded, engine: &Engine<'_>) -> Vec<Finding> {
         let rs = &loaded.ruleset;
         let file = rs.source.name.clone();
-        let mut out = Vec::new();
-        for ((remote, port, _), f) in &self.flows {
-            let (Some(svc), Some(o), Some(p)) = (f.svc, &f.first, &f.first_pkt) else {
-                continue;
-            };
-            let rule = decided_by(rs, o);
-            let who = rule
-                .as_ref()
-                .map(|r| r.short())
-                .unwrap_or_else(|| "the IP stack".into());
-            let list: Vec<String> = f.frames.iter().take(10).map(|x| x.to_string()).collect();
-            let mut finding = Finding::new(
-                "FW001",
-                format!(
-                    "lockout seen in the capture: {} packet(s) of the {} session from {remote}:{port} are not accepted (frames {}{}), first by {who}",
-                    f.frames.len(),
-                    svc.name(),
-                    list.join(","),
-                    if f.frames.len() > 10 { ",…" } else { "" }
-                ),
-                &file,
-            )
-            .at_rule(rule);
-            finding.frame = Some(o.frame);
-            finding.packet = Some(format!(
-                "frame {}: {} → {} {}",
-                o.frame,
-                p.src,
-                p.dst,
-                crate::report::proto_name(p.proto)
-            ));
-            out.push(finding);
-        }
+        let mut out = self.lockouts(rs, &file);
         if !self.tunnel_in.is_empty() && !self.tunnel_out.is_empty() {
             let mut f = Finding::new(
                 "FW002",
@@ -182,4 +387,239 @@ impl CaptureAnalyzer {
         }
         out
     }
+}
+
+/// Why a session is a lockout.
+enum Loss<'a> {
+    /// Established in the replay, then packets not accepted.
+    Cut(&'a Blocked),
+    /// The capture shows it happened; the ruleset refuses its handshake.
+    Refused(&'a Blocked, String),
+}
+
+impl Loss<'_> {
+    fn blocked(&self) -> &Blocked {
+        match self {
+            Loss::Cut(b) | Loss::Refused(b, _) => b,
+        }
+    }
+}
+
+impl CaptureAnalyzer {
+    /// FW001: one finding per administrator address whose sessions are cut or refused.
+    fn lockouts(&self, rs: &Ruleset, file: &str) -> Vec<Finding> {
+        struct Admin<'a> {
+            lost: Vec<(&'a Key, &'a Session, Loss<'a>)>,
+            /// Attempts refused by a rate or brute-force guard: (count, first deciding rule).
+            guarded: usize,
+            guard_rule: Option<String>,
+        }
+        let mut by_admin: BTreeMap<IpAddr, Admin<'_>> = BTreeMap::new();
+        for (key, s) in &self.sessions {
+            let loss = if s.established.is_some() {
+                s.cut().map(Loss::Cut)
+            } else if s.before.count == 0 || (s.svc.proto == 6 && !s.saw_syn) {
+                // Nothing refused, or a session whose opening the capture does not show.
+                None
+            } else if let Some(ev) = s.evidence() {
+                let (o, _) = s.before.first.as_ref().expect("a first blocked packet");
+                if let Some(g) = o.decision.as_ref().and_then(|d| rate_guard(rs, d)) {
+                    let a = by_admin.entry(key.0).or_insert_with(|| Admin {
+                        lost: Vec::new(),
+                        guarded: 0,
+                        guard_rule: None,
+                    });
+                    a.guarded += 1;
+                    a.guard_rule.get_or_insert_with(|| {
+                        let who = decided_by(rs, o)
+                            .map(|r| r.short())
+                            .unwrap_or_else(|| "a rule".into());
+                        format!("{who}, -m {g}")
+                    });
+                    None
+                } else {
+                    Some(Loss::Refused(&s.before, ev))
+                }
+            } else {
+                None
+            };
+            if let Some(l) = loss {
+                by_admin
+                    .entry(key.0)
+                    .or_insert_with(|| Admin {
+                        lost: Vec::new(),
+                        guarded: 0,
+                        guard_rule: None,
+                    })
+                    .lost
+                    .push((key, s, l));
+            }
+        }
+        let mut out = Vec::new();
+        for (remote, mut a) in by_admin {
+            if a.lost.is_empty() {
+                continue;
+            }
+            a.lost
+                .sort_by_key(|(_, _, l)| l.blocked().frames.first().copied());
+            let (_, _, first) = &a.lost[0];
+            let Some((o, what)) = first.blocked().first.as_ref() else {
+                continue;
+            };
+            let rule = decided_by(rs, o);
+            let who = |o: &Outcome| {
+                decided_by(rs, o)
+                    .map(|r| r.short())
+                    .unwrap_or_else(|| "the IP stack".into())
+            };
+            let mut svcs: Vec<String> = a.lost.iter().map(|(_, s, _)| s.svc.name()).collect();
+            svcs.dedup();
+            let n = a.lost.len();
+            let cut = a
+                .lost
+                .iter()
+                .filter(|(_, _, l)| matches!(l, Loss::Cut(_)))
+                .count();
+            let kinds = match (n, cut, n - cut) {
+                (1, 1, _) => "is cut after it was established".to_string(),
+                (1, _, _) => "is refused although the capture shows it happened".to_string(),
+                (_, _, 0) => "are cut after they were established".to_string(),
+                (_, 0, _) => "are refused although the capture shows they happened".to_string(),
+                (_, c, r) => format!(
+                    "are lost: {c} cut after they were established, {r} refused although the capture shows they happened"
+                ),
+            };
+            let ports: Vec<String> = a
+                .lost
+                .iter()
+                .take(LISTED)
+                .map(|(k, _, _)| k.1.to_string())
+                .collect();
+            let mut finding = Finding::new(
+                "FW001",
+                format!(
+                    "lockout seen in the capture: {} from {remote} (port{} {}{}) {kinds}; first at frame {} by {}",
+                    if n == 1 {
+                        format!("the {} session", svcs.join(", "))
+                    } else {
+                        format!("{n} {} sessions", svcs.join(", "))
+                    },
+                    if n == 1 { "" } else { "s" },
+                    ports.join(", "),
+                    if n > LISTED { ", …" } else { "" },
+                    o.frame,
+                    who(o),
+                ),
+                file,
+            )
+            .at_rule(rule);
+            finding.frame = Some(o.frame);
+            finding.packet = Some(what.clone());
+            for (k, s, l) in &a.lost {
+                let b = l.blocked();
+                let Some((fo, _)) = b.first.as_ref() else {
+                    continue;
+                };
+                let verdict = fo.verdict.map(|v| v.as_str()).unwrap_or("not judged");
+                let session = format!(
+                    "session {} → {} ({})",
+                    lockout::endpoint(k.0, Some(k.1)),
+                    lockout::endpoint(k.2, Some(k.3)),
+                    s.svc.name()
+                );
+                let line = match l {
+                    Loss::Cut(_) => {
+                        let way = if fo.direction == Direction::In {
+                            "to the host"
+                        } else {
+                            "from the host"
+                        };
+                        let mut t = format!(
+                            "{session}: established at frame {}, then cut: {} packet(s) {way} not accepted from there to the end of the capture (frames {}), the first {verdict} by {}",
+                            s.established.unwrap_or(0),
+                            b.count,
+                            b.list(),
+                            who(fo)
+                        );
+                        if let Some(g) = fo.decision.as_ref().and_then(|d| rate_guard(rs, d)) {
+                            t.push_str(&format!(
+                                "; that rule's -m {g} guard also counts the session's own packets: restrict it to new connections (-m conntrack --ctstate NEW)"
+                            ));
+                        }
+                        t
+                    }
+                    Loss::Refused(_, ev) => format!(
+                        "{session}: the capture shows it happened ({ev}), but its handshake is not accepted: {} packet(s) (frames {}), the first {verdict} by {}{}",
+                        b.count,
+                        b.list(),
+                        who(fo),
+                        if s.not_sent > 0 {
+                            format!("; {} answer(s) of the host would not be sent", s.not_sent)
+                        } else {
+                            String::new()
+                        }
+                    ),
+                };
+                finding.details.push(line);
+            }
+            if a.guarded > 0 {
+                finding.details.push(format!(
+                    "{} further attempt(s) from {remote} refused by a rate or brute-force guard ({}) are not counted",
+                    a.guarded,
+                    a.guard_rule.as_deref().unwrap_or("")
+                ));
+            }
+            if self.untracked > 0 {
+                finding.details.push(format!(
+                    "{} management sessions of the capture were not tracked (more than {MAX_SESSIONS} at once)",
+                    self.untracked
+                ));
+            }
+            out.push(finding);
+        }
+        out
+    }
+}
+
+/// The rate or brute-force guard (`limit`, `hashlimit`, `recent`, `connlimit`) behind a
+/// decision, by module name: a match of the deciding rule, or — when that rule sits in a user
+/// chain (`-j LOGDROP`) — a match of every rule that leads to that chain.
+fn rate_guard(rs: &Ruleset, d: &Decision) -> Option<&'static str> {
+    let Decision::Rule(r) = d else { return None };
+    let t = rs.table(r.table)?;
+    let rule = t.chains.get(r.chain)?.rules.get(r.rule)?;
+    guard_in(rule).or_else(|| entered_through_guard(rs, r.table, r.chain, 0))
+}
+
+fn guard_in(r: &crate::ruleset::Rule) -> Option<&'static str> {
+    r.matches
+        .iter()
+        .find(|m| m.module.rate_guard())
+        .map(|m| m.module.name())
+}
+
+/// Every way into user chain `chain` passes a rule with a rate guard.
+fn entered_through_guard(
+    rs: &Ruleset,
+    table: TableKind,
+    chain: usize,
+    depth: usize,
+) -> Option<&'static str> {
+    let t = rs.table(table)?;
+    if depth > 8 || t.chains.get(chain)?.is_builtin() {
+        return None;
+    }
+    let mut found = None;
+    for (ci, c) in t.chains.iter().enumerate() {
+        for r in &c.rules {
+            let (Action::Jump(to) | Action::Goto(to)) = &r.action else {
+                continue;
+            };
+            if to.index != chain {
+                continue;
+            }
+            found = Some(guard_in(r).or_else(|| entered_through_guard(rs, table, ci, depth + 1))?);
+        }
+    }
+    found
 }

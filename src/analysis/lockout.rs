@@ -204,7 +204,7 @@ pub fn describe_packet(s: &StepResult) -> String {
     )
 }
 
-fn endpoint(a: IpAddr, port: Option<u16>) -> String {
+pub(crate) fn endpoint(a: IpAddr, port: Option<u16>) -> String {
     match (a, port) {
         (IpAddr::V6(v), Some(p)) => format!("[{v}]:{p}"),
         (a, Some(p)) => format!("{a}:{p}"),

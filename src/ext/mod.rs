@@ -175,6 +175,12 @@ pub trait Match: Debug + Send + Sync + MatchClone + Any {
     fn stateful(&self) -> bool {
         false
     }
+    /// Limits how often or how many (`limit`, `hashlimit`, `recent`, `connlimit`): a rule
+    /// with it that refuses a packet is a rate or brute-force guard, not the policy refusing
+    /// that traffic (FW001 does not count a connection attempt such a rule turns away).
+    fn rate_guard(&self) -> bool {
+        false
+    }
     /// Understood only verbatim (unknown module): verdicts depending on it are uncertain.
     fn is_unknown(&self) -> bool {
         false

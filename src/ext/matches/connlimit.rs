@@ -368,6 +368,9 @@ impl Match for Connlimit {
     fn stateful(&self) -> bool {
         true
     }
+    fn rate_guard(&self) -> bool {
+        true
+    }
     fn as_any(&self) -> &dyn Any {
         self
     }

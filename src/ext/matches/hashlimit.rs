@@ -835,6 +835,9 @@ impl Match for Hashlimit {
     fn stateful(&self) -> bool {
         true
     }
+    fn rate_guard(&self) -> bool {
+        true
+    }
     fn as_any(&self) -> &dyn Any {
         self
     }

@@ -274,6 +274,9 @@ impl Match for Limit {
     fn stateful(&self) -> bool {
         true
     }
+    fn rate_guard(&self) -> bool {
+        true
+    }
     fn as_any(&self) -> &dyn Any {
         self
     }

@@ -414,6 +414,9 @@ impl Match for Recent {
     fn stateful(&self) -> bool {
         true
     }
+    fn rate_guard(&self) -> bool {
+        true
+    }
     fn as_any(&self) -> &dyn Any {
         self
     }

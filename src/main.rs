@@ -1306,6 +1306,9 @@ fn print_replay_summary(
     if let Some(line) = stats.checksum_note(checksums) {
         let _ = writeln!(out, "  checksums: {line}");
     }
+    if let Some(line) = stats.gso_note() {
+        let _ = writeln!(out, "  segments: {line}");
+    }
     for ev in &stats.fragment_events {
         let _ = writeln!(out, "  fragments: {ev}");
     }

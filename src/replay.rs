@@ -45,6 +45,9 @@ pub struct ReplayStats {
     /// Packets whose TCP/UDP checksum holds the pseudo-header sum (left for offload by the
     /// sender), whatever `--checksums` says.
     pub checksums_partial: u64,
+    /// Outbound TCP frames that look like the 2nd, 3rd... segment of a GSO super-packet cut
+    /// after OUTPUT (see [`GsoTrains`]): the kernel's OUTPUT counters count each train once.
+    pub gso_continuations: u64,
     /// Fragments held for reassembly, and trains that never completed or were discarded.
     pub fragments_held: u64,
     pub fragment_events: Vec<String>,
@@ -149,6 +152,20 @@ impl ReplayStats {
             )),
             _ => None,
         }
+    }
+
+    /// One line on outbound frames that look like segments of GSO super-packets, for the
+    /// summary; `None` when there are none.
+    pub fn gso_note(&self) -> Option<String> {
+        (self.gso_continuations > 0).then(|| {
+            format!(
+                "{} outbound TCP frames look like later segments of GSO super-packets cut after \
+                 OUTPUT (contiguous, same ACK and time stamp option, no PSH before, < 1 ms apart): \
+                 iptables -L -v counts each train once, so its OUTPUT counters show about {} \
+                 fewer packets than fwcheck's",
+                self.gso_continuations, self.gso_continuations
+            )
+        })
     }
 }
 
@@ -321,6 +338,53 @@ pub fn choose_hosts(given: &[IpAddr], source: &Source) -> Result<HostChoice, Hos
     }))
 }
 
+/// Recognises the segments of GSO super-packets in a capture taken on the sending host without
+/// TSO: TCP builds one large skb, OUTPUT counts it once, and it is cut into MSS-sized segments
+/// afterwards (`validate_xmit_skb`), before the capture tap. `tcp_gso_segment` gives every
+/// segment the super-packet's ACK and options (the same time stamp value) and clears PSH on all
+/// but the last, and they are sent microseconds apart. A frame continues a train when the
+/// previous outbound frame of its flow ends where it starts, has the same ACK and time stamp
+/// value, no PSH or FIN, and was captured less than a millisecond before. Measured on a veth
+/// without TSO (two 60 KB HTTP responses): 94 frames, 74 continuations, OUTPUT counted 22 —
+/// close, not exact (back-to-back separate sends without PSH look the same), so the summary
+/// says "about".
+#[derive(Debug, Default)]
+struct GsoTrains {
+    last: HashMap<(IpAddr, u16, IpAddr, u16), (u32, u32, Option<u32>, bool, u64)>,
+}
+
+impl GsoTrains {
+    const CAP: usize = 65_536;
+
+    fn continues(&mut self, p: &Packet) -> bool {
+        use crate::packet::tcp_flags::{FIN, PSH};
+        let Some(t) = p.tcp() else { return false };
+        if p.payload_len == 0 {
+            return false;
+        }
+        let key = (p.src, t.sport, p.dst, t.dport);
+        let now = p.ts.0;
+        let tsval = t.options.timestamp.map(|(v, _)| v);
+        let end = t.seq.wrapping_add(p.payload_len);
+        let cont = self
+            .last
+            .get(&key)
+            .is_some_and(|&(pend, pack, pts, ended, at)| {
+                pend == t.seq
+                    && pack == t.ack
+                    && pts == tsval
+                    && !ended
+                    && now.saturating_sub(at) < 1_000_000
+            });
+        if self.last.len() >= Self::CAP && !self.last.contains_key(&key) {
+            self.last.clear();
+        }
+        self.last
+            .insert(key, (end, t.ack, tsval, t.flags & (PSH | FIN) != 0, now));
+        cont
+    }
+}
+
 /// The per-packet replay step shared by [`replay`] and the kernel comparison: defragmentation
 /// in front of the engine when conntrack is active, then the engine.
 pub struct Replayer<'r> {
@@ -334,6 +398,7 @@ pub struct Replayer<'r> {
     /// into the head fragment's skb). Keyed like the reassembly queue.
     first_fragment_skb: HashMap<(IpAddr, IpAddr, u32, u8), Skb>,
     checksums: ChecksumMode,
+    gso: GsoTrains,
     pub stats: ReplayStats,
 }
 
@@ -356,6 +421,7 @@ impl<'r> Replayer<'r> {
             local_defrag: (!ct).then(make),
             first_fragment_skb: HashMap::new(),
             checksums,
+            gso: GsoTrains::default(),
             stats: ReplayStats::default(),
         }
     }
@@ -490,6 +556,9 @@ impl<'r> Replayer<'r> {
                  before fragmenting it"
                     .into()
             });
+        }
+        if o.direction == Direction::Out && self.gso.continues(&pkt) {
+            self.stats.gso_continuations += 1;
         }
         sink(Item::Packet(&pkt, &o));
     }

@@ -501,3 +501,61 @@ fn a_capture_from_stdin_works_without_host() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("host inferred as 203.0.113.10"));
 }
+
+#[test]
+fn gso_segment_trains_are_recognised_in_the_summary() {
+    use fwcheck::engine::{SimEnv, SimOptions};
+    use fwcheck::lint::load_str;
+    use fwcheck::packet::build::TcpOpt;
+    use fwcheck::replay::replay;
+    use fwcheck::ruleset::ParseOptions;
+    // One 4-segment super-packet cut after OUTPUT (PSH only on the last, same ACK and time
+    // stamp value, a microsecond apart), then a separate send 5 ms later.
+    let seg = |n: u64, seq: u32, psh: bool, tsval: u32, at_us: u64| {
+        let mut s = PacketSpec::new(
+            ip("203.0.113.10"),
+            ip("198.51.100.7"),
+            L4Spec::Tcp {
+                sport: 80,
+                dport: 40000,
+                seq,
+                ack: 83,
+                flags: F::ACK | if psh { F::PSH } else { 0 },
+                window: 64,
+                options: vec![TcpOpt::Nop, TcpOpt::Nop, TcpOpt::Timestamp(tsval, 7)],
+            },
+        );
+        s.payload = vec![0x55; 1448];
+        build(
+            &s,
+            n,
+            Timestamp(1_000_000_000 + at_us * 1000),
+            LinkInfo::default(),
+        )
+    };
+    let pkts = vec![
+        seg(1, 1, false, 100, 0),
+        seg(2, 1449, false, 100, 1),
+        seg(3, 2897, false, 100, 2),
+        seg(4, 4345, true, 100, 3),
+        seg(5, 5793, true, 105, 5000),
+    ];
+    let l = load_str(
+        "gso.rules",
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n",
+        ParseOptions::default(),
+    );
+    let opts = SimOptions {
+        env: SimEnv {
+            hosts: vec![ip("203.0.113.10")],
+            ..SimEnv::default()
+        },
+        ..SimOptions::default()
+    };
+    let (_, stats) = replay(&l.ruleset, opts, Source::Packets(pkts), |_| {}).unwrap();
+    assert_eq!(stats.gso_continuations, 3);
+    assert!(stats
+        .gso_note()
+        .unwrap()
+        .starts_with("3 outbound TCP frames"));
+}

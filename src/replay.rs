@@ -350,7 +350,18 @@ pub fn choose_hosts(given: &[IpAddr], source: &Source) -> Result<HostChoice, Hos
 /// says "about".
 #[derive(Debug, Default)]
 struct GsoTrains {
-    last: HashMap<(IpAddr, u16, IpAddr, u16), (u32, u32, Option<u32>, bool, u64)>,
+    last: HashMap<(IpAddr, u16, IpAddr, u16), LastSegment>,
+}
+
+/// The previous outbound data segment of a flow.
+#[derive(Debug, Clone, Copy)]
+struct LastSegment {
+    end_seq: u32,
+    ack: u32,
+    tsval: Option<u32>,
+    /// PSH or FIN: the last segment of a super-packet.
+    ended: bool,
+    at_ns: u64,
 }
 
 impl GsoTrains {
@@ -366,21 +377,26 @@ impl GsoTrains {
         let now = p.ts.0;
         let tsval = t.options.timestamp.map(|(v, _)| v);
         let end = t.seq.wrapping_add(p.payload_len);
-        let cont = self
-            .last
-            .get(&key)
-            .is_some_and(|&(pend, pack, pts, ended, at)| {
-                pend == t.seq
-                    && pack == t.ack
-                    && pts == tsval
-                    && !ended
-                    && now.saturating_sub(at) < 1_000_000
-            });
+        let cont = self.last.get(&key).is_some_and(|l| {
+            l.end_seq == t.seq
+                && l.ack == t.ack
+                && l.tsval == tsval
+                && !l.ended
+                && now.saturating_sub(l.at_ns) < 1_000_000
+        });
         if self.last.len() >= Self::CAP && !self.last.contains_key(&key) {
             self.last.clear();
         }
-        self.last
-            .insert(key, (end, t.ack, tsval, t.flags & (PSH | FIN) != 0, now));
+        self.last.insert(
+            key,
+            LastSegment {
+                end_seq: end,
+                ack: t.ack,
+                tsval,
+                ended: t.flags & (PSH | FIN) != 0,
+                at_ns: now,
+            },
+        );
         cont
     }
 }

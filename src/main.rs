@@ -924,9 +924,10 @@ fn cmd_sim(a: SimArgs) -> u8 {
                 .as_deref()
                 .map(|b| format!("; chosen because {b}"))
                 .unwrap_or_default();
+            let list: Vec<String> = hosts.hosts.iter().map(|h| h.to_string()).collect();
             eprintln!(
                 "fwcheck: host inferred as {} (in {c} of {t} packets{because}); use --host to set it",
-                hosts.hosts[0]
+                list.join(", ")
             );
         }
     }

@@ -204,6 +204,9 @@ pub struct HostEvidence {
     counts: HashMap<IpAddr, u64>,
     answers: HashMap<IpAddr, u64>,
     asked: HashMap<IpAddr, u64>,
+    /// Addresses the capture itself declares for its interfaces (pcapng `if_IPv4addr`,
+    /// `if_IPv6addr`): the strongest evidence, when packets carry them.
+    pub declared: Vec<IpAddr>,
 }
 
 impl HostEvidence {
@@ -242,6 +245,28 @@ impl HostEvidence {
                 && !a.is_multicast()
                 && *a != IpAddr::V4(std::net::Ipv4Addr::BROADCAST)
         };
+        // The capture says which addresses its interfaces have: every one packets carry is a
+        // host address (both families at once).
+        let mut declared: Vec<IpAddr> = self
+            .declared
+            .iter()
+            .copied()
+            .filter(|a| self.counts.contains_key(a))
+            .collect();
+        declared.sort();
+        declared.dedup();
+        if let Some(&first) = declared.first() {
+            return Ok(Some(HostChoice {
+                seen_in: Some((self.counts[&first], self.total)),
+                because: Some(
+                    "the capture declares it as its interface's address (pcapng if_IPv4addr / \
+                     if_IPv6addr)"
+                        .into(),
+                ),
+                hosts: declared,
+                inferred: true,
+            }));
+        }
         let Some(max) = self
             .counts
             .iter()
@@ -325,8 +350,12 @@ pub fn choose_hosts(given: &[IpAddr], source: &Source) -> Result<HostChoice, Hos
     match source {
         Source::Packets(p) => p.iter().for_each(|p| ev.add(p)),
         Source::Capture(path) => {
-            for p in CaptureReader::open(path)?.filter_map(|i| i.ok()) {
+            let mut r = CaptureReader::open(path)?;
+            for p in r.by_ref().filter_map(|i| i.ok()) {
                 ev.add(&p);
+            }
+            for i in &r.interfaces().interfaces {
+                ev.declared.extend(i.addrs.iter().copied());
             }
         }
     }

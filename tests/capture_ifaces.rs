@@ -123,6 +123,7 @@ fn ng(ifaces: &[(&str, u16)], packets: &[Packet], iface_of: impl Fn(usize) -> u3
             linktype,
             tsresol: None,
             name: name.into(),
+            addrs: Vec::new(),
         })
         .collect();
     let recs: Vec<Record> = packets

@@ -71,6 +71,7 @@ fn capture() -> (tempfile::NamedTempFile, Vec<Result<Packet, PacketProblem>>) {
         linktype: 101,
         tsresol: None,
         name: "fwnc-s0".into(),
+        addrs: Vec::new(),
     }];
     let f = tempfile::NamedTempFile::new().unwrap();
     write_pcapng(std::fs::File::create(f.path()).unwrap(), &ifs, &recs).unwrap();

@@ -559,3 +559,44 @@ fn gso_segment_trains_are_recognised_in_the_summary() {
         .unwrap()
         .starts_with("3 outbound TCP frames"));
 }
+
+#[test]
+fn pcapng_interface_addresses_name_the_host() {
+    use fwcheck::packet::writer::{frame_packet, write_pcapng, NgInterface, Record};
+    // The capture was taken on the *client* 192.0.2.7 (its interface says so), of a
+    // conversation in which the other side answers: the declaration wins over the evidence of
+    // who answers, and an IPv6 address it declares and its packets carry is a host address too.
+    let pkts = [
+        tcp("192.0.2.7", "203.0.113.10", 40000, 22, F::SYN, 1),
+        tcp("203.0.113.10", "192.0.2.7", 22, 40000, F::SYN | F::ACK, 2),
+        tcp("2001:db8::7", "2001:db8::10", 40001, 443, F::SYN, 3),
+    ];
+    let ifs = [NgInterface {
+        linktype: 1,
+        tsresol: None,
+        name: "eth0".into(),
+        addrs: vec![
+            (ip("192.0.2.7"), 24),
+            (ip("2001:db8::7"), 64),
+            (ip("198.51.100.99"), 24),
+        ],
+    }];
+    let recs: Vec<Record> = pkts
+        .iter()
+        .map(|p| Record::new(p.ts, frame_packet(1, p)))
+        .collect();
+    let f = tempfile::NamedTempFile::new().unwrap();
+    write_pcapng(std::fs::File::create(f.path()).unwrap(), &ifs, &recs).unwrap();
+    let h = choose_hosts(&[], &Source::Capture(f.path().to_path_buf())).unwrap();
+    assert_eq!(h.hosts, vec![ip("192.0.2.7"), ip("2001:db8::7")]);
+    assert!(h.because.unwrap().contains("if_IPv4addr"));
+    // Without the declaration the server is chosen (it answers).
+    let ifs = [NgInterface {
+        addrs: Vec::new(),
+        ..ifs[0].clone()
+    }];
+    let f2 = tempfile::NamedTempFile::new().unwrap();
+    write_pcapng(std::fs::File::create(f2.path()).unwrap(), &ifs, &recs[..2]).unwrap();
+    let h = choose_hosts(&[], &Source::Capture(f2.path().to_path_buf())).unwrap();
+    assert_eq!(h.hosts, vec![ip("203.0.113.10")]);
+}

@@ -91,6 +91,8 @@ pub struct CaptureInterface {
     pub name: Option<Arc<str>>,
     /// IP packets decoded from frames captured on it.
     pub packets: u64,
+    /// Its addresses as the capture declares them (`if_IPv4addr`, `if_IPv6addr`).
+    pub addrs: Vec<std::net::IpAddr>,
 }
 
 /// Whether a recorded `if_name` can be what `-i`/`-o` see: a name the Linux kernel accepts for
@@ -157,6 +159,19 @@ fn resolve_interface(
         .as_deref()
         .filter(|n| usable_ifname(n))
         .map(Arc::<str>::from);
+    let addrs = idb
+        .options
+        .iter()
+        .filter_map(|o| match o {
+            InterfaceDescriptionOption::IfIpv4Addr(b) => <[u8; 4]>::try_from(b.get(..4)?)
+                .ok()
+                .map(std::net::IpAddr::from),
+            InterfaceDescriptionOption::IfIpv6Addr(b) => <[u8; 16]>::try_from(b.get(..16)?)
+                .ok()
+                .map(std::net::IpAddr::from),
+            _ => None,
+        })
+        .collect();
     let g = table.interfaces.len();
     table.interfaces.push(CaptureInterface {
         section,
@@ -165,6 +180,7 @@ fn resolve_interface(
         recorded_name: recorded,
         name,
         packets: 0,
+        addrs,
     });
     if section_map.len() <= id as usize {
         section_map.resize(id as usize + 1, u32::MAX);

@@ -138,11 +138,13 @@ fn pcapng_two_interfaces(mixed: bool) -> Vec<u8> {
             linktype: 1,
             tsresol: Some(9),
             name: "eth0".into(),
+            addrs: Vec::new(),
         },
         NgInterface {
             linktype: if mixed { 101 } else { 1 },
             tsresol: None,
             name: if mixed { "tun0".into() } else { "eth1".into() },
+            addrs: Vec::new(),
         },
     ];
     let recs: Vec<Record> = pk
@@ -172,6 +174,7 @@ fn pcapng_binary_resolution() -> Vec<u8> {
         linktype: 1,
         tsresol: Some(0x80 | 20),
         name: "eth0".into(),
+        addrs: Vec::new(),
     }];
     let mut v = Vec::new();
     let _ = write_pcapng(&mut v, &ifs, &framed(linktype::ETHERNET, &pk));

@@ -202,6 +202,8 @@ pub struct NgInterface {
     /// of two.
     pub tsresol: Option<u8>,
     pub name: String,
+    /// `if_IPv4addr` / `if_IPv6addr` options: the interface's addresses with prefix lengths.
+    pub addrs: Vec<(std::net::IpAddr, u8)>,
 }
 
 fn ng_block<W: Write>(w: &mut W, kind: u32, body: &[u8]) -> io::Result<()> {
@@ -257,6 +259,23 @@ pub fn write_pcapng<W: Write>(
         ng_opt(&mut b, 2, i.name.as_bytes());
         if let Some(r) = i.tsresol {
             ng_opt(&mut b, 9, &[r]);
+        }
+        for (a, len) in &i.addrs {
+            match a {
+                std::net::IpAddr::V4(a) => {
+                    let mask = u32::MAX
+                        .checked_shl(32 - u32::from((*len).min(32)))
+                        .unwrap_or(0);
+                    let mut v = a.octets().to_vec();
+                    v.extend_from_slice(&mask.to_be_bytes());
+                    ng_opt(&mut b, 4, &v);
+                }
+                std::net::IpAddr::V6(a) => {
+                    let mut v = a.octets().to_vec();
+                    v.push(*len);
+                    ng_opt(&mut b, 5, &v);
+                }
+            }
         }
         ng_opt(&mut b, 0, &[]);
         ng_block(&mut w, 1, &b)?;

@@ -84,6 +84,10 @@ struct SimArgs {
     /// Replay this capture (pcap or pcapng; `-` reads it from standard input).
     #[arg(long, value_name = "FILE", conflicts_with_all = ["synthetic", "flow"])]
     pcap: Option<PathBuf>,
+    /// A capture whose rest cannot be read (a corrupt record) is an error (exit 3); with this,
+    /// the frames before it are judged and reported as usual, with the error as a warning.
+    #[arg(long)]
+    keep_going: bool,
     /// Replay generated traffic of this profile (webserver, scan, dns, ping-flood, knock).
     #[arg(
         long,
@@ -759,6 +763,17 @@ fn cmd_sim(a: SimArgs) -> u8 {
             eprintln!("fwcheck: --ct-timeout {spec}: `{secs}` is not a number of seconds");
             return exit::USAGE;
         };
+        // The sysctls take seconds as an int converted to jiffies (`proc_dointvec_jiffies`),
+        // refusing more than INT_MAX / HZ.
+        let max = i32::MAX as u64 / u64::from(a.host.hz);
+        if secs > max {
+            eprintln!(
+                "fwcheck: --ct-timeout {spec}: at most {max} seconds (INT_MAX / HZ {}), as the \
+                 kernel's sysctl refuses larger values",
+                a.host.hz
+            );
+            return exit::USAGE;
+        }
         if let Err(e) = check.ct_timeouts.set(name.trim(), secs) {
             eprintln!("fwcheck: --ct-timeout {spec}: {e}");
             return exit::USAGE;
@@ -1041,6 +1056,24 @@ fn cmd_sim(a: SimArgs) -> u8 {
                 return exit::INVALID;
             }
         };
+        if let Some(err) = &stats.capture_error {
+            let file = a
+                .pcap
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            if !a.keep_going {
+                let _ = stdout.flush();
+                eprintln!(
+                    "fwcheck: {file}: {err}; {} frames before it were read (--keep-going to judge them anyway)",
+                    stats.frames.saturating_sub(1)
+                );
+                return exit::INVALID;
+            }
+            eprintln!(
+                "fwcheck: warning: {file}: {err}; judging the frames before it (--keep-going)"
+            );
+        }
         let hits = report::rule_hits(&engine);
         findings.extend(analyzer.finish(&loaded, &engine));
         if a.pcap.is_some() {

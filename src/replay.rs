@@ -48,6 +48,9 @@ pub struct ReplayStats {
     /// Outbound TCP frames that look like the 2nd, 3rd... segment of a GSO super-packet cut
     /// after OUTPUT (see [`GsoTrains`]): the kernel's OUTPUT counters count each train once.
     pub gso_continuations: u64,
+    /// The capture could not be read to its end (a corrupt record): what and where.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capture_error: Option<String>,
     /// Fragments held for reassembly, and trains that never completed or were discarded.
     pub fragments_held: u64,
     pub fragment_events: Vec<String>,
@@ -614,6 +617,9 @@ impl<'r> Replayer<'r> {
             self.stats.skipped_non_ip += 1;
         } else {
             self.stats.problems += 1;
+        }
+        if problem.kind == crate::packet::ProblemKind::CorruptRecord {
+            self.stats.capture_error = Some(format!("frame {}: {}", problem.frame, problem.reason));
         }
         sink(Item::Problem(problem));
     }

@@ -600,3 +600,48 @@ fn pcapng_interface_addresses_name_the_host() {
     let h = choose_hosts(&[], &Source::Capture(f2.path().to_path_buf())).unwrap();
     assert_eq!(h.hosts, vec![ip("203.0.113.10")]);
 }
+
+#[test]
+fn a_corrupt_record_is_an_error_not_a_silent_end() {
+    // snaplen 200; record 2's header claims 5,000 bytes while 1,200 remain: no valid record
+    // could be cut that way (tcpdump: "invalid packet capture length"). A capture merely cut
+    // short (truncated.pcap) is read up to the cut, as before.
+    let mut f = Vec::new();
+    f.extend_from_slice(&0xa1b2c3d4u32.to_le_bytes());
+    f.extend_from_slice(&2u16.to_le_bytes());
+    f.extend_from_slice(&4u16.to_le_bytes());
+    f.extend_from_slice(&[0; 8]);
+    f.extend_from_slice(&200u32.to_le_bytes());
+    f.extend_from_slice(&101u32.to_le_bytes()); // raw IP
+    let p = tcp("198.51.100.7", "203.0.113.10", 40000, 22, F::SYN, 1);
+    let rec = |claim: u32, data: &[u8]| {
+        let mut r = Vec::new();
+        r.extend_from_slice(&1u32.to_le_bytes());
+        r.extend_from_slice(&0u32.to_le_bytes());
+        r.extend_from_slice(&claim.to_le_bytes());
+        r.extend_from_slice(&claim.to_le_bytes());
+        r.extend_from_slice(data);
+        r
+    };
+    f.extend(rec(p.data.len() as u32, &p.data));
+    f.extend(rec(5_000, &p.data));
+    for _ in 0..20 {
+        f.extend(rec(p.data.len() as u32, &p.data));
+    }
+    let t = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(t.path(), &f).unwrap();
+    let path = t.path().to_str().unwrap();
+    let r = "fixtures/guides/guide-000-webserver.rules.v4";
+    let (code, _, err) = run(&[r, "--pcap", path, "--host", "203.0.113.10"]);
+    assert_eq!(code, Some(3), "{err}");
+    assert!(
+        err.contains("frame 2") && err.contains("byte offset 80"),
+        "{err}"
+    );
+    let (code, _, err) = run(&[r, "--pcap", path, "--host", "203.0.113.10", "--keep-going"]);
+    assert!(matches!(code, Some(0 | 1)), "{err}");
+    assert!(err.contains("warning"), "{err}");
+    let (code, out, _) = run(&[r, "--pcap", "pcaps/truncated.pcap"]);
+    assert!(matches!(code, Some(0 | 1)));
+    assert!(out.contains("cut short"), "{out}");
+}

@@ -134,6 +134,13 @@ fn validate(x: &Expectation) -> Result<(), String> {
     if x.proto != "icmp" && x.port.is_none() {
         return Err("port is required for tcp and udp".into());
     }
+    // An IPv4 packet is at most 65,535 bytes: 20 of IP header and 8 of UDP/ICMP header leave
+    // 65,507 for the payload (IPv6's 40-byte header is outside its payload length: more room).
+    if let Some(n) = x.size.filter(|&n| n > 65_507) {
+        return Err(format!(
+            "size {n}: an IP packet is at most 65,535 bytes, so a payload at most 65,507"
+        ));
+    }
     if let Some(t) = &x.traffic {
         if !matches!(t.as_str(), "session" | "packet" | "established" | "echo") {
             return Err(format!(

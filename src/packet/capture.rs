@@ -189,7 +189,22 @@ fn resolve_interface(
     Some(g)
 }
 
-type Src<R> = io::Chain<Cursor<[u8; 4]>, R>;
+type Src<R> = io::Chain<Cursor<[u8; 4]>, Counting<R>>;
+
+/// Counts the bytes read from a capture (so a broken record can be placed by byte offset).
+pub struct Counting<R> {
+    inner: R,
+    n: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let k = self.inner.read(buf)?;
+        self.n
+            .fetch_add(k as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(k)
+    }
+}
 
 enum Inner<R: Read> {
     Pcap {
@@ -212,6 +227,11 @@ pub struct CaptureReader<R: Read> {
     done: bool,
     stats: ReadStats,
     ifaces: CaptureInterfaces,
+    /// Classic pcap: byte offset of the next record (24-byte file header, then 16-byte record
+    /// headers and their data).
+    next_record: u64,
+    /// Bytes read from the source so far (the whole file once reading hit its end).
+    consumed: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// pcapng: the current section (counted from 0) and, per interface id of that section,
     /// its index in `ifaces.interfaces` (`u32::MAX`: not yet referred to).
     section: u32,
@@ -340,7 +360,12 @@ fn is_eof(e: &io::Error) -> bool {
 
 impl<R: Read> CaptureReader<R> {
     /// Starts reading a capture from any byte stream (buffered internally).
-    pub fn new(mut reader: R) -> Result<Self, CaptureError> {
+    pub fn new(reader: R) -> Result<Self, CaptureError> {
+        let consumed = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let mut reader = Counting {
+            inner: reader,
+            n: consumed.clone(),
+        };
         let (magic, got) = read_magic(&mut reader)?;
         if got < 4 {
             return Err(CaptureError::TooShort(format!("{got} bytes")));
@@ -381,6 +406,8 @@ impl<R: Read> CaptureReader<R> {
                 ifaces: CaptureInterfaces::default(),
                 section: 0,
                 section_map: Vec::new(),
+                next_record: 24,
+                consumed: consumed.clone(),
             })
         } else if be == PCAPNG_MAGIC {
             let r = PcapNgReader::with_capacity(src, READ_BUFFER).map_err(|e| match e {
@@ -402,6 +429,8 @@ impl<R: Read> CaptureReader<R> {
                 ifaces: CaptureInterfaces::default(),
                 section: 0,
                 section_map: Vec::new(),
+                next_record: 24,
+                consumed: consumed.clone(),
             })
         } else {
             Err(CaptureError::NotACapture(be))
@@ -466,10 +495,38 @@ impl<R: Read> CaptureReader<R> {
                             self.done = true;
                             None
                         }
-                        Some(Err(PcapReadError::Io(e))) if is_eof(&e) => self.stop(
-                            ProblemKind::TruncatedRecord,
-                            "capture file ends in the middle of a record".into(),
-                        ),
+                        Some(Err(PcapReadError::Io(e))) if is_eof(&e) => {
+                            // Everything was read: the file's size is what the counter saw.
+                            let total = self.consumed.load(std::sync::atomic::Ordering::Relaxed);
+                            let at = self.next_record;
+                            let left = total.saturating_sub(at);
+                            let snaplen = match self.format {
+                                CaptureFormat::Pcap { snaplen, .. } if snaplen > 0 => snaplen,
+                                _ => 262_144,
+                            } as u64;
+                            if left > 16 + snaplen {
+                                // A valid record (at most snaplen bytes) would have fit: its
+                                // header claims more, as tcpdump says "invalid packet capture
+                                // length ..., bigger than snaplen".
+                                self.stop(
+                                    ProblemKind::CorruptRecord,
+                                    format!(
+                                        "the record at byte offset {at} claims more bytes than \
+                                         the snaplen of {snaplen} ({left} bytes of the file \
+                                         left): corrupt record header; the rest of the capture \
+                                         cannot be read"
+                                    ),
+                                )
+                            } else {
+                                self.stop(
+                                    ProblemKind::TruncatedRecord,
+                                    format!(
+                                        "capture file ends in the middle of a record (byte \
+                                         offset {at}, {left} bytes left): cut short"
+                                    ),
+                                )
+                            }
+                        }
                         Some(Err(e)) => self.stop(
                             ProblemKind::CaptureFormat,
                             format!("cannot read record: {}", PcapError::from(e)),
@@ -477,6 +534,7 @@ impl<R: Read> CaptureReader<R> {
                         Some(Ok(raw)) => {
                             self.frame += 1;
                             self.stats.frames += 1;
+                            self.next_record += 16 + raw.data.len() as u64;
                             let ts = Timestamp(
                                 (raw.ts_sec as u64)
                                     .saturating_mul(1_000_000_000)

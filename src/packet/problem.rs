@@ -20,6 +20,10 @@ pub enum ProblemKind {
     NonIp,
     /// The capture file ends in the middle of a record; reading stops there.
     TruncatedRecord,
+    /// A record header claims more bytes than a record can have (bigger than the snaplen, with
+    /// more of the file left than a valid record would need): the rest of the capture cannot be
+    /// read. An error, unlike a capture merely cut short.
+    CorruptRecord,
     /// The capture file structure is corrupt (bad block, unknown interface); reading may stop.
     CaptureFormat,
     /// The frame's link type is not one fwcheck decodes.
@@ -36,9 +40,10 @@ pub enum ProblemKind {
 }
 
 impl ProblemKind {
-    pub const ALL: [ProblemKind; 8] = [
+    pub const ALL: [ProblemKind; 9] = [
         ProblemKind::NonIp,
         ProblemKind::TruncatedRecord,
+        ProblemKind::CorruptRecord,
         ProblemKind::CaptureFormat,
         ProblemKind::UnsupportedLinkType,
         ProblemKind::LinkTruncated,
@@ -52,6 +57,7 @@ impl ProblemKind {
         match self {
             ProblemKind::NonIp => "non-ip",
             ProblemKind::TruncatedRecord => "truncated-record",
+            ProblemKind::CorruptRecord => "corrupt-record",
             ProblemKind::CaptureFormat => "capture-format",
             ProblemKind::UnsupportedLinkType => "unsupported-linktype",
             ProblemKind::LinkTruncated => "link-truncated",

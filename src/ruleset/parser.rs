@@ -123,6 +123,7 @@ pub fn parse_source(source: Arc<SourceFile>, opts: ParseOptions) -> Parsed {
         ruleset: Ruleset {
             source,
             family: opts.family,
+            backend: opts.backend,
             tables,
         },
         diagnostics: diags,

@@ -536,6 +536,7 @@ pub fn run_scenario(
         let empty = Ruleset {
             source: rs.source.clone(),
             family: rs.family,
+            backend: rs.backend,
             tables: Vec::new(),
         };
         let mut warm = Engine::new(

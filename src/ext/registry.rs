@@ -71,6 +71,7 @@ pub const MATCHES: &[(&str, Fam, Option<u8>, MatchCtor)] = &[
     ("tcpmss", Fam::Any, Some(6), matches::tcpmss::new),
     ("ecn", Fam::Any, None, matches::ecn::new),
     ("rt", Fam::V6, None, matches::rt::new),
+    ("policy", Fam::Any, None, matches::policy::new),
 ];
 
 /// `(name, family, constructor)` for every extension target.

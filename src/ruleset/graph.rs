@@ -4,7 +4,7 @@
 //! hooks, as `xt_check_target` does), user chains nothing reaches, and rules that follow an
 //! unconditional terminal rule.
 
-use petgraph::algo::tarjan_scc;
+use petgraph::algo::kosaraju_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 
@@ -14,6 +14,7 @@ use crate::ruleset::model::*;
 pub mod code {
     pub const LOOP: &str = "E110";
     pub const HOOK: &str = "E109";
+    pub const NESTING: &str = "E112";
     pub const UNREACHABLE_CHAIN: &str = "FW102";
     pub const AFTER_TERMINAL: &str = "FW101";
 }
@@ -87,7 +88,9 @@ pub fn build(rs: &Ruleset) -> (ChainGraph, Vec<Diagnostic>) {
         }
         // Loops.
         let mut in_loop = vec![false; t.chains.len()];
-        for scc in tarjan_scc(&g) {
+        // Kosaraju (iterative DFS): tarjan_scc recurses once per chain of a jump path and overflows
+        // the stack on deep chains (100,000 nested jumps).
+        for scc in kosaraju_scc(&g) {
             let cyclic = scc.len() > 1 || g.edges_connecting(scc[0], scc[0]).next().is_some();
             if !cyclic {
                 continue;
@@ -140,6 +143,9 @@ pub fn build(rs: &Ruleset) -> (ChainGraph, Vec<Diagnostic>) {
                         .note(format!("no rule of a built-in chain of table {} leads to it; its {} rule(s) never run", t.kind, c.rules.len())),
                 );
             }
+        }
+        if rs.backend == crate::ext::Backend::Nft {
+            nesting(t, &g, &in_loop, &mut diags);
         }
         // Targets and matches valid only at some hooks.
         for (ci, c) in t.chains.iter().enumerate() {
@@ -199,6 +205,81 @@ pub fn build(rs: &Ruleset) -> (ChainGraph, Vec<Diagnostic>) {
         });
     }
     (ChainGraph { tables }, diags)
+}
+
+/// nf_tables' jump stack (`NFT_JUMP_STACK_SIZE`): the kernel validates every chain reachable
+/// from a base chain at its jump level (base chain 0) and refuses a chain at level 16 with
+/// EMLINK ("Too many links", found with iptables-nft-restore 1.8.9: 15 nested jumps load, 16 do
+/// not; `-g` counts like `-j`; chains no base chain reaches are not checked).
+pub const NFT_JUMP_STACK: u32 = 16;
+
+/// E112 under nf_tables: each rule whose jump puts a chain at level 16, naming the longest path.
+/// Longest path over the DAG of non-loop chains, in topological order (Kahn): iterative, linear in
+/// chains + jumps, whatever the depth.
+fn nesting(t: &Table, g: &DiGraph<usize, Edge>, in_loop: &[bool], diags: &mut Vec<Diagnostic>) {
+    let n = t.chains.len();
+    let mut indeg = vec![0u32; n];
+    for e in g.edge_references() {
+        let (s, d) = (e.source().index(), e.target().index());
+        if !in_loop[s] && !in_loop[d] {
+            indeg[d] += 1;
+        }
+    }
+    // Longest jump level from a built-in chain, and the chain before it on that path.
+    let mut depth: Vec<Option<u32>> = t.chains.iter().map(|c| c.hook.map(|_| 0)).collect();
+    let mut pred: Vec<Option<usize>> = vec![None; n];
+    let mut queue: Vec<usize> = (0..n).filter(|&i| !in_loop[i] && indeg[i] == 0).collect();
+    let mut too_deep: Vec<(usize, usize, usize)> = Vec::new();
+    while let Some(u) = queue.pop() {
+        for e in g.edges(NodeIndex::new(u)) {
+            let v = e.target().index();
+            if in_loop[v] {
+                continue;
+            }
+            if let Some(d) = depth[u] {
+                let nd = d.saturating_add(1);
+                if nd == NFT_JUMP_STACK {
+                    too_deep.push((u, e.weight().rule, v));
+                }
+                if depth[v].is_none_or(|old| nd > old) {
+                    depth[v] = Some(nd);
+                    pred[v] = Some(u);
+                }
+            }
+            indeg[v] -= 1;
+            if indeg[v] == 0 {
+                queue.push(v);
+            }
+        }
+    }
+    too_deep.sort_unstable();
+    for (u, ri, v) in too_deep {
+        // The path to `u` is 15 jumps long: walk it back.
+        let mut path = vec![t.chains[v].name.as_str(), t.chains[u].name.as_str()];
+        let mut c = u;
+        while let Some(p) = pred[c] {
+            path.push(t.chains[p].name.as_str());
+            c = p;
+        }
+        path.reverse();
+        let r = &t.chains[u].rules[ri];
+        diags.push(
+            Diagnostic::error(
+                code::NESTING,
+                r.target_span.unwrap_or(r.span),
+                format!(
+                    "chain `{}` is nested {NFT_JUMP_STACK} jumps deep: {}",
+                    t.chains[v].name,
+                    path.join(" -> ")
+                ),
+            )
+            .expected(format!(
+                "at most {} nested jumps from a built-in chain under nf_tables",
+                NFT_JUMP_STACK - 1
+            ))
+            .note("iptables-nft-restore fails with \"Too many links\" (the kernel's nf_tables jump stack holds 16 levels); iptables-legacy loads it (--backend legacy)"),
+        );
+    }
 }
 
 fn hook_diag(

@@ -171,6 +171,8 @@ pub struct Counters {
 pub struct Ruleset {
     pub source: Arc<SourceFile>,
     pub family: Family,
+    /// The iptables the ruleset is loaded with (nf_tables limits jump nesting, legacy does not).
+    pub backend: crate::ext::Backend,
     /// Tables in the order they first appear in the input.
     pub tables: Vec<Table>,
 }

@@ -123,6 +123,7 @@ pub fn parse_source(source: Arc<SourceFile>, opts: ParseOptions) -> Parsed {
         ruleset: Ruleset {
             source,
             family: opts.family,
+            backend: opts.backend,
             tables,
         },
         diagnostics: diags,
@@ -877,8 +878,49 @@ fn run_command<'t>(
 ) {
     // Find the command option (getopt permutes, so it may be anywhere).
     let mut found: Option<(usize, CmdKind)> = None;
+    // Options of the match modules loaded so far: as in getopt_long over iptables' merged option
+    // table, once `-m policy` is loaded its exact `--pol` is policy's, not an abbreviation of
+    // `--policy`; a prefix of both (`--po`) is ambiguous.
+    let mut loaded: Vec<&'static [OptSpec]> = Vec::new();
     let mut i = 0;
     while i < toks.len() {
+        let t = &toks[i];
+        if !t.quoted && (t.text == "-m" || t.text == "--match") {
+            if let Some(m) = toks
+                .get(i + 1)
+                .and_then(|n| registry::new_match(n.str(), family))
+            {
+                loaded.push(m.options());
+            }
+        }
+        let module_opt = if t.quoted || loaded.is_empty() {
+            None
+        } else {
+            t.str()
+                .strip_prefix("--")
+                .map(|l| l.split('=').next().unwrap_or(l))
+        };
+        if let Some(name) = module_opt.filter(|n| !n.is_empty()) {
+            let exact = loaded.iter().any(|o| o.iter().any(|s| s.name == name));
+            if exact {
+                i += 1;
+                continue;
+            }
+            let prefix = loaded
+                .iter()
+                .any(|o| o.iter().any(|s| s.name.starts_with(name)));
+            if prefix && command_of(t).is_some() {
+                st.diags.push(
+                    Diagnostic::error(
+                        code::SYNTAX,
+                        t.span,
+                        format!("option `{}` is ambiguous", t.text),
+                    )
+                    .expected("the option's full name"),
+                );
+                return;
+            }
+        }
         if let Some(k) = command_of(&toks[i]) {
             if let Some((j, _)) = found {
                 st.diags.push(

@@ -21,6 +21,7 @@ pub mod multiport;
 pub mod owner;
 pub mod physdev;
 pub mod pkttype;
+pub mod policy;
 pub mod recent;
 pub mod rt;
 pub mod set;

@@ -98,7 +98,10 @@ fn kernel(rules: &str, steps: &[Step], name: &str) -> Vec<KernelVerdict> {
         }
         out.push(kv);
     }
-    assert!(diffs.is_empty(), "{name}: fwcheck differs from the kernel: {diffs:?}");
+    assert!(
+        diffs.is_empty(),
+        "{name}: fwcheck differs from the kernel: {diffs:?}"
+    );
     out
 }
 
@@ -106,7 +109,8 @@ fn codes(fs: &[Finding]) -> Vec<&'static str> {
     fs.iter().map(|f| f.code).collect()
 }
 
-const RELATED_ESTABLISHED_OUT: &str = "-A OUTPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT";
+const RELATED_ESTABLISHED_OUT: &str =
+    "-A OUTPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT";
 
 /// FW011: guide 001 accepts tcp/80 but its SYN/ACK never leaves; with the fix it does.
 fn dead_service_is_what_the_kernel_does() {
@@ -118,7 +122,9 @@ fn dead_service_is_what_the_kernel_does() {
     assert_eq!(k[1], KernelVerdict::Drop, "the SYN/ACK never leaves");
     let f = services::check(&load(&g1), &opts());
     let fw011: Vec<&Finding> = f.iter().filter(|f| f.code == "FW011").collect();
-    assert!(fw011.iter().any(|f| f.message.contains("tcp/80") && f.line == Some(5)));
+    assert!(fw011
+        .iter()
+        .any(|f| f.message.contains("tcp/80") && f.line == Some(5)));
     assert!(fw011[0].fix.as_deref().unwrap().contains("(verified"));
 
     // The fix as printed: appended to OUTPUT.
@@ -208,7 +214,11 @@ fn limit_after_established_counts_connections_in_the_kernel() {
         k[..n1].iter().all(|v| *v == KernelVerdict::Accept),
         "every packet of the first connection passes: {k:?}"
     );
-    assert_eq!(k[n1], KernelVerdict::Drop, "the second connection is refused");
+    assert_eq!(
+        k[n1],
+        KernelVerdict::Drop,
+        "the second connection is refused"
+    );
     let f = placement::check(&load(rules), &opts());
     assert_eq!(codes(&f), vec!["FW013"]);
     // The fix (state NEW before the limit) keeps every verdict, in the kernel too.
@@ -234,11 +244,21 @@ fn icmp_error_needs_related_in_the_kernel() {
     let g0 = guide("guide-000-webserver.rules.v4");
     for (name, rules) in [("guide 000", g0), ("ESTABLISHED only", est_only)] {
         let k = kernel(&rules, &steps, name);
-        assert!(k[..n - 1].iter().all(|v| *v == KernelVerdict::Accept), "{name}: {k:?}");
-        assert_eq!(k[n - 1], KernelVerdict::Drop, "{name}: the ICMP error is dropped");
+        assert!(
+            k[..n - 1].iter().all(|v| *v == KernelVerdict::Accept),
+            "{name}: {k:?}"
+        );
+        assert_eq!(
+            k[n - 1],
+            KernelVerdict::Drop,
+            "{name}: the ICMP error is dropped"
+        );
         let f = services::check(&load(&rules), &opts());
         let fw014 = f.iter().find(|f| f.code == "FW014").expect("FW014");
-        assert!(fw014.fix.as_deref().unwrap().contains("(verified"), "{name}");
+        assert!(
+            fw014.fix.as_deref().unwrap().contains("(verified"),
+            "{name}"
+        );
         // The fix as printed, and the usual RELATED,ESTABLISHED.
         for fix in [
             "-A INPUT -p icmp -m conntrack --ctstate RELATED -j ACCEPT",
@@ -246,7 +266,10 @@ fn icmp_error_needs_related_in_the_kernel() {
         ] {
             let fixed = with_line(&rules, fix, "");
             let k = kernel(&fixed, &steps, &format!("{name} + {fix}"));
-            assert!(k.iter().all(|v| *v == KernelVerdict::Accept), "{name} + {fix}: {k:?}");
+            assert!(
+                k.iter().all(|v| *v == KernelVerdict::Accept),
+                "{name} + {fix}: {k:?}"
+            );
             assert!(!codes(&services::check(&load(&fixed), &opts())).contains(&"FW014"));
         }
     }

@@ -117,7 +117,11 @@ fn proposal(f: &Failure, svc: Service, admin_net: Option<&Net>) -> String {
 }
 
 /// Insert `body` into `rs` at (table, chain, index); `None` if it does not parse.
-pub(crate) fn with_rule(rs: &Ruleset, at: (TableKind, usize, usize), body: &str) -> Option<Ruleset> {
+pub(crate) fn with_rule(
+    rs: &Ruleset,
+    at: (TableKind, usize, usize),
+    body: &str,
+) -> Option<Ruleset> {
     let (table, chain, idx) = at;
     let t = rs.table(table)?;
     let name = t.chains[chain].name.clone();

@@ -142,11 +142,7 @@ fn witnesses(
         .or_else(|| iprange.map(|(lo, _)| from_bits(v4, lo)))
         .unwrap_or(if inbound { outside(v4)[0] } else { host });
     let dst = pick(|s| &s.dst).unwrap_or(if inbound { host } else { outside(v4)[1] });
-    let (src, dst) = if inbound {
-        (src, dst)
-    } else {
-        (host, dst)
-    };
+    let (src, dst) = if inbound { (src, dst) } else { (host, dst) };
     let me = if inbound { dst } else { src };
     // Candidate destination ports: every port the rules name, then the usual ones.
     let mut ports: Vec<u16> = Vec::new();
@@ -263,10 +259,22 @@ pub fn check(rs: &Ruleset, opts: &CheckOptions) -> Vec<Finding> {
         let spaces: Vec<Space> = c.rules.iter().map(space).collect();
         let mut blocklist: Vec<usize> = Vec::new();
         if inbound {
-            partial_shadow(rs, &o, &file, ci, &spaces, host, v4, &mut out, &mut blocklist);
+            partial_shadow(
+                rs,
+                &o,
+                &file,
+                ci,
+                &spaces,
+                host,
+                v4,
+                &mut out,
+                &mut blocklist,
+            );
             limit_after_established(rs, &o, &file, ci, &spaces, host, &mut out);
         }
-        redundant_drops(rs, &o, &file, ci, &spaces, inbound, host, v4, &blocklist, &mut out);
+        redundant_drops(
+            rs, &o, &file, ci, &spaces, inbound, host, v4, &blocklist, &mut out,
+        );
     }
     out
 }
@@ -402,7 +410,8 @@ fn partial_shadow(
             super::lockout::endpoint(p0.src, p0.ports().map(|p| p.0)),
             super::lockout::endpoint(p0.dst, p0.ports().map(|p| p.1))
         ));
-        f.details.push(format!("line {lj}: {}", rule_text(&c.name, rj)));
+        f.details
+            .push(format!("line {lj}: {}", rule_text(&c.name, rj)));
         for (i, p, _) in &confirmed {
             f.details.push(format!(
                 "line {}: {} — takes {} first",
@@ -413,7 +422,7 @@ fn partial_shadow(
         }
         let lf = rs.line_of(c.rules[first].span);
         f.fix = Some(format!(
-            "move line {lj} above line {lf} (`iptables -D {} {}` then `iptables -I {} {} {}`) (verified: then line {lj} drops {} and the other packets shown)",
+            "move line {lj} above line {lf} (`iptables -D {} {}` then `iptables -I {} {} {}`) (verified: moved there, it drops {} and every other packet shown)",
             c.name,
             j + 1,
             c.name,
@@ -489,11 +498,8 @@ fn limit_after_established(
         let steps = super::services::service_scenario(client, host, proto, port);
         let oo = opts_for(o, host, iface_name(sj));
         let res = run_scenario(rs, &oo, &[], &steps);
-        let client_later: Vec<&StepResult> = res
-            .iter()
-            .skip(1)
-            .filter(|s| s.pkt.src == client)
-            .collect();
+        let client_later: Vec<&StepResult> =
+            res.iter().skip(1).filter(|s| s.pkt.src == client).collect();
         if res[0].outcome.decision != rref(ci, j)
             || client_later.is_empty()
             || !client_later
@@ -504,7 +510,10 @@ fn limit_after_established(
         }
         // The fix: say NEW in the rule, before the limit (so other packets never spend tokens).
         let text = rule_text(&c.name, rj);
-        let at = text.find(&format!(" -m {}", limit.split(' ').nth(1).unwrap_or("limit")));
+        let at = text.find(&format!(
+            " -m {}",
+            limit.split(' ').nth(1).unwrap_or("limit")
+        ));
         let Some(at) = at else { continue };
         let new_text = format!("{} -m conntrack --ctstate NEW{}", &text[..at], &text[at..]);
         let body = new_text.trim_start_matches(&format!("-A {} ", c.name));
@@ -521,10 +530,9 @@ fn limit_after_established(
             t.chains[ci].rules[j] = new_rule;
         }
         let res2 = run_scenario(&fixed, &oo, &[], &steps);
-        let same = res
-            .iter()
-            .zip(&res2)
-            .all(|(a, b)| a.outcome.verdict == b.outcome.verdict && a.outcome.decision == b.outcome.decision);
+        let same = res.iter().zip(&res2).all(|(a, b)| {
+            a.outcome.verdict == b.outcome.verdict && a.outcome.decision == b.outcome.decision
+        });
         if !same {
             continue;
         }
@@ -542,7 +550,8 @@ fn limit_after_established(
         f.rule = crate::report::rule_info(rs, &rref(ci, j).expect("rule"));
         f.packet = Some(super::lockout::describe_packet(&res[0]));
         f.details.push(format!("line {lj}: {text}"));
-        f.details.push(format!("line {li}: {}", rule_text(&c.name, &c.rules[i])));
+        f.details
+            .push(format!("line {li}: {}", rule_text(&c.name, &c.rules[i])));
         f.details.push(format!(
             "checked with a {} session from {client}: its first packet is decided by line {lj}, the client's {} later packets by line {li}",
             svc.name(),
@@ -638,7 +647,8 @@ fn redundant_drops(
         if let Some(p) = &example {
             f.packet = Some(describe(p));
         }
-        f.details.push(format!("line {lj}: {}", rule_text(&c.name, rj)));
+        f.details
+            .push(format!("line {lj}: {}", rule_text(&c.name, rj)));
         f.fix = Some(format!(
             "delete line {lj} (verified: {} is dropped by the policy without it); keep it only if you read its counters",
             example.as_ref().map(describe).unwrap_or_default()

@@ -425,12 +425,7 @@ fn pmtu(rs: &Ruleset, o: &CheckOptions, file: &str, w: &Working) -> Option<Findi
 }
 
 /// FW014's scenario for one connection, for tests: the session's packets and the error.
-pub fn pmtu_scenario(
-    client: IpAddr,
-    host: IpAddr,
-    proto: u8,
-    port: u16,
-) -> Vec<Step> {
+pub fn pmtu_scenario(client: IpAddr, host: IpAddr, proto: u8, port: u16) -> Vec<Step> {
     pmtu_steps(
         &Working {
             client,

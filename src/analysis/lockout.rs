@@ -88,7 +88,7 @@ pub fn session_check(
 }
 
 /// Where to insert a rule so that it is tried before what dropped the packet.
-fn insertion_point(rs: &Ruleset, d: &Decision) -> Option<(TableKind, usize, usize)> {
+pub(crate) fn insertion_point(rs: &Ruleset, d: &Decision) -> Option<(TableKind, usize, usize)> {
     match *d {
         Decision::Rule(r) => Some((r.table, r.chain, r.rule)),
         Decision::Policy { table, chain } => {
@@ -117,7 +117,11 @@ fn proposal(f: &Failure, svc: Service, admin_net: Option<&Net>) -> String {
 }
 
 /// Insert `body` into `rs` at (table, chain, index); `None` if it does not parse.
-fn with_rule(rs: &Ruleset, at: (TableKind, usize, usize), body: &str) -> Option<Ruleset> {
+pub(crate) fn with_rule(
+    rs: &Ruleset,
+    at: (TableKind, usize, usize),
+    body: &str,
+) -> Option<Ruleset> {
     let (table, chain, idx) = at;
     let t = rs.table(table)?;
     let name = t.chains[chain].name.clone();

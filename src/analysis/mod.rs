@@ -8,7 +8,9 @@
 pub mod capture;
 pub mod expect;
 pub mod lockout;
+pub mod placement;
 pub mod probes;
+pub mod services;
 pub mod shadow;
 pub mod synth;
 
@@ -193,6 +195,59 @@ pub const CODES: &[CodeInfo] = &[
         help:
             "A check from the --expect file gave another verdict than expected; the result names \
                the address tried, what happened and the deciding rule.",
+    },
+    CodeInfo {
+        code: "FW011",
+        name: "dead-service",
+        severity: Level::Error,
+        title: "A service INPUT accepts can never answer: its replies are dropped",
+        help: "A new connection to the port is accepted in INPUT, but the host's answer (the \
+               SYN/ACK, the UDP reply) is dropped in OUTPUT, so no client ever gets through. \
+               Accept the replies: -A OUTPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT \
+               (or a --sport accept for the port); the finding names the INPUT rule that opens \
+               the port, the rule or policy that drops the answer and the verified fix.",
+    },
+    CodeInfo {
+        code: "FW012",
+        name: "drop-after-accept",
+        severity: Level::Warning,
+        title: "A DROP by source never applies to services accepted before it",
+        help: "A rule dropping a source address or range comes after ACCEPTs that take new \
+               connections from everyone (e.g. --dport 80 -j ACCEPT): traffic from the banned \
+               source to those services is accepted first. FW006 reports the case where nothing \
+               at all reaches the DROP. Move the DROP above the first such ACCEPT (the fix is \
+               checked with the escaping packets).",
+    },
+    CodeInfo {
+        code: "FW013",
+        name: "limit-counts-connections",
+        severity: Level::Warning,
+        title: "A rate limit after an ESTABLISHED accept counts connections, not packets",
+        help: "An ACCEPT with -m limit/-m hashlimit and no state test follows a rule that accepts \
+               every ESTABLISHED packet, so only the first packet of each connection reaches it: \
+               --limit 10/second means ten new connections a second, not ten packets. If that is \
+               meant, add -m conntrack --ctstate NEW before the limit so the rule says so; a \
+               packet rate would have to be checked before the ESTABLISHED accept.",
+    },
+    CodeInfo {
+        code: "FW014",
+        name: "icmp-errors-dropped",
+        severity: Level::Warning,
+        title: "ICMP errors about the host's own connections are dropped (no RELATED accept)",
+        help: "Fragmentation-needed / packet-too-big and unreachable errors quoting an accepted \
+               connection are RELATED in conntrack. A ruleset that accepts ESTABLISHED but not \
+               RELATED drops them: path MTU discovery fails (a PMTU black hole: large answers \
+               stall) and connection errors are noticed only by timeout. Accept RELATED ICMP: \
+               -A INPUT -p icmp -m conntrack --ctstate RELATED -j ACCEPT (ipv6-icmp for IPv6), or \
+               use --ctstate RELATED,ESTABLISHED.",
+    },
+    CodeInfo {
+        code: "FW015",
+        name: "drop-equals-policy",
+        severity: Level::Note,
+        title: "DROP rule that only repeats the chain's DROP policy",
+        help: "A plain DROP at the end of a built-in chain whose policy is DROP (followed only by \
+               other DROPs) changes no verdict. Delete it, unless its counters are read.",
     },
     CodeInfo {
         code: "FW101",
@@ -579,7 +634,9 @@ pub fn static_findings(loaded: &Loaded, opts: &CheckOptions) -> Vec<Finding> {
 pub fn static_findings_except_lockout(loaded: &Loaded, opts: &CheckOptions) -> Vec<Finding> {
     let mut v = Vec::new();
     v.extend(probes::check(&loaded.ruleset, opts));
+    v.extend(services::check(&loaded.ruleset, opts));
     v.extend(shadow::check(&loaded.ruleset));
+    v.extend(placement::check(&loaded.ruleset, opts));
     v.extend(structural(loaded));
     v
 }

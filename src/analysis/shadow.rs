@@ -17,28 +17,28 @@ use crate::ruleset::{Action, IfaceMatch, Rule};
 
 /// The header part of a rule.
 #[derive(Debug, Default, Clone)]
-struct Space {
-    src: Option<(AddrMask, bool)>,
-    dst: Option<(AddrMask, bool)>,
-    iniface: Option<IfaceMatch>,
-    outiface: Option<IfaceMatch>,
-    proto: Option<(u8, bool)>,
-    frag: Option<bool>,
-    sport: Option<(u16, u16, bool)>,
-    dport: Option<(u16, u16, bool)>,
+pub(super) struct Space {
+    pub(super) src: Option<(AddrMask, bool)>,
+    pub(super) dst: Option<(AddrMask, bool)>,
+    pub(super) iniface: Option<IfaceMatch>,
+    pub(super) outiface: Option<IfaceMatch>,
+    pub(super) proto: Option<(u8, bool)>,
+    pub(super) frag: Option<bool>,
+    pub(super) sport: Option<(u16, u16, bool)>,
+    pub(super) dport: Option<(u16, u16, bool)>,
     /// mask, compare, inverted
-    tcpflags: Option<(u8, u8, bool)>,
+    pub(super) tcpflags: Option<(u8, u8, bool)>,
     /// type (0xFF any), code range, inverted
-    icmp: Option<(u8, (u8, u8), bool)>,
+    pub(super) icmp: Option<(u8, (u8, u8), bool)>,
     /// state bits, inverted
-    ctstate: Option<(u32, bool)>,
+    pub(super) ctstate: Option<(u32, bool)>,
     /// Matches that are not modelled, as saved text (`-m multiport --dports 80,443`).
-    other: Vec<String>,
+    pub(super) other: Vec<String>,
     /// Every match of the rule as saved text.
-    all: Vec<String>,
+    pub(super) all: Vec<String>,
 }
 
-fn space(r: &Rule) -> Space {
+pub(super) fn space(r: &Rule) -> Space {
     let mut s = Space {
         src: r.src,
         dst: r.dst,
@@ -92,7 +92,7 @@ fn space(r: &Rule) -> Space {
     s
 }
 
-fn addr_covers(a: &Option<(AddrMask, bool)>, b: &Option<(AddrMask, bool)>) -> bool {
+pub(super) fn addr_covers(a: &Option<(AddrMask, bool)>, b: &Option<(AddrMask, bool)>) -> bool {
     let Some((am, ainv)) = a else { return true };
     let Some((bm, binv)) = b else { return false };
     let (aa, amask, ba, bmask) = match (am, bm) {
@@ -156,7 +156,12 @@ fn range_covers(a: &Option<(u16, u16, bool)>, b: &Option<(u16, u16, bool)>) -> b
     }
 }
 
-fn covers(a: &Space, b: &Space) -> bool {
+pub(super) fn covers(a: &Space, b: &Space) -> bool {
+    covers_with(a, b, false)
+}
+
+/// [`covers`], ignoring `a`'s conntrack state test when `ignore_state`.
+pub(super) fn covers_with(a: &Space, b: &Space, ignore_state: bool) -> bool {
     let proto_ok = match (a.proto, b.proto) {
         (None, _) => true,
         (Some(_), None) => false,
@@ -189,6 +194,7 @@ fn covers(a: &Space, b: &Space) -> bool {
     let all_states =
         state::INVALID | state::NEW | state::ESTABLISHED | state::RELATED | state::UNTRACKED;
     let ct_ok = match (a.ctstate, b.ctstate) {
+        _ if ignore_state => true,
         (None, _) => true,
         (Some((m, false)), None) => m & all_states == all_states,
         (Some((ma, false)), Some((mb, false))) => mb & !ma & all_states == 0,
@@ -213,7 +219,7 @@ fn covers(a: &Space, b: &Space) -> bool {
 }
 
 /// Terminal actions that end the chain for the packets the rule matches, compared by text.
-fn terminal(r: &Rule) -> Option<String> {
+pub(super) fn terminal(r: &Rule) -> Option<String> {
     match &r.action {
         Action::Accept => Some("ACCEPT".into()),
         Action::Drop => Some("DROP".into()),

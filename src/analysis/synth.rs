@@ -116,6 +116,42 @@ impl Synth {
     }
 }
 
+impl Synth {
+    /// An ICMP(v6) error from `src` (a router) about `quoted`, a packet the host sent: the
+    /// error quotes its IP header and as much of the rest as the family asks for (IPv4: 8
+    /// bytes, RFC 792; IPv6: up to 1232 bytes, RFC 4443). `mtu` fills the next-hop MTU field
+    /// of fragmentation-needed / packet-too-big.
+    pub fn icmp_error(
+        &mut self,
+        src: IpAddr,
+        icmp_type: u8,
+        code: u8,
+        mtu: u16,
+        quoted: &Packet,
+    ) -> Packet {
+        let keep = if quoted.src.is_ipv4() {
+            let hl = (quoted.data[0] & 0x0f) as usize * 4;
+            hl + 8
+        } else {
+            1232
+        };
+        let q = quoted.data[..keep.min(quoted.data.len())].to_vec();
+        let inner = crate::packet::scenario::inner_of(&q);
+        let spec = PacketSpec::new(
+            src,
+            quoted.src,
+            L4Spec::Icmp {
+                icmp_type,
+                code,
+                id: 0,
+                seq: mtu,
+                quote: Some((q, inner)),
+            },
+        );
+        self.packet(spec)
+    }
+}
+
 /// Echo request/reply types of the address family.
 pub fn echo_types(v6: bool) -> (u8, u8) {
     if v6 {

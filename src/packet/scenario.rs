@@ -345,7 +345,7 @@ fn raw(src: &str, dst: &str, proto: u8, body: Vec<u8>) -> PacketSpec {
 }
 
 /// What a decoder finds in `quote` (the quoted packet's IP bytes, possibly cut).
-fn inner_of(quote: &[u8]) -> InnerPacket {
+pub fn inner_of(quote: &[u8]) -> InnerPacket {
     let v6 = quote.first().is_some_and(|b| b >> 4 == 6);
     let (family, hl, src, dst, proto, frag_offset) = if v6 && quote.len() >= 40 {
         let mut s = [0u8; 16];

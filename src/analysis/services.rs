@@ -1,0 +1,443 @@
+//! Services as a whole conversation, not one packet:
+//!
+//! * FW011 — a service INPUT opens is dead because its replies are dropped: for every port an
+//!   INPUT rule accepts new connections to, a client's whole session (SYN, SYN/ACK, ACK, data
+//!   both ways, close; for UDP request and reply) goes through the engine; when the first packet
+//!   is accepted by that rule but the host's answer is dropped on the way out, the service can
+//!   never answer anyone.
+//! * FW014 — ICMP errors about the host's own connections are dropped: a working connection,
+//!   then a router's fragmentation-needed (IPv6: packet-too-big) quoting the host's data packet.
+//!   Conntrack labels it RELATED; a ruleset that accepts ESTABLISHED but not RELATED (and no
+//!   ICMP errors) drops it: path MTU discovery fails (a PMTU black hole), and port or host
+//!   unreachable errors are lost with it.
+//!
+//! Fixes are verified as FW001's are: the proposed rule is inserted into a copy of the ruleset,
+//! before the rule or policy that dropped the packet, and the scenario is run again; only a fix
+//! after which it passes is offered as verified.
+
+use std::net::IpAddr;
+
+use super::lockout::{describe_packet, insertion_point, with_rule};
+use super::synth::{self, Step, Synth};
+use super::*;
+use crate::engine::{CtLabel, Decision, Direction};
+use crate::ext::matches::{multiport::Multiport, multiport::Side, tcp::Tcp, udp::Udp};
+use crate::ruleset::printer::rule_text;
+use crate::ruleset::{Action, Rule, TableKind};
+
+/// Destination ports a rule accepts (first port of each range; at most 8).
+pub(crate) fn dports(r: &Rule) -> Vec<u16> {
+    let mut v = Vec::new();
+    for m in &r.matches {
+        let any = m.module.as_any();
+        if let Some(t) = any.downcast_ref::<Tcp>() {
+            if !t.inv_dport && t.dpts != (0, 0xFFFF) {
+                v.push(t.dpts.0);
+            }
+        } else if let Some(u) = any.downcast_ref::<Udp>() {
+            if !u.inv_dport && u.dpts != (0, 0xFFFF) {
+                v.push(u.dpts.0);
+            }
+        } else if let Some(mp) = any.downcast_ref::<Multiport>() {
+            if !mp.invert && matches!(mp.side, Some(Side::Dest) | Some(Side::Either)) {
+                v.extend(mp.ports.iter().map(|p| p.0));
+            }
+        }
+    }
+    v.dedup();
+    v.truncate(8);
+    v
+}
+
+/// An address inside a rule's (non-inverted) address match: the address of a host match, the
+/// first host of a network.
+pub(crate) fn addr_in(a: &AddrMask) -> IpAddr {
+    match a.prefix_len() {
+        Some(32) | Some(128) => a.addr(),
+        Some(0) | None => a.addr(),
+        Some(_) => from_bits(a.addr().is_ipv4(), bits(a.addr()) + 1),
+    }
+}
+
+/// Where to insert `body` so it is tried before what dropped `failed`, as text, and the ruleset
+/// with it inserted.
+pub(crate) fn insert_before(
+    rs: &Ruleset,
+    current: &Ruleset,
+    d: &Decision,
+    body: &str,
+) -> Option<(String, Ruleset)> {
+    let at = insertion_point(current, d)?;
+    let next = with_rule(current, at, body)?;
+    let t = current.table(at.0)?;
+    let chain = &t.chains[at.1];
+    let tflag = if at.0 == TableKind::Filter {
+        String::new()
+    } else {
+        format!(" -t {}", at.0)
+    };
+    let text = rule_text(&chain.name, &next.table(at.0)?.chains[at.1].rules[at.2]);
+    let place = match chain.rules.get(at.2) {
+        Some(r) => format!(
+            "before line {} (rule #{} of {} {}), i.e. `iptables{tflag} -I {} {} {body}`",
+            rs.line_of(r.span),
+            at.2 + 1,
+            at.0,
+            chain.name,
+            chain.name,
+            at.2 + 1,
+        ),
+        None => format!(
+            "at the end of {} {}, before its policy, i.e. `iptables{tflag} -A {} {body}`",
+            at.0, chain.name, chain.name,
+        ),
+    };
+    Some((format!("add `{text}` {place}"), next))
+}
+
+/// Insert `body` before whatever drops the first failing step, rerun, repeat (at most 3
+/// times). The insertions as text, and whether the scenario then passes.
+pub(crate) fn fix_by_insertion(
+    rs: &Ruleset,
+    first: &StepResult,
+    body: &str,
+    rerun: impl Fn(&Ruleset) -> Option<StepResult>,
+) -> Option<(Vec<String>, bool)> {
+    let mut current = rs.clone();
+    let mut failing = first.clone();
+    let mut steps = Vec::new();
+    for _ in 0..3 {
+        let d = failing.outcome.decision?;
+        let (text, next) = insert_before(rs, &current, &d, body)?;
+        steps.push(text);
+        current = next;
+        match rerun(&current) {
+            None => return Some((steps, true)),
+            Some(f) => failing = f,
+        }
+    }
+    Some((steps, false))
+}
+
+/// A client session to `host:port`: TCP (handshake, data both ways, close) or a UDP exchange.
+fn session(client: IpAddr, host: IpAddr, proto: u8, port: u16) -> Vec<Step> {
+    let mut sy = Synth::default();
+    if proto == 6 {
+        synth::tcp_session(&mut sy, (client, 41_000), (host, port), "client", "host")
+    } else {
+        synth::udp_exchange(&mut sy, (client, 41_000), (host, port), "client", "host")
+    }
+}
+
+/// At most this many services are checked for FW011 (each is a session through the engine).
+const MAX_SERVICES: usize = 64;
+
+/// A working connection FW014 can test ICMP errors with.
+struct Working {
+    client: IpAddr,
+    host: IpAddr,
+    proto: u8,
+    port: u16,
+}
+
+pub fn check(rs: &Ruleset, opts: &CheckOptions) -> Vec<Finding> {
+    let family = rs.family;
+    let v4 = family == Family::V4;
+    let (host, given) = host_for(rs, &opts.env, family);
+    let mut o = opts.clone();
+    if !given {
+        o.env.hosts.push(host);
+    }
+    let file = rs.source.name.clone();
+    let mut out = Vec::new();
+    let mut working: Option<Working> = None;
+    let mut seen: Vec<(u8, u16)> = Vec::new();
+    let mut tried = 0usize;
+
+    // FW011: services whose answers never leave.
+    if let Some(t) = rs.table(TableKind::Filter) {
+        if let Some(ci) = t.chains.iter().position(|c| c.name == "INPUT") {
+            for (ri, r) in t.chains[ci].rules.iter().enumerate() {
+                if !matches!(r.action, Action::Accept) || r.iniface.is_some() {
+                    continue;
+                }
+                let Some((proto @ (6 | 17), false)) = r.proto else {
+                    continue;
+                };
+                let client = match &r.src {
+                    Some((a, false)) if a.addr().is_ipv4() == v4 => addr_in(a),
+                    Some(_) => continue,
+                    None => outside(v4)[0],
+                };
+                let mut oo = o.clone();
+                let h = match &r.dst {
+                    Some((a, false)) if a.prefix_len() == Some(if v4 { 32 } else { 128 }) => {
+                        if !oo.env.hosts.contains(&a.addr()) {
+                            oo.env.hosts.push(a.addr());
+                        }
+                        a.addr()
+                    }
+                    Some(_) => continue,
+                    None => host,
+                };
+                for port in dports(r) {
+                    if seen.contains(&(proto, port)) || tried >= MAX_SERVICES {
+                        continue;
+                    }
+                    tried += 1;
+                    let steps = session(client, h, proto, port);
+                    let res = run_scenario(rs, &oo, &[], &steps);
+                    let opened = res[0].passed()
+                        && res[0].outcome.decision
+                            == Some(Decision::Rule(crate::engine::RuleRef {
+                                table: TableKind::Filter,
+                                chain: ci,
+                                rule: ri,
+                            }));
+                    if !opened {
+                        continue;
+                    }
+                    seen.push((proto, port));
+                    let Some(bad) = res.iter().find(|s| !s.passed()) else {
+                        if working.is_none() {
+                            working = Some(Working {
+                                client,
+                                host: h,
+                                proto,
+                                port,
+                            });
+                        }
+                        continue;
+                    };
+                    // The answer dies on the way out; a management port is FW001's business.
+                    let svc = Service { proto, port };
+                    if bad.outcome.direction != Direction::Out || opts.mgmt.contains(&svc) {
+                        continue;
+                    }
+                    out.push(dead_service(rs, &oo, &file, (ci, ri), svc, client, h, bad));
+                }
+            }
+        }
+    }
+
+    // FW014: ICMP errors about the host's connections.
+    if working.is_none() {
+        // The management session, if it works.
+        for svc in opts.mgmt.iter().filter(|s| s.proto == 6) {
+            let client = outside(v4)[0];
+            let steps = session(client, host, 6, svc.port);
+            if run_scenario(rs, &o, &[], &steps).iter().all(|s| s.passed()) {
+                working = Some(Working {
+                    client,
+                    host,
+                    proto: 6,
+                    port: svc.port,
+                });
+                break;
+            }
+        }
+    }
+    if let Some(w) = working {
+        let mut oo = o.clone();
+        if !oo.env.hosts.contains(&w.host) {
+            oo.env.hosts.push(w.host);
+        }
+        if let Some(f) = pmtu(rs, &oo, &file, &w) {
+            out.push(f);
+        }
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn dead_service(
+    rs: &Ruleset,
+    o: &CheckOptions,
+    file: &str,
+    (ci, ri): (usize, usize),
+    svc: Service,
+    client: IpAddr,
+    host: IpAddr,
+    bad: &StepResult,
+) -> Finding {
+    let opener = crate::report::rule_info(
+        rs,
+        &Decision::Rule(crate::engine::RuleRef {
+            table: TableKind::Filter,
+            chain: ci,
+            rule: ri,
+        }),
+    );
+    let killer = decided_by(rs, &bad.outcome);
+    let open_line = opener.as_ref().and_then(|r| r.line).unwrap_or(0);
+    let who = killer
+        .as_ref()
+        .map(|r| r.short())
+        .unwrap_or_else(|| "the IP stack".into());
+    let mut f = Finding::new(
+        "FW011",
+        format!(
+            "dead service: {} is accepted by line {open_line} but can never answer: {} is {} by {who}",
+            svc.name(),
+            describe_packet(bad),
+            bad.outcome.verdict.map(|v| v.as_str()).unwrap_or("not judged"),
+        ),
+        file,
+    )
+    .at_rule(opener.clone());
+    f.packet = Some(describe_packet(bad));
+    if let Some(r) = &opener {
+        f.details.push(format!(
+            "opened by line {open_line}: {}",
+            r.text.clone().unwrap_or_default()
+        ));
+    }
+    if let Some(k) = &killer {
+        f.details.push(format!(
+            "reply dropped by {}{}",
+            k.short(),
+            k.text
+                .as_ref()
+                .map(|t| format!(": {t}"))
+                .unwrap_or_default()
+        ));
+    }
+    f.details.push(format!(
+        "checked with a {} session from {client} to {host}:{}",
+        if svc.proto == 6 { "TCP" } else { "UDP" },
+        svc.port,
+    ));
+    let rerun = |cand: &Ruleset| {
+        run_scenario(cand, o, &[], &session(client, host, svc.proto, svc.port))
+            .into_iter()
+            .find(|s| !s.passed())
+    };
+    if let Some((steps, ok)) = fix_by_insertion(
+        rs,
+        bad,
+        "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
+        rerun,
+    ) {
+        f.fix = Some(format!(
+            "{}{}",
+            steps.join("; then "),
+            if ok {
+                format!(
+                    " (verified: with this, a whole {} session passes)",
+                    svc.name()
+                )
+            } else {
+                " (partial: the session still fails after these rules)".into()
+            }
+        ));
+    }
+    f
+}
+
+/// The packets of FW014's scenario: a working session up to the host's data, then the router's
+/// error quoting that data packet.
+fn pmtu_steps(w: &Working, v4: bool) -> Vec<Step> {
+    let mut steps = session(w.client, w.host, w.proto, w.port);
+    // TCP: SYN, SYN/ACK, ACK, data in, data out. UDP: request, reply.
+    let upto = if w.proto == 6 { 5 } else { 2 };
+    steps.truncate(upto);
+    let quoted = steps[upto - 1].pkt.clone();
+    let mut sy = Synth::at(quoted.ts.0);
+    sy.frame = quoted.frame;
+    let router: IpAddr = if v4 {
+        "192.0.2.1".parse().expect("a")
+    } else {
+        "2001:db8:ffff::1".parse().expect("a")
+    };
+    let (t, c, what) = if v4 {
+        (3, 4, "fragmentation-needed (mtu 1400)")
+    } else {
+        (2, 0, "packet-too-big (mtu 1280)")
+    };
+    let mtu = if v4 { 1400 } else { 1280 };
+    steps.push(Step {
+        what: format!("ICMP {what} from a router about the host's reply"),
+        pkt: sy.icmp_error(router, t, c, mtu, &quoted),
+    });
+    steps
+}
+
+fn pmtu(rs: &Ruleset, o: &CheckOptions, file: &str, w: &Working) -> Option<Finding> {
+    let v4 = rs.family == Family::V4;
+    let steps = pmtu_steps(w, v4);
+    let res = run_scenario(rs, o, &[], &steps);
+    let (last, before) = res.split_last()?;
+    if !before.iter().all(|s| s.passed()) || last.passed() {
+        return None;
+    }
+    if last.outcome.ctstate != Some(CtLabel::Related) {
+        return None;
+    }
+    let svc = Service {
+        proto: w.proto,
+        port: w.port,
+    };
+    let rule = decided_by(rs, &last.outcome);
+    let who = rule
+        .as_ref()
+        .map(|r| r.short())
+        .unwrap_or_else(|| "the IP stack".into());
+    let mut f = Finding::new(
+        "FW014",
+        format!(
+            "ICMP errors about the host's own connections are dropped: an {} (RELATED to the {} connection the ruleset accepts) is {} by {who}; path MTU discovery fails (large answers stall: a PMTU black hole) and unreachable errors are lost too",
+            if v4 { "ICMP fragmentation-needed" } else { "ICMPv6 packet-too-big" },
+            svc.name(),
+            last.outcome.verdict.map(|v| v.as_str()).unwrap_or("not judged"),
+        ),
+        file,
+    )
+    .at_rule(rule);
+    f.packet = Some(describe_packet(last));
+    f.details.push(format!(
+        "checked with a {} session {} → {} and an error from a router quoting the host's data packet",
+        svc.name(),
+        w.client,
+        w.host
+    ));
+    let body = if v4 {
+        "-p icmp -m conntrack --ctstate RELATED -j ACCEPT"
+    } else {
+        "-p ipv6-icmp -m conntrack --ctstate RELATED -j ACCEPT"
+    };
+    let rerun = |cand: &Ruleset| {
+        run_scenario(cand, o, &[], &steps)
+            .into_iter()
+            .find(|s| !s.passed())
+    };
+    if let Some((steps, ok)) = fix_by_insertion(rs, last, body, rerun) {
+        f.fix = Some(format!(
+            "{}{}",
+            steps.join("; then "),
+            if ok {
+                " (verified: with this, the error reaches the host; or add RELATED to the rule that accepts ESTABLISHED)"
+            } else {
+                " (partial: the error is still dropped after these rules)"
+            }
+        ));
+    }
+    Some(f)
+}
+
+/// FW014's scenario for one connection, for tests: the session's packets and the error.
+pub fn pmtu_scenario(client: IpAddr, host: IpAddr, proto: u8, port: u16) -> Vec<Step> {
+    pmtu_steps(
+        &Working {
+            client,
+            host,
+            proto,
+            port,
+        },
+        host.is_ipv4(),
+    )
+}
+
+/// FW011's scenario for one service, for tests.
+pub fn service_scenario(client: IpAddr, host: IpAddr, proto: u8, port: u16) -> Vec<Step> {
+    session(client, host, proto, port)
+}

@@ -177,6 +177,11 @@ struct HostArgs {
     /// offload); `ignore`: none is.
     #[arg(long, value_enum, default_value_t = ChecksumMode::Auto, value_name = "MODE")]
     checksums: ChecksumMode,
+    /// The owner of the host's local sockets, for `-m owner` (repeatable; first that applies
+    /// wins): `UID[:GID]` for every socket, or `PROTO ADDR/PORT=UID[:GID]` for the flows with
+    /// that peer address (`*`: any) and port on either side, e.g. `udp */53=101`.
+    #[arg(long = "socket-owner", value_name = "[SPEC=]UID[:GID]")]
+    socket_owner: Vec<String>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -915,6 +920,16 @@ fn cmd_sim(a: SimArgs) -> u8 {
         eprintln!("fwcheck: no IP packets to infer the host from; give --host ADDR");
         return exit::USAGE;
     }
+    let mut socket_owners = Vec::new();
+    for spec in &a.host.socket_owner {
+        match fwcheck::engine::SocketOwner::parse(spec) {
+            Ok(o) => socket_owners.push(o),
+            Err(e) => {
+                eprintln!("fwcheck: --socket-owner {spec}: {e}");
+                return exit::USAGE;
+            }
+        }
+    }
     let env = SimEnv {
         hosts: hosts.hosts.clone(),
         networks,
@@ -925,6 +940,7 @@ fn cmd_sim(a: SimArgs) -> u8 {
         checksums: a.host.checksums,
         iface: a.host.iface.clone().unwrap_or_else(|| "eth0".to_string()),
         iface_from_capture: a.host.iface.is_none(),
+        socket_owners,
         backend: a.input.backend.get(),
     };
     check.env = env.clone();

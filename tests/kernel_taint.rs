@@ -76,4 +76,50 @@ fn uncertainty_follows_the_connection() {
     assert!(why.contains("owner"), "{why}");
 }
 
-kernel_tests!(uncertainty_follows_the_connection);
+/// `--socket-owner 0` tells fwcheck what the capture cannot: the oracle's raw socket is root's,
+/// and with that every verdict is certain and the kernel's.
+fn socket_owner_makes_owner_exact() {
+    let (h, c) = (HOST, CLIENT);
+    let frames = [
+        tcp4(h, c, 40000, 443, 1000, 0, SYN, 1),
+        tcp4(c, h, 443, 40000, 5000, 1001, SYN | ACK, 2),
+        tcp4(h, c, 40000, 443, 1001, 5001, ACK, 3),
+    ];
+    let decoded: Vec<_> = frames
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let meta = FrameMeta {
+                frame: i as u64 + 1,
+                ts: Timestamp((i as u64 + 1) * 1_000_000),
+                linktype: 101,
+                interface: 0,
+                wire_len: b.len() as u32,
+            };
+            decode_ip(&meta, LinkInfo::default(), b, b.len(), None)
+        })
+        .collect();
+    let loaded = load_str("owner.rules", RULES, ParseOptions::default());
+    for spec in ["0", "0:0", "tcp */443=0"] {
+        let sim = SimOptions {
+            env: SimEnv {
+                hosts: vec![h.into()],
+                socket_owners: vec![fwcheck::engine::SocketOwner::parse(spec).unwrap()],
+                ..SimEnv::default()
+            },
+            ..SimOptions::default()
+        };
+        let cmp =
+            compare(&loaded, decoded.clone(), sim, Pacing::AsFastAsPossible).expect("compare");
+        assert_eq!(cmp.mismatches, 0, "{spec}: {}", cmp.render(true));
+        for f in &cmp.frames {
+            assert!(f.fwcheck_certain, "{spec}: frame {}: {}", f.frame, f.line());
+            assert_eq!(f.status, Status::Match, "{spec}: {}", f.line());
+        }
+    }
+}
+
+kernel_tests!(
+    uncertainty_follows_the_connection,
+    socket_owner_makes_owner_exact
+);

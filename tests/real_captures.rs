@@ -645,3 +645,41 @@ fn a_corrupt_record_is_an_error_not_a_silent_end() {
     assert!(matches!(code, Some(0 | 1)));
     assert!(out.contains("cut short"), "{out}");
 }
+
+#[test]
+fn socket_owner_specs() {
+    use fwcheck::engine::SocketOwner;
+    let o = SocketOwner::parse("udp */53=101:102").unwrap();
+    assert_eq!(
+        (o.proto, o.peer, o.port, o.uid, o.gid),
+        (Some(17), None, Some(53), 101, Some(102))
+    );
+    let dns = udp_pkt("203.0.113.10", "192.0.2.53", 33333, 53);
+    assert!(o.applies(&dns));
+    assert!(!o.applies(&udp_pkt("203.0.113.10", "192.0.2.53", 33333, 123)));
+    let all = SocketOwner::parse("1000").unwrap();
+    assert_eq!((all.uid, all.gid, all.port), (1000, None, None));
+    for bad in [
+        "root",
+        "udp */53",
+        "icmp */1=0",
+        "udp 192.0.2.1=0",
+        "udp */99999=0",
+        "1:x",
+    ] {
+        assert!(SocketOwner::parse(bad).is_err(), "{bad}");
+    }
+    let (code, _, err) = run(&[
+        "fixtures/guides/guide-000-webserver.rules.v4",
+        "--synthetic",
+        "--socket-owner",
+        "www",
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("numeric uid"), "{err}");
+}
+
+fn udp_pkt(src: &str, dst: &str, sport: u16, dport: u16) -> Packet {
+    let s = PacketSpec::new(ip(src), ip(dst), L4Spec::Udp { sport, dport });
+    build(&s, 1, Timestamp(0), LinkInfo::default())
+}

@@ -37,6 +37,90 @@ pub struct SimEnv {
     pub iface_from_capture: bool,
     /// iptables-nft (default) or iptables-legacy: decides which kernel code some matches run.
     pub backend: crate::ext::Backend,
+    /// Owners of the host's local sockets (`--socket-owner`), first that applies wins: what
+    /// `-m owner` sees for a locally generated packet. Empty: unknown.
+    pub socket_owners: Vec<SocketOwner>,
+}
+
+/// The owner of local sockets, for all of them or for the flows one spec selects
+/// (`--socket-owner [PROTO ADDR/PORT=]UID[:GID]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SocketOwner {
+    /// Only packets of this protocol (`None`: any).
+    pub proto: Option<u8>,
+    /// Only packets to or from this peer address (`None`: any).
+    pub peer: Option<IpAddr>,
+    /// Only packets with this port on either side (`None`: any).
+    pub port: Option<u16>,
+    pub uid: u32,
+    /// The socket's group (`None`: not given, so `--gid-owner` stays unknown).
+    pub gid: Option<u32>,
+}
+
+impl SocketOwner {
+    /// Whether this owner is the one of `pkt`'s socket.
+    pub fn applies(&self, pkt: &Packet) -> bool {
+        self.proto.is_none_or(|p| p == pkt.proto)
+            && self.peer.is_none_or(|a| a == pkt.dst || a == pkt.src)
+            && self
+                .port
+                .is_none_or(|port| pkt.ports().is_some_and(|(s, d)| s == port || d == port))
+    }
+
+    /// Parses `UID[:GID]` or `PROTO ADDR/PORT=UID[:GID]` (`ADDR` may be `*`), e.g. `0`,
+    /// `1000:1000`, `udp */53=101`.
+    pub fn parse(s: &str) -> Result<SocketOwner, String> {
+        let (spec, ids) = match s.rsplit_once('=') {
+            Some((spec, ids)) => (Some(spec.trim()), ids.trim()),
+            None => (None, s.trim()),
+        };
+        let num = |v: &str, what: &str| {
+            v.parse::<u32>().map_err(|_| {
+                format!("`{v}`: expected a numeric {what} (names need the host's NSS)")
+            })
+        };
+        let (uid, gid) = match ids.split_once(':') {
+            Some((u, g)) => (num(u, "uid")?, Some(num(g, "gid")?)),
+            None => (num(ids, "uid")?, None),
+        };
+        let mut o = SocketOwner {
+            proto: None,
+            peer: None,
+            port: None,
+            uid,
+            gid,
+        };
+        if let Some(spec) = spec {
+            let mut words = spec.split_whitespace();
+            let (Some(proto), Some(ep), None) = (words.next(), words.next(), words.next()) else {
+                return Err(format!(
+                    "`{spec}`: expected PROTO ADDR/PORT, e.g. `udp */53` or `tcp 192.0.2.1/443`"
+                ));
+            };
+            o.proto = Some(match proto {
+                "tcp" => 6,
+                "udp" => 17,
+                "sctp" => 132,
+                _ => return Err(format!("`{proto}`: expected tcp, udp or sctp")),
+            });
+            let Some((addr, port)) = ep.rsplit_once('/') else {
+                return Err(format!("`{ep}`: expected ADDR/PORT (ADDR may be *)"));
+            };
+            if addr != "*" {
+                o.peer = Some(
+                    addr.parse()
+                        .map_err(|_| format!("`{addr}`: expected an address or *"))?,
+                );
+            }
+            if port != "*" {
+                o.port = Some(
+                    port.parse()
+                        .map_err(|_| format!("`{port}`: expected a port 0-65535 or *"))?,
+                );
+            }
+        }
+        Ok(o)
+    }
 }
 
 impl Default for SimEnv {
@@ -52,6 +136,7 @@ impl Default for SimEnv {
             iface: "eth0".to_string(),
             iface_from_capture: true,
             backend: crate::ext::Backend::Nft,
+            socket_owners: Vec::new(),
         }
     }
 }
@@ -70,6 +155,11 @@ impl SimEnv {
             Some(n) if self.iface_from_capture => n,
             _ => &self.iface,
         }
+    }
+
+    /// The owner of the local socket that sent `pkt`, when the user said (`--socket-owner`).
+    pub fn socket_owner(&self, pkt: &Packet) -> Option<&SocketOwner> {
+        self.socket_owners.iter().find(|o| o.applies(pkt))
     }
 
     /// Convert nanoseconds since the start of the simulation into jiffies.

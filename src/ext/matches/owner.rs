@@ -162,7 +162,39 @@ impl Match for Owner {
             // No socket: forwarded traffic.
             return MatchResult::from_bool((self.matchf ^ self.invert) == 0);
         }
-        MatchResult::Unknown("the owner of a local socket is not known offline")
+        let Some(o) = cx.env.socket_owner(cx.pkt) else {
+            return MatchResult::Unknown(
+                "the owner of a local socket is not known offline (give --socket-owner)",
+            );
+        };
+        // owner_mt with a full socket: --socket-exists holds; each of uid and gid must hold as
+        // given (inverted where `!`).
+        if self.matchf & self.invert & SOCKET != 0 {
+            return MatchResult::from_bool(false);
+        }
+        if self.matchf & UID != 0 {
+            let hit = (self.uid.0..=self.uid.1).contains(&o.uid);
+            if hit == (self.invert & UID != 0) {
+                return MatchResult::from_bool(false);
+            }
+        }
+        if self.matchf & GID != 0 {
+            let Some(gid) = o.gid else {
+                return MatchResult::Unknown(
+                    "the group of a local socket is not known offline (give --socket-owner UID:GID)",
+                );
+            };
+            let hit = (self.gid.0..=self.gid.1).contains(&gid);
+            if !hit && self.matchf & SUPPL != 0 {
+                return MatchResult::Unknown(
+                    "the supplementary groups of a local socket are not known offline",
+                );
+            }
+            if hit == (self.invert & GID != 0) {
+                return MatchResult::from_bool(false);
+            }
+        }
+        MatchResult::from_bool(true)
     }
     fn hooks(&self) -> HookMask {
         HookMask::of(&[Hook::Output, Hook::Postrouting])

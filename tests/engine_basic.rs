@@ -439,3 +439,32 @@ fn a_ruleset_judges_only_its_own_family() {
         "{o:?}"
     );
 }
+
+#[test]
+fn hitting_the_traversal_limit_is_never_a_certain_verdict() {
+    // 15 chains, each jumping three times to the next: 3^14 ≈ 4.8 M rule visits for one
+    // packet, past fwcheck's safety net (the kernel would walk them all and ACCEPT).
+    let mut text =
+        String::from("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n");
+    for i in 1..=15 {
+        text.push_str(&format!(":c{i} - [0:0]\n"));
+    }
+    text.push_str("-A INPUT -j c1\n");
+    for i in 1..15 {
+        for _ in 0..3 {
+            text.push_str(&format!("-A c{i} -j c{}\n", i + 1));
+        }
+    }
+    text.push_str("COMMIT\n");
+    let l = rules(&text);
+    let mut e = engine(&l);
+    let o = e.process(&tcp(1, 0, (C, 40000), (HOST, 80), "S", 1000, 0, 0));
+    assert!(!o.certain, "{o:?}");
+    assert!(
+        o.reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("traversal limit"),
+        "{o:?}"
+    );
+}

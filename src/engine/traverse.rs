@@ -230,6 +230,14 @@ impl Engine<'_> {
         loop {
             steps += 1;
             if steps > MAX_STEPS {
+                // An internal limit, not the kernel's: whatever is reported, it is a guess.
+                if hc.uncertain.is_none() {
+                    hc.uncertain = Some(format!(
+                        "fwcheck's traversal limit ({MAX_STEPS} rule visits for one packet in \
+                         {kind} {}) was hit; the kernel's verdict is not known",
+                        hook.chain_name()
+                    ));
+                }
                 return Some(TableResult {
                     verdict: TableVerdict::Drop,
                     decision: Decision::Stack("rule traversal did not end"),

@@ -417,13 +417,19 @@ fn load(path: &Path, input: &InputArgs) -> Result<Loaded, u8> {
         exit::USAGE
     };
     let mut bytes = Vec::new();
+    // The first 64 KiB first: a capture or binary data is refused before the rest is read.
+    let read = |src: &mut dyn Read, bytes: &mut Vec<u8>| -> std::io::Result<()> {
+        src.take(64 * 1024).read_to_end(bytes)?;
+        if sniff::not_text(bytes).is_none() {
+            src.take(MAX_RULES_BYTES + 1 - bytes.len() as u64)
+                .read_to_end(bytes)?;
+        }
+        Ok(())
+    };
     let read = if path == Path::new("-") {
-        std::io::stdin()
-            .lock()
-            .take(MAX_RULES_BYTES + 1)
-            .read_to_end(&mut bytes)
+        read(&mut std::io::stdin().lock(), &mut bytes)
     } else {
-        std::fs::File::open(path).and_then(|f| f.take(MAX_RULES_BYTES + 1).read_to_end(&mut bytes))
+        std::fs::File::open(path).and_then(|mut f| read(&mut f, &mut bytes))
     };
     if let Err(e) = read {
         return Err(fail(format!("cannot read {}: {e}", path.display())));
@@ -614,6 +620,13 @@ fn cmd_gen(
     start: u64,
     flow: Vec<String>,
 ) -> u8 {
+    // The generator holds what it writes: a bound keeps it to a few GB at most (1,000,000 web
+    // sessions are about 11 M packets).
+    const MAX_FLOWS: usize = 1_000_000;
+    if flows > MAX_FLOWS {
+        eprintln!("fwcheck: gen --flows {flows}: at most {MAX_FLOWS}");
+        return exit::USAGE;
+    }
     let mut opts = GenOptions {
         seed,
         flows,

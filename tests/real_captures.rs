@@ -683,3 +683,24 @@ fn udp_pkt(src: &str, dst: &str, sport: u16, dport: u16) -> Packet {
     let s = PacketSpec::new(ip(src), ip(dst), L4Spec::Udp { sport, dport });
     build(&s, 1, Timestamp(0), LinkInfo::default())
 }
+
+#[test]
+fn endless_or_huge_inputs_are_refused_early() {
+    // /dev/zero is binary from its first byte: refused before anything more is read.
+    let (code, _, err) = run(&["lint", "/dev/zero"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("not a text file (binary data at byte 0)"),
+        "{err}"
+    );
+    let (code, _, err) = run(&[
+        "gen",
+        "webserver",
+        "--flows",
+        "100000000",
+        "-o",
+        "/dev/null",
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("at most 1000000"), "{err}");
+}

@@ -239,3 +239,41 @@ fn scripts_expand_simple_shell_variables_and_warn_about_what_they_cannot_follow(
         "{warnings:?}"
     );
 }
+
+#[test]
+fn weird_interface_names_warn_and_empty_module_names_are_refused_as_iptables_does() {
+    let base = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n";
+    // iptables-restore 1.8.9: "Warning: weird character in interface `a b'", loads it.
+    let l = fwcheck::lint::load_str(
+        "w.rules",
+        &format!("{base}-A INPUT -i \"a b\" -j ACCEPT\nCOMMIT\n"),
+        ParseOptions::default(),
+    );
+    assert!(!l.has_errors());
+    let d: Vec<_> = l
+        .diagnostics
+        .iter()
+        .map(|d| d.locate(&l.ruleset.source))
+        .collect();
+    assert!(
+        d.iter()
+            .any(|d| d.code == "W006" && d.line == 5 && d.column == 13),
+        "{d:?}"
+    );
+    // iptables-restore: "Couldn't load match `'" — refused.
+    let l = fwcheck::lint::load_str(
+        "e.rules",
+        &format!("{base}-A INPUT -m \"\" -j ACCEPT\nCOMMIT\n"),
+        ParseOptions::default(),
+    );
+    let d: Vec<_> = l
+        .diagnostics
+        .iter()
+        .map(|d| d.locate(&l.ruleset.source))
+        .collect();
+    assert!(
+        d.iter()
+            .any(|d| d.code == "E107" && d.line == 5 && d.column == 13),
+        "{d:?}"
+    );
+}

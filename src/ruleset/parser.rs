@@ -35,6 +35,7 @@ pub mod code {
     pub const LEGACY: &str = "W003";
     pub const TABLE_REPLACED: &str = "W004";
     pub const IGNORED: &str = "W005";
+    pub const WEIRD_IFACE: &str = "W006";
 }
 
 /// Input syntax.
@@ -2269,6 +2270,25 @@ impl<'a> RuleParser<'a> {
                     if is_in { "-i" } else { "-o" },
                 )?;
                 crate::ext::check_iface(&args[0])?;
+                if args[0].text.contains([' ', '/']) {
+                    // iptables warns (`xtables_parse_interface`) and loads it; iptables-save
+                    // then prints the name unquoted, which reads back as something else.
+                    self.diags.push(
+                        Diagnostic::warning(
+                            code::WEIRD_IFACE,
+                            args[0].span,
+                            format!(
+                                "weird character in interface `{}` ('/' and ' ' are not allowed \
+                                 by the kernel)",
+                                args[0].text
+                            ),
+                        )
+                        .note(
+                            "no packet can match it, and iptables-save prints it unquoted, so \
+                             the saved rule does not read back the same",
+                        ),
+                    );
+                }
                 if let Some(h) = Hook::from_chain_name(self.chain)
                     .filter(|h| self.table.builtin_hooks().contains(h))
                 {
@@ -2325,6 +2345,15 @@ impl<'a> RuleParser<'a> {
             }
             Gen::Match => {
                 let name = args[0].text;
+                if name.is_empty() {
+                    // iptables-restore: "Couldn't load match `'".
+                    return Err(Diagnostic::error(
+                        code::NO_MODULE,
+                        args[0].span,
+                        "empty match module name",
+                    )
+                    .expected("a match module name, e.g. -m conntrack"));
+                }
                 let m = match registry::new_match(name, self.family) {
                     Some(m) => m,
                     None => {

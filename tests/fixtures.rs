@@ -257,7 +257,7 @@ fn weird_interface_names_warn_and_empty_module_names_are_refused_as_iptables_doe
         .collect();
     assert!(
         d.iter()
-            .any(|d| d.code == "W006" && d.line == 5 && d.column == 13),
+            .any(|d| d.code == "W008" && d.line == 5 && d.column == 13),
         "{d:?}"
     );
     // iptables-restore: "Couldn't load match `'" — refused.

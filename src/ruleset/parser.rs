@@ -35,7 +35,7 @@ pub mod code {
     pub const LEGACY: &str = "W003";
     pub const TABLE_REPLACED: &str = "W004";
     pub const IGNORED: &str = "W005";
-    pub const WEIRD_IFACE: &str = "W006";
+    pub const WEIRD_IFACE: &str = "W008";
 }
 
 /// Input syntax.

@@ -277,3 +277,36 @@ fn weird_interface_names_warn_and_empty_module_names_are_refused_as_iptables_doe
         "{d:?}"
     );
 }
+
+#[test]
+fn rules_whose_saved_form_changes_meaning_are_warned_about() {
+    let base = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n";
+    for (rule, what) in [
+        ("-A INPUT -m time --monthdays 0 -j ACCEPT", "--monthdays"),
+        (
+            "-A INPUT -m time --datestop 1970-01-01T00:00:00 -j ACCEPT",
+            "--datestop",
+        ),
+    ] {
+        let l = fwcheck::lint::load_str(
+            "t.rules",
+            &format!("{base}{rule}\nCOMMIT\n"),
+            ParseOptions::default(),
+        );
+        assert!(!l.has_errors());
+        let w: Vec<_> = l
+            .diagnostics
+            .iter()
+            .map(|d| d.locate(&l.ruleset.source))
+            .filter(|d| d.code == "W009")
+            .collect();
+        assert_eq!(w.len(), 1, "{rule}: {w:?}");
+        assert!(w[0].message.contains(what), "{w:?}");
+    }
+    let l = fwcheck::lint::load_str(
+        "t.rules",
+        &format!("{base}-A INPUT -m time --monthdays 5 --datestop 2030-01-01 -j ACCEPT\nCOMMIT\n"),
+        ParseOptions::default(),
+    );
+    assert!(l.diagnostics.iter().all(|d| d.code != "W009"));
+}

@@ -36,6 +36,9 @@ pub struct Time {
     pub utc: bool,
 }
 
+/// A rule whose saved form reads back as a different rule.
+pub const W_SAVE_CHANGES_MEANING: &str = "W009";
+
 pub fn new() -> Box<dyn Match> {
     Box::new(Time {
         date_start: 0,
@@ -261,6 +264,35 @@ impl Match for Time {
                     ));
                 }
             }
+        }
+        Ok(())
+    }
+    fn finish(&mut self, cx: &mut ParseCtx<'_>) -> Result<(), Diagnostic> {
+        // Values iptables loads but iptables-save cannot print faithfully: the saved ruleset
+        // would mean something else once restored (libxt_time's save skips a zero datestop and
+        // prints no day for a day set without days 1-31).
+        let warn = |cx: &mut ParseCtx<'_>, msg: &str| {
+            let span = cx.span;
+            cx.warn(
+                Diagnostic::warning(W_SAVE_CHANGES_MEANING, span, msg.to_string()).note(
+                    "iptables loads this rule, but the form iptables-save prints for it reads \
+                     back as a different rule",
+                ),
+            );
+        };
+        if self.monthdays & ALL_MONTHDAYS == 0 {
+            warn(
+                cx,
+                "--monthdays without a day of 1-31 never matches; iptables-save prints it as \
+                 `--monthdays ` with no day",
+            );
+        }
+        if self.date_stop == 0 {
+            warn(
+                cx,
+                "--datestop 1970-01-01T00:00:00 never matches; iptables-save omits it, so the \
+                 saved rule matches until the default 2038-01-19T03:14:07",
+            );
         }
         Ok(())
     }

@@ -299,6 +299,9 @@ fn an_unrepresentable_if_tsresol_is_an_error_naming_the_block() {
         }
         let (code, _, err) = run(&[RULES, "--pcap", path, "--host", "203.0.113.10"]);
         assert_eq!(code, Some(3), "{err}");
-        assert!(err.contains("if_tsresol") && err.contains("block 4"), "{err}");
+        assert!(
+            err.contains("if_tsresol") && err.contains("block 4"),
+            "{err}"
+        );
     }
 }

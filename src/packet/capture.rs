@@ -6,12 +6,19 @@
 //!
 //! Owns: opening a capture, framing records, frame numbering (1-based, every record counts),
 //! timestamps, per-frame decoding through [`super::decode`], and read statistics. Memory stays
-//! constant whatever the file size: pcap-file's reader keeps one fixed 1 MB buffer and each
-//! packet is decoded straight out of it; [`CaptureReader::open`] adds a read-ahead thread
+//! constant whatever the file size: classic pcap records are framed here (pcap-file reads the
+//! file header) in one fixed 1 MB buffer, pcapng blocks by pcap-file's reader in another, and
+//! each packet is decoded straight out of it; [`CaptureReader::open`] adds a read-ahead thread
 //! ([`ReadAhead`]) holding at most six 1 MB chunks.
 //!
 //! A capture cut in the middle of a record yields one [`ProblemKind::TruncatedRecord`] problem
-//! after every complete record, then the iterator ends. Nothing here panics on any input.
+//! ("cut short") after every complete record, then the iterator ends. A record that makes the
+//! rest unreadable — a classic pcap caplen above the snaplen (or [`MAX_RECORD`]), checked before
+//! anything is read or allocated; a pcapng block that cannot be parsed or an unrepresentable
+//! `if_tsresol` — yields one [`ProblemKind::CorruptRecord`] naming the frame or block and its
+//! byte offset, then the iterator ends. A pcapng packet naming an interface its section does
+//! not declare is one [`ProblemKind::CaptureFormat`] problem; reading continues. Nothing here
+//! panics on any input.
 
 use std::collections::BTreeMap;
 use std::fs::File;

@@ -6,12 +6,19 @@
 //!
 //! Owns: opening a capture, framing records, frame numbering (1-based, every record counts),
 //! timestamps, per-frame decoding through [`super::decode`], and read statistics. Memory stays
-//! constant whatever the file size: pcap-file's reader keeps one fixed 1 MB buffer and each
-//! packet is decoded straight out of it; [`CaptureReader::open`] adds a read-ahead thread
+//! constant whatever the file size: classic pcap records are framed here (pcap-file reads the
+//! file header) in one fixed 1 MB buffer, pcapng blocks by pcap-file's reader in another, and
+//! each packet is decoded straight out of it; [`CaptureReader::open`] adds a read-ahead thread
 //! ([`ReadAhead`]) holding at most six 1 MB chunks.
 //!
 //! A capture cut in the middle of a record yields one [`ProblemKind::TruncatedRecord`] problem
-//! after every complete record, then the iterator ends. Nothing here panics on any input.
+//! ("cut short") after every complete record, then the iterator ends. A record that makes the
+//! rest unreadable — a classic pcap caplen above the snaplen (or [`MAX_RECORD`]), checked before
+//! anything is read or allocated; a pcapng block that cannot be parsed or an unrepresentable
+//! `if_tsresol` — yields one [`ProblemKind::CorruptRecord`] naming the frame or block and its
+//! byte offset, then the iterator ends. A pcapng packet naming an interface its section does
+//! not declare is one [`ProblemKind::CaptureFormat`] problem; reading continues. Nothing here
+//! panics on any input.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -19,14 +26,13 @@ use std::io::{self, Cursor, Read};
 use std::path::Path;
 use std::sync::Arc;
 
-use pcap_file::pcap::PcapError;
-use pcap_file::pcap::{PcapReadError, PcapReader};
+use pcap_file::pcap::{PcapHeader, PcapParseError};
 use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption;
 use pcap_file::pcapng::blocks::{
     ENHANCED_PACKET_BLOCK, PACKET_BLOCK, SECTION_HEADER_BLOCK, SIMPLE_PACKET_BLOCK,
 };
 use pcap_file::pcapng::PcapNgState;
-use pcap_file::pcapng::{Block, PcapNgReadError, PcapNgReader};
+use pcap_file::pcapng::{Block, ContentValidationError, PcapNgReadError, PcapNgReader};
 use pcap_file::Endianness;
 use serde::Serialize;
 
@@ -189,7 +195,7 @@ fn resolve_interface(
     Some(g)
 }
 
-type Src<R> = io::Chain<Cursor<[u8; 4]>, Counting<R>>;
+type Src<R> = io::Chain<Cursor<Vec<u8>>, Counting<R>>;
 
 /// Counts the bytes read from a capture (so a broken record can be placed by byte offset).
 pub struct Counting<R> {
@@ -206,9 +212,112 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
+/// The largest record any capture can hold: libpcap's `MAXIMUM_SNAPLEN` (256 KiB). A classic
+/// pcap snaplen of 0 or above it is bogus, and records are checked against this cap instead.
+pub const MAX_RECORD: u32 = 262_144;
+
+/// Classic pcap records, framed here rather than by pcap-file so that every record header is
+/// checked before its data is read: one fixed buffer (grown only for a record bigger than it,
+/// which the caplen check bounds), each record handed out as a slice of it (no copy).
+struct PcapRecords<R> {
+    src: R,
+    buf: Vec<u8>,
+    /// Start of unread data in `buf`, and its end.
+    pos: usize,
+    len: usize,
+    eof: bool,
+    big_endian: bool,
+}
+
+/// A classic pcap record header.
+struct RecordHeader {
+    ts_sec: u32,
+    ts_frac: u32,
+    caplen: u32,
+    orig_len: u32,
+}
+
+impl<R: Read> PcapRecords<R> {
+    fn new(src: R, big_endian: bool) -> Self {
+        PcapRecords {
+            src,
+            buf: vec![0; READ_BUFFER],
+            pos: 0,
+            len: 0,
+            eof: false,
+            big_endian,
+        }
+    }
+
+    /// Bytes buffered and not handed out yet.
+    fn available(&self) -> usize {
+        self.len - self.pos
+    }
+
+    /// Makes at least `need` unread bytes available; `Ok(false)` when the source ends first.
+    fn fill(&mut self, need: usize) -> io::Result<bool> {
+        if self.available() >= need {
+            return Ok(true);
+        }
+        if self.buf.len() - self.pos < need {
+            self.buf.copy_within(self.pos..self.len, 0);
+            self.len -= self.pos;
+            self.pos = 0;
+            if self.buf.len() < need {
+                self.buf.resize(need, 0);
+            }
+        }
+        while self.available() < need && !self.eof {
+            match self.src.read(&mut self.buf[self.len..]) {
+                Ok(0) => self.eof = true,
+                Ok(n) => self.len += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(self.available() >= need)
+    }
+
+    fn u32_at(&self, at: usize) -> u32 {
+        let b: [u8; 4] = self.buf[at..at + 4].try_into().expect("4 bytes");
+        if self.big_endian {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        }
+    }
+
+    /// The next record header, without consuming it (`Ok(None)`: fewer than 16 bytes left;
+    /// see [`Self::available`]).
+    fn header(&mut self) -> io::Result<Option<RecordHeader>> {
+        if !self.fill(16)? {
+            return Ok(None);
+        }
+        let at = self.pos;
+        Ok(Some(RecordHeader {
+            ts_sec: self.u32_at(at),
+            ts_frac: self.u32_at(at + 4),
+            caplen: self.u32_at(at + 8),
+            orig_len: self.u32_at(at + 12),
+        }))
+    }
+
+    /// The data of the record whose header [`Self::header`] returned (`caplen` bytes), consuming
+    /// the record; `Ok(None)` when the file ends first.
+    fn data(&mut self, caplen: u32) -> io::Result<Option<&[u8]>> {
+        let total = 16 + caplen as usize;
+        if !self.fill(total)? {
+            return Ok(None);
+        }
+        let start = self.pos + 16;
+        self.pos += total;
+        Ok(Some(&self.buf[start..start + caplen as usize]))
+    }
+}
+
 enum Inner<R: Read> {
     Pcap {
-        reader: PcapReader<Src<R>>,
+        reader: PcapRecords<Counting<R>>,
         linktype: u32,
         nanos: bool,
     },
@@ -227,11 +336,11 @@ pub struct CaptureReader<R: Read> {
     done: bool,
     stats: ReadStats,
     ifaces: CaptureInterfaces,
-    /// Classic pcap: byte offset of the next record (24-byte file header, then 16-byte record
-    /// headers and their data).
+    /// Byte offset of the next record (classic pcap: 24-byte file header, then 16-byte record
+    /// headers and their data) or block (pcapng).
     next_record: u64,
-    /// Bytes read from the source so far (the whole file once reading hit its end).
-    consumed: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// pcapng: blocks read so far (the section header block is block 1).
+    blocks: u64,
     /// pcapng: the current section (counted from 0) and, per interface id of that section,
     /// its index in `ifaces.interfaces` (`u32::MAX`: not yet referred to).
     section: u32,
@@ -342,16 +451,51 @@ impl Read for ReadAhead {
 
 fn read_magic<R: Read>(r: &mut R) -> io::Result<([u8; 4], usize)> {
     let mut m = [0u8; 4];
+    let got = read_upto(r, &mut m)?;
+    Ok((m, got))
+}
+
+/// Reads until `buf` is full or the source ends; returns the bytes read.
+fn read_upto<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
     let mut got = 0;
-    while got < 4 {
-        match r.read(&mut m[got..]) {
+    while got < buf.len() {
+        match r.read(&mut buf[got..]) {
             Ok(0) => break,
             Ok(n) => got += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
     }
-    Ok((m, got))
+    Ok(got)
+}
+
+/// What made a block that updates the section's state (a section header or interface
+/// description) unreadable, when it is an option or a field value: `(tsresol, description)`,
+/// `tsresol` when an `if_tsresol` cannot be represented.
+fn bad_state_block(e: &PcapNgReadError) -> Option<(bool, String)> {
+    use pcap_file::pcapng::{
+        BlockContentParseError as C, OptionEntryError as E, OptionParseError as O,
+        StateUpdateError as S,
+    };
+    let PcapNgReadError::StateUpdate(S::BlockConversion(bce)) = e else {
+        return None;
+    };
+    Some(match &*bce.source {
+        C::Option(O::InvalidEntry { code, name, source }) => match &**source {
+            E::Validation(ContentValidationError::InvalidTsResolution(enc, is_bin, resol)) => {
+                let base = if *is_bin { 2 } else { 10 };
+                (
+                    true,
+                    format!(
+                        "option if_tsresol 0x{enc:02x} (units of {base}^-{resol} s), which \
+                         cannot be represented (fwcheck reads 10^-0 to 10^-9 and 2^-0 to 2^-29)"
+                    ),
+                )
+            }
+            other => (false, format!("option {name} (code {code}): {other}")),
+        },
+        other => (false, other.to_string()),
+    })
 }
 
 fn is_eof(e: &io::Error) -> bool {
@@ -371,30 +515,34 @@ impl<R: Read> CaptureReader<R> {
             return Err(CaptureError::TooShort(format!("{got} bytes")));
         }
         let be = u32::from_be_bytes(magic);
-        let src = Cursor::new(magic).chain(reader);
         if PCAP_MAGICS.contains(&be) {
-            let r = PcapReader::with_capacity(src, READ_BUFFER).map_err(|e| match e {
-                PcapReadError::Io(e) if is_eof(&e) => {
+            let mut head = [0u8; 24];
+            head[..4].copy_from_slice(&magic);
+            let got = read_upto(&mut reader, &mut head[4..])?;
+            if got < 20 {
+                return Err(CaptureError::TooShort("pcap file header cut short".into()));
+            }
+            let (_, h) = PcapHeader::from_slice(&head).map_err(|e| match e {
+                PcapParseError::IncompleteBuffer(..) => {
                     CaptureError::TooShort("pcap file header cut short".into())
                 }
-                PcapReadError::Io(e) => CaptureError::Io(e),
-                other => CaptureError::Format(PcapError::from(other).to_string()),
+                other => CaptureError::Format(other.to_string()),
             })?;
-            let h = r.header();
             let linktype = u32::from(h.datalink);
             if !is_supported_linktype(linktype) {
                 return Err(CaptureError::UnsupportedLinkType(linktype_label(linktype)));
             }
             let nanos = h.ts_resolution == pcap_file::pcap::PcapTsResolution::NanoSecond;
+            let big_endian = h.endianness == Endianness::Big;
             let format = CaptureFormat::Pcap {
                 linktype,
                 nanosecond: nanos,
-                big_endian: h.endianness == Endianness::Big,
+                big_endian,
                 snaplen: h.snaplen,
             };
             Ok(CaptureReader {
                 inner: Inner::Pcap {
-                    reader: r,
+                    reader: PcapRecords::new(reader, big_endian),
                     linktype,
                     nanos,
                 },
@@ -407,9 +555,27 @@ impl<R: Read> CaptureReader<R> {
                 section: 0,
                 section_map: Vec::new(),
                 next_record: 24,
-                consumed: consumed.clone(),
+                blocks: 0,
             })
         } else if be == PCAPNG_MAGIC {
+            // The section header's length (bytes 4..8, in the byte order of bytes 8..12): the
+            // reader consumes that block itself, and later blocks are placed by byte offset.
+            let mut head = vec![0u8; 12];
+            head[..4].copy_from_slice(&magic);
+            let got = read_upto(&mut reader, &mut head[4..])?;
+            head.truncate(4 + got);
+            let shb_len = match (head.get(4..8), head.get(8..12)) {
+                (Some(l), Some(bom)) => {
+                    let l: [u8; 4] = l.try_into().expect("4 bytes");
+                    if bom == [0x1a, 0x2b, 0x3c, 0x4d] {
+                        u32::from_be_bytes(l)
+                    } else {
+                        u32::from_le_bytes(l)
+                    }
+                }
+                _ => 0,
+            };
+            let src = Cursor::new(head).chain(reader);
             let r = PcapNgReader::with_capacity(src, READ_BUFFER).map_err(|e| match e {
                 PcapNgReadError::Io(e) if is_eof(&e) => {
                     CaptureError::TooShort("pcapng section header cut short".into())
@@ -429,8 +595,8 @@ impl<R: Read> CaptureReader<R> {
                 ifaces: CaptureInterfaces::default(),
                 section: 0,
                 section_map: Vec::new(),
-                next_record: 24,
-                consumed: consumed.clone(),
+                next_record: u64::from(shb_len),
+                blocks: 1,
             })
         } else {
             Err(CaptureError::NotACapture(be))
@@ -488,78 +654,107 @@ impl<R: Read> CaptureReader<R> {
                     linktype,
                     nanos,
                 } => {
-                    let lt = *linktype;
-                    let mult: u64 = if *nanos { 1 } else { 1000 };
-                    return match reader.next_raw_packet() {
-                        None => {
+                    let at = self.next_record;
+                    let frame = self.frame + 1;
+                    let hdr = match reader.header() {
+                        Err(e) => {
+                            return self.stop(
+                                ProblemKind::CaptureFormat,
+                                format!("cannot read the record at byte offset {at}: {e}"),
+                            )
+                        }
+                        Ok(None) if reader.available() == 0 => {
                             self.done = true;
-                            None
+                            return None;
                         }
-                        Some(Err(PcapReadError::Io(e))) if is_eof(&e) => {
-                            // Everything was read: the file's size is what the counter saw.
-                            let total = self.consumed.load(std::sync::atomic::Ordering::Relaxed);
-                            let at = self.next_record;
-                            let left = total.saturating_sub(at);
-                            let snaplen = match self.format {
-                                CaptureFormat::Pcap { snaplen, .. } if snaplen > 0 => snaplen,
-                                _ => 262_144,
-                            } as u64;
-                            if left > 16 + snaplen {
-                                // A valid record (at most snaplen bytes) would have fit: its
-                                // header claims more, as tcpdump says "invalid packet capture
-                                // length ..., bigger than snaplen".
-                                self.stop(
-                                    ProblemKind::CorruptRecord,
-                                    format!(
-                                        "the record at byte offset {at} claims more bytes than \
-                                         the snaplen of {snaplen} ({left} bytes of the file \
-                                         left): corrupt record header; the rest of the capture \
-                                         cannot be read"
-                                    ),
-                                )
-                            } else {
-                                self.stop(
-                                    ProblemKind::TruncatedRecord,
-                                    format!(
-                                        "capture file ends in the middle of a record (byte \
-                                         offset {at}, {left} bytes left): cut short"
-                                    ),
-                                )
-                            }
-                        }
-                        Some(Err(e)) => self.stop(
-                            ProblemKind::CaptureFormat,
-                            format!("cannot read record: {}", PcapError::from(e)),
-                        ),
-                        Some(Ok(raw)) => {
-                            self.frame += 1;
-                            self.stats.frames += 1;
-                            self.next_record += 16 + raw.data.len() as u64;
-                            let ts = Timestamp(
-                                (raw.ts_sec as u64)
-                                    .saturating_mul(1_000_000_000)
-                                    .saturating_add((raw.ts_frac as u64).saturating_mul(mult)),
+                        Ok(None) => {
+                            let left = reader.available();
+                            return self.stop(
+                                ProblemKind::TruncatedRecord,
+                                format!(
+                                    "capture file ends in the middle of the header of the record \
+                                     at byte offset {at} ({left} of its 16 bytes): cut short"
+                                ),
                             );
-                            self.last_ts = ts;
-                            let meta = FrameMeta {
-                                frame: self.frame,
-                                ts,
-                                linktype: lt,
-                                interface: 0,
-                                wire_len: raw.orig_len,
-                            };
-                            let r = decode_frame(&meta, &raw.data);
-                            if let Ok(p) = &r {
-                                if let Some(ix) = p.link.ifindex {
-                                    self.ifaces.note_ifindex(ix);
-                                }
-                            }
-                            self.account(&r);
-                            Some(r)
+                        }
+                        Ok(Some(h)) => h,
+                    };
+                    let snaplen = match self.format {
+                        CaptureFormat::Pcap { snaplen, .. } => snaplen,
+                        CaptureFormat::PcapNg => 0,
+                    };
+                    let bogus = snaplen == 0 || snaplen > MAX_RECORD;
+                    if hdr.caplen > if bogus { MAX_RECORD } else { snaplen } {
+                        // Checked before anything reads or allocates that many bytes, as tcpdump
+                        // does ("invalid packet capture length N, bigger than snaplen of S").
+                        let limit = if bogus {
+                            format!(
+                                "bigger than the maximum record of {MAX_RECORD} bytes (the \
+                                 file's snaplen of {snaplen} is bogus)"
+                            )
+                        } else {
+                            format!("bigger than the snaplen of {snaplen}")
+                        };
+                        return self.stop(
+                            ProblemKind::CorruptRecord,
+                            format!(
+                                "the record header at byte offset {at} claims a captured length \
+                                 of {} bytes, {limit}: corrupt record header (tcpdump: invalid \
+                                 packet capture length); the rest of the capture cannot be read",
+                                hdr.caplen
+                            ),
+                        );
+                    }
+                    let data = match reader.data(hdr.caplen) {
+                        Ok(Some(d)) => d,
+                        Ok(None) => {
+                            let left = reader.available();
+                            return self.stop(
+                                ProblemKind::TruncatedRecord,
+                                format!(
+                                    "capture file ends in the middle of the record at byte offset \
+                                     {at} ({left} of its {} bytes): cut short",
+                                    16 + u64::from(hdr.caplen)
+                                ),
+                            );
+                        }
+                        Err(e) => {
+                            return self.stop(
+                                ProblemKind::CaptureFormat,
+                                format!("cannot read the record at byte offset {at}: {e}"),
+                            )
                         }
                     };
+                    let lt = *linktype;
+                    let mult: u64 = if *nanos { 1 } else { 1000 };
+                    let ts = Timestamp(
+                        u64::from(hdr.ts_sec)
+                            .saturating_mul(1_000_000_000)
+                            .saturating_add(u64::from(hdr.ts_frac).saturating_mul(mult)),
+                    );
+                    let meta = FrameMeta {
+                        frame,
+                        ts,
+                        linktype: lt,
+                        interface: 0,
+                        wire_len: hdr.orig_len,
+                    };
+                    let r = decode_frame(&meta, data);
+                    self.frame = frame;
+                    self.stats.frames += 1;
+                    self.next_record += 16 + u64::from(hdr.caplen);
+                    self.last_ts = ts;
+                    if let Ok(p) = &r {
+                        if let Some(ix) = p.link.ifindex {
+                            self.ifaces.note_ifindex(ix);
+                        }
+                    }
+                    self.account(&r);
+                    return Some(r);
                 }
                 Inner::PcapNg { reader } => {
+                    let declared = reader.interfaces().len();
+                    let (block, at) = (self.blocks + 1, self.next_record);
                     let (raw, state) = match reader.next_raw_block() {
                         None => {
                             self.done = true;
@@ -568,17 +763,34 @@ impl<R: Read> CaptureReader<R> {
                         Some(Err(PcapNgReadError::Io(e))) if is_eof(&e) => {
                             return self.stop(
                                 ProblemKind::TruncatedRecord,
-                                "capture file ends in the middle of a block".into(),
+                                format!(
+                                    "capture file ends in the middle of block {block} (byte \
+                                     offset {at}): cut short"
+                                ),
                             )
                         }
                         Some(Err(e)) => {
+                            let what = match bad_state_block(&e) {
+                                Some((true, what)) => format!(
+                                    "describes interface id {declared} of section {} with {what}: \
+                                     its packets' time stamps cannot be read",
+                                    self.section
+                                ),
+                                Some((false, what)) => format!("cannot be read: {what}"),
+                                None => format!("cannot be read: {e}"),
+                            };
                             return self.stop(
-                                ProblemKind::CaptureFormat,
-                                format!("cannot read block: {e}"),
-                            )
+                                ProblemKind::CorruptRecord,
+                                format!(
+                                    "block {block} (byte offset {at}) {what}; the rest of the \
+                                     capture cannot be read"
+                                ),
+                            );
                         }
                         Some(Ok(x)) => x,
                     };
+                    self.blocks = block;
+                    self.next_record += u64::from(raw.initial_len);
                     if raw.type_ == SECTION_HEADER_BLOCK {
                         // A new section: its interface ids start again from 0.
                         self.section += 1;
@@ -594,13 +806,59 @@ impl<R: Read> CaptureReader<R> {
                     self.frame += 1;
                     self.stats.frames += 1;
                     let frame = self.frame;
-                    let block = match raw.try_into_block(state) {
+                    // The interface a packet block names, checked here so that an id its
+                    // section does not declare is reported as such (the frame is malformed;
+                    // the blocks after it are still read).
+                    let named = match raw.type_ {
+                        ENHANCED_PACKET_BLOCK => raw.body.get(..4).map(|b| {
+                            let b: [u8; 4] = b.try_into().expect("4 bytes");
+                            match state.endianness() {
+                                Endianness::Big => u32::from_be_bytes(b),
+                                Endianness::Little => u32::from_le_bytes(b),
+                            }
+                        }),
+                        PACKET_BLOCK => raw.body.get(..2).map(|b| {
+                            let b: [u8; 2] = b.try_into().expect("2 bytes");
+                            u32::from(match state.endianness() {
+                                Endianness::Big => u16::from_be_bytes(b),
+                                Endianness::Little => u16::from_le_bytes(b),
+                            })
+                        }),
+                        _ => None,
+                    };
+                    if let Some(id) = named.filter(|&id| id as usize >= state.interfaces().len()) {
+                        let n = state.interfaces().len();
+                        let kind = if raw.type_ == PACKET_BLOCK {
+                            "packet block"
+                        } else {
+                            "enhanced packet block"
+                        };
+                        let mut p = PacketProblem::new(
+                            frame,
+                            ProblemKind::CaptureFormat,
+                            format!(
+                                "block {block} ({kind} at byte offset {at}) names interface id \
+                                 {id}, which section {} does not declare ({n} interface{} \
+                                 declared): malformed frame, skipped; reading continues",
+                                self.section,
+                                if n == 1 { "" } else { "s" }
+                            ),
+                        );
+                        p.ts = Some(self.last_ts);
+                        let r = Err(p);
+                        self.account(&r);
+                        return Some(r);
+                    }
+                    let decoded = match raw.try_into_block(state) {
                         Ok(b) => b,
                         Err(e) => {
                             let mut p = PacketProblem::new(
                                 frame,
                                 ProblemKind::CaptureFormat,
-                                format!("bad packet block: {e}"),
+                                format!(
+                                    "block {block} (byte offset {at}): bad packet block: {e}; \
+                                     malformed frame, skipped; reading continues"
+                                ),
                             );
                             p.ts = Some(self.last_ts);
                             let r = Err(p);
@@ -608,7 +866,7 @@ impl<R: Read> CaptureReader<R> {
                             return Some(r);
                         }
                     };
-                    let (iface, ts, wire_len, data) = match &block {
+                    let (iface, ts, wire_len, data) = match &decoded {
                         Block::EnhancedPacket(b) => (
                             b.interface_id,
                             Some(b.timestamp),

@@ -20,11 +20,13 @@ pub enum ProblemKind {
     NonIp,
     /// The capture file ends in the middle of a record; reading stops there.
     TruncatedRecord,
-    /// A record header claims more bytes than a record can have (bigger than the snaplen, with
-    /// more of the file left than a valid record would need): the rest of the capture cannot be
-    /// read. An error, unlike a capture merely cut short.
+    /// A record or block that makes the rest of the capture unreadable: a classic pcap record
+    /// header claiming more bytes than the snaplen (or than 256 KiB when the snaplen is 0 or
+    /// bogus), a pcapng block that cannot be parsed, an `if_tsresol` that cannot be represented.
+    /// An error (exit 3 unless `--keep-going`), unlike a capture merely cut short.
     CorruptRecord,
-    /// The capture file structure is corrupt (bad block, unknown interface); reading may stop.
+    /// One frame's record is malformed (a pcapng packet block naming an interface its section
+    /// does not declare, a bad packet block): that frame is skipped, reading continues.
     CaptureFormat,
     /// The frame's link type is not one fwcheck decodes.
     UnsupportedLinkType,

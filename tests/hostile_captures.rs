@@ -95,7 +95,7 @@ fn a_caplen_of_4_gib_in_record_2_is_an_error_naming_frame_offset_length_and_snap
         "frame 2".to_string(),
         format!("byte offset {offset}"),
         "4294967295".to_string(),
-        "snaplen of 65535".to_string(),
+        "snaplen is 65535".to_string(),
     ] {
         assert!(err.contains(&want), "{want:?} missing: {err}");
     }
@@ -304,4 +304,17 @@ fn an_unrepresentable_if_tsresol_is_an_error_naming_the_block() {
             "{err}"
         );
     }
+}
+
+#[test]
+fn a_record_past_a_small_snaplen_is_read_as_libpcap_reads_it() {
+    // snaplen 20 in the header, 40-byte records: libpcap reads them (tools write such records,
+    // e.g. GSO frames past the snaplen); only a length past the largest record is corrupt.
+    let p = syn(1);
+    let mut f = pcap_header(20);
+    record(&mut f, p.len() as u32, &p);
+    record(&mut f, p.len() as u32, &p);
+    let t = temp(&f, ".pcap");
+    let (pk, pr, _) = read_all(t.path()).unwrap();
+    assert_eq!(pk.len(), 2, "{pr:?}");
 }

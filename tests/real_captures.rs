@@ -603,9 +603,9 @@ fn pcapng_interface_addresses_name_the_host() {
 
 #[test]
 fn a_corrupt_record_is_an_error_not_a_silent_end() {
-    // snaplen 200; record 2's header claims 5,000 bytes while 1,200 remain: no valid record
-    // could be cut that way (tcpdump: "invalid packet capture length"). A capture merely cut
-    // short (truncated.pcap) is read up to the cut, as before.
+    // Record 2's header claims 4 GiB: no capture holds such a record (tcpdump: "invalid
+    // packet capture length"). A capture merely cut short (truncated.pcap) is read up to the
+    // cut, as before.
     let mut f = Vec::new();
     f.extend_from_slice(&0xa1b2c3d4u32.to_le_bytes());
     f.extend_from_slice(&2u16.to_le_bytes());
@@ -624,7 +624,7 @@ fn a_corrupt_record_is_an_error_not_a_silent_end() {
         r
     };
     f.extend(rec(p.data.len() as u32, &p.data));
-    f.extend(rec(5_000, &p.data));
+    f.extend(rec(0xFFFF_FFFF, &p.data));
     for _ in 0..20 {
         f.extend(rec(p.data.len() as u32, &p.data));
     }

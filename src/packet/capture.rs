@@ -683,24 +683,19 @@ impl<R: Read> CaptureReader<R> {
                         CaptureFormat::Pcap { snaplen, .. } => snaplen,
                         CaptureFormat::PcapNg => 0,
                     };
-                    let bogus = snaplen == 0 || snaplen > MAX_RECORD;
-                    if hdr.caplen > if bogus { MAX_RECORD } else { snaplen } {
-                        // Checked before anything reads or allocates that many bytes, as tcpdump
-                        // does ("invalid packet capture length N, bigger than snaplen of S").
-                        let limit = if bogus {
-                            format!(
-                                "bigger than the maximum record of {MAX_RECORD} bytes (the \
-                                 file's snaplen of {snaplen} is bogus)"
-                            )
-                        } else {
-                            format!("bigger than the snaplen of {snaplen}")
-                        };
+                    // As libpcap (`pcap_next_packet`): a record longer than the snaplen but
+                    // within the largest record a capture can hold is read (tools write records
+                    // past a small snaplen, e.g. GSO frames); beyond that the header is corrupt.
+                    // Checked before anything reads or allocates that many bytes.
+                    if hdr.caplen > MAX_RECORD {
                         return self.stop(
                             ProblemKind::CorruptRecord,
                             format!(
                                 "the record header at byte offset {at} claims a captured length \
-                                 of {} bytes, {limit}: corrupt record header (tcpdump: invalid \
-                                 packet capture length); the rest of the capture cannot be read",
+                                 of {} bytes, bigger than the maximum of {MAX_RECORD} (the \
+                                 file's snaplen is {snaplen}): corrupt record header (tcpdump: \
+                                 invalid packet capture length); the rest of the capture cannot \
+                                 be read",
                                 hdr.caplen
                             ),
                         );

@@ -175,6 +175,18 @@ pub fn service_port(name: &str, proto: &str) -> Option<u16> {
     any
 }
 
+/// A service name that the services list gives for `proto` itself, without falling back to
+/// other protocols (`xtables_parse_port(name, "sctp")` refuses `http`, a tcp-only service).
+pub fn service_port_strict(name: &str, proto: &str) -> Option<u16> {
+    SERVICES.lines().find_map(|line| {
+        let mut it = line.split(' ');
+        let (p, port) = (it.next()?, it.next()?);
+        (p == proto && it.any(|n| n == name))
+            .then(|| port.parse().ok())
+            .flatten()
+    })
+}
+
 /// A port: a number (base 0) up to 65535, or a service name for `proto`.
 pub fn parse_port_text(text: &str, span: Span, proto: &str) -> Result<u16, Diagnostic> {
     if let Some(v) = strtoul0(text) {

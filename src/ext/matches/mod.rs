@@ -24,6 +24,7 @@ pub mod pkttype;
 pub mod policy;
 pub mod recent;
 pub mod rt;
+pub mod sctp;
 pub mod set;
 pub mod statistic;
 pub mod string;

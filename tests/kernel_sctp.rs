@@ -110,7 +110,13 @@ fn sctp_ports_and_chunks() {
             "DROP",
         ),
         (
-            ipv4(CLIENT, HOST, 132, 30, &[0x0f, 0xa0, 0, 1, 0, 0, 0, 0, 0, 0, 0]),
+            ipv4(
+                CLIENT,
+                HOST,
+                132,
+                30,
+                &[0x0f, 0xa0, 0, 1, 0, 0, 0, 0, 0, 0, 0],
+            ),
             "DROP",
         ),
     ];
@@ -143,7 +149,12 @@ fn sctp_ports_and_chunks() {
     let want: Vec<_> = cases.iter().map(|(_, v)| Some(*v)).collect();
     assert_eq!(kernel, want, "{}", cmp.render(true));
     for f in &cmp.frames {
-        assert!(f.fwcheck_certain, "frame {} uncertain: {}", f.frame, f.line());
+        assert!(
+            f.fwcheck_certain,
+            "frame {} uncertain: {}",
+            f.frame,
+            f.line()
+        );
         assert_ne!(f.status, Status::Uncertain, "{}", f.line());
     }
 }

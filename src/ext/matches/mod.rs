@@ -283,22 +283,39 @@ mod eval_tests {
         let data: &[u8] = &[0, 3, 0, 8, 1, 2, 3, 4];
         let init: &[u8] = &[1, 0, 0, 4];
         let d1 = build("sctp", Some(132), &[("dport", false, &["1"])]);
-        let any_init = build("sctp", Some(132), &[("chunk-types", false, &["any", "INIT"])]);
-        let any_data = build("sctp", Some(132), &[("chunk-types", false, &["any", "DATA"])]);
+        let any_init = build(
+            "sctp",
+            Some(132),
+            &[("chunk-types", false, &["any", "INIT"])],
+        );
+        let any_data = build(
+            "sctp",
+            Some(132),
+            &[("chunk-types", false, &["any", "DATA"])],
+        );
         let d2_init = build(
             "sctp",
             Some(132),
-            &[("dport", false, &["2"]), ("chunk-types", false, &["any", "INIT"])],
+            &[
+                ("dport", false, &["2"]),
+                ("chunk-types", false, &["any", "INIT"]),
+            ],
         );
         let whole = sctp_cut(1, &[data, init], 100);
         assert_eq!(w.eval(&*d1, &whole, 0, 0), MatchResult::Yes);
         assert_eq!(w.eval(&*any_init, &whole, 0, 0), MatchResult::Yes);
         for cap in [22, 28] {
             let p = sctp_cut(1, &[data, init], cap);
-            assert!(matches!(w.eval(&*d1, &p, 0, 0), MatchResult::Unknown(_)), "{cap}");
+            assert!(
+                matches!(w.eval(&*d1, &p, 0, 0), MatchResult::Unknown(_)),
+                "{cap}"
+            );
         }
         let p = sctp_cut(1, &[data, init], 20 + 12 + 8);
-        assert!(matches!(w.eval(&*any_init, &p, 0, 0), MatchResult::Unknown(_)));
+        assert!(matches!(
+            w.eval(&*any_init, &p, 0, 0),
+            MatchResult::Unknown(_)
+        ));
         assert_eq!(w.eval(&*any_data, &p, 0, 0), MatchResult::Yes);
         assert_eq!(w.eval(&*d2_init, &p, 0, 0), MatchResult::No);
     }

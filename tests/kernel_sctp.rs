@@ -14,7 +14,7 @@ use fwcheck::lint::load_str;
 use fwcheck::oracle::Pacing;
 use fwcheck::packet::decode::{decode_ip, FrameMeta};
 use fwcheck::packet::{LinkInfo, Timestamp};
-use fwcheck::ruleset::ParseOptions;
+use fwcheck::ruleset::{Family, ParseOptions};
 use oracle_common::*;
 
 const RULES: &str = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
@@ -49,8 +49,8 @@ fn chunk(kind: u8, flags: u8, n: usize) -> Vec<u8> {
     c
 }
 
-/// An SCTP packet (common header + `chunks`) with a correct CRC32c, in IPv4 client → host.
-fn sctp(id: u16, sport: u16, dport: u16, chunks: &[Vec<u8>]) -> Vec<u8> {
+/// The SCTP common header and `chunks`, with a correct CRC32c.
+fn sctp_seg(sport: u16, dport: u16, chunks: &[Vec<u8>]) -> Vec<u8> {
     let mut b = Vec::new();
     b.extend_from_slice(&sport.to_be_bytes());
     b.extend_from_slice(&dport.to_be_bytes());
@@ -61,7 +61,12 @@ fn sctp(id: u16, sport: u16, dport: u16, chunks: &[Vec<u8>]) -> Vec<u8> {
     }
     let crc = crc32c(&b);
     b[8..12].copy_from_slice(&crc.to_le_bytes());
-    ipv4(CLIENT, HOST, 132, id, &b)
+    b
+}
+
+/// An SCTP packet in IPv4, client → host.
+fn sctp(id: u16, sport: u16, dport: u16, chunks: &[Vec<u8>]) -> Vec<u8> {
+    ipv4(CLIENT, HOST, 132, id, &sctp_seg(sport, dport, chunks))
 }
 
 fn sctp_ports_and_chunks() {
@@ -120,6 +125,11 @@ fn sctp_ports_and_chunks() {
             "DROP",
         ),
     ];
+    check(RULES, Family::V4, HOST.into(), &cases);
+}
+
+/// Compare `cases` (frame, kernel verdict) under `rules`: no mismatch, every verdict certain.
+fn check(rules: &str, family: Family, host: std::net::IpAddr, cases: &[(Vec<u8>, &str)]) {
     let decoded = cases
         .iter()
         .enumerate()
@@ -134,11 +144,15 @@ fn sctp_ports_and_chunks() {
             decode_ip(&meta, LinkInfo::default(), b, b.len(), None)
         })
         .collect();
-    let loaded = load_str("sctp.rules", RULES, ParseOptions::default());
+    let opts = ParseOptions {
+        family,
+        ..ParseOptions::default()
+    };
+    let loaded = load_str("sctp.rules", rules, opts);
     assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
     let sim = SimOptions {
         env: SimEnv {
-            hosts: vec![HOST.into()],
+            hosts: vec![host],
             ..SimEnv::default()
         },
         ..SimOptions::default()
@@ -159,4 +173,34 @@ fn sctp_ports_and_chunks() {
     }
 }
 
-kernel_tests!(sctp_ports_and_chunks);
+const RULES6: &str = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+-A INPUT -p ipv6-icmp -j ACCEPT\n\
+-A INPUT -p sctp --dport 1 --chunk-types any INIT -j ACCEPT\n\
+-A INPUT -p sctp ! --sport 1:1024 --dport 2 --chunk-types only DATA:E -j ACCEPT\n\
+-A INPUT -p sctp --dport 3 -j ACCEPT\n\
+COMMIT\n";
+
+/// The same unit over IPv6 (the SCTP header after the IPv6 header).
+fn sctp_over_ipv6() {
+    let v6 = |sport, dport, chunks: &[Vec<u8>]| {
+        ipv6(CLIENT6, HOST6, 132, &sctp_seg(sport, dport, chunks))
+    };
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (
+            v6(4000, 1, &[chunk(DATA, 0, 4), chunk(INIT, 0, 16)]),
+            "ACCEPT",
+        ),
+        (v6(4000, 1, &[chunk(DATA, 0, 4)]), "DROP"),
+        (
+            v6(4000, 2, &[chunk(DATA, 1, 4), chunk(DATA, 3, 4)]),
+            "ACCEPT",
+        ),
+        (v6(1000, 2, &[chunk(DATA, 1, 4)]), "DROP"),
+        (v6(4000, 2, &[chunk(DATA, 2, 4)]), "DROP"),
+        (v6(4000, 1, &[]), "DROP"),
+        (v6(4000, 3, &[]), "ACCEPT"),
+    ];
+    check(RULES6, Family::V6, HOST6.into(), &cases);
+}
+
+kernel_tests!(sctp_ports_and_chunks, sctp_over_ipv6);

@@ -220,7 +220,7 @@ fn crc32c_of(bytes: impl Iterator<Item = u8>) -> u32 {
 }
 
 /// SCTP's checksum of a packet: CRC32c with the checksum field (bytes 8..12) taken as zero.
-fn crc32c(data: &[u8]) -> u32 {
+pub fn crc32c(data: &[u8]) -> u32 {
     crc32c_of(
         data.iter()
             .enumerate()

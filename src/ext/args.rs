@@ -156,8 +156,13 @@ pub fn parse_protocol(arg: &OptArg<'_>) -> Result<u8, Diagnostic> {
 
 /// Service name → port, from `/etc/services`. iptables 1.8 resolves it with `getaddrinfo`
 /// without a protocol hint, so a name known for any protocol is accepted (`-p udp --sport ssh`
-/// means port 22); an entry for `proto` itself is preferred.
+/// means port 22); an entry for `proto` itself is preferred. For sctp only its own entries
+/// count: iptables 1.8.9 refuses `-p sctp --dport http` and `-m multiport --dports http` there
+/// (http is tcp-only in /etc/services) and accepts `amqp` (listed for sctp).
 pub fn service_port(name: &str, proto: &str) -> Option<u16> {
+    if proto == "sctp" {
+        return service_port_strict(name, proto);
+    }
     let mut any = None;
     for line in SERVICES.lines() {
         let mut it = line.split(' ');
@@ -173,6 +178,18 @@ pub fn service_port(name: &str, proto: &str) -> Option<u16> {
         }
     }
     any
+}
+
+/// A service name that the services list gives for `proto` itself, without falling back to
+/// other protocols (`xtables_parse_port(name, "sctp")` refuses `http`, a tcp-only service).
+pub fn service_port_strict(name: &str, proto: &str) -> Option<u16> {
+    SERVICES.lines().find_map(|line| {
+        let mut it = line.split(' ');
+        let (p, port) = (it.next()?, it.next()?);
+        (p == proto && it.any(|n| n == name))
+            .then(|| port.parse().ok())
+            .flatten()
+    })
 }
 
 /// A port: a number (base 0) up to 65535, or a service name for `proto`.

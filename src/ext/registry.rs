@@ -35,6 +35,7 @@ impl Fam {
 pub const MATCHES: &[(&str, Fam, Option<u8>, MatchCtor)] = &[
     ("tcp", Fam::Any, Some(6), matches::tcp::new),
     ("udp", Fam::Any, Some(17), matches::udp::new),
+    ("sctp", Fam::Any, Some(132), matches::sctp::new),
     ("icmp", Fam::V4, Some(1), matches::icmp::new),
     ("icmp6", Fam::V6, Some(58), matches::icmp::new6),
     ("icmpv6", Fam::V6, Some(58), matches::icmp::new6),

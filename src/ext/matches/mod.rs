@@ -24,6 +24,7 @@ pub mod pkttype;
 pub mod policy;
 pub mod recent;
 pub mod rt;
+pub mod sctp;
 pub mod set;
 pub mod statistic;
 pub mod string;
@@ -245,6 +246,78 @@ mod eval_tests {
             };
             m.eval(&mut cx)
         }
+    }
+
+    /// An SCTP packet 198.51.100.7 -> 192.0.2.10 with `chunks`, decoded from its first `cap`
+    /// bytes (the capture's snap length).
+    fn sctp_cut(dport: u16, chunks: &[&[u8]], cap: usize) -> Packet {
+        let mut l4 = vec![0x0f, 0xa0];
+        l4.extend_from_slice(&dport.to_be_bytes());
+        l4.extend_from_slice(&[0; 8]);
+        for c in chunks {
+            l4.extend_from_slice(c);
+        }
+        let crc = crate::conntrack::sctp::crc32c(&l4);
+        l4[8..12].copy_from_slice(&crc.to_le_bytes());
+        let mut b = vec![0x45, 0, 0, 0, 0, 1, 0x40, 0, 64, 132, 0, 0];
+        b[2..4].copy_from_slice(&((20 + l4.len()) as u16).to_be_bytes());
+        b.extend_from_slice(&[198, 51, 100, 7, 192, 0, 2, 10]);
+        b.extend_from_slice(&l4);
+        let meta = crate::packet::decode::FrameMeta {
+            frame: 1,
+            ts: Timestamp(0),
+            linktype: 101,
+            interface: 0,
+            wire_len: b.len() as u32,
+        };
+        let cap = cap.min(b.len());
+        crate::packet::decode::decode_ip(&meta, LinkInfo::default(), &b[..cap], b.len(), None)
+            .expect("decodes")
+    }
+
+    /// `-m sctp` never guesses past the capture: a header or a chunk the snap length cut off
+    /// is uncertain, unless the walk decided before reaching it.
+    #[test]
+    fn sctp_cut_by_capture() {
+        let mut w = World::new();
+        let data: &[u8] = &[0, 3, 0, 8, 1, 2, 3, 4];
+        let init: &[u8] = &[1, 0, 0, 4];
+        let d1 = build("sctp", Some(132), &[("dport", false, &["1"])]);
+        let any_init = build(
+            "sctp",
+            Some(132),
+            &[("chunk-types", false, &["any", "INIT"])],
+        );
+        let any_data = build(
+            "sctp",
+            Some(132),
+            &[("chunk-types", false, &["any", "DATA"])],
+        );
+        let d2_init = build(
+            "sctp",
+            Some(132),
+            &[
+                ("dport", false, &["2"]),
+                ("chunk-types", false, &["any", "INIT"]),
+            ],
+        );
+        let whole = sctp_cut(1, &[data, init], 100);
+        assert_eq!(w.eval(&*d1, &whole, 0, 0), MatchResult::Yes);
+        assert_eq!(w.eval(&*any_init, &whole, 0, 0), MatchResult::Yes);
+        for cap in [22, 28] {
+            let p = sctp_cut(1, &[data, init], cap);
+            assert!(
+                matches!(w.eval(&*d1, &p, 0, 0), MatchResult::Unknown(_)),
+                "{cap}"
+            );
+        }
+        let p = sctp_cut(1, &[data, init], 20 + 12 + 8);
+        assert!(matches!(
+            w.eval(&*any_init, &p, 0, 0),
+            MatchResult::Unknown(_)
+        ));
+        assert_eq!(w.eval(&*any_data, &p, 0, 0), MatchResult::Yes);
+        assert_eq!(w.eval(&*d2_init, &p, 0, 0), MatchResult::No);
     }
 
     #[test]

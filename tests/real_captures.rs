@@ -558,6 +558,18 @@ fn gso_segment_trains_are_recognised_in_the_summary() {
         .gso_note()
         .unwrap()
         .starts_with("3 outbound TCP frames"));
+    // Separate sends (the generator's web server: two segments 129 µs apart) are not a train.
+    let opts = SimOptions {
+        env: SimEnv {
+            hosts: vec![ip("203.0.113.10")],
+            ..SimEnv::default()
+        },
+        ..SimOptions::default()
+    };
+    let path =
+        std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/pcaps/webserver.pcap"));
+    let (_, stats) = replay(&l.ruleset, opts, Source::Capture(path), |_| {}).unwrap();
+    assert_eq!(stats.gso_continuations, 0);
 }
 
 #[test]

@@ -24,8 +24,7 @@ use fwcheck::compare::compare;
 use fwcheck::engine::{SimEnv, SimOptions};
 use fwcheck::lint::load_str;
 use fwcheck::oracle::Pacing;
-use fwcheck::packet::decode::{decode_ip, FrameMeta};
-use fwcheck::packet::{ChecksumMode, LinkInfo, Packet, PacketProblem, Timestamp};
+use fwcheck::packet::ChecksumMode;
 use fwcheck::ruleset::{Family, ParseOptions};
 use oracle_common::*;
 
@@ -107,23 +106,6 @@ fn garbage(mut ip: Vec<u8>) -> Vec<u8> {
     ip
 }
 
-fn decode(frames: &[Vec<u8>]) -> Vec<Result<Packet, PacketProblem>> {
-    frames
-        .iter()
-        .enumerate()
-        .map(|(i, b)| {
-            let meta = FrameMeta {
-                frame: i as u64 + 1,
-                ts: Timestamp((i as u64 + 1) * 1_000_000),
-                linktype: 101,
-                interface: 0,
-                wire_len: b.len() as u32,
-            };
-            decode_ip(&meta, LinkInfo::default(), b, b.len(), None)
-        })
-        .collect()
-}
-
 /// Runs `frames` through the kernel and fwcheck under `mode`; returns the kernel's verdicts
 /// after asserting fwcheck agrees on every frame.
 fn run(
@@ -150,7 +132,7 @@ fn run(
         },
         ..SimOptions::default()
     };
-    let cmp = compare(&loaded, decode(frames), sim, Pacing::AsFastAsPossible)
+    let cmp = compare(&loaded, decoded(frames), sim, Pacing::AsFastAsPossible)
         .unwrap_or_else(|e| panic!("{mode:?}: {e}"));
     assert_eq!(
         cmp.mismatches,

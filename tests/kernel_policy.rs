@@ -10,8 +10,6 @@ use fwcheck::compare::{compare, Status};
 use fwcheck::engine::{SimEnv, SimOptions};
 use fwcheck::lint::load_str;
 use fwcheck::oracle::Pacing;
-use fwcheck::packet::decode::{decode_ip, FrameMeta};
-use fwcheck::packet::{LinkInfo, Timestamp};
 use fwcheck::ruleset::ParseOptions;
 use oracle_common::*;
 
@@ -35,20 +33,7 @@ fn policy_without_ipsec_state() {
     for p in 1..=4u16 {
         frames.push(tcp4(h, c, p, 41000 + p, 1000, 0, SYN, 1));
     }
-    let decoded = frames
-        .iter()
-        .enumerate()
-        .map(|(i, b)| {
-            let meta = FrameMeta {
-                frame: i as u64 + 1,
-                ts: Timestamp((i as u64 + 1) * 1_000_000),
-                linktype: 101,
-                interface: 0,
-                wire_len: b.len() as u32,
-            };
-            decode_ip(&meta, LinkInfo::default(), b, b.len(), None)
-        })
-        .collect();
+    let decoded = decoded(&frames);
     let loaded = load_str("policy.rules", RULES, ParseOptions::default());
     assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
     let sim = SimOptions {

@@ -12,8 +12,6 @@ use fwcheck::conntrack::sctp::crc32c;
 use fwcheck::engine::{SimEnv, SimOptions};
 use fwcheck::lint::load_str;
 use fwcheck::oracle::Pacing;
-use fwcheck::packet::decode::{decode_ip, FrameMeta};
-use fwcheck::packet::{LinkInfo, Timestamp};
 use fwcheck::ruleset::{Family, ParseOptions};
 use oracle_common::*;
 
@@ -130,20 +128,7 @@ fn sctp_ports_and_chunks() {
 
 /// Compare `cases` (frame, kernel verdict) under `rules`: no mismatch, every verdict certain.
 fn check(rules: &str, family: Family, host: std::net::IpAddr, cases: &[(Vec<u8>, &str)]) {
-    let decoded = cases
-        .iter()
-        .enumerate()
-        .map(|(i, (b, _))| {
-            let meta = FrameMeta {
-                frame: i as u64 + 1,
-                ts: Timestamp((i as u64 + 1) * 1_000_000),
-                linktype: 101,
-                interface: 0,
-                wire_len: b.len() as u32,
-            };
-            decode_ip(&meta, LinkInfo::default(), b, b.len(), None)
-        })
-        .collect();
+    let decoded = decoded(cases.iter().map(|(b, _)| b));
     let opts = ParseOptions {
         family,
         ..ParseOptions::default()

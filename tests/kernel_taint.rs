@@ -15,8 +15,6 @@ use fwcheck::compare::{compare, Status};
 use fwcheck::engine::{SimEnv, SimOptions};
 use fwcheck::lint::load_str;
 use fwcheck::oracle::Pacing;
-use fwcheck::packet::decode::{decode_ip, FrameMeta};
-use fwcheck::packet::{LinkInfo, Timestamp};
 use fwcheck::ruleset::ParseOptions;
 use oracle_common::*;
 
@@ -33,20 +31,7 @@ fn uncertainty_follows_the_connection() {
         tcp4(c, h, 443, 40000, 5000, 1001, SYN | ACK, 2),
         tcp4(h, c, 40000, 443, 1001, 5001, ACK, 3),
     ];
-    let decoded = frames
-        .iter()
-        .enumerate()
-        .map(|(i, b)| {
-            let meta = FrameMeta {
-                frame: i as u64 + 1,
-                ts: Timestamp((i as u64 + 1) * 1_000_000),
-                linktype: 101,
-                interface: 0,
-                wire_len: b.len() as u32,
-            };
-            decode_ip(&meta, LinkInfo::default(), b, b.len(), None)
-        })
-        .collect();
+    let decoded = decoded(&frames);
     let loaded = load_str("owner.rules", RULES, ParseOptions::default());
     assert!(!loaded.has_errors());
     let sim = SimOptions {
@@ -85,20 +70,7 @@ fn socket_owner_makes_owner_exact() {
         tcp4(c, h, 443, 40000, 5000, 1001, SYN | ACK, 2),
         tcp4(h, c, 40000, 443, 1001, 5001, ACK, 3),
     ];
-    let decoded: Vec<_> = frames
-        .iter()
-        .enumerate()
-        .map(|(i, b)| {
-            let meta = FrameMeta {
-                frame: i as u64 + 1,
-                ts: Timestamp((i as u64 + 1) * 1_000_000),
-                linktype: 101,
-                interface: 0,
-                wire_len: b.len() as u32,
-            };
-            decode_ip(&meta, LinkInfo::default(), b, b.len(), None)
-        })
-        .collect();
+    let decoded: Vec<_> = decoded(&frames);
     let loaded = load_str("owner.rules", RULES, ParseOptions::default());
     for spec in ["0", "0:0", "tcp */443=0"] {
         let sim = SimOptions {

@@ -305,3 +305,32 @@ pub fn dump(out: &[KernelOutcome]) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// IP packets decoded as frames 1.. of a raw-IP capture, 1 ms apart (what
+/// `fwcheck::compare::compare` takes).
+pub fn decoded<B: AsRef<[u8]>>(
+    packets: impl IntoIterator<Item = B>,
+) -> Vec<Result<fwcheck::packet::Packet, fwcheck::packet::PacketProblem>> {
+    use fwcheck::packet::decode::{decode_ip, FrameMeta};
+    packets
+        .into_iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let b = b.as_ref();
+            let meta = FrameMeta {
+                frame: i as u64 + 1,
+                ts: Timestamp((i as u64 + 1) * 1_000_000),
+                linktype: 101,
+                interface: 0,
+                wire_len: b.len() as u32,
+            };
+            decode_ip(
+                &meta,
+                fwcheck::packet::LinkInfo::default(),
+                b,
+                b.len(),
+                None,
+            )
+        })
+        .collect()
+}

@@ -318,3 +318,54 @@ fn a_record_past_a_small_snaplen_is_read_as_libpcap_reads_it() {
     let (pk, pr, _) = read_all(t.path()).unwrap();
     assert_eq!(pk.len(), 2, "{pr:?}");
 }
+
+/// Frames tcpdump reads from `path` before it stops (its packet lines on stdout).
+fn tcpdump_frames(path: &std::path::Path) -> usize {
+    let out = Command::new("tcpdump")
+        .args(["-n", "-r"])
+        .arg(path)
+        .output()
+        .expect("tcpdump is needed by this test (.ci/run installs it)");
+    String::from_utf8_lossy(&out.stdout).lines().count()
+}
+
+#[test]
+fn record_framing_agrees_with_tcpdump() {
+    // Where libpcap reads a record and where it gives up ("invalid packet capture length"):
+    // fwcheck reads the same frames before the same stop.
+    let p = syn(1);
+    let cases: Vec<(u32, Vec<u32>)> = vec![
+        // records past a small snaplen: read
+        (20, vec![p.len() as u32, p.len() as u32]),
+        // a 300,000-byte claim (past the 256 KiB maximum): stop at record 2
+        (65_535, vec![p.len() as u32, 300_000, 40, 40, 40]),
+        // a 70,000-byte claim past the snaplen but within the maximum: read (swallowing the
+        // records after it), then the garbage that follows is the stop
+        (65_535, vec![p.len() as u32, 70_000, 40, 40, 40]),
+    ];
+    for (snaplen, claims) in cases {
+        let mut f = pcap_header(snaplen);
+        for c in &claims {
+            record(&mut f, *c, &p);
+        }
+        // Enough bytes after the records for the 70,000-byte claim to be read whole.
+        f.extend(std::iter::repeat_n(0x45u8, 80_000));
+        let t = temp(&f, ".pcap");
+        let (pk, pr, _) = read_all(t.path()).unwrap();
+        let read_before_stop = pk.len()
+            + pr.iter()
+                .filter(|p| {
+                    !matches!(
+                        p.kind,
+                        ProblemKind::CorruptRecord | ProblemKind::TruncatedRecord
+                    )
+                })
+                .count();
+        let td = tcpdump_frames(t.path());
+        assert!(td >= 1, "tcpdump read nothing: the case tests nothing");
+        assert_eq!(
+            read_before_stop, td,
+            "snaplen {snaplen}, claims {claims:?}: {pr:?}"
+        );
+    }
+}

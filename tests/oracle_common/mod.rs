@@ -311,6 +311,14 @@ pub fn dump(out: &[KernelOutcome]) -> String {
 pub fn decoded<B: AsRef<[u8]>>(
     packets: impl IntoIterator<Item = B>,
 ) -> Vec<Result<fwcheck::packet::Packet, fwcheck::packet::PacketProblem>> {
+    decoded_at(packets, 0)
+}
+
+/// [`decoded`] with the first frame at `origin_ns` + 1 ms.
+pub fn decoded_at<B: AsRef<[u8]>>(
+    packets: impl IntoIterator<Item = B>,
+    origin_ns: u64,
+) -> Vec<Result<fwcheck::packet::Packet, fwcheck::packet::PacketProblem>> {
     use fwcheck::packet::decode::{decode_ip, FrameMeta};
     packets
         .into_iter()
@@ -319,7 +327,7 @@ pub fn decoded<B: AsRef<[u8]>>(
             let b = b.as_ref();
             let meta = FrameMeta {
                 frame: i as u64 + 1,
-                ts: Timestamp((i as u64 + 1) * 1_000_000),
+                ts: Timestamp(origin_ns + (i as u64 + 1) * 1_000_000),
                 linktype: 101,
                 interface: 0,
                 wire_len: b.len() as u32,

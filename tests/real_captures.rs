@@ -321,6 +321,7 @@ mod answers {
         -A INPUT -p tcp -m tcp --dport 80 -j ACCEPT\n\
         -A INPUT -p tcp -m tcp --dport 8080 -j REJECT --reject-with tcp-reset\n\
         -A INPUT -p udp -m udp --dport 9 -j REJECT\n\
+        -A INPUT -p tcp -m tcp --dport 2222 -m statistic --mode random --probability 0.5 -j ACCEPT\n\
         -A OUTPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
         COMMIT\n";
     const H: &str = "203.0.113.10";
@@ -403,6 +404,20 @@ mod answers {
         let (o, output) = run(vec![syn, rst], false);
         assert_eq!(o[1].answer_to, None);
         assert_eq!(output, 2);
+    }
+
+    #[test]
+    fn an_uncertain_drop_does_not_make_the_answer_unsent() {
+        // The SYN to 2222 passes or not at random: its SYN/ACK is judged (uncertain, through
+        // the connection state), not declared unsent.
+        let pkts = vec![
+            tcp(C, H, 40000, 2222, F::SYN, 1),
+            tcp(H, C, 2222, 40000, F::SYN | F::ACK, 2),
+        ];
+        let (o, _) = run(pkts, true);
+        assert!(!o[0].certain, "{:?}", o[0]);
+        assert_eq!(o[1].answer_to, None, "{:?}", o[1]);
+        assert!(o[1].verdict.is_some() && !o[1].certain, "{:?}", o[1]);
     }
 
     #[test]

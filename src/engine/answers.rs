@@ -160,14 +160,21 @@ impl Answers {
         self.reply_order.push_back((now_ns, sig));
     }
 
-    /// An inbound packet got `verdict`: a dropped or rejected request kills the conversation's
-    /// answers; an accepted one revives it.
-    pub fn inbound(&mut self, pkt: &Packet, verdict: Option<Verdict>, ctstate: Option<CtLabel>) {
+    /// An inbound packet got `verdict`: a request certainly dropped or rejected kills the
+    /// conversation's answers; an accepted one — or one whose fate is uncertain — revives it
+    /// (its answers are judged, and inherit the doubt through the connection state).
+    pub fn inbound(
+        &mut self,
+        pkt: &Packet,
+        verdict: Option<Verdict>,
+        certain: bool,
+        ctstate: Option<CtLabel>,
+    ) {
         let Some(key) = request_key(pkt, ctstate) else {
             return;
         };
         match verdict {
-            Some(Verdict::Drop | Verdict::Reject) => {
+            Some(Verdict::Drop | Verdict::Reject) if certain => {
                 self.inserted += 1;
                 self.dead.insert(key, (pkt.frame, self.inserted));
                 if self.dead_order.len() >= CAP {
@@ -179,7 +186,7 @@ impl Answers {
                 }
                 self.dead_order.push_back((key, self.inserted));
             }
-            Some(Verdict::Accept) if !self.dead.is_empty() => {
+            _ if !self.dead.is_empty() => {
                 self.dead.remove(&key);
             }
             _ => {}

@@ -445,12 +445,6 @@ impl<'r> Engine<'r> {
         if let Attach::Ct { id, .. } = hc.skb.ct {
             self.conntrack.release(id);
         }
-        if self.opts.recognise_answers
-            && direction == Direction::In
-            && stage != Stage::PreroutingOnly
-        {
-            self.answers.inbound(pkt, out.verdict, out.ctstate);
-        }
         // Uncertainty through state: an uncertain verdict leaves its connection's state
         // uncertain, and every later packet of it inherits the doubt, with the original cause.
         if self.ct_active {
@@ -466,6 +460,14 @@ impl<'r> Engine<'r> {
                     None => format!("connection state depends on an earlier guess: {cause}"),
                 });
             }
+        }
+        // After the taint: a request whose fate is uncertain does not make its answers unsent.
+        if self.opts.recognise_answers
+            && direction == Direction::In
+            && stage != Stage::PreroutingOnly
+        {
+            self.answers
+                .inbound(pkt, out.verdict, out.certain, out.ctstate);
         }
         (out, hc.skb)
     }

@@ -1,8 +1,14 @@
 //! Reports built from replay outcomes: the record types (serialised as JSON Lines, one object
-//! per line with a `"type"`), per-rule hit counters, summaries by verdict and by flow, and the
-//! terminal tables.
+//! per line with a `"type"`), per-rule hit counters, summaries by verdict and by flow, and every
+//! output format: the terminal tables, JSON, SARIF, JUnit and GitHub annotations of a check
+//! ([`check`], from one [`outcome::Report`]), the per-frame rows ([`rows`]), and `lint`'s
+//! formats ([`lint`]).
 
+pub mod check;
 pub mod ci;
+pub mod lint;
+pub mod outcome;
+pub mod rows;
 pub mod table;
 
 use std::borrow::Cow;

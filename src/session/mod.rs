@@ -1,0 +1,570 @@
+//! A check of a ruleset, as the `fwcheck` command runs it, as a library: load the rules
+//! ([`load_rules`]), build the traffic ([`traffic`]), decide the host ([`choose_hosts`]), replay
+//! and run every check ([`Session::run`]) into one [`Report`], whose exit code
+//! ([`Report::exit`]) follows the README's exit-code table. Output formats live in
+//! [`crate::report`]; the CLI only turns its arguments into a [`Config`].
+//!
+//! The steps are separately callable so other commands can reuse them: `diff` loads two
+//! rulesets and runs two sessions over the same [`Traffic`]; a command that only needs the
+//! verdicts passes a [`Sink`] (e.g. [`Collect`]) and ignores the rest.
+//!
+//! ```no_run
+//! use fwcheck::session::{self, Collect, Config, RulesSource, Session, TrafficSpec};
+//! # fn main() -> Result<(), session::Error> {
+//! let rules = session::load_rules(&RulesSource {
+//!     path: "rules.v4".into(),
+//!     family: None,
+//!     format: fwcheck::ruleset::InputFormat::Auto,
+//!     backend: fwcheck::ext::Backend::Nft,
+//! })?;
+//! let traffic = session::traffic(TrafficSpec::Capture("capture.pcap".into()), &[], false)?;
+//! let config = Config::default();
+//! let hosts = session::choose_hosts(&config.host.hosts, Some(&traffic))?;
+//! let session = Session::new(config, rules, hosts);
+//! let mut rows = Collect::default();
+//! let report = session.run(Some(&traffic), &mut rows)?;
+//! println!("{} frames, exit {}", rows.records.len(), report.exit().code());
+//! # Ok(()) }
+//! ```
+//!
+//! Mirrors no kernel code itself: it strings together the emulation (`engine`, `replay`) and
+//! the analyses (`analysis`).
+
+mod input;
+mod interfaces;
+
+pub use input::{
+    family, load_rules, parse_ct_timeouts, parse_flows, parse_hosts, parse_profile,
+    read_expectations, HostList, Rules, RulesSource, MAX_RULES_BYTES,
+};
+pub use interfaces::interface_notices;
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use crate::analysis::capture::CaptureAnalyzer;
+use crate::analysis::expect::{self, Expectation};
+use crate::analysis::{self, CheckOptions, Finding, Level, Net, Service};
+use crate::conntrack::Timeouts;
+use crate::engine::{Outcome, SimEnv, SimOptions, SocketOwner, Verdict};
+use crate::ext::Backend;
+use crate::packet::flowspec::{self, FlowSpec};
+use crate::packet::gen::{self, GenOptions, Profile};
+use crate::packet::ChecksumMode;
+use crate::replay::{self, HostChoice, Item, Source};
+use crate::report::{self, PacketRecord, Summary};
+
+pub use crate::report::outcome::{Exit, ReplayReport, Report, Totals};
+
+/// Why a session stops: the message (without the `fwcheck: ` prefix the CLI adds) and the
+/// exit code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    pub exit: Exit,
+    pub message: String,
+}
+
+impl Error {
+    pub fn usage(message: impl Into<String>) -> Error {
+        Error {
+            exit: Exit::Usage,
+            message: message.into(),
+        }
+    }
+    pub fn invalid(message: impl Into<String>) -> Error {
+        Error {
+            exit: Exit::Invalid,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// The simulated host: addresses, interfaces, sysctls.
+#[derive(Debug, Clone)]
+pub struct HostOptions {
+    /// `--host`: the host's addresses; empty = inferred from the traffic ([`choose_hosts`]).
+    pub hosts: Vec<IpAddr>,
+    /// Networks named with `--host ADDR/LEN`.
+    pub networks: Vec<(IpAddr, u8)>,
+    /// `--iface`: every packet is seen on this interface. `None`: the capture's names, else eth0.
+    pub iface: Option<String>,
+    /// `--router`: forward traffic neither to nor from the host.
+    pub router: bool,
+    pub tcp_loose: bool,
+    pub tcp_be_liberal: bool,
+    /// Kernel HZ.
+    pub hz: u32,
+    /// `--ct-timeout` values applied over the kernel defaults.
+    pub ct_timeouts: Timeouts,
+    pub checksums: ChecksumMode,
+    pub socket_owners: Vec<SocketOwner>,
+    pub backend: Backend,
+}
+
+impl Default for HostOptions {
+    fn default() -> Self {
+        let env = SimEnv::default();
+        HostOptions {
+            hosts: Vec::new(),
+            networks: Vec::new(),
+            iface: None,
+            router: false,
+            tcp_loose: env.tcp_loose,
+            tcp_be_liberal: env.tcp_be_liberal,
+            hz: env.hz,
+            ct_timeouts: Timeouts::default(),
+            checksums: env.checksums,
+            socket_owners: Vec::new(),
+            backend: env.backend,
+        }
+    }
+}
+
+impl HostOptions {
+    /// The engine's view of the host with these (chosen) addresses.
+    pub fn env(&self, hosts: &[IpAddr]) -> SimEnv {
+        SimEnv {
+            hosts: hosts.to_vec(),
+            networks: self.networks.clone(),
+            hz: self.hz,
+            tcp_loose: self.tcp_loose,
+            tcp_be_liberal: self.tcp_be_liberal,
+            ct_checksum: true,
+            checksums: self.checksums,
+            iface: self.iface.clone().unwrap_or_else(|| "eth0".to_string()),
+            iface_from_capture: self.iface.is_none(),
+            socket_owners: self.socket_owners.clone(),
+            backend: self.backend,
+        }
+    }
+
+    /// Replay options for these (chosen) addresses.
+    pub fn sim_options(&self, hosts: &[IpAddr]) -> SimOptions {
+        SimOptions {
+            env: self.env(hosts),
+            router: self.router,
+            ct_timeouts: self.ct_timeouts,
+            ..SimOptions::default()
+        }
+    }
+}
+
+/// The pre-deploy gate: what must stay reachable, declared expectations, and when to fail.
+#[derive(Debug, Clone)]
+pub struct Gate {
+    /// `--mgmt`: management services that must stay reachable.
+    pub mgmt: Vec<Service>,
+    /// `--admin`: where the administrator connects from; empty = anywhere.
+    pub admin: Vec<Net>,
+    /// `--expect` entries.
+    pub expectations: Vec<Expectation>,
+    /// `--fail-on`: exit 1 from this severity on; `None` (`never`): only failed expectations.
+    pub fail_on: Option<Level>,
+}
+
+impl Default for Gate {
+    fn default() -> Self {
+        let c = CheckOptions::default();
+        Gate {
+            mgmt: c.mgmt,
+            admin: c.admin,
+            expectations: Vec::new(),
+            fail_on: Some(Level::Error),
+        }
+    }
+}
+
+/// Which frames a report shows (`--only`), judged on the typed verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Only {
+    Accepted,
+    Dropped,
+    Rejected,
+    /// Dropped or rejected.
+    Blocked,
+    /// Judged with an uncertain verdict.
+    Uncertain,
+    /// Frames without a verdict.
+    Unjudged,
+}
+
+impl Only {
+    /// Whether a frame with this verdict (`None`: not judged) is shown.
+    pub fn keeps(self, verdict: Option<Verdict>, certain: bool) -> bool {
+        match self {
+            Only::Accepted => verdict == Some(Verdict::Accept),
+            Only::Dropped => verdict == Some(Verdict::Drop),
+            Only::Rejected => verdict == Some(Verdict::Reject),
+            Only::Blocked => matches!(verdict, Some(Verdict::Drop | Verdict::Reject)),
+            Only::Uncertain => !certain,
+            Only::Unjudged => verdict.is_none(),
+        }
+    }
+}
+
+/// Everything a session needs besides the rules and the traffic.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    pub host: HostOptions,
+    pub gate: Gate,
+    /// `--keep-going`: a capture with a corrupt record is judged up to it (else exit 3).
+    pub keep_going: bool,
+    /// `--only`: the frames handed to the [`Sink`].
+    pub only: Option<Only>,
+    /// Group frames into flows (for `--flows` and the terminal's blocked-flows table).
+    pub track_flows: bool,
+}
+
+/// What traffic to replay.
+#[derive(Debug, Clone)]
+pub enum TrafficSpec {
+    /// A pcap or pcapng file; `-` is standard input.
+    Capture(PathBuf),
+    /// A generated traffic profile.
+    Synthetic(Profile),
+    /// Ad-hoc flows (`--flow`).
+    Flows(Vec<FlowSpec>),
+}
+
+/// Traffic ready to replay, as often as needed (every [`Session::run`] replays it from the
+/// start).
+#[derive(Debug)]
+pub struct Traffic {
+    source: Source,
+    /// The capture as the user named it (`-` for standard input).
+    capture: Option<PathBuf>,
+    /// A capture read from standard input, spooled to a file that lives as long as this.
+    _spool: Option<tempfile::NamedTempFile>,
+}
+
+impl Traffic {
+    /// Packets already built (tests, other commands).
+    pub fn packets(packets: Vec<crate::packet::Packet>) -> Traffic {
+        Traffic {
+            source: Source::Packets(packets),
+            capture: None,
+            _spool: None,
+        }
+    }
+
+    /// The replay source.
+    pub fn source(&self) -> &Source {
+        &self.source
+    }
+
+    /// The capture file as given (`-` for standard input), if the traffic is a capture.
+    pub fn capture_name(&self) -> Option<&Path> {
+        self.capture.as_deref()
+    }
+
+    fn name(&self) -> String {
+        self.capture
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
+    }
+}
+
+/// Build the traffic. `hosts` (`--host`) are the addresses generated traffic uses; a capture
+/// on standard input (`-`) is spooled to a temporary file (host inference reads it once more
+/// before the replay), which `rules_from_stdin` forbids.
+pub fn traffic(
+    spec: TrafficSpec,
+    hosts: &[IpAddr],
+    rules_from_stdin: bool,
+) -> Result<Traffic, Error> {
+    let generated = |source| Traffic {
+        source,
+        capture: None,
+        _spool: None,
+    };
+    let options = |profile| {
+        let mut go = GenOptions {
+            profile,
+            ..GenOptions::default()
+        };
+        if !hosts.is_empty() {
+            go.host = hosts.to_vec();
+        }
+        go
+    };
+    Ok(match spec {
+        TrafficSpec::Capture(p) if p == Path::new("-") => {
+            if rules_from_stdin {
+                return Err(Error::usage(
+                    "the rules and the capture cannot both come from standard input",
+                ));
+            }
+            let spooled = tempfile::NamedTempFile::new().and_then(|mut f| {
+                std::io::copy(&mut std::io::stdin().lock(), &mut f)?;
+                Ok(f)
+            });
+            let f = spooled.map_err(|e| {
+                Error::usage(format!(
+                    "cannot buffer the capture from standard input: {e}"
+                ))
+            })?;
+            Traffic {
+                source: Source::Capture(f.path().to_path_buf()),
+                capture: Some(p),
+                _spool: Some(f),
+            }
+        }
+        TrafficSpec::Capture(p) => Traffic {
+            source: Source::Capture(p.clone()),
+            capture: Some(p),
+            _spool: None,
+        },
+        TrafficSpec::Flows(specs) => generated(Source::Packets(flowspec::build(
+            &specs,
+            &options(Profile::default()),
+        ))),
+        TrafficSpec::Synthetic(profile) => {
+            generated(Source::Packets(gen::generate(&options(profile))))
+        }
+    })
+}
+
+/// The host the whole run judges from: `given` (`--host`), else inferred from the traffic
+/// (refusing an ambiguous capture, exit 2; an unreadable one is exit 3). Without traffic the
+/// given addresses, possibly none (the checks then pick one from the rules).
+pub fn choose_hosts(given: &[IpAddr], traffic: Option<&Traffic>) -> Result<HostChoice, Error> {
+    let Some(t) = traffic else {
+        return Ok(HostChoice {
+            hosts: given.to_vec(),
+            inferred: false,
+            seen_in: None,
+            because: None,
+        });
+    };
+    let hosts = replay::choose_hosts(given, &t.source).map_err(|e| match e {
+        replay::HostError::Ambiguous(why) => Error::usage(why),
+        e => Error::invalid(match &t.capture {
+            Some(p) => format!("{}: {e}", p.display()),
+            None => e.to_string(),
+        }),
+    })?;
+    if hosts.hosts.is_empty() {
+        return Err(Error::usage(
+            "no IP packets to infer the host from; give --host ADDR",
+        ));
+    }
+    Ok(hosts)
+}
+
+/// The line saying which host was inferred and why (without the `fwcheck: ` prefix), when it
+/// was inferred.
+pub fn host_notice(hosts: &HostChoice) -> Option<String> {
+    if !hosts.inferred {
+        return None;
+    }
+    let (c, t) = hosts.seen_in?;
+    let because = hosts
+        .because
+        .as_deref()
+        .map(|b| format!("; chosen because {b}"))
+        .unwrap_or_default();
+    let list: Vec<String> = hosts.hosts.iter().map(|h| h.to_string()).collect();
+    Some(format!(
+        "host inferred as {} (in {c} of {t} packets{because}); use --host to set it",
+        list.join(", ")
+    ))
+}
+
+/// Where a session's per-frame output goes while the traffic is replayed: rows are streamed,
+/// never collected by the session, so a capture of any size replays in constant memory.
+pub trait Sink {
+    /// Whether the next frame that passes `--only` gets a record built ([`Sink::record`]);
+    /// `false` skips the cost (a table past its `--limit`, a format without packet rows).
+    fn wants_record(&mut self) -> bool {
+        true
+    }
+    /// One frame's record (judged or not), with the time of the first frame of the traffic.
+    fn record(&mut self, rec: &PacketRecord, t0: f64);
+    /// Frames read so far (for progress); `done` once the replay has ended.
+    fn progress(&mut self, _frames: u64, _done: bool) {}
+    /// Something to tell the user (without the `fwcheck: ` prefix): interfaces seen, a
+    /// capture read only in part. Default: dropped.
+    fn notice(&mut self, _message: &str) {}
+}
+
+/// A [`Sink`] that keeps every record (small traffic, tests, comparing two runs).
+#[derive(Debug, Default)]
+pub struct Collect {
+    pub records: Vec<PacketRecord>,
+    pub notices: Vec<String>,
+}
+
+impl Sink for Collect {
+    fn record(&mut self, rec: &PacketRecord, _t0: f64) {
+        self.records.push(rec.clone());
+    }
+    fn notice(&mut self, message: &str) {
+        self.notices.push(message.to_string());
+    }
+}
+
+/// A ruleset, its configuration and the chosen host: ready to run over traffic (or none).
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub config: Config,
+    pub rules: Rules,
+    pub hosts: HostChoice,
+}
+
+impl Session {
+    /// A session over a valid ruleset ([`Rules::is_valid`]; an invalid one is reported with
+    /// [`crate::report::check::write_invalid`] instead) and the host from [`choose_hosts`].
+    pub fn new(config: Config, rules: Rules, hosts: HostChoice) -> Session {
+        Session {
+            config,
+            rules,
+            hosts,
+        }
+    }
+
+    /// The options of the static checks (lockout, probes, expectations).
+    pub fn check_options(&self) -> CheckOptions {
+        let h = &self.config.host;
+        CheckOptions {
+            env: h.env(&self.hosts.hosts),
+            router: h.router,
+            mgmt: self.config.gate.mgmt.clone(),
+            admin: self.config.gate.admin.clone(),
+            ct_timeouts: h.ct_timeouts,
+        }
+    }
+
+    /// Replay `traffic` (if any), handing each frame that passes `--only` to `sink`, then run
+    /// the static checks and the expectations. A capture that cannot be read, or has a
+    /// corrupt record without `--keep-going`, is an [`Exit::Invalid`] error (after the frames
+    /// before it went to `sink`).
+    pub fn run(&self, traffic: Option<&Traffic>, sink: &mut dyn Sink) -> Result<Report, Error> {
+        let loaded = &self.rules.loaded;
+        let mut check = self.check_options();
+        let mut findings_from_capture = Vec::new();
+        let replay_out = match traffic {
+            None => None,
+            Some(t) => {
+                let (r, capture, iface) = self.replay(t, &check, sink)?;
+                findings_from_capture = capture;
+                if let Some(name) = iface {
+                    // The checks without a capture (lockout, expectations) see the interface
+                    // most packets were captured on.
+                    check.env.iface = name;
+                }
+                Some(r)
+            }
+        };
+        let rs = &loaded.ruleset;
+        let lockout = analysis::lockout::evaluate(rs, &check);
+        let mut findings: Vec<Finding> = lockout.iter().filter_map(|l| l.finding.clone()).collect();
+        findings.extend(analysis::static_findings_except_lockout(loaded, &check));
+        let capture_findings_from = findings.len();
+        findings.extend(findings_from_capture);
+        let expectations = expect::evaluate(rs, &check, &self.config.gate.expectations);
+        Ok(Report {
+            rules: loaded.clone(),
+            hosts: self.hosts.clone(),
+            replay: replay_out,
+            lockout,
+            findings,
+            capture_findings_from,
+            expectations,
+            fail_on: self.config.gate.fail_on,
+        })
+    }
+
+    /// The replay part of [`Session::run`]: the replay's report, the capture's findings and
+    /// the interface most packets were captured on (when the capture names it).
+    fn replay(
+        &self,
+        traffic: &Traffic,
+        check: &CheckOptions,
+        sink: &mut dyn Sink,
+    ) -> Result<(ReplayReport, Vec<Finding>, Option<String>), Error> {
+        let rs = &self.rules.loaded.ruleset;
+        let host = &self.config.host;
+        let opts = host.sim_options(&self.hosts.hosts);
+        let env = opts.env.clone();
+        let only = self.config.only;
+        let keep = |verdict: Option<Verdict>, certain: bool| {
+            only.is_none_or(|o| o.keeps(verdict, certain))
+        };
+        let mut summary = Summary::new(self.config.track_flows);
+        let mut t0: Option<f64> = None;
+        let mut analyzer = CaptureAnalyzer::new(check, &self.hosts.hosts);
+        let mut rule_infos = report::RuleInfos::new(rs);
+        let result = replay::replay(rs, opts, traffic.source.clone(), |item| {
+            // A record is built only for a frame the sink shows: a long capture's frames
+            // beyond a table's limit cost nothing here.
+            let (rec, t) = match item {
+                Item::Packet(p, o) => {
+                    summary.add(Some(p), o);
+                    analyzer.observe(p, o);
+                    let t = *t0.get_or_insert(p.ts.as_secs_f64());
+                    let shown = keep(o.verdict, o.certain) && sink.wants_record();
+                    (shown.then(|| PacketRecord::new(&mut rule_infos, p, o)), t)
+                }
+                Item::Problem(p) => {
+                    let rec = PacketRecord::problem(p);
+                    summary.add(
+                        None,
+                        &Outcome::unjudged(p.frame, rec.reason.clone().unwrap_or_default()),
+                    );
+                    let t = *t0.get_or_insert(rec.time);
+                    (keep(None, true).then_some(rec), t)
+                }
+            };
+            sink.progress(summary.frames, false);
+            if let Some(rec) = rec {
+                sink.record(&rec, t);
+            }
+        });
+        sink.progress(summary.frames, true);
+        let (engine, stats) =
+            result.map_err(|e| Error::invalid(format!("{}: {e}", traffic.name())))?;
+        if let Some(err) = &stats.capture_error {
+            let file = traffic.name();
+            if !self.config.keep_going {
+                return Err(Error::invalid(format!(
+                    "{file}: {err}; {} frames before it were read (--keep-going to judge them anyway)",
+                    stats.frames.saturating_sub(1)
+                )));
+            }
+            sink.notice(&format!(
+                "warning: {file}: {err}; judging the frames before it (--keep-going)"
+            ));
+        }
+        let hits = report::rule_hits(&engine);
+        let capture_findings = analyzer.finish(&self.rules.loaded, &engine);
+        let mut iface = None;
+        if traffic.capture.is_some() {
+            let (notices, name) = interface_notices(&self.rules.loaded, &stats, &env);
+            for n in &notices {
+                sink.notice(n);
+            }
+            iface = name;
+        }
+        let conntrack = engine.conntrack_active();
+        Ok((
+            ReplayReport {
+                summary,
+                hits,
+                stats,
+                conntrack,
+                checksums: host.checksums,
+            },
+            capture_findings,
+            iface,
+        ))
+    }
+}

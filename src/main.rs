@@ -15,11 +15,15 @@ use fwcheck::ext::Backend;
 use fwcheck::lint;
 use fwcheck::packet::gen::{self, GenOptions};
 use fwcheck::packet::{flowspec, ChecksumMode, Timestamp};
+use fwcheck::report::check::Format;
+use fwcheck::report::lint::Format as LintFormat;
 use fwcheck::report::rows::{Progress, RowMode, RowWriter};
 use fwcheck::report::{self, PacketRecord};
 use fwcheck::ruleset::printer::{print_ruleset, PrintOptions};
 use fwcheck::ruleset::{Family, InputFormat};
-use fwcheck::session::{self, Config, Error, Exit, Gate, HostOptions, Rules, RulesSource, Session};
+use fwcheck::session::{
+    self, Config, Error, Exit, Gate, HostOptions, Only, Rules, RulesSource, Session,
+};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -93,8 +97,8 @@ struct SimArgs {
     #[command(flatten)]
     host: HostArgs,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = OutFormat::Table)]
-    format: OutFormat,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
     /// Show only these packets in the packet table / JSON packet records.
     #[arg(long, value_enum)]
     only: Option<Only>,
@@ -172,30 +176,6 @@ struct HostArgs {
     /// that peer address (`*`: any) and port on either side, e.g. `udp */53=101`.
     #[arg(long = "socket-owner", value_name = "[SPEC=]UID[:GID]")]
     socket_owner: Vec<String>,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-enum OutFormat {
-    Table,
-    Json,
-    /// SARIF 2.1.0, for code-scanning tools.
-    Sarif,
-    /// JUnit XML: one test case per lockout check and per expectation.
-    Junit,
-    /// GitHub Actions workflow annotations.
-    Github,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-enum Only {
-    Accepted,
-    Dropped,
-    Rejected,
-    /// Dropped or rejected.
-    Blocked,
-    Uncertain,
-    /// Frames without a verdict.
-    Unjudged,
 }
 
 #[derive(Subcommand, Debug)]
@@ -285,18 +265,6 @@ enum InFormat {
     Script,
 }
 
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-enum LintFormat {
-    Table,
-    Json,
-    /// SARIF 2.1.0: one result per diagnostic.
-    Sarif,
-    /// GitHub Actions workflow annotations.
-    Github,
-    /// JUnit XML: one failing test case per error.
-    Junit,
-}
-
 impl InputArgs {
     fn source(&self, path: &Path) -> RulesSource {
         RulesSource {
@@ -371,16 +339,9 @@ impl SimArgs {
             host,
             gate,
             keep_going: self.keep_going,
-            only: self.only.map(|o| match o {
-                Only::Accepted => session::Only::Accepted,
-                Only::Dropped => session::Only::Dropped,
-                Only::Rejected => session::Only::Rejected,
-                Only::Blocked => session::Only::Blocked,
-                Only::Uncertain => session::Only::Uncertain,
-                Only::Unjudged => session::Only::Unjudged,
-            }),
+            only: self.only,
             // Flows are tracked for --flows and for the terminal summary (blocked connections).
-            track_flows: self.flows || self.format == OutFormat::Table,
+            track_flows: self.flows || self.format == Format::Table,
         })
     }
 
@@ -392,17 +353,6 @@ impl SimArgs {
             (None, Some(name)) => Some(T::Synthetic(session::parse_profile(name)?)),
             (None, None) => None,
         })
-    }
-
-    fn format(&self) -> report::check::Format {
-        use report::check::Format as F;
-        match self.format {
-            OutFormat::Table => F::Table,
-            OutFormat::Json => F::Json,
-            OutFormat::Sarif => F::Sarif,
-            OutFormat::Junit => F::Junit,
-            OutFormat::Github => F::Github,
-        }
     }
 }
 
@@ -474,17 +424,9 @@ fn color_stderr() -> bool {
 }
 
 fn cmd_lint(path: &Path, input: &InputArgs, format: LintFormat, strict: bool) -> Result<u8, Error> {
-    use report::lint::Format as F;
     let rules = load(path, input)?;
     let rep = lint::report(&rules.loaded);
-    let format = match format {
-        LintFormat::Table => F::Table,
-        LintFormat::Json => F::Json,
-        LintFormat::Sarif => F::Sarif,
-        LintFormat::Github => F::Github,
-        LintFormat::Junit => F::Junit,
-    };
-    if format == F::Table {
+    if format == LintFormat::Table {
         let _ = write!(
             io::stderr(),
             "{}",
@@ -577,7 +519,7 @@ fn cmd_sim(a: SimArgs) -> Result<u8, Error> {
         ));
     };
     let rules = load(&rules_path, &a.input)?;
-    let format = a.format();
+    let format = a.format;
     let diag_text = rules.loaded.render_diagnostics(color_stderr());
     if !rules.is_valid() {
         let _ = write!(io::stderr(), "{diag_text}");
@@ -602,11 +544,11 @@ fn cmd_sim(a: SimArgs) -> Result<u8, Error> {
         eprintln!("fwcheck: {n}");
     }
     let session = Session::new(config, rules, hosts);
-    let table = a.format == OutFormat::Table;
+    let table = a.format == Format::Table;
     let mode = match (a.format, a.flows, a.limit) {
-        (OutFormat::Json, _, _) => RowMode::Json,
-        (OutFormat::Table, false, 0) => RowMode::Stream,
-        (OutFormat::Table, false, limit) => RowMode::Table { limit },
+        (Format::Json, _, _) => RowMode::Json,
+        (Format::Table, false, 0) => RowMode::Stream,
+        (Format::Table, false, limit) => RowMode::Table { limit },
         _ => RowMode::None,
     };
     let out = io::BufWriter::new(io::stdout().lock());

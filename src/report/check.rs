@@ -16,13 +16,16 @@ use crate::diag::{self, LocatedDiagnostic};
 use crate::lint::Loaded;
 use crate::replay::HostChoice;
 
-/// Output formats of a check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Output formats of a check (`--format`; the variants' doc comments are the CLI's help).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     Table,
     Json,
+    /// SARIF 2.1.0, for code-scanning tools.
     Sarif,
+    /// JUnit XML: one test case per lockout check and per expectation.
     Junit,
+    /// GitHub Actions workflow annotations.
     Github,
 }
 

@@ -8,13 +8,16 @@ use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, ContentArrangement, Table}
 use super::ci;
 use crate::lint::LintReport;
 
-/// Output formats of `lint`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Output formats of `lint` (`--format`; the variants' doc comments are the CLI's help).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     Table,
     Json,
+    /// SARIF 2.1.0: one result per diagnostic.
     Sarif,
+    /// GitHub Actions workflow annotations.
     Github,
+    /// JUnit XML: one failing test case per error.
     Junit,
 }
 

@@ -182,15 +182,16 @@ impl Default for Gate {
     }
 }
 
-/// Which frames a report shows (`--only`), judged on the typed verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which frames a report shows (`--only`), judged on the typed verdict. (The variants' doc
+/// comments are the CLI's help text.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Only {
     Accepted,
     Dropped,
     Rejected,
     /// Dropped or rejected.
     Blocked,
-    /// Judged with an uncertain verdict.
+    // Judged, with a verdict that is not certain.
     Uncertain,
     /// Frames without a verdict.
     Unjudged,

@@ -449,13 +449,29 @@ impl Session {
     /// corrupt record without `--keep-going`, is an [`Exit::Invalid`] error (after the frames
     /// before it went to `sink`).
     pub fn run(&self, traffic: Option<&Traffic>, sink: &mut dyn Sink) -> Result<Report, Error> {
+        self.run_with(self.sim_options(), traffic, sink)
+    }
+
+    /// The replay options [`Session::run`] uses: the host's, with the chosen addresses.
+    pub fn sim_options(&self) -> SimOptions {
+        self.config.host.sim_options(&self.hosts.hosts)
+    }
+
+    /// [`Session::run`] with other replay options (e.g. `trace`, a shared `time_origin`, a
+    /// what-if variant of the host); the static checks still use the session's host.
+    pub fn run_with(
+        &self,
+        opts: SimOptions,
+        traffic: Option<&Traffic>,
+        sink: &mut dyn Sink,
+    ) -> Result<Report, Error> {
         let loaded = &self.rules.loaded;
         let mut check = self.check_options();
         let mut findings_from_capture = Vec::new();
         let replay_out = match traffic {
             None => None,
             Some(t) => {
-                let (r, capture, iface) = self.replay(t, &check, sink)?;
+                let (r, capture, iface) = self.replay(opts, t, &check, sink)?;
                 findings_from_capture = capture;
                 if let Some(name) = iface {
                     // The checks without a capture (lockout, expectations) see the interface
@@ -488,14 +504,14 @@ impl Session {
     /// the interface most packets were captured on (when the capture names it).
     fn replay(
         &self,
+        opts: SimOptions,
         traffic: &Traffic,
         check: &CheckOptions,
         sink: &mut dyn Sink,
     ) -> Result<(ReplayReport, Vec<Finding>, Option<String>), Error> {
         let rs = &self.rules.loaded.ruleset;
-        let host = &self.config.host;
-        let opts = host.sim_options(&self.hosts.hosts);
         let env = opts.env.clone();
+        let checksums = env.checksums;
         let only = self.config.only;
         let keep = |verdict: Option<Verdict>, certain: bool| {
             only.is_none_or(|o| o.keeps(verdict, certain))
@@ -562,7 +578,7 @@ impl Session {
                 hits,
                 stats,
                 conntrack,
-                checksums: host.checksums,
+                checksums,
             },
             capture_findings,
             iface,

@@ -1,0 +1,301 @@
+//! The `iptables-restore` file format (iptables-restore.c: `*table` lines, `:CHAIN POLICY
+//! [packets:bytes]` declarations, `COMMIT`, `[packets:bytes]` rule prefixes), each command line
+//! handed to `super::command`.
+
+use super::*;
+
+pub(super) fn parse_restore(st: &mut State) {
+    let source = st.source.clone();
+    let text = source.text.as_str();
+    // Index of the open table in `st.tables` (`None` for an unknown table, whose lines are
+    // skipped), and the span of its `*table` line.
+    let mut open: Option<(Option<usize>, Span)> = None;
+    // Chain names declared anywhere in each table block, to explain use-before-declare.
+    let mut offset = 0;
+    for raw_line in text.split('\n') {
+        let base = offset;
+        offset += raw_line.len() + 1;
+        let line = raw_line.strip_suffix('\r').unwrap_or(raw_line);
+        let trimmed = line.trim_start();
+        let lead = line.len() - trimmed.len();
+        let trimmed = trimmed.trim_end();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let line_span = Span::new(base + lead, base + lead + trimmed.len());
+        if let Some(name) = trimmed.strip_prefix('*') {
+            if let Some((_, s)) = open {
+                st.diags.push(
+                    Diagnostic::error(code::NO_COMMIT, s, "table is never committed")
+                        .expected("COMMIT before the next *table line")
+                        .note("iptables-restore applies a table only at its COMMIT line"),
+                );
+            }
+            let name_span = Span::new(line_span.start as usize + 1, line_span.end as usize);
+            let name = name.trim();
+            match TableKind::from_name(name) {
+                Some(kind) => {
+                    if let Some(i) = st.tables.iter().position(|t| t.kind == kind) {
+                        st.diags.push(
+                            Diagnostic::warning(
+                                code::TABLE_REPLACED,
+                                line_span,
+                                format!("second *{name} block replaces the first"),
+                            )
+                            .note("iptables-restore flushes a table at each of its *table lines"),
+                        );
+                        st.tables[i] = TableB::new(kind, line_span);
+                        open = Some((Some(i), line_span));
+                    } else {
+                        st.tables.push(TableB::new(kind, line_span));
+                        open = Some((Some(st.tables.len() - 1), line_span));
+                    }
+                }
+                None => {
+                    st.diags.push(
+                        Diagnostic::error(
+                            code::SYNTAX,
+                            name_span,
+                            format!("unknown table `{name}`"),
+                        )
+                        .expected("one of filter, nat, mangle, raw, security"),
+                    );
+                    open = Some((None, line_span));
+                }
+            }
+            continue;
+        }
+        if trimmed == "COMMIT" {
+            if open.is_none() {
+                st.diags.push(
+                    Diagnostic::error(code::NO_TABLE, line_span, "COMMIT outside a table")
+                        .expected("a *table line before COMMIT"),
+                );
+            }
+            open = None;
+            continue;
+        }
+        let ti = match open {
+            Some((Some(ti), _)) => ti,
+            Some((None, _)) => continue,
+            None => {
+                st.diags.push(
+                    Diagnostic::error(code::NO_TABLE, line_span, "line outside a table")
+                        .expected("a *filter (or *nat, *mangle, *raw, *security) line first"),
+                );
+                continue;
+            }
+        };
+        if trimmed.starts_with(':') {
+            parse_chain_decl(st, ti, trimmed, line_span);
+            continue;
+        }
+        let mut toks = tokenize_restore(trimmed, line_span.start as usize, &mut st.diags);
+        if toks.is_empty() {
+            continue;
+        }
+        // `[pkts:bytes]` prefix.
+        let mut counters = None;
+        if toks[0].text.starts_with('[') {
+            match parse_counters(&toks[0].text) {
+                Some(c) => counters = Some(c),
+                None => {
+                    st.diags.push(
+                        Diagnostic::error(
+                            code::SYNTAX,
+                            toks[0].span,
+                            format!("invalid counters `{}`", toks[0].text),
+                        )
+                        .expected("[PACKETS:BYTES]"),
+                    );
+                    continue;
+                }
+            }
+            toks.remove(0);
+        }
+        if toks.is_empty() {
+            st.diags.push(
+                Diagnostic::error(code::SYNTAX, line_span.after(), "counters without a rule")
+                    .expected("a command such as -A CHAIN after the counters"),
+            );
+            continue;
+        }
+        if !toks[0].text.starts_with('-') && toks[0].text != "!" {
+            st.diags.push(
+                Diagnostic::error(code::SYNTAX, toks[0].span, format!("unexpected `{}`", toks[0].text))
+                    .expected("*TABLE, :CHAIN POLICY [p:b], a command such as -A CHAIN …, COMMIT, or a # comment"),
+            );
+            continue;
+        }
+        let family = st.family;
+        run_command(st, ti, &toks, line_span, counters, family, false);
+    }
+    if let Some((_, s)) = open {
+        st.diags.push(
+            Diagnostic::error(code::NO_COMMIT, s, "table is never committed")
+                .expected("a COMMIT line at the end of the table")
+                .note("iptables-restore applies a table only at its COMMIT line"),
+        );
+    }
+}
+
+pub(super) fn parse_counters(t: &str) -> Option<Counters> {
+    let inner = t.strip_prefix('[')?.strip_suffix(']')?;
+    let (p, b) = inner.split_once(':')?;
+    if p.is_empty()
+        || b.is_empty()
+        || !p.bytes().all(|c| c.is_ascii_digit())
+        || !b.bytes().all(|c| c.is_ascii_digit())
+    {
+        return None;
+    }
+    Some(Counters {
+        packets: p.parse().ok()?,
+        bytes: b.parse().ok()?,
+    })
+}
+
+pub(super) fn parse_chain_decl(st: &mut State, ti: usize, line: &str, span: Span) {
+    let mut d = Vec::new();
+    let toks = tokenize_restore(&line[1..], span.start as usize + 1, &mut d);
+    st.diags.extend(d);
+    let Some(name_t) = toks.first() else {
+        st.diags.push(
+            Diagnostic::error(code::SYNTAX, span, "chain declaration without a name")
+                .expected(":NAME POLICY [PACKETS:BYTES]"),
+        );
+        return;
+    };
+    let name = name_t.text.to_string();
+    if let Err(e) = check_chain_name(&name, name_t.span) {
+        st.diags.push(e);
+        return;
+    }
+    let Some(pol_t) = toks.get(1) else {
+        st.diags.push(
+            Diagnostic::error(
+                code::POLICY,
+                name_t.span.after(),
+                format!("chain `{name}` has no policy"),
+            )
+            .expected("ACCEPT or DROP for a built-in chain, - for a user chain"),
+        );
+        return;
+    };
+    let counters = match toks.get(2) {
+        Some(t) => match parse_counters(&t.text) {
+            Some(c) => c,
+            None => {
+                st.diags.push(
+                    Diagnostic::error(
+                        code::SYNTAX,
+                        t.span,
+                        format!("invalid counters `{}`", t.text),
+                    )
+                    .expected("[PACKETS:BYTES]"),
+                );
+                return;
+            }
+        },
+        None => Counters::default(),
+    };
+    if let Some(t) = toks.get(3) {
+        st.diags.push(
+            Diagnostic::error(code::SYNTAX, t.span, format!("unexpected `{}`", t.text))
+                .expected("end of line after the counters"),
+        );
+        return;
+    }
+    let table = &mut st.tables[ti];
+    let kind = table.kind;
+    let builtin = kind.builtin_hooks().iter().any(|h| h.chain_name() == name);
+    if let Some(existing) = table.chain_mut(&name) {
+        if existing.declared {
+            let prev = existing.span;
+            let prev_line = st.source.line_of(prev.start as usize);
+            st.diags.push(
+                Diagnostic::error(
+                    code::DUP_CHAIN,
+                    name_t.span,
+                    format!("chain `{name}` is declared twice"),
+                )
+                .expected("each chain declared once per table")
+                .note(format!("first declared on line {prev_line}")),
+            );
+            return;
+        }
+    }
+    if builtin {
+        let policy = match pol_t.str() {
+            "ACCEPT" => Policy::Accept,
+            "DROP" => Policy::Drop,
+            other => {
+                st.diags.push(
+                    Diagnostic::error(
+                        code::POLICY,
+                        pol_t.span,
+                        format!("invalid policy `{other}` for built-in chain {name}"),
+                    )
+                    .expected("ACCEPT or DROP (a built-in chain's policy can only accept or drop)"),
+                );
+                return;
+            }
+        };
+        let c = table.chain_mut(&name).expect("built-in chain exists");
+        c.policy = Some(policy);
+        c.counters = counters;
+        c.span = span;
+        c.declared = true;
+    } else {
+        if pol_t.text != "-" {
+            st.diags.push(
+                Diagnostic::error(
+                    code::POLICY,
+                    pol_t.span,
+                    format!("user chain `{name}` cannot have a policy"),
+                )
+                .expected(format!(
+                    "`-` (only the built-in chains of table {kind} have policies)"
+                )),
+            );
+            return;
+        }
+        table.push_chain(Chain {
+            name,
+            hook: None,
+            policy: None,
+            counters,
+            rules: Vec::new(),
+            span,
+            declared: true,
+        });
+    }
+}
+
+/// `-N`/`-E` naming a chain that already exists.
+pub(super) fn duplicate_chain(name: &str, span: Span) -> Diagnostic {
+    Diagnostic::error(
+        code::DUP_CHAIN,
+        span,
+        format!("chain `{name}` already exists"),
+    )
+    .expected("a new chain name")
+}
+
+pub(super) fn check_chain_name(name: &str, span: Span) -> Result<(), Diagnostic> {
+    if name.len() >= 29 {
+        return Err(Diagnostic::error(
+            code::VALUE,
+            span,
+            format!("chain name `{name}` is too long"),
+        )
+        .expected("a chain name of at most 28 characters"));
+    }
+    if name.starts_with('-') || name.starts_with('!') || name.is_empty() {
+        return Err(
+            Diagnostic::error(code::VALUE, span, format!("invalid chain name `{name}`"))
+                .expected("a chain name not starting with - or !"),
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,268 @@
+//! Shell scripts of `iptables` commands (as guides print them): simple variables expanded
+//! (`IPT=/sbin/iptables`, `$IPT -A ...`), each `iptables` call run as one command, lines that
+//! look like iptables calls but cannot be understood (loops, command substitution) warned about.
+
+use super::*;
+
+/// `NAME=value` (a shell assignment), split.
+pub(super) fn assignment(w: &str) -> Option<(&str, &str)> {
+    let (name, value) = w.split_once('=')?;
+    let mut c = name.chars();
+    let first = c.next()?;
+    (first.is_ascii_alphabetic() || first == '_')
+        .then_some(())
+        .filter(|_| c.all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .map(|_| (name, value))
+}
+
+/// Expands `$NAME` and `${NAME}` in `w` from `vars`. `Err` names the first expansion that
+/// cannot be done: an unset variable, a positional or special parameter, `$(…)`, `` `…` ``.
+pub(super) fn expand(w: &str, vars: &HashMap<String, String>) -> Result<String, String> {
+    if w.contains('`') {
+        return Err("`…` (command substitution)".into());
+    }
+    if !w.contains('$') {
+        return Ok(w.to_string());
+    }
+    let mut out = String::with_capacity(w.len());
+    let mut rest = w;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        let (name, used) = if let Some(inner) = after.strip_prefix('{') {
+            match inner.find('}') {
+                Some(j) => (&inner[..j], j + 2),
+                None => return Err(format!("${after}")),
+            }
+        } else if after.starts_with('(') {
+            return Err("$(…) (command substitution)".into());
+        } else {
+            let n = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
+            (&after[..n], n)
+        };
+        if name.is_empty() {
+            // `$1`-style names are ASCII; anything else (`$?`, `$é`, a lone `$`) is shown as is.
+            let c = after.chars().next().map(String::from).unwrap_or_default();
+            return Err(format!("${c}"));
+        }
+        if name.starts_with(|c: char| c.is_ascii_digit()) {
+            return Err(format!("${name}"));
+        }
+        match vars.get(name) {
+            Some(v) => out.push_str(v),
+            None => return Err(format!("${name}")),
+        }
+        rest = &after[used..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Words that open shell control flow (a loop, a conditional): the commands up to the matching
+/// close run repeatedly or conditionally, which fwcheck cannot follow.
+const SHELL_OPEN: &[&str] = &["for", "while", "until", "if", "case", "select"];
+const SHELL_CLOSE: &[&str] = &["done", "fi", "esac"];
+/// Words that continue a construct and may start a line before a command (`do iptables ...`).
+const SHELL_CONTINUE: &[&str] = &["do", "then", "else", "elif"];
+
+pub(super) fn parse_script(st: &mut State) {
+    let source = st.source.clone();
+    let cmds = tokenize_shell(&source.text, &mut st.diags);
+    let mut ignored_programs: HashMap<String, ()> = HashMap::new();
+    // Shell variables set by simple assignments (`IPT=/sbin/iptables`, `ADMIN=198.51.100.0/24`),
+    // expanded in later commands.
+    let mut vars: HashMap<String, String> = HashMap::new();
+    // Nesting of loops and conditionals around the current command.
+    let mut depth = 0usize;
+    for cmd in cmds {
+        // Assignments alone on a command (also after export/readonly/local/declare).
+        let body = match cmd.words.first().map(|w| w.text.as_ref()) {
+            Some("export" | "readonly" | "local" | "declare") => &cmd.words[1..],
+            _ => &cmd.words[..],
+        };
+        if !body.is_empty() && body.iter().all(|w| assignment(&w.text).is_some()) {
+            for w in body {
+                let (name, value) = assignment(&w.text).expect("checked");
+                let value = expand(value, &vars).unwrap_or_else(|_| value.to_string());
+                vars.insert(name.to_string(), value);
+            }
+            continue;
+        }
+        // Expand variables; an unquoted expansion is split into words, as the shell does.
+        let mut expanded: Vec<Token<'static>> = Vec::with_capacity(cmd.words.len());
+        let mut unexpandable: Option<(String, Span)> = None;
+        for w in &cmd.words {
+            match expand(&w.text, &vars) {
+                Ok(x) if x == w.text => expanded.push(w.clone()),
+                Ok(x) if !w.quoted => expanded.extend(x.split_whitespace().map(|part| Token {
+                    text: std::borrow::Cow::Owned(part.to_string()),
+                    span: w.span,
+                    quoted: false,
+                })),
+                Ok(x) => expanded.push(Token {
+                    text: std::borrow::Cow::Owned(x),
+                    span: w.span,
+                    quoted: true,
+                }),
+                Err(what) => {
+                    unexpandable.get_or_insert((what, w.span));
+                    expanded.push(w.clone());
+                }
+            }
+        }
+        let mentions_iptables = expanded.iter().any(|w| {
+            let last = w.text.rsplit('/').next().unwrap_or(&w.text);
+            is_iptables_program(last.trim_start_matches("$(")).is_some()
+        });
+        let first = expanded
+            .first()
+            .map(|w| w.text.to_string())
+            .unwrap_or_default();
+        if SHELL_CLOSE.contains(&first.as_str()) {
+            depth = depth.saturating_sub(1);
+        }
+        let opens = SHELL_OPEN.contains(&first.as_str());
+        if opens {
+            depth += 1;
+        }
+        if SHELL_CONTINUE.contains(&first.as_str()) {
+            expanded.remove(0);
+        }
+        if depth > 0 || opens || SHELL_CLOSE.contains(&first.as_str()) {
+            if mentions_iptables {
+                st.diags.push(
+                    Diagnostic::warning(
+                        code::IGNORED,
+                        cmd.span,
+                        "iptables command inside a shell loop or conditional: not applied",
+                    )
+                    .note(
+                        "fwcheck does not run shell loops or conditionals; write the commands \
+                         out, or give iptables-save output",
+                    ),
+                );
+            }
+            continue;
+        }
+        if let Some((what, span)) = unexpandable {
+            if mentions_iptables {
+                st.diags.push(
+                    Diagnostic::warning(
+                        code::IGNORED,
+                        span,
+                        format!("cannot expand {what}: this iptables command is not applied"),
+                    )
+                    .note("only variables set earlier in the script by NAME=value are expanded"),
+                );
+                continue;
+            }
+        }
+        let mut words = expanded.as_slice();
+        // Skip `sudo` and its simple flags, and `VAR=value` assignments.
+        while let Some(w) = words.first() {
+            if w.text == "sudo" || w.text.contains('=') && !w.text.starts_with('-') {
+                words = &words[1..];
+                while words.first().is_some_and(|w| w.text.starts_with('-')) {
+                    words = &words[1..];
+                }
+            } else {
+                break;
+            }
+        }
+        let Some(prog) = words.first() else { continue };
+        let pname = prog
+            .text
+            .rsplit('/')
+            .next()
+            .unwrap_or(&prog.text)
+            .to_string();
+        let Some(fam) = is_iptables_program(&pname) else {
+            if !ignored_programs.contains_key(&pname) {
+                ignored_programs.insert(pname.clone(), ());
+            }
+            continue;
+        };
+        if fam != st.family {
+            st.diags.push(
+                Diagnostic::warning(code::IGNORED, prog.span, format!("{pname} command ignored"))
+                    .note(format!(
+                        "this run reads {} rules",
+                        if st.family == Family::V4 {
+                            "IPv4 (iptables)"
+                        } else {
+                            "IPv6 (ip6tables)"
+                        }
+                    )),
+            );
+            continue;
+        }
+        let args = &words[1..];
+        // -t TABLE anywhere in the command.
+        let mut table = TableKind::Filter;
+        let mut rest: Vec<Token> = Vec::with_capacity(args.len());
+        let mut i = 0;
+        let mut bad = false;
+        while i < args.len() {
+            let t = &args[i];
+            let (is_t, attached) = match t.str() {
+                "-t" | "--table" => (true, None),
+                s if s.starts_with("--table=") => (true, Some(s["--table=".len()..].to_string())),
+                s if s.starts_with("-t") && s.len() > 2 && !s.starts_with("--") => {
+                    (true, Some(s[2..].to_string()))
+                }
+                _ => (false, None),
+            };
+            if is_t && !t.quoted {
+                let (val, span) = match attached {
+                    Some(v) => (v, t.span),
+                    None => match args.get(i + 1) {
+                        Some(v) => {
+                            i += 1;
+                            (v.text.to_string(), v.span)
+                        }
+                        None => {
+                            st.diags.push(
+                                Diagnostic::error(
+                                    code::MISSING_VALUE,
+                                    t.span.after(),
+                                    "option -t requires a table name",
+                                )
+                                .expected("filter, nat, mangle, raw or security"),
+                            );
+                            bad = true;
+                            break;
+                        }
+                    },
+                };
+                match TableKind::from_name(&val) {
+                    Some(k) => table = k,
+                    None => {
+                        st.diags.push(
+                            Diagnostic::error(code::VALUE, span, format!("unknown table `{val}`"))
+                                .expected("filter, nat, mangle, raw or security"),
+                        );
+                        bad = true;
+                        break;
+                    }
+                }
+            } else {
+                rest.push(t.clone());
+            }
+            i += 1;
+        }
+        if bad {
+            continue;
+        }
+        let ti = match st.tables.iter().position(|t| t.kind == table) {
+            Some(i) => i,
+            None => {
+                st.tables.push(TableB::new(table, cmd.span));
+                st.tables.len() - 1
+            }
+        };
+        let family = st.family;
+        run_command(st, ti, &rest, cmd.span, None, family, true);
+    }
+}

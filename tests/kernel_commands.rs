@@ -1,0 +1,126 @@
+//! The restore commands (`-A -I -D -R -N -P -F -X -Z -E`, one function each in
+//! `ruleset/parser/command.rs`) against the real iptables-nft-restore: for
+//! `fixtures/invalid/{rule,chain}-commands.v4`, the lines fwcheck accepts load and leave exactly
+//! what `fwcheck fmt` prints (`iptables-save` in the namespace), and every line fwcheck refuses,
+//! put back alone among them, makes iptables-restore refuse the file too.
+#[macro_use]
+mod kernel_harness;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use fwcheck::lint::load_str;
+use fwcheck::ruleset::printer::{print_ruleset, PrintOptions};
+use fwcheck::ruleset::ParseOptions;
+
+/// `iptables-save` (without `#` lines) after iptables-nft-restore loaded `text` in a fresh
+/// namespace; `Err` with what it said when it refused.
+fn real_save(text: &str) -> Result<String, String> {
+    // Tests run in parallel: one namespace per call.
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let k = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let ns = format!("fwcheck-cmds-{}-{k}", std::process::id());
+    let ok = Command::new("ip").args(["netns", "add", &ns]).status();
+    assert!(ok.is_ok_and(|s| s.success()), "ip netns add {ns}");
+    let run = || {
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", &ns, "iptables-nft-restore"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("iptables-nft-restore");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(text.as_bytes())
+            .expect("write");
+        let out = child.wait_with_output().expect("wait");
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+        }
+        let save = Command::new("ip")
+            .args(["netns", "exec", &ns, "iptables-nft-save"])
+            .output()
+            .expect("iptables-nft-save");
+        Ok(String::from_utf8_lossy(&save.stdout)
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| format!("{l}\n"))
+            .collect())
+    };
+    let res = run();
+    let _ = Command::new("ip").args(["netns", "del", &ns]).status();
+    res
+}
+
+/// Lines (1-based) of `text` fwcheck refuses with an error.
+fn refused_lines(text: &str) -> Vec<usize> {
+    let l = load_str("commands.v4", text, ParseOptions::default());
+    let mut lines: Vec<usize> = l
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| l.ruleset.source.line_col(d.span.start as usize).0)
+        .collect();
+    lines.dedup();
+    lines
+}
+
+fn check(fixture: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(fixture);
+    let text = std::fs::read_to_string(&path).expect("fixture");
+    let lines: Vec<&str> = text.lines().collect();
+    let refused = refused_lines(&text);
+    assert!(refused.len() >= 10, "{fixture}: {refused:?}");
+    let keep = |extra: Option<usize>| -> String {
+        lines
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !refused.contains(&(i + 1)) || extra == Some(i + 1))
+            .map(|(_, l)| format!("{l}\n"))
+            .collect()
+    };
+    // The accepted lines: both load them, to the same tables.
+    let base = keep(None);
+    let loaded = load_str("commands.v4", &base, ParseOptions::default());
+    assert!(
+        !loaded.has_errors(),
+        "{fixture}: fwcheck refuses the accepted lines"
+    );
+    let ours = print_ruleset(&loaded.ruleset, PrintOptions { counters: false });
+    match real_save(&base) {
+        Ok(theirs) => assert_eq!(ours, theirs, "{fixture}: the accepted lines"),
+        Err(why) => panic!("{fixture}: iptables-nft-restore refuses the accepted lines: {why}"),
+    }
+    // Each refused line alone among them: both refuse, fwcheck on that line.
+    for &n in &refused {
+        let text = keep(Some(n));
+        let at = 1 + (1..n).filter(|i| !refused.contains(i)).count();
+        assert_eq!(
+            refused_lines(&text),
+            vec![at],
+            "{fixture}: line {n} `{}`",
+            lines[n - 1]
+        );
+        assert!(
+            real_save(&text).is_err(),
+            "{fixture}: iptables-nft-restore accepts line {n} `{}`",
+            lines[n - 1]
+        );
+    }
+}
+
+fn rule_commands_refused_as_iptables_restore_refuses_them() {
+    check("fixtures/invalid/rule-commands.v4");
+}
+
+fn chain_commands_refused_as_iptables_restore_refuses_them() {
+    check("fixtures/invalid/chain-commands.v4");
+}
+
+kernel_tests!(
+    rule_commands_refused_as_iptables_restore_refuses_them,
+    chain_commands_refused_as_iptables_restore_refuses_them
+);

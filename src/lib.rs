@@ -16,6 +16,7 @@ pub mod diag;
 pub mod engine;
 pub mod ext;
 pub mod lint;
+pub mod netfilter;
 pub mod packet;
 pub mod replay;
 pub mod report;

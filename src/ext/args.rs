@@ -6,7 +6,7 @@ use std::net::Ipv6Addr;
 
 use crate::diag::{Diagnostic, Span};
 use crate::ext::OptArg;
-use crate::ruleset::model::{AddrMask, Family};
+use crate::netfilter::{AddrMask, Family};
 
 /// Stable diagnostic codes used by value parsers.
 pub const E_VALUE: &str = "E104";

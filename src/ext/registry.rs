@@ -8,7 +8,7 @@ use crate::engine::EvalCtx;
 use crate::ext::matches;
 use crate::ext::targets;
 use crate::ext::{Match, MatchResult, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
-use crate::ruleset::model::Family;
+use crate::netfilter::Family;
 
 type MatchCtor = fn() -> Box<dyn Match>;
 type TargetCtor = fn() -> Box<dyn Target>;

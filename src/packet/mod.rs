@@ -43,21 +43,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-/// Address family of a packet or ruleset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-pub enum Family {
-    V4,
-    V6,
-}
-
-impl Family {
-    pub fn number(self) -> u8 {
-        match self {
-            Family::V4 => 4,
-            Family::V6 => 6,
-        }
-    }
-}
+pub use crate::netfilter::Family;
 
 /// Time stamp of a captured packet, nanoseconds since the Unix epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]

@@ -21,7 +21,7 @@ use super::{bad, missing};
 use crate::diag::Diagnostic;
 use crate::engine::EvalCtx;
 use crate::ext::{split_list, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
-use crate::ruleset::model::{Family, Hook};
+use crate::netfilter::{Family, Hook};
 use crate::ruleset::parser::code;
 
 pub const NAMES: &[&str] = &[
@@ -231,7 +231,7 @@ impl Match for Addrtype {
                         "one of --limit-iface-in or --limit-iface-out",
                     ));
                 }
-                let hook = crate::ruleset::model::Hook::from_chain_name(cx.chain);
+                let hook = crate::netfilter::Hook::from_chain_name(cx.chain);
                 let bad_hook = matches!(
                     (opt.id, hook),
                     (3, Some(Hook::Output | Hook::Postrouting))

@@ -5,7 +5,7 @@ use std::any::Any;
 use crate::diag::Diagnostic;
 use crate::engine::EvalCtx;
 use crate::ext::{Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx, E_VALUE};
-use crate::ruleset::lexer::save_string;
+use crate::netfilter::save_string;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Comment {

@@ -12,7 +12,7 @@ use crate::ext::{
     parse_addr_mask, parse_num, parse_num_part, parse_port_range_unordered, parse_protocol,
     split_list, sub_span, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx, E_VALUE,
 };
-use crate::ruleset::model::AddrMask;
+use crate::netfilter::AddrMask;
 
 /// `XT_CONNTRACK_*` match flags.
 mod flag {

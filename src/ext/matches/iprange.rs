@@ -11,7 +11,7 @@ use super::{bad, missing};
 use crate::diag::Diagnostic;
 use crate::engine::EvalCtx;
 use crate::ext::{parse_ipv4_dotted, sub_span, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
-use crate::ruleset::model::Family;
+use crate::netfilter::Family;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Iprange {

@@ -126,8 +126,8 @@ mod eval_tests {
     use crate::diag::Span;
     use crate::engine::{EvalCtx, ExtState, SimEnv, Skb};
     use crate::ext::{Match, MatchResult, OptArg, ParseCtx};
+    use crate::netfilter::{Family, Hook, TableKind};
     use crate::packet::{FragInfo, LinkInfo, Packet, Timestamp, UdpInfo, L4};
-    use crate::ruleset::model::{Family, Hook, TableKind};
 
     /// A UDP packet with real header bytes.
     fn udp(src: &str, dst: &str, sport: u16, dport: u16) -> Packet {

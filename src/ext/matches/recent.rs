@@ -32,7 +32,7 @@ use crate::engine::EvalCtx;
 use crate::ext::{
     parse_ipv4_dotted, parse_num, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx,
 };
-use crate::ruleset::model::Family;
+use crate::netfilter::Family;
 
 /// `ip_list_tot`.
 pub const LIST_TOT: usize = 100;

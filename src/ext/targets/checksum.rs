@@ -9,7 +9,7 @@ use crate::diag::Diagnostic;
 use crate::engine::EvalCtx;
 use crate::ext::targets::common::missing;
 use crate::ext::{Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
-use crate::ruleset::model::TableKind;
+use crate::netfilter::TableKind;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checksum {

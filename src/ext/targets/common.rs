@@ -15,7 +15,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::diag::{Diagnostic, Span};
 use crate::ext::{service_port, sub_span, OptArg, ParseCtx, E_VALUE};
-use crate::ruleset::model::{Family, Hook, TableKind};
+use crate::netfilter::{Family, Hook, TableKind};
 use crate::ruleset::parser::code;
 
 /// Warning: iptables-legacy and iptables-nft (the default) disagree about this rule.

@@ -34,7 +34,7 @@ use crate::ext::targets::common::{
     context_err, err, fixed_string, positive_proto, xt_uint, W_HOST_STATE,
 };
 use crate::ext::{Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
-use crate::ruleset::model::{Family, TableKind};
+use crate::netfilter::{Family, TableKind};
 
 const CT_EVENTS: &[&str] = &[
     "new",

@@ -15,7 +15,7 @@ use crate::diag::Diagnostic;
 use crate::engine::EvalCtx;
 use crate::ext::targets::common::{conflict, err, missing, uint_opt};
 use crate::ext::{Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
-use crate::ruleset::model::TableKind;
+use crate::netfilter::TableKind;
 
 /// libxtables' `ds_classes`, in lookup order.
 const CLASSES: &[(&str, u8)] = &[

@@ -21,7 +21,7 @@ use crate::ext::targets::common::{err, host_addr, inet_aton, missing, ntop, xt_u
 use crate::ext::{
     sub_span, Arg, NatKind, NatSpec, OptArg, OptSpec, ParseCtx, Target, TargetVerdict,
 };
-use crate::ruleset::model::{Family, Hook, HookMask, TableKind};
+use crate::netfilter::{Family, Hook, HookMask, TableKind};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Netmap {

@@ -26,7 +26,7 @@ use crate::ext::targets::common::{
     builtin_hook, context_err, err, missing, uint_opt, W_HOST_STATE,
 };
 use crate::ext::{split_list, Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
-use crate::ruleset::model::{Hook, TableKind};
+use crate::netfilter::{Hook, TableKind};
 use crate::ruleset::parser::code;
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -17,8 +17,8 @@ use crate::diag::Diagnostic;
 use crate::engine::EvalCtx;
 use crate::ext::targets::common::{context_err, uint_opt};
 use crate::ext::{Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
+use crate::netfilter::{Hook, HookMask};
 use crate::packet::tcp_flags;
-use crate::ruleset::model::{Hook, HookMask};
 use crate::ruleset::parser::code;
 
 #[derive(Debug, Clone, PartialEq, Eq)]

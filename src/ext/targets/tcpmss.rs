@@ -19,7 +19,7 @@ use crate::diag::Diagnostic;
 use crate::engine::EvalCtx;
 use crate::ext::targets::common::{builtin_hook, context_err, missing, uint_opt};
 use crate::ext::{Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
-use crate::ruleset::model::{Family, Hook};
+use crate::netfilter::{Family, Hook};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tcpmss {

@@ -16,7 +16,7 @@ use crate::diag::Diagnostic;
 use crate::engine::EvalCtx;
 use crate::ext::targets::common::{conflict, err, missing, uint_opt, xt_uint_prefix};
 use crate::ext::{sub_span, Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
-use crate::ruleset::model::TableKind;
+use crate::netfilter::TableKind;
 
 const SYMBOLS: &[(&str, u8)] = &[
     ("Minimize-Delay", 0x10),

@@ -7,6 +7,7 @@
 //! `matches/` or `targets/` and one line in [`registry`].
 
 pub mod args;
+pub mod ctx;
 pub mod matches;
 pub mod registry;
 pub mod targets;
@@ -15,9 +16,9 @@ use std::any::Any;
 use std::fmt::Debug;
 
 use crate::diag::{Diagnostic, Span};
-use crate::engine::EvalCtx;
 pub use crate::netfilter::Backend;
 use crate::netfilter::{Family, Hook, HookMask, TableKind};
+pub use ctx::*;
 
 pub use args::*;
 

@@ -4,9 +4,9 @@
 use std::any::Any;
 
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
 use crate::ext::matches;
 use crate::ext::targets;
+use crate::ext::EvalCtx;
 use crate::ext::{Match, MatchResult, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
 use crate::netfilter::Family;
 

@@ -96,7 +96,7 @@ pub struct LinkInfo {
     pub interface: u32,
     /// The name of the interface the frame was captured on (pcapng `if_name`), when the
     /// capture records a usable Linux interface name: what `-i`/`-o` see for this packet
-    /// unless `--iface` is given ([`crate::engine::SimEnv::iface_of`]). One allocation per
+    /// unless `--iface` is given (`SimEnv::iface_of` of the extension ABI). One allocation per
     /// capture interface, shared by its packets.
     pub ifname: Option<Arc<str>>,
     /// The interface index a Linux cooked v2 (SLL2) header carries.

@@ -19,7 +19,7 @@ use std::net::IpAddr;
 
 use super::{bad, missing};
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
+use crate::ext::EvalCtx;
 use crate::ext::{split_list, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
 use crate::netfilter::{Family, Hook};
 use crate::ruleset::parser::code;

@@ -3,7 +3,7 @@
 use std::any::Any;
 
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
+use crate::ext::EvalCtx;
 use crate::ext::{Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx, E_VALUE};
 use crate::netfilter::save_string;
 

@@ -39,7 +39,7 @@ use super::{conflict, missing};
 use crate::conntrack::tcp::TcpState;
 use crate::conntrack::{status, Attach, Tuple};
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
+use crate::ext::EvalCtx;
 use crate::ext::{parse_num, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
 use crate::netfilter::Family;
 use crate::packet::L4;

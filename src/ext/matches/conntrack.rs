@@ -7,7 +7,7 @@ use std::fmt::Write;
 use super::port_match;
 use crate::conntrack::{state, status, CtDir};
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
+use crate::ext::EvalCtx;
 use crate::ext::{
     parse_addr_mask, parse_num, parse_num_part, parse_port_range_unordered, parse_protocol,
     split_list, sub_span, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx, E_VALUE,

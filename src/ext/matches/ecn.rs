@@ -9,7 +9,7 @@ use std::fmt::Write;
 
 use super::missing;
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
+use crate::ext::EvalCtx;
 use crate::ext::{parse_num, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
 use crate::ruleset::parser::code;
 

@@ -35,7 +35,7 @@ use std::net::IpAddr;
 use super::limit::{atoi, parse_rate_unit};
 use super::{bad, conflict, missing};
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
+use crate::ext::EvalCtx;
 use crate::ext::{parse_num, strtoul_prefix, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
 use crate::netfilter::Family;
 

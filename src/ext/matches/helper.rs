@@ -11,7 +11,7 @@ use std::any::Any;
 use super::missing;
 use crate::conntrack::status;
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
+use crate::ext::EvalCtx;
 use crate::ext::{Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
 use crate::netfilter::save_string;
 

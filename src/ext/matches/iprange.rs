@@ -9,7 +9,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::{bad, missing};
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
+use crate::ext::EvalCtx;
 use crate::ext::{parse_ipv4_dotted, sub_span, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
 use crate::netfilter::Family;
 

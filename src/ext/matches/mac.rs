@@ -11,7 +11,7 @@ use std::fmt::Write;
 
 use super::{bad, missing};
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
+use crate::ext::EvalCtx;
 use crate::ext::{Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
 use crate::netfilter::{Hook, HookMask};
 

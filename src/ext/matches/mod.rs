@@ -116,7 +116,7 @@ pub(crate) fn conflict(
         .expected(expected)
 }
 
-/// Evaluation tests through a real [`crate::engine::EvalCtx`].
+/// Evaluation tests through a real [`crate::ext::EvalCtx`].
 #[cfg(test)]
 mod eval_tests {
     use std::net::IpAddr;
@@ -124,7 +124,7 @@ mod eval_tests {
 
     use crate::conntrack::Conntrack;
     use crate::diag::Span;
-    use crate::engine::{EvalCtx, ExtState, SimEnv, Skb};
+    use crate::ext::{EvalCtx, ExtState, SimEnv, Skb};
     use crate::ext::{Match, MatchResult, OptArg, ParseCtx};
     use crate::netfilter::{Family, Hook, TableKind};
     use crate::packet::{FragInfo, LinkInfo, Packet, Timestamp, UdpInfo, L4};

@@ -10,7 +10,7 @@ use std::fmt::Write;
 
 use super::{bad, conflict, missing};
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
+use crate::ext::EvalCtx;
 use crate::ext::{parse_port_text, split_list, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
 use crate::packet::Packet;
 use crate::ruleset::parser::code;

@@ -16,7 +16,7 @@ use std::fmt::Write;
 
 use super::{bad, missing};
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
+use crate::ext::EvalCtx;
 use crate::ext::{strtoul_prefix, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
 use crate::netfilter::{Hook, HookMask};
 

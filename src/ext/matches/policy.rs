@@ -22,7 +22,7 @@ use std::net::IpAddr;
 
 use super::{bad, missing};
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
+use crate::ext::EvalCtx;
 use crate::ext::{parse_num, strtoul0, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
 use crate::netfilter::{Family, Hook, HookMask};
 

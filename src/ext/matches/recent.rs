@@ -28,7 +28,7 @@ use std::net::IpAddr;
 
 use super::{bad, conflict, missing};
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
+use crate::ext::EvalCtx;
 use crate::ext::{
     parse_ipv4_dotted, parse_num, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx,
 };

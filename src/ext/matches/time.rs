@@ -14,7 +14,7 @@ use std::fmt::Write;
 
 use super::bad;
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
+use crate::ext::EvalCtx;
 use crate::ext::{strtoul_prefix_base, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
 
 pub const ALL_WEEKDAYS: u8 = 0xFE;

@@ -6,8 +6,8 @@
 use std::any::Any;
 
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
 use crate::ext::targets::common::missing;
+use crate::ext::EvalCtx;
 use crate::ext::{Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
 use crate::netfilter::TableKind;
 

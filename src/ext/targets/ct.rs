@@ -29,10 +29,10 @@ use std::fmt::Write;
 
 use crate::conntrack::Attach;
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
 use crate::ext::targets::common::{
     context_err, err, fixed_string, positive_proto, xt_uint, W_HOST_STATE,
 };
+use crate::ext::EvalCtx;
 use crate::ext::{Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
 use crate::netfilter::{Family, TableKind};
 

@@ -16,8 +16,8 @@ use std::any::Any;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
 use crate::ext::targets::common::{err, host_addr, inet_aton, missing, ntop, xt_uint};
+use crate::ext::EvalCtx;
 use crate::ext::{
     sub_span, Arg, NatKind, NatSpec, OptArg, OptSpec, ParseCtx, Target, TargetVerdict,
 };

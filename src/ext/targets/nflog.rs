@@ -15,8 +15,8 @@ use std::any::Any;
 use std::fmt::Write;
 
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
 use crate::ext::targets::common::{conflict, err, fixed_string, nonempty, uint_opt, W_BACKEND};
+use crate::ext::EvalCtx;
 use crate::ext::{Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
 use crate::netfilter::save_string;
 

@@ -10,8 +10,8 @@ use std::any::Any;
 
 use crate::conntrack::Attach;
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
 use crate::ext::targets::ct::nfct_set;
+use crate::ext::EvalCtx;
 use crate::ext::{OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
 use crate::netfilter::TableKind;
 

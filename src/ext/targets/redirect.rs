@@ -12,8 +12,8 @@
 use std::any::Any;
 
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
 use crate::ext::targets::common::{err, nat_ports, NatRange};
+use crate::ext::EvalCtx;
 use crate::ext::{Arg, NatKind, NatSpec, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
 use crate::netfilter::{Family, Hook, HookMask, TableKind};
 

@@ -15,8 +15,8 @@
 use std::any::Any;
 
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
 use crate::ext::targets::common::context_err;
+use crate::ext::EvalCtx;
 use crate::ext::{Arg, OptArg, OptSpec, ParseCtx, RejectReply, Target, TargetVerdict, E_VALUE};
 use crate::netfilter::{Family, Hook, HookMask, TableKind};
 

@@ -21,10 +21,10 @@ use std::any::Any;
 use std::fmt::Write;
 
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
 use crate::ext::targets::common::{
     builtin_hook, context_err, err, missing, uint_opt, W_HOST_STATE,
 };
+use crate::ext::EvalCtx;
 use crate::ext::{split_list, Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
 use crate::netfilter::{Hook, TableKind};
 use crate::ruleset::parser::code;

@@ -14,8 +14,8 @@ use std::any::Any;
 use std::fmt::Write;
 
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
 use crate::ext::targets::common::{context_err, uint_opt};
+use crate::ext::EvalCtx;
 use crate::ext::{Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
 use crate::netfilter::{Hook, HookMask};
 use crate::packet::tcp_flags;

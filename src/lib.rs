@@ -14,6 +14,7 @@ pub mod compare;
 pub mod conntrack;
 pub mod diag;
 pub mod engine;
+pub mod explain;
 pub mod ext;
 pub mod lint;
 pub mod netfilter;

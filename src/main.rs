@@ -252,6 +252,8 @@ enum Command {
         #[arg(long, value_name = "SPEC")]
         flow: Vec<String>,
     },
+    /// What a diagnostic code means, an example and the fix (every code when none is given).
+    Explain(fwcheck::explain::ExplainArgs),
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -405,6 +407,7 @@ fn main() -> ExitCode {
             start,
             flow,
         }) => cmd_gen(profile, output, host, seed, flows, start, flow),
+        Some(Command::Explain(a)) => fwcheck::explain::run(&a),
         None => cmd_sim(cli.sim),
     };
     ExitCode::from(code)

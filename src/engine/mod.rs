@@ -6,6 +6,7 @@
 //! recent lists, counters) evolves exactly as the kernel's would.
 
 mod answers;
+pub mod describe;
 mod nat;
 pub mod outcome;
 mod reject;

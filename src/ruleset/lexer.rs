@@ -23,8 +23,8 @@ impl Token<'_> {
     }
 }
 
-pub const E_SYNTAX: &str = "E100";
-pub const W_QUOTE: &str = "W001";
+pub const E_SYNTAX: &str = crate::diag::codes::SYNTAX;
+pub const W_QUOTE: &str = crate::diag::codes::QUOTE;
 
 /// Split one restore-format line (`base` = byte offset of the line in the file).
 ///

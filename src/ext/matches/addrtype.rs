@@ -18,11 +18,11 @@ use std::any::Any;
 use std::net::IpAddr;
 
 use super::{bad, missing};
+use crate::diag::codes as code;
 use crate::diag::Diagnostic;
 use crate::ext::EvalCtx;
 use crate::ext::{split_list, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
 use crate::netfilter::{Family, Hook};
-use crate::ruleset::parser::code;
 
 pub const NAMES: &[&str] = &[
     "UNSPEC",

@@ -46,7 +46,7 @@ impl Match for Comment {
     fn finish(&mut self, cx: &mut ParseCtx<'_>) -> Result<(), Diagnostic> {
         if self.text.is_none() {
             return Err(Diagnostic::error(
-                crate::ruleset::parser::code::MISSING_VALUE,
+                crate::diag::codes::MISSING_VALUE,
                 cx.span.after(),
                 "-m comment requires --comment",
             )

@@ -294,7 +294,7 @@ impl Match for Conntrack {
                 "an option such as --ctstate"
             };
             return Err(Diagnostic::error(
-                crate::ruleset::parser::code::MISSING_VALUE,
+                crate::diag::codes::MISSING_VALUE,
                 cx.span.after(),
                 format!("-m {} needs {what}", self.name()),
             )

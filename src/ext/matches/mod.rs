@@ -98,12 +98,8 @@ pub(crate) fn missing(
     msg: impl Into<String>,
     expected: impl Into<String>,
 ) -> crate::diag::Diagnostic {
-    crate::diag::Diagnostic::error(
-        crate::ruleset::parser::code::MISSING_VALUE,
-        cx.span.after(),
-        msg,
-    )
-    .expected(expected)
+    crate::diag::Diagnostic::error(crate::diag::codes::MISSING_VALUE, cx.span.after(), msg)
+        .expected(expected)
 }
 
 /// Two options of a module that exclude each other: error at the option token.
@@ -112,8 +108,7 @@ pub(crate) fn conflict(
     msg: impl Into<String>,
     expected: impl Into<String>,
 ) -> crate::diag::Diagnostic {
-    crate::diag::Diagnostic::error(crate::ruleset::parser::code::SYNTAX, cx.span, msg)
-        .expected(expected)
+    crate::diag::Diagnostic::error(crate::diag::codes::SYNTAX, cx.span, msg).expected(expected)
 }
 
 /// Evaluation tests through a real [`crate::ext::EvalCtx`].

@@ -37,7 +37,7 @@ pub struct Time {
 }
 
 /// A rule whose saved form reads back as a different rule.
-pub const W_SAVE_CHANGES_MEANING: &str = "W009";
+pub const W_SAVE_CHANGES_MEANING: &str = crate::diag::codes::SAVE_CHANGES_MEANING;
 
 pub fn new() -> Box<dyn Match> {
     Box::new(Time {

@@ -20,6 +20,7 @@
 use std::any::Any;
 use std::fmt::Write;
 
+use crate::diag::codes as code;
 use crate::diag::Diagnostic;
 use crate::ext::targets::common::{
     builtin_hook, context_err, err, missing, uint_opt, W_HOST_STATE,
@@ -27,7 +28,6 @@ use crate::ext::targets::common::{
 use crate::ext::EvalCtx;
 use crate::ext::{split_list, Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
 use crate::netfilter::{Hook, TableKind};
-use crate::ruleset::parser::code;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SetRef {

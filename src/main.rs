@@ -254,6 +254,8 @@ enum Command {
     },
     /// What a diagnostic code means, an example and the fix (every code when none is given).
     Explain(fwcheck::explain::ExplainArgs),
+    #[command(hide = true)]
+    Debug(fwcheck::debug::DebugArgs),
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -408,6 +410,7 @@ fn main() -> ExitCode {
             flow,
         }) => cmd_gen(profile, output, host, seed, flows, start, flow),
         Some(Command::Explain(a)) => fwcheck::explain::run(&a),
+        Some(Command::Debug(a)) => fwcheck::debug::run(&a),
         None => cmd_sim(cli.sim),
     };
     ExitCode::from(code)

@@ -10,14 +10,16 @@ use std::path::{Path, PathBuf};
 
 /// Floors from the bottom up. A module may import modules of strictly lower floors only.
 const FLOORS: &[&[&str]] = &[
-    &["netfilter", "diag", "packet"],
+    &["netfilter"],
+    &["diag", "packet"],
     &["conntrack"],
     &["ext"],
     &["ruleset"],
     &["engine", "lint"],
     &["analysis", "replay"],
-    &["report", "oracle", "testkit", "debug"],
-    &["session", "compare", "explain"],
+    &["report", "oracle", "testkit"],
+    &["compare"],
+    &["session", "explain", "debug"],
     &["main", "lib"],
 ];
 

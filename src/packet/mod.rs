@@ -506,12 +506,10 @@ pub mod capture;
 pub mod checksum;
 pub mod decode;
 pub mod defrag;
-pub mod fixtures;
 pub mod flowspec;
 pub mod gen;
 pub mod problem;
 mod rng;
-pub mod scenario;
 pub mod writer;
 
 pub use capture::{CaptureError, CaptureFormat, CaptureReader, ReadStats};

@@ -3,9 +3,9 @@
 //! on the same file for comparison.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-use fwcheck::bench_support::ruleset;
 use fwcheck::lint::load_str;
 use fwcheck::ruleset::ParseOptions;
+use fwcheck::testkit::bench_support::ruleset;
 
 fn parse(c: &mut Criterion) {
     let mut g = c.benchmark_group("parse+graph");

@@ -16,13 +16,13 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 if [ -z "${FWCHECK_IN_NETNS:-}" ]; then
-    cargo build --release --quiet --bin fwcheck --example parse_gen
+    cargo build --release --quiet --features testkit --bin fwcheck
     # Measure inside one private network namespace when possible.
     if [ "$(id -u)" = 0 ] && unshare -n true 2>/dev/null; then
         FWCHECK_IN_NETNS=1 exec unshare -n "$0" "$@"
     fi
 fi
-target/release/examples/parse_gen 10000 "$tmp/gen-10000.rules.v4" 2>/dev/null
+target/release/fwcheck debug gen-ruleset 10000 "$tmp/gen-10000.rules.v4" 2>/dev/null
 
 best() { # best wall time in ms of "$@" with stdin from $in
     local b=999999999 t0 t1 d

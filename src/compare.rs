@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::engine::describe::{rule_info, tcp_flags};
 use crate::engine::{Clock, SimEnv, SimOptions, Verdict};
 use crate::lint::Loaded;
 use crate::oracle::{
@@ -17,7 +18,6 @@ use crate::oracle::{
 };
 use crate::packet::{Anomalies, Packet, PacketProblem};
 use crate::replay::{Item, Replayer};
-use crate::report::{rule_info, tcp_flags};
 
 /// How one frame compares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -124,7 +124,7 @@ fn describe(p: &Packet) -> String {
         None => format!("{} > {}", p.src, p.dst),
     };
     s.push(' ');
-    s.push_str(&crate::report::proto_name(p.proto));
+    s.push_str(&crate::engine::describe::proto_name(p.proto));
     if let Some(t) = p.tcp() {
         s.push(' ');
         s.push_str(&tcp_flags(t.flags));

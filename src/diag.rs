@@ -4,6 +4,8 @@
 //! Every problem fwcheck finds in its input becomes a [`Diagnostic`]. Parsing never stops at the
 //! first error: all diagnostics of a file are collected and reported together.
 
+pub mod codes;
+
 use std::fmt::Write as _;
 use std::ops::Range;
 
@@ -131,7 +133,7 @@ impl Severity {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
     pub severity: Severity,
-    /// Stable code, see [`crate::codes`].
+    /// Stable code, see [`codes`].
     pub code: &'static str,
     pub message: String,
     pub span: Span,

@@ -7,20 +7,28 @@
 //! per-packet outcomes.
 
 pub mod analysis;
-#[doc(hidden)]
-pub mod bench_support;
 #[cfg(all(target_os = "linux", feature = "oracle"))]
 pub mod compare;
 pub mod conntrack;
+#[doc(hidden)]
+pub mod debug;
 pub mod diag;
 pub mod engine;
+pub mod explain;
 pub mod ext;
 pub mod lint;
+pub mod netfilter;
 pub mod packet;
 pub mod replay;
 pub mod report;
 pub mod ruleset;
 pub mod session;
+/// Test support, not part of the product: the recipes of the shipped captures and of the
+/// kernel tests' traffic, and the benchmarks' inputs. Built with the `testkit` feature (the
+/// `oracle` feature enables it).
+#[cfg(feature = "testkit")]
+#[doc(hidden)]
+pub mod testkit;
 
 /// Kernel oracle: replays packets through a real ruleset in a private network namespace.
 #[cfg(all(target_os = "linux", feature = "oracle"))]

@@ -222,6 +222,10 @@ enum Command {
         #[arg(long, value_name = "SPEC")]
         flow: Vec<String>,
     },
+    /// What a diagnostic code means, an example and the fix (every code when none is given).
+    Explain(fwcheck::explain::ExplainArgs),
+    #[command(hide = true)]
+    Debug(fwcheck::debug::DebugArgs),
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -391,6 +395,8 @@ fn main() -> ExitCode {
             start,
             flow,
         }) => cmd_gen(profile, output, host, seed, flows, start, flow),
+        Some(Command::Explain(a)) => Ok(fwcheck::explain::run(&a)),
+        Some(Command::Debug(a)) => Ok(fwcheck::debug::run(&a)),
         None => cmd_sim(cli.sim),
     };
     ExitCode::from(code.unwrap_or_else(|e| {

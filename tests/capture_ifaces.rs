@@ -10,9 +10,9 @@ use std::process::Command;
 use std::sync::Arc;
 
 use fwcheck::packet::capture::{read_all, usable_ifname, CaptureReader};
-use fwcheck::packet::fixtures::sample_packets;
 use fwcheck::packet::writer::{frame_packet, write_pcapng, NgInterface, Record};
 use fwcheck::packet::{Family, Packet};
+use fwcheck::testkit::fixtures::sample_packets;
 
 const HOST: &str = "203.0.113.10";
 

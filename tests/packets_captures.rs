@@ -7,10 +7,10 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use fwcheck::packet::capture::{read_all, CaptureError, CaptureFormat, CaptureReader};
-use fwcheck::packet::fixtures::{self, sample_packets};
 use fwcheck::packet::{
     Anomalies, Family, Packet, PacketProblem, PktType, ProblemKind, Timestamp, L4,
 };
+use fwcheck::testkit::fixtures::{self, sample_packets};
 
 fn pcaps_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("pcaps")
@@ -37,16 +37,26 @@ fn fixture(name: &str) -> Vec<u8> {
         .bytes
 }
 
+/// Every shipped capture equals its recipe. `FWCHECK_REGEN_PCAPS=1 cargo test --release
+/// --features testkit --test packets_captures shipped_pcaps` writes them from the recipes first
+/// (after changing a recipe in `src/testkit/fixtures.rs`).
 #[test]
 fn shipped_pcaps_match_their_recipe() {
     let all = fixtures::all();
     assert!(all.len() >= 20);
+    if std::env::var_os("FWCHECK_REGEN_PCAPS").is_some_and(|v| v == "1") {
+        for f in &all {
+            let path = pcaps_dir().join(f.name);
+            std::fs::write(&path, &f.bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            eprintln!("{:>8} bytes  {}", f.bytes.len(), path.display());
+        }
+    }
     for f in &all {
         let path = pcaps_dir().join(f.name);
         let shipped = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         assert!(
             shipped == f.bytes,
-            "{} differs from fixtures::all(); regenerate with `cargo run --example make_pcaps`",
+            "{} differs from fixtures::all(); regenerate with FWCHECK_REGEN_PCAPS=1 (see this test)",
             f.name
         );
         let readme = std::fs::read_to_string(pcaps_dir().join("README.md")).unwrap();

@@ -9,8 +9,8 @@ use fwcheck::packet::build::{
 use fwcheck::packet::capture::CaptureReader;
 use fwcheck::packet::decode::{decode_ip, FrameMeta};
 use fwcheck::packet::defrag::{DefragEvent, Defragmenter, DropReason};
-use fwcheck::packet::fixtures;
 use fwcheck::packet::{Family, LinkInfo, Packet, Timestamp, L4};
+use fwcheck::testkit::fixtures;
 
 fn fragments() -> Vec<Packet> {
     let b = fixtures::fragments_fixture();

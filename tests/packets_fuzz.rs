@@ -8,7 +8,8 @@ use proptest::prelude::*;
 use fwcheck::packet::capture::CaptureReader;
 use fwcheck::packet::decode::{decode_frame, linktype, FrameMeta};
 use fwcheck::packet::defrag::Defragmenter;
-use fwcheck::packet::{fixtures, flowspec, Timestamp};
+use fwcheck::packet::{flowspec, Timestamp};
+use fwcheck::testkit::fixtures;
 
 fn read_all(bytes: Vec<u8>) -> usize {
     match CaptureReader::new(Cursor::new(bytes)) {

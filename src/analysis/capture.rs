@@ -26,6 +26,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use super::*;
+use crate::diag::codes;
 use crate::engine::{AnswerTo, Decision, Direction};
 use crate::packet::{tcp_flags as F, Packet, L4};
 use crate::ruleset::model::{Action, TableKind};
@@ -306,9 +307,9 @@ impl CaptureAnalyzer {
                 o.frame,
                 lockout::endpoint(pkt.src, Some(sp)),
                 lockout::endpoint(pkt.dst, Some(dp)),
-                crate::report::proto_name(pkt.proto),
+                crate::engine::describe::proto_name(pkt.proto),
                 if tcp {
-                    format!(" [{}]", crate::report::tcp_flags(flags))
+                    format!(" [{}]", crate::engine::describe::tcp_flags(flags))
                 } else {
                     String::new()
                 }
@@ -329,7 +330,7 @@ impl CaptureAnalyzer {
         let mut out = self.lockouts(rs, &file);
         if !self.tunnel_in.is_empty() && !self.tunnel_out.is_empty() {
             let mut f = Finding::new(
-                "FW002",
+                codes::ICMP_TUNNEL,
                 format!(
                     "ICMP tunnel exposure seen in the capture: {} large high-entropy echo requests accepted inbound and {} replies outbound",
                     self.tunnel_in.len(),
@@ -369,7 +370,7 @@ impl CaptureAnalyzer {
                         continue;
                     }
                     let mut f = Finding::new(
-                        "FW008",
+                        codes::RULE_NEVER_HIT,
                         format!(
                             "rule never hit by the capture: {} {} #{}",
                             t.kind,
@@ -496,7 +497,7 @@ impl CaptureAnalyzer {
                 .map(|(k, _, _)| k.1.to_string())
                 .collect();
             let mut finding = Finding::new(
-                "FW001",
+                codes::LOCKOUT,
                 format!(
                     "lockout seen in the capture: {} from {remote} (port{} {}{}) {kinds}; first at frame {} by {}",
                     if n == 1 {

@@ -14,6 +14,7 @@ use std::net::IpAddr;
 
 use super::synth::{self, Synth};
 use super::*;
+use crate::diag::codes;
 use crate::engine::{Decision, Direction};
 use crate::ruleset::parser::parse_rule_in;
 use crate::ruleset::printer::rule_text;
@@ -304,7 +305,7 @@ pub fn evaluate(rs: &Ruleset, opts: &CheckOptions) -> Vec<LockoutResult> {
             )
         };
         let mut finding = Finding::new(
-            "FW001",
+            codes::LOCKOUT,
             format!(
                 "lockout: {what}: {} is {verdict} by {who}",
                 describe_packet(&f.step)
@@ -369,7 +370,7 @@ fn loopback(rs: &Ruleset, opts: &CheckOptions, file: &str) -> Option<Finding> {
         .map(|r| r.short())
         .unwrap_or_else(|| "the IP stack".into());
     let mut f = Finding::new(
-        "FW009",
+        codes::LOOPBACK_BLOCKED,
         format!(
             "loopback traffic is blocked: {} over lo is dropped by {who}",
             bad.what

@@ -19,30 +19,15 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use serde::Serialize;
 
 use crate::conntrack::Conntrack;
+use crate::engine::describe::{rule_info, RuleInfo};
 use crate::engine::{Engine, Outcome, SimEnv, SimOptions, Verdict};
 use crate::lint::Loaded;
-use crate::report::{rule_info, RuleInfo};
 use crate::ruleset::{AddrMask, Family, Ruleset};
 use synth::Step;
 
-/// Severity of a finding, ordered (`--fail-on` compares with it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    Note,
-    Warning,
-    Error,
-}
-
-impl Level {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Note => "note",
-            Level::Warning => "warning",
-            Level::Error => "error",
-        }
-    }
-}
+/// Severity of a finding, ordered (`--fail-on` compares with it): the one severity of
+/// diagnostics and findings.
+pub use crate::diag::Severity as Level;
 
 /// One finding.
 #[derive(Debug, Clone, Serialize)]
@@ -93,183 +78,8 @@ impl Finding {
     }
 }
 
-/// Documentation of a finding code (README, SARIF rules).
-#[derive(Debug, Clone, Copy)]
-pub struct CodeInfo {
-    pub code: &'static str,
-    /// Stable short name (SARIF `name`).
-    pub name: &'static str,
-    pub severity: Level,
-    pub title: &'static str,
-    /// What to do about it.
-    pub help: &'static str,
-}
-
-pub const CODES: &[CodeInfo] = &[
-    CodeInfo {
-        code: "FW001",
-        name: "lockout",
-        severity: Level::Error,
-        title: "The ruleset would lock the administrator out",
-        help: "An established management session (the one you load the rules from) must keep \
-               passing both ways, and a new one must complete. Accept ESTABLISHED,RELATED traffic \
-               first in INPUT and OUTPUT, and NEW connections to the management port from the \
-               admin network; the finding names the packet that fails, the rule or policy that \
-               drops it, and the rule to add (checked by simulation).",
-    },
-    CodeInfo {
-        code: "FW002",
-        name: "icmp-tunnel",
-        severity: Level::Warning,
-        title: "ICMP tunnels can pass",
-        help: "Echo requests with large, high-entropy payloads are accepted inbound and their \
-               replies outbound, which is all ptunnel or icmpsh need. Limit echo requests by size \
-               (-m length --length 0:128) and rate (-m limit), or accept only the types you need.",
-    },
-    CodeInfo {
-        code: "FW003",
-        name: "unsolicited-inbound",
-        severity: Level::Warning,
-        title: "Unsolicited inbound packets accepted by a reply rule",
-        help: "A rule that matches on a source port (--sport 53, --sport 80) without a state \
-               check accepts any packet sent from that port, including ones nobody asked for. \
-               Add -m conntrack --ctstate ESTABLISHED to such rules (or accept ESTABLISHED,RELATED \
-               once at the top and delete them).",
-    },
-    CodeInfo {
-        code: "FW004",
-        name: "invalid-accepted",
-        severity: Level::Warning,
-        title: "INVALID packets are accepted",
-        help: "Packets conntrack classifies INVALID (impossible TCP flag combinations, SYN/ACKs \
-               and ACKs of no connection) reach an ACCEPT. Drop them early: \
-               -A INPUT -m conntrack --ctstate INVALID -j DROP.",
-    },
-    CodeInfo {
-        code: "FW005",
-        name: "outbound-exposure",
-        severity: Level::Note,
-        title: "The host may open new connections to arbitrary destinations",
-        help: "New outbound connections are accepted to any address on the listed ports, an \
-               exfiltration path for a compromised service. If the host only needs a few \
-               destinations (package mirrors, DNS, SMTP relay), restrict OUTPUT to them.",
-    },
-    CodeInfo {
-        code: "FW006",
-        name: "shadowed-rule",
-        severity: Level::Warning,
-        title: "Rule can never match: an earlier rule takes all its packets",
-        help: "Every packet this rule would match is decided earlier, differently. Move it above \
-               the rule that shadows it, narrow that rule, or delete this one.",
-    },
-    CodeInfo {
-        code: "FW007",
-        name: "redundant-rule",
-        severity: Level::Note,
-        title: "Redundant rule: an earlier rule already does the same",
-        help: "Every packet this rule would match is already decided the same way by an earlier \
-               rule. It can be deleted.",
-    },
-    CodeInfo {
-        code: "FW008",
-        name: "rule-never-hit",
-        severity: Level::Note,
-        title: "Rule never hit by the capture",
-        help: "No packet of the capture matched this rule. If the capture is representative, the \
-               rule may be obsolete.",
-    },
-    CodeInfo {
-        code: "FW009",
-        name: "loopback-blocked",
-        severity: Level::Warning,
-        title: "Loopback traffic is blocked",
-        help: "Local services talking to each other over lo (databases, DNS stubs, SSH port \
-               forwarding) are dropped. Accept it first: -A INPUT -i lo -j ACCEPT and \
-               -A OUTPUT -o lo -j ACCEPT.",
-    },
-    CodeInfo {
-        code: "FW010",
-        name: "expectation-failed",
-        severity: Level::Error,
-        title: "An expectation does not hold",
-        help:
-            "A check from the --expect file gave another verdict than expected; the result names \
-               the address tried, what happened and the deciding rule.",
-    },
-    CodeInfo {
-        code: "FW011",
-        name: "dead-service",
-        severity: Level::Error,
-        title: "A service INPUT accepts can never answer: its replies are dropped",
-        help: "A new connection to the port is accepted in INPUT, but the host's answer (the \
-               SYN/ACK, the UDP reply) is dropped in OUTPUT, so no client ever gets through. \
-               Accept the replies: -A OUTPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT \
-               (or a --sport accept for the port); the finding names the INPUT rule that opens \
-               the port, the rule or policy that drops the answer and the verified fix.",
-    },
-    CodeInfo {
-        code: "FW012",
-        name: "drop-after-accept",
-        severity: Level::Warning,
-        title: "A DROP by source never applies to services accepted before it",
-        help: "A rule dropping a source address or range comes after ACCEPTs that take new \
-               connections from everyone (e.g. --dport 80 -j ACCEPT): traffic from the banned \
-               source to those services is accepted first. FW006 reports the case where nothing \
-               at all reaches the DROP. Move the DROP above the first such ACCEPT (the fix is \
-               checked with the escaping packets).",
-    },
-    CodeInfo {
-        code: "FW013",
-        name: "limit-counts-connections",
-        severity: Level::Warning,
-        title: "A rate limit after an ESTABLISHED accept counts connections, not packets",
-        help: "An ACCEPT with -m limit/-m hashlimit and no state test follows a rule that accepts \
-               every ESTABLISHED packet, so only the first packet of each connection reaches it: \
-               --limit 10/second means ten new connections a second, not ten packets. If that is \
-               meant, add -m conntrack --ctstate NEW before the limit so the rule says so; a \
-               packet rate would have to be checked before the ESTABLISHED accept.",
-    },
-    CodeInfo {
-        code: "FW014",
-        name: "icmp-errors-dropped",
-        severity: Level::Warning,
-        title: "ICMP errors about the host's own connections are dropped (no RELATED accept)",
-        help: "Fragmentation-needed / packet-too-big and unreachable errors quoting an accepted \
-               connection are RELATED in conntrack. A ruleset that accepts ESTABLISHED but not \
-               RELATED drops them: path MTU discovery fails (a PMTU black hole: large answers \
-               stall) and connection errors are noticed only by timeout. Accept RELATED ICMP: \
-               -A INPUT -p icmp -m conntrack --ctstate RELATED -j ACCEPT (ipv6-icmp for IPv6), or \
-               use --ctstate RELATED,ESTABLISHED.",
-    },
-    CodeInfo {
-        code: "FW015",
-        name: "drop-equals-policy",
-        severity: Level::Note,
-        title: "DROP rule that only repeats the chain's DROP policy",
-        help: "A plain DROP at the end of a built-in chain whose policy is DROP (followed only by \
-               other DROPs) changes no verdict. Delete it, unless its counters are read.",
-    },
-    CodeInfo {
-        code: "FW101",
-        name: "after-terminal",
-        severity: Level::Warning,
-        title: "Rules after an unconditional terminal rule can never match",
-        help: "A rule without conditions ends every traversal of the chain; the rules after it \
-               are dead. Move them above it or delete them.",
-    },
-    CodeInfo {
-        code: "FW102",
-        name: "unreachable-chain",
-        severity: Level::Warning,
-        title: "User chain never reached",
-        help: "No rule of a built-in chain leads to this chain, so its rules never run. Jump to \
-               it (-j CHAIN) where intended, or delete it.",
-    },
-];
-
-pub fn code_info(code: &str) -> Option<&'static CodeInfo> {
-    CODES.iter().find(|c| c.code == code)
-}
+/// Documentation of every code (README, SARIF rules, `fwcheck explain`): the one table.
+pub use crate::diag::codes::{info as code_info, CodeInfo, CODES};
 
 /// A management service: protocol and port (`tcp/22`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

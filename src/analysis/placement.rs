@@ -25,6 +25,7 @@ use super::shadow::{addr_covers, covers, covers_with, space, terminal, Space};
 use super::synth::{self, Synth};
 use super::*;
 use crate::conntrack::state;
+use crate::diag::codes;
 use crate::engine::{Decision, RuleRef};
 use crate::ext::matches::iprange::Iprange;
 use crate::packet::tcp_flags as F;
@@ -392,7 +393,7 @@ fn partial_shadow(
         let (i0, p0, _) = &confirmed[0];
         let l0 = rs.line_of(c.rules[*i0].span);
         let mut f = Finding::new(
-            "FW012",
+            codes::DROP_AFTER_ACCEPT,
             format!(
                 "DROP rule partly without effect: line {lj} never drops what line{} {} accept{} first: e.g. {} is accepted by line {l0} before line {lj} can drop it",
                 if lines.len() > 1 { "s" } else { "" },
@@ -403,7 +404,7 @@ fn partial_shadow(
             file,
         );
         f.line = Some(lj);
-        f.rule = crate::report::rule_info(rs, &rref(ci, j).expect("rule"));
+        f.rule = crate::engine::describe::rule_info(rs, &rref(ci, j).expect("rule"));
         f.packet = Some(format!(
             "{} ({} → {})",
             describe(p0),
@@ -539,7 +540,7 @@ fn limit_after_established(
         let (li, lj) = (rs.line_of(c.rules[i].span), rs.line_of(rj.span));
         let svc = Service { proto, port };
         let mut f = Finding::new(
-            "FW013",
+            codes::LIMIT_COUNTS_CONNECTIONS,
             format!(
                 "rate limit counts connections, not packets: line {lj} (`{limit}`) only sees the first packet of each {} connection, because line {li} accepts every ESTABLISHED packet before it; the limit is a rate of new connections",
                 svc.name()
@@ -547,7 +548,7 @@ fn limit_after_established(
             file,
         );
         f.line = Some(lj);
-        f.rule = crate::report::rule_info(rs, &rref(ci, j).expect("rule"));
+        f.rule = crate::engine::describe::rule_info(rs, &rref(ci, j).expect("rule"));
         f.packet = Some(super::lockout::describe_packet(&res[0]));
         f.details.push(format!("line {lj}: {text}"));
         f.details
@@ -635,7 +636,7 @@ fn redundant_drops(
         }
         reported += 1;
         let mut f = Finding::new(
-            "FW015",
+            codes::DROP_EQUALS_POLICY,
             format!(
                 "DROP rule equal to the policy: line {lj} drops what {} policy DROP would drop anyway (only DROP rules follow it)",
                 c.name
@@ -643,7 +644,7 @@ fn redundant_drops(
             file,
         );
         f.line = Some(lj);
-        f.rule = crate::report::rule_info(rs, &rref(ci, j).expect("rule"));
+        f.rule = crate::engine::describe::rule_info(rs, &rref(ci, j).expect("rule"));
         if let Some(p) = &example {
             f.packet = Some(describe(p));
         }

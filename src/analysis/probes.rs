@@ -12,6 +12,7 @@ use std::net::IpAddr;
 
 use super::synth::{self, Step, Synth};
 use super::*;
+use crate::diag::codes;
 use crate::engine::CtLabel;
 use crate::packet::tcp_flags as F;
 use crate::ruleset::Rule;
@@ -80,7 +81,7 @@ pub fn check(rs: &Ruleset, opts: &CheckOptions) -> Vec<Finding> {
         let inbound = decided_by(rs, &r[0].outcome);
         let outbound = decided_by(rs, &r[1].outcome);
         let mut f = Finding::new(
-            "FW002",
+            codes::ICMP_TUNNEL,
             format!(
                 "ICMP tunnel exposure: a 1200-byte high-entropy echo request is accepted inbound ({}) and its reply outbound ({})",
                 inbound.as_ref().map(|r| r.short()).unwrap_or_else(|| "no rule".into()),
@@ -134,7 +135,7 @@ pub fn check(rs: &Ruleset, opts: &CheckOptions) -> Vec<Finding> {
         if res.passed() && fresh && rule_of(rs, &res.outcome).is_some_and(reply_like) {
             let info = decided_by(rs, &res.outcome);
             let mut f = Finding::new(
-                    "FW003",
+                    codes::UNSOLICITED_INBOUND,
                     format!("unsolicited inbound accepted: {} is accepted as {} by {}, which matches a source port without a state check", s.what, res.outcome.ctstate.map(|c| c.as_str()).unwrap_or("untracked"), info.as_ref().map(|i| i.short()).unwrap_or_default()),
                     &file,
                 )
@@ -183,7 +184,7 @@ pub fn check(rs: &Ruleset, opts: &CheckOptions) -> Vec<Finding> {
         let info = decided_by(rs, &first.outcome);
         let conntrack = first.outcome.ctstate.is_some();
         let mut f = Finding::new(
-            "FW004",
+            codes::INVALID_ACCEPTED,
             format!(
                 "INVALID packets accepted: {} accepted by {}",
                 accepted
@@ -235,7 +236,7 @@ pub fn check(rs: &Ruleset, opts: &CheckOptions) -> Vec<Finding> {
     if !open.is_empty() {
         let all = open.len() == tcp_ports.len() + udp_ports.len();
         let mut f = Finding::new(
-            "FW005",
+            codes::OUTBOUND_EXPOSURE,
             if all {
                 format!("outbound exposure: the host may open new connections to any address on any port tried ({})", open.join(", "))
             } else {

@@ -20,6 +20,7 @@ use std::net::IpAddr;
 use super::lockout::{describe_packet, insertion_point, with_rule};
 use super::synth::{self, Step, Synth};
 use super::*;
+use crate::diag::codes;
 use crate::engine::{CtLabel, Decision, Direction};
 use crate::ext::matches::{multiport::Multiport, multiport::Side, tcp::Tcp, udp::Udp};
 use crate::ruleset::printer::rule_text;
@@ -260,7 +261,7 @@ fn dead_service(
     host: IpAddr,
     bad: &StepResult,
 ) -> Finding {
-    let opener = crate::report::rule_info(
+    let opener = crate::engine::describe::rule_info(
         rs,
         &Decision::Rule(crate::engine::RuleRef {
             table: TableKind::Filter,
@@ -275,7 +276,7 @@ fn dead_service(
         .map(|r| r.short())
         .unwrap_or_else(|| "the IP stack".into());
     let mut f = Finding::new(
-        "FW011",
+        codes::DEAD_SERVICE,
         format!(
             "dead service: {} is accepted by line {open_line} but can never answer: {} is {} by {who}",
             svc.name(),
@@ -383,7 +384,7 @@ fn pmtu(rs: &Ruleset, o: &CheckOptions, file: &str, w: &Working) -> Option<Findi
         .map(|r| r.short())
         .unwrap_or_else(|| "the IP stack".into());
     let mut f = Finding::new(
-        "FW014",
+        codes::ICMP_ERRORS_DROPPED,
         format!(
             "ICMP errors about the host's own connections are dropped: an {} (RELATED to the {} connection the ruleset accepts) is {} by {who}; path MTU discovery fails (large answers stall: a PMTU black hole) and unreachable errors are lost too",
             if v4 { "ICMP fragmentation-needed" } else { "ICMPv6 packet-too-big" },

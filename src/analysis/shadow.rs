@@ -12,6 +12,7 @@
 
 use super::*;
 use crate::conntrack::state;
+use crate::diag::codes;
 use crate::ext::matches::{conntrack::Conntrack as CtMatch, icmp::Icmp, tcp::Tcp, udp::Udp};
 use crate::ruleset::{Action, IfaceMatch, Rule};
 
@@ -253,7 +254,11 @@ pub fn check(rs: &Ruleset) -> Vec<Finding> {
                     }
                     let same = terminal(rj).is_some_and(|tj| tj == ti);
                     let (li, lj) = (rs.line_of(ri.span), rs.line_of(rj.span));
-                    let code = if same { "FW007" } else { "FW006" };
+                    let code = if same {
+                        codes::REDUNDANT_RULE
+                    } else {
+                        codes::SHADOWED_RULE
+                    };
                     let mut f = Finding::new(
                         code,
                         if same {

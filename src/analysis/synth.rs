@@ -136,7 +136,7 @@ impl Synth {
             1232
         };
         let q = quoted.data[..keep.min(quoted.data.len())].to_vec();
-        let inner = crate::packet::scenario::inner_of(&q);
+        let inner = crate::packet::build::inner_of(&q);
         let spec = PacketSpec::new(
             src,
             quoted.src,

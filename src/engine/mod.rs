@@ -6,7 +6,7 @@
 //! recent lists, counters) evolves exactly as the kernel's would.
 
 mod answers;
-pub mod ctx;
+pub mod describe;
 mod nat;
 pub mod outcome;
 mod reject;
@@ -16,7 +16,9 @@ mod traverse;
 use std::borrow::Cow;
 use std::net::IpAddr;
 
-pub use ctx::*;
+/// The extension ABI lives in `ext`; re-exported here for callers that name it from the engine.
+pub use crate::ext::ctx;
+pub use crate::ext::ctx::*;
 pub use outcome::*;
 pub use traverse::{TableResult, TableVerdict};
 

@@ -6,10 +6,10 @@ use std::net::Ipv6Addr;
 
 use crate::diag::{Diagnostic, Span};
 use crate::ext::OptArg;
-use crate::ruleset::model::{AddrMask, Family};
+use crate::netfilter::{AddrMask, Family};
 
 /// Stable diagnostic codes used by value parsers.
-pub const E_VALUE: &str = "E104";
+pub const E_VALUE: &str = crate::diag::codes::VALUE;
 
 static PROTOCOLS: &str = include_str!("data/protocols.txt");
 static SERVICES: &str = include_str!("data/services.txt");

@@ -7,6 +7,7 @@
 //! `matches/` or `targets/` and one line in [`registry`].
 
 pub mod args;
+pub mod ctx;
 pub mod matches;
 pub mod registry;
 pub mod targets;
@@ -15,21 +16,11 @@ use std::any::Any;
 use std::fmt::Debug;
 
 use crate::diag::{Diagnostic, Span};
-use crate::engine::EvalCtx;
-use crate::ruleset::model::{Family, Hook, HookMask, TableKind};
+pub use crate::netfilter::Backend;
+use crate::netfilter::{Family, Hook, HookMask, TableKind};
+pub use ctx::*;
 
 pub use args::*;
-
-/// The two iptables implementations. They print the same rules but do not always load the
-/// same kernel code: iptables-nft (Debian's and Ubuntu's default) turns `-m limit`, `-m mark`
-/// and simple `-m tcp`/`-m udp` matches into native nftables expressions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Backend {
-    #[default]
-    Nft,
-    Legacy,
-}
 
 /// How many values an option takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

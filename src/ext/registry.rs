@@ -4,11 +4,11 @@
 use std::any::Any;
 
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
 use crate::ext::matches;
 use crate::ext::targets;
+use crate::ext::EvalCtx;
 use crate::ext::{Match, MatchResult, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
-use crate::ruleset::model::Family;
+use crate::netfilter::Family;
 
 type MatchCtor = fn() -> Box<dyn Match>;
 type TargetCtor = fn() -> Box<dyn Target>;

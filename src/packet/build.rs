@@ -460,6 +460,60 @@ pub fn v6_fragment_bytes(hdr: &[u8], part: &[u8], off: usize, mf: bool, id: u32)
     f
 }
 
+/// What a decoder finds in `quote` (the quoted packet's IP bytes, possibly cut).
+pub fn inner_of(quote: &[u8]) -> InnerPacket {
+    let v6 = quote.first().is_some_and(|b| b >> 4 == 6);
+    let (family, hl, src, dst, proto, frag_offset) = if v6 && quote.len() >= 40 {
+        let mut s = [0u8; 16];
+        let mut d = [0u8; 16];
+        s.copy_from_slice(&quote[8..24]);
+        d.copy_from_slice(&quote[24..40]);
+        (
+            Family::V6,
+            40,
+            IpAddr::from(s),
+            IpAddr::from(d),
+            quote[6],
+            0,
+        )
+    } else if quote.len() >= 20 {
+        let hl = (quote[0] & 0x0f) as usize * 4;
+        (
+            Family::V4,
+            hl,
+            IpAddr::from([quote[12], quote[13], quote[14], quote[15]]),
+            IpAddr::from([quote[16], quote[17], quote[18], quote[19]]),
+            quote[9],
+            u16::from_be_bytes([quote[6], quote[7]]) & 0x1fff,
+        )
+    } else {
+        let z = IpAddr::from([0u8, 0, 0, 0]);
+        (Family::V4, 20, z, z, 0, 0)
+    };
+    let l4 = quote.get(hl..).unwrap_or(&[]);
+    let ports = (matches!(proto, proto::TCP | proto::UDP) && l4.len() >= 4 && frag_offset == 0)
+        .then(|| {
+            (
+                u16::from_be_bytes([l4[0], l4[1]]),
+                u16::from_be_bytes([l4[2], l4[3]]),
+            )
+        });
+    let icmp = (matches!(proto, proto::ICMP | proto::ICMPV6) && l4.len() >= 8 && frag_offset == 0)
+        .then(|| (l4[0], l4[1], u16::from_be_bytes([l4[4], l4[5]])));
+    let tcp_seq = (proto == proto::TCP && l4.len() >= 8 && frag_offset == 0)
+        .then(|| u32::from_be_bytes([l4[4], l4[5], l4[6], l4[7]]));
+    InnerPacket {
+        family,
+        src,
+        dst,
+        proto,
+        frag_offset,
+        ports,
+        icmp,
+        tcp_seq,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -43,21 +43,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-/// Address family of a packet or ruleset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-pub enum Family {
-    V4,
-    V6,
-}
-
-impl Family {
-    pub fn number(self) -> u8 {
-        match self {
-            Family::V4 => 4,
-            Family::V6 => 6,
-        }
-    }
-}
+pub use crate::netfilter::Family;
 
 /// Time stamp of a captured packet, nanoseconds since the Unix epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
@@ -110,7 +96,7 @@ pub struct LinkInfo {
     pub interface: u32,
     /// The name of the interface the frame was captured on (pcapng `if_name`), when the
     /// capture records a usable Linux interface name: what `-i`/`-o` see for this packet
-    /// unless `--iface` is given ([`crate::engine::SimEnv::iface_of`]). One allocation per
+    /// unless `--iface` is given (`SimEnv::iface_of` of the extension ABI). One allocation per
     /// capture interface, shared by its packets.
     pub ifname: Option<Arc<str>>,
     /// The interface index a Linux cooked v2 (SLL2) header carries.
@@ -520,12 +506,10 @@ pub mod capture;
 pub mod checksum;
 pub mod decode;
 pub mod defrag;
-pub mod fixtures;
 pub mod flowspec;
 pub mod gen;
 pub mod problem;
 mod rng;
-pub mod scenario;
 pub mod writer;
 
 pub use capture::{CaptureError, CaptureFormat, CaptureReader, ReadStats};

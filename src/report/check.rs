@@ -207,10 +207,13 @@ fn write_findings(out: &mut dyn Write, report: &Report, color: bool) -> io::Resu
     let src = &report.rules.ruleset.source;
     let mut shown: Vec<&Finding> = report.findings.iter().collect();
     shown.sort_by_key(|f| (std::cmp::Reverse(f.severity), f.code, f.line));
-    let never_hit = shown.iter().filter(|f| f.code == "FW008").count();
+    let never_hit = shown
+        .iter()
+        .filter(|f| f.code == crate::diag::codes::RULE_NEVER_HIT)
+        .count();
     for f in shown
         .iter()
-        .filter(|f| f.code != "FW008" || never_hit <= 20)
+        .filter(|f| f.code != crate::diag::codes::RULE_NEVER_HIT || never_hit <= 20)
     {
         let span = match f.line {
             Some(l) if l > 0 && l <= src.line_count() => {

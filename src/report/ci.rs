@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 use crate::analysis::expect::ExpectResult;
 use crate::analysis::lockout::LockoutResult;
 use crate::analysis::{code_info, Finding, Level, CODES};
+use crate::diag::codes;
 use crate::diag::{LocatedDiagnostic, Severity};
 
 fn sarif_level(l: Level) -> &'static str {
@@ -26,8 +27,8 @@ pub fn sarif(findings: &[Finding], expectations: &[ExpectResult], rules_file: &s
                 "id": c.code,
                 "name": c.name,
                 "shortDescription": { "text": c.title },
-                "fullDescription": { "text": c.help },
-                "help": { "text": c.help },
+                "fullDescription": { "text": c.means },
+                "help": { "text": c.help() },
                 "defaultConfiguration": { "level": sarif_level(c.severity) },
             })
         })
@@ -61,12 +62,12 @@ pub fn sarif(findings: &[Finding], expectations: &[ExpectResult], rules_file: &s
         .collect();
     for e in expectations.iter().filter(|e| !e.passed) {
         let mut r = json!({
-            "ruleId": "FW010",
+            "ruleId": codes::EXPECTATION_FAILED,
             "level": "error",
             "message": { "text": format!("expectation failed: {}: expected {}, got {}{}", e.name, e.expected, e.got, e.rule.as_ref().map(|r| format!(" ({})", r.short())).unwrap_or_default()) },
             "locations": location(rules_file, e.rule.as_ref().and_then(|r| r.line)),
         });
-        if let Some(i) = index("FW010") {
+        if let Some(i) = index(codes::EXPECTATION_FAILED) {
             r["ruleIndex"] = json!(i);
         }
         results.push(r);

@@ -11,13 +11,7 @@ use petgraph::visit::EdgeRef;
 use crate::diag::Diagnostic;
 use crate::ruleset::model::*;
 
-pub mod code {
-    pub const LOOP: &str = "E110";
-    pub const HOOK: &str = "E109";
-    pub const NESTING: &str = "E112";
-    pub const UNREACHABLE_CHAIN: &str = "FW102";
-    pub const AFTER_TERMINAL: &str = "FW101";
-}
+pub use crate::diag::codes as code;
 
 /// A jump or goto between chains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -293,7 +287,7 @@ fn hook_diag(
     let bad: Vec<&str> = bad.iter().map(|h| h.chain_name()).collect();
     let valid: Vec<&str> = valid.iter().map(|h| h.chain_name()).collect();
     Diagnostic::error(
-        code::HOOK,
+        code::CONTEXT,
         span,
         format!(
             "{what} {name} is not valid from {} (chain {chain} is reached from there)",

@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 
 use crate::diag::{Diagnostic, Span};
+pub use crate::netfilter::save_string;
 
 /// One word of a rule line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,8 +23,8 @@ impl Token<'_> {
     }
 }
 
-pub const E_SYNTAX: &str = "E100";
-pub const W_QUOTE: &str = "W001";
+pub const E_SYNTAX: &str = crate::diag::codes::SYNTAX;
+pub const W_QUOTE: &str = crate::diag::codes::QUOTE;
 
 /// Split one restore-format line (`base` = byte offset of the line in the file).
 ///
@@ -271,28 +272,6 @@ pub fn tokenize_shell(text: &str, diags: &mut Vec<Diagnostic>) -> Vec<ShellComma
     end_word(&mut words, &mut buf, &mut start, text.len(), &mut quoted);
     end_cmd(&mut cmds, &mut words);
     cmds
-}
-
-/// Print a string value as `xtables_save_string` does: bare when it consists only of
-/// `[A-Za-z0-9_-]`, else double-quoted with `"`, `\` and `'` escaped by a backslash.
-pub fn save_string(out: &mut String, value: &str) {
-    out.push(' ');
-    if !value.is_empty()
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-    {
-        out.push_str(value);
-        return;
-    }
-    out.push('"');
-    for c in value.chars() {
-        if matches!(c, '"' | '\\' | '\'') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('"');
 }
 
 #[cfg(test)]

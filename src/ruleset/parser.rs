@@ -37,26 +37,8 @@ use state::*;
 pub use suggest::suggest;
 use suggest::*;
 
-/// Diagnostic codes of the parser (see `crate::codes`).
-pub mod code {
-    pub const SYNTAX: &str = "E100";
-    pub const UNKNOWN_CHAIN: &str = "E101";
-    pub const POLICY: &str = "E102";
-    pub const DUP_CHAIN: &str = "E103";
-    pub const VALUE: &str = "E104";
-    pub const NO_COMMIT: &str = "E105";
-    pub const NO_TABLE: &str = "E106";
-    pub const NO_MODULE: &str = "E107";
-    pub const MISSING_VALUE: &str = "E108";
-    pub const CONTEXT: &str = "E109";
-    pub const LOOP: &str = "E110";
-    pub const COMMAND: &str = "E111";
-    pub const UNKNOWN_EXT: &str = "W002";
-    pub const LEGACY: &str = "W003";
-    pub const TABLE_REPLACED: &str = "W004";
-    pub const IGNORED: &str = "W005";
-    pub const WEIRD_IFACE: &str = "W008";
-}
+/// Diagnostic codes (the one table is `crate::diag::codes`).
+pub use crate::diag::codes as code;
 
 /// Input syntax.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -18,11 +18,11 @@ use std::any::Any;
 use std::net::IpAddr;
 
 use super::{bad, missing};
+use crate::diag::codes as code;
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
+use crate::ext::EvalCtx;
 use crate::ext::{split_list, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
-use crate::ruleset::model::{Family, Hook};
-use crate::ruleset::parser::code;
+use crate::netfilter::{Family, Hook};
 
 pub const NAMES: &[&str] = &[
     "UNSPEC",
@@ -231,7 +231,7 @@ impl Match for Addrtype {
                         "one of --limit-iface-in or --limit-iface-out",
                     ));
                 }
-                let hook = crate::ruleset::model::Hook::from_chain_name(cx.chain);
+                let hook = crate::netfilter::Hook::from_chain_name(cx.chain);
                 let bad_hook = matches!(
                     (opt.id, hook),
                     (3, Some(Hook::Output | Hook::Postrouting))

@@ -3,9 +3,9 @@
 use std::any::Any;
 
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
+use crate::ext::EvalCtx;
 use crate::ext::{Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx, E_VALUE};
-use crate::ruleset::lexer::save_string;
+use crate::netfilter::save_string;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Comment {
@@ -46,7 +46,7 @@ impl Match for Comment {
     fn finish(&mut self, cx: &mut ParseCtx<'_>) -> Result<(), Diagnostic> {
         if self.text.is_none() {
             return Err(Diagnostic::error(
-                crate::ruleset::parser::code::MISSING_VALUE,
+                crate::diag::codes::MISSING_VALUE,
                 cx.span.after(),
                 "-m comment requires --comment",
             )

@@ -39,10 +39,10 @@ use super::{conflict, missing};
 use crate::conntrack::tcp::TcpState;
 use crate::conntrack::{status, Attach, Tuple};
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
+use crate::ext::EvalCtx;
 use crate::ext::{parse_num, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
+use crate::netfilter::Family;
 use crate::packet::L4;
-use crate::ruleset::model::Family;
 
 /// `CONNCOUNT_GC_MAX_COLLECT`.
 const GC_MAX_COLLECT: usize = 64;

@@ -7,12 +7,12 @@ use std::fmt::Write;
 use super::port_match;
 use crate::conntrack::{state, status, CtDir};
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
+use crate::ext::EvalCtx;
 use crate::ext::{
     parse_addr_mask, parse_num, parse_num_part, parse_port_range_unordered, parse_protocol,
     split_list, sub_span, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx, E_VALUE,
 };
-use crate::ruleset::model::AddrMask;
+use crate::netfilter::AddrMask;
 
 /// `XT_CONNTRACK_*` match flags.
 mod flag {
@@ -294,7 +294,7 @@ impl Match for Conntrack {
                 "an option such as --ctstate"
             };
             return Err(Diagnostic::error(
-                crate::ruleset::parser::code::MISSING_VALUE,
+                crate::diag::codes::MISSING_VALUE,
                 cx.span.after(),
                 format!("-m {} needs {what}", self.name()),
             )

@@ -8,7 +8,7 @@ use std::fmt::Write;
 
 use super::{bad, conflict, missing};
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
+use crate::ext::EvalCtx;
 use crate::ext::{parse_num, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
 
 pub const DSCP_CLASSES: &[(&str, u8)] = &[

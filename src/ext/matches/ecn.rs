@@ -8,10 +8,10 @@ use std::any::Any;
 use std::fmt::Write;
 
 use super::missing;
+use crate::diag::codes as code;
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
+use crate::ext::EvalCtx;
 use crate::ext::{parse_num, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
-use crate::ruleset::parser::code;
 
 pub const ECE: u8 = 1;
 pub const CWR: u8 = 2;

@@ -7,7 +7,7 @@
 use std::any::Any;
 
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
+use crate::ext::EvalCtx;
 use crate::ext::{parse_mint, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -35,9 +35,9 @@ use std::net::IpAddr;
 use super::limit::{atoi, parse_rate_unit};
 use super::{bad, conflict, missing};
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
+use crate::ext::EvalCtx;
 use crate::ext::{parse_num, strtoul_prefix, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
-use crate::ruleset::model::Family;
+use crate::netfilter::Family;
 
 pub const SCALE: u64 = 1_000_000;
 pub const BURST_MAX: u64 = 1_000_000;

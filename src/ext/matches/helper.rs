@@ -11,9 +11,9 @@ use std::any::Any;
 use super::missing;
 use crate::conntrack::status;
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
+use crate::ext::EvalCtx;
 use crate::ext::{Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
-use crate::ruleset::lexer::save_string;
+use crate::netfilter::save_string;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Helper {

@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use super::{l4_view, L4View};
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
+use crate::ext::EvalCtx;
 use crate::ext::{sub_span, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx, E_VALUE};
 use crate::packet::L4;
 

@@ -9,9 +9,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::{bad, missing};
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
+use crate::ext::EvalCtx;
 use crate::ext::{parse_ipv4_dotted, sub_span, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
-use crate::ruleset::model::Family;
+use crate::netfilter::Family;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Iprange {

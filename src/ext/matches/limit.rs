@@ -22,7 +22,7 @@ use std::fmt::Write;
 
 use super::bad;
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
+use crate::ext::EvalCtx;
 use crate::ext::{parse_num, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
 
 pub const SCALE: u32 = 10000;

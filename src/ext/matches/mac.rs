@@ -11,9 +11,9 @@ use std::fmt::Write;
 
 use super::{bad, missing};
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
+use crate::ext::EvalCtx;
 use crate::ext::{Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
-use crate::ruleset::model::{Hook, HookMask};
+use crate::netfilter::{Hook, HookMask};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mac {

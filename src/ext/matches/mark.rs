@@ -11,7 +11,7 @@ use std::any::Any;
 
 use super::missing;
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
+use crate::ext::EvalCtx;
 use crate::ext::{
     fmt_val_mask, parse_val_mask, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx,
 };

@@ -98,12 +98,8 @@ pub(crate) fn missing(
     msg: impl Into<String>,
     expected: impl Into<String>,
 ) -> crate::diag::Diagnostic {
-    crate::diag::Diagnostic::error(
-        crate::ruleset::parser::code::MISSING_VALUE,
-        cx.span.after(),
-        msg,
-    )
-    .expected(expected)
+    crate::diag::Diagnostic::error(crate::diag::codes::MISSING_VALUE, cx.span.after(), msg)
+        .expected(expected)
 }
 
 /// Two options of a module that exclude each other: error at the option token.
@@ -112,11 +108,10 @@ pub(crate) fn conflict(
     msg: impl Into<String>,
     expected: impl Into<String>,
 ) -> crate::diag::Diagnostic {
-    crate::diag::Diagnostic::error(crate::ruleset::parser::code::SYNTAX, cx.span, msg)
-        .expected(expected)
+    crate::diag::Diagnostic::error(crate::diag::codes::SYNTAX, cx.span, msg).expected(expected)
 }
 
-/// Evaluation tests through a real [`crate::engine::EvalCtx`].
+/// Evaluation tests through a real [`crate::ext::EvalCtx`].
 #[cfg(test)]
 mod eval_tests {
     use std::net::IpAddr;
@@ -124,10 +119,10 @@ mod eval_tests {
 
     use crate::conntrack::Conntrack;
     use crate::diag::Span;
-    use crate::engine::{EvalCtx, ExtState, SimEnv, Skb};
+    use crate::ext::{EvalCtx, ExtState, SimEnv, Skb};
     use crate::ext::{Match, MatchResult, OptArg, ParseCtx};
+    use crate::netfilter::{Family, Hook, TableKind};
     use crate::packet::{FragInfo, LinkInfo, Packet, Timestamp, UdpInfo, L4};
-    use crate::ruleset::model::{Family, Hook, TableKind};
 
     /// A UDP packet with real header bytes.
     fn udp(src: &str, dst: &str, sport: u16, dport: u16) -> Packet {

@@ -9,11 +9,11 @@ use std::any::Any;
 use std::fmt::Write;
 
 use super::{bad, conflict, missing};
+use crate::diag::codes as code;
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
+use crate::ext::EvalCtx;
 use crate::ext::{parse_port_text, split_list, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
 use crate::packet::Packet;
-use crate::ruleset::parser::code;
 
 pub const MAX_PORTS: usize = 15;
 

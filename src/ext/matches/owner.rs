@@ -16,9 +16,9 @@ use std::fmt::Write;
 
 use super::{bad, missing};
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
+use crate::ext::EvalCtx;
 use crate::ext::{strtoul_prefix, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
-use crate::ruleset::model::{Hook, HookMask};
+use crate::netfilter::{Hook, HookMask};
 
 pub const UID: u8 = 1;
 pub const GID: u8 = 2;

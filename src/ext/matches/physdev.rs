@@ -10,10 +10,10 @@
 use std::any::Any;
 
 use super::missing;
+use crate::diag::codes as code;
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
+use crate::ext::EvalCtx;
 use crate::ext::{check_iface, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
-use crate::ruleset::parser::code;
 
 pub const IN: u8 = 1;
 pub const OUT: u8 = 2;

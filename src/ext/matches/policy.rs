@@ -22,9 +22,9 @@ use std::net::IpAddr;
 
 use super::{bad, missing};
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
+use crate::ext::EvalCtx;
 use crate::ext::{parse_num, strtoul0, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
-use crate::ruleset::model::{Family, Hook, HookMask};
+use crate::netfilter::{Family, Hook, HookMask};
 
 /// `XT_POLICY_MAX_ELEM`.
 const MAX_ELEM: usize = 4;

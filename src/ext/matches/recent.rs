@@ -28,11 +28,11 @@ use std::net::IpAddr;
 
 use super::{bad, conflict, missing};
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
+use crate::ext::EvalCtx;
 use crate::ext::{
     parse_ipv4_dotted, parse_num, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx,
 };
-use crate::ruleset::model::Family;
+use crate::netfilter::Family;
 
 /// `ip_list_tot`.
 pub const LIST_TOT: usize = 100;

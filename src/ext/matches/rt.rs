@@ -17,7 +17,7 @@ use std::fmt::Write;
 
 use super::bad;
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
+use crate::ext::EvalCtx;
 use crate::ext::{parse_mint, parse_num, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
 use crate::packet::{proto, Family};
 

@@ -9,7 +9,7 @@ use std::any::Any;
 
 use super::{bad, l4_view, port_match, L4View};
 use crate::diag::{Diagnostic, Span};
-use crate::engine::EvalCtx;
+use crate::ext::EvalCtx;
 use crate::ext::{
     service_port_strict, split_list, strtoul0, sub_span, Arg, Match, MatchResult, OptArg, OptSpec,
     ParseCtx,

@@ -12,7 +12,7 @@ use std::fmt::Write;
 
 use super::{bad, missing};
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
+use crate::ext::EvalCtx;
 use crate::ext::{parse_num, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

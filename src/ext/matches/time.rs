@@ -14,7 +14,7 @@ use std::fmt::Write;
 
 use super::bad;
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
+use crate::ext::EvalCtx;
 use crate::ext::{strtoul_prefix_base, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
 
 pub const ALL_WEEKDAYS: u8 = 0xFE;
@@ -37,7 +37,7 @@ pub struct Time {
 }
 
 /// A rule whose saved form reads back as a different rule.
-pub const W_SAVE_CHANGES_MEANING: &str = "W009";
+pub const W_SAVE_CHANGES_MEANING: &str = crate::diag::codes::SAVE_CHANGES_MEANING;
 
 pub fn new() -> Box<dyn Match> {
     Box::new(Time {

@@ -4,7 +4,7 @@ use std::any::Any;
 
 use super::{l4_view, port_match, save_ports, L4View};
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
+use crate::ext::EvalCtx;
 use crate::ext::{parse_port_range_unordered, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
 use crate::packet::L4;
 

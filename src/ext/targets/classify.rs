@@ -10,10 +10,10 @@ use std::any::Any;
 use std::fmt::Write;
 
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
 use crate::ext::targets::common::{err, missing};
+use crate::ext::EvalCtx;
 use crate::ext::{Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
-use crate::ruleset::model::{Hook, HookMask};
+use crate::netfilter::{Hook, HookMask};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Classify {

@@ -13,16 +13,16 @@
 use std::fmt::Write;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use crate::diag::codes as code;
 use crate::diag::{Diagnostic, Span};
 use crate::ext::{service_port, sub_span, OptArg, ParseCtx, E_VALUE};
-use crate::ruleset::model::{Family, Hook, TableKind};
-use crate::ruleset::parser::code;
+use crate::netfilter::{Family, Hook, TableKind};
 
 /// Warning: iptables-legacy and iptables-nft (the default) disagree about this rule.
-pub const W_BACKEND: &str = "W006";
+pub const W_BACKEND: &str = crate::diag::codes::BACKEND;
 /// Warning: whether the kernel accepts the rule depends on host state fwcheck cannot see (a
 /// conntrack helper, an ipset, an SELinux context, a timeout policy).
-pub const W_HOST_STATE: &str = "W007";
+pub const W_HOST_STATE: &str = crate::diag::codes::HOST_STATE;
 
 fn is_c_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')

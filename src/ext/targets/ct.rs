@@ -29,12 +29,12 @@ use std::fmt::Write;
 
 use crate::conntrack::Attach;
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
 use crate::ext::targets::common::{
     context_err, err, fixed_string, positive_proto, xt_uint, W_HOST_STATE,
 };
+use crate::ext::EvalCtx;
 use crate::ext::{Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
-use crate::ruleset::model::{Family, TableKind};
+use crate::netfilter::{Family, TableKind};
 
 const CT_EVENTS: &[&str] = &[
     "new",

@@ -19,8 +19,8 @@ use std::any::Any;
 use std::fmt::Write;
 
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
 use crate::ext::targets::common::{conflict, markmask_opt, missing, uint_opt};
+use crate::ext::EvalCtx;
 use crate::ext::{Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
 
 #[derive(Debug, Clone, PartialEq, Eq)]

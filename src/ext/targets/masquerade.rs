@@ -12,10 +12,10 @@
 use std::any::Any;
 
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
 use crate::ext::targets::common::{nat_ports, offset_unsupported, NatRange};
+use crate::ext::EvalCtx;
 use crate::ext::{Arg, NatKind, NatSpec, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
-use crate::ruleset::model::{Family, Hook, HookMask, TableKind};
+use crate::netfilter::{Family, Hook, HookMask, TableKind};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Masquerade {

@@ -16,12 +16,12 @@ use std::any::Any;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
 use crate::ext::targets::common::{err, host_addr, inet_aton, missing, ntop, xt_uint};
+use crate::ext::EvalCtx;
 use crate::ext::{
     sub_span, Arg, NatKind, NatSpec, OptArg, OptSpec, ParseCtx, Target, TargetVerdict,
 };
-use crate::ruleset::model::{Family, Hook, HookMask, TableKind};
+use crate::netfilter::{Family, Hook, HookMask, TableKind};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Netmap {

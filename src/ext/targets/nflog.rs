@@ -15,10 +15,10 @@ use std::any::Any;
 use std::fmt::Write;
 
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
 use crate::ext::targets::common::{conflict, err, fixed_string, nonempty, uint_opt, W_BACKEND};
+use crate::ext::EvalCtx;
 use crate::ext::{Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
-use crate::ruleset::lexer::save_string;
+use crate::netfilter::save_string;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Nflog {

@@ -15,8 +15,8 @@ use std::any::Any;
 use std::fmt::Write;
 
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
 use crate::ext::targets::common::{conflict, context_err, err, uint_opt, xt_uint_prefix};
+use crate::ext::EvalCtx;
 use crate::ext::{sub_span, Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,10 +10,10 @@ use std::any::Any;
 
 use crate::conntrack::Attach;
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
 use crate::ext::targets::ct::nfct_set;
+use crate::ext::EvalCtx;
 use crate::ext::{OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
-use crate::ruleset::model::TableKind;
+use crate::netfilter::TableKind;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notrack;

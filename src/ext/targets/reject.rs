@@ -15,10 +15,10 @@
 use std::any::Any;
 
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
 use crate::ext::targets::common::context_err;
+use crate::ext::EvalCtx;
 use crate::ext::{Arg, OptArg, OptSpec, ParseCtx, RejectReply, Target, TargetVerdict, E_VALUE};
-use crate::ruleset::model::{Family, Hook, HookMask, TableKind};
+use crate::netfilter::{Family, Hook, HookMask, TableKind};
 
 const fn icmp(code: u8) -> RejectReply {
     RejectReply::Icmp { icmp_type: 3, code }

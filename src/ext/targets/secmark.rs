@@ -7,10 +7,10 @@
 use std::any::Any;
 
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
 use crate::ext::targets::common::{fixed_string, missing, require_tables, W_HOST_STATE};
+use crate::ext::EvalCtx;
 use crate::ext::{Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
-use crate::ruleset::model::TableKind;
+use crate::netfilter::TableKind;
 
 pub const TABLES: &[TableKind] = &[TableKind::Mangle, TableKind::Security];
 

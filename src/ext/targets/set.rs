@@ -20,14 +20,14 @@
 use std::any::Any;
 use std::fmt::Write;
 
+use crate::diag::codes as code;
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
 use crate::ext::targets::common::{
     builtin_hook, context_err, err, missing, uint_opt, W_HOST_STATE,
 };
+use crate::ext::EvalCtx;
 use crate::ext::{split_list, Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
-use crate::ruleset::model::{Hook, TableKind};
-use crate::ruleset::parser::code;
+use crate::netfilter::{Hook, TableKind};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SetRef {

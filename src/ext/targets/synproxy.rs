@@ -13,13 +13,13 @@
 use std::any::Any;
 use std::fmt::Write;
 
+use crate::diag::codes as code;
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
 use crate::ext::targets::common::{context_err, uint_opt};
+use crate::ext::EvalCtx;
 use crate::ext::{Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
+use crate::netfilter::{Hook, HookMask};
 use crate::packet::tcp_flags;
-use crate::ruleset::model::{Hook, HookMask};
-use crate::ruleset::parser::code;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Synproxy {

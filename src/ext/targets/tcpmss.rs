@@ -16,10 +16,10 @@ use std::any::Any;
 use std::fmt::Write;
 
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
 use crate::ext::targets::common::{builtin_hook, context_err, missing, uint_opt};
+use crate::ext::EvalCtx;
 use crate::ext::{Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
-use crate::ruleset::model::{Family, Hook};
+use crate::netfilter::{Family, Hook};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tcpmss {

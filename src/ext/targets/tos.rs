@@ -13,10 +13,10 @@ use std::any::Any;
 use std::fmt::Write;
 
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
 use crate::ext::targets::common::{conflict, err, missing, uint_opt, xt_uint_prefix};
+use crate::ext::EvalCtx;
 use crate::ext::{sub_span, Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
-use crate::ruleset::model::TableKind;
+use crate::netfilter::TableKind;
 
 const SYMBOLS: &[(&str, u8)] = &[
     ("Minimize-Delay", 0x10),

@@ -16,10 +16,10 @@ use std::fmt::Write;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::diag::Diagnostic;
-use crate::engine::EvalCtx;
 use crate::ext::targets::common::{context_err, err, host_addr, markmask_opt, missing, ntop};
+use crate::ext::EvalCtx;
 use crate::ext::{service_port, Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
-use crate::ruleset::model::{Family, Hook, HookMask, TableKind};
+use crate::netfilter::{Family, Hook, HookMask, TableKind};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tproxy {

@@ -1,24 +1,24 @@
 //! Deterministic demonstration/test captures: every format and link type the reader accepts,
 //! fragment trains for the defragmenter, malformed frames, a file cut mid-record, and the
-//! generator profiles. `examples/make_pcaps.rs` writes them to `pcaps/`; the integration tests
+//! generator profiles. `FWCHECK_REGEN_PCAPS=1` on `tests/packets_captures.rs` writes them to `pcaps/`; the tests
 //! rebuild them and compare byte for byte, so `pcaps/README.md` stays true.
 //!
-//! Owns nothing the engine needs; it exists so that tests, examples and benchmarks share one
+//! Owns nothing the engine needs; it exists so that tests and benchmarks share one
 //! definition of each fixture.
 
 use std::net::IpAddr;
 
-use super::build::{
+use crate::packet::build::{
     build, fragment_v4, fragment_v6, v4_fragment_bytes, ExtHdr, L4Spec, PacketSpec, TcpOpt,
 };
-use super::decode::linktype;
-use super::flowspec;
-use super::gen::{self, GenOptions, Profile};
-use super::writer::{
+use crate::packet::decode::linktype;
+use crate::packet::flowspec;
+use crate::packet::gen::{self, GenOptions, Profile};
+use crate::packet::writer::{
     frame_packet, write_pcap, write_pcap_records, write_pcapng, NgInterface, PcapOptions, Record,
     DEFAULT_HOST_MAC, DEFAULT_PEER_MAC,
 };
-use super::{proto, LinkInfo, Packet, PktType, Timestamp};
+use crate::packet::{proto, LinkInfo, Packet, PktType, Timestamp};
 
 /// One fixture capture.
 #[derive(Debug, Clone)]
@@ -423,7 +423,7 @@ pub fn malformed_fixture() -> Vec<u8> {
     let fix_ip = |d: &mut Vec<u8>| {
         d[10] = 0;
         d[11] = 0;
-        let c = super::checksum::compute(&d[..20]);
+        let c = crate::packet::checksum::compute(&d[..20]);
         d[10..12].copy_from_slice(&c.to_be_bytes());
     };
     // 1 clean SYN
@@ -691,55 +691,55 @@ pub fn all() -> Vec<Fixture> {
             name: "tcp-edge.pcap",
             description: "TCP edge cases for the kernel comparison: mid-stream pickups both ways, retransmissions, RST/FIN orders, reopening, window violations, simultaneous open, window scaling, keep-alives, bad flags (see Details)",
             gen_command: None,
-            bytes: super::scenario::tcp_edge(),
+            bytes: crate::testkit::scenario::tcp_edge(),
         },
         Fixture {
             name: "icmp-edge.pcap",
             description: "ICMP errors RELATED to a connection or INVALID, ICMP types that cannot start a connection, pings, closed ports (see Details)",
             gen_command: None,
-            bytes: super::scenario::icmp_edge(),
+            bytes: crate::testkit::scenario::icmp_edge(),
         },
         Fixture {
             name: "proto-edge.pcap",
             description: "GRE (plain and PPTP), ESP, AH, IPIP, an unassigned protocol, UDP-Lite, DCCP, SCTP associations, IPv4 fragment trains both ways (see Details)",
             gen_command: None,
-            bytes: super::scenario::proto_edge(),
+            bytes: crate::testkit::scenario::proto_edge(),
         },
         Fixture {
             name: "ipv6-edge.pcap",
             description: "IPv6: NDP and MLD, echo and node information, ICMPv6 errors RELATED or INVALID, unknown types, TCP/UDP, fragments (see Details)",
             gen_command: None,
-                        bytes: super::scenario::ipv6_edge(),
+                        bytes: crate::testkit::scenario::ipv6_edge(),
         },
         Fixture {
             name: "forward-edge.pcap",
             description: "router traffic (--router), IPv4 and IPv6: sessions through, TTL/hop limits, DNAT, MASQUERADE, untracked, RELATED errors, fragments, unforwardable addresses (see Details)",
             gen_command: None,
-            bytes: super::scenario::forward_edge(),
+            bytes: crate::testkit::scenario::forward_edge(),
         },
         Fixture {
             name: "rt-limit.pcap",
             description: "real time (7.5 s): echo requests at 1, 40 and 150 ms intervals against rate limits, UDP against hashlimit byte mode and rate matching (see Details)",
             gen_command: None,
-            bytes: super::scenario::rt_limit(),
+            bytes: crate::testkit::scenario::rt_limit(),
         },
         Fixture {
             name: "rt-knock.pcap",
             description: "real time (11 s): port-knock sequences (correct, out of order, too slow, interrupted) and SSH SYNs (see Details)",
             gen_command: None,
-            bytes: super::scenario::rt_knock(),
+            bytes: crate::testkit::scenario::rt_knock(),
         },
         Fixture {
             name: "rt-timeouts.pcap",
             description: "real time (4.5 s): flows around conntrack timeouts shortened by sysctl (see Details)",
             gen_command: None,
-            bytes: super::scenario::rt_timeouts(),
+            bytes: crate::testkit::scenario::rt_timeouts(),
         },
         Fixture {
             name: "rt-connlimit.pcap",
             description: "real time (0.3 s): connections counted by -m connlimit across jiffies (see Details)",
             gen_command: None,
-            bytes: super::scenario::rt_connlimit(),
+            bytes: crate::testkit::scenario::rt_connlimit(),
         },
     ]
 }

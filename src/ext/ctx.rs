@@ -1,14 +1,17 @@
 //! What a match or target sees while a packet traverses a chain: the packet, the hook and table,
 //! the devices, the time in jiffies, the packet's mutable kernel state (mark, conntrack
 //! attachment, TOS/TTL after mangling), the conntrack table and the extensions' own state.
+//!
+//! The extension ABI (the kernel's `struct xt_action_param` and `struct sk_buff` as a match or
+//! target sees them), so it lives with the extensions; the engine fills it in.
 
 use std::any::Any;
 use std::collections::HashMap;
 use std::net::IpAddr;
 
 use crate::conntrack::{Attach, Conntrack, CtDir, CtEntry};
+use crate::netfilter::{Hook, TableKind};
 use crate::packet::Packet;
-use crate::ruleset::model::{Hook, TableKind};
 
 /// Static facts about the simulated host, fixed for a run.
 #[derive(Debug, Clone)]
@@ -36,7 +39,7 @@ pub struct SimEnv {
     /// (explicit beats inferred) and in the kernel comparison, whose oracle has one device.
     pub iface_from_capture: bool,
     /// iptables-nft (default) or iptables-legacy: decides which kernel code some matches run.
-    pub backend: crate::ext::Backend,
+    pub backend: crate::netfilter::Backend,
     /// Owners of the host's local sockets (`--socket-owner`), first that applies wins: what
     /// `-m owner` sees for a locally generated packet. Empty: unknown.
     pub socket_owners: Vec<SocketOwner>,
@@ -135,7 +138,7 @@ impl Default for SimEnv {
             checksums: crate::packet::ChecksumMode::default(),
             iface: "eth0".to_string(),
             iface_from_capture: true,
-            backend: crate::ext::Backend::Nft,
+            backend: crate::netfilter::Backend::Nft,
             socket_owners: Vec::new(),
         }
     }

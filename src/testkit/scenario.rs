@@ -5,16 +5,17 @@
 //! ICMPv6 errors, and small real-time captures (rate limits, port knocking, conntrack timeouts).
 //!
 //! Every capture is deterministic (no clock, no randomness): the recipes here are the only
-//! source of the files in `pcaps/` they produce (see [`super::fixtures::all`]). The host is
+//! source of the files in `pcaps/` they produce (see [`crate::testkit::fixtures::all`]). The host is
 //! 203.0.113.10 (and 203.0.113.11) / 2001:db8::10; the rest of the world lives in 192.0.2.0/24,
 //! 198.51.100.0/24 and 2001:db8::/32.
 
 use std::net::IpAddr;
 
-use super::build::{build, fragment_v4, fragment_v6, ExtHdr, L4Spec, PacketSpec, TcpOpt};
-use super::tcp_flags::{ACK, FIN, PSH, RST, SYN, URG};
-use super::writer::{write_pcap, DEFAULT_HOST_MAC, DEFAULT_PEER_MAC};
-use super::{proto, Family, InnerPacket, LinkInfo, Packet, Timestamp};
+use crate::packet::build::inner_of;
+use crate::packet::build::{build, fragment_v4, fragment_v6, ExtHdr, L4Spec, PacketSpec, TcpOpt};
+use crate::packet::tcp_flags::{ACK, FIN, PSH, RST, SYN, URG};
+use crate::packet::writer::{write_pcap, DEFAULT_HOST_MAC, DEFAULT_PEER_MAC};
+use crate::packet::{proto, LinkInfo, Packet, Timestamp};
 
 const START_NS: u64 = 1_700_000_000_000_000_000;
 const MS: u64 = 1_000_000;
@@ -342,60 +343,6 @@ fn raw(src: &str, dst: &str, proto: u8, body: Vec<u8>) -> PacketSpec {
     s.payload = body;
     s.ttl = if is_host(ip(src)) { 64 } else { 60 };
     s
-}
-
-/// What a decoder finds in `quote` (the quoted packet's IP bytes, possibly cut).
-pub fn inner_of(quote: &[u8]) -> InnerPacket {
-    let v6 = quote.first().is_some_and(|b| b >> 4 == 6);
-    let (family, hl, src, dst, proto, frag_offset) = if v6 && quote.len() >= 40 {
-        let mut s = [0u8; 16];
-        let mut d = [0u8; 16];
-        s.copy_from_slice(&quote[8..24]);
-        d.copy_from_slice(&quote[24..40]);
-        (
-            Family::V6,
-            40,
-            IpAddr::from(s),
-            IpAddr::from(d),
-            quote[6],
-            0,
-        )
-    } else if quote.len() >= 20 {
-        let hl = (quote[0] & 0x0f) as usize * 4;
-        (
-            Family::V4,
-            hl,
-            IpAddr::from([quote[12], quote[13], quote[14], quote[15]]),
-            IpAddr::from([quote[16], quote[17], quote[18], quote[19]]),
-            quote[9],
-            u16::from_be_bytes([quote[6], quote[7]]) & 0x1fff,
-        )
-    } else {
-        let z = IpAddr::from([0u8, 0, 0, 0]);
-        (Family::V4, 20, z, z, 0, 0)
-    };
-    let l4 = quote.get(hl..).unwrap_or(&[]);
-    let ports = (matches!(proto, proto::TCP | proto::UDP) && l4.len() >= 4 && frag_offset == 0)
-        .then(|| {
-            (
-                u16::from_be_bytes([l4[0], l4[1]]),
-                u16::from_be_bytes([l4[2], l4[3]]),
-            )
-        });
-    let icmp = (matches!(proto, proto::ICMP | proto::ICMPV6) && l4.len() >= 8 && frag_offset == 0)
-        .then(|| (l4[0], l4[1], u16::from_be_bytes([l4[4], l4[5]])));
-    let tcp_seq = (proto == proto::TCP && l4.len() >= 8 && frag_offset == 0)
-        .then(|| u32::from_be_bytes([l4[4], l4[5], l4[6], l4[7]]));
-    InnerPacket {
-        family,
-        src,
-        dst,
-        proto,
-        frag_offset,
-        ports,
-        icmp,
-        tcp_seq,
-    }
 }
 
 /// An ICMP/ICMPv6 error from `src` to `dst` quoting `quoted` cut to `keep` bytes.
@@ -946,7 +893,7 @@ pub fn icmp_edge() -> Vec<u8> {
     fragq[7] = 0x10;
     fragq[10] = 0;
     fragq[11] = 0;
-    let c = super::checksum::compute(&fragq[..20]);
+    let c = crate::packet::checksum::compute(&fragq[..20]);
     fragq[10..12].copy_from_slice(&c.to_be_bytes());
     k.push(&icmp_error("192.0.2.53", h, 3, 3, &fragq, Q8));
 
@@ -1066,7 +1013,7 @@ fn dccp(src: &str, dst: &str, sport: u16, dport: u16, kind: u8) -> Vec<u8> {
         b.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 1]);
     }
     b.extend_from_slice(&[0, 0, 0, 42]);
-    let ck = super::checksum::compute_l4(ip(src), ip(dst), proto::DCCP, &b);
+    let ck = crate::packet::checksum::compute_l4(ip(src), ip(dst), proto::DCCP, &b);
     b[6..8].copy_from_slice(&ck.to_be_bytes());
     b
 }
@@ -1207,7 +1154,7 @@ pub fn proto_edge() -> Vec<u8> {
         let ck = if zero {
             0
         } else {
-            super::checksum::compute_l4(ip(src), ip(dst), pseudo, &covered)
+            crate::packet::checksum::compute_l4(ip(src), ip(dst), pseudo, &covered)
         };
         b[6..8].copy_from_slice(&ck.to_be_bytes());
         raw(src, dst, proto::UDPLITE, b)
@@ -1397,7 +1344,7 @@ pub fn proto_edge() -> Vec<u8> {
     let fr = fragment_v4(&ob, 1000);
     let hdr = &ob[..20];
     k.push_bytes(fr[0].clone());
-    k.push_bytes(super::build::v4_fragment_bytes(
+    k.push_bytes(crate::packet::build::v4_fragment_bytes(
         hdr,
         &ob[20 + 992..20 + 1600],
         992,
@@ -1432,7 +1379,7 @@ pub fn proto_edge() -> Vec<u8> {
         v[2..4].copy_from_slice(&tot.to_be_bytes());
         v[10] = 0;
         v[11] = 0;
-        let c = super::checksum::compute(&v[..20 + o.len()]);
+        let c = crate::packet::checksum::compute(&v[..20 + o.len()]);
         v[10..12].copy_from_slice(&c.to_be_bytes());
         v
     };

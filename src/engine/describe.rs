@@ -1,0 +1,162 @@
+//! How a decision and a packet are named in reports and findings: the rule, chain policy or
+//! stack check that decided ([`RuleInfo`], as `iptables -L --line-numbers` numbers rules), TCP
+//! flags as letters and protocol names as `/etc/protocols` (what iptables prints).
+//!
+//! Mirrors iptables' rule numbering and `xtables_proto_to_name`; shared by the analyses and the
+//! reports above them.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::Decision;
+use crate::packet::{proto, tcp_flags as F};
+use crate::ruleset::printer::rule_text;
+use crate::ruleset::{Ruleset, TableKind};
+
+/// Where a decision came from, as printed in reports.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RuleInfo {
+    pub table: &'static str,
+    pub chain: String,
+    /// 1-based rule number in the chain (as `iptables -L --line-numbers`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub number: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Set when a built-in chain's policy decided.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<&'static str>,
+    /// Set when the IP stack or conntrack decided, not a rule.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stack: Option<&'static str>,
+}
+
+impl RuleInfo {
+    /// `filter INPUT #3 (line 8)`, `filter OUTPUT policy DROP`, `stack: bad IP header checksum`.
+    pub fn short(&self) -> String {
+        if let Some(s) = self.stack {
+            return format!("stack: {s}");
+        }
+        match (self.number, self.policy) {
+            (Some(n), _) => format!(
+                "{} {} #{n} (line {})",
+                self.table,
+                self.chain,
+                self.line.unwrap_or(0)
+            ),
+            (None, Some(p)) => format!("{} {} policy {p}", self.table, self.chain),
+            _ => format!("{} {}", self.table, self.chain),
+        }
+    }
+}
+
+pub fn rule_info(rs: &Ruleset, d: &Decision) -> Option<RuleInfo> {
+    let table = |k: TableKind| rs.tables.iter().find(|t| t.kind == k);
+    Some(match *d {
+        Decision::Rule(r) => {
+            let t = table(r.table)?;
+            let c = &t.chains[r.chain];
+            let rule = &c.rules[r.rule];
+            RuleInfo {
+                table: r.table.name(),
+                chain: c.name.clone(),
+                number: Some(r.rule + 1),
+                line: Some(rs.line_of(rule.span)),
+                text: Some(rule_text(&c.name, rule)),
+                policy: None,
+                stack: None,
+            }
+        }
+        Decision::Policy { table: k, chain } => {
+            let t = table(k)?;
+            let c = &t.chains[chain];
+            RuleInfo {
+                table: k.name(),
+                chain: c.name.clone(),
+                number: None,
+                line: (c.declared).then(|| rs.line_of(c.span)),
+                text: None,
+                policy: c.policy.map(|p| p.name()),
+                stack: None,
+            }
+        }
+        Decision::Stack(s) | Decision::Conntrack(s) => RuleInfo {
+            table: "",
+            chain: String::new(),
+            number: None,
+            line: None,
+            text: None,
+            policy: None,
+            stack: Some(s),
+        },
+        Decision::NoRules => return None,
+    })
+}
+
+/// [`rule_info`] memoised: a report describes the same few rules for millions of packets.
+pub struct RuleInfos<'r> {
+    rs: &'r Ruleset,
+    cache: foldhash::HashMap<Decision, Option<Arc<RuleInfo>>>,
+}
+
+impl<'r> RuleInfos<'r> {
+    pub fn new(rs: &'r Ruleset) -> RuleInfos<'r> {
+        RuleInfos {
+            rs,
+            cache: Default::default(),
+        }
+    }
+
+    pub fn get(&mut self, d: &Decision) -> Option<Arc<RuleInfo>> {
+        let rs = self.rs;
+        self.cache
+            .entry(*d)
+            .or_insert_with(|| rule_info(rs, d).map(Arc::new))
+            .clone()
+    }
+}
+
+/// TCP flags as letters in the order F S R P A U E C (`"S"`, `"SA"`, `"FA"`, `"PA"`).
+pub fn tcp_flags(f: u8) -> String {
+    let mut s = String::new();
+    for (bit, c) in [
+        (F::FIN, 'F'),
+        (F::SYN, 'S'),
+        (F::RST, 'R'),
+        (F::PSH, 'P'),
+        (F::ACK, 'A'),
+        (F::URG, 'U'),
+        (F::ECE, 'E'),
+        (F::CWR, 'C'),
+    ] {
+        if f & bit != 0 {
+            s.push(c);
+        }
+    }
+    if s.is_empty() {
+        s.push_str("none");
+    }
+    s
+}
+
+pub fn proto_name(p: u8) -> String {
+    proto_label(p).into_owned()
+}
+
+/// [`proto_name`] without allocating for named protocols.
+pub fn proto_label(p: u8) -> Cow<'static, str> {
+    match p {
+        proto::TCP => "tcp".into(),
+        proto::UDP => "udp".into(),
+        proto::ICMP => "icmp".into(),
+        proto::ICMPV6 => "icmpv6".into(),
+        n => match crate::ext::proto_name(n) {
+            Some(s) => Cow::Borrowed(s),
+            None => Cow::Owned(n.to_string()),
+        },
+    }
+}

@@ -23,6 +23,8 @@ use fwcheck::report::{self, table as rt, PacketRecord, Summary};
 use fwcheck::ruleset::printer::{print_ruleset, PrintOptions};
 use fwcheck::ruleset::{sniff, Family, InputFormat, ParseOptions};
 
+mod cmd_why;
+
 /// Exit codes (documented in the README).
 mod exit {
     pub const OK: u8 = 0;
@@ -252,6 +254,10 @@ enum Command {
         #[arg(long, value_name = "SPEC")]
         flow: Vec<String>,
     },
+    /// Follow one packet through the ruleset, rule by rule, with why each rule matched or not.
+    Trace(cmd_why::TraceArgs),
+    /// Draw the chain graph (DOT or SVG), with hit counts from a capture.
+    Graph(cmd_why::GraphArgs),
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -405,6 +411,8 @@ fn main() -> ExitCode {
             start,
             flow,
         }) => cmd_gen(profile, output, host, seed, flows, start, flow),
+        Some(Command::Trace(a)) => cmd_why::trace(a),
+        Some(Command::Graph(a)) => cmd_why::graph(a),
         None => cmd_sim(cli.sim),
     };
     ExitCode::from(code)

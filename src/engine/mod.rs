@@ -249,7 +249,10 @@ impl<'r> Engine<'r> {
         match a {
             Attach::None => "none".into(),
             Attach::Untracked => "UNTRACKED".into(),
-            Attach::Ct { info, .. } => format!("{} ({info:?})", label(a).as_str()),
+            Attach::Ct { info, .. } => match info.dir() {
+                conntrack::CtDir::Original => label(a).as_str().to_string(),
+                _ => format!("{} (reply direction)", label(a).as_str()),
+            },
         }
     }
 

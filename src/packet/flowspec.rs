@@ -153,7 +153,7 @@ fn parse_opts(p: &mut P, tcp: bool) -> Result<FlowOpts, SpecError> {
 }
 
 fn decode_hex(h: &str) -> Option<Vec<u8>> {
-    if h.len() % 2 != 0 || h.len() > 2 * MAX_PAYLOAD {
+    if !h.len().is_multiple_of(2) || h.len() > 2 * MAX_PAYLOAD {
         return None;
     }
     (0..h.len())

@@ -4,6 +4,7 @@
 
 pub mod ci;
 pub mod table;
+pub mod trace;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;

@@ -233,6 +233,69 @@ pub fn trace(a: TraceArgs) -> u8 {
 
 /// `fwcheck graph`.
 pub fn graph(a: GraphArgs) -> u8 {
-    let _ = a;
-    exit::USAGE
+    let loaded = match load_valid(&a.rules, &a.input) {
+        Ok(l) => l,
+        Err(c) => return c,
+    };
+    let rs = &loaded.ruleset;
+    let engine = match &a.pcap {
+        Some(pcap) => match replay_counts(rs, &a.host, &a.input, pcap) {
+            Ok(e) => Some(e),
+            Err(c) => return c,
+        },
+        None => None,
+    };
+    let pic = fwcheck::graph::build(rs, engine.as_ref());
+    let text = match a.format {
+        GraphFormat::Dot => fwcheck::graph::to_dot(&pic),
+        GraphFormat::Svg => fwcheck::graph::to_svg(&pic),
+    };
+    write_out(a.output.as_deref(), &text)
+}
+
+/// Replays `pcap` through `rs` and hands back the engine with its counters.
+fn replay_counts<'r>(
+    rs: &'r fwcheck::ruleset::Ruleset,
+    host: &WhyHost,
+    input: &InputArgs,
+    pcap: &Path,
+) -> Result<fwcheck::engine::Engine<'r>, u8> {
+    let src = Source::Capture(pcap.to_path_buf());
+    let opts = sim_options(host, input, &src)?;
+    match replay::replay(rs, opts, src, |_| {}) {
+        Ok((e, _)) => Ok(e),
+        Err(e) => {
+            eprintln!("fwcheck: {}: {e}", pcap.display());
+            Err(exit::INVALID)
+        }
+    }
+}
+
+/// `fwcheck lint RULES --chains [CHAIN] [--pcap F]`: the chains as `iptables -L -v -n
+/// --line-numbers` lists them, with counters from the capture's replay.
+pub fn chains(rules: &Path, input: &InputArgs, chain: Option<&str>, pcap: Option<&Path>) -> u8 {
+    let loaded = match load_valid(rules, input) {
+        Ok(l) => l,
+        Err(c) => return c,
+    };
+    let rs = &loaded.ruleset;
+    let host = WhyHost {
+        host: Vec::new(),
+        iface: None,
+        router: false,
+    };
+    let engine = match pcap {
+        Some(p) => match replay_counts(rs, &host, input, p) {
+            Ok(e) => Some(e),
+            Err(c) => return c,
+        },
+        None => None,
+    };
+    match fwcheck::report::chains::listing(rs, engine.as_ref(), chain) {
+        Ok(text) => write_out(None, &text),
+        Err(e) => {
+            eprintln!("fwcheck: {e}");
+            exit::USAGE
+        }
+    }
 }

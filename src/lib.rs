@@ -15,6 +15,7 @@ pub mod conntrack;
 pub mod diag;
 pub mod engine;
 pub mod ext;
+pub mod graph;
 pub mod lint;
 pub mod packet;
 pub mod replay;

@@ -222,6 +222,12 @@ enum Command {
         /// Exit 1 when there are warnings.
         #[arg(long)]
         strict: bool,
+        /// List the chains (or this one) as `iptables -L -v -n --line-numbers` does.
+        #[arg(long, value_name = "CHAIN", num_args = 0..=1, default_missing_value = "")]
+        chains: Option<String>,
+        /// With --chains: counters from replaying this capture.
+        #[arg(long, value_name = "FILE", requires = "chains")]
+        pcap: Option<PathBuf>,
     },
     /// Print the ruleset exactly as iptables-save prints it after restoring it.
     Fmt {
@@ -394,8 +400,21 @@ fn main() -> ExitCode {
         Some(Command::Lint {
             rules,
             input,
+            chains: Some(chain),
+            pcap,
+            ..
+        }) => cmd_why::chains(
+            &rules,
+            &input,
+            Some(chain.as_str()).filter(|c| !c.is_empty()),
+            pcap.as_deref(),
+        ),
+        Some(Command::Lint {
+            rules,
+            input,
             format,
             strict,
+            ..
         }) => cmd_lint(&rules, &input, format, strict),
         Some(Command::Fmt {
             rules,

@@ -2,6 +2,7 @@
 //! per line with a `"type"`), per-rule hit counters, summaries by verdict and by flow, and the
 //! terminal tables.
 
+pub mod chains;
 pub mod ci;
 pub mod table;
 pub mod trace;

@@ -16,6 +16,7 @@ pub mod diag;
 pub mod engine;
 pub mod explain;
 pub mod ext;
+pub mod graph;
 pub mod lint;
 pub mod netfilter;
 pub mod packet;
@@ -29,6 +30,7 @@ pub mod session;
 #[cfg(feature = "testkit")]
 #[doc(hidden)]
 pub mod testkit;
+pub mod trace;
 
 /// Kernel oracle: replays packets through a real ruleset in a private network namespace.
 #[cfg(all(target_os = "linux", feature = "oracle"))]

@@ -25,6 +25,8 @@ use fwcheck::session::{
     self, Config, Error, Exit, Gate, HostOptions, Only, Rules, RulesSource, Session,
 };
 
+mod cmd_why;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "fwcheck",
@@ -190,6 +192,12 @@ enum Command {
         /// Exit 1 when there are warnings.
         #[arg(long)]
         strict: bool,
+        /// List the chains (or this one) as `iptables -L -v -n --line-numbers` does.
+        #[arg(long, value_name = "CHAIN", num_args = 0..=1, default_missing_value = "")]
+        chains: Option<String>,
+        /// With --chains: counters from replaying this capture.
+        #[arg(long, value_name = "FILE", requires = "chains")]
+        pcap: Option<PathBuf>,
     },
     /// Print the ruleset exactly as iptables-save prints it after restoring it.
     Fmt {
@@ -226,6 +234,10 @@ enum Command {
     Explain(fwcheck::explain::ExplainArgs),
     #[command(hide = true)]
     Debug(fwcheck::debug::DebugArgs),
+    /// Follow one packet through the ruleset, rule by rule, with why each rule matched or not.
+    Trace(cmd_why::TraceArgs),
+    /// Draw the chain graph (DOT or SVG), with hit counts from a capture.
+    Graph(cmd_why::GraphArgs),
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -378,8 +390,21 @@ fn main() -> ExitCode {
         Some(Command::Lint {
             rules,
             input,
+            chains: Some(chain),
+            pcap,
+            ..
+        }) => cmd_why::chains(
+            &rules,
+            &input,
+            Some(chain.as_str()).filter(|c| !c.is_empty()),
+            pcap.as_deref(),
+        ),
+        Some(Command::Lint {
+            rules,
+            input,
             format,
             strict,
+            ..
         }) => cmd_lint(&rules, &input, format, strict),
         Some(Command::Fmt {
             rules,
@@ -397,6 +422,8 @@ fn main() -> ExitCode {
         }) => cmd_gen(profile, output, host, seed, flows, start, flow),
         Some(Command::Explain(a)) => Ok(fwcheck::explain::run(&a)),
         Some(Command::Debug(a)) => Ok(fwcheck::debug::run(&a)),
+        Some(Command::Trace(a)) => cmd_why::trace(a),
+        Some(Command::Graph(a)) => cmd_why::graph(a),
         None => cmd_sim(cli.sim),
     };
     ExitCode::from(code.unwrap_or_else(|e| {

@@ -11,6 +11,7 @@ mod nat;
 pub mod outcome;
 mod reject;
 mod taint;
+pub mod trace;
 mod traverse;
 
 use std::borrow::Cow;
@@ -20,6 +21,7 @@ use std::net::IpAddr;
 pub use crate::ext::ctx;
 pub use crate::ext::ctx::*;
 pub use outcome::*;
+pub use trace::{Check, TraceEvent};
 pub use traverse::{TableResult, TableVerdict};
 
 use crate::conntrack::{self, Attach, Conntrack, CtHook, CtInfo, CtOutcome, Params};
@@ -99,7 +101,7 @@ pub(crate) struct HookCtx {
 
     pub skb: Skb,
     pub trace_on: bool,
-    pub trace: Vec<TraceStep>,
+    pub trace: Vec<TraceEvent>,
     pub uncertain: Option<String>,
     /// The decision to report if the packet is accepted: filter's, else the last table's.
     pub accepted: Option<TableResult>,
@@ -236,6 +238,47 @@ impl<'r> Engine<'r> {
             answers: answers::Answers::default(),
             taint: taint::Taint::default(),
         }
+    }
+
+    /// Turn recording of [`Outcome::trace`] on or off (e.g. after replaying the frames before
+    /// the one to trace).
+    pub fn set_trace(&mut self, on: bool) {
+        self.opts.trace = on;
+    }
+
+    /// A conntrack attachment's label for `trace` (`none` before conntrack saw the packet).
+    fn ct_label_of(&self, a: Attach) -> String {
+        match a {
+            Attach::None => "none".into(),
+            Attach::Untracked => "UNTRACKED".into(),
+            Attach::Ct { info, .. } => match info.dir() {
+                conntrack::CtDir::Original => label(a).as_str().to_string(),
+                _ => format!("{} (reply direction)", label(a).as_str()),
+            },
+        }
+    }
+
+    /// The connection a packet is attached to, for `trace`: both tuples and the TCP state.
+    fn ct_entry_text(&self, a: Attach) -> Option<String> {
+        let Attach::Ct { id, .. } = a else {
+            return None;
+        };
+        let e = self.conntrack.get(id)?;
+        let t = |t: &conntrack::Tuple| {
+            format!(
+                "{} {}:{} > {}:{}",
+                trace::proto_label(t.proto),
+                t.src,
+                t.sport,
+                t.dst,
+                t.dport
+            )
+        };
+        let mut s = format!("original {} / reply {}", t(&e.tuple[0]), t(&e.tuple[1]));
+        if let conntrack::ProtoState::Tcp(tcp) = &e.proto {
+            s.push_str(&format!(", tcp state {}", tcp.state.name()));
+        }
+        Some(s)
     }
 
     /// Whether the ruleset makes the kernel track connections (and defragment).
@@ -559,6 +602,15 @@ impl<'r> Engine<'r> {
         hc: &mut HookCtx,
         out: &mut Outcome,
     ) -> Option<TableResult> {
+        if hc.trace_on {
+            let dev = self.env.iface_of(pkt);
+            hc.trace.push(TraceEvent::Hook {
+                hook: hook.chain_name(),
+                indev: hc.indev.name(dev).to_string(),
+                outdev: hc.outdev.name(dev).to_string(),
+                packet: trace::describe_packet(pkt),
+            });
+        }
         for &kind in tables_at(hook) {
             if kind == TableKind::Mangle && matches!(hook, Hook::Prerouting | Hook::Output) {
                 self.conntrack_hook(pkt, hook, hc, out);
@@ -630,7 +682,18 @@ impl<'r> Engine<'r> {
             }
             result = Some(r);
         }
+        let before = hc.trace_on.then(|| trace::describe_packet(pkt));
         nat::manip_packet(&self.conntrack, id, info.dir(), manip, pkt);
+        if let Some(before) = before {
+            let after = trace::describe_packet(pkt);
+            if after != before {
+                hc.trace.push(TraceEvent::Nat {
+                    hook: hook.chain_name(),
+                    before,
+                    after,
+                });
+            }
+        }
         result
     }
 
@@ -643,6 +706,7 @@ impl<'r> Engine<'r> {
         } else {
             CtHook::PreRouting
         };
+        let before = hc.trace_on.then(|| self.ct_label_of(hc.skb.ct));
         let r: CtOutcome = conntrack::conntrack_in(
             &mut self.conntrack,
             pkt,
@@ -658,6 +722,21 @@ impl<'r> Engine<'r> {
             hc.ct_new = r.new;
         }
         out.ctstate = Some(label(r.attach));
+        if let Some(before) = before {
+            hc.trace.push(TraceEvent::Conntrack {
+                hook: hook.chain_name(),
+                before,
+                after: self.ct_label_of(r.attach),
+                entry: self.ct_entry_text(r.attach),
+                note: r
+                    .uncertain
+                    .map(|w| format!("uncertain: {w}"))
+                    .or(r.invalid.map(|w| format!("INVALID: {w}")))
+                    .or(r
+                        .new
+                        .map(|_| "a new connection (confirmed if the packet survives)".into())),
+            });
+        }
         if let Some(why) = r.uncertain {
             if hc.uncertain.is_none() {
                 hc.uncertain = Some(format!("conntrack: {why}"));

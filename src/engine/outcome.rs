@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use crate::ext::RejectReply;
-use crate::ruleset::model::{Hook, TableKind};
+use crate::ruleset::model::TableKind;
 
 /// Which way a packet goes through the host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -112,18 +112,6 @@ pub struct RejectInfo {
     pub sent: Option<bool>,
 }
 
-/// One step of a trace (every rule tried).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TraceStep {
-    pub hook: Hook,
-    pub rule: RuleRef,
-    /// `None`: the rule matched; `Some(i)`: match `i` (0-based; `usize::MAX` = the IP header
-    /// part) did not.
-    pub failed_at: Option<usize>,
-    /// A match could not be decided.
-    pub unknown: bool,
-}
-
 /// The engine's answer for one packet.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
@@ -139,7 +127,8 @@ pub struct Outcome {
     pub reject: Option<RejectInfo>,
     /// For a reassembled datagram: the frames it was built from.
     pub fragments: Vec<u64>,
-    pub trace: Vec<TraceStep>,
+    /// Every step, when tracing ([`super::SimOptions::trace`]).
+    pub trace: Vec<super::TraceEvent>,
     /// A captured packet recognised as the host's own answer to an earlier frame.
     pub answer_to: Option<AnswerTo>,
 }

@@ -2,7 +2,8 @@
 //! policies, non-terminating targets, hot-drops, counters and uncertainty.
 
 use super::{Engine, HookCtx};
-use crate::engine::outcome::{Decision, RuleRef, TraceStep};
+use crate::engine::outcome::{Decision, RuleRef};
+use crate::engine::trace::{match_check, Check, Clause, TraceEvent};
 use crate::engine::EvalCtx;
 use crate::ext::{Backend, MatchResult, NatSpec, RejectReply, TargetVerdict};
 use crate::packet::Packet;
@@ -89,41 +90,64 @@ pub(crate) fn nft_ipv6_l4proto(pkt: &Packet) -> Option<u8> {
 /// The `ip_packet_match` part of a rule: addresses, interfaces, protocol, fragment flag.
 #[inline]
 fn header_matches(r: &Rule, pkt: &Packet, indev: &str, outdev: &str, backend: Backend) -> bool {
+    header_matches_noting(r, pkt, indev, outdev, backend, |_, _| {})
+}
+
+/// [`header_matches`], telling `note` each clause tried and whether it held (for `trace`; a
+/// no-op `note` compiles away). Stops at the first clause that fails, as the kernel does.
+#[inline(always)]
+fn header_matches_noting(
+    r: &Rule,
+    pkt: &Packet,
+    indev: &str,
+    outdev: &str,
+    backend: Backend,
+    mut note: impl FnMut(Clause<'_>, bool),
+) -> bool {
     if let Some((a, inv)) = &r.src {
-        if a.contains(pkt.src) == *inv {
+        let ok = a.contains(pkt.src) != *inv;
+        note(Clause::Src(a, *inv, pkt.src), ok);
+        if !ok {
             return false;
         }
     }
     if let Some((a, inv)) = &r.dst {
-        if a.contains(pkt.dst) == *inv {
+        let ok = a.contains(pkt.dst) != *inv;
+        note(Clause::Dst(a, *inv, pkt.dst), ok);
+        if !ok {
             return false;
         }
     }
     if let Some(i) = &r.iniface {
-        if !i.matches(indev) {
+        let ok = i.matches(indev);
+        note(Clause::In(i, indev), ok);
+        if !ok {
             return false;
         }
     }
     if let Some(o) = &r.outiface {
-        if !o.matches(outdev) {
+        let ok = o.matches(outdev);
+        note(Clause::Out(o, outdev), ok);
+        if !ok {
             return false;
         }
     }
     if let Some((p, inv)) = r.proto {
         let l4 = if pkt.family == crate::packet::Family::V6 && backend == Backend::Nft {
-            match nft_ipv6_l4proto(pkt) {
-                Some(l4) => l4,
-                None => return false,
-            }
+            nft_ipv6_l4proto(pkt)
         } else {
-            pkt.proto
+            Some(pkt.proto)
         };
-        if (l4 == p) == inv {
+        let ok = l4.is_some_and(|l4| (l4 == p) != inv);
+        note(Clause::Proto(p, inv, l4), ok);
+        if !ok {
             return false;
         }
     }
     if let Some(inv) = r.frag {
-        if (pkt.frag.offset != 0) == inv {
+        let ok = (pkt.frag.offset != 0) != inv;
+        note(Clause::Frag(inv, pkt.frag.offset), ok);
+        if !ok {
             return false;
         }
     }
@@ -154,7 +178,78 @@ fn plain_verdict(action: &Action) -> Option<TableVerdict> {
     }
 }
 
+/// What a rule whose match cannot be decided would do in each case (for `trace`).
+fn alternatives(action: &Action) -> String {
+    let if_matched = match plain_verdict(action) {
+        Some(TableVerdict::Accept) => "ACCEPT".to_string(),
+        Some(TableVerdict::Drop) => "DROP".to_string(),
+        Some(TableVerdict::Reject(_)) => "REJECT".to_string(),
+        _ => match action {
+            Action::Jump(c) => format!("jump to {}", c.name),
+            Action::Goto(c) => format!("goto {}", c.name),
+            Action::Return => "RETURN".to_string(),
+            Action::Target(t) => format!("-j {}", t.display_name()),
+            _ => "its target".to_string(),
+        },
+    };
+    format!(
+        "if it matched in the kernel: {if_matched}; if not: the next rule (what is traced here)"
+    )
+}
+
+/// What a target did, for `trace`.
+fn target_effect(name: &str, v: &TargetVerdict) -> String {
+    match v {
+        TargetVerdict::Continue => format!("{name}: continue with the next rule"),
+        TargetVerdict::Accept => format!("{name}: ACCEPT"),
+        TargetVerdict::Drop => format!("{name}: DROP"),
+        TargetVerdict::Reject(r) => format!("{name}: REJECT, reply {r:?}"),
+        TargetVerdict::Queue { num, bypass } => format!(
+            "{name}: queue {num} has no listener: {}",
+            if *bypass {
+                "ACCEPT (--queue-bypass)"
+            } else {
+                "DROP"
+            }
+        ),
+        TargetVerdict::Nat(spec) => format!("{name}: NAT binding {:?}", spec.kind),
+        TargetVerdict::Unknown(why) => {
+            format!("{name}: cannot be simulated ({why}); the next rule")
+        }
+    }
+}
+
 impl Engine<'_> {
+    /// A [`TraceEvent::Rule`] for rule `idx` of `chain`.
+    #[allow(clippy::too_many_arguments)]
+    fn rule_event(
+        &self,
+        kind: TableKind,
+        chain: usize,
+        idx: usize,
+        checks: Vec<Check>,
+        matched: bool,
+        unknown: Option<&'static str>,
+        alternatives: Option<String>,
+    ) -> TraceEvent {
+        let table = self.rs.table(kind).expect("table");
+        let c = &table.chains[chain];
+        let r = &c.rules[idx];
+        TraceEvent::Rule {
+            table: kind.name(),
+            chain: c.name.clone(),
+            rule: idx + 1,
+            line: self.rs.line_of(r.span),
+            text: crate::ruleset::printer::rule_text(&c.name, r),
+            checks,
+            matched,
+            hotdrop: false,
+            unknown: unknown.map(str::to_string),
+            alternatives,
+            action: None,
+        }
+    }
+
     /// Run table `kind` at `hook` for `pkt`. `None` when the table is not in the ruleset.
     ///
     /// A match that cannot be decided offline makes the packet's verdict uncertain only when
@@ -204,6 +299,25 @@ impl Engine<'_> {
         };
         let mut stack: Vec<(usize, usize)> = Vec::new();
         let (mut chain, mut idx) = (start, 0usize);
+        let tname = kind.name();
+        let cname = |c: usize| table.chains[c].name.clone();
+        if hc.trace_on {
+            hc.trace.push(TraceEvent::Table {
+                hook: hook.chain_name(),
+                table: tname,
+                chain: cname(start),
+            });
+        }
+        // Records what the rule just tried did (its target), while tracing.
+        macro_rules! traced_action {
+            ($text:expr) => {
+                if hc.trace_on {
+                    if let Some(TraceEvent::Rule { action, .. }) = hc.trace.last_mut() {
+                        *action = Some($text);
+                    }
+                }
+            };
+        }
         let mut steps = 0usize;
         let ip_len = pkt.ip_len as u64;
         let dev = self.env.iface_of(pkt);
@@ -249,14 +363,38 @@ impl Engine<'_> {
                 if c.hook.is_some() {
                     self.policy_counters[ti][chain].packets += 1;
                     self.policy_counters[ti][chain].bytes += ip_len;
-                    return Some(policy_of(chain));
+                    let p = policy_of(chain);
+                    if hc.trace_on {
+                        hc.trace.push(TraceEvent::Policy {
+                            table: tname,
+                            chain: cname(chain),
+                            policy: c.policy.unwrap_or(Policy::Accept).name(),
+                        });
+                    }
+                    return Some(p);
                 }
-                match stack.pop() {
+                let back = stack.pop();
+                if hc.trace_on {
+                    hc.trace.push(TraceEvent::Return {
+                        table: tname,
+                        from: cname(chain),
+                        to: back.map(|(ch, i)| (cname(ch), i + 1)),
+                        explicit: false,
+                    });
+                }
+                match back {
                     Some((ch, i)) => {
                         chain = ch;
                         idx = i + 1;
                     }
                     None => {
+                        if hc.trace_on {
+                            hc.trace.push(TraceEvent::Policy {
+                                table: tname,
+                                chain: cname(start),
+                                policy: table.chains[start].policy.unwrap_or(Policy::Accept).name(),
+                            });
+                        }
                         self.policy_counters[ti][start].packets += 1;
                         self.policy_counters[ti][start].bytes += ip_len;
                         return Some(policy_of(start));
@@ -270,14 +408,18 @@ impl Engine<'_> {
                 chain,
                 rule: idx,
             };
-            if !header_matches(rule, pkt, indev, outdev, self.env.backend) {
+            let mut checks: Vec<Check> = Vec::new();
+            let header_ok = if hc.trace_on {
+                header_matches_noting(rule, pkt, indev, outdev, self.env.backend, |c, held| {
+                    checks.push(c.check(held))
+                })
+            } else {
+                header_matches(rule, pkt, indev, outdev, self.env.backend)
+            };
+            if !header_ok {
                 if hc.trace_on {
-                    hc.trace.push(TraceStep {
-                        hook,
-                        rule: rref,
-                        failed_at: Some(usize::MAX),
-                        unknown: false,
-                    });
+                    hc.trace
+                        .push(self.rule_event(kind, chain, idx, checks, false, None, None));
                 }
                 idx += 1;
                 continue;
@@ -288,6 +430,10 @@ impl Engine<'_> {
             let mut hotdrop = false;
             for (mi, m) in rule.matches.iter().enumerate() {
                 let r = m.module.eval(&mut eval_ctx!(base + mi));
+                if hc.trace_on {
+                    let cx = eval_ctx!(base + mi);
+                    checks.push(match_check(&*m.module, &cx, r));
+                }
                 match r {
                     MatchResult::Yes => {}
                     MatchResult::No => {
@@ -320,12 +466,19 @@ impl Engine<'_> {
                 }
             }
             if hc.trace_on {
-                hc.trace.push(TraceStep {
-                    hook,
-                    rule: rref,
-                    failed_at: failed,
-                    unknown: unknown.is_some(),
-                });
+                let mut ev = self.rule_event(
+                    kind,
+                    chain,
+                    idx,
+                    std::mem::take(&mut checks),
+                    failed.is_none() && !hotdrop,
+                    unknown,
+                    unknown.map(|_| alternatives(&rule.action)),
+                );
+                if let TraceEvent::Rule { hotdrop: h, .. } = &mut ev {
+                    *h = hotdrop;
+                }
+                hc.trace.push(ev);
             }
             if let Some(why) = unknown {
                 pending.push(Pending {
@@ -335,6 +488,7 @@ impl Engine<'_> {
                 });
             }
             if hotdrop {
+                traced_action!("DROP (hotdrop: the match drops the malformed packet)".into());
                 return Some(TableResult {
                     verdict: TableVerdict::Drop,
                     decision: Decision::Rule(rref),
@@ -347,6 +501,19 @@ impl Engine<'_> {
             let ctr = &mut self.counters[ti][chain][idx];
             ctr.packets += 1;
             ctr.bytes += ip_len;
+            if hc.trace_on {
+                let what = match &rule.action {
+                    Action::None => "no target: counters only, next rule".to_string(),
+                    Action::Accept => "ACCEPT".into(),
+                    Action::Drop => "DROP".into(),
+                    Action::Queue => "QUEUE: no listener on queue 0, the kernel drops it".into(),
+                    Action::Return => "RETURN".into(),
+                    Action::Jump(c) => format!("jump to {}", c.name),
+                    Action::Goto(c) => format!("goto {}", c.name),
+                    Action::Target(t) => t.display_name().to_string(),
+                };
+                traced_action!(what);
+            }
             match &rule.action {
                 Action::None => idx += 1,
                 Action::Accept => {
@@ -370,26 +537,58 @@ impl Engine<'_> {
                 }
                 Action::Return => match stack.pop() {
                     Some((ch, i)) => {
+                        if hc.trace_on {
+                            hc.trace.push(TraceEvent::Return {
+                                table: tname,
+                                from: cname(chain),
+                                to: Some((cname(ch), i + 1)),
+                                explicit: true,
+                            });
+                        }
                         chain = ch;
                         idx = i + 1;
                     }
                     None => {
+                        if hc.trace_on {
+                            hc.trace.push(TraceEvent::Return {
+                                table: tname,
+                                from: cname(chain),
+                                to: None,
+                                explicit: true,
+                            });
+                            hc.trace.push(TraceEvent::Policy {
+                                table: tname,
+                                chain: cname(start),
+                                policy: table.chains[start].policy.unwrap_or(Policy::Accept).name(),
+                            });
+                        }
                         self.policy_counters[ti][start].packets += 1;
                         self.policy_counters[ti][start].bytes += ip_len;
                         return Some(policy_of(start));
                     }
                 },
-                Action::Jump(cr) => {
-                    stack.push((chain, idx));
-                    chain = cr.index;
-                    idx = 0;
-                }
-                Action::Goto(cr) => {
+                Action::Jump(cr) | Action::Goto(cr) => {
+                    let goto = matches!(rule.action, Action::Goto(_));
+                    if hc.trace_on {
+                        hc.trace.push(TraceEvent::Jump {
+                            table: tname,
+                            from: cname(chain),
+                            rule: idx + 1,
+                            to: cr.name.clone(),
+                            goto,
+                        });
+                    }
+                    if !goto {
+                        stack.push((chain, idx));
+                    }
                     chain = cr.index;
                     idx = 0;
                 }
                 Action::Target(t) => {
                     let v = t.apply(&mut eval_ctx!(base + rule.matches.len()));
+                    if hc.trace_on {
+                        traced_action!(target_effect(t.display_name(), &v));
+                    }
                     let done = |verdict| {
                         Some(TableResult {
                             verdict,

@@ -223,6 +223,16 @@ impl ExtState {
             .expect("slot holds T")
     }
 
+    /// The state of instance `slot`, if it has any (read-only, for `trace`).
+    pub fn peek<T: Any + Send>(&self, slot: usize) -> Option<&T> {
+        self.slots.get(slot)?.as_ref()?.downcast_ref::<T>()
+    }
+
+    /// A named store, if it exists (read-only, for `trace`).
+    pub fn peek_named<T: Any + Send>(&self, key: &str) -> Option<&T> {
+        self.named.get(key)?.downcast_ref::<T>()
+    }
+
     /// A named store (e.g. `recent:DEFAULT`), created with `init` on first use.
     pub fn named<T: Any + Send>(&mut self, key: &str, init: impl FnOnce() -> T) -> &mut T {
         let fresh = !self.named.get(key).is_some_and(|b| b.is::<T>());

@@ -142,6 +142,13 @@ pub trait Match: Debug + Send + Sync + MatchClone + Any {
     fn save(&self, out: &mut String);
     /// Evaluate against the packet in `cx`.
     fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult;
+    /// For `fwcheck trace`: why the match held (`held`) or failed for the packet in `cx`, with
+    /// the packet's own values (`--dport 22 ≠ 80`). Called right after [`Match::eval`] with its
+    /// result, only while tracing; it reads the state `eval` left and changes nothing. `None`
+    /// gives the generic "NAME held / did not hold".
+    fn explain(&self, _cx: &EvalCtx<'_>, _held: bool) -> Option<String> {
+        None
+    }
     /// Hooks the module may be used from (kernel `xt_match.hooks`); all when unrestricted.
     fn hooks(&self) -> HookMask {
         HookMask::ALL

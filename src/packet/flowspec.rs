@@ -4,10 +4,12 @@
 //! the builder that turns specs into packets with the generator's session builders.
 //!
 //! ```text
-//! flow      = tcp-flow | udp-flow | icmp-flow
+//! flow      = (tcp-flow | udp-flow | icmp-flow) { option }
 //! tcp-flow  = ("tcp" | "syn" | "ack" | "rst") endpoint ">" endpoint
 //! udp-flow  = "udp" endpoint ">" endpoint [ "reply" ]
 //! icmp-flow = "icmp" icmp-kind address ">" address
+//! option    = "flags" FLAGS | "size" BYTES | "payload" TEXT
+//! FLAGS     = letters of F S R P A U E C (tcpdump's, `.` also means ACK), or "none"
 //! icmp-kind = "echo" | "echo-request" | "echo-reply" | TYPE [ "/" CODE ]
 //! endpoint  = IPv4 ":" PORT | "[" IPv6 "]" ":" PORT
 //! address   = IPv4 | IPv6 | "[" IPv6 "]"
@@ -21,6 +23,11 @@
 //! * `icmp echo A > B` — request and reply; `echo-request`/`echo-reply` — just that message;
 //!   `icmp 3/3 A > B` — one message of that type/code (error types quote a UDP packet that B
 //!   sent to A, so that conntrack can relate it).
+//!
+//! * `flags FLAGS` (TCP only) — one segment with exactly these flags instead of the session:
+//!   `tcp A:p > B:q flags S` is a SYN, `flags SA` a SYN-ACK, `flags FA` a FIN-ACK.
+//! * `size BYTES` — that many bytes of payload (at most 65000); `payload TEXT` — these bytes
+//!   (`hex:0a0b…` for binary). For single segments, UDP datagrams and ICMP echoes.
 //!
 //! Words are case-insensitive; `>` may be written without spaces around it. Several flows can
 //! be given at once to [`parse_many`], separated by `;` or new lines; they are laid out one
@@ -64,6 +71,95 @@ pub struct FlowSpec {
     pub sport: u16,
     pub dst: IpAddr,
     pub dport: u16,
+    /// `flags`/`size`/`payload` options.
+    pub opts: FlowOpts,
+}
+
+/// The options after a flow (`flags S`, `size 1200`, `payload GET`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlowOpts {
+    /// One TCP segment with these flags.
+    pub flags: Option<u8>,
+    /// The payload, from `size` (generic bytes) or `payload`.
+    pub payload: Option<Vec<u8>>,
+}
+
+/// The largest payload `size` builds (an IPv4 packet must stay under 65535 bytes).
+const MAX_PAYLOAD: usize = 65000;
+
+/// TCP flags from letters (`S`, `SA`, `FA`, `S.`), tcpdump's letters plus `A` for ACK.
+fn parse_flags(t: &Tok) -> Result<u8, SpecError> {
+    use super::tcp_flags::*;
+    if t.text.eq_ignore_ascii_case("none") {
+        return Ok(0);
+    }
+    let mut f = 0u8;
+    for (i, c) in t.text.chars().enumerate() {
+        f |= match c.to_ascii_uppercase() {
+            'F' => FIN,
+            'S' => SYN,
+            'R' => RST,
+            'P' => PSH,
+            'A' | '.' => ACK,
+            'U' => URG,
+            'E' => ECE,
+            'C' | 'W' => CWR,
+            _ => {
+                return Err(bad(
+                    t.col + i,
+                    "TCP flag letters F S R P A U E C (e.g. S, SA, FA) or none",
+                    &t.text,
+                ))
+            }
+        };
+    }
+    Ok(f)
+}
+
+fn parse_opts(p: &mut P, tcp: bool) -> Result<FlowOpts, SpecError> {
+    let mut o = FlowOpts::default();
+    while let Some(t) = p.toks.get(p.i).cloned() {
+        let word = t.text.to_ascii_lowercase();
+        match word.as_str() {
+            "flags" if tcp => {
+                p.i += 1;
+                let v = p.next("TCP flags (e.g. S, SA, FA)")?;
+                o.flags = Some(parse_flags(&v)?);
+            }
+            "size" => {
+                p.i += 1;
+                let v = p.next("a payload size in bytes")?;
+                let n = v
+                    .text
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| *n <= MAX_PAYLOAD)
+                    .ok_or_else(|| bad(v.col, "a payload size 0-65000", &v.text))?;
+                o.payload = Some(generic_payload(n, 0));
+            }
+            "payload" => {
+                p.i += 1;
+                let v = p.next("the payload text (or hex:BYTES)")?;
+                o.payload = Some(match v.text.strip_prefix("hex:") {
+                    Some(h) => decode_hex(h)
+                        .ok_or_else(|| bad(v.col + 4, "an even number of hex digits", h))?,
+                    None => v.text.clone().into_bytes(),
+                });
+            }
+            _ => break,
+        }
+    }
+    Ok(o)
+}
+
+fn decode_hex(h: &str) -> Option<Vec<u8>> {
+    if !h.len().is_multiple_of(2) || h.len() > 2 * MAX_PAYLOAD {
+        return None;
+    }
+    (0..h.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(h.get(i..i + 2)?, 16).ok())
+        .collect()
 }
 
 /// A parse error: where (1-based column, in characters, of the whole input given to the
@@ -301,12 +397,14 @@ fn parse_at(s: &str, base: usize) -> Result<FlowSpec, SpecError> {
                     FlowKind::Udp { reply }
                 }
             };
+            let opts = parse_opts(&mut p, word != "udp")?;
             FlowSpec {
                 kind,
                 src,
                 sport,
                 dst,
                 dport,
+                opts,
             }
         }
         "icmp" => {
@@ -351,12 +449,14 @@ fn parse_at(s: &str, base: usize) -> Result<FlowSpec, SpecError> {
             let b = p.next("a destination address")?;
             let dst = parse_addr(&b.text, b.col)?;
             same_family(src, dst, b.col, &b.text)?;
+            let opts = parse_opts(&mut p, false)?;
             FlowSpec {
                 kind,
                 src,
                 sport: 0,
                 dst,
                 dport: 0,
+                opts,
             }
         }
         _ => {
@@ -408,6 +508,36 @@ pub fn build(specs: &[FlowSpec], opts: &GenOptions) -> Vec<Packet> {
             sim.add_host(f.dst);
         }
         let ttl = 64;
+        let tcp_kind = matches!(
+            f.kind,
+            FlowKind::Tcp | FlowKind::Syn | FlowKind::Ack | FlowKind::Rst
+        );
+        if let (Some(flags), true) = (f.opts.flags, tcp_kind) {
+            // One segment with exactly these flags.
+            let mut spec = PacketSpec::new(
+                f.src,
+                f.dst,
+                L4Spec::Tcp {
+                    sport: f.sport,
+                    dport: f.dport,
+                    seq: r.next_u32(),
+                    ack: if flags & ACK != 0 { r.next_u32() } else { 0 },
+                    flags,
+                    window: 64240,
+                    options: if flags & SYN != 0 {
+                        vec![super::build::TcpOpt::Mss(1460)]
+                    } else {
+                        vec![]
+                    },
+                },
+            );
+            spec.ttl = ttl;
+            spec.dont_fragment = true;
+            spec.payload = f.opts.payload.clone().unwrap_or_default();
+            sim.emit_spec(t, spec);
+            t += 100_000;
+            continue;
+        }
         let end = match f.kind {
             FlowKind::Tcp => {
                 let (hs, hd) = (sim.is_host(f.src), sim.is_host(f.dst));
@@ -496,7 +626,9 @@ pub fn build(specs: &[FlowSpec], opts: &GenOptions) -> Vec<Packet> {
             }
             FlowKind::Udp { reply } => {
                 let id = r.next_u32() as u16;
-                let q = if f.dport == 53 {
+                let q = if let Some(pl) = &f.opts.payload {
+                    pl.clone()
+                } else if f.dport == 53 {
                     dns_query(id, "example.com", if f.src.is_ipv6() { 28 } else { 1 })
                 } else {
                     generic_payload(32, 1)
@@ -516,7 +648,11 @@ pub fn build(specs: &[FlowSpec], opts: &GenOptions) -> Vec<Packet> {
             }
             FlowKind::Echo { request, reply } => {
                 let id = r.next_u32() as u16;
-                let pl = generic_payload(56, 2);
+                let pl = f
+                    .opts
+                    .payload
+                    .clone()
+                    .unwrap_or_else(|| generic_payload(56, 2));
                 let mut tt = t;
                 if request {
                     echo(&mut sim, tt, f.src, f.dst, false, id, 1, ttl, pl.clone());
@@ -593,6 +729,33 @@ mod tests {
         let e = parse_many("syn 1.2.3.4:1 > 5.6.7.8:2; syn 1.2.3.4 > 5.6.7.8:2").unwrap_err();
         assert_eq!(e.column, 39); // right after "1.2.3.4", where ":PORT" belongs
         assert!(e.expected.contains("PORT"));
+    }
+
+    #[test]
+    fn options_flags_size_payload() {
+        let f = parse("tcp 198.51.100.7:40000 > 203.0.113.10:22 flags S").unwrap();
+        assert_eq!(f.opts.flags, Some(SYN));
+        let v = build(&[f], &GenOptions::default());
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].tcp().unwrap().flags, SYN);
+        let f = parse("tcp 198.51.100.7:40000 > 203.0.113.10:80 flags PA payload GET").unwrap();
+        let v = build(&[f], &GenOptions::default());
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].tcp().unwrap().flags, PSH | ACK);
+        assert_eq!(v[0].ip_len, 20 + 20 + 3);
+        let f = parse("udp 192.0.2.1:5000 > 203.0.113.10:9 size 1000").unwrap();
+        let v = build(&[f], &GenOptions::default());
+        assert_eq!(v[0].ip_len, 20 + 8 + 1000);
+        let f = parse("udp 192.0.2.1:5000 > 203.0.113.10:9 payload hex:00ff").unwrap();
+        assert_eq!(f.opts.payload, Some(vec![0, 0xff]));
+        let e = parse("tcp 192.0.2.1:1 > 203.0.113.10:2 flags SX").unwrap_err();
+        assert_eq!(e.column, 41);
+        let e = parse("udp 192.0.2.1:1 > 203.0.113.10:2 flags S").unwrap_err();
+        assert_eq!(e.column, 34);
+        let e = parse("udp 192.0.2.1:1 > 203.0.113.10:2 size 70000").unwrap_err();
+        assert!(e.expected.contains("65000"));
+        let e = parse("udp 192.0.2.1:1 > 203.0.113.10:2 payload hex:0").unwrap_err();
+        assert!(e.expected.contains("hex"));
     }
 
     #[test]

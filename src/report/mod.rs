@@ -4,12 +4,14 @@
 //! ([`check`], from one [`outcome::Report`]), the per-frame rows ([`rows`]), and `lint`'s
 //! formats ([`lint`]).
 
+pub mod chains;
 pub mod check;
 pub mod ci;
 pub mod lint;
 pub mod outcome;
 pub mod rows;
 pub mod table;
+pub mod trace;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;

@@ -60,6 +60,9 @@ impl Match for Comment {
             save_string(out, t);
         }
     }
+    fn explain(&self, _cx: &EvalCtx<'_>, _held: bool) -> Option<String> {
+        Some("a comment: always holds".into())
+    }
     fn eval(&self, _cx: &mut EvalCtx<'_>) -> MatchResult {
         MatchResult::Yes
     }

@@ -385,6 +385,51 @@ impl Match for Conntrack {
             }
         }
     }
+    fn explain(&self, cx: &EvalCtx<'_>, held: bool) -> Option<String> {
+        if self.match_flags & flag::STATE == 0 {
+            return None;
+        }
+        let names = |m: u32| {
+            let all = [
+                (state::INVALID, "INVALID"),
+                (state::NEW, "NEW"),
+                (state::ESTABLISHED, "ESTABLISHED"),
+                (state::RELATED, "RELATED"),
+                (state::UNTRACKED, "UNTRACKED"),
+                (state::SNAT, "SNAT"),
+                (state::DNAT, "DNAT"),
+            ];
+            all.iter()
+                .filter(|(b, _)| m & b != 0)
+                .map(|(_, n)| *n)
+                .collect::<Vec<_>>()
+        };
+        let mut bit = cx.skb.ct.state_bit();
+        if let Some(e) = cx.ct() {
+            if e.status & status::SRC_NAT != 0 {
+                bit |= state::SNAT;
+            }
+            if e.status & status::DST_NAT != 0 {
+                bit |= state::DNAT;
+            }
+        }
+        let inside = self.state_mask & bit != 0;
+        let inv = self.invert_flags & flag::STATE != 0;
+        let word = if self.alias { "state" } else { "ctstate" };
+        let mut s = format!(
+            "{word} {} {} {{{}}}{}",
+            names(bit).join(","),
+            if inside { "∈" } else { "∉" },
+            names(self.state_mask).join(","),
+            if inv { " (negated)" } else { "" }
+        );
+        if held && self.match_flags & !flag::STATE != 0 {
+            s.push_str("; the other conntrack conditions held too");
+        } else if !held && inside != inv {
+            s.push_str("; another conntrack condition failed");
+        }
+        Some(s)
+    }
     fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
         let inv = |f: u16| self.invert_flags & f != 0;
         let has = |f: u16| self.match_flags & f != 0;

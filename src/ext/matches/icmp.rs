@@ -267,6 +267,33 @@ impl Match for Icmp {
             let _ = write!(out, "/{}", self.code.0);
         }
     }
+    fn explain(&self, cx: &EvalCtx<'_>, _held: bool) -> Option<String> {
+        let name = if self.v6 { "ICMPv6" } else { "ICMP" };
+        let ic = match l4_view(cx.pkt, 8) {
+            L4View::Header(L4::Icmp(i)) if !self.v6 => i,
+            L4View::Header(L4::Icmpv6(i)) if self.v6 => i,
+            _ => return Some(super::l4_absent_reason(cx.pkt, 8, name)),
+        };
+        if !self.v6 && self.icmp_type == 0xFF {
+            return Some(format!("{name} type any (the packet's: {})", ic.icmp_type));
+        }
+        let want = if self.code == (0, 0xFF) {
+            format!("{}", self.icmp_type)
+        } else if self.code.0 == self.code.1 {
+            format!("{}/{}", self.icmp_type, self.code.0)
+        } else {
+            format!("{}/{}-{}", self.icmp_type, self.code.0, self.code.1)
+        };
+        let hit =
+            ic.icmp_type == self.icmp_type && ic.code >= self.code.0 && ic.code <= self.code.1;
+        Some(format!(
+            "{name} type/code {}/{} {} {want}{}",
+            ic.icmp_type,
+            ic.code,
+            if hit { "=" } else { "≠" },
+            if self.invert { " (negated)" } else { "" }
+        ))
+    }
     fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
         let ic = match l4_view(cx.pkt, 8) {
             L4View::Fragment(_) => return MatchResult::No,

@@ -133,6 +133,24 @@ impl Match for Iprange {
             }
         }
     }
+    fn explain(&self, cx: &EvalCtx<'_>, _held: bool) -> Option<String> {
+        let mut parts = Vec::new();
+        for (what, r, a) in [
+            ("src", &self.src, cx.pkt.src),
+            ("dst", &self.dst, cx.pkt.dst),
+        ] {
+            if let Some((lo, hi, inv)) = r {
+                let x = num(a);
+                let inside = x >= *lo && x <= *hi;
+                parts.push(format!(
+                    "{what} {a} {} range{}",
+                    if inside { "∈" } else { "∉" },
+                    if *inv { " (negated)" } else { "" }
+                ));
+            }
+        }
+        Some(parts.join(", "))
+    }
     fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
         for (r, a) in [(&self.src, cx.pkt.src), (&self.dst, cx.pkt.dst)] {
             if let Some((lo, hi, inv)) = r {

@@ -254,6 +254,26 @@ impl Match for Limit {
             let _ = write!(out, " --limit-burst {}", self.burst);
         }
     }
+    fn explain(&self, cx: &EvalCtx<'_>, held: bool) -> Option<String> {
+        let burst = if self.burst == 0 {
+            DEFAULT_BURST
+        } else {
+            self.burst
+        };
+        let (left, whole) = if cx.env.backend == crate::ext::Backend::Nft {
+            let b = cx.ext.peek::<NftBucket>(cx.slot)?;
+            (b.tokens / b.cost.max(1), b.tokens_max / b.cost.max(1))
+        } else {
+            let b = cx.ext.peek::<Bucket>(cx.slot)?;
+            let cost = user2credits(self.avg, cx.env.hz).max(1);
+            (b.credit as u64 / cost as u64, burst as u64)
+        };
+        Some(if held {
+            format!("limit: a token taken ({left} of {whole} left)")
+        } else {
+            format!("limit: bucket empty ({left} of {whole} tokens)")
+        })
+    }
     fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
         if cx.env.backend == crate::ext::Backend::Nft {
             // iptables-nft installs the native nftables limit (nanosecond bucket).

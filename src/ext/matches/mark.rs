@@ -85,6 +85,26 @@ impl Match for Mark {
         out.push_str(" --mark");
         fmt_val_mask(out, self.mark, self.mask);
     }
+    fn explain(&self, cx: &EvalCtx<'_>, _held: bool) -> Option<String> {
+        let what = if self.conn { "connmark" } else { "mark" };
+        let mark = if self.conn {
+            match cx.ct() {
+                None => return Some("no connection: connmark fails".into()),
+                Some(ct) => ct.mark,
+            }
+        } else {
+            cx.skb.mark
+        };
+        let eq = (mark & self.mask) == self.mark;
+        Some(format!(
+            "{what} {mark:#x} & {:#x} = {:#x} {} {:#x}{}",
+            self.mask,
+            mark & self.mask,
+            if eq { "=" } else { "≠" },
+            self.mark,
+            if self.invert { " (negated)" } else { "" }
+        ))
+    }
     fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
         let mark = if self.conn {
             match cx.ct() {

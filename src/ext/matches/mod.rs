@@ -66,6 +66,37 @@ pub(crate) fn l4_view(pkt: &Packet, need: u32) -> L4View<'_> {
     }
 }
 
+/// For `trace`: `dport 80 ≠ 22`, `sport 40000 ∈ 1024:65535` (the packet's value first).
+pub(crate) fn port_reason(what: &str, port: u16, (lo, hi): (u16, u16), invert: bool) -> String {
+    let inside = port >= lo && port <= hi;
+    let set = if lo == hi {
+        lo.to_string()
+    } else {
+        format!("{lo}:{hi}")
+    };
+    let rel = match (lo == hi, inside) {
+        (true, true) => "=",
+        (true, false) => "≠",
+        (false, true) => "∈",
+        (false, false) => "∉",
+    };
+    let neg = if invert { " (negated)" } else { "" };
+    format!("{what} {port} {rel} {set}{neg}")
+}
+
+/// For `trace`: why an L4 match saw no header (a later fragment, a cut or missing header).
+pub(crate) fn l4_absent_reason(pkt: &Packet, need: u32, proto: &str) -> String {
+    match l4_view(pkt, need) {
+        L4View::Fragment(o) => format!(
+            "a later fragment (offset {}): it has no {proto} header, the match fails",
+            o as u32 * 8
+        ),
+        L4View::Tinygram => format!("the {proto} header is shorter than {need} bytes"),
+        L4View::CutByCapture => format!("the {proto} header is cut off by the capture"),
+        L4View::Header(_) => format!("not a {proto} packet"),
+    }
+}
+
 #[inline]
 pub(crate) fn port_match(min: u16, max: u16, port: u16, invert: bool) -> bool {
     (port >= min && port <= max) != invert

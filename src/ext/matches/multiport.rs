@@ -205,6 +205,39 @@ impl Match for Multiport {
             }
         }
     }
+    fn explain(&self, cx: &EvalCtx<'_>, _held: bool) -> Option<String> {
+        let (s, d) = match port_view(cx.pkt) {
+            PortView::Ports(s, d) => (s, d),
+            PortView::Fragment => {
+                return Some("a later fragment: no ports, the match fails".into())
+            }
+            _ => return Some("the ports are not in the packet".into()),
+        };
+        let set = self
+            .ports
+            .iter()
+            .map(|(lo, hi, _)| {
+                if lo == hi {
+                    lo.to_string()
+                } else {
+                    format!("{lo}:{hi}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(",");
+        let inr = |p: u16| self.ports.iter().any(|(lo, hi, _)| p >= *lo && p <= *hi);
+        let one =
+            |what: &str, p: u16| format!("{what} {p} {} {{{set}}}", if inr(p) { "∈" } else { "∉" });
+        let mut out = match self.side {
+            Some(Side::Source) => one("sport", s),
+            Some(Side::Dest) => one("dport", d),
+            _ => format!("{}, {}", one("sport", s), one("dport", d)),
+        };
+        if self.invert {
+            out.push_str(" (negated)");
+        }
+        Some(out)
+    }
     fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
         let (s, d) = match port_view(cx.pkt) {
             PortView::Fragment => return MatchResult::No,

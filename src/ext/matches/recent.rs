@@ -394,6 +394,49 @@ impl Match for Recent {
         }
         out.push_str(if self.dest { " --rdest" } else { " --rsource" });
     }
+    fn explain(&self, cx: &EvalCtx<'_>, held: bool) -> Option<String> {
+        let a = if self.dest { cx.pkt.dst } else { cx.pkt.src };
+        let t = cx
+            .ext
+            .peek_named::<Table>(&format!("recent:{}", self.name))?;
+        let key = addr_num(a) & t.mask;
+        let entry = t.entries.iter().find(|e| e.addr == key);
+        let op = match self.op.unwrap_or(Op::Check) {
+            Op::Set => "--set",
+            Op::Check => "--rcheck",
+            Op::Update => "--update",
+            Op::Remove => "--remove",
+        };
+        let seen = match entry {
+            None => format!("{a} is not in list {}", self.name),
+            Some(e) => {
+                let hz = cx.env.hz as u64;
+                let window = if self.seconds != 0 {
+                    let from = cx.now.wrapping_sub(self.seconds as u64 * hz);
+                    let n = e.stamps[..e.nstamps]
+                        .iter()
+                        .filter(|s| !time_after(from, **s))
+                        .count();
+                    format!(", {n} in the last {} s", self.seconds)
+                } else {
+                    String::new()
+                };
+                format!(
+                    "{a} is in list {}: {} hits recorded{window}",
+                    self.name, e.nstamps
+                )
+            }
+        };
+        let need = if self.hit_count != 0 {
+            format!(" (--hitcount {})", self.hit_count)
+        } else {
+            String::new()
+        };
+        Some(format!(
+            "recent {op}: {seen}{need} → {}",
+            if held { "holds" } else { "fails" }
+        ))
+    }
     fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
         let addr = addr_num(if self.dest { cx.pkt.dst } else { cx.pkt.src });
         let mut ttl = cx.skb.ttl;

@@ -217,6 +217,61 @@ impl Match for Tcp {
             save_tcp_flags(out, self.flg_cmp);
         }
     }
+    fn explain(&self, cx: &EvalCtx<'_>, _held: bool) -> Option<String> {
+        if self.elided {
+            return Some("nothing left to test (iptables-nft drops it): holds".into());
+        }
+        let L4View::Header(L4::Tcp(th)) = l4_view(cx.pkt, 20) else {
+            return Some(super::l4_absent_reason(cx.pkt, 20, "TCP"));
+        };
+        let mut parts = Vec::new();
+        if self.spts != (0, 0xFFFF) || self.inv_sport {
+            parts.push(super::port_reason(
+                "sport",
+                th.sport,
+                self.spts,
+                self.inv_sport,
+            ));
+        }
+        if self.dpts != (0, 0xFFFF) || self.inv_dport {
+            parts.push(super::port_reason(
+                "dport",
+                th.dport,
+                self.dpts,
+                self.inv_dport,
+            ));
+        }
+        if self.flg_mask != 0 || self.inv_flags {
+            use crate::engine::trace::tcp_flags;
+            let got = th.flags & self.flg_mask;
+            let eq = got == self.flg_cmp;
+            parts.push(format!(
+                "flags [{}] masked with [{}] = [{}] {} [{}]{}",
+                tcp_flags(th.flags),
+                tcp_flags(self.flg_mask),
+                tcp_flags(got),
+                if eq { "=" } else { "≠" },
+                tcp_flags(self.flg_cmp),
+                if self.inv_flags { " (negated)" } else { "" }
+            ));
+        }
+        if self.option != 0 {
+            parts.push(format!(
+                "tcp option {} {}{}",
+                self.option,
+                if th.options.has_kind(self.option) {
+                    "present"
+                } else {
+                    "absent"
+                },
+                if self.inv_option { " (negated)" } else { "" }
+            ));
+        }
+        if parts.is_empty() {
+            parts.push("a TCP packet".into());
+        }
+        Some(parts.join(", "))
+    }
     fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
         if self.elided {
             return MatchResult::Yes;

@@ -92,6 +92,35 @@ impl Match for Udp {
             save_ports(out, "dport", self.dpts, self.inv_dport);
         }
     }
+    fn explain(&self, cx: &EvalCtx<'_>, _held: bool) -> Option<String> {
+        if self.elided {
+            return Some("nothing left to test (iptables-nft drops it): holds".into());
+        }
+        let L4View::Header(L4::Udp(uh)) = l4_view(cx.pkt, 8) else {
+            return Some(super::l4_absent_reason(cx.pkt, 8, "UDP"));
+        };
+        let mut parts = Vec::new();
+        if self.spts != (0, 0xFFFF) || self.inv_sport {
+            parts.push(super::port_reason(
+                "sport",
+                uh.sport,
+                self.spts,
+                self.inv_sport,
+            ));
+        }
+        if self.dpts != (0, 0xFFFF) || self.inv_dport {
+            parts.push(super::port_reason(
+                "dport",
+                uh.dport,
+                self.dpts,
+                self.inv_dport,
+            ));
+        }
+        if parts.is_empty() {
+            parts.push("a UDP packet".into());
+        }
+        Some(parts.join(", "))
+    }
     fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
         if self.elided {
             return MatchResult::Yes;

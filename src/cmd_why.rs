@@ -1,0 +1,222 @@
+//! The learning subcommands of the command line: `fwcheck trace`, `fwcheck graph` and
+//! `fwcheck lint --chains`. Argument handling only; the work is in the library
+//! (`fwcheck::trace`, `fwcheck::graph`, `fwcheck::report::{trace, chains}`).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+
+use fwcheck::engine::{SimEnv, SimOptions};
+use fwcheck::packet::flowspec;
+use fwcheck::packet::gen::GenOptions;
+use fwcheck::replay::{self, Source};
+use fwcheck::session::{self, Error, Exit, Rules};
+
+use super::{load, written, InputArgs};
+
+/// Where the simulated host is and how it is wired (a subset of the main command's options).
+#[derive(Args, Debug, Clone)]
+pub struct WhyHost {
+    /// An address of the simulated host (repeatable; ADDR/LEN also names its network).
+    /// Default: inferred from the traffic (a flow spec's destination).
+    #[arg(long, value_name = "ADDR")]
+    host: Vec<String>,
+    /// Name of the interface packets are seen on (default: the capture's, else eth0).
+    #[arg(long, value_name = "NAME")]
+    iface: Option<String>,
+    /// The host forwards traffic that is neither to nor from it (FORWARD chain).
+    #[arg(long)]
+    router: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TraceFormat {
+    /// A walk-through for people: every rule tried, why it matched or not.
+    Text,
+    /// JSON Lines: one record per step, then the packet's verdict record.
+    Json,
+}
+
+/// `fwcheck trace`.
+#[derive(Args, Debug)]
+pub struct TraceArgs {
+    /// Ruleset file.
+    rules: PathBuf,
+    /// The packet: a flow spec as for --flow, plus `flags`, `size`, `payload`, e.g.
+    /// 'tcp 198.51.100.7:40000 > 203.0.113.10:22 flags S'. A spec without `flags` traces
+    /// every packet of the flow (a TCP session: handshake, data, close).
+    #[arg(required_unless_present = "pcap", conflicts_with = "pcap")]
+    spec: Option<String>,
+    /// Trace one frame of this capture, with the state the frames before it built up.
+    #[arg(long, value_name = "FILE", requires = "frame")]
+    pcap: Option<PathBuf>,
+    /// The frame to trace (1-based, as tcpdump and Wireshark number them).
+    #[arg(long, value_name = "N", requires = "pcap")]
+    frame: Option<u64>,
+    #[command(flatten)]
+    input: InputArgs,
+    #[command(flatten)]
+    host: WhyHost,
+    #[arg(long, value_enum, default_value_t = TraceFormat::Text)]
+    format: TraceFormat,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GraphFormat {
+    /// Graphviz DOT (render with `dot -Tsvg`, or read as text).
+    Dot,
+    /// SVG drawn by fwcheck itself (no Graphviz needed).
+    Svg,
+}
+
+/// `fwcheck graph`.
+#[derive(Args, Debug)]
+pub struct GraphArgs {
+    /// Ruleset file.
+    rules: PathBuf,
+    /// Count packets per chain and per jump from this capture's replay.
+    #[arg(long, value_name = "FILE")]
+    pcap: Option<PathBuf>,
+    #[command(flatten)]
+    input: InputArgs,
+    #[command(flatten)]
+    host: WhyHost,
+    #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+    format: GraphFormat,
+    /// Write to this file instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+fn load_valid(path: &Path, input: &InputArgs) -> Result<Rules, Error> {
+    let rules = load(path, input)?;
+    if !rules.is_valid() {
+        eprint!("{}", rules.loaded.render_diagnostics(false));
+        return Err(rules.invalid_error());
+    }
+    Ok(rules)
+}
+
+/// The simulation options for `source` (hosts inferred as the main command does).
+fn sim_options(host: &WhyHost, input: &InputArgs, source: &Source) -> Result<SimOptions, Error> {
+    let (given, networks) = session::parse_hosts(&host.host)?;
+    let hosts = replay::choose_hosts(&given, source)
+        .map_err(|e| Error::usage(e.to_string()))?
+        .hosts;
+    let env = SimEnv {
+        hosts,
+        networks,
+        iface: host.iface.clone().unwrap_or_else(|| "eth0".to_string()),
+        iface_from_capture: host.iface.is_none(),
+        backend: input.backend.get(),
+        ..SimEnv::default()
+    };
+    Ok(SimOptions {
+        env,
+        router: host.router,
+        ..SimOptions::default()
+    })
+}
+
+fn write_out(output: Option<&Path>, text: &str) -> Result<u8, Error> {
+    let res = match output {
+        Some(p) => std::fs::write(p, text),
+        None => std::io::stdout().lock().write_all(text.as_bytes()),
+    };
+    written(res, Exit::Ok)
+}
+
+/// `fwcheck trace`.
+pub fn trace(a: TraceArgs) -> Result<u8, Error> {
+    let rules = load_valid(&a.rules, &a.input)?;
+    let rs = &rules.loaded.ruleset;
+    let traced = if let (Some(pcap), Some(frame)) = (&a.pcap, a.frame) {
+        let src = Source::Capture(pcap.clone());
+        let opts = sim_options(&a.host, &a.input, &src)?;
+        fwcheck::trace::trace_frame(rs, opts, pcap, frame)
+            .map_err(|e| Error::invalid(format!("{}: {e}", pcap.display())))?
+    } else {
+        let spec = a.spec.as_deref().unwrap_or_default();
+        let specs = match flowspec::parse_many(spec) {
+            Ok(s) if !s.is_empty() => s,
+            Ok(_) => return Err(Error::usage("trace: the flow spec is empty")),
+            Err(e) => {
+                let prefix = "fwcheck: trace '";
+                let col = spec.chars().take(e.column.saturating_sub(1)).count();
+                return Err(Error::usage(format!(
+                    "trace '{spec}'\n{}^ {e}",
+                    " ".repeat(prefix.len() + col)
+                )));
+            }
+        };
+        let (given, _) = session::parse_hosts(&a.host.host)?;
+        let mut go = GenOptions::default();
+        if !given.is_empty() {
+            go.host = given;
+        }
+        let packets = flowspec::build(&specs, &go);
+        let src = Source::Packets(packets.clone());
+        let opts = sim_options(&a.host, &a.input, &src)?;
+        fwcheck::trace::trace_packets(rs, opts, packets)
+    };
+    let text = match a.format {
+        TraceFormat::Text => fwcheck::report::trace::text(&traced),
+        TraceFormat::Json => fwcheck::report::trace::json_lines(&traced),
+    };
+    write_out(None, &text)
+}
+
+/// `fwcheck graph`.
+pub fn graph(a: GraphArgs) -> Result<u8, Error> {
+    let rules = load_valid(&a.rules, &a.input)?;
+    let rs = &rules.loaded.ruleset;
+    let engine = match &a.pcap {
+        Some(pcap) => Some(replay_counts(rs, &a.host, &a.input, pcap)?),
+        None => None,
+    };
+    let pic = fwcheck::graph::build(rs, engine.as_ref());
+    let text = match a.format {
+        GraphFormat::Dot => fwcheck::graph::to_dot(&pic),
+        GraphFormat::Svg => fwcheck::graph::to_svg(&pic),
+    };
+    write_out(a.output.as_deref(), &text)
+}
+
+/// Replays `pcap` through `rs` and hands back the engine with its counters.
+fn replay_counts<'r>(
+    rs: &'r fwcheck::ruleset::Ruleset,
+    host: &WhyHost,
+    input: &InputArgs,
+    pcap: &Path,
+) -> Result<fwcheck::engine::Engine<'r>, Error> {
+    let src = Source::Capture(pcap.to_path_buf());
+    let opts = sim_options(host, input, &src)?;
+    replay::replay(rs, opts, src, |_| {})
+        .map(|(e, _)| e)
+        .map_err(|e| Error::invalid(format!("{}: {e}", pcap.display())))
+}
+
+/// `fwcheck lint RULES --chains [CHAIN] [--pcap F]`: the chains as `iptables -L -v -n
+/// --line-numbers` lists them, with counters from the capture's replay.
+pub fn chains(
+    rules: &Path,
+    input: &InputArgs,
+    chain: Option<&str>,
+    pcap: Option<&Path>,
+) -> Result<u8, Error> {
+    let loaded = load_valid(rules, input)?;
+    let rs = &loaded.loaded.ruleset;
+    let host = WhyHost {
+        host: Vec::new(),
+        iface: None,
+        router: false,
+    };
+    let engine = match pcap {
+        Some(p) => Some(replay_counts(rs, &host, input, p)?),
+        None => None,
+    };
+    let text =
+        fwcheck::report::chains::listing(rs, engine.as_ref(), chain).map_err(Error::usage)?;
+    write_out(None, &text)
+}

@@ -1,0 +1,296 @@
+//! `fwcheck lint --chains`: the chains as `iptables -L -v -n --line-numbers` lists them
+//! (iptables 1.8.9: `print_header`, `print_firewall` / `print_rule_details` in
+//! `iptables/xshared.c`, numbers from `xtables_print_num` with `FMT_KILOMEGAGIGA`), with the
+//! counters of a replay when traffic is given (zero otherwise, as after `iptables-restore`).
+//!
+//! Columns are byte-exact with iptables for the rule header (addresses, interfaces, protocol
+//! number, fragment flag). The options column uses the extensions' `-L` wording for `tcp`,
+//! `udp`, `icmp`, `conntrack`/`state`, `multiport`, `comment` and `limit`; other matches and
+//! targets are shown in their `iptables-save` syntax.
+
+use std::fmt::Write;
+
+use crate::engine::Engine;
+use crate::ext::matches;
+use crate::ruleset::model::{Action, AddrMask, Policy, Rule, Ruleset};
+
+/// `xtables_print_num` with `FMT_KILOMEGAGIGA`: `%5llu `, or 4 digits and K/M/G/T.
+fn num(out: &mut String, mut n: u64) {
+    if n <= 99999 {
+        let _ = write!(out, "{n:>5} ");
+        return;
+    }
+    for unit in ['K', 'M', 'G', 'T'] {
+        n = n.saturating_add(500) / 1000;
+        if n <= 9999 || unit == 'T' {
+            let _ = write!(out, "{n:>4}{unit} ");
+            return;
+        }
+    }
+}
+
+/// An address as `-n` prints it: the bare address for a host mask, else `addr/len`.
+fn addr(a: Option<&(AddrMask, bool)>, v6: bool) -> (bool, String) {
+    match a {
+        None => (false, if v6 { "::/0" } else { "0.0.0.0/0" }.to_string()),
+        Some((m, inv)) => {
+            let full = if v6 { 128 } else { 32 };
+            let s = match m.prefix_len() {
+                Some(l) if l == full => m.addr().to_string(),
+                _ => m.to_string(),
+            };
+            (*inv, s)
+        }
+    }
+}
+
+fn ports(out: &mut String, what: &str, (lo, hi): (u16, u16), inv: bool) {
+    if (lo, hi) == (0, 0xFFFF) && !inv {
+        return;
+    }
+    let bang = if inv { "!" } else { "" };
+    if lo == hi {
+        let _ = write!(out, " {what}:{bang}{lo}");
+    } else {
+        let _ = write!(out, " {what}s:{bang}{lo}:{hi}");
+    }
+}
+
+/// The `-L` text of one match (with its leading space).
+fn match_text(out: &mut String, m: &dyn crate::ext::Match) {
+    let any = m.as_any();
+    if let Some(t) = any.downcast_ref::<matches::tcp::Tcp>() {
+        if t.elided {
+            return;
+        }
+        out.push_str(" tcp");
+        ports(out, "spt", t.spts, t.inv_sport);
+        ports(out, "dpt", t.dpts, t.inv_dport);
+        if t.flg_mask != 0 || t.inv_flags {
+            let _ = write!(
+                out,
+                " flags:{}0x{:02X}/0x{:02X}",
+                if t.inv_flags { "!" } else { "" },
+                t.flg_mask,
+                t.flg_cmp
+            );
+        }
+        if t.option != 0 {
+            let _ = write!(
+                out,
+                " option={}{}",
+                if t.inv_option { "!" } else { "" },
+                t.option
+            );
+        }
+    } else if let Some(u) = any.downcast_ref::<matches::udp::Udp>() {
+        if u.elided {
+            return;
+        }
+        out.push_str(" udp");
+        ports(out, "spt", u.spts, u.inv_sport);
+        ports(out, "dpt", u.dpts, u.inv_dport);
+    } else if let Some(c) = any.downcast_ref::<matches::conntrack::Conntrack>() {
+        let mut s = String::new();
+        m.save(&mut s);
+        // `--ctstate X` → `ctstate X`, `--state X` → `state X`; other options as saved.
+        let s = s
+            .replace(" --ctstate ", " ctstate ")
+            .replace(" --state ", " state ");
+        let _ = c;
+        out.push_str(&s);
+    } else if let Some(i) = any.downcast_ref::<matches::icmp::Icmp>() {
+        if i.v6 {
+            let mut s = String::new();
+            m.save(&mut s);
+            let _ = write!(out, " -m icmp6{s}");
+            return;
+        }
+        let bang = if i.invert { "!" } else { "" };
+        if i.icmp_type == 0xFF {
+            let _ = write!(out, " icmp {bang}any");
+        } else if i.code == (0, 0xFF) {
+            let _ = write!(out, " icmptype {bang}{}", i.icmp_type);
+        } else if i.code.0 == i.code.1 {
+            let _ = write!(out, " icmptype {bang}{} code {}", i.icmp_type, i.code.0);
+        } else {
+            let _ = write!(
+                out,
+                " icmptype {bang}{} codes {}-{}",
+                i.icmp_type, i.code.0, i.code.1
+            );
+        }
+    } else if let Some(mp) = any.downcast_ref::<matches::multiport::Multiport>() {
+        let side = match mp.side {
+            Some(matches::multiport::Side::Source) => "sports",
+            Some(matches::multiport::Side::Dest) => "dports",
+            _ => "ports",
+        };
+        let list: Vec<String> = mp
+            .ports
+            .iter()
+            .map(|(lo, hi, _)| {
+                if lo == hi {
+                    lo.to_string()
+                } else {
+                    format!("{lo}:{hi}")
+                }
+            })
+            .collect();
+        let _ = write!(
+            out,
+            " multiport {side} {}{}",
+            if mp.invert { "! " } else { "" },
+            list.join(",")
+        );
+    } else if let Some(c) = any.downcast_ref::<matches::comment::Comment>() {
+        let _ = write!(out, " /* {} */", c.text.as_deref().unwrap_or(""));
+    } else if let Some(l) = any.downcast_ref::<matches::limit::Limit>() {
+        out.push_str(" limit: avg");
+        matches::limit::fmt_rate(out, l.avg);
+        let _ = write!(out, " burst {}", l.burst);
+    } else if let Some(r) = any.downcast_ref::<matches::iprange::Iprange>() {
+        let ip = |n: u128| -> std::net::IpAddr {
+            if r.v6 {
+                std::net::Ipv6Addr::from(n).into()
+            } else {
+                std::net::Ipv4Addr::from(n as u32).into()
+            }
+        };
+        for (what, side) in [("source", &r.src), ("destination", &r.dst)] {
+            if let Some((lo, hi, inv)) = side {
+                let _ = write!(
+                    out,
+                    " {}{what} IP range {}-{}",
+                    if *inv { "! " } else { "" },
+                    ip(*lo),
+                    ip(*hi)
+                );
+            }
+        }
+    } else if m.printed() {
+        let _ = write!(out, " -m {}", m.display_name());
+        m.save(out);
+    }
+}
+
+fn target_name(a: &Action) -> String {
+    match a {
+        Action::None => String::new(),
+        Action::Accept => "ACCEPT".into(),
+        Action::Drop => "DROP".into(),
+        Action::Return => "RETURN".into(),
+        Action::Queue => "QUEUE".into(),
+        Action::Jump(c) | Action::Goto(c) => c.name.clone(),
+        Action::Target(t) => t.display_name().to_string(),
+    }
+}
+
+fn rule_line(out: &mut String, n: usize, r: &Rule, v6: bool, pkts: u64, bytes: u64) {
+    let _ = write!(out, "{n:<4} ");
+    num(out, pkts);
+    num(out, bytes);
+    let _ = write!(out, "{:<9} ", target_name(&r.action));
+    let (pinv, p) = match r.proto {
+        Some((p, inv)) => (inv, p.to_string()),
+        None => (false, "0".to_string()),
+    };
+    let _ = write!(out, "{}{p:<4} ", if pinv { '!' } else { ' ' });
+    match r.frag {
+        Some(inv) => {
+            let _ = write!(out, "{}f ", if inv { '!' } else { '-' });
+        }
+        None => out.push_str("-- "),
+    }
+    let iface = |i: &Option<crate::ruleset::model::IfaceMatch>| match i {
+        None => "*".to_string(),
+        Some(i) => format!("{}{}", if i.invert { "!" } else { "" }, i.name),
+    };
+    let _ = write!(out, " {:<6} ", iface(&r.iniface));
+    let _ = write!(out, "{:<6} ", iface(&r.outiface));
+    let (sinv, s) = addr(r.src.as_ref(), v6);
+    let (dinv, d) = addr(r.dst.as_ref(), v6);
+    let _ = write!(
+        out,
+        "{}{s:<19} {}{d:<19} ",
+        if sinv { '!' } else { ' ' },
+        if dinv { '!' } else { ' ' }
+    );
+    for m in &r.matches {
+        match_text(out, &*m.module);
+    }
+    match &r.action {
+        Action::Goto(_) => out.push_str(" [goto]"),
+        Action::Target(t) => {
+            let mut s = String::new();
+            t.save(&mut s);
+            out.push_str(&s);
+        }
+        _ => {}
+    }
+    out.push('\n');
+}
+
+/// The listing of every chain (or of the chain `only`, in every table that has one).
+pub fn listing(
+    rs: &Ruleset,
+    engine: Option<&Engine<'_>>,
+    only: Option<&str>,
+) -> Result<String, String> {
+    let v6 = rs.family == crate::packet::Family::V6;
+    let mut out = String::new();
+    let mut found = false;
+    for (ti, t) in rs.tables.iter().enumerate() {
+        for (ci, c) in t.chains.iter().enumerate() {
+            if only.is_some_and(|o| o != c.name) {
+                continue;
+            }
+            found = true;
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            if rs.tables.len() > 1 || only.is_some() {
+                let _ = writeln!(out, "# table {}", t.kind.name());
+            }
+            match c.hook {
+                Some(_) => {
+                    let pc = engine
+                        .map(|e| e.policy_counters(ti, ci))
+                        .unwrap_or_default();
+                    let _ = writeln!(
+                        out,
+                        "Chain {} (policy {} {} packets, {} bytes)",
+                        c.name,
+                        c.policy.unwrap_or(Policy::Accept).name(),
+                        pc.packets,
+                        pc.bytes
+                    );
+                }
+                None => {
+                    let refs = t
+                        .chains
+                        .iter()
+                        .flat_map(|c| &c.rules)
+                        .filter(|r| r.action.chain_ref().is_some_and(|cr| cr.index == ci))
+                        .count();
+                    let _ = writeln!(out, "Chain {} ({refs} references)", c.name);
+                }
+            }
+            out.push_str(
+                "num   pkts bytes target     prot opt in     out     source               destination         \n",
+            );
+            for (ri, r) in c.rules.iter().enumerate() {
+                let ctr = engine
+                    .map(|e| e.rule_counters(ti, ci, ri))
+                    .unwrap_or_default();
+                rule_line(&mut out, ri + 1, r, v6, ctr.packets, ctr.bytes);
+            }
+        }
+    }
+    if !found {
+        if let Some(o) = only {
+            return Err(format!("no chain named `{o}` in the ruleset"));
+        }
+    }
+    Ok(out)
+}

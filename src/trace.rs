@@ -1,0 +1,138 @@
+//! `fwcheck trace`: one packet (or the packets of one flow spec, or one frame of a capture)
+//! through the ruleset, every step recorded by the normal engine ([`crate::engine::trace`]).
+//!
+//! The kernel's counterpart is `nft monitor trace` / `xtables-monitor --trace` (`nft_trace_notify`
+//! in `net/netfilter/nf_tables_trace.c`): it names the hook, table, chain, rule and verdict of each
+//! step. fwcheck adds why each rule matched or not, conntrack, NAT and reassembly.
+//!
+//! A frame of a capture is traced with the state the capture built up before it: frames 1..N-1
+//! go through the ordinary replay (defragmentation, conntrack, `recent`, `limit`, `hashlimit`…)
+//! with tracing off, then frame N with tracing on.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::engine::{SimOptions, TraceEvent};
+use crate::packet::capture::{CaptureError, CaptureReader};
+use crate::packet::Packet;
+use crate::replay::{Item, Replayer};
+use crate::report::{PacketRecord, RuleInfos};
+use crate::ruleset::Ruleset;
+
+/// One traced packet: its steps and the engine's verdict for it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TracedPacket {
+    /// The packet as it entered (`tcp 198.51.100.7:40000 > 203.0.113.10:22 [S] len 44`).
+    pub packet: String,
+    /// Every step, in order.
+    pub steps: Vec<TraceEvent>,
+    /// The same record the main command prints for this frame (verdict, deciding rule).
+    pub record: PacketRecord,
+}
+
+/// Why a frame could not be traced.
+#[derive(Debug, thiserror::Error)]
+pub enum TraceError {
+    #[error(transparent)]
+    Capture(#[from] CaptureError),
+    #[error("frame {frame}: not an IP packet fwcheck can judge: {reason}")]
+    Undecodable { frame: u64, reason: String },
+    #[error("the capture has {frames} frame(s); there is no frame {frame}")]
+    NoSuchFrame { frame: u64, frames: u64 },
+    #[error("frames are numbered from 1")]
+    FrameZero,
+}
+
+fn traced(rules: &mut RuleInfos<'_>, pkt: &Packet, o: &crate::engine::Outcome) -> TracedPacket {
+    let mut steps = Vec::with_capacity(o.trace.len() + 1);
+    if !o.fragments.is_empty() {
+        steps.push(TraceEvent::Note {
+            text: format!(
+                "reassembled from frames {:?} before the tables saw it (defragmentation)",
+                o.fragments
+            ),
+        });
+    }
+    steps.extend(o.trace.iter().cloned());
+    if o.verdict.is_none() || o.answer_to.is_some() {
+        if let Some(r) = &o.reason {
+            steps.push(TraceEvent::Note { text: r.clone() });
+        }
+    }
+    TracedPacket {
+        packet: crate::engine::trace::describe_packet(pkt),
+        steps,
+        record: PacketRecord::new(rules, pkt, o),
+    }
+}
+
+/// Trace `packets` in order, each with the state the ones before it left (a flow spec's
+/// handshake, then its data…).
+pub fn trace_packets(
+    rs: &Ruleset,
+    mut opts: SimOptions,
+    packets: Vec<Packet>,
+) -> Vec<TracedPacket> {
+    opts.trace = true;
+    let mut r = Replayer::new(rs, opts);
+    let mut rules = RuleInfos::new(rs);
+    let mut out = Vec::new();
+    for p in packets {
+        r.feed(p, None, &mut |item| {
+            if let Item::Packet(p, o) = item {
+                out.push(traced(&mut rules, p, o));
+            }
+        });
+    }
+    out
+}
+
+/// Trace frame `frame` (1-based) of the capture at `path`, after replaying the frames before
+/// it. Usually one packet; more when frame N completes a reassembly that yields several.
+pub fn trace_frame(
+    rs: &Ruleset,
+    mut opts: SimOptions,
+    path: &Path,
+    frame: u64,
+) -> Result<Vec<TracedPacket>, TraceError> {
+    if frame == 0 {
+        return Err(TraceError::FrameZero);
+    }
+    opts.trace = false;
+    let mut r = Replayer::new(rs, opts);
+    let mut rules = RuleInfos::new(rs);
+    let mut reader = CaptureReader::open(path)?;
+    let mut seen = 0u64;
+    for item in &mut reader {
+        seen += 1;
+        if seen < frame {
+            match item {
+                Ok(p) => r.feed(p, None, &mut |_| {}),
+                Err(problem) => r.problem(&problem, &mut |_| {}),
+            }
+            continue;
+        }
+        let p = match item {
+            Ok(p) => p,
+            Err(problem) => {
+                return Err(TraceError::Undecodable {
+                    frame,
+                    reason: problem.reason.to_string(),
+                })
+            }
+        };
+        r.engine.set_trace(true);
+        let mut out = Vec::new();
+        r.feed(p, None, &mut |item| {
+            if let Item::Packet(p, o) = item {
+                out.push(traced(&mut rules, p, o));
+            }
+        });
+        return Ok(out);
+    }
+    Err(TraceError::NoSuchFrame {
+        frame,
+        frames: seen,
+    })
+}

@@ -106,16 +106,11 @@ pub fn parse_source(source: Arc<SourceFile>, opts: ParseOptions) -> Parsed {
         InputFormat::Auto => detect_format(&source.text),
         f => f,
     };
-    let mut st = State {
-        family: opts.family,
-        backend: opts.backend,
-        tables: Vec::new(),
-        diags: Vec::new(),
-        source: source.clone(),
-    };
+    let region = 0..source.text.len();
+    let mut st = State::new(source.clone(), opts);
     match format {
-        InputFormat::Script => parse_script(&mut st),
-        _ => parse_restore(&mut st),
+        InputFormat::Script => parse_script(&mut st, region),
+        _ => parse_restore(&mut st, region),
     }
     let tables = finalize(&mut st);
     let mut diags = st.diags;
@@ -173,12 +168,131 @@ fn is_iptables_program(p: &str) -> Option<Family> {
     }
 }
 
-struct State {
+struct State<'s> {
     backend: Backend,
     family: Family,
     tables: Vec<TableB>,
     diags: Vec<Diagnostic>,
     source: Arc<SourceFile>,
+    /// `iptables-restore --noflush`: a `*table` line keeps the table's chains and rules (a
+    /// declared user chain that exists is flushed, a built-in chain gets the declared policy).
+    noflush: bool,
+    /// Tables opened by a `*table` line of this input (a second block of one replaces the first).
+    opened: Vec<TableKind>,
+    /// Called after each command of a script and at each COMMIT of restore input.
+    on_step: Option<&'s mut dyn FnMut(AppliedStep<'_>)>,
+}
+
+impl<'s> State<'s> {
+    fn new(source: Arc<SourceFile>, opts: ParseOptions) -> State<'s> {
+        State {
+            family: opts.family,
+            backend: opts.backend,
+            tables: Vec::new(),
+            diags: Vec::new(),
+            source,
+            noflush: false,
+            opened: Vec::new(),
+            on_step: None,
+        }
+    }
+
+    /// Tell the step observer, if any, that the command at `span` was applied.
+    fn step(&mut self, span: Span, changes: bool, errors_before: usize) {
+        let errors = self.diags.iter().filter(|d| d.is_error()).count() > errors_before;
+        if self.on_step.is_none() {
+            return;
+        }
+        let mut scratch = Vec::new();
+        let tables = finalize_tables(self.tables.clone(), &mut scratch);
+        let ruleset = Ruleset {
+            source: self.source.clone(),
+            family: self.family,
+            backend: self.backend,
+            tables,
+        };
+        if let Some(f) = self.on_step.as_mut() {
+            f(AppliedStep {
+                span,
+                changes,
+                errors,
+                ruleset: &ruleset,
+            });
+        }
+    }
+
+    fn error_count(&self) -> usize {
+        self.diags.iter().filter(|d| d.is_error()).count()
+    }
+}
+
+/// What [`apply`] reports after each step: a command of a script (`iptables -P INPUT DROP`), or
+/// a table block of restore input at its COMMIT (iptables-restore applies a block at once).
+#[derive(Debug)]
+pub struct AppliedStep<'a> {
+    /// The command (script) or the block from its `*table` line to its COMMIT (restore).
+    pub span: Span,
+    /// False for read-only commands (`-L`, `-S`, `-C`): the ruleset is the previous step's.
+    pub changes: bool,
+    /// The step had an error: it was not (or only partly) applied.
+    pub errors: bool,
+    /// The ruleset after the step.
+    pub ruleset: &'a Ruleset,
+}
+
+/// Apply the commands in `region` of `source` (a script of iptables commands, or restore
+/// input) on top of `base`'s tables, as running them on a host whose ruleset is `base` would.
+/// `base`'s spans must point into `source` (build `source` from its text and the commands).
+/// With `noflush`, restore input is applied as `iptables-restore --noflush` does. `on_step` is
+/// called after each command (script) or at each COMMIT (restore) with the ruleset then.
+pub fn apply(
+    base: Option<&Ruleset>,
+    source: Arc<SourceFile>,
+    region: std::ops::Range<usize>,
+    opts: ParseOptions,
+    noflush: bool,
+    on_step: Option<&mut dyn FnMut(AppliedStep<'_>)>,
+) -> Parsed {
+    let format = match opts.format {
+        InputFormat::Auto => detect_format(&source.text[region.clone()]),
+        f => f,
+    };
+    let mut st = State::new(source.clone(), opts);
+    st.noflush = noflush;
+    st.on_step = on_step;
+    if let Some(b) = base {
+        st.tables = b
+            .tables
+            .iter()
+            .map(|t| {
+                let mut tb = TableB {
+                    kind: t.kind,
+                    span: t.span,
+                    chains: t.chains.clone(),
+                    index: Default::default(),
+                };
+                tb.reindex();
+                tb
+            })
+            .collect();
+    }
+    match format {
+        InputFormat::Script => parse_script(&mut st, region),
+        _ => parse_restore(&mut st, region),
+    }
+    let tables = finalize(&mut st);
+    let mut diags = st.diags;
+    diags.sort_by_key(|d| (d.span.start, d.severity == Severity::Warning));
+    Parsed {
+        ruleset: Ruleset {
+            source,
+            family: opts.family,
+            backend: opts.backend,
+            tables,
+        },
+        diagnostics: diags,
+        format,
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -244,14 +358,15 @@ impl TableB {
 // ---------------------------------------------------------------------------------------------
 // restore format
 
-fn parse_restore(st: &mut State) {
+fn parse_restore(st: &mut State, region: std::ops::Range<usize>) {
     let source = st.source.clone();
-    let text = source.text.as_str();
+    let text = &source.text[region.clone()];
+    let mut errors_before = st.error_count();
     // Index of the open table in `st.tables` (`None` for an unknown table, whose lines are
     // skipped), and the span of its `*table` line.
     let mut open: Option<(Option<usize>, Span)> = None;
     // Chain names declared anywhere in each table block, to explain use-before-declare.
-    let mut offset = 0;
+    let mut offset = region.start;
     for raw_line in text.split('\n') {
         let base = offset;
         offset += raw_line.len() + 1;
@@ -273,9 +388,25 @@ fn parse_restore(st: &mut State) {
             }
             let name_span = Span::new(line_span.start as usize + 1, line_span.end as usize);
             let name = name.trim();
+            errors_before = st.error_count();
             match TableKind::from_name(name) {
                 Some(kind) => {
-                    if let Some(i) = st.tables.iter().position(|t| t.kind == kind) {
+                    let existing = st.tables.iter().position(|t| t.kind == kind);
+                    let again = st.opened.contains(&kind);
+                    st.opened.push(kind);
+                    if let (Some(i), true) = (existing, st.noflush) {
+                        // --noflush: the table stays; its chains may be declared again.
+                        st.tables[i]
+                            .chains
+                            .iter_mut()
+                            .for_each(|c| c.declared = false);
+                        st.tables[i].span = line_span;
+                        open = Some((Some(i), line_span));
+                    } else if let (Some(i), false) = (existing, again) {
+                        // A table of the ruleset this input is applied to: flushed.
+                        st.tables[i] = TableB::new(kind, line_span);
+                        open = Some((Some(i), line_span));
+                    } else if let Some(i) = existing {
                         st.diags.push(
                             Diagnostic::warning(
                                 code::TABLE_REPLACED,
@@ -306,11 +437,12 @@ fn parse_restore(st: &mut State) {
             continue;
         }
         if trimmed == "COMMIT" {
-            if open.is_none() {
-                st.diags.push(
+            match open {
+                None => st.diags.push(
                     Diagnostic::error(code::NO_TABLE, line_span, "COMMIT outside a table")
                         .expected("a *table line before COMMIT"),
-                );
+                ),
+                Some((_, s)) => st.step(s.to(line_span), true, errors_before),
             }
             open = None;
             continue;
@@ -500,6 +632,14 @@ fn parse_chain_decl(st: &mut State, ti: usize, line: &str, span: Span) {
             );
             return;
         }
+        if let Some(c) = table.chain_mut(&name) {
+            // iptables-restore --noflush flushes a declared user chain that exists.
+            c.rules.clear();
+            c.counters = counters;
+            c.span = span;
+            c.declared = true;
+            return;
+        }
         table.push_chain(Chain {
             name,
             hook: None,
@@ -606,9 +746,24 @@ const SHELL_CLOSE: &[&str] = &["done", "fi", "esac"];
 /// Words that continue a construct and may start a line before a command (`do iptables ...`).
 const SHELL_CONTINUE: &[&str] = &["do", "then", "else", "elif"];
 
-fn parse_script(st: &mut State) {
+fn parse_script(st: &mut State, region: std::ops::Range<usize>) {
     let source = st.source.clone();
-    let cmds = tokenize_shell(&source.text, &mut st.diags);
+    let shift = region.start as u32;
+    let first_diag = st.diags.len();
+    let mut cmds = tokenize_shell(&source.text[region], &mut st.diags);
+    if shift > 0 {
+        let moved = |s: &mut Span| {
+            s.start += shift;
+            s.end += shift;
+        };
+        for c in &mut cmds {
+            moved(&mut c.span);
+            c.words.iter_mut().for_each(|w| moved(&mut w.span));
+        }
+        st.diags[first_diag..]
+            .iter_mut()
+            .for_each(|d| moved(&mut d.span));
+    }
     let mut ignored_programs: HashMap<String, ()> = HashMap::new();
     // Shell variables set by simple assignments (`IPT=/sbin/iptables`, `ADMIN=198.51.100.0/24`),
     // expanded in later commands.
@@ -802,7 +957,12 @@ fn parse_script(st: &mut State) {
             }
         };
         let family = st.family;
+        let errors_before = st.error_count();
+        let changes = !rest
+            .iter()
+            .any(|t| command_of(t) == Some(CmdKind::ReadOnly));
         run_command(st, ti, &rest, cmd.span, None, family, true);
+        st.step(cmd.span, changes, errors_before);
     }
 }
 
@@ -2659,8 +2819,12 @@ impl<'a> RuleParser<'a> {
 // finalization: canonical chain order, jump indices
 
 fn finalize(st: &mut State) -> Vec<Table> {
-    let mut out = Vec::with_capacity(st.tables.len());
-    for tb in std::mem::take(&mut st.tables) {
+    finalize_tables(std::mem::take(&mut st.tables), &mut st.diags)
+}
+
+fn finalize_tables(tables: Vec<TableB>, diags: &mut Vec<Diagnostic>) -> Vec<Table> {
+    let mut out = Vec::with_capacity(tables.len());
+    for tb in tables {
         let mut chains = tb.chains;
         let (mut builtin, mut user): (Vec<Chain>, Vec<Chain>) =
             chains.drain(..).partition(|c| c.hook.is_some());
@@ -2679,7 +2843,7 @@ fn finalize(st: &mut State) -> Vec<Table> {
                         Some(i) => cr.index = *i,
                         None => {
                             // The chain was deleted or renamed after the rule was added.
-                            st.diags.push(
+                            diags.push(
                                 Diagnostic::error(
                                     code::UNKNOWN_CHAIN,
                                     r.target_span.unwrap_or(r.span),

@@ -612,6 +612,12 @@ impl<'r> Replayer<'r> {
         sink(Item::Packet(&pkt, &o));
     }
 
+    /// Load `rs` from the next packet on, keeping conntrack and the named match state
+    /// ([`Engine::reload`]); fragments held for reassembly stay held.
+    pub fn reload(&mut self, rs: &'r Ruleset) {
+        self.engine.reload(rs);
+    }
+
     /// A frame that did not decode.
     pub fn problem(&mut self, problem: &PacketProblem, sink: &mut dyn FnMut(Item<'_>)) {
         if problem.kind.is_skip() {

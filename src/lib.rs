@@ -20,6 +20,8 @@ pub mod packet;
 pub mod replay;
 pub mod report;
 pub mod ruleset;
+pub mod steps;
+pub mod whatif;
 
 /// Kernel oracle: replays packets through a real ruleset in a private network namespace.
 #[cfg(all(target_os = "linux", feature = "oracle"))]

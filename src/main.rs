@@ -23,6 +23,8 @@ use fwcheck::report::{self, table as rt, PacketRecord, Summary};
 use fwcheck::ruleset::printer::{print_ruleset, PrintOptions};
 use fwcheck::ruleset::{sniff, Family, InputFormat, ParseOptions};
 
+mod cli_learn;
+
 /// Exit codes (documented in the README).
 mod exit {
     pub const OK: u8 = 0;
@@ -116,6 +118,10 @@ struct SimArgs {
     limit: usize,
     #[command(flatten)]
     gate: GateArgs,
+    /// Apply an iptables command to the ruleset before simulating (repeatable, in order), e.g.
+    /// `-D INPUT 3`, `-I INPUT 1 -s 192.0.2.0/24 -j DROP`, `-P OUTPUT ACCEPT`.
+    #[arg(long = "what-if", value_name = "COMMAND", allow_hyphen_values = true)]
+    what_if: Vec<String>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -252,6 +258,9 @@ enum Command {
         #[arg(long, value_name = "SPEC")]
         flow: Vec<String>,
     },
+    /// Apply a script of iptables commands step by step and check after every step that the
+    /// administrator's established session still passes.
+    Steps(cli_learn::StepsArgs),
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -405,6 +414,7 @@ fn main() -> ExitCode {
             start,
             flow,
         }) => cmd_gen(profile, output, host, seed, flows, start, flow),
+        Some(Command::Steps(a)) => cli_learn::run_steps(a),
         None => cmd_sim(cli.sim),
     };
     ExitCode::from(code)
@@ -714,10 +724,16 @@ fn cmd_sim(a: SimArgs) -> u8 {
         eprintln!("fwcheck: a ruleset file is required; try `fwcheck --help`");
         return exit::USAGE;
     };
-    let loaded = match load(&rules_path, &a.input) {
+    let mut loaded = match load(&rules_path, &a.input) {
         Ok(l) => l,
         Err(c) => return c,
     };
+    if !loaded.has_errors() {
+        if let Err(e) = fwcheck::whatif::apply_what_if(&mut loaded.ruleset, &a.what_if) {
+            eprintln!("fwcheck: {e}");
+            return exit::USAGE;
+        }
+    }
     let diag_text = loaded.render_diagnostics(color_stderr());
     if loaded.has_errors() {
         let _ = write!(std::io::stderr(), "{diag_text}");

@@ -316,3 +316,37 @@ fn locate(source: &SourceFile, input: &StepsInput, d: &fwcheck::diag::Diagnostic
             .unwrap_or_default()
     )
 }
+
+/// `--reload-at AT NEW_RULES`: the reload point and the new ruleset, loaded with `load` (the
+/// main command's loader); `None` when not given.
+pub fn load_reload(
+    values: &[String],
+    load: impl Fn(&Path) -> Result<fwcheck::lint::Loaded, u8>,
+) -> Result<Option<(fwcheck::lint::Loaded, fwcheck::replay::ReloadAt)>, u8> {
+    let [at, path] = values else {
+        return Ok(None);
+    };
+    let at = fwcheck::replay::ReloadAt::parse(at).map_err(|e| {
+        eprintln!("fwcheck: --reload-at {e}");
+        USAGE
+    })?;
+    let loaded = load(Path::new(path))?;
+    if loaded.has_errors() {
+        eprint!("{}", loaded.render_diagnostics(false));
+        eprintln!(
+            "fwcheck: --reload-at: {path} is not a valid ruleset ({} error(s)); nothing simulated",
+            loaded.error_count()
+        );
+        return Err(INVALID);
+    }
+    eprintln!(
+        "fwcheck: {path} is loaded at {} (conntrack, recent and hashlimit state kept; limit, \
+         quota and counters start afresh); the rule counters shown are NEW_RULES' since then, and \
+         the findings from the capture (FW001 seen in the capture, FW002, FW008) are not computed",
+        match at {
+            fwcheck::replay::ReloadAt::Frame(n) => format!("frame {n}"),
+            fwcheck::replay::ReloadAt::Time(ns) => format!("{:.3} s", ns as f64 / 1e9),
+        }
+    );
+    Ok(Some((loaded, at)))
+}

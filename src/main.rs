@@ -122,6 +122,10 @@ struct SimArgs {
     /// `-D INPUT 3`, `-I INPUT 1 -s 192.0.2.0/24 -j DROP`, `-P OUTPUT ACCEPT`.
     #[arg(long = "what-if", value_name = "COMMAND", allow_hyphen_values = true)]
     what_if: Vec<String>,
+    /// Load NEW_RULES mid-capture, keeping conntrack and match state (as iptables-restore on a
+    /// live host): before frame N (`frame:N`) or at a time in seconds after the first frame.
+    #[arg(long = "reload-at", num_args = 2, value_names = ["TIME|frame:N", "NEW_RULES"], requires = "pcap")]
+    reload_at: Vec<String>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -734,6 +738,10 @@ fn cmd_sim(a: SimArgs) -> u8 {
             return exit::USAGE;
         }
     }
+    let reload = match cli_learn::load_reload(&a.reload_at, |p| load(p, &a.input)) {
+        Ok(r) => r,
+        Err(c) => return c,
+    };
     let diag_text = loaded.render_diagnostics(color_stderr());
     if loaded.has_errors() {
         let _ = write!(std::io::stderr(), "{diag_text}");
@@ -1032,18 +1040,35 @@ fn cmd_sim(a: SimArgs) -> u8 {
         let rs = &loaded.ruleset;
         let mut analyzer = CaptureAnalyzer::new(&check, &hosts.hosts);
         let mut rule_infos = report::RuleInfos::new(rs);
-        let result = replay::replay(rs, opts, source, |item| {
+        // --reload-at: frames from the reload on are decided by the new ruleset.
+        let mut reload_infos = reload
+            .as_ref()
+            .map(|(l, _)| report::RuleInfos::new(&l.ruleset));
+        let mut reload_point = reload.as_ref().map(|(_, at)| replay::ReloadPoint::new(*at));
+        let reload_arg = reload.as_ref().map(|(l, at)| (&l.ruleset, *at));
+        let result = replay::replay_with_reload(rs, opts, source, reload_arg, |item| {
+            let reloaded = match (&item, reload_point.as_mut()) {
+                (Item::Packet(p, _), Some(r)) => r.step(p.frame, Some(p.ts.0)),
+                (Item::Problem(p), Some(r)) => r.step(p.frame, p.ts.map(|t| t.0)),
+                _ => false,
+            };
+            let rule_infos = match (&mut reload_infos, reloaded) {
+                (Some(ri), true) => ri,
+                _ => &mut rule_infos,
+            };
             // A record is built only for a frame that is printed (JSON, or a table row within
             // --limit): a long capture's frames beyond the table cost nothing here.
             let (rec, t) = match item {
                 Item::Packet(p, o) => {
                     summary.add(Some(p), o);
-                    analyzer.observe(p, o);
+                    if !reloaded {
+                        analyzer.observe(p, o);
+                    }
                     let t = *t0.get_or_insert(p.ts.as_secs_f64());
                     if !keep(o.verdict.map(|v| v.as_str()), o.certain) {
                         (None, t)
                     } else if json || (table_rows && (a.limit == 0 || rows.len() < a.limit)) {
-                        (Some(PacketRecord::new(&mut rule_infos, p, o)), t)
+                        (Some(PacketRecord::new(rule_infos, p, o)), t)
                     } else {
                         hidden += usize::from(table_rows);
                         (None, t)
@@ -1120,7 +1145,10 @@ fn cmd_sim(a: SimArgs) -> u8 {
             );
         }
         let hits = report::rule_hits(&engine);
-        findings.extend(analyzer.finish(&loaded, &engine));
+        // After a reload the engine's counters are NEW_RULES': no capture findings then.
+        if reload.is_none() {
+            findings.extend(analyzer.finish(&loaded, &engine));
+        }
         if a.pcap.is_some() {
             if let Some(name) = report_interfaces(&loaded, &stats, &opts_env) {
                 // The checks without a capture (lockout, expectations) see the interface most

@@ -350,3 +350,247 @@ pub fn load_reload(
     );
     Ok(Some((loaded, at)))
 }
+
+/// `fwcheck diff OLD NEW`.
+#[derive(Args, Debug)]
+pub struct DiffArgs {
+    /// The ruleset in place (a rules file or a script).
+    pub old: PathBuf,
+    /// The ruleset to deploy.
+    pub new: PathBuf,
+    /// Replay this capture through both.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["synthetic", "flow"])]
+    pub pcap: Option<PathBuf>,
+    /// Replay generated traffic of this profile through both.
+    #[arg(long, value_name = "PROFILE", num_args = 0..=1, default_missing_value = "webserver", conflicts_with = "flow")]
+    pub synthetic: Option<String>,
+    /// Replay an ad-hoc flow through both (repeatable).
+    #[arg(long, value_name = "SPEC")]
+    pub flow: Vec<String>,
+    /// Exit 0 even when verdicts or findings change.
+    #[arg(long)]
+    pub allow_change: bool,
+    /// At most this many changed packets listed in the table (0 = all).
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub limit: usize,
+    #[command(flatten)]
+    pub common: LearnCommon,
+    #[arg(long, value_enum, default_value_t = LearnFormat::Table)]
+    pub format: LearnFormat,
+}
+
+fn load_rules(path: &Path, common: &LearnCommon) -> Result<fwcheck::lint::Loaded, u8> {
+    let text = read_text(path)?;
+    let family = family_of(common, &[&text]);
+    let loaded = fwcheck::lint::load_str(
+        &path.display().to_string(),
+        &text,
+        ParseOptions {
+            family,
+            format: InputFormat::Auto,
+            backend: backend(common),
+        },
+    );
+    if loaded.has_errors() {
+        eprint!("{}", loaded.render_diagnostics(false));
+        eprintln!(
+            "fwcheck: {} is not a valid ruleset ({} error(s)); nothing compared",
+            path.display(),
+            loaded.error_count()
+        );
+        return Err(INVALID);
+    }
+    Ok(loaded)
+}
+
+/// `fwcheck diff`: exit 1 when a verdict or a finding changes, unless `--allow-change`.
+pub fn run_diff(a: DiffArgs) -> u8 {
+    use fwcheck::packet::gen::{self, GenOptions};
+    use fwcheck::replay::Source;
+    let (old, new) = match (load_rules(&a.old, &a.common), load_rules(&a.new, &a.common)) {
+        (Ok(o), Ok(n)) => (o, n),
+        (Err(c), _) | (_, Err(c)) => return c,
+    };
+    let mut go = GenOptions::default();
+    if !a.common.host.is_empty() {
+        go.host = a.common.host.clone();
+    }
+    let source = if let Some(p) = &a.pcap {
+        Source::Capture(p.clone())
+    } else if !a.flow.is_empty() {
+        let mut specs = Vec::new();
+        for f in &a.flow {
+            match fwcheck::packet::flowspec::parse(f) {
+                Ok(s) => specs.push(s),
+                Err(e) => {
+                    eprintln!("fwcheck: --flow {f}: {e}");
+                    return USAGE;
+                }
+            }
+        }
+        Source::Packets(fwcheck::packet::flowspec::build(&specs, &go))
+    } else {
+        let name = a.synthetic.as_deref().unwrap_or("webserver");
+        match name.parse() {
+            Ok(profile) => {
+                go.profile = profile;
+                Source::Packets(gen::generate(&go))
+            }
+            Err(e) => {
+                eprintln!("fwcheck: --synthetic: {e}");
+                return USAGE;
+            }
+        }
+    };
+    let mut check = match check_options(&a.common) {
+        Ok(c) => c,
+        Err(c) => return c,
+    };
+    let hosts = match fwcheck::replay::choose_hosts(&a.common.host, &source) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("fwcheck: {e}");
+            return USAGE;
+        }
+    };
+    if hosts.hosts.is_empty() {
+        eprintln!("fwcheck: no IP packets to infer the host from; give --host ADDR");
+        return USAGE;
+    }
+    check.env.hosts = hosts.hosts.clone();
+    let sim = fwcheck::engine::SimOptions {
+        env: check.env.clone(),
+        ..Default::default()
+    };
+    let report = match fwcheck::diff::diff(&old, &new, sim, &check, source) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("fwcheck: {e}");
+            return INVALID;
+        }
+    };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let side = |s: &fwcheck::diff::Side| {
+        format!(
+            "{}{} {}",
+            s.verdict,
+            if s.certain { "" } else { "?" },
+            s.rule.as_deref().unwrap_or("")
+        )
+    };
+    match a.format {
+        LearnFormat::Table => {
+            if !report.changed.is_empty() {
+                let mut t = table();
+                t.set_header(vec!["frame", "packet", "old", "new"]);
+                let n = if a.limit == 0 { usize::MAX } else { a.limit };
+                for c in report.changed.iter().take(n) {
+                    t.add_row(vec![
+                        c.frame.to_string(),
+                        c.packet.clone(),
+                        side(&c.old),
+                        side(&c.new),
+                    ]);
+                }
+                let _ = writeln!(out, "{t}");
+                if report.changed.len() > n {
+                    let _ = writeln!(
+                        out,
+                        "({} more changed packets; --limit 0 or --format json lists them all)",
+                        report.changed.len() - n
+                    );
+                }
+                let mut t = table();
+                t.set_header(vec!["flow", "change", "pkts", "frames", "old", "new"]);
+                for f in &report.flows {
+                    let frames: Vec<String> = f.frames.iter().map(|x| x.to_string()).collect();
+                    t.add_row(vec![
+                        f.flow.clone(),
+                        f.change.to_string(),
+                        f.packets.to_string(),
+                        format!(
+                            "{}{}",
+                            frames.join(","),
+                            if f.packets > 10 { ",…" } else { "" }
+                        ),
+                        side(&f.old),
+                        side(&f.new),
+                    ]);
+                }
+                let _ = writeln!(out, "{t}");
+            }
+            let _ = writeln!(out, "{}", report.headline());
+            for (label, list) in [
+                ("new", &report.findings.new),
+                ("resolved", &report.findings.resolved),
+            ] {
+                for f in list {
+                    let _ = writeln!(
+                        out,
+                        "{label}: {}[{}]: {}",
+                        f.severity.as_str(),
+                        f.code,
+                        f.message
+                    );
+                }
+            }
+            let _ = writeln!(
+                out,
+                "findings: {} new, {} resolved, {} unchanged",
+                report.findings.new.len(),
+                report.findings.resolved.len(),
+                report.findings.unchanged.len()
+            );
+        }
+        LearnFormat::Json => {
+            for c in &report.changed {
+                let mut v = serde_json::to_value(c).unwrap_or_default();
+                v["type"] = "changed".into();
+                let _ = writeln!(out, "{v}");
+            }
+            for f in &report.flows {
+                let mut v = serde_json::to_value(f).unwrap_or_default();
+                v["type"] = "flow".into();
+                let _ = writeln!(out, "{v}");
+            }
+            for (label, list) in [
+                ("new", &report.findings.new),
+                ("resolved", &report.findings.resolved),
+                ("unchanged", &report.findings.unchanged),
+            ] {
+                for f in list {
+                    let mut v = serde_json::to_value(f).unwrap_or_default();
+                    v["type"] = "finding".into();
+                    v["status"] = label.into();
+                    let _ = writeln!(out, "{v}");
+                }
+            }
+            let _ = writeln!(
+                out,
+                "{}",
+                serde_json::json!({
+                    "type": "summary",
+                    "frames": report.frames,
+                    "changed_packets": report.changed.len(),
+                    "dropped_packets": report.dropped_packets,
+                    "dropped_flows": report.dropped_flows,
+                    "accepted_packets": report.accepted_packets,
+                    "accepted_flows": report.accepted_flows,
+                    "findings": {
+                        "new": report.findings.new.len(),
+                        "resolved": report.findings.resolved.len(),
+                        "unchanged": report.findings.unchanged.len(),
+                    },
+                    "headline": report.headline(),
+                    "exit": if report.changes_anything() && !a.allow_change { FINDINGS } else { OK },
+                })
+            );
+        }
+    }
+    let _ = out.flush();
+    if report.changes_anything() && !a.allow_change {
+        FINDINGS
+    } else {
+        OK
+    }
+}

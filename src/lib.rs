@@ -13,6 +13,7 @@ pub mod bench_support;
 pub mod compare;
 pub mod conntrack;
 pub mod diag;
+pub mod diff;
 pub mod engine;
 pub mod ext;
 pub mod lint;

@@ -265,6 +265,9 @@ enum Command {
     /// Apply a script of iptables commands step by step and check after every step that the
     /// administrator's established session still passes.
     Steps(cli_learn::StepsArgs),
+    /// The same traffic through two rulesets: every packet and flow whose verdict changes, and
+    /// the findings new, resolved or unchanged.
+    Diff(cli_learn::DiffArgs),
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -419,6 +422,7 @@ fn main() -> ExitCode {
             flow,
         }) => cmd_gen(profile, output, host, seed, flows, start, flow),
         Some(Command::Steps(a)) => cli_learn::run_steps(a),
+        Some(Command::Diff(a)) => cli_learn::run_diff(a),
         None => cmd_sim(cli.sim),
     };
     ExitCode::from(code)

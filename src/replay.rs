@@ -673,9 +673,7 @@ impl ReloadAt {
             };
         }
         match s.trim().parse::<f64>() {
-            Ok(t) if t.is_finite() && t >= 0.0 && t < 1e9 => {
-                Ok(ReloadAt::Time((t * 1e9).round() as u64))
-            }
+            Ok(t) if (0.0..1e9).contains(&t) => Ok(ReloadAt::Time((t * 1e9).round() as u64)),
             _ => Err(format!(
                 "`{s}`: expected frame:N or a time in seconds after the first frame, e.g. 12.5"
             )),

@@ -195,6 +195,12 @@ pub fn run_steps(a: StepsArgs) -> u8 {
             return INVALID;
         }
     };
+    if report.steps.is_empty() {
+        eprintln!(
+            "fwcheck: warning: {} holds no iptables command for this family: there is no step to check",
+            a.script.display()
+        );
+    }
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match a.format {
         LearnFormat::Table => {

@@ -347,7 +347,7 @@ pub fn load_reload(
     }
     eprintln!(
         "fwcheck: {path} is loaded at {} (conntrack, recent and hashlimit state kept; limit, \
-         quota and counters start afresh); the rule counters shown are NEW_RULES' since then, and \
+         statistic and counters start afresh); the rule counters shown are NEW_RULES' since then, and \
          the findings from the capture (FW001 seen in the capture, FW002, FW008) are not computed",
         match at {
             fwcheck::replay::ReloadAt::Frame(n) => format!("frame {n}"),

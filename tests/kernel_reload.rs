@@ -1,6 +1,6 @@
 //! `--reload-at` against the kernel: a ruleset replaced mid-capture with `iptables-restore`, as
 //! on a live host. The oracle loads the first ruleset, replays frames, runs iptables-restore
-//! with the second right before frame 14, and replays the rest; fwcheck reloads its engine at
+//! with the second right before frame 15, and replays the rest; fwcheck reloads its engine at
 //! the same frame (`Replayer::reload`). Every frame's verdict must be the kernel's, and the
 //! kernel's verdicts pin what survives a reload:
 //! - conntrack entries: the established TCP session meets the new rules (which accept only
@@ -8,7 +8,7 @@
 //! - `recent` lists (kept per namespace by name): a source recorded with `--set` by the old
 //!   rules is found by the new rules' `--rcheck`;
 //! - `hashlimit` tables (kept by name): the bucket exhausted under the old rules stays empty;
-//! - `limit` buckets (per rule): the new rule starts with its full burst.
+//! - `limit` buckets and `statistic --mode nth` counters (per rule): the new rule starts afresh.
 #[macro_use]
 mod kernel_harness;
 mod oracle_common;
@@ -30,6 +30,7 @@ const OLD: &str = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCE
 -A INPUT -p udp -m udp --dport 53 -j ACCEPT\n\
 -A INPUT -p icmp -m icmp --icmp-type 8 -m limit --limit 1/min --limit-burst 2 -j ACCEPT\n\
 -A INPUT -p udp -m udp --dport 7000 -m hashlimit --hashlimit-upto 1/min --hashlimit-burst 2 --hashlimit-mode srcip --hashlimit-name H7 -j ACCEPT\n\
+-A INPUT -p udp -m udp --dport 8000 -m statistic --mode nth --every 2 --packet 0 -j ACCEPT\n\
 COMMIT\n";
 
 const NEW: &str = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
@@ -37,6 +38,7 @@ const NEW: &str = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCE
 -A INPUT -p udp -m udp --dport 6000 -m recent --rcheck --name SEEN --rsource -j ACCEPT\n\
 -A INPUT -p icmp -m icmp --icmp-type 8 -m limit --limit 1/min --limit-burst 2 -j ACCEPT\n\
 -A INPUT -p udp -m udp --dport 7000 -m hashlimit --hashlimit-upto 1/min --hashlimit-burst 2 --hashlimit-mode srcip --hashlimit-name H7 -j ACCEPT\n\
+-A INPUT -p udp -m udp --dport 8000 -m statistic --mode nth --every 2 --packet 0 -j ACCEPT\n\
 COMMIT\n";
 
 fn frames() -> Vec<Vec<u8>> {
@@ -46,6 +48,7 @@ fn frames() -> Vec<Vec<u8>> {
     let pinger = Ipv4Addr::new(198, 51, 100, 9);
     let other = Ipv4Addr::new(198, 51, 100, 12);
     let flood = Ipv4Addr::new(198, 51, 100, 11);
+    let nth = Ipv4Addr::new(198, 51, 100, 13);
     vec![
         // 1-5: an SSH session, established under the old rules.
         tcp4(admin, h, 50000, 22, 1000, 0, SYN, 1),
@@ -64,19 +67,25 @@ fn frames() -> Vec<Vec<u8>> {
         udp4(flood, h, 7001, 7000, 11, b"a"),
         udp4(flood, h, 7001, 7000, 12, b"b"),
         udp4(flood, h, 7001, 7000, 13, b"c"),
+        // 14: the first datagram to 8000: `--every 2 --packet 0` takes the first of each two.
+        udp4(nth, h, 8001, 8000, 14, b"1"),
         // --- iptables-restore NEW here ---
-        // 14: the SSH session goes on: the new rules drop it.
+        // 15: the SSH session goes on: the new rules drop it.
         tcp4(admin, h, 50000, 22, 1001, 5001, ACK, 14),
-        // 15: the DNS flow goes on: ESTABLISHED in conntrack, accepted.
+        // 16: the DNS flow goes on: ESTABLISHED in conntrack, accepted.
         udp4(dns, h, 5353, 53, 15, b"query2"),
-        // 16-17: `recent --rcheck`: the source the old rules recorded passes, another not.
+        // 17-18: `recent --rcheck`: the source the old rules recorded passes, another not.
         udp4(dns, h, 5354, 6000, 16, b"x"),
         udp4(other, h, 5354, 6000, 17, b"x"),
-        // 18-19: the limit starts afresh: two pings pass again.
+        // 19-20: the limit starts afresh: two pings pass again.
         ping4(pinger, h, false, 4),
         ping4(pinger, h, false, 5),
-        // 20: the hashlimit bucket stays empty.
+        // 21: the hashlimit bucket stays empty.
         udp4(flood, h, 7001, 7000, 20, b"d"),
+        // 22-23: the nth counter starts afresh: the first datagram after the reload is the
+        // new rule's first (taken), the next is not.
+        udp4(nth, h, 8001, 8000, 21, b"2"),
+        udp4(nth, h, 8001, 8000, 22, b"3"),
     ]
 }
 
@@ -99,7 +108,7 @@ fn reload_keeps_conntrack_and_named_match_state() {
         };
         let cmp = match compare_with_reload(
             &old,
-            Some((&new, 14)),
+            Some((&new, 15)),
             decoded(frames()),
             sim,
             Pacing::AsFastAsPossible,
@@ -112,7 +121,7 @@ fn reload_keeps_conntrack_and_named_match_state() {
             Err(e) => panic!("compare: {e}"),
         };
         assert_eq!(cmp.mismatches, 0, "{backend:?}\n{}", cmp.render(true));
-        assert_eq!(cmp.compared, 20, "{}", cmp.render(true));
+        assert_eq!(cmp.compared, 23, "{}", cmp.render(true));
         let kernel: Vec<&str> = cmp.frames.iter().map(|f| f.kernel.unwrap_or("-")).collect();
         let (a, d) = ("ACCEPT", "DROP");
         assert_eq!(
@@ -122,11 +131,13 @@ fn reload_keeps_conntrack_and_named_match_state() {
                 a, a, // DNS
                 a, a, d, // limit: burst 2
                 a, a, d, // hashlimit: burst 2
-                d, // 14: the established SSH session dies
-                a, // 15: the UDP flow survives
-                a, d, // 16-17: the recent list survives
-                a, a, // 18-19: the limit bucket is new
-                d, // 20: the hashlimit table survives
+                a, // 14: nth, the first packet is taken
+                d, // 15: the established SSH session dies
+                a, // 16: the UDP flow survives
+                a, d, // 17-18: the recent list survives
+                a, a, // 19-20: the limit bucket is new
+                d, // 21: the hashlimit table survives
+                a, d, // 22-23: the nth counter is new (kept, 22 would be dropped)
             ],
             "{backend:?}\n{}",
             cmp.render(true)

@@ -241,8 +241,10 @@ impl<'r> Engine<'r> {
     /// the named stores of matches that keep them per network namespace by name (`recent`
     /// lists, `hashlimit` tables: `recent_mt_check` and `hashlimit_mt_check_common` find the
     /// existing one by name and take a reference before the old rule is destroyed). State held
-    /// per rule instance (`limit` buckets, `quota`, `statistic --mode nth`, `connlimit`
-    /// lists) and the rule counters start afresh with the new rules. The clock keeps running.
+    /// per rule instance (`limit` buckets, `statistic --mode nth` counters, `connlimit` lists)
+    /// and the rule counters start afresh with the new rules. The clock keeps running.
+    /// `tests/kernel_reload.rs` pins conntrack, `recent`, `hashlimit`, `limit` and `statistic`
+    /// against the kernel (nf_tables and legacy).
     pub fn reload(&mut self, rs: &'r Ruleset) {
         let conntrack = std::mem::take(&mut self.conntrack);
         let named = std::mem::take(&mut self.ext.named);

@@ -5,7 +5,8 @@
 //! administrator types in stays in conntrack all along.
 //!
 //! One engine runs the whole script: the admin's session is established before step 1 (under
-//! the starting ruleset, or under no rules with conntrack loaded, as `lockout` assumes), then
+//! no rules with conntrack loaded, as `lockout` assumes: the admin was logged in before the
+//! starting ruleset was loaded), then
 //! after each step its next packets (data both ways) are judged against the ruleset of that
 //! step with the conntrack entry it has built so far ([`Engine::reload`] between steps). A
 //! new session is also tried against each step's ruleset (a fresh engine, as `lockout` does).
@@ -264,8 +265,8 @@ pub fn run(input: &StepsInput, check: &CheckOptions) -> Result<StepsReport, Step
     }
     let admins = pick_admins(&final_rs, &check, host, family);
 
-    // The live sessions, established before step 1 under the starting ruleset (conntrack
-    // loaded, as on a host where the admin is logged in).
+    // The live sessions, established before step 1 under no rules with conntrack loaded (as
+    // `lockout` builds the session in use while loading the rules).
     let mut sy = Synth::default();
     let base_opts = SimOptions {
         env: check.env.clone(),

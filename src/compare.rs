@@ -189,8 +189,27 @@ pub fn compare(
     sim: SimOptions,
     pacing: Pacing,
 ) -> Result<Comparison, CompareError> {
+    compare_with_reload(loaded, None, frames, sim, pacing)
+}
+
+/// [`compare`] with a second ruleset loaded right before frame `before_frame` (the first frame
+/// numbered so or later): the kernel runs `iptables-restore` with it mid-replay
+/// ([`crate::oracle::Reload`]), fwcheck reloads its engine at the same frame
+/// ([`Replayer::reload`]).
+pub fn compare_with_reload(
+    loaded: &Loaded,
+    reload: Option<(&Loaded, u64)>,
+    frames: Vec<Result<Packet, PacketProblem>>,
+    sim: SimOptions,
+    pacing: Pacing,
+) -> Result<Comparison, CompareError> {
     oracle::available().map_err(CompareError::Unavailable)?;
     let rs = &loaded.ruleset;
+    let reloaded = std::cell::Cell::new(false);
+    let current = |d: &crate::engine::Decision| match reload {
+        Some((new, _)) if reloaded.get() => rule_info(&new.ruleset, d),
+        _ => rule_info(rs, d),
+    };
     let oracle_frames: Vec<OracleFrame> = frames
         .iter()
         .map(|f| match f {
@@ -214,7 +233,10 @@ pub fn compare(
         pacing,
         backend: sim.env.backend,
         sysctls: kernel_sysctls(&sim),
-        reload: None,
+        reload: reload.map(|(new, before_frame)| crate::oracle::Reload {
+            before_frame,
+            ruleset: new.ruleset.source.text.clone(),
+        }),
         router: sim.router,
         rx_checksums: sim.env.checksums,
     };
@@ -259,11 +281,7 @@ pub fn compare(
                 packet: describe(p),
                 verdict: o.verdict,
                 certain: o.certain,
-                rule: o
-                    .decision
-                    .as_ref()
-                    .and_then(|d| rule_info(rs, d))
-                    .map(|r| r.short()),
+                rule: o.decision.as_ref().and_then(&current).map(|r| r.short()),
                 ctstate: o.ctstate.map(|c| c.as_str()),
                 reason: o.reason.clone(),
                 cut: p.anomalies.has(Anomalies::CAP_TRUNCATED),
@@ -283,6 +301,16 @@ pub fn compare(
         // fwcheck's defragmenter: they run on the clock of the last frame the kernel saw.
         let mut last = clocks.values().min_by_key(|c| c.ns).copied();
         for f in frames {
+            if let Some((new, before_frame)) = reload {
+                let frame = match &f {
+                    Ok(p) => p.frame,
+                    Err(e) => e.frame,
+                };
+                if !reloaded.get() && frame >= before_frame {
+                    replayer.reload(&new.ruleset);
+                    reloaded.set(true);
+                }
+            }
             match f {
                 Ok(p) => {
                     let now = clocks.get(&p.frame).copied().or(last);

@@ -13,6 +13,7 @@ pub mod conntrack;
 #[doc(hidden)]
 pub mod debug;
 pub mod diag;
+pub mod diff;
 pub mod engine;
 pub mod explain;
 pub mod ext;
@@ -24,6 +25,7 @@ pub mod replay;
 pub mod report;
 pub mod ruleset;
 pub mod session;
+pub mod steps;
 /// Test support, not part of the product: the recipes of the shipped captures and of the
 /// kernel tests' traffic, and the benchmarks' inputs. Built with the `testkit` feature (the
 /// `oracle` feature enables it).
@@ -31,6 +33,7 @@ pub mod session;
 #[doc(hidden)]
 pub mod testkit;
 pub mod trace;
+pub mod whatif;
 
 /// Kernel oracle: replays packets through a real ruleset in a private network namespace.
 #[cfg(all(target_os = "linux", feature = "oracle"))]

@@ -25,6 +25,7 @@ use fwcheck::session::{
     self, Config, Error, Exit, Gate, HostOptions, Only, Rules, RulesSource, Session,
 };
 
+mod cli_learn;
 mod cmd_why;
 
 #[derive(Parser, Debug)]
@@ -112,6 +113,14 @@ struct SimArgs {
     limit: usize,
     #[command(flatten)]
     gate: GateArgs,
+    /// Apply an iptables command to the ruleset before simulating (repeatable, in order), e.g.
+    /// `-D INPUT 3`, `-I INPUT 1 -s 192.0.2.0/24 -j DROP`, `-P OUTPUT ACCEPT`.
+    #[arg(long = "what-if", value_name = "COMMAND", allow_hyphen_values = true)]
+    what_if: Vec<String>,
+    /// Load NEW_RULES mid-capture, keeping conntrack and match state (as iptables-restore on a
+    /// live host): before frame N (`frame:N`) or at a time in seconds after the first frame.
+    #[arg(long = "reload-at", num_args = 2, value_names = ["TIME|frame:N", "NEW_RULES"], requires = "pcap")]
+    reload_at: Vec<String>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -238,6 +247,12 @@ enum Command {
     Trace(cmd_why::TraceArgs),
     /// Draw the chain graph (DOT or SVG), with hit counts from a capture.
     Graph(cmd_why::GraphArgs),
+    /// Apply a script of iptables commands step by step and check after every step that the
+    /// administrator's established session still passes.
+    Steps(cli_learn::StepsArgs),
+    /// The same traffic through two rulesets: every packet and flow whose verdict changes, and
+    /// the findings new, resolved or unchanged.
+    Diff(cli_learn::DiffArgs),
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -424,6 +439,8 @@ fn main() -> ExitCode {
         Some(Command::Debug(a)) => Ok(fwcheck::debug::run(&a)),
         Some(Command::Trace(a)) => cmd_why::trace(a),
         Some(Command::Graph(a)) => cmd_why::graph(a),
+        Some(Command::Steps(a)) => Ok(cli_learn::run_steps(a)),
+        Some(Command::Diff(a)) => Ok(cli_learn::run_diff(a)),
         None => cmd_sim(cli.sim),
     };
     ExitCode::from(code.unwrap_or_else(|e| {
@@ -551,7 +568,9 @@ fn cmd_sim(a: SimArgs) -> Result<u8, Error> {
             "a ruleset file is required; try `fwcheck --help`",
         ));
     };
-    let rules = load(&rules_path, &a.input)?;
+    let mut rules = load(&rules_path, &a.input)?;
+    rules.what_if(&a.what_if)?;
+    let reload = cli_learn::load_reload(&a.reload_at, |p| load(p, &a.input))?;
     let format = a.format;
     let diag_text = rules.loaded.render_diagnostics(color_stderr());
     if !rules.is_valid() {
@@ -576,7 +595,10 @@ fn cmd_sim(a: SimArgs) -> Result<u8, Error> {
     if let Some(n) = session::host_notice(&hosts) {
         eprintln!("fwcheck: {n}");
     }
-    let session = Session::new(config, rules, hosts);
+    let mut session = Session::new(config, rules, hosts);
+    if let Some((new_rules, at)) = reload {
+        session = session.with_reload(new_rules, at);
+    }
     let table = a.format == Format::Table;
     let mode = match (a.format, a.flows, a.limit) {
         (Format::Json, _, _) => RowMode::Json,

@@ -612,6 +612,12 @@ impl<'r> Replayer<'r> {
         sink(Item::Packet(&pkt, &o));
     }
 
+    /// Load `rs` from the next packet on, keeping conntrack and the named match state
+    /// ([`Engine::reload`]); fragments held for reassembly stay held.
+    pub fn reload(&mut self, rs: &'r Ruleset) {
+        self.engine.reload(rs);
+    }
+
     /// A frame that did not decode.
     pub fn problem(&mut self, problem: &PacketProblem, sink: &mut dyn FnMut(Item<'_>)) {
         if problem.kind.is_skip() {
@@ -641,13 +647,100 @@ pub fn replay<'r>(
     rs: &'r Ruleset,
     opts: SimOptions,
     source: Source,
+    sink: impl FnMut(Item<'_>),
+) -> Result<(Engine<'r>, ReplayStats), CaptureError> {
+    replay_with_reload(rs, opts, source, None, sink)
+}
+
+/// When `--reload-at` loads the new ruleset: before frame N, or before the first frame
+/// captured at or after a time (seconds after the first frame, as the packet table's `time`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ReloadAt {
+    Frame(u64),
+    /// Nanoseconds after the first frame's time stamp.
+    Time(u64),
+}
+
+impl ReloadAt {
+    /// `frame:N` or `SECONDS` (`12`, `0.25`).
+    pub fn parse(s: &str) -> Result<ReloadAt, String> {
+        if let Some(n) = s.strip_prefix("frame:") {
+            return match n.trim().parse::<u64>() {
+                Ok(n) if n >= 1 => Ok(ReloadAt::Frame(n)),
+                _ => Err(format!(
+                    "`{s}`: expected frame:N with N a frame number from 1"
+                )),
+            };
+        }
+        match s.trim().parse::<f64>() {
+            Ok(t) if (0.0..1e9).contains(&t) => Ok(ReloadAt::Time((t * 1e9).round() as u64)),
+            _ => Err(format!(
+                "`{s}`: expected frame:N or a time in seconds after the first frame, e.g. 12.5"
+            )),
+        }
+    }
+}
+
+/// Follows the frames of a replay and says when the reload point is reached (it stays
+/// reached). The replay and a report use one each, fed the same frames.
+#[derive(Debug, Clone)]
+pub struct ReloadPoint {
+    at: ReloadAt,
+    first_ts: Option<u64>,
+    reached: bool,
+}
+
+impl ReloadPoint {
+    pub fn new(at: ReloadAt) -> ReloadPoint {
+        ReloadPoint {
+            at,
+            first_ts: None,
+            reached: false,
+        }
+    }
+    /// Whether the frame numbered `frame`, captured at `ts` (ns, if known), runs under the
+    /// new ruleset.
+    pub fn step(&mut self, frame: u64, ts: Option<u64>) -> bool {
+        if let Some(t) = ts {
+            self.first_ts.get_or_insert(t);
+        }
+        if !self.reached {
+            self.reached = match self.at {
+                ReloadAt::Frame(n) => frame >= n,
+                ReloadAt::Time(d) => match (ts, self.first_ts) {
+                    (Some(t), Some(f)) => t.saturating_sub(f) >= d,
+                    _ => false,
+                },
+            };
+        }
+        self.reached
+    }
+}
+
+/// [`replay`], loading `reload`'s ruleset at its point ([`Replayer::reload`]: conntrack and
+/// named match state kept, as `iptables-restore` on a live host).
+pub fn replay_with_reload<'r>(
+    rs: &'r Ruleset,
+    opts: SimOptions,
+    source: Source,
+    reload: Option<(&'r Ruleset, ReloadAt)>,
     mut sink: impl FnMut(Item<'_>),
 ) -> Result<(Engine<'r>, ReplayStats), CaptureError> {
     let mut r = Replayer::new(rs, opts);
+    let mut point = reload.map(|(new, at)| (new, ReloadPoint::new(at), false));
+    let mut check = |r: &mut Replayer<'r>, frame: u64, ts: Option<u64>| {
+        if let Some((new, p, done)) = point.as_mut() {
+            if p.step(frame, ts) && !*done {
+                *done = true;
+                r.reload(new);
+            }
+        }
+    };
     match source {
         Source::Packets(pkts) => {
             for p in pkts {
                 r.stats.frames += 1;
+                check(&mut r, p.frame, Some(p.ts.0));
                 r.feed(p, None, &mut sink);
             }
         }
@@ -656,8 +749,14 @@ pub fn replay<'r>(
             for item in &mut reader {
                 r.stats.frames += 1;
                 match item {
-                    Ok(p) => r.feed(p, None, &mut sink),
-                    Err(problem) => r.problem(&problem, &mut sink),
+                    Ok(p) => {
+                        check(&mut r, p.frame, Some(p.ts.0));
+                        r.feed(p, None, &mut sink)
+                    }
+                    Err(problem) => {
+                        check(&mut r, problem.frame, problem.ts.map(|t| t.0));
+                        r.problem(&problem, &mut sink)
+                    }
                 }
             }
             r.stats.interfaces = reader.interfaces().clone();

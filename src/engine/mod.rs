@@ -281,6 +281,30 @@ impl<'r> Engine<'r> {
         Some(s)
     }
 
+    /// Load `rs` in place of the current ruleset, as `iptables-restore` does on a running host
+    /// (`xt_replace_table` / an nf_tables transaction): the conntrack table stays, and so do
+    /// the named stores of matches that keep them per network namespace by name (`recent`
+    /// lists, `hashlimit` tables: `recent_mt_check` and `hashlimit_mt_check_common` find the
+    /// existing one by name and take a reference before the old rule is destroyed). State held
+    /// per rule instance (`limit` buckets, `statistic --mode nth` counters, `connlimit` lists)
+    /// and the rule counters start afresh with the new rules. The clock keeps running.
+    /// `tests/kernel_reload.rs` pins conntrack, `recent`, `hashlimit`, `limit` and `statistic`
+    /// against the kernel (nf_tables and legacy).
+    pub fn reload(&mut self, rs: &'r Ruleset) {
+        let conntrack = std::mem::take(&mut self.conntrack);
+        let named = std::mem::take(&mut self.ext.named);
+        let answers = std::mem::take(&mut self.answers);
+        let taint = std::mem::take(&mut self.taint);
+        let mut opts = self.opts.clone();
+        opts.time_origin = self.origin;
+        let mut fresh = Engine::new(rs, opts);
+        fresh.conntrack = conntrack;
+        fresh.ext.named = named;
+        fresh.answers = answers;
+        fresh.taint = taint;
+        *self = fresh;
+    }
+
     /// Whether the ruleset makes the kernel track connections (and defragment).
     pub fn conntrack_active(&self) -> bool {
         self.ct_active

@@ -33,6 +33,7 @@ use command::*;
 use restore::*;
 use rule::*;
 use script::*;
+pub use state::AppliedStep;
 use state::*;
 pub use suggest::suggest;
 use suggest::*;
@@ -108,16 +109,66 @@ pub fn parse_source(source: Arc<SourceFile>, opts: ParseOptions) -> Parsed {
         InputFormat::Auto => detect_format(&source.text),
         f => f,
     };
-    let mut st = State {
-        family: opts.family,
-        backend: opts.backend,
-        tables: Vec::new(),
-        diags: Vec::new(),
-        source: source.clone(),
-    };
+    let region = 0..source.text.len();
+    let mut st = State::new(source.clone(), opts);
     match format {
-        InputFormat::Script => parse_script(&mut st),
-        _ => parse_restore(&mut st),
+        InputFormat::Script => parse_script(&mut st, region),
+        _ => parse_restore(&mut st, region),
+    }
+    let tables = finalize(&mut st);
+    let mut diags = st.diags;
+    diags.sort_by_key(|d| (d.span.start, d.severity == Severity::Warning));
+    Parsed {
+        ruleset: Ruleset {
+            source,
+            family: opts.family,
+            backend: opts.backend,
+            tables,
+        },
+        diagnostics: diags,
+        format,
+    }
+}
+
+/// Apply the commands in `region` of `source` (a script of iptables commands, or restore
+/// input) on top of `base`'s tables, as running them on a host whose ruleset is `base` would.
+/// `base`'s spans must point into `source` (build `source` from its text and the commands).
+/// With `noflush`, restore input is applied as `iptables-restore --noflush` does. `on_step` is
+/// called after each command (script) or at each COMMIT (restore) with the ruleset then.
+pub fn apply(
+    base: Option<&Ruleset>,
+    source: Arc<SourceFile>,
+    region: std::ops::Range<usize>,
+    opts: ParseOptions,
+    noflush: bool,
+    on_step: Option<&mut dyn FnMut(AppliedStep<'_>)>,
+) -> Parsed {
+    let format = match opts.format {
+        InputFormat::Auto => detect_format(&source.text[region.clone()]),
+        f => f,
+    };
+    let mut st = State::new(source.clone(), opts);
+    st.noflush = noflush;
+    st.on_step = on_step;
+    if let Some(b) = base {
+        st.tables = b
+            .tables
+            .iter()
+            .map(|t| {
+                let mut tb = TableB {
+                    kind: t.kind,
+                    span: t.span,
+                    chains: t.chains.clone(),
+                    index: Default::default(),
+                };
+                tb.reindex();
+                tb
+            })
+            .collect();
+    }
+    match format {
+        InputFormat::Script => parse_script(&mut st, region),
+        _ => parse_restore(&mut st, region),
     }
     let tables = finalize(&mut st);
     let mut diags = st.diags;

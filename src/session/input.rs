@@ -52,6 +52,20 @@ impl Rules {
         !self.loaded.has_errors()
     }
 
+    /// Apply `--what-if` commands in order (`-D INPUT 3`, `-P OUTPUT ACCEPT`, ...) to a valid
+    /// ruleset, and rebuild its chain graph. A command that does not apply is a usage error
+    /// naming its position (`--what-if #2:1:10: ...`).
+    pub fn what_if(&mut self, commands: &[String]) -> Result<(), Error> {
+        if commands.is_empty() || !self.is_valid() {
+            return Ok(());
+        }
+        let loaded = Arc::make_mut(&mut self.loaded);
+        crate::whatif::apply_what_if(&mut loaded.ruleset, commands)
+            .map_err(|e| Error::usage(e.to_string()))?;
+        loaded.graph = crate::ruleset::graph::build(&loaded.ruleset).0;
+        Ok(())
+    }
+
     /// Why nothing is simulated on an invalid ruleset (exit 3).
     pub fn invalid_error(&self) -> Error {
         Error::invalid(format!(

@@ -51,7 +51,7 @@ use crate::ext::Backend;
 use crate::packet::flowspec::{self, FlowSpec};
 use crate::packet::gen::{self, GenOptions, Profile};
 use crate::packet::ChecksumMode;
-use crate::replay::{self, HostChoice, Item, Source};
+use crate::replay::{self, HostChoice, Item, ReloadAt, Source};
 use crate::report::{self, PacketRecord, Summary};
 
 pub use crate::report::outcome::{Exit, ReplayReport, Report, Totals};
@@ -419,6 +419,9 @@ pub struct Session {
     pub config: Config,
     pub rules: Rules,
     pub hosts: HostChoice,
+    /// `--reload-at`: a second ruleset loaded mid-capture, with conntrack and named match
+    /// state kept ([`crate::engine::Engine::reload`]). Set with [`Session::with_reload`].
+    pub reload: Option<(Rules, ReloadAt)>,
 }
 
 impl Session {
@@ -429,7 +432,16 @@ impl Session {
             config,
             rules,
             hosts,
+            reload: None,
         }
+    }
+
+    /// Load `rules` at `at` during the capture, as `iptables-restore` on a live host: frames
+    /// from then on are decided (and their records named) by `rules`; the capture's findings
+    /// (which judge the rule counters of one ruleset) are not computed.
+    pub fn with_reload(mut self, rules: Rules, at: ReloadAt) -> Session {
+        self.reload = Some((rules, at));
+        self
     }
 
     /// The options of the static checks (lockout, probes, expectations).
@@ -520,16 +532,31 @@ impl Session {
         let mut t0: Option<f64> = None;
         let mut analyzer = CaptureAnalyzer::new(check, &self.hosts.hosts);
         let mut rule_infos = report::RuleInfos::new(rs);
-        let result = replay::replay(rs, opts, traffic.source.clone(), |item| {
+        // --reload-at: frames from the reload on are decided by the new ruleset.
+        let reload = self.reload.as_ref().map(|(r, at)| (&r.loaded.ruleset, *at));
+        let mut reload_infos = reload.map(|(r, _)| report::RuleInfos::new(r));
+        let mut reload_point = reload.map(|(_, at)| replay::ReloadPoint::new(at));
+        let result = replay::replay_with_reload(rs, opts, traffic.source.clone(), reload, |item| {
+            let reloaded = match (&item, reload_point.as_mut()) {
+                (Item::Packet(p, _), Some(r)) => r.step(p.frame, Some(p.ts.0)),
+                (Item::Problem(p), Some(r)) => r.step(p.frame, p.ts.map(|t| t.0)),
+                _ => false,
+            };
+            let infos = match (&mut reload_infos, reloaded) {
+                (Some(ri), true) => ri,
+                _ => &mut rule_infos,
+            };
             // A record is built only for a frame the sink shows: a long capture's frames
             // beyond a table's limit cost nothing here.
             let (rec, t) = match item {
                 Item::Packet(p, o) => {
                     summary.add(Some(p), o);
-                    analyzer.observe(p, o);
+                    if !reloaded {
+                        analyzer.observe(p, o);
+                    }
                     let t = *t0.get_or_insert(p.ts.as_secs_f64());
                     let shown = keep(o.verdict, o.certain) && sink.wants_record();
-                    (shown.then(|| PacketRecord::new(&mut rule_infos, p, o)), t)
+                    (shown.then(|| PacketRecord::new(infos, p, o)), t)
                 }
                 Item::Problem(p) => {
                     let rec = PacketRecord::problem(p);
@@ -562,7 +589,11 @@ impl Session {
             ));
         }
         let hits = report::rule_hits(&engine);
-        let capture_findings = analyzer.finish(&self.rules.loaded, &engine);
+        // After a reload the engine's counters are the new ruleset's: no capture findings.
+        let capture_findings = match self.reload {
+            None => analyzer.finish(&self.rules.loaded, &engine),
+            Some(_) => Vec::new(),
+        };
         let mut iface = None;
         if traffic.capture.is_some() {
             let (notices, name) = interface_notices(&self.rules.loaded, &stats, &env);

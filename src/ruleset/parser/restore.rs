@@ -4,14 +4,15 @@
 
 use super::*;
 
-pub(super) fn parse_restore(st: &mut State) {
+pub(super) fn parse_restore(st: &mut State, region: std::ops::Range<usize>) {
     let source = st.source.clone();
-    let text = source.text.as_str();
+    let text = &source.text[region.clone()];
+    let mut errors_before = st.error_count();
     // Index of the open table in `st.tables` (`None` for an unknown table, whose lines are
     // skipped), and the span of its `*table` line.
     let mut open: Option<(Option<usize>, Span)> = None;
     // Chain names declared anywhere in each table block, to explain use-before-declare.
-    let mut offset = 0;
+    let mut offset = region.start;
     for raw_line in text.split('\n') {
         let base = offset;
         offset += raw_line.len() + 1;
@@ -33,9 +34,25 @@ pub(super) fn parse_restore(st: &mut State) {
             }
             let name_span = Span::new(line_span.start as usize + 1, line_span.end as usize);
             let name = name.trim();
+            errors_before = st.error_count();
             match TableKind::from_name(name) {
                 Some(kind) => {
-                    if let Some(i) = st.tables.iter().position(|t| t.kind == kind) {
+                    let existing = st.tables.iter().position(|t| t.kind == kind);
+                    let again = st.opened.contains(&kind);
+                    st.opened.push(kind);
+                    if let (Some(i), true) = (existing, st.noflush) {
+                        // --noflush: the table stays; its chains may be declared again.
+                        st.tables[i]
+                            .chains
+                            .iter_mut()
+                            .for_each(|c| c.declared = false);
+                        st.tables[i].span = line_span;
+                        open = Some((Some(i), line_span));
+                    } else if let (Some(i), false) = (existing, again) {
+                        // A table of the ruleset this input is applied to: flushed.
+                        st.tables[i] = TableB::new(kind, line_span);
+                        open = Some((Some(i), line_span));
+                    } else if let Some(i) = existing {
                         st.diags.push(
                             Diagnostic::warning(
                                 code::TABLE_REPLACED,
@@ -66,11 +83,12 @@ pub(super) fn parse_restore(st: &mut State) {
             continue;
         }
         if trimmed == "COMMIT" {
-            if open.is_none() {
-                st.diags.push(
+            match open {
+                None => st.diags.push(
                     Diagnostic::error(code::NO_TABLE, line_span, "COMMIT outside a table")
                         .expected("a *table line before COMMIT"),
-                );
+                ),
+                Some((_, s)) => st.step(s.to(line_span), true, errors_before),
             }
             open = None;
             continue;
@@ -258,6 +276,14 @@ pub(super) fn parse_chain_decl(st: &mut State, ti: usize, line: &str, span: Span
                     "`-` (only the built-in chains of table {kind} have policies)"
                 )),
             );
+            return;
+        }
+        if let Some(c) = table.chain_mut(&name) {
+            // iptables-restore --noflush flushes a declared user chain that exists.
+            c.rules.clear();
+            c.counters = counters;
+            c.span = span;
+            c.declared = true;
             return;
         }
         table.push_chain(Chain {

@@ -67,9 +67,24 @@ const SHELL_CLOSE: &[&str] = &["done", "fi", "esac"];
 /// Words that continue a construct and may start a line before a command (`do iptables ...`).
 const SHELL_CONTINUE: &[&str] = &["do", "then", "else", "elif"];
 
-pub(super) fn parse_script(st: &mut State) {
+pub(super) fn parse_script(st: &mut State, region: std::ops::Range<usize>) {
     let source = st.source.clone();
-    let cmds = tokenize_shell(&source.text, &mut st.diags);
+    let shift = region.start as u32;
+    let first_diag = st.diags.len();
+    let mut cmds = tokenize_shell(&source.text[region], &mut st.diags);
+    if shift > 0 {
+        let moved = |s: &mut Span| {
+            s.start += shift;
+            s.end += shift;
+        };
+        for c in &mut cmds {
+            moved(&mut c.span);
+            c.words.iter_mut().for_each(|w| moved(&mut w.span));
+        }
+        st.diags[first_diag..]
+            .iter_mut()
+            .for_each(|d| moved(&mut d.span));
+    }
     let mut ignored_programs: HashMap<String, ()> = HashMap::new();
     // Shell variables set by simple assignments (`IPT=/sbin/iptables`, `ADMIN=198.51.100.0/24`),
     // expanded in later commands.
@@ -263,6 +278,11 @@ pub(super) fn parse_script(st: &mut State) {
             }
         };
         let family = st.family;
+        let errors_before = st.error_count();
+        let changes = !rest
+            .iter()
+            .any(|t| command_of(t) == Some(CmdKind::ReadOnly));
         run_command(st, ti, &rest, cmd.span, None, family, true);
+        st.step(cmd.span, changes, errors_before);
     }
 }

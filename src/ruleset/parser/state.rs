@@ -5,12 +5,76 @@
 
 use super::*;
 
-pub(super) struct State {
+pub(super) struct State<'s> {
     pub(super) backend: Backend,
     pub(super) family: Family,
     pub(super) tables: Vec<TableB>,
     pub(super) diags: Vec<Diagnostic>,
     pub(super) source: Arc<SourceFile>,
+    /// `iptables-restore --noflush`: a `*table` line keeps the table's chains and rules (a
+    /// declared user chain that exists is flushed, a built-in chain gets the declared policy).
+    pub(super) noflush: bool,
+    /// Tables opened by a `*table` line of this input (a second block of one replaces the first).
+    pub(super) opened: Vec<TableKind>,
+    /// Called after each command of a script and at each COMMIT of restore input.
+    pub(super) on_step: Option<&'s mut dyn FnMut(AppliedStep<'_>)>,
+}
+
+impl<'s> State<'s> {
+    pub(super) fn new(source: Arc<SourceFile>, opts: ParseOptions) -> State<'s> {
+        State {
+            family: opts.family,
+            backend: opts.backend,
+            tables: Vec::new(),
+            diags: Vec::new(),
+            source,
+            noflush: false,
+            opened: Vec::new(),
+            on_step: None,
+        }
+    }
+
+    /// Tell the step observer, if any, that the command at `span` was applied.
+    pub(super) fn step(&mut self, span: Span, changes: bool, errors_before: usize) {
+        if self.on_step.is_none() {
+            return;
+        }
+        let errors = self.error_count() > errors_before;
+        let mut scratch = Vec::new();
+        let tables = finalize_tables(self.tables.clone(), &mut scratch);
+        let ruleset = Ruleset {
+            source: self.source.clone(),
+            family: self.family,
+            backend: self.backend,
+            tables,
+        };
+        if let Some(f) = self.on_step.as_mut() {
+            f(AppliedStep {
+                span,
+                changes,
+                errors,
+                ruleset: &ruleset,
+            });
+        }
+    }
+
+    pub(super) fn error_count(&self) -> usize {
+        self.diags.iter().filter(|d| d.is_error()).count()
+    }
+}
+
+/// What [`apply`] reports after each step: a command of a script (`iptables -P INPUT DROP`), or
+/// a table block of restore input at its COMMIT (iptables-restore applies a block at once).
+#[derive(Debug)]
+pub struct AppliedStep<'a> {
+    /// The command (script) or the block from its `*table` line to its COMMIT (restore).
+    pub span: Span,
+    /// False for read-only commands (`-L`, `-S`, `-C`): the ruleset is the previous step's.
+    pub changes: bool,
+    /// The step had an error: it was not (or only partly) applied.
+    pub errors: bool,
+    /// The ruleset after the step.
+    pub ruleset: &'a Ruleset,
 }
 
 #[derive(Debug, Clone)]
@@ -74,8 +138,12 @@ impl TableB {
 }
 
 pub(super) fn finalize(st: &mut State) -> Vec<Table> {
-    let mut out = Vec::with_capacity(st.tables.len());
-    for tb in std::mem::take(&mut st.tables) {
+    finalize_tables(std::mem::take(&mut st.tables), &mut st.diags)
+}
+
+pub(super) fn finalize_tables(tables: Vec<TableB>, diags: &mut Vec<Diagnostic>) -> Vec<Table> {
+    let mut out = Vec::with_capacity(tables.len());
+    for tb in tables {
         let mut chains = tb.chains;
         let (mut builtin, mut user): (Vec<Chain>, Vec<Chain>) =
             chains.drain(..).partition(|c| c.hook.is_some());
@@ -94,7 +162,7 @@ pub(super) fn finalize(st: &mut State) -> Vec<Table> {
                         Some(i) => cr.index = *i,
                         None => {
                             // The chain was deleted or renamed after the rule was added.
-                            st.diags.push(
+                            diags.push(
                                 Diagnostic::error(
                                     code::UNKNOWN_CHAIN,
                                     r.target_span.unwrap_or(r.span),

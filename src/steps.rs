@@ -1,0 +1,533 @@
+//! `fwcheck steps`: a script of iptables commands (or restore input, one step per COMMIT)
+//! applied in order to a starting ruleset, with the administrator's session checked after
+//! **every** step — as on a live host, where each command takes effect the moment it runs
+//! (`do_command4` → `iptc_commit` / an nf_tables transaction per command) and the session the
+//! administrator types in stays in conntrack all along.
+//!
+//! One engine runs the whole script: the admin's session is established before step 1 (under
+//! no rules with conntrack loaded, as `lockout` assumes: the admin was logged in before the
+//! starting ruleset was loaded), then
+//! after each step its next packets (data both ways) are judged against the ruleset of that
+//! step with the conntrack entry it has built so far ([`Engine::reload`] between steps). A
+//! new session is also tried against each step's ruleset (a fresh engine, as `lockout` does).
+//! The last ruleset also gets the full lockout check ([`lockout::evaluate`]).
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::analysis::lockout::{self, describe_packet};
+use crate::analysis::synth::{self, Step, Synth};
+use crate::analysis::{
+    admin_candidates, decided_by, host_for, run_scenario, CheckOptions, Finding, Net, Service,
+    StepResult,
+};
+use crate::diag::{Diagnostic, SourceFile, Span};
+use crate::engine::{Direction, Engine, SimOptions};
+use crate::packet::tcp_flags as F;
+use crate::ruleset::parser::{apply, AppliedStep, ParseOptions};
+use crate::ruleset::{Family, Ruleset};
+
+/// The input of a steps run.
+#[derive(Debug, Clone)]
+pub struct StepsInput {
+    /// Name and text of the script (or restore file).
+    pub name: String,
+    pub text: String,
+    /// The ruleset the script starts from (`--initial`): name and text (restore format or a
+    /// script itself). `None`: an empty server with ACCEPT policies.
+    pub initial: Option<(String, String)>,
+    /// Apply restore input as `iptables-restore --noflush` does.
+    pub noflush: bool,
+    pub parse: ParseOptions,
+}
+
+/// How a management session fared at one step.
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionAt {
+    /// `tcp/22`.
+    pub service: String,
+    /// The administrator's address.
+    pub admin: IpAddr,
+    /// The established session's packets all passed.
+    pub established: bool,
+    /// A new session could complete.
+    pub new: bool,
+    /// The first packet that failed (established first, else new), its verdict and decider.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<String>,
+    /// The chain whose rules the failing packet went through (INPUT or OUTPUT).
+    #[serde(skip)]
+    pub hook_chain: &'static str,
+}
+
+/// One step: a command (or a restore block) and what it did to the sessions.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepRecord {
+    pub step: usize,
+    /// The command, on one line (`\`-continuations joined).
+    pub command: String,
+    pub file: String,
+    pub line: usize,
+    /// False for commands that only read (`-L`): the sessions are as at the step before.
+    pub changes: bool,
+    pub sessions: Vec<SessionAt>,
+}
+
+/// A step that cuts an established session.
+#[derive(Debug, Clone, Serialize)]
+pub struct Cut {
+    pub service: String,
+    pub admin: IpAddr,
+    pub step: usize,
+    pub command: String,
+    pub file: String,
+    pub line: usize,
+    /// The packet that failed and what decided it.
+    pub failure: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<String>,
+    /// The first later step after which the session passes again (and to the end).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub works_again_after: Option<usize>,
+    /// What to do.
+    pub advice: String,
+}
+
+impl Cut {
+    /// The one-line report.
+    pub fn message(&self) -> String {
+        let again = match self.works_again_after {
+            Some(k) => format!("; the session works again after step {k}"),
+            None => "; it does not work again before the script ends".into(),
+        };
+        format!(
+            "step {} `{}` ({}:{}) cuts the established {} session from {}: {}{again} — {}",
+            self.step,
+            self.command,
+            self.file,
+            self.line,
+            self.service,
+            self.admin,
+            self.failure,
+            self.advice
+        )
+    }
+}
+
+/// The result of a steps run.
+#[derive(Debug, Clone)]
+pub struct StepsReport {
+    pub steps: Vec<StepRecord>,
+    pub cuts: Vec<Cut>,
+    /// The full lockout check of the last ruleset (FW001/FW009).
+    pub final_lockout: Vec<lockout::LockoutResult>,
+    pub host: IpAddr,
+    pub admins: Vec<IpAddr>,
+    /// The last ruleset (for reports).
+    pub final_ruleset: Ruleset,
+}
+
+impl StepsReport {
+    /// Some step cuts the session, or the final ruleset locks the admin out.
+    pub fn locks_out(&self) -> bool {
+        !self.cuts.is_empty() || self.final_findings().any(|f| f.code == "FW001")
+    }
+    pub fn final_findings(&self) -> impl Iterator<Item = &Finding> {
+        self.final_lockout.iter().filter_map(|l| l.finding.as_ref())
+    }
+}
+
+/// Why a steps run could not start.
+#[derive(Debug)]
+pub struct StepsError {
+    /// Diagnostics, with the source they point into.
+    pub diagnostics: Vec<Diagnostic>,
+    pub source: Arc<SourceFile>,
+}
+
+/// A live management session: one connection of the administrator's, continued step after
+/// step with consecutive sequence numbers.
+struct Live {
+    svc: Service,
+    admin: (IpAddr, u16),
+    host: (IpAddr, u16),
+    cseq: u32,
+    sseq: u32,
+}
+
+impl Live {
+    /// The next packets of the session: data admin → host, data host → admin, ACK.
+    fn next(&self, sy: &mut Synth) -> Vec<Step> {
+        let st = |what: &str, pkt| Step {
+            what: what.to_string(),
+            pkt,
+        };
+        if self.svc.proto == 17 {
+            return vec![
+                st(
+                    "UDP admin → host (established flow)",
+                    sy.udp(self.admin, self.host, 60),
+                ),
+                st(
+                    "UDP host → admin (established flow)",
+                    sy.udp(self.host, self.admin, 60),
+                ),
+            ];
+        }
+        let (c, s) = (self.cseq, self.sseq);
+        vec![
+            st(
+                "data admin → host (established session)",
+                sy.tcp(self.admin, self.host, F::PSH | F::ACK, c, s, 40),
+            ),
+            st(
+                "data host → admin (established session)",
+                sy.tcp(self.host, self.admin, F::PSH | F::ACK, s, c + 40, 400),
+            ),
+            st(
+                "ACK admin → host (established session)",
+                sy.tcp(self.admin, self.host, F::ACK, c + 40, s + 400, 0),
+            ),
+        ]
+    }
+}
+
+/// Apply the script step by step and check the sessions after each step.
+pub fn run(input: &StepsInput, check: &CheckOptions) -> Result<StepsReport, StepsError> {
+    // One source: the script first (its lines are the user's), then the initial ruleset.
+    let mut text = input.text.clone();
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    let script_end = text.len();
+    let initial_start = text.len();
+    if let Some((_, t)) = &input.initial {
+        text.push_str(t);
+    }
+    let source = Arc::new(SourceFile::new(input.name.clone(), text));
+    let base = match &input.initial {
+        None => None,
+        Some(_) => {
+            let p = apply(
+                None,
+                source.clone(),
+                initial_start..source.text.len(),
+                input.parse,
+                false,
+                None,
+            );
+            if p.has_errors() {
+                return Err(StepsError {
+                    diagnostics: p.diagnostics,
+                    source,
+                });
+            }
+            Some(p.ruleset)
+        }
+    };
+    let start = base.clone().unwrap_or_else(|| Ruleset {
+        source: source.clone(),
+        family: input.parse.family,
+        backend: input.parse.backend,
+        tables: Vec::new(),
+    });
+    let mut applied: Vec<(Span, bool, Ruleset)> = Vec::new();
+    let mut on_step = |s: AppliedStep<'_>| {
+        applied.push((s.span, s.changes, s.ruleset.clone()));
+    };
+    let parsed = apply(
+        base.as_ref(),
+        source.clone(),
+        0..script_end,
+        input.parse,
+        input.noflush,
+        Some(&mut on_step),
+    );
+    if parsed.has_errors() {
+        return Err(StepsError {
+            diagnostics: parsed.diagnostics,
+            source,
+        });
+    }
+    let final_rs = applied
+        .last()
+        .map(|a| a.2.clone())
+        .unwrap_or_else(|| start.clone());
+    let family = input.parse.family;
+    let (host, given) = host_for(&final_rs, &check.env, family);
+    let mut check = check.clone();
+    if !given {
+        check.env.hosts.push(host);
+    }
+    let admins = pick_admins(&final_rs, &check, host, family);
+
+    // The live sessions, established before step 1 under no rules with conntrack loaded (as
+    // `lockout` builds the session in use while loading the rules).
+    let mut sy = Synth::default();
+    let base_opts = SimOptions {
+        env: check.env.clone(),
+        router: check.router,
+        simulate_replies: true,
+        recognise_answers: false,
+        time_origin: Some(synth::T0),
+        ct_timeouts: check.ct_timeouts,
+        force_conntrack: true,
+        ..SimOptions::default()
+    };
+    let no_rules = Ruleset {
+        tables: Vec::new(),
+        ..start.clone()
+    };
+    let mut engine = Engine::new(&no_rules, base_opts.clone());
+    let mut lives: Vec<Live> = Vec::new();
+    for (i, admin) in admins.iter().enumerate() {
+        for (j, svc) in check.mgmt.iter().enumerate() {
+            let port = 50_000 + (i * check.mgmt.len() + j) as u16 % 10_000;
+            let (warm, _) = if svc.proto == 6 {
+                synth::tcp_established(&mut sy, (*admin, port), (host, svc.port), "admin", "host")
+            } else {
+                synth::udp_established(&mut sy, (*admin, port), (host, svc.port), "admin", "host")
+            };
+            for p in &warm {
+                engine.process(p);
+            }
+            // tcp_established's warm-up ends at these sequence numbers.
+            lives.push(Live {
+                svc: *svc,
+                admin: (*admin, port),
+                host: (host, svc.port),
+                cseq: 7_051,
+                sseq: 9_061,
+            });
+        }
+    }
+
+    let mut steps: Vec<StepRecord> = Vec::new();
+    let mut prev: Option<Vec<SessionAt>> = None;
+    for (k, (span, changes, rs)) in applied.iter().enumerate() {
+        let line = source.line_of(span.start as usize);
+        let command = one_line(&source.text[span.range()]);
+        let sessions = match (&prev, changes) {
+            (Some(p), false) => p.clone(),
+            _ => {
+                engine.reload(rs);
+                sy.wait(1_000_000_000);
+                let mut out = Vec::new();
+                for live in &mut lives {
+                    out.push(probe(&mut engine, &mut sy, live, rs, &check));
+                }
+                out
+            }
+        };
+        prev = Some(sessions.clone());
+        steps.push(StepRecord {
+            step: k + 1,
+            command,
+            file: input.name.clone(),
+            line,
+            changes: *changes,
+            sessions,
+        });
+    }
+
+    // Cuts: a step where an established session stops passing.
+    let mut cuts = Vec::new();
+    for (si, live) in lives.iter().enumerate() {
+        let mut was_ok = true;
+        for (k, st) in steps.iter().enumerate() {
+            let s = &st.sessions[si];
+            if was_ok && !s.established {
+                let again = (k + 1..steps.len())
+                    .find(|&j| steps[j..].iter().all(|x| x.sessions[si].established))
+                    .map(|j| j + 1);
+                // Every chain that drops the session while it is cut.
+                let mut chains: Vec<&str> = Vec::new();
+                for x in &steps[k..again.unwrap_or(steps.len())] {
+                    let c = x.sessions[si].hook_chain;
+                    if !x.sessions[si].established && !chains.contains(&c) {
+                        chains.push(c);
+                    }
+                }
+                let start_with = chains
+                    .iter()
+                    .map(|c| {
+                        format!(
+                            "`iptables -I {c} 1 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`"
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" and ");
+                let policy = s
+                    .decided_by
+                    .as_deref()
+                    .is_some_and(|d| d.contains("policy"));
+                let advice = match again {
+                    Some(j) if j == k + 2 || !policy => format!(
+                        "run step {j} (`{}`) before step {}, or start the script with {start_with}",
+                        steps[j - 1].command,
+                        k + 1
+                    ),
+                    Some(j) => format!(
+                        "set the DROP policies after the accept rules (steps up to {j}), or start \
+                         the script with {start_with}"
+                    ),
+                    None => format!("start the script with {start_with}"),
+                };
+                cuts.push(Cut {
+                    service: live.svc.name(),
+                    admin: live.admin.0,
+                    step: k + 1,
+                    command: st.command.clone(),
+                    file: st.file.clone(),
+                    line: st.line,
+                    failure: s.failure.clone().unwrap_or_default(),
+                    decided_by: s.decided_by.clone(),
+                    works_again_after: again,
+                    advice,
+                });
+            }
+            was_ok = s.established;
+        }
+    }
+    let final_lockout = lockout::evaluate(&final_rs, &check);
+    Ok(StepsReport {
+        steps,
+        cuts,
+        final_lockout,
+        host,
+        admins,
+        final_ruleset: final_rs,
+    })
+}
+
+/// The administrators whose sessions are followed: with `--admin`, the sample addresses of
+/// the admin networks (at most 4); without, the first candidate address the final ruleset
+/// lets in by every management service (the admin is someone the script means to let in),
+/// else the first candidate.
+fn pick_admins(rs: &Ruleset, check: &CheckOptions, host: IpAddr, family: Family) -> Vec<IpAddr> {
+    let nets: Vec<Net> = check
+        .admin
+        .iter()
+        .filter(|n| n.addr.is_ipv4() == (family == Family::V4))
+        .copied()
+        .collect();
+    let cands = admin_candidates(rs, &nets, family);
+    if !nets.is_empty() {
+        return cands.into_iter().take(4).collect();
+    }
+    cands
+        .iter()
+        .copied()
+        .find(|a| {
+            check
+                .mgmt
+                .iter()
+                .all(|svc| lockout::session_check(rs, check, *a, host, *svc, 3).is_none())
+        })
+        .or(cands.first().copied())
+        .into_iter()
+        .collect()
+}
+
+/// The session's next packets under the engine's current ruleset, and a new session against
+/// `rs` from a fresh engine.
+fn probe(
+    engine: &mut Engine<'_>,
+    sy: &mut Synth,
+    live: &mut Live,
+    rs: &Ruleset,
+    check: &CheckOptions,
+) -> SessionAt {
+    let pkts = live.next(sy);
+    let mut failed: Option<StepResult> = None;
+    for s in &pkts {
+        let o = engine.process(&s.pkt);
+        let r = StepResult {
+            what: s.what.clone(),
+            pkt: s.pkt.clone(),
+            outcome: o,
+        };
+        if !r.passed() && failed.is_none() {
+            failed = Some(r);
+        }
+    }
+    if failed.is_none() && live.svc.proto == 6 {
+        // Everything was delivered: the session moves on.
+        live.cseq += 40;
+        live.sseq += 400;
+    }
+    let mut nsy = Synth::at(sy.t);
+    let session = if live.svc.proto == 6 {
+        synth::tcp_session(&mut nsy, (live.admin.0, 40_000), live.host, "admin", "host")
+    } else {
+        synth::udp_exchange(&mut nsy, (live.admin.0, 40_000), live.host, "admin", "host")
+    };
+    let new_fail = run_scenario(rs, check, &[], &session)
+        .into_iter()
+        .find(|s| !s.passed());
+    let established = failed.is_none();
+    let new = new_fail.is_none();
+    let shown = failed.or(new_fail);
+    let hook_chain = match shown.as_ref().map(|s| s.outcome.direction) {
+        Some(Direction::Out) => "OUTPUT",
+        _ => "INPUT",
+    };
+    let (failure, decided) = match &shown {
+        None => (None, None),
+        Some(s) => {
+            let by = decided_by(rs, &s.outcome).map(|r| r.short());
+            let verdict = s
+                .outcome
+                .verdict
+                .map(|v| v.as_str())
+                .unwrap_or("not judged");
+            (
+                Some(format!(
+                    "{} is {verdict}{}",
+                    describe_packet(s),
+                    by.as_ref().map(|b| format!(" by {b}")).unwrap_or_default()
+                )),
+                by,
+            )
+        }
+    };
+    SessionAt {
+        service: live.svc.name(),
+        admin: live.admin.0,
+        established,
+        new,
+        failure,
+        decided_by: decided,
+        hook_chain,
+    }
+}
+
+/// A command on one line: `\`-newline continuations and runs of blanks collapsed, a trailing
+/// `;` or `\` dropped.
+fn one_line(s: &str) -> String {
+    let joined = s.replace("\\\n", " ");
+    let words: Vec<&str> = joined.split_whitespace().collect();
+    let mut out = words.join(" ");
+    while out.ends_with(';') || out.ends_with('\\') {
+        out.pop();
+        out = out.trim_end().to_string();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    #[test]
+    fn commands_on_one_line() {
+        assert_eq!(
+            one_line("sudo iptables -A INPUT \\\n  -j ACCEPT;"),
+            "sudo iptables -A INPUT -j ACCEPT"
+        );
+    }
+}

@@ -1,0 +1,149 @@
+//! The binary's `steps`, `diff`, `--what-if` and `--reload-at`: exit codes, messages, JSON.
+
+use std::process::Command;
+
+fn fwcheck(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_fwcheck"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const G0: &str = "fixtures/guides/guide-000-webserver.rules.v4";
+const G1: &str = "fixtures/guides/guide-001-apache.rules.v4";
+
+#[test]
+fn steps_exit_codes_and_json() {
+    let (c, out, _) = fwcheck(&["steps", "fixtures/guides/guide-000-commands.sh"]);
+    assert_eq!(c, 0, "{out}");
+    assert!(out.contains("every step is safe"), "{out}");
+    let (c, out, _) = fwcheck(&["steps", "fixtures/guides/guide-001-commands.sh"]);
+    assert_eq!(c, 1);
+    assert!(out.contains(
+        "error[FW001]: step 1 `sudo iptables -P INPUT DROP` (fixtures/guides/guide-001-commands.sh:4) cuts the established tcp/22 session"
+    ), "{out}");
+    let (c, out, _) = fwcheck(&[
+        "steps",
+        "fixtures/guides/guide-001-commands.sh",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(c, 1);
+    let recs: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(recs.iter().filter(|r| r["type"] == "step").count(), 11);
+    let cut = recs.iter().find(|r| r["type"] == "cut").unwrap();
+    assert_eq!(cut["step"], 1);
+    assert_eq!(cut["works_again_after"], 6);
+    let summary = recs.last().unwrap();
+    assert_eq!(summary["type"], "summary");
+    assert_eq!(summary["exit"], 1);
+    // A command that does not apply: its place in the script.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.sh");
+    std::fs::write(
+        &bad,
+        "iptables -P INPUT DROP\niptables -A INPUT -p tcp --dport x -j ACCEPT\n",
+    )
+    .unwrap();
+    let (c, _, err) = fwcheck(&["steps", bad.to_str().unwrap()]);
+    assert_eq!(c, 3);
+    assert!(
+        err.contains("bad.sh:2:34: invalid port/service `x`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn what_if_edits_and_errors() {
+    let (c, _, err) = fwcheck(&[
+        G0,
+        "--what-if",
+        "-D INPUT 3",
+        "--what-if",
+        "-I INPUT 9 -j DROP",
+    ]);
+    assert_eq!(c, 2);
+    assert!(
+        err.contains(
+            "fwcheck: --what-if #2:1:10: index of insertion too big: chain INPUT has 7 rules"
+        ),
+        "{err}"
+    );
+    // Guide 001 with ESTABLISHED accepted first in both directions no longer locks out.
+    let (c, out, _) = fwcheck(&[
+        G1,
+        "--what-if",
+        "-I OUTPUT 1 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
+        "--what-if",
+        "iptables -I INPUT 1 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(c, 0, "{out}");
+    assert!(out.contains(r#""check":"tcp/22","passed":true"#), "{out}");
+}
+
+#[test]
+fn diff_exit_codes() {
+    let flow = "tcp 192.0.2.9:40001 > 203.0.113.10:21";
+    let (c, out, _) = fwcheck(&["diff", G0, G1, "--flow", flow]);
+    assert_eq!(c, 1);
+    assert!(
+        out.contains("accepts 6 packets in 1 flows that were dropped"),
+        "{out}"
+    );
+    let (c, _, _) = fwcheck(&["diff", G0, G1, "--flow", flow, "--allow-change"]);
+    assert_eq!(c, 0);
+    let (c, out, _) = fwcheck(&["diff", G0, G0, "--flow", flow, "--format", "json"]);
+    assert_eq!(c, 0, "{out}");
+    let summary: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    assert_eq!(summary["changed_packets"], 0);
+}
+
+#[test]
+fn reload_at_switches_rules_mid_capture() {
+    let (c, out, err) = fwcheck(&[
+        G0,
+        "--pcap",
+        "pcaps/webserver.pcap",
+        "--reload-at",
+        "frame:100",
+        G1,
+        "--format",
+        "json",
+    ]);
+    assert!(c == 0 || c == 1, "{err}");
+    assert!(err.contains("is loaded at frame 100"), "{err}");
+    let recs: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|r: &serde_json::Value| r["type"] == "packet")
+        .collect();
+    // Frame 102 (the web server's FIN) passed guide 000's OUTPUT #1 without the reload; with
+    // it, guide 001's OUTPUT policy drops it.
+    let f = |n: u64| recs.iter().find(|r| r["frame"] == n).unwrap();
+    assert_eq!(f(2)["verdict"], "ACCEPT");
+    assert_eq!(f(102)["verdict"], "DROP", "{}", f(102));
+    let (c, _, err) = fwcheck(&[
+        G0,
+        "--pcap",
+        "pcaps/webserver.pcap",
+        "--reload-at",
+        "soon",
+        G1,
+    ]);
+    assert_eq!(c, 2);
+    assert!(
+        err.contains("--reload-at `soon`: expected frame:N"),
+        "{err}"
+    );
+}

@@ -1,0 +1,183 @@
+//! `fwcheck steps`: scripts applied command by command with the admin's session checked
+//! after every step (guide 000 passes, guide 001 and a policy-first script are cut), restore
+//! input one step per COMMIT, `--noflush` on top of an initial ruleset, and what-if edits.
+
+use fwcheck::analysis::{CheckOptions, Net};
+use fwcheck::ruleset::{InputFormat, ParseOptions};
+use fwcheck::steps::{self, StepsInput};
+
+fn input(name: &str, text: &str, initial: Option<&str>, noflush: bool) -> StepsInput {
+    StepsInput {
+        name: name.into(),
+        text: text.into(),
+        initial: initial.map(|t| ("initial.v4".to_string(), t.to_string())),
+        noflush,
+        parse: ParseOptions {
+            format: InputFormat::Auto,
+            ..ParseOptions::default()
+        },
+    }
+}
+
+fn fixture(p: &str) -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/").to_string() + p).unwrap()
+}
+
+#[test]
+fn guide_000_order_is_safe_at_every_step() {
+    let r = steps::run(
+        &input(
+            "g0.sh",
+            &fixture("fixtures/guides/guide-000-commands.sh"),
+            None,
+            false,
+        ),
+        &CheckOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(r.steps.len(), 21);
+    // `iptables -L -vn` reads only.
+    assert!(!r.steps[17].changes);
+    assert_eq!(r.steps[18].command, "sudo iptables -P INPUT DROP");
+    assert!(r.cuts.is_empty(), "{:?}", r.cuts);
+    assert!(!r.locks_out());
+    assert!(r
+        .steps
+        .iter()
+        .all(|s| s.sessions.iter().all(|x| x.established)));
+}
+
+#[test]
+fn guide_001_order_is_cut_at_the_input_policy() {
+    let r = steps::run(
+        &input(
+            "g1.sh",
+            &fixture("fixtures/guides/guide-001-commands.sh"),
+            None,
+            false,
+        ),
+        &CheckOptions::default(),
+    )
+    .unwrap();
+    assert!(r.locks_out());
+    assert_eq!(r.cuts.len(), 1, "{:?}", r.cuts);
+    let c = &r.cuts[0];
+    assert_eq!(c.step, 1);
+    assert_eq!(c.line, 4);
+    assert_eq!(c.command, "sudo iptables -P INPUT DROP");
+    assert_eq!(c.decided_by.as_deref(), Some("filter INPUT policy DROP"));
+    // `-A INPUT -p tcp --dport 22 -j ACCEPT` (step 6) lets it through again.
+    assert_eq!(c.works_again_after, Some(6));
+    assert!(c.message().starts_with(
+        "step 1 `sudo iptables -P INPUT DROP` (g1.sh:4) cuts the established tcp/22 session"
+    ));
+    assert!(c
+        .advice
+        .contains("`iptables -I INPUT 1 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`"));
+    // Steps 1-5 are cut, 6 on pass.
+    for s in &r.steps {
+        assert_eq!(s.sessions[0].established, s.step >= 6, "step {}", s.step);
+    }
+}
+
+#[test]
+fn policy_first_script_with_ipt_variables() {
+    let check = CheckOptions {
+        admin: vec![Net::parse("198.51.100.0/24").unwrap()],
+        ..CheckOptions::default()
+    };
+    let r = steps::run(
+        &input(
+            "p.sh",
+            &fixture("tests/data/steps/ipt-policy-first.sh"),
+            None,
+            false,
+        ),
+        &check,
+    )
+    .unwrap();
+    assert_eq!(r.steps[0].command, "$IPT -F");
+    assert_eq!(r.steps.len(), 9);
+    assert!(!r.cuts.is_empty());
+    for c in &r.cuts {
+        assert_eq!((c.step, c.line), (2, 6));
+        assert_eq!(c.decided_by.as_deref(), Some("filter OUTPUT policy DROP"));
+        assert_eq!(c.works_again_after, Some(7));
+        // Both policies drop the session while it is cut.
+        assert!(
+            c.advice.contains("-I OUTPUT 1") && c.advice.contains("-I INPUT 1"),
+            "{}",
+            c.advice
+        );
+    }
+    // Step 7 keeps the session but a new one is refused until step 8.
+    let s7 = &r.steps[6].sessions[0];
+    assert!(s7.established && !s7.new);
+    assert!(r.steps[7].sessions[0].new);
+    // The last ruleset is fine.
+    assert!(r.final_findings().all(|f| f.code != "FW001"));
+}
+
+const INITIAL: &str = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+                       -A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+                       -A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n";
+
+#[test]
+fn restore_input_is_one_step_per_commit() {
+    // Without --noflush the *filter block replaces the initial table: no ESTABLISHED accept.
+    let text = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+                -A INPUT -p tcp -m tcp --dport 80 -j ACCEPT\nCOMMIT\n\
+                *filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+                -A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n";
+    let r = steps::run(
+        &input("new.v4", text, Some(INITIAL), false),
+        &CheckOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(r.steps.len(), 2);
+    assert_eq!(r.steps[0].line, 1);
+    assert!(!r.steps[0].sessions[0].established);
+    assert!(r.steps[1].sessions[0].established);
+    assert_eq!(r.cuts.len(), 1);
+    assert_eq!(r.cuts[0].works_again_after, Some(2));
+}
+
+#[test]
+fn noflush_applies_on_top_of_the_initial_ruleset() {
+    let text = "*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp -m tcp --dport 80 -j ACCEPT\nCOMMIT\n";
+    let r = steps::run(
+        &input("add.v4", text, Some(INITIAL), true),
+        &CheckOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(r.steps.len(), 1);
+    assert!(r.cuts.is_empty());
+    let t = r
+        .final_ruleset
+        .table(fwcheck::ruleset::TableKind::Filter)
+        .unwrap();
+    assert_eq!(t.chain("INPUT").unwrap().rules.len(), 3);
+    // Flushing input loses the initial rules and cuts the session.
+    let r = steps::run(
+        &input("add.v4", text, Some(INITIAL), false),
+        &CheckOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(r.cuts.len(), 1);
+}
+
+#[test]
+fn a_script_that_does_not_apply_is_refused_with_its_position() {
+    let e = steps::run(
+        &input(
+            "bad.sh",
+            "iptables -A INPUT -j ACCEPT\niptables -D INPUT 5\n",
+            None,
+            false,
+        ),
+        &CheckOptions::default(),
+    )
+    .unwrap_err();
+    let d = e.diagnostics.iter().find(|d| d.is_error()).unwrap();
+    assert_eq!(e.source.line_of(d.span.start as usize), 2);
+}

@@ -171,6 +171,15 @@ struct HostArgs {
     /// tcp_time_wait, udp, udp_stream, icmp, generic, sctp_established, frag4, … (see README).
     #[arg(long = "ct-timeout", value_name = "NAME=SECS")]
     ct_timeout: Vec<String>,
+    /// net.netfilter.nf_conntrack_max: connections tracked at once (0: no limit). At the
+    /// limit a new connection early-drops an unassured one or is dropped ("table full").
+    #[arg(long = "ct-max", default_value_t = fwcheck::conntrack::DEFAULT_CT_MAX, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(0..=i32::MAX as i64))]
+    ct_max: u32,
+    /// net.netfilter.nf_conntrack_buckets: the conntrack hash size (what early_drop scans).
+    #[arg(long = "ct-buckets", default_value_t = fwcheck::conntrack::DEFAULT_CT_MAX, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=(1 << 28)))]
+    ct_buckets: u32,
     /// Which TCP/UDP/ICMP checksums the kernel verifies. `auto`: checksums left for offload
     /// (the field holds the pseudo-header sum: captured on the sending host, a veth, VM or
     /// container) are never verified, others are; `verify`: every one is (a NIC without receive
@@ -985,6 +994,8 @@ fn cmd_sim(a: SimArgs) -> u8 {
             env,
             router: a.host.router,
             ct_timeouts: check.ct_timeouts,
+            ct_max: a.host.ct_max,
+            ct_buckets: a.host.ct_buckets,
             ..SimOptions::default()
         };
         let json = fmt == OutFormat::Json;

@@ -560,6 +560,7 @@ impl<'r> Replayer<'r> {
             self.feed_local_fragment(pkt, clock, sink);
             return;
         }
+        let mut frag_unsure = None;
         let pkt = match self.defrag.as_mut() {
             Some(d) if pkt.frag.is_fragment() => {
                 // Fragment queues expire on the same clock the engine runs on.
@@ -567,6 +568,7 @@ impl<'r> Replayer<'r> {
                     Some(c) => d.push_at(pkt.clone(), crate::packet::Timestamp(c.ns)),
                     None => d.push(pkt.clone()),
                 };
+                frag_unsure = d.take_uncertain();
                 for ev in d.drain_events() {
                     self.stats.fragment_events.push(describe(&ev));
                 }
@@ -591,6 +593,12 @@ impl<'r> Replayer<'r> {
         };
         if let Some(from) = &pkt.reassembled_from {
             o.fragments = from.to_vec();
+        }
+        if let Some(why) = frag_unsure {
+            if o.certain {
+                o.certain = false;
+                o.reason = Some(format!("reassembly: {why}"));
+            }
         }
         if pkt.frag.is_fragment()
             && !self.engine.conntrack_active()

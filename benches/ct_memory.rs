@@ -78,6 +78,52 @@ fn fill(ct: &mut Conntrack, p: &Params, n: u32, base: u32, tcp: bool) -> (u32, u
     (kept, dropped)
 }
 
+/// One measurement per process (`FWCHECK_BENCH_PART`), so freed memory of one cannot hide
+/// the growth of the next.
+fn part(which: &str, n: u32) {
+    match which {
+        "udp" | "tcp" => {
+            let tcp = which == "tcp";
+            let p = Params {
+                ct_max: 0,
+                ..Params::default()
+            };
+            let before = rss_bytes();
+            let t = Instant::now();
+            let mut ct = Conntrack::new();
+            let (kept, _) = fill(&mut ct, &p, n, 0, tcp);
+            let grown = rss_bytes().saturating_sub(before);
+            println!(
+                "{} {kept} concurrent connections: RSS +{:.1} MiB, {} bytes/entry, {:.2?}",
+                which.to_uppercase(),
+                grown as f64 / (1 << 20) as f64,
+                grown / kept.max(1) as u64,
+                t.elapsed()
+            );
+            assert_eq!(ct.live(), n as usize);
+        }
+        _ => {
+            // A flood against the kernel's default nf_conntrack_max: the table stops there.
+            let p = Params::default();
+            let mut ct = Conntrack::new();
+            let before = rss_bytes();
+            let t = Instant::now();
+            let (_, dropped) = fill(&mut ct, &p, 2 * n, 0, true);
+            println!(
+                "flood of {} SYNs, nf_conntrack_max {}: {} entries held, {} early drops, {dropped} \
+                 'table full' drops, RSS +{:.1} MiB, {:.2?}",
+                2 * n,
+                p.ct_max,
+                ct.occupied(),
+                ct.stats.early_drop,
+                rss_bytes().saturating_sub(before) as f64 / (1 << 20) as f64,
+                t.elapsed()
+            );
+            assert!(ct.occupied() <= p.ct_max as usize);
+        }
+    }
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--test" || a == "--list") {
         return;
@@ -86,38 +132,21 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
-    for tcp in [false, true] {
-        let p = Params {
-            ct_max: 0,
-            ..Params::default()
-        };
-        let before = rss_bytes();
-        let t = Instant::now();
-        let mut ct = Conntrack::new();
-        let (kept, _) = fill(&mut ct, &p, n, 0, tcp);
-        let grown = rss_bytes().saturating_sub(before);
-        println!(
-            "{} {kept} concurrent connections: RSS +{:.1} MiB, {} bytes/entry, {:.2?}",
-            if tcp { "TCP" } else { "UDP" },
-            grown as f64 / (1 << 20) as f64,
-            grown / kept.max(1) as u64,
-            t.elapsed()
-        );
-        assert_eq!(ct.live(), n as usize);
-        drop(ct);
+    if let Ok(which) = std::env::var("FWCHECK_BENCH_PART") {
+        part(&which, n);
+        return;
     }
-    // A flood against the kernel's default nf_conntrack_max: the table stops at the bound.
-    let p = Params::default();
-    let mut ct = Conntrack::new();
-    let before = rss_bytes();
-    let (kept, dropped) = fill(&mut ct, &p, 2 * n, 0, true);
     println!(
-        "flood of {} SYNs with nf_conntrack_max {}: {kept} tracked, {dropped} dropped (table \
-         full), {} early drops, RSS +{:.1} MiB",
-        2 * n,
-        p.ct_max,
-        ct.stats.early_drop,
-        rss_bytes().saturating_sub(before) as f64 / (1 << 20) as f64
+        "size_of CtEntry {} bytes (+ a boxed TcpCt of {} for TCP)",
+        std::mem::size_of::<fwcheck::conntrack::CtEntry>(),
+        std::mem::size_of::<fwcheck::conntrack::tcp::TcpCt>()
     );
-    assert!(ct.occupied() <= p.ct_max as usize);
+    let exe = std::env::current_exe().expect("own path");
+    for which in ["udp", "tcp", "flood"] {
+        let st = std::process::Command::new(&exe)
+            .env("FWCHECK_BENCH_PART", which)
+            .status()
+            .expect("run part");
+        assert!(st.success());
+    }
 }

@@ -180,6 +180,11 @@ struct HostArgs {
     #[arg(long = "ct-buckets", default_value_t = fwcheck::conntrack::DEFAULT_CT_MAX, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..=(1 << 28)))]
     ct_buckets: u32,
+    /// net.ipv4.ipfrag_high_thresh (and nf_conntrack_frag6_high_thresh), bytes: above it every
+    /// fragment is dropped until queues complete or time out.
+    #[arg(long = "ipfrag-high-thresh", default_value_t = fwcheck::packet::defrag::DEFAULT_HIGH_THRESH as u64,
+          value_name = "BYTES", value_parser = clap::value_parser!(u64).range(0..=i64::MAX as u64))]
+    ipfrag_high_thresh: u64,
     /// Which TCP/UDP/ICMP checksums the kernel verifies. `auto`: checksums left for offload
     /// (the field holds the pseudo-header sum: captured on the sending host, a veth, VM or
     /// container) are never verified, others are; `verify`: every one is (a NIC without receive
@@ -996,6 +1001,7 @@ fn cmd_sim(a: SimArgs) -> u8 {
             ct_timeouts: check.ct_timeouts,
             ct_max: a.host.ct_max,
             ct_buckets: a.host.ct_buckets,
+            frag_high_thresh: a.host.ipfrag_high_thresh as usize,
             ..SimOptions::default()
         };
         let json = fmt == OutFormat::Json;

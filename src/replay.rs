@@ -454,12 +454,15 @@ pub struct Replayer<'r> {
 impl<'r> Replayer<'r> {
     pub fn new(rs: &'r Ruleset, opts: SimOptions) -> Replayer<'r> {
         let t = opts.ct_timeouts;
+        let high = opts.frag_high_thresh;
         let checksums = opts.env.checksums;
         let engine = Engine::new(rs, opts);
         let make = || {
             Defragmenter::with_config(DefragConfig {
                 ipv4_timeout: t.frag4.saturating_mul(1_000_000_000),
                 ipv6_timeout: t.frag6.saturating_mul(1_000_000_000),
+                ipv4_high_thresh: high,
+                ipv6_high_thresh: high,
                 ..DefragConfig::default()
             })
         };

@@ -46,6 +46,8 @@ pub struct SimOptions {
     /// `net.netfilter.nf_conntrack_max` (0: unlimited) and `nf_conntrack_buckets`.
     pub ct_max: u32,
     pub ct_buckets: u32,
+    /// `net.ipv4.ipfrag_high_thresh` and `net.netfilter.nf_conntrack_frag6_high_thresh`.
+    pub frag_high_thresh: usize,
     /// Track connections even if no rule needs it (as when something else on the host loaded
     /// conntrack); used to build connections that already exist when a ruleset is loaded.
     pub force_conntrack: bool,
@@ -66,6 +68,7 @@ impl Default for SimOptions {
             ct_timeouts: crate::conntrack::Timeouts::default(),
             ct_max: crate::conntrack::DEFAULT_CT_MAX,
             ct_buckets: crate::conntrack::DEFAULT_CT_MAX,
+            frag_high_thresh: crate::packet::defrag::DEFAULT_HIGH_THRESH,
             force_conntrack: false,
             time_origin: None,
         }

@@ -1392,6 +1392,14 @@ fn print_replay_summary(
     for ev in &stats.fragment_events {
         let _ = writeln!(out, "  fragments: {ev}");
     }
+    if stats.fragment_events_more > 0 {
+        let _ = writeln!(
+            out,
+            "  fragments: … and {} more events (the first {} are listed)",
+            stats.fragment_events_more,
+            stats.fragment_events.len()
+        );
+    }
 }
 
 /// Findings as diagnostics pointing at their rules-file line, then lockout checks and

@@ -32,6 +32,24 @@ pub enum Item<'a> {
     Problem(&'a PacketProblem),
 }
 
+/// Fragment events listed in [`ReplayStats::fragment_events`]; later ones are counted.
+pub const FRAGMENT_EVENTS_KEPT: usize = 1000;
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+impl ReplayStats {
+    /// Records a fragment event, keeping at most [`FRAGMENT_EVENTS_KEPT`] of them.
+    fn fragment_event(&mut self, ev: &DefragEvent) {
+        if self.fragment_events.len() < FRAGMENT_EVENTS_KEPT {
+            self.fragment_events.push(describe(ev));
+        } else {
+            self.fragment_events_more += 1;
+        }
+    }
+}
+
 /// Counts over the whole replay.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ReplayStats {
@@ -53,7 +71,11 @@ pub struct ReplayStats {
     pub capture_error: Option<String>,
     /// Fragments held for reassembly, and trains that never completed or were discarded.
     pub fragments_held: u64,
+    /// The first [`FRAGMENT_EVENTS_KEPT`] fragment events; the rest are only counted in
+    /// `fragment_events_more` (a fragment flood must not grow memory with its length).
     pub fragment_events: Vec<String>,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub fragment_events_more: u64,
     /// The capture's interfaces and their names (pcapng), SLL2 interface indexes.
     #[serde(skip)]
     pub interfaces: CaptureInterfaces,
@@ -505,7 +527,7 @@ impl<'r> Replayer<'r> {
         };
         let out = d.push_at(pkt.clone(), crate::packet::Timestamp(clock.ns));
         for ev in d.drain_events() {
-            self.stats.fragment_events.push(describe(&ev));
+            self.stats.fragment_event(&ev);
         }
         match out {
             None => {
@@ -573,7 +595,7 @@ impl<'r> Replayer<'r> {
                 };
                 frag_unsure = d.take_uncertain();
                 for ev in d.drain_events() {
-                    self.stats.fragment_events.push(describe(&ev));
+                    self.stats.fragment_event(&ev);
                 }
                 match out {
                     Some(p) => p,
@@ -640,7 +662,7 @@ impl<'r> Replayer<'r> {
     pub fn finish(mut self) -> (Engine<'r>, ReplayStats) {
         if let Some(d) = self.defrag.as_mut() {
             for ev in d.finish() {
-                self.stats.fragment_events.push(describe(&ev));
+                self.stats.fragment_event(&ev);
             }
         }
         (self.engine, self.stats)

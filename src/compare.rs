@@ -179,6 +179,20 @@ pub fn kernel_sysctls(sim: &SimOptions) -> Vec<(String, String)> {
             v.push((key.to_string(), secs.to_string()));
         }
     }
+    // Fragment memory limits: low_thresh (unused since 4.17) must stay ≤ high_thresh.
+    if sim.frag_high_thresh != crate::packet::defrag::DEFAULT_HIGH_THRESH {
+        let high = sim.frag_high_thresh.to_string();
+        for (low_key, high_key) in [
+            ("net.ipv4.ipfrag_low_thresh", "net.ipv4.ipfrag_high_thresh"),
+            (
+                "net.netfilter.nf_conntrack_frag6_low_thresh",
+                "net.netfilter.nf_conntrack_frag6_high_thresh",
+            ),
+        ] {
+            v.push((low_key.to_string(), "0".to_string()));
+            v.push((high_key.to_string(), high.clone()));
+        }
+    }
     v
 }
 

@@ -176,6 +176,20 @@ struct HostArgs {
     /// tcp_time_wait, udp, udp_stream, icmp, generic, sctp_established, frag4, … (see README).
     #[arg(long = "ct-timeout", value_name = "NAME=SECS")]
     ct_timeout: Vec<String>,
+    /// net.netfilter.nf_conntrack_max: connections tracked at once (0: no limit). At the
+    /// limit a new connection early-drops an unassured one or is dropped ("table full").
+    #[arg(long = "ct-max", default_value_t = fwcheck::conntrack::DEFAULT_CT_MAX, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(0..=i32::MAX as i64))]
+    ct_max: u32,
+    /// net.netfilter.nf_conntrack_buckets: the conntrack hash size (what early_drop scans).
+    #[arg(long = "ct-buckets", default_value_t = fwcheck::conntrack::DEFAULT_CT_MAX, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=(1 << 28)))]
+    ct_buckets: u32,
+    /// net.ipv4.ipfrag_high_thresh (and nf_conntrack_frag6_high_thresh), bytes: above it every
+    /// fragment is dropped until queues complete or time out.
+    #[arg(long = "ipfrag-high-thresh", default_value_t = fwcheck::packet::defrag::DEFAULT_HIGH_THRESH as u64,
+          value_name = "BYTES", value_parser = clap::value_parser!(u64).range(0..=i64::MAX as u64))]
+    ipfrag_high_thresh: u64,
     /// Which TCP/UDP/ICMP checksums the kernel verifies. `auto`: checksums left for offload
     /// (the field holds the pseudo-header sum: captured on the sending host, a veth, VM or
     /// container) are never verified, others are; `verify`: every one is (a NIC without receive
@@ -330,6 +344,9 @@ impl SimArgs {
             hz: h.hz,
             checksums: h.checksums,
             backend: self.input.backend.get(),
+            ct_max: h.ct_max,
+            ct_buckets: h.ct_buckets,
+            frag_high_thresh: h.ipfrag_high_thresh as usize,
             ..HostOptions::default()
         };
         session::parse_ct_timeouts(&h.ct_timeout, h.hz, &mut host.ct_timeouts)?;

@@ -32,6 +32,24 @@ pub enum Item<'a> {
     Problem(&'a PacketProblem),
 }
 
+/// Fragment events listed in [`ReplayStats::fragment_events`]; later ones are counted.
+pub const FRAGMENT_EVENTS_KEPT: usize = 1000;
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+impl ReplayStats {
+    /// Records a fragment event, keeping at most [`FRAGMENT_EVENTS_KEPT`] of them.
+    fn fragment_event(&mut self, ev: &DefragEvent) {
+        if self.fragment_events.len() < FRAGMENT_EVENTS_KEPT {
+            self.fragment_events.push(describe(ev));
+        } else {
+            self.fragment_events_more += 1;
+        }
+    }
+}
+
 /// Counts over the whole replay.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ReplayStats {
@@ -53,7 +71,11 @@ pub struct ReplayStats {
     pub capture_error: Option<String>,
     /// Fragments held for reassembly, and trains that never completed or were discarded.
     pub fragments_held: u64,
+    /// The first [`FRAGMENT_EVENTS_KEPT`] fragment events; the rest are only counted in
+    /// `fragment_events_more` (a fragment flood must not grow memory with its length).
     pub fragment_events: Vec<String>,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub fragment_events_more: u64,
     /// The capture's interfaces and their names (pcapng), SLL2 interface indexes.
     #[serde(skip)]
     pub interfaces: CaptureInterfaces,
@@ -454,12 +476,15 @@ pub struct Replayer<'r> {
 impl<'r> Replayer<'r> {
     pub fn new(rs: &'r Ruleset, opts: SimOptions) -> Replayer<'r> {
         let t = opts.ct_timeouts;
+        let high = opts.frag_high_thresh;
         let checksums = opts.env.checksums;
         let engine = Engine::new(rs, opts);
         let make = || {
             Defragmenter::with_config(DefragConfig {
                 ipv4_timeout: t.frag4.saturating_mul(1_000_000_000),
                 ipv6_timeout: t.frag6.saturating_mul(1_000_000_000),
+                ipv4_high_thresh: high,
+                ipv6_high_thresh: high,
                 ..DefragConfig::default()
             })
         };
@@ -502,7 +527,7 @@ impl<'r> Replayer<'r> {
         };
         let out = d.push_at(pkt.clone(), crate::packet::Timestamp(clock.ns));
         for ev in d.drain_events() {
-            self.stats.fragment_events.push(describe(&ev));
+            self.stats.fragment_event(&ev);
         }
         match out {
             None => {
@@ -560,6 +585,7 @@ impl<'r> Replayer<'r> {
             self.feed_local_fragment(pkt, clock, sink);
             return;
         }
+        let mut frag_unsure = None;
         let pkt = match self.defrag.as_mut() {
             Some(d) if pkt.frag.is_fragment() => {
                 // Fragment queues expire on the same clock the engine runs on.
@@ -567,8 +593,9 @@ impl<'r> Replayer<'r> {
                     Some(c) => d.push_at(pkt.clone(), crate::packet::Timestamp(c.ns)),
                     None => d.push(pkt.clone()),
                 };
+                frag_unsure = d.take_uncertain();
                 for ev in d.drain_events() {
-                    self.stats.fragment_events.push(describe(&ev));
+                    self.stats.fragment_event(&ev);
                 }
                 match out {
                     Some(p) => p,
@@ -591,6 +618,12 @@ impl<'r> Replayer<'r> {
         };
         if let Some(from) = &pkt.reassembled_from {
             o.fragments = from.to_vec();
+        }
+        if let Some(why) = frag_unsure {
+            if o.certain {
+                o.certain = false;
+                o.reason = Some(format!("reassembly: {why}"));
+            }
         }
         if pkt.frag.is_fragment()
             && !self.engine.conntrack_active()
@@ -635,7 +668,7 @@ impl<'r> Replayer<'r> {
     pub fn finish(mut self) -> (Engine<'r>, ReplayStats) {
         if let Some(d) = self.defrag.as_mut() {
             for ev in d.finish() {
-                self.stats.fragment_events.push(describe(&ev));
+                self.stats.fragment_event(&ev);
             }
         }
         (self.engine, self.stats)

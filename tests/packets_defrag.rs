@@ -368,3 +368,81 @@ fn without_conntrack_input_sees_the_datagram() {
     // In capture time the last train's first fragment expired (31 s gap): never completed.
     assert_eq!(by(20).verdict, None);
 }
+
+/// A never-completed first fragment of `len` data bytes: source 198.51.100.x / 203.0.113.y
+/// chosen by `n`, IP id from `n`.
+fn lone_first_fragment(n: u32, ts: u64, len: usize) -> Packet {
+    let src = format!("198.51.{}.{}", 100 + (n >> 24) % 2, (n >> 16) & 0xff);
+    let mut p = datagram(&src, n as u16, 2 * len);
+    let hl = 20;
+    let b = v4_fragment_bytes(&p.data[..hl], &p.data[hl..hl + len], 0, true);
+    p = dec(n as u64 + 1, ts, &b);
+    p
+}
+
+/// `inet_frag_find`: above `ipfrag_high_thresh` (4 MiB) every fragment is dropped, so a flood
+/// of never-completed 1,480-byte fragments holds at most ~4 MiB (estimated truesize 2,304 +
+/// the queue), whatever its length; memory is given back when the queues time out.
+#[test]
+fn fragment_flood_is_bounded_by_high_thresh() {
+    let mut d = Defragmenter::new();
+    let mut dropped = 0;
+    for n in 0..20_000u32 {
+        assert!(d.push(lone_first_fragment(n, 1_000, 1480)).is_none());
+        dropped += d
+            .drain_events()
+            .filter(|e| {
+                matches!(
+                    e,
+                    DefragEvent::FragmentDropped {
+                        reason: DropReason::MemoryLimit,
+                        ..
+                    }
+                )
+            })
+            .count();
+    }
+    let per =
+        fwcheck::packet::defrag::truesize_estimate(1500 + 14) + fwcheck::packet::defrag::QUEUE_COST;
+    assert_eq!(per, 2304 + 192);
+    let limit = fwcheck::packet::defrag::DEFAULT_HIGH_THRESH;
+    let held = limit / per + 1;
+    assert_eq!(d.pending(), held, "queues held up to the limit");
+    assert_eq!(dropped, 20_000 - held);
+    assert!(d.memory(Family::V4) <= limit + per);
+    // 30 s later (ipfrag_time) they all time out and the memory is free again.
+    let p = lone_first_fragment(99_999, 1_000 + 30_000_000_000, 1480);
+    assert!(d.push(p).is_none());
+    assert_eq!(d.pending(), 1);
+    assert_eq!(d.memory(Family::V4), per);
+}
+
+/// 150,000 first fragments 0.5 ms apart: every push expires what is due from an ordered
+/// queue instead of scanning every held queue (this hung before); what is held stays under
+/// the memory limit, and every fragment is accounted for (held, dropped or timed out).
+#[test]
+fn fragment_train_flood_expires_in_order() {
+    let mut d = Defragmenter::new();
+    let (mut timed_out, mut dropped) = (0, 0);
+    let per = fwcheck::packet::defrag::truesize_estimate(20 + 8 + 14)
+        + fwcheck::packet::defrag::QUEUE_COST;
+    let limit = fwcheck::packet::defrag::DEFAULT_HIGH_THRESH;
+    for n in 0..150_000u32 {
+        let ts = n as u64 * 500_000;
+        assert!(d.push(lone_first_fragment(n, ts, 8)).is_none());
+        for e in d.drain_events() {
+            match e {
+                DefragEvent::TimedOut { .. } => timed_out += 1,
+                DefragEvent::FragmentDropped {
+                    reason: DropReason::MemoryLimit,
+                    ..
+                } => dropped += 1,
+                e => panic!("{e:?}"),
+            }
+        }
+        assert!(d.pending() <= limit / per + 1);
+    }
+    assert!(timed_out > 0 && dropped > 0);
+    assert_eq!(timed_out + dropped + d.pending(), 150_000);
+    assert!(d.peak_mem[0] <= limit + per);
+}

@@ -150,7 +150,15 @@ pub struct Params {
     pub checksums: crate::packet::ChecksumMode,
     /// The per-protocol timeouts (`nf_conntrack_*_timeout*`).
     pub timeouts: Timeouts,
+    /// `net.netfilter.nf_conntrack_max` (0: no limit).
+    pub ct_max: u32,
+    /// `net.netfilter.nf_conntrack_buckets` (the hash size `early_drop` scans).
+    pub ct_buckets: u32,
 }
+
+/// The kernel's default `nf_conntrack_buckets` and `nf_conntrack_max` on a 64-bit host with
+/// more than 4 GiB of memory (`nf_conntrack_init_start`: 262,144 buckets, max = buckets).
+pub const DEFAULT_CT_MAX: u32 = 262_144;
 
 impl Default for Params {
     fn default() -> Self {
@@ -163,6 +171,8 @@ impl Default for Params {
             checksum: true,
             checksums: crate::packet::ChecksumMode::default(),
             timeouts: Timeouts::default(),
+            ct_max: DEFAULT_CT_MAX,
+            ct_buckets: DEFAULT_CT_MAX,
         }
     }
 }

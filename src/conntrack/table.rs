@@ -1,7 +1,15 @@
 //! The conntrack table: entries, the tuple hash, lookups, confirmation and expiry.
+//!
+//! Mirrors `net/netfilter/nf_conntrack_core.c`: `__nf_conntrack_find_get` (an expired entry is
+//! never found, and is collected on the way), `__nf_conntrack_confirm`, `__nf_conntrack_alloc`
+//! with `nf_conntrack_max` (`early_drop` / "table full, dropping packet", see
+//! [`Conntrack::make_room`]) and the garbage collector `gc_worker` (expired entries are freed;
+//! see [`Conntrack::gc`]), so memory follows the live connections, not the capture's length.
 
 // Tuples come from captures; foldhash is seeded per process and fast on these small keys.
 use foldhash::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 
 use super::tcp::TcpCt;
 use super::*;
@@ -68,6 +76,54 @@ pub struct Conntrack {
     map: HashMap<Tuple, (CtId, CtDir)>,
     next_serial: u64,
     confirmed_count: usize,
+    /// Expiry queue: `(deadline, slot, serial)`, one live item per confirmed entry, checked
+    /// lazily (a refreshed entry is re-queued when its old deadline comes).
+    expiry: BinaryHeap<Reverse<(u64, u32, u64)>>,
+    /// Per slot: expired but still held, as the kernel holds it until its collector passes.
+    held: Vec<bool>,
+    /// Number of `held` entries.
+    expired_held: usize,
+    /// Entries in creation order that may still be unassured (`early_drop`'s candidates);
+    /// assured and freed ones are dropped from the front as they are met.
+    unassured: VecDeque<(u32, u64)>,
+    /// `conntrack_gc_work.early_drop`: the table was full once; the collector now early-drops
+    /// on the kernel's own clock while the table is at 95 % of `nf_conntrack_max`.
+    gc_early_drop: bool,
+    /// Statistics: `early_drop` evictions and "table full" drops.
+    pub stats: TableStats,
+}
+
+/// What the table did at its bound (`/proc/net/stat/nf_conntrack` `early_drop`, `drop`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TableStats {
+    pub early_drop: u64,
+    pub table_full: u64,
+    /// Most entries held at once (live, expired-not-yet-collected and in flight).
+    pub peak: usize,
+}
+
+/// `NF_CT_EVICTION_RANGE`: buckets `early_drop` scans from the new tuple's bucket.
+pub const EVICTION_RANGE: u32 = 8;
+
+/// How long an expired entry may still be held (and counted against `nf_conntrack_max`)
+/// before the kernel's collector has freed it: one `GC_SCAN_INTERVAL_MAX` (60 s) cycle plus a
+/// second of scanning.
+pub const GC_GRACE_SECS: u64 = 61;
+
+/// The outcome of [`Conntrack::make_room`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Room {
+    /// Below `nf_conntrack_max`: allocate. `uncertain` when the kernel may still be counting
+    /// expired entries its collector has not freed.
+    Free { uncertain: Option<&'static str> },
+    /// Full: `early_drop` evicted an unassured entry (uncertain: which buckets it scans
+    /// depends on the kernel's random hash seed).
+    Evicted {
+        victim: CtId,
+        uncertain: &'static str,
+    },
+    /// Full and nothing evicted: "nf_conntrack: table full, dropping packet".
+    Full { uncertain: Option<&'static str> },
 }
 
 impl Conntrack {
@@ -127,15 +183,175 @@ impl Conntrack {
         e.serial = self.next_serial;
         self.next_serial += 1;
         e.status &= !status::CONFIRMED;
-        match self.free.pop() {
+        let id = match self.free.pop() {
             Some(i) => {
                 self.slots[i as usize] = Some(e);
+                self.held[i as usize] = false;
                 CtId(i)
             }
             None => {
                 self.slots.push(Some(e));
+                self.held.push(false);
                 CtId(self.slots.len() as u32 - 1)
             }
+        };
+        self.stats.peak = self.stats.peak.max(self.occupied());
+        id
+    }
+
+    /// Entries the kernel would count in `nf_conntrack_count`: live, expired but not yet
+    /// collected, and those held by the packet in flight.
+    pub fn occupied(&self) -> usize {
+        self.slots.len() - self.free.len()
+    }
+
+    /// Entries that are live (confirmed, unexpired) — what `conntrack -L` lists.
+    pub fn live(&self) -> usize {
+        self.confirmed_count - self.expired_held
+    }
+
+    /// `__nf_conntrack_alloc`'s bound, before a new entry is allocated at time `now`:
+    /// `nf_conntrack_max` (`max`, 0 = none) against the entries held, then `early_drop` — which
+    /// evicts the unassured entries of the first of [`EVICTION_RANGE`] hash buckets (from the
+    /// new tuple's, of `buckets`) that holds one. The buckets come from a hash with a random
+    /// seed, so whether an eviction happens when unassured entries exist is uncertain; the
+    /// likelier outcome is emulated (each entry hashes into 2 buckets: P(none in range) =
+    /// (1 - 8/buckets)^(2 * candidates)), the victim being the oldest unassured entry.
+    pub fn make_room(&mut self, max: u32, buckets: u32, now: u64, hz: u32) -> Room {
+        self.gc(now, hz);
+        if max == 0 {
+            return Room::Free { uncertain: None };
+        }
+        let max = max as usize;
+        let occupied = self.occupied();
+        if occupied < max {
+            return Room::Free { uncertain: None };
+        }
+        let held = occupied - self.expired_held;
+        if held < max {
+            return Room::Free {
+                uncertain: Some(
+                    "nf_conntrack_max: the kernel may still count expired connections its \
+                     garbage collector has not freed yet (table full?)",
+                ),
+            };
+        }
+        let gc_note = self.gc_early_drop;
+        self.gc_early_drop = true;
+        let candidates = self.unassured_candidates(now);
+        let Some(victim) = candidates.0 else {
+            self.stats.table_full += 1;
+            return Room::Full {
+                uncertain: gc_note.then_some(
+                    "nf_conntrack_max: table full; the kernel's garbage collector early-drops \
+                     closing TCP connections on its own clock once the table has been full",
+                ),
+            };
+        };
+        let n = candidates.1 as f64;
+        let b = buckets.max(1) as f64;
+        let p_none = (1.0 - (EVICTION_RANGE as f64 / b).min(1.0)).powf(2.0 * n);
+        if p_none >= 0.5 {
+            self.stats.table_full += 1;
+            Room::Full {
+                uncertain: Some(
+                    "nf_conntrack_max: table full; early_drop may have evicted an unassured \
+                     connection (the buckets it scans depend on the kernel's hash seed)",
+                ),
+            }
+        } else {
+            self.stats.early_drop += 1;
+            self.remove(victim);
+            Room::Evicted {
+                victim,
+                uncertain: "nf_conntrack_max: table full, early_drop evicted an unassured \
+                            connection (which one depends on the kernel's hash seed)",
+            }
+        }
+    }
+
+    /// The oldest unassured live entry and (an upper bound of) how many there are.
+    fn unassured_candidates(&mut self, now: u64) -> (Option<CtId>, usize) {
+        while let Some(&(slot, serial)) = self.unassured.front() {
+            let keep = self
+                .slots
+                .get(slot as usize)
+                .and_then(|s| s.as_ref())
+                .is_some_and(|e| {
+                    e.serial == serial
+                        && e.is_confirmed()
+                        && !e.dying
+                        && e.status & status::ASSURED == 0
+                        && !time_after_eq(now, e.timeout)
+                });
+            if keep {
+                return (Some(CtId(slot)), self.unassured.len());
+            }
+            self.unassured.pop_front();
+        }
+        (None, 0)
+    }
+
+    /// The kernel's garbage collection as far as it affects verdicts and memory: entries whose
+    /// timeout passed are no longer found (see [`Conntrack::lookup`]) and are freed once
+    /// [`GC_GRACE_SECS`] have passed, counting against `nf_conntrack_max` until then.
+    /// Amortised O(log n) per entry and refresh; never a sweep of the table.
+    pub fn gc(&mut self, now: u64, hz: u32) {
+        let grace = GC_GRACE_SECS * hz as u64;
+        while let Some(&Reverse((deadline, slot, serial))) = self.expiry.peek() {
+            if deadline > now {
+                break;
+            }
+            self.expiry.pop();
+            let Some(e) = self.slots.get(slot as usize).and_then(|s| s.as_ref()) else {
+                continue;
+            };
+            if e.serial != serial || !e.is_confirmed() || e.dying {
+                continue;
+            }
+            let timeout = e.timeout;
+            let id = CtId(slot);
+            if !time_after_eq(now, timeout) {
+                if self.held[slot as usize] {
+                    self.held[slot as usize] = false;
+                    self.expired_held -= 1;
+                }
+                self.expiry.push(Reverse((timeout, slot, serial)));
+            } else if now >= timeout.saturating_add(grace) {
+                self.remove(id);
+            } else {
+                if !self.held[slot as usize] {
+                    self.held[slot as usize] = true;
+                    self.expired_held += 1;
+                }
+                self.expiry
+                    .push(Reverse((timeout.saturating_add(grace), slot, serial)));
+            }
+        }
+        // Stale items (entries removed before their deadline) are dropped by a rebuild once
+        // they outnumber the live ones.
+        let live_items = self.confirmed_count;
+        if self.expiry.len() > 2 * live_items + 1024 {
+            let items: Vec<_> = self
+                .slots
+                .iter()
+                .enumerate()
+                .filter_map(|(i, s)| {
+                    s.as_ref()
+                        .filter(|e| e.is_confirmed() && !e.dying)
+                        .map(|e| Reverse((e.timeout, i as u32, e.serial)))
+                })
+                .collect();
+            self.expiry = BinaryHeap::from(items);
+        }
+        if self.unassured.len() > 2 * self.occupied() + 1024 {
+            let slots = &self.slots;
+            self.unassured.retain(|&(slot, serial)| {
+                slots
+                    .get(slot as usize)
+                    .and_then(|s| s.as_ref())
+                    .is_some_and(|e| e.serial == serial && e.status & status::ASSURED == 0)
+            });
         }
     }
 
@@ -172,9 +388,14 @@ impl Conntrack {
         let e = self.get_mut(id).expect("checked");
         e.timeout = now.wrapping_add(e.timeout);
         e.status |= status::CONFIRMED;
+        let (timeout, serial, assured) = (e.timeout, e.serial, e.status & status::ASSURED != 0);
         self.map.insert(o, (id, CtDir::Original));
         self.map.insert(r, (id, CtDir::Reply));
         self.confirmed_count += 1;
+        self.expiry.push(Reverse((timeout, id.0, serial)));
+        if !assured {
+            self.unassured.push_back((id.0, serial));
+        }
         true
     }
 
@@ -206,6 +427,9 @@ impl Conntrack {
                 }
             }
             self.confirmed_count -= 1;
+            if std::mem::take(&mut self.held[id.0 as usize]) {
+                self.expired_held -= 1;
+            }
         }
     }
 
@@ -231,6 +455,9 @@ impl Conntrack {
                 }
             }
             self.confirmed_count -= 1;
+        }
+        if std::mem::take(&mut self.held[id.0 as usize]) {
+            self.expired_held -= 1;
         }
         self.free.push(id.0);
     }
@@ -277,4 +504,147 @@ impl Conntrack {
 #[inline]
 pub fn time_after_eq(a: u64, b: u64) -> bool {
     a >= b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::track::{conntrack_in, CtHook};
+    use super::*;
+    use crate::packet::build::{build, L4Spec, PacketSpec};
+    use crate::packet::decode::{decode_ip, FrameMeta};
+    use crate::packet::{LinkInfo, Packet, Timestamp};
+
+    fn udp(sport: u16, dport: u16, reply: bool) -> Packet {
+        let (a, b): (std::net::IpAddr, std::net::IpAddr) = (
+            "203.0.113.10".parse().unwrap(),
+            "192.0.2.1".parse().unwrap(),
+        );
+        let (src, dst, sp, dp) = if reply {
+            (b, a, dport, sport)
+        } else {
+            (a, b, sport, dport)
+        };
+        let s = PacketSpec::new(
+            src,
+            dst,
+            L4Spec::Udp {
+                sport: sp,
+                dport: dp,
+            },
+        );
+        let f = build(&s, 1, Timestamp(0), LinkInfo::default());
+        let meta = FrameMeta {
+            frame: 1,
+            ts: Timestamp(0),
+            linktype: 101,
+            interface: 0,
+            wire_len: 0,
+        };
+        decode_ip(&meta, LinkInfo::default(), &f.data, f.data.len(), None).unwrap()
+    }
+
+    fn run(ct: &mut Conntrack, p: &Params, pkt: &Packet, now: u64) -> CtOutcome {
+        let o = conntrack_in(ct, pkt, CtHook::PreRouting, Attach::None, 0, p, now, 1);
+        if let Some(id) = o.new {
+            ct.confirm(id, now);
+        }
+        if let Attach::Ct { id, .. } = o.attach {
+            ct.release(id);
+        }
+        o
+    }
+
+    fn params(max: u32) -> Params {
+        Params {
+            ct_max: max,
+            ..Params::default()
+        }
+    }
+
+    /// `__nf_conntrack_alloc`: with `max` assured entries, a new connection finds nothing to
+    /// early-drop and is dropped ("table full"), with certainty; its existing connections go on.
+    #[test]
+    fn full_table_of_assured_entries_drops_new_connections() {
+        let p = params(3);
+        let mut ct = Conntrack::new();
+        let hz = p.hz as u64;
+        for port in 1..=3 {
+            assert!(run(&mut ct, &p, &udp(1000, port, false), 1000)
+                .drop
+                .is_none());
+            run(&mut ct, &p, &udp(1000, port, true), 1000);
+            // A packet after the 2 s stream delay makes the connection assured.
+            run(&mut ct, &p, &udp(1000, port, false), 1000 + 3 * hz);
+        }
+        assert_eq!(ct.live(), 3);
+        let o = run(&mut ct, &p, &udp(1000, 4, false), 1000 + 4 * hz);
+        assert_eq!(o.drop, Some("nf_conntrack: table full, dropping packet"));
+        assert_eq!(o.uncertain, None);
+        assert_eq!(ct.stats.table_full, 1);
+        let o = run(&mut ct, &p, &udp(1000, 2, true), 1000 + 4 * hz);
+        assert_eq!(o.attach.info(), Some(CtInfo::EstablishedReply));
+        assert_eq!(o.drop, None);
+        // A second full-table drop: the collector's own early drop now runs on the kernel's
+        // clock, so the verdict is no longer certain.
+        let o = run(&mut ct, &p, &udp(1000, 5, false), 1000 + 5 * hz);
+        assert!(o.drop.is_some() && o.uncertain.is_some());
+    }
+
+    /// Unassured entries are early_drop candidates: whether the kernel finds one in the 8
+    /// buckets it scans depends on its hash seed — uncertain either way. With few buckets the
+    /// eviction is the likelier outcome and is emulated (oldest unassured entry goes).
+    #[test]
+    fn unassured_entries_make_the_outcome_uncertain() {
+        let mut p = params(2);
+        let mut ct = Conntrack::new();
+        run(&mut ct, &p, &udp(1000, 1, false), 1000);
+        run(&mut ct, &p, &udp(1000, 2, false), 1000);
+        let o = run(&mut ct, &p, &udp(1000, 3, false), 1001);
+        assert!(o.drop.is_some() && o.uncertain.is_some(), "{o:?}");
+        p.ct_buckets = 8;
+        let o = run(&mut ct, &p, &udp(1000, 3, false), 1002);
+        assert!(o.drop.is_none() && o.uncertain.is_some(), "{o:?}");
+        assert_eq!(ct.stats.early_drop, 1);
+        // The oldest (port 1) was evicted: its next packet is NEW again (and the table full).
+        assert_eq!(ct.live(), 2);
+        assert!(ct.iter().all(|(_, e)| e.orig().dport != 1));
+    }
+
+    /// Expired entries are never found, are freed by the collector (memory follows the live
+    /// connections), and count against the max only while the kernel may still hold them.
+    #[test]
+    fn expired_entries_are_freed_and_counted_only_within_the_grace() {
+        let p = params(2);
+        let hz = p.hz as u64;
+        let mut ct = Conntrack::new();
+        run(&mut ct, &p, &udp(1000, 1, false), 1000);
+        run(&mut ct, &p, &udp(1000, 2, false), 1000);
+        // 31 s later both expired (UDP 30 s) but may be held: the new one passes, uncertain.
+        let o = run(&mut ct, &p, &udp(1000, 3, false), 1000 + 31 * hz);
+        assert!(o.drop.is_none() && o.uncertain.is_some(), "{o:?}");
+        assert_eq!(ct.live(), 1);
+        // After the grace they are gone; a new flow is certain.
+        let o = run(&mut ct, &p, &udp(1000, 4, false), 1000 + 100 * hz);
+        assert_eq!(o.drop, None);
+        assert_eq!(o.uncertain, None);
+        assert_eq!(ct.occupied(), 2);
+        // 100,000 short flows one second apart never hold more than ~91 entries.
+        let mut ct = Conntrack::new();
+        let p = params(0);
+        for i in 0..100_000u64 {
+            run(
+                &mut ct,
+                &p,
+                &udp(1 + (i % 60000) as u16, 53, false),
+                1000 + i * hz,
+            );
+        }
+        assert!(
+            ct.occupied() <= 30 + GC_GRACE_SECS as usize + 1,
+            "{}",
+            ct.occupied()
+        );
+        assert!(ct.stats.peak <= 30 + GC_GRACE_SECS as usize + 2);
+        assert!(ct.expiry.len() < 2048 && ct.slots.len() < 200);
+    }
 }

@@ -29,6 +29,9 @@ pub struct CtOutcome {
     pub invalid: Option<&'static str>,
     /// The capture does not hold what the kernel would have looked at.
     pub uncertain: Option<&'static str>,
+    /// Conntrack itself dropped the packet (`nf_conntrack_in` returning `NF_DROP`: the table
+    /// is full and `early_drop` freed nothing).
+    pub drop: Option<&'static str>,
 }
 
 fn invalid(why: &'static str) -> CtOutcome {
@@ -422,6 +425,7 @@ pub fn conntrack_in(
         _ => {}
     }
     let mut repeat = 0;
+    let mut room_note = None;
     loop {
         let (id, info, is_new) = match ct.lookup(&tuple, now) {
             Some((id, dir)) => {
@@ -441,6 +445,18 @@ pub fn conntrack_in(
                 let Some(reply) = invert(&tuple) else {
                     return invalid("tuple cannot be inverted (no reply type for this ICMP type)");
                 };
+                // __nf_conntrack_alloc: nf_conntrack_max, before the protocol looks at the packet.
+                match ct.make_room(p.ct_max, p.ct_buckets, now, p.hz) {
+                    Room::Free { uncertain } => room_note = room_note.or(uncertain),
+                    Room::Evicted { uncertain, .. } => room_note = room_note.or(Some(uncertain)),
+                    Room::Full { uncertain } => {
+                        return CtOutcome {
+                            drop: Some("nf_conntrack: table full, dropping packet"),
+                            uncertain,
+                            ..CtOutcome::default()
+                        };
+                    }
+                }
                 let proto_state = match pkt.proto {
                     proto::TCP => ProtoState::Tcp(Box::default()),
                     proto::UDP => ProtoState::Udp {
@@ -632,7 +648,8 @@ pub fn conntrack_in(
             attach: Attach::Ct { id, info },
             new: is_new.then_some(id),
             invalid: None,
-            uncertain: None,
+            uncertain: room_note,
+            drop: None,
         };
     }
 }

@@ -47,6 +47,11 @@ pub struct SimOptions {
     pub tcp_ignore_invalid_rst: bool,
     /// Conntrack timeouts (`net.netfilter.nf_conntrack_*timeout*`), kernel defaults unless set.
     pub ct_timeouts: crate::conntrack::Timeouts,
+    /// `net.netfilter.nf_conntrack_max` (0: unlimited) and `nf_conntrack_buckets`.
+    pub ct_max: u32,
+    pub ct_buckets: u32,
+    /// `net.ipv4.ipfrag_high_thresh` and `net.netfilter.nf_conntrack_frag6_high_thresh`.
+    pub frag_high_thresh: usize,
     /// Track connections even if no rule needs it (as when something else on the host loaded
     /// conntrack); used to build connections that already exist when a ruleset is loaded.
     pub force_conntrack: bool,
@@ -65,6 +70,9 @@ impl Default for SimOptions {
             trace: false,
             tcp_ignore_invalid_rst: false,
             ct_timeouts: crate::conntrack::Timeouts::default(),
+            ct_max: crate::conntrack::DEFAULT_CT_MAX,
+            ct_buckets: crate::conntrack::DEFAULT_CT_MAX,
+            frag_high_thresh: crate::packet::defrag::DEFAULT_HIGH_THRESH,
             force_conntrack: false,
             time_origin: None,
         }
@@ -220,6 +228,8 @@ impl<'r> Engine<'r> {
             checksum: opts.env.ct_checksum,
             checksums: opts.env.checksums,
             timeouts: opts.ct_timeouts,
+            ct_max: opts.ct_max,
+            ct_buckets: opts.ct_buckets,
         };
         let origin = opts.time_origin;
         Engine {
@@ -637,7 +647,9 @@ impl<'r> Engine<'r> {
         }
         for &kind in tables_at(hook) {
             if kind == TableKind::Mangle && matches!(hook, Hook::Prerouting | Hook::Output) {
-                self.conntrack_hook(pkt, hook, hc, out);
+                if let Some(end) = self.conntrack_hook(pkt, hook, hc, out) {
+                    return Some(end);
+                }
             }
             let r = if kind == TableKind::Nat {
                 self.nat_hook(hook, pkt, hc)
@@ -721,9 +733,16 @@ impl<'r> Engine<'r> {
         result
     }
 
-    fn conntrack_hook(&mut self, pkt: &Packet, hook: Hook, hc: &mut HookCtx, out: &mut Outcome) {
+    /// `nf_conntrack_in`; `Some` when conntrack itself drops the packet (table full).
+    fn conntrack_hook(
+        &mut self,
+        pkt: &Packet,
+        hook: Hook,
+        hc: &mut HookCtx,
+        out: &mut Outcome,
+    ) -> Option<TableResult> {
         if !self.ct_active {
-            return;
+            return None;
         }
         let cthook = if hook == Hook::Output {
             CtHook::LocalOut
@@ -769,6 +788,10 @@ impl<'r> Engine<'r> {
             out.reason
                 .get_or_insert_with(|| format!("conntrack: INVALID ({why})"));
         }
+        r.drop.map(|why| TableResult {
+            verdict: TableVerdict::Drop,
+            decision: Decision::Conntrack(why),
+        })
     }
 
     /// REJECT: the reply is built (`nf_send_reset` / `nf_send_unreach`), carries the original's

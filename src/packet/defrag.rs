@@ -23,8 +23,17 @@
 //!   un-reassembled; so does a first fragment that does not contain the whole upper-layer
 //!   header (RFC 8200 §4.5), and a packet with payload length 0 (jumbogram).
 //!
-//! Not modelled: the fragment memory limits (`ipfrag_high_thresh`, 4 MB), ECN combination
-//! checks, and per-VRF keys.
+//! * Memory (`inet_frag_find`): each family's fragments count against its own limit
+//!   (`net.ipv4.ipfrag_high_thresh`, `net.netfilter.nf_conntrack_frag6_high_thresh`, 4 MiB): a
+//!   queue costs its `struct ipq`, a fragment its `skb->truesize`; while the total is above the
+//!   limit every fragment is dropped, for new and existing queues alike, until queues complete
+//!   or time out (`low_thresh` no longer evicts anything since Linux 4.17). `truesize` depends
+//!   on the receiving driver, so fwcheck estimates it (a linear kmalloc'd skb) and marks what
+//!   happens between half and twice the limit as uncertain ([`Defragmenter::take_uncertain`]).
+//! * Expiry by timer: an expiry queue ordered by deadline, O(log n) per queue, never a scan of
+//!   every queue per packet.
+//!
+//! Not modelled: ECN combination checks and per-VRF keys.
 //!
 //! Use: feed every packet that reached PREROUTING (or LOCAL_OUT) in capture order to
 //! [`Defragmenter::push`]; it returns the packet to continue with (non-fragments unchanged,
@@ -32,7 +41,8 @@
 //! [`Defragmenter::drain_events`] for drops and timeouts; call [`Defragmenter::finish`] at the
 //! end of the capture to report trains still incomplete.
 
-use std::collections::BTreeMap;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -58,6 +68,8 @@ pub enum DropReason {
     TooFar,
     /// A fragment whose data is not where its header says (IPv4 header/length problems).
     Malformed,
+    /// Fragment memory above `ipfrag_high_thresh` (`inet_frag_find` returns nothing).
+    MemoryLimit,
 }
 
 impl DropReason {
@@ -73,6 +85,10 @@ impl DropReason {
                 "too many fragments from this source in between (ipfrag_max_dist)"
             }
             DropReason::Malformed => "malformed fragment",
+            DropReason::MemoryLimit => {
+                "fragment memory above ipfrag_high_thresh (estimated skb sizes: uncertain near \
+                 the limit)"
+            }
         }
     }
 }
@@ -112,6 +128,25 @@ pub struct DefragConfig {
     pub ipv6_timeout: u64,
     /// `net.ipv4.ipfrag_max_dist` (64; 0 disables the check).
     pub ipv4_max_dist: u32,
+    /// `net.ipv4.ipfrag_high_thresh` (4 MiB; 0: every fragment is dropped).
+    pub ipv4_high_thresh: usize,
+    /// `net.netfilter.nf_conntrack_frag6_high_thresh` (4 MiB).
+    pub ipv6_high_thresh: usize,
+}
+
+/// Kernel default of both `*high_thresh` sysctls (`4 * 1024 * 1024`).
+pub const DEFAULT_HIGH_THRESH: usize = 4 << 20;
+
+/// Estimated `sizeof(struct ipq)` / `struct frag_queue` charged per queue.
+pub const QUEUE_COST: usize = 192;
+
+/// Estimated `skb->truesize` of a received frame of `frame_len` bytes on a driver that
+/// allocates a linear skb: `NET_SKB_PAD` (64) + data, cache-aligned, plus `skb_shared_info`
+/// (320), rounded to the kmalloc size class, plus the `sk_buff` (256). 1,514 bytes → 2,304,
+/// 100 → 768, as commonly measured; page-fragment drivers differ.
+pub fn truesize_estimate(frame_len: usize) -> usize {
+    let data = (64 + frame_len + 63) & !63;
+    (data + 320).next_power_of_two() + 256
 }
 
 impl Default for DefragConfig {
@@ -120,6 +155,8 @@ impl Default for DefragConfig {
             ipv4_timeout: 30_000_000_000,
             ipv6_timeout: 60_000_000_000,
             ipv4_max_dist: 64,
+            ipv4_high_thresh: DEFAULT_HIGH_THRESH,
+            ipv6_high_thresh: DEFAULT_HIGH_THRESH,
         }
     }
 }
@@ -164,6 +201,12 @@ struct Queue {
     max_df_size: usize,
     rid: u32,
     cap_truncated: bool,
+    /// Identity in the expiry queue.
+    seq: u64,
+    /// Memory charged (estimate): the queue and its fragments' truesize.
+    mem: usize,
+    /// A fragment was accepted while memory was near the limit.
+    near_limit: bool,
 }
 
 impl Queue {
@@ -180,6 +223,9 @@ impl Queue {
             max_df_size: 0,
             rid: 0,
             cap_truncated: false,
+            seq: 0,
+            mem: QUEUE_COST,
+            near_limit: false,
         }
     }
 
@@ -250,9 +296,11 @@ impl Queue {
     }
 
     fn reset(&mut self, ts: Timestamp, timeout: u64) {
-        let rid = self.rid;
+        let (rid, seq, near) = (self.rid, self.seq, self.near_limit);
         *self = Queue::new(ts, timeout);
         self.rid = rid;
+        self.seq = seq;
+        self.near_limit = near;
     }
 }
 
@@ -261,7 +309,15 @@ impl Queue {
 pub struct Defragmenter {
     cfg: DefragConfig,
     queues: BTreeMap<Key, Queue>,
-    next_deadline: Option<Timestamp>,
+    /// `(deadline, queue seq, key)`; stale items (queues gone or re-armed) are skipped.
+    expiry: BinaryHeap<Reverse<(Timestamp, u64, Key)>>,
+    next_seq: u64,
+    /// Memory charged per family (IPv4, IPv6), as `fqdir->mem`.
+    mem: [usize; 2],
+    /// Set when the datagram just returned was reassembled near the memory limit.
+    uncertain: Option<&'static str>,
+    /// Most memory charged at once, per family.
+    pub peak_mem: [usize; 2],
     peers: BTreeMap<IpAddr, u32>,
     events: Vec<DefragEvent>,
     /// The time of the fragment being pushed.
@@ -310,18 +366,39 @@ impl Defragmenter {
 
     /// Expires queues whose timeout passed at time `now`.
     pub fn expire(&mut self, now: Timestamp) {
-        match self.next_deadline {
-            Some(d) if now >= d => {}
-            _ => return,
+        let mut expired: Vec<Key> = Vec::new();
+        while self
+            .expiry
+            .peek()
+            .is_some_and(|Reverse((d, _, _))| *d <= now)
+        {
+            let Some(Reverse((_, seq, k))) = self.expiry.pop() else {
+                break;
+            };
+            if self
+                .queues
+                .get(&k)
+                .is_some_and(|q| q.seq == seq && now >= q.deadline)
+            {
+                expired.push(k);
+            }
         }
-        let expired: Vec<Key> = self
-            .queues
-            .iter()
-            .filter(|(_, q)| now >= q.deadline)
-            .map(|(k, _)| k.clone())
-            .collect();
+        if self.expiry.len() > 2 * self.queues.len() + 1024 {
+            self.expiry = self
+                .queues
+                .iter()
+                .map(|(k, q)| Reverse((q.deadline, q.seq, k.clone())))
+                .collect();
+        }
+        if self.peers.len() > 2 * self.queues.len() + 1024 {
+            // A source's fragment counter only matters relative to its live queues.
+            let live: std::collections::BTreeSet<IpAddr> =
+                self.queues.keys().map(|k| k.src).collect();
+            self.peers.retain(|a, _| live.contains(a));
+        }
+        expired.sort();
         for k in expired {
-            if let Some(q) = self.queues.remove(&k).filter(|q| q.has_frags()) {
+            if let Some(q) = self.remove_queue(&k).filter(|q| q.has_frags()) {
                 self.events.push(DefragEvent::TimedOut {
                     family: k.family,
                     src: k.src,
@@ -333,12 +410,72 @@ impl Defragmenter {
                 });
             }
         }
-        self.next_deadline = self.queues.values().map(|q| q.deadline).min();
+    }
+
+    /// Removes a queue and uncharges its memory.
+    fn remove_queue(&mut self, k: &Key) -> Option<Queue> {
+        let q = self.queues.remove(k)?;
+        let m = &mut self.mem[k.family as usize];
+        *m = m.saturating_sub(q.mem);
+        Some(q)
+    }
+
+    /// Memory charged now for `family`'s fragments (estimate, bytes).
+    pub fn memory(&self, family: Family) -> usize {
+        self.mem[family as usize]
+    }
+
+    /// Why the datagram [`Defragmenter::push`] just returned is not certain (reassembled while
+    /// the fragment memory was near `ipfrag_high_thresh`); cleared by the call.
+    pub fn take_uncertain(&mut self) -> Option<&'static str> {
+        self.uncertain.take()
+    }
+
+    /// `inet_frag_find`'s memory check for a fragment of `frame_len` bytes: `Err` drops it.
+    /// Marks `near` when the estimate is too close to the limit to be sure either way.
+    fn admit(&mut self, family: Family, frame: u64) -> Result<bool, ()> {
+        let high = match family {
+            Family::V4 => self.cfg.ipv4_high_thresh,
+            Family::V6 => self.cfg.ipv6_high_thresh,
+        };
+        let m = self.mem[family as usize];
+        let near = high > 0 && m > high / 2 && m <= high.saturating_mul(2);
+        if high == 0 || m > high {
+            self.drop_frag(frame, DropReason::MemoryLimit);
+            return Err(());
+        }
+        Ok(near)
+    }
+
+    /// Charges a queued fragment.
+    fn charge(&mut self, key: &Key, frame_len: usize, near: bool) {
+        let t = truesize_estimate(frame_len);
+        let f = key.family as usize;
+        if let Some(q) = self.queues.get_mut(key) {
+            q.mem += t;
+            q.near_limit |= near;
+        }
+        self.mem[f] += t;
+        self.peak_mem[f] = self.peak_mem[f].max(self.mem[f]);
+    }
+
+    /// A new queue for `key`, charged and armed.
+    fn create_queue(&mut self, key: &Key, ts: Timestamp, timeout: u64) {
+        let mut q = Queue::new(ts, timeout);
+        q.seq = self.next_seq;
+        self.next_seq += 1;
+        self.expiry.push(Reverse((q.deadline, q.seq, key.clone())));
+        let f = key.family as usize;
+        self.mem[f] += q.mem;
+        self.peak_mem[f] = self.peak_mem[f].max(self.mem[f]);
+        self.queues.insert(key.clone(), q);
     }
 
     /// Reports every train still incomplete (end of capture) and empties the reassembler.
     pub fn finish(&mut self) -> Vec<DefragEvent> {
         let queues = std::mem::take(&mut self.queues);
+        self.expiry.clear();
+        self.mem = [0; 2];
         for (k, q) in queues.into_iter().filter(|(_, q)| q.has_frags()) {
             self.events.push(DefragEvent::TimedOut {
                 family: k.family,
@@ -350,7 +487,6 @@ impl Defragmenter {
                 at_end: true,
             });
         }
-        self.next_deadline = None;
         self.events.drain(..).collect()
     }
 
@@ -367,6 +503,7 @@ impl Defragmenter {
     /// fragment, when fwcheck is compared with one.
     pub fn push_at(&mut self, pkt: Packet, now: Timestamp) -> Option<Packet> {
         self.now = now;
+        self.uncertain = None;
         self.expire(now);
         if !pkt.frag.is_fragment() || pkt.kernel_drop_reason().is_some() {
             return Some(pkt);
@@ -377,17 +514,9 @@ impl Defragmenter {
         }
     }
 
-    fn arm(&mut self, d: Timestamp) {
-        self.next_deadline = Some(match self.next_deadline {
-            Some(x) if x < d => x,
-            _ => d,
-        });
-    }
-
     fn discard(&mut self, key: &Key, frame: u64, reason: DropReason) {
         let mut frames = self
-            .queues
-            .remove(key)
+            .remove_queue(key)
             .map(|q| q.frames())
             .unwrap_or_default();
         frames.push(frame);
@@ -418,6 +547,8 @@ impl Defragmenter {
         let timeout = self.cfg.ipv4_timeout;
         let ts = self.now;
         let frame = pkt.frame;
+        // inet_frag_find: the memory limit, before the queue is found or made.
+        let near = self.admit(Family::V4, frame).ok()?;
         // ip_frag_too_far: per-source fragment counter.
         let max_dist = self.cfg.ipv4_max_dist;
         let peer_rid = if max_dist > 0 {
@@ -427,14 +558,8 @@ impl Defragmenter {
         } else {
             None
         };
-        let created = !self.queues.contains_key(&key);
-        let q = self
-            .queues
-            .entry(key.clone())
-            .or_insert_with(|| Queue::new(ts, timeout));
-        if created {
-            let d = q.deadline;
-            self.arm(d);
+        if !self.queues.contains_key(&key) {
+            self.create_queue(&key, ts, timeout);
         }
         let q = self.queues.get_mut(&key)?;
         if let Some(end_rid) = peer_rid {
@@ -442,9 +567,14 @@ impl Defragmenter {
             q.rid = end_rid;
             if q.has_frags() && end_rid.wrapping_sub(start) > max_dist {
                 let purged = q.frames();
+                // ip_frag_reinit: the fragments are uncharged, the queue re-armed.
+                let freed = q.mem - QUEUE_COST;
                 q.reset(ts, timeout);
-                let d = q.deadline;
-                self.arm(d);
+                q.seq = self.next_seq;
+                self.next_seq += 1;
+                let item = Reverse((q.deadline, q.seq, key.clone()));
+                self.expiry.push(item);
+                self.mem[0] = self.mem[0].saturating_sub(freed);
                 self.events.push(DefragEvent::QueueDiscarded {
                     frame,
                     frames: purged,
@@ -501,6 +631,9 @@ impl Defragmenter {
         if off == 0 {
             q.first_in = true;
         }
+        let frame_len = pkt.data.len() + 14;
+        self.charge(&key, frame_len, near);
+        let q = self.queues.get_mut(&key)?;
         let fragsize = end - off + hl;
         q.max_size = q.max_size.max(fragsize);
         if pkt.frag.dont_fragment {
@@ -509,8 +642,10 @@ impl Defragmenter {
         if !(q.first_in && q.last_in && q.meat == q.len) {
             return None;
         }
-        let q = self.queues.remove(&key)?;
-        self.next_deadline = self.queues.values().map(|q| q.deadline).min();
+        let q = self.remove_queue(&key)?;
+        if q.near_limit {
+            self.uncertain = Some(DropReason::MemoryLimit.as_str());
+        }
         let head = q.runs.first()?.frags.first()?.clone();
         let ihl = head.start;
         let total = ihl + q.len;
@@ -594,11 +729,9 @@ impl Defragmenter {
             iif,
         };
         let timeout = self.cfg.ipv6_timeout;
+        let near = self.admit(Family::V6, frame).ok()?;
         if !self.queues.contains_key(&key) {
-            let q = Queue::new(ts, timeout);
-            let d = q.deadline;
-            self.queues.insert(key.clone(), q);
-            self.arm(d);
+            self.create_queue(&key, ts, timeout);
         }
         let q = self.queues.get_mut(&key)?;
         if !mf {
@@ -611,7 +744,7 @@ impl Defragmenter {
         } else {
             if end & 7 != 0 {
                 let frames = q.frames();
-                self.queues.remove(&key);
+                self.remove_queue(&key);
                 if !frames.is_empty() {
                     self.events.push(DefragEvent::QueueDiscarded {
                         frame,
@@ -662,11 +795,16 @@ impl Defragmenter {
         if off == 0 {
             q.first_in = true;
         }
+        let frame_len = data.len() + 14;
+        self.charge(&key, frame_len, near);
+        let q = self.queues.get_mut(&key)?;
         if !(q.first_in && q.last_in && q.meat == q.len) {
             return None;
         }
-        let q = self.queues.remove(&key)?;
-        self.next_deadline = self.queues.values().map(|q| q.deadline).min();
+        let q = self.remove_queue(&key)?;
+        if q.near_limit {
+            self.uncertain = Some(DropReason::MemoryLimit.as_str());
+        }
         let head = q.runs.first()?.frags.first()?.clone();
         // Unfragmentable part of the head: everything before its Fragment header.
         let hfh = head.start - 8;

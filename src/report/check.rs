@@ -198,6 +198,14 @@ fn write_replay_summary(
     for ev in &r.stats.fragment_events {
         writeln!(out, "  fragments: {ev}")?;
     }
+    if r.stats.fragment_events_more > 0 {
+        writeln!(
+            out,
+            "  fragments: … and {} more events (the first {} are listed)",
+            r.stats.fragment_events_more,
+            r.stats.fragment_events.len()
+        )?;
+    }
     Ok(())
 }
 

@@ -107,11 +107,18 @@ pub struct HostOptions {
     pub checksums: ChecksumMode,
     pub socket_owners: Vec<SocketOwner>,
     pub backend: Backend,
+    /// `--ct-max` (net.netfilter.nf_conntrack_max; 0: no limit).
+    pub ct_max: u32,
+    /// `--ct-buckets` (net.netfilter.nf_conntrack_buckets).
+    pub ct_buckets: u32,
+    /// `--ipfrag-high-thresh` (net.ipv4.ipfrag_high_thresh, bytes).
+    pub frag_high_thresh: usize,
 }
 
 impl Default for HostOptions {
     fn default() -> Self {
         let env = SimEnv::default();
+        let sim = SimOptions::default();
         HostOptions {
             hosts: Vec::new(),
             networks: Vec::new(),
@@ -124,6 +131,9 @@ impl Default for HostOptions {
             checksums: env.checksums,
             socket_owners: Vec::new(),
             backend: env.backend,
+            ct_max: sim.ct_max,
+            ct_buckets: sim.ct_buckets,
+            frag_high_thresh: sim.frag_high_thresh,
         }
     }
 }
@@ -152,6 +162,9 @@ impl HostOptions {
             env: self.env(hosts),
             router: self.router,
             ct_timeouts: self.ct_timeouts,
+            ct_max: self.ct_max,
+            ct_buckets: self.ct_buckets,
+            frag_high_thresh: self.frag_high_thresh,
             ..SimOptions::default()
         }
     }

@@ -343,6 +343,9 @@ impl Bucket {
 pub struct Table {
     pub cfg: Hashlimit,
     pub entries: HashMap<(u128, u128, u16, u16), Entry>,
+    /// Jiffies of the last sweep of certainly-collected entries (`htable_gc` runs every
+    /// `gcinterval`; between sweeps such entries are treated as absent when met).
+    pub last_sweep: Option<u64>,
 }
 
 /// Most states one key may be in before its results are given up as unknown.
@@ -761,6 +764,7 @@ impl Match for Hashlimit {
             .named(&key_name, || Table {
                 cfg: first,
                 entries: HashMap::new(),
+                last_sweep: None,
             })
             .cfg
             .clone();
@@ -781,12 +785,25 @@ impl Match for Hashlimit {
         let t = cx.ext.named(&key_name, || Table {
             cfg: cfg.clone(),
             entries: HashMap::new(),
+            last_sweep: None,
         });
-        // Entries expired more than one GC interval ago are certainly gone.
-        t.entries.retain(|_, e| {
+        // Entries expired more than one GC interval ago are certainly gone. They are swept
+        // once per GC interval (and when the table is full), and treated as gone when met in
+        // between — never a sweep of the whole table per packet.
+        let gone = |e: &Entry| {
             let exp = e.alternatives.first().map_or(0, |b| b.expires);
-            !(now >= exp && now - exp >= gc_j)
-        });
+            now >= exp && now - exp >= gc_j
+        };
+        let due = t
+            .last_sweep
+            .is_none_or(|l| now >= l.saturating_add(gc_j) || now < l);
+        let full = t.entries.len() >= max && t.last_sweep != Some(now);
+        if due || full {
+            t.entries.retain(|_, e| !gone(e));
+            t.last_sweep = Some(now);
+        } else if t.entries.get(&key).is_some_and(gone) {
+            t.entries.remove(&key);
+        }
         let fresh = || {
             let mut b = Bucket::new(&cfg, hz, now);
             b.expires = now + expire_j;

@@ -6,6 +6,7 @@
 //! All checks ask the same engine as the packet replay: there is no second evaluator.
 
 pub mod capture;
+mod cover_index;
 pub mod expect;
 pub mod lockout;
 pub mod placement;

@@ -20,6 +20,7 @@
 
 use std::net::IpAddr;
 
+use super::cover_index::{CoverIndex, SrcIndex};
 use super::services::{addr_in, dports};
 use super::shadow::{addr_covers, covers, covers_with, space, terminal, Space};
 use super::synth::{self, Synth};
@@ -239,6 +240,17 @@ fn moved(rs: &Ruleset, ci: usize, j: usize, to: usize) -> Ruleset {
 }
 
 pub fn check(rs: &Ruleset, opts: &CheckOptions) -> Vec<Finding> {
+    check_with(rs, opts, true)
+}
+
+/// The reference for [`check`]: each DROP compared with every earlier rule of its chain
+/// (quadratic). Kept for the equivalence tests (tests/cover_index.rs); not used by the tool.
+#[doc(hidden)]
+pub fn check_pairwise(rs: &Ruleset, opts: &CheckOptions) -> Vec<Finding> {
+    check_with(rs, opts, false)
+}
+
+fn check_with(rs: &Ruleset, opts: &CheckOptions, indexed: bool) -> Vec<Finding> {
     let mut out = Vec::new();
     let Some(t) = rs.table(TableKind::Filter) else {
         return out;
@@ -269,6 +281,7 @@ pub fn check(rs: &Ruleset, opts: &CheckOptions) -> Vec<Finding> {
                 v4,
                 &mut out,
                 &mut blocklist,
+                indexed,
             );
             limit_after_established(rs, &o, &file, ci, &spaces, host, &mut out);
         }
@@ -290,10 +303,19 @@ fn partial_shadow(
     v4: bool,
     out: &mut Vec<Finding>,
     flagged: &mut Vec<usize>,
+    indexed: bool,
 ) {
     let c = &rs.table(TableKind::Filter).expect("filter").chains[ci];
     // Earlier ACCEPTs that take new connections (not only -i lo).
     let mut accepts: Vec<usize> = Vec::new();
+    let mut accept_index = SrcIndex::default();
+    // Every terminal rule, for the FW006 test (an earlier terminal rule covering the DROP).
+    let mut terminals = CoverIndex::default();
+    for (i, r) in c.rules.iter().enumerate() {
+        if indexed && terminal(r).is_some() {
+            terminals.insert(&spaces[i], i);
+        }
+    }
     let mut reported = 0usize;
     let mut attempts = 0usize;
     for (j, rj) in c.rules.iter().enumerate() {
@@ -306,6 +328,7 @@ fn partial_shadow(
                 .is_some_and(|i| !i.invert && i.name == "lo")
         {
             accepts.push(j);
+            accept_index.insert(sj, j);
             continue;
         }
         if rj.is_unconditional() && terminal(rj).is_some() {
@@ -321,31 +344,36 @@ fn partial_shadow(
             continue;
         }
         // Fully shadowed is FW006's.
-        if (0..j).any(|i| terminal(&c.rules[i]).is_some() && covers(&spaces[i], sj)) {
+        let covered = if indexed {
+            terminals.first(sj, j, |i| covers(&spaces[i], sj)).is_some()
+        } else {
+            (0..j).any(|i| terminal(&c.rules[i]).is_some() && covers(&spaces[i], sj))
+        };
+        if covered {
             continue;
         }
-        let escapes: Vec<usize> = accepts
-            .iter()
-            .copied()
-            .filter(|&i| {
-                let si = &spaces[i];
-                // The ACCEPT takes the banned source: no source test, or one containing it.
-                let src_ok = match (&sj.src, range) {
-                    (Some(_), _) => addr_covers(&si.src, &sj.src),
-                    (None, Some((lo, hi))) => match &si.src {
-                        None => true,
-                        Some((a, false)) => {
-                            let (aa, am, _) = addr_bits(a);
-                            lo & am == aa && hi & am == aa
-                        }
-                        _ => false,
-                    },
+        let escape = |&i: &usize| {
+            let si = &spaces[i];
+            // The ACCEPT takes the banned source: no source test, or one containing it.
+            let src_ok = match (&sj.src, range) {
+                (Some(_), _) => addr_covers(&si.src, &sj.src),
+                (None, Some((lo, hi))) => match &si.src {
+                    None => true,
+                    Some((a, false)) => {
+                        let (aa, am, _) = addr_bits(a);
+                        lo & am == aa && hi & am == aa
+                    }
                     _ => false,
-                };
-                src_ok && may_overlap(si, sj)
-            })
-            .take(8)
-            .collect();
+                },
+                _ => false,
+            };
+            src_ok && may_overlap(si, sj)
+        };
+        let escapes = if indexed {
+            accept_index.first_n(sj, range, &accepts, 8, escape)
+        } else {
+            accepts.iter().copied().filter(escape).take(8).collect()
+        };
         if escapes.is_empty() {
             continue;
         }
@@ -602,7 +630,7 @@ fn redundant_drops(
         if reported >= MAX_PER_CHAIN {
             break;
         }
-        if blocklist.contains(&j) {
+        if blocklist.binary_search(&j).is_ok() {
             continue;
         }
         let rj = &c.rules[j];

@@ -228,15 +228,61 @@ fn describe(pkt: &crate::packet::Packet) -> String {
     }
 }
 
-/// `rs` with rule `j` of chain `ci` moved to position `to` (< j).
-fn moved(rs: &Ruleset, ci: usize, j: usize, to: usize) -> Ruleset {
-    let mut copy = rs.clone();
-    if let Some(t) = copy.tables.iter_mut().find(|t| t.kind == TableKind::Filter) {
-        let rules = &mut t.chains[ci].rules;
-        let r = rules.remove(j);
-        rules.insert(to, r);
+/// One copy of the ruleset, made when first needed, that the fixes are tried on: a rule is
+/// moved or removed, the packets are run, and the copy is put back as it was. The same
+/// rulesets as cloning and editing a fresh copy per fix, without an O(rules) clone per fix.
+struct Scratch<'a> {
+    rs: &'a Ruleset,
+    copy: Option<Ruleset>,
+}
+
+impl<'a> Scratch<'a> {
+    fn new(rs: &'a Ruleset) -> Scratch<'a> {
+        Scratch { rs, copy: None }
     }
-    copy
+
+    /// `f` on the copy after `change` to the rules of the filter table's chain `ci`; `undo`
+    /// then puts them back.
+    fn edit<T, R>(
+        &mut self,
+        ci: usize,
+        change: impl FnOnce(&mut Vec<Rule>) -> Option<T>,
+        undo: impl FnOnce(&mut Vec<Rule>, T),
+        f: impl FnOnce(&Ruleset) -> R,
+    ) -> R {
+        let rs = self.rs;
+        let copy = self.copy.get_or_insert_with(|| rs.clone());
+        let held = copy
+            .tables
+            .iter_mut()
+            .find(|t| t.kind == TableKind::Filter)
+            .and_then(|t| change(&mut t.chains[ci].rules));
+        let r = f(copy);
+        if let Some(h) = held {
+            if let Some(t) = copy.tables.iter_mut().find(|t| t.kind == TableKind::Filter) {
+                undo(&mut t.chains[ci].rules, h);
+            }
+        }
+        r
+    }
+
+    /// `f` on the ruleset with rule `j` of chain `ci` moved to position `to` (< j).
+    fn moved<R>(&mut self, ci: usize, j: usize, to: usize, f: impl FnOnce(&Ruleset) -> R) -> R {
+        self.edit(
+            ci,
+            |r| {
+                r[to..=j].rotate_right(1);
+                Some(())
+            },
+            |r, ()| r[to..=j].rotate_left(1),
+            f,
+        )
+    }
+
+    /// `f` on the ruleset without rule `j` of chain `ci`.
+    fn without<R>(&mut self, ci: usize, j: usize, f: impl FnOnce(&Ruleset) -> R) -> R {
+        self.edit(ci, |r| Some(r.remove(j)), |r, h| r.insert(j, h), f)
+    }
 }
 
 pub fn check(rs: &Ruleset, opts: &CheckOptions) -> Vec<Finding> {
@@ -262,6 +308,7 @@ fn check_with(rs: &Ruleset, opts: &CheckOptions, indexed: bool) -> Vec<Finding> 
         o.env.hosts.push(host);
     }
     let file = rs.source.name.clone();
+    let mut scratch = Scratch::new(rs);
     for (ci, c) in t.chains.iter().enumerate() {
         let inbound = match c.name.as_str() {
             "INPUT" => true,
@@ -282,11 +329,22 @@ fn check_with(rs: &Ruleset, opts: &CheckOptions, indexed: bool) -> Vec<Finding> 
                 &mut out,
                 &mut blocklist,
                 indexed,
+                &mut scratch,
             );
             limit_after_established(rs, &o, &file, ci, &spaces, host, &mut out);
         }
         redundant_drops(
-            rs, &o, &file, ci, &spaces, inbound, host, v4, &blocklist, &mut out,
+            rs,
+            &o,
+            &file,
+            ci,
+            &spaces,
+            inbound,
+            host,
+            v4,
+            &blocklist,
+            &mut out,
+            &mut scratch,
         );
     }
     out
@@ -304,6 +362,7 @@ fn partial_shadow(
     out: &mut Vec<Finding>,
     flagged: &mut Vec<usize>,
     indexed: bool,
+    scratch: &mut Scratch,
 ) {
     let c = &rs.table(TableKind::Filter).expect("filter").chains[ci];
     // Earlier ACCEPTs that take new connections (not only -i lo).
@@ -403,10 +462,11 @@ fn partial_shadow(
         let Some(first) = confirmed.iter().map(|c| c.0).min() else {
             continue;
         };
-        let fixed = moved(rs, ci, j, first);
-        let verified = confirmed.iter().all(|(_, pkt, oo)| {
-            let r = run_one(&fixed, oo, pkt);
-            r.verdict != Some(crate::engine::Verdict::Accept) && r.decision == rref(ci, first)
+        let verified = scratch.moved(ci, j, first, |fixed| {
+            confirmed.iter().all(|(_, pkt, oo)| {
+                let r = run_one(fixed, oo, pkt);
+                r.verdict != Some(crate::engine::Verdict::Accept) && r.decision == rref(ci, first)
+            })
         });
         if !verified {
             continue;
@@ -604,6 +664,7 @@ fn redundant_drops(
     v4: bool,
     blocklist: &[usize],
     out: &mut Vec<Finding>,
+    scratch: &mut Scratch,
 ) {
     let c = &rs.table(TableKind::Filter).expect("filter").chains[ci];
     if c.policy != Some(crate::ruleset::Policy::Drop) {
@@ -645,15 +706,7 @@ fn redundant_drops(
             if a.decision != rref(ci, j) {
                 continue;
             }
-            let mut without = rs.clone();
-            if let Some(t) = without
-                .tables
-                .iter_mut()
-                .find(|t| t.kind == TableKind::Filter)
-            {
-                t.chains[ci].rules.remove(j);
-            }
-            let b = run_one(&without, &oo, &pkt);
+            let b = scratch.without(ci, j, |without| run_one(without, &oo, &pkt));
             verified = b.verdict == Some(crate::engine::Verdict::Drop);
             example = Some(pkt);
             break;

@@ -573,6 +573,18 @@ pub fn run_scenario(
     warmup: &[crate::packet::Packet],
     steps: &[Step],
 ) -> Vec<StepResult> {
+    run_scenario_with(rs, opts, warmup, steps, None)
+}
+
+/// [`run_scenario`] with the engine's slot layout of `rs` computed beforehand
+/// (`engine::slot_layout(rs)`), for checks that run many scenarios over one large ruleset.
+pub fn run_scenario_with(
+    rs: &Ruleset,
+    opts: &CheckOptions,
+    warmup: &[crate::packet::Packet],
+    steps: &[Step],
+    layout: Option<&crate::engine::SlotLayout>,
+) -> Vec<StepResult> {
     let origin = warmup
         .first()
         .or(steps.first().map(|s| &s.pkt))
@@ -607,7 +619,10 @@ pub fn run_scenario(
         }
         conntrack = std::mem::take(&mut warm.conntrack);
     }
-    let mut e = Engine::new(rs, base);
+    let mut e = match layout {
+        Some(l) => Engine::with_layout(rs, base, l.clone()),
+        None => Engine::new(rs, base),
+    };
     e.conntrack = conntrack;
     steps
         .iter()

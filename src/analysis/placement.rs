@@ -183,11 +183,21 @@ fn witnesses(
 }
 
 fn run_one(rs: &Ruleset, o: &CheckOptions, pkt: &crate::packet::Packet) -> Outcome {
+    run_one_with(rs, o, pkt, None)
+}
+
+/// [`run_one`] with the slot layout of `rs` computed beforehand.
+fn run_one_with(
+    rs: &Ruleset,
+    o: &CheckOptions,
+    pkt: &crate::packet::Packet,
+    layout: Option<&crate::engine::SlotLayout>,
+) -> Outcome {
     let step = synth::Step {
         what: String::new(),
         pkt: pkt.clone(),
     };
-    run_scenario(rs, o, &[], std::slice::from_ref(&step))
+    run_scenario_with(rs, o, &[], std::slice::from_ref(&step), layout)
         .into_iter()
         .next()
         .expect("one step")
@@ -231,14 +241,28 @@ fn describe(pkt: &crate::packet::Packet) -> String {
 /// One copy of the ruleset, made when first needed, that the fixes are tried on: a rule is
 /// moved or removed, the packets are run, and the copy is put back as it was. The same
 /// rulesets as cloning and editing a fresh copy per fix, without an O(rules) clone per fix.
+/// It also keeps the engine's slot layout of the original ruleset, so that the many one-packet
+/// runs over it do not each recompute it.
 struct Scratch<'a> {
     rs: &'a Ruleset,
     copy: Option<Ruleset>,
+    layout: Option<crate::engine::SlotLayout>,
 }
 
 impl<'a> Scratch<'a> {
     fn new(rs: &'a Ruleset) -> Scratch<'a> {
-        Scratch { rs, copy: None }
+        Scratch {
+            rs,
+            copy: None,
+            layout: None,
+        }
+    }
+
+    /// `engine::slot_layout` of the original ruleset.
+    fn layout(&mut self) -> &crate::engine::SlotLayout {
+        let rs = self.rs;
+        self.layout
+            .get_or_insert_with(|| crate::engine::slot_layout(rs))
     }
 
     /// `f` on the copy after `change` to the rules of the filter table's chain `ci`; `undo`
@@ -450,7 +474,7 @@ fn partial_shadow(
             let iface = iface_name(sj).or_else(|| iface_name(&spaces[i]));
             for (pkt, me) in witnesses(&pair, true, host, v4) {
                 let oo = opts_for(o, me, iface.clone());
-                let out0 = run_one(rs, &oo, &pkt);
+                let out0 = run_one_with(rs, &oo, &pkt, Some(scratch.layout()));
                 if out0.verdict == Some(crate::engine::Verdict::Accept)
                     && out0.decision == rref(ci, i)
                 {
@@ -702,7 +726,7 @@ fn redundant_drops(
         let mut example = None;
         for (pkt, me) in witnesses(&pair, inbound, host, v4) {
             let oo = opts_for(o, me, iface_name(&spaces[j]));
-            let a = run_one(rs, &oo, &pkt);
+            let a = run_one_with(rs, &oo, &pkt, Some(scratch.layout()));
             if a.decision != rref(ci, j) {
                 continue;
             }

@@ -4,15 +4,16 @@
 //! header matching of `ipt_do_table`/`ip6t_do_table` and the xt matches it models), answered
 //! by looking rules up by the dimensions they constrain (tuple-space search).
 //!
-//! Every rule is filed under one dimension it constrains in a way a covered rule must repeat
-//! exactly: a non-inverted source or destination address/mask (keyed by family, mask and
-//! address: the covered rule's address masked by that mask must equal it), a non-inverted
-//! interface name without `+`, a single non-inverted port, a non-inverted protocol; rules
-//! constraining none of these go to a list consulted for every lookup. A lookup returns the
-//! candidate lists; the caller still runs the exact test on each candidate, so the answers are
-//! those of the pairwise scan (tests/cover_index.rs compares the two on random rulesets).
+//! Every rule is filed under the values of the dimensions it constrains in a way a covered rule
+//! must repeat exactly: a non-inverted source or destination address/mask (keyed by family,
+//! mask and address: the covered rule's address masked by that mask must equal it), a
+//! non-inverted interface name without `+`, a single non-inverted port, a non-inverted
+//! protocol. Rules constraining the same dimensions (with the same masks) form a class; a
+//! lookup makes one hash probe per class. It returns candidate lists; the caller still runs the
+//! exact test on each candidate, so the answers are those of the pairwise scan
+//! (tests/cover_index.rs compares the two on random rulesets).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use super::shadow::Space;
 use crate::ruleset::AddrMask;
@@ -72,17 +73,43 @@ impl AddrIndex {
     }
 }
 
-/// Index of rules by the dimension a rule they cover must repeat (see the module comment).
+/// Which dimensions a class of rules constrains in a way a rule they cover must repeat
+/// exactly: (IPv4?, mask) of a non-inverted source and destination, a non-inverted interface
+/// name without `+` (in, out), a single non-inverted port (destination, source), a
+/// non-inverted protocol.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct Class {
+    src: Option<(bool, u128)>,
+    dst: Option<(bool, u128)>,
+    iniface: bool,
+    outiface: bool,
+    dport: bool,
+    sport: bool,
+    proto: bool,
+}
+
+/// The values of those dimensions (interface names as interned ids).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+struct Key {
+    class: u32,
+    src: u128,
+    dst: u128,
+    iniface: u32,
+    outiface: u32,
+    dport: u16,
+    sport: u16,
+    proto: u8,
+}
+
+/// Index of rules by the values a rule they cover must repeat (tuple-space search: one hash
+/// lookup per class of rules present).
 #[derive(Default)]
 pub(super) struct CoverIndex {
-    src: AddrIndex,
-    dst: AddrIndex,
-    iniface: HashMap<String, Vec<usize>>,
-    outiface: HashMap<String, Vec<usize>>,
-    dport: BTreeMap<u16, Vec<usize>>,
-    sport: BTreeMap<u16, Vec<usize>>,
-    proto: HashMap<u8, Vec<usize>>,
-    rest: Vec<usize>,
+    classes: Vec<Class>,
+    names: HashMap<String, u32>,
+    map: HashMap<Key, Vec<usize>>,
+    /// Every rule filed, for the rare lookups that cannot be keyed.
+    all: Vec<usize>,
 }
 
 fn plain_iface(i: &Option<crate::ruleset::IfaceMatch>) -> Option<&str> {
@@ -98,68 +125,135 @@ fn single_port(p: Option<(u16, u16, bool)>) -> Option<u16> {
     }
 }
 
-/// Ports `p` with `p <= bl && bh <= p` (what `range_covers((p, p, false), b)` asks).
-fn port_lists<'a>(
-    m: &'a BTreeMap<u16, Vec<usize>>,
-    b: Option<(u16, u16, bool)>,
-    out: &mut Vec<&'a [usize]>,
-) {
-    if let Some((bl, bh, false)) = b {
-        if bh <= bl {
-            out.extend(m.range(bh..=bl).map(|(_, v)| v.as_slice()));
-        }
+/// The port a rule filed with a single port `p` must have to cover `b`'s port test:
+/// `range_covers((p, p, false), b)` is `p <= bl && bh <= p`. `Err` when several ports would
+/// (a reversed range), `Ok(None)` when none.
+fn port_of(b: Option<(u16, u16, bool)>) -> Result<Option<u16>, ()> {
+    match b {
+        Some((bl, bh, false)) if bh == bl => Ok(Some(bl)),
+        Some((bl, bh, false)) if bh < bl => Err(()),
+        _ => Ok(None),
     }
 }
 
 impl CoverIndex {
+    fn name_id(&mut self, n: &str) -> u32 {
+        let next = self.names.len() as u32 + 1;
+        *self.names.entry(n.to_string()).or_insert(next)
+    }
+
     /// File rule `i` (indices must be inserted in increasing order).
     pub(super) fn insert(&mut self, s: &Space, i: usize) {
+        let mut k = Key::default();
+        let mut c = Class {
+            src: None,
+            dst: None,
+            iniface: false,
+            outiface: false,
+            dport: false,
+            sport: false,
+            proto: false,
+        };
         if let Some((a, false)) = &s.src {
-            self.src.insert(a, i);
-        } else if let Some((a, false)) = &s.dst {
-            self.dst.insert(a, i);
-        } else if let Some(n) = plain_iface(&s.iniface) {
-            self.iniface.entry(n.to_string()).or_default().push(i);
-        } else if let Some(n) = plain_iface(&s.outiface) {
-            self.outiface.entry(n.to_string()).or_default().push(i);
-        } else if let Some(p) = single_port(s.dport) {
-            self.dport.entry(p).or_default().push(i);
-        } else if let Some(p) = single_port(s.sport) {
-            self.sport.entry(p).or_default().push(i);
-        } else if let Some((p, false)) = s.proto {
-            self.proto.entry(p).or_default().push(i);
-        } else {
-            self.rest.push(i);
+            let (v4, m, x) = addr_key(a);
+            c.src = Some((v4, m));
+            k.src = x;
         }
+        if let Some((a, false)) = &s.dst {
+            let (v4, m, x) = addr_key(a);
+            c.dst = Some((v4, m));
+            k.dst = x;
+        }
+        if let Some(n) = plain_iface(&s.iniface) {
+            c.iniface = true;
+            k.iniface = self.name_id(n);
+        }
+        if let Some(n) = plain_iface(&s.outiface) {
+            c.outiface = true;
+            k.outiface = self.name_id(n);
+        }
+        if let Some(p) = single_port(s.dport) {
+            c.dport = true;
+            k.dport = p;
+        }
+        if let Some(p) = single_port(s.sport) {
+            c.sport = true;
+            k.sport = p;
+        }
+        if let Some((p, false)) = s.proto {
+            c.proto = true;
+            k.proto = p;
+        }
+        k.class = match self.classes.iter().position(|x| *x == c) {
+            Some(n) => n as u32,
+            None => {
+                self.classes.push(c);
+                self.classes.len() as u32 - 1
+            }
+        };
+        self.map.entry(k).or_default().push(i);
+        self.all.push(i);
+    }
+
+    /// The key under which a rule of class `c` covering `b` would be filed, if there can be one.
+    fn key_for(&self, n: usize, c: &Class, b: &Space) -> Option<Key> {
+        let mut k = Key {
+            class: n as u32,
+            ..Key::default()
+        };
+        if let Some((f, m)) = c.src {
+            let Some((a, false)) = &b.src else {
+                return None;
+            };
+            let (v4, bm, x) = addr_key(a);
+            if v4 != f || m & !bm != 0 {
+                return None;
+            }
+            k.src = x & m;
+        }
+        if let Some((f, m)) = c.dst {
+            let Some((a, false)) = &b.dst else {
+                return None;
+            };
+            let (v4, bm, x) = addr_key(a);
+            if v4 != f || m & !bm != 0 {
+                return None;
+            }
+            k.dst = x & m;
+        }
+        if c.iniface {
+            let i = b.iniface.as_ref().filter(|i| !i.invert)?;
+            k.iniface = *self.names.get(&i.name)?;
+        }
+        if c.outiface {
+            let i = b.outiface.as_ref().filter(|i| !i.invert)?;
+            k.outiface = *self.names.get(&i.name)?;
+        }
+        if c.dport {
+            k.dport = port_of(b.dport).ok()??;
+        }
+        if c.sport {
+            k.sport = port_of(b.sport).ok()??;
+        }
+        if c.proto {
+            let Some((p, false)) = b.proto else {
+                return None;
+            };
+            k.proto = p;
+        }
+        Some(k)
     }
 
     /// Every list that can hold a rule covering `b` (each in increasing index order). A rule
-    /// filed under a dimension `b` does not repeat cannot cover `b`.
+    /// filed under a value `b` does not repeat cannot cover `b`.
     pub(super) fn candidates<'a>(&'a self, b: &Space, out: &mut Vec<&'a [usize]>) {
         out.clear();
-        out.push(&self.rest);
-        if let Some((a, false)) = &b.src {
-            let (v4, m, x) = addr_key(a);
-            self.src.within(v4, x, m, out);
+        if port_of(b.dport).is_err() || port_of(b.sport).is_err() {
+            out.push(&self.all);
+            return;
         }
-        if let Some((a, false)) = &b.dst {
-            let (v4, m, x) = addr_key(a);
-            self.dst.within(v4, x, m, out);
-        }
-        if let Some(i) = b.iniface.as_ref().filter(|i| !i.invert) {
-            if let Some(l) = self.iniface.get(&i.name) {
-                out.push(l);
-            }
-        }
-        if let Some(i) = b.outiface.as_ref().filter(|i| !i.invert) {
-            if let Some(l) = self.outiface.get(&i.name) {
-                out.push(l);
-            }
-        }
-        port_lists(&self.dport, b.dport, out);
-        port_lists(&self.sport, b.sport, out);
-        if let Some((p, false)) = b.proto {
-            if let Some(l) = self.proto.get(&p) {
+        for (n, c) in self.classes.iter().enumerate() {
+            if let Some(l) = self.key_for(n, c, b).and_then(|k| self.map.get(&k)) {
                 out.push(l);
             }
         }

@@ -182,11 +182,8 @@ fn witnesses(
     out
 }
 
-fn run_one(rs: &Ruleset, o: &CheckOptions, pkt: &crate::packet::Packet) -> Outcome {
-    run_one_with(rs, o, pkt, None)
-}
-
-/// [`run_one`] with the slot layout of `rs` computed beforehand.
+/// One packet through a fresh engine for `rs` (whose slot layout, computed beforehand, is
+/// `layout`).
 fn run_one_with(
     rs: &Ruleset,
     o: &CheckOptions,
@@ -272,7 +269,7 @@ impl<'a> Scratch<'a> {
         ci: usize,
         change: impl FnOnce(&mut Vec<Rule>) -> Option<T>,
         undo: impl FnOnce(&mut Vec<Rule>, T),
-        f: impl FnOnce(&Ruleset) -> R,
+        f: impl FnOnce(&Ruleset, &crate::engine::SlotLayout) -> R,
     ) -> R {
         let rs = self.rs;
         let copy = self.copy.get_or_insert_with(|| rs.clone());
@@ -281,7 +278,8 @@ impl<'a> Scratch<'a> {
             .iter_mut()
             .find(|t| t.kind == TableKind::Filter)
             .and_then(|t| change(&mut t.chains[ci].rules));
-        let r = f(copy);
+        let layout = crate::engine::slot_layout(copy);
+        let r = f(copy, &layout);
         if let Some(h) = held {
             if let Some(t) = copy.tables.iter_mut().find(|t| t.kind == TableKind::Filter) {
                 undo(&mut t.chains[ci].rules, h);
@@ -291,7 +289,13 @@ impl<'a> Scratch<'a> {
     }
 
     /// `f` on the ruleset with rule `j` of chain `ci` moved to position `to` (< j).
-    fn moved<R>(&mut self, ci: usize, j: usize, to: usize, f: impl FnOnce(&Ruleset) -> R) -> R {
+    fn moved<R>(
+        &mut self,
+        ci: usize,
+        j: usize,
+        to: usize,
+        f: impl FnOnce(&Ruleset, &crate::engine::SlotLayout) -> R,
+    ) -> R {
         self.edit(
             ci,
             |r| {
@@ -304,7 +308,12 @@ impl<'a> Scratch<'a> {
     }
 
     /// `f` on the ruleset without rule `j` of chain `ci`.
-    fn without<R>(&mut self, ci: usize, j: usize, f: impl FnOnce(&Ruleset) -> R) -> R {
+    fn without<R>(
+        &mut self,
+        ci: usize,
+        j: usize,
+        f: impl FnOnce(&Ruleset, &crate::engine::SlotLayout) -> R,
+    ) -> R {
         self.edit(ci, |r| Some(r.remove(j)), |r, h| r.insert(j, h), f)
     }
 }
@@ -486,9 +495,9 @@ fn partial_shadow(
         let Some(first) = confirmed.iter().map(|c| c.0).min() else {
             continue;
         };
-        let verified = scratch.moved(ci, j, first, |fixed| {
+        let verified = scratch.moved(ci, j, first, |fixed, l| {
             confirmed.iter().all(|(_, pkt, oo)| {
-                let r = run_one(fixed, oo, pkt);
+                let r = run_one_with(fixed, oo, pkt, Some(l));
                 r.verdict != Some(crate::engine::Verdict::Accept) && r.decision == rref(ci, first)
             })
         });
@@ -730,7 +739,9 @@ fn redundant_drops(
             if a.decision != rref(ci, j) {
                 continue;
             }
-            let b = scratch.without(ci, j, |without| run_one(without, &oo, &pkt));
+            let b = scratch.without(ci, j, |without, l| {
+                run_one_with(without, &oo, &pkt, Some(l))
+            });
             verified = b.verdict == Some(crate::engine::Verdict::Drop);
             example = Some(pkt);
             break;

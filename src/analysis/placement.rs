@@ -263,27 +263,33 @@ impl<'a> Scratch<'a> {
     }
 
     /// `f` on the copy after `change` to the rules of the filter table's chain `ci`; `undo`
-    /// then puts them back.
+    /// then puts them back. The engine's slot layout of the edited copy is the original's with
+    /// the same change (`relayout`) to that chain's entries: each rule keeps its own slots, so
+    /// slots stay distinct, without walking every rule again.
     fn edit<T, R>(
         &mut self,
         ci: usize,
         change: impl FnOnce(&mut Vec<Rule>) -> Option<T>,
         undo: impl FnOnce(&mut Vec<Rule>, T),
+        relayout: impl FnOnce(&mut Vec<usize>),
         f: impl FnOnce(&Ruleset, &crate::engine::SlotLayout) -> R,
     ) -> R {
+        let base = self.layout().clone();
         let rs = self.rs;
         let copy = self.copy.get_or_insert_with(|| rs.clone());
-        let held = copy
-            .tables
-            .iter_mut()
-            .find(|t| t.kind == TableKind::Filter)
-            .and_then(|t| change(&mut t.chains[ci].rules));
-        let layout = crate::engine::slot_layout(copy);
-        let r = f(copy, &layout);
-        if let Some(h) = held {
-            if let Some(t) = copy.tables.iter_mut().find(|t| t.kind == TableKind::Filter) {
-                undo(&mut t.chains[ci].rules, h);
+        let ti = copy.tables.iter().position(|t| t.kind == TableKind::Filter);
+        let held = ti.and_then(|ti| change(&mut copy.tables[ti].chains[ci].rules));
+        let layout = match ti {
+            Some(ti) if held.is_some() => {
+                let mut l: Vec<Vec<Vec<usize>>> = (*base).clone();
+                relayout(&mut l[ti][ci]);
+                std::sync::Arc::new(l)
             }
+            _ => base,
+        };
+        let r = f(copy, &layout);
+        if let (Some(ti), Some(h)) = (ti, held) {
+            undo(&mut copy.tables[ti].chains[ci].rules, h);
         }
         r
     }
@@ -303,6 +309,7 @@ impl<'a> Scratch<'a> {
                 Some(())
             },
             |r, ()| r[to..=j].rotate_left(1),
+            |l| l[to..=j].rotate_right(1),
             f,
         )
     }
@@ -314,7 +321,15 @@ impl<'a> Scratch<'a> {
         j: usize,
         f: impl FnOnce(&Ruleset, &crate::engine::SlotLayout) -> R,
     ) -> R {
-        self.edit(ci, |r| Some(r.remove(j)), |r, h| r.insert(j, h), f)
+        self.edit(
+            ci,
+            |r| Some(r.remove(j)),
+            |r, h| r.insert(j, h),
+            |l| {
+                l.remove(j);
+            },
+            f,
+        )
     }
 }
 

@@ -25,7 +25,14 @@ pub enum DebugCommand {
         #[arg(default_value_t = 10_000)]
         n: usize,
         out: Option<PathBuf>,
+        /// The static gate benchmark's shapes instead (`benches/gate.sh`): blocklist, mixed,
+        /// chains.
+        #[arg(long)]
+        shape: Option<String>,
     },
+    /// Time each phase of the static gate (load, then every analysis) on one rules file, for
+    /// the profile note in README's Performance section.
+    GatePhases { rules: PathBuf },
     /// Replay one capture through a ruleset in the real kernel and in fwcheck and print the
     /// comparison (root only). Exit 1 when a verdict differs.
     #[cfg(all(target_os = "linux", feature = "oracle"))]
@@ -60,7 +67,10 @@ pub fn run(args: &DebugArgs) -> u8 {
     match &args.command {
         DebugCommand::Frames { capture, frames } => dump_frames(capture, frames),
         #[cfg(feature = "testkit")]
-        DebugCommand::GenRuleset { n, out } => gen_ruleset(*n, out.as_ref()),
+        DebugCommand::GenRuleset { n, out, shape } => {
+            gen_ruleset(*n, out.as_ref(), shape.as_deref())
+        }
+        DebugCommand::GatePhases { rules } => gate_phases(rules),
         #[cfg(all(target_os = "linux", feature = "oracle"))]
         DebugCommand::KernelDiff {
             rules,
@@ -117,8 +127,19 @@ fn dump_frames(path: &std::path::Path, want: &[u64]) -> u8 {
 }
 
 #[cfg(feature = "testkit")]
-fn gen_ruleset(n: usize, out: Option<&PathBuf>) -> u8 {
-    let text = crate::testkit::bench_support::ruleset(n);
+fn gen_ruleset(n: usize, out: Option<&PathBuf>, shape: Option<&str>) -> u8 {
+    let text = match shape {
+        None => crate::testkit::bench_support::ruleset(n),
+        Some(s) => {
+            match crate::testkit::bench_support::gate_ruleset(s, n) {
+                Some(t) => t,
+                None => {
+                    eprintln!("fwcheck: debug gen-ruleset --shape {s}: expected blocklist, mixed or chains");
+                    return 2;
+                }
+            }
+        }
+    };
     let written = match out {
         Some(p) => std::fs::write(p, &text).map_err(|e| format!("{}: {e}", p.display())),
         None => {
@@ -256,4 +277,53 @@ mod kernel_diff {
         print!("{}", cmp.render(true));
         u8::from(cmp.mismatches > 0)
     }
+}
+
+/// `fwcheck debug gate-phases RULES`.
+fn gate_phases(path: &std::path::Path) -> u8 {
+    use crate::analysis::{self, CheckOptions};
+    use std::time::Instant;
+    let t = Instant::now();
+    let l = match crate::lint::load_file(path, Default::default()) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("fwcheck: {}: {e}", path.display());
+            return 2;
+        }
+    };
+    println!(
+        "{:<12} {:>9.3} s  {} rules",
+        "load",
+        t.elapsed().as_secs_f64(),
+        l.ruleset.rule_count()
+    );
+    let o = CheckOptions::default();
+    let rs = &l.ruleset;
+    type Phase<'a> = (&'a str, Box<dyn Fn() -> usize + 'a>);
+    let phases: Vec<Phase> = vec![
+        (
+            "lockout",
+            Box::new(|| analysis::lockout::check(rs, &o).len()),
+        ),
+        ("probes", Box::new(|| analysis::probes::check(rs, &o).len())),
+        (
+            "services",
+            Box::new(|| analysis::services::check(rs, &o).len()),
+        ),
+        ("shadow", Box::new(|| analysis::shadow::check(rs).len())),
+        (
+            "placement",
+            Box::new(|| analysis::placement::check(rs, &o).len()),
+        ),
+        ("structural", Box::new(|| analysis::structural(&l).len())),
+    ];
+    for (name, f) in phases {
+        let t = Instant::now();
+        let n = f();
+        println!(
+            "{name:<12} {:>9.3} s  {n} findings",
+            t.elapsed().as_secs_f64()
+        );
+    }
+    0
 }

@@ -10,7 +10,6 @@ use std::fmt::Write as _;
 use std::ops::Range;
 
 use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label};
-use codespan_reporting::files::SimpleFile;
 use codespan_reporting::term::{self, Config};
 use serde::Serialize;
 
@@ -20,6 +19,54 @@ pub struct SourceFile {
     pub name: String,
     pub text: String,
     line_starts: Vec<usize>,
+}
+
+/// A [`SourceFile`] as codespan's `Files`, using its line index; the same answers as
+/// `codespan_reporting::files::SimpleFile` over its text (same line starts).
+struct Lines<'a>(&'a SourceFile);
+
+impl Lines<'_> {
+    fn line_start(&self, i: usize) -> Result<usize, codespan_reporting::files::Error> {
+        let starts = &self.0.line_starts;
+        match i.cmp(&starts.len()) {
+            std::cmp::Ordering::Less => Ok(starts[i]),
+            std::cmp::Ordering::Equal => Ok(self.0.text.len()),
+            std::cmp::Ordering::Greater => Err(codespan_reporting::files::Error::LineTooLarge {
+                given: i,
+                max: starts.len() - 1,
+            }),
+        }
+    }
+}
+
+impl<'a> codespan_reporting::files::Files<'a> for Lines<'a> {
+    type FileId = ();
+    type Name = &'a str;
+    type Source = &'a str;
+
+    fn name(&self, (): ()) -> Result<&'a str, codespan_reporting::files::Error> {
+        Ok(self.0.name.as_str())
+    }
+
+    fn source(&self, (): ()) -> Result<&'a str, codespan_reporting::files::Error> {
+        Ok(self.0.text.as_str())
+    }
+
+    fn line_index(&self, (): (), byte: usize) -> Result<usize, codespan_reporting::files::Error> {
+        Ok(self
+            .0
+            .line_starts
+            .binary_search(&byte)
+            .unwrap_or_else(|next| next - 1))
+    }
+
+    fn line_range(
+        &self,
+        (): (),
+        line: usize,
+    ) -> Result<std::ops::Range<usize>, codespan_reporting::files::Error> {
+        Ok(self.line_start(line)?..self.line_start(line + 1)?)
+    }
 }
 
 impl SourceFile {
@@ -209,7 +256,9 @@ impl Diagnostic {
 
     /// Render as text: `error[E101]: message`, ` --> file:line:col`, the line, a caret.
     pub fn render(&self, file: &SourceFile, color: bool) -> String {
-        let sf = SimpleFile::new(file.name.as_str(), file.text.as_str());
+        // The file's own line index: building codespan's `SimpleFile` would scan the whole
+        // text again for every diagnostic (quadratic over thousands of findings).
+        let sf = Lines(file);
         let mut range = self.span.range();
         range.end = range.end.min(file.text.len());
         range.start = range.start.min(range.end);

@@ -6,6 +6,7 @@
 //! All checks ask the same engine as the packet replay: there is no second evaluator.
 
 pub mod capture;
+mod cover_index;
 pub mod expect;
 pub mod lockout;
 pub mod placement;
@@ -382,6 +383,18 @@ pub fn run_scenario(
     warmup: &[crate::packet::Packet],
     steps: &[Step],
 ) -> Vec<StepResult> {
+    run_scenario_with(rs, opts, warmup, steps, None)
+}
+
+/// [`run_scenario`] with the engine's slot layout of `rs` computed beforehand
+/// (`engine::slot_layout(rs)`), for checks that run many scenarios over one large ruleset.
+pub fn run_scenario_with(
+    rs: &Ruleset,
+    opts: &CheckOptions,
+    warmup: &[crate::packet::Packet],
+    steps: &[Step],
+    layout: Option<&crate::engine::SlotLayout>,
+) -> Vec<StepResult> {
     let origin = warmup
         .first()
         .or(steps.first().map(|s| &s.pkt))
@@ -416,7 +429,10 @@ pub fn run_scenario(
         }
         conntrack = std::mem::take(&mut warm.conntrack);
     }
-    let mut e = Engine::new(rs, base);
+    let mut e = match layout {
+        Some(l) => Engine::with_layout(rs, base, l.clone()),
+        None => Engine::new(rs, base),
+    };
     e.conntrack = conntrack;
     steps
         .iter()

@@ -20,6 +20,7 @@
 
 use std::net::IpAddr;
 
+use super::cover_index::{CoverIndex, SrcIndex};
 use super::services::{addr_in, dports};
 use super::shadow::{addr_covers, covers, covers_with, space, terminal, Space};
 use super::synth::{self, Synth};
@@ -182,12 +183,19 @@ fn witnesses(
     out
 }
 
-fn run_one(rs: &Ruleset, o: &CheckOptions, pkt: &crate::packet::Packet) -> Outcome {
+/// One packet through a fresh engine for `rs` (whose slot layout, computed beforehand, is
+/// `layout`).
+fn run_one_with(
+    rs: &Ruleset,
+    o: &CheckOptions,
+    pkt: &crate::packet::Packet,
+    layout: Option<&crate::engine::SlotLayout>,
+) -> Outcome {
     let step = synth::Step {
         what: String::new(),
         pkt: pkt.clone(),
     };
-    run_scenario(rs, o, &[], std::slice::from_ref(&step))
+    run_scenario_with(rs, o, &[], std::slice::from_ref(&step), layout)
         .into_iter()
         .next()
         .expect("one step")
@@ -228,18 +236,116 @@ fn describe(pkt: &crate::packet::Packet) -> String {
     }
 }
 
-/// `rs` with rule `j` of chain `ci` moved to position `to` (< j).
-fn moved(rs: &Ruleset, ci: usize, j: usize, to: usize) -> Ruleset {
-    let mut copy = rs.clone();
-    if let Some(t) = copy.tables.iter_mut().find(|t| t.kind == TableKind::Filter) {
-        let rules = &mut t.chains[ci].rules;
-        let r = rules.remove(j);
-        rules.insert(to, r);
+/// One copy of the ruleset, made when first needed, that the fixes are tried on: a rule is
+/// moved or removed, the packets are run, and the copy is put back as it was. The same
+/// rulesets as cloning and editing a fresh copy per fix, without an O(rules) clone per fix.
+/// It also keeps the engine's slot layout of the original ruleset, so that the many one-packet
+/// runs over it do not each recompute it.
+struct Scratch<'a> {
+    rs: &'a Ruleset,
+    copy: Option<Ruleset>,
+    layout: Option<crate::engine::SlotLayout>,
+}
+
+impl<'a> Scratch<'a> {
+    fn new(rs: &'a Ruleset) -> Scratch<'a> {
+        Scratch {
+            rs,
+            copy: None,
+            layout: None,
+        }
     }
-    copy
+
+    /// `engine::slot_layout` of the original ruleset.
+    fn layout(&mut self) -> &crate::engine::SlotLayout {
+        let rs = self.rs;
+        self.layout
+            .get_or_insert_with(|| crate::engine::slot_layout(rs))
+    }
+
+    /// `f` on the copy after `change` to the rules of the filter table's chain `ci`; `undo`
+    /// then puts them back. The engine's slot layout of the edited copy is the original's with
+    /// the same change (`relayout`) to that chain's entries: each rule keeps its own slots, so
+    /// slots stay distinct, without walking every rule again.
+    fn edit<T, R>(
+        &mut self,
+        ci: usize,
+        change: impl FnOnce(&mut Vec<Rule>) -> Option<T>,
+        undo: impl FnOnce(&mut Vec<Rule>, T),
+        relayout: impl FnOnce(&mut Vec<usize>),
+        f: impl FnOnce(&Ruleset, &crate::engine::SlotLayout) -> R,
+    ) -> R {
+        let base = self.layout().clone();
+        let rs = self.rs;
+        let copy = self.copy.get_or_insert_with(|| rs.clone());
+        let ti = copy.tables.iter().position(|t| t.kind == TableKind::Filter);
+        let held = ti.and_then(|ti| change(&mut copy.tables[ti].chains[ci].rules));
+        let layout = match ti {
+            Some(ti) if held.is_some() => {
+                let mut l: Vec<Vec<Vec<usize>>> = (*base).clone();
+                relayout(&mut l[ti][ci]);
+                std::sync::Arc::new(l)
+            }
+            _ => base,
+        };
+        let r = f(copy, &layout);
+        if let (Some(ti), Some(h)) = (ti, held) {
+            undo(&mut copy.tables[ti].chains[ci].rules, h);
+        }
+        r
+    }
+
+    /// `f` on the ruleset with rule `j` of chain `ci` moved to position `to` (< j).
+    fn moved<R>(
+        &mut self,
+        ci: usize,
+        j: usize,
+        to: usize,
+        f: impl FnOnce(&Ruleset, &crate::engine::SlotLayout) -> R,
+    ) -> R {
+        self.edit(
+            ci,
+            |r| {
+                r[to..=j].rotate_right(1);
+                Some(())
+            },
+            |r, ()| r[to..=j].rotate_left(1),
+            |l| l[to..=j].rotate_right(1),
+            f,
+        )
+    }
+
+    /// `f` on the ruleset without rule `j` of chain `ci`.
+    fn without<R>(
+        &mut self,
+        ci: usize,
+        j: usize,
+        f: impl FnOnce(&Ruleset, &crate::engine::SlotLayout) -> R,
+    ) -> R {
+        self.edit(
+            ci,
+            |r| Some(r.remove(j)),
+            |r, h| r.insert(j, h),
+            |l| {
+                l.remove(j);
+            },
+            f,
+        )
+    }
 }
 
 pub fn check(rs: &Ruleset, opts: &CheckOptions) -> Vec<Finding> {
+    check_with(rs, opts, true)
+}
+
+/// The reference for [`check`]: each DROP compared with every earlier rule of its chain
+/// (quadratic). Kept for the equivalence tests (tests/cover_index.rs); not used by the tool.
+#[doc(hidden)]
+pub fn check_pairwise(rs: &Ruleset, opts: &CheckOptions) -> Vec<Finding> {
+    check_with(rs, opts, false)
+}
+
+fn check_with(rs: &Ruleset, opts: &CheckOptions, indexed: bool) -> Vec<Finding> {
     let mut out = Vec::new();
     let Some(t) = rs.table(TableKind::Filter) else {
         return out;
@@ -251,6 +357,7 @@ pub fn check(rs: &Ruleset, opts: &CheckOptions) -> Vec<Finding> {
         o.env.hosts.push(host);
     }
     let file = rs.source.name.clone();
+    let mut scratch = Scratch::new(rs);
     for (ci, c) in t.chains.iter().enumerate() {
         let inbound = match c.name.as_str() {
             "INPUT" => true,
@@ -270,11 +377,23 @@ pub fn check(rs: &Ruleset, opts: &CheckOptions) -> Vec<Finding> {
                 v4,
                 &mut out,
                 &mut blocklist,
+                indexed,
+                &mut scratch,
             );
             limit_after_established(rs, &o, &file, ci, &spaces, host, &mut out);
         }
         redundant_drops(
-            rs, &o, &file, ci, &spaces, inbound, host, v4, &blocklist, &mut out,
+            rs,
+            &o,
+            &file,
+            ci,
+            &spaces,
+            inbound,
+            host,
+            v4,
+            &blocklist,
+            &mut out,
+            &mut scratch,
         );
     }
     out
@@ -291,10 +410,20 @@ fn partial_shadow(
     v4: bool,
     out: &mut Vec<Finding>,
     flagged: &mut Vec<usize>,
+    indexed: bool,
+    scratch: &mut Scratch,
 ) {
     let c = &rs.table(TableKind::Filter).expect("filter").chains[ci];
     // Earlier ACCEPTs that take new connections (not only -i lo).
     let mut accepts: Vec<usize> = Vec::new();
+    let mut accept_index = SrcIndex::default();
+    // Every terminal rule, for the FW006 test (an earlier terminal rule covering the DROP).
+    let mut terminals = CoverIndex::default();
+    for (i, r) in c.rules.iter().enumerate() {
+        if indexed && terminal(r).is_some() {
+            terminals.insert(&spaces[i], i);
+        }
+    }
     let mut reported = 0usize;
     let mut attempts = 0usize;
     for (j, rj) in c.rules.iter().enumerate() {
@@ -307,6 +436,7 @@ fn partial_shadow(
                 .is_some_and(|i| !i.invert && i.name == "lo")
         {
             accepts.push(j);
+            accept_index.insert(sj, j);
             continue;
         }
         if rj.is_unconditional() && terminal(rj).is_some() {
@@ -322,31 +452,36 @@ fn partial_shadow(
             continue;
         }
         // Fully shadowed is FW006's.
-        if (0..j).any(|i| terminal(&c.rules[i]).is_some() && covers(&spaces[i], sj)) {
+        let covered = if indexed {
+            terminals.first(sj, j, |i| covers(&spaces[i], sj)).is_some()
+        } else {
+            (0..j).any(|i| terminal(&c.rules[i]).is_some() && covers(&spaces[i], sj))
+        };
+        if covered {
             continue;
         }
-        let escapes: Vec<usize> = accepts
-            .iter()
-            .copied()
-            .filter(|&i| {
-                let si = &spaces[i];
-                // The ACCEPT takes the banned source: no source test, or one containing it.
-                let src_ok = match (&sj.src, range) {
-                    (Some(_), _) => addr_covers(&si.src, &sj.src),
-                    (None, Some((lo, hi))) => match &si.src {
-                        None => true,
-                        Some((a, false)) => {
-                            let (aa, am, _) = addr_bits(a);
-                            lo & am == aa && hi & am == aa
-                        }
-                        _ => false,
-                    },
+        let escape = |&i: &usize| {
+            let si = &spaces[i];
+            // The ACCEPT takes the banned source: no source test, or one containing it.
+            let src_ok = match (&sj.src, range) {
+                (Some(_), _) => addr_covers(&si.src, &sj.src),
+                (None, Some((lo, hi))) => match &si.src {
+                    None => true,
+                    Some((a, false)) => {
+                        let (aa, am, _) = addr_bits(a);
+                        lo & am == aa && hi & am == aa
+                    }
                     _ => false,
-                };
-                src_ok && may_overlap(si, sj)
-            })
-            .take(8)
-            .collect();
+                },
+                _ => false,
+            };
+            src_ok && may_overlap(si, sj)
+        };
+        let escapes = if indexed {
+            accept_index.first_n(sj, range, &accepts, 8, escape)
+        } else {
+            accepts.iter().copied().filter(escape).take(8).collect()
+        };
         if escapes.is_empty() {
             continue;
         }
@@ -364,7 +499,7 @@ fn partial_shadow(
             let iface = iface_name(sj).or_else(|| iface_name(&spaces[i]));
             for (pkt, me) in witnesses(&pair, true, host, v4) {
                 let oo = opts_for(o, me, iface.clone());
-                let out0 = run_one(rs, &oo, &pkt);
+                let out0 = run_one_with(rs, &oo, &pkt, Some(scratch.layout()));
                 if out0.verdict == Some(crate::engine::Verdict::Accept)
                     && out0.decision == rref(ci, i)
                 {
@@ -376,10 +511,11 @@ fn partial_shadow(
         let Some(first) = confirmed.iter().map(|c| c.0).min() else {
             continue;
         };
-        let fixed = moved(rs, ci, j, first);
-        let verified = confirmed.iter().all(|(_, pkt, oo)| {
-            let r = run_one(&fixed, oo, pkt);
-            r.verdict != Some(crate::engine::Verdict::Accept) && r.decision == rref(ci, first)
+        let verified = scratch.moved(ci, j, first, |fixed, l| {
+            confirmed.iter().all(|(_, pkt, oo)| {
+                let r = run_one_with(fixed, oo, pkt, Some(l));
+                r.verdict != Some(crate::engine::Verdict::Accept) && r.decision == rref(ci, first)
+            })
         });
         if !verified {
             continue;
@@ -577,6 +713,7 @@ fn redundant_drops(
     v4: bool,
     blocklist: &[usize],
     out: &mut Vec<Finding>,
+    scratch: &mut Scratch,
 ) {
     let c = &rs.table(TableKind::Filter).expect("filter").chains[ci];
     if c.policy != Some(crate::ruleset::Policy::Drop) {
@@ -603,7 +740,7 @@ fn redundant_drops(
         if reported >= MAX_PER_CHAIN {
             break;
         }
-        if blocklist.contains(&j) {
+        if blocklist.binary_search(&j).is_ok() {
             continue;
         }
         let rj = &c.rules[j];
@@ -614,19 +751,13 @@ fn redundant_drops(
         let mut example = None;
         for (pkt, me) in witnesses(&pair, inbound, host, v4) {
             let oo = opts_for(o, me, iface_name(&spaces[j]));
-            let a = run_one(rs, &oo, &pkt);
+            let a = run_one_with(rs, &oo, &pkt, Some(scratch.layout()));
             if a.decision != rref(ci, j) {
                 continue;
             }
-            let mut without = rs.clone();
-            if let Some(t) = without
-                .tables
-                .iter_mut()
-                .find(|t| t.kind == TableKind::Filter)
-            {
-                t.chains[ci].rules.remove(j);
-            }
-            let b = run_one(&without, &oo, &pkt);
+            let b = scratch.without(ci, j, |without, l| {
+                run_one_with(without, &oo, &pkt, Some(l))
+            });
             verified = b.verdict == Some(crate::engine::Verdict::Drop);
             example = Some(pkt);
             break;

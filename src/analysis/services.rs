@@ -154,6 +154,7 @@ pub fn check(rs: &Ruleset, opts: &CheckOptions) -> Vec<Finding> {
     let mut working: Option<Working> = None;
     let mut seen: Vec<(u8, u16)> = Vec::new();
     let mut tried = 0usize;
+    let mut layout: Option<crate::engine::SlotLayout> = None;
 
     // FW011: services whose answers never leave.
     if let Some(t) = rs.table(TableKind::Filter) {
@@ -187,7 +188,9 @@ pub fn check(rs: &Ruleset, opts: &CheckOptions) -> Vec<Finding> {
                     }
                     tried += 1;
                     let steps = session(client, h, proto, port);
-                    let res = run_scenario(rs, &oo, &[], &steps);
+                    // One slot layout for the many sessions run over `rs`.
+                    let l = layout.get_or_insert_with(|| crate::engine::slot_layout(rs));
+                    let res = run_scenario_with(rs, &oo, &[], &steps, Some(l));
                     let opened = res[0].passed()
                         && res[0].outcome.decision
                             == Some(Decision::Rule(crate::engine::RuleRef {

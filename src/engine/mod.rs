@@ -166,7 +166,9 @@ pub struct Engine<'r> {
     /// Index into `rs.tables` per `TableKind`.
     pub(crate) table_index: [Option<usize>; 5],
     /// First extension state slot of each rule: `[table][chain][rule]`.
-    pub(crate) slot_base: Vec<Vec<Vec<usize>>>,
+    pub(crate) slot_base: SlotLayout,
+    /// Rule counters `[table][chain][rule]`; a chain's are allocated when one of its rules is
+    /// first counted (a missing counter is zero), so a fresh engine costs O(chains).
     pub(crate) counters: Vec<Vec<Vec<Counters>>>,
     pub(crate) policy_counters: Vec<Vec<Counters>>,
     pub conntrack: Conntrack,
@@ -179,39 +181,22 @@ pub struct Engine<'r> {
 
 impl<'r> Engine<'r> {
     pub fn new(rs: &'r Ruleset, opts: SimOptions) -> Engine<'r> {
+        Engine::with_layout(rs, opts, slot_layout(rs))
+    }
+
+    /// [`Engine::new`] with the slot layout of `rs` computed beforehand ([`slot_layout`]), for
+    /// callers that run many fresh engines over one ruleset (the static analyses): the layout
+    /// is the only O(rules) part of a fresh engine. `layout` must be `slot_layout(rs)`.
+    pub fn with_layout(rs: &'r Ruleset, opts: SimOptions, layout: SlotLayout) -> Engine<'r> {
         let mut table_index = [None; 5];
         for (i, t) in rs.tables.iter().enumerate() {
             table_index[t.kind as usize] = Some(i);
         }
-        let mut next = 0usize;
-        let slot_base = rs
-            .tables
-            .iter()
-            .map(|t| {
-                t.chains
-                    .iter()
-                    .map(|c| {
-                        c.rules
-                            .iter()
-                            .map(|r| {
-                                let b = next;
-                                next += r.matches.len() + 1;
-                                b
-                            })
-                            .collect()
-                    })
-                    .collect()
-            })
-            .collect();
+        let slot_base = layout;
         let counters = rs
             .tables
             .iter()
-            .map(|t| {
-                t.chains
-                    .iter()
-                    .map(|c| vec![Counters::default(); c.rules.len()])
-                    .collect()
-            })
+            .map(|t| t.chains.iter().map(|_| Vec::new()).collect())
             .collect();
         let policy_counters = rs
             .tables
@@ -326,7 +311,10 @@ impl<'r> Engine<'r> {
 
     /// Counters of rule `r`.
     pub fn rule_counters(&self, table: usize, chain: usize, rule: usize) -> Counters {
-        self.counters[table][chain][rule]
+        self.counters[table][chain]
+            .get(rule)
+            .copied()
+            .unwrap_or_default()
     }
 
     /// Counters of a built-in chain's policy.
@@ -999,6 +987,34 @@ pub fn tables_at(hook: Hook) -> &'static [TableKind] {
 
 /// Does the ruleset make the kernel register conntrack (`nf_ct_netns_get`)? Any nat table, or
 /// any match/target that needs connection tracking.
+/// First extension state slot of each rule, `[table][chain][rule]` (shared between engines).
+pub type SlotLayout = std::sync::Arc<Vec<Vec<Vec<usize>>>>;
+
+/// The slot layout of `rs`: every match of every rule, and every rule, gets its own slot.
+pub fn slot_layout(rs: &Ruleset) -> SlotLayout {
+    let mut next = 0usize;
+    std::sync::Arc::new(
+        rs.tables
+            .iter()
+            .map(|t| {
+                t.chains
+                    .iter()
+                    .map(|c| {
+                        c.rules
+                            .iter()
+                            .map(|r| {
+                                let b = next;
+                                next += r.matches.len() + 1;
+                                b
+                            })
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect(),
+    )
+}
+
 pub fn conntrack_active(rs: &Ruleset) -> bool {
     rs.tables.iter().any(|t| {
         t.kind == TableKind::Nat

@@ -498,7 +498,11 @@ impl Engine<'_> {
                 idx += 1;
                 continue;
             }
-            let ctr = &mut self.counters[ti][chain][idx];
+            let ctrs = &mut self.counters[ti][chain];
+            if ctrs.len() <= idx {
+                ctrs.resize(c.rules.len(), Default::default());
+            }
+            let ctr = &mut ctrs[idx];
             ctr.packets += 1;
             ctr.bytes += ip_len;
             if hc.trace_on {

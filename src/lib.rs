@@ -15,6 +15,7 @@ pub mod conntrack;
 pub mod diag;
 pub mod engine;
 pub mod ext;
+pub mod host;
 pub mod lint;
 pub mod netfilter;
 pub mod packet;

@@ -153,6 +153,18 @@ struct HostArgs {
     /// of the interface each packet was captured on (pcapng), else eth0.
     #[arg(long, value_name = "NAME")]
     iface: Option<String>,
+    /// An address of one of the host's interfaces, `NAME=ADDR/LEN` (repeatable), e.g.
+    /// `docker0=172.17.0.1/16`: LOCAL to addrtype, its subnet a connected route on NAME.
+    #[arg(long = "iface-addr", value_name = "NAME=ADDR/LEN")]
+    iface_addr: Vec<String>,
+    /// A route, `DEST/LEN [via GW] dev NAME` or `default via GW dev NAME` (repeatable): the
+    /// output interface (`-o`) of forwarded and outbound packets, longest prefix first.
+    #[arg(long, value_name = "ROUTE")]
+    route: Vec<String>,
+    /// The host's interfaces and routes as `ip -j addr` / `ip -j route` print them: one
+    /// file with {"addr": [...], "route": [...]}, or each array in its own file (repeatable).
+    #[arg(long = "host-config", value_name = "FILE")]
+    host_config: Vec<PathBuf>,
     /// The host forwards traffic that is neither to nor from it (FORWARD chain).
     #[arg(long)]
     router: bool,
@@ -182,6 +194,37 @@ struct HostArgs {
     /// that peer address (`*`: any) and port on either side, e.g. `udp */53=101`.
     #[arg(long = "socket-owner", value_name = "[SPEC=]UID[:GID]")]
     socket_owner: Vec<String>,
+}
+
+/// `--iface-addr`, `--route` and `--host-config`, in one host configuration.
+fn host_config(h: &HostArgs) -> Result<fwcheck::host::HostConfig, u8> {
+    use fwcheck::host::HostConfig;
+    let mut c = HostConfig::default();
+    for p in &h.host_config {
+        let text = std::fs::read_to_string(p).map_err(|e| {
+            eprintln!("fwcheck: --host-config {}: {e}", p.display());
+            exit::USAGE
+        })?;
+        c.load_json(&p.display().to_string(), &text).map_err(|e| {
+            eprintln!("fwcheck: --host-config {e}");
+            exit::USAGE
+        })?;
+    }
+    for s in &h.iface_addr {
+        let a = HostConfig::parse_iface_addr(s).map_err(|e| {
+            eprintln!("fwcheck: --iface-addr {s}: {e}");
+            exit::USAGE
+        })?;
+        c.add_addr(a);
+    }
+    for s in &h.route {
+        let r = HostConfig::parse_route(s).map_err(|e| {
+            eprintln!("fwcheck: --route {s}: {e}");
+            exit::USAGE
+        })?;
+        c.add_route(r);
+    }
+    Ok(c)
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -767,10 +810,19 @@ fn cmd_sim(a: SimArgs) -> u8 {
         );
         return exit::INVALID;
     }
-    let (given_hosts, networks) = match parse_hosts(&a.host.host) {
+    let (mut given_hosts, networks) = match parse_hosts(&a.host.host) {
         Ok(h) => h,
         Err(c) => return c,
     };
+    let host_config = match host_config(&a.host) {
+        Ok(h) => h,
+        Err(c) => return c,
+    };
+    for ia in &host_config.addrs {
+        if !ia.addr.is_loopback() && !given_hosts.contains(&ia.addr) {
+            given_hosts.push(ia.addr);
+        }
+    }
     let mut check = CheckOptions::default();
     for spec in &a.host.ct_timeout {
         let Some((name, secs)) = spec.split_once('=') else {
@@ -955,7 +1007,10 @@ fn cmd_sim(a: SimArgs) -> u8 {
         iface_from_capture: a.host.iface.is_none(),
         socket_owners,
         backend: a.input.backend.get(),
+        host: Default::default(),
     };
+    let mut env = env;
+    host_config.apply(&mut env);
     check.env = env.clone();
     check.router = a.host.router;
     let fmt = a.format;

@@ -7,6 +7,7 @@
 
 pub mod capture;
 pub mod expect;
+pub mod exposure;
 pub mod lockout;
 pub mod placement;
 pub mod probes;
@@ -248,6 +249,27 @@ pub const CODES: &[CodeInfo] = &[
         title: "DROP rule that only repeats the chain's DROP policy",
         help: "A plain DROP at the end of a built-in chain whose policy is DROP (followed only by \
                other DROPs) changes no verdict. Delete it, unless its counters are read.",
+    },
+    CodeInfo {
+        code: "FW016",
+        name: "published-port-bypasses-input",
+        severity: Level::Error,
+        title: "A port denied by INPUT is reachable from outside through DNAT and FORWARD",
+        help: "A DNAT in PREROUTING (Docker's `-p HOST:CONTAINER`, a port forward) rewrites the \
+               destination before routing, so the packet is forwarded to another interface and \
+               INPUT's policy and rules never see it. Block it in FORWARD (DOCKER-USER for \
+               Docker) by the port the client used, which conntrack keeps: -I DOCKER-USER -i \
+               eth0 -p tcp -m conntrack --ctorigdstport 8080 --ctdir ORIGINAL -j DROP, or \
+               publish the port on 127.0.0.1 only.",
+    },
+    CodeInfo {
+        code: "FW017",
+        name: "forward-rule-on-pre-dnat-port",
+        severity: Level::Warning,
+        title: "A FORWARD-side rule matches a published host port it never sees",
+        help: "FORWARD (and DOCKER-USER) see a published port's packets after DNAT, with the \
+               container's address and port; --dport HOSTPORT never matches them. Match the \
+               original port with -m conntrack --ctorigdstport HOSTPORT --ctdir ORIGINAL.",
     },
     CodeInfo {
         code: "FW101",
@@ -637,6 +659,7 @@ pub fn static_findings_except_lockout(loaded: &Loaded, opts: &CheckOptions) -> V
     v.extend(services::check(&loaded.ruleset, opts));
     v.extend(shadow::check(&loaded.ruleset));
     v.extend(placement::check(&loaded.ruleset, opts));
+    v.extend(exposure::check(&loaded.ruleset, opts));
     v.extend(structural(loaded));
     v
 }

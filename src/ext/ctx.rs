@@ -43,6 +43,10 @@ pub struct SimEnv {
     /// Owners of the host's local sockets (`--socket-owner`), first that applies wins: what
     /// `-m owner` sees for a locally generated packet. Empty: unknown.
     pub socket_owners: Vec<SocketOwner>,
+    /// Interfaces, addresses and routes (`--iface-addr`, `--route`, `--host-config`): the
+    /// output interface of forwarded and outbound packets. Empty: every packet leaves by the
+    /// capture's interface (`iface`).
+    pub host: crate::host::HostConfig,
 }
 
 /// The owner of local sockets, for all of them or for the flows one spec selects
@@ -140,6 +144,7 @@ impl Default for SimEnv {
             iface_from_capture: true,
             backend: crate::netfilter::Backend::Nft,
             socket_owners: Vec::new(),
+            host: crate::host::HostConfig::default(),
         }
     }
 }

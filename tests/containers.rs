@@ -302,3 +302,67 @@ fn no_finding_when_input_allows_or_without_interfaces() {
         )]
     );
 }
+
+fn fwcheck(args: &[&str]) -> (i32, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_fwcheck"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run fwcheck");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+#[test]
+fn cli_host_configuration() {
+    let rules = "fixtures/containers/docker-host.rules.v4";
+    // Options and the JSON file give the same host.
+    let (code, text) = fwcheck(&[
+        rules,
+        "--iface-addr",
+        "eth0=192.0.2.10/24",
+        "--iface-addr",
+        "docker0=172.17.0.1/16",
+        "--route",
+        "default via 192.0.2.1 dev eth0",
+        "--router",
+    ]);
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("error[FW016]: tcp/8080 on 192.0.2.10 (eth0)"),
+        "{text}"
+    );
+    let (code, text2) = fwcheck(&[
+        rules,
+        "--host-config",
+        "fixtures/containers/docker-host.json",
+        "--router",
+    ]);
+    assert_eq!(code, 1, "{text2}");
+    assert!(
+        text2.contains("error[FW016]: tcp/8080 on 192.0.2.10 (eth0)"),
+        "{text2}"
+    );
+    // Bad input: what was expected, and where.
+    let (code, text) = fwcheck(&[rules, "--route", "10.0.0.0/8 via 192.0.2.1"]);
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains(
+            "--route 10.0.0.0/8 via 192.0.2.1: `10.0.0.0/8 via 192.0.2.1`: expected `dev NAME`"
+        ),
+        "{text}"
+    );
+    let (code, text) = fwcheck(&[rules, "--iface-addr", "docker0"]);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("expected NAME=ADDR/LEN"), "{text}");
+    let bad = std::env::temp_dir().join(format!("fwcheck-bad-host-{}.json", std::process::id()));
+    std::fs::write(&bad, "[\n  {\"dst\": }\n]\n").unwrap();
+    let (code, text) = fwcheck(&[rules, "--host-config", bad.to_str().unwrap()]);
+    let _ = std::fs::remove_file(&bad);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains(".json:2:11:"), "{text}");
+}

@@ -239,10 +239,35 @@ pub fn compare_with_reload(
             },
         })
         .collect();
+    // Addresses on other interfaces of the host configuration get devices of their own.
+    let other = |dev: &str| dev != sim.env.iface && dev != "lo";
+    let extra_ifaces: Vec<(String, std::net::IpAddr, u8)> = sim
+        .env
+        .host
+        .addrs
+        .iter()
+        .filter(|a| other(&a.dev))
+        .map(|a| (a.dev.clone(), a.addr, a.len))
+        .collect();
+    let extra_routes = sim
+        .env
+        .host
+        .routes
+        .iter()
+        .filter_map(|r| Some((r.dest, r.len, r.dev.clone().filter(|d| other(d))?)))
+        .collect();
     let cfg = OracleConfig {
         ruleset: rs.source.text.clone(),
         family: rs.family,
-        hosts: sim.env.hosts.clone(),
+        hosts: sim
+            .env
+            .hosts
+            .iter()
+            .copied()
+            .filter(|h| !extra_ifaces.iter().any(|e| e.1 == *h))
+            .collect(),
+        extra_ifaces,
+        extra_routes,
         iface: sim.env.iface.clone(),
         pacing,
         backend: sim.env.backend,

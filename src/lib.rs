@@ -18,6 +18,7 @@ pub mod engine;
 pub mod explain;
 pub mod ext;
 pub mod graph;
+pub mod host;
 pub mod lint;
 pub mod netfilter;
 pub mod packet;

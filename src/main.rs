@@ -158,6 +158,18 @@ struct HostArgs {
     /// of the interface each packet was captured on (pcapng), else eth0.
     #[arg(long, value_name = "NAME")]
     iface: Option<String>,
+    /// An address of one of the host's interfaces, `NAME=ADDR/LEN` (repeatable), e.g.
+    /// `docker0=172.17.0.1/16`: LOCAL to addrtype, its subnet a connected route on NAME.
+    #[arg(long = "iface-addr", value_name = "NAME=ADDR/LEN")]
+    iface_addr: Vec<String>,
+    /// A route, `DEST/LEN [via GW] dev NAME` or `default via GW dev NAME` (repeatable): the
+    /// output interface (`-o`) of forwarded and outbound packets, longest prefix first.
+    #[arg(long, value_name = "ROUTE")]
+    route: Vec<String>,
+    /// The host's interfaces and routes as `ip -j addr` / `ip -j route` print them: one
+    /// file with {"addr": [...], "route": [...]}, or each array in its own file (repeatable).
+    #[arg(long = "host-config", value_name = "FILE")]
+    host_config: Vec<PathBuf>,
     /// The host forwards traffic that is neither to nor from it (FORWARD chain).
     #[arg(long)]
     router: bool,
@@ -201,6 +213,29 @@ struct HostArgs {
     /// that peer address (`*`: any) and port on either side, e.g. `udp */53=101`.
     #[arg(long = "socket-owner", value_name = "[SPEC=]UID[:GID]")]
     socket_owner: Vec<String>,
+}
+
+/// `--iface-addr`, `--route` and `--host-config`, in one host configuration.
+fn host_config(h: &HostArgs) -> Result<fwcheck::host::HostConfig, Error> {
+    use fwcheck::host::HostConfig;
+    let mut c = HostConfig::default();
+    for p in &h.host_config {
+        let text = std::fs::read_to_string(p)
+            .map_err(|e| Error::usage(format!("--host-config {}: {e}", p.display())))?;
+        c.load_json(&p.display().to_string(), &text)
+            .map_err(|e| Error::usage(format!("--host-config {e}")))?;
+    }
+    for s in &h.iface_addr {
+        let a = HostConfig::parse_iface_addr(s)
+            .map_err(|e| Error::usage(format!("--iface-addr {s}: {e}")))?;
+        c.add_addr(a);
+    }
+    for s in &h.route {
+        let r =
+            HostConfig::parse_route(s).map_err(|e| Error::usage(format!("--route {s}: {e}")))?;
+        c.add_route(r);
+    }
+    Ok(c)
 }
 
 #[derive(Subcommand, Debug)]
@@ -333,7 +368,14 @@ impl SimArgs {
     /// The session's configuration; a bad option value is an error (exit 2).
     fn config(&self) -> Result<Config, Error> {
         let h = &self.host;
-        let (hosts, networks) = session::parse_hosts(&h.host)?;
+        let (mut hosts, networks) = session::parse_hosts(&h.host)?;
+        let host_config = host_config(h)?;
+        // The interfaces' addresses are the host's: nothing to infer.
+        for ia in &host_config.addrs {
+            if !ia.addr.is_loopback() && !hosts.contains(&ia.addr) {
+                hosts.push(ia.addr);
+            }
+        }
         let mut host = HostOptions {
             hosts,
             networks,
@@ -347,6 +389,7 @@ impl SimArgs {
             ct_max: h.ct_max,
             ct_buckets: h.ct_buckets,
             frag_high_thresh: h.ipfrag_high_thresh as usize,
+            host_config,
             ..HostOptions::default()
         };
         session::parse_ct_timeouts(&h.ct_timeout, h.hz, &mut host.ct_timeouts)?;

@@ -10,17 +10,19 @@ use std::path::{Path, PathBuf};
 
 /// Floors from the bottom up. A module may import modules of strictly lower floors only.
 const FLOORS: &[&[&str]] = &[
-    &["netfilter"],
+    &["netfilter", "host"],
     &["diag", "packet"],
     &["conntrack"],
     &["ext"],
     &["ruleset"],
     &["engine", "lint"],
-    &["analysis", "replay"],
+    &["analysis", "replay", "whatif"],
     &["report", "oracle", "testkit"],
     &["compare"],
-    &["session", "explain", "debug"],
-    &["main", "lib"],
+    &[
+        "session", "explain", "debug", "trace", "graph", "steps", "diff",
+    ],
+    &["main", "lib", "cli_learn", "cmd_why"],
 ];
 
 fn floor_of(module: &str) -> Option<usize> {

@@ -8,6 +8,7 @@
 pub mod capture;
 mod cover_index;
 pub mod expect;
+pub mod exposure;
 pub mod lockout;
 pub mod placement;
 pub mod probes;
@@ -463,6 +464,7 @@ pub fn static_findings_except_lockout(loaded: &Loaded, opts: &CheckOptions) -> V
     v.extend(services::check(&loaded.ruleset, opts));
     v.extend(shadow::check(&loaded.ruleset));
     v.extend(placement::check(&loaded.ruleset, opts));
+    v.extend(exposure::check(&loaded.ruleset, opts));
     v.extend(structural(loaded));
     v
 }

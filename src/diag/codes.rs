@@ -78,6 +78,8 @@ pub const DROP_AFTER_ACCEPT: &str = "FW012";
 pub const LIMIT_COUNTS_CONNECTIONS: &str = "FW013";
 pub const ICMP_ERRORS_DROPPED: &str = "FW014";
 pub const DROP_EQUALS_POLICY: &str = "FW015";
+pub const PUBLISHED_PORT_BYPASSES_INPUT: &str = "FW016";
+pub const FORWARD_RULE_ON_PRE_DNAT_PORT: &str = "FW017";
 pub const AFTER_TERMINAL: &str = "FW101";
 pub const UNREACHABLE_CHAIN: &str = "FW102";
 
@@ -469,6 +471,33 @@ pub const CODES: &[CodeInfo] = &[
                 verdict.",
         example: ":INPUT DROP [0:0]\n-A INPUT -j DROP",
         fix: "Delete it, unless its counters are read (verified).",
+    },
+    CodeInfo {
+        code: PUBLISHED_PORT_BYPASSES_INPUT,
+        name: "published-port-bypasses-input",
+        severity: Error,
+        title: "a port denied by INPUT is reachable from outside through DNAT and FORWARD",
+        means: "A DNAT in PREROUTING (Docker's `-p HOST:CONTAINER`, a port forward) rewrites the \
+                destination before routing, so the packet is forwarded to another interface and \
+                INPUT's policy and rules never see it: the host's firewall \"says deny\" and the \
+                port is open.",
+        example: ":INPUT DROP [0:0]\n-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER\n\
+                  -A DOCKER ! -i docker0 -p tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80\n\
+                  -A FORWARD -o docker0 -d 172.17.0.2 -p tcp --dport 80 -j ACCEPT",
+        fix: "Block it in FORWARD (DOCKER-USER for Docker) by the port the client used, which \
+              conntrack keeps: -I DOCKER-USER -i eth0 -p tcp -m conntrack --ctorigdstport 8080 \
+              --ctdir ORIGINAL -j DROP (verified by re-running the probe), or publish the port on \
+              127.0.0.1 only.",
+    },
+    CodeInfo {
+        code: FORWARD_RULE_ON_PRE_DNAT_PORT,
+        name: "forward-rule-on-pre-dnat-port",
+        severity: Warning,
+        title: "a FORWARD-side rule matches a published host port it never sees",
+        means: "FORWARD (and DOCKER-USER) see a published port's packets after DNAT, with the \
+                container's address and port; --dport HOSTPORT never matches them.",
+        example: "-A DOCKER-USER -i eth0 -p tcp --dport 8080 -j DROP   (8080 is DNATed to :80)",
+        fix: "Match the original port: -m conntrack --ctorigdstport HOSTPORT --ctdir ORIGINAL.",
     },
     CodeInfo {
         code: AFTER_TERMINAL,

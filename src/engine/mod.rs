@@ -88,14 +88,18 @@ pub(crate) enum Dev {
     /// ([`SimEnv::iface_of`]).
     Iface,
     Lo,
+    /// An interface of the host configuration (index into [`crate::host::HostConfig::names`]),
+    /// chosen by a route.
+    Named(u16),
 }
 
 impl Dev {
-    pub fn name(self, iface: &str) -> &str {
+    pub fn name<'a>(self, iface: &'a str, env: &'a SimEnv) -> &'a str {
         match self {
             Dev::None => "",
             Dev::Iface => iface,
             Dev::Lo => "lo",
+            Dev::Named(i) => env.host.names.get(i as usize).map_or("", |n| n.as_str()),
         }
     }
 }
@@ -332,6 +336,28 @@ impl<'r> Engine<'r> {
         self.env.is_local(a)
     }
 
+    /// The output interface of a packet to `dst` that is not local: the capture's interface
+    /// without a host configuration; with one, the route's (`Err`: no route, dropped by
+    /// `ip_route_input` with an ICMP unreachable the simulation does not send).
+    fn route_dev(&self, dst: IpAddr) -> Result<Dev, TableResult> {
+        if self.env.host.is_empty() {
+            return Ok(Dev::Iface);
+        }
+        match self.env.host.route(dst) {
+            Some((name, _)) => Ok(self
+                .env
+                .host
+                .index(name)
+                .map_or(Dev::Iface, |i| Dev::Named(i as u16))),
+            None => Err(TableResult {
+                verdict: TableVerdict::Drop,
+                decision: Decision::Stack(
+                    "no route to the destination (ip_route_input: unreachable)",
+                ),
+            }),
+        }
+    }
+
     /// Which way the packet goes (`None` with a reason when it is not judged).
     pub fn classify(&self, pkt: &Packet) -> Result<Direction, &'static str> {
         if pkt.family != self.rs.family {
@@ -348,7 +374,7 @@ impl<'r> Engine<'r> {
             });
         }
         let src_local = self.is_local(pkt.src);
-        let dst_local = self.is_local(pkt.dst);
+        let dst_local = self.is_local(pkt.dst) || self.env.host.is_subnet_broadcast(pkt.dst);
         Ok(match (src_local, dst_local) {
             (true, true) => Direction::Local,
             (false, true) => Direction::In,
@@ -562,15 +588,22 @@ impl<'r> Engine<'r> {
                     return Some(end);
                 }
                 // Routing decision, after a possible DNAT.
-                if self.is_local(pkt.dst) || (self.opts.router && delivered_locally(pkt.dst)) {
+                if self.is_local(pkt.dst)
+                    || self.env.host.is_subnet_broadcast(pkt.dst)
+                    || (self.opts.router && delivered_locally(pkt.dst))
+                {
                     out.direction = Direction::In;
                     self.hook(Hook::Input, pkt, hc, out)
                 } else if self.opts.router {
                     out.direction = Direction::Forward;
+                    // ip_route_input: the output interface, from the routes when given.
+                    hc.outdev = match self.route_dev(pkt.dst) {
+                        Ok(d) => d,
+                        Err(end) => return Some(end),
+                    };
                     if let Some(end) = forward_check(pkt.dst, &mut hc.skb) {
                         return Some(end);
                     }
-                    hc.outdev = Dev::Iface;
                     if let Some(end) = self.hook(Hook::Forward, pkt, hc, out) {
                         return Some(end);
                     }
@@ -588,13 +621,18 @@ impl<'r> Engine<'r> {
                 hc.outdev = if self.is_local(pkt.dst) {
                     Dev::Lo
                 } else {
-                    Dev::Iface
+                    self.route_dev(pkt.dst).unwrap_or(Dev::Iface)
                 };
                 if let Some(end) = self.hook(Hook::Output, pkt, hc, out) {
                     return Some(end);
                 }
+                // Rerouted after OUTPUT (a DNAT or mark may have changed the destination).
                 let local = self.is_local(pkt.dst);
-                hc.outdev = if local { Dev::Lo } else { Dev::Iface };
+                hc.outdev = if local {
+                    Dev::Lo
+                } else {
+                    self.route_dev(pkt.dst).unwrap_or(Dev::Iface)
+                };
                 if let Some(end) = self.hook(Hook::Postrouting, pkt, hc, out) {
                     return Some(end);
                 }
@@ -628,8 +666,8 @@ impl<'r> Engine<'r> {
             let dev = self.env.iface_of(pkt);
             hc.trace.push(TraceEvent::Hook {
                 hook: hook.chain_name(),
-                indev: hc.indev.name(dev).to_string(),
-                outdev: hc.outdev.name(dev).to_string(),
+                indev: hc.indev.name(dev, &self.env).to_string(),
+                outdev: hc.outdev.name(dev, &self.env).to_string(),
                 packet: trace::describe_packet(pkt),
             });
         }

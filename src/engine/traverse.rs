@@ -321,7 +321,10 @@ impl Engine<'_> {
         let mut steps = 0usize;
         let ip_len = pkt.ip_len as u64;
         let dev = self.env.iface_of(pkt);
-        let (indev, outdev) = (hc.indev.name(dev), hc.outdev.name(dev));
+        let (indev, outdev) = (
+            hc.indev.name(dev, &self.env),
+            hc.outdev.name(dev, &self.env),
+        );
         // The context of one match or target call (split borrows of `self` and `hc`).
         macro_rules! eval_ctx {
             ($slot:expr) => {

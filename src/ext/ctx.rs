@@ -43,6 +43,10 @@ pub struct SimEnv {
     /// Owners of the host's local sockets (`--socket-owner`), first that applies wins: what
     /// `-m owner` sees for a locally generated packet. Empty: unknown.
     pub socket_owners: Vec<SocketOwner>,
+    /// Interfaces, addresses and routes (`--iface-addr`, `--route`, `--host-config`): the
+    /// output interface of forwarded and outbound packets. Empty: every packet leaves by the
+    /// capture's interface (`iface`).
+    pub host: crate::host::HostConfig,
 }
 
 /// The owner of local sockets, for all of them or for the flows one spec selects
@@ -140,11 +144,27 @@ impl Default for SimEnv {
             iface_from_capture: true,
             backend: crate::netfilter::Backend::Nft,
             socket_owners: Vec::new(),
+            host: crate::host::HostConfig::default(),
         }
     }
 }
 
 impl SimEnv {
+    /// Take `host`'s interfaces and routes: its addresses become the host's (LOCAL) and their
+    /// subnets its networks (BROADCAST), as `--host ADDR/LEN` does.
+    pub fn apply_host(&mut self, host: &crate::host::HostConfig) {
+        // Loopback addresses are local already (`SimEnv::is_local`, addrtype's 127/8).
+        for a in host.addrs.iter().filter(|a| !a.addr.is_loopback()) {
+            if !self.hosts.contains(&a.addr) {
+                self.hosts.push(a.addr);
+            }
+            if !self.networks.contains(&(a.addr, a.len)) {
+                self.networks.push((a.addr, a.len));
+            }
+        }
+        self.host = host.clone();
+    }
+
     /// An address of this host (including loopback), i.e. `RTN_LOCAL`.
     pub fn is_local(&self, a: IpAddr) -> bool {
         a.is_loopback() || self.hosts.contains(&a)

@@ -255,6 +255,8 @@ fn wait_for_local_routes(tools: &Tools, hosts: &[IpAddr]) -> Result<(), OracleEr
 /// The configured namespace. Dropping it closes the tun device and the send socket.
 pub struct Lab {
     pub tun: Tun,
+    /// The tun devices of [`OracleConfig::extra_ifaces`]: packets routed out of them.
+    pub extra: Vec<Tun>,
     pub send: OwnedFd,
     pub guard: GuardKind,
     pub tools: Tools,
@@ -394,6 +396,42 @@ pub fn setup(cfg: &OracleConfig, opts: &ReplayOptions) -> Result<Lab, OracleErro
         Family::V6 => batch += &format!("route add ::/0 dev {iface}\n"),
     }
     run(&tools.ip, &["-batch", "-"], Some(&batch))?;
+    // 2b. More interfaces (a container bridge's side of the host), each a tun device.
+    let mut extra = Vec::new();
+    let mut batch = String::new();
+    for (name, addr, len) in &cfg.extra_ifaces {
+        if family_of(addr) != cfg.family {
+            continue;
+        }
+        if !extra.iter().any(|(n, _): &(String, Tun)| n == name) {
+            let t = Tun::create(name)
+                .map_err(|e| OracleError::io(format!("cannot create tun device {name}"), e))?;
+            extra.push((name.clone(), t));
+            batch += &format!("link set dev {name} mtu 65535\nlink set dev {name} up\n");
+        }
+        match addr {
+            IpAddr::V4(a) => batch += &format!("address add {a}/{len} dev {name}\n"),
+            IpAddr::V6(a) => batch += &format!("address add {a}/{len} dev {name} nodad\n"),
+        }
+    }
+    for (dest, len, dev) in &cfg.extra_routes {
+        if family_of(dest) == cfg.family && extra.iter().any(|(n, _)| n == dev) {
+            batch += &format!("route replace {dest}/{len} dev {dev}\n");
+        }
+    }
+    if !batch.is_empty() {
+        run(&tools.ip, &["-batch", "-"], Some(&batch))?;
+    }
+    for (name, _) in &extra {
+        if cfg.family == Family::V4 {
+            let key = format!("net.ipv4.conf.{}.rp_filter", name.replace('.', "/"));
+            write_sysctl(&key, "0").map_err(|e| OracleError::Sysctl {
+                key: key.clone(),
+                value: "0".into(),
+                source: e,
+            })?;
+        }
+    }
     if cfg.family == Family::V6 {
         wait_for_local_routes(&tools, &hosts)?;
     }
@@ -487,6 +525,7 @@ pub fn setup(cfg: &OracleConfig, opts: &ReplayOptions) -> Result<Lab, OracleErro
 
     Ok(Lab {
         tun,
+        extra: extra.into_iter().map(|(_, t)| t).collect(),
         send,
         guard,
         tools,

@@ -141,6 +141,13 @@ pub struct OracleConfig {
     /// (`CHECKSUM_PARTIAL`, as a veth delivers it); `Ignore` marks every unfragmented TCP,
     /// UDP, ICMP and ICMPv6 packet so. Default `Verify`.
     pub rx_checksums: crate::packet::ChecksumMode,
+    /// More interfaces (`NAME`, address, prefix length), each a tun device of its own whose
+    /// address gives the connected route (e.g. `docker0` 172.17.0.1/16): a packet routed to
+    /// one of them counts as forwarded like one leaving [`Self::iface`]. Frames are injected on
+    /// [`Self::iface`] only.
+    pub extra_ifaces: Vec<(String, IpAddr, u8)>,
+    /// Routes by the extra interfaces: destination, prefix length, device.
+    pub extra_routes: Vec<(IpAddr, u8, String)>,
 }
 
 /// A second ruleset loaded with `iptables-restore` right before the first frame numbered
@@ -166,6 +173,8 @@ impl OracleConfig {
             reload: None,
             router: false,
             rx_checksums: crate::packet::ChecksumMode::Verify,
+            extra_ifaces: Vec::new(),
+            extra_routes: Vec::new(),
         }
     }
 }

@@ -226,6 +226,20 @@ impl<'a> Replayer<'a> {
         }
         let ready = sys::poll(&mut self.pfds, timeout_ms)
             .map_err(|e| OracleError::io("poll on the oracle sockets", e))?;
+        // The extra interfaces (non-blocking reads): what was routed out of them.
+        for t in &self.lab.extra {
+            loop {
+                match t.read(&mut self.buf) {
+                    Ok(Some(n)) => seen.wire.push(self.buf[..n].to_vec()),
+                    Ok(None) => break,
+                    Err(e) => {
+                        self.anomalies
+                            .push(format!("reading an extra tun device: {e}"));
+                        break;
+                    }
+                }
+            }
+        }
         if ready == 0 {
             return Ok(seen);
         }

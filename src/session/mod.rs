@@ -113,6 +113,9 @@ pub struct HostOptions {
     pub ct_buckets: u32,
     /// `--ipfrag-high-thresh` (net.ipv4.ipfrag_high_thresh, bytes).
     pub frag_high_thresh: usize,
+    /// `--iface-addr`, `--route`, `--host-config`: the host's interfaces and routes (empty:
+    /// one interface, every packet routed to it).
+    pub host_config: crate::host::HostConfig,
 }
 
 impl Default for HostOptions {
@@ -134,6 +137,7 @@ impl Default for HostOptions {
             ct_max: sim.ct_max,
             ct_buckets: sim.ct_buckets,
             frag_high_thresh: sim.frag_high_thresh,
+            host_config: Default::default(),
         }
     }
 }
@@ -141,7 +145,7 @@ impl Default for HostOptions {
 impl HostOptions {
     /// The engine's view of the host with these (chosen) addresses.
     pub fn env(&self, hosts: &[IpAddr]) -> SimEnv {
-        SimEnv {
+        let mut env = SimEnv {
             hosts: hosts.to_vec(),
             networks: self.networks.clone(),
             hz: self.hz,
@@ -153,7 +157,10 @@ impl HostOptions {
             iface_from_capture: self.iface.is_none(),
             socket_owners: self.socket_owners.clone(),
             backend: self.backend,
-        }
+            host: Default::default(),
+        };
+        env.apply_host(&self.host_config);
+        env
     }
 
     /// Replay options for these (chosen) addresses.

@@ -1,0 +1,438 @@
+//! The simulated host's interfaces, addresses and routes, as the kernel's FIB holds them
+//! (net/ipv4/fib_frontend.c `fib_add_ifaddr`, net/ipv4/fib_trie.c `fib_table_lookup`,
+//! net/ipv6/route.c `ip6_pol_route`): every interface address is LOCAL, its subnet a connected
+//! route on that interface (`proto kernel scope link`), and the output interface of a packet is
+//! the one of the longest matching prefix (lowest metric among equals).
+//!
+//! Given by `--iface-addr NAME=ADDR/LEN`, `--route DEST/LEN [via GW] dev NAME` and
+//! `--host-config FILE` (the JSON of `ip -j addr` and `ip -j route`). With none of them the
+//! host has one interface (`--iface`) and forwarding leaves by it, as before.
+
+use std::net::IpAddr;
+
+/// An address on an interface (`ip addr`'s `inet`/`inet6` line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IfAddr {
+    pub dev: String,
+    pub addr: IpAddr,
+    pub len: u8,
+}
+
+/// A route of the main table (`ip route`), `dev: None` for blackhole/unreachable/prohibit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub dest: IpAddr,
+    pub len: u8,
+    pub via: Option<IpAddr>,
+    pub dev: Option<String>,
+    pub metric: u32,
+}
+
+/// Interfaces and routes of the host. Empty: the single-interface model.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostConfig {
+    pub addrs: Vec<IfAddr>,
+    pub routes: Vec<Route>,
+    /// Every interface named by an address or a route, in order of first mention.
+    pub names: Vec<String>,
+}
+
+fn prefix(s: &str) -> Result<(IpAddr, u8), String> {
+    let (a, l) = match s.split_once('/') {
+        Some((a, l)) => (a, Some(l)),
+        None => (s, None),
+    };
+    let addr: IpAddr = a
+        .parse()
+        .map_err(|_| format!("`{a}`: expected an IPv4 or IPv6 address"))?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    let len = match l {
+        None => max,
+        Some(l) => match l.parse::<u8>() {
+            Ok(n) if n <= max => n,
+            _ => return Err(format!("`{l}`: expected a prefix length 0-{max}")),
+        },
+    };
+    Ok((addr, len))
+}
+
+fn contains(net: IpAddr, len: u8, a: IpAddr) -> bool {
+    match (net, a) {
+        (IpAddr::V4(n), IpAddr::V4(a)) => {
+            let m = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+            u32::from(n) & m == u32::from(a) & m
+        }
+        (IpAddr::V6(n), IpAddr::V6(a)) => {
+            let m = if len == 0 {
+                0
+            } else {
+                u128::MAX << (128 - len)
+            };
+            u128::from(n) & m == u128::from(a) & m
+        }
+        _ => false,
+    }
+}
+
+fn valid_name(n: &str) -> bool {
+    // IFNAMSIZ - 1, no '/', no whitespace (dev_valid_name).
+    !n.is_empty()
+        && n.len() <= 15
+        && n != "."
+        && n != ".."
+        && !n.contains(['/', ':'])
+        && !n.contains(char::is_whitespace)
+}
+
+impl HostConfig {
+    pub fn is_empty(&self) -> bool {
+        self.addrs.is_empty() && self.routes.is_empty()
+    }
+
+    fn name(&mut self, n: &str) {
+        if !self.names.iter().any(|x| x == n) {
+            self.names.push(n.to_string());
+        }
+    }
+
+    pub fn add_addr(&mut self, a: IfAddr) {
+        self.name(&a.dev.clone());
+        if !self.addrs.contains(&a) {
+            self.addrs.push(a);
+        }
+    }
+
+    pub fn add_route(&mut self, r: Route) {
+        if let Some(d) = &r.dev {
+            self.name(&d.clone());
+        }
+        if !self.routes.contains(&r) {
+            self.routes.push(r);
+        }
+    }
+
+    /// `NAME=ADDR/LEN`, e.g. `docker0=172.17.0.1/16`.
+    pub fn parse_iface_addr(s: &str) -> Result<IfAddr, String> {
+        let Some((name, a)) = s.split_once('=') else {
+            return Err(format!(
+                "`{s}`: expected NAME=ADDR/LEN, e.g. docker0=172.17.0.1/16"
+            ));
+        };
+        if !valid_name(name) {
+            return Err(format!(
+                "`{name}`: expected an interface name (1-15 characters)"
+            ));
+        }
+        let (addr, len) = prefix(a)?;
+        Ok(IfAddr {
+            dev: name.to_string(),
+            addr,
+            len,
+        })
+    }
+
+    /// `DEST/LEN [via GW] dev NAME` or `default [via GW] dev NAME` (what `ip route` prints),
+    /// or `blackhole|unreachable|prohibit DEST/LEN`.
+    pub fn parse_route(s: &str) -> Result<Route, String> {
+        let mut w = s.split_whitespace().peekable();
+        let mut drop_route = false;
+        if let Some(&k) = w.peek() {
+            if matches!(k, "blackhole" | "unreachable" | "prohibit") {
+                drop_route = true;
+                w.next();
+            }
+        }
+        let Some(dest) = w.next() else {
+            return Err(
+                "expected DEST/LEN [via GW] dev NAME, e.g. `default via 192.0.2.1 dev eth0`".into(),
+            );
+        };
+        let (dest, len) = if dest == "default" {
+            // The family follows the gateway if any; IPv4 otherwise ("default" alone).
+            (IpAddr::from([0u8, 0, 0, 0]), 0)
+        } else {
+            prefix(dest)?
+        };
+        let mut r = Route {
+            dest,
+            len,
+            via: None,
+            dev: None,
+            metric: 0,
+        };
+        while let Some(k) = w.next() {
+            let Some(v) = w.next() else {
+                return Err(format!("`{k}`: expected a value after it"));
+            };
+            match k {
+                "via" => {
+                    let gw: IpAddr = v
+                        .parse()
+                        .map_err(|_| format!("`{v}`: expected a gateway address"))?;
+                    if len == 0 && gw.is_ipv6() && r.dest.is_ipv4() {
+                        r.dest = IpAddr::from([0u16; 8]);
+                    }
+                    r.via = Some(gw);
+                }
+                "dev" => {
+                    if !valid_name(v) {
+                        return Err(format!("`{v}`: expected an interface name"));
+                    }
+                    r.dev = Some(v.to_string());
+                }
+                "metric" => {
+                    r.metric = v.parse().map_err(|_| format!("`{v}`: expected a number"))?
+                }
+                _ => {
+                    return Err(format!(
+                        "`{k}`: expected `via GW`, `dev NAME` or `metric N`"
+                    ))
+                }
+            }
+        }
+        if r.dev.is_none() && !drop_route {
+            return Err(format!("`{s}`: expected `dev NAME`"));
+        }
+        if r.via.is_some_and(|g| g.is_ipv4() != r.dest.is_ipv4()) {
+            return Err(format!(
+                "`{s}`: gateway and destination of different families"
+            ));
+        }
+        Ok(r)
+    }
+
+    /// Reads `ip -j addr` and/or `ip -j route` output: a JSON array of either, or an object
+    /// `{"addr": [...], "route": [...]}`. `name` is the file name for error messages.
+    pub fn load_json(&mut self, name: &str, text: &str) -> Result<(), String> {
+        let v: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+            format!(
+                "{name}:{}:{}: {e} (expected the JSON of `ip -j addr` / `ip -j route`)",
+                e.line(),
+                e.column()
+            )
+        })?;
+        let bad = |what: String| format!("{name}: {what}");
+        match &v {
+            serde_json::Value::Object(o) => {
+                for k in o.keys() {
+                    if k != "addr" && k != "route" {
+                        return Err(bad(format!(
+                            "unexpected key `{k}`: expected {{\"addr\": [...], \"route\": [...]}}"
+                        )));
+                    }
+                }
+                if let Some(a) = o.get("addr") {
+                    self.json_addrs(a).map_err(bad)?;
+                }
+                if let Some(r) = o.get("route") {
+                    self.json_routes(r).map_err(bad)?;
+                }
+                Ok(())
+            }
+            serde_json::Value::Array(items) => {
+                let is_addr = items.iter().any(|i| i.get("addr_info").is_some());
+                if is_addr {
+                    self.json_addrs(&v).map_err(bad)
+                } else {
+                    self.json_routes(&v).map_err(bad)
+                }
+            }
+            _ => Err(bad(
+                "expected a JSON array (`ip -j addr` or `ip -j route`) or an object \
+                 {\"addr\": [...], \"route\": [...]}"
+                    .into(),
+            )),
+        }
+    }
+
+    fn json_addrs(&mut self, v: &serde_json::Value) -> Result<(), String> {
+        let Some(items) = v.as_array() else {
+            return Err("`addr`: expected the array `ip -j addr` prints".into());
+        };
+        for (i, it) in items.iter().enumerate() {
+            let Some(dev) = it.get("ifname").and_then(|n| n.as_str()) else {
+                return Err(format!("addr entry {}: expected an \"ifname\"", i + 1));
+            };
+            let Some(infos) = it.get("addr_info").and_then(|a| a.as_array()) else {
+                continue;
+            };
+            for info in infos {
+                let (Some(local), Some(len)) = (
+                    info.get("local").and_then(|l| l.as_str()),
+                    info.get("prefixlen").and_then(|l| l.as_u64()),
+                ) else {
+                    return Err(format!(
+                        "addr entry {} ({dev}): expected \"local\" and \"prefixlen\" in addr_info",
+                        i + 1
+                    ));
+                };
+                let a = Self::parse_iface_addr(&format!("{dev}={local}/{len}"))
+                    .map_err(|e| format!("addr entry {} ({dev}): {e}", i + 1))?;
+                self.add_addr(a);
+            }
+        }
+        Ok(())
+    }
+
+    fn json_routes(&mut self, v: &serde_json::Value) -> Result<(), String> {
+        let Some(items) = v.as_array() else {
+            return Err("`route`: expected the array `ip -j route` prints".into());
+        };
+        for (i, it) in items.iter().enumerate() {
+            let s = |k: &str| it.get(k).and_then(|x| x.as_str());
+            let Some(dst) = s("dst") else {
+                return Err(format!("route entry {}: expected a \"dst\"", i + 1));
+            };
+            let mut line = String::new();
+            if let Some(t @ ("blackhole" | "unreachable" | "prohibit")) = s("type") {
+                line.push_str(t);
+                line.push(' ');
+            } else if s("type").is_some_and(|t| t != "unicast") {
+                // broadcast/local/multicast routes live in the local table; not needed here.
+                continue;
+            }
+            line.push_str(dst);
+            if let Some(g) = s("gateway") {
+                line.push_str(" via ");
+                line.push_str(g);
+            }
+            if let Some(d) = s("dev") {
+                line.push_str(" dev ");
+                line.push_str(d);
+            }
+            if let Some(m) = it.get("metric").and_then(|m| m.as_u64()) {
+                line.push_str(&format!(" metric {m}"));
+            }
+            let r = Self::parse_route(&line)
+                .map_err(|e| format!("route entry {} (`{line}`): {e}", i + 1))?;
+            self.add_route(r);
+        }
+        Ok(())
+    }
+
+    /// The output interface for `dst` (`fib_lookup`): longest prefix of the routes and of the
+    /// connected subnets of the addresses, lowest metric among equals. `None`: no route, or a
+    /// blackhole/unreachable/prohibit route.
+    pub fn route(&self, dst: IpAddr) -> Option<(&str, Option<IpAddr>)> {
+        let connected = self
+            .addrs
+            .iter()
+            .map(|a| (a.addr, a.len, None, Some(&a.dev), 0));
+        let routes = self
+            .routes
+            .iter()
+            .map(|r| (r.dest, r.len, r.via, r.dev.as_ref(), r.metric));
+        let mut best: Option<(u8, u32, Option<IpAddr>, Option<&String>)> = None;
+        for (net, len, via, dev, metric) in connected.chain(routes) {
+            if !contains(net, len, dst) {
+                continue;
+            }
+            if best.is_none_or(|(bl, bm, _, _)| len > bl || (len == bl && metric < bm)) {
+                best = Some((len, metric, via, dev));
+            }
+        }
+        let (_, _, via, dev) = best?;
+        Some((dev?.as_str(), via))
+    }
+
+    /// The directed broadcast address of one of the host's IPv4 subnets (shorter than /31):
+    /// `RTN_BROADCAST` in the local table, delivered to the host (`ip_route_input_slow`).
+    pub fn is_subnet_broadcast(&self, dst: IpAddr) -> bool {
+        let IpAddr::V4(d) = dst else {
+            return false;
+        };
+        self.addrs.iter().any(|a| match a.addr {
+            IpAddr::V4(x) if a.len < 31 => {
+                let host_bits = u32::MAX >> a.len;
+                u32::from(x) | host_bits == u32::from(d)
+            }
+            _ => false,
+        })
+    }
+
+    /// Index of interface `name` in [`Self::names`].
+    pub fn index(&self, name: &str) -> Option<usize> {
+        self.names.iter().position(|n| n == name)
+    }
+
+    /// The interface holding address `a`.
+    pub fn dev_of(&self, a: IpAddr) -> Option<&str> {
+        self.addrs
+            .iter()
+            .find(|x| x.addr == a)
+            .map(|x| x.dev.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn longest_prefix_wins_and_connected_routes_exist() {
+        let mut h = HostConfig::default();
+        h.add_addr(HostConfig::parse_iface_addr("eth0=192.0.2.10/24").unwrap());
+        h.add_addr(HostConfig::parse_iface_addr("docker0=172.17.0.1/16").unwrap());
+        h.add_route(HostConfig::parse_route("default via 192.0.2.1 dev eth0").unwrap());
+        h.add_route(HostConfig::parse_route("blackhole 198.51.100.0/24").unwrap());
+        assert_eq!(h.route(ip("172.17.0.2")).map(|r| r.0), Some("docker0"));
+        assert_eq!(
+            h.route(ip("203.0.113.9")),
+            Some(("eth0", Some(ip("192.0.2.1"))))
+        );
+        assert_eq!(h.route(ip("192.0.2.77")).map(|r| r.0), Some("eth0"));
+        assert_eq!(h.route(ip("198.51.100.1")), None);
+        assert_eq!(h.route(ip("2001:db8::1")), None);
+        assert_eq!(h.names, vec!["eth0", "docker0"]);
+    }
+
+    #[test]
+    fn bad_specs_say_what_was_expected() {
+        assert!(HostConfig::parse_iface_addr("docker0")
+            .unwrap_err()
+            .contains("NAME=ADDR/LEN"));
+        assert!(HostConfig::parse_iface_addr("d=1.2.3.4/33")
+            .unwrap_err()
+            .contains("0-32"));
+        assert!(HostConfig::parse_route("10.0.0.0/8 via 1.2.3.4")
+            .unwrap_err()
+            .contains("dev NAME"));
+        assert!(HostConfig::parse_route("10.0.0.0/8 dev eth0 foo bar")
+            .unwrap_err()
+            .contains("expected"));
+    }
+
+    #[test]
+    fn reads_ip_json() {
+        let addr = r#"[{"ifindex":1,"ifname":"lo","addr_info":[{"family":"inet","local":"127.0.0.1","prefixlen":8}]},
+          {"ifindex":2,"ifname":"eth0","addr_info":[{"family":"inet","local":"192.0.2.10","prefixlen":24},
+             {"family":"inet6","local":"2001:db8::10","prefixlen":64}]},
+          {"ifindex":3,"ifname":"docker0","addr_info":[{"family":"inet","local":"172.17.0.1","prefixlen":16}]}]"#;
+        let route = r#"[{"dst":"default","gateway":"192.0.2.1","dev":"eth0","protocol":"static"},
+          {"dst":"172.17.0.0/16","dev":"docker0","protocol":"kernel","scope":"link","prefsrc":"172.17.0.1"}]"#;
+        let mut h = HostConfig::default();
+        h.load_json(
+            "h.json",
+            &format!("{{\"addr\": {addr}, \"route\": {route}}}"),
+        )
+        .unwrap();
+        assert_eq!(h.addrs.len(), 4);
+        assert_eq!(h.routes.len(), 2);
+        let mut h2 = HostConfig::default();
+        h2.load_json("a.json", addr).unwrap();
+        h2.load_json("r.json", route).unwrap();
+        assert_eq!(h, h2);
+        let e = HostConfig::default()
+            .load_json("x.json", "[\n{\"dst\": }]")
+            .unwrap_err();
+        assert!(e.starts_with("x.json:2:"), "{e}");
+        let e = HostConfig::default()
+            .load_json("x.json", "{\"addrs\": []}")
+            .unwrap_err();
+        assert!(e.contains("unexpected key `addrs`"), "{e}");
+    }
+}

@@ -1,0 +1,368 @@
+//! Hosts with several interfaces (src/host.rs): the output interface from the routes after
+//! DNAT, FORWARD vs INPUT by the post-DNAT destination, and the Docker published-port
+//! findings (src/analysis/exposure.rs: FW016, FW017) on the Docker host fixture
+//! (fixtures/containers/). The kernel's verdicts on the same frames: tests/kernel_containers.rs.
+
+mod common;
+
+use common::*;
+use fwcheck::analysis::{self, CheckOptions};
+use fwcheck::engine::{Decision, Direction, Engine, SimEnv, SimOptions};
+use fwcheck::host::HostConfig;
+use fwcheck::lint::{load_file, Loaded};
+use fwcheck::report::rule_info;
+use fwcheck::ruleset::ParseOptions;
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/containers")
+        .join(name)
+}
+
+fn docker() -> Loaded {
+    let l = load_file(&fixture("docker-host.rules.v4"), ParseOptions::default()).unwrap();
+    assert!(!l.has_errors(), "{}", l.render_diagnostics(false));
+    l
+}
+
+fn docker_host() -> HostConfig {
+    let mut h = HostConfig::default();
+    let p = fixture("docker-host.json");
+    h.load_json("docker-host.json", &std::fs::read_to_string(p).unwrap())
+        .unwrap();
+    h
+}
+
+fn env(h: &HostConfig, iface: &str) -> SimEnv {
+    let mut env = SimEnv {
+        iface: iface.to_string(),
+        iface_from_capture: false,
+        ..SimEnv::default()
+    };
+    env.apply_host(h);
+    env
+}
+
+fn engine<'a>(l: &'a Loaded, env: SimEnv) -> Engine<'a> {
+    Engine::new(
+        &l.ruleset,
+        SimOptions {
+            env,
+            router: true,
+            recognise_answers: false,
+            ..SimOptions::default()
+        },
+    )
+}
+
+fn decided(l: &Loaded, o: &fwcheck::engine::Outcome) -> String {
+    match o.decision {
+        Some(d @ Decision::Rule(_)) | Some(d @ Decision::Policy { .. }) => {
+            let ri = rule_info(&l.ruleset, &d).unwrap();
+            match ri.number {
+                Some(n) => format!("{} {} #{n}", ri.table, ri.chain),
+                None => format!("{} {} policy", ri.table, ri.chain),
+            }
+        }
+        Some(Decision::Stack(s)) => format!("stack: {s}"),
+        d => format!("{d:?}"),
+    }
+}
+
+#[test]
+fn published_port_is_forwarded_to_docker0_past_input() {
+    let l = docker();
+    let h = docker_host();
+    let mut e = engine(&l, env(&h, "eth0"));
+    let syn = |f, port| {
+        tcp(
+            f,
+            f,
+            ("203.0.113.7", 40000 + f as u16),
+            ("192.0.2.10", port),
+            "S",
+            1,
+            0,
+            0,
+        )
+    };
+    // 8080: DNAT to 172.17.0.2:80, routed to docker0, accepted by filter DOCKER #1; the
+    // DOCKER-USER rule on --dport 8080 never fires.
+    let o = e.process(&syn(1, 8080));
+    assert_eq!((o.direction, v(&o)), (Direction::Forward, "ACCEPT"));
+    assert_eq!(decided(&l, &o), "filter DOCKER #1");
+    let o = e.process(&syn(2, 5432));
+    assert_eq!((o.direction, v(&o)), (Direction::Forward, "ACCEPT"));
+    assert_eq!(decided(&l, &o), "filter DOCKER #2");
+    // Not published: INPUT's policy.
+    let o = e.process(&syn(3, 3306));
+    assert_eq!((o.direction, v(&o)), (Direction::In, "DROP"));
+    assert_eq!(decided(&l, &o), "filter INPUT policy");
+    let o = e.process(&syn(4, 22));
+    assert_eq!((o.direction, v(&o)), (Direction::In, "ACCEPT"));
+    // The container's answer, in on docker0, out by the default route on eth0.
+    let mut e = engine(&l, env(&h, "docker0"));
+    let o = e.process(&tcp(
+        5,
+        5,
+        ("172.17.0.2", 80),
+        ("203.0.113.7", 41000),
+        "S",
+        1,
+        0,
+        0,
+    ));
+    assert_eq!((o.direction, v(&o)), (Direction::Forward, "ACCEPT"));
+    assert_eq!(decided(&l, &o), "filter FORWARD #5");
+    // From a container to another on the same bridge: -i docker0 -o docker0.
+    let o = e.process(&tcp(
+        6,
+        6,
+        ("172.17.0.2", 41000),
+        ("172.17.0.3", 5432),
+        "S",
+        1,
+        0,
+        0,
+    ));
+    assert_eq!((o.direction, v(&o)), (Direction::Forward, "ACCEPT"));
+    assert_eq!(decided(&l, &o), "filter FORWARD #6");
+}
+
+#[test]
+fn without_interfaces_the_single_interface_model_is_unchanged() {
+    // No host configuration: everything leaves by --iface, so `-o docker0` never matches.
+    let l = docker();
+    let mut e = engine(
+        &l,
+        SimEnv {
+            hosts: vec![ip("192.0.2.10")],
+            iface_from_capture: false,
+            ..SimEnv::default()
+        },
+    );
+    let o = e.process(&tcp(
+        1,
+        1,
+        ("203.0.113.7", 40000),
+        ("192.0.2.10", 8080),
+        "S",
+        1,
+        0,
+        0,
+    ));
+    assert_eq!((o.direction, v(&o)), (Direction::Forward, "DROP"));
+    assert_eq!(decided(&l, &o), "filter FORWARD policy");
+}
+
+#[test]
+fn no_route_is_dropped_before_forward() {
+    let l = rules("*filter\n:FORWARD ACCEPT [0:0]\nCOMMIT\n");
+    let mut h = HostConfig::default();
+    h.add_addr(HostConfig::parse_iface_addr("eth0=192.0.2.10/24").unwrap());
+    h.add_addr(HostConfig::parse_iface_addr("eth1=198.51.100.1/24").unwrap());
+    let mut e = engine(&l, env(&h, "eth0"));
+    let o = e.process(&tcp(
+        1,
+        1,
+        ("192.0.2.50", 40000),
+        ("203.0.113.9", 80),
+        "S",
+        1,
+        0,
+        0,
+    ));
+    assert_eq!(v(&o), "DROP");
+    assert!(
+        decided(&l, &o).starts_with("stack: no route"),
+        "{}",
+        decided(&l, &o)
+    );
+    // -o from the connected route.
+    let l = rules("*filter\n:FORWARD DROP [0:0]\n-A FORWARD -i eth0 -o eth1 -j ACCEPT\nCOMMIT\n");
+    let mut e = engine(&l, env(&h, "eth0"));
+    let o = e.process(&tcp(
+        1,
+        1,
+        ("192.0.2.50", 40000),
+        ("198.51.100.9", 80),
+        "S",
+        1,
+        0,
+        0,
+    ));
+    assert_eq!((o.direction, v(&o)), (Direction::Forward, "ACCEPT"));
+    let o = e.process(&tcp(
+        2,
+        2,
+        ("192.0.2.50", 40001),
+        ("192.0.2.77", 80),
+        "S",
+        1,
+        0,
+        0,
+    ));
+    assert_eq!((o.direction, v(&o)), (Direction::Forward, "DROP"));
+}
+
+#[test]
+fn addrtype_sees_every_interface_address() {
+    let l = rules(
+        "*filter\n:INPUT DROP [0:0]\n-A INPUT -m addrtype --dst-type LOCAL -j ACCEPT\n\
+         -A INPUT -m addrtype --dst-type BROADCAST -j REJECT\nCOMMIT\n",
+    );
+    let h = docker_host();
+    let mut e = engine(&l, env(&h, "docker0"));
+    let o = e.process(&udp(1, 1, ("172.17.0.2", 5000), ("172.17.0.1", 53), 10));
+    assert_eq!((o.direction, v(&o)), (Direction::In, "ACCEPT"));
+    let o = e.process(&udp(2, 2, ("172.17.0.2", 5000), ("172.17.255.255", 53), 10));
+    assert_eq!(v(&o), "REJECT");
+}
+
+fn docker_findings() -> Vec<analysis::Finding> {
+    let l = docker();
+    let check = CheckOptions {
+        env: env(&docker_host(), "eth0"),
+        ..CheckOptions::default()
+    };
+    analysis::exposure::check(&l.ruleset, &check)
+}
+
+#[test]
+fn fw016_names_the_path_and_a_verified_fix() {
+    let f = docker_findings();
+    let fw016: Vec<_> = f.iter().filter(|f| f.code == "FW016").collect();
+    assert_eq!(fw016.len(), 2, "{f:#?}");
+    let a = fw016[0];
+    assert_eq!(a.severity, analysis::Level::Error);
+    assert!(
+        a.message.contains(
+            "tcp/8080 on 192.0.2.10 (eth0) is reachable from outside through PREROUTING DNAT \
+             nat DOCKER #2 -> FORWARD -> docker0 -> 172.17.0.2:80"
+        ),
+        "{}",
+        a.message
+    );
+    assert!(a.message.contains("filter INPUT policy"), "{}", a.message);
+    assert!(
+        a.message.contains("let through by filter DOCKER #1"),
+        "{}",
+        a.message
+    );
+    assert_eq!(
+        a.fix.as_deref().unwrap().split(';').next().unwrap(),
+        "iptables -I DOCKER-USER -i eth0 -p tcp -m conntrack --ctorigdstport 8080 --ctdir \
+         ORIGINAL -j DROP (verified: the probe is then dropped)"
+    );
+    assert!(fw016[1]
+        .message
+        .contains("nat DOCKER #3 -> FORWARD -> docker0 -> 172.17.0.3:5432"));
+}
+
+#[test]
+fn fw017_the_docker_user_rule_on_the_host_port_never_fires() {
+    let f = docker_findings();
+    let fw017: Vec<_> = f.iter().filter(|f| f.code == "FW017").collect();
+    assert_eq!(fw017.len(), 1, "{f:#?}");
+    assert!(
+        fw017[0]
+            .message
+            .starts_with("filter DOCKER-USER #1 matches --dport 8080, the published host port"),
+        "{}",
+        fw017[0].message
+    );
+    assert_eq!(fw017[0].line, Some(44));
+}
+
+#[test]
+fn no_finding_when_input_allows_or_without_interfaces() {
+    // Without interfaces nothing can be forwarded to docker0: no probe is run.
+    let l = docker();
+    assert!(analysis::exposure::check(&l.ruleset, &CheckOptions::default()).is_empty());
+    // With the fix in DOCKER-USER, 8080 is closed; 5432 is still published.
+    let text = std::fs::read_to_string(fixture("docker-host.rules.v4")).unwrap().replace(
+        "-A DOCKER-USER -i eth0 -p tcp -m tcp --dport 8080 -j DROP",
+        "-A DOCKER-USER -i eth0 -p tcp -m conntrack --ctorigdstport 8080 --ctdir ORIGINAL -j DROP",
+    );
+    let l = rules(&text);
+    let check = CheckOptions {
+        env: env(&docker_host(), "eth0"),
+        ..CheckOptions::default()
+    };
+    let f = analysis::exposure::check(&l.ruleset, &check);
+    let codes: Vec<_> = f
+        .iter()
+        .map(|f| (f.code, f.packet.clone().unwrap()))
+        .collect();
+    assert_eq!(
+        codes,
+        vec![(
+            "FW016",
+            "tcp 198.51.100.77:41000 > 192.0.2.10:5432 on eth0".to_string()
+        )]
+    );
+}
+
+fn fwcheck(args: &[&str]) -> (i32, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_fwcheck"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run fwcheck");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+#[test]
+fn cli_host_configuration() {
+    let rules = "fixtures/containers/docker-host.rules.v4";
+    // Options and the JSON file give the same host.
+    let (code, text) = fwcheck(&[
+        rules,
+        "--iface-addr",
+        "eth0=192.0.2.10/24",
+        "--iface-addr",
+        "docker0=172.17.0.1/16",
+        "--route",
+        "default via 192.0.2.1 dev eth0",
+        "--router",
+    ]);
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("error[FW016]: tcp/8080 on 192.0.2.10 (eth0)"),
+        "{text}"
+    );
+    let (code, text2) = fwcheck(&[
+        rules,
+        "--host-config",
+        "fixtures/containers/docker-host.json",
+        "--router",
+    ]);
+    assert_eq!(code, 1, "{text2}");
+    assert!(
+        text2.contains("error[FW016]: tcp/8080 on 192.0.2.10 (eth0)"),
+        "{text2}"
+    );
+    // Bad input: what was expected, and where.
+    let (code, text) = fwcheck(&[rules, "--route", "10.0.0.0/8 via 192.0.2.1"]);
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains(
+            "--route 10.0.0.0/8 via 192.0.2.1: `10.0.0.0/8 via 192.0.2.1`: expected `dev NAME`"
+        ),
+        "{text}"
+    );
+    let (code, text) = fwcheck(&[rules, "--iface-addr", "docker0"]);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("expected NAME=ADDR/LEN"), "{text}");
+    let bad = std::env::temp_dir().join(format!("fwcheck-bad-host-{}.json", std::process::id()));
+    std::fs::write(&bad, "[\n  {\"dst\": }\n]\n").unwrap();
+    let (code, text) = fwcheck(&[rules, "--host-config", bad.to_str().unwrap()]);
+    let _ = std::fs::remove_file(&bad);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains(".json:2:11:"), "{text}");
+}

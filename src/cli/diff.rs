@@ -8,7 +8,9 @@ use clap::Args;
 
 use fwcheck::session::{self, Error, Exit, TrafficSpec};
 
-use super::learn::{table, LearnCommon, LearnFormat};
+use fwcheck::report::ci::{self, VerdictChange};
+
+use super::learn::{table, LearnCommon};
 use super::{load_valid, written};
 
 /// `fwcheck diff OLD NEW`.
@@ -35,8 +37,21 @@ pub struct DiffArgs {
     pub limit: usize,
     #[command(flatten)]
     pub common: LearnCommon,
-    #[arg(long, value_enum, default_value_t = LearnFormat::Table)]
-    pub format: LearnFormat,
+    #[arg(long, value_enum, default_value_t = DiffFormat::Table)]
+    pub format: DiffFormat,
+}
+
+/// Output formats of `fwcheck diff` (the variants' doc comments are the CLI's help).
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DiffFormat {
+    Table,
+    Json,
+    /// SARIF 2.1.0: a result per changed flow at its deciding rule, and per new finding.
+    Sarif,
+    /// JUnit XML: a failed test case per changed flow and per new finding.
+    Junit,
+    /// GitHub Actions workflow annotations at the deciding rules.
+    Github,
 }
 
 /// `fwcheck diff`: exit 1 when a verdict or a finding changes, unless `--allow-change`.
@@ -68,6 +83,30 @@ pub fn run(a: DiffArgs) -> Result<u8, Error> {
         None => Error::invalid(e.to_string()),
     })?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let code = if report.changes_anything() && !a.allow_change {
+        Exit::Findings
+    } else {
+        Exit::Ok
+    };
+    if matches!(
+        a.format,
+        DiffFormat::Sarif | DiffFormat::Junit | DiffFormat::Github
+    ) {
+        let changes = verdict_changes(&report, &a);
+        let new = &report.findings.new;
+        let text = match a.format {
+            DiffFormat::Sarif => {
+                let doc = ci::sarif_diff(&changes, new);
+                serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+            }
+            DiffFormat::Junit => ci::junit_diff(&changes, new),
+            _ => ci::github_diff(&changes, new),
+        };
+        return written(
+            out.write_all(text.as_bytes()).and_then(|()| out.flush()),
+            code,
+        );
+    }
     let side = |s: &fwcheck::diff::Side| {
         format!(
             "{}{} {}",
@@ -77,7 +116,7 @@ pub fn run(a: DiffArgs) -> Result<u8, Error> {
         )
     };
     match a.format {
-        LearnFormat::Table => {
+        DiffFormat::Table => {
             if !report.changed.is_empty() {
                 let mut t = table();
                 t.set_header(vec!["frame", "packet", "old", "new"]);
@@ -140,7 +179,7 @@ pub fn run(a: DiffArgs) -> Result<u8, Error> {
                 report.findings.unchanged.len()
             );
         }
-        LearnFormat::Json => {
+        DiffFormat::Json => {
             for c in &report.changed {
                 let mut v = serde_json::to_value(c).unwrap_or_default();
                 v["type"] = "changed".into();
@@ -180,16 +219,53 @@ pub fn run(a: DiffArgs) -> Result<u8, Error> {
                         "unchanged": report.findings.unchanged.len(),
                     },
                     "headline": report.headline(),
-                    "exit": if report.changes_anything() && !a.allow_change { Exit::Findings.code() } else { Exit::Ok.code() },
+                    "exit": code.code(),
                 })
             );
         }
+        _ => {}
     }
-
-    let code = if report.changes_anything() && !a.allow_change {
-        Exit::Findings
-    } else {
-        Exit::Ok
-    };
     written(out.flush(), code)
+}
+
+/// Each changed flow at the rule that decides it in the new ruleset, or the old ruleset's
+/// rule when the new decision is not a rule's (a policy).
+fn verdict_changes(report: &fwcheck::diff::DiffReport, a: &DiffArgs) -> Vec<VerdictChange> {
+    let side = |s: &fwcheck::diff::Side| {
+        format!(
+            "{}{}{}",
+            s.verdict,
+            if s.certain { "" } else { " (uncertain)" },
+            s.rule
+                .as_deref()
+                .map(|r| format!(" by {r}"))
+                .unwrap_or_default()
+        )
+    };
+    report
+        .flows
+        .iter()
+        .map(|f| {
+            let (file, line) = if f.new.by_rule || !f.old.by_rule {
+                (&a.new, f.new.line)
+            } else {
+                (&a.old, f.old.line)
+            };
+            VerdictChange {
+                flow: f.flow.clone(),
+                message: format!(
+                    "{}: {} ({} packet{}, first frame {}): old ruleset {}, new ruleset {}",
+                    f.flow,
+                    f.change,
+                    f.packets,
+                    if f.packets == 1 { "" } else { "s" },
+                    f.first_frame,
+                    side(&f.old),
+                    side(&f.new)
+                ),
+                file: file.display().to_string(),
+                line,
+            }
+        })
+        .collect()
 }

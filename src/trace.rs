@@ -11,8 +11,6 @@
 
 use std::path::Path;
 
-use serde::Serialize;
-
 use crate::engine::{SimOptions, TraceEvent};
 use crate::packet::capture::{CaptureError, CaptureReader};
 use crate::packet::Packet;
@@ -20,16 +18,8 @@ use crate::replay::{Item, Replayer};
 use crate::report::{PacketRecord, RuleInfos};
 use crate::ruleset::Ruleset;
 
-/// One traced packet: its steps and the engine's verdict for it.
-#[derive(Debug, Clone, Serialize)]
-pub struct TracedPacket {
-    /// The packet as it entered (`tcp 198.51.100.7:40000 > 203.0.113.10:22 [S] len 44`).
-    pub packet: String,
-    /// Every step, in order.
-    pub steps: Vec<TraceEvent>,
-    /// The same record the main command prints for this frame (verdict, deciding rule).
-    pub record: PacketRecord,
-}
+/// One traced packet (the record type is the report's, which formats it).
+pub use crate::report::trace::TracedPacket;
 
 /// Why a frame could not be traced.
 #[derive(Debug, thiserror::Error)]

@@ -279,28 +279,7 @@ pub fn describe_packet(p: &Packet) -> String {
     s
 }
 
-/// TCP flags as `tcpdump` letters (`S`, `S.`, `F.`, `R`, `P.`), `none` for no flag.
+/// TCP flags as `tcpdump` letters (see [`crate::packet::tcp_flags::tcpdump`]).
 pub fn tcp_flags(f: u8) -> String {
-    use crate::packet::tcp_flags::*;
-    let mut s = String::new();
-    for (bit, c) in [
-        (FIN, 'F'),
-        (SYN, 'S'),
-        (RST, 'R'),
-        (PSH, 'P'),
-        (URG, 'U'),
-        (ECE, 'E'),
-        (CWR, 'W'),
-    ] {
-        if f & bit != 0 {
-            s.push(c);
-        }
-    }
-    if f & ACK != 0 {
-        s.push('.');
-    }
-    if s.is_empty() {
-        s.push_str("none");
-    }
-    s
+    crate::packet::tcp_flags::tcpdump(f)
 }

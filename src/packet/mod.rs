@@ -135,6 +135,31 @@ pub mod tcp_flags {
     pub const URG: u8 = 0x20;
     pub const ECE: u8 = 0x40;
     pub const CWR: u8 = 0x80;
+
+    /// TCP flags as `tcpdump` letters (`S`, `S.`, `F.`, `R`, `P.`), `none` for no flag.
+    pub fn tcpdump(f: u8) -> String {
+        let mut s = String::new();
+        for (bit, c) in [
+            (FIN, 'F'),
+            (SYN, 'S'),
+            (RST, 'R'),
+            (PSH, 'P'),
+            (URG, 'U'),
+            (ECE, 'E'),
+            (CWR, 'W'),
+        ] {
+            if f & bit != 0 {
+                s.push(c);
+            }
+        }
+        if f & ACK != 0 {
+            s.push('.');
+        }
+        if s.is_empty() {
+            s.push_str("none");
+        }
+        s
+    }
 }
 
 /// The TCP options conntrack and the `tcp`/`tcpmss` matches care about.

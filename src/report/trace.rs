@@ -4,8 +4,10 @@
 
 use std::fmt::Write;
 
+use serde::Serialize;
+
 use crate::engine::{Check, TraceEvent};
-use crate::trace::TracedPacket;
+use crate::report::PacketRecord;
 
 fn mark(c: &Check) -> &'static str {
     match c.held {
@@ -13,6 +15,17 @@ fn mark(c: &Check) -> &'static str {
         Some(false) => "✗",
         None => "?",
     }
+}
+
+/// One traced packet: its steps and the engine's verdict for it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TracedPacket {
+    /// The packet as it entered (`tcp 198.51.100.7:40000 > 203.0.113.10:22 [S] len 44`).
+    pub packet: String,
+    /// Every step, in order.
+    pub steps: Vec<TraceEvent>,
+    /// The same record the main command prints for this frame (verdict, deciding rule).
+    pub record: PacketRecord,
 }
 
 /// The text walk-through of traced packets.

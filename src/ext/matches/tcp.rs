@@ -242,7 +242,7 @@ impl Match for Tcp {
             ));
         }
         if self.flg_mask != 0 || self.inv_flags {
-            use crate::engine::trace::tcp_flags;
+            use crate::packet::tcp_flags::tcpdump as tcp_flags;
             let got = th.flags & self.flg_mask;
             let eq = got == self.flg_cmp;
             parts.push(format!(

@@ -228,3 +228,14 @@ fn diff_ci_formats_point_at_the_deciding_rule() {
     );
     assert!(out.contains("failures=\"0\""), "{out}");
 }
+
+#[test]
+fn steps_refuses_a_capture_as_the_script() {
+    let (c, _, err) = fwcheck(&["steps", "pcaps/webserver.pcap"]);
+    assert_eq!(c, 2, "{err}");
+    assert!(
+        err.contains("pcaps/webserver.pcap is a pcap capture, not a ruleset"),
+        "{err}"
+    );
+    assert!(!err.contains("--pcap"), "steps has no --pcap: {err}");
+}

@@ -114,9 +114,16 @@ pub fn table() -> Table {
     t
 }
 
-/// A file and its text, read as the session reads rules.
+/// A file and its text, read as the session reads rules (`steps` has no `--pcap`, so a capture
+/// is refused without suggesting one).
 pub fn read_named(path: &Path) -> Result<(String, String), Error> {
-    Ok((path.display().to_string(), session::read_text(path)?))
+    let text = session::read_text(path).map_err(|mut e| {
+        if let Some(i) = e.message.find("; did you mean --pcap") {
+            e.message.truncate(i);
+        }
+        e
+    })?;
+    Ok((path.display().to_string(), text))
 }
 
 /// `--reload-at AT NEW_RULES`: the reload point and the new ruleset, loaded with `load` (the

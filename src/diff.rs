@@ -29,6 +29,12 @@ pub struct Side {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
     pub certain: bool,
+    /// The deciding rule's line in its file (a declared chain's line for a policy).
+    #[serde(skip)]
+    pub line: Option<usize>,
+    /// A rule decided (not a policy, the stack or conntrack).
+    #[serde(skip)]
+    pub by_rule: bool,
 }
 
 /// A packet whose verdict differs.
@@ -130,14 +136,13 @@ pub fn thousands(n: u64) -> String {
 }
 
 fn side(rs: &Ruleset, o: &Outcome) -> Side {
+    let info = o.decision.as_ref().and_then(|d| rule_info(rs, d));
     Side {
         verdict: o.verdict.map(|v| v.as_str()).unwrap_or("not judged"),
-        rule: o
-            .decision
-            .as_ref()
-            .and_then(|d| rule_info(rs, d))
-            .map(|r| r.short()),
+        rule: info.as_ref().map(|r| r.short()),
         certain: o.certain,
+        line: info.as_ref().and_then(|r| r.line),
+        by_rule: info.as_ref().is_some_and(|r| r.number.is_some()),
     }
 }
 

@@ -18,6 +18,7 @@ use crate::replay::{Item, Replayer};
 use crate::report::{PacketRecord, RuleInfos};
 use crate::ruleset::Ruleset;
 
+/// One traced packet (the record type is the report's, which formats it).
 pub use crate::report::trace::TracedPacket;
 
 /// Why a frame could not be traced.

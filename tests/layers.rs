@@ -15,14 +15,14 @@ const FLOORS: &[&[&str]] = &[
     &["conntrack"],
     &["ext"],
     &["ruleset"],
-    &["engine", "lint"],
-    &["analysis", "replay", "whatif"],
-    &["report", "oracle", "testkit"],
-    &["compare"],
-    &[
-        "session", "explain", "debug", "trace", "graph", "steps", "diff",
-    ],
-    &["main", "lib", "cli_learn", "cmd_why"],
+    &["engine", "lint", "whatif"],
+    &["analysis", "replay", "graph"],
+    &["report", "oracle", "testkit", "steps"],
+    &["compare", "trace", "diff"],
+    &["session", "explain", "debug"],
+    // The binary: `main.rs` and its argument and glue modules (`src/cli/`), which use the
+    // library through `fwcheck::`, never `crate::`.
+    &["main", "lib", "cli"],
 ];
 
 fn floor_of(module: &str) -> Option<usize> {
@@ -163,6 +163,9 @@ fn no_import_runs_sideways_or_up_between_floors() {
         ("ext", "conntrack"),
         ("ruleset", "ext"),
         ("analysis", "engine"),
+        ("trace", "report"),
+        ("diff", "replay"),
+        ("session", "whatif"),
     ] {
         assert!(
             edges.contains(&(a.to_string(), b.to_string())),

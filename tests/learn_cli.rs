@@ -147,3 +147,95 @@ fn reload_at_switches_rules_mid_capture() {
         "{err}"
     );
 }
+
+fn sarif_schema() -> serde_json::Value {
+    // The vendored schema, with the erratum tests/analysis.rs applies (the original
+    // `run.language` pattern is not a valid regular expression; fwcheck never emits it).
+    let text = include_str!("data/sarif-schema-2.1.0.json").replace(
+        r#""^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$""#,
+        r#""^[a-zA-Z]{2}(-[a-zA-Z]{2})?$""#,
+    );
+    serde_json::from_str(&text).expect("schema")
+}
+
+/// `diff --format sarif|github|junit`: a changed flow is reported at the rule deciding it in
+/// the new ruleset, or at the old ruleset's rule when a policy decides in the new one.
+#[test]
+fn diff_ci_formats_point_at_the_deciding_rule() {
+    let flow = "tcp 192.0.2.9:40001 > 203.0.113.10:21";
+    // Guide 001 accepts tcp/21 at line 8; guide 000 drops it by the INPUT policy.
+    let (c, out, err) = fwcheck(&["diff", G0, G1, "--flow", flow, "--format", "sarif"]);
+    assert_eq!(c, 1, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).expect("SARIF is JSON");
+    let schema = sarif_schema();
+    let validator = jsonschema::validator_for(&schema).expect("compile schema");
+    let errors: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "SARIF does not validate: {errors:?}");
+    let results = doc["runs"][0]["results"].as_array().unwrap();
+    let changed: Vec<&serde_json::Value> = results
+        .iter()
+        .filter(|r| r["ruleId"] == "verdict-change")
+        .collect();
+    let first = changed
+        .iter()
+        .find(|r| {
+            r["message"]["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("tcp 192.0.2.9:40001 → 203.0.113.10:21: now accepted")
+        })
+        .expect("the inbound flow is a result");
+    let loc = &first["locations"][0]["physicalLocation"];
+    assert_eq!(loc["artifactLocation"]["uri"], G1);
+    assert_eq!(loc["region"]["startLine"], 8);
+    let rules = doc["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap();
+    let i = first["ruleIndex"].as_u64().unwrap() as usize;
+    assert_eq!(rules[i]["id"], "verdict-change");
+    // New findings of guide 001 come along (its FW001 lockout).
+    assert!(results.iter().any(|r| r["ruleId"] == "FW001"), "{out}");
+
+    // The other way round the new decision is guide 000's policy: the old rule is the place.
+    let (c, out, _) = fwcheck(&["diff", G1, G0, "--flow", flow, "--format", "github"]);
+    assert_eq!(c, 1);
+    let line = out
+        .lines()
+        .find(|l| l.contains("203.0.113.10:21: now dropped"))
+        .expect("an annotation for the inbound flow");
+    assert!(
+        line.starts_with(&format!("::error file={G1},line=8,title=verdict-change::")),
+        "{line}"
+    );
+
+    let (c, out, _) = fwcheck(&["diff", G0, G1, "--flow", flow, "--format", "junit"]);
+    assert_eq!(c, 1);
+    assert!(out.starts_with("<?xml"), "{out}");
+    assert!(
+        out.contains("<testsuite name=\"verdicts\" tests=\"2\" failures=\"2\">"),
+        "{out}"
+    );
+    assert!(out.contains(&format!("at: {G1}:8</failure>")), "{out}");
+
+    // No change: a passing verdicts case, exit 0.
+    let (c, out, _) = fwcheck(&["diff", G0, G0, "--flow", flow, "--format", "junit"]);
+    assert_eq!(c, 0, "{out}");
+    assert!(
+        out.contains(
+            "<testcase classname=\"fwcheck.diff.verdicts\" name=\"no flow changes its verdict\"/>"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("failures=\"0\""), "{out}");
+}
+
+#[test]
+fn steps_refuses_a_capture_as_the_script() {
+    let (c, _, err) = fwcheck(&["steps", "pcaps/webserver.pcap"]);
+    assert_eq!(c, 2, "{err}");
+    assert!(
+        err.contains("pcaps/webserver.pcap is a pcap capture, not a ruleset"),
+        "{err}"
+    );
+    assert!(!err.contains("--pcap"), "steps has no --pcap: {err}");
+}

@@ -279,4 +279,7 @@ pub fn describe_packet(p: &Packet) -> String {
     s
 }
 
-pub use crate::packet::tcp_flags::tcpdump as tcp_flags;
+/// TCP flags as `tcpdump` letters (see [`crate::packet::tcp_flags::tcpdump`]).
+pub fn tcp_flags(f: u8) -> String {
+    crate::packet::tcp_flags::tcpdump(f)
+}

@@ -330,3 +330,152 @@ pub fn github_diagnostics(diags: &[LocatedDiagnostic]) -> String {
     }
     out
 }
+
+// `fwcheck diff`: a verdict that changes between two rulesets, in the same CI formats.
+
+/// The SARIF rule id (and JUnit failure type, GitHub title) of a changed verdict.
+pub const VERDICT_CHANGE: &str = "verdict-change";
+
+/// A flow whose verdict changes, located at the rule that decides it (`fwcheck diff`: the new
+/// ruleset's rule, or the old one's when a policy decides in the new ruleset).
+#[derive(Debug, Clone)]
+pub struct VerdictChange {
+    /// The flow, as the diff report names it.
+    pub flow: String,
+    /// What changes: `flow: now dropped (3 packets …): old …, new …`.
+    pub message: String,
+    pub file: String,
+    pub line: Option<usize>,
+}
+
+/// SARIF 2.1.0 of a diff: one result per changed flow (rule [`VERDICT_CHANGE`]) and one per
+/// new finding of the new ruleset (as [`sarif`]).
+pub fn sarif_diff(changes: &[VerdictChange], new_findings: &[Finding]) -> Value {
+    let mut doc = sarif(new_findings, &[], "");
+    let run = &mut doc["runs"][0];
+    let index = run["tool"]["driver"]["rules"]
+        .as_array()
+        .map(|r| r.len())
+        .unwrap_or(0);
+    if let Some(rules) = run["tool"]["driver"]["rules"].as_array_mut() {
+        rules.push(json!({
+            "id": VERDICT_CHANGE,
+            "name": "verdict-change",
+            "shortDescription": { "text": "A flow's verdict changes between the two rulesets" },
+            "fullDescription": { "text": "The same traffic replayed through the old and the new ruleset gets another verdict; the location is the rule that decides it in the new ruleset (the old ruleset's rule when a policy decides in the new one)." },
+            "defaultConfiguration": { "level": "error" },
+        }));
+    }
+    if let Some(results) = run["results"].as_array_mut() {
+        for c in changes {
+            let mut phys = json!({ "artifactLocation": { "uri": c.file } });
+            if let Some(l) = c.line.filter(|l| *l > 0) {
+                phys["region"] = json!({ "startLine": l });
+            }
+            results.push(json!({
+                "ruleId": VERDICT_CHANGE,
+                "ruleIndex": index,
+                "level": "error",
+                "message": { "text": c.message },
+                "locations": [{ "physicalLocation": phys }],
+            }));
+        }
+    }
+    doc
+}
+
+/// JUnit XML of a diff: a `verdicts` suite (one failed case per changed flow, or one passing
+/// case when none changes) and a `findings` suite (one failed case per new finding, or one
+/// passing case).
+pub fn junit_diff(changes: &[VerdictChange], new_findings: &[Finding]) -> String {
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let tests = changes.len().max(1) + new_findings.len().max(1);
+    out.push_str(&format!(
+        "<testsuites name=\"fwcheck diff\" tests=\"{tests}\" failures=\"{}\">\n",
+        changes.len() + new_findings.len()
+    ));
+    let suite = |out: &mut String,
+                 name: &str,
+                 cases: Vec<(String, String, String, String)>,
+                 ok: &str| {
+        out.push_str(&format!(
+            "  <testsuite name=\"{name}\" tests=\"{}\" failures=\"{}\">\n",
+            cases.len().max(1),
+            cases.len()
+        ));
+        if cases.is_empty() {
+            out.push_str(&format!(
+                "    <testcase classname=\"fwcheck.diff.{name}\" name=\"{}\"/>\n",
+                xml(ok)
+            ));
+        }
+        for (case, kind, msg, body) in cases {
+            out.push_str(&format!(
+                "    <testcase classname=\"fwcheck.diff.{name}\" name=\"{}\">\n      <failure message=\"{}\" type=\"{}\">{}</failure>\n    </testcase>\n",
+                xml(&case),
+                xml(&msg),
+                xml(&kind),
+                xml(&body)
+            ));
+        }
+        out.push_str("  </testsuite>\n");
+    };
+    let at = |file: &str, line: Option<usize>| match line {
+        Some(l) => format!("{file}:{l}"),
+        None => file.to_string(),
+    };
+    suite(
+        &mut out,
+        "verdicts",
+        changes
+            .iter()
+            .map(|c| {
+                (
+                    c.flow.clone(),
+                    VERDICT_CHANGE.to_string(),
+                    c.message.clone(),
+                    format!("{}\nat: {}", c.message, at(&c.file, c.line)),
+                )
+            })
+            .collect(),
+        "no flow changes its verdict",
+    );
+    suite(
+        &mut out,
+        "findings",
+        new_findings
+            .iter()
+            .map(|f| {
+                let mut body = format!("{}\nat: {}", f.message, at(&f.file, f.line));
+                if let Some(fix) = &f.fix {
+                    body.push_str(&format!("\nfix: {fix}"));
+                }
+                (
+                    format!("{} {}", f.code, f.message),
+                    f.code.to_string(),
+                    f.message.clone(),
+                    body,
+                )
+            })
+            .collect(),
+        "no new finding",
+    );
+    out.push_str("</testsuites>\n");
+    out
+}
+
+/// GitHub workflow commands of a diff: an `::error` per changed flow at its deciding rule,
+/// then the new findings (as [`github`]).
+pub fn github_diff(changes: &[VerdictChange], new_findings: &[Finding]) -> String {
+    let mut out = String::new();
+    for c in changes {
+        let mut props = format!("file={}", gh_prop(&c.file));
+        if let Some(l) = c.line {
+            props.push_str(&format!(",line={l}"));
+        }
+        props.push_str(&format!(",title={}", gh_prop(VERDICT_CHANGE)));
+        out.push_str(&format!("::error {props}::{}\n", gh_data(&c.message)));
+    }
+    out.push_str(&github(new_findings, &[], ""));
+    out
+}

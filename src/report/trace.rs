@@ -4,9 +4,18 @@
 
 use std::fmt::Write;
 
+use serde::Serialize;
+
 use crate::engine::{Check, TraceEvent};
 use crate::report::PacketRecord;
-use serde::Serialize;
+
+fn mark(c: &Check) -> &'static str {
+    match c.held {
+        Some(true) => "✓",
+        Some(false) => "✗",
+        None => "?",
+    }
+}
 
 /// One traced packet: its steps and the engine's verdict for it.
 #[derive(Debug, Clone, Serialize)]
@@ -17,14 +26,6 @@ pub struct TracedPacket {
     pub steps: Vec<TraceEvent>,
     /// The same record the main command prints for this frame (verdict, deciding rule).
     pub record: PacketRecord,
-}
-
-fn mark(c: &Check) -> &'static str {
-    match c.held {
-        Some(true) => "✓",
-        Some(false) => "✗",
-        None => "?",
-    }
 }
 
 /// The text walk-through of traced packets.

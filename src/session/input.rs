@@ -81,6 +81,31 @@ impl Rules {
 /// syntax errors is *returned* (every report format shows its diagnostics).
 pub fn load_rules(src: &RulesSource) -> Result<Rules, Error> {
     let path = src.path.as_path();
+    let text = read_text(path)?;
+    let family = family(src.family, path, &text).map_err(Error::usage)?;
+    let opts = ParseOptions {
+        family,
+        format: src.format,
+        backend: src.backend,
+    };
+    let loaded = lint::load_str(&path.display().to_string(), &text, opts);
+    let mut notices = Vec::new();
+    if loaded.ruleset.tables.is_empty() && !loaded.has_errors() {
+        notices.push(format!(
+            "warning: {} holds no tables or rules: iptables-restore would change nothing",
+            path.display()
+        ));
+    }
+    Ok(Rules {
+        path: path.to_path_buf(),
+        loaded: Arc::new(loaded),
+        notices,
+    })
+}
+
+/// The text of a ruleset or script file (`-`: standard input), with the refusals of
+/// [`load_rules`] (exit 2): unreadable, a capture or binary file, too large, invalid UTF-8.
+pub fn read_text(path: &Path) -> Result<String, Error> {
     let mut bytes = Vec::new();
     // The first 64 KiB first: a capture or binary data is refused before the rest is read.
     let read = |from: &mut dyn Read, bytes: &mut Vec<u8>| -> std::io::Result<()> {
@@ -130,25 +155,7 @@ pub fn load_rules(src: &RulesSource) -> Result<Rules, Error> {
             e.utf8_error().valid_up_to()
         ))
     })?;
-    let family = family(src.family, path, &text).map_err(Error::usage)?;
-    let opts = ParseOptions {
-        family,
-        format: src.format,
-        backend: src.backend,
-    };
-    let loaded = lint::load_str(&path.display().to_string(), &text, opts);
-    let mut notices = Vec::new();
-    if loaded.ruleset.tables.is_empty() && !loaded.has_errors() {
-        notices.push(format!(
-            "warning: {} holds no tables or rules: iptables-restore would change nothing",
-            path.display()
-        ));
-    }
-    Ok(Rules {
-        path: path.to_path_buf(),
-        loaded: Arc::new(loaded),
-        notices,
-    })
+    Ok(text)
 }
 
 /// The family to read `text` (from `path`) as: `explicit` (`-4`/`-6`), else what the content

@@ -35,7 +35,7 @@ mod interfaces;
 
 pub use input::{
     family, load_rules, parse_ct_timeouts, parse_flows, parse_hosts, parse_profile,
-    read_expectations, HostList, Rules, RulesSource, MAX_RULES_BYTES,
+    read_expectations, read_text, HostList, Rules, RulesSource, MAX_RULES_BYTES,
 };
 pub use interfaces::interface_notices;
 

@@ -2,18 +2,18 @@
 //! `fwcheck lint --chains`. Argument handling only; the work is in the library
 //! (`fwcheck::trace`, `fwcheck::graph`, `fwcheck::report::{trace, chains}`).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 
-use fwcheck::engine::{SimEnv, SimOptions};
+use fwcheck::engine::SimOptions;
 use fwcheck::packet::flowspec;
 use fwcheck::packet::gen::GenOptions;
-use fwcheck::replay::{self, Source};
-use fwcheck::session::{self, Error, Exit, Rules};
+use fwcheck::replay;
+use fwcheck::session::{self, Error, HostOptions, Traffic, TrafficSpec};
 
-use super::{load, written, InputArgs};
+use super::args::InputArgs;
+use super::{load_valid, write_out};
 
 /// Where the simulated host is and how it is wired (a subset of the main command's options).
 #[derive(Args, Debug, Clone)]
@@ -89,50 +89,27 @@ pub struct GraphArgs {
     output: Option<PathBuf>,
 }
 
-fn load_valid(path: &Path, input: &InputArgs) -> Result<Rules, Error> {
-    let rules = load(path, input)?;
-    if !rules.is_valid() {
-        eprint!("{}", rules.loaded.render_diagnostics(false));
-        return Err(rules.invalid_error());
-    }
-    Ok(rules)
-}
-
-/// The simulation options for `source` (hosts inferred as the main command does).
-fn sim_options(host: &WhyHost, input: &InputArgs, source: &Source) -> Result<SimOptions, Error> {
+/// The simulation options for `traffic`, hosts inferred as the main command does
+/// ([`session::choose_hosts`]).
+fn sim_options(host: &WhyHost, input: &InputArgs, traffic: &Traffic) -> Result<SimOptions, Error> {
     let (given, networks) = session::parse_hosts(&host.host)?;
-    let hosts = replay::choose_hosts(&given, source)
-        .map_err(|e| Error::usage(e.to_string()))?
-        .hosts;
-    let env = SimEnv {
-        hosts,
+    let hosts = session::choose_hosts(&given, Some(traffic))?;
+    let opts = HostOptions {
         networks,
-        iface: host.iface.clone().unwrap_or_else(|| "eth0".to_string()),
-        iface_from_capture: host.iface.is_none(),
-        backend: input.backend.get(),
-        ..SimEnv::default()
-    };
-    Ok(SimOptions {
-        env,
+        iface: host.iface.clone(),
         router: host.router,
-        ..SimOptions::default()
-    })
-}
-
-fn write_out(output: Option<&Path>, text: &str) -> Result<u8, Error> {
-    let res = match output {
-        Some(p) => std::fs::write(p, text),
-        None => std::io::stdout().lock().write_all(text.as_bytes()),
+        backend: input.backend.get(),
+        ..HostOptions::default()
     };
-    written(res, Exit::Ok)
+    Ok(opts.sim_options(&hosts.hosts))
 }
 
 /// `fwcheck trace`.
 pub fn trace(a: TraceArgs) -> Result<u8, Error> {
-    let rules = load_valid(&a.rules, &a.input)?;
+    let rules = load_valid(&a.input.source(&a.rules))?;
     let rs = &rules.loaded.ruleset;
     let traced = if let (Some(pcap), Some(frame)) = (&a.pcap, a.frame) {
-        let src = Source::Capture(pcap.clone());
+        let src = session::traffic(TrafficSpec::Capture(pcap.clone()), &[], false)?;
         let opts = sim_options(&a.host, &a.input, &src)?;
         fwcheck::trace::trace_frame(rs, opts, pcap, frame)
             .map_err(|e| Error::invalid(format!("{}: {e}", pcap.display())))?
@@ -156,7 +133,7 @@ pub fn trace(a: TraceArgs) -> Result<u8, Error> {
             go.host = given;
         }
         let packets = flowspec::build(&specs, &go);
-        let src = Source::Packets(packets.clone());
+        let src = Traffic::packets(packets.clone());
         let opts = sim_options(&a.host, &a.input, &src)?;
         fwcheck::trace::trace_packets(rs, opts, packets)
     };
@@ -169,7 +146,7 @@ pub fn trace(a: TraceArgs) -> Result<u8, Error> {
 
 /// `fwcheck graph`.
 pub fn graph(a: GraphArgs) -> Result<u8, Error> {
-    let rules = load_valid(&a.rules, &a.input)?;
+    let rules = load_valid(&a.input.source(&a.rules))?;
     let rs = &rules.loaded.ruleset;
     let engine = match &a.pcap {
         Some(pcap) => Some(replay_counts(rs, &a.host, &a.input, pcap)?),
@@ -190,9 +167,9 @@ fn replay_counts<'r>(
     input: &InputArgs,
     pcap: &Path,
 ) -> Result<fwcheck::engine::Engine<'r>, Error> {
-    let src = Source::Capture(pcap.to_path_buf());
+    let src = session::traffic(TrafficSpec::Capture(pcap.to_path_buf()), &[], false)?;
     let opts = sim_options(host, input, &src)?;
-    replay::replay(rs, opts, src, |_| {})
+    replay::replay(rs, opts, src.source().clone(), |_| {})
         .map(|(e, _)| e)
         .map_err(|e| Error::invalid(format!("{}: {e}", pcap.display())))
 }
@@ -205,7 +182,7 @@ pub fn chains(
     chain: Option<&str>,
     pcap: Option<&Path>,
 ) -> Result<u8, Error> {
-    let loaded = load_valid(rules, input)?;
+    let loaded = load_valid(&input.source(rules))?;
     let rs = &loaded.loaded.ruleset;
     let host = WhyHost {
         host: Vec::new(),

@@ -1,0 +1,209 @@
+//! `fwcheck steps SCRIPT`: the command-line glue of [`fwcheck::steps`] (rules read and options
+//! built through the session, see [`super::learn`]).
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use fwcheck::diag::SourceFile;
+use fwcheck::ruleset::{sniff, ParseOptions};
+use fwcheck::session::{self, Error, Exit};
+use fwcheck::steps::{self, StepsInput};
+
+use super::learn::{read_named, table, LearnCommon, LearnFormat};
+use super::written;
+
+/// `fwcheck steps SCRIPT`.
+#[derive(Args, Debug)]
+pub struct StepsArgs {
+    /// A script of iptables commands (or iptables-restore input: one step per COMMIT).
+    pub script: PathBuf,
+    /// The ruleset the script starts from (default: no rules, ACCEPT policies).
+    #[arg(long, value_name = "RULES")]
+    pub initial: Option<PathBuf>,
+    /// Apply restore input as `iptables-restore --noflush` (on top of --initial).
+    #[arg(long)]
+    pub noflush: bool,
+    #[command(flatten)]
+    pub common: LearnCommon,
+    #[arg(long, value_enum, default_value_t = LearnFormat::Table)]
+    pub format: LearnFormat,
+}
+
+/// `fwcheck steps`: exit 1 when a step cuts the administrator's session or the final ruleset
+/// locks them out.
+pub fn run(a: StepsArgs) -> Result<u8, Error> {
+    let (name, text) = read_named(&a.script)?;
+    let initial = a.initial.as_deref().map(read_named).transpose()?;
+    // The family as the main command decides it, from the script, else the initial ruleset.
+    let family = match &initial {
+        Some((_, t)) if !a.common.ipv6 && sniff::family_evidence(&text).family().is_none() => {
+            session::family(
+                a.common.family(),
+                a.initial.as_deref().unwrap_or(&a.script),
+                t,
+            )
+        }
+        _ => session::family(a.common.family(), &a.script, &text),
+    }
+    .map_err(Error::usage)?;
+    let check = a.common.check_options(&a.common.host)?;
+    let input = StepsInput {
+        name,
+        text,
+        initial,
+        noflush: a.noflush,
+        parse: ParseOptions {
+            family,
+            format: fwcheck::ruleset::InputFormat::Auto,
+            backend: a.common.backend(),
+        },
+    };
+    let report = match steps::run(&input, &check) {
+        Ok(r) => r,
+        Err(e) => {
+            let located: Vec<String> = e
+                .diagnostics
+                .iter()
+                .filter(|d| d.is_error())
+                .map(|d| locate(&e.source, &input, d))
+                .collect();
+            for l in &located {
+                eprintln!("fwcheck: {l}");
+            }
+            return Err(Error::invalid(format!(
+                "{} cannot be applied ({} error(s)); no step simulated",
+                a.script.display(),
+                located.len()
+            )));
+        }
+    };
+    if report.steps.is_empty() {
+        eprintln!(
+            "fwcheck: warning: {} holds no iptables command for this family: there is no step to check",
+            a.script.display()
+        );
+    }
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match a.format {
+        LearnFormat::Table => {
+            let mut t = table();
+            let mut header = vec!["step".to_string(), "line".into(), "command".into()];
+            for s in report.steps.first().map(|s| &s.sessions[..]).unwrap_or(&[]) {
+                header.push(format!("{} from {}", s.service, s.admin));
+            }
+            t.set_header(header);
+            for st in &report.steps {
+                let mut row = vec![st.step.to_string(), st.line.to_string(), st.command.clone()];
+                for s in &st.sessions {
+                    row.push(match (st.changes, s.established, s.new) {
+                        (false, _, _) => "(no change)".into(),
+                        (_, true, true) => "ok".into(),
+                        (_, true, false) => format!(
+                            "ok; new sessions refused: {}",
+                            s.failure.clone().unwrap_or_default()
+                        ),
+                        (_, false, _) => {
+                            format!("CUT: {}", s.failure.clone().unwrap_or_default())
+                        }
+                    });
+                }
+                t.add_row(row);
+            }
+            let _ = writeln!(out, "{t}");
+            for c in &report.cuts {
+                let _ = writeln!(out, "error[FW001]: {}", c.message());
+            }
+            for f in report.final_findings() {
+                let _ = writeln!(
+                    out,
+                    "{}[{}]: after the last step: {}",
+                    f.severity.as_str(),
+                    f.code,
+                    f.message
+                );
+                if let Some(fix) = &f.fix {
+                    let _ = writeln!(out, "  = fix: {fix}");
+                }
+            }
+            if !report.locks_out() {
+                let _ = writeln!(
+                    out,
+                    "every step is safe: the established {} session{} from {} keep{} passing after each of the {} steps",
+                    check.mgmt.iter().map(|m| m.name()).collect::<Vec<_>>().join(", "),
+                    if check.mgmt.len() > 1 { "s" } else { "" },
+                    report.admins.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", "),
+                    if check.mgmt.len() > 1 { "" } else { "s" },
+                    report.steps.len()
+                );
+            }
+        }
+        LearnFormat::Json => {
+            for st in &report.steps {
+                let mut v = serde_json::to_value(st).unwrap_or_default();
+                v["type"] = "step".into();
+                let _ = writeln!(out, "{v}");
+            }
+            for c in &report.cuts {
+                let mut v = serde_json::to_value(c).unwrap_or_default();
+                v["type"] = "cut".into();
+                v["message"] = c.message().into();
+                let _ = writeln!(out, "{v}");
+            }
+            for f in report.final_findings() {
+                let mut v = serde_json::to_value(f).unwrap_or_default();
+                v["type"] = "finding".into();
+                let _ = writeln!(out, "{v}");
+            }
+            let _ = writeln!(
+                out,
+                "{}",
+                serde_json::json!({
+                    "type": "summary",
+                    "steps": report.steps.len(),
+                    "cuts": report.cuts.len(),
+                    "host": report.host,
+                    "admins": report.admins,
+                    "final_lockout": report.final_findings().any(|f| f.code == "FW001"),
+                    "exit": if report.locks_out() { Exit::Findings.code() } else { Exit::Ok.code() },
+                })
+            );
+        }
+    }
+
+    let code = if report.locks_out() {
+        Exit::Findings
+    } else {
+        Exit::Ok
+    };
+    written(out.flush(), code)
+}
+
+/// `file:line:column: message`, with the line in the script, or in the initial ruleset (its
+/// text follows the script's in the source the steps were applied from).
+fn locate(source: &SourceFile, input: &StepsInput, d: &fwcheck::diag::Diagnostic) -> String {
+    let at = d.span.start as usize;
+    let script_len = input.text.len() + usize::from(!input.text.ends_with('\n'));
+    let (name, text, offset) = match &input.initial {
+        Some((n, t)) if at >= script_len => (n.as_str(), t.as_str(), script_len),
+        _ => (input.name.as_str(), input.text.as_str(), 0),
+    };
+    let rel = (at - offset).min(text.len());
+    let line = text[..rel].matches('\n').count() + 1;
+    let col = text[..rel]
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
+    let _ = source;
+    format!(
+        "{name}:{line}:{col}: {}{}",
+        d.message,
+        d.expected
+            .as_ref()
+            .map(|e| format!(" (expected {e})"))
+            .unwrap_or_default()
+    )
+}

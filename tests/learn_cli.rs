@@ -239,3 +239,31 @@ fn steps_refuses_a_capture_as_the_script() {
     );
     assert!(!err.contains("--pcap"), "steps has no --pcap: {err}");
 }
+
+#[test]
+fn trace_applies_what_if_edits_before_tracing() {
+    let rules = "fixtures/guides/guide-000-webserver.rules.v4";
+    let spec = "tcp 198.51.100.7:40000 > 203.0.113.10:22 flags S";
+    let (code, out, _) = fwcheck(&["trace", rules, spec]);
+    assert_eq!(code, 0);
+    assert!(out.contains("verdict: ACCEPT"), "{out}");
+    let (code, out, err) = fwcheck(&[
+        "trace",
+        rules,
+        spec,
+        "--what-if",
+        "-I INPUT 1 -p tcp --dport 22 -j DROP",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("INPUT #1 (line 23) matches: -A INPUT -p tcp -m tcp --dport 22 -j DROP"),
+        "{out}"
+    );
+    assert!(out.contains("verdict: DROP by filter INPUT #1"), "{out}");
+    let (code, _, err) = fwcheck(&["trace", rules, spec, "--what-if", "-D INPUT 99"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("--what-if #1:1:10: chain INPUT has no rule 99"),
+        "{err}"
+    );
+}

@@ -60,6 +60,10 @@ pub struct TraceArgs {
     host: WhyHost,
     #[arg(long, value_enum, default_value_t = TraceFormat::Text)]
     format: TraceFormat,
+    /// Apply an iptables command to the ruleset before tracing (repeatable, in order), e.g.
+    /// `-D INPUT 3`, `-I INPUT 1 -s 192.0.2.0/24 -j DROP`, `-P OUTPUT ACCEPT`.
+    #[arg(long = "what-if", value_name = "COMMAND", allow_hyphen_values = true)]
+    what_if: Vec<String>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -106,7 +110,8 @@ fn sim_options(host: &WhyHost, input: &InputArgs, traffic: &Traffic) -> Result<S
 
 /// `fwcheck trace`.
 pub fn trace(a: TraceArgs) -> Result<u8, Error> {
-    let rules = load_valid(&a.input.source(&a.rules))?;
+    let mut rules = load_valid(&a.input.source(&a.rules))?;
+    rules.what_if(&a.what_if)?;
     let rs = &rules.loaded.ruleset;
     let traced = if let (Some(pcap), Some(frame)) = (&a.pcap, a.frame) {
         let src = session::traffic(TrafficSpec::Capture(pcap.clone()), &[], false)?;

@@ -64,7 +64,7 @@ pub struct ReplayStats {
     /// sender), whatever `--checksums` says.
     pub checksums_partial: u64,
     /// Outbound TCP frames that look like the 2nd, 3rd... segment of a GSO super-packet cut
-    /// after OUTPUT (see [`GsoTrains`]): the kernel's OUTPUT counters count each train once.
+    /// after OUTPUT (see `GsoTrains`): the kernel's OUTPUT counters count each train once.
     pub gso_continuations: u64,
     /// The capture could not be read to its end (a corrupt record): what and where.
     #[serde(skip_serializing_if = "Option::is_none")]

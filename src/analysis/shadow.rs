@@ -239,7 +239,7 @@ pub(super) fn terminal(r: &Rule) -> Option<String> {
 }
 
 /// FW006/FW007 for every chain. Each rule is compared only with the earlier terminal rules
-/// that can cover it ([`CoverIndex`]); chains and rules are examined in parallel and the
+/// that can cover it (`CoverIndex`); chains and rules are examined in parallel and the
 /// findings collected in chain and rule order, so the output does not depend on the number
 /// of threads. Same findings as [`check_pairwise`].
 pub fn check(rs: &Ruleset) -> Vec<Finding> {

@@ -3,9 +3,9 @@
 //! reports them — hook, table, chain, rule, verdict, policy — plus what the kernel does not
 //! say: which of a rule's clauses held, which failed and why, conntrack before and after, NAT.
 //!
-//! Recording is part of the one traversal ([`super::traverse`]): the engine pushes events only
+//! Recording is part of the one traversal (`super::traverse`): the engine pushes events only
 //! when [`super::SimOptions::trace`] is on (one flag test per rule otherwise). The reasons come
-//! from the clauses themselves: the rule header (`ip_packet_match`) through [`Clause`], the
+//! from the clauses themselves: the rule header (`ip_packet_match`) through `Clause`, the
 //! match modules through [`crate::ext::Match::explain`].
 
 use std::fmt::Write;

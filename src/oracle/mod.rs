@@ -5,13 +5,13 @@
 //! 1. A dedicated thread calls `unshare(CLONE_NEWNET)` and so gets a private, empty network
 //!    namespace that dies with the thread (nothing to clean up, no global names: parallel
 //!    replays cannot collide). See the `lab` module for the setup: sysctls, a tun device named
-//!    [`OracleConfig::iface`] holding every host address, default route through it, the ruleset
+//!    `OracleConfig::iface` holding every host address, default route through it, the ruleset
 //!    loaded with `iptables-restore`/`ip6tables-restore`, and the *guard* that drops every
 //!    packet the namespace's own stack emits (RSTs, ICMP errors, echo replies, REJECT replies)
 //!    before defrag/raw/conntrack see it, so only replayed packets shape conntrack state.
 //! 2. Frames are streamed to that thread. For each frame (the `run` module):
 //!    * **direction**: destination ∈ hosts → inbound; else source ∈ hosts → outbound; else
-//!      forwarded with [`OracleConfig::router`]; else skip. Loopback addresses, non-IP frames, the other address family, frames too short to
+//!      forwarded with `OracleConfig::router`; else skip. Loopback addresses, non-IP frames, the other address family, frames too short to
 //!      classify → skip with a note.
 //!    * **inbound**: the packet is written to the tun device. A tun write runs the whole receive
 //!      path synchronously before `write()` returns (`tun_get_user` → `tun_rx_batched` →
@@ -29,7 +29,7 @@
 //!      back from the tun device, so ACCEPT means "it left the interface", proven. `sendto`
 //!      success alone proves nothing: `NFQUEUE` without a listener frees the packet and still
 //!      reports success (found by test); such packets are DROP with a note after waiting
-//!      [`ReplayOptions::outbound_grace`] for them. A packet nat OUTPUT redirects to a local
+//!      `ReplayOptions::outbound_grace` for them. A packet nat OUTPUT redirects to a local
 //!      address is ACCEPT with a note (it passed OUTPUT, POSTROUTING and INPUT via `lo`).
 //!    * **forwarded** (router): written to the tun device like an inbound packet; with
 //!      forwarding on, the default route sends it back out of the same device, synchronously
@@ -45,7 +45,7 @@
 //!      layer) passed every netfilter table: ACCEPT, with a note. Raw ICMP sockets never see
 //!      ICMP messages under 8 bytes (ICMPv6: 4), so their delivery is read from the counters.
 //! 3. Times: every frame gets `sent_at_ns`, monotonic nanoseconds since the first injection;
-//!    with [`Pacing::Realtime`] injections follow the capture's gaps. [`ReplayReport::clock`]
+//!    with `Pacing::Realtime` injections follow the capture's gaps. `ReplayReport::clock`
 //!    maps those times to the kernel's jiffies, the unit of every netfilter timer.
 //!
 //! # Known limits
@@ -58,7 +58,7 @@
 //!   the kernel's state. (`GuardKind::Off` exists for experiments that need the opposite.)
 //! * The namespace starts from fixed sysctls, not the host's: forwarding off, `rp_filter` 0,
 //!   no ICMP redirects, `accept_local` 0; for V4 IPv6 is disabled; for V6 no RA, DAD,
-//!   router solicitations or link-local address. [`OracleConfig::sysctls`] override them.
+//!   router solicitations or link-local address. `OracleConfig::sysctls` override them.
 //! * A protocol no raw socket can be opened for (IPv4 protocol 0) is judged from the IP
 //!   counters (`InDelivers`/`InUnknownProtos`) instead; the note says so.
 //! * Packets too big for the tun MTU (65535) cannot be sent; route-dependent behaviour (PMTU,
@@ -69,9 +69,9 @@
 //! * ICMPv6 with a bad checksum never reaches raw ICMPv6 sockets; its delivery is detected
 //!   from the namespace's `Icmp6InMsgs` counter instead.
 //! * The kernel runs in real time: `-m time` sees the machine's wall clock (not the capture's),
-//!   `-m statistic --mode random` is random, and with [`Pacing::AsFastAsPossible`] conntrack
-//!   timeouts and rate limits see the compressed replay time. Use [`Pacing::Realtime`] and
-//!   [`FrameDetail::jiffies`] to reason about time-dependent rules.
+//!   `-m statistic --mode random` is random, and with `Pacing::AsFastAsPossible` conntrack
+//!   timeouts and rate limits see the compressed replay time. Use `Pacing::Realtime` and
+//!   `FrameDetail::jiffies` to reason about time-dependent rules.
 //! * IPv6 raw sockets return the packet without its IPv6 header: NAT changes of IPv6
 //!   addresses are not reported in notes (port changes are).
 //! * Needs root, `/dev/net/tun`, `ip`, `iptables-restore`, `ip6tables-restore`, and `nft` (or
@@ -184,7 +184,7 @@ impl OracleConfig {
 pub struct OracleFrame {
     /// The caller's frame number, echoed in the outcome.
     pub frame: u64,
-    /// Capture time stamp (used by [`Pacing::Realtime`]).
+    /// Capture time stamp (used by `Pacing::Realtime`).
     pub ts: Timestamp,
     /// IP packet bytes from the IP header on; `None` = not an IP frame.
     pub ip: Option<Vec<u8>>,
@@ -196,7 +196,7 @@ pub struct OracleFrame {
 pub enum KernelDirection {
     In,
     Out,
-    /// Neither address is the host's, and [`OracleConfig::router`] is set.
+    /// Neither address is the host's, and `OracleConfig::router` is set.
     Forward,
     Skip,
 }
@@ -257,7 +257,7 @@ pub struct ReplayOptions {
     pub pin_cpu: bool,
     /// Never inject a frame within 0.4 ms before or 0.1 ms after a tick boundary (waiting
     /// instead), so that every frame's processing sees one jiffies value and
-    /// [`FrameDetail::jiffies`] is exact. Costs at most half a millisecond per affected frame.
+    /// `FrameDetail::jiffies` is exact. Costs at most half a millisecond per affected frame.
     pub avoid_tick_edges: bool,
 }
 

@@ -52,7 +52,7 @@ pub fn apply_mark(old: u32, mark: u32, mask: u32) -> u32 {
     (old & !mask) ^ mark
 }
 
-/// `(mark, mask)` for one of the five MARK/CONNMARK operations (`id` as in [`OPTS`]).
+/// `(mark, mask)` for one of the five MARK/CONNMARK operations (`id` as in `OPTS`).
 pub fn parse_op(id: u8, arg: &OptArg<'_>, opt: &str) -> Result<(u32, u32), Diagnostic> {
     Ok(match id {
         1 => markmask_opt(arg, opt)?,

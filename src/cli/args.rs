@@ -77,6 +77,11 @@ pub struct SimArgs {
     /// Show a per-connection view instead of the packet table.
     #[arg(long)]
     pub flows: bool,
+    /// Keep at most N flows for --flows and the blocked-flows summary; packets of later flows
+    /// are counted together, not per flow (bounded memory on scans and floods).
+    #[arg(long, default_value_t = fwcheck::report::DEFAULT_MAX_FLOWS as u64, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    pub max_flows: u64,
     /// At most this many packet rows in the table output (0 = all).
     #[arg(long, default_value_t = 500, value_name = "N")]
     pub limit: usize,
@@ -402,6 +407,7 @@ impl SimArgs {
             only: self.only,
             // Flows are tracked for --flows and for the terminal summary (blocked connections).
             track_flows: self.flows || self.format == Format::Table,
+            max_flows: usize::try_from(self.max_flows).unwrap_or(usize::MAX),
         })
     }
 

@@ -134,6 +134,7 @@ fn write_replay_tables(
     let summary = &r.summary;
     if opts.flows {
         writeln!(out, "{}", rt::flows_table(summary))?;
+        write_folded(out, summary)?;
     } else if !opts.streamed {
         writeln!(out, "{}", rt::packets_table(rows.rows, rows.color))?;
         if rows.hidden > 0 {
@@ -158,9 +159,32 @@ fn write_replay_tables(
         if blocked > 0 {
             writeln!(out, "{t}")?;
             if more > 0 {
-                writeln!(out, "({more} more; --flows lists every flow)")?;
+                if summary.folded_record().is_some() {
+                    writeln!(out, "({more} more; --flows lists every kept flow)")?;
+                } else {
+                    writeln!(out, "({more} more; --flows lists every flow)")?;
+                }
             }
         }
+        write_folded(out, summary)?;
+    }
+    Ok(())
+}
+
+/// The line for the flows beyond `--max-flows` (nothing when none was folded).
+fn write_folded(out: &mut dyn Write, summary: &crate::report::Summary) -> io::Result<()> {
+    if let Some(r) = summary.folded_record() {
+        writeln!(
+            out,
+            "… and about {} more flows ({} packets: {} accepted, {} dropped, {} rejected) not listed: \
+             only the first {} flows are kept (--max-flows)",
+            r.flows_estimate,
+            r.stats.packets,
+            r.stats.accepted,
+            r.stats.dropped,
+            r.stats.rejected,
+            r.max_flows
+        )?;
     }
     Ok(())
 }
@@ -319,6 +343,11 @@ fn write_findings(out: &mut dyn Write, report: &Report, color: bool) -> io::Resu
 fn write_json(out: &mut dyn Write, report: &Report) -> io::Result<()> {
     if let Some(r) = &report.replay {
         for f in r.summary.flow_records() {
+            if let Ok(s) = serde_json::to_string(&f) {
+                writeln!(out, "{s}")?;
+            }
+        }
+        if let Some(f) = r.summary.folded_record() {
             if let Ok(s) = serde_json::to_string(&f) {
                 writeln!(out, "{s}")?;
             }

@@ -283,6 +283,72 @@ pub struct Summary {
     /// Canonical (unordered) endpoints → index in `flow_list`.
     flow_index: foldhash::HashMap<(u8, IpAddr, u16, IpAddr, u16), usize>,
     pub track_flows: bool,
+    /// At most this many flows are kept (0 = [`DEFAULT_MAX_FLOWS`]); later flows are folded.
+    max_flows: usize,
+    /// Packets of flows first seen after the table was full, counted exactly by verdict.
+    folded: FoldedFlows,
+}
+
+/// Flows kept by the replay's flow summary unless `--max-flows` says otherwise: 100,000 flows
+/// take about 20 MB; packets of further flows are counted in [`FoldedFlows`], not per flow.
+pub const DEFAULT_MAX_FLOWS: usize = 100_000;
+
+/// Packets of the flows that did not fit in the flow table: exact totals by verdict, and the
+/// number of distinct such flows estimated in fixed memory (HyperLogLog, 4 KiB, about 1.6 %
+/// standard error; exact enough for small counts through linear counting).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FoldedFlows {
+    pub packets: u64,
+    pub accepted: u64,
+    pub dropped: u64,
+    pub rejected: u64,
+    pub uncertain: u64,
+    #[serde(skip)]
+    registers: Vec<u8>,
+}
+
+const HLL_BITS: u32 = 12;
+
+impl FoldedFlows {
+    fn insert(&mut self, hash: u64) {
+        if self.registers.is_empty() {
+            self.registers = vec![0; 1 << HLL_BITS];
+        }
+        let i = (hash >> (64 - HLL_BITS)) as usize;
+        let rest = (hash << HLL_BITS) | (1 << (HLL_BITS - 1));
+        let rank = rest.leading_zeros() as u8 + 1;
+        if rank > self.registers[i] {
+            self.registers[i] = rank;
+        }
+    }
+
+    /// Estimated number of distinct folded flows (0 when none was folded).
+    pub fn flows_estimate(&self) -> u64 {
+        if self.registers.is_empty() {
+            return 0;
+        }
+        let m = self.registers.len() as f64;
+        let zeros = self.registers.iter().filter(|&&r| r == 0).count();
+        let sum: f64 = self.registers.iter().map(|&r| 2f64.powi(-(r as i32))).sum();
+        let raw = 0.7213 / (1.0 + 1.079 / m) * m * m / sum;
+        let est = if raw <= 2.5 * m && zeros > 0 {
+            m * (m / zeros as f64).ln()
+        } else {
+            raw
+        };
+        (est.round() as u64).clamp(1, self.packets.max(1))
+    }
+}
+
+/// The folded flows in JSON output (only written when flows were folded).
+#[derive(Debug, Serialize)]
+pub struct FoldedRecord<'a> {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub flows_estimate: u64,
+    pub max_flows: usize,
+    #[serde(flatten)]
+    pub stats: &'a FoldedFlows,
 }
 
 impl Summary {
@@ -291,6 +357,39 @@ impl Summary {
             track_flows,
             ..Summary::default()
         }
+    }
+
+    /// A summary keeping at most `max_flows` flows (0 = [`DEFAULT_MAX_FLOWS`]).
+    pub fn with_max_flows(track_flows: bool, max_flows: usize) -> Summary {
+        Summary {
+            track_flows,
+            max_flows,
+            ..Summary::default()
+        }
+    }
+
+    /// The bound on kept flows.
+    pub fn max_flows(&self) -> usize {
+        if self.max_flows == 0 {
+            DEFAULT_MAX_FLOWS
+        } else {
+            self.max_flows
+        }
+    }
+
+    /// Packets of the flows not kept because the table was full.
+    pub fn folded(&self) -> &FoldedFlows {
+        &self.folded
+    }
+
+    /// The JSON record of the folded flows, if any flow was folded.
+    pub fn folded_record(&self) -> Option<FoldedRecord<'_>> {
+        (self.folded.packets > 0).then(|| FoldedRecord {
+            kind: "flows_not_listed",
+            flows_estimate: self.folded.flows_estimate(),
+            max_flows: self.max_flows(),
+            stats: &self.folded,
+        })
     }
 
     /// The flows as JSON records (`"type": "flow"`), sorted.
@@ -358,6 +457,22 @@ impl Summary {
                 ((p.dst, dp), (p.src, sp))
             };
             let canon = (p.proto, lo.0, lo.1, hi.0, hi.1);
+            if self.flow_list.len() >= self.max_flows() && !self.flow_index.contains_key(&canon) {
+                use std::hash::BuildHasher;
+                let h = foldhash::fast::FixedState::with_seed(0x5eed).hash_one(canon);
+                let f = &mut self.folded;
+                f.insert(h);
+                f.packets += 1;
+                match v {
+                    Verdict::Accept => f.accepted += 1,
+                    Verdict::Drop => f.dropped += 1,
+                    Verdict::Reject => f.rejected += 1,
+                }
+                if !o.certain {
+                    f.uncertain += 1;
+                }
+                return;
+            }
             let list = &mut self.flow_list;
             let i = *self.flow_index.entry(canon).or_insert_with(|| {
                 list.push((
@@ -443,5 +558,98 @@ impl Summary {
             conntrack,
             stats,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Direction;
+    use crate::packet::build::{build, L4Spec, PacketSpec};
+    use crate::packet::decode::{decode_ip, FrameMeta};
+    use crate::packet::{LinkInfo, Timestamp};
+
+    fn udp(i: u32) -> Packet {
+        let src = IpAddr::from([198, 51, 100, (i >> 8) as u8]);
+        let dst: IpAddr = "203.0.113.10".parse().unwrap();
+        let s = PacketSpec::new(
+            src,
+            dst,
+            L4Spec::Udp {
+                sport: 1024 + (i & 0xff) as u16,
+                dport: 53,
+            },
+        );
+        let f = build(&s, 1, Timestamp(0), LinkInfo::default());
+        let meta = FrameMeta {
+            frame: 1,
+            ts: Timestamp(0),
+            linktype: 101,
+            interface: 0,
+            wire_len: 0,
+        };
+        decode_ip(&meta, LinkInfo::default(), &f.data, f.data.len(), None).unwrap()
+    }
+
+    fn outcome(frame: u64, v: Verdict) -> Outcome {
+        Outcome {
+            frame,
+            direction: Direction::In,
+            verdict: Some(v),
+            certain: true,
+            decision: None,
+            ctstate: None,
+            reason: None,
+            reject: None,
+            fragments: Vec::new(),
+            trace: Vec::new(),
+            answer_to: None,
+        }
+    }
+
+    /// 20,000 distinct flows, two packets each, through a table of 100: 100 records are kept,
+    /// the rest is counted exactly in the fixed-size bucket.
+    #[test]
+    fn flows_beyond_the_bound_keep_no_record() {
+        let mut s = Summary::with_max_flows(true, 100);
+        let mut frame = 0;
+        for round in 0..2 {
+            for i in 0..20_000u32 {
+                frame += 1;
+                let v = if (i + round) % 3 == 0 {
+                    Verdict::Drop
+                } else {
+                    Verdict::Accept
+                };
+                s.add(Some(&udp(i)), &outcome(frame, v));
+            }
+        }
+        assert_eq!(s.flow_count(), 100);
+        assert_eq!(s.flow_index.len(), 100);
+        assert!(s.flow_list.capacity() <= 256);
+        assert!(s.flow_index.capacity() <= 256);
+        assert_eq!(s.folded.registers.len(), 1 << HLL_BITS);
+        let listed: u64 = s.flows().iter().map(|(_, f)| f.packets).sum();
+        assert_eq!(listed, 200);
+        assert_eq!(s.folded.packets, 40_000 - 200);
+        let listed_drop: u64 = s.flows().iter().map(|(_, f)| f.dropped).sum();
+        assert_eq!(listed_drop + s.folded.dropped, s.dropped);
+        assert_eq!(s.accepted + s.dropped, 40_000);
+        let est = s.folded.flows_estimate() as f64;
+        assert!((est - 19_900.0).abs() < 19_900.0 * 0.05, "{est}");
+        let r = s.folded_record().unwrap();
+        assert_eq!(r.max_flows, 100);
+    }
+
+    #[test]
+    fn under_the_bound_nothing_is_folded() {
+        let mut s = Summary::new(true);
+        assert_eq!(s.max_flows(), DEFAULT_MAX_FLOWS);
+        for i in 0..500u32 {
+            s.add(Some(&udp(i)), &outcome(u64::from(i) + 1, Verdict::Accept));
+        }
+        assert_eq!(s.flow_count(), 500);
+        assert!(s.folded_record().is_none());
+        assert!(s.folded.registers.is_empty());
     }
 }

@@ -242,6 +242,8 @@ pub struct Config {
     pub only: Option<Only>,
     /// Group frames into flows (for `--flows` and the terminal's blocked-flows table).
     pub track_flows: bool,
+    /// `--max-flows`: at most this many flows are kept (0 = [`report::DEFAULT_MAX_FLOWS`]).
+    pub max_flows: usize,
 }
 
 /// What traffic to replay.
@@ -548,7 +550,7 @@ impl Session {
         let keep = |verdict: Option<Verdict>, certain: bool| {
             only.is_none_or(|o| o.keeps(verdict, certain))
         };
-        let mut summary = Summary::new(self.config.track_flows);
+        let mut summary = Summary::with_max_flows(self.config.track_flows, self.config.max_flows);
         let mut t0: Option<f64> = None;
         let mut analyzer = CaptureAnalyzer::new(check, &self.hosts.hosts);
         let mut rule_infos = report::RuleInfos::new(rs);

@@ -41,10 +41,12 @@ fn main() -> ExitCode {
             input,
             chains: Some(chain),
             pcap,
+            host,
             ..
         }) => cli::why::chains(
             &rules,
             &input,
+            &host,
             Some(chain.as_str()).filter(|c| !c.is_empty()),
             pcap.as_deref(),
         ),

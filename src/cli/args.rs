@@ -207,6 +207,9 @@ pub enum Command {
         /// With --chains: counters from replaying this capture.
         #[arg(long, value_name = "FILE", requires = "chains")]
         pcap: Option<PathBuf>,
+        /// The simulated host of the --pcap replay (as for the main command).
+        #[command(flatten)]
+        host: HostArgs,
     },
     /// Print the ruleset exactly as iptables-save prints it after restoring it.
     Fmt {
@@ -338,10 +341,12 @@ fn host_config(h: &HostArgs) -> Result<fwcheck::host::HostConfig, Error> {
     Ok(c)
 }
 
-impl SimArgs {
-    /// The session's configuration; a bad option value is an error (exit 2).
-    pub fn config(&self) -> Result<Config, Error> {
-        let h = &self.host;
+impl HostArgs {
+    /// The simulated host as the session takes it: the one conversion of the host options,
+    /// shared by the main command and every subcommand that simulates (`steps`, `diff`,
+    /// `trace`, `graph`, `lint --chains --pcap`). A bad value is an error (exit 2).
+    pub fn host_options(&self, backend: Backend) -> Result<HostOptions, Error> {
+        let h = self;
         let (mut hosts, networks) = session::parse_hosts(&h.host)?;
         let host_config = host_config(h)?;
         // The interfaces' addresses are the host's: nothing to infer.
@@ -359,7 +364,7 @@ impl SimArgs {
             tcp_be_liberal: h.tcp_be_liberal,
             hz: h.hz,
             checksums: h.checksums,
-            backend: self.input.backend.get(),
+            backend,
             ct_max: h.ct_max,
             ct_buckets: h.ct_buckets,
             frag_high_thresh: h.ipfrag_high_thresh as usize,
@@ -367,6 +372,19 @@ impl SimArgs {
             ..HostOptions::default()
         };
         session::parse_ct_timeouts(&h.ct_timeout, h.hz, &mut host.ct_timeouts)?;
+        for spec in &h.socket_owner {
+            let o = SocketOwner::parse(spec)
+                .map_err(|e| Error::usage(format!("--socket-owner {spec}: {e}")))?;
+            host.socket_owners.push(o);
+        }
+        Ok(host)
+    }
+}
+
+impl SimArgs {
+    /// The session's configuration; a bad option value is an error (exit 2).
+    pub fn config(&self) -> Result<Config, Error> {
+        let host = self.host.host_options(self.input.backend.get())?;
         let list = |flag: &str, e: String| Error::usage(format!("--{flag} {e}"));
         let g = &self.gate;
         let gate = Gate {
@@ -395,11 +413,6 @@ impl SimArgs {
                 FailOn::Never => None,
             },
         };
-        for spec in &h.socket_owner {
-            let o = SocketOwner::parse(spec)
-                .map_err(|e| list("socket-owner", format!("{spec}: {e}")))?;
-            host.socket_owners.push(o);
-        }
         Ok(Config {
             host,
             gate,

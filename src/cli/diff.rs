@@ -67,10 +67,11 @@ pub fn run(a: DiffArgs) -> Result<u8, Error> {
             a.synthetic.as_deref().unwrap_or("webserver"),
         )?)
     };
-    let traffic = session::traffic(spec, &a.common.host, false)?;
-    let hosts = session::choose_hosts(&a.common.host, Some(&traffic))?;
-    let check = a.common.check_options(&hosts.hosts)?;
-    let sim = a.common.host_options().sim_options(&hosts.hosts);
+    let host = a.common.host_options()?;
+    let traffic = session::traffic(spec, &host.hosts, false)?;
+    let hosts = session::choose_hosts(&host.hosts, Some(&traffic))?;
+    let check = a.common.check_options(&host, &hosts.hosts)?;
+    let sim = host.sim_options(&hosts.hosts);
     let report = fwcheck::diff::diff(
         &old.loaded,
         &new.loaded,

@@ -15,6 +15,8 @@ use fwcheck::ext::Backend;
 use fwcheck::ruleset::{Family, InputFormat};
 use fwcheck::session::{self, Error, HostOptions, Rules, RulesSource};
 
+use super::args::HostArgs;
+
 /// Options shared by `steps` and `diff`: how to read the rules and who the host and admin are.
 #[derive(Args, Debug, Clone)]
 pub struct LearnCommon {
@@ -24,18 +26,15 @@ pub struct LearnCommon {
     /// Which iptables loads the rules: nft or legacy.
     #[arg(long, value_parser = ["nft", "legacy"], default_value = "nft")]
     pub backend: String,
-    /// An address of the host (repeatable). Default: from the rules, else 203.0.113.10.
-    #[arg(long, value_name = "ADDR")]
-    pub host: Vec<IpAddr>,
     /// A management service that must stay reachable (repeatable).
     #[arg(long, value_name = "PROTO/PORT", default_value = "tcp/22")]
     pub mgmt: Vec<String>,
     /// Where the administrator connects from (repeatable CIDR).
     #[arg(long, value_name = "CIDR")]
     pub admin: Vec<String>,
-    /// Interface name every packet is seen on.
-    #[arg(long, value_name = "NAME", default_value = "eth0")]
-    pub iface: String,
+    /// The simulated host: the main command's host options, converted by the same function.
+    #[command(flatten)]
+    pub host: HostArgs,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,23 +67,17 @@ impl LearnCommon {
         }
     }
 
-    /// The simulated host: the given addresses, interface and backend. The default `eth0`
-    /// leaves a pcapng capture's own interface names in force (as the main command does
-    /// without `--iface`).
-    pub fn host_options(&self) -> HostOptions {
-        HostOptions {
-            hosts: self.host.clone(),
-            iface: (self.iface != "eth0").then(|| self.iface.clone()),
-            backend: self.backend(),
-            ..HostOptions::default()
-        }
+    /// The simulated host, as the main command builds it ([`HostArgs::host_options`]); a bad
+    /// value is exit 2.
+    pub fn host_options(&self) -> Result<HostOptions, Error> {
+        self.host.host_options(self.backend())
     }
 
-    /// The options of the static checks for the host with `hosts`, as the session builds them
-    /// ([`session::Session::check_options`]); a bad `--mgmt` / `--admin` is exit 2.
-    pub fn check_options(&self, hosts: &[IpAddr]) -> Result<CheckOptions, Error> {
+    /// The options of the static checks for the host `h` with (chosen) addresses `hosts`, as
+    /// the session builds them ([`session::Session::check_options`]); a bad `--mgmt` /
+    /// `--admin` is exit 2.
+    pub fn check_options(&self, h: &HostOptions, hosts: &[IpAddr]) -> Result<CheckOptions, Error> {
         let list = |flag: &str, e: String| Error::usage(format!("--{flag} {e}"));
-        let h = self.host_options();
         Ok(CheckOptions {
             env: h.env(hosts),
             router: h.router,

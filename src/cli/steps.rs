@@ -48,7 +48,8 @@ pub fn run(a: StepsArgs) -> Result<u8, Error> {
         _ => session::family(a.common.family(), &a.script, &text),
     }
     .map_err(Error::usage)?;
-    let check = a.common.check_options(&a.common.host)?;
+    let host = a.common.host_options()?;
+    let check = a.common.check_options(&host, &host.hosts)?;
     let input = StepsInput {
         name,
         text,

@@ -10,25 +10,10 @@ use fwcheck::engine::SimOptions;
 use fwcheck::packet::flowspec;
 use fwcheck::packet::gen::GenOptions;
 use fwcheck::replay;
-use fwcheck::session::{self, Error, HostOptions, Traffic, TrafficSpec};
+use fwcheck::session::{self, Error, Traffic, TrafficSpec};
 
-use super::args::InputArgs;
+use super::args::{HostArgs, InputArgs};
 use super::{load_valid, write_out};
-
-/// Where the simulated host is and how it is wired (a subset of the main command's options).
-#[derive(Args, Debug, Clone)]
-pub struct WhyHost {
-    /// An address of the simulated host (repeatable; ADDR/LEN also names its network).
-    /// Default: inferred from the traffic (a flow spec's destination).
-    #[arg(long, value_name = "ADDR")]
-    host: Vec<String>,
-    /// Name of the interface packets are seen on (default: the capture's, else eth0).
-    #[arg(long, value_name = "NAME")]
-    iface: Option<String>,
-    /// The host forwards traffic that is neither to nor from it (FORWARD chain).
-    #[arg(long)]
-    router: bool,
-}
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TraceFormat {
@@ -57,7 +42,7 @@ pub struct TraceArgs {
     #[command(flatten)]
     input: InputArgs,
     #[command(flatten)]
-    host: WhyHost,
+    host: HostArgs,
     #[arg(long, value_enum, default_value_t = TraceFormat::Text)]
     format: TraceFormat,
     /// Apply an iptables command to the ruleset before tracing (repeatable, in order), e.g.
@@ -85,7 +70,7 @@ pub struct GraphArgs {
     #[command(flatten)]
     input: InputArgs,
     #[command(flatten)]
-    host: WhyHost,
+    host: HostArgs,
     #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
     format: GraphFormat,
     /// Write to this file instead of standard output.
@@ -95,16 +80,9 @@ pub struct GraphArgs {
 
 /// The simulation options for `traffic`, hosts inferred as the main command does
 /// ([`session::choose_hosts`]).
-fn sim_options(host: &WhyHost, input: &InputArgs, traffic: &Traffic) -> Result<SimOptions, Error> {
-    let (given, networks) = session::parse_hosts(&host.host)?;
-    let hosts = session::choose_hosts(&given, Some(traffic))?;
-    let opts = HostOptions {
-        networks,
-        iface: host.iface.clone(),
-        router: host.router,
-        backend: input.backend.get(),
-        ..HostOptions::default()
-    };
+fn sim_options(host: &HostArgs, input: &InputArgs, traffic: &Traffic) -> Result<SimOptions, Error> {
+    let opts = host.host_options(input.backend.get())?;
+    let hosts = session::choose_hosts(&opts.hosts, Some(traffic))?;
     Ok(opts.sim_options(&hosts.hosts))
 }
 
@@ -132,7 +110,7 @@ pub fn trace(a: TraceArgs) -> Result<u8, Error> {
                 )));
             }
         };
-        let (given, _) = session::parse_hosts(&a.host.host)?;
+        let given = a.host.host_options(a.input.backend.get())?.hosts;
         let mut go = GenOptions::default();
         if !given.is_empty() {
             go.host = given;
@@ -168,7 +146,7 @@ pub fn graph(a: GraphArgs) -> Result<u8, Error> {
 /// Replays `pcap` through `rs` and hands back the engine with its counters.
 fn replay_counts<'r>(
     rs: &'r fwcheck::ruleset::Ruleset,
-    host: &WhyHost,
+    host: &HostArgs,
     input: &InputArgs,
     pcap: &Path,
 ) -> Result<fwcheck::engine::Engine<'r>, Error> {
@@ -184,18 +162,16 @@ fn replay_counts<'r>(
 pub fn chains(
     rules: &Path,
     input: &InputArgs,
+    host: &HostArgs,
     chain: Option<&str>,
     pcap: Option<&Path>,
 ) -> Result<u8, Error> {
     let loaded = load_valid(&input.source(rules))?;
     let rs = &loaded.loaded.ruleset;
-    let host = WhyHost {
-        host: Vec::new(),
-        iface: None,
-        router: false,
-    };
+    // Bad host options are refused even without --pcap (exit 2), as for the main command.
+    host.host_options(input.backend.get())?;
     let engine = match pcap {
-        Some(p) => Some(replay_counts(rs, &host, input, p)?),
+        Some(p) => Some(replay_counts(rs, host, input, p)?),
         None => None,
     };
     let text =

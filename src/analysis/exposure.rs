@@ -50,7 +50,7 @@ fn published(rs: &Ruleset) -> Vec<Published> {
             let Action::Target(tg) = &r.action else {
                 continue;
             };
-            let Some(nat) = tg.as_any().downcast_ref::<crate::ext::targets::nat::Nat>() else {
+            let Some(nat) = tg.nat_spec() else {
                 continue;
             };
             if nat.kind != NatKind::Dnat {
@@ -60,12 +60,7 @@ fn published(rs: &Ruleset) -> Vec<Published> {
                 Some((p @ (6 | 17), false)) => p,
                 _ => continue,
             };
-            let to = nat.range.map_ips.then(|| {
-                (
-                    nat.range.min_addr,
-                    nat.range.proto_specified.then_some(nat.range.min_port),
-                )
-            });
+            let to = nat.addr.map(|(min, _)| (min, nat.ports.map(|(lo, _)| lo)));
             for port in dports(r) {
                 if v.len() < MAX_PORTS {
                     v.push(Published {
@@ -231,10 +226,7 @@ pub fn check(rs: &Ruleset, opts: &CheckOptions) -> Vec<Finding> {
             let Some(r) = rule_at(rs, s.rule) else {
                 continue;
             };
-            let conntrack = r
-                .matches
-                .iter()
-                .any(|m| matches!(m.module.name(), "conntrack" | "state"));
+            let conntrack = r.matches.iter().any(|m| m.module.facets().reads_conntrack);
             if conntrack
                 || r.proto.map(|x| x.0) != Some(p.proto)
                 || !dports(r).contains(&p.port)

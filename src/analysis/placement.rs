@@ -28,7 +28,6 @@ use super::*;
 use crate::conntrack::state;
 use crate::diag::codes;
 use crate::engine::{Decision, RuleRef};
-use crate::ext::matches::iprange::Iprange;
 use crate::packet::tcp_flags as F;
 use crate::ruleset::parser::parse_rule_in;
 use crate::ruleset::printer::rule_text;
@@ -40,7 +39,7 @@ const MAX_PER_CHAIN: usize = 50;
 fn is_drop(r: &Rule) -> bool {
     match &r.action {
         Action::Drop => true,
-        Action::Target(t) => t.name() == "REJECT",
+        Action::Target(t) => t.reject_reply().is_some(),
         _ => false,
     }
 }
@@ -58,9 +57,8 @@ fn admits_new(s: &Space) -> bool {
 fn iprange_src(r: &Rule) -> Option<(u128, u128)> {
     r.matches.iter().find_map(|m| {
         m.module
-            .as_any()
-            .downcast_ref::<Iprange>()
-            .and_then(|i| i.src)
+            .facets()
+            .src_range
             .filter(|s| !s.2)
             .map(|s| (s.0, s.1))
     })
@@ -605,10 +603,7 @@ fn limit_after_established(
         }
         if !matches!(rj.action, Action::Accept)
             || !matches!(sj.proto, Some((6 | 17, false)))
-            || rj
-                .matches
-                .iter()
-                .any(|m| matches!(m.module.name(), "conntrack" | "state"))
+            || rj.matches.iter().any(|m| m.module.facets().reads_conntrack)
         {
             continue;
         }

@@ -29,14 +29,9 @@ fn reply_like(rule: &Rule) -> bool {
     let mut sport = false;
     let mut state = false;
     for m in &rule.matches {
-        let mut saved = String::new();
-        m.module.save(&mut saved);
-        match m.module.name() {
-            "tcp" | "udp" if saved.contains("--sport") => sport = true,
-            "multiport" if saved.contains("--sports") || saved.contains("--ports") => sport = true,
-            "conntrack" | "state" => state = true,
-            _ => {}
-        }
+        let f = m.module.facets();
+        sport |= f.sport.is_some() || f.either_port.is_some();
+        state |= f.reads_conntrack;
     }
     sport && !state
 }

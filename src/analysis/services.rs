@@ -22,7 +22,6 @@ use super::synth::{self, Step, Synth};
 use super::*;
 use crate::diag::codes;
 use crate::engine::{CtLabel, Decision, Direction};
-use crate::ext::matches::{multiport::Multiport, multiport::Side, tcp::Tcp, udp::Udp};
 use crate::ruleset::printer::rule_text;
 use crate::ruleset::{Action, Rule, TableKind};
 
@@ -30,18 +29,10 @@ use crate::ruleset::{Action, Rule, TableKind};
 pub(crate) fn dports(r: &Rule) -> Vec<u16> {
     let mut v = Vec::new();
     for m in &r.matches {
-        let any = m.module.as_any();
-        if let Some(t) = any.downcast_ref::<Tcp>() {
-            if !t.inv_dport && t.dpts != (0, 0xFFFF) {
-                v.push(t.dpts.0);
-            }
-        } else if let Some(u) = any.downcast_ref::<Udp>() {
-            if !u.inv_dport && u.dpts != (0, 0xFFFF) {
-                v.push(u.dpts.0);
-            }
-        } else if let Some(mp) = any.downcast_ref::<Multiport>() {
-            if !mp.invert && matches!(mp.side, Some(Side::Dest) | Some(Side::Either)) {
-                v.extend(mp.ports.iter().map(|p| p.0));
+        let f = m.module.facets();
+        for set in [f.dport, f.either_port].into_iter().flatten() {
+            if !set.invert {
+                v.extend(set.ranges.iter().map(|r| r.0));
             }
         }
     }

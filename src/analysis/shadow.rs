@@ -16,7 +16,6 @@ use super::cover_index::CoverIndex;
 use super::*;
 use crate::conntrack::state;
 use crate::diag::codes;
-use crate::ext::matches::{conntrack::Conntrack as CtMatch, icmp::Icmp, tcp::Tcp, udp::Udp};
 use crate::ruleset::{Action, IfaceMatch, Rule};
 
 /// The header part of a rule.
@@ -56,44 +55,37 @@ pub(super) fn space(r: &Rule) -> Space {
         let mut text = format!("-m {}", m.module.display_name());
         m.module.save(&mut text);
         s.all.push(text.clone());
-        let any = m.module.as_any();
-        if let Some(t) = any.downcast_ref::<Tcp>() {
-            if t.option != 0 {
-                s.other.push(text);
-                continue;
-            }
-            if t.spts != (0, 0xFFFF) || t.inv_sport {
-                s.sport = Some((t.spts.0, t.spts.1, t.inv_sport));
-            }
-            if t.dpts != (0, 0xFFFF) || t.inv_dport {
-                s.dport = Some((t.dpts.0, t.dpts.1, t.inv_dport));
-            }
-            if t.flg_mask != 0 || t.inv_flags {
-                s.tcpflags = Some((t.flg_mask, t.flg_cmp, t.inv_flags));
-            }
-        } else if let Some(u) = any.downcast_ref::<Udp>() {
-            if u.spts != (0, 0xFFFF) || u.inv_sport {
-                s.sport = Some((u.spts.0, u.spts.1, u.inv_sport));
-            }
-            if u.dpts != (0, 0xFFFF) || u.inv_dport {
-                s.dport = Some((u.dpts.0, u.dpts.1, u.inv_dport));
-            }
-        } else if let Some(i) = any.downcast_ref::<Icmp>() {
-            s.icmp = Some((i.icmp_type, i.code, i.invert));
-        } else if let Some(c) = any.downcast_ref::<CtMatch>() {
-            // Only a pure state test is modelled.
-            if c.match_flags == 1 {
-                s.ctstate = Some((c.state_mask, c.invert_flags & 1 != 0));
-            } else {
-                s.other.push(text);
-            }
-        } else if m.module.always_true() {
-            // comment
-        } else {
+        // A match is modelled when its facets say all it tests (single port ranges only);
+        // otherwise it is kept as text and only the very same clause on `b` is accepted.
+        let f = m.module.facets();
+        let single = |p: &Option<crate::ext::PortSet>| p.as_ref().map(|p| p.single());
+        let (sport, dport) = (single(&f.sport), single(&f.dport));
+        if !f.complete || sport == Some(None) || dport == Some(None) || f.either_port.is_some() {
+            s.other.push(text);
+            continue;
+        }
+        let modelled = keep(&mut s.sport, sport.flatten())
+            & keep(&mut s.dport, dport.flatten())
+            & keep(&mut s.tcpflags, f.tcp_flags)
+            & keep(&mut s.icmp, f.icmp)
+            & keep(&mut s.ctstate, f.ct_state);
+        if !modelled {
             s.other.push(text);
         }
     }
     s
+}
+
+/// Several matches may constrain one dimension: the first is modelled, a second is not.
+fn keep<T>(slot: &mut Option<T>, v: Option<T>) -> bool {
+    match (slot.is_some(), v) {
+        (_, None) => true,
+        (false, Some(v)) => {
+            *slot = Some(v);
+            true
+        }
+        (true, Some(_)) => false,
+    }
 }
 
 pub(super) fn addr_covers(a: &Option<(AddrMask, bool)>, b: &Option<(AddrMask, bool)>) -> bool {

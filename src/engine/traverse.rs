@@ -29,10 +29,7 @@ pub struct TableResult {
 fn observer_only(action: &Action) -> bool {
     match action {
         Action::None => true,
-        Action::Target(t) => matches!(
-            t.display_name(),
-            "LOG" | "NFLOG" | "ULOG" | "TRACE" | "AUDIT"
-        ),
+        Action::Target(t) => t.observes_only(),
         _ => false,
     }
 }
@@ -170,10 +167,7 @@ fn plain_verdict(action: &Action) -> Option<TableVerdict> {
     match action {
         Action::Accept => Some(TableVerdict::Accept),
         Action::Drop | Action::Queue => Some(TableVerdict::Drop),
-        Action::Target(t) => t
-            .as_any()
-            .downcast_ref::<crate::ext::targets::reject::Reject>()
-            .map(|r| TableVerdict::Reject(r.reply())),
+        Action::Target(t) => t.reject_reply().map(TableVerdict::Reject),
         _ => None,
     }
 }

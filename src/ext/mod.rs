@@ -120,6 +120,65 @@ impl MatchResult {
     }
 }
 
+/// Ports a match requires of a packet's transport header: the port lies in one of the
+/// inclusive `ranges` (in none of them when `invert`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortSet {
+    pub ranges: Vec<(u16, u16)>,
+    pub invert: bool,
+}
+
+impl PortSet {
+    /// One range, as `--dport A:B` gives.
+    pub fn range(lo: u16, hi: u16, invert: bool) -> PortSet {
+        PortSet {
+            ranges: vec![(lo, hi)],
+            invert,
+        }
+    }
+    /// The single range, when the set is one.
+    pub fn single(&self) -> Option<(u16, u16, bool)> {
+        match self.ranges[..] {
+            [(lo, hi)] => Some((lo, hi, self.invert)),
+            _ => None,
+        }
+    }
+}
+
+/// What a match tests, in the terms the analyses and the rule classifier reason about: each
+/// unit describes itself ([`Match::facets`]), so shadowing, probes, services and the classifier
+/// see a new match without naming it. Every field is optional; the default says nothing.
+///
+/// Contract of the port facets (the classifier skips rules on them): for a packet that is not a
+/// later fragment and whose [`Packet::ports`](crate::packet::Packet::ports) is `Some((s, d))`, a
+/// non-negated `sport` (`dport`) facet that does not contain `s` (`d`) means [`Match::eval`]
+/// returns [`MatchResult::No`] and changes nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facets {
+    /// Source ports required (`--sport`, `--sports`).
+    pub sport: Option<PortSet>,
+    /// Destination ports required (`--dport`, `--dports`).
+    pub dport: Option<PortSet>,
+    /// Source or destination port (`multiport --ports`).
+    pub either_port: Option<PortSet>,
+    /// TCP flags: mask, compare, negated.
+    pub tcp_flags: Option<(u8, u8, bool)>,
+    /// ICMP type (0xFF any), code range, negated.
+    pub icmp: Option<(u8, (u8, u8), bool)>,
+    /// Conntrack state bits, negated (a pure state test).
+    pub ct_state: Option<(u32, bool)>,
+    /// Source address range (first, last as integers), negated.
+    pub src_range: Option<(u128, u128, bool)>,
+    /// The match reads the connection's tracking state (ctstate, status, tuples, …).
+    pub reads_conntrack: bool,
+    /// The facets above say everything the match tests: a packet inside all of them matches,
+    /// one outside any of them does not (shadowing may conclude from them).
+    pub complete: bool,
+    /// Evaluating it changes nothing (no state, no randomness) and never hot-drops: a later
+    /// match of the same rule may decide the rule as if this one were not there.
+    pub pure: bool,
+}
+
 /// A match module instance (`-m NAME --opt …`).
 pub trait Match: Debug + Send + Sync + MatchClone + Any {
     /// Module name as printed after `-m`.
@@ -182,6 +241,23 @@ pub trait Match: Debug + Send + Sync + MatchClone + Any {
     /// Understood only verbatim (unknown module): verdicts depending on it are uncertain.
     fn is_unknown(&self) -> bool {
         false
+    }
+    /// The match as `iptables -L` lists it in the options column (each piece preceded by a
+    /// space; `print` of the libxt_*.c unit). By default the `iptables-save` form.
+    fn listing(&self, out: &mut String) {
+        if self.printed() {
+            out.push_str(" -m ");
+            out.push_str(self.display_name());
+            self.save(out);
+        }
+    }
+    /// What the match tests, for analyses and the classifier (see [`Facets`]).
+    fn facets(&self) -> Facets {
+        Facets {
+            pure: self.always_true(),
+            complete: self.always_true(),
+            ..Facets::default()
+        }
     }
     /// The name printed after `-m` (differs from [`Match::name`] only for unknown modules).
     fn display_name(&self) -> &str {
@@ -286,6 +362,20 @@ pub trait Target: Debug + Send + Sync + TargetClone + Any {
     }
     fn is_unknown(&self) -> bool {
         false
+    }
+    /// Only observes the packet (LOG, NFLOG, TRACE, …): continues with the next rule and
+    /// changes nothing the verdict depends on.
+    fn observes_only(&self) -> bool {
+        false
+    }
+    /// The reply, for a target that always rejects (REJECT).
+    fn reject_reply(&self) -> Option<RejectReply> {
+        None
+    }
+    /// The binding requested, for a NAT target whose request does not depend on the packet
+    /// (`SNAT`, `DNAT`).
+    fn nat_spec(&self) -> Option<NatSpec> {
+        None
     }
     /// The name printed after `-j` (differs from [`Target::name`] only for unknown targets).
     fn display_name(&self) -> &str {

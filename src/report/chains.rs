@@ -4,14 +4,14 @@
 //! counters of a replay when traffic is given (zero otherwise, as after `iptables-restore`).
 //!
 //! Columns are byte-exact with iptables for the rule header (addresses, interfaces, protocol
-//! number, fragment flag). The options column uses the extensions' `-L` wording for `tcp`,
-//! `udp`, `icmp`, `conntrack`/`state`, `multiport`, `comment` and `limit`; other matches and
-//! targets are shown in their `iptables-save` syntax.
+//! number, fragment flag). The options column uses each match's `-L` wording
+//! ([`Match::listing`](crate::ext::Match::listing): `tcp`, `udp`, `icmp`, `conntrack`/`state`,
+//! `multiport`, `comment`, `limit`, `iprange`); other matches and targets are shown in their
+//! `iptables-save` syntax.
 
 use std::fmt::Write;
 
 use crate::engine::Engine;
-use crate::ext::matches;
 use crate::ruleset::model::{Action, AddrMask, Policy, Rule, Ruleset};
 
 /// `xtables_print_num` with `FMT_KILOMEGAGIGA`: `%5llu `, or 4 digits and K/M/G/T.
@@ -41,136 +41,6 @@ fn addr(a: Option<&(AddrMask, bool)>, v6: bool) -> (bool, String) {
             };
             (*inv, s)
         }
-    }
-}
-
-fn ports(out: &mut String, what: &str, (lo, hi): (u16, u16), inv: bool) {
-    if (lo, hi) == (0, 0xFFFF) && !inv {
-        return;
-    }
-    let bang = if inv { "!" } else { "" };
-    if lo == hi {
-        let _ = write!(out, " {what}:{bang}{lo}");
-    } else {
-        let _ = write!(out, " {what}s:{bang}{lo}:{hi}");
-    }
-}
-
-/// The `-L` text of one match (with its leading space).
-fn match_text(out: &mut String, m: &dyn crate::ext::Match) {
-    let any = m.as_any();
-    if let Some(t) = any.downcast_ref::<matches::tcp::Tcp>() {
-        if t.elided {
-            return;
-        }
-        out.push_str(" tcp");
-        ports(out, "spt", t.spts, t.inv_sport);
-        ports(out, "dpt", t.dpts, t.inv_dport);
-        if t.flg_mask != 0 || t.inv_flags {
-            let _ = write!(
-                out,
-                " flags:{}0x{:02X}/0x{:02X}",
-                if t.inv_flags { "!" } else { "" },
-                t.flg_mask,
-                t.flg_cmp
-            );
-        }
-        if t.option != 0 {
-            let _ = write!(
-                out,
-                " option={}{}",
-                if t.inv_option { "!" } else { "" },
-                t.option
-            );
-        }
-    } else if let Some(u) = any.downcast_ref::<matches::udp::Udp>() {
-        if u.elided {
-            return;
-        }
-        out.push_str(" udp");
-        ports(out, "spt", u.spts, u.inv_sport);
-        ports(out, "dpt", u.dpts, u.inv_dport);
-    } else if let Some(c) = any.downcast_ref::<matches::conntrack::Conntrack>() {
-        let mut s = String::new();
-        m.save(&mut s);
-        // `--ctstate X` → `ctstate X`, `--state X` → `state X`; other options as saved.
-        let s = s
-            .replace(" --ctstate ", " ctstate ")
-            .replace(" --state ", " state ");
-        let _ = c;
-        out.push_str(&s);
-    } else if let Some(i) = any.downcast_ref::<matches::icmp::Icmp>() {
-        if i.v6 {
-            let mut s = String::new();
-            m.save(&mut s);
-            let _ = write!(out, " -m icmp6{s}");
-            return;
-        }
-        let bang = if i.invert { "!" } else { "" };
-        if i.icmp_type == 0xFF {
-            let _ = write!(out, " icmp {bang}any");
-        } else if i.code == (0, 0xFF) {
-            let _ = write!(out, " icmptype {bang}{}", i.icmp_type);
-        } else if i.code.0 == i.code.1 {
-            let _ = write!(out, " icmptype {bang}{} code {}", i.icmp_type, i.code.0);
-        } else {
-            let _ = write!(
-                out,
-                " icmptype {bang}{} codes {}-{}",
-                i.icmp_type, i.code.0, i.code.1
-            );
-        }
-    } else if let Some(mp) = any.downcast_ref::<matches::multiport::Multiport>() {
-        let side = match mp.side {
-            Some(matches::multiport::Side::Source) => "sports",
-            Some(matches::multiport::Side::Dest) => "dports",
-            _ => "ports",
-        };
-        let list: Vec<String> = mp
-            .ports
-            .iter()
-            .map(|(lo, hi, _)| {
-                if lo == hi {
-                    lo.to_string()
-                } else {
-                    format!("{lo}:{hi}")
-                }
-            })
-            .collect();
-        let _ = write!(
-            out,
-            " multiport {side} {}{}",
-            if mp.invert { "! " } else { "" },
-            list.join(",")
-        );
-    } else if let Some(c) = any.downcast_ref::<matches::comment::Comment>() {
-        let _ = write!(out, " /* {} */", c.text.as_deref().unwrap_or(""));
-    } else if let Some(l) = any.downcast_ref::<matches::limit::Limit>() {
-        out.push_str(" limit: avg");
-        matches::limit::fmt_rate(out, l.avg);
-        let _ = write!(out, " burst {}", l.burst);
-    } else if let Some(r) = any.downcast_ref::<matches::iprange::Iprange>() {
-        let ip = |n: u128| -> std::net::IpAddr {
-            if r.v6 {
-                std::net::Ipv6Addr::from(n).into()
-            } else {
-                std::net::Ipv4Addr::from(n as u32).into()
-            }
-        };
-        for (what, side) in [("source", &r.src), ("destination", &r.dst)] {
-            if let Some((lo, hi, inv)) = side {
-                let _ = write!(
-                    out,
-                    " {}{what} IP range {}-{}",
-                    if *inv { "! " } else { "" },
-                    ip(*lo),
-                    ip(*hi)
-                );
-            }
-        }
-    } else if m.printed() {
-        let _ = write!(out, " -m {}", m.display_name());
-        m.save(out);
     }
 }
 
@@ -217,7 +87,7 @@ fn rule_line(out: &mut String, n: usize, r: &Rule, v6: bool, pkts: u64, bytes: u
         if dinv { '!' } else { ' ' }
     );
     for m in &r.matches {
-        match_text(out, &*m.module);
+        m.module.listing(out);
     }
     match &r.action {
         Action::Goto(_) => out.push_str(" [goto]"),

@@ -21,6 +21,7 @@ use super::{bad, missing};
 use crate::diag::codes as code;
 use crate::diag::Diagnostic;
 use crate::ext::EvalCtx;
+use crate::ext::Facets;
 use crate::ext::{split_list, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
 use crate::netfilter::{Family, Hook};
 
@@ -322,6 +323,12 @@ impl Match for Addrtype {
             }
         }
         MatchResult::Yes
+    }
+    fn facets(&self) -> Facets {
+        Facets {
+            pure: true,
+            ..Facets::default()
+        }
     }
     fn as_any(&self) -> &dyn Any {
         self

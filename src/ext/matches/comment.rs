@@ -1,6 +1,7 @@
 //! `-m comment --comment TEXT` (xt_comment.c): always matches.
 
 use std::any::Any;
+use std::fmt::Write as _;
 
 use crate::diag::Diagnostic;
 use crate::ext::EvalCtx;
@@ -68,6 +69,9 @@ impl Match for Comment {
     }
     fn always_true(&self) -> bool {
         true
+    }
+    fn listing(&self, out: &mut String) {
+        let _ = write!(out, " /* {} */", self.text.as_deref().unwrap_or(""));
     }
     fn as_any(&self) -> &dyn Any {
         self

@@ -8,6 +8,7 @@ use super::port_match;
 use crate::conntrack::{state, status, CtDir};
 use crate::diag::Diagnostic;
 use crate::ext::EvalCtx;
+use crate::ext::Facets;
 use crate::ext::{
     parse_addr_mask, parse_num, parse_num_part, parse_port_range_unordered, parse_protocol,
     split_list, sub_span, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx, E_VALUE,
@@ -504,6 +505,26 @@ impl Match for Conntrack {
     }
     fn needs_conntrack(&self) -> bool {
         true
+    }
+    fn facets(&self) -> Facets {
+        // Only a pure state test is described completely.
+        let state_only = self.match_flags == flag::STATE;
+        Facets {
+            ct_state: state_only.then_some((self.state_mask, self.invert_flags & flag::STATE != 0)),
+            reads_conntrack: true,
+            complete: state_only,
+            pure: true,
+            ..Facets::default()
+        }
+    }
+    fn listing(&self, out: &mut String) {
+        let mut s = String::new();
+        self.save(&mut s);
+        // `--ctstate X` → `ctstate X`, `--state X` → `state X`; other options as saved.
+        let s = s
+            .replace(" --ctstate ", " ctstate ")
+            .replace(" --state ", " state ");
+        out.push_str(&s);
     }
     fn as_any(&self) -> &dyn Any {
         self

@@ -9,6 +9,7 @@ use std::fmt::Write;
 use super::{bad, conflict, missing};
 use crate::diag::Diagnostic;
 use crate::ext::EvalCtx;
+use crate::ext::Facets;
 use crate::ext::{parse_num, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
 
 pub const DSCP_CLASSES: &[(&str, u8)] = &[
@@ -120,6 +121,12 @@ impl Match for Dscp {
     }
     fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
         MatchResult::from_bool(((cx.skb.tos >> 2) == self.dscp) != self.invert)
+    }
+    fn facets(&self) -> Facets {
+        Facets {
+            pure: true,
+            ..Facets::default()
+        }
     }
     fn as_any(&self) -> &dyn Any {
         self

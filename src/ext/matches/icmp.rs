@@ -7,6 +7,7 @@ use std::fmt::Write;
 use super::{l4_view, L4View};
 use crate::diag::Diagnostic;
 use crate::ext::EvalCtx;
+use crate::ext::Facets;
 use crate::ext::{sub_span, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx, E_VALUE};
 use crate::packet::L4;
 
@@ -309,6 +310,35 @@ impl Match for Icmp {
         let hit = any
             || (ic.icmp_type == self.icmp_type && ic.code >= self.code.0 && ic.code <= self.code.1);
         MatchResult::from_bool(hit != self.invert)
+    }
+    fn facets(&self) -> Facets {
+        Facets {
+            icmp: Some((self.icmp_type, self.code, self.invert)),
+            complete: true,
+            ..Facets::default()
+        }
+    }
+    fn listing(&self, out: &mut String) {
+        if self.v6 {
+            out.push_str(" -m icmp6");
+            self.save(out);
+            return;
+        }
+        let bang = if self.invert { "!" } else { "" };
+        let t = self.icmp_type;
+        let _ = if t == 0xFF {
+            write!(out, " icmp {bang}any")
+        } else if self.code == (0, 0xFF) {
+            write!(out, " icmptype {bang}{t}")
+        } else if self.code.0 == self.code.1 {
+            write!(out, " icmptype {bang}{t} code {}", self.code.0)
+        } else {
+            write!(
+                out,
+                " icmptype {bang}{t} codes {}-{}",
+                self.code.0, self.code.1
+            )
+        };
     }
     fn as_any(&self) -> &dyn Any {
         self

@@ -10,6 +10,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use super::{bad, missing};
 use crate::diag::Diagnostic;
 use crate::ext::EvalCtx;
+use crate::ext::Facets;
 use crate::ext::{parse_ipv4_dotted, sub_span, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
 use crate::netfilter::Family;
 
@@ -162,6 +163,33 @@ impl Match for Iprange {
             }
         }
         MatchResult::Yes
+    }
+    fn facets(&self) -> Facets {
+        Facets {
+            src_range: self.src,
+            pure: true,
+            ..Facets::default()
+        }
+    }
+    fn listing(&self, out: &mut String) {
+        let ip = |n: u128| -> std::net::IpAddr {
+            if self.v6 {
+                std::net::Ipv6Addr::from(n).into()
+            } else {
+                std::net::Ipv4Addr::from(n as u32).into()
+            }
+        };
+        for (what, side) in [("source", &self.src), ("destination", &self.dst)] {
+            if let Some((lo, hi, inv)) = side {
+                let _ = write!(
+                    out,
+                    " {}{what} IP range {}-{}",
+                    if *inv { "! " } else { "" },
+                    ip(*lo),
+                    ip(*hi)
+                );
+            }
+        }
     }
     fn as_any(&self) -> &dyn Any {
         self

@@ -7,6 +7,7 @@ use std::any::Any;
 use super::missing;
 use crate::diag::Diagnostic;
 use crate::ext::EvalCtx;
+use crate::ext::Facets;
 use crate::ext::{parse_mint, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,6 +83,12 @@ impl Match for Length {
         let len = cx.pkt.ip_len.min(65535 + 40);
         let inside = len >= self.min as u32 && len <= self.max as u32;
         MatchResult::from_bool(inside != self.invert)
+    }
+    fn facets(&self) -> Facets {
+        Facets {
+            pure: true,
+            ..Facets::default()
+        }
     }
     fn as_any(&self) -> &dyn Any {
         self

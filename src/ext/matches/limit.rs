@@ -297,6 +297,11 @@ impl Match for Limit {
     fn rate_guard(&self) -> bool {
         true
     }
+    fn listing(&self, out: &mut String) {
+        out.push_str(" limit: avg");
+        fmt_rate(out, self.avg);
+        let _ = write!(out, " burst {}", self.burst);
+    }
     fn as_any(&self) -> &dyn Any {
         self
     }

@@ -12,6 +12,7 @@ use std::fmt::Write;
 use super::{bad, missing};
 use crate::diag::Diagnostic;
 use crate::ext::EvalCtx;
+use crate::ext::Facets;
 use crate::ext::{Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
 use crate::netfilter::{Hook, HookMask};
 
@@ -107,6 +108,12 @@ impl Match for Mac {
     }
     fn hooks(&self) -> HookMask {
         HookMask::of(&[Hook::Prerouting, Hook::Input, Hook::Forward])
+    }
+    fn facets(&self) -> Facets {
+        Facets {
+            pure: true,
+            ..Facets::default()
+        }
     }
     fn as_any(&self) -> &dyn Any {
         self

@@ -12,6 +12,7 @@ use std::any::Any;
 use super::missing;
 use crate::diag::Diagnostic;
 use crate::ext::EvalCtx;
+use crate::ext::Facets;
 use crate::ext::{
     fmt_val_mask, parse_val_mask, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx,
 };
@@ -118,6 +119,12 @@ impl Match for Mark {
     }
     fn needs_conntrack(&self) -> bool {
         self.conn
+    }
+    fn facets(&self) -> Facets {
+        Facets {
+            pure: true,
+            ..Facets::default()
+        }
     }
     fn as_any(&self) -> &dyn Any {
         self

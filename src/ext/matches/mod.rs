@@ -66,6 +66,20 @@ pub(crate) fn l4_view(pkt: &Packet, need: u32) -> L4View<'_> {
     }
 }
 
+/// For `-L` listings: ` dpt:22`, ` spts:!1024:2048` (nothing for the full range).
+pub(crate) fn list_ports(out: &mut String, what: &str, (lo, hi): (u16, u16), inv: bool) {
+    use std::fmt::Write as _;
+    if (lo, hi) == (0, 0xFFFF) && !inv {
+        return;
+    }
+    let bang = if inv { "!" } else { "" };
+    if lo == hi {
+        let _ = write!(out, " {what}:{bang}{lo}");
+    } else {
+        let _ = write!(out, " {what}s:{bang}{lo}:{hi}");
+    }
+}
+
 /// For `trace`: `dport 80 ≠ 22`, `sport 40000 ∈ 1024:65535` (the packet's value first).
 pub(crate) fn port_reason(what: &str, port: u16, (lo, hi): (u16, u16), invert: bool) -> String {
     let inside = port >= lo && port <= hi;
@@ -377,6 +391,59 @@ mod eval_tests {
         assert_eq!(w.eval(&*mk, &p, 0, 0), yes);
         let ow = build("physdev", None, &[("physdev-is-bridged", true, &[])]);
         assert_eq!(w.eval(&*ow, &p, 0, 0), yes);
+    }
+
+    /// Each unit describes what it tests (its facets), so analyses and the classifier need no
+    /// list of module names; and the port facets keep their contract: a port outside a
+    /// non-negated facet means the match says No.
+    #[test]
+    fn facets_describe_each_unit() {
+        use crate::ext::PortSet;
+        let tcp = build(
+            "tcp",
+            Some(6),
+            &[("dport", false, &["22"]), ("syn", false, &[])],
+        );
+        let f = tcp.facets();
+        assert_eq!(f.dport, Some(PortSet::range(22, 22, false)));
+        assert_eq!(f.tcp_flags, Some((0x17, 0x02, false)));
+        assert!(f.complete && !f.pure && f.sport.is_none());
+        let mp = build(
+            "multiport",
+            Some(17),
+            &[("dports", false, &["53,1000:1010"])],
+        );
+        let f = mp.facets();
+        assert_eq!(
+            f.dport.map(|p| p.ranges),
+            Some(vec![(53, 53), (1000, 1010)])
+        );
+        assert!(!f.complete);
+        let ct = build("conntrack", None, &[("ctstate", false, &["NEW"])]);
+        let f = ct.facets();
+        assert!(f.reads_conntrack && f.pure && f.complete && f.ct_state.is_some());
+        let lim = build("limit", None, &[("limit", false, &["1/s"])]);
+        let f = lim.facets();
+        assert!(!f.pure && !f.complete);
+        let c = build("comment", None, &[("comment", false, &["x"])]);
+        assert!(c.facets().pure && c.facets().complete);
+
+        let mut w = World::new();
+        let udp_m = build("udp", Some(17), &[("sport", false, &["53"])]);
+        for m in [&udp_m, &mp] {
+            for (sp, dp) in [(53, 1005), (53, 80), (99, 53), (99, 1000), (1, 2)] {
+                let p = udp("198.51.100.7", "192.0.2.10", sp, dp);
+                let f = m.facets();
+                let outside = |set: &Option<PortSet>, v: u16| {
+                    set.as_ref().is_some_and(|s| {
+                        !s.invert && !s.ranges.iter().any(|&(lo, hi)| (lo..=hi).contains(&v))
+                    })
+                };
+                if outside(&f.sport, sp) || outside(&f.dport, dp) {
+                    assert_eq!(w.eval(&**m, &p, 0, 0), MatchResult::No, "{m:?} {sp} {dp}");
+                }
+            }
+        }
     }
 
     #[test]

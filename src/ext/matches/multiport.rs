@@ -13,6 +13,7 @@ use crate::diag::codes as code;
 use crate::diag::Diagnostic;
 use crate::ext::EvalCtx;
 use crate::ext::{parse_port_text, split_list, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
+use crate::ext::{Facets, PortSet};
 use crate::packet::Packet;
 
 pub const MAX_PORTS: usize = 15;
@@ -259,6 +260,46 @@ impl Match for Multiport {
             }
         }
         MatchResult::from_bool(self.invert)
+    }
+    fn facets(&self) -> Facets {
+        let set = Some(PortSet {
+            ranges: self.ports.iter().map(|&(lo, hi, _)| (lo, hi)).collect(),
+            invert: self.invert,
+        });
+        match self.side {
+            Some(Side::Source) => Facets {
+                sport: set,
+                ..Facets::default()
+            },
+            Some(Side::Dest) => Facets {
+                dport: set,
+                ..Facets::default()
+            },
+            _ => Facets {
+                either_port: set,
+                ..Facets::default()
+            },
+        }
+    }
+    fn listing(&self, out: &mut String) {
+        let side = match self.side {
+            Some(Side::Source) => "sports",
+            Some(Side::Dest) => "dports",
+            _ => "ports",
+        };
+        let _ = write!(
+            out,
+            " multiport {side} {}",
+            if self.invert { "! " } else { "" }
+        );
+        for (i, (lo, hi, _)) in self.ports.iter().enumerate() {
+            let sep = if i == 0 { "" } else { "," };
+            let _ = if lo == hi {
+                write!(out, "{sep}{lo}")
+            } else {
+                write!(out, "{sep}{lo}:{hi}")
+            };
+        }
     }
     fn as_any(&self) -> &dyn Any {
         self

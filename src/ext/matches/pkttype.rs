@@ -15,6 +15,7 @@ use std::net::IpAddr;
 use super::{bad, missing};
 use crate::diag::Diagnostic;
 use crate::ext::EvalCtx;
+use crate::ext::Facets;
 use crate::ext::{Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
 use crate::packet::PktType;
 
@@ -141,6 +142,12 @@ impl Match for Pkttype {
     }
     fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
         MatchResult::from_bool((skb_pkt_type(cx) == self.pkttype) != self.invert)
+    }
+    fn facets(&self) -> Facets {
+        Facets {
+            pure: true,
+            ..Facets::default()
+        }
     }
     fn as_any(&self) -> &dyn Any {
         self

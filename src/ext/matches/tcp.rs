@@ -1,6 +1,7 @@
 //! `-m tcp` (libxt_tcp.c / xt_tcpudp.c `tcp_mt`): ports, flags, `--syn`, `--tcp-option`.
 
 use std::any::Any;
+use std::fmt::Write as _;
 
 use super::{l4_view, port_match, save_ports, L4View};
 use crate::diag::Diagnostic;
@@ -8,6 +9,7 @@ use crate::ext::EvalCtx;
 use crate::ext::{
     parse_num, parse_port_range, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx, E_VALUE,
 };
+use crate::ext::{Facets, PortSet};
 use crate::packet::L4;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -309,6 +311,53 @@ impl Match for Tcp {
             }
         }
         MatchResult::Yes
+    }
+    fn facets(&self) -> Facets {
+        if self.elided {
+            return Facets {
+                complete: true,
+                ..Facets::default()
+            };
+        }
+        let ports = |(lo, hi): (u16, u16), inv: bool| {
+            ((lo, hi) != (0, 0xFFFF) || inv).then(|| PortSet::range(lo, hi, inv))
+        };
+        Facets {
+            sport: ports(self.spts, self.inv_sport),
+            dport: ports(self.dpts, self.inv_dport),
+            tcp_flags: (self.flg_mask != 0 || self.inv_flags).then_some((
+                self.flg_mask,
+                self.flg_cmp,
+                self.inv_flags,
+            )),
+            complete: self.option == 0,
+            ..Facets::default()
+        }
+    }
+    fn listing(&self, out: &mut String) {
+        if self.elided {
+            return;
+        }
+        out.push_str(" tcp");
+        super::list_ports(out, "spt", self.spts, self.inv_sport);
+        super::list_ports(out, "dpt", self.dpts, self.inv_dport);
+        if self.flg_mask != 0 || self.inv_flags {
+            let _ = write!(
+                out,
+                " flags:{}0x{:02X}/0x{:02X}",
+                if self.inv_flags { "!" } else { "" },
+                self.flg_mask,
+                self.flg_cmp
+            );
+        }
+        if self.option != 0 {
+            let _ = write!(
+                out,
+                " option={}{}",
+                if self.inv_option { "!" } else { "" },
+                self.option
+            );
+        }
     }
     fn as_any(&self) -> &dyn Any {
         self

@@ -10,6 +10,7 @@ use std::fmt::Write;
 use super::{bad, missing};
 use crate::diag::Diagnostic;
 use crate::ext::EvalCtx;
+use crate::ext::Facets;
 use crate::ext::{strtoul_prefix, sub_span, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
 
 pub const TOS_NAMES: &[(&str, u8)] = &[
@@ -105,6 +106,12 @@ impl Match for Tos {
     }
     fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
         MatchResult::from_bool(((cx.skb.tos & self.mask) == self.value) != self.invert)
+    }
+    fn facets(&self) -> Facets {
+        Facets {
+            pure: true,
+            ..Facets::default()
+        }
     }
     fn as_any(&self) -> &dyn Any {
         self

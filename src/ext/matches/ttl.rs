@@ -9,6 +9,7 @@ use std::fmt::Write;
 use super::{conflict, missing};
 use crate::diag::Diagnostic;
 use crate::ext::EvalCtx;
+use crate::ext::Facets;
 use crate::ext::{parse_num, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,6 +131,12 @@ impl Match for Ttl {
             Some(Mode::Lt) => t < self.value,
             Some(Mode::Gt) => t > self.value,
         })
+    }
+    fn facets(&self) -> Facets {
+        Facets {
+            pure: true,
+            ..Facets::default()
+        }
     }
     fn as_any(&self) -> &dyn Any {
         self

@@ -6,6 +6,7 @@ use super::{l4_view, port_match, save_ports, L4View};
 use crate::diag::Diagnostic;
 use crate::ext::EvalCtx;
 use crate::ext::{parse_port_range_unordered, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
+use crate::ext::{Facets, PortSet};
 use crate::packet::L4;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,6 +140,31 @@ impl Match for Udp {
             port_match(self.spts.0, self.spts.1, uh.sport, self.inv_sport)
                 && port_match(self.dpts.0, self.dpts.1, uh.dport, self.inv_dport),
         )
+    }
+    fn facets(&self) -> Facets {
+        if self.elided {
+            return Facets {
+                complete: true,
+                ..Facets::default()
+            };
+        }
+        let ports = |(lo, hi): (u16, u16), inv: bool| {
+            ((lo, hi) != (0, 0xFFFF) || inv).then(|| PortSet::range(lo, hi, inv))
+        };
+        Facets {
+            sport: ports(self.spts, self.inv_sport),
+            dport: ports(self.dpts, self.inv_dport),
+            complete: true,
+            ..Facets::default()
+        }
+    }
+    fn listing(&self, out: &mut String) {
+        if self.elided {
+            return;
+        }
+        out.push_str(" udp");
+        super::list_ports(out, "spt", self.spts, self.inv_sport);
+        super::list_ports(out, "dpt", self.dpts, self.inv_dport);
     }
     fn as_any(&self) -> &dyn Any {
         self

@@ -136,6 +136,9 @@ impl Target for Log {
     fn apply(&self, _cx: &mut EvalCtx<'_>) -> TargetVerdict {
         TargetVerdict::Continue
     }
+    fn observes_only(&self) -> bool {
+        true
+    }
     fn as_any(&self) -> &dyn Any {
         self
     }

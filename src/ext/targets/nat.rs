@@ -23,7 +23,7 @@ use std::any::Any;
 use crate::diag::Diagnostic;
 use crate::ext::targets::common::{missing, nat_to, offset_unsupported, NatRange};
 use crate::ext::EvalCtx;
-use crate::ext::{Arg, NatKind, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
+use crate::ext::{Arg, NatKind, NatSpec, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
 use crate::netfilter::{Family, Hook, HookMask, TableKind};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,6 +153,9 @@ impl Target for Nat {
     }
     fn needs_conntrack(&self) -> bool {
         true
+    }
+    fn nat_spec(&self) -> Option<NatSpec> {
+        Some(self.range.spec(self.kind))
     }
     fn as_any(&self) -> &dyn Any {
         self

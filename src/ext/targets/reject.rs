@@ -157,6 +157,9 @@ impl Target for Reject {
     fn is_terminal(&self) -> bool {
         true
     }
+    fn reject_reply(&self) -> Option<RejectReply> {
+        Some(self.reply())
+    }
     fn as_any(&self) -> &dyn Any {
         self
     }

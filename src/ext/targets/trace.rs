@@ -59,6 +59,9 @@ impl Target for Trace {
         cx.skb.trace = true;
         TargetVerdict::Continue
     }
+    fn observes_only(&self) -> bool {
+        true
+    }
     fn as_any(&self) -> &dyn Any {
         self
     }

@@ -52,6 +52,9 @@ impl Target for Ulog {
     fn apply(&self, _cx: &mut EvalCtx<'_>) -> TargetVerdict {
         TargetVerdict::Unknown("ULOG cannot be loaded")
     }
+    fn observes_only(&self) -> bool {
+        true
+    }
     fn as_any(&self) -> &dyn Any {
         self
     }

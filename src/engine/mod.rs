@@ -6,6 +6,7 @@
 //! recent lists, counters) evolves exactly as the kernel's would.
 
 mod answers;
+mod classify;
 pub mod describe;
 mod nat;
 pub mod outcome;
@@ -181,6 +182,8 @@ pub struct Engine<'r> {
     origin: Option<u64>,
     answers: answers::Answers,
     taint: taint::Taint,
+    /// Candidate-rule indexes of long chains (`classify`).
+    pub(crate) classifier: classify::Classifier,
 }
 
 impl<'r> Engine<'r> {
@@ -236,7 +239,20 @@ impl<'r> Engine<'r> {
             origin,
             answers: answers::Answers::default(),
             taint: taint::Taint::default(),
+            classifier: classify::Classifier::new(&rs.tables),
         }
+    }
+
+    /// Walk every chain rule by rule (`false`) instead of stepping over the rules a packet
+    /// cannot match with the classifier (`true`, the default). Verdicts, counters and state are
+    /// the same either way; the walk is the reference the classifier is tested against.
+    pub fn set_classifier(&mut self, on: bool) {
+        self.classifier.off = !on;
+    }
+
+    /// Bytes held by the classifier's indexes (0 before a long chain was indexed).
+    pub fn classifier_bytes(&self) -> usize {
+        self.classifier.bytes()
     }
 
     /// Turn recording of [`Outcome::trace`] on or off (e.g. after replaying the frames before

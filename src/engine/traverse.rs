@@ -1,6 +1,7 @@
 //! `ipt_do_table`: one table at one hook — the rule loop with the jump stack, gotos, RETURN,
 //! policies, non-terminating targets, hot-drops, counters and uncertainty.
 
+use super::classify::{self, Cursor, Key};
 use super::{Engine, HookCtx};
 use crate::engine::outcome::{Decision, RuleRef};
 use crate::engine::trace::{match_check, Check, Clause, TraceEvent};
@@ -84,6 +85,17 @@ pub(crate) fn nft_ipv6_l4proto(pkt: &Packet) -> Option<u8> {
     }
 }
 
+/// The protocol `-p` compares: the upper layer, or under nf_tables over IPv6 what
+/// [`nft_ipv6_l4proto`] finds.
+#[inline]
+fn l4proto(pkt: &Packet, backend: Backend) -> Option<u8> {
+    if pkt.family == crate::packet::Family::V6 && backend == Backend::Nft {
+        nft_ipv6_l4proto(pkt)
+    } else {
+        Some(pkt.proto)
+    }
+}
+
 /// The `ip_packet_match` part of a rule: addresses, interfaces, protocol, fragment flag.
 #[inline]
 fn header_matches(r: &Rule, pkt: &Packet, indev: &str, outdev: &str, backend: Backend) -> bool {
@@ -130,11 +142,7 @@ fn header_matches_noting(
         }
     }
     if let Some((p, inv)) = r.proto {
-        let l4 = if pkt.family == crate::packet::Family::V6 && backend == Backend::Nft {
-            nft_ipv6_l4proto(pkt)
-        } else {
-            Some(pkt.proto)
-        };
+        let l4 = l4proto(pkt, backend);
         let ok = l4.is_some_and(|l4| (l4 == p) != inv);
         note(Clause::Proto(p, inv, l4), ok);
         if !ok {
@@ -338,6 +346,12 @@ impl Engine<'_> {
                 }
             };
         }
+        // The classifier's view of the packet, made when a long chain is first entered.
+        let v6 = rs.family == crate::netfilter::Family::V6;
+        let mut key: Option<Key<'_>> = None;
+        let mut cursor = Cursor::default();
+        let mut cursor_chain = usize::MAX;
+        let mut cursor_ok = false;
         loop {
             steps += 1;
             if steps > MAX_STEPS {
@@ -355,6 +369,21 @@ impl Engine<'_> {
                 });
             }
             let c = &table.chains[chain];
+            // Step over the rules the packet cannot match (`classify`); `trace` walks them all.
+            if !hc.trace_on && idx < c.rules.len() && c.rules.len() >= classify::MIN_RULES {
+                if let Some(ix) = self.classifier.index(ti, chain, c, v6) {
+                    if cursor_chain != chain {
+                        let k = key.get_or_insert_with(|| {
+                            Key::new(pkt, l4proto(pkt, self.env.backend), indev, outdev)
+                        });
+                        cursor_ok = ix.cursor(k, &mut cursor);
+                        cursor_chain = chain;
+                    }
+                    if cursor_ok {
+                        idx = ix.next(&mut cursor, idx);
+                    }
+                }
+            }
             if idx >= c.rules.len() {
                 // End of chain: built-in → policy; user chain → implicit RETURN.
                 if c.hook.is_some() {

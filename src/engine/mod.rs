@@ -21,6 +21,7 @@ use std::net::IpAddr;
 /// The extension ABI lives in `ext`; re-exported here for callers that name it from the engine.
 pub use crate::ext::ctx;
 pub use crate::ext::ctx::*;
+pub use classify::ClassifierMode;
 pub use outcome::*;
 pub use trace::{Check, TraceEvent};
 pub use traverse::{TableResult, TableVerdict};
@@ -247,7 +248,16 @@ impl<'r> Engine<'r> {
     /// cannot match with the classifier (`true`, the default). Verdicts, counters and state are
     /// the same either way; the walk is the reference the classifier is tested against.
     pub fn set_classifier(&mut self, on: bool) {
-        self.classifier.off = !on;
+        self.set_classifier_mode(if on {
+            ClassifierMode::Auto
+        } else {
+            ClassifierMode::Off
+        });
+    }
+
+    /// Choose the classifier's index kind (tests force each in turn; see [`ClassifierMode`]).
+    pub fn set_classifier_mode(&mut self, mode: ClassifierMode) {
+        self.classifier.mode = mode;
     }
 
     /// Bytes held by the classifier's indexes (0 before a long chain was indexed).

@@ -1,41 +1,18 @@
-//! Rule classification: which rules of a long chain a packet can match, without trying each.
-//!
-//! The kernel's `ipt_do_table` walks a chain rule by rule. nftables' pipapo sets
-//! (`net/netfilter/nft_set_pipapo.c`) instead split the packet's header fields into groups of
-//! bits and keep, for each group and each value of it, a bitmap of the entries that accept that
-//! value; the entries a packet matches are the AND of one bitmap per group. fwcheck does the same
-//! over the rules of a long chain. The groups are the bytes of the source and destination
+//! The bitmap index, after nftables' pipapo sets (`net/netfilter/nft_set_pipapo.c`): the
+//! header fields are split into groups of bits and each group keeps, for each value of it, a
+//! bitmap of the entries that accept that value; the entries a packet matches are the AND of
+//! one bitmap per group. Here the groups are the bytes of the source and destination
 //! addresses, the protocol, the bytes of the source and destination ports, and the input and
-//! output interface names (one bucket per exact name). The first set bit of the AND at or after
-//! a position is the next *candidate* rule. A second level (one bit per 64-rule word, set when
-//! the word has a bit) lets a lookup step over words some group rules out.
+//! output interface names (one bucket per exact name), and the entries are a chain's rules. The
+//! first set bit of the AND at or after a position is the next candidate. A second level (one
+//! bit per 64-rule word, set when the word has a bit) steps over words some group rules out.
 //!
-//! Every rule the packet could match is a candidate: a rule that does not constrain a group
-//! exactly (no clause, a negated one, an `eth+` prefix, a port range spanning several values of
-//! the high byte, …) sits in every bucket of that group. The traversal visits candidates in
-//! order and evaluates each in full, so first-match order, counters and every stateful match are
-//! exactly those of the linear walk. The linear walk stays the reference: `trace` uses it, and
-//! `tests/classifier.rs` compares the two on random rulesets and packets.
-//!
-//! Why skipping a non-candidate changes nothing: it fails the `ip_packet_match` part of the rule
-//! (addresses, interfaces, protocol), which has no effect; or, for a packet that is not a later
-//! fragment and has transport ports, a port [`Facets`](crate::ext::Facets) of a match that only
-//! pure matches precede — by the facet contract that match says No, and nothing before it
-//! changed anything.
-//!
-//! Chains are indexed lazily, once they have been entered [`BUILD_AFTER`] times with at least
-//! [`MIN_RULES`] rules, so the static analyses' many short-lived engines never pay for it.
+//! A rule that does not constrain a group exactly (no clause, a negated one, an `eth+` prefix, a
+//! port range spanning several values of the high byte, …) sits in every bucket of that group.
 
+use super::{Cursor, Key, Need};
 use crate::ext::PortSet;
-use crate::netfilter::AddrMask;
-use crate::packet::Packet;
-use crate::ruleset::model::{Chain, Rule};
 
-/// Chains shorter than this are walked: the walk is as fast as a lookup there.
-pub(crate) const MIN_RULES: usize = 24;
-/// A chain is indexed after this many lookups (a fresh engine judging a few probe packets
-/// never builds an index).
-pub(crate) const BUILD_AFTER: u32 = 32;
 /// Bitmaps of one chain's index take at most this many bytes; the groups that constrain the
 /// fewest rules are left out beyond it (fewer groups only make more candidates).
 const MAX_BYTES: usize = 64 << 20;
@@ -67,9 +44,9 @@ struct Group {
     count: Vec<u32>,
 }
 
-/// The index of one chain.
+/// The bitmap index of one chain.
 #[derive(Debug)]
-pub(crate) struct ChainIndex {
+pub(crate) struct BitmapIndex {
     rules: usize,
     words: usize,
     swords: usize,
@@ -77,58 +54,8 @@ pub(crate) struct ChainIndex {
     groups: Vec<Group>,
 }
 
-/// The packet's values, for the groups of an index.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Key<'a> {
-    pub src: [u8; 16],
-    pub dst: [u8; 16],
-    pub v6: bool,
-    /// The protocol `-p` compares (`None` when it cannot be told: every `-p` rule fails then,
-    /// but the group is not used).
-    pub proto: Option<u8>,
-    /// Transport ports, when the packet is not a later fragment and has them.
-    pub ports: Option<(u16, u16)>,
-    pub indev: &'a str,
-    pub outdev: &'a str,
-}
-
-impl<'a> Key<'a> {
-    pub(crate) fn new(pkt: &Packet, proto: Option<u8>, indev: &'a str, outdev: &'a str) -> Self {
-        let bytes = |a: std::net::IpAddr| match a {
-            std::net::IpAddr::V4(a) => {
-                let mut b = [0u8; 16];
-                b[..4].copy_from_slice(&a.octets());
-                (b, false)
-            }
-            std::net::IpAddr::V6(a) => (a.octets(), true),
-        };
-        let (src, v6) = bytes(pkt.src);
-        let (dst, dv6) = bytes(pkt.dst);
-        Key {
-            src,
-            dst,
-            v6: v6 || dv6,
-            proto,
-            ports: if pkt.frag.offset == 0 {
-                pkt.ports()
-            } else {
-                None
-            },
-            indev,
-            outdev,
-        }
-    }
-}
-
-/// A packet's rows of one index: per group used, the offsets of its bucket's bitmap and
-/// summary, the most selective first. Empty when every rule is a candidate.
-#[derive(Debug, Default)]
-pub(crate) struct Cursor {
-    rows: Vec<Row>,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Row {
+pub(crate) struct Row {
     group: u32,
     count: u32,
     bits: usize,
@@ -182,62 +109,6 @@ fn port_byte(set: &PortSet, hi: bool) -> Option<ByteSet> {
     (s != byte_set_all()).then_some(s)
 }
 
-/// What one rule requires of the packet, in the index's terms.
-struct Need<'r> {
-    src: Option<([u8; 16], [u8; 16])>,
-    dst: Option<([u8; 16], [u8; 16])>,
-    proto: Option<u8>,
-    sport: Option<&'r PortSet>,
-    dport: Option<&'r PortSet>,
-    indev: Option<&'r str>,
-    outdev: Option<&'r str>,
-}
-
-fn addr_need(a: &Option<(AddrMask, bool)>, v6: bool) -> Option<([u8; 16], [u8; 16])> {
-    match a {
-        Some((AddrMask::V4 { addr, mask }, false)) if !v6 => {
-            let (mut x, mut m) = ([0u8; 16], [0u8; 16]);
-            x[..4].copy_from_slice(&addr.to_be_bytes());
-            m[..4].copy_from_slice(&mask.to_be_bytes());
-            Some((x, m))
-        }
-        Some((AddrMask::V6 { addr, mask }, false)) if v6 => {
-            Some((addr.to_be_bytes(), mask.to_be_bytes()))
-        }
-        _ => None,
-    }
-}
-
-fn need<'r>(r: &'r Rule, v6: bool, facets: &'r [crate::ext::Facets]) -> Need<'r> {
-    let iface = |i: &'r Option<crate::ruleset::IfaceMatch>| {
-        i.as_ref()
-            .filter(|i| !i.invert && !i.name.ends_with('+'))
-            .map(|i| i.name.as_str())
-    };
-    let (mut sport, mut dport) = (None, None);
-    for f in facets {
-        if sport.is_none() {
-            sport = f.sport.as_ref().filter(|p| !p.invert);
-        }
-        if dport.is_none() {
-            dport = f.dport.as_ref().filter(|p| !p.invert);
-        }
-        // A later match is reached only through this one: usable only if this one is pure.
-        if !f.pure {
-            break;
-        }
-    }
-    Need {
-        src: addr_need(&r.src, v6),
-        dst: addr_need(&r.dst, v6),
-        proto: r.proto.filter(|p| !p.1).map(|p| p.0),
-        sport,
-        dport,
-        indev: iface(&r.iniface),
-        outdev: iface(&r.outiface),
-    }
-}
-
 /// Whether `n` constrains field `f` (cheaply: a port range may still allow every value of a
 /// byte, which only leaves a group with a few more candidates).
 fn constrains(n: &Need<'_>, f: Field) -> bool {
@@ -252,23 +123,12 @@ fn constrains(n: &Need<'_>, f: Field) -> bool {
     }
 }
 
-impl ChainIndex {
-    /// Index `chain` of a ruleset of family `v6`.
-    pub(crate) fn build(chain: &Chain, v6: bool) -> ChainIndex {
-        let rules = chain.rules.len();
+impl BitmapIndex {
+    /// Index the rules whose needs are `needs`, in a ruleset of family `v6`.
+    pub(crate) fn build(needs: &[Need<'_>], v6: bool) -> BitmapIndex {
+        let rules = needs.len();
         let words = rules.div_ceil(64);
         let swords = words.div_ceil(64);
-        let facets: Vec<Vec<crate::ext::Facets>> = chain
-            .rules
-            .iter()
-            .map(|r| r.matches.iter().map(|m| m.module.facets()).collect())
-            .collect();
-        let needs: Vec<Need<'_>> = chain
-            .rules
-            .iter()
-            .zip(&facets)
-            .map(|(r, f)| need(r, v6, f))
-            .collect();
         let abytes = if v6 { 16u8 } else { 4 };
         let mut fields: Vec<Field> = Vec::new();
         for b in 0..abytes {
@@ -325,7 +185,7 @@ impl ChainIndex {
         for (_, field) in ranked {
             let mut names = foldhash::HashMap::<String, u32>::default();
             if matches!(field, Field::In | Field::Out) {
-                for n in &needs {
+                for n in needs {
                     if let Some(name) = name_need(n, field) {
                         let next = names.len() as u32;
                         names.entry(name.to_string()).or_insert(next);
@@ -385,7 +245,7 @@ impl ChainIndex {
                 count,
             });
         }
-        ChainIndex {
+        BitmapIndex {
             rules,
             words,
             swords,
@@ -513,60 +373,5 @@ impl ChainIndex {
             .iter()
             .map(|g| (g.bits.len() + g.sums.len()) * 8 + g.count.len() * 4)
             .sum()
-    }
-}
-
-/// The indexes of one engine's ruleset, built lazily per chain.
-#[derive(Debug, Default)]
-pub(crate) struct Classifier {
-    /// `[table][chain]`: lookups so far, and the index once built.
-    chains: Vec<Vec<(u32, Option<Box<ChainIndex>>)>>,
-    /// Off: every chain is walked (the reference, for tests and `trace`).
-    pub(crate) off: bool,
-}
-
-impl Classifier {
-    pub(crate) fn new(tables: &[crate::ruleset::model::Table]) -> Classifier {
-        Classifier {
-            chains: tables
-                .iter()
-                .map(|t| t.chains.iter().map(|_| (0, None)).collect())
-                .collect(),
-            off: false,
-        }
-    }
-
-    /// Bytes held by the indexes built so far.
-    pub(crate) fn bytes(&self) -> usize {
-        self.chains
-            .iter()
-            .flatten()
-            .filter_map(|(_, ix)| ix.as_deref())
-            .map(ChainIndex::bytes)
-            .sum()
-    }
-
-    /// The index of chain `ci` of table `ti`, building it on the [`BUILD_AFTER`]th call for a
-    /// chain of at least [`MIN_RULES`] rules.
-    #[inline]
-    pub(crate) fn index(
-        &mut self,
-        ti: usize,
-        ci: usize,
-        chain: &Chain,
-        v6: bool,
-    ) -> Option<&ChainIndex> {
-        if self.off || chain.rules.len() < MIN_RULES {
-            return None;
-        }
-        let slot = &mut self.chains[ti][ci];
-        if slot.1.is_none() {
-            slot.0 += 1;
-            if slot.0 < BUILD_AFTER {
-                return None;
-            }
-            slot.1 = Some(Box::new(ChainIndex::build(chain, v6)));
-        }
-        slot.1.as_deref()
     }
 }

@@ -1,7 +1,8 @@
 //! Rule count must not matter (issue 13, target 2): replay throughput with 10,000 and 50,000
 //! rules of each shape of `benches/gate.sh` (`blocklist`, `mixed`, `chains`), against the
 //! 17-rule throughput of guide 000, on the same packets, with the classifier
-//! (`src/engine/classify.rs`) and, for comparison, with the linear walk.
+//! (`src/engine/classify/`: its choice, then the bitmap index forced) and, for comparison, with
+//! the linear walk.
 //!
 //! Run: `cargo bench --features testkit --bench rules`. Environment: `FWCHECK_BENCH_PACKETS`
 //! (default 200000), `FWCHECK_BENCH_RUNS` (default 3, best is kept), `FWCHECK_BENCH_SIZES`
@@ -15,7 +16,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use fwcheck::engine::{Engine, SimEnv, SimOptions};
+use fwcheck::engine::{ClassifierMode, Engine, SimEnv, SimOptions};
 use fwcheck::lint::load_str;
 use fwcheck::packet::capture::CaptureReader;
 use fwcheck::packet::Packet;
@@ -35,7 +36,7 @@ fn time(
     text: &str,
     pkts: &[Packet],
     host: std::net::IpAddr,
-    classifier: bool,
+    mode: ClassifierMode,
     runs: u64,
 ) -> (Duration, usize) {
     let l = load_str("bench.rules", text, ParseOptions::default());
@@ -53,7 +54,7 @@ fn time(
                 ..SimOptions::default()
             },
         );
-        e.set_classifier(classifier);
+        e.set_classifier_mode(mode);
         let t = Instant::now();
         for p in pkts {
             black_box(e.process(p).verdict);
@@ -91,17 +92,18 @@ fn main() {
         "{} packets (webserver capture, host {host}), best of {runs}; µs per packet",
         pkts.len()
     );
-    let (base, _) = time(GUIDE_000, &pkts, host, true, runs);
+    let (base, _) = time(GUIDE_000, &pkts, host, ClassifierMode::Auto, runs);
     println!(
-        "{:<34} {:>8} {:>10} {:>9} {:>10} {:>10}",
-        "ruleset", "rules", "classifier", "vs 17", "walk", "index MiB"
+        "{:<24} {:>6} {:>10} {:>7} {:>9} {:>9} {:>9}",
+        "ruleset", "rules", "classifier", "vs 17", "bitmaps", "walk", "index MiB"
     );
     println!(
-        "{:<34} {:>8} {:>10.3} {:>9} {:>10} {:>10}",
+        "{:<24} {:>6} {:>10.3} {:>7} {:>9} {:>9} {:>9}",
         "guide 000",
         17,
         per(base),
         "1.00×",
+        "",
         "",
         ""
     );
@@ -114,19 +116,24 @@ fn main() {
                 } else {
                     text.clone()
                 };
-                let (c, bytes) = time(&text, &pkts, host, true, runs);
+                let (c, bytes) = time(&text, &pkts, host, ClassifierMode::Auto, runs);
+                let bm = per(time(&text, &pkts, host, ClassifierMode::Bitmaps, 1).0);
                 let w = if walk {
-                    format!("{:.3}", per(time(&text, &pkts, host, false, 1).0))
+                    format!(
+                        "{:.3}",
+                        per(time(&text, &pkts, host, ClassifierMode::Off, 1).0)
+                    )
                 } else {
                     "-".into()
                 };
                 let name = format!("{shape}{}", if stateless { " (stateless)" } else { "" });
                 println!(
-                    "{:<34} {:>8} {:>10.3} {:>8.2}× {:>10} {:>10.1}",
+                    "{:<24} {:>6} {:>10.3} {:>6.2}× {:>9.3} {:>9} {:>9.1}",
                     name,
                     size,
                     per(c),
                     base.as_secs_f64() / c.as_secs_f64(),
+                    bm,
                     w,
                     bytes as f64 / (1 << 20) as f64
                 );

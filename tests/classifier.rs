@@ -333,7 +333,8 @@ fn the_classifier_engages() {
     }
     text.push_str("-A INPUT -s 198.51.100.3/32 -p udp -m udp --dport 53 -j DROP\nCOMMIT\n");
     let l = rules(&text);
-    let pkts: Vec<Packet> = (0..100u16)
+    // Enough packets for the automatic choice to build its index (after 128 walks).
+    let pkts: Vec<Packet> = (0..400u16)
         .map(|i| {
             udp(
                 i as u64 + 1,
@@ -349,7 +350,7 @@ fn the_classifier_engages() {
         b.iter()
             .filter(|o| o.contains("verdict: Some(Drop)"))
             .count(),
-        20
+        80
     );
     for mode in INDEXED {
         let (a, ca, bytes) = run(&l, &pkts, mode);

@@ -452,21 +452,31 @@ pub fn decided_by(rs: &Ruleset, o: &Outcome) -> Option<RuleInfo> {
 
 /// Every static check (no capture needed): lockout, probes, shadowing, structure.
 pub fn static_findings(loaded: &Loaded, opts: &CheckOptions) -> Vec<Finding> {
-    let mut v = lockout::check(&loaded.ruleset, opts);
-    v.extend(static_findings_except_lockout(loaded, opts));
-    v
+    let rs = &loaded.ruleset;
+    let lockout = || lockout::check(rs, opts);
+    in_parallel(&[&lockout, &|| static_findings_except_lockout(loaded, opts)])
 }
 
 /// [`static_findings`] without the lockout checks (for callers that run those themselves).
 pub fn static_findings_except_lockout(loaded: &Loaded, opts: &CheckOptions) -> Vec<Finding> {
-    let mut v = Vec::new();
-    v.extend(probes::check(&loaded.ruleset, opts));
-    v.extend(services::check(&loaded.ruleset, opts));
-    v.extend(shadow::check(&loaded.ruleset));
-    v.extend(placement::check(&loaded.ruleset, opts));
-    v.extend(exposure::check(&loaded.ruleset, opts));
-    v.extend(structural(loaded));
-    v
+    let rs = &loaded.ruleset;
+    in_parallel(&[
+        &|| probes::check(rs, opts),
+        &|| services::check(rs, opts),
+        &|| shadow::check(rs),
+        &|| placement::check(rs, opts),
+        &|| exposure::check(rs, opts),
+        &|| structural(loaded),
+    ])
+}
+
+/// Independent analyses (each on its own engines) run in parallel with rayon; their findings are
+/// concatenated in the order given, so the output does not depend on the number of threads
+/// (`RAYON_NUM_THREADS=1` gives the same bytes; `tests/parallel.rs`).
+fn in_parallel(checks: &[&(dyn Fn() -> Vec<Finding> + Sync)]) -> Vec<Finding> {
+    use rayon::prelude::*;
+    let parts: Vec<Vec<Finding>> = checks.par_iter().map(|c| c()).collect();
+    parts.into_iter().flatten().collect()
 }
 
 /// FW101/FW102 from the chain graph, as findings.

@@ -87,10 +87,10 @@ impl TupleIndex {
             let next = names.len() as u32;
             *names.entry(n.to_string()).or_insert(next)
         };
-        // Per class, per key, the rules in order (so each run is sorted).
+        // (class, which table, key, rule) for every filing; sorted, each key's rules form one
+        // run in rule order.
         let mut shapes: Vec<Shape> = Vec::new();
-        type Runs = foldhash::HashMap<TKey, Vec<u32>>;
-        let mut runs: Vec<(Runs, Runs)> = Vec::new();
+        let mut filed: Vec<(u32, bool, TKey, u32)> = Vec::with_capacity(needs.len());
         for (r, n) in needs.iter().enumerate() {
             let (sa, sm) = n
                 .src
@@ -124,48 +124,39 @@ impl TupleIndex {
                         return None;
                     }
                     shapes.push(shape);
-                    runs.push(Default::default());
                     shapes.len() - 1
                 }
             };
             let (ind, outd) = (ind.unwrap_or(0), outd.unwrap_or(0));
-            let (full, noport) = &mut runs[ci];
+            let (ci, r) = (ci as u32, r as u32);
             for &sp in sports.as_deref().unwrap_or(&[0]) {
                 for &dp in dports.as_deref().unwrap_or(&[0]) {
-                    let v = full
-                        .entry((sa & sm, da & dm, sp, dp, ind, outd))
-                        .or_default();
-                    if v.last() != Some(&(r as u32)) {
-                        v.push(r as u32);
-                    }
+                    filed.push((ci, false, (sa & sm, da & dm, sp, dp, ind, outd), r));
                 }
             }
             if shape.sport || shape.dport {
-                let v = noport
-                    .entry((sa & sm, da & dm, 0, 0, ind, outd))
-                    .or_default();
-                v.push(r as u32);
+                filed.push((ci, true, (sa & sm, da & dm, 0, 0, ind, outd), r));
             }
         }
-        let mut entries = Vec::new();
-        let mut flat = |m: Runs| -> foldhash::HashMap<TKey, (u32, u32)> {
-            m.into_iter()
-                .map(|(k, v)| {
-                    let start = entries.len() as u32;
-                    entries.extend(v);
-                    (k, (start, entries.len() as u32))
-                })
-                .collect()
-        };
-        let classes = shapes
+        filed.sort_unstable();
+        filed.dedup();
+        let mut classes: Vec<Class> = shapes
             .into_iter()
-            .zip(runs)
-            .map(|(shape, (full, noport))| Class {
+            .map(|shape| Class {
                 shape,
-                full: flat(full),
-                noport: flat(noport),
+                full: Default::default(),
+                noport: Default::default(),
             })
             .collect();
+        let mut entries = Vec::with_capacity(filed.len());
+        for run in filed.chunk_by(|a, b| (a.0, a.1, a.2) == (b.0, b.1, b.2)) {
+            let (ci, noport, key, _) = run[0];
+            let start = entries.len() as u32;
+            entries.extend(run.iter().map(|f| f.3));
+            let c = &mut classes[ci as usize];
+            let map = if noport { &mut c.noport } else { &mut c.full };
+            map.insert(key, (start, entries.len() as u32));
+        }
         Some(TupleIndex {
             rules: needs.len(),
             v6,

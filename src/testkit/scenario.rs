@@ -1018,22 +1018,6 @@ fn dccp(src: &str, dst: &str, sport: u16, dport: u16, kind: u8) -> Vec<u8> {
     b
 }
 
-/// CRC32c (Castagnoli, reflected), as SCTP's checksum.
-fn crc32c(data: &[u8]) -> u32 {
-    let mut crc = u32::MAX;
-    for &byte in data {
-        crc ^= byte as u32;
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0x82F6_3B78
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
 /// An SCTP INIT (`t` 1) or INIT ACK (`t` 2) chunk with initiate tag `tag`.
 fn sctp_init(t: u8, tag: u32) -> Vec<u8> {
     let mut c = vec![t, 0, 0, 20];
@@ -1055,7 +1039,7 @@ fn sctp(sport: u16, dport: u16, vtag: u32, chunks: &[Vec<u8>], good: bool) -> Ve
         b.extend_from_slice(c);
         b.resize(b.len().next_multiple_of(4), 0);
     }
-    let crc = crc32c(&b) ^ if good { 0 } else { 1 };
+    let crc = crate::conntrack::sctp::crc32c(&b) ^ if good { 0 } else { 1 };
     b[8..12].copy_from_slice(&crc.to_le_bytes());
     b
 }

@@ -33,7 +33,6 @@
 //! be given at once to [`parse_many`], separated by `;` or new lines; they are laid out one
 //! after the other in time, 100 ms apart.
 
-use std::fmt;
 use std::net::IpAddr;
 
 use super::build::{L4Spec, PacketSpec};
@@ -164,24 +163,14 @@ fn decode_hex(h: &str) -> Option<Vec<u8>> {
 
 /// A parse error: where (1-based column, in characters, of the whole input given to the
 /// parser), what was expected and what was found.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("column {column}: expected {expected}, found {found}")]
 pub struct SpecError {
     pub column: usize,
     pub expected: String,
     pub found: String,
 }
 
-impl fmt::Display for SpecError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "column {}: expected {}, found {}",
-            self.column, self.expected, self.found
-        )
-    }
-}
-
-impl std::error::Error for SpecError {}
 
 #[derive(Debug, Clone)]
 struct Tok {

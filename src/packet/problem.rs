@@ -83,7 +83,8 @@ impl fmt::Display for ProblemKind {
 
 /// A frame that did not yield a packet: where (frame number, 1-based), what (stable kind), why
 /// (human reason) and, when the fixed IP header was readable, the addresses.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("frame {frame}: {kind}: {reason}{}", Addrs(*addrs))]
 pub struct PacketProblem {
     pub frame: u64,
     pub kind: ProblemKind,
@@ -109,17 +110,17 @@ impl PacketProblem {
     }
 }
 
-impl fmt::Display for PacketProblem {
+/// ` (SRC > DST)` when the addresses are known.
+struct Addrs(Option<(IpAddr, IpAddr)>);
+
+impl fmt::Display for Addrs {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "frame {}: {}: {}", self.frame, self.kind, self.reason)?;
-        if let Some((s, d)) = self.addrs {
-            write!(f, " ({s} > {d})")?;
+        match self.0 {
+            Some((s, d)) => write!(f, " ({s} > {d})"),
+            None => Ok(()),
         }
-        Ok(())
     }
 }
-
-impl std::error::Error for PacketProblem {}
 
 /// Human name of a well-known ethertype, for skip reports.
 pub fn ethertype_name(et: u16) -> Option<&'static str> {

@@ -58,7 +58,8 @@ pub use crate::report::outcome::{Exit, ReplayReport, Report, Totals};
 
 /// Why a session stops: the message (without the `fwcheck: ` prefix the CLI adds) and the
 /// exit code.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
 pub struct Error {
     pub exit: Exit,
     pub message: String,
@@ -79,13 +80,6 @@ impl Error {
     }
 }
 
-impl std::fmt::Display for Error {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for Error {}
 
 /// The simulated host: addresses, interfaces, sysctls.
 #[derive(Debug, Clone)]

@@ -155,6 +155,18 @@ fn cmd_sim(a: SimArgs) -> Result<u8, Error> {
     if let Some((new_rules, at)) = reload {
         session = session.with_reload(new_rules, at);
     }
+    if let Some(path) = &a.parity {
+        // The other family's file: its family is told by its content (or its name), not by -4/-6.
+        let mut src = a.input.source(path);
+        src.family = None;
+        let other = load(&src)?;
+        let _ = write!(
+            io::stderr(),
+            "{}",
+            other.loaded.render_diagnostics(color_stderr())
+        );
+        session = session.with_parity(other)?;
+    }
     let table = a.format == Format::Table;
     let mode = match (a.format, a.flows, a.limit) {
         (Format::Json, _, _) => RowMode::Json,

@@ -10,6 +10,7 @@ mod cover_index;
 pub mod expect;
 pub mod exposure;
 pub mod lockout;
+pub mod parity;
 pub mod placement;
 pub mod probes;
 pub mod services;

@@ -95,6 +95,10 @@ pub struct SimArgs {
     /// live host): before frame N (`frame:N`) or at a time in seconds after the first frame.
     #[arg(long = "reload-at", num_args = 2, value_names = ["TIME|frame:N", "NEW_RULES"], requires = "pcap")]
     pub reload_at: Vec<String>,
+    /// The other family's ruleset (rules.v6 beside rules.v4, or the other way round): report
+    /// each service reachable over one family and not the other (FW018).
+    #[arg(long, value_name = "OTHER_RULES")]
+    pub parity: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]

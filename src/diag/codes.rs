@@ -80,6 +80,7 @@ pub const ICMP_ERRORS_DROPPED: &str = "FW014";
 pub const DROP_EQUALS_POLICY: &str = "FW015";
 pub const PUBLISHED_PORT_BYPASSES_INPUT: &str = "FW016";
 pub const FORWARD_RULE_ON_PRE_DNAT_PORT: &str = "FW017";
+pub const FAMILY_PARITY: &str = "FW018";
 pub const AFTER_TERMINAL: &str = "FW101";
 pub const UNREACHABLE_CHAIN: &str = "FW102";
 
@@ -498,6 +499,18 @@ pub const CODES: &[CodeInfo] = &[
                 container's address and port; --dport HOSTPORT never matches them.",
         example: "-A DOCKER-USER -i eth0 -p tcp --dport 8080 -j DROP   (8080 is DNATed to :80)",
         fix: "Match the original port: -m conntrack --ctorigdstport HOSTPORT --ctdir ORIGINAL.",
+    },
+    CodeInfo {
+        code: FAMILY_PARITY,
+        name: "family-parity",
+        severity: Warning,
+        title: "a service is reachable over IPv4 but not IPv6, or the other way round (--parity)",
+        means: "The same new connection (a SYN, or a UDP datagram, from outside to the host) is \
+                accepted by one family's ruleset and refused by the other's: a port opened in \
+                rules.v4 only, or an ip6tables INPUT left at policy ACCEPT beside a default-deny \
+                rules.v4.",
+        example: "fwcheck rules.v4 --parity rules.v6   (rules.v6: :INPUT ACCEPT, no rules)",
+        fix: "Open the port in both files or in neither; give both INPUT chains the same default.",
     },
     CodeInfo {
         code: AFTER_TERMINAL,

@@ -171,7 +171,6 @@ pub struct SpecError {
     pub found: String,
 }
 
-
 #[derive(Debug, Clone)]
 struct Tok {
     text: String,

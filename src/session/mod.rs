@@ -80,7 +80,6 @@ impl Error {
     }
 }
 
-
 /// The simulated host: addresses, interfaces, sysctls.
 #[derive(Debug, Clone)]
 pub struct HostOptions {
@@ -438,6 +437,8 @@ pub struct Session {
     /// `--reload-at`: a second ruleset loaded mid-capture, with conntrack and named match
     /// state kept ([`crate::engine::Engine::reload`]). Set with [`Session::with_reload`].
     pub reload: Option<(Rules, ReloadAt)>,
+    /// `--parity`: the other family's ruleset, for FW018.
+    pub parity: Option<Rules>,
 }
 
 impl Session {
@@ -449,7 +450,31 @@ impl Session {
             rules,
             hosts,
             reload: None,
+            parity: None,
         }
+    }
+
+    /// Compare the ruleset with `other`, the other family's (`--parity rules.v6`): FW018 for
+    /// each service reachable over one family and not the other. `other` must be valid and of
+    /// the other family ([`Error::usage`] otherwise).
+    pub fn with_parity(mut self, other: Rules) -> Result<Session, Error> {
+        let (a, b) = (
+            self.rules.loaded.ruleset.family,
+            other.loaded.ruleset.family,
+        );
+        if a == b {
+            return Err(Error::usage(format!(
+                "--parity {}: an {} ruleset, like {}; give the other family's file (rules.v4 beside rules.v6)",
+                other.path.display(),
+                if b == crate::netfilter::Family::V4 { "IPv4" } else { "IPv6" },
+                self.rules.path.display()
+            )));
+        }
+        if !other.is_valid() {
+            return Err(other.invalid_error());
+        }
+        self.parity = Some(other);
+        Ok(self)
     }
 
     /// Load `rules` at `at` during the capture, as `iptables-restore` on a live host: frames
@@ -513,6 +538,9 @@ impl Session {
         let lockout = analysis::lockout::evaluate(rs, &check);
         let mut findings: Vec<Finding> = lockout.iter().filter_map(|l| l.finding.clone()).collect();
         findings.extend(analysis::static_findings_except_lockout(loaded, &check));
+        if let Some(other) = &self.parity {
+            findings.extend(analysis::parity::check(rs, &other.loaded.ruleset, &check));
+        }
         let capture_findings_from = findings.len();
         findings.extend(findings_from_capture);
         let expectations = expect::evaluate(rs, &check, &self.config.gate.expectations);

@@ -92,3 +92,49 @@ fn identical_files_have_no_finding_and_the_same_family_is_refused() {
     assert_eq!(code, 0, "{err}");
     assert!(fw018(&out).is_empty(), "{out}");
 }
+
+/// FW019: a dual-stack capture through an IPv4 ruleset: the IPv6 packets are counted, from the
+/// first of them, with how to check them; an IPv4-only capture has none.
+#[test]
+fn packets_of_the_other_family_are_counted() {
+    let (out, err, code) = fwcheck(&[
+        "fixtures/guides/guide-000-webserver.rules.v4",
+        "--pcap",
+        "pcaps/webserver-dual.pcap",
+        "--format",
+        "json",
+    ]);
+    assert!(code <= 1, "{err}");
+    let f: Vec<serde_json::Value> = out
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["type"] == "finding" && v["code"] == "FW019")
+        .collect();
+    assert_eq!(f.len(), 1, "{out}");
+    let m = f[0]["message"].as_str().unwrap();
+    // Every IPv6 frame of the capture, and no other, is counted.
+    let v6 = out
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["type"] == "packet" && v["family"] == 6)
+        .count();
+    assert!(v6 > 0);
+    assert!(
+        m.starts_with(&format!("the capture has {v6} IPv6 packets")),
+        "{m} ({v6} IPv6 packet records)"
+    );
+    let first = out
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["type"] == "packet" && v["family"] == 6)
+        .unwrap();
+    assert_eq!(f[0]["frame"], first["frame"]);
+    let (out, _, _) = fwcheck(&[
+        "fixtures/guides/guide-000-webserver.rules.v4",
+        "--pcap",
+        "pcaps/webserver.pcap",
+        "--format",
+        "json",
+    ]);
+    assert!(!out.contains("\"FW019\""), "an IPv4 capture has no FW019");
+}

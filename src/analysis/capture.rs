@@ -182,6 +182,9 @@ pub struct CaptureAnalyzer {
     tunnel_out: Vec<u64>,
     /// What accepted the first tunnel-like echo request.
     tunnel_rule: Option<Outcome>,
+    /// Packets not judged, per family (IPv4, IPv6): how many, and the first frame. Those of the
+    /// family the ruleset is not for (an iptables ruleset never sees IPv6 packets) are FW019.
+    unjudged: [(u64, Option<u64>); 2],
 }
 
 impl CaptureAnalyzer {
@@ -196,7 +199,12 @@ impl CaptureAnalyzer {
 
     pub fn observe(&mut self, pkt: &Packet, o: &Outcome) {
         self.observe_session(pkt, o);
-        let Some(v) = o.verdict else { return };
+        let Some(v) = o.verdict else {
+            let u = &mut self.unjudged[(pkt.family == crate::packet::Family::V6) as usize];
+            u.0 += 1;
+            u.1.get_or_insert(o.frame);
+            return;
+        };
         // ICMP tunnels: big, high-entropy echo payloads accepted.
         if let L4::Icmp(i) | L4::Icmpv6(i) = &pkt.l4 {
             let payload = pkt.payload();
@@ -327,7 +335,29 @@ impl CaptureAnalyzer {
     pub fn finish(self, loaded: &Loaded, engine: &Engine<'_>) -> Vec<Finding> {
         let rs = &loaded.ruleset;
         let file = rs.source.name.clone();
+        let other = &self.unjudged[(rs.family == Family::V4) as usize];
         let mut out = self.lockouts(rs, &file);
+        if other.0 > 0 {
+            let (mine, theirs, tool, ext) = if rs.family == Family::V4 {
+                ("an iptables (IPv4)", "IPv6", "ip6tables", "v6")
+            } else {
+                ("an ip6tables (IPv6)", "IPv4", "iptables", "v4")
+            };
+            let mut f = Finding::new(
+                codes::OTHER_FAMILY_UNCHECKED,
+                format!(
+                    "the capture has {} {theirs} packets, which {mine} ruleset never sees: the host's {tool} ruleset decides them, and it was not checked",
+                    other.0
+                ),
+                &file,
+            );
+            f.frame = other.1;
+            f.fix = Some(format!(
+                "check the {theirs} side too: `fwcheck rules.{ext} --pcap CAPTURE`, and compare the two \
+                 families with `--parity rules.{ext}`"
+            ));
+            out.push(f);
+        }
         if !self.tunnel_in.is_empty() && !self.tunnel_out.is_empty() {
             let mut f = Finding::new(
                 codes::ICMP_TUNNEL,

@@ -81,6 +81,7 @@ pub const DROP_EQUALS_POLICY: &str = "FW015";
 pub const PUBLISHED_PORT_BYPASSES_INPUT: &str = "FW016";
 pub const FORWARD_RULE_ON_PRE_DNAT_PORT: &str = "FW017";
 pub const FAMILY_PARITY: &str = "FW018";
+pub const OTHER_FAMILY_UNCHECKED: &str = "FW019";
 pub const AFTER_TERMINAL: &str = "FW101";
 pub const UNREACHABLE_CHAIN: &str = "FW102";
 
@@ -511,6 +512,17 @@ pub const CODES: &[CodeInfo] = &[
                 rules.v4.",
         example: "fwcheck rules.v4 --parity rules.v6   (rules.v6: :INPUT ACCEPT, no rules)",
         fix: "Open the port in both files or in neither; give both INPUT chains the same default.",
+    },
+    CodeInfo {
+        code: OTHER_FAMILY_UNCHECKED,
+        name: "other-family-unchecked",
+        severity: Warning,
+        title: "the capture has packets of the family the ruleset is not for",
+        means: "An iptables ruleset never sees IPv6 packets (nor an ip6tables ruleset IPv4 ones): \
+                the host's other ruleset decides them, and this run did not check it.",
+        example: "fwcheck rules.v4 --pcap dual-stack.pcap   (the capture has IPv6 packets)",
+        fix: "Check the other ruleset against the same capture (fwcheck rules.v6 --pcap ...) \
+              and compare the families with --parity.",
     },
     CodeInfo {
         code: AFTER_TERMINAL,

@@ -38,11 +38,11 @@ use crate::ruleset::model::{Chain, Rule};
 /// Chains shorter than this are walked: the walk is as fast as a lookup there.
 pub(crate) const MIN_RULES: usize = 24;
 /// A chain is indexed once it has been walked for this many rule visits per rule. Building costs
-/// about as much as 60–100 visits per rule (0.6 µs against 5–10 ns a rule), so the build is paid
-/// only where the walking already cost as much; an engine that judges a few packets, or many that
-/// stop at the chain's first rules (the static analyses build hundreds of engines over edited copies of a
-/// ruleset), never builds an index. A forced index kind ([`ClassifierMode::Bitmaps`],
-/// [`ClassifierMode::Tuples`]) is built at the first visit.
+/// about as much as 60–100 visits per rule (0.6 µs against 5–10 ns a rule), so the build is
+/// paid only where walking already cost a third of it; an engine that judges a few packets, or
+/// many that stop at the chain's first rules (the static analyses build hundreds of engines over
+/// edited copies of a ruleset), never builds an index. A forced index kind
+/// ([`ClassifierMode::Bitmaps`], [`ClassifierMode::Tuples`]) is built at the first visit.
 pub(crate) const BUILD_AFTER: u64 = 32;
 
 /// The packet's values, for the groups of an index.

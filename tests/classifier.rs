@@ -359,3 +359,46 @@ fn the_classifier_engages() {
         assert_eq!(ca, cb, "{mode:?}");
     }
 }
+
+/// `Engine::reload` (what `steps` and `--reload-at` use) drops the old rules' indexes and keeps
+/// the index kind: before and after a reload, each kind equals the walk.
+#[test]
+fn reload_rebuilds_the_indexes() {
+    let chain = |drop_from: u32| {
+        let mut t = String::from(
+            "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n",
+        );
+        for i in 0..200u32 {
+            t.push_str(&format!(
+                "-A INPUT -s 198.51.100.{}/32 -p udp -m udp --dport {} -j DROP\n",
+                (i + drop_from) % 250 + 1,
+                50 + i % 5
+            ));
+        }
+        t.push_str("COMMIT\n");
+        rules(&t)
+    };
+    let (before, after) = (chain(0), chain(100));
+    let pkts: Vec<Packet> = (0..600u16)
+        .map(|i| {
+            let src = format!("198.51.100.{}", i % 250 + 1);
+            udp(i as u64 + 1, i as u64, (&src, 1000 + i), (HOST, 50 + i % 5), 10)
+        })
+        .collect();
+    let run = |mode: ClassifierMode| {
+        let mut e = engine_for(&before, mode);
+        let mut outs: Vec<String> = pkts[..300]
+            .iter()
+            .map(|p| format!("{:?}", e.process(p)))
+            .collect();
+        e.reload(&after.ruleset);
+        outs.extend(pkts[300..].iter().map(|p| format!("{:?}", e.process(p))));
+        (outs, e.classifier_bytes())
+    };
+    let (walk, _) = run(ClassifierMode::Off);
+    for mode in INDEXED {
+        let (outs, bytes) = run(mode);
+        assert_eq!(outs, walk, "{mode:?}");
+        assert!(bytes > 0, "{mode:?}: the new rules were indexed");
+    }
+}

@@ -327,6 +327,8 @@ impl<'r> Engine<'r> {
         fresh.ext.named = named;
         fresh.answers = answers;
         fresh.taint = taint;
+        // Indexes are of the old rules; the choice of index kind stays.
+        fresh.classifier.mode = self.classifier.mode;
         *self = fresh;
     }
 

@@ -382,7 +382,13 @@ fn reload_rebuilds_the_indexes() {
     let pkts: Vec<Packet> = (0..600u16)
         .map(|i| {
             let src = format!("198.51.100.{}", i % 250 + 1);
-            udp(i as u64 + 1, i as u64, (&src, 1000 + i), (HOST, 50 + i % 5), 10)
+            udp(
+                i as u64 + 1,
+                i as u64,
+                (&src, 1000 + i),
+                (HOST, 50 + i % 5),
+                10,
+            )
         })
         .collect();
     let run = |mode: ClassifierMode| {

@@ -4,17 +4,20 @@
 //! fragment reassembly and synthetic traffic. The engine never looks at raw link-layer bytes:
 //! decoding happens once, into a plain owned value (smoltcp's "repr" style).
 //!
-//! Sub-modules:
-//! * [`capture`] — streaming pcap/pcapng reader ([`capture::CaptureReader`]), auto-detected by
-//!   magic number; yields `Result<Packet, PacketProblem>` in constant memory.
-//! * [`decode`] — link layer (Ethernet/VLAN, SLL, SLL2, raw IP, NULL/LOOP) and IP/L4 decoding.
-//! * [`problem`] — [`PacketProblem`] and its stable [`ProblemKind`]s.
-//! * [`defrag`] — [`defrag::Defragmenter`], the kernel's pre-conntrack reassembly.
-//! * [`checksum`] — Internet checksum helpers.
-//! * [`build`] — builds wire bytes (IP + L4, correct checksums) for synthetic packets.
-//! * [`writer`] — classic pcap / pcapng writers and link-layer framing.
-//! * [`gen`] — synthetic traffic profiles (`fwcheck gen`).
-//! * [`flowspec`] — the ad-hoc what-if flow grammar (`--flow`).
+//! Sub-modules, in two halves (each sub-module is also reachable by its own name,
+//! `packet::capture`, …):
+//! * [`ingest`] — packets in from captures:
+//!   * [`capture`] — streaming pcap/pcapng reader ([`capture::CaptureReader`]), auto-detected by
+//!     magic number; yields `Result<Packet, PacketProblem>` in constant memory.
+//!   * [`decode`] — link layer (Ethernet/VLAN, SLL, SLL2, raw IP, NULL/LOOP) and IP/L4 decoding.
+//!   * [`problem`] — [`PacketProblem`] and its stable [`ProblemKind`]s.
+//!   * [`defrag`] — [`defrag::Defragmenter`], the kernel's pre-conntrack reassembly.
+//! * [`traffic`] — packets made and written:
+//!   * [`build`] — builds wire bytes (IP + L4, correct checksums) for synthetic packets.
+//!   * [`writer`] — classic pcap / pcapng writers and link-layer framing.
+//!   * [`gen`] — synthetic traffic profiles (`fwcheck gen`).
+//!   * [`flowspec`] — the ad-hoc what-if flow grammar (`--flow`).
+//! * [`checksum`] — Internet checksum helpers, the one implementation both halves use.
 //!
 //! # The decoding contract (what the engine can rely on)
 //!
@@ -526,16 +529,13 @@ impl Packet {
     }
 }
 
-pub mod build;
-pub mod capture;
 pub mod checksum;
-pub mod decode;
-pub mod defrag;
-pub mod flowspec;
-pub mod gen;
-pub mod problem;
-mod rng;
-pub mod writer;
+pub mod ingest;
+pub mod traffic;
+
+// The sub-modules by their own names, as the rest of the crate uses them.
+pub use ingest::{capture, decode, defrag, problem};
+pub use traffic::{build, flowspec, gen, writer};
 
 pub use capture::{CaptureError, CaptureFormat, CaptureReader, ReadStats};
 pub use defrag::{DefragEvent, Defragmenter};

@@ -20,9 +20,9 @@ use pnet_packet::ipv6::Ipv6Packet;
 use pnet_packet::tcp::TcpPacket;
 use pnet_packet::udp::UdpPacket;
 
-use super::checksum;
-use super::problem::{ethertype_name, PacketProblem, ProblemKind};
-use super::{
+use crate::packet::checksum;
+use crate::packet::problem::{ethertype_name, PacketProblem, ProblemKind};
+use crate::packet::{
     proto, Anomalies, Family, FragInfo, IcmpInfo, InnerPacket, LinkInfo, Packet, PktType, TcpInfo,
     TcpOptions, Timestamp, UdpInfo, L4,
 };

@@ -1,5 +1,5 @@
 //! Problems met while reading a capture: [`PacketProblem`] (one per frame that did not yield a
-//! [`Packet`](super::Packet)) and its stable [`ProblemKind`]s.
+//! [`Packet`](crate::packet::Packet)) and its stable [`ProblemKind`]s.
 //!
 //! Kinds are stable identifiers (their [`ProblemKind::as_str`] names appear in reports and JSON
 //! output and must not change). Skipped non-IP frames are reported with the same type but are
@@ -10,7 +10,7 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
-use super::Timestamp;
+use crate::packet::Timestamp;
 
 /// Stable classification of a frame that did not decode into an IP packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]

@@ -46,8 +46,8 @@ use std::collections::{BTreeMap, BinaryHeap};
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use super::decode::{decode_ip, walk_ipv6_ext, FrameMeta};
-use super::{checksum, proto, Anomalies, Family, LinkInfo, Packet, Timestamp};
+use crate::packet::decode::{decode_ip, walk_ipv6_ext, FrameMeta};
+use crate::packet::{checksum, proto, Anomalies, Family, LinkInfo, Packet, Timestamp};
 
 /// Why a fragment or queue was dropped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -2,14 +2,14 @@
 //! small [`PacketSpec`], and the matching decoded [`Packet`] computed from the spec itself (not
 //! by decoding the bytes), so that round-trip tests compare two independent derivations.
 //!
-//! Owns: serialisation used by the synthetic generator ([`super::gen`]), the flow-spec builder
-//! ([`super::flowspec`]) and test fixtures, plus IPv4/IPv6 fragmentation of built packets.
+//! Owns: serialisation used by the synthetic generator ([`crate::packet::gen`]), the flow-spec builder
+//! ([`crate::packet::flowspec`]) and test fixtures, plus IPv4/IPv6 fragmentation of built packets.
 
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use super::checksum;
-use super::{
+use crate::packet::checksum;
+use crate::packet::{
     proto, Anomalies, Family, FragInfo, IcmpInfo, InnerPacket, LinkInfo, Packet, TcpInfo,
     TcpOptions, Timestamp, UdpInfo, L4,
 };

@@ -4,7 +4,7 @@
 //!
 //! Owns: the profiles ([`Profile`]), the options ([`GenOptions`]) and the session-level
 //! builders (TCP handshake/data/close with correct sequence numbers, DNS, ICMP) shared with
-//! [`super::flowspec`]. Everything is derived from the seed: no wall clock, no hash-map order,
+//! [`crate::packet::flowspec`]. Everything is derived from the seed: no wall clock, no hash-map order,
 //! no threads. Same options ⇒ same packets ⇒ same bytes.
 //!
 //! Addresses are documentation ranges only: the host is 203.0.113.10 unless `--host` says
@@ -17,11 +17,11 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
-use super::build::{build, L4Spec, PacketSpec, TcpOpt};
-use super::rng::Rng;
-use super::tcp_flags::{ACK, FIN, PSH, RST, SYN, URG};
-use super::writer::{DEFAULT_HOST_MAC, DEFAULT_PEER_MAC};
-use super::{Family, InnerPacket, LinkInfo, Packet, PktType, Timestamp};
+use crate::packet::build::{build, L4Spec, PacketSpec, TcpOpt};
+use crate::packet::tcp_flags::{ACK, FIN, PSH, RST, SYN, URG};
+use crate::packet::traffic::rng::Rng;
+use crate::packet::writer::{DEFAULT_HOST_MAC, DEFAULT_PEER_MAC};
+use crate::packet::{Family, InnerPacket, LinkInfo, Packet, PktType, Timestamp};
 
 /// A traffic profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -848,7 +848,7 @@ pub(crate) fn port_unreachable_like(
     } else {
         Family::V4
     };
-    let quote = if super::decode::icmp_is_error(fam, icmp_type) {
+    let quote = if crate::packet::decode::icmp_is_error(fam, icmp_type) {
         let mut q = PacketSpec::new(
             dst,
             src,

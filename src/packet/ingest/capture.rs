@@ -5,7 +5,7 @@
 //! interface); [`CaptureReader::interfaces`] lists the interfaces and SLL2 interface indexes.
 //!
 //! Owns: opening a capture, framing records, frame numbering (1-based, every record counts),
-//! timestamps, per-frame decoding through [`super::decode`], and read statistics. Memory stays
+//! timestamps, per-frame decoding through [`crate::packet::decode`], and read statistics. Memory stays
 //! constant whatever the file size: classic pcap records are framed here (pcap-file reads the
 //! file header) in one fixed 1 MB buffer, pcapng blocks by pcap-file's reader in another, and
 //! each packet is decoded straight out of it; [`CaptureReader::open`] adds a read-ahead thread
@@ -36,9 +36,9 @@ use pcap_file::pcapng::{Block, ContentValidationError, PcapNgReadError, PcapNgRe
 use pcap_file::Endianness;
 use serde::Serialize;
 
-use super::decode::{decode_frame, is_supported_linktype, linktype_label, FrameMeta};
-use super::problem::{PacketProblem, ProblemKind};
-use super::{Packet, Timestamp};
+use crate::packet::decode::{decode_frame, is_supported_linktype, linktype_label, FrameMeta};
+use crate::packet::problem::{PacketProblem, ProblemKind};
+use crate::packet::{Packet, Timestamp};
 
 /// Errors that prevent reading a capture at all.
 #[derive(Debug, thiserror::Error)]

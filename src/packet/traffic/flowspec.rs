@@ -35,13 +35,13 @@
 
 use std::net::IpAddr;
 
-use super::build::{L4Spec, PacketSpec};
-use super::gen::{
+use crate::packet::build::{L4Spec, PacketSpec};
+use crate::packet::gen::{
     dns_query, dns_response, echo, port_unreachable_like, tcp_probe, tcp_session, udp, GenOptions,
     Msg, Sim, Start, TcpEnd,
 };
-use super::tcp_flags::{ACK, PSH, RST, SYN};
-use super::Packet;
+use crate::packet::tcp_flags::{ACK, PSH, RST, SYN};
+use crate::packet::Packet;
 
 /// What a flow spec asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,7 +88,7 @@ const MAX_PAYLOAD: usize = 65000;
 
 /// TCP flags from letters (`S`, `SA`, `FA`, `S.`), tcpdump's letters plus `A` for ACK.
 fn parse_flags(t: &Tok) -> Result<u8, SpecError> {
-    use super::tcp_flags::*;
+    use crate::packet::tcp_flags::*;
     if t.text.eq_ignore_ascii_case("none") {
         return Ok(0);
     }
@@ -513,7 +513,7 @@ pub fn build(specs: &[FlowSpec], opts: &GenOptions) -> Vec<Packet> {
                     flags,
                     window: 64240,
                     options: if flags & SYN != 0 {
-                        vec![super::build::TcpOpt::Mss(1460)]
+                        vec![crate::packet::build::TcpOpt::Mss(1460)]
                     } else {
                         vec![]
                     },

@@ -9,8 +9,8 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
-use super::decode::linktype;
-use super::{Family, Packet, PktType, Timestamp};
+use crate::packet::decode::linktype;
+use crate::packet::{Family, Packet, PktType, Timestamp};
 
 /// Locally administered MAC used when a packet has none (the "host").
 pub const DEFAULT_HOST_MAC: [u8; 6] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x0a];

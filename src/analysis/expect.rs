@@ -226,11 +226,7 @@ fn traffic(
 /// Evaluate every expectation.
 pub fn evaluate(rs: &Ruleset, opts: &CheckOptions, list: &[Expectation]) -> Vec<ExpectResult> {
     let v4 = rs.family == Family::V4;
-    let (host, given) = host_for(rs, &opts.env, rs.family);
-    let mut o = opts.clone();
-    if !given {
-        o.env.hosts.push(host);
-    }
+    let (host, o) = for_host(rs, opts);
     list.iter()
         .enumerate()
         .map(|(n, x)| {

@@ -304,6 +304,17 @@ pub fn host_for(rs: &Ruleset, env: &SimEnv, family: Family) -> (IpAddr, bool) {
     (d, false)
 }
 
+/// The host address the checks of `rs` use ([`host_for`]) and the options to run them with:
+/// `opts` with that address added to the hosts when it was not given.
+pub fn for_host(rs: &Ruleset, opts: &CheckOptions) -> (IpAddr, CheckOptions) {
+    let (host, given) = host_for(rs, &opts.env, rs.family);
+    let mut o = opts.clone();
+    if !given {
+        o.env.hosts.push(host);
+    }
+    (host, o)
+}
+
 /// Addresses to try as "an administrator's address": for `--admin` networks their first,
 /// middle and last addresses plus the first address of every rule source network inside them;
 /// for "anywhere", generic outside addresses plus the first address of every rule source

@@ -61,11 +61,7 @@ pub fn probe_step(
     port: u16,
 ) -> (Step, CheckOptions, IpAddr) {
     let v4 = rs.family == Family::V4;
-    let (host, given) = host_for(rs, &opts.env, rs.family);
-    let mut o = opts.clone();
-    if !given {
-        o.env.hosts.push(host);
-    }
+    let (host, o) = for_host(rs, opts);
     let ext = outside(v4)[0];
     let mut sy = Synth::default();
     let pkt = if proto == 6 {

@@ -349,11 +349,7 @@ fn check_with(rs: &Ruleset, opts: &CheckOptions, indexed: bool) -> Vec<Finding> 
         return out;
     };
     let v4 = rs.family == Family::V4;
-    let (host, given) = host_for(rs, &opts.env, rs.family);
-    let mut o = opts.clone();
-    if !given {
-        o.env.hosts.push(host);
-    }
+    let (host, o) = for_host(rs, opts);
     let file = rs.source.name.clone();
     let mut scratch = Scratch::new(rs);
     for (ci, c) in t.chains.iter().enumerate() {

@@ -48,11 +48,7 @@ fn rule_of<'a>(rs: &'a Ruleset, o: &Outcome) -> Option<&'a Rule> {
 pub fn check(rs: &Ruleset, opts: &CheckOptions) -> Vec<Finding> {
     let family = rs.family;
     let v4 = family == Family::V4;
-    let (host, given) = host_for(rs, &opts.env, family);
-    let mut o = opts.clone();
-    if !given {
-        o.env.hosts.push(host);
-    }
+    let (host, o) = for_host(rs, opts);
     let file = rs.source.name.clone();
     let ext: IpAddr = outside(v4)[0];
     let mut out = Vec::new();

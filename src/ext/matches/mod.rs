@@ -66,6 +66,11 @@ pub(crate) fn l4_view(pkt: &Packet, need: u32) -> L4View<'_> {
     }
 }
 
+/// The port facet of a `tcp`/`udp` port option (`None` for the full range, which tests nothing).
+pub(crate) fn port_facet((lo, hi): (u16, u16), invert: bool) -> Option<crate::ext::PortSet> {
+    ((lo, hi) != (0, 0xFFFF) || invert).then(|| crate::ext::PortSet::range(lo, hi, invert))
+}
+
 /// For `-L` listings: ` dpt:22`, ` spts:!1024:2048` (nothing for the full range).
 pub(crate) fn list_ports(out: &mut String, what: &str, (lo, hi): (u16, u16), inv: bool) {
     use std::fmt::Write as _;

@@ -6,10 +6,10 @@ use std::fmt::Write as _;
 use super::{l4_view, port_match, save_ports, L4View};
 use crate::diag::Diagnostic;
 use crate::ext::EvalCtx;
+use crate::ext::Facets;
 use crate::ext::{
     parse_num, parse_port_range, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx, E_VALUE,
 };
-use crate::ext::{Facets, PortSet};
 use crate::packet::L4;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -319,12 +319,9 @@ impl Match for Tcp {
                 ..Facets::default()
             };
         }
-        let ports = |(lo, hi): (u16, u16), inv: bool| {
-            ((lo, hi) != (0, 0xFFFF) || inv).then(|| PortSet::range(lo, hi, inv))
-        };
         Facets {
-            sport: ports(self.spts, self.inv_sport),
-            dport: ports(self.dpts, self.inv_dport),
+            sport: super::port_facet(self.spts, self.inv_sport),
+            dport: super::port_facet(self.dpts, self.inv_dport),
             tcp_flags: (self.flg_mask != 0 || self.inv_flags).then_some((
                 self.flg_mask,
                 self.flg_cmp,

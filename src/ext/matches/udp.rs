@@ -5,8 +5,8 @@ use std::any::Any;
 use super::{l4_view, port_match, save_ports, L4View};
 use crate::diag::Diagnostic;
 use crate::ext::EvalCtx;
+use crate::ext::Facets;
 use crate::ext::{parse_port_range_unordered, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
-use crate::ext::{Facets, PortSet};
 use crate::packet::L4;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,12 +148,9 @@ impl Match for Udp {
                 ..Facets::default()
             };
         }
-        let ports = |(lo, hi): (u16, u16), inv: bool| {
-            ((lo, hi) != (0, 0xFFFF) || inv).then(|| PortSet::range(lo, hi, inv))
-        };
         Facets {
-            sport: ports(self.spts, self.inv_sport),
-            dport: ports(self.dpts, self.inv_dport),
+            sport: super::port_facet(self.spts, self.inv_sport),
+            dport: super::port_facet(self.dpts, self.inv_dport),
             complete: true,
             ..Facets::default()
         }

@@ -105,29 +105,9 @@ pub fn parse_file(path: &std::path::Path, opts: ParseOptions) -> std::io::Result
 }
 
 pub fn parse_source(source: Arc<SourceFile>, opts: ParseOptions) -> Parsed {
-    let format = match opts.format {
-        InputFormat::Auto => detect_format(&source.text),
-        f => f,
-    };
+    // A whole file is the commands of one region applied to nothing.
     let region = 0..source.text.len();
-    let mut st = State::new(source.clone(), opts);
-    match format {
-        InputFormat::Script => parse_script(&mut st, region),
-        _ => parse_restore(&mut st, region),
-    }
-    let tables = finalize(&mut st);
-    let mut diags = st.diags;
-    diags.sort_by_key(|d| (d.span.start, d.severity == Severity::Warning));
-    Parsed {
-        ruleset: Ruleset {
-            source,
-            family: opts.family,
-            backend: opts.backend,
-            tables,
-        },
-        diagnostics: diags,
-        format,
-    }
+    apply(None, source, region, opts, false, None)
 }
 
 /// Apply the commands in `region` of `source` (a script of iptables commands, or restore

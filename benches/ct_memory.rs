@@ -8,7 +8,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Instant;
 
-use fwcheck::conntrack::{conntrack_in, Attach, Conntrack, CtHook, Params};
+use fwcheck::conntrack::{conntrack_in, Attach, Conntrack, CtHook, Params, Template};
 use fwcheck::packet::build::{build, L4Spec, PacketSpec};
 use fwcheck::packet::decode::{decode_ip, FrameMeta};
 use fwcheck::packet::{LinkInfo, Packet, Timestamp};
@@ -62,7 +62,16 @@ fn fill(ct: &mut Conntrack, p: &Params, n: u32, base: u32, tcp: bool) -> (u32, u
     let (mut kept, mut dropped) = (0, 0);
     for i in base..base + n {
         let pkt = packet(i, tcp);
-        let o = conntrack_in(ct, &pkt, CtHook::PreRouting, Attach::None, 0, p, 1000, 1);
+        let o = conntrack_in(
+            ct,
+            &pkt,
+            CtHook::PreRouting,
+            Attach::None,
+            Template::default(),
+            p,
+            1000,
+            1,
+        );
         if o.drop.is_some() {
             dropped += 1;
             continue;

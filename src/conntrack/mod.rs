@@ -10,9 +10,13 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
+pub mod expect;
+pub mod ftp;
+pub mod helper;
 pub mod sctp;
 pub mod table;
 pub mod tcp;
+pub mod tftp;
 pub mod track;
 
 pub use table::*;

@@ -44,6 +44,10 @@ pub struct CtEntry {
     pub serial: u64,
     /// Killed (`nf_ct_kill`): no longer findable, freed once its current packet is done.
     pub dying: bool,
+    /// The connection's helper and its data (`nfct_help`), from a `CT --helper` template.
+    pub help: Option<Box<super::helper::Help>>,
+    /// For an EXPECTED connection: its master's helper (what `-m helper` compares).
+    pub master_helper: Option<super::helper::HelperId>,
 }
 
 impl CtEntry {
@@ -91,6 +95,8 @@ pub struct Conntrack {
     gc_early_drop: bool,
     /// Statistics: `early_drop` evictions and "table full" drops.
     pub stats: TableStats,
+    /// Expectations announced by helpers (`nf_ct_expect_hash`).
+    pub(super) expect: super::expect::Expectations,
 }
 
 /// What the table did at its bound (`/proc/net/stat/nf_conntrack` `early_drop`, `drop`).
@@ -544,7 +550,16 @@ mod tests {
     }
 
     fn run(ct: &mut Conntrack, p: &Params, pkt: &Packet, now: u64) -> CtOutcome {
-        let o = conntrack_in(ct, pkt, CtHook::PreRouting, Attach::None, 0, p, now, 1);
+        let o = conntrack_in(
+            ct,
+            pkt,
+            CtHook::PreRouting,
+            Attach::None,
+            Template::default(),
+            p,
+            now,
+            1,
+        );
         if let Some(id) = o.new {
             ct.confirm(id, now);
         }

@@ -358,6 +358,14 @@ fn is_link_local(a: IpAddr) -> bool {
     }
 }
 
+/// What a `CT` target in the raw table set for the connection a packet may create
+/// (`nf_ct_tmpl`): its zone and helper.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Template {
+    pub zone: u16,
+    pub helper: Option<super::helper::HelperId>,
+}
+
 /// Classify `pkt` and update the conntrack table, as `nf_conntrack_in` does.
 /// `attached` is what the packet already carries (NOTRACK from the raw table, or a
 /// connection attached at OUTPUT for loopback traffic): such packets are left alone.
@@ -367,11 +375,12 @@ pub fn conntrack_in(
     pkt: &Packet,
     hook: CtHook,
     attached: Attach,
-    zone: u16,
+    tmpl: Template,
     p: &Params,
     now: u64,
     frame: u64,
 ) -> CtOutcome {
+    let zone = tmpl.zone;
     if attached != Attach::None {
         return CtOutcome {
             attach: attached,
@@ -466,18 +475,35 @@ pub fn conntrack_in(
                     proto::SCTP => ProtoState::Sctp(Default::default()),
                     _ => ProtoState::Generic,
                 };
+                // init_conntrack: an expected connection is RELATED, takes its master's mark
+                // and never the template's helper.
+                let expected = ct.find_expectation(&tuple, now);
                 let id = ct.alloc(CtEntry {
                     tuple: [tuple, reply],
-                    status: 0,
+                    status: if expected.is_some() {
+                        status::EXPECTED
+                    } else {
+                        0
+                    },
                     timeout: 0,
-                    mark: 0,
+                    mark: expected.map_or(0, |(mark, _)| mark),
                     zone,
                     proto: proto_state,
                     created_frame: frame,
                     serial: 0,
                     dying: false,
+                    help: match expected {
+                        None => tmpl.helper.map(|h| Box::new(super::helper::Help::new(h))),
+                        Some(_) => None,
+                    },
+                    master_helper: expected.map(|(_, h)| h),
                 });
-                (id, CtInfo::New, true)
+                let info = if expected.is_some() {
+                    CtInfo::Related
+                } else {
+                    CtInfo::New
+                };
+                (id, info, true)
             }
         };
         let dir = info.dir();
@@ -688,7 +714,16 @@ mod tests {
         } else {
             CtHook::PreRouting
         };
-        let o = conntrack_in(ct, pkt, hook, Attach::None, 0, &Params::default(), 100, 1);
+        let o = conntrack_in(
+            ct,
+            pkt,
+            hook,
+            Attach::None,
+            Template::default(),
+            &Params::default(),
+            100,
+            1,
+        );
         if let Some(id) = o.new {
             ct.confirm(id, 100);
         }

@@ -555,6 +555,10 @@ impl<'r> Engine<'r> {
                 Verdict::Reject
             }
         });
+        // nf_confirm: the connection's helper reads the accepted packet (and may drop it).
+        if stage != Stage::PreroutingOnly {
+            self.run_helper(&cur, &mut hc, &mut out);
+        }
         // Confirm the new connection if the packet survived; otherwise it dies with it.
         if let Some(id) = hc.ct_new {
             if out.verdict == Some(Verdict::Accept) {
@@ -787,6 +791,49 @@ impl<'r> Engine<'r> {
         result
     }
 
+    /// `nf_confirm`'s `helper->help()` for a packet the ruleset accepted; its `NF_DROP` turns
+    /// the verdict into DROP. A packet of a helper's connection whose own verdict is uncertain
+    /// leaves what the helper expects uncertain, whichever way it went.
+    fn run_helper(&mut self, pkt: &Packet, hc: &mut HookCtx, out: &mut Outcome) {
+        let Attach::Ct { id, info } = hc.skb.ct else {
+            return;
+        };
+        if self.conntrack.get(id).is_none_or(|e| e.help.is_none()) {
+            return;
+        }
+        let doubt = (!out.certain).then(|| out.reason.clone().unwrap_or_default());
+        if out.verdict != Some(Verdict::Accept) {
+            if let Some(why) = doubt {
+                conntrack::helper::doubt_unhelped(&mut self.conntrack, id, pkt, hc.now, &why);
+            }
+            return;
+        }
+        let h = conntrack::helper::help(
+            &mut self.conntrack,
+            id,
+            info,
+            pkt,
+            hc.now,
+            &self.params,
+            doubt.as_deref(),
+        );
+        if let Some(note) = h.note {
+            if hc.trace_on {
+                out.trace.push(TraceEvent::Note { text: note });
+            }
+        }
+        if let Some(why) = h.uncertain {
+            if out.certain {
+                out.certain = false;
+                out.reason = Some(format!("conntrack helper: {why}"));
+            }
+        }
+        if let Some(why) = h.drop {
+            out.verdict = Some(Verdict::Drop);
+            out.decision = Some(Decision::Conntrack(why));
+        }
+    }
+
     /// `nf_conntrack_in`; `Some` when conntrack itself drops the packet (table full).
     fn conntrack_hook(
         &mut self,
@@ -809,14 +856,21 @@ impl<'r> Engine<'r> {
             pkt,
             cthook,
             hc.skb.ct,
-            hc.skb.zone,
+            conntrack::Template {
+                zone: hc.skb.zone,
+                helper: hc.skb.helper,
+            },
             &self.params,
             hc.now,
             pkt.frame,
         );
         hc.skb.ct = r.attach;
+        let (doubt, related) = (self.conntrack.take_doubt(), self.conntrack.take_related());
         if r.new.is_some() {
             hc.ct_new = r.new;
+            if let Some(why) = doubt {
+                hc.uncertain.get_or_insert(format!("conntrack: {why}"));
+            }
         }
         out.ctstate = Some(label(r.attach));
         if let Some(before) = before {
@@ -829,6 +883,13 @@ impl<'r> Engine<'r> {
                     .uncertain
                     .map(|w| format!("uncertain: {w}"))
                     .or(r.invalid.map(|w| format!("INVALID: {w}")))
+                    .or(related.map(|(h, frame)| {
+                        format!(
+                            "a new connection expected by the {} helper (frame {frame}): \
+                             RELATED (confirmed if the packet survives)",
+                            h.name()
+                        )
+                    }))
                     .or(r
                         .new
                         .map(|_| "a new connection (confirmed if the packet survives)".into())),

@@ -208,7 +208,7 @@ pub struct Skb {
     /// Conntrack zone requested by `CT --zone` in the raw table (0 = default zone).
     pub zone: u16,
     /// Set by `CT --helper NAME` in the raw table.
-    pub helper: Option<String>,
+    pub helper: Option<crate::conntrack::helper::HelperId>,
 }
 
 /// State that extensions keep across packets: per-instance slots (limit buckets, statistic

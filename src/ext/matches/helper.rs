@@ -3,12 +3,13 @@
 //! starts… precisely: `strncmp(helper->name, NAME, strlen(helper->name)) == 0`; `--helper ""`
 //! matches any helper. Without a connection, a master or a helper the result is `!`'s value.
 //!
-//! The emulated conntrack does not keep expectations' masters: a connection that is not
-//! EXPECTED decides (no master); an EXPECTED one is `Unknown`.
+//! An EXPECTED connection carries its master's helper (see `conntrack::expect`): FTP's and
+//! TFTP's data connections are decided; a master with a userspace helper is `Unknown`.
 
 use std::any::Any;
 
 use super::missing;
+use crate::conntrack::helper::HelperId;
 use crate::conntrack::status;
 use crate::diag::Diagnostic;
 use crate::ext::EvalCtx;
@@ -70,12 +71,22 @@ impl Match for Helper {
         save_string(out, self.name.as_deref().unwrap_or(""));
     }
     fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
-        match cx.ct() {
-            Some(ct) if ct.status & status::EXPECTED != 0 => MatchResult::Unknown(
-                "the master connection's helper of an expected connection is not tracked",
-            ),
-            _ => MatchResult::from_bool(self.invert),
+        let Some(ct) = cx.ct() else {
+            return MatchResult::from_bool(self.invert);
+        };
+        if ct.status & status::EXPECTED == 0 {
+            return MatchResult::from_bool(self.invert);
         }
+        let Some(helper) = ct.master_helper else {
+            return MatchResult::Unknown("the master connection's helper is not known");
+        };
+        if helper == HelperId::USERSPACE {
+            return MatchResult::Unknown("the master connection's helper is a userspace helper");
+        }
+        let want = self.name.as_deref().unwrap_or("");
+        // strncmp(helper->name, NAME, strlen(helper->name)): NAME starts with the helper's name.
+        let hit = want.is_empty() || want.as_bytes().starts_with(helper.name().as_bytes());
+        MatchResult::from_bool(hit != self.invert)
     }
     fn needs_conntrack(&self) -> bool {
         true

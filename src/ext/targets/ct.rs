@@ -27,6 +27,7 @@
 use std::any::Any;
 use std::fmt::Write;
 
+use crate::conntrack::helper::{HelperDef, HelperId, HELPERS};
 use crate::conntrack::Attach;
 use crate::diag::Diagnostic;
 use crate::ext::targets::common::{
@@ -50,24 +51,6 @@ const CT_EVENTS: &[&str] = &[
 ];
 const EXP_EVENTS: &[&str] = &["new"];
 
-/// In-kernel conntrack helpers: `(name, protocol, also for IPv6)`.
-const HELPERS: &[(&str, u8, bool)] = &[
-    ("ftp", 6, true),
-    ("tftp", 17, true),
-    ("irc", 6, false),
-    ("sip", 17, true),
-    ("sip", 6, true),
-    ("RAS", 17, true),
-    ("Q.931", 6, true),
-    ("H.245", 17, true),
-    ("pptp", 6, false),
-    ("amanda", 17, true),
-    ("sane", 6, true),
-    ("netbios-ns", 17, false),
-    ("snmp", 17, false),
-    ("snmp_trap", 17, false),
-];
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ct {
     pub notrack: bool,
@@ -80,6 +63,9 @@ pub struct Ct {
     pub zone_mark: bool,
     pub zone_orig: bool,
     pub zone_reply: bool,
+    /// The helper `--helper` names for the rule's protocol (resolved at load, as
+    /// `xt_ct_set_helper` does).
+    pub helper_id: Option<HelperId>,
 }
 
 pub fn new() -> Box<dyn Target> {
@@ -93,6 +79,7 @@ pub fn new() -> Box<dyn Target> {
         zone_mark: false,
         zone_orig: false,
         zone_reply: false,
+        helper_id: None,
     })
 }
 
@@ -201,8 +188,8 @@ impl Target for Ct {
             ));
         }
         if let (false, Some(p)) = (self.helper.is_empty(), proto) {
-            let named: Vec<&(&str, u8, bool)> =
-                HELPERS.iter().filter(|h| h.0 == self.helper).collect();
+            self.helper_id = Some(HelperId::lookup(&self.helper, p));
+            let named: Vec<&HelperDef> = HELPERS.iter().filter(|h| h.name == self.helper).collect();
             if named.is_empty() {
                 cx.warn(
                     Diagnostic::warning(
@@ -215,12 +202,12 @@ impl Target for Ct {
                 );
             } else if !named
                 .iter()
-                .any(|h| h.1 == p && (cx.family == Family::V4 || h.2))
+                .any(|h| h.proto == p && (cx.family == Family::V4 || h.ipv6))
             {
                 let protos: Vec<String> = named
                     .iter()
-                    .filter(|h| cx.family == Family::V4 || h.2)
-                    .map(|h| crate::ext::proto_name(h.1).unwrap_or("?").to_string())
+                    .filter(|h| cx.family == Family::V4 || h.ipv6)
+                    .map(|h| crate::ext::proto_name(h.proto).unwrap_or("?").to_string())
                     .collect();
                 return Err(context_err(
                     cx.span,
@@ -298,8 +285,8 @@ impl Target for Ct {
         } else {
             self.zone
         };
-        if !self.helper.is_empty() {
-            cx.skb.helper = Some(self.helper.clone());
+        if self.helper_id.is_some() {
+            cx.skb.helper = self.helper_id;
         }
         TargetVerdict::Continue
     }

@@ -1,0 +1,301 @@
+//! Conntrack helpers against the kernel: FTP (passive and active: PASV/227, EPSV/229, PORT,
+//! EPRT) and TFTP data connections are RELATED when a `CT --helper` template gave the control
+//! connection its helper; `-m helper` and `--ctstatus EXPECTED` see them; the FTP helper drops
+//! a reply that starts like `227 ` but is cut ("partial matching"); each master keeps one
+//! expectation (a second 227 evicts the first); a PORT naming another address expects nothing;
+//! a first data packet the ruleset drops has used its expectation up.
+//!
+//! Every frame's verdict must be the kernel's and certain; each scenario also asserts the
+//! kernel's own verdicts, so a ruleset that did not exercise the helper would fail here.
+#[macro_use]
+mod kernel_harness;
+mod oracle_common;
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use fwcheck::compare::{compare, Comparison};
+use fwcheck::engine::{SimEnv, SimOptions};
+use fwcheck::lint::load_str;
+use fwcheck::oracle::Pacing;
+use fwcheck::ruleset::ParseOptions;
+use oracle_common::*;
+
+/// An IPv4 TCP segment with payload.
+#[allow(clippy::too_many_arguments)]
+fn seg(
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    sport: u16,
+    dport: u16,
+    seq: u32,
+    ack: u32,
+    flags: u8,
+    id: u16,
+    payload: &[u8],
+) -> Vec<u8> {
+    let t = tcp_seg(
+        IpAddr::V4(src),
+        IpAddr::V4(dst),
+        sport,
+        dport,
+        seq,
+        ack,
+        flags,
+        payload,
+    );
+    ipv4(src, dst, 6, id, &t)
+}
+
+/// The same IPv4 packet with another TTL (header checksum fixed).
+fn with_ttl(mut p: Vec<u8>, ttl: u8) -> Vec<u8> {
+    p[8] = ttl;
+    p[10..12].copy_from_slice(&[0, 0]);
+    let c = csum(&p[..20], 0);
+    p[10..12].copy_from_slice(&c.to_be_bytes());
+    p
+}
+
+/// A TCP conversation on one connection, keeping both sides' sequence numbers.
+struct Conv {
+    a: Ipv4Addr,
+    b: Ipv4Addr,
+    aport: u16,
+    bport: u16,
+    seq: [u32; 2],
+    id: u16,
+    frames: Vec<Vec<u8>>,
+}
+
+impl Conv {
+    fn new(a: Ipv4Addr, aport: u16, b: Ipv4Addr, bport: u16) -> Conv {
+        Conv {
+            a,
+            b,
+            aport,
+            bport,
+            seq: [1000, 5000],
+            id: 1,
+            frames: Vec::new(),
+        }
+    }
+    fn push(&mut self, p: Vec<u8>) {
+        self.frames.push(p);
+        self.id += 1;
+    }
+    fn handshake(&mut self) {
+        let (a, b, ap, bp, id) = (self.a, self.b, self.aport, self.bport, self.id);
+        self.push(seg(a, b, ap, bp, self.seq[0], 0, SYN, id, &[]));
+        self.push(seg(
+            b,
+            a,
+            bp,
+            ap,
+            self.seq[1],
+            self.seq[0] + 1,
+            SYN | ACK,
+            id + 1,
+            &[],
+        ));
+        self.seq = [self.seq[0] + 1, self.seq[1] + 1];
+        self.push(seg(
+            a,
+            b,
+            ap,
+            bp,
+            self.seq[0],
+            self.seq[1],
+            ACK,
+            id + 2,
+            &[],
+        ));
+    }
+    /// Side 0 (`a`) or 1 (`b`) sends `data`; `advance`: whether its sequence moves on (a
+    /// segment the kernel drops is sent again).
+    fn say(&mut self, side: usize, data: &[u8], advance: bool) {
+        let (src, dst, sp, dp) = if side == 0 {
+            (self.a, self.b, self.aport, self.bport)
+        } else {
+            (self.b, self.a, self.bport, self.aport)
+        };
+        let (seq, ack) = (self.seq[side], self.seq[1 - side]);
+        let id = self.id;
+        self.push(seg(src, dst, sp, dp, seq, ack, PSH | ACK, id, data));
+        if advance {
+            self.seq[side] += data.len() as u32;
+        }
+    }
+    /// A SYN of another connection between the two sides.
+    fn syn(&mut self, from: usize, sport: u16, dport: u16) {
+        let (src, dst) = if from == 0 {
+            (self.a, self.b)
+        } else {
+            (self.b, self.a)
+        };
+        let id = self.id;
+        self.push(seg(src, dst, sport, dport, 7000, 0, SYN, id, &[]));
+    }
+}
+
+fn run(rules: &str, frames: &[Vec<u8>]) -> Comparison {
+    let loaded = load_str("helpers.rules", rules, ParseOptions::default());
+    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+    let sim = SimOptions {
+        env: SimEnv {
+            hosts: vec![HOST.into()],
+            ..SimEnv::default()
+        },
+        ..SimOptions::default()
+    };
+    let cmp = compare(&loaded, decoded(frames), sim, Pacing::AsFastAsPossible).expect("compare");
+    assert_eq!(cmp.mismatches, 0, "{}", cmp.render(true));
+    for f in &cmp.frames {
+        assert!(
+            f.fwcheck_certain,
+            "frame {} claimed uncertain: {}",
+            f.frame,
+            f.line()
+        );
+    }
+    cmp
+}
+
+fn kernel_verdicts(cmp: &Comparison) -> Vec<&'static str> {
+    cmp.frames.iter().map(|f| f.kernel.unwrap_or("-")).collect()
+}
+
+const PASSIVE_SERVER: &str = "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+-A PREROUTING -p tcp -m tcp --dport 21 -j CT --helper ftp\nCOMMIT\n\
+*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+-A INPUT -m conntrack --ctstate ESTABLISHED -j ACCEPT\n\
+-A INPUT -p tcp -m tcp --dport 21 -m conntrack --ctstate NEW -j ACCEPT\n\
+-A INPUT -p tcp -m tcp --dport 50000 -m ttl --ttl-eq 1 -j DROP\n\
+-A INPUT -m conntrack --ctstate RELATED -m helper --helper ftp -j ACCEPT\nCOMMIT\n";
+
+/// The host serves FTP: PASV and EPSV open data ports; a cut `22` is dropped by the helper;
+/// a second 227 evicts the first expectation; a 227 naming another address expects nothing;
+/// a dropped first SYN has used its expectation up.
+fn ftp_passive_server() {
+    let (c, h) = (CLIENT, HOST);
+    let mut v = Conv::new(c, 40000, h, 21);
+    v.handshake(); // 1-3
+    v.say(1, b"220 fwcheck\r\n", true); // 4: the first reply line is never read
+    v.say(0, b"PASV\r\n", true); // 5
+    v.say(
+        1,
+        b"227 Entering Passive Mode (192,0,2,10,195,80).\r\n",
+        true,
+    ); // 6: 50000
+    v.syn(0, 40001, 50000); // 7: RELATED
+    v.syn(0, 40002, 50001); // 8: NEW, dropped
+    v.say(0, b"EPSV\r\n", true); // 9
+    v.say(
+        1,
+        b"229 Entering Extended Passive Mode (|||50002|)\r\n",
+        true,
+    ); // 10
+    v.syn(0, 40003, 50002); // 11: RELATED
+    v.say(1, b"22", false); // 12: partial matching of `227 ': NF_DROP
+    v.say(
+        1,
+        b"227 Entering Passive Mode (192,0,2,10,195,90).\r\n",
+        true,
+    ); // 13: 50010
+    v.say(
+        1,
+        b"227 Entering Passive Mode (192,0,2,10,195,91).\r\n",
+        true,
+    ); // 14: 50011
+    v.syn(0, 40004, 50010); // 15: evicted by 14: NEW, dropped
+    v.syn(0, 40005, 50011); // 16: RELATED
+    v.say(
+        1,
+        b"227 Entering Passive Mode (203,0,113,9,195,100).\r\n",
+        true,
+    ); // 17
+    v.syn(0, 40006, 50020); // 18: not recorded: dropped
+    v.say(
+        1,
+        b"227 Entering Passive Mode (192,0,2,10,195,80).\r\n",
+        true,
+    ); // 19: 50000 again
+    let first = seg(c, h, 40007, 50000, 9000, 0, SYN, 900, &[]);
+    v.push(with_ttl(first.clone(), 1)); // 20: RELATED, dropped by the TTL rule
+    v.push(first); // 21: the expectation is used up: NEW, dropped
+    let cmp = run(PASSIVE_SERVER, &v.frames);
+    #[rustfmt::skip]
+    let want = [
+        "ACCEPT", "ACCEPT", "ACCEPT", "ACCEPT", "ACCEPT", "ACCEPT",
+        "ACCEPT", "DROP", "ACCEPT", "ACCEPT", "ACCEPT", "DROP",
+        "ACCEPT", "ACCEPT", "DROP", "ACCEPT", "ACCEPT", "DROP",
+        "ACCEPT", "DROP", "DROP",
+    ];
+    assert_eq!(kernel_verdicts(&cmp), want, "{}", cmp.render(false));
+}
+
+const ACTIVE_CLIENT: &str = "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+-A OUTPUT -p tcp -m tcp --dport 21 -j CT --helper ftp\nCOMMIT\n\
+*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+-A INPUT -m conntrack --ctstate ESTABLISHED -j ACCEPT\n\
+-A INPUT -m conntrack --ctstate RELATED --ctstatus EXPECTED -j ACCEPT\nCOMMIT\n";
+
+/// The host is an FTP client in active mode: PORT and EPRT open ports on the host for the
+/// server's connections from port 20.
+fn ftp_active_client() {
+    let (s, h) = (CLIENT, HOST);
+    let mut v = Conv::new(h, 40000, s, 21);
+    v.handshake(); // 1-3
+    v.say(1, b"220 hi\r\n", true); // 4
+    v.say(0, b"USER anonymous\r\n", true); // 5: the first command line is never read
+    v.say(1, b"331 pw\r\n", true); // 6
+    v.say(0, b"port 192,0,2,10,200,10\r\n", true); // 7: 51210
+    v.syn(1, 20, 51210); // 8: RELATED
+    v.say(0, b"EPRT |1|192.0.2.10|51211|\r\n", true); // 9
+    v.syn(1, 20, 51211); // 10: RELATED
+    v.syn(1, 20, 51212); // 11: not expected
+    v.say(0, b"PORT 192,0,2,10,200,20", false); // 12: no \r: partial, dropped
+    let cmp = run(ACTIVE_CLIENT, &v.frames);
+    #[rustfmt::skip]
+    let want = [
+        "ACCEPT", "ACCEPT", "ACCEPT", "ACCEPT", "ACCEPT", "ACCEPT",
+        "ACCEPT", "ACCEPT", "ACCEPT", "ACCEPT", "DROP", "DROP",
+    ];
+    assert_eq!(kernel_verdicts(&cmp), want, "{}", cmp.render(false));
+}
+
+const TFTP_SERVER: &str = "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+-A PREROUTING -p udp -m udp --dport 69 -j CT --helper tftp\nCOMMIT\n\
+*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT DROP [0:0]\n\
+-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+-A INPUT -p udp -m udp --dport 69 -j ACCEPT\n\
+-A OUTPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\nCOMMIT\n";
+
+/// The host serves TFTP: its answer from a new port is RELATED; without the helper it is not.
+fn tftp_server() {
+    let (c, h) = (CLIENT, HOST);
+    let frames = vec![
+        udp4(c, h, 40000, 69, 1, b"\x00\x01boot.img\x00octet\x00"),
+        udp4(h, c, 50001, 40000, 2, b"\x00\x03\x00\x01data"),
+        udp4(c, h, 40000, 50001, 3, b"\x00\x04\x00\x01"),
+        udp4(h, c, 50002, 40001, 4, b"\x00\x03\x00\x01data"),
+    ];
+    let cmp = run(TFTP_SERVER, &frames);
+    assert_eq!(
+        kernel_verdicts(&cmp),
+        ["ACCEPT", "ACCEPT", "ACCEPT", "DROP"],
+        "{}",
+        cmp.render(false)
+    );
+    let without = TFTP_SERVER.replace(
+        "-A PREROUTING -p udp -m udp --dport 69 -j CT --helper tftp\n",
+        "",
+    );
+    let cmp = run(&without, &frames);
+    assert_eq!(
+        kernel_verdicts(&cmp),
+        ["ACCEPT", "DROP", "DROP", "DROP"],
+        "{}",
+        cmp.render(false)
+    );
+}
+
+kernel_tests!(ftp_passive_server, ftp_active_client, tftp_server);

@@ -11,20 +11,20 @@
 mod kernel_harness;
 mod oracle_common;
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 
 use fwcheck::compare::{compare, Comparison};
 use fwcheck::engine::{SimEnv, SimOptions};
 use fwcheck::lint::load_str;
 use fwcheck::oracle::Pacing;
-use fwcheck::ruleset::ParseOptions;
+use fwcheck::ruleset::{Family, ParseOptions};
 use oracle_common::*;
 
-/// An IPv4 TCP segment with payload.
+/// A TCP segment with payload in an IPv4 or IPv6 packet.
 #[allow(clippy::too_many_arguments)]
 fn seg(
-    src: Ipv4Addr,
-    dst: Ipv4Addr,
+    src: IpAddr,
+    dst: IpAddr,
     sport: u16,
     dport: u16,
     seq: u32,
@@ -33,17 +33,12 @@ fn seg(
     id: u16,
     payload: &[u8],
 ) -> Vec<u8> {
-    let t = tcp_seg(
-        IpAddr::V4(src),
-        IpAddr::V4(dst),
-        sport,
-        dport,
-        seq,
-        ack,
-        flags,
-        payload,
-    );
-    ipv4(src, dst, 6, id, &t)
+    let t = tcp_seg(src, dst, sport, dport, seq, ack, flags, payload);
+    match (src, dst) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => ipv4(s, d, 6, id, &t),
+        (IpAddr::V6(s), IpAddr::V6(d)) => ipv6(s, d, 6, &t),
+        _ => unreachable!("one family"),
+    }
 }
 
 /// The same IPv4 packet with another TTL (header checksum fixed).
@@ -57,8 +52,8 @@ fn with_ttl(mut p: Vec<u8>, ttl: u8) -> Vec<u8> {
 
 /// A TCP conversation on one connection, keeping both sides' sequence numbers.
 struct Conv {
-    a: Ipv4Addr,
-    b: Ipv4Addr,
+    a: IpAddr,
+    b: IpAddr,
     aport: u16,
     bport: u16,
     seq: [u32; 2],
@@ -67,10 +62,10 @@ struct Conv {
 }
 
 impl Conv {
-    fn new(a: Ipv4Addr, aport: u16, b: Ipv4Addr, bport: u16) -> Conv {
+    fn new(a: impl Into<IpAddr>, aport: u16, b: impl Into<IpAddr>, bport: u16) -> Conv {
         Conv {
-            a,
-            b,
+            a: a.into(),
+            b: b.into(),
             aport,
             bport,
             seq: [1000, 5000],
@@ -136,18 +131,10 @@ impl Conv {
     }
 }
 
+/// Replays `frames` through `rules` in the kernel and in fwcheck (host [`HOST`], or [`HOST6`]
+/// for IPv6 rules); no frame may differ, and every verdict must be certain.
 fn run(rules: &str, frames: &[Vec<u8>]) -> Comparison {
-    let loaded = load_str("helpers.rules", rules, ParseOptions::default());
-    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
-    let sim = SimOptions {
-        env: SimEnv {
-            hosts: vec![HOST.into()],
-            ..SimEnv::default()
-        },
-        ..SimOptions::default()
-    };
-    let cmp = compare(&loaded, decoded(frames), sim, Pacing::AsFastAsPossible).expect("compare");
-    assert_eq!(cmp.mismatches, 0, "{}", cmp.render(true));
+    let cmp = replay(rules, frames);
     for f in &cmp.frames {
         assert!(
             f.fwcheck_certain,
@@ -156,6 +143,27 @@ fn run(rules: &str, frames: &[Vec<u8>]) -> Comparison {
             f.line()
         );
     }
+    cmp
+}
+
+/// [`run`] without the certainty check.
+fn replay(rules: &str, frames: &[Vec<u8>]) -> Comparison {
+    let v6 = frames.first().is_some_and(|f| f[0] >> 4 == 6);
+    let opts = ParseOptions {
+        family: if v6 { Family::V6 } else { Family::V4 },
+        ..ParseOptions::default()
+    };
+    let loaded = load_str("helpers.rules", rules, opts);
+    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+    let sim = SimOptions {
+        env: SimEnv {
+            hosts: vec![if v6 { HOST6.into() } else { HOST.into() }],
+            ..SimEnv::default()
+        },
+        ..SimOptions::default()
+    };
+    let cmp = compare(&loaded, decoded(frames), sim, Pacing::AsFastAsPossible).expect("compare");
+    assert_eq!(cmp.mismatches, 0, "{}", cmp.render(true));
     cmp
 }
 
@@ -218,7 +226,7 @@ fn ftp_passive_server() {
         b"227 Entering Passive Mode (192,0,2,10,195,80).\r\n",
         true,
     ); // 19: 50000 again
-    let first = seg(c, h, 40007, 50000, 9000, 0, SYN, 900, &[]);
+    let first = seg(c.into(), h.into(), 40007, 50000, 9000, 0, SYN, 900, &[]);
     v.push(with_ttl(first.clone(), 1)); // 20: RELATED, dropped by the TTL rule
     v.push(first); // 21: the expectation is used up: NEW, dropped
     let cmp = run(PASSIVE_SERVER, &v.frames);
@@ -298,4 +306,113 @@ fn tftp_server() {
     );
 }
 
-kernel_tests!(ftp_passive_server, ftp_active_client, tftp_server);
+/// IPv6: EPSV and EPRT `|2|` open data ports; a PORT on an IPv6 connection overwrites the
+/// first four bytes of the sender's address (so it names the sender only when they are the
+/// sender's); EPRT `|1|` is malformed there and dropped.
+fn ftp_ipv6() {
+    let rules = PASSIVE_SERVER.replace("-m ttl --ttl-eq 1", "-m hl --hl-eq 1");
+    let (c, h) = (CLIENT6, HOST6);
+    let mut v = Conv::new(c, 40000, h, 21);
+    v.handshake(); // 1-3
+    v.say(1, b"220 fwcheck\r\n", true); // 4
+    v.say(0, b"EPSV\r\n", true); // 5
+    v.say(
+        1,
+        b"229 Entering Extended Passive Mode (|||50002|)\r\n",
+        true,
+    ); // 6
+    v.syn(0, 40001, 50002); // 7: RELATED
+    v.syn(0, 40002, 50003); // 8: NEW, dropped
+    let cmp = run(&rules, &v.frames);
+    assert_eq!(
+        kernel_verdicts(&cmp),
+        ["ACCEPT", "ACCEPT", "ACCEPT", "ACCEPT", "ACCEPT", "ACCEPT", "ACCEPT", "DROP"],
+        "{}",
+        cmp.render(false)
+    );
+    let rules = ACTIVE_CLIENT.to_string();
+    let (s, h) = (CLIENT6, HOST6);
+    let mut v = Conv::new(h, 40000, s, 21);
+    v.handshake(); // 1-3
+    v.say(1, b"220 hi\r\n", true); // 4
+    v.say(0, b"USER anonymous\r\n", true); // 5
+    v.say(1, b"331 pw\r\n", true); // 6
+    v.say(0, b"EPRT |2|2001:db8:a::a|51211|\r\n", true); // 7
+    v.syn(1, 20, 51211); // 8: RELATED
+    v.say(0, b"PORT 1,2,3,4,200,10\r\n", true); // 9: not the sender: nothing
+    v.syn(1, 20, 51210); // 10: dropped
+                         // PORT sets the first four bytes of the address: 32.1.13.184 is 2001:0db8, and the other
+                         // twelve stay the sender's, so this one names the sender.
+    v.say(0, b"PORT 32,1,13,184,200,12\r\n", true); // 11
+    v.syn(1, 20, 51212); // 12: RELATED
+    v.say(0, b"EPRT |1|192.0.2.10|51213|\r\n", false); // 13: wrong family: NF_DROP
+    let cmp = run(&rules, &v.frames);
+    #[rustfmt::skip]
+    let want = [
+        "ACCEPT", "ACCEPT", "ACCEPT", "ACCEPT", "ACCEPT", "ACCEPT", "ACCEPT",
+        "ACCEPT", "ACCEPT", "DROP", "ACCEPT", "ACCEPT", "DROP",
+    ];
+    assert_eq!(kernel_verdicts(&cmp), want, "{}", cmp.render(false));
+}
+
+/// An expected connection takes its master's connmark (`init_conntrack`).
+fn expected_connection_inherits_the_mark() {
+    let rules = "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+-A PREROUTING -p tcp -m tcp --dport 21 -j CT --helper ftp\nCOMMIT\n\
+*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n\
+:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n\
+-A PREROUTING -p tcp -m tcp --dport 21 -m conntrack --ctstate NEW -j CONNMARK --set-mark 7\n\
+COMMIT\n\
+*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+-A INPUT -p tcp -m tcp --dport 21 -j ACCEPT\n\
+-A INPUT -p tcp -m tcp --syn -m connmark --mark 7 -j ACCEPT\nCOMMIT\n";
+    let (c, h) = (CLIENT, HOST);
+    let mut v = Conv::new(c, 40000, h, 21);
+    v.handshake(); // 1-3
+    v.say(1, b"220 fwcheck\r\n", true); // 4
+    v.say(0, b"PASV\r\n", true); // 5
+    v.say(
+        1,
+        b"227 Entering Passive Mode (192,0,2,10,195,80).\r\n",
+        true,
+    ); // 6
+    v.syn(0, 40001, 50000); // 7: mark 7 from the master
+    v.syn(0, 40002, 50001); // 8: no mark
+    let cmp = run(rules, &v.frames);
+    assert_eq!(
+        kernel_verdicts(&cmp)[6..],
+        ["ACCEPT", "DROP"],
+        "{}",
+        cmp.render(false)
+    );
+}
+
+/// A helper fwcheck does not model (irc): once its connection carried payload, a new
+/// connection may be one it expects, so its verdict is uncertain — never a certain NEW.
+fn unmodelled_helper_is_uncertain() {
+    let rules = "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+-A OUTPUT -p tcp -m tcp --dport 6667 -j CT --helper irc\nCOMMIT\n\
+*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\nCOMMIT\n";
+    let (s, h) = (CLIENT, HOST);
+    let mut v = Conv::new(h, 40000, s, 6667);
+    v.handshake(); // 1-3
+    v.syn(1, 7000, 5000); // 4: before any payload: certain NEW, dropped
+    v.say(0, b"NICK fwcheck\r\n", true); // 5
+    v.syn(1, 7001, 5001); // 6: may be RELATED: uncertain
+    let cmp = replay(rules, &v.frames);
+    assert!(cmp.frames[3].fwcheck_certain, "{}", cmp.frames[3].line());
+    assert!(!cmp.frames[5].fwcheck_certain, "{}", cmp.frames[5].line());
+    let why = cmp.frames[5].fwcheck_reason.as_deref().unwrap_or("");
+    assert!(why.contains("irc") && why.contains("frame 5"), "{why}");
+    assert_eq!(cmp.frames[5].kernel, Some("DROP"));
+}
+
+kernel_tests!(
+    ftp_passive_server,
+    ftp_active_client,
+    tftp_server,
+    ftp_ipv6,
+    expected_connection_inherits_the_mark,
+    unmodelled_helper_is_uncertain
+);

@@ -39,15 +39,18 @@ pub enum Profile {
     /// Port knocking: a correct knock sequence followed by SSH, a wrong-order knock and a
     /// direct SSH attempt without knocking.
     Knock,
+    /// FTP sessions to the host: control connections and the data connections they announce.
+    Ftp,
 }
 
 impl Profile {
-    pub const ALL: [Profile; 5] = [
+    pub const ALL: [Profile; 6] = [
         Profile::Webserver,
         Profile::Scan,
         Profile::Dns,
         Profile::PingFlood,
         Profile::Knock,
+        Profile::Ftp,
     ];
 
     pub fn name(self) -> &'static str {
@@ -57,6 +60,7 @@ impl Profile {
             Profile::Dns => "dns",
             Profile::PingFlood => "ping-flood",
             Profile::Knock => "knock",
+            Profile::Ftp => "ftp",
         }
     }
 
@@ -89,6 +93,12 @@ impl Profile {
                 "a client knocking on 7000, 8000, 9000 then opening SSH; a client knocking in \
                  the wrong order then sending SYNs to 22; a client sending SYNs to 22 without \
                  knocking"
+            }
+            Profile::Ftp => {
+                "--flows FTP downloads from the host's port 21, in turn passive (PASV, 227 \
+                 reply), extended passive (EPSV, 229) and active (PORT, or EPRT over IPv6: the \
+                 host connects from port 20), each a control connection and the data connection \
+                 it announces; and a client connecting to a data port nobody announced"
             }
         }
     }
@@ -161,6 +171,7 @@ pub fn generate(opts: &GenOptions) -> Vec<Packet> {
             Profile::Dns => dns_profile(&mut sim, &mut rng, &peers, opts.flows),
             Profile::PingFlood => ping_flood(&mut sim, &mut rng, &peers, opts.flows),
             Profile::Knock => knock(&mut sim, &mut rng, &peers, opts.flows),
+            Profile::Ftp => ftp(&mut sim, &mut rng, &peers, opts.flows),
         }
     }
     sim.finish()
@@ -434,12 +445,28 @@ pub(crate) fn tcp_session(
     sim: &mut Sim,
     rng: &mut Rng,
     t0: u64,
+    c: TcpEnd,
+    s: TcpEnd,
+    msgs: &[Msg],
+    start: Start,
+    close: bool,
+) -> u64 {
+    tcp_exchange(sim, rng, t0, c, s, msgs, start, close).0
+}
+
+/// [`tcp_session`] returning the two ends as they are after it, so a session can go on
+/// ([`Start::MidStream`]) after something else happened.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn tcp_exchange(
+    sim: &mut Sim,
+    rng: &mut Rng,
+    t0: u64,
     mut c: TcpEnd,
     mut s: TcpEnd,
     msgs: &[Msg],
     start: Start,
     close: bool,
-) -> u64 {
+) -> (u64, TcpEnd, TcpEnd) {
     let client_is_host = sim.side(c.ip) == Side::Host;
     let mut clk = Clock {
         t: t0,
@@ -602,7 +629,11 @@ pub(crate) fn tcp_session(
         );
         send(sim, rng, &mut clk, true, &mut c, &mut s, ACK, &[], false);
     }
-    clk.t
+    // Timestamps go on from here if the session continues.
+    let elapsed = (clk.t / 1000 - ms0) as u32;
+    c.ts_val = c.ts_val.wrapping_add(elapsed);
+    s.ts_val = s.ts_val.wrapping_add(elapsed);
+    (clk.t, c, s)
 }
 
 /// A single TCP segment with arbitrary flags (scans, probes).
@@ -1428,6 +1459,149 @@ fn ping_flood(sim: &mut Sim, rng: &mut Rng, p: &Peers, flows: usize) {
         let pl = ping_payload(t, sim.start);
         echo(sim, t, src, p.host, false, id, seq.wrapping_add(1), ttl, pl);
     }
+}
+
+/// FTP: per flow a control connection up to `150`, the data connection it announced, then
+/// `226` and `QUIT`. The data ports are what the helper reads from the control payload.
+fn ftp(sim: &mut Sim, rng: &mut Rng, p: &Peers, flows: usize) {
+    let h = p.host;
+    sim.add_host(h);
+    let v6 = h.is_ipv6();
+    let msg = |from_client: bool, text: &str| Msg {
+        from_client,
+        data: text.as_bytes().to_vec(),
+    };
+    let commas = |a: IpAddr, port: u16| match a {
+        IpAddr::V4(a) => {
+            let o = a.octets();
+            format!(
+                "{},{},{},{},{},{}",
+                o[0],
+                o[1],
+                o[2],
+                o[3],
+                port >> 8,
+                port & 0xff
+            )
+        }
+        IpAddr::V6(_) => String::new(),
+    };
+    let mut t = 100_000;
+    for i in 0..flows.max(1) {
+        let c = p.client(rng);
+        let cport = ephemeral(rng);
+        let client = TcpEnd::new(rng, c, cport, false);
+        let server = TcpEnd::new(rng, h, 21, true);
+        let data_port = 40_000 + (i % 10_000) as u16;
+        let mode = i % 3;
+        let mut script = vec![
+            msg(false, "220 (vsFTPd 3.0.5)\r\n"),
+            msg(true, "USER anonymous\r\n"),
+            msg(false, "331 Please specify the password.\r\n"),
+            msg(true, "PASS guest@\r\n"),
+            msg(false, "230 Login successful.\r\n"),
+            msg(true, "TYPE I\r\n"),
+            msg(false, "200 Switching to Binary mode.\r\n"),
+        ];
+        match (mode, v6) {
+            (0, false) => {
+                script.push(msg(true, "PASV\r\n"));
+                script.push(msg(
+                    false,
+                    &format!("227 Entering Passive Mode ({}).\r\n", commas(h, data_port)),
+                ));
+            }
+            (0 | 1, _) => {
+                script.push(msg(true, "EPSV\r\n"));
+                script.push(msg(
+                    false,
+                    &format!("229 Entering Extended Passive Mode (|||{data_port}|)\r\n"),
+                ));
+            }
+            (_, false) => {
+                script.push(msg(true, &format!("PORT {}\r\n", commas(c, data_port))));
+                script.push(msg(false, "200 PORT command successful.\r\n"));
+            }
+            (_, true) => {
+                script.push(msg(true, &format!("EPRT |2|{c}|{data_port}|\r\n")));
+                script.push(msg(false, "200 EPRT command successful.\r\n"));
+            }
+        }
+        script.push(msg(true, "RETR release.tar.gz\r\n"));
+        script.push(msg(
+            false,
+            "150 Opening BINARY mode data connection for release.tar.gz (4000 bytes).\r\n",
+        ));
+        let (t1, client, server) = tcp_exchange(
+            sim,
+            rng,
+            t,
+            client,
+            server,
+            &script,
+            Start::Handshake,
+            false,
+        );
+        // The data connection: the client connects in passive mode, the host from port 20 in
+        // active mode; the host sends the file.
+        let file_msgs = [Msg {
+            from_client: mode == 2,
+            data: rng.bytes(4000),
+        }];
+        let (dc, ds) = if mode == 2 {
+            (
+                TcpEnd::new(rng, h, 20, true),
+                TcpEnd::new(rng, c, data_port, false),
+            )
+        } else {
+            let dport = ephemeral(rng);
+            (
+                TcpEnd::new(rng, c, dport, false),
+                TcpEnd::new(rng, h, data_port, true),
+            )
+        };
+        let t2 = tcp_session(
+            sim,
+            rng,
+            t1 + 2_000,
+            dc,
+            ds,
+            &file_msgs,
+            Start::Handshake,
+            true,
+        );
+        let end = [
+            msg(false, "226 Transfer complete.\r\n"),
+            msg(true, "QUIT\r\n"),
+            msg(false, "221 Goodbye.\r\n"),
+        ];
+        let t3 = tcp_exchange(
+            sim,
+            rng,
+            t2 + 2_000,
+            client,
+            server,
+            &end,
+            Start::MidStream,
+            true,
+        )
+        .0;
+        t = t3 + 50_000;
+    }
+    // A data port nobody announced.
+    let c = p.client(rng);
+    let ttl = ttl_for(rng, Side::Remote);
+    tcp_probe(
+        sim,
+        t,
+        c,
+        ephemeral(rng),
+        h,
+        40_999,
+        SYN,
+        rng.next_u32(),
+        ttl,
+    );
 }
 
 fn knock(sim: &mut Sim, rng: &mut Rng, p: &Peers, _flows: usize) {

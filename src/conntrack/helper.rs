@@ -158,7 +158,8 @@ pub fn help(
         return Helped::default();
     }
     let helper = h.helper;
-    let cut = pkt.data.len() < pkt.ip_len as usize;
+    // The payload is there but the capture (snap length) did not keep all of it.
+    let cut = pkt.payload_len > 0 && pkt.data.len() < pkt.ip_len as usize;
     let natted = e.status & (super::status::SRC_NAT | super::status::DST_NAT) != 0;
     let dir = info.dir();
     let (fwd, back) = match dir {
@@ -265,7 +266,7 @@ pub fn help(
         }
         (Model::Ftp | Model::Tftp, _) => return out,
         (Model::NotModelled, _) => {
-            if pkt.payload_len > 0 || cut {
+            if pkt.payload_len > 0 {
                 let e = ct.get_mut(id).expect("entry");
                 let h = e.help.as_deref_mut().expect("help");
                 if !std::mem::replace(&mut h.unmodelled_payload, true) {
@@ -336,8 +337,9 @@ pub fn help(
 pub fn doubt_unhelped(ct: &mut Conntrack, id: CtId, pkt: &Packet, now: u64, why: &str) {
     let Some(e) = ct.get(id) else { return };
     let Some(h) = e.help.as_deref() else { return };
-    let cut = pkt.data.len() < pkt.ip_len as usize;
-    if pkt.payload_len == 0 && !cut {
+    // The payload is there but the capture (snap length) did not keep all of it.
+    let cut = pkt.payload_len > 0 && pkt.data.len() < pkt.ip_len as usize;
+    if !cut && pkt.payload_len == 0 {
         return;
     }
     let helper = h.helper;

@@ -590,6 +590,12 @@ pub fn all() -> Vec<Fixture> {
             bytes: gen_bytes(&prof(Profile::Knock, 12)),
         },
         Fixture {
+            name: "ftp.pcap",
+            description: "ftp profile, --flows 3: a passive (227), an extended passive (229) and an active (PORT) download, each control connection with its data connection, and a SYN to a data port nobody announced",
+            gen_command: Some("fwcheck gen ftp -o pcaps/ftp.pcap --seed 1 --flows 3"),
+            bytes: gen_bytes(&prof(Profile::Ftp, 3)),
+        },
+        Fixture {
             name: "flows.pcap",
             description: "the sample flow specs (see sample_packets): TCP/80 session, DNS query+reply, ping, IPv6 TCP/22 session",
             gen_command: Some(

@@ -170,3 +170,23 @@ pub fn v(o: &Outcome) -> &'static str {
 pub fn st(o: &Outcome) -> &'static str {
     o.ctstate.map(|c| c.as_str()).unwrap_or("-")
 }
+
+/// `p` carrying `payload` as its bytes after the headers, of which only the first `captured`
+/// bytes of the whole packet were captured (`usize::MAX`: all).
+pub fn with_payload(mut p: Packet, payload: &[u8], captured: usize) -> Packet {
+    let l4hdr = match &p.l4 {
+        L4::Tcp(t) => t.doff as usize * 4,
+        L4::Udp(_) => 8,
+        _ => 0,
+    };
+    let mut data = vec![0u8; p.ip_hdr_len as usize + l4hdr];
+    data.extend_from_slice(payload);
+    p.ip_len = data.len() as u32;
+    p.payload_len = payload.len() as u32;
+    if let L4::Udp(u) = &mut p.l4 {
+        u.length = 8 + payload.len() as u16;
+    }
+    data.truncate(captured);
+    p.data = Arc::from(data);
+    p
+}

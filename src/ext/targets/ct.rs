@@ -12,14 +12,16 @@
 //!
 //! Kernel checks (`xt_ct_tg_check`), made unless `--notrack` is given: `--helper` and
 //! `--timeout` need `-p PROTO` (not negated); the helper must exist for the family and
-//! protocol (the in-kernel helpers are known here; other names are only possible with a
-//! userspace helper registered by `nfct`, which fwcheck cannot see); a timeout policy must have
+//! protocol (the in-kernel helpers are `conntrack::helper::HELPERS`; other names are only
+//! possible with a userspace helper registered by `nfct`, which fwcheck cannot see); the
+//! helper is resolved for the rule's protocol at load, as `xt_ct_set_helper` does; a timeout policy must have
 //! been created with `nfct timeout add` (never visible offline).
 //!
 //! `apply` follows `xt_ct_target`: if the packet already carries conntrack state
 //! (`skb->_nfct != 0`: a connection, untracked, or an earlier template) nothing happens;
 //! otherwise `--notrack` marks it untracked, and a template sets the zone (`mark`: the low 16
-//! bits of the packet mark) and helper the engine's conntrack uses for the new connection.
+//! bits of the packet mark) and helper the engine's conntrack uses for the new connection
+//! (FTP and TFTP are modelled, see `conntrack::helper`).
 //! Undecidable/approximated offline: a template attached by an earlier CT rule is recognised
 //! only by a non-zero zone or a helper (the engine has no template flag); zone directions
 //! (`--zone-orig`/`--zone-reply`) are not represented — the zone is applied to both directions.

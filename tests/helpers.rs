@@ -1,0 +1,112 @@
+//! Conntrack helpers where the capture cannot show everything: a cut control packet, a
+//! control packet with an uncertain verdict, FTP through NAT. The data connections they may
+//! announce must never get a certain verdict. (`tests/kernel_helpers.rs` pins what the helpers
+//! do against the kernel.)
+
+mod common;
+use common::*;
+
+const C: &str = "198.51.100.7";
+
+fn rules_with(filter_extra: &str, nat: &str) -> String {
+    format!(
+        "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+-A PREROUTING -p tcp -m tcp --dport 21 -j CT --helper ftp\n\
+-A PREROUTING -p tcp -m tcp --dport 2121 -j CT --helper ftp\nCOMMIT\n\
+*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n\
+{nat}COMMIT\n\
+*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+{filter_extra}\
+-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+-A INPUT -p tcp -m tcp --dport 21 -j ACCEPT\n\
+-A INPUT -p tcp -m tcp --dport 2121 -j ACCEPT\nCOMMIT\n"
+    )
+}
+
+/// Handshake to `port` (the server's socket answers from `sport`), the server's greeting
+/// (primes the helper), then the 227 reply as `last` makes it, then a client SYN to port
+/// 50000. Returns the outcomes of the reply and the SYN.
+fn session(
+    rules: &str,
+    port: u16,
+    sport: u16,
+    last: impl Fn(fwcheck::packet::Packet) -> fwcheck::packet::Packet,
+) -> (fwcheck::engine::Outcome, fwcheck::engine::Outcome) {
+    let l = common::rules(rules);
+    let mut e = engine(&l);
+    let full = usize::MAX;
+    let o = e.process(&tcp(1, 0, (C, 40000), (HOST, port), "S", 1000, 0, 0));
+    assert_eq!(v(&o), "ACCEPT");
+    e.process(&tcp(2, 1, (HOST, sport), (C, 40000), "SA", 5000, 1001, 0));
+    e.process(&tcp(3, 2, (C, 40000), (HOST, port), "A", 1001, 5001, 0));
+    let greet = b"220 hi\r\n";
+    let p = tcp(4, 3, (HOST, sport), (C, 40000), "PA", 5001, 1001, 0);
+    let o = e.process(&with_payload(p, greet, full));
+    assert!(o.certain, "{:?}", o.reason);
+    let reply = b"227 Entering Passive Mode (203,0,113,10,195,80).\r\n";
+    let p = tcp(5, 4, (HOST, sport), (C, 40000), "PA", 5009, 1001, 0);
+    let r = e.process(&last(with_payload(p, reply, full)));
+    let syn = e.process(&tcp(6, 5, (C, 40001), (HOST, 50000), "S", 7000, 0, 0));
+    (r, syn)
+}
+
+#[test]
+fn a_read_reply_opens_the_data_port_with_certainty() {
+    let (r, syn) = session(&rules_with("", ""), 21, 21, |p| p);
+    assert!(r.certain && syn.certain, "{:?} {:?}", r.reason, syn.reason);
+    assert_eq!((v(&syn), st(&syn)), ("ACCEPT", "RELATED"));
+}
+
+#[test]
+fn a_reply_the_capture_cut_leaves_the_data_connection_uncertain() {
+    let (r, syn) = session(&rules_with("", ""), 21, 21, |p| {
+        let mut p = p;
+        let keep = 40 + 10;
+        let data = p.data[..keep].to_vec();
+        p.data = data.into();
+        p
+    });
+    assert!(!r.certain, "the cut reply: {:?}", r.reason);
+    assert!(
+        r.reason.as_deref().unwrap_or("").contains("cut off"),
+        "{:?}",
+        r.reason
+    );
+    assert!(!syn.certain, "{:?}", syn.reason);
+    assert_eq!(v(&syn), "DROP");
+    let why = syn.reason.as_deref().unwrap_or("");
+    assert!(
+        why.contains("may be RELATED") && why.contains("frame 5"),
+        "{why}"
+    );
+}
+
+#[test]
+fn an_uncertain_reply_leaves_the_data_connection_uncertain() {
+    // The reply's own verdict is a coin toss: whether the helper read it is unknown.
+    let rules = rules_with("", "").replace(
+        ":OUTPUT ACCEPT [0:0]\n-A INPUT -m conntrack",
+        ":OUTPUT ACCEPT [0:0]\n-A OUTPUT -p tcp -m tcp --sport 21 -m length --length 90:100 \
+         -m statistic --mode random --probability 0.5 -j DROP\n-A INPUT -m conntrack",
+    );
+    let (r, syn) = session(&rules, 21, 21, |p| p);
+    assert!(!r.certain, "{:?}", r.reason);
+    assert!(!syn.certain, "{:?}", syn.reason);
+    let why = syn.reason.as_deref().unwrap_or("");
+    assert!(why.contains("frame 5"), "{why}");
+}
+
+#[test]
+fn ftp_through_nat_is_uncertain() {
+    // The control connection is redirected from 2121 to 21: nf_nat_ftp would rewrite the reply
+    // and register the expectation itself.
+    let nat = "-A PREROUTING -p tcp -m tcp --dport 2121 -j REDIRECT --to-ports 21\n";
+    let (r, syn) = session(&rules_with("", nat), 2121, 21, |p| p);
+    assert!(!r.certain, "{:?}", r.reason);
+    assert!(
+        r.reason.as_deref().unwrap_or("").contains("NAT"),
+        "{:?}",
+        r.reason
+    );
+    assert!(!syn.certain, "{:?}", syn.reason);
+}

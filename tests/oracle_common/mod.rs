@@ -87,7 +87,7 @@ pub fn udp_seg(src: IpAddr, dst: IpAddr, sport: u16, dport: u16, payload: &[u8])
     u
 }
 
-fn l4_csum(src: IpAddr, dst: IpAddr, proto: u8, seg: &[u8]) -> u16 {
+pub fn l4_csum(src: IpAddr, dst: IpAddr, proto: u8, seg: &[u8]) -> u16 {
     let mut s = 0u32;
     match (src, dst) {
         (IpAddr::V4(a), IpAddr::V4(b)) => {

@@ -303,10 +303,16 @@ impl Match for Tcp {
             if th.doff < 5 {
                 return MatchResult::HotDrop;
             }
-            if th.options.malformed && !th.options.has_kind(self.option) {
-                return MatchResult::Unknown("TCP options could not be walked");
-            }
-            if th.options.has_kind(self.option) == self.inv_option {
+            // The kernel's walk over the bytes (it goes on past an end-of-list and over
+            // bad lengths); a packet built without its bytes has only the decoded kinds.
+            let found = match find_option(cx.pkt, th.doff, self.option) {
+                Ok(f) => f,
+                Err(MatchResult::Unknown(_)) if cx.pkt.data.is_empty() && !th.options.malformed => {
+                    th.options.has_kind(self.option)
+                }
+                Err(r) => return r,
+            };
+            if found == self.inv_option {
                 return MatchResult::No;
             }
         }
@@ -359,4 +365,34 @@ impl Match for Tcp {
     fn as_any(&self) -> &dyn Any {
         self
     }
+}
+
+/// `tcp_find_option` over the packet's own option bytes, whatever their lengths say: a kind
+/// below 2 is one byte, any other is skipped by its length byte (0 counts as 1). The walk never
+/// needs the byte after the options: a length read there moves past the end whatever it is.
+/// Options the packet does not hold hot-drop; options the capture cut off are unknown.
+fn find_option(pkt: &crate::packet::Packet, doff: u8, option: u8) -> Result<bool, MatchResult> {
+    let start = pkt.ip_hdr_len as usize + 20;
+    let optlen = doff as usize * 4 - 20;
+    if (pkt.ip_len as usize) < start + optlen {
+        return Err(MatchResult::HotDrop);
+    }
+    let opts = pkt.data.get(start..).unwrap_or(&[]);
+    let cut = || MatchResult::Unknown("TCP options cut off by the capture's snap length");
+    let mut i = 0;
+    while i < optlen {
+        let kind = *opts.get(i).ok_or_else(cut)?;
+        if kind == option {
+            return Ok(true);
+        }
+        i += if kind < 2 || i + 1 >= optlen {
+            1
+        } else {
+            match *opts.get(i + 1).ok_or_else(cut)? {
+                0 => 1,
+                l => l as usize,
+            }
+        };
+    }
+    Ok(false)
 }

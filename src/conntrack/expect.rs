@@ -221,13 +221,22 @@ impl Conntrack {
     /// `nf_ct_find_expectation` for a connection being created with original tuple `t`:
     /// the expectation is consumed; returns the master's mark and helper. Also records any
     /// doubt about the new connection (see [`Conntrack::take_doubt`]).
-    pub(super) fn find_expectation(&mut self, t: &Tuple, now: u64) -> Option<(u32, HelperId)> {
+    pub(super) fn find_expectation(
+        &mut self,
+        t: &Tuple,
+        zone: u16,
+        now: u64,
+    ) -> Option<(u32, HelperId)> {
         self.expect.pending = None;
         self.expect.pending_related = None;
         let found = if self.expect.map.is_empty() {
             None
         } else {
-            let key = ExpectKey::of(t);
+            // nf_ct_exp_zone_equal_any: the zones' ids, whatever their directions.
+            let key = ExpectKey {
+                zone,
+                ..ExpectKey::of(t)
+            };
             match self.expect.map.get(&key) {
                 Some(e) if time_after_eq(now, e.deadline) => {
                     self.expect.remove(&key);

@@ -42,6 +42,8 @@ pub struct CtEntry {
     pub created_frame: u64,
     /// Sequence number of creation, for deterministic iteration.
     pub serial: u64,
+    /// `--zone-orig` / `--zone-reply`: the one direction `zone` applies to (`None`: both).
+    pub zone_only: Option<CtDir>,
     /// Killed (`nf_ct_kill`): no longer findable, freed once its current packet is done.
     pub dying: bool,
     /// The connection's helper and its data (`nfct_help`), from a `CT --helper` template.
@@ -182,6 +184,32 @@ impl Conntrack {
             return None;
         }
         Some((id, dir))
+    }
+
+    /// `nf_conntrack_find_get` / `resolve_normal_ct` for a packet whose template is `tmpl`: the
+    /// tuple is looked up with the template's zone id for the original direction, then, if that
+    /// differs and nothing was found, for the reply direction; a hit counts only if the entry
+    /// is in the packet's zone in the direction it was found in (`nf_ct_zone_equal`), which
+    /// matters when a zone is limited to one direction.
+    pub fn lookup_zoned(
+        &mut self,
+        t: &Tuple,
+        tmpl: super::Template,
+        now: u64,
+    ) -> Option<(CtId, CtDir)> {
+        let ids = [tmpl.zone_id(CtDir::Original), tmpl.zone_id(CtDir::Reply)];
+        let tries = if ids[0] == ids[1] { 1 } else { 2 };
+        for &zone in &ids[..tries] {
+            let key = Tuple { zone, ..*t };
+            let Some((id, dir)) = self.lookup(&key, now) else {
+                continue;
+            };
+            let e = self.get(id)?;
+            if super::zone_id(e.zone, e.zone_only, dir) == tmpl.zone_id(dir) {
+                return Some((id, dir));
+            }
+        }
+        None
     }
 
     /// Allocate an unconfirmed entry (not findable until [`Conntrack::confirm`]).

@@ -262,19 +262,19 @@ fn inet_error(
     ct: &mut Conntrack,
     outer_dst: IpAddr,
     inner: Option<&InnerPacket>,
-    zone: u16,
+    tmpl: Template,
     now: u64,
 ) -> CtOutcome {
     let Some(inner) = inner else {
         return invalid("ICMP error without a usable quoted packet");
     };
-    let Some(orig) = inner_tuple(inner, zone) else {
+    let Some(orig) = inner_tuple(inner, tmpl.zone_id(CtDir::Original)) else {
         return invalid("ICMP error quotes a fragment or too few bytes");
     };
     let Some(inv) = invert(&orig) else {
         return invalid("ICMP error quotes a packet that cannot be inverted");
     };
-    let Some((id, dir)) = ct.lookup(&inv, now) else {
+    let Some((id, dir)) = ct.lookup_zoned(&inv, tmpl, now) else {
         return invalid("ICMP error for an unknown connection");
     };
     let e = ct.get(id).expect("found entry");
@@ -304,7 +304,7 @@ fn handle_icmp(
     ct: &mut Conntrack,
     pkt: &Packet,
     hook: CtHook,
-    zone: u16,
+    tmpl: Template,
     p: &Params,
     now: u64,
 ) -> Option<CtOutcome> {
@@ -326,7 +326,7 @@ fn handle_icmp(
             return Some(invalid("invalid ICMP type"));
         }
         if matches!(ic.icmp_type, 3 | 4 | 5 | 11 | 12) {
-            return Some(inet_error(ct, pkt.dst, ic.inner.as_deref(), zone, now));
+            return Some(inet_error(ct, pkt.dst, ic.inner.as_deref(), tmpl, now));
         }
         None
     } else {
@@ -342,12 +342,12 @@ fn handle_icmp(
             && is_link_local(pkt.src)
             && ic.inner.is_some()
         {
-            return Some(inet_error(ct, pkt.dst, ic.inner.as_deref(), zone, now));
+            return Some(inet_error(ct, pkt.dst, ic.inner.as_deref(), tmpl, now));
         }
         if ic.icmp_type >= 128 {
             return None;
         }
-        Some(inet_error(ct, pkt.dst, ic.inner.as_deref(), zone, now))
+        Some(inet_error(ct, pkt.dst, ic.inner.as_deref(), tmpl, now))
     }
 }
 
@@ -363,7 +363,25 @@ fn is_link_local(a: IpAddr) -> bool {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Template {
     pub zone: u16,
+    /// `--zone-orig` / `--zone-reply`: the one direction the zone applies to (`None`: both).
+    pub zone_only: Option<CtDir>,
     pub helper: Option<super::helper::HelperId>,
+}
+
+impl Template {
+    /// `nf_ct_zone_id(zone, dir)`: the zone's id in direction `d`, the default zone (0) in a
+    /// direction it does not apply to.
+    pub fn zone_id(&self, d: CtDir) -> u16 {
+        zone_id(self.zone, self.zone_only, d)
+    }
+}
+
+/// `nf_ct_zone_id` for a zone `id` limited to `only` (`None`: both directions).
+pub fn zone_id(id: u16, only: Option<CtDir>, d: CtDir) -> u16 {
+    match only {
+        Some(o) if o != d => 0,
+        _ => id,
+    }
 }
 
 /// Classify `pkt` and update the conntrack table, as `nf_conntrack_in` does.
@@ -380,7 +398,8 @@ pub fn conntrack_in(
     now: u64,
     frame: u64,
 ) -> CtOutcome {
-    let zone = tmpl.zone;
+    // resolve_normal_ct hashes the tuple with the zone's id for the original direction.
+    let zone = tmpl.zone_id(CtDir::Original);
     if attached != Attach::None {
         return CtOutcome {
             attach: attached,
@@ -400,7 +419,7 @@ pub fn conntrack_in(
         }
     }
     if pkt.proto == proto::ICMP || pkt.proto == proto::ICMPV6 {
-        if let Some(o) = handle_icmp(ct, pkt, hook, zone, p, now) {
+        if let Some(o) = handle_icmp(ct, pkt, hook, tmpl, p, now) {
             return o;
         }
     }
@@ -436,7 +455,7 @@ pub fn conntrack_in(
     let mut repeat = 0;
     let mut room_note = None;
     loop {
-        let (id, info, is_new) = match ct.lookup(&tuple, now) {
+        let (id, info, is_new) = match ct.lookup_zoned(&tuple, tmpl, now) {
             Some((id, dir)) => {
                 let e = ct.get(id).expect("found entry");
                 let info = if dir == CtDir::Reply {
@@ -451,9 +470,10 @@ pub fn conntrack_in(
                 (id, info, false)
             }
             None => {
-                let Some(reply) = invert(&tuple) else {
+                let Some(mut reply) = invert(&tuple) else {
                     return invalid("tuple cannot be inverted (no reply type for this ICMP type)");
                 };
+                reply.zone = tmpl.zone_id(CtDir::Reply);
                 // __nf_conntrack_alloc: nf_conntrack_max, before the protocol looks at the packet.
                 match ct.make_room(p.ct_max, p.ct_buckets, now, p.hz) {
                     Room::Free { uncertain } => room_note = room_note.or(uncertain),
@@ -477,7 +497,7 @@ pub fn conntrack_in(
                 };
                 // init_conntrack: an expected connection is RELATED, takes its master's mark
                 // and never the template's helper.
-                let expected = ct.find_expectation(&tuple, now);
+                let expected = ct.find_expectation(&tuple, tmpl.zone, now);
                 let id = ct.alloc(CtEntry {
                     tuple: [tuple, reply],
                     status: if expected.is_some() {
@@ -487,7 +507,8 @@ pub fn conntrack_in(
                     },
                     timeout: 0,
                     mark: expected.map_or(0, |(mark, _)| mark),
-                    zone,
+                    zone: tmpl.zone,
+                    zone_only: tmpl.zone_only,
                     proto: proto_state,
                     created_frame: frame,
                     serial: 0,

@@ -858,6 +858,7 @@ impl<'r> Engine<'r> {
             hc.skb.ct,
             conntrack::Template {
                 zone: hc.skb.zone,
+                zone_only: hc.skb.zone_only,
                 helper: hc.skb.helper,
             },
             &self.params,

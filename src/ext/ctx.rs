@@ -205,8 +205,12 @@ pub struct Skb {
     pub priority: u32,
     /// Set by the TRACE target.
     pub trace: bool,
+    /// A `CT` template is attached (`skb->_nfct` holds it): later CT rules do nothing.
+    pub ct_template: bool,
     /// Conntrack zone requested by `CT --zone` in the raw table (0 = default zone).
     pub zone: u16,
+    /// `--zone-orig` / `--zone-reply`: the only direction the zone applies to (`None`: both).
+    pub zone_only: Option<crate::conntrack::CtDir>,
     /// Set by `CT --helper NAME` in the raw table.
     pub helper: Option<crate::conntrack::helper::HelperId>,
 }

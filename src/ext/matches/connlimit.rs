@@ -37,7 +37,7 @@ use std::net::IpAddr;
 
 use super::{conflict, missing};
 use crate::conntrack::tcp::TcpState;
-use crate::conntrack::{status, Attach, Tuple};
+use crate::conntrack::{status, Attach, CtDir, Tuple};
 use crate::diag::Diagnostic;
 use crate::ext::EvalCtx;
 use crate::ext::{parse_num, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
@@ -106,7 +106,7 @@ fn packet_tuple(cx: &EvalCtx<'_>) -> Option<Tuple> {
         proto: p.proto,
         sport,
         dport,
-        zone: cx.skb.zone,
+        zone: crate::conntrack::zone_id(cx.skb.zone, cx.skb.zone_only, CtDir::Original),
     })
 }
 
@@ -293,9 +293,14 @@ impl Match for Connlimit {
             _ => match packet_tuple(cx) {
                 Some(t) => {
                     let now = cx.now;
+                    let tmpl = crate::conntrack::Template {
+                        zone: cx.skb.zone,
+                        zone_only: cx.skb.zone_only,
+                        helper: None,
+                    };
                     match cx
                         .conntrack
-                        .lookup(&t, now)
+                        .lookup_zoned(&t, tmpl, now)
                         .and_then(|(id, _)| cx.conntrack.get(id))
                     {
                         Some(e) => (

@@ -22,15 +22,15 @@
 //! otherwise `--notrack` marks it untracked, and a template sets the zone (`mark`: the low 16
 //! bits of the packet mark) and helper the engine's conntrack uses for the new connection
 //! (FTP and TFTP are modelled, see `conntrack::helper`).
-//! Undecidable/approximated offline: a template attached by an earlier CT rule is recognised
-//! only by a non-zero zone or a helper (the engine has no template flag); zone directions
-//! (`--zone-orig`/`--zone-reply`) are not represented — the zone is applied to both directions.
+//! `--zone-orig`/`--zone-reply` limit the zone to one direction (`nf_ct_zone_id`): the other
+//! direction's tuple is in the default zone, which is where the peer's packets without a
+//! template find it (see `conntrack::Conntrack::lookup_zoned`).
 
 use std::any::Any;
 use std::fmt::Write;
 
 use crate::conntrack::helper::{HelperDef, HelperId, HELPERS};
-use crate::conntrack::Attach;
+use crate::conntrack::{Attach, CtDir};
 use crate::diag::Diagnostic;
 use crate::ext::targets::common::{
     context_err, err, fixed_string, positive_proto, xt_uint, W_HOST_STATE,
@@ -126,7 +126,7 @@ fn save_events(out: &mut String, opt: &str, table: &[&str], mask: u16) {
 /// `skb->_nfct != 0`: the packet already carries conntrack state (an earlier CT template is
 /// recognised by its zone or helper only).
 pub fn nfct_set(cx: &EvalCtx<'_>) -> bool {
-    cx.skb.ct != Attach::None || cx.skb.zone != 0 || cx.skb.helper.is_some()
+    cx.skb.ct != Attach::None || cx.skb.ct_template
 }
 
 impl Target for Ct {
@@ -282,10 +282,17 @@ impl Target for Ct {
             cx.skb.ct = Attach::Untracked;
             return TargetVerdict::Continue;
         }
+        cx.skb.ct_template = true;
         cx.skb.zone = if self.zone_mark {
             cx.skb.mark as u16
         } else {
             self.zone
+        };
+        // xt_ct_flags_to_dir: one flag alone limits the zone to that direction.
+        cx.skb.zone_only = match (self.zone_orig, self.zone_reply) {
+            (true, false) => Some(CtDir::Original),
+            (false, true) => Some(CtDir::Reply),
+            _ => None,
         };
         if self.helper_id.is_some() {
             cx.skb.helper = self.helper_id;

@@ -270,7 +270,7 @@ impl<'a> Scratch<'a> {
         ci: usize,
         change: impl FnOnce(&mut Vec<Rule>) -> Option<T>,
         undo: impl FnOnce(&mut Vec<Rule>, T),
-        relayout: impl FnOnce(&mut Vec<usize>),
+        relayout: impl Fn(&mut Vec<usize>),
         f: impl FnOnce(&Ruleset, &crate::engine::SlotLayout) -> R,
     ) -> R {
         let base = self.layout().clone();
@@ -279,11 +279,7 @@ impl<'a> Scratch<'a> {
         let ti = copy.tables.iter().position(|t| t.kind == TableKind::Filter);
         let held = ti.and_then(|ti| change(&mut copy.tables[ti].chains[ci].rules));
         let layout = match ti {
-            Some(ti) if held.is_some() => {
-                let mut l: Vec<Vec<Vec<usize>>> = (*base).clone();
-                relayout(&mut l[ti][ci]);
-                std::sync::Arc::new(l)
-            }
+            Some(ti) if held.is_some() => base.edited(ti, ci, relayout),
             _ => base,
         };
         let r = f(copy, &layout);

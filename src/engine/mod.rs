@@ -200,7 +200,7 @@ impl<'r> Engine<'r> {
         for (i, t) in rs.tables.iter().enumerate() {
             table_index[t.kind as usize] = Some(i);
         }
-        let slot_base = layout;
+        let slot_base = layout.clone();
         let counters = rs
             .tables
             .iter()
@@ -225,6 +225,8 @@ impl<'r> Engine<'r> {
             ct_buckets: opts.ct_buckets,
         };
         let origin = opts.time_origin;
+        let mut ext = ExtState::default();
+        layout.load(rs, &mut ext);
         Engine {
             rs,
             env: opts.env.clone(),
@@ -235,7 +237,7 @@ impl<'r> Engine<'r> {
             counters,
             policy_counters,
             conntrack: Conntrack::new(),
-            ext: ExtState::default(),
+            ext,
             ct_active,
             origin,
             answers: answers::Answers::default(),
@@ -324,7 +326,10 @@ impl<'r> Engine<'r> {
         opts.time_origin = self.origin;
         let mut fresh = Engine::new(rs, opts);
         fresh.conntrack = conntrack;
+        // The new rules join the lists and tables that exist (their parameters stay).
         fresh.ext.named = named;
+        let layout = fresh.slot_base.clone();
+        layout.load(rs, &mut fresh.ext);
         fresh.answers = answers;
         fresh.taint = taint;
         // Indexes are of the old rules; the choice of index kind stays.
@@ -1115,32 +1120,106 @@ pub fn tables_at(hook: Hook) -> &'static [TableKind] {
 
 /// Does the ruleset make the kernel register conntrack (`nf_ct_netns_get`)? Any nat table, or
 /// any match/target that needs connection tracking.
-/// First extension state slot of each rule, `[table][chain][rule]` (shared between engines).
-pub type SlotLayout = std::sync::Arc<Vec<Vec<Vec<usize>>>>;
+/// First extension state slot of each rule, `[table][chain][rule]`, and the rules with
+/// stateful matches in load order (shared between engines).
+#[derive(Debug, Clone)]
+pub struct SlotLayout(std::sync::Arc<LayoutInner>);
+
+#[derive(Debug)]
+struct LayoutInner {
+    base: Vec<Vec<Vec<usize>>>,
+    /// `(table, chain, rule)` of the rules with a stateful match, in `Ruleset::load_order`.
+    loads: Vec<(usize, usize, usize)>,
+}
+
+impl std::ops::Deref for SlotLayout {
+    type Target = Vec<Vec<Vec<usize>>>;
+    fn deref(&self) -> &Self::Target {
+        &self.0.base
+    }
+}
+
+impl SlotLayout {
+    /// The layout of a copy of the ruleset whose chain `ci` of table `ti` was edited (rules
+    /// moved or removed): `relayout` makes the same edit to a vector with one entry per rule.
+    pub fn edited(&self, ti: usize, ci: usize, relayout: impl Fn(&mut Vec<usize>)) -> SlotLayout {
+        let mut base = self.0.base.clone();
+        relayout(&mut base[ti][ci]);
+        let touched = self.0.loads.iter().any(|l| (l.0, l.1) == (ti, ci));
+        let loads = if touched {
+            let old = self.0.base[ti][ci].len();
+            let mut idx: Vec<usize> = (0..old).collect();
+            relayout(&mut idx);
+            let mut pos = vec![None; old];
+            for (p, &o) in idx.iter().enumerate() {
+                pos[o] = Some(p);
+            }
+            self.0
+                .loads
+                .iter()
+                .filter_map(|&(t, c, r)| {
+                    if (t, c) == (ti, ci) {
+                        pos[r].map(|p| (t, c, p))
+                    } else {
+                        Some((t, c, r))
+                    }
+                })
+                .collect()
+        } else {
+            self.0.loads.clone()
+        };
+        SlotLayout(std::sync::Arc::new(LayoutInner { base, loads }))
+    }
+
+    /// Run every stateful match's `Match::load` in load order: the named state the kernel
+    /// creates when the rules are loaded (see [`Engine::reload`] for a reload).
+    fn load(&self, rs: &Ruleset, ext: &mut ExtState) {
+        for &(t, c, r) in &self.0.loads {
+            for m in &rs.tables[t].chains[c].rules[r].matches {
+                m.module.load(ext);
+            }
+        }
+    }
+}
 
 /// The slot layout of `rs`: every match of every rule, and every rule, gets its own slot.
 pub fn slot_layout(rs: &Ruleset) -> SlotLayout {
     let mut next = 0usize;
-    std::sync::Arc::new(
-        rs.tables
-            .iter()
-            .map(|t| {
-                t.chains
+    let mut stateful = false;
+    let base = rs
+        .tables
+        .iter()
+        .map(|t| {
+            t.chains
+                .iter()
+                .map(|c| {
+                    c.rules
+                        .iter()
+                        .map(|r| {
+                            stateful |= r.matches.iter().any(|m| m.module.stateful());
+                            let b = next;
+                            next += r.matches.len() + 1;
+                            b
+                        })
+                        .collect()
+                })
+                .collect()
+        })
+        .collect();
+    let loads = if stateful {
+        rs.load_order()
+            .into_iter()
+            .filter(|&(t, c, r)| {
+                rs.tables[t].chains[c].rules[r]
+                    .matches
                     .iter()
-                    .map(|c| {
-                        c.rules
-                            .iter()
-                            .map(|r| {
-                                let b = next;
-                                next += r.matches.len() + 1;
-                                b
-                            })
-                            .collect()
-                    })
-                    .collect()
+                    .any(|m| m.module.stateful())
             })
-            .collect(),
-    )
+            .collect()
+    } else {
+        Vec::new()
+    };
+    SlotLayout(std::sync::Arc::new(LayoutInner { base, loads }))
 }
 
 pub fn conntrack_active(rs: &Ruleset) -> bool {

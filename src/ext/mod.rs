@@ -232,6 +232,11 @@ pub trait Match: Debug + Send + Sync + MatchClone + Any {
     fn stateful(&self) -> bool {
         false
     }
+    /// What the kernel's `checkentry` does to state shared by name when the rule is loaded
+    /// (creating or joining a `recent` list or a `hashlimit` table: the first rule *loaded*
+    /// sets its parameters). Called for every match in load order
+    /// (`crate::ruleset::load_order`) before any packet, and again on reload.
+    fn load(&self, _ext: &mut ExtState) {}
     /// Limits how often or how many (`limit`, `hashlimit`, `recent`, `connlimit`): a rule
     /// with it that refuses a packet is a rate or brute-force guard, not the policy refusing
     /// that traffic (FW001 does not count a connection attempt such a rule turns away).

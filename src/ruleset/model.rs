@@ -62,6 +62,42 @@ impl Ruleset {
             .sum()
     }
 
+    /// The order the kernel checks (`checkentry`) the rules in when the ruleset is loaded:
+    /// `(table, chain, rule)` indexes. Commands (a script) and nf_tables (each rule added in
+    /// the transaction as it is read) load rules in the order they appear. A legacy restore
+    /// file loads each table at its COMMIT as one blob, whose layout libiptc makes: the
+    /// built-in chains in hook order, then the user chains sorted by name (`iptc_insert_chain`),
+    /// each chain's rules in order.
+    pub fn load_order(&self) -> Vec<(usize, usize, usize)> {
+        let mut out = Vec::with_capacity(self.rule_count());
+        let script = super::parser::detect_format(&self.source.text) == super::InputFormat::Script;
+        if self.backend == crate::ext::Backend::Nft || script {
+            for (t, table) in self.tables.iter().enumerate() {
+                for (c, chain) in table.chains.iter().enumerate() {
+                    out.extend((0..chain.rules.len()).map(|r| (t, c, r)));
+                }
+            }
+            out.sort_by_key(|&(t, c, r)| self.tables[t].chains[c].rules[r].span.start);
+            return out;
+        }
+        for (t, table) in self.tables.iter().enumerate() {
+            let mut chains: Vec<usize> = (0..table.chains.len()).collect();
+            chains.sort_by(|&a, &b| {
+                let (x, y) = (&table.chains[a], &table.chains[b]);
+                match (x.hook, y.hook) {
+                    (Some(p), Some(q)) => p.cmp(&q),
+                    (Some(_), None) => std::cmp::Ordering::Less,
+                    (None, Some(_)) => std::cmp::Ordering::Greater,
+                    (None, None) => x.name.as_bytes().cmp(y.name.as_bytes()),
+                }
+            });
+            for c in chains {
+                out.extend((0..table.chains[c].rules.len()).map(|r| (t, c, r)));
+            }
+        }
+        out
+    }
+
     /// 1-based line of a span in the source.
     pub fn line_of(&self, span: Span) -> usize {
         self.source.line_of(span.start as usize)

@@ -18,8 +18,9 @@
 //! table's garbage collection, which runs every `gcinterval` ms from an unknown phase: when a
 //! key's entry has expired less than one interval ago and keeping or dropping it gives different
 //! results, the result is `Unknown`. The table's parameters are those of the first rule using
-//! the name that is evaluated (the kernel takes the first rule loaded). A full table (`--
-//! hashlimit-htable-max`, else 65536 as on hosts with more than 1 GiB of RAM) hot-drops.
+//! the name that is *loaded* (`Match::load`, in the kernel's load order). A full table
+//! (`--hashlimit-htable-max`, never below the table size; else 8 × size, 65,536 with the
+//! default size of a host with more than 1 GiB of RAM) hot-drops.
 //! Byte mode (`N[k|m]b/s`) is the kernel's byte bucket: `CREDITS_PER_JIFFY_BYTES` (the largest
 //! power of two ≤ 2³²/HZ) per jiffy up to one second's worth, each packet costing
 //! `(len >> 4) + 1` chunks × `user2credits_byte(avg)`, the burst counting how many times an
@@ -35,8 +36,8 @@ use std::net::IpAddr;
 use super::limit::{atoi, parse_rate_unit};
 use super::{bad, conflict, missing};
 use crate::diag::Diagnostic;
-use crate::ext::EvalCtx;
 use crate::ext::{parse_num, strtoul_prefix, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
+use crate::ext::{EvalCtx, ExtState};
 use crate::netfilter::Family;
 
 pub const SCALE: u64 = 1_000_000;
@@ -338,7 +339,7 @@ impl Bucket {
     }
 }
 
-/// A named table (`xt_hashlimit_htable`), parameters from the first rule evaluated.
+/// A named table (`xt_hashlimit_htable`), parameters from the first rule loaded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Table {
     pub cfg: Hashlimit,
@@ -401,6 +402,22 @@ fn fmt_rate(out: &mut String, avg: u64) {
 }
 
 impl Hashlimit {
+    /// The name the table is shared under (`--hashlimit-name`, per family).
+    fn table_key(&self) -> String {
+        let fam = if self.v6 { 6 } else { 4 };
+        format!("hashlimit:{fam}:{}", self.name)
+    }
+
+    /// `htable_create`: the size is the given one, else 8,192 buckets (a host with more than
+    /// 1 GiB of RAM); the maximum is 8 × size when not given, and never below the size.
+    pub fn effective_max(&self) -> usize {
+        let size = if self.size != 0 { self.size } else { 8192 } as usize;
+        match self.max as usize {
+            0 => 8 * size,
+            m => m.max(size),
+        }
+    }
+
     /// The expire value `iptables-save` leaves out (the quantum `print_rate`/`print_bytes` return).
     fn quantum(&self) -> u32 {
         if self.mode & BYTES != 0 {
@@ -753,11 +770,18 @@ impl Match for Hashlimit {
             }
         }
     }
+    fn load(&self, ext: &mut ExtState) {
+        // htable_find_get: an existing table of that name and family keeps its parameters.
+        ext.named(&self.table_key(), || Table {
+            cfg: self.clone(),
+            entries: HashMap::new(),
+            last_sweep: None,
+        });
+    }
     fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
         let (now, hz) = (cx.now, cx.env.hz);
         let len = cx.pkt.ip_len as u64;
-        let fam = if self.v6 { 6 } else { 4 };
-        let key_name = format!("hashlimit:{fam}:{}", self.name);
+        let key_name = self.table_key();
         let first = self.clone();
         let cfg = cx
             .ext
@@ -775,11 +799,7 @@ impl Match for Hashlimit {
         };
         let expire_j = (cfg.expire as u64 * hz as u64).div_ceil(1000);
         let gc_j = (cfg.gc_interval as u64 * hz as u64).div_ceil(1000).max(1);
-        let max = if cfg.max != 0 {
-            cfg.max as usize
-        } else {
-            65536
-        };
+        let max = cfg.effective_max();
         let under =
             |rule: &Hashlimit, u: bool| MatchResult::from_bool(u != (rule.mode & INVERT != 0));
         let t = cx.ext.named(&key_name, || Table {

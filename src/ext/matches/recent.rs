@@ -437,6 +437,17 @@ impl Match for Recent {
             if held { "holds" } else { "fails" }
         ))
     }
+    fn load(&self, ext: &mut crate::ext::ExtState) {
+        // recent_mt_check: an existing list keeps its mask; a rule needing more time stamps
+        // than it keeps flushes it and raises the count.
+        let nmask = nstamp_mask(self.hit_count);
+        let mask = self.mask;
+        let t = ext.named(&format!("recent:{}", self.name), || Table::new(mask, nmask));
+        if nmask > t.nstamps_max_mask {
+            t.entries.clear();
+            t.nstamps_max_mask = nmask;
+        }
+    }
     fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
         let addr = addr_num(if self.dest { cx.pkt.dst } else { cx.pkt.src });
         let mut ttl = cx.skb.ttl;

@@ -1,4 +1,4 @@
-//! FW011–FW015 (findings an expert would give): what they say on every fixture ruleset (pinned,
+//! FW011–FW015 and FW020 (findings an expert would give): what they say on every fixture ruleset (pinned,
 //! so a new false alarm shows up here), and the shapes they must not fire on. The kernel's side
 //! of each finding is in `kernel_findings.rs`.
 
@@ -27,7 +27,7 @@ fn load(name: &str, text: &str) -> Loaded {
 fn expert(l: &Loaded) -> Vec<(&'static str, usize)> {
     analysis::static_findings(l, &CheckOptions::default())
         .into_iter()
-        .filter(|f| ("FW011".."FW016").contains(&f.code))
+        .filter(|f| ("FW011".."FW016").contains(&f.code) || f.code == "FW020")
         .map(|f| (f.code, f.line.unwrap_or(0)))
         .collect()
 }
@@ -57,7 +57,7 @@ fn what_they_say_on_every_fixture_ruleset() {
         ("kernel/probe-related.rules.v6", &[("FW014", 5)]),
     ];
     let mut files = Vec::new();
-    for dir in ["guides", "real", "kernel"] {
+    for dir in ["guides", "real", "kernel", "ftp"] {
         for e in std::fs::read_dir(root.join(dir)).unwrap() {
             let p = e.unwrap().path();
             let n = p.file_name().unwrap().to_string_lossy().to_string();
@@ -179,4 +179,47 @@ fn each_fires_with_its_lines_and_a_verified_fix() {
         "-A INPUT -p icmp -m conntrack --ctstate RELATED -j ACCEPT` at the end of filter INPUT"
     ));
     assert!(f[0].fix.as_deref().unwrap().contains("(verified"));
+}
+
+/// FW020: FTP's control connection works, its passive data connection does not.
+#[test]
+fn ftp_without_its_helper() {
+    let ftp = "-A INPUT -p tcp -m tcp --dport 21 -j ACCEPT\n";
+    let fw020 = |text: &str, name: &str| -> Vec<Finding> {
+        let l = load(name, text);
+        analysis::static_findings(&l, &CheckOptions::default())
+            .into_iter()
+            .filter(|f| f.code == "FW020")
+            .collect()
+    };
+    // No helper: the data connection is NEW; attaching the helper is the verified fix.
+    let f = fw020(&format!("{HEAD}{EST}{ftp}COMMIT\n"), "rules.v4");
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert!(f[0].message.contains("NEW"), "{}", f[0].message);
+    let fix = f[0].fix.as_deref().unwrap_or("");
+    assert!(
+        fix.contains("CT --helper ftp") && fix.contains("verified"),
+        "{fix}"
+    );
+    // The helper, but only ESTABLISHED accepted: RELATED and dropped; the fix accepts it.
+    let raw = "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+-A PREROUTING -p tcp -m tcp --dport 21 -j CT --helper ftp\nCOMMIT\n";
+    let est_only = "-A INPUT -m conntrack --ctstate ESTABLISHED -j ACCEPT\n";
+    let f = fw020(&format!("{raw}{HEAD}{est_only}{ftp}COMMIT\n"), "rules.v4");
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert!(f[0].message.contains("RELATED"), "{}", f[0].message);
+    let fix = f[0].fix.as_deref().unwrap_or("");
+    assert!(!fix.contains("CT --helper"), "{fix}");
+    assert!(
+        fix.contains("--helper ftp -j ACCEPT") && fix.contains("verified"),
+        "{fix}"
+    );
+    // IPv6 (EPSV, 229), no helper.
+    let f = fw020(&format!("{HEAD}{EST}{ftp}COMMIT\n"), "rules.v6");
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert!(f[0].message.contains("229"), "{}", f[0].message);
+    // Right: helper and RELATED accepted; or no FTP at all.
+    assert!(fw020(&format!("{raw}{HEAD}{EST}{ftp}COMMIT\n"), "rules.v4").is_empty());
+    let web = "-A INPUT -p tcp -m tcp --dport 80 -j ACCEPT\n";
+    assert!(fw020(&format!("{HEAD}{EST}{web}COMMIT\n"), "rules.v4").is_empty());
 }

@@ -1,4 +1,4 @@
-//! FW011–FW015 against the Linux kernel: for each finding, the packets the check reasons with
+//! FW011–FW015 and FW020 against the Linux kernel: for each finding, the packets the check reasons with
 //! (built by the same code) are replayed through the real netfilter, with the ruleset as it is
 //! and with the finding's fix applied. The kernel must give fwcheck's verdict for every packet,
 //! the behaviour the finding describes must be what the kernel does, and the fix must change
@@ -303,7 +303,39 @@ fn drop_equal_to_policy_in_the_kernel() {
     );
 }
 
+/// FW020: FTP opened without the helper: the kernel drops the passive data connection; with
+/// the helper attached (the fix) it is RELATED and accepted.
+fn ftp_data_needs_the_helper_in_the_kernel() {
+    let client: IpAddr = "198.51.100.77".parse().unwrap();
+    let steps = services::ftp_passive_scenario(client, host());
+    let n = steps.len();
+    let rules = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+                 -A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+                 -A INPUT -p tcp -m tcp --dport 21 -j ACCEPT\nCOMMIT\n";
+    let k = kernel(rules, &steps, "no helper");
+    assert!(
+        k[..n - 1].iter().all(|v| *v == KernelVerdict::Accept),
+        "{k:?}"
+    );
+    assert_eq!(
+        k[n - 1],
+        KernelVerdict::Drop,
+        "the data connection is dropped"
+    );
+    let f = services::check(&load(rules), &opts());
+    let fw020 = f.iter().find(|f| f.code == "FW020").expect("FW020");
+    assert!(fw020.fix.as_deref().unwrap().contains("(verified"));
+    let fixed = format!(
+        "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A PREROUTING -p tcp -m tcp --dport 21 -j CT --helper ftp\nCOMMIT\n{rules}"
+    );
+    let k = kernel(&fixed, &steps, "with the helper");
+    assert!(k.iter().all(|v| *v == KernelVerdict::Accept), "{k:?}");
+    assert!(!codes(&services::check(&load(&fixed), &opts())).contains(&"FW020"));
+}
+
 kernel_tests!(
+    ftp_data_needs_the_helper_in_the_kernel,
     dead_service_is_what_the_kernel_does,
     blocklist_after_accept_is_what_the_kernel_does,
     limit_after_established_counts_connections_in_the_kernel,

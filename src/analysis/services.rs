@@ -11,6 +11,12 @@
 //!   ICMP errors) drops it: path MTU discovery fails (a PMTU black hole), and port or host
 //!   unreachable errors are lost with it.
 //!
+//! * FW020 — FTP works but its passive data connections are dropped: a whole passive session
+//!   (login greeting, PASV and its 227 reply; EPSV/229 over IPv6) on the FTP port INPUT opens,
+//!   then the client's SYN to the port the reply announced. Without the ftp conntrack helper
+//!   (`CT --helper ftp` in the raw table) that SYN is NEW; with it RELATED (see
+//!   `conntrack::helper`); a ruleset that opens neither drops it.
+//!
 //! Fixes are verified as FW001's are: the proposed rule is inserted into a copy of the ruleset,
 //! before the rule or policy that dropped the packet, and the scenario is run again; only a fix
 //! after which it passes is offered as verified.
@@ -22,6 +28,7 @@ use super::synth::{self, Step, Synth};
 use super::*;
 use crate::diag::codes;
 use crate::engine::{CtLabel, Decision, Direction};
+use crate::packet::tcp_flags as F;
 use crate::ruleset::printer::rule_text;
 use crate::ruleset::{Action, Rule, TableKind};
 
@@ -142,6 +149,7 @@ pub fn check(rs: &Ruleset, opts: &CheckOptions) -> Vec<Finding> {
     let mut seen: Vec<(u8, u16)> = Vec::new();
     let mut tried = 0usize;
     let mut layout: Option<crate::engine::SlotLayout> = None;
+    let mut ftp: Option<(IpAddr, IpAddr, CheckOptions)> = None;
 
     // FW011: services whose answers never leave.
     if let Some(t) = rs.table(TableKind::Filter) {
@@ -190,6 +198,9 @@ pub fn check(rs: &Ruleset, opts: &CheckOptions) -> Vec<Finding> {
                     }
                     seen.push((proto, port));
                     let Some(bad) = res.iter().find(|s| !s.passed()) else {
+                        if proto == 6 && port == 21 && ftp.is_none() {
+                            ftp = Some((client, h, oo.clone()));
+                        }
                         if working.is_none() {
                             working = Some(Working {
                                 client,
@@ -209,6 +220,11 @@ pub fn check(rs: &Ruleset, opts: &CheckOptions) -> Vec<Finding> {
                 }
             }
         }
+    }
+
+    // FW020: FTP's passive data connections.
+    if let Some((client, h, oo)) = &ftp {
+        out.extend(ftp_data(rs, oo, &file, *client, *h));
     }
 
     // FW014: ICMP errors about the host's connections.
@@ -426,6 +442,182 @@ pub fn pmtu_scenario(client: IpAddr, host: IpAddr, proto: u8, port: u16) -> Vec<
         },
         host.is_ipv4(),
     )
+}
+
+/// The data port a passive reply announces in FW020's scenario.
+const FTP_DATA_PORT: u16 = 50_000;
+
+/// FW020's scenario: a passive FTP session up to the reply announcing the data port (227, or
+/// 229 over IPv6), then the client's SYN to that port.
+pub fn ftp_passive_scenario(client: IpAddr, host: IpAddr) -> Vec<Step> {
+    let mut sy = Synth::default();
+    let (c, h) = ((client, 41_000), (host, 21));
+    let (cs, ss) = (1_000u32, 5_000u32);
+    let mut steps = synth::tcp_session(&mut sy, c, h, "client", "host");
+    steps.truncate(3);
+    let greet = b"220 FTP server ready\r\n";
+    let pasv: &[u8] = if host.is_ipv4() {
+        b"PASV\r\n"
+    } else {
+        b"EPSV\r\n"
+    };
+    let reply = match host {
+        IpAddr::V4(a) => {
+            let o = a.octets();
+            format!(
+                "227 Entering Passive Mode ({},{},{},{},{},{}).\r\n",
+                o[0],
+                o[1],
+                o[2],
+                o[3],
+                FTP_DATA_PORT >> 8,
+                FTP_DATA_PORT & 0xff
+            )
+        }
+        IpAddr::V6(_) => format!("229 Entering Extended Passive Mode (|||{FTP_DATA_PORT}|)\r\n"),
+    };
+    let (c1, s1) = (cs + 1, ss + 1);
+    let s2 = s1 + greet.len() as u32;
+    let c2 = c1 + pasv.len() as u32;
+    steps.push(Step {
+        what: "the host's greeting (220)".into(),
+        pkt: sy.tcp_text(h, c, s1, c1, greet),
+    });
+    steps.push(Step {
+        what: format!("the client's {}", String::from_utf8_lossy(&pasv[..4])),
+        pkt: sy.tcp_text(c, h, c1, s2, pasv),
+    });
+    steps.push(Step {
+        what: format!("the host's reply announcing port {FTP_DATA_PORT}"),
+        pkt: sy.tcp_text(h, c, s2, c2, reply.as_bytes()),
+    });
+    steps.push(Step {
+        what: format!("the client's data connection (SYN to port {FTP_DATA_PORT})"),
+        pkt: sy.tcp((client, 41_001), (host, FTP_DATA_PORT), F::SYN, 9_000, 0, 0),
+    });
+    steps
+}
+
+/// `rs` with `-A PREROUTING -p tcp -m tcp --dport 21 -j CT --helper ftp` in the raw table
+/// (created if absent), as text through the parser; `None` if that does not load.
+fn with_ftp_helper(rs: &Ruleset) -> Option<Ruleset> {
+    let text = crate::ruleset::printer::print_ruleset(rs, Default::default());
+    let line = "-A PREROUTING -p tcp -m tcp --dport 21 -j CT --helper ftp\n";
+    let text = match text.find("*raw\n") {
+        Some(at) => {
+            let commit = at + text[at..].find("COMMIT\n")?;
+            format!("{}{line}{}", &text[..commit], &text[commit..])
+        }
+        None => {
+            format!("{text}*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n{line}COMMIT\n")
+        }
+    };
+    let parsed = crate::ruleset::parse_str(
+        &rs.source.name,
+        &text,
+        crate::ruleset::ParseOptions {
+            family: rs.family,
+            format: crate::ruleset::InputFormat::Restore,
+            backend: rs.backend,
+        },
+    );
+    let errors = parsed
+        .diagnostics
+        .iter()
+        .any(|d| d.severity == crate::diag::Severity::Error);
+    (!errors).then_some(parsed.ruleset)
+}
+
+/// FW020 for an FTP service whose control session works.
+fn ftp_data(
+    rs: &Ruleset,
+    o: &CheckOptions,
+    file: &str,
+    client: IpAddr,
+    host: IpAddr,
+) -> Option<Finding> {
+    let steps = ftp_passive_scenario(client, host);
+    let res = run_scenario(rs, o, &[], &steps);
+    let (last, before) = res.split_last()?;
+    if !before.iter().all(|s| s.passed()) || last.passed() {
+        return None;
+    }
+    let related = last.outcome.ctstate == Some(CtLabel::Related);
+    let rule = decided_by(rs, &last.outcome);
+    let who = rule
+        .as_ref()
+        .map(|r| r.short())
+        .unwrap_or_else(|| "the IP stack".into());
+    let mut f = Finding::new(
+        codes::FTP_DATA_BLOCKED,
+        format!(
+            "passive FTP cannot work: the data connection a {} reply announces ({}) is {} and {} by {who}{}",
+            if host.is_ipv4() { "227" } else { "229" },
+            describe_packet(last),
+            if related { "RELATED" } else { "NEW" },
+            match last.outcome.verdict {
+                Some(crate::engine::Verdict::Reject) => "rejected",
+                _ => "dropped",
+            },
+            if related {
+                ""
+            } else {
+                ": no ftp conntrack helper is attached to the control connection"
+            },
+        ),
+        file,
+    )
+    .at_rule(rule);
+    f.packet = Some(describe_packet(last));
+    f.details.push(format!(
+        "checked with a passive session {client} → {host}:21 (greeting, {}, the reply) and the data connection's SYN",
+        if host.is_ipv4() { "PASV" } else { "EPSV" }
+    ));
+    let rerun = |cand: &Ruleset| {
+        run_scenario(cand, o, &[], &steps)
+            .into_iter()
+            .find(|s| !s.passed())
+    };
+    let mut fix: Vec<String> = Vec::new();
+    let mut current = rs.clone();
+    let mut failing = Some(last.clone());
+    if !related {
+        if let Some(cand) = with_ftp_helper(rs) {
+            fix.push(
+                "attach the helper: `iptables -t raw -A PREROUTING -p tcp --dport 21 -j CT --helper ftp`"
+                    .into(),
+            );
+            failing = rerun(&cand);
+            current = cand;
+        }
+    }
+    let ok = match &failing {
+        None => true,
+        Some(fl) => match fix_by_insertion(
+            &current,
+            fl,
+            "-m conntrack --ctstate RELATED -m helper --helper ftp -j ACCEPT",
+            rerun,
+        ) {
+            Some((more, ok)) => {
+                fix.extend(more);
+                ok
+            }
+            None => false,
+        },
+    };
+    if !fix.is_empty() {
+        f.fix = Some(format!(
+            "{}{}",
+            fix.join("; then "),
+            if ok {
+                " (verified: with this, the passive session's data connection is RELATED and accepted)"
+            } else {
+                " (partial: the data connection is still dropped after these changes)"
+            }
+        ));
+    }
+    Some(f)
 }
 
 /// FW011's scenario for one service, for tests.

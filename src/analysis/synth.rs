@@ -41,6 +41,32 @@ impl Synth {
         build(&spec, self.frame, Timestamp(self.t), LinkInfo::default())
     }
 
+    /// A TCP segment carrying `payload` (an FTP command, a reply).
+    pub fn tcp_text(
+        &mut self,
+        src: (IpAddr, u16),
+        dst: (IpAddr, u16),
+        seq: u32,
+        ack: u32,
+        payload: &[u8],
+    ) -> Packet {
+        let mut spec = PacketSpec::new(
+            src.0,
+            dst.0,
+            L4Spec::Tcp {
+                sport: src.1,
+                dport: dst.1,
+                seq,
+                ack,
+                flags: F::PSH | F::ACK,
+                window: 502,
+                options: Vec::new(),
+            },
+        );
+        spec.payload = payload.to_vec();
+        self.packet(spec)
+    }
+
     /// Advance the clock without a packet.
     pub fn wait(&mut self, ns: u64) {
         self.t += ns;

@@ -82,6 +82,7 @@ pub const PUBLISHED_PORT_BYPASSES_INPUT: &str = "FW016";
 pub const FORWARD_RULE_ON_PRE_DNAT_PORT: &str = "FW017";
 pub const FAMILY_PARITY: &str = "FW018";
 pub const OTHER_FAMILY_UNCHECKED: &str = "FW019";
+pub const FTP_DATA_BLOCKED: &str = "FW020";
 pub const AFTER_TERMINAL: &str = "FW101";
 pub const UNREACHABLE_CHAIN: &str = "FW102";
 
@@ -523,6 +524,21 @@ pub const CODES: &[CodeInfo] = &[
         example: "fwcheck rules.v4 --pcap dual-stack.pcap   (the capture has IPv6 packets)",
         fix: "Check the other ruleset against the same capture (fwcheck rules.v6 --pcap ...) \
               and compare the families with --parity.",
+    },
+    CodeInfo {
+        code: FTP_DATA_BLOCKED,
+        name: "ftp-data-blocked",
+        severity: Warning,
+        title: "FTP is accepted but its passive data connections are dropped",
+        means: "The control connection to port 21 works, but the data connection a 227/229 \
+                reply announces is a new connection to a port the ruleset does not open: \
+                without the ftp conntrack helper (attached with `CT --helper ftp` in the raw \
+                table since Linux 6.0) it is NEW, with it RELATED, and either way INPUT drops \
+                it. Listings and transfers hang.",
+        example: "-A INPUT -p tcp --dport 21 -j ACCEPT\n-A INPUT -m conntrack --ctstate ESTABLISHED -j ACCEPT",
+        fix: "Attach the helper (`iptables -t raw -A PREROUTING -p tcp --dport 21 -j CT \
+              --helper ftp`) and accept what it expects (`-m conntrack --ctstate RELATED -m \
+              helper --helper ftp -j ACCEPT`); verified by replaying a passive session.",
     },
     CodeInfo {
         code: AFTER_TERMINAL,

@@ -52,6 +52,7 @@ pub const CONTEXT: &str = "E109";
 pub const LOOP: &str = "E110";
 pub const COMMAND: &str = "E111";
 pub const NESTING: &str = "E112";
+pub const EXPANSION: &str = "E113";
 // Input warnings: loaded, but not as one might think.
 pub const QUOTE: &str = "W001";
 pub const UNKNOWN_EXT: &str = "W002";
@@ -224,6 +225,19 @@ pub const CODES: &[CodeInfo] = &[
                 (iptables-legacy loads it).",
         example: "INPUT -> C1 -> C2 -> … -> C16",
         fix: "Flatten the chain structure, or load with iptables-legacy (`--backend legacy`).",
+    },
+    CodeInfo {
+        code: EXPANSION,
+        name: "expansion",
+        severity: Error,
+        title: "one rule line expands to more than 100,000 rules (address lists multiply)",
+        means: "iptables turns `-s A,B,…` and `-d X,Y,…` into one rule per source and \
+                destination pair; a line with thousands of each asks for millions of rules, \
+                which iptables would try to load one by one. fwcheck refuses it before \
+                allocating them.",
+        example: "iptables -A INPUT -s <3,000 addresses> -d <3,000 addresses> -j DROP   (9,000,000 rules)",
+        fix: "Use an ipset (`-m set --match-set NAME src`) or split the line; a list on one \
+              side only is usually what was meant.",
     },
     CodeInfo {
         code: QUOTE,

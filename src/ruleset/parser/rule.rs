@@ -5,6 +5,9 @@
 
 use super::*;
 
+/// Most rules one line may expand into through `-s`/`-d` address lists (E113).
+pub(super) const MAX_EXPANSION: usize = 100_000;
+
 /// Who owns an option in the merged getopt table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Owner {
@@ -1112,6 +1115,29 @@ impl<'a> RuleParser<'a> {
                 .collect()
         };
         let n = srcs.len() * dsts.len();
+        if n > MAX_EXPANSION {
+            let span = match (self.src_span, self.dst_span) {
+                (Some(a), Some(b)) => {
+                    Span::new(a.start.min(b.start) as usize, a.end.max(b.end) as usize)
+                }
+                (a, b) => a.or(b).unwrap_or(self.line_span),
+            };
+            return self.err(
+                Diagnostic::error(
+                    code::EXPANSION,
+                    span,
+                    format!(
+                        "this line expands to {n} rules ({} source{} × {} destination{}); \
+                         fwcheck loads at most {MAX_EXPANSION} from one line",
+                        srcs.len(),
+                        if srcs.len() == 1 { "" } else { "s" },
+                        dsts.len(),
+                        if dsts.len() == 1 { "" } else { "s" },
+                    ),
+                )
+                .expected("shorter address lists (or an ipset)"),
+            );
+        }
         let mut out = Vec::with_capacity(n);
         let (mut built, mut action) = (Some(built), Some(action));
         for s in &srcs {

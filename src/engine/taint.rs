@@ -10,7 +10,9 @@
 //! that cause instead of certain.
 //!
 //! The table is bounded (oldest first out); it is empty, and costs nothing per packet, unless
-//! something was uncertain.
+//! something was uncertain. A flow pushed out of it is not forgotten: it goes into a fixed-size
+//! Bloom filter (1 MiB, no false negatives), so its later packets stay uncertain — an
+//! overflowing table makes more verdicts uncertain, never one certain that was not.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -48,11 +50,50 @@ fn flow_of(p: &Packet) -> Option<FlowKey> {
     }
 }
 
+/// Bits of the filter of flows pushed out of the table (2^23: 1 MiB).
+const BLOOM_BITS: usize = 1 << 23;
+
+/// Flows pushed out of the table: a Bloom filter with three probes.
+#[derive(Debug)]
+struct Evicted {
+    bits: Vec<u64>,
+}
+
+impl Evicted {
+    fn new() -> Self {
+        Evicted {
+            bits: vec![0; BLOOM_BITS / 64],
+        }
+    }
+    fn probes(k: &FlowKey) -> [usize; 3] {
+        use std::hash::{Hash, Hasher};
+        // SipHash with fixed keys: the same flows give the same bits in every run.
+        #[allow(deprecated)]
+        let mut h = std::hash::SipHasher::new();
+        k.hash(&mut h);
+        let x = h.finish();
+        let (a, b) = (x as usize, (x >> 32) as usize | 1);
+        [0, 1, 2].map(|i| a.wrapping_add(i * b) % BLOOM_BITS)
+    }
+    fn insert(&mut self, k: &FlowKey) {
+        for p in Self::probes(k) {
+            self.bits[p / 64] |= 1 << (p % 64);
+        }
+    }
+    fn contains(&self, k: &FlowKey) -> bool {
+        Self::probes(k)
+            .iter()
+            .all(|&p| self.bits[p / 64] & (1 << (p % 64)) != 0)
+    }
+}
+
 /// Flows whose state depends on an uncertain verdict, with the cause.
 #[derive(Debug, Default)]
 pub(crate) struct Taint {
     flows: HashMap<FlowKey, String>,
     order: VecDeque<FlowKey>,
+    /// Flows pushed out of `flows` (allocated at the first).
+    evicted: Option<Box<Evicted>>,
 }
 
 impl Taint {
@@ -65,6 +106,9 @@ impl Taint {
         if self.order.len() >= CAP {
             if let Some(old) = self.order.pop_front() {
                 self.flows.remove(&old);
+                self.evicted
+                    .get_or_insert_with(|| Box::new(Evicted::new()))
+                    .insert(&old);
             }
         }
         self.flows
@@ -77,8 +121,56 @@ impl Taint {
         if self.flows.is_empty() {
             return None;
         }
-        flow_of(pkt)
-            .and_then(|k| self.flows.get(&k))
-            .map(String::as_str)
+        let k = flow_of(pkt)?;
+        if let Some(c) = self.flows.get(&k) {
+            return Some(c);
+        }
+        self.evicted.as_ref().filter(|e| e.contains(&k)).map(|_| {
+            "an earlier packet of this flow was uncertain (more than 65,536 flows were; the \
+             cause is no longer kept)"
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::packet::TcpInfo;
+    use std::net::Ipv4Addr;
+
+    fn pkt(i: u32) -> Packet {
+        Packet {
+            frame: i as u64 + 1,
+            src: IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + i)),
+            dst: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10)),
+            proto: 6,
+            l4: L4::Tcp(TcpInfo {
+                sport: 40000,
+                dport: 22,
+                ..TcpInfo::default()
+            }),
+            ..Packet::default()
+        }
+    }
+
+    #[test]
+    fn flows_pushed_out_stay_uncertain() {
+        let mut t = Taint::default();
+        for i in 0..(CAP as u32 + 10) {
+            t.mark(&pkt(i), "owner");
+        }
+        assert_eq!(t.flows.len(), CAP);
+        // The first ten were pushed out, and are still uncertain.
+        for i in 0..10 {
+            assert!(!t.flows.contains_key(&flow_of(&pkt(i)).unwrap()));
+            let why = t.cause(&pkt(i)).unwrap_or_else(|| panic!("flow {i} forgotten"));
+            assert!(why.contains("65,536"), "{why}");
+        }
+        assert!(t.cause(&pkt(CAP as u32)).unwrap().contains("frame"));
+        // Flows never marked: almost never in the filter (a false positive only adds doubt).
+        let misses = (1_000_000..1_001_000)
+            .filter(|&i| t.cause(&pkt(i)).is_some())
+            .count();
+        assert!(misses < 5, "{misses}");
     }
 }

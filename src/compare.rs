@@ -278,6 +278,7 @@ pub fn compare_with_reload(
         }),
         router: sim.router,
         rx_checksums: sim.env.checksums,
+        ipsets: sim.env.ipsets.as_ref().map(|s| s.source.clone()),
     };
     let report = oracle::replay_with(&cfg, &ReplayOptions::default(), oracle_frames)?;
     let kernel: std::collections::HashMap<u64, &KernelOutcome> =

@@ -252,3 +252,55 @@ fn subcommand_help_has_the_host_options() {
         }
     }
 }
+
+/// `--ipset FILE`: the sets decide `-m set` (certain), in the main command and in `trace`; a
+/// bad file is a usage error naming file, line and column.
+#[test]
+fn ipset_file_decides_set_matches() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write(
+        dir.path(),
+        "rules.v4",
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A INPUT -m set --match-set bad src -j DROP\nCOMMIT\n",
+    );
+    let sets = write(
+        dir.path(),
+        "sets.save",
+        "create bad hash:net family inet hashsize 1024 maxelem 65536\nadd bad 198.51.100.0/24\n",
+    );
+    let (r, s) = (rules.to_str().unwrap(), sets.to_str().unwrap());
+    let flow = "tcp 198.51.100.7:40000 > 203.0.113.10:22";
+    let (rc, out, err) = fwcheck(&[r, "--flow", flow, "--host", "203.0.113.10", "--ipset", s]);
+    assert!(rc == 0 || rc == 1, "{rc}: {err}");
+    let syn = out.lines().find(|l| l.contains("tcp S ")).unwrap_or("");
+    assert!(syn.contains("DROP") && !syn.contains("DROP?"), "{out}");
+    let (_, out, _) = fwcheck(&[r, "--flow", flow, "--host", "203.0.113.10"]);
+    let syn = out.lines().find(|l| l.contains("tcp S ")).unwrap_or("");
+    assert!(
+        syn.contains("ACCEPT?"),
+        "without the sets it is unknown: {out}"
+    );
+    let (rc, out, err) = fwcheck(&[
+        "trace",
+        r,
+        &format!("{flow} flags S"),
+        "--host",
+        "203.0.113.10",
+        "--ipset",
+        s,
+    ]);
+    assert_eq!(rc, 0, "{err}");
+    assert!(out.contains("verdict: DROP"), "{out}");
+    let bad = write(
+        dir.path(),
+        "bad.save",
+        "create a hash:ip\nadd a 192.0.2.1,80\n",
+    );
+    let (rc, _, err) = fwcheck(&[r, "--flow", flow, "--ipset", bad.to_str().unwrap()]);
+    assert_eq!(rc, 2, "{err}");
+    assert!(
+        err.contains("bad.save:2:7:") && err.contains("hash:ip"),
+        "{err}"
+    );
+}

@@ -191,6 +191,10 @@ pub struct HostArgs {
     /// that peer address (`*`: any) and port on either side, e.g. `udp */53=101`.
     #[arg(long = "socket-owner", value_name = "[SPEC=]UID[:GID]")]
     pub socket_owner: Vec<String>,
+    /// The host's ipsets, as `ipset save` prints them: `-m set` and `-j SET` are then exact
+    /// (element timeouts count from the capture's first packet).
+    #[arg(long = "ipset", value_name = "FILE")]
+    pub ipset: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -380,6 +384,13 @@ impl HostArgs {
             let o = SocketOwner::parse(spec)
                 .map_err(|e| Error::usage(format!("--socket-owner {spec}: {e}")))?;
             host.socket_owners.push(o);
+        }
+        if let Some(p) = &h.ipset {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| Error::usage(format!("--ipset {}: {e}", p.display())))?;
+            let sets = fwcheck::ext::ipset::IpSets::parse(&text)
+                .map_err(|e| Error::usage(format!("--ipset {}:{e}", p.display())))?;
+            host.ipsets = Some(std::sync::Arc::new(sets));
         }
         Ok(host)
     }

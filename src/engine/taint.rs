@@ -163,7 +163,9 @@ mod tests {
         // The first ten were pushed out, and are still uncertain.
         for i in 0..10 {
             assert!(!t.flows.contains_key(&flow_of(&pkt(i)).unwrap()));
-            let why = t.cause(&pkt(i)).unwrap_or_else(|| panic!("flow {i} forgotten"));
+            let why = t
+                .cause(&pkt(i))
+                .unwrap_or_else(|| panic!("flow {i} forgotten"));
             assert!(why.contains("65,536"), "{why}");
         }
         assert!(t.cause(&pkt(CAP as u32)).unwrap().contains("frame"));

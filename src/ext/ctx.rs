@@ -47,6 +47,9 @@ pub struct SimEnv {
     /// output interface of forwarded and outbound packets. Empty: every packet leaves by the
     /// capture's interface (`iface`).
     pub host: crate::host::HostConfig,
+    /// The host's ipsets as `ipset save` printed them (`--ipset FILE`), for `-m set` and
+    /// `-j SET`. `None`: unknown.
+    pub ipsets: Option<std::sync::Arc<crate::ext::ipset::IpSets>>,
 }
 
 /// The owner of local sockets, for all of them or for the flows one spec selects
@@ -145,6 +148,7 @@ impl Default for SimEnv {
             backend: crate::netfilter::Backend::Nft,
             socket_owners: Vec::new(),
             host: crate::host::HostConfig::default(),
+            ipsets: None,
         }
     }
 }

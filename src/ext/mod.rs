@@ -8,6 +8,7 @@
 
 pub mod args;
 pub mod ctx;
+pub mod ipset;
 pub mod matches;
 pub mod registry;
 pub mod targets;

@@ -452,6 +452,11 @@ pub fn setup(cfg: &OracleConfig, opts: &ReplayOptions) -> Result<Lab, OracleErro
     }
 
     // 3. The ruleset, then the netfilter settings (loading it loads their modules).
+    if let Some(sets) = &cfg.ipsets {
+        let ipset = find_tool("ipset")
+            .ok_or_else(|| OracleError::Unavailable("ipset is not installed".into()))?;
+        run(&ipset, &["restore"], Some(sets))?;
+    }
     load_ruleset(&tools, cfg, &cfg.ruleset)?;
     netfilter_sysctls(cfg)?;
 

@@ -148,6 +148,8 @@ pub struct OracleConfig {
     pub extra_ifaces: Vec<(String, IpAddr, u8)>,
     /// Routes by the extra interfaces: destination, prefix length, device.
     pub extra_routes: Vec<(IpAddr, u8, String)>,
+    /// `ipset save` output restored (`ipset restore`) before the ruleset is loaded.
+    pub ipsets: Option<String>,
 }
 
 /// A second ruleset loaded with `iptables-restore` right before the first frame numbered
@@ -175,6 +177,7 @@ impl OracleConfig {
             rx_checksums: crate::packet::ChecksumMode::Verify,
             extra_ifaces: Vec::new(),
             extra_routes: Vec::new(),
+            ipsets: None,
         }
     }
 }

@@ -109,6 +109,8 @@ pub struct HostOptions {
     /// `--iface-addr`, `--route`, `--host-config`: the host's interfaces and routes (empty:
     /// one interface, every packet routed to it).
     pub host_config: crate::host::HostConfig,
+    /// `--ipset FILE`: the host's ipsets.
+    pub ipsets: Option<std::sync::Arc<crate::ext::ipset::IpSets>>,
 }
 
 impl Default for HostOptions {
@@ -131,6 +133,7 @@ impl Default for HostOptions {
             ct_buckets: sim.ct_buckets,
             frag_high_thresh: sim.frag_high_thresh,
             host_config: Default::default(),
+            ipsets: None,
         }
     }
 }
@@ -151,6 +154,7 @@ impl HostOptions {
             socket_owners: self.socket_owners.clone(),
             backend: self.backend,
             host: Default::default(),
+            ipsets: self.ipsets.clone(),
         };
         env.apply_host(&self.host_config);
         env

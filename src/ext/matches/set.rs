@@ -5,18 +5,24 @@
 //! most 6 of them.
 //!
 //! iptables resolves the set name against the kernel's ipsets when it loads the rule (and fails
-//! when the set does not exist); offline the name is kept as written. The contents of the sets
-//! are not known, so the match evaluates to `Unknown`.
+//! when the set does not exist); offline the name is kept as written. With the host's sets
+//! (`--ipset FILE`, see `ext::ipset`) the match is `ip_set_test`'s answer, `!` and
+//! `--return-nomatch` applied; without them, or with the counter options (element counters are
+//! not kept), it is `Unknown`.
 
 use std::any::Any;
 use std::fmt::Write;
 
 use super::{bad, conflict, missing};
 use crate::diag::Diagnostic;
+use crate::ext::ipset::{IpSets, Test};
 use crate::ext::EvalCtx;
 use crate::ext::{parse_num, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
 
 pub const DIM_MAX: usize = 6;
+
+/// The named store holding the sets once `-j SET` changed them.
+pub const LIVE_SETS: &str = "ipset:live";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CounterOp {
@@ -219,8 +225,35 @@ impl Match for Set {
             }
         }
     }
-    fn eval(&self, _cx: &mut EvalCtx<'_>) -> MatchResult {
-        MatchResult::Unknown("ipset contents are not known offline")
+    fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
+        // Sets changed by `-j SET` live in the named store; else the --ipset file's.
+        let live = cx
+            .ext
+            .named
+            .get(LIVE_SETS)
+            .and_then(|b| b.downcast_ref::<IpSets>());
+        let Some(sets) = live.or(cx.env.ipsets.as_deref()) else {
+            return MatchResult::Unknown(
+                "ipset contents are not known offline (give them with --ipset FILE)",
+            );
+        };
+        if self.packets.is_some() || self.bytes.is_some() {
+            return MatchResult::Unknown("ipset element counters are not known offline");
+        }
+        let secs = cx.now_ns / 1_000_000_000;
+        let t = sets.test(
+            &self.name,
+            cx.pkt,
+            &self.dirs,
+            (cx.indev, cx.outdev),
+            secs,
+            self.return_nomatch,
+        );
+        match t {
+            Test::Yes => MatchResult::from_bool(!self.invert),
+            Test::No | Test::NoMatch => MatchResult::from_bool(self.invert),
+            Test::Unknown(why) => MatchResult::Unknown(why),
+        }
     }
     fn as_any(&self) -> &dyn Any {
         self

@@ -13,11 +13,14 @@
 //!   invisible offline (fwcheck warns).
 //! - Save: `--add-set N F [--exist] [--timeout N] --del-set N F --map-set N F [--map-mark]
 //!   [--map-prio] [--map-queue]`.
-//! - Side effect not simulated: the rule changes the contents of the sets, so `-m set` matches
-//!   later in the same traversal or for later packets would see the change; fwcheck does not
-//!   model set contents, so packets whose verdict depends on such a match are uncertain there.
+//! - Side effect: with the host's sets given (`--ipset FILE`) additions and deletions change
+//!   them for later `-m set` matches (element timeouts from `--timeout` or the set's default;
+//!   an element already there keeps its timeout unless `--exist`). Without them `-m set` is
+//!   unknown anyway.
 
 use std::any::Any;
+
+use crate::ext::matches::set::LIVE_SETS;
 use std::fmt::Write;
 
 use crate::diag::codes as code;
@@ -247,10 +250,26 @@ impl Target for SetTarget {
             out.push_str(" --map-queue");
         }
     }
-    fn apply(&self, _cx: &mut EvalCtx<'_>) -> TargetVerdict {
+    fn apply(&self, cx: &mut EvalCtx<'_>) -> TargetVerdict {
         if self.map.is_some() {
             // The mark/priority/queue come from the set entry the packet matches.
             return TargetVerdict::Unknown("SET --map-set takes values from ipset contents");
+        }
+        // With the host's sets known, additions and deletions are state, like recent's.
+        let Some(base) = cx.env.ipsets.clone() else {
+            return TargetVerdict::Continue;
+        };
+        let secs = cx.now_ns / 1_000_000_000;
+        let (pkt, devs) = (cx.pkt, (cx.indev, cx.outdev));
+        let live = cx.ext.named(LIVE_SETS, || (*base).clone());
+        if let Some(a) = &self.add {
+            let timeout = self.timeout.map(u64::from);
+            if let Err(why) = live.add(&a.name, pkt, &a.dirs, devs, secs, timeout, self.exist) {
+                return TargetVerdict::Unknown(why);
+            }
+        }
+        if let Some(d) = &self.del {
+            live.del(&d.name, pkt, &d.dirs, devs);
         }
         TargetVerdict::Continue
     }

@@ -1,0 +1,114 @@
+//! `-m set` and `-j SET` with the host's ipsets (`--ipset FILE`, `ipset save` output), against
+//! the kernel: the same file is restored with `ipset restore` in the oracle's namespace. Covers
+//! hash:net with a more specific `nomatch` element (and `--return-nomatch`), hash:ip,port with
+//! protocols, bitmap:port (any of TCP/UDP), hash:net,iface (the input interface), list:set, `!`,
+//! and `-j SET --add-set` feeding a later match. Every verdict must be the kernel's, certain.
+#[macro_use]
+mod kernel_harness;
+mod oracle_common;
+
+use std::net::Ipv4Addr;
+
+use fwcheck::compare::compare;
+use fwcheck::engine::{SimEnv, SimOptions};
+use fwcheck::ext::ipset::IpSets;
+use fwcheck::lint::load_str;
+use fwcheck::oracle::Pacing;
+use fwcheck::ruleset::ParseOptions;
+use oracle_common::*;
+
+const SETS: &str = "create blocklist hash:net family inet hashsize 1024 maxelem 65536\n\
+add blocklist 198.51.100.0/24\n\
+add blocklist 198.51.100.128/25 nomatch\n\
+create svc hash:ip,port family inet hashsize 1024 maxelem 65536\n\
+add svc 192.0.2.10,tcp:22\n\
+add svc 192.0.2.10,udp:53\n\
+create ports bitmap:port range 0-1024\n\
+add ports 80\n\
+create ifnet hash:net,iface family inet hashsize 1024 maxelem 65536\n\
+add ifnet 203.0.113.0/24,eth0\n\
+create all list:set size 8\n\
+add all blocklist\n\
+create seen hash:ip family inet hashsize 1024 maxelem 65536 timeout 600\n";
+
+const RULES: &str = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+-A INPUT -m set --match-set blocklist src -j DROP\n\
+-A INPUT -m set --match-set blocklist src --return-nomatch -j ACCEPT\n\
+-A INPUT -m set --match-set svc dst,dst -j ACCEPT\n\
+-A INPUT -m set --match-set ports dst -j ACCEPT\n\
+-A INPUT -m set --match-set ifnet src,src -j ACCEPT\n\
+-A INPUT -p udp -m udp --dport 9999 -m set ! --match-set all src -j SET --add-set seen src\n\
+-A INPUT -p udp -m udp --dport 9998 -m set --match-set seen src -j ACCEPT\n\
+COMMIT\n";
+
+fn ip(s: &str) -> Ipv4Addr {
+    s.parse().unwrap()
+}
+
+fn sets_decide_as_in_the_kernel() {
+    let h = HOST;
+    let other = ip("192.0.2.99");
+    let cases: &[(Vec<u8>, &str, &str)] = &[
+        (
+            tcp4(ip("198.51.100.7"), h, 40000, 22, 1, 0, SYN, 1),
+            "DROP",
+            "in the /24",
+        ),
+        (
+            tcp4(ip("198.51.100.200"), h, 40000, 1234, 1, 0, SYN, 2),
+            "ACCEPT",
+            "the more specific /25 is nomatch: --return-nomatch says yes",
+        ),
+        (
+            tcp4(other, h, 40000, 22, 1, 0, SYN, 3),
+            "ACCEPT",
+            "tcp:22 in svc",
+        ),
+        (
+            udp4(other, h, 40000, 22, 4, b"x"),
+            "DROP",
+            "udp:22 not in svc",
+        ),
+        (
+            tcp4(other, h, 40000, 80, 1, 0, SYN, 5),
+            "ACCEPT",
+            "port 80 in bitmap:port",
+        ),
+        (
+            udp4(other, h, 40000, 80, 6, b"x"),
+            "ACCEPT",
+            "bitmap:port takes UDP too",
+        ),
+        (
+            tcp4(ip("203.0.113.5"), h, 40000, 5555, 1, 0, SYN, 7),
+            "ACCEPT",
+            "203.0.113.0/24 on eth0",
+        ),
+        (udp4(other, h, 40000, 9998, 8, b"x"), "DROP", "not seen yet"),
+        (
+            udp4(other, h, 40000, 9999, 9, b"x"),
+            "DROP",
+            "SET adds the source",
+        ),
+        (udp4(other, h, 40000, 9998, 10, b"x"), "ACCEPT", "now seen"),
+    ];
+    let loaded = load_str("ipset.rules", RULES, ParseOptions::default());
+    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+    let sim = SimOptions {
+        env: SimEnv {
+            hosts: host(),
+            ipsets: Some(std::sync::Arc::new(IpSets::parse(SETS).expect("sets"))),
+            ..SimEnv::default()
+        },
+        ..SimOptions::default()
+    };
+    let frames: Vec<&Vec<u8>> = cases.iter().map(|c| &c.0).collect();
+    let cmp = compare(&loaded, decoded(frames), sim, Pacing::AsFastAsPossible).expect("compare");
+    assert_eq!(cmp.mismatches, 0, "{}", cmp.render(true));
+    for (f, (_, want, what)) in cmp.frames.iter().zip(cases) {
+        assert!(f.fwcheck_certain, "{what}: {}", f.line());
+        assert_eq!(f.kernel, Some(*want), "{what}: {}", f.line());
+    }
+}
+
+kernel_tests!(sets_decide_as_in_the_kernel);

@@ -111,4 +111,53 @@ fn sets_decide_as_in_the_kernel() {
     }
 }
 
-kernel_tests!(sets_decide_as_in_the_kernel);
+/// IPv6 sets, and element timeouts counted from the start: an element with `timeout 2` matches
+/// at 0.5 s and not at 3 s (replayed in real time).
+fn ipv6_and_timeouts() {
+    let sets = "create bad6 hash:net family inet6 hashsize 1024 maxelem 65536 timeout 0\n\
+add bad6 2001:db8:c::/48 timeout 2\n\
+add bad6 2001:db8:d::/48\n";
+    let rules = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+-A INPUT -m set --match-set bad6 src -j DROP\nCOMMIT\n";
+    let d: std::net::Ipv6Addr = "2001:db8:d::7".parse().unwrap();
+    let frames = [
+        (500_000_000u64, tcp6(CLIENT6, HOST6, 40000, 22, 1, 0, SYN)),
+        (600_000_000, tcp6(d, HOST6, 40001, 22, 1, 0, SYN)),
+        (3_000_000_000, tcp6(CLIENT6, HOST6, 40002, 22, 1, 0, SYN)),
+        (3_100_000_000, tcp6(d, HOST6, 40003, 22, 1, 0, SYN)),
+    ];
+    let mut packets = decoded(frames.iter().map(|f| &f.1));
+    for (p, (t, _)) in packets.iter_mut().zip(&frames) {
+        if let Ok(p) = p {
+            p.ts = fwcheck::packet::Timestamp(*t);
+        }
+    }
+    let opts = ParseOptions {
+        family: fwcheck::ruleset::Family::V6,
+        ..ParseOptions::default()
+    };
+    let loaded = load_str("ipset6.rules", rules, opts);
+    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+    let sim = SimOptions {
+        env: SimEnv {
+            hosts: host6(),
+            ipsets: Some(std::sync::Arc::new(IpSets::parse(sets).expect("sets"))),
+            ..SimEnv::default()
+        },
+        ..SimOptions::default()
+    };
+    let cmp = compare(&loaded, packets, sim, Pacing::Realtime { speed: 1.0 }).expect("compare");
+    assert_eq!(cmp.mismatches, 0, "{}", cmp.render(true));
+    let kernel: Vec<&str> = cmp.frames.iter().map(|f| f.kernel.unwrap_or("-")).collect();
+    assert_eq!(
+        kernel,
+        ["DROP", "DROP", "ACCEPT", "DROP"],
+        "{}",
+        cmp.render(false)
+    );
+    for f in &cmp.frames {
+        assert!(f.fwcheck_certain, "{}", f.line());
+    }
+}
+
+kernel_tests!(sets_decide_as_in_the_kernel, ipv6_and_timeouts);

@@ -134,3 +134,50 @@ fn fragment_events_are_capped_in_the_replay_stats() {
         n as u64
     );
 }
+
+/// 30,000 connections from 30,000 inside hosts, all from source port 40000, masqueraded by a
+/// router to one address: each new one's tuple is checked with one lookup
+/// (`nf_nat_used_tuple`), not a scan of every connection (which made this quadratic). The
+/// first keeps its port; the others collide with it, and the kernel picks a random free port:
+/// accepted, and uncertain which port.
+#[test]
+fn masquerade_flood_is_one_lookup_per_connection() {
+    let l = rules(
+        "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         :POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -s 10.0.0.0/8 -j MASQUERADE\nCOMMIT\n\
+         *filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n",
+    );
+    let mut e = Engine::new(
+        &l.ruleset,
+        SimOptions {
+            env: SimEnv {
+                hosts: vec![ip(HOST)],
+                ..SimEnv::default()
+            },
+            router: true,
+            recognise_answers: false,
+            ..SimOptions::default()
+        },
+    );
+    let mut uncertain = 0;
+    for i in 0..30_000u32 {
+        let p = tcp(
+            i as u64 + 1,
+            0,
+            (&src(i), 40000),
+            ("198.51.100.7", 80),
+            "S",
+            1,
+            0,
+            0,
+        );
+        let clock = e.capture_clock(fwcheck::packet::Timestamp(i as u64 * 10_000));
+        let o = e.process_at(&p, clock);
+        assert_eq!(v(&o), "ACCEPT", "{o:?}");
+        if !o.certain {
+            assert!(o.reason.as_deref().unwrap_or("").contains("port"), "{o:?}");
+            uncertain += 1;
+        }
+    }
+    assert_eq!(uncertain, 29_999);
+}

@@ -186,6 +186,12 @@ impl Conntrack {
         Some((id, dir))
     }
 
+    /// The confirmed entry holding tuple `t` in either direction, expired or not (a read-only
+    /// look at the hash, as `nf_conntrack_tuple_taken` takes it).
+    pub fn find(&self, t: &Tuple) -> Option<CtId> {
+        self.map.get(t).map(|&(id, _)| id)
+    }
+
     /// `nf_conntrack_find_get` / `resolve_normal_ct` for a packet whose template is `tmpl`: the
     /// tuple is looked up with the template's zone id for the original direction, then, if that
     /// differs and nothing was found, for the reply direction; a hit counts only if the entry

@@ -767,7 +767,7 @@ impl<'r> Engine<'r> {
             let r = self.run_table(TableKind::Nat, hook, pkt, hc)?;
             match r.verdict {
                 TableVerdict::Nat(spec) => {
-                    if let Err(why) = nat::setup(self, id, spec, manip, hook, pkt) {
+                    if let Err(why) = nat::setup(self, id, spec, manip, hook, pkt, hc.now) {
                         if hc.uncertain.is_none() {
                             hc.uncertain = Some(format!("NAT: {why}"));
                         }

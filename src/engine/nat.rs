@@ -54,11 +54,26 @@ fn addr_count(lo: IpAddr, hi: IpAddr) -> u128 {
     }
 }
 
-/// Is some other connection already using this tuple (either direction)?
-fn tuple_taken(ct: &Conntrack, t: &Tuple, me: CtId) -> bool {
+/// `NF_NAT_MAX_ATTEMPTS`: ports `nf_nat_l4proto_unique_tuple` tries in a row.
+const NF_NAT_MAX_ATTEMPTS: u32 = 128;
+
+/// `nf_nat_used_tuple`: would connection `me` with original tuple `t` collide with another?
+/// Its reply (the inverted tuple) is looked up in the table (`nf_conntrack_tuple_taken`, one
+/// hash lookup): taken if a live confirmed connection other than `me` has it in either
+/// direction — unless that connection's original tuple is `me`'s (the same flow, a clash the
+/// confirmation resolves).
+fn tuple_taken(ct: &Conntrack, t: &Tuple, me: CtId, now: u64) -> bool {
     let Some(reply) = invert(t) else { return false };
-    ct.iter()
-        .any(|(id, e)| id != me && (e.tuple[0] == reply || e.tuple[1] == reply || e.tuple[0] == *t))
+    let Some(other) = ct.find(&reply).filter(|&id| id != me) else {
+        return false;
+    };
+    let (Some(o), mine) = (ct.get(other), ct.get(me)) else {
+        return false;
+    };
+    if crate::conntrack::time_after_eq(now, o.timeout) {
+        return false;
+    }
+    mine.is_none_or(|m| m.tuple[0] != o.tuple[0])
 }
 
 /// Set up the binding for connection `id` from the NAT target's request. Errors name what the
@@ -71,6 +86,7 @@ pub fn setup(
     manip: Manip,
     hook: Hook,
     pkt: &Packet,
+    now: u64,
 ) -> Result<(), &'static str> {
     let Some(e) = engine.conntrack.get(id) else {
         return Ok(());
@@ -135,28 +151,53 @@ pub fn setup(
     // Port: keep it when in range and unique; DNAT otherwise walks up from the range start;
     // SNAT starts at a random offset.
     if has_ports(curr.proto) {
-        let port = match manip {
-            Manip::Src => &mut new.sport,
-            Manip::Dst => &mut new.dport,
+        let port = &match manip {
+            Manip::Src => new.sport,
+            Manip::Dst => new.dport,
         };
-        let (lo, hi) = spec.ports.unwrap_or((*port, *port));
-        let keep = *port >= lo
-            && *port <= hi
-            && (spec.ports.is_none() || !tuple_taken(&engine.conntrack, &new, id));
-        let keep = keep && !spec.random;
+        // get_unique_tuple: keep the port when it is in the range (a one-port range always)
+        // and unused; without a range DNAT keeps it and SNAT keeps it when unused.
+        let keep = !spec.random
+            && match spec.ports {
+                Some((lo, hi)) => {
+                    *port >= lo
+                        && *port <= hi
+                        && (lo == hi || !tuple_taken(&engine.conntrack, &new, id, now))
+                }
+                None => manip == Manip::Dst || !tuple_taken(&engine.conntrack, &new, id, now),
+            };
+        // nf_nat_l4proto_unique_tuple's range without --to-ports: the port's class.
+        let (lo, hi) = spec.ports.unwrap_or(match *port {
+            0..512 => (1, 511),
+            512..1024 => (600, 1023),
+            _ => (1024, 65535),
+        });
         if !keep {
             if manip == Manip::Src || spec.random {
                 uncertain.get_or_insert("port chosen at random by the kernel");
             }
+            // nf_nat_l4proto_unique_tuple: at most NF_NAT_MAX_ATTEMPTS (128) ports in a row
+            // (from the range start for DNAT; SNAT starts at a random one), then fewer at
+            // random offsets: past the first 128 the choice is the kernel's luck.
             let mut p = lo;
+            let mut tries = 0;
             loop {
                 let mut cand = new;
                 match manip {
                     Manip::Src => cand.sport = p,
                     Manip::Dst => cand.dport = p,
                 }
-                if !tuple_taken(&engine.conntrack, &cand, id) || p >= hi {
+                tries += 1;
+                if !tuple_taken(&engine.conntrack, &cand, id, now) || p >= hi {
                     new = cand;
+                    break;
+                }
+                if tries >= NF_NAT_MAX_ATTEMPTS {
+                    new = cand;
+                    uncertain.get_or_insert(
+                        "no free port among the kernel's first 128 tries: it goes on at random \
+                         ports",
+                    );
                     break;
                 }
                 p += 1;

@@ -181,3 +181,89 @@ fn masquerade_flood_is_one_lookup_per_connection() {
     }
     assert_eq!(uncertain, 29_999);
 }
+
+/// 200,000 SYNs from one source through `connlimit --connlimit-above 1000000`: every new
+/// connection's list walk only looks at what changed since the last one (the connections
+/// before it were seen alive, and no connection ended since), so the flood is linear; before,
+/// each SYN walked the whole list (it hung).
+#[test]
+fn connlimit_flood_from_one_source_is_linear() {
+    let l = rules(
+        "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A INPUT -p tcp --syn -m connlimit --connlimit-above 1000000 -j DROP\n\
+         -A INPUT -p tcp --syn -j ACCEPT\nCOMMIT\n",
+    );
+    let mut e = engine(&l);
+    for i in 0..200_000u32 {
+        let sport = 1024 + (i % 60_000) as u16;
+        let dport = 10_000 + (i / 60_000) as u16;
+        let p = tcp(
+            i as u64 + 1,
+            0,
+            ("198.51.100.7", sport),
+            (HOST, dport),
+            "S",
+            1,
+            0,
+            0,
+        );
+        let clock = e.capture_clock(fwcheck::packet::Timestamp(i as u64 * 100_000));
+        let o = e.process_at(&p, clock);
+        assert_eq!(v(&o), "ACCEPT", "{i}: {o:?}");
+    }
+    assert_eq!(e.conntrack.len(), 200_000);
+}
+
+/// The connlimit shortcut gives the kernel's walk's answers: the same random traffic (new
+/// connections from three sources, closes, resets, retransmissions, time jumps past timeouts)
+/// through one engine as it runs and through one forced to walk every list in full (its
+/// conntrack `deaths` bumped before every packet) gives the same verdict for every packet.
+#[test]
+fn connlimit_shortcut_equals_the_full_walk() {
+    let l = rules(
+        "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A INPUT -m conntrack --ctstate ESTABLISHED -j ACCEPT\n\
+         -A INPUT -p tcp -m connlimit --connlimit-above 6 --connlimit-mask 32 -j DROP\n\
+         -A INPUT -p tcp -j ACCEPT\nCOMMIT\n",
+    );
+    let (mut a, mut b) = (engine(&l), engine(&l));
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut rnd = |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let mut t = 0u64;
+    let (mut accepted, mut dropped) = (0, 0);
+    for i in 0..20_000u64 {
+        t += match rnd(100) {
+            0 => 130_000_000_000, // past SYN_SENT's 120 s
+            1..=5 => 2_000_000_000,
+            _ => rnd(5_000_000),
+        };
+        let src = ["198.51.100.7", "198.51.100.8", "198.51.100.9"][rnd(3) as usize];
+        let sport = 40_000 + rnd(40) as u16;
+        let flags = match rnd(10) {
+            0 => "R",
+            1 => "FA",
+            2 => "A",
+            _ => "S",
+        };
+        let p = tcp(i + 1, 0, (src, sport), (HOST, 22), flags, 1000, 0, 0);
+        let ca = a.capture_clock(fwcheck::packet::Timestamp(t));
+        let cb = b.capture_clock(fwcheck::packet::Timestamp(t));
+        b.conntrack.deaths += 1;
+        let (oa, ob) = (a.process_at(&p, ca), b.process_at(&p, cb));
+        assert_eq!(
+            (v(&oa), oa.certain, &oa.decision),
+            (v(&ob), ob.certain, &ob.decision),
+            "packet {i}"
+        );
+        match v(&oa) {
+            "ACCEPT" => accepted += 1,
+            _ => dropped += 1,
+        }
+    }
+    assert!(accepted > 1000 && dropped > 1000, "{accepted} {dropped}");
+}

@@ -99,6 +99,10 @@ pub struct Conntrack {
     pub stats: TableStats,
     /// Expectations announced by helpers (`nf_ct_expect_hash`).
     pub(super) expect: super::expect::Expectations,
+    /// Counts every event that can end a live connection or bring its end closer: removal,
+    /// kill, a timeout lowered, a TCP connection entering TIME_WAIT or CLOSE. While it stays
+    /// the same, connections seen alive stay alive until their timeouts (connlimit's fast path).
+    pub deaths: u64,
 }
 
 /// What the table did at its bound (`/proc/net/stat/nf_conntrack` `early_drop`, `drop`).
@@ -459,6 +463,7 @@ impl Conntrack {
             return;
         }
         e.dying = true;
+        self.deaths += 1;
         if e.status & status::CONFIRMED != 0 {
             let tuples = e.tuple;
             for t in &tuples {
@@ -488,6 +493,7 @@ impl Conntrack {
         let Some(e) = self.slots.get_mut(id.0 as usize).and_then(|s| s.take()) else {
             return;
         };
+        self.deaths += 1;
         if e.is_confirmed() && !e.dying {
             for t in &e.tuple {
                 if self.map.get(t).is_some_and(|(i, _)| *i == id) {
@@ -505,7 +511,12 @@ impl Conntrack {
     /// Refresh the timeout as `__nf_ct_refresh_acct`: absolute once confirmed, relative before.
     pub fn refresh(&mut self, id: CtId, extra: u64, now: u64) {
         if let Some(e) = self.get_mut(id) {
-            e.timeout = if e.is_confirmed() { now + extra } else { extra };
+            let t = if e.is_confirmed() { now + extra } else { extra };
+            let lowered = t < e.timeout;
+            e.timeout = t;
+            if lowered {
+                self.deaths += 1;
+            }
         }
     }
 

@@ -544,15 +544,24 @@ pub fn conntrack_in(
                 if is_new && !tcp::tcp_new(tc, pkt, th, p.tcp_loose) {
                     Err("invalid new TCP connection (not a SYN, or pickup disabled)")
                 } else {
+                    let closed = |s: tcp::TcpState| {
+                        matches!(s, tcp::TcpState::TimeWait | tcp::TcpState::Close)
+                    };
+                    let was_closed = closed(tc.state);
                     let r = tcp::tcp_packet(tc, status_now, pkt, th, dir, p);
+                    let mut ended = closed(tc.state) && !was_closed;
                     if let Some(cap) = r.shrink_to {
                         // nf_tcp_handle_invalid: only when more than 120 s are left.
                         if remaining >= 120 * p.hz as u64 && remaining > cap {
                             e.timeout = now + cap;
+                            ended = true;
                         }
                     }
                     if r.set_assured {
                         e.status |= status::ASSURED;
+                    }
+                    if ended {
+                        ct.deaths += 1;
                     }
                     match r.verdict {
                         TcpVerdict::Accept => {

@@ -31,7 +31,7 @@
 //! table (seeded randomly at boot), which can only drop entries sooner.
 
 use std::any::Any;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 use std::net::IpAddr;
 
@@ -86,6 +86,60 @@ pub struct KeyList {
     pub last_gc: u32,
     /// Length of the list at the last collection (`last_gc_count`).
     pub last_gc_count: usize,
+    /// What a walk already proved, so the next one need not repeat it: the first `verified`
+    /// connections were all alive when the conntrack table's `deaths` was `epoch`, and stay
+    /// alive until `until` (their earliest timeout) while it stays so. Walking them again
+    /// would remove nothing; `index` holds them, for "is the packet's own connection there".
+    /// Not the kernel's (it walks every time): the same answers in O(new entries), which is
+    /// what keeps a flood from one source linear.
+    verified: usize,
+    epoch: u64,
+    until: u64,
+    index: HashSet<Tuple>,
+}
+
+impl KeyList {
+    fn new(first: Tuple, now: u64) -> Self {
+        KeyList {
+            conns: vec![first],
+            last_gc: now as u32,
+            last_gc_count: 0,
+            verified: 0,
+            epoch: 0,
+            until: 0,
+            index: HashSet::new(),
+        }
+    }
+
+    /// Where a walk must start: past the verified connections when that proof still holds.
+    fn walk_from(&mut self, now: u64, deaths: u64) -> usize {
+        if self.verified > 0
+            && self.verified <= self.conns.len()
+            && self.epoch == deaths
+            && now < self.until
+        {
+            self.verified
+        } else {
+            self.verified = 0;
+            self.until = u64::MAX;
+            self.index.clear();
+            0
+        }
+    }
+
+    /// A walk from `start` looked at every connection after it and kept them alive until
+    /// `until`: all of them are verified now.
+    fn walked(&mut self, start: usize, until: u64, deaths: u64) {
+        self.index.extend(self.conns[start..].iter().copied());
+        self.verified = self.conns.len();
+        self.until = self.until.min(until);
+        self.epoch = deaths;
+    }
+
+    fn unverified(&mut self) {
+        self.verified = 0;
+        self.index.clear();
+    }
 }
 
 /// Per-rule accounting: key → listed connections.
@@ -120,19 +174,16 @@ enum Conn {
     },
 }
 
-/// Whether the listed connection `t` is gone (not in the confirmed table) or a closed TCP
-/// connection (TIME_WAIT, CLOSE): either way the kernel drops it from the list.
-fn dead_or_closed(t: &Tuple, now: u64, cx: &mut EvalCtx<'_>) -> bool {
-    match cx
-        .conntrack
-        .lookup(t, now)
-        .and_then(|(id, _)| cx.conntrack.get(id))
-    {
-        None => true,
-        Some(e) => e
-            .tcp()
-            .is_some_and(|c| matches!(c.state, TcpState::TimeWait | TcpState::Close)),
-    }
+/// The listed connection `t` as the kernel finds it: `None` when gone (not in the confirmed
+/// table), else whether it is a closed TCP connection (TIME_WAIT, CLOSE: dropped from the list
+/// too) and its timeout.
+fn find(t: &Tuple, now: u64, cx: &mut EvalCtx<'_>) -> Option<(bool, u64)> {
+    let (id, _) = cx.conntrack.lookup(t, now)?;
+    let e = cx.conntrack.get(id)?;
+    let closed = e
+        .tcp()
+        .is_some_and(|c| matches!(c.state, TcpState::TimeWait | TcpState::Close));
+    Some((closed, e.timeout))
 }
 
 /// `nf_conncount_gc_list` (single CPU).
@@ -141,19 +192,31 @@ fn gc_list(list: &mut KeyList, now: u64, cx: &mut EvalCtx<'_>) {
     if now32 == list.last_gc {
         return;
     }
+    let start = list.walk_from(now, cx.conntrack.deaths);
     let mut collected = 0;
-    let mut i = 0;
+    let mut until = u64::MAX;
+    let mut i = start;
+    let mut complete = true;
     while i < list.conns.len() {
         let t = list.conns[i];
-        if dead_or_closed(&t, now, cx) {
-            list.conns.remove(i);
-            collected += 1;
-            continue;
+        match find(&t, now, cx) {
+            None | Some((true, _)) => {
+                list.conns.remove(i);
+                collected += 1;
+                continue;
+            }
+            Some((false, timeout)) => until = until.min(timeout),
         }
         if collected > GC_MAX_COLLECT {
+            complete = false;
             break;
         }
         i += 1;
+    }
+    if complete {
+        list.walked(start, until, cx.conntrack.deaths);
+    } else {
+        list.unverified();
     }
     list.last_gc = now32;
 }
@@ -181,24 +244,40 @@ fn add(
             }
         }
     }
+    let start = list.walk_from(now, cx.conntrack.deaths);
+    if start > 0 && list.index.contains(&tuple) {
+        // The walk would meet it, alive, among the verified ones: already counted.
+        return Ok(());
+    }
     let mut collect = 0;
-    let mut i = 0;
+    let mut until = u64::MAX;
+    let mut i = start;
+    let mut complete = true;
     while i < list.conns.len() {
         if collect > GC_MAX_COLLECT {
+            complete = false;
             break;
         }
         let t = list.conns[i];
-        let alive = cx.conntrack.lookup(&t, now).is_some();
-        if alive && t == tuple {
+        let found = find(&t, now, cx);
+        if found.is_some() && t == tuple {
             // Already counted: nothing added, the jiffy of the last collection stays.
             return Ok(());
         }
-        if dead_or_closed(&t, now, cx) {
-            list.conns.remove(i);
-            collect += 1;
-            continue;
+        match found {
+            None | Some((true, _)) => {
+                list.conns.remove(i);
+                collect += 1;
+                continue;
+            }
+            Some((false, timeout)) => until = until.min(timeout),
         }
         i += 1;
+    }
+    if complete {
+        list.walked(start, until, cx.conntrack.deaths);
+    } else {
+        list.unverified();
     }
     list.last_gc = now32;
     list.last_gc_count = list.conns.len();
@@ -342,11 +421,7 @@ impl Match for Connlimit {
         };
         let list = match existing {
             // insert_tree: a new list holding this connection, stamped with this jiffy.
-            None => KeyList {
-                conns: vec![tuple],
-                last_gc: now as u32,
-                last_gc_count: 0,
-            },
+            None => KeyList::new(tuple, now),
             Some(mut list) => {
                 let was_empty = list.conns.is_empty();
                 if add(&mut list, tuple, conn, now, cx).is_err() && !was_empty {

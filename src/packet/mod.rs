@@ -303,6 +303,9 @@ pub struct Packet {
     /// For a reassembled datagram: the frame numbers of all fragments it was built from, in
     /// ascending order (the last one is usually `frame`). `None` for ordinary packets.
     pub reassembled_from: Option<Arc<[u64]>>,
+    /// A reassembled datagram: where each fragment after the first begins, in bytes from the
+    /// IP header (the kernel's reassembled skb keeps each fragment in a buffer of its own).
+    pub frag_bounds: Option<Arc<[u32]>>,
 }
 
 /// Bit set of decoding findings on a [`Packet`]. Cheap to copy; test with [`Anomalies::has`].
@@ -443,6 +446,7 @@ impl Default for Packet {
             data: Arc::from(&[][..]),
             anomalies: Anomalies::empty(),
             reassembled_from: None,
+            frag_bounds: None,
         }
     }
 }

@@ -9,7 +9,13 @@
 //! not `\`), else as `--hex-string "|…|"`.
 //!
 //! Evaluation searches `cx.pkt.data`; `Unknown` when the pattern is not in the captured part but
-//! the searched range goes past what the capture kept. `--algo fsm` (a different pattern
+//! the searched range goes past what the capture kept. A datagram reassembled by conntrack's
+//! defragmentation is one skb holding each fragment in its own buffer, which `skb_find_text`
+//! hands to the algorithm block by block: `kmp` keeps its state across blocks and finds a
+//! pattern that straddles two fragments, `bm` (`ts_bm`, restarting in every block) does not.
+//! Conntrack's defragmentation never merges the fragments' buffers (`inet_frag_reasm_finish`
+//! coalesces only for local delivery, `ip_frag_coalesce_ok`), so this holds on every host; a
+//! fragment's own bytes are taken as one buffer, as they are for an unfragmented packet. `--algo fsm` (a different pattern
 //! language) is accepted and evaluates to `Unknown`.
 
 use std::any::Any;
@@ -259,6 +265,14 @@ impl Match for StringMatch {
             &[][..]
         };
         if find(hay, &self.pattern, self.icase).is_some() {
+            // ts_bm searches each buffer of the skb on its own; a reassembled datagram keeps
+            // each fragment in its own buffer (kmp carries its state across buffers).
+            let bounds = cx.pkt.frag_bounds.as_deref().unwrap_or(&[]);
+            if self.algo == "bm" && !bounds.is_empty() {
+                let inside = blocks(from, cap_end, bounds)
+                    .any(|(a, b)| find(&data[a..b], &self.pattern, self.icase).is_some());
+                return MatchResult::from_bool(inside != self.invert);
+            }
             return MatchResult::from_bool(!self.invert);
         }
         if cap_end < end {
@@ -269,6 +283,17 @@ impl Match for StringMatch {
     fn as_any(&self) -> &dyn Any {
         self
     }
+}
+
+/// `[from, to)` cut at the fragment boundaries `bounds` (sorted).
+fn blocks(from: usize, to: usize, bounds: &[u32]) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let cuts = bounds
+        .iter()
+        .map(|&b| b as usize)
+        .filter(move |&b| b > from && b < to);
+    std::iter::once(from)
+        .chain(cuts.clone())
+        .zip(cuts.chain(std::iter::once(to)))
 }
 
 #[cfg(test)]
@@ -295,6 +320,15 @@ mod tests {
         assert!(is_hex(b"\r\n"));
         assert!(!is_hex(b"abc"));
         assert!(is_hex(b"ab\\"));
+    }
+
+    #[test]
+    fn fragment_blocks() {
+        let b: Vec<_> = blocks(0, 100, &[48, 88]).collect();
+        assert_eq!(b, [(0, 48), (48, 88), (88, 100)]);
+        let b: Vec<_> = blocks(50, 90, &[48, 88]).collect();
+        assert_eq!(b, [(50, 88), (88, 90)]);
+        assert_eq!(blocks(0, 10, &[]).collect::<Vec<_>>(), [(0, 10)]);
     }
 
     #[test]

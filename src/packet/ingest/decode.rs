@@ -489,6 +489,7 @@ fn decode_v4(
         data,
         anomalies,
         reassembled_from: None,
+        frag_bounds: None,
     };
     fill_l4(&mut pkt, &bytes[..data_end]);
     Ok(pkt)
@@ -640,6 +641,7 @@ fn decode_v6(
         data,
         anomalies,
         reassembled_from: None,
+        frag_bounds: None,
     };
     if walk.overrun {
         // The chain does not fit in what we have. If it does not fit in the datagram either,

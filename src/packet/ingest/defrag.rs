@@ -677,7 +677,7 @@ impl Defragmenter {
         buf[11] = 0;
         let c = checksum::compute(&buf[..ihl]);
         buf[10..12].copy_from_slice(&c.to_be_bytes());
-        finish_packet(&pkt, buf, Some(Family::V4), &q, n)
+        finish_packet(&pkt, buf, Some(Family::V4), &q, n, ihl)
     }
 
     fn push_v6(&mut self, pkt: Packet) -> Option<Packet> {
@@ -834,7 +834,7 @@ impl Defragmenter {
                 copy_part(&mut buf, unfrag + f.off, &f.data, f.start, f.end - f.off);
             }
         }
-        finish_packet(&pkt, buf, Some(Family::V6), &q, n)
+        finish_packet(&pkt, buf, Some(Family::V6), &q, n, unfrag)
     }
 }
 
@@ -874,6 +874,7 @@ fn finish_packet(
     family: Option<Family>,
     q: &Queue,
     n: u16,
+    hdr: usize,
 ) -> Option<Packet> {
     let meta = FrameMeta {
         frame: last.frame,
@@ -896,5 +897,15 @@ fn finish_packet(
         p.l4_checksum_ok = None;
     }
     p.reassembled_from = Some(Arc::from(q.frames()));
+    let mut bounds: Vec<u32> = q
+        .runs
+        .iter()
+        .flat_map(|r| r.frags.iter().map(|f| f.off))
+        .filter(|&off| off > 0)
+        .map(|off| (hdr + off) as u32)
+        .collect();
+    bounds.sort_unstable();
+    bounds.dedup();
+    p.frag_bounds = Some(Arc::from(bounds));
     Some(p)
 }

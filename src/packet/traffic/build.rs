@@ -365,6 +365,7 @@ pub fn build(spec: &PacketSpec, frame: u64, ts: Timestamp, link: LinkInfo) -> Pa
         data: Arc::from(data),
         anomalies: Anomalies::empty(),
         reassembled_from: None,
+        frag_bounds: None,
     }
 }
 

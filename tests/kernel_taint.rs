@@ -91,7 +91,54 @@ fn socket_owner_makes_owner_exact() {
     }
 }
 
+/// Doubt travels through address-keyed state too: the host's DNS query goes out by an `-m
+/// owner` rule fwcheck cannot decide, so whether the next rule's `recent --set` ran is
+/// uncertain (in the kernel the owner rule matched the oracle's root socket and it did not).
+/// The verdict of the query is ACCEPT either way (certain), but the answer's `--rcheck` of
+/// that list is not: before, fwcheck said a certain ACCEPT where the kernel drops.
+fn uncertainty_follows_recent_lists() {
+    let rules = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+-A INPUT -p udp -m recent --rcheck --name out --rsource -j ACCEPT\n\
+-A OUTPUT -p udp -m owner --uid-owner 0 -j ACCEPT\n\
+-A OUTPUT -p udp -m recent --set --name out --rdest -j ACCEPT\nCOMMIT\n";
+    let (h, c) = (HOST, CLIENT);
+    let frames = [
+        udp4(h, c, 40000, 53, 1, b"query"),
+        udp4(c, h, 5353, 41000, 2, b"unrelated"),
+        udp4(ip4("198.51.100.8"), h, 5353, 41000, 3, b"another peer"),
+    ];
+    let loaded = load_str("recent-owner.rules", rules, ParseOptions::default());
+    assert!(!loaded.has_errors());
+    let sim = SimOptions {
+        env: SimEnv {
+            hosts: vec![h.into()],
+            ..SimEnv::default()
+        },
+        ..SimOptions::default()
+    };
+    let cmp = compare(&loaded, decoded(&frames), sim, Pacing::AsFastAsPossible).expect("compare");
+    assert_eq!(cmp.mismatches, 0, "{}", cmp.render(true));
+    let kernel: Vec<_> = cmp.frames.iter().map(|f| f.kernel).collect();
+    assert_eq!(
+        kernel,
+        [Some("ACCEPT"), Some("DROP"), Some("DROP")],
+        "{}",
+        cmp.render(false)
+    );
+    assert!(cmp.frames[0].fwcheck_certain, "{}", cmp.frames[0].line());
+    assert!(!cmp.frames[1].fwcheck_certain, "{}", cmp.frames[1].line());
+    let why = cmp.frames[1].fwcheck_reason.as_deref().unwrap_or("");
+    assert!(why.contains("recent"), "{why}");
+    // A peer the query never named is certain.
+    assert!(cmp.frames[2].fwcheck_certain, "{}", cmp.frames[2].line());
+}
+
+fn ip4(s: &str) -> std::net::Ipv4Addr {
+    s.parse().unwrap()
+}
+
 kernel_tests!(
     uncertainty_follows_the_connection,
-    socket_owner_makes_owner_exact
+    socket_owner_makes_owner_exact,
+    uncertainty_follows_recent_lists
 );

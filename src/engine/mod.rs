@@ -328,6 +328,7 @@ impl<'r> Engine<'r> {
         fresh.conntrack = conntrack;
         // The new rules join the lists and tables that exist (their parameters stay).
         fresh.ext.named = named;
+        fresh.ext.doubt = std::mem::take(&mut self.ext.doubt);
         let layout = fresh.slot_base.clone();
         layout.load(rs, &mut fresh.ext);
         fresh.answers = answers;
@@ -590,6 +591,11 @@ impl<'r> Engine<'r> {
                     None => format!("connection state depends on an earlier guess: {cause}"),
                 });
             }
+        }
+        // An uncertain verdict: what this packet did to address-keyed state is uncertain too.
+        if !out.certain && self.slot_base.has_stateful() {
+            self.ext.doubt.mark(pkt.src);
+            self.ext.doubt.mark(pkt.dst);
         }
         // After the taint: a request whose fate is uncertain does not make its answers unsent.
         if self.opts.recognise_answers
@@ -1140,6 +1146,11 @@ impl std::ops::Deref for SlotLayout {
 }
 
 impl SlotLayout {
+    /// Whether some rule has a stateful match (its state may remember a packet).
+    pub fn has_stateful(&self) -> bool {
+        !self.0.loads.is_empty()
+    }
+
     /// The layout of a copy of the ruleset whose chain `ci` of table `ti` was edited (rules
     /// moved or removed): `relayout` makes the same edit to a vector with one entry per rule.
     pub fn edited(&self, ti: usize, ci: usize, relayout: impl Fn(&mut Vec<usize>)) -> SlotLayout {

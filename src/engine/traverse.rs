@@ -507,6 +507,12 @@ impl Engine<'_> {
                 hc.trace.push(ev);
             }
             if let Some(why) = unknown {
+                // In the kernel this packet may go another way from here, and update the
+                // address-keyed state (recent, hashlimit, connlimit) differently.
+                if self.slot_base.has_stateful() {
+                    self.ext.doubt.mark(pkt.src);
+                    self.ext.doubt.mark(pkt.dst);
+                }
                 pending.push(Pending {
                     rule: rref,
                     why,

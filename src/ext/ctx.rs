@@ -225,6 +225,80 @@ pub struct Skb {
 pub struct ExtState {
     pub slots: Vec<Option<Box<dyn Any + Send>>>,
     pub named: HashMap<String, Box<dyn Any + Send>>,
+    /// Addresses whose entries in address-keyed state (recent lists, hashlimit buckets,
+    /// connlimit counts) may differ from the kernel's: see [`Doubt`].
+    pub doubt: Doubt,
+}
+
+/// Most addresses [`Doubt`] names one by one; beyond, every address is in doubt.
+const DOUBT_CAP: usize = 65_536;
+
+/// Addresses of packets whose traversal met a match fwcheck could not decide, or whose verdict
+/// was uncertain: in the kernel they may have taken another path, and updated (or not) the
+/// recent lists, hashlimit buckets and connlimit counts keyed by them. What those say about
+/// such an address later is not certain. Bounded: past [`DOUBT_CAP`] addresses every address
+/// is in doubt (more uncertain verdicts, never a wrong certain one).
+#[derive(Debug, Default, Clone)]
+pub struct Doubt {
+    addrs: std::collections::HashSet<std::net::IpAddr>,
+    saturated: bool,
+}
+
+impl Doubt {
+    /// The mask of a prefix of `len` bits, numbered as [`Doubt::covers`] takes it.
+    pub fn prefix_mask(v4: bool, len: u8) -> u128 {
+        let w = if v4 { 32 } else { 128 };
+        let len = len.min(w) as u32;
+        let full = if v4 { u32::MAX as u128 } else { u128::MAX };
+        if len == 0 {
+            0
+        } else {
+            full & (full << (w as u32 - len))
+        }
+    }
+
+    pub fn mark(&mut self, a: std::net::IpAddr) {
+        if self.saturated || self.addrs.contains(&a) {
+            return;
+        }
+        if self.addrs.len() >= DOUBT_CAP {
+            self.saturated = true;
+            self.addrs = Default::default();
+            return;
+        }
+        self.addrs.insert(a);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        !self.saturated && self.addrs.is_empty()
+    }
+
+    /// Whether state keyed by `a` under the prefix mask `mask` (as a 128-bit number, IPv4 in
+    /// the low 32 bits) may hold another address's doubt.
+    pub fn covers(&self, a: std::net::IpAddr, mask: u128) -> bool {
+        if self.saturated {
+            return true;
+        }
+        if self.addrs.is_empty() {
+            return false;
+        }
+        let num = |x: std::net::IpAddr| match x {
+            std::net::IpAddr::V4(v) => u32::from(v) as u128,
+            std::net::IpAddr::V6(v) => u128::from(v),
+        };
+        let full = if a.is_ipv4() {
+            u32::MAX as u128
+        } else {
+            u128::MAX
+        };
+        if mask & full == full {
+            return self.addrs.contains(&a);
+        }
+        let k = num(a) & mask;
+        self.addrs
+            .iter()
+            .any(|&d| d.is_ipv4() == a.is_ipv4() && num(d) & mask == k)
+    }
 }
 
 impl std::fmt::Debug for ExtState {

@@ -440,6 +440,12 @@ impl Match for Connlimit {
             // connlimit_mt: "kmalloc failed or tuple couldn't be found, drop it entirely".
             return MatchResult::HotDrop;
         }
+        let mask = crate::ext::Doubt::prefix_mask(a.is_ipv4(), self.mask);
+        if cx.ext.doubt.covers(a, mask) {
+            return MatchResult::Unknown(
+                "this key's connection count depends on an earlier uncertain verdict",
+            );
+        }
         MatchResult::from_bool((count as u64 > self.limit as u64) != self.invert)
     }
     fn needs_conntrack(&self) -> bool {

@@ -779,6 +779,51 @@ impl Match for Hashlimit {
         });
     }
     fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
+        let r = self.eval_bucket(cx);
+        if matches!(r, MatchResult::Yes | MatchResult::No) && self.in_doubt(cx) {
+            return MatchResult::Unknown(
+                "this key's hashlimit bucket depends on an earlier uncertain verdict",
+            );
+        }
+        r
+    }
+    fn stateful(&self) -> bool {
+        true
+    }
+    fn rate_guard(&self) -> bool {
+        true
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+impl Hashlimit {
+    /// Whether the bucket this packet is counted in may differ from the kernel's: its key's
+    /// address is in doubt (or the key has no address: one bucket for every packet).
+    fn in_doubt(&self, cx: &EvalCtx<'_>) -> bool {
+        let d = &cx.ext.doubt;
+        if d.is_empty() {
+            return false;
+        }
+        let cfg = cx
+            .ext
+            .named
+            .get(&self.table_key())
+            .and_then(|b| b.downcast_ref::<Table>())
+            .map_or(self, |t| &t.cfg);
+        let v4 = !cfg.v6;
+        if cfg.mode & (HASH_SIP | HASH_DIP) == 0 {
+            return true;
+        }
+        (cfg.mode & HASH_SIP != 0
+            && d.covers(cx.pkt.src, crate::ext::Doubt::prefix_mask(v4, cfg.srcmask)))
+            || (cfg.mode & HASH_DIP != 0
+                && d.covers(cx.pkt.dst, crate::ext::Doubt::prefix_mask(v4, cfg.dstmask)))
+    }
+
+    /// `hashlimit_mt_common` on the named table.
+    fn eval_bucket(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
         let (now, hz) = (cx.now, cx.env.hz);
         let len = cx.pkt.ip_len as u64;
         let key_name = self.table_key();
@@ -868,15 +913,6 @@ impl Match for Hashlimit {
             );
         }
         under(self, results[0])
-    }
-    fn stateful(&self) -> bool {
-        true
-    }
-    fn rate_guard(&self) -> bool {
-        true
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }
 

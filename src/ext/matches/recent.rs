@@ -463,7 +463,19 @@ impl Match for Recent {
         if nmask > t.nstamps_max_mask {
             t.nstamps_max_mask = nmask;
         }
-        self.step(t, addr, ttl, now, hz)
+        let table_mask = t.mask;
+        let r = self.step(t, addr, ttl, now, hz);
+        let a = if self.dest { cx.pkt.dst } else { cx.pkt.src };
+        let reads = self.op.unwrap_or(Op::Check) != Op::Set;
+        if reads
+            && matches!(r, MatchResult::Yes | MatchResult::No)
+            && cx.ext.doubt.covers(a, table_mask)
+        {
+            return MatchResult::Unknown(
+                "this address's entry in the recent list depends on an earlier uncertain verdict",
+            );
+        }
+        r
     }
     fn stateful(&self) -> bool {
         true

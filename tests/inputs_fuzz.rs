@@ -1,0 +1,154 @@
+//! Fuzz-style property tests for the small input languages beside rulesets and captures: no
+//! `ipset save` file, expectations file, host configuration (`ip -j` JSON), `--iface-addr`,
+//! `--route` or `--socket-owner` value makes fwcheck panic; each is an answer or an error.
+//! Inputs are built from each language's own words (structure-aware) as well as arbitrary text.
+
+use proptest::prelude::*;
+
+use fwcheck::analysis::expect;
+use fwcheck::engine::SocketOwner;
+use fwcheck::ext::ipset::IpSets;
+use fwcheck::host::HostConfig;
+
+/// Words an `ipset save` file is made of, and pieces that break it.
+const IPSET_WORDS: &[&str] = &[
+    "create",
+    "add",
+    "s",
+    "t",
+    "hash:ip",
+    "hash:net",
+    "hash:ip,port",
+    "hash:net,port",
+    "hash:ip,port,ip",
+    "hash:ip,port,net",
+    "hash:net,iface",
+    "bitmap:ip",
+    "bitmap:port",
+    "list:set",
+    "family",
+    "inet",
+    "inet6",
+    "hashsize",
+    "1024",
+    "maxelem",
+    "65536",
+    "timeout",
+    "0",
+    "60",
+    "nomatch",
+    "netmask",
+    "24",
+    "range",
+    "0-1024",
+    "192.0.2.0/24",
+    "192.0.2.1",
+    "2001:db8::1",
+    "2001:db8::/48",
+    "192.0.2.1,tcp:80",
+    "192.0.2.0/24,eth0",
+    "tcp:80",
+    "udp:53",
+    "icmp:8/0",
+    "80",
+    "65536",
+    "-1",
+    "1.2.3.4-1.2.3.0",
+    "comment",
+    "\"x y\"",
+    "packets",
+    "bytes",
+    ",",
+    ":",
+    "/",
+    "physdev:eth0",
+    "#",
+    "",
+];
+
+const EXPECT_WORDS: &[&str] = &[
+    "[[expect]]",
+    "[[flow]]",
+    "flow",
+    "=",
+    "\"tcp 198.51.100.7:40000 > 203.0.113.10:22\"",
+    "verdict",
+    "\"ACCEPT\"",
+    "\"DROP\"",
+    "size",
+    "9223372036854775807",
+    "4000000000",
+    "60",
+    "name",
+    "\"ssh\"",
+    "[",
+    "]",
+    "{",
+    "}",
+    "\"",
+    "#",
+    "\n",
+    "true",
+    "flags",
+    "\"S\"",
+];
+
+fn sentence(words: &'static [&'static str]) -> impl Strategy<Value = String> {
+    proptest::collection::vec(
+        proptest::collection::vec(proptest::sample::select(words), 0..8).prop_map(|w| w.join(" ")),
+        0..12,
+    )
+    .prop_map(|lines| lines.join("\n"))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn ipset_files(text in sentence(IPSET_WORDS)) {
+        if let Ok(sets) = IpSets::parse(&text) {
+            // What parses can be tested against any packet without panicking.
+            let p = fwcheck::packet::Packet::default();
+            for s in &sets.sets {
+                let _ = sets.test(&s.name, &p, &[true, false, true], ("eth0", ""), 5, false);
+            }
+        }
+    }
+
+    #[test]
+    fn ipset_arbitrary_text(text in "\\PC{0,400}") {
+        let _ = IpSets::parse(&text);
+    }
+
+    #[test]
+    fn expectation_files(text in sentence(EXPECT_WORDS)) {
+        let _ = expect::parse(&text);
+    }
+
+    #[test]
+    fn expectation_arbitrary_text(text in "\\PC{0,400}") {
+        let _ = expect::parse(&text);
+    }
+
+    #[test]
+    fn host_configs(text in "\\PC{0,300}") {
+        let _ = HostConfig::default().load_json("h.json", &text);
+        let _ = HostConfig::parse_iface_addr(&text);
+        let _ = HostConfig::parse_route(&text);
+        let _ = SocketOwner::parse(&text);
+    }
+
+    #[test]
+    fn host_config_json_shapes(
+        addr in "[0-9a-f:.]{0,20}",
+        len in proptest::num::i64::ANY,
+        dev in "[a-z0-9]{0,20}",
+    ) {
+        let text = format!(
+            "[{{\"ifname\":\"{dev}\",\"addr_info\":[{{\"family\":\"inet\",\"local\":\"{addr}\",\"prefixlen\":{len}}}]}}]"
+        );
+        let _ = HostConfig::default().load_json("h.json", &text);
+        let route = format!("[{{\"dst\":\"{addr}/{len}\",\"dev\":\"{dev}\"}}]");
+        let _ = HostConfig::default().load_json("r.json", &route);
+    }
+}

@@ -133,7 +133,25 @@ pub struct IpSet {
     pub range: Option<(u128, u128)>,
     /// `timeout N` of `create`: the default timeout of added elements, seconds.
     pub timeout: Option<u64>,
+    /// The elements (list:set: its members, in order). Change them with [`IpSet::insert`]
+    /// and [`IpSet::remove`], which keep the index.
     pub elements: Vec<Element>,
+    /// Element by key (its values, networks masked to their length): the kernel's hash.
+    index: HashMap<Vec<Key>, usize>,
+    /// The distinct prefix lengths of the elements' network dimensions, most specific first:
+    /// a test looks the packet up once per shape (`mtype_test_cidrs`).
+    shapes: Vec<Vec<u8>>,
+    /// Some element names a bridge port (`physdev:`), which is not modelled.
+    physdev: bool,
+}
+
+/// One dimension of an element's key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    Net(u128, u8),
+    Port(u8, u16),
+    Iface(String, bool),
+    Set(String),
 }
 
 /// The sets of a host (`ipset save`).
@@ -169,15 +187,6 @@ fn bits(a: IpAddr) -> (u128, u8) {
         IpAddr::V4(v) => (u32::from(v) as u128, 32),
         IpAddr::V6(v) => (u128::from(v), 128),
     }
-}
-
-fn in_net(a: IpAddr, net: IpAddr, prefix: u8) -> bool {
-    if a.is_ipv4() != net.is_ipv4() {
-        return false;
-    }
-    let ((x, w), (n, _)) = (bits(a), bits(net));
-    let shift = (w - prefix.min(w)) as u32;
-    shift >= 128 || x >> shift == n >> shift
 }
 
 fn proto_of(name: &str) -> Option<u8> {
@@ -288,6 +297,9 @@ impl IpSets {
                         range: None,
                         timeout: None,
                         elements: Vec::new(),
+                        index: HashMap::new(),
+                        shapes: Vec::new(),
+                        physdev: false,
                     };
                     let mut i = 3;
                     while i < words.len() {
@@ -390,7 +402,7 @@ impl IpSets {
                             }
                         }
                     }
-                    out.sets[idx].elements.push(e);
+                    out.sets[idx].insert(e);
                 }
                 _ => {
                     return Err(err(
@@ -526,34 +538,85 @@ impl IpSet {
         e.timeout.is_none_or(|t| secs < t)
     }
 
-    fn part_matches(&self, p: &Part, v: &Value<'_>) -> Result<bool, Test> {
-        Ok(match (p, v) {
-            (Part::Net(n, l), Value::Addr(a)) => {
-                let l = match (self.kind, self.netmask) {
-                    (Kind::HashIp | Kind::BitmapIp, Some(m)) => (*l).min(m),
-                    _ => *l,
-                };
-                in_net(*a, *n, l)
-            }
-            (Part::Port(pp, port), Value::Port(vp, vport)) => {
-                if self.kind == Kind::BitmapPort {
-                    port == vport
-                } else {
-                    pp == vp && port == vport
+    /// The prefix length a network part counts with (`netmask` of hash:ip and bitmap:ip).
+    fn eff_len(&self, l: u8) -> u8 {
+        match (self.kind, self.netmask) {
+            (Kind::HashIp | Kind::BitmapIp, Some(m)) => l.min(m),
+            _ => l,
+        }
+    }
+
+    fn key_of(&self, parts: &[Part]) -> Vec<Key> {
+        parts
+            .iter()
+            .map(|p| match p {
+                Part::Net(a, l) => {
+                    let l = self.eff_len(*l);
+                    Key::Net(masked(*a, l), l)
                 }
-            }
-            (Part::Iface(_, true), Value::Iface(_)) => {
-                return Err(Test::Unknown(
-                    "ipset physdev: interfaces (bridge ports) are not modelled",
-                ))
-            }
-            (Part::Iface(n, false), Value::Iface(i)) => n == i,
-            _ => false,
-        })
+                Part::Port(pr, port) => Key::Port(
+                    if self.kind == Kind::BitmapPort {
+                        0
+                    } else {
+                        *pr
+                    },
+                    *port,
+                ),
+                Part::Iface(n, phys) => Key::Iface(n.clone(), *phys),
+                Part::Set(n) => Key::Set(n.clone()),
+            })
+            .collect()
+    }
+
+    fn shape_of(key: &[Key]) -> Vec<u8> {
+        key.iter()
+            .filter_map(|k| match k {
+                Key::Net(_, l) => Some(*l),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Add `e`, replacing an element with the same key (as `ipset add -exist` does).
+    pub fn insert(&mut self, e: Element) {
+        self.physdev |= e.parts.iter().any(|p| matches!(p, Part::Iface(_, true)));
+        let key = self.key_of(&e.parts);
+        if let Some(&i) = self.index.get(&key) {
+            self.elements[i] = e;
+            return;
+        }
+        let shape = Self::shape_of(&key);
+        if !self.shapes.contains(&shape) {
+            self.shapes.push(shape);
+            self.shapes
+                .sort_by_key(|s| std::cmp::Reverse(s.iter().map(|&l| l as u32).sum::<u32>()));
+        }
+        self.index.insert(key, self.elements.len());
+        self.elements.push(e);
+    }
+
+    /// The element with these values, if any.
+    pub fn find(&self, parts: &[Part]) -> Option<&Element> {
+        self.index
+            .get(&self.key_of(parts))
+            .map(|&i| &self.elements[i])
+    }
+
+    /// Remove the element with these values.
+    pub fn remove(&mut self, parts: &[Part]) {
+        let Some(i) = self.index.remove(&self.key_of(parts)) else {
+            return;
+        };
+        self.elements.swap_remove(i);
+        if let Some(moved) = self.elements.get(i) {
+            let k = self.key_of(&moved.parts);
+            self.index.insert(k, i);
+        }
     }
 
     /// `ip_set_test` of this set (not list:set) for packet values; `secs` since the capture
-    /// started.
+    /// started: the packet's values are looked up once per shape of the elements, most
+    /// specific network first; an expired element is no element.
     fn test_values(&self, vals: &[Value<'_>], secs: u64) -> Result<Test, Test> {
         if self.kind == Kind::BitmapPort {
             let Value::Port(p, port) = vals[0] else {
@@ -572,36 +635,57 @@ impl IpSet {
                 return Ok(Test::No);
             }
         }
-        // The most specific network decides (mtype_test_cidrs); other types have one match.
-        let mut best: Option<(u32, &Element)> = None;
-        for e in self.elements.iter().filter(|e| Self::alive(e, secs)) {
-            let mut all = true;
-            for (p, v) in e.parts.iter().zip(vals) {
-                if !self.part_matches(p, v)? {
-                    all = false;
-                    break;
+        if self.physdev && vals.iter().any(|v| matches!(v, Value::Iface(_))) {
+            return Err(Test::Unknown(
+                "ipset physdev: interfaces (bridge ports) are not modelled",
+            ));
+        }
+        for shape in &self.shapes {
+            let mut lens = shape.iter();
+            let mut key = Vec::with_capacity(vals.len());
+            for v in vals {
+                key.push(match v {
+                    Value::Addr(a) => {
+                        let full = if a.is_ipv4() { 32 } else { 128 };
+                        let l = self.eff_len(lens.next().copied().unwrap_or(full));
+                        Key::Net(masked(*a, l), l)
+                    }
+                    Value::Port(p, port) => {
+                        Key::Port(if self.kind == Kind::BitmapPort { 0 } else { *p }, *port)
+                    }
+                    Value::Iface(i) => Key::Iface(i.to_string(), false),
+                });
+            }
+            if let Some(&i) = self.index.get(&key) {
+                let e = &self.elements[i];
+                if Self::alive(e, secs) {
+                    return Ok(if e.nomatch { Test::NoMatch } else { Test::Yes });
                 }
             }
-            if !all {
-                continue;
-            }
-            let spec: u32 = e
-                .parts
-                .iter()
-                .map(|p| match p {
-                    Part::Net(_, l) => *l as u32,
-                    _ => 0,
-                })
-                .sum();
-            if best.is_none_or(|(s, _)| spec > s) {
-                best = Some((spec, e));
-            }
         }
-        Ok(match best {
-            None => Test::No,
-            Some((_, e)) if e.nomatch => Test::NoMatch,
-            Some(_) => Test::Yes,
+        Ok(Test::No)
+    }
+}
+
+/// The element a packet's values make (addresses as hosts).
+fn host_parts(vals: &[Value<'_>]) -> Vec<Part> {
+    vals.iter()
+        .map(|v| match v {
+            Value::Addr(a) => Part::Net(*a, if a.is_ipv4() { 32 } else { 128 }),
+            Value::Port(p, port) => Part::Port(*p, *port),
+            Value::Iface(i) => Part::Iface(i.to_string(), false),
         })
+        .collect()
+}
+
+/// `a`'s first `len` bits, as a number (IPv4 in the low 32 bits).
+fn masked(a: IpAddr, len: u8) -> u128 {
+    let (x, w) = bits(a);
+    let len = len.min(w);
+    if len == 0 {
+        0
+    } else {
+        x & (u128::MAX << (w - len)) & if w == 32 { u32::MAX as u128 } else { u128::MAX }
     }
 }
 
@@ -694,35 +778,19 @@ impl IpSets {
             return Ok(());
         }
         let vals = values(pkt, set.kind.dims(), flags, devs.0, devs.1).map_err(|_| "no ports")?;
-        let full = |a: IpAddr| if a.is_ipv4() { 32 } else { 128 };
-        let parts: Vec<Part> = vals
-            .iter()
-            .map(|v| match v {
-                Value::Addr(a) => Part::Net(*a, full(*a)),
-                Value::Port(p, port) => Part::Port(*p, *port),
-                Value::Iface(i) => Part::Iface(i.to_string(), false),
-            })
-            .collect();
+        let parts = host_parts(&vals);
         let set = self.get_mut(name).expect("present");
         let until = timeout
             .or(set.timeout)
             .filter(|&t| t != 0 && set.timeout.is_some())
             .map(|t| secs + t);
-        match set
-            .elements
-            .iter_mut()
-            .find(|e| e.parts == parts && IpSet::alive(e, secs))
-        {
-            Some(e) if exist => e.timeout = until,
-            Some(_) => {}
-            None => {
-                set.elements.retain(|e| e.parts != parts);
-                set.elements.push(Element {
-                    parts,
-                    nomatch: false,
-                    timeout: until,
-                });
-            }
+        let present = set.find(&parts).is_some_and(|e| IpSet::alive(e, secs));
+        if !present || exist {
+            set.insert(Element {
+                parts,
+                nomatch: false,
+                timeout: until,
+            });
         }
         Ok(())
     }
@@ -736,21 +804,10 @@ impl IpSets {
         let Ok(vals) = values(pkt, set.kind.dims(), flags, devs.0, devs.1) else {
             return;
         };
-        let kind = set.kind;
-        let set = self.get_mut(name).expect("present");
-        set.elements.retain(|e| {
-            !(e.parts.len() == vals.len()
-                && e.parts.iter().zip(&vals).all(|(p, v)| match (p, v) {
-                    (Part::Net(n, l), Value::Addr(a)) => {
-                        *l == if a.is_ipv4() { 32 } else { 128 } && n == a
-                    }
-                    (Part::Port(pp, port), Value::Port(vp, vport)) => {
-                        port == vport && (kind == Kind::BitmapPort || pp == vp)
-                    }
-                    (Part::Iface(n, false), Value::Iface(i)) => n == i,
-                    _ => false,
-                }))
-        });
+        let parts = host_parts(&vals);
+        if let Some(set) = self.get_mut(name) {
+            set.remove(&parts);
+        }
     }
 }
 

@@ -20,27 +20,6 @@ use fwcheck::oracle::Pacing;
 use fwcheck::ruleset::{Family, ParseOptions};
 use oracle_common::*;
 
-/// A TCP segment with payload in an IPv4 or IPv6 packet.
-#[allow(clippy::too_many_arguments)]
-fn seg(
-    src: IpAddr,
-    dst: IpAddr,
-    sport: u16,
-    dport: u16,
-    seq: u32,
-    ack: u32,
-    flags: u8,
-    id: u16,
-    payload: &[u8],
-) -> Vec<u8> {
-    let t = tcp_seg(src, dst, sport, dport, seq, ack, flags, payload);
-    match (src, dst) {
-        (IpAddr::V4(s), IpAddr::V4(d)) => ipv4(s, d, 6, id, &t),
-        (IpAddr::V6(s), IpAddr::V6(d)) => ipv6(s, d, 6, &t),
-        _ => unreachable!("one family"),
-    }
-}
-
 /// The same IPv4 packet with another TTL (header checksum fixed).
 fn with_ttl(mut p: Vec<u8>, ttl: u8) -> Vec<u8> {
     p[8] = ttl;
@@ -79,8 +58,8 @@ impl Conv {
     }
     fn handshake(&mut self) {
         let (a, b, ap, bp, id) = (self.a, self.b, self.aport, self.bport, self.id);
-        self.push(seg(a, b, ap, bp, self.seq[0], 0, SYN, id, &[]));
-        self.push(seg(
+        self.push(tcp_ip(a, b, ap, bp, self.seq[0], 0, SYN, id, &[]));
+        self.push(tcp_ip(
             b,
             a,
             bp,
@@ -92,7 +71,7 @@ impl Conv {
             &[],
         ));
         self.seq = [self.seq[0] + 1, self.seq[1] + 1];
-        self.push(seg(
+        self.push(tcp_ip(
             a,
             b,
             ap,
@@ -114,7 +93,7 @@ impl Conv {
         };
         let (seq, ack) = (self.seq[side], self.seq[1 - side]);
         let id = self.id;
-        self.push(seg(src, dst, sp, dp, seq, ack, PSH | ACK, id, data));
+        self.push(tcp_ip(src, dst, sp, dp, seq, ack, PSH | ACK, id, data));
         if advance {
             self.seq[side] += data.len() as u32;
         }
@@ -127,7 +106,7 @@ impl Conv {
             (self.b, self.a)
         };
         let id = self.id;
-        self.push(seg(src, dst, sport, dport, 7000, 0, SYN, id, &[]));
+        self.push(tcp_ip(src, dst, sport, dport, 7000, 0, SYN, id, &[]));
     }
 }
 
@@ -226,7 +205,7 @@ fn ftp_passive_server() {
         b"227 Entering Passive Mode (192,0,2,10,195,80).\r\n",
         true,
     ); // 19: 50000 again
-    let first = seg(c.into(), h.into(), 40007, 50000, 9000, 0, SYN, 900, &[]);
+    let first = tcp_ip(c.into(), h.into(), 40007, 50000, 9000, 0, SYN, 900, &[]);
     v.push(with_ttl(first.clone(), 1)); // 20: RELATED, dropped by the TTL rule
     v.push(first); // 21: the expectation is used up: NEW, dropped
     let cmp = run(PASSIVE_SERVER, &v.frames);

@@ -369,14 +369,35 @@ fn pmtu_steps(w: &Working, v4: bool) -> Vec<Step> {
     steps
 }
 
+/// A scenario whose last step alone fails: that step, the rule that decided it, and how to
+/// name what did (FW014, FW020).
+fn only_last_fails(
+    rs: &Ruleset,
+    o: &CheckOptions,
+    steps: &[Step],
+) -> Option<(
+    StepResult,
+    Option<crate::engine::describe::RuleInfo>,
+    String,
+)> {
+    let mut res = run_scenario(rs, o, &[], steps);
+    let last = res.pop()?;
+    if !res.iter().all(|s| s.passed()) || last.passed() {
+        return None;
+    }
+    let rule = decided_by(rs, &last.outcome);
+    let who = rule
+        .as_ref()
+        .map(|r| r.short())
+        .unwrap_or_else(|| "the IP stack".into());
+    Some((last, rule, who))
+}
+
 fn pmtu(rs: &Ruleset, o: &CheckOptions, file: &str, w: &Working) -> Option<Finding> {
     let v4 = rs.family == Family::V4;
     let steps = pmtu_steps(w, v4);
-    let res = run_scenario(rs, o, &[], &steps);
-    let (last, before) = res.split_last()?;
-    if !before.iter().all(|s| s.passed()) || last.passed() {
-        return None;
-    }
+    let (last, rule, who) = only_last_fails(rs, o, &steps)?;
+    let last = &last;
     if last.outcome.ctstate != Some(CtLabel::Related) {
         return None;
     }
@@ -384,11 +405,6 @@ fn pmtu(rs: &Ruleset, o: &CheckOptions, file: &str, w: &Working) -> Option<Findi
         proto: w.proto,
         port: w.port,
     };
-    let rule = decided_by(rs, &last.outcome);
-    let who = rule
-        .as_ref()
-        .map(|r| r.short())
-        .unwrap_or_else(|| "the IP stack".into());
     let mut f = Finding::new(
         codes::ICMP_ERRORS_DROPPED,
         format!(
@@ -537,17 +553,9 @@ fn ftp_data(
     host: IpAddr,
 ) -> Option<Finding> {
     let steps = ftp_passive_scenario(client, host);
-    let res = run_scenario(rs, o, &[], &steps);
-    let (last, before) = res.split_last()?;
-    if !before.iter().all(|s| s.passed()) || last.passed() {
-        return None;
-    }
+    let (last, rule, who) = only_last_fails(rs, o, &steps)?;
+    let last = &last;
     let related = last.outcome.ctstate == Some(CtLabel::Related);
-    let rule = decided_by(rs, &last.outcome);
-    let who = rule
-        .as_ref()
-        .map(|r| r.short())
-        .unwrap_or_else(|| "the IP stack".into());
     let mut f = Finding::new(
         codes::FTP_DATA_BLOCKED,
         format!(

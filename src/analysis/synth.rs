@@ -50,21 +50,7 @@ impl Synth {
         ack: u32,
         payload: &[u8],
     ) -> Packet {
-        let mut spec = PacketSpec::new(
-            src.0,
-            dst.0,
-            L4Spec::Tcp {
-                sport: src.1,
-                dport: dst.1,
-                seq,
-                ack,
-                flags: F::PSH | F::ACK,
-                window: 502,
-                options: Vec::new(),
-            },
-        );
-        spec.payload = payload.to_vec();
-        self.packet(spec)
+        self.tcp_bytes(src, dst, F::PSH | F::ACK, seq, ack, payload.to_vec())
     }
 
     /// Advance the clock without a packet.
@@ -81,6 +67,18 @@ impl Synth {
         seq: u32,
         ack: u32,
         payload: usize,
+    ) -> Packet {
+        self.tcp_bytes(src, dst, flags, seq, ack, vec![b'x'; payload])
+    }
+
+    fn tcp_bytes(
+        &mut self,
+        src: (IpAddr, u16),
+        dst: (IpAddr, u16),
+        flags: u8,
+        seq: u32,
+        ack: u32,
+        payload: Vec<u8>,
     ) -> Packet {
         let options = if flags & F::SYN != 0 {
             vec![TcpOpt::Mss(1460), TcpOpt::SackPerm, TcpOpt::WScale(7)]
@@ -100,7 +98,7 @@ impl Synth {
                 options,
             },
         );
-        spec.payload = vec![b'x'; payload];
+        spec.payload = payload;
         self.packet(spec)
     }
 

@@ -175,6 +175,26 @@ pub fn ipv6(src: Ipv6Addr, dst: Ipv6Addr, next: u8, payload: &[u8]) -> Vec<u8> {
     p
 }
 
+/// A TCP packet with `payload`, IPv4 (IP id `id`) or IPv6 by the addresses' family.
+pub fn tcp_ip(
+    src: IpAddr,
+    dst: IpAddr,
+    sport: u16,
+    dport: u16,
+    seq: u32,
+    ack: u32,
+    flags: u8,
+    id: u16,
+    payload: &[u8],
+) -> Vec<u8> {
+    let seg = tcp_seg(src, dst, sport, dport, seq, ack, flags, payload);
+    match (src, dst) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => ipv4(s, d, 6, id, &seg),
+        (IpAddr::V6(s), IpAddr::V6(d)) => ipv6(s, d, 6, &seg),
+        _ => panic!("one family"),
+    }
+}
+
 /// IPv4 TCP packet.
 pub fn tcp4(
     src: Ipv4Addr,
@@ -186,17 +206,17 @@ pub fn tcp4(
     flags: u8,
     id: u16,
 ) -> Vec<u8> {
-    let seg = tcp_seg(
-        IpAddr::V4(src),
-        IpAddr::V4(dst),
+    tcp_ip(
+        src.into(),
+        dst.into(),
         sport,
         dport,
         seq,
         ack,
         flags,
+        id,
         &[],
-    );
-    ipv4(src, dst, 6, id, &seg)
+    )
 }
 
 pub fn udp4(
@@ -230,17 +250,17 @@ pub fn tcp6(
     ack: u32,
     flags: u8,
 ) -> Vec<u8> {
-    let seg = tcp_seg(
-        IpAddr::V6(src),
-        IpAddr::V6(dst),
+    tcp_ip(
+        src.into(),
+        dst.into(),
         sport,
         dport,
         seq,
         ack,
         flags,
+        0,
         &[],
-    );
-    ipv6(src, dst, 6, &seg)
+    )
 }
 
 pub fn ping6(src: Ipv6Addr, dst: Ipv6Addr, reply: bool, seq: u16) -> Vec<u8> {

@@ -236,7 +236,7 @@ const DOUBT_CAP: usize = 65_536;
 /// Addresses of packets whose traversal met a match fwcheck could not decide, or whose verdict
 /// was uncertain: in the kernel they may have taken another path, and updated (or not) the
 /// recent lists, hashlimit buckets and connlimit counts keyed by them. What those say about
-/// such an address later is not certain. Bounded: past [`DOUBT_CAP`] addresses every address
+/// such an address later is not certain. Bounded: past 65,536 addresses every address
 /// is in doubt (more uncertain verdicts, never a wrong certain one).
 #[derive(Debug, Default, Clone)]
 pub struct Doubt {

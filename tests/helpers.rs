@@ -110,3 +110,32 @@ fn ftp_through_nat_is_uncertain() {
     );
     assert!(!syn.certain, "{:?}", syn.reason);
 }
+
+#[test]
+fn a_reply_on_a_doubtful_connection_leaves_the_data_connection_uncertain() {
+    // The control connection's SYN passed a coin toss: everything on it is uncertain, and so
+    // is what the helper expects from its 227 reply (a certain verdict in itself).
+    let rules = rules_with(
+        "-A INPUT -p tcp -m tcp --dport 21 --tcp-flags SYN,ACK SYN -m statistic --mode random \
+         --probability 0.5 -j DROP\n",
+        "",
+    );
+    let l = common::rules(&rules);
+    let mut e = engine(&l);
+    let full = usize::MAX;
+    let o = e.process(&tcp(1, 0, (C, 40000), (HOST, 21), "S", 1000, 0, 0));
+    assert!(!o.certain, "{o:?}");
+    e.process(&tcp(2, 1, (HOST, 21), (C, 40000), "SA", 5000, 1001, 0));
+    e.process(&tcp(3, 2, (C, 40000), (HOST, 21), "A", 1001, 5001, 0));
+    let p = tcp(4, 3, (HOST, 21), (C, 40000), "PA", 5001, 1001, 0);
+    e.process(&with_payload(p, b"220 hi\r\n", full));
+    let reply = b"227 Entering Passive Mode (203,0,113,10,195,80).\r\n";
+    let p = tcp(5, 4, (HOST, 21), (C, 40000), "PA", 5009, 1001, 0);
+    let r = e.process(&with_payload(p, reply, full));
+    assert_eq!(v(&r), "ACCEPT");
+    let syn = e.process(&tcp(6, 5, (C, 40001), (HOST, 50000), "S", 7000, 0, 0));
+    assert_eq!((v(&syn), st(&syn)), ("ACCEPT", "RELATED"));
+    assert!(!syn.certain, "{:?}", syn.reason);
+    let why = syn.reason.as_deref().unwrap_or("");
+    assert!(why.contains("uncertain ground"), "{why}");
+}

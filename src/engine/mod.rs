@@ -812,7 +812,13 @@ impl<'r> Engine<'r> {
         if self.conntrack.get(id).is_none_or(|e| e.help.is_none()) {
             return;
         }
-        let doubt = (!out.certain).then(|| out.reason.clone().unwrap_or_default());
+        // The packet's own doubt, or its connection's (the taint is applied to the verdict
+        // after this): whatever the helper expects from it is no more certain.
+        let doubt = if out.certain {
+            self.taint.cause(pkt).map(str::to_string)
+        } else {
+            Some(out.reason.clone().unwrap_or_default())
+        };
         if out.verdict != Some(Verdict::Accept) {
             if let Some(why) = doubt {
                 conntrack::helper::doubt_unhelped(&mut self.conntrack, id, pkt, hc.now, &why);

@@ -54,7 +54,7 @@ pub struct SimArgs {
     /// the frames before it are judged and reported as usual, with the error as a warning.
     #[arg(long)]
     pub keep_going: bool,
-    /// Replay generated traffic of this profile (webserver, scan, dns, ping-flood, knock).
+    /// Replay generated traffic of this profile (webserver, scan, dns, ping-flood, knock, ftp).
     #[arg(
         long,
         value_name = "PROFILE",
@@ -230,7 +230,7 @@ pub enum Command {
     },
     /// Write a synthetic capture (pcap) of a traffic profile or of ad-hoc flows.
     Gen {
-        /// webserver (default), scan, dns, ping-flood, knock.
+        /// webserver (default), scan, dns, ping-flood, knock, ftp.
         profile: Option<String>,
         /// Output file (default: standard output when it is not a terminal).
         #[arg(short, long, value_name = "FILE")]

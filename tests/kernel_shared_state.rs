@@ -26,6 +26,16 @@ const SHARED: &str = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT A
 -A INPUT -p udp -m udp --dport 2000 -m hashlimit --hashlimit-upto 1/hour --hashlimit-burst 1 --hashlimit-mode srcip --hashlimit-name shared -j ACCEPT\n\
 COMMIT\n";
 
+/// Two user chains: `zzz` (burst 5) comes first in the file, `aaa` (burst 1) first by name,
+/// which is the order of legacy's blob.
+const BY_NAME: &str = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+:zzz - [0:0]\n:aaa - [0:0]\n\
+-A zzz -m hashlimit --hashlimit-upto 1/hour --hashlimit-burst 5 --hashlimit-mode srcip --hashlimit-name shared -j ACCEPT\n\
+-A aaa -m hashlimit --hashlimit-upto 1/hour --hashlimit-burst 1 --hashlimit-mode srcip --hashlimit-name shared -j ACCEPT\n\
+-A INPUT -p udp -m udp --dport 1000 -j zzz\n\
+-A INPUT -p udp -m udp --dport 2000 -j aaa\n\
+COMMIT\n";
+
 /// Size 4, max 2: the kernel raises the max to 4, so a fifth source is the first refused.
 const RAISED: &str = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
 -A INPUT -p udp -m udp --dport 1000 -m hashlimit --hashlimit-upto 100/sec --hashlimit-burst 5 --hashlimit-mode srcip --hashlimit-name small --hashlimit-htable-size 4 --hashlimit-htable-max 2 -j ACCEPT\n\
@@ -72,6 +82,17 @@ fn hashlimit_parameters_come_from_the_rule_loaded_first() {
     }
 }
 
+fn legacy_loads_user_chains_by_name() {
+    let frames: Vec<Vec<u8>> = (0..4)
+        .map(|i| udp4(CLIENT, HOST, 40000 + i, 1000, i + 1, b"x"))
+        .collect();
+    let (a, d) = ("ACCEPT", "DROP");
+    assert_eq!(run(BY_NAME, Backend::Nft, &frames).unwrap(), [a, a, a, a]);
+    if let Some(v) = run(BY_NAME, Backend::Legacy, &frames) {
+        assert_eq!(v, [a, d, d, d]);
+    }
+}
+
 fn htable_max_is_never_below_the_size() {
     let frames: Vec<Vec<u8>> = (0..5u8)
         .map(|i| {
@@ -89,5 +110,6 @@ fn htable_max_is_never_below_the_size() {
 
 kernel_tests!(
     hashlimit_parameters_come_from_the_rule_loaded_first,
+    legacy_loads_user_chains_by_name,
     htable_max_is_never_below_the_size
 );

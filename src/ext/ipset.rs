@@ -133,9 +133,9 @@ pub struct IpSet {
     pub range: Option<(u128, u128)>,
     /// `timeout N` of `create`: the default timeout of added elements, seconds.
     pub timeout: Option<u64>,
-    /// The elements (list:set: its members, in order). Change them with [`IpSet::insert`]
-    /// and [`IpSet::remove`], which keep the index.
-    pub elements: Vec<Element>,
+    /// The elements (list:set: its members, in order), changed only through
+    /// [`IpSet::insert`] and [`IpSet::remove`], which keep the index.
+    elements: Vec<Element>,
     /// Element by key (its values, networks masked to their length): the kernel's hash.
     index: HashMap<Vec<Key>, usize>,
     /// The distinct prefix lengths of the elements' network dimensions, most specific first:
@@ -575,6 +575,11 @@ impl IpSet {
                 _ => None,
             })
             .collect()
+    }
+
+    /// The elements, in the order they were added.
+    pub fn elements(&self) -> &[Element] {
+        &self.elements
     }
 
     /// Add `e`, replacing an element with the same key (as `ipset add -exist` does).

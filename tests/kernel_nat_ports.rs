@@ -1,0 +1,96 @@
+//! SNAT port choice against the kernel (`get_unique_tuple`, `nf_nat_used_tuple`): two inside
+//! hosts open connections from the same source port through one MASQUERADE address. The first
+//! keeps its port; the second's tuple is taken, so the kernel gives it another port, picked at
+//! random: fwcheck accepts it, uncertain which port, never certain of a port it cannot know.
+#[macro_use]
+mod kernel_harness;
+mod oracle_common;
+
+use fwcheck::compare::compare;
+use fwcheck::engine::{SimEnv, SimOptions};
+use fwcheck::lint::load_str;
+use fwcheck::oracle::Pacing;
+use fwcheck::ruleset::ParseOptions;
+use oracle_common::*;
+
+const RULES: &str = "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -s 10.0.0.0/8 -j MASQUERADE\nCOMMIT\n\
+*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+-A FORWARD -m conntrack --ctstate NEW,ESTABLISHED -j ACCEPT\nCOMMIT\n";
+
+fn a_taken_source_port_is_replaced() {
+    let server = CLIENT;
+    let frames = [
+        tcp4(
+            "10.0.0.1".parse().unwrap(),
+            server,
+            40000,
+            80,
+            1000,
+            0,
+            SYN,
+            1,
+        ),
+        tcp4(
+            "10.0.0.2".parse().unwrap(),
+            server,
+            40000,
+            80,
+            2000,
+            0,
+            SYN,
+            2,
+        ),
+        // The server answers the first: un-NATed to 10.0.0.1.
+        tcp4(server, HOST, 80, 40000, 5000, 1001, SYN | ACK, 3),
+    ];
+    let loaded = load_str("masq.rules", RULES, ParseOptions::default());
+    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+    let sim = SimOptions {
+        env: SimEnv {
+            hosts: host(),
+            ..SimEnv::default()
+        },
+        router: true,
+        ..SimOptions::default()
+    };
+    let cmp = compare(&loaded, decoded(&frames), sim, Pacing::AsFastAsPossible).expect("compare");
+    assert_eq!(cmp.mismatches, 0, "{}", cmp.render(true));
+    let kernel: Vec<_> = cmp.frames.iter().map(|f| f.kernel.unwrap_or("-")).collect();
+    assert_eq!(
+        kernel,
+        ["ACCEPT", "ACCEPT", "ACCEPT"],
+        "{}",
+        cmp.render(false)
+    );
+    let f = &cmp.frames;
+    assert!(
+        f[0].fwcheck_certain && f[2].fwcheck_certain,
+        "{}",
+        cmp.render(false)
+    );
+    assert!(!f[1].fwcheck_certain, "{}", f[1].line());
+    assert!(
+        f[1].fwcheck_reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("port"),
+        "{}",
+        f[1].line()
+    );
+    // The kernel kept the first port and changed the second.
+    let note = |i: usize| f[i].kernel_note.clone().unwrap_or_default();
+    eprintln!("kernel notes: {:?} / {:?}", note(0), note(1));
+    assert!(
+        !note(0).contains(":40000 ->") || note(0).contains("40000"),
+        "{}",
+        note(0)
+    );
+    assert!(
+        note(1).contains("sport") || note(1).contains("port"),
+        "{}",
+        note(1)
+    );
+}
+
+kernel_tests!(a_taken_source_port_is_replaced);

@@ -779,8 +779,9 @@ impl Match for Hashlimit {
         });
     }
     fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
-        let r = self.eval_bucket(cx);
-        if matches!(r, MatchResult::Yes | MatchResult::No) && self.in_doubt(cx) {
+        let key = self.table_key();
+        let r = self.eval_bucket(cx, &key);
+        if matches!(r, MatchResult::Yes | MatchResult::No) && self.in_doubt(cx, &key) {
             return MatchResult::Unknown(
                 "this key's hashlimit bucket depends on an earlier uncertain verdict",
             );
@@ -801,7 +802,7 @@ impl Match for Hashlimit {
 impl Hashlimit {
     /// Whether the bucket this packet is counted in may differ from the kernel's: its key's
     /// address is in doubt (or the key has no address: one bucket for every packet).
-    fn in_doubt(&self, cx: &EvalCtx<'_>) -> bool {
+    fn in_doubt(&self, cx: &EvalCtx<'_>, key: &str) -> bool {
         let d = &cx.ext.doubt;
         if d.is_empty() {
             return false;
@@ -809,7 +810,7 @@ impl Hashlimit {
         let cfg = cx
             .ext
             .named
-            .get(&self.table_key())
+            .get(key)
             .and_then(|b| b.downcast_ref::<Table>())
             .map_or(self, |t| &t.cfg);
         let v4 = !cfg.v6;
@@ -823,14 +824,13 @@ impl Hashlimit {
     }
 
     /// `hashlimit_mt_common` on the named table.
-    fn eval_bucket(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
+    fn eval_bucket(&self, cx: &mut EvalCtx<'_>, key_name: &str) -> MatchResult {
         let (now, hz) = (cx.now, cx.env.hz);
         let len = cx.pkt.ip_len as u64;
-        let key_name = self.table_key();
         let first = self.clone();
         let cfg = cx
             .ext
-            .named(&key_name, || Table {
+            .named(key_name, || Table {
                 cfg: first,
                 entries: HashMap::new(),
                 last_sweep: None,
@@ -847,7 +847,7 @@ impl Hashlimit {
         let max = cfg.effective_max();
         let under =
             |rule: &Hashlimit, u: bool| MatchResult::from_bool(u != (rule.mode & INVERT != 0));
-        let t = cx.ext.named(&key_name, || Table {
+        let t = cx.ext.named(key_name, || Table {
             cfg: cfg.clone(),
             entries: HashMap::new(),
             last_sweep: None,

@@ -2,7 +2,8 @@
 //! `ruleset/parser/command.rs`) against the real iptables-nft-restore: for
 //! `fixtures/invalid/{rule,chain}-commands.v4`, the lines fwcheck accepts load and leave exactly
 //! what `fwcheck fmt` prints (`iptables-save` in the namespace), and every line fwcheck refuses,
-//! put back alone among them, makes iptables-restore refuse the file too.
+//! put back alone among them, makes iptables-restore refuse the file too. The same for
+//! `fixtures/invalid/option-values.v4`, the option values of matches and targets.
 #[macro_use]
 mod kernel_harness;
 
@@ -120,7 +121,14 @@ fn chain_commands_refused_as_iptables_restore_refuses_them() {
     check("fixtures/invalid/chain-commands.v4");
 }
 
+/// Numbers through one `xtables_strtoul` (`ext::xtopt`): `+5` and `" 5"` load everywhere,
+/// values out of a typed option's range are refused.
+fn option_values_read_as_iptables_reads_them() {
+    check("fixtures/invalid/option-values.v4");
+}
+
 kernel_tests!(
     rule_commands_refused_as_iptables_restore_refuses_them,
-    chain_commands_refused_as_iptables_restore_refuses_them
+    chain_commands_refused_as_iptables_restore_refuses_them,
+    option_values_read_as_iptables_reads_them
 );

@@ -6,12 +6,12 @@
 //! `eval` (matches) / `apply` (targets) for simulation. Adding a module means one new file under
 //! `matches/` or `targets/` and one line in [`registry`].
 
-pub mod args;
 pub mod ctx;
 pub mod ipset;
 pub mod matches;
 pub mod registry;
 pub mod targets;
+pub mod xtopt;
 
 use std::any::Any;
 use std::fmt::Debug;
@@ -21,7 +21,7 @@ pub use crate::netfilter::Backend;
 use crate::netfilter::{Family, Hook, HookMask, TableKind};
 pub use ctx::*;
 
-pub use args::*;
+pub use xtopt::*;
 
 /// How many values an option takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +46,9 @@ pub struct OptSpec {
     pub invert: bool,
     /// May be given more than once.
     pub multi: bool,
+    /// The value's type when the framework converts it ([`xtopt::convert`]); `Raw` leaves the
+    /// arguments to the unit.
+    pub ty: XtType,
 }
 
 impl OptSpec {
@@ -56,7 +59,13 @@ impl OptSpec {
             arg,
             invert: false,
             multi: false,
+            ty: XtType::Raw,
         }
+    }
+    /// Declare the value's type: the framework converts it into [`ParseCtx::val`].
+    pub const fn ty(mut self, ty: XtType) -> Self {
+        self.ty = ty;
+        self
     }
     pub const fn inv(mut self) -> Self {
         self.invert = true;
@@ -90,6 +99,9 @@ pub struct ParseCtx<'a> {
     pub span: Span,
     /// Warnings an extension wants to report without failing.
     pub warnings: &'a mut Vec<Diagnostic>,
+    /// The converted value of the option being parsed, when its spec declares a type
+    /// (`xt_option_call.val`); [`OptVal::None`] otherwise and in `finish`.
+    pub val: OptVal,
 }
 
 impl ParseCtx<'_> {

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use crate::diag::{Diagnostic, Severity, SourceFile, Span};
 use crate::ext::registry;
-use crate::ext::{Arg, Backend, Match, OptArg, OptSpec, ParseCtx, Target};
+use crate::ext::{Arg, Backend, Match, OptArg, OptSpec, OptVal, ParseCtx, Target};
 use crate::ruleset::lexer::{tokenize_restore, tokenize_shell, Token};
 use crate::ruleset::model::*;
 use crate::ruleset::printer;

@@ -40,7 +40,7 @@ use crate::conntrack::tcp::TcpState;
 use crate::conntrack::{status, Attach, CtDir, Tuple};
 use crate::diag::Diagnostic;
 use crate::ext::EvalCtx;
-use crate::ext::{parse_num, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
+use crate::ext::{parse_num, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx, XtType};
 use crate::netfilter::Family;
 use crate::packet::L4;
 
@@ -71,8 +71,12 @@ pub fn new() -> Box<dyn Match> {
 }
 
 static OPTS: &[OptSpec] = &[
-    OptSpec::new("connlimit-upto", 1, Arg::One).inv(),
-    OptSpec::new("connlimit-above", 2, Arg::One).inv(),
+    OptSpec::new("connlimit-upto", 1, Arg::One)
+        .ty(XtType::U32)
+        .inv(),
+    OptSpec::new("connlimit-above", 2, Arg::One)
+        .ty(XtType::U32)
+        .inv(),
     OptSpec::new("connlimit-mask", 3, Arg::One),
     OptSpec::new("connlimit-saddr", 4, Arg::None),
     OptSpec::new("connlimit-daddr", 5, Arg::None),
@@ -312,7 +316,7 @@ impl Match for Connlimit {
                         "one of --connlimit-upto or --connlimit-above",
                     ));
                 }
-                self.limit = parse_num(&args[0], 0, u32::MAX as u64, "connection limit")? as u32;
+                self.limit = cx.val.uint() as u32;
                 self.invert = (opt.id == 1) != invert;
                 self.given = true;
             }

@@ -11,7 +11,7 @@ use super::missing;
 use crate::diag::codes as code;
 use crate::diag::Diagnostic;
 use crate::ext::EvalCtx;
-use crate::ext::{parse_num, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
+use crate::ext::{Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx, XtType};
 
 pub const ECE: u8 = 1;
 pub const CWR: u8 = 2;
@@ -35,7 +35,9 @@ pub fn new() -> Box<dyn Match> {
 static OPTS: &[OptSpec] = &[
     OptSpec::new("ecn-tcp-cwr", CWR, Arg::None).inv(),
     OptSpec::new("ecn-tcp-ece", ECE, Arg::None).inv(),
-    OptSpec::new("ecn-ip-ect", IP, Arg::One).inv(),
+    OptSpec::new("ecn-ip-ect", IP, Arg::One)
+        .ty(XtType::Uint { min: 0, max: 3 })
+        .inv(),
 ];
 
 impl Match for Ecn {
@@ -49,11 +51,11 @@ impl Match for Ecn {
         &mut self,
         opt: &OptSpec,
         invert: bool,
-        args: &[OptArg<'_>],
-        _cx: &mut ParseCtx<'_>,
+        _args: &[OptArg<'_>],
+        cx: &mut ParseCtx<'_>,
     ) -> Result<(), Diagnostic> {
         if opt.id == IP {
-            self.ip_ect = parse_num(&args[0], 0, 3, "ECN codepoint")? as u8;
+            self.ip_ect = cx.val.uint() as u8;
         }
         self.operation |= opt.id;
         if invert {

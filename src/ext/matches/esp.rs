@@ -8,7 +8,7 @@ use std::any::Any;
 
 use crate::diag::Diagnostic;
 use crate::ext::EvalCtx;
-use crate::ext::{parse_mint, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
+use crate::ext::{Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx, XtType};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Spi {
@@ -34,8 +34,18 @@ pub fn new_ah() -> Box<dyn Match> {
     })
 }
 
-static OPTS_ESP: &[OptSpec] = &[OptSpec::new("espspi", 1, Arg::One).inv()];
-static OPTS_AH: &[OptSpec] = &[OptSpec::new("ahspi", 1, Arg::One).inv()];
+static OPTS_ESP: &[OptSpec] = &[OptSpec::new("espspi", 1, Arg::One)
+    .ty(XtType::Range {
+        min: 0,
+        max: u32::MAX as u64,
+    })
+    .inv()];
+static OPTS_AH: &[OptSpec] = &[OptSpec::new("ahspi", 1, Arg::One)
+    .ty(XtType::Range {
+        min: 0,
+        max: u32::MAX as u64,
+    })
+    .inv()];
 
 impl Match for Spi {
     fn name(&self) -> &'static str {
@@ -56,10 +66,10 @@ impl Match for Spi {
         &mut self,
         _opt: &OptSpec,
         invert: bool,
-        args: &[OptArg<'_>],
-        _cx: &mut ParseCtx<'_>,
+        _args: &[OptArg<'_>],
+        cx: &mut ParseCtx<'_>,
     ) -> Result<(), Diagnostic> {
-        let (lo, hi) = parse_mint(&args[0], 0, u32::MAX as u64, "SPI")?;
+        let (lo, hi) = cx.val.range();
         self.spis = (lo as u32, hi as u32);
         self.invert = invert;
         Ok(())

@@ -36,7 +36,9 @@ use std::net::IpAddr;
 use super::limit::{atoi, parse_rate_unit};
 use super::{bad, conflict, missing};
 use crate::diag::Diagnostic;
-use crate::ext::{parse_num, strtoul_prefix, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
+use crate::ext::{
+    parse_num, strtoul_prefix, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx, XtType,
+};
 use crate::ext::{EvalCtx, ExtState};
 use crate::netfilter::Family;
 
@@ -121,10 +123,10 @@ static OPTS: &[OptSpec] = &[
     OptSpec::new("hashlimit-srcmask", SRCMASK, Arg::One),
     OptSpec::new("hashlimit-dstmask", DSTMASK, Arg::One),
     OptSpec::new("hashlimit-burst", BURST, Arg::One),
-    OptSpec::new("hashlimit-htable-size", SIZE, Arg::One),
-    OptSpec::new("hashlimit-htable-max", MAX, Arg::One),
-    OptSpec::new("hashlimit-htable-gcinterval", GCINT, Arg::One),
-    OptSpec::new("hashlimit-htable-expire", EXPIRE, Arg::One),
+    OptSpec::new("hashlimit-htable-size", SIZE, Arg::One).ty(XtType::U32),
+    OptSpec::new("hashlimit-htable-max", MAX, Arg::One).ty(XtType::U32),
+    OptSpec::new("hashlimit-htable-gcinterval", GCINT, Arg::One).ty(XtType::U32),
+    OptSpec::new("hashlimit-htable-expire", EXPIRE, Arg::One).ty(XtType::U32),
     OptSpec::new("hashlimit-mode", MODE, Arg::One),
     OptSpec::new("hashlimit-name", NAME, Arg::One),
     OptSpec::new("hashlimit-rate-match", RATEMATCH, Arg::None),
@@ -587,12 +589,10 @@ impl Match for Hashlimit {
                 }
                 self.burst = v.saturating_mul(factor(a.text.as_bytes().get(n).copied()));
             }
-            SIZE => self.size = parse_num(&args[0], 0, u32::MAX as u64, "table size")? as u32,
-            MAX => self.max = parse_num(&args[0], 0, u32::MAX as u64, "table max")? as u32,
-            GCINT => {
-                self.gc_interval = parse_num(&args[0], 0, u32::MAX as u64, "gc interval")? as u32
-            }
-            EXPIRE => self.expire = parse_num(&args[0], 0, u32::MAX as u64, "expire")? as u32,
+            SIZE => self.size = cx.val.uint() as u32,
+            MAX => self.max = cx.val.uint() as u32,
+            GCINT => self.gc_interval = cx.val.uint() as u32,
+            EXPIRE => self.expire = cx.val.uint() as u32,
             MODE => {
                 let a = &args[0];
                 for tok in a.text.split([',', '|']).filter(|t| !t.is_empty()) {

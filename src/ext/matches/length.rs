@@ -8,7 +8,7 @@ use super::missing;
 use crate::diag::Diagnostic;
 use crate::ext::EvalCtx;
 use crate::ext::Facets;
-use crate::ext::{parse_mint, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
+use crate::ext::{Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx, XtType};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Length {
@@ -27,7 +27,9 @@ pub fn new() -> Box<dyn Match> {
     })
 }
 
-static OPTS: &[OptSpec] = &[OptSpec::new("length", 1, Arg::One).inv()];
+static OPTS: &[OptSpec] = &[OptSpec::new("length", 1, Arg::One)
+    .ty(XtType::Range { min: 0, max: 65535 })
+    .inv()];
 
 impl Match for Length {
     fn name(&self) -> &'static str {
@@ -40,10 +42,10 @@ impl Match for Length {
         &mut self,
         _opt: &OptSpec,
         invert: bool,
-        args: &[OptArg<'_>],
-        _cx: &mut ParseCtx<'_>,
+        _args: &[OptArg<'_>],
+        cx: &mut ParseCtx<'_>,
     ) -> Result<(), Diagnostic> {
-        let (lo, hi) = parse_mint(&args[0], 0, 65535, "length")?;
+        let (lo, hi) = cx.val.range();
         (self.min, self.max) = (lo as u16, hi as u16);
         self.invert = invert;
         self.given = true;

@@ -23,7 +23,7 @@ use std::fmt::Write;
 use super::bad;
 use crate::diag::Diagnostic;
 use crate::ext::EvalCtx;
-use crate::ext::{parse_num, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
+use crate::ext::{Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx, XtType};
 
 pub const SCALE: u32 = 10000;
 pub const DEFAULT_BURST: u32 = 5;
@@ -51,7 +51,7 @@ pub fn new() -> Box<dyn Match> {
 
 static OPTS: &[OptSpec] = &[
     OptSpec::new("limit", 1, Arg::One),
-    OptSpec::new("limit-burst", 2, Arg::One),
+    OptSpec::new("limit-burst", 2, Arg::One).ty(XtType::Uint { min: 0, max: 10000 }),
 ];
 
 /// C `atoi`: optional white space and sign, then digits; anything after is ignored.
@@ -224,7 +224,7 @@ impl Match for Limit {
         opt: &OptSpec,
         _invert: bool,
         args: &[OptArg<'_>],
-        _cx: &mut ParseCtx<'_>,
+        cx: &mut ParseCtx<'_>,
     ) -> Result<(), Diagnostic> {
         let a = &args[0];
         if opt.id == 1 {
@@ -242,7 +242,7 @@ impl Match for Limit {
             }
             self.avg = avg;
         } else {
-            let b = parse_num(a, 0, 10000, "limit burst")? as u32;
+            let b = cx.val.uint() as u32;
             self.burst = if b == 0 { DEFAULT_BURST } else { b };
         }
         Ok(())

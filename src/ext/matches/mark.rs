@@ -13,9 +13,7 @@ use super::missing;
 use crate::diag::Diagnostic;
 use crate::ext::EvalCtx;
 use crate::ext::Facets;
-use crate::ext::{
-    fmt_val_mask, parse_val_mask, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx,
-};
+use crate::ext::{fmt_val_mask, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx, XtType};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mark {
@@ -47,7 +45,7 @@ pub fn connmark() -> Box<dyn Match> {
     with(true)
 }
 
-static OPTS: &[OptSpec] = &[OptSpec::new("mark", 1, Arg::One).inv()];
+static OPTS: &[OptSpec] = &[OptSpec::new("mark", 1, Arg::One).ty(XtType::MarkMask).inv()];
 
 impl Match for Mark {
     fn name(&self) -> &'static str {
@@ -64,10 +62,10 @@ impl Match for Mark {
         &mut self,
         _opt: &OptSpec,
         invert: bool,
-        args: &[OptArg<'_>],
-        _cx: &mut ParseCtx<'_>,
+        _args: &[OptArg<'_>],
+        cx: &mut ParseCtx<'_>,
     ) -> Result<(), Diagnostic> {
-        (self.mark, self.mask) = parse_val_mask(&args[0], self.name())?;
+        (self.mark, self.mask) = cx.val.mark_mask();
         self.invert = invert;
         self.given = true;
         Ok(())

@@ -236,7 +236,9 @@ mod eval_tests {
                 proto: proto.map(|p| (p, false)),
                 span: Span::new(0, 1),
                 warnings: &mut warnings,
+                val: crate::ext::OptVal::None,
             };
+            cx.val = crate::ext::convert(&spec, &argv, &mut cx).expect("value");
             m.parse(&spec, *inv, &argv, &mut cx).expect("parse");
         }
         let mut cx = ParseCtx {
@@ -247,6 +249,7 @@ mod eval_tests {
             proto: proto.map(|p| (p, false)),
             span: Span::new(0, 1),
             warnings: &mut warnings,
+            val: crate::ext::OptVal::None,
         };
         m.finish(&mut cx).expect("finish");
         m

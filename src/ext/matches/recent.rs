@@ -29,9 +29,7 @@ use std::net::IpAddr;
 use super::{bad, conflict, missing};
 use crate::diag::Diagnostic;
 use crate::ext::EvalCtx;
-use crate::ext::{
-    parse_ipv4_dotted, parse_num, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx,
-};
+use crate::ext::{parse_ipv4_dotted, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx, XtType};
 use crate::netfilter::Family;
 
 /// `ip_list_tot`.
@@ -95,9 +93,12 @@ static OPTS: &[OptSpec] = &[
     OptSpec::new("rcheck", RCHECK, Arg::None).inv(),
     OptSpec::new("update", UPDATE, Arg::None).inv(),
     OptSpec::new("remove", REMOVE, Arg::None).inv(),
-    OptSpec::new("seconds", SECONDS, Arg::One),
+    OptSpec::new("seconds", SECONDS, Arg::One).ty(XtType::Uint {
+        min: 1,
+        max: u32::MAX as u64,
+    }),
     OptSpec::new("reap", REAP, Arg::None),
-    OptSpec::new("hitcount", HITCOUNT, Arg::One),
+    OptSpec::new("hitcount", HITCOUNT, Arg::One).ty(XtType::U32),
     OptSpec::new("rttl", RTTL, Arg::None),
     OptSpec::new("name", NAME, Arg::One),
     OptSpec::new("rsource", RSOURCE, Arg::None).multi(),
@@ -291,9 +292,9 @@ impl Match for Recent {
                 });
                 self.invert = invert;
             }
-            SECONDS => self.seconds = parse_num(&args[0], 1, u32::MAX as u64, "seconds")? as u32,
+            SECONDS => self.seconds = cx.val.uint() as u32,
             HITCOUNT => {
-                self.hit_count = parse_num(&args[0], 0, u32::MAX as u64, "hit count")? as u32;
+                self.hit_count = cx.val.uint() as u32;
                 if self.hit_count >= MAX_NSTAMPS {
                     return Err(bad(
                         args[0].span,

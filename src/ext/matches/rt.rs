@@ -18,7 +18,7 @@ use std::fmt::Write;
 use super::bad;
 use crate::diag::Diagnostic;
 use crate::ext::EvalCtx;
-use crate::ext::{parse_mint, parse_num, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
+use crate::ext::{Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx, XtType};
 use crate::packet::{proto, Family};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,9 +46,14 @@ pub fn new() -> Box<dyn Match> {
 }
 
 static OPTS: &[OptSpec] = &[
-    OptSpec::new("rt-type", 1, Arg::One).inv(),
-    OptSpec::new("rt-segsleft", 2, Arg::One).inv(),
-    OptSpec::new("rt-len", 3, Arg::One).inv(),
+    OptSpec::new("rt-type", 1, Arg::One).ty(XtType::U32).inv(),
+    OptSpec::new("rt-segsleft", 2, Arg::One)
+        .ty(XtType::Range {
+            min: 0,
+            max: u32::MAX as u64,
+        })
+        .inv(),
+    OptSpec::new("rt-len", 3, Arg::One).ty(XtType::U32).inv(),
     OptSpec::new("rt-0-res", 4, Arg::None),
     OptSpec::new("rt-0-addrs", 5, Arg::One),
     OptSpec::new("rt-0-not-strict", 6, Arg::None),
@@ -124,16 +129,16 @@ impl Match for Rt {
     ) -> Result<(), Diagnostic> {
         match opt.id {
             1 => {
-                let v = parse_num(&args[0], 0, u32::MAX as u64, "routing header type")?;
+                let v = cx.val.uint();
                 self.rt_type = Some((v as u32, invert));
             }
             2 => {
-                let (lo, hi) = parse_mint(&args[0], 0, u32::MAX as u64, "segments left")?;
+                let (lo, hi) = cx.val.range();
                 self.segsleft = (lo as u32, hi as u32);
                 self.segsleft_inv = invert;
             }
             3 => {
-                let v = parse_num(&args[0], 0, u32::MAX as u64, "routing header length")?;
+                let v = cx.val.uint();
                 self.len = Some((v as u32, invert));
             }
             4..=6 => {

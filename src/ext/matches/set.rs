@@ -17,7 +17,7 @@ use super::{bad, conflict, missing};
 use crate::diag::Diagnostic;
 use crate::ext::ipset::{IpSets, Test};
 use crate::ext::EvalCtx;
-use crate::ext::{parse_num, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
+use crate::ext::{Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx, XtType};
 
 pub const DIM_MAX: usize = 6;
 
@@ -75,12 +75,34 @@ static OPTS: &[OptSpec] = &[
     OptSpec::new("return-nomatch", RETURN_NOMATCH, Arg::None),
     OptSpec::new("update-counters", UPDATE_COUNTERS, Arg::None).inv(),
     OptSpec::new("update-subcounters", UPDATE_SUBCOUNTERS, Arg::None).inv(),
-    OptSpec::new("packets-eq", PACKETS_EQ, Arg::One).inv(),
-    OptSpec::new("packets-lt", PACKETS_LT, Arg::One),
-    OptSpec::new("packets-gt", PACKETS_GT, Arg::One),
-    OptSpec::new("bytes-eq", BYTES_EQ, Arg::One).inv(),
-    OptSpec::new("bytes-lt", BYTES_LT, Arg::One),
-    OptSpec::new("bytes-gt", BYTES_GT, Arg::One),
+    OptSpec::new("packets-eq", PACKETS_EQ, Arg::One)
+        .ty(XtType::Uint {
+            min: 0,
+            max: u64::MAX,
+        })
+        .inv(),
+    OptSpec::new("packets-lt", PACKETS_LT, Arg::One).ty(XtType::Uint {
+        min: 0,
+        max: u64::MAX,
+    }),
+    OptSpec::new("packets-gt", PACKETS_GT, Arg::One).ty(XtType::Uint {
+        min: 0,
+        max: u64::MAX,
+    }),
+    OptSpec::new("bytes-eq", BYTES_EQ, Arg::One)
+        .ty(XtType::Uint {
+            min: 0,
+            max: u64::MAX,
+        })
+        .inv(),
+    OptSpec::new("bytes-lt", BYTES_LT, Arg::One).ty(XtType::Uint {
+        min: 0,
+        max: u64::MAX,
+    }),
+    OptSpec::new("bytes-gt", BYTES_GT, Arg::One).ty(XtType::Uint {
+        min: 0,
+        max: u64::MAX,
+    }),
 ];
 
 /// `parse_dirs`.
@@ -157,7 +179,7 @@ impl Match for Set {
             UPDATE_COUNTERS => self.skip_counter_update |= invert,
             UPDATE_SUBCOUNTERS => self.skip_subcounter_update |= invert,
             _ => {
-                let v = parse_num(&args[0], 0, u64::MAX, "counter value")?;
+                let v = cx.val.uint();
                 let op = match opt.id {
                     PACKETS_EQ | BYTES_EQ if invert => CounterOp::Ne,
                     PACKETS_EQ | BYTES_EQ => CounterOp::Eq,

@@ -13,7 +13,7 @@ use std::fmt::Write;
 use super::{bad, missing};
 use crate::diag::Diagnostic;
 use crate::ext::EvalCtx;
-use crate::ext::{parse_num, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
+use crate::ext::{Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx, XtType};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -51,8 +51,13 @@ pub fn new() -> Box<dyn Match> {
 static OPTS: &[OptSpec] = &[
     OptSpec::new("mode", 1, Arg::One),
     OptSpec::new("probability", PROB, Arg::One).inv(),
-    OptSpec::new("every", EVERY, Arg::One).inv(),
-    OptSpec::new("packet", PACKET, Arg::One),
+    OptSpec::new("every", EVERY, Arg::One)
+        .ty(XtType::Uint {
+            min: 1,
+            max: u32::MAX as u64,
+        })
+        .inv(),
+    OptSpec::new("packet", PACKET, Arg::One).ty(XtType::U32),
 ];
 
 impl Match for Statistic {
@@ -119,9 +124,9 @@ impl Match for Statistic {
                 self.probability = (p * 2147483648.0).round() as u32;
             }
             EVERY => {
-                self.every = (parse_num(a, 1, u32::MAX as u64, "--every")? - 1) as u32;
+                self.every = (cx.val.uint() - 1) as u32;
             }
-            _ => self.packet = parse_num(a, 0, u32::MAX as u64, "--packet")? as u32,
+            _ => self.packet = cx.val.uint() as u32,
         }
         Ok(())
     }

@@ -24,7 +24,7 @@ use std::fmt::Write;
 use super::{bad, conflict, missing};
 use crate::diag::Diagnostic;
 use crate::ext::EvalCtx;
-use crate::ext::{parse_num, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
+use crate::ext::{Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx, XtType};
 
 pub const MAX_PATTERN: usize = 128;
 
@@ -52,8 +52,8 @@ pub fn new() -> Box<dyn Match> {
 }
 
 static OPTS: &[OptSpec] = &[
-    OptSpec::new("from", 1, Arg::One),
-    OptSpec::new("to", 2, Arg::One),
+    OptSpec::new("from", 1, Arg::One).ty(XtType::U16),
+    OptSpec::new("to", 2, Arg::One).ty(XtType::U16),
     OptSpec::new("algo", 3, Arg::One),
     OptSpec::new("string", 4, Arg::One).inv(),
     OptSpec::new("hex-string", 5, Arg::One).inv(),
@@ -154,8 +154,8 @@ impl Match for StringMatch {
         cx: &mut ParseCtx<'_>,
     ) -> Result<(), Diagnostic> {
         match opt.id {
-            1 => self.from = parse_num(&args[0], 0, 65535, "--from offset")? as u16,
-            2 => self.to = parse_num(&args[0], 0, 65535, "--to offset")? as u16,
+            1 => self.from = cx.val.uint() as u16,
+            2 => self.to = cx.val.uint() as u16,
             3 => {
                 let a = &args[0];
                 if !matches!(a.text, "bm" | "kmp" | "fsm") {

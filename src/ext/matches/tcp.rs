@@ -8,7 +8,7 @@ use crate::diag::Diagnostic;
 use crate::ext::EvalCtx;
 use crate::ext::Facets;
 use crate::ext::{
-    parse_num, parse_port_range, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx, E_VALUE,
+    parse_port_range, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx, XtType, E_VALUE,
 };
 use crate::packet::L4;
 
@@ -57,7 +57,9 @@ static OPTS: &[OptSpec] = &[
     OptSpec::new("dport", DPORT, Arg::One).inv(),
     OptSpec::new("syn", FLAGS, Arg::None).inv(),
     OptSpec::new("tcp-flags", FLAGS, Arg::Two).inv(),
-    OptSpec::new("tcp-option", OPTION, Arg::One).inv(),
+    OptSpec::new("tcp-option", OPTION, Arg::One)
+        .ty(XtType::Uint { min: 1, max: 255 })
+        .inv(),
 ];
 
 const FLAG_NAMES: &[(&str, u8)] = &[
@@ -146,7 +148,7 @@ impl Match for Tcp {
                 self.inv_flags = invert;
             }
             OPTION => {
-                self.option = parse_num(&args[0], 1, 255, "TCP option")? as u8;
+                self.option = cx.val.uint() as u8;
                 self.inv_option = invert;
             }
             _ => {}

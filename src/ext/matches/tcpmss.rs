@@ -9,7 +9,7 @@ use std::any::Any;
 use super::{bad, missing};
 use crate::diag::Diagnostic;
 use crate::ext::EvalCtx;
-use crate::ext::{parse_mint, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
+use crate::ext::{Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx, XtType};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tcpmss {
@@ -28,7 +28,9 @@ pub fn new() -> Box<dyn Match> {
     })
 }
 
-static OPTS: &[OptSpec] = &[OptSpec::new("mss", 1, Arg::One).inv()];
+static OPTS: &[OptSpec] = &[OptSpec::new("mss", 1, Arg::One)
+    .ty(XtType::Range { min: 0, max: 65535 })
+    .inv()];
 
 /// The kernel's option walk: `Ok(Some(mss))`, `Ok(None)` without MSS, `Err(true)` to hot-drop,
 /// `Err(false)` when the capture lacks the bytes.
@@ -76,9 +78,9 @@ impl Match for Tcpmss {
         _opt: &OptSpec,
         invert: bool,
         args: &[OptArg<'_>],
-        _cx: &mut ParseCtx<'_>,
+        cx: &mut ParseCtx<'_>,
     ) -> Result<(), Diagnostic> {
-        let (lo, hi) = parse_mint(&args[0], 0, 65535, "MSS")?;
+        let (lo, hi) = cx.val.range();
         if hi < lo {
             return Err(bad(
                 args[0].span,

@@ -197,7 +197,7 @@ impl Match for Time {
             6 => {
                 let mut m = 0u8;
                 for d in segments(args[0].text, 3) {
-                    match crate::ext::strtoul0_ws(&d) {
+                    match crate::ext::strtoul0(&d) {
                         Some(0) => {
                             return Err(bad(
                                 args[0].span,

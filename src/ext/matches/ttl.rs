@@ -10,7 +10,7 @@ use super::{conflict, missing};
 use crate::diag::Diagnostic;
 use crate::ext::EvalCtx;
 use crate::ext::Facets;
-use crate::ext::{parse_num, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
+use crate::ext::{Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx, XtType};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -49,17 +49,17 @@ const GT: u8 = 3;
 const PLAIN: u8 = 4;
 
 static OPTS4: &[OptSpec] = &[
-    OptSpec::new("ttl-lt", LT, Arg::One),
-    OptSpec::new("ttl-gt", GT, Arg::One),
-    OptSpec::new("ttl-eq", EQ, Arg::One).inv(),
-    OptSpec::new("ttl", PLAIN, Arg::One),
+    OptSpec::new("ttl-lt", LT, Arg::One).ty(XtType::U8),
+    OptSpec::new("ttl-gt", GT, Arg::One).ty(XtType::U8),
+    OptSpec::new("ttl-eq", EQ, Arg::One).ty(XtType::U8).inv(),
+    OptSpec::new("ttl", PLAIN, Arg::One).ty(XtType::U8),
 ];
 
 static OPTS6: &[OptSpec] = &[
-    OptSpec::new("hl-lt", LT, Arg::One),
-    OptSpec::new("hl-gt", GT, Arg::One),
-    OptSpec::new("hl-eq", EQ, Arg::One).inv(),
-    OptSpec::new("hl", PLAIN, Arg::One),
+    OptSpec::new("hl-lt", LT, Arg::One).ty(XtType::U8),
+    OptSpec::new("hl-gt", GT, Arg::One).ty(XtType::U8),
+    OptSpec::new("hl-eq", EQ, Arg::One).ty(XtType::U8).inv(),
+    OptSpec::new("hl", PLAIN, Arg::One).ty(XtType::U8),
 ];
 
 impl Match for Ttl {
@@ -81,7 +81,7 @@ impl Match for Ttl {
         &mut self,
         opt: &OptSpec,
         invert: bool,
-        args: &[OptArg<'_>],
+        _args: &[OptArg<'_>],
         cx: &mut ParseCtx<'_>,
     ) -> Result<(), Diagnostic> {
         let p = if self.v6 { "hl" } else { "ttl" };
@@ -92,8 +92,7 @@ impl Match for Ttl {
                 format!("a single --{p}-eq, --{p}-lt or --{p}-gt"),
             ));
         }
-        let what = if self.v6 { "hop limit" } else { "TTL" };
-        self.value = parse_num(&args[0], 0, 255, what)? as u8;
+        self.value = cx.val.uint() as u8;
         self.mode = Some(match opt.id {
             LT => Mode::Lt,
             GT => Mode::Gt,

@@ -1,21 +1,16 @@
-//! Helpers shared by the target units, with libxtables' exact rules:
-//! - numbers as `xtables_strtoul` reads them (`strtoumax` base 0: leading white space and `+`
-//!   allowed, `-` refused, a prefix parse for `value/mask` and range forms);
-//! - `value[/mask]` pairs (`xtables_parse_val_mask`);
-//! - strings stored in fixed-size kernel fields (`xtopt_parse_string` truncates silently);
-//! - numeric host addresses as `getaddrinfo` reads them (`XTTYPE_HOST`: IPv4 in `inet_aton`
-//!   forms, so `10.1` is 10.0.0.1 and `010.1.1.1` is octal);
-//! - NAT ranges (`libxt_NAT.c` `parse_to`/`parse_ports`/`sprint_range`).
-//!
-//! Host names are refused: iptables resolves them once, at load time, which cannot be
-//! reproduced offline.
+//! What the target units share beyond option values (those are in [`crate::ext::xtopt`]):
+//! - the wording of target errors (a missing action, options that exclude each other, a rule
+//!   in the wrong table or hook);
+//! - NAT ranges (`libxt_NAT.c` `parse_to`/`parse_ports`/`sprint_range`, `struct
+//!   nf_nat_range2`), shared by SNAT, DNAT, MASQUERADE, REDIRECT and NETMAP;
+//! - the checks a target's `checkentry` makes on its rule's table, hook and protocol.
 
 use std::fmt::Write;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::diag::codes as code;
 use crate::diag::{Diagnostic, Span};
-use crate::ext::{service_port, sub_span, OptArg, ParseCtx, E_VALUE};
+use crate::ext::{ntop, pton, service_port, sub_span, xt_uint_prefix, OptArg, ParseCtx, E_VALUE};
 use crate::netfilter::{Family, Hook, TableKind};
 
 /// Warning: iptables-legacy and iptables-nft (the default) disagree about this rule.
@@ -23,66 +18,6 @@ pub const W_BACKEND: &str = crate::diag::codes::BACKEND;
 /// Warning: whether the kernel accepts the rule depends on host state fwcheck cannot see (a
 /// conntrack helper, an ipset, an SELinux context, a timeout policy).
 pub const W_HOST_STATE: &str = crate::diag::codes::HOST_STATE;
-
-fn is_c_space(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
-}
-
-/// `strtoumax(s, &end, 0)` as `xtables_strtoul` uses it: optional leading white space and `+`
-/// (a `-` is refused), then a decimal, `0x` hex or `0` octal number. Returns the value and the
-/// number of bytes consumed, or `None` when no digit was read or the value overflows.
-pub fn strtoumax0(s: &str) -> Option<(u64, usize)> {
-    let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() && is_c_space(b[i]) {
-        i += 1;
-    }
-    match b.get(i) {
-        Some(b'-') => return None,
-        Some(b'+') => i += 1,
-        _ => {}
-    }
-    let (radix, start) = if b.get(i) == Some(&b'0')
-        && matches!(b.get(i + 1), Some(b'x') | Some(b'X'))
-        && b.get(i + 2).is_some_and(|c| c.is_ascii_hexdigit())
-    {
-        (16u32, i + 2)
-    } else if b.get(i) == Some(&b'0') {
-        (8, i)
-    } else {
-        (10, i)
-    };
-    let mut v: u64 = 0;
-    let mut j = start;
-    while j < b.len() {
-        let Some(d) = (b[j] as char).to_digit(radix) else {
-            break;
-        };
-        v = v.checked_mul(radix as u64)?.checked_add(d as u64)?;
-        j += 1;
-    }
-    if j == start {
-        return None;
-    }
-    Some((v, j))
-}
-
-/// `xtables_strtoul(s, NULL, …, min, max)`: the whole text is a number in `[min, max]`.
-pub fn xt_uint(s: &str, min: u64, max: u64) -> Option<u64> {
-    match strtoumax0(s) {
-        Some((v, n)) if n == s.len() && v >= min && v <= max => Some(v),
-        _ => None,
-    }
-}
-
-/// `xtables_strtoul(s, &end, …, min, max)`: a number in `[min, max]` at the start of the text,
-/// and the rest.
-pub fn xt_uint_prefix(s: &str, min: u64, max: u64) -> Option<(u64, &str)> {
-    match strtoumax0(s) {
-        Some((v, n)) if v >= min && v <= max => Some((v, &s[n..])),
-        _ => None,
-    }
-}
 
 /// An error at `span`.
 pub fn err(span: Span, msg: impl Into<String>, expected: impl Into<String>) -> Diagnostic {
@@ -108,193 +43,6 @@ pub fn conflict(span: Span, target: &str, opt: &str, other: &str) -> Diagnostic 
         format!("{target}: option `--{opt}` cannot be used together with `--{other}`"),
     )
     .expected(format!("either --{opt} or --{other}"))
-}
-
-/// An unsigned number of an `XTTYPE_UINT*` option, in `[min, max]`.
-pub fn uint_opt(arg: &OptArg<'_>, opt: &str, min: u64, max: u64) -> Result<u64, Diagnostic> {
-    xt_uint(arg.text, min, max).ok_or_else(|| {
-        err(
-            arg.span,
-            format!("bad value `{}` for option --{opt}", arg.text),
-            format!("a number from {min} to {max}"),
-        )
-    })
-}
-
-/// `XTTYPE_MARKMASK32`: `value[/mask]`, both 32-bit numbers in base 0; the mask defaults to
-/// 0xffffffff.
-pub fn markmask_opt(arg: &OptArg<'_>, opt: &str) -> Result<(u32, u32), Diagnostic> {
-    let t = arg.text;
-    let expected = "VALUE or VALUE/MASK, 32-bit numbers such as 0x10 or 0x10/0xff";
-    let bad = |s: Span| err(s, format!("bad value `{t}` for option --{opt}"), expected);
-    let Some((v, rest)) = xt_uint_prefix(t, 0, u32::MAX as u64) else {
-        return Err(bad(arg.span));
-    };
-    if rest.is_empty() {
-        return Ok((v as u32, u32::MAX));
-    }
-    let slash = t.len() - rest.len();
-    let Some(m) = rest.strip_prefix('/') else {
-        return Err(err(
-            sub_span(arg, slash, t.len()),
-            format!("trailing garbage `{rest}` after the value of --{opt}"),
-            expected,
-        ));
-    };
-    match xt_uint_prefix(m, 0, u32::MAX as u64) {
-        Some((mask, "")) => Ok((v as u32, mask as u32)),
-        Some((_, tail)) => Err(err(
-            sub_span(arg, t.len() - tail.len(), t.len()),
-            format!("trailing garbage `{tail}` after the mask of --{opt}"),
-            expected,
-        )),
-        None => Err(bad(sub_span(arg, slash + 1, t.len()))),
-    }
-}
-
-/// `XTTYPE_STRING` stored in a `size`-byte field: iptables keeps at most `size - 1` bytes and
-/// drops the rest without a word; fwcheck warns.
-pub fn fixed_string(arg: &OptArg<'_>, opt: &str, size: usize, cx: &mut ParseCtx<'_>) -> String {
-    let t = arg.text;
-    if t.len() < size {
-        return t.to_string();
-    }
-    let mut end = size - 1;
-    while !t.is_char_boundary(end) {
-        end -= 1;
-    }
-    cx.warn(
-        Diagnostic::warning(
-            code::IGNORED,
-            sub_span(arg, end, t.len()),
-            format!(
-                "--{opt} keeps only the first {} characters; `{}` is dropped",
-                size - 1,
-                &t[end..]
-            ),
-        )
-        .note("iptables truncates the value silently (the kernel field is fixed-size)"),
-    );
-    t[..end].to_string()
-}
-
-/// `XTTYPE_STRING` with `.min = 1`.
-pub fn nonempty(arg: &OptArg<'_>, opt: &str) -> Result<(), Diagnostic> {
-    if arg.text.is_empty() {
-        return Err(err(
-            arg.span,
-            format!("--{opt} must not be empty"),
-            "a value of at least 1 character",
-        ));
-    }
-    Ok(())
-}
-
-/// `inet_aton`: `a`, `a.b`, `a.b.c` or `a.b.c.d`, each part decimal, `0x` hex or `0` octal; the
-/// last part fills the remaining bytes.
-pub fn inet_aton(s: &str) -> Option<Ipv4Addr> {
-    let parts: Vec<&str> = s.split('.').collect();
-    if parts.len() > 4 {
-        return None;
-    }
-    let mut vals = Vec::with_capacity(4);
-    for p in &parts {
-        // inet_aton takes no sign and no white space.
-        if p.is_empty() || !p.as_bytes()[0].is_ascii_digit() {
-            return None;
-        }
-        match strtoumax0(p) {
-            Some((v, n)) if n == p.len() && v <= u32::MAX as u64 => vals.push(v as u32),
-            _ => return None,
-        }
-    }
-    let n = vals.len();
-    let mut addr: u32 = 0;
-    for (i, v) in vals.iter().enumerate() {
-        if i + 1 < n {
-            if *v > 255 {
-                return None;
-            }
-            addr |= v << (24 - 8 * i);
-        } else {
-            let bits = 32 - 8 * i as u32;
-            if bits < 32 && *v >= 1u32 << bits {
-                return None;
-            }
-            addr |= v;
-        }
-    }
-    Some(Ipv4Addr::from(addr))
-}
-
-fn looks_like_hostname(s: &str) -> bool {
-    s.chars().any(|c| c.is_ascii_alphabetic()) && !s.contains(':') && !s.starts_with("0x")
-}
-
-/// `XTTYPE_HOST`: one numeric address as `getaddrinfo` reads it for the family.
-pub fn host_addr(text: &str, span: Span, family: Family) -> Result<IpAddr, Diagnostic> {
-    let parsed = match family {
-        Family::V4 => inet_aton(text).map(IpAddr::V4),
-        Family::V6 => text.parse::<Ipv6Addr>().ok().map(IpAddr::V6),
-    };
-    parsed.ok_or_else(|| {
-        let what = match family {
-            Family::V4 => "an IPv4 address such as 192.0.2.1",
-            Family::V6 => "an IPv6 address such as 2001:db8::1",
-        };
-        if looks_like_hostname(text) {
-            err(
-                span,
-                format!("host name `{text}` cannot be resolved offline"),
-                what,
-            )
-            .note("iptables resolves host names once, when the rule is loaded; write the address instead")
-        } else {
-            err(span, format!("invalid address `{text}`"), what)
-        }
-    })
-}
-
-/// `inet_pton`: the strict numeric form (NAT ranges).
-pub fn pton(text: &str, span: Span, family: Family) -> Result<IpAddr, Diagnostic> {
-    let parsed = match family {
-        Family::V4 => text.parse::<Ipv4Addr>().ok().map(IpAddr::V4),
-        Family::V6 => text.parse::<Ipv6Addr>().ok().map(IpAddr::V6),
-    };
-    parsed.ok_or_else(|| {
-        let what = match family {
-            Family::V4 => "a dotted-quad IPv4 address such as 192.0.2.1",
-            Family::V6 => "an IPv6 address such as 2001:db8::1",
-        };
-        let mut d = err(span, format!("bad IP address `{text}`"), what);
-        if looks_like_hostname(text) {
-            d = d.note("NAT targets take numeric addresses only");
-        }
-        d
-    })
-}
-
-/// An address as `inet_ntop` prints it (also `xtables_ip6addr_to_numeric`).
-pub fn ntop(a: IpAddr) -> String {
-    match a {
-        IpAddr::V4(v) => v.to_string(),
-        IpAddr::V6(v) => ntop6(v),
-    }
-}
-
-/// glibc `inet_ntop(AF_INET6)`: like Rust's, except that it prints the last 32 bits dotted when
-/// the first 96 bits are zero and the 7th group is not (`::1.2.3.4`, but `::2`), as for
-/// IPv4-mapped addresses.
-pub fn ntop6(a: Ipv6Addr) -> String {
-    let s = a.segments();
-    let v4 = Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
-    if s[..6] == [0; 6] && s[6] != 0 {
-        return format!("::{v4}");
-    }
-    if s[..5] == [0; 5] && s[5] == 0xffff {
-        return format!("::ffff:{v4}");
-    }
-    a.to_string()
 }
 
 /// Protocols with ports NAT can map (`portok` in libxt_NAT.c; ICMP maps the echo id).
@@ -632,44 +380,6 @@ mod tests {
     }
 
     #[test]
-    fn strtoumax_like_libc() {
-        assert_eq!(strtoumax0("42"), Some((42, 2)));
-        assert_eq!(strtoumax0("+42"), Some((42, 3)));
-        assert_eq!(strtoumax0(" 7"), Some((7, 2)));
-        assert_eq!(strtoumax0("0x1f/3"), Some((31, 4)));
-        assert_eq!(strtoumax0("0x"), Some((0, 1)));
-        assert_eq!(strtoumax0("08"), Some((0, 1)));
-        assert_eq!(strtoumax0("-1"), None);
-        assert_eq!(strtoumax0("x"), None);
-        assert_eq!(strtoumax0("99999999999999999999999"), None);
-        assert_eq!(xt_uint("08", 0, 10), None);
-        assert_eq!(xt_uint("010", 0, 10), Some(8));
-    }
-
-    #[test]
-    fn mark_masks() {
-        assert_eq!(markmask_opt(&a("1"), "m").unwrap(), (1, u32::MAX));
-        assert_eq!(markmask_opt(&a("0x10/0xf0"), "m").unwrap(), (0x10, 0xf0));
-        assert!(markmask_opt(&a("4294967296"), "m").is_err());
-        assert!(markmask_opt(&a("1/"), "m").is_err());
-        assert!(markmask_opt(&a("1x"), "m").is_err());
-        assert!(markmask_opt(&a("1/2/3"), "m").is_err());
-    }
-
-    #[test]
-    fn aton_forms() {
-        assert_eq!(inet_aton("10.1"), Some(Ipv4Addr::new(10, 0, 0, 1)));
-        assert_eq!(inet_aton("10.1.2"), Some(Ipv4Addr::new(10, 1, 0, 2)));
-        assert_eq!(inet_aton("010.0x10.0.1"), Some(Ipv4Addr::new(8, 16, 0, 1)));
-        assert_eq!(inet_aton("167772161"), Some(Ipv4Addr::new(10, 0, 0, 1)));
-        assert_eq!(inet_aton("256.1.1.1"), None);
-        assert_eq!(inet_aton("1.2.3.4.5"), None);
-        assert_eq!(inet_aton("1.2.3.256"), None);
-        assert_eq!(inet_aton("1.2.65535"), Some(Ipv4Addr::new(1, 2, 255, 255)));
-        assert_eq!(inet_aton("+1.2.3.4"), None);
-    }
-
-    #[test]
     fn nat_ranges() {
         let tcp = Some((6u8, false));
         let p = |t: &str, f: Family, proto| {
@@ -707,16 +417,5 @@ mod tests {
             "[::1-::2]:80-90/100"
         );
         assert_eq!(p("[]:80", Family::V6, tcp).unwrap(), ":80");
-    }
-
-    #[test]
-    fn ntop6_like_glibc() {
-        let f = |s: &str| ntop6(s.parse().unwrap());
-        assert_eq!(f("::ffff:1.2.3.4"), "::ffff:1.2.3.4");
-        assert_eq!(f("::1"), "::1");
-        assert_eq!(f("::"), "::");
-        assert_eq!(f("2001:db8::1"), "2001:db8::1");
-        assert_eq!(f("::2"), "::2");
-        assert_eq!(f("::1.2.3.4"), "::1.2.3.4");
     }
 }

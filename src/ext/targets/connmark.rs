@@ -21,10 +21,10 @@ use std::any::Any;
 use std::fmt::Write;
 
 use crate::diag::Diagnostic;
-use crate::ext::targets::common::{conflict, missing, uint_opt};
-use crate::ext::targets::mark::parse_op;
+use crate::ext::targets::common::{conflict, missing};
+use crate::ext::targets::mark::mark_op;
 use crate::ext::EvalCtx;
-use crate::ext::{Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
+use crate::ext::{Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict, XtType};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -60,18 +60,18 @@ pub fn new() -> Box<dyn Target> {
 }
 
 static OPTS: &[OptSpec] = &[
-    OptSpec::new("set-xmark", 1, Arg::One),
-    OptSpec::new("set-mark", 2, Arg::One),
-    OptSpec::new("and-mark", 3, Arg::One),
-    OptSpec::new("or-mark", 4, Arg::One),
-    OptSpec::new("xor-mark", 5, Arg::One),
+    OptSpec::new("set-xmark", 1, Arg::One).ty(XtType::MarkMask),
+    OptSpec::new("set-mark", 2, Arg::One).ty(XtType::MarkMask),
+    OptSpec::new("and-mark", 3, Arg::One).ty(XtType::U32),
+    OptSpec::new("or-mark", 4, Arg::One).ty(XtType::U32),
+    OptSpec::new("xor-mark", 5, Arg::One).ty(XtType::U32),
     OptSpec::new("save-mark", 6, Arg::None),
     OptSpec::new("restore-mark", 7, Arg::None),
-    OptSpec::new("left-shift-mark", 8, Arg::One),
-    OptSpec::new("right-shift-mark", 9, Arg::One),
-    OptSpec::new("ctmask", 10, Arg::One),
-    OptSpec::new("nfmask", 11, Arg::One),
-    OptSpec::new("mask", 12, Arg::One),
+    OptSpec::new("left-shift-mark", 8, Arg::One).ty(XtType::Uint { min: 0, max: 32 }),
+    OptSpec::new("right-shift-mark", 9, Arg::One).ty(XtType::Uint { min: 0, max: 32 }),
+    OptSpec::new("ctmask", 10, Arg::One).ty(XtType::U32),
+    OptSpec::new("nfmask", 11, Arg::One).ty(XtType::U32),
+    OptSpec::new("mask", 12, Arg::One).ty(XtType::U32),
 ];
 
 fn shift(v: u32, right: bool, bits: u8) -> u32 {
@@ -127,7 +127,7 @@ impl Target for Connmark {
                     6 => self.mode = Mode::Save,
                     7 => self.mode = Mode::Restore,
                     id => {
-                        let (v, m) = parse_op(id, &args[0], opt.name)?;
+                        let (v, m) = mark_op(id, &cx.val);
                         self.mode = Mode::Set;
                         self.ctmark = v;
                         self.ctmask = m;
@@ -135,7 +135,7 @@ impl Target for Connmark {
                 }
             }
             8 | 9 => {
-                self.shift_bits = uint_opt(&args[0], opt.name, 0, 32)? as u8;
+                self.shift_bits = cx.val.uint() as u8;
                 self.shift_right = opt.id == 9;
                 if self.shift_bits == 32 {
                     return Err(crate::ext::targets::common::err(
@@ -146,7 +146,7 @@ impl Target for Connmark {
                 }
             }
             _ => {
-                let v = uint_opt(&args[0], opt.name, 0, u32::MAX as u64)? as u32;
+                let v = cx.val.uint() as u32;
                 let excl = match (opt.id, self.mask_opt) {
                     (12, Some(p)) => Some(p),
                     (10 | 11, Some("mask")) => Some("mask"),

@@ -32,11 +32,9 @@ use std::fmt::Write;
 use crate::conntrack::helper::{HelperDef, HelperId, HELPERS};
 use crate::conntrack::{Attach, CtDir};
 use crate::diag::Diagnostic;
-use crate::ext::targets::common::{
-    context_err, err, fixed_string, positive_proto, xt_uint, W_HOST_STATE,
-};
+use crate::ext::targets::common::{context_err, err, positive_proto, W_HOST_STATE};
 use crate::ext::EvalCtx;
-use crate::ext::{Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
+use crate::ext::{xt_uint, Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict, XtType};
 use crate::netfilter::{Family, TableKind};
 
 const CT_EVENTS: &[&str] = &[
@@ -87,8 +85,8 @@ pub fn new() -> Box<dyn Target> {
 
 static OPTS: &[OptSpec] = &[
     OptSpec::new("notrack", 1, Arg::None),
-    OptSpec::new("helper", 2, Arg::One),
-    OptSpec::new("timeout", 3, Arg::One),
+    OptSpec::new("helper", 2, Arg::One).ty(XtType::Fixed { size: 16 }),
+    OptSpec::new("timeout", 3, Arg::One).ty(XtType::Fixed { size: 32 }),
     OptSpec::new("ctevents", 4, Arg::One),
     OptSpec::new("expevents", 5, Arg::One),
     OptSpec::new("zone-orig", 6, Arg::One),
@@ -145,8 +143,8 @@ impl Target for Ct {
     ) -> Result<(), Diagnostic> {
         match opt.id {
             1 => self.notrack = true,
-            2 => self.helper = fixed_string(&args[0], opt.name, 16, cx),
-            3 => self.timeout = fixed_string(&args[0], opt.name, 32, cx),
+            2 => self.helper = cx.val.str().to_string(),
+            3 => self.timeout = cx.val.str().to_string(),
             4 => self.ct_events = parse_events(&args[0], CT_EVENTS)?,
             5 => self.exp_events = parse_events(&args[0], EXP_EVENTS)?,
             _ => {

@@ -12,46 +12,10 @@ use std::any::Any;
 use std::fmt::Write;
 
 use crate::diag::Diagnostic;
-use crate::ext::targets::common::{conflict, err, missing, uint_opt};
+use crate::ext::targets::common::{conflict, err, missing};
 use crate::ext::EvalCtx;
-use crate::ext::{Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
+use crate::ext::{class_to_dscp, Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict, XtType};
 use crate::netfilter::TableKind;
-
-/// libxtables' `ds_classes`, in lookup order.
-const CLASSES: &[(&str, u8)] = &[
-    ("CS0", 0x00),
-    ("CS1", 0x08),
-    ("CS2", 0x10),
-    ("CS3", 0x18),
-    ("CS4", 0x20),
-    ("CS5", 0x28),
-    ("CS6", 0x30),
-    ("CS7", 0x38),
-    ("BE", 0x00),
-    ("AF11", 0x0a),
-    ("AF12", 0x0c),
-    ("AF13", 0x0e),
-    ("AF21", 0x12),
-    ("AF22", 0x14),
-    ("AF23", 0x16),
-    ("AF31", 0x1a),
-    ("AF32", 0x1c),
-    ("AF33", 0x1e),
-    ("AF41", 0x22),
-    ("AF42", 0x24),
-    ("AF43", 0x26),
-    ("EF", 0x2e),
-];
-
-/// `class_to_dscp`: the first class whose name the text starts with (any case).
-pub fn class_to_dscp(name: &str) -> Option<u8> {
-    CLASSES
-        .iter()
-        .find(|(c, _)| {
-            name.len() >= c.len() && name.as_bytes()[..c.len()].eq_ignore_ascii_case(c.as_bytes())
-        })
-        .map(|(_, v)| *v)
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dscp {
@@ -67,7 +31,7 @@ pub fn new() -> Box<dyn Target> {
 }
 
 static OPTS: &[OptSpec] = &[
-    OptSpec::new("set-dscp", 1, Arg::One),
+    OptSpec::new("set-dscp", 1, Arg::One).ty(XtType::Uint { min: 0, max: 0x3f }),
     OptSpec::new("set-dscp-class", 2, Arg::One),
 ];
 
@@ -98,7 +62,7 @@ impl Target for Dscp {
             return Err(conflict(cx.span, "DSCP", opt.name, prev));
         }
         self.dscp = match opt.id {
-            1 => uint_opt(&args[0], opt.name, 0, 0x3f)? as u8,
+            1 => cx.val.uint() as u8,
             _ => class_to_dscp(args[0].text).ok_or_else(|| {
                 err(
                     args[0].span,

@@ -14,9 +14,11 @@ use std::any::Any;
 use std::fmt::Write;
 
 use crate::diag::Diagnostic;
-use crate::ext::targets::common::{err, fixed_string, nonempty, xt_uint};
+use crate::ext::targets::common::err;
 use crate::ext::EvalCtx;
-use crate::ext::{Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
+use crate::ext::{
+    fixed_string, xt_uint, Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict, XtType,
+};
 use crate::netfilter::save_string;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,7 +54,7 @@ const PREFIX_SIZE: usize = 30;
 
 static OPTS: &[OptSpec] = &[
     OptSpec::new("log-level", 1, Arg::One),
-    OptSpec::new("log-prefix", 2, Arg::One),
+    OptSpec::new("log-prefix", 2, Arg::One).ty(XtType::NonEmpty),
     OptSpec::new("log-tcp-sequence", 3, Arg::None),
     OptSpec::new("log-tcp-options", 4, Arg::None),
     OptSpec::new("log-ip-options", 5, Arg::None),
@@ -101,7 +103,6 @@ impl Target for Log {
         match opt.id {
             1 => self.level = parse_level(&args[0])?,
             2 => {
-                nonempty(&args[0], "log-prefix")?;
                 if args[0].text.contains('\n') {
                     return Err(err(
                         args[0].span,

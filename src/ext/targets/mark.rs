@@ -19,9 +19,9 @@ use std::any::Any;
 use std::fmt::Write;
 
 use crate::diag::Diagnostic;
-use crate::ext::targets::common::{conflict, markmask_opt, missing, uint_opt};
+use crate::ext::targets::common::{conflict, missing};
 use crate::ext::EvalCtx;
-use crate::ext::{Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
+use crate::ext::{Arg, OptArg, OptSpec, OptVal, ParseCtx, Target, TargetVerdict, XtType};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mark {
@@ -40,11 +40,11 @@ pub fn new() -> Box<dyn Target> {
 }
 
 static OPTS: &[OptSpec] = &[
-    OptSpec::new("set-xmark", 1, Arg::One),
-    OptSpec::new("set-mark", 2, Arg::One),
-    OptSpec::new("and-mark", 3, Arg::One),
-    OptSpec::new("or-mark", 4, Arg::One),
-    OptSpec::new("xor-mark", 5, Arg::One),
+    OptSpec::new("set-xmark", 1, Arg::One).ty(XtType::MarkMask),
+    OptSpec::new("set-mark", 2, Arg::One).ty(XtType::MarkMask),
+    OptSpec::new("and-mark", 3, Arg::One).ty(XtType::U32),
+    OptSpec::new("or-mark", 4, Arg::One).ty(XtType::U32),
+    OptSpec::new("xor-mark", 5, Arg::One).ty(XtType::U32),
 ];
 
 /// The kernel's arithmetic.
@@ -52,23 +52,24 @@ pub fn apply_mark(old: u32, mark: u32, mask: u32) -> u32 {
     (old & !mask) ^ mark
 }
 
-/// `(mark, mask)` for one of the five MARK/CONNMARK operations (`id` as in `OPTS`).
-pub fn parse_op(id: u8, arg: &OptArg<'_>, opt: &str) -> Result<(u32, u32), Diagnostic> {
-    Ok(match id {
-        1 => markmask_opt(arg, opt)?,
+/// `(mark, mask)` for one of the five MARK/CONNMARK operations (`id` as in `OPTS`), from the
+/// option's converted value.
+pub fn mark_op(id: u8, val: &OptVal) -> (u32, u32) {
+    match id {
+        1 => val.mark_mask(),
         2 => {
-            let (v, m) = markmask_opt(arg, opt)?;
+            let (v, m) = val.mark_mask();
             (v, v | m)
         }
         _ => {
-            let v = uint_opt(arg, opt, 0, u32::MAX as u64)? as u32;
+            let v = val.uint() as u32;
             match id {
                 3 => (0, !v),
                 4 => (v, v),
                 _ => (v, 0),
             }
         }
-    })
+    }
 }
 
 impl Target for Mark {
@@ -82,13 +83,13 @@ impl Target for Mark {
         &mut self,
         opt: &OptSpec,
         _invert: bool,
-        args: &[OptArg<'_>],
+        _args: &[OptArg<'_>],
         cx: &mut ParseCtx<'_>,
     ) -> Result<(), Diagnostic> {
         if let Some(prev) = self.given {
             return Err(conflict(cx.span, "MARK", opt.name, prev));
         }
-        let (mark, mask) = parse_op(opt.id, &args[0], opt.name)?;
+        let (mark, mask) = mark_op(opt.id, &cx.val);
         self.mark = mark;
         self.mask = mask;
         self.given = Some(opt.name);
@@ -122,15 +123,18 @@ mod tests {
     use crate::diag::Span;
 
     fn op(id: u8, t: &str) -> (u32, u32) {
-        parse_op(
-            id,
-            &OptArg {
-                text: t,
-                span: Span::new(0, t.len()),
-            },
-            "x",
-        )
-        .unwrap()
+        let arg = OptArg {
+            text: t,
+            span: Span::new(0, t.len()),
+        };
+        let val = match OPTS[usize::from(id) - 1].ty {
+            XtType::MarkMask => {
+                let (v, m) = crate::ext::parse_val_mask(&arg, "x").unwrap();
+                OptVal::MarkMask(v, m)
+            }
+            _ => OptVal::Uint(crate::ext::xt_uint(t, 0, u64::from(u32::MAX)).unwrap()),
+        };
+        mark_op(id, &val)
     }
 
     #[test]

@@ -16,8 +16,9 @@ use std::any::Any;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::diag::Diagnostic;
-use crate::ext::targets::common::{err, host_addr, inet_aton, missing, ntop, xt_uint};
+use crate::ext::targets::common::{err, missing};
 use crate::ext::EvalCtx;
+use crate::ext::{host_addr, inet_aton, ntop, xt_uint};
 use crate::ext::{
     sub_span, Arg, NatKind, NatSpec, OptArg, OptSpec, ParseCtx, Target, TargetVerdict,
 };

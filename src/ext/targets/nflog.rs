@@ -15,9 +15,9 @@ use std::any::Any;
 use std::fmt::Write;
 
 use crate::diag::Diagnostic;
-use crate::ext::targets::common::{conflict, err, fixed_string, nonempty, uint_opt, W_BACKEND};
+use crate::ext::targets::common::{conflict, err, W_BACKEND};
 use crate::ext::EvalCtx;
-use crate::ext::{Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
+use crate::ext::{fixed_string, Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict, XtType};
 use crate::netfilter::save_string;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,11 +44,11 @@ pub fn new() -> Box<dyn Target> {
 const PREFIX_SIZE: usize = 128;
 
 static OPTS: &[OptSpec] = &[
-    OptSpec::new("nflog-group", 1, Arg::One),
-    OptSpec::new("nflog-prefix", 2, Arg::One),
-    OptSpec::new("nflog-range", 3, Arg::One),
-    OptSpec::new("nflog-size", 4, Arg::One),
-    OptSpec::new("nflog-threshold", 5, Arg::One),
+    OptSpec::new("nflog-group", 1, Arg::One).ty(XtType::U16),
+    OptSpec::new("nflog-prefix", 2, Arg::One).ty(XtType::NonEmpty),
+    OptSpec::new("nflog-range", 3, Arg::One).ty(XtType::U32),
+    OptSpec::new("nflog-size", 4, Arg::One).ty(XtType::U32),
+    OptSpec::new("nflog-threshold", 5, Arg::One).ty(XtType::U16),
 ];
 
 impl Target for Nflog {
@@ -67,9 +67,8 @@ impl Target for Nflog {
     ) -> Result<(), Diagnostic> {
         let a = &args[0];
         match opt.id {
-            1 => self.group = uint_opt(a, opt.name, 0, 65535)? as u16,
+            1 => self.group = cx.val.uint() as u16,
             2 => {
-                nonempty(a, opt.name)?;
                 if a.text.contains('\n') {
                     return Err(err(
                         a.span,
@@ -93,7 +92,6 @@ impl Target for Nflog {
                 if self.size.is_some() {
                     return Err(conflict(cx.span, "NFLOG", "nflog-range", "nflog-size"));
                 }
-                uint_opt(a, opt.name, 0, u32::MAX as u64)?;
                 self.range_given = true;
                 cx.warn(
                     Diagnostic::warning(
@@ -108,9 +106,9 @@ impl Target for Nflog {
                 if self.range_given {
                     return Err(conflict(cx.span, "NFLOG", "nflog-size", "nflog-range"));
                 }
-                self.size = Some(uint_opt(a, opt.name, 0, u32::MAX as u64)? as u32);
+                self.size = Some(cx.val.uint() as u32);
             }
-            _ => self.threshold = uint_opt(a, opt.name, 0, 65535)? as u16,
+            _ => self.threshold = cx.val.uint() as u16,
         }
         Ok(())
     }

@@ -15,9 +15,11 @@ use std::any::Any;
 use std::fmt::Write;
 
 use crate::diag::Diagnostic;
-use crate::ext::targets::common::{conflict, context_err, err, uint_opt, xt_uint_prefix};
+use crate::ext::targets::common::{conflict, context_err, err};
 use crate::ext::EvalCtx;
-use crate::ext::{sub_span, Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
+use crate::ext::{
+    sub_span, xt_uint_prefix, Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict, XtType,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Nfqueue {
@@ -41,7 +43,7 @@ pub fn new() -> Box<dyn Target> {
 }
 
 static OPTS: &[OptSpec] = &[
-    OptSpec::new("queue-num", 1, Arg::One),
+    OptSpec::new("queue-num", 1, Arg::One).ty(XtType::U16),
     OptSpec::new("queue-balance", 2, Arg::One),
     OptSpec::new("queue-bypass", 3, Arg::None),
     OptSpec::new("queue-cpu-fanout", 4, Arg::None),
@@ -133,7 +135,7 @@ impl Target for Nfqueue {
                 if self.balance_given {
                     return Err(conflict(cx.span, "NFQUEUE", "queue-num", "queue-balance"));
                 }
-                self.queue = uint_opt(&args[0], "queue-num", 0, 65535)? as u16;
+                self.queue = cx.val.uint() as u16;
                 self.num_given = true;
             }
             2 => {

@@ -7,9 +7,9 @@
 use std::any::Any;
 
 use crate::diag::Diagnostic;
-use crate::ext::targets::common::{fixed_string, missing, require_tables, W_HOST_STATE};
+use crate::ext::targets::common::{missing, require_tables, W_HOST_STATE};
 use crate::ext::EvalCtx;
-use crate::ext::{Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
+use crate::ext::{Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict, XtType};
 use crate::netfilter::TableKind;
 
 pub const TABLES: &[TableKind] = &[TableKind::Mangle, TableKind::Security];
@@ -23,7 +23,7 @@ pub fn new() -> Box<dyn Target> {
     Box::new(Secmark { context: None })
 }
 
-static OPTS: &[OptSpec] = &[OptSpec::new("selctx", 1, Arg::One)];
+static OPTS: &[OptSpec] = &[OptSpec::new("selctx", 1, Arg::One).ty(XtType::Fixed { size: 256 })];
 
 impl Target for Secmark {
     fn name(&self) -> &'static str {
@@ -34,12 +34,12 @@ impl Target for Secmark {
     }
     fn parse(
         &mut self,
-        opt: &OptSpec,
+        _opt: &OptSpec,
         _invert: bool,
-        args: &[OptArg<'_>],
+        _args: &[OptArg<'_>],
         cx: &mut ParseCtx<'_>,
     ) -> Result<(), Diagnostic> {
-        self.context = Some(fixed_string(&args[0], opt.name, 256, cx));
+        self.context = Some(cx.val.str().to_string());
         Ok(())
     }
     fn finish(&mut self, cx: &mut ParseCtx<'_>) -> Result<(), Diagnostic> {

@@ -25,11 +25,9 @@ use std::fmt::Write;
 
 use crate::diag::codes as code;
 use crate::diag::Diagnostic;
-use crate::ext::targets::common::{
-    builtin_hook, context_err, err, missing, uint_opt, W_HOST_STATE,
-};
+use crate::ext::targets::common::{builtin_hook, context_err, err, missing, W_HOST_STATE};
 use crate::ext::EvalCtx;
-use crate::ext::{split_list, Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
+use crate::ext::{split_list, Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict, XtType};
 use crate::netfilter::{Hook, TableKind};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,7 +66,10 @@ static OPTS: &[OptSpec] = &[
     OptSpec::new("add-set", 1, Arg::Two),
     OptSpec::new("del-set", 2, Arg::Two),
     OptSpec::new("exist", 3, Arg::None),
-    OptSpec::new("timeout", 4, Arg::One),
+    OptSpec::new("timeout", 4, Arg::One).ty(XtType::Uint {
+        min: 0,
+        max: u32::MAX as u64 - 1,
+    }),
     OptSpec::new("map-set", 5, Arg::Two),
     OptSpec::new("map-mark", 6, Arg::None),
     OptSpec::new("map-prio", 7, Arg::None),
@@ -141,14 +142,14 @@ impl Target for SetTarget {
         opt: &OptSpec,
         _invert: bool,
         args: &[OptArg<'_>],
-        _cx: &mut ParseCtx<'_>,
+        cx: &mut ParseCtx<'_>,
     ) -> Result<(), Diagnostic> {
         match opt.id {
             1 => self.add = Some(parse_ref(opt.name, args)?),
             2 => self.del = Some(parse_ref(opt.name, args)?),
             5 => self.map = Some(parse_ref(opt.name, args)?),
             3 => self.exist = true,
-            4 => self.timeout = Some(uint_opt(&args[0], opt.name, 0, u32::MAX as u64 - 1)? as u32),
+            4 => self.timeout = Some(cx.val.uint() as u32),
             6 => self.map_mark = true,
             7 => self.map_prio = true,
             _ => self.map_queue = true,

@@ -15,9 +15,9 @@ use std::fmt::Write;
 
 use crate::diag::codes as code;
 use crate::diag::Diagnostic;
-use crate::ext::targets::common::{context_err, uint_opt};
+use crate::ext::targets::common::context_err;
 use crate::ext::EvalCtx;
-use crate::ext::{Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
+use crate::ext::{Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict, XtType};
 use crate::netfilter::{Hook, HookMask};
 use crate::packet::tcp_flags;
 
@@ -43,8 +43,8 @@ pub fn new() -> Box<dyn Target> {
 static OPTS: &[OptSpec] = &[
     OptSpec::new("sack-perm", 1, Arg::None),
     OptSpec::new("timestamp", 2, Arg::None),
-    OptSpec::new("wscale", 3, Arg::One),
-    OptSpec::new("mss", 4, Arg::One),
+    OptSpec::new("wscale", 3, Arg::One).ty(XtType::U32),
+    OptSpec::new("mss", 4, Arg::One).ty(XtType::U32),
     OptSpec::new("ecn", 5, Arg::None),
 ];
 
@@ -79,12 +79,12 @@ impl Target for Synproxy {
             1 => self.sack_perm = true,
             2 => self.timestamp = true,
             3 => {
-                let v = uint_opt(&args[0], opt.name, 0, u32::MAX as u64)?;
+                let v = cx.val.uint();
                 truncated(&args[0], opt.name, v, v & 0xff, cx);
                 self.wscale = Some(v as u8);
             }
             4 => {
-                let v = uint_opt(&args[0], opt.name, 0, u32::MAX as u64)?;
+                let v = cx.val.uint();
                 truncated(&args[0], opt.name, v, v & 0xffff, cx);
                 self.mss = Some(v as u16);
             }

@@ -16,9 +16,9 @@ use std::any::Any;
 use std::fmt::Write;
 
 use crate::diag::Diagnostic;
-use crate::ext::targets::common::{builtin_hook, context_err, missing, uint_opt};
+use crate::ext::targets::common::{builtin_hook, context_err, err, missing};
 use crate::ext::EvalCtx;
-use crate::ext::{Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
+use crate::ext::{Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict, XtType};
 use crate::netfilter::{Family, Hook};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,7 +36,7 @@ pub fn new() -> Box<dyn Target> {
 }
 
 static OPTS: &[OptSpec] = &[
-    OptSpec::new("set-mss", 1, Arg::One),
+    OptSpec::new("set-mss", 1, Arg::One).ty(XtType::U16),
     OptSpec::new("clamp-mss-to-pmtu", 2, Arg::None),
 ];
 
@@ -60,7 +60,16 @@ impl Target for Tcpmss {
                     Family::V4 => 65535 - 20,
                     Family::V6 => 65535 - 40,
                 };
-                Some(uint_opt(&args[0], opt.name, 0, max)? as u16)
+                // libxt_TCPMSS: an MSS that leaves no room for the IP header is refused.
+                let v = cx.val.uint();
+                if v > max {
+                    return Err(err(
+                        args[0].span,
+                        format!("bad value `{}` for option --{}", args[0].text, opt.name),
+                        format!("a number from 0 to {max}"),
+                    ));
+                }
+                Some(v as u16)
             }
             _ => None,
         };

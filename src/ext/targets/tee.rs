@@ -12,9 +12,9 @@ use std::fmt::Write;
 use std::net::IpAddr;
 
 use crate::diag::Diagnostic;
-use crate::ext::targets::common::{err, fixed_string, host_addr, missing, ntop};
+use crate::ext::targets::common::{err, missing};
 use crate::ext::EvalCtx;
-use crate::ext::{Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
+use crate::ext::{host_addr, ntop, Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict, XtType};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tee {
@@ -31,7 +31,7 @@ pub fn new() -> Box<dyn Target> {
 
 static OPTS: &[OptSpec] = &[
     OptSpec::new("gateway", 1, Arg::One),
-    OptSpec::new("oif", 2, Arg::One),
+    OptSpec::new("oif", 2, Arg::One).ty(XtType::Fixed { size: 16 }),
 ];
 
 impl Target for Tee {
@@ -60,7 +60,7 @@ impl Target for Tee {
                 }
                 self.gateway = Some(a);
             }
-            _ => self.oif = fixed_string(&args[0], opt.name, 16, cx),
+            _ => self.oif = cx.val.str().to_string(),
         }
         Ok(())
     }

@@ -13,9 +13,11 @@ use std::any::Any;
 use std::fmt::Write;
 
 use crate::diag::Diagnostic;
-use crate::ext::targets::common::{conflict, err, missing, uint_opt, xt_uint_prefix};
+use crate::ext::targets::common::{conflict, err, missing};
 use crate::ext::EvalCtx;
-use crate::ext::{sub_span, Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
+use crate::ext::{
+    sub_span, xt_uint_prefix, Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict, XtType,
+};
 use crate::netfilter::TableKind;
 
 const SYMBOLS: &[(&str, u8)] = &[
@@ -43,9 +45,9 @@ pub fn new() -> Box<dyn Target> {
 
 static OPTS: &[OptSpec] = &[
     OptSpec::new("set-tos", 1, Arg::One),
-    OptSpec::new("and-tos", 2, Arg::One),
-    OptSpec::new("or-tos", 3, Arg::One),
-    OptSpec::new("xor-tos", 4, Arg::One),
+    OptSpec::new("and-tos", 2, Arg::One).ty(XtType::U8),
+    OptSpec::new("or-tos", 3, Arg::One).ty(XtType::U8),
+    OptSpec::new("xor-tos", 4, Arg::One).ty(XtType::U8),
 ];
 
 /// `XTTYPE_TOSMASK` with `.max = 0x3f` (revision 1).
@@ -105,7 +107,7 @@ impl Target for Tos {
         let (v, m) = match opt.id {
             1 => parse_tosmask(&args[0])?,
             id => {
-                let v = uint_opt(&args[0], opt.name, 0, 255)? as u8;
+                let v = cx.val.uint() as u8;
                 match id {
                     2 => (0, !v),
                     3 => (v, v),

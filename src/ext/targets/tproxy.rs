@@ -16,9 +16,11 @@ use std::fmt::Write;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::diag::Diagnostic;
-use crate::ext::targets::common::{context_err, err, host_addr, markmask_opt, missing, ntop};
+use crate::ext::targets::common::{context_err, err, missing};
 use crate::ext::EvalCtx;
-use crate::ext::{service_port, Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
+use crate::ext::{
+    host_addr, ntop, service_port, Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict, XtType,
+};
 use crate::netfilter::{Family, Hook, HookMask, TableKind};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,7 +45,7 @@ pub fn new() -> Box<dyn Target> {
 static OPTS: &[OptSpec] = &[
     OptSpec::new("on-port", 1, Arg::One),
     OptSpec::new("on-ip", 2, Arg::One),
-    OptSpec::new("tproxy-mark", 3, Arg::One),
+    OptSpec::new("tproxy-mark", 3, Arg::One).ty(XtType::MarkMask),
 ];
 
 /// `getaddrinfo(NULL, service)`: `strtoul(…, 10)` over the whole text (blanks and a sign
@@ -93,7 +95,7 @@ impl Target for Tproxy {
             }
             2 => self.addr = Some(host_addr(a.text, a.span, cx.family)?),
             _ => {
-                let (v, m) = markmask_opt(a, opt.name)?;
+                let (v, m) = cx.val.mark_mask();
                 self.mark = v;
                 self.mask = m;
             }

@@ -10,9 +10,9 @@ use std::any::Any;
 use std::fmt::Write;
 
 use crate::diag::Diagnostic;
-use crate::ext::targets::common::{conflict, missing, uint_opt};
+use crate::ext::targets::common::{conflict, missing};
 use crate::ext::EvalCtx;
-use crate::ext::{Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
+use crate::ext::{Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict, XtType};
 use crate::netfilter::TableKind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,15 +50,15 @@ pub fn new_hl() -> Box<dyn Target> {
 }
 
 static OPTS: &[OptSpec] = &[
-    OptSpec::new("ttl-set", 1, Arg::One),
-    OptSpec::new("ttl-dec", 2, Arg::One),
-    OptSpec::new("ttl-inc", 3, Arg::One),
+    OptSpec::new("ttl-set", 1, Arg::One).ty(XtType::Uint { min: 0, max: 255 }),
+    OptSpec::new("ttl-dec", 2, Arg::One).ty(XtType::Uint { min: 1, max: 255 }),
+    OptSpec::new("ttl-inc", 3, Arg::One).ty(XtType::Uint { min: 1, max: 255 }),
 ];
 
 static OPTS6: &[OptSpec] = &[
-    OptSpec::new("hl-set", 1, Arg::One),
-    OptSpec::new("hl-dec", 2, Arg::One),
-    OptSpec::new("hl-inc", 3, Arg::One),
+    OptSpec::new("hl-set", 1, Arg::One).ty(XtType::Uint { min: 0, max: 255 }),
+    OptSpec::new("hl-dec", 2, Arg::One).ty(XtType::Uint { min: 1, max: 255 }),
+    OptSpec::new("hl-inc", 3, Arg::One).ty(XtType::Uint { min: 1, max: 255 }),
 ];
 
 /// The kernel's arithmetic.
@@ -89,18 +89,18 @@ impl Target for Ttl {
         &mut self,
         opt: &OptSpec,
         _invert: bool,
-        args: &[OptArg<'_>],
+        _args: &[OptArg<'_>],
         cx: &mut ParseCtx<'_>,
     ) -> Result<(), Diagnostic> {
         if let Some(prev) = self.given {
             return Err(conflict(cx.span, self.name(), opt.name, prev));
         }
-        let (mode, min) = match opt.id {
-            1 => (Mode::Set, 0),
-            2 => (Mode::Dec, 1),
-            _ => (Mode::Inc, 1),
+        let mode = match opt.id {
+            1 => Mode::Set,
+            2 => Mode::Dec,
+            _ => Mode::Inc,
         };
-        self.value = uint_opt(&args[0], opt.name, min, 255)? as u8;
+        self.value = cx.val.uint() as u8;
         self.mode = mode;
         self.given = Some(opt.name);
         Ok(())

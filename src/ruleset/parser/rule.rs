@@ -543,8 +543,12 @@ impl<'a> RuleParser<'a> {
                             proto: self.proto,
                             span: tok.span,
                             warnings: &mut warnings,
+                            val: OptVal::None,
                         };
-                        let r = self.matches[idx].module.parse(&opt, invert, argv, &mut cx);
+                        let r = crate::ext::convert(&opt, argv, &mut cx).and_then(|val| {
+                            cx.val = val;
+                            self.matches[idx].module.parse(&opt, invert, argv, &mut cx)
+                        });
                         let end = argv.last().map(|a| a.span).unwrap_or(tok.span);
                         self.matches[idx].span = self.matches[idx].span.to(end);
                         self.diags.extend(warnings);
@@ -576,8 +580,12 @@ impl<'a> RuleParser<'a> {
                                     proto,
                                     span: tok.span,
                                     warnings: &mut warnings,
+                                    val: OptVal::None,
                                 };
-                                t.parse(&opt, invert, argv, &mut cx)
+                                crate::ext::convert(&opt, argv, &mut cx).and_then(|val| {
+                                    cx.val = val;
+                                    t.parse(&opt, invert, argv, &mut cx)
+                                })
                             }
                         }
                         _ => Ok(()),
@@ -1038,6 +1046,7 @@ impl<'a> RuleParser<'a> {
                 proto: self.proto,
                 span: lm.span,
                 warnings: &mut warnings,
+                val: OptVal::None,
             };
             let r = lm.module.finish(&mut cx);
             self.diags.extend(warnings);
@@ -1077,6 +1086,7 @@ impl<'a> RuleParser<'a> {
                     proto: self.proto,
                     span: s,
                     warnings: &mut warnings,
+                    val: OptVal::None,
                 };
                 let r = t.finish(&mut cx);
                 self.diags.extend(warnings);

@@ -166,35 +166,37 @@ pub fn parse_port_range_sep(
     proto: &str,
     sep: char,
 ) -> Result<(u16, u16), Diagnostic> {
-    let text = arg.text;
-    match text.find(sep) {
-        None => {
-            let p = parse_port(arg, proto)?;
-            Ok((p, p))
-        }
-        Some(i) => {
-            let (a, b) = (&text[..i], &text[i + 1..]);
-            let lo = if a.is_empty() {
-                0
-            } else {
-                parse_port_text(a, sub_span(arg, 0, i), proto)?
-            };
-            let hi = if b.is_empty() {
-                65535
-            } else {
-                parse_port_text(b, sub_span(arg, i + 1, text.len()), proto)?
-            };
-            if lo > hi {
-                return Err(Diagnostic::error(
-                    E_VALUE,
-                    arg.span,
-                    format!("invalid port range `{text}`: {lo} is above {hi}"),
-                )
-                .expected("a range MIN:MAX with MIN <= MAX"));
-            }
-            Ok((lo, hi))
-        }
+    let (lo, hi) = port_range(arg, proto, sep)?;
+    if lo > hi {
+        return Err(Diagnostic::error(
+            E_VALUE,
+            arg.span,
+            format!("invalid port range `{}`: {lo} is above {hi}", arg.text),
+        )
+        .expected("a range MIN:MAX with MIN <= MAX"));
     }
+    Ok((lo, hi))
+}
+
+/// `a`, `a:b`, `a:` (to 65535) or `:b` (from 0), in any order.
+fn port_range(arg: &OptArg<'_>, proto: &str, sep: char) -> Result<(u16, u16), Diagnostic> {
+    let text = arg.text;
+    let Some(i) = text.find(sep) else {
+        let p = parse_port(arg, proto)?;
+        return Ok((p, p));
+    };
+    let (a, b) = (&text[..i], &text[i + 1..]);
+    let lo = if a.is_empty() {
+        0
+    } else {
+        parse_port_text(a, sub_span(arg, 0, i), proto)?
+    };
+    let hi = if b.is_empty() {
+        65535
+    } else {
+        parse_port_text(b, sub_span(arg, i + 1, text.len()), proto)?
+    };
+    Ok((lo, hi))
 }
 
 /// Print a port range as iptables-save does: `a` when single, else `a:b`.
@@ -210,27 +212,7 @@ pub fn fmt_port_range(out: &mut String, (lo, hi): (u16, u16)) {
 /// Like [`parse_port_range`], without the order check (libxt_udp and libxt_conntrack accept
 /// `4:3`, a range that matches nothing).
 pub fn parse_port_range_unordered(arg: &OptArg<'_>, proto: &str) -> Result<(u16, u16), Diagnostic> {
-    let text = arg.text;
-    match text.find(':') {
-        None => {
-            let p = parse_port(arg, proto)?;
-            Ok((p, p))
-        }
-        Some(i) => {
-            let (a, b) = (&text[..i], &text[i + 1..]);
-            let lo = if a.is_empty() {
-                0
-            } else {
-                parse_port_text(a, sub_span(arg, 0, i), proto)?
-            };
-            let hi = if b.is_empty() {
-                65535
-            } else {
-                parse_port_text(b, sub_span(arg, i + 1, text.len()), proto)?
-            };
-            Ok((lo, hi))
-        }
-    }
+    port_range(arg, proto, ':')
 }
 
 /// libxtables' `ds_classes`, in lookup order.

@@ -264,14 +264,11 @@ impl Timeouts {
         s
     }
 
-    /// The timeouts for `--help`: one line each with sysctl and kernel default.
+    /// The timeouts for `--help`: one line each, name, kernel default and what it applies to.
     pub fn help_text() -> String {
         let mut s = String::new();
         for d in &proto::TIMEOUT_DEFS {
-            s += &format!(
-                "\n  {:<24}{} ({} s): {}",
-                d.name, d.sysctl, d.default, d.doc
-            );
+            s += &format!("\n  {} ({} s): {}", d.name, d.default, d.doc);
         }
         s
     }

@@ -407,5 +407,46 @@ mod tests {
                 .count();
             assert!(n >= 1, "{}", t.name());
         }
+        let names: Vec<&str> = trackers().iter().map(|t| t.name()).collect();
+        for p in 0..=255u8 {
+            assert!(names.contains(&tracker(p).name()), "{p}");
+        }
+    }
+
+    /// `nf_ct_invert_tuple` per protocol: ports and GRE keys swap, the generic tracker (DCCP
+    /// included) has none, ICMP and ICMPv6 queries become their replies with the id kept, and
+    /// a type without a reply type cannot be inverted.
+    #[test]
+    fn reply_tuples_per_protocol() {
+        let t = |proto: u8, sport: u16, dport: u16| Tuple {
+            src: "192.0.2.1".parse().unwrap(),
+            dst: "203.0.113.10".parse().unwrap(),
+            proto,
+            sport,
+            dport,
+            zone: 3,
+        };
+        let parts = |r: Option<Tuple>| r.map(|r| (r.src.to_string(), r.sport, r.dport, r.zone));
+        let src = || "203.0.113.10".to_string();
+        for p in [
+            proto::TCP,
+            proto::UDP,
+            proto::UDPLITE,
+            proto::SCTP,
+            proto::GRE,
+        ] {
+            assert_eq!(parts(invert(&t(p, 1, 2))), Some((src(), 2, 1, 3)), "{p}");
+        }
+        assert_eq!(parts(invert(&t(proto::DCCP, 1, 2))), Some((src(), 0, 0, 3)));
+        assert_eq!(
+            parts(invert(&t(proto::ICMP, 7, 8 << 8))),
+            Some((src(), 7, 0, 3))
+        );
+        assert_eq!(invert(&t(proto::ICMP, 7, 3 << 8 | 1)), None);
+        assert_eq!(
+            parts(invert(&t(proto::ICMPV6, 7, 128 << 8))),
+            Some((src(), 7, 129 << 8, 3))
+        );
+        assert_eq!(invert(&t(proto::ICMPV6, 7, 1 << 8)), None);
     }
 }

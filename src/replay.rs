@@ -481,8 +481,12 @@ impl<'r> Replayer<'r> {
         let engine = Engine::new(rs, opts);
         let make = || {
             Defragmenter::with_config(DefragConfig {
-                ipv4_timeout: t.frag4.saturating_mul(1_000_000_000),
-                ipv6_timeout: t.frag6.saturating_mul(1_000_000_000),
+                ipv4_timeout: t
+                    .get(crate::conntrack::FRAG4_TIMEOUT)
+                    .saturating_mul(1_000_000_000),
+                ipv6_timeout: t
+                    .get(crate::conntrack::FRAG6_TIMEOUT)
+                    .saturating_mul(1_000_000_000),
                 ipv4_high_thresh: high,
                 ipv6_high_thresh: high,
                 ..DefragConfig::default()

@@ -243,6 +243,23 @@ fn ct_timeout_flag() {
     assert!(String::from_utf8_lossy(&st.stderr).contains("tcp_established"));
 }
 
+/// `fwcheck --help` lists every conntrack timeout the trackers declare, with its default.
+#[test]
+fn help_lists_every_ct_timeout() {
+    let out = Command::new(env!("CARGO_BIN_EXE_fwcheck"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for (name, _, secs) in fwcheck::conntrack::Timeouts::default().entries() {
+        assert!(
+            text.contains(&format!("{name} ({secs} s)")),
+            "{name}\n{text}"
+        );
+    }
+}
+
 /// Runs fwcheck with `args`, stdout discarded, and returns (exit code, peak RSS in KiB). The
 /// child is reaped by `wait4` itself (which reports its rusage), not by `Child::wait`.
 #[allow(clippy::zombie_processes)]

@@ -162,9 +162,8 @@ pub struct HostArgs {
     #[arg(long, default_value_t = 250, value_name = "N", value_parser = clap::value_parser!(u32).range(24..=1200))]
     pub hz: u32,
     /// A conntrack timeout in seconds, as the matching sysctl sets it (repeatable), e.g.
-    /// `udp=30` for net.netfilter.nf_conntrack_udp_timeout. Names: tcp_established,
-    /// tcp_time_wait, udp, udp_stream, icmp, generic, sctp_established, frag4, … (see README).
-    #[arg(long = "ct-timeout", value_name = "NAME=SECS")]
+    /// `udp=30` for net.netfilter.nf_conntrack_udp_timeout (--help lists every name).
+    #[arg(long = "ct-timeout", value_name = "NAME=SECS", long_help = ct_timeout_long_help())]
     pub ct_timeout: Vec<String>,
     /// net.netfilter.nf_conntrack_max: connections tracked at once (0: no limit). At the
     /// limit a new connection early-drops an unassured one or is dropped ("table full").
@@ -324,6 +323,17 @@ impl InputArgs {
             backend: self.backend.get(),
         }
     }
+}
+
+/// `--ct-timeout`'s long help: every name with its sysctl and kernel default, from the
+/// conntrack trackers' timeout tables.
+fn ct_timeout_long_help() -> String {
+    format!(
+        "A conntrack timeout in seconds, as the matching sysctl sets it (repeatable), e.g. \
+         `udp=30` for net.netfilter.nf_conntrack_udp_timeout, `frag4=30` for \
+         net.ipv4.ipfrag_time (README: every sysctl). Names, with the kernel's defaults:{}",
+        fwcheck::conntrack::Timeouts::help_text()
+    )
 }
 
 /// `--iface-addr`, `--route` and `--host-config`, in one host configuration.

@@ -13,12 +13,12 @@ use serde::Serialize;
 pub mod expect;
 pub mod ftp;
 pub mod helper;
-pub mod sctp;
+pub mod proto;
 pub mod table;
-pub mod tcp;
 pub mod tftp;
 pub mod track;
 
+pub use proto::{invert, sctp, tcp, tracker, L4Tracker, TimeoutDef, TimeoutSlot};
 pub use table::*;
 pub use track::*;
 
@@ -182,260 +182,95 @@ impl Default for Params {
 }
 
 /// Conntrack timeouts in seconds: the `net.netfilter.nf_conntrack_*timeout*` sysctls of a
-/// network namespace, defaults as in the kernel. TCP's SYN_SENT2 state has no sysctl (120 s).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Timeouts {
-    pub tcp_syn_sent: u64,
-    pub tcp_syn_recv: u64,
-    pub tcp_established: u64,
-    pub tcp_fin_wait: u64,
-    pub tcp_close_wait: u64,
-    pub tcp_last_ack: u64,
-    pub tcp_time_wait: u64,
-    pub tcp_close: u64,
-    /// `nf_conntrack_tcp_timeout_max_retrans` (also used for a zero window).
-    pub tcp_max_retrans: u64,
-    pub tcp_unacknowledged: u64,
-    pub udp: u64,
-    pub udp_stream: u64,
-    pub icmp: u64,
-    pub icmpv6: u64,
-    pub generic: u64,
-    pub gre: u64,
-    pub gre_stream: u64,
-    pub sctp_closed: u64,
-    pub sctp_cookie_wait: u64,
-    pub sctp_cookie_echoed: u64,
-    pub sctp_established: u64,
-    pub sctp_shutdown_sent: u64,
-    pub sctp_shutdown_recd: u64,
-    pub sctp_shutdown_ack_sent: u64,
-    pub sctp_heartbeat_sent: u64,
-    /// Fragment reassembly in front of conntrack: `net.ipv4.ipfrag_time` (IPv4) and
-    /// `net.netfilter.nf_conntrack_frag6_timeout` (IPv6).
-    pub frag4: u64,
-    pub frag6: u64,
-}
+/// network namespace, defaults as in the kernel, and fragment reassembly's. Each tracker
+/// declares the ones it owns ([`proto::L4Tracker::timeouts`]); the values are an array in
+/// [`proto::TIMEOUT_TABLES`] order, read with the trackers' [`TimeoutSlot`] constants. TCP's
+/// SYN_SENT2 state has no sysctl (120 s).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts([u64; proto::TIMEOUT_COUNT]);
 
 impl Default for Timeouts {
     fn default() -> Self {
-        Timeouts {
-            tcp_syn_sent: 120,
-            tcp_syn_recv: 60,
-            tcp_established: 432_000,
-            tcp_fin_wait: 120,
-            tcp_close_wait: 60,
-            tcp_last_ack: 30,
-            tcp_time_wait: 120,
-            tcp_close: 10,
-            tcp_max_retrans: 300,
-            tcp_unacknowledged: 300,
-            udp: 30,
-            udp_stream: 120,
-            icmp: 30,
-            icmpv6: 30,
-            generic: 600,
-            gre: 30,
-            gre_stream: 180,
-            sctp_closed: 10,
-            sctp_cookie_wait: 3,
-            sctp_cookie_echoed: 3,
-            sctp_established: 210,
-            sctp_shutdown_sent: 3,
-            sctp_shutdown_recd: 3,
-            sctp_shutdown_ack_sent: 3,
-            sctp_heartbeat_sent: 30,
-            frag4: 30,
-            frag6: 60,
-        }
+        Timeouts(proto::TIMEOUT_DEFAULTS)
     }
 }
 
+impl std::fmt::Debug for Timeouts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = f.debug_struct("Timeouts");
+        for (def, v) in proto::TIMEOUT_DEFS.iter().zip(&self.0) {
+            d.field(def.name, v);
+        }
+        d.finish()
+    }
+}
+
+/// The slot of IPv4 fragment reassembly's timeout (`net.ipv4.ipfrag_time`).
+pub const FRAG4_TIMEOUT: TimeoutSlot = TimeoutSlot::named("frag4");
+/// The slot of IPv6 fragment reassembly's timeout (`nf_conntrack_frag6_timeout`).
+pub const FRAG6_TIMEOUT: TimeoutSlot = TimeoutSlot::named("frag6");
+
 impl Timeouts {
+    /// One timeout, in seconds.
+    #[inline]
+    pub fn get(&self, slot: TimeoutSlot) -> u64 {
+        self.0[slot.index()]
+    }
+
     /// Every timeout with its short name (the sysctl name without `nf_conntrack_` and
     /// `_timeout`, e.g. `udp_stream`, `tcp_time_wait`) and its sysctl key.
     pub fn entries(&self) -> Vec<(&'static str, &'static str, u64)> {
-        vec![
-            (
-                "tcp_syn_sent",
-                "net.netfilter.nf_conntrack_tcp_timeout_syn_sent",
-                self.tcp_syn_sent,
-            ),
-            (
-                "tcp_syn_recv",
-                "net.netfilter.nf_conntrack_tcp_timeout_syn_recv",
-                self.tcp_syn_recv,
-            ),
-            (
-                "tcp_established",
-                "net.netfilter.nf_conntrack_tcp_timeout_established",
-                self.tcp_established,
-            ),
-            (
-                "tcp_fin_wait",
-                "net.netfilter.nf_conntrack_tcp_timeout_fin_wait",
-                self.tcp_fin_wait,
-            ),
-            (
-                "tcp_close_wait",
-                "net.netfilter.nf_conntrack_tcp_timeout_close_wait",
-                self.tcp_close_wait,
-            ),
-            (
-                "tcp_last_ack",
-                "net.netfilter.nf_conntrack_tcp_timeout_last_ack",
-                self.tcp_last_ack,
-            ),
-            (
-                "tcp_time_wait",
-                "net.netfilter.nf_conntrack_tcp_timeout_time_wait",
-                self.tcp_time_wait,
-            ),
-            (
-                "tcp_close",
-                "net.netfilter.nf_conntrack_tcp_timeout_close",
-                self.tcp_close,
-            ),
-            (
-                "tcp_max_retrans",
-                "net.netfilter.nf_conntrack_tcp_timeout_max_retrans",
-                self.tcp_max_retrans,
-            ),
-            (
-                "tcp_unacknowledged",
-                "net.netfilter.nf_conntrack_tcp_timeout_unacknowledged",
-                self.tcp_unacknowledged,
-            ),
-            ("udp", "net.netfilter.nf_conntrack_udp_timeout", self.udp),
-            (
-                "udp_stream",
-                "net.netfilter.nf_conntrack_udp_timeout_stream",
-                self.udp_stream,
-            ),
-            ("icmp", "net.netfilter.nf_conntrack_icmp_timeout", self.icmp),
-            (
-                "icmpv6",
-                "net.netfilter.nf_conntrack_icmpv6_timeout",
-                self.icmpv6,
-            ),
-            (
-                "generic",
-                "net.netfilter.nf_conntrack_generic_timeout",
-                self.generic,
-            ),
-            ("gre", "net.netfilter.nf_conntrack_gre_timeout", self.gre),
-            (
-                "gre_stream",
-                "net.netfilter.nf_conntrack_gre_timeout_stream",
-                self.gre_stream,
-            ),
-            (
-                "sctp_closed",
-                "net.netfilter.nf_conntrack_sctp_timeout_closed",
-                self.sctp_closed,
-            ),
-            (
-                "sctp_cookie_wait",
-                "net.netfilter.nf_conntrack_sctp_timeout_cookie_wait",
-                self.sctp_cookie_wait,
-            ),
-            (
-                "sctp_cookie_echoed",
-                "net.netfilter.nf_conntrack_sctp_timeout_cookie_echoed",
-                self.sctp_cookie_echoed,
-            ),
-            (
-                "sctp_established",
-                "net.netfilter.nf_conntrack_sctp_timeout_established",
-                self.sctp_established,
-            ),
-            (
-                "sctp_shutdown_sent",
-                "net.netfilter.nf_conntrack_sctp_timeout_shutdown_sent",
-                self.sctp_shutdown_sent,
-            ),
-            (
-                "sctp_shutdown_recd",
-                "net.netfilter.nf_conntrack_sctp_timeout_shutdown_recd",
-                self.sctp_shutdown_recd,
-            ),
-            (
-                "sctp_shutdown_ack_sent",
-                "net.netfilter.nf_conntrack_sctp_timeout_shutdown_ack_sent",
-                self.sctp_shutdown_ack_sent,
-            ),
-            (
-                "sctp_heartbeat_sent",
-                "net.netfilter.nf_conntrack_sctp_timeout_heartbeat_sent",
-                self.sctp_heartbeat_sent,
-            ),
-            ("frag4", "net.ipv4.ipfrag_time", self.frag4),
-            (
-                "frag6",
-                "net.netfilter.nf_conntrack_frag6_timeout",
-                self.frag6,
-            ),
-        ]
+        proto::TIMEOUT_DEFS
+            .iter()
+            .zip(self.0)
+            .map(|(d, v)| (d.name, d.sysctl, v))
+            .collect()
+    }
+
+    /// The names `--ct-timeout` takes, in order.
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        proto::TIMEOUT_DEFS.iter().map(|d| d.name)
     }
 
     /// Set one timeout by its short name (see [`Timeouts::entries`]); `Err` names the known
     /// ones. For a command line such as `--ct-timeout udp=10`.
     pub fn set(&mut self, name: &str, secs: u64) -> Result<(), String> {
-        let slot = match name {
-            "tcp_syn_sent" => &mut self.tcp_syn_sent,
-            "tcp_syn_recv" => &mut self.tcp_syn_recv,
-            "tcp_established" => &mut self.tcp_established,
-            "tcp_fin_wait" => &mut self.tcp_fin_wait,
-            "tcp_close_wait" => &mut self.tcp_close_wait,
-            "tcp_last_ack" => &mut self.tcp_last_ack,
-            "tcp_time_wait" => &mut self.tcp_time_wait,
-            "tcp_close" => &mut self.tcp_close,
-            "tcp_max_retrans" => &mut self.tcp_max_retrans,
-            "tcp_unacknowledged" => &mut self.tcp_unacknowledged,
-            "udp" => &mut self.udp,
-            "udp_stream" => &mut self.udp_stream,
-            "icmp" => &mut self.icmp,
-            "icmpv6" => &mut self.icmpv6,
-            "generic" => &mut self.generic,
-            "gre" => &mut self.gre,
-            "gre_stream" => &mut self.gre_stream,
-            "sctp_closed" => &mut self.sctp_closed,
-            "sctp_cookie_wait" => &mut self.sctp_cookie_wait,
-            "sctp_cookie_echoed" => &mut self.sctp_cookie_echoed,
-            "sctp_established" => &mut self.sctp_established,
-            "sctp_shutdown_sent" => &mut self.sctp_shutdown_sent,
-            "sctp_shutdown_recd" => &mut self.sctp_shutdown_recd,
-            "sctp_shutdown_ack_sent" => &mut self.sctp_shutdown_ack_sent,
-            "sctp_heartbeat_sent" => &mut self.sctp_heartbeat_sent,
-            "frag4" => &mut self.frag4,
-            "frag6" => &mut self.frag6,
-            _ => {
-                let names: Vec<&str> = self.entries().iter().map(|e| e.0).collect();
-                return Err(format!(
+        match proto::TIMEOUT_DEFS.iter().position(|d| d.name == name) {
+            Some(i) => {
+                self.0[i] = secs;
+                Ok(())
+            }
+            None => {
+                let names: Vec<&str> = Self::names().collect();
+                Err(format!(
                     "unknown conntrack timeout '{name}' (expected one of: {})",
                     names.join(", ")
-                ));
+                ))
             }
-        };
-        *slot = secs;
-        Ok(())
+        }
     }
 
-    /// The timeout of a TCP state, in seconds (`tcp_timeouts[state]`).
-    pub fn tcp_state(&self, s: tcp::TcpState) -> u64 {
-        use tcp::TcpState as T;
-        match s {
-            T::None => 0,
-            T::SynSent => self.tcp_syn_sent,
-            T::SynRecv => self.tcp_syn_recv,
-            T::Established => self.tcp_established,
-            T::FinWait => self.tcp_fin_wait,
-            T::CloseWait => self.tcp_close_wait,
-            T::LastAck => self.tcp_last_ack,
-            T::TimeWait => self.tcp_time_wait,
-            T::Close => self.tcp_close,
-            T::SynSent2 => 120,
+    /// The timeouts as the README's table (name, sysctl, kernel default, what it applies
+    /// to), generated from the trackers' tables.
+    pub fn markdown_table() -> String {
+        let mut s =
+            String::from("| name | sysctl | default (s) | applies to |\n|---|---|---|---|\n");
+        for d in &proto::TIMEOUT_DEFS {
+            s += &format!(
+                "| `{}` | `{}` | {} | {} |\n",
+                d.name, d.sysctl, d.default, d.doc
+            );
         }
+        s
+    }
+
+    /// The timeouts for `--help`: one line each, name, kernel default and what it applies to.
+    pub fn help_text() -> String {
+        let mut s = String::new();
+        for d in &proto::TIMEOUT_DEFS {
+            s += &format!("\n  {} ({} s): {}", d.name, d.default, d.doc);
+        }
+        s
     }
 }
 
@@ -458,5 +293,95 @@ mod tests {
         }
         let mut t = d;
         assert!(t.set("udp_streams", 1).is_err());
+    }
+
+    /// The trackers' tables give exactly the timeouts, sysctls, defaults and order there were
+    /// before the trackers owned them (the order is the one `--ct-timeout` errors list).
+    #[test]
+    fn timeout_tables_are_the_kernels_knobs() {
+        let tcp = "net.netfilter.nf_conntrack_tcp_timeout_";
+        let sctp = "net.netfilter.nf_conntrack_sctp_timeout_";
+        let mut want: Vec<(String, String, u64)> = Vec::new();
+        for (n, secs) in [
+            ("syn_sent", 120),
+            ("syn_recv", 60),
+            ("established", 432_000),
+            ("fin_wait", 120),
+            ("close_wait", 60),
+            ("last_ack", 30),
+            ("time_wait", 120),
+            ("close", 10),
+            ("max_retrans", 300),
+            ("unacknowledged", 300),
+        ] {
+            want.push((format!("tcp_{n}"), format!("{tcp}{n}"), secs));
+        }
+        for (n, key, secs) in [
+            ("udp", "udp_timeout", 30),
+            ("udp_stream", "udp_timeout_stream", 120),
+            ("icmp", "icmp_timeout", 30),
+            ("icmpv6", "icmpv6_timeout", 30),
+            ("generic", "generic_timeout", 600),
+            ("gre", "gre_timeout", 30),
+            ("gre_stream", "gre_timeout_stream", 180),
+        ] {
+            want.push((n.into(), format!("net.netfilter.nf_conntrack_{key}"), secs));
+        }
+        for (n, secs) in [
+            ("closed", 10),
+            ("cookie_wait", 3),
+            ("cookie_echoed", 3),
+            ("established", 210),
+            ("shutdown_sent", 3),
+            ("shutdown_recd", 3),
+            ("shutdown_ack_sent", 3),
+            ("heartbeat_sent", 30),
+        ] {
+            want.push((format!("sctp_{n}"), format!("{sctp}{n}"), secs));
+        }
+        want.push(("frag4".into(), "net.ipv4.ipfrag_time".into(), 30));
+        want.push((
+            "frag6".into(),
+            "net.netfilter.nf_conntrack_frag6_timeout".into(),
+            60,
+        ));
+        let got: Vec<(String, String, u64)> = Timeouts::default()
+            .entries()
+            .into_iter()
+            .map(|(n, k, s)| (n.to_string(), k.to_string(), s))
+            .collect();
+        assert_eq!(got, want);
+        // Every tracker reads its own: the slots name what they read.
+        let t = Timeouts::default();
+        assert_eq!(t.get(tcp::TIMEOUT_CLOSE), 10);
+        assert_eq!(t.get(proto::udp::TIMEOUT_REPLIED), 120);
+        assert_eq!(t.get(proto::gre::TIMEOUT_REPLIED), 180);
+        assert_eq!(t.get(sctp::TIMEOUT_HEARTBEAT_SENT), 30);
+        assert_eq!(t.get(FRAG6_TIMEOUT), 60);
+        assert_eq!(tcp::TcpState::SynSent2.timeout(&t), 120);
+        assert_eq!(
+            format!("{t:?}").split(", ").next(),
+            Some("Timeouts { tcp_syn_sent: 120")
+        );
+    }
+
+    /// README's table of timeouts is the one the trackers declare.
+    #[test]
+    fn readme_lists_the_trackers_timeouts() {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+            .expect("README.md");
+        let start = "<!-- ct-timeouts: generated from src/conntrack/proto/ -->\n";
+        let i = readme
+            .find(start)
+            .expect("README: start marker of the timeouts")
+            + start.len();
+        let e = readme[i..]
+            .find("<!-- end of ct-timeouts -->")
+            .expect("README: end marker of the timeouts");
+        let expected = Timeouts::markdown_table();
+        assert!(
+            readme[i..i + e] == expected,
+            "README's conntrack timeouts differ from the trackers' tables; replace them with:\n{expected}"
+        );
     }
 }

@@ -946,7 +946,7 @@ impl<'r> Engine<'r> {
                     &mut self.conntrack,
                     id,
                     self.params.hz,
-                    self.params.timeouts.tcp_close,
+                    self.params.timeouts.get(conntrack::tcp::TIMEOUT_CLOSE),
                     now,
                 );
             }

@@ -1,5 +1,9 @@
 //! The TCP tracker: `tcp_conntracks` state machine, window tracking (`tcp_in_window`), RST and
 //! SYN-on-TIME_WAIT handling and per-state timeouts, after `nf_conntrack_proto_tcp.c`.
+//!
+//! The unit [`Tcp`] (`nf_conntrack_l4proto_tcp`): `tcp_error` ([`L4Tracker::error`]), the
+//! ports as tuple, `tcp_new` and `nf_conntrack_tcp_packet` ([`L4Tracker::packet`]), and the
+//! `nf_conntrack_tcp_timeout_*` sysctls ([`TIMEOUTS`]).
 
 /// TCP conntrack states (`enum tcp_conntrack`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -73,8 +77,13 @@ pub struct TcpCt {
     pub retrans: u8,
 }
 
-use super::{status, CtDir, Params};
-use crate::packet::{tcp_flags as F, Packet, TcpInfo};
+use super::super::track::invalid;
+use super::super::{status, Conntrack, CtDir, CtOutcome, Params, ProtoState, Timeouts, Tuple};
+use super::{
+    checksum_bad, ports_to_tuple, quoted_ports, Cx, EntryCx, L4Tracker, L4Verdict, TimeoutDef,
+    TimeoutSlot,
+};
+use crate::packet::{tcp_flags as F, InnerPacket, Packet, TcpInfo, L4};
 
 /// `enum tcp_bit_set`: which of SYN/SYN-ACK/FIN/ACK/RST/none a segment is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -719,7 +728,7 @@ fn finish_packet(
                     if ct.last_dir as usize != d
                         && (ct.last_index == Index::Fin as u8 || ct.last_index == Index::Rst as u8)
                     {
-                        shrink_to = Some(p.timeouts.tcp_unacknowledged * hz);
+                        shrink_to = Some(p.timeouts.get(TIMEOUT_UNACKNOWLEDGED) * hz);
                     } else {
                         ct.last_index = index as u8;
                         ct.last_dir = d as u8;
@@ -738,9 +747,9 @@ fn finish_packet(
     if old_state != new_state && new_state == TcpState::FinWait {
         ct.seen[d].flags |= side_flags::CLOSE_INIT;
     }
-    let t = |s: TcpState| p.timeouts.tcp_state(s) * hz;
-    let retrans = p.timeouts.tcp_max_retrans * hz;
-    let unack = p.timeouts.tcp_unacknowledged * hz;
+    let t = |s: TcpState| s.timeout(&p.timeouts) * hz;
+    let retrans = p.timeouts.get(TIMEOUT_MAX_RETRANS) * hz;
+    let unack = p.timeouts.get(TIMEOUT_UNACKNOWLEDGED) * hz;
     let mut timeout = if ct.retrans >= p.tcp_max_retrans && t(new_state) > retrans {
         retrans
     } else if index == Index::Rst {
@@ -776,6 +785,204 @@ fn finish_packet(
         refresh: Some(timeout),
         shrink_to: None,
         set_assured,
+    }
+}
+
+/// The TCP timeouts (`tcp_timeouts[]`, by state; SYN_SENT2 has no sysctl and keeps 120 s).
+pub const TIMEOUTS: &[TimeoutDef] = &[
+    TimeoutDef {
+        name: "tcp_syn_sent",
+        sysctl: "net.netfilter.nf_conntrack_tcp_timeout_syn_sent",
+        default: 120,
+        doc: "SYN_SENT: a SYN seen, no SYN/ACK yet",
+    },
+    TimeoutDef {
+        name: "tcp_syn_recv",
+        sysctl: "net.netfilter.nf_conntrack_tcp_timeout_syn_recv",
+        default: 60,
+        doc: "SYN_RECV: the SYN/ACK seen",
+    },
+    TimeoutDef {
+        name: "tcp_established",
+        sysctl: "net.netfilter.nf_conntrack_tcp_timeout_established",
+        default: 432_000,
+        doc: "ESTABLISHED (5 days)",
+    },
+    TimeoutDef {
+        name: "tcp_fin_wait",
+        sysctl: "net.netfilter.nf_conntrack_tcp_timeout_fin_wait",
+        default: 120,
+        doc: "FIN_WAIT: a FIN seen",
+    },
+    TimeoutDef {
+        name: "tcp_close_wait",
+        sysctl: "net.netfilter.nf_conntrack_tcp_timeout_close_wait",
+        default: 60,
+        doc: "CLOSE_WAIT: an ACK seen after the FIN",
+    },
+    TimeoutDef {
+        name: "tcp_last_ack",
+        sysctl: "net.netfilter.nf_conntrack_tcp_timeout_last_ack",
+        default: 30,
+        doc: "LAST_ACK: the second FIN seen",
+    },
+    TimeoutDef {
+        name: "tcp_time_wait",
+        sysctl: "net.netfilter.nf_conntrack_tcp_timeout_time_wait",
+        default: 120,
+        doc: "TIME_WAIT: the last ACK seen",
+    },
+    TimeoutDef {
+        name: "tcp_close",
+        sysctl: "net.netfilter.nf_conntrack_tcp_timeout_close",
+        default: 10,
+        doc: "CLOSE: closed by a RST",
+    },
+    TimeoutDef {
+        name: "tcp_max_retrans",
+        sysctl: "net.netfilter.nf_conntrack_tcp_timeout_max_retrans",
+        default: 300,
+        doc: "at most this after tcp_max_retrans retransmissions, or with a zero window",
+    },
+    TimeoutDef {
+        name: "tcp_unacknowledged",
+        sysctl: "net.netfilter.nf_conntrack_tcp_timeout_unacknowledged",
+        default: 300,
+        doc: "at most this while data is unacknowledged, or ESTABLISHED without a reply",
+    },
+];
+
+pub const TIMEOUT_SYN_SENT: TimeoutSlot = TimeoutSlot::named("tcp_syn_sent");
+pub const TIMEOUT_SYN_RECV: TimeoutSlot = TimeoutSlot::named("tcp_syn_recv");
+pub const TIMEOUT_ESTABLISHED: TimeoutSlot = TimeoutSlot::named("tcp_established");
+pub const TIMEOUT_FIN_WAIT: TimeoutSlot = TimeoutSlot::named("tcp_fin_wait");
+pub const TIMEOUT_CLOSE_WAIT: TimeoutSlot = TimeoutSlot::named("tcp_close_wait");
+pub const TIMEOUT_LAST_ACK: TimeoutSlot = TimeoutSlot::named("tcp_last_ack");
+pub const TIMEOUT_TIME_WAIT: TimeoutSlot = TimeoutSlot::named("tcp_time_wait");
+pub const TIMEOUT_CLOSE: TimeoutSlot = TimeoutSlot::named("tcp_close");
+pub const TIMEOUT_MAX_RETRANS: TimeoutSlot = TimeoutSlot::named("tcp_max_retrans");
+pub const TIMEOUT_UNACKNOWLEDGED: TimeoutSlot = TimeoutSlot::named("tcp_unacknowledged");
+
+impl TcpState {
+    /// The state's timeout in seconds (`tcp_timeouts[state]`).
+    pub fn timeout(self, t: &Timeouts) -> u64 {
+        use TcpState as T;
+        match self {
+            T::None => 0,
+            T::SynSent => t.get(TIMEOUT_SYN_SENT),
+            T::SynRecv => t.get(TIMEOUT_SYN_RECV),
+            T::Established => t.get(TIMEOUT_ESTABLISHED),
+            T::FinWait => t.get(TIMEOUT_FIN_WAIT),
+            T::CloseWait => t.get(TIMEOUT_CLOSE_WAIT),
+            T::LastAck => t.get(TIMEOUT_LAST_ACK),
+            T::TimeWait => t.get(TIMEOUT_TIME_WAIT),
+            T::Close => t.get(TIMEOUT_CLOSE),
+            T::SynSent2 => 120,
+        }
+    }
+}
+
+/// The TCP tracker (`nf_conntrack_l4proto_tcp`).
+#[derive(Debug)]
+pub struct Tcp;
+
+/// The one [`Tcp`].
+pub static TCP: Tcp = Tcp;
+
+impl L4Tracker for Tcp {
+    fn name(&self) -> &'static str {
+        "tcp"
+    }
+
+    fn timeouts(&self) -> &'static [TimeoutDef] {
+        TIMEOUTS
+    }
+
+    /// `tcp_error`: a header shorter than its data offset, a bad checksum (PREROUTING), an
+    /// invalid flag combination. Without a decoded header there is no tuple either
+    /// ([`L4Tracker::pkt_to_tuple`] says why).
+    fn error(&self, _ct: &mut Conntrack, cx: &Cx<'_>) -> Option<CtOutcome> {
+        let L4::Tcp(th) = &cx.pkt.l4 else {
+            return None;
+        };
+        let tcplen = cx.pkt.ip_len.saturating_sub(cx.pkt.ip_hdr_len as u32);
+        if th.doff < 5 || tcplen < th.doff as u32 * 4 {
+            return Some(invalid("truncated TCP packet"));
+        }
+        if checksum_bad(cx) {
+            return Some(invalid("bad TCP checksum"));
+        }
+        if !valid_flags(th.flags) {
+            return Some(invalid("invalid TCP flag combination"));
+        }
+        None
+    }
+
+    fn pkt_to_tuple(&self, pkt: &Packet, t: &mut Tuple) -> Result<(), CtOutcome> {
+        ports_to_tuple(pkt, t)
+    }
+
+    fn quoted_tuple(&self, inner: &InnerPacket, t: &mut Tuple) -> bool {
+        quoted_ports(inner, t)
+    }
+
+    fn new_state(&self, _cx: &Cx<'_>) -> ProtoState {
+        ProtoState::Tcp(Box::default())
+    }
+
+    /// `nf_conntrack_tcp_packet`: `tcp_new` for a new entry, then the state machine; a
+    /// connection entering TIME_WAIT or CLOSE (or whose timeout is cut) counts as a death.
+    fn packet(&self, ct: &mut Conntrack, cx: &Cx<'_>, e: EntryCx) -> L4Verdict {
+        let (pkt, p, now) = (cx.pkt, cx.p, cx.now);
+        let L4::Tcp(th) = &pkt.l4 else {
+            unreachable!("tuple built from TCP")
+        };
+        let remaining = ct.remaining(e.id, now);
+        let entry = ct.get_mut(e.id).expect("entry");
+        let ProtoState::Tcp(tc) = &mut entry.proto else {
+            unreachable!("TCP entry")
+        };
+        let tc: &mut TcpCt = tc;
+        if e.is_new && !tcp_new(tc, pkt, th, p.tcp_loose) {
+            return L4Verdict::Invalid(
+                "invalid new TCP connection (not a SYN, or pickup disabled)",
+            );
+        }
+        let closed = |s: TcpState| matches!(s, TcpState::TimeWait | TcpState::Close);
+        let was_closed = closed(tc.state);
+        let r = tcp_packet(tc, e.status, pkt, th, e.dir, p);
+        let mut ended = closed(tc.state) && !was_closed;
+        if let Some(cap) = r.shrink_to {
+            // nf_tcp_handle_invalid: only when more than 120 s are left.
+            if remaining >= 120 * p.hz as u64 && remaining > cap {
+                entry.timeout = now + cap;
+                ended = true;
+            }
+        }
+        if r.set_assured {
+            entry.status |= status::ASSURED;
+        }
+        if ended {
+            ct.deaths += 1;
+        }
+        match r.verdict {
+            TcpVerdict::Accept => {
+                if let Some(t) = r.refresh {
+                    ct.refresh(e.id, t, now);
+                }
+                L4Verdict::Accept
+            }
+            TcpVerdict::Ignore => L4Verdict::Accept,
+            TcpVerdict::Invalid(why) => L4Verdict::Invalid(why),
+            TcpVerdict::Kill => {
+                ct.kill(e.id);
+                L4Verdict::Accept
+            }
+            TcpVerdict::Repeat => {
+                ct.remove(e.id);
+                L4Verdict::Repeat
+            }
+        }
     }
 }
 

@@ -1,8 +1,17 @@
 //! SCTP connection tracking, after `nf_conntrack_proto_sctp.c`: the CRC32c check at
 //! PREROUTING, the chunk sanity checks, the out-of-the-blue rules for a new connection, the
 //! verification tags of both directions and the per-chunk state machine with its timeouts.
+//!
+//! The unit [`Sctp`] (`nf_conntrack_l4proto_sctp`): the ports as tuple, `sctp_new` and
+//! `nf_conntrack_sctp_packet` ([`L4Tracker::packet`]), and the
+//! `nf_conntrack_sctp_timeout_*` sysctls ([`TIMEOUTS`]).
 
-use super::{CtDir, Timeouts};
+use super::super::track::CtHook;
+use super::super::{status, Conntrack, CtDir, CtOutcome, ProtoState, Timeouts, Tuple};
+use super::{
+    ports_to_tuple, quoted_ports, Cx, EntryCx, L4Tracker, L4Verdict, TimeoutDef, TimeoutSlot,
+};
+use crate::packet::{ChecksumMode, InnerPacket, Packet};
 
 /// Connection states (`enum sctp_conntrack`), in the kernel's order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -30,14 +39,14 @@ impl SctpState {
     /// The state's timeout in seconds (`timeouts[new_state]`; NONE uses CLOSED's).
     pub fn timeout(self, t: &Timeouts) -> u64 {
         match self {
-            SctpState::None | SctpState::Closed => t.sctp_closed,
-            SctpState::CookieWait => t.sctp_cookie_wait,
-            SctpState::CookieEchoed => t.sctp_cookie_echoed,
-            SctpState::Established => t.sctp_established,
-            SctpState::ShutdownSent => t.sctp_shutdown_sent,
-            SctpState::ShutdownRecd => t.sctp_shutdown_recd,
-            SctpState::ShutdownAckSent => t.sctp_shutdown_ack_sent,
-            SctpState::HeartbeatSent => t.sctp_heartbeat_sent,
+            SctpState::None | SctpState::Closed => t.get(TIMEOUT_CLOSED),
+            SctpState::CookieWait => t.get(TIMEOUT_COOKIE_WAIT),
+            SctpState::CookieEchoed => t.get(TIMEOUT_COOKIE_ECHOED),
+            SctpState::Established => t.get(TIMEOUT_ESTABLISHED),
+            SctpState::ShutdownSent => t.get(TIMEOUT_SHUTDOWN_SENT),
+            SctpState::ShutdownRecd => t.get(TIMEOUT_SHUTDOWN_RECD),
+            SctpState::ShutdownAckSent => t.get(TIMEOUT_SHUTDOWN_ACK_SENT),
+            SctpState::HeartbeatSent => t.get(TIMEOUT_HEARTBEAT_SENT),
         }
     }
 }
@@ -411,6 +420,127 @@ pub fn sctp_packet(
         refresh: (!ignore).then(|| state.timeout(t)),
         assured,
     })
+}
+
+/// The SCTP timeouts (`sctp_timeouts[]`, by state; NONE uses CLOSED's).
+pub const TIMEOUTS: &[TimeoutDef] = &[
+    TimeoutDef {
+        name: "sctp_closed",
+        sysctl: "net.netfilter.nf_conntrack_sctp_timeout_closed",
+        default: 10,
+        doc: "CLOSED: an INIT seen, or the association shut down",
+    },
+    TimeoutDef {
+        name: "sctp_cookie_wait",
+        sysctl: "net.netfilter.nf_conntrack_sctp_timeout_cookie_wait",
+        default: 3,
+        doc: "COOKIE_WAIT: the INIT ACK seen",
+    },
+    TimeoutDef {
+        name: "sctp_cookie_echoed",
+        sysctl: "net.netfilter.nf_conntrack_sctp_timeout_cookie_echoed",
+        default: 3,
+        doc: "COOKIE_ECHOED: the COOKIE ECHO seen",
+    },
+    TimeoutDef {
+        name: "sctp_established",
+        sysctl: "net.netfilter.nf_conntrack_sctp_timeout_established",
+        default: 210,
+        doc: "ESTABLISHED: the COOKIE ACK seen",
+    },
+    TimeoutDef {
+        name: "sctp_shutdown_sent",
+        sysctl: "net.netfilter.nf_conntrack_sctp_timeout_shutdown_sent",
+        default: 3,
+        doc: "SHUTDOWN_SENT: a SHUTDOWN seen in the original direction",
+    },
+    TimeoutDef {
+        name: "sctp_shutdown_recd",
+        sysctl: "net.netfilter.nf_conntrack_sctp_timeout_shutdown_recd",
+        default: 3,
+        doc: "SHUTDOWN_RECD: a SHUTDOWN seen in the reply direction",
+    },
+    TimeoutDef {
+        name: "sctp_shutdown_ack_sent",
+        sysctl: "net.netfilter.nf_conntrack_sctp_timeout_shutdown_ack_sent",
+        default: 3,
+        doc: "SHUTDOWN_ACK_SENT: the SHUTDOWN ACK seen",
+    },
+    TimeoutDef {
+        name: "sctp_heartbeat_sent",
+        sysctl: "net.netfilter.nf_conntrack_sctp_timeout_heartbeat_sent",
+        default: 30,
+        doc: "HEARTBEAT_SENT: a HEARTBEAT on a new path (multihoming)",
+    },
+];
+
+pub const TIMEOUT_CLOSED: TimeoutSlot = TimeoutSlot::named("sctp_closed");
+pub const TIMEOUT_COOKIE_WAIT: TimeoutSlot = TimeoutSlot::named("sctp_cookie_wait");
+pub const TIMEOUT_COOKIE_ECHOED: TimeoutSlot = TimeoutSlot::named("sctp_cookie_echoed");
+pub const TIMEOUT_ESTABLISHED: TimeoutSlot = TimeoutSlot::named("sctp_established");
+pub const TIMEOUT_SHUTDOWN_SENT: TimeoutSlot = TimeoutSlot::named("sctp_shutdown_sent");
+pub const TIMEOUT_SHUTDOWN_RECD: TimeoutSlot = TimeoutSlot::named("sctp_shutdown_recd");
+pub const TIMEOUT_SHUTDOWN_ACK_SENT: TimeoutSlot = TimeoutSlot::named("sctp_shutdown_ack_sent");
+pub const TIMEOUT_HEARTBEAT_SENT: TimeoutSlot = TimeoutSlot::named("sctp_heartbeat_sent");
+
+/// The SCTP tracker (`nf_conntrack_l4proto_sctp`). `sctp_error` (the CRC32c and the chunk
+/// checks) runs in the per-packet step, with the entry already found or created.
+#[derive(Debug)]
+pub struct Sctp;
+
+/// The one [`Sctp`].
+pub static SCTP: Sctp = Sctp;
+
+impl L4Tracker for Sctp {
+    fn name(&self) -> &'static str {
+        "sctp"
+    }
+
+    fn timeouts(&self) -> &'static [TimeoutDef] {
+        TIMEOUTS
+    }
+
+    fn pkt_to_tuple(&self, pkt: &Packet, t: &mut Tuple) -> Result<(), CtOutcome> {
+        ports_to_tuple(pkt, t)
+    }
+
+    fn quoted_tuple(&self, inner: &InnerPacket, t: &mut Tuple) -> bool {
+        quoted_ports(inner, t)
+    }
+
+    fn new_state(&self, _cx: &Cx<'_>) -> ProtoState {
+        ProtoState::Sctp(Default::default())
+    }
+
+    /// `nf_conntrack_sctp_packet` on the bytes the capture holds; bytes the kernel reads but
+    /// the capture cut off make the packet uncertain.
+    fn packet(&self, ct: &mut Conntrack, cx: &Cx<'_>, e: EntryCx) -> L4Verdict {
+        let (pkt, p) = (cx.pkt, cx.p);
+        let hl = pkt.ip_hdr_len as usize;
+        let len = (pkt.ip_len as usize).saturating_sub(hl);
+        let end = (pkt.ip_len as usize).min(pkt.data.len());
+        let seg = pkt.data.get(hl..end).unwrap_or(&[]);
+        let verify =
+            cx.hook == CtHook::PreRouting && p.checksum && p.checksums != ChecksumMode::Ignore;
+        let entry = ct.get_mut(e.id).expect("entry");
+        let confirmed = entry.status & status::CONFIRMED != 0;
+        let ProtoState::Sctp(sc) = &mut entry.proto else {
+            unreachable!("SCTP entry")
+        };
+        match sctp_packet(sc, confirmed, seg, len, e.dir, verify, &p.timeouts) {
+            Ok(r) => {
+                if r.assured {
+                    entry.status |= status::ASSURED;
+                }
+                if let Some(secs) = r.refresh {
+                    ct.refresh(e.id, secs * p.hz as u64, cx.now);
+                }
+                L4Verdict::Accept
+            }
+            Err(SctpFail::Invalid(why)) => L4Verdict::Invalid(why),
+            Err(SctpFail::Uncertain(why)) => L4Verdict::Uncertain(why),
+        }
+    }
 }
 
 #[cfg(test)]

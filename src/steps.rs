@@ -25,7 +25,7 @@ use crate::analysis::{
 };
 use crate::diag::{Diagnostic, SourceFile, Span};
 use crate::engine::{Direction, Engine, SimOptions};
-use crate::packet::tcp_flags as F;
+use crate::packet::Conversation;
 use crate::ruleset::parser::{apply, AppliedStep, ParseOptions};
 use crate::ruleset::{Family, Ruleset};
 
@@ -150,24 +150,24 @@ pub struct StepsError {
 }
 
 /// A live management session: one connection of the administrator's, continued step after
-/// step with consecutive sequence numbers.
+/// step with consecutive sequence numbers (`tcp`, for a TCP service).
 struct Live {
     svc: Service,
     admin: (IpAddr, u16),
     host: (IpAddr, u16),
-    cseq: u32,
-    sseq: u32,
+    tcp: Option<Conversation>,
 }
 
 impl Live {
-    /// The next packets of the session: data admin → host, data host → admin, ACK.
-    fn next(&self, sy: &mut Synth) -> Vec<Step> {
+    /// The next packets of the session (data admin → host, data host → admin, ACK), and the
+    /// connection as it is once they all got through.
+    fn next(&self, sy: &mut Synth) -> (Vec<Step>, Option<Conversation>) {
         let st = |what: &str, pkt| Step {
             what: what.to_string(),
             pkt,
         };
-        if self.svc.proto == 17 {
-            return vec![
+        let Some(mut tcp) = self.tcp.clone() else {
+            let steps = vec![
                 st(
                     "UDP admin → host (established flow)",
                     sy.udp(self.admin, self.host, 60),
@@ -177,22 +177,10 @@ impl Live {
                     sy.udp(self.host, self.admin, 60),
                 ),
             ];
-        }
-        let (c, s) = (self.cseq, self.sseq);
-        vec![
-            st(
-                "data admin → host (established session)",
-                sy.tcp(self.admin, self.host, F::PSH | F::ACK, c, s, 40),
-            ),
-            st(
-                "data host → admin (established session)",
-                sy.tcp(self.host, self.admin, F::PSH | F::ACK, s, c + 40, 400),
-            ),
-            st(
-                "ACK admin → host (established session)",
-                sy.tcp(self.admin, self.host, F::ACK, c + 40, s + 400, 0),
-            ),
-        ]
+            return (steps, None);
+        };
+        let steps = synth::tcp_established_steps(sy, &mut tcp, "admin", "host");
+        (steps, Some(tcp))
     }
 }
 
@@ -287,21 +275,33 @@ pub fn run(input: &StepsInput, check: &CheckOptions) -> Result<StepsReport, Step
     for (i, admin) in admins.iter().enumerate() {
         for (j, svc) in check.mgmt.iter().enumerate() {
             let port = 50_000 + (i * check.mgmt.len() + j) as u16 % 10_000;
-            let (warm, _) = if svc.proto == 6 {
-                synth::tcp_established(&mut sy, (*admin, port), (host, svc.port), "admin", "host")
+            let (warm, tcp) = if svc.proto == 6 {
+                let (warm, _, tcp) = synth::tcp_established_conv(
+                    &mut sy,
+                    (*admin, port),
+                    (host, svc.port),
+                    "admin",
+                    "host",
+                );
+                (warm, Some(tcp))
             } else {
-                synth::udp_established(&mut sy, (*admin, port), (host, svc.port), "admin", "host")
+                let (warm, _) = synth::udp_established(
+                    &mut sy,
+                    (*admin, port),
+                    (host, svc.port),
+                    "admin",
+                    "host",
+                );
+                (warm, None)
             };
             for p in &warm {
                 engine.process(p);
             }
-            // tcp_established's warm-up ends at these sequence numbers.
             lives.push(Live {
                 svc: *svc,
                 admin: (*admin, port),
                 host: (host, svc.port),
-                cseq: 7_051,
-                sseq: 9_061,
+                tcp,
             });
         }
     }
@@ -442,7 +442,7 @@ fn probe(
     rs: &Ruleset,
     check: &CheckOptions,
 ) -> SessionAt {
-    let pkts = live.next(sy);
+    let (pkts, moved) = live.next(sy);
     let mut failed: Option<StepResult> = None;
     for s in &pkts {
         let o = engine.process(&s.pkt);
@@ -455,10 +455,9 @@ fn probe(
             failed = Some(r);
         }
     }
-    if failed.is_none() && live.svc.proto == 6 {
+    if failed.is_none() {
         // Everything was delivered: the session moves on.
-        live.cseq += 40;
-        live.sseq += 400;
+        live.tcp = moved;
     }
     let mut nsy = Synth::at(sy.t);
     let session = if live.svc.proto == 6 {

@@ -6,6 +6,9 @@
 mod common;
 use common::*;
 
+use fwcheck::packet::build::build;
+use fwcheck::packet::{tcp_flags as F, Conversation, Endpoint, LinkInfo, Packet, Side, Timestamp};
+
 const C: &str = "198.51.100.7";
 
 fn rules_with(filter_extra: &str, nat: &str) -> String {
@@ -23,30 +26,62 @@ fn rules_with(filter_extra: &str, nat: &str) -> String {
     )
 }
 
-/// Handshake to `port` (the server's socket answers from `sport`), the server's greeting
-/// (primes the helper), then the 227 reply as `last` makes it, then a client SYN to port
-/// 50000. Returns the outcomes of the reply and the SYN.
+const GREETING: &[u8] = b"220 hi\r\n";
+const REPLY: &[u8] = b"227 Entering Passive Mode (203,0,113,10,195,80).\r\n";
+
+/// The frames of an FTP control connection from C:40000 to the host's `port` (the server's
+/// socket answers from `sport`, as it does behind a REDIRECT): the handshake, the server's
+/// greeting (primes the helper), the 227 reply; then a client SYN to port 50000.
+fn ftp_frames(port: u16, sport: u16) -> [Packet; 6] {
+    let mut cv = Conversation::new(
+        Endpoint::new(ip(C), 40000, 1000),
+        Endpoint::new(ip(HOST), port, 5000),
+    );
+    let from_host = |cv: &mut Conversation, flags: u8, payload: &[u8]| {
+        cv.server.port = sport;
+        let p = cv.send_payload(Side::Server, flags, payload);
+        cv.server.port = port;
+        p
+    };
+    let mut data = Conversation::new(
+        Endpoint::new(ip(C), 40001, 7000),
+        Endpoint::new(ip(HOST), 50000, 0),
+    );
+    let specs = [
+        cv.send(Side::Client, F::SYN, 0),
+        from_host(&mut cv, F::SYN | F::ACK, &[]),
+        cv.send(Side::Client, F::ACK, 0),
+        from_host(&mut cv, F::PSH | F::ACK, GREETING),
+        from_host(&mut cv, F::PSH | F::ACK, REPLY),
+        data.send(Side::Client, F::SYN, 0),
+    ];
+    let mut frame = 0;
+    specs.map(|spec| {
+        frame += 1;
+        let ts = Timestamp(1_700_000_000_000_000_000 + (frame - 1) * 1_000_000);
+        build(&spec, frame, ts, LinkInfo::default())
+    })
+}
+
+/// [`ftp_frames`] through `rules`, the reply as `last` makes it. Returns the outcomes of the
+/// reply and the SYN.
 fn session(
     rules: &str,
     port: u16,
     sport: u16,
-    last: impl Fn(fwcheck::packet::Packet) -> fwcheck::packet::Packet,
+    last: impl Fn(Packet) -> Packet,
 ) -> (fwcheck::engine::Outcome, fwcheck::engine::Outcome) {
     let l = common::rules(rules);
     let mut e = engine(&l);
-    let full = usize::MAX;
-    let o = e.process(&tcp(1, 0, (C, 40000), (HOST, port), "S", 1000, 0, 0));
+    let [syn, synack, ack, greet, reply, data_syn] = ftp_frames(port, sport);
+    let o = e.process(&syn);
     assert_eq!(v(&o), "ACCEPT");
-    e.process(&tcp(2, 1, (HOST, sport), (C, 40000), "SA", 5000, 1001, 0));
-    e.process(&tcp(3, 2, (C, 40000), (HOST, port), "A", 1001, 5001, 0));
-    let greet = b"220 hi\r\n";
-    let p = tcp(4, 3, (HOST, sport), (C, 40000), "PA", 5001, 1001, 0);
-    let o = e.process(&with_payload(p, greet, full));
+    e.process(&synack);
+    e.process(&ack);
+    let o = e.process(&greet);
     assert!(o.certain, "{:?}", o.reason);
-    let reply = b"227 Entering Passive Mode (203,0,113,10,195,80).\r\n";
-    let p = tcp(5, 4, (HOST, sport), (C, 40000), "PA", 5009, 1001, 0);
-    let r = e.process(&last(with_payload(p, reply, full)));
-    let syn = e.process(&tcp(6, 5, (C, 40001), (HOST, 50000), "S", 7000, 0, 0));
+    let r = e.process(&last(reply));
+    let syn = e.process(&data_syn);
     (r, syn)
 }
 
@@ -122,18 +157,15 @@ fn a_reply_on_a_doubtful_connection_leaves_the_data_connection_uncertain() {
     );
     let l = common::rules(&rules);
     let mut e = engine(&l);
-    let full = usize::MAX;
-    let o = e.process(&tcp(1, 0, (C, 40000), (HOST, 21), "S", 1000, 0, 0));
+    let [syn, synack, ack, greet, reply, data_syn] = ftp_frames(21, 21);
+    let o = e.process(&syn);
     assert!(!o.certain, "{o:?}");
-    e.process(&tcp(2, 1, (HOST, 21), (C, 40000), "SA", 5000, 1001, 0));
-    e.process(&tcp(3, 2, (C, 40000), (HOST, 21), "A", 1001, 5001, 0));
-    let p = tcp(4, 3, (HOST, 21), (C, 40000), "PA", 5001, 1001, 0);
-    e.process(&with_payload(p, b"220 hi\r\n", full));
-    let reply = b"227 Entering Passive Mode (203,0,113,10,195,80).\r\n";
-    let p = tcp(5, 4, (HOST, 21), (C, 40000), "PA", 5009, 1001, 0);
-    let r = e.process(&with_payload(p, reply, full));
+    e.process(&synack);
+    e.process(&ack);
+    e.process(&greet);
+    let r = e.process(&reply);
     assert_eq!(v(&r), "ACCEPT");
-    let syn = e.process(&tcp(6, 5, (C, 40001), (HOST, 50000), "S", 7000, 0, 0));
+    let syn = e.process(&data_syn);
     assert_eq!((v(&syn), st(&syn)), ("ACCEPT", "RELATED"));
     assert!(!syn.certain, "{:?}", syn.reason);
     let why = syn.reason.as_deref().unwrap_or("");

@@ -17,6 +17,8 @@ use fwcheck::compare::{compare, Comparison};
 use fwcheck::engine::{SimEnv, SimOptions};
 use fwcheck::lint::load_str;
 use fwcheck::oracle::Pacing;
+use fwcheck::packet::build::{build, PacketSpec};
+use fwcheck::packet::{Conversation, Endpoint, LinkInfo, Side, Timestamp};
 use fwcheck::ruleset::{Family, ParseOptions};
 use oracle_common::*;
 
@@ -29,13 +31,10 @@ fn with_ttl(mut p: Vec<u8>, ttl: u8) -> Vec<u8> {
     p
 }
 
-/// A TCP conversation on one connection, keeping both sides' sequence numbers.
+/// A TCP conversation on one connection ([`Conversation`] keeps both sides' sequence numbers:
+/// `a` is its client, `b` its server), its frames' IP bytes with consecutive IP ids.
 struct Conv {
-    a: IpAddr,
-    b: IpAddr,
-    aport: u16,
-    bport: u16,
-    seq: [u32; 2],
+    tcp: Conversation,
     id: u16,
     frames: Vec<Vec<u8>>,
 }
@@ -43,11 +42,11 @@ struct Conv {
 impl Conv {
     fn new(a: impl Into<IpAddr>, aport: u16, b: impl Into<IpAddr>, bport: u16) -> Conv {
         Conv {
-            a: a.into(),
-            b: b.into(),
-            aport,
-            bport,
-            seq: [1000, 5000],
+            tcp: Conversation::new(
+                Endpoint::new(a.into(), aport, 1000),
+                Endpoint::new(b.into(), bport, 5000),
+            )
+            .with_dont_fragment(true),
             id: 1,
             frames: Vec::new(),
         }
@@ -56,57 +55,47 @@ impl Conv {
         self.frames.push(p);
         self.id += 1;
     }
+    /// The IP bytes of `spec` with the next IP id.
+    fn push_spec(&mut self, mut spec: PacketSpec) {
+        spec.ip_id = self.id;
+        let p = build(&spec, 0, Timestamp(0), LinkInfo::default());
+        self.push(p.data.to_vec());
+    }
     fn handshake(&mut self) {
-        let (a, b, ap, bp, id) = (self.a, self.b, self.aport, self.bport, self.id);
-        self.push(tcp_ip(a, b, ap, bp, self.seq[0], 0, SYN, id, &[]));
-        self.push(tcp_ip(
-            b,
-            a,
-            bp,
-            ap,
-            self.seq[1],
-            self.seq[0] + 1,
-            SYN | ACK,
-            id + 1,
-            &[],
-        ));
-        self.seq = [self.seq[0] + 1, self.seq[1] + 1];
-        self.push(tcp_ip(
-            a,
-            b,
-            ap,
-            bp,
-            self.seq[0],
-            self.seq[1],
-            ACK,
-            id + 2,
-            &[],
-        ));
+        for spec in self.tcp.handshake() {
+            self.push_spec(spec);
+        }
     }
     /// Side 0 (`a`) or 1 (`b`) sends `data`; `advance`: whether its sequence moves on (a
     /// segment the kernel drops is sent again).
     fn say(&mut self, side: usize, data: &[u8], advance: bool) {
-        let (src, dst, sp, dp) = if side == 0 {
-            (self.a, self.b, self.aport, self.bport)
+        let from = if side == 0 {
+            Side::Client
         } else {
-            (self.b, self.a, self.bport, self.aport)
+            Side::Server
         };
-        let (seq, ack) = (self.seq[side], self.seq[1 - side]);
-        let id = self.id;
-        self.push(tcp_ip(src, dst, sp, dp, seq, ack, PSH | ACK, id, data));
-        if advance {
-            self.seq[side] += data.len() as u32;
-        }
+        let spec = if advance {
+            self.tcp.send_payload(from, PSH | ACK, data)
+        } else {
+            let (seq, ack) = (self.tcp.end(from).seq, self.tcp.ack_of(from, PSH | ACK));
+            self.tcp.raw_payload(from, PSH | ACK, seq, ack, data)
+        };
+        self.push_spec(spec);
     }
     /// A SYN of another connection between the two sides.
     fn syn(&mut self, from: usize, sport: u16, dport: u16) {
         let (src, dst) = if from == 0 {
-            (self.a, self.b)
+            (self.tcp.client.addr, self.tcp.server.addr)
         } else {
-            (self.b, self.a)
+            (self.tcp.server.addr, self.tcp.client.addr)
         };
-        let id = self.id;
-        self.push(tcp_ip(src, dst, sport, dport, 7000, 0, SYN, id, &[]));
+        let mut other = Conversation::new(
+            Endpoint::new(src, sport, 7000),
+            Endpoint::new(dst, dport, 0),
+        )
+        .with_dont_fragment(true);
+        let spec = other.send(Side::Client, SYN, 0);
+        self.push_spec(spec);
     }
 }
 

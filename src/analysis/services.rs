@@ -28,7 +28,7 @@ use super::synth::{self, Step, Synth};
 use super::*;
 use crate::diag::codes;
 use crate::engine::{CtLabel, Decision, Direction};
-use crate::packet::tcp_flags as F;
+use crate::packet::{tcp_flags as F, Side};
 use crate::ruleset::printer::rule_text;
 use crate::ruleset::{Action, Rule, TableKind};
 
@@ -468,9 +468,12 @@ const FTP_DATA_PORT: u16 = 50_000;
 pub fn ftp_passive_scenario(client: IpAddr, host: IpAddr) -> Vec<Step> {
     let mut sy = Synth::default();
     let (c, h) = ((client, 41_000), (host, 21));
-    let (cs, ss) = (1_000u32, 5_000u32);
+    // The session's handshake; the rest of its packets are not sent (their frame numbers and
+    // times stay used, as they always were).
     let mut steps = synth::tcp_session(&mut sy, c, h, "client", "host");
     steps.truncate(3);
+    let mut cv = Synth::conversation(c, h, 1_000, 5_000);
+    cv.handshake();
     let greet = b"220 FTP server ready\r\n";
     let pasv: &[u8] = if host.is_ipv4() {
         b"PASV\r\n"
@@ -492,20 +495,17 @@ pub fn ftp_passive_scenario(client: IpAddr, host: IpAddr) -> Vec<Step> {
         }
         IpAddr::V6(_) => format!("229 Entering Extended Passive Mode (|||{FTP_DATA_PORT}|)\r\n"),
     };
-    let (c1, s1) = (cs + 1, ss + 1);
-    let s2 = s1 + greet.len() as u32;
-    let c2 = c1 + pasv.len() as u32;
     steps.push(Step {
         what: "the host's greeting (220)".into(),
-        pkt: sy.tcp_text(h, c, s1, c1, greet),
+        pkt: sy.packet(cv.send_payload(Side::Server, F::PSH | F::ACK, greet)),
     });
     steps.push(Step {
         what: format!("the client's {}", String::from_utf8_lossy(&pasv[..4])),
-        pkt: sy.tcp_text(c, h, c1, s2, pasv),
+        pkt: sy.packet(cv.send_payload(Side::Client, F::PSH | F::ACK, pasv)),
     });
     steps.push(Step {
         what: format!("the host's reply announcing port {FTP_DATA_PORT}"),
-        pkt: sy.tcp_text(h, c, s2, c2, reply.as_bytes()),
+        pkt: sy.packet(cv.send_payload(Side::Server, F::PSH | F::ACK, reply.as_bytes())),
     });
     steps.push(Step {
         what: format!("the client's data connection (SYN to port {FTP_DATA_PORT})"),

@@ -1,11 +1,13 @@
 //! Traffic the checks synthesise: TCP sessions (new, or already established when the rules are
 //! loaded), UDP exchanges, pings and single probes — real packets with correct checksums, built
-//! by [`crate::packet::build`], fed to the same engine as captures.
+//! by [`crate::packet::build`], fed to the same engine as captures. TCP segments and their
+//! sequence numbers come from [`crate::packet::conversation`] ([`Synth::conversation`]); this
+//! file adds frame numbers, time stamps and the step labels of reports.
 
 use std::net::IpAddr;
 
 use crate::packet::build::{build, L4Spec, PacketSpec, TcpOpt};
-use crate::packet::{tcp_flags as F, LinkInfo, Packet, Timestamp};
+use crate::packet::{tcp_flags as F, Conversation, Endpoint, LinkInfo, Packet, Side, Timestamp};
 
 /// Capture time of the first synthetic packet (2023-11-14T22:13:20Z, as the generator).
 pub const T0: u64 = 1_700_000_000_000_000_000;
@@ -41,18 +43,6 @@ impl Synth {
         build(&spec, self.frame, Timestamp(self.t), LinkInfo::default())
     }
 
-    /// A TCP segment carrying `payload` (an FTP command, a reply).
-    pub fn tcp_text(
-        &mut self,
-        src: (IpAddr, u16),
-        dst: (IpAddr, u16),
-        seq: u32,
-        ack: u32,
-        payload: &[u8],
-    ) -> Packet {
-        self.tcp_bytes(src, dst, F::PSH | F::ACK, seq, ack, payload.to_vec())
-    }
-
     /// Advance the clock without a packet.
     pub fn wait(&mut self, ns: u64) {
         self.t += ns;
@@ -80,26 +70,25 @@ impl Synth {
         ack: u32,
         payload: Vec<u8>,
     ) -> Packet {
-        let options = if flags & F::SYN != 0 {
-            vec![TcpOpt::Mss(1460), TcpOpt::SackPerm, TcpOpt::WScale(7)]
-        } else {
-            Vec::new()
-        };
-        let mut spec = PacketSpec::new(
-            src.0,
-            dst.0,
-            L4Spec::Tcp {
-                sport: src.1,
-                dport: dst.1,
-                seq,
-                ack,
-                flags,
-                window: 502,
-                options,
-            },
-        );
-        spec.payload = payload;
+        let spec =
+            Self::conversation(src, dst, 0, 0).raw_payload(Side::Client, flags, seq, ack, &payload);
         self.packet(spec)
+    }
+
+    /// A TCP connection from `client` to `server` as the checks send it: window 502, SYNs
+    /// with MSS 1460, SACK-permitted and window scale 7, TTL 64, payloads of `x`.
+    pub fn conversation(
+        client: (IpAddr, u16),
+        server: (IpAddr, u16),
+        client_isn: u32,
+        server_isn: u32,
+    ) -> Conversation {
+        let end = |(addr, port): (IpAddr, u16), isn: u32| {
+            Endpoint::new(addr, port, isn)
+                .with_windows(502, 502)
+                .with_syn_options(vec![TcpOpt::Mss(1460), TcpOpt::SackPerm, TcpOpt::WScale(7)])
+        };
+        Conversation::new(end(client, client_isn), end(server, server_isn))
     }
 
     pub fn udp(&mut self, src: (IpAddr, u16), dst: (IpAddr, u16), payload: usize) -> Packet {
@@ -185,6 +174,25 @@ pub fn echo_types(v6: bool) -> (u8, u8) {
     }
 }
 
+/// The steps of a 3-way handshake on `cv` (`c`/`s` name the two sides in the step labels).
+pub fn tcp_handshake(sy: &mut Synth, cv: &mut Conversation, c: &str, s: &str) -> Vec<Step> {
+    let [syn, synack, ack] = cv.handshake();
+    vec![
+        Step {
+            what: format!("SYN {c} → {s}"),
+            pkt: sy.packet(syn),
+        },
+        Step {
+            what: format!("SYN/ACK {s} → {c}"),
+            pkt: sy.packet(synack),
+        },
+        Step {
+            what: format!("ACK {c} → {s}"),
+            pkt: sy.packet(ack),
+        },
+    ]
+}
+
 /// A complete TCP session from `client` to `server`: handshake, data both ways, FIN close
 /// (`c`/`s` name the two sides in the step labels).
 pub fn tcp_session(
@@ -194,51 +202,47 @@ pub fn tcp_session(
     c: &str,
     s: &str,
 ) -> Vec<Step> {
-    let (cs, ss) = (1_000u32, 5_000u32);
+    let mut cv = Synth::conversation(client, server, 1_000, 5_000);
+    let mut steps = tcp_handshake(sy, &mut cv, c, s);
+    let mut st = |what: String, spec: PacketSpec| {
+        steps.push(Step {
+            what,
+            pkt: sy.packet(spec),
+        })
+    };
+    st(format!("data {c} → {s}"), cv.data(Side::Client, 100));
+    st(format!("data {s} → {c}"), cv.data(Side::Server, 200));
+    let [fin, ack, sfin, last] = cv.close_acked(Side::Client);
+    st(format!("FIN {c} → {s}"), fin);
+    st(format!("ACK {s} → {c}"), ack);
+    st(format!("FIN {s} → {c}"), sfin);
+    st(format!("ACK {c} → {s}"), last);
+    steps
+}
+
+/// The next packets of an established session `cv`: data both ways and the client's ACK
+/// (`c`/`s` name the two sides in the step labels).
+pub fn tcp_established_steps(sy: &mut Synth, cv: &mut Conversation, c: &str, s: &str) -> Vec<Step> {
     let st = |what: String, pkt: Packet| Step { what, pkt };
     vec![
         st(
-            format!("SYN {c} → {s}"),
-            sy.tcp(client, server, F::SYN, cs, 0, 0),
+            format!("data {c} → {s} (established session)"),
+            sy.packet(cv.data(Side::Client, 40)),
         ),
         st(
-            format!("SYN/ACK {s} → {c}"),
-            sy.tcp(server, client, F::SYN | F::ACK, ss, cs + 1, 0),
+            format!("data {s} → {c} (established session)"),
+            sy.packet(cv.data(Side::Server, 400)),
         ),
         st(
-            format!("ACK {c} → {s}"),
-            sy.tcp(client, server, F::ACK, cs + 1, ss + 1, 0),
-        ),
-        st(
-            format!("data {c} → {s}"),
-            sy.tcp(client, server, F::PSH | F::ACK, cs + 1, ss + 1, 100),
-        ),
-        st(
-            format!("data {s} → {c}"),
-            sy.tcp(server, client, F::PSH | F::ACK, ss + 1, cs + 101, 200),
-        ),
-        st(
-            format!("FIN {c} → {s}"),
-            sy.tcp(client, server, F::FIN | F::ACK, cs + 101, ss + 201, 0),
-        ),
-        st(
-            format!("ACK {s} → {c}"),
-            sy.tcp(server, client, F::ACK, ss + 201, cs + 102, 0),
-        ),
-        st(
-            format!("FIN {s} → {c}"),
-            sy.tcp(server, client, F::FIN | F::ACK, ss + 201, cs + 102, 0),
-        ),
-        st(
-            format!("ACK {c} → {s}"),
-            sy.tcp(client, server, F::ACK, cs + 102, ss + 202, 0),
+            format!("ACK {c} → {s} (established session)"),
+            sy.packet(cv.send(Side::Client, F::ACK, 0)),
         ),
     ]
 }
 
 /// A TCP session that is already established when the rules are loaded: the `warmup` packets
 /// (handshake and an exchange) build the connection under no rules; the `test` packets
-/// continue it (data both ways) under the ruleset being checked.
+/// continue it (data both ways, [`tcp_established_steps`]) under the ruleset being checked.
 pub fn tcp_established(
     sy: &mut Synth,
     client: (IpAddr, u16),
@@ -246,32 +250,28 @@ pub fn tcp_established(
     c: &str,
     s: &str,
 ) -> (Vec<Packet>, Vec<Step>) {
-    let (cs, ss) = (7_000u32, 9_000u32);
-    let warmup = vec![
-        sy.tcp(client, server, F::SYN, cs, 0, 0),
-        sy.tcp(server, client, F::SYN | F::ACK, ss, cs + 1, 0),
-        sy.tcp(client, server, F::ACK, cs + 1, ss + 1, 0),
-        sy.tcp(client, server, F::PSH | F::ACK, cs + 1, ss + 1, 50),
-        sy.tcp(server, client, F::PSH | F::ACK, ss + 1, cs + 51, 60),
-        sy.tcp(client, server, F::ACK, cs + 51, ss + 61, 0),
-    ];
-    sy.wait(2_000_000_000);
-    let st = |what: String, pkt: Packet| Step { what, pkt };
-    let test = vec![
-        st(
-            format!("data {c} → {s} (established session)"),
-            sy.tcp(client, server, F::PSH | F::ACK, cs + 51, ss + 61, 40),
-        ),
-        st(
-            format!("data {s} → {c} (established session)"),
-            sy.tcp(server, client, F::PSH | F::ACK, ss + 61, cs + 91, 400),
-        ),
-        st(
-            format!("ACK {c} → {s} (established session)"),
-            sy.tcp(client, server, F::ACK, cs + 91, ss + 461, 0),
-        ),
-    ];
+    let (warmup, test, _) = tcp_established_conv(sy, client, server, c, s);
     (warmup, test)
+}
+
+/// [`tcp_established`], and the connection as it is after the warm-up (where the `test`
+/// packets continue it).
+pub fn tcp_established_conv(
+    sy: &mut Synth,
+    client: (IpAddr, u16),
+    server: (IpAddr, u16),
+    c: &str,
+    s: &str,
+) -> (Vec<Packet>, Vec<Step>, Conversation) {
+    let mut cv = Synth::conversation(client, server, 7_000, 9_000);
+    let mut warmup: Vec<Packet> = cv.handshake().into_iter().map(|p| sy.packet(p)).collect();
+    warmup.push(sy.packet(cv.data(Side::Client, 50)));
+    warmup.push(sy.packet(cv.data(Side::Server, 60)));
+    warmup.push(sy.packet(cv.send(Side::Client, F::ACK, 0)));
+    sy.wait(2_000_000_000);
+    let after_warmup = cv.clone();
+    let test = tcp_established_steps(sy, &mut cv, c, s);
+    (warmup, test, after_warmup)
 }
 
 /// A UDP request and its reply, then a second request.

@@ -14,6 +14,8 @@
 //!   * [`defrag`] — [`defrag::Defragmenter`], the kernel's pre-conntrack reassembly.
 //! * [`traffic`] — packets made and written:
 //!   * [`build`] — builds wire bytes (IP + L4, correct checksums) for synthetic packets.
+//!   * [`conversation`] — [`conversation::Conversation`], the one TCP conversation builder
+//!     (handshake, data, closes, RSTs, raw segments) of the generator, synthesis and tests.
 //!   * [`writer`] — classic pcap / pcapng writers and link-layer framing.
 //!   * [`gen`] — synthetic traffic profiles (`fwcheck gen`).
 //!   * [`flowspec`] — the ad-hoc what-if flow grammar (`--flow`).
@@ -539,9 +541,10 @@ pub mod traffic;
 
 // The sub-modules by their own names, as the rest of the crate uses them.
 pub use ingest::{capture, decode, defrag, problem};
-pub use traffic::{build, flowspec, gen, writer};
+pub use traffic::{build, conversation, flowspec, gen, writer};
 
 pub use capture::{CaptureError, CaptureFormat, CaptureReader, ReadStats};
+pub use conversation::{Conversation, Endpoint, Side};
 pub use defrag::{DefragEvent, Defragmenter};
 pub use problem::{PacketProblem, ProblemKind};
 pub use writer::write_pcap;

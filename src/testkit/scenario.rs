@@ -16,6 +16,7 @@ use crate::packet::build::{build, fragment_v4, fragment_v6, ExtHdr, L4Spec, Pack
 use crate::packet::tcp_flags::{ACK, FIN, PSH, RST, SYN, URG};
 use crate::packet::writer::{write_pcap, DEFAULT_HOST_MAC, DEFAULT_PEER_MAC};
 use crate::packet::{proto, LinkInfo, Packet, Timestamp};
+use crate::packet::{Conversation, Endpoint, Side};
 
 const START_NS: u64 = 1_700_000_000_000_000_000;
 const MS: u64 = 1_000_000;
@@ -126,83 +127,61 @@ fn payload(n: usize, seed: u8) -> Vec<u8> {
         .collect()
 }
 
-/// A TCP conversation between a client `c` and a server `s` with exact sequence numbers.
-/// `cs`/`ss` are the next sequence numbers each side will send.
-pub(crate) struct Conv {
-    pub c: IpAddr,
-    pub s: IpAddr,
-    pub cp: u16,
-    pub sp: u16,
-    pub cs: u32,
-    pub ss: u32,
-    /// Window field each side sends (after the SYN).
-    pub cwin: u16,
-    pub swin: u16,
-    /// Options of the client's SYN and the server's SYN/ACK.
-    pub copts: Vec<TcpOpt>,
-    pub sopts: Vec<TcpOpt>,
+/// The payload bytes of a segment in these captures: letters that depend on its sequence
+/// number.
+fn seg_payload(len: usize, seq: u32) -> Vec<u8> {
+    payload(len, seq as u8)
+}
+
+/// A TCP conversation between a client and a server with exact sequence numbers: a
+/// [`Conversation`] (which keeps the numbers; `client.seq`/`server.seq` are the next each side
+/// sends) whose segments go into a [`Cap`], each with an IP id derived from its sequence
+/// number. The host sends with TTL 64, the rest of the world with 52; SYNs carry MSS and
+/// SACK-permitted, window 64240 (client) or 65160 (server).
+pub(crate) struct Conv(Conversation);
+
+impl std::ops::Deref for Conv {
+    type Target = Conversation;
+    fn deref(&self) -> &Conversation {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Conv {
+    fn deref_mut(&mut self) -> &mut Conversation {
+        &mut self.0
+    }
 }
 
 impl Conv {
     pub(crate) fn new(c: &str, cp: u16, s: &str, sp: u16, cisn: u32, sisn: u32) -> Conv {
-        Conv {
-            c: ip(c),
-            s: ip(s),
-            cp,
-            sp,
-            cs: cisn,
-            ss: sisn,
-            cwin: 64240,
-            swin: 65160,
-            copts: vec![TcpOpt::Mss(1460), TcpOpt::SackPerm],
-            sopts: vec![TcpOpt::Mss(1460), TcpOpt::SackPerm],
-        }
+        let end = |a: &str, port: u16, isn: u32, syn_window: u16, window: u16| {
+            Endpoint::new(ip(a), port, isn)
+                .with_windows(syn_window, window)
+                .with_syn_options(vec![TcpOpt::Mss(1460), TcpOpt::SackPerm])
+                .with_ttl(if is_host(ip(a)) { 64 } else { 52 })
+        };
+        Conv(
+            Conversation::new(
+                end(c, cp, cisn, 64240, 64240),
+                end(s, sp, sisn, 65160, 65160),
+            )
+            .with_dont_fragment(true)
+            .with_fill(seg_payload),
+        )
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn spec(
-        src: IpAddr,
-        dst: IpAddr,
-        sport: u16,
-        dport: u16,
-        seq: u32,
-        ack: u32,
-        flags: u8,
-        window: u16,
-        options: Vec<TcpOpt>,
-        len: usize,
-    ) -> PacketSpec {
-        let mut s = PacketSpec::new(
-            src,
-            dst,
-            L4Spec::Tcp {
-                sport,
-                dport,
-                seq,
-                ack,
-                flags,
-                window,
-                options,
-            },
-        );
-        s.payload = payload(len, seq as u8);
-        s.ttl = if is_host(src) { 64 } else { 52 };
-        s.ip_id = (seq ^ (seq >> 16)) as u16;
-        s.dont_fragment = true;
-        s
+    /// Appends a segment, its IP id derived from its sequence number.
+    fn push(cap: &mut Cap, mut spec: PacketSpec) {
+        if let L4Spec::Tcp { seq, .. } = spec.l4 {
+            spec.ip_id = (seq ^ (seq >> 16)) as u16;
+        }
+        cap.push(&spec);
     }
 
     /// Client → server with explicit numbers (the conversation's counters do not move).
     pub(crate) fn c_raw(&self, cap: &mut Cap, flags: u8, seq: u32, ack: u32, len: usize) {
-        let opts = if flags & SYN != 0 {
-            self.copts.clone()
-        } else {
-            vec![]
-        };
-        let win = if flags & SYN != 0 { 64240 } else { self.cwin };
-        cap.push(&Self::spec(
-            self.c, self.s, self.cp, self.sp, seq, ack, flags, win, opts, len,
-        ));
+        Self::push(cap, self.raw(Side::Client, flags, seq, ack, len));
     }
 
     /// Client → server with explicit numbers and TCP options.
@@ -216,91 +195,61 @@ impl Conv {
         len: usize,
         opts: Vec<TcpOpt>,
     ) {
-        cap.push(&Self::spec(
-            self.c, self.s, self.cp, self.sp, seq, ack, flags, self.cwin, opts, len,
-        ));
+        Self::push(
+            cap,
+            self.raw_options(Side::Client, flags, seq, ack, len, opts),
+        );
     }
 
     /// Server → client with explicit numbers.
     pub(crate) fn s_raw(&self, cap: &mut Cap, flags: u8, seq: u32, ack: u32, len: usize) {
-        let opts = if flags & SYN != 0 {
-            self.sopts.clone()
-        } else {
-            vec![]
-        };
-        let win = if flags & SYN != 0 { 65160 } else { self.swin };
-        cap.push(&Self::spec(
-            self.s, self.c, self.sp, self.cp, seq, ack, flags, win, opts, len,
-        ));
-    }
-
-    fn advance(seq: u32, flags: u8, len: usize) -> u32 {
-        seq.wrapping_add(len as u32)
-            .wrapping_add(u32::from(flags & SYN != 0))
-            .wrapping_add(u32::from(flags & FIN != 0))
+        Self::push(cap, self.raw(Side::Server, flags, seq, ack, len));
     }
 
     /// Client → server: the next segment (ack = the server's next sequence number if ACK).
     pub(crate) fn c(&mut self, cap: &mut Cap, flags: u8, len: usize) {
-        let ack = if flags & ACK != 0 { self.ss } else { 0 };
-        self.c_raw(cap, flags, self.cs, ack, len);
-        self.cs = Self::advance(self.cs, flags, len);
+        Self::push(cap, self.0.send(Side::Client, flags, len));
     }
 
     /// Server → client: the next segment.
     pub(crate) fn s(&mut self, cap: &mut Cap, flags: u8, len: usize) {
-        let ack = if flags & ACK != 0 { self.cs } else { 0 };
-        self.s_raw(cap, flags, self.ss, ack, len);
-        self.ss = Self::advance(self.ss, flags, len);
+        Self::push(cap, self.0.send(Side::Server, flags, len));
     }
 
     pub(crate) fn handshake(&mut self, cap: &mut Cap) {
-        self.c(cap, SYN, 0);
-        self.s(cap, SYN | ACK, 0);
-        self.c(cap, ACK, 0);
+        for p in self.0.handshake() {
+            Self::push(cap, p);
+        }
     }
 
     /// A request and a response.
     pub(crate) fn exchange(&mut self, cap: &mut Cap, req: usize, resp: usize) {
-        self.c(cap, PSH | ACK, req);
-        self.s(cap, ACK, 0);
-        self.s(cap, PSH | ACK, resp);
-        self.c(cap, ACK, 0);
+        for p in self.0.exchange(req, resp) {
+            Self::push(cap, p);
+        }
     }
 
     /// Client closes first: FIN, FIN, ACK.
     pub(crate) fn close_client(&mut self, cap: &mut Cap) {
-        self.c(cap, FIN | ACK, 0);
-        self.s(cap, FIN | ACK, 0);
-        self.c(cap, ACK, 0);
+        for p in self.0.close(Side::Client) {
+            Self::push(cap, p);
+        }
     }
 
     /// Server closes first.
     pub(crate) fn close_server(&mut self, cap: &mut Cap) {
-        self.s(cap, FIN | ACK, 0);
-        self.c(cap, FIN | ACK, 0);
-        self.s(cap, ACK, 0);
+        for p in self.0.close(Side::Server) {
+            Self::push(cap, p);
+        }
     }
 
-    /// The IP bytes of the client's next data segment (for quoting in ICMP errors).
+    /// The IP bytes of the client's next data segment (for quoting in ICMP errors; no
+    /// options, even on a SYN).
     pub(crate) fn c_bytes(&self, flags: u8, len: usize) -> Vec<u8> {
-        let p = build(
-            &Self::spec(
-                self.c,
-                self.s,
-                self.cp,
-                self.sp,
-                self.cs,
-                self.ss,
-                flags,
-                self.cwin,
-                vec![],
-                len,
-            ),
-            0,
-            Timestamp(0),
-            LinkInfo::default(),
-        );
+        let (seq, ack) = (self.client.seq, self.server.seq);
+        let mut spec = self.raw_options(Side::Client, flags, seq, ack, len, vec![]);
+        spec.ip_id = (seq ^ (seq >> 16)) as u16;
+        let p = build(&spec, 0, Timestamp(0), LinkInfo::default());
         p.data.to_vec()
     }
 }
@@ -432,68 +381,74 @@ pub fn tcp_edge() -> Vec<u8> {
     // 7. Mid-stream pickup attempts with FIN, RST, SYN/ACK first (none may create an entry),
     //    then a plain ACK that does.
     let mut c = Conv::new("198.51.100.17", 40007, h, 80, 3_400_000, 7_400_000);
-    c.c_raw(k, FIN | ACK, c.cs, c.ss, 0);
-    c.c_raw(k, RST | ACK, c.cs, c.ss, 0);
-    c.c_raw(k, SYN | ACK, c.cs, c.ss, 0);
-    c.s_raw(k, FIN | ACK, c.ss, c.cs, 0);
+    c.c_raw(k, FIN | ACK, c.client.seq, c.server.seq, 0);
+    c.c_raw(k, RST | ACK, c.client.seq, c.server.seq, 0);
+    c.c_raw(k, SYN | ACK, c.client.seq, c.server.seq, 0);
+    c.s_raw(k, FIN | ACK, c.server.seq, c.client.seq, 0);
     c.c(k, ACK, 0);
     c.s(k, PSH | ACK, 50);
     c.c(k, ACK, 0);
 
     // 8. Retransmissions: SYN, SYN/ACK, data, FIN (in, :443).
     let mut c = Conv::new("198.51.100.18", 40008, h, 443, 4_000_000, 8_000_000);
-    let isn = c.cs;
+    let isn = c.client.seq;
     c.c(k, SYN, 0);
     c.c_raw(k, SYN, isn, 0, 0);
-    let sisn = c.ss;
+    let sisn = c.server.seq;
     c.s(k, SYN | ACK, 0);
-    c.s_raw(k, SYN | ACK, sisn, c.cs, 0);
+    c.s_raw(k, SYN | ACK, sisn, c.client.seq, 0);
     c.c(k, ACK, 0);
-    let seq = c.cs;
+    let seq = c.client.seq;
     c.c(k, PSH | ACK, 500);
-    c.c_raw(k, PSH | ACK, seq, c.ss, 500);
+    c.c_raw(k, PSH | ACK, seq, c.server.seq, 500);
     c.s(k, ACK, 0);
-    c.c_raw(k, PSH | ACK, seq, c.ss, 500);
+    c.c_raw(k, PSH | ACK, seq, c.server.seq, 500);
     c.s(k, PSH | ACK, 600);
-    let sseq = c.ss;
-    c.s_raw(k, PSH | ACK, sseq.wrapping_sub(600), c.cs, 600);
+    let sseq = c.server.seq;
+    c.s_raw(k, PSH | ACK, sseq.wrapping_sub(600), c.client.seq, 600);
     c.c(k, ACK, 0);
-    let fin = c.cs;
+    let fin = c.client.seq;
     c.c(k, FIN | ACK, 0);
-    c.c_raw(k, FIN | ACK, fin, c.ss, 0);
-    let sfin = c.ss;
+    c.c_raw(k, FIN | ACK, fin, c.server.seq, 0);
+    let sfin = c.server.seq;
     c.s(k, FIN | ACK, 0);
     c.c(k, ACK, 0);
-    c.s_raw(k, FIN | ACK, sfin, c.cs, 0);
+    c.s_raw(k, FIN | ACK, sfin, c.client.seq, 0);
     c.c(k, ACK, 0);
 
     // 9. The client resets an established session; the server keeps talking.
     let mut c = Conv::new("198.51.100.19", 40009, h, 80, 4_100_000, 8_100_000);
     c.handshake(k);
     c.exchange(k, 100, 300);
-    c.c_raw(k, RST | ACK, c.cs, c.ss, 0);
+    c.c_raw(k, RST | ACK, c.client.seq, c.server.seq, 0);
     c.s(k, PSH | ACK, 100);
-    c.c_raw(k, RST, c.cs, 0, 0);
+    c.c_raw(k, RST, c.client.seq, 0, 0);
 
     // 10. The server resets (out); the client retransmits data afterwards.
     let mut c = Conv::new("198.51.100.20", 40010, h, 443, 4_200_000, 8_200_000);
     c.handshake(k);
     c.c(k, PSH | ACK, 100);
-    c.s_raw(k, RST, c.ss, 0, 0);
-    c.c_raw(k, PSH | ACK, c.cs.wrapping_sub(100), c.ss, 100);
+    c.s_raw(k, RST, c.server.seq, 0, 0);
+    c.c_raw(
+        k,
+        PSH | ACK,
+        c.client.seq.wrapping_sub(100),
+        c.server.seq,
+        100,
+    );
 
     // 11. RST as the only reply to a SYN (closed port, in), then the SYN again.
     let mut c = Conv::new("198.51.100.21", 40011, h, 81, 4_300_000, 0);
     c.c(k, SYN, 0);
-    c.s_raw(k, RST | ACK, 0, c.cs, 0);
-    c.c_raw(k, SYN, c.cs.wrapping_sub(1), 0, 0);
-    c.s_raw(k, RST | ACK, 0, c.cs, 0);
+    c.s_raw(k, RST | ACK, 0, c.client.seq, 0);
+    c.c_raw(k, SYN, c.client.seq.wrapping_sub(1), 0, 0);
+    c.s_raw(k, RST | ACK, 0, c.client.seq, 0);
 
     // 12. The same from the host's side: its SYN out, a RST back.
     let mut c = Conv::new(h, 41012, "192.0.2.81", 8080, 4_400_000, 0);
     c.c(k, SYN, 0);
-    c.s_raw(k, RST | ACK, 0, c.cs, 0);
-    c.c_raw(k, ACK, c.cs, 1, 0);
+    c.s_raw(k, RST | ACK, 0, c.client.seq, 0);
+    c.c_raw(k, ACK, c.client.seq, 1, 0);
 
     // 13. RST after FIN: the client half-closes, the server answers with a RST.
     let mut c = Conv::new("198.51.100.23", 40013, h, 80, 4_500_000, 8_500_000);
@@ -501,7 +456,7 @@ pub fn tcp_edge() -> Vec<u8> {
     c.exchange(k, 80, 80);
     c.c(k, FIN | ACK, 0);
     c.s(k, ACK, 0);
-    c.s_raw(k, RST | ACK, c.ss, c.cs, 0);
+    c.s_raw(k, RST | ACK, c.server.seq, c.client.seq, 0);
     c.c(k, ACK, 0);
 
     // 14. RST after FIN from the side that sent the FIN.
@@ -510,14 +465,14 @@ pub fn tcp_edge() -> Vec<u8> {
     c.exchange(k, 80, 80);
     c.c(k, FIN | ACK, 0);
     c.s(k, ACK, 0);
-    c.c_raw(k, RST, c.cs, 0, 0);
+    c.c_raw(k, RST, c.client.seq, 0, 0);
     c.s(k, PSH | ACK, 10);
 
     // 15. Simultaneous close: both FINs cross.
     let mut c = Conv::new("198.51.100.25", 40015, h, 443, 4_700_000, 8_700_000);
     c.handshake(k);
     c.exchange(k, 90, 90);
-    let (cs, ss) = (c.cs, c.ss);
+    let (cs, ss) = (c.client.seq, c.server.seq);
     c.c_raw(k, FIN | ACK, cs, ss, 0);
     c.s_raw(k, FIN | ACK, ss, cs, 0);
     c.c_raw(k, ACK, cs + 1, ss + 1, 0);
@@ -529,10 +484,10 @@ pub fn tcp_edge() -> Vec<u8> {
     c.handshake(k);
     c.exchange(k, 100, 100);
     c.exchange(k, 100, 100);
-    c.c_raw(k, RST, c.cs.wrapping_sub(100_000), 0, 0);
-    c.c_raw(k, RST, c.cs.wrapping_add(1000), 0, 0);
+    c.c_raw(k, RST, c.client.seq.wrapping_sub(100_000), 0, 0);
+    c.c_raw(k, RST, c.client.seq.wrapping_add(1000), 0, 0);
     c.s(k, ACK, 0);
-    c.c_raw(k, RST, c.cs, 0, 0);
+    c.c_raw(k, RST, c.client.seq, 0, 0);
     c.s(k, PSH | ACK, 10);
 
     // 17. A SYN the host's firewall may drop, then the server's SYN/ACK and data anyway.
@@ -547,43 +502,61 @@ pub fn tcp_edge() -> Vec<u8> {
     c.handshake(k);
     c.exchange(k, 100, 200);
     c.close_client(k);
-    c.cs = c.cs.wrapping_add(100_000);
-    c.ss = c.ss.wrapping_add(300_000);
+    c.client.seq = c.client.seq.wrapping_add(100_000);
+    c.server.seq = c.server.seq.wrapping_add(300_000);
     c.handshake(k);
     c.exchange(k, 50, 50);
     c.close_server(k);
-    c.cs = c.cs.wrapping_add(100_000);
-    c.ss = c.ss.wrapping_add(300_000);
+    c.client.seq = c.client.seq.wrapping_add(100_000);
+    c.server.seq = c.server.seq.wrapping_add(300_000);
     c.handshake(k);
 
     // 19. Reopen after a RST (CLOSE state): by the side that reset, and by the other side.
     let mut c = Conv::new("198.51.100.29", 40019, h, 443, 5_100_000, 9_100_000);
     c.handshake(k);
-    c.c_raw(k, RST | ACK, c.cs, c.ss, 0);
-    c.cs = c.cs.wrapping_add(50_000);
-    c.ss = c.ss.wrapping_add(70_000);
+    c.c_raw(k, RST | ACK, c.client.seq, c.server.seq, 0);
+    c.client.seq = c.client.seq.wrapping_add(50_000);
+    c.server.seq = c.server.seq.wrapping_add(70_000);
     c.handshake(k);
-    c.s_raw(k, RST, c.ss, 0, 0);
-    c.cs = c.cs.wrapping_add(50_000);
-    c.ss = c.ss.wrapping_add(70_000);
+    c.s_raw(k, RST, c.server.seq, 0, 0);
+    c.client.seq = c.client.seq.wrapping_add(50_000);
+    c.server.seq = c.server.seq.wrapping_add(70_000);
     c.handshake(k);
 
     // 20. Out-of-window data and an ACK of data never sent.
     let mut c = Conv::new("198.51.100.30", 40020, h, 80, 5_200_000, 9_200_000);
     c.handshake(k);
     c.exchange(k, 100, 100);
-    c.c_raw(k, PSH | ACK, c.cs.wrapping_add(10_000_000), c.ss, 100);
-    c.c_raw(k, ACK, c.cs, c.ss.wrapping_add(1_000_000), 0);
-    c.s_raw(k, ACK, c.ss, c.cs.wrapping_add(500_000), 0);
-    c.s_raw(k, PSH | ACK, c.ss.wrapping_sub(3_000_000), c.cs, 100);
+    c.c_raw(
+        k,
+        PSH | ACK,
+        c.client.seq.wrapping_add(10_000_000),
+        c.server.seq,
+        100,
+    );
+    c.c_raw(
+        k,
+        ACK,
+        c.client.seq,
+        c.server.seq.wrapping_add(1_000_000),
+        0,
+    );
+    c.s_raw(k, ACK, c.server.seq, c.client.seq.wrapping_add(500_000), 0);
+    c.s_raw(
+        k,
+        PSH | ACK,
+        c.server.seq.wrapping_sub(3_000_000),
+        c.client.seq,
+        100,
+    );
     c.exchange(k, 100, 100);
 
     // 21. Simultaneous open (host :5001 ↔ 192.0.2.7:5001).
     let mut c = Conv::new(h, 5001, "192.0.2.7", 5001, 5_300_000, 9_300_000);
     c.c(k, SYN, 0);
     c.s(k, SYN, 0);
-    c.c_raw(k, SYN | ACK, c.cs.wrapping_sub(1), c.ss, 0);
-    c.s_raw(k, SYN | ACK, c.ss.wrapping_sub(1), c.cs, 0);
+    c.c_raw(k, SYN | ACK, c.client.seq.wrapping_sub(1), c.server.seq, 0);
+    c.s_raw(k, SYN | ACK, c.server.seq.wrapping_sub(1), c.client.seq, 0);
     c.c(k, ACK, 0);
     c.s(k, ACK, 0);
     c.c(k, PSH | ACK, 100);
@@ -591,53 +564,65 @@ pub fn tcp_edge() -> Vec<u8> {
 
     // 22. Window scaling: 80 KB in flight inside a scaled window, then beyond it.
     let mut c = Conv::new("198.51.100.32", 40022, h, 443, 5_400_000, 9_400_000);
-    c.copts = vec![
+    c.client.syn_options = vec![
         TcpOpt::Mss(1460),
         TcpOpt::SackPerm,
         TcpOpt::Nop,
         TcpOpt::WScale(7),
     ];
-    c.sopts = vec![
+    c.server.syn_options = vec![
         TcpOpt::Mss(1460),
         TcpOpt::SackPerm,
         TcpOpt::Nop,
         TcpOpt::WScale(7),
     ];
-    c.cwin = 1000;
-    c.swin = 500;
+    c.client.window = 1000;
+    c.server.window = 500;
     c.handshake(k);
     c.c(k, PSH | ACK, 200);
     for _ in 0..56 {
         c.s(k, ACK, 1400);
     }
     c.c(k, ACK, 0);
-    c.s_raw(k, ACK, c.ss.wrapping_add(200_000), c.cs, 1400);
+    c.s_raw(
+        k,
+        ACK,
+        c.server.seq.wrapping_add(200_000),
+        c.client.seq,
+        1400,
+    );
     c.s(k, PSH | ACK, 100);
     c.c(k, ACK, 0);
 
     // 23. Window scaling offered by one side only (so no scaling at all): data beyond the
     //     unscaled window is out of window.
     let mut c = Conv::new("198.51.100.33", 40023, h, 443, 5_500_000, 9_500_000);
-    c.copts = vec![TcpOpt::Mss(1460), TcpOpt::Nop, TcpOpt::WScale(7)];
-    c.cwin = 500;
+    c.client.syn_options = vec![TcpOpt::Mss(1460), TcpOpt::Nop, TcpOpt::WScale(7)];
+    c.client.window = 500;
     c.handshake(k);
     c.c(k, PSH | ACK, 100);
     c.s(k, ACK, 1400);
-    c.s_raw(k, ACK, c.ss.wrapping_add(5000), c.cs, 1400);
-    c.s_raw(k, ACK, c.ss.wrapping_add(100_000), c.cs, 1400);
+    c.s_raw(k, ACK, c.server.seq.wrapping_add(5000), c.client.seq, 1400);
+    c.s_raw(
+        k,
+        ACK,
+        c.server.seq.wrapping_add(100_000),
+        c.client.seq,
+        1400,
+    );
 
     // 24. Keep-alives and a zero window.
     let mut c = Conv::new("198.51.100.34", 40024, h, 80, 5_600_000, 9_600_000);
     c.handshake(k);
     c.exchange(k, 100, 100);
-    c.c_raw(k, ACK, c.cs.wrapping_sub(1), c.ss, 0);
+    c.c_raw(k, ACK, c.client.seq.wrapping_sub(1), c.server.seq, 0);
     c.s(k, ACK, 0);
-    c.c_raw(k, ACK, c.cs.wrapping_sub(1), c.ss, 1);
-    c.cwin = 0;
+    c.c_raw(k, ACK, c.client.seq.wrapping_sub(1), c.server.seq, 1);
+    c.client.window = 0;
     c.s(k, PSH | ACK, 1000);
     c.c(k, ACK, 0);
-    c.s_raw(k, ACK, c.ss, c.cs, 1);
-    c.cwin = 64240;
+    c.s_raw(k, ACK, c.server.seq, c.client.seq, 1);
+    c.client.window = 64240;
     c.c(k, ACK, 0);
 
     // 25. Invalid flag combinations inside an established connection.
@@ -652,7 +637,13 @@ pub fn tcp_edge() -> Vec<u8> {
         0x3f,
         SYN | FIN | ACK,
     ] {
-        c.c_raw(k, f, c.cs, if f & ACK != 0 { c.ss } else { 0 }, 0);
+        c.c_raw(
+            k,
+            f,
+            c.client.seq,
+            if f & ACK != 0 { c.server.seq } else { 0 },
+            0,
+        );
     }
     c.c(k, PSH | ACK | URG, 10);
     c.s(k, ACK, 0);
@@ -669,8 +660,8 @@ pub fn tcp_edge() -> Vec<u8> {
     c.exchange(k, 100, 100);
     c.c_raw(k, SYN, 77_000_000, 0, 0);
     c.s(k, ACK, 0);
-    c.c_raw(k, RST, c.cs, 0, 0);
-    c.cs = 77_000_000;
+    c.c_raw(k, RST, c.client.seq, 0, 0);
+    c.client.seq = 77_000_000;
     c.handshake(k);
 
     // 28. The third ACK is lost: the client sends data right away; then a SYN/ACK with a
@@ -682,14 +673,20 @@ pub fn tcp_edge() -> Vec<u8> {
     c.s(k, ACK, 0);
     let mut c = Conv::new("198.51.100.38", 40029, h, 443, 6_100_000, 10_100_000);
     c.c(k, SYN, 0);
-    c.s_raw(k, SYN | ACK, c.ss, c.cs.wrapping_add(5000), 0);
+    c.s_raw(
+        k,
+        SYN | ACK,
+        c.server.seq,
+        c.client.seq.wrapping_add(5000),
+        0,
+    );
     c.s(k, SYN | ACK, 0);
     c.c(k, ACK, 0);
 
     // 29. The server sends data before the handshake completes; a FIN in SYN_SENT.
     let mut c = Conv::new("198.51.100.39", 40030, h, 80, 6_200_000, 10_200_000);
     c.c(k, SYN, 0);
-    c.c_raw(k, FIN | ACK, c.cs, 1, 0);
+    c.c_raw(k, FIN | ACK, c.client.seq, 1, 0);
     c.s(k, SYN | ACK, 0);
     c.s(k, PSH | ACK, 100);
     c.c(k, ACK, 0);
@@ -705,11 +702,11 @@ pub fn tcp_edge() -> Vec<u8> {
     // 31. Old duplicates after the close: data and FIN of the closed connection.
     let mut c = Conv::new("198.51.100.41", 40032, h, 80, 6_300_000, 10_300_000);
     c.handshake(k);
-    let data = c.cs;
+    let data = c.client.seq;
     c.exchange(k, 100, 100);
     c.close_client(k);
-    c.c_raw(k, PSH | ACK, data, c.ss.wrapping_sub(101), 100);
-    c.s_raw(k, FIN | ACK, c.ss.wrapping_sub(1), c.cs, 0);
+    c.c_raw(k, PSH | ACK, data, c.server.seq.wrapping_sub(101), 100);
+    c.s_raw(k, FIN | ACK, c.server.seq.wrapping_sub(1), c.client.seq, 0);
 
     // 32. The host's SYN out to a port the firewall may reject, SYN/ACK back, ACK out.
     let mut c = Conv::new(h, 41033, "192.0.2.80", 8443, 6_400_000, 10_400_000);
@@ -727,17 +724,17 @@ pub fn tcp_edge() -> Vec<u8> {
             11_000 + i as u32,
             0,
         );
-        c.c_raw(k, SYN, c.cs, 0, 0);
+        c.c_raw(k, SYN, c.client.seq, 0, 0);
     }
     let c = Conv::new("198.51.100.42", 40034, h, 80, 6_500_000, 0);
-    c.c_raw(k, RST, c.cs, 0, 0);
-    c.c_raw(k, ACK, c.cs, 12345, 0);
+    c.c_raw(k, RST, c.client.seq, 0, 0);
+    c.c_raw(k, ACK, c.client.seq, 12345, 0);
 
     // 34. A SYN/ACK from the client on an established connection (invalid in the original
     //     direction), then normal data.
     let mut c = Conv::new("198.51.100.43", 40035, h, 443, 6_600_000, 10_600_000);
     c.handshake(k);
-    c.c_raw(k, SYN | ACK, c.cs, c.ss, 0);
+    c.c_raw(k, SYN | ACK, c.client.seq, c.server.seq, 0);
     c.exchange(k, 30, 30);
 
     // 35. Role switch from TIME_WAIT: after the client's close, the server opens a new
@@ -757,13 +754,13 @@ pub fn tcp_edge() -> Vec<u8> {
     c.c(k, SYN, 0);
     c.s(k, SYN | ACK, 0);
     let c = Conv::new("198.51.100.45", 40038, h, 30080, 6_900_000, 0);
-    c.c_raw(k, SYN, c.cs, 0, 0);
+    c.c_raw(k, SYN, c.client.seq, 0, 0);
     let mut c = Conv::new(h, 41039, "198.51.100.1", 443, 7_000_000, 11_000_000);
     c.c(k, SYN, 0);
     c.s(k, SYN | ACK, 0);
     c.c(k, ACK, 0);
     let c = Conv::new(h, 41040, "198.51.100.20", 80, 7_100_000, 0);
-    c.c_raw(k, SYN, c.cs, 0, 0);
+    c.c_raw(k, SYN, c.client.seq, 0, 0);
 
     // 37. SACK: a selective ACK of data sent, then one whose right edge is beyond anything
     //     sent (invalid when SACK was permitted; without SACK-permitted it is not looked at),
@@ -771,12 +768,12 @@ pub fn tcp_edge() -> Vec<u8> {
     for (port, sackperm) in [(40039u16, true), (40040, false)] {
         let mut c = Conv::new("198.51.100.46", port, h, 443, 7_200_000, 11_200_000);
         if !sackperm {
-            c.copts = vec![TcpOpt::Mss(1460)];
-            c.sopts = vec![TcpOpt::Mss(1460)];
+            c.client.syn_options = vec![TcpOpt::Mss(1460)];
+            c.server.syn_options = vec![TcpOpt::Mss(1460)];
         }
         c.handshake(k);
         c.c(k, PSH | ACK, 100);
-        let first = c.ss;
+        let first = c.server.seq;
         c.s(k, ACK, 1000);
         c.s(k, ACK, 1000);
         c.s(k, ACK, 1000);
@@ -784,7 +781,7 @@ pub fn tcp_edge() -> Vec<u8> {
         c.c_opts(
             k,
             ACK,
-            c.cs,
+            c.client.seq,
             first.wrapping_add(1000),
             0,
             vec![TcpOpt::Nop, TcpOpt::Nop, TcpOpt::Sack(vec![(a, b)])],
@@ -793,7 +790,7 @@ pub fn tcp_edge() -> Vec<u8> {
         c.c_opts(
             k,
             ACK,
-            c.cs,
+            c.client.seq,
             first.wrapping_add(1000),
             0,
             vec![TcpOpt::Nop, TcpOpt::Nop, TcpOpt::Sack(vec![(a, far)])],
@@ -801,8 +798,8 @@ pub fn tcp_edge() -> Vec<u8> {
         c.c_opts(
             k,
             ACK,
-            c.cs,
-            c.ss,
+            c.client.seq,
+            c.server.seq,
             0,
             vec![TcpOpt::Nop, TcpOpt::Nop, TcpOpt::Timestamp(1000, 2000)],
         );
@@ -1520,7 +1517,7 @@ pub fn ipv6_edge() -> Vec<u8> {
     let mut c = Conv::new("2001:db8:1::31", 40002, h, 443, 5_000, 6_000);
     c.handshake(k);
     c.exchange(k, 100, 1200);
-    c.c_raw(k, RST | ACK, c.cs, c.ss, 0);
+    c.c_raw(k, RST | ACK, c.client.seq, c.server.seq, 0);
     let mut c = Conv::new("2001:db8:1::32", 40003, h, 80, 7_000, 8_000);
     c.c(k, PSH | ACK, 100);
     c.s(k, PSH | ACK, 100);
@@ -1755,7 +1752,7 @@ pub fn rt_knock() -> Vec<u8> {
     let k = &mut cap;
     let knock = |k: &mut Cap, src: &str, port: u16, sport: u16| {
         let c = Conv::new(src, sport, h, port, 100_000 + sport as u32, 0);
-        c.c_raw(k, SYN, c.cs, 0, 0);
+        c.c_raw(k, SYN, c.client.seq, 0, 0);
     };
     let ssh = |k: &mut Cap, src: &str, sport: u16, full: bool| {
         let mut c = Conv::new(src, sport, h, 22, 200_000 + sport as u32, 900_000);
@@ -1891,7 +1888,7 @@ pub fn rt_timeouts() -> Vec<u8> {
     tw.exchange(k, 10, 10);
     tw.close_client(k);
     cl.handshake(k);
-    cl.c_raw(k, RST | ACK, cl.cs, cl.ss, 0);
+    cl.c_raw(k, RST | ACK, cl.client.seq, cl.server.seq, 0);
     // Unacknowledged data, repeated identical ACKs, a zero window, an idle connection and a
     // mid-stream pickup (timeouts "unacknowledged" and "max_retrans" shortened to 1 s).
     ua.handshake(k);
@@ -1899,11 +1896,11 @@ pub fn rt_timeouts() -> Vec<u8> {
     rx.handshake(k);
     rx.exchange(k, 10, 10);
     for _ in 0..4 {
-        rx.c_raw(k, ACK, rx.cs, rx.ss, 0);
+        rx.c_raw(k, ACK, rx.client.seq, rx.server.seq, 0);
     }
     zw.handshake(k);
     zw.c(k, PSH | ACK, 100);
-    zw.swin = 0;
+    zw.server.window = 0;
     zw.s(k, ACK, 0);
     idle.handshake(k);
     idle.exchange(k, 10, 10);
@@ -1946,7 +1943,7 @@ pub fn rt_timeouts() -> Vec<u8> {
     cl.c(k, PSH | ACK, 10);
     ua.s(k, ACK, 0);
     rx.s(k, PSH | ACK, 10);
-    zw.swin = 65160;
+    zw.server.window = 65160;
     zw.s(k, ACK, 0);
     idle.c(k, PSH | ACK, 10);
     mid.s(k, ACK, 0);
@@ -2049,7 +2046,7 @@ pub fn rt_connlimit() -> Vec<u8> {
     let mut z2 = Conv::new("198.51.100.61", 43002, h, 22, 10_000, 11_000);
     z2.c_raw(k, SYN, 10_000, 0, 0);
     k.wait_ms(21);
-    z1.c_raw(k, RST | ACK, z1.cs, z1.ss, 0);
+    z1.c_raw(k, RST | ACK, z1.client.seq, z1.server.seq, 0);
     k.wait_ms(21);
     z2.handshake(k);
     k.wait_ms(21);
@@ -2102,10 +2099,10 @@ pub fn forward_edge() -> Vec<u8> {
     d.c(k, SYN, 0);
     let mut back = Conv::new("198.51.100.7", 40100, "192.0.2.50", 80, 30_001, 40_000);
     back.s(k, SYN | ACK, 0);
-    d.ss = 40_001;
+    d.server.seq = 40_001;
     d.c(k, ACK, 0);
     d.c(k, PSH | ACK, 100);
-    back.cs = d.cs;
+    back.client.seq = d.client.seq;
     back.s(k, PSH | ACK, 300);
     // The same published port reached directly at the inside address: not DNATed.
     let mut direct = Conv::new("198.51.100.7", 40101, "192.0.2.50", 8080, 31_000, 0);
@@ -2117,10 +2114,10 @@ pub fn forward_edge() -> Vec<u8> {
     m.c(k, SYN, 0);
     let mut ans = Conv::new("198.51.100.8", 22, h, 40001, 60_000, 50_001);
     ans.c(k, SYN | ACK, 0);
-    m.ss = 60_001;
+    m.server.seq = 60_001;
     m.c(k, ACK, 0);
     m.c(k, PSH | ACK, 40);
-    ans.ss = m.cs;
+    ans.server.seq = m.client.seq;
     ans.c(k, PSH | ACK, 200);
     // An inside client's DNS query, and a stray answer to the router's address.
     k.push(&udp("192.0.2.61", 41000, "198.51.100.53", 53, 30));

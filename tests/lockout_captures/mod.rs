@@ -6,7 +6,7 @@
 use std::net::IpAddr;
 
 use fwcheck::analysis::synth::Synth;
-use fwcheck::packet::{tcp_flags as F, Packet};
+use fwcheck::packet::{tcp_flags as F, Conversation, Packet, Side};
 
 pub const HOST: &str = "203.0.113.10";
 pub const ADMIN: &str = "198.51.100.7";
@@ -37,54 +37,50 @@ pub const GUARDED: &str = "*filter
 COMMIT
 ";
 
-/// Builds TCP conversations with consistent sequence numbers, frame numbers and times.
-pub struct Conv {
-    pub c: (IpAddr, u16),
-    pub s: (IpAddr, u16),
-    pub cseq: u32,
-    pub sseq: u32,
+/// A TCP connection from a client to a server as the checks send it ([`Synth::conversation`],
+/// which keeps the sequence numbers), its packets numbered and timed by a [`Synth`].
+pub struct Conv(pub Conversation);
+
+impl std::ops::Deref for Conv {
+    type Target = Conversation;
+    fn deref(&self) -> &Conversation {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Conv {
+    fn deref_mut(&mut self) -> &mut Conversation {
+        &mut self.0
+    }
 }
 
 impl Conv {
     pub fn new(c: &str, cport: u16, s: &str, sport: u16) -> Conv {
-        Conv {
-            c: (ip(c), cport),
-            s: (ip(s), sport),
-            cseq: 1_000 + cport as u32 * 7,
-            sseq: 900_000 + cport as u32 * 13,
-        }
+        Conv(Synth::conversation(
+            (ip(c), cport),
+            (ip(s), sport),
+            1_000 + cport as u32 * 7,
+            900_000 + cport as u32 * 13,
+        ))
     }
     pub fn syn(&mut self, sy: &mut Synth) -> Packet {
-        sy.tcp(self.c, self.s, F::SYN, self.cseq, 0, 0)
+        sy.packet(self.0.send(Side::Client, F::SYN, 0))
     }
     pub fn synack(&mut self, sy: &mut Synth) -> Packet {
-        sy.tcp(
-            self.s,
-            self.c,
-            F::SYN | F::ACK,
-            self.sseq,
-            self.cseq.wrapping_add(1),
-            0,
-        )
+        sy.packet(self.0.send(Side::Server, F::SYN | F::ACK, 0))
     }
-    /// The client's ACK of the SYN/ACK (both sides then count the SYN).
+    /// The client's ACK of the SYN/ACK.
     pub fn ack(&mut self, sy: &mut Synth) -> Packet {
-        self.cseq = self.cseq.wrapping_add(1);
-        self.sseq = self.sseq.wrapping_add(1);
-        sy.tcp(self.c, self.s, F::ACK, self.cseq, self.sseq, 0)
+        sy.packet(self.0.send(Side::Client, F::ACK, 0))
     }
     pub fn rst_from_client(&mut self, sy: &mut Synth) -> Packet {
-        sy.tcp(self.c, self.s, F::RST, self.cseq.wrapping_add(1), 0, 0)
+        sy.packet(self.0.rst(Side::Client))
     }
     pub fn data_in(&mut self, sy: &mut Synth, n: usize) -> Packet {
-        let p = sy.tcp(self.c, self.s, F::PSH | F::ACK, self.cseq, self.sseq, n);
-        self.cseq = self.cseq.wrapping_add(n as u32);
-        p
+        sy.packet(self.0.data(Side::Client, n))
     }
     pub fn data_out(&mut self, sy: &mut Synth, n: usize) -> Packet {
-        let p = sy.tcp(self.s, self.c, F::PSH | F::ACK, self.sseq, self.cseq, n);
-        self.sseq = self.sseq.wrapping_add(n as u32);
-        p
+        sy.packet(self.0.data(Side::Server, n))
     }
     /// Handshake, then `rounds` request/response pairs.
     pub fn session(&mut self, sy: &mut Synth, rounds: usize) -> Vec<Packet> {
@@ -153,9 +149,10 @@ COMMIT
 
 /// A capture that starts inside the admin's SSH session (tcpdump run from it): no SYN.
 pub fn mid_session(sy: &mut Synth) -> Vec<Packet> {
+    // Both sides' SYNs were before the capture.
     let mut c = Conv::new(ADMIN, 50_000, HOST, 22);
-    c.cseq += 1;
-    c.sseq += 1;
+    c.client.seq += 1;
+    c.server.seq += 1;
     let mut pkts = Vec::new();
     for _ in 0..3 {
         pkts.push(c.data_in(sy, 48));
@@ -169,14 +166,8 @@ pub fn mid_session(sy: &mut Synth) -> Vec<Packet> {
 pub fn stray_invalid_segment(sy: &mut Synth) -> Vec<Packet> {
     let mut c = Conv::new(ADMIN, 50_000, HOST, 22);
     let mut pkts = c.session(sy, 2);
-    pkts.push(sy.tcp(
-        c.c,
-        c.s,
-        F::PSH | F::ACK,
-        c.cseq.wrapping_add(100_000_000),
-        c.sseq,
-        48,
-    ));
+    let far = c.client.seq.wrapping_add(100_000_000);
+    pkts.push(sy.packet(c.raw(Side::Client, F::PSH | F::ACK, far, c.server.seq, 48)));
     for _ in 0..2 {
         pkts.push(c.data_in(sy, 48));
         pkts.push(c.data_out(sy, 96));

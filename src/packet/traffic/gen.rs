@@ -3,8 +3,9 @@
 //! compare with a real kernel.
 //!
 //! Owns: the profiles ([`Profile`]), the options ([`GenOptions`]) and the session-level
-//! builders (TCP handshake/data/close with correct sequence numbers, DNS, ICMP) shared with
-//! [`crate::packet::flowspec`]. Everything is derived from the seed: no wall clock, no hash-map order,
+//! builders (TCP sessions with realistic timing and time stamps, DNS, ICMP) shared with
+//! [`crate::packet::flowspec`]. The TCP segments and their sequence numbers come from
+//! [`crate::packet::conversation`]. Everything is derived from the seed: no wall clock, no hash-map order,
 //! no threads. Same options ⇒ same packets ⇒ same bytes.
 //!
 //! Addresses are documentation ranges only: the host is 203.0.113.10 unless `--host` says
@@ -21,7 +22,10 @@ use crate::packet::build::{build, L4Spec, PacketSpec, TcpOpt};
 use crate::packet::tcp_flags::{ACK, FIN, PSH, RST, SYN, URG};
 use crate::packet::traffic::rng::Rng;
 use crate::packet::writer::{DEFAULT_HOST_MAC, DEFAULT_PEER_MAC};
-use crate::packet::{Family, InnerPacket, LinkInfo, Packet, PktType, Timestamp};
+use crate::packet::{
+    Conversation, Endpoint, Family, InnerPacket, LinkInfo, Packet, PktType, Side as ConvSide,
+    Timestamp,
+};
 
 /// A traffic profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -366,29 +370,27 @@ fn ttl_for(rng: &mut Rng, side: Side) -> u8 {
     }
 }
 
-/// One end of a TCP connection.
+/// One end of a TCP connection: the [`Endpoint`] (address, port, next sequence number,
+/// windows, TTL) and the base of its TCP time stamps.
 #[derive(Debug, Clone)]
 pub(crate) struct TcpEnd {
-    pub(crate) ip: IpAddr,
-    pub(crate) port: u16,
-    seq: u32,
+    pub(crate) end: Endpoint,
     ts_val: u32,
-    ttl: u8,
-    syn_window: u16,
-    window: u16,
 }
 
 impl TcpEnd {
     pub(crate) fn new(rng: &mut Rng, ip: IpAddr, port: u16, side_host: bool) -> Self {
         let side = if side_host { Side::Host } else { Side::Remote };
+        let seq = rng.next_u32();
+        let ts_val = rng.next_u32() >> 1;
+        let ttl = ttl_for(rng, side);
+        let syn_window = *rng.pick(&[64240, 65535, 29200]);
+        let window = *rng.pick(&[501, 502, 509, 1026, 2048]);
         TcpEnd {
-            ip,
-            port,
-            seq: rng.next_u32(),
-            ts_val: rng.next_u32() >> 1,
-            ttl: ttl_for(rng, side),
-            syn_window: *rng.pick(&[64240, 65535, 29200]),
-            window: *rng.pick(&[501, 502, 509, 1026, 2048]),
+            end: Endpoint::new(ip, port, seq)
+                .with_windows(syn_window, window)
+                .with_ttl(ttl),
+            ts_val,
         }
     }
 }
@@ -461,129 +463,74 @@ pub(crate) fn tcp_exchange(
     sim: &mut Sim,
     rng: &mut Rng,
     t0: u64,
-    mut c: TcpEnd,
-    mut s: TcpEnd,
+    c: TcpEnd,
+    s: TcpEnd,
     msgs: &[Msg],
     start: Start,
     close: bool,
 ) -> (u64, TcpEnd, TcpEnd) {
-    let client_is_host = sim.side(c.ip) == Side::Host;
+    let client_is_host = sim.side(c.end.addr) == Side::Host;
     let mut clk = Clock {
         t: t0,
         rtt: rng.range(20_000, 50_000),
         last: None,
     };
     let ms0 = t0 / 1000;
-    let ts = |e: &TcpEnd, t: u64| e.ts_val.wrapping_add((t / 1000 - ms0) as u32);
-    let data_opts = |me: &TcpEnd, peer_ts: u32, t: u64| {
-        vec![
-            TcpOpt::Nop,
-            TcpOpt::Nop,
-            TcpOpt::Timestamp(ts(me, t), peer_ts),
-        ]
-    };
-    let mut c_last_ts = 0u32; // last TSval seen from the client
-    let mut s_last_ts = 0u32;
+    // TSval of an end (by its base) at time `t`.
+    let ts = |base: u32, t: u64| base.wrapping_add((t / 1000 - ms0) as u32);
+    let mut last_ts = [0u32; 2]; // the last TSval seen from the client, the server
+    let mut conv = Conversation::new(c.end, s.end).with_dont_fragment(true);
+    let base = [c.ts_val, s.ts_val];
     let mut send = |sim: &mut Sim,
                     rng: &mut Rng,
                     clk: &mut Clock,
-                    from_client: bool,
-                    c: &mut TcpEnd,
-                    s: &mut TcpEnd,
+                    conv: &mut Conversation,
+                    from: ConvSide,
                     flags: u8,
                     payload: &[u8],
                     syn_opts: bool| {
+        let from_client = from == ConvSide::Client;
         let t = clk.step(rng, from_client, client_is_host);
-        let (me, peer) = if from_client { (&*c, &*s) } else { (&*s, &*c) };
-        let peer_ts = if from_client { s_last_ts } else { c_last_ts };
+        let (me, peer) = if from_client { (0, 1) } else { (1, 0) };
+        let my_ts = ts(base[me], t);
         let options = if syn_opts {
             vec![
                 TcpOpt::Mss(1460),
                 TcpOpt::SackPerm,
-                TcpOpt::Timestamp(ts(me, t), peer_ts),
+                TcpOpt::Timestamp(my_ts, last_ts[peer]),
                 TcpOpt::Nop,
                 TcpOpt::WScale(7),
             ]
         } else {
-            data_opts(me, peer_ts, t)
+            vec![
+                TcpOpt::Nop,
+                TcpOpt::Nop,
+                TcpOpt::Timestamp(my_ts, last_ts[peer]),
+            ]
         };
-        let window = if flags & SYN != 0 {
-            me.syn_window
-        } else {
-            me.window
-        };
-        let ack = if flags & ACK != 0 { peer.seq } else { 0 };
-        let mut spec = PacketSpec::new(
-            me.ip,
-            peer.ip,
-            L4Spec::Tcp {
-                sport: me.port,
-                dport: peer.port,
-                seq: me.seq,
-                ack,
-                flags,
-                window,
-                options,
-            },
-        );
-        spec.ttl = me.ttl;
-        spec.dont_fragment = true;
-        spec.payload = payload.to_vec();
-        let my_ts = ts(me, t);
-        sim.emit(t, spec);
-        let adv = payload.len() as u32 + (flags & (SYN | FIN) != 0) as u32;
-        if from_client {
-            c.seq = c.seq.wrapping_add(adv);
-            c_last_ts = my_ts;
-        } else {
-            s.seq = s.seq.wrapping_add(adv);
-            s_last_ts = my_ts;
-        }
+        sim.emit(t, conv.send_with(from, flags, payload.to_vec(), options));
+        last_ts[me] = my_ts;
     };
+    use ConvSide::{Client, Server};
     if start == Start::Handshake {
-        send(sim, rng, &mut clk, true, &mut c, &mut s, SYN, &[], true);
-        send(
-            sim,
-            rng,
-            &mut clk,
-            false,
-            &mut c,
-            &mut s,
-            SYN | ACK,
-            &[],
-            true,
-        );
-        send(sim, rng, &mut clk, true, &mut c, &mut s, ACK, &[], false);
+        send(sim, rng, &mut clk, &mut conv, Client, SYN, &[], true);
+        send(sim, rng, &mut clk, &mut conv, Server, SYN | ACK, &[], true);
+        send(sim, rng, &mut clk, &mut conv, Client, ACK, &[], false);
     }
     for (i, m) in msgs.iter().enumerate() {
+        let (from, to) = if m.from_client {
+            (Client, Server)
+        } else {
+            (Server, Client)
+        };
         let chunks: Vec<&[u8]> = m.data.chunks(MSS).collect();
         for (j, ch) in chunks.iter().enumerate() {
             let last = j + 1 == chunks.len();
             let flags = if last { PSH | ACK } else { ACK };
-            send(
-                sim,
-                rng,
-                &mut clk,
-                m.from_client,
-                &mut c,
-                &mut s,
-                flags,
-                ch,
-                false,
-            );
+            send(sim, rng, &mut clk, &mut conv, from, flags, ch, false);
             // The receiver ACKs every second segment.
             if !last && j % 2 == 1 {
-                send(
-                    sim,
-                    rng,
-                    &mut clk,
-                    !m.from_client,
-                    &mut c,
-                    &mut s,
-                    ACK,
-                    &[],
-                    false,
-                );
+                send(sim, rng, &mut clk, &mut conv, to, ACK, &[], false);
             }
         }
         let next_from_receiver = msgs
@@ -591,49 +538,21 @@ pub(crate) fn tcp_exchange(
             .map(|n| n.from_client != m.from_client)
             .unwrap_or(false);
         if !next_from_receiver {
-            send(
-                sim,
-                rng,
-                &mut clk,
-                !m.from_client,
-                &mut c,
-                &mut s,
-                ACK,
-                &[],
-                false,
-            );
+            send(sim, rng, &mut clk, &mut conv, to, ACK, &[], false);
         }
     }
     if close {
-        send(
-            sim,
-            rng,
-            &mut clk,
-            true,
-            &mut c,
-            &mut s,
-            FIN | ACK,
-            &[],
-            false,
-        );
-        send(
-            sim,
-            rng,
-            &mut clk,
-            false,
-            &mut c,
-            &mut s,
-            FIN | ACK,
-            &[],
-            false,
-        );
-        send(sim, rng, &mut clk, true, &mut c, &mut s, ACK, &[], false);
+        send(sim, rng, &mut clk, &mut conv, Client, FIN | ACK, &[], false);
+        send(sim, rng, &mut clk, &mut conv, Server, FIN | ACK, &[], false);
+        send(sim, rng, &mut clk, &mut conv, Client, ACK, &[], false);
     }
     // Timestamps go on from here if the session continues.
     let elapsed = (clk.t / 1000 - ms0) as u32;
-    c.ts_val = c.ts_val.wrapping_add(elapsed);
-    s.ts_val = s.ts_val.wrapping_add(elapsed);
-    (clk.t, c, s)
+    let end = |end: Endpoint, base: u32| TcpEnd {
+        end,
+        ts_val: base.wrapping_add(elapsed),
+    };
+    (clk.t, end(conv.client, base[0]), end(conv.server, base[1]))
 }
 
 /// A single TCP segment with arbitrary flags (scans, probes).

@@ -43,7 +43,7 @@ pub struct FrameComparison {
     pub kernel_note: Option<String>,
     pub fwcheck: Option<&'static str>,
     pub fwcheck_rule: Option<String>,
-    pub fwcheck_ctstate: Option<&'static str>,
+    pub(crate) fwcheck_ctstate: Option<&'static str>,
     pub fwcheck_reason: Option<String>,
     /// fwcheck's verdict was certain (also for matching frames).
     pub fwcheck_certain: bool,
@@ -57,7 +57,7 @@ pub struct Comparison {
     pub matches: usize,
     pub mismatches: usize,
     pub uncertain: usize,
-    pub kernel_anomalies: Vec<String>,
+    pub(crate) kernel_anomalies: Vec<String>,
 }
 
 impl Comparison {
@@ -151,7 +151,7 @@ struct Mine {
 /// The namespace sysctls that make the kernel's conntrack behave as `sim` tells fwcheck to:
 /// TCP pickup and window checks, checksum verification, the timeouts that differ from the
 /// defaults.
-pub fn kernel_sysctls(sim: &SimOptions) -> Vec<(String, String)> {
+pub(crate) fn kernel_sysctls(sim: &SimOptions) -> Vec<(String, String)> {
     let flag = |b: bool| u8::from(b).to_string();
     let mut v = vec![
         (

@@ -175,11 +175,11 @@ mod kernel_diff {
     use crate::oracle::Pacing;
     use crate::ruleset::ParseOptions;
 
-    pub struct Opts<'a> {
+    pub(crate) struct Opts<'a> {
         pub rules: &'a PathBuf,
         pub capture: &'a PathBuf,
         pub hosts: &'a [IpAddr],
-        pub realtime: bool,
+        pub(crate) realtime: bool,
         pub legacy: bool,
         pub all: bool,
         pub ct_timeouts: &'a [String],

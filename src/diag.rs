@@ -103,7 +103,7 @@ impl SourceFile {
     }
 
     /// Byte range of a 1-based line, without its line terminator.
-    pub fn line_range(&self, line: usize) -> Range<usize> {
+    pub(crate) fn line_range(&self, line: usize) -> Range<usize> {
         let start = self
             .line_starts
             .get(line - 1)
@@ -120,7 +120,7 @@ impl SourceFile {
         start..end.max(start)
     }
 
-    pub fn line_count(&self) -> usize {
+    pub(crate) fn line_count(&self) -> usize {
         self.line_starts.len()
     }
 }
@@ -228,8 +228,8 @@ pub struct LocatedDiagnostic {
     pub file: String,
     pub line: usize,
     pub column: usize,
-    pub end_line: usize,
-    pub end_column: usize,
+    pub(crate) end_line: usize,
+    pub(crate) end_column: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expected: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]

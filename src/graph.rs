@@ -28,9 +28,9 @@ pub struct ChainNode {
     /// Reached from some hook (built-in chains always are).
     pub reachable: bool,
     /// With traffic: packets that matched one of the chain's rules.
-    pub rule_hits: Option<u64>,
+    pub(crate) rule_hits: Option<u64>,
     /// With traffic: packets the built-in chain's policy decided.
-    pub policy_hits: Option<u64>,
+    pub(crate) policy_hits: Option<u64>,
     /// With traffic: packets that entered a user chain (sum of the jumps and gotos to it).
     pub entered: Option<u64>,
 }

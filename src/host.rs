@@ -21,11 +21,11 @@ pub struct IfAddr {
 /// A route of the main table (`ip route`), `dev: None` for blackhole/unreachable/prohibit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
-    pub dest: IpAddr,
+    pub(crate) dest: IpAddr,
     pub len: u8,
     pub via: Option<IpAddr>,
     pub dev: Option<String>,
-    pub metric: u32,
+    pub(crate) metric: u32,
 }
 
 /// Interfaces and routes of the host. Empty: the single-interface model.
@@ -337,7 +337,7 @@ impl HostConfig {
 
     /// The directed broadcast address of one of the host's IPv4 subnets (shorter than /31):
     /// `RTN_BROADCAST` in the local table, delivered to the host (`ip_route_input_slow`).
-    pub fn is_subnet_broadcast(&self, dst: IpAddr) -> bool {
+    pub(crate) fn is_subnet_broadcast(&self, dst: IpAddr) -> bool {
         let IpAddr::V4(d) = dst else {
             return false;
         };
@@ -353,14 +353,6 @@ impl HostConfig {
     /// Index of interface `name` in [`Self::names`].
     pub fn index(&self, name: &str) -> Option<usize> {
         self.names.iter().position(|n| n == name)
-    }
-
-    /// The interface holding address `a`.
-    pub fn dev_of(&self, a: IpAddr) -> Option<&str> {
-        self.addrs
-            .iter()
-            .find(|x| x.addr == a)
-            .map(|x| x.dev.as_str())
     }
 }
 

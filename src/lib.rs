@@ -34,7 +34,7 @@ pub mod steps;
 #[doc(hidden)]
 pub mod testkit;
 pub mod trace;
-pub mod whatif;
+pub(crate) mod whatif;
 
 /// Kernel oracle: replays packets through a real ruleset in a private network namespace.
 #[cfg(all(target_os = "linux", feature = "oracle"))]

@@ -40,7 +40,7 @@ impl Loaded {
             .filter(|d| d.severity == Severity::Error)
             .count()
     }
-    pub fn warning_count(&self) -> usize {
+    pub(crate) fn warning_count(&self) -> usize {
         self.diagnostics
             .iter()
             .filter(|d| d.severity == Severity::Warning)
@@ -73,7 +73,7 @@ pub struct ChainSummary {
     pub policy: Option<&'static str>,
     pub rules: usize,
     /// Built-in chains (hooks) this chain is reached from.
-    pub reached_from: Vec<&'static str>,
+    pub(crate) reached_from: Vec<&'static str>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -68,12 +68,12 @@ impl TableKind {
         }
     }
 
-    pub fn from_name(s: &str) -> Option<TableKind> {
+    pub(crate) fn from_name(s: &str) -> Option<TableKind> {
         TableKind::ALL.into_iter().find(|t| t.name() == s)
     }
 
     /// Built-in chains of the table, in the order `iptables-save` prints them.
-    pub fn builtin_hooks(self) -> &'static [Hook] {
+    pub(crate) fn builtin_hooks(self) -> &'static [Hook] {
         use Hook::*;
         match self {
             TableKind::Raw => &[Prerouting, Output],
@@ -119,7 +119,7 @@ impl Hook {
         }
     }
 
-    pub fn from_chain_name(s: &str) -> Option<Hook> {
+    pub(crate) fn from_chain_name(s: &str) -> Option<Hook> {
         Hook::ALL.into_iter().find(|h| h.chain_name() == s)
     }
 
@@ -129,12 +129,12 @@ impl Hook {
     }
 
     /// Hooks at which a packet has an input device.
-    pub fn has_indev(self) -> bool {
+    pub(crate) fn has_indev(self) -> bool {
         matches!(self, Hook::Prerouting | Hook::Input | Hook::Forward)
     }
 
     /// Hooks at which a packet has an output device.
-    pub fn has_outdev(self) -> bool {
+    pub(crate) fn has_outdev(self) -> bool {
         matches!(self, Hook::Forward | Hook::Output | Hook::Postrouting)
     }
 }
@@ -184,7 +184,7 @@ impl AddrMask {
     }
 
     /// The mask as a prefix length, if it is contiguous.
-    pub fn prefix_len(&self) -> Option<u8> {
+    pub(crate) fn prefix_len(&self) -> Option<u8> {
         match *self {
             AddrMask::V4 { mask, .. } => {
                 let l = mask.leading_ones();
@@ -197,7 +197,7 @@ impl AddrMask {
         }
     }
 
-    pub fn is_any(&self) -> bool {
+    pub(crate) fn is_any(&self) -> bool {
         match *self {
             AddrMask::V4 { mask, .. } => mask == 0,
             AddrMask::V6 { mask, .. } => mask == 0,

@@ -56,7 +56,7 @@ pub struct ReplayStats {
     pub frames: u64,
     pub packets: u64,
     pub problems: u64,
-    pub skipped_non_ip: u64,
+    pub(crate) skipped_non_ip: u64,
     /// Packets whose transport checksum field is wrong but which the kernel never verifies
     /// under `--checksums` (offloaded: partial checksums in `auto`, any in `ignore`).
     pub checksums_offloaded: u64,
@@ -68,9 +68,9 @@ pub struct ReplayStats {
     pub gso_continuations: u64,
     /// The capture could not be read to its end (a corrupt record): what and where.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub capture_error: Option<String>,
+    pub(crate) capture_error: Option<String>,
     /// Fragments held for reassembly, and trains that never completed or were discarded.
-    pub fragments_held: u64,
+    pub(crate) fragments_held: u64,
     /// The first [`FRAGMENT_EVENTS_KEPT`] fragment events; the rest are only counted in
     /// `fragment_events_more` (a fragment flood must not grow memory with its length).
     pub fragment_events: Vec<String>,
@@ -84,7 +84,7 @@ pub struct ReplayStats {
 /// The interface names the packets of a replay were seen on, as `-i`/`-o` saw them: the
 /// capture's names (when `env.iface_from_capture`), and `env.iface` for packets without one.
 /// In order of first appearance; `lo` (local traffic) is not listed.
-pub fn interfaces_seen(stats: &ReplayStats, env: &SimEnv) -> Vec<String> {
+pub(crate) fn interfaces_seen(stats: &ReplayStats, env: &SimEnv) -> Vec<String> {
     if !env.iface_from_capture {
         return vec![env.iface.clone()];
     }
@@ -106,7 +106,7 @@ pub fn interfaces_seen(stats: &ReplayStats, env: &SimEnv) -> Vec<String> {
 
 /// An interface the ruleset's `-i`/`-o` name that no packet was seen on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct UnseenInterface {
+pub(crate) struct UnseenInterface {
     /// As written (`eth+` for a prefix).
     pub name: String,
     /// Lines of the rules naming it.
@@ -116,7 +116,7 @@ pub struct UnseenInterface {
 /// The interfaces the rules name (`-i`/`-o`, negated or not) that none of `seen` is — `lo`
 /// excepted (local traffic is always on it), and a `+` prefix only when it matches no seen
 /// name. In rule order, each name once.
-pub fn rules_naming_unseen(rs: &Ruleset, seen: &[String]) -> Vec<UnseenInterface> {
+pub(crate) fn rules_naming_unseen(rs: &Ruleset, seen: &[String]) -> Vec<UnseenInterface> {
     let mut out: Vec<UnseenInterface> = Vec::new();
     for t in &rs.tables {
         for c in &t.chains {
@@ -157,7 +157,7 @@ pub fn rules_naming_unseen(rs: &Ruleset, seen: &[String]) -> Vec<UnseenInterface
 impl ReplayStats {
     /// One line on the checksums the kernel would not have verified (or did, against the
     /// sender's offload), for the summary; `None` when every checksum was right.
-    pub fn checksum_note(&self, mode: ChecksumMode) -> Option<String> {
+    pub(crate) fn checksum_note(&self, mode: ChecksumMode) -> Option<String> {
         match mode {
             ChecksumMode::Auto if self.checksums_offloaded > 0 => Some(format!(
                 "{} packets carry offloaded (partial) TCP/UDP checksums, which the kernel does not \
@@ -198,7 +198,7 @@ impl ReplayStats {
 #[derive(Debug, Clone, Serialize)]
 pub struct HostChoice {
     pub hosts: Vec<IpAddr>,
-    /// Inferred from the capture (see [`HostEvidence`]).
+    /// Inferred from the capture (see `HostEvidence`).
     pub inferred: bool,
     /// For an inferred host: in how many packets it appeared, out of how many.
     pub seen_in: Option<(u64, u64)>,
@@ -224,7 +224,7 @@ pub enum HostError {
 /// lower port; when none answers (the ruleset under test dropped every attempt, a scan), the
 /// one that is *asked*: the target of SYNs, echo requests, UDP to the lower port.
 #[derive(Debug, Default)]
-pub struct HostEvidence {
+pub(crate) struct HostEvidence {
     total: u64,
     counts: HashMap<IpAddr, u64>,
     answers: HashMap<IpAddr, u64>,
@@ -361,7 +361,7 @@ impl HostEvidence {
 }
 
 /// Decide the host: `--host` if given, else inferred from the source's packets
-/// ([`HostEvidence`]).
+/// (`HostEvidence`).
 pub fn choose_hosts(given: &[IpAddr], source: &Source) -> Result<HostChoice, HostError> {
     if !given.is_empty() {
         return Ok(HostChoice {
@@ -569,7 +569,7 @@ impl<'r> Replayer<'r> {
     }
 
     /// Replay one decoded packet; `now` overrides the time (else capture time).
-    pub fn feed(&mut self, pkt: Packet, now: Option<Clock>, sink: &mut dyn FnMut(Item<'_>)) {
+    pub(crate) fn feed(&mut self, pkt: Packet, now: Option<Clock>, sink: &mut dyn FnMut(Item<'_>)) {
         self.stats.packets += 1;
         if pkt.l4_checksum_ok == Some(false) {
             self.stats.checksums_offloaded += pkt.l4_checksum_offloaded(self.checksums) as u64;
@@ -721,7 +721,7 @@ impl ReloadAt {
 /// Follows the frames of a replay and says when the reload point is reached (it stays
 /// reached). The replay and a report use one each, fed the same frames.
 #[derive(Debug, Clone)]
-pub struct ReloadPoint {
+pub(crate) struct ReloadPoint {
     at: ReloadAt,
     first_ts: Option<u64>,
     reached: bool,
@@ -756,7 +756,7 @@ impl ReloadPoint {
 
 /// [`replay`], loading `reload`'s ruleset at its point ([`Replayer::reload`]: conntrack and
 /// named match state kept, as `iptables-restore` on a live host).
-pub fn replay_with_reload<'r>(
+pub(crate) fn replay_with_reload<'r>(
     rs: &'r Ruleset,
     opts: SimOptions,
     source: Source,

@@ -61,7 +61,7 @@ pub struct SessionAt {
     pub decided_by: Option<String>,
     /// The chain whose rules the failing packet went through (INPUT or OUTPUT).
     #[serde(skip)]
-    pub hook_chain: &'static str,
+    pub(crate) hook_chain: &'static str,
 }
 
 /// One step: a command (or a restore block) and what it did to the sessions.

@@ -18,7 +18,7 @@ use crate::ruleset::{Family, Ruleset};
 /// number (1-based, in command-line order), line 1, and the column in its text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("--what-if #{index}:1:{column}: {message}{}", expected.as_ref().map(|e| format!(" (expected {e})")).unwrap_or_default())]
-pub struct WhatIfError {
+pub(crate) struct WhatIfError {
     /// Which `--what-if` (1 = the first given).
     pub index: usize,
     /// 1-based column in the command as given.
@@ -31,7 +31,7 @@ pub struct WhatIfError {
 
 /// Apply `commands` in order to `rs`. On error `rs` is left as it was before the failing
 /// command (the commands before it applied) and the error names the command and column.
-pub fn apply_what_if(rs: &mut Ruleset, commands: &[String]) -> Result<(), WhatIfError> {
+pub(crate) fn apply_what_if(rs: &mut Ruleset, commands: &[String]) -> Result<(), WhatIfError> {
     for (i, cmd) in commands.iter().enumerate() {
         apply_one(rs, i + 1, cmd)?;
     }

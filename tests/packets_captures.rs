@@ -405,3 +405,41 @@ fn files_open_through_the_read_ahead_thread() {
         assert!(r.next().is_some());
     }
 }
+
+/// `pcaps/README.md`'s table is the recipes' own words: one row per shipped capture, with the
+/// `fwcheck gen` command that makes it (or "recipe") and its description.
+#[test]
+fn readme_table_lists_every_capture_as_its_recipe_describes_it() {
+    let readme = std::fs::read_to_string(pcaps_dir().join("README.md")).unwrap();
+    let rows: Vec<Vec<&str>> = readme
+        .lines()
+        .skip_while(|l| *l != "| file | made by | contents |")
+        .skip(2)
+        .take_while(|l| l.starts_with("| `"))
+        .map(|l| {
+            l.trim_start_matches("| ")
+                .trim_end_matches(" |")
+                .split(" | ")
+                .collect()
+        })
+        .collect();
+    let all = fixtures::all();
+    assert_eq!(rows.len(), all.len(), "one row per capture");
+    let stale: Vec<String> = all
+        .iter()
+        .filter(|f| !rows.iter().any(|r| r[0] == format!("`{}`", f.name) && r[2] == f.description))
+        .map(|f| format!("{}\t{}", f.name, f.description))
+        .collect();
+    assert!(stale.is_empty(), "rows to update:\n{}", stale.join("\n"));
+    for f in &all {
+        let row = rows
+            .iter()
+            .find(|r| r[0] == format!("`{}`", f.name))
+            .unwrap_or_else(|| panic!("pcaps/README.md has no row for {}", f.name));
+        match f.gen_command {
+            Some(cmd) => assert_eq!(row[1], format!("`{cmd}`"), "{}", f.name),
+            None => assert!(row[1].starts_with("recipe"), "{}: {}", f.name, row[1]),
+        }
+        assert_eq!(row[2], f.description, "{}", f.name);
+    }
+}

@@ -32,7 +32,7 @@ use crate::packet::tcp_flags as F;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ExpectFile {
+pub(crate) struct ExpectFile {
     #[serde(default)]
     pub expect: Vec<Expectation>,
 }

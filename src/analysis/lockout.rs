@@ -199,7 +199,7 @@ fn find_fix(
 }
 
 /// `SYN admin → host (198.51.100.77:40000 → 203.0.113.10:22)`.
-pub fn describe_packet(s: &StepResult) -> String {
+pub(crate) fn describe_packet(s: &StepResult) -> String {
     let p = &s.pkt;
     format!(
         "{} ({} → {})",

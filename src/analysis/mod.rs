@@ -74,7 +74,7 @@ impl Finding {
             details: Vec::new(),
         }
     }
-    pub fn at_rule(mut self, r: Option<RuleInfo>) -> Finding {
+    pub(crate) fn at_rule(mut self, r: Option<RuleInfo>) -> Finding {
         self.line = r.as_ref().and_then(|r| r.line);
         self.rule = r;
         self
@@ -165,7 +165,7 @@ impl Net {
         a.is_ipv4() == self.addr.is_ipv4() && bits(a) & self.mask() == bits(self.addr)
     }
     /// First, middle and last host addresses.
-    pub fn samples(&self) -> Vec<IpAddr> {
+    pub(crate) fn samples(&self) -> Vec<IpAddr> {
         let w = if self.addr.is_ipv4() { 32 } else { 128 };
         let base = bits(self.addr);
         let size_bits = w - self.prefix as u32;
@@ -280,7 +280,7 @@ pub fn outside(v4: bool) -> Vec<IpAddr> {
 
 /// The host address to check with, for `family`: `--host` if given; otherwise the first
 /// single-address destination of an INPUT rule; otherwise 203.0.113.10 / 2001:db8::10.
-pub fn host_for(rs: &Ruleset, env: &SimEnv, family: Family) -> (IpAddr, bool) {
+pub(crate) fn host_for(rs: &Ruleset, env: &SimEnv, family: Family) -> (IpAddr, bool) {
     let v4 = family == Family::V4;
     if let Some(h) = env.hosts.iter().find(|h| h.is_ipv4() == v4) {
         return (*h, true);
@@ -306,7 +306,7 @@ pub fn host_for(rs: &Ruleset, env: &SimEnv, family: Family) -> (IpAddr, bool) {
 
 /// The host address the checks of `rs` use ([`host_for`]) and the options to run them with:
 /// `opts` with that address added to the hosts when it was not given.
-pub fn for_host(rs: &Ruleset, opts: &CheckOptions) -> (IpAddr, CheckOptions) {
+pub(crate) fn for_host(rs: &Ruleset, opts: &CheckOptions) -> (IpAddr, CheckOptions) {
     let (host, given) = host_for(rs, &opts.env, rs.family);
     let mut o = opts.clone();
     if !given {
@@ -319,7 +319,7 @@ pub fn for_host(rs: &Ruleset, opts: &CheckOptions) -> (IpAddr, CheckOptions) {
 /// middle and last addresses plus the first address of every rule source network inside them;
 /// for "anywhere", generic outside addresses plus the first address of every rule source
 /// network. At most 64, deterministic.
-pub fn admin_candidates(rs: &Ruleset, admin: &[Net], family: Family) -> Vec<IpAddr> {
+pub(crate) fn admin_candidates(rs: &Ruleset, admin: &[Net], family: Family) -> Vec<IpAddr> {
     let v4 = family == Family::V4;
     let mut rule_nets: Vec<IpAddr> = Vec::new();
     for r in rs
@@ -401,7 +401,7 @@ pub fn run_scenario(
 
 /// [`run_scenario`] with the engine's slot layout of `rs` computed beforehand
 /// (`engine::slot_layout(rs)`), for checks that run many scenarios over one large ruleset.
-pub fn run_scenario_with(
+pub(crate) fn run_scenario_with(
     rs: &Ruleset,
     opts: &CheckOptions,
     warmup: &[crate::packet::Packet],
@@ -470,7 +470,7 @@ pub fn static_findings(loaded: &Loaded, opts: &CheckOptions) -> Vec<Finding> {
 }
 
 /// [`static_findings`] without the lockout checks (for callers that run those themselves).
-pub fn static_findings_except_lockout(loaded: &Loaded, opts: &CheckOptions) -> Vec<Finding> {
+pub(crate) fn static_findings_except_lockout(loaded: &Loaded, opts: &CheckOptions) -> Vec<Finding> {
     let rs = &loaded.ruleset;
     in_parallel(&[
         &|| probes::check(rs, opts),
@@ -492,7 +492,7 @@ fn in_parallel(checks: &[&(dyn Fn() -> Vec<Finding> + Sync)]) -> Vec<Finding> {
 }
 
 /// FW101/FW102 from the chain graph, as findings.
-pub fn structural(loaded: &Loaded) -> Vec<Finding> {
+pub(crate) fn structural(loaded: &Loaded) -> Vec<Finding> {
     let src = &loaded.ruleset.source;
     loaded
         .diagnostics

@@ -10,7 +10,7 @@ use crate::packet::build::{build, L4Spec, PacketSpec, TcpOpt};
 use crate::packet::{tcp_flags as F, Conversation, Endpoint, LinkInfo, Packet, Side, Timestamp};
 
 /// Capture time of the first synthetic packet (2023-11-14T22:13:20Z, as the generator).
-pub const T0: u64 = 1_700_000_000_000_000_000;
+pub(crate) const T0: u64 = 1_700_000_000_000_000_000;
 
 /// One packet of a scenario and what it is, for reports ("SYN/ACK host → admin").
 #[derive(Debug, Clone)]
@@ -134,7 +134,7 @@ impl Synth {
     /// error quotes its IP header and as much of the rest as the family asks for (IPv4: 8
     /// bytes, RFC 792; IPv6: up to 1232 bytes, RFC 4443). `mtu` fills the next-hop MTU field
     /// of fragmentation-needed / packet-too-big.
-    pub fn icmp_error(
+    pub(crate) fn icmp_error(
         &mut self,
         src: IpAddr,
         icmp_type: u8,
@@ -166,7 +166,7 @@ impl Synth {
 }
 
 /// Echo request/reply types of the address family.
-pub fn echo_types(v6: bool) -> (u8, u8) {
+pub(crate) fn echo_types(v6: bool) -> (u8, u8) {
     if v6 {
         (128, 129)
     } else {
@@ -175,7 +175,7 @@ pub fn echo_types(v6: bool) -> (u8, u8) {
 }
 
 /// The steps of a 3-way handshake on `cv` (`c`/`s` name the two sides in the step labels).
-pub fn tcp_handshake(sy: &mut Synth, cv: &mut Conversation, c: &str, s: &str) -> Vec<Step> {
+pub(crate) fn tcp_handshake(sy: &mut Synth, cv: &mut Conversation, c: &str, s: &str) -> Vec<Step> {
     let [syn, synack, ack] = cv.handshake();
     vec![
         Step {
@@ -222,7 +222,12 @@ pub fn tcp_session(
 
 /// The next packets of an established session `cv`: data both ways and the client's ACK
 /// (`c`/`s` name the two sides in the step labels).
-pub fn tcp_established_steps(sy: &mut Synth, cv: &mut Conversation, c: &str, s: &str) -> Vec<Step> {
+pub(crate) fn tcp_established_steps(
+    sy: &mut Synth,
+    cv: &mut Conversation,
+    c: &str,
+    s: &str,
+) -> Vec<Step> {
     let st = |what: String, pkt: Packet| Step { what, pkt };
     vec![
         st(
@@ -242,7 +247,7 @@ pub fn tcp_established_steps(sy: &mut Synth, cv: &mut Conversation, c: &str, s: 
 
 /// A TCP session that is already established when the rules are loaded: the `warmup` packets
 /// (handshake and an exchange) build the connection under no rules; the `test` packets
-/// continue it (data both ways, [`tcp_established_steps`]) under the ruleset being checked.
+/// continue it (data both ways, `tcp_established_steps`) under the ruleset being checked.
 pub fn tcp_established(
     sy: &mut Synth,
     client: (IpAddr, u16),
@@ -256,7 +261,7 @@ pub fn tcp_established(
 
 /// [`tcp_established`], and the connection as it is after the warm-up (where the `test`
 /// packets continue it).
-pub fn tcp_established_conv(
+pub(crate) fn tcp_established_conv(
     sy: &mut Synth,
     client: (IpAddr, u16),
     server: (IpAddr, u16),
@@ -275,7 +280,7 @@ pub fn tcp_established_conv(
 }
 
 /// A UDP request and its reply, then a second request.
-pub fn udp_exchange(
+pub(crate) fn udp_exchange(
     sy: &mut Synth,
     client: (IpAddr, u16),
     server: (IpAddr, u16),
@@ -291,7 +296,7 @@ pub fn udp_exchange(
 }
 
 /// An established UDP flow (warm-up: two exchanges), then traffic both ways.
-pub fn udp_established(
+pub(crate) fn udp_established(
     sy: &mut Synth,
     client: (IpAddr, u16),
     server: (IpAddr, u16),
@@ -315,7 +320,7 @@ pub fn udp_established(
 }
 
 /// Deterministic high-entropy bytes (xorshift), as a tunnel's encrypted payload looks.
-pub fn noise(len: usize, mut seed: u64) -> Vec<u8> {
+pub(crate) fn noise(len: usize, mut seed: u64) -> Vec<u8> {
     let mut v = Vec::with_capacity(len);
     while v.len() < len {
         seed ^= seed << 13;
@@ -328,7 +333,7 @@ pub fn noise(len: usize, mut seed: u64) -> Vec<u8> {
 }
 
 /// Shannon entropy of a byte string, in bits per byte.
-pub fn entropy(b: &[u8]) -> f64 {
+pub(crate) fn entropy(b: &[u8]) -> f64 {
     if b.is_empty() {
         return 0.0;
     }

@@ -25,11 +25,11 @@ use super::helper::HelperId;
 use super::{time_after_eq, Conntrack, CtId, Tuple};
 
 /// `expect_policy.timeout` of the FTP and TFTP helpers.
-pub const EXPECT_TIMEOUT_SECS: u64 = 300;
+pub(crate) const EXPECT_TIMEOUT_SECS: u64 = 300;
 
 /// An expectation's tuple under its mask: everything but the source port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ExpectKey {
+pub(crate) struct ExpectKey {
     pub src: IpAddr,
     pub dst: IpAddr,
     pub proto: u8,
@@ -54,16 +54,16 @@ impl ExpectKey {
 pub struct Expectation {
     pub master: CtId,
     /// The master's serial: its slot may be reused once it is freed.
-    pub master_serial: u64,
+    pub(crate) master_serial: u64,
     /// `ct->mark` of the master, inherited by the expected connection.
-    pub master_mark: u32,
+    pub(crate) master_mark: u32,
     pub helper: HelperId,
     /// Expiry, in jiffies.
     pub deadline: u64,
     /// The frame whose payload announced it.
     pub frame: u64,
     /// The announcing packet's own verdict (or payload) was uncertain: so is this.
-    pub doubt: Option<Box<str>>,
+    pub(crate) doubt: Option<Box<str>>,
 }
 
 /// A master connection whose expectations are unknown.
@@ -76,7 +76,7 @@ struct Doubt {
 
 /// The expectation table of one network namespace.
 #[derive(Debug, Clone, Default)]
-pub struct Expectations {
+pub(crate) struct Expectations {
     map: HashMap<ExpectKey, Expectation>,
     /// The one expectation of each master (`max_expected` is 1 for every modelled helper).
     by_master: HashMap<u32, ExpectKey>,
@@ -103,10 +103,6 @@ impl Expectations {
         self.map.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
-
     fn remove(&mut self, key: &ExpectKey) -> Option<Expectation> {
         let e = self.map.remove(key)?;
         if self.by_master.get(&e.master.0) == Some(key) {
@@ -120,7 +116,7 @@ impl Conntrack {
     /// Remember that `master` may have expectations fwcheck cannot compute: between the two
     /// addresses of `between`, or from anywhere (`None`). Doubts of dead masters are dropped
     /// as they are met, and all at once when they outnumber the live connections.
-    pub fn add_doubt(
+    pub(crate) fn add_doubt(
         &mut self,
         between: Option<(IpAddr, IpAddr)>,
         master: CtId,
@@ -152,12 +148,12 @@ impl Conntrack {
 
     /// The expected connection's doubt, if the connection just created by
     /// [`super::conntrack_in`] might be (or was made) RELATED on an uncertain ground.
-    pub fn take_doubt(&mut self) -> Option<String> {
+    pub(crate) fn take_doubt(&mut self) -> Option<String> {
         self.expect.pending.take()
     }
 
     /// The helper and frame that expected the connection just created, if any.
-    pub fn take_related(&mut self) -> Option<(HelperId, u64)> {
+    pub(crate) fn take_related(&mut self) -> Option<(HelperId, u64)> {
         self.expect.pending_related.take()
     }
 
@@ -186,7 +182,7 @@ impl Conntrack {
     }
 
     /// `nf_ct_expect_related`: register `exp` under `key`, with `max` = `nf_ct_expect_max`.
-    pub fn expect_related(
+    pub(crate) fn expect_related(
         &mut self,
         key: ExpectKey,
         exp: Expectation,
@@ -309,6 +305,6 @@ impl Conntrack {
 }
 
 /// `nf_ct_expect_max` for a hash of `buckets`: `max(buckets / 256, 1) * 4`.
-pub fn expect_max(buckets: u32) -> usize {
+pub(crate) fn expect_max(buckets: u32) -> usize {
     (buckets as usize / 256).max(1) * 4
 }

@@ -47,7 +47,7 @@ pub struct HelperDef {
 }
 
 /// The kernel's helpers. `sip` exists for UDP and TCP; the H.323 helper registers three.
-pub const HELPERS: &[HelperDef] = &[
+pub(crate) const HELPERS: &[HelperDef] = &[
     def("ftp", proto::TCP, true, Model::Ftp),
     def("tftp", proto::UDP, true, Model::Tftp),
     def("irc", proto::TCP, false, Model::NotModelled),
@@ -73,13 +73,13 @@ const fn def(name: &'static str, proto: u8, ipv6: bool, model: Model) -> HelperD
     }
 }
 
-/// A helper: an index into [`HELPERS`], or a userspace helper (`nfct helper add`), which
+/// A helper: an index into `HELPERS`, or a userspace helper (`nfct helper add`), which
 /// fwcheck cannot see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct HelperId(u8);
 
 impl HelperId {
-    pub const USERSPACE: HelperId = HelperId(u8::MAX);
+    pub(crate) const USERSPACE: HelperId = HelperId(u8::MAX);
 
     /// The helper `CT --helper NAME` attaches to a connection of protocol `l4` (a name the
     /// kernel does not have is a userspace helper).
@@ -112,7 +112,7 @@ pub struct Help {
     /// `struct nf_ct_ftp_master`.
     pub ftp: ftp::FtpMaster,
     /// A helper fwcheck does not model saw payload: its expectations are unknown.
-    pub unmodelled_payload: bool,
+    pub(crate) unmodelled_payload: bool,
 }
 
 impl Help {
@@ -334,7 +334,7 @@ pub fn help(
 /// not read it — but in the kernel it may have passed, and been read: whatever the helper would
 /// have expected from it is unknown. Remembered as a doubt between the addresses an
 /// expectation of this helper can join (anywhere, for a helper fwcheck does not model).
-pub fn doubt_unhelped(ct: &mut Conntrack, id: CtId, pkt: &Packet, now: u64, why: &str) {
+pub(crate) fn doubt_unhelped(ct: &mut Conntrack, id: CtId, pkt: &Packet, now: u64, why: &str) {
     let Some(e) = ct.get(id) else { return };
     let Some(h) = e.help.as_deref() else { return };
     // The payload is there but the capture (snap length) did not keep all of it.

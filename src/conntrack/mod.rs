@@ -16,7 +16,7 @@ pub mod helper;
 pub mod proto;
 pub mod table;
 pub mod tftp;
-pub mod track;
+pub(crate) mod track;
 
 pub use proto::{invert, sctp, tcp, tracker, L4Tracker, TimeoutDef, TimeoutSlot};
 pub use table::*;
@@ -48,7 +48,7 @@ impl CtInfo {
         }
     }
     /// The state-match bit (`XT_STATE_BIT(ctinfo)`).
-    pub fn state_bit(self) -> u32 {
+    pub(crate) fn state_bit(self) -> u32 {
         match self {
             CtInfo::Established | CtInfo::EstablishedReply => state::ESTABLISHED,
             CtInfo::Related | CtInfo::RelatedReply => state::RELATED,
@@ -71,13 +71,13 @@ pub mod state {
 /// `enum ip_conntrack_status` bits.
 pub mod status {
     pub const EXPECTED: u32 = 1 << 0;
-    pub const SEEN_REPLY: u32 = 1 << 1;
+    pub(crate) const SEEN_REPLY: u32 = 1 << 1;
     pub const ASSURED: u32 = 1 << 2;
-    pub const CONFIRMED: u32 = 1 << 3;
-    pub const SRC_NAT: u32 = 1 << 4;
-    pub const DST_NAT: u32 = 1 << 5;
-    pub const SRC_NAT_DONE: u32 = 1 << 7;
-    pub const DST_NAT_DONE: u32 = 1 << 8;
+    pub(crate) const CONFIRMED: u32 = 1 << 3;
+    pub(crate) const SRC_NAT: u32 = 1 << 4;
+    pub(crate) const DST_NAT: u32 = 1 << 5;
+    pub(crate) const SRC_NAT_DONE: u32 = 1 << 7;
+    pub(crate) const DST_NAT_DONE: u32 = 1 << 8;
 }
 
 /// A conntrack tuple. For ICMP, `sport` holds the echo id and `dport` holds `type << 8 | code`
@@ -97,7 +97,7 @@ impl Tuple {
     pub fn icmp_type(&self) -> u8 {
         (self.dport >> 8) as u8
     }
-    pub fn icmp_code(&self) -> u8 {
+    pub(crate) fn icmp_code(&self) -> u8 {
         self.dport as u8
     }
 }
@@ -117,7 +117,7 @@ pub enum Attach {
 
 impl Attach {
     /// The bit `xt_state`/`xt_conntrack` compute (INVALID when there is no ct).
-    pub fn state_bit(&self) -> u32 {
+    pub(crate) fn state_bit(&self) -> u32 {
         match self {
             Attach::None => state::INVALID,
             Attach::Untracked => state::UNTRACKED,
@@ -184,7 +184,7 @@ impl Default for Params {
 /// Conntrack timeouts in seconds: the `net.netfilter.nf_conntrack_*timeout*` sysctls of a
 /// network namespace, defaults as in the kernel, and fragment reassembly's. Each tracker
 /// declares the ones it owns ([`proto::L4Tracker::timeouts`]); the values are an array in
-/// [`proto::TIMEOUT_TABLES`] order, read with the trackers' [`TimeoutSlot`] constants. TCP's
+/// `proto::TIMEOUT_TABLES` order, read with the trackers' [`TimeoutSlot`] constants. TCP's
 /// SYN_SENT2 state has no sysctl (120 s).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts([u64; proto::TIMEOUT_COUNT]);
@@ -206,9 +206,9 @@ impl std::fmt::Debug for Timeouts {
 }
 
 /// The slot of IPv4 fragment reassembly's timeout (`net.ipv4.ipfrag_time`).
-pub const FRAG4_TIMEOUT: TimeoutSlot = TimeoutSlot::named("frag4");
+pub(crate) const FRAG4_TIMEOUT: TimeoutSlot = TimeoutSlot::named("frag4");
 /// The slot of IPv6 fragment reassembly's timeout (`nf_conntrack_frag6_timeout`).
-pub const FRAG6_TIMEOUT: TimeoutSlot = TimeoutSlot::named("frag6");
+pub(crate) const FRAG6_TIMEOUT: TimeoutSlot = TimeoutSlot::named("frag6");
 
 impl Timeouts {
     /// One timeout, in seconds.

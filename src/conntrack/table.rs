@@ -3,7 +3,7 @@
 //! Mirrors `net/netfilter/nf_conntrack_core.c`: `__nf_conntrack_find_get` (an expired entry is
 //! never found, and is collected on the way), `__nf_conntrack_confirm`, `__nf_conntrack_alloc`
 //! with `nf_conntrack_max` (`early_drop` / "table full, dropping packet", see
-//! [`Conntrack::make_room`]) and the garbage collector `gc_worker` (expired entries are freed;
+//! `Conntrack::make_room`) and the garbage collector `gc_worker` (expired entries are freed;
 //! see [`Conntrack::gc`]), so memory follows the live connections, not the capture's length.
 
 // Tuples come from captures; foldhash is seeded per process and fast on these small keys.
@@ -39,17 +39,17 @@ pub struct CtEntry {
     pub zone: u16,
     pub proto: ProtoState,
     /// Capture frame that created the entry.
-    pub created_frame: u64,
+    pub(crate) created_frame: u64,
     /// Sequence number of creation, for deterministic iteration.
-    pub serial: u64,
+    pub(crate) serial: u64,
     /// `--zone-orig` / `--zone-reply`: the one direction `zone` applies to (`None`: both).
-    pub zone_only: Option<CtDir>,
+    pub(crate) zone_only: Option<CtDir>,
     /// Killed (`nf_ct_kill`): no longer findable, freed once its current packet is done.
-    pub dying: bool,
+    pub(crate) dying: bool,
     /// The connection's helper and its data (`nfct_help`), from a `CT --helper` template.
     pub help: Option<Box<super::helper::Help>>,
     /// For an EXPECTED connection: its master's helper (what `-m helper` compares).
-    pub master_helper: Option<super::helper::HelperId>,
+    pub(crate) master_helper: Option<super::helper::HelperId>,
 }
 
 impl CtEntry {
@@ -59,10 +59,10 @@ impl CtEntry {
     pub fn reply(&self) -> &Tuple {
         &self.tuple[1]
     }
-    pub fn is_confirmed(&self) -> bool {
+    pub(crate) fn is_confirmed(&self) -> bool {
         self.status & status::CONFIRMED != 0
     }
-    pub fn l4proto(&self) -> u8 {
+    pub(crate) fn l4proto(&self) -> u8 {
         self.tuple[0].proto
     }
     pub fn tcp(&self) -> Option<&TcpCt> {
@@ -115,16 +115,16 @@ pub struct TableStats {
 }
 
 /// `NF_CT_EVICTION_RANGE`: buckets `early_drop` scans from the new tuple's bucket.
-pub const EVICTION_RANGE: u32 = 8;
+pub(crate) const EVICTION_RANGE: u32 = 8;
 
 /// How long an expired entry may still be held (and counted against `nf_conntrack_max`)
 /// before the kernel's collector has freed it: one `GC_SCAN_INTERVAL_MAX` (60 s) cycle plus a
 /// second of scanning.
-pub const GC_GRACE_SECS: u64 = 61;
+pub(crate) const GC_GRACE_SECS: u64 = 61;
 
 /// The outcome of [`Conntrack::make_room`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Room {
+pub(crate) enum Room {
     /// Below `nf_conntrack_max`: allocate. `uncertain` when the kernel may still be counting
     /// expired entries its collector has not freed.
     Free { uncertain: Option<&'static str> },
@@ -147,7 +147,7 @@ impl Conntrack {
         self.slots.get(id.0 as usize).and_then(|s| s.as_ref())
     }
 
-    pub fn get_mut(&mut self, id: CtId) -> Option<&mut CtEntry> {
+    pub(crate) fn get_mut(&mut self, id: CtId) -> Option<&mut CtEntry> {
         self.slots.get_mut(id.0 as usize).and_then(|s| s.as_mut())
     }
 
@@ -201,7 +201,7 @@ impl Conntrack {
     /// differs and nothing was found, for the reply direction; a hit counts only if the entry
     /// is in the packet's zone in the direction it was found in (`nf_ct_zone_equal`), which
     /// matters when a zone is limited to one direction.
-    pub fn lookup_zoned(
+    pub(crate) fn lookup_zoned(
         &mut self,
         t: &Tuple,
         tmpl: super::Template,
@@ -223,7 +223,7 @@ impl Conntrack {
     }
 
     /// Allocate an unconfirmed entry (not findable until [`Conntrack::confirm`]).
-    pub fn alloc(&mut self, mut e: CtEntry) -> CtId {
+    pub(crate) fn alloc(&mut self, mut e: CtEntry) -> CtId {
         e.serial = self.next_serial;
         self.next_serial += 1;
         e.status &= !status::CONFIRMED;
@@ -261,7 +261,7 @@ impl Conntrack {
     /// seed, so whether an eviction happens when unassured entries exist is uncertain; the
     /// likelier outcome is emulated (each entry hashes into 2 buckets: P(none in range) =
     /// (1 - 8/buckets)^(2 * candidates)), the victim being the oldest unassured entry.
-    pub fn make_room(&mut self, max: u32, buckets: u32, now: u64, hz: u32) -> Room {
+    pub(crate) fn make_room(&mut self, max: u32, buckets: u32, now: u64, hz: u32) -> Room {
         self.gc(now, hz);
         if max == 0 {
             return Room::Free { uncertain: None };
@@ -338,7 +338,7 @@ impl Conntrack {
 
     /// The kernel's garbage collection as far as it affects verdicts and memory: entries whose
     /// timeout passed are no longer found (see [`Conntrack::lookup`]) and are freed once
-    /// [`GC_GRACE_SECS`] have passed, counting against `nf_conntrack_max` until then.
+    /// `GC_GRACE_SECS` have passed, counting against `nf_conntrack_max` until then.
     /// Amortised O(log n) per entry and refresh; never a sweep of the table.
     pub fn gc(&mut self, now: u64, hz: u32) {
         let grace = GC_GRACE_SECS * hz as u64;
@@ -489,7 +489,7 @@ impl Conntrack {
     }
 
     /// Delete an entry (confirmed or not) at once.
-    pub fn remove(&mut self, id: CtId) {
+    pub(crate) fn remove(&mut self, id: CtId) {
         let Some(e) = self.slots.get_mut(id.0 as usize).and_then(|s| s.take()) else {
             return;
         };
@@ -509,7 +509,7 @@ impl Conntrack {
     }
 
     /// Refresh the timeout as `__nf_ct_refresh_acct`: absolute once confirmed, relative before.
-    pub fn refresh(&mut self, id: CtId, extra: u64, now: u64) {
+    pub(crate) fn refresh(&mut self, id: CtId, extra: u64, now: u64) {
         if let Some(e) = self.get_mut(id) {
             let t = if e.is_confirmed() { now + extra } else { extra };
             let lowered = t < e.timeout;
@@ -521,7 +521,7 @@ impl Conntrack {
     }
 
     /// Remaining lifetime of a confirmed entry, in jiffies (0 when expired).
-    pub fn remaining(&self, id: CtId, now: u64) -> u64 {
+    pub(crate) fn remaining(&self, id: CtId, now: u64) -> u64 {
         self.get(id)
             .map(|e| {
                 if e.is_confirmed() {
@@ -553,7 +553,7 @@ impl Conntrack {
 
 /// `time_after_eq(a, b)` on a 64-bit jiffies clock (no wrap in practice).
 #[inline]
-pub fn time_after_eq(a: u64, b: u64) -> bool {
+pub(crate) fn time_after_eq(a: u64, b: u64) -> bool {
     a >= b
 }
 

@@ -53,20 +53,20 @@ pub(crate) fn uncertain(why: &'static str) -> CtOutcome {
 pub struct Template {
     pub zone: u16,
     /// `--zone-orig` / `--zone-reply`: the one direction the zone applies to (`None`: both).
-    pub zone_only: Option<CtDir>,
+    pub(crate) zone_only: Option<CtDir>,
     pub helper: Option<super::helper::HelperId>,
 }
 
 impl Template {
     /// `nf_ct_zone_id(zone, dir)`: the zone's id in direction `d`, the default zone (0) in a
     /// direction it does not apply to.
-    pub fn zone_id(&self, d: CtDir) -> u16 {
+    pub(crate) fn zone_id(&self, d: CtDir) -> u16 {
         zone_id(self.zone, self.zone_only, d)
     }
 }
 
 /// `nf_ct_zone_id` for a zone `id` limited to `only` (`None`: both directions).
-pub fn zone_id(id: u16, only: Option<CtDir>, d: CtDir) -> u16 {
+pub(crate) fn zone_id(id: u16, only: Option<CtDir>, d: CtDir) -> u16 {
     match only {
         Some(o) if o != d => 0,
         _ => id,

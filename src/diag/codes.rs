@@ -39,53 +39,53 @@ impl CodeInfo {
 }
 
 // Input errors: the file does not load (iptables-restore refuses it).
-pub const SYNTAX: &str = "E100";
-pub const UNKNOWN_CHAIN: &str = "E101";
-pub const POLICY: &str = "E102";
-pub const DUP_CHAIN: &str = "E103";
-pub const VALUE: &str = "E104";
+pub(crate) const SYNTAX: &str = "E100";
+pub(crate) const UNKNOWN_CHAIN: &str = "E101";
+pub(crate) const POLICY: &str = "E102";
+pub(crate) const DUP_CHAIN: &str = "E103";
+pub(crate) const VALUE: &str = "E104";
 pub const NO_COMMIT: &str = "E105";
-pub const NO_TABLE: &str = "E106";
-pub const NO_MODULE: &str = "E107";
-pub const MISSING_VALUE: &str = "E108";
-pub const CONTEXT: &str = "E109";
-pub const LOOP: &str = "E110";
+pub(crate) const NO_TABLE: &str = "E106";
+pub(crate) const NO_MODULE: &str = "E107";
+pub(crate) const MISSING_VALUE: &str = "E108";
+pub(crate) const CONTEXT: &str = "E109";
+pub(crate) const LOOP: &str = "E110";
 pub const COMMAND: &str = "E111";
-pub const NESTING: &str = "E112";
-pub const EXPANSION: &str = "E113";
+pub(crate) const NESTING: &str = "E112";
+pub(crate) const EXPANSION: &str = "E113";
 // Input warnings: loaded, but not as one might think.
-pub const QUOTE: &str = "W001";
-pub const UNKNOWN_EXT: &str = "W002";
-pub const LEGACY: &str = "W003";
-pub const TABLE_REPLACED: &str = "W004";
-pub const IGNORED: &str = "W005";
-pub const BACKEND: &str = "W006";
-pub const HOST_STATE: &str = "W007";
-pub const WEIRD_IFACE: &str = "W008";
-pub const SAVE_CHANGES_MEANING: &str = "W009";
+pub(crate) const QUOTE: &str = "W001";
+pub(crate) const UNKNOWN_EXT: &str = "W002";
+pub(crate) const LEGACY: &str = "W003";
+pub(crate) const TABLE_REPLACED: &str = "W004";
+pub(crate) const IGNORED: &str = "W005";
+pub(crate) const BACKEND: &str = "W006";
+pub(crate) const HOST_STATE: &str = "W007";
+pub(crate) const WEIRD_IFACE: &str = "W008";
+pub(crate) const SAVE_CHANGES_MEANING: &str = "W009";
 // Findings of the analyses.
-pub const LOCKOUT: &str = "FW001";
-pub const ICMP_TUNNEL: &str = "FW002";
-pub const UNSOLICITED_INBOUND: &str = "FW003";
-pub const INVALID_ACCEPTED: &str = "FW004";
-pub const OUTBOUND_EXPOSURE: &str = "FW005";
-pub const SHADOWED_RULE: &str = "FW006";
-pub const REDUNDANT_RULE: &str = "FW007";
-pub const RULE_NEVER_HIT: &str = "FW008";
-pub const LOOPBACK_BLOCKED: &str = "FW009";
-pub const EXPECTATION_FAILED: &str = "FW010";
-pub const DEAD_SERVICE: &str = "FW011";
-pub const DROP_AFTER_ACCEPT: &str = "FW012";
-pub const LIMIT_COUNTS_CONNECTIONS: &str = "FW013";
-pub const ICMP_ERRORS_DROPPED: &str = "FW014";
-pub const DROP_EQUALS_POLICY: &str = "FW015";
-pub const PUBLISHED_PORT_BYPASSES_INPUT: &str = "FW016";
-pub const FORWARD_RULE_ON_PRE_DNAT_PORT: &str = "FW017";
-pub const FAMILY_PARITY: &str = "FW018";
-pub const OTHER_FAMILY_UNCHECKED: &str = "FW019";
-pub const FTP_DATA_BLOCKED: &str = "FW020";
-pub const AFTER_TERMINAL: &str = "FW101";
-pub const UNREACHABLE_CHAIN: &str = "FW102";
+pub(crate) const LOCKOUT: &str = "FW001";
+pub(crate) const ICMP_TUNNEL: &str = "FW002";
+pub(crate) const UNSOLICITED_INBOUND: &str = "FW003";
+pub(crate) const INVALID_ACCEPTED: &str = "FW004";
+pub(crate) const OUTBOUND_EXPOSURE: &str = "FW005";
+pub(crate) const SHADOWED_RULE: &str = "FW006";
+pub(crate) const REDUNDANT_RULE: &str = "FW007";
+pub(crate) const RULE_NEVER_HIT: &str = "FW008";
+pub(crate) const LOOPBACK_BLOCKED: &str = "FW009";
+pub(crate) const EXPECTATION_FAILED: &str = "FW010";
+pub(crate) const DEAD_SERVICE: &str = "FW011";
+pub(crate) const DROP_AFTER_ACCEPT: &str = "FW012";
+pub(crate) const LIMIT_COUNTS_CONNECTIONS: &str = "FW013";
+pub(crate) const ICMP_ERRORS_DROPPED: &str = "FW014";
+pub(crate) const DROP_EQUALS_POLICY: &str = "FW015";
+pub(crate) const PUBLISHED_PORT_BYPASSES_INPUT: &str = "FW016";
+pub(crate) const FORWARD_RULE_ON_PRE_DNAT_PORT: &str = "FW017";
+pub(crate) const FAMILY_PARITY: &str = "FW018";
+pub(crate) const OTHER_FAMILY_UNCHECKED: &str = "FW019";
+pub(crate) const FTP_DATA_BLOCKED: &str = "FW020";
+pub(crate) const AFTER_TERMINAL: &str = "FW101";
+pub(crate) const UNREACHABLE_CHAIN: &str = "FW102";
 
 use Severity::{Error, Note, Warning};
 
@@ -598,7 +598,7 @@ pub fn markdown_table() -> String {
 }
 
 /// `fwcheck explain CODE` as text.
-pub fn explain_text(c: &CodeInfo) -> String {
+pub(crate) fn explain_text(c: &CodeInfo) -> String {
     let mut s = format!(
         "{} ({}, {}): {}\n\n",
         c.code,

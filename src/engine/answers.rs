@@ -82,7 +82,7 @@ impl ReplySig {
 /// What the engine decided for a reply it sent on REJECT's behalf.
 #[derive(Debug, Clone)]
 pub(crate) struct SentReply {
-    pub to_frame: u64,
+    pub(crate) to_frame: u64,
     pub verdict: Verdict,
     pub decision: Option<Decision>,
     pub ctstate: Option<CtLabel>,
@@ -150,7 +150,7 @@ fn answer_key(p: &Packet) -> Option<Key> {
 
 impl Answers {
     /// REJECT sent the reply `sig` (at capture time `now_ns`) with this outcome.
-    pub fn sent_reply(&mut self, sig: ReplySig, now_ns: u64, sent: SentReply) {
+    pub(crate) fn sent_reply(&mut self, sig: ReplySig, now_ns: u64, sent: SentReply) {
         if self.reply_order.len() >= CAP {
             if let Some((_, old)) = self.reply_order.pop_front() {
                 self.replies.remove(&old);

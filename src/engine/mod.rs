@@ -108,19 +108,19 @@ impl Dev {
 
 /// Per-packet state while it crosses the hooks.
 pub(crate) struct HookCtx {
-    pub indev: Dev,
-    pub outdev: Dev,
+    pub(crate) indev: Dev,
+    pub(crate) outdev: Dev,
     pub now: u64,
-    pub now_ns: u64,
+    pub(crate) now_ns: u64,
 
     pub skb: Skb,
-    pub trace_on: bool,
+    pub(crate) trace_on: bool,
     pub trace: Vec<TraceEvent>,
     pub uncertain: Option<String>,
     /// The decision to report if the packet is accepted: filter's, else the last table's.
     pub accepted: Option<TableResult>,
     /// A connection created for this packet, confirmed if it survives.
-    pub ct_new: Option<conntrack::CtId>,
+    pub(crate) ct_new: Option<conntrack::CtId>,
 }
 
 impl HookCtx {
@@ -143,7 +143,7 @@ impl HookCtx {
 /// the kernel reassembles IPv4 fragments between PREROUTING and INPUT (`ip_local_deliver`):
 /// each fragment crosses PREROUTING, the reassembled datagram crosses INPUT.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stage {
+pub(crate) enum Stage {
     /// PREROUTING, routing, INPUT (or FORWARD…): the usual.
     Whole,
     /// Only PREROUTING (a verdict of ACCEPT means "went on to be reassembled").
@@ -195,7 +195,7 @@ impl<'r> Engine<'r> {
     /// [`Engine::new`] with the slot layout of `rs` computed beforehand ([`slot_layout`]), for
     /// callers that run many fresh engines over one ruleset (the static analyses): the layout
     /// is the only O(rules) part of a fresh engine. `layout` must be `slot_layout(rs)`.
-    pub fn with_layout(rs: &'r Ruleset, opts: SimOptions, layout: SlotLayout) -> Engine<'r> {
+    pub(crate) fn with_layout(rs: &'r Ruleset, opts: SimOptions, layout: SlotLayout) -> Engine<'r> {
         let mut table_index = [None; 5];
         for (i, t) in rs.tables.iter().enumerate() {
             table_index[t.kind as usize] = Some(i);
@@ -246,17 +246,6 @@ impl<'r> Engine<'r> {
         }
     }
 
-    /// Walk every chain rule by rule (`false`) instead of stepping over the rules a packet
-    /// cannot match with the classifier (`true`, the default). Verdicts, counters and state are
-    /// the same either way; the walk is the reference the classifier is tested against.
-    pub fn set_classifier(&mut self, on: bool) {
-        self.set_classifier_mode(if on {
-            ClassifierMode::Auto
-        } else {
-            ClassifierMode::Off
-        });
-    }
-
     /// Choose the classifier's index kind (tests force each in turn; see [`ClassifierMode`]).
     pub fn set_classifier_mode(&mut self, mode: ClassifierMode) {
         self.classifier.mode = mode;
@@ -269,7 +258,7 @@ impl<'r> Engine<'r> {
 
     /// Turn recording of [`Outcome::trace`] on or off (e.g. after replaying the frames before
     /// the one to trace).
-    pub fn set_trace(&mut self, on: bool) {
+    pub(crate) fn set_trace(&mut self, on: bool) {
         self.opts.trace = on;
     }
 
@@ -339,7 +328,7 @@ impl<'r> Engine<'r> {
     }
 
     /// Whether the ruleset makes the kernel track connections (and defragment).
-    pub fn conntrack_active(&self) -> bool {
+    pub(crate) fn conntrack_active(&self) -> bool {
         self.ct_active
     }
 
@@ -441,7 +430,7 @@ impl<'r> Engine<'r> {
 
     /// [`Engine::process_at`] for part of the inbound path (see [`Stage`]). For a packet that
     /// is not inbound (or a router's), the whole path runs whatever the stage.
-    pub fn process_staged(&mut self, pkt: &Packet, clock: Clock, stage: Stage) -> Outcome {
+    pub(crate) fn process_staged(&mut self, pkt: &Packet, clock: Clock, stage: Stage) -> Outcome {
         self.process_with_skb(pkt, clock, stage, None).0
     }
 
@@ -449,7 +438,7 @@ impl<'r> Engine<'r> {
     /// changes…) instead of a fresh packet's, returning the state the packet ended with. Used
     /// for a datagram reassembled between PREROUTING and INPUT, which keeps what its first
     /// fragment got in PREROUTING (`skb_morph` onto the head fragment).
-    pub fn process_with_skb(
+    pub(crate) fn process_with_skb(
         &mut self,
         pkt: &Packet,
         clock: Clock,
@@ -1119,7 +1108,7 @@ pub fn label(a: Attach) -> CtLabel {
 
 /// Tables registered at a hook, in priority order (raw -300, mangle -150, nat -100 (DNAT) or
 /// 100 (SNAT), filter 0, security 50).
-pub fn tables_at(hook: Hook) -> &'static [TableKind] {
+pub(crate) fn tables_at(hook: Hook) -> &'static [TableKind] {
     use TableKind::*;
     match hook {
         Hook::Prerouting => &[Raw, Mangle, Nat],
@@ -1135,7 +1124,7 @@ pub fn tables_at(hook: Hook) -> &'static [TableKind] {
 /// First extension state slot of each rule, `[table][chain][rule]`, and the rules with
 /// stateful matches in load order (shared between engines).
 #[derive(Debug, Clone)]
-pub struct SlotLayout(std::sync::Arc<LayoutInner>);
+pub(crate) struct SlotLayout(std::sync::Arc<LayoutInner>);
 
 #[derive(Debug)]
 struct LayoutInner {
@@ -1153,13 +1142,18 @@ impl std::ops::Deref for SlotLayout {
 
 impl SlotLayout {
     /// Whether some rule has a stateful match (its state may remember a packet).
-    pub fn has_stateful(&self) -> bool {
+    pub(crate) fn has_stateful(&self) -> bool {
         !self.0.loads.is_empty()
     }
 
     /// The layout of a copy of the ruleset whose chain `ci` of table `ti` was edited (rules
     /// moved or removed): `relayout` makes the same edit to a vector with one entry per rule.
-    pub fn edited(&self, ti: usize, ci: usize, relayout: impl Fn(&mut Vec<usize>)) -> SlotLayout {
+    pub(crate) fn edited(
+        &self,
+        ti: usize,
+        ci: usize,
+        relayout: impl Fn(&mut Vec<usize>),
+    ) -> SlotLayout {
         let mut base = self.0.base.clone();
         relayout(&mut base[ti][ci]);
         let touched = self.0.loads.iter().any(|l| (l.0, l.1) == (ti, ci));
@@ -1200,7 +1194,7 @@ impl SlotLayout {
 }
 
 /// The slot layout of `rs`: every match of every rule, and every rule, gets its own slot.
-pub fn slot_layout(rs: &Ruleset) -> SlotLayout {
+pub(crate) fn slot_layout(rs: &Ruleset) -> SlotLayout {
     let mut next = 0usize;
     let mut stateful = false;
     let base = rs
@@ -1239,7 +1233,7 @@ pub fn slot_layout(rs: &Ruleset) -> SlotLayout {
     SlotLayout(std::sync::Arc::new(LayoutInner { base, loads }))
 }
 
-pub fn conntrack_active(rs: &Ruleset) -> bool {
+pub(crate) fn conntrack_active(rs: &Ruleset) -> bool {
     rs.tables.iter().any(|t| {
         t.kind == TableKind::Nat
             || t.chains.iter().flat_map(|c| &c.rules).any(|r| {
@@ -1254,7 +1248,7 @@ pub fn conntrack_active(rs: &Ruleset) -> bool {
 /// on the receive path refuses malformed options (lengths, pointers, a second source route, a
 /// full timestamp whose overflow counter is 15) and CIPSO without a configured DOI; a source
 /// route is refused because `accept_source_route` is 0 by default.
-pub fn ipv4_options_refused(opts: &[u8]) -> Option<&'static str> {
+pub(crate) fn ipv4_options_refused(opts: &[u8]) -> Option<&'static str> {
     const MALFORMED: &str = "malformed IPv4 options (ip_options_compile)";
     let mut srr = false;
     let (mut rr, mut ts) = (false, false);

@@ -13,7 +13,7 @@ use crate::ruleset::model::Hook;
 
 /// Which half of a tuple a hook translates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Manip {
+pub(crate) enum Manip {
     Src,
     Dst,
 }
@@ -26,7 +26,7 @@ impl Manip {
             _ => Manip::Src,
         }
     }
-    pub fn done_bit(self) -> u32 {
+    pub(crate) fn done_bit(self) -> u32 {
         match self {
             Manip::Src => status::SRC_NAT_DONE,
             Manip::Dst => status::DST_NAT_DONE,
@@ -120,17 +120,7 @@ pub fn setup(
             } else {
                 curr.dst
             };
-            Some(match (old, prefix, mask) {
-                (IpAddr::V4(o), IpAddr::V4(p), IpAddr::V4(m)) => {
-                    let (o, p, m) = (u32::from(o), u32::from(p), u32::from(m));
-                    IpAddr::V4(Ipv4Addr::from((o & !m) | (p & m)))
-                }
-                (IpAddr::V6(o), IpAddr::V6(p), IpAddr::V6(m)) => {
-                    let (o, p, m) = (u128::from(o), u128::from(p), u128::from(m));
-                    IpAddr::V6(Ipv6Addr::from((o & !m) | (p & m)))
-                }
-                _ => old,
-            })
+            Some(crate::ext::netmap_addr(old, prefix, mask))
         }
         NatKind::Snat | NatKind::Dnat => match spec.addr {
             None => None,
@@ -219,7 +209,13 @@ pub fn setup(
 }
 
 /// `nf_nat_packet`: rewrite the packet's addresses/ports for this hook's manipulation.
-pub fn manip_packet(ct: &Conntrack, id: CtId, dir: CtDir, manip: Manip, pkt: &mut Cow<'_, Packet>) {
+pub(crate) fn manip_packet(
+    ct: &Conntrack,
+    id: CtId,
+    dir: CtDir,
+    manip: Manip,
+    pkt: &mut Cow<'_, Packet>,
+) {
     let Some(e) = ct.get(id) else { return };
     let mut bit = manip.nat_bit();
     if dir == CtDir::Reply {
@@ -270,7 +266,7 @@ fn set_port(s: &mut u16, d: &mut u16, manip: Manip, port: u16) {
 }
 
 /// `nf_conntrack_tcp_set_closing`: a confirmed TCP connection goes to CLOSE (10 s).
-pub fn set_closing(ct: &mut Conntrack, id: CtId, hz: u32, close_secs: u64, now: u64) {
+pub(crate) fn set_closing(ct: &mut Conntrack, id: CtId, hz: u32, close_secs: u64, now: u64) {
     let Some(e) = ct.get_mut(id) else { return };
     if !e.is_confirmed() {
         return;

@@ -13,7 +13,7 @@ use crate::packet::{
 /// answering a RST, an ICMP error answering an ICMP error, a bad transport checksum, a
 /// broadcast or multicast destination).
 /// `checksums` says whether the kernel verifies `orig`'s checksum (`nf_ip_checksum`).
-pub fn build_reply(
+pub(crate) fn build_reply(
     orig: &Packet,
     reply: RejectReply,
     src: std::net::IpAddr,

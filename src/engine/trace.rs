@@ -231,7 +231,7 @@ pub(crate) fn match_check(m: &dyn Match, cx: &EvalCtx<'_>, r: MatchResult) -> Ch
 }
 
 /// A short description of a packet: `tcp 198.51.100.7:40000 > 203.0.113.10:22 [S] len 60`.
-pub fn describe_packet(p: &Packet) -> String {
+pub(crate) fn describe_packet(p: &Packet) -> String {
     use crate::packet::L4;
     let mut s = String::new();
     let ep = |a: std::net::IpAddr, port: u16| match a {

@@ -170,7 +170,7 @@ impl SimEnv {
     }
 
     /// An address of this host (including loopback), i.e. `RTN_LOCAL`.
-    pub fn is_local(&self, a: IpAddr) -> bool {
+    pub(crate) fn is_local(&self, a: IpAddr) -> bool {
         a.is_loopback() || self.hosts.contains(&a)
     }
 
@@ -210,11 +210,11 @@ pub struct Skb {
     /// Set by the TRACE target.
     pub trace: bool,
     /// A `CT` template is attached (`skb->_nfct` holds it): later CT rules do nothing.
-    pub ct_template: bool,
+    pub(crate) ct_template: bool,
     /// Conntrack zone requested by `CT --zone` in the raw table (0 = default zone).
     pub zone: u16,
     /// `--zone-orig` / `--zone-reply`: the only direction the zone applies to (`None`: both).
-    pub zone_only: Option<crate::conntrack::CtDir>,
+    pub(crate) zone_only: Option<crate::conntrack::CtDir>,
     /// Set by `CT --helper NAME` in the raw table.
     pub helper: Option<crate::conntrack::helper::HelperId>,
 }
@@ -223,11 +223,11 @@ pub struct Skb {
 /// counters) and named stores shared by rules (recent lists, hashlimit tables).
 #[derive(Default)]
 pub struct ExtState {
-    pub slots: Vec<Option<Box<dyn Any + Send>>>,
+    pub(crate) slots: Vec<Option<Box<dyn Any + Send>>>,
     pub named: HashMap<String, Box<dyn Any + Send>>,
     /// Addresses whose entries in address-keyed state (recent lists, hashlimit buckets,
     /// connlimit counts) may differ from the kernel's: see [`Doubt`].
-    pub doubt: Doubt,
+    pub(crate) doubt: Doubt,
 }
 
 /// Most addresses [`Doubt`] names one by one; beyond, every address is in doubt.
@@ -246,7 +246,7 @@ pub struct Doubt {
 
 impl Doubt {
     /// The mask of a prefix of `len` bits, numbered as [`Doubt::covers`] takes it.
-    pub fn prefix_mask(v4: bool, len: u8) -> u128 {
+    pub(crate) fn prefix_mask(v4: bool, len: u8) -> u128 {
         let w = if v4 { 32 } else { 128 };
         let len = len.min(w) as u32;
         let full = if v4 { u32::MAX as u128 } else { u128::MAX };
@@ -326,12 +326,12 @@ impl ExtState {
     }
 
     /// The state of instance `slot`, if it has any (read-only, for `trace`).
-    pub fn peek<T: Any + Send>(&self, slot: usize) -> Option<&T> {
+    pub(crate) fn peek<T: Any + Send>(&self, slot: usize) -> Option<&T> {
         self.slots.get(slot)?.as_ref()?.downcast_ref::<T>()
     }
 
     /// A named store, if it exists (read-only, for `trace`).
-    pub fn peek_named<T: Any + Send>(&self, key: &str) -> Option<&T> {
+    pub(crate) fn peek_named<T: Any + Send>(&self, key: &str) -> Option<&T> {
         self.named.get(key)?.downcast_ref::<T>()
     }
 
@@ -355,14 +355,14 @@ pub struct EvalCtx<'a> {
     pub hook: Hook,
     pub table: TableKind,
     /// Input device name, `""` when the hook has none.
-    pub indev: &'a str,
+    pub(crate) indev: &'a str,
     /// Output device name, `""` when the hook has none.
-    pub outdev: &'a str,
+    pub(crate) outdev: &'a str,
     pub env: &'a SimEnv,
     /// Current time in jiffies.
     pub now: u64,
     /// Current time in nanoseconds (monotonic, arbitrary origin), for nftables expressions.
-    pub now_ns: u64,
+    pub(crate) now_ns: u64,
     pub skb: &'a mut Skb,
     pub conntrack: &'a mut Conntrack,
     pub ext: &'a mut ExtState,
@@ -378,18 +378,18 @@ impl EvalCtx<'_> {
             _ => None,
         }
     }
-    pub fn ct_mut(&mut self) -> Option<&mut CtEntry> {
+    pub(crate) fn ct_mut(&mut self) -> Option<&mut CtEntry> {
         match self.skb.ct {
             Attach::Ct { id, .. } => self.conntrack.get_mut(id),
             _ => None,
         }
     }
     /// Direction of the packet in its connection.
-    pub fn ct_dir(&self) -> Option<CtDir> {
+    pub(crate) fn ct_dir(&self) -> Option<CtDir> {
         self.skb.ct.info().map(|i| i.dir())
     }
     /// Whether the packet was generated locally (OUTPUT/POSTROUTING of a local packet).
-    pub fn is_local_out(&self) -> bool {
+    pub(crate) fn is_local_out(&self) -> bool {
         matches!(self.hook, Hook::Output)
             || (self.hook == Hook::Postrouting && self.indev.is_empty())
     }

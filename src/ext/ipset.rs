@@ -22,7 +22,7 @@ use crate::packet::{proto, Packet, L4};
 
 /// One dimension of a set type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dim {
+pub(crate) enum Dim {
     Ip,
     Net,
     Port,
@@ -79,7 +79,7 @@ impl Kind {
     }
 
     /// The dimensions, in order.
-    pub fn dims(self) -> &'static [Dim] {
+    pub(crate) fn dims(self) -> &'static [Dim] {
         match self {
             Kind::HashIp | Kind::BitmapIp => &[Dim::Ip],
             Kind::HashNet => &[Dim::Net],
@@ -236,7 +236,7 @@ impl IpSets {
         self.by_name.get(name).map(|&i| &self.sets[i])
     }
 
-    pub fn get_mut(&mut self, name: &str) -> Option<&mut IpSet> {
+    pub(crate) fn get_mut(&mut self, name: &str) -> Option<&mut IpSet> {
         self.by_name.get(name).map(|&i| &mut self.sets[i])
     }
 
@@ -608,7 +608,7 @@ impl IpSet {
     }
 
     /// Remove the element with these values.
-    pub fn remove(&mut self, parts: &[Part]) {
+    pub(crate) fn remove(&mut self, parts: &[Part]) {
         let Some(i) = self.index.remove(&self.key_of(parts)) else {
             return;
         };

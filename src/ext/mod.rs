@@ -18,7 +18,7 @@ use std::fmt::Debug;
 
 use crate::diag::{Diagnostic, Span};
 pub use crate::netfilter::Backend;
-use crate::netfilter::{Family, Hook, HookMask, TableKind};
+use crate::netfilter::{Family, HookMask, TableKind};
 pub use ctx::*;
 
 pub use xtopt::*;
@@ -46,7 +46,7 @@ pub struct OptSpec {
     pub invert: bool,
     /// May be given more than once.
     pub multi: bool,
-    /// The value's type when the framework converts it ([`xtopt::convert`]); `Raw` leaves the
+    /// The value's type when the framework converts it (`xtopt::convert`); `Raw` leaves the
     /// arguments to the unit.
     pub ty: XtType,
 }
@@ -67,7 +67,7 @@ impl OptSpec {
         self.ty = ty;
         self
     }
-    pub const fn inv(mut self) -> Self {
+    pub(crate) const fn inv(mut self) -> Self {
         self.invert = true;
         self
     }
@@ -105,7 +105,7 @@ pub struct ParseCtx<'a> {
 }
 
 impl ParseCtx<'_> {
-    pub fn warn(&mut self, d: Diagnostic) {
+    pub(crate) fn warn(&mut self, d: Diagnostic) {
         self.warnings.push(d);
     }
 }
@@ -124,7 +124,7 @@ pub enum MatchResult {
 
 impl MatchResult {
     #[inline]
-    pub fn from_bool(b: bool) -> Self {
+    pub(crate) fn from_bool(b: bool) -> Self {
         if b {
             MatchResult::Yes
         } else {
@@ -173,17 +173,17 @@ pub struct Facets {
     /// Destination ports required (`--dport`, `--dports`).
     pub dport: Option<PortSet>,
     /// Source or destination port (`multiport --ports`).
-    pub either_port: Option<PortSet>,
+    pub(crate) either_port: Option<PortSet>,
     /// TCP flags: mask, compare, negated.
     pub tcp_flags: Option<(u8, u8, bool)>,
     /// ICMP type (0xFF any), code range, negated.
     pub icmp: Option<(u8, (u8, u8), bool)>,
     /// Conntrack state bits, negated (a pure state test).
-    pub ct_state: Option<(u32, bool)>,
+    pub(crate) ct_state: Option<(u32, bool)>,
     /// Source address range (first, last as integers), negated.
-    pub src_range: Option<(u128, u128, bool)>,
+    pub(crate) src_range: Option<(u128, u128, bool)>,
     /// The match reads the connection's tracking state (ctstate, status, tuples, …).
-    pub reads_conntrack: bool,
+    pub(crate) reads_conntrack: bool,
     /// The facets above say everything the match tests: a packet inside all of them matches,
     /// one outside any of them does not (shadowing may conclude from them).
     pub complete: bool,
@@ -322,6 +322,27 @@ pub enum NatKind {
     Netmap { snat: bool },
 }
 
+/// NETMAP's arithmetic (`netmap_tg4`/`netmap_tg6`): the network bits from `prefix`, the host
+/// bits from `old`. Mixed families keep `old`.
+pub(crate) fn netmap_addr(
+    old: std::net::IpAddr,
+    prefix: std::net::IpAddr,
+    mask: std::net::IpAddr,
+) -> std::net::IpAddr {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+    match (old, prefix, mask) {
+        (IpAddr::V4(o), IpAddr::V4(p), IpAddr::V4(m)) => {
+            let (o, p, m) = (u32::from(o), u32::from(p), u32::from(m));
+            IpAddr::V4(Ipv4Addr::from((o & !m) | (p & m)))
+        }
+        (IpAddr::V6(o), IpAddr::V6(p), IpAddr::V6(m)) => {
+            let (o, p, m) = (u128::from(o), u128::from(p), u128::from(m));
+            IpAddr::V6(Ipv6Addr::from((o & !m) | (p & m)))
+        }
+        _ => old,
+    }
+}
+
 /// A NAT request: the address and port ranges a binding is chosen from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NatSpec {
@@ -333,10 +354,10 @@ pub struct NatSpec {
     pub ports: Option<(u16, u16)>,
     /// Shifted port map (`DNAT --to-destination a:p-q/base`, `NF_NAT_RANGE_PROTO_OFFSET`): the
     /// new port is `p + (old - base) % (q - p + 1)` instead of a free port of the range.
-    pub base_port: Option<u16>,
+    pub(crate) base_port: Option<u16>,
     /// `--random`/`--random-fully`: the chosen port is not predictable offline.
     pub random: bool,
-    pub persistent: bool,
+    pub(crate) persistent: bool,
 }
 
 /// The reply REJECT sends.
@@ -431,6 +452,3 @@ impl Clone for Box<dyn Target> {
         self.clone_box()
     }
 }
-
-/// Hooks where a packet has no input device: `-i`-style options never match there.
-pub const NO_INDEV: HookMask = HookMask(1 << Hook::Output as u8 | 1 << Hook::Postrouting as u8);

@@ -168,7 +168,7 @@ const KNOWN_TARGETS: &[&str] = &[
 ];
 
 /// A new instance of match module `name`, if this build knows it.
-pub fn new_match(name: &str, family: Family) -> Option<Box<dyn Match>> {
+pub(crate) fn new_match(name: &str, family: Family) -> Option<Box<dyn Match>> {
     MATCHES
         .iter()
         .find(|(n, f, _, _)| *n == name && f.has(family))
@@ -176,7 +176,7 @@ pub fn new_match(name: &str, family: Family) -> Option<Box<dyn Match>> {
 }
 
 /// The protocol match `-p PROTO` loads implicitly for an unclaimed option.
-pub fn proto_match(proto: u8, family: Family) -> Option<Box<dyn Match>> {
+pub(crate) fn proto_match(proto: u8, family: Family) -> Option<Box<dyn Match>> {
     MATCHES
         .iter()
         .find(|(_, f, p, _)| *p == Some(proto) && f.has(family))
@@ -184,7 +184,7 @@ pub fn proto_match(proto: u8, family: Family) -> Option<Box<dyn Match>> {
 }
 
 /// The protocol a match module requires (`xt_match.proto`).
-pub fn required_proto(name: &str, family: Family) -> Option<u8> {
+pub(crate) fn required_proto(name: &str, family: Family) -> Option<u8> {
     MATCHES
         .iter()
         .find(|(n, f, _, _)| *n == name && f.has(family))
@@ -192,7 +192,7 @@ pub fn required_proto(name: &str, family: Family) -> Option<u8> {
 }
 
 /// Modules that accept `--name`, for hints.
-pub fn matches_with_option(name: &str, family: Family) -> Vec<&'static str> {
+pub(crate) fn matches_with_option(name: &str, family: Family) -> Vec<&'static str> {
     MATCHES
         .iter()
         .filter(|(_, f, _, _)| f.has(family))
@@ -201,7 +201,7 @@ pub fn matches_with_option(name: &str, family: Family) -> Vec<&'static str> {
         .collect()
 }
 
-pub fn new_target(name: &str, family: Family) -> Option<Box<dyn Target>> {
+pub(crate) fn new_target(name: &str, family: Family) -> Option<Box<dyn Target>> {
     TARGETS
         .iter()
         .find(|(n, f, _)| *n == name && f.has(family))
@@ -209,17 +209,17 @@ pub fn new_target(name: &str, family: Family) -> Option<Box<dyn Target>> {
 }
 
 /// Names a user chain may not take.
-pub fn is_target_name(name: &str) -> bool {
+pub(crate) fn is_target_name(name: &str) -> bool {
     TARGETS.iter().any(|(n, _, _)| *n == name) || KNOWN_TARGETS.contains(&name)
 }
 
-pub fn is_known_unimplemented_target(name: &str) -> bool {
+pub(crate) fn is_known_unimplemented_target(name: &str) -> bool {
     KNOWN_TARGETS.contains(&name) && !TARGETS.iter().any(|(n, _, _)| *n == name)
 }
 
 /// A match module fwcheck does not know, kept as the words that followed `-m NAME`.
 #[derive(Debug, Clone)]
-pub struct UnknownMatch {
+pub(crate) struct UnknownMatch {
     pub name: String,
     /// Words as written, and whether each was quoted (printed back the same way).
     pub words: Vec<(String, bool)>,
@@ -261,7 +261,7 @@ impl Match for UnknownMatch {
 
 /// A target fwcheck does not simulate, kept verbatim.
 #[derive(Debug, Clone)]
-pub struct UnknownTarget {
+pub(crate) struct UnknownTarget {
     pub name: String,
     pub words: Vec<(String, bool)>,
 }

@@ -26,15 +26,15 @@ use serde::Serialize;
 
 /// One reading of `/proc/timer_list`.
 #[derive(Debug, Clone, Copy)]
-pub struct TimerListSample {
+pub(crate) struct TimerListSample {
     /// `now at … nsecs`: `CLOCK_MONOTONIC` when the file was generated.
-    pub now_ns: u64,
+    pub(crate) now_ns: u64,
     /// The first `jiffies:` line (the 64-bit jiffies counter).
     pub jiffies: u64,
 }
 
 /// Read `/proc/timer_list` once; `None` when unavailable.
-pub fn read_timer_list() -> Option<TimerListSample> {
+pub(crate) fn read_timer_list() -> Option<TimerListSample> {
     let text = std::fs::read_to_string("/proc/timer_list").ok()?;
     let mut now = None;
     let mut jiffies = None;
@@ -160,17 +160,17 @@ pub fn jiffies_map() -> Option<JiffiesMap> {
 }
 
 /// Current jiffies as printed by the kernel, and the monotonic time of the reading.
-pub fn jiffies_now() -> Option<(u64, u64)> {
+pub(crate) fn jiffies_now() -> Option<(u64, u64)> {
     let s = read_timer_list()?;
     Some((s.jiffies, s.now_ns))
 }
 
 /// Nanoseconds after a tick boundary during which the kernel may not yet have advanced jiffies.
-pub const TICK_LATENCY_NS: u64 = 100_000;
+pub(crate) const TICK_LATENCY_NS: u64 = 100_000;
 
 /// Range of jiffies values the kernel may have used for something that happened between the
 /// monotonic instants `start` and `end`.
-pub fn jiffies_range(map: &JiffiesMap, start: u64, end: u64) -> (u64, u64) {
+pub(crate) fn jiffies_range(map: &JiffiesMap, start: u64, end: u64) -> (u64, u64) {
     let lo = map.jiffies_at_monotonic(start.saturating_sub(TICK_LATENCY_NS));
     let hi = map.jiffies_at_monotonic(end.max(start));
     (lo, hi)

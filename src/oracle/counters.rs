@@ -9,14 +9,14 @@
 use std::collections::BTreeMap;
 
 /// The counters that only ever move synchronously while a received packet is processed.
-pub const V4_RX_ERRORS: &[&str] = &[
+pub(crate) const V4_RX_ERRORS: &[&str] = &[
     "Ip:InHdrErrors",
     "Ip:InAddrErrors",
     "IpExt:InTruncatedPkts",
     "IpExt:InCsumErrors",
     "IpExt:InNoRoutes",
 ];
-pub const V6_RX_ERRORS: &[&str] = &[
+pub(crate) const V6_RX_ERRORS: &[&str] = &[
     "Ip6InHdrErrors",
     "Ip6InAddrErrors",
     "Ip6InTruncatedPkts",
@@ -25,17 +25,17 @@ pub const V6_RX_ERRORS: &[&str] = &[
 ];
 /// Counted once a packet passed every LOCAL_IN hook: delivered to a protocol or raw socket, or
 /// found no handler for its protocol (the latter still passed netfilter).
-pub const V4_DELIVERED: &[&str] = &["Ip:InDelivers", "Ip:InUnknownProtos"];
-pub const V6_DELIVERED: &[&str] = &["Ip6InDelivers", "Ip6InUnknownProtos"];
-pub const V4_REASM: &str = "Ip:ReasmReqds";
-pub const V6_REASM: &str = "Ip6ReasmReqds";
-pub const V4_REASM_OK: &str = "Ip:ReasmOKs";
-pub const V6_REASM_OK: &str = "Ip6ReasmOKs";
-pub const ICMP6_IN: &str = "Icmp6InMsgs";
+pub(crate) const V4_DELIVERED: &[&str] = &["Ip:InDelivers", "Ip:InUnknownProtos"];
+pub(crate) const V6_DELIVERED: &[&str] = &["Ip6InDelivers", "Ip6InUnknownProtos"];
+pub(crate) const V4_REASM: &str = "Ip:ReasmReqds";
+pub(crate) const V6_REASM: &str = "Ip6ReasmReqds";
+pub(crate) const V4_REASM_OK: &str = "Ip:ReasmOKs";
+pub(crate) const V6_REASM_OK: &str = "Ip6ReasmOKs";
+pub(crate) const ICMP6_IN: &str = "Icmp6InMsgs";
 
 /// A snapshot of named counters.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Snapshot(pub BTreeMap<String, u64>);
+pub(crate) struct Snapshot(pub BTreeMap<String, u64>);
 
 impl Snapshot {
     pub fn get(&self, name: &str) -> u64 {
@@ -80,7 +80,7 @@ fn parse_paired(text: &str, into: &mut BTreeMap<String, u64>) {
 }
 
 /// Read the IPv4 counters of the calling thread's namespace.
-pub fn read_v4() -> Snapshot {
+pub(crate) fn read_v4() -> Snapshot {
     let mut m = BTreeMap::new();
     for f in ["snmp", "netstat"] {
         if let Ok(t) = std::fs::read_to_string(format!("/proc/thread-self/net/{f}")) {
@@ -91,7 +91,7 @@ pub fn read_v4() -> Snapshot {
 }
 
 /// Read the IPv6 counters of the calling thread's namespace.
-pub fn read_v6() -> Snapshot {
+pub(crate) fn read_v6() -> Snapshot {
     let mut m = BTreeMap::new();
     if let Ok(t) = std::fs::read_to_string("/proc/thread-self/net/snmp6") {
         for line in t.lines() {

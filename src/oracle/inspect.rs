@@ -10,7 +10,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use crate::packet::Family;
 
 /// Internet checksum (RFC 1071) of `data`, folded, not complemented, starting from `sum`.
-pub fn ones_sum(data: &[u8], mut sum: u32) -> u32 {
+pub(crate) fn ones_sum(data: &[u8], mut sum: u32) -> u32 {
     let mut chunks = data.chunks_exact(2);
     for c in &mut chunks {
         sum = sum.wrapping_add(u16::from_be_bytes([c[0], c[1]]) as u32);
@@ -25,7 +25,7 @@ pub fn ones_sum(data: &[u8], mut sum: u32) -> u32 {
 }
 
 /// True when `data` (a header including its checksum field) sums to 0xffff.
-pub fn checksum_ok(data: &[u8]) -> bool {
+pub(crate) fn checksum_ok(data: &[u8]) -> bool {
     ones_sum(data, 0) == 0xffff
 }
 
@@ -33,7 +33,7 @@ pub fn checksum_ok(data: &[u8]) -> bool {
 /// offloaded (`CHECKSUM_PARTIAL`), under `mode` (see [`super::OracleConfig::rx_checksums`]);
 /// `None` = write it plainly. Only whole, unfragmented TCP/UDP (and under `Ignore` ICMP and
 /// ICMPv6) segments directly after the IP header(s) qualify.
-pub fn offload_slot(
+pub(crate) fn offload_slot(
     ip: &[u8],
     ins: &Inspected,
     mode: crate::packet::ChecksumMode,
@@ -74,7 +74,7 @@ pub fn offload_slot(
 
 /// Identity of a fragmented datagram, as the kernel's reassembly queue keys it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct FragKey {
+pub(crate) struct FragKey {
     pub src: IpAddr,
     pub dst: IpAddr,
     pub id: u32,
@@ -84,7 +84,7 @@ pub struct FragKey {
 
 /// What the replay needs to know about one IP packet.
 #[derive(Debug, Clone)]
-pub struct Inspected {
+pub(crate) struct Inspected {
     pub family: Family,
     pub src: IpAddr,
     pub dst: IpAddr,
@@ -92,32 +92,32 @@ pub struct Inspected {
     /// headers (the protocol a raw socket must be bound to to see the delivered packet).
     pub proto: u8,
     /// Offset of that protocol's header (IPv6 raw sockets return the packet from here on).
-    pub l4_offset: usize,
+    pub(crate) l4_offset: usize,
     /// Length the packet declares (IPv4 total length, IPv6 40 + payload length), when sane.
-    pub declared_len: Option<usize>,
+    pub(crate) declared_len: Option<usize>,
     /// IPv4 identification (0 for IPv6 unless fragmented, then the fragment id).
     pub ip_id: u32,
     /// Set when this packet is a fragment (IPv4 MF/offset, IPv6 Fragment header).
     pub frag: Option<FragKey>,
     /// Defects for which the kernel drops the packet on receive, before PREROUTING.
-    pub rx_defects: Vec<String>,
+    pub(crate) rx_defects: Vec<String>,
     /// ICMPv6 with a wrong checksum (IPv6 raw ICMPv6 sockets never receive those).
-    pub icmp6_bad_checksum: bool,
+    pub(crate) icmp6_bad_checksum: bool,
     /// An ICMP message shorter than 8 bytes (ICMPv6: 4): raw ICMP sockets filter it out
     /// (`icmp_filter`/`icmpv6_filter` read that many bytes), so its delivery is only visible
     /// in the IP counters.
-    pub icmp_short: bool,
+    pub(crate) icmp_short: bool,
     /// Reasons the routing decision (after PREROUTING) may discard the packet on input.
-    pub route_hints: Vec<String>,
+    pub(crate) route_hints: Vec<String>,
     /// IPv6 extension headers (routing 43, fragment 44, AH 51, destination options 60) in
     /// order. The kernel handles them after INPUT, offering the packet to raw sockets of each.
-    pub ext_chain: Vec<u8>,
+    pub(crate) ext_chain: Vec<u8>,
 }
 
 impl Inspected {
     /// Bytes to put on the wire for an *outbound* replay: trailing link-layer padding removed.
     /// `None` when the packet claims more bytes than were captured.
-    pub fn send_len(&self, available: usize) -> Option<usize> {
+    pub(crate) fn send_len(&self, available: usize) -> Option<usize> {
         match self.declared_len {
             Some(n) if n <= available => Some(n),
             Some(_) => None,
@@ -353,7 +353,7 @@ pub fn is_loopback(a: &IpAddr) -> bool {
 }
 
 /// IPv6 destinations that need a scope id on `sendto`.
-pub fn needs_scope(a: &IpAddr) -> bool {
+pub(crate) fn needs_scope(a: &IpAddr) -> bool {
     match a {
         IpAddr::V4(_) => false,
         IpAddr::V6(v) => v.is_multicast() || (v.segments()[0] & 0xffc0) == 0xfe80,
@@ -362,7 +362,7 @@ pub fn needs_scope(a: &IpAddr) -> bool {
 
 /// A compact description of how a packet that left or was delivered differs from what was
 /// injected (NAT, mangle), or `None` when it is the same packet. `got` is a full IP packet.
-pub fn describe_changes(sent: &[u8], ins: &Inspected, got: &[u8]) -> Option<String> {
+pub(crate) fn describe_changes(sent: &[u8], ins: &Inspected, got: &[u8]) -> Option<String> {
     let mut changes = Vec::new();
     match ins.family {
         Family::V4 => {
@@ -423,7 +423,7 @@ pub fn describe_changes(sent: &[u8], ins: &Inspected, got: &[u8]) -> Option<Stri
 }
 
 /// Describe a difference between two transport-layer byte strings.
-pub fn l4_change(sent: &[u8], got: &[u8]) -> String {
+pub(crate) fn l4_change(sent: &[u8], got: &[u8]) -> String {
     if sent.len() != got.len() {
         return format!("transport length {}->{}", sent.len(), got.len());
     }
@@ -447,7 +447,7 @@ pub fn l4_change(sent: &[u8], got: &[u8]) -> String {
 
 /// Which way a frame goes, decided from the host address list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Way {
+pub(crate) enum Way {
     In,
     Out,
     Forward,

@@ -38,18 +38,18 @@ use crate::packet::Family;
 #[derive(Debug, Clone)]
 pub struct Tools {
     pub ip: PathBuf,
-    pub restore4: PathBuf,
-    pub restore6: PathBuf,
+    pub(crate) restore4: PathBuf,
+    pub(crate) restore6: PathBuf,
     /// `iptables-legacy-restore` / `ip6tables-legacy-restore`, when installed.
-    pub legacy4: Option<PathBuf>,
-    pub legacy6: Option<PathBuf>,
+    pub(crate) legacy4: Option<PathBuf>,
+    pub(crate) legacy6: Option<PathBuf>,
     pub nft: Option<PathBuf>,
     pub iptables: Option<PathBuf>,
     pub ip6tables: Option<PathBuf>,
 }
 
 /// Search `$PATH` and the usual sbin directories for `name`.
-pub fn find_tool(name: &str) -> Option<PathBuf> {
+pub(crate) fn find_tool(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     let extra = ["/usr/local/sbin", "/usr/sbin", "/sbin", "/usr/bin", "/bin"];
     std::env::split_paths(&path)
@@ -135,7 +135,7 @@ pub fn run(prog: &Path, args: &[&str], stdin: Option<&str>) -> Result<String, Or
 }
 
 /// `/proc/sys` path of a dotted sysctl key (dots separate, slashes stand for dots in names).
-pub fn sysctl_path(key: &str) -> PathBuf {
+pub(crate) fn sysctl_path(key: &str) -> PathBuf {
     let p: String = key
         .chars()
         .map(|c| match c {
@@ -148,7 +148,7 @@ pub fn sysctl_path(key: &str) -> PathBuf {
 }
 
 /// Check a user-supplied sysctl: only `net.*`, no path tricks, single-line value.
-pub fn validate_sysctl(key: &str, value: &str) -> Result<(), OracleError> {
+pub(crate) fn validate_sysctl(key: &str, value: &str) -> Result<(), OracleError> {
     let ok_key = key.starts_with("net.")
         && !key.contains("..")
         && key
@@ -167,11 +167,11 @@ pub fn validate_sysctl(key: &str, value: &str) -> Result<(), OracleError> {
     Ok(())
 }
 
-pub fn write_sysctl(key: &str, value: &str) -> std::io::Result<()> {
+pub(crate) fn write_sysctl(key: &str, value: &str) -> std::io::Result<()> {
     std::fs::write(sysctl_path(key), value)
 }
 
-pub fn read_sysctl(key: &str) -> Option<String> {
+pub(crate) fn read_sysctl(key: &str) -> Option<String> {
     std::fs::read_to_string(sysctl_path(key))
         .ok()
         .map(|s| s.trim().to_string())
@@ -264,8 +264,8 @@ pub struct Lab {
 }
 
 /// Name of the guard's nftables table and iptables chain.
-pub const GUARD_TABLE: &str = "fwcheck_oracle_guard";
-pub const GUARD_CHAIN: &str = "FWCHECK_ORACLE_GUARD";
+pub(crate) const GUARD_TABLE: &str = "fwcheck_oracle_guard";
+pub(crate) const GUARD_CHAIN: &str = "FWCHECK_ORACLE_GUARD";
 
 fn nft_guard_script(uid: u32) -> String {
     format!(
@@ -538,7 +538,7 @@ pub fn setup(cfg: &OracleConfig, opts: &ReplayOptions) -> Result<Lab, OracleErro
     })
 }
 
-pub fn family_of(a: &IpAddr) -> Family {
+pub(crate) fn family_of(a: &IpAddr) -> Family {
     match a {
         IpAddr::V4(_) => Family::V4,
         IpAddr::V6(_) => Family::V6,
@@ -547,7 +547,7 @@ pub fn family_of(a: &IpAddr) -> Family {
 
 impl Lab {
     /// Packets the guard dropped so far (the namespace's own replies and chatter).
-    pub fn guard_drops(&self) -> Option<u64> {
+    pub(crate) fn guard_drops(&self) -> Option<u64> {
         match self.guard {
             GuardKind::Nft | GuardKind::Auto => {
                 let nft = self.tools.nft.as_ref()?;

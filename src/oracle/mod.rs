@@ -140,14 +140,14 @@ pub struct OracleConfig {
     /// marks a TCP/UDP packet whose checksum holds the pseudo-header sum as offloaded
     /// (`CHECKSUM_PARTIAL`, as a veth delivers it); `Ignore` marks every unfragmented TCP,
     /// UDP, ICMP and ICMPv6 packet so. Default `Verify`.
-    pub rx_checksums: crate::packet::ChecksumMode,
+    pub(crate) rx_checksums: crate::packet::ChecksumMode,
     /// More interfaces (`NAME`, address, prefix length), each a tun device of its own whose
     /// address gives the connected route (e.g. `docker0` 172.17.0.1/16): a packet routed to
     /// one of them counts as forwarded like one leaving [`Self::iface`]. Frames are injected on
     /// [`Self::iface`] only.
-    pub extra_ifaces: Vec<(String, IpAddr, u8)>,
+    pub(crate) extra_ifaces: Vec<(String, IpAddr, u8)>,
     /// Routes by the extra interfaces: destination, prefix length, device.
-    pub extra_routes: Vec<(IpAddr, u8, String)>,
+    pub(crate) extra_routes: Vec<(IpAddr, u8, String)>,
     /// `ipset save` output restored (`ipset restore`) before the ruleset is loaded.
     pub ipsets: Option<String>,
 }
@@ -299,7 +299,7 @@ pub struct KernelClock {
     /// Mapping from monotonic time to jiffies (`None` if `/proc/timer_list` is unusable).
     pub jiffies_map: Option<JiffiesMap>,
     /// Absolute `CLOCK_MONOTONIC` of the first injection (the origin of every `sent_at_ns`).
-    pub origin_monotonic_ns: Option<u64>,
+    pub(crate) origin_monotonic_ns: Option<u64>,
     /// Jiffies as printed by `/proc/timer_list` right before the first frame / after the last.
     pub jiffies_start: Option<u64>,
     pub jiffies_end: Option<u64>,

@@ -36,7 +36,7 @@ fn would_block(r: io::Result<usize>) -> io::Result<Option<usize>> {
 }
 
 /// Move the calling thread (only this thread) into a new, empty network namespace.
-pub fn unshare_net() -> io::Result<()> {
+pub(crate) fn unshare_net() -> io::Result<()> {
     // SAFETY: plain system call without pointers.
     cvt(unsafe { libc::unshare(libc::CLONE_NEWNET) }).map(|_| ())
 }
@@ -45,7 +45,7 @@ pub fn unshare_net() -> io::Result<()> {
 /// `nf_conncount`, which treats entries added by another CPU in the last two jiffies as
 /// possibly unconfirmed) then behaves as on a single-CPU machine, deterministically. Returns the
 /// CPU, or `None` when the affinity could not be set (the replay still works).
-pub fn pin_to_current_cpu() -> Option<usize> {
+pub(crate) fn pin_to_current_cpu() -> Option<usize> {
     // SAFETY: sched_getcpu takes no arguments.
     let cpu = unsafe { libc::sched_getcpu() };
     if cpu < 0 {
@@ -63,14 +63,14 @@ pub fn pin_to_current_cpu() -> Option<usize> {
 }
 
 /// Effective user id of the process.
-pub fn geteuid() -> u32 {
+pub(crate) fn geteuid() -> u32 {
     // SAFETY: always succeeds.
     unsafe { libc::geteuid() }
 }
 
 /// `CLOCK_MONOTONIC` in nanoseconds — the clock `/proc/timer_list` ("now at") and the kernel's
 /// jiffies bookkeeping (`tick_next_period`) use.
-pub fn monotonic_ns() -> u64 {
+pub(crate) fn monotonic_ns() -> u64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -81,7 +81,7 @@ pub fn monotonic_ns() -> u64 {
 }
 
 /// Sleep until `CLOCK_MONOTONIC` reaches `deadline_ns` (absolute), resuming after signals.
-pub fn sleep_until_monotonic(deadline_ns: u64) {
+pub(crate) fn sleep_until_monotonic(deadline_ns: u64) {
     let ts = libc::timespec {
         tv_sec: (deadline_ns / 1_000_000_000) as libc::time_t,
         tv_nsec: (deadline_ns % 1_000_000_000) as libc::c_long,
@@ -116,7 +116,7 @@ const VIRTIO_NET_HDR_F_NEEDS_CSUM: u8 = 1;
 /// preceded by a `virtio_net_hdr`, which lets a write say that the packet's transport checksum
 /// was offloaded (`VIRTIO_NET_HDR_F_NEEDS_CSUM`: `virtio_net_hdr_to_skb` makes the skb
 /// `CHECKSUM_PARTIAL`, as a veth or a VM's virtio NIC delivers a locally built packet).
-pub struct Tun {
+pub(crate) struct Tun {
     fd: OwnedFd,
     pub ifindex: u32,
 }
@@ -206,13 +206,13 @@ impl Tun {
         .map(|n| n.map(|n| n.saturating_sub(VNET_HDR_LEN)))
     }
 
-    pub fn raw_fd(&self) -> RawFd {
+    pub(crate) fn raw_fd(&self) -> RawFd {
         self.fd.as_raw_fd()
     }
 }
 
 /// A raw IP socket (`SOCK_RAW`) in the calling thread's namespace.
-pub fn raw_socket(v6: bool, protocol: u8, nonblocking: bool) -> io::Result<OwnedFd> {
+pub(crate) fn raw_socket(v6: bool, protocol: u8, nonblocking: bool) -> io::Result<OwnedFd> {
     let domain = if v6 { libc::AF_INET6 } else { libc::AF_INET };
     let mut ty = libc::SOCK_RAW | libc::SOCK_CLOEXEC;
     if nonblocking {
@@ -224,7 +224,7 @@ pub fn raw_socket(v6: bool, protocol: u8, nonblocking: bool) -> io::Result<Owned
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-pub fn set_int_opt(
+pub(crate) fn set_int_opt(
     fd: &OwnedFd,
     level: libc::c_int,
     name: libc::c_int,
@@ -252,7 +252,7 @@ pub fn recv(fd: &OwnedFd, buf: &mut [u8]) -> io::Result<Option<usize>> {
 }
 
 /// `sendto` towards `dst` (port 0), with `scope_id` for IPv6 link-local/multicast destinations.
-pub fn send_to(fd: &OwnedFd, buf: &[u8], dst: IpAddr, scope_id: u32) -> io::Result<usize> {
+pub(crate) fn send_to(fd: &OwnedFd, buf: &[u8], dst: IpAddr, scope_id: u32) -> io::Result<usize> {
     match dst {
         IpAddr::V4(a) => {
             // SAFETY: sockaddr_in is plain old data; zeroed is a valid value.

@@ -103,13 +103,13 @@ pub fn verify(data: &[u8]) -> bool {
 }
 
 /// Checksum value for an upper-layer segment `seg` (checksum field zeroed) with pseudo-header.
-pub fn compute_l4(src: IpAddr, dst: IpAddr, proto: u8, seg: &[u8]) -> u16 {
+pub(crate) fn compute_l4(src: IpAddr, dst: IpAddr, proto: u8, seg: &[u8]) -> u16 {
     !fold(sum(seg, pseudo_header(src, dst, proto, seg.len() as u32)))
 }
 
 /// Verifies an upper-layer segment including its checksum field.
 #[inline]
-pub fn verify_l4(src: IpAddr, dst: IpAddr, proto: u8, seg: &[u8]) -> bool {
+pub(crate) fn verify_l4(src: IpAddr, dst: IpAddr, proto: u8, seg: &[u8]) -> bool {
     fold(sum(seg, pseudo_header(src, dst, proto, seg.len() as u32))) == 0xffff
 }
 
@@ -118,7 +118,7 @@ pub fn verify_l4(src: IpAddr, dst: IpAddr, proto: u8, seg: &[u8]) -> bool {
 /// `th->check = ~tcp_v4_check(len, saddr, daddr, 0)`, likewise UDP and IPv6). The fold of a
 /// non-zero sum is never 0, so the kernel's value is unique.
 #[inline]
-pub fn is_partial_l4(src: IpAddr, dst: IpAddr, proto: u8, len: u32, field: u16) -> bool {
+pub(crate) fn is_partial_l4(src: IpAddr, dst: IpAddr, proto: u8, len: u32, field: u16) -> bool {
     fold(pseudo_header(src, dst, proto, len)) == field
 }
 

@@ -6,7 +6,7 @@
 //!
 //! Sub-modules, in two halves (each sub-module is also reachable by its own name,
 //! `packet::capture`, …):
-//! * [`ingest`] — packets in from captures:
+//! * `ingest` — packets in from captures:
 //!   * [`capture`] — streaming pcap/pcapng reader ([`capture::CaptureReader`]), auto-detected by
 //!     magic number; yields `Result<Packet, PacketProblem>` in constant memory.
 //!   * [`decode`] — link layer (Ethernet/VLAN, SLL, SLL2, raw IP, NULL/LOOP) and IP/L4 decoding.
@@ -67,7 +67,7 @@ impl Timestamp {
     pub fn secs(self) -> u64 {
         self.0 / 1_000_000_000
     }
-    pub fn subsec_nanos(self) -> u32 {
+    pub(crate) fn subsec_nanos(self) -> u32 {
         (self.0 % 1_000_000_000) as u32
     }
 }
@@ -93,7 +93,7 @@ pub struct LinkInfo {
     /// DLT / LINKTYPE of the capture the frame came from.
     pub linktype: u32,
     pub src_mac: Option<[u8; 6]>,
-    pub dst_mac: Option<[u8; 6]>,
+    pub(crate) dst_mac: Option<[u8; 6]>,
     pub pkt_type: PktType,
     /// Outermost 802.1Q VLAN id, if tagged.
     pub vlan: Option<u16>,
@@ -115,8 +115,8 @@ pub struct FragInfo {
     pub id: u32,
     /// Fragment offset in 8-byte units (`frag_off & IP_OFFSET`).
     pub offset: u16,
-    pub more_fragments: bool,
-    pub dont_fragment: bool,
+    pub(crate) more_fragments: bool,
+    pub(crate) dont_fragment: bool,
     /// True when this packet was put back together from several fragments.
     pub reassembled: bool,
     /// Number of fragments it was reassembled from (0 when not reassembled).
@@ -172,9 +172,9 @@ pub mod tcp_flags {
 pub struct TcpOptions {
     /// Bitmap of option kinds present (bit `k` of `kinds[k / 8]`), for `--tcp-option`.
     pub kinds: [u8; 32],
-    pub mss: Option<u16>,
-    pub wscale: Option<u8>,
-    pub sack_perm: bool,
+    pub(crate) mss: Option<u16>,
+    pub(crate) wscale: Option<u8>,
+    pub(crate) sack_perm: bool,
     /// SACK blocks (left, right edges), at most 4.
     pub sack: Vec<(u32, u32)>,
     pub timestamp: Option<(u32, u32)>,
@@ -183,10 +183,10 @@ pub struct TcpOptions {
 }
 
 impl TcpOptions {
-    pub fn has_kind(&self, kind: u8) -> bool {
+    pub(crate) fn has_kind(&self, kind: u8) -> bool {
         self.kinds[(kind / 8) as usize] & (1 << (kind % 8)) != 0
     }
-    pub fn set_kind(&mut self, kind: u8) {
+    pub(crate) fn set_kind(&mut self, kind: u8) {
         self.kinds[(kind / 8) as usize] |= 1 << (kind % 8);
     }
 }
@@ -332,14 +332,14 @@ impl Anomalies {
     /// UDP length field < 8 or larger than the UDP segment (`udp_error`: INVALID).
     pub const UDP_BAD_LEN: Anomalies = Anomalies(1 << 5);
     /// The IPv6 extension header chain runs past the end of the packet.
-    pub const IPV6_BAD_EXT: Anomalies = Anomalies(1 << 6);
+    pub(crate) const IPV6_BAD_EXT: Anomalies = Anomalies(1 << 6);
     /// The IPv4 options area is malformed (an option length runs past the header).
-    pub const IP_BAD_OPTIONS: Anomalies = Anomalies(1 << 7);
+    pub(crate) const IP_BAD_OPTIONS: Anomalies = Anomalies(1 << 7);
     /// The TCP/UDP checksum does not verify but holds exactly the pseudo-header sum: the
     /// sender's stack left it for the NIC to complete (`CHECKSUM_PARTIAL`; `tcp_v4_send_check`,
     /// `udp4_hwcsum`, their IPv6 twins). Captured on the sending host, a veth, a VM or a
     /// container; the receiving kernel never verifies such a checksum (see [`ChecksumMode`]).
-    pub const L4_CSUM_PARTIAL: Anomalies = Anomalies(1 << 8);
+    pub(crate) const L4_CSUM_PARTIAL: Anomalies = Anomalies(1 << 8);
 
     pub const fn empty() -> Self {
         Anomalies(0)
@@ -388,7 +388,7 @@ pub enum ChecksumMode {
     /// Every checksum is verified, as for packets from a NIC without receive offload
     /// (`CHECKSUM_NONE`): a partial checksum is a bad one.
     Verify,
-    /// Partial checksums ([`Anomalies::L4_CSUM_PARTIAL`]) are offloaded and never verified;
+    /// Partial checksums (`Anomalies::L4_CSUM_PARTIAL`) are offloaded and never verified;
     /// any other checksum is verified. What a capture taken on a real host needs, and the default.
     #[default]
     Auto,
@@ -400,7 +400,7 @@ pub enum ChecksumMode {
 impl Packet {
     /// The kernel verifies this packet's transport checksum and finds it bad, under `mode`.
     #[inline]
-    pub fn l4_checksum_bad(&self, mode: ChecksumMode) -> bool {
+    pub(crate) fn l4_checksum_bad(&self, mode: ChecksumMode) -> bool {
         self.l4_checksum_ok == Some(false)
             && match mode {
                 ChecksumMode::Verify => true,
@@ -412,7 +412,7 @@ impl Packet {
     /// The checksum field is not what the wire would carry but the kernel does not verify it
     /// under `mode`: the frames a summary counts as "checksum offloaded".
     #[inline]
-    pub fn l4_checksum_offloaded(&self, mode: ChecksumMode) -> bool {
+    pub(crate) fn l4_checksum_offloaded(&self, mode: ChecksumMode) -> bool {
         self.l4_checksum_ok == Some(false) && !self.l4_checksum_bad(mode)
     }
 }
@@ -481,10 +481,6 @@ impl Packet {
             _ => None,
         }
     }
-    /// Length of the upper-layer segment as the IP header states it (`ip_len - ip_hdr_len`).
-    pub fn l4_len(&self) -> u32 {
-        self.ip_len.saturating_sub(self.ip_hdr_len as u32)
-    }
 
     /// Why the kernel drops this packet before any netfilter hook sees it (`ip_rcv_core` /
     /// `ipv6_rcv`), or `None` when it reaches PREROUTING. See the spec §1.2 and §8.
@@ -536,7 +532,7 @@ impl Packet {
 }
 
 pub mod checksum;
-pub mod ingest;
+pub(crate) mod ingest;
 pub mod traffic;
 
 // The sub-modules by their own names, as the rest of the crate uses them.
@@ -552,7 +548,6 @@ pub use writer::write_pcap;
 /// IP protocol numbers used throughout.
 pub mod proto {
     pub const ICMP: u8 = 1;
-    pub const IGMP: u8 = 2;
     pub const TCP: u8 = 6;
     pub const UDP: u8 = 17;
     pub const IPV6_ROUTE: u8 = 43;

@@ -334,7 +334,7 @@ pub fn github_diagnostics(diags: &[LocatedDiagnostic]) -> String {
 // `fwcheck diff`: a verdict that changes between two rulesets, in the same CI formats.
 
 /// The SARIF rule id (and JUnit failure type, GitHub title) of a changed verdict.
-pub const VERDICT_CHANGE: &str = "verdict-change";
+pub(crate) const VERDICT_CHANGE: &str = "verdict-change";
 
 /// A flow whose verdict changes, located at the rule that decides it (`fwcheck diff`: the new
 /// ruleset's rule, or the old one's when a policy decides in the new ruleset).
@@ -348,7 +348,7 @@ pub struct VerdictChange {
     pub line: Option<usize>,
 }
 
-/// SARIF 2.1.0 of a diff: one result per changed flow (rule [`VERDICT_CHANGE`]) and one per
+/// SARIF 2.1.0 of a diff: one result per changed flow (rule `VERDICT_CHANGE`) and one per
 /// new finding of the new ruleset (as [`sarif`]).
 pub fn sarif_diff(changes: &[VerdictChange], new_findings: &[Finding]) -> Value {
     let mut doc = sarif(new_findings, &[], "");

@@ -66,7 +66,7 @@ pub struct PacketRecord {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub icmp_type: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub icmp_code: Option<u8>,
+    pub(crate) icmp_code: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub length: Option<u32>,
     pub ctstate: Option<&'static str>,
@@ -82,13 +82,13 @@ pub struct PacketRecord {
     pub fragments: Vec<u64>,
     /// REJECT's reply to this frame, captured (judged once, when REJECT sent it).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reject_reply_to: Option<u64>,
+    pub(crate) reject_reply_to: Option<u64>,
     /// The host would never send this packet: it answers `answers_frame`, a request the
     /// ruleset drops.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub would_not_be_sent: bool,
+    pub(crate) would_not_be_sent: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub answers_frame: Option<u64>,
+    pub(crate) answers_frame: Option<u64>,
 }
 
 impl PacketRecord {
@@ -194,7 +194,7 @@ pub struct RuleHits {
 }
 
 /// Every rule's and policy's counters, in table/chain/rule order.
-pub fn rule_hits(engine: &Engine<'_>) -> Vec<RuleHits> {
+pub(crate) fn rule_hits(engine: &Engine<'_>) -> Vec<RuleHits> {
     let rs = engine.ruleset();
     let mut v = Vec::new();
     for (ti, t) in rs.tables.iter().enumerate() {
@@ -238,9 +238,9 @@ pub fn rule_hits(engine: &Engine<'_>) -> Vec<RuleHits> {
 pub struct FlowKey {
     pub proto: String,
     pub a: IpAddr,
-    pub a_port: Option<u16>,
+    pub(crate) a_port: Option<u16>,
     pub b: IpAddr,
-    pub b_port: Option<u16>,
+    pub(crate) b_port: Option<u16>,
 }
 
 /// Per-flow counts.
@@ -254,12 +254,12 @@ pub struct FlowStats {
     pub rejected: u64,
     pub uncertain: u64,
     /// Frames of this flow that were not accepted.
-    pub blocked_frames: Vec<u64>,
+    pub(crate) blocked_frames: Vec<u64>,
 }
 
 /// One flow in JSON output.
 #[derive(Debug, Serialize)]
-pub struct FlowRecord<'a> {
+pub(crate) struct FlowRecord<'a> {
     #[serde(rename = "type")]
     pub kind: &'static str,
     #[serde(flatten)]
@@ -276,8 +276,8 @@ pub struct Summary {
     pub dropped: u64,
     pub rejected: u64,
     pub uncertain: u64,
-    pub not_judged: BTreeMap<String, u64>,
-    pub by_direction: BTreeMap<&'static str, [u64; 3]>,
+    pub(crate) not_judged: BTreeMap<String, u64>,
+    pub(crate) by_direction: BTreeMap<&'static str, [u64; 3]>,
     /// Flows in order of first appearance; [`Summary::flows`] sorts them.
     flow_list: Vec<(FlowKey, FlowStats)>,
     /// Canonical (unordered) endpoints → index in `flow_list`.
@@ -342,7 +342,7 @@ impl FoldedFlows {
 
 /// The folded flows in JSON output (only written when flows were folded).
 #[derive(Debug, Serialize)]
-pub struct FoldedRecord<'a> {
+pub(crate) struct FoldedRecord<'a> {
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub flows_estimate: u64,
@@ -360,7 +360,7 @@ impl Summary {
     }
 
     /// A summary keeping at most `max_flows` flows (0 = [`DEFAULT_MAX_FLOWS`]).
-    pub fn with_max_flows(track_flows: bool, max_flows: usize) -> Summary {
+    pub(crate) fn with_max_flows(track_flows: bool, max_flows: usize) -> Summary {
         Summary {
             track_flows,
             max_flows,
@@ -383,7 +383,7 @@ impl Summary {
     }
 
     /// The JSON record of the folded flows, if any flow was folded.
-    pub fn folded_record(&self) -> Option<FoldedRecord<'_>> {
+    pub(crate) fn folded_record(&self) -> Option<FoldedRecord<'_>> {
         (self.folded.packets > 0).then(|| FoldedRecord {
             kind: "flows_not_listed",
             flows_estimate: self.folded.flows_estimate(),
@@ -393,7 +393,7 @@ impl Summary {
     }
 
     /// The flows as JSON records (`"type": "flow"`), sorted.
-    pub fn flow_records(&self) -> Vec<FlowRecord<'_>> {
+    pub(crate) fn flow_records(&self) -> Vec<FlowRecord<'_>> {
         self.flows()
             .into_iter()
             .map(|(key, stats)| FlowRecord {
@@ -404,12 +404,12 @@ impl Summary {
             .collect()
     }
 
-    pub fn flow_count(&self) -> usize {
+    pub(crate) fn flow_count(&self) -> usize {
         self.flow_list.len()
     }
 
     /// Flows with at least one packet dropped or rejected.
-    pub fn blocked_flow_count(&self) -> usize {
+    pub(crate) fn blocked_flow_count(&self) -> usize {
         self.flow_list
             .iter()
             .filter(|(_, f)| f.dropped + f.rejected > 0)
@@ -530,9 +530,9 @@ pub struct SummaryRecord<'a> {
     pub dropped: u64,
     pub rejected: u64,
     pub uncertain: u64,
-    pub not_judged: &'a BTreeMap<String, u64>,
+    pub(crate) not_judged: &'a BTreeMap<String, u64>,
     pub hosts: &'a [IpAddr],
-    pub host_inferred: bool,
+    pub(crate) host_inferred: bool,
     pub conntrack: bool,
     pub stats: &'a ReplayStats,
 }

@@ -58,10 +58,10 @@ pub struct Report {
     /// One result per management service and loopback.
     pub lockout: Vec<LockoutResult>,
     /// Lockout findings, then the other static findings, then what the capture showed
-    /// (from [`Report::capture_findings_from`] on).
+    /// (from `Report::capture_findings_from` on).
     pub findings: Vec<Finding>,
     /// Index in `findings` where the capture's findings start.
-    pub capture_findings_from: usize,
+    pub(crate) capture_findings_from: usize,
     /// One result per `--expect` entry.
     pub expectations: Vec<ExpectResult>,
     /// `--fail-on`.
@@ -89,11 +89,6 @@ impl Report {
     /// The findings of the static checks (lockout first).
     pub fn static_findings(&self) -> &[Finding] {
         &self.findings[..self.capture_findings_from]
-    }
-
-    /// The findings only the traffic showed.
-    pub fn capture_findings(&self) -> &[Finding] {
-        &self.findings[self.capture_findings_from..]
     }
 
     pub fn totals(&self) -> Totals {

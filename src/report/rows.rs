@@ -37,7 +37,7 @@ pub struct RowWriter<W: Write> {
 #[derive(Debug, Default)]
 pub struct HeldRows {
     pub rows: Vec<Vec<Cell>>,
-    pub hidden: usize,
+    pub(crate) hidden: usize,
     /// Colours in the packet table.
     pub color: bool,
 }

@@ -14,7 +14,7 @@ fn table() -> Table {
 
 /// The columns of the packet table, as text: frame, time, dir, src → dst, proto, ctstate,
 /// verdict, decided by.
-pub fn packet_fields(r: &PacketRecord, t0: f64) -> [String; 8] {
+pub(crate) fn packet_fields(r: &PacketRecord, t0: f64) -> [String; 8] {
     let endpoints = match (r.src, r.dst) {
         (Some(s), Some(d)) => match (r.sport, r.dport) {
             (Some(sp), Some(dp)) => format!("{} → {}", fmt_ep(s, sp), fmt_ep(d, dp)),
@@ -71,7 +71,7 @@ pub fn packet_fields(r: &PacketRecord, t0: f64) -> [String; 8] {
 
 /// One row of the packet table; with `color`, the verdict in its colour (ACCEPT green, DROP
 /// red, REJECT yellow, uncertain ones magenta).
-pub fn packet_row(r: &PacketRecord, t0: f64, color: bool) -> Vec<Cell> {
+pub(crate) fn packet_row(r: &PacketRecord, t0: f64, color: bool) -> Vec<Cell> {
     packet_fields(r, t0)
         .into_iter()
         .enumerate()
@@ -97,7 +97,7 @@ pub fn packet_row(r: &PacketRecord, t0: f64, color: bool) -> Vec<Cell> {
 const STREAM_WIDTHS: [usize; 7] = [7, 9, 7, 43, 8, 11, 8];
 
 /// The header of the streamed packet lines.
-pub fn packet_stream_header() -> String {
+pub(crate) fn packet_stream_header() -> String {
     stream_line(&[
         "frame",
         "time",
@@ -112,7 +112,7 @@ pub fn packet_stream_header() -> String {
 
 /// One packet as a line of fixed-width columns: what `--limit 0` prints as the packets are
 /// judged, in constant memory (a table would hold every row to size its columns).
-pub fn packet_line(r: &PacketRecord, t0: f64) -> String {
+pub(crate) fn packet_line(r: &PacketRecord, t0: f64) -> String {
     let f = packet_fields(r, t0);
     stream_line(&f.each_ref().map(|s| s.as_str()))
 }
@@ -138,7 +138,7 @@ fn fmt_ep(a: std::net::IpAddr, p: u16) -> String {
     }
 }
 
-pub fn packets_table(rows: Vec<Vec<Cell>>, color: bool) -> Table {
+pub(crate) fn packets_table(rows: Vec<Vec<Cell>>, color: bool) -> Table {
     let mut t = table();
     if color {
         // Colours also when stdout is not a terminal (`--color always`).
@@ -162,7 +162,7 @@ pub fn packets_table(rows: Vec<Vec<Cell>>, color: bool) -> Table {
 
 /// Per-rule counters like `iptables -L -vn --line-numbers`: only tables/chains with rules or a
 /// policy; rules that never matched are kept (with 0) so the listing is complete.
-pub fn rules_table(hits: &[RuleHits]) -> Table {
+pub(crate) fn rules_table(hits: &[RuleHits]) -> Table {
     let mut t = table();
     t.set_header(vec!["table", "chain", "#", "pkts", "bytes", "line", "rule"]);
     for h in hits {
@@ -188,7 +188,7 @@ pub fn rules_table(hits: &[RuleHits]) -> Table {
     t
 }
 
-pub fn summary_table(s: &Summary) -> Table {
+pub(crate) fn summary_table(s: &Summary) -> Table {
     let mut t = table();
     t.set_header(vec!["direction", "accepted", "dropped", "rejected"]);
     for (dir, c) in &s.by_direction {
@@ -208,7 +208,7 @@ pub fn summary_table(s: &Summary) -> Table {
     t
 }
 
-pub fn flows_table(s: &Summary) -> Table {
+pub(crate) fn flows_table(s: &Summary) -> Table {
     let mut t = table();
     t.set_header(vec![
         "flow",
@@ -241,7 +241,7 @@ pub fn flows_table(s: &Summary) -> Table {
 
 /// The `limit` flows with the most packets not accepted (then by first frame), and how many
 /// more blocked flows there are.
-pub fn blocked_flows_table(s: &Summary, limit: usize) -> (Table, usize) {
+pub(crate) fn blocked_flows_table(s: &Summary, limit: usize) -> (Table, usize) {
     let mut v: Vec<_> = s
         .flows()
         .into_iter()
@@ -280,7 +280,7 @@ pub fn blocked_flows_table(s: &Summary, limit: usize) -> (Table, usize) {
     (t, more)
 }
 
-pub fn flow_name(k: &FlowKey) -> String {
+pub(crate) fn flow_name(k: &FlowKey) -> String {
     match (k.a_port, k.b_port) {
         (Some(a), Some(b)) if k.proto == "tcp" || k.proto == "udp" => {
             format!("{} {} → {}", k.proto, fmt_ep(k.a, a), fmt_ep(k.b, b))

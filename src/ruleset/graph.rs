@@ -205,7 +205,7 @@ pub fn build(rs: &Ruleset) -> (ChainGraph, Vec<Diagnostic>) {
 /// from a base chain at its jump level (base chain 0) and refuses a chain at level 16 with
 /// EMLINK ("Too many links", found with iptables-nft-restore 1.8.9: 15 nested jumps load, 16 do
 /// not; `-g` counts like `-j`; chains no base chain reaches are not checked).
-pub const NFT_JUMP_STACK: u32 = 16;
+pub(crate) const NFT_JUMP_STACK: u32 = 16;
 
 /// E112 under nf_tables: each rule whose jump puts a chain at level 16, naming the longest path.
 /// Longest path over the DAG of non-loop chains, in topological order (Kahn): iterative, linear in

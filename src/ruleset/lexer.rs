@@ -5,11 +5,10 @@
 use std::borrow::Cow;
 
 use crate::diag::{Diagnostic, Span};
-pub use crate::netfilter::save_string;
 
 /// One word of a rule line.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Token<'a> {
+pub(crate) struct Token<'a> {
     /// The word with quotes and escapes removed; borrowed from the line when it had none.
     pub text: Cow<'a, str>,
     pub span: Span,
@@ -23,15 +22,15 @@ impl Token<'_> {
     }
 }
 
-pub const E_SYNTAX: &str = crate::diag::codes::SYNTAX;
-pub const W_QUOTE: &str = crate::diag::codes::QUOTE;
+pub(crate) const E_SYNTAX: &str = crate::diag::codes::SYNTAX;
+pub(crate) const W_QUOTE: &str = crate::diag::codes::QUOTE;
 
 /// Split one restore-format line (`base` = byte offset of the line in the file).
 ///
 /// Inside double quotes a backslash escapes the next character and the closing quote ends the
 /// word, as iptables-restore does. Single quotes are not understood by iptables-restore 1.8 (it
 /// keeps them as literal characters); fwcheck reads them as quotes and warns.
-pub fn tokenize_restore<'a>(
+pub(crate) fn tokenize_restore<'a>(
     line: &'a str,
     base: usize,
     diags: &mut Vec<Diagnostic>,
@@ -146,7 +145,7 @@ pub fn tokenize_restore<'a>(
 
 /// One command of a shell script: its words, and the span of the whole command.
 #[derive(Debug, Clone)]
-pub struct ShellCommand {
+pub(crate) struct ShellCommand {
     pub words: Vec<Token<'static>>,
     pub span: Span,
 }
@@ -154,7 +153,7 @@ pub struct ShellCommand {
 /// Split a shell script into simple commands. Supports `'…'`, `"…"` (with `\"`, `\\`, `\$`),
 /// backslash escapes and `\`-newline continuations, `#` comments, and `;`, `&&`, `||`, `|`, `&`
 /// as separators. Anything fancier (substitutions, variables) is kept literally.
-pub fn tokenize_shell(text: &str, diags: &mut Vec<Diagnostic>) -> Vec<ShellCommand> {
+pub(crate) fn tokenize_shell(text: &str, diags: &mut Vec<Diagnostic>) -> Vec<ShellCommand> {
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     let mut cmds = Vec::new();
     let mut words: Vec<Token<'static>> = Vec::new();
@@ -277,6 +276,7 @@ pub fn tokenize_shell(text: &str, diags: &mut Vec<Diagnostic>) -> Vec<ShellComma
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::netfilter::save_string;
 
     fn words(line: &str) -> Vec<String> {
         let mut d = Vec::new();

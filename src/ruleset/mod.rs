@@ -1,7 +1,7 @@
 //! Ruleset model: tokenizer, parser, canonical printer and chain graph.
 
 pub mod graph;
-pub mod lexer;
+pub(crate) mod lexer;
 pub mod model;
 pub mod parser;
 pub mod printer;

@@ -68,7 +68,7 @@ impl Ruleset {
     /// file loads each table at its COMMIT as one blob, whose layout libiptc makes: the
     /// built-in chains in hook order, then the user chains sorted by name (`iptc_insert_chain`),
     /// each chain's rules in order.
-    pub fn load_order(&self) -> Vec<(usize, usize, usize)> {
+    pub(crate) fn load_order(&self) -> Vec<(usize, usize, usize)> {
         let mut out = Vec::with_capacity(self.rule_count());
         let script = super::parser::detect_format(&self.source.text) == super::InputFormat::Script;
         if self.backend == crate::ext::Backend::Nft || script {
@@ -145,14 +145,14 @@ pub struct Chain {
 }
 
 impl Chain {
-    pub fn is_builtin(&self) -> bool {
+    pub(crate) fn is_builtin(&self) -> bool {
         self.hook.is_some()
     }
 }
 
 /// `-i`/`-o`: interface name, with `+` as a trailing wildcard.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct IfaceMatch {
+pub(crate) struct IfaceMatch {
     /// The name as written, including a trailing `+`.
     pub name: String,
     pub invert: bool,
@@ -202,7 +202,7 @@ impl Action {
         }
     }
 
-    pub fn chain_ref(&self) -> Option<&ChainRef> {
+    pub(crate) fn chain_ref(&self) -> Option<&ChainRef> {
         match self {
             Action::Jump(c) | Action::Goto(c) => Some(c),
             _ => None,
@@ -237,8 +237,8 @@ pub struct Rule {
     pub counters: Option<Counters>,
     pub src: Option<(AddrMask, bool)>,
     pub dst: Option<(AddrMask, bool)>,
-    pub iniface: Option<IfaceMatch>,
-    pub outiface: Option<IfaceMatch>,
+    pub(crate) iniface: Option<IfaceMatch>,
+    pub(crate) outiface: Option<IfaceMatch>,
     /// `-p`: protocol number (never 0) and whether it is negated.
     pub proto: Option<(u8, bool)>,
     /// `-f` (false) or `! -f` (true).
@@ -246,12 +246,12 @@ pub struct Rule {
     pub matches: Vec<MatchEntry>,
     pub action: Action,
     /// Span of the `-j`/`-g` target token.
-    pub target_span: Option<Span>,
+    pub(crate) target_span: Option<Span>,
 }
 
 impl Rule {
     /// True when the rule has no conditions at all (header or match).
-    pub fn is_unconditional(&self) -> bool {
+    pub(crate) fn is_unconditional(&self) -> bool {
         self.src.is_none()
             && self.dst.is_none()
             && self.iniface.is_none()

@@ -35,7 +35,7 @@ use rule::*;
 use script::*;
 pub use state::AppliedStep;
 use state::*;
-pub use suggest::suggest;
+pub(crate) use suggest::suggest;
 use suggest::*;
 
 /// Diagnostic codes (the one table is `crate::diag::codes`).
@@ -104,7 +104,7 @@ pub fn parse_file(path: &std::path::Path, opts: ParseOptions) -> std::io::Result
     Ok(parse_str(&path.display().to_string(), &text, opts))
 }
 
-pub fn parse_source(source: Arc<SourceFile>, opts: ParseOptions) -> Parsed {
+pub(crate) fn parse_source(source: Arc<SourceFile>, opts: ParseOptions) -> Parsed {
     // A whole file is the commands of one region applied to nothing.
     let region = 0..source.text.len();
     apply(None, source, region, opts, false, None)
@@ -166,7 +166,7 @@ pub fn apply(
 }
 
 /// Restore files have `*table` lines; scripts have `iptables`/`ip6tables` commands.
-pub fn detect_format(text: &str) -> InputFormat {
+pub(crate) fn detect_format(text: &str) -> InputFormat {
     for line in text.lines() {
         let l = line.trim();
         if l.starts_with("#!") {
@@ -208,7 +208,7 @@ fn is_iptables_program(p: &str) -> Option<Family> {
 
 /// Parse one rule body (what follows `-A CHAIN`) in the context of `table` of `rs`, so that jumps
 /// resolve to its chains. Used to try fixes on a copy of a ruleset.
-pub fn parse_rule_in(
+pub(crate) fn parse_rule_in(
     rs: &Ruleset,
     table: TableKind,
     chain: &str,

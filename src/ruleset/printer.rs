@@ -15,7 +15,7 @@ pub struct PrintOptions {
 }
 
 /// The order `iptables-save` (nf_tables backend) prints tables in: its `enum nft_table_type`.
-pub const SAVE_ORDER: [TableKind; 5] = [
+pub(crate) const SAVE_ORDER: [TableKind; 5] = [
     TableKind::Mangle,
     TableKind::Security,
     TableKind::Raw,
@@ -35,7 +35,7 @@ pub fn print_ruleset(rs: &Ruleset, opts: PrintOptions) -> String {
     out
 }
 
-pub fn print_table(out: &mut String, t: &Table, opts: PrintOptions) {
+pub(crate) fn print_table(out: &mut String, t: &Table, opts: PrintOptions) {
     let _ = writeln!(out, "*{}", t.kind.name());
     for c in &t.chains {
         let policy = c.policy.map(|p| p.name()).unwrap_or("-");
@@ -61,7 +61,7 @@ pub fn print_table(out: &mut String, t: &Table, opts: PrintOptions) {
 }
 
 /// `-A CHAIN` + body, the rule's canonical one-line text.
-pub fn rule_text(chain: &str, r: &Rule) -> String {
+pub(crate) fn rule_text(chain: &str, r: &Rule) -> String {
     format!("-A {chain}{}", rule_body(r))
 }
 

@@ -9,7 +9,7 @@ use super::model::Family;
 
 /// What the first bytes of a file say it is, when it cannot be a ruleset.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NotText {
+pub(crate) enum NotText {
     /// A pcap or pcapng capture (by its magic number).
     Capture(&'static str),
     /// Other binary data: a NUL byte or invalid UTF-8 at this byte offset.
@@ -17,7 +17,7 @@ pub enum NotText {
 }
 
 /// `Some` when `bytes` cannot be a ruleset: a capture file, or binary data.
-pub fn not_text(bytes: &[u8]) -> Option<NotText> {
+pub(crate) fn not_text(bytes: &[u8]) -> Option<NotText> {
     match bytes.get(..4) {
         Some([0xd4, 0xc3, 0xb2, 0xa1] | [0xa1, 0xb2, 0xc3, 0xd4]) => {
             return Some(NotText::Capture("pcap"))
@@ -64,7 +64,7 @@ impl FamilyEvidence {
         }
     }
 
-    pub fn sign(&self, f: Family) -> Option<&Sign> {
+    pub(crate) fn sign(&self, f: Family) -> Option<&Sign> {
         match f {
             Family::V4 => self.v4.as_ref(),
             Family::V6 => self.v6.as_ref(),
@@ -168,7 +168,7 @@ pub fn family_evidence(text: &str) -> FamilyEvidence {
 /// `ip6tables*` (`/etc/sysconfig/ip6tables`), `*.ipv6` → IPv6; `rules.v4`, `*.v4`,
 /// `iptables*`, `*.ipv4` → IPv4. A name ending in `6` for another reason (a date, `...2016`)
 /// says nothing.
-pub fn family_from_name(path: &std::path::Path) -> Option<Family> {
+pub(crate) fn family_from_name(path: &std::path::Path) -> Option<Family> {
     let name = path.file_name()?.to_str()?.to_ascii_lowercase();
     let ext = path
         .extension()

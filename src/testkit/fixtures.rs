@@ -93,7 +93,7 @@ fn linktype_fixture(lt: u32) -> Vec<u8> {
 }
 
 /// Ethernet frame with explicit VLAN tags `(tpid, vid)`, outermost first.
-pub fn vlan_frame(p: &Packet, tags: &[(u16, u16)]) -> Vec<u8> {
+pub(crate) fn vlan_frame(p: &Packet, tags: &[(u16, u16)]) -> Vec<u8> {
     let mut f = Vec::with_capacity(p.data.len() + 30);
     f.extend_from_slice(&p.link.dst_mac.unwrap_or(DEFAULT_HOST_MAC));
     f.extend_from_slice(&p.link.src_mac.unwrap_or(DEFAULT_PEER_MAC));
@@ -319,7 +319,7 @@ pub fn fragments_fixture() -> Vec<u8> {
 }
 
 /// IPv6 packets with extension headers (Ethernet).
-pub fn ipv6_ext_fixture() -> Vec<u8> {
+pub(crate) fn ipv6_ext_fixture() -> Vec<u8> {
     let src = ip("2001:db8:1::7");
     let dst = ip("2001:db8::10");
     let tcp = |dport: u16| L4Spec::Tcp {
@@ -374,7 +374,7 @@ pub fn ipv6_ext_fixture() -> Vec<u8> {
 }
 
 /// Malformed and odd frames (Ethernet), one per case; see the README.
-pub fn malformed_fixture() -> Vec<u8> {
+pub(crate) fn malformed_fixture() -> Vec<u8> {
     let t0 = 1_700_000_000_000_000_000u64;
     let mut recs: Vec<Record> = Vec::new();
     let mut push = |f: Vec<u8>, orig: Option<u32>| {
@@ -725,13 +725,13 @@ pub fn all() -> Vec<Fixture> {
         },
         Fixture {
             name: "rt-limit.pcap",
-            description: "real time (7.5 s): echo requests at 1, 40 and 150 ms intervals against rate limits, UDP against hashlimit byte mode and rate matching (see Details)",
+            description: "real time (7.3 s): echo requests at 1, 40 and 150 ms intervals against rate limits, UDP against hashlimit byte mode and rate matching (see Details)",
             gen_command: None,
             bytes: crate::testkit::scenario::rt_limit(),
         },
         Fixture {
             name: "rt-knock.pcap",
-            description: "real time (11 s): port-knock sequences (correct, out of order, too slow, interrupted) and SSH SYNs (see Details)",
+            description: "real time (12.1 s): port-knock sequences (correct, out of order, too slow, interrupted) and SSH SYNs (see Details)",
             gen_command: None,
             bytes: crate::testkit::scenario::rt_knock(),
         },
@@ -743,7 +743,7 @@ pub fn all() -> Vec<Fixture> {
         },
         Fixture {
             name: "rt-connlimit.pcap",
-            description: "real time (0.3 s): connections counted by -m connlimit across jiffies (see Details)",
+            description: "real time (0.5 s): connections counted by -m connlimit across jiffies (see Details)",
             gen_command: None,
             bytes: crate::testkit::scenario::rt_connlimit(),
         },

@@ -22,9 +22,9 @@ const START_NS: u64 = 1_700_000_000_000_000_000;
 const MS: u64 = 1_000_000;
 
 /// The host's IPv4 address in every edge-case capture.
-pub const HOST4: &str = "203.0.113.10";
+pub(crate) const HOST4: &str = "203.0.113.10";
 /// A second address of the same host (for ICMP errors sent to the "wrong" local address).
-pub const HOST4_B: &str = "203.0.113.11";
+pub(crate) const HOST4_B: &str = "203.0.113.11";
 /// The host's IPv6 address.
 pub const HOST6: &str = "2001:db8::10";
 
@@ -332,7 +332,7 @@ fn built(spec: &PacketSpec) -> Vec<u8> {
 // TCP
 
 /// `tcp-edge.pcap`: TCP state machine and window tracking edge cases, each on its own ports.
-pub fn tcp_edge() -> Vec<u8> {
+pub(crate) fn tcp_edge() -> Vec<u8> {
     let h = HOST4;
     let mut cap = Cap::new();
     let k = &mut cap;
@@ -815,7 +815,7 @@ pub fn tcp_edge() -> Vec<u8> {
 
 /// `icmp-edge.pcap`: ICMP errors RELATED to connections (or INVALID), ICMP types that cannot
 /// create connections, packets to closed ports.
-pub fn icmp_edge() -> Vec<u8> {
+pub(crate) fn icmp_edge() -> Vec<u8> {
     let h = HOST4;
     let mut cap = Cap::new();
     let k = &mut cap;
@@ -1051,7 +1051,7 @@ fn esp(spi: u32, seq: u32, n: usize) -> Vec<u8> {
 
 /// `proto-edge.pcap`: GRE (plain and PPTP), ESP, AH, IPIP, an unknown protocol, UDP-Lite,
 /// and IPv4 fragment trains of UDP, ICMP and TCP both ways.
-pub fn proto_edge() -> Vec<u8> {
+pub(crate) fn proto_edge() -> Vec<u8> {
     let h = HOST4;
     let mut cap = Cap::new();
     let k = &mut cap;
@@ -1444,7 +1444,7 @@ fn ndp(src: &str, dst: &str, t: u8, target: &str, hl: u8) -> PacketSpec {
 
 /// `ipv6-edge.pcap`: NDP and MLD (untracked), echo, node information, ICMPv6 errors RELATED or
 /// INVALID, unknown types, TCP/UDP sessions and fragments over IPv6.
-pub fn ipv6_edge() -> Vec<u8> {
+pub(crate) fn ipv6_edge() -> Vec<u8> {
     let h = HOST6;
     let mut cap = Cap::new();
     let k = &mut cap;
@@ -1636,7 +1636,7 @@ pub fn ipv6_edge() -> Vec<u8> {
 /// are chosen so that, for a 10/s burst-3 bucket (nftables' nanosecond bucket and xt_limit's
 /// jiffies), no decision lies within 5 ms of a refill. Then UDP datagrams against hashlimit's
 /// byte mode and rate matching, their intervals at least 100 ms away from interval ends.
-pub fn rt_limit() -> Vec<u8> {
+pub(crate) fn rt_limit() -> Vec<u8> {
     let h = HOST4;
     let mut cap = Cap::new();
     cap.gap = 0;
@@ -1745,7 +1745,7 @@ pub fn rt_limit() -> Vec<u8> {
 /// `rt-knock.pcap` (about 11 s): port-knock sequences on 7001, 7002, 7003 — correct, out of
 /// order, too slow, interrupted — then SSH SYNs, too many SSH SYNs, and SSH after the door
 /// closed.
-pub fn rt_knock() -> Vec<u8> {
+pub(crate) fn rt_knock() -> Vec<u8> {
     let h = HOST4;
     let mut cap = Cap::new();
     cap.gap = 0;
@@ -1830,7 +1830,7 @@ pub fn rt_knock() -> Vec<u8> {
 /// generic protocol, a fragment too late, TCP connections with unacknowledged data, repeated
 /// ACKs, a zero window, an idle one and a mid-stream pickup; SCTP associations against
 /// shortened CLOSED, COOKIE_WAIT, COOKIE_ECHOED and ESTABLISHED timeouts (1 s).
-pub fn rt_timeouts() -> Vec<u8> {
+pub(crate) fn rt_timeouts() -> Vec<u8> {
     let h = HOST4;
     let mut cap = Cap::new();
     cap.gap = 0;
@@ -1971,7 +1971,7 @@ pub fn rt_timeouts() -> Vec<u8> {
 /// `connlimit.rules.v4`): connections counted by `-m connlimit` across jiffies — closed ones
 /// leave the count, refused ones are never confirmed, retransmitted SYNs of counted
 /// connections, a /24 sharing one count, UDP flows counted on every packet.
-pub fn rt_connlimit() -> Vec<u8> {
+pub(crate) fn rt_connlimit() -> Vec<u8> {
     let h = HOST4;
     let mut cap = Cap::new();
     cap.gap = 0;
@@ -2060,7 +2060,7 @@ pub fn rt_connlimit() -> Vec<u8> {
 /// `forward-edge.pcap`: traffic through the host as a router (`--router`), IPv4 and IPv6.
 /// The outside is 198.51.100.0/24 and 2001:db8:1::/48, the inside 192.0.2.0/24 and
 /// 2001:db8:2::/48; the host (203.0.113.10 / 2001:db8::10) forwards between them.
-pub fn forward_edge() -> Vec<u8> {
+pub(crate) fn forward_edge() -> Vec<u8> {
     let h = HOST4;
     let mut cap = Cap::new();
     let k = &mut cap;

@@ -7,21 +7,21 @@ use super::{Cx, EntryCx, L4Tracker, L4Verdict, TimeoutDef, TimeoutSlot};
 use crate::packet::Packet;
 
 /// The generic timeout.
-pub const TIMEOUTS: &[TimeoutDef] = &[TimeoutDef {
+pub(crate) const TIMEOUTS: &[TimeoutDef] = &[TimeoutDef {
     name: "generic",
     sysctl: "net.netfilter.nf_conntrack_generic_timeout",
     default: 600,
     doc: "any other protocol (DCCP included): addresses and protocol only",
 }];
 
-pub const TIMEOUT_GENERIC: TimeoutSlot = TimeoutSlot::named("generic");
+pub(crate) const TIMEOUT_GENERIC: TimeoutSlot = TimeoutSlot::named("generic");
 
 /// The generic tracker (`nf_conntrack_l4proto_generic`).
 #[derive(Debug)]
-pub struct Generic;
+pub(crate) struct Generic;
 
 /// The one [`Generic`].
-pub static GENERIC: Generic = Generic;
+pub(crate) static GENERIC: Generic = Generic;
 
 impl L4Tracker for Generic {
     fn name(&self) -> &'static str {

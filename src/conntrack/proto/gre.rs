@@ -8,7 +8,7 @@ use super::{Cx, EntryCx, L4Tracker, L4Verdict, TimeoutDef, TimeoutSlot};
 use crate::packet::Packet;
 
 /// The GRE timeouts (`gre_timeouts[]`: `GRE_CT_UNREPLIED`, `GRE_CT_REPLIED`).
-pub const TIMEOUTS: &[TimeoutDef] = &[
+pub(crate) const TIMEOUTS: &[TimeoutDef] = &[
     TimeoutDef {
         name: "gre",
         sysctl: "net.netfilter.nf_conntrack_gre_timeout",
@@ -24,9 +24,9 @@ pub const TIMEOUTS: &[TimeoutDef] = &[
 ];
 
 /// `GRE_CT_UNREPLIED`.
-pub const TIMEOUT_UNREPLIED: TimeoutSlot = TimeoutSlot::named("gre");
+pub(crate) const TIMEOUT_UNREPLIED: TimeoutSlot = TimeoutSlot::named("gre");
 /// `GRE_CT_REPLIED`.
-pub const TIMEOUT_REPLIED: TimeoutSlot = TimeoutSlot::named("gre_stream");
+pub(crate) const TIMEOUT_REPLIED: TimeoutSlot = TimeoutSlot::named("gre_stream");
 
 /// `gre_pkt_to_tuple`: GRE other than version 1 is tracked like the generic protocol (keys 0);
 /// version 1 (PPTP's enhanced GRE) must carry PPP and is keyed by its call id (destination
@@ -63,10 +63,10 @@ fn gre_keys(pkt: &Packet) -> Result<(u16, u16), CtOutcome> {
 /// The GRE tracker (`nf_conntrack_l4proto_gre`). Its keys swap like ports when the tuple is
 /// inverted (`nf_ct_invert_tuple` swaps `u.all`); a quoted GRE packet has keys 0.
 #[derive(Debug)]
-pub struct Gre;
+pub(crate) struct Gre;
 
 /// The one [`Gre`].
-pub static GRE: Gre = Gre;
+pub(crate) static GRE: Gre = Gre;
 
 impl L4Tracker for Gre {
     fn name(&self) -> &'static str {

@@ -17,14 +17,14 @@ use super::{
 use crate::packet::{Family, IcmpInfo, InnerPacket, Packet};
 
 /// The ICMP timeout.
-pub const TIMEOUTS: &[TimeoutDef] = &[TimeoutDef {
+pub(crate) const TIMEOUTS: &[TimeoutDef] = &[TimeoutDef {
     name: "icmp",
     sysctl: "net.netfilter.nf_conntrack_icmp_timeout",
     default: 30,
     doc: "an ICMP query (echo, timestamp, information, address mask) and its reply",
 }];
 
-pub const TIMEOUT_ICMP: TimeoutSlot = TimeoutSlot::named("icmp");
+pub(crate) const TIMEOUT_ICMP: TimeoutSlot = TimeoutSlot::named("icmp");
 
 /// ICMP `invmap`: the reply type of a query type, if any.
 fn icmp_invert(t: u8) -> Option<u8> {

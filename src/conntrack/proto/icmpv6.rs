@@ -14,14 +14,14 @@ use super::{Cx, EntryCx, L4Tracker, L4Verdict, TimeoutDef};
 use crate::packet::{Family, InnerPacket, Packet};
 
 /// The ICMPv6 timeout.
-pub const TIMEOUTS: &[TimeoutDef] = &[TimeoutDef {
+pub(crate) const TIMEOUTS: &[TimeoutDef] = &[TimeoutDef {
     name: "icmpv6",
     sysctl: "net.netfilter.nf_conntrack_icmpv6_timeout",
     default: 30,
     doc: "an ICMPv6 echo or node information query and its reply",
 }];
 
-pub const TIMEOUT_ICMPV6: TimeoutSlot = TimeoutSlot::named("icmpv6");
+pub(crate) const TIMEOUT_ICMPV6: TimeoutSlot = TimeoutSlot::named("icmpv6");
 
 /// ICMPv6 `invmap`.
 fn icmpv6_invert(t: u8) -> Option<u8> {
@@ -51,7 +51,7 @@ fn is_link_local(a: IpAddr) -> bool {
 pub struct Icmpv6;
 
 /// The one [`Icmpv6`].
-pub static ICMPV6: Icmpv6 = Icmpv6;
+pub(crate) static ICMPV6: Icmpv6 = Icmpv6;
 
 impl L4Tracker for Icmpv6 {
     fn name(&self) -> &'static str {

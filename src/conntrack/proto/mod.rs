@@ -10,9 +10,9 @@
 //! ([`L4Tracker::packet`], `nf_conntrack_*_packet`) and the timeouts the protocol owns
 //! ([`L4Tracker::timeouts`]: short name, sysctl, kernel default, one line of doc). The
 //! protocol-independent part (`nf_conntrack_in`, `resolve_normal_ct`) is in
-//! [`super::track`]; [`tracker`] maps a protocol number to its unit.
+//! `super::track`; [`tracker`] maps a protocol number to its unit.
 //!
-//! Every timeout table is listed once in [`TIMEOUT_TABLES`]; [`super::Timeouts`] (the values,
+//! Every timeout table is listed once in `TIMEOUT_TABLES`; [`super::Timeouts`] (the values,
 //! an array), its names for `--ct-timeout`, its sysctls and its defaults all derive from it.
 //! A tracker reads its timeouts through [`TimeoutSlot`] constants resolved at compile time.
 //!
@@ -25,13 +25,13 @@ use super::{Conntrack, CtDir, CtId, Params, ProtoState, Tuple};
 use crate::packet::{proto, InnerPacket, Packet};
 
 pub mod generic;
-pub mod gre;
+pub(crate) mod gre;
 pub mod icmp;
 pub mod icmpv6;
 pub mod sctp;
 pub mod tcp;
 pub mod udp;
-pub mod udplite;
+pub(crate) mod udplite;
 
 /// What a tracker sees of the packet and where it is: the arguments `nf_conntrack_in` hands
 /// down (`struct nf_hook_state`, the template, the sysctls).
@@ -39,7 +39,7 @@ pub mod udplite;
 pub struct Cx<'a> {
     pub pkt: &'a Packet,
     pub hook: CtHook,
-    pub tmpl: Template,
+    pub(crate) tmpl: Template,
     pub p: &'a Params,
     /// Jiffies.
     pub now: u64,
@@ -51,7 +51,7 @@ pub struct EntryCx {
     pub id: CtId,
     pub dir: CtDir,
     /// The entry was created for this packet (not confirmed yet).
-    pub is_new: bool,
+    pub(crate) is_new: bool,
     /// The entry's status bits before this packet.
     pub status: u32,
 }
@@ -145,7 +145,7 @@ pub fn trackers() -> [&'static dyn L4Tracker; 8] {
 }
 
 /// The tuple with source and destination swapped, ports (or keys) included.
-pub fn swapped(t: &Tuple) -> Tuple {
+pub(crate) fn swapped(t: &Tuple) -> Tuple {
     Tuple {
         src: t.dst,
         dst: t.src,
@@ -221,7 +221,7 @@ pub struct TimeoutDef {
 
 /// Fragment reassembly in front of conntrack (`nf_defrag_ipv4`, `nf_defrag_ipv6`): not a
 /// tracker, but its timeouts are set like theirs.
-pub const DEFRAG_TIMEOUTS: &[TimeoutDef] = &[
+pub(crate) const DEFRAG_TIMEOUTS: &[TimeoutDef] = &[
     TimeoutDef {
         name: "frag4",
         sysctl: "net.ipv4.ipfrag_time",
@@ -238,7 +238,7 @@ pub const DEFRAG_TIMEOUTS: &[TimeoutDef] = &[
 
 /// Every timeout table, in the order `--ct-timeout` and the README list them. A table appears
 /// once even when several trackers use it (UDP-Lite uses UDP's).
-pub const TIMEOUT_TABLES: [&[TimeoutDef]; 8] = [
+pub(crate) const TIMEOUT_TABLES: [&[TimeoutDef]; 8] = [
     tcp::TIMEOUTS,
     udp::TIMEOUTS,
     icmp::TIMEOUTS,
@@ -250,7 +250,7 @@ pub const TIMEOUT_TABLES: [&[TimeoutDef]; 8] = [
 ];
 
 /// Number of timeouts in all tables.
-pub const TIMEOUT_COUNT: usize = {
+pub(crate) const TIMEOUT_COUNT: usize = {
     let mut n = 0;
     let mut i = 0;
     while i < TIMEOUT_TABLES.len() {
@@ -261,7 +261,7 @@ pub const TIMEOUT_COUNT: usize = {
 };
 
 /// Every timeout, in [`TIMEOUT_TABLES`] order: the index of one is its [`TimeoutSlot`].
-pub static TIMEOUT_DEFS: [TimeoutDef; TIMEOUT_COUNT] = {
+pub(crate) static TIMEOUT_DEFS: [TimeoutDef; TIMEOUT_COUNT] = {
     let blank = TimeoutDef {
         name: "",
         sysctl: "",
@@ -293,7 +293,7 @@ pub static TIMEOUT_DEFS: [TimeoutDef; TIMEOUT_COUNT] = {
 };
 
 /// The kernel's defaults, in slot order.
-pub const TIMEOUT_DEFAULTS: [u64; TIMEOUT_COUNT] = {
+pub(crate) const TIMEOUT_DEFAULTS: [u64; TIMEOUT_COUNT] = {
     let mut d = [0; TIMEOUT_COUNT];
     let mut k = 0;
     let mut i = 0;
@@ -315,7 +315,7 @@ pub const TIMEOUT_DEFAULTS: [u64; TIMEOUT_COUNT] = {
 pub struct TimeoutSlot(usize);
 
 impl TimeoutSlot {
-    /// The slot of the timeout called `name` in [`TIMEOUT_TABLES`]; for constants (an unknown
+    /// The slot of the timeout called `name` in `TIMEOUT_TABLES`; for constants (an unknown
     /// name fails the build).
     pub const fn named(name: &str) -> TimeoutSlot {
         let mut k = 0;
@@ -334,7 +334,7 @@ impl TimeoutSlot {
         panic!("no conntrack timeout of that name in TIMEOUT_TABLES")
     }
 
-    /// The slot's index in [`TIMEOUT_DEFS`].
+    /// The slot's index in `TIMEOUT_DEFS`.
     pub const fn index(self) -> usize {
         self.0
     }

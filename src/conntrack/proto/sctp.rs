@@ -4,7 +4,7 @@
 //!
 //! The unit [`Sctp`] (`nf_conntrack_l4proto_sctp`): the ports as tuple, `sctp_new` and
 //! `nf_conntrack_sctp_packet` ([`L4Tracker::packet`]), and the
-//! `nf_conntrack_sctp_timeout_*` sysctls ([`TIMEOUTS`]).
+//! `nf_conntrack_sctp_timeout_*` sysctls (`TIMEOUTS`).
 
 use super::super::track::CtHook;
 use super::super::{status, Conntrack, CtDir, CtOutcome, ProtoState, Timeouts, Tuple};
@@ -56,12 +56,12 @@ impl SctpState {
 pub struct SctpCt {
     pub state: SctpState,
     /// Verification tag expected from each direction.
-    pub vtag: [u32; 2],
+    pub(crate) vtag: [u32; 2],
     /// An INIT was seen from that direction (collision handling).
     pub init: [bool; 2],
     /// `SCTP_FLAG_HEARTBEAT_VTAG_FAILED` and the direction that set it.
-    pub heartbeat_vtag_failed: bool,
-    pub last_dir: usize,
+    pub(crate) heartbeat_vtag_failed: bool,
+    pub(crate) last_dir: usize,
 }
 
 /// Chunk types.
@@ -141,7 +141,7 @@ fn new_state(dir: usize, cur: SctpState, chunk: u8) -> Option<SctpState> {
 
 /// Why a packet is not tracked normally.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SctpFail {
+pub(crate) enum SctpFail {
     /// The kernel says INVALID.
     Invalid(&'static str),
     /// The capture cut off bytes the kernel reads.
@@ -150,10 +150,10 @@ pub enum SctpFail {
 
 /// What a valid packet does to the connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SctpOk {
+pub(crate) struct SctpOk {
     /// Refresh the timeout to this many seconds (`None`: an INIT retransmitted on a closed
     /// connection is let through without a refresh).
-    pub refresh: Option<u64>,
+    pub(crate) refresh: Option<u64>,
     /// The connection just became ESTABLISHED (`IPS_ASSURED`).
     pub assured: bool,
 }
@@ -241,7 +241,7 @@ pub fn crc32c(data: &[u8]) -> u32 {
 /// packet in direction `dir` of a connection that is `confirmed` or new. `verify_crc`: the
 /// packet is at PREROUTING with `nf_conntrack_checksum` on. `sc` is updated in place, also
 /// for chunks processed before an invalid one, as the kernel does.
-pub fn sctp_packet(
+pub(crate) fn sctp_packet(
     sc: &mut SctpCt,
     confirmed: bool,
     seg: &[u8],
@@ -423,7 +423,7 @@ pub fn sctp_packet(
 }
 
 /// The SCTP timeouts (`sctp_timeouts[]`, by state; NONE uses CLOSED's).
-pub const TIMEOUTS: &[TimeoutDef] = &[
+pub(crate) const TIMEOUTS: &[TimeoutDef] = &[
     TimeoutDef {
         name: "sctp_closed",
         sysctl: "net.netfilter.nf_conntrack_sctp_timeout_closed",
@@ -474,14 +474,15 @@ pub const TIMEOUTS: &[TimeoutDef] = &[
     },
 ];
 
-pub const TIMEOUT_CLOSED: TimeoutSlot = TimeoutSlot::named("sctp_closed");
-pub const TIMEOUT_COOKIE_WAIT: TimeoutSlot = TimeoutSlot::named("sctp_cookie_wait");
-pub const TIMEOUT_COOKIE_ECHOED: TimeoutSlot = TimeoutSlot::named("sctp_cookie_echoed");
-pub const TIMEOUT_ESTABLISHED: TimeoutSlot = TimeoutSlot::named("sctp_established");
-pub const TIMEOUT_SHUTDOWN_SENT: TimeoutSlot = TimeoutSlot::named("sctp_shutdown_sent");
-pub const TIMEOUT_SHUTDOWN_RECD: TimeoutSlot = TimeoutSlot::named("sctp_shutdown_recd");
-pub const TIMEOUT_SHUTDOWN_ACK_SENT: TimeoutSlot = TimeoutSlot::named("sctp_shutdown_ack_sent");
-pub const TIMEOUT_HEARTBEAT_SENT: TimeoutSlot = TimeoutSlot::named("sctp_heartbeat_sent");
+pub(crate) const TIMEOUT_CLOSED: TimeoutSlot = TimeoutSlot::named("sctp_closed");
+pub(crate) const TIMEOUT_COOKIE_WAIT: TimeoutSlot = TimeoutSlot::named("sctp_cookie_wait");
+pub(crate) const TIMEOUT_COOKIE_ECHOED: TimeoutSlot = TimeoutSlot::named("sctp_cookie_echoed");
+pub(crate) const TIMEOUT_ESTABLISHED: TimeoutSlot = TimeoutSlot::named("sctp_established");
+pub(crate) const TIMEOUT_SHUTDOWN_SENT: TimeoutSlot = TimeoutSlot::named("sctp_shutdown_sent");
+pub(crate) const TIMEOUT_SHUTDOWN_RECD: TimeoutSlot = TimeoutSlot::named("sctp_shutdown_recd");
+pub(crate) const TIMEOUT_SHUTDOWN_ACK_SENT: TimeoutSlot =
+    TimeoutSlot::named("sctp_shutdown_ack_sent");
+pub(crate) const TIMEOUT_HEARTBEAT_SENT: TimeoutSlot = TimeoutSlot::named("sctp_heartbeat_sent");
 
 /// The SCTP tracker (`nf_conntrack_l4proto_sctp`). `sctp_error` (the CRC32c and the chunk
 /// checks) runs in the per-packet step, with the entry already found or created.

@@ -3,7 +3,7 @@
 //!
 //! The unit [`Tcp`] (`nf_conntrack_l4proto_tcp`): `tcp_error` ([`L4Tracker::error`]), the
 //! ports as tuple, `tcp_new` and `nf_conntrack_tcp_packet` ([`L4Tracker::packet`]), and the
-//! `nf_conntrack_tcp_timeout_*` sysctls ([`TIMEOUTS`]).
+//! `nf_conntrack_tcp_timeout_*` sysctls (`TIMEOUTS`).
 
 /// TCP conntrack states (`enum tcp_conntrack`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -41,24 +41,24 @@ impl TcpState {
 /// Per-direction window tracking data (`struct ip_ct_tcp_state`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct TcpSide {
-    pub td_end: u32,
-    pub td_maxend: u32,
-    pub td_maxwin: u32,
-    pub td_maxack: u32,
-    pub td_scale: u8,
+    pub(crate) td_end: u32,
+    pub(crate) td_maxend: u32,
+    pub(crate) td_maxwin: u32,
+    pub(crate) td_maxack: u32,
+    pub(crate) td_scale: u8,
     pub flags: u8,
 }
 
 /// `IP_CT_TCP_FLAG_*`.
-pub mod side_flags {
-    pub const WINDOW_SCALE: u8 = 0x01;
-    pub const SACK_PERM: u8 = 0x02;
-    pub const CLOSE_INIT: u8 = 0x04;
-    pub const BE_LIBERAL: u8 = 0x08;
-    pub const DATA_UNACKNOWLEDGED: u8 = 0x10;
-    pub const MAXACK_SET: u8 = 0x20;
-    pub const EXP_CHALLENGE_ACK: u8 = 0x40;
-    pub const SIMULTANEOUS_OPEN: u8 = 0x80;
+pub(crate) mod side_flags {
+    pub(crate) const WINDOW_SCALE: u8 = 0x01;
+    pub(crate) const SACK_PERM: u8 = 0x02;
+    pub(crate) const CLOSE_INIT: u8 = 0x04;
+    pub(crate) const BE_LIBERAL: u8 = 0x08;
+    pub(crate) const DATA_UNACKNOWLEDGED: u8 = 0x10;
+    pub(crate) const MAXACK_SET: u8 = 0x20;
+    pub(crate) const EXP_CHALLENGE_ACK: u8 = 0x40;
+    pub(crate) const SIMULTANEOUS_OPEN: u8 = 0x80;
 }
 
 /// TCP part of a conntrack entry (`struct ip_ct_tcp`).
@@ -66,15 +66,15 @@ pub mod side_flags {
 pub struct TcpCt {
     pub state: TcpState,
     pub seen: [TcpSide; 2],
-    pub last_dir: u8,
-    pub last_index: u8,
-    pub last_seq: u32,
-    pub last_ack: u32,
-    pub last_end: u32,
-    pub last_win: u16,
-    pub last_wscale: u8,
-    pub last_flags: u8,
-    pub retrans: u8,
+    pub(crate) last_dir: u8,
+    pub(crate) last_index: u8,
+    pub(crate) last_seq: u32,
+    pub(crate) last_ack: u32,
+    pub(crate) last_end: u32,
+    pub(crate) last_win: u16,
+    pub(crate) last_wscale: u8,
+    pub(crate) last_flags: u8,
+    pub(crate) retrans: u8,
 }
 
 use super::super::track::invalid;
@@ -88,7 +88,7 @@ use crate::packet::{tcp_flags as F, InnerPacket, Packet, TcpInfo, L4};
 /// `enum tcp_bit_set`: which of SYN/SYN-ACK/FIN/ACK/RST/none a segment is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
-pub enum Index {
+pub(crate) enum Index {
     Syn = 0,
     SynAck = 1,
     Fin = 2,
@@ -98,7 +98,7 @@ pub enum Index {
 }
 
 /// `get_conntrack_index`.
-pub fn index_of(flags: u8) -> Index {
+pub(crate) fn index_of(flags: u8) -> Index {
     if flags & F::RST != 0 {
         Index::Rst
     } else if flags & F::SYN != 0 {
@@ -166,7 +166,7 @@ fn lookup(dir: CtDir, index: Index, old: TcpState) -> Cell {
 }
 
 /// Valid flag combinations, ignoring PSH, ECE and CWR (`tcp_valid_flags`).
-pub fn valid_flags(flags: u8) -> bool {
+pub(crate) fn valid_flags(flags: u8) -> bool {
     let f = flags & !(F::ECE | F::CWR | F::PSH);
     matches!(
         f,
@@ -184,7 +184,7 @@ pub fn valid_flags(flags: u8) -> bool {
 
 /// Outcome of the tracker for one segment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TcpVerdict {
+pub(crate) enum TcpVerdict {
     /// Accepted; state and timeout updated.
     Accept,
     /// Accepted without any state or timeout change (`sIG`, window IGNORE).
@@ -463,7 +463,7 @@ fn in_window(ct: &mut TcpCt, dir: usize, index: Index, seg: &Seg<'_>, liberal_sy
 }
 
 /// `tcp_new`: initialise a new entry from its first segment; `false` = INVALID.
-pub fn tcp_new(ct: &mut TcpCt, pkt: &Packet, th: &TcpInfo, loose: bool) -> bool {
+pub(crate) fn tcp_new(ct: &mut TcpCt, pkt: &Packet, th: &TcpInfo, loose: bool) -> bool {
     let seg = Seg::new(pkt, th);
     let new_state = lookup(CtDir::Original, index_of(th.flags), TcpState::None);
     match new_state {
@@ -492,15 +492,15 @@ pub fn tcp_new(ct: &mut TcpCt, pkt: &Packet, th: &TcpInfo, loose: bool) -> bool 
 
 /// Result of [`tcp_packet`]: the verdict and the timeout (jiffies) to refresh to, if any.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TcpResult {
+pub(crate) struct TcpResult {
     pub verdict: TcpVerdict,
     /// New timeout in jiffies (`nf_ct_refresh_acct`), if the entry is refreshed.
-    pub refresh: Option<u64>,
+    pub(crate) refresh: Option<u64>,
     /// `nf_tcp_handle_invalid`: cap the remaining lifetime at this many jiffies (unless it is
     /// already below 120 s).
-    pub shrink_to: Option<u64>,
+    pub(crate) shrink_to: Option<u64>,
     /// Set the ASSURED status bit.
-    pub set_assured: bool,
+    pub(crate) set_assured: bool,
 }
 
 impl TcpResult {
@@ -516,7 +516,7 @@ impl TcpResult {
 
 /// `nf_conntrack_tcp_packet` for a packet of a (possibly new) entry, after `tcp_error`.
 /// `remaining` is the entry's remaining lifetime in jiffies (for `nf_tcp_handle_invalid`).
-pub fn tcp_packet(
+pub(crate) fn tcp_packet(
     ct: &mut TcpCt,
     ct_status: u32,
     pkt: &Packet,
@@ -789,7 +789,7 @@ fn finish_packet(
 }
 
 /// The TCP timeouts (`tcp_timeouts[]`, by state; SYN_SENT2 has no sysctl and keeps 120 s).
-pub const TIMEOUTS: &[TimeoutDef] = &[
+pub(crate) const TIMEOUTS: &[TimeoutDef] = &[
     TimeoutDef {
         name: "tcp_syn_sent",
         sysctl: "net.netfilter.nf_conntrack_tcp_timeout_syn_sent",
@@ -852,16 +852,16 @@ pub const TIMEOUTS: &[TimeoutDef] = &[
     },
 ];
 
-pub const TIMEOUT_SYN_SENT: TimeoutSlot = TimeoutSlot::named("tcp_syn_sent");
-pub const TIMEOUT_SYN_RECV: TimeoutSlot = TimeoutSlot::named("tcp_syn_recv");
-pub const TIMEOUT_ESTABLISHED: TimeoutSlot = TimeoutSlot::named("tcp_established");
-pub const TIMEOUT_FIN_WAIT: TimeoutSlot = TimeoutSlot::named("tcp_fin_wait");
-pub const TIMEOUT_CLOSE_WAIT: TimeoutSlot = TimeoutSlot::named("tcp_close_wait");
-pub const TIMEOUT_LAST_ACK: TimeoutSlot = TimeoutSlot::named("tcp_last_ack");
-pub const TIMEOUT_TIME_WAIT: TimeoutSlot = TimeoutSlot::named("tcp_time_wait");
-pub const TIMEOUT_CLOSE: TimeoutSlot = TimeoutSlot::named("tcp_close");
-pub const TIMEOUT_MAX_RETRANS: TimeoutSlot = TimeoutSlot::named("tcp_max_retrans");
-pub const TIMEOUT_UNACKNOWLEDGED: TimeoutSlot = TimeoutSlot::named("tcp_unacknowledged");
+pub(crate) const TIMEOUT_SYN_SENT: TimeoutSlot = TimeoutSlot::named("tcp_syn_sent");
+pub(crate) const TIMEOUT_SYN_RECV: TimeoutSlot = TimeoutSlot::named("tcp_syn_recv");
+pub(crate) const TIMEOUT_ESTABLISHED: TimeoutSlot = TimeoutSlot::named("tcp_established");
+pub(crate) const TIMEOUT_FIN_WAIT: TimeoutSlot = TimeoutSlot::named("tcp_fin_wait");
+pub(crate) const TIMEOUT_CLOSE_WAIT: TimeoutSlot = TimeoutSlot::named("tcp_close_wait");
+pub(crate) const TIMEOUT_LAST_ACK: TimeoutSlot = TimeoutSlot::named("tcp_last_ack");
+pub(crate) const TIMEOUT_TIME_WAIT: TimeoutSlot = TimeoutSlot::named("tcp_time_wait");
+pub(crate) const TIMEOUT_CLOSE: TimeoutSlot = TimeoutSlot::named("tcp_close");
+pub(crate) const TIMEOUT_MAX_RETRANS: TimeoutSlot = TimeoutSlot::named("tcp_max_retrans");
+pub(crate) const TIMEOUT_UNACKNOWLEDGED: TimeoutSlot = TimeoutSlot::named("tcp_unacknowledged");
 
 impl TcpState {
     /// The state's timeout in seconds (`tcp_timeouts[state]`).

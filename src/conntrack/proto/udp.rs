@@ -12,7 +12,7 @@ use super::{
 use crate::packet::{InnerPacket, Packet, L4};
 
 /// The UDP timeouts (`udp_timeouts[]`: `UDP_CT_UNREPLIED`, `UDP_CT_REPLIED`), UDP-Lite's too.
-pub const TIMEOUTS: &[TimeoutDef] = &[
+pub(crate) const TIMEOUTS: &[TimeoutDef] = &[
     TimeoutDef {
         name: "udp",
         sysctl: "net.netfilter.nf_conntrack_udp_timeout",
@@ -29,9 +29,9 @@ pub const TIMEOUTS: &[TimeoutDef] = &[
 ];
 
 /// `UDP_CT_UNREPLIED`.
-pub const TIMEOUT_UNREPLIED: TimeoutSlot = TimeoutSlot::named("udp");
+pub(crate) const TIMEOUT_UNREPLIED: TimeoutSlot = TimeoutSlot::named("udp");
 /// `UDP_CT_REPLIED`.
-pub const TIMEOUT_REPLIED: TimeoutSlot = TimeoutSlot::named("udp_stream");
+pub(crate) const TIMEOUT_REPLIED: TimeoutSlot = TimeoutSlot::named("udp_stream");
 
 /// The UDP tracker (`nf_conntrack_l4proto_udp`).
 #[derive(Debug)]

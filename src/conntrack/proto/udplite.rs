@@ -10,10 +10,10 @@ use crate::packet::{proto, ChecksumMode, InnerPacket, Packet};
 
 /// The UDP-Lite tracker (`nf_conntrack_l4proto_udplite`). Its timeouts are UDP's.
 #[derive(Debug)]
-pub struct Udplite;
+pub(crate) struct Udplite;
 
 /// The one [`Udplite`].
-pub static UDPLITE: Udplite = Udplite;
+pub(crate) static UDPLITE: Udplite = Udplite;
 
 impl L4Tracker for Udplite {
     fn name(&self) -> &'static str {

@@ -56,8 +56,8 @@ pub(crate) struct Key<'a> {
     pub proto: Option<u8>,
     /// Transport ports, when the packet is not a later fragment and has them.
     pub ports: Option<(u16, u16)>,
-    pub indev: &'a str,
-    pub outdev: &'a str,
+    pub(crate) indev: &'a str,
+    pub(crate) outdev: &'a str,
 }
 
 impl<'a> Key<'a> {

@@ -25,7 +25,7 @@ use crate::ext::Facets;
 use crate::ext::{split_list, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
 use crate::netfilter::{Family, Hook};
 
-pub const NAMES: &[&str] = &[
+pub(crate) const NAMES: &[&str] = &[
     "UNSPEC",
     "UNICAST",
     "LOCAL",
@@ -40,24 +40,24 @@ pub const NAMES: &[&str] = &[
     "XRESOLVE",
 ];
 
-pub const UNSPEC: u16 = 1 << 0;
-pub const UNICAST: u16 = 1 << 1;
+pub(crate) const UNSPEC: u16 = 1 << 0;
+pub(crate) const UNICAST: u16 = 1 << 1;
 pub const LOCAL: u16 = 1 << 2;
 pub const BROADCAST: u16 = 1 << 3;
-pub const ANYCAST: u16 = 1 << 4;
+pub(crate) const ANYCAST: u16 = 1 << 4;
 pub const MULTICAST: u16 = 1 << 5;
-pub const BLACKHOLE: u16 = 1 << 6;
-pub const UNREACHABLE: u16 = 1 << 7;
-pub const PROHIBIT: u16 = 1 << 8;
+pub(crate) const BLACKHOLE: u16 = 1 << 6;
+pub(crate) const UNREACHABLE: u16 = 1 << 7;
+pub(crate) const PROHIBIT: u16 = 1 << 8;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Addrtype {
+pub(crate) struct Addrtype {
     pub source: u16,
-    pub dest: u16,
-    pub inv_source: bool,
-    pub inv_dest: bool,
-    pub limit_in: bool,
-    pub limit_out: bool,
+    pub(crate) dest: u16,
+    pub(crate) inv_source: bool,
+    pub(crate) inv_dest: bool,
+    pub(crate) limit_in: bool,
+    pub(crate) limit_out: bool,
 }
 
 pub fn new() -> Box<dyn Match> {
@@ -80,7 +80,7 @@ static OPTS: &[OptSpec] = &[
 
 /// `parse_types`: comma-separated names, each matched case-insensitively as a prefix of a type
 /// name (the first in kernel order wins).
-pub fn parse_types(arg: &OptArg<'_>) -> Result<u16, Diagnostic> {
+pub(crate) fn parse_types(arg: &OptArg<'_>) -> Result<u16, Diagnostic> {
     let mut mask = 0;
     for p in split_list(arg, ',') {
         let t = p.text.as_bytes();

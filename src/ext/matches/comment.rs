@@ -9,7 +9,7 @@ use crate::ext::{Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx, E_VALUE};
 use crate::netfilter::save_string;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Comment {
+pub(crate) struct Comment {
     pub text: Option<String>,
 }
 

@@ -48,7 +48,7 @@ use crate::packet::L4;
 const GC_MAX_COLLECT: usize = 64;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Connlimit {
+pub(crate) struct Connlimit {
     pub limit: u32,
     pub invert: bool,
     pub mask: u8,
@@ -84,12 +84,12 @@ static OPTS: &[OptSpec] = &[
 
 /// The connections counted for one key (`struct nf_conncount_list`).
 #[derive(Debug, Default, Clone)]
-pub struct KeyList {
-    pub conns: Vec<Tuple>,
+pub(crate) struct KeyList {
+    pub(crate) conns: Vec<Tuple>,
     /// Jiffies of the last garbage collection (`last_gc`, 32 bits in the kernel).
-    pub last_gc: u32,
+    pub(crate) last_gc: u32,
     /// Length of the list at the last collection (`last_gc_count`).
-    pub last_gc_count: usize,
+    pub(crate) last_gc_count: usize,
     /// What a walk already proved, so the next one need not repeat it: the first `verified`
     /// connections were all alive when the conntrack table's `deaths` was `epoch`, and stay
     /// alive until `until` (their earliest timeout) while it stays so. Walking them again
@@ -148,7 +148,7 @@ impl KeyList {
 
 /// Per-rule accounting: key → listed connections.
 #[derive(Debug, Default)]
-pub struct Lists {
+pub(crate) struct Lists {
     pub lists: HashMap<(u128, u16), KeyList>,
 }
 

@@ -17,30 +17,30 @@ use crate::netfilter::AddrMask;
 
 /// `XT_CONNTRACK_*` match flags.
 mod flag {
-    pub const STATE: u16 = 1 << 0;
+    pub(crate) const STATE: u16 = 1 << 0;
     pub const PROTO: u16 = 1 << 1;
-    pub const ORIGSRC: u16 = 1 << 2;
-    pub const ORIGDST: u16 = 1 << 3;
-    pub const REPLSRC: u16 = 1 << 4;
-    pub const REPLDST: u16 = 1 << 5;
-    pub const STATUS: u16 = 1 << 6;
-    pub const EXPIRES: u16 = 1 << 7;
-    pub const ORIGSRC_PORT: u16 = 1 << 8;
-    pub const ORIGDST_PORT: u16 = 1 << 9;
-    pub const REPLSRC_PORT: u16 = 1 << 10;
-    pub const REPLDST_PORT: u16 = 1 << 11;
-    pub const DIRECTION: u16 = 1 << 12;
+    pub(crate) const ORIGSRC: u16 = 1 << 2;
+    pub(crate) const ORIGDST: u16 = 1 << 3;
+    pub(crate) const REPLSRC: u16 = 1 << 4;
+    pub(crate) const REPLDST: u16 = 1 << 5;
+    pub(crate) const STATUS: u16 = 1 << 6;
+    pub(crate) const EXPIRES: u16 = 1 << 7;
+    pub(crate) const ORIGSRC_PORT: u16 = 1 << 8;
+    pub(crate) const ORIGDST_PORT: u16 = 1 << 9;
+    pub(crate) const REPLSRC_PORT: u16 = 1 << 10;
+    pub(crate) const REPLDST_PORT: u16 = 1 << 11;
+    pub(crate) const DIRECTION: u16 = 1 << 12;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Conntrack {
     /// Printed as `-m state --state` (the alias) rather than `-m conntrack --ctstate`.
-    pub alias: bool,
-    pub match_flags: u16,
-    pub invert_flags: u16,
-    pub state_mask: u32,
-    pub status_mask: u32,
-    pub l4proto: u8,
+    pub(crate) alias: bool,
+    pub(crate) match_flags: u16,
+    pub(crate) invert_flags: u16,
+    pub(crate) state_mask: u32,
+    pub(crate) status_mask: u32,
+    pub(crate) l4proto: u8,
     /// orig src, orig dst, repl src, repl dst.
     pub addrs: [Option<AddrMask>; 4],
     /// orig src, orig dst, repl src, repl dst port ranges.
@@ -52,7 +52,7 @@ pub fn new() -> Box<dyn Match> {
     Box::new(Conntrack::default_with(false))
 }
 
-pub fn new_state() -> Box<dyn Match> {
+pub(crate) fn new_state() -> Box<dyn Match> {
     Box::new(Conntrack::default_with(true))
 }
 
@@ -170,7 +170,7 @@ fn parse_status(arg: &OptArg<'_>) -> Result<u32, Diagnostic> {
 }
 
 /// `xtables_ipaddr_to_numeric` + `xtables_ipmask_to_numeric`: `/32` (`/128`) is not printed.
-pub fn fmt_addr_nohostmask(out: &mut String, a: &AddrMask) {
+pub(crate) fn fmt_addr_nohostmask(out: &mut String, a: &AddrMask) {
     let full = match a {
         AddrMask::V4 { mask, .. } => *mask == u32::MAX,
         AddrMask::V6 { mask, .. } => *mask == u128::MAX,

@@ -13,7 +13,7 @@ use crate::ext::Facets;
 use crate::ext::{parse_dscp_class, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx, XtType};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Dscp {
+pub(crate) struct Dscp {
     pub dscp: u8,
     pub invert: bool,
     pub given: bool,

@@ -18,10 +18,10 @@ pub const CWR: u8 = 2;
 pub const IP: u8 = 4;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ecn {
-    pub operation: u8,
+pub(crate) struct Ecn {
+    pub(crate) operation: u8,
     pub invert: u8,
-    pub ip_ect: u8,
+    pub(crate) ip_ect: u8,
 }
 
 pub fn new() -> Box<dyn Match> {

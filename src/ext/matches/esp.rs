@@ -11,10 +11,10 @@ use crate::ext::EvalCtx;
 use crate::ext::{Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx, XtType};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Spi {
+pub(crate) struct Spi {
     /// `true` for `-m ah`.
     pub ah: bool,
-    pub spis: (u32, u32),
+    pub(crate) spis: (u32, u32),
     pub invert: bool,
 }
 
@@ -26,7 +26,7 @@ pub fn new() -> Box<dyn Match> {
     })
 }
 
-pub fn new_ah() -> Box<dyn Match> {
+pub(crate) fn new_ah() -> Box<dyn Match> {
     Box::new(Spi {
         ah: true,
         spis: (0, u32::MAX),

@@ -42,20 +42,20 @@ use crate::ext::{
 use crate::ext::{EvalCtx, ExtState};
 use crate::netfilter::Family;
 
-pub const SCALE: u64 = 1_000_000;
-pub const BURST_MAX: u64 = 1_000_000;
+pub(crate) const SCALE: u64 = 1_000_000;
+pub(crate) const BURST_MAX: u64 = 1_000_000;
 const BYTE_SHIFT: u32 = 4;
 const BYTE_EXPIRE: u32 = 15;
 const BYTE_EXPIRE_BURST: u32 = 60;
 const GCINTERVAL: u32 = 1000;
 
-pub const HASH_DIP: u32 = 1 << 0;
-pub const HASH_DPT: u32 = 1 << 1;
-pub const HASH_SIP: u32 = 1 << 2;
-pub const HASH_SPT: u32 = 1 << 3;
-pub const INVERT: u32 = 1 << 4;
+pub(crate) const HASH_DIP: u32 = 1 << 0;
+pub(crate) const HASH_DPT: u32 = 1 << 1;
+pub(crate) const HASH_SIP: u32 = 1 << 2;
+pub(crate) const HASH_SPT: u32 = 1 << 3;
+pub(crate) const INVERT: u32 = 1 << 4;
 pub const BYTES: u32 = 1 << 5;
-pub const RATE_MATCH: u32 = 1 << 6;
+pub(crate) const RATE_MATCH: u32 = 1 << 6;
 
 const RATES: &[(&str, u64)] = &[
     ("day", SCALE * 86400),
@@ -71,10 +71,10 @@ pub struct Hashlimit {
     pub burst: u64,
     pub size: u32,
     pub max: u32,
-    pub gc_interval: u32,
+    pub(crate) gc_interval: u32,
     pub expire: u32,
-    pub srcmask: u8,
-    pub dstmask: u8,
+    pub(crate) srcmask: u8,
+    pub(crate) dstmask: u8,
     pub interval: u32,
     pub name: String,
     pub v6: bool,
@@ -177,7 +177,7 @@ fn atoi_wide(s: &str) -> i64 {
 }
 
 /// `CREDITS_PER_JIFFY` of revisions 2 and 3.
-pub fn cpj64(hz: u32) -> u64 {
+pub(crate) fn cpj64(hz: u32) -> u64 {
     let max = (u64::MAX / (hz.max(1) as u64 * 86400)).max(1);
     1u64 << (63 - max.leading_zeros())
 }
@@ -217,10 +217,10 @@ enum Kind {
 
 /// The bucket of one key (`dsthash_ent` rateinfo).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Bucket {
+pub(crate) struct Bucket {
     pub prev: u64,
     pub credit: u64,
-    pub credit_cap: u64,
+    pub(crate) credit_cap: u64,
     pub cost: u64,
     pub expires: u64,
     kind: Kind,
@@ -348,7 +348,7 @@ pub struct Table {
     pub entries: HashMap<(u128, u128, u16, u16), Entry>,
     /// Jiffies of the last sweep of certainly-collected entries (`htable_gc` runs every
     /// `gcinterval`; between sweeps such entries are treated as absent when met).
-    pub last_sweep: Option<u64>,
+    pub(crate) last_sweep: Option<u64>,
 }
 
 /// Most states one key may be in before its results are given up as unknown.
@@ -360,9 +360,9 @@ const MAX_ALTERNATIVES: usize = 16;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     /// Distinct possible states (never empty), all with the same `expires`.
-    pub alternatives: Vec<Bucket>,
+    pub(crate) alternatives: Vec<Bucket>,
     /// Too many states were possible: results stay unknown until the entry is surely gone.
-    pub lost: bool,
+    pub(crate) lost: bool,
 }
 
 fn mask_addr(a: IpAddr, plen: u8) -> u128 {
@@ -412,7 +412,7 @@ impl Hashlimit {
 
     /// `htable_create`: the size is the given one, else 8,192 buckets (a host with more than
     /// 1 GiB of RAM); the maximum is 8 × size when not given, and never below the size.
-    pub fn effective_max(&self) -> usize {
+    pub(crate) fn effective_max(&self) -> usize {
         let size = if self.size != 0 { self.size } else { 8192 } as usize;
         match self.max as usize {
             0 => 8 * size,

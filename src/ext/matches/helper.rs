@@ -17,7 +17,7 @@ use crate::ext::{Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
 use crate::netfilter::save_string;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Helper {
+pub(crate) struct Helper {
     pub name: Option<String>,
     pub invert: bool,
 }

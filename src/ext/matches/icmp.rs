@@ -12,7 +12,7 @@ use crate::ext::{sub_span, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx, E
 use crate::packet::L4;
 
 /// `(name, type, code_min, code_max)` — iptables' `icmp_codes` table.
-pub const ICMP_NAMES: &[(&str, u8, u8, u8)] = &[
+pub(crate) const ICMP_NAMES: &[(&str, u8, u8, u8)] = &[
     ("any", 0xFF, 0, 0xFF),
     ("echo-reply", 0, 0, 0xFF),
     ("pong", 0, 0, 0xFF),
@@ -56,7 +56,7 @@ pub const ICMP_NAMES: &[(&str, u8, u8, u8)] = &[
 ];
 
 /// ip6tables' `icmpv6_codes` table.
-pub const ICMPV6_NAMES: &[(&str, u8, u8, u8)] = &[
+pub(crate) const ICMPV6_NAMES: &[(&str, u8, u8, u8)] = &[
     ("destination-unreachable", 1, 0, 0xFF),
     ("no-route", 1, 0, 0),
     ("communication-prohibited", 1, 1, 1),
@@ -107,7 +107,7 @@ pub fn new() -> Box<dyn Match> {
     })
 }
 
-pub fn new6() -> Box<dyn Match> {
+pub(crate) fn new6() -> Box<dyn Match> {
     Box::new(Icmp {
         v6: true,
         icmp_type: 0,
@@ -121,7 +121,7 @@ static OPTS4: &[OptSpec] = &[OptSpec::new("icmp-type", 1, Arg::One).inv()];
 static OPTS6: &[OptSpec] = &[OptSpec::new("icmpv6-type", 1, Arg::One).inv()];
 
 /// Parse `NAME`, `TYPE` or `TYPE/CODE` as `__parse_icmp` does.
-pub fn parse_icmp_type(
+pub(crate) fn parse_icmp_type(
     arg: &OptArg<'_>,
     names: &'static [(&'static str, u8, u8, u8)],
     v6: bool,

@@ -15,7 +15,7 @@ use crate::ext::{parse_ipv4_dotted, sub_span, Arg, Match, MatchResult, OptArg, O
 use crate::netfilter::Family;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Iprange {
+pub(crate) struct Iprange {
     /// `(min, max, invert)` as 128-bit numbers (IPv4 in the low 32 bits).
     pub src: Option<(u128, u128, bool)>,
     pub dst: Option<(u128, u128, bool)>,
@@ -58,7 +58,7 @@ fn parse_one(text: &str, arg: &OptArg<'_>, off: usize, family: Family) -> Result
 }
 
 /// `iprange_parse_range`: `A-B`, or a single address `A` (= `A-A`).
-pub fn parse_range(arg: &OptArg<'_>, family: Family) -> Result<(u128, u128), Diagnostic> {
+pub(crate) fn parse_range(arg: &OptArg<'_>, family: Family) -> Result<(u128, u128), Diagnostic> {
     let t = arg.text;
     match t.find('-') {
         None => {

@@ -11,7 +11,7 @@ use crate::ext::Facets;
 use crate::ext::{Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx, XtType};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Length {
+pub(crate) struct Length {
     pub min: u16,
     pub max: u16,
     pub invert: bool,

@@ -14,7 +14,7 @@
 //! which is the same as full at load time. Always decidable offline.
 //!
 //! iptables-nft 1.8.9 installs `-m limit` as the native nftables `limit` expression instead
-//! (nanosecond token bucket, `nft_limit.c`); [`NftBucket`] implements that algorithm for an
+//! (nanosecond token bucket, `nft_limit.c`); `NftBucket` implements that algorithm for an
 //! engine that wants the nf_tables kernel's exact behaviour.
 
 use std::any::Any;
@@ -25,8 +25,8 @@ use crate::diag::Diagnostic;
 use crate::ext::EvalCtx;
 use crate::ext::{Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx, XtType};
 
-pub const SCALE: u32 = 10000;
-pub const DEFAULT_BURST: u32 = 5;
+pub(crate) const SCALE: u32 = 10000;
+pub(crate) const DEFAULT_BURST: u32 = 5;
 
 const RATES: &[(&str, u32)] = &[
     ("day", SCALE * 24 * 60 * 60),
@@ -36,7 +36,7 @@ const RATES: &[(&str, u32)] = &[
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Limit {
+pub(crate) struct Limit {
     /// Seconds per packet × 10000.
     pub avg: u32,
     pub burst: u32,
@@ -55,7 +55,7 @@ static OPTS: &[OptSpec] = &[
 ];
 
 /// C `atoi`: optional white space and sign, then digits; anything after is ignored.
-pub fn atoi(s: &str) -> i32 {
+pub(crate) fn atoi(s: &str) -> i32 {
     let t = s.trim_start();
     let (neg, digits) = match t.as_bytes().first() {
         Some(b'-') => (true, &t[1..]),
@@ -74,7 +74,7 @@ pub fn atoi(s: &str) -> i32 {
 }
 
 /// `parse_rate` of libxt_limit/libxt_hashlimit: `(number, seconds per unit)`.
-pub fn parse_rate_unit(text: &str) -> Option<(u32, u32)> {
+pub(crate) fn parse_rate_unit(text: &str) -> Option<(u32, u32)> {
     let mult = match text.find('/') {
         None => 1,
         Some(i) => {
@@ -100,7 +100,7 @@ pub fn parse_rate_unit(text: &str) -> Option<(u32, u32)> {
 }
 
 /// `print_rate`: the largest unit that shows the rate without losing too much.
-pub fn fmt_rate(out: &mut String, avg: u32) {
+pub(crate) fn fmt_rate(out: &mut String, avg: u32) {
     if avg == 0 {
         out.push_str(" inf");
         return;
@@ -117,7 +117,7 @@ pub fn fmt_rate(out: &mut String, avg: u32) {
 }
 
 /// `CREDITS_PER_JIFFY` for a kernel with `hz` jiffies per second.
-pub fn credits_per_jiffy(hz: u32) -> u32 {
+pub(crate) fn credits_per_jiffy(hz: u32) -> u32 {
     let max = (0xFFFF_FFFFu64 / (hz.max(1) as u64 * 86400)).max(1);
     1u32 << (63 - max.leading_zeros())
 }
@@ -135,13 +135,13 @@ pub fn user2credits(user: u32, hz: u32) -> u32 {
 
 /// The per-instance state of `xt_limit_priv`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Bucket {
+pub(crate) struct Bucket {
     pub prev: u64,
     pub credit: u32,
 }
 
 /// One evaluation of `limit_mt` (`cost`, `cap` in credits).
-pub fn bucket_step(b: &mut Bucket, now: u64, cost: u32, cap: u32, cpj: u32) -> bool {
+pub(crate) fn bucket_step(b: &mut Bucket, now: u64, cost: u32, cap: u32, cpj: u32) -> bool {
     if b.credit < cost && b.prev == now {
         return false;
     }
@@ -162,10 +162,10 @@ pub fn bucket_step(b: &mut Bucket, now: u64, cost: u32, cap: u32, cpj: u32) -> b
 /// The nf_tables `limit` expression as iptables-nft 1.8.9 installs `-m limit` (`add_nft_limit`
 /// + kernel `nft_limit.c`, packet mode): tokens in nanoseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NftBucket {
+pub(crate) struct NftBucket {
     pub last: u64,
-    pub tokens: u64,
-    pub tokens_max: u64,
+    pub(crate) tokens: u64,
+    pub(crate) tokens_max: u64,
     pub cost: u64,
 }
 

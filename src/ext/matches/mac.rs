@@ -17,7 +17,7 @@ use crate::ext::{Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
 use crate::netfilter::{Hook, HookMask};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mac {
+pub(crate) struct Mac {
     pub addr: [u8; 6],
     pub invert: bool,
     pub given: bool,
@@ -34,7 +34,7 @@ pub fn new() -> Box<dyn Match> {
 static OPTS: &[OptSpec] = &[OptSpec::new("mac-source", 1, Arg::One).inv()];
 
 /// `xtopt_parse_ethermac`: six groups of one or two hex digits separated by `:`.
-pub fn parse_mac(arg: &OptArg<'_>) -> Result<[u8; 6], Diagnostic> {
+pub(crate) fn parse_mac(arg: &OptArg<'_>) -> Result<[u8; 6], Diagnostic> {
     let err = || {
         bad(
             arg.span,
@@ -56,7 +56,7 @@ pub fn parse_mac(arg: &OptArg<'_>) -> Result<[u8; 6], Diagnostic> {
     Ok(out)
 }
 
-pub fn fmt_mac(out: &mut String, m: &[u8; 6]) {
+pub(crate) fn fmt_mac(out: &mut String, m: &[u8; 6]) {
     let _ = write!(
         out,
         "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",

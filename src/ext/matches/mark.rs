@@ -16,9 +16,9 @@ use crate::ext::Facets;
 use crate::ext::{fmt_val_mask, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx, XtType};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mark {
+pub(crate) struct Mark {
     /// `-m connmark` (the connection's mark) rather than `-m mark` (the packet's).
-    pub conn: bool,
+    pub(crate) conn: bool,
     pub mark: u32,
     pub mask: u32,
     pub invert: bool,

@@ -16,7 +16,7 @@ use crate::ext::{parse_port_text, split_list, Arg, Match, MatchResult, OptArg, O
 use crate::ext::{Facets, PortSet};
 use crate::packet::Packet;
 
-pub const MAX_PORTS: usize = 15;
+pub(crate) const MAX_PORTS: usize = 15;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Side {
@@ -26,7 +26,7 @@ pub enum Side {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Multiport {
+pub(crate) struct Multiport {
     pub side: Option<Side>,
     /// `(lo, hi)` entries; a single port has `lo == hi` and takes one slot.
     pub ports: Vec<(u16, u16, bool)>,
@@ -74,7 +74,10 @@ fn proto_for(cx: &ParseCtx<'_>) -> Result<&'static str, Diagnostic> {
 }
 
 /// `parse_multi_ports_v1`.
-pub fn parse_ports(arg: &OptArg<'_>, proto: &str) -> Result<Vec<(u16, u16, bool)>, Diagnostic> {
+pub(crate) fn parse_ports(
+    arg: &OptArg<'_>,
+    proto: &str,
+) -> Result<Vec<(u16, u16, bool)>, Diagnostic> {
     let mut out = Vec::new();
     let mut slots = 0;
     for p in split_list(arg, ',') {

@@ -22,14 +22,14 @@ use crate::netfilter::{Hook, HookMask};
 
 pub const UID: u8 = 1;
 pub const GID: u8 = 2;
-pub const SOCKET: u8 = 4;
-pub const SUPPL: u8 = 8;
+pub(crate) const SOCKET: u8 = 4;
+pub(crate) const SUPPL: u8 = 8;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Owner {
+pub(crate) struct Owner {
     pub uid: (u32, u32),
     pub gid: (u32, u32),
-    pub matchf: u8,
+    pub(crate) matchf: u8,
     pub invert: u8,
 }
 

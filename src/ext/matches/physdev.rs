@@ -15,17 +15,17 @@ use crate::diag::Diagnostic;
 use crate::ext::EvalCtx;
 use crate::ext::{check_iface, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
 
-pub const IN: u8 = 1;
-pub const OUT: u8 = 2;
-pub const BRIDGED: u8 = 4;
-pub const ISIN: u8 = 8;
-pub const ISOUT: u8 = 16;
+pub(crate) const IN: u8 = 1;
+pub(crate) const OUT: u8 = 2;
+pub(crate) const BRIDGED: u8 = 4;
+pub(crate) const ISIN: u8 = 8;
+pub(crate) const ISOUT: u8 = 16;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Physdev {
-    pub indev: String,
-    pub outdev: String,
-    pub bitmask: u8,
+pub(crate) struct Physdev {
+    pub(crate) indev: String,
+    pub(crate) outdev: String,
+    pub(crate) bitmask: u8,
     pub invert: u8,
 }
 

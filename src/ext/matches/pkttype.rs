@@ -23,7 +23,7 @@ use crate::packet::PktType;
 pub const HOST: u8 = 0;
 pub const BROADCAST: u8 = 1;
 pub const MULTICAST: u8 = 2;
-pub const OTHERHOST: u8 = 3;
+pub(crate) const OTHERHOST: u8 = 3;
 
 const NAMES: &[(&str, u8)] = &[
     ("unicast", HOST),
@@ -36,7 +36,7 @@ const NAMES: &[(&str, u8)] = &[
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pkttype {
+pub(crate) struct Pkttype {
     pub pkttype: u8,
     pub invert: bool,
     pub given: bool,
@@ -54,7 +54,7 @@ static OPTS: &[OptSpec] = &[OptSpec::new("pkt-type", 1, Arg::One).inv()];
 
 /// Is `a` a broadcast address for this host: 255.255.255.255 or the directed broadcast of one
 /// of its IPv4 networks (prefix shorter than /31).
-pub fn is_broadcast(cx: &EvalCtx<'_>, a: IpAddr) -> bool {
+pub(crate) fn is_broadcast(cx: &EvalCtx<'_>, a: IpAddr) -> bool {
     let IpAddr::V4(v4) = a else { return false };
     let x = u32::from(v4);
     if x == u32::MAX {
@@ -70,7 +70,7 @@ pub fn is_broadcast(cx: &EvalCtx<'_>, a: IpAddr) -> bool {
 }
 
 /// `skb->pkt_type` of the packet at this hook, as described in the module docs.
-pub fn skb_pkt_type(cx: &EvalCtx<'_>) -> u8 {
+pub(crate) fn skb_pkt_type(cx: &EvalCtx<'_>) -> u8 {
     if cx.is_local_out() {
         return HOST;
     }

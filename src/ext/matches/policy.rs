@@ -31,21 +31,21 @@ const MAX_ELEM: usize = 4;
 
 /// A tunnel endpoint as libxt_policy stores it: the address as written (not masked) and the mask.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TunnelAddr {
+pub(crate) struct TunnelAddr {
     pub addr: IpAddr,
     /// Mask bits, right-aligned for IPv4 (32 bits) as for IPv6 (128 bits).
     pub mask: u128,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Elem {
+pub(crate) struct Elem {
     pub reqid: Option<(u32, bool)>,
     pub spi: Option<(u32, bool)>,
     pub proto: Option<(u8, bool)>,
     /// `true` for tunnel mode.
     pub mode: Option<(bool, bool)>,
-    pub tunnel_src: Option<(TunnelAddr, bool)>,
-    pub tunnel_dst: Option<(TunnelAddr, bool)>,
+    pub(crate) tunnel_src: Option<(TunnelAddr, bool)>,
+    pub(crate) tunnel_dst: Option<(TunnelAddr, bool)>,
 }
 
 impl Elem {
@@ -57,12 +57,12 @@ impl Elem {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
     /// `Some(true)` for `--dir in`.
-    pub dir_in: Option<bool>,
+    pub(crate) dir_in: Option<bool>,
     /// `--pol none` (default: ipsec).
-    pub pol_none: bool,
-    pub pol_given: bool,
+    pub(crate) pol_none: bool,
+    pub(crate) pol_given: bool,
     pub strict: bool,
-    pub elems: Vec<Elem>,
+    pub(crate) elems: Vec<Elem>,
     family: Family,
 }
 

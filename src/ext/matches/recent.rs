@@ -33,10 +33,10 @@ use crate::ext::{parse_ipv4_dotted, Arg, Match, MatchResult, OptArg, OptSpec, Pa
 use crate::netfilter::Family;
 
 /// `ip_list_tot`.
-pub const LIST_TOT: usize = 100;
+pub(crate) const LIST_TOT: usize = 100;
 /// `XT_RECENT_MAX_NSTAMPS` of current kernels: hit counts up to 65535 load (older kernels: 255).
-pub const MAX_NSTAMPS: u32 = 65536;
-pub const NAME_LEN: usize = 200;
+pub(crate) const MAX_NSTAMPS: u32 = 65536;
+pub(crate) const NAME_LEN: usize = 200;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
@@ -47,15 +47,15 @@ pub enum Op {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Recent {
-    pub op: Option<Op>,
+pub(crate) struct Recent {
+    pub(crate) op: Option<Op>,
     pub invert: bool,
     pub seconds: u32,
-    pub hit_count: u32,
-    pub rttl: bool,
-    pub reap: bool,
+    pub(crate) hit_count: u32,
+    pub(crate) rttl: bool,
+    pub(crate) reap: bool,
     pub name: String,
-    pub dest: bool,
+    pub(crate) dest: bool,
     pub mask: u128,
     pub v6: bool,
 }
@@ -114,14 +114,14 @@ pub struct Entry {
     /// Ring of time stamps (jiffies); `index` is the next slot, `nstamps` how many are valid.
     pub stamps: Vec<u64>,
     pub index: usize,
-    pub nstamps: usize,
+    pub(crate) nstamps: usize,
 }
 
 /// A named list (`struct recent_table`); `entries` in LRU order, least recently used first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Table {
     pub mask: u128,
-    pub nstamps_max_mask: usize,
+    pub(crate) nstamps_max_mask: usize,
     pub entries: Vec<Entry>,
 }
 

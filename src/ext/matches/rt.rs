@@ -22,15 +22,15 @@ use crate::ext::{Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx, XtType};
 use crate::packet::{proto, Family};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rt {
-    pub rt_type: Option<(u32, bool)>,
-    pub segsleft: (u32, u32),
-    pub segsleft_inv: bool,
+pub(crate) struct Rt {
+    pub(crate) rt_type: Option<(u32, bool)>,
+    pub(crate) segsleft: (u32, u32),
+    pub(crate) segsleft_inv: bool,
     pub len: Option<(u32, bool)>,
     pub res: bool,
     /// `--rt-0-addrs`, as written (printed back verbatim).
     pub addrs: Option<String>,
-    pub not_strict: bool,
+    pub(crate) not_strict: bool,
 }
 
 pub fn new() -> Box<dyn Match> {

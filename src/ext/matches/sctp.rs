@@ -22,7 +22,7 @@ const CHUNK_TYPES: u8 = 0x04;
 
 /// `SCTP_CHUNK_MATCH_*`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChunkMatch {
+pub(crate) enum ChunkMatch {
     Any,
     All,
     Only,
@@ -30,23 +30,23 @@ pub enum ChunkMatch {
 
 /// One `xt_sctp_flag_info`: the chunk type it applies to, the flag values and the mask.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FlagInfo {
-    pub chunktype: u8,
+pub(crate) struct FlagInfo {
+    pub(crate) chunktype: u8,
     pub flag: u8,
     pub mask: u8,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sctp {
-    pub spts: (u16, u16),
-    pub dpts: (u16, u16),
+    pub(crate) spts: (u16, u16),
+    pub(crate) dpts: (u16, u16),
     /// `XT_SCTP_*` options given.
     pub flags: u8,
-    pub invflags: u8,
-    pub match_type: ChunkMatch,
+    pub(crate) invflags: u8,
+    pub(crate) match_type: ChunkMatch,
     /// `chunkmap`: bit `t` set when chunk type `t` is listed.
-    pub chunkmap: [u32; 8],
-    pub flag_info: Vec<FlagInfo>,
+    pub(crate) chunkmap: [u32; 8],
+    pub(crate) flag_info: Vec<FlagInfo>,
 }
 
 pub fn new() -> Box<dyn Match> {

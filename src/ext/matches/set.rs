@@ -19,10 +19,10 @@ use crate::ext::ipset::{IpSets, Test};
 use crate::ext::EvalCtx;
 use crate::ext::{Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx, XtType};
 
-pub const DIM_MAX: usize = 6;
+pub(crate) const DIM_MAX: usize = 6;
 
 /// The named store holding the sets once `-j SET` changed them.
-pub const LIVE_SETS: &str = "ipset:live";
+pub(crate) const LIVE_SETS: &str = "ipset:live";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CounterOp {
@@ -38,9 +38,9 @@ pub struct Set {
     /// `true` = src for each dimension.
     pub dirs: Vec<bool>,
     pub invert: bool,
-    pub return_nomatch: bool,
-    pub skip_counter_update: bool,
-    pub skip_subcounter_update: bool,
+    pub(crate) return_nomatch: bool,
+    pub(crate) skip_counter_update: bool,
+    pub(crate) skip_subcounter_update: bool,
     pub packets: Option<(CounterOp, u64)>,
     pub bytes: Option<(CounterOp, u64)>,
 }
@@ -106,7 +106,7 @@ static OPTS: &[OptSpec] = &[
 ];
 
 /// `parse_dirs`.
-pub fn parse_dirs(a: &OptArg<'_>) -> Result<Vec<bool>, Diagnostic> {
+pub(crate) fn parse_dirs(a: &OptArg<'_>) -> Result<Vec<bool>, Diagnostic> {
     let parts: Vec<OptArg<'_>> = crate::ext::split_list(a, ',');
     if parts.len() > DIM_MAX {
         return Err(bad(

@@ -22,7 +22,7 @@ pub enum Mode {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Statistic {
+pub(crate) struct Statistic {
     pub mode: Option<Mode>,
     pub invert: bool,
     /// `lround(P * 0x80000000)`.

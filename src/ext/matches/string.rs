@@ -26,15 +26,15 @@ use crate::diag::Diagnostic;
 use crate::ext::EvalCtx;
 use crate::ext::{Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx, XtType};
 
-pub const MAX_PATTERN: usize = 128;
+pub(crate) const MAX_PATTERN: usize = 128;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StringMatch {
+pub(crate) struct StringMatch {
     pub pattern: Vec<u8>,
     pub algo: String,
     pub from: u16,
     pub to: u16,
-    pub icase: bool,
+    pub(crate) icase: bool,
     pub invert: bool,
     given: bool,
 }
@@ -61,7 +61,7 @@ static OPTS: &[OptSpec] = &[
 ];
 
 /// `parse_hex_string`.
-pub fn parse_hex(arg: &OptArg<'_>) -> Result<Vec<u8>, Diagnostic> {
+pub(crate) fn parse_hex(arg: &OptArg<'_>) -> Result<Vec<u8>, Diagnostic> {
     let s = arg.text.as_bytes();
     let e = |m: String| bad(arg.span, m, "text with |hex| blocks such as `|0d 0a|Host:`");
     if s.is_empty() {

@@ -14,19 +14,19 @@ use crate::packet::L4;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tcp {
-    pub spts: (u16, u16),
-    pub dpts: (u16, u16),
-    pub inv_sport: bool,
-    pub inv_dport: bool,
+    pub(crate) spts: (u16, u16),
+    pub(crate) dpts: (u16, u16),
+    pub(crate) inv_sport: bool,
+    pub(crate) inv_dport: bool,
     pub option: u8,
-    pub inv_option: bool,
-    pub flg_mask: u8,
-    pub flg_cmp: u8,
-    pub inv_flags: bool,
+    pub(crate) inv_option: bool,
+    pub(crate) flg_mask: u8,
+    pub(crate) flg_cmp: u8,
+    pub(crate) inv_flags: bool,
     /// iptables-nft translated the match into payload expressions (see [`Tcp::finish`]).
     pub nft: bool,
     /// Nothing was left to translate: the match is not in the kernel rule nor in the saved text.
-    pub elided: bool,
+    pub(crate) elided: bool,
 }
 
 pub fn new() -> Box<dyn Match> {
@@ -74,7 +74,7 @@ const FLAG_NAMES: &[(&str, u8)] = &[
 ];
 
 /// Parse a comma-separated TCP flag list (`SYN,ACK`, `ALL`, `NONE`).
-pub fn parse_tcp_flags(arg: &OptArg<'_>) -> Result<u8, Diagnostic> {
+pub(crate) fn parse_tcp_flags(arg: &OptArg<'_>) -> Result<u8, Diagnostic> {
     let mut v = 0u8;
     for part in crate::ext::split_list(arg, ',') {
         match FLAG_NAMES
@@ -96,7 +96,7 @@ pub fn parse_tcp_flags(arg: &OptArg<'_>) -> Result<u8, Diagnostic> {
 }
 
 /// Print flags as `print_tcpf` does: names of set bits in FIN..URG order, or `NONE`.
-pub fn save_tcp_flags(out: &mut String, mut flags: u8) {
+pub(crate) fn save_tcp_flags(out: &mut String, mut flags: u8) {
     let mut first = true;
     while flags != 0 {
         let Some((name, bit)) = FLAG_NAMES.iter().find(|(_, b)| *b != 0 && flags & b != 0) else {

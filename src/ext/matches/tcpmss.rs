@@ -12,7 +12,7 @@ use crate::ext::EvalCtx;
 use crate::ext::{Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx, XtType};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tcpmss {
+pub(crate) struct Tcpmss {
     pub min: u16,
     pub max: u16,
     pub invert: bool,
@@ -34,7 +34,7 @@ static OPTS: &[OptSpec] = &[OptSpec::new("mss", 1, Arg::One)
 
 /// The kernel's option walk: `Ok(Some(mss))`, `Ok(None)` without MSS, `Err(true)` to hot-drop,
 /// `Err(false)` when the capture lacks the bytes.
-pub fn find_mss(data: &[u8], ip_len: usize, thoff: usize) -> Result<Option<u16>, bool> {
+pub(crate) fn find_mss(data: &[u8], ip_len: usize, thoff: usize) -> Result<Option<u16>, bool> {
     if ip_len < thoff + 20 {
         return Err(true);
     }

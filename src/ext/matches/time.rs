@@ -17,27 +17,27 @@ use crate::diag::Diagnostic;
 use crate::ext::EvalCtx;
 use crate::ext::{strtoul_prefix_base, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
 
-pub const ALL_WEEKDAYS: u8 = 0xFE;
-pub const ALL_MONTHDAYS: u32 = 0xFFFF_FFFE;
-pub const MAX_DAYTIME: u32 = 24 * 60 * 60 - 1;
+pub(crate) const ALL_WEEKDAYS: u8 = 0xFE;
+pub(crate) const ALL_MONTHDAYS: u32 = 0xFFFF_FFFE;
+pub(crate) const MAX_DAYTIME: u32 = 24 * 60 * 60 - 1;
 const WEEK_DAYS: [&str; 8] = ["", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Time {
-    pub date_start: u32,
-    pub date_stop: u32,
-    pub daytime_start: u32,
-    pub daytime_stop: u32,
+    pub(crate) date_start: u32,
+    pub(crate) date_stop: u32,
+    pub(crate) daytime_start: u32,
+    pub(crate) daytime_stop: u32,
     pub weekdays: u8,
     pub monthdays: u32,
     pub kerneltz: bool,
-    pub contiguous: bool,
+    pub(crate) contiguous: bool,
     /// `--utc` was given (the default; not printed).
-    pub utc: bool,
+    pub(crate) utc: bool,
 }
 
 /// A rule whose saved form reads back as a different rule.
-pub const W_SAVE_CHANGES_MEANING: &str = crate::diag::codes::SAVE_CHANGES_MEANING;
+pub(crate) const W_SAVE_CHANGES_MEANING: &str = crate::diag::codes::SAVE_CHANGES_MEANING;
 
 pub fn new() -> Box<dyn Match> {
     Box::new(Time {
@@ -67,7 +67,7 @@ static OPTS: &[OptSpec] = &[
 ];
 
 /// Days since 1970-01-01 of a civil date (proleptic Gregorian).
-pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+pub(crate) fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
@@ -78,7 +78,7 @@ pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
 }
 
 /// `(year, month, day)` of a day number.
-pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719468;
     let era = z.div_euclid(146097);
     let doe = z - era * 146097;
@@ -100,7 +100,7 @@ fn num10(s: &str) -> (u64, &str) {
 }
 
 /// `time_parse_date` (mktime in UTC, normalising out-of-range days like mktime does).
-pub fn parse_date(a: &OptArg<'_>) -> Result<u32, Diagnostic> {
+pub(crate) fn parse_date(a: &OptArg<'_>) -> Result<u32, Diagnostic> {
     let err = || {
         bad(
             a.span,
@@ -139,7 +139,7 @@ pub fn parse_date(a: &OptArg<'_>) -> Result<u32, Diagnostic> {
 }
 
 /// `time_parse_minutes`: `hh:mm[:ss]`.
-pub fn parse_daytime(a: &OptArg<'_>) -> Result<u32, Diagnostic> {
+pub(crate) fn parse_daytime(a: &OptArg<'_>) -> Result<u32, Diagnostic> {
     let err = || {
         bad(
             a.span,
@@ -350,7 +350,7 @@ impl Match for Time {
 
 impl Time {
     /// `time_mt` at UTC second `stamp`.
-    pub fn matches_at(&self, mut stamp: i64) -> bool {
+    pub(crate) fn matches_at(&self, mut stamp: i64) -> bool {
         if stamp < self.date_start as i64 || stamp > self.date_stop as i64 {
             return false;
         }

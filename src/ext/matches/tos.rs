@@ -13,7 +13,7 @@ use crate::ext::EvalCtx;
 use crate::ext::Facets;
 use crate::ext::{strtoul_prefix, sub_span, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
 
-pub const TOS_NAMES: &[(&str, u8)] = &[
+pub(crate) const TOS_NAMES: &[(&str, u8)] = &[
     ("Minimize-Delay", 0x10),
     ("Maximize-Throughput", 0x08),
     ("Maximize-Reliability", 0x04),
@@ -22,7 +22,7 @@ pub const TOS_NAMES: &[(&str, u8)] = &[
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tos {
+pub(crate) struct Tos {
     pub value: u8,
     pub mask: u8,
     pub invert: bool,
@@ -42,7 +42,7 @@ static OPTS: &[OptSpec] = &[OptSpec::new("tos", 1, Arg::One).inv()];
 
 /// `xtopt_parse_tosmask`: `VALUE[/MASK]` (bytes, C base 0; mask default 0xff) or a symbolic
 /// name (case-insensitive) with mask `name_mask`.
-pub fn parse_tos(arg: &OptArg<'_>, name_mask: u8) -> Result<(u8, u8), Diagnostic> {
+pub(crate) fn parse_tos(arg: &OptArg<'_>, name_mask: u8) -> Result<(u8, u8), Diagnostic> {
     let t = arg.text;
     let expected = "a TOS value 0-255 with optional /MASK, or one of Minimize-Delay, \
                     Maximize-Throughput, Maximize-Reliability, Minimize-Cost, Normal-Service";

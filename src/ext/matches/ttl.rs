@@ -21,7 +21,7 @@ pub enum Mode {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ttl {
+pub(crate) struct Ttl {
     pub v6: bool,
     pub mode: Option<Mode>,
     pub value: u8,
@@ -35,7 +35,7 @@ pub fn new() -> Box<dyn Match> {
     })
 }
 
-pub fn new6() -> Box<dyn Match> {
+pub(crate) fn new6() -> Box<dyn Match> {
     Box::new(Ttl {
         v6: true,
         mode: None,

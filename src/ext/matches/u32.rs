@@ -18,7 +18,7 @@ use crate::diag::Diagnostic;
 use crate::ext::EvalCtx;
 use crate::ext::{strtoul_prefix, sub_span, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
 
-pub const MAXSIZE: usize = 10;
+pub(crate) const MAXSIZE: usize = 10;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
@@ -36,7 +36,7 @@ pub struct Test {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct U32 {
+pub(crate) struct U32 {
     pub tests: Vec<Test>,
     pub invert: bool,
 }
@@ -51,7 +51,7 @@ pub fn new() -> Box<dyn Match> {
 static OPTS: &[OptSpec] = &[OptSpec::new("u32", 1, Arg::One).inv()];
 
 /// Parse the `--u32` argument (the state machine of `u32_parse`).
-pub fn parse_tests(arg: &OptArg<'_>) -> Result<Vec<Test>, Diagnostic> {
+pub(crate) fn parse_tests(arg: &OptArg<'_>) -> Result<Vec<Test>, Diagnostic> {
     let s = arg.text;
     let b = s.as_bytes();
     let err = |at: usize, msg: &str, exp: &str| {
@@ -212,7 +212,7 @@ fn word(data: &[u8], pos: usize) -> Result<u32, bool> {
 }
 
 /// `u32_match_it`: `Some(bool)`, or `None` when the capture lacks a word the test reads.
-pub fn match_it(tests: &[Test], data: &[u8], len: u32) -> Option<bool> {
+pub(crate) fn match_it(tests: &[Test], data: &[u8], len: u32) -> Option<bool> {
     let len = len as u64;
     for t in tests {
         let mut at: u32 = 0;

@@ -11,14 +11,14 @@ use crate::packet::L4;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Udp {
-    pub spts: (u16, u16),
-    pub dpts: (u16, u16),
-    pub inv_sport: bool,
-    pub inv_dport: bool,
+    pub(crate) spts: (u16, u16),
+    pub(crate) dpts: (u16, u16),
+    pub(crate) inv_sport: bool,
+    pub(crate) inv_dport: bool,
     /// iptables-nft translated the match into payload expressions (see [`Udp::finish`]).
     pub nft: bool,
     /// Nothing was left to translate: the match is not in the kernel rule nor in the saved text.
-    pub elided: bool,
+    pub(crate) elided: bool,
 }
 
 pub fn new() -> Box<dyn Match> {

@@ -12,7 +12,7 @@ use crate::ext::{Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
 const TYPES: [&str; 3] = ["accept", "drop", "reject"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Audit {
+pub(crate) struct Audit {
     pub kind: Option<usize>,
 }
 

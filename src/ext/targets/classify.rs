@@ -16,7 +16,7 @@ use crate::ext::{Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
 use crate::netfilter::{Hook, HookMask};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Classify {
+pub(crate) struct Classify {
     pub priority: u32,
     given: bool,
 }
@@ -66,7 +66,7 @@ fn scan_hex(s: &str) -> Option<(u32, &str)> {
 }
 
 /// `sscanf(s, "%x:%x")` == 2, then `TC_H_MAKE(major << 16, minor)`.
-pub fn parse_class(s: &str) -> Option<u32> {
+pub(crate) fn parse_class(s: &str) -> Option<u32> {
     let (maj, rest) = scan_hex(s)?;
     let rest = rest.strip_prefix(':')?;
     let (min, _) = scan_hex(rest)?;

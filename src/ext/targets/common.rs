@@ -14,10 +14,10 @@ use crate::ext::{ntop, pton, service_port, sub_span, xt_uint_prefix, OptArg, Par
 use crate::netfilter::{Family, Hook, TableKind};
 
 /// Warning: iptables-legacy and iptables-nft (the default) disagree about this rule.
-pub const W_BACKEND: &str = crate::diag::codes::BACKEND;
+pub(crate) const W_BACKEND: &str = crate::diag::codes::BACKEND;
 /// Warning: whether the kernel accepts the rule depends on host state fwcheck cannot see (a
 /// conntrack helper, an ipset, an SELinux context, a timeout policy).
-pub const W_HOST_STATE: &str = crate::diag::codes::HOST_STATE;
+pub(crate) const W_HOST_STATE: &str = crate::diag::codes::HOST_STATE;
 
 /// An error at `span`.
 pub fn err(span: Span, msg: impl Into<String>, expected: impl Into<String>) -> Diagnostic {
@@ -25,7 +25,11 @@ pub fn err(span: Span, msg: impl Into<String>, expected: impl Into<String>) -> D
 }
 
 /// An error about the rule's context (table, hook, protocol) at `span`.
-pub fn context_err(span: Span, msg: impl Into<String>, expected: impl Into<String>) -> Diagnostic {
+pub(crate) fn context_err(
+    span: Span,
+    msg: impl Into<String>,
+    expected: impl Into<String>,
+) -> Diagnostic {
     Diagnostic::error(code::CONTEXT, span, msg).expected(expected)
 }
 
@@ -36,7 +40,7 @@ pub fn missing(span: Span, target: &str, what: &str) -> Diagnostic {
 }
 
 /// Two options that exclude each other (`xt_option_entry.excl`).
-pub fn conflict(span: Span, target: &str, opt: &str, other: &str) -> Diagnostic {
+pub(crate) fn conflict(span: Span, target: &str, opt: &str, other: &str) -> Diagnostic {
     Diagnostic::error(
         code::SYNTAX,
         span,
@@ -46,27 +50,27 @@ pub fn conflict(span: Span, target: &str, opt: &str, other: &str) -> Diagnostic 
 }
 
 /// Protocols with ports NAT can map (`portok` in libxt_NAT.c; ICMP maps the echo id).
-pub fn nat_ports_ok(proto: Option<(u8, bool)>) -> bool {
+pub(crate) fn nat_ports_ok(proto: Option<(u8, bool)>) -> bool {
     matches!(proto, Some((6 | 17 | 132 | 33 | 1, _)))
 }
 
 /// A NAT range: `struct nf_nat_range2` as libxt_NAT.c fills it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NatRange {
+pub(crate) struct NatRange {
     /// `NF_NAT_RANGE_MAP_IPS`: the address range below is set.
-    pub map_ips: bool,
-    pub min_addr: IpAddr,
-    pub max_addr: IpAddr,
+    pub(crate) map_ips: bool,
+    pub(crate) min_addr: IpAddr,
+    pub(crate) max_addr: IpAddr,
     /// `NF_NAT_RANGE_PROTO_SPECIFIED`: the port range below is set.
-    pub proto_specified: bool,
-    pub min_port: u16,
-    pub max_port: u16,
+    pub(crate) proto_specified: bool,
+    pub(crate) min_port: u16,
+    pub(crate) max_port: u16,
     /// `NF_NAT_RANGE_PROTO_OFFSET` with the base port (`a-b/base`, DNAT revision 2); targets
     /// whose kernel structure has no base field keep the flag and print base 0.
     pub offset: Option<u16>,
     pub random: bool,
-    pub random_fully: bool,
-    pub persistent: bool,
+    pub(crate) random_fully: bool,
+    pub(crate) persistent: bool,
 }
 
 impl NatRange {
@@ -102,7 +106,7 @@ impl NatRange {
     }
 
     /// `sprint_range`: `[a[-b]][:p[-q][/base]]`, IPv6 addresses in brackets when ports follow.
-    pub fn range_text(&self, v6: bool) -> String {
+    pub(crate) fn range_text(&self, v6: bool) -> String {
         let mut out = String::new();
         let brackets = v6 && self.proto_specified;
         if self.map_ips {
@@ -172,7 +176,7 @@ fn port_or_service(text: &str) -> Option<u16> {
 
 /// `parse_ports`: `p`, `p-q` or `p-q/base` (numbers base 0; a service name only alone or as
 /// base). `off` is the byte offset of `text` inside `arg`.
-pub fn nat_ports(
+pub(crate) fn nat_ports(
     arg: &OptArg<'_>,
     off: usize,
     proto: Option<(u8, bool)>,
@@ -266,7 +270,7 @@ pub fn nat_ports(
 }
 
 /// `parse_to`: `[a[-b]][:ports]`, IPv6 as `a[-b]` or `[a[-b]]:ports`.
-pub fn nat_to(
+pub(crate) fn nat_to(
     arg: &OptArg<'_>,
     family: Family,
     proto: Option<(u8, bool)>,
@@ -319,7 +323,7 @@ pub fn nat_to(
 /// SNAT and MASQUERADE (IPv4 revision 0, IPv6 revision 1) keep the `/BASE` flag of a shifted
 /// port map but have no field for the base: it becomes 0, and `iptables-save` prints `/0`,
 /// which `iptables-restore` then refuses.
-pub fn offset_unsupported(arg: &OptArg<'_>, r: &mut NatRange, cx: &mut ParseCtx<'_>) {
+pub(crate) fn offset_unsupported(arg: &OptArg<'_>, r: &mut NatRange, cx: &mut ParseCtx<'_>) {
     if r.offset.is_some_and(|b| b != 0) {
         cx.warn(
             Diagnostic::warning(
@@ -336,12 +340,12 @@ pub fn offset_unsupported(arg: &OptArg<'_>, r: &mut NatRange, cx: &mut ParseCtx<
 /// Whether the rule is written directly in a built-in chain of its table, and which hook that
 /// is. Checks the kernel makes from `par->hook_mask` inside `checkentry` only see these with
 /// iptables-nft (user chains get an empty mask there), so fwcheck makes them here.
-pub fn builtin_hook(cx: &ParseCtx<'_>) -> Option<Hook> {
+pub(crate) fn builtin_hook(cx: &ParseCtx<'_>) -> Option<Hook> {
     Hook::from_chain_name(cx.chain).filter(|h| cx.table.builtin_hooks().contains(h))
 }
 
 /// The rule's protocol when given positively (`-p tcp`, not `! -p tcp`).
-pub fn positive_proto(cx: &ParseCtx<'_>) -> Option<u8> {
+pub(crate) fn positive_proto(cx: &ParseCtx<'_>) -> Option<u8> {
     match cx.proto {
         Some((p, false)) => Some(p),
         _ => None,
@@ -349,7 +353,7 @@ pub fn positive_proto(cx: &ParseCtx<'_>) -> Option<u8> {
 }
 
 /// An error unless the rule is in one of `tables` (checks made in a target's `checkentry`).
-pub fn require_tables(
+pub(crate) fn require_tables(
     cx: &ParseCtx<'_>,
     target: &str,
     tables: &[TableKind],

@@ -34,14 +34,14 @@ pub enum Mode {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Connmark {
+pub(crate) struct Connmark {
     pub mode: Mode,
-    pub ctmark: u32,
-    pub ctmask: u32,
-    pub nfmask: u32,
+    pub(crate) ctmark: u32,
+    pub(crate) ctmask: u32,
+    pub(crate) nfmask: u32,
     /// `true`: right shift.
-    pub shift_right: bool,
-    pub shift_bits: u8,
+    pub(crate) shift_right: bool,
+    pub(crate) shift_bits: u8,
     op: Option<&'static str>,
     mask_opt: Option<&'static str>,
 }

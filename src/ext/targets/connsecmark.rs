@@ -12,7 +12,7 @@ use crate::ext::EvalCtx;
 use crate::ext::{Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Connsecmark {
+pub(crate) struct Connsecmark {
     /// `Some(true)`: save, `Some(false)`: restore.
     pub save: Option<bool>,
 }

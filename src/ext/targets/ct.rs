@@ -57,15 +57,15 @@ pub struct Ct {
     pub helper: String,
     pub timeout: String,
     /// Bit `i` set: `CT_EVENTS[i]`.
-    pub ct_events: u16,
-    pub exp_events: u16,
+    pub(crate) ct_events: u16,
+    pub(crate) exp_events: u16,
     pub zone: u16,
-    pub zone_mark: bool,
-    pub zone_orig: bool,
-    pub zone_reply: bool,
+    pub(crate) zone_mark: bool,
+    pub(crate) zone_orig: bool,
+    pub(crate) zone_reply: bool,
     /// The helper `--helper` names for the rule's protocol (resolved at load, as
     /// `xt_ct_set_helper` does).
-    pub helper_id: Option<HelperId>,
+    pub(crate) helper_id: Option<HelperId>,
 }
 
 pub fn new() -> Box<dyn Target> {
@@ -123,7 +123,7 @@ fn save_events(out: &mut String, opt: &str, table: &[&str], mask: u16) {
 
 /// `skb->_nfct != 0`: the packet already carries conntrack state (an earlier CT template is
 /// recognised by its zone or helper only).
-pub fn nfct_set(cx: &EvalCtx<'_>) -> bool {
+pub(crate) fn nfct_set(cx: &EvalCtx<'_>) -> bool {
     cx.skb.ct != Attach::None || cx.skb.ct_template
 }
 

@@ -18,7 +18,7 @@ use crate::ext::{class_to_dscp, Arg, OptArg, OptSpec, ParseCtx, Target, TargetVe
 use crate::netfilter::TableKind;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Dscp {
+pub(crate) struct Dscp {
     pub dscp: u8,
     given: Option<&'static str>,
 }
@@ -36,7 +36,7 @@ static OPTS: &[OptSpec] = &[
 ];
 
 /// The kernel's arithmetic.
-pub fn apply_dscp(tos: u8, dscp: u8) -> u8 {
+pub(crate) fn apply_dscp(tos: u8, dscp: u8) -> u8 {
     if tos >> 2 != dscp {
         (tos & 3) | (dscp << 2)
     } else {

@@ -22,7 +22,7 @@ use crate::ext::{
 use crate::netfilter::save_string;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Log {
+pub(crate) struct Log {
     pub prefix: String,
     pub level: u8,
     pub flags: u8,
@@ -72,7 +72,7 @@ const FLAGS: [(&str, u8); 5] = [
 ];
 
 /// A syslog level as `--log-level` and `--nflog-*`-style options read it.
-pub fn parse_level(arg: &OptArg<'_>) -> Result<u8, Diagnostic> {
+pub(crate) fn parse_level(arg: &OptArg<'_>) -> Result<u8, Diagnostic> {
     let t = arg.text;
     xt_uint(t, 0, 7)
         .map(|v| v as u8)

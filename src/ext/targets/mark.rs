@@ -24,7 +24,7 @@ use crate::ext::EvalCtx;
 use crate::ext::{Arg, OptArg, OptSpec, OptVal, ParseCtx, Target, TargetVerdict, XtType};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mark {
+pub(crate) struct Mark {
     pub mark: u32,
     pub mask: u32,
     /// The option that set the pair, for exclusion errors.
@@ -48,13 +48,13 @@ static OPTS: &[OptSpec] = &[
 ];
 
 /// The kernel's arithmetic.
-pub fn apply_mark(old: u32, mark: u32, mask: u32) -> u32 {
+pub(crate) fn apply_mark(old: u32, mark: u32, mask: u32) -> u32 {
     (old & !mask) ^ mark
 }
 
 /// `(mark, mask)` for one of the five MARK/CONNMARK operations (`id` as in `OPTS`), from the
 /// option's converted value.
-pub fn mark_op(id: u8, val: &OptVal) -> (u32, u32) {
+pub(crate) fn mark_op(id: u8, val: &OptVal) -> (u32, u32) {
     match id {
         1 => val.mark_mask(),
         2 => {

@@ -18,7 +18,7 @@ use crate::ext::{Arg, NatKind, NatSpec, OptArg, OptSpec, ParseCtx, Target, Targe
 use crate::netfilter::{Family, Hook, HookMask, TableKind};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Masquerade {
+pub(crate) struct Masquerade {
     pub range: NatRange,
 }
 

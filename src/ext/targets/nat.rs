@@ -27,7 +27,7 @@ use crate::ext::{Arg, NatKind, NatSpec, OptArg, OptSpec, ParseCtx, Target, Targe
 use crate::netfilter::{Family, Hook, HookMask, TableKind};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Nat {
+pub(crate) struct Nat {
     /// [`NatKind::Dnat`] or [`NatKind::Snat`] (the only constructors are [`dnat`] and [`snat`]).
     pub kind: NatKind,
     pub family: Family,
@@ -44,7 +44,7 @@ fn with(kind: NatKind) -> Box<dyn Target> {
     })
 }
 
-pub fn dnat() -> Box<dyn Target> {
+pub(crate) fn dnat() -> Box<dyn Target> {
     with(NatKind::Dnat)
 }
 

@@ -25,7 +25,7 @@ use crate::ext::{
 use crate::netfilter::{Family, Hook, HookMask, TableKind};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Netmap {
+pub(crate) struct Netmap {
     pub family: Family,
     /// Network (masked) and prefix length.
     pub net: u128,
@@ -177,17 +177,6 @@ impl Target for Netmap {
     }
 }
 
-/// The address NETMAP maps `old` to.
-pub fn map_addr(old: IpAddr, net: IpAddr, mask: IpAddr) -> IpAddr {
-    let (o, n, m) = (to_u128(old), to_u128(net), to_u128(mask));
-    let f = if old.is_ipv4() {
-        Family::V4
-    } else {
-        Family::V6
-    };
-    to_addr(f, (o & !m) | (n & m))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,15 +199,15 @@ mod tests {
     fn mapping() {
         let a = |s: &str| s.parse::<IpAddr>().unwrap();
         assert_eq!(
-            map_addr(a("192.168.1.77"), a("10.5.0.0"), a("255.255.0.0")),
+            crate::ext::netmap_addr(a("192.168.1.77"), a("10.5.0.0"), a("255.255.0.0")),
             a("10.5.1.77")
         );
         assert_eq!(
-            map_addr(a("1.2.3.4"), a("9.9.9.9"), a("255.255.255.255")),
+            crate::ext::netmap_addr(a("1.2.3.4"), a("9.9.9.9"), a("255.255.255.255")),
             a("9.9.9.9")
         );
         assert_eq!(
-            map_addr(a("2001:db8::5"), a("fd00::"), a("ffff:ffff::")),
+            crate::ext::netmap_addr(a("2001:db8::5"), a("fd00::"), a("ffff:ffff::")),
             a("fd00:0:0::5")
         );
         assert_eq!(mask_of(Family::V4, 0), 0);

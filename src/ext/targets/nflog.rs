@@ -21,12 +21,12 @@ use crate::ext::{fixed_string, Arg, OptArg, OptSpec, ParseCtx, Target, TargetVer
 use crate::netfilter::save_string;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Nflog {
+pub(crate) struct Nflog {
     pub group: u16,
     pub prefix: String,
     /// `--nflog-size`: copy at most this many bytes.
     pub size: Option<u32>,
-    pub threshold: u16,
+    pub(crate) threshold: u16,
     range_given: bool,
 }
 

@@ -22,11 +22,11 @@ use crate::ext::{
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Nfqueue {
+pub(crate) struct Nfqueue {
     pub queue: u16,
     pub total: u16,
     pub bypass: bool,
-    pub cpu_fanout: bool,
+    pub(crate) cpu_fanout: bool,
     num_given: bool,
     balance_given: bool,
 }

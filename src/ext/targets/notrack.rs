@@ -16,7 +16,7 @@ use crate::ext::{OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
 use crate::netfilter::TableKind;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Notrack;
+pub(crate) struct Notrack;
 
 pub fn new() -> Box<dyn Target> {
     Box::new(Notrack)

@@ -12,11 +12,11 @@ use crate::ext::EvalCtx;
 use crate::ext::{Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict, XtType};
 use crate::netfilter::TableKind;
 
-pub const TABLES: &[TableKind] = &[TableKind::Mangle, TableKind::Security];
+pub(crate) const TABLES: &[TableKind] = &[TableKind::Mangle, TableKind::Security];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Secmark {
-    pub context: Option<String>,
+pub(crate) struct Secmark {
+    pub(crate) context: Option<String>,
 }
 
 pub fn new() -> Box<dyn Target> {

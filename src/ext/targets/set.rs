@@ -31,22 +31,22 @@ use crate::ext::{split_list, Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdi
 use crate::netfilter::{Hook, TableKind};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SetRef {
+pub(crate) struct SetRef {
     pub name: String,
     /// `true` = src, `false` = dst, per dimension.
     pub dirs: Vec<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SetTarget {
+pub(crate) struct SetTarget {
     pub add: Option<SetRef>,
     pub del: Option<SetRef>,
     pub map: Option<SetRef>,
     pub exist: bool,
     pub timeout: Option<u32>,
-    pub map_mark: bool,
-    pub map_prio: bool,
-    pub map_queue: bool,
+    pub(crate) map_mark: bool,
+    pub(crate) map_prio: bool,
+    pub(crate) map_queue: bool,
 }
 
 pub fn new() -> Box<dyn Target> {

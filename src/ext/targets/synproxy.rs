@@ -22,12 +22,12 @@ use crate::netfilter::{Hook, HookMask};
 use crate::packet::tcp_flags;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Synproxy {
-    pub sack_perm: bool,
+pub(crate) struct Synproxy {
+    pub(crate) sack_perm: bool,
     pub timestamp: bool,
-    pub wscale: Option<u8>,
-    pub mss: Option<u16>,
-    pub ecn: bool,
+    pub(crate) wscale: Option<u8>,
+    pub(crate) mss: Option<u16>,
+    pub(crate) ecn: bool,
 }
 
 pub fn new() -> Box<dyn Target> {

@@ -22,9 +22,9 @@ use crate::ext::{Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict, XtType};
 use crate::netfilter::{Family, Hook};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tcpmss {
+pub(crate) struct Tcpmss {
     /// `None`: clamp to the path MTU.
-    pub mss: Option<u16>,
+    pub(crate) mss: Option<u16>,
     given: bool,
 }
 

@@ -17,9 +17,9 @@ use crate::ext::EvalCtx;
 use crate::ext::{host_addr, ntop, Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict, XtType};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tee {
-    pub gateway: Option<IpAddr>,
-    pub oif: String,
+pub(crate) struct Tee {
+    pub(crate) gateway: Option<IpAddr>,
+    pub(crate) oif: String,
 }
 
 pub fn new() -> Box<dyn Target> {

@@ -29,7 +29,7 @@ const SYMBOLS: &[(&str, u8)] = &[
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tos {
+pub(crate) struct Tos {
     pub value: u8,
     pub mask: u8,
     given: Option<&'static str>,
@@ -51,7 +51,7 @@ static OPTS: &[OptSpec] = &[
 ];
 
 /// `XTTYPE_TOSMASK` with `.max = 0x3f` (revision 1).
-pub fn parse_tosmask(arg: &OptArg<'_>) -> Result<(u8, u8), Diagnostic> {
+pub(crate) fn parse_tosmask(arg: &OptArg<'_>) -> Result<(u8, u8), Diagnostic> {
     let t = arg.text;
     let expected = "VALUE[/MASK] (numbers up to 0xff) or a name: Minimize-Delay, Maximize-Throughput, Maximize-Reliability, Minimize-Cost, Normal-Service";
     if let Some((v, rest)) = xt_uint_prefix(t, 0, 255) {
@@ -83,7 +83,7 @@ pub fn parse_tosmask(arg: &OptArg<'_>) -> Result<(u8, u8), Diagnostic> {
 }
 
 /// The kernel's arithmetic.
-pub fn apply_tos(old: u8, value: u8, mask: u8) -> u8 {
+pub(crate) fn apply_tos(old: u8, value: u8, mask: u8) -> u8 {
     (old & !mask) ^ value
 }
 

@@ -24,7 +24,7 @@ use crate::ext::{
 use crate::netfilter::{Family, Hook, HookMask, TableKind};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tproxy {
+pub(crate) struct Tproxy {
     pub port: Option<u16>,
     pub addr: Option<IpAddr>,
     pub mark: u32,
@@ -51,7 +51,7 @@ static OPTS: &[OptSpec] = &[
 /// `getaddrinfo(NULL, service)`: `strtoul(…, 10)` over the whole text (blanks and a sign
 /// allowed), kept when it fits a non-negative `int` and truncated to 16 bits; otherwise a
 /// service name.
-pub fn getaddrinfo_port(text: &str) -> Option<u16> {
+pub(crate) fn getaddrinfo_port(text: &str) -> Option<u16> {
     let t = text.trim_start_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r']);
     let digits = t.strip_prefix('+').unwrap_or(t);
     if !digits.is_empty() && digits.bytes().all(|c| c.is_ascii_digit()) {

@@ -23,7 +23,7 @@ pub enum Mode {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ttl {
+pub(crate) struct Ttl {
     /// `true`: the IPv6 `HL` target.
     pub hl: bool,
     pub mode: Mode,
@@ -40,7 +40,7 @@ pub fn new() -> Box<dyn Target> {
     })
 }
 
-pub fn new_hl() -> Box<dyn Target> {
+pub(crate) fn new_hl() -> Box<dyn Target> {
     Box::new(Ttl {
         hl: true,
         mode: Mode::Set,
@@ -62,7 +62,7 @@ static OPTS6: &[OptSpec] = &[
 ];
 
 /// The kernel's arithmetic.
-pub fn apply_ttl(old: u8, mode: Mode, v: u8) -> u8 {
+pub(crate) fn apply_ttl(old: u8, mode: Mode, v: u8) -> u8 {
     match mode {
         Mode::Set => v,
         Mode::Inc => old.saturating_add(v),

@@ -12,7 +12,7 @@ use crate::ext::EvalCtx;
 use crate::ext::{Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ulog;
+pub(crate) struct Ulog;
 
 pub fn new() -> Box<dyn Target> {
     Box::new(Ulog)

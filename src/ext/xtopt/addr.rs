@@ -27,7 +27,7 @@ fn looks_like_hostname(s: &str) -> bool {
 
 /// libxtables `__numeric_to_ipaddr`: up to four dot-separated base-0 bytes; a network address
 /// may be abbreviated (`10.1` = `10.1.0.0`), a mask may not.
-pub fn parse_ipv4_dotted(text: &str, is_mask: bool) -> Option<u32> {
+pub(crate) fn parse_ipv4_dotted(text: &str, is_mask: bool) -> Option<u32> {
     let mut bytes = [0u8; 4];
     let mut n = 0;
     for p in text.split('.') {
@@ -46,7 +46,7 @@ pub fn parse_ipv4_dotted(text: &str, is_mask: bool) -> Option<u32> {
 /// Parse one address with optional mask (`a`, `a/len`, `a/dotted-mask`) for `family`; the
 /// address is masked, as iptables stores it. Hostnames are an error: iptables would resolve them
 /// once, at load time, which an offline check cannot reproduce.
-pub fn parse_addr_mask_text(
+pub(crate) fn parse_addr_mask_text(
     text: &str,
     span: Span,
     family: Family,
@@ -156,7 +156,7 @@ pub fn parse_addr_mask_text(
     }
 }
 
-pub fn parse_addr_mask(arg: &OptArg<'_>, family: Family) -> Result<AddrMask, Diagnostic> {
+pub(crate) fn parse_addr_mask(arg: &OptArg<'_>, family: Family) -> Result<AddrMask, Diagnostic> {
     parse_addr_mask_text(arg.text, arg.span, family)
 }
 
@@ -195,7 +195,7 @@ pub fn inet_aton(s: &str) -> Option<Ipv4Addr> {
 }
 
 /// `XTTYPE_HOST`: one numeric address as `getaddrinfo` reads it for the family.
-pub fn host_addr(text: &str, span: Span, family: Family) -> Result<IpAddr, Diagnostic> {
+pub(crate) fn host_addr(text: &str, span: Span, family: Family) -> Result<IpAddr, Diagnostic> {
     let parsed = match family {
         Family::V4 => inet_aton(text).map(IpAddr::V4),
         Family::V6 => text.parse::<Ipv6Addr>().ok().map(IpAddr::V6),
@@ -219,7 +219,7 @@ pub fn host_addr(text: &str, span: Span, family: Family) -> Result<IpAddr, Diagn
 }
 
 /// `inet_pton`: the strict numeric form (NAT ranges).
-pub fn pton(text: &str, span: Span, family: Family) -> Result<IpAddr, Diagnostic> {
+pub(crate) fn pton(text: &str, span: Span, family: Family) -> Result<IpAddr, Diagnostic> {
     let parsed = match family {
         Family::V4 => text.parse::<Ipv4Addr>().ok().map(IpAddr::V4),
         Family::V6 => text.parse::<Ipv6Addr>().ok().map(IpAddr::V6),
@@ -238,7 +238,7 @@ pub fn pton(text: &str, span: Span, family: Family) -> Result<IpAddr, Diagnostic
 }
 
 /// An address as `inet_ntop` prints it (also `xtables_ip6addr_to_numeric`).
-pub fn ntop(a: IpAddr) -> String {
+pub(crate) fn ntop(a: IpAddr) -> String {
     match a {
         IpAddr::V4(v) => v.to_string(),
         IpAddr::V6(v) => ntop6(v),
@@ -248,7 +248,7 @@ pub fn ntop(a: IpAddr) -> String {
 /// glibc `inet_ntop(AF_INET6)`: like Rust's, except that it prints the last 32 bits dotted when
 /// the first 96 bits are zero and the 7th group is not (`::1.2.3.4`, but `::2`), as for
 /// IPv4-mapped addresses.
-pub fn ntop6(a: Ipv6Addr) -> String {
+pub(crate) fn ntop6(a: Ipv6Addr) -> String {
     let s = a.segments();
     let v4 = Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
     if s[..6] == [0; 6] && s[6] != 0 {
@@ -261,7 +261,7 @@ pub fn ntop6(a: Ipv6Addr) -> String {
 }
 
 /// Interface names are at most 15 bytes (IFNAMSIZ - 1), as libxtables checks.
-pub fn check_iface(arg: &OptArg<'_>) -> Result<(), Diagnostic> {
+pub(crate) fn check_iface(arg: &OptArg<'_>) -> Result<(), Diagnostic> {
     if arg.text.len() > 15 {
         return Err(Diagnostic::error(
             E_VALUE,

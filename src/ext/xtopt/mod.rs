@@ -22,10 +22,10 @@ use crate::ext::{OptArg, OptSpec, ParseCtx};
 
 pub use addr::*;
 pub use names::*;
-pub use num::*;
+pub(crate) use num::*;
 
 /// Stable diagnostic code of a bad option value.
-pub const E_VALUE: &str = crate::diag::codes::VALUE;
+pub(crate) const E_VALUE: &str = crate::diag::codes::VALUE;
 
 /// The type of an option's value (`enum xt_option_type`) when the framework converts it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,14 +50,14 @@ pub enum XtType {
 
 impl XtType {
     /// `XTTYPE_UINT8` without bounds.
-    pub const U8: XtType = XtType::Uint { min: 0, max: 0xff };
+    pub(crate) const U8: XtType = XtType::Uint { min: 0, max: 0xff };
     /// `XTTYPE_UINT16` without bounds.
-    pub const U16: XtType = XtType::Uint {
+    pub(crate) const U16: XtType = XtType::Uint {
         min: 0,
         max: 0xffff,
     };
     /// `XTTYPE_UINT32` without bounds.
-    pub const U32: XtType = XtType::Uint {
+    pub(crate) const U32: XtType = XtType::Uint {
         min: 0,
         max: 0xffff_ffff,
     };
@@ -82,7 +82,7 @@ impl OptVal {
         unreachable!("option spec and unit disagree: the unit reads {want}, the value is {self:?}")
     }
     /// The number of an [`XtType::Uint`] option.
-    pub fn uint(&self) -> u64 {
+    pub(crate) fn uint(&self) -> u64 {
         match self {
             OptVal::Uint(v) => *v,
             _ => self.mismatch("a number"),
@@ -96,7 +96,7 @@ impl OptVal {
         }
     }
     /// The `(value, mask)` of an [`XtType::MarkMask`] option.
-    pub fn mark_mask(&self) -> (u32, u32) {
+    pub(crate) fn mark_mask(&self) -> (u32, u32) {
         match self {
             OptVal::MarkMask(v, m) => (*v, *m),
             _ => self.mismatch("a value/mask"),
@@ -112,7 +112,7 @@ impl OptVal {
 }
 
 /// Convert the value of one occurrence of `spec` (`xtopt_parse_arg`), before the unit's `parse`.
-pub fn convert(
+pub(crate) fn convert(
     spec: &OptSpec,
     args: &[OptArg<'_>],
     cx: &mut ParseCtx<'_>,
@@ -152,7 +152,12 @@ pub fn convert(
 
 /// `XTTYPE_STRING` stored in a `size`-byte field: iptables keeps at most `size - 1` bytes and
 /// drops the rest without a word; fwcheck warns.
-pub fn fixed_string(arg: &OptArg<'_>, opt: &str, size: usize, cx: &mut ParseCtx<'_>) -> String {
+pub(crate) fn fixed_string(
+    arg: &OptArg<'_>,
+    opt: &str,
+    size: usize,
+    cx: &mut ParseCtx<'_>,
+) -> String {
     let t = arg.text;
     if t.len() < size {
         return t.to_string();
@@ -177,7 +182,7 @@ pub fn fixed_string(arg: &OptArg<'_>, opt: &str, size: usize, cx: &mut ParseCtx<
 }
 
 /// `XTTYPE_STRING` with `.min = 1`.
-pub fn nonempty<'a>(arg: &OptArg<'a>, opt: &str) -> Result<&'a str, Diagnostic> {
+pub(crate) fn nonempty<'a>(arg: &OptArg<'a>, opt: &str) -> Result<&'a str, Diagnostic> {
     if arg.text.is_empty() {
         return Err(
             Diagnostic::error(E_VALUE, arg.span, format!("--{opt} must not be empty"))

@@ -46,7 +46,7 @@ fn proto_name_uncached(num: u8) -> Option<&'static str> {
 
 /// Parse `-p` values: a number 0–255, `all`, a name from `/etc/protocols` or libxtables' list
 /// (case-insensitive). `Ok(0)` means "all".
-pub fn parse_protocol(arg: &OptArg<'_>) -> Result<u8, Diagnostic> {
+pub(crate) fn parse_protocol(arg: &OptArg<'_>) -> Result<u8, Diagnostic> {
     if let Some(v) = strtoul0(arg.text) {
         return u8::try_from(v).map_err(|_| {
             Diagnostic::error(
@@ -101,7 +101,7 @@ pub fn parse_protocol(arg: &OptArg<'_>) -> Result<u8, Diagnostic> {
 /// means port 22); an entry for `proto` itself is preferred. For sctp only its own entries
 /// count: iptables 1.8.9 refuses `-p sctp --dport http` and `-m multiport --dports http` there
 /// (http is tcp-only in /etc/services) and accepts `amqp` (listed for sctp).
-pub fn service_port(name: &str, proto: &str) -> Option<u16> {
+pub(crate) fn service_port(name: &str, proto: &str) -> Option<u16> {
     if proto == "sctp" {
         return service_port_strict(name, proto);
     }
@@ -124,7 +124,7 @@ pub fn service_port(name: &str, proto: &str) -> Option<u16> {
 
 /// A service name that the services list gives for `proto` itself, without falling back to
 /// other protocols (`xtables_parse_port(name, "sctp")` refuses `http`, a tcp-only service).
-pub fn service_port_strict(name: &str, proto: &str) -> Option<u16> {
+pub(crate) fn service_port_strict(name: &str, proto: &str) -> Option<u16> {
     SERVICES.lines().find_map(|line| {
         let mut it = line.split(' ');
         let (p, port) = (it.next()?, it.next()?);
@@ -135,7 +135,7 @@ pub fn service_port_strict(name: &str, proto: &str) -> Option<u16> {
 }
 
 /// A port: a number (base 0) up to 65535, or a service name for `proto`.
-pub fn parse_port_text(text: &str, span: Span, proto: &str) -> Result<u16, Diagnostic> {
+pub(crate) fn parse_port_text(text: &str, span: Span, proto: &str) -> Result<u16, Diagnostic> {
     if let Some(v) = strtoul0(text) {
         if v <= 65535 {
             return Ok(v as u16);
@@ -151,17 +151,17 @@ pub fn parse_port_text(text: &str, span: Span, proto: &str) -> Result<u16, Diagn
     })
 }
 
-pub fn parse_port(arg: &OptArg<'_>, proto: &str) -> Result<u16, Diagnostic> {
+pub(crate) fn parse_port(arg: &OptArg<'_>, proto: &str) -> Result<u16, Diagnostic> {
     parse_port_text(arg.text, arg.span, proto)
 }
 
 /// A port range `a`, `a:b`, `a:` (to 65535) or `:b` (from 0); `min > max` is an error.
-pub fn parse_port_range(arg: &OptArg<'_>, proto: &str) -> Result<(u16, u16), Diagnostic> {
+pub(crate) fn parse_port_range(arg: &OptArg<'_>, proto: &str) -> Result<(u16, u16), Diagnostic> {
     parse_port_range_sep(arg, proto, ':')
 }
 
 /// Like [`parse_port_range`] with another separator (multiport uses `:` too, some use `-`).
-pub fn parse_port_range_sep(
+pub(crate) fn parse_port_range_sep(
     arg: &OptArg<'_>,
     proto: &str,
     sep: char,
@@ -200,7 +200,7 @@ fn port_range(arg: &OptArg<'_>, proto: &str, sep: char) -> Result<(u16, u16), Di
 }
 
 /// Print a port range as iptables-save does: `a` when single, else `a:b`.
-pub fn fmt_port_range(out: &mut String, (lo, hi): (u16, u16)) {
+pub(crate) fn fmt_port_range(out: &mut String, (lo, hi): (u16, u16)) {
     use std::fmt::Write;
     if lo == hi {
         let _ = write!(out, "{lo}");
@@ -211,12 +211,15 @@ pub fn fmt_port_range(out: &mut String, (lo, hi): (u16, u16)) {
 
 /// Like [`parse_port_range`], without the order check (libxt_udp and libxt_conntrack accept
 /// `4:3`, a range that matches nothing).
-pub fn parse_port_range_unordered(arg: &OptArg<'_>, proto: &str) -> Result<(u16, u16), Diagnostic> {
+pub(crate) fn parse_port_range_unordered(
+    arg: &OptArg<'_>,
+    proto: &str,
+) -> Result<(u16, u16), Diagnostic> {
     port_range(arg, proto, ':')
 }
 
 /// libxtables' `ds_classes`, in lookup order.
-pub const DSCP_CLASSES: &[(&str, u8)] = &[
+pub(crate) const DSCP_CLASSES: &[(&str, u8)] = &[
     ("CS0", 0x00),
     ("CS1", 0x08),
     ("CS2", 0x10),
@@ -243,7 +246,7 @@ pub const DSCP_CLASSES: &[(&str, u8)] = &[
 
 /// `class_to_dscp`: the first class whose name starts the text (case-insensitive), so
 /// `ef-foo` is EF.
-pub fn class_to_dscp(name: &str) -> Option<u8> {
+pub(crate) fn class_to_dscp(name: &str) -> Option<u8> {
     let t = name.as_bytes();
     DSCP_CLASSES
         .iter()
@@ -252,7 +255,7 @@ pub fn class_to_dscp(name: &str) -> Option<u8> {
 }
 
 /// [`class_to_dscp`] with an error pointing at the value.
-pub fn parse_dscp_class(arg: &OptArg<'_>) -> Result<u8, Diagnostic> {
+pub(crate) fn parse_dscp_class(arg: &OptArg<'_>) -> Result<u8, Diagnostic> {
     class_to_dscp(arg.text).ok_or_else(|| {
         Diagnostic::error(
             E_VALUE,

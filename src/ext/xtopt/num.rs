@@ -15,7 +15,7 @@ fn is_c_space(b: u8) -> bool {
 
 /// What C `strtoumax(s, &end, base)` read from the start of a text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Strtoul {
+pub(crate) struct Strtoul {
     /// The value; `u64::MAX` when it overflowed (`ERANGE`).
     pub value: u64,
     /// Bytes consumed, white space and sign included.
@@ -27,7 +27,7 @@ pub struct Strtoul {
 /// optional leading white space and `+`, a `-` refused; base 0 reads `0x` hex and `0` octal, and
 /// a `0x` not followed by a hex digit is the number 0 ending before the `x`. `None` when no digit
 /// was read.
-pub fn strtoumax(s: &str, base: u32) -> Option<Strtoul> {
+pub(crate) fn strtoumax(s: &str, base: u32) -> Option<Strtoul> {
     let b = s.as_bytes();
     let mut i = 0;
     while i < b.len() && is_c_space(b[i]) {
@@ -76,18 +76,18 @@ pub fn strtoumax(s: &str, base: u32) -> Option<Strtoul> {
 
 /// [`strtoumax`] base 0 on a prefix: the value (saturated on overflow, as C returns it) and the
 /// bytes consumed.
-pub fn strtoul_prefix(s: &str) -> Option<(u64, usize)> {
+pub(crate) fn strtoul_prefix(s: &str) -> Option<(u64, usize)> {
     strtoumax(s, 0).map(|r| (r.value, r.len))
 }
 
 /// [`strtoul_prefix`] with an explicit base (0, 10 or 16).
-pub fn strtoul_prefix_base(s: &str, base: u32) -> Option<(u64, usize)> {
+pub(crate) fn strtoul_prefix_base(s: &str, base: u32) -> Option<(u64, usize)> {
     strtoumax(s, base).map(|r| (r.value, r.len))
 }
 
 /// `xtables_strtoul(s, NULL, &v, min, max)`: the whole text is a number in `[min, max]` (base 0,
 /// overflow refused).
-pub fn xt_uint(s: &str, min: u64, max: u64) -> Option<u64> {
+pub(crate) fn xt_uint(s: &str, min: u64, max: u64) -> Option<u64> {
     match strtoumax(s, 0) {
         Some(r) if r.len == s.len() && !r.overflow && r.value >= min && r.value <= max => {
             Some(r.value)
@@ -98,7 +98,7 @@ pub fn xt_uint(s: &str, min: u64, max: u64) -> Option<u64> {
 
 /// `xtables_strtoul(s, &end, &v, min, max)`: a number in `[min, max]` at the start of the text,
 /// and the rest.
-pub fn xt_uint_prefix(s: &str, min: u64, max: u64) -> Option<(u64, &str)> {
+pub(crate) fn xt_uint_prefix(s: &str, min: u64, max: u64) -> Option<(u64, &str)> {
     match strtoumax(s, 0) {
         Some(r) if !r.overflow && r.value >= min && r.value <= max => Some((r.value, &s[r.len..])),
         _ => None,
@@ -106,12 +106,17 @@ pub fn xt_uint_prefix(s: &str, min: u64, max: u64) -> Option<(u64, &str)> {
 }
 
 /// A whole text read as one unsigned number (base 0), whatever its size.
-pub fn strtoul0(s: &str) -> Option<u64> {
+pub(crate) fn strtoul0(s: &str) -> Option<u64> {
     xt_uint(s, 0, u64::MAX)
 }
 
 /// A number in `[min, max]` (base 0), or an error pointing at the value.
-pub fn parse_num(arg: &OptArg<'_>, min: u64, max: u64, what: &str) -> Result<u64, Diagnostic> {
+pub(crate) fn parse_num(
+    arg: &OptArg<'_>,
+    min: u64,
+    max: u64,
+    what: &str,
+) -> Result<u64, Diagnostic> {
     match strtoumax(arg.text, 0) {
         Some(r) if r.len == arg.text.len() && !r.overflow && r.value >= min && r.value <= max => {
             Ok(r.value)
@@ -130,7 +135,7 @@ pub fn parse_num(arg: &OptArg<'_>, min: u64, max: u64, what: &str) -> Result<u64
 }
 
 /// Same as [`parse_num`] on a sub-slice of an argument (for `a:b`, `a/b` forms).
-pub fn parse_num_part(
+pub(crate) fn parse_num_part(
     text: &str,
     span: Span,
     min: u64,
@@ -141,7 +146,7 @@ pub fn parse_num_part(
 }
 
 /// The span of a byte range inside an argument.
-pub fn sub_span(arg: &OptArg<'_>, start: usize, end: usize) -> Span {
+pub(crate) fn sub_span(arg: &OptArg<'_>, start: usize, end: usize) -> Span {
     // Arguments may have been unquoted; only narrow when the text maps 1:1 onto the span.
     if (arg.span.end - arg.span.start) as usize == arg.text.len() {
         Span::new(
@@ -154,7 +159,7 @@ pub fn sub_span(arg: &OptArg<'_>, start: usize, end: usize) -> Span {
 }
 
 /// Split a comma-separated list, keeping each element's span.
-pub fn split_list<'a>(arg: &OptArg<'a>, sep: char) -> Vec<OptArg<'a>> {
+pub(crate) fn split_list<'a>(arg: &OptArg<'a>, sep: char) -> Vec<OptArg<'a>> {
     let mut out = Vec::new();
     let mut start = 0;
     for (i, c) in arg.text.char_indices() {
@@ -176,7 +181,7 @@ pub fn split_list<'a>(arg: &OptArg<'a>, sep: char) -> Vec<OptArg<'a>> {
 /// `xtopt_parse_mint` (`XTTYPE_UINT*RC`): `a`, `a:b`, `a:`, `:b` or `:` with numbers in
 /// `[lmin, lmax]`. iptables 1.8.9 accepts a reversed range (`4:3`, which matches nothing);
 /// later versions refuse it. Returns `(lo, hi)`, with `hi = lo` for a single value.
-pub fn parse_mint(
+pub(crate) fn parse_mint(
     arg: &OptArg<'_>,
     lmin: u64,
     lmax: u64,
@@ -223,7 +228,7 @@ pub fn parse_mint(
 /// `xtables_parse_val_mask` / `XTTYPE_MARKMASK32` without names: `VALUE[/MASK]`, both 32-bit
 /// numbers in base 0; the mask defaults to `0xffffffff`. `what` names the value in messages
 /// (`mark`, `--set-mark`).
-pub fn parse_val_mask(arg: &OptArg<'_>, what: &str) -> Result<(u32, u32), Diagnostic> {
+pub(crate) fn parse_val_mask(arg: &OptArg<'_>, what: &str) -> Result<(u32, u32), Diagnostic> {
     let t = arg.text;
     let expected = format!("a {what} VALUE[/MASK], numbers up to 0xffffffff such as 0x10/0xff");
     let Some((v, rest)) = xt_uint_prefix(t, 0, u64::from(u32::MAX)) else {
@@ -267,7 +272,7 @@ pub fn parse_val_mask(arg: &OptArg<'_>, what: &str) -> Result<(u32, u32), Diagno
 }
 
 /// `xtables_print_mark_mask`: ` 0xV` when the mask is all ones, else ` 0xV/0xM`.
-pub fn fmt_val_mask(out: &mut String, v: u32, m: u32) {
+pub(crate) fn fmt_val_mask(out: &mut String, v: u32, m: u32) {
     use std::fmt::Write;
     if m == u32::MAX {
         let _ = write!(out, " 0x{v:x}");
@@ -277,7 +282,7 @@ pub fn fmt_val_mask(out: &mut String, v: u32, m: u32) {
 }
 
 /// Print a range as iptables does: `a` when single, else `a:b`.
-pub fn fmt_u32_range(out: &mut String, (lo, hi): (u32, u32)) {
+pub(crate) fn fmt_u32_range(out: &mut String, (lo, hi): (u32, u32)) {
     use std::fmt::Write;
     if lo == hi {
         let _ = write!(out, "{lo}");

@@ -13,7 +13,7 @@
 //!
 //! A capture cut in the middle of a record yields one [`ProblemKind::TruncatedRecord`] problem
 //! ("cut short") after every complete record, then the iterator ends. A record that makes the
-//! rest unreadable — a classic pcap caplen above the snaplen (or [`MAX_RECORD`]), checked before
+//! rest unreadable — a classic pcap caplen above the snaplen (or `MAX_RECORD`), checked before
 //! anything is read or allocated; a pcapng block that cannot be parsed or an unrepresentable
 //! `if_tsresol` — yields one [`ProblemKind::CorruptRecord`] naming the frame or block and its
 //! byte offset, then the iterator ends. A pcapng packet naming an interface its section does
@@ -198,7 +198,7 @@ fn resolve_interface(
 type Src<R> = io::Chain<Cursor<Vec<u8>>, Counting<R>>;
 
 /// Counts the bytes read from a capture (so a broken record can be placed by byte offset).
-pub struct Counting<R> {
+pub(crate) struct Counting<R> {
     inner: R,
     n: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
@@ -214,7 +214,7 @@ impl<R: Read> Read for Counting<R> {
 
 /// The largest record any capture can hold: libpcap's `MAXIMUM_SNAPLEN` (256 KiB). A classic
 /// pcap snaplen of 0 or above it is bogus, and records are checked against this cap instead.
-pub const MAX_RECORD: u32 = 262_144;
+pub(crate) const MAX_RECORD: u32 = 262_144;
 
 /// Classic pcap records, framed here rather than by pcap-file so that every record header is
 /// checked before its data is read: one fixed buffer (grown only for a record bigger than it,

@@ -33,16 +33,16 @@ pub mod linktype {
     pub const NULL: u32 = 0;
     pub const ETHERNET: u32 = 1;
     /// DLT_RAW as most platforms number it (libpcap maps it to LINKTYPE_RAW).
-    pub const DLT_RAW_12: u32 = 12;
+    pub(crate) const DLT_RAW_12: u32 = 12;
     /// DLT_RAW on OpenBSD.
-    pub const DLT_RAW_14: u32 = 14;
-    pub const RAW: u32 = 101;
+    pub(crate) const DLT_RAW_14: u32 = 14;
+    pub(crate) const RAW: u32 = 101;
     /// OpenBSD loopback: 4-byte address family in network byte order.
-    pub const LOOP: u32 = 108;
-    pub const LINUX_SLL: u32 = 113;
-    pub const IPV4: u32 = 228;
-    pub const IPV6: u32 = 229;
-    pub const LINUX_SLL2: u32 = 276;
+    pub(crate) const LOOP: u32 = 108;
+    pub(crate) const LINUX_SLL: u32 = 113;
+    pub(crate) const IPV4: u32 = 228;
+    pub(crate) const IPV6: u32 = 229;
+    pub(crate) const LINUX_SLL2: u32 = 276;
 
     pub const SUPPORTED: [u32; 10] = [
         NULL, ETHERNET, DLT_RAW_12, DLT_RAW_14, RAW, LOOP, LINUX_SLL, IPV4, IPV6, LINUX_SLL2,
@@ -50,12 +50,12 @@ pub mod linktype {
 }
 
 /// True when frames of this link type can be decoded.
-pub fn is_supported_linktype(lt: u32) -> bool {
+pub(crate) fn is_supported_linktype(lt: u32) -> bool {
     linktype::SUPPORTED.contains(&lt)
 }
 
 /// `"NUMBER (NAME)"` for a link type, with the tcpdump.org name when known.
-pub fn linktype_label(lt: u32) -> String {
+pub(crate) fn linktype_label(lt: u32) -> String {
     let name = match lt {
         linktype::DLT_RAW_12 | linktype::DLT_RAW_14 => "RAW".to_string(),
         linktype::IPV4 => "IPV4".to_string(),
@@ -497,7 +497,7 @@ fn decode_v4(
 
 /// Result of walking an IPv6 extension header chain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ExtWalk {
+pub(crate) struct ExtWalk {
     /// Upper-layer protocol (or the header where the walk stopped).
     pub proto: u8,
     /// Offset of the upper-layer header from the start of the IPv6 header.
@@ -506,14 +506,14 @@ pub struct ExtWalk {
     /// offset of the fragment header itself.
     pub frag: Option<(u16, bool, u32, usize)>,
     /// The chain ran past `limit`.
-    pub overrun: bool,
+    pub(crate) overrun: bool,
 }
 
 /// Walks extension headers (hop-by-hop 0, routing 43, fragment 44, destination options 60,
 /// AH 51) from `start` in `b`, up to `limit` bytes. ESP (50), no-next-header (59) and any
 /// upper-layer protocol end the walk; so does a non-first fragment (its payload is not a
 /// header).
-pub fn walk_ipv6_ext(b: &[u8], first: u8, start: usize, limit: usize) -> ExtWalk {
+pub(crate) fn walk_ipv6_ext(b: &[u8], first: u8, start: usize, limit: usize) -> ExtWalk {
     let limit = limit.min(b.len());
     let mut nh = first;
     let mut off = start;
@@ -795,7 +795,7 @@ fn mark_partial(pkt: &mut Packet, proto: u8, l4_len: u32, field: u16) {
 }
 
 /// ICMP types whose body quotes the offending packet.
-pub fn icmp_is_error(family: Family, icmp_type: u8) -> bool {
+pub(crate) fn icmp_is_error(family: Family, icmp_type: u8) -> bool {
     match family {
         Family::V4 => matches!(icmp_type, 3 | 4 | 5 | 11 | 12),
         Family::V6 => matches!(icmp_type, 1..=4),
@@ -854,7 +854,7 @@ fn redirect_inner(seg: &[u8]) -> Option<Box<InnerPacket>> {
 }
 
 /// Parses the header of a packet quoted in an ICMP error (`b` starts at the quoted IP header).
-pub fn parse_inner(outer: Family, b: &[u8]) -> Option<Box<InnerPacket>> {
+pub(crate) fn parse_inner(outer: Family, b: &[u8]) -> Option<Box<InnerPacket>> {
     let version = *b.first()? >> 4;
     let (family, src, dst, protocol, frag_offset, l4): (Family, IpAddr, IpAddr, u8, u16, &[u8]) =
         match (outer, version) {
@@ -940,7 +940,7 @@ pub fn parse_inner(outer: Family, b: &[u8]) -> Option<Box<InnerPacket>> {
 /// kinds 0 and 1 are one byte, other kinds jump by their length byte, EOL does not stop it);
 /// the values follow `tcp_parse_options` (EOL stops; a bad length ends the walk and sets
 /// `malformed`; a value is taken only when its length is the expected one).
-pub fn parse_tcp_options(opts: &[u8]) -> TcpOptions {
+pub(crate) fn parse_tcp_options(opts: &[u8]) -> TcpOptions {
     // Everything is gathered in locals (kept in registers) and the struct is built once at
     // the end: byte-wise updates of the struct followed by its copy-out stall store
     // forwarding on this hot path.

@@ -29,7 +29,7 @@
 //!   limit every fragment is dropped, for new and existing queues alike, until queues complete
 //!   or time out (`low_thresh` no longer evicts anything since Linux 4.17). `truesize` depends
 //!   on the receiving driver, so fwcheck estimates it (a linear kmalloc'd skb) and marks what
-//!   happens between half and twice the limit as uncertain ([`Defragmenter::take_uncertain`]).
+//!   happens between half and twice the limit as uncertain (`Defragmenter::take_uncertain`).
 //! * Expiry by timer: an expiry queue ordered by deadline, O(log n) per queue, never a scan of
 //!   every queue per packet.
 //!
@@ -121,17 +121,17 @@ pub enum DefragEvent {
 
 /// Timeouts and limits (kernel defaults by default).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DefragConfig {
+pub(crate) struct DefragConfig {
     /// `net.ipv4.ipfrag_time`, nanoseconds (30 s).
-    pub ipv4_timeout: u64,
+    pub(crate) ipv4_timeout: u64,
     /// `net.netfilter.nf_conntrack_frag6_timeout`, nanoseconds (60 s).
-    pub ipv6_timeout: u64,
+    pub(crate) ipv6_timeout: u64,
     /// `net.ipv4.ipfrag_max_dist` (64; 0 disables the check).
-    pub ipv4_max_dist: u32,
+    pub(crate) ipv4_max_dist: u32,
     /// `net.ipv4.ipfrag_high_thresh` (4 MiB; 0: every fragment is dropped).
-    pub ipv4_high_thresh: usize,
+    pub(crate) ipv4_high_thresh: usize,
     /// `net.netfilter.nf_conntrack_frag6_high_thresh` (4 MiB).
-    pub ipv6_high_thresh: usize,
+    pub(crate) ipv6_high_thresh: usize,
 }
 
 /// Kernel default of both `*high_thresh` sysctls (`4 * 1024 * 1024`).
@@ -347,7 +347,7 @@ impl Defragmenter {
         Self::with_config(DefragConfig::default())
     }
 
-    pub fn with_config(cfg: DefragConfig) -> Self {
+    pub(crate) fn with_config(cfg: DefragConfig) -> Self {
         Defragmenter {
             cfg,
             ..Default::default()
@@ -427,7 +427,7 @@ impl Defragmenter {
 
     /// Why the datagram [`Defragmenter::push`] just returned is not certain (reassembled while
     /// the fragment memory was near `ipfrag_high_thresh`); cleared by the call.
-    pub fn take_uncertain(&mut self) -> Option<&'static str> {
+    pub(crate) fn take_uncertain(&mut self) -> Option<&'static str> {
         self.uncertain.take()
     }
 

@@ -123,7 +123,7 @@ impl fmt::Display for Addrs {
 }
 
 /// Human name of a well-known ethertype, for skip reports.
-pub fn ethertype_name(et: u16) -> Option<&'static str> {
+pub(crate) fn ethertype_name(et: u16) -> Option<&'static str> {
     Some(match et {
         0x0806 => "ARP",
         0x8035 => "RARP",

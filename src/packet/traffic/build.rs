@@ -75,7 +75,7 @@ pub struct PacketSpec {
     pub tos: u8,
     /// IPv4 identification.
     pub ip_id: u16,
-    pub dont_fragment: bool,
+    pub(crate) dont_fragment: bool,
     /// IPv6 extension headers (ignored for IPv4).
     pub ext: Vec<ExtHdr>,
     pub l4: L4Spec,
@@ -443,7 +443,7 @@ pub fn fragment_v6(ip: &[u8], id: u32, max_payload: usize) -> Vec<Vec<u8>> {
 
 /// One IPv6 fragment: base header `hdr` (40 bytes; its next-header is the fragmentable part's
 /// first header) + Fragment header + `part` at byte offset `off`.
-pub fn v6_fragment_bytes(hdr: &[u8], part: &[u8], off: usize, mf: bool, id: u32) -> Vec<u8> {
+pub(crate) fn v6_fragment_bytes(hdr: &[u8], part: &[u8], off: usize, mf: bool, id: u32) -> Vec<u8> {
     let mut f = Vec::with_capacity(48 + part.len());
     f.extend_from_slice(&hdr[..40.min(hdr.len())]);
     if f.len() < 40 {
@@ -462,7 +462,7 @@ pub fn v6_fragment_bytes(hdr: &[u8], part: &[u8], off: usize, mf: bool, id: u32)
 }
 
 /// What a decoder finds in `quote` (the quoted packet's IP bytes, possibly cut).
-pub fn inner_of(quote: &[u8]) -> InnerPacket {
+pub(crate) fn inner_of(quote: &[u8]) -> InnerPacket {
     let v6 = quote.first().is_some_and(|b| b >> 4 == 6);
     let (family, hl, src, dst, proto, frag_offset) = if v6 && quote.len() >= 40 {
         let mut s = [0u8; 16];

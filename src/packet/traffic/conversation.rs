@@ -50,10 +50,10 @@ pub struct Endpoint {
     /// The window field of its segments without SYN.
     pub window: u16,
     /// The window field of its SYN (or SYN/ACK).
-    pub syn_window: u16,
+    pub(crate) syn_window: u16,
     /// The options of its SYN (or SYN/ACK); its other segments carry none unless a segment
     /// is given its own.
-    pub syn_options: Vec<TcpOpt>,
+    pub(crate) syn_options: Vec<TcpOpt>,
     /// IPv4 TTL or IPv6 hop limit of its packets.
     pub ttl: u8,
 }
@@ -74,14 +74,14 @@ impl Endpoint {
     }
 
     /// The same end with these window fields: `syn` on its SYN, `window` afterwards.
-    pub fn with_windows(mut self, syn: u16, window: u16) -> Endpoint {
+    pub(crate) fn with_windows(mut self, syn: u16, window: u16) -> Endpoint {
         self.syn_window = syn;
         self.window = window;
         self
     }
 
     /// The same end with these options on its SYN.
-    pub fn with_syn_options(mut self, options: Vec<TcpOpt>) -> Endpoint {
+    pub(crate) fn with_syn_options(mut self, options: Vec<TcpOpt>) -> Endpoint {
         self.syn_options = options;
         self
     }
@@ -94,16 +94,16 @@ impl Endpoint {
 }
 
 /// The payload of a segment of `len` bytes whose first byte has sequence number `seq`.
-pub type Fill = fn(len: usize, seq: u32) -> Vec<u8>;
+pub(crate) type Fill = fn(len: usize, seq: u32) -> Vec<u8>;
 
 /// The default [`Fill`]: `len` bytes of `x`.
-pub fn fill_x(len: usize, _seq: u32) -> Vec<u8> {
+pub(crate) fn fill_x(len: usize, _seq: u32) -> Vec<u8> {
     vec![b'x'; len]
 }
 
 /// The sequence space a segment with `flags` and `len` bytes of payload takes: its length,
 /// plus one for SYN and one for FIN.
-pub fn seq_space(flags: u8, len: usize) -> u32 {
+pub(crate) fn seq_space(flags: u8, len: usize) -> u32 {
     (len as u32)
         .wrapping_add(u32::from(flags & SYN != 0))
         .wrapping_add(u32::from(flags & FIN != 0))
@@ -114,7 +114,7 @@ pub fn seq_space(flags: u8, len: usize) -> u32 {
 /// The `send*` methods and the sequences built on them (handshake, exchange, closes) send the
 /// next segment of one side: its sequence number is that side's [`Endpoint::seq`], its
 /// acknowledgement the peer's (0 without ACK), and the side's counter then moves on by the
-/// segment's [`seq_space`]. The `raw*` and [`Conversation::segment`] methods build a segment
+/// segment's `seq_space`. The `raw*` and [`Conversation::segment`] methods build a segment
 /// with explicit numbers and move nothing. The counters are public: a recipe may skip ahead
 /// (a capture that starts mid-stream, a gap) by changing them.
 #[derive(Debug, Clone)]
@@ -122,8 +122,8 @@ pub struct Conversation {
     pub client: Endpoint,
     pub server: Endpoint,
     /// Set IPv4 don't-fragment on every segment.
-    pub dont_fragment: bool,
-    /// The payload of segments given by length ([`fill_x`] unless set).
+    pub(crate) dont_fragment: bool,
+    /// The payload of segments given by length (`fill_x` unless set).
     pub fill: Fill,
 }
 
@@ -159,7 +159,7 @@ impl Conversation {
     }
 
     /// One end, to change.
-    pub fn end_mut(&mut self, side: Side) -> &mut Endpoint {
+    pub(crate) fn end_mut(&mut self, side: Side) -> &mut Endpoint {
         match side {
             Side::Client => &mut self.client,
             Side::Server => &mut self.server,
@@ -177,7 +177,7 @@ impl Conversation {
     }
 
     /// A segment from `from` with everything explicit; the counters do not move. The window
-    /// is the sender's ([`Endpoint::syn_window`] on a SYN).
+    /// is the sender's (`Endpoint::syn_window` on a SYN).
     pub fn segment(
         &self,
         from: Side,
@@ -256,7 +256,7 @@ impl Conversation {
     }
 
     /// `from`'s next segment with `payload` and `options`; its counter moves on.
-    pub fn send_with(
+    pub(crate) fn send_with(
         &mut self,
         from: Side,
         flags: u8,
@@ -322,7 +322,7 @@ impl Conversation {
 
     /// `first` closes, the peer ACKs that FIN, then closes its side: FIN/ACK, ACK, FIN/ACK,
     /// ACK.
-    pub fn close_acked(&mut self, first: Side) -> [PacketSpec; 4] {
+    pub(crate) fn close_acked(&mut self, first: Side) -> [PacketSpec; 4] {
         [
             self.send(first, FIN | ACK, 0),
             self.send(first.peer(), ACK, 0),

@@ -30,7 +30,7 @@ use crate::packet::{
 /// A traffic profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub enum Profile {
-    /// A public web server's day in 20 seconds (the default; see [`Profile::description`]).
+    /// A public web server's day in 20 seconds (the default; see `Profile::description`).
     #[default]
     Webserver,
     /// Port scans: SYN scan, NULL/XMAS/FIN/SYN+FIN probes, UDP probes, a ping.
@@ -67,45 +67,6 @@ impl Profile {
             Profile::Ftp => "ftp",
         }
     }
-
-    /// One paragraph for `--help` and the docs.
-    pub fn description(self) -> &'static str {
-        match self {
-            Profile::Webserver => {
-                "complete TCP sessions from clients to the host's 80, 443 and 22 (--flows of \
-                 them); the host's DNS lookups and their replies plus unsolicited DNS replies; \
-                 pings both ways; a tunnelled-ICMP flow (large high-entropy echo payloads both \
-                 ways); the host as a client (apt over 80 and 443, outbound SSH, SMTP); a SYN \
-                 port scan of closed ports; NULL, XMAS and SYN+FIN probes; a session whose \
-                 capture starts mid-stream; an ICMP port-unreachable from the resolver quoting \
-                 an earlier DNS query"
-            }
-            Profile::Scan => {
-                "a SYN scan of 8×--flows ports from 192.0.2.99, NULL/FIN/XMAS/SYN+FIN probes \
-                 from 198.51.100.200, UDP probes to 53/123/161 and one ping; no answers from \
-                 the host"
-            }
-            Profile::Dns => {
-                "--flows clients querying the host's DNS server on UDP 53 and its answers, the \
-                 host's own lookups to 192.0.2.53, three unsolicited replies, a DNS query over \
-                 TCP 53 and an ICMP port-unreachable quoting a lookup"
-            }
-            Profile::PingFlood => {
-                "40×--flows ICMP echo requests from 198.51.100.66 at 1 ms intervals, no replies"
-            }
-            Profile::Knock => {
-                "a client knocking on 7000, 8000, 9000 then opening SSH; a client knocking in \
-                 the wrong order then sending SYNs to 22; a client sending SYNs to 22 without \
-                 knocking"
-            }
-            Profile::Ftp => {
-                "--flows FTP downloads from the host's port 21, in turn passive (PASV, 227 \
-                 reply), extended passive (EPSV, 229) and active (PORT, or EPRT over IPv6: the \
-                 host connects from port 20), each a control connection and the data connection \
-                 it announces; and a client connecting to a data port nobody announced"
-            }
-        }
-    }
 }
 
 impl fmt::Display for Profile {
@@ -134,7 +95,7 @@ impl FromStr for Profile {
 pub const DEFAULT_START_SECS: u64 = 1_700_000_000;
 
 /// The default host address.
-pub const DEFAULT_HOST: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 10);
+pub(crate) const DEFAULT_HOST: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 10);
 
 /// Options of `fwcheck gen`.
 #[derive(Debug, Clone, PartialEq, Eq)]

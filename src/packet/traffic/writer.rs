@@ -13,9 +13,9 @@ use crate::packet::decode::linktype;
 use crate::packet::{Family, Packet, PktType, Timestamp};
 
 /// Locally administered MAC used when a packet has none (the "host").
-pub const DEFAULT_HOST_MAC: [u8; 6] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x0a];
+pub(crate) const DEFAULT_HOST_MAC: [u8; 6] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x0a];
 /// Locally administered MAC used when a packet has none (the "gateway").
-pub const DEFAULT_PEER_MAC: [u8; 6] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x01];
+pub(crate) const DEFAULT_PEER_MAC: [u8; 6] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x01];
 
 /// Classic pcap header choices.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +42,7 @@ impl Default for PcapOptions {
 pub struct Record {
     pub ts: Timestamp,
     pub data: Vec<u8>,
-    pub orig_len: u32,
+    pub(crate) orig_len: u32,
     /// pcapng interface id (ignored by the classic pcap writer).
     pub interface: u32,
 }
@@ -102,7 +102,11 @@ pub fn write_pcap_record<W: Write>(w: &mut W, o: &PcapOptions, r: &Record) -> io
 }
 
 /// Writes a classic pcap with the given header options and records.
-pub fn write_pcap_records<W: Write>(w: W, o: &PcapOptions, records: &[Record]) -> io::Result<()> {
+pub fn write_pcap_records<W: Write>(
+    w: W,
+    o: &PcapOptions,
+    records: &[Record],
+) -> io::Result<()> {
     let mut w = BufWriter::with_capacity(1 << 16, w);
     write_pcap_header(&mut w, o)?;
     for r in records {

@@ -20,7 +20,7 @@ pub(super) fn unknown_chain_diag(
 }
 
 /// Closest candidate by edit distance (case-insensitive), if close enough.
-pub fn suggest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
+pub(crate) fn suggest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
     let n = name.to_ascii_lowercase();
     candidates
         .iter()

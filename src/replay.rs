@@ -403,7 +403,7 @@ pub fn choose_hosts(given: &[IpAddr], source: &Source) -> Result<HostChoice, Hos
 /// without TSO (two 60 KB HTTP responses): 94 frames, 74 continuations, OUTPUT counted 22 —
 /// close, not exact (back-to-back separate sends without PSH look the same), so the summary
 /// says "about".
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 struct GsoTrains {
     last: HashMap<(IpAddr, u16, IpAddr, u16), LastSegment>,
 }
@@ -457,7 +457,9 @@ impl GsoTrains {
 }
 
 /// The per-packet replay step shared by [`replay`] and the kernel comparison: defragmentation
-/// in front of the engine when conntrack is active, then the engine.
+/// in front of the engine when conntrack is active, then the engine. A clone is a fork: the
+/// same state, to run a packet another way (`trace`'s alternatives).
+#[derive(Clone)]
 pub struct Replayer<'r> {
     pub engine: Engine<'r>,
     defrag: Option<Defragmenter>,

@@ -8,13 +8,21 @@
 //! A frame of a capture is traced with the state the capture built up before it: frames 1..N-1
 //! go through the ordinary replay (defragmentation, conntrack, `recent`, `limit`, `hashlimit`…)
 //! with tracing off, then frame N with tracing on.
+//!
+//! When a match cannot be decided offline (a socket's owner, an IPsec policy, a module fwcheck
+//! does not know), the traced run takes it as not matching. Each such match whose other answer
+//! could change the verdict is then tried the other way: the packet runs again on a fork of the
+//! state it met (the engine and the reassembly queues cloned before it), with that match taken as
+//! matching, and the verdict it gets there is reported as an alternative.
 
 use std::path::Path;
 
+use crate::engine::Decision;
 use crate::engine::{SimOptions, TraceEvent};
 use crate::packet::capture::{CaptureError, CaptureReader};
 use crate::packet::Packet;
 use crate::replay::{Item, Replayer};
+use crate::report::trace::Alternative;
 use crate::report::{PacketRecord, RuleInfos};
 use crate::ruleset::Ruleset;
 
@@ -32,6 +40,40 @@ pub enum TraceError {
     NoSuchFrame { frame: u64, frames: u64 },
     #[error("frames are numbered from 1")]
     FrameZero,
+}
+
+/// Where each undecided match of `o` leads when taken as matching: `pkt` fed again to a fork of
+/// `before`, the replay as it was before `pkt`.
+fn alternatives(
+    rules: &mut RuleInfos<'_>,
+    before: &Replayer<'_>,
+    pkt: &Packet,
+    o: &crate::engine::Outcome,
+) -> Vec<Alternative> {
+    o.undecided
+        .iter()
+        .map(|u| {
+            let mut fork = before.clone();
+            fork.engine.set_trace(false);
+            fork.engine.force_unknown(Some(u.k));
+            let mut other = None;
+            fork.feed(pkt.clone(), None, &mut |item| {
+                if let Item::Packet(p, alt) = item {
+                    if p.frame == o.frame && other.is_none() {
+                        other = Some((alt.verdict, alt.certain, alt.decision));
+                    }
+                }
+            });
+            let (verdict, certain, decision) = other.unwrap_or((None, false, None));
+            Alternative {
+                rule: rules.get(&Decision::Rule(u.rule)),
+                why: u.why,
+                verdict: verdict.map(|v| v.as_str()),
+                certain,
+                decided_by: decision.and_then(|d| rules.get(&d)),
+            }
+        })
+        .collect()
 }
 
 fn traced(rules: &mut RuleInfos<'_>, pkt: &Packet, o: &crate::engine::Outcome) -> TracedPacket {
@@ -54,6 +96,7 @@ fn traced(rules: &mut RuleInfos<'_>, pkt: &Packet, o: &crate::engine::Outcome) -
         packet: crate::engine::trace::describe_packet(pkt),
         steps,
         record: PacketRecord::new(rules, pkt, o),
+        alternatives: Vec::new(),
     }
 }
 
@@ -69,11 +112,19 @@ pub fn trace_packets(
     let mut rules = RuleInfos::new(rs);
     let mut out = Vec::new();
     for p in packets {
+        let before = r.clone();
+        let mut undecided = Vec::new();
         r.feed(p, None, &mut |item| {
             if let Item::Packet(p, o) = item {
+                if !o.undecided.is_empty() {
+                    undecided.push((out.len(), p.clone(), o.clone()));
+                }
                 out.push(traced(&mut rules, p, o));
             }
         });
+        for (i, p, o) in undecided {
+            out[i].alternatives = alternatives(&mut rules, &before, &p, &o);
+        }
     }
     out
 }
@@ -113,12 +164,20 @@ pub fn trace_frame(
             }
         };
         r.engine.set_trace(true);
+        let before = r.clone();
         let mut out = Vec::new();
+        let mut undecided = Vec::new();
         r.feed(p, None, &mut |item| {
             if let Item::Packet(p, o) = item {
+                if !o.undecided.is_empty() {
+                    undecided.push((out.len(), p.clone(), o.clone()));
+                }
                 out.push(traced(&mut rules, p, o));
             }
         });
+        for (i, p, o) in undecided {
+            out[i].alternatives = alternatives(&mut rules, &before, &p, &o);
+        }
         return Ok(out);
     }
     Err(TraceError::NoSuchFrame {

@@ -427,7 +427,11 @@ fn readme_table_lists_every_capture_as_its_recipe_describes_it() {
     assert_eq!(rows.len(), all.len(), "one row per capture");
     let stale: Vec<String> = all
         .iter()
-        .filter(|f| !rows.iter().any(|r| r[0] == format!("`{}`", f.name) && r[2] == f.description))
+        .filter(|f| {
+            !rows
+                .iter()
+                .any(|r| r[0] == format!("`{}`", f.name) && r[2] == f.description)
+        })
         .map(|f| format!("{}\t{}", f.name, f.description))
         .collect();
     assert!(stale.is_empty(), "rows to update:\n{}", stale.join("\n"));

@@ -99,7 +99,7 @@ pub(crate) enum Recognised {
 }
 
 /// The two tables.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Answers {
     replies: HashMap<ReplySig, (u64, SentReply)>,
     reply_order: VecDeque<(u64, ReplySig)>,

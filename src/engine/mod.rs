@@ -121,6 +121,12 @@ pub(crate) struct HookCtx {
     pub accepted: Option<TableResult>,
     /// A connection created for this packet, confirmed if it survives.
     pub(crate) ct_new: Option<conntrack::CtId>,
+    /// Undecidable matches met so far (the next one's number).
+    pub(crate) unknowns: u32,
+    /// The undecidable match this packet takes as matching (a fork, [`Engine::force_unknown`]).
+    pub(crate) force: Option<u32>,
+    /// The undecidable matches whose other answer could have changed how a table ended.
+    pub(crate) undecided: Vec<Undecided>,
 }
 
 impl HookCtx {
@@ -185,6 +191,36 @@ pub struct Engine<'r> {
     taint: taint::Taint,
     /// Candidate-rule indexes of long chains (`classify`).
     pub(crate) classifier: classify::Classifier,
+    /// Which undecidable match of the next packet to take as matching (counted from 0 in the
+    /// order the traversal meets them): a fork evaluating the other branch.
+    force_unknown: Option<u32>,
+}
+
+/// A fork: the same state, to run a packet another way. The classifier's indexes are not
+/// copied (they only save time; a fork walks the chains rule by rule until it builds its own).
+impl Clone for Engine<'_> {
+    fn clone(&self) -> Self {
+        let mut classifier = classify::Classifier::new(&self.rs.tables);
+        classifier.mode = self.classifier.mode;
+        Engine {
+            rs: self.rs,
+            env: self.env.clone(),
+            opts: self.opts.clone(),
+            params: self.params,
+            table_index: self.table_index,
+            slot_base: self.slot_base.clone(),
+            counters: self.counters.clone(),
+            policy_counters: self.policy_counters.clone(),
+            conntrack: self.conntrack.clone(),
+            ext: self.ext.clone(),
+            ct_active: self.ct_active,
+            origin: self.origin,
+            answers: self.answers.clone(),
+            taint: self.taint.clone(),
+            classifier,
+            force_unknown: self.force_unknown,
+        }
+    }
 }
 
 impl<'r> Engine<'r> {
@@ -243,7 +279,15 @@ impl<'r> Engine<'r> {
             answers: answers::Answers::default(),
             taint: taint::Taint::default(),
             classifier: classify::Classifier::new(&rs.tables),
+            force_unknown: None,
         }
+    }
+
+    /// Take undecidable match number `k` of the next packet processed (counted from 0 in the
+    /// order its traversal meets them, [`Undecided::k`]) as matching: run on a fork (a clone)
+    /// to see where the other answer leads. Applies to one packet.
+    pub fn force_unknown(&mut self, k: Option<u32>) {
+        self.force_unknown = k;
     }
 
     /// Choose the classifier's index kind (tests force each in turn; see [`ClassifierMode`]).
@@ -462,6 +506,7 @@ impl<'r> Engine<'r> {
             fragments: Vec::new(),
             trace: Vec::new(),
             answer_to: None,
+            undecided: Vec::new(),
         };
         let recognise = self.opts.recognise_answers && stage == Stage::Whole;
         if recognise && direction == Direction::Out {
@@ -514,6 +559,9 @@ impl<'r> Engine<'r> {
             uncertain: None,
             accepted: None,
             ct_new: None,
+            unknowns: 0,
+            force: self.force_unknown.take(),
+            undecided: Vec::new(),
         };
         let mut cur = Cow::Borrowed(pkt);
         let end = if direction == Direction::In && stage != Stage::Whole {
@@ -532,6 +580,7 @@ impl<'r> Engine<'r> {
             self.traverse(direction, &mut cur, &mut hc, &mut out)
         };
         out.trace = std::mem::take(&mut hc.trace);
+        out.undecided = std::mem::take(&mut hc.undecided);
         if let Some(u) = hc.uncertain.take() {
             out.certain = false;
             out.reason = Some(u);
@@ -982,6 +1031,9 @@ impl<'r> Engine<'r> {
             uncertain: None,
             accepted: None,
             ct_new: None,
+            unknowns: 0,
+            force: None,
+            undecided: Vec::new(),
         };
         let mut scratch = Outcome::unjudged(orig.frame, "");
         let sig = self

@@ -131,6 +131,20 @@ pub struct Outcome {
     pub trace: Vec<super::TraceEvent>,
     /// A captured packet recognised as the host's own answer to an earlier frame.
     pub answer_to: Option<AnswerTo>,
+    /// The matches fwcheck could not decide whose other answer could have changed the verdict,
+    /// in the order the traversal met them (empty when the doubt came from elsewhere: state,
+    /// a target, NAT).
+    pub undecided: Vec<Undecided>,
+}
+
+/// A match fwcheck could not decide, skipped as not matching, whose other answer could have
+/// changed how its table ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Undecided {
+    /// Its number among the packet's undecidable matches (for [`super::Engine::force_unknown`]).
+    pub k: u32,
+    pub rule: RuleRef,
+    pub why: &'static str,
 }
 
 /// What a captured outbound packet answers (see `SimOptions::recognise_answers`).
@@ -156,6 +170,7 @@ impl Outcome {
             fragments: Vec::new(),
             trace: Vec::new(),
             answer_to: None,
+            undecided: Vec::new(),
         }
     }
 }

@@ -54,7 +54,7 @@ fn flow_of(p: &Packet) -> Option<FlowKey> {
 const BLOOM_BITS: usize = 1 << 23;
 
 /// Flows pushed out of the table: a Bloom filter with three probes.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Evicted {
     bits: Vec<u64>,
 }
@@ -88,7 +88,7 @@ impl Evicted {
 }
 
 /// Flows whose state depends on an uncertain verdict, with the cause.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Taint {
     flows: HashMap<FlowKey, String>,
     order: VecDeque<FlowKey>,

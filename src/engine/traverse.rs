@@ -168,6 +168,8 @@ struct Pending {
     rule: RuleRef,
     why: &'static str,
     alt: Option<TableVerdict>,
+    /// Its number among the packet's undecidable matches.
+    k: u32,
 }
 
 /// What a rule's target would end the table with, when that is plain.
@@ -268,6 +270,11 @@ impl Engine<'_> {
         for p in pending {
             if r.is_none() || p.alt != r.map(|r| r.verdict) {
                 hc.uncertain(self.rs, p.rule, p.why);
+                hc.undecided.push(super::Undecided {
+                    k: p.k,
+                    rule: p.rule,
+                    why: p.why,
+                });
             }
         }
         r
@@ -452,7 +459,7 @@ impl Engine<'_> {
             }
             let base = self.slot_base[ti][chain][idx];
             let mut failed: Option<usize> = None;
-            let mut unknown: Option<&'static str> = None;
+            let mut unknown: Option<(&'static str, u32)> = None;
             let mut hotdrop = false;
             for (mi, m) in rule.matches.iter().enumerate() {
                 let r = m.module.eval(&mut eval_ctx!(base + mi));
@@ -484,7 +491,13 @@ impl Engine<'_> {
                             }
                         }
                         if !settled_no && !observer_only(&rule.action) {
-                            unknown = Some(why);
+                            let k = hc.unknowns;
+                            hc.unknowns += 1;
+                            if hc.force == Some(k) {
+                                // A fork taking the other answer: this match matched.
+                                continue;
+                            }
+                            unknown = Some((why, k));
                         }
                         failed = Some(mi);
                         break;
@@ -498,7 +511,7 @@ impl Engine<'_> {
                     idx,
                     std::mem::take(&mut checks),
                     failed.is_none() && !hotdrop,
-                    unknown,
+                    unknown.map(|(why, _)| why),
                     unknown.map(|_| alternatives(&rule.action)),
                 );
                 if let TraceEvent::Rule { hotdrop: h, .. } = &mut ev {
@@ -506,7 +519,7 @@ impl Engine<'_> {
                 }
                 hc.trace.push(ev);
             }
-            if let Some(why) = unknown {
+            if let Some((why, k)) = unknown {
                 // In the kernel this packet may go another way from here, and update the
                 // address-keyed state (recent, hashlimit, connlimit) differently.
                 if self.slot_base.has_stateful() {
@@ -517,6 +530,7 @@ impl Engine<'_> {
                     rule: rref,
                     why,
                     alt: plain_verdict(&rule.action),
+                    k,
                 });
             }
             if hotdrop {

@@ -219,12 +219,32 @@ pub struct Skb {
     pub helper: Option<crate::conntrack::helper::HelperId>,
 }
 
+/// One extension's state across packets: any `Clone` value. The engine forks its whole state to
+/// evaluate the other answer of a match it cannot decide (`Outcome::alternatives`).
+pub trait State: Any + Send {
+    fn clone_state(&self) -> Box<dyn State>;
+    fn as_any(&self) -> &dyn Any;
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+}
+
+impl<T: Any + Send + Clone> State for T {
+    fn clone_state(&self) -> Box<dyn State> {
+        Box::new(self.clone())
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}
+
 /// State that extensions keep across packets: per-instance slots (limit buckets, statistic
 /// counters) and named stores shared by rules (recent lists, hashlimit tables).
 #[derive(Default)]
 pub struct ExtState {
-    pub(crate) slots: Vec<Option<Box<dyn Any + Send>>>,
-    pub named: HashMap<String, Box<dyn Any + Send>>,
+    pub(crate) slots: Vec<Option<Box<dyn State>>>,
+    pub named: HashMap<String, Box<dyn State>>,
     /// Addresses whose entries in address-keyed state (recent lists, hashlimit buckets,
     /// connlimit counts) may differ from the kernel's: see [`Doubt`].
     pub(crate) doubt: Doubt,
@@ -310,40 +330,58 @@ impl std::fmt::Debug for ExtState {
     }
 }
 
+impl Clone for ExtState {
+    fn clone(&self) -> Self {
+        ExtState {
+            slots: self
+                .slots
+                .iter()
+                .map(|s| s.as_ref().map(|b| b.clone_state()))
+                .collect(),
+            named: self
+                .named
+                .iter()
+                .map(|(k, b)| (k.clone(), b.clone_state()))
+                .collect(),
+            doubt: self.doubt.clone(),
+        }
+    }
+}
+
 impl ExtState {
     /// The state of instance `slot`, created with `init` on first use.
-    pub fn slot<T: Any + Send>(&mut self, slot: usize, init: impl FnOnce() -> T) -> &mut T {
+    pub fn slot<T: State + Clone>(&mut self, slot: usize, init: impl FnOnce() -> T) -> &mut T {
         if self.slots.len() <= slot {
             self.slots.resize_with(slot + 1, || None);
         }
         let s = &mut self.slots[slot];
-        if !s.as_ref().is_some_and(|b| b.is::<T>()) {
+        if !s.as_ref().is_some_and(|b| b.as_any().is::<T>()) {
             *s = Some(Box::new(init()));
         }
         s.as_mut()
-            .and_then(|b| b.downcast_mut::<T>())
+            .and_then(|b| b.as_any_mut().downcast_mut::<T>())
             .expect("slot holds T")
     }
 
     /// The state of instance `slot`, if it has any (read-only, for `trace`).
-    pub(crate) fn peek<T: Any + Send>(&self, slot: usize) -> Option<&T> {
-        self.slots.get(slot)?.as_ref()?.downcast_ref::<T>()
+    pub(crate) fn peek<T: State + Clone>(&self, slot: usize) -> Option<&T> {
+        self.slots.get(slot)?.as_ref()?.as_any().downcast_ref::<T>()
     }
 
     /// A named store, if it exists (read-only, for `trace`).
-    pub(crate) fn peek_named<T: Any + Send>(&self, key: &str) -> Option<&T> {
-        self.named.get(key)?.downcast_ref::<T>()
+    pub(crate) fn peek_named<T: State + Clone>(&self, key: &str) -> Option<&T> {
+        self.named.get(key)?.as_any().downcast_ref::<T>()
     }
 
     /// A named store (e.g. `recent:DEFAULT`), created with `init` on first use.
-    pub fn named<T: Any + Send>(&mut self, key: &str, init: impl FnOnce() -> T) -> &mut T {
-        let fresh = !self.named.get(key).is_some_and(|b| b.is::<T>());
+    pub fn named<T: State + Clone>(&mut self, key: &str, init: impl FnOnce() -> T) -> &mut T {
+        let fresh = !self.named.get(key).is_some_and(|b| b.as_any().is::<T>());
         if fresh {
             self.named.insert(key.to_string(), Box::new(init()));
         }
         self.named
             .get_mut(key)
-            .and_then(|b| b.downcast_mut::<T>())
+            .and_then(|b| b.as_any_mut().downcast_mut::<T>())
             .expect("named store holds T")
     }
 }

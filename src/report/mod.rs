@@ -604,6 +604,7 @@ mod tests {
             fragments: Vec::new(),
             trace: Vec::new(),
             answer_to: None,
+            undecided: Vec::new(),
         }
     }
 

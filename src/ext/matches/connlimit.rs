@@ -147,7 +147,7 @@ impl KeyList {
 }
 
 /// Per-rule accounting: key → listed connections.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Lists {
     pub lists: HashMap<(u128, u16), KeyList>,
 }

@@ -811,7 +811,7 @@ impl Hashlimit {
             .ext
             .named
             .get(key)
-            .and_then(|b| b.downcast_ref::<Table>())
+            .and_then(|b| b.as_any().downcast_ref::<Table>())
             .map_or(self, |t| &t.cfg);
         let v4 = !cfg.v6;
         if cfg.mode & (HASH_SIP | HASH_DIP) == 0 {

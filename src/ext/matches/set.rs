@@ -253,7 +253,7 @@ impl Match for Set {
             .ext
             .named
             .get(LIVE_SETS)
-            .and_then(|b| b.downcast_ref::<IpSets>());
+            .and_then(|b| b.as_any().downcast_ref::<IpSets>());
         let Some(sets) = live.or(cx.env.ipsets.as_deref()) else {
             return MatchResult::Unknown(
                 "ipset contents are not known offline (give them with --ipset FILE)",

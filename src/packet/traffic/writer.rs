@@ -102,11 +102,7 @@ pub fn write_pcap_record<W: Write>(w: &mut W, o: &PcapOptions, r: &Record) -> io
 }
 
 /// Writes a classic pcap with the given header options and records.
-pub fn write_pcap_records<W: Write>(
-    w: W,
-    o: &PcapOptions,
-    records: &[Record],
-) -> io::Result<()> {
+pub fn write_pcap_records<W: Write>(w: W, o: &PcapOptions, records: &[Record]) -> io::Result<()> {
     let mut w = BufWriter::with_capacity(1 << 16, w);
     write_pcap_header(&mut w, o)?;
     for r in records {

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::engine::{Clock, Direction, Engine, Outcome, SimEnv, SimOptions, Skb, Stage, Verdict};
+use crate::engine::{
+    Alternative, Clock, Direction, Engine, Outcome, SimEnv, SimOptions, Skb, Stage, Verdict,
+};
 use crate::packet::capture::{CaptureError, CaptureInterfaces, CaptureReader};
 use crate::packet::defrag::{DefragConfig, DefragEvent, Defragmenter};
 use crate::packet::{ChecksumMode, Packet, PacketProblem};
@@ -458,8 +460,7 @@ impl GsoTrains {
 
 /// The per-packet replay step shared by [`replay`] and the kernel comparison: defragmentation
 /// in front of the engine when conntrack is active, then the engine. A clone is a fork: the
-/// same state, to run a packet another way (`trace`'s alternatives).
-#[derive(Clone)]
+/// same state, to run a packet another way (see [`Replayer::enable_alternatives`]).
 pub struct Replayer<'r> {
     pub engine: Engine<'r>,
     defrag: Option<Defragmenter>,
@@ -473,6 +474,108 @@ pub struct Replayer<'r> {
     checksums: ChecksumMode,
     gso: GsoTrains,
     pub stats: ReplayStats,
+    /// Checkpoint and log for alternatives, when enabled.
+    forks: Option<Box<Forks<'r>>>,
+}
+
+impl Clone for Replayer<'_> {
+    /// A fork: the same state, without the alternatives' checkpoint (a fork computes none).
+    fn clone(&self) -> Self {
+        Replayer {
+            engine: self.engine.clone(),
+            defrag: self.defrag.clone(),
+            local_defrag: self.local_defrag.clone(),
+            first_fragment_skb: self.first_fragment_skb.clone(),
+            checksums: self.checksums,
+            gso: self.gso.clone(),
+            stats: self.stats.clone(),
+            forks: None,
+        }
+    }
+}
+
+/// What alternatives need: the replay as it was at a checkpoint and everything fed since, so
+/// the state before any packet can be rebuilt (checkpoint cloned, log replayed) without
+/// cloning the state for every packet. The checkpoint moves to each packet that needed a fork,
+/// and forward whenever the log holds more than [`Forks::LOG_BYTES`] of packets.
+struct Forks<'r> {
+    base: Box<Replayer<'r>>,
+    log: Vec<Logged<'r>>,
+    log_bytes: usize,
+    /// Packet bytes the log holds before the checkpoint moves forward ([`Forks::LOG_BYTES`]).
+    log_limit: usize,
+    /// Packets that may still get alternatives.
+    points_left: u64,
+}
+
+// Feed is nearly every entry: boxing it would add an allocation per packet for nothing.
+#[allow(clippy::large_enum_variant)]
+enum Logged<'r> {
+    Feed(Packet, Option<Clock>),
+    Problem(PacketProblem),
+    Reload(&'r Ruleset),
+}
+
+impl<'r> Forks<'r> {
+    /// Packet bytes the log holds before the checkpoint moves forward (memory bound).
+    const LOG_BYTES: usize = 8 << 20;
+
+    /// The replay as it was after the last logged event.
+    fn rebuild(&self) -> Replayer<'r> {
+        let mut r = (*self.base).clone();
+        for ev in &self.log {
+            match ev {
+                Logged::Feed(p, now) => r.feed(p.clone(), *now, &mut |_| {}),
+                Logged::Problem(p) => r.problem(p, &mut |_| {}),
+                Logged::Reload(rs) => r.reload(rs),
+            }
+        }
+        r
+    }
+
+    fn push(&mut self, ev: Logged<'r>, bytes: usize, now: &Replayer<'r>) {
+        self.log.push(ev);
+        self.log_bytes += bytes;
+        if self.log_bytes > self.log_limit {
+            *self.base = now.clone();
+            self.log.clear();
+            self.log_bytes = 0;
+        }
+    }
+}
+
+/// Where each undecided match of `o` leads: `pkt` fed to a fork of `before` (the replay before
+/// `pkt`) with that match taken as matching.
+fn alternatives_of(
+    before: &Replayer<'_>,
+    pkt: &Packet,
+    now: Option<Clock>,
+    o: &Outcome,
+) -> Vec<Alternative> {
+    o.undecided
+        .iter()
+        .map(|u| {
+            let mut fork = before.clone();
+            fork.engine.set_trace(false);
+            fork.engine.force_unknown(Some(u.k));
+            let mut got = None;
+            fork.feed(pkt.clone(), now, &mut |item| {
+                if let Item::Packet(p, alt) = item {
+                    if p.frame == o.frame && got.is_none() {
+                        got = Some((alt.verdict, alt.certain, alt.decision));
+                    }
+                }
+            });
+            let (verdict, certain, decision) = got.unwrap_or((None, false, None));
+            Alternative {
+                rule: u.rule,
+                why: u.why,
+                verdict,
+                certain,
+                decision,
+            }
+        })
+        .collect()
 }
 
 impl<'r> Replayer<'r> {
@@ -480,6 +583,7 @@ impl<'r> Replayer<'r> {
         let t = opts.ct_timeouts;
         let high = opts.frag_high_thresh;
         let checksums = opts.env.checksums;
+        let alternatives = opts.alternatives;
         let engine = Engine::new(rs, opts);
         let make = || {
             Defragmenter::with_config(DefragConfig {
@@ -495,7 +599,7 @@ impl<'r> Replayer<'r> {
             })
         };
         let ct = engine.conntrack_active();
-        Replayer {
+        let mut r = Replayer {
             engine,
             defrag: ct.then(make),
             local_defrag: (!ct).then(make),
@@ -503,6 +607,35 @@ impl<'r> Replayer<'r> {
             checksums,
             gso: GsoTrains::default(),
             stats: ReplayStats::default(),
+            forks: None,
+        };
+        r.enable_alternatives(alternatives);
+        r
+    }
+
+    /// From the next packet on, give every packet whose verdict hinged on a match fwcheck
+    /// could not decide its alternatives ([`Outcome::alternatives`]): the packet is run again
+    /// on a fork of the state it met, once per such match, with the match taken as matching.
+    /// At most `packets` packets get them (each costs a copy of the state); the replay itself
+    /// is unchanged.
+    pub fn enable_alternatives(&mut self, packets: u64) {
+        self.forks = (packets > 0).then(|| {
+            Box::new(Forks {
+                base: Box::new(self.clone()),
+                log: Vec::new(),
+                log_bytes: 0,
+                log_limit: Forks::LOG_BYTES,
+                points_left: packets,
+            })
+        });
+    }
+
+    /// Move the alternatives' checkpoint forward whenever the log holds more than `bytes` of
+    /// packets (tests: 0 moves it after every packet).
+    #[doc(hidden)]
+    pub fn set_alternatives_log_limit(&mut self, bytes: usize) {
+        if let Some(f) = self.forks.as_mut() {
+            f.log_limit = bytes;
         }
     }
 
@@ -571,7 +704,34 @@ impl<'r> Replayer<'r> {
     }
 
     /// Replay one decoded packet; `now` overrides the time (else capture time).
-    pub(crate) fn feed(&mut self, pkt: Packet, now: Option<Clock>, sink: &mut dyn FnMut(Item<'_>)) {
+    pub fn feed(&mut self, pkt: Packet, now: Option<Clock>, sink: &mut dyn FnMut(Item<'_>)) {
+        let Some(mut forks) = self.forks.take() else {
+            return self.feed_one(pkt, now, sink);
+        };
+        let logged = pkt.clone();
+        let mut before: Option<Replayer<'r>> = None;
+        self.feed_one(pkt, now, &mut |item| match item {
+            Item::Packet(p, o) if !o.undecided.is_empty() && forks.points_left > 0 => {
+                let before = before.get_or_insert_with(|| forks.rebuild());
+                let mut o2 = o.clone();
+                o2.alternatives = alternatives_of(before, &logged, now, o);
+                sink(Item::Packet(p, &o2));
+            }
+            other => sink(other),
+        });
+        if let Some(b) = before {
+            // The checkpoint moves to just before this packet.
+            forks.points_left -= 1;
+            *forks.base = b;
+            forks.log.clear();
+            forks.log_bytes = 0;
+        }
+        let bytes = logged.data.len() + std::mem::size_of::<Packet>();
+        forks.push(Logged::Feed(logged, now), bytes, self);
+        self.forks = Some(forks);
+    }
+
+    fn feed_one(&mut self, pkt: Packet, now: Option<Clock>, sink: &mut dyn FnMut(Item<'_>)) {
         self.stats.packets += 1;
         if pkt.l4_checksum_ok == Some(false) {
             self.stats.checksums_offloaded += pkt.l4_checksum_offloaded(self.checksums) as u64;
@@ -655,6 +815,10 @@ impl<'r> Replayer<'r> {
     /// ([`Engine::reload`]); fragments held for reassembly stay held.
     pub fn reload(&mut self, rs: &'r Ruleset) {
         self.engine.reload(rs);
+        if let Some(mut f) = self.forks.take() {
+            f.push(Logged::Reload(rs), 0, self);
+            self.forks = Some(f);
+        }
     }
 
     /// A frame that did not decode.
@@ -666,6 +830,10 @@ impl<'r> Replayer<'r> {
         }
         if problem.kind == crate::packet::ProblemKind::CorruptRecord {
             self.stats.capture_error = Some(format!("frame {}: {}", problem.frame, problem.reason));
+        }
+        if let Some(mut f) = self.forks.take() {
+            f.push(Logged::Problem(problem.clone()), 256, self);
+            self.forks = Some(f);
         }
         sink(Item::Problem(problem));
     }

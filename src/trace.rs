@@ -13,16 +13,15 @@
 //! does not know), the traced run takes it as not matching. Each such match whose other answer
 //! could change the verdict is then tried the other way: the packet runs again on a fork of the
 //! state it met (the engine and the reassembly queues cloned before it), with that match taken as
-//! matching, and the verdict it gets there is reported as an alternative.
+//! matching, and the verdict it gets there is reported as an alternative (the replay's own
+//! mechanism, [`Replayer::enable_alternatives`], which `--alternatives` uses for the main report).
 
 use std::path::Path;
 
-use crate::engine::Decision;
 use crate::engine::{SimOptions, TraceEvent};
 use crate::packet::capture::{CaptureError, CaptureReader};
 use crate::packet::Packet;
 use crate::replay::{Item, Replayer};
-use crate::report::trace::Alternative;
 use crate::report::{PacketRecord, RuleInfos};
 use crate::ruleset::Ruleset;
 
@@ -40,40 +39,6 @@ pub enum TraceError {
     NoSuchFrame { frame: u64, frames: u64 },
     #[error("frames are numbered from 1")]
     FrameZero,
-}
-
-/// Where each undecided match of `o` leads when taken as matching: `pkt` fed again to a fork of
-/// `before`, the replay as it was before `pkt`.
-fn alternatives(
-    rules: &mut RuleInfos<'_>,
-    before: &Replayer<'_>,
-    pkt: &Packet,
-    o: &crate::engine::Outcome,
-) -> Vec<Alternative> {
-    o.undecided
-        .iter()
-        .map(|u| {
-            let mut fork = before.clone();
-            fork.engine.set_trace(false);
-            fork.engine.force_unknown(Some(u.k));
-            let mut other = None;
-            fork.feed(pkt.clone(), None, &mut |item| {
-                if let Item::Packet(p, alt) = item {
-                    if p.frame == o.frame && other.is_none() {
-                        other = Some((alt.verdict, alt.certain, alt.decision));
-                    }
-                }
-            });
-            let (verdict, certain, decision) = other.unwrap_or((None, false, None));
-            Alternative {
-                rule: rules.get(&Decision::Rule(u.rule)),
-                why: u.why,
-                verdict: verdict.map(|v| v.as_str()),
-                certain,
-                decided_by: decision.and_then(|d| rules.get(&d)),
-            }
-        })
-        .collect()
 }
 
 fn traced(rules: &mut RuleInfos<'_>, pkt: &Packet, o: &crate::engine::Outcome) -> TracedPacket {
@@ -96,7 +61,6 @@ fn traced(rules: &mut RuleInfos<'_>, pkt: &Packet, o: &crate::engine::Outcome) -
         packet: crate::engine::trace::describe_packet(pkt),
         steps,
         record: PacketRecord::new(rules, pkt, o),
-        alternatives: Vec::new(),
     }
 }
 
@@ -108,23 +72,16 @@ pub fn trace_packets(
     packets: Vec<Packet>,
 ) -> Vec<TracedPacket> {
     opts.trace = true;
+    opts.alternatives = u64::MAX;
     let mut r = Replayer::new(rs, opts);
     let mut rules = RuleInfos::new(rs);
     let mut out = Vec::new();
     for p in packets {
-        let before = r.clone();
-        let mut undecided = Vec::new();
         r.feed(p, None, &mut |item| {
             if let Item::Packet(p, o) = item {
-                if !o.undecided.is_empty() {
-                    undecided.push((out.len(), p.clone(), o.clone()));
-                }
                 out.push(traced(&mut rules, p, o));
             }
         });
-        for (i, p, o) in undecided {
-            out[i].alternatives = alternatives(&mut rules, &before, &p, &o);
-        }
     }
     out
 }
@@ -164,20 +121,13 @@ pub fn trace_frame(
             }
         };
         r.engine.set_trace(true);
-        let before = r.clone();
+        r.enable_alternatives(u64::MAX);
         let mut out = Vec::new();
-        let mut undecided = Vec::new();
         r.feed(p, None, &mut |item| {
             if let Item::Packet(p, o) = item {
-                if !o.undecided.is_empty() {
-                    undecided.push((out.len(), p.clone(), o.clone()));
-                }
                 out.push(traced(&mut rules, p, o));
             }
         });
-        for (i, p, o) in undecided {
-            out[i].alternatives = alternatives(&mut rules, &before, &p, &o);
-        }
         return Ok(out);
     }
     Err(TraceError::NoSuchFrame {

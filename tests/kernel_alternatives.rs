@@ -86,12 +86,12 @@ fn alternatives_are_the_kernels_other_answer() {
         assert_eq!(main, without[i], "frame {}: the traced verdict", i + 1);
         if t.record.certain {
             // The set was never consulted: no alternative, and the kernel agrees either way.
-            assert!(t.alternatives.is_empty(), "frame {}", i + 1);
+            assert!(t.record.alternatives.is_empty(), "frame {}", i + 1);
             assert_eq!(with[i], without[i], "frame {}", i + 1);
             continue;
         }
-        assert_eq!(t.alternatives.len(), 1, "frame {}", i + 1);
-        let a = &t.alternatives[0];
+        assert_eq!(t.record.alternatives.len(), 1, "frame {}", i + 1);
+        let a = &t.record.alternatives[0];
         assert!(a.certain, "frame {}: nothing else is unknown", i + 1);
         assert_eq!(
             a.verdict.unwrap_or("-"),
@@ -112,7 +112,8 @@ fn alternatives_are_the_kernels_other_answer() {
         .map(|t| {
             (
                 t.record.verdict.unwrap_or("-"),
-                t.alternatives
+                t.record
+                    .alternatives
                     .iter()
                     .map(|a| a.verdict.unwrap_or("-"))
                     .collect(),

@@ -194,6 +194,11 @@ pub struct HostArgs {
     /// (element timeouts count from the capture's first packet).
     #[arg(long = "ipset", value_name = "FILE")]
     pub ipset: Option<PathBuf>,
+    /// For uncertain verdicts, the verdict each match fwcheck could not decide would have led
+    /// to had it matched (run on a fork of the replay's state; `trace` always shows them). At
+    /// most N packets get them (default 1000): each costs a copy of the replay's state
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "1000")]
+    pub alternatives: Option<u64>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -387,6 +392,7 @@ impl HostArgs {
             ct_buckets: h.ct_buckets,
             frag_high_thresh: h.ipfrag_high_thresh as usize,
             host_config,
+            alternatives: h.alternatives.unwrap_or(0),
             ..HostOptions::default()
         };
         session::parse_ct_timeouts(&h.ct_timeout, h.hz, &mut host.ct_timeouts)?;

@@ -60,6 +60,8 @@ pub struct SimOptions {
     /// Capture time (ns) that maps to the engine's first jiffy; by default the first packet's.
     /// Engines that must share one clock (a warm-up and the real run) set the same origin.
     pub time_origin: Option<u64>,
+    /// How many packets a replay gives alternatives ([`Outcome::alternatives`]; 0: none).
+    pub alternatives: u64,
 }
 
 impl Default for SimOptions {
@@ -77,6 +79,7 @@ impl Default for SimOptions {
             frag_high_thresh: crate::packet::defrag::DEFAULT_HIGH_THRESH,
             force_conntrack: false,
             time_origin: None,
+            alternatives: 0,
         }
     }
 }
@@ -507,6 +510,7 @@ impl<'r> Engine<'r> {
             trace: Vec::new(),
             answer_to: None,
             undecided: Vec::new(),
+            alternatives: Vec::new(),
         };
         let recognise = self.opts.recognise_answers && stage == Stage::Whole;
         if recognise && direction == Direction::Out {

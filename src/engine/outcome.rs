@@ -135,6 +135,24 @@ pub struct Outcome {
     /// in the order the traversal met them (empty when the doubt came from elsewhere: state,
     /// a target, NAT).
     pub undecided: Vec<Undecided>,
+    /// Where each of [`Outcome::undecided`] leads when taken as matching, when the replay
+    /// computes alternatives ([`crate::replay::Replayer::enable_alternatives`]).
+    pub alternatives: Vec<Alternative>,
+}
+
+/// The packet run again on a fork of the state it met, with one undecided match taken as
+/// matching (the replay took it as not matching).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alternative {
+    /// The rule of the undecided match.
+    pub rule: RuleRef,
+    pub why: &'static str,
+    /// The verdict had it matched.
+    pub verdict: Option<Verdict>,
+    /// False when another unknown could still change that verdict.
+    pub certain: bool,
+    /// What would have decided.
+    pub decision: Option<Decision>,
 }
 
 /// A match fwcheck could not decide, skipped as not matching, whose other answer could have
@@ -171,6 +189,7 @@ impl Outcome {
             trace: Vec::new(),
             answer_to: None,
             undecided: Vec::new(),
+            alternatives: Vec::new(),
         }
     }
 }

@@ -89,6 +89,61 @@ pub struct PacketRecord {
     pub(crate) would_not_be_sent: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) answers_frame: Option<u64>,
+    /// For an uncertain verdict: what each match fwcheck could not decide would have led to
+    /// had it matched (`trace`, or `--alternatives`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alternatives: Vec<AlternativeRecord>,
+}
+
+/// One alternative of an uncertain verdict: the packet run again on a fork of the state it
+/// met, with one undecided match taken as matching.
+#[derive(Debug, Clone, Serialize)]
+pub struct AlternativeRecord {
+    /// The verdict in that case (`null`: the packet would not have been judged).
+    pub verdict: Option<&'static str>,
+    /// The condition, in words: `filter OUTPUT #2 (line 7) matches`.
+    #[serde(rename = "if")]
+    pub condition: String,
+    /// Why fwcheck could not decide that match.
+    pub why: &'static str,
+    /// False when another unknown could still change the verdict in that case.
+    pub certain: bool,
+    /// The rule of the undecided match.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<Arc<RuleInfo>>,
+    /// What would have decided.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<Arc<RuleInfo>>,
+}
+
+impl AlternativeRecord {
+    fn new(rules: &mut RuleInfos<'_>, a: &crate::engine::Alternative) -> AlternativeRecord {
+        let rule = rules.get(&crate::engine::Decision::Rule(a.rule));
+        AlternativeRecord {
+            verdict: a.verdict.map(|v| v.as_str()),
+            condition: rule.as_ref().map_or_else(
+                || "the rule matches".into(),
+                |r| format!("{} matches", r.short()),
+            ),
+            why: a.why,
+            certain: a.certain,
+            rule,
+            decided_by: a.decision.as_ref().and_then(|d| rules.get(d)),
+        }
+    }
+
+    /// `ACCEPT if OUTPUT #2`, for the table.
+    pub fn brief(&self) -> String {
+        let what = self.verdict.unwrap_or("not judged");
+        let q = if self.certain { "" } else { "?" };
+        match &self.rule {
+            Some(r) => match r.number {
+                Some(n) => format!("{what}{q} if {} #{n}", r.chain),
+                None => format!("{what}{q} if {}", r.chain),
+            },
+            None => format!("{what}{q} otherwise"),
+        }
+    }
 }
 
 impl PacketRecord {
@@ -136,6 +191,11 @@ impl PacketRecord {
                 Some(AnswerTo::NotSent(f)) => Some(f),
                 _ => None,
             },
+            alternatives: o
+                .alternatives
+                .iter()
+                .map(|a| AlternativeRecord::new(rules, a))
+                .collect(),
         }
     }
 
@@ -170,6 +230,7 @@ impl PacketRecord {
             reject_reply_to: None,
             would_not_be_sent: false,
             answers_frame: None,
+            alternatives: Vec::new(),
         }
     }
 }
@@ -605,6 +666,7 @@ mod tests {
             trace: Vec::new(),
             answer_to: None,
             undecided: Vec::new(),
+            alternatives: Vec::new(),
         }
     }
 

@@ -30,7 +30,11 @@ pub(crate) fn packet_fields(r: &PacketRecord, t0: f64) -> [String; 8] {
     };
     let verdict = match (r.verdict, r.certain) {
         (Some(v), true) => v.to_string(),
-        (Some(v), false) => format!("{v}?"),
+        (Some(v), false) if r.alternatives.is_empty() => format!("{v}?"),
+        (Some(v), false) => {
+            let alts: Vec<String> = r.alternatives.iter().map(|a| a.brief()).collect();
+            format!("{v}? ({})", alts.join("; "))
+        }
         (None, _) => "-".into(),
     };
     let by = match (&r.rule, &r.reason) {

@@ -6,11 +6,8 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
-use std::sync::Arc;
-
 use crate::engine::{Check, TraceEvent};
 use crate::report::PacketRecord;
-use crate::report::RuleInfo;
 
 fn mark(c: &Check) -> &'static str {
     match c.held {
@@ -29,27 +26,6 @@ pub struct TracedPacket {
     pub steps: Vec<TraceEvent>,
     /// The same record the main command prints for this frame (verdict, deciding rule).
     pub record: PacketRecord,
-    /// For an uncertain verdict: where each match fwcheck could not decide would have led
-    /// had it matched.
-    pub alternatives: Vec<Alternative>,
-}
-
-/// The packet run again on a fork of the state it met, with one match fwcheck could not decide
-/// taken as matching (the traced run took it as not matching): what the kernel does when the
-/// unknown (a socket's owner, an IPsec policy, an unknown module…) goes the other way.
-#[derive(Debug, Clone, Serialize)]
-pub struct Alternative {
-    /// The rule whose match could not be decided.
-    pub rule: Option<Arc<RuleInfo>>,
-    /// What was missing.
-    pub why: &'static str,
-    /// The verdict had it matched.
-    pub verdict: Option<&'static str>,
-    /// False when another unknown could still change that verdict.
-    pub certain: bool,
-    /// The rule or policy that would have decided.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub decided_by: Option<Arc<RuleInfo>>,
 }
 
 /// The text walk-through of traced packets.
@@ -208,7 +184,7 @@ pub fn text(packets: &[TracedPacket]) -> String {
                 serde_json::to_string(rj).unwrap_or_default()
             );
         }
-        for a in &t.alternatives {
+        for a in &r.alternatives {
             let rule = a
                 .rule
                 .as_ref()
@@ -242,9 +218,6 @@ pub fn json_lines(packets: &[TracedPacket]) -> String {
         }
         let mut v = serde_json::to_value(&t.record).unwrap_or_default();
         v["packet"] = t.packet.clone().into();
-        if !t.alternatives.is_empty() {
-            v["alternatives"] = serde_json::to_value(&t.alternatives).unwrap_or_default();
-        }
         let _ = writeln!(out, "{v}");
     }
     out

@@ -111,6 +111,8 @@ pub struct HostOptions {
     pub host_config: crate::host::HostConfig,
     /// `--ipset FILE`: the host's ipsets.
     pub ipsets: Option<std::sync::Arc<crate::ext::ipset::IpSets>>,
+    /// `--alternatives N`: packets that may get alternatives (0: none).
+    pub alternatives: u64,
 }
 
 impl Default for HostOptions {
@@ -134,6 +136,7 @@ impl Default for HostOptions {
             frag_high_thresh: sim.frag_high_thresh,
             host_config: Default::default(),
             ipsets: None,
+            alternatives: 0,
         }
     }
 }
@@ -169,6 +172,7 @@ impl HostOptions {
             ct_max: self.ct_max,
             ct_buckets: self.ct_buckets,
             frag_high_thresh: self.frag_high_thresh,
+            alternatives: self.alternatives,
             ..SimOptions::default()
         }
     }

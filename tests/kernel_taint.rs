@@ -133,6 +133,57 @@ fn uncertainty_follows_recent_lists() {
     assert!(cmp.frames[2].fwcheck_certain, "{}", cmp.frames[2].line());
 }
 
+/// Doubt travels through `limit` buckets: a packet that met a match fwcheck could not decide
+/// may have left, in the kernel, a token the model took (here the root socket makes the owner
+/// rule match, so the first datagram never reaches the limit). The next datagram, which meets
+/// no undecidable match, is then uncertain where it was a wrong certain DROP; once the bucket
+/// has refilled in every world, the third is certain again. Replayed in real time (10/s, burst
+/// 1: a token every 100 ms).
+fn uncertainty_follows_limit_buckets() {
+    let rules = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT DROP [0:0]\n\
+-A OUTPUT -d 198.51.100.7/32 -p udp -m owner --uid-owner 0 -j ACCEPT\n\
+-A OUTPUT -p udp -m limit --limit 10/sec --limit-burst 1 -j ACCEPT\nCOMMIT\n";
+    let h = HOST;
+    let frames: [(u64, Vec<u8>); 3] = [
+        (0, udp4(h, ip4("198.51.100.7"), 40000, 53, 1, b"a")),
+        (20_000_000, udp4(h, ip4("198.51.100.8"), 40001, 53, 2, b"b")),
+        (
+            600_000_000,
+            udp4(h, ip4("198.51.100.9"), 40002, 53, 3, b"c"),
+        ),
+    ];
+    let base = 1_700_000_000_000_000_000u64;
+    let mut packets = decoded(frames.iter().map(|f| &f.1));
+    for (p, (t, _)) in packets.iter_mut().zip(&frames) {
+        if let Ok(p) = p {
+            p.ts = fwcheck::packet::Timestamp(base + t);
+        }
+    }
+    let loaded = load_str("limit-owner.rules", rules, ParseOptions::default());
+    assert!(!loaded.has_errors());
+    let sim = SimOptions {
+        env: SimEnv {
+            hosts: vec![h.into()],
+            ..SimEnv::default()
+        },
+        ..SimOptions::default()
+    };
+    let cmp = compare(&loaded, packets, sim, Pacing::Realtime { speed: 1.0 }).expect("compare");
+    assert_eq!(cmp.mismatches, 0, "{}", cmp.render(true));
+    let kernel: Vec<_> = cmp.frames.iter().map(|f| f.kernel).collect();
+    assert_eq!(
+        kernel,
+        [Some("ACCEPT"), Some("ACCEPT"), Some("ACCEPT")],
+        "{}",
+        cmp.render(false)
+    );
+    assert!(cmp.frames[0].fwcheck_certain, "{}", cmp.frames[0].line());
+    assert!(!cmp.frames[1].fwcheck_certain, "{}", cmp.frames[1].line());
+    let why = cmp.frames[1].fwcheck_reason.as_deref().unwrap_or("");
+    assert!(why.contains("limit"), "{why}");
+    assert!(cmp.frames[2].fwcheck_certain, "{}", cmp.frames[2].line());
+}
+
 fn ip4(s: &str) -> std::net::Ipv4Addr {
     s.parse().unwrap()
 }
@@ -140,5 +191,6 @@ fn ip4(s: &str) -> std::net::Ipv4Addr {
 kernel_tests!(
     uncertainty_follows_the_connection,
     socket_owner_makes_owner_exact,
-    uncertainty_follows_recent_lists
+    uncertainty_follows_recent_lists,
+    uncertainty_follows_limit_buckets
 );

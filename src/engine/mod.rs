@@ -638,6 +638,11 @@ impl<'r> Engine<'r> {
         if !out.certain && self.slot_base.has_stateful() {
             self.ext.doubt.mark(pkt.src);
             self.ext.doubt.mark(pkt.dst);
+            // And so is what it did to `limit` buckets, unless the traversal already said so
+            // when it met the match it could not decide.
+            if hc.unknowns == 0 {
+                self.ext.doubt.mark_limits(now, clock.ns, None, pkt.frame);
+            }
         }
         // After the taint: a request whose fate is uncertain does not make its answers unsent.
         if self.opts.recognise_answers

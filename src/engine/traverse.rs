@@ -525,6 +525,12 @@ impl Engine<'_> {
                 if self.slot_base.has_stateful() {
                     self.ext.doubt.mark(pkt.src);
                     self.ext.doubt.mark(pkt.dst);
+                    self.ext.doubt.mark_limits(
+                        hc.now,
+                        hc.now_ns,
+                        Some(base + failed.unwrap_or(0)),
+                        pkt.frame,
+                    );
                 }
                 pending.push(Pending {
                     rule: rref,

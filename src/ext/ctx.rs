@@ -262,9 +262,44 @@ const DOUBT_CAP: usize = 65_536;
 pub struct Doubt {
     addrs: std::collections::HashSet<std::net::IpAddr>,
     saturated: bool,
+    /// The last time a packet met a match fwcheck could not decide, or got an uncertain
+    /// verdict: from then on every `limit` bucket may hold another credit in the kernel.
+    limits: LimitDoubt,
+}
+
+/// When `limit` buckets last fell in doubt ([`Doubt::mark_limits`]).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct LimitDoubt {
+    /// Events so far; a bucket compares it with the count it last saw.
+    pub epoch: u64,
+    /// The last event's time, in jiffies and in nanoseconds.
+    pub jiffies: u64,
+    pub ns: u64,
+    /// The bucket whose own undecided answer raised the last event (it tracks its own doubt).
+    pub exempt: Option<usize>,
+    /// The frame of the packet that raised it: the packet itself went the way it went up to
+    /// there, so its own later rules still see exact buckets; the doubt starts with the next.
+    pub frame: u64,
 }
 
 impl Doubt {
+    /// Every `limit` bucket may differ from the kernel's from `jiffies`/`ns` on: a packet may
+    /// have taken another path there (`exempt`: the slot whose own answer was undecided).
+    pub(crate) fn mark_limits(&mut self, jiffies: u64, ns: u64, exempt: Option<usize>, frame: u64) {
+        self.limits = LimitDoubt {
+            epoch: self.limits.epoch + 1,
+            jiffies,
+            ns,
+            exempt,
+            frame,
+        };
+    }
+
+    /// The last `limit` doubt event.
+    pub(crate) fn limits(&self) -> LimitDoubt {
+        self.limits
+    }
+
     /// The mask of a prefix of `len` bits, numbered as [`Doubt::covers`] takes it.
     pub(crate) fn prefix_mask(v4: bool, len: u8) -> u128 {
         let w = if v4 { 32 } else { 128 };

@@ -212,6 +212,143 @@ impl NftBucket {
     }
 }
 
+/// Why a `limit` answer is undecided.
+const IN_DOUBT: &str = "limit: an earlier packet fwcheck could not follow may have taken tokens \
+     from this bucket, or left them (its credit in the kernel is not known)";
+
+/// One token bucket's step, for [`Tracked`].
+trait TokenBucket: Clone + PartialEq {
+    /// One evaluation at `jiffies`/`ns`: whether a token was taken.
+    fn take(&mut self, jiffies: u64, ns: u64) -> bool;
+    /// The fullest bucket (any credit is possible: the high end).
+    fn fill(&mut self);
+    /// An empty bucket at the doubt event's time (the low end).
+    fn empty_at(&self, jiffies: u64, ns: u64) -> Self;
+    /// After the two ends answered differently: the high end keeps the most any world can hold
+    /// (its own credit, or just under a token where the packet took none), the low end none.
+    fn split(&mut self, lo: &mut Self, jiffies: u64, ns: u64);
+}
+
+/// A `limit` bucket while its credit may differ from the kernel's. After an event that may
+/// have sent a packet another way ([`crate::ext::LimitDoubt`]), the kernel's credit can be any;
+/// the bucket then keeps the highest (`hi`) and the lowest (`lo`) the kernel may hold. Both take
+/// tokens alike; the match's answer depends only on whether a bucket holds a token, which grows
+/// with the credit, so when the two ends agree every world agrees; otherwise the answer is
+/// undecided. When the ends meet again (both refilled to the cap, or drained alike) the bucket
+/// is exact again.
+#[derive(Debug, Clone)]
+struct Tracked<B> {
+    hi: B,
+    lo: Option<B>,
+    /// The doubt events this bucket has taken in.
+    seen: u64,
+}
+
+impl<B: TokenBucket> Tracked<B> {
+    /// The low end while in doubt (tests).
+    #[cfg(test)]
+    fn eval_peek(&self) -> Option<&B> {
+        self.lo.as_ref()
+    }
+
+    fn new(b: B) -> Self {
+        Tracked {
+            hi: b,
+            lo: None,
+            seen: 0,
+        }
+    }
+
+    fn eval(
+        &mut self,
+        d: crate::ext::LimitDoubt,
+        slot: usize,
+        frame: u64,
+        jiffies: u64,
+        ns: u64,
+    ) -> MatchResult {
+        if d.epoch != self.seen && d.frame != frame {
+            // The bucket's own undecided answer raised the last event: it tracks that itself.
+            let own = d.exempt == Some(slot) && d.epoch == self.seen + 1;
+            if !own {
+                self.hi.fill();
+                self.lo = Some(self.hi.empty_at(d.jiffies, d.ns));
+            }
+            self.seen = d.epoch;
+        }
+        let hi = self.hi.take(jiffies, ns);
+        let Some(lo_b) = self.lo.as_mut() else {
+            return MatchResult::from_bool(hi);
+        };
+        let lo = lo_b.take(jiffies, ns);
+        if hi == lo {
+            if *lo_b == self.hi {
+                self.lo = None;
+            }
+            return MatchResult::from_bool(hi);
+        }
+        self.hi.split(lo_b, jiffies, ns);
+        MatchResult::Unknown(IN_DOUBT)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Legacy {
+    b: Bucket,
+    cost: u32,
+    cap: u32,
+    cpj: u32,
+}
+
+impl TokenBucket for Legacy {
+    fn take(&mut self, jiffies: u64, _: u64) -> bool {
+        bucket_step(&mut self.b, jiffies, self.cost, self.cap, self.cpj)
+    }
+    fn fill(&mut self) {
+        self.b.credit = self.cap;
+    }
+    fn empty_at(&self, jiffies: u64, _: u64) -> Self {
+        Legacy {
+            b: Bucket {
+                prev: jiffies,
+                credit: 0,
+            },
+            ..self.clone()
+        }
+    }
+    fn split(&mut self, lo: &mut Self, jiffies: u64, _: u64) {
+        self.b.credit = self.b.credit.max(self.cost.saturating_sub(1)).min(self.cap);
+        lo.b = Bucket {
+            prev: jiffies,
+            credit: 0,
+        };
+    }
+}
+
+impl TokenBucket for NftBucket {
+    fn take(&mut self, _: u64, ns: u64) -> bool {
+        self.step(ns)
+    }
+    fn fill(&mut self) {
+        self.tokens = self.tokens_max;
+    }
+    fn empty_at(&self, _: u64, ns: u64) -> Self {
+        NftBucket {
+            last: ns,
+            tokens: 0,
+            ..*self
+        }
+    }
+    fn split(&mut self, lo: &mut Self, _: u64, ns: u64) {
+        self.tokens = self
+            .tokens
+            .max(self.cost.saturating_sub(1))
+            .min(self.tokens_max);
+        lo.last = ns;
+        lo.tokens = 0;
+    }
+}
+
 impl Match for Limit {
     fn name(&self) -> &'static str {
         "limit"
@@ -260,13 +397,26 @@ impl Match for Limit {
         } else {
             self.burst
         };
-        let (left, whole) = if cx.env.backend == crate::ext::Backend::Nft {
-            let b = cx.ext.peek::<NftBucket>(cx.slot)?;
-            (b.tokens / b.cost.max(1), b.tokens_max / b.cost.max(1))
+        let (high, low, whole) = if cx.env.backend == crate::ext::Backend::Nft {
+            let t = cx.ext.peek::<Tracked<NftBucket>>(cx.slot)?;
+            let c = t.hi.cost.max(1);
+            (
+                t.hi.tokens / c,
+                t.lo.as_ref().map(|l| l.tokens / c),
+                t.hi.tokens_max / c,
+            )
         } else {
-            let b = cx.ext.peek::<Bucket>(cx.slot)?;
-            let cost = user2credits(self.avg, cx.env.hz).max(1);
-            (b.credit as u64 / cost as u64, burst as u64)
+            let t = cx.ext.peek::<Tracked<Legacy>>(cx.slot)?;
+            let cost = u64::from(user2credits(self.avg, cx.env.hz).max(1));
+            (
+                u64::from(t.hi.b.credit) / cost,
+                t.lo.as_ref().map(|l| u64::from(l.b.credit) / cost),
+                burst as u64,
+            )
+        };
+        let left = match low {
+            Some(l) if l != high => format!("{l} to {high}"),
+            _ => high.to_string(),
         };
         Some(if held {
             format!("limit: a token taken ({left} of {whole} left)")
@@ -275,21 +425,31 @@ impl Match for Limit {
         })
     }
     fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
+        let doubt = cx.ext.doubt.limits();
+        let (slot, frame, jiffies, ns) = (cx.slot, cx.pkt.frame, cx.now, cx.now_ns);
         if cx.env.backend == crate::ext::Backend::Nft {
             // iptables-nft installs the native nftables limit (nanosecond bucket).
-            let (avg, burst, now) = (self.avg, self.burst, cx.now_ns);
-            let b = cx.ext.slot(cx.slot, || NftBucket::new(avg, burst, now));
-            return MatchResult::from_bool(b.step(now));
+            let (avg, burst) = (self.avg, self.burst);
+            let t = cx
+                .ext
+                .slot(slot, || Tracked::new(NftBucket::new(avg, burst, ns)));
+            return t.eval(doubt, slot, frame, jiffies, ns);
         }
         let hz = cx.env.hz;
         let cost = user2credits(self.avg, hz);
         let cap = user2credits(self.avg.wrapping_mul(self.burst), hz);
-        let now = cx.now;
-        let b = cx.ext.slot(cx.slot, || Bucket {
-            prev: now,
-            credit: cap,
+        let t = cx.ext.slot(slot, || {
+            Tracked::new(Legacy {
+                b: Bucket {
+                    prev: jiffies,
+                    credit: cap,
+                },
+                cost,
+                cap,
+                cpj: credits_per_jiffy(hz),
+            })
         });
-        MatchResult::from_bool(bucket_step(b, now, cost, cap, credits_per_jiffy(hz)))
+        t.eval(doubt, slot, frame, jiffies, ns)
     }
     fn stateful(&self) -> bool {
         true
@@ -310,6 +470,83 @@ impl Match for Limit {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A bucket in doubt never answers for every world unless every world agrees: every credit
+    /// the kernel may hold at the doubt event (0..=cap) is followed exactly beside the tracked
+    /// bucket, over random packet times and further doubt events.
+    #[test]
+    fn doubt_is_sound_against_every_world() {
+        let (hz, avg, burst) = (250, 1000, 3); // 10/s, burst 3
+        let (cost, cap, cpj) = (
+            user2credits(avg, hz),
+            user2credits(avg * burst, hz),
+            credits_per_jiffy(hz),
+        );
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut rnd = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for _ in 0..200 {
+            let start = Legacy {
+                b: Bucket {
+                    prev: 0,
+                    credit: cap,
+                },
+                cost,
+                cap,
+                cpj,
+            };
+            let mut t = Tracked::new(start.clone());
+            let mut worlds = vec![start.clone()];
+            let (mut now, mut frame, mut epoch) = (0u64, 0u64, 0u64);
+            let mut doubt = crate::ext::LimitDoubt::default();
+            for _ in 0..40 {
+                now += rnd(40);
+                frame += 1;
+                if rnd(6) == 0 {
+                    // Another packet fwcheck could not follow: the kernel's credit may be any.
+                    epoch += 1;
+                    doubt = crate::ext::LimitDoubt {
+                        epoch,
+                        jiffies: now,
+                        ns: 0,
+                        exempt: None,
+                        frame,
+                    };
+                    let mut w = worlds[0].clone();
+                    w.take(now, 0);
+                    worlds = (0..=cap)
+                        .step_by((cost / 4).max(1) as usize)
+                        .chain([cap])
+                        .map(|c| Legacy {
+                            b: Bucket {
+                                prev: now,
+                                credit: c,
+                            },
+                            ..w.clone()
+                        })
+                        .collect();
+                    frame += 1;
+                    now += 1;
+                }
+                let answers: Vec<bool> = worlds.iter_mut().map(|w| w.take(now, 0)).collect();
+                match t.eval(doubt, 0, frame, now, 0) {
+                    MatchResult::Yes => assert!(answers.iter().all(|a| *a)),
+                    MatchResult::No => assert!(answers.iter().all(|a| !*a)),
+                    MatchResult::Unknown(_) => {}
+                    MatchResult::HotDrop => unreachable!(),
+                }
+            }
+            // After a quiet time the bucket has refilled in every world: exact again.
+            now += 1000;
+            frame += 1;
+            assert_eq!(t.eval(doubt, 0, frame, now, 0), MatchResult::Yes);
+            assert!(t.eval_peek().is_none());
+        }
+    }
 
     #[test]
     fn credits_per_jiffy_by_hz() {

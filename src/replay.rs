@@ -731,6 +731,7 @@ impl<'r> Replayer<'r> {
         self.forks = Some(forks);
     }
 
+    #[inline(always)]
     fn feed_one(&mut self, pkt: Packet, now: Option<Clock>, sink: &mut dyn FnMut(Item<'_>)) {
         self.stats.packets += 1;
         if pkt.l4_checksum_ok == Some(false) {

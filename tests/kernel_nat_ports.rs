@@ -93,4 +93,78 @@ fn a_taken_source_port_is_replaced() {
     );
 }
 
-kernel_tests!(a_taken_source_port_is_replaced);
+/// Doubt through NAT bindings. The first inside host's SYN passes a rule fwcheck cannot decide
+/// (`-m statistic --mode random --probability 0.99999999`: the kernel lets it through, all but
+/// once in 10^8); fwcheck drops it, uncertain. The second inside host then opens a connection
+/// from the same port: fwcheck keeps the port, but the kernel's binding for the first holds it,
+/// so the kernel picks another. The server's answer to that port is the first connection's in
+/// the kernel (to 10.0.0.1, accepted) and the second's in fwcheck (to 10.0.0.2, which a rule
+/// drops): before, a wrong certain DROP; now the binding is in doubt and so is the answer.
+fn a_port_an_uncertain_packet_may_hold_is_in_doubt() {
+    let rules = "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -s 10.0.0.0/8 -j MASQUERADE\nCOMMIT\n\
+*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+-A FORWARD -d 10.0.0.1/32 -m conntrack --ctstate ESTABLISHED -j ACCEPT\n\
+-A FORWARD -s 10.0.0.1/32 -m statistic --mode random --probability 0.99999999 -j ACCEPT\n\
+-A FORWARD -s 10.0.0.2/32 -j ACCEPT\nCOMMIT\n";
+    let server = CLIENT;
+    let frames = [
+        tcp4(
+            "10.0.0.1".parse().unwrap(),
+            server,
+            40000,
+            80,
+            1000,
+            0,
+            SYN,
+            1,
+        ),
+        tcp4(
+            "10.0.0.2".parse().unwrap(),
+            server,
+            40000,
+            80,
+            2000,
+            0,
+            SYN,
+            2,
+        ),
+        tcp4(server, HOST, 80, 40000, 5000, 1001, SYN | ACK, 3),
+    ];
+    let loaded = load_str("masq-doubt.rules", rules, ParseOptions::default());
+    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+    let sim = SimOptions {
+        env: SimEnv {
+            hosts: host(),
+            ..SimEnv::default()
+        },
+        router: true,
+        ..SimOptions::default()
+    };
+    let cmp = compare(&loaded, decoded(&frames), sim, Pacing::AsFastAsPossible).expect("compare");
+    assert_eq!(cmp.mismatches, 0, "{}", cmp.render(true));
+    let kernel: Vec<_> = cmp.frames.iter().map(|f| f.kernel.unwrap_or("-")).collect();
+    assert_eq!(
+        kernel,
+        ["ACCEPT", "ACCEPT", "ACCEPT"],
+        "{}",
+        cmp.render(false)
+    );
+    let f = &cmp.frames;
+    assert!(!f[0].fwcheck_certain, "{}", f[0].line());
+    assert!(!f[1].fwcheck_certain, "{}", f[1].line());
+    assert!(
+        f[1].fwcheck_reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("may hold this port"),
+        "{}",
+        f[1].line()
+    );
+    assert!(!f[2].fwcheck_certain, "{}", f[2].line());
+}
+
+kernel_tests!(
+    a_taken_source_port_is_replaced,
+    a_port_an_uncertain_packet_may_hold_is_in_doubt
+);

@@ -191,7 +191,7 @@ pub struct Engine<'r> {
     ct_active: bool,
     origin: Option<u64>,
     answers: answers::Answers,
-    taint: taint::Taint,
+    pub(crate) taint: taint::Taint,
     /// Candidate-rule indexes of long chains (`classify`).
     pub(crate) classifier: classify::Classifier,
     /// Which undecidable match of the next packet to take as matching (counted from 0 in the
@@ -608,9 +608,11 @@ impl<'r> Engine<'r> {
             self.run_helper(&cur, &mut hc, &mut out);
         }
         // Confirm the new connection if the packet survived; otherwise it dies with it.
+        let mut confirmed = None;
         if let Some(id) = hc.ct_new {
             if out.verdict == Some(Verdict::Accept) {
                 self.conntrack.confirm(id, now);
+                confirmed = Some(id);
             } else {
                 self.conntrack.discard(id);
             }
@@ -622,8 +624,23 @@ impl<'r> Engine<'r> {
         // uncertain, and every later packet of it inherits the doubt, with the original cause.
         if self.ct_active {
             if !out.certain {
-                self.taint
-                    .mark(pkt, out.reason.as_deref().unwrap_or("unknown"));
+                let why = out.reason.as_deref().unwrap_or("unknown");
+                self.taint.mark(pkt, why);
+                // Through NAT the replies carry the binding's tuple: it shares the doubt.
+                if let Some(e) = confirmed.and_then(|id| self.conntrack.get(id)) {
+                    if conntrack::invert(&e.tuple[0]).is_some_and(|r| r != e.tuple[1]) {
+                        let reply = e.tuple[1];
+                        self.taint.mark_tuple(&reply, pkt.frame, why);
+                    }
+                }
+                // Dropped here, perhaps accepted in the kernel: with SNAT there, its source
+                // port may be bound in the kernel and not here.
+                if confirmed.is_none()
+                    && self.table_index[TableKind::Nat as usize].is_some()
+                    && matches!(direction, Direction::Forward | Direction::Out)
+                {
+                    self.taint.mark_port(pkt);
+                }
             } else if let Some(cause) = self.taint.cause(pkt) {
                 out.certain = false;
                 out.reason = Some(match out.reason.take() {

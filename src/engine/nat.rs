@@ -156,6 +156,19 @@ pub fn setup(
                 }
                 None => manip == Manip::Dst || !tuple_taken(&engine.conntrack, &new, id, now),
             };
+        // A port fwcheck keeps may be bound in the kernel by a connection whose first packet
+        // fwcheck dropped with an uncertain verdict: the kernel would then choose another.
+        if keep
+            && manip == Manip::Src
+            && engine
+                .taint
+                .port_in_doubt(new.proto, new.dst, new.dport, new.sport)
+        {
+            uncertain.get_or_insert(
+                "the kernel may hold this port for an earlier connection whose verdict was \
+                 uncertain, and then choose another",
+            );
+        }
         // nf_nat_l4proto_unique_tuple's range without --to-ports: the port's class.
         let (lo, hi) = spec.ports.unwrap_or(match *port {
             0..512 => (1, 511),

@@ -14,9 +14,10 @@
 //! Bloom filter (1 MiB, no false negatives), so its later packets stay uncertain — an
 //! overflowing table makes more verdicts uncertain, never one certain that was not.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
 
+use crate::conntrack::Tuple;
 use crate::packet::{Packet, L4};
 
 const CAP: usize = 65_536;
@@ -94,12 +95,50 @@ pub(crate) struct Taint {
     order: VecDeque<FlowKey>,
     /// Flows pushed out of `flows` (allocated at the first).
     evicted: Option<Box<Evicted>>,
+    /// Source ports the kernel may hold in a NAT binding fwcheck does not have: an uncertain
+    /// packet that fwcheck dropped may have been accepted, and bound, in the kernel. Keyed
+    /// `(protocol, destination, destination port, source port)`, the reply side an SNAT
+    /// keeping its port would occupy.
+    ports: HashSet<(u8, IpAddr, u16, u16)>,
+    /// More than [`CAP`] such ports: every SNAT port choice is in doubt.
+    ports_saturated: bool,
 }
 
 impl Taint {
     /// `pkt` got an uncertain verdict for `why`: its flow's state is uncertain from now on.
     pub fn mark(&mut self, pkt: &Packet, why: &str) {
         let Some(k) = flow_of(pkt) else { return };
+        self.insert(k, pkt.frame, why);
+    }
+
+    /// The other side of a connection whose state is uncertain: its NAT binding's reply
+    /// tuple, which the replies carry (frame `frame`'s doubt, for `why`).
+    pub fn mark_tuple(&mut self, t: &Tuple, frame: u64, why: &str) {
+        self.insert(key(t.proto, (t.src, t.sport), (t.dst, t.dport)), frame, why);
+    }
+
+    /// `pkt` may have been accepted in the kernel, and its source port bound by SNAT there.
+    pub fn mark_port(&mut self, pkt: &Packet) {
+        let Some((sport, dport)) = pkt.ports() else {
+            return;
+        };
+        if self.ports_saturated {
+            return;
+        }
+        if self.ports.len() >= CAP {
+            self.ports_saturated = true;
+            self.ports.clear();
+            return;
+        }
+        self.ports.insert((pkt.proto, pkt.dst, dport, sport));
+    }
+
+    /// Whether the kernel may hold a binding with source port `sport` towards `dst`/`dport`.
+    pub fn port_in_doubt(&self, proto: u8, dst: IpAddr, dport: u16, sport: u16) -> bool {
+        self.ports_saturated || self.ports.contains(&(proto, dst, dport, sport))
+    }
+
+    fn insert(&mut self, k: FlowKey, frame: u64, why: &str) {
         if self.flows.contains_key(&k) {
             return;
         }
@@ -112,7 +151,7 @@ impl Taint {
             }
         }
         self.flows
-            .insert(k, format!("frame {} was uncertain ({why})", pkt.frame));
+            .insert(k, format!("frame {frame} was uncertain ({why})"));
         self.order.push_back(k);
     }
 

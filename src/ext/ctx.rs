@@ -267,7 +267,7 @@ pub struct Doubt {
     limits: LimitDoubt,
 }
 
-/// When `limit` buckets last fell in doubt ([`Doubt::mark_limits`]).
+/// When `limit` buckets last fell in doubt (`Doubt::mark_limits`).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct LimitDoubt {
     /// Events so far; a bucket compares it with the count it last saw.

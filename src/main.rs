@@ -138,6 +138,10 @@ fn cmd_sim(a: SimArgs) -> Result<u8, Error> {
         return Err(rules.invalid_error());
     }
     let config = a.config()?;
+    rules.check_ipsets(config.host.ipsets.as_deref())?;
+    if let Some((r, _)) = &reload {
+        r.check_ipsets(config.host.ipsets.as_deref())?;
+    }
     let traffic = match a.traffic()? {
         Some(spec) => Some(session::traffic(
             spec,

@@ -304,3 +304,50 @@ fn ipset_file_decides_set_matches() {
         "{err}"
     );
 }
+
+/// `--ipset FILE` is the host's sets: a ruleset naming a set the file does not create would
+/// not load on that host, so every subcommand that simulates refuses it (exit 3), naming the
+/// rule (`kernel_ipset.rs` pins iptables-restore's refusal).
+#[test]
+fn a_set_missing_from_ipset_is_refused_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write(
+        dir.path(),
+        "sets.rules",
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A INPUT -m set --match-set here src -j ACCEPT\n\
+         -A INPUT -m set --match-set gone src -j DROP\nCOMMIT\n",
+    );
+    let sets = write(
+        dir.path(),
+        "sets.txt",
+        "create here hash:ip family inet hashsize 1024 maxelem 65536\n",
+    );
+    let flow = "udp 198.51.100.7:1 > 203.0.113.10:53";
+    let common = ["--ipset", s(&sets), "--host", "203.0.113.10"];
+    let runs: Vec<Vec<&str>> = vec![
+        [s(&rules), "--flow", flow]
+            .into_iter()
+            .chain(common)
+            .collect(),
+        ["trace", s(&rules), flow]
+            .into_iter()
+            .chain(common)
+            .collect(),
+        ["diff", s(&rules), s(&rules), "--flow", flow]
+            .into_iter()
+            .chain(common)
+            .collect(),
+    ];
+    for args in runs {
+        let (code, _, err) = fwcheck(&args);
+        assert_eq!(code, 3, "{args:?}: {err}");
+        assert!(
+            err.contains("sets.rules:6:1: set `gone` is not in --ipset"),
+            "{args:?}: {err}"
+        );
+    }
+    // Without --ipset the sets are unknown, not missing: the rules load.
+    let (code, _, err) = fwcheck(&[s(&rules), "--flow", flow, "--host", "203.0.113.10"]);
+    assert!(code == 0 || code == 1, "{err}");
+}

@@ -160,4 +160,67 @@ add bad6 2001:db8:d::/48\n";
     }
 }
 
-kernel_tests!(sets_decide_as_in_the_kernel, ipv6_and_timeouts);
+/// A rule naming a set the host does not have: iptables-restore refuses the ruleset ("Set x
+/// doesn't exist"), for `-m set` and `-j SET` alike, so fwcheck refuses it too when
+/// `--ipset FILE` says what the host has, naming the rule.
+fn a_set_the_host_lacks_is_refused() {
+    let sets = IpSets::parse("create here hash:ip family inet hashsize 1024 maxelem 65536\n")
+        .expect("sets");
+    for (rule, line) in [
+        ("-A INPUT -m set --match-set missing src -j DROP", 4),
+        ("-A INPUT -j SET --add-set missing src", 4),
+    ] {
+        let rules = format!(
+            "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m set --match-set here src -j ACCEPT\n\
+             {rule}\nCOMMIT\n"
+        );
+        let loaded = load_str("missing-set.rules", &rules, ParseOptions::default());
+        assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+        let ours = fwcheck::session::check_ipsets(
+            std::path::Path::new("missing-set.rules"),
+            &loaded.ruleset,
+            Some(&sets),
+        )
+        .expect_err("fwcheck refuses it");
+        assert!(
+            ours.message
+                .contains(&format!("missing-set.rules:{line}:1"))
+                && ours.message.contains("`missing`"),
+            "{}",
+            ours.message
+        );
+        let sim = SimOptions {
+            env: SimEnv {
+                hosts: host(),
+                ipsets: Some(std::sync::Arc::new(sets.clone())),
+                ..SimEnv::default()
+            },
+            ..SimOptions::default()
+        };
+        let frames = [udp4(ip("198.51.100.7"), HOST, 40000, 53, 1, b"x")];
+        let theirs = compare(&loaded, decoded(&frames), sim, Pacing::AsFastAsPossible);
+        let why = match theirs {
+            Ok(_) => panic!("the kernel loaded `{rule}` without the set"),
+            Err(e) => e.to_string(),
+        };
+        assert!(why.contains("doesn't exist"), "{why}");
+        // With the set, both load it.
+        let with = IpSets::parse(
+            "create here hash:ip family inet hashsize 1024 maxelem 65536\n\
+             create missing hash:ip family inet hashsize 1024 maxelem 65536\n",
+        )
+        .expect("sets");
+        assert!(fwcheck::session::check_ipsets(
+            std::path::Path::new("missing-set.rules"),
+            &loaded.ruleset,
+            Some(&with),
+        )
+        .is_ok());
+    }
+}
+
+kernel_tests!(
+    sets_decide_as_in_the_kernel,
+    ipv6_and_timeouts,
+    a_set_the_host_lacks_is_refused
+);

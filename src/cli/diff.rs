@@ -68,6 +68,8 @@ pub fn run(a: DiffArgs) -> Result<u8, Error> {
         )?)
     };
     let host = a.common.host_options()?;
+    old.check_ipsets(host.ipsets.as_deref())?;
+    new.check_ipsets(host.ipsets.as_deref())?;
     let traffic = session::traffic(spec, &host.hosts, false)?;
     let hosts = session::choose_hosts(&host.hosts, Some(&traffic))?;
     let check = a.common.check_options(&host, &hosts.hosts)?;

@@ -80,8 +80,14 @@ pub struct GraphArgs {
 
 /// The simulation options for `traffic`, hosts inferred as the main command does
 /// ([`session::choose_hosts`]).
-fn sim_options(host: &HostArgs, input: &InputArgs, traffic: &Traffic) -> Result<SimOptions, Error> {
+fn sim_options(
+    rules: (&Path, &fwcheck::ruleset::Ruleset),
+    host: &HostArgs,
+    input: &InputArgs,
+    traffic: &Traffic,
+) -> Result<SimOptions, Error> {
     let opts = host.host_options(input.backend.get())?;
+    session::check_ipsets(rules.0, rules.1, opts.ipsets.as_deref())?;
     let hosts = session::choose_hosts(&opts.hosts, Some(traffic))?;
     Ok(opts.sim_options(&hosts.hosts))
 }
@@ -93,7 +99,7 @@ pub fn trace(a: TraceArgs) -> Result<u8, Error> {
     let rs = &rules.loaded.ruleset;
     let traced = if let (Some(pcap), Some(frame)) = (&a.pcap, a.frame) {
         let src = session::traffic(TrafficSpec::Capture(pcap.clone()), &[], false)?;
-        let opts = sim_options(&a.host, &a.input, &src)?;
+        let opts = sim_options((&a.rules, rs), &a.host, &a.input, &src)?;
         fwcheck::trace::trace_frame(rs, opts, pcap, frame)
             .map_err(|e| Error::invalid(format!("{}: {e}", pcap.display())))?
     } else {
@@ -117,7 +123,7 @@ pub fn trace(a: TraceArgs) -> Result<u8, Error> {
         }
         let packets = flowspec::build(&specs, &go);
         let src = Traffic::packets(packets.clone());
-        let opts = sim_options(&a.host, &a.input, &src)?;
+        let opts = sim_options((&a.rules, rs), &a.host, &a.input, &src)?;
         fwcheck::trace::trace_packets(rs, opts, packets)
     };
     let text = match a.format {
@@ -132,7 +138,7 @@ pub fn graph(a: GraphArgs) -> Result<u8, Error> {
     let rules = load_valid(&a.input.source(&a.rules))?;
     let rs = &rules.loaded.ruleset;
     let engine = match &a.pcap {
-        Some(pcap) => Some(replay_counts(rs, &a.host, &a.input, pcap)?),
+        Some(pcap) => Some(replay_counts((&a.rules, rs), &a.host, &a.input, pcap)?),
         None => None,
     };
     let pic = fwcheck::graph::build(rs, engine.as_ref());
@@ -145,13 +151,13 @@ pub fn graph(a: GraphArgs) -> Result<u8, Error> {
 
 /// Replays `pcap` through `rs` and hands back the engine with its counters.
 fn replay_counts<'r>(
-    rs: &'r fwcheck::ruleset::Ruleset,
+    (path, rs): (&Path, &'r fwcheck::ruleset::Ruleset),
     host: &HostArgs,
     input: &InputArgs,
     pcap: &Path,
 ) -> Result<fwcheck::engine::Engine<'r>, Error> {
     let src = session::traffic(TrafficSpec::Capture(pcap.to_path_buf()), &[], false)?;
-    let opts = sim_options(host, input, &src)?;
+    let opts = sim_options((path, rs), host, input, &src)?;
     replay::replay(rs, opts, src.source().clone(), |_| {})
         .map(|(e, _)| e)
         .map_err(|e| Error::invalid(format!("{}: {e}", pcap.display())))
@@ -171,7 +177,7 @@ pub fn chains(
     // Bad host options are refused even without --pcap (exit 2), as for the main command.
     host.host_options(input.backend.get())?;
     let engine = match pcap {
-        Some(p) => Some(replay_counts(rs, host, input, p)?),
+        Some(p) => Some(replay_counts((rules, rs), host, input, p)?),
         None => None,
     };
     let text =

@@ -269,6 +269,11 @@ pub trait Match: Debug + Send + Sync + MatchClone + Any {
             self.save(out);
         }
     }
+    /// The ipsets the match names (`-m set --match-set NAME`): the kernel refuses the rule
+    /// when one does not exist on the host.
+    fn ipsets(&self) -> Vec<&str> {
+        Vec::new()
+    }
     /// What the match tests, for analyses and the classifier (see [`Facets`]).
     fn facets(&self) -> Facets {
         Facets {
@@ -401,6 +406,11 @@ pub trait Target: Debug + Send + Sync + TargetClone + Any {
     }
     fn is_unknown(&self) -> bool {
         false
+    }
+    /// The ipsets the target names (`-j SET --add-set NAME`): the kernel refuses the rule
+    /// when one does not exist on the host.
+    fn ipsets(&self) -> Vec<&str> {
+        Vec::new()
     }
     /// Only observes the packet (LOG, NFLOG, TRACE, …): continues with the next rule and
     /// changes nothing the verdict depends on.

@@ -52,6 +52,11 @@ impl Rules {
         !self.loaded.has_errors()
     }
 
+    /// [`check_ipsets`] for this ruleset.
+    pub fn check_ipsets(&self, sets: Option<&crate::ext::ipset::IpSets>) -> Result<(), Error> {
+        check_ipsets(&self.path, &self.loaded.ruleset, sets)
+    }
+
     /// Apply `--what-if` commands in order (`-D INPUT 3`, `-P OUTPUT ACCEPT`, ...) to a valid
     /// ruleset, and rebuild its chain graph. A command that does not apply is a usage error
     /// naming its position (`--what-if #2:1:10: ...`).
@@ -225,6 +230,40 @@ pub fn parse_hosts(values: &[String]) -> Result<HostList, Error> {
         }
     }
     Ok((hosts, nets))
+}
+
+/// With `--ipset FILE` the host's sets are known, and a rule naming a set the file does not
+/// create would not load there: `iptables-restore` refuses it ("Set NAME doesn't exist"). So is
+/// the ruleset `rs` (read from `path`) here (exit 3), at the first such rule, instead of a
+/// simulation of a ruleset the host would never run.
+pub fn check_ipsets(
+    path: &Path,
+    rs: &crate::ruleset::Ruleset,
+    sets: Option<&crate::ext::ipset::IpSets>,
+) -> Result<(), Error> {
+    let Some(sets) = sets else { return Ok(()) };
+    for rule in rs
+        .tables
+        .iter()
+        .flat_map(|t| &t.chains)
+        .flat_map(|c| &c.rules)
+    {
+        let target = match &rule.action {
+            crate::ruleset::model::Action::Target(t) => t.ipsets(),
+            _ => Vec::new(),
+        };
+        let named = rule.matches.iter().flat_map(|m| m.module.ipsets());
+        if let Some(missing) = named.chain(target).find(|n| sets.get(n).is_none()) {
+            let (line, col) = rs.source.line_col(rule.span.start as usize);
+            return Err(Error::invalid(format!(
+                "{}:{line}:{col}: set `{missing}` is not in --ipset: on that host \
+                 iptables-restore refuses this rule (\"Set {missing} doesn't exist\"); \
+                 expected a set the --ipset file creates",
+                path.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Parse `--ct-timeout NAME=SECS` values into `timeouts`, refusing what the kernel's sysctl

@@ -34,7 +34,7 @@ mod input;
 mod interfaces;
 
 pub use input::{
-    family, load_rules, parse_ct_timeouts, parse_flows, parse_hosts, parse_profile,
+    check_ipsets, family, load_rules, parse_ct_timeouts, parse_flows, parse_hosts, parse_profile,
     read_expectations, read_text, HostList, Rules, RulesSource, MAX_RULES_BYTES,
 };
 pub use interfaces::interface_notices;

@@ -137,6 +137,9 @@ impl Match for Set {
     fn name(&self) -> &'static str {
         "set"
     }
+    fn ipsets(&self) -> Vec<&str> {
+        vec![&self.name]
+    }
     fn options(&self) -> &'static [OptSpec] {
         OPTS
     }

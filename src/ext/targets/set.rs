@@ -134,6 +134,13 @@ impl Target for SetTarget {
     fn name(&self) -> &'static str {
         "SET"
     }
+    fn ipsets(&self) -> Vec<&str> {
+        [&self.add, &self.del, &self.map]
+            .into_iter()
+            .flatten()
+            .map(|r| r.name.as_str())
+            .collect()
+    }
     fn options(&self) -> &'static [OptSpec] {
         OPTS
     }

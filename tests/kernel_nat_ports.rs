@@ -6,7 +6,7 @@
 mod kernel_harness;
 mod oracle_common;
 
-use fwcheck::compare::compare;
+use fwcheck::compare::{compare, Comparison};
 use fwcheck::engine::{SimEnv, SimOptions};
 use fwcheck::lint::load_str;
 use fwcheck::oracle::Pacing;
@@ -17,6 +17,31 @@ const RULES: &str = "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPU
 :POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -s 10.0.0.0/8 -j MASQUERADE\nCOMMIT\n\
 *filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
 -A FORWARD -m conntrack --ctstate NEW,ESTABLISHED -j ACCEPT\nCOMMIT\n";
+
+/// `frames` through `rules` on a router, beside the kernel: no certain verdict differs, and
+/// the kernel forwards all three frames.
+fn through_the_router(name: &str, rules: &str, frames: &[Vec<u8>]) -> Comparison {
+    let loaded = load_str(name, rules, ParseOptions::default());
+    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+    let sim = SimOptions {
+        env: SimEnv {
+            hosts: host(),
+            ..SimEnv::default()
+        },
+        router: true,
+        ..SimOptions::default()
+    };
+    let cmp = compare(&loaded, decoded(frames), sim, Pacing::AsFastAsPossible).expect("compare");
+    assert_eq!(cmp.mismatches, 0, "{}", cmp.render(true));
+    let kernel: Vec<_> = cmp.frames.iter().map(|f| f.kernel.unwrap_or("-")).collect();
+    assert_eq!(
+        kernel,
+        ["ACCEPT", "ACCEPT", "ACCEPT"],
+        "{}",
+        cmp.render(false)
+    );
+    cmp
+}
 
 fn a_taken_source_port_is_replaced() {
     let server = CLIENT;
@@ -44,25 +69,7 @@ fn a_taken_source_port_is_replaced() {
         // The server answers the first: un-NATed to 10.0.0.1.
         tcp4(server, HOST, 80, 40000, 5000, 1001, SYN | ACK, 3),
     ];
-    let loaded = load_str("masq.rules", RULES, ParseOptions::default());
-    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
-    let sim = SimOptions {
-        env: SimEnv {
-            hosts: host(),
-            ..SimEnv::default()
-        },
-        router: true,
-        ..SimOptions::default()
-    };
-    let cmp = compare(&loaded, decoded(&frames), sim, Pacing::AsFastAsPossible).expect("compare");
-    assert_eq!(cmp.mismatches, 0, "{}", cmp.render(true));
-    let kernel: Vec<_> = cmp.frames.iter().map(|f| f.kernel.unwrap_or("-")).collect();
-    assert_eq!(
-        kernel,
-        ["ACCEPT", "ACCEPT", "ACCEPT"],
-        "{}",
-        cmp.render(false)
-    );
+    let cmp = through_the_router("masq.rules", RULES, &frames);
     let f = &cmp.frames;
     assert!(
         f[0].fwcheck_certain && f[2].fwcheck_certain,
@@ -131,25 +138,7 @@ fn a_port_an_uncertain_packet_may_hold_is_in_doubt() {
         ),
         tcp4(server, HOST, 80, 40000, 5000, 1001, SYN | ACK, 3),
     ];
-    let loaded = load_str("masq-doubt.rules", rules, ParseOptions::default());
-    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
-    let sim = SimOptions {
-        env: SimEnv {
-            hosts: host(),
-            ..SimEnv::default()
-        },
-        router: true,
-        ..SimOptions::default()
-    };
-    let cmp = compare(&loaded, decoded(&frames), sim, Pacing::AsFastAsPossible).expect("compare");
-    assert_eq!(cmp.mismatches, 0, "{}", cmp.render(true));
-    let kernel: Vec<_> = cmp.frames.iter().map(|f| f.kernel.unwrap_or("-")).collect();
-    assert_eq!(
-        kernel,
-        ["ACCEPT", "ACCEPT", "ACCEPT"],
-        "{}",
-        cmp.render(false)
-    );
+    let cmp = through_the_router("masq-doubt.rules", rules, &frames);
     let f = &cmp.frames;
     assert!(!f[0].fwcheck_certain, "{}", f[0].line());
     assert!(!f[1].fwcheck_certain, "{}", f[1].line());

@@ -3,7 +3,7 @@
 //! until a reply, then `nf_conntrack_gre_timeout_stream` and ASSURED).
 
 use super::super::track::{invalid, uncertain};
-use super::super::{status, Conntrack, CtOutcome, Tuple};
+use super::super::{Conntrack, CtOutcome, Tuple};
 use super::{Cx, EntryCx, L4Tracker, L4Verdict, TimeoutDef, TimeoutSlot};
 use crate::packet::Packet;
 
@@ -86,14 +86,6 @@ impl L4Tracker for Gre {
 
     /// `nf_conntrack_gre_packet`.
     fn packet(&self, ct: &mut Conntrack, cx: &Cx<'_>, e: EntryCx) -> L4Verdict {
-        let (p, now) = (cx.p, cx.now);
-        let hz = p.hz as u64;
-        if e.status & status::SEEN_REPLY != 0 {
-            ct.refresh(e.id, p.timeouts.get(TIMEOUT_REPLIED) * hz, now);
-            ct.get_mut(e.id).expect("entry").status |= status::ASSURED;
-        } else {
-            ct.refresh(e.id, p.timeouts.get(TIMEOUT_UNREPLIED) * hz, now);
-        }
-        L4Verdict::Accept
+        super::refresh_by_reply(ct, cx, e, TIMEOUT_REPLIED, TIMEOUT_UNREPLIED)
     }
 }

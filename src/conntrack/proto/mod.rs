@@ -164,6 +164,27 @@ pub fn invert(t: &Tuple) -> Option<Tuple> {
 
 /// At PREROUTING with `nf_conntrack_checksum` on, the transport checksum is bad
 /// (`nf_checksum`).
+/// The per-packet step of the trackers without a state machine or a stream delay (GRE,
+/// UDP-Lite): the `replied` timeout and ASSURED once a reply was seen, else `unreplied`.
+pub(crate) fn refresh_by_reply(
+    ct: &mut Conntrack,
+    cx: &Cx<'_>,
+    e: EntryCx,
+    replied: TimeoutSlot,
+    unreplied: TimeoutSlot,
+) -> L4Verdict {
+    let hz = cx.p.hz as u64;
+    if e.status & super::status::SEEN_REPLY != 0 {
+        ct.refresh(e.id, cx.p.timeouts.get(replied) * hz, cx.now);
+        if let Some(entry) = ct.get_mut(e.id) {
+            entry.status |= super::status::ASSURED;
+        }
+    } else {
+        ct.refresh(e.id, cx.p.timeouts.get(unreplied) * hz, cx.now);
+    }
+    L4Verdict::Accept
+}
+
 pub(crate) fn checksum_bad(cx: &Cx<'_>) -> bool {
     cx.hook == CtHook::PreRouting && cx.p.checksum && cx.pkt.l4_checksum_bad(cx.p.checksums)
 }

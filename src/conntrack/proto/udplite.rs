@@ -3,7 +3,7 @@
 //! delay — ASSURED on any packet once a reply was seen.
 
 use super::super::track::{invalid, uncertain, CtHook};
-use super::super::{status, Conntrack, CtOutcome, Tuple};
+use super::super::{Conntrack, CtOutcome, Tuple};
 use super::udp::{TIMEOUT_REPLIED, TIMEOUT_UNREPLIED};
 use super::{ports_to_tuple, quoted_ports, Cx, EntryCx, L4Tracker, L4Verdict};
 use crate::packet::{proto, ChecksumMode, InnerPacket, Packet};
@@ -70,14 +70,6 @@ impl L4Tracker for Udplite {
     /// `nf_conntrack_udplite_packet`: no stream delay, assured on any packet after a reply
     /// was seen.
     fn packet(&self, ct: &mut Conntrack, cx: &Cx<'_>, e: EntryCx) -> L4Verdict {
-        let (p, now) = (cx.p, cx.now);
-        let hz = p.hz as u64;
-        if e.status & status::SEEN_REPLY != 0 {
-            ct.refresh(e.id, p.timeouts.get(TIMEOUT_REPLIED) * hz, now);
-            ct.get_mut(e.id).expect("entry").status |= status::ASSURED;
-        } else {
-            ct.refresh(e.id, p.timeouts.get(TIMEOUT_UNREPLIED) * hz, now);
-        }
-        L4Verdict::Accept
+        super::refresh_by_reply(ct, cx, e, TIMEOUT_REPLIED, TIMEOUT_UNREPLIED)
     }
 }

@@ -284,12 +284,7 @@ pub(crate) fn check_iface(arg: &OptArg<'_>) -> Result<(), Diagnostic> {
 mod tests {
     use super::*;
 
-    fn a(t: &str) -> OptArg<'_> {
-        OptArg {
-            text: t,
-            span: Span::new(0, t.len()),
-        }
-    }
+    use super::super::test_arg as a;
 
     #[test]
     fn addresses_like_libxtables() {

@@ -24,6 +24,15 @@ pub use addr::*;
 pub use names::*;
 pub(crate) use num::*;
 
+/// An argument spanning its whole text, for the value parsers' tests.
+#[cfg(test)]
+pub(crate) fn test_arg(t: &str) -> OptArg<'_> {
+    OptArg {
+        text: t,
+        span: crate::diag::Span::new(0, t.len()),
+    }
+}
+
 /// Stable diagnostic code of a bad option value.
 pub(crate) const E_VALUE: &str = crate::diag::codes::VALUE;
 

@@ -270,12 +270,7 @@ pub(crate) fn parse_dscp_class(arg: &OptArg<'_>) -> Result<u8, Diagnostic> {
 mod tests {
     use super::*;
 
-    fn a(t: &str) -> OptArg<'_> {
-        OptArg {
-            text: t,
-            span: Span::new(0, t.len()),
-        }
-    }
+    use super::super::test_arg as a;
 
     #[test]
     fn ports_and_services() {

@@ -295,12 +295,7 @@ pub(crate) fn fmt_u32_range(out: &mut String, (lo, hi): (u32, u32)) {
 mod tests {
     use super::*;
 
-    fn a(t: &str) -> OptArg<'_> {
-        OptArg {
-            text: t,
-            span: Span::new(0, t.len()),
-        }
-    }
+    use super::super::test_arg as a;
 
     /// iptables 1.8.9 reads every number through `xtables_strtoul`: leading white space and
     /// `+` are accepted (checked with iptables-nft: `--ttl-eq +5`, `--dport ' 80'`,

@@ -14,11 +14,12 @@ use fwcheck::report::check::Format;
 use fwcheck::report::lint::Format as LintFormat;
 use fwcheck::report::rows::{Progress, RowMode, RowWriter};
 use fwcheck::ruleset::printer::{print_ruleset, PrintOptions};
-use fwcheck::session::{self, Error, Exit, Session};
+use fwcheck::session::{Error, Exit};
 
 mod cli;
 
 use cli::args::{Cli, Command, InputArgs, SimArgs};
+use cli::sim::Prepared;
 use cli::{color_stderr, color_stdout, load, written, CliSink, COLOR};
 
 fn main() -> ExitCode {
@@ -77,6 +78,7 @@ fn main() -> ExitCode {
         Some(Command::Graph(a)) => cli::why::graph(a),
         Some(Command::Steps(a)) => cli::steps::run(a),
         Some(Command::Diff(a)) => cli::diff::run(a),
+        Some(Command::Fleet(a)) => cli::fleet::run(a),
         None => cmd_sim(cli.sim),
     };
     ExitCode::from(code.unwrap_or_else(|e| {
@@ -119,58 +121,20 @@ fn cmd_fmt(path: &Path, input: &InputArgs, counters: bool) -> Result<u8, Error> 
 }
 
 fn cmd_sim(a: SimArgs) -> Result<u8, Error> {
-    let Some(rules_path) = a.rules.clone() else {
-        return Err(Error::usage(
-            "a ruleset file is required; try `fwcheck --help`",
-        ));
+    let (session, traffic) = match cli::sim::prepare(&a, color_stderr(), &mut |s| eprint!("{s}"))? {
+        Prepared::Ready { session, traffic } => (session, traffic),
+        Prepared::Invalid(rules) => {
+            let mut out = io::stdout().lock();
+            let res = report::check::write_invalid(
+                &mut out,
+                a.format,
+                &rules.loaded,
+                Exit::Invalid.code(),
+            );
+            written(res.and_then(|()| out.flush()), Exit::Invalid)?;
+            return Err(rules.invalid_error());
+        }
     };
-    let mut rules = load(&a.input.source(&rules_path))?;
-    rules.what_if(&a.what_if)?;
-    let reload = cli::learn::load_reload(&a.reload_at, |p| load(&a.input.source(p)))?;
-    let format = a.format;
-    let diag_text = rules.loaded.render_diagnostics(color_stderr());
-    if !rules.is_valid() {
-        let _ = write!(io::stderr(), "{diag_text}");
-        let mut out = io::stdout().lock();
-        let res =
-            report::check::write_invalid(&mut out, format, &rules.loaded, Exit::Invalid.code());
-        written(res.and_then(|()| out.flush()), Exit::Invalid)?;
-        return Err(rules.invalid_error());
-    }
-    let config = a.config()?;
-    rules.check_ipsets(config.host.ipsets.as_deref())?;
-    if let Some((r, _)) = &reload {
-        r.check_ipsets(config.host.ipsets.as_deref())?;
-    }
-    let traffic = match a.traffic()? {
-        Some(spec) => Some(session::traffic(
-            spec,
-            &config.host.hosts,
-            rules_path == Path::new("-"),
-        )?),
-        None => None,
-    };
-    let hosts = session::choose_hosts(&config.host.hosts, traffic.as_ref())?;
-    let _ = write!(io::stderr(), "{diag_text}");
-    if let Some(n) = session::host_notice(&hosts) {
-        eprintln!("fwcheck: {n}");
-    }
-    let mut session = Session::new(config, rules, hosts);
-    if let Some((new_rules, at)) = reload {
-        session = session.with_reload(new_rules, at);
-    }
-    if let Some(path) = &a.parity {
-        // The other family's file: its family is told by its content (or its name), not by -4/-6.
-        let mut src = a.input.source(path);
-        src.family = None;
-        let other = load(&src)?;
-        let _ = write!(
-            io::stderr(),
-            "{}",
-            other.loaded.render_diagnostics(color_stderr())
-        );
-        session = session.with_parity(other)?;
-    }
     let table = a.format == Format::Table;
     let mode = match (a.format, a.flows, a.limit) {
         (Format::Json, _, _) => RowMode::Json,
@@ -196,7 +160,7 @@ fn cmd_sim(a: SimArgs) -> Result<u8, Error> {
     let res = match row_error {
         Some(e) => Err(e),
         None => {
-            report::check::write(&mut out, format, &report, rows, opts).and_then(|()| out.flush())
+            report::check::write(&mut out, a.format, &report, rows, opts).and_then(|()| out.flush())
         }
     };
     written(res, report.exit())

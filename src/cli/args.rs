@@ -17,7 +17,7 @@ use fwcheck::report::lint::Format as LintFormat;
 use fwcheck::ruleset::{Family, InputFormat};
 use fwcheck::session::{self, Config, Error, Gate, HostOptions, Only, RulesSource};
 
-use super::{diff, steps, why, ColorArg};
+use super::{diff, fleet, steps, why, ColorArg};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -268,6 +268,9 @@ pub enum Command {
     /// The same traffic through two rulesets: every packet and flow whose verdict changes, and
     /// the findings new, resolved or unchanged.
     Diff(diff::DiffArgs),
+    /// Check many hosts from a manifest (each as `fwcheck RULES --pcap ...` would), in
+    /// parallel: one merged report with a line per host.
+    Fleet(fleet::FleetArgs),
 }
 
 #[derive(clap::Args, Debug, Clone)]

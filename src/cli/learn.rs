@@ -123,29 +123,30 @@ pub fn read_named(path: &Path) -> Result<(String, String), Error> {
 /// main command's loader); `None` when not given.
 pub fn load_reload(
     values: &[String],
-    load: impl Fn(&Path) -> Result<Rules, Error>,
+    say: &mut dyn FnMut(&str),
+    load: impl Fn(&Path, &mut dyn FnMut(&str)) -> Result<Rules, Error>,
 ) -> Result<Option<(Rules, fwcheck::replay::ReloadAt)>, Error> {
     let [at, path] = values else {
         return Ok(None);
     };
     let at = fwcheck::replay::ReloadAt::parse(at)
         .map_err(|e| Error::usage(format!("--reload-at {e}")))?;
-    let rules = load(Path::new(path))?;
+    let rules = load(Path::new(path), say)?;
     if !rules.is_valid() {
-        eprint!("{}", rules.loaded.render_diagnostics(false));
+        say(&rules.loaded.render_diagnostics(false));
         return Err(Error::invalid(format!(
             "--reload-at: {path} is not a valid ruleset ({} error(s)); nothing simulated",
             rules.loaded.error_count()
         )));
     }
-    eprintln!(
+    say(&format!(
         "fwcheck: {path} is loaded at {} (conntrack, recent and hashlimit state kept; limit, \
          statistic and counters start afresh); the rule counters shown are NEW_RULES' since then, and \
-         the findings from the capture (FW001 seen in the capture, FW002, FW008) are not computed",
+         the findings from the capture (FW001 seen in the capture, FW002, FW008) are not computed\n",
         match at {
             fwcheck::replay::ReloadAt::Frame(n) => format!("frame {n}"),
             fwcheck::replay::ReloadAt::Time(ns) => format!("{:.3} s", ns as f64 / 1e9),
         }
-    );
+    ));
     Ok(Some((rules, at)))
 }

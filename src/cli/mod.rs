@@ -15,8 +15,10 @@ use fwcheck::session::{self, Error, Exit, Rules};
 
 pub mod args;
 pub mod diff;
+pub mod fleet;
 pub mod gen;
 pub mod learn;
+pub mod sim;
 pub mod steps;
 pub mod why;
 
@@ -59,11 +61,7 @@ pub fn written(res: io::Result<()>, code: Exit) -> Result<u8, Error> {
 
 /// Load a ruleset, telling what there is to tell about the file as a whole.
 pub fn load(source: &session::RulesSource) -> Result<Rules, Error> {
-    let rules = session::load_rules(source)?;
-    for n in &rules.notices {
-        eprintln!("fwcheck: {n}");
-    }
-    Ok(rules)
+    sim::load_with(source, &mut |s| eprint!("{s}"))
 }
 
 /// Load a ruleset that must be valid: its diagnostics and an error (exit 3) otherwise.

@@ -375,6 +375,12 @@ fn write_json(out: &mut dyn Write, report: &Report) -> io::Result<()> {
         v["type"] = "expectation".into();
         writeln!(out, "{v}")?;
     }
+    writeln!(out, "{}", summary_value(report))
+}
+
+/// The JSON `summary` record: the replay's counts, the findings by severity, the
+/// expectations and the exit code.
+pub(crate) fn summary_value(report: &Report) -> serde_json::Value {
     let totals = report.totals();
     let mut counts = BTreeMap::new();
     for f in &report.findings {
@@ -395,5 +401,5 @@ fn write_json(out: &mut dyn Write, report: &Report) -> io::Result<()> {
         "failed": totals.expectations_failed,
     });
     summary["exit"] = report.exit().code().into();
-    writeln!(out, "{summary}")
+    summary
 }

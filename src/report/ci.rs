@@ -20,6 +20,24 @@ fn sarif_level(l: Level) -> &'static str {
 /// A SARIF 2.1.0 log: one result per finding (and per failed expectation, rule FW010), rule
 /// ids are the stable codes, locations point at the rules file line.
 pub fn sarif(findings: &[Finding], expectations: &[ExpectResult], rules_file: &str) -> Value {
+    sarif_log(vec![sarif_run(findings, expectations, rules_file)])
+}
+
+/// A SARIF 2.1.0 log of `runs`.
+pub(crate) fn sarif_log(runs: Vec<Value>) -> Value {
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": runs,
+    })
+}
+
+/// The one run of [`sarif`]'s log.
+pub(crate) fn sarif_run(
+    findings: &[Finding],
+    expectations: &[ExpectResult],
+    rules_file: &str,
+) -> Value {
     let rules: Vec<Value> = CODES
         .iter()
         .map(|c| {
@@ -73,12 +91,8 @@ pub fn sarif(findings: &[Finding], expectations: &[ExpectResult], rules_file: &s
         results.push(r);
     }
     json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": { "driver": { "name": "fwcheck", "version": env!("CARGO_PKG_VERSION"), "rules": rules } },
-            "results": results,
-        }]
+        "tool": { "driver": { "name": "fwcheck", "version": env!("CARGO_PKG_VERSION"), "rules": rules } },
+        "results": results,
     })
 }
 
@@ -98,28 +112,110 @@ fn xml(s: &str) -> String {
     o
 }
 
+/// One JUnit test case: passed, or failed with a message, a type and a body.
+pub(crate) struct Case {
+    pub class: String,
+    pub name: String,
+    pub failure: Option<Failure>,
+}
+
+/// Why a [`Case`] failed.
+pub(crate) struct Failure {
+    pub message: String,
+    pub kind: String,
+    pub body: String,
+}
+
+impl Case {
+    pub(crate) fn passed(class: impl Into<String>, name: impl Into<String>) -> Case {
+        Case {
+            class: class.into(),
+            name: name.into(),
+            failure: None,
+        }
+    }
+
+    pub(crate) fn failed(
+        class: impl Into<String>,
+        name: impl Into<String>,
+        message: impl Into<String>,
+        kind: impl Into<String>,
+        body: impl Into<String>,
+    ) -> Case {
+        Case {
+            class: class.into(),
+            name: name.into(),
+            failure: Some(Failure {
+                message: message.into(),
+                kind: kind.into(),
+                body: body.into(),
+            }),
+        }
+    }
+}
+
+/// A JUnit test suite.
+pub(crate) struct Suite {
+    pub name: String,
+    pub cases: Vec<Case>,
+}
+
+/// The one JUnit XML writer: `<testsuites name=…>` with the suites, their counts derived
+/// from their cases.
+pub(crate) fn junit_doc(name: &str, suites: &[Suite]) -> String {
+    let failed = |s: &Suite| s.cases.iter().filter(|c| c.failure.is_some()).count();
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    out.push_str(&format!(
+        "<testsuites name=\"{}\" tests=\"{}\" failures=\"{}\">\n",
+        xml(name),
+        suites.iter().map(|s| s.cases.len()).sum::<usize>(),
+        suites.iter().map(failed).sum::<usize>()
+    ));
+    for s in suites {
+        out.push_str(&format!(
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\">\n",
+            xml(&s.name),
+            s.cases.len(),
+            failed(s)
+        ));
+        for c in &s.cases {
+            out.push_str(&format!(
+                "    <testcase classname=\"{}\" name=\"{}\"",
+                xml(&c.class),
+                xml(&c.name)
+            ));
+            match &c.failure {
+                None => out.push_str("/>\n"),
+                Some(f) => out.push_str(&format!(
+                    ">\n      <failure message=\"{}\" type=\"{}\">{}</failure>\n    </testcase>\n",
+                    xml(&f.message),
+                    xml(&f.kind),
+                    xml(&f.body)
+                )),
+            }
+        }
+        out.push_str("  </testsuite>\n");
+    }
+    out.push_str("</testsuites>\n");
+    out
+}
+
 /// JUnit XML: a `lockout` suite (one case per management service and loopback) and an
 /// `expectations` suite (one case per expectation).
 pub fn junit(lockout: &[LockoutResult], expectations: &[ExpectResult]) -> String {
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let lf = lockout.iter().filter(|l| l.finding.is_some()).count();
-    let ef = expectations.iter().filter(|e| !e.passed).count();
-    out.push_str(&format!(
-        "<testsuites name=\"fwcheck\" tests=\"{}\" failures=\"{}\">\n",
-        lockout.len() + expectations.len(),
-        lf + ef
-    ));
-    out.push_str(&format!(
-        "  <testsuite name=\"lockout\" tests=\"{}\" failures=\"{lf}\">\n",
-        lockout.len()
-    ));
-    for l in lockout {
-        out.push_str(&format!(
-            "    <testcase classname=\"fwcheck.lockout\" name=\"{}\"",
-            xml(&l.check)
-        ));
-        match &l.finding {
-            None => out.push_str("/>\n"),
+    junit_doc("fwcheck", &junit_suites("", lockout, expectations))
+}
+
+/// [`junit`]'s suites, their names and classes prefixed with `prefix` (a fleet's host).
+pub(crate) fn junit_suites(
+    prefix: &str,
+    lockout: &[LockoutResult],
+    expectations: &[ExpectResult],
+) -> Vec<Suite> {
+    let lockout = lockout
+        .iter()
+        .map(|l| match &l.finding {
+            None => Case::passed(format!("fwcheck.{prefix}lockout"), &l.check),
             Some(f) => {
                 let mut body = f.message.clone();
                 if let Some(fix) = &f.fix {
@@ -128,28 +224,23 @@ pub fn junit(lockout: &[LockoutResult], expectations: &[ExpectResult]) -> String
                 for d in &f.details {
                     body.push_str(&format!("\n{d}"));
                 }
-                out.push_str(&format!(
-                    ">\n      <failure message=\"{}\" type=\"{}\">{}</failure>\n    </testcase>\n",
-                    xml(&f.message),
+                Case::failed(
+                    format!("fwcheck.{prefix}lockout"),
+                    &l.check,
+                    &f.message,
                     f.code,
-                    xml(&body)
-                ));
+                    body,
+                )
             }
-        }
-    }
-    out.push_str("  </testsuite>\n");
-    out.push_str(&format!(
-        "  <testsuite name=\"expectations\" tests=\"{}\" failures=\"{ef}\">\n",
-        expectations.len()
-    ));
-    for e in expectations {
-        out.push_str(&format!(
-            "    <testcase classname=\"fwcheck.expectations\" name=\"{}\"",
-            xml(&e.name)
-        ));
-        if e.passed {
-            out.push_str("/>\n");
-        } else {
+        })
+        .collect();
+    let expectations = expectations
+        .iter()
+        .map(|e| {
+            let class = format!("fwcheck.{prefix}expectations");
+            if e.passed {
+                return Case::passed(class, &e.name);
+            }
             let msg = format!("expected {}, got {}", e.expected, e.got);
             let body = format!(
                 "{msg}\npacket: {}\ndecided by: {}",
@@ -159,29 +250,43 @@ pub fn junit(lockout: &[LockoutResult], expectations: &[ExpectResult]) -> String
                     .map(|r| r.short())
                     .unwrap_or_else(|| "no rule".into())
             );
-            out.push_str(&format!(
-                ">\n      <failure message=\"{}\" type=\"FW010\">{}</failure>\n    </testcase>\n",
-                xml(&msg),
-                xml(&body)
-            ));
-        }
-    }
-    out.push_str("  </testsuite>\n</testsuites>\n");
-    out
+            Case::failed(class, &e.name, msg, codes::EXPECTATION_FAILED, body)
+        })
+        .collect();
+    vec![
+        Suite {
+            name: format!("{prefix}lockout"),
+            cases: lockout,
+        },
+        Suite {
+            name: format!("{prefix}expectations"),
+            cases: expectations,
+        },
+    ]
 }
 
-fn gh_data(s: &str) -> String {
+pub(crate) fn gh_data(s: &str) -> String {
     s.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }
 
-fn gh_prop(s: &str) -> String {
+pub(crate) fn gh_prop(s: &str) -> String {
     gh_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
 /// GitHub Actions workflow commands (`::error file=…,line=…,title=…::message`).
 pub fn github(findings: &[Finding], expectations: &[ExpectResult], rules_file: &str) -> String {
+    github_with("", findings, expectations, rules_file)
+}
+
+/// [`github`] with each title prefixed by `prefix` (a fleet's host).
+pub(crate) fn github_with(
+    prefix: &str,
+    findings: &[Finding],
+    expectations: &[ExpectResult],
+    rules_file: &str,
+) -> String {
     let mut out = String::new();
     for f in findings {
         let cmd = match f.severity {
@@ -196,7 +301,7 @@ pub fn github(findings: &[Finding], expectations: &[ExpectResult], rules_file: &
         }
         props.push_str(&format!(
             ",title={}",
-            gh_prop(&format!("{} {name}", f.code))
+            gh_prop(&format!("{prefix}{} {name}", f.code))
         ));
         let mut msg = f.message.clone();
         if let Some(fix) = &f.fix {
@@ -209,7 +314,10 @@ pub fn github(findings: &[Finding], expectations: &[ExpectResult], rules_file: &
         if let Some(l) = e.rule.as_ref().and_then(|r| r.line) {
             props.push_str(&format!(",line={l}"));
         }
-        props.push_str(&format!(",title={}", gh_prop("FW010 expectation-failed")));
+        props.push_str(&format!(
+            ",title={}",
+            gh_prop(&format!("{prefix}FW010 expectation-failed"))
+        ));
         out.push_str(&format!(
             "::error {props}::{}\n",
             gh_data(&format!(
@@ -235,6 +343,11 @@ fn diag_level(s: Severity) -> &'static str {
 /// SARIF 2.1.0 with one result per diagnostic, at its file:line:column (rule ids are the
 /// diagnostic codes, E1xx/W1xx).
 pub fn sarif_diagnostics(diags: &[LocatedDiagnostic]) -> Value {
+    sarif_log(vec![sarif_diagnostics_run(diags)])
+}
+
+/// The one run of [`sarif_diagnostics`]' log.
+pub(crate) fn sarif_diagnostics_run(diags: &[LocatedDiagnostic]) -> Value {
     let mut codes: Vec<&str> = diags.iter().map(|d| d.code).collect();
     codes.sort_unstable();
     codes.dedup();
@@ -264,54 +377,56 @@ pub fn sarif_diagnostics(diags: &[LocatedDiagnostic]) -> Value {
         })
         .collect();
     json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": { "driver": { "name": "fwcheck", "version": env!("CARGO_PKG_VERSION"), "rules": rules } },
-            "results": results,
-        }]
+        "tool": { "driver": { "name": "fwcheck", "version": env!("CARGO_PKG_VERSION"), "rules": rules } },
+        "results": results,
     })
 }
 
 /// JUnit XML with a `ruleset` suite: one failing case per error (warnings are not failures).
 pub fn junit_diagnostics(diags: &[LocatedDiagnostic]) -> String {
-    let errors: Vec<&LocatedDiagnostic> = diags
+    junit_doc("fwcheck", &[junit_diagnostics_suite("", diags)])
+}
+
+/// [`junit_diagnostics`]' suite, its name and class prefixed with `prefix`.
+pub(crate) fn junit_diagnostics_suite(prefix: &str, diags: &[LocatedDiagnostic]) -> Suite {
+    let class = format!("fwcheck.{prefix}ruleset");
+    let mut cases: Vec<Case> = diags
         .iter()
         .filter(|d| d.severity == Severity::Error)
+        .map(|d| {
+            let at = format!("{}:{}:{}", d.file, d.line, d.column);
+            Case::failed(
+                &class,
+                format!("{} {at}", d.code),
+                &d.message,
+                d.code,
+                format!(
+                    "{at}: {}{}",
+                    d.message,
+                    d.expected
+                        .as_ref()
+                        .map(|e| format!(" (expected {e})"))
+                        .unwrap_or_default()
+                ),
+            )
+        })
         .collect();
-    let n = errors.len().max(1);
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    out.push_str(&format!(
-        "<testsuites name=\"fwcheck\" tests=\"{n}\" failures=\"{}\">\n  <testsuite name=\"ruleset\" tests=\"{n}\" failures=\"{}\">\n",
-        errors.len(),
-        errors.len()
-    ));
-    if errors.is_empty() {
-        out.push_str("    <testcase classname=\"fwcheck.ruleset\" name=\"the ruleset loads\"/>\n");
+    if cases.is_empty() {
+        cases.push(Case::passed(&class, "the ruleset loads"));
     }
-    for d in errors {
-        let at = format!("{}:{}:{}", d.file, d.line, d.column);
-        out.push_str(&format!(
-            "    <testcase classname=\"fwcheck.ruleset\" name=\"{}\">\n      <failure message=\"{}\" type=\"{}\">{}</failure>\n    </testcase>\n",
-            xml(&format!("{} {at}", d.code)),
-            xml(&d.message),
-            d.code,
-            xml(&format!(
-                "{at}: {}{}",
-                d.message,
-                d.expected
-                    .as_ref()
-                    .map(|e| format!(" (expected {e})"))
-                    .unwrap_or_default()
-            ))
-        ));
+    Suite {
+        name: format!("{prefix}ruleset"),
+        cases,
     }
-    out.push_str("  </testsuite>\n</testsuites>\n");
-    out
 }
 
 /// GitHub workflow annotations, one per diagnostic.
 pub fn github_diagnostics(diags: &[LocatedDiagnostic]) -> String {
+    github_diagnostics_with("", diags)
+}
+
+/// [`github_diagnostics`] with each title prefixed by `prefix`.
+pub(crate) fn github_diagnostics_with(prefix: &str, diags: &[LocatedDiagnostic]) -> String {
     let mut out = String::new();
     for d in diags {
         let cmd = match d.severity {
@@ -324,7 +439,7 @@ pub fn github_diagnostics(diags: &[LocatedDiagnostic]) -> String {
             gh_prop(&d.file),
             d.line,
             d.column,
-            gh_prop(d.code),
+            gh_prop(&format!("{prefix}{}", d.code)),
             gh_data(&d.message)
         ));
     }
@@ -388,80 +503,54 @@ pub fn sarif_diff(changes: &[VerdictChange], new_findings: &[Finding]) -> Value 
 /// case when none changes) and a `findings` suite (one failed case per new finding, or one
 /// passing case).
 pub fn junit_diff(changes: &[VerdictChange], new_findings: &[Finding]) -> String {
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let tests = changes.len().max(1) + new_findings.len().max(1);
-    out.push_str(&format!(
-        "<testsuites name=\"fwcheck diff\" tests=\"{tests}\" failures=\"{}\">\n",
-        changes.len() + new_findings.len()
-    ));
-    let suite = |out: &mut String,
-                 name: &str,
-                 cases: Vec<(String, String, String, String)>,
-                 ok: &str| {
-        out.push_str(&format!(
-            "  <testsuite name=\"{name}\" tests=\"{}\" failures=\"{}\">\n",
-            cases.len().max(1),
-            cases.len()
-        ));
+    let suite = |name: &str, mut cases: Vec<Case>, ok: &str| {
         if cases.is_empty() {
-            out.push_str(&format!(
-                "    <testcase classname=\"fwcheck.diff.{name}\" name=\"{}\"/>\n",
-                xml(ok)
-            ));
+            cases.push(Case::passed(format!("fwcheck.diff.{name}"), ok));
         }
-        for (case, kind, msg, body) in cases {
-            out.push_str(&format!(
-                "    <testcase classname=\"fwcheck.diff.{name}\" name=\"{}\">\n      <failure message=\"{}\" type=\"{}\">{}</failure>\n    </testcase>\n",
-                xml(&case),
-                xml(&msg),
-                xml(&kind),
-                xml(&body)
-            ));
+        Suite {
+            name: name.to_string(),
+            cases,
         }
-        out.push_str("  </testsuite>\n");
     };
     let at = |file: &str, line: Option<usize>| match line {
         Some(l) => format!("{file}:{l}"),
         None => file.to_string(),
     };
-    suite(
-        &mut out,
-        "verdicts",
-        changes
-            .iter()
-            .map(|c| {
-                (
-                    c.flow.clone(),
-                    VERDICT_CHANGE.to_string(),
-                    c.message.clone(),
-                    format!("{}\nat: {}", c.message, at(&c.file, c.line)),
-                )
-            })
-            .collect(),
-        "no flow changes its verdict",
-    );
-    suite(
-        &mut out,
-        "findings",
-        new_findings
-            .iter()
-            .map(|f| {
-                let mut body = format!("{}\nat: {}", f.message, at(&f.file, f.line));
-                if let Some(fix) = &f.fix {
-                    body.push_str(&format!("\nfix: {fix}"));
-                }
-                (
-                    format!("{} {}", f.code, f.message),
-                    f.code.to_string(),
-                    f.message.clone(),
-                    body,
-                )
-            })
-            .collect(),
-        "no new finding",
-    );
-    out.push_str("</testsuites>\n");
-    out
+    let verdicts = changes
+        .iter()
+        .map(|c| {
+            Case::failed(
+                "fwcheck.diff.verdicts",
+                &c.flow,
+                &c.message,
+                VERDICT_CHANGE,
+                format!("{}\nat: {}", c.message, at(&c.file, c.line)),
+            )
+        })
+        .collect();
+    let findings = new_findings
+        .iter()
+        .map(|f| {
+            let mut body = format!("{}\nat: {}", f.message, at(&f.file, f.line));
+            if let Some(fix) = &f.fix {
+                body.push_str(&format!("\nfix: {fix}"));
+            }
+            Case::failed(
+                "fwcheck.diff.findings",
+                format!("{} {}", f.code, f.message),
+                &f.message,
+                f.code,
+                body,
+            )
+        })
+        .collect();
+    junit_doc(
+        "fwcheck diff",
+        &[
+            suite("verdicts", verdicts, "no flow changes its verdict"),
+            suite("findings", findings, "no new finding"),
+        ],
+    )
 }
 
 /// GitHub workflow commands of a diff: an `::error` per changed flow at its deciding rule,

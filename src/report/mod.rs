@@ -7,6 +7,7 @@
 pub mod chains;
 pub mod check;
 pub mod ci;
+pub mod fleet;
 pub mod lint;
 pub mod outcome;
 pub mod rows;

@@ -30,6 +30,7 @@
 //! Mirrors no kernel code itself: it strings together the emulation (`engine`, `replay`) and
 //! the analyses (`analysis`).
 
+pub mod fleet;
 mod input;
 mod interfaces;
 

@@ -1,0 +1,83 @@
+//! The main command (`fwcheck RULES [--pcap F] ...`) up to the replay: load the rules (with
+//! `--what-if`, `--reload-at`, `--parity`), the host options, the traffic and the host. Shared
+//! by the main command and `fleet`, whose hosts are main-command runs; what a run would write
+//! on standard error goes to a `say` callback, so a fleet can keep each host's apart.
+
+use std::path::Path;
+
+use fwcheck::session::{self, Error, Rules, Session, Traffic};
+
+use super::args::SimArgs;
+use super::learn::load_reload;
+
+/// A run ready to replay, or a ruleset with errors (reported by the caller in its format).
+pub enum Prepared {
+    Ready {
+        session: Box<Session>,
+        traffic: Option<Traffic>,
+    },
+    Invalid(Rules),
+}
+
+/// Load a ruleset, telling `say` what there is to tell about the file as a whole.
+pub fn load_with(source: &session::RulesSource, say: &mut dyn FnMut(&str)) -> Result<Rules, Error> {
+    let rules = session::load_rules(source)?;
+    for n in &rules.notices {
+        say(&format!("fwcheck: {n}\n"));
+    }
+    Ok(rules)
+}
+
+/// Everything the main command does before the replay. `color`: diagnostics rendered in
+/// colour; `say`: the text for standard error, in the order a run writes it.
+pub fn prepare(a: &SimArgs, color: bool, say: &mut dyn FnMut(&str)) -> Result<Prepared, Error> {
+    let Some(rules_path) = a.rules.clone() else {
+        return Err(Error::usage(
+            "a ruleset file is required; try `fwcheck --help`",
+        ));
+    };
+    let mut rules = load_with(&a.input.source(&rules_path), say)?;
+    rules.what_if(&a.what_if)?;
+    let reload = load_reload(&a.reload_at, say, |p, say| {
+        load_with(&a.input.source(p), say)
+    })?;
+    let diag_text = rules.loaded.render_diagnostics(color);
+    if !rules.is_valid() {
+        say(&diag_text);
+        return Ok(Prepared::Invalid(rules));
+    }
+    let config = a.config()?;
+    rules.check_ipsets(config.host.ipsets.as_deref())?;
+    if let Some((r, _)) = &reload {
+        r.check_ipsets(config.host.ipsets.as_deref())?;
+    }
+    let traffic = match a.traffic()? {
+        Some(spec) => Some(session::traffic(
+            spec,
+            &config.host.hosts,
+            rules_path == Path::new("-"),
+        )?),
+        None => None,
+    };
+    let hosts = session::choose_hosts(&config.host.hosts, traffic.as_ref())?;
+    say(&diag_text);
+    if let Some(n) = session::host_notice(&hosts) {
+        say(&format!("fwcheck: {n}\n"));
+    }
+    let mut session = Session::new(config, rules, hosts);
+    if let Some((new_rules, at)) = reload {
+        session = session.with_reload(new_rules, at);
+    }
+    if let Some(path) = &a.parity {
+        // The other family's file: its family is told by its content (or its name), not by -4/-6.
+        let mut src = a.input.source(path);
+        src.family = None;
+        let other = load_with(&src, say)?;
+        say(&other.loaded.render_diagnostics(color));
+        session = session.with_parity(other)?;
+    }
+    Ok(Prepared::Ready {
+        session: Box::new(session),
+        traffic,
+    })
+}

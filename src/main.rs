@@ -18,7 +18,7 @@ use fwcheck::session::{Error, Exit};
 
 mod cli;
 
-use cli::args::{Cli, Command, InputArgs, SimArgs};
+use cli::args::{Cli, Command, HostArgs, InputArgs, SimArgs};
 use cli::sim::Prepared;
 use cli::{color_stderr, color_stdout, load, written, CliSink, COLOR};
 
@@ -56,8 +56,9 @@ fn main() -> ExitCode {
             input,
             format,
             strict,
+            host,
             ..
-        }) => cmd_lint(&rules, &input, format, strict),
+        }) => cmd_lint(&rules, &input, &host, format, strict),
         Some(Command::Fmt {
             rules,
             input,
@@ -87,8 +88,16 @@ fn main() -> ExitCode {
     }))
 }
 
-fn cmd_lint(path: &Path, input: &InputArgs, format: LintFormat, strict: bool) -> Result<u8, Error> {
-    let rules = load(&input.source(path))?;
+fn cmd_lint(
+    path: &Path,
+    input: &InputArgs,
+    host: &HostArgs,
+    format: LintFormat,
+    strict: bool,
+) -> Result<u8, Error> {
+    // `--ipset FILE`: the rules are checked against the host's sets.
+    let sets = host.host_options(input.backend.get())?.ipsets;
+    let rules = load(&input.source(path, sets.as_ref()))?;
     let rep = lint::report(&rules.loaded);
     if format == LintFormat::Table {
         let _ = write!(
@@ -103,7 +112,7 @@ fn cmd_lint(path: &Path, input: &InputArgs, format: LintFormat, strict: bool) ->
 }
 
 fn cmd_fmt(path: &Path, input: &InputArgs, counters: bool) -> Result<u8, Error> {
-    let rules = load(&input.source(path))?;
+    let rules = load(&input.source(path, None))?;
     let _ = write!(
         io::stderr(),
         "{}",

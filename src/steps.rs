@@ -204,7 +204,7 @@ pub fn run(input: &StepsInput, check: &CheckOptions) -> Result<StepsReport, Step
                 None,
                 source.clone(),
                 initial_start..source.text.len(),
-                input.parse,
+                input.parse.clone(),
                 false,
                 None,
             );
@@ -231,7 +231,7 @@ pub fn run(input: &StepsInput, check: &CheckOptions) -> Result<StepsReport, Step
         base.as_ref(),
         source.clone(),
         0..script_end,
-        input.parse,
+        input.parse.clone(),
         input.noflush,
         Some(&mut on_step),
     );

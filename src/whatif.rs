@@ -11,6 +11,7 @@
 use std::sync::Arc;
 
 use crate::diag::{Severity, SourceFile};
+use crate::ext::ipset::IpSets;
 use crate::ruleset::parser::{apply, InputFormat, ParseOptions};
 use crate::ruleset::{Family, Ruleset};
 
@@ -31,9 +32,13 @@ pub(crate) struct WhatIfError {
 
 /// Apply `commands` in order to `rs`. On error `rs` is left as it was before the failing
 /// command (the commands before it applied) and the error names the command and column.
-pub(crate) fn apply_what_if(rs: &mut Ruleset, commands: &[String]) -> Result<(), WhatIfError> {
+pub(crate) fn apply_what_if(
+    rs: &mut Ruleset,
+    ipsets: Option<Arc<IpSets>>,
+    commands: &[String],
+) -> Result<(), WhatIfError> {
     for (i, cmd) in commands.iter().enumerate() {
-        apply_one(rs, i + 1, cmd)?;
+        apply_one(rs, &ipsets, i + 1, cmd)?;
     }
     Ok(())
 }
@@ -46,7 +51,12 @@ fn program(family: Family) -> &'static str {
     }
 }
 
-fn apply_one(rs: &mut Ruleset, index: usize, cmd: &str) -> Result<(), WhatIfError> {
+fn apply_one(
+    rs: &mut Ruleset,
+    ipsets: &Option<Arc<IpSets>>,
+    index: usize,
+    cmd: &str,
+) -> Result<(), WhatIfError> {
     let err = |column: usize, message: String, expected: Option<String>| WhatIfError {
         index,
         column,
@@ -99,6 +109,7 @@ fn apply_one(rs: &mut Ruleset, index: usize, cmd: &str) -> Result<(), WhatIfErro
         family: rs.family,
         format: InputFormat::Script,
         backend: rs.backend,
+        ipsets: ipsets.clone(),
     };
     let mut steps = 0usize;
     let mut changed = 0usize;
@@ -172,6 +183,7 @@ mod tests {
         let mut rs = rules();
         apply_what_if(
             &mut rs,
+            None,
             &[
                 "-D INPUT 1".into(),
                 "iptables -I INPUT 1 -s 192.0.2.0/24 -j DROP".into(),
@@ -202,8 +214,12 @@ mod tests {
     #[test]
     fn errors_name_the_option_and_column() {
         let mut rs = rules();
-        let e =
-            apply_what_if(&mut rs, &["-P OUTPUT DROP".into(), "-D INPUT 9".into()]).unwrap_err();
+        let e = apply_what_if(
+            &mut rs,
+            None,
+            &["-P OUTPUT DROP".into(), "-D INPUT 9".into()],
+        )
+        .unwrap_err();
         assert_eq!(e.index, 2);
         assert_eq!(e.column, 10);
         assert_eq!(
@@ -212,21 +228,25 @@ mod tests {
         );
         // The first edit stays applied, the failing one changed nothing.
         assert_eq!(input(&rs).len(), 2);
-        let e = apply_what_if(&mut rs, &["-A NOPE -j ACCEPT".into()]).unwrap_err();
+        let e = apply_what_if(&mut rs, None, &["-A NOPE -j ACCEPT".into()]).unwrap_err();
         assert_eq!((e.index, e.column), (1, 4));
         assert!(e.message.contains("NOPE"), "{e}");
-        let e =
-            apply_what_if(&mut rs, &["-I INPUT 1 -p tcp --dport x -j DROP".into()]).unwrap_err();
+        let e = apply_what_if(
+            &mut rs,
+            None,
+            &["-I INPUT 1 -p tcp --dport x -j DROP".into()],
+        )
+        .unwrap_err();
         assert_eq!(e.column, 27, "{e}");
-        let e = apply_what_if(&mut rs, &["-L INPUT".into()]).unwrap_err();
+        let e = apply_what_if(&mut rs, None, &["-L INPUT".into()]).unwrap_err();
         assert!(e.message.contains("changes nothing"), "{e}");
-        let e = apply_what_if(&mut rs, &["echo hi".into()]).unwrap_err();
+        let e = apply_what_if(&mut rs, None, &["echo hi".into()]).unwrap_err();
         assert_eq!(e.message, "no command", "{e}");
-        let e = apply_what_if(&mut rs, &["sudo reboot".into()]).unwrap_err();
+        let e = apply_what_if(&mut rs, None, &["sudo reboot".into()]).unwrap_err();
         assert!(e.message.contains("not an iptables command"), "{e}");
-        let e = apply_what_if(&mut rs, &["-F; iptables -F".into()]).unwrap_err();
+        let e = apply_what_if(&mut rs, None, &["-F; iptables -F".into()]).unwrap_err();
         assert!(e.message.contains("one command"), "{e}");
-        let e = apply_what_if(&mut rs, &["ip6tables -F".into()]).unwrap_err();
+        let e = apply_what_if(&mut rs, None, &["ip6tables -F".into()]).unwrap_err();
         assert_eq!(e.column, 1, "{e}");
     }
 }

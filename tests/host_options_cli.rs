@@ -306,8 +306,9 @@ fn ipset_file_decides_set_matches() {
 }
 
 /// `--ipset FILE` is the host's sets: a ruleset naming a set the file does not create would
-/// not load on that host, so every subcommand that simulates refuses it (exit 3), naming the
-/// rule (`kernel_ipset.rs` pins iptables-restore's refusal).
+/// not load on that host, so the parser refuses the rule (E114) in every subcommand that takes
+/// the host's options — a `--what-if` command too — (exit 3; `--what-if`: 2), naming the rule
+/// (`kernel_ipset.rs` pins iptables-restore's refusal).
 #[test]
 fn a_set_missing_from_ipset_is_refused_everywhere() {
     let dir = tempfile::tempdir().unwrap();
@@ -338,15 +339,45 @@ fn a_set_missing_from_ipset_is_refused_everywhere() {
             .into_iter()
             .chain(common)
             .collect(),
+        ["steps", s(&rules)].into_iter().chain(common).collect(),
+        ["lint", s(&rules)].into_iter().chain(common).collect(),
+        ["lint", s(&rules), "--chains"]
+            .into_iter()
+            .chain(common)
+            .collect(),
+        ["graph", s(&rules)].into_iter().chain(common).collect(),
     ];
     for args in runs {
         let (code, _, err) = fwcheck(&args);
         assert_eq!(code, 3, "{args:?}: {err}");
         assert!(
-            err.contains("sets.rules:6:1: set `gone` is not in --ipset"),
+            err.contains("sets.rules:6:10") && err.contains("set `gone` is not in --ipset"),
             "{args:?}: {err}"
         );
     }
+    // A --what-if command is checked against the same sets.
+    let good = write(
+        dir.path(),
+        "good.rules",
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n",
+    );
+    let (code, _, err) = fwcheck(
+        &[
+            s(&good),
+            "--flow",
+            flow,
+            "--what-if",
+            "-A INPUT -m set --match-set gone src -j DROP",
+        ]
+        .into_iter()
+        .chain(common)
+        .collect::<Vec<_>>(),
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--what-if #1:1:10: set `gone` is not in --ipset"),
+        "{err}"
+    );
     // Without --ipset the sets are unknown, not missing: the rules load.
     let (code, _, err) = fwcheck(&[s(&rules), "--flow", flow, "--host", "203.0.113.10"]);
     assert!(code == 0 || code == 1, "{err}");

@@ -95,7 +95,7 @@ fn reload_keeps_conntrack_and_named_match_state() {
             backend,
             ..ParseOptions::default()
         };
-        let old = load_str("old.rules", OLD, opts);
+        let old = load_str("old.rules", OLD, opts.clone());
         let new = load_str("new.rules", NEW, opts);
         assert!(!old.has_errors() && !new.has_errors());
         let sim = SimOptions {

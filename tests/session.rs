@@ -22,6 +22,7 @@ fn source(rel: &str) -> RulesSource {
         family: None,
         format: InputFormat::Auto,
         backend: Backend::Nft,
+        ipsets: None,
     }
 }
 

@@ -535,6 +535,7 @@ fn with_ftp_helper(rs: &Ruleset) -> Option<Ruleset> {
             family: rs.family,
             format: crate::ruleset::InputFormat::Restore,
             backend: rs.backend,
+            ipsets: None,
         },
     );
     let errors = parsed

@@ -4,11 +4,13 @@
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use fwcheck::analysis::{Level, Net, Service};
 use fwcheck::engine::SocketOwner;
+use fwcheck::ext::ipset::IpSets;
 use fwcheck::ext::Backend;
 use fwcheck::packet::gen;
 use fwcheck::packet::ChecksumMode;
@@ -315,8 +317,11 @@ pub enum InFormat {
 }
 
 impl InputArgs {
-    pub fn source(&self, path: &Path) -> RulesSource {
+    /// How to read the rules file `path`, on a host with the sets `ipsets` (`--ipset`; `None`:
+    /// unknown).
+    pub fn source(&self, path: &Path, ipsets: Option<&Arc<IpSets>>) -> RulesSource {
         RulesSource {
+            ipsets: ipsets.cloned(),
             path: path.to_path_buf(),
             family: match (self.ipv4, self.ipv6) {
                 (_, true) => Some(Family::V6),

@@ -56,8 +56,9 @@ pub enum DiffFormat {
 
 /// `fwcheck diff`: exit 1 when a verdict or a finding changes, unless `--allow-change`.
 pub fn run(a: DiffArgs) -> Result<u8, Error> {
-    let old = load_valid(&a.common.source(&a.old))?;
-    let new = load_valid(&a.common.source(&a.new))?;
+    let host = a.common.host_options()?;
+    let old = load_valid(&a.common.source(&a.old, host.ipsets.as_ref()))?;
+    let new = load_valid(&a.common.source(&a.new, host.ipsets.as_ref()))?;
     let spec = if let Some(p) = &a.pcap {
         TrafficSpec::Capture(p.clone())
     } else if !a.flow.is_empty() {
@@ -67,9 +68,6 @@ pub fn run(a: DiffArgs) -> Result<u8, Error> {
             a.synthetic.as_deref().unwrap_or("webserver"),
         )?)
     };
-    let host = a.common.host_options()?;
-    old.check_ipsets(host.ipsets.as_deref())?;
-    new.check_ipsets(host.ipsets.as_deref())?;
     let traffic = session::traffic(spec, &host.hosts, false)?;
     let hosts = session::choose_hosts(&host.hosts, Some(&traffic))?;
     let check = a.common.check_options(&host, &hosts.hosts)?;

@@ -11,6 +11,7 @@ use clap::{Args, ValueEnum};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
 
 use fwcheck::analysis::{CheckOptions, Net, Service};
+use fwcheck::ext::ipset::IpSets;
 use fwcheck::ext::Backend;
 use fwcheck::ruleset::{Family, InputFormat};
 use fwcheck::session::{self, Error, HostOptions, Rules, RulesSource};
@@ -57,9 +58,10 @@ impl LearnCommon {
         self.ipv6.then_some(Family::V6)
     }
 
-    /// How to read a rules file or script at `path`.
-    pub fn source(&self, path: &Path) -> RulesSource {
+    /// How to read a rules file or script at `path`, on a host with the sets `ipsets`.
+    pub fn source(&self, path: &Path, ipsets: Option<&std::sync::Arc<IpSets>>) -> RulesSource {
         RulesSource {
+            ipsets: ipsets.cloned(),
             path: path.to_path_buf(),
             family: self.family(),
             format: InputFormat::Auto,

@@ -36,20 +36,18 @@ pub fn prepare(a: &SimArgs, color: bool, say: &mut dyn FnMut(&str)) -> Result<Pr
             "a ruleset file is required; try `fwcheck --help`",
         ));
     };
-    let mut rules = load_with(&a.input.source(&rules_path), say)?;
+    // The host first: its sets (--ipset) decide which rules load.
+    let config = a.config()?;
+    let sets = config.host.ipsets.clone();
+    let mut rules = load_with(&a.input.source(&rules_path, sets.as_ref()), say)?;
     rules.what_if(&a.what_if)?;
     let reload = load_reload(&a.reload_at, say, |p, say| {
-        load_with(&a.input.source(p), say)
+        load_with(&a.input.source(p, sets.as_ref()), say)
     })?;
     let diag_text = rules.loaded.render_diagnostics(color);
     if !rules.is_valid() {
         say(&diag_text);
         return Ok(Prepared::Invalid(rules));
-    }
-    let config = a.config()?;
-    rules.check_ipsets(config.host.ipsets.as_deref())?;
-    if let Some((r, _)) = &reload {
-        r.check_ipsets(config.host.ipsets.as_deref())?;
     }
     let traffic = match a.traffic()? {
         Some(spec) => Some(session::traffic(
@@ -70,7 +68,7 @@ pub fn prepare(a: &SimArgs, color: bool, say: &mut dyn FnMut(&str)) -> Result<Pr
     }
     if let Some(path) = &a.parity {
         // The other family's file: its family is told by its content (or its name), not by -4/-6.
-        let mut src = a.input.source(path);
+        let mut src = a.input.source(path, sets.as_ref());
         src.family = None;
         let other = load_with(&src, say)?;
         say(&other.loaded.render_diagnostics(color));

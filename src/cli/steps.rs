@@ -59,6 +59,7 @@ pub fn run(a: StepsArgs) -> Result<u8, Error> {
             family,
             format: fwcheck::ruleset::InputFormat::Auto,
             backend: a.common.backend(),
+            ipsets: host.ipsets.clone(),
         },
     };
     let report = match steps::run(&input, &check) {

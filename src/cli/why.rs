@@ -10,7 +10,7 @@ use fwcheck::engine::SimOptions;
 use fwcheck::packet::flowspec;
 use fwcheck::packet::gen::GenOptions;
 use fwcheck::replay;
-use fwcheck::session::{self, Error, Traffic, TrafficSpec};
+use fwcheck::session::{self, Error, HostOptions, Rules, Traffic, TrafficSpec};
 
 use super::args::{HostArgs, InputArgs};
 use super::{load_valid, write_out};
@@ -80,26 +80,31 @@ pub struct GraphArgs {
 
 /// The simulation options for `traffic`, hosts inferred as the main command does
 /// ([`session::choose_hosts`]).
-fn sim_options(
-    rules: (&Path, &fwcheck::ruleset::Ruleset),
+fn sim_options(host: &HostOptions, traffic: &Traffic) -> Result<SimOptions, Error> {
+    let hosts = session::choose_hosts(&host.hosts, Some(traffic))?;
+    Ok(host.sim_options(&hosts.hosts))
+}
+
+/// The host options, then the ruleset loaded on that host (its sets decide which rules load);
+/// bad host options are refused (exit 2) whether or not anything is simulated.
+fn host_and_rules(
     host: &HostArgs,
     input: &InputArgs,
-    traffic: &Traffic,
-) -> Result<SimOptions, Error> {
-    let opts = host.host_options(input.backend.get())?;
-    session::check_ipsets(rules.0, rules.1, opts.ipsets.as_deref())?;
-    let hosts = session::choose_hosts(&opts.hosts, Some(traffic))?;
-    Ok(opts.sim_options(&hosts.hosts))
+    rules: &Path,
+) -> Result<(HostOptions, Rules), Error> {
+    let h = host.host_options(input.backend.get())?;
+    let r = load_valid(&input.source(rules, h.ipsets.as_ref()))?;
+    Ok((h, r))
 }
 
 /// `fwcheck trace`.
 pub fn trace(a: TraceArgs) -> Result<u8, Error> {
-    let mut rules = load_valid(&a.input.source(&a.rules))?;
+    let (host, mut rules) = host_and_rules(&a.host, &a.input, &a.rules)?;
     rules.what_if(&a.what_if)?;
     let rs = &rules.loaded.ruleset;
     let traced = if let (Some(pcap), Some(frame)) = (&a.pcap, a.frame) {
         let src = session::traffic(TrafficSpec::Capture(pcap.clone()), &[], false)?;
-        let opts = sim_options((&a.rules, rs), &a.host, &a.input, &src)?;
+        let opts = sim_options(&host, &src)?;
         fwcheck::trace::trace_frame(rs, opts, pcap, frame)
             .map_err(|e| Error::invalid(format!("{}: {e}", pcap.display())))?
     } else {
@@ -116,14 +121,13 @@ pub fn trace(a: TraceArgs) -> Result<u8, Error> {
                 )));
             }
         };
-        let given = a.host.host_options(a.input.backend.get())?.hosts;
         let mut go = GenOptions::default();
-        if !given.is_empty() {
-            go.host = given;
+        if !host.hosts.is_empty() {
+            go.host = host.hosts.clone();
         }
         let packets = flowspec::build(&specs, &go);
         let src = Traffic::packets(packets.clone());
-        let opts = sim_options((&a.rules, rs), &a.host, &a.input, &src)?;
+        let opts = sim_options(&host, &src)?;
         fwcheck::trace::trace_packets(rs, opts, packets)
     };
     let text = match a.format {
@@ -135,10 +139,10 @@ pub fn trace(a: TraceArgs) -> Result<u8, Error> {
 
 /// `fwcheck graph`.
 pub fn graph(a: GraphArgs) -> Result<u8, Error> {
-    let rules = load_valid(&a.input.source(&a.rules))?;
+    let (host, rules) = host_and_rules(&a.host, &a.input, &a.rules)?;
     let rs = &rules.loaded.ruleset;
     let engine = match &a.pcap {
-        Some(pcap) => Some(replay_counts((&a.rules, rs), &a.host, &a.input, pcap)?),
+        Some(pcap) => Some(replay_counts(rs, &host, pcap)?),
         None => None,
     };
     let pic = fwcheck::graph::build(rs, engine.as_ref());
@@ -151,13 +155,12 @@ pub fn graph(a: GraphArgs) -> Result<u8, Error> {
 
 /// Replays `pcap` through `rs` and hands back the engine with its counters.
 fn replay_counts<'r>(
-    (path, rs): (&Path, &'r fwcheck::ruleset::Ruleset),
-    host: &HostArgs,
-    input: &InputArgs,
+    rs: &'r fwcheck::ruleset::Ruleset,
+    host: &HostOptions,
     pcap: &Path,
 ) -> Result<fwcheck::engine::Engine<'r>, Error> {
     let src = session::traffic(TrafficSpec::Capture(pcap.to_path_buf()), &[], false)?;
-    let opts = sim_options((path, rs), host, input, &src)?;
+    let opts = sim_options(host, &src)?;
     replay::replay(rs, opts, src.source().clone(), |_| {})
         .map(|(e, _)| e)
         .map_err(|e| Error::invalid(format!("{}: {e}", pcap.display())))
@@ -172,12 +175,10 @@ pub fn chains(
     chain: Option<&str>,
     pcap: Option<&Path>,
 ) -> Result<u8, Error> {
-    let loaded = load_valid(&input.source(rules))?;
+    let (host, loaded) = host_and_rules(host, input, rules)?;
     let rs = &loaded.loaded.ruleset;
-    // Bad host options are refused even without --pcap (exit 2), as for the main command.
-    host.host_options(input.backend.get())?;
     let engine = match pcap {
-        Some(p) => Some(replay_counts((rules, rs), host, input, p)?),
+        Some(p) => Some(replay_counts(rs, &host, p)?),
         None => None,
     };
     let text =

@@ -53,6 +53,7 @@ pub(crate) const LOOP: &str = "E110";
 pub const COMMAND: &str = "E111";
 pub(crate) const NESTING: &str = "E112";
 pub(crate) const EXPANSION: &str = "E113";
+pub const NO_SET: &str = "E114";
 // Input warnings: loaded, but not as one might think.
 pub(crate) const QUOTE: &str = "W001";
 pub(crate) const UNKNOWN_EXT: &str = "W002";
@@ -238,6 +239,20 @@ pub const CODES: &[CodeInfo] = &[
         example: "iptables -A INPUT -s <3,000 addresses> -d <3,000 addresses> -j DROP   (9,000,000 rules)",
         fix: "Use an ipset (`-m set --match-set NAME src`) or split the line; a list on one \
               side only is usually what was meant.",
+    },
+    CodeInfo {
+        code: NO_SET,
+        name: "set-not-on-host",
+        severity: Error,
+        title: "a rule names an ipset the host's sets (--ipset) do not hold",
+        means: "With `--ipset FILE` the host's sets are known. `-m set --match-set NAME` and \
+                `-j SET --add-set/--del-set/--map-set NAME` look the set up when the rule is \
+                loaded: on that host iptables-restore refuses the rule (\"Set NAME doesn't \
+                exist\") and the whole file with it. Without --ipset, sets are unknown and any \
+                name loads.",
+        example: "-A INPUT -m set --match-set blocklist src -j DROP   (with --ipset sets.txt, which creates no `blocklist`)",
+        fix: "Create the set before the rules (`ipset create` in the --ipset file, as on the \
+              host), or fix the set's name in the rule.",
     },
     CodeInfo {
         code: QUOTE,

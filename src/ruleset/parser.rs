@@ -16,6 +16,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::diag::{Diagnostic, Severity, SourceFile, Span};
+use crate::ext::ipset::IpSets;
 use crate::ext::registry;
 use crate::ext::{Arg, Backend, Match, OptArg, OptSpec, OptVal, ParseCtx, Target};
 use crate::ruleset::lexer::{tokenize_restore, tokenize_shell, Token};
@@ -51,11 +52,15 @@ pub enum InputFormat {
     Script,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ParseOptions {
     pub family: Family,
     pub format: InputFormat,
     pub backend: Backend,
+    /// The host's ipsets (`--ipset FILE`): a rule naming a set they do not hold is refused,
+    /// as `iptables-restore` on that host refuses it. `None`: the sets are unknown, any name
+    /// loads.
+    pub ipsets: Option<Arc<IpSets>>,
 }
 
 impl Default for ParseOptions {
@@ -64,6 +69,7 @@ impl Default for ParseOptions {
             family: Family::V4,
             format: InputFormat::Auto,
             backend: Backend::Nft,
+            ipsets: None,
         }
     }
 }
@@ -127,7 +133,7 @@ pub fn apply(
         InputFormat::Auto => detect_format(&source.text[region.clone()]),
         f => f,
     };
-    let mut st = State::new(source.clone(), opts);
+    let mut st = State::new(source.clone(), &opts);
     st.noflush = noflush;
     st.on_step = on_step;
     if let Some(b) = base {
@@ -236,6 +242,7 @@ pub(crate) fn parse_rule_in(
             family: rs.family,
             format: InputFormat::Restore,
             backend,
+            ipsets: None,
         },
     );
     if p.has_errors() {

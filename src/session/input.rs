@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use crate::analysis::expect::{self, Expectation};
 use crate::conntrack::Timeouts;
+use crate::ext::ipset::IpSets;
 use crate::ext::Backend;
 use crate::lint::{self, Loaded};
 use crate::packet::flowspec::{self, FlowSpec};
@@ -33,6 +34,9 @@ pub struct RulesSource {
     pub format: InputFormat,
     /// iptables-nft or iptables-legacy.
     pub backend: Backend,
+    /// The host's ipsets (`--ipset FILE`): a rule naming a set they do not hold is an error
+    /// (E114), as iptables-restore on that host refuses it. `None`: sets unknown.
+    pub ipsets: Option<Arc<IpSets>>,
 }
 
 /// A loaded ruleset (possibly with errors: see [`Rules::is_valid`]), with what should be told
@@ -44,17 +48,15 @@ pub struct Rules {
     pub loaded: Arc<Loaded>,
     /// Warnings about the input as a whole (an empty file), without the `fwcheck: ` prefix.
     pub notices: Vec<String>,
+    /// The host's sets it was checked against ([`RulesSource::ipsets`]); `--what-if` commands
+    /// are checked against them too.
+    pub ipsets: Option<Arc<IpSets>>,
 }
 
 impl Rules {
     /// No diagnostic of error severity: the ruleset is what `iptables-restore` would load.
     pub fn is_valid(&self) -> bool {
         !self.loaded.has_errors()
-    }
-
-    /// [`check_ipsets`] for this ruleset.
-    pub fn check_ipsets(&self, sets: Option<&crate::ext::ipset::IpSets>) -> Result<(), Error> {
-        check_ipsets(&self.path, &self.loaded.ruleset, sets)
     }
 
     /// Apply `--what-if` commands in order (`-D INPUT 3`, `-P OUTPUT ACCEPT`, ...) to a valid
@@ -65,7 +67,7 @@ impl Rules {
             return Ok(());
         }
         let loaded = Arc::make_mut(&mut self.loaded);
-        crate::whatif::apply_what_if(&mut loaded.ruleset, commands)
+        crate::whatif::apply_what_if(&mut loaded.ruleset, self.ipsets.clone(), commands)
             .map_err(|e| Error::usage(e.to_string()))?;
         loaded.graph = crate::ruleset::graph::build(&loaded.ruleset).0;
         Ok(())
@@ -92,6 +94,7 @@ pub fn load_rules(src: &RulesSource) -> Result<Rules, Error> {
         family,
         format: src.format,
         backend: src.backend,
+        ipsets: src.ipsets.clone(),
     };
     let loaded = lint::load_str(&path.display().to_string(), &text, opts);
     let mut notices = Vec::new();
@@ -105,6 +108,7 @@ pub fn load_rules(src: &RulesSource) -> Result<Rules, Error> {
         path: path.to_path_buf(),
         loaded: Arc::new(loaded),
         notices,
+        ipsets: src.ipsets.clone(),
     })
 }
 
@@ -230,40 +234,6 @@ pub fn parse_hosts(values: &[String]) -> Result<HostList, Error> {
         }
     }
     Ok((hosts, nets))
-}
-
-/// With `--ipset FILE` the host's sets are known, and a rule naming a set the file does not
-/// create would not load there: `iptables-restore` refuses it ("Set NAME doesn't exist"). So is
-/// the ruleset `rs` (read from `path`) here (exit 3), at the first such rule, instead of a
-/// simulation of a ruleset the host would never run.
-pub fn check_ipsets(
-    path: &Path,
-    rs: &crate::ruleset::Ruleset,
-    sets: Option<&crate::ext::ipset::IpSets>,
-) -> Result<(), Error> {
-    let Some(sets) = sets else { return Ok(()) };
-    for rule in rs
-        .tables
-        .iter()
-        .flat_map(|t| &t.chains)
-        .flat_map(|c| &c.rules)
-    {
-        let target = match &rule.action {
-            crate::ruleset::model::Action::Target(t) => t.ipsets(),
-            _ => Vec::new(),
-        };
-        let named = rule.matches.iter().flat_map(|m| m.module.ipsets());
-        if let Some(missing) = named.chain(target).find(|n| sets.get(n).is_none()) {
-            let (line, col) = rs.source.line_col(rule.span.start as usize);
-            return Err(Error::invalid(format!(
-                "{}:{line}:{col}: set `{missing}` is not in --ipset: on that host \
-                 iptables-restore refuses this rule (\"Set {missing} doesn't exist\"); \
-                 expected a set the --ipset file creates",
-                path.display()
-            )));
-        }
-    }
-    Ok(())
 }
 
 /// Parse `--ct-timeout NAME=SECS` values into `timeouts`, refusing what the kernel's sysctl

@@ -16,6 +16,7 @@
 //!     family: None,
 //!     format: fwcheck::ruleset::InputFormat::Auto,
 //!     backend: fwcheck::ext::Backend::Nft,
+//!     ipsets: None,
 //! })?;
 //! let traffic = session::traffic(TrafficSpec::Capture("capture.pcap".into()), &[], false)?;
 //! let config = Config::default();
@@ -35,7 +36,7 @@ mod input;
 mod interfaces;
 
 pub use input::{
-    check_ipsets, family, load_rules, parse_ct_timeouts, parse_flows, parse_hosts, parse_profile,
+    family, load_rules, parse_ct_timeouts, parse_flows, parse_hosts, parse_profile,
     read_expectations, read_text, HostList, Rules, RulesSource, MAX_RULES_BYTES,
 };
 pub use interfaces::interface_notices;

@@ -375,6 +375,7 @@ fn parse_rules(
         &st.source,
     );
     rp.backend = st.backend;
+    rp.ipsets = st.ipsets.as_deref();
     let r = rp.parse(rest);
     st.diags.append(&mut rp.diags);
     let rules = r.ok_or(Refused::Reported)?;

@@ -131,6 +131,8 @@ pub(super) struct RuleParser<'a> {
     pub(super) order: Vec<Owner>,
     pub(super) implicit_loaded: bool,
     pub(super) skip_rule: bool,
+    /// The host's sets, when known (`ParseOptions::ipsets`).
+    pub(super) ipsets: Option<&'a IpSets>,
 }
 
 pub(super) struct Resolved<'t> {
@@ -177,6 +179,7 @@ impl<'a> RuleParser<'a> {
             order: Vec::new(),
             implicit_loaded: false,
             skip_rule: false,
+            ipsets: None,
         }
     }
 
@@ -1032,6 +1035,25 @@ impl<'a> RuleParser<'a> {
         None
     }
 
+    /// With the host's sets known, the first of `names` they do not hold: the kernel looks a
+    /// set up when the rule is loaded (`ip_set_nfnl_get_byname` in xt_set's checkentry), so
+    /// iptables-restore refuses the rule ("Set NAME doesn't exist").
+    fn missing_set(&self, names: Vec<&str>, span: Span) -> Option<Diagnostic> {
+        let sets = self.ipsets?;
+        let missing = names.into_iter().find(|n| sets.get(n).is_none())?;
+        Some(
+            Diagnostic::error(
+                code::NO_SET,
+                span,
+                format!(
+                    "set `{missing}` is not in --ipset: on that host iptables-restore refuses \
+                     this rule (\"Set {missing} doesn't exist\")"
+                ),
+            )
+            .expected("a set the --ipset file creates"),
+        )
+    }
+
     pub(super) fn finish(&mut self) -> Option<Vec<Rule>> {
         // Module-level checks.
         let mut built: Vec<MatchEntry> = Vec::with_capacity(self.matches.len());
@@ -1051,6 +1073,9 @@ impl<'a> RuleParser<'a> {
             let r = lm.module.finish(&mut cx);
             self.diags.extend(warnings);
             if let Err(d) = r {
+                return self.err(d);
+            }
+            if let Some(d) = self.missing_set(lm.module.ipsets(), lm.span) {
                 return self.err(d);
             }
             if let Some(req) = registry::required_proto(lm.module.name(), self.family) {
@@ -1091,6 +1116,9 @@ impl<'a> RuleParser<'a> {
                 let r = t.finish(&mut cx);
                 self.diags.extend(warnings);
                 if let Err(d) = r {
+                    return self.err(d);
+                }
+                if let Some(d) = self.missing_set(t.ipsets(), s) {
                     return self.err(d);
                 }
                 if let Some(tb) = t.table() {

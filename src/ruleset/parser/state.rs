@@ -8,6 +8,8 @@ use super::*;
 pub(super) struct State<'s> {
     pub(super) backend: Backend,
     pub(super) family: Family,
+    /// The host's sets (`ParseOptions::ipsets`).
+    pub(super) ipsets: Option<Arc<IpSets>>,
     pub(super) tables: Vec<TableB>,
     pub(super) diags: Vec<Diagnostic>,
     pub(super) source: Arc<SourceFile>,
@@ -21,10 +23,11 @@ pub(super) struct State<'s> {
 }
 
 impl<'s> State<'s> {
-    pub(super) fn new(source: Arc<SourceFile>, opts: ParseOptions) -> State<'s> {
+    pub(super) fn new(source: Arc<SourceFile>, opts: &ParseOptions) -> State<'s> {
         State {
             family: opts.family,
             backend: opts.backend,
+            ipsets: opts.ipsets.clone(),
             tables: Vec::new(),
             diags: Vec::new(),
             source,

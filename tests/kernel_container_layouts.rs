@@ -327,7 +327,48 @@ fn kube_nodeport_from_the_pod_bridge() {
     );
 }
 
+// --- FW016's fixes (tests/container_layouts.rs): the kernel drops the probes too ---
+
+fn fw016_fixes_close_the_ports() {
+    let podman = fixture("podman-netavark.rules.v4").replace(
+        "-A FORWARD -m comment",
+        "-A FORWARD -i eth0 -p tcp -m conntrack --ctorigdstport 8080 --ctdir ORIGINAL -j DROP\n\
+         -A FORWARD -i eth0 -p udp -m conntrack --ctorigdstport 5353 --ctdir ORIGINAL -j DROP\n\
+         -A FORWARD -m comment",
+    );
+    let got = run(
+        &podman,
+        "podman-host.json",
+        "eth0",
+        vec![
+            syn(CLIENT, HOST, 8080, 1),
+            udp4(CLIENT, HOST, 40002, 5353, 2, b"q"),
+        ],
+    );
+    expect(
+        &got,
+        &[
+            ("DROP", "filter FORWARD #1 "),
+            ("DROP", "filter FORWARD #2 "),
+        ],
+    );
+    let kube = fixture("kube-proxy-nodeport.rules.v4").replacen(
+        "-A FORWARD ",
+        "-A FORWARD -i eth0 -p tcp -m conntrack --ctorigdstport 30080 --ctdir ORIGINAL -j DROP\n\
+         -A FORWARD ",
+        1,
+    );
+    let got = run(
+        &kube,
+        "kube-node.json",
+        "eth0",
+        vec![syn(CLIENT, HOST, 30080, 1)],
+    );
+    expect(&got, &[("DROP", "filter FORWARD #1 ")]);
+}
+
 kernel_tests!(
+    fw016_fixes_close_the_ports,
     kube_nodeport_from_outside,
     kube_nodeport_from_the_pod_bridge,
     ufw_published_ports_bypass_deny_incoming,

@@ -9,9 +9,11 @@
 //! * FW017 — a FORWARD-side rule (DOCKER-USER…) that matches the published host port: FORWARD
 //!   sees the packet after DNAT, with the container's port, so the rule never fires for it.
 //!
-//! Probes are built from the DNAT rules and run through the same engine as everything else,
-//! with the host's interfaces and routes (`--iface-addr`, `--route`, `--host-config`): without
-//! them the host has one interface and no packet can leave by another.
+//! Probes are built from the DNAT rules (one without a port match of its own, as kube-proxy's
+//! `KUBE-SEP-…`, takes the ports of the rules that jump to its chain) and run through the same
+//! engine as everything else, with the host's interfaces and routes (`--iface-addr`, `--route`,
+//! `--host-config`): without them the host has one interface and no packet can leave by
+//! another.
 
 use std::net::IpAddr;
 
@@ -61,7 +63,11 @@ fn published(rs: &Ruleset) -> Vec<Published> {
                 _ => continue,
             };
             let to = nat.addr.map(|(min, _)| (min, nat.ports.map(|(lo, _)| lo)));
-            for port in dports(r) {
+            let mut ports = dports(r);
+            if ports.is_empty() {
+                ports = ports_leading_to(t, ci, proto);
+            }
+            for port in ports {
                 if v.len() < MAX_PORTS {
                     v.push(Published {
                         proto,
@@ -78,6 +84,47 @@ fn published(rs: &Ruleset) -> Vec<Published> {
         }
     }
     v
+}
+
+/// The ports a DNAT rule without a port match of its own serves: those of the rules that lead
+/// to its chain, the nearest first (kube-proxy: `KUBE-NODEPORTS --dport 30080 -j KUBE-EXT-…`
+/// -> `KUBE-SVC-…` -> `KUBE-SEP-… -j DNAT`, and the cluster IP's `KUBE-SERVICES -d … --dport
+/// 80`), up to 8 chains up. Rules of another protocol do not lead there.
+fn ports_leading_to(t: &crate::ruleset::Table, chain: usize, proto: u8) -> Vec<u16> {
+    let mut ports = Vec::new();
+    let mut level = vec![chain];
+    let mut seen = vec![chain];
+    for _ in 0..8 {
+        let mut next = Vec::new();
+        for (ci, c) in t.chains.iter().enumerate() {
+            if matches!(c.name.as_str(), "OUTPUT" | "POSTROUTING" | "INPUT") {
+                continue;
+            }
+            for r in &c.rules {
+                let (Action::Jump(to) | Action::Goto(to)) = &r.action else {
+                    continue;
+                };
+                if !level.contains(&to.index) || r.proto.is_some_and(|(p, inv)| inv || p != proto) {
+                    continue;
+                }
+                let here = dports(r);
+                if here.is_empty() && !seen.contains(&ci) {
+                    seen.push(ci);
+                    next.push(ci);
+                }
+                for p in here {
+                    if !ports.contains(&p) {
+                        ports.push(p);
+                    }
+                }
+            }
+        }
+        if next.is_empty() {
+            break;
+        }
+        level = next;
+    }
+    ports
 }
 
 fn probe(client: IpAddr, host: IpAddr, proto: u8, port: u16) -> crate::packet::Packet {

@@ -415,7 +415,7 @@ pub fn setup(cfg: &OracleConfig, opts: &ReplayOptions) -> Result<Lab, OracleErro
         }
     }
     for (dest, len, dev) in &cfg.extra_routes {
-        if family_of(dest) == cfg.family && extra.iter().any(|(n, _)| n == dev) {
+        if family_of(dest) == cfg.family && (dev == iface || extra.iter().any(|(n, _)| n == dev)) {
             batch += &format!("route replace {dest}/{len} dev {dev}\n");
         }
     }

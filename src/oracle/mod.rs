@@ -146,7 +146,8 @@ pub struct OracleConfig {
     /// one of them counts as forwarded like one leaving [`Self::iface`]. Frames are injected on
     /// [`Self::iface`] only.
     pub(crate) extra_ifaces: Vec<(String, IpAddr, u8)>,
-    /// Routes by the extra interfaces: destination, prefix length, device.
+    /// Routes by the extra interfaces or by [`Self::iface`]: destination, prefix length,
+    /// device (after [`Self::iface`]'s own default route, so they replace it).
     pub(crate) extra_routes: Vec<(IpAddr, u8, String)>,
     /// `ipset save` output restored (`ipset restore`) before the ruleset is loaded.
     pub ipsets: Option<String>,

@@ -1,0 +1,380 @@
+//! Real container layouts against the kernel, frame by frame (fixtures/containers/: what
+//! dockerd 28, netavark, ufw with Docker and kube-proxy write, each as iptables-save printed
+//! it). The oracle's namespace has the host configuration's interfaces as tun devices (eth0 and
+//! the bridge: docker0, podman0, cni0), frames are injected on the interface the test names;
+//! the kernel's verdicts and fwcheck's deciding rules are pinned. The static findings on the
+//! same fixtures: tests/container_layouts.rs.
+#[macro_use]
+mod kernel_harness;
+mod oracle_common;
+
+use std::net::Ipv4Addr;
+
+use fwcheck::compare::{compare, Comparison};
+use fwcheck::engine::{SimEnv, SimOptions};
+use fwcheck::host::HostConfig;
+use fwcheck::lint::load_str;
+use fwcheck::oracle::Pacing;
+use fwcheck::ruleset::ParseOptions;
+use oracle_common::*;
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/containers")
+            .join(name),
+    )
+    .expect("fixture")
+}
+
+fn sim(host_json: &str, iface: &str) -> SimOptions {
+    let mut h = HostConfig::default();
+    h.load_json(host_json, &fixture(host_json))
+        .expect("host config");
+    let mut env = SimEnv {
+        iface: iface.into(),
+        ..SimEnv::default()
+    };
+    env.apply_host(&h);
+    SimOptions {
+        env,
+        router: true,
+        ..SimOptions::default()
+    }
+}
+
+/// Replays `packets` arriving on `iface` through the kernel and fwcheck: no frame may differ.
+/// Returns each frame's kernel verdict and fwcheck's deciding rule.
+fn run(
+    rules: &str,
+    host_json: &str,
+    iface: &str,
+    packets: Vec<Vec<u8>>,
+) -> Vec<(&'static str, String)> {
+    let loaded = load_str("layout.rules.v4", rules, ParseOptions::default());
+    assert!(!loaded.has_errors(), "{}", loaded.render_diagnostics(false));
+    let n = packets.len();
+    let cmp: Comparison = compare(
+        &loaded,
+        decoded(packets),
+        sim(host_json, iface),
+        Pacing::AsFastAsPossible,
+    )
+    .expect("compare");
+    assert_eq!(cmp.mismatches, 0, "{}", cmp.render(true));
+    assert_eq!(cmp.compared, n, "{}", cmp.render(true));
+    cmp.frames
+        .iter()
+        .map(|f| {
+            (
+                f.kernel.unwrap_or("-"),
+                f.fwcheck_rule.clone().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+fn syn(src: Ipv4Addr, dst: Ipv4Addr, dport: u16, i: u16) -> Vec<u8> {
+    tcp4(src, dst, 40000 + i, dport, 1000, 0, SYN, i)
+}
+
+fn ip(s: &str) -> Ipv4Addr {
+    s.parse().unwrap()
+}
+
+/// Asserts each frame's (kernel verdict, start of fwcheck's deciding rule).
+fn expect(got: &[(&'static str, String)], want: &[(&str, &str)]) {
+    assert_eq!(got.len(), want.len(), "{got:#?}");
+    for (i, ((kv, rule), (wv, wr))) in got.iter().zip(want).enumerate() {
+        assert!(
+            kv == wv && rule.starts_with(wr),
+            "frame {}: kernel {kv} by {rule:?}, want {wv} by {wr:?}\n{got:#?}",
+            i + 1
+        );
+    }
+}
+
+// --- dockerd 28: DOCKER-FORWARD, DOCKER-CT, DOCKER-BRIDGE, raw direct-access DROP ---
+
+fn docker28_from_outside() {
+    let got = run(
+        &fixture("docker-forward-chains.rules.v4"),
+        "docker-host.json",
+        "eth0",
+        vec![
+            syn(CLIENT, HOST, 8080, 1),
+            syn(CLIENT, HOST, 3306, 2),
+            syn(CLIENT, HOST, 22, 3),
+            // Routed straight to the published container's address: raw PREROUTING drops it.
+            syn(CLIENT, ip("172.17.0.2"), 80, 4),
+            // Straight to a container without published ports: DOCKER's catch-all DROP.
+            syn(CLIENT, ip("172.17.0.3"), 5432, 5),
+            udp4(CLIENT, HOST, 40006, 8080, 6, b"x"),
+        ],
+    );
+    expect(
+        &got,
+        &[
+            // DNATed to 172.17.0.2:80 and forwarded to docker0, past INPUT's DROP policy.
+            ("ACCEPT", "filter DOCKER #1 "),
+            ("DROP", "filter INPUT policy"),
+            ("ACCEPT", "filter INPUT #3 "),
+            ("DROP", "raw PREROUTING #1 "),
+            ("DROP", "filter DOCKER #2 "),
+            ("DROP", "filter INPUT policy"),
+        ],
+    );
+}
+
+fn docker28_from_the_bridge() {
+    let c2 = ip("172.17.0.2");
+    let got = run(
+        &fixture("docker-forward-chains.rules.v4"),
+        "docker-host.json",
+        "docker0",
+        vec![
+            // Out to the world (MASQUERADE on eth0).
+            syn(c2, ip("203.0.113.7"), 443, 1),
+            // To another container on the same bridge.
+            syn(c2, ip("172.17.0.3"), 5432, 2),
+            // To the host's bridge address: INPUT's policy.
+            udp4(c2, ip("172.17.0.1"), 40003, 53, 3, b"q"),
+        ],
+    );
+    expect(
+        &got,
+        &[
+            ("ACCEPT", "filter DOCKER-FORWARD #4 "),
+            ("ACCEPT", "filter DOCKER-FORWARD #4 "),
+            ("DROP", "filter INPUT policy"),
+        ],
+    );
+}
+
+// --- Podman 4.3 / netavark 1.4: NETAVARK-HOSTPORT-DNAT, NETAVARK_FORWARD, FORWARD policy ACCEPT ---
+
+fn podman_from_outside() {
+    let got = run(
+        &fixture("podman-netavark.rules.v4"),
+        "podman-host.json",
+        "eth0",
+        vec![
+            syn(CLIENT, HOST, 8080, 1),
+            udp4(CLIENT, HOST, 40002, 5353, 2, b"q"),
+            syn(CLIENT, HOST, 3306, 3),
+            syn(CLIENT, HOST, 22, 4),
+            udp4(CLIENT, HOST, 40005, 53, 5, b"q"),
+            // Routed straight to the container, any port: nothing of netavark's stops it.
+            syn(CLIENT, ip("10.88.0.2"), 22, 6),
+        ],
+    );
+    expect(
+        &got,
+        &[
+            // DNATed to 10.88.0.2:80 / :53; NETAVARK_FORWARD only accepts replies and the
+            // bridge's own traffic, so FORWARD's policy ACCEPT lets them through.
+            ("ACCEPT", "filter FORWARD policy"),
+            ("ACCEPT", "filter FORWARD policy"),
+            ("DROP", "filter INPUT policy"),
+            ("ACCEPT", "filter INPUT #3 "),
+            ("DROP", "filter INPUT policy"),
+            ("ACCEPT", "filter FORWARD policy"),
+        ],
+    );
+}
+
+fn podman_from_the_bridge() {
+    let c = ip("10.88.0.2");
+    let got = run(
+        &fixture("podman-netavark.rules.v4"),
+        "podman-host.json",
+        "podman0",
+        vec![
+            syn(c, ip("203.0.113.7"), 443, 1),
+            syn(c, ip("10.88.0.3"), 5432, 2),
+            udp4(c, ip("10.88.0.1"), 40003, 53, 3, b"q"),
+        ],
+    );
+    expect(
+        &got,
+        &[
+            ("ACCEPT", "filter NETAVARK_FORWARD #2 "),
+            ("ACCEPT", "filter NETAVARK_FORWARD #2 "),
+            ("DROP", "filter INPUT policy"),
+        ],
+    );
+}
+
+// --- ufw 0.36 with dockerd 28, and ufw-docker's fix ---
+
+/// SYNs from outside to web's 8080 and db's 5432 (published), 3306 (not), 22 (ufw allows).
+fn ufw_outside() -> Vec<Vec<u8>> {
+    vec![
+        syn(CLIENT, HOST, 8080, 1),
+        syn(CLIENT, HOST, 5432, 2),
+        syn(CLIENT, HOST, 3306, 3),
+        syn(CLIENT, HOST, 22, 4),
+    ]
+}
+
+fn ufw_published_ports_bypass_deny_incoming() {
+    let got = run(
+        &fixture("docker-ufw.rules.v4"),
+        "docker-host.json",
+        "eth0",
+        ufw_outside(),
+    );
+    expect(
+        &got,
+        &[
+            // Docker's FORWARD jumps come before ufw's: DOCKER accepts both published ports.
+            ("ACCEPT", "filter DOCKER #2 "),
+            ("ACCEPT", "filter DOCKER #1 "),
+            ("DROP", "filter INPUT policy"),
+            ("ACCEPT", "filter ufw-user-input #1 "),
+        ],
+    );
+}
+
+fn ufw_docker_fix_closes_what_ufw_does_not_allow() {
+    let got = run(
+        &fixture("docker-ufw-fixed.rules.v4"),
+        "docker-host.json",
+        "eth0",
+        ufw_outside(),
+    );
+    expect(
+        &got,
+        &[
+            // `ufw route allow ... to 172.17.0.2 port 80`, reached from DOCKER-USER.
+            ("ACCEPT", "filter ufw-user-forward #1 "),
+            // db: ufw-docker's drop of new connections to private container addresses.
+            ("DROP", "filter ufw-docker-logging-deny #2 "),
+            ("DROP", "filter INPUT policy"),
+            ("ACCEPT", "filter ufw-user-input #1 "),
+        ],
+    );
+    let c2 = ip("172.17.0.2");
+    let got = run(
+        &fixture("docker-ufw-fixed.rules.v4"),
+        "docker-host.json",
+        "docker0",
+        vec![
+            syn(c2, ip("203.0.113.7"), 443, 1),
+            syn(c2, ip("172.17.0.3"), 5432, 2),
+        ],
+    );
+    // DOCKER-USER returns for private sources: the containers' own traffic is Docker's.
+    expect(
+        &got,
+        &[
+            ("ACCEPT", "filter DOCKER-FORWARD #4 "),
+            ("ACCEPT", "filter DOCKER-FORWARD #4 "),
+        ],
+    );
+}
+
+// --- kube-proxy (iptables mode): a NodePort service with one endpoint ---
+
+fn kube_nodeport_from_outside() {
+    let got = run(
+        &fixture("kube-proxy-nodeport.rules.v4"),
+        "kube-node.json",
+        "eth0",
+        vec![
+            syn(CLIENT, HOST, 30080, 1),
+            syn(CLIENT, HOST, 3306, 2),
+            syn(CLIENT, HOST, 22, 3),
+            // Straight to the pod: not marked, FORWARD's policy.
+            syn(CLIENT, ip("10.244.0.5"), 8080, 4),
+            // The cluster IP, routed to the node by a neighbour: KUBE-SERVICES DNATs it too.
+            syn(CLIENT, ip("10.96.0.20"), 80, 5),
+        ],
+    );
+    expect(
+        &got,
+        &[
+            // KUBE-NODEPORTS -> KUBE-EXT (mark 0x4000) -> KUBE-SVC -> KUBE-SEP DNAT to the pod;
+            // KUBE-FORWARD accepts the marked packet, past INPUT's and FORWARD's DROP.
+            ("ACCEPT", "filter KUBE-FORWARD #2 "),
+            ("DROP", "filter INPUT policy"),
+            ("ACCEPT", "filter INPUT #6 "),
+            ("DROP", "filter FORWARD policy"),
+            ("ACCEPT", "filter KUBE-FORWARD #2 "),
+        ],
+    );
+}
+
+fn kube_nodeport_from_the_pod_bridge() {
+    let pod = ip("10.244.0.5");
+    let got = run(
+        &fixture("kube-proxy-nodeport.rules.v4"),
+        "kube-node.json",
+        "cni0",
+        vec![
+            // The pod reaches its own service (hairpin: KUBE-SEP marks it for masquerade).
+            syn(pod, ip("10.96.0.20"), 80, 1),
+            syn(pod, ip("203.0.113.7"), 443, 2),
+        ],
+    );
+    expect(
+        &got,
+        &[
+            ("ACCEPT", "filter KUBE-FORWARD #2 "),
+            // No CNI rule lets pods out here: the hand-written FORWARD policy.
+            ("DROP", "filter FORWARD policy"),
+        ],
+    );
+}
+
+// --- FW016's fixes (tests/container_layouts.rs): the kernel drops the probes too ---
+
+fn fw016_fixes_close_the_ports() {
+    let podman = fixture("podman-netavark.rules.v4").replace(
+        "-A FORWARD -m comment",
+        "-A FORWARD -i eth0 -p tcp -m conntrack --ctorigdstport 8080 --ctdir ORIGINAL -j DROP\n\
+         -A FORWARD -i eth0 -p udp -m conntrack --ctorigdstport 5353 --ctdir ORIGINAL -j DROP\n\
+         -A FORWARD -m comment",
+    );
+    let got = run(
+        &podman,
+        "podman-host.json",
+        "eth0",
+        vec![
+            syn(CLIENT, HOST, 8080, 1),
+            udp4(CLIENT, HOST, 40002, 5353, 2, b"q"),
+        ],
+    );
+    expect(
+        &got,
+        &[
+            ("DROP", "filter FORWARD #1 "),
+            ("DROP", "filter FORWARD #2 "),
+        ],
+    );
+    let kube = fixture("kube-proxy-nodeport.rules.v4").replacen(
+        "-A FORWARD ",
+        "-A FORWARD -i eth0 -p tcp -m conntrack --ctorigdstport 30080 --ctdir ORIGINAL -j DROP\n\
+         -A FORWARD ",
+        1,
+    );
+    let got = run(
+        &kube,
+        "kube-node.json",
+        "eth0",
+        vec![syn(CLIENT, HOST, 30080, 1)],
+    );
+    expect(&got, &[("DROP", "filter FORWARD #1 ")]);
+}
+
+kernel_tests!(
+    fw016_fixes_close_the_ports,
+    kube_nodeport_from_outside,
+    kube_nodeport_from_the_pod_bridge,
+    ufw_published_ports_bypass_deny_incoming,
+    ufw_docker_fix_closes_what_ufw_does_not_allow,
+    docker28_from_outside,
+    docker28_from_the_bridge,
+    podman_from_outside,
+    podman_from_the_bridge
+);

@@ -42,6 +42,8 @@ fn published(rs: &Ruleset) -> Vec<Published> {
     let Some(t) = rs.table(TableKind::Nat) else {
         return v;
     };
+    // Built once, when a DNAT rule has no port of its own.
+    let mut callers: Option<Callers> = None;
     for (ci, c) in t.chains.iter().enumerate() {
         // DNAT in OUTPUT concerns the host's own packets; PREROUTING and user chains may
         // serve inbound ones.
@@ -63,9 +65,13 @@ fn published(rs: &Ruleset) -> Vec<Published> {
                 _ => continue,
             };
             let to = nat.addr.map(|(min, _)| (min, nat.ports.map(|(lo, _)| lo)));
+            if v.len() >= MAX_PORTS {
+                return v;
+            }
             let mut ports = dports(r);
             if ports.is_empty() {
-                ports = ports_leading_to(t, ci, proto);
+                let callers = callers.get_or_insert_with(|| Callers::of(t));
+                ports = callers.ports_leading_to(t, ci, proto);
             }
             for port in ports {
                 if v.len() < MAX_PORTS {
@@ -86,45 +92,65 @@ fn published(rs: &Ruleset) -> Vec<Published> {
     v
 }
 
-/// The ports a DNAT rule without a port match of its own serves: those of the rules that lead
-/// to its chain, the nearest first (kube-proxy: `KUBE-NODEPORTS --dport 30080 -j KUBE-EXT-…`
-/// -> `KUBE-SVC-…` -> `KUBE-SEP-… -j DNAT`, and the cluster IP's `KUBE-SERVICES -d … --dport
-/// 80`), up to 8 chains up. Rules of another protocol do not lead there.
-fn ports_leading_to(t: &crate::ruleset::Table, chain: usize, proto: u8) -> Vec<u16> {
-    let mut ports = Vec::new();
-    let mut level = vec![chain];
-    let mut seen = vec![chain];
-    for _ in 0..8 {
-        let mut next = Vec::new();
+/// The rules that jump or go to each chain of a table (the inbound hooks' side: not from
+/// OUTPUT, POSTROUTING or INPUT), as (chain, rule) indices.
+struct Callers(Vec<Vec<(usize, usize)>>);
+
+impl Callers {
+    fn of(t: &crate::ruleset::Table) -> Callers {
+        let mut into = vec![Vec::new(); t.chains.len()];
         for (ci, c) in t.chains.iter().enumerate() {
             if matches!(c.name.as_str(), "OUTPUT" | "POSTROUTING" | "INPUT") {
                 continue;
             }
-            for r in &c.rules {
-                let (Action::Jump(to) | Action::Goto(to)) = &r.action else {
-                    continue;
-                };
-                if !level.contains(&to.index) || r.proto.is_some_and(|(p, inv)| inv || p != proto) {
-                    continue;
-                }
-                let here = dports(r);
-                if here.is_empty() && !seen.contains(&ci) {
-                    seen.push(ci);
-                    next.push(ci);
-                }
-                for p in here {
-                    if !ports.contains(&p) {
-                        ports.push(p);
+            for (ri, r) in c.rules.iter().enumerate() {
+                if let Action::Jump(to) | Action::Goto(to) = &r.action {
+                    if let Some(v) = into.get_mut(to.index) {
+                        v.push((ci, ri));
                     }
                 }
             }
         }
-        if next.is_empty() {
-            break;
-        }
-        level = next;
+        Callers(into)
     }
-    ports
+
+    /// The ports a DNAT rule without a port match of its own serves: those of the rules that
+    /// lead to its chain, the nearest first (kube-proxy: `KUBE-NODEPORTS --dport 30080 -j
+    /// KUBE-EXT-…` -> `KUBE-SVC-…` -> `KUBE-SEP-… -j DNAT`, and the cluster IP's
+    /// `KUBE-SERVICES -d … --dport 80`), up to 8 chains up. Rules of another protocol do not
+    /// lead there. Each step visits only the rules that jump into the level's chains.
+    fn ports_leading_to(&self, t: &crate::ruleset::Table, chain: usize, proto: u8) -> Vec<u16> {
+        let mut ports = Vec::new();
+        let mut level = vec![chain];
+        let mut seen = vec![false; t.chains.len()];
+        seen[chain] = true;
+        for _ in 0..8 {
+            let mut next = Vec::new();
+            for &to in &level {
+                for &(ci, ri) in &self.0[to] {
+                    let r = &t.chains[ci].rules[ri];
+                    if r.proto.is_some_and(|(p, inv)| inv || p != proto) {
+                        continue;
+                    }
+                    let here = dports(r);
+                    if here.is_empty() && !seen[ci] {
+                        seen[ci] = true;
+                        next.push(ci);
+                    }
+                    for p in here {
+                        if !ports.contains(&p) {
+                            ports.push(p);
+                        }
+                    }
+                }
+            }
+            if next.is_empty() {
+                break;
+            }
+            level = next;
+        }
+        ports
+    }
 }
 
 fn probe(client: IpAddr, host: IpAddr, proto: u8, port: u16) -> crate::packet::Packet {

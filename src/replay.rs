@@ -2,7 +2,7 @@
 //! engine — with the kernel's defragmentation in front when the ruleset makes it track
 //! connections — handing every frame's [`Outcome`] to a sink as it is decided (constant memory).
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
@@ -434,27 +434,33 @@ impl GsoTrains {
         let now = p.ts.0;
         let tsval = t.options.timestamp.map(|(v, _)| v);
         let end = t.seq.wrapping_add(p.payload_len);
-        let cont = self.last.get(&key).is_some_and(|l| {
-            l.end_seq == t.seq
-                && l.ack == t.ack
-                && l.tsval == tsval
-                && !l.ended
-                && now.saturating_sub(l.at_ns) < 50_000
-        });
+        let seg = LastSegment {
+            end_seq: end,
+            ack: t.ack,
+            tsval,
+            ended: t.flags & (PSH | FIN) != 0,
+            at_ns: now,
+        };
         if self.last.len() >= Self::CAP && !self.last.contains_key(&key) {
             self.last.clear();
         }
-        self.last.insert(
-            key,
-            LastSegment {
-                end_seq: end,
-                ack: t.ack,
-                tsval,
-                ended: t.flags & (PSH | FIN) != 0,
-                at_ns: now,
-            },
-        );
-        cont
+        // One hash per segment: the flow's entry is read and replaced in place.
+        match self.last.entry(key) {
+            std::collections::hash_map::Entry::Occupied(mut e) => {
+                let l = e.get();
+                let cont = l.end_seq == t.seq
+                    && l.ack == t.ack
+                    && l.tsval == tsval
+                    && !l.ended
+                    && now.saturating_sub(l.at_ns) < 50_000;
+                *e.get_mut() = seg;
+                cont
+            }
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(seg);
+                false
+            }
+        }
     }
 }
 
@@ -603,7 +609,7 @@ impl<'r> Replayer<'r> {
             engine,
             defrag: ct.then(make),
             local_defrag: (!ct).then(make),
-            first_fragment_skb: HashMap::new(),
+            first_fragment_skb: HashMap::default(),
             checksums,
             gso: GsoTrains::default(),
             stats: ReplayStats::default(),
@@ -953,7 +959,8 @@ pub(crate) fn replay_with_reload<'r>(
             }
         }
         Source::Capture(path) => {
-            let mut reader = CaptureReader::open(&path)?;
+            // Read and decoded on another core while the engine judges the frames before.
+            let mut reader = crate::packet::ingest::pipeline::PipelinedCapture::open(&path)?;
             for item in &mut reader {
                 r.stats.frames += 1;
                 match item {
@@ -967,7 +974,7 @@ pub(crate) fn replay_with_reload<'r>(
                     }
                 }
             }
-            r.stats.interfaces = reader.interfaces().clone();
+            r.stats.interfaces = reader.interfaces();
         }
     }
     Ok(r.finish())

@@ -18,7 +18,9 @@
 //! Both tables are bounded (oldest first out) and expire by capture time, so memory does not
 //! grow with the capture.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use foldhash::HashMap;
 use std::net::IpAddr;
 
 use super::outcome::{CtLabel, Decision, Verdict};

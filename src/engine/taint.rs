@@ -14,7 +14,9 @@
 //! Bloom filter (1 MiB, no false negatives), so its later packets stay uncertain — an
 //! overflowing table makes more verdicts uncertain, never one certain that was not.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
+
+use foldhash::{HashMap, HashSet};
 use std::net::IpAddr;
 
 use crate::conntrack::Tuple;

@@ -5,4 +5,5 @@
 pub mod capture;
 pub mod decode;
 pub mod defrag;
+pub mod pipeline;
 pub mod problem;

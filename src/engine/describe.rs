@@ -16,7 +16,7 @@ use crate::ruleset::printer::rule_text;
 use crate::ruleset::{Ruleset, TableKind};
 
 /// Where a decision came from, as printed in reports.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize)]
 pub struct RuleInfo {
     pub table: &'static str,
     pub chain: String,
@@ -33,9 +33,37 @@ pub struct RuleInfo {
     /// Set when the IP stack or conntrack decided, not a rule.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stack: Option<&'static str>,
+    /// This value as JSON, made once ([`RuleInfo::json`]): a replay's JSON output names the
+    /// same few rules for millions of packets.
+    #[serde(skip)]
+    json: std::sync::OnceLock<Box<serde_json::value::RawValue>>,
 }
 
+impl PartialEq for RuleInfo {
+    fn eq(&self, o: &RuleInfo) -> bool {
+        (
+            self.table,
+            &self.chain,
+            self.number,
+            self.line,
+            &self.text,
+            self.policy,
+            self.stack,
+        ) == (
+            o.table, &o.chain, o.number, o.line, &o.text, o.policy, o.stack,
+        )
+    }
+}
+
+impl Eq for RuleInfo {}
+
 impl RuleInfo {
+    /// This value serialised as JSON (what `serde_json` writes for it), computed on first use.
+    pub(crate) fn json(&self) -> &serde_json::value::RawValue {
+        self.json
+            .get_or_init(|| serde_json::value::to_raw_value(self).expect("a RuleInfo serialises"))
+    }
+
     /// `filter INPUT #3 (line 8)`, `filter OUTPUT policy DROP`, `stack: bad IP header checksum`.
     pub fn short(&self) -> String {
         if let Some(s) = self.stack {
@@ -69,6 +97,7 @@ pub fn rule_info(rs: &Ruleset, d: &Decision) -> Option<RuleInfo> {
                 text: Some(rule_text(&c.name, rule)),
                 policy: None,
                 stack: None,
+                json: Default::default(),
             }
         }
         Decision::Policy { table: k, chain } => {
@@ -82,6 +111,7 @@ pub fn rule_info(rs: &Ruleset, d: &Decision) -> Option<RuleInfo> {
                 text: None,
                 policy: c.policy.map(|p| p.name()),
                 stack: None,
+                json: Default::default(),
             }
         }
         Decision::Stack(s) | Decision::Conntrack(s) => RuleInfo {
@@ -92,6 +122,7 @@ pub fn rule_info(rs: &Ruleset, d: &Decision) -> Option<RuleInfo> {
             text: None,
             policy: None,
             stack: Some(s),
+            json: Default::default(),
         },
         Decision::NoRules => return None,
     })

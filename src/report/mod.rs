@@ -73,7 +73,10 @@ pub struct PacketRecord {
     pub ctstate: Option<&'static str>,
     pub verdict: Option<&'static str>,
     pub certain: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "rule_as_cached_json"
+    )]
     pub rule: Option<Arc<RuleInfo>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -94,6 +97,18 @@ pub struct PacketRecord {
     /// had it matched (`trace`, or `--alternatives`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub alternatives: Vec<AlternativeRecord>,
+}
+
+/// A record's rule, as the JSON its [`RuleInfo`] made once (the same bytes `RuleInfo`'s own
+/// serialisation gives).
+fn rule_as_cached_json<S: serde::Serializer>(
+    rule: &Option<Arc<RuleInfo>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match rule {
+        Some(r) => r.json().serialize(s),
+        None => s.serialize_none(),
+    }
 }
 
 /// One alternative of an uncertain verdict: the packet run again on a fork of the state it

@@ -82,9 +82,9 @@ impl<W: Write> RowWriter<W> {
         }
         let res = match self.mode {
             RowMode::None => Ok(()),
-            RowMode::Json => match serde_json::to_string(rec) {
-                Ok(s) => writeln!(self.out, "{s}"),
-                Err(_) => Ok(()),
+            RowMode::Json => match serde_json::to_writer(&mut self.out, rec) {
+                Ok(()) => self.out.write_all(b"\n"),
+                Err(e) => Err(e.into()),
             },
             RowMode::Stream => {
                 let header = if self.header {

@@ -37,6 +37,9 @@ pub struct RuleInfo {
     /// same few rules for millions of packets.
     #[serde(skip)]
     json: std::sync::OnceLock<Box<serde_json::value::RawValue>>,
+    /// [`RuleInfo::short`], made once (the streamed packet lines name it per packet).
+    #[serde(skip)]
+    short: std::sync::OnceLock<String>,
 }
 
 impl PartialEq for RuleInfo {
@@ -58,6 +61,11 @@ impl PartialEq for RuleInfo {
 impl Eq for RuleInfo {}
 
 impl RuleInfo {
+    /// [`RuleInfo::short`], computed on first use.
+    pub(crate) fn short_cached(&self) -> &str {
+        self.short.get_or_init(|| self.short())
+    }
+
     /// This value serialised as JSON (what `serde_json` writes for it), computed on first use.
     pub(crate) fn json(&self) -> &serde_json::value::RawValue {
         self.json
@@ -98,6 +106,7 @@ pub fn rule_info(rs: &Ruleset, d: &Decision) -> Option<RuleInfo> {
                 policy: None,
                 stack: None,
                 json: Default::default(),
+                short: Default::default(),
             }
         }
         Decision::Policy { table: k, chain } => {
@@ -112,6 +121,7 @@ pub fn rule_info(rs: &Ruleset, d: &Decision) -> Option<RuleInfo> {
                 policy: c.policy.map(|p| p.name()),
                 stack: None,
                 json: Default::default(),
+                short: Default::default(),
             }
         }
         Decision::Stack(s) | Decision::Conntrack(s) => RuleInfo {
@@ -123,6 +133,7 @@ pub fn rule_info(rs: &Ruleset, d: &Decision) -> Option<RuleInfo> {
             policy: None,
             stack: Some(s),
             json: Default::default(),
+            short: Default::default(),
         },
         Decision::NoRules => return None,
     })

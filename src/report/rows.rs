@@ -31,6 +31,8 @@ pub struct RowWriter<W: Write> {
     rows: Vec<Vec<Cell>>,
     hidden: usize,
     error: Option<io::Error>,
+    /// The streamed line being written, reused from frame to frame.
+    line: String,
 }
 
 /// Table rows held for the packet table, and how many frames did not fit.
@@ -52,6 +54,7 @@ impl<W: Write> RowWriter<W> {
             rows: Vec::new(),
             hidden: 0,
             error: None,
+            line: String::new(),
         }
     }
 
@@ -93,7 +96,11 @@ impl<W: Write> RowWriter<W> {
                     self.header = true;
                     writeln!(self.out, "{}", rt::packet_stream_header())
                 };
-                header.and_then(|()| writeln!(self.out, "{}", rt::packet_line(rec, t0)))
+                header.and_then(|()| {
+                    rt::packet_line(&mut self.line, rec, t0);
+                    self.line.push('\n');
+                    self.out.write_all(self.line.as_bytes())
+                })
             }
             RowMode::Table { limit } => {
                 if self.rows.len() < limit {

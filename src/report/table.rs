@@ -15,62 +15,88 @@ fn table() -> Table {
 /// The columns of the packet table, as text: frame, time, dir, src → dst, proto, ctstate,
 /// verdict, decided by.
 pub(crate) fn packet_fields(r: &PacketRecord, t0: f64) -> [String; 8] {
-    let endpoints = match (r.src, r.dst) {
-        (Some(s), Some(d)) => match (r.sport, r.dport) {
-            (Some(sp), Some(dp)) => format!("{} → {}", fmt_ep(s, sp), fmt_ep(d, dp)),
-            _ => format!("{s} → {d}"),
-        },
-        _ => "-".into(),
-    };
-    let what = match (&r.proto, &r.tcp_flags, r.icmp_type) {
-        (Some(p), Some(f), _) => format!("{p} {f}"),
-        (Some(p), None, Some(t)) => format!("{p} {t}/{}", r.icmp_code.unwrap_or(0)),
-        (Some(p), _, _) => p.to_string(),
-        _ => "-".into(),
-    };
-    let verdict = match (r.verdict, r.certain) {
-        (Some(v), true) => v.to_string(),
-        (Some(v), false) if r.alternatives.is_empty() => format!("{v}?"),
-        (Some(v), false) => {
-            let alts: Vec<String> = r.alternatives.iter().map(|a| a.brief()).collect();
-            format!("{v}? ({})", alts.join("; "))
+    std::array::from_fn(|i| {
+        let mut s = String::new();
+        packet_field(&mut s, i, r, t0);
+        s
+    })
+}
+
+/// Column `i` of [`packet_fields`], appended to `out` (the one definition of each column's
+/// text, for the table and the streamed lines).
+fn packet_field(out: &mut String, i: usize, r: &PacketRecord, t0: f64) {
+    use std::fmt::Write as _;
+    match i {
+        0 => {
+            let _ = write!(out, "{}", r.frame);
         }
-        (None, _) => "-".into(),
-    };
-    let by = match (&r.rule, &r.reason) {
-        (Some(ri), _) if r.verdict.is_some() => {
-            let mut s = ri.short();
-            if let Some(rj) = &r.reject {
-                s.push_str(&format!(
-                    " → {}{}",
-                    rj.sends,
-                    if rj.sent == Some(false) {
-                        " (reply dropped)"
-                    } else {
-                        ""
-                    }
-                ));
+        1 => {
+            let _ = write!(out, "{:.3}", r.time - t0);
+        }
+        2 => out.push_str(r.direction),
+        3 => match (r.src, r.dst) {
+            (Some(s), Some(d)) => match (r.sport, r.dport) {
+                (Some(sp), Some(dp)) => {
+                    push_ep(out, s, sp);
+                    out.push_str(" → ");
+                    push_ep(out, d, dp);
+                }
+                _ => {
+                    let _ = write!(out, "{s} → {d}");
+                }
+            },
+            _ => out.push('-'),
+        },
+        4 => match (&r.proto, &r.tcp_flags, r.icmp_type) {
+            (Some(p), Some(f), _) => {
+                out.push_str(p);
+                out.push(' ');
+                out.push_str(f);
             }
-            if !r.certain {
-                if let Some(why) = &r.reason {
-                    s.push_str(&format!("; uncertain: {why}"));
+            (Some(p), None, Some(t)) => {
+                let _ = write!(out, "{p} {t}/{}", r.icmp_code.unwrap_or(0));
+            }
+            (Some(p), _, _) => out.push_str(p),
+            _ => out.push('-'),
+        },
+        5 => out.push_str(r.ctstate.unwrap_or("-")),
+        6 => match (r.verdict, r.certain) {
+            (Some(v), true) => out.push_str(v),
+            (Some(v), false) => {
+                out.push_str(v);
+                out.push('?');
+                if !r.alternatives.is_empty() {
+                    let alts: Vec<String> = r.alternatives.iter().map(|a| a.brief()).collect();
+                    let _ = write!(out, " ({})", alts.join("; "));
                 }
             }
-            s
-        }
-        (_, Some(reason)) => reason.clone(),
-        _ => String::new(),
-    };
-    [
-        r.frame.to_string(),
-        format!("{:.3}", r.time - t0),
-        r.direction.to_string(),
-        endpoints,
-        what,
-        r.ctstate.unwrap_or("-").to_string(),
-        verdict,
-        by,
-    ]
+            (None, _) => out.push('-'),
+        },
+        _ => match (&r.rule, &r.reason) {
+            (Some(ri), _) if r.verdict.is_some() => {
+                out.push_str(ri.short_cached());
+                if let Some(rj) = &r.reject {
+                    let _ = write!(
+                        out,
+                        " → {}{}",
+                        rj.sends,
+                        if rj.sent == Some(false) {
+                            " (reply dropped)"
+                        } else {
+                            ""
+                        }
+                    );
+                }
+                if !r.certain {
+                    if let Some(why) = &r.reason {
+                        let _ = write!(out, "; uncertain: {why}");
+                    }
+                }
+            }
+            (_, Some(reason)) => out.push_str(reason),
+            _ => {}
+        },
+    }
 }
 
 /// One row of the packet table; with `color`, the verdict in its colour (ACCEPT green, DROP
@@ -115,31 +141,60 @@ pub(crate) fn packet_stream_header() -> String {
 }
 
 /// One packet as a line of fixed-width columns: what `--limit 0` prints as the packets are
-/// judged, in constant memory (a table would hold every row to size its columns).
-pub(crate) fn packet_line(r: &PacketRecord, t0: f64) -> String {
-    let f = packet_fields(r, t0);
-    stream_line(&f.each_ref().map(|s| s.as_str()))
+/// judged, in constant memory (a table would hold every row to size its columns). Written into
+/// `out` (cleared first), so a stream of lines reuses one buffer.
+pub(crate) fn packet_line(out: &mut String, r: &PacketRecord, t0: f64) {
+    out.clear();
+    for i in 0..8 {
+        let start = out.len();
+        packet_field(out, i, r, t0);
+        pad_column(out, i, start);
+    }
+    out.truncate(out.trim_end().len());
 }
 
 fn stream_line(f: &[&str; 8]) -> String {
     let mut out = String::with_capacity(128);
     for (i, field) in f.iter().enumerate() {
-        match STREAM_WIDTHS.get(i) {
-            Some(&w) if i < 2 => out.push_str(&format!("{field:>w$}  ")),
-            Some(&w) => out.push_str(&format!("{field:<w$}  ")),
-            None => out.push_str(field),
-        }
+        let start = out.len();
+        out.push_str(field);
+        pad_column(&mut out, i, start);
     }
     out.truncate(out.trim_end().len());
     out
 }
 
-fn fmt_ep(a: std::net::IpAddr, p: u16) -> String {
-    if a.is_ipv6() {
-        format!("[{a}]:{p}")
+/// Pad column `i`, whose text starts at `start` in `out`, to its [`STREAM_WIDTHS`] (numbers
+/// right-aligned, the rest left-aligned; widths count characters), then the gap.
+fn pad_column(out: &mut String, i: usize, start: usize) {
+    const SPACES: &str = "                                                  ";
+    let Some(&w) = STREAM_WIDTHS.get(i) else {
+        return;
+    };
+    let n = out[start..].chars().count();
+    let pad = &SPACES[..w.saturating_sub(n).min(SPACES.len())];
+    if i < 2 {
+        out.insert_str(start, pad);
     } else {
-        format!("{a}:{p}")
+        out.push_str(pad);
     }
+    out.push_str("  ");
+}
+
+/// `addr:port`, `[v6]:port`.
+fn push_ep(out: &mut String, a: std::net::IpAddr, p: u16) {
+    use std::fmt::Write as _;
+    let _ = if a.is_ipv6() {
+        write!(out, "[{a}]:{p}")
+    } else {
+        write!(out, "{a}:{p}")
+    };
+}
+
+fn fmt_ep(a: std::net::IpAddr, p: u16) -> String {
+    let mut s = String::new();
+    push_ep(&mut s, a, p);
+    s
 }
 
 pub(crate) fn packets_table(rows: Vec<Vec<Cell>>, color: bool) -> Table {

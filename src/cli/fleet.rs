@@ -59,7 +59,7 @@ pub fn run(a: FleetArgs) -> Result<u8, Error> {
         manifest
             .hosts
             .par_iter()
-            .map(|h| check_host(&manifest, h))
+            .map(|h| check_host(&manifest, h, a.format))
             .collect()
     });
     // Each host's standard error, in manifest order, every line naming its host.
@@ -89,8 +89,9 @@ impl Sink for Notices<'_> {
     }
 }
 
-/// One host, as `fwcheck ARGS...` would check it from the manifest's directory.
-fn check_host(manifest: &Manifest, h: &FleetHost) -> HostRun {
+/// One host, as `fwcheck ARGS...` would check it from the manifest's directory, rendered in
+/// `format`.
+fn check_host(manifest: &Manifest, h: &FleetHost, format: Format) -> HostRun {
     let mut messages = String::new();
     let failed = |exit: Exit, message: String| HostResult::Failed { exit, message };
     let mut rules = h.args.first().cloned().unwrap_or_default();
@@ -122,12 +123,8 @@ fn check_host(manifest: &Manifest, h: &FleetHost) -> HostRun {
             }
         }
     };
-    HostRun {
-        name: h.name.clone(),
-        rules,
-        result,
-        messages,
-    }
+    // Rendered here, on the worker: the host's ruleset and state are dropped with `result`.
+    HostRun::new(h.name.clone(), rules, result, messages, format)
 }
 
 /// Every file a host's options name, relative to the manifest's directory.

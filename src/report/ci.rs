@@ -113,6 +113,7 @@ fn xml(s: &str) -> String {
 }
 
 /// One JUnit test case: passed, or failed with a message, a type and a body.
+#[derive(Debug)]
 pub(crate) struct Case {
     pub class: String,
     pub name: String,
@@ -120,6 +121,7 @@ pub(crate) struct Case {
 }
 
 /// Why a [`Case`] failed.
+#[derive(Debug)]
 pub(crate) struct Failure {
     pub message: String,
     pub kind: String,
@@ -155,6 +157,7 @@ impl Case {
 }
 
 /// A JUnit test suite.
+#[derive(Debug)]
 pub(crate) struct Suite {
     pub name: String,
     pub cases: Vec<Case>,
@@ -162,16 +165,17 @@ pub(crate) struct Suite {
 
 /// The one JUnit XML writer: `<testsuites name=…>` with the suites, their counts derived
 /// from their cases.
-pub(crate) fn junit_doc(name: &str, suites: &[Suite]) -> String {
+pub(crate) fn junit_doc<S: std::borrow::Borrow<Suite>>(name: &str, suites: &[S]) -> String {
     let failed = |s: &Suite| s.cases.iter().filter(|c| c.failure.is_some()).count();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     out.push_str(&format!(
         "<testsuites name=\"{}\" tests=\"{}\" failures=\"{}\">\n",
         xml(name),
-        suites.iter().map(|s| s.cases.len()).sum::<usize>(),
-        suites.iter().map(failed).sum::<usize>()
+        suites.iter().map(|s| s.borrow().cases.len()).sum::<usize>(),
+        suites.iter().map(|s| failed(s.borrow())).sum::<usize>()
     ));
     for s in suites {
+        let s: &Suite = s.borrow();
         out.push_str(&format!(
             "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\">\n",
             xml(&s.name),

@@ -613,3 +613,200 @@ fn cli_fw016_from_the_shipped_capture() {
         "{text}"
     );
 }
+
+/// The Docker host with `--rp-filter` (`rp` as the option takes it).
+fn rp_host(rp: &[&str]) -> HostConfig {
+    let mut h = docker_host();
+    for s in rp {
+        h.rp_filter.parse(s).unwrap();
+    }
+    h
+}
+
+#[test]
+fn rp_filter_strict_drops_a_spoofed_source_after_prerouting() {
+    // The kernel's side: tests/kernel_rp_filter.rs.
+    let l = rules(
+        "*raw\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -s 172.17.0.0/16\nCOMMIT\n\
+         *nat\n:PREROUTING ACCEPT [0:0]\n\
+         -A PREROUTING -d 192.0.2.10/32 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80\n\
+         COMMIT\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\nCOMMIT\n",
+    );
+    let spoofed = |f, port| {
+        tcp(
+            f,
+            f,
+            ("172.17.0.9", 40000 + f as u16),
+            ("192.0.2.10", port),
+            "S",
+            1,
+            0,
+            0,
+        )
+    };
+    for (rp, dropped) in [(&[][..], false), (&["2"][..], false), (&["1"][..], true)] {
+        let mut e = engine(&l, env(&rp_host(rp), "eth0"));
+        // To the host, and DNATed to docker0: raw PREROUTING counts both, nat PREROUTING the
+        // second; the routing decision drops them in strict mode.
+        let a = e.process(&spoofed(1, 22));
+        let b = e.process(&spoofed(2, 8080));
+        let raw = l
+            .ruleset
+            .tables
+            .iter()
+            .position(|t| t.kind == fwcheck::ruleset::TableKind::Raw)
+            .unwrap();
+        let nat = l
+            .ruleset
+            .tables
+            .iter()
+            .position(|t| t.kind == fwcheck::ruleset::TableKind::Nat)
+            .unwrap();
+        assert_eq!(e.rule_counters(raw, 0, 0).packets, 2, "{rp:?}");
+        assert_eq!(e.rule_counters(nat, 0, 0).packets, 1, "{rp:?}");
+        assert_eq!(
+            (a.direction, b.direction),
+            (Direction::In, Direction::Forward)
+        );
+        if dropped {
+            for o in [&a, &b] {
+                assert_eq!(v(o), "DROP");
+                assert_eq!(
+                    decided(&l, o),
+                    "stack: reverse path filter: the route back to the source leaves by \
+                     another interface (rp_filter 1, strict; fib_validate_source)"
+                );
+                assert_eq!(o.ctstate, Some(fwcheck::engine::CtLabel::New));
+            }
+            // Their connections were never confirmed.
+            assert_eq!(e.conntrack.len(), 0);
+        } else {
+            assert_eq!((v(&a), v(&b)), ("ACCEPT", "ACCEPT"), "{rp:?}");
+            assert_eq!(e.conntrack.len(), 2);
+        }
+        // The same source in on docker0, where its route leads: never filtered.
+        let mut e = engine(&l, env(&rp_host(rp), "docker0"));
+        assert_eq!(v(&e.process(&spoofed(3, 22))), "ACCEPT", "{rp:?}");
+    }
+}
+
+#[test]
+fn rp_filter_modes_interfaces_and_what_it_leaves_alone() {
+    let l = rules("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\nCOMMIT\n");
+    let from = |src: &str| tcp(1, 1, (src, 40000), ("192.0.2.10", 22), "S", 1, 0, 0);
+    let verdict = |h: &HostConfig, iface: &str, src: &str| {
+        let mut e = engine(&l, env(h, iface));
+        let o = e.process(&from(src));
+        format!("{} {}", v(&o), decided(&l, &o))
+    };
+    // The higher of all and the interface's.
+    for (rp, strict) in [
+        (&["eth0=1"][..], true),
+        (&["1", "eth0=0"][..], true),
+        (&["2", "eth0=1"][..], false),
+        (&["docker0=1"][..], false),
+    ] {
+        let got = verdict(&rp_host(rp), "eth0", "172.17.0.9");
+        assert_eq!(got.starts_with("DROP"), strict, "{rp:?}: {got}");
+    }
+    // An outside source in on eth0 (default route): fine in both modes; in on docker0 it is
+    // refused by strict, not by loose.
+    assert!(verdict(&rp_host(&["1"]), "eth0", "203.0.113.7").starts_with("ACCEPT"));
+    assert!(verdict(&rp_host(&["1"]), "docker0", "203.0.113.7").starts_with("DROP"));
+    assert!(verdict(&rp_host(&["2"]), "docker0", "203.0.113.7").starts_with("ACCEPT"));
+    // No route back at all (no default route): refused in loose mode too.
+    let mut h = HostConfig::default();
+    h.add_addr(HostConfig::parse_iface_addr("eth0=192.0.2.10/24").unwrap());
+    h.add_addr(HostConfig::parse_iface_addr("eth1=198.51.100.1/24").unwrap());
+    h.rp_filter.parse("2").unwrap();
+    assert_eq!(
+        verdict(&h, "eth0", "203.0.113.7"),
+        "DROP stack: reverse path filter: no route back to the source (rp_filter, \
+         fib_validate_source)"
+    );
+    assert!(verdict(&h, "eth0", "192.0.2.77").starts_with("ACCEPT"));
+    // Without interfaces and routes it changes nothing (one interface, routes everywhere).
+    let mut none = HostConfig::default();
+    none.rp_filter.parse("1").unwrap();
+    let mut e = engine(
+        &l,
+        SimEnv {
+            hosts: vec![ip("192.0.2.10")],
+            iface_from_capture: false,
+            host: none,
+            ..SimEnv::default()
+        },
+    );
+    assert_eq!(v(&e.process(&from("172.17.0.9"))), "ACCEPT");
+    // Bad values.
+    let mut r = fwcheck::host::RpFilter::default();
+    assert!(r
+        .parse("3")
+        .unwrap_err()
+        .contains("expected 0 (off), 1 (strict) or 2 (loose)"));
+    assert!(r
+        .parse("a/b=1")
+        .unwrap_err()
+        .contains("not an interface name"));
+    r.parse("all=2").unwrap();
+    r.parse("eth0=1").unwrap();
+    assert_eq!((r.mode("eth0"), r.mode("docker0")), (2, 2));
+}
+
+#[test]
+fn rp_filter_ipv6_is_not_filtered() {
+    let l = fwcheck::lint::load_str(
+        "r.v6",
+        "*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n",
+        ParseOptions {
+            family: fwcheck::ruleset::Family::V6,
+            ..ParseOptions::default()
+        },
+    );
+    let mut h = HostConfig::default();
+    h.add_addr(HostConfig::parse_iface_addr("eth0=2001:db8::10/64").unwrap());
+    h.add_addr(HostConfig::parse_iface_addr("docker0=2001:db8:1::1/64").unwrap());
+    h.rp_filter.parse("1").unwrap();
+    let mut e = engine(&l, env(&h, "eth0"));
+    let o = e.process(&tcp(
+        1,
+        1,
+        ("2001:db8:1::9", 40000),
+        ("2001:db8::10", 22),
+        "S",
+        1,
+        0,
+        0,
+    ));
+    assert_eq!(v(&o), "ACCEPT");
+}
+
+#[test]
+fn cli_rp_filter() {
+    let rules = "fixtures/containers/docker-host.rules.v4";
+    let flow = "tcp 172.17.0.9:40000 > 192.0.2.10:22";
+    let base = [
+        rules,
+        "--host-config",
+        "fixtures/containers/docker-host.json",
+        "--router",
+        "--iface",
+        "eth0",
+        "--flow",
+        flow,
+        "--format",
+        "json",
+    ];
+    let (_, text) = fwcheck(&base);
+    assert!(text.contains("\"verdict\":\"ACCEPT\""), "{text}");
+    let (_, text) = fwcheck(&[&base[..], &["--rp-filter", "1"]].concat());
+    assert!(text.contains("reverse path filter"), "{text}");
+    let (code, text) = fwcheck(&[rules, "--rp-filter", "strict"]);
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("--rp-filter strict: `strict`: expected 0 (off), 1 (strict) or 2 (loose)"),
+        "{text}"
+    );
+    let (_, help) = fwcheck(&["--help"]);
+    assert!(help.contains("Debian and Ubuntu often set 2"), "{help}");
+}

@@ -171,6 +171,11 @@ pub(crate) fn kernel_sysctls(sim: &SimOptions) -> Vec<(String, String)> {
             flag(sim.env.ct_checksum),
         ),
     ];
+    // Reverse-path filtering, when set (the lab's namespace starts with it off everywhere).
+    let rp = &sim.env.host.rp_filter;
+    if *rp != crate::host::RpFilter::default() {
+        v.extend(rp.sysctls());
+    }
     // Timeouts other than the kernel's defaults (some keys exist only when their module is
     // loaded, e.g. nf_conntrack_frag6_timeout with nf_defrag_ipv6).
     let defaults = crate::conntrack::Timeouts::default().entries();

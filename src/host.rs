@@ -7,6 +7,13 @@
 //! Given by `--iface-addr NAME=ADDR/LEN`, `--route DEST/LEN [via GW] dev NAME` and
 //! `--host-config FILE` (the JSON of `ip -j addr` and `ip -j route`). With none of them the
 //! host has one interface (`--iface`) and forwarding leaves by it, as before.
+//!
+//! Reverse-path filtering (`--rp-filter`, `net.ipv4.conf.{all,NAME}.rp_filter`) is the
+//! kernel's net/ipv4/fib_frontend.c `fib_validate_source` / `__fib_validate_source`, which
+//! `ip_route_input_slow` calls for every IPv4 packet it routes in — local, forwarded,
+//! broadcast or multicast — after PREROUTING: the route back to the source must leave by the
+//! input interface (1, strict) or merely exist (2, loose); the kernel takes the higher of
+//! `all` and the input interface's setting (`IN_DEV_MAXCONF`).
 
 use std::net::IpAddr;
 
@@ -35,6 +42,71 @@ pub struct HostConfig {
     pub routes: Vec<Route>,
     /// Every interface named by an address or a route, in order of first mention.
     pub names: Vec<String>,
+    /// Reverse-path filtering (IPv4 only; it needs the addresses and routes to matter).
+    pub rp_filter: RpFilter,
+}
+
+/// `net.ipv4.conf.all.rp_filter` and `net.ipv4.conf.NAME.rp_filter`: 0 off (the kernel's
+/// default, and the oracle's), 1 strict, 2 loose.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RpFilter {
+    pub all: u8,
+    pub ifaces: Vec<(String, u8)>,
+}
+
+impl RpFilter {
+    /// `0|1|2` (for `all`) or `NAME=0|1|2`.
+    pub fn parse(&mut self, s: &str) -> Result<(), String> {
+        let (name, v) = match s.split_once('=') {
+            Some((n, v)) => (Some(n), v),
+            None => (None, s),
+        };
+        let v = match v {
+            "0" => 0,
+            "1" => 1,
+            "2" => 2,
+            _ => {
+                return Err(format!(
+                    "`{v}`: expected 0 (off), 1 (strict) or 2 (loose), or NAME=0|1|2"
+                ))
+            }
+        };
+        match name {
+            None | Some("all") => self.all = v,
+            Some(n) if valid_name(n) => {
+                self.ifaces.retain(|(x, _)| x != n);
+                self.ifaces.push((n.to_string(), v));
+            }
+            Some(n) => return Err(format!("`{n}`: not an interface name")),
+        }
+        Ok(())
+    }
+
+    /// The mode for packets in on `iface`: the higher of `all` and the interface's own
+    /// (`IN_DEV_MAXCONF(idev, RP_FILTER)`).
+    pub fn mode(&self, iface: &str) -> u8 {
+        let own = self
+            .ifaces
+            .iter()
+            .find(|(n, _)| n == iface)
+            .map_or(0, |(_, v)| *v);
+        self.all.max(own)
+    }
+
+    /// The sysctls that set it (`all`, then each interface), for the kernel oracle.
+    pub fn sysctls(&self) -> Vec<(String, String)> {
+        let mut v = vec![(
+            "net.ipv4.conf.all.rp_filter".to_string(),
+            self.all.to_string(),
+        )];
+        for (n, m) in &self.ifaces {
+            v.push((
+                format!("net.ipv4.conf.{}.rp_filter", n.replace('.', "/")),
+                m.to_string(),
+            ));
+        }
+        v
+    }
 }
 
 fn prefix(s: &str) -> Result<(IpAddr, u8), String> {
@@ -348,6 +420,40 @@ impl HostConfig {
             }
             _ => false,
         })
+    }
+
+    /// Reverse-path filtering of an IPv4 packet from `src` in on `indev` (`fib_validate_source`
+    /// after PREROUTING): the reason the kernel drops it, if it does. Without a host
+    /// configuration (one interface, whose default route leads everywhere), on `lo`, for the
+    /// unspecified source (its own checks) and for IPv6 (no such sysctl: ip6tables' `-m
+    /// rpfilter` instead), nothing is filtered. Not modelled: an input interface without an
+    /// IPv4 address, where the kernel's `last_resort` refuses even in loose mode (the oracle
+    /// cannot inject on such an interface to pin it), and `accept_local`/`src_valid_mark`.
+    pub(crate) fn rp_filter_drop(&self, src: IpAddr, indev: &str) -> Option<&'static str> {
+        let IpAddr::V4(s) = src else {
+            return None;
+        };
+        if self.is_empty() || indev == "lo" || indev.is_empty() || s.is_unspecified() {
+            return None;
+        }
+        match self.rp_filter.mode(indev) {
+            0 => None,
+            mode => match self.route(src) {
+                // `fib_lookup` fails (`last_resort`: -EXDEV), or finds a blackhole,
+                // unreachable or prohibit route (not RTN_UNICAST: -EINVAL).
+                None => Some(
+                    "reverse path filter: no route back to the source (rp_filter, \
+                     fib_validate_source)",
+                ),
+                // `fib_info_nh_uses_dev` is false: strict mode refuses (-EXDEV), loose mode
+                // is content with any route.
+                Some((dev, _)) if mode == 1 && dev != indev => Some(
+                    "reverse path filter: the route back to the source leaves by another \
+                     interface (rp_filter 1, strict; fib_validate_source)",
+                ),
+                Some(_) => None,
+            },
+        }
     }
 
     /// Index of interface `name` in [`Self::names`].

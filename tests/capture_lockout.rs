@@ -40,7 +40,7 @@ fn run_with(l: &Loaded, pkts: Vec<Packet>, check: CheckOptions) -> Run {
         router: check.router,
         ..SimOptions::default()
     };
-    let mut a = CaptureAnalyzer::new(&check, &hosts);
+    let mut a = CaptureAnalyzer::new(&check, &hosts, &l.ruleset);
     let mut verdicts = Vec::new();
     let (engine, _) = replay(&l.ruleset, opts, Source::Packets(pkts), |item| {
         if let Item::Packet(p, o) = item {

@@ -366,3 +366,447 @@ fn cli_host_configuration() {
     assert_eq!(code, 2, "{text}");
     assert!(text.contains(".json:2:11:"), "{text}");
 }
+
+/// The Docker host's options as the session gives them (`--host-config docker-host.json
+/// --router`), and the FW016 findings of replaying `pcaps/docker-published.pcap` through
+/// `text` (the capture's own, not the probes').
+fn fw016_from_capture(text: &str) -> (Vec<analysis::Finding>, Vec<(Direction, String)>) {
+    use fwcheck::analysis::capture::CaptureAnalyzer;
+    use fwcheck::replay::{replay, Item, Source};
+    let l = rules(text);
+    let h = docker_host();
+    let mut e = env(&h, "eth0");
+    e.iface_from_capture = true;
+    let check = CheckOptions {
+        env: e.clone(),
+        router: true,
+        ..CheckOptions::default()
+    };
+    let opts = SimOptions {
+        env: e.clone(),
+        router: true,
+        ..SimOptions::default()
+    };
+    let mut a = CaptureAnalyzer::new(&check, &e.hosts, &l.ruleset);
+    let mut seen = Vec::new();
+    let pcap = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("pcaps/docker-published.pcap");
+    let (engine, _) = replay(&l.ruleset, opts, Source::Capture(pcap), |item| {
+        if let Item::Packet(p, o) = item {
+            a.observe(p, o);
+            seen.push((o.direction, format!("{} {}", v(o), decided(&l, o))));
+        }
+    })
+    .unwrap();
+    let f = a
+        .finish(&l, &engine)
+        .into_iter()
+        .filter(|f| f.code == "FW016")
+        .collect();
+    (f, seen)
+}
+
+fn docker_text() -> String {
+    std::fs::read_to_string(fixture("docker-host.rules.v4")).unwrap()
+}
+
+#[test]
+fn fw016_from_a_capture_names_the_first_frame_the_path_the_rule_and_the_count() {
+    let (f, seen) = fw016_from_capture(&docker_text());
+    // The replay (the kernel's verdicts on the same frames: kernel_containers.rs).
+    let s = |d, t: &str| (d, t.to_string());
+    assert_eq!(
+        seen,
+        vec![
+            s(Direction::Forward, "ACCEPT filter DOCKER #1"),
+            s(Direction::Forward, "ACCEPT filter DOCKER #1"),
+            s(Direction::Forward, "ACCEPT filter DOCKER #1"),
+            s(Direction::Forward, "ACCEPT filter DOCKER #2"),
+            s(Direction::In, "ACCEPT filter INPUT #3"),
+            s(Direction::In, "DROP filter INPUT policy"),
+            s(Direction::In, "DROP filter INPUT policy"),
+            s(Direction::In, "DROP filter INPUT policy"),
+        ]
+    );
+    // One finding per published port: 8080 (two connections, the retransmitted SYN of frame
+    // 3 is the first one's), 5432; nothing for 22 (INPUT allows it) nor 3306 (not forwarded).
+    assert_eq!(f.len(), 2, "{f:#?}");
+    assert_eq!(f[0].severity, analysis::Level::Error);
+    assert_eq!(
+        f[0].message,
+        "tcp/8080 on 192.0.2.10 (eth0) was reached from outside in the capture: 2 connections, \
+         the first at frame 1, through PREROUTING DNAT nat DOCKER #2 -> FORWARD -> docker0 -> \
+         172.17.0.2:80, although INPUT would drop it (filter INPUT policy); let through by \
+         filter DOCKER #1"
+    );
+    assert_eq!(f[0].frame, Some(1));
+    assert_eq!(f[0].line, Some(38));
+    assert_eq!(
+        f[0].packet.as_deref(),
+        Some("frame 1: tcp 198.51.100.20:40001 > 192.0.2.10:8080 [S] len 48 on eth0")
+    );
+    assert!(
+        f[0].details
+            .contains(&"the connections were opened in frames 1,2".to_string()),
+        "{:?}",
+        f[0].details
+    );
+    // The static FW016's fix, verified on the captured packet.
+    assert_eq!(
+        f[0].fix.as_deref().unwrap().split(';').next().unwrap(),
+        "iptables -I DOCKER-USER -i eth0 -p tcp -m conntrack --ctorigdstport 8080 --ctdir \
+         ORIGINAL -j DROP (verified: frame 1 is then dropped)"
+    );
+    assert!(
+        f[1].message.starts_with(
+            "tcp/5432 on 192.0.2.10 (eth0) was reached from outside in the capture: 1 \
+             connection, the first at frame 4, through PREROUTING DNAT nat DOCKER #3 -> FORWARD \
+             -> docker0 -> 172.17.0.3:5432"
+        ),
+        "{}",
+        f[1].message
+    );
+    // The static check finds the same ports, with the same fix.
+    let stat = docker_findings();
+    let stat: Vec<_> = stat.iter().filter(|f| f.code == "FW016").collect();
+    for (c, s) in f.iter().zip(&stat) {
+        let fix = |f: &analysis::Finding| {
+            f.fix
+                .as_deref()
+                .unwrap()
+                .split(" (verified")
+                .next()
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(fix(c), fix(s));
+    }
+}
+
+#[test]
+fn fw016_fix_makes_the_capture_finding_go_away() {
+    let fixed = docker_text().replace(
+        "-A DOCKER-USER -j RETURN",
+        "-A DOCKER-USER -i eth0 -p tcp -m conntrack --ctorigdstport 8080 --ctdir ORIGINAL -j DROP\n\
+         -A DOCKER-USER -i eth0 -p tcp -m conntrack --ctorigdstport 5432 --ctdir ORIGINAL -j DROP\n\
+         -A DOCKER-USER -j RETURN",
+    );
+    let (f, seen) = fw016_from_capture(&fixed);
+    assert!(f.is_empty(), "{f:#?}");
+    let verdicts: Vec<&str> = seen.iter().map(|(_, s)| s.as_str()).collect();
+    assert_eq!(
+        verdicts,
+        [
+            "DROP filter DOCKER-USER #2",
+            "DROP filter DOCKER-USER #2",
+            "DROP filter DOCKER-USER #2",
+            "DROP filter DOCKER-USER #3",
+            "ACCEPT filter INPUT #3",
+            "DROP filter INPUT policy",
+            "DROP filter INPUT policy",
+            "DROP filter INPUT policy",
+        ]
+    );
+    // Only 8080 fixed: 5432 is still reported.
+    let half = docker_text().replace(
+        "-A DOCKER-USER -j RETURN",
+        "-A DOCKER-USER -i eth0 -p tcp -m conntrack --ctorigdstport 8080 --ctdir ORIGINAL -j DROP\n\
+         -A DOCKER-USER -j RETURN",
+    );
+    let (f, _) = fw016_from_capture(&half);
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert!(f[0].message.starts_with("tcp/5432"), "{}", f[0].message);
+}
+
+#[test]
+fn fw016_from_a_capture_needs_outside_traffic_and_input_denying_it() {
+    // INPUT accepting 8080 too: forwarded, but INPUT would not drop it — no finding.
+    let open = docker_text().replace(
+        "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT",
+        "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n-A INPUT -p tcp -m tcp --dport 8080 -j ACCEPT",
+    );
+    let (f, _) = fw016_from_capture(&open);
+    let ports: Vec<&str> = f.iter().map(|f| &f.message[..8]).collect();
+    assert_eq!(ports, ["tcp/5432"]);
+
+    // A port forward without Docker's `! -i docker0`: a container reaching it through the
+    // host's address (in on docker0, the hairpin), or one on another bridge (br-…), is
+    // forwarded past INPUT too, but is not from outside; a client in on eth1 is.
+    let l = rules(
+        "*nat\n:PREROUTING ACCEPT [0:0]\n\
+         -A PREROUTING -d 192.0.2.10/32 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80\n\
+         COMMIT\n*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\nCOMMIT\n",
+    );
+    let ports_from = |iface: &str, src: &str| {
+        let h = docker_host();
+        let mut e = env(&h, "eth0");
+        e.iface_from_capture = true;
+        let mut pk = tcp(1, 1, (src, 40000), ("192.0.2.10", 8080), "S", 1, 0, 0);
+        pk.link.ifname = Some(iface.into());
+        let check = CheckOptions {
+            env: e.clone(),
+            router: true,
+            ..CheckOptions::default()
+        };
+        let mut a = fwcheck::analysis::capture::CaptureAnalyzer::new(&check, &e.hosts, &l.ruleset);
+        let opts = SimOptions {
+            env: e.clone(),
+            router: true,
+            ..SimOptions::default()
+        };
+        let mut dirs = Vec::new();
+        let (engine, _) = fwcheck::replay::replay(
+            &l.ruleset,
+            opts,
+            fwcheck::replay::Source::Packets(vec![pk]),
+            |item| {
+                if let fwcheck::replay::Item::Packet(p, o) = item {
+                    a.observe(p, o);
+                    dirs.push((o.direction, v(o)));
+                }
+            },
+        )
+        .unwrap();
+        assert_eq!(dirs, [(Direction::Forward, "ACCEPT")], "{iface}");
+        a.finish(&l, &engine)
+            .into_iter()
+            .filter(|f| f.code == "FW016")
+            .map(|f| f.message)
+            .collect::<Vec<_>>()
+    };
+    assert!(ports_from("docker0", "172.17.0.3").is_empty());
+    assert!(ports_from("br-5e3a9c0d7f21", "172.18.0.2").is_empty());
+    let f = ports_from("eth1", "198.51.100.9");
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert!(
+        f[0].starts_with(
+            "tcp/8080 on 192.0.2.10 (eth1) was reached from outside in the capture: 1 \
+             connection, the first at frame 1, through PREROUTING DNAT nat PREROUTING #1 -> \
+             FORWARD -> docker0 -> 172.17.0.2:80, although INPUT would drop it (filter INPUT \
+             policy); let through by filter FORWARD policy ACCEPT"
+        ),
+        "{}",
+        f[0]
+    );
+}
+
+#[test]
+fn cli_fw016_from_the_shipped_capture() {
+    let (code, text) = fwcheck(&[
+        "fixtures/containers/docker-host.rules.v4",
+        "--host-config",
+        "fixtures/containers/docker-host.json",
+        "--router",
+        "--pcap",
+        "pcaps/docker-published.pcap",
+    ]);
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains(
+            "error[FW016]: tcp/8080 on 192.0.2.10 (eth0) was reached from outside in the capture: 2 connections, the first at frame 1"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "error[FW016]: tcp/5432 on 192.0.2.10 (eth0) was reached from outside in the capture: 1 connection, the first at frame 4"
+        ),
+        "{text}"
+    );
+}
+
+/// The Docker host with `--rp-filter` (`rp` as the option takes it).
+fn rp_host(rp: &[&str]) -> HostConfig {
+    let mut h = docker_host();
+    for s in rp {
+        h.rp_filter.parse(s).unwrap();
+    }
+    h
+}
+
+#[test]
+fn rp_filter_strict_drops_a_spoofed_source_after_prerouting() {
+    // The kernel's side: tests/kernel_rp_filter.rs.
+    let l = rules(
+        "*raw\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -s 172.17.0.0/16\nCOMMIT\n\
+         *nat\n:PREROUTING ACCEPT [0:0]\n\
+         -A PREROUTING -d 192.0.2.10/32 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80\n\
+         COMMIT\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\nCOMMIT\n",
+    );
+    let spoofed = |f, port| {
+        tcp(
+            f,
+            f,
+            ("172.17.0.9", 40000 + f as u16),
+            ("192.0.2.10", port),
+            "S",
+            1,
+            0,
+            0,
+        )
+    };
+    for (rp, dropped) in [(&[][..], false), (&["2"][..], false), (&["1"][..], true)] {
+        let mut e = engine(&l, env(&rp_host(rp), "eth0"));
+        // To the host, and DNATed to docker0: raw PREROUTING counts both, nat PREROUTING the
+        // second; the routing decision drops them in strict mode.
+        let a = e.process(&spoofed(1, 22));
+        let b = e.process(&spoofed(2, 8080));
+        let raw = l
+            .ruleset
+            .tables
+            .iter()
+            .position(|t| t.kind == fwcheck::ruleset::TableKind::Raw)
+            .unwrap();
+        let nat = l
+            .ruleset
+            .tables
+            .iter()
+            .position(|t| t.kind == fwcheck::ruleset::TableKind::Nat)
+            .unwrap();
+        assert_eq!(e.rule_counters(raw, 0, 0).packets, 2, "{rp:?}");
+        assert_eq!(e.rule_counters(nat, 0, 0).packets, 1, "{rp:?}");
+        assert_eq!(
+            (a.direction, b.direction),
+            (Direction::In, Direction::Forward)
+        );
+        if dropped {
+            for o in [&a, &b] {
+                assert_eq!(v(o), "DROP");
+                assert_eq!(
+                    decided(&l, o),
+                    "stack: reverse path filter: the route back to the source leaves by \
+                     another interface (rp_filter 1, strict; fib_validate_source)"
+                );
+                assert_eq!(o.ctstate, Some(fwcheck::engine::CtLabel::New));
+            }
+            // Their connections were never confirmed.
+            assert_eq!(e.conntrack.len(), 0);
+        } else {
+            assert_eq!((v(&a), v(&b)), ("ACCEPT", "ACCEPT"), "{rp:?}");
+            assert_eq!(e.conntrack.len(), 2);
+        }
+        // The same source in on docker0, where its route leads: never filtered.
+        let mut e = engine(&l, env(&rp_host(rp), "docker0"));
+        assert_eq!(v(&e.process(&spoofed(3, 22))), "ACCEPT", "{rp:?}");
+    }
+}
+
+#[test]
+fn rp_filter_modes_interfaces_and_what_it_leaves_alone() {
+    let l = rules("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\nCOMMIT\n");
+    let from = |src: &str| tcp(1, 1, (src, 40000), ("192.0.2.10", 22), "S", 1, 0, 0);
+    let verdict = |h: &HostConfig, iface: &str, src: &str| {
+        let mut e = engine(&l, env(h, iface));
+        let o = e.process(&from(src));
+        format!("{} {}", v(&o), decided(&l, &o))
+    };
+    // The higher of all and the interface's.
+    for (rp, strict) in [
+        (&["eth0=1"][..], true),
+        (&["1", "eth0=0"][..], true),
+        (&["2", "eth0=1"][..], false),
+        (&["docker0=1"][..], false),
+    ] {
+        let got = verdict(&rp_host(rp), "eth0", "172.17.0.9");
+        assert_eq!(got.starts_with("DROP"), strict, "{rp:?}: {got}");
+    }
+    // An outside source in on eth0 (default route): fine in both modes; in on docker0 it is
+    // refused by strict, not by loose.
+    assert!(verdict(&rp_host(&["1"]), "eth0", "203.0.113.7").starts_with("ACCEPT"));
+    assert!(verdict(&rp_host(&["1"]), "docker0", "203.0.113.7").starts_with("DROP"));
+    assert!(verdict(&rp_host(&["2"]), "docker0", "203.0.113.7").starts_with("ACCEPT"));
+    // No route back at all (no default route): refused in loose mode too.
+    let mut h = HostConfig::default();
+    h.add_addr(HostConfig::parse_iface_addr("eth0=192.0.2.10/24").unwrap());
+    h.add_addr(HostConfig::parse_iface_addr("eth1=198.51.100.1/24").unwrap());
+    h.rp_filter.parse("2").unwrap();
+    assert_eq!(
+        verdict(&h, "eth0", "203.0.113.7"),
+        "DROP stack: reverse path filter: no route back to the source (rp_filter, \
+         fib_validate_source)"
+    );
+    assert!(verdict(&h, "eth0", "192.0.2.77").starts_with("ACCEPT"));
+    // Without interfaces and routes it changes nothing (one interface, routes everywhere).
+    let mut none = HostConfig::default();
+    none.rp_filter.parse("1").unwrap();
+    let mut e = engine(
+        &l,
+        SimEnv {
+            hosts: vec![ip("192.0.2.10")],
+            iface_from_capture: false,
+            host: none,
+            ..SimEnv::default()
+        },
+    );
+    assert_eq!(v(&e.process(&from("172.17.0.9"))), "ACCEPT");
+    // Bad values.
+    let mut r = fwcheck::host::RpFilter::default();
+    assert!(r
+        .parse("3")
+        .unwrap_err()
+        .contains("expected 0 (off), 1 (strict) or 2 (loose)"));
+    assert!(r
+        .parse("a/b=1")
+        .unwrap_err()
+        .contains("not an interface name"));
+    r.parse("all=2").unwrap();
+    r.parse("eth0=1").unwrap();
+    assert_eq!((r.mode("eth0"), r.mode("docker0")), (2, 2));
+}
+
+#[test]
+fn rp_filter_ipv6_is_not_filtered() {
+    let l = fwcheck::lint::load_str(
+        "r.v6",
+        "*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n",
+        ParseOptions {
+            family: fwcheck::ruleset::Family::V6,
+            ..ParseOptions::default()
+        },
+    );
+    let mut h = HostConfig::default();
+    h.add_addr(HostConfig::parse_iface_addr("eth0=2001:db8::10/64").unwrap());
+    h.add_addr(HostConfig::parse_iface_addr("docker0=2001:db8:1::1/64").unwrap());
+    h.rp_filter.parse("1").unwrap();
+    let mut e = engine(&l, env(&h, "eth0"));
+    let o = e.process(&tcp(
+        1,
+        1,
+        ("2001:db8:1::9", 40000),
+        ("2001:db8::10", 22),
+        "S",
+        1,
+        0,
+        0,
+    ));
+    assert_eq!(v(&o), "ACCEPT");
+}
+
+#[test]
+fn cli_rp_filter() {
+    let rules = "fixtures/containers/docker-host.rules.v4";
+    let flow = "tcp 172.17.0.9:40000 > 192.0.2.10:22";
+    let base = [
+        rules,
+        "--host-config",
+        "fixtures/containers/docker-host.json",
+        "--router",
+        "--iface",
+        "eth0",
+        "--flow",
+        flow,
+        "--format",
+        "json",
+    ];
+    let (_, text) = fwcheck(&base);
+    assert!(text.contains("\"verdict\":\"ACCEPT\""), "{text}");
+    let (_, text) = fwcheck(&[&base[..], &["--rp-filter", "1"]].concat());
+    assert!(text.contains("reverse path filter"), "{text}");
+    let (code, text) = fwcheck(&[rules, "--rp-filter", "strict"]);
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("--rp-filter strict: `strict`: expected 0 (off), 1 (strict) or 2 (loose)"),
+        "{text}"
+    );
+    let (_, help) = fwcheck(&["--help"]);
+    assert!(help.contains("Debian and Ubuntu often set 2"), "{help}");
+}

@@ -97,7 +97,94 @@ fn fw016_fix_drops_the_published_port() {
     );
 }
 
+/// `pcaps/docker-published.pcap` through the kernel and fwcheck: every frame's verdict, and
+/// the rule fwcheck names for it.
+fn capture_verdicts(rules: &str) -> Vec<(&'static str, String)> {
+    let loaded = load_str("docker-host.rules.v4", rules, ParseOptions::default());
+    assert!(!loaded.has_errors(), "{}", loaded.render_diagnostics(false));
+    let pcap = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("pcaps/docker-published.pcap");
+    let (pk, problems, _) = fwcheck::packet::capture::read_all(&pcap).expect("capture");
+    assert!(problems.is_empty(), "{problems:?}");
+    let cmp = compare(
+        &loaded,
+        pk.into_iter().map(Ok).collect(),
+        sim(),
+        Pacing::AsFastAsPossible,
+    )
+    .expect("compare");
+    assert_eq!(cmp.mismatches, 0, "{}", cmp.render(true));
+    assert_eq!(cmp.uncertain, 0, "{}", cmp.render(true));
+    assert_eq!(cmp.compared, 8, "{}", cmp.render(true));
+    cmp.frames
+        .iter()
+        .map(|f| {
+            (
+                f.kernel.unwrap_or("-"),
+                f.fwcheck_rule.clone().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+fn short(v: &[(&'static str, String)]) -> Vec<String> {
+    v.iter()
+        .map(|(k, r)| {
+            // "filter DOCKER #1 (line 38)…" -> "ACCEPT filter DOCKER #1"
+            let r = r.split(" (").next().unwrap_or_default();
+            format!("{k} {r}")
+        })
+        .collect()
+}
+
+fn the_shipped_capture_frame_by_frame() {
+    let got = capture_verdicts(&fixture("docker-host.rules.v4"));
+    assert_eq!(
+        short(&got),
+        [
+            // 8080 from two clients and a retransmitted SYN, 5432: DNATed, forwarded to
+            // docker0, accepted past INPUT's DROP policy.
+            "ACCEPT filter DOCKER #1",
+            "ACCEPT filter DOCKER #1",
+            "ACCEPT filter DOCKER #1",
+            "ACCEPT filter DOCKER #2",
+            // SSH: INPUT.
+            "ACCEPT filter INPUT #3",
+            // 3306 (twice) and UDP 5432: INPUT's policy.
+            "DROP filter INPUT policy DROP",
+            "DROP filter INPUT policy DROP",
+            "DROP filter INPUT policy DROP",
+        ],
+        "{got:?}"
+    );
+}
+
+fn the_shipped_capture_with_fw016s_fix() {
+    let fixed = fixture("docker-host.rules.v4").replace(
+        "-A DOCKER-USER -j RETURN",
+        "-A DOCKER-USER -i eth0 -p tcp -m conntrack --ctorigdstport 8080 --ctdir ORIGINAL -j DROP\n\
+         -A DOCKER-USER -i eth0 -p tcp -m conntrack --ctorigdstport 5432 --ctdir ORIGINAL -j DROP\n\
+         -A DOCKER-USER -j RETURN",
+    );
+    let got = capture_verdicts(&fixed);
+    assert_eq!(
+        short(&got),
+        [
+            "DROP filter DOCKER-USER #2",
+            "DROP filter DOCKER-USER #2",
+            "DROP filter DOCKER-USER #2",
+            "DROP filter DOCKER-USER #3",
+            "ACCEPT filter INPUT #3",
+            "DROP filter INPUT policy DROP",
+            "DROP filter INPUT policy DROP",
+            "DROP filter INPUT policy DROP",
+        ],
+        "{got:?}"
+    );
+}
+
 kernel_tests!(
     published_ports_bypass_input,
-    fw016_fix_drops_the_published_port
+    fw016_fix_drops_the_published_port,
+    the_shipped_capture_frame_by_frame,
+    the_shipped_capture_with_fw016s_fix
 );

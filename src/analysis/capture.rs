@@ -1,6 +1,17 @@
 //! Findings from a replayed capture: administrators' sessions the ruleset cuts or refuses
-//! (FW001), ICMP echo traffic that looks like a tunnel (FW002), and rules the capture never hit
-//! (FW008).
+//! (FW001), ICMP echo traffic that looks like a tunnel (FW002), rules the capture never hit
+//! (FW008), and published ports reached from outside past INPUT (FW016).
+//!
+//! FW016 here is what the replay did, not a probe: a packet from a remote address, in on an
+//! interface that is not on the containers' side (`exposure::container_side`), for one of
+//! the host's addresses, opening a connection (conntrack NEW) that the replay forwarded and
+//! accepted. The engine classifies a packet by its destination before PREROUTING and moves it
+//! to FORWARD only when, after PREROUTING, that destination is no longer the host's (net/ipv4/
+//! ip_input.c `ip_rcv_finish` routes after the hook): so an [`Outcome`] of direction
+//! `forward` for a packet captured with a host address as destination is one a DNAT rewrote,
+//! and its decision is the FORWARD rule or policy that let it through. One finding per
+//! (protocol, port), confirmed by the engine (`exposure::seen_in_capture`): the same
+//! packet without NAT must be dropped by INPUT.
 //!
 //! FW001 here is about sessions, not packets. A management flow (a remote peer to a management
 //! port of one of the host's addresses; never forwarded traffic, never a peer outside `--admin`)
@@ -27,7 +38,7 @@ use std::net::IpAddr;
 
 use super::*;
 use crate::diag::codes;
-use crate::engine::{AnswerTo, Decision, Direction};
+use crate::engine::{AnswerTo, CtLabel, Decision, Direction};
 use crate::packet::{tcp_flags as F, Packet, L4};
 use crate::ruleset::model::{Action, TableKind};
 
@@ -38,6 +49,8 @@ const MAX_SESSIONS: usize = 65_536;
 const IDLE_FRAMES: u64 = 4_096;
 /// Frames listed per session.
 const LISTED: usize = 10;
+/// Published ports (protocol, port) followed for FW016.
+const MAX_PUBLISHED: usize = 64;
 
 /// Packets of a session the ruleset does not accept, in one phase (before or after it is
 /// established).
@@ -185,20 +198,33 @@ pub struct CaptureAnalyzer {
     /// Packets not judged, per family (IPv4, IPv6): how many, and the first frame. Those of the
     /// family the ruleset is not for (an iptables ruleset never sees IPv6 packets) are FW019.
     unjudged: [(u64, Option<u64>); 2],
+    /// The options of the checks (the host's interfaces and routes), for FW016's probes.
+    opts: CheckOptions,
+    /// Interfaces on the containers' side: packets coming in on them are not from outside.
+    container_side: Vec<String>,
+    /// FW016: published ports reached from outside, in order of first sight.
+    published: Vec<exposure::SeenPort>,
+    /// The connections counted for them: (protocol, port, client address, client port).
+    published_conns: foldhash::HashSet<(u8, u16, IpAddr, u16)>,
 }
 
 impl CaptureAnalyzer {
-    pub fn new(opts: &CheckOptions, hosts: &[IpAddr]) -> CaptureAnalyzer {
+    /// An analyzer for a capture replayed through `rs` (whose DNAT destinations, routed by the
+    /// host configuration of `opts`, say which interfaces are the containers' side).
+    pub fn new(opts: &CheckOptions, hosts: &[IpAddr], rs: &Ruleset) -> CaptureAnalyzer {
         CaptureAnalyzer {
             hosts: hosts.to_vec(),
             mgmt: opts.mgmt.clone(),
             admin: opts.admin.clone(),
+            opts: opts.clone(),
+            container_side: exposure::container_side(rs, &opts.env.host),
             ..CaptureAnalyzer::default()
         }
     }
 
     pub fn observe(&mut self, pkt: &Packet, o: &Outcome) {
         self.observe_session(pkt, o);
+        self.observe_published(pkt, o);
         let Some(v) = o.verdict else {
             let u = &mut self.unjudged[(pkt.family == crate::packet::Family::V6) as usize];
             u.0 += 1;
@@ -218,6 +244,66 @@ impl CaptureAnalyzer {
                     _ => {}
                 }
             }
+        }
+    }
+
+    /// FW016: a new connection from outside to one of the host's addresses that the replay
+    /// DNATed (it was forwarded) and accepted.
+    fn observe_published(&mut self, pkt: &Packet, o: &Outcome) {
+        if o.direction != Direction::Forward
+            || o.verdict != Some(Verdict::Accept)
+            || !o.certain
+            || o.ctstate != Some(CtLabel::New)
+        {
+            return;
+        }
+        let env = &self.opts.env;
+        if !env.is_local(pkt.dst) || env.is_local(pkt.src) || self.hosts.contains(&pkt.src) {
+            return;
+        }
+        let (sport, dport) = match &pkt.l4 {
+            L4::Tcp(t) => (t.sport, t.dport),
+            L4::Udp(u) => (u.sport, u.dport),
+            _ => return,
+        };
+        let iface = env.iface_of(pkt);
+        if exposure::is_container_side(&self.container_side, iface) {
+            return;
+        }
+        let at = self
+            .published
+            .iter()
+            .position(|s| s.proto == pkt.proto && s.port == dport);
+        let at = match at {
+            Some(i) => i,
+            None if self.published.len() < MAX_PUBLISHED => {
+                self.published.push(exposure::SeenPort {
+                    proto: pkt.proto,
+                    port: dport,
+                    iface: iface.to_string(),
+                    first: pkt.clone(),
+                    outcome: o.clone(),
+                    connections: 0,
+                    more: false,
+                    frames: Vec::new(),
+                });
+                self.published.len() - 1
+            }
+            None => return,
+        };
+        let s = &mut self.published[at];
+        let key = (pkt.proto, dport, pkt.src, sport);
+        if self.published_conns.contains(&key) {
+            return;
+        }
+        if self.published_conns.len() >= MAX_SESSIONS {
+            s.more = true;
+            return;
+        }
+        self.published_conns.insert(key);
+        s.connections += 1;
+        if s.frames.len() < exposure::SEEN_FRAMES {
+            s.frames.push(o.frame);
         }
     }
 
@@ -337,6 +423,7 @@ impl CaptureAnalyzer {
         let file = rs.source.name.clone();
         let other = &self.unjudged[(rs.family == Family::V4) as usize];
         let mut out = self.lockouts(rs, &file);
+        out.extend(exposure::seen_in_capture(rs, &self.opts, &self.published));
         if other.0 > 0 {
             let (mine, theirs, tool, ext) = if rs.family == Family::V4 {
                 ("an iptables (IPv4)", "IPv6", "ip6tables", "v6")

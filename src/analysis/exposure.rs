@@ -242,6 +242,178 @@ fn tried<'a>(rs: &'a Ruleset, trace: &'a [TraceEvent]) -> impl Iterator<Item = T
     })
 }
 
+/// The interface a forwarded packet left by, from its trace (FORWARD's hook event).
+fn forward_outdev(trace: &[TraceEvent]) -> Option<&str> {
+    trace.iter().find_map(|e| match e {
+        TraceEvent::Hook {
+            hook: "FORWARD",
+            outdev,
+            ..
+        } => Some(outdev.as_str()),
+        _ => None,
+    })
+}
+
+/// The DNAT rule a forwarded packet went through (from its trace; else `fallback`) and where
+/// it sends the packet: its `--to-destination` address and port (`port` when it keeps it).
+fn dnat_of(
+    rs: &Ruleset,
+    pubs: &[Published],
+    o: &Outcome,
+    fallback: Option<RuleRef>,
+    port: u16,
+) -> Option<(RuleRef, Option<(IpAddr, u16)>)> {
+    let dnat = dnat_in_trace(rs, &o.trace, pubs).or(fallback)?;
+    let to = pubs
+        .iter()
+        .find(|q| q.rule == dnat)
+        .and_then(|q| q.to)
+        .map(|(a, p)| (a, p.unwrap_or(port)));
+    Some((dnat, to))
+}
+
+/// INPUT's answer to `pkt` had no DNAT sent it elsewhere: the packet run on `no_nat` (the
+/// ruleset without its nat table) goes to INPUT and is dropped or rejected. `Some` with the
+/// deciding rule or policy and whether that verdict is certain; `None` when INPUT would let it
+/// in.
+fn input_denies(
+    rs: &Ruleset,
+    no_nat: &Ruleset,
+    opts: &CheckOptions,
+    iface: &str,
+    pkt: &crate::packet::Packet,
+) -> Option<(String, bool)> {
+    let direct = run(no_nat, opts, iface, pkt);
+    if direct.direction != Direction::In
+        || !matches!(direct.verdict, Some(Verdict::Drop | Verdict::Reject))
+    {
+        return None;
+    }
+    let by = direct
+        .decision
+        .as_ref()
+        .and_then(|d| rule_info(rs, d))
+        .map_or_else(
+            || "INPUT".to_string(),
+            |ri| match ri.number {
+                Some(n) => format!("{} {} #{n}", ri.table, ri.chain),
+                None => format!("{} {} policy", ri.table, ri.chain),
+            },
+        );
+    Some((by, direct.certain))
+}
+
+/// The FORWARD rule or policy that accepted `o`, in words.
+fn let_through_by(rs: &Ruleset, o: &Outcome) -> String {
+    o.decision
+        .as_ref()
+        .and_then(|d| match d {
+            Decision::Rule(r) => Some(name_of(rs, *r)),
+            Decision::Policy { .. } => Some("filter FORWARD policy ACCEPT".to_string()),
+            _ => None,
+        })
+        .unwrap_or_else(|| "no FORWARD rule".to_string())
+}
+
+/// The path of a published port's packet: `PREROUTING DNAT nat DOCKER #2 -> FORWARD ->
+/// docker0 -> 172.17.0.2:80`, the output interface and the destination after DNAT.
+struct Path {
+    text: String,
+    outdev: String,
+    to: String,
+}
+
+fn path_of(
+    rs: &Ruleset,
+    opts: &CheckOptions,
+    o: &Outcome,
+    dnat: RuleRef,
+    to: Option<(IpAddr, u16)>,
+) -> Path {
+    let outdev = forward_outdev(&o.trace)
+        .filter(|d| !d.is_empty())
+        .map(str::to_string)
+        .or_else(|| {
+            to.and_then(|(a, _)| opts.env.host.route(a))
+                .map(|(d, _)| d.to_string())
+        })
+        .unwrap_or_else(|| "?".to_string());
+    let to = to.map_or("?".to_string(), |(a, tp)| format!("{a}:{tp}"));
+    Path {
+        text: format!(
+            "PREROUTING DNAT {} -> FORWARD -> {outdev} -> {to}",
+            name_of(rs, dnat)
+        ),
+        outdev,
+        to,
+    }
+}
+
+/// What every FW016 says under its message: the DNAT rule, why INPUT never sees the packet,
+/// and the assumption about forwarding.
+fn explain(rs: &Ruleset, opts: &CheckOptions, dnat: RuleRef, path: &Path, f: &mut Finding) {
+    if let Some(r) = rule_at(rs, dnat) {
+        let c = &rs.table(TableKind::Nat).expect("nat").chains[dnat.chain];
+        f.details.push(format!("DNAT: `{}`", rule_text(&c.name, r)));
+    }
+    f.details.push(format!(
+        "INPUT never sees it: after DNAT the destination {} is not one of the host's \
+         addresses, so the packet is routed to {} through FORWARD",
+        path.to, path.outdev
+    ));
+    if !opts.router {
+        f.details
+            .push("assumed: the host forwards (net.ipv4.ip_forward=1, which dockerd sets)".into());
+    }
+}
+
+/// FW016's fix: drop the packet where the operator's FORWARD rules go (DOCKER-USER, else
+/// FORWARD), by the port the client used, which conntrack keeps — verified by running `pkt`
+/// (`what`: "the probe", "frame 1") again on the ruleset with the rule inserted.
+fn fix_for(
+    rs: &Ruleset,
+    opts: &CheckOptions,
+    iface: &str,
+    (proto, port): (u8, u16),
+    pkt: &crate::packet::Packet,
+    what: &str,
+) -> Option<String> {
+    let filter = rs.table(TableKind::Filter)?;
+    let ci = filter
+        .chains
+        .iter()
+        .position(|c| c.name == "DOCKER-USER")
+        .or_else(|| filter.chains.iter().position(|c| c.name == "FORWARD"))?;
+    let cname = filter.chains[ci].name.clone();
+    let proto = if proto == 6 { "tcp" } else { "udp" };
+    let body = format!(
+        "-i {iface} -p {proto} -m conntrack --ctorigdstport {port} --ctdir ORIGINAL -j DROP"
+    );
+    let fixed = lockout::with_rule(rs, (TableKind::Filter, ci, 0), &body)?;
+    let again = run(&fixed, opts, iface, pkt);
+    let ok = matches!(again.verdict, Some(Verdict::Drop | Verdict::Reject));
+    let mut fix = format!("iptables -I {cname} {body}");
+    if ok {
+        fix.push_str(&format!(" (verified: {what} is then dropped)"));
+    } else {
+        fix.push_str(&format!(" (NOT verified: {what} still passes)"));
+    }
+    if cname == "DOCKER-USER" {
+        fix.push_str(
+            "; or publish the port on the loopback address only \
+             (`-p 127.0.0.1:HOSTPORT:CONTAINERPORT`)",
+        );
+    }
+    Some(fix)
+}
+
+/// The ruleset as INPUT would judge a published port's packet: without its nat table.
+fn without_nat(rs: &Ruleset) -> Ruleset {
+    let mut no_nat = rs.clone();
+    no_nat.tables.retain(|t| t.kind != TableKind::Nat);
+    no_nat
+}
+
 pub fn check(rs: &Ruleset, opts: &CheckOptions) -> Vec<Finding> {
     let host = &opts.env.host;
     if host.is_empty() {
@@ -268,8 +440,7 @@ pub fn check(rs: &Ruleset, opts: &CheckOptions) -> Vec<Finding> {
         return Vec::new();
     };
     // The same host without NAT: where INPUT's rules decide.
-    let mut no_nat = rs.clone();
-    no_nat.tables.retain(|t| t.kind != TableKind::Nat);
+    let no_nat = without_nat(rs);
 
     let mut out = Vec::new();
     let mut dead_reported: Vec<RuleRef> = Vec::new();
@@ -285,12 +456,7 @@ pub fn check(rs: &Ruleset, opts: &CheckOptions) -> Vec<Finding> {
             continue;
         }
         let proto = if p.proto == 6 { "tcp" } else { "udp" };
-        let dnat = dnat_in_trace(rs, &o.trace, &pubs).unwrap_or(p.rule);
-        let to = pubs
-            .iter()
-            .find(|q| q.rule == dnat)
-            .and_then(|q| q.to)
-            .map(|(a, port)| (a, port.unwrap_or(p.port)));
+        let (dnat, to) = dnat_of(rs, &pubs, &o, Some(p.rule), p.port).expect("a DNAT rule");
         // FW017: FORWARD-side rules on the host port, tried and never matched.
         for s in tried(rs, &o.trace) {
             if s.rule.table != TableKind::Filter || s.matched || s.unknown {
@@ -342,45 +508,18 @@ pub fn check(rs: &Ruleset, opts: &CheckOptions) -> Vec<Finding> {
             continue;
         }
         // Would INPUT deny it, had it been for the host?
-        let direct = run(&no_nat, opts, &outside_if, &pkt);
-        if direct.direction != Direction::In || direct.verdict == Some(Verdict::Accept) {
+        let Some((denied_by, _)) = input_denies(rs, &no_nat, opts, &outside_if, &pkt) else {
             continue;
-        }
-        let outdev = to
-            .and_then(|(a, _)| host.route(a))
-            .map_or("?".to_string(), |(d, _)| d.to_string());
-        let to_s = to.map_or("?".to_string(), |(a, tp)| format!("{a}:{tp}"));
-        let nat_rule = rule_at(rs, dnat);
-        let path = format!(
-            "PREROUTING DNAT {} -> FORWARD -> {outdev} -> {to_s}",
-            name_of(rs, dnat)
-        );
-        let via = o
-            .decision
-            .as_ref()
-            .and_then(|d| match d {
-                Decision::Rule(r) => Some(name_of(rs, *r)),
-                Decision::Policy { .. } => Some("filter FORWARD policy ACCEPT".to_string()),
-                _ => None,
-            })
-            .unwrap_or_else(|| "no FORWARD rule".to_string());
-        let denied_by = direct
-            .decision
-            .as_ref()
-            .and_then(|d| rule_info(rs, d))
-            .map_or_else(
-                || "INPUT".to_string(),
-                |ri| match ri.number {
-                    Some(n) => format!("{} {} #{n}", ri.table, ri.chain),
-                    None => format!("{} {} policy", ri.table, ri.chain),
-                },
-            );
+        };
+        let path = path_of(rs, opts, &o, dnat, to);
         let mut f = Finding::new(
             crate::diag::codes::PUBLISHED_PORT_BYPASSES_INPUT,
             format!(
-                "{proto}/{} on {host_addr} ({outside_if}) is reachable from outside through {path}, \
-                 although INPUT would drop it ({denied_by}); let through by {via}",
-                p.port
+                "{proto}/{} on {host_addr} ({outside_if}) is reachable from outside through {}, \
+                 although INPUT would drop it ({denied_by}); let through by {}",
+                p.port,
+                path.text,
+                let_through_by(rs, &o)
             ),
             &file,
         )
@@ -389,51 +528,175 @@ pub fn check(rs: &Ruleset, opts: &CheckOptions) -> Vec<Finding> {
             "{proto} {client}:41000 > {host_addr}:{} on {outside_if}",
             p.port
         ));
-        if let Some(r) = nat_rule {
-            let c = &rs.table(TableKind::Nat).expect("nat").chains[dnat.chain];
-            f.details.push(format!("DNAT: `{}`", rule_text(&c.name, r)));
-        }
-        f.details.push(format!(
-            "INPUT never sees it: after DNAT the destination {to_s} is not one of the host's \
-             addresses, so the packet is routed to {outdev} through FORWARD"
-        ));
-        if !opts.router {
-            f.details.push(
-                "assumed: the host forwards (net.ipv4.ip_forward=1, which dockerd sets)".into(),
-            );
-        }
-        // The fix: drop it where the operator's FORWARD rules go, by the original port.
-        let filter = rs.table(TableKind::Filter);
-        let chain = filter.and_then(|t| {
-            t.chains
-                .iter()
-                .position(|c| c.name == "DOCKER-USER")
-                .or_else(|| t.chains.iter().position(|c| c.name == "FORWARD"))
-        });
-        if let Some(ci) = chain {
-            let cname = filter.expect("filter").chains[ci].name.clone();
-            let body = format!(
-                "-i {outside_if} -p {proto} -m conntrack --ctorigdstport {} --ctdir ORIGINAL -j DROP",
-                p.port
-            );
-            if let Some(fixed) = lockout::with_rule(rs, (TableKind::Filter, ci, 0), &body) {
-                let again = run(&fixed, opts, &outside_if, &pkt);
-                let ok = matches!(again.verdict, Some(Verdict::Drop | Verdict::Reject));
-                let mut fix = format!("iptables -I {cname} {body}");
-                if ok {
-                    fix.push_str(" (verified: the probe is then dropped)");
-                } else {
-                    fix.push_str(" (NOT verified: the probe still passes)");
-                }
-                if cname == "DOCKER-USER" {
-                    fix.push_str(
-                        "; or publish the port on the loopback address only \
-                         (`-p 127.0.0.1:HOSTPORT:CONTAINERPORT`)",
-                    );
-                }
-                f.fix = Some(fix);
+        explain(rs, opts, dnat, &path, &mut f);
+        f.fix = fix_for(rs, opts, &outside_if, (p.proto, p.port), &pkt, "the probe");
+        out.push(f);
+    }
+    out
+}
+
+/// Interface names container tools give their bridges and veth ends (dockerd `docker0` and
+/// `br-…`, Podman `podman…` and `cni-podman…`, CNI `cni0`, libvirt `virbr…`, LXC/LXD
+/// `lxcbr…`/`lxdbr…`, Calico `cali…`, Flannel `flannel…`, Weave `weave`, kube-router
+/// `kube-bridge`, Cilium `cilium_…`).
+const BRIDGE_PREFIXES: &[&str] = &[
+    "docker",
+    "br-",
+    "podman",
+    "cni",
+    "veth",
+    "virbr",
+    "lxcbr",
+    "lxdbr",
+    "cali",
+    "flannel",
+    "weave",
+    "kube-bridge",
+    "cilium",
+];
+
+/// The interfaces on the containers' side of the host: those the routes give for the ruleset's
+/// DNAT destinations, and those named as container tools name their bridges. A packet that
+/// comes in on one is not from outside.
+pub(crate) fn container_side(rs: &Ruleset, host: &crate::host::HostConfig) -> Vec<String> {
+    let mut v: Vec<String> = Vec::new();
+    for p in published(rs) {
+        if let Some((dev, _)) = p.to.and_then(|(a, _)| host.route(a)) {
+            if !v.iter().any(|d| d == dev) {
+                v.push(dev.to_string());
             }
         }
+    }
+    for n in &host.names {
+        if BRIDGE_PREFIXES.iter().any(|p| n.starts_with(p)) && !v.contains(n) {
+            v.push(n.clone());
+        }
+    }
+    v
+}
+
+/// Whether `iface` is on the containers' side ([`container_side`], or named like a bridge).
+pub(crate) fn is_container_side(sides: &[String], iface: &str) -> bool {
+    sides.iter().any(|s| s == iface) || BRIDGE_PREFIXES.iter().any(|p| iface.starts_with(p))
+}
+
+/// A published port a replayed capture showed reached from outside: packets from a remote
+/// address, on an interface that is not on the containers' side, for one of the host's
+/// addresses, that opened a connection the replay DNATed in PREROUTING and accepted in
+/// FORWARD (`analysis::capture` collects them).
+#[derive(Debug, Clone)]
+pub(crate) struct SeenPort {
+    pub(crate) proto: u8,
+    pub(crate) port: u16,
+    /// The interface the first one came in on.
+    pub(crate) iface: String,
+    /// The first such packet, and the replay's outcome for it.
+    pub(crate) first: crate::packet::Packet,
+    pub(crate) outcome: Outcome,
+    /// Connections (client address and port) seen so; `more` when some were not counted.
+    pub(crate) connections: usize,
+    pub(crate) more: bool,
+    /// Their first packets' frames (at most [`SEEN_FRAMES`]).
+    pub(crate) frames: Vec<u64>,
+}
+
+/// Frames listed per published port seen in a capture.
+pub(crate) const SEEN_FRAMES: usize = 10;
+
+/// FW016 from a capture: for each published port [`SeenPort`], one finding — if the engine
+/// confirms it. The first packet is run again through the same engine as the static check
+/// (fresh state, traced: the DNAT rule and the output interface of the path), and against the
+/// ruleset without its nat table: only when INPUT would certainly drop or reject it is it an
+/// exposure. The fix is the static FW016's, verified on that packet.
+pub(crate) fn seen_in_capture(
+    rs: &Ruleset,
+    opts: &CheckOptions,
+    seen: &[SeenPort],
+) -> Vec<Finding> {
+    if seen.is_empty() {
+        return Vec::new();
+    }
+    let file = rs.source.name.clone();
+    let pubs = published(rs);
+    let no_nat = without_nat(rs);
+    let mut out = Vec::new();
+    for s in seen {
+        let pkt = &s.first;
+        let o = run(rs, opts, &s.iface, pkt);
+        if o.direction != Direction::Forward || o.verdict != Some(Verdict::Accept) || !o.certain {
+            continue;
+        }
+        let Some((dnat, to)) = dnat_of(rs, &pubs, &o, None, s.port) else {
+            continue;
+        };
+        let path = path_of(rs, opts, &o, dnat, to);
+        if path.outdev == s.iface {
+            // Forwarded back out of the interface it came in on: not another interface.
+            continue;
+        }
+        // Only a certain drop: a verdict is certain only if nothing unknown influenced it.
+        let Some((denied_by, true)) = input_denies(rs, &no_nat, opts, &s.iface, pkt) else {
+            continue;
+        };
+        let proto = if s.proto == 6 { "tcp" } else { "udp" };
+        let conns = format!(
+            "{}{} connection{}",
+            if s.more { "more than " } else { "" },
+            s.connections,
+            if s.connections == 1 && !s.more {
+                ""
+            } else {
+                "s"
+            }
+        );
+        let mut f = Finding::new(
+            crate::diag::codes::PUBLISHED_PORT_BYPASSES_INPUT,
+            format!(
+                "{proto}/{} on {} ({}) was reached from outside in the capture: {conns}, the \
+                 first at frame {}, through {}, although INPUT would drop it ({denied_by}); let \
+                 through by {}",
+                s.port,
+                pkt.dst,
+                s.iface,
+                s.outcome.frame,
+                path.text,
+                let_through_by(rs, &s.outcome)
+            ),
+            &file,
+        )
+        .at_rule(s.outcome.decision.as_ref().and_then(|d| rule_info(rs, d)));
+        f.frame = Some(s.outcome.frame);
+        f.packet = Some(format!(
+            "frame {}: {} on {}",
+            s.outcome.frame,
+            crate::engine::trace::describe_packet(pkt),
+            s.iface
+        ));
+        let list: Vec<String> = s.frames.iter().map(u64::to_string).collect();
+        f.details.push(format!(
+            "{} in frame{} {}{}",
+            if s.connections == 1 && !s.more {
+                "the connection was opened"
+            } else {
+                "the connections were opened"
+            },
+            if list.len() == 1 { "" } else { "s" },
+            list.join(","),
+            if s.connections > s.frames.len() || s.more {
+                ",…"
+            } else {
+                ""
+            }
+        ));
+        explain(rs, opts, dnat, &path, &mut f);
+        f.fix = fix_for(
+            rs,
+            opts,
+            &s.iface,
+            (s.proto, s.port),
+            pkt,
+            &format!("frame {}", s.outcome.frame),
+        );
         out.push(f);
     }
     out

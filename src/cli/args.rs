@@ -150,6 +150,14 @@ pub struct HostArgs {
     /// file with {"addr": [...], "route": [...]}, or each array in its own file (repeatable).
     #[arg(long = "host-config", value_name = "FILE")]
     pub host_config: Vec<PathBuf>,
+    /// Reverse-path filtering, net.ipv4.conf.{all,NAME}.rp_filter: 0 off (the kernel's
+    /// default), 1 strict (the route back to the source must leave by the input interface),
+    /// 2 loose (any route back); `NAME=0|1|2` for one interface (repeatable; the kernel takes
+    /// the higher of `all` and the interface's). IPv4 only, and only with the host's interfaces
+    /// and routes (--iface-addr, --route, --host-config). Debian and Ubuntu often set 2 in
+    /// /etc/sysctl.d (10-network-security.conf): check `sysctl net.ipv4.conf.all.rp_filter`.
+    #[arg(long = "rp-filter", value_name = "[NAME=]0|1|2")]
+    pub rp_filter: Vec<String>,
     /// The host forwards traffic that is neither to nor from it (FORWARD chain).
     #[arg(long)]
     pub router: bool,
@@ -349,7 +357,7 @@ fn ct_timeout_long_help() -> String {
     )
 }
 
-/// `--iface-addr`, `--route` and `--host-config`, in one host configuration.
+/// `--iface-addr`, `--route`, `--host-config` and `--rp-filter`, in one host configuration.
 fn host_config(h: &HostArgs) -> Result<fwcheck::host::HostConfig, Error> {
     use fwcheck::host::HostConfig;
     let mut c = HostConfig::default();
@@ -368,6 +376,11 @@ fn host_config(h: &HostArgs) -> Result<fwcheck::host::HostConfig, Error> {
         let r =
             HostConfig::parse_route(s).map_err(|e| Error::usage(format!("--route {s}: {e}")))?;
         c.add_route(r);
+    }
+    for s in &h.rp_filter {
+        c.rp_filter
+            .parse(s)
+            .map_err(|e| Error::usage(format!("--rp-filter {s}: {e}")))?;
     }
     Ok(c)
 }

@@ -428,6 +428,24 @@ impl<'r> Engine<'r> {
         }
     }
 
+    /// Reverse-path filtering in the input routing decision, after PREROUTING
+    /// ([`crate::host::HostConfig`]'s `rp_filter_drop`): `Some` when it drops the packet. Not a
+    /// netfilter verdict: PREROUTING's rules have counted the packet, and the connection it
+    /// created is never confirmed (the kernel frees the skb with its unconfirmed entry).
+    fn rp_filter(&self, pkt: &Packet, hc: &mut HookCtx) -> Option<TableResult> {
+        let indev = hc.indev.name(self.env.iface_of(pkt), &self.env);
+        let why = self.env.host.rp_filter_drop(pkt.src, indev)?;
+        if hc.trace_on {
+            hc.trace.push(TraceEvent::Note {
+                text: format!("routing: {why}"),
+            });
+        }
+        Some(TableResult {
+            verdict: TableVerdict::Drop,
+            decision: Decision::Stack(why),
+        })
+    }
+
     /// Which way the packet goes (`None` with a reason when it is not judged).
     pub fn classify(&self, pkt: &Packet) -> Result<Direction, &'static str> {
         if pkt.family != self.rs.family {
@@ -577,7 +595,8 @@ impl<'r> Engine<'r> {
             match stage {
                 Stage::PreroutingOnly => self
                     .hook(Hook::Prerouting, &mut cur, &mut hc, &mut out)
-                    .or_else(|| options_check(&cur)),
+                    .or_else(|| options_check(&cur))
+                    .or_else(|| self.rp_filter(&cur, &mut hc)),
                 _ => self.hook(Hook::Input, &mut cur, &mut hc, &mut out),
             }
         } else {
@@ -700,6 +719,9 @@ impl<'r> Engine<'r> {
                     || (self.opts.router && delivered_locally(pkt.dst))
                 {
                     out.direction = Direction::In;
+                    if let Some(end) = self.rp_filter(pkt, hc) {
+                        return Some(end);
+                    }
                     self.hook(Hook::Input, pkt, hc, out)
                 } else if self.opts.router {
                     out.direction = Direction::Forward;
@@ -708,6 +730,10 @@ impl<'r> Engine<'r> {
                         Ok(d) => d,
                         Err(end) => return Some(end),
                     };
+                    // __mkroute_input validates the source once the route is found.
+                    if let Some(end) = self.rp_filter(pkt, hc) {
+                        return Some(end);
+                    }
                     if let Some(end) = forward_check(pkt.dst, &mut hc.skb) {
                         return Some(end);
                     }

@@ -355,7 +355,17 @@ pub fn setup(cfg: &OracleConfig, opts: &ReplayOptions) -> Result<Lab, OracleErro
         }
     }
     let iface_in_key = iface.replace('.', "/");
-    let names_iface = |k: &str| k.split('.').any(|part| part == iface_in_key);
+    // Keys naming one of the lab's interfaces (rp_filter per interface) are written once they
+    // exist, after the lab's own per-interface settings.
+    let extra_in_key: Vec<String> = cfg
+        .extra_ifaces
+        .iter()
+        .map(|(n, _, _)| n.replace('.', "/"))
+        .collect();
+    let names_iface = |k: &str| {
+        k.split('.')
+            .any(|part| part == iface_in_key || extra_in_key.iter().any(|e| e == part))
+    };
     // net.netfilter.* keys exist only once the modules that own them are loaded — loading the
     // ruleset does that — so they are written after it.
     let netfilter = |k: &str| k.starts_with("net.netfilter.");

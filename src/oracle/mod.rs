@@ -123,8 +123,10 @@ pub struct OracleConfig {
     /// (`-m limit` is nftables' `limit` under nf_tables, `xt_limit` under legacy).
     pub backend: crate::ext::Backend,
     /// Extra `net.*` sysctls set inside the namespace, e.g.
-    /// `("net.netfilter.nf_conntrack_tcp_be_liberal", "1")`. Keys naming the interface (e.g.
-    /// `net.ipv4.conf.eth0.rp_filter`) are applied after the interface exists, `net.netfilter.*`
+    /// `("net.netfilter.nf_conntrack_tcp_be_liberal", "1")`. Keys naming the interface or one
+    /// of the extra interfaces (e.g. `net.ipv4.conf.eth0.rp_filter`,
+    /// `net.ipv4.conf.docker0.rp_filter`) are applied after they exist (and after the lab's
+    /// own per-interface settings), `net.netfilter.*`
     /// keys after the ruleset is loaded (which loads the modules owning them; `nf_conntrack_*`
     /// keys are skipped when connection tracking is not loaded at all), others before anything
     /// else.

@@ -584,7 +584,7 @@ impl Session {
         };
         let mut summary = Summary::with_max_flows(self.config.track_flows, self.config.max_flows);
         let mut t0: Option<f64> = None;
-        let mut analyzer = CaptureAnalyzer::new(check, &self.hosts.hosts);
+        let mut analyzer = CaptureAnalyzer::new(check, &self.hosts.hosts, rs);
         let mut rule_infos = report::RuleInfos::new(rs);
         // --reload-at: frames from the reload on are decided by the new ruleset.
         let reload = self.reload.as_ref().map(|(r, at)| (&r.loaded.ruleset, *at));

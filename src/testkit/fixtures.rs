@@ -724,6 +724,12 @@ pub fn all() -> Vec<Fixture> {
             bytes: crate::testkit::scenario::forward_edge(),
         },
         Fixture {
+            name: "docker-published.pcap",
+            description: "outside clients of the Docker host fixture (fixtures/containers/docker-host.*, 192.0.2.10 on eth0) as tcpdump -Q in records them on eth0: SYNs to the published ports 8080 (two clients and a retransmission) and 5432, to 22 (SSH) and 3306 (not published, and a retransmission), UDP to 5432 (see Details)",
+            gen_command: None,
+            bytes: crate::testkit::scenario::docker_published(),
+        },
+        Fixture {
             name: "rt-limit.pcap",
             description: "real time (7.3 s): echo requests at 1, 40 and 150 ms intervals against rate limits, UDP against hashlimit byte mode and rate matching (see Details)",
             gen_command: None,

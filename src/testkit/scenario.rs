@@ -2236,3 +2236,50 @@ pub(crate) fn forward_edge() -> Vec<u8> {
     o6.exchange(k, 40, 200);
     cap.bytes()
 }
+
+// ---------------------------------------------------------------------------------------------
+// A Docker host (published ports)
+
+/// `docker-published.pcap`: what `tcpdump -i eth0 -Q in` records on the Docker host fixture
+/// (`fixtures/containers/docker-host.rules.v4` + `docker-host.json`: 192.0.2.10 on eth0,
+/// docker0 172.17.0.1/16, `-p 8080:80` and `-p 5432:5432`) while outside clients connect:
+/// 1 198.51.100.20 → 8080; 2 203.0.113.7 → 8080; 3 198.51.100.20's SYN retransmitted 1 s
+/// later (the same connection); 4 198.51.100.21 → 5432; 5 198.51.100.22 → 22 (SSH, which
+/// INPUT allows); 6 198.51.100.23 → 3306 (not published) and 7 its retransmission; 8 a UDP
+/// datagram to 5432 (published for TCP only). Only the clients' side: the answers leave by
+/// docker0 and eth0 after NAT, where a capture on eth0 sees them as from the host.
+pub(crate) fn docker_published() -> Vec<u8> {
+    let h = "192.0.2.10";
+    let mut cap = Cap::new();
+    let k = &mut cap;
+    let mut a = Conv::new("198.51.100.20", 40001, h, 8080, 10_000, 0);
+    a.c(k, SYN, 0);
+    let mut b = Conv::new("203.0.113.7", 40002, h, 8080, 20_000, 0);
+    b.c(k, SYN, 0);
+    k.wait_ms(1_000);
+    a.c_opts(
+        k,
+        SYN,
+        10_000,
+        0,
+        0,
+        vec![TcpOpt::Mss(1460), TcpOpt::SackPerm],
+    );
+    let mut c = Conv::new("198.51.100.21", 40003, h, 5432, 30_000, 0);
+    c.c(k, SYN, 0);
+    let mut d = Conv::new("198.51.100.22", 40004, h, 22, 40_000, 0);
+    d.c(k, SYN, 0);
+    let mut e = Conv::new("198.51.100.23", 40005, h, 3306, 50_000, 0);
+    e.c(k, SYN, 0);
+    k.wait_ms(1_000);
+    e.c_opts(
+        k,
+        SYN,
+        50_000,
+        0,
+        0,
+        vec![TcpOpt::Mss(1460), TcpOpt::SackPerm],
+    );
+    k.push(&udp("198.51.100.24", 5353, h, 5432, 32));
+    cap.bytes()
+}

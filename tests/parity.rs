@@ -138,3 +138,118 @@ fn packets_of_the_other_family_are_counted() {
     ]);
     assert!(!out.contains("\"FW019\""), "an IPv4 capture has no FW019");
 }
+
+fn records(out: &str) -> Vec<serde_json::Value> {
+    out.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .collect()
+}
+
+/// With `--parity` and a capture, every frame is judged by its family's ruleset in one replay:
+/// IPv6 frames by rules.v6 (their records name its rules and file), the rule counters of both
+/// files, the host's address of each family, the capture's findings per file, no FW019.
+#[test]
+fn a_dual_capture_is_judged_by_each_familys_ruleset() {
+    const GUIDE: &str = "fixtures/guides/guide-000-webserver.rules.v4";
+    let (out, err, code) = fwcheck(&[
+        GUIDE,
+        "--pcap",
+        "pcaps/webserver-dual.pcap",
+        "--parity",
+        V6,
+        "--format",
+        "json",
+    ]);
+    assert!(code <= 1, "{err}");
+    assert!(
+        err.contains("host inferred as 203.0.113.10 (in 272 of 272 IPv4 packets), 2001:db8::10 (in 270 of 270 IPv6 packets)"),
+        "{err}"
+    );
+    let recs = records(&out);
+    let packets: Vec<&serde_json::Value> = recs.iter().filter(|v| v["type"] == "packet").collect();
+    assert_eq!(packets.len(), 542);
+    let mut judged = [0, 0];
+    for p in &packets {
+        assert!(
+            !p["reason"].as_str().unwrap_or("").contains("never sees it"),
+            "{p}"
+        );
+        let Some(file) = p["rule"]["file"].as_str() else {
+            continue;
+        };
+        let six = p["family"] == 6;
+        assert_eq!(file, if six { V6 } else { GUIDE }, "{p}");
+        judged[usize::from(six)] += 1;
+    }
+    assert!(judged[0] > 200 && judged[1] > 200, "{judged:?}");
+    // The same HTTPS connection over both families: IPv4 accepts it, rules.v6 has no tcp/443.
+    assert_eq!(packets[0]["verdict"], "ACCEPT");
+    assert_eq!(packets[1]["family"], 6);
+    assert_eq!(packets[1]["verdict"], "DROP");
+    assert_eq!(packets[1]["rule"]["policy"], "DROP");
+    let hits: Vec<&serde_json::Value> = recs
+        .iter()
+        .filter(|v| v["type"] == "rule" || v["type"] == "policy")
+        .collect();
+    for f in [GUIDE, V6] {
+        assert!(hits.iter().any(|h| h["file"] == f), "no counters of {f}");
+    }
+    let v6_port22 = hits
+        .iter()
+        .find(|h| h["file"] == V6 && h["line"] == 8)
+        .unwrap();
+    assert!(v6_port22["packets"].as_u64().unwrap() > 0, "{v6_port22}");
+    let findings: Vec<&serde_json::Value> =
+        recs.iter().filter(|v| v["type"] == "finding").collect();
+    assert!(!findings.iter().any(|f| f["code"] == "FW019"), "{out}");
+    // Never hit: rules.v6's `-i lo` rule (line 5), located in rules.v6.
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["code"] == "FW008" && f["file"] == V6 && f["line"] == 5),
+        "{out}"
+    );
+    let summary = recs.last().unwrap();
+    assert_eq!(summary["frames"], 542);
+    assert_eq!(
+        summary["hosts"],
+        serde_json::json!(["203.0.113.10", "2001:db8::10"])
+    );
+
+    // --host naming the IPv4 address only: the IPv6 one is still inferred.
+    let (out, err, _) = fwcheck(&[
+        GUIDE,
+        "--pcap",
+        "pcaps/webserver-dual.pcap",
+        "--parity",
+        V6,
+        "--host",
+        "203.0.113.10",
+        "--format",
+        "json",
+    ]);
+    assert!(
+        err.contains(
+            "host inferred as 203.0.113.10 (--host), 2001:db8::10 (in 270 of 270 IPv6 packets)"
+        ),
+        "{err}"
+    );
+    let summary = records(&out).pop().unwrap();
+    assert_eq!(
+        summary["hosts"],
+        serde_json::json!(["203.0.113.10", "2001:db8::10"])
+    );
+
+    // Without --parity nothing names a file: single-family output is unchanged.
+    let (out, _, _) = fwcheck(&[
+        GUIDE,
+        "--pcap",
+        "pcaps/webserver-dual.pcap",
+        "--format",
+        "json",
+    ]);
+    assert!(records(&out)
+        .iter()
+        .all(|v| v["file"].is_null() || v["type"] == "finding"));
+    assert!(records(&out).iter().all(|v| v["rule"]["file"].is_null()));
+}

@@ -253,3 +253,45 @@ fn a_dual_capture_is_judged_by_each_familys_ruleset() {
         .all(|v| v["file"].is_null() || v["type"] == "finding"));
     assert!(records(&out).iter().all(|v| v["rule"]["file"].is_null()));
 }
+
+/// `--rules6` / `--rules4`: `--parity` naming the family; the wrong family is refused (exit 2),
+/// and `rules.v6 --rules4 rules.v4` replays a dual capture like `rules.v4 --parity rules.v6`.
+#[test]
+fn rules6_and_rules4_name_the_family() {
+    let (_, err, code) = fwcheck(&[V4, "--rules6", V4]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("--rules6 fixtures/parity/web.rules.v4: an IPv4 ruleset"),
+        "{err}"
+    );
+    let (_, err, code) = fwcheck(&[V6, "--rules4", V6]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("--rules4 fixtures/parity/web.rules.v6: an IPv6 ruleset"),
+        "{err}"
+    );
+    let (_, _, code) = fwcheck(&[V4, "--rules6", V6, "--parity", V6]);
+    assert_eq!(code, 2);
+    let verdicts = |args: &[&str]| -> Vec<(u64, String, String)> {
+        let (out, err, code) = fwcheck(args);
+        assert!(code <= 1, "{err}");
+        records(&out)
+            .into_iter()
+            .filter(|v| v["type"] == "packet")
+            .map(|v| {
+                (
+                    v["frame"].as_u64().unwrap(),
+                    v["verdict"].to_string(),
+                    v["rule"]["file"].to_string(),
+                )
+            })
+            .collect()
+    };
+    let dual = ["--pcap", "pcaps/webserver-dual.pcap", "--format", "json"];
+    let a = verdicts(&[&[V4, "--parity", V6][..], &dual].concat());
+    let b = verdicts(&[&[V6, "--rules4", V4][..], &dual].concat());
+    let c = verdicts(&[&[V4, "--rules6", V6][..], &dual].concat());
+    assert_eq!(a.len(), 542);
+    assert_eq!(a, b);
+    assert_eq!(a, c);
+}

@@ -60,12 +60,33 @@ pub fn prepare(a: &SimArgs, color: bool, say: &mut dyn FnMut(&str)) -> Result<Pr
     // The other family's file (--parity): its family is told by its content (or its name), not
     // by -4/-6. Loaded before the host is chosen (with a capture, each family's packets give
     // that family's address); what loading it says is told where it always was.
+    // `--rules6 F` / `--rules4 F` are --parity naming the family F must have.
+    use fwcheck::ruleset::Family;
+    let named = [
+        (a.parity.as_ref(), None),
+        (
+            a.rules6.as_ref(),
+            Some((Family::V6, "--rules6", "IPv4", "ip6tables")),
+        ),
+        (
+            a.rules4.as_ref(),
+            Some((Family::V4, "--rules4", "IPv6", "iptables")),
+        ),
+    ];
     let mut parity_said = String::new();
-    let other = match &a.parity {
-        Some(path) => {
+    let other = match named.into_iter().find_map(|(p, f)| Some((p?, f))) {
+        Some((path, expected)) => {
             let mut src = a.input.source(path, sets.as_ref());
             src.family = None;
             let other = load_with(&src, &mut |s: &str| parity_said.push_str(s))?;
+            if let Some((family, flag, is, tool)) = expected {
+                if other.loaded.ruleset.family != family {
+                    return Err(Error::usage(format!(
+                        "{flag} {}: an {is} ruleset; {flag} takes the host's {tool} ruleset",
+                        path.display()
+                    )));
+                }
+            }
             parity_said.push_str(&other.loaded.render_diagnostics(color));
             Some(other)
         }

@@ -94,7 +94,8 @@ fn check(label: &str, cmp: &Comparison, fam: &HashMap<u64, Family>) {
 }
 
 /// `pcaps/webserver-dual.pcap` (the same flows over IPv4 and IPv6) through a rules.v4 and a
-/// rules.v6 that differ: every frame as the kernel judges it, and the same HTTPS connection
+/// rules.v6 that differ (`no-ssh.rules.v6` refuses the IPv6 SSH sessions the main command
+/// reports as FW001): every frame as the kernel judges it, and the same HTTPS connection
 /// accepted over IPv4 and dropped over IPv6 by the kernel. fwcheck's main command (the
 /// session, on the capture's clock) gives the same verdicts as the compared replay.
 fn dual_capture_through_both_rulesets() {
@@ -116,6 +117,10 @@ fn dual_capture_through_both_rulesets() {
         (
             "fixtures/parity/web.rules.v4",
             "fixtures/parity/open.rules.v6",
+        ),
+        (
+            "fixtures/guides/guide-000-webserver.rules.v4",
+            "fixtures/parity/no-ssh.rules.v6",
         ),
     ] {
         let label = format!("{v4} + {v6}");

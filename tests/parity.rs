@@ -295,3 +295,32 @@ fn rules6_and_rules4_name_the_family() {
     assert_eq!(a, b);
     assert_eq!(a, c);
 }
+
+/// FW001 per family: the IPv6 SSH sessions of the dual capture are refused by a rules.v6
+/// without tcp/22; the lockout is found in that file (at its INPUT policy), the IPv4 sessions
+/// (accepted by rules.v4) are not reported, and the gate fails.
+#[test]
+fn a_lockout_over_one_family_is_found_in_its_file() {
+    const NO_SSH: &str = "fixtures/parity/no-ssh.rules.v6";
+    let (out, err, code) = fwcheck(&[
+        "fixtures/guides/guide-000-webserver.rules.v4",
+        "--pcap",
+        "pcaps/webserver-dual.pcap",
+        "--rules6",
+        NO_SSH,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    let lockouts: Vec<serde_json::Value> = records(&out)
+        .into_iter()
+        .filter(|v| v["type"] == "finding" && v["code"] == "FW001")
+        .collect();
+    assert_eq!(lockouts.len(), 2, "{out}");
+    for f in &lockouts {
+        assert_eq!(f["file"], NO_SSH, "{f}");
+        assert_eq!(f["line"], 2, "{f}");
+        let m = f["message"].as_str().unwrap();
+        assert!(m.contains("from 2001:db8:"), "{m}");
+    }
+}

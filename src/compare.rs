@@ -222,12 +222,48 @@ pub fn compare_with_reload(
     sim: SimOptions,
     pacing: Pacing,
 ) -> Result<Comparison, CompareError> {
+    compare_inner(loaded, None, reload, frames, sim, pacing)
+}
+
+/// [`compare`] for a host running iptables and ip6tables side by side: `loaded` and `other`
+/// (the other family's ruleset) are loaded together into the kernel's namespace
+/// ([`OracleConfig::other_ruleset`]), and fwcheck judges each frame with its family's ruleset,
+/// one [`Replayer`] per family as `fwcheck RULES --pcap F --parity OTHER` does. `sim.env.hosts`
+/// needs an address of each family. Rules are named `filter INPUT #2 (FILE line 6)`.
+pub fn compare_families(
+    loaded: &Loaded,
+    other: &Loaded,
+    frames: Vec<Result<Packet, PacketProblem>>,
+    sim: SimOptions,
+    pacing: Pacing,
+) -> Result<Comparison, CompareError> {
+    compare_inner(loaded, Some(other), None, frames, sim, pacing)
+}
+
+fn compare_inner(
+    loaded: &Loaded,
+    other: Option<&Loaded>,
+    reload: Option<(&Loaded, u64)>,
+    frames: Vec<Result<Packet, PacketProblem>>,
+    sim: SimOptions,
+    pacing: Pacing,
+) -> Result<Comparison, CompareError> {
     oracle::available().map_err(CompareError::Unavailable)?;
     let rs = &loaded.ruleset;
     let reloaded = std::cell::Cell::new(false);
-    let current = |d: &crate::engine::Decision| match reload {
-        Some((new, _)) if reloaded.get() => rule_info(&new.ruleset, d),
-        _ => rule_info(rs, d),
+    // With two rulesets, each rule is named with its file.
+    let named = |rs: &crate::ruleset::Ruleset, d: &crate::engine::Decision| {
+        let mut infos = match other {
+            Some(_) => crate::engine::describe::RuleInfos::with_file(rs),
+            None => crate::engine::describe::RuleInfos::new(rs),
+        };
+        infos.get(d).map(|r| (*r).clone())
+    };
+    let current = |family: crate::packet::Family, d: &crate::engine::Decision| match (reload, other)
+    {
+        (Some((new, _)), _) if reloaded.get() => rule_info(&new.ruleset, d),
+        (_, Some(o)) if o.ruleset.family == family => named(&o.ruleset, d),
+        _ => named(rs, d),
     };
     let oracle_frames: Vec<OracleFrame> = frames
         .iter()
@@ -247,13 +283,13 @@ pub fn compare_with_reload(
     // Addresses on other interfaces of the host configuration get devices of their own; the
     // routes go to the interfaces they name, the frames' own included (a bridge's connected
     // route when the frames come in on the bridge).
-    let other = |dev: &str| dev != sim.env.iface && dev != "lo";
+    let other_dev = |dev: &str| dev != sim.env.iface && dev != "lo";
     let extra_ifaces: Vec<(String, std::net::IpAddr, u8)> = sim
         .env
         .host
         .addrs
         .iter()
-        .filter(|a| other(&a.dev))
+        .filter(|a| other_dev(&a.dev))
         .map(|a| (a.dev.clone(), a.addr, a.len))
         .collect();
     let extra_routes = sim
@@ -286,6 +322,7 @@ pub fn compare_with_reload(
         router: sim.router,
         rx_checksums: sim.env.checksums,
         ipsets: sim.env.ipsets.as_ref().map(|s| s.source.clone()),
+        other_ruleset: other.map(|o| o.ruleset.source.text.clone()),
     };
     let report = oracle::replay_with(&cfg, &ReplayOptions::default(), oracle_frames)?;
     let kernel: std::collections::HashMap<u64, &KernelOutcome> =
@@ -319,6 +356,8 @@ pub fn compare_with_reload(
         },
         ..sim
     };
+    // One replay per family: the other family's frames go to the other ruleset's.
+    let mut second = other.map(|o| Replayer::new(&o.ruleset, sim.clone()));
     let mut replayer = Replayer::new(rs, sim);
     let mut mine: Vec<Mine> = Vec::new();
     {
@@ -328,7 +367,11 @@ pub fn compare_with_reload(
                 packet: describe(p),
                 verdict: o.verdict,
                 certain: o.certain,
-                rule: o.decision.as_ref().and_then(&current).map(|r| r.short()),
+                rule: o
+                    .decision
+                    .as_ref()
+                    .and_then(|d| current(p.family, d))
+                    .map(|r| r.short()),
                 ctstate: o.ctstate.map(|c| c.as_str()),
                 reason: o.reason.clone(),
                 cut: p.anomalies.has(Anomalies::CAP_TRUNCATED),
@@ -362,13 +405,19 @@ pub fn compare_with_reload(
                 Ok(p) => {
                     let now = clocks.get(&p.frame).copied().or(last);
                     last = now;
-                    replayer.feed(p, now, &mut sink);
+                    match second.as_mut() {
+                        Some(s) if s.engine.ruleset().family == p.family => {
+                            s.feed(p, now, &mut sink)
+                        }
+                        _ => replayer.feed(p, now, &mut sink),
+                    }
                 }
                 Err(e) => replayer.problem(&e, &mut sink),
             }
         }
     }
     let _ = replayer.finish();
+    let _ = second.map(Replayer::finish);
 
     let mut out = Comparison {
         frames: Vec::with_capacity(mine.len()),

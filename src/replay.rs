@@ -157,6 +157,28 @@ pub(crate) fn rules_naming_unseen(rs: &Ruleset, seen: &[String]) -> Vec<UnseenIn
 }
 
 impl ReplayStats {
+    /// Add the counts of the other family's replay of the same capture (two rulesets side by
+    /// side): frames and packets it judged, its checksum, segment and fragment counts. The
+    /// capture's interfaces and read error are this replay's (it reads the capture).
+    pub(crate) fn absorb(&mut self, other: ReplayStats) {
+        self.frames += other.frames;
+        self.packets += other.packets;
+        self.problems += other.problems;
+        self.skipped_non_ip += other.skipped_non_ip;
+        self.checksums_offloaded += other.checksums_offloaded;
+        self.checksums_partial += other.checksums_partial;
+        self.gso_continuations += other.gso_continuations;
+        self.fragments_held += other.fragments_held;
+        let room = FRAGMENT_EVENTS_KEPT.saturating_sub(self.fragment_events.len());
+        let n = other.fragment_events.len();
+        self.fragment_events_more += other.fragment_events_more + n.saturating_sub(room) as u64;
+        self.fragment_events
+            .extend(other.fragment_events.into_iter().take(room));
+        if self.capture_error.is_none() {
+            self.capture_error = other.capture_error;
+        }
+    }
+
     /// One line on the checksums the kernel would not have verified (or did, against the
     /// sender's offload), for the summary; `None` when every checksum was right.
     pub(crate) fn checksum_note(&self, mode: ChecksumMode) -> Option<String> {
@@ -206,6 +228,10 @@ pub struct HostChoice {
     pub seen_in: Option<(u64, u64)>,
     /// For an inferred host chosen among addresses seen equally often: why this one.
     pub because: Option<String>,
+    /// With two rulesets (IPv4 and IPv6 side by side): how each family's address was chosen,
+    /// IPv4 first (`hosts` holds them all). Empty otherwise.
+    #[serde(skip)]
+    pub families: Vec<HostChoice>,
 }
 
 /// Why no host could be inferred.
@@ -292,6 +318,7 @@ impl HostEvidence {
                 ),
                 hosts: declared,
                 inferred: true,
+                families: Vec::new(),
             }));
         }
         let Some(max) = self
@@ -315,6 +342,7 @@ impl HostEvidence {
             inferred: true,
             seen_in: Some((max, self.total)),
             because,
+            families: Vec::new(),
         };
         if let [only] = top[..] {
             return Ok(Some(choice(only, None)));
@@ -371,6 +399,7 @@ pub fn choose_hosts(given: &[IpAddr], source: &Source) -> Result<HostChoice, Hos
             inferred: false,
             seen_in: None,
             because: None,
+            families: Vec::new(),
         });
     }
     let mut ev = HostEvidence::default();
@@ -391,7 +420,65 @@ pub fn choose_hosts(given: &[IpAddr], source: &Source) -> Result<HostChoice, Hos
         inferred: true,
         seen_in: None,
         because: None,
+        families: Vec::new(),
     }))
+}
+
+/// The host of a machine running iptables and ip6tables side by side: an address per family.
+/// A family with addresses in `given` (`--host`) keeps them; the other is inferred from its own
+/// packets alone (`HostEvidence`: the IPv4 host is the address in most IPv4 packets, the IPv6
+/// host likewise), and has none when the capture has no packet of it. The capture is read only
+/// when a family has to be inferred.
+pub(crate) fn choose_hosts_per_family(
+    given: &[IpAddr],
+    source: &Source,
+) -> Result<HostChoice, HostError> {
+    let v4 = |a: &IpAddr| a.is_ipv4();
+    let given_of =
+        |is4: bool| -> Vec<IpAddr> { given.iter().copied().filter(|a| v4(a) == is4).collect() };
+    let mut ev = [HostEvidence::default(), HostEvidence::default()];
+    let slot = |a: &IpAddr| usize::from(!v4(a));
+    if given_of(true).is_empty() || given_of(false).is_empty() {
+        match source {
+            Source::Packets(p) => p.iter().for_each(|p| ev[slot(&p.src)].add(p)),
+            Source::Capture(path) => {
+                let mut r = CaptureReader::open(path)?;
+                for p in r.by_ref().filter_map(|i| i.ok()) {
+                    ev[slot(&p.src)].add(&p);
+                }
+                for i in &r.interfaces().interfaces {
+                    for a in &i.addrs {
+                        ev[slot(a)].declared.push(*a);
+                    }
+                }
+            }
+        }
+    }
+    let mut families = Vec::new();
+    for (is4, ev) in [(true, &ev[0]), (false, &ev[1])] {
+        let mine = given_of(is4);
+        if !mine.is_empty() {
+            families.push(HostChoice {
+                hosts: mine,
+                inferred: false,
+                seen_in: None,
+                because: None,
+                families: Vec::new(),
+            });
+        } else if let Some(c) = ev.decide()? {
+            families.push(c);
+        }
+    }
+    Ok(HostChoice {
+        hosts: families
+            .iter()
+            .flat_map(|c| c.hosts.iter().copied())
+            .collect(),
+        inferred: families.iter().any(|c| c.inferred),
+        seen_in: None,
+        because: None,
+        families,
+    })
 }
 
 /// Recognises the segments of GSO super-packets in a capture taken on the sending host without
@@ -938,38 +1025,91 @@ pub(crate) fn replay_with_reload<'r>(
     opts: SimOptions,
     source: Source,
     reload: Option<(&'r Ruleset, ReloadAt)>,
-    mut sink: impl FnMut(Item<'_>),
+    sink: impl FnMut(Item<'_>),
 ) -> Result<(Engine<'r>, ReplayStats), CaptureError> {
+    replay_families(rs, None, opts, source, reload, sink).map(|(one, _)| one)
+}
+
+/// What a replay with two rulesets hands back: the engine and counts of each family's replay.
+pub(crate) type FamilyReplays<'r> = ((Engine<'r>, ReplayStats), Option<(Engine<'r>, ReplayStats)>);
+
+/// [`replay_with_reload`] for a host running iptables and ip6tables side by side: with
+/// `other` (the other family's ruleset), every decoded frame is fed, in capture order, to the
+/// replay of its family's ruleset — two [`Replayer`]s, each with its own engine, conntrack
+/// table, defragmenter and named match state, as the kernel keeps them per family
+/// (`nf_conntrack_tuple` carries the layer-3 family, `iptable_filter` and `ip6table_filter` are
+/// separate hooks). They share only the capture's clock: both engines count time from the
+/// capture's first packet, whichever family it is. Frames that do not decode go to `rs`'s
+/// replay (it reads the capture, so it owns its interfaces and read error). A reload applies
+/// to the replay of its ruleset's family.
+pub(crate) fn replay_families<'r>(
+    rs: &'r Ruleset,
+    other: Option<&'r Ruleset>,
+    opts: SimOptions,
+    source: Source,
+    reload: Option<(&'r Ruleset, ReloadAt)>,
+    mut sink: impl FnMut(Item<'_>),
+) -> Result<FamilyReplays<'r>, CaptureError> {
+    let mut second = other.map(|o| Replayer::new(o, opts.clone()));
     let mut r = Replayer::new(rs, opts);
     let mut point = reload.map(|(new, at)| (new, ReloadPoint::new(at), false));
-    let mut check = |r: &mut Replayer<'r>, frame: u64, ts: Option<u64>| {
-        if let Some((new, p, done)) = point.as_mut() {
-            if p.step(frame, ts) && !*done {
-                *done = true;
-                r.reload(new);
+    let mut check =
+        |r: &mut Replayer<'r>, second: &mut Option<Replayer<'r>>, frame: u64, ts: Option<u64>| {
+            if let Some((new, p, done)) = point.as_mut() {
+                if p.step(frame, ts) && !*done {
+                    *done = true;
+                    match second {
+                        Some(s) if s.engine.ruleset().family == new.family => s.reload(new),
+                        _ => r.reload(new),
+                    }
+                }
             }
-        }
+        };
+    // The replay a packet belongs to; at the first packet both engines' clocks start.
+    let mut started = false;
+    let mut pick =
+        |r: &'_ mut Replayer<'r>, second: &'_ mut Option<Replayer<'r>>, p: &Packet| -> bool {
+            let Some(s) = second.as_mut() else {
+                return false;
+            };
+            if !started {
+                started = true;
+                r.engine.jiffies(p.ts.0);
+                s.engine.jiffies(p.ts.0);
+            }
+            p.family == s.engine.ruleset().family
+        };
+    let mut feed = |r: &mut Replayer<'r>,
+                    second: &mut Option<Replayer<'r>>,
+                    p: Packet,
+                    sink: &mut dyn FnMut(Item<'_>)| {
+        let to = if pick(r, second, &p) {
+            second.as_mut().expect("picked the second replay")
+        } else {
+            r
+        };
+        to.stats.frames += 1;
+        to.feed(p, None, sink);
     };
     match source {
         Source::Packets(pkts) => {
             for p in pkts {
-                r.stats.frames += 1;
-                check(&mut r, p.frame, Some(p.ts.0));
-                r.feed(p, None, &mut sink);
+                check(&mut r, &mut second, p.frame, Some(p.ts.0));
+                feed(&mut r, &mut second, p, &mut sink);
             }
         }
         Source::Capture(path) => {
             // Read and decoded on another core while the engine judges the frames before.
             let mut reader = crate::packet::ingest::pipeline::PipelinedCapture::open(&path)?;
             for item in &mut reader {
-                r.stats.frames += 1;
                 match item {
                     Ok(p) => {
-                        check(&mut r, p.frame, Some(p.ts.0));
-                        r.feed(p, None, &mut sink)
+                        check(&mut r, &mut second, p.frame, Some(p.ts.0));
+                        feed(&mut r, &mut second, p, &mut sink)
                     }
                     Err(problem) => {
-                        check(&mut r, problem.frame, problem.ts.map(|t| t.0));
+                        r.stats.frames += 1;
+                        check(&mut r, &mut second, problem.frame, problem.ts.map(|t| t.0));
                         r.problem(&problem, &mut sink)
                     }
                 }
@@ -977,7 +1117,7 @@ pub(crate) fn replay_with_reload<'r>(
             r.stats.interfaces = reader.interfaces();
         }
     }
-    Ok(r.finish())
+    Ok((r.finish(), second.map(Replayer::finish)))
 }
 
 fn describe(ev: &DefragEvent) -> String {

@@ -138,3 +138,189 @@ fn packets_of_the_other_family_are_counted() {
     ]);
     assert!(!out.contains("\"FW019\""), "an IPv4 capture has no FW019");
 }
+
+fn records(out: &str) -> Vec<serde_json::Value> {
+    out.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .collect()
+}
+
+/// With `--parity` and a capture, every frame is judged by its family's ruleset in one replay:
+/// IPv6 frames by rules.v6 (their records name its rules and file), the rule counters of both
+/// files, the host's address of each family, the capture's findings per file, no FW019.
+#[test]
+fn a_dual_capture_is_judged_by_each_familys_ruleset() {
+    const GUIDE: &str = "fixtures/guides/guide-000-webserver.rules.v4";
+    let (out, err, code) = fwcheck(&[
+        GUIDE,
+        "--pcap",
+        "pcaps/webserver-dual.pcap",
+        "--parity",
+        V6,
+        "--format",
+        "json",
+    ]);
+    assert!(code <= 1, "{err}");
+    assert!(
+        err.contains("host inferred as 203.0.113.10 (in 272 of 272 IPv4 packets), 2001:db8::10 (in 270 of 270 IPv6 packets)"),
+        "{err}"
+    );
+    let recs = records(&out);
+    let packets: Vec<&serde_json::Value> = recs.iter().filter(|v| v["type"] == "packet").collect();
+    assert_eq!(packets.len(), 542);
+    let mut judged = [0, 0];
+    for p in &packets {
+        assert!(
+            !p["reason"].as_str().unwrap_or("").contains("never sees it"),
+            "{p}"
+        );
+        let Some(file) = p["rule"]["file"].as_str() else {
+            continue;
+        };
+        let six = p["family"] == 6;
+        assert_eq!(file, if six { V6 } else { GUIDE }, "{p}");
+        judged[usize::from(six)] += 1;
+    }
+    assert!(judged[0] > 200 && judged[1] > 200, "{judged:?}");
+    // The same HTTPS connection over both families: IPv4 accepts it, rules.v6 has no tcp/443.
+    assert_eq!(packets[0]["verdict"], "ACCEPT");
+    assert_eq!(packets[1]["family"], 6);
+    assert_eq!(packets[1]["verdict"], "DROP");
+    assert_eq!(packets[1]["rule"]["policy"], "DROP");
+    let hits: Vec<&serde_json::Value> = recs
+        .iter()
+        .filter(|v| v["type"] == "rule" || v["type"] == "policy")
+        .collect();
+    for f in [GUIDE, V6] {
+        assert!(hits.iter().any(|h| h["file"] == f), "no counters of {f}");
+    }
+    let v6_port22 = hits
+        .iter()
+        .find(|h| h["file"] == V6 && h["line"] == 8)
+        .unwrap();
+    assert!(v6_port22["packets"].as_u64().unwrap() > 0, "{v6_port22}");
+    let findings: Vec<&serde_json::Value> =
+        recs.iter().filter(|v| v["type"] == "finding").collect();
+    assert!(!findings.iter().any(|f| f["code"] == "FW019"), "{out}");
+    // Never hit: rules.v6's `-i lo` rule (line 5), located in rules.v6.
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["code"] == "FW008" && f["file"] == V6 && f["line"] == 5),
+        "{out}"
+    );
+    let summary = recs.last().unwrap();
+    assert_eq!(summary["frames"], 542);
+    assert_eq!(
+        summary["hosts"],
+        serde_json::json!(["203.0.113.10", "2001:db8::10"])
+    );
+
+    // --host naming the IPv4 address only: the IPv6 one is still inferred.
+    let (out, err, _) = fwcheck(&[
+        GUIDE,
+        "--pcap",
+        "pcaps/webserver-dual.pcap",
+        "--parity",
+        V6,
+        "--host",
+        "203.0.113.10",
+        "--format",
+        "json",
+    ]);
+    assert!(
+        err.contains(
+            "host inferred as 203.0.113.10 (--host), 2001:db8::10 (in 270 of 270 IPv6 packets)"
+        ),
+        "{err}"
+    );
+    let summary = records(&out).pop().unwrap();
+    assert_eq!(
+        summary["hosts"],
+        serde_json::json!(["203.0.113.10", "2001:db8::10"])
+    );
+
+    // Without --parity nothing names a file: single-family output is unchanged.
+    let (out, _, _) = fwcheck(&[
+        GUIDE,
+        "--pcap",
+        "pcaps/webserver-dual.pcap",
+        "--format",
+        "json",
+    ]);
+    assert!(records(&out)
+        .iter()
+        .all(|v| v["file"].is_null() || v["type"] == "finding"));
+    assert!(records(&out).iter().all(|v| v["rule"]["file"].is_null()));
+}
+
+/// `--rules6` / `--rules4`: `--parity` naming the family; the wrong family is refused (exit 2),
+/// and `rules.v6 --rules4 rules.v4` replays a dual capture like `rules.v4 --parity rules.v6`.
+#[test]
+fn rules6_and_rules4_name_the_family() {
+    let (_, err, code) = fwcheck(&[V4, "--rules6", V4]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("--rules6 fixtures/parity/web.rules.v4: an IPv4 ruleset"),
+        "{err}"
+    );
+    let (_, err, code) = fwcheck(&[V6, "--rules4", V6]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("--rules4 fixtures/parity/web.rules.v6: an IPv6 ruleset"),
+        "{err}"
+    );
+    let (_, _, code) = fwcheck(&[V4, "--rules6", V6, "--parity", V6]);
+    assert_eq!(code, 2);
+    let verdicts = |args: &[&str]| -> Vec<(u64, String, String)> {
+        let (out, err, code) = fwcheck(args);
+        assert!(code <= 1, "{err}");
+        records(&out)
+            .into_iter()
+            .filter(|v| v["type"] == "packet")
+            .map(|v| {
+                (
+                    v["frame"].as_u64().unwrap(),
+                    v["verdict"].to_string(),
+                    v["rule"]["file"].to_string(),
+                )
+            })
+            .collect()
+    };
+    let dual = ["--pcap", "pcaps/webserver-dual.pcap", "--format", "json"];
+    let a = verdicts(&[&[V4, "--parity", V6][..], &dual].concat());
+    let b = verdicts(&[&[V6, "--rules4", V4][..], &dual].concat());
+    let c = verdicts(&[&[V4, "--rules6", V6][..], &dual].concat());
+    assert_eq!(a.len(), 542);
+    assert_eq!(a, b);
+    assert_eq!(a, c);
+}
+
+/// FW001 per family: the IPv6 SSH sessions of the dual capture are refused by a rules.v6
+/// without tcp/22; the lockout is found in that file (at its INPUT policy), the IPv4 sessions
+/// (accepted by rules.v4) are not reported, and the gate fails.
+#[test]
+fn a_lockout_over_one_family_is_found_in_its_file() {
+    const NO_SSH: &str = "fixtures/parity/no-ssh.rules.v6";
+    let (out, err, code) = fwcheck(&[
+        "fixtures/guides/guide-000-webserver.rules.v4",
+        "--pcap",
+        "pcaps/webserver-dual.pcap",
+        "--rules6",
+        NO_SSH,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    let lockouts: Vec<serde_json::Value> = records(&out)
+        .into_iter()
+        .filter(|v| v["type"] == "finding" && v["code"] == "FW001")
+        .collect();
+    assert_eq!(lockouts.len(), 2, "{out}");
+    for f in &lockouts {
+        assert_eq!(f["file"], NO_SSH, "{f}");
+        assert_eq!(f["line"], 2, "{f}");
+        let m = f["message"].as_str().unwrap();
+        assert!(m.contains("from 2001:db8:"), "{m}");
+    }
+}

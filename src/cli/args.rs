@@ -98,9 +98,18 @@ pub struct SimArgs {
     #[arg(long = "reload-at", num_args = 2, value_names = ["TIME|frame:N", "NEW_RULES"], requires = "pcap")]
     pub reload_at: Vec<String>,
     /// The other family's ruleset (rules.v6 beside rules.v4, or the other way round): report
-    /// each service reachable over one family and not the other (FW018).
+    /// each service reachable over one family and not the other (FW018); with --pcap, each
+    /// frame is judged by its family's ruleset.
     #[arg(long, value_name = "OTHER_RULES")]
     pub parity: Option<PathBuf>,
+    /// The host's ip6tables ruleset beside an iptables RULES: --parity, refused unless the
+    /// file is IPv6. With --pcap, each frame is judged by its family's ruleset.
+    #[arg(long, value_name = "RULES_V6", conflicts_with_all = ["parity", "rules4"])]
+    pub rules6: Option<PathBuf>,
+    /// The host's iptables ruleset beside an ip6tables RULES: --parity, refused unless the
+    /// file is IPv4.
+    #[arg(long, value_name = "RULES_V4", conflicts_with = "parity")]
+    pub rules4: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]

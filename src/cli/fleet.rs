@@ -133,6 +133,8 @@ fn rebase(m: &Manifest, a: &mut SimArgs) {
     a.rules.as_mut().map(fix);
     a.pcap.as_mut().map(fix);
     a.parity.as_mut().map(fix);
+    a.rules6.as_mut().map(fix);
+    a.rules4.as_mut().map(fix);
     a.gate.expect.as_mut().map(fix);
     a.host.ipset.as_mut().map(fix);
     a.host.host_config.iter_mut().for_each(fix);

@@ -57,7 +57,48 @@ pub fn prepare(a: &SimArgs, color: bool, say: &mut dyn FnMut(&str)) -> Result<Pr
         )?),
         None => None,
     };
-    let hosts = session::choose_hosts(&config.host.hosts, traffic.as_ref())?;
+    // The other family's file (--parity): its family is told by its content (or its name), not
+    // by -4/-6. Loaded before the host is chosen (with a capture, each family's packets give
+    // that family's address); what loading it says is told where it always was.
+    // `--rules6 F` / `--rules4 F` are --parity naming the family F must have.
+    use fwcheck::ruleset::Family;
+    let named = [
+        (a.parity.as_ref(), None),
+        (
+            a.rules6.as_ref(),
+            Some((Family::V6, "--rules6", "IPv4", "ip6tables")),
+        ),
+        (
+            a.rules4.as_ref(),
+            Some((Family::V4, "--rules4", "IPv6", "iptables")),
+        ),
+    ];
+    let mut parity_said = String::new();
+    let other = match named.into_iter().find_map(|(p, f)| Some((p?, f))) {
+        Some((path, expected)) => {
+            let mut src = a.input.source(path, sets.as_ref());
+            src.family = None;
+            let other = load_with(&src, &mut |s: &str| parity_said.push_str(s))?;
+            if let Some((family, flag, is, tool)) = expected {
+                if other.loaded.ruleset.family != family {
+                    return Err(Error::usage(format!(
+                        "{flag} {}: an {is} ruleset; {flag} takes the host's {tool} ruleset",
+                        path.display()
+                    )));
+                }
+            }
+            parity_said.push_str(&other.loaded.render_diagnostics(color));
+            Some(other)
+        }
+        None => None,
+    };
+    let hosts = match &other {
+        // Judged side by side, each family by its ruleset: a host address per family.
+        Some(o) if o.is_valid() && o.loaded.ruleset.family != rules.loaded.ruleset.family => {
+            session::choose_hosts_per_family(&config.host.hosts, traffic.as_ref())?
+        }
+        _ => session::choose_hosts(&config.host.hosts, traffic.as_ref())?,
+    };
     say(&diag_text);
     if let Some(n) = session::host_notice(&hosts) {
         say(&format!("fwcheck: {n}\n"));
@@ -66,12 +107,8 @@ pub fn prepare(a: &SimArgs, color: bool, say: &mut dyn FnMut(&str)) -> Result<Pr
     if let Some((new_rules, at)) = reload {
         session = session.with_reload(new_rules, at);
     }
-    if let Some(path) = &a.parity {
-        // The other family's file: its family is told by its content (or its name), not by -4/-6.
-        let mut src = a.input.source(path, sets.as_ref());
-        src.family = None;
-        let other = load_with(&src, say)?;
-        say(&other.loaded.render_diagnostics(color));
+    if let Some(other) = other {
+        say(&parity_said);
         session = session.with_parity(other)?;
     }
     Ok(Prepared::Ready {

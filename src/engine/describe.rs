@@ -40,6 +40,10 @@ pub struct RuleInfo {
     /// [`RuleInfo::short`], made once (the streamed packet lines name it per packet).
     #[serde(skip)]
     short: std::sync::OnceLock<String>,
+    /// The rules file of the rule or policy, when a replay judges with two rulesets (IPv4 and
+    /// IPv6 side by side, `--parity`); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<Arc<str>>,
 }
 
 impl PartialEq for RuleInfo {
@@ -52,8 +56,9 @@ impl PartialEq for RuleInfo {
             &self.text,
             self.policy,
             self.stack,
+            &self.file,
         ) == (
-            o.table, &o.chain, o.number, o.line, &o.text, o.policy, o.stack,
+            o.table, &o.chain, o.number, o.line, &o.text, o.policy, o.stack, &o.file,
         )
     }
 }
@@ -72,19 +77,29 @@ impl RuleInfo {
             .get_or_init(|| serde_json::value::to_raw_value(self).expect("a RuleInfo serialises"))
     }
 
-    /// `filter INPUT #3 (line 8)`, `filter OUTPUT policy DROP`, `stack: bad IP header checksum`.
+    /// `filter INPUT #3 (line 8)`, `filter OUTPUT policy DROP`, `stack: bad IP header checksum`;
+    /// with a file (two rulesets): `filter INPUT #3 (rules.v6 line 8)`,
+    /// `filter OUTPUT policy DROP (rules.v6)`.
     pub fn short(&self) -> String {
         if let Some(s) = self.stack {
             return format!("stack: {s}");
         }
-        match (self.number, self.policy) {
-            (Some(n), _) => format!(
+        let file = self.file.as_deref();
+        match (self.number, self.policy, file) {
+            (Some(n), _, None) => format!(
                 "{} {} #{n} (line {})",
                 self.table,
                 self.chain,
                 self.line.unwrap_or(0)
             ),
-            (None, Some(p)) => format!("{} {} policy {p}", self.table, self.chain),
+            (Some(n), _, Some(f)) => format!(
+                "{} {} #{n} ({f} line {})",
+                self.table,
+                self.chain,
+                self.line.unwrap_or(0)
+            ),
+            (None, Some(p), None) => format!("{} {} policy {p}", self.table, self.chain),
+            (None, Some(p), Some(f)) => format!("{} {} policy {p} ({f})", self.table, self.chain),
             _ => format!("{} {}", self.table, self.chain),
         }
     }
@@ -107,6 +122,7 @@ pub fn rule_info(rs: &Ruleset, d: &Decision) -> Option<RuleInfo> {
                 stack: None,
                 json: Default::default(),
                 short: Default::default(),
+                file: None,
             }
         }
         Decision::Policy { table: k, chain } => {
@@ -122,6 +138,7 @@ pub fn rule_info(rs: &Ruleset, d: &Decision) -> Option<RuleInfo> {
                 stack: None,
                 json: Default::default(),
                 short: Default::default(),
+                file: None,
             }
         }
         Decision::Stack(s) | Decision::Conntrack(s) => RuleInfo {
@@ -134,6 +151,7 @@ pub fn rule_info(rs: &Ruleset, d: &Decision) -> Option<RuleInfo> {
             stack: Some(s),
             json: Default::default(),
             short: Default::default(),
+            file: None,
         },
         Decision::NoRules => return None,
     })
@@ -143,6 +161,8 @@ pub fn rule_info(rs: &Ruleset, d: &Decision) -> Option<RuleInfo> {
 pub struct RuleInfos<'r> {
     rs: &'r Ruleset,
     cache: foldhash::HashMap<Decision, Option<Arc<RuleInfo>>>,
+    /// Set on every rule and policy ([`RuleInfo::file`]).
+    file: Option<Arc<str>>,
 }
 
 impl<'r> RuleInfos<'r> {
@@ -150,14 +170,31 @@ impl<'r> RuleInfos<'r> {
         RuleInfos {
             rs,
             cache: Default::default(),
+            file: None,
+        }
+    }
+
+    /// Descriptions naming the rules file of each rule and policy (a replay with two rulesets).
+    pub fn with_file(rs: &'r Ruleset) -> RuleInfos<'r> {
+        RuleInfos {
+            file: Some(Arc::from(rs.source.name.as_str())),
+            ..RuleInfos::new(rs)
         }
     }
 
     pub fn get(&mut self, d: &Decision) -> Option<Arc<RuleInfo>> {
         let rs = self.rs;
+        let file = &self.file;
         self.cache
             .entry(*d)
-            .or_insert_with(|| rule_info(rs, d).map(Arc::new))
+            .or_insert_with(|| {
+                rule_info(rs, d).map(|mut r| {
+                    if r.stack.is_none() {
+                        r.file.clone_from(file);
+                    }
+                    Arc::new(r)
+                })
+            })
             .clone()
     }
 }

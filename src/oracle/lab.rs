@@ -258,6 +258,8 @@ pub struct Lab {
     /// The tun devices of [`OracleConfig::extra_ifaces`]: packets routed out of them.
     pub extra: Vec<Tun>,
     pub send: OwnedFd,
+    /// The send socket of the other family, with [`OracleConfig::other_ruleset`].
+    pub send_other: Option<OwnedFd>,
     pub guard: GuardKind,
     pub tools: Tools,
     pub family: Family,
@@ -288,7 +290,17 @@ fn iptables_guard_script(uid: u32) -> String {
 
 /// `iptables-restore` (or the legacy one, or the IPv6 one) with `ruleset` as input.
 fn load_ruleset(tools: &Tools, cfg: &OracleConfig, ruleset: &str) -> Result<(), OracleError> {
-    let restore = match (cfg.backend, cfg.family) {
+    load_ruleset_of(tools, cfg, cfg.family, ruleset)
+}
+
+/// [`load_ruleset`] for `family` (the other family's ruleset loads with the other tool).
+fn load_ruleset_of(
+    tools: &Tools,
+    cfg: &OracleConfig,
+    family: Family,
+    ruleset: &str,
+) -> Result<(), OracleError> {
+    let restore = match (cfg.backend, family) {
         (Backend::Nft, Family::V4) => &tools.restore4,
         (Backend::Nft, Family::V6) => &tools.restore6,
         (Backend::Legacy, Family::V4) => tools.legacy4.as_ref().ok_or_else(|| {
@@ -339,12 +351,21 @@ fn netfilter_sysctls(cfg: &OracleConfig) -> Result<(), OracleError> {
 pub fn setup(cfg: &OracleConfig, opts: &ReplayOptions) -> Result<Lab, OracleError> {
     let tools = Tools::locate().map_err(OracleError::Unavailable)?;
     let iface = cfg.iface.as_str();
+    // With the other family's ruleset, both families are set up side by side.
+    let families = cfg.families();
+    let has = |f: Family| families.contains(&f);
 
-    // 1. Sysctls that must be in place before the interface is created.
-    for (k, v) in baseline_sysctls(cfg.family, cfg.router) {
+    // 1. Sysctls that must be in place before the interface is created (IPv6 enabled when
+    // either ruleset is IPv6).
+    let base = if has(Family::V6) {
+        Family::V6
+    } else {
+        Family::V4
+    };
+    for (k, v) in baseline_sysctls(base, cfg.router) {
         if let Err(e) = write_sysctl(&k, v) {
             // Settings of an absent subsystem (e.g. IPv6 compiled out) only matter if used.
-            let needed = cfg.family == Family::V6 && k.starts_with("net.ipv6.");
+            let needed = has(Family::V6) && k.starts_with("net.ipv6.");
             if needed || e.kind() != std::io::ErrorKind::NotFound {
                 return Err(OracleError::Sysctl {
                     key: k,
@@ -390,7 +411,7 @@ pub fn setup(cfg: &OracleConfig, opts: &ReplayOptions) -> Result<Lab, OracleErro
         .hosts
         .iter()
         .copied()
-        .filter(|h| family_of(h) == cfg.family)
+        .filter(|h| has(family_of(h)))
         .collect();
     hosts.sort();
     hosts.dedup();
@@ -401,16 +422,18 @@ pub fn setup(cfg: &OracleConfig, opts: &ReplayOptions) -> Result<Lab, OracleErro
         }
     }
     batch += &format!("link set dev {iface} up\n");
-    match cfg.family {
-        Family::V4 => batch += &format!("route add 0.0.0.0/0 dev {iface}\n"),
-        Family::V6 => batch += &format!("route add ::/0 dev {iface}\n"),
+    for f in &families {
+        match f {
+            Family::V4 => batch += &format!("route add 0.0.0.0/0 dev {iface}\n"),
+            Family::V6 => batch += &format!("route add ::/0 dev {iface}\n"),
+        }
     }
     run(&tools.ip, &["-batch", "-"], Some(&batch))?;
     // 2b. More interfaces (a container bridge's side of the host), each a tun device.
     let mut extra = Vec::new();
     let mut batch = String::new();
     for (name, addr, len) in &cfg.extra_ifaces {
-        if family_of(addr) != cfg.family {
+        if !has(family_of(addr)) {
             continue;
         }
         if !extra.iter().any(|(n, _): &(String, Tun)| n == name) {
@@ -425,7 +448,7 @@ pub fn setup(cfg: &OracleConfig, opts: &ReplayOptions) -> Result<Lab, OracleErro
         }
     }
     for (dest, len, dev) in &cfg.extra_routes {
-        if family_of(dest) == cfg.family && (dev == iface || extra.iter().any(|(n, _)| n == dev)) {
+        if has(family_of(dest)) && (dev == iface || extra.iter().any(|(n, _)| n == dev)) {
             batch += &format!("route replace {dest}/{len} dev {dev}\n");
         }
     }
@@ -433,7 +456,7 @@ pub fn setup(cfg: &OracleConfig, opts: &ReplayOptions) -> Result<Lab, OracleErro
         run(&tools.ip, &["-batch", "-"], Some(&batch))?;
     }
     for (name, _) in &extra {
-        if cfg.family == Family::V4 {
+        if has(Family::V4) {
             let key = format!("net.ipv4.conf.{}.rp_filter", name.replace('.', "/"));
             write_sysctl(&key, "0").map_err(|e| OracleError::Sysctl {
                 key: key.clone(),
@@ -442,10 +465,11 @@ pub fn setup(cfg: &OracleConfig, opts: &ReplayOptions) -> Result<Lab, OracleErro
             })?;
         }
     }
-    if cfg.family == Family::V6 {
-        wait_for_local_routes(&tools, &hosts)?;
+    if has(Family::V6) {
+        let v6: Vec<IpAddr> = hosts.iter().copied().filter(|h| h.is_ipv6()).collect();
+        wait_for_local_routes(&tools, &v6)?;
     }
-    if cfg.family == Family::V4 {
+    if has(Family::V4) {
         let key = format!("net.ipv4.conf.{iface_in_key}.rp_filter");
         write_sysctl(&key, "0").map_err(|e| OracleError::Sysctl {
             key: key.clone(),
@@ -468,6 +492,9 @@ pub fn setup(cfg: &OracleConfig, opts: &ReplayOptions) -> Result<Lab, OracleErro
         run(&ipset, &["restore"], Some(sets))?;
     }
     load_ruleset(&tools, cfg, &cfg.ruleset)?;
+    if let (Some(other), Some(&family)) = (&cfg.other_ruleset, families.get(1)) {
+        load_ruleset_of(&tools, cfg, family, other)?;
+    }
     netfilter_sysctls(cfg)?;
 
     // 4. The guard.
@@ -484,21 +511,41 @@ pub fn setup(cfg: &OracleConfig, opts: &ReplayOptions) -> Result<Lab, OracleErro
             run(nft, &["-f", "-"], Some(&nft_guard_script(sys::geteuid())))?;
         }
         GuardKind::Iptables => {
-            let restore = match cfg.family {
-                Family::V4 => &tools.restore4,
-                Family::V6 => &tools.restore6,
-            };
-            run(
-                restore,
-                &["-w", "--noflush"],
-                Some(&iptables_guard_script(sys::geteuid())),
-            )?;
+            for f in &families {
+                let restore = match f {
+                    Family::V4 => &tools.restore4,
+                    Family::V6 => &tools.restore6,
+                };
+                run(
+                    restore,
+                    &["-w", "--noflush"],
+                    Some(&iptables_guard_script(sys::geteuid())),
+                )?;
+            }
         }
         GuardKind::Off => {}
     }
 
-    // 5. The socket outbound packets are sent from.
-    let v6 = cfg.family == Family::V6;
+    // 5. The socket(s) outbound packets are sent from, one per family.
+    let send = send_socket(cfg.family == Family::V6)?;
+    let send_other = match families.get(1) {
+        Some(f) => Some(send_socket(*f == Family::V6)?),
+        None => None,
+    };
+
+    Ok(Lab {
+        tun,
+        extra: extra.into_iter().map(|(_, t)| t).collect(),
+        send,
+        send_other,
+        guard,
+        tools,
+        family: cfg.family,
+    })
+}
+
+/// A raw `IPPROTO_RAW` socket (header included) to send outbound packets of one family from.
+fn send_socket(v6: bool) -> Result<OwnedFd, OracleError> {
     let send = sys::raw_socket(v6, libc::IPPROTO_RAW as u8, true)
         .map_err(|e| OracleError::io("cannot open raw send socket", e))?;
     let opt = |fd: &OwnedFd, level, name, val, what: &str| {
@@ -537,15 +584,7 @@ pub fn setup(cfg: &OracleConfig, opts: &ReplayOptions) -> Result<Lab, OracleErro
         "SO_SNDBUFFORCE",
     )?;
     opt(&send, libc::SOL_SOCKET, libc::SO_RCVBUF, 4096, "SO_RCVBUF")?;
-
-    Ok(Lab {
-        tun,
-        extra: extra.into_iter().map(|(_, t)| t).collect(),
-        send,
-        guard,
-        tools,
-        family: cfg.family,
-    })
+    Ok(send)
 }
 
 pub(crate) fn family_of(a: &IpAddr) -> Family {
@@ -556,6 +595,14 @@ pub(crate) fn family_of(a: &IpAddr) -> Family {
 }
 
 impl Lab {
+    /// The socket to send an outbound packet of `family` from.
+    pub(crate) fn send_socket(&self, family: Family) -> &OwnedFd {
+        match &self.send_other {
+            Some(s) if family != self.family => s,
+            _ => &self.send,
+        }
+    }
+
     /// Packets the guard dropped so far (the namespace's own replies and chatter).
     pub(crate) fn guard_drops(&self) -> Option<u64> {
         match self.guard {

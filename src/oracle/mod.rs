@@ -11,7 +11,8 @@
 //!    before defrag/raw/conntrack see it, so only replayed packets shape conntrack state.
 //! 2. Frames are streamed to that thread. For each frame (the `run` module):
 //!    * **direction**: destination ∈ hosts → inbound; else source ∈ hosts → outbound; else
-//!      forwarded with `OracleConfig::router`; else skip. Loopback addresses, non-IP frames, the other address family, frames too short to
+//!      forwarded with `OracleConfig::router`; else skip. Loopback addresses, non-IP frames, the other address family (unless
+//!      `OracleConfig::other_ruleset` loads a ruleset for it), frames too short to
 //!      classify → skip with a note.
 //!    * **inbound**: the packet is written to the tun device. A tun write runs the whole receive
 //!      path synchronously before `write()` returns (`tun_get_user` → `tun_rx_batched` →
@@ -153,6 +154,11 @@ pub struct OracleConfig {
     pub(crate) extra_routes: Vec<(IpAddr, u8, String)>,
     /// `ipset save` output restored (`ipset restore`) before the ruleset is loaded.
     pub ipsets: Option<String>,
+    /// The other family's ruleset (`ip6tables-restore` text beside an IPv4 [`Self::ruleset`],
+    /// or the other way round), loaded into the same namespace, as a host runs iptables and
+    /// ip6tables side by side: frames of its family are replayed through it instead of being
+    /// skipped. [`Self::hosts`] then needs an address of each family.
+    pub other_ruleset: Option<String>,
 }
 
 /// A second ruleset loaded with `iptables-restore` right before the first frame numbered
@@ -181,7 +187,21 @@ impl OracleConfig {
             extra_ifaces: Vec::new(),
             extra_routes: Vec::new(),
             ipsets: None,
+            other_ruleset: None,
         }
+    }
+
+    /// The families the namespace replays: [`Self::family`], and the other one with
+    /// [`Self::other_ruleset`].
+    pub(crate) fn families(&self) -> Vec<Family> {
+        let mut v = vec![self.family];
+        if self.other_ruleset.is_some() {
+            v.push(match self.family {
+                Family::V4 => Family::V6,
+                Family::V6 => Family::V4,
+            });
+        }
+        v
     }
 }
 
@@ -387,11 +407,12 @@ pub fn replay_with(
 }
 
 fn validate(cfg: &OracleConfig) -> Result<(), OracleError> {
-    if cfg.hosts.iter().all(|h| lab::family_of(h) != cfg.family) {
-        return Err(OracleError::Config(format!(
-            "no host address of family {:?}",
-            cfg.family
-        )));
+    for family in cfg.families() {
+        if cfg.hosts.iter().all(|h| lab::family_of(h) != family) {
+            return Err(OracleError::Config(format!(
+                "no host address of family {family:?}"
+            )));
+        }
     }
     if let Some(h) = cfg
         .hosts

@@ -69,6 +69,20 @@ pub(super) fn replay_threaded(
     }
 }
 
+/// The IP counters of every family the namespace replays (their names differ: `Ip:…` and
+/// `Ip6…`, so one snapshot holds both).
+fn read_counters(cfg: &OracleConfig) -> Snapshot {
+    let mut snap = Snapshot::default();
+    for f in cfg.families() {
+        let s = match f {
+            Family::V4 => counters::read_v4(),
+            Family::V6 => counters::read_v6(),
+        };
+        snap.0.extend(s.0);
+    }
+    snap
+}
+
 struct RecvSock {
     v6: bool,
     proto: u8,
@@ -136,10 +150,7 @@ impl<'a> Replayer<'a> {
     fn new(cfg: &'a OracleConfig, opts: &'a ReplayOptions, lab: Lab) -> Self {
         let jmap = clock::jiffies_map();
         let jiffies_start = clock::jiffies_now().map(|(j, _)| j);
-        let snap = match cfg.family {
-            Family::V4 => counters::read_v4(),
-            Family::V6 => counters::read_v6(),
-        };
+        let snap = read_counters(cfg);
         let tun_fd = lab.tun.raw_fd();
         Replayer {
             cfg,
@@ -174,10 +185,7 @@ impl<'a> Replayer<'a> {
     }
 
     fn read_counters(&self) -> Snapshot {
-        match self.cfg.family {
-            Family::V4 => counters::read_v4(),
-            Family::V6 => counters::read_v6(),
-        }
+        read_counters(self.cfg)
     }
 
     /// Make sure a raw socket watches `proto`; `false` if the kernel refuses raw sockets for it
@@ -418,7 +426,7 @@ impl<'a> Replayer<'a> {
             }
             Parsed::Ip(ins) => ins,
         };
-        if ins.family != self.cfg.family {
+        if !self.cfg.families().contains(&ins.family) {
             let why = format!(
                 "{:?} packet, but the ruleset family is {:?}",
                 ins.family, self.cfg.family
@@ -849,7 +857,7 @@ impl Replayer<'_> {
         };
         self.pace(ts);
         let t0 = self.stamp(ts);
-        let sent = sys::send_to(&self.lab.send, bytes, ins.dst, scope);
+        let sent = sys::send_to(self.lab.send_socket(ins.family), bytes, ins.dst, scope);
         let t1 = sys::monotonic_ns();
         let mut seen = self.collect(0)?;
         if sent.is_ok() && seen.wire.is_empty() && seen.local.is_empty() && ins.frag.is_none() {
@@ -952,14 +960,19 @@ impl Replayer<'_> {
             }
             let _ = key;
         }
-        let rx = match self.cfg.family {
-            Family::V4 => counters::V4_RX_ERRORS,
-            Family::V6 => counters::V6_RX_ERRORS,
-        };
+        let now = self.read_counters();
         let unexplained = self
-            .read_counters()
-            .sum(rx)
-            .saturating_sub(self.snap_start.sum(rx))
+            .cfg
+            .families()
+            .into_iter()
+            .map(|f| {
+                let rx = match f {
+                    Family::V4 => counters::V4_RX_ERRORS,
+                    Family::V6 => counters::V6_RX_ERRORS,
+                };
+                now.sum(rx).saturating_sub(self.snap_start.sum(rx))
+            })
+            .sum::<u64>()
             .saturating_sub(self.attributed_rx_errors);
         if unexplained > 0 {
             self.anomalies.push(format!(

@@ -236,7 +236,12 @@ fn write_replay_summary(
 /// Findings as diagnostics pointing at their rules-file line, then the lockout checks and
 /// expectations, then the totals.
 fn write_findings(out: &mut dyn Write, report: &Report, color: bool) -> io::Result<()> {
-    let src = &report.rules.ruleset.source;
+    let main_src = &report.rules.ruleset.source;
+    // A finding in the other family's file (`--parity`) is shown at its line there.
+    let source_of = |f: &Finding| match &report.other_rules {
+        Some(o) if f.file == o.ruleset.source.name && f.file != main_src.name => &o.ruleset.source,
+        _ => main_src,
+    };
     let mut shown: Vec<&Finding> = report.findings.iter().collect();
     shown.sort_by_key(|f| (std::cmp::Reverse(f.severity), f.code, f.line));
     let never_hit = shown
@@ -247,6 +252,7 @@ fn write_findings(out: &mut dyn Write, report: &Report, color: bool) -> io::Resu
         .iter()
         .filter(|f| f.code != crate::diag::codes::RULE_NEVER_HIT || never_hit <= 20)
     {
+        let src = source_of(f);
         let span = match f.line {
             Some(l) if l > 0 && l <= src.line_count() => {
                 let r = src.line_range(l);

@@ -268,11 +268,17 @@ pub struct RuleHits {
     pub policy: Option<&'static str>,
     pub packets: u64,
     pub bytes: u64,
+    /// The rules file, when a replay judges with two rulesets (IPv4 and IPv6 side by side);
+    /// absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<Arc<str>>,
 }
 
-/// Every rule's and policy's counters, in table/chain/rule order.
-pub(crate) fn rule_hits(engine: &Engine<'_>) -> Vec<RuleHits> {
+/// Every rule's and policy's counters, in table/chain/rule order; `with_file`: each names its
+/// rules file ([`RuleHits::file`]).
+pub(crate) fn rule_hits(engine: &Engine<'_>, with_file: bool) -> Vec<RuleHits> {
     let rs = engine.ruleset();
+    let file: Option<Arc<str>> = with_file.then(|| Arc::from(rs.source.name.as_str()));
     let mut v = Vec::new();
     for (ti, t) in rs.tables.iter().enumerate() {
         for (ci, c) in t.chains.iter().enumerate() {
@@ -288,6 +294,7 @@ pub(crate) fn rule_hits(engine: &Engine<'_>) -> Vec<RuleHits> {
                     policy: None,
                     packets: ct.packets,
                     bytes: ct.bytes,
+                    file: file.clone(),
                 });
             }
             if let Some(p) = c.policy {
@@ -302,6 +309,7 @@ pub(crate) fn rule_hits(engine: &Engine<'_>) -> Vec<RuleHits> {
                     policy: Some(p.name()),
                     packets: ct.packets,
                     bytes: ct.bytes,
+                    file: file.clone(),
                 });
             }
         }

@@ -51,6 +51,8 @@ pub struct ReplayReport {
 pub struct Report {
     /// The ruleset checked (its source text locates findings).
     pub rules: Arc<Loaded>,
+    /// The other family's ruleset (`--parity`), whose source locates the findings in it.
+    pub other_rules: Option<Arc<Loaded>>,
     /// The host the run judged from.
     pub hosts: HostChoice,
     /// The replay, when there was traffic.

@@ -221,28 +221,37 @@ pub(crate) fn packets_table(rows: Vec<Vec<Cell>>, color: bool) -> Table {
 
 /// Per-rule counters like `iptables -L -vn --line-numbers`: only tables/chains with rules or a
 /// policy; rules that never matched are kept (with 0) so the listing is complete.
+/// With two rulesets (IPv4 and IPv6 side by side), a first column names each rule's file.
 pub(crate) fn rules_table(hits: &[RuleHits]) -> Table {
     let mut t = table();
-    t.set_header(vec!["table", "chain", "#", "pkts", "bytes", "line", "rule"]);
+    let files = hits.iter().any(|h| h.file.is_some());
+    let mut header = vec!["table", "chain", "#", "pkts", "bytes", "line", "rule"];
+    if files {
+        header.insert(0, "file");
+    }
+    t.set_header(header);
     for h in hits {
-        t.add_row(vec![
-            Cell::new(h.table),
-            Cell::new(&h.chain),
-            Cell::new(
-                h.number
-                    .map(|n| n.to_string())
-                    .unwrap_or_else(|| "policy".into()),
-            ),
-            Cell::new(h.packets).set_alignment(CellAlignment::Right),
-            Cell::new(h.bytes).set_alignment(CellAlignment::Right),
-            Cell::new(h.line.map(|l| l.to_string()).unwrap_or_default())
-                .set_alignment(CellAlignment::Right),
-            Cell::new(match (&h.text, h.policy) {
-                (Some(t), _) => t.clone(),
-                (None, Some(p)) => format!("(policy {p})"),
-                _ => String::new(),
-            }),
-        ]);
+        let file = files.then(|| Cell::new(h.file.as_deref().unwrap_or("")));
+        t.add_row(
+            file.into_iter().chain([
+                Cell::new(h.table),
+                Cell::new(&h.chain),
+                Cell::new(
+                    h.number
+                        .map(|n| n.to_string())
+                        .unwrap_or_else(|| "policy".into()),
+                ),
+                Cell::new(h.packets).set_alignment(CellAlignment::Right),
+                Cell::new(h.bytes).set_alignment(CellAlignment::Right),
+                Cell::new(h.line.map(|l| l.to_string()).unwrap_or_default())
+                    .set_alignment(CellAlignment::Right),
+                Cell::new(match (&h.text, h.policy) {
+                    (Some(t), _) => t.clone(),
+                    (None, Some(p)) => format!("(policy {p})"),
+                    _ => String::new(),
+                }),
+            ]),
+        );
     }
     t
 }

@@ -369,15 +369,39 @@ pub fn choose_hosts(given: &[IpAddr], traffic: Option<&Traffic>) -> Result<HostC
             inferred: false,
             seen_in: None,
             because: None,
+            families: Vec::new(),
         });
     };
-    let hosts = replay::choose_hosts(given, &t.source).map_err(|e| match e {
+    let hosts = replay::choose_hosts(given, &t.source).map_err(|e| host_error(t, e))?;
+    if hosts.hosts.is_empty() {
+        return Err(Error::usage(
+            "no IP packets to infer the host from; give --host ADDR",
+        ));
+    }
+    Ok(hosts)
+}
+
+fn host_error(t: &Traffic, e: replay::HostError) -> Error {
+    match e {
         replay::HostError::Ambiguous(why) => Error::usage(why),
         e => Error::invalid(match &t.capture {
             Some(p) => format!("{}: {e}", p.display()),
             None => e.to_string(),
         }),
-    })?;
+    }
+}
+
+/// [`choose_hosts`] for a host running iptables and ip6tables side by side (a replay with
+/// both families' rulesets, [`Session::with_parity`]): an address per family, each inferred
+/// from that family's packets unless `given` (`--host`) has addresses of it.
+pub fn choose_hosts_per_family(
+    given: &[IpAddr],
+    traffic: Option<&Traffic>,
+) -> Result<HostChoice, Error> {
+    let Some(t) = traffic else {
+        return choose_hosts(given, None);
+    };
+    let hosts = replay::choose_hosts_per_family(given, &t.source).map_err(|e| host_error(t, e))?;
     if hosts.hosts.is_empty() {
         return Err(Error::usage(
             "no IP packets to infer the host from; give --host ADDR",
@@ -391,6 +415,39 @@ pub fn choose_hosts(given: &[IpAddr], traffic: Option<&Traffic>) -> Result<HostC
 pub fn host_notice(hosts: &HostChoice) -> Option<String> {
     if !hosts.inferred {
         return None;
+    }
+    if !hosts.families.is_empty() {
+        // One address per family: each with its own evidence.
+        let parts: Vec<String> = hosts
+            .families
+            .iter()
+            .map(|c| {
+                let list: Vec<String> = c.hosts.iter().map(|h| h.to_string()).collect();
+                let family = if c.hosts.first().is_some_and(|h| h.is_ipv4()) {
+                    "IPv4"
+                } else {
+                    "IPv6"
+                };
+                let because = c
+                    .because
+                    .as_deref()
+                    .map(|b| format!("; chosen because {b}"))
+                    .unwrap_or_default();
+                match (c.inferred, c.seen_in) {
+                    (true, Some((n, t))) => {
+                        format!(
+                            "{} (in {n} of {t} {family} packets{because})",
+                            list.join(", ")
+                        )
+                    }
+                    _ => format!("{} (--host)", list.join(", ")),
+                }
+            })
+            .collect();
+        return Some(format!(
+            "host inferred as {}; use --host to set it",
+            parts.join(", ")
+        ));
     }
     let (c, t) = hosts.seen_in?;
     let because = hosts
@@ -556,6 +613,7 @@ impl Session {
         let expectations = expect::evaluate(rs, &check, &self.config.gate.expectations);
         Ok(Report {
             rules: loaded.clone(),
+            other_rules: self.parity.as_ref().map(|o| o.loaded.clone()),
             hosts: self.hosts.clone(),
             replay: replay_out,
             lockout,
@@ -567,7 +625,10 @@ impl Session {
     }
 
     /// The replay part of [`Session::run`]: the replay's report, the capture's findings and
-    /// the interface most packets were captured on (when the capture names it).
+    /// the interface most packets were captured on (when the capture names it). With the
+    /// other family's ruleset ([`Session::with_parity`]) every frame is judged by its family's
+    /// ruleset, in one replay ([`replay::replay_families`]): records and rule counters name
+    /// each rule's file, the capture's findings are computed per family against its ruleset.
     fn replay(
         &self,
         opts: SimOptions,
@@ -576,6 +637,9 @@ impl Session {
         sink: &mut dyn Sink,
     ) -> Result<(ReplayReport, Vec<Finding>, Option<String>), Error> {
         let rs = &self.rules.loaded.ruleset;
+        let other = self.parity.as_ref();
+        let dual = other.is_some();
+        let other_family = other.map(|o| o.loaded.ruleset.family);
         let env = opts.env.clone();
         let checksums = env.checksums;
         let only = self.config.only;
@@ -585,50 +649,83 @@ impl Session {
         let mut summary = Summary::with_max_flows(self.config.track_flows, self.config.max_flows);
         let mut t0: Option<f64> = None;
         let mut analyzer = CaptureAnalyzer::new(check, &self.hosts.hosts, rs);
-        let mut rule_infos = report::RuleInfos::new(rs);
-        // --reload-at: frames from the reload on are decided by the new ruleset.
-        let reload = self.reload.as_ref().map(|(r, at)| (&r.loaded.ruleset, *at));
-        let mut reload_infos = reload.map(|(r, _)| report::RuleInfos::new(r));
-        let mut reload_point = reload.map(|(_, at)| replay::ReloadPoint::new(at));
-        let result = replay::replay_with_reload(rs, opts, traffic.source.clone(), reload, |item| {
-            let reloaded = match (&item, reload_point.as_mut()) {
-                (Item::Packet(p, _), Some(r)) => r.step(p.frame, Some(p.ts.0)),
-                (Item::Problem(p), Some(r)) => r.step(p.frame, p.ts.map(|t| t.0)),
-                _ => false,
-            };
-            let infos = match (&mut reload_infos, reloaded) {
-                (Some(ri), true) => ri,
-                _ => &mut rule_infos,
-            };
-            // A record is built only for a frame the sink shows: a long capture's frames
-            // beyond a table's limit cost nothing here.
-            let (rec, t) = match item {
-                Item::Packet(p, o) => {
-                    summary.add(Some(p), o);
-                    if !reloaded {
-                        analyzer.observe(p, o);
-                    }
-                    let t = *t0.get_or_insert(p.ts.as_secs_f64());
-                    let shown = keep(o.verdict, o.certain) && sink.wants_record();
-                    (shown.then(|| PacketRecord::new(infos, p, o)), t)
-                }
-                Item::Problem(p) => {
-                    let rec = PacketRecord::problem(p);
-                    summary.add(
-                        None,
-                        &Outcome::unjudged(p.frame, rec.reason.clone().unwrap_or_default()),
-                    );
-                    let t = *t0.get_or_insert(rec.time);
-                    (keep(None, true).then_some(rec), t)
-                }
-            };
-            sink.progress(summary.frames, false);
-            if let Some(rec) = rec {
-                sink.record(&rec, t);
+        let mut other_analyzer =
+            other.map(|o| CaptureAnalyzer::new(check, &self.hosts.hosts, &o.loaded.ruleset));
+        let infos_of = |rs| {
+            if dual {
+                report::RuleInfos::with_file(rs)
+            } else {
+                report::RuleInfos::new(rs)
             }
-        });
+        };
+        let mut rule_infos = infos_of(rs);
+        let mut other_infos = other.map(|o| infos_of(&o.loaded.ruleset));
+        // --reload-at: frames from the reload on are decided by the new ruleset (with two
+        // rulesets: those of its family).
+        let reload = self.reload.as_ref().map(|(r, at)| (&r.loaded.ruleset, *at));
+        let reload_family = reload.map(|(r, _)| r.family);
+        // Whether the replay of this family's ruleset reloads (its capture findings are not
+        // computed: its counters are the new ruleset's).
+        let reloads = |family| reload_family.is_some_and(|f| !dual || f == family);
+        let mut reload_infos = reload.map(|(r, _)| infos_of(r));
+        let mut reload_point = reload.map(|(_, at)| replay::ReloadPoint::new(at));
+        let result = replay::replay_families(
+            rs,
+            other.map(|o| &o.loaded.ruleset),
+            opts,
+            traffic.source.clone(),
+            reload,
+            |item| {
+                let reached = match (&item, reload_point.as_mut()) {
+                    (Item::Packet(p, _), Some(r)) => r.step(p.frame, Some(p.ts.0)),
+                    (Item::Problem(p), Some(r)) => r.step(p.frame, p.ts.map(|t| t.0)),
+                    _ => false,
+                };
+                // A record is built only for a frame the sink shows: a long capture's frames
+                // beyond a table's limit cost nothing here.
+                let (rec, t) = match item {
+                    Item::Packet(p, o) => {
+                        let theirs = other_family.is_some_and(|f| p.family == f);
+                        let family = if theirs {
+                            other_family
+                        } else {
+                            Some(rs.family)
+                        };
+                        let reloaded = reached && family.is_some_and(reloads);
+                        let infos = match (&mut reload_infos, &mut other_infos) {
+                            (Some(ri), _) if reloaded => ri,
+                            (_, Some(oi)) if theirs => oi,
+                            _ => &mut rule_infos,
+                        };
+                        summary.add(Some(p), o);
+                        if !reloaded {
+                            match &mut other_analyzer {
+                                Some(a) if theirs => a.observe(p, o),
+                                _ => analyzer.observe(p, o),
+                            }
+                        }
+                        let t = *t0.get_or_insert(p.ts.as_secs_f64());
+                        let shown = keep(o.verdict, o.certain) && sink.wants_record();
+                        (shown.then(|| PacketRecord::new(infos, p, o)), t)
+                    }
+                    Item::Problem(p) => {
+                        let rec = PacketRecord::problem(p);
+                        summary.add(
+                            None,
+                            &Outcome::unjudged(p.frame, rec.reason.clone().unwrap_or_default()),
+                        );
+                        let t = *t0.get_or_insert(rec.time);
+                        (keep(None, true).then_some(rec), t)
+                    }
+                };
+                sink.progress(summary.frames, false);
+                if let Some(rec) = rec {
+                    sink.record(&rec, t);
+                }
+            },
+        );
         sink.progress(summary.frames, true);
-        let (engine, stats) =
+        let ((engine, mut stats), second) =
             result.map_err(|e| Error::invalid(format!("{}: {e}", traffic.name())))?;
         if let Some(err) = &stats.capture_error {
             let file = traffic.name();
@@ -642,21 +739,41 @@ impl Session {
                 "warning: {file}: {err}; judging the frames before it (--keep-going)"
             ));
         }
-        let hits = report::rule_hits(&engine);
+        let mut hits = report::rule_hits(&engine, dual);
         // After a reload the engine's counters are the new ruleset's: no capture findings.
-        let capture_findings = match self.reload {
-            None => analyzer.finish(&self.rules.loaded, &engine),
-            Some(_) => Vec::new(),
+        let mut capture_findings = if reloads(rs.family) {
+            Vec::new()
+        } else {
+            analyzer.finish(&self.rules.loaded, &engine)
         };
+        let mut conntrack = engine.conntrack_active();
+        if let (Some(o), Some((e2, s2)), Some(a2)) = (other, second, other_analyzer) {
+            hits.extend(report::rule_hits(&e2, true));
+            if !reloads(o.loaded.ruleset.family) {
+                capture_findings.extend(a2.finish(&o.loaded, &e2));
+            }
+            conntrack |= e2.conntrack_active();
+            stats.absorb(s2);
+        }
         let mut iface = None;
         if traffic.capture.is_some() {
             let (notices, name) = interface_notices(&self.rules.loaded, &stats, &env);
             for n in &notices {
                 sink.notice(n);
             }
+            if let Some(o) = other {
+                // The other file's rules naming interfaces no packet was seen on (the capture's
+                // interfaces were told once above).
+                let (theirs, _) = interface_notices(&o.loaded, &stats, &env);
+                let file = &o.loaded.ruleset.source.name;
+                for n in theirs {
+                    if let Some(rest) = n.strip_prefix("warning: rules name ") {
+                        sink.notice(&format!("warning: rules of {file} name {rest}"));
+                    }
+                }
+            }
             iface = name;
         }
-        let conntrack = engine.conntrack_active();
         Ok((
             ReplayReport {
                 summary,

@@ -1099,8 +1099,7 @@ pub(crate) fn replay_families<'r>(
             }
         }
         Source::Capture(path) => {
-            // Read and decoded on another core while the engine judges the frames before.
-            let mut reader = crate::packet::ingest::pipeline::PipelinedCapture::open(&path)?;
+            let mut reader = CaptureReader::open(&path)?;
             for item in &mut reader {
                 match item {
                     Ok(p) => {
@@ -1114,7 +1113,7 @@ pub(crate) fn replay_families<'r>(
                     }
                 }
             }
-            r.stats.interfaces = reader.interfaces();
+            r.stats.interfaces = reader.interfaces().clone();
         }
     }
     Ok((r.finish(), second.map(Replayer::finish)))

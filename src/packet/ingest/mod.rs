@@ -5,5 +5,4 @@
 pub mod capture;
 pub mod decode;
 pub mod defrag;
-pub mod pipeline;
 pub mod problem;

@@ -1038,9 +1038,13 @@ impl<'a> RuleParser<'a> {
     /// With the host's sets known, the first of `names` they do not hold: the kernel looks a
     /// set up when the rule is loaded (`ip_set_nfnl_get_byname` in xt_set's checkentry), so
     /// iptables-restore refuses the rule ("Set NAME doesn't exist").
-    fn missing_set(&self, names: Vec<&str>, span: Span) -> Option<Diagnostic> {
+    fn missing_set<'n>(
+        &self,
+        names: impl FnOnce() -> Vec<&'n str>,
+        span: Span,
+    ) -> Option<Diagnostic> {
         let sets = self.ipsets?;
-        let missing = names.into_iter().find(|n| sets.get(n).is_none())?;
+        let missing = names().into_iter().find(|n| sets.get(n).is_none())?;
         Some(
             Diagnostic::error(
                 code::NO_SET,
@@ -1075,7 +1079,7 @@ impl<'a> RuleParser<'a> {
             if let Err(d) = r {
                 return self.err(d);
             }
-            if let Some(d) = self.missing_set(lm.module.ipsets(), lm.span) {
+            if let Some(d) = self.missing_set(|| lm.module.ipsets(), lm.span) {
                 return self.err(d);
             }
             if let Some(req) = registry::required_proto(lm.module.name(), self.family) {
@@ -1118,7 +1122,7 @@ impl<'a> RuleParser<'a> {
                 if let Err(d) = r {
                     return self.err(d);
                 }
-                if let Some(d) = self.missing_set(t.ipsets(), s) {
+                if let Some(d) = self.missing_set(|| t.ipsets(), s) {
                     return self.err(d);
                 }
                 if let Some(tb) = t.table() {

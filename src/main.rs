@@ -80,6 +80,7 @@ fn main() -> ExitCode {
         Some(Command::Steps(a)) => cli::steps::run(a),
         Some(Command::Diff(a)) => cli::diff::run(a),
         Some(Command::Fleet(a)) => cli::fleet::run(a),
+        Some(Command::Exposure(a)) => cli::exposure::run(a),
         None => cmd_sim(cli.sim),
     };
     ExitCode::from(code.unwrap_or_else(|e| {

@@ -810,3 +810,103 @@ fn cli_rp_filter() {
     let (_, help) = fwcheck(&["--help"]);
     assert!(help.contains("Debian and Ubuntu often set 2"), "{help}");
 }
+
+/// The "reachable from outside" matrix (`fwcheck exposure`, analysis::exposure::matrix) of the
+/// Docker host: SSH through INPUT, both published ports forwarded to their containers, the
+/// rest dropped by INPUT's policy; FW016's fix closes 8080. The kernel's verdicts on the same
+/// probes: tests/kernel_containers.rs.
+#[test]
+fn exposure_matrix_of_the_docker_host() {
+    let l = docker();
+    let check = CheckOptions {
+        env: env(&docker_host(), "eth0"),
+        ..CheckOptions::default()
+    };
+    let rows = analysis::exposure::matrix(&l.ruleset, &check);
+    let open: Vec<(String, u16, String)> = rows
+        .iter()
+        .filter(|r| r.verdict == Some("ACCEPT"))
+        .map(|r| (r.iface.clone(), r.port, r.via.clone()))
+        .collect();
+    assert_eq!(
+        open,
+        [
+            ("eth0".to_string(), 22, "INPUT".to_string()),
+            (
+                "eth0".to_string(),
+                5432,
+                "PREROUTING DNAT nat DOCKER #3 -> FORWARD -> docker0 -> 172.17.0.3:5432"
+                    .to_string()
+            ),
+            (
+                "eth0".to_string(),
+                8080,
+                "PREROUTING DNAT nat DOCKER #2 -> FORWARD -> docker0 -> 172.17.0.2:80".to_string()
+            ),
+        ],
+        "{rows:#?}"
+    );
+    // docker0 is the containers' side: not in the matrix; every row is certain.
+    assert!(
+        rows.iter().all(|r| r.iface == "eth0" && r.certain),
+        "{rows:#?}"
+    );
+    assert!(rows
+        .iter()
+        .any(|r| r.port == 33333 && r.verdict == Some("DROP")));
+    // With FW016's fix, 8080 is closed.
+    let fixed_text = std::fs::read_to_string(fixture("docker-host.rules.v4"))
+        .unwrap()
+        .replace(
+            "-A DOCKER-USER -i eth0 -p tcp -m tcp --dport 8080 -j DROP",
+            "-A DOCKER-USER -i eth0 -p tcp -m conntrack --ctorigdstport 8080 --ctdir ORIGINAL -j DROP",
+        );
+    let fixed = fwcheck::lint::load_str("fixed", &fixed_text, ParseOptions::default());
+    let rows = analysis::exposure::matrix(&fixed.ruleset, &check);
+    let r8080 = rows.iter().find(|r| r.port == 8080).unwrap();
+    assert_eq!(r8080.verdict, Some("DROP"), "{r8080:?}");
+    assert!(r8080.decided_by.contains("DOCKER-USER #1"), "{r8080:?}");
+}
+
+#[test]
+fn cli_exposure_per_interface_and_family() {
+    let (code, text) = fwcheck(&[
+        "exposure",
+        "fixtures/containers/docker-host.rules.v4",
+        "--host-config",
+        "fixtures/containers/docker-host.json",
+    ]);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains(
+            "reachable from outside on eth0 over ipv4: tcp/22, tcp/5432 (forwarded), tcp/8080 (forwarded)"
+        ),
+        "{text}"
+    );
+    // Both families: the v6 file's ports are probed on the host's IPv6 address.
+    let (code, text) = fwcheck(&[
+        "exposure",
+        "fixtures/guides/guide-000-webserver.rules.v4",
+        "--rules6",
+        "fixtures/parity/web.rules.v6",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{text}");
+    let rows: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(rows.iter().any(|r| r["family"] == "ipv4"));
+    assert!(rows
+        .iter()
+        .any(|r| r["family"] == "ipv6" && r["file"] == "fixtures/parity/web.rules.v6"));
+    // Two files of one family are refused.
+    let (code, text) = fwcheck(&[
+        "exposure",
+        "fixtures/guides/guide-000-webserver.rules.v4",
+        "--rules4",
+        "fixtures/guides/guide-001-apache.rules.v4",
+    ]);
+    assert_eq!(code, 2, "{text}");
+}

@@ -182,7 +182,48 @@ fn the_shipped_capture_with_fw016s_fix() {
     );
 }
 
+/// Every row of the "reachable from outside" matrix (`fwcheck exposure`) is the kernel's
+/// verdict on the same probe: each one's packet sent into the namespace on eth0.
+fn exposure_matrix_is_the_kernels() {
+    use fwcheck::analysis::{exposure, CheckOptions};
+    let loaded = load_str(
+        "docker-host.rules.v4",
+        &fixture("docker-host.rules.v4"),
+        ParseOptions::default(),
+    );
+    let check = CheckOptions {
+        env: sim().env,
+        ..CheckOptions::default()
+    };
+    let rows = exposure::matrix(&loaded.ruleset, &check);
+    assert!(rows.len() >= 6, "{rows:#?}");
+    let client: std::net::Ipv4Addr = "198.51.100.77".parse().unwrap();
+    let frames: Vec<Vec<u8>> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let std::net::IpAddr::V4(to) = r.addr else {
+                panic!("{r:?}")
+            };
+            // Each probe its own connection (the matrix runs each on fresh state).
+            let sport = 41000 + i as u16;
+            if r.proto == "tcp" {
+                tcp4(client, to, sport, r.port, 1000, 0, SYN, i as u16 + 1)
+            } else {
+                udp4(client, to, sport, r.port, i as u16 + 1, &[0; 32])
+            }
+        })
+        .collect();
+    let cmp = compare(&loaded, decoded(frames), sim(), Pacing::AsFastAsPossible).expect("compare");
+    assert_eq!(cmp.mismatches, 0, "{}", cmp.render(true));
+    let kernel: Vec<Option<&str>> = cmp.frames.iter().map(|f| f.kernel).collect();
+    let ours: Vec<Option<&str>> = rows.iter().map(|r| r.verdict).collect();
+    assert_eq!(kernel, ours, "{rows:#?}");
+    assert!(ours.contains(&Some("ACCEPT")) && ours.contains(&Some("DROP")));
+}
+
 kernel_tests!(
+    exposure_matrix_is_the_kernels,
     published_ports_bypass_input,
     fw016_fix_drops_the_published_port,
     the_shipped_capture_frame_by_frame,

@@ -15,6 +15,7 @@
 //! `--host-config`): without them the host has one interface and no packet can leave by
 //! another.
 
+use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use super::services::dports;
@@ -698,6 +699,109 @@ pub(crate) fn seen_in_capture(
             &format!("frame {}", s.outcome.frame),
         );
         out.push(f);
+    }
+    out
+}
+
+/// One cell of the "reachable from outside" matrix ([`matrix`]): what the first packet of a
+/// new connection from an outside address, arriving on `iface`, gets for `proto`/`port` on the
+/// host's address of that interface.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Reach {
+    pub iface: String,
+    /// `ipv4` or `ipv6`.
+    pub family: &'static str,
+    /// The rules file that decided.
+    pub file: String,
+    pub proto: &'static str,
+    pub port: u16,
+    /// The host's address the probe went to.
+    pub addr: IpAddr,
+    /// The verdict: `ACCEPT`, `DROP`, `REJECT` (`null`: not judged).
+    pub verdict: Option<&'static str>,
+    /// False when something fwcheck cannot know offline could change the verdict.
+    pub certain: bool,
+    /// `INPUT` for the host itself, else the forwarded path (`PREROUTING DNAT nat DOCKER #2 ->
+    /// FORWARD -> docker0 -> 172.17.0.2:80`).
+    pub via: String,
+    /// The rule or policy that decided, as reports name it.
+    pub decided_by: String,
+}
+
+/// At most this many ports per interface and family in the matrix.
+const MATRIX_PORTS: usize = 64;
+
+/// The "reachable from outside" matrix of `rs` (issue 14's port matrix): for each interface of
+/// the host that is not on the containers' side (with no interfaces configured: the one
+/// interface every packet is seen on), and each port the ruleset opens in INPUT, publishes by
+/// DNAT, the usual services (tcp 22, 80, 443) and one port nothing names
+/// ([`super::parity::CANARY`], tcp and udp: the default), the verdict of a new connection from
+/// outside, run through the same engine as every other check (forwarding on, as FW016's
+/// probes). Deterministic: interfaces in the host's order, ports ascending.
+pub fn matrix(rs: &Ruleset, opts: &CheckOptions) -> Vec<Reach> {
+    let v4 = rs.family == Family::V4;
+    let host = &opts.env.host;
+    let client = outside(v4)[0];
+    // The interfaces and the host's address of this family on each.
+    let ifaces: Vec<(String, IpAddr)> = if host.is_empty() {
+        let (addr, _) = host_for(rs, &opts.env, rs.family);
+        vec![(opts.env.iface.clone(), addr)]
+    } else {
+        let sides = container_side(rs, host);
+        let mut v: Vec<(String, IpAddr)> = Vec::new();
+        for a in &host.addrs {
+            if a.addr.is_ipv4() != v4
+                || a.addr.is_loopback()
+                || is_container_side(&sides, &a.dev)
+                || v.iter().any(|(d, _)| *d == a.dev)
+            {
+                continue;
+            }
+            v.push((a.dev.clone(), a.addr));
+        }
+        v
+    };
+    let mut ports: BTreeSet<(u8, u16)> = BTreeSet::new();
+    super::parity::opened(rs, &mut ports);
+    let pubs = published(rs);
+    ports.extend(pubs.iter().map(|p| (p.proto, p.port)));
+    ports.extend([(6, 22), (6, 80), (6, 443)]);
+    ports.extend([(6, super::parity::CANARY), (17, super::parity::CANARY)]);
+    let mut out = Vec::new();
+    for (iface, addr) in &ifaces {
+        let mut o = opts.clone();
+        if !o.env.hosts.contains(addr) {
+            o.env.hosts.push(*addr);
+        }
+        for &(proto, port) in ports.iter().take(MATRIX_PORTS) {
+            let pkt = probe(client, *addr, proto, port);
+            let oc = run(rs, &o, iface, &pkt);
+            let via = if oc.direction == Direction::Forward {
+                match dnat_of(rs, &pubs, &oc, None, port) {
+                    Some((dnat, to)) => path_of(rs, &o, &oc, dnat, to).text,
+                    None => "FORWARD".to_string(),
+                }
+            } else {
+                "INPUT".to_string()
+            };
+            out.push(Reach {
+                iface: iface.clone(),
+                family: if v4 { "ipv4" } else { "ipv6" },
+                file: rs.source.name.clone(),
+                proto: if proto == 6 { "tcp" } else { "udp" },
+                port,
+                addr: *addr,
+                verdict: oc.verdict.map(|v| v.as_str()),
+                certain: oc.certain,
+                via,
+                decided_by: oc
+                    .decision
+                    .as_ref()
+                    .and_then(|d| rule_info(rs, d))
+                    .map(|ri| ri.short())
+                    .unwrap_or_else(|| oc.reason.clone().unwrap_or_default()),
+            });
+        }
     }
     out
 }

@@ -27,7 +27,7 @@ const MAX_PORTS: usize = 64;
 pub const CANARY: u16 = 33_333;
 
 /// Ports (proto, port) the filter INPUT path of `rs` accepts explicitly.
-fn opened(rs: &Ruleset, out: &mut BTreeSet<(u8, u16)>) {
+pub(crate) fn opened(rs: &Ruleset, out: &mut BTreeSet<(u8, u16)>) {
     let Some(t) = rs.table(TableKind::Filter) else {
         return;
     };

@@ -19,7 +19,7 @@ use fwcheck::report::lint::Format as LintFormat;
 use fwcheck::ruleset::{Family, InputFormat};
 use fwcheck::session::{self, Config, Error, Gate, HostOptions, Only, RulesSource};
 
-use super::{diff, fleet, steps, why, ColorArg};
+use super::{diff, exposure, fleet, steps, why, ColorArg};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -287,6 +287,9 @@ pub enum Command {
     /// The same traffic through two rulesets: every packet and flow whose verdict changes, and
     /// the findings new, resolved or unchanged.
     Diff(diff::DiffArgs),
+    /// The ports reachable from outside, per interface and family, with the path each takes
+    /// (INPUT, or DNAT and FORWARD to a container) and the rule that decides.
+    Exposure(exposure::ExposureArgs),
     /// Check many hosts from a manifest (each as `fwcheck RULES --pcap ...` would), in
     /// parallel: one merged report with a line per host.
     Fleet(fleet::FleetArgs),

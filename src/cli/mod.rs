@@ -15,6 +15,7 @@ use fwcheck::session::{self, Error, Exit, Rules};
 
 pub mod args;
 pub mod diff;
+pub mod exposure;
 pub mod fleet;
 pub mod gen;
 pub mod learn;

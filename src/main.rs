@@ -97,7 +97,7 @@ fn cmd_lint(
     strict: bool,
 ) -> Result<u8, Error> {
     // `--ipset FILE`: the rules are checked against the host's sets.
-    let sets = host.host_options(input.backend.get())?.ipsets;
+    let sets = host.ipsets()?;
     let rules = load(&input.source(path, sets.as_ref()))?;
     let rep = lint::report(&rules.loaded);
     if format == LintFormat::Table {

@@ -1050,6 +1050,12 @@ pub(crate) fn replay_families<'r>(
     reload: Option<(&'r Ruleset, ReloadAt)>,
     mut sink: impl FnMut(Item<'_>),
 ) -> Result<FamilyReplays<'r>, CaptureError> {
+    // nf_conntrack_max bounds one table per namespace, shared by both families; fwcheck keeps
+    // one per family. From the first new packet that meets the two tables together at the
+    // limit (where the kernel early-drops from either family, or drops as "table full"), no
+    // verdict of the two-family replay can be claimed certain.
+    let ct_max = opts.ct_max as usize;
+    let mut shared_full = false;
     let mut second = other.map(|o| Replayer::new(o, opts.clone()));
     let mut r = Replayer::new(rs, opts);
     let mut point = reload.map(|(new, at)| (new, ReloadPoint::new(at), false));
@@ -1083,13 +1089,32 @@ pub(crate) fn replay_families<'r>(
                     second: &mut Option<Replayer<'r>>,
                     p: Packet,
                     sink: &mut dyn FnMut(Item<'_>)| {
-        let to = if pick(r, second, &p) {
+        let picked = pick(r, second, &p);
+        if let (Some(s), false, true) = (second.as_ref(), shared_full, ct_max > 0) {
+            shared_full = r.engine.conntrack.len() + s.engine.conntrack.len() >= ct_max;
+        }
+        let to = if picked {
             second.as_mut().expect("picked the second replay")
         } else {
             r
         };
         to.stats.frames += 1;
-        to.feed(p, None, sink);
+        if !shared_full {
+            return to.feed(p, None, sink);
+        }
+        to.feed(p, None, &mut |item: Item<'_>| match item {
+            Item::Packet(p, o) if o.certain && o.verdict.is_some() => {
+                let mut o = o.clone();
+                o.certain = false;
+                o.reason = Some(format!(
+                    "the two families' conntrack tables together reached nf_conntrack_max \
+                     ({ct_max}): the kernel keeps one table for both and early-drops from either; \
+                     fwcheck keeps one per family"
+                ));
+                sink(Item::Packet(p, &o))
+            }
+            other => sink(other),
+        });
     };
     match source {
         Source::Packets(pkts) => {

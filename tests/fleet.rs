@@ -34,7 +34,7 @@ fn manifest_hosts() -> Vec<(String, Vec<String>)> {
         .iter()
         .map(|h| {
             // Files relative to the manifest: the rules, --pcap, --host-config.
-            let mut args = h.args.clone();
+            let mut args = m.args(h);
             for i in 0..args.len() {
                 let is_file = i == 0 || matches!(args[i - 1].as_str(), "--pcap" | "--host-config");
                 if is_file {

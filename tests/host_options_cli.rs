@@ -382,3 +382,18 @@ fn a_set_missing_from_ipset_is_refused_everywhere() {
     let (code, _, err) = fwcheck(&[s(&rules), "--flow", flow, "--host", "203.0.113.10"]);
     assert!(code == 0 || code == 1, "{err}");
 }
+
+/// An invalid ruleset is reported as such (exit 3, its errors) even when another option is bad
+/// too: only `--ipset`, which decides which rules load, is read before the rules.
+#[test]
+fn an_invalid_ruleset_is_exit_3_before_the_other_options() {
+    let (code, _, err) = fwcheck(&["fixtures/invalid/bad-address.v4", "--mgmt", "bogus/1"]);
+    assert_eq!(code, 3, "{err}");
+    let (code, _, err) = fwcheck(&[
+        "fixtures/guides/guide-000-webserver.rules.v4",
+        "--mgmt",
+        "bogus/1",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--mgmt"), "{err}");
+}

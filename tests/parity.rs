@@ -324,3 +324,64 @@ fn a_lockout_over_one_family_is_found_in_its_file() {
         assert!(m.contains("from 2001:db8:"), "{m}");
     }
 }
+
+/// What the two-family replay cannot model is not claimed certain: the kernel's one conntrack
+/// table for both families (a small `--ct-max` is reached by the two tables together), and a
+/// `recent` list both files name (the kernel keeps one; the replay is refused).
+#[test]
+fn state_the_families_share_in_the_kernel_is_never_certain() {
+    let base = [
+        "fixtures/guides/guide-000-webserver.rules.v4",
+        "--pcap",
+        "pcaps/webserver-dual.pcap",
+        "--rules6",
+        "fixtures/parity/web.rules.v6",
+        "--format",
+        "json",
+    ];
+    let shared = |r: &&serde_json::Value| {
+        r["reason"]
+            .as_str()
+            .is_some_and(|s| s.contains("together reached nf_conntrack_max"))
+    };
+    let (out, err, _) = fwcheck(&base);
+    let recs = records(&out);
+    assert!(recs.iter().any(|r| r["type"] == "packet"), "{err}");
+    assert!(!recs.iter().any(|r| shared(&r)), "{err}");
+    let mut small = base.to_vec();
+    small.extend(["--ct-max", "8"]);
+    let (out, err, _) = fwcheck(&small);
+    let packets: Vec<serde_json::Value> = records(&out)
+        .into_iter()
+        .filter(|r| r["type"] == "packet")
+        .collect();
+    let doubted: Vec<&serde_json::Value> = packets.iter().filter(shared).collect();
+    assert!(!doubted.is_empty(), "{err}");
+    assert!(doubted.iter().all(|r| r["certain"] == false));
+    assert!(doubted[0]["reason"].as_str().unwrap().contains("(8)"));
+    // Before the two tables meet the limit, verdicts stay certain.
+    assert_eq!(packets[0]["certain"], true, "{}", packets[0]);
+
+    let dir = tempfile::tempdir().unwrap();
+    let v4 = dir.path().join("r.v4");
+    let v6 = dir.path().join("r.v6");
+    std::fs::write(
+        &v4,
+        "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m recent --name seen --set\nCOMMIT\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &v6,
+        "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m recent --name seen --rcheck -j DROP\nCOMMIT\n",
+    )
+    .unwrap();
+    let (_, err, code) = fwcheck(&[
+        v4.to_str().unwrap(),
+        "--pcap",
+        "pcaps/webserver-dual.pcap",
+        "--rules6",
+        v6.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("recent list `seen`"), "{err}");
+}

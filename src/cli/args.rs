@@ -402,6 +402,29 @@ impl HostArgs {
     /// shared by the main command and every subcommand that simulates (`steps`, `diff`,
     /// `trace`, `graph`, `lint --chains --pcap`). A bad value is an error (exit 2).
     pub fn host_options(&self, backend: Backend) -> Result<HostOptions, Error> {
+        self.host_options_with(backend, self.ipsets()?)
+    }
+
+    /// `--ipset FILE`: the host's sets, read and parsed (a bad file is exit 2). The rules are
+    /// loaded with them ([`fwcheck::session::RulesSource::ipsets`]) before the other host
+    /// options are converted.
+    pub fn ipsets(&self) -> Result<Option<Arc<IpSets>>, Error> {
+        let Some(p) = &self.ipset else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(p)
+            .map_err(|e| Error::usage(format!("--ipset {}: {e}", p.display())))?;
+        let sets = IpSets::parse(&text)
+            .map_err(|e| Error::usage(format!("--ipset {}:{e}", p.display())))?;
+        Ok(Some(Arc::new(sets)))
+    }
+
+    /// [`HostArgs::host_options`] with the sets already read ([`HostArgs::ipsets`]).
+    pub fn host_options_with(
+        &self,
+        backend: Backend,
+        ipsets: Option<Arc<IpSets>>,
+    ) -> Result<HostOptions, Error> {
         let h = self;
         let (mut hosts, networks) = session::parse_hosts(&h.host)?;
         let host_config = host_config(h)?;
@@ -434,21 +457,18 @@ impl HostArgs {
                 .map_err(|e| Error::usage(format!("--socket-owner {spec}: {e}")))?;
             host.socket_owners.push(o);
         }
-        if let Some(p) = &h.ipset {
-            let text = std::fs::read_to_string(p)
-                .map_err(|e| Error::usage(format!("--ipset {}: {e}", p.display())))?;
-            let sets = fwcheck::ext::ipset::IpSets::parse(&text)
-                .map_err(|e| Error::usage(format!("--ipset {}:{e}", p.display())))?;
-            host.ipsets = Some(std::sync::Arc::new(sets));
-        }
+        host.ipsets = ipsets;
         Ok(host)
     }
 }
 
 impl SimArgs {
-    /// The session's configuration; a bad option value is an error (exit 2).
-    pub fn config(&self) -> Result<Config, Error> {
-        let host = self.host.host_options(self.input.backend.get())?;
+    /// The session's configuration, with the host's sets already read
+    /// ([`HostArgs::ipsets`]); a bad option value is an error (exit 2).
+    pub fn config_with(&self, ipsets: Option<Arc<IpSets>>) -> Result<Config, Error> {
+        let host = self
+            .host
+            .host_options_with(self.input.backend.get(), ipsets)?;
         let list = |flag: &str, e: String| Error::usage(format!("--{flag} {e}"));
         let g = &self.gate;
         let gate = Gate {

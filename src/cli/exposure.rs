@@ -2,6 +2,8 @@
 //! and family ([`fwcheck::analysis::exposure::matrix`]), with the path each takes (INPUT, or
 //! DNAT and FORWARD to a container) and the rule that decided. Informational: exit 0 (the
 //! gate's findings, FW016/FW017, are the main command's).
+//!
+//! Mirrors no kernel code itself (the probes run through the engine).
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -3,6 +3,8 @@
 //! [`super::sim::prepare`], run by [`fwcheck::session::Session::run`]), the hosts in parallel
 //! on a rayon pool, then one merged report ([`fwcheck::report::fleet`]) in manifest order.
 //! The output does not depend on the number of threads.
+//!
+//! Mirrors no kernel code.
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -94,8 +96,8 @@ impl Sink for Notices<'_> {
 fn check_host(manifest: &Manifest, h: &FleetHost, format: Format) -> HostRun {
     let mut messages = String::new();
     let failed = |exit: Exit, message: String| HostResult::Failed { exit, message };
-    let mut rules = h.args.first().cloned().unwrap_or_default();
-    let result = match HostCli::try_parse_from(&h.args) {
+    let mut rules = manifest.rules_of(h).display().to_string();
+    let result = match HostCli::try_parse_from(manifest.args(h)) {
         Err(e) => {
             let text = e.render().to_string();
             let first = text.lines().next().unwrap_or_default();
@@ -110,14 +112,16 @@ fn check_host(manifest: &Manifest, h: &FleetHost, format: Format) -> HostRun {
                 rules = p.display().to_string();
             }
             let mut say = |s: &str| messages.push_str(s);
+            // Errors name the host's entry in the manifest, then what the run says.
+            let at = |e: Error| failed(e.exit, format!("{}: {}", h.at, e.message));
             match prepare(&sim, false, &mut say) {
-                Err(e) => failed(e.exit, e.message),
+                Err(e) => at(e),
                 Ok(Prepared::Invalid(r)) => HostResult::Invalid(r.loaded),
                 Ok(Prepared::Ready { session, traffic }) => {
                     let mut sink = Notices(&mut messages);
                     match session.run(traffic.as_ref(), &mut sink) {
                         Ok(report) => HostResult::Checked(Box::new(report)),
-                        Err(e) => failed(e.exit, e.message),
+                        Err(e) => at(e),
                     }
                 }
             }

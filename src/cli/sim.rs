@@ -2,6 +2,8 @@
 //! `--what-if`, `--reload-at`, `--parity`), the host options, the traffic and the host. Shared
 //! by the main command and `fleet`, whose hosts are main-command runs; what a run would write
 //! on standard error goes to a `say` callback, so a fleet can keep each host's apart.
+//!
+//! Mirrors no kernel code.
 
 use std::path::Path;
 
@@ -36,9 +38,10 @@ pub fn prepare(a: &SimArgs, color: bool, say: &mut dyn FnMut(&str)) -> Result<Pr
             "a ruleset file is required; try `fwcheck --help`",
         ));
     };
-    // The host first: its sets (--ipset) decide which rules load.
-    let config = a.config()?;
-    let sets = config.host.ipsets.clone();
+    // The host's sets first: they decide which rules load (E114). The other host options are
+    // converted once the ruleset is known to be valid, so an invalid one is reported as such
+    // (exit 3, every format's document) whatever else is wrong.
+    let sets = a.host.ipsets()?;
     let mut rules = load_with(&a.input.source(&rules_path, sets.as_ref()), say)?;
     rules.what_if(&a.what_if)?;
     let reload = load_reload(&a.reload_at, say, |p, say| {
@@ -49,6 +52,7 @@ pub fn prepare(a: &SimArgs, color: bool, say: &mut dyn FnMut(&str)) -> Result<Pr
         say(&diag_text);
         return Ok(Prepared::Invalid(rules));
     }
+    let config = a.config_with(sets.clone())?;
     let traffic = match a.traffic()? {
         Some(spec) => Some(session::traffic(
             spec,
@@ -80,6 +84,20 @@ pub fn prepare(a: &SimArgs, color: bool, say: &mut dyn FnMut(&str)) -> Result<Pr
             src.family = None;
             let other = load_with(&src, &mut |s: &str| parity_said.push_str(s))?;
             if let Some((family, flag, is, tool)) = expected {
+                // The main file must be of the other family: --rules6 goes beside rules.v4.
+                if rules.loaded.ruleset.family == family {
+                    return Err(Error::usage(format!(
+                        "{flag} {}: {} is an {} ruleset already; {flag} goes beside the other \
+                         family's file",
+                        path.display(),
+                        rules_path.display(),
+                        if family == fwcheck::ruleset::Family::V6 {
+                            "IPv6"
+                        } else {
+                            "IPv4"
+                        }
+                    )));
+                }
                 if other.loaded.ruleset.family != family {
                     return Err(Error::usage(format!(
                         "{flag} {}: an {is} ruleset; {flag} takes the host's {tool} ruleset",

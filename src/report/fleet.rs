@@ -4,6 +4,8 @@
 //! [`Report`] a single `fwcheck RULES ...` run writes from, with the same exit code, and is
 //! rendered as soon as the host is checked ([`HostRun::new`]): the fleet keeps each host's
 //! output, never its ruleset, capture state or report, so memory follows the output.
+//!
+//! Mirrors no kernel code.
 
 use std::io::{self, Write};
 use std::sync::Arc;

@@ -24,9 +24,9 @@ use crate::diag::SourceFile;
 
 use super::Error;
 
-/// At most this many hosts in one manifest (a bound on what one run holds in memory: every
-/// host's report is kept until the merged report is written).
-pub const MAX_HOSTS: usize = 100_000;
+/// At most this many hosts in one manifest (a bound on what one run holds: every host's part
+/// of the merged report is kept until it is written).
+pub(crate) const MAX_HOSTS: usize = 100_000;
 
 /// One host of a manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,10 +35,11 @@ pub struct FleetHost {
     pub name: String,
     /// `file:line:column` of its `[[host]]` entry, for errors about it.
     pub at: String,
-    /// The main command's arguments for it: the rules file, `--pcap FILE` when given, the
-    /// manifest's `options`, then the host's. File names are as written (relative to
-    /// [`Manifest::dir`]).
-    pub args: Vec<String>,
+    /// Its own arguments: the rules file, `--pcap FILE` when given, its `options`
+    /// ([`Manifest::args`] puts the manifest's shared options between).
+    own: Vec<String>,
+    /// How many of `own` come before the shared options (the rules file and `--pcap FILE`).
+    files: usize,
 }
 
 /// A parsed manifest.
@@ -47,13 +48,15 @@ pub struct Manifest {
     /// The directory relative file names are resolved against (the manifest's).
     pub dir: PathBuf,
     pub hosts: Vec<FleetHost>,
+    /// The options every host gets, kept once.
+    shared: Vec<String>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
     #[serde(default)]
-    options: Vec<String>,
+    options: Vec<toml::Spanned<String>>,
     #[serde(default)]
     host: Vec<toml::Spanned<HostEntry>>,
 }
@@ -65,7 +68,7 @@ struct HostEntry {
     rules: String,
     pcap: Option<String>,
     #[serde(default)]
-    options: Vec<String>,
+    options: Vec<toml::Spanned<String>>,
 }
 
 /// Options that shape one run's packet output; a fleet writes one merged report instead.
@@ -96,56 +99,101 @@ impl Manifest {
             )));
         }
         if file.host.len() > MAX_HOSTS {
+            let (l, c) = src.line_col(file.host[MAX_HOSTS].span().start);
             return Err(Error::usage(format!(
-                "{name}: {} hosts; at most {MAX_HOSTS} in one manifest (split it; the README \
-                 shows how to shard a fleet)",
-                file.host.len()
+                "{name}:{l}:{c}: host {}: at most {MAX_HOSTS} hosts in one manifest (split it \
+                 into several files)",
+                MAX_HOSTS + 1
             )));
         }
-        check_options(&file.options).map_err(|m| Error::usage(format!("{}: {m}", at(0))))?;
+        let options_at = |opts: &[toml::Spanned<String>], i: usize, fallback: usize| {
+            at(opts.get(i).map_or(fallback, |o| o.span().start))
+        };
+        if let Err((i, m)) = check_options(&file.options) {
+            return Err(Error::usage(format!(
+                "{}: {m}",
+                options_at(&file.options, i, 0)
+            )));
+        }
         let mut hosts: Vec<FleetHost> = Vec::with_capacity(file.host.len());
+        let mut names: std::collections::HashMap<&str, usize> = Default::default();
         for entry in &file.host {
             let pos = at(entry.span().start);
             let h = entry.get_ref();
-            let bad = |m: String| Error::usage(format!("{pos}: host `{}`: {m}", h.name));
+            let bad = |pos: &str, m: String| Error::usage(format!("{pos}: host `{}`: {m}", h.name));
             if h.name.is_empty() || h.name.chars().any(|c| c.is_control()) {
                 return Err(Error::usage(format!(
                     "{pos}: expected a host name (non-empty, no control characters)"
                 )));
             }
-            if let Some(first) = hosts.iter().find(|o| o.name == h.name) {
-                return Err(bad(format!("the name is also used at {}", first.at)));
+            if let Some(&first) = names.get(h.name.as_str()) {
+                return Err(bad(
+                    &pos,
+                    format!("the name is also used at {}", hosts[first].at),
+                ));
             }
-            if h.rules.is_empty() || h.rules == "-" {
-                return Err(bad("`rules` must name a file".into()));
+            names.insert(&h.name, hosts.len());
+            for (what, v) in [("rules", Some(&h.rules)), ("pcap", h.pcap.as_ref())] {
+                if v.is_some_and(|v| v.is_empty() || v.starts_with('-')) {
+                    return Err(bad(
+                        &pos,
+                        format!(
+                            "`{what}` must name a file (not standard input; a name starting \
+                             with `-` is written ./NAME)"
+                        ),
+                    ));
+                }
             }
-            if h.pcap.as_deref().is_some_and(|p| p.is_empty() || p == "-") {
-                return Err(bad("`pcap` must name a file".into()));
+            if let Err((i, m)) = check_options(&h.options) {
+                return Err(bad(&options_at(&h.options, i, entry.span().start), m));
             }
-            check_options(&h.options).map_err(bad)?;
-            let mut args = vec![h.rules.clone()];
+            let mut own = vec![h.rules.clone()];
             if let Some(p) = &h.pcap {
-                args.extend(["--pcap".to_string(), p.clone()]);
+                own.extend(["--pcap".to_string(), p.clone()]);
             }
-            args.extend(file.options.iter().cloned());
-            args.extend(h.options.iter().cloned());
+            let files = own.len();
+            own.extend(h.options.iter().map(|o| o.get_ref().clone()));
             hosts.push(FleetHost {
                 name: h.name.clone(),
                 at: pos,
-                args,
+                own,
+                files,
             });
         }
-        Ok(Manifest { dir, hosts })
+        Ok(Manifest {
+            dir,
+            hosts,
+            shared: file.options.into_iter().map(|o| o.into_inner()).collect(),
+        })
+    }
+
+    /// The main command's arguments for `h`: the rules file, `--pcap FILE` when given, the
+    /// manifest's shared `options`, then the host's. File names are as written (relative to
+    /// [`Manifest::dir`]).
+    pub fn args(&self, h: &FleetHost) -> Vec<String> {
+        let (files, options) = h.own.split_at(h.files);
+        files
+            .iter()
+            .chain(&self.shared)
+            .chain(options)
+            .cloned()
+            .collect()
+    }
+
+    /// The rules file of `h`, as its run opens it.
+    pub fn rules_of(&self, h: &FleetHost) -> PathBuf {
+        self.resolve(Path::new(&h.own[0]))
     }
 
     /// The hosts of shard `k` of `n` (1-based): every `n`th host from the `k`th, so shards
     /// `1/n` … `n/n` partition the manifest.
     pub fn shard(&mut self, k: usize, n: usize) {
+        let n = n.max(1);
         let hosts = std::mem::take(&mut self.hosts);
         self.hosts = hosts
             .into_iter()
             .enumerate()
-            .filter(|(i, _)| i % n == k - 1)
+            .filter(|(i, _)| i % n + 1 == k)
             .map(|(_, h)| h)
             .collect();
     }
@@ -197,17 +245,26 @@ fn manifest_dir(path: &Path) -> PathBuf {
 }
 
 /// A host's (or the manifest's) `options`: the main command's, without those that shape one
-/// run's own output or read standard input.
-fn check_options(options: &[String]) -> Result<(), String> {
+/// run's own output or read standard input. `Err` names the option's index.
+fn check_options(options: &[toml::Spanned<String>]) -> Result<(), (usize, String)> {
     for (i, o) in options.iter().enumerate() {
-        let flag = o.split('=').next().unwrap_or(o);
+        let o = o.get_ref();
+        let (flag, value) = match o.split_once('=') {
+            Some((f, v)) => (f, Some(v)),
+            None => (o.as_str(), None),
+        };
         if PER_RUN_OUTPUT.contains(&flag) {
-            return Err(format!(
-                "`{o}` shapes one run's output; give `--format` to `fwcheck fleet` (the merged report has a line per host)"
+            return Err((
+                i,
+                format!(
+                    "`{o}` shapes one run's output; give `--format` to `fwcheck fleet` (the \
+                     merged report has a line per host)"
+                ),
             ));
         }
-        if o == "--pcap=-" || (o == "-" && i > 0 && options[i - 1] == "--pcap") {
-            return Err("`--pcap -`: a fleet cannot read standard input".into());
+        // `-` names standard input for every file option (--pcap, --parity, --rules6, ...).
+        if o == "-" || (flag.starts_with("--") && value == Some("-")) {
+            return Err((i, format!("`{o}`: a fleet cannot read standard input")));
         }
     }
     Ok(())
@@ -242,11 +299,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            m.hosts[0].args,
+            m.args(&m.hosts[0]),
             ["a.v4", "--pcap", "a.pcap", "--mgmt", "tcp/2222", "--router"]
         );
         assert_eq!(m.hosts[0].at, "m.toml:2:1");
-        assert_eq!(m.hosts[1].args, ["/abs/b.v4", "--mgmt", "tcp/2222"]);
+        assert_eq!(m.args(&m.hosts[1]), ["/abs/b.v4", "--mgmt", "tcp/2222"]);
         assert_eq!(m.resolve(Path::new("a.v4")), Path::new("dir/a.v4"));
         assert_eq!(m.resolve(Path::new("/abs/b.v4")), Path::new("/abs/b.v4"));
         // `..` is folded only where both names are the same existing file.
@@ -285,6 +342,21 @@ mod tests {
         assert!(e.message.contains("no hosts"), "{}", e.message);
         let e = parse("[[host]]\nname = \"a\"\nrules = \"-\"\n").unwrap_err();
         assert!(e.message.contains("must name a file"), "{}", e.message);
+        let e = parse("[[host]]\nname = \"a\"\nrules = \"-x.v4\"\n").unwrap_err();
+        assert!(e.message.contains("./NAME"), "{}", e.message);
+        // Standard input through any file option, at the option's position.
+        let e = parse(
+            "[[host]]\nname = \"a\"\nrules = \"x\"\noptions = [\"--router\", \"--rules6=-\"]\n",
+        )
+        .unwrap_err();
+        assert!(e.message.starts_with("m.toml:4:24:"), "{}", e.message);
+        let e = parse("options = [\"--parity\", \"-\"]\n[[host]]\nname = \"a\"\nrules = \"x\"\n")
+            .unwrap_err();
+        assert!(
+            e.message.starts_with("m.toml:1:24:") && e.message.contains("standard input"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]

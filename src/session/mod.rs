@@ -639,6 +639,20 @@ impl Session {
         let rs = &self.rules.loaded.ruleset;
         let other = self.parity.as_ref();
         let dual = other.is_some();
+        if let Some(o) = other {
+            // xt_recent finds its lists by name alone (`recent_table_lookup`): an IPv4 and an
+            // IPv6 rule naming one list share it, and its `ip_list_tot` bound, in the kernel;
+            // the two-family replay keeps one engine per family, so it cannot judge them.
+            if let Some(name) = shared_recent_list(rs, &o.loaded.ruleset) {
+                return Err(Error::usage(format!(
+                    "{} and {} both use the recent list `{name}`, which the kernel keeps once \
+                     for both families; fwcheck cannot replay the two families together then: \
+                     check each file alone (`fwcheck FILE --pcap ...`)",
+                    self.rules.path.display(),
+                    o.path.display()
+                )));
+            }
+        }
         let other_family = other.map(|o| o.loaded.ruleset.family);
         let env = opts.env.clone();
         let checksums = env.checksums;
@@ -786,4 +800,24 @@ impl Session {
             iface,
         ))
     }
+}
+
+/// A `-m recent` list both rulesets name, if any.
+fn shared_recent_list(a: &crate::ruleset::Ruleset, b: &crate::ruleset::Ruleset) -> Option<String> {
+    fn names(rs: &crate::ruleset::Ruleset) -> std::collections::BTreeSet<String> {
+        rs.tables
+            .iter()
+            .flat_map(|t| &t.chains)
+            .flat_map(|c| &c.rules)
+            .flat_map(|r| &r.matches)
+            .filter_map(|m| {
+                m.module
+                    .as_any()
+                    .downcast_ref::<crate::ext::matches::recent::Recent>()
+                    .map(|r| r.name.clone())
+            })
+            .collect()
+    }
+    let theirs = names(b);
+    names(a).into_iter().find(|n| theirs.contains(n))
 }

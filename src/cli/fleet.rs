@@ -73,9 +73,10 @@ pub fn run(a: FleetArgs) -> Result<u8, Error> {
     }
     drop(err);
     let fleet = FleetReport { hosts };
+    let exit = fleet.exit();
     let mut out = io::BufWriter::new(io::stdout().lock());
-    let res = fwcheck::report::fleet::write(&mut out, a.format, &fleet).and_then(|()| out.flush());
-    written(res, fleet.exit())
+    let res = fwcheck::report::fleet::write(&mut out, a.format, fleet).and_then(|()| out.flush());
+    written(res, exit)
 }
 
 /// What a run hands its sink: no rows (a fleet reports per host), notices kept.

@@ -16,7 +16,7 @@ use crate::ruleset::printer::rule_text;
 use crate::ruleset::{Ruleset, TableKind};
 
 /// Where a decision came from, as printed in reports.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Serialize)]
 pub struct RuleInfo {
     pub table: &'static str,
     pub chain: String,
@@ -46,6 +46,26 @@ pub struct RuleInfo {
     pub file: Option<Arc<str>>,
 }
 
+/// A clone starts with empty caches: its fields are public and may be changed, and the caches
+/// are only ever made from the value as it is when first asked.
+impl Clone for RuleInfo {
+    fn clone(&self) -> RuleInfo {
+        RuleInfo {
+            table: self.table,
+            chain: self.chain.clone(),
+            number: self.number,
+            line: self.line,
+            text: self.text.clone(),
+            policy: self.policy,
+            stack: self.stack,
+            json: Default::default(),
+            short: Default::default(),
+            file: self.file.clone(),
+        }
+    }
+}
+
+/// Equality of the described place (the caches are derived from it).
 impl PartialEq for RuleInfo {
     fn eq(&self, o: &RuleInfo) -> bool {
         (
@@ -175,7 +195,7 @@ impl<'r> RuleInfos<'r> {
     }
 
     /// Descriptions naming the rules file of each rule and policy (a replay with two rulesets).
-    pub fn with_file(rs: &'r Ruleset) -> RuleInfos<'r> {
+    pub(crate) fn with_file(rs: &'r Ruleset) -> RuleInfos<'r> {
         RuleInfos {
             file: Some(Arc::from(rs.source.name.as_str())),
             ..RuleInfos::new(rs)

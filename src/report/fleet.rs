@@ -130,17 +130,18 @@ impl FleetReport {
     }
 }
 
-/// Write the merged report (each host's part in the format it was rendered in).
-pub fn write(out: &mut dyn Write, format: Format, fleet: &FleetReport) -> io::Result<()> {
+/// Write the merged report (each host's part in the format it was rendered in); the parts are
+/// moved into it, not copied.
+pub fn write(out: &mut dyn Write, format: Format, fleet: FleetReport) -> io::Result<()> {
     match format {
-        Format::Table => write_table(out, fleet),
-        Format::Json => write_json(out, fleet),
+        Format::Table => write_table(out, &fleet),
+        Format::Json => write_json(out, &fleet),
         Format::Sarif => {
             let runs = fleet
                 .hosts
-                .iter()
-                .filter_map(|h| match &h.part {
-                    Part::Sarif(run) => Some(run.clone()),
+                .into_iter()
+                .filter_map(|h| match h.part {
+                    Part::Sarif(run) => Some(run),
                     _ => None,
                 })
                 .collect();
@@ -225,11 +226,7 @@ fn table_part(
             let n = r.totals();
             row.push(n.errors.to_string());
             row.push(n.warnings.to_string());
-            let mut shown: Vec<_> = r
-                .findings
-                .iter()
-                .filter(|f| r.fail_on.is_some_and(|t| f.severity >= t))
-                .collect();
+            let mut shown: Vec<_> = r.gating_findings().collect();
             shown.sort_by_key(|f| (std::cmp::Reverse(f.severity), f.code, f.line));
             for f in shown {
                 let at = f.line.map(|l| format!(" ({}:{l})", f.file));
@@ -405,9 +402,7 @@ fn junit_part(name: &str, rules: &str, result: &HostResult, exit: Exit) -> Vec<S
                 n.errors, n.warnings, n.expectations_failed
             );
             let body: Vec<String> = r
-                .findings
-                .iter()
-                .filter(|f| r.fail_on.is_some_and(|t| f.severity >= t))
+                .gating_findings()
                 .map(|f| format!("{}[{}]: {}", f.severity.as_str(), f.code, f.message))
                 .collect();
             Case::failed(

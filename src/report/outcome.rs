@@ -105,11 +105,17 @@ impl Report {
         }
     }
 
+    /// The findings at or above `--fail-on` (those that fail the gate).
+    pub fn gating_findings(&self) -> impl Iterator<Item = &Finding> {
+        let t = self.fail_on;
+        self.findings
+            .iter()
+            .filter(move |f| t.is_some_and(|t| f.severity >= t))
+    }
+
     /// Whether the gate fails: a finding at or above `--fail-on`, or a failed expectation.
     pub fn failing(&self) -> bool {
-        self.fail_on
-            .is_some_and(|t| self.findings.iter().any(|f| f.severity >= t))
-            || self.expectations.iter().any(|r| !r.passed)
+        self.gating_findings().next().is_some() || self.expectations.iter().any(|r| !r.passed)
     }
 
     /// The exit code: [`Exit::Findings`] when [`Report::failing`], else [`Exit::Ok`].

@@ -94,7 +94,7 @@ impl RpFilter {
     }
 
     /// The sysctls that set it (`all`, then each interface), for the kernel oracle.
-    pub(crate) fn sysctls(&self) -> Vec<(String, String)> {
+    pub fn sysctls(&self) -> Vec<(String, String)> {
         let mut v = vec![(
             "net.ipv4.conf.all.rp_filter".to_string(),
             self.all.to_string(),

@@ -9,11 +9,14 @@ use crate::replay::{self, ReplayStats};
 /// After replaying a capture: the notices (without the `fwcheck: ` prefix) saying once which
 /// interface names the packets were seen on, and warning about interfaces the rules name that
 /// no packet was seen on; and the name most packets were captured on when it comes from the
-/// capture (the checks without a capture then use it).
-pub fn interface_notices(
+/// capture (the checks without a capture then use it). `other_file`: the rules are the second
+/// ruleset of a two-family replay, named in the warnings; the capture's interfaces are told
+/// with the first.
+pub(crate) fn interface_notices(
     loaded: &Loaded,
     stats: &ReplayStats,
     env: &SimEnv,
+    other_file: Option<&str>,
 ) -> (Vec<String>, Option<String>) {
     let mut notices = Vec::new();
     let ci = &stats.interfaces;
@@ -27,7 +30,7 @@ pub fn interface_notices(
         }
     };
     let mut main_name = None;
-    if env.iface_from_capture && ci.named() {
+    if env.iface_from_capture && ci.named() && other_file.is_none() {
         let parts: Vec<String> = used
             .iter()
             .map(|i| {
@@ -101,8 +104,12 @@ pub fn interface_notices(
     for u in replay::rules_naming_unseen(&loaded.ruleset, &seen) {
         let lines: Vec<String> = u.lines.iter().map(|l| l.to_string()).collect();
         let which = if lines.len() == 1 { "line" } else { "lines" };
+        let rules = match other_file {
+            Some(f) => format!("rules of {f}"),
+            None => "rules".to_string(),
+        };
         notices.push(format!(
-            "warning: rules name interface {} ({which} {}) but no packet of the capture \
+            "warning: {rules} name interface {} ({which} {}) but no packet of the capture \
              was seen on it (interfaces seen: {}{hint})",
             u.name,
             lines.join(", "),

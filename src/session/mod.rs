@@ -39,7 +39,7 @@ pub use input::{
     family, load_rules, parse_ct_timeouts, parse_flows, parse_hosts, parse_profile,
     read_expectations, read_text, HostList, Rules, RulesSource, MAX_RULES_BYTES,
 };
-pub use interfaces::interface_notices;
+use interfaces::interface_notices;
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -771,19 +771,17 @@ impl Session {
         }
         let mut iface = None;
         if traffic.capture.is_some() {
-            let (notices, name) = interface_notices(&self.rules.loaded, &stats, &env);
+            let (notices, name) = interface_notices(&self.rules.loaded, &stats, &env, None);
             for n in &notices {
                 sink.notice(n);
             }
             if let Some(o) = other {
                 // The other file's rules naming interfaces no packet was seen on (the capture's
                 // interfaces were told once above).
-                let (theirs, _) = interface_notices(&o.loaded, &stats, &env);
                 let file = &o.loaded.ruleset.source.name;
-                for n in theirs {
-                    if let Some(rest) = n.strip_prefix("warning: rules name ") {
-                        sink.notice(&format!("warning: rules of {file} name {rest}"));
-                    }
+                let (theirs, _) = interface_notices(&o.loaded, &stats, &env, Some(file));
+                for n in &theirs {
+                    sink.notice(n);
                 }
             }
             iface = name;

@@ -1,6 +1,7 @@
 //! Fuzz-style property tests for the small input languages beside rulesets and captures: no
 //! `ipset save` file, expectations file, host configuration (`ip -j` JSON), `--iface-addr`,
-//! `--route` or `--socket-owner` value makes fwcheck panic; each is an answer or an error.
+//! `--route`, `--socket-owner` value or fleet manifest makes fwcheck panic; each is an answer or
+//! an error.
 //! Inputs are built from each language's own words (structure-aware) as well as arbitrary text.
 
 use proptest::prelude::*;
@@ -9,6 +10,37 @@ use fwcheck::analysis::expect;
 use fwcheck::engine::SocketOwner;
 use fwcheck::ext::ipset::IpSets;
 use fwcheck::host::HostConfig;
+use fwcheck::session::fleet::Manifest;
+
+/// Pieces of a fleet manifest (TOML), valid and not.
+const MANIFEST_WORDS: &[&str] = &[
+    "[[host]]",
+    "[host]",
+    "name",
+    "rules",
+    "pcap",
+    "options",
+    "=",
+    "\"a\"",
+    "\"b\"",
+    "\"\"",
+    "\"-\"",
+    "\"-x\"",
+    "\"x.v4\"",
+    "\"../y.pcap\"",
+    "[",
+    "]",
+    ",",
+    "\"--router\"",
+    "\"--parity\"",
+    "\"--format=json\"",
+    "\"--rules6=-\"",
+    "\"--mgmt\"",
+    "\"tcp/22\"",
+    "1",
+    "#",
+    "\"",
+];
 
 /// Words an `ipset save` file is made of, and pieces that break it.
 const IPSET_WORDS: &[&str] = &[
@@ -150,5 +182,76 @@ proptest! {
         let _ = HostConfig::default().load_json("h.json", &text);
         let route = format!("[{{\"dst\":\"{addr}/{len}\",\"dev\":\"{dev}\"}}]");
         let _ = HostConfig::default().load_json("r.json", &route);
+    }
+
+    #[test]
+    fn fleet_manifests(text in sentence(MANIFEST_WORDS)) {
+        check_manifest(&text);
+    }
+
+    #[test]
+    fn fleet_manifest_shapes(
+        hosts in proptest::collection::vec(
+            (
+                proptest::sample::select(&["a", "b", "c", "", "a b"][..]),
+                proptest::sample::select(&["x.v4", "-", "", "-x", "/abs/r.v4"][..]),
+                proptest::option::of(proptest::sample::select(&["c.pcap", "-", ""][..])),
+                proptest::collection::vec(
+                    proptest::sample::select(
+                        &["--router", "--parity", "-", "--format=json", "--mgmt", "tcp/22", "--limit"][..],
+                    ),
+                    0..4,
+                ),
+            ),
+            0..6,
+        ),
+        shared in proptest::collection::vec(proptest::sample::select(&["--router", "-", "--only"][..]), 0..3),
+    ) {
+        let list = |v: &[&str]| v.iter().map(|o| format!("{o:?}")).collect::<Vec<_>>().join(", ");
+        let mut text = format!("options = [{}]\n", list(&shared));
+        for (name, rules, pcap, opts) in &hosts {
+            text += &format!("[[host]]\nname = {name:?}\nrules = {rules:?}\n");
+            if let Some(p) = pcap {
+                text += &format!("pcap = {p:?}\n");
+            }
+            text += &format!("options = [{}]\n", list(opts));
+        }
+        check_manifest(&text);
+        if let Ok(m) = Manifest::parse("m.toml", &text, std::path::PathBuf::from("d")) {
+            let mut names: Vec<&str> = m.hosts.iter().map(|h| h.name.as_str()).collect();
+            names.sort();
+            names.dedup();
+            prop_assert_eq!(names.len(), m.hosts.len());
+            for h in &m.hosts {
+                prop_assert!(!m.args(h).iter().any(|a| a == "-"));
+            }
+        }
+    }
+
+    #[test]
+    fn fleet_manifest_arbitrary_text(text in "\\PC{0,400}") {
+        check_manifest(&text);
+    }
+}
+
+/// A manifest is parsed or refused with its position; a parsed one gives every host its rules
+/// file first, and its shards partition it.
+fn check_manifest(text: &str) {
+    match Manifest::parse("m.toml", text, std::path::PathBuf::from("d")) {
+        Err(e) => assert!(e.message.starts_with("m.toml"), "{}", e.message),
+        Ok(m) => {
+            assert!(!m.hosts.is_empty());
+            for h in &m.hosts {
+                let args = m.args(h);
+                assert!(!args[0].is_empty() && !args[0].starts_with('-'), "{args:?}");
+            }
+            let mut n = 0;
+            for k in 1..=3 {
+                let mut s = m.clone();
+                s.shard(k, 3);
+                n += s.hosts.len();
+            }
+            assert_eq!(n, m.hosts.len());
+        }
     }
 }

@@ -122,6 +122,9 @@ impl Callers {
     /// lead there. Each step visits only the rules that jump into the level's chains.
     fn ports_leading_to(&self, t: &crate::ruleset::Table, chain: usize, proto: u8) -> Vec<u16> {
         let mut ports = Vec::new();
+        if self.0.get(chain).is_none_or(|c| c.is_empty()) {
+            return ports; // nothing jumps there (a DNAT in PREROUTING itself)
+        }
         let mut level = vec![chain];
         let mut seen = vec![false; t.chains.len()];
         seen[chain] = true;

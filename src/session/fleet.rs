@@ -82,7 +82,7 @@ impl Manifest {
     }
 
     /// Parse manifest text named `name`, relative paths resolved against `dir`.
-    pub(crate) fn parse(name: &str, text: &str, dir: PathBuf) -> Result<Manifest, Error> {
+    pub fn parse(name: &str, text: &str, dir: PathBuf) -> Result<Manifest, Error> {
         let src = SourceFile::new(name, text);
         let at = |offset: usize| {
             let (l, c) = src.line_col(offset);

@@ -151,6 +151,50 @@ fn docker28_from_the_bridge() {
     );
 }
 
+/// Hairpin: a container reaching a published port through the host's own address. dockerd
+/// (userland proxy on, its default) returns bridge traffic from the DOCKER nat chain (`-i
+/// docker0 -j RETURN`): no DNAT, so the packet is for the host and meets INPUT, where
+/// docker-proxy would listen; this host's INPUT drops it. The container's own port through
+/// the bridge address is INPUT's too.
+fn docker_hairpin_from_the_bridge() {
+    let c3 = ip("172.17.0.3");
+    for rules in ["docker-forward-chains.rules.v4", "docker-host.rules.v4"] {
+        let got = run(
+            &fixture(rules),
+            "docker-host.json",
+            "docker0",
+            vec![
+                syn(c3, HOST, 8080, 1),
+                syn(c3, ip("172.17.0.1"), 8080, 2),
+                // Container to container directly (not through the host's port).
+                syn(c3, ip("172.17.0.2"), 80, 3),
+            ],
+        );
+        expect(
+            &got,
+            &[
+                ("DROP", "filter INPUT policy"),
+                ("DROP", "filter INPUT policy"),
+                ("ACCEPT", "filter "),
+            ],
+        );
+        // With `"userland-proxy": false` dockerd writes its DNAT rules without `! -i docker0`
+        // and no RETURN for the bridge: the hairpin is DNATed to 172.17.0.2:80 and forwarded
+        // back out of docker0 (the container reaching itself is masqueraded by the hairpin
+        // MASQUERADE rule).
+        let no_proxy = fixture(rules)
+            .replace("-A DOCKER -i docker0 -j RETURN\n", "")
+            .replace("-A DOCKER ! -i docker0 -p tcp", "-A DOCKER -p tcp");
+        let got = run(
+            &no_proxy,
+            "docker-host.json",
+            "docker0",
+            vec![syn(c3, HOST, 8080, 1), syn(ip("172.17.0.2"), HOST, 8080, 2)],
+        );
+        expect(&got, &[("ACCEPT", "filter "), ("ACCEPT", "filter ")]);
+    }
+}
+
 // --- Podman 4.3 / netavark 1.4: NETAVARK-HOSTPORT-DNAT, NETAVARK_FORWARD, FORWARD policy ACCEPT ---
 
 fn podman_from_outside() {
@@ -368,6 +412,7 @@ fn fw016_fixes_close_the_ports() {
 }
 
 kernel_tests!(
+    docker_hairpin_from_the_bridge,
     fw016_fixes_close_the_ports,
     kube_nodeport_from_outside,
     kube_nodeport_from_the_pod_bridge,

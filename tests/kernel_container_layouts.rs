@@ -11,37 +11,10 @@ mod oracle_common;
 use std::net::Ipv4Addr;
 
 use fwcheck::compare::{compare, Comparison};
-use fwcheck::engine::{SimEnv, SimOptions};
-use fwcheck::host::HostConfig;
 use fwcheck::lint::load_str;
 use fwcheck::oracle::Pacing;
 use fwcheck::ruleset::ParseOptions;
 use oracle_common::*;
-
-fn fixture(name: &str) -> String {
-    std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("fixtures/containers")
-            .join(name),
-    )
-    .expect("fixture")
-}
-
-fn sim(host_json: &str, iface: &str) -> SimOptions {
-    let mut h = HostConfig::default();
-    h.load_json(host_json, &fixture(host_json))
-        .expect("host config");
-    let mut env = SimEnv {
-        iface: iface.into(),
-        ..SimEnv::default()
-    };
-    env.apply_host(&h);
-    SimOptions {
-        env,
-        router: true,
-        ..SimOptions::default()
-    }
-}
 
 /// Replays `packets` arriving on `iface` through the kernel and fwcheck: no frame may differ.
 /// Returns each frame's kernel verdict and fwcheck's deciding rule.
@@ -57,21 +30,13 @@ fn run(
     let cmp: Comparison = compare(
         &loaded,
         decoded(packets),
-        sim(host_json, iface),
+        container_sim(host_json, iface),
         Pacing::AsFastAsPossible,
     )
     .expect("compare");
     assert_eq!(cmp.mismatches, 0, "{}", cmp.render(true));
     assert_eq!(cmp.compared, n, "{}", cmp.render(true));
-    cmp.frames
-        .iter()
-        .map(|f| {
-            (
-                f.kernel.unwrap_or("-"),
-                f.fwcheck_rule.clone().unwrap_or_default(),
-            )
-        })
-        .collect()
+    kernel_and_rule(&cmp)
 }
 
 fn syn(src: Ipv4Addr, dst: Ipv4Addr, dport: u16, i: u16) -> Vec<u8> {
@@ -98,7 +63,7 @@ fn expect(got: &[(&'static str, String)], want: &[(&str, &str)]) {
 
 fn docker28_from_outside() {
     let got = run(
-        &fixture("docker-forward-chains.rules.v4"),
+        &container_fixture("docker-forward-chains.rules.v4"),
         "docker-host.json",
         "eth0",
         vec![
@@ -129,7 +94,7 @@ fn docker28_from_outside() {
 fn docker28_from_the_bridge() {
     let c2 = ip("172.17.0.2");
     let got = run(
-        &fixture("docker-forward-chains.rules.v4"),
+        &container_fixture("docker-forward-chains.rules.v4"),
         "docker-host.json",
         "docker0",
         vec![
@@ -160,7 +125,7 @@ fn docker_hairpin_from_the_bridge() {
     let c3 = ip("172.17.0.3");
     for rules in ["docker-forward-chains.rules.v4", "docker-host.rules.v4"] {
         let got = run(
-            &fixture(rules),
+            &container_fixture(rules),
             "docker-host.json",
             "docker0",
             vec![
@@ -182,7 +147,7 @@ fn docker_hairpin_from_the_bridge() {
         // and no RETURN for the bridge: the hairpin is DNATed to 172.17.0.2:80 and forwarded
         // back out of docker0 (the container reaching itself is masqueraded by the hairpin
         // MASQUERADE rule).
-        let no_proxy = fixture(rules)
+        let no_proxy = container_fixture(rules)
             .replace("-A DOCKER -i docker0 -j RETURN\n", "")
             .replace("-A DOCKER ! -i docker0 -p tcp", "-A DOCKER -p tcp");
         let got = run(
@@ -199,7 +164,7 @@ fn docker_hairpin_from_the_bridge() {
 
 fn podman_from_outside() {
     let got = run(
-        &fixture("podman-netavark.rules.v4"),
+        &container_fixture("podman-netavark.rules.v4"),
         "podman-host.json",
         "eth0",
         vec![
@@ -230,7 +195,7 @@ fn podman_from_outside() {
 fn podman_from_the_bridge() {
     let c = ip("10.88.0.2");
     let got = run(
-        &fixture("podman-netavark.rules.v4"),
+        &container_fixture("podman-netavark.rules.v4"),
         "podman-host.json",
         "podman0",
         vec![
@@ -263,7 +228,7 @@ fn ufw_outside() -> Vec<Vec<u8>> {
 
 fn ufw_published_ports_bypass_deny_incoming() {
     let got = run(
-        &fixture("docker-ufw.rules.v4"),
+        &container_fixture("docker-ufw.rules.v4"),
         "docker-host.json",
         "eth0",
         ufw_outside(),
@@ -282,7 +247,7 @@ fn ufw_published_ports_bypass_deny_incoming() {
 
 fn ufw_docker_fix_closes_what_ufw_does_not_allow() {
     let got = run(
-        &fixture("docker-ufw-fixed.rules.v4"),
+        &container_fixture("docker-ufw-fixed.rules.v4"),
         "docker-host.json",
         "eth0",
         ufw_outside(),
@@ -300,7 +265,7 @@ fn ufw_docker_fix_closes_what_ufw_does_not_allow() {
     );
     let c2 = ip("172.17.0.2");
     let got = run(
-        &fixture("docker-ufw-fixed.rules.v4"),
+        &container_fixture("docker-ufw-fixed.rules.v4"),
         "docker-host.json",
         "docker0",
         vec![
@@ -322,7 +287,7 @@ fn ufw_docker_fix_closes_what_ufw_does_not_allow() {
 
 fn kube_nodeport_from_outside() {
     let got = run(
-        &fixture("kube-proxy-nodeport.rules.v4"),
+        &container_fixture("kube-proxy-nodeport.rules.v4"),
         "kube-node.json",
         "eth0",
         vec![
@@ -352,7 +317,7 @@ fn kube_nodeport_from_outside() {
 fn kube_nodeport_from_the_pod_bridge() {
     let pod = ip("10.244.0.5");
     let got = run(
-        &fixture("kube-proxy-nodeport.rules.v4"),
+        &container_fixture("kube-proxy-nodeport.rules.v4"),
         "kube-node.json",
         "cni0",
         vec![
@@ -374,7 +339,7 @@ fn kube_nodeport_from_the_pod_bridge() {
 // --- FW016's fixes (tests/container_layouts.rs): the kernel drops the probes too ---
 
 fn fw016_fixes_close_the_ports() {
-    let podman = fixture("podman-netavark.rules.v4").replace(
+    let podman = container_fixture("podman-netavark.rules.v4").replace(
         "-A FORWARD -m comment",
         "-A FORWARD -i eth0 -p tcp -m conntrack --ctorigdstport 8080 --ctdir ORIGINAL -j DROP\n\
          -A FORWARD -i eth0 -p udp -m conntrack --ctorigdstport 5353 --ctdir ORIGINAL -j DROP\n\
@@ -396,7 +361,7 @@ fn fw016_fixes_close_the_ports() {
             ("DROP", "filter FORWARD #2 "),
         ],
     );
-    let kube = fixture("kube-proxy-nodeport.rules.v4").replacen(
+    let kube = container_fixture("kube-proxy-nodeport.rules.v4").replacen(
         "-A FORWARD ",
         "-A FORWARD -i eth0 -p tcp -m conntrack --ctorigdstport 30080 --ctdir ORIGINAL -j DROP\n\
          -A FORWARD ",

@@ -8,8 +8,7 @@ mod kernel_harness;
 mod oracle_common;
 
 use fwcheck::compare::compare;
-use fwcheck::engine::{SimEnv, SimOptions};
-use fwcheck::host::HostConfig;
+use fwcheck::engine::SimOptions;
 use fwcheck::lint::load_str;
 use fwcheck::oracle::Pacing;
 use fwcheck::ruleset::ParseOptions;
@@ -17,29 +16,9 @@ use oracle_common::*;
 
 const SYN: u8 = 0x02;
 
-fn fixture(name: &str) -> String {
-    std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("fixtures/containers")
-            .join(name),
-    )
-    .expect("fixture")
-}
-
+/// The Docker host fixture, frames in on eth0.
 fn sim() -> SimOptions {
-    let mut h = HostConfig::default();
-    h.load_json("docker-host.json", &fixture("docker-host.json"))
-        .expect("host config");
-    let mut env = SimEnv {
-        iface: "eth0".into(),
-        ..SimEnv::default()
-    };
-    env.apply_host(&h);
-    SimOptions {
-        env,
-        router: true,
-        ..SimOptions::default()
-    }
+    container_sim("docker-host.json", "eth0")
 }
 
 /// SYNs from outside to 8080 and 5432 (published), 3306 (not), 22 (INPUT allows).
@@ -75,7 +54,7 @@ fn verdicts(rules: &str) -> (Vec<Option<&'static str>>, Vec<Option<String>>) {
 }
 
 fn published_ports_bypass_input() {
-    let (kernel, rules) = verdicts(&fixture("docker-host.rules.v4"));
+    let (kernel, rules) = verdicts(&container_fixture("docker-host.rules.v4"));
     assert_eq!(
         kernel,
         [Some("ACCEPT"), Some("ACCEPT"), Some("DROP"), Some("ACCEPT")]
@@ -86,7 +65,7 @@ fn published_ports_bypass_input() {
 }
 
 fn fw016_fix_drops_the_published_port() {
-    let fixed = fixture("docker-host.rules.v4").replace(
+    let fixed = container_fixture("docker-host.rules.v4").replace(
         "-A DOCKER-USER -i eth0 -p tcp -m tcp --dport 8080 -j DROP",
         "-A DOCKER-USER -i eth0 -p tcp -m conntrack --ctorigdstport 8080 --ctdir ORIGINAL -j DROP",
     );
@@ -115,15 +94,7 @@ fn capture_verdicts(rules: &str) -> Vec<(&'static str, String)> {
     assert_eq!(cmp.mismatches, 0, "{}", cmp.render(true));
     assert_eq!(cmp.uncertain, 0, "{}", cmp.render(true));
     assert_eq!(cmp.compared, 8, "{}", cmp.render(true));
-    cmp.frames
-        .iter()
-        .map(|f| {
-            (
-                f.kernel.unwrap_or("-"),
-                f.fwcheck_rule.clone().unwrap_or_default(),
-            )
-        })
-        .collect()
+    kernel_and_rule(&cmp)
 }
 
 fn short(v: &[(&'static str, String)]) -> Vec<String> {
@@ -137,7 +108,7 @@ fn short(v: &[(&'static str, String)]) -> Vec<String> {
 }
 
 fn the_shipped_capture_frame_by_frame() {
-    let got = capture_verdicts(&fixture("docker-host.rules.v4"));
+    let got = capture_verdicts(&container_fixture("docker-host.rules.v4"));
     assert_eq!(
         short(&got),
         [
@@ -159,7 +130,7 @@ fn the_shipped_capture_frame_by_frame() {
 }
 
 fn the_shipped_capture_with_fw016s_fix() {
-    let fixed = fixture("docker-host.rules.v4").replace(
+    let fixed = container_fixture("docker-host.rules.v4").replace(
         "-A DOCKER-USER -j RETURN",
         "-A DOCKER-USER -i eth0 -p tcp -m conntrack --ctorigdstport 8080 --ctdir ORIGINAL -j DROP\n\
          -A DOCKER-USER -i eth0 -p tcp -m conntrack --ctorigdstport 5432 --ctdir ORIGINAL -j DROP\n\
@@ -188,7 +159,7 @@ fn exposure_matrix_is_the_kernels() {
     use fwcheck::analysis::{exposure, CheckOptions};
     let loaded = load_str(
         "docker-host.rules.v4",
-        &fixture("docker-host.rules.v4"),
+        &container_fixture("docker-host.rules.v4"),
         ParseOptions::default(),
     );
     let check = CheckOptions {

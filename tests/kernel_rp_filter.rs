@@ -16,7 +16,7 @@ mod oracle_common;
 use std::net::Ipv4Addr;
 
 use fwcheck::compare::compare;
-use fwcheck::engine::{SimEnv, SimOptions};
+use fwcheck::engine::SimOptions;
 use fwcheck::host::HostConfig;
 use fwcheck::lint::load_str;
 use fwcheck::oracle::Pacing;
@@ -59,16 +59,7 @@ fn sim(rp: &[&str]) -> SimOptions {
     for s in rp {
         h.rp_filter.parse(s).unwrap();
     }
-    let mut env = SimEnv {
-        iface: "eth0".into(),
-        ..SimEnv::default()
-    };
-    env.apply_host(&h);
-    SimOptions {
-        env,
-        router: true,
-        ..SimOptions::default()
-    }
+    router_sim(&h, "eth0")
 }
 
 /// Every frame comes in on eth0.
@@ -117,12 +108,11 @@ fn run(rp: &[&str]) -> Vec<String> {
     assert_eq!(cmp.mismatches, 0, "{rp:?}: {}", cmp.render(true));
     assert_eq!(cmp.uncertain, 0, "{rp:?}: {}", cmp.render(true));
     assert_eq!(cmp.compared, 8, "{rp:?}: {}", cmp.render(true));
-    cmp.frames
-        .iter()
-        .map(|f| {
-            let why = f.fwcheck_rule.clone().unwrap_or_default();
-            let why = why.split(" (line").next().unwrap_or_default().to_string();
-            format!("{} {why}", f.kernel.unwrap_or("-"))
+    kernel_and_rule(&cmp)
+        .into_iter()
+        .map(|(kernel, why)| {
+            let why = why.split(" (line").next().unwrap_or_default();
+            format!("{kernel} {why}")
         })
         .collect()
 }

@@ -362,3 +362,49 @@ pub fn decoded_at<B: AsRef<[u8]>>(
         })
         .collect()
 }
+
+/// A file of `fixtures/containers/`.
+pub fn container_fixture(name: &str) -> String {
+    std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/containers")
+            .join(name),
+    )
+    .expect("fixture")
+}
+
+/// The replay options of a forwarding host with the interfaces and routes of `h`, every frame
+/// in on `iface`: what the multi-interface kernel comparisons run with.
+pub fn router_sim(h: &fwcheck::host::HostConfig, iface: &str) -> fwcheck::engine::SimOptions {
+    let mut env = fwcheck::engine::SimEnv {
+        iface: iface.into(),
+        ..fwcheck::engine::SimEnv::default()
+    };
+    env.apply_host(h);
+    fwcheck::engine::SimOptions {
+        env,
+        router: true,
+        ..fwcheck::engine::SimOptions::default()
+    }
+}
+
+/// [`router_sim`] for a host configuration file of `fixtures/containers/`.
+pub fn container_sim(host_json: &str, iface: &str) -> fwcheck::engine::SimOptions {
+    let mut h = fwcheck::host::HostConfig::default();
+    h.load_json(host_json, &container_fixture(host_json))
+        .expect("host config");
+    router_sim(&h, iface)
+}
+
+/// Each compared frame's kernel verdict (`-`: none) and fwcheck's deciding rule.
+pub fn kernel_and_rule(cmp: &fwcheck::compare::Comparison) -> Vec<(&'static str, String)> {
+    cmp.frames
+        .iter()
+        .map(|f| {
+            (
+                f.kernel.unwrap_or("-"),
+                f.fwcheck_rule.clone().unwrap_or_default(),
+            )
+        })
+        .collect()
+}

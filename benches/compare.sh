@@ -24,17 +24,8 @@ packets=$(grep -o 'wrote [0-9]*' "$tmp/gen" | grep -o '[0-9]*')
 bytes=$(stat -c %s "$cap")
 host=203.0.113.10
 
-# best wall time (s) and peak RSS (KiB) of RUNS runs of "$@"
-best() {
-    local b="" m=0 t r
-    for _ in $(seq "$runs"); do
-        /usr/bin/time -f "%e %M" -o "$tmp/t" "$@" >/dev/null 2>&1 || true
-        read -r t r <"$tmp/t"
-        if [ -z "$b" ] || awk "BEGIN{exit !($t < $b)}"; then b=$t; fi
-        [ "$r" -gt "$m" ] && m=$r
-    done
-    echo "$b $m"
-}
+# best CMD...: best wall time and peak RSS of $runs runs
+source benches/common/best.sh
 
 cat "$cap" >/dev/null # warm the page cache
 read -r td td_rss < <(best tcpdump -r "$cap" -w /dev/null)

@@ -30,17 +30,8 @@ for i in $(seq "$hosts"); do
 done
 cat "$tmp"/*.pcap >/dev/null # warm the page cache
 
-# best wall time (s) and peak RSS (KiB) of RUNS runs of "$@"
-best() {
-    local b="" m=0 t r
-    for _ in $(seq "$runs"); do
-        /usr/bin/time -f "%e %M" -o "$tmp/t" "$@" >/dev/null 2>&1 || true
-        read -r t r <"$tmp/t"
-        if [ -z "$b" ] || awk "BEGIN{exit !($t < $b)}"; then b=$t; fi
-        [ "$r" -gt "$m" ] && m=$r
-    done
-    echo "$b $m"
-}
+# best CMD...: best wall time and peak RSS of $runs runs
+source benches/common/best.sh
 
 cat >"$tmp/loop.sh" <<LOOP
 for i in \$(seq $hosts); do "$bin" "$tmp/rules.v4" --pcap "$tmp/h\$i.pcap" --host 203.0.113.10 --format sarif >/dev/null; done

@@ -17,7 +17,7 @@ use crate::oracle::{
     ReplayOptions,
 };
 use crate::packet::{Anomalies, Packet, PacketProblem};
-use crate::replay::{Item, Replayer};
+use crate::replay::Item;
 
 /// How one frame compares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -357,8 +357,7 @@ fn compare_inner(
         ..sim
     };
     // One replay per family: the other family's frames go to the other ruleset's.
-    let mut second = other.map(|o| Replayer::new(&o.ruleset, sim.clone()));
-    let mut replayer = Replayer::new(rs, sim);
+    let mut families = crate::replay::Families::new(rs, other.map(|o| &o.ruleset), sim);
     let mut mine: Vec<Mine> = Vec::new();
     {
         let mut sink = |item: Item<'_>| match item {
@@ -397,7 +396,7 @@ fn compare_inner(
                     Err(e) => e.frame,
                 };
                 if !reloaded.get() && frame >= before_frame {
-                    replayer.reload(&new.ruleset);
+                    families.reload(&new.ruleset);
                     reloaded.set(true);
                 }
             }
@@ -405,19 +404,13 @@ fn compare_inner(
                 Ok(p) => {
                     let now = clocks.get(&p.frame).copied().or(last);
                     last = now;
-                    match second.as_mut() {
-                        Some(s) if s.engine.ruleset().family == p.family => {
-                            s.feed(p, now, &mut sink)
-                        }
-                        _ => replayer.feed(p, now, &mut sink),
-                    }
+                    families.feed(p, now, &mut sink)
                 }
-                Err(e) => replayer.problem(&e, &mut sink),
+                Err(e) => families.problem(&e, &mut sink),
             }
         }
     }
-    let _ = replayer.finish();
-    let _ = second.map(Replayer::finish);
+    let _ = families.finish();
 
     let mut out = Comparison {
         frames: Vec::with_capacity(mine.len()),

@@ -1050,59 +1050,112 @@ pub(crate) fn replay_families<'r>(
     reload: Option<(&'r Ruleset, ReloadAt)>,
     mut sink: impl FnMut(Item<'_>),
 ) -> Result<FamilyReplays<'r>, CaptureError> {
-    // nf_conntrack_max bounds one table per namespace, shared by both families; fwcheck keeps
-    // one per family. From the first new packet that meets the two tables together at the
-    // limit (where the kernel early-drops from either family, or drops as "table full"), no
-    // verdict of the two-family replay can be claimed certain.
-    let ct_max = opts.ct_max as usize;
-    let mut shared_full = false;
-    let mut second = other.map(|o| Replayer::new(o, opts.clone()));
-    let mut r = Replayer::new(rs, opts);
+    let mut f = Families::new(rs, other, opts);
     let mut point = reload.map(|(new, at)| (new, ReloadPoint::new(at), false));
-    let mut check =
-        |r: &mut Replayer<'r>, second: &mut Option<Replayer<'r>>, frame: u64, ts: Option<u64>| {
-            if let Some((new, p, done)) = point.as_mut() {
-                if p.step(frame, ts) && !*done {
-                    *done = true;
-                    match second {
-                        Some(s) if s.engine.ruleset().family == new.family => s.reload(new),
-                        _ => r.reload(new),
+    let mut check = |f: &mut Families<'r>, frame: u64, ts: Option<u64>| {
+        if let Some((new, p, done)) = point.as_mut() {
+            if p.step(frame, ts) && !*done {
+                *done = true;
+                f.reload(new);
+            }
+        }
+    };
+    match source {
+        Source::Packets(pkts) => {
+            for p in pkts {
+                check(&mut f, p.frame, Some(p.ts.0));
+                f.feed(p, None, &mut sink);
+            }
+        }
+        Source::Capture(path) => {
+            let mut reader = CaptureReader::open(&path)?;
+            for item in &mut reader {
+                match item {
+                    Ok(p) => {
+                        check(&mut f, p.frame, Some(p.ts.0));
+                        f.feed(p, None, &mut sink)
+                    }
+                    Err(problem) => {
+                        check(&mut f, problem.frame, problem.ts.map(|t| t.0));
+                        f.problem(&problem, &mut sink)
                     }
                 }
             }
-        };
-    // The replay a packet belongs to; at the first packet both engines' clocks start.
-    let mut started = false;
-    let mut pick =
-        |r: &'_ mut Replayer<'r>, second: &'_ mut Option<Replayer<'r>>, p: &Packet| -> bool {
-            let Some(s) = second.as_mut() else {
-                return false;
-            };
-            if !started {
-                started = true;
-                r.engine.jiffies(p.ts.0);
-                s.engine.jiffies(p.ts.0);
-            }
-            p.family == s.engine.ruleset().family
-        };
-    let mut feed = |r: &mut Replayer<'r>,
-                    second: &mut Option<Replayer<'r>>,
-                    p: Packet,
-                    sink: &mut dyn FnMut(Item<'_>)| {
-        let picked = pick(r, second, &p);
-        if let (Some(s), false, true) = (second.as_ref(), shared_full, ct_max > 0) {
-            shared_full = r.engine.conntrack.len() + s.engine.conntrack.len() >= ct_max;
+            f.main.stats.interfaces = reader.interfaces().clone();
         }
-        let to = if picked {
-            second.as_mut().expect("picked the second replay")
+    }
+    Ok(f.finish())
+}
+
+/// One [`Replayer`] per family (the second only with the other family's ruleset): each frame
+/// goes to its family's, in order. The one two-family dispatch, shared by the replay and the
+/// kernel comparison ([`crate::compare`]).
+pub(crate) struct Families<'r> {
+    pub(crate) main: Replayer<'r>,
+    pub(crate) other: Option<Replayer<'r>>,
+    /// `nf_conntrack_max` (0: none).
+    ct_max: usize,
+    /// The two tables together met `ct_max` (see [`Families::feed`]).
+    shared_full: bool,
+    /// Both engines' clocks were started at the first packet.
+    started: bool,
+}
+
+impl<'r> Families<'r> {
+    pub(crate) fn new(rs: &'r Ruleset, other: Option<&'r Ruleset>, opts: SimOptions) -> Self {
+        Families {
+            other: other.map(|o| Replayer::new(o, opts.clone())),
+            ct_max: opts.ct_max as usize,
+            shared_full: false,
+            started: false,
+            main: Replayer::new(rs, opts),
+        }
+    }
+
+    /// Load `new` into the replay of its family, keeping state.
+    pub(crate) fn reload(&mut self, new: &'r Ruleset) {
+        match self.other.as_mut() {
+            Some(s) if s.engine.ruleset().family == new.family => s.reload(new),
+            _ => self.main.reload(new),
+        }
+    }
+
+    /// Feed `p` (at `now`, else its own time stamp) to its family's replay.
+    ///
+    /// `nf_conntrack_max` bounds one table per namespace, shared by both families; fwcheck
+    /// keeps one per family. From the first packet that meets the two tables together at the
+    /// limit (where the kernel early-drops from either family, or drops as "table full"), no
+    /// verdict of the two-family replay is claimed certain.
+    pub(crate) fn feed(
+        &mut self,
+        p: Packet,
+        now: Option<crate::engine::Clock>,
+        sink: &mut dyn FnMut(Item<'_>),
+    ) {
+        let Some(s) = self.other.as_mut() else {
+            self.main.stats.frames += 1;
+            return self.main.feed(p, now, sink);
+        };
+        if !self.started && now.is_none() {
+            self.started = true;
+            self.main.engine.jiffies(p.ts.0);
+            s.engine.jiffies(p.ts.0);
+        }
+        if !self.shared_full && self.ct_max > 0 {
+            self.shared_full =
+                self.main.engine.conntrack.len() + s.engine.conntrack.len() >= self.ct_max;
+        }
+        let to = if p.family == s.engine.ruleset().family {
+            s
         } else {
-            r
+            &mut self.main
         };
         to.stats.frames += 1;
-        if !shared_full {
-            return to.feed(p, None, sink);
+        if !self.shared_full {
+            return to.feed(p, now, sink);
         }
-        to.feed(p, None, &mut |item: Item<'_>| match item {
+        let ct_max = self.ct_max;
+        to.feed(p, now, &mut |item: Item<'_>| match item {
             Item::Packet(p, o) if o.certain && o.verdict.is_some() => {
                 let mut o = o.clone();
                 o.certain = false;
@@ -1115,33 +1168,17 @@ pub(crate) fn replay_families<'r>(
             }
             other => sink(other),
         });
-    };
-    match source {
-        Source::Packets(pkts) => {
-            for p in pkts {
-                check(&mut r, &mut second, p.frame, Some(p.ts.0));
-                feed(&mut r, &mut second, p, &mut sink);
-            }
-        }
-        Source::Capture(path) => {
-            let mut reader = CaptureReader::open(&path)?;
-            for item in &mut reader {
-                match item {
-                    Ok(p) => {
-                        check(&mut r, &mut second, p.frame, Some(p.ts.0));
-                        feed(&mut r, &mut second, p, &mut sink)
-                    }
-                    Err(problem) => {
-                        r.stats.frames += 1;
-                        check(&mut r, &mut second, problem.frame, problem.ts.map(|t| t.0));
-                        r.problem(&problem, &mut sink)
-                    }
-                }
-            }
-            r.stats.interfaces = reader.interfaces().clone();
-        }
     }
-    Ok((r.finish(), second.map(Replayer::finish)))
+
+    /// A frame that is no packet: the main replay counts and reports it.
+    pub(crate) fn problem(&mut self, problem: &PacketProblem, sink: &mut dyn FnMut(Item<'_>)) {
+        self.main.stats.frames += 1;
+        self.main.problem(problem, sink)
+    }
+
+    pub(crate) fn finish(self) -> FamilyReplays<'r> {
+        (self.main.finish(), self.other.map(Replayer::finish))
+    }
 }
 
 fn describe(ev: &DefragEvent) -> String {

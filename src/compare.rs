@@ -214,7 +214,7 @@ pub fn compare(
 /// [`compare`] with a second ruleset loaded right before frame `before_frame` (the first frame
 /// numbered so or later): the kernel runs `iptables-restore` with it mid-replay
 /// ([`crate::oracle::Reload`]), fwcheck reloads its engine at the same frame
-/// ([`Replayer::reload`]).
+/// ([`crate::replay::Replayer::reload`]).
 pub fn compare_with_reload(
     loaded: &Loaded,
     reload: Option<(&Loaded, u64)>,
@@ -228,7 +228,7 @@ pub fn compare_with_reload(
 /// [`compare`] for a host running iptables and ip6tables side by side: `loaded` and `other`
 /// (the other family's ruleset) are loaded together into the kernel's namespace
 /// ([`OracleConfig::other_ruleset`]), and fwcheck judges each frame with its family's ruleset,
-/// one [`Replayer`] per family as `fwcheck RULES --pcap F --parity OTHER` does. `sim.env.hosts`
+/// one [`crate::replay::Replayer`] per family as `fwcheck RULES --pcap F --parity OTHER` does. `sim.env.hosts`
 /// needs an address of each family. Rules are named `filter INPUT #2 (FILE line 6)`.
 pub fn compare_families(
     loaded: &Loaded,

@@ -323,6 +323,14 @@ fn compare_inner(
         rx_checksums: sim.env.checksums,
         ipsets: sim.env.ipsets.as_ref().map(|s| s.source.clone()),
         other_ruleset: other.map(|o| o.ruleset.source.text.clone()),
+        networks: sim.env.networks.clone(),
+        groups: sim
+            .env
+            .host
+            .groups
+            .iter()
+            .map(|m| (m.dev.clone(), m.group))
+            .collect(),
     };
     let report = oracle::replay_with(&cfg, &ReplayOptions::default(), oracle_frames)?;
     let kernel: std::collections::HashMap<u64, &KernelOutcome> =

@@ -44,6 +44,31 @@ pub struct HostConfig {
     pub names: Vec<String>,
     /// Reverse-path filtering (IPv4 only; it needs the addresses and routes to matter).
     pub rp_filter: RpFilter,
+    /// Multicast groups the host joined (`ip maddr`'s `inet`/`inet6` lines, `--join`), beyond
+    /// the ones every interface joins by itself ([`HostConfig::joined`]).
+    pub groups: Vec<Membership>,
+    /// The groups are known: a `--join` or an `ip -j maddr` listing was given, so a group not
+    /// listed is certainly not joined. Otherwise whether the host joined one is unknown.
+    pub groups_known: bool,
+    /// Interfaces `ip -j addr` flags `NOARP` (tun, WireGuard, PPP): they join no
+    /// solicited-node group.
+    pub noarp: Vec<String>,
+}
+
+/// A multicast group joined on one interface (`dev: None`: on every interface).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    pub dev: Option<String>,
+    pub group: IpAddr,
+}
+
+/// Whether an interface has joined a multicast group (`ip_check_mc_rcu`, `ipv6_chk_mcast_addr`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Joined {
+    Yes,
+    No,
+    /// Not one of the groups the kernel joins by itself, and the host's groups were not given.
+    Unknown,
 }
 
 /// `net.ipv4.conf.all.rp_filter` and `net.ipv4.conf.NAME.rp_filter`: 0 off (the kernel's
@@ -157,8 +182,108 @@ fn valid_name(n: &str) -> bool {
 }
 
 impl HostConfig {
+    /// No interfaces and no routes: the single-interface model (groups do not count).
     pub fn is_empty(&self) -> bool {
         self.addrs.is_empty() && self.routes.is_empty()
+    }
+
+    /// `[NAME=]GROUP`, e.g. `eth0=224.0.0.251` or `ff02::fb` (every interface), or `none`:
+    /// the host joined no group beyond the ones the kernel joins by itself.
+    pub fn parse_join(&mut self, s: &str) -> Result<(), String> {
+        self.groups_known = true;
+        if s == "none" {
+            return Ok(());
+        }
+        let (dev, g) = match s.split_once('=') {
+            Some((d, g)) => {
+                if !valid_name(d) {
+                    return Err(format!(
+                        "`{d}`: expected an interface name (1-15 characters)"
+                    ));
+                }
+                (Some(d.to_string()), g)
+            }
+            None => (None, s),
+        };
+        let group: IpAddr = g.parse().map_err(|_| {
+            format!("`{g}`: expected a multicast group address, e.g. 224.0.0.251 or ff02::fb")
+        })?;
+        if !group.is_multicast() {
+            return Err(format!(
+                "`{g}` is not a multicast address (224.0.0.0/4, ff00::/8)"
+            ));
+        }
+        let m = Membership { dev, group };
+        if !self.groups.contains(&m) {
+            self.groups.push(m);
+        }
+        Ok(())
+    }
+
+    /// Whether interface `dev` has joined `group`, as the input route asks
+    /// (net/ipv4/igmp.c `ip_check_mc_rcu`, net/ipv6/mcast.c `ipv6_chk_mcast_addr`). Every
+    /// interface joins by itself: IPv4 all-hosts 224.0.0.1 (`ip_mc_up`); IPv6 all-nodes ff02::1
+    /// and the solicited-node group ff02::1:ffXX:XXXX of each of its addresses (`ipv6_add_dev`,
+    /// `addrconf_join_solict`; not on an interface without ARP/ND, `noarp`: a tun or WireGuard
+    /// device, flagged `NOARP` in the configuration or met in a raw-IP capture), and with
+    /// forwarding on (`router`) all-routers ff02::2 (only the link-local one: `ipv6_add_dev`).
+    /// `host_v6`: the host's IPv6 addresses, for interfaces the configuration gives none.
+    /// Source filters (IGMPv3/MLDv2 INCLUDE lists) are not modelled: a group joined is joined
+    /// for every source.
+    pub(crate) fn joined(
+        &self,
+        dev: &str,
+        group: IpAddr,
+        host_v6: &[IpAddr],
+        router: bool,
+        noarp: bool,
+    ) -> Joined {
+        match group {
+            IpAddr::V4(g) if g == std::net::Ipv4Addr::new(224, 0, 0, 1) => return Joined::Yes,
+            IpAddr::V6(g) => {
+                let s = g.segments();
+                if g == std::net::Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1)
+                    || (router && g == std::net::Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 2))
+                {
+                    return Joined::Yes;
+                }
+                let noarp = noarp || self.noarp.iter().any(|n| n == dev);
+                if !noarp && s[..6] == [0xff02, 0, 0, 0, 0, 1] && s[6] >> 8 == 0xff {
+                    let low = |a: &IpAddr| match a {
+                        IpAddr::V6(a) => {
+                            let o = a.octets();
+                            [o[13], o[14], o[15]] == [s[6] as u8, (s[7] >> 8) as u8, s[7] as u8]
+                        }
+                        IpAddr::V4(_) => false,
+                    };
+                    let on_dev: Vec<&IfAddr> = self
+                        .addrs
+                        .iter()
+                        .filter(|a| a.dev == dev && a.addr.is_ipv6())
+                        .collect();
+                    let hit = if on_dev.is_empty() {
+                        host_v6.iter().any(low)
+                    } else {
+                        on_dev.iter().any(|a| low(&a.addr))
+                    };
+                    if hit {
+                        return Joined::Yes;
+                    }
+                }
+            }
+            IpAddr::V4(_) => {}
+        }
+        if self
+            .groups
+            .iter()
+            .any(|m| m.group == group && m.dev.as_deref().is_none_or(|d| d == dev))
+        {
+            Joined::Yes
+        } else if self.groups_known {
+            Joined::No
+        } else {
+            Joined::Unknown
+        }
     }
 
     fn name(&mut self, n: &str) {
@@ -273,8 +398,9 @@ impl HostConfig {
         Ok(r)
     }
 
-    /// Reads `ip -j addr` and/or `ip -j route` output: a JSON array of either, or an object
-    /// `{"addr": [...], "route": [...]}`. `name` is the file name for error messages.
+    /// Reads `ip -j addr`, `ip -j route` and/or `ip -j maddr` output: a JSON array of one of
+    /// them, or an object `{"addr": [...], "route": [...], "maddr": [...]}`. `name` is the file
+    /// name for error messages. A `maddr` listing makes the host's groups known.
     pub fn load_json(&mut self, name: &str, text: &str) -> Result<(), String> {
         let v: serde_json::Value = serde_json::from_str(text).map_err(|e| {
             format!(
@@ -287,11 +413,15 @@ impl HostConfig {
         match &v {
             serde_json::Value::Object(o) => {
                 for k in o.keys() {
-                    if k != "addr" && k != "route" {
+                    if k != "addr" && k != "route" && k != "maddr" {
                         return Err(bad(format!(
-                            "unexpected key `{k}`: expected {{\"addr\": [...], \"route\": [...]}}"
+                            "unexpected key `{k}`: expected {{\"addr\": [...], \"route\": [...], \
+                             \"maddr\": [...]}}"
                         )));
                     }
+                }
+                if let Some(m) = o.get("maddr") {
+                    self.json_maddrs(m).map_err(bad)?;
                 }
                 if let Some(a) = o.get("addr") {
                     self.json_addrs(a).map_err(bad)?;
@@ -305,6 +435,8 @@ impl HostConfig {
                 let is_addr = items.iter().any(|i| i.get("addr_info").is_some());
                 if is_addr {
                     self.json_addrs(&v).map_err(bad)
+                } else if items.iter().any(|i| i.get("maddr").is_some()) {
+                    self.json_maddrs(&v).map_err(bad)
                 } else {
                     self.json_routes(&v).map_err(bad)
                 }
@@ -325,6 +457,12 @@ impl HostConfig {
             let Some(dev) = it.get("ifname").and_then(|n| n.as_str()) else {
                 return Err(format!("addr entry {}: expected an \"ifname\"", i + 1));
             };
+            let flags = it.get("flags").and_then(|f| f.as_array());
+            if flags.is_some_and(|f| f.iter().any(|x| x.as_str() == Some("NOARP")))
+                && !self.noarp.iter().any(|n| n == dev)
+            {
+                self.noarp.push(dev.to_string());
+            }
             let Some(infos) = it.get("addr_info").and_then(|a| a.as_array()) else {
                 continue;
             };
@@ -341,6 +479,31 @@ impl HostConfig {
                 let a = Self::parse_iface_addr(&format!("{dev}={local}/{len}"))
                     .map_err(|e| format!("addr entry {} ({dev}): {e}", i + 1))?;
                 self.add_addr(a);
+            }
+        }
+        Ok(())
+    }
+
+    /// `ip -j maddr`: `[{"ifname": "eth0", "maddr": [{"family": "inet", "address":
+    /// "224.0.0.1"}, {"link": "01:00:5e:00:00:01"}, ...]}, ...]` (link-layer lines skipped).
+    fn json_maddrs(&mut self, v: &serde_json::Value) -> Result<(), String> {
+        let Some(items) = v.as_array() else {
+            return Err("`maddr`: expected the array `ip -j maddr` prints".into());
+        };
+        self.groups_known = true;
+        for (i, it) in items.iter().enumerate() {
+            let Some(dev) = it.get("ifname").and_then(|n| n.as_str()) else {
+                return Err(format!("maddr entry {}: expected an \"ifname\"", i + 1));
+            };
+            let Some(list) = it.get("maddr").and_then(|a| a.as_array()) else {
+                continue;
+            };
+            for m in list {
+                let Some(a) = m.get("address").and_then(|a| a.as_str()) else {
+                    continue;
+                };
+                self.parse_join(&format!("{dev}={a}"))
+                    .map_err(|e| format!("maddr entry {} ({dev}): {e}", i + 1))?;
             }
         }
         Ok(())
@@ -405,21 +568,6 @@ impl HostConfig {
         }
         let (_, _, via, dev) = best?;
         Some((dev?.as_str(), via))
-    }
-
-    /// The directed broadcast address of one of the host's IPv4 subnets (shorter than /31):
-    /// `RTN_BROADCAST` in the local table, delivered to the host (`ip_route_input_slow`).
-    pub(crate) fn is_subnet_broadcast(&self, dst: IpAddr) -> bool {
-        let IpAddr::V4(d) = dst else {
-            return false;
-        };
-        self.addrs.iter().any(|a| match a.addr {
-            IpAddr::V4(x) if a.len < 31 => {
-                let host_bits = u32::MAX >> a.len;
-                u32::from(x) | host_bits == u32::from(d)
-            }
-            _ => false,
-        })
     }
 
     /// Reverse-path filtering of an IPv4 packet from `src` in on `indev` (`fib_validate_source`
@@ -502,6 +650,84 @@ mod tests {
         assert!(HostConfig::parse_route("10.0.0.0/8 dev eth0 foo bar")
             .unwrap_err()
             .contains("expected"));
+    }
+
+    #[test]
+    fn groups_the_kernel_joins_and_the_ones_given() {
+        let mut h = HostConfig::default();
+        h.add_addr(HostConfig::parse_iface_addr("eth0=2001:db8::10/64").unwrap());
+        h.add_addr(HostConfig::parse_iface_addr("docker0=fd00::1/64").unwrap());
+        let j = |h: &HostConfig, dev: &str, g: &str, router: bool, noarp: bool| {
+            h.joined(dev, ip(g), &[], router, noarp)
+        };
+        assert_eq!(j(&h, "eth0", "224.0.0.1", false, false), Joined::Yes);
+        assert_eq!(j(&h, "eth0", "ff02::1", false, false), Joined::Yes);
+        assert_eq!(j(&h, "eth0", "ff02::2", false, false), Joined::Unknown);
+        assert_eq!(j(&h, "eth0", "ff02::2", true, false), Joined::Yes);
+        // Solicited-node groups: per interface, and none without ARP/ND.
+        assert_eq!(j(&h, "eth0", "ff02::1:ff00:10", false, false), Joined::Yes);
+        assert_eq!(
+            j(&h, "eth0", "ff02::1:ff00:10", false, true),
+            Joined::Unknown
+        );
+        assert_eq!(
+            j(&h, "docker0", "ff02::1:ff00:10", false, false),
+            Joined::Unknown
+        );
+        assert_eq!(
+            j(&h, "docker0", "ff02::1:ff00:1", false, false),
+            Joined::Yes
+        );
+        assert_eq!(j(&h, "eth0", "224.0.0.251", false, false), Joined::Unknown);
+        h.parse_join("eth0=224.0.0.251").unwrap();
+        h.parse_join("239.1.2.3").unwrap();
+        assert_eq!(j(&h, "eth0", "224.0.0.251", false, false), Joined::Yes);
+        assert_eq!(j(&h, "docker0", "224.0.0.251", false, false), Joined::No);
+        assert_eq!(j(&h, "docker0", "239.1.2.3", false, false), Joined::Yes);
+        assert_eq!(j(&h, "eth0", "ff02::1:ff00:99", false, false), Joined::No);
+        let e = h.parse_join("eth0=192.0.2.1").unwrap_err();
+        assert!(e.contains("not a multicast address"), "{e}");
+        let e = h.parse_join("eth0=mdns").unwrap_err();
+        assert!(e.contains("expected a multicast group address"), "{e}");
+    }
+
+    #[test]
+    fn reads_ip_maddr_json_and_noarp_flags() {
+        let maddr = r#"[{"ifindex":1,"ifname":"lo","maddr":[{"family":"inet","address":"224.0.0.1"}]},
+          {"ifindex":2,"ifname":"eth0","maddr":[{"link":"01:00:5e:00:00:fb"},
+             {"family":"inet","address":"224.0.0.251"},{"family":"inet6","address":"ff02::fb"}]}]"#;
+        let addr = r#"[{"ifindex":5,"ifname":"wg0","flags":["POINTOPOINT","NOARP","UP"],
+          "addr_info":[{"family":"inet6","local":"fd00::5","prefixlen":64}]}]"#;
+        let mut h = HostConfig::default();
+        h.load_json("m.json", maddr).unwrap();
+        assert!(h.groups_known);
+        assert_eq!(h.groups.len(), 3);
+        assert_eq!(
+            h.joined("eth0", ip("ff02::fb"), &[], false, false),
+            Joined::Yes
+        );
+        assert_eq!(
+            h.joined("lo", ip("ff02::fb"), &[], false, false),
+            Joined::No
+        );
+        let mut h2 = HostConfig::default();
+        h2.load_json(
+            "all.json",
+            &format!("{{\"addr\": {addr}, \"maddr\": {maddr}}}"),
+        )
+        .unwrap();
+        assert_eq!(h2.noarp, ["wg0"]);
+        assert_eq!(
+            h2.joined("wg0", ip("ff02::1:ff00:5"), &[], false, false),
+            Joined::No
+        );
+        let e = HostConfig::default()
+            .load_json(
+                "m.json",
+                r#"[{"ifname":"eth0","maddr":[{"address":"10.0.0.1"}]}]"#,
+            )
+            .unwrap_err();
+        assert!(e.contains("maddr entry 1 (eth0)"), "{e}");
     }
 
     #[test]

@@ -155,8 +155,9 @@ pub struct HostArgs {
     /// output interface (`-o`) of forwarded and outbound packets, longest prefix first.
     #[arg(long, value_name = "ROUTE")]
     pub route: Vec<String>,
-    /// The host's interfaces and routes as `ip -j addr` / `ip -j route` print them: one
-    /// file with {"addr": [...], "route": [...]}, or each array in its own file (repeatable).
+    /// The host's interfaces, routes and multicast groups as `ip -j addr` / `ip -j route` /
+    /// `ip -j maddr` print them: one file with {"addr": [...], "route": [...], "maddr": [...]},
+    /// or each array in its own file (repeatable).
     #[arg(long = "host-config", value_name = "FILE")]
     pub host_config: Vec<PathBuf>,
     /// Reverse-path filtering, net.ipv4.conf.{all,NAME}.rp_filter: 0 off (the kernel's
@@ -167,6 +168,14 @@ pub struct HostArgs {
     /// /etc/sysctl.d (10-network-security.conf): check `sysctl net.ipv4.conf.all.rp_filter`.
     #[arg(long = "rp-filter", value_name = "[NAME=]0|1|2")]
     pub rp_filter: Vec<String>,
+    /// A multicast group the host joined, `[NAME=]GROUP` (repeatable; without NAME on every
+    /// interface), e.g. `eth0=224.0.0.251` for mDNS, or `none`. The groups every interface
+    /// joins by itself (224.0.0.1, ff02::1, the solicited-node groups of its addresses, ff02::2
+    /// with --router) need none. Without --join (or `ip -j maddr` in --host-config) whether the
+    /// host joined any other group is unknown: packets to it are taken as dropped by the input
+    /// route after PREROUTING, uncertain. `ip maddr` on the host lists its groups.
+    #[arg(long = "join", value_name = "[NAME=]GROUP")]
+    pub join: Vec<String>,
     /// The host forwards traffic that is neither to nor from it (FORWARD chain).
     #[arg(long)]
     pub router: bool,
@@ -369,7 +378,8 @@ fn ct_timeout_long_help() -> String {
     )
 }
 
-/// `--iface-addr`, `--route`, `--host-config` and `--rp-filter`, in one host configuration.
+/// `--iface-addr`, `--route`, `--host-config`, `--rp-filter` and `--join`, in one host
+/// configuration.
 fn host_config(h: &HostArgs) -> Result<fwcheck::host::HostConfig, Error> {
     use fwcheck::host::HostConfig;
     let mut c = HostConfig::default();
@@ -393,6 +403,10 @@ fn host_config(h: &HostArgs) -> Result<fwcheck::host::HostConfig, Error> {
         c.rp_filter
             .parse(s)
             .map_err(|e| Error::usage(format!("--rp-filter {s}: {e}")))?;
+    }
+    for s in &h.join {
+        c.parse_join(s)
+            .map_err(|e| Error::usage(format!("--join {s}: {e}")))?;
     }
     Ok(c)
 }

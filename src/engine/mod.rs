@@ -428,6 +428,47 @@ impl<'r> Engine<'r> {
         }
     }
 
+    /// The input routing decision for a packet the host keeps, after PREROUTING: a multicast
+    /// group must be joined on the input interface (net/ipv4/route.c `ip_route_input_rcu`:
+    /// `ip_check_mc_rcu`, else -EINVAL; net/ipv6/ip6_input.c `ip6_mc_input`:
+    /// `ipv6_chk_mcast_addr`, else freed), then reverse-path filtering applies. `Some` when the
+    /// stack drops the packet. Whether the host joined a group it was not told about is
+    /// unknown: taken as not joined (what a host nobody configured does), never certain.
+    fn route_local_in(&self, pkt: &Packet, hc: &mut HookCtx) -> Option<TableResult> {
+        if pkt.dst.is_multicast() {
+            let dev = hc.indev.name(self.env.iface_of(pkt), &self.env);
+            // Captured without a link layer (raw IP: a tun or WireGuard device): no ARP/ND.
+            let noarp = matches!(pkt.link.linktype, 12 | 14 | 101 | 228 | 229);
+            let joined =
+                self.env
+                    .host
+                    .joined(dev, pkt.dst, &self.env.hosts, self.opts.router, noarp);
+            if joined != crate::host::Joined::Yes {
+                if joined == crate::host::Joined::Unknown && hc.uncertain.is_none() {
+                    hc.uncertain = Some(format!(
+                        "whether the host joined {} on {dev} is unknown, taken as not joined \
+                         (say --join {dev}={} or --join none, or give `ip -j maddr` in \
+                         --host-config)",
+                        pkt.dst, pkt.dst
+                    ));
+                }
+                if hc.trace_on {
+                    hc.trace.push(TraceEvent::Note {
+                        text: format!("routing: multicast group {} not joined on {dev}", pkt.dst),
+                    });
+                }
+                return Some(TableResult {
+                    verdict: TableVerdict::Drop,
+                    decision: Decision::Stack(
+                        "multicast group not joined on the input interface: the input route \
+                         drops it after PREROUTING (ip_check_mc_rcu / ipv6_chk_mcast_addr)",
+                    ),
+                });
+            }
+        }
+        self.rp_filter(pkt, hc)
+    }
+
     /// Reverse-path filtering in the input routing decision, after PREROUTING
     /// ([`crate::host::HostConfig`]'s `rp_filter_drop`): `Some` when it drops the packet. Not a
     /// netfilter verdict: PREROUTING's rules have counted the packet, and the connection it
@@ -462,8 +503,12 @@ impl<'r> Engine<'r> {
             });
         }
         let src_local = self.is_local(pkt.src);
-        let dst_local = self.is_local(pkt.dst) || self.env.host.is_subnet_broadcast(pkt.dst);
+        // A broadcast or a multicast group is delivered to the host (if it joined the group:
+        // the input route decides after PREROUTING) — or sent by it, when the source is its.
+        let to_many = pkt.dst.is_multicast() || self.env.is_broadcast(pkt.dst);
+        let dst_local = self.is_local(pkt.dst) || to_many;
         Ok(match (src_local, dst_local) {
+            (true, true) if to_many => Direction::Out,
             (true, true) => Direction::Local,
             (false, true) => Direction::In,
             (true, false) => Direction::Out,
@@ -596,7 +641,7 @@ impl<'r> Engine<'r> {
                 Stage::PreroutingOnly => self
                     .hook(Hook::Prerouting, &mut cur, &mut hc, &mut out)
                     .or_else(|| options_check(&cur))
-                    .or_else(|| self.rp_filter(&cur, &mut hc)),
+                    .or_else(|| self.route_local_in(&cur, &mut hc)),
                 _ => self.hook(Hook::Input, &mut cur, &mut hc, &mut out),
             }
         } else {
@@ -713,13 +758,14 @@ impl<'r> Engine<'r> {
                 if let Some(end) = options_check(pkt) {
                     return Some(end);
                 }
-                // Routing decision, after a possible DNAT.
+                // Routing decision, after a possible DNAT: an address of the host, a broadcast
+                // or a multicast group (never forwarded: no multicast routing) stay here.
                 if self.is_local(pkt.dst)
-                    || self.env.host.is_subnet_broadcast(pkt.dst)
-                    || (self.opts.router && delivered_locally(pkt.dst))
+                    || self.env.is_broadcast(pkt.dst)
+                    || pkt.dst.is_multicast()
                 {
                     out.direction = Direction::In;
-                    if let Some(end) = self.rp_filter(pkt, hc) {
+                    if let Some(end) = self.route_local_in(pkt, hc) {
                         return Some(end);
                     }
                     self.hook(Hook::Input, pkt, hc, out)
@@ -1158,24 +1204,10 @@ fn options_check(pkt: &Packet) -> Option<TableResult> {
     ipv4_options_refused(opts).and_then(drop)
 }
 
-/// Destinations a router delivers to itself although they are not its addresses: the limited
-/// broadcast and the groups its interface joins — IPv4 all-hosts 224.0.0.1, IPv6 all-nodes
-/// ff02::1 and, with forwarding on, all-routers ff02::2 (not 224.0.0.2, not site-scope
-/// ff05::2). Kernel-checked: `forward-edge.pcap` scenarios 7 and 8.
-fn delivered_locally(dst: std::net::IpAddr) -> bool {
-    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-    match dst {
-        IpAddr::V4(a) => a == Ipv4Addr::BROADCAST || a == Ipv4Addr::new(224, 0, 0, 1),
-        IpAddr::V6(a) => {
-            a == Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1)
-                || a == Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 2)
-        }
-    }
-}
-
-/// What `ip_forward` / `ip6_forward` do before the FORWARD hook: multicast is not routed (no
-/// multicast routing daemon), a TTL/hop limit of 1 or less expires (time exceeded, dropped),
-/// otherwise it is decremented — FORWARD and POSTROUTING see the decremented value.
+/// What `ip_forward` / `ip6_forward` do before the FORWARD hook (multicast never gets here:
+/// the input route keeps or drops it, see `Engine::route_local_in`): a TTL/hop limit of 1 or
+/// less expires (time exceeded, dropped), otherwise it is decremented — FORWARD and
+/// POSTROUTING see the decremented value.
 fn forward_check(dst: std::net::IpAddr, skb: &mut Skb) -> Option<TableResult> {
     let drop = |why| {
         Some(TableResult {
@@ -1183,9 +1215,6 @@ fn forward_check(dst: std::net::IpAddr, skb: &mut Skb) -> Option<TableResult> {
             decision: Decision::Stack(why),
         })
     };
-    if dst.is_multicast() {
-        return drop("multicast is not forwarded (no multicast routing on this host)");
-    }
     if skb.ttl <= 1 {
         return drop(if dst.is_ipv4() {
             "TTL expired in transit (ip_forward: time exceeded, before FORWARD)"

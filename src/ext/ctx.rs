@@ -169,6 +169,20 @@ impl SimEnv {
         self.host = host.clone();
     }
 
+    /// A broadcast the host receives (`RTN_BROADCAST`, `ip_route_input_slow`'s `brd_input`):
+    /// the limited broadcast 255.255.255.255, or the directed broadcast of one of its IPv4
+    /// networks shorter than /31 (`fib_add_ifaddr` adds no route for the network address).
+    pub(crate) fn is_broadcast(&self, a: IpAddr) -> bool {
+        let IpAddr::V4(d) = a else {
+            return false;
+        };
+        d.is_broadcast()
+            || self.networks.iter().any(|&(net, len)| match net {
+                IpAddr::V4(x) if len < 31 => u32::from(x) | (u32::MAX >> len) == u32::from(d),
+                _ => false,
+            })
+    }
+
     /// An address of this host (including loopback), i.e. `RTN_LOCAL`.
     pub(crate) fn is_local(&self, a: IpAddr) -> bool {
         a.is_loopback() || self.hosts.contains(&a)

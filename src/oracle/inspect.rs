@@ -454,12 +454,20 @@ pub(crate) enum Way {
 }
 
 /// Inbound if the destination is a host address, else outbound if the source is, else
-/// forwarded when the namespace is a router, else `None`.
-pub fn direction(ins: &Inspected, hosts: &[IpAddr], router: bool) -> Option<Way> {
+/// inbound when the namespace keeps the destination (`keeps`: a multicast group, a
+/// broadcast), else forwarded when the namespace is a router, else `None`.
+pub fn direction(
+    ins: &Inspected,
+    hosts: &[IpAddr],
+    router: bool,
+    keeps: impl Fn(IpAddr) -> bool,
+) -> Option<Way> {
     if hosts.contains(&ins.dst) {
         Some(Way::In)
     } else if hosts.contains(&ins.src) {
         Some(Way::Out)
+    } else if keeps(ins.dst) {
+        Some(Way::In)
     } else if router {
         Some(Way::Forward)
     } else {

@@ -260,6 +260,8 @@ pub struct Lab {
     pub send: OwnedFd,
     /// The send socket of the other family, with [`OracleConfig::other_ruleset`].
     pub send_other: Option<OwnedFd>,
+    /// The sockets that keep [`OracleConfig::groups`] joined (held, never read).
+    _groups: Vec<OwnedFd>,
     pub guard: GuardKind,
     pub tools: Tools,
     pub family: Family,
@@ -416,9 +418,10 @@ pub fn setup(cfg: &OracleConfig, opts: &ReplayOptions) -> Result<Lab, OracleErro
     hosts.sort();
     hosts.dedup();
     for h in &hosts {
+        let len = cfg.prefix_of(*h);
         match h {
-            IpAddr::V4(a) => batch += &format!("address add {a}/32 dev {iface}\n"),
-            IpAddr::V6(a) => batch += &format!("address add {a}/128 dev {iface} nodad\n"),
+            IpAddr::V4(a) => batch += &format!("address add {a}/{len} dev {iface}\n"),
+            IpAddr::V6(a) => batch += &format!("address add {a}/{len} dev {iface} nodad\n"),
         }
     }
     batch += &format!("link set dev {iface} up\n");
@@ -485,6 +488,22 @@ pub fn setup(cfg: &OracleConfig, opts: &ReplayOptions) -> Result<Lab, OracleErro
         })?;
     }
 
+    // 2c. The multicast groups the host joined, each held by a socket.
+    let mut joined = Vec::new();
+    for (dev, group) in cfg.groups.iter().filter(|(_, g)| has(family_of(g))) {
+        let devs: Vec<&str> = match dev {
+            Some(d) => vec![d.as_str()],
+            None => std::iter::once(iface)
+                .chain(extra.iter().map(|(n, _)| n.as_str()))
+                .collect(),
+        };
+        for d in devs {
+            joined.push(sys::join_group(d, *group).map_err(|e| {
+                OracleError::io(format!("cannot join multicast group {group} on {d}"), e)
+            })?);
+        }
+    }
+
     // 3. The ruleset, then the netfilter settings (loading it loads their modules).
     if let Some(sets) = &cfg.ipsets {
         let ipset = find_tool("ipset")
@@ -536,6 +555,7 @@ pub fn setup(cfg: &OracleConfig, opts: &ReplayOptions) -> Result<Lab, OracleErro
     Ok(Lab {
         tun,
         extra: extra.into_iter().map(|(_, t)| t).collect(),
+        _groups: joined,
         send,
         send_other,
         guard,

@@ -159,6 +159,13 @@ pub struct OracleConfig {
     /// ip6tables side by side: frames of its family are replayed through it instead of being
     /// skipped. [`Self::hosts`] then needs an address of each family.
     pub other_ruleset: Option<String>,
+    /// Networks of the host's addresses (`--host ADDR/LEN`): a host address inside one is
+    /// assigned with its prefix length (a connected route and the subnet's broadcast) instead
+    /// of /32.
+    pub networks: Vec<(IpAddr, u8)>,
+    /// Multicast groups joined in the namespace (interface, group; `None`: every interface),
+    /// each by a socket held open for the replay.
+    pub groups: Vec<(Option<String>, IpAddr)>,
 }
 
 /// A second ruleset loaded with `iptables-restore` right before the first frame numbered
@@ -188,7 +195,35 @@ impl OracleConfig {
             extra_routes: Vec::new(),
             ipsets: None,
             other_ruleset: None,
+            networks: Vec::new(),
+            groups: Vec::new(),
         }
+    }
+
+    /// The prefix length a host address is assigned with: its network's, else a single
+    /// address.
+    pub(crate) fn prefix_of(&self, a: IpAddr) -> u8 {
+        self.networks
+            .iter()
+            .find(|&&(n, len)| n.is_ipv4() == a.is_ipv4() && net_contains(n, len, a))
+            .map_or(if a.is_ipv4() { 32 } else { 128 }, |&(_, len)| len)
+    }
+
+    /// The namespace keeps a packet to `dst` that is not a host address: a multicast group
+    /// (delivered if joined, else dropped by the input route), the limited broadcast, or the
+    /// broadcast of one of its IPv4 subnets.
+    pub(crate) fn keeps(&self, dst: IpAddr) -> bool {
+        let IpAddr::V4(d) = dst else {
+            return dst.is_multicast();
+        };
+        let bcast = |a: IpAddr, len: u8| match a {
+            IpAddr::V4(x) if len < 31 => u32::from(x) | (u32::MAX >> len) == u32::from(d),
+            _ => false,
+        };
+        d.is_multicast()
+            || d.is_broadcast()
+            || self.hosts.iter().any(|&h| bcast(h, self.prefix_of(h)))
+            || self.extra_ifaces.iter().any(|&(_, a, len)| bcast(a, len))
     }
 
     /// The families the namespace replays: [`Self::family`], and the other one with
@@ -447,4 +482,19 @@ fn validate(cfg: &OracleConfig) -> Result<(), OracleError> {
         lab::validate_sysctl(k, v)?;
     }
     Ok(())
+}
+
+/// `a` is inside `net/len` (same family).
+fn net_contains(net: IpAddr, len: u8, a: IpAddr) -> bool {
+    match (net, a) {
+        (IpAddr::V4(n), IpAddr::V4(a)) => {
+            let mask = u32::MAX.checked_shl(32 - len as u32).unwrap_or(0);
+            u32::from(n) & mask == u32::from(a) & mask
+        }
+        (IpAddr::V6(n), IpAddr::V6(a)) => {
+            let mask = u128::MAX.checked_shl(128 - len as u32).unwrap_or(0);
+            u128::from(n) & mask == u128::from(a) & mask
+        }
+        _ => false,
+    }
 }

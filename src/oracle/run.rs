@@ -447,7 +447,9 @@ impl<'a> Replayer<'a> {
             self.skip(f.frame, why);
             return Ok(());
         }
-        let Some(way) = inspect::direction(&ins, &self.cfg.hosts, self.cfg.router) else {
+        let Some(way) = inspect::direction(&ins, &self.cfg.hosts, self.cfg.router, |d| {
+            self.cfg.keeps(d)
+        }) else {
             let why = format!(
                 "neither source {} nor destination {} is a host address",
                 ins.src, ins.dst

@@ -243,6 +243,69 @@ pub(crate) fn set_int_opt(
     .map(|_| ())
 }
 
+/// A UDP socket of the calling thread's namespace that joined multicast `group` on interface
+/// `dev` (`IP_ADD_MEMBERSHIP` with `ip_mreqn`, `IPV6_ADD_MEMBERSHIP`): the interface stays in
+/// the group as long as the socket is open.
+pub(crate) fn join_group(dev: &str, group: IpAddr) -> io::Result<OwnedFd> {
+    let name = std::ffi::CString::new(dev)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "interface name with NUL"))?;
+    // SAFETY: a valid C string.
+    let ifindex = unsafe { libc::if_nametoindex(name.as_ptr()) };
+    if ifindex == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let domain = if group.is_ipv6() {
+        libc::AF_INET6
+    } else {
+        libc::AF_INET
+    };
+    // SAFETY: plain system call.
+    let fd = cvt(unsafe { libc::socket(domain, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) })?;
+    // SAFETY: fresh descriptor we own.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let r = match group {
+        IpAddr::V4(g) => {
+            let m = libc::ip_mreqn {
+                imr_multiaddr: libc::in_addr {
+                    s_addr: u32::from(g).to_be(),
+                },
+                imr_address: libc::in_addr { s_addr: 0 },
+                imr_ifindex: ifindex as libc::c_int,
+            };
+            // SAFETY: pointer to a live ip_mreqn and its size.
+            unsafe {
+                libc::setsockopt(
+                    fd.as_raw_fd(),
+                    libc::IPPROTO_IP,
+                    libc::IP_ADD_MEMBERSHIP,
+                    (&m as *const libc::ip_mreqn).cast(),
+                    std::mem::size_of::<libc::ip_mreqn>() as libc::socklen_t,
+                )
+            }
+        }
+        IpAddr::V6(g) => {
+            let m = libc::ipv6_mreq {
+                ipv6mr_multiaddr: libc::in6_addr {
+                    s6_addr: g.octets(),
+                },
+                ipv6mr_interface: ifindex,
+            };
+            // SAFETY: pointer to a live ipv6_mreq and its size.
+            unsafe {
+                libc::setsockopt(
+                    fd.as_raw_fd(),
+                    libc::IPPROTO_IPV6,
+                    libc::IPV6_ADD_MEMBERSHIP,
+                    (&m as *const libc::ipv6_mreq).cast(),
+                    std::mem::size_of::<libc::ipv6_mreq>() as libc::socklen_t,
+                )
+            }
+        }
+    };
+    cvt(r)?;
+    Ok(fd)
+}
+
 /// Receive one datagram, `None` when the (non-blocking) socket is drained.
 pub fn recv(fd: &OwnedFd, buf: &mut [u8]) -> io::Result<Option<usize>> {
     // SAFETY: buffer pointer and length describe a valid mutable slice.

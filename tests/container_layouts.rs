@@ -1,7 +1,7 @@
 //! The published-port findings (src/analysis/exposure.rs: FW016, FW017) on the real container
 //! layouts of fixtures/containers/ — dockerd 28's DOCKER-FORWARD chains, netavark (Podman), ufw
-//! with Docker and ufw-docker's fix, kube-proxy's NodePort — with the host configuration of
-//! each. The kernel's verdicts on the same layouts: tests/kernel_container_layouts.rs.
+//! with Docker and ufw-docker's fix, firewalld's zones with Docker, kube-proxy's NodePort — with
+//! the host configuration of each. The kernel's verdicts on the same layouts: tests/kernel_container_layouts.rs.
 
 mod common;
 
@@ -174,6 +174,59 @@ fn ufw_with_docker_and_ufw_docker_fix() {
 }
 
 #[test]
+fn firewalld_zones_with_docker() {
+    let fw = fixture("firewalld-docker.rules.v4");
+    let f = findings(&rules(&fw), "docker-host.json");
+    // The zone public rejects everything but ssh, dhcpv6-client, http and 8443/tcp in INPUT
+    // (IN_public's last rule); both published ports are DNATed and accepted in Docker's chains,
+    // which dockerd inserted at the top of FORWARD ahead of firewalld's.
+    assert_eq!(
+        codes(&f),
+        vec![
+            (
+                "FW016",
+                "tcp/8080 on 192.0.2.10 (eth0) is reachable from outside through PREROUTING \
+                 DNAT nat DOCKER #2 -> FORWARD -> docker0 -> 172.17.0.2:80, although INPUT would \
+                 drop it (filter IN_public #9); let through by filter DOCKER #2"
+                    .to_string()
+            ),
+            (
+                "FW016",
+                "tcp/5432 on 192.0.2.10 (eth0) is reachable from outside through PREROUTING \
+                 DNAT nat DOCKER #3 -> FORWARD -> docker0 -> 172.17.0.3:5432, although INPUT \
+                 would drop it (filter IN_public #9); let through by filter DOCKER #1"
+                    .to_string()
+            ),
+        ]
+    );
+    assert_eq!(
+        f[0].fix.as_deref().unwrap().split(';').next().unwrap(),
+        "iptables -I DOCKER-USER -i eth0 -p tcp -m conntrack --ctorigdstport 8080 --ctdir \
+         ORIGINAL -j DROP (verified: the probe is then dropped)"
+    );
+    let fixed = fw.replace(
+        "-A DOCKER-CT ",
+        "-A DOCKER-USER -i eth0 -p tcp -m conntrack --ctorigdstport 8080 --ctdir ORIGINAL -j \
+         DROP\n-A DOCKER-USER -i eth0 -p tcp -m conntrack --ctorigdstport 5432 --ctdir ORIGINAL \
+         -j DROP\n-A DOCKER-CT ",
+    );
+    assert_ne!(fixed, fw);
+    assert!(findings(&rules(&fixed), "docker-host.json").is_empty());
+    // Without Docker's jumps firewalld's own FORWARD accepts a DNATed packet (`--ctstate
+    // RELATED,ESTABLISHED,DNAT -j ACCEPT`, its first rule then): the ports stay reachable.
+    let jumps = "-A FORWARD -j DOCKER-USER\n-A FORWARD -j DOCKER-FORWARD\n";
+    assert!(fw.contains(jumps));
+    let f = findings(&rules(&fw.replace(jumps, "")), "docker-host.json");
+    assert_eq!(f.len(), 2, "{f:#?}");
+    for f in &f {
+        assert!(
+            f.message.ends_with("let through by filter FORWARD #1"),
+            "{f:#?}"
+        );
+    }
+}
+
+#[test]
 fn kube_proxy_nodeport() {
     let l = rules(&fixture("kube-proxy-nodeport.rules.v4"));
     let f = findings(&l, "kube-node.json");
@@ -204,6 +257,7 @@ fn layouts_without_a_host_configuration_probe_nothing() {
         "docker-forward-chains.rules.v4",
         "podman-netavark.rules.v4",
         "docker-ufw.rules.v4",
+        "firewalld-docker.rules.v4",
         "kube-proxy-nodeport.rules.v4",
     ] {
         let l = rules(&fixture(name));

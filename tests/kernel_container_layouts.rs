@@ -1,6 +1,6 @@
 //! Real container layouts against the kernel, frame by frame (fixtures/containers/: what
-//! dockerd 28, netavark, ufw with Docker and kube-proxy write, each as iptables-save printed
-//! it). The oracle's namespace has the host configuration's interfaces as tun devices (eth0 and
+//! dockerd 28, netavark, ufw with Docker, firewalld with Docker and kube-proxy write, each as
+//! iptables-save printed it). The oracle's namespace has the host configuration's interfaces as tun devices (eth0 and
 //! the bridge: docker0, podman0, cni0), frames are injected on the interface the test names;
 //! the kernel's verdicts and fwcheck's deciding rules are pinned. The static findings on the
 //! same fixtures: tests/container_layouts.rs.
@@ -283,6 +283,130 @@ fn ufw_docker_fix_closes_what_ufw_does_not_allow() {
     );
 }
 
+// --- firewalld 1.3.3 (iptables backend) zones, with dockerd 28 beside it ---
+
+/// From outside on eth0 (zone public): the published ports, public's services and port, a
+/// port no zone allows, a ping, and packets routed straight to the containers.
+fn firewalld_outside() -> Vec<Vec<u8>> {
+    vec![
+        syn(CLIENT, HOST, 8080, 1),
+        syn(CLIENT, HOST, 5432, 2),
+        syn(CLIENT, HOST, 22, 3),
+        syn(CLIENT, HOST, 80, 4),
+        syn(CLIENT, HOST, 8443, 5),
+        syn(CLIENT, HOST, 3306, 6),
+        udp4(CLIENT, HOST, 40007, 53, 7, b"q"),
+        ping4(CLIENT, HOST, false, 8),
+        syn(CLIENT, ip("172.17.0.2"), 80, 9),
+        syn(CLIENT, ip("172.17.0.3"), 22, 10),
+    ]
+}
+
+fn firewalld_published_ports_bypass_the_zone() {
+    let got = run(
+        &container_fixture("firewalld-docker.rules.v4"),
+        "docker-host.json",
+        "eth0",
+        firewalld_outside(),
+    );
+    expect(
+        &got,
+        &[
+            // DNATed in nat DOCKER (after firewalld's PREROUTING_ZONES), accepted by Docker's
+            // chains at the top of FORWARD: the zone public is never consulted.
+            ("ACCEPT", "filter DOCKER #2 "),
+            ("ACCEPT", "filter DOCKER #1 "),
+            ("ACCEPT", "filter IN_public_allow #1 "),
+            ("ACCEPT", "filter IN_public_allow #2 "),
+            ("ACCEPT", "filter IN_public_allow #3 "),
+            // IN_public's REJECT (icmp-port-unreachable): not delivered, in the kernel a DROP.
+            ("DROP", "filter IN_public #9 "),
+            ("DROP", "filter IN_public #9 "),
+            ("ACCEPT", "filter IN_public #8 "),
+            // Docker's raw PREROUTING rules, after firewalld's jumps there.
+            ("DROP", "raw PREROUTING #3 "),
+            ("DROP", "raw PREROUTING #4 "),
+        ],
+    );
+}
+
+/// Variants of the real layout: the fix in DOCKER-USER closes the ports in the kernel too; and
+/// without Docker's FORWARD jumps firewalld's own first FORWARD rule (`--ctstate
+/// RELATED,ESTABLISHED,DNAT -j ACCEPT`) accepts the DNATed packets all the same.
+fn firewalld_docker_user_fix_and_firewalld_alone() {
+    let fw = container_fixture("firewalld-docker.rules.v4");
+    let fixed = fw.replace(
+        "-A DOCKER-CT ",
+        "-A DOCKER-USER -i eth0 -p tcp -m conntrack --ctorigdstport 8080 --ctdir ORIGINAL -j \
+         DROP\n-A DOCKER-USER -i eth0 -p tcp -m conntrack --ctorigdstport 5432 --ctdir ORIGINAL \
+         -j DROP\n-A DOCKER-CT ",
+    );
+    assert_ne!(fixed, fw);
+    let got = run(
+        &fixed,
+        "docker-host.json",
+        "eth0",
+        vec![
+            syn(CLIENT, HOST, 8080, 1),
+            syn(CLIENT, HOST, 5432, 2),
+            syn(CLIENT, HOST, 22, 3),
+        ],
+    );
+    expect(
+        &got,
+        &[
+            ("DROP", "filter DOCKER-USER #1 "),
+            ("DROP", "filter DOCKER-USER #2 "),
+            ("ACCEPT", "filter IN_public_allow #1 "),
+        ],
+    );
+    let jumps = "-A FORWARD -j DOCKER-USER\n-A FORWARD -j DOCKER-FORWARD\n";
+    assert!(fw.contains(jumps));
+    let got = run(
+        &fw.replace(jumps, ""),
+        "docker-host.json",
+        "eth0",
+        vec![syn(CLIENT, HOST, 8080, 1), syn(CLIENT, HOST, 5432, 2)],
+    );
+    expect(
+        &got,
+        &[
+            ("ACCEPT", "filter FORWARD #1 "),
+            ("ACCEPT", "filter FORWARD #1 "),
+        ],
+    );
+}
+
+/// From docker0 (zone docker, target ACCEPT): out, to another container, to the host.
+fn firewalld_from_the_bridge() {
+    let c2 = ip("172.17.0.2");
+    let got = run(
+        &container_fixture("firewalld-docker.rules.v4"),
+        "docker-host.json",
+        "docker0",
+        vec![
+            syn(c2, ip("203.0.113.7"), 443, 1),
+            syn(c2, ip("172.17.0.3"), 5432, 2),
+            udp4(c2, ip("172.17.0.1"), 40003, 53, 3, b"q"),
+            syn(c2, HOST, 22, 4),
+            // Hairpin to a published port: nat DOCKER returns bridge traffic, so it is the
+            // host's (docker-proxy's) and the zone docker accepts it.
+            syn(ip("172.17.0.3"), HOST, 8080, 5),
+        ],
+    );
+    expect(
+        &got,
+        &[
+            ("ACCEPT", "filter DOCKER-FORWARD #4 "),
+            ("ACCEPT", "filter DOCKER-FORWARD #4 "),
+            // The zone docker's target ACCEPT: IN_docker's last rule.
+            ("ACCEPT", "filter IN_docker #8 "),
+            ("ACCEPT", "filter IN_docker #8 "),
+            ("ACCEPT", "filter IN_docker #8 "),
+        ],
+    );
+}
+
 // --- kube-proxy (iptables mode): a NodePort service with one endpoint ---
 
 fn kube_nodeport_from_outside() {
@@ -378,6 +502,9 @@ fn fw016_fixes_close_the_ports() {
 
 kernel_tests!(
     docker_hairpin_from_the_bridge,
+    firewalld_docker_user_fix_and_firewalld_alone,
+    firewalld_from_the_bridge,
+    firewalld_published_ports_bypass_the_zone,
     fw016_fixes_close_the_ports,
     kube_nodeport_from_outside,
     kube_nodeport_from_the_pod_bridge,

@@ -236,10 +236,11 @@ fn unknown_membership_is_not_joined_and_uncertain() {
 }
 
 fn ipv6_groups() {
-    // The solicited-node group of HOST6 (2001:db8:a::10): ff02::1:ff00:10. The oracle's
+    // The solicited-node group of HOST6 (2001:db8:a::a): ff02::1:ff00:a. The oracle's
     // interface is a tun device (NOARP, as the raw-IP frames say): it joins none, so the
     // kernel drops it; an Ethernet interface joins it (tests/multicast.rs).
-    let sn = ip6("ff02::1:ff00:10");
+    assert_eq!(HOST6, ip6("2001:db8:a::a"));
+    let sn = ip6("ff02::1:ff00:a");
     let mut p = vec![
         // 1. All-nodes, joined by every interface.
         udp6(src6(1), ip6("ff02::1"), 5353, 5353),

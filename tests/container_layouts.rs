@@ -267,3 +267,47 @@ fn layouts_without_a_host_configuration_probe_nothing() {
         );
     }
 }
+
+/// dockerd 20.10 over IPv6 (gen/docker-ipv6.sh): the published port is DNATed past INPUT as
+/// for IPv4. 20.10 writes no DOCKER-USER to ip6tables, so the fix goes to the top of FORWARD.
+/// The pre-27 default (no "ip6tables": true) has no DNAT: nothing to report.
+#[test]
+fn docker_over_ipv6() {
+    let v6 = |text: &str| {
+        let opts = fwcheck::ruleset::ParseOptions {
+            family: fwcheck::packet::Family::V6,
+            ..Default::default()
+        };
+        let l = fwcheck::lint::load_str("rules.v6", text, opts);
+        assert!(!l.has_errors(), "{}", l.render_diagnostics(false));
+        l
+    };
+    let text = fixture("docker-host.rules.v6");
+    let f = findings(&v6(&text), "docker-host6.json");
+    assert_eq!(
+        codes(&f),
+        vec![(
+            "FW016",
+            "tcp/8080 on 2001:db8:a::10 (eth0) is reachable from outside through PREROUTING \
+             DNAT nat DOCKER #2 -> FORWARD -> docker0 -> 2001:db8:d0c::242:ac11:2:80, although \
+             INPUT would drop it (filter INPUT policy); let through by filter DOCKER #1"
+                .to_string()
+        )]
+    );
+    assert!(
+        f[0].fix.as_deref().unwrap().contains(
+            "-I FORWARD -i eth0 -p tcp -m conntrack --ctorigdstport 8080 --ctdir ORIGINAL -j DROP \
+             (verified: the probe is then dropped)"
+        ),
+        "{f:#?}"
+    );
+    let fixed = text.replace(
+        "-A FORWARD -j DOCKER-ISOLATION-STAGE-1\n",
+        "-A FORWARD -i eth0 -p tcp -m conntrack --ctorigdstport 8080 --ctdir ORIGINAL -j DROP\n\
+         -A FORWARD -j DOCKER-ISOLATION-STAGE-1\n",
+    );
+    assert_ne!(fixed, text);
+    assert!(findings(&v6(&fixed), "docker-host6.json").is_empty());
+    let before27 = v6(&fixture("docker-host-noip6tables.rules.v6"));
+    assert!(findings(&before27, "docker-host6.json").is_empty());
+}

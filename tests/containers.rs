@@ -910,3 +910,229 @@ fn cli_exposure_per_interface_and_family() {
     ]);
     assert_eq!(code, 2, "{text}");
 }
+
+// --- Docker over IPv6 (dockerd 20.10.24, gen/docker-ipv6.sh) and a --net=host service ---
+
+/// An ip6tables ruleset of fixtures/containers/.
+fn rules6(text: &str) -> Loaded {
+    let opts = ParseOptions {
+        family: fwcheck::packet::Family::V6,
+        ..ParseOptions::default()
+    };
+    let l = fwcheck::lint::load_str("rules.v6", text, opts);
+    assert!(!l.has_errors(), "{}", l.render_diagnostics(false));
+    l
+}
+
+fn fixture_text(name: &str) -> String {
+    std::fs::read_to_string(fixture(name)).unwrap()
+}
+
+/// docker-host6.json: eth0 192.0.2.10/24 and 2001:db8:a::10/64, docker0 172.17.0.1/16 and
+/// 2001:db8:d0c::1/64, as `ip -j addr` / `ip -j route` showed them where dockerd ran.
+fn docker_host6() -> HostConfig {
+    let mut h = HostConfig::default();
+    h.load_json("docker-host6.json", &fixture_text("docker-host6.json"))
+        .unwrap();
+    h
+}
+
+/// web's address: dockerd 20.10 derives it from the MAC address (02:42:ac:11:00:02).
+const WEB6: &str = "2001:db8:d0c::242:ac11:2";
+
+/// A SYN from outside to `to`, with its bytes: an IPv6 `-p tcp` walks the header chain in
+/// them (`ipv6_find_hdr`).
+fn syn_to(f: u64, to: (&str, u16)) -> fwcheck::packet::Packet {
+    use fwcheck::packet::traffic::build::{build, L4Spec, PacketSpec};
+    let from = if to.0.contains(':') {
+        "2001:db8:c::7"
+    } else {
+        "203.0.113.7"
+    };
+    let l4 = L4Spec::Tcp {
+        sport: 40000 + f as u16,
+        dport: to.1,
+        seq: 1,
+        ack: 0,
+        flags: fwcheck::packet::tcp_flags::SYN,
+        window: 64240,
+        options: Vec::new(),
+    };
+    let spec = PacketSpec::new(ip(from), ip(to.0), l4);
+    build(
+        &spec,
+        f,
+        fwcheck::packet::Timestamp(1_700_000_000_000_000_000 + f * 1_000_000),
+        fwcheck::packet::LinkInfo::default(),
+    )
+}
+
+#[test]
+fn docker_over_ipv6_publishes_through_dnat_and_routes_to_the_container() {
+    let l = rules6(&fixture_text("docker-host.rules.v6"));
+    let h = docker_host6();
+    let mut e = engine(&l, env(&h, "eth0"));
+    // The published port: DNAT to [web]:80, routed to docker0, past INPUT's policy.
+    let o = e.process(&syn_to(1, ("2001:db8:a::10", 8080)));
+    assert_eq!((o.direction, v(&o)), (Direction::Forward, "ACCEPT"));
+    assert_eq!(decided(&l, &o), "filter DOCKER #1");
+    let o = e.process(&syn_to(2, ("2001:db8:a::10", 3306)));
+    assert_eq!((o.direction, v(&o)), (Direction::In, "DROP"));
+    assert_eq!(decided(&l, &o), "filter INPUT policy");
+    // The container's global address, routed to it: its published port needs no DNAT.
+    let o = e.process(&syn_to(3, (WEB6, 80)));
+    assert_eq!((o.direction, v(&o)), (Direction::Forward, "ACCEPT"));
+    assert_eq!(decided(&l, &o), "filter DOCKER #1");
+    let o = e.process(&syn_to(4, (WEB6, 22)));
+    assert_eq!((o.direction, v(&o)), (Direction::Forward, "DROP"));
+    assert_eq!(decided(&l, &o), "filter FORWARD policy");
+    // Before dockerd 27, by default (no "ip6tables": true): no DNAT, so 8080 is the host's
+    // (docker-proxy's) and INPUT drops it; the container is reached on every port.
+    let l = rules6(&fixture_text("docker-host-noip6tables.rules.v6"));
+    let mut e = engine(&l, env(&h, "eth0"));
+    let o = e.process(&syn_to(5, ("2001:db8:a::10", 8080)));
+    assert_eq!((o.direction, v(&o)), (Direction::In, "DROP"));
+    assert_eq!(decided(&l, &o), "filter INPUT policy");
+    let o = e.process(&syn_to(6, (WEB6, 22)));
+    assert_eq!((o.direction, v(&o)), (Direction::Forward, "ACCEPT"));
+    assert_eq!(decided(&l, &o), "filter FORWARD policy");
+}
+
+#[test]
+fn cli_exposure_of_docker_over_ipv6() {
+    let v4 = "fixtures/containers/docker-host.rules.v4";
+    let host = "fixtures/containers/docker-host6.json";
+    let (code, text) = fwcheck(&[
+        "exposure",
+        v4,
+        "--rules6",
+        "fixtures/containers/docker-host.rules.v6",
+        "--host-config",
+        host,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{text}");
+    let rows: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let open6: Vec<(String, String, String)> = rows
+        .iter()
+        .filter(|r| r["family"] == "ipv6" && r["verdict"] == "ACCEPT")
+        .map(|r| {
+            (
+                format!("{}/{}", r["proto"].as_str().unwrap(), r["port"]),
+                r["via"].as_str().unwrap().to_string(),
+                r["decided_by"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        open6,
+        [
+            (
+                "tcp/22".to_string(),
+                "INPUT".to_string(),
+                "filter INPUT #3 (line 18)".to_string()
+            ),
+            (
+                "tcp/8080".to_string(),
+                format!("PREROUTING DNAT nat DOCKER #2 -> FORWARD -> docker0 -> {WEB6}:80"),
+                "filter DOCKER #1 (line 25)".to_string()
+            ),
+        ],
+        "{text}"
+    );
+    assert!(rows
+        .iter()
+        .filter(|r| r["family"] == "ipv6")
+        .all(|r| r["iface"] == "eth0" && r["addr"] == "2001:db8:a::10"));
+    // The table's summary lines, and the pre-27 default: nothing published over IPv6.
+    let (code, text) = fwcheck(&[
+        "exposure",
+        v4,
+        "--rules6",
+        "fixtures/containers/docker-host.rules.v6",
+        "--host-config",
+        host,
+    ]);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("reachable from outside on eth0 over ipv6: tcp/22, tcp/8080 (forwarded)"),
+        "{text}"
+    );
+    let (code, text) = fwcheck(&[
+        "exposure",
+        v4,
+        "--rules6",
+        "fixtures/containers/docker-host-noip6tables.rules.v6",
+        "--host-config",
+        host,
+    ]);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("reachable from outside on eth0 over ipv6: tcp/22\n"),
+        "{text}"
+    );
+}
+
+/// `docker run --net=host` is a host process: dockerd writes no rule for it
+/// (gen/docker-ipv6.sh runs one on port 9000), so its port is the host's, judged by INPUT -
+/// dropped by the policy as the layouts are, accepted once INPUT allows it (the fixture plus
+/// `-A INPUT -p tcp -m tcp --dport 9000 -j ACCEPT` after the SSH rule). The kernel's verdicts:
+/// tests/kernel_container_layouts.rs.
+#[test]
+fn host_network_service_is_judged_by_input() {
+    let ssh = "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n";
+    let allow = |t: &str| {
+        assert!(t.contains(ssh));
+        t.replace(
+            ssh,
+            &format!("{ssh}-A INPUT -p tcp -m tcp --dport 9000 -j ACCEPT\n"),
+        )
+    };
+    let v4 = fixture_text("docker-host.rules.v4");
+    let v6 = fixture_text("docker-host.rules.v6");
+    let cases = [
+        (docker_host(), "192.0.2.10", rules(&v4), rules(&allow(&v4))),
+        (
+            docker_host6(),
+            "2001:db8:a::10",
+            rules6(&v6),
+            rules6(&allow(&v6)),
+        ),
+    ];
+    for (h, addr, closed, open) in &cases {
+        let check = CheckOptions {
+            env: env(h, "eth0"),
+            ..CheckOptions::default()
+        };
+        // As dockerd left it: a SYN to 9000 is the host's, INPUT's policy drops it; the matrix
+        // has no row of its own for 9000 (nothing names it): the unnamed port's row says so.
+        let mut e = engine(closed, env(h, "eth0"));
+        let o = e.process(&syn_to(1, (addr, 9000)));
+        assert_eq!((o.direction, v(&o)), (Direction::In, "DROP"), "{addr}");
+        assert_eq!(decided(closed, &o), "filter INPUT policy");
+        let rows = analysis::exposure::matrix(&closed.ruleset, &check);
+        assert!(!rows.iter().any(|r| r.port == 9000), "{rows:#?}");
+        let canary = rows.iter().find(|r| r.port == 33333).unwrap();
+        assert_eq!(
+            (canary.via.as_str(), canary.verdict),
+            ("INPUT", Some("DROP"))
+        );
+        // INPUT allows it: accepted by that rule, the path INPUT - not DOCKER, not FORWARD.
+        let mut e = engine(open, env(h, "eth0"));
+        let o = e.process(&syn_to(2, (addr, 9000)));
+        assert_eq!((o.direction, v(&o)), (Direction::In, "ACCEPT"), "{addr}");
+        assert_eq!(decided(open, &o), "filter INPUT #4");
+        let rows = analysis::exposure::matrix(&open.ruleset, &check);
+        let r = rows.iter().find(|r| r.port == 9000).unwrap();
+        assert_eq!(
+            (r.via.as_str(), r.verdict, r.addr.to_string().as_str()),
+            ("INPUT", Some("ACCEPT"), *addr),
+            "{r:?}"
+        );
+        assert!(r.decided_by.starts_with("filter INPUT #4"), "{r:?}");
+    }
+}

@@ -206,6 +206,8 @@ fn container_layouts_are_what_iptables_save_printed() {
         "podman-netavark.rules.v4",
         "kube-proxy-nodeport.rules.v4",
         "firewalld-docker.rules.v4",
+        "docker-host.rules.v6",
+        "docker-host-noip6tables.rules.v6",
     ] {
         let f = dir.join(name);
         let l = load(&f);

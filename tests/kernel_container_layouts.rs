@@ -1,18 +1,21 @@
 //! Real container layouts against the kernel, frame by frame (fixtures/containers/: what
 //! dockerd 28, netavark, ufw with Docker, firewalld with Docker and kube-proxy write, each as
-//! iptables-save printed it). The oracle's namespace has the host configuration's interfaces as tun devices (eth0 and
-//! the bridge: docker0, podman0, cni0), frames are injected on the interface the test names;
+//! iptables-save printed it, and dockerd 20.10 over IPv6 as ip6tables-save printed it). The
+//! oracle's namespace has the host configuration's interfaces as tun devices (eth0 and the
+//! bridge: docker0, podman0, cni0), with its IPv4 or IPv6 addresses by the ruleset's family;
+//! frames are injected on the interface the test names;
 //! the kernel's verdicts and fwcheck's deciding rules are pinned. The static findings on the
 //! same fixtures: tests/container_layouts.rs.
 #[macro_use]
 mod kernel_harness;
 mod oracle_common;
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use fwcheck::compare::{compare, Comparison};
 use fwcheck::lint::load_str;
 use fwcheck::oracle::Pacing;
+use fwcheck::packet::Family;
 use fwcheck::ruleset::ParseOptions;
 use oracle_common::*;
 
@@ -24,7 +27,36 @@ fn run(
     iface: &str,
     packets: Vec<Vec<u8>>,
 ) -> Vec<(&'static str, String)> {
-    let loaded = load_str("layout.rules.v4", rules, ParseOptions::default());
+    run_family(Family::V4, rules, host_json, iface, packets)
+}
+
+/// [`run`] for an ip6tables ruleset (`layout.rules.v6`): the oracle loads it with
+/// ip6tables-restore and gives its interfaces the host configuration's IPv6 addresses.
+fn run6(
+    rules: &str,
+    host_json: &str,
+    iface: &str,
+    packets: Vec<Vec<u8>>,
+) -> Vec<(&'static str, String)> {
+    run_family(Family::V6, rules, host_json, iface, packets)
+}
+
+fn run_family(
+    family: Family,
+    rules: &str,
+    host_json: &str,
+    iface: &str,
+    packets: Vec<Vec<u8>>,
+) -> Vec<(&'static str, String)> {
+    let name = match family {
+        Family::V4 => "layout.rules.v4",
+        Family::V6 => "layout.rules.v6",
+    };
+    let opts = ParseOptions {
+        family,
+        ..ParseOptions::default()
+    };
+    let loaded = load_str(name, rules, opts);
     assert!(!loaded.has_errors(), "{}", loaded.render_diagnostics(false));
     let n = packets.len();
     let cmp: Comparison = compare(
@@ -45,6 +77,19 @@ fn syn(src: Ipv4Addr, dst: Ipv4Addr, dport: u16, i: u16) -> Vec<u8> {
 
 fn ip(s: &str) -> Ipv4Addr {
     s.parse().unwrap()
+}
+
+fn syn6(src: Ipv6Addr, dst: Ipv6Addr, dport: u16, i: u16) -> Vec<u8> {
+    tcp6(src, dst, 40000 + i, dport, 1000, 0, SYN)
+}
+
+fn ip6(s: &str) -> Ipv6Addr {
+    s.parse().unwrap()
+}
+
+fn udp6(src: Ipv6Addr, dst: Ipv6Addr, sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+    let seg = udp_seg(src.into(), dst.into(), sport, dport, payload);
+    ipv6(src, dst, 17, &seg)
 }
 
 /// Asserts each frame's (kernel verdict, start of fwcheck's deciding rule).
@@ -158,6 +203,169 @@ fn docker_hairpin_from_the_bridge() {
         );
         expect(&got, &[("ACCEPT", "filter "), ("ACCEPT", "filter ")]);
     }
+}
+
+// --- dockerd 20.10 over IPv6 (`"ipv6": true, "ip6tables": true`, fixed-cidr-v6) ---
+
+/// web's address on docker0 (2001:db8:d0c::/64): dockerd 20.10 derives it from the MAC address.
+const WEB6: &str = "2001:db8:d0c::242:ac11:2";
+
+/// The host's address on eth0 (docker-host6.json).
+fn host6_docker() -> Ipv6Addr {
+    ip6("2001:db8:a::10")
+}
+
+fn docker_ipv6_from_outside() {
+    let web6 = ip6(WEB6);
+    let got = run6(
+        &container_fixture("docker-host.rules.v6"),
+        "docker-host6.json",
+        "eth0",
+        vec![
+            syn6(CLIENT6, host6_docker(), 8080, 1),
+            syn6(CLIENT6, host6_docker(), 3306, 2),
+            syn6(CLIENT6, host6_docker(), 22, 3),
+            // Routed straight to web's global address, its container port: 20.10 has no raw
+            // direct-access DROP (dockerd 28 added it) and DOCKER's ACCEPT names the container
+            // address and port, not the host's - IPv6 needs no DNAT to get there.
+            syn6(CLIENT6, web6, 80, 4),
+            // Straight to web, a port it does not publish: DOCKER has no catch-all DROP in
+            // 20.10, FORWARD's policy (dockerd set it to DROP in ip6tables too).
+            syn6(CLIENT6, web6, 22, 5),
+            // The --net=host service's port 9000: INPUT's, and INPUT drops it.
+            syn6(CLIENT6, host6_docker(), 9000, 6),
+            udp6(CLIENT6, host6_docker(), 40007, 8080, b"x"),
+        ],
+    );
+    expect(
+        &got,
+        &[
+            // DNATed to [2001:db8:d0c::242:ac11:2]:80 and forwarded to docker0, past INPUT.
+            ("ACCEPT", "filter DOCKER #1 "),
+            ("DROP", "filter INPUT policy"),
+            ("ACCEPT", "filter INPUT #3 "),
+            ("ACCEPT", "filter DOCKER #1 "),
+            ("DROP", "filter FORWARD policy"),
+            ("DROP", "filter INPUT policy"),
+            ("DROP", "filter INPUT policy"),
+        ],
+    );
+}
+
+fn docker_ipv6_from_the_bridge() {
+    let web6 = ip6(WEB6);
+    let got = run6(
+        &container_fixture("docker-host.rules.v6"),
+        "docker-host6.json",
+        "docker0",
+        vec![
+            // Out to the world (MASQUERADE on eth0: IPv6 NAT, as for IPv4).
+            syn6(web6, ip6("2001:db8:ffff::7"), 443, 1),
+            // To another container on the same bridge.
+            syn6(web6, ip6("2001:db8:d0c::242:ac11:3"), 5432, 2),
+            // Hairpin through the host's address: the nat DOCKER chain returns bridge
+            // traffic (userland proxy on), so INPUT decides, and drops it.
+            syn6(web6, host6_docker(), 8080, 3),
+            // To the host's bridge address: INPUT's policy.
+            udp6(web6, ip6("2001:db8:d0c::1"), 40004, 53, b"q"),
+        ],
+    );
+    expect(
+        &got,
+        &[
+            ("ACCEPT", "filter FORWARD #4 "),
+            ("ACCEPT", "filter FORWARD #5 "),
+            ("DROP", "filter INPUT policy"),
+            ("DROP", "filter INPUT policy"),
+        ],
+    );
+}
+
+/// dockerd before 27 by default (`"ipv6": true` without `"ip6tables": true`): no ip6tables
+/// rule of Docker's, so no DNAT - the published port on the host's address is docker-proxy's
+/// and INPUT's, which drops it here - while the container's global address is routed to on
+/// every port by FORWARD's policy ACCEPT.
+fn docker_ipv6_before_27_routes_to_the_container() {
+    let web6 = ip6(WEB6);
+    let got = run6(
+        &container_fixture("docker-host-noip6tables.rules.v6"),
+        "docker-host6.json",
+        "eth0",
+        vec![
+            syn6(CLIENT6, host6_docker(), 8080, 1),
+            syn6(CLIENT6, web6, 80, 2),
+            syn6(CLIENT6, web6, 22, 3),
+            syn6(CLIENT6, host6_docker(), 22, 4),
+        ],
+    );
+    expect(
+        &got,
+        &[
+            ("DROP", "filter INPUT policy"),
+            ("ACCEPT", "filter FORWARD policy"),
+            ("ACCEPT", "filter FORWARD policy"),
+            ("ACCEPT", "filter INPUT #3 "),
+        ],
+    );
+}
+
+// --- `docker run --net=host`: a host process, judged by INPUT ---
+
+/// A container with host networking listens on the host's own addresses: dockerd writes no
+/// rule for it (gen/docker-ipv6.sh runs one on port 9000 and the ip6tables-save output has
+/// nothing for it), so a SYN to its port is for the host, goes through INPUT and never meets
+/// DOCKER or FORWARD. Dropped by INPUT's policy as the layouts are; accepted once the
+/// operator adds `-A INPUT -p tcp -m tcp --dport 9000 -j ACCEPT` after the SSH rule.
+fn host_network_service_is_judged_by_input() {
+    let allow = |rules: &str| {
+        let ssh = "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n";
+        assert!(rules.contains(ssh));
+        rules.replace(
+            ssh,
+            &format!("{ssh}-A INPUT -p tcp -m tcp --dport 9000 -j ACCEPT\n"),
+        )
+    };
+    let v4 = container_fixture("docker-host.rules.v4");
+    let probes4 = || vec![syn(CLIENT, HOST, 9000, 1), syn(CLIENT, HOST, 8080, 2)];
+    let got = run(&v4, "docker-host.json", "eth0", probes4());
+    expect(
+        &got,
+        &[
+            ("DROP", "filter INPUT policy"),
+            ("ACCEPT", "filter DOCKER #1 "),
+        ],
+    );
+    let got = run(&allow(&v4), "docker-host.json", "eth0", probes4());
+    expect(
+        &got,
+        &[
+            ("ACCEPT", "filter INPUT #4 "),
+            ("ACCEPT", "filter DOCKER #1 "),
+        ],
+    );
+    let v6 = container_fixture("docker-host.rules.v6");
+    let probes6 = || {
+        vec![
+            syn6(CLIENT6, host6_docker(), 9000, 1),
+            syn6(CLIENT6, host6_docker(), 8080, 2),
+        ]
+    };
+    let got = run6(&v6, "docker-host6.json", "eth0", probes6());
+    expect(
+        &got,
+        &[
+            ("DROP", "filter INPUT policy"),
+            ("ACCEPT", "filter DOCKER #1 "),
+        ],
+    );
+    let got = run6(&allow(&v6), "docker-host6.json", "eth0", probes6());
+    expect(
+        &got,
+        &[
+            ("ACCEPT", "filter INPUT #4 "),
+            ("ACCEPT", "filter DOCKER #1 "),
+        ],
+    );
 }
 
 // --- Podman 4.3 / netavark 1.4: NETAVARK-HOSTPORT-DNAT, NETAVARK_FORWARD, FORWARD policy ACCEPT ---
@@ -502,6 +710,10 @@ fn fw016_fixes_close_the_ports() {
 
 kernel_tests!(
     docker_hairpin_from_the_bridge,
+    docker_ipv6_before_27_routes_to_the_container,
+    docker_ipv6_from_outside,
+    docker_ipv6_from_the_bridge,
+    host_network_service_is_judged_by_input,
     firewalld_docker_user_fix_and_firewalld_alone,
     firewalld_from_the_bridge,
     firewalld_published_ports_bypass_the_zone,

@@ -25,6 +25,14 @@ impl Family {
             Family::V6 => 6,
         }
     }
+
+    /// The command that manages this family's rules: `iptables` or `ip6tables`.
+    pub(crate) fn program(self) -> &'static str {
+        match self {
+            Family::V4 => "iptables",
+            Family::V6 => "ip6tables",
+        }
+    }
 }
 
 /// The two iptables implementations. They print the same rules but do not always load the

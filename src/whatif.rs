@@ -13,7 +13,7 @@ use std::sync::Arc;
 use crate::diag::{Severity, SourceFile};
 use crate::ext::ipset::IpSets;
 use crate::ruleset::parser::{apply, InputFormat, ParseOptions};
-use crate::ruleset::{Family, Ruleset};
+use crate::ruleset::Ruleset;
 
 /// A `--what-if` command that does not apply, located like a file position: the option's
 /// number (1-based, in command-line order), line 1, and the column in its text.
@@ -41,14 +41,6 @@ pub(crate) fn apply_what_if(
         apply_one(rs, &ipsets, i + 1, cmd)?;
     }
     Ok(())
-}
-
-/// The program word a command is run with, for `rs`'s family.
-fn program(family: Family) -> &'static str {
-    match family {
-        Family::V4 => "iptables",
-        Family::V6 => "ip6tables",
-    }
 }
 
 fn apply_one(
@@ -85,7 +77,7 @@ fn apply_one(
     let prefix = if has_program {
         String::new()
     } else {
-        format!("{} ", program(rs.family))
+        format!("{} ", rs.family.program())
     };
     let mut text = rs.source.text.clone();
     if !text.is_empty() && !text.ends_with('\n') {

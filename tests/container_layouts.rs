@@ -289,16 +289,26 @@ fn docker_over_ipv6() {
         vec![(
             "FW016",
             "tcp/8080 on 2001:db8:a::10 (eth0) is reachable from outside through PREROUTING \
-             DNAT nat DOCKER #2 -> FORWARD -> docker0 -> 2001:db8:d0c::242:ac11:2:80, although \
+             DNAT nat DOCKER #2 -> FORWARD -> docker0 -> [2001:db8:d0c::242:ac11:2]:80, although \
              INPUT would drop it (filter INPUT policy); let through by filter DOCKER #1"
                 .to_string()
         )]
     );
     assert!(
         f[0].fix.as_deref().unwrap().contains(
-            "-I FORWARD -i eth0 -p tcp -m conntrack --ctorigdstport 8080 --ctdir ORIGINAL -j DROP \
-             (verified: the probe is then dropped)"
+            "ip6tables -I FORWARD -i eth0 -p tcp -m conntrack --ctorigdstport 8080 --ctdir \
+             ORIGINAL -j DROP (verified: the probe is then dropped)"
         ),
+        "{f:#?}"
+    );
+    assert_eq!(
+        f[0].packet.as_deref(),
+        Some("tcp [2001:db8:77::77]:41000 > [2001:db8:a::10]:8080 on eth0")
+    );
+    assert!(
+        f[0].details
+            .iter()
+            .any(|d| d.contains("net.ipv6.conf.all.forwarding=1")),
         "{f:#?}"
     );
     let fixed = text.replace(

@@ -18,6 +18,7 @@
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
+use super::lockout::endpoint;
 use super::services::dports;
 use super::*;
 use crate::engine::{Decision, Direction, RuleRef, TraceEvent};
@@ -342,7 +343,7 @@ fn path_of(
                 .map(|(d, _)| d.to_string())
         })
         .unwrap_or_else(|| "?".to_string());
-    let to = to.map_or("?".to_string(), |(a, tp)| format!("{a}:{tp}"));
+    let to = to.map_or("?".to_string(), |(a, tp)| endpoint(a, Some(tp)));
     Path {
         text: format!(
             "PREROUTING DNAT {} -> FORWARD -> {outdev} -> {to}",
@@ -366,8 +367,16 @@ fn explain(rs: &Ruleset, opts: &CheckOptions, dnat: RuleRef, path: &Path, f: &mu
         path.to, path.outdev
     ));
     if !opts.router {
-        f.details
-            .push("assumed: the host forwards (net.ipv4.ip_forward=1, which dockerd sets)".into());
+        f.details.push(
+            match rs.family {
+                Family::V4 => "assumed: the host forwards (net.ipv4.ip_forward=1, which dockerd sets)",
+                Family::V6 => {
+                    "assumed: the host forwards (net.ipv6.conf.all.forwarding=1, which dockerd sets \
+                     with ip6tables)"
+                }
+            }
+            .into(),
+        );
     }
 }
 
@@ -396,17 +405,23 @@ fn fix_for(
     let fixed = lockout::with_rule(rs, (TableKind::Filter, ci, 0), &body)?;
     let again = run(&fixed, opts, iface, pkt);
     let ok = matches!(again.verdict, Some(Verdict::Drop | Verdict::Reject));
-    let mut fix = format!("iptables -I {cname} {body}");
+    let mut fix = format!("{} -I {cname} {body}", rs.family.program());
     if ok {
         fix.push_str(&format!(" (verified: {what} is then dropped)"));
     } else {
         fix.push_str(&format!(" (NOT verified: {what} still passes)"));
     }
     if cname == "DOCKER-USER" {
-        fix.push_str(
-            "; or publish the port on the loopback address only \
-             (`-p 127.0.0.1:HOSTPORT:CONTAINERPORT`)",
-        );
+        fix.push_str(match rs.family {
+            Family::V4 => {
+                "; or publish the port on the loopback address only \
+                 (`-p 127.0.0.1:HOSTPORT:CONTAINERPORT`)"
+            }
+            Family::V6 => {
+                "; or publish the port on the loopback address only \
+                 (`-p [::1]:HOSTPORT:CONTAINERPORT`)"
+            }
+        });
     }
     Some(fix)
 }
@@ -494,8 +509,9 @@ pub fn check(rs: &Ruleset, opts: &CheckOptions) -> Vec<Finding> {
             )
             .at_rule(rule_info(rs, &Decision::Rule(s.rule)));
             f.packet = Some(format!(
-                "{proto} {client}:41000 > {host_addr}:{} on {outside_if}",
-                p.port
+                "{proto} {} > {} on {outside_if}",
+                endpoint(client, Some(41000)),
+                endpoint(host_addr, Some(p.port))
             ));
             f.fix = Some(format!(
                 "match the port the client used, kept by conntrack: `-A {} ... -p {proto} -m \
@@ -529,8 +545,9 @@ pub fn check(rs: &Ruleset, opts: &CheckOptions) -> Vec<Finding> {
         )
         .at_rule(o.decision.as_ref().and_then(|d| rule_info(rs, d)));
         f.packet = Some(format!(
-            "{proto} {client}:41000 > {host_addr}:{} on {outside_if}",
-            p.port
+            "{proto} {} > {} on {outside_if}",
+            endpoint(client, Some(41000)),
+            endpoint(host_addr, Some(p.port))
         ));
         explain(rs, opts, dnat, &path, &mut f);
         f.fix = fix_for(rs, opts, &outside_if, (p.proto, p.port), &pkt, "the probe");

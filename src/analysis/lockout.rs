@@ -209,13 +209,7 @@ pub(crate) fn describe_packet(s: &StepResult) -> String {
     )
 }
 
-pub(crate) fn endpoint(a: IpAddr, port: Option<u16>) -> String {
-    match (a, port) {
-        (IpAddr::V6(v), Some(p)) => format!("[{v}]:{p}"),
-        (a, Some(p)) => format!("{a}:{p}"),
-        (a, None) => a.to_string(),
-    }
-}
+pub(crate) use crate::packet::endpoint;
 
 /// The lockout verdict for one management service (or the loopback check).
 #[derive(Debug, Clone)]

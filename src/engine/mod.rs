@@ -329,12 +329,10 @@ impl<'r> Engine<'r> {
         let e = self.conntrack.get(id)?;
         let t = |t: &conntrack::Tuple| {
             format!(
-                "{} {}:{} > {}:{}",
+                "{} {} > {}",
                 trace::proto_label(t.proto),
-                t.src,
-                t.sport,
-                t.dst,
-                t.dport
+                crate::packet::endpoint(t.src, Some(t.sport)),
+                crate::packet::endpoint(t.dst, Some(t.dport))
             )
         };
         let mut s = format!("original {} / reply {}", t(&e.tuple[0]), t(&e.tuple[1]));

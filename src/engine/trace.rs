@@ -234,10 +234,7 @@ pub(crate) fn match_check(m: &dyn Match, cx: &EvalCtx<'_>, r: MatchResult) -> Ch
 pub(crate) fn describe_packet(p: &Packet) -> String {
     use crate::packet::L4;
     let mut s = String::new();
-    let ep = |a: std::net::IpAddr, port: u16| match a {
-        std::net::IpAddr::V6(_) => format!("[{a}]:{port}"),
-        _ => format!("{a}:{port}"),
-    };
+    let ep = |a, port| crate::packet::endpoint(a, Some(port));
     match &p.l4 {
         L4::Tcp(t) if p.frag.offset == 0 => {
             let _ = write!(

@@ -563,3 +563,13 @@ pub mod proto {
     pub const DCCP: u8 = 33;
     pub const HOPOPTS: u8 = 0;
 }
+
+/// An address with its port as iptables users write it: `192.0.2.1:80`, `[2001:db8::1]:80`
+/// (the address alone without a port).
+pub(crate) fn endpoint(a: std::net::IpAddr, port: Option<u16>) -> String {
+    match (a, port) {
+        (std::net::IpAddr::V6(v), Some(p)) => format!("[{v}]:{p}"),
+        (a, Some(p)) => format!("{a}:{p}"),
+        (a, None) => a.to_string(),
+    }
+}

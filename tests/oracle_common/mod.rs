@@ -354,7 +354,12 @@ pub fn decoded_at<B: AsRef<[u8]>>(
             };
             decode_ip(
                 &meta,
-                fwcheck::packet::LinkInfo::default(),
+                // Raw IP, as the oracle's tun devices see it.
+                {
+                    let mut link = fwcheck::packet::LinkInfo::default();
+                    link.linktype = 101;
+                    link
+                },
                 b,
                 b.len(),
                 None,

@@ -1038,7 +1038,7 @@ fn cli_exposure_of_docker_over_ipv6() {
             ),
             (
                 "tcp/8080".to_string(),
-                format!("PREROUTING DNAT nat DOCKER #2 -> FORWARD -> docker0 -> {WEB6}:80"),
+                format!("PREROUTING DNAT nat DOCKER #2 -> FORWARD -> docker0 -> [{WEB6}]:80"),
                 "filter DOCKER #1 (line 25)".to_string()
             ),
         ],

@@ -316,13 +316,46 @@ fn a_lockout_over_one_family_is_found_in_its_file() {
         .into_iter()
         .filter(|v| v["type"] == "finding" && v["code"] == "FW001")
         .collect();
-    assert_eq!(lockouts.len(), 2, "{out}");
+    // The static lockout check of the IPv6 file, and the two SSH sessions its capture shows.
+    assert_eq!(lockouts.len(), 3, "{out}");
     for f in &lockouts {
         assert_eq!(f["file"], NO_SSH, "{f}");
         assert_eq!(f["line"], 2, "{f}");
+    }
+    let (from_capture, static_): (Vec<_>, Vec<_>) =
+        lockouts.iter().partition(|f| f["frame"].is_u64());
+    assert_eq!((from_capture.len(), static_.len()), (2, 1), "{out}");
+    for f in &from_capture {
         let m = f["message"].as_str().unwrap();
         assert!(m.contains("from 2001:db8:"), "{m}");
     }
+    // Its fix is an ip6tables command, and the lockout checks are named by family.
+    let fix = static_[0]["fix"].as_str().unwrap();
+    assert!(
+        fix.contains("`ip6tables -A INPUT -p tcp -m tcp --dport 22 -j ACCEPT`"),
+        "{fix}"
+    );
+    let checks: Vec<(String, u64, bool)> = records(&out)
+        .into_iter()
+        .filter(|v| v["type"] == "lockout")
+        .map(|v| {
+            (
+                v["check"].as_str().unwrap().to_string(),
+                v["family"].as_u64().unwrap(),
+                v["passed"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        checks,
+        [
+            ("tcp/22".to_string(), 4, true),
+            ("loopback".to_string(), 4, true),
+            ("tcp/22".to_string(), 6, false),
+            ("loopback".to_string(), 6, true),
+        ],
+        "{out}"
+    );
 }
 
 /// What the two-family replay cannot model is not claimed certain: the kernel's one conntrack
@@ -384,4 +417,33 @@ fn state_the_families_share_in_the_kernel_is_never_certain() {
     ]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("recent list `seen`"), "{err}");
+}
+
+/// Without traffic too, the other family's file gets every static check (lockout, FW003–FW017)
+/// in its own lines, and the text report names the lockout checks by family.
+#[test]
+fn the_other_familys_file_gets_the_static_checks() {
+    const NO_SSH: &str = "fixtures/parity/no-ssh.rules.v6";
+    let (out, err, code) = fwcheck(&[
+        "fixtures/guides/guide-000-webserver.rules.v4",
+        "--parity",
+        NO_SSH,
+        "--host",
+        "203.0.113.10",
+        "--host",
+        "2001:db8::10",
+    ]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("error[FW001]"), "{out}");
+    assert!(out.contains(&format!("--> {NO_SSH}:2:1")), "{out}");
+    assert!(out.contains("no lockout via tcp/22 (IPv4) ┆ pass"), "{out}");
+    assert!(out.contains("no lockout via tcp/22 (IPv6) ┆ FAIL"), "{out}");
+    assert!(out.contains("loopback traffic (lo) (IPv6) ┆ pass"), "{out}");
+    // Alone, the IPv4 file passes: the error is the IPv6 file's.
+    let (out, err, code) = fwcheck(&[
+        "fixtures/guides/guide-000-webserver.rules.v4",
+        "--host",
+        "203.0.113.10",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
 }

@@ -17,7 +17,6 @@ use super::*;
 use crate::diag::codes;
 use crate::engine::{Decision, Direction};
 use crate::ruleset::parser::parse_rule_in;
-use crate::ruleset::printer::rule_text;
 use crate::ruleset::TableKind;
 
 /// Why a scenario failed.
@@ -151,44 +150,9 @@ fn find_fix(
     let mut steps: Vec<String> = Vec::new();
     for _ in 0..4 {
         let d = failure.step.outcome.decision?;
-        let at = insertion_point(&current, &d)?;
         let body = proposal(&failure, svc, admin_net);
-        let next = with_rule(&current, at, &body)?;
-        let t = current.table(at.0)?;
-        let chain = &t.chains[at.1];
-        let place = match chain.rules.get(at.2) {
-            Some(r) => format!(
-                "before line {} (rule #{} of {} {}), i.e. `iptables{} -I {} {} {}`",
-                rs.line_of(r.span),
-                at.2 + 1,
-                at.0,
-                chain.name,
-                if at.0 == TableKind::Filter {
-                    String::new()
-                } else {
-                    format!(" -t {}", at.0)
-                },
-                chain.name,
-                at.2 + 1,
-                body
-            ),
-            None => format!(
-                "at the end of {} {}, before its policy, i.e. `iptables{} -A {} {}`",
-                at.0,
-                chain.name,
-                if at.0 == TableKind::Filter {
-                    String::new()
-                } else {
-                    format!(" -t {}", at.0)
-                },
-                chain.name,
-                body
-            ),
-        };
-        steps.push(format!(
-            "add `{}` {place}",
-            rule_text(&chain.name, &next.table(at.0)?.chains[at.1].rules[at.2])
-        ));
+        let (text, next) = super::services::insert_before(rs, &current, &d, &body)?;
+        steps.push(text);
         current = next;
         match session_check(&current, opts, admin, host, svc, 7) {
             None => return Some((steps, true)),
@@ -216,7 +180,20 @@ pub(crate) use crate::packet::endpoint;
 pub struct LockoutResult {
     /// `tcp/22`, or `loopback`.
     pub check: String,
+    /// The ruleset's family, when a run checks both families' files (`--rules6`, `--parity`).
+    pub family: Option<Family>,
     pub finding: Option<Finding>,
+}
+
+impl LockoutResult {
+    /// `tcp/22`, with the family when the run has both: `tcp/22 (IPv6)`.
+    pub fn name(&self) -> String {
+        match self.family {
+            None => self.check.clone(),
+            Some(Family::V4) => format!("{} (IPv4)", self.check),
+            Some(Family::V6) => format!("{} (IPv6)", self.check),
+        }
+    }
 }
 
 pub fn check(rs: &Ruleset, opts: &CheckOptions) -> Vec<Finding> {
@@ -272,6 +249,7 @@ pub fn evaluate(rs: &Ruleset, opts: &CheckOptions) -> Vec<LockoutResult> {
         let Some((admin, f)) = first_failure.filter(|_| lockout) else {
             out.push(LockoutResult {
                 check: svc.name(),
+                family: None,
                 finding: None,
             });
             continue;
@@ -331,11 +309,13 @@ pub fn evaluate(rs: &Ruleset, opts: &CheckOptions) -> Vec<LockoutResult> {
         }
         out.push(LockoutResult {
             check: svc.name(),
+            family: None,
             finding: Some(finding),
         });
     }
     out.push(LockoutResult {
         check: "loopback".into(),
+        family: None,
         finding: loopback(rs, &o, &file),
     });
     out

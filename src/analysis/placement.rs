@@ -548,8 +548,9 @@ fn partial_shadow(
             ));
         }
         let lf = rs.line_of(c.rules[first].span);
+        let program = rs.family.program();
         f.fix = Some(format!(
-            "move line {lj} above line {lf} (`iptables -D {} {}` then `iptables -I {} {} {}`) (verified: moved there, it drops {} and every other packet shown)",
+            "move line {lj} above line {lf} (`{program} -D {} {}` then `{program} -I {} {} {}`) (verified: moved there, it drops {} and every other packet shown)",
             c.name,
             j + 1,
             c.name,

@@ -76,9 +76,10 @@ pub(crate) fn insert_before(
         format!(" -t {}", at.0)
     };
     let text = rule_text(&chain.name, &next.table(at.0)?.chains[at.1].rules[at.2]);
+    let program = rs.family.program();
     let place = match chain.rules.get(at.2) {
         Some(r) => format!(
-            "before line {} (rule #{} of {} {}), i.e. `iptables{tflag} -I {} {} {body}`",
+            "before line {} (rule #{} of {} {}), i.e. `{program}{tflag} -I {} {} {body}`",
             rs.line_of(r.span),
             at.2 + 1,
             at.0,
@@ -87,7 +88,7 @@ pub(crate) fn insert_before(
             at.2 + 1,
         ),
         None => format!(
-            "at the end of {} {}, before its policy, i.e. `iptables{tflag} -A {} {body}`",
+            "at the end of {} {}, before its policy, i.e. `{program}{tflag} -A {} {body}`",
             at.0, chain.name, chain.name,
         ),
     };
@@ -592,10 +593,10 @@ fn ftp_data(
     let mut failing = Some(last.clone());
     if !related {
         if let Some(cand) = with_ftp_helper(rs) {
-            fix.push(
-                "attach the helper: `iptables -t raw -A PREROUTING -p tcp --dport 21 -j CT --helper ftp`"
-                    .into(),
-            );
+            fix.push(format!(
+                "attach the helper: `{} -t raw -A PREROUTING -p tcp --dport 21 -j CT --helper ftp`",
+                rs.family.program()
+            ));
             failing = rerun(&cand);
             current = cand;
         }

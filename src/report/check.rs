@@ -311,11 +311,18 @@ fn write_findings(out: &mut dyn Write, report: &Report, color: bool) -> io::Resu
                 ),
             ),
         };
-        let name = if l.check == "loopback" {
+        let mut name = if l.check == "loopback" {
             "loopback traffic (lo)".to_string()
         } else {
             format!("no lockout via {}", l.check)
         };
+        if let Some(f) = l.family {
+            name.push_str(if f == crate::netfilter::Family::V4 {
+                " (IPv4)"
+            } else {
+                " (IPv6)"
+            });
+        }
         t.add_row(vec![Cell::new(name), Cell::new(result), Cell::new(detail)]);
     }
     for r in &report.expectations {
@@ -373,7 +380,12 @@ fn write_json(out: &mut dyn Write, report: &Report) -> io::Result<()> {
         writeln!(
             out,
             "{}",
-            serde_json::json!({"type": "lockout", "check": l.check, "passed": l.finding.is_none()})
+            match l.family {
+                None =>
+                    serde_json::json!({"type": "lockout", "check": l.check, "passed": l.finding.is_none()}),
+                Some(f) =>
+                    serde_json::json!({"type": "lockout", "check": l.check, "family": f.number(), "passed": l.finding.is_none()}),
+            }
         )?;
     }
     for r in &report.expectations {

@@ -219,7 +219,7 @@ pub(crate) fn junit_suites(
     let lockout = lockout
         .iter()
         .map(|l| match &l.finding {
-            None => Case::passed(format!("fwcheck.{prefix}lockout"), &l.check),
+            None => Case::passed(format!("fwcheck.{prefix}lockout"), l.name()),
             Some(f) => {
                 let mut body = f.message.clone();
                 if let Some(fix) = &f.fix {
@@ -230,7 +230,7 @@ pub(crate) fn junit_suites(
                 }
                 Case::failed(
                     format!("fwcheck.{prefix}lockout"),
-                    &l.check,
+                    l.name(),
                     &f.message,
                     f.code,
                     body,

@@ -212,11 +212,11 @@ fn table_part(
                 }
                 None => row.extend(dashes(5)),
             }
-            let failed: Vec<&str> = r
+            let failed: Vec<String> = r
                 .lockout
                 .iter()
                 .filter(|l| l.finding.is_some())
-                .map(|l| l.check.as_str())
+                .map(|l| l.name())
                 .collect();
             row.push(if failed.is_empty() {
                 "pass".into()
@@ -324,7 +324,12 @@ fn json_part(name: &str, rules: &str, result: &HostResult, exit: Exit) -> serde_
             v["lockout"] = r
                 .lockout
                 .iter()
-                .map(|l| json!({"check": l.check, "passed": l.finding.is_none()}))
+                .map(|l| match l.family {
+                    None => json!({"check": l.check, "passed": l.finding.is_none()}),
+                    Some(f) => {
+                        json!({"check": l.check, "family": f.number(), "passed": l.finding.is_none()})
+                    }
+                })
                 .collect();
             v["expectations"] = serde_json::to_value(&r.expectations).unwrap_or_default();
         }

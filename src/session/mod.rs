@@ -602,11 +602,26 @@ impl Session {
             }
         };
         let rs = &loaded.ruleset;
-        let lockout = analysis::lockout::evaluate(rs, &check);
+        let mut lockout = analysis::lockout::evaluate(rs, &check);
         let mut findings: Vec<Finding> = lockout.iter().filter_map(|l| l.finding.clone()).collect();
         findings.extend(analysis::static_findings_except_lockout(loaded, &check));
         if let Some(other) = &self.parity {
             findings.extend(analysis::parity::check(rs, &other.loaded.ruleset, &check));
+            // The other family's file gets the same static checks, its findings located in it
+            // and its lockout checks named by family beside this file's.
+            let theirs = analysis::lockout::evaluate(&other.loaded.ruleset, &check);
+            findings.extend(theirs.iter().filter_map(|l| l.finding.clone()));
+            findings.extend(analysis::static_findings_except_lockout(
+                &other.loaded,
+                &check,
+            ));
+            for l in &mut lockout {
+                l.family = Some(rs.family);
+            }
+            lockout.extend(theirs.into_iter().map(|mut l| {
+                l.family = Some(other.loaded.ruleset.family);
+                l
+            }));
         }
         let capture_findings_from = findings.len();
         findings.extend(findings_from_capture);

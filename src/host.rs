@@ -53,6 +53,12 @@ pub struct HostConfig {
     /// Interfaces `ip -j addr` flags `NOARP` (tun, WireGuard, PPP): they join no
     /// solicited-node group.
     pub noarp: Vec<String>,
+    /// The interfaces come from the capture alone (pcapng `if_name` with `if_IPv4addr`/
+    /// `if_IPv6addr`, `session::adopt_capture_interfaces`): no route is known beyond their
+    /// subnets, so
+    /// a destination outside them leaves by the interface the packet was captured on (as
+    /// without a configuration), and reverse-path filtering has no routes to check.
+    pub from_capture: bool,
 }
 
 /// A multicast group joined on one interface (`dev: None`: on every interface).
@@ -581,7 +587,12 @@ impl HostConfig {
         let IpAddr::V4(s) = src else {
             return None;
         };
-        if self.is_empty() || indev == "lo" || indev.is_empty() || s.is_unspecified() {
+        if self.is_empty()
+            || self.from_capture
+            || indev == "lo"
+            || indev.is_empty()
+            || s.is_unspecified()
+        {
             return None;
         }
         match self.rp_filter.mode(indev) {

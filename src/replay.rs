@@ -411,7 +411,7 @@ pub fn choose_hosts(given: &[IpAddr], source: &Source) -> Result<HostChoice, Hos
                 ev.add(&p);
             }
             for i in &r.interfaces().interfaces {
-                ev.declared.extend(i.addrs.iter().copied());
+                ev.declared.extend(i.addrs.iter().map(|&(a, _)| a));
             }
         }
     }
@@ -447,7 +447,7 @@ pub(crate) fn choose_hosts_per_family(
                     ev[slot(&p.src)].add(&p);
                 }
                 for i in &r.interfaces().interfaces {
-                    for a in &i.addrs {
+                    for (a, _) in &i.addrs {
                         ev[slot(a)].declared.push(*a);
                     }
                 }

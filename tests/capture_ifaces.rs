@@ -340,3 +340,136 @@ fn generated_traffic_is_not_warned_about() {
     assert_eq!(code, Some(0), "{err}");
     assert!(!err.contains("interface"), "{err}");
 }
+
+/// A pcapng naming its interfaces and their addresses (`if_name`, `if_IPv4addr`) is the host's
+/// configuration by itself: eth0 192.0.2.10/24 and docker0 172.17.0.1/16. A router's packet to
+/// 172.17.0.2 leaves by docker0 (its connected route: `-o docker0` matches), one to an address
+/// beyond both subnets by the interface it was captured on (no route is known), and the subnet
+/// broadcast of docker0 is the host's. With `--iface`, or a host configuration given, the
+/// capture's interfaces are not taken.
+#[test]
+fn the_interfaces_a_capture_names_are_the_host_configuration() {
+    use fwcheck::packet::build::{build, L4Spec, PacketSpec};
+    const FWD: &str = "*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -m addrtype --dst-type BROADCAST -j ACCEPT
+-A FORWARD -o docker0 -j ACCEPT
+COMMIT
+";
+    let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+    let udp = |src: &str, dst: &str, n: u64| {
+        let spec = PacketSpec::new(
+            ip(src),
+            ip(dst),
+            L4Spec::Udp {
+                sport: 40000,
+                dport: 5000,
+            },
+        );
+        build(
+            &spec,
+            n,
+            fwcheck::packet::Timestamp(n * 1_000_000),
+            fwcheck::packet::LinkInfo::default(),
+        )
+    };
+    let pkts = [
+        udp("198.51.100.7", "172.17.0.2", 1),
+        udp("198.51.100.7", "203.0.113.99", 2),
+        udp("198.51.100.7", "172.17.255.255", 3),
+    ];
+    let ifs = [
+        NgInterface {
+            linktype: 1,
+            tsresol: None,
+            name: "eth0".into(),
+            addrs: vec![(ip("192.0.2.10"), 24)],
+        },
+        NgInterface {
+            linktype: 1,
+            tsresol: None,
+            name: "docker0".into(),
+            addrs: vec![(ip("172.17.0.1"), 16)],
+        },
+    ];
+    let recs: Vec<Record> = pkts
+        .iter()
+        .map(|p| Record::new(p.ts, frame_packet(1, p)))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let cap = dir.path().join("two.pcapng");
+    write_pcapng(std::fs::File::create(&cap).unwrap(), &ifs, &recs).unwrap();
+    let rules = dir.path().join("fwd.v4");
+    std::fs::write(&rules, FWD).unwrap();
+    let verdicts = |extra: &[&str]| {
+        let mut args = vec![
+            rules.to_str().unwrap(),
+            "--pcap",
+            cap.to_str().unwrap(),
+            "--router",
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+        ];
+        args.extend(extra);
+        let (code, out, err) = run(&args);
+        assert_eq!(code, Some(0), "{out}{err}");
+        let v: Vec<(String, String)> = out
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|v| v["type"] == "packet")
+            .map(|v| {
+                (
+                    v["direction"].as_str().unwrap().to_string(),
+                    v["verdict"].as_str().unwrap_or("-").to_string(),
+                )
+            })
+            .collect();
+        (v, err)
+    };
+    let (v, err) = verdicts(&[]);
+    assert!(
+        err.contains(
+            "host interfaces taken from the capture: eth0 192.0.2.10/24, docker0 172.17.0.1/16"
+        ),
+        "{err}"
+    );
+    let s = |a: &str, b: &str| (a.to_string(), b.to_string());
+    assert_eq!(
+        v,
+        [
+            s("forward", "ACCEPT"),
+            s("forward", "DROP"),
+            s("in", "ACCEPT")
+        ],
+        "{err}"
+    );
+    // A configuration given: it is the host's, the capture's interfaces are not added (no
+    // route to 172.17.0.0/16 then, and 172.17.255.255 is nobody's broadcast).
+    let (v, err) = verdicts(&["--iface-addr", "eth0=192.0.2.10/24"]);
+    assert!(!err.contains("taken from the capture"), "{err}");
+    assert_eq!(
+        v,
+        [
+            s("forward", "DROP"),
+            s("forward", "DROP"),
+            s("forward", "DROP")
+        ],
+        "{err}"
+    );
+    // --iface: every packet on eth0, one interface; 172.17.255.255 is nobody's broadcast.
+    let (v, err) = verdicts(&["--iface", "eth0", "--host", "192.0.2.10"]);
+    assert!(!err.contains("taken from the capture"), "{err}");
+    assert_eq!(
+        v,
+        [
+            s("forward", "DROP"),
+            s("forward", "DROP"),
+            s("forward", "DROP")
+        ],
+        "{err}"
+    );
+}

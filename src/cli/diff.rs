@@ -69,6 +69,10 @@ pub fn run(a: DiffArgs) -> Result<u8, Error> {
         )?)
     };
     let traffic = session::traffic(spec, &host.hosts, false)?;
+    let mut host = host;
+    if let Some(n) = session::adopt_capture_interfaces(&mut host, &traffic) {
+        eprintln!("fwcheck: {n}");
+    }
     let hosts = session::choose_hosts(&host.hosts, Some(&traffic))?;
     let check = a.common.check_options(&host, &hosts.hosts)?;
     let sim = host.sim_options(&hosts.hosts);

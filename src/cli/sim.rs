@@ -52,7 +52,7 @@ pub fn prepare(a: &SimArgs, color: bool, say: &mut dyn FnMut(&str)) -> Result<Pr
         say(&diag_text);
         return Ok(Prepared::Invalid(rules));
     }
-    let config = a.config_with(sets.clone())?;
+    let mut config = a.config_with(sets.clone())?;
     let traffic = match a.traffic()? {
         Some(spec) => Some(session::traffic(
             spec,
@@ -110,6 +110,9 @@ pub fn prepare(a: &SimArgs, color: bool, say: &mut dyn FnMut(&str)) -> Result<Pr
         }
         None => None,
     };
+    let adopted = traffic
+        .as_ref()
+        .and_then(|t| session::adopt_capture_interfaces(&mut config.host, t));
     let hosts = match &other {
         // Judged side by side, each family by its ruleset: a host address per family.
         Some(o) if o.is_valid() && o.loaded.ruleset.family != rules.loaded.ruleset.family => {
@@ -119,6 +122,9 @@ pub fn prepare(a: &SimArgs, color: bool, say: &mut dyn FnMut(&str)) -> Result<Pr
     };
     say(&diag_text);
     if let Some(n) = session::host_notice(&hosts) {
+        say(&format!("fwcheck: {n}\n"));
+    }
+    if let Some(n) = adopted {
         say(&format!("fwcheck: {n}\n"));
     }
     let mut session = Session::new(config, rules, hosts);

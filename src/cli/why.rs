@@ -78,9 +78,13 @@ pub struct GraphArgs {
     output: Option<PathBuf>,
 }
 
-/// The simulation options for `traffic`, hosts inferred as the main command does
-/// ([`session::choose_hosts`]).
+/// The simulation options for `traffic`, hosts inferred and the capture's interfaces taken as
+/// the main command does ([`session::choose_hosts`], [`session::adopt_capture_interfaces`]).
 fn sim_options(host: &HostOptions, traffic: &Traffic) -> Result<SimOptions, Error> {
+    let mut host = host.clone();
+    if let Some(n) = session::adopt_capture_interfaces(&mut host, traffic) {
+        eprintln!("fwcheck: {n}");
+    }
     let hosts = session::choose_hosts(&host.hosts, Some(traffic))?;
     Ok(host.sim_options(&hosts.hosts))
 }

@@ -406,7 +406,8 @@ impl<'r> Engine<'r> {
 
     /// The output interface of a packet to `dst` that is not local: the capture's interface
     /// without a host configuration; with one, the route's (`Err`: no route, dropped by
-    /// `ip_route_input` with an ICMP unreachable the simulation does not send).
+    /// `ip_route_input` with an ICMP unreachable the simulation does not send; with only the
+    /// capture's interfaces, unknown routes leave by the capture's interface).
     fn route_dev(&self, dst: IpAddr) -> Result<Dev, TableResult> {
         if self.env.host.is_empty() {
             return Ok(Dev::Iface);
@@ -417,6 +418,8 @@ impl<'r> Engine<'r> {
                 .host
                 .index(name)
                 .map_or(Dev::Iface, |i| Dev::Named(i as u16))),
+            // The capture's interfaces alone: beyond their subnets, as without a configuration.
+            None if self.env.host.from_capture => Ok(Dev::Iface),
             None => Err(TableResult {
                 verdict: TableVerdict::Drop,
                 decision: Decision::Stack(

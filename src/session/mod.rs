@@ -410,6 +410,60 @@ pub fn choose_hosts_per_family(
     Ok(hosts)
 }
 
+/// Without `--iface-addr`, `--route`, `--host-config` and `--iface`, a pcapng capture that
+/// names its interfaces and their addresses (`if_name`, `if_IPv4addr`, `if_IPv6addr`, in the
+/// Interface Description Blocks before its first packet) is the host's configuration: its
+/// addresses LOCAL, their subnets connected routes on their interfaces, their broadcasts the
+/// host's. Returns the line saying so (without the `fwcheck: ` prefix), `None` when nothing was
+/// taken. An unreadable capture is left to the replay to report.
+pub fn adopt_capture_interfaces(host: &mut HostOptions, traffic: &Traffic) -> Option<String> {
+    if !host.host_config.is_empty() || host.iface.is_some() {
+        return None;
+    }
+    let Source::Capture(path) = &traffic.source else {
+        return None;
+    };
+    let mut reader = crate::packet::CaptureReader::open(path).ok()?;
+    // The blocks up to the first packet: its Interface Description Blocks.
+    let _ = reader.next();
+    let found: Vec<crate::host::IfAddr> = reader
+        .described_interfaces()
+        .into_iter()
+        .filter_map(|i| Some((i.name?, i.addrs)))
+        .flat_map(|(name, addrs)| {
+            addrs.into_iter().map(move |(addr, len)| crate::host::IfAddr {
+                dev: name.to_string(),
+                addr,
+                len,
+            })
+        })
+        .collect();
+    if found.is_empty() {
+        return None;
+    }
+    let listed: Vec<String> = found
+        .iter()
+        .map(|a| format!("{} {}/{}", a.dev, a.addr, a.len))
+        .collect();
+    // The interfaces' addresses are the host's: nothing to infer (as with --iface-addr).
+    for a in &found {
+        if !a.addr.is_loopback() && !host.hosts.contains(&a.addr) {
+            host.hosts.push(a.addr);
+        }
+    }
+    let c = &mut host.host_config;
+    for a in found {
+        c.add_addr(a);
+    }
+    c.from_capture = true;
+    Some(format!(
+        "host interfaces taken from the capture: {} (pcapng if_name, if_IPv4addr/if_IPv6addr); \
+         no routes beyond their subnets are known, such packets leave by the interface they \
+         were captured on (give --host-config for the routes)",
+        listed.join(", ")
+    ))
+}
+
 /// The line saying which host was inferred and why (without the `fwcheck: ` prefix), when it
 /// was inferred.
 pub fn host_notice(hosts: &HostChoice) -> Option<String> {

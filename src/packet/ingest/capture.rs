@@ -97,8 +97,10 @@ pub struct CaptureInterface {
     pub name: Option<Arc<str>>,
     /// IP packets decoded from frames captured on it.
     pub packets: u64,
-    /// Its addresses as the capture declares them (`if_IPv4addr`, `if_IPv6addr`).
-    pub addrs: Vec<std::net::IpAddr>,
+    /// Its addresses as the capture declares them (`if_IPv4addr` with its netmask,
+    /// `if_IPv6addr` with its prefix length), each with the prefix length (a netmask that is
+    /// not a prefix, or none, gives /32 or /128).
+    pub addrs: Vec<(std::net::IpAddr, u8)>,
 }
 
 /// Whether a recorded `if_name` can be what `-i`/`-o` see: a name the Linux kernel accepts for
@@ -157,6 +159,22 @@ fn resolve_interface(
         }
     }
     let idb = state.interfaces().get(id as usize)?;
+    let g = table.interfaces.len();
+    table.interfaces.push(describe(idb, section, id));
+    if section_map.len() <= id as usize {
+        section_map.resize(id as usize + 1, u32::MAX);
+    }
+    section_map[id as usize] = g as u32;
+    Some(g)
+}
+
+/// Interface `id` of `section` as its Interface Description Block describes it (no packets
+/// counted yet).
+fn describe(
+    idb: &pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionBlock<'_>,
+    section: u32,
+    id: u32,
+) -> CaptureInterface {
     let recorded = idb.options.iter().find_map(|o| match o {
         InterfaceDescriptionOption::IfName(n) => Some(n.to_string()),
         _ => None,
@@ -169,17 +187,25 @@ fn resolve_interface(
         .options
         .iter()
         .filter_map(|o| match o {
-            InterfaceDescriptionOption::IfIpv4Addr(b) => <[u8; 4]>::try_from(b.get(..4)?)
-                .ok()
-                .map(std::net::IpAddr::from),
-            InterfaceDescriptionOption::IfIpv6Addr(b) => <[u8; 16]>::try_from(b.get(..16)?)
-                .ok()
-                .map(std::net::IpAddr::from),
+            InterfaceDescriptionOption::IfIpv4Addr(b) => {
+                let a = <[u8; 4]>::try_from(b.get(..4)?).ok()?;
+                let len = b
+                    .get(4..8)
+                    .and_then(|m| <[u8; 4]>::try_from(m).ok())
+                    .map(u32::from_be_bytes)
+                    .filter(|m| m.leading_ones() + m.trailing_zeros() == 32)
+                    .map_or(32, |m| m.leading_ones() as u8);
+                Some((std::net::IpAddr::from(a), len))
+            }
+            InterfaceDescriptionOption::IfIpv6Addr(b) => {
+                let a = <[u8; 16]>::try_from(b.get(..16)?).ok()?;
+                let len = b.get(16).copied().filter(|&l| l <= 128).unwrap_or(128);
+                Some((std::net::IpAddr::from(a), len))
+            }
             _ => None,
         })
         .collect();
-    let g = table.interfaces.len();
-    table.interfaces.push(CaptureInterface {
+    CaptureInterface {
         section,
         id,
         linktype: u32::from(idb.linktype),
@@ -187,12 +213,7 @@ fn resolve_interface(
         name,
         packets: 0,
         addrs,
-    });
-    if section_map.len() <= id as usize {
-        section_map.resize(id as usize + 1, u32::MAX);
     }
-    section_map[id as usize] = g as u32;
-    Some(g)
 }
 
 type Src<R> = io::Chain<Cursor<Vec<u8>>, Counting<R>>;
@@ -616,6 +637,22 @@ impl<R: Read> CaptureReader<R> {
     /// iterator returned `None`).
     pub fn interfaces(&self) -> &CaptureInterfaces {
         &self.ifaces
+    }
+
+    /// Every interface the current pcapng section has described so far — its Interface
+    /// Description Blocks, whether a packet referred to them yet or not (after the first
+    /// packet: the ones written before it, which is where tcpdump and dumpcap write them all).
+    /// Empty for a classic pcap.
+    pub fn described_interfaces(&self) -> Vec<CaptureInterface> {
+        match &self.inner {
+            Inner::PcapNg { reader } => reader
+                .interfaces()
+                .iter()
+                .enumerate()
+                .map(|(id, idb)| describe(idb, self.section, id as u32))
+                .collect(),
+            _ => Vec::new(),
+        }
     }
 
     fn account(&mut self, r: &Result<Packet, PacketProblem>) {

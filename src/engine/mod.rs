@@ -781,7 +781,10 @@ impl<'r> Engine<'r> {
                     if let Some(end) = self.rp_filter(pkt, hc) {
                         return Some(end);
                     }
-                    if let Some(end) = forward_check(pkt.dst, &mut hc.skb) {
+                    let iface = self.env.iface_of(pkt);
+                    let other_dev =
+                        hc.indev.name(iface, &self.env) != hc.outdev.name(iface, &self.env);
+                    if let Some(end) = forward_check(pkt.src, pkt.dst, other_dev, &mut hc.skb) {
                         return Some(end);
                     }
                     if let Some(end) = self.hook(Hook::Forward, pkt, hc, out) {
@@ -1207,9 +1210,17 @@ fn options_check(pkt: &Packet) -> Option<TableResult> {
 
 /// What `ip_forward` / `ip6_forward` do before the FORWARD hook (multicast never gets here:
 /// the input route keeps or drops it, see `Engine::route_local_in`): a TTL/hop limit of 1 or
-/// less expires (time exceeded, dropped), otherwise it is decremented — FORWARD and
-/// POSTROUTING see the decremented value.
-fn forward_check(dst: std::net::IpAddr, skb: &mut Skb) -> Option<TableResult> {
+/// less expires (time exceeded, dropped); an IPv6 packet from a link-local source leaving by
+/// another interface than it came in on (`other_dev`) is dropped ("This check is security
+/// critical": link-local addresses mean nothing beyond their link; back out of the same
+/// interface it is forwarded, with a redirect); otherwise the TTL is decremented — FORWARD
+/// and POSTROUTING see the decremented value.
+fn forward_check(
+    src: std::net::IpAddr,
+    dst: std::net::IpAddr,
+    other_dev: bool,
+    skb: &mut Skb,
+) -> Option<TableResult> {
     let drop = |why| {
         Some(TableResult {
             verdict: TableVerdict::Drop,
@@ -1222,6 +1233,14 @@ fn forward_check(dst: std::net::IpAddr, skb: &mut Skb) -> Option<TableResult> {
         } else {
             "hop limit expired in transit (ip6_forward: time exceeded, before FORWARD)"
         });
+    }
+    if let std::net::IpAddr::V6(s) = src {
+        if other_dev && s.is_unicast_link_local() {
+            return drop(
+                "link-local source routed to another interface (ip6_forward: not forwarded \
+                 beyond its link, before FORWARD)",
+            );
+        }
     }
     skb.ttl -= 1;
     None

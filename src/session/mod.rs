@@ -431,11 +431,13 @@ pub fn adopt_capture_interfaces(host: &mut HostOptions, traffic: &Traffic) -> Op
         .into_iter()
         .filter_map(|i| Some((i.name?, i.addrs)))
         .flat_map(|(name, addrs)| {
-            addrs.into_iter().map(move |(addr, len)| crate::host::IfAddr {
-                dev: name.to_string(),
-                addr,
-                len,
-            })
+            addrs
+                .into_iter()
+                .map(move |(addr, len)| crate::host::IfAddr {
+                    dev: name.to_string(),
+                    addr,
+                    len,
+                })
         })
         .collect();
     if found.is_empty() {

@@ -1,0 +1,75 @@
+//! IPv6 link-local sources on a router with several interfaces, against the kernel
+//! (net/ipv6/ip6_output.c `ip6_forward`): a packet from fe80::/10 routed out of *another*
+//! interface than it came in on is dropped before FORWARD ("This check is security critical");
+//! routed back out of the interface it came in on, it is forwarded (the kernel also sends a
+//! redirect). The host: fixtures/containers/docker-host6.json (eth0 2001:db8:a::10/64, docker0
+//! 2001:db8:d0c::1/64), every frame in on eth0, FORWARD's policy ACCEPT.
+#[macro_use]
+mod kernel_harness;
+mod oracle_common;
+
+use std::net::Ipv6Addr;
+
+use fwcheck::compare::compare;
+use fwcheck::lint::load_str;
+use fwcheck::oracle::Pacing;
+use fwcheck::packet::Family;
+use fwcheck::ruleset::ParseOptions;
+use oracle_common::*;
+
+const RULES6: &str = "*filter
+:INPUT DROP [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+COMMIT
+";
+
+fn ip6(s: &str) -> Ipv6Addr {
+    s.parse().unwrap()
+}
+
+fn link_local_sources_stay_on_their_link() {
+    let loaded = load_str(
+        "ll.rules.v6",
+        RULES6,
+        ParseOptions {
+            family: Family::V6,
+            ..ParseOptions::default()
+        },
+    );
+    assert!(!loaded.has_errors(), "{}", loaded.render_diagnostics(false));
+    let syn = |src: &str, dst: &str, sport: u16| tcp6(ip6(src), ip6(dst), sport, 80, 1000, 0, SYN);
+    let packets = vec![
+        // 1. Link-local source, routed to docker0: dropped before FORWARD.
+        syn("fe80::99", "2001:db8:d0c::2", 40001),
+        // 2. A global source to the same container: forwarded.
+        syn("2001:db8:c::7", "2001:db8:d0c::2", 40002),
+        // 3. Link-local source, routed back out of eth0: forwarded.
+        syn("fe80::99", "2001:db8:a::99", 40003),
+    ];
+    let cmp = compare(
+        &loaded,
+        decoded(packets),
+        container_sim("docker-host6.json", "eth0"),
+        Pacing::AsFastAsPossible,
+    )
+    .expect("compare");
+    assert_eq!(cmp.mismatches, 0, "{}", cmp.render(true));
+    assert_eq!(cmp.compared, 3, "{}", cmp.render(true));
+    let got: Vec<String> = kernel_and_rule(&cmp)
+        .into_iter()
+        .map(|(k, why)| format!("{k} {}", why.split(" (line").next().unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "DROP stack: link-local source routed to another interface (ip6_forward: not \
+             forwarded beyond its link, before FORWARD)",
+            "ACCEPT filter FORWARD policy ACCEPT",
+            "ACCEPT filter FORWARD policy ACCEPT",
+        ],
+        "{got:#?}"
+    );
+}
+
+kernel_tests!(link_local_sources_stay_on_their_link);

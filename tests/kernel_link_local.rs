@@ -3,7 +3,8 @@
 //! interface than it came in on is dropped before FORWARD ("This check is security critical");
 //! routed back out of the interface it came in on, it is forwarded (the kernel also sends a
 //! redirect). The host: fixtures/containers/docker-host6.json (eth0 2001:db8:a::10/64, docker0
-//! 2001:db8:d0c::1/64), every frame in on eth0, FORWARD's policy ACCEPT.
+//! 2001:db8:d0c::1/64), every frame in on eth0, FORWARD's policy ACCEPT. And a packet to any of
+//! the host's link-local addresses is the host's, whichever interface it arrives on.
 #[macro_use]
 mod kernel_harness;
 mod oracle_common;
@@ -72,4 +73,63 @@ fn link_local_sources_stay_on_their_link() {
     );
 }
 
-kernel_tests!(link_local_sources_stay_on_their_link);
+kernel_tests!(
+    link_local_sources_stay_on_their_link,
+    link_local_destinations_by_interface
+);
+
+/// Link-local destinations: the input route looks up a host address without regard to the
+/// interface it came in on (no output interface in an input lookup), so a packet arriving on
+/// eth0 to docker0's link-local address is the host's, delivered to INPUT, as one to eth0's
+/// own is — in the kernel as in fwcheck (the weak host model).
+fn link_local_destinations_by_interface() {
+    const RULES: &str = "*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -d fe80::d/128 -j ACCEPT
+-A INPUT -d fe80::a/128 -j ACCEPT
+COMMIT
+";
+    let loaded = load_str(
+        "ll.rules.v6",
+        RULES,
+        ParseOptions {
+            family: Family::V6,
+            ..ParseOptions::default()
+        },
+    );
+    assert!(!loaded.has_errors(), "{}", loaded.render_diagnostics(false));
+    let mut h = fwcheck::host::HostConfig::default();
+    for a in [
+        "eth0=2001:db8:a::10/64",
+        "eth0=fe80::a/64",
+        "docker0=2001:db8:d0c::1/64",
+        "docker0=fe80::d/64",
+    ] {
+        h.add_addr(fwcheck::host::HostConfig::parse_iface_addr(a).unwrap());
+    }
+    let syn = |src: &str, dst: &str, sport: u16| tcp6(ip6(src), ip6(dst), sport, 22, 1000, 0, SYN);
+    let packets = vec![
+        syn("fe80::99", "fe80::a", 40001),
+        syn("fe80::99", "fe80::d", 40002),
+    ];
+    let cmp = compare(
+        &loaded,
+        decoded(packets),
+        router_sim(&h, "eth0"),
+        Pacing::AsFastAsPossible,
+    )
+    .expect("compare");
+    let got: Vec<String> = kernel_and_rule(&cmp)
+        .into_iter()
+        .map(|(k, why)| format!("{k} {}", why.split(" (line").next().unwrap_or_default()))
+        .collect();
+    assert_eq!(cmp.mismatches, 0, "{}\n{got:#?}", cmp.render(true));
+    assert_eq!(cmp.compared, 2, "{}", cmp.render(true));
+    assert_eq!(
+        got,
+        ["ACCEPT filter INPUT #2", "ACCEPT filter INPUT #1"],
+        "{got:#?}"
+    );
+}

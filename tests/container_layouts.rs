@@ -187,14 +187,14 @@ fn firewalld_zones_with_docker() {
                 "FW016",
                 "tcp/8080 on 192.0.2.10 (eth0) is reachable from outside through PREROUTING \
                  DNAT nat DOCKER #2 -> FORWARD -> docker0 -> 172.17.0.2:80, although INPUT would \
-                 drop it (filter IN_public #9); let through by filter DOCKER #2"
+                 reject it (filter IN_public #9); let through by filter DOCKER #2"
                     .to_string()
             ),
             (
                 "FW016",
                 "tcp/5432 on 192.0.2.10 (eth0) is reachable from outside through PREROUTING \
                  DNAT nat DOCKER #3 -> FORWARD -> docker0 -> 172.17.0.3:5432, although INPUT \
-                 would drop it (filter IN_public #9); let through by filter DOCKER #1"
+                 would reject it (filter IN_public #9); let through by filter DOCKER #1"
                     .to_string()
             ),
         ]
@@ -222,6 +222,13 @@ fn firewalld_zones_with_docker() {
         assert!(
             f.message.ends_with("let through by filter FORWARD #1"),
             "{f:#?}"
+        );
+        // DOCKER-USER is no longer on the path: the fix goes to the top of FORWARD.
+        let fix = f.fix.as_deref().unwrap();
+        assert!(
+            fix.starts_with("iptables -I FORWARD -i eth0 -p tcp -m conntrack --ctorigdstport")
+                && fix.contains("(verified: the probe is then dropped)"),
+            "{fix}"
         );
     }
 }

@@ -279,8 +279,8 @@ fn dnat_of(
 
 /// INPUT's answer to `pkt` had no DNAT sent it elsewhere: the packet run on `no_nat` (the
 /// ruleset without its nat table) goes to INPUT and is dropped or rejected. `Some` with the
-/// deciding rule or policy and whether that verdict is certain; `None` when INPUT would let it
-/// in.
+/// deciding rule or policy as "drop it (RULE)" or "reject it (RULE)", and whether that verdict
+/// is certain; `None` when INPUT would let it in.
 fn input_denies(
     rs: &Ruleset,
     no_nat: &Ruleset,
@@ -305,7 +305,12 @@ fn input_denies(
                 None => format!("{} {} policy", ri.table, ri.chain),
             },
         );
-    Some((by, direct.certain))
+    let verb = if direct.verdict == Some(Verdict::Reject) {
+        "reject"
+    } else {
+        "drop"
+    };
+    Some((format!("{verb} it ({by})"), direct.certain))
 }
 
 /// The FORWARD rule or policy that accepted `o`, in words.
@@ -381,8 +386,9 @@ fn explain(rs: &Ruleset, opts: &CheckOptions, dnat: RuleRef, path: &Path, f: &mu
 }
 
 /// FW016's fix: drop the packet where the operator's FORWARD rules go (DOCKER-USER, else
-/// FORWARD), by the port the client used, which conntrack keeps — verified by running `pkt`
-/// (`what`: "the probe", "frame 1") again on the ruleset with the rule inserted.
+/// FORWARD: the top of FORWARD when a DOCKER-USER rule would not stop it, e.g. FORWARD does
+/// not jump there), by the port the client used, which conntrack keeps — verified by running
+/// `pkt` (`what`: "the probe", "frame 1") again on the ruleset with the rule inserted.
 fn fix_for(
     rs: &Ruleset,
     opts: &CheckOptions,
@@ -392,19 +398,25 @@ fn fix_for(
     what: &str,
 ) -> Option<String> {
     let filter = rs.table(TableKind::Filter)?;
-    let ci = filter
-        .chains
-        .iter()
-        .position(|c| c.name == "DOCKER-USER")
-        .or_else(|| filter.chains.iter().position(|c| c.name == "FORWARD"))?;
-    let cname = filter.chains[ci].name.clone();
     let proto = if proto == 6 { "tcp" } else { "udp" };
     let body = format!(
         "-i {iface} -p {proto} -m conntrack --ctorigdstport {port} --ctdir ORIGINAL -j DROP"
     );
-    let fixed = lockout::with_rule(rs, (TableKind::Filter, ci, 0), &body)?;
-    let again = run(&fixed, opts, iface, pkt);
-    let ok = matches!(again.verdict, Some(Verdict::Drop | Verdict::Reject));
+    // (chain, verified) for DOCKER-USER, then FORWARD, stopping at the first that works.
+    let mut tried: Option<(String, bool)> = None;
+    for name in ["DOCKER-USER", "FORWARD"] {
+        let Some(ci) = filter.chains.iter().position(|c| c.name == name) else {
+            continue;
+        };
+        let fixed = lockout::with_rule(rs, (TableKind::Filter, ci, 0), &body)?;
+        let again = run(&fixed, opts, iface, pkt);
+        let ok = matches!(again.verdict, Some(Verdict::Drop | Verdict::Reject));
+        tried = Some((name.to_string(), ok));
+        if ok {
+            break;
+        }
+    }
+    let (cname, ok) = tried?;
     let mut fix = format!("{} -I {cname} {body}", rs.family.program());
     if ok {
         fix.push_str(&format!(" (verified: {what} is then dropped)"));
@@ -536,7 +548,7 @@ pub fn check(rs: &Ruleset, opts: &CheckOptions) -> Vec<Finding> {
             crate::diag::codes::PUBLISHED_PORT_BYPASSES_INPUT,
             format!(
                 "{proto}/{} on {host_addr} ({outside_if}) is reachable from outside through {}, \
-                 although INPUT would drop it ({denied_by}); let through by {}",
+                 although INPUT would {denied_by}; let through by {}",
                 p.port,
                 path.text,
                 let_through_by(rs, &o)
@@ -674,7 +686,7 @@ pub(crate) fn seen_in_capture(
             crate::diag::codes::PUBLISHED_PORT_BYPASSES_INPUT,
             format!(
                 "{proto}/{} on {} ({}) was reached from outside in the capture: {conns}, the \
-                 first at frame {}, through {}, although INPUT would drop it ({denied_by}); let \
+                 first at frame {}, through {}, although INPUT would {denied_by}; let \
                  through by {}",
                 s.port,
                 pkt.dst,

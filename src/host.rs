@@ -45,7 +45,7 @@ pub struct HostConfig {
     /// Reverse-path filtering (IPv4 only; it needs the addresses and routes to matter).
     pub rp_filter: RpFilter,
     /// Multicast groups the host joined (`ip maddr`'s `inet`/`inet6` lines, `--join`), beyond
-    /// the ones every interface joins by itself ([`HostConfig::joined`]).
+    /// the ones every interface joins by itself (see `HostConfig::joined`).
     pub groups: Vec<Membership>,
     /// The groups are known: a `--join` or an `ip -j maddr` listing was given, so a group not
     /// listed is certainly not joined. Otherwise whether the host joined one is unknown.

@@ -17,8 +17,9 @@ pub fn run(
     start: u64,
     flow: Vec<String>,
 ) -> Result<u8, Error> {
-    // The generator holds what it writes: a bound keeps it to a few GB at most (1,000,000 web
-    // sessions are about 11 M packets).
+    // The generator streams what it writes (sorted runs spilled to temporary files, merged as
+    // they are written): memory is bounded, the file is not; a bound keeps it to some GB (one
+    // web session is about 11 packets).
     const MAX_FLOWS: usize = 1_000_000;
     if flows > MAX_FLOWS {
         return Err(Error::usage(format!(
@@ -34,27 +35,27 @@ pub fn run(
     if !host.is_empty() {
         opts.host = host;
     }
-    let packets = if !flow.is_empty() {
+    let specs = if !flow.is_empty() {
         if profile.is_some() {
             return Err(Error::usage("give a PROFILE or --flow, not both"));
         }
-        flowspec::build(&session::parse_flows(&flow)?, &opts)
+        Some(session::parse_flows(&flow)?)
     } else {
         opts.profile = session::parse_profile(profile.as_deref().unwrap_or("webserver"))?;
-        gen::generate(&opts)
+        None
+    };
+    let write = |w: &mut dyn io::Write| match &specs {
+        Some(specs) => flowspec::write_built(specs, &opts, w),
+        None => gen::write_generated(&opts, w),
     };
     let res = match output {
-        Some(path) => fwcheck::packet::writer::write_pcap_file(&path, &packets).map(|_| {
-            eprintln!(
-                "fwcheck: wrote {} packets to {}",
-                packets.len(),
-                path.display()
-            )
-        }),
+        Some(path) => std::fs::File::create(&path)
+            .and_then(|mut f| write(&mut f))
+            .map(|n| eprintln!("fwcheck: wrote {n} packets to {}", path.display())),
         None if io::stdout().is_terminal() => {
             return Err(Error::usage("refusing to write a capture to a terminal; use -o FILE or redirect standard output"));
         }
-        None => fwcheck::packet::writer::write_pcap(io::stdout().lock(), &packets),
+        None => write(&mut io::stdout().lock()).map(|_| ()),
     };
     match res {
         Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {

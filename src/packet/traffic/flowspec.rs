@@ -486,6 +486,23 @@ fn generic_payload(n: usize, salt: u8) -> Vec<u8> {
 /// and TTLs); when a flow involves none of them, its destination is taken as the host.
 pub fn build(specs: &[FlowSpec], opts: &GenOptions) -> Vec<Packet> {
     let mut sim = Sim::new(opts.seed, opts.start);
+    run_specs(&mut sim, specs, opts);
+    sim.finish()
+}
+
+/// [`build`] written as a classic pcap to `w` in bounded memory (see
+/// [`crate::packet::gen::write_generated`]). Returns the number of packets written.
+pub fn write_built<W: std::io::Write>(
+    specs: &[FlowSpec],
+    opts: &GenOptions,
+    w: W,
+) -> std::io::Result<u64> {
+    let mut sim = Sim::streaming(opts.seed, opts.start, crate::packet::gen::SPILL_BYTES);
+    run_specs(&mut sim, specs, opts);
+    sim.finish_into(w)
+}
+
+fn run_specs(sim: &mut Sim, specs: &[FlowSpec], opts: &GenOptions) {
     let mut t: u64 = 0;
     for (i, f) in specs.iter().enumerate() {
         let mut r = sim.rng.fork(1000 + i as u64);
@@ -562,11 +579,11 @@ pub fn build(specs: &[FlowSpec], opts: &GenOptions) -> Vec<Packet> {
                         },
                     ],
                 };
-                tcp_session(&mut sim, &mut r, t, c, s, &msgs, Start::Handshake, true)
+                tcp_session(sim, &mut r, t, c, s, &msgs, Start::Handshake, true)
             }
             FlowKind::Syn => {
                 tcp_probe(
-                    &mut sim,
+                    sim,
                     t,
                     f.src,
                     f.sport,
@@ -580,7 +597,7 @@ pub fn build(specs: &[FlowSpec], opts: &GenOptions) -> Vec<Packet> {
             }
             FlowKind::Rst => {
                 tcp_probe(
-                    &mut sim,
+                    sim,
                     t,
                     f.src,
                     f.sport,
@@ -621,14 +638,14 @@ pub fn build(specs: &[FlowSpec], opts: &GenOptions) -> Vec<Packet> {
                 } else {
                     generic_payload(32, 1)
                 };
-                udp(&mut sim, t, f.src, f.sport, f.dst, f.dport, ttl, q);
+                udp(sim, t, f.src, f.sport, f.dst, f.dport, ttl, q);
                 if reply {
                     let a = if f.dport == 53 {
                         dns_response(id, "example.com", &[f.dst])
                     } else {
                         generic_payload(48, 5)
                     };
-                    udp(&mut sim, t + 25_000, f.dst, f.dport, f.src, f.sport, ttl, a);
+                    udp(sim, t + 25_000, f.dst, f.dport, f.src, f.sport, ttl, a);
                     t + 25_000
                 } else {
                     t
@@ -643,23 +660,22 @@ pub fn build(specs: &[FlowSpec], opts: &GenOptions) -> Vec<Packet> {
                     .unwrap_or_else(|| generic_payload(56, 2));
                 let mut tt = t;
                 if request {
-                    echo(&mut sim, tt, f.src, f.dst, false, id, 1, ttl, pl.clone());
+                    echo(sim, tt, f.src, f.dst, false, id, 1, ttl, pl.clone());
                     tt += 25_000;
                 }
                 if reply {
                     // The reply goes back from the destination to the source.
-                    echo(&mut sim, tt, f.dst, f.src, true, id, 1, ttl, pl);
+                    echo(sim, tt, f.dst, f.src, true, id, 1, ttl, pl);
                 }
                 tt
             }
             FlowKind::Icmp { icmp_type, code } => {
-                port_unreachable_like(&mut sim, &mut r, t, f.src, f.dst, icmp_type, code);
+                port_unreachable_like(sim, &mut r, t, f.src, f.dst, icmp_type, code);
                 t
             }
         };
         t = end + 100_000;
     }
-    sim.finish()
 }
 
 #[cfg(test)]

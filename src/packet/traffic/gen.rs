@@ -126,20 +126,37 @@ impl Default for GenOptions {
 /// Generates the packets of `opts.profile`, time-ordered, frames numbered from 1.
 pub fn generate(opts: &GenOptions) -> Vec<Packet> {
     let mut sim = Sim::new(opts.seed, opts.start);
+    run_profile(&mut sim, opts);
+    sim.finish()
+}
+
+/// [`generate`] written as a classic pcap to `w` in bounded memory: the packets are kept as
+/// frames and spilled in sorted runs to temporary files, merged in time order as they are
+/// written. The bytes are those of `write_pcap(w, &generate(opts))`. Returns the number of
+/// packets written.
+pub fn write_generated<W: std::io::Write>(opts: &GenOptions, w: W) -> std::io::Result<u64> {
+    let mut sim = Sim::streaming(opts.seed, opts.start, SPILL_BYTES);
+    run_profile(&mut sim, opts);
+    sim.finish_into(w)
+}
+
+/// Frame bytes a streaming generator holds before it spills a sorted run to disk.
+pub(crate) const SPILL_BYTES: usize = 32 << 20;
+
+fn run_profile(sim: &mut Sim, opts: &GenOptions) {
     let hosts = host_per_family(&opts.host);
     for (i, host) in hosts.iter().enumerate() {
         let peers = Peers::for_host(*host);
         let mut rng = sim.rng.fork(i as u64 + 1);
         match opts.profile {
-            Profile::Webserver => webserver(&mut sim, &mut rng, &peers, opts.flows),
-            Profile::Scan => scan(&mut sim, &mut rng, &peers, opts.flows),
-            Profile::Dns => dns_profile(&mut sim, &mut rng, &peers, opts.flows),
-            Profile::PingFlood => ping_flood(&mut sim, &mut rng, &peers, opts.flows),
-            Profile::Knock => knock(&mut sim, &mut rng, &peers, opts.flows),
-            Profile::Ftp => ftp(&mut sim, &mut rng, &peers, opts.flows),
+            Profile::Webserver => webserver(sim, &mut rng, &peers, opts.flows),
+            Profile::Scan => scan(sim, &mut rng, &peers, opts.flows),
+            Profile::Dns => dns_profile(sim, &mut rng, &peers, opts.flows),
+            Profile::PingFlood => ping_flood(sim, &mut rng, &peers, opts.flows),
+            Profile::Knock => knock(sim, &mut rng, &peers, opts.flows),
+            Profile::Ftp => ftp(sim, &mut rng, &peers, opts.flows),
         }
     }
-    sim.finish()
 }
 
 fn host_per_family(hosts: &[IpAddr]) -> Vec<IpAddr> {
@@ -223,11 +240,13 @@ enum Side {
     Remote,
 }
 
-/// The event list being built: (time in µs since start, insertion order, packet).
+/// The event list being built: (time in µs since start, insertion order, packet), kept as
+/// packets or, streaming, as frames spilled in sorted runs ([`Spill`]).
 pub(crate) struct Sim {
     start: Timestamp,
     pub(crate) rng: Rng,
     out: Vec<(u64, u64, Packet)>,
+    spill: Option<Spill>,
     order: u64,
     ip_ids: std::collections::BTreeMap<IpAddr, u16>,
     hosts: Vec<IpAddr>,
@@ -239,9 +258,25 @@ impl Sim {
             start,
             rng: Rng::new(seed),
             out: Vec::new(),
+            spill: None,
             order: 0,
             ip_ids: Default::default(),
             hosts: Vec::new(),
+        }
+    }
+
+    /// A generator that keeps frames, not packets, spilling a sorted run to a temporary file
+    /// whenever `limit` bytes of them are held ([`Sim::finish_into`] merges the runs).
+    pub(crate) fn streaming(seed: u64, start: Timestamp, limit: usize) -> Self {
+        Sim {
+            spill: Some(Spill {
+                held: Vec::new(),
+                bytes: 0,
+                limit,
+                runs: Vec::new(),
+                error: None,
+            }),
+            ..Sim::new(seed, start)
         }
     }
 
@@ -286,7 +321,14 @@ impl Sim {
         };
         let p = build(&spec, 0, Timestamp(t), link);
         self.order += 1;
-        self.out.push((t, self.order, p.clone()));
+        match &mut self.spill {
+            Some(sp) => sp.push(
+                t,
+                self.order,
+                crate::packet::writer::frame_packet(crate::packet::decode::linktype::ETHERNET, &p),
+            ),
+            None => self.out.push((t, self.order, p.clone())),
+        }
         p
     }
 
@@ -305,16 +347,153 @@ impl Sim {
         let mut last: Option<u64> = None;
         let mut v = Vec::with_capacity(self.out.len());
         for (i, (t, _, mut p)) in self.out.into_iter().enumerate() {
-            let t = match last {
-                Some(l) if t <= l => l + 1,
-                _ => t,
-            };
-            last = Some(t);
+            let t = strictly_after(&mut last, t);
             p.frame = i as u64 + 1;
             p.ts = Timestamp(self.start.0 + t * 1000);
             v.push(p);
         }
         v
+    }
+
+    /// A streaming generator's frames as a classic pcap (the bytes [`Sim::finish`] and
+    /// `write_pcap` give): the runs on disk and the frames held merged by (time, order), time
+    /// stamps made strictly increasing as they are written. Returns the number of packets.
+    pub(crate) fn finish_into<W: std::io::Write>(self, w: W) -> std::io::Result<u64> {
+        use crate::packet::writer::{write_pcap_header, write_pcap_record, PcapOptions, Record};
+        use std::cmp::Reverse;
+        use std::collections::BinaryHeap;
+        use std::io::Write as _;
+        let start = self.start;
+        let Some(Spill {
+            mut held,
+            mut runs,
+            error,
+            ..
+        }) = self.spill
+        else {
+            let packets = self.finish();
+            crate::packet::writer::write_pcap(w, &packets)?;
+            return Ok(packets.len() as u64);
+        };
+        if let Some(e) = error {
+            return Err(e);
+        }
+        held.sort_unstable_by_key(|(t, o, _)| (*t, *o));
+        let mut held = held.into_iter();
+        let n = runs.len();
+        // Source i < n: run i on disk; source n: the frames still held.
+        let mut read = |i: usize| match runs.get_mut(i) {
+            Some(r) => Spill::read(r),
+            None => Ok(held.next()),
+        };
+        let mut frames: Vec<Vec<u8>> = vec![Vec::new(); n + 1];
+        let mut heap = BinaryHeap::with_capacity(n + 1);
+        for (i, slot) in frames.iter_mut().enumerate() {
+            if let Some((t, o, f)) = read(i)? {
+                *slot = f;
+                heap.push(Reverse((t, o, i)));
+            }
+        }
+        let o = PcapOptions::default();
+        let mut w = std::io::BufWriter::with_capacity(1 << 16, w);
+        write_pcap_header(&mut w, &o)?;
+        let (mut last, mut count) = (None, 0u64);
+        while let Some(Reverse((t, _, i))) = heap.pop() {
+            let data = std::mem::take(&mut frames[i]);
+            let t = strictly_after(&mut last, t);
+            let r = Record {
+                ts: Timestamp(start.0 + t * 1000),
+                orig_len: data.len() as u32,
+                data,
+                interface: 0,
+            };
+            write_pcap_record(&mut w, &o, &r)?;
+            count += 1;
+            if let Some((t, ord, f)) = read(i)? {
+                frames[i] = f;
+                heap.push(Reverse((t, ord, i)));
+            }
+        }
+        w.flush()?;
+        Ok(count)
+    }
+}
+
+/// `t`, or just after the last time stamp given when it is not later (time stamps strictly
+/// increase).
+fn strictly_after(last: &mut Option<u64>, t: u64) -> u64 {
+    let t = match *last {
+        Some(l) if t <= l => l + 1,
+        _ => t,
+    };
+    *last = Some(t);
+    t
+}
+
+/// A streaming generator's frames: (time, order, frame bytes) held until `limit` bytes, then
+/// sorted and written as a run to an anonymous temporary file (a merge sort's runs; memory
+/// stays bounded whatever the number of flows).
+struct Spill {
+    held: Vec<(u64, u64, Vec<u8>)>,
+    bytes: usize,
+    limit: usize,
+    runs: Vec<std::io::BufReader<std::fs::File>>,
+    /// The first error writing a run (reported by [`Sim::finish_into`]).
+    error: Option<std::io::Error>,
+}
+
+impl Spill {
+    fn push(&mut self, t: u64, order: u64, frame: Vec<u8>) {
+        if self.error.is_some() {
+            return;
+        }
+        self.bytes += frame.len() + 40;
+        self.held.push((t, order, frame));
+        if self.bytes >= self.limit {
+            if let Err(e) = self.spill_run() {
+                self.held.clear();
+                self.error = Some(e);
+            }
+        }
+    }
+
+    /// Records: time and order (u64 LE), length (u32 LE), frame.
+    fn spill_run(&mut self) -> std::io::Result<()> {
+        use std::io::{Seek, Write};
+        self.held.sort_unstable_by_key(|(t, o, _)| (*t, *o));
+        let mut f = tempfile::tempfile()?;
+        {
+            let mut w = std::io::BufWriter::with_capacity(1 << 16, &mut f);
+            for (t, o, d) in self.held.drain(..) {
+                w.write_all(&t.to_le_bytes())?;
+                w.write_all(&o.to_le_bytes())?;
+                w.write_all(&(d.len() as u32).to_le_bytes())?;
+                w.write_all(&d)?;
+            }
+            w.flush()?;
+        }
+        f.seek(std::io::SeekFrom::Start(0))?;
+        self.runs
+            .push(std::io::BufReader::with_capacity(1 << 16, f));
+        self.bytes = 0;
+        Ok(())
+    }
+
+    fn read(
+        r: &mut std::io::BufReader<std::fs::File>,
+    ) -> std::io::Result<Option<(u64, u64, Vec<u8>)>> {
+        use std::io::Read;
+        let mut h = [0u8; 20];
+        match r.read_exact(&mut h) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+            Err(e) => return Err(e),
+        }
+        let word = |a: usize| u64::from_le_bytes(h[a..a + 8].try_into().expect("8 bytes"));
+        let len = u32::from_le_bytes(h[16..20].try_into().expect("4 bytes")) as usize;
+        let mut d = vec![0u8; len];
+        r.read_exact(&mut d)?;
+        Ok(Some((word(0), word(8), d)))
     }
 }
 
@@ -1556,6 +1735,54 @@ fn knock(sim: &mut Sim, rng: &mut Rng, p: &Peers, _flows: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The streaming writer's bytes are the in-memory generator's, with the default spill limit
+    /// and with runs of a few frames (many runs merged), for every profile, both families and
+    /// flow specs.
+    #[test]
+    fn streaming_writes_the_same_bytes_in_bounded_memory() {
+        let in_memory = |packets: &[Packet]| {
+            let mut v = Vec::new();
+            crate::packet::writer::write_pcap(&mut v, packets).unwrap();
+            v
+        };
+        for profile in Profile::ALL {
+            let opts = GenOptions {
+                profile,
+                flows: 40,
+                host: vec![IpAddr::V4(DEFAULT_HOST), "2001:db8::10".parse().unwrap()],
+                ..GenOptions::default()
+            };
+            let want = in_memory(&generate(&opts));
+            let mut got = Vec::new();
+            let n = write_generated(&opts, &mut got).unwrap();
+            assert_eq!(got, want, "{profile:?}");
+            for limit in [1, 700, 5_000] {
+                let mut sim = Sim::streaming(opts.seed, opts.start, limit);
+                run_profile(&mut sim, &opts);
+                assert!(
+                    sim.spill.as_ref().unwrap().runs.len() > 1,
+                    "{profile:?} {limit}: no runs spilled"
+                );
+                let mut got = Vec::new();
+                assert_eq!(sim.finish_into(&mut got).unwrap(), n);
+                assert_eq!(got, want, "{profile:?}, spill limit {limit}");
+            }
+        }
+        let specs: Vec<_> = [
+            "tcp 198.51.100.7:40000 > 203.0.113.10:22",
+            "udp 198.51.100.7:5353 > 224.0.0.251:5353",
+            "icmp echo 198.51.100.7 > 203.0.113.10",
+        ]
+        .iter()
+        .map(|s| crate::packet::flowspec::parse(s).unwrap())
+        .collect();
+        let opts = GenOptions::default();
+        let want = in_memory(&crate::packet::flowspec::build(&specs, &opts));
+        let mut got = Vec::new();
+        crate::packet::flowspec::write_built(&specs, &opts, &mut got).unwrap();
+        assert_eq!(got, want);
+    }
 
     #[test]
     fn same_seed_same_packets_different_seed_different() {

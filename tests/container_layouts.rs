@@ -258,15 +258,58 @@ fn kube_proxy_nodeport() {
     assert!(findings(&rules(&fixed), "kube-node.json").is_empty());
 }
 
+/// Without a host configuration, dockerd's masquerade rule (`-s 172.17.0.0/16 ! -o docker0 -j
+/// MASQUERADE`) makes docker0 and its subnet evident: the Docker layouts give the findings they
+/// give with `docker-host.json` (the probe to the host address the checks assume), each saying
+/// what was assumed. Layouts without such a rule (netavark, kube-proxy) probe nothing.
 #[test]
-fn layouts_without_a_host_configuration_probe_nothing() {
+fn layouts_without_a_host_configuration() {
+    let ports = |f: &[Finding]| {
+        let mut v: Vec<String> = f
+            .iter()
+            .map(|f| {
+                let m = &f.message;
+                format!("{} {}", f.code, &m[..m.find(" on ").unwrap_or(m.len())])
+            })
+            .collect();
+        v.sort();
+        v
+    };
     for name in [
+        "docker-host.rules.v4",
         "docker-forward-chains.rules.v4",
-        "podman-netavark.rules.v4",
         "docker-ufw.rules.v4",
+        "docker-ufw-fixed.rules.v4",
         "firewalld-docker.rules.v4",
-        "kube-proxy-nodeport.rules.v4",
     ] {
+        let l = rules(&fixture(name));
+        let bare = analysis::exposure::check(&l.ruleset, &CheckOptions::default());
+        assert!(!bare.is_empty(), "{name}");
+        assert_eq!(
+            ports(&bare),
+            ports(&findings(&l, "docker-host.json")),
+            "{name}"
+        );
+        for f in &bare {
+            assert!(
+                f.details.iter().any(|d| d.starts_with(
+                    "assumed, no host configuration given: docker0 holds 172.17.0.1/16 \
+                     (`-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE`"
+                )),
+                "{name}: {f:#?}"
+            );
+        }
+        // What the static FW016 proposes also closes the port there.
+        assert!(
+            bare.iter().filter(|f| f.code == "FW016").all(|f| f
+                .fix
+                .as_deref()
+                .unwrap()
+                .contains("(verified:")),
+            "{name}: {bare:#?}"
+        );
+    }
+    for name in ["podman-netavark.rules.v4", "kube-proxy-nodeport.rules.v4"] {
         let l = rules(&fixture(name));
         assert!(
             analysis::exposure::check(&l.ruleset, &CheckOptions::default()).is_empty(),

@@ -446,10 +446,88 @@ fn without_nat(rs: &Ruleset) -> Ruleset {
 }
 
 pub fn check(rs: &Ruleset, opts: &CheckOptions) -> Vec<Finding> {
-    let host = &opts.env.host;
-    if host.is_empty() {
-        return Vec::new();
+    if !opts.env.host.is_empty() {
+        return check_with(rs, opts);
     }
+    // No host configuration: the one the ruleset makes evident, said in every finding.
+    let Some((host, assumed)) = evident_host(rs, opts) else {
+        return Vec::new();
+    };
+    let mut o = opts.clone();
+    o.env.apply_host(&host);
+    let mut found = check_with(rs, &o);
+    for f in &mut found {
+        f.details.push(assumed.clone());
+    }
+    found
+}
+
+/// Without a host configuration, the interfaces a container tool's masquerade rule makes
+/// evident: `-A POSTROUTING -s NET ! -o BRIDGE -j MASQUERADE` (what dockerd writes for each
+/// bridge network) says BRIDGE holds NET (its first address), and the host's address (as the
+/// other checks take it) is on the interface packets are seen on (`--iface`, eth0), with the
+/// default route. `None` when no such rule is found; else the configuration and the sentence
+/// saying what was assumed.
+fn evident_host(rs: &Ruleset, opts: &CheckOptions) -> Option<(crate::host::HostConfig, String)> {
+    use crate::host::{HostConfig, IfAddr};
+    let nat = rs.table(TableKind::Nat)?;
+    let post = nat.chains.iter().find(|c| c.name == "POSTROUTING")?;
+    let outside = opts.env.iface.as_str();
+    let mut h = HostConfig::default();
+    let mut said = Vec::new();
+    for r in &post.rules {
+        let (Some((net, false)), Some(o), Action::Target(tg)) = (&r.src, &r.outiface, &r.action)
+        else {
+            continue;
+        };
+        if !o.invert || o.name.ends_with('+') || o.name == outside || tg.name() != "MASQUERADE" {
+            continue;
+        }
+        let (first, len) = match *net {
+            crate::netfilter::AddrMask::V4 { addr, mask } if mask.leading_ones() < 31 => (
+                IpAddr::from(std::net::Ipv4Addr::from(addr | 1)),
+                mask.leading_ones() as u8,
+            ),
+            crate::netfilter::AddrMask::V6 { addr, mask } if mask.leading_ones() < 127 => (
+                IpAddr::from(std::net::Ipv6Addr::from(addr | 1)),
+                mask.leading_ones() as u8,
+            ),
+            _ => continue,
+        };
+        h.add_addr(IfAddr {
+            dev: o.name.clone(),
+            addr: first,
+            len,
+        });
+        said.push(format!(
+            "{} holds {first}/{len} (`{}`, line {})",
+            o.name,
+            rule_text("POSTROUTING", r),
+            rs.line_of(r.span)
+        ));
+    }
+    if said.is_empty() {
+        return None;
+    }
+    let (host, _) = super::host_for(rs, &opts.env, rs.family);
+    let len = if host.is_ipv4() { 24 } else { 64 };
+    h.add_addr(IfAddr {
+        dev: outside.to_string(),
+        addr: host,
+        len,
+    });
+    let default = if host.is_ipv4() { "0.0.0.0/0" } else { "::/0" };
+    h.add_route(crate::host::HostConfig::parse_route(&format!("{default} dev {outside}")).ok()?);
+    let assumed = format!(
+        "assumed, no host configuration given: {}, and the host's {host} is on {outside} with \
+         the default route (give --host-config with the host's `ip -j addr` and `ip -j route`)",
+        said.join(", ")
+    );
+    Some((h, assumed))
+}
+
+fn check_with(rs: &Ruleset, opts: &CheckOptions) -> Vec<Finding> {
+    let host = &opts.env.host;
     let v4 = rs.family == Family::V4;
     let file = rs.source.name.clone();
     let pubs = published(rs);

@@ -276,9 +276,15 @@ fn fw017_the_docker_user_rule_on_the_host_port_never_fires() {
 
 #[test]
 fn no_finding_when_input_allows_or_without_interfaces() {
-    // Without interfaces nothing can be forwarded to docker0: no probe is run.
-    let l = docker();
+    // Without interfaces and without a bridge the ruleset makes evident (no MASQUERADE `!
+    // -o BRIDGE`), nothing can be forwarded to docker0: no probe is run.
+    let text = std::fs::read_to_string(fixture("docker-host.rules.v4")).unwrap();
+    let masq = "-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE\n";
+    assert!(text.contains(masq));
+    let l = rules(&text.replace(masq, ""));
     assert!(analysis::exposure::check(&l.ruleset, &CheckOptions::default()).is_empty());
+    let l = docker();
+    assert!(!analysis::exposure::check(&l.ruleset, &CheckOptions::default()).is_empty());
     // With the fix in DOCKER-USER, 8080 is closed; 5432 is still published.
     let text = std::fs::read_to_string(fixture("docker-host.rules.v4")).unwrap().replace(
         "-A DOCKER-USER -i eth0 -p tcp -m tcp --dport 8080 -j DROP",

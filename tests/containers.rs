@@ -1142,3 +1142,40 @@ fn host_network_service_is_judged_by_input() {
         assert!(r.decided_by.starts_with("filter INPUT #4"), "{r:?}");
     }
 }
+
+/// `exposure` without a host configuration takes the bridge dockerd's MASQUERADE rule makes
+/// evident (and says so): the published ports are forwarded to docker0 and accepted, not sent
+/// back out of eth0 to FORWARD's policy.
+#[test]
+fn cli_exposure_without_a_host_configuration() {
+    let (code, text) = fwcheck(&[
+        "exposure",
+        "fixtures/containers/docker-host.rules.v4",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("fwcheck: assumed, no host configuration given: docker0 holds 172.17.0.1/16"),
+        "{text}"
+    );
+    let rows: Vec<serde_json::Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let row = |port: u64| {
+        rows.iter()
+            .find(|r| r["port"] == port && r["proto"] == "tcp")
+            .unwrap_or_else(|| panic!("no row for {port}: {text}"))
+    };
+    for (port, via) in [
+        (8080, "-> docker0 -> 172.17.0.2:80"),
+        (5432, "-> docker0 -> 172.17.0.3:5432"),
+    ] {
+        let r = row(port);
+        assert_eq!(r["verdict"], "ACCEPT", "{r}");
+        assert!(r["via"].as_str().unwrap().ends_with(via), "{r}");
+    }
+    assert_eq!(row(22)["verdict"], "ACCEPT");
+    assert_eq!(row(80)["verdict"], "DROP");
+}

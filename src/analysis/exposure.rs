@@ -468,7 +468,10 @@ pub fn check(rs: &Ruleset, opts: &CheckOptions) -> Vec<Finding> {
 /// other checks take it) is on the interface packets are seen on (`--iface`, eth0), with the
 /// default route. `None` when no such rule is found; else the configuration and the sentence
 /// saying what was assumed.
-fn evident_host(rs: &Ruleset, opts: &CheckOptions) -> Option<(crate::host::HostConfig, String)> {
+pub fn evident_host(
+    rs: &Ruleset,
+    opts: &CheckOptions,
+) -> Option<(crate::host::HostConfig, String)> {
     use crate::host::{HostConfig, IfAddr};
     let nat = rs.table(TableKind::Nat)?;
     let post = nat.chains.iter().find(|c| c.name == "POSTROUTING")?;

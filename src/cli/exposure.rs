@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use fwcheck::analysis::exposure::{matrix, Reach};
+use fwcheck::analysis::exposure::{self, matrix, Reach};
 use fwcheck::ruleset::Family;
 use fwcheck::session::{Error, Exit};
 
@@ -56,7 +56,23 @@ pub fn run(a: ExposureArgs) -> Result<u8, Error> {
         }
         all.push(other);
     }
-    let check = a.common.check_options(&host, &host.hosts)?;
+    let mut check = a.common.check_options(&host, &host.hosts)?;
+    if check.env.host.is_empty() {
+        // The bridges the rulesets make evident (dockerd's MASQUERADE), said on stderr.
+        let evident: Vec<_> = all
+            .iter()
+            .filter_map(|r| exposure::evident_host(&r.loaded.ruleset, &check))
+            .collect();
+        let mut both = fwcheck::host::HostConfig::default();
+        for (h, why) in &evident {
+            eprintln!("fwcheck: {why}");
+            h.addrs.iter().for_each(|a| both.add_addr(a.clone()));
+            h.routes.iter().for_each(|r| both.add_route(r.clone()));
+        }
+        if !both.is_empty() {
+            check.env.apply_host(&both);
+        }
+    }
     let rows: Vec<Reach> = all
         .iter()
         .flat_map(|r| matrix(&r.loaded.ruleset, &check))

@@ -783,7 +783,7 @@ impl<'r> Engine<'r> {
                     }
                     let iface = self.env.iface_of(pkt);
                     let other_dev =
-                        hc.indev.name(iface, &self.env) != hc.outdev.name(iface, &self.env);
+                        || hc.indev.name(iface, &self.env) != hc.outdev.name(iface, &self.env);
                     if let Some(end) = forward_check(pkt.src, pkt.dst, other_dev, &mut hc.skb) {
                         return Some(end);
                     }
@@ -1211,14 +1211,14 @@ fn options_check(pkt: &Packet) -> Option<TableResult> {
 /// What `ip_forward` / `ip6_forward` do before the FORWARD hook (multicast never gets here:
 /// the input route keeps or drops it, see `Engine::route_local_in`): a TTL/hop limit of 1 or
 /// less expires (time exceeded, dropped); an IPv6 packet from a link-local source leaving by
-/// another interface than it came in on (`other_dev`) is dropped ("This check is security
+/// another interface than it came in on (`other_dev`, asked only then) is dropped ("This check is security
 /// critical": link-local addresses mean nothing beyond their link; back out of the same
 /// interface it is forwarded, with a redirect); otherwise the TTL is decremented — FORWARD
 /// and POSTROUTING see the decremented value.
 fn forward_check(
     src: std::net::IpAddr,
     dst: std::net::IpAddr,
-    other_dev: bool,
+    other_dev: impl FnOnce() -> bool,
     skb: &mut Skb,
 ) -> Option<TableResult> {
     let drop = |why| {
@@ -1235,7 +1235,7 @@ fn forward_check(
         });
     }
     if let std::net::IpAddr::V6(s) = src {
-        if other_dev && s.is_unicast_link_local() {
+        if s.is_unicast_link_local() && other_dev() {
             return drop(
                 "link-local source routed to another interface (ip6_forward: not forwarded \
                  beyond its link, before FORWARD)",

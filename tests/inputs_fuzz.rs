@@ -167,6 +167,7 @@ proptest! {
         let _ = HostConfig::default().load_json("h.json", &text);
         let _ = HostConfig::parse_iface_addr(&text);
         let _ = HostConfig::parse_route(&text);
+        let _ = HostConfig::default().parse_join(&text);
         let _ = SocketOwner::parse(&text);
     }
 
@@ -182,6 +183,18 @@ proptest! {
         let _ = HostConfig::default().load_json("h.json", &text);
         let route = format!("[{{\"dst\":\"{addr}/{len}\",\"dev\":\"{dev}\"}}]");
         let _ = HostConfig::default().load_json("r.json", &route);
+        // `ip -j maddr`, and the three arrays in one object.
+        let maddr = format!(
+            "[{{\"ifname\":\"{dev}\",\"maddr\":[{{\"family\":\"inet\",\"address\":\"{addr}\"}},{{\"link\":\"{addr}\"}}]}}]"
+        );
+        let mut h = HostConfig::default();
+        if h.load_json("m.json", &maddr).is_ok() {
+            // What loaded is a multicast group on that interface.
+            prop_assert!(h.groups_known);
+            prop_assert!(h.groups.iter().all(|g| g.group.is_multicast()));
+        }
+        let all = format!("{{\"addr\": {text}, \"route\": {route}, \"maddr\": {maddr}}}");
+        let _ = HostConfig::default().load_json("all.json", &all);
     }
 
     #[test]

@@ -236,7 +236,7 @@ impl HostConfig {
     /// `host_v6`: the host's IPv6 addresses, for interfaces the configuration gives none.
     /// Source filters (IGMPv3/MLDv2 INCLUDE lists) are not modelled: a group joined is joined
     /// for every source.
-    pub(crate) fn joined(
+    pub fn joined(
         &self,
         dev: &str,
         group: IpAddr,

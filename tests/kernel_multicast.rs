@@ -271,7 +271,104 @@ fn ipv6_groups() {
     );
 }
 
+/// `ip` in a scratch namespace (its output; panics with stderr on failure).
+fn ip_cmd(args: &[&str]) -> String {
+    let out = std::process::Command::new("ip")
+        .args(args)
+        .output()
+        .expect("ip");
+    assert!(
+        out.status.success(),
+        "ip {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The groups an interface joins by itself are the kernel's: in a scratch namespace, an
+/// Ethernet interface (veth) with 192.0.2.10/24 and 2001:db8::10/64 and a tun device with the
+/// same kind of addresses; their `ip -j addr` is fwcheck's host configuration, and every group
+/// `ip -j maddr` lists is one fwcheck calls joined (ff01::1 aside: interface-local scope never
+/// arrives from the network), while the solicited-node group of an address is joined on the veth
+/// and not on the tun (NOARP).
+fn default_groups_are_the_kernels() {
+    let ns = format!("fwmc{}", std::process::id());
+    ip_cmd(&["netns", "add", &ns]);
+    struct Del(String);
+    impl Drop for Del {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("ip")
+                .args(["netns", "del", &self.0])
+                .status();
+        }
+    }
+    let _del = Del(ns.clone());
+    let n = |args: &[&str]| {
+        let mut v = vec!["-n", ns.as_str()];
+        v.extend_from_slice(args);
+        ip_cmd(&v)
+    };
+    n(&["link", "add", "v0", "type", "veth", "peer", "name", "v1"]);
+    n(&["tuntap", "add", "dev", "t0", "mode", "tun"]);
+    for (dev, a4, a6) in [
+        ("v0", "192.0.2.10/24", "2001:db8::10/64"),
+        ("t0", "198.51.100.10/24", "2001:db8:1::20/64"),
+    ] {
+        n(&["addr", "add", a4, "dev", dev]);
+        n(&["addr", "add", a6, "dev", dev, "nodad"]);
+        n(&["link", "set", dev, "up"]);
+    }
+    n(&["link", "set", "v1", "up"]);
+    // addrconf joins asynchronously: wait for the veth's solicited-node group.
+    let mut maddr = String::new();
+    for _ in 0..50 {
+        maddr = n(&["-j", "maddr", "show"]);
+        if maddr.contains("ff02::1:ff00:10") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let addr = n(&["-j", "addr", "show"]);
+    let mut h = fwcheck::host::HostConfig::default();
+    h.load_json("addr.json", &addr).unwrap();
+    assert_eq!(h.noarp, ["t0"], "{addr}");
+    let listed: serde_json::Value = serde_json::from_str(&maddr).unwrap();
+    let mut checked = 0;
+    for dev in listed.as_array().unwrap() {
+        let name = dev["ifname"].as_str().unwrap();
+        if name != "v0" && name != "t0" {
+            continue;
+        }
+        for g in dev["maddr"].as_array().unwrap() {
+            let Some(a) = g["address"].as_str() else {
+                continue;
+            };
+            let a: IpAddr = a.parse().unwrap();
+            if a == ip6("ff01::1") {
+                continue;
+            }
+            assert_eq!(
+                h.joined(name, a, &[], false, false),
+                fwcheck::host::Joined::Yes,
+                "{name} joined {a} in the kernel:\n{maddr}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(maddr.contains("ff02::1:ff00:10"), "{maddr}");
+    assert!(
+        !maddr.contains("ff02::1:ff00:20"),
+        "a tun joins no solicited-node group: {maddr}"
+    );
+    assert_eq!(
+        h.joined("t0", ip6("ff02::1:ff00:20").into(), &[], false, false),
+        fwcheck::host::Joined::Unknown
+    );
+    assert!(checked >= 5, "{maddr}");
+}
+
 kernel_tests!(
+    default_groups_are_the_kernels,
     broadcasts_and_default_groups_reach_input,
     joined_groups_reach_input,
     unknown_membership_is_not_joined_and_uncertain,

@@ -506,8 +506,9 @@ impl<'r> Engine<'r> {
         let src_local = self.is_local(pkt.src);
         // A broadcast or a multicast group is delivered to the host (if it joined the group:
         // the input route decides after PREROUTING) — or sent by it, when the source is its.
-        let to_many = pkt.dst.is_multicast() || self.env.is_broadcast(pkt.dst);
-        let dst_local = self.is_local(pkt.dst) || to_many;
+        let dst_here = self.is_local(pkt.dst);
+        let to_many = !dst_here && (pkt.dst.is_multicast() || self.env.is_broadcast(pkt.dst));
+        let dst_local = dst_here || to_many;
         Ok(match (src_local, dst_local) {
             (true, true) if to_many => Direction::Out,
             (true, true) => Direction::Local,

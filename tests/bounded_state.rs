@@ -214,19 +214,99 @@ fn connlimit_flood_from_one_source_is_linear() {
     assert_eq!(e.conntrack.len(), 200_000);
 }
 
+/// Past `nf_conntrack_max` every new connection of a one-source flood evicts an older one
+/// (or is dropped, "table full"), so the conntrack table reports an ending per SYN: the walk
+/// looks only at the connections those endings touched, not the whole list (before, the
+/// shortcut was lost at the first eviction and every SYN walked 50,000 connections).
+#[test]
+fn connlimit_flood_past_ct_max_is_linear() {
+    let l = rules(
+        "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A INPUT -p tcp --syn -m connlimit --connlimit-above 1000000 -j DROP\n\
+         -A INPUT -p tcp --syn -j ACCEPT\nCOMMIT\n",
+    );
+    let mut e = Engine::new(
+        &l.ruleset,
+        SimOptions {
+            env: SimEnv {
+                hosts: vec![ip(HOST)],
+                ..SimEnv::default()
+            },
+            recognise_answers: false,
+            ct_max: 50_000,
+            ..SimOptions::default()
+        },
+    );
+    for i in 0..300_000u32 {
+        let sport = 1024 + (i % 60_000) as u16;
+        let dport = 10_000 + (i / 60_000) as u16;
+        let p = tcp(
+            i as u64 + 1,
+            0,
+            ("198.51.100.7", sport),
+            (HOST, dport),
+            "S",
+            1,
+            0,
+            0,
+        );
+        let clock = e.capture_clock(fwcheck::packet::Timestamp(i as u64 * 100_000));
+        let o = e.process_at(&p, clock);
+        assert_ne!(v(&o), "ACCEPT?", "{i}: {o:?}");
+    }
+    assert!(e.conntrack.len() <= 50_000);
+    let s = e.conntrack.stats;
+    assert_eq!(
+        s.early_drop + s.table_full,
+        250_000,
+        "every SYN past the bound evicts or is dropped: {s:?}"
+    );
+}
+
 /// The connlimit shortcut gives the kernel's walk's answers: the same random traffic (new
 /// connections from three sources, closes, resets, retransmissions, time jumps past timeouts)
 /// through one engine as it runs and through one forced to walk every list in full (its
-/// conntrack `deaths` bumped before every packet) gives the same verdict for every packet.
+/// conntrack `deaths` moved by hand before every packet) gives the same verdict for every
+/// packet; once with room in the table, once with `--ct-max 10`, where evictions and "table
+/// full" drops end connections all the time.
 #[test]
 fn connlimit_shortcut_equals_the_full_walk() {
-    let l = rules(
-        "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
-         -A INPUT -m conntrack --ctstate ESTABLISHED -j ACCEPT\n\
+    let per_source = "-A INPUT -m conntrack --ctstate ESTABLISHED -j ACCEPT\n\
          -A INPUT -p tcp -m connlimit --connlimit-above 6 --connlimit-mask 32 -j DROP\n\
-         -A INPUT -p tcp -j ACCEPT\nCOMMIT\n",
-    );
-    let (mut a, mut b) = (engine(&l), engine(&l));
+         -A INPUT -p tcp -m connlimit --connlimit-above 20 --connlimit-mask 24 -j DROP\n";
+    // One list of up to 120 live connections: a jump past their timeouts ends more than 64
+    // at once, so walks stop after `CONNCOUNT_GC_MAX_COLLECT` and the next one goes on.
+    let one_list =
+        "-A INPUT -p tcp -m connlimit --connlimit-above 120 --connlimit-mask 0 -j DROP\n";
+    for (rules, ct_max, ports) in [
+        (per_source, 0, 40),
+        (per_source, 10, 40),
+        (one_list, 0, 400),
+    ] {
+        shortcut_equals_full_walk(rules, ct_max, ports);
+    }
+}
+
+fn shortcut_equals_full_walk(body: &str, ct_max: u32, ports: u64) {
+    let l = rules(&format!(
+        "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n{body}\
+         -A INPUT -p tcp -j ACCEPT\nCOMMIT\n"
+    ));
+    let mk = || {
+        let mut o = SimOptions {
+            env: SimEnv {
+                hosts: vec![ip(HOST)],
+                ..SimEnv::default()
+            },
+            recognise_answers: false,
+            ..SimOptions::default()
+        };
+        if ct_max > 0 {
+            o.ct_max = ct_max;
+        }
+        Engine::new(&l.ruleset, o)
+    };
+    let (mut a, mut b) = (mk(), mk());
     let mut seed = 0x2545_f491_4f6c_dd1du64;
     let mut rnd = |n: u64| {
         seed ^= seed << 13;
@@ -243,29 +323,44 @@ fn connlimit_shortcut_equals_the_full_walk() {
             _ => rnd(5_000_000),
         };
         let src = ["198.51.100.7", "198.51.100.8", "198.51.100.9"][rnd(3) as usize];
-        let sport = 40_000 + rnd(40) as u16;
-        let flags = match rnd(10) {
-            0 => "R",
-            1 => "FA",
-            2 => "A",
-            _ => "S",
+        let sport = 40_000 + rnd(ports) as u16;
+        // Handshakes complete now and then (the host's SYN/ACK, the client's ACK, data), so
+        // assured connections reach connlimit, which then collects the list instead.
+        let c = (src, sport);
+        let ps = match rnd(10) {
+            0 => vec![tcp(i + 1, 0, c, (HOST, 22), "R", 1001, 0, 0)],
+            1 => vec![tcp(i + 1, 0, c, (HOST, 22), "FA", 1001, 5001, 0)],
+            2 => vec![tcp(i + 1, 0, c, (HOST, 22), "A", 1001, 5001, 0)],
+            3 | 4 => vec![
+                tcp(i + 1, 0, c, (HOST, 22), "S", 1000, 0, 0),
+                tcp(i + 1, 0, (HOST, 22), c, "SA", 5000, 1001, 0),
+                tcp(i + 1, 0, c, (HOST, 22), "A", 1001, 5001, 0),
+                tcp(i + 1, 0, c, (HOST, 22), "PA", 1001, 5001, 10),
+            ],
+            _ => vec![tcp(i + 1, 0, c, (HOST, 22), "S", 1000, 0, 0)],
         };
-        let p = tcp(i + 1, 0, (src, sport), (HOST, 22), flags, 1000, 0, 0);
-        let ca = a.capture_clock(fwcheck::packet::Timestamp(t));
-        let cb = b.capture_clock(fwcheck::packet::Timestamp(t));
-        b.conntrack.deaths += 1;
-        let (oa, ob) = (a.process_at(&p, ca), b.process_at(&p, cb));
-        assert_eq!(
-            (v(&oa), oa.certain, &oa.decision),
-            (v(&ob), ob.certain, &ob.decision),
-            "packet {i}"
-        );
-        match v(&oa) {
-            "ACCEPT" => accepted += 1,
-            _ => dropped += 1,
+        for (k, p) in ps.iter().enumerate() {
+            let at = fwcheck::packet::Timestamp(t + k as u64 * 5_000_000);
+            let (ca, cb) = (a.capture_clock(at), b.capture_clock(at));
+            b.conntrack.deaths += 1;
+            let (oa, ob) = (a.process_at(p, ca), b.process_at(p, cb));
+            assert_eq!(
+                (v(&oa), oa.certain, &oa.decision),
+                (v(&ob), ob.certain, &ob.decision),
+                "packet {i}.{k}"
+            );
+            match v(&oa) {
+                "ACCEPT" => accepted += 1,
+                _ => dropped += 1,
+            }
         }
+        t += 20_000_000;
     }
     assert!(accepted > 1000 && dropped > 1000, "{accepted} {dropped}");
+    if ct_max > 0 {
+        let s = a.conntrack.stats;
+        assert!(s.early_drop + s.table_full > 100, "{s:?}");
+    }
 }
 
 /// A 200,000-element hash:net blocklist (and a few shorter prefixes, one `nomatch`) judges

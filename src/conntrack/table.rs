@@ -103,7 +103,16 @@ pub struct Conntrack {
     /// kill, a timeout lowered, a TCP connection entering TIME_WAIT or CLOSE. While it stays
     /// the same, connections seen alive stay alive until their timeouts (connlimit's fast path).
     pub deaths: u64,
+    /// The tuples of the entries the last [`ENDINGS_KEPT`] such events touched, oldest first;
+    /// `endings_base` is the number of the first. Connlimit asks which of its listed
+    /// connections changed since it last looked ([`Conntrack::endings_since`]).
+    endings: VecDeque<[Tuple; 2]>,
+    endings_base: u64,
 }
+
+/// How many ending events the table remembers for [`Conntrack::endings_since`] (about 1.3 MB);
+/// a reader further behind walks in full.
+const ENDINGS_KEPT: usize = 16_384;
 
 /// What the table did at its bound (`/proc/net/stat/nf_conntrack` `early_drop`, `drop`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -141,6 +150,28 @@ pub(crate) enum Room {
 impl Conntrack {
     pub fn new() -> Self {
         Conntrack::default()
+    }
+
+    /// An event that can end the entry holding `tuples` or bring its end closer: counted in
+    /// `deaths` and remembered for [`Conntrack::endings_since`].
+    pub(crate) fn ending(&mut self, tuples: [Tuple; 2]) {
+        self.deaths += 1;
+        if self.endings.len() == ENDINGS_KEPT {
+            self.endings.pop_front();
+            self.endings_base += 1;
+        }
+        self.endings.push_back(tuples);
+    }
+
+    /// The tuples of the entries every ending event after the first `since` touched, or `None`
+    /// when the table no longer remembers all of them (or `deaths` was moved by hand).
+    pub(crate) fn endings_since(&self, since: u64) -> Option<impl Iterator<Item = &Tuple>> {
+        let end = self.endings_base + self.endings.len() as u64;
+        if since < self.endings_base || since > end || end != self.deaths {
+            return None;
+        }
+        let skip = (since - self.endings_base) as usize;
+        Some(self.endings.range(skip..).flatten())
     }
 
     pub fn get(&self, id: CtId) -> Option<&CtEntry> {
@@ -463,9 +494,10 @@ impl Conntrack {
             return;
         }
         e.dying = true;
-        self.deaths += 1;
+        let tuples = e.tuple;
+        self.ending(tuples);
+        let e = self.slots[id.0 as usize].as_ref().expect("present");
         if e.status & status::CONFIRMED != 0 {
-            let tuples = e.tuple;
             for t in &tuples {
                 if self.map.get(t).is_some_and(|(i, _)| *i == id) {
                     self.map.remove(t);
@@ -493,7 +525,7 @@ impl Conntrack {
         let Some(e) = self.slots.get_mut(id.0 as usize).and_then(|s| s.take()) else {
             return;
         };
-        self.deaths += 1;
+        self.ending(e.tuple);
         if e.is_confirmed() && !e.dying {
             for t in &e.tuple {
                 if self.map.get(t).is_some_and(|(i, _)| *i == id) {
@@ -515,7 +547,8 @@ impl Conntrack {
             let lowered = t < e.timeout;
             e.timeout = t;
             if lowered {
-                self.deaths += 1;
+                let tuples = e.tuple;
+                self.ending(tuples);
             }
         }
     }

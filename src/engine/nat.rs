@@ -289,7 +289,8 @@ pub(crate) fn set_closing(ct: &mut Conntrack, id: CtId, hz: u32, close_secs: u64
         t.state = crate::conntrack::tcp::TcpState::Close;
         if old != crate::conntrack::tcp::TcpState::Close {
             e.timeout = now + close_secs * hz as u64;
-            ct.deaths += 1;
+            let tuples = e.tuple;
+            ct.ending(tuples);
         }
     }
 }

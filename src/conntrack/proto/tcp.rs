@@ -963,7 +963,8 @@ impl L4Tracker for Tcp {
             entry.status |= status::ASSURED;
         }
         if ended {
-            ct.deaths += 1;
+            let tuples = entry.tuple;
+            ct.ending(tuples);
         }
         match r.verdict {
             TcpVerdict::Accept => {

@@ -31,13 +31,15 @@
 //! table (seeded randomly at boot), which can only drop entries sooner.
 
 use std::any::Any;
-use std::collections::{HashMap, HashSet};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
 use std::fmt::Write;
 use std::net::IpAddr;
 
 use super::{conflict, missing};
+use crate::conntrack::table::time_after_eq;
 use crate::conntrack::tcp::TcpState;
-use crate::conntrack::{status, Attach, CtDir, Tuple};
+use crate::conntrack::{status, Attach, Conntrack, CtDir, Tuple};
 use crate::diag::Diagnostic;
 use crate::ext::EvalCtx;
 use crate::ext::{parse_num, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx, XtType};
@@ -83,66 +85,146 @@ static OPTS: &[OptSpec] = &[
 ];
 
 /// The connections counted for one key (`struct nf_conncount_list`).
-#[derive(Debug, Default, Clone)]
+///
+/// The kernel walks the whole list on every new connection (unless it already did in this
+/// jiffy). The walk's answer for a listed connection changes only when its conntrack entry
+/// ends, closes or has its timeout cut (the table logs those events, see
+/// [`Conntrack::endings_since`](crate::conntrack::Conntrack)), when its timeout passes, or
+/// when it was added after the last walk. So a listed connection is a *suspect* in exactly
+/// those cases, and a walk visits the suspects in list order: the same removals, the same
+/// stop at the packet's own connection and the same stop after `GC_MAX_COLLECT` removals as
+/// the kernel's walk, in O(changes · log n) instead of O(n). Not the kernel's structure; the
+/// kernel's answers (`connlimit_shortcut_equals_the_full_walk` compares the two).
+#[derive(Debug, Clone)]
 pub(crate) struct KeyList {
-    pub(crate) conns: Vec<Tuple>,
+    /// The list in order: place → (connection, the timeout it had when a walk last saw it
+    /// alive; 0 before that).
+    conns: BTreeMap<u64, (Tuple, u64)>,
+    /// The place the next connection appended gets.
+    next: u64,
+    /// `(connection, place)` for every listed connection: where a tuple sits (twice when one
+    /// jiffy counted it twice).
+    places: BTreeSet<(Tuple, u64)>,
+    /// The places whose answer the next walk must compute.
+    suspects: BTreeSet<u64>,
+    /// `(timeout, place)` of connections seen alive; a stale item (the place gone or seen
+    /// again with another timeout) is skipped.
+    expiry: BinaryHeap<Reverse<(u64, u64)>>,
+    /// The conntrack table's event count up to which events were taken into `suspects`.
+    seen: u64,
     /// Jiffies of the last garbage collection (`last_gc`, 32 bits in the kernel).
-    pub(crate) last_gc: u32,
+    last_gc: u32,
     /// Length of the list at the last collection (`last_gc_count`).
-    pub(crate) last_gc_count: usize,
-    /// What a walk already proved, so the next one need not repeat it: the first `verified`
-    /// connections were all alive when the conntrack table's `deaths` was `epoch`, and stay
-    /// alive until `until` (their earliest timeout) while it stays so. Walking them again
-    /// would remove nothing; `index` holds them, for "is the packet's own connection there".
-    /// Not the kernel's (it walks every time): the same answers in O(new entries), which is
-    /// what keeps a flood from one source linear.
-    verified: usize,
-    epoch: u64,
-    until: u64,
-    index: HashSet<Tuple>,
+    last_gc_count: usize,
+}
+
+/// What a walk does with one listed connection.
+enum Step {
+    Keep,
+    Drop,
+    /// The packet's own connection, alive: `__nf_conncount_add` stops here.
+    Own,
 }
 
 impl KeyList {
-    fn new(first: Tuple, now: u64) -> Self {
-        KeyList {
-            conns: vec![first],
+    fn new(first: Tuple, now: u64, seen: u64) -> Self {
+        let mut l = KeyList {
+            conns: BTreeMap::new(),
+            next: 0,
+            places: BTreeSet::new(),
+            suspects: BTreeSet::new(),
+            expiry: BinaryHeap::new(),
+            seen,
             last_gc: now as u32,
             last_gc_count: 0,
-            verified: 0,
-            epoch: 0,
-            until: 0,
-            index: HashSet::new(),
+        };
+        l.push(first);
+        l
+    }
+
+    fn len(&self) -> usize {
+        self.conns.len()
+    }
+
+    fn push(&mut self, t: Tuple) {
+        let at = self.next;
+        self.next += 1;
+        self.conns.insert(at, (t, 0));
+        self.places.insert((t, at));
+        self.suspects.insert(at);
+    }
+
+    fn remove(&mut self, at: u64) {
+        if let Some((t, _)) = self.conns.remove(&at) {
+            self.places.remove(&(t, at));
+        }
+        self.suspects.remove(&at);
+    }
+
+    /// Take the conntrack events since the last walk and the timeouts passed by `now` into
+    /// `suspects`; when the table no longer holds every event since (or they outnumber the
+    /// list), every connection is a suspect: a full walk.
+    fn update(&mut self, now: u64, ct: &Conntrack) {
+        let pending = ct.deaths.wrapping_sub(self.seen);
+        match ct.endings_since(self.seen) {
+            Some(tuples) if pending <= self.conns.len() as u64 => {
+                for t in tuples {
+                    let from = (*t, 0);
+                    let to = (*t, u64::MAX);
+                    self.suspects
+                        .extend(self.places.range(from..=to).map(|&(_, at)| at));
+                }
+            }
+            _ => {
+                self.suspects.extend(self.conns.keys().copied());
+                self.expiry.clear();
+            }
+        }
+        self.seen = ct.deaths;
+        while let Some(&Reverse((timeout, at))) = self.expiry.peek() {
+            if !time_after_eq(now, timeout) {
+                break;
+            }
+            self.expiry.pop();
+            if self.conns.get(&at).is_some_and(|&(_, t)| t == timeout) {
+                self.suspects.insert(at);
+            }
+        }
+        if self.expiry.len() > 2 * self.conns.len() + 64 {
+            let live = self
+                .conns
+                .iter()
+                .filter(|(at, (_, t))| *t != 0 && !self.suspects.contains(at))
+                .map(|(&at, &(_, t))| Reverse((t, at)));
+            self.expiry = live.collect();
         }
     }
 
-    /// Where a walk must start: past the verified connections when that proof still holds.
-    fn walk_from(&mut self, now: u64, deaths: u64) -> usize {
-        if self.verified > 0
-            && self.verified <= self.conns.len()
-            && self.epoch == deaths
-            && now < self.until
-        {
-            self.verified
-        } else {
-            self.verified = 0;
-            self.until = u64::MAX;
-            self.index.clear();
-            0
+    /// `find_or_evict` and `already_closed` for the suspect at `at`, with `own` the packet's
+    /// connection (`None` in a collection, which looks for none).
+    fn step(&mut self, at: u64, own: Option<&Tuple>, now: u64, cx: &mut EvalCtx<'_>) -> Step {
+        let t = self.conns[&at].0;
+        match find(&t, now, cx) {
+            Some(_) if own == Some(&t) => Step::Own,
+            None | Some((true, _)) => {
+                self.remove(at);
+                Step::Drop
+            }
+            Some((false, timeout)) => {
+                self.suspects.remove(&at);
+                self.conns.insert(at, (t, timeout));
+                self.expiry.push(Reverse((timeout, at)));
+                Step::Keep
+            }
         }
     }
 
-    /// A walk from `start` looked at every connection after it and kept them alive until
-    /// `until`: all of them are verified now.
-    fn walked(&mut self, start: usize, until: u64, deaths: u64) {
-        self.index.extend(self.conns[start..].iter().copied());
-        self.verified = self.conns.len();
-        self.until = self.until.min(until);
-        self.epoch = deaths;
-    }
-
-    fn unverified(&mut self) {
-        self.verified = 0;
-        self.index.clear();
+    /// The place of the first listed copy of `t`.
+    fn first_place(&self, t: &Tuple) -> Option<u64> {
+        self.places
+            .range((*t, 0)..=(*t, u64::MAX))
+            .next()
+            .map(|&(_, at)| at)
     }
 }
 
@@ -190,37 +272,37 @@ fn find(t: &Tuple, now: u64, cx: &mut EvalCtx<'_>) -> Option<(bool, u64)> {
     Some((closed, e.timeout))
 }
 
-/// `nf_conncount_gc_list` (single CPU).
+/// `nf_conncount_gc_list` (single CPU): every connection is looked at; one found gone or
+/// closed is dropped; after more than `GC_MAX_COLLECT` drops the walk stops at the next
+/// connection it keeps.
 fn gc_list(list: &mut KeyList, now: u64, cx: &mut EvalCtx<'_>) {
     let now32 = now as u32;
     if now32 == list.last_gc {
         return;
     }
-    let start = list.walk_from(now, cx.conntrack.deaths);
+    list.update(now, cx.conntrack);
     let mut collected = 0;
-    let mut until = u64::MAX;
-    let mut i = start;
-    let mut complete = true;
-    while i < list.conns.len() {
-        let t = list.conns[i];
-        match find(&t, now, cx) {
-            None | Some((true, _)) => {
-                list.conns.remove(i);
-                collected += 1;
-                continue;
-            }
-            Some((false, timeout)) => until = until.min(timeout),
+    let mut from = 0;
+    while let Some(at) = list.suspects.range(from..).next().copied() {
+        from = at + 1;
+        match list.step(at, None, now, cx) {
+            Step::Drop => collected += 1,
+            Step::Keep | Step::Own => {}
         }
         if collected > GC_MAX_COLLECT {
-            complete = false;
+            // The walk goes on only through dropped connections: up to the next one kept,
+            // which is a connection between here and the next suspect, or that suspect.
+            while let Some(next) = list.suspects.range(from..).next().copied() {
+                if list.conns.range(from..next).next().is_some() {
+                    break;
+                }
+                from = next + 1;
+                if !matches!(list.step(next, None, now, cx), Step::Drop) {
+                    break;
+                }
+            }
             break;
         }
-        i += 1;
-    }
-    if complete {
-        list.walked(start, until, cx.conntrack.deaths);
-    } else {
-        list.unverified();
     }
     list.last_gc = now32;
 }
@@ -241,51 +323,40 @@ fn add(
         Conn::Confirmed { assured: false } => {}
         Conn::New => {
             if now32 == list.last_gc
-                && list.conns.len().saturating_sub(list.last_gc_count) < GC_MAX_COLLECT
+                && list.len().saturating_sub(list.last_gc_count) < GC_MAX_COLLECT
             {
-                list.conns.push(tuple);
+                list.push(tuple);
                 return Ok(());
             }
         }
     }
-    let start = list.walk_from(now, cx.conntrack.deaths);
-    if start > 0 && list.index.contains(&tuple) {
-        // The walk would meet it, alive, among the verified ones: already counted.
-        return Ok(());
-    }
+    list.update(now, cx.conntrack);
+    // A copy of the packet's own connection that is not a suspect is alive: the walk ends
+    // there, so only the suspects before it are looked at.
+    let own = list.first_place(&tuple);
+    let stop = own
+        .filter(|at| !list.suspects.contains(at))
+        .unwrap_or(u64::MAX);
     let mut collect = 0;
-    let mut until = u64::MAX;
-    let mut i = start;
-    let mut complete = true;
-    while i < list.conns.len() {
+    let mut from = 0;
+    while let Some(at) = list.suspects.range(from..stop).next().copied() {
         if collect > GC_MAX_COLLECT {
-            complete = false;
             break;
         }
-        let t = list.conns[i];
-        let found = find(&t, now, cx);
-        if found.is_some() && t == tuple {
+        from = at + 1;
+        match list.step(at, Some(&tuple), now, cx) {
             // Already counted: nothing added, the jiffy of the last collection stays.
-            return Ok(());
+            Step::Own => return Ok(()),
+            Step::Drop => collect += 1,
+            Step::Keep => {}
         }
-        match found {
-            None | Some((true, _)) => {
-                list.conns.remove(i);
-                collect += 1;
-                continue;
-            }
-            Some((false, timeout)) => until = until.min(timeout),
-        }
-        i += 1;
     }
-    if complete {
-        list.walked(start, until, cx.conntrack.deaths);
-    } else {
-        list.unverified();
+    if stop != u64::MAX && collect <= GC_MAX_COLLECT {
+        return Ok(());
     }
     list.last_gc = now32;
-    list.last_gc_count = list.conns.len();
-    list.conns.push(tuple);
+    list.last_gc_count = list.len();
+    list.push(tuple);
     Ok(())
 }
 
@@ -425,9 +496,9 @@ impl Match for Connlimit {
         };
         let list = match existing {
             // insert_tree: a new list holding this connection, stamped with this jiffy.
-            None => KeyList::new(tuple, now),
+            None => KeyList::new(tuple, now, cx.conntrack.deaths),
             Some(mut list) => {
-                let was_empty = list.conns.is_empty();
+                let was_empty = list.len() == 0;
                 if add(&mut list, tuple, conn, now, cx).is_err() && !was_empty {
                     // The add was skipped: count_tree collects the list to update the count.
                     gc_list(&mut list, now, cx);
@@ -435,7 +506,7 @@ impl Match for Connlimit {
                 list
             }
         };
-        let count = list.conns.len();
+        let count = list.len();
         cx.ext
             .slot(cx.slot, Lists::default)
             .lists

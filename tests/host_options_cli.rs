@@ -241,6 +241,7 @@ fn subcommand_help_has_the_host_options() {
             "--iface-addr <NAME=ADDR/LEN>",
             "--route <ROUTE>",
             "--host-config <FILE>",
+            "--ipsec <none>",
         ] {
             assert!(help.contains(flag), "{sub} --help lacks {flag}");
             let line = |h: &str| {

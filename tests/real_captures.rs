@@ -731,3 +731,80 @@ fn endless_or_huge_inputs_are_refused_early() {
     assert_eq!(code, Some(2));
     assert!(err.contains("at most 1000000"), "{err}");
 }
+
+/// An IPsec gateway's capture: ESP reaches the host (and INPUT accepts it), then a plain SYN
+/// on the same interface, which a tunnel-mode SA may have handed back decapsulated. `-m policy
+/// --dir in --pol none` is then uncertain for it, and `--ipsec none` says it was not.
+#[test]
+fn ipsec_in_the_capture_makes_policy_uncertain_until_declared() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.v4");
+    std::fs::write(
+        &rules,
+        "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A INPUT -p esp -j ACCEPT\n\
+         -A INPUT -p tcp --dport 22 -m policy --dir in --pol none -j ACCEPT\nCOMMIT\n",
+    )
+    .unwrap();
+    // ESP from 198.51.100.7 to 203.0.113.10: SPI 0x100, sequence 1, 32 bytes of ciphertext.
+    let mut esp = vec![
+        0x45, 0, 0, 60, 0, 1, 0, 0, 64, 50, 0, 0, 198, 51, 100, 7, 203, 0, 113, 10,
+    ];
+    let sum = checksum::fold(
+        esp.chunks(2)
+            .map(|c| u16::from_be_bytes([c[0], c[1]]) as u64)
+            .sum(),
+    );
+    esp[10..12].copy_from_slice(&(!sum).to_be_bytes());
+    esp.extend_from_slice(&[0, 0, 1, 0, 0, 0, 0, 1]);
+    esp.extend_from_slice(&[0x5a; 32]);
+    let meta = fwcheck::packet::decode::FrameMeta {
+        frame: 1,
+        ts: Timestamp(0),
+        linktype: 101,
+        interface: 0,
+        wire_len: esp.len() as u32,
+    };
+    let esp = fwcheck::packet::decode::decode_ip(&meta, LinkInfo::default(), &esp, esp.len(), None)
+        .unwrap();
+    let syn = tcp("198.51.100.7", "203.0.113.10", 40000, 22, F::SYN, 2);
+    let pcap = dir.path().join("gw.pcap");
+    fwcheck::packet::write_pcap(std::fs::File::create(&pcap).unwrap(), &[esp, syn]).unwrap();
+    let args = |extra: &[&str]| {
+        let mut a = vec![
+            rules.to_str().unwrap().to_string(),
+            "--pcap".into(),
+            pcap.to_str().unwrap().into(),
+            "--host".into(),
+            "203.0.113.10".into(),
+            "--format".into(),
+            "json".into(),
+        ];
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let frame2 = |out: &str| {
+        out.lines()
+            .find(|l| l.contains("\"type\":\"packet\"") && l.contains("\"frame\":2,"))
+            .unwrap_or_else(|| panic!("{out}"))
+            .to_string()
+    };
+    let a = args(&[]);
+    let (_, out, err) = run(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    let line = frame2(&out);
+    assert!(line.contains("\"certain\":false"), "{line}\n{err}");
+    assert!(line.contains("decapsulated"), "{line}");
+    assert!(line.contains("--ipsec none"), "{line}");
+    let a = args(&["--ipsec", "none"]);
+    let (_, out, err) = run(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    let line = frame2(&out);
+    assert!(line.contains("\"certain\":true"), "{line}\n{err}");
+    assert!(line.contains("\"verdict\":\"ACCEPT\""), "{line}");
+    let (code, _, err) = run(&[
+        "--synthetic",
+        "fixtures/guides/guide-000-webserver.rules.v4",
+        "--ipsec",
+        "some",
+    ]);
+    assert_eq!(code, Some(2), "{err}");
+}

@@ -222,6 +222,12 @@ pub struct HostArgs {
     /// (element timeouts count from the capture's first packet).
     #[arg(long = "ipset", value_name = "FILE")]
     pub ipset: Option<PathBuf>,
+    /// `none`: no captured packet arrived IPsec-decapsulated. Without it, once a capture shows
+    /// IPsec traffic (ESP, AH, IPcomp, ESP in UDP/4500) reaching the host on an interface, the
+    /// later packets from that interface may have been decapsulated, and `-m policy --dir in`
+    /// is uncertain for them.
+    #[arg(long, value_enum, value_name = "none")]
+    pub ipsec: Option<IpsecDecl>,
     /// For uncertain verdicts, the verdict each match fwcheck could not decide would have led
     /// to had it matched (run on a fork of the replay's state; `trace` always shows them). At
     /// most N packets get them (default 1000): each costs a copy of the replay's state
@@ -321,6 +327,13 @@ pub struct InputArgs {
     /// install some matches (limit, mark, simple tcp/udp) as different kernel code.
     #[arg(long, value_enum, default_value_t = BackendArg::Nft)]
     pub backend: BackendArg,
+}
+
+/// What the user says about IPsec decapsulation (`--ipsec`).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IpsecDecl {
+    /// No captured packet arrived decapsulated.
+    None,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -463,6 +476,7 @@ impl HostArgs {
             frag_high_thresh: h.ipfrag_high_thresh as usize,
             host_config,
             alternatives: h.alternatives.unwrap_or(0),
+            ipsec_none: h.ipsec == Some(IpsecDecl::None),
             ..HostOptions::default()
         };
         session::parse_ct_timeouts(&h.ct_timeout, h.hz, &mut host.ct_timeouts)?;

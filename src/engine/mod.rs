@@ -727,6 +727,18 @@ impl<'r> Engine<'r> {
                 self.ext.doubt.mark_limits(now, clock.ns, None, pkt.frame);
             }
         }
+        // IPsec reached the host (ESP, AH, IPcomp, ESP in UDP) through its INPUT, or perhaps
+        // did: xfrm may decapsulate later packets on that interface (`-m policy --dir in`).
+        if direction == Direction::In
+            && stage != Stage::PreroutingOnly
+            && (out.verdict == Some(Verdict::Accept) || !out.certain)
+            && crate::ext::matches::policy::ipsec_carrier(pkt)
+        {
+            let dev = self.env.iface_of(pkt);
+            if !self.ext.ipsec_ifaces.iter().any(|i| i == dev) {
+                self.ext.ipsec_ifaces.push(dev.to_string());
+            }
+        }
         // After the taint: a request whose fate is uncertain does not make its answers unsent.
         if self.opts.recognise_answers
             && direction == Direction::In

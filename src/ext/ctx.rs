@@ -50,6 +50,9 @@ pub struct SimEnv {
     /// The host's ipsets as `ipset save` printed them (`--ipset FILE`), for `-m set` and
     /// `-j SET`. `None`: unknown.
     pub ipsets: Option<std::sync::Arc<crate::ext::ipset::IpSets>>,
+    /// No captured packet arrived IPsec-decapsulated (`--ipsec none`), although the capture
+    /// holds IPsec traffic: `-m policy --dir in` is then certain (no `sec_path`).
+    pub ipsec_none: bool,
 }
 
 /// The owner of local sockets, for all of them or for the flows one spec selects
@@ -149,6 +152,7 @@ impl Default for SimEnv {
             socket_owners: Vec::new(),
             host: crate::host::HostConfig::default(),
             ipsets: None,
+            ipsec_none: false,
         }
     }
 }
@@ -262,6 +266,10 @@ pub struct ExtState {
     /// Addresses whose entries in address-keyed state (recent lists, hashlimit buckets,
     /// connlimit counts) may differ from the kernel's: see [`Doubt`].
     pub(crate) doubt: Doubt,
+    /// The input interfaces IPsec traffic for the host arrived on so far (ESP, AH, IPcomp or
+    /// ESP in UDP/4500): a later packet from one of them may have been decapsulated there
+    /// (`-m policy --dir in`, `policy::ipsec_carrier`).
+    pub(crate) ipsec_ifaces: Vec<String>,
 }
 
 /// Most addresses [`Doubt`] names one by one; beyond, every address is in doubt.
@@ -393,6 +401,7 @@ impl Clone for ExtState {
                 .map(|(k, b)| (k.clone(), b.clone_state()))
                 .collect(),
             doubt: self.doubt.clone(),
+            ipsec_ifaces: self.ipsec_ifaces.clone(),
         }
     }
 }

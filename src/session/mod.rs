@@ -115,6 +115,8 @@ pub struct HostOptions {
     pub ipsets: Option<std::sync::Arc<crate::ext::ipset::IpSets>>,
     /// `--alternatives N`: packets that may get alternatives (0: none).
     pub alternatives: u64,
+    /// `--ipsec none`: no captured packet arrived IPsec-decapsulated.
+    pub ipsec_none: bool,
 }
 
 impl Default for HostOptions {
@@ -139,6 +141,7 @@ impl Default for HostOptions {
             host_config: Default::default(),
             ipsets: None,
             alternatives: 0,
+            ipsec_none: false,
         }
     }
 }
@@ -160,6 +163,7 @@ impl HostOptions {
             backend: self.backend,
             host: Default::default(),
             ipsets: self.ipsets.clone(),
+            ipsec_none: self.ipsec_none,
         };
         env.apply_host(&self.host_config);
         env

@@ -15,6 +15,13 @@
 //! `dst->xfrm` (out): `policy_mt` then returns "no policy", which is true for `--pol none` and
 //! false for `--pol ipsec`, whatever the elements say (they are only looked at when there is a
 //! policy). The kernel oracle confirms this (tests/kernel_policy.rs).
+//!
+//! Except on an IPsec gateway: once IPsec (ESP, AH, IPcomp, ESP in UDP/4500) reached the host
+//! through INPUT on an interface, a tunnel-mode SA may hand later packets back on that
+//! interface with a `sec_path`, which the capture cannot show; `--dir in` is then unknown for
+//! them (and always on `xfrm*`/`vti*`/`ipsec*` interfaces), unless the user says no packet
+//! was decapsulated (`--ipsec none`). The engine records the interfaces
+//! (`ExtState::ipsec_ifaces`) after each packet's verdict.
 
 use std::any::Any;
 use std::fmt::Write;
@@ -447,7 +454,14 @@ impl Match for Policy {
             }
         }
     }
-    fn eval(&self, _cx: &mut EvalCtx<'_>) -> MatchResult {
+    fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
+        if self.dir_in == Some(true) && may_be_decapsulated(cx) {
+            return MatchResult::Unknown(
+                "IPsec traffic reached the host on this packet's interface earlier in the \
+                 capture: it may have arrived decapsulated (a sec_path the capture does not \
+                 show); --ipsec none says no packet did",
+            );
+        }
         // No sec_path / dst->xfrm (see the module comment): `ret < 0` in policy_mt.
         MatchResult::from_bool(self.pol_none)
     }
@@ -463,4 +477,35 @@ impl Match for Policy {
     fn as_any(&self) -> &dyn Any {
         self
     }
+}
+
+/// Whether `pkt` carries IPsec to a receiver: ESP (50), AH (51) or IPcomp (108), or ESP in
+/// UDP to port 4500 (RFC 3948: not the 1-byte NAT keepalive 0xff, not IKE's zero non-ESP
+/// marker). Such a packet itself has no `sec_path` yet.
+pub(crate) fn ipsec_carrier(pkt: &crate::packet::Packet) -> bool {
+    match pkt.proto {
+        50 | 51 | 108 => true,
+        17 => {
+            pkt.ports().is_some_and(|(_, d)| d == 4500) && {
+                let p = pkt.payload();
+                p.len() >= 8 && p[..4] != [0, 0, 0, 0]
+            }
+        }
+        _ => false,
+    }
+}
+
+/// `--dir in` on a host that may hold IPsec state (unless `--ipsec none`): a packet that is not
+/// itself an IPsec carrier, which came in on an interface that carried IPsec to the host
+/// earlier in the capture (tunnel-mode SAs hand the inner packet back to the stack on that
+/// device), or on an xfrm/vti interface (named `xfrm*`, `vti*`, `ipsec*`), may have a
+/// `sec_path`: the capture cannot show it.
+fn may_be_decapsulated(cx: &EvalCtx<'_>) -> bool {
+    if cx.env.ipsec_none || cx.indev.is_empty() || cx.indev == "lo" {
+        return false;
+    }
+    let virtual_dev = ["xfrm", "vti", "ipsec"]
+        .iter()
+        .any(|p| cx.indev.starts_with(p));
+    (virtual_dev || cx.ext.ipsec_ifaces.iter().any(|i| i == cx.indev)) && !ipsec_carrier(cx.pkt)
 }

@@ -3,6 +3,7 @@
 //! connections — handing every frame's [`Outcome`] to a sink as it is decided (constant memory).
 
 use foldhash::HashMap;
+use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
@@ -599,6 +600,59 @@ struct Forks<'r> {
     log_limit: usize,
     /// Packets that may still get alternatives.
     points_left: u64,
+    /// The other timelines of recent uncertain packets: for a packet uncertain through its
+    /// flow's state, where each undecided match of the frame it depends on would have led it.
+    shadows: VecDeque<Shadow<'r>>,
+}
+
+/// The replay as it would have gone had one undecided match of frame `frame` matched: the fork
+/// that computed that alternative, kept, and brought up to date (from `pending`, everything
+/// fed since) only when a later packet's doubt comes from `frame`.
+struct Shadow<'r> {
+    frame: u64,
+    rule: crate::engine::RuleRef,
+    why: &'static str,
+    world: Replayer<'r>,
+    pending: Vec<Logged<'r>>,
+    pending_bytes: usize,
+}
+
+impl<'r> Shadow<'r> {
+    /// Catch up, and return what the last pending packet (frame `frame`) got.
+    fn catch_up(
+        &mut self,
+        frame: u64,
+    ) -> Option<(Option<Verdict>, bool, Option<crate::engine::Decision>)> {
+        let mut got = None;
+        for ev in std::mem::take(&mut self.pending) {
+            match ev {
+                Logged::Feed(p, now) => {
+                    let last = p.frame == frame;
+                    self.world.feed(p, now, &mut |item| {
+                        if let Item::Packet(_, o) = item {
+                            if last && o.frame == frame && got.is_none() {
+                                got = Some((o.verdict, o.certain, o.decision));
+                            }
+                        }
+                    })
+                }
+                Logged::Problem(p) => self.world.problem(&p, &mut |_| {}),
+                Logged::Reload(rs) => self.world.reload(rs),
+            }
+        }
+        self.pending_bytes = 0;
+        got
+    }
+}
+
+impl Logged<'_> {
+    fn copy(&self) -> Self {
+        match self {
+            Logged::Feed(p, now) => Logged::Feed(p.clone(), *now),
+            Logged::Problem(p) => Logged::Problem(p.clone()),
+            Logged::Reload(rs) => Logged::Reload(rs),
+        }
+    }
 }
 
 // Feed is nearly every entry: boxing it would add an allocation per packet for nothing.
@@ -626,7 +680,60 @@ impl<'r> Forks<'r> {
         r
     }
 
+    /// Most shadows kept (the oldest goes first).
+    const SHADOWS: usize = 8;
+
+    /// Give `ev` to every shadow; one whose backlog passes [`Forks::LOG_BYTES`] is dropped
+    /// (later packets depending on its frame get no alternative from it).
+    fn give_shadows(&mut self, ev: &Logged<'r>, bytes: usize) {
+        for s in self.shadows.iter_mut() {
+            s.pending.push(ev.copy());
+            s.pending_bytes += bytes;
+        }
+        self.shadows.retain(|s| s.pending_bytes <= Self::LOG_BYTES);
+    }
+
+    /// Keep the forks that computed frame `frame`'s alternatives as shadows.
+    fn keep_shadows(&mut self, frame: u64, worlds: Vec<(Alternative, Replayer<'r>)>) {
+        for (a, world) in worlds {
+            if self.shadows.len() == Self::SHADOWS {
+                self.shadows.pop_front();
+            }
+            self.shadows.push_back(Shadow {
+                frame,
+                rule: a.rule,
+                why: a.why,
+                world,
+                pending: Vec::new(),
+                pending_bytes: 0,
+            });
+        }
+    }
+
+    /// The alternatives of frame `frame`, uncertain through the state frame `cause` left:
+    /// what it gets in each of `cause`'s shadows.
+    fn shadow_alternatives(&mut self, cause: u64, frame: u64) -> Vec<Alternative> {
+        self.shadows
+            .iter_mut()
+            .filter(|s| s.frame == cause)
+            .map(|s| {
+                let (verdict, certain, decision) = s.catch_up(frame).unwrap_or((None, false, None));
+                Alternative {
+                    frame: Some(cause),
+                    rule: s.rule,
+                    why: s.why,
+                    verdict,
+                    certain,
+                    decision,
+                }
+            })
+            .collect()
+    }
+
     fn push(&mut self, ev: Logged<'r>, bytes: usize, now: &Replayer<'r>) {
+        if !matches!(ev, Logged::Feed(..)) {
+            self.give_shadows(&ev, bytes);
+        }
         self.log.push(ev);
         self.log_bytes += bytes;
         if self.log_bytes > self.log_limit {
@@ -638,13 +745,13 @@ impl<'r> Forks<'r> {
 }
 
 /// Where each undecided match of `o` leads: `pkt` fed to a fork of `before` (the replay before
-/// `pkt`) with that match taken as matching.
-fn alternatives_of(
-    before: &Replayer<'_>,
+/// `pkt`) with that match taken as matching. Each with its fork, which has seen `pkt`.
+fn alternatives_of<'r>(
+    before: &Replayer<'r>,
     pkt: &Packet,
     now: Option<Clock>,
     o: &Outcome,
-) -> Vec<Alternative> {
+) -> Vec<(Alternative, Replayer<'r>)> {
     o.undecided
         .iter()
         .map(|u| {
@@ -660,13 +767,15 @@ fn alternatives_of(
                 }
             });
             let (verdict, certain, decision) = got.unwrap_or((None, false, None));
-            Alternative {
+            let a = Alternative {
+                frame: None,
                 rule: u.rule,
                 why: u.why,
                 verdict,
                 certain,
                 decision,
-            }
+            };
+            (a, fork)
         })
         .collect()
 }
@@ -719,8 +828,18 @@ impl<'r> Replayer<'r> {
                 log_bytes: 0,
                 log_limit: Forks::LOG_BYTES,
                 points_left: packets,
+                shadows: VecDeque::new(),
             })
         });
+    }
+
+    /// How many more packets may get alternatives (when they are enabled): 0 stops new forks
+    /// while the shadows kept so far stay up to date (`trace` of a frame whose doubt comes
+    /// from an earlier one).
+    pub fn set_alternatives_budget(&mut self, packets: u64) {
+        if let Some(f) = self.forks.as_mut() {
+            f.points_left = packets;
+        }
     }
 
     /// Move the alternatives' checkpoint forward whenever the log holds more than `bytes` of
@@ -802,24 +921,46 @@ impl<'r> Replayer<'r> {
             return self.feed_one(pkt, now, sink);
         };
         let logged = pkt.clone();
+        let bytes = logged.data.len() + std::mem::size_of::<Packet>();
+        if !forks.shadows.is_empty() {
+            forks.give_shadows(&Logged::Feed(logged.clone(), now), bytes);
+        }
         let mut before: Option<Replayer<'r>> = None;
+        let mut points = 0;
+        let forks_ref = &mut forks;
         self.feed_one(pkt, now, &mut |item| match item {
-            Item::Packet(p, o) if !o.undecided.is_empty() && forks.points_left > 0 => {
-                let before = before.get_or_insert_with(|| forks.rebuild());
+            Item::Packet(p, o) if !o.undecided.is_empty() && forks_ref.points_left > points => {
+                let before = before.get_or_insert_with(|| forks_ref.rebuild());
                 let mut o2 = o.clone();
-                o2.alternatives = alternatives_of(before, &logged, now, o);
+                let worlds = alternatives_of(before, &logged, now, o);
+                o2.alternatives = worlds.iter().map(|(a, _)| a.clone()).collect();
+                if before.engine.conntrack_active() {
+                    forks_ref.keep_shadows(o.frame, worlds);
+                }
+                points += 1;
+                sink(Item::Packet(p, &o2));
+            }
+            Item::Packet(p, o)
+                if o.undecided.is_empty()
+                    && forks_ref.points_left > points
+                    && o.tainted_by
+                        .is_some_and(|f| forks_ref.shadows.iter().any(|s| s.frame == f)) =>
+            {
+                let mut o2 = o.clone();
+                let cause = o.tainted_by.expect("checked");
+                o2.alternatives = forks_ref.shadow_alternatives(cause, o.frame);
+                points += 1;
                 sink(Item::Packet(p, &o2));
             }
             other => sink(other),
         });
+        forks.points_left = forks.points_left.saturating_sub(points);
         if let Some(b) = before {
             // The checkpoint moves to just before this packet.
-            forks.points_left -= 1;
             *forks.base = b;
             forks.log.clear();
             forks.log_bytes = 0;
         }
-        let bytes = logged.data.len() + std::mem::size_of::<Packet>();
         forks.push(Logged::Feed(logged, now), bytes, self);
         self.forks = Some(forks);
     }

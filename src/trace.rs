@@ -88,15 +88,35 @@ pub fn trace_packets(
 
 /// Trace frame `frame` (1-based) of the capture at `path`, after replaying the frames before
 /// it. Usually one packet; more when frame N completes a reassembly that yields several.
+///
+/// When the frame is uncertain through its connection's state, the capture is replayed a
+/// second time with frame F (the one it depends on) forked as the main replay forks it, so its
+/// alternatives are F's (as `--alternatives` gives them).
 pub fn trace_frame(
     rs: &Ruleset,
-    mut opts: SimOptions,
+    opts: SimOptions,
     path: &Path,
     frame: u64,
 ) -> Result<Vec<TracedPacket>, TraceError> {
     if frame == 0 {
         return Err(TraceError::FrameZero);
     }
+    let (out, cause) = trace_frame_from(rs, opts.clone(), path, frame, None)?;
+    match cause {
+        Some(f) if f < frame => Ok(trace_frame_from(rs, opts, path, frame, Some(f))?.0),
+        _ => Ok(out),
+    }
+}
+
+/// [`trace_frame`], forking frame `shadow_of` on the way when given; also returns the frame
+/// the traced packet's doubt comes from, when that is its connection's state.
+fn trace_frame_from(
+    rs: &Ruleset,
+    mut opts: SimOptions,
+    path: &Path,
+    frame: u64,
+    shadow_of: Option<u64>,
+) -> Result<(Vec<TracedPacket>, Option<u64>), TraceError> {
     opts.trace = false;
     let mut r = Replayer::new(rs, opts);
     let mut rules = RuleInfos::new(rs);
@@ -105,9 +125,16 @@ pub fn trace_frame(
     for item in &mut reader {
         seen += 1;
         if seen < frame {
+            let fork_here = shadow_of == Some(seen);
+            if fork_here {
+                r.enable_alternatives(u64::MAX);
+            }
             match item {
                 Ok(p) => r.feed(p, None, &mut |_| {}),
                 Err(problem) => r.problem(&problem, &mut |_| {}),
+            }
+            if fork_here {
+                r.set_alternatives_budget(0);
             }
             continue;
         }
@@ -121,14 +148,22 @@ pub fn trace_frame(
             }
         };
         r.engine.set_trace(true);
-        r.enable_alternatives(u64::MAX);
+        if shadow_of.is_some() {
+            r.set_alternatives_budget(u64::MAX);
+        } else {
+            r.enable_alternatives(u64::MAX);
+        }
         let mut out = Vec::new();
+        let mut cause = None;
         r.feed(p, None, &mut |item| {
             if let Item::Packet(p, o) = item {
+                if o.alternatives.is_empty() && o.undecided.is_empty() {
+                    cause = cause.or(o.tainted_by);
+                }
                 out.push(traced(&mut rules, p, o));
             }
         });
-        return Ok(out);
+        return Ok((out, cause));
     }
     Err(TraceError::NoSuchFrame {
         frame,

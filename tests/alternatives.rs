@@ -144,3 +144,76 @@ fn without_alternatives_nothing_is_forked() {
     }
     assert!(n > 0, "undecided matches are still named");
 }
+
+/// Doubt through state: a later packet of a connection whose first packet was uncertain gets
+/// the alternatives of that first packet's undecided match (`frame` names it), from the
+/// timeline kept for it, even when other uncertain packets moved the checkpoint in between.
+/// The kernel pins the verdicts (`kernel_alternatives.rs`).
+#[test]
+fn state_doubt_has_the_earlier_frames_alternatives() {
+    let rules = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+        -A INPUT -m conntrack --ctstate ESTABLISHED -j ACCEPT\n\
+        -A INPUT -p tcp --syn -m set --match-set trusted src -j ACCEPT\nCOMMIT\n";
+    let l = load_str("state.rules", rules, ParseOptions::default());
+    assert!(!l.has_errors(), "{:?}", l.diagnostics);
+    use fwcheck::packet::build::{build, L4Spec, PacketSpec};
+    use fwcheck::packet::{tcp_flags as F, LinkInfo, Timestamp};
+    let seg = |n: u64, from: (&str, u16), to: (&str, u16), flags: u8, seq: u32, ack: u32| {
+        let spec = PacketSpec::new(
+            from.0.parse().unwrap(),
+            to.0.parse().unwrap(),
+            L4Spec::Tcp {
+                sport: from.1,
+                dport: to.1,
+                seq,
+                ack,
+                flags,
+                window: 64240,
+                options: Vec::new(),
+            },
+        );
+        build(&spec, n, Timestamp(n * 1_000_000), LinkInfo::default())
+    };
+    let (h, c) = ("203.0.113.10", "198.51.100.7");
+    let pkts = vec![
+        seg(1, (c, 40000), (h, 22), F::SYN, 1, 0),
+        seg(2, ("198.51.100.8", 40001), (h, 22), F::SYN, 1, 0),
+        seg(3, ("198.51.100.9", 40002), (h, 22), F::SYN, 1, 0),
+        seg(4, (h, 22), (c, 40000), F::SYN | F::ACK, 5000, 2),
+        seg(5, (c, 40000), (h, 22), F::ACK, 2, 5001),
+    ];
+    for log_limit in [None, Some(0)] {
+        let mut r = Replayer::new(&l.ruleset, opts(1000));
+        if let Some(b) = log_limit {
+            r.set_alternatives_log_limit(b);
+        }
+        let mut got = Vec::new();
+        for p in &pkts {
+            r.feed(p.clone(), None, &mut |item| {
+                if let Item::Packet(_, o) = item {
+                    got.push((
+                        o.frame,
+                        o.verdict,
+                        o.certain,
+                        o.alternatives
+                            .iter()
+                            .map(|a| (a.frame, a.verdict, a.certain))
+                            .collect::<Vec<_>>(),
+                    ));
+                }
+            });
+        }
+        use fwcheck::engine::Verdict::{Accept, Drop};
+        let n = got.len() as u64;
+        assert!(n >= 5, "{got:?}");
+        // The three SYNs: their own alternative.
+        for g in &got[..3] {
+            assert_eq!((g.1, g.2), (Some(Drop), false), "{got:?}");
+            assert_eq!(g.3, vec![(None, Some(Accept), true)], "{got:?}");
+        }
+        // The ACK: DROP (no connection), ACCEPT had frame 1's set match held.
+        let ack = got.iter().find(|g| g.0 == n).expect("ack");
+        assert_eq!((ack.1, ack.2), (Some(Drop), false), "{got:?}");
+        assert_eq!(ack.3, vec![(Some(1), Some(Accept), true)], "{got:?}");
+    }
+}

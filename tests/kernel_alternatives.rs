@@ -131,4 +131,73 @@ fn alternatives_are_the_kernels_other_answer() {
     );
 }
 
-kernel_tests!(alternatives_are_the_kernels_other_answer);
+/// Doubt through state: the SYN's verdict hinges on the set; the client's ACK that completes
+/// the handshake is ESTABLISHED only if the SYN was accepted. The ACK is uncertain through its
+/// connection (frame 1's doubt), and its alternative is what it gets in the timeline where
+/// frame 1's set match held: the kernel with the set holding the client.
+const STATE_RULES: &str = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+-A INPUT -m conntrack --ctstate ESTABLISHED -j ACCEPT\n\
+-A INPUT -p tcp --syn -m set --match-set trusted src -j ACCEPT\n\
+COMMIT\n";
+
+fn alternatives_through_state_are_the_kernels() {
+    let c: Ipv4Addr = "198.51.100.7".parse().unwrap();
+    let h = HOST;
+    let frames = vec![
+        tcp4(c, h, 40000, 22, 1, 0, SYN, 1),
+        tcp4(h, c, 22, 40000, 5000, 2, SYN | ACK, 2),
+        tcp4(c, h, 40000, 22, 2, 5001, ACK, 3),
+        // Another client's connection: nothing to do with frame 1, certain.
+        tcp4(
+            "198.51.100.8".parse().unwrap(),
+            h,
+            40001,
+            22,
+            2,
+            5001,
+            ACK,
+            4,
+        ),
+    ];
+    let loaded = load_str("state.rules", STATE_RULES, ParseOptions::default());
+    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+    let opts = SimOptions {
+        env: SimEnv {
+            hosts: host(),
+            ..SimEnv::default()
+        },
+        ..SimOptions::default()
+    };
+    let packets: Vec<_> = decoded(frames.iter())
+        .into_iter()
+        .map(|p| p.expect("decodes"))
+        .collect();
+    let traced = trace_packets(&loaded.ruleset, opts, packets);
+    let empty = "create trusted hash:ip family inet hashsize 1024 maxelem 65536\n";
+    let holds = format!("{empty}add trusted {c}\n");
+    let without = kernel_verdicts(&loaded, &frames, empty);
+    let with = kernel_verdicts(&loaded, &frames, &holds);
+    assert_eq!(without, ["DROP", "ACCEPT", "DROP", "DROP"]);
+    assert_eq!(with, ["ACCEPT", "ACCEPT", "ACCEPT", "DROP"]);
+    for (i, t) in traced.iter().enumerate() {
+        let r = &t.record;
+        assert_eq!(r.verdict.unwrap_or("-"), without[i], "frame {}", i + 1);
+        if i == 3 {
+            assert!(r.certain && r.alternatives.is_empty(), "frame 4: {r:?}");
+            continue;
+        }
+        assert!(!r.certain, "frame {}", i + 1);
+        assert_eq!(r.alternatives.len(), 1, "frame {}: {r:?}", i + 1);
+        let a = &r.alternatives[0];
+        assert_eq!(a.verdict.unwrap_or("-"), with[i], "frame {}", i + 1);
+        assert!(a.certain, "frame {}: {a:?}", i + 1);
+        assert_eq!(a.rule.as_ref().and_then(|r| r.number), Some(2));
+        // The first frame's doubt is its own; the others' comes through the connection.
+        assert_eq!(a.frame, (i > 0).then_some(1), "frame {}", i + 1);
+    }
+}
+
+kernel_tests!(
+    alternatives_are_the_kernels_other_answer,
+    alternatives_through_state_are_the_kernels
+);

@@ -576,6 +576,7 @@ impl<'r> Engine<'r> {
             answer_to: None,
             undecided: Vec::new(),
             alternatives: Vec::new(),
+            tainted_by: None,
         };
         let recognise = self.opts.recognise_answers && stage == Stage::Whole;
         if recognise && direction == Direction::Out {
@@ -707,8 +708,9 @@ impl<'r> Engine<'r> {
                 {
                     self.taint.mark_port(pkt);
                 }
-            } else if let Some(cause) = self.taint.cause(pkt) {
+            } else if let Some((cause, frame)) = self.taint.cause(pkt) {
                 out.certain = false;
+                out.tainted_by = frame;
                 out.reason = Some(match out.reason.take() {
                     Some(r) => {
                         format!("connection state depends on an earlier guess: {cause}; {r}")
@@ -968,7 +970,7 @@ impl<'r> Engine<'r> {
         // The packet's own doubt, or its connection's (the taint is applied to the verdict
         // after this): whatever the helper expects from it is no more certain.
         let doubt = if out.certain {
-            self.taint.cause(pkt).map(str::to_string)
+            self.taint.cause(pkt).map(|(c, _)| c.to_string())
         } else {
             Some(out.reason.clone().unwrap_or_default())
         };

@@ -136,14 +136,22 @@ pub struct Outcome {
     /// a target, NAT).
     pub undecided: Vec<Undecided>,
     /// Where each of [`Outcome::undecided`] leads when taken as matching, when the replay
-    /// computes alternatives ([`crate::replay::Replayer::enable_alternatives`]).
+    /// computes alternatives ([`crate::replay::Replayer::enable_alternatives`]); for a packet
+    /// uncertain through its connection's state, where each undecided match of the frame it
+    /// depends on ([`Outcome::tainted_by`]) would have led it.
     pub alternatives: Vec<Alternative>,
+    /// The earlier frame whose uncertain verdict this packet's state depends on (its flow's
+    /// taint), when that is what made it uncertain.
+    pub tainted_by: Option<u64>,
 }
 
 /// The packet run again on a fork of the state it met, with one undecided match taken as
 /// matching (the replay took it as not matching).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Alternative {
+    /// The earlier frame the undecided match belongs to, when the doubt came through state
+    /// (`None`: a match of this packet's own traversal).
+    pub frame: Option<u64>,
     /// The rule of the undecided match.
     pub rule: RuleRef,
     pub why: &'static str,
@@ -190,6 +198,7 @@ impl Outcome {
             answer_to: None,
             undecided: Vec::new(),
             alternatives: Vec::new(),
+            tainted_by: None,
         }
     }
 }

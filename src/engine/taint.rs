@@ -93,7 +93,8 @@ impl Evicted {
 /// Flows whose state depends on an uncertain verdict, with the cause.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Taint {
-    flows: HashMap<FlowKey, String>,
+    /// Flow → (the uncertain frame, the cause in words).
+    flows: HashMap<FlowKey, (u64, String)>,
     order: VecDeque<FlowKey>,
     /// Flows pushed out of `flows` (allocated at the first).
     evicted: Option<Box<Evicted>>,
@@ -153,22 +154,26 @@ impl Taint {
             }
         }
         self.flows
-            .insert(k, format!("frame {frame} was uncertain ({why})"));
+            .insert(k, (frame, format!("frame {frame} was uncertain ({why})")));
         self.order.push_back(k);
     }
 
-    /// The cause, when `pkt`'s flow state depends on an earlier uncertain verdict.
-    pub fn cause(&self, pkt: &Packet) -> Option<&str> {
+    /// The cause, when `pkt`'s flow state depends on an earlier uncertain verdict: in words,
+    /// and the frame when it is still kept.
+    pub fn cause(&self, pkt: &Packet) -> Option<(&str, Option<u64>)> {
         if self.flows.is_empty() {
             return None;
         }
         let k = flow_of(pkt)?;
-        if let Some(c) = self.flows.get(&k) {
-            return Some(c);
+        if let Some((frame, c)) = self.flows.get(&k) {
+            return Some((c, Some(*frame)));
         }
         self.evicted.as_ref().filter(|e| e.contains(&k)).map(|_| {
-            "an earlier packet of this flow was uncertain (more than 65,536 flows were; the \
-             cause is no longer kept)"
+            (
+                "an earlier packet of this flow was uncertain (more than 65,536 flows were; \
+                 the cause is no longer kept)",
+                None,
+            )
         })
     }
 }
@@ -204,12 +209,14 @@ mod tests {
         // The first ten were pushed out, and are still uncertain.
         for i in 0..10 {
             assert!(!t.flows.contains_key(&flow_of(&pkt(i)).unwrap()));
-            let why = t
+            let (why, _) = t
                 .cause(&pkt(i))
                 .unwrap_or_else(|| panic!("flow {i} forgotten"));
             assert!(why.contains("65,536"), "{why}");
         }
-        assert!(t.cause(&pkt(CAP as u32)).unwrap().contains("frame"));
+        let (why, frame) = t.cause(&pkt(CAP as u32)).unwrap();
+        assert!(why.contains("frame"), "{why}");
+        assert_eq!(frame, Some(CAP as u64 + 1));
         // Flows never marked: almost never in the filter (a false positive only adds doubt).
         let misses = (1_000_000..1_001_000)
             .filter(|&i| t.cause(&pkt(i)).is_some())

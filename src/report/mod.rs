@@ -117,9 +117,13 @@ fn rule_as_cached_json<S: serde::Serializer>(
 pub struct AlternativeRecord {
     /// The verdict in that case (`null`: the packet would not have been judged).
     pub verdict: Option<&'static str>,
-    /// The condition, in words: `filter OUTPUT #2 (line 7) matches`.
+    /// The condition, in words: `filter OUTPUT #2 (line 7) matches`, or for a packet
+    /// uncertain through its connection's state, `frame 3: filter OUTPUT #2 (line 7) matches`.
     #[serde(rename = "if")]
     pub condition: String,
+    /// The earlier frame whose undecided match this is (the doubt came through state).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frame: Option<u64>,
     /// Why fwcheck could not decide that match.
     pub why: &'static str,
     /// False when another unknown could still change the verdict in that case.
@@ -135,12 +139,14 @@ pub struct AlternativeRecord {
 impl AlternativeRecord {
     fn new(rules: &mut RuleInfos<'_>, a: &crate::engine::Alternative) -> AlternativeRecord {
         let rule = rules.get(&crate::engine::Decision::Rule(a.rule));
+        let at = a.frame.map(|f| format!("frame {f}: ")).unwrap_or_default();
         AlternativeRecord {
             verdict: a.verdict.map(|v| v.as_str()),
             condition: rule.as_ref().map_or_else(
-                || "the rule matches".into(),
-                |r| format!("{} matches", r.short()),
+                || format!("{at}the rule matches"),
+                |r| format!("{at}{} matches", r.short()),
             ),
+            frame: a.frame,
             why: a.why,
             certain: a.certain,
             rule,
@@ -152,10 +158,14 @@ impl AlternativeRecord {
     pub fn brief(&self) -> String {
         let what = self.verdict.unwrap_or("not judged");
         let q = if self.certain { "" } else { "?" };
+        let at = self
+            .frame
+            .map(|f| format!("frame {f} "))
+            .unwrap_or_default();
         match &self.rule {
             Some(r) => match r.number {
-                Some(n) => format!("{what}{q} if {} #{n}", r.chain),
-                None => format!("{what}{q} if {}", r.chain),
+                Some(n) => format!("{what}{q} if {at}{} #{n}", r.chain),
+                None => format!("{what}{q} if {at}{}", r.chain),
             },
             None => format!("{what}{q} otherwise"),
         }
@@ -691,6 +701,7 @@ mod tests {
             answer_to: None,
             undecided: Vec::new(),
             alternatives: Vec::new(),
+            tainted_by: None,
         }
     }
 

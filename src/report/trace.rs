@@ -194,9 +194,10 @@ pub fn text(packets: &[TracedPacket]) -> String {
                 .as_ref()
                 .map(|i| format!(" by {}", i.short()))
                 .unwrap_or_default();
+            let at = a.frame.map(|f| format!("frame {f}'s ")).unwrap_or_default();
             let _ = writeln!(
                 out,
-                "  if {rule} matched: {}{by}{}",
+                "  if {at}{rule} matched: {}{by}{}",
                 a.verdict.unwrap_or("not judged"),
                 if a.certain { "" } else { " (uncertain)" }
             );

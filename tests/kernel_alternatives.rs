@@ -16,7 +16,7 @@ use fwcheck::ext::ipset::IpSets;
 use fwcheck::lint::load_str;
 use fwcheck::oracle::Pacing;
 use fwcheck::ruleset::ParseOptions;
-use fwcheck::trace::trace_packets;
+use fwcheck::trace::{trace_packets, TracedPacket};
 use oracle_common::*;
 
 const RULES: &str = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
@@ -51,16 +51,9 @@ fn kernel_verdicts(loaded: &fwcheck::lint::Loaded, frames: &[Vec<u8>], sets: &st
         .collect()
 }
 
-fn alternatives_are_the_kernels_other_answer() {
-    let src: Ipv4Addr = "198.51.100.7".parse().unwrap();
-    let h = HOST;
-    let frames = vec![
-        tcp4(src, h, 40000, 22, 1, 0, SYN, 1),
-        tcp4(src, h, 40001, 443, 1, 0, SYN, 2),
-        tcp4(src, h, 40002, 80, 1, 0, SYN, 3),
-        udp4(src, h, 40003, 53, 4, b"q"),
-    ];
-    let loaded = load_str("alternatives.rules", RULES, ParseOptions::default());
+/// `rules` loaded, and `frames` traced through them in order (alternatives included).
+fn traced(rules: &str, frames: &[Vec<u8>]) -> (fwcheck::lint::Loaded, Vec<TracedPacket>) {
+    let loaded = load_str("alternatives.rules", rules, ParseOptions::default());
     assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
     let opts = SimOptions {
         env: SimEnv {
@@ -74,6 +67,19 @@ fn alternatives_are_the_kernels_other_answer() {
         .map(|p| p.expect("decodes"))
         .collect();
     let traced = trace_packets(&loaded.ruleset, opts, packets);
+    (loaded, traced)
+}
+
+fn alternatives_are_the_kernels_other_answer() {
+    let src: Ipv4Addr = "198.51.100.7".parse().unwrap();
+    let h = HOST;
+    let frames = vec![
+        tcp4(src, h, 40000, 22, 1, 0, SYN, 1),
+        tcp4(src, h, 40001, 443, 1, 0, SYN, 2),
+        tcp4(src, h, 40002, 80, 1, 0, SYN, 3),
+        udp4(src, h, 40003, 53, 4, b"q"),
+    ];
+    let (loaded, traced) = traced(RULES, &frames);
     assert_eq!(traced.len(), frames.len());
 
     let empty = "create trusted hash:ip family inet hashsize 1024 maxelem 65536\n";
@@ -159,20 +165,7 @@ fn alternatives_through_state_are_the_kernels() {
             4,
         ),
     ];
-    let loaded = load_str("state.rules", STATE_RULES, ParseOptions::default());
-    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
-    let opts = SimOptions {
-        env: SimEnv {
-            hosts: host(),
-            ..SimEnv::default()
-        },
-        ..SimOptions::default()
-    };
-    let packets: Vec<_> = decoded(frames.iter())
-        .into_iter()
-        .map(|p| p.expect("decodes"))
-        .collect();
-    let traced = trace_packets(&loaded.ruleset, opts, packets);
+    let (loaded, traced) = traced(STATE_RULES, &frames);
     let empty = "create trusted hash:ip family inet hashsize 1024 maxelem 65536\n";
     let holds = format!("{empty}add trusted {c}\n");
     let without = kernel_verdicts(&loaded, &frames, empty);

@@ -7,8 +7,9 @@
 //! pings. Nothing depends on time (the oracle replays as fast as it can).
 //!
 //! Each case is a seed: `FWCHECK_RANDOM_CASES=N` runs N cases (default 24, a few seconds),
-//! `FWCHECK_RANDOM_SEED=S` starts at seed S, `FWCHECK_RANDOM_SHOW=1` prints each ruleset; a
-//! failure prints the ruleset, the frames and the seed that reproduces it.
+//! `FWCHECK_RANDOM_SEED=S` starts at seed S, `FWCHECK_RANDOM_SHOW=1` prints each ruleset,
+//! `FWCHECK_RANDOM_DUMP=DIR` writes each case's ruleset and capture there (for `fwcheck debug
+//! kernel-diff`); a failure prints the ruleset, the frames and the seed that reproduces it.
 #[macro_use]
 mod kernel_harness;
 mod oracle_common;
@@ -748,6 +749,15 @@ fn agree_with_the_kernel(f: &Fam, router: bool, default_seed: u64) {
         let frames = traffic(f, &mut r, router);
         if std::env::var_os("FWCHECK_RANDOM_SHOW").is_some() {
             eprintln!("seed {seed}:\n{rules}");
+        }
+        if let Some(dir) = std::env::var_os("FWCHECK_RANDOM_DUMP") {
+            // The case as files, for `fwcheck debug kernel-diff RULES CAPTURE`.
+            let dir = std::path::Path::new(&dir);
+            let ext = if f.v6 { "v6" } else { "v4" };
+            std::fs::write(dir.join(format!("seed-{seed}.rules.{ext}")), &rules).unwrap();
+            let pkts: Vec<_> = decoded(&frames).into_iter().flatten().collect();
+            let out = std::fs::File::create(dir.join(format!("seed-{seed}.pcap"))).unwrap();
+            fwcheck::packet::write_pcap(out, &pkts).unwrap();
         }
         let name = if f.v6 {
             "random.rules.v6"

@@ -18,9 +18,13 @@
 //! raw (-300) and conntrack (-200) — which accepts packets of a socket that has a file owned by
 //! the oracle's uid (only the oracle's own raw send socket: the stack's control sockets have no
 //! file, and REJECT replies have no socket at all) and drops everything else. It lives in its own table,
-//! so the ruleset's tables, counters and policies are untouched. Without `nft`, the fallback is
-//! an `iptables`/`ip6tables` raw-table chain (`-m owner --uid-owner 0 -j RETURN`, `-j DROP`)
-//! jumped to from raw OUTPUT position 1 (after defrag, still before conntrack).
+//! so the ruleset's tables, counters and policies are untouched, and it is installed before the
+//! ruleset is loaded, so that no packet of the stack's reaches the ruleset in between (with
+//! forwarding on, IPv6 reports joining ff02::2 a few milliseconds after the link comes up; one
+//! used to move a `statistic --mode nth` counter in `kernel_random`). Without `nft`, the
+//! fallback is an `iptables`/`ip6tables` raw-table chain (`-m owner --uid-owner 0 -j RETURN`,
+//! `-j DROP`) jumped to from raw OUTPUT position 1 (after defrag, still before conntrack),
+//! added after the ruleset (whose restore would flush it).
 
 use std::io::Write as _;
 use std::net::IpAddr;
@@ -504,6 +508,21 @@ pub fn setup(cfg: &OracleConfig, opts: &ReplayOptions) -> Result<Lab, OracleErro
         }
     }
 
+    // 3a. The nft guard comes first: the stack's own packets in the meantime (an MLD report
+    // for ff02::2 once forwarding is on, sent some milliseconds after the link came up) must
+    // not reach the ruleset's chains, whose counters, nth counters and state they would move.
+    let guard = match opts.guard {
+        GuardKind::Auto if tools.nft.is_some() => GuardKind::Nft,
+        GuardKind::Auto => GuardKind::Iptables,
+        other => other,
+    };
+    if guard == GuardKind::Nft {
+        let nft = tools.nft.as_ref().ok_or_else(|| {
+            OracleError::Unavailable("the nft guard was requested but nft is missing".into())
+        })?;
+        run(nft, &["-f", "-"], Some(&nft_guard_script(sys::geteuid())))?;
+    }
+
     // 3. The ruleset, then the netfilter settings (loading it loads their modules).
     if let Some(sets) = &cfg.ipsets {
         let ipset = find_tool("ipset")
@@ -516,33 +535,19 @@ pub fn setup(cfg: &OracleConfig, opts: &ReplayOptions) -> Result<Lab, OracleErro
     }
     netfilter_sysctls(cfg)?;
 
-    // 4. The guard.
-    let guard = match opts.guard {
-        GuardKind::Auto if tools.nft.is_some() => GuardKind::Nft,
-        GuardKind::Auto => GuardKind::Iptables,
-        other => other,
-    };
-    match guard {
-        GuardKind::Nft | GuardKind::Auto => {
-            let nft = tools.nft.as_ref().ok_or_else(|| {
-                OracleError::Unavailable("the nft guard was requested but nft is missing".into())
-            })?;
-            run(nft, &["-f", "-"], Some(&nft_guard_script(sys::geteuid())))?;
+    // 4. The guard, when it is iptables' (a restore would flush it); nft's is in place already.
+    if guard == GuardKind::Iptables {
+        for f in &families {
+            let restore = match f {
+                Family::V4 => &tools.restore4,
+                Family::V6 => &tools.restore6,
+            };
+            run(
+                restore,
+                &["-w", "--noflush"],
+                Some(&iptables_guard_script(sys::geteuid())),
+            )?;
         }
-        GuardKind::Iptables => {
-            for f in &families {
-                let restore = match f {
-                    Family::V4 => &tools.restore4,
-                    Family::V6 => &tools.restore6,
-                };
-                run(
-                    restore,
-                    &["-w", "--noflush"],
-                    Some(&iptables_guard_script(sys::geteuid())),
-                )?;
-            }
-        }
-        GuardKind::Off => {}
     }
 
     // 5. The socket(s) outbound packets are sent from, one per family.

@@ -153,7 +153,47 @@ fn a_port_an_uncertain_packet_may_hold_is_in_doubt() {
     assert!(!f[2].fwcheck_certain, "{}", f[2].line());
 }
 
+/// The null binding (`nf_nat_alloc_null_binding`): with a nat table loaded, a connection no
+/// rule binds still gets a reply tuple the table does not hold. A client's connection to the
+/// router's port 8080 is DNATed to an inside server; the router itself then sends from its
+/// port 8080 to that client's port — whose reply tuple is the first connection's original one.
+/// The kernel gives the router's packet another source port, picked at random (found by
+/// `kernel_random`, seed 30930): fwcheck accepts it, uncertain, and the answer to it too.
+fn the_null_binding_makes_the_reply_unique() {
+    let rules = "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+        :POSTROUTING ACCEPT [0:0]\n\
+        -A PREROUTING -p tcp --dport 8080 -j DNAT --to-destination 198.51.100.8:80\nCOMMIT\n\
+        *filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
+    let c: std::net::Ipv4Addr = "203.0.113.5".parse().unwrap();
+    let frames = [
+        tcp4(c, HOST, 40001, 8080, 1000, 0, SYN, 1),
+        tcp4(HOST, c, 8080, 40001, 300, 0, SYN, 2),
+        tcp4(c, HOST, 40001, 8080, 900, 301, SYN | ACK, 3),
+    ];
+    let cmp = through_the_router("null.rules", rules, &frames);
+    let f = &cmp.frames;
+    assert!(f[0].fwcheck_certain, "{}", f[0].line());
+    assert!(!f[1].fwcheck_certain, "{}", f[1].line());
+    assert!(
+        f[1].fwcheck_reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("unique reply"),
+        "{}",
+        f[1].line()
+    );
+    assert!(
+        f[1].kernel_note
+            .as_deref()
+            .unwrap_or("")
+            .contains("sport 8080->"),
+        "the kernel kept the port: {}",
+        f[1].line()
+    );
+}
+
 kernel_tests!(
     a_taken_source_port_is_replaced,
-    a_port_an_uncertain_packet_may_hold_is_in_doubt
+    a_port_an_uncertain_packet_may_hold_is_in_doubt,
+    the_null_binding_makes_the_reply_unique
 );

@@ -17,6 +17,7 @@ mod oracle_common;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use fwcheck::compare::compare;
+use fwcheck::conntrack::Timeouts;
 use fwcheck::engine::{SimEnv, SimOptions};
 use fwcheck::lint::load_str;
 use fwcheck::netfilter::Family;
@@ -267,6 +268,36 @@ fn rule(f: &Fam, r: &mut Rng, chain: &str, user: bool, jumps: &[&str]) -> String
     }
     if r.one_in(14) {
         m.push("-m statistic --mode nth --every 3 --packet 1".into());
+    }
+    // Matches that read the clock: the oracle feeds fwcheck the kernel's jiffies per frame.
+    if r.one_in(10) {
+        m.push(format!(
+            "-m limit --limit {} --limit-burst {}",
+            r.pick(&["1/sec", "5/sec", "20/min", "3/sec"]),
+            r.pick(&["1", "2", "3"])
+        ));
+    }
+    if r.one_in(12) {
+        m.push(format!(
+            "-m hashlimit --hashlimit-{} {} --hashlimit-burst {} --hashlimit-mode {} \
+             --hashlimit-name h{}",
+            r.pick(&["upto", "above"]),
+            r.pick(&["1/sec", "4/sec", "30/min"]),
+            r.pick(&["1", "2", "4"]),
+            r.pick(&["srcip", "srcip,dstport", "dstip", "srcip,srcport"]),
+            r.below(2)
+        ));
+    }
+    if r.one_in(12) {
+        m.push(
+            r.pick(&[
+                "-m recent --name r3 --rcheck --seconds 1",
+                "-m recent --name r3 --update --seconds 2 --hitcount 2",
+                "-m recent --name r3 --set",
+                "-m recent --name r4 --rcheck --seconds 1 --reap",
+            ])
+            .to_string(),
+        );
     }
     if r.one_in(14) {
         m.push(format!(
@@ -739,8 +770,66 @@ fn env_u64(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
+/// `frames` decoded as a raw-IP capture whose gaps are random: mostly a few hundred
+/// milliseconds, now and then past a second (limits refill, `recent --seconds` windows and the
+/// shortened conntrack timeouts run out).
+fn decoded_paced(
+    r: &mut Rng,
+    frames: &[Vec<u8>],
+) -> Vec<Result<fwcheck::packet::Packet, fwcheck::packet::PacketProblem>> {
+    let mut t = 1_000_000u64;
+    let mut stamps = Vec::new();
+    for _ in frames {
+        t += if r.one_in(7) {
+            1_100_000_000 + r.below(1_000_000_000)
+        } else {
+            r.below(400_000_000)
+        };
+        stamps.push(t);
+    }
+    decoded(frames)
+        .into_iter()
+        .zip(stamps)
+        .map(|(p, ts)| {
+            p.map(|mut p| {
+                p.ts = fwcheck::packet::Timestamp(ts);
+                p
+            })
+        })
+        .collect()
+}
+
+/// Conntrack timeouts of a second or two, so a paced case sees entries expire.
+fn short_timeouts() -> Timeouts {
+    let mut t = Timeouts::default();
+    for (name, secs) in [
+        ("udp", 1),
+        ("udp_stream", 2),
+        ("icmp", 1),
+        ("generic", 1),
+        ("tcp_syn_sent", 2),
+        ("tcp_syn_recv", 2),
+        ("tcp_time_wait", 1),
+        ("tcp_close", 1),
+        ("tcp_fin_wait", 2),
+        ("tcp_close_wait", 2),
+        ("tcp_last_ack", 2),
+        ("frag4", 1),
+        ("frag6", 1),
+    ] {
+        t.set(name, secs).expect("timeout name");
+    }
+    t
+}
+
 fn agree_with_the_kernel(f: &Fam, router: bool, default_seed: u64) {
-    let cases = env_u64("FWCHECK_RANDOM_CASES", 24);
+    agree(f, router, false, default_seed)
+}
+
+/// `paced`: the frames keep random gaps (real time) and conntrack timeouts are short.
+fn agree(f: &Fam, router: bool, paced: bool, default_seed: u64) {
+    let default_cases = if paced { 4 } else { 24 };
+    let cases = env_u64("FWCHECK_RANDOM_CASES", default_cases);
     let first = env_u64("FWCHECK_RANDOM_SEED", default_seed);
     let (mut frames_total, mut uncertain_total) = (0, 0);
     for seed in first..first + cases {
@@ -774,7 +863,7 @@ fn agree_with_the_kernel(f: &Fam, router: bool, default_seed: u64) {
             "seed {seed}: fwcheck refuses a ruleset iptables loads?\n{rules}\n{:?}",
             loaded.diagnostics
         );
-        let sim = SimOptions {
+        let mut sim = SimOptions {
             env: SimEnv {
                 hosts: vec![f.host],
                 ..SimEnv::default()
@@ -782,7 +871,14 @@ fn agree_with_the_kernel(f: &Fam, router: bool, default_seed: u64) {
             router,
             ..SimOptions::default()
         };
-        let cmp = compare(&loaded, decoded(&frames), sim, Pacing::AsFastAsPossible)
+        let (packets, pacing) = if paced {
+            sim.ct_timeouts = short_timeouts();
+            let p = decoded_paced(&mut r, &frames);
+            (p, Pacing::Realtime { speed: 1.0 })
+        } else {
+            (decoded(&frames), Pacing::AsFastAsPossible)
+        };
+        let cmp = compare(&loaded, packets, sim, pacing)
             .unwrap_or_else(|e| panic!("seed {seed}: {e}\n{rules}"));
         let all: Vec<String> = cmp.frames.iter().map(|f| f.line()).collect();
         assert_eq!(
@@ -793,13 +889,14 @@ fn agree_with_the_kernel(f: &Fam, router: bool, default_seed: u64) {
             all.join("\n")
         );
         frames_total += cmp.compared;
-        uncertain_total += cmp.uncertain;
+        uncertain_total += cmp.frames.iter().filter(|f| !f.fwcheck_certain).count();
     }
     eprintln!(
-        "{cases} random {} rulesets{}: {frames_total} frames compared, {uncertain_total} \
+        "{cases} random {} rulesets{}{}: {frames_total} frames compared, {uncertain_total} \
          uncertain, 0 certain and different",
         if f.v6 { "ip6tables" } else { "iptables" },
-        if router { " on a router" } else { "" }
+        if router { " on a router" } else { "" },
+        if paced { " in real time" } else { "" }
     );
 }
 
@@ -820,9 +917,21 @@ fn random_ip6tables_router_rulesets_agree_with_the_kernel() {
     agree_with_the_kernel(&V6, true, 1);
 }
 
+/// In real time, with random gaps and short conntrack timeouts: limits refill, `recent
+/// --seconds` windows close, connections expire (4 seeds in CI: each lasts seconds).
+fn random_rulesets_in_real_time_agree_with_the_kernel() {
+    agree(&V4, false, true, 1);
+}
+
+fn random_ip6tables_router_rulesets_in_real_time_agree_with_the_kernel() {
+    agree(&V6, true, true, 1);
+}
+
 kernel_tests!(
     random_rulesets_agree_with_the_kernel,
     random_ip6tables_rulesets_agree_with_the_kernel,
     random_router_rulesets_agree_with_the_kernel,
-    random_ip6tables_router_rulesets_agree_with_the_kernel
+    random_ip6tables_router_rulesets_agree_with_the_kernel,
+    random_rulesets_in_real_time_agree_with_the_kernel,
+    random_ip6tables_router_rulesets_in_real_time_agree_with_the_kernel
 );

@@ -934,6 +934,24 @@ impl<'r> Engine<'r> {
                         }
                     }
                 }
+                // nf_nat_alloc_null_binding: no rule bound it, yet a source manipulation
+                // (POSTROUTING, INPUT) still makes the reply tuple unique; one taken by another
+                // connection (a DNATed flow's original tuple, say) gets a port the kernel picks.
+                TableVerdict::Accept if manip == nat::Manip::Src => {
+                    let null = crate::ext::NatSpec {
+                        kind: crate::ext::NatKind::Snat,
+                        addr: None,
+                        ports: None,
+                        base_port: None,
+                        random: false,
+                        persistent: false,
+                    };
+                    if let Err(why) = nat::setup(self, id, null, manip, hook, pkt, hc.now) {
+                        if hc.uncertain.is_none() {
+                            hc.uncertain = Some(format!("NAT (no rule, a unique reply): {why}"));
+                        }
+                    }
+                }
                 TableVerdict::Accept => {}
                 _ => return Some(r),
             }

@@ -220,6 +220,7 @@ fn target_effect(name: &str, v: &TargetVerdict) -> String {
         TargetVerdict::Unknown(why) => {
             format!("{name}: cannot be simulated ({why}); the next rule")
         }
+        TargetVerdict::Undecided { why, .. } => format!("{name}: undecided ({why})"),
     }
 }
 
@@ -641,9 +642,30 @@ impl Engine<'_> {
                     idx = 0;
                 }
                 Action::Target(t) => {
-                    let v = t.apply(&mut eval_ctx!(base + rule.matches.len()));
+                    let mut v = t.apply(&mut eval_ctx!(base + rule.matches.len()));
+                    let mut undecided = None;
+                    if let TargetVerdict::Undecided { why, taken } = v {
+                        undecided = Some(why);
+                        // Numbered with the undecidable matches: a fork may take the other way.
+                        let k = hc.unknowns;
+                        hc.unknowns += 1;
+                        if hc.force == Some(k) {
+                            v = t.forced(&mut eval_ctx!(base + rule.matches.len()));
+                        } else {
+                            hc.uncertain(rs, rref, why);
+                            hc.undecided.push(super::Undecided { k, rule: rref, why });
+                            v = match taken {
+                                crate::ext::Taken::Accept => TargetVerdict::Accept,
+                                crate::ext::Taken::Drop => TargetVerdict::Drop,
+                            };
+                        }
+                    }
                     if hc.trace_on {
-                        traced_action!(target_effect(t.display_name(), &v));
+                        let effect = target_effect(t.display_name(), &v);
+                        traced_action!(match undecided {
+                            Some(why) => format!("{effect} (undecided: {why})"),
+                            None => effect,
+                        });
                     }
                     let done = |verdict| {
                         Some(TableResult {
@@ -665,6 +687,11 @@ impl Engine<'_> {
                         }
                         TargetVerdict::Nat(spec) => return done(TableVerdict::Nat(spec)),
                         TargetVerdict::Unknown(why) => {
+                            hc.uncertain(rs, rref, why);
+                            idx += 1;
+                        }
+                        TargetVerdict::Undecided { why, .. } => {
+                            // `forced` gave another undecided answer: continue, uncertain.
                             hc.uncertain(rs, rref, why);
                             idx += 1;
                         }

@@ -309,6 +309,19 @@ pub enum TargetVerdict {
     Nat(NatSpec),
     /// The target's effect cannot be decided offline.
     Unknown(&'static str),
+    /// The kernel decides between `taken` (what fwcheck reports, uncertain) and what
+    /// [`Target::forced`] gives (the alternative, computed on a fork).
+    Undecided {
+        why: &'static str,
+        taken: Taken,
+    },
+}
+
+/// What an undecided target is taken to do ([`TargetVerdict::Undecided`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Taken {
+    Accept,
+    Drop,
 }
 
 /// Which NAT manipulation a target requests.
@@ -389,6 +402,11 @@ pub trait Target: Debug + Send + Sync + TargetClone + Any {
     }
     fn save(&self, out: &mut String);
     fn apply(&self, cx: &mut EvalCtx<'_>) -> TargetVerdict;
+    /// For a target whose [`Target::apply`] said [`TargetVerdict::Undecided`]: its other
+    /// outcome, with its effects (a fork taking the other answer).
+    fn forced(&self, _cx: &mut EvalCtx<'_>) -> TargetVerdict {
+        TargetVerdict::Continue
+    }
     /// Tables the target may be used in (kernel `xt_target.table`); `None` = any.
     fn table(&self) -> Option<TableKind> {
         None

@@ -5,10 +5,13 @@
 //! - `--sack-perm`, `--timestamp`, `--wscale N`, `--mss N`, `--ecn`. `--wscale` and `--mss` are
 //!   read as 32-bit numbers and stored in 8 and 16 bits: 300 becomes 44, 70000 becomes 4464
 //!   (fwcheck warns). Save order: sack-perm, timestamp, wscale, mss, ecn.
-//! - `apply`: a pure SYN is answered with a SYN-ACK cookie and consumed (NF_STOLEN); a pure ACK
-//!   is accepted towards the server only when it carries a valid cookie, else dropped — both
-//!   depend on the synproxy's cookies and are Unknown here; any other TCP packet (FIN, RST, …)
-//!   continues (XT_CONTINUE).
+//! - `apply`: a pure SYN is answered with a SYN-ACK cookie and consumed (NF_STOLEN): never
+//!   delivered, DROP, certain. A pure ACK is consumed too: with a valid cookie SYNPROXY opens
+//!   the connection to the server (NF_STOLEN), else NF_DROP; either way the ACK is not
+//!   delivered (DROP), but whether the connection then exists depends on the cookie (a secret
+//!   of the host's), so the verdict is uncertain and the flow's later packets inherit the doubt.
+//!   Any other TCP packet (FIN, RST, …) continues (XT_CONTINUE). Kernel-checked in
+//!   `tests/kernel_targets.rs` (a SYN, an ACK without a valid cookie).
 
 use std::any::Any;
 use std::fmt::Write;
@@ -17,7 +20,7 @@ use crate::diag::codes as code;
 use crate::diag::Diagnostic;
 use crate::ext::targets::common::context_err;
 use crate::ext::EvalCtx;
-use crate::ext::{Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict, XtType};
+use crate::ext::{Arg, OptArg, OptSpec, ParseCtx, Taken, Target, TargetVerdict, XtType};
 use crate::netfilter::{Hook, HookMask};
 use crate::packet::tcp_flags;
 
@@ -126,12 +129,22 @@ impl Target for Synproxy {
         let f = t.flags;
         let other = tcp_flags::FIN | tcp_flags::RST;
         if f & tcp_flags::SYN != 0 && f & (tcp_flags::ACK | other) == 0 {
-            TargetVerdict::Unknown("SYNPROXY answers the SYN itself and consumes it")
+            // Answered with a cookie SYN-ACK, consumed.
+            TargetVerdict::Drop
         } else if f & tcp_flags::ACK != 0 && f & (tcp_flags::SYN | other) == 0 {
-            TargetVerdict::Unknown("SYNPROXY passes an ACK only with a valid SYN cookie")
+            TargetVerdict::Undecided {
+                why: "SYNPROXY consumes the ACK; only with a valid SYN cookie (a secret of the \
+                      host's) does it open the connection to the server",
+                taken: Taken::Drop,
+            }
         } else {
             TargetVerdict::Continue
         }
+    }
+    /// A valid cookie: the ACK is consumed all the same (the connection to the server that
+    /// SYNPROXY then opens is not modelled: the flow stays uncertain).
+    fn forced(&self, _cx: &mut EvalCtx<'_>) -> TargetVerdict {
+        TargetVerdict::Drop
     }
     fn hooks(&self) -> HookMask {
         HookMask::of(&[Hook::Input, Hook::Forward])

@@ -9,7 +9,9 @@
 //! - The kernel looks for an established socket of the packet, then a listener on
 //!   `--on-ip`:`--on-port` (0 means the packet's own address/port); with one it sets
 //!   `skb->mark = (mark & ~MASK) ^ VALUE` and returns NF_ACCEPT, without one NF_DROP. The host's
-//!   sockets are not known offline: `apply` is Unknown.
+//!   sockets are not known offline: `apply` takes the kernel's answer without one (DROP,
+//!   kernel-checked by `tests/kernel_targets.rs`), uncertain; the alternative (a fork) is the
+//!   marked ACCEPT.
 
 use std::any::Any;
 use std::fmt::Write;
@@ -19,7 +21,8 @@ use crate::diag::Diagnostic;
 use crate::ext::targets::common::{context_err, err, missing};
 use crate::ext::EvalCtx;
 use crate::ext::{
-    host_addr, ntop, service_port, Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict, XtType,
+    host_addr, ntop, service_port, Arg, OptArg, OptSpec, ParseCtx, Taken, Target, TargetVerdict,
+    XtType,
 };
 use crate::netfilter::{Family, Hook, HookMask, TableKind};
 
@@ -130,8 +133,21 @@ impl Target for Tproxy {
             self.mask
         );
     }
+    /// `tproxy_tg4`/`tproxy_tg6_v1`: a transparent socket (an established one for the packet,
+    /// else a listener on `--on-ip`/`--on-port`) takes the packet, marked, with NF_ACCEPT;
+    /// without one, NF_DROP. The host's sockets are not in the capture: DROP (kernel-checked in
+    /// a namespace without a transparent socket), uncertain, and the fork's ACCEPT.
     fn apply(&self, _cx: &mut EvalCtx<'_>) -> TargetVerdict {
-        TargetVerdict::Unknown("TPROXY accepts only if a transparent socket takes the packet")
+        TargetVerdict::Undecided {
+            why: "TPROXY accepts only if a transparent socket takes the packet (the host's \
+                  sockets are not known offline)",
+            taken: Taken::Drop,
+        }
+    }
+    /// A transparent socket took it: `skb->mark = (skb->mark & ~mask) ^ mark`, NF_ACCEPT.
+    fn forced(&self, cx: &mut EvalCtx<'_>) -> TargetVerdict {
+        cx.skb.mark = (cx.skb.mark & !self.mask) ^ self.mark;
+        TargetVerdict::Accept
     }
     fn table(&self) -> Option<TableKind> {
         Some(TableKind::Mangle)

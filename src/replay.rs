@@ -903,7 +903,14 @@ impl<'r> Replayer<'r> {
                 sink(Item::Packet(&pkt, &o));
             }
             Some(dg) => {
-                let head = self.first_fragment_skb.remove(&key);
+                // ip_frag_reasm: `iph->tos |= ecn` on the head's header, CE when the
+                // fragments mixed CE with ECT (`ip_frag_ecn_table`).
+                let head = self.first_fragment_skb.remove(&key).map(|mut s| {
+                    if dg.tos & 3 == 3 {
+                        s.tos |= 3;
+                    }
+                    s
+                });
                 let (mut o2, _) = self
                     .engine
                     .process_with_skb(&dg, clock, Stage::FromInput, head);

@@ -4,6 +4,7 @@
 //! fragments of a new datagram — until queues complete or time out. Below the limit
 //! reassembly works. The namespace's `ipfrag_high_thresh` is set to 8 KiB (per-netns sysctl);
 //! the flood of first fragments takes the memory well past it whatever the skb sizes are.
+//! Also the ECN rule of reassembly (`ip_frag_ecn_table`).
 #[macro_use]
 mod kernel_harness;
 mod oracle_common;
@@ -73,4 +74,123 @@ fn fragments_are_dropped_above_high_thresh() {
     }
 }
 
-kernel_tests!(fragments_are_dropped_above_high_thresh);
+/// ECN across fragments (`ip_frag_ecn_table`, RFC 3168 §5.3; found by `kernel_random`): a
+/// datagram whose fragments mix Not-ECT with ECT or CE is dropped when it completes; one that
+/// mixes CE with ECT is reassembled with CE. IPv4 reassembled before INPUT (no conntrack) and
+/// by conntrack's defragmentation, IPv6 by conntrack's (without it IPv6 fragments cross INPUT
+/// one by one), each order.
+/// INPUT accepts all but ECT(0) datagrams: a dropped datagram is the reassembly's doing, and a
+/// CE one shows it was marked CE.
+const ECN_RULES4: &str =
+    "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+-A INPUT -m ecn --ecn-ip-ect 2 -j DROP\n\
+COMMIT\n";
+
+/// Set an IP packet's ECN codepoint (IPv4: and its header checksum).
+fn with_ecn(mut p: Vec<u8>, ecn: u8) -> Vec<u8> {
+    if p[0] >> 4 == 4 {
+        p[1] = (p[1] & !3) | ecn;
+        p[10] = 0;
+        p[11] = 0;
+        let c = csum(&p[..20], 0);
+        p[10..12].copy_from_slice(&c.to_be_bytes());
+    } else {
+        p[1] = (p[1] & !0x30) | ecn << 4;
+    }
+    p
+}
+
+/// An IPv6 fragment of `data` at `off` bytes (a multiple of 8), more to come when `more`.
+fn frag6(id: u32, off: usize, more: bool, data: &[u8]) -> Vec<u8> {
+    let mut fh = vec![17, 0];
+    fh.extend_from_slice(&((off as u16) | more as u16).to_be_bytes());
+    fh.extend_from_slice(&id.to_be_bytes());
+    fh.extend_from_slice(data);
+    ipv6(CLIENT6, HOST6, 44, &fh)
+}
+
+fn ecn_codepoints_decide_reassembly() {
+    // (first fragment's codepoint, last fragment's, what the kernel does with the datagram)
+    let cases: [(u8, u8, &str); 6] = [
+        (0, 3, "DROP"),   // Not-ECT + CE: dropped by the reassembly
+        (3, 0, "DROP"),   // CE + Not-ECT: dropped by the reassembly
+        (0, 2, "DROP"),   // Not-ECT + ECT(0): dropped by the reassembly
+        (2, 3, "ACCEPT"), // ECT(0) + CE: reassembled as CE, not ECT(0)
+        (3, 1, "ACCEPT"), // CE + ECT(1): CE
+        (2, 2, "DROP"),   // ECT(0) throughout: the rule
+    ];
+    for (v6, ct) in [(false, false), (false, true), (true, true)] {
+        let mut pkts = Vec::new();
+        for (i, (a, b, _)) in cases.iter().enumerate() {
+            let id = 40 + i as u16;
+            let (first, last) = if v6 {
+                let seg = udp_seg(CLIENT6.into(), HOST6.into(), 5000 + id, 9, &[0x5a; 100]);
+                (
+                    frag6(id as u32, 0, true, &seg[..64]),
+                    frag6(id as u32, 64, false, &seg[64..]),
+                )
+            } else {
+                let seg = udp_seg(CLIENT.into(), HOST.into(), 5000 + id, 9, &[0x5a; 100]);
+                (
+                    ipv4_frag(CLIENT, HOST, 17, id, 0x2000, &seg[..64]),
+                    ipv4_frag(CLIENT, HOST, 17, id, 64 / 8, &seg[64..]),
+                )
+            };
+            pkts.push(with_ecn(first, *a));
+            pkts.push(with_ecn(last, *b));
+        }
+        let (name, family) = if v6 {
+            ("ecn.rules.v6", fwcheck::netfilter::Family::V6)
+        } else {
+            ("ecn.rules.v4", fwcheck::netfilter::Family::V4)
+        };
+        let opts = ParseOptions {
+            family,
+            ..ParseOptions::default()
+        };
+        let rules = if ct {
+            ECN_RULES4.replacen(
+                "-A INPUT -m ecn",
+                "-A INPUT -m conntrack --ctstate INVALID -j DROP\n-A INPUT -m ecn",
+                1,
+            )
+        } else {
+            ECN_RULES4.to_string()
+        };
+        let loaded = load_str(name, &rules, opts);
+        assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+        let sim = SimOptions {
+            env: SimEnv {
+                hosts: if v6 { host6() } else { host() },
+                ..SimEnv::default()
+            },
+            ..SimOptions::default()
+        };
+        let cmp = compare(&loaded, decoded(&pkts), sim, Pacing::AsFastAsPossible).expect("compare");
+        assert_eq!(cmp.mismatches, 0, "{}", cmp.render(true));
+        for (i, (a, b, want)) in cases.iter().enumerate() {
+            let f = &cmp.frames[2 * i + 1];
+            let kernel = if f.kernel == Some("ACCEPT") {
+                "ACCEPT"
+            } else {
+                "DROP"
+            };
+            let ours = if f.fwcheck == Some("ACCEPT") {
+                "ACCEPT"
+            } else {
+                "DROP"
+            };
+            assert_eq!(
+                (kernel, ours),
+                (*want, *want),
+                "v6 {v6}, conntrack {ct}, codepoints {a} then {b}: {}",
+                f.line()
+            );
+        }
+    }
+}
+
+kernel_tests!(
+    fragments_are_dropped_above_high_thresh,
+    ecn_codepoints_decide_reassembly
+);

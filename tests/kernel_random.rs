@@ -257,7 +257,29 @@ fn rule(f: &Fam, r: &mut Rng, chain: &str, user: bool, jumps: &[&str]) -> String
         );
     }
     if proto == "tcp" && r.one_in(12) {
-        m.push("-m tcpmss --mss 1000:1460".into());
+        m.push(format!(
+            "-m tcpmss {}--mss {}",
+            not(r),
+            r.pick(&["1000:1460", "536", "1461:65535"])
+        ));
+    }
+    if proto == "tcp" && r.one_in(12) {
+        m.push(format!(
+            "{}--tcp-option {}",
+            not(r),
+            r.pick(&["2", "3", "4", "8"])
+        ));
+    }
+    if r.one_in(14) {
+        m.push(
+            r.pick(&[
+                "-m ecn --ecn-ip-ect 3",
+                "-m ecn ! --ecn-ip-ect 0",
+                "-m dscp --dscp-class EF",
+                "-m tos --tos Minimize-Delay",
+            ])
+            .to_string(),
+        );
     }
     if proto == "tcp" && r.one_in(12) {
         m.push(format!(
@@ -337,6 +359,9 @@ fn rule(f: &Fam, r: &mut Rng, chain: &str, user: bool, jumps: &[&str]) -> String
         "-j MARK --set-mark 0x1".into(),
         "-j CONNMARK --set-xmark 0x2/0x2".into(),
         "-j CONNMARK --restore-mark".into(),
+        "-j NFQUEUE --queue-num 3 --queue-bypass".into(),
+        "-j NFQUEUE --queue-num 4".into(),
+        "-j NFLOG --nflog-group 2".into(),
         String::new(),
     ];
     if proto == "tcp" {
@@ -401,7 +426,7 @@ fn other_tables(f: &Fam, r: &mut Rng) -> String {
             let icmp = format!("-p {}", f.icmp);
             let net = format!("-s {}", f.nets[1]);
             let whats = ["-p tcp --dport 80", "-p udp", &icmp, &net, ""];
-            let what = r.pick(&whats);
+            let mut what = r.pick(&whats).to_string();
             let t = r.pick(&[
                 "-j MARK --set-mark 0x1",
                 "-j MARK --set-xmark 0x3/0x1",
@@ -411,8 +436,25 @@ fn other_tables(f: &Fam, r: &mut Rng) -> String {
                 "-j TOS --set-tos 0x10/0x3f",
                 "-j TTL --ttl-dec 1",
                 "-j DROP",
+                "-j TCPMSS --set-mss 1200",
+                "-j TCPMSS --clamp-mss-to-pmtu",
+                "-j ECN --ecn-tcp-remove",
+                "-j CLASSIFY --set-class 1:1",
             ]);
             if *chain == "OUTPUT" && t.contains("TTL") {
+                continue;
+            }
+            if t.contains("TCPMSS") {
+                if t.contains("clamp") && matches!(*chain, "PREROUTING" | "INPUT") {
+                    continue;
+                }
+                what = "-p tcp --tcp-flags SYN,RST SYN".into();
+            } else if t.contains("ECN") {
+                if f.v6 {
+                    continue; // libipt_ECN: IPv4 only
+                }
+                what = "-p tcp".into();
+            } else if t.contains("CLASSIFY") && matches!(*chain, "PREROUTING" | "INPUT") {
                 continue;
             }
             let t = if f.v6 {
@@ -633,6 +675,58 @@ fn forwarded(f: &Fam, r: &mut Rng, k: u16, id: &mut dyn FnMut() -> u16) -> Vec<V
     v
 }
 
+/// A TCP segment with `opts` (padded with end-of-list to a multiple of 4 bytes), over IPv4
+/// (IP id `id`) or IPv6.
+#[allow(clippy::too_many_arguments)]
+fn tcp_with_options(
+    src: IpAddr,
+    dst: IpAddr,
+    sport: u16,
+    dport: u16,
+    seq: u32,
+    flags: u8,
+    id: u16,
+    opts: &[u8],
+) -> Vec<u8> {
+    let mut o = opts.to_vec();
+    while !o.len().is_multiple_of(4) {
+        o.push(0);
+    }
+    let mut t = Vec::new();
+    t.extend_from_slice(&sport.to_be_bytes());
+    t.extend_from_slice(&dport.to_be_bytes());
+    t.extend_from_slice(&seq.to_be_bytes());
+    t.extend_from_slice(&0u32.to_be_bytes());
+    t.push(((5 + o.len() / 4) as u8) << 4);
+    t.push(flags);
+    t.extend_from_slice(&64240u16.to_be_bytes());
+    t.extend_from_slice(&[0, 0, 0, 0]);
+    t.extend_from_slice(&o);
+    let c = l4_csum(src, dst, 6, &t);
+    t[16..18].copy_from_slice(&c.to_be_bytes());
+    match (src, dst) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => ipv4(s, d, 6, id, &t),
+        (IpAddr::V6(s), IpAddr::V6(d)) => ipv6(s, d, 6, &t),
+        _ => panic!("one family"),
+    }
+}
+
+/// Give an IP packet another TOS (traffic class) and TTL (hop limit).
+fn set_tos_ttl(p: &mut [u8], tos: u8, ttl: u8) {
+    if p[0] >> 4 == 4 {
+        p[1] = tos;
+        p[8] = ttl;
+        p[10] = 0;
+        p[11] = 0;
+        let c = csum(&p[..20], 0);
+        p[10..12].copy_from_slice(&c.to_be_bytes());
+    } else {
+        p[0] = 0x60 | tos >> 4;
+        p[1] = (tos & 0x0f) << 4 | (p[1] & 0x0f);
+        p[7] = ttl;
+    }
+}
+
 /// Interleaved conversations between the clients and the host (and, for a router, between
 /// clients through it).
 fn traffic(f: &Fam, r: &mut Rng, router: bool) -> Vec<Vec<u8>> {
@@ -662,8 +756,20 @@ fn traffic(f: &Fam, r: &mut Rng, router: bool) -> Vec<Vec<u8>> {
                 let n = 1 + r.below(7);
                 let body = vec![b'x'; r.below(300) as usize];
                 let end = isn_c + 1 + body.len() as u32;
+                let syn = if r.one_in(2) {
+                    const OPTS: [&[u8]; 4] = [
+                        &[2, 4, 0x05, 0xb4],
+                        &[2, 4, 0x02, 0x18, 1, 3, 3, 7, 4, 2],
+                        &[2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0],
+                        &[1, 1, 1, 3, 3, 14],
+                    ];
+                    let opts = *r.pick(&OPTS);
+                    tcp_with_options(c, h, sp, dp, isn_c, SYN, next_id(), opts)
+                } else {
+                    tcp(c, h, sp, dp, isn_c, 0, SYN, next_id())
+                };
                 let steps: Vec<Vec<u8>> = vec![
-                    tcp(c, h, sp, dp, isn_c, 0, SYN, next_id()),
+                    syn,
                     tcp(h, c, dp, sp, isn_h, isn_c + 1, SYN | ACK, next_id()),
                     tcp(c, h, sp, dp, isn_c + 1, isn_h + 1, ACK, next_id()),
                     tcp_ip(
@@ -749,6 +855,16 @@ fn traffic(f: &Fam, r: &mut Rng, router: bool) -> Vec<Vec<u8>> {
             }
         }
         convs.push(v);
+    }
+    // Now and then another TOS/traffic class (DSCP, ECN bits) or TTL/hop limit.
+    for v in convs.iter_mut() {
+        for p in v.iter_mut() {
+            if r.one_in(6) {
+                let tos = *r.pick(&[0x10u8, 0x28, 0xb8, 0x03, 0x02]);
+                let ttl = *r.pick(&[64u8, 1, 2, 128, 255, 63]);
+                set_tos_ttl(p, tos, ttl);
+            }
+        }
     }
     // Interleave, each conversation in its own order.
     let mut out = Vec::new();
@@ -888,6 +1004,11 @@ fn agree(f: &Fam, router: bool, paced: bool, default_seed: u64) {
             cmp.render(true),
             all.join("\n")
         );
+        if std::env::var_os("FWCHECK_RANDOM_SHOW").is_some() {
+            for f in cmp.frames.iter().filter(|f| !f.fwcheck_certain) {
+                eprintln!("  uncertain: {}", f.line());
+            }
+        }
         frames_total += cmp.compared;
         uncertain_total += cmp.frames.iter().filter(|f| !f.fwcheck_certain).count();
     }

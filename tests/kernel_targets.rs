@@ -4,7 +4,7 @@
 //! server only with a valid cookie). The oracle's namespace has no transparent socket and
 //! fwcheck cannot forge a cookie: the kernel's verdicts are the ones fwcheck takes (TPROXY's
 //! DROP and SYNPROXY's ACK uncertain, SYNPROXY's SYN certain), and the alternative fwcheck
-//! computes for TPROXY is the marked ACCEPT.
+//! computes for TPROXY is the marked ACCEPT. And `TCPMSS`, whose rewrite later rules read.
 #[macro_use]
 mod kernel_harness;
 mod oracle_common;
@@ -123,7 +123,68 @@ fn synproxy_consumes_syns_and_acks() {
     assert_eq!(alts, ["", "DROP", "DROP", ""]);
 }
 
+/// A SYN with TCP options `opts` (a multiple of 4 bytes) and `payload`.
+fn syn_with(dport: u16, opts: &[u8], payload: &[u8], id: u16) -> Vec<u8> {
+    let (src, dst) = (CLIENT.into(), HOST.into());
+    let mut t = Vec::new();
+    t.extend_from_slice(&(41000 + dport).to_be_bytes());
+    t.extend_from_slice(&dport.to_be_bytes());
+    t.extend_from_slice(&1u32.to_be_bytes());
+    t.extend_from_slice(&0u32.to_be_bytes());
+    t.push(((5 + opts.len() / 4) as u8) << 4);
+    t.push(SYN);
+    t.extend_from_slice(&64240u16.to_be_bytes());
+    t.extend_from_slice(&[0, 0, 0, 0]);
+    t.extend_from_slice(opts);
+    t.extend_from_slice(payload);
+    let c = l4_csum(src, dst, 6, &t);
+    t[16..18].copy_from_slice(&c.to_be_bytes());
+    ipv4(CLIENT, HOST, 6, id, &t)
+}
+
+/// TCPMSS in PREROUTING lowers an MSS option (never raises one) and adds one (at most 536)
+/// to a SYN without options and without data; the rules after it read the new packet:
+/// `-m tcpmss`, `--tcp-option 2`, `-m length` (4 bytes longer).
+fn tcpmss_rewrites_what_later_rules_read() {
+    let rules = "*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n\
+        :OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n\
+        -A PREROUTING -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1200\nCOMMIT\n\
+        *filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+        -A INPUT -p tcp -m tcp --dport 80 -m tcpmss --mss 1200 -j DROP\n\
+        -A INPUT -p tcp -m tcp --dport 81 --tcp-option 2 -j DROP\n\
+        -A INPUT -p tcp -m tcp --dport 82 -m length --length 44 -j DROP\n\
+        -A INPUT -p tcp -m tcp --dport 83 -m tcpmss --mss 536 -j DROP\n\
+        -A INPUT -p tcp -m tcp --dport 84 --tcp-option 2 -j DROP\nCOMMIT\n";
+    let mss = |v: u16| {
+        let b = v.to_be_bytes();
+        vec![2, 4, b[0], b[1]]
+    };
+    let frames = vec![
+        syn_with(80, &mss(1460), &[], 1), // lowered to 1200: DROP
+        syn_with(80, &mss(1000), &[], 2), // never raised: 1000, ACCEPT
+        syn_with(81, &[], &[], 3),        // an MSS option added: DROP
+        syn_with(82, &[], &[], 4),        // 40 + 4 bytes: DROP
+        syn_with(83, &[], &[], 5),        // added as min(1200, 536): DROP
+        syn_with(84, &[], b"data", 6),    // data after the header: nothing added, ACCEPT
+    ];
+    let (cmp, _) = run(rules, &frames, true);
+    assert_eq!(
+        summary(&cmp),
+        [
+            ("DROP", true, "DROP"),
+            ("ACCEPT", true, "ACCEPT"),
+            ("DROP", true, "DROP"),
+            ("DROP", true, "DROP"),
+            ("DROP", true, "DROP"),
+            ("ACCEPT", true, "ACCEPT"),
+        ],
+        "{}",
+        cmp.render(false)
+    );
+}
+
 kernel_tests!(
     tproxy_without_a_transparent_socket_drops,
-    synproxy_consumes_syns_and_acks
+    synproxy_consumes_syns_and_acks,
+    tcpmss_rewrites_what_later_rules_read
 );

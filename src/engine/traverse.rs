@@ -329,7 +329,7 @@ impl Engine<'_> {
             };
         }
         let mut steps = 0usize;
-        let ip_len = pkt.ip_len as u64;
+        let mut ip_len = hc.skb.len(pkt) as u64;
         let dev = self.env.iface_of(pkt);
         let (indev, outdev) = (
             hc.indev.name(dev, &self.env),
@@ -643,6 +643,8 @@ impl Engine<'_> {
                 }
                 Action::Target(t) => {
                     let mut v = t.apply(&mut eval_ctx!(base + rule.matches.len()));
+                    // TCPMSS may have made the packet longer.
+                    ip_len = hc.skb.len(pkt) as u64;
                     let mut undecided = None;
                     if let TargetVerdict::Undecided { why, taken } = v {
                         undecided = Some(why);

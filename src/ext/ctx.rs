@@ -235,6 +235,22 @@ pub struct Skb {
     pub(crate) zone_only: Option<crate::conntrack::CtDir>,
     /// Set by `CT --helper NAME` in the raw table.
     pub helper: Option<crate::conntrack::helper::HelperId>,
+    /// `TCPMSS` changed (or, clamping to an unknown path MTU, may have changed) the packet's
+    /// MSS option: matches reading those bytes after it cannot be decided.
+    pub(crate) tcp_rewritten: bool,
+    /// `TCPMSS` added an MSS option: the packet is 4 bytes longer (`-m length`, byte counters).
+    pub(crate) tcp_grown: bool,
+    /// The MSS option's value after `TCPMSS`, when known (`--set-mss`; not a clamp to the
+    /// unknown path MTU).
+    pub(crate) tcp_mss: Option<u16>,
+}
+
+impl Skb {
+    /// `skb->len`: the captured IP length, plus what targets added.
+    #[inline]
+    pub(crate) fn len(&self, pkt: &crate::packet::Packet) -> u32 {
+        pkt.ip_len + if self.tcp_grown { 4 } else { 0 }
+    }
 }
 
 /// One extension's state across packets: any `Clone` value. The engine forks its whole state to

@@ -213,8 +213,17 @@ pub(crate) fn is_target_name(name: &str) -> bool {
     TARGETS.iter().any(|(n, _, _)| *n == name) || KNOWN_TARGETS.contains(&name)
 }
 
-pub(crate) fn is_known_unimplemented_target(name: &str) -> bool {
-    KNOWN_TARGETS.contains(&name) && !TARGETS.iter().any(|(n, _, _)| *n == name)
+/// A target iptables has for `family` that fwcheck does not simulate. The family-specific
+/// ones (libipt_CLUSTERIP, libipt_ECN; libip6t_DNPT, libip6t_SNPT) exist for one family only:
+/// `ip6tables -j ECN` is no target there (ip6tables-restore: unknown option), nor a typed
+/// target of the other family (`-j TTL` in ip6tables, `-j HL` in iptables).
+pub(crate) fn is_known_unimplemented_target(name: &str, family: Family) -> bool {
+    let fam = match name {
+        "CLUSTERIP" | "ECN" => Fam::V4,
+        "DNPT" | "SNPT" => Fam::V6,
+        _ => Fam::Any,
+    };
+    fam.has(family) && KNOWN_TARGETS.contains(&name) && !TARGETS.iter().any(|(n, _, _)| *n == name)
 }
 
 /// A match module fwcheck does not know, kept as the words that followed `-m NAME`.

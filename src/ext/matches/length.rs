@@ -69,7 +69,7 @@ impl Match for Length {
         crate::ext::fmt_port_range(out, (self.min, self.max));
     }
     fn explain(&self, cx: &EvalCtx<'_>, _held: bool) -> Option<String> {
-        let len = cx.pkt.ip_len.min(65535 + 40);
+        let len = cx.skb.len(cx.pkt).min(65535 + 40);
         let inside = len >= self.min as u32 && len <= self.max as u32;
         Some(format!(
             "length {len} {} {}:{}{}",
@@ -82,7 +82,7 @@ impl Match for Length {
     fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
         // `ntohs(iph->tot_len)` / `ntohs(ip6h->payload_len) + 40`: 16-bit header arithmetic
         // (a jumbogram's payload_len 0 gives 40).
-        let len = cx.pkt.ip_len.min(65535 + 40);
+        let len = cx.skb.len(cx.pkt).min(65535 + 40);
         let inside = len >= self.min as u32 && len <= self.max as u32;
         MatchResult::from_bool(inside != self.invert)
     }

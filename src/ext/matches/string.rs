@@ -252,6 +252,9 @@ impl Match for StringMatch {
         if self.algo == "fsm" {
             return MatchResult::Unknown("string --algo fsm is not simulated");
         }
+        if cx.skb.tcp_rewritten {
+            return MatchResult::Unknown("TCPMSS rewrote this packet's bytes earlier");
+        }
         let from = self.from as usize;
         let end = (self.to as usize).min(cx.pkt.ip_len as usize);
         if from >= end {

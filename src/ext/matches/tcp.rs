@@ -305,6 +305,10 @@ impl Match for Tcp {
             if th.doff < 5 {
                 return MatchResult::HotDrop;
             }
+            // TCPMSS may have added an MSS option in front of the others (kinds unchanged).
+            if self.option == 2 && cx.skb.tcp_grown {
+                return MatchResult::from_bool(!self.inv_option);
+            }
             // The kernel's walk over the bytes (it goes on past an end-of-list and over
             // bad lengths); a packet built without its bytes has only the decoded kinds.
             let found = match find_option(cx.pkt, th.doff, self.option) {

@@ -111,6 +111,15 @@ impl Match for Tcpmss {
         crate::ext::fmt_port_range(out, (self.min, self.max));
     }
     fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
+        if cx.skb.tcp_rewritten {
+            return match cx.skb.tcp_mss {
+                Some(m) => MatchResult::from_bool((m >= self.min && m <= self.max) != self.invert),
+                None => MatchResult::Unknown(
+                    "TCPMSS clamped this packet's MSS option to the path MTU, which is not \
+                     known offline",
+                ),
+            };
+        }
         let p = cx.pkt;
         match find_mss(&p.data, p.ip_len as usize, p.ip_hdr_len as usize) {
             Ok(Some(m)) => MatchResult::from_bool((m >= self.min && m <= self.max) != self.invert),

@@ -308,6 +308,9 @@ impl Match for U32 {
         out.push('"');
     }
     fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
+        if cx.skb.tcp_rewritten {
+            return MatchResult::Unknown("TCPMSS rewrote this packet's bytes earlier");
+        }
         match match_it(&self.tests, &cx.pkt.data, cx.pkt.ip_len) {
             Some(r) => MatchResult::from_bool(r != self.invert),
             None => MatchResult::Unknown("u32 reads bytes the capture did not keep"),

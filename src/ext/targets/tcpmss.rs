@@ -10,7 +10,14 @@
 //! - iptables-legacy also refuses a TCPMSS rule without a `tcp` match that requires SYN
 //!   (`--syn` or `--tcp-flags … SYN`); the kernel skips that check for iptables-nft. Not
 //!   checked here (it needs the rule's matches).
-//! - The MSS value is not part of the packet model: `apply` only continues.
+//! - `tcpmss_mangle_packet`: not on a later fragment; a TCP header shorter than 20 bytes or than
+//!   its data offset drops the packet; an MSS option (found by the same walk as `-m tcpmss`)
+//!   larger than the new MSS is lowered (never raised); without one, and with no data after
+//!   the header and room in `doff`, one is added (4 bytes, `min(mss, 536)` for IPv4, `1220`
+//!   for IPv6). Clamping reads the path MTU, which fwcheck does not know. The new bytes are not
+//!   part of the packet model: the packet is marked rewritten (`-m tcpmss`, `--tcp-option`,
+//!   `u32` and `string` after it are undecidable) and, when an option was added, 4 bytes longer
+//!   (`-m length` and byte counters count them).
 
 use std::any::Any;
 use std::fmt::Write;
@@ -112,7 +119,41 @@ impl Target for Tcpmss {
             None => out.push_str(" --clamp-mss-to-pmtu"),
         }
     }
-    fn apply(&self, _cx: &mut EvalCtx<'_>) -> TargetVerdict {
+    fn apply(&self, cx: &mut EvalCtx<'_>) -> TargetVerdict {
+        let p = cx.pkt;
+        if p.proto != 6 || p.frag.offset != 0 {
+            return TargetVerdict::Continue;
+        }
+        if cx.skb.tcp_rewritten {
+            // A second TCPMSS sees the option the first one left.
+            cx.skb.tcp_mss = match (cx.skb.tcp_mss, self.mss) {
+                (Some(old), Some(new)) => Some(old.min(new)),
+                _ => None,
+            };
+            return TargetVerdict::Continue;
+        }
+        let thoff = p.ip_hdr_len as usize;
+        let (ip_len, data) = (p.ip_len as usize, &p.data);
+        let (rewritten, grown) = match crate::ext::matches::tcpmss::find_mss(data, ip_len, thoff) {
+            // A header shorter than 20 bytes or than its data offset: NF_DROP.
+            Err(true) => return TargetVerdict::Drop,
+            // Bytes the capture cut: perhaps rewritten, perhaps grown.
+            Err(false) => (true, false),
+            Ok(Some(old)) => (self.mss.is_none_or(|new| old > new), false),
+            Ok(None) => {
+                let doff = data.get(thoff + 12).map_or(5, |b| (b >> 4) as usize);
+                let add = ip_len == thoff + doff * 4 && doff < 15;
+                (add, add)
+            }
+        };
+        if rewritten {
+            // The value the option now holds: the new MSS (an added one capped at the
+            // default MSS, 536 / 1220); unknown when clamping to the path MTU.
+            let cap = if p.family == Family::V4 { 536 } else { 1220 };
+            cx.skb.tcp_mss = self.mss.map(|m| if grown { m.min(cap) } else { m });
+        }
+        cx.skb.tcp_rewritten |= rewritten;
+        cx.skb.tcp_grown |= grown;
         TargetVerdict::Continue
     }
     fn as_any(&self) -> &dyn Any {

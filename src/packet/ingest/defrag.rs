@@ -33,7 +33,12 @@
 //! * Expiry by timer: an expiry queue ordered by deadline, O(log n) per queue, never a scan of
 //!   every queue per packet.
 //!
-//! Not modelled: ECN combination checks and per-VRF keys.
+//! * ECN (`ip_frag_ecn_table`, RFC 3168 §5.3, both families): a datagram whose fragments mix
+//!   Not-ECT with ECT or CE is dropped when it completes; one mixing CE with ECT is reassembled
+//!   with CE (`iph->tos |= ecn`, `ipv6_change_dsfield`). Kernel-checked in
+//!   `tests/kernel_frag_mem.rs` (found by `kernel_random`).
+//!
+//! Not modelled: per-VRF keys.
 //!
 //! Use: feed every packet that reached PREROUTING (or LOCAL_OUT) in capture order to
 //! [`Defragmenter::push`]; it returns the packet to continue with (non-fragments unchanged,
@@ -70,6 +75,9 @@ pub enum DropReason {
     Malformed,
     /// Fragment memory above `ipfrag_high_thresh` (`inet_frag_find` returns nothing).
     MemoryLimit,
+    /// The fragments mix Not-ECT with ECT or CE (`ip_frag_ecn_table`, RFC 3168 §5.3): the
+    /// completed datagram is dropped.
+    EcnMismatch,
 }
 
 impl DropReason {
@@ -88,6 +96,10 @@ impl DropReason {
             DropReason::MemoryLimit => {
                 "fragment memory above ipfrag_high_thresh (estimated skb sizes: uncertain near \
                  the limit)"
+            }
+            DropReason::EcnMismatch => {
+                "the fragments mix Not-ECT with ECT or CE codepoints (RFC 3168): the kernel drops \
+                 the datagram"
             }
         }
     }
@@ -207,6 +219,30 @@ struct Queue {
     mem: usize,
     /// A fragment was accepted while memory was near the limit.
     near_limit: bool,
+    /// The ECN codepoints of its fragments, one bit each (`ipq->ecn`, `IPFRAG_ECN_*`).
+    ecn: u8,
+}
+
+/// `ip_frag_ecn_table`: the ECN bits the reassembled datagram gets from its fragments' set of
+/// codepoints (`IPFRAG_ECN_NOT_ECT` 1, `_ECT_1` 2, `_ECT_0` 4, `_CE` 8); 0xff: drop it.
+const ECN_TABLE: [u8; 16] = {
+    let mut t = [0u8; 16];
+    t[0x08 | 0x04] = 3;
+    t[0x08 | 0x02] = 3;
+    t[0x08 | 0x04 | 0x02] = 3;
+    let mut i = 0;
+    while i < 16 {
+        if i & 0x01 != 0 && i & 0x0e != 0 {
+            t[i] = 0xff;
+        }
+        i += 1;
+    }
+    t
+};
+
+/// `ip4_frag_ecn` / `ip6_frag_ecn`: a fragment's codepoint as its `IPFRAG_ECN_*` bit.
+fn ecn_bit(tos: u8) -> u8 {
+    1 << (tos & 3)
 }
 
 impl Queue {
@@ -226,6 +262,7 @@ impl Queue {
             seq: 0,
             mem: QUEUE_COST,
             near_limit: false,
+            ecn: 0,
         }
     }
 
@@ -628,6 +665,7 @@ impl Defragmenter {
             }
         }
         q.meat += end - off;
+        q.ecn |= ecn_bit(pkt.tos);
         if off == 0 {
             q.first_in = true;
         }
@@ -645,6 +683,15 @@ impl Defragmenter {
         let q = self.remove_queue(&key)?;
         if q.near_limit {
             self.uncertain = Some(DropReason::MemoryLimit.as_str());
+        }
+        let ecn = ECN_TABLE[q.ecn as usize];
+        if ecn == 0xff {
+            self.events.push(DefragEvent::QueueDiscarded {
+                frame,
+                frames: q.frames(),
+                reason: DropReason::EcnMismatch,
+            });
+            return None;
         }
         let head = q.runs.first()?.frags.first()?.clone();
         let ihl = head.start;
@@ -673,6 +720,7 @@ impl Defragmenter {
             0
         };
         buf[6..8].copy_from_slice(&fo.to_be_bytes());
+        buf[1] |= ecn;
         buf[10] = 0;
         buf[11] = 0;
         let c = checksum::compute(&buf[..ihl]);
@@ -792,6 +840,7 @@ impl Defragmenter {
             }
         }
         q.meat += end - off;
+        q.ecn |= ecn_bit(pkt.tos);
         if off == 0 {
             q.first_in = true;
         }
@@ -804,6 +853,15 @@ impl Defragmenter {
         let q = self.remove_queue(&key)?;
         if q.near_limit {
             self.uncertain = Some(DropReason::MemoryLimit.as_str());
+        }
+        let ecn = ECN_TABLE[q.ecn as usize];
+        if ecn == 0xff {
+            self.events.push(DefragEvent::QueueDiscarded {
+                frame,
+                frames: q.frames(),
+                reason: DropReason::EcnMismatch,
+            });
+            return None;
         }
         let head = q.runs.first()?.frags.first()?.clone();
         // Unfragmentable part of the head: everything before its Fragment header.
@@ -827,6 +885,8 @@ impl Defragmenter {
             *slot = frag_next;
         }
         buf[4..6].copy_from_slice(&(payload_len as u16).to_be_bytes());
+        // ipv6_change_dsfield(…, 0xff, ecn): the traffic class's low bits.
+        buf[1] |= ecn << 4;
         let mut n = 0u16;
         for r in &q.runs {
             for f in &r.frags {

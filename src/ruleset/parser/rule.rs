@@ -949,7 +949,7 @@ impl<'a> RuleParser<'a> {
                         self.order.push(Owner::Target);
                         return Ok(());
                     }
-                    if registry::is_known_unimplemented_target(name) {
+                    if registry::is_known_unimplemented_target(name, self.family) {
                         self.diags.push(
                             Diagnostic::warning(
                                 code::UNKNOWN_EXT,

@@ -7,6 +7,22 @@ use common::*;
 
 use fwcheck::engine::{Engine, SimEnv, SimOptions};
 
+/// An engine for the host `HOST` whose conntrack table holds at most `ct_max` entries.
+fn engine_with_ct_max(l: &fwcheck::lint::Loaded, ct_max: u32) -> Engine<'_> {
+    Engine::new(
+        &l.ruleset,
+        SimOptions {
+            env: SimEnv {
+                hosts: vec![ip(HOST)],
+                ..SimEnv::default()
+            },
+            recognise_answers: false,
+            ct_max,
+            ..SimOptions::default()
+        },
+    )
+}
+
 /// Source address number `i` in 10.0.0.0/8 (distinct for i < 2^24).
 fn src(i: u32) -> String {
     std::net::Ipv4Addr::from(0x0A00_0000 | i).to_string()
@@ -50,18 +66,7 @@ fn syn_flood_stops_at_ct_max() {
         "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
          -A INPUT -m conntrack --ctstate INVALID -j DROP\nCOMMIT\n",
     );
-    let mut e = Engine::new(
-        &l.ruleset,
-        SimOptions {
-            env: SimEnv {
-                hosts: vec![ip(HOST)],
-                ..SimEnv::default()
-            },
-            recognise_answers: false,
-            ct_max: 1000,
-            ..SimOptions::default()
-        },
-    );
+    let mut e = engine_with_ct_max(&l, 1000);
     let mut acc = 0;
     for i in 0..20_000u32 {
         let o = e.process(&tcp(
@@ -222,18 +227,7 @@ fn connlimit_flood_from_one_source_is_linear() {
 #[test]
 fn connlimit_flood_past_ct_max_is_linear() {
     let l = rules(CONNLIMIT_FLOOD);
-    let mut e = Engine::new(
-        &l.ruleset,
-        SimOptions {
-            env: SimEnv {
-                hosts: vec![ip(HOST)],
-                ..SimEnv::default()
-            },
-            recognise_answers: false,
-            ct_max: 50_000,
-            ..SimOptions::default()
-        },
-    );
+    let mut e = engine_with_ct_max(&l, 50_000);
     let got = one_source_syn_flood(&mut e, 300_000);
     // Below the bound, certain; past it, whether early_drop finds an unassured entry depends
     // on the kernel's hash seed: uncertain either way.
@@ -278,18 +272,11 @@ fn shortcut_equals_full_walk(body: &str, ct_max: u32, ports: u64) {
          -A INPUT -p tcp -j ACCEPT\nCOMMIT\n"
     ));
     let mk = || {
-        let mut o = SimOptions {
-            env: SimEnv {
-                hosts: vec![ip(HOST)],
-                ..SimEnv::default()
-            },
-            recognise_answers: false,
-            ..SimOptions::default()
-        };
         if ct_max > 0 {
-            o.ct_max = ct_max;
+            engine_with_ct_max(&l, ct_max)
+        } else {
+            engine(&l)
         }
-        Engine::new(&l.ruleset, o)
     };
     let (mut a, mut b) = (mk(), mk());
     let mut seed = 0x2545_f491_4f6c_dd1du64;

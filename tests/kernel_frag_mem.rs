@@ -88,15 +88,8 @@ COMMIT\n";
 
 /// Set an IP packet's ECN codepoint (IPv4: and its header checksum).
 fn with_ecn(mut p: Vec<u8>, ecn: u8) -> Vec<u8> {
-    if p[0] >> 4 == 4 {
-        p[1] = (p[1] & !3) | ecn;
-        p[10] = 0;
-        p[11] = 0;
-        let c = csum(&p[..20], 0);
-        p[10..12].copy_from_slice(&c.to_be_bytes());
-    } else {
-        p[1] = (p[1] & !0x30) | ecn << 4;
-    }
+    // Built with TOS 0 and TTL 64.
+    set_tos_ttl(&mut p, ecn, 64);
     p
 }
 

@@ -567,12 +567,7 @@ fn ruleset(f: &Fam, r: &mut Rng, router: bool) -> String {
 }
 
 fn udp_ip(src: IpAddr, dst: IpAddr, sport: u16, dport: u16, id: u16, payload: &[u8]) -> Vec<u8> {
-    let seg = udp_seg(src, dst, sport, dport, payload);
-    match (src, dst) {
-        (IpAddr::V4(s), IpAddr::V4(d)) => ipv4(s, d, 17, id, &seg),
-        (IpAddr::V6(s), IpAddr::V6(d)) => ipv6(s, d, 17, &seg),
-        _ => panic!("one family"),
-    }
+    ip_packet(src, dst, 17, id, &udp_seg(src, dst, sport, dport, payload))
 }
 
 fn ping(src: IpAddr, dst: IpAddr, reply: bool, seq: u16) -> Vec<u8> {
@@ -675,58 +670,6 @@ fn forwarded(f: &Fam, r: &mut Rng, k: u16, id: &mut dyn FnMut() -> u16) -> Vec<V
     v
 }
 
-/// A TCP segment with `opts` (padded with end-of-list to a multiple of 4 bytes), over IPv4
-/// (IP id `id`) or IPv6.
-#[allow(clippy::too_many_arguments)]
-fn tcp_with_options(
-    src: IpAddr,
-    dst: IpAddr,
-    sport: u16,
-    dport: u16,
-    seq: u32,
-    flags: u8,
-    id: u16,
-    opts: &[u8],
-) -> Vec<u8> {
-    let mut o = opts.to_vec();
-    while !o.len().is_multiple_of(4) {
-        o.push(0);
-    }
-    let mut t = Vec::new();
-    t.extend_from_slice(&sport.to_be_bytes());
-    t.extend_from_slice(&dport.to_be_bytes());
-    t.extend_from_slice(&seq.to_be_bytes());
-    t.extend_from_slice(&0u32.to_be_bytes());
-    t.push(((5 + o.len() / 4) as u8) << 4);
-    t.push(flags);
-    t.extend_from_slice(&64240u16.to_be_bytes());
-    t.extend_from_slice(&[0, 0, 0, 0]);
-    t.extend_from_slice(&o);
-    let c = l4_csum(src, dst, 6, &t);
-    t[16..18].copy_from_slice(&c.to_be_bytes());
-    match (src, dst) {
-        (IpAddr::V4(s), IpAddr::V4(d)) => ipv4(s, d, 6, id, &t),
-        (IpAddr::V6(s), IpAddr::V6(d)) => ipv6(s, d, 6, &t),
-        _ => panic!("one family"),
-    }
-}
-
-/// Give an IP packet another TOS (traffic class) and TTL (hop limit).
-fn set_tos_ttl(p: &mut [u8], tos: u8, ttl: u8) {
-    if p[0] >> 4 == 4 {
-        p[1] = tos;
-        p[8] = ttl;
-        p[10] = 0;
-        p[11] = 0;
-        let c = csum(&p[..20], 0);
-        p[10..12].copy_from_slice(&c.to_be_bytes());
-    } else {
-        p[0] = 0x60 | tos >> 4;
-        p[1] = (tos & 0x0f) << 4 | (p[1] & 0x0f);
-        p[7] = ttl;
-    }
-}
-
 /// Interleaved conversations between the clients and the host (and, for a router, between
 /// clients through it).
 fn traffic(f: &Fam, r: &mut Rng, router: bool) -> Vec<Vec<u8>> {
@@ -764,7 +707,8 @@ fn traffic(f: &Fam, r: &mut Rng, router: bool) -> Vec<Vec<u8>> {
                         &[1, 1, 1, 3, 3, 14],
                     ];
                     let opts = *r.pick(&OPTS);
-                    tcp_with_options(c, h, sp, dp, isn_c, SYN, next_id(), opts)
+                    let seg = tcp_seg_opts(c, h, sp, dp, isn_c, 0, SYN, opts, &[]);
+                    ip_packet(c, h, 6, next_id(), &seg)
                 } else {
                     tcp(c, h, sp, dp, isn_c, 0, SYN, next_id())
                 };

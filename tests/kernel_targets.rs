@@ -126,20 +126,8 @@ fn synproxy_consumes_syns_and_acks() {
 /// A SYN with TCP options `opts` (a multiple of 4 bytes) and `payload`.
 fn syn_with(dport: u16, opts: &[u8], payload: &[u8], id: u16) -> Vec<u8> {
     let (src, dst) = (CLIENT.into(), HOST.into());
-    let mut t = Vec::new();
-    t.extend_from_slice(&(41000 + dport).to_be_bytes());
-    t.extend_from_slice(&dport.to_be_bytes());
-    t.extend_from_slice(&1u32.to_be_bytes());
-    t.extend_from_slice(&0u32.to_be_bytes());
-    t.push(((5 + opts.len() / 4) as u8) << 4);
-    t.push(SYN);
-    t.extend_from_slice(&64240u16.to_be_bytes());
-    t.extend_from_slice(&[0, 0, 0, 0]);
-    t.extend_from_slice(opts);
-    t.extend_from_slice(payload);
-    let c = l4_csum(src, dst, 6, &t);
-    t[16..18].copy_from_slice(&c.to_be_bytes());
-    ipv4(CLIENT, HOST, 6, id, &t)
+    let seg = tcp_seg_opts(src, dst, 41000 + dport, dport, 1, 0, SYN, opts, payload);
+    ipv4(CLIENT, HOST, 6, id, &seg)
 }
 
 /// TCPMSS in PREROUTING lowers an MSS option (never raises one) and adds one (at most 536)

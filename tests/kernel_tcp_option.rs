@@ -25,19 +25,8 @@ const RULES: &str = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT AC
 fn syn_with(dport: u16, opts: &[u8], id: u16) -> Vec<u8> {
     assert_eq!(opts.len() % 4, 0);
     let (src, dst) = (IpAddr::V4(CLIENT), IpAddr::V4(HOST));
-    let mut t = Vec::new();
-    t.extend_from_slice(&(40000 + id).to_be_bytes());
-    t.extend_from_slice(&dport.to_be_bytes());
-    t.extend_from_slice(&1000u32.to_be_bytes());
-    t.extend_from_slice(&0u32.to_be_bytes());
-    t.push(((5 + opts.len() / 4) as u8) << 4);
-    t.push(SYN);
-    t.extend_from_slice(&64240u16.to_be_bytes());
-    t.extend_from_slice(&[0, 0, 0, 0]);
-    t.extend_from_slice(opts);
-    let c = l4_csum(src, dst, 6, &t);
-    t[16..18].copy_from_slice(&c.to_be_bytes());
-    ipv4(CLIENT, HOST, 6, id, &t)
+    let seg = tcp_seg_opts(src, dst, 40000 + id, dport, 1000, 0, SYN, opts, &[]);
+    ipv4(CLIENT, HOST, 6, id, &seg)
 }
 
 fn option_walk_matches_the_kernel() {

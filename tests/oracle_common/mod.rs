@@ -46,6 +46,7 @@ pub const PSH: u8 = 0x08;
 pub const ACK: u8 = 0x10;
 
 /// A TCP segment (header + payload) with a correct checksum for `src`/`dst`.
+#[allow(clippy::too_many_arguments)]
 pub fn tcp_seg(
     src: IpAddr,
     dst: IpAddr,
@@ -56,19 +57,67 @@ pub fn tcp_seg(
     flags: u8,
     payload: &[u8],
 ) -> Vec<u8> {
-    let mut t = Vec::with_capacity(20 + payload.len());
+    tcp_seg_opts(src, dst, sport, dport, seq, ack, flags, &[], payload)
+}
+
+/// [`tcp_seg`] with TCP options `opts` (padded with end-of-list to a multiple of 4 bytes).
+#[allow(clippy::too_many_arguments)]
+pub fn tcp_seg_opts(
+    src: IpAddr,
+    dst: IpAddr,
+    sport: u16,
+    dport: u16,
+    seq: u32,
+    ack: u32,
+    flags: u8,
+    opts: &[u8],
+    payload: &[u8],
+) -> Vec<u8> {
+    let mut o = opts.to_vec();
+    while !o.len().is_multiple_of(4) {
+        o.push(0);
+    }
+    let mut t = Vec::with_capacity(20 + o.len() + payload.len());
     t.extend_from_slice(&sport.to_be_bytes());
     t.extend_from_slice(&dport.to_be_bytes());
     t.extend_from_slice(&seq.to_be_bytes());
     t.extend_from_slice(&ack.to_be_bytes());
-    t.push(5 << 4);
+    t.push(((5 + o.len() / 4) as u8) << 4);
     t.push(flags);
     t.extend_from_slice(&64240u16.to_be_bytes());
     t.extend_from_slice(&[0, 0, 0, 0]);
+    t.extend_from_slice(&o);
     t.extend_from_slice(payload);
     let c = l4_csum(src, dst, 6, &t);
     t[16..18].copy_from_slice(&c.to_be_bytes());
     t
+}
+
+/// An IP packet around `payload` (protocol `proto`), IPv4 (IP id `id`) or IPv6 by the
+/// addresses' family.
+pub fn ip_packet(src: IpAddr, dst: IpAddr, proto: u8, id: u16, payload: &[u8]) -> Vec<u8> {
+    match (src, dst) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => ipv4(s, d, proto, id, payload),
+        (IpAddr::V6(s), IpAddr::V6(d)) => ipv6(s, d, proto, payload),
+        _ => panic!("one family"),
+    }
+}
+
+/// Give an IP packet another TOS (IPv6: traffic class) and TTL (hop limit), IPv4's header
+/// checksum recomputed.
+pub fn set_tos_ttl(p: &mut [u8], tos: u8, ttl: u8) {
+    if p[0] >> 4 == 4 {
+        p[1] = tos;
+        p[8] = ttl;
+        p[10] = 0;
+        p[11] = 0;
+        let c = csum(&p[..20], 0);
+        p[10..12].copy_from_slice(&c.to_be_bytes());
+    } else {
+        p[0] = 0x60 | tos >> 4;
+        p[1] = (tos & 0x0f) << 4 | (p[1] & 0x0f);
+        p[7] = ttl;
+    }
 }
 
 pub fn udp_seg(src: IpAddr, dst: IpAddr, sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
@@ -187,12 +236,13 @@ pub fn tcp_ip(
     id: u16,
     payload: &[u8],
 ) -> Vec<u8> {
-    let seg = tcp_seg(src, dst, sport, dport, seq, ack, flags, payload);
-    match (src, dst) {
-        (IpAddr::V4(s), IpAddr::V4(d)) => ipv4(s, d, 6, id, &seg),
-        (IpAddr::V6(s), IpAddr::V6(d)) => ipv6(s, d, 6, &seg),
-        _ => panic!("one family"),
-    }
+    ip_packet(
+        src,
+        dst,
+        6,
+        id,
+        &tcp_seg(src, dst, sport, dport, seq, ack, flags, payload),
+    )
 }
 
 /// IPv4 TCP packet.

@@ -566,6 +566,21 @@ impl Defragmenter {
         });
     }
 
+    /// The ECN bits the completed queue `q` gives its datagram (`ip_frag_ecn_table`); `None`,
+    /// with the queue discarded, when its fragments mix Not-ECT with ECT or CE.
+    fn ecn_of(&mut self, q: &Queue, frame: u64) -> Option<u8> {
+        let ecn = ECN_TABLE[q.ecn as usize];
+        if ecn == 0xff {
+            self.events.push(DefragEvent::QueueDiscarded {
+                frame,
+                frames: q.frames(),
+                reason: DropReason::EcnMismatch,
+            });
+            return None;
+        }
+        Some(ecn)
+    }
+
     fn drop_frag(&mut self, frame: u64, reason: DropReason) {
         self.events
             .push(DefragEvent::FragmentDropped { frame, reason });
@@ -684,15 +699,7 @@ impl Defragmenter {
         if q.near_limit {
             self.uncertain = Some(DropReason::MemoryLimit.as_str());
         }
-        let ecn = ECN_TABLE[q.ecn as usize];
-        if ecn == 0xff {
-            self.events.push(DefragEvent::QueueDiscarded {
-                frame,
-                frames: q.frames(),
-                reason: DropReason::EcnMismatch,
-            });
-            return None;
-        }
+        let ecn = self.ecn_of(&q, frame)?;
         let head = q.runs.first()?.frags.first()?.clone();
         let ihl = head.start;
         let total = ihl + q.len;
@@ -854,15 +861,7 @@ impl Defragmenter {
         if q.near_limit {
             self.uncertain = Some(DropReason::MemoryLimit.as_str());
         }
-        let ecn = ECN_TABLE[q.ecn as usize];
-        if ecn == 0xff {
-            self.events.push(DefragEvent::QueueDiscarded {
-                frame,
-                frames: q.frames(),
-                reason: DropReason::EcnMismatch,
-            });
-            return None;
-        }
+        let ecn = self.ecn_of(&q, frame)?;
         let head = q.runs.first()?.frags.first()?.clone();
         // Unfragmentable part of the head: everything before its Fragment header.
         let hfh = head.start - 8;

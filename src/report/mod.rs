@@ -331,7 +331,7 @@ pub(crate) fn rule_hits(engine: &Engine<'_>, with_file: bool) -> Vec<RuleHits> {
 /// initiator (the first packet's source) first.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct FlowKey {
-    pub proto: String,
+    pub proto: Cow<'static, str>,
     pub a: IpAddr,
     pub(crate) a_port: Option<u16>,
     pub b: IpAddr,
@@ -372,11 +372,13 @@ pub struct Summary {
     pub rejected: u64,
     pub uncertain: u64,
     pub(crate) not_judged: BTreeMap<String, u64>,
-    pub(crate) by_direction: BTreeMap<&'static str, [u64; 3]>,
+    /// Accepted, dropped, rejected per [`Direction`] (its discriminant).
+    by_direction: [[u64; 3]; 5],
     /// Flows in order of first appearance; [`Summary::flows`] sorts them.
-    flow_list: Vec<(FlowKey, FlowStats)>,
-    /// Canonical (unordered) endpoints → index in `flow_list`.
-    flow_index: foldhash::HashMap<(u8, IpAddr, u16, IpAddr, u16), usize>,
+    flow_list: Segments<FlowSlot>,
+    /// Index in `flow_list` by the flow's canonical endpoints ([`Canon`]); the keys are the
+    /// slots' own, not a copy.
+    flow_index: hashbrown::HashTable<u32>,
     pub track_flows: bool,
     /// At most this many flows are kept (0 = [`DEFAULT_MAX_FLOWS`]); later flows are folded.
     max_flows: usize,
@@ -387,6 +389,96 @@ pub struct Summary {
 /// Flows kept by the replay's flow summary unless `--max-flows` says otherwise: 100,000 flows
 /// take about 20 MB; packets of further flows are counted in [`FoldedFlows`], not per flow.
 pub const DEFAULT_MAX_FLOWS: usize = 100_000;
+
+/// A flow's endpoints without their order: protocol, then the lower and the higher
+/// (address, port).
+type Canon = (u8, IpAddr, u16, IpAddr, u16);
+
+fn canon(proto: u8, a: (IpAddr, u16), b: (IpAddr, u16)) -> Canon {
+    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+    (proto, lo.0, lo.1, hi.0, hi.1)
+}
+
+/// The hash of the flow index and of the folded flows' distinct count (fixed, so a folded
+/// count does not change from run to run).
+fn canon_hash(c: &Canon) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::with_seed(0x5eed).hash_one(c)
+}
+
+/// One kept flow.
+#[derive(Debug)]
+struct FlowSlot {
+    proto: u8,
+    key: FlowKey,
+    stats: FlowStats,
+}
+
+impl FlowSlot {
+    fn canon(&self) -> Canon {
+        let k = &self.key;
+        canon(
+            self.proto,
+            (k.a, k.a_port.unwrap_or(0)),
+            (k.b, k.b_port.unwrap_or(0)),
+        )
+    }
+}
+
+/// A list grown in fixed segments: pushing never moves what is stored, and the memory held
+/// is the items' plus at most one segment, never a doubled copy (a flow table of 100,000
+/// entries in a `Vec` peaks at 1.5 × 131,072 slots while it grows).
+#[derive(Debug)]
+struct Segments<T> {
+    segs: Vec<Vec<T>>,
+    len: usize,
+}
+
+impl<T> Default for Segments<T> {
+    fn default() -> Self {
+        Segments {
+            segs: Vec::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<T> Segments<T> {
+    const SEG: usize = 4096;
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Stores `x` and returns its index.
+    fn push(&mut self, x: T) -> usize {
+        if self.len % Self::SEG == 0 {
+            self.segs
+                .push(Vec::with_capacity(Self::SEG.min(64.max(self.len))));
+        }
+        let seg = self.segs.last_mut().expect("a segment was just pushed");
+        seg.push(x);
+        self.len += 1;
+        self.len - 1
+    }
+
+    fn get(&self, i: usize) -> &T {
+        &self.segs[i / Self::SEG][i % Self::SEG]
+    }
+
+    fn get_mut(&mut self, i: usize) -> &mut T {
+        &mut self.segs[i / Self::SEG][i % Self::SEG]
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &T> {
+        self.segs.iter().flatten()
+    }
+
+    #[cfg(test)]
+    fn capacity(&self) -> usize {
+        self.segs.iter().map(Vec::capacity).sum()
+    }
+}
 
 /// Packets of the flows that did not fit in the flow table: exact totals by verdict, and the
 /// number of distinct such flows estimated in fixed memory (HyperLogLog, 4 KiB, about 1.6 %
@@ -505,25 +597,48 @@ impl Summary {
 
     /// Flows with at least one packet dropped or rejected.
     pub(crate) fn blocked_flow_count(&self) -> usize {
+        self.blocked_flows().count()
+    }
+
+    /// The flows with a packet dropped or rejected, in order of first appearance.
+    pub(crate) fn blocked_flows(&self) -> impl Iterator<Item = (&FlowKey, &FlowStats)> {
         self.flow_list
             .iter()
-            .filter(|(_, f)| f.dropped + f.rejected > 0)
-            .count()
+            .filter(|f| f.stats.dropped + f.stats.rejected > 0)
+            .map(|f| (&f.key, &f.stats))
     }
 
     /// The flows seen (when tracked), sorted by protocol and endpoints.
     pub fn flows(&self) -> Vec<(&FlowKey, &FlowStats)> {
-        let mut v: Vec<_> = self.flow_list.iter().map(|(k, f)| (k, f)).collect();
+        let mut v: Vec<_> = self.flow_list.iter().map(|f| (&f.key, &f.stats)).collect();
         v.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        v
+    }
+
+    /// Accepted, dropped and rejected packets per direction, for the directions that had
+    /// any, by name.
+    pub(crate) fn by_direction(&self) -> Vec<(&'static str, [u64; 3])> {
+        use crate::engine::Direction as D;
+        let mut v: Vec<_> = [D::In, D::Out, D::Forward, D::Local, D::None]
+            .into_iter()
+            .map(|d| (d.as_str(), self.by_direction[d as usize]))
+            .filter(|(_, c)| c.iter().sum::<u64>() > 0)
+            .collect();
+        v.sort_unstable_by_key(|&(name, _)| name);
         v
     }
 
     pub fn add(&mut self, pkt: Option<&Packet>, o: &Outcome) {
         self.frames += 1;
         let Some(v) = o.verdict else {
-            let reason = o.reason.clone().unwrap_or_default();
-            let key = reason.split(':').next().unwrap_or("").to_string();
-            *self.not_judged.entry(key).or_default() += 1;
+            let reason = o.reason.as_deref().unwrap_or_default();
+            let key = reason.split(':').next().unwrap_or("");
+            match self.not_judged.get_mut(key) {
+                Some(n) => *n += 1,
+                None => {
+                    self.not_judged.insert(key.to_string(), 1);
+                }
+            }
             return;
         };
         let slot = match v {
@@ -543,18 +658,22 @@ impl Summary {
         if !o.certain {
             self.uncertain += 1;
         }
-        self.by_direction.entry(o.direction.as_str()).or_default()[slot] += 1;
-        if let (true, Some(p)) = (self.track_flows, pkt) {
-            let (sp, dp) = flow_ports(p);
-            let (lo, hi) = if (p.src, sp) <= (p.dst, dp) {
-                ((p.src, sp), (p.dst, dp))
-            } else {
-                ((p.dst, dp), (p.src, sp))
-            };
-            let canon = (p.proto, lo.0, lo.1, hi.0, hi.1);
-            if self.flow_list.len() >= self.max_flows() && !self.flow_index.contains_key(&canon) {
-                use std::hash::BuildHasher;
-                let h = foldhash::fast::FixedState::with_seed(0x5eed).hash_one(canon);
+        self.by_direction[o.direction as usize][slot] += 1;
+        let (true, Some(p)) = (self.track_flows, pkt) else {
+            return;
+        };
+        let (sp, dp) = flow_ports(p);
+        let c = canon(p.proto, (p.src, sp), (p.dst, dp));
+        let h = canon_hash(&c);
+        // The index holds u32s: a bound past 2^32 flows is 2^32.
+        let max = self.max_flows().min(u32::MAX as usize);
+        let list = &mut self.flow_list;
+        let i = match self
+            .flow_index
+            .find(h, |&i| list.get(i as usize).canon() == c)
+        {
+            Some(&i) => i as usize,
+            None if list.len() >= max => {
                 let f = &mut self.folded;
                 f.insert(h);
                 f.packets += 1;
@@ -568,37 +687,40 @@ impl Summary {
                 }
                 return;
             }
-            let list = &mut self.flow_list;
-            let i = *self.flow_index.entry(canon).or_insert_with(|| {
-                list.push((
-                    FlowKey {
-                        proto: proto_name(p.proto),
+            None => {
+                let i = list.push(FlowSlot {
+                    proto: p.proto,
+                    key: FlowKey {
+                        proto: proto_label(p.proto),
                         a: p.src,
                         a_port: (sp != 0 || p.ports().is_some()).then_some(sp),
                         b: p.dst,
                         b_port: (dp != 0 || p.ports().is_some()).then_some(dp),
                     },
-                    FlowStats {
+                    stats: FlowStats {
                         first_frame: o.frame,
                         ..FlowStats::default()
                     },
-                ));
-                list.len() - 1
-            });
-            let f = &mut self.flow_list[i].1;
-            f.last_frame = o.frame;
-            f.packets += 1;
-            match v {
-                Verdict::Accept => f.accepted += 1,
-                Verdict::Drop => f.dropped += 1,
-                Verdict::Reject => f.rejected += 1,
+                });
+                // `i < max <= u32::MAX`.
+                self.flow_index
+                    .insert_unique(h, i as u32, |&j| canon_hash(&list.get(j as usize).canon()));
+                i
             }
-            if !o.certain {
-                f.uncertain += 1;
-            }
-            if v != Verdict::Accept && f.blocked_frames.len() < 20 {
-                f.blocked_frames.push(o.frame);
-            }
+        };
+        let f = &mut self.flow_list.get_mut(i).stats;
+        f.last_frame = o.frame;
+        f.packets += 1;
+        match v {
+            Verdict::Accept => f.accepted += 1,
+            Verdict::Drop => f.dropped += 1,
+            Verdict::Reject => f.rejected += 1,
+        }
+        if !o.certain {
+            f.uncertain += 1;
+        }
+        if v != Verdict::Accept && f.blocked_frames.len() < 20 {
+            f.blocked_frames.push(o.frame);
         }
     }
 }
@@ -726,6 +848,7 @@ mod tests {
         assert_eq!(s.flow_index.len(), 100);
         assert!(s.flow_list.capacity() <= 256);
         assert!(s.flow_index.capacity() <= 256);
+        assert_eq!(s.flow_list.segs.len(), 1);
         assert_eq!(s.folded.registers.len(), 1 << HLL_BITS);
         let listed: u64 = s.flows().iter().map(|(_, f)| f.packets).sum();
         assert_eq!(listed, 200);
@@ -737,6 +860,32 @@ mod tests {
         assert!((est - 19_900.0).abs() < 19_900.0 * 0.05, "{est}");
         let r = s.folded_record().unwrap();
         assert_eq!(r.max_flows, 100);
+    }
+
+    /// 10,000 flows span three segments of the flow list; every flow's second packet finds
+    /// the first's record through the index, and the per-direction counts are by name.
+    #[test]
+    fn flows_across_segments_are_found_again() {
+        let mut s = Summary::new(true);
+        let mut frame = 0;
+        for _ in 0..2 {
+            for i in 0..10_000u32 {
+                frame += 1;
+                s.add(Some(&udp(i)), &outcome(frame, Verdict::Accept));
+            }
+        }
+        assert_eq!(s.flow_count(), 10_000);
+        assert_eq!(s.flow_list.segs.len(), 3);
+        assert!(s.flows().iter().all(|(_, f)| f.packets == 2));
+        let first: Vec<u64> = s.flow_list.iter().map(|f| f.stats.first_frame).collect();
+        assert_eq!(first, (1..=10_000).collect::<Vec<u64>>());
+        let mut o = outcome(frame + 1, Verdict::Drop);
+        o.direction = Direction::Out;
+        s.add(None, &o);
+        assert_eq!(
+            s.by_direction(),
+            vec![("in", [20_000, 0, 0]), ("out", [0, 1, 0])]
+        );
     }
 
     #[test]

@@ -259,7 +259,7 @@ pub(crate) fn rules_table(hits: &[RuleHits]) -> Table {
 pub(crate) fn summary_table(s: &Summary) -> Table {
     let mut t = table();
     t.set_header(vec!["direction", "accepted", "dropped", "rejected"]);
-    for (dir, c) in &s.by_direction {
+    for (dir, c) in s.by_direction() {
         t.add_row(vec![
             Cell::new(dir),
             Cell::new(c[0]),
@@ -310,11 +310,7 @@ pub(crate) fn flows_table(s: &Summary) -> Table {
 /// The `limit` flows with the most packets not accepted (then by first frame), and how many
 /// more blocked flows there are.
 pub(crate) fn blocked_flows_table(s: &Summary, limit: usize) -> (Table, usize) {
-    let mut v: Vec<_> = s
-        .flows()
-        .into_iter()
-        .filter(|(_, f)| f.dropped + f.rejected > 0)
-        .collect();
+    let mut v: Vec<_> = s.blocked_flows().collect();
     v.sort_by_key(|(_, f)| (std::cmp::Reverse(f.dropped + f.rejected), f.first_frame));
     let more = v.len().saturating_sub(limit);
     let mut t = table();

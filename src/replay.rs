@@ -495,60 +495,65 @@ pub(crate) fn choose_hosts_per_family(
 /// says "about".
 #[derive(Debug, Clone, Default)]
 struct GsoTrains {
-    last: HashMap<(IpAddr, u16, IpAddr, u16), LastSegment>,
+    /// By the hash of the flow's (source, source port, destination, destination port): a
+    /// 64-bit hash stands for the 36-byte key (two flows would have to collide for one
+    /// segment to be misread, in a count that is already "about"), so an entry is 32 bytes
+    /// and the table at its bound 2 MiB.
+    last: hashbrown::HashTable<LastSegment>,
 }
 
 /// The previous outbound data segment of a flow.
 #[derive(Debug, Clone, Copy)]
 struct LastSegment {
+    flow: u64,
+    at_ns: u64,
     end_seq: u32,
     ack: u32,
-    tsval: Option<u32>,
+    tsval: u32,
+    has_tsval: bool,
     /// PSH or FIN: the last segment of a super-packet.
     ended: bool,
-    at_ns: u64,
 }
 
 impl GsoTrains {
-    const CAP: usize = 65_536;
+    /// Flows followed at most (then the table starts again): what fits in 2^16 buckets.
+    const CAP: usize = 57_344;
 
     fn continues(&mut self, p: &Packet) -> bool {
         use crate::packet::tcp_flags::{FIN, PSH};
+        use std::hash::BuildHasher;
         let Some(t) = p.tcp() else { return false };
         if p.payload_len == 0 {
             return false;
         }
-        let key = (p.src, t.sport, p.dst, t.dport);
+        let flow =
+            foldhash::fast::FixedState::with_seed(0x650).hash_one((p.src, t.sport, p.dst, t.dport));
         let now = p.ts.0;
         let tsval = t.options.timestamp.map(|(v, _)| v);
-        let end = t.seq.wrapping_add(p.payload_len);
         let seg = LastSegment {
-            end_seq: end,
-            ack: t.ack,
-            tsval,
-            ended: t.flags & (PSH | FIN) != 0,
+            flow,
             at_ns: now,
+            end_seq: t.seq.wrapping_add(p.payload_len),
+            ack: t.ack,
+            tsval: tsval.unwrap_or(0),
+            has_tsval: tsval.is_some(),
+            ended: t.flags & (PSH | FIN) != 0,
         };
-        if self.last.len() >= Self::CAP && !self.last.contains_key(&key) {
+        // One probe per segment: the flow's entry is read and replaced in place.
+        if let Some(l) = self.last.find_mut(flow, |l| l.flow == flow) {
+            let cont = l.end_seq == t.seq
+                && l.ack == t.ack
+                && (l.has_tsval, l.tsval) == (seg.has_tsval, seg.tsval)
+                && !l.ended
+                && now.saturating_sub(l.at_ns) < 50_000;
+            *l = seg;
+            return cont;
+        }
+        if self.last.len() >= Self::CAP {
             self.last.clear();
         }
-        // One hash per segment: the flow's entry is read and replaced in place.
-        match self.last.entry(key) {
-            std::collections::hash_map::Entry::Occupied(mut e) => {
-                let l = e.get();
-                let cont = l.end_seq == t.seq
-                    && l.ack == t.ack
-                    && l.tsval == tsval
-                    && !l.ended
-                    && now.saturating_sub(l.at_ns) < 50_000;
-                *e.get_mut() = seg;
-                cont
-            }
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(seg);
-                false
-            }
-        }
+        self.last.insert_unique(flow, seg, |l| l.flow);
+        false
     }
 }
 

@@ -999,7 +999,9 @@ impl<'r> Replayer<'r> {
             return;
         }
         let mut frag_unsure = None;
-        let pkt = match self.defrag.as_mut() {
+        // Borrowed, not moved: a packet is a few hundred bytes, copied again at every move.
+        let reassembled;
+        let pkt: &Packet = match self.defrag.as_mut() {
             Some(d) if pkt.frag.is_fragment() => {
                 // Fragment queues expire on the same clock the engine runs on.
                 let out = match now {
@@ -1011,7 +1013,10 @@ impl<'r> Replayer<'r> {
                     self.stats.fragment_event(&ev);
                 }
                 match out {
-                    Some(p) => p,
+                    Some(p) => {
+                        reassembled = p;
+                        &reassembled
+                    }
                     None => {
                         self.stats.fragments_held += 1;
                         let o = Outcome::unjudged(
@@ -1023,11 +1028,11 @@ impl<'r> Replayer<'r> {
                     }
                 }
             }
-            _ => pkt,
+            _ => &pkt,
         };
         let mut o = match now {
-            Some(j) => self.engine.process_at(&pkt, j),
-            None => self.engine.process(&pkt),
+            Some(j) => self.engine.process_at(pkt, j),
+            None => self.engine.process(pkt),
         };
         if let Some(from) = &pkt.reassembled_from {
             o.fragments = from.to_vec();
@@ -1052,10 +1057,10 @@ impl<'r> Replayer<'r> {
                     .into()
             });
         }
-        if o.direction == Direction::Out && self.gso.continues(&pkt) {
+        if o.direction == Direction::Out && self.gso.continues(pkt) {
             self.stats.gso_continuations += 1;
         }
-        sink(Item::Packet(&pkt, &o));
+        sink(Item::Packet(pkt, &o));
     }
 
     /// Load `rs` from the next packet on, keeping conntrack and the named match state

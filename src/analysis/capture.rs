@@ -58,8 +58,9 @@ const MAX_PUBLISHED: usize = 64;
 struct Blocked {
     count: usize,
     frames: Vec<u64>,
-    /// The first one: its outcome and a short description.
-    first: Option<(Outcome, String)>,
+    /// The first one: its outcome and a short description (boxed: most sessions have none,
+    /// and an outcome is a few hundred bytes).
+    first: Option<Box<(Outcome, String)>>,
 }
 
 impl Blocked {
@@ -69,7 +70,7 @@ impl Blocked {
             self.frames.push(o.frame);
         }
         if self.first.is_none() {
-            self.first = Some((o.clone(), what()));
+            self.first = Some(Box::new((o.clone(), what())));
         }
     }
     fn list(&self) -> String {
@@ -188,7 +189,8 @@ pub struct CaptureAnalyzer {
     hosts: Vec<IpAddr>,
     mgmt: Vec<Service>,
     admin: Vec<Net>,
-    sessions: BTreeMap<Key, Session>,
+    /// Looked up for every management packet; ordered only for the findings.
+    sessions: foldhash::HashMap<Key, Session>,
     /// Management sessions not tracked because the table was full.
     untracked: u64,
     tunnel_in: Vec<u64>,
@@ -340,20 +342,18 @@ impl CaptureAnalyzer {
             return;
         }
         let key = (remote, remote_port, host, host_port, pkt.proto);
-        if !self.sessions.contains_key(&key) {
-            if self.sessions.len() >= MAX_SESSIONS {
-                let now = o.frame;
-                self.sessions.retain(|_, s| !s.settled(now));
-            }
+        if self.sessions.len() >= MAX_SESSIONS && !self.sessions.contains_key(&key) {
+            let now = o.frame;
+            self.sessions.retain(|_, s| !s.settled(now));
             if self.sessions.len() >= MAX_SESSIONS {
                 self.untracked += 1;
                 return;
             }
-            self.sessions.insert(key, Session::new(svc, o.frame));
         }
-        let Some(s) = self.sessions.get_mut(&key) else {
-            return;
-        };
+        let s = self
+            .sessions
+            .entry(key)
+            .or_insert_with(|| Session::new(svc, o.frame));
         s.last_frame = o.frame;
         let was_closed = s.rst || (s.fin_in && s.fin_out);
         let accepted = o.verdict == Some(Verdict::Accept);
@@ -533,14 +533,16 @@ impl CaptureAnalyzer {
             guard_rule: Option<String>,
         }
         let mut by_admin: BTreeMap<IpAddr, Admin<'_>> = BTreeMap::new();
-        for (key, s) in &self.sessions {
+        let mut sessions: Vec<_> = self.sessions.iter().collect();
+        sessions.sort_unstable_by_key(|&(k, _)| k);
+        for (key, s) in sessions {
             let loss = if s.established.is_some() {
                 s.cut().map(Loss::Cut)
             } else if s.before.count == 0 || (s.svc.proto == 6 && !s.saw_syn) {
                 // Nothing refused, or a session whose opening the capture does not show.
                 None
             } else if let Some(ev) = s.evidence() {
-                let (o, _) = s.before.first.as_ref().expect("a first blocked packet");
+                let (o, _) = s.before.first.as_deref().expect("a first blocked packet");
                 if let Some(g) = o.decision.as_ref().and_then(|d| rate_guard(rs, d)) {
                     let a = by_admin.entry(key.0).or_insert_with(|| Admin {
                         lost: Vec::new(),
@@ -581,7 +583,7 @@ impl CaptureAnalyzer {
             a.lost
                 .sort_by_key(|(_, _, l)| l.blocked().frames.first().copied());
             let (_, _, first) = &a.lost[0];
-            let Some((o, what)) = first.blocked().first.as_ref() else {
+            let Some((o, what)) = first.blocked().first.as_deref() else {
                 continue;
             };
             let rule = decided_by(rs, o);
@@ -635,7 +637,7 @@ impl CaptureAnalyzer {
             finding.packet = Some(what.clone());
             for (k, s, l) in &a.lost {
                 let b = l.blocked();
-                let Some((fo, _)) = b.first.as_ref() else {
+                let Some((fo, _)) = b.first.as_deref() else {
                     continue;
                 };
                 let verdict = fo.verdict.map(|v| v.as_str()).unwrap_or("not judged");

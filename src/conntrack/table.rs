@@ -6,8 +6,6 @@
 //! `Conntrack::make_room`) and the garbage collector `gc_worker` (expired entries are freed;
 //! see [`Conntrack::gc`]), so memory follows the live connections, not the capture's length.
 
-// Tuples come from captures; foldhash is seeded per process and fast on these small keys.
-use foldhash::HashMap;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
@@ -78,8 +76,14 @@ impl CtEntry {
 pub struct Conntrack {
     slots: Vec<Option<CtEntry>>,
     free: Vec<u32>,
-    /// Confirmed entries by tuple (both directions).
-    map: HashMap<Tuple, (CtId, CtDir)>,
+    /// Confirmed entries by tuple, both directions: each item is `slot << 1 | direction`, its
+    /// key the entry's own tuple, as the kernel's hash chains link the
+    /// `nf_conntrack_tuple_hash` embedded in `nf_conn` (4 bytes an item, not a copy of the
+    /// tuple; a lookup reads the entry it finds, which it needs anyway). At most one item
+    /// per tuple: [`Conntrack::confirm`] refuses a clash.
+    map: hashbrown::HashTable<u32>,
+    /// The seed of `map`'s hash (per process, as foldhash's maps).
+    hasher: foldhash::fast::RandomState,
     next_serial: u64,
     confirmed_count: usize,
     /// Expiry queue: `(deadline, slot, serial)`, one live item per confirmed entry, checked
@@ -147,9 +151,86 @@ pub(crate) enum Room {
     Full { uncertain: Option<&'static str> },
 }
 
+/// The direction bit of a hash item.
+fn dir_of(v: u32) -> CtDir {
+    if v & 1 == 0 {
+        CtDir::Original
+    } else {
+        CtDir::Reply
+    }
+}
+
 impl Conntrack {
     pub fn new() -> Self {
         Conntrack::default()
+    }
+
+    /// The entry and direction whose tuple is `t`, expired or not.
+    fn hashed(&self, t: &Tuple) -> Option<(CtId, CtDir)> {
+        use std::hash::BuildHasher;
+        let slots = &self.slots;
+        self.map
+            .find(self.hasher.hash_one(t), |&v| {
+                slots[(v >> 1) as usize]
+                    .as_ref()
+                    .is_some_and(|e| e.tuple[(v & 1) as usize] == *t)
+            })
+            .map(|&v| (CtId(v >> 1), dir_of(v)))
+    }
+
+    /// Hash entry `id` under both its tuples (once when they are equal: the reply's, which
+    /// the kernel's chain holds first).
+    fn hash_in(&mut self, id: CtId) {
+        use std::hash::BuildHasher;
+        let tuples = self.slots[id.0 as usize]
+            .as_ref()
+            .expect("a live entry")
+            .tuple;
+        let dirs: &[CtDir] = if tuples[0] == tuples[1] {
+            &[CtDir::Reply]
+        } else {
+            &[CtDir::Original, CtDir::Reply]
+        };
+        for &d in dirs {
+            let (slots, hasher) = (&self.slots, &self.hasher);
+            self.map.insert_unique(
+                hasher.hash_one(tuples[d as usize]),
+                id.0 << 1 | d as u32,
+                |&v| {
+                    let e = slots[(v >> 1) as usize]
+                        .as_ref()
+                        .expect("hashed entries live");
+                    hasher.hash_one(e.tuple[(v & 1) as usize])
+                },
+            );
+        }
+    }
+
+    /// Unhash entry `id`, whose tuples are `tuples` (it may already be out of its slot).
+    fn hash_out(&mut self, id: CtId, tuples: &[Tuple; 2]) {
+        use std::hash::BuildHasher;
+        for d in [CtDir::Original, CtDir::Reply] {
+            let v = id.0 << 1 | d as u32;
+            if let Ok(item) = self
+                .map
+                .find_entry(self.hasher.hash_one(tuples[d as usize]), |&x| x == v)
+            {
+                item.remove();
+            }
+        }
+    }
+
+    /// Give entry `id` a new reply tuple (NAT's binding); a confirmed entry is rehashed.
+    pub(crate) fn set_reply(&mut self, id: CtId, r: Tuple) {
+        let Some(e) = self.get(id) else { return };
+        let (confirmed, tuples) = (e.is_confirmed() && !e.dying, e.tuple);
+        if confirmed {
+            self.hash_out(id, &tuples);
+        }
+        self.get_mut(id).expect("checked").tuple[1] = r;
+        if confirmed {
+            self.hash_in(id);
+        }
     }
 
     /// An event that can end the entry holding `tuples` or bring its end closer: counted in
@@ -209,7 +290,7 @@ impl Conntrack {
 
     /// Find a confirmed, unexpired entry by tuple; expired entries are removed on the way.
     pub fn lookup(&mut self, t: &Tuple, now: u64) -> Option<(CtId, CtDir)> {
-        let (id, dir) = *self.map.get(t)?;
+        let (id, dir) = self.hashed(t)?;
         let expired = self
             .get(id)
             .map(|e| time_after_eq(now, e.timeout))
@@ -224,7 +305,7 @@ impl Conntrack {
     /// The confirmed entry holding tuple `t` in either direction, expired or not (a read-only
     /// look at the hash, as `nf_conntrack_tuple_taken` takes it).
     pub fn find(&self, t: &Tuple) -> Option<CtId> {
-        self.map.get(t).map(|&(id, _)| id)
+        self.hashed(t).map(|(id, _)| id)
     }
 
     /// `nf_conntrack_find_get` / `resolve_normal_ct` for a packet whose template is `tmpl`: the
@@ -441,13 +522,11 @@ impl Conntrack {
             return false;
         }
         let (o, r) = (e.tuple[0], e.tuple[1]);
-        let clash = |m: &HashMap<Tuple, (CtId, CtDir)>, t: &Tuple| {
-            m.get(t).is_some_and(|(other, _)| *other != id)
-        };
-        if clash(&self.map, &o) || clash(&self.map, &r) {
+        let clash = |t: &Tuple| self.hashed(t).is_some_and(|(other, _)| other != id);
+        if clash(&o) || clash(&r) {
             // Only possible with stale (expired) entries in a sequential replay: evict them.
             for t in [o, r] {
-                if let Some((other, _)) = self.map.get(&t).copied() {
+                if let Some((other, _)) = self.hashed(&t) {
                     if self
                         .get(other)
                         .is_some_and(|x| time_after_eq(now, x.timeout))
@@ -464,8 +543,7 @@ impl Conntrack {
         e.timeout = now.wrapping_add(e.timeout);
         e.status |= status::CONFIRMED;
         let (timeout, serial, assured) = (e.timeout, e.serial, e.status & status::ASSURED != 0);
-        self.map.insert(o, (id, CtDir::Original));
-        self.map.insert(r, (id, CtDir::Reply));
+        self.hash_in(id);
         self.confirmed_count += 1;
         self.expiry.push(Reverse((timeout, id.0, serial)));
         if !assured {
@@ -498,11 +576,7 @@ impl Conntrack {
         self.ending(tuples);
         let e = self.slots[id.0 as usize].as_ref().expect("present");
         if e.status & status::CONFIRMED != 0 {
-            for t in &tuples {
-                if self.map.get(t).is_some_and(|(i, _)| *i == id) {
-                    self.map.remove(t);
-                }
-            }
+            self.hash_out(id, &tuples);
             self.confirmed_count -= 1;
             if std::mem::take(&mut self.held[id.0 as usize]) {
                 self.expired_held -= 1;
@@ -527,11 +601,7 @@ impl Conntrack {
         };
         self.ending(e.tuple);
         if e.is_confirmed() && !e.dying {
-            for t in &e.tuple {
-                if self.map.get(t).is_some_and(|(i, _)| *i == id) {
-                    self.map.remove(t);
-                }
-            }
+            self.hash_out(id, &e.tuple);
             self.confirmed_count -= 1;
         }
         if std::mem::take(&mut self.held[id.0 as usize]) {

@@ -210,9 +210,8 @@ pub fn setup(
     let _ = pkt;
     if new != curr {
         if let Some(r) = invert(&new) {
-            let e = engine.conntrack.get_mut(id).expect("entry");
-            e.tuple[1] = r;
-            e.status |= manip.nat_bit();
+            engine.conntrack.set_reply(id, r);
+            engine.conntrack.get_mut(id).expect("entry").status |= manip.nat_bit();
         }
     }
     match uncertain {

@@ -189,8 +189,9 @@ pub struct CaptureAnalyzer {
     hosts: Vec<IpAddr>,
     mgmt: Vec<Service>,
     admin: Vec<Net>,
-    /// Looked up for every management packet; ordered only for the findings.
-    sessions: foldhash::HashMap<Key, Session>,
+    /// Looked up for every management packet; ordered only for the findings. Boxed: a
+    /// session is a few hundred bytes, and a map's spare buckets would hold as much.
+    sessions: foldhash::HashMap<Key, Box<Session>>,
     /// Management sessions not tracked because the table was full.
     untracked: u64,
     tunnel_in: Vec<u64>,
@@ -353,7 +354,7 @@ impl CaptureAnalyzer {
         let s = self
             .sessions
             .entry(key)
-            .or_insert_with(|| Session::new(svc, o.frame));
+            .or_insert_with(|| Box::new(Session::new(svc, o.frame)));
         s.last_frame = o.frame;
         let was_closed = s.rst || (s.fin_in && s.fin_out);
         let accepted = o.verdict == Some(Verdict::Accept);
@@ -533,7 +534,8 @@ impl CaptureAnalyzer {
             guard_rule: Option<String>,
         }
         let mut by_admin: BTreeMap<IpAddr, Admin<'_>> = BTreeMap::new();
-        let mut sessions: Vec<_> = self.sessions.iter().collect();
+        let mut sessions: Vec<(&Key, &Session)> =
+            self.sessions.iter().map(|(k, s)| (k, &**s)).collect();
         sessions.sort_unstable_by_key(|&(k, _)| k);
         for (key, s) in sessions {
             let loss = if s.established.is_some() {

@@ -9,7 +9,7 @@
 //! constant whatever the file size: classic pcap records are framed here (pcap-file reads the
 //! file header) in one fixed 1 MB buffer, pcapng blocks by pcap-file's reader in another, and
 //! each packet is decoded straight out of it; [`CaptureReader::open`] adds a read-ahead thread
-//! ([`ReadAhead`]) holding at most six 1 MB chunks.
+//! ([`ReadAhead`]) holding at most six 256 KiB chunks.
 //!
 //! A capture cut in the middle of a record yields one [`ProblemKind::TruncatedRecord`] problem
 //! ("cut short") after every complete record, then the iterator ends. A record that makes the
@@ -376,15 +376,15 @@ const PCAPNG_MAGIC: u32 = 0x0a0d0d0a;
 const READ_BUFFER: usize = 1 << 20;
 
 impl CaptureReader<ReadAhead> {
-    /// Opens a capture file. The file is read by a helper thread one 1 MB chunk ahead of the
-    /// decoder (at most 4 chunks in flight), so that the kernel's copy overlaps decoding.
+    /// Opens a capture file. The file is read by a helper thread one 256 KiB chunk ahead of
+    /// the decoder (at most 4 chunks in flight), so that the kernel's copy overlaps decoding.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, CaptureError> {
         let f = File::open(path)?;
         CaptureReader::new(ReadAhead::new(f))
     }
 }
 
-const CHUNK: usize = 1 << 20;
+const CHUNK: usize = 1 << 18;
 
 /// A reader that reads its source on a helper thread, a few fixed-size chunks ahead.
 /// Memory is bounded (4 chunks in flight plus 2 recycled); the thread stops when the reader is

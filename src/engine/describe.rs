@@ -221,6 +221,16 @@ impl<'r> RuleInfos<'r> {
 
 /// TCP flags as letters in the order F S R P A U E C (`"S"`, `"SA"`, `"FA"`, `"PA"`).
 pub fn tcp_flags(f: u8) -> String {
+    tcp_flags_label(f).to_string()
+}
+
+/// [`tcp_flags`] made once per flag combination (a replay names them for every packet).
+pub fn tcp_flags_label(f: u8) -> &'static str {
+    static NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    &NAMES.get_or_init(|| (0..=255).map(tcp_flags_text).collect())[f as usize]
+}
+
+fn tcp_flags_text(f: u8) -> String {
     let mut s = String::new();
     for (bit, c) in [
         (F::FIN, 'F'),

@@ -33,6 +33,8 @@ pub struct RowWriter<W: Write> {
     error: Option<io::Error>,
     /// The streamed line being written, reused from frame to frame.
     line: String,
+    /// The same for a JSON record.
+    json: Vec<u8>,
 }
 
 /// Table rows held for the packet table, and how many frames did not fit.
@@ -55,6 +57,7 @@ impl<W: Write> RowWriter<W> {
             hidden: 0,
             error: None,
             line: String::new(),
+            json: Vec::new(),
         }
     }
 
@@ -85,10 +88,12 @@ impl<W: Write> RowWriter<W> {
         }
         let res = match self.mode {
             RowMode::None => Ok(()),
-            RowMode::Json => match serde_json::to_writer(&mut self.out, rec) {
-                Ok(()) => self.out.write_all(b"\n"),
-                Err(e) => Err(e.into()),
-            },
+            RowMode::Json => {
+                self.json.clear();
+                rec.write_json(&mut self.json);
+                self.json.push(b'\n');
+                self.out.write_all(&self.json)
+            }
             RowMode::Stream => {
                 let header = if self.header {
                     Ok(())

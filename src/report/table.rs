@@ -184,11 +184,16 @@ fn pad_column(out: &mut String, i: usize, start: usize) {
 /// `addr:port`, `[v6]:port`.
 fn push_ep(out: &mut String, a: std::net::IpAddr, p: u16) {
     use std::fmt::Write as _;
-    let _ = if a.is_ipv6() {
-        write!(out, "[{a}]:{p}")
-    } else {
-        write!(out, "{a}:{p}")
-    };
+    match a {
+        std::net::IpAddr::V4(v4) => {
+            out.push_str(super::Ipv4Text::new(v4).as_str());
+            out.push(':');
+            out.push_str(itoa::Buffer::new().format(p));
+        }
+        std::net::IpAddr::V6(_) => {
+            let _ = write!(out, "[{a}]:{p}");
+        }
+    }
 }
 
 fn fmt_ep(a: std::net::IpAddr, p: u16) -> String {

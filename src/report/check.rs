@@ -133,7 +133,7 @@ fn write_replay_tables(
 ) -> io::Result<()> {
     let summary = &r.summary;
     if opts.flows {
-        writeln!(out, "{}", rt::flows_table(summary))?;
+        rt::write_flows_table(out, summary)?;
         write_folded(out, summary)?;
     } else if !opts.streamed {
         writeln!(out, "{}", rt::packets_table(rows.rows, rows.color))?;

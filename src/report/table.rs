@@ -281,35 +281,124 @@ pub(crate) fn summary_table(s: &Summary) -> Table {
     t
 }
 
-pub(crate) fn flows_table(s: &Summary) -> Table {
-    let mut t = table();
-    t.set_header(vec![
-        "flow",
-        "frames",
-        "pkts",
-        "accepted",
-        "dropped",
-        "rejected",
-        "blocked frames",
-    ]);
-    for (k, f) in s.flows() {
-        t.add_row(vec![
-            Cell::new(flow_name(k)),
-            Cell::new(format!("{}-{}", f.first_frame, f.last_frame)),
-            Cell::new(f.packets),
-            Cell::new(f.accepted),
-            Cell::new(f.dropped),
-            Cell::new(f.rejected),
-            Cell::new(
-                f.blocked_frames
-                    .iter()
-                    .map(|x| x.to_string())
-                    .collect::<Vec<_>>()
-                    .join(","),
-            ),
-        ]);
+const FLOW_HEADER: [&str; 7] = [
+    "flow",
+    "frames",
+    "pkts",
+    "accepted",
+    "dropped",
+    "rejected",
+    "blocked frames",
+];
+
+/// One row of the flows table.
+fn flow_cells(k: &FlowKey, f: &super::FlowStats) -> [String; 7] {
+    [
+        flow_name(k),
+        format!("{}-{}", f.first_frame, f.last_frame),
+        f.packets.to_string(),
+        f.accepted.to_string(),
+        f.dropped.to_string(),
+        f.rejected.to_string(),
+        f.blocked_frames
+            .iter()
+            .map(|x| x.to_string())
+            .collect::<Vec<_>>()
+            .join(","),
+    ]
+}
+
+/// The flows table (`--flows`). Without a terminal width to fit, it is written row by row
+/// ([`write_unbounded`]): a capture of 100,000 connections held 280 MiB of table cells.
+pub(crate) fn write_flows_table(out: &mut dyn std::io::Write, s: &Summary) -> std::io::Result<()> {
+    let flows = s.flows();
+    let rows = || flows.iter().map(|(k, f)| flow_cells(k, f));
+    if table().width().is_none() && write_unbounded(out, FLOW_HEADER, rows)? {
+        return Ok(());
     }
-    t
+    let mut t = table();
+    t.set_header(FLOW_HEADER.to_vec());
+    for r in rows() {
+        t.add_row(r.to_vec());
+    }
+    writeln!(out, "{t}")
+}
+
+/// Writes `header` and the rows `rows()` yields as comfy-table prints them in [`table`]'s
+/// style when it has no width to fit (standard output is not a terminal), the same bytes
+/// (pinned by `unbounded_tables_are_comfy_tables`), a row at a time: `rows()` is walked once
+/// for the column widths and once to write. Returns false, having written nothing, when a
+/// cell has a line break or a control character (comfy-table's multi-line cells): the caller
+/// builds the table then.
+pub(crate) fn write_unbounded<const N: usize, I: Iterator<Item = [String; N]>>(
+    out: &mut dyn std::io::Write,
+    header: [&str; N],
+    rows: impl Fn() -> I,
+) -> std::io::Result<bool> {
+    use unicode_width::UnicodeWidthStr;
+    let plain = |c: &str| !c.chars().any(char::is_control);
+    let mut widths = [1usize; N];
+    let mut measure = |cells: &[&str]| {
+        for (w, c) in widths.iter_mut().zip(cells) {
+            *w = (*w).max(c.width());
+        }
+    };
+    if !header.iter().all(|c| plain(c)) {
+        return Ok(false);
+    }
+    measure(&header);
+    for r in rows() {
+        if !r.iter().all(|c| plain(c)) {
+            return Ok(false);
+        }
+        measure(&r.each_ref().map(String::as_str));
+    }
+    // comfy-table counts widths in u16.
+    let widths = widths.map(|w| w.min(u16::MAX as usize));
+    let mut line = String::new();
+    let rule = |line: &mut String, left: &str, fill: &str, mid: &str, right: &str| {
+        line.clear();
+        line.push_str(left);
+        for (i, w) in widths.iter().enumerate() {
+            if i > 0 {
+                line.push_str(mid);
+            }
+            for _ in 0..w + 2 {
+                line.push_str(fill);
+            }
+        }
+        line.push_str(right);
+        line.push('\n');
+    };
+    let row = |line: &mut String, cells: &[&str]| {
+        line.clear();
+        line.push('│');
+        for (i, (c, w)) in cells.iter().zip(&widths).enumerate() {
+            if i > 0 {
+                line.push('┆');
+            }
+            line.push(' ');
+            line.push_str(c);
+            for _ in c.width()..*w {
+                line.push(' ');
+            }
+            line.push(' ');
+        }
+        line.push_str("│\n");
+    };
+    rule(&mut line, "┌", "─", "┬", "┐");
+    out.write_all(line.as_bytes())?;
+    row(&mut line, &header);
+    out.write_all(line.as_bytes())?;
+    rule(&mut line, "╞", "═", "╪", "╡");
+    out.write_all(line.as_bytes())?;
+    for r in rows() {
+        row(&mut line, &r.each_ref().map(String::as_str));
+        out.write_all(line.as_bytes())?;
+    }
+    rule(&mut line, "└", "─", "┴", "┘");
+    out.write_all(line.as_bytes())?;
+    Ok(true)
 }
 
 /// The `limit` flows with the most packets not accepted (then by first frame), and how many
@@ -356,5 +445,64 @@ pub(crate) fn flow_name(k: &FlowKey) -> String {
         }
         (Some(id), _) => format!("{} {} → {} id {id}", k.proto, k.a, k.b),
         _ => format!("{} {} → {}", k.proto, k.a, k.b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn comfy<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
+        let mut t = table();
+        t.force_no_tty();
+        t.set_header(header.to_vec());
+        for r in rows {
+            t.add_row(r.to_vec());
+        }
+        format!("{t}\n")
+    }
+
+    fn unbounded<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> Option<String> {
+        let mut out = Vec::new();
+        let written = write_unbounded(&mut out, header, || rows.iter().cloned()).unwrap();
+        written.then(|| String::from_utf8(out).unwrap())
+    }
+
+    /// `write_unbounded` writes comfy-table's bytes for any cells it accepts: empty ones,
+    /// wide and combining characters, no rows at all; cells with line breaks or other control
+    /// characters are left to comfy-table.
+    #[test]
+    fn unbounded_tables_are_comfy_tables() {
+        let cell = prop_oneof![
+            Just(String::new()),
+            "[ -~]{0,14}",
+            "[a-z→✓é日本🦀\u{301} ]{0,8}",
+            Just("a\nb".to_string()),
+            Just("tab\there".to_string()),
+        ];
+        let rows = proptest::collection::vec([cell.clone(), cell.clone(), cell.clone()], 0..6);
+        let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+            cases: 1000,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        });
+        runner
+            .run(&rows, |rows| {
+                let header = ["flow", "frames", "blocked frames"];
+                let controls = rows
+                    .iter()
+                    .flatten()
+                    .any(|c| c.chars().any(char::is_control));
+                match unbounded(header, &rows) {
+                    Some(ours) => {
+                        prop_assert!(!controls);
+                        prop_assert_eq!(ours, comfy(header, &rows));
+                    }
+                    None => prop_assert!(controls),
+                }
+                Ok(())
+            })
+            .unwrap();
     }
 }

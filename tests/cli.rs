@@ -323,6 +323,56 @@ fn limit_0_streams_every_row_in_constant_memory() {
     );
 }
 
+/// A packet table longer than what is held in memory (4,096 rows) keeps the rest in a
+/// temporary file: every row comes back, in frame order, and memory stays flat however large
+/// `--limit` is.
+#[test]
+fn large_limits_keep_rows_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.pcap");
+    let st = Command::new(env!("CARGO_BIN_EXE_fwcheck"))
+        .args(["gen", "webserver", "--flows", "20000", "--output"])
+        .arg(&big)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let big = big.to_str().unwrap();
+    let rules = "fixtures/guides/guide-000-webserver.rules.v4";
+    let out = Command::new(env!("CARGO_BIN_EXE_fwcheck"))
+        .args([rules, "--pcap", big, "--limit", "9000"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<&str> = text
+        .lines()
+        .skip(3)
+        .take_while(|l| !l.starts_with('└'))
+        .collect();
+    assert_eq!(rows.len(), 9000);
+    for (i, l) in rows.iter().enumerate() {
+        let frame: usize = l
+            .trim_start_matches('│')
+            .split('┆')
+            .next()
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert_eq!(frame, i + 1, "{l}");
+    }
+    // Every row as wide as the header: the widths were measured over all of them.
+    let width = text.lines().next().unwrap().chars().count();
+    assert!(rows.iter().all(|l| l.chars().count() == width));
+    assert!(text.contains("more packets not shown"));
+    let (_, rss_all) = run_measured(&[rules, "--pcap", big, "--limit", "200000"]);
+    let (_, rss_default) = run_measured(&[rules, "--pcap", big]);
+    assert!(
+        rss_all < 64 * 1024 && rss_all < rss_default + 16 * 1024,
+        "--limit 200000: {rss_all} KiB peak (default limit: {rss_default} KiB)"
+    );
+}
+
 #[test]
 fn color_follows_the_option() {
     let run = |extra: &[&str]| {

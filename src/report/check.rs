@@ -136,7 +136,15 @@ fn write_replay_tables(
         rt::write_flows_table(out, summary)?;
         write_folded(out, summary)?;
     } else if !opts.streamed {
-        writeln!(out, "{}", rt::packets_table(rows.rows, rows.color))?;
+        let mut rows = rows;
+        rt::write_packets_table(out, &mut rows.rows, rows.color)?;
+        if let Some(e) = &rows.rows.error {
+            writeln!(
+                out,
+                "(rows past the first {} could not be held: {e})",
+                super::rows::PacketRows::IN_MEMORY
+            )?;
+        }
         if rows.hidden > 0 {
             writeln!(
                 out,

@@ -1,10 +1,10 @@
 //! The per-frame part of a report, written while the traffic is replayed: JSON `packet`
 //! records, fixed-width lines (`--limit 0`, constant memory), or table rows held up to
-//! `--limit` for the packet table printed after the replay.
+//! `--limit` for the packet table printed after the replay (past [`PacketRows::IN_MEMORY`]
+//! rows in a temporary file, so any `--limit` runs in constant memory).
 
-use std::io::{self, Write};
-
-use comfy_table::Cell;
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Read, Seek, Write};
 
 use super::{table as rt, PacketRecord};
 
@@ -28,7 +28,7 @@ pub struct RowWriter<W: Write> {
     mode: RowMode,
     color: bool,
     header: bool,
-    rows: Vec<Vec<Cell>>,
+    rows: PacketRows,
     hidden: usize,
     error: Option<io::Error>,
     /// The streamed line being written, reused from frame to frame.
@@ -40,10 +40,104 @@ pub struct RowWriter<W: Write> {
 /// Table rows held for the packet table, and how many frames did not fit.
 #[derive(Debug, Default)]
 pub struct HeldRows {
-    pub rows: Vec<Vec<Cell>>,
+    pub(crate) rows: PacketRows,
     pub(crate) hidden: usize,
     /// Colours in the packet table.
     pub color: bool,
+}
+
+/// One held row: the packet table's eight cells as text, and the verdict's colour.
+pub(crate) type PacketRow = ([String; 8], rt::Tint);
+
+/// The rows of the packet table: the first [`PacketRows::IN_MEMORY`] in memory, the rest in
+/// an unnamed temporary file (each cell length-prefixed), read back when the table is
+/// written.
+#[derive(Debug, Default)]
+pub(crate) struct PacketRows {
+    mem: Vec<PacketRow>,
+    spill: Option<BufWriter<File>>,
+    len: usize,
+    /// The first error of the temporary file; the rows it lost are then not shown.
+    pub(crate) error: Option<io::Error>,
+}
+
+impl PacketRows {
+    /// Rows held in memory (a few hundred bytes each) before the rest go to disk; the
+    /// default `--limit` (500) never spills.
+    pub(crate) const IN_MEMORY: usize = 4_096;
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    fn push(&mut self, row: PacketRow) {
+        self.len += 1;
+        if self.mem.len() < Self::IN_MEMORY {
+            self.mem.push(row);
+            return;
+        }
+        if self.error.is_some() {
+            return;
+        }
+        if self.spill.is_none() {
+            match tempfile::tempfile() {
+                Ok(f) => self.spill = Some(BufWriter::new(f)),
+                Err(e) => {
+                    self.error = Some(e);
+                    return;
+                }
+            }
+        }
+        let w = self.spill.as_mut().expect("just made");
+        let mut put = || -> io::Result<()> {
+            for c in &row.0 {
+                w.write_all(&(c.len() as u32).to_le_bytes())?;
+                w.write_all(c.as_bytes())?;
+            }
+            w.write_all(&[row.1 as u8])
+        };
+        if let Err(e) = put() {
+            self.error = Some(e);
+        }
+    }
+
+    /// Calls `f` with every row in order; can be called again.
+    pub(crate) fn for_each(
+        &mut self,
+        f: &mut dyn FnMut(&PacketRow) -> io::Result<()>,
+    ) -> io::Result<()> {
+        for r in &self.mem {
+            f(r)?;
+        }
+        let Some(w) = self.spill.as_mut() else {
+            return Ok(());
+        };
+        w.flush()?;
+        let file = w.get_mut();
+        file.rewind()?;
+        let mut r = BufReader::new(&*file);
+        let spilled = self.len - self.mem.len();
+        let mut row: PacketRow = Default::default();
+        for _ in 0..spilled {
+            for c in row.0.iter_mut() {
+                let mut n = [0u8; 4];
+                r.read_exact(&mut n)?;
+                let mut bytes = std::mem::take(c).into_bytes();
+                bytes.clear();
+                bytes.resize(u32::from_le_bytes(n) as usize, 0);
+                r.read_exact(&mut bytes)?;
+                *c = String::from_utf8(bytes)
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+            }
+            let mut t = [0u8];
+            r.read_exact(&mut t)?;
+            row.1 = rt::Tint::from_u8(t[0]);
+            f(&row)?;
+        }
+        // Back to the end, should more rows come.
+        file.seek(io::SeekFrom::End(0))?;
+        Ok(())
+    }
 }
 
 impl<W: Write> RowWriter<W> {
@@ -53,7 +147,7 @@ impl<W: Write> RowWriter<W> {
             mode,
             color,
             header: false,
-            rows: Vec::new(),
+            rows: PacketRows::default(),
             hidden: 0,
             error: None,
             line: String::new(),
@@ -109,7 +203,7 @@ impl<W: Write> RowWriter<W> {
             }
             RowMode::Table { limit } => {
                 if self.rows.len() < limit {
-                    self.rows.push(rt::packet_row(rec, t0, self.color));
+                    self.rows.push(rt::packet_row(rec, t0));
                 } else {
                     self.hidden += 1;
                 }
@@ -175,5 +269,51 @@ impl Progress {
         if self.last.get() > 0 {
             let _ = write!(io::stderr(), "\r\x1b[2K");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rows past the in-memory part go to the temporary file and come back whole and in order,
+    /// as often as they are walked, and more can be pushed between walks.
+    #[test]
+    fn spilled_rows_come_back_in_order() {
+        let row = |i: usize| -> PacketRow {
+            let cells = std::array::from_fn(|c| match c {
+                0 => i.to_string(),
+                3 => "198.51.100.7:443 → [2001:db8::1]:80 ✓".repeat(i % 3),
+                7 => String::new(),
+                _ => format!("{c}:{}", i * 7),
+            });
+            (cells, rt::Tint::from_u8((i % 5) as u8))
+        };
+        let mut rows = PacketRows::default();
+        let n = PacketRows::IN_MEMORY + 2_500;
+        for i in 0..n {
+            rows.push(row(i));
+        }
+        assert!(rows.spill.is_some());
+        assert_eq!(rows.len(), n);
+        for _ in 0..2 {
+            let mut seen = 0;
+            rows.for_each(&mut |r| {
+                assert_eq!(*r, row(seen));
+                seen += 1;
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!(seen, n);
+        }
+        rows.push(row(n));
+        let mut last = None;
+        rows.for_each(&mut |r| {
+            last = Some(r.clone());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(last, Some(row(n)));
+        assert!(rows.error.is_none());
     }
 }

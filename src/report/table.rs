@@ -101,25 +101,50 @@ fn packet_field(out: &mut String, i: usize, r: &PacketRecord, t0: f64) {
 
 /// One row of the packet table; with `color`, the verdict in its colour (ACCEPT green, DROP
 /// red, REJECT yellow, uncertain ones magenta).
-pub(crate) fn packet_row(r: &PacketRecord, t0: f64, color: bool) -> Vec<Cell> {
-    packet_fields(r, t0)
-        .into_iter()
-        .enumerate()
-        .map(|(i, f)| {
-            let c = Cell::new(f);
-            match i {
-                0 | 1 => c.set_alignment(CellAlignment::Right),
-                6 if color => match (r.verdict, r.certain) {
-                    (Some(_), false) => c.fg(Color::Magenta),
-                    (Some("ACCEPT"), _) => c.fg(Color::Green),
-                    (Some("DROP"), _) => c.fg(Color::Red),
-                    (Some("REJECT"), _) => c.fg(Color::Yellow),
-                    _ => c,
-                },
-                _ => c,
-            }
-        })
-        .collect()
+/// The colour of a packet row's verdict cell (shown when colours are on).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum Tint {
+    #[default]
+    None,
+    /// Uncertain.
+    Magenta,
+    Green,
+    Red,
+    Yellow,
+}
+
+impl Tint {
+    pub(crate) fn from_u8(b: u8) -> Tint {
+        match b {
+            1 => Tint::Magenta,
+            2 => Tint::Green,
+            3 => Tint::Red,
+            4 => Tint::Yellow,
+            _ => Tint::None,
+        }
+    }
+
+    fn color(self) -> Option<Color> {
+        match self {
+            Tint::None => None,
+            Tint::Magenta => Some(Color::Magenta),
+            Tint::Green => Some(Color::Green),
+            Tint::Red => Some(Color::Red),
+            Tint::Yellow => Some(Color::Yellow),
+        }
+    }
+}
+
+/// A row of the packet table: its cells' text and the verdict's colour.
+pub(crate) fn packet_row(r: &PacketRecord, t0: f64) -> super::rows::PacketRow {
+    let tint = match (r.verdict, r.certain) {
+        (Some(_), false) => Tint::Magenta,
+        (Some("ACCEPT"), _) => Tint::Green,
+        (Some("DROP"), _) => Tint::Red,
+        (Some("REJECT"), _) => Tint::Yellow,
+        _ => Tint::None,
+    };
+    (packet_fields(r, t0), tint)
 }
 
 /// Widths of the streamed packet lines (`--limit 0`): enough for IPv4 endpoints; longer
@@ -202,26 +227,55 @@ fn fmt_ep(a: std::net::IpAddr, p: u16) -> String {
     s
 }
 
-pub(crate) fn packets_table(rows: Vec<Vec<Cell>>, color: bool) -> Table {
+const PACKET_HEADER: [&str; 8] = [
+    "frame",
+    "time",
+    "dir",
+    "src → dst",
+    "proto",
+    "ctstate",
+    "verdict",
+    "decided by",
+];
+
+/// The packet table. Without colours and without a terminal width to fit, it is written row
+/// by row ([`write_unbounded`]) from the held rows, wherever they are held.
+pub(crate) fn write_packets_table(
+    out: &mut dyn std::io::Write,
+    rows: &mut super::rows::PacketRows,
+    color: bool,
+) -> std::io::Result<()> {
+    let mut right = [false; 8];
+    right[..2].fill(true);
+    if !color && table().width().is_none() {
+        let mut each = |f: &mut dyn FnMut(&[String; 8]) -> std::io::Result<()>| {
+            rows.for_each(&mut |(cells, _)| f(cells))
+        };
+        if write_unbounded(out, PACKET_HEADER, right, &mut each)? {
+            return Ok(());
+        }
+    }
     let mut t = table();
     if color {
         // Colours also when stdout is not a terminal (`--color always`).
         t.enforce_styling();
     }
-    t.set_header(vec![
-        "frame",
-        "time",
-        "dir",
-        "src → dst",
-        "proto",
-        "ctstate",
-        "verdict",
-        "decided by",
-    ]);
-    for r in rows {
-        t.add_row(r);
-    }
-    t
+    t.set_header(PACKET_HEADER.to_vec());
+    rows.for_each(&mut |(cells, tint)| {
+        t.add_row(cells.iter().enumerate().map(|(i, f)| {
+            let c = Cell::new(f);
+            match i {
+                0 | 1 => c.set_alignment(CellAlignment::Right),
+                6 if color => match tint.color() {
+                    Some(col) => c.fg(col),
+                    None => c,
+                },
+                _ => c,
+            }
+        }));
+        Ok(())
+    })?;
+    writeln!(out, "{t}")
 }
 
 /// Per-rule counters like `iptables -L -vn --line-numbers`: only tables/chains with rules or a
@@ -312,46 +366,54 @@ fn flow_cells(k: &FlowKey, f: &super::FlowStats) -> [String; 7] {
 /// ([`write_unbounded`]): a capture of 100,000 connections held 280 MiB of table cells.
 pub(crate) fn write_flows_table(out: &mut dyn std::io::Write, s: &Summary) -> std::io::Result<()> {
     let flows = s.flows();
-    let rows = || flows.iter().map(|(k, f)| flow_cells(k, f));
-    if table().width().is_none() && write_unbounded(out, FLOW_HEADER, rows)? {
+    let mut each = |f: &mut dyn FnMut(&[String; 7]) -> std::io::Result<()>| {
+        flows.iter().try_for_each(|(k, st)| f(&flow_cells(k, st)))
+    };
+    if table().width().is_none() && write_unbounded(out, FLOW_HEADER, [false; 7], &mut each)? {
         return Ok(());
     }
     let mut t = table();
     t.set_header(FLOW_HEADER.to_vec());
-    for r in rows() {
-        t.add_row(r.to_vec());
+    for (k, st) in &flows {
+        t.add_row(flow_cells(k, st).to_vec());
     }
     writeln!(out, "{t}")
 }
 
-/// Writes `header` and the rows `rows()` yields as comfy-table prints them in [`table`]'s
-/// style when it has no width to fit (standard output is not a terminal), the same bytes
-/// (pinned by `unbounded_tables_are_comfy_tables`), a row at a time: `rows()` is walked once
-/// for the column widths and once to write. Returns false, having written nothing, when a
-/// cell has a line break or a control character (comfy-table's multi-line cells): the caller
-/// builds the table then.
-pub(crate) fn write_unbounded<const N: usize, I: Iterator<Item = [String; N]>>(
+/// The rows of a table written by [`write_unbounded`]: calls its argument with every row, in
+/// order, and can be called again.
+pub(crate) type EachRow<'a, const N: usize> =
+    dyn FnMut(&mut dyn FnMut(&[String; N]) -> std::io::Result<()>) -> std::io::Result<()> + 'a;
+
+/// Writes `header` and the rows `each` gives as comfy-table prints them in [`table`]'s style
+/// when it has no width to fit (standard output is not a terminal) and no colours, the same
+/// bytes (pinned by `unbounded_tables_are_comfy_tables`), a row at a time: the rows are
+/// walked once for the column widths and once to write. Body cells of the columns `right`
+/// says are right-aligned (the header's are left-aligned, as comfy-table's). Returns false,
+/// having written nothing, when a cell has a line break or another control character
+/// (comfy-table's multi-line cells): the caller builds the table then.
+pub(crate) fn write_unbounded<const N: usize>(
     out: &mut dyn std::io::Write,
     header: [&str; N],
-    rows: impl Fn() -> I,
+    right: [bool; N],
+    each: &mut EachRow<'_, N>,
 ) -> std::io::Result<bool> {
     use unicode_width::UnicodeWidthStr;
     let plain = |c: &str| !c.chars().any(char::is_control);
     let mut widths = [1usize; N];
-    let mut measure = |cells: &[&str]| {
-        for (w, c) in widths.iter_mut().zip(cells) {
+    let mut all_plain = header.iter().all(|c| plain(c));
+    for (w, c) in widths.iter_mut().zip(header) {
+        *w = (*w).max(c.width());
+    }
+    each(&mut |r| {
+        for (w, c) in widths.iter_mut().zip(r) {
+            all_plain &= plain(c);
             *w = (*w).max(c.width());
         }
-    };
-    if !header.iter().all(|c| plain(c)) {
+        Ok(())
+    })?;
+    if !all_plain {
         return Ok(false);
-    }
-    measure(&header);
-    for r in rows() {
-        if !r.iter().all(|c| plain(c)) {
-            return Ok(false);
-        }
-        measure(&r.each_ref().map(String::as_str));
     }
     // comfy-table counts widths in u16.
     let widths = widths.map(|w| w.min(u16::MAX as usize));
@@ -370,17 +432,21 @@ pub(crate) fn write_unbounded<const N: usize, I: Iterator<Item = [String; N]>>(
         line.push_str(right);
         line.push('\n');
     };
-    let row = |line: &mut String, cells: &[&str]| {
+    let row = |line: &mut String, cells: &mut dyn Iterator<Item = &str>, body: bool| {
         line.clear();
         line.push('│');
-        for (i, (c, w)) in cells.iter().zip(&widths).enumerate() {
+        for (i, (c, w)) in cells.zip(&widths).enumerate() {
             if i > 0 {
                 line.push('┆');
             }
             line.push(' ');
-            line.push_str(c);
-            for _ in c.width()..*w {
-                line.push(' ');
+            let pad = w.saturating_sub(c.width());
+            if body && right[i] {
+                line.extend(std::iter::repeat_n(' ', pad));
+                line.push_str(c);
+            } else {
+                line.push_str(c);
+                line.extend(std::iter::repeat_n(' ', pad));
             }
             line.push(' ');
         }
@@ -388,14 +454,14 @@ pub(crate) fn write_unbounded<const N: usize, I: Iterator<Item = [String; N]>>(
     };
     rule(&mut line, "┌", "─", "┬", "┐");
     out.write_all(line.as_bytes())?;
-    row(&mut line, &header);
+    row(&mut line, &mut header.iter().copied(), false);
     out.write_all(line.as_bytes())?;
     rule(&mut line, "╞", "═", "╪", "╡");
     out.write_all(line.as_bytes())?;
-    for r in rows() {
-        row(&mut line, &r.each_ref().map(String::as_str));
-        out.write_all(line.as_bytes())?;
-    }
+    each(&mut |r| {
+        row(&mut line, &mut r.iter().map(String::as_str), true);
+        out.write_all(line.as_bytes())
+    })?;
     rule(&mut line, "└", "─", "┴", "┘");
     out.write_all(line.as_bytes())?;
     Ok(true)
@@ -453,25 +519,39 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn comfy<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
+    fn comfy<const N: usize>(header: [&str; N], right: [bool; N], rows: &[[String; N]]) -> String {
         let mut t = table();
         t.force_no_tty();
         t.set_header(header.to_vec());
         for r in rows {
-            t.add_row(r.to_vec());
+            t.add_row(r.iter().zip(right).map(|(c, right)| {
+                let c = Cell::new(c);
+                if right {
+                    c.set_alignment(CellAlignment::Right)
+                } else {
+                    c
+                }
+            }));
         }
         format!("{t}\n")
     }
 
-    fn unbounded<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> Option<String> {
+    fn unbounded<const N: usize>(
+        header: [&str; N],
+        right: [bool; N],
+        rows: &[[String; N]],
+    ) -> Option<String> {
         let mut out = Vec::new();
-        let written = write_unbounded(&mut out, header, || rows.iter().cloned()).unwrap();
+        let mut each = |f: &mut dyn FnMut(&[String; N]) -> std::io::Result<()>| {
+            rows.iter().try_for_each(&mut *f)
+        };
+        let written = write_unbounded(&mut out, header, right, &mut each).unwrap();
         written.then(|| String::from_utf8(out).unwrap())
     }
 
-    /// `write_unbounded` writes comfy-table's bytes for any cells it accepts: empty ones,
-    /// wide and combining characters, no rows at all; cells with line breaks or other control
-    /// characters are left to comfy-table.
+    /// `write_unbounded` writes comfy-table's bytes for any cells it accepts, left- or
+    /// right-aligned: empty ones, wide and combining characters, no rows at all; cells with
+    /// line breaks or other control characters are left to comfy-table.
     #[test]
     fn unbounded_tables_are_comfy_tables() {
         let cell = prop_oneof![
@@ -488,16 +568,16 @@ mod tests {
             ..ProptestConfig::default()
         });
         runner
-            .run(&rows, |rows| {
+            .run(&(rows, any::<[bool; 3]>()), |(rows, right)| {
                 let header = ["flow", "frames", "blocked frames"];
                 let controls = rows
                     .iter()
                     .flatten()
                     .any(|c| c.chars().any(char::is_control));
-                match unbounded(header, &rows) {
+                match unbounded(header, right, &rows) {
                     Some(ours) => {
                         prop_assert!(!controls);
-                        prop_assert_eq!(ours, comfy(header, &rows));
+                        prop_assert_eq!(ours, comfy(header, right, &rows));
                     }
                     None => prop_assert!(controls),
                 }

@@ -4,7 +4,8 @@
 # flow), then each command runs RUNS times with its output to /dev/null; the best wall time and
 # the peak resident memory are printed, with the ratio to `tcpdump -r FILE -w /dev/null` (read
 # every record, write nothing). Rows: the default table, `--format json`, `--limit 0` (every
-# row) and `--flows`, through guide 000's ruleset.
+# row, streamed), `--limit 200000` (a table of 200,000 rows) and `--flows`, through guide
+# 000's ruleset.
 #
 #   benches/compare.sh [FLOWS] [RUNS]        default 100000 flows, 3 runs
 #
@@ -44,4 +45,5 @@ printf '%-44s %9s %7.2f× %10.1f\n' "tcpdump -r FILE -w /dev/null" "$td" 1 "$(aw
 row "fwcheck RULES --pcap FILE (table)" "$bin" "$rules" --pcap "$cap" --host "$host"
 row "fwcheck ... --format json" "$bin" "$rules" --pcap "$cap" --host "$host" --format json
 row "fwcheck ... --limit 0 (every row)" "$bin" "$rules" --pcap "$cap" --host "$host" --limit 0
+row "fwcheck ... --limit 200000" "$bin" "$rules" --pcap "$cap" --host "$host" --limit 200000
 row "fwcheck ... --flows" "$bin" "$rules" --pcap "$cap" --host "$host" --flows

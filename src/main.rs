@@ -152,13 +152,20 @@ fn cmd_sim(a: SimArgs) -> Result<u8, Error> {
         (Format::Table, false, limit) => RowMode::Table { limit },
         _ => RowMode::None,
     };
-    let out = io::BufWriter::new(io::stdout().lock());
+    // Not locked: the rows may be written from a second thread.
+    let out = io::BufWriter::new(io::stdout());
     let mut sink = CliSink {
         rows: RowWriter::new(out, mode, color_stdout()),
         progress: (table && io::stderr().is_terminal()).then(Progress::new),
     };
     let result = session.run(traffic.as_ref(), &mut sink);
-    let (mut out, rows, row_error) = sink.rows.finish();
+    let (out, rows, row_error) = sink.rows.finish();
+    let Some(mut out) = out else {
+        return written(
+            Err(row_error.unwrap_or_else(|| io::Error::other("the output was lost"))),
+            Exit::Ok,
+        );
+    };
     let report = result.inspect_err(|_| {
         let _ = out.flush();
     })?;

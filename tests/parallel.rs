@@ -48,3 +48,64 @@ fn findings_do_not_depend_on_the_number_of_threads() {
         }
     }
 }
+
+/// Runs a replay, on one CPU (`sched_setaffinity` in the child: no second core, so the rows
+/// and the summary are made inline) or on every CPU there is (then on worker threads beside
+/// the engine, when there are two or more).
+fn replay(args: &[&str], one_cpu: bool) -> (Vec<u8>, Option<i32>) {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fwcheck"));
+    cmd.args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1");
+    if one_cpu {
+        cmd.env("RAYON_NUM_THREADS", "1");
+        // SAFETY: only async-signal-safe calls between fork and exec; the set is our own.
+        unsafe {
+            cmd.pre_exec(|| {
+                let mut set: libc::cpu_set_t = std::mem::zeroed();
+                libc::CPU_SET(0, &mut set);
+                if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+    let out = cmd.output().expect("fwcheck runs");
+    (out.stdout, out.status.code())
+}
+
+/// The replay's per-frame output and its summary are the same bytes whether they are made
+/// inline or on worker threads: every output format over captures with fragments, a
+/// helper, scans and two families. (On a one-CPU machine both runs are inline.)
+#[test]
+fn replay_output_does_not_depend_on_the_number_of_cores() {
+    let rules = "fixtures/guides/guide-000-webserver.rules.v4";
+    for pcap in [
+        "pcaps/webserver.pcap",
+        "pcaps/fragments.pcap",
+        "pcaps/ftp.pcap",
+        "pcaps/scan.pcap",
+        "pcaps/webserver-dual.pcap",
+        "pcaps/malformed.pcap",
+    ] {
+        for extra in [
+            &[][..],
+            &["--format", "json"],
+            &["--limit", "0"],
+            &["--flows"],
+            &["--format", "json", "--flows"],
+            &["--format", "sarif"],
+        ] {
+            let mut args = vec![rules, "--pcap", pcap];
+            args.extend_from_slice(extra);
+            let inline = replay(&args, true);
+            assert!(!inline.0.is_empty(), "{args:?}: no output");
+            assert!(
+                inline == replay(&args, false),
+                "{args:?}: the output on one CPU differs from the output on all of them"
+            );
+        }
+    }
+}

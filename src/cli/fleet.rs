@@ -86,7 +86,7 @@ impl Sink for Notices<'_> {
     fn wants_record(&mut self) -> bool {
         false
     }
-    fn record(&mut self, _rec: &PacketRecord, _t0: f64) {}
+    fn record(&mut self, _rec: PacketRecord, _t0: f64) {}
     fn notice(&mut self, message: &str) {
         self.0.push_str(&format!("fwcheck: {message}\n"));
     }

@@ -94,11 +94,11 @@ pub struct CliSink<W: Write> {
     pub progress: Option<Progress>,
 }
 
-impl<W: Write> session::Sink for CliSink<W> {
+impl<W: Write + Send + 'static> session::Sink for CliSink<W> {
     fn wants_record(&mut self) -> bool {
         self.rows.wants_record()
     }
-    fn record(&mut self, rec: &PacketRecord, t0: f64) {
+    fn record(&mut self, rec: PacketRecord, t0: f64) {
         self.rows.record(rec, t0)
     }
     fn progress(&mut self, frames: u64, done: bool) {

@@ -4,6 +4,7 @@
 //! ([`check`], from one [`outcome::Report`]), the per-frame rows ([`rows`]), and `lint`'s
 //! formats ([`lint`]).
 
+pub(crate) mod batched;
 pub mod chains;
 pub mod check;
 pub mod ci;
@@ -763,10 +764,14 @@ impl Summary {
     }
 
     pub fn add(&mut self, pkt: Option<&Packet>, o: &Outcome) {
+        self.count(Counted::of(pkt, o, self.track_flows));
+    }
+
+    /// Counts one frame's [`Counted`].
+    pub(crate) fn count(&mut self, c: Counted) {
         self.frames += 1;
-        let Some(v) = o.verdict else {
-            let reason = o.reason.as_deref().unwrap_or_default();
-            let key = reason.split(':').next().unwrap_or("");
+        let Some(v) = c.verdict else {
+            let key = c.not_judged.as_deref().unwrap_or_default();
             match self.not_judged.get_mut(key) {
                 Some(n) => *n += 1,
                 None => {
@@ -789,14 +794,15 @@ impl Summary {
                 2
             }
         };
-        if !o.certain {
+        if !c.certain {
             self.uncertain += 1;
         }
-        self.by_direction[o.direction as usize][slot] += 1;
-        let (true, Some(p)) = (self.track_flows, pkt) else {
+        self.by_direction[c.direction as usize][slot] += 1;
+        let (frame, certain) = (c.frame, c.certain);
+        let (true, Some(p)) = (self.track_flows, c.flow) else {
             return;
         };
-        let (sp, dp) = flow_ports(p);
+        let (sp, dp) = (p.sport, p.dport);
         let c = canon(p.proto, (p.src, sp), (p.dst, dp));
         let h = canon_hash(&c);
         // The index holds u32s: a bound past 2^32 flows is 2^32.
@@ -816,7 +822,7 @@ impl Summary {
                     Verdict::Drop => f.dropped += 1,
                     Verdict::Reject => f.rejected += 1,
                 }
-                if !o.certain {
+                if !certain {
                     f.uncertain += 1;
                 }
                 return;
@@ -827,12 +833,12 @@ impl Summary {
                     key: FlowKey {
                         proto: proto_label(p.proto),
                         a: p.src,
-                        a_port: (sp != 0 || p.ports().is_some()).then_some(sp),
+                        a_port: (sp != 0 || p.has_ports).then_some(sp),
                         b: p.dst,
-                        b_port: (dp != 0 || p.ports().is_some()).then_some(dp),
+                        b_port: (dp != 0 || p.has_ports).then_some(dp),
                     },
                     stats: FlowStats {
-                        first_frame: o.frame,
+                        first_frame: frame,
                         ..FlowStats::default()
                     },
                 });
@@ -843,18 +849,128 @@ impl Summary {
             }
         };
         let f = &mut self.flow_list.get_mut(i).stats;
-        f.last_frame = o.frame;
+        f.last_frame = frame;
         f.packets += 1;
         match v {
             Verdict::Accept => f.accepted += 1,
             Verdict::Drop => f.dropped += 1,
             Verdict::Reject => f.rejected += 1,
         }
-        if !o.certain {
+        if !certain {
             f.uncertain += 1;
         }
         if v != Verdict::Accept && f.blocked_frames.len() < 20 {
-            f.blocked_frames.push(o.frame);
+            f.blocked_frames.push(frame);
+        }
+    }
+}
+
+/// What the summary counts of one frame: taken from the packet and its outcome on the replay's
+/// thread, counted on the summary's ([`SummaryCounter`]).
+#[derive(Debug)]
+pub(crate) struct Counted {
+    frame: u64,
+    verdict: Option<Verdict>,
+    certain: bool,
+    direction: crate::engine::Direction,
+    /// For a frame not judged: its reason up to the first colon.
+    not_judged: Option<String>,
+    /// The flow, when flows are tracked.
+    flow: Option<FlowSeen>,
+}
+
+/// A frame's flow as [`Summary`] groups it.
+#[derive(Debug)]
+struct FlowSeen {
+    proto: u8,
+    src: IpAddr,
+    sport: u16,
+    dst: IpAddr,
+    dport: u16,
+    /// The protocol has ports (TCP, UDP, SCTP, …), even when they are 0.
+    has_ports: bool,
+}
+
+impl Counted {
+    pub(crate) fn of(pkt: Option<&Packet>, o: &Outcome, track_flows: bool) -> Counted {
+        let not_judged = o.verdict.is_none().then(|| {
+            let reason = o.reason.as_deref().unwrap_or_default();
+            reason.split(':').next().unwrap_or("").to_string()
+        });
+        let flow = match pkt {
+            Some(p) if track_flows && o.verdict.is_some() => {
+                let (sport, dport) = flow_ports(p);
+                Some(FlowSeen {
+                    proto: p.proto,
+                    src: p.src,
+                    sport,
+                    dst: p.dst,
+                    dport,
+                    has_ports: p.ports().is_some(),
+                })
+            }
+            _ => None,
+        };
+        Counted {
+            frame: o.frame,
+            verdict: o.verdict,
+            certain: o.certain,
+            direction: o.direction,
+            not_judged,
+            flow,
+        }
+    }
+}
+
+/// A [`Summary`] counted on a second thread when there is one ([`batched::Batched`]): the
+/// same counts, in the same order, as [`Summary::add`] inline.
+pub(crate) struct SummaryCounter {
+    frames: u64,
+    track_flows: bool,
+    how: Counting,
+}
+
+enum Counting {
+    Inline(Box<Summary>),
+    Worker(batched::Batched<Counted, Summary>),
+}
+
+impl SummaryCounter {
+    pub(crate) fn new(summary: Summary) -> SummaryCounter {
+        let track_flows = summary.track_flows;
+        let how = if batched::Batched::<(), ()>::worthwhile() {
+            Counting::Worker(batched::Batched::start(summary, |s: &mut Summary, c| {
+                s.count(c)
+            }))
+        } else {
+            Counting::Inline(Box::new(summary))
+        };
+        SummaryCounter {
+            frames: 0,
+            track_flows,
+            how,
+        }
+    }
+
+    pub(crate) fn add(&mut self, pkt: Option<&Packet>, o: &Outcome) {
+        self.frames += 1;
+        let c = Counted::of(pkt, o, self.track_flows);
+        match &mut self.how {
+            Counting::Inline(s) => s.count(c),
+            Counting::Worker(w) => w.push(c),
+        }
+    }
+
+    /// Frames counted so far.
+    pub(crate) fn frames(&self) -> u64 {
+        self.frames
+    }
+
+    /// The summary, every frame counted.
+    pub(crate) fn finish(self) -> Summary {
+        match self.how {
+            Counting::Inline(s) => *s,
+            Counting::Worker(w) => w.finish().expect("the summary's counting does not panic"),
         }
     }
 }

@@ -6,6 +6,10 @@
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek, Write};
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use super::batched::Batched;
 use super::{table as rt, PacketRecord};
 
 /// How frames are written.
@@ -23,18 +27,100 @@ pub enum RowMode {
 
 /// Writes frames as [`RowMode`] says. A write error (a closed pipe) is kept and stops all
 /// further per-frame work: [`RowWriter::wants_record`] then says no.
+///
+/// JSON records and streamed lines are formatted and written on a second thread when there is
+/// a second core ([`Offload`], [`Batched`]): the replay hands them over in order, and the one
+/// writer thread writes the bytes the inline writer would.
 pub struct RowWriter<W: Write> {
-    out: W,
+    /// `None` while the writer thread holds it.
+    out: Option<W>,
     mode: RowMode,
     color: bool,
-    header: bool,
     rows: PacketRows,
     hidden: usize,
     error: Option<io::Error>,
+    format: LineFormat,
+    offload: Option<Offload<W>>,
+}
+
+/// The reused buffers of the per-frame lines.
+#[derive(Debug, Default)]
+struct LineFormat {
+    /// The stream header was written.
+    header: bool,
     /// The streamed line being written, reused from frame to frame.
     line: String,
     /// The same for a JSON record.
     json: Vec<u8>,
+}
+
+impl LineFormat {
+    /// Writes one JSON record or streamed line.
+    fn write(
+        &mut self,
+        out: &mut dyn Write,
+        mode: RowMode,
+        rec: &PacketRecord,
+        t0: f64,
+    ) -> io::Result<()> {
+        match mode {
+            RowMode::Json => {
+                self.json.clear();
+                rec.write_json(&mut self.json);
+                self.json.push(b'\n');
+                out.write_all(&self.json)
+            }
+            RowMode::Stream => {
+                if !self.header {
+                    self.header = true;
+                    writeln!(out, "{}", rt::packet_stream_header())?;
+                }
+                rt::packet_line(&mut self.line, rec, t0);
+                self.line.push('\n');
+                out.write_all(self.line.as_bytes())
+            }
+            RowMode::None | RowMode::Table { .. } => Ok(()),
+        }
+    }
+}
+
+/// The writer thread of a [`RowWriter`]: records in, bytes out.
+struct Offload<W> {
+    worker: Batched<(PacketRecord, f64), (W, LineFormat, Option<io::Error>)>,
+    /// Set by the worker at its first write error.
+    failed: Arc<AtomicBool>,
+}
+
+impl<W: Write + Send + 'static> Offload<W> {
+    fn start(out: W, mode: RowMode) -> Offload<W> {
+        let failed = Arc::new(AtomicBool::new(false));
+        let flag = failed.clone();
+        let worker = Batched::start(
+            (out, LineFormat::default(), None),
+            move |(out, format, error): &mut (W, LineFormat, Option<io::Error>),
+                  (rec, t0): (PacketRecord, f64)| {
+                if error.is_none() {
+                    if let Err(e) = format.write(out, mode, &rec, t0) {
+                        *error = Some(e);
+                        flag.store(true, Ordering::Relaxed);
+                    }
+                }
+            },
+        );
+        Offload { worker, failed }
+    }
+
+    fn failed(&self) -> bool {
+        self.failed.load(Ordering::Relaxed)
+    }
+
+    /// Everything sent written: the writer back, and the first write error.
+    fn finish(self) -> (Option<W>, Option<io::Error>) {
+        match self.worker.finish() {
+            Some((w, _, e)) => (Some(w), e),
+            None => (None, Some(io::Error::other("the output thread panicked"))),
+        }
+    }
 }
 
 /// Table rows held for the packet table, and how many frames did not fit.
@@ -140,25 +226,30 @@ impl PacketRows {
     }
 }
 
-impl<W: Write> RowWriter<W> {
+impl<W: Write + Send + 'static> RowWriter<W> {
     pub fn new(out: W, mode: RowMode, color: bool) -> RowWriter<W> {
+        let (out, offload) = match mode {
+            RowMode::Json | RowMode::Stream if Batched::<(), ()>::worthwhile() => {
+                (None, Some(Offload::start(out, mode)))
+            }
+            _ => (Some(out), None),
+        };
         RowWriter {
             out,
             mode,
             color,
-            header: false,
             rows: PacketRows::default(),
             hidden: 0,
             error: None,
-            line: String::new(),
-            json: Vec::new(),
+            format: LineFormat::default(),
+            offload,
         }
     }
 
     /// Whether the next frame's record is wanted (false past a table's `--limit`, counting
     /// it, and after a write error).
     pub fn wants_record(&mut self) -> bool {
-        if self.error.is_some() {
+        if self.error.is_some() || self.offload.as_ref().is_some_and(Offload::failed) {
             return false;
         }
         match self.mode {
@@ -176,52 +267,38 @@ impl<W: Write> RowWriter<W> {
     }
 
     /// Write or hold one frame's record.
-    pub fn record(&mut self, rec: &PacketRecord, t0: f64) {
+    pub fn record(&mut self, rec: PacketRecord, t0: f64) {
         if self.error.is_some() {
             return;
         }
-        let res = match self.mode {
-            RowMode::None => Ok(()),
-            RowMode::Json => {
-                self.json.clear();
-                rec.write_json(&mut self.json);
-                self.json.push(b'\n');
-                self.out.write_all(&self.json)
-            }
-            RowMode::Stream => {
-                let header = if self.header {
-                    Ok(())
-                } else {
-                    self.header = true;
-                    writeln!(self.out, "{}", rt::packet_stream_header())
-                };
-                header.and_then(|()| {
-                    rt::packet_line(&mut self.line, rec, t0);
-                    self.line.push('\n');
-                    self.out.write_all(self.line.as_bytes())
-                })
-            }
-            RowMode::Table { limit } => {
+        if let Some(o) = self.offload.as_mut() {
+            o.worker.push((rec, t0));
+            return;
+        }
+        let res = match (self.mode, self.out.as_mut()) {
+            (RowMode::Table { limit }, _) => {
                 if self.rows.len() < limit {
-                    self.rows.push(rt::packet_row(rec, t0));
+                    self.rows.push(rt::packet_row(&rec, t0));
                 } else {
                     self.hidden += 1;
                 }
                 Ok(())
             }
+            (mode, Some(out)) => self.format.write(out, mode, &rec, t0),
+            (_, None) => Ok(()),
         };
         if let Err(e) = res {
             self.error = Some(e);
         }
     }
 
-    /// The first write error, if any.
-    pub fn error(&self) -> Option<&io::Error> {
-        self.error.as_ref()
-    }
-
     /// The writer, the held rows, and the first write error.
-    pub fn finish(self) -> (W, HeldRows, Option<io::Error>) {
+    pub fn finish(mut self) -> (Option<W>, HeldRows, Option<io::Error>) {
+        if let Some(o) = self.offload.take() {
+            let (out, e) = o.finish();
+            self.out = out;
+            self.error = self.error.or(e);
+        }
         (
             self.out,
             HeldRows {

@@ -531,7 +531,7 @@ pub trait Sink {
         true
     }
     /// One frame's record (judged or not), with the time of the first frame of the traffic.
-    fn record(&mut self, rec: &PacketRecord, t0: f64);
+    fn record(&mut self, rec: PacketRecord, t0: f64);
     /// Frames read so far (for progress); `done` once the replay has ended.
     fn progress(&mut self, _frames: u64, _done: bool) {}
     /// Something to tell the user (without the `fwcheck: ` prefix): interfaces seen, a
@@ -547,8 +547,8 @@ pub struct Collect {
 }
 
 impl Sink for Collect {
-    fn record(&mut self, rec: &PacketRecord, _t0: f64) {
-        self.records.push(rec.clone());
+    fn record(&mut self, rec: PacketRecord, _t0: f64) {
+        self.records.push(rec);
     }
     fn notice(&mut self, message: &str) {
         self.notices.push(message.to_string());
@@ -735,7 +735,10 @@ impl Session {
         let keep = |verdict: Option<Verdict>, certain: bool| {
             only.is_none_or(|o| o.keeps(verdict, certain))
         };
-        let mut summary = Summary::with_max_flows(self.config.track_flows, self.config.max_flows);
+        let mut summary = report::SummaryCounter::new(Summary::with_max_flows(
+            self.config.track_flows,
+            self.config.max_flows,
+        ));
         let mut t0: Option<f64> = None;
         let mut analyzer = CaptureAnalyzer::new(check, &self.hosts.hosts, rs);
         let mut other_analyzer =
@@ -807,13 +810,14 @@ impl Session {
                         (keep(None, true).then_some(rec), t)
                     }
                 };
-                sink.progress(summary.frames, false);
+                sink.progress(summary.frames(), false);
                 if let Some(rec) = rec {
-                    sink.record(&rec, t);
+                    sink.record(rec, t);
                 }
             },
         );
-        sink.progress(summary.frames, true);
+        sink.progress(summary.frames(), true);
+        let summary = summary.finish();
         let ((engine, mut stats), second) =
             result.map_err(|e| Error::invalid(format!("{}: {e}", traffic.name())))?;
         if let Some(err) = &stats.capture_error {

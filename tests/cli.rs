@@ -323,7 +323,7 @@ fn limit_0_streams_every_row_in_constant_memory() {
     );
 }
 
-/// A packet table longer than what is held in memory (4,096 rows) keeps the rest in a
+/// A packet table longer than what is held in memory (1,024 rows) keeps the rest in a
 /// temporary file: every row comes back, in frame order, and memory stays flat however large
 /// `--limit` is.
 #[test]

@@ -150,7 +150,7 @@ pub(crate) struct PacketRows {
 impl PacketRows {
     /// Rows held in memory (a few hundred bytes each) before the rest go to disk; the
     /// default `--limit` (500) never spills.
-    pub(crate) const IN_MEMORY: usize = 4_096;
+    pub(crate) const IN_MEMORY: usize = 1_024;
 
     pub(crate) fn len(&self) -> usize {
         self.len

@@ -281,6 +281,24 @@ fn run_measured(args: &[&str]) -> (i32, i64) {
     (libc::WEXITSTATUS(status), ru.ru_maxrss)
 }
 
+/// `fwcheck gen webserver --flows N` into `dir` (about 11.5 packets a flow).
+fn webserver_capture(dir: &tempfile::TempDir, flows: u32) -> std::path::PathBuf {
+    let path = dir.path().join("web.pcap");
+    let st = Command::new(env!("CARGO_BIN_EXE_fwcheck"))
+        .args([
+            "gen",
+            "webserver",
+            "--flows",
+            &flows.to_string(),
+            "--output",
+        ])
+        .arg(&path)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    path
+}
+
 #[test]
 fn limit_0_streams_every_row_in_constant_memory() {
     // Every frame, one line each after a header, in frame order.
@@ -305,13 +323,7 @@ fn limit_0_streams_every_row_in_constant_memory() {
     }
     // A capture of ~230,000 packets (79 MB): the rows are not held.
     let dir = tempfile::tempdir().unwrap();
-    let big = dir.path().join("big.pcap");
-    let st = Command::new(env!("CARGO_BIN_EXE_fwcheck"))
-        .args(["gen", "webserver", "--flows", "20000", "--output"])
-        .arg(&big)
-        .status()
-        .unwrap();
-    assert!(st.success());
+    let big = webserver_capture(&dir, 20_000);
     let big = big.to_str().unwrap();
     let rules = "fixtures/guides/guide-000-webserver.rules.v4";
     let (code, rss_all) = run_measured(&[rules, "--pcap", big, "--limit", "0"]);
@@ -329,13 +341,7 @@ fn limit_0_streams_every_row_in_constant_memory() {
 #[test]
 fn large_limits_keep_rows_on_disk() {
     let dir = tempfile::tempdir().unwrap();
-    let big = dir.path().join("big.pcap");
-    let st = Command::new(env!("CARGO_BIN_EXE_fwcheck"))
-        .args(["gen", "webserver", "--flows", "20000", "--output"])
-        .arg(&big)
-        .status()
-        .unwrap();
-    assert!(st.success());
+    let big = webserver_capture(&dir, 20_000);
     let big = big.to_str().unwrap();
     let rules = "fixtures/guides/guide-000-webserver.rules.v4";
     let out = Command::new(env!("CARGO_BIN_EXE_fwcheck"))

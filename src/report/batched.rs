@@ -12,6 +12,11 @@
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
 
+/// Whether a second core is there to run a worker (otherwise the work stays inline).
+pub(crate) fn second_core() -> bool {
+    std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
+}
+
 /// A worker thread folding items of type `T` into a state `S`.
 pub(crate) struct Batched<T, S> {
     tx: SyncSender<Vec<T>>,
@@ -23,11 +28,6 @@ pub(crate) struct Batched<T, S> {
 impl<T: Send + 'static, S: Send + 'static> Batched<T, S> {
     pub(crate) const BATCH: usize = 256;
     pub(crate) const IN_FLIGHT: usize = 8;
-
-    /// Whether a second core is there to run a worker (otherwise the work stays inline).
-    pub(crate) fn worthwhile() -> bool {
-        std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
-    }
 
     /// Starts the worker: `fold` is called with the state and each item, in push order.
     pub(crate) fn start(mut state: S, mut fold: impl FnMut(&mut S, T) + Send + 'static) -> Self {

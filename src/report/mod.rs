@@ -817,14 +817,12 @@ impl Summary {
                 let f = &mut self.folded;
                 f.insert(h);
                 f.packets += 1;
-                match v {
-                    Verdict::Accept => f.accepted += 1,
-                    Verdict::Drop => f.dropped += 1,
-                    Verdict::Reject => f.rejected += 1,
-                }
-                if !certain {
-                    f.uncertain += 1;
-                }
+                tally(
+                    v,
+                    certain,
+                    [&mut f.accepted, &mut f.dropped, &mut f.rejected],
+                    &mut f.uncertain,
+                );
                 return;
             }
             None => {
@@ -851,17 +849,28 @@ impl Summary {
         let f = &mut self.flow_list.get_mut(i).stats;
         f.last_frame = frame;
         f.packets += 1;
-        match v {
-            Verdict::Accept => f.accepted += 1,
-            Verdict::Drop => f.dropped += 1,
-            Verdict::Reject => f.rejected += 1,
-        }
-        if !certain {
-            f.uncertain += 1;
-        }
+        tally(
+            v,
+            certain,
+            [&mut f.accepted, &mut f.dropped, &mut f.rejected],
+            &mut f.uncertain,
+        );
         if v != Verdict::Accept && f.blocked_frames.len() < 20 {
             f.blocked_frames.push(frame);
         }
+    }
+}
+
+/// Counts a verdict into its counter (accepted, dropped, rejected) and an uncertain one.
+fn tally(v: Verdict, certain: bool, by_verdict: [&mut u64; 3], uncertain: &mut u64) {
+    let [accepted, dropped, rejected] = by_verdict;
+    *match v {
+        Verdict::Accept => accepted,
+        Verdict::Drop => dropped,
+        Verdict::Reject => rejected,
+    } += 1;
+    if !certain {
+        *uncertain += 1;
     }
 }
 
@@ -938,7 +947,7 @@ enum Counting {
 impl SummaryCounter {
     pub(crate) fn new(summary: Summary) -> SummaryCounter {
         let track_flows = summary.track_flows;
-        let how = if batched::Batched::<(), ()>::worthwhile() {
+        let how = if batched::second_core() {
             Counting::Worker(batched::Batched::start(summary, |s: &mut Summary, c| {
                 s.count(c)
             }))

@@ -1,6 +1,6 @@
 //! The per-frame part of a report, written while the traffic is replayed: JSON `packet`
 //! records, fixed-width lines (`--limit 0`, constant memory), or table rows held up to
-//! `--limit` for the packet table printed after the replay (past [`PacketRows::IN_MEMORY`]
+//! `--limit` for the packet table printed after the replay (past `PacketRows::IN_MEMORY`
 //! rows in a temporary file, so any `--limit` runs in constant memory).
 
 use std::fs::File;
@@ -9,7 +9,7 @@ use std::io::{self, BufReader, BufWriter, Read, Seek, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use super::batched::Batched;
+use super::batched::{second_core, Batched};
 use super::{table as rt, PacketRecord};
 
 /// How frames are written.
@@ -29,7 +29,7 @@ pub enum RowMode {
 /// further per-frame work: [`RowWriter::wants_record`] then says no.
 ///
 /// JSON records and streamed lines are formatted and written on a second thread when there is
-/// a second core ([`Offload`], [`Batched`]): the replay hands them over in order, and the one
+/// a second core (`Offload`, `report::batched`): the replay hands them over in order, and the one
 /// writer thread writes the bytes the inline writer would.
 pub struct RowWriter<W: Write> {
     /// `None` while the writer thread holds it.
@@ -229,7 +229,7 @@ impl PacketRows {
 impl<W: Write + Send + 'static> RowWriter<W> {
     pub fn new(out: W, mode: RowMode, color: bool) -> RowWriter<W> {
         let (out, offload) = match mode {
-            RowMode::Json | RowMode::Stream if Batched::<(), ()>::worthwhile() => {
+            RowMode::Json | RowMode::Stream if second_core() => {
                 (None, Some(Offload::start(out, mode)))
             }
             _ => (Some(out), None),

@@ -153,16 +153,7 @@ const STREAM_WIDTHS: [usize; 7] = [7, 9, 7, 43, 8, 11, 8];
 
 /// The header of the streamed packet lines.
 pub(crate) fn packet_stream_header() -> String {
-    stream_line(&[
-        "frame",
-        "time",
-        "dir",
-        "src → dst",
-        "proto",
-        "ctstate",
-        "verdict",
-        "decided by",
-    ])
+    stream_line(&PACKET_HEADER)
 }
 
 /// One packet as a line of fixed-width columns: what `--limit 0` prints as the packets are
@@ -227,6 +218,7 @@ fn fmt_ep(a: std::net::IpAddr, p: u16) -> String {
     s
 }
 
+/// The packet table's columns (and the streamed lines').
 const PACKET_HEADER: [&str; 8] = [
     "frame",
     "time",

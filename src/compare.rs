@@ -412,7 +412,7 @@ fn compare_inner(
                 Ok(p) => {
                     let now = clocks.get(&p.frame).copied().or(last);
                     last = now;
-                    families.feed(p, now, &mut sink)
+                    families.feed(&p, now, &mut sink)
                 }
                 Err(e) => families.problem(&e, &mut sink),
             }

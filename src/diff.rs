@@ -209,12 +209,12 @@ pub fn diff(
     let mut step = |p: Packet, a: &mut Replayer<'_>, b: &mut Replayer<'_>| {
         let mut oa: Option<(Packet, Outcome)> = None;
         let mut ob: Option<(Packet, Outcome)> = None;
-        a.feed(p.clone(), None, &mut |i| {
+        a.feed(&p, None, &mut |i| {
             if let Item::Packet(p, o) = i {
                 oa = Some((p.clone(), o.clone()));
             }
         });
-        b.feed(p, None, &mut |i| {
+        b.feed(&p, None, &mut |i| {
             if let Item::Packet(p, o) = i {
                 ob = Some((p.clone(), o.clone()));
             }

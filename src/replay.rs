@@ -633,7 +633,7 @@ impl<'r> Shadow<'r> {
             match ev {
                 Logged::Feed(p, now) => {
                     let last = p.frame == frame;
-                    self.world.feed(p, now, &mut |item| {
+                    self.world.feed(&p, now, &mut |item| {
                         if let Item::Packet(_, o) = item {
                             if last && o.frame == frame && got.is_none() {
                                 got = Some((o.verdict, o.certain, o.decision));
@@ -677,7 +677,7 @@ impl<'r> Forks<'r> {
         let mut r = (*self.base).clone();
         for ev in &self.log {
             match ev {
-                Logged::Feed(p, now) => r.feed(p.clone(), *now, &mut |_| {}),
+                Logged::Feed(p, now) => r.feed(p, *now, &mut |_| {}),
                 Logged::Problem(p) => r.problem(p, &mut |_| {}),
                 Logged::Reload(rs) => r.reload(rs),
             }
@@ -764,7 +764,7 @@ fn alternatives_of<'r>(
             fork.engine.set_trace(false);
             fork.engine.force_unknown(Some(u.k));
             let mut got = None;
-            fork.feed(pkt.clone(), now, &mut |item| {
+            fork.feed(pkt, now, &mut |item| {
                 if let Item::Packet(p, alt) = item {
                     if p.frame == o.frame && got.is_none() {
                         got = Some((alt.verdict, alt.certain, alt.decision));
@@ -928,7 +928,7 @@ impl<'r> Replayer<'r> {
     }
 
     /// Replay one decoded packet; `now` overrides the time (else capture time).
-    pub fn feed(&mut self, pkt: Packet, now: Option<Clock>, sink: &mut dyn FnMut(Item<'_>)) {
+    pub fn feed(&mut self, pkt: &Packet, now: Option<Clock>, sink: &mut dyn FnMut(Item<'_>)) {
         let Some(mut forks) = self.forks.take() else {
             return self.feed_one(pkt, now, sink);
         };
@@ -978,7 +978,7 @@ impl<'r> Replayer<'r> {
     }
 
     #[inline(always)]
-    fn feed_one(&mut self, pkt: Packet, now: Option<Clock>, sink: &mut dyn FnMut(Item<'_>)) {
+    fn feed_one(&mut self, pkt: &Packet, now: Option<Clock>, sink: &mut dyn FnMut(Item<'_>)) {
         self.stats.packets += 1;
         if pkt.l4_checksum_ok == Some(false) {
             self.stats.checksums_offloaded += pkt.l4_checksum_offloaded(self.checksums) as u64;
@@ -989,13 +989,13 @@ impl<'r> Replayer<'r> {
         if self.local_defrag.is_some()
             && pkt.frag.is_fragment()
             && pkt.kernel_drop_reason().is_none()
-            && self.engine.classify(&pkt) == Ok(Direction::In)
+            && self.engine.classify(pkt) == Ok(Direction::In)
         {
             let clock = match now {
                 Some(c) => c,
                 None => self.engine.capture_clock(pkt.ts),
             };
-            self.feed_local_fragment(pkt, clock, sink);
+            self.feed_local_fragment(pkt.clone(), clock, sink);
             return;
         }
         let mut frag_unsure = None;
@@ -1023,12 +1023,12 @@ impl<'r> Replayer<'r> {
                             frame,
                             "fragment held for reassembly (conntrack defragments before any table)",
                         );
-                        sink(Item::Packet(&pkt, &o));
+                        sink(Item::Packet(pkt, &o));
                         return;
                     }
                 }
             }
-            _ => &pkt,
+            _ => pkt,
         };
         let mut o = match now {
             Some(j) => self.engine.process_at(pkt, j),
@@ -1222,7 +1222,7 @@ pub(crate) fn replay_families<'r>(
         Source::Packets(pkts) => {
             for p in pkts {
                 check(&mut f, p.frame, Some(p.ts.0));
-                f.feed(p, None, &mut sink);
+                f.feed(&p, None, &mut sink);
             }
         }
         Source::Capture(path) => {
@@ -1231,7 +1231,7 @@ pub(crate) fn replay_families<'r>(
                 match item {
                     Ok(p) => {
                         check(&mut f, p.frame, Some(p.ts.0));
-                        f.feed(p, None, &mut sink)
+                        f.feed(&p, None, &mut sink)
                     }
                     Err(problem) => {
                         check(&mut f, problem.frame, problem.ts.map(|t| t.0));
@@ -1286,7 +1286,7 @@ impl<'r> Families<'r> {
     /// verdict of the two-family replay is claimed certain.
     pub(crate) fn feed(
         &mut self,
-        p: Packet,
+        p: &Packet,
         now: Option<crate::engine::Clock>,
         sink: &mut dyn FnMut(Item<'_>),
     ) {

@@ -77,7 +77,7 @@ pub fn trace_packets(
     let mut rules = RuleInfos::new(rs);
     let mut out = Vec::new();
     for p in packets {
-        r.feed(p, None, &mut |item| {
+        r.feed(&p, None, &mut |item| {
             if let Item::Packet(p, o) = item {
                 out.push(traced(&mut rules, p, o));
             }
@@ -130,7 +130,7 @@ fn trace_frame_from(
                 r.enable_alternatives(u64::MAX);
             }
             match item {
-                Ok(p) => r.feed(p, None, &mut |_| {}),
+                Ok(p) => r.feed(&p, None, &mut |_| {}),
                 Err(problem) => r.problem(&problem, &mut |_| {}),
             }
             if fork_here {
@@ -155,7 +155,7 @@ fn trace_frame_from(
         }
         let mut out = Vec::new();
         let mut cause = None;
-        r.feed(p, None, &mut |item| {
+        r.feed(&p, None, &mut |item| {
             if let Item::Packet(p, o) = item {
                 if o.alternatives.is_empty() && o.undecided.is_empty() {
                     cause = cause.or(o.tainted_by);

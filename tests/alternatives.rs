@@ -56,7 +56,7 @@ fn replayed(pkts: &[Packet], log_limit: Option<usize>) -> Vec<(u64, String, Vec<
     }
     let mut out = Vec::new();
     for p in pkts {
-        r.feed(p.clone(), None, &mut |item| {
+        r.feed(p, None, &mut |item| {
             if let Item::Packet(_, o) = item {
                 out.push((
                     o.frame,
@@ -135,7 +135,7 @@ fn without_alternatives_nothing_is_forked() {
     let mut r = Replayer::new(&l.ruleset, opts(0));
     let mut n = 0;
     for p in traffic() {
-        r.feed(p, None, &mut |item| {
+        r.feed(&p, None, &mut |item| {
             if let Item::Packet(_, o) = item {
                 assert!(o.alternatives.is_empty());
                 n += !o.undecided.is_empty() as usize;
@@ -189,7 +189,7 @@ fn state_doubt_has_the_earlier_frames_alternatives() {
         }
         let mut got = Vec::new();
         for p in &pkts {
-            r.feed(p.clone(), None, &mut |item| {
+            r.feed(p, None, &mut |item| {
                 if let Item::Packet(_, o) = item {
                     got.push((
                         o.frame,

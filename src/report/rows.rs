@@ -142,6 +142,8 @@ pub(crate) type PacketRow = ([String; 8], rt::Tint);
 pub(crate) struct PacketRows {
     mem: Vec<PacketRow>,
     spill: Option<BufWriter<File>>,
+    /// Rows in the file (those after a write error are counted in `len` only).
+    in_file: usize,
     len: usize,
     /// The first error of the temporary file; the rows it lost are then not shown.
     pub(crate) error: Option<io::Error>,
@@ -182,8 +184,10 @@ impl PacketRows {
             }
             w.write_all(&[row.1 as u8])
         };
-        if let Err(e) = put() {
-            self.error = Some(e);
+        match put() {
+            Ok(()) => self.in_file += 1,
+            // A row cut short stays behind the last whole one: never read back.
+            Err(e) => self.error = Some(e),
         }
     }
 
@@ -198,13 +202,17 @@ impl PacketRows {
         let Some(w) = self.spill.as_mut() else {
             return Ok(());
         };
-        w.flush()?;
+        match w.flush() {
+            // After a write error the file holds whole rows up to `in_file`, perhaps part of
+            // one more: read back what is whole.
+            Err(_) if self.error.is_some() => {}
+            res => res?,
+        }
         let file = w.get_mut();
         file.rewind()?;
         let mut r = BufReader::new(&*file);
-        let spilled = self.len - self.mem.len();
         let mut row: PacketRow = Default::default();
-        for _ in 0..spilled {
+        for _ in 0..self.in_file {
             for c in row.0.iter_mut() {
                 let mut n = [0u8; 4];
                 r.read_exact(&mut n)?;

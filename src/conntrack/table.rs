@@ -179,7 +179,8 @@ impl Conntrack {
     }
 
     /// Hash entry `id` under both its tuples (once when they are equal: the reply's, which
-    /// the kernel's chain holds first).
+    /// `__nf_conntrack_hash_insert` adds last, at the head of the chain; kernel-checked in
+    /// `tests/kernel_ct_hash.rs`).
     fn hash_in(&mut self, id: CtId) {
         use std::hash::BuildHasher;
         let tuples = self.slots[id.0 as usize]

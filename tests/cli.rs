@@ -337,7 +337,7 @@ fn limit_0_streams_every_row_in_constant_memory() {
 
 /// A packet table longer than what is held in memory (1,024 rows) keeps the rest in a
 /// temporary file: every row comes back, in frame order, and memory stays flat however large
-/// `--limit` is.
+/// `--limit` is, coloured (`--color always`, as for `less -R`) or not.
 #[test]
 fn large_limits_keep_rows_on_disk() {
     let dir = tempfile::tempdir().unwrap();
@@ -376,6 +376,12 @@ fn large_limits_keep_rows_on_disk() {
     assert!(
         rss_all < 64 * 1024 && rss_all < rss_default + 16 * 1024,
         "--limit 200000: {rss_all} KiB peak (default limit: {rss_default} KiB)"
+    );
+    let colored = [rules, "--pcap", big, "--limit", "200000", "--color", "always"];
+    let (_, rss_colored) = run_measured(&colored);
+    assert!(
+        rss_colored < 64 * 1024 && rss_colored < rss_default + 16 * 1024,
+        "--limit 200000 --color always: {rss_colored} KiB peak (default: {rss_default} KiB)"
     );
 }
 

@@ -124,6 +124,18 @@ impl Tint {
         }
     }
 
+    /// The colour's 256-colour index in the SGR sequence comfy-table writes for it (through
+    /// crossterm): `ESC[38;5;Nm`.
+    fn sgr(self) -> Option<&'static str> {
+        Some(match self {
+            Tint::None => return None,
+            Tint::Red => "9",
+            Tint::Green => "10",
+            Tint::Yellow => "11",
+            Tint::Magenta => "13",
+        })
+    }
+
     fn color(self) -> Option<Color> {
         match self {
             Tint::None => None,
@@ -230,8 +242,8 @@ const PACKET_HEADER: [&str; 8] = [
     "decided by",
 ];
 
-/// The packet table. Without colours and without a terminal width to fit, it is written row
-/// by row ([`write_unbounded`]) from the held rows, wherever they are held.
+/// The packet table, written row by row ([`write_unbounded`]) from the held rows, wherever
+/// they are held; built by comfy-table only when it would wrap cells to fit a terminal.
 pub(crate) fn write_packets_table(
     out: &mut dyn std::io::Write,
     rows: &mut super::rows::PacketRows,
@@ -239,13 +251,14 @@ pub(crate) fn write_packets_table(
 ) -> std::io::Result<()> {
     let mut right = [false; 8];
     right[..2].fill(true);
-    if !color && table().width().is_none() {
-        let mut each = |f: &mut dyn FnMut(&[String; 8]) -> std::io::Result<()>| {
-            rows.for_each(&mut |(cells, _)| f(cells))
-        };
-        if write_unbounded(out, PACKET_HEADER, right, &mut each)? {
-            return Ok(());
-        }
+    let layout = Layout {
+        right,
+        fit: table().width(),
+        tinted: color.then_some(6),
+    };
+    let mut each = |f: &mut RowFn<'_, 8>| rows.for_each(&mut |(cells, tint)| f(cells, *tint));
+    if write_unbounded(out, PACKET_HEADER, layout, &mut each)? {
+        return Ok(());
     }
     let mut t = table();
     if color {
@@ -354,14 +367,22 @@ fn flow_cells(k: &FlowKey, f: &super::FlowStats) -> [String; 7] {
     ]
 }
 
-/// The flows table (`--flows`). Without a terminal width to fit, it is written row by row
-/// ([`write_unbounded`]): a capture of 100,000 connections held 280 MiB of table cells.
+/// The flows table (`--flows`), written row by row ([`write_unbounded`]) unless comfy-table
+/// must wrap it to fit a terminal: a capture of 100,000 connections held 280 MiB of table
+/// cells.
 pub(crate) fn write_flows_table(out: &mut dyn std::io::Write, s: &Summary) -> std::io::Result<()> {
     let flows = s.flows();
-    let mut each = |f: &mut dyn FnMut(&[String; 7]) -> std::io::Result<()>| {
-        flows.iter().try_for_each(|(k, st)| f(&flow_cells(k, st)))
+    let mut each = |f: &mut RowFn<'_, 7>| {
+        flows
+            .iter()
+            .try_for_each(|(k, st)| f(&flow_cells(k, st), Tint::None))
     };
-    if table().width().is_none() && write_unbounded(out, FLOW_HEADER, [false; 7], &mut each)? {
+    let layout = Layout {
+        right: [false; 7],
+        fit: table().width(),
+        tinted: None,
+    };
+    if write_unbounded(out, FLOW_HEADER, layout, &mut each)? {
         return Ok(());
     }
     let mut t = table();
@@ -372,22 +393,39 @@ pub(crate) fn write_flows_table(out: &mut dyn std::io::Write, s: &Summary) -> st
     writeln!(out, "{t}")
 }
 
+/// What [`write_unbounded`] is given for each row: its cells and its tint.
+pub(crate) type RowFn<'a, const N: usize> =
+    dyn FnMut(&[String; N], Tint) -> std::io::Result<()> + 'a;
+
 /// The rows of a table written by [`write_unbounded`]: calls its argument with every row, in
 /// order, and can be called again.
 pub(crate) type EachRow<'a, const N: usize> =
-    dyn FnMut(&mut dyn FnMut(&[String; N]) -> std::io::Result<()>) -> std::io::Result<()> + 'a;
+    dyn FnMut(&mut RowFn<'_, N>) -> std::io::Result<()> + 'a;
 
-/// Writes `header` and the rows `each` gives as comfy-table prints them in [`table`]'s style
-/// when it has no width to fit (standard output is not a terminal) and no colours, the same
-/// bytes (pinned by `unbounded_tables_are_comfy_tables`), a row at a time: the rows are
-/// walked once for the column widths and once to write. Body cells of the columns `right`
-/// says are right-aligned (the header's are left-aligned, as comfy-table's). Returns false,
-/// having written nothing, when a cell has a line break or another control character
-/// (comfy-table's multi-line cells): the caller builds the table then.
+/// How [`write_unbounded`] lays a table out, as [`table`] would be set up.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Layout<const N: usize> {
+    /// The columns whose body cells are right-aligned (the header's are left-aligned, as
+    /// comfy-table's).
+    pub(crate) right: [bool; N],
+    /// The terminal's width, when standard output is one (`Table::width`): comfy-table wraps
+    /// cells to fit it, which is left to comfy-table.
+    pub(crate) fit: Option<u16>,
+    /// The column whose body cells take their row's [`Tint`] (colours on, comfy-table's
+    /// `enforce_styling`).
+    pub(crate) tinted: Option<usize>,
+}
+
+/// Writes `header` and the rows `each` gives as comfy-table prints them in [`table`]'s style,
+/// the same bytes (pinned by `unbounded_tables_are_comfy_tables`), a row at a time: the rows
+/// are walked once for the column widths and once to write. Returns false, having written
+/// nothing, when comfy-table would lay the cells out otherwise: a cell with a line break or
+/// another control character (multi-line cells), or a table wider than the terminal it must
+/// fit (wrapped cells). The caller builds the table then.
 pub(crate) fn write_unbounded<const N: usize>(
     out: &mut dyn std::io::Write,
     header: [&str; N],
-    right: [bool; N],
+    layout: Layout<N>,
     each: &mut EachRow<'_, N>,
 ) -> std::io::Result<bool> {
     use unicode_width::UnicodeWidthStr;
@@ -397,7 +435,7 @@ pub(crate) fn write_unbounded<const N: usize>(
     for (w, c) in widths.iter_mut().zip(header) {
         *w = (*w).max(c.width());
     }
-    each(&mut |r| {
+    each(&mut |r, _| {
         for (w, c) in widths.iter_mut().zip(r) {
             all_plain &= plain(c);
             *w = (*w).max(c.width());
@@ -409,6 +447,11 @@ pub(crate) fn write_unbounded<const N: usize>(
     }
     // comfy-table counts widths in u16.
     let widths = widths.map(|w| w.min(u16::MAX as usize));
+    // Each column takes its width, a space either side and a border after; one more border.
+    let total = widths.iter().map(|w| w + 3).sum::<usize>() + 1;
+    if layout.fit.is_some_and(|fit| total > fit as usize) {
+        return Ok(false);
+    }
     let mut line = String::new();
     let rule = |line: &mut String, left: &str, fill: &str, mid: &str, right: &str| {
         line.clear();
@@ -424,34 +467,47 @@ pub(crate) fn write_unbounded<const N: usize>(
         line.push_str(right);
         line.push('\n');
     };
-    let row = |line: &mut String, cells: &mut dyn Iterator<Item = &str>, body: bool| {
-        line.clear();
-        line.push('│');
-        for (i, (c, w)) in cells.zip(&widths).enumerate() {
-            if i > 0 {
-                line.push('┆');
+    // `body`: a body row, and its tinted column and tint (the header is neither).
+    let row =
+        |line: &mut String, cells: &mut dyn Iterator<Item = &str>, body: Option<(usize, Tint)>| {
+            line.clear();
+            line.push('│');
+            for (i, (c, w)) in cells.zip(&widths).enumerate() {
+                if i > 0 {
+                    line.push('┆');
+                }
+                // comfy-table styles the padded cell, its spaces included.
+                let sgr = body.and_then(|(col, t)| (col == i).then(|| t.sgr()).flatten());
+                if let Some(code) = sgr {
+                    line.push_str("\x1b[38;5;");
+                    line.push_str(code);
+                    line.push('m');
+                }
+                line.push(' ');
+                let pad = w.saturating_sub(c.width());
+                if body.is_some() && layout.right[i] {
+                    line.extend(std::iter::repeat_n(' ', pad));
+                    line.push_str(c);
+                } else {
+                    line.push_str(c);
+                    line.extend(std::iter::repeat_n(' ', pad));
+                }
+                line.push(' ');
+                if sgr.is_some() {
+                    line.push_str("\x1b[39m");
+                }
             }
-            line.push(' ');
-            let pad = w.saturating_sub(c.width());
-            if body && right[i] {
-                line.extend(std::iter::repeat_n(' ', pad));
-                line.push_str(c);
-            } else {
-                line.push_str(c);
-                line.extend(std::iter::repeat_n(' ', pad));
-            }
-            line.push(' ');
-        }
-        line.push_str("│\n");
-    };
+            line.push_str("│\n");
+        };
     rule(&mut line, "┌", "─", "┬", "┐");
     out.write_all(line.as_bytes())?;
-    row(&mut line, &mut header.iter().copied(), false);
+    row(&mut line, &mut header.iter().copied(), None);
     out.write_all(line.as_bytes())?;
     rule(&mut line, "╞", "═", "╪", "╡");
     out.write_all(line.as_bytes())?;
-    each(&mut |r| {
-        row(&mut line, &mut r.iter().map(String::as_str), true);
+    each(&mut |r, tint| {
+        let body = (layout.tinted.unwrap_or(usize::MAX), tint);
+        row(&mut line, &mut r.iter().map(String::as_str), Some(body));
         out.write_all(line.as_bytes())
     })?;
     rule(&mut line, "└", "─", "┴", "┘");
@@ -511,17 +567,27 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn comfy<const N: usize>(header: [&str; N], right: [bool; N], rows: &[[String; N]]) -> String {
+    type Row<const N: usize> = ([String; N], Tint);
+
+    fn comfy<const N: usize>(header: [&str; N], layout: Layout<N>, rows: &[Row<N>]) -> String {
         let mut t = table();
         t.force_no_tty();
+        if let Some(w) = layout.fit {
+            t.set_width(w);
+        }
+        if layout.tinted.is_some() {
+            t.enforce_styling();
+        }
         t.set_header(header.to_vec());
-        for r in rows {
-            t.add_row(r.iter().zip(right).map(|(c, right)| {
-                let c = Cell::new(c);
-                if right {
-                    c.set_alignment(CellAlignment::Right)
-                } else {
-                    c
+        for (r, tint) in rows {
+            t.add_row(r.iter().enumerate().map(|(i, c)| {
+                let mut c = Cell::new(c);
+                if layout.right[i] {
+                    c = c.set_alignment(CellAlignment::Right);
+                }
+                match tint.color() {
+                    Some(col) if layout.tinted == Some(i) => c.fg(col),
+                    _ => c,
                 }
             }));
         }
@@ -530,20 +596,19 @@ mod tests {
 
     fn unbounded<const N: usize>(
         header: [&str; N],
-        right: [bool; N],
-        rows: &[[String; N]],
+        layout: Layout<N>,
+        rows: &[Row<N>],
     ) -> Option<String> {
         let mut out = Vec::new();
-        let mut each = |f: &mut dyn FnMut(&[String; N]) -> std::io::Result<()>| {
-            rows.iter().try_for_each(&mut *f)
-        };
-        let written = write_unbounded(&mut out, header, right, &mut each).unwrap();
+        let mut each = |f: &mut RowFn<'_, N>| rows.iter().try_for_each(|(r, t)| f(r, *t));
+        let written = write_unbounded(&mut out, header, layout, &mut each).unwrap();
         written.then(|| String::from_utf8(out).unwrap())
     }
 
     /// `write_unbounded` writes comfy-table's bytes for any cells it accepts, left- or
-    /// right-aligned: empty ones, wide and combining characters, no rows at all; cells with
-    /// line breaks or other control characters are left to comfy-table.
+    /// right-aligned, in any tint: empty ones, wide and combining characters, no rows at all,
+    /// tables that fit a terminal's width exactly or with room. Cells with line breaks or
+    /// other control characters, and tables wider than the terminal, are left to comfy-table.
     #[test]
     fn unbounded_tables_are_comfy_tables() {
         let cell = prop_oneof![
@@ -553,28 +618,60 @@ mod tests {
             Just("a\nb".to_string()),
             Just("tab\there".to_string()),
         ];
-        let rows = proptest::collection::vec([cell.clone(), cell.clone(), cell.clone()], 0..6);
+        let tint = (0u8..5).prop_map(Tint::from_u8);
+        let rows =
+            proptest::collection::vec(([cell.clone(), cell.clone(), cell.clone()], tint), 0..6);
+        let fit = prop_oneof![Just(None), (10u16..70).prop_map(Some)];
+        let tinted = prop_oneof![Just(None), (0usize..3).prop_map(Some)];
         let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
-            cases: 1000,
+            cases: 3000,
             failure_persistence: None,
             ..ProptestConfig::default()
         });
+        let (fitted, wrapped) = (std::cell::Cell::new(0u32), std::cell::Cell::new(0u32));
         runner
-            .run(&(rows, any::<[bool; 3]>()), |(rows, right)| {
-                let header = ["flow", "frames", "blocked frames"];
-                let controls = rows
-                    .iter()
-                    .flatten()
-                    .any(|c| c.chars().any(char::is_control));
-                match unbounded(header, right, &rows) {
-                    Some(ours) => {
-                        prop_assert!(!controls);
-                        prop_assert_eq!(ours, comfy(header, right, &rows));
+            .run(
+                &(rows, any::<[bool; 3]>(), fit, tinted),
+                |(rows, right, fit, tinted)| {
+                    let header = ["flow", "frames", "blocked frames"];
+                    let layout = Layout { right, fit, tinted };
+                    let controls = rows
+                        .iter()
+                        .flat_map(|(r, _)| r)
+                        .any(|c| c.chars().any(char::is_control));
+                    let theirs = comfy(header, layout, &rows);
+                    // The width comfy-table's table takes when nothing wraps.
+                    let natural = comfy(
+                        header,
+                        Layout {
+                            fit: None,
+                            ..layout
+                        },
+                        &rows,
+                    );
+                    let width = natural.lines().next().map_or(0, |l| l.chars().count());
+                    match unbounded(header, layout, &rows) {
+                        Some(ours) => {
+                            prop_assert!(!controls);
+                            prop_assert!(fit.is_none_or(|f| width <= f as usize));
+                            fitted.set(fitted.get() + u32::from(fit.is_some()));
+                            prop_assert_eq!(ours, theirs);
+                        }
+                        None => {
+                            let too_wide = fit.is_some_and(|f| width > f as usize);
+                            wrapped.set(wrapped.get() + u32::from(too_wide && !controls));
+                            prop_assert!(controls || too_wide);
+                        }
                     }
-                    None => prop_assert!(controls),
-                }
-                Ok(())
-            })
+                    Ok(())
+                },
+            )
             .unwrap();
+        // Both sides of the terminal's width were tried.
+        let (fitted, wrapped) = (fitted.get(), wrapped.get());
+        assert!(
+            fitted > 100 && wrapped > 100,
+            "{fitted} fitted, {wrapped} wrapped"
+        );
     }
 }

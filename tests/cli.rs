@@ -377,7 +377,9 @@ fn large_limits_keep_rows_on_disk() {
         rss_all < 64 * 1024 && rss_all < rss_default + 16 * 1024,
         "--limit 200000: {rss_all} KiB peak (default limit: {rss_default} KiB)"
     );
-    let colored = [rules, "--pcap", big, "--limit", "200000", "--color", "always"];
+    let colored = [
+        rules, "--pcap", big, "--limit", "200000", "--color", "always",
+    ];
     let (_, rss_colored) = run_measured(&colored);
     assert!(
         rss_colored < 64 * 1024 && rss_colored < rss_default + 16 * 1024,

@@ -60,7 +60,7 @@ struct Fam {
     icmp_types: [&'static str; 4],
     prohibited: &'static str,
     src_range: &'static str,
-    u32s: [&'static str; 4],
+    u32s: [&'static str; 7],
 }
 
 const V4: Fam = Fam {
@@ -95,6 +95,11 @@ const V4: Fam = Fam {
         "0>>22&0x3C@0>>16=53",
         "0>>22&0x3C@0&0xFFFF=22:80",
         "0&0xFFFF=0:100",
+        // What mangle targets and forwarding rewrite: TTL and TOS, the header checksum's low
+        // bits, the TCP flags ECN sets or clears.
+        "5&0xFF=63&&0>>16&0xFF=0x10:0x13",
+        "8&0x3=1:2",
+        "0>>22&0x3C@12>>16&0xC0=0x40",
     ],
 };
 
@@ -130,6 +135,10 @@ const V6: Fam = Fam {
         "0>>28=6",
         "4>>8&0xFF=17:58",
         "0&0xFFFF=0:100",
+        // The hop limit and traffic class HL, TOS and forwarding rewrite.
+        "4&0xFF=63",
+        "0>>20&0xFF=0x10:0x13",
+        "40&0xFFFF=0:1000",
     ],
 };
 const PORTS: [&str; 8] = [
@@ -439,6 +448,9 @@ fn other_tables(f: &Fam, r: &mut Rng) -> String {
                 "-j TCPMSS --set-mss 1200",
                 "-j TCPMSS --clamp-mss-to-pmtu",
                 "-j ECN --ecn-tcp-remove",
+                "-j ECN --ecn-tcp-ece 1",
+                "-j ECN --ecn-ip-ect 3",
+                "-j TTL --ttl-set 63",
                 "-j CLASSIFY --set-class 1:1",
             ]);
             if *chain == "OUTPUT" && t.contains("TTL") {
@@ -453,12 +465,14 @@ fn other_tables(f: &Fam, r: &mut Rng) -> String {
                 if f.v6 {
                     continue; // libipt_ECN: IPv4 only
                 }
-                what = "-p tcp".into();
+                if t.contains("tcp") {
+                    what = "-p tcp".into();
+                }
             } else if t.contains("CLASSIFY") && matches!(*chain, "PREROUTING" | "INPUT") {
                 continue;
             }
             let t = if f.v6 {
-                t.replace("TTL --ttl-dec", "HL --hl-dec")
+                t.replace("TTL --ttl-", "HL --hl-")
             } else {
                 t.to_string()
             };

@@ -799,7 +799,7 @@ impl<'r> Engine<'r> {
                     let iface = self.env.iface_of(pkt);
                     let other_dev =
                         || hc.indev.name(iface, &self.env) != hc.outdev.name(iface, &self.env);
-                    if let Some(end) = forward_check(pkt.src, pkt.dst, other_dev, &mut hc.skb) {
+                    if let Some(end) = forward_check(pkt, other_dev, &mut hc.skb) {
                         return Some(end);
                     }
                     if let Some(end) = self.hook(Hook::Forward, pkt, hc, out) {
@@ -961,7 +961,7 @@ impl<'r> Engine<'r> {
             result = Some(r);
         }
         let before = hc.trace_on.then(|| trace::describe_packet(pkt));
-        nat::manip_packet(&self.conntrack, id, info.dir(), manip, pkt);
+        nat::manip_packet(&self.conntrack, id, info.dir(), manip, pkt, &mut hc.skb);
         if let Some(before) = before {
             let after = trace::describe_packet(pkt);
             if after != before {
@@ -1249,8 +1249,7 @@ fn options_check(pkt: &Packet) -> Option<TableResult> {
 /// interface it is forwarded, with a redirect); otherwise the TTL is decremented — FORWARD
 /// and POSTROUTING see the decremented value.
 fn forward_check(
-    src: std::net::IpAddr,
-    dst: std::net::IpAddr,
+    pkt: &Packet,
     other_dev: impl FnOnce() -> bool,
     skb: &mut Skb,
 ) -> Option<TableResult> {
@@ -1260,6 +1259,7 @@ fn forward_check(
             decision: Decision::Stack(why),
         })
     };
+    let (src, dst) = (pkt.src, pkt.dst);
     if skb.ttl <= 1 {
         return drop(if dst.is_ipv4() {
             "TTL expired in transit (ip_forward: time exceeded, before FORWARD)"
@@ -1275,7 +1275,7 @@ fn forward_check(
             );
         }
     }
-    skb.ttl -= 1;
+    skb.decrease_ttl(pkt);
     None
 }
 

@@ -227,6 +227,7 @@ pub(crate) fn manip_packet(
     dir: CtDir,
     manip: Manip,
     pkt: &mut Cow<'_, Packet>,
+    skb: &mut crate::ext::Skb,
 ) {
     let Some(e) = ct.get(id) else { return };
     let mut bit = manip.nat_bit();
@@ -254,6 +255,11 @@ pub(crate) fn manip_packet(
         .map(|(s, d)| if manip == Manip::Src { s } else { d });
     if cur_addr == addr && (cur_port.is_none() || cur_port == Some(port)) {
         return;
+    }
+    if let (IpAddr::V4(old), IpAddr::V4(new)) = (cur_addr, addr) {
+        skb.nat_rewrote(pkt, Some((old, new)));
+    } else {
+        skb.nat_rewrote(pkt, None);
     }
     let p = pkt.to_mut();
     match manip {

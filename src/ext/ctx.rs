@@ -243,6 +243,16 @@ pub struct Skb {
     /// The MSS option's value after `TCPMSS`, when known (`--set-mss`; not a clamp to the
     /// unknown path MTU).
     pub(crate) tcp_mss: Option<u16>,
+    /// The IPv4 header checksum's two bytes after the header was rewritten in place (TOS,
+    /// DSCP, TTL and ECN targets, the forwarding decrement, NAT), as the kernel updates them
+    /// (`None`: as captured).
+    pub(crate) ip_check: Option<[u8; 2]>,
+    /// The TCP flags byte after `ECN` rewrote it (`None`: as captured).
+    pub(crate) tcp_flags: Option<u8>,
+    /// NAT rewrote the addresses or ports, or `ECN` the TCP flags: the transport checksum
+    /// changed too, by an update that depends on checksum offload (`CHECKSUM_PARTIAL`),
+    /// which a capture does not show.
+    pub(crate) l4_check_unknown: bool,
 }
 
 impl Skb {
@@ -250,6 +260,173 @@ impl Skb {
     #[inline]
     pub(crate) fn len(&self, pkt: &crate::packet::Packet) -> u32 {
         pkt.ip_len + if self.tcp_grown { 4 } else { 0 }
+    }
+
+    /// The IPv4 header checksum now, when the capture kept it (IPv6 has none).
+    fn ip_check_now(&self, pkt: &crate::packet::Packet) -> Option<[u8; 2]> {
+        if !pkt.src.is_ipv4() {
+            return None;
+        }
+        self.ip_check
+            .or_else(|| pkt.data.get(10..12).map(|b| [b[0], b[1]]))
+    }
+
+    /// `ipv4_change_dsfield` / `ipv6_change_dsfield` (`TOS`, `DSCP`): the TOS byte or traffic
+    /// class becomes `new` (the callers change it only when it differs, as the kernel).
+    pub(crate) fn change_dsfield(&mut self, pkt: &crate::packet::Packet, new: u8) {
+        use crate::packet::checksum::update;
+        if let Some(c) = self.ip_check_now(pkt) {
+            self.ip_check = Some(update::change_dsfield(c, self.tos, new));
+        }
+        self.tos = new;
+    }
+
+    /// `ECN --ecn-ip-ect`: the TOS byte becomes `new`, the checksum by `csum_replace2`.
+    pub(crate) fn set_ect(&mut self, pkt: &crate::packet::Packet, new: u8) {
+        use crate::packet::checksum::update;
+        if let Some(c) = self.ip_check_now(pkt) {
+            self.ip_check = Some(update::replace2(c, [0, self.tos], [0, new]));
+        }
+        self.tos = new;
+    }
+
+    /// `TTL` / `HL`: the TTL or hop limit becomes `new`, the IPv4 checksum by `csum_replace2`
+    /// (the kernel changes nothing when it is the same).
+    pub(crate) fn set_ttl(&mut self, pkt: &crate::packet::Packet, new: u8) {
+        use crate::packet::checksum::update;
+        if new == self.ttl {
+            return;
+        }
+        if let Some(c) = self.ip_check_now(pkt) {
+            self.ip_check = Some(update::replace2(c, [self.ttl, 0], [new, 0]));
+        }
+        self.ttl = new;
+    }
+
+    /// `ip_decrease_ttl` / `hdr->hop_limit--` on the forwarding path.
+    pub(crate) fn decrease_ttl(&mut self, pkt: &crate::packet::Packet) {
+        use crate::packet::checksum::update;
+        if let Some(c) = self.ip_check_now(pkt) {
+            self.ip_check = Some(update::decrease_ttl(c));
+        }
+        self.ttl -= 1;
+    }
+
+    /// NAT rewrote an IPv4 address from `old` to `new` (`nf_nat_ipv4_manip_pkt`:
+    /// `csum_replace4`), or any address or port: the transport checksum follows.
+    pub(crate) fn nat_rewrote(
+        &mut self,
+        pkt: &crate::packet::Packet,
+        addr: Option<(std::net::Ipv4Addr, std::net::Ipv4Addr)>,
+    ) {
+        use crate::packet::checksum::update;
+        if let Some((old, new)) = addr.filter(|(o, n)| o != n) {
+            if let Some(c) = self.ip_check_now(pkt) {
+                self.ip_check = Some(update::replace4(c, old.octets(), new.octets()));
+            }
+        }
+        self.l4_check_unknown = true;
+    }
+
+    /// The packet's bytes as a rule reads them at this point (`u32`, `string`): the captured
+    /// bytes with what the stack and the targets before rewrote in place — TOS or traffic
+    /// class, TTL or hop limit, the IPv4 header checksum, addresses and ports (NAT), TCP
+    /// flags (`ECN`) — and the transport checksum when it changed by an update fwcheck cannot
+    /// know. `pkt` is the packet at this point (NAT's rewrite of its fields included).
+    pub(crate) fn bytes<'p>(&self, pkt: &'p crate::packet::Packet) -> PacketBytes<'p> {
+        use std::borrow::Cow;
+        let untouched = self.tos == pkt.tos
+            && self.ttl == pkt.ttl
+            && self.ip_check.is_none()
+            && self.tcp_flags.is_none()
+            && !self.l4_check_unknown;
+        if untouched {
+            return PacketBytes {
+                data: Cow::Borrowed(&pkt.data[..]),
+                unknown: None,
+            };
+        }
+        let mut d = pkt.data.to_vec();
+        let mut put = |at: usize, bytes: &[u8]| {
+            for (i, b) in bytes.iter().enumerate() {
+                if let Some(x) = d.get_mut(at + i) {
+                    *x = *b;
+                }
+            }
+        };
+        let l4 = pkt.ip_hdr_len as usize;
+        match (pkt.src, pkt.dst) {
+            (std::net::IpAddr::V4(s), std::net::IpAddr::V4(t)) => {
+                put(1, &[self.tos]);
+                put(8, &[self.ttl]);
+                if let Some(c) = self.ip_check {
+                    put(10, &c);
+                }
+                put(12, &s.octets());
+                put(16, &t.octets());
+            }
+            (s, t) => {
+                let (b0, b1) = (pkt.data.first(), pkt.data.get(1));
+                if let (Some(&b0), Some(&b1)) = (b0, b1) {
+                    put(
+                        0,
+                        &[(b0 & 0xf0) | (self.tos >> 4), (self.tos << 4) | (b1 & 0x0f)],
+                    );
+                }
+                put(7, &[self.ttl]);
+                if let (std::net::IpAddr::V6(s), std::net::IpAddr::V6(t)) = (s, t) {
+                    put(8, &s.octets());
+                    put(24, &t.octets());
+                }
+            }
+        }
+        if pkt.frag.offset == 0 {
+            if let Some((sp, dp)) = pkt.ports() {
+                put(l4, &sp.to_be_bytes());
+                put(l4 + 2, &dp.to_be_bytes());
+            }
+            if let Some(f) = self.tcp_flags {
+                put(l4 + 13, &[f]);
+            }
+        }
+        let unknown = (self.l4_check_unknown && pkt.frag.offset == 0)
+            .then(|| l4_check_field(pkt.proto))
+            .flatten()
+            .map(|r| l4 + r.start..l4 + r.end);
+        PacketBytes {
+            data: Cow::Owned(d),
+            unknown,
+        }
+    }
+}
+
+/// Where a transport checksum lies in its header: the ones that cover the addresses (the
+/// pseudo-header) or that NAT recomputes.
+fn l4_check_field(proto: u8) -> Option<std::ops::Range<usize>> {
+    match proto {
+        6 => Some(16..18),
+        17 | 33 | 136 => Some(6..8),
+        58 => Some(2..4),
+        132 => Some(8..12),
+        _ => None,
+    }
+}
+
+/// The bytes of a packet as a rule reads them ([`Skb::bytes`]).
+#[derive(Debug)]
+pub(crate) struct PacketBytes<'p> {
+    /// From the IP header on, as far as the capture kept them.
+    pub(crate) data: std::borrow::Cow<'p, [u8]>,
+    /// Bytes whose value fwcheck does not know (a transport checksum rewritten in place).
+    pub(crate) unknown: Option<std::ops::Range<usize>>,
+}
+
+impl PacketBytes<'_> {
+    /// Whether `range` reads a byte whose value is unknown.
+    pub(crate) fn touches_unknown(&self, range: std::ops::Range<usize>) -> bool {
+        self.unknown
+            .as_ref()
+            .is_some_and(|u| u.start < range.end && range.start < u.end)
     }
 }
 

@@ -95,6 +95,7 @@ pub const TARGETS: &[(&str, Fam, TargetCtor)] = &[
     ("NETMAP", Fam::Any, targets::netmap::new),
     ("TOS", Fam::Any, targets::tos::new),
     ("DSCP", Fam::Any, targets::dscp::new),
+    ("ECN", Fam::V4, targets::ecn::new),
     ("TTL", Fam::V4, targets::ttl::new),
     ("HL", Fam::V6, targets::ttl::new_hl),
     ("CLASSIFY", Fam::Any, targets::classify::new),

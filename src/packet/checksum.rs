@@ -122,6 +122,69 @@ pub(crate) fn is_partial_l4(src: IpAddr, dst: IpAddr, proto: u8, len: u32, field
     fold(pseudo_header(src, dst, proto, len)) == field
 }
 
+/// In-place checksum updates, as the kernel makes them when a target or the stack rewrites a
+/// header field (`include/net/checksum.h`, `include/net/dsfield.h`, `include/net/ip.h`,
+/// `arch/x86/include/asm/checksum_64.h`). A field is given and returned as its two bytes in
+/// the packet; the arithmetic is the kernel's on a little-endian machine, step for step, so
+/// the result equals what a kernel on x86 leaves (an update can leave `0xffff` where a full
+/// recomputation gives `0x0000`, and the next update starts from that).
+pub(crate) mod update {
+    fn ne(b: [u8; 2]) -> u16 {
+        u16::from_le_bytes(b)
+    }
+
+    /// `csum16_add`.
+    fn csum16_add(csum: u16, addend: u16) -> u16 {
+        let res = csum.wrapping_add(addend);
+        res.wrapping_add(u16::from(res < addend))
+    }
+
+    /// `csum_replace2`: a 16-bit word of the covered bytes went from `old` to `new`.
+    pub(crate) fn replace2(sum: [u8; 2], old: [u8; 2], new: [u8; 2]) -> [u8; 2] {
+        (!csum16_add(csum16_add(!ne(sum), !ne(old)), ne(new))).to_le_bytes()
+    }
+
+    /// `csum_add` on 32-bit partial sums.
+    fn csum_add(csum: u32, addend: u32) -> u32 {
+        let res = csum.wrapping_add(addend);
+        res.wrapping_add(u32::from(res < addend))
+    }
+
+    /// `csum_fold` (x86: `addl; adcl $0xffff`, then the complement of the high half).
+    fn csum_fold(sum: u32) -> u16 {
+        let (s, carry) = (sum & 0xffff_0000).overflowing_add(sum << 16);
+        let s = s.wrapping_add(0xffff).wrapping_add(u32::from(carry));
+        (!s >> 16) as u16
+    }
+
+    /// `csum_replace4`: a 32-bit word (an IPv4 address) went from `old` to `new`.
+    pub(crate) fn replace4(sum: [u8; 2], old: [u8; 4], new: [u8; 4]) -> [u8; 2] {
+        let unfolded = u32::from(ne(sum));
+        let tmp = csum_add(!unfolded, !u32::from_le_bytes(old));
+        csum_fold(csum_add(tmp, u32::from_le_bytes(new))).to_le_bytes()
+    }
+
+    /// `ipv4_change_dsfield(iph, mask, value)` after it computed the new field: its own
+    /// arithmetic, on the host-order checksum.
+    pub(crate) fn change_dsfield(sum: [u8; 2], old_tos: u8, new_tos: u8) -> [u8; 2] {
+        let mut check = u32::from(u16::from_be_bytes(sum));
+        check += u32::from(old_tos);
+        if (check + 1) >> 16 != 0 {
+            check = (check + 1) & 0xffff;
+        }
+        check = check.wrapping_sub(u32::from(new_tos));
+        check = check.wrapping_add(check >> 16);
+        (check as u16).to_be_bytes()
+    }
+
+    /// `ip_decrease_ttl`: the forwarding path's TTL decrement.
+    pub(crate) fn decrease_ttl(sum: [u8; 2]) -> [u8; 2] {
+        let check = u32::from(ne(sum)) + u32::from(ne(0x0100u16.to_be_bytes()));
+        let check = check + u32::from(check >= 0xffff);
+        (check as u16).to_le_bytes()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,5 +238,62 @@ mod tests {
         assert_eq!(compute(&z), 0xb861);
         z[11] = 1;
         assert!(!verify(&z));
+    }
+
+    /// Every in-place update leaves a header that verifies, whatever the header and the new
+    /// value (the kernel's updates are exact up to the sign of a zero sum).
+    #[test]
+    fn updates_keep_the_header_valid() {
+        use proptest::prelude::*;
+        let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+            cases: 5000,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        });
+        let header = proptest::array::uniform20(any::<u8>()).prop_map(|mut h| {
+            h[0] = 0x45;
+            h[10] = 0;
+            h[11] = 0;
+            let c = compute(&h).to_be_bytes();
+            h[10..12].copy_from_slice(&c);
+            h
+        });
+        runner
+            .run(
+                &(header, any::<u8>(), any::<[u8; 4]>(), 0..5u8),
+                |(mut h, v, addr, op)| {
+                    let sum = [h[10], h[11]];
+                    let new_sum = match op {
+                        0 => {
+                            let s = update::change_dsfield(sum, h[1], v);
+                            h[1] = v;
+                            s
+                        }
+                        1 => {
+                            let s = update::replace2(sum, [h[8], h[9]], [v, h[9]]);
+                            h[8] = v;
+                            s
+                        }
+                        2 => {
+                            let s = update::replace2(sum, [h[0], h[1]], [h[0], v]);
+                            h[1] = v;
+                            s
+                        }
+                        3 if h[8] > 0 => {
+                            h[8] -= 1;
+                            update::decrease_ttl(sum)
+                        }
+                        _ => {
+                            let old = [h[16], h[17], h[18], h[19]];
+                            h[16..20].copy_from_slice(&addr);
+                            update::replace4(sum, old, addr)
+                        }
+                    };
+                    h[10..12].copy_from_slice(&new_sum);
+                    prop_assert!(verify(&h), "{h:02x?}");
+                    Ok(())
+                },
+            )
+            .unwrap();
     }
 }

@@ -103,6 +103,10 @@ impl Match for Ecn {
             return MatchResult::No;
         }
         if self.operation & (ECE | CWR) != 0 {
+            if let Some(flags) = cx.skb.tcp_flags {
+                // As the `ECN` target left them.
+                return self.tcp_bits(flags);
+            }
             let p = cx.pkt;
             let off = p.ip_hdr_len as usize;
             if (p.ip_len as usize) < off + 20 {

@@ -260,32 +260,80 @@ impl Match for StringMatch {
         if from >= end {
             return MatchResult::from_bool(self.invert);
         }
-        let data = &cx.pkt.data;
+        let bytes = cx.skb.bytes(cx.pkt);
+        let data = &bytes.data[..];
         let cap_end = end.min(data.len());
-        let hay = if from < cap_end {
-            &data[from..cap_end]
-        } else {
-            &[][..]
+        // ts_bm searches each buffer of the skb on its own; a reassembled datagram keeps each
+        // fragment in its own buffer (kmp carries its state across buffers).
+        let bounds = match cx.pkt.frag_bounds.as_deref() {
+            Some(b) if self.algo == "bm" => b,
+            _ => &[],
         };
-        if find(hay, &self.pattern, self.icase).is_some() {
-            // ts_bm searches each buffer of the skb on its own; a reassembled datagram keeps
-            // each fragment in its own buffer (kmp carries its state across buffers).
-            let bounds = cx.pkt.frag_bounds.as_deref().unwrap_or(&[]);
-            if self.algo == "bm" && !bounds.is_empty() {
-                let inside = blocks(from, cap_end, bounds)
-                    .any(|(a, b)| find(&data[a..b], &self.pattern, self.icase).is_some());
-                return MatchResult::from_bool(inside != self.invert);
+        let (pat, icase) = (&self.pattern[..], self.icase);
+        // Bytes rewritten to a value fwcheck does not know are searched around; the pattern
+        // may still lie over them.
+        let unknown = bytes
+            .unknown
+            .clone()
+            .filter(|u| u.start < cap_end && from < u.end);
+        // The pattern may lie in bytes the capture did not keep.
+        let mut maybe = cap_end < end;
+        for (a, b) in blocks(from, cap_end, bounds) {
+            let known = match &unknown {
+                Some(u) if u.start < b && a < u.end => [(a, u.start.max(a)), (u.end.min(b), b)],
+                _ => [(a, b), (b, b)],
+            };
+            if known
+                .iter()
+                .any(|&(x, y)| x < y && find(&data[x..y], pat, icase).is_some())
+            {
+                return MatchResult::from_bool(!self.invert);
             }
-            return MatchResult::from_bool(!self.invert);
+            if let Some(u) = &unknown {
+                maybe |= fits_over(data, (a, b), u, pat, icase);
+            }
         }
-        if cap_end < end {
-            return MatchResult::Unknown("the string may lie in bytes the capture did not keep");
+        if maybe {
+            return MatchResult::Unknown(if unknown.is_some() {
+                "the string may lie over a transport checksum NAT or ECN rewrote, or in bytes \
+                 the capture did not keep"
+            } else {
+                "the string may lie in bytes the capture did not keep"
+            });
         }
         MatchResult::from_bool(self.invert)
     }
     fn as_any(&self) -> &dyn Any {
         self
     }
+}
+
+/// Whether `pat` could lie in `data[a..b]` over the bytes `unknown`, whatever they hold: the
+/// known bytes of some placement that covers one of them agree with it.
+fn fits_over(
+    data: &[u8],
+    (a, b): (usize, usize),
+    unknown: &std::ops::Range<usize>,
+    pat: &[u8],
+    icase: bool,
+) -> bool {
+    let n = pat.len();
+    if n == 0 || b < a + n {
+        return false;
+    }
+    let first = a.max((unknown.start + 1).saturating_sub(n));
+    let last = (b - n).min(unknown.end.saturating_sub(1));
+    (first..=last).any(|start| {
+        pat.iter().enumerate().all(|(k, &c)| {
+            let at = start + k;
+            unknown.contains(&at)
+                || if icase {
+                    data[at].eq_ignore_ascii_case(&c)
+                } else {
+                    data[at] == c
+                }
+        })
+    })
 }
 
 /// `[from, to)` cut at the fragment boundaries `bounds` (sorted).
@@ -323,6 +371,26 @@ mod tests {
         assert!(is_hex(b"\r\n"));
         assert!(!is_hex(b"abc"));
         assert!(is_hex(b"ab\\"));
+    }
+
+    /// A pattern may lie over unknown bytes only where the known bytes around agree with it.
+    #[test]
+    fn patterns_over_unknown_bytes() {
+        let data = b"abcXXdef";
+        let unknown = 3..5;
+        let fits = |pat: &[u8], icase| fits_over(data, (0, data.len()), &unknown, pat, icase);
+        assert!(fits(b"cQQd", false));
+        assert!(fits(b"bc?", false));
+        assert!(fits(b"?de", false));
+        assert!(fits(b"CQQD", true));
+        assert!(!fits(b"CQQD", false));
+        assert!(fits(b"zz", false));
+        assert!(!fits(b"zzz", false));
+        assert!(!fits(b"abc", false));
+        assert!(!fits(b"cQQx", false));
+        // Only placements inside the block count.
+        assert!(!fits_over(data, (0, 4), &unknown, b"cQQd", false));
+        assert!(fits_over(data, (0, 4), &unknown, b"cQ", false));
     }
 
     #[test]

@@ -15,8 +15,8 @@ use std::fmt::Write;
 
 use super::{bad, missing};
 use crate::diag::Diagnostic;
-use crate::ext::EvalCtx;
 use crate::ext::{strtoul_prefix, sub_span, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
+use crate::ext::{EvalCtx, PacketBytes};
 
 pub(crate) const MAXSIZE: usize = 10;
 
@@ -204,23 +204,36 @@ pub(crate) fn parse_tests(arg: &OptArg<'_>) -> Result<Vec<Test>, Diagnostic> {
     }
 }
 
-/// Read the big-endian word at `pos`: `Err(true)` when the capture cut it off.
-fn word(data: &[u8], pos: usize) -> Result<u32, bool> {
-    data.get(pos..pos + 4)
-        .map(|w| u32::from_be_bytes([w[0], w[1], w[2], w[3]]))
-        .ok_or(true)
+/// Why a word cannot be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unread {
+    /// The capture cut it off.
+    NotCaptured,
+    /// It holds bytes rewritten in place to a value fwcheck does not know.
+    Rewritten,
 }
 
-/// `u32_match_it`: `Some(bool)`, or `None` when the capture lacks a word the test reads.
-pub(crate) fn match_it(tests: &[Test], data: &[u8], len: u32) -> Option<bool> {
+/// Read the big-endian word at `pos`.
+fn word(b: &PacketBytes<'_>, pos: usize) -> Result<u32, Unread> {
+    if b.touches_unknown(pos..pos + 4) {
+        return Err(Unread::Rewritten);
+    }
+    b.data
+        .get(pos..pos + 4)
+        .map(|w| u32::from_be_bytes([w[0], w[1], w[2], w[3]]))
+        .ok_or(Unread::NotCaptured)
+}
+
+/// `u32_match_it`: `Ok(bool)`, or why a word a test reads is not known.
+pub(crate) fn match_it(tests: &[Test], b: &PacketBytes<'_>, len: u32) -> Result<bool, Unread> {
     let len = len as u64;
     for t in tests {
         let mut at: u32 = 0;
         let pos = t.first as u64;
         if len < 4 || pos > len - 4 {
-            return Some(false);
+            return Ok(false);
         }
-        let mut val = word(data, pos as usize).ok()?;
+        let mut val = word(b, pos as usize)?;
         for (op, n) in &t.ops {
             match op {
                 Op::And => val &= n,
@@ -229,7 +242,7 @@ pub(crate) fn match_it(tests: &[Test], data: &[u8], len: u32) -> Option<bool> {
                 Op::At => {
                     let (nat, of) = at.overflowing_add(val);
                     if of {
-                        return Some(false);
+                        return Ok(false);
                     }
                     at = nat;
                     let pos = *n as u64;
@@ -237,17 +250,17 @@ pub(crate) fn match_it(tests: &[Test], data: &[u8], len: u32) -> Option<bool> {
                         || len < at as u64 + 4
                         || pos > len - at as u64 - 4
                     {
-                        return Some(false);
+                        return Ok(false);
                     }
-                    val = word(data, (at as u64 + pos) as usize).ok()?;
+                    val = word(b, (at as u64 + pos) as usize)?;
                 }
             }
         }
         if !t.values.iter().any(|(lo, hi)| *lo <= val && val <= *hi) {
-            return Some(false);
+            return Ok(false);
         }
     }
-    Some(true)
+    Ok(true)
 }
 
 impl Match for U32 {
@@ -311,9 +324,15 @@ impl Match for U32 {
         if cx.skb.tcp_rewritten {
             return MatchResult::Unknown("TCPMSS rewrote this packet's bytes earlier");
         }
-        match match_it(&self.tests, &cx.pkt.data, cx.pkt.ip_len) {
-            Some(r) => MatchResult::from_bool(r != self.invert),
-            None => MatchResult::Unknown("u32 reads bytes the capture did not keep"),
+        match match_it(&self.tests, &cx.skb.bytes(cx.pkt), cx.pkt.ip_len) {
+            Ok(r) => MatchResult::from_bool(r != self.invert),
+            Err(Unread::NotCaptured) => {
+                MatchResult::Unknown("u32 reads bytes the capture did not keep")
+            }
+            Err(Unread::Rewritten) => MatchResult::Unknown(
+                "u32 reads a transport checksum NAT or ECN rewrote (its value depends on \
+                 checksum offload)",
+            ),
         }
     }
     fn as_any(&self) -> &dyn Any {
@@ -354,6 +373,14 @@ mod tests {
         assert!(p("0=0x100000000").is_err());
     }
 
+    fn m(t: &[Test], d: &[u8]) -> Result<bool, Unread> {
+        let b = PacketBytes {
+            data: std::borrow::Cow::Borrowed(d),
+            unknown: None,
+        };
+        match_it(t, &b, 44)
+    }
+
     #[test]
     fn evaluation() {
         // IPv4 header (IHL 5), TCP to port 80 with 4 bytes of payload.
@@ -366,21 +393,35 @@ mod tests {
         d[23] = 80;
         let t = p("0>>22&0x3C@0>>16=80").unwrap();
         // (0x4500002c >> 22) & 0x3c = 0x14 = 20: the TCP header; its first word >> 16 = sport.
-        assert_eq!(match_it(&t, &d, 44), Some(false));
+        assert_eq!(m(&t, &d), Ok(false));
         let t = p("0>>22&0x3C@0&0xFFFF=80").unwrap();
-        assert_eq!(match_it(&t, &d, 44), Some(true));
+        assert_eq!(m(&t, &d), Ok(true));
         let t = p("6&0xFF=6").unwrap();
-        assert_eq!(match_it(&t, &d, 44), Some(true));
+        assert_eq!(m(&t, &d), Ok(true));
         // Past the packet: false; past the capture only: unknown.
         let t = p("41=0").unwrap();
-        assert_eq!(match_it(&t, &d, 44), Some(false));
-        assert_eq!(match_it(&t, &d[..30], 44), Some(false));
+        assert_eq!(m(&t, &d), Ok(false));
+        assert_eq!(m(&t, &d[..30]), Ok(false));
         let t = p("36=0").unwrap();
-        assert_eq!(match_it(&t, &d[..30], 44), None);
+        assert_eq!(m(&t, &d[..30]), Err(Unread::NotCaptured));
         let t = p("40=0").unwrap();
-        assert_eq!(match_it(&t, &d, 44), Some(true));
+        assert_eq!(m(&t, &d), Ok(true));
         // Shifts of 32 or more act modulo 32.
         let t = p("0<<32=0x4500002c").unwrap();
-        assert_eq!(match_it(&t, &d, 44), Some(true));
+        assert_eq!(m(&t, &d), Ok(true));
+        // A word over a rewritten checksum (TCP's, bytes 36..38) is unknown; its neighbours
+        // are not.
+        let b = PacketBytes {
+            data: std::borrow::Cow::Borrowed(&d[..]),
+            unknown: Some(36..38),
+        };
+        for (test, read) in [
+            ("35=0", Err(Unread::Rewritten)),
+            ("37=0", Err(Unread::Rewritten)),
+        ] {
+            assert_eq!(match_it(&p(test).unwrap(), &b, 44), read);
+        }
+        assert_eq!(match_it(&p("32=0").unwrap(), &b, 44), Ok(true));
+        assert_eq!(match_it(&p("38=0").unwrap(), &b, 44), Ok(true));
     }
 }

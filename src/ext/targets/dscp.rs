@@ -84,7 +84,10 @@ impl Target for Dscp {
         let _ = write!(out, " --set-dscp {:#04x}", self.dscp);
     }
     fn apply(&self, cx: &mut EvalCtx<'_>) -> TargetVerdict {
-        cx.skb.tos = apply_dscp(cx.skb.tos, self.dscp);
+        let new = apply_dscp(cx.skb.tos, self.dscp);
+        if new != cx.skb.tos {
+            cx.skb.change_dsfield(cx.pkt, new);
+        }
         TargetVerdict::Continue
     }
     fn table(&self) -> Option<TableKind> {

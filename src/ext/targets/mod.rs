@@ -10,6 +10,7 @@ pub mod connmark;
 pub(crate) mod connsecmark;
 pub mod ct;
 pub mod dscp;
+pub(crate) mod ecn;
 pub mod log;
 pub mod mark;
 pub(crate) mod masquerade;

@@ -134,7 +134,10 @@ impl Target for Tos {
         let _ = write!(out, " --set-tos {:#04x}/{:#04x}", self.value, self.mask);
     }
     fn apply(&self, cx: &mut EvalCtx<'_>) -> TargetVerdict {
-        cx.skb.tos = apply_tos(cx.skb.tos, self.value, self.mask);
+        let new = apply_tos(cx.skb.tos, self.value, self.mask);
+        if new != cx.skb.tos {
+            cx.skb.change_dsfield(cx.pkt, new);
+        }
         TargetVerdict::Continue
     }
     fn table(&self) -> Option<TableKind> {

@@ -126,7 +126,8 @@ impl Target for Ttl {
         let _ = write!(out, " --{p}-{m} {}", self.value);
     }
     fn apply(&self, cx: &mut EvalCtx<'_>) -> TargetVerdict {
-        cx.skb.ttl = apply_ttl(cx.skb.ttl, self.mode, self.value);
+        let new = apply_ttl(cx.skb.ttl, self.mode, self.value);
+        cx.skb.set_ttl(cx.pkt, new);
         TargetVerdict::Continue
     }
     fn table(&self) -> Option<TableKind> {

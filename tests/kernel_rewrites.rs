@@ -1,0 +1,179 @@
+//! Header rewrites against the kernel: what the rules after a rewrite read. The `ECN` target
+//! (TCP ECE/CWR flags, the IPv4 ECT bits), `TTL`, `TOS` and `DSCP`, the forwarding path's TTL
+//! decrement and NAT change the packet in place, checksums included; `-m ecn`, `u32` and
+//! `string` read the new bytes (`--tcp-flags` has no names for ECE and CWR). fwcheck computes each IPv4 header checksum update
+//! as the kernel makes it; a transport checksum rewritten in place depends on checksum offload,
+//! so a `u32` reading it is undecidable, and a `string` search is only where the pattern could
+//! lie over it.
+#[macro_use]
+mod kernel_harness;
+mod oracle_common;
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use fwcheck::compare::{compare, Comparison};
+use fwcheck::engine::{SimEnv, SimOptions};
+use fwcheck::lint::load_str;
+use fwcheck::oracle::Pacing;
+use fwcheck::ruleset::ParseOptions;
+use oracle_common::*;
+
+const ECE: u8 = 0x40;
+const CWR: u8 = 0x80;
+
+fn run(rules: &str, frames: &[Vec<u8>], router: bool) -> Comparison {
+    let loaded = load_str("rewrites.rules", rules, ParseOptions::default());
+    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+    let sim = SimOptions {
+        env: SimEnv {
+            hosts: vec![IpAddr::V4(HOST)],
+            tcp_loose: true,
+            ..SimEnv::default()
+        },
+        router,
+        ..SimOptions::default()
+    };
+    let cmp = compare(&loaded, decoded(frames), sim, Pacing::AsFastAsPossible).expect("compare");
+    assert_eq!(cmp.mismatches, 0, "{}\n{rules}", cmp.render(true));
+    cmp
+}
+
+/// What the kernel did, whether fwcheck was certain, and fwcheck's verdict, per frame.
+fn summary(cmp: &Comparison) -> Vec<(&'static str, bool, &'static str)> {
+    cmp.frames
+        .iter()
+        .map(|f| {
+            (
+                f.kernel.unwrap_or("-"),
+                f.fwcheck_certain,
+                f.fwcheck.unwrap_or("-"),
+            )
+        })
+        .collect()
+}
+
+/// The IPv4 header checksum of `frame` after `edit` (recomputed over the whole header).
+fn check_after(frame: &[u8], edit: impl Fn(&mut [u8])) -> u16 {
+    let mut h = frame[..20].to_vec();
+    edit(&mut h);
+    h[10] = 0;
+    h[11] = 0;
+    let c = csum(&h, 0);
+    // An incremental update and a recomputation differ only for a sum of zero.
+    assert!(c != 0 && c != 0xffff, "pick another IP id");
+    c
+}
+
+fn syn(dport: u16, flags: u8, id: u16, payload: &[u8]) -> Vec<u8> {
+    tcp_ip(
+        CLIENT.into(),
+        HOST.into(),
+        40000 + dport,
+        dport,
+        1,
+        0,
+        flags,
+        id,
+        payload,
+    )
+}
+
+/// A host: `ECN`, `TTL`, `TOS` and `DSCP` in mangle PREROUTING, and what filter INPUT reads
+/// after them.
+fn mangle_rewrites_are_what_later_rules_read() {
+    let frames = vec![
+        syn(80, SYN | ECE | CWR, 1, &[]), // flags cleared: ! --ecn-tcp-ece ! --ecn-tcp-cwr
+        syn(81, SYN, 2, &[]),             // ECE set: -m ecn --ecn-tcp-ece, DROP
+        syn(82, SYN, 3, &[]),             // ECE set: u32 reads flags 0x42, DROP
+        syn(83, SYN, 4, &[]),             // ECE set: u32 reads the TCP checksum, unknown
+        syn(84, SYN, 5, &[]),             // ECT 3: u32 reads TOS and the header checksum
+        syn(85, SYN, 6, &[]),             // TTL 9: u32 reads TTL and checksum
+        syn(86, SYN, 7, &[]),             // TOS 0x10: checksum
+        syn(87, SYN, 8, &[]),             // DSCP 0x2e: checksum
+        syn(88, SYN, 9, b"hello"),        // ECE set: "hello" found, DROP
+        syn(89, SYN, 10, b"world"),       // ECE set: "hello" cannot lie over the checksum
+        syn(90, SYN, 11, b"world"),       // TTL 9: u32 with the old TTL, ACCEPT
+    ];
+    let x84 = check_after(&frames[4], |h| h[1] |= 3);
+    let x85 = check_after(&frames[5], |h| h[8] = 9);
+    let x86 = check_after(&frames[6], |h| h[1] = 0x10);
+    let x87 = check_after(&frames[7], |h| h[1] = 0x2e << 2);
+    let rules = format!(
+        "*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n\
+        :OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n\
+        -A PREROUTING -p tcp -m tcp --dport 80 -j ECN --ecn-tcp-remove\n\
+        -A PREROUTING -p tcp -m tcp --dport 81:83 -j ECN --ecn-tcp-ece 1\n\
+        -A PREROUTING -p tcp -m tcp --dport 84 -j ECN --ecn-ip-ect 3\n\
+        -A PREROUTING -p tcp -m tcp --dport 85 -j TTL --ttl-set 9\n\
+        -A PREROUTING -p tcp -m tcp --dport 86 -j TOS --set-tos 0x10/0xff\n\
+        -A PREROUTING -p tcp -m tcp --dport 87 -j DSCP --set-dscp 0x2e\n\
+        -A PREROUTING -p tcp -m tcp --dport 88:89 -j ECN --ecn-tcp-ece 1\n\
+        -A PREROUTING -p tcp -m tcp --dport 90 -j TTL --ttl-set 9\nCOMMIT\n\
+        *filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+        -A INPUT -p tcp -m tcp --dport 80 -m ecn ! --ecn-tcp-ece ! --ecn-tcp-cwr -j DROP\n\
+        -A INPUT -p tcp -m tcp --dport 81 -m ecn --ecn-tcp-ece -j DROP\n\
+        -A INPUT -p tcp -m tcp --dport 82 -m u32 --u32 \"0>>22&0x3C@12>>16&0xFF=0x42\" -j DROP\n\
+        -A INPUT -p tcp -m tcp --dport 83 -m u32 --u32 \"0>>22&0x3C@16>>16=0x1:0xffff\" -j DROP\n\
+        -A INPUT -p tcp -m tcp --dport 84 -m u32 --u32 \"0>>16&0xFF=3&&8&0xFFFF={x84}\" -j DROP\n\
+        -A INPUT -p tcp -m tcp --dport 85 -m u32 --u32 \"5&0xFF=9&&8&0xFFFF={x85}\" -j DROP\n\
+        -A INPUT -p tcp -m tcp --dport 86 -m u32 --u32 \"8&0xFFFF={x86}\" -j DROP\n\
+        -A INPUT -p tcp -m tcp --dport 87 -m u32 --u32 \"8&0xFFFF={x87}\" -j DROP\n\
+        -A INPUT -p tcp -m tcp --dport 88:89 -m string --string \"hello\" --algo kmp -j DROP\n\
+        -A INPUT -p tcp -m tcp --dport 90 -m u32 --u32 \"5&0xFF=64\" -j DROP\nCOMMIT\n"
+    );
+    let cmp = run(&rules, &frames, false);
+    let mut want = vec![("DROP", true, "DROP"); 11];
+    want[3] = ("DROP", false, "ACCEPT");
+    want[9] = ("ACCEPT", true, "ACCEPT");
+    want[10] = ("ACCEPT", true, "ACCEPT");
+    assert_eq!(summary(&cmp), want, "{}", cmp.render(false));
+}
+
+/// A router: FORWARD reads the TTL `ip_forward` decremented and the checksum it updated, and
+/// the destination DNAT rewrote; the UDP checksum NAT rewrote is not known.
+fn forwarding_and_nat_rewrites_are_what_forward_reads() {
+    let far = Ipv4Addr::new(203, 0, 113, 5);
+    let to = Ipv4Addr::new(203, 0, 113, 9);
+    let frames = vec![
+        udp4(CLIENT, far, 40000, 5000, 21, b"payload"), // TTL 63 and its checksum: DROP
+        udp4(CLIENT, far, 40001, 53, 22, b"payload"),   // DNATed: new address, checksum
+        udp4(CLIENT, far, 40002, 54, 23, b"payload"),   // DNATed: u32 reads the UDP checksum
+        udp4(CLIENT, far, 40003, 55, 24, b"payload"),   // DNATed: "zzz" cannot lie over it
+        udp4(CLIENT, far, 40004, 5001, 25, b"payload"), // the TTL before: ACCEPT
+    ];
+    let x0 = check_after(&frames[0], |h| h[8] -= 1);
+    let x1 = check_after(&frames[1], |h| {
+        h[8] -= 1;
+        h[16..20].copy_from_slice(&to.octets());
+    });
+    let dst = u32::from(to);
+    let rules = format!(
+        "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+        :POSTROUTING ACCEPT [0:0]\n\
+        -A PREROUTING -p udp -m udp --dport 53:55 -j DNAT --to-destination {to}\nCOMMIT\n\
+        *filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+        -A FORWARD -p udp -m udp --dport 5000 -m u32 --u32 \"5&0xFF=63&&8&0xFFFF={x0}\" -j DROP\n\
+        -A FORWARD -p udp -m udp --dport 53 -m u32 --u32 \"16={dst:#x}&&8&0xFFFF={x1}\" -j DROP\n\
+        -A FORWARD -p udp -m udp --dport 54 -m u32 --u32 \"24&0xFFFF=0x1:0xffff\" -j DROP\n\
+        -A FORWARD -p udp -m udp --dport 55 -m string --string \"zzz\" --algo bm -j DROP\n\
+        -A FORWARD -p udp -m udp --dport 5001 -m u32 --u32 \"5&0xFF=64\" -j DROP\nCOMMIT\n"
+    );
+    let cmp = run(&rules, &frames, true);
+    assert_eq!(
+        summary(&cmp),
+        [
+            ("DROP", true, "DROP"),
+            ("DROP", true, "DROP"),
+            ("DROP", false, "ACCEPT"),
+            ("ACCEPT", true, "ACCEPT"),
+            ("ACCEPT", true, "ACCEPT"),
+        ],
+        "{}",
+        cmp.render(false)
+    );
+}
+
+kernel_tests!(
+    mangle_rewrites_are_what_later_rules_read,
+    forwarding_and_nat_rewrites_are_what_forward_reads
+);

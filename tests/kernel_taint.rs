@@ -184,6 +184,46 @@ fn uncertainty_follows_limit_buckets() {
     assert!(cmp.frames[2].fwcheck_certain, "{}", cmp.frames[2].line());
 }
 
+/// `statistic --mode nth` counters: the first datagram is accepted either way (by `-m owner`,
+/// which fwcheck cannot decide, or by the nth rule), but only in one world does it advance the
+/// nth counter. The kernel's owner rule matches (a root socket), so its counter starts at the
+/// second datagram: ACCEPT, then DROP. Before, fwcheck said a certain DROP, then a certain
+/// ACCEPT — both wrong; the counter is unknown from then on.
+fn uncertainty_follows_nth_counters() {
+    let rules = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+-A OUTPUT -d 198.51.100.7/32 -p udp -m owner --uid-owner 0 -j ACCEPT\n\
+-A OUTPUT -p udp -m statistic --mode nth --every 2 --packet 0 -j ACCEPT\n\
+-A OUTPUT -p udp -j DROP\nCOMMIT\n";
+    let h = HOST;
+    let frames = [
+        udp4(h, ip4("198.51.100.7"), 40000, 53, 1, b"a"),
+        udp4(h, ip4("198.51.100.8"), 40001, 53, 2, b"b"),
+        udp4(h, ip4("198.51.100.9"), 40002, 53, 3, b"c"),
+    ];
+    let loaded = load_str("nth-owner.rules", rules, ParseOptions::default());
+    assert!(!loaded.has_errors());
+    let sim = SimOptions {
+        env: SimEnv {
+            hosts: vec![h.into()],
+            ..SimEnv::default()
+        },
+        ..SimOptions::default()
+    };
+    let cmp = compare(&loaded, decoded(&frames), sim, Pacing::AsFastAsPossible).expect("compare");
+    assert_eq!(cmp.mismatches, 0, "{}", cmp.render(true));
+    let kernel: Vec<_> = cmp.frames.iter().map(|f| f.kernel).collect();
+    assert_eq!(
+        kernel,
+        [Some("ACCEPT"), Some("ACCEPT"), Some("DROP")],
+        "{}",
+        cmp.render(false)
+    );
+    let certain: Vec<_> = cmp.frames.iter().map(|f| f.fwcheck_certain).collect();
+    assert_eq!(certain, [true, false, false], "{}", cmp.render(false));
+    let why = cmp.frames[1].fwcheck_reason.as_deref().unwrap_or("");
+    assert!(why.contains("nth"), "{why}");
+}
+
 fn ip4(s: &str) -> std::net::Ipv4Addr {
     s.parse().unwrap()
 }
@@ -192,5 +232,6 @@ kernel_tests!(
     uncertainty_follows_the_connection,
     socket_owner_makes_owner_exact,
     uncertainty_follows_recent_lists,
-    uncertainty_follows_limit_buckets
+    uncertainty_follows_limit_buckets,
+    uncertainty_follows_nth_counters
 );

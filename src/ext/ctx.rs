@@ -495,13 +495,33 @@ pub struct LimitDoubt {
     /// The frame of the packet that raised it: the packet itself went the way it went up to
     /// there, so its own later rules still see exact buckets; the doubt starts with the next.
     pub frame: u64,
+    /// The count of events raised by frames before `frame`.
+    pub before: u64,
+}
+
+impl LimitDoubt {
+    /// The events a rule met by packet `frame` must have taken in: all of them, except those
+    /// this packet raised itself.
+    pub(crate) fn settled(&self, frame: u64) -> u64 {
+        if frame == self.frame {
+            self.before
+        } else {
+            self.epoch
+        }
+    }
 }
 
 impl Doubt {
     /// Every `limit` bucket may differ from the kernel's from `jiffies`/`ns` on: a packet may
     /// have taken another path there (`exempt`: the slot whose own answer was undecided).
     pub(crate) fn mark_limits(&mut self, jiffies: u64, ns: u64, exempt: Option<usize>, frame: u64) {
+        let before = if self.limits.frame == frame {
+            self.limits.before
+        } else {
+            self.limits.epoch
+        };
         self.limits = LimitDoubt {
+            before,
             epoch: self.limits.epoch + 1,
             jiffies,
             ns,

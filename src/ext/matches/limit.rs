@@ -515,6 +515,7 @@ mod tests {
                         ns: 0,
                         exempt: None,
                         frame,
+                        before: 0,
                     };
                     let mut w = worlds[0].clone();
                     w.take(now, 0);

@@ -4,7 +4,9 @@
 //! nth mode is exact: one counter per rule, starting at `every − packet` (after `every` is
 //! stored as N−1); each evaluation advances it (wrapping from N−1 to 0) and the packet matches
 //! when it becomes 0, so the (P+1)-th, (P+1+N)-th, … packets reaching the rule match. `!` inverts
-//! the result. random mode draws `get_random_u32() & 0x7FFFFFFF < round(P·2³¹)`: decided only
+//! the result. Once a packet may have gone another way in the kernel (an undecided match or
+//! verdict, as for `limit` buckets), the kernel's counter may differ by any amount: from then
+//! on the rule's answer is unknown (`--every 1` always matches and stays exact). random mode draws `get_random_u32() & 0x7FFFFFFF < round(P·2³¹)`: decided only
 //! for P = 0 (never) and P = 1 (always), `Unknown` otherwise.
 
 use std::any::Any;
@@ -14,6 +16,17 @@ use super::{bad, missing};
 use crate::diag::Diagnostic;
 use crate::ext::EvalCtx;
 use crate::ext::{Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx, XtType};
+
+/// An nth counter (`xt_statistic_priv.count`).
+#[derive(Debug, Clone)]
+struct Nth {
+    count: u32,
+    /// The doubt events (`Doubt::mark_limits`) taken in.
+    seen: u64,
+    /// Since one of them, the kernel's counter may differ: it is not known any more (every
+    /// value of it gives other answers, and nothing brings it back).
+    lost: bool,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -186,9 +199,32 @@ impl Match for Statistic {
         match self.mode {
             Some(Mode::Nth) => {
                 let start = self.every - self.packet;
-                let c = cx.ext.slot(cx.slot, || start);
-                let n = if *c == self.every { 0 } else { *c + 1 };
-                *c = n;
+                let epoch = cx.ext.doubt.limits().settled(cx.pkt.frame);
+                let c = cx.ext.slot(cx.slot, || Nth {
+                    count: start,
+                    seen: 0,
+                    lost: false,
+                });
+                if epoch != c.seen {
+                    // An earlier packet may have gone another way in the kernel since this
+                    // counter was last exact (`Doubt::mark_limits`): it may have reached this
+                    // rule more or fewer times there. (This packet's own doubt, raised before
+                    // this rule, counts from the next packet on, as for `limit` buckets.)
+                    c.seen = epoch;
+                    c.lost |= self.every > 0;
+                }
+                let n = if c.count == self.every {
+                    0
+                } else {
+                    c.count + 1
+                };
+                c.count = n;
+                if c.lost {
+                    return MatchResult::Unknown(
+                        "statistic --mode nth: an earlier uncertain packet may have advanced \
+                         this counter in the kernel",
+                    );
+                }
                 MatchResult::from_bool((n == 0) != self.invert)
             }
             _ => {

@@ -173,7 +173,56 @@ fn forwarding_and_nat_rewrites_are_what_forward_reads() {
     );
 }
 
+/// `TCPMSS` rewrites the TCP header (an MSS lowered, or one added after a header without
+/// options, the packet 4 bytes longer): `u32` still reads the IP header — the total length and
+/// the checksum `tcpmss_tg4` updated — and `string` the payload after the header; the TCP
+/// header itself is left undecided.
+fn tcpmss_leaves_the_ip_header_readable() {
+    let mss = |v: u16| {
+        let b = v.to_be_bytes();
+        vec![2, 4, b[0], b[1]]
+    };
+    let syn_opts = |dport: u16, opts: &[u8], payload: &[u8], id: u16| {
+        let (src, dst) = (CLIENT.into(), HOST.into());
+        let seg = tcp_seg_opts(src, dst, 41000 + dport, dport, 1, 0, SYN, opts, payload);
+        ipv4(CLIENT, HOST, 6, id, &seg)
+    };
+    let frames = vec![
+        syn_opts(80, &mss(1460), &[], 31), // lowered: length 44, protocol 6
+        syn_opts(81, &[], &[], 32),        // grown: length 40 -> 44, checksum
+        syn_opts(82, &mss(1460), &[], 33), // u32 reads the MSS option: undecided
+        syn_opts(83, &mss(1460), b"hello", 34), // "hello" after the header: found
+        syn_opts(84, &mss(1460), b"world", 35), // "hello": could it lie in the header?
+    ];
+    let x81 = check_after(&frames[1], |h| h[3] += 4);
+    let rules = format!(
+        "*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n\
+        :OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n\
+        -A PREROUTING -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1200\nCOMMIT\n\
+        *filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+        -A INPUT -p tcp -m tcp --dport 80 -m u32 --u32 \"6&0xFF=6&&0&0xFFFF=44\" -j DROP\n\
+        -A INPUT -p tcp -m tcp --dport 81 -m u32 --u32 \"0&0xFFFF=44&&8&0xFFFF={x81}\" -j DROP\n\
+        -A INPUT -p tcp -m tcp --dport 82 -m u32 --u32 \"0>>22&0x3C@20&0xFFFF=1200\" -j DROP\n\
+        -A INPUT -p tcp -m tcp --dport 83:84 -m string --string \"hello\" --algo kmp -j DROP\n\
+        COMMIT\n"
+    );
+    let cmp = run(&rules, &frames, false);
+    assert_eq!(
+        summary(&cmp),
+        [
+            ("DROP", true, "DROP"),
+            ("DROP", true, "DROP"),
+            ("DROP", false, "ACCEPT"),
+            ("DROP", true, "DROP"),
+            ("ACCEPT", false, "ACCEPT"),
+        ],
+        "{}",
+        cmp.render(false)
+    );
+}
+
 kernel_tests!(
+    tcpmss_leaves_the_ip_header_readable,
     mangle_rewrites_are_what_later_rules_read,
     forwarding_and_nat_rewrites_are_what_forward_reads
 );

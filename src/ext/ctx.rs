@@ -263,7 +263,7 @@ impl Skb {
     }
 
     /// The IPv4 header checksum now, when the capture kept it (IPv6 has none).
-    fn ip_check_now(&self, pkt: &crate::packet::Packet) -> Option<[u8; 2]> {
+    pub(crate) fn ip_check_now(&self, pkt: &crate::packet::Packet) -> Option<[u8; 2]> {
         if !pkt.src.is_ipv4() {
             return None;
         }
@@ -330,16 +330,18 @@ impl Skb {
 
     /// The packet's bytes as a rule reads them at this point (`u32`, `string`): the captured
     /// bytes with what the stack and the targets before rewrote in place — TOS or traffic
-    /// class, TTL or hop limit, the IPv4 header checksum, addresses and ports (NAT), TCP
-    /// flags (`ECN`) — and the transport checksum when it changed by an update fwcheck cannot
-    /// know. `pkt` is the packet at this point (NAT's rewrite of its fields included).
+    /// class, TTL or hop limit, the IP length and the IPv4 header checksum, addresses and
+    /// ports (NAT), TCP flags (`ECN`) — and, as unknown, the transport checksum when it
+    /// changed by an update fwcheck cannot know, or the TCP header `TCPMSS` rewrote. `pkt` is
+    /// the packet at this point (NAT's rewrite of its fields included).
     pub(crate) fn bytes<'p>(&self, pkt: &'p crate::packet::Packet) -> PacketBytes<'p> {
         use std::borrow::Cow;
         let untouched = self.tos == pkt.tos
             && self.ttl == pkt.ttl
             && self.ip_check.is_none()
             && self.tcp_flags.is_none()
-            && !self.l4_check_unknown;
+            && !self.l4_check_unknown
+            && !self.tcp_rewritten;
         if untouched {
             return PacketBytes {
                 data: Cow::Borrowed(&pkt.data[..]),
@@ -355,8 +357,11 @@ impl Skb {
             }
         };
         let l4 = pkt.ip_hdr_len as usize;
+        // `TCPMSS` added an option: the IPv4 total length or IPv6 payload length grew.
+        let len = self.len(pkt);
         match (pkt.src, pkt.dst) {
             (std::net::IpAddr::V4(s), std::net::IpAddr::V4(t)) => {
+                put(2, &(len as u16).to_be_bytes());
                 put(1, &[self.tos]);
                 put(8, &[self.ttl]);
                 if let Some(c) = self.ip_check {
@@ -373,6 +378,7 @@ impl Skb {
                         &[(b0 & 0xf0) | (self.tos >> 4), (self.tos << 4) | (b1 & 0x0f)],
                     );
                 }
+                put(4, &(len.saturating_sub(40) as u16).to_be_bytes());
                 put(7, &[self.ttl]);
                 if let (std::net::IpAddr::V6(s), std::net::IpAddr::V6(t)) = (s, t) {
                     put(8, &s.octets());
@@ -389,10 +395,19 @@ impl Skb {
                 put(l4 + 13, &[f]);
             }
         }
-        let unknown = (self.l4_check_unknown && pkt.frag.offset == 0)
-            .then(|| l4_check_field(pkt.proto))
-            .flatten()
-            .map(|r| l4 + r.start..l4 + r.end);
+        let unknown = if pkt.frag.offset != 0 {
+            None
+        } else if self.tcp_rewritten {
+            // `TCPMSS` rewrote the MSS option, or added one after the header, and the checksum:
+            // the whole TCP header as it is now.
+            let doff = pkt.data.get(l4 + 12).map(|b| usize::from(b >> 4) * 4);
+            let grown = if self.tcp_grown { 4 } else { 0 };
+            Some(l4..doff.map_or(usize::MAX, |d| l4 + d + grown))
+        } else if self.l4_check_unknown {
+            l4_check_field(pkt.proto).map(|r| l4 + r.start..l4 + r.end)
+        } else {
+            None
+        };
         PacketBytes {
             data: Cow::Owned(d),
             unknown,

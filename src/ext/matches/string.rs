@@ -252,9 +252,6 @@ impl Match for StringMatch {
         if self.algo == "fsm" {
             return MatchResult::Unknown("string --algo fsm is not simulated");
         }
-        if cx.skb.tcp_rewritten {
-            return MatchResult::Unknown("TCPMSS rewrote this packet's bytes earlier");
-        }
         let from = self.from as usize;
         let end = (self.to as usize).min(cx.pkt.ip_len as usize);
         if from >= end {
@@ -295,8 +292,8 @@ impl Match for StringMatch {
         }
         if maybe {
             return MatchResult::Unknown(if unknown.is_some() {
-                "the string may lie over a transport checksum NAT or ECN rewrote, or in bytes \
-                 the capture did not keep"
+                "the string may lie over transport-header bytes rewritten in place (NAT, ECN, \
+                 TCPMSS), or in bytes the capture did not keep"
             } else {
                 "the string may lie in bytes the capture did not keep"
             });

@@ -321,17 +321,14 @@ impl Match for U32 {
         out.push('"');
     }
     fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
-        if cx.skb.tcp_rewritten {
-            return MatchResult::Unknown("TCPMSS rewrote this packet's bytes earlier");
-        }
         match match_it(&self.tests, &cx.skb.bytes(cx.pkt), cx.pkt.ip_len) {
             Ok(r) => MatchResult::from_bool(r != self.invert),
             Err(Unread::NotCaptured) => {
                 MatchResult::Unknown("u32 reads bytes the capture did not keep")
             }
             Err(Unread::Rewritten) => MatchResult::Unknown(
-                "u32 reads a transport checksum NAT or ECN rewrote (its value depends on \
-                 checksum offload)",
+                "u32 reads transport-header bytes rewritten in place (a checksum NAT or ECN \
+                 updated, which depends on checksum offload, or what TCPMSS rewrote)",
             ),
         }
     }

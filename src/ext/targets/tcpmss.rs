@@ -14,10 +14,11 @@
 //!   its data offset drops the packet; an MSS option (found by the same walk as `-m tcpmss`)
 //!   larger than the new MSS is lowered (never raised); without one, and with no data after
 //!   the header and room in `doff`, one is added (4 bytes, `min(mss, 536)` for IPv4, `1220`
-//!   for IPv6). Clamping reads the path MTU, which fwcheck does not know. The new bytes are not
-//!   part of the packet model: the packet is marked rewritten (`-m tcpmss`, `--tcp-option`,
-//!   `u32` and `string` after it are undecidable) and, when an option was added, 4 bytes longer
-//!   (`-m length` and byte counters count them).
+//!   for IPv6). Clamping reads the path MTU, which fwcheck does not know. The new TCP header
+//!   bytes are not part of the packet model: the packet is marked rewritten (`-m tcpmss` and
+//!   `--tcp-option` after it read the MSS when `--set-mss` makes it known; `u32` and `string`
+//!   cannot read the TCP header) and, when an option was added, 4 bytes longer (`-m length`,
+//!   byte counters, and the IP header's length and checksum, updated as `tcpmss_tg4` does).
 
 use std::any::Any;
 use std::fmt::Write;
@@ -153,7 +154,15 @@ impl Target for Tcpmss {
             cx.skb.tcp_mss = self.mss.map(|m| if grown { m.min(cap) } else { m });
         }
         cx.skb.tcp_rewritten |= rewritten;
-        cx.skb.tcp_grown |= grown;
+        if grown {
+            // tcpmss_tg4: `csum_replace2(&iph->check, iph->tot_len, newlen)`.
+            if let Some(c) = cx.skb.ip_check_now(p) {
+                let old = (cx.skb.len(p) as u16).to_be_bytes();
+                let new = (cx.skb.len(p) as u16 + 4).to_be_bytes();
+                cx.skb.ip_check = Some(crate::packet::checksum::update::replace2(c, old, new));
+            }
+            cx.skb.tcp_grown = true;
+        }
         TargetVerdict::Continue
     }
     fn as_any(&self) -> &dyn Any {

@@ -267,14 +267,18 @@ impl<B: TokenBucket> Tracked<B> {
         jiffies: u64,
         ns: u64,
     ) -> MatchResult {
-        if d.epoch != self.seen && d.frame != frame {
+        // The events raised before this packet (its own count from the next packet on).
+        let settled = d.settled(frame);
+        if settled != self.seen {
             // The bucket's own undecided answer raised the last event: it tracks that itself.
-            let own = d.exempt == Some(slot) && d.epoch == self.seen + 1;
+            let own = settled == d.epoch && d.exempt == Some(slot) && d.epoch == self.seen + 1;
             if !own {
+                // When this packet raised events since (`settled` is older than `d`), the
+                // bucket is emptied at the later time: a lower low end, never a missed doubt.
                 self.hi.fill();
                 self.lo = Some(self.hi.empty_at(d.jiffies, d.ns));
             }
-            self.seen = d.epoch;
+            self.seen = settled;
         }
         let hi = self.hi.take(jiffies, ns);
         let Some(lo_b) = self.lo.as_mut() else {

@@ -221,7 +221,54 @@ fn tcpmss_leaves_the_ip_header_readable() {
     );
 }
 
+/// IPv6: `HL`, `TOS` and `DSCP` rewrite the hop limit and the traffic class (across the first
+/// two bytes of the header), and `u32` reads them.
+fn ipv6_rewrites_are_what_later_rules_read() {
+    let udp = |dport: u16| {
+        let (s, d) = (CLIENT6, HOST6);
+        ipv6(
+            s,
+            d,
+            17,
+            &udp_seg(s.into(), d.into(), 40000 + dport, dport, b"x"),
+        )
+    };
+    let frames: Vec<_> = [80, 81, 82, 83].map(udp).into();
+    let rules = "*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n\
+        :OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n\
+        -A PREROUTING -p udp -m udp --dport 80 -j HL --hl-set 9\n\
+        -A PREROUTING -p udp -m udp --dport 81 -j TOS --set-tos 0x10/0xff\n\
+        -A PREROUTING -p udp -m udp --dport 82 -j DSCP --set-dscp 0x2e\nCOMMIT\n\
+        *filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+        -A INPUT -p udp -m udp --dport 80 -m u32 --u32 \"4&0xFF=9\" -j DROP\n\
+        -A INPUT -p udp -m udp --dport 81 -m u32 --u32 \"0>>20&0xFF=0x10\" -j DROP\n\
+        -A INPUT -p udp -m udp --dport 82 -m u32 --u32 \"0>>20&0xFF=0xb8\" -j DROP\n\
+        -A INPUT -p udp -m udp --dport 83 -m u32 --u32 \"4&0xFF=64\" -j DROP\nCOMMIT\n";
+    let opts = ParseOptions {
+        family: fwcheck::netfilter::Family::V6,
+        ..ParseOptions::default()
+    };
+    let loaded = load_str("rewrites.rules.v6", rules, opts);
+    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+    let sim = SimOptions {
+        env: SimEnv {
+            hosts: host6(),
+            ..SimEnv::default()
+        },
+        ..SimOptions::default()
+    };
+    let cmp = compare(&loaded, decoded(&frames), sim, Pacing::AsFastAsPossible).expect("compare");
+    assert_eq!(cmp.mismatches, 0, "{}", cmp.render(true));
+    assert_eq!(
+        summary(&cmp),
+        [("DROP", true, "DROP"); 4],
+        "{}",
+        cmp.render(false)
+    );
+}
+
 kernel_tests!(
+    ipv6_rewrites_are_what_later_rules_read,
     tcpmss_leaves_the_ip_header_readable,
     mangle_rewrites_are_what_later_rules_read,
     forwarding_and_nat_rewrites_are_what_forward_reads

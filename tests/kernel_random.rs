@@ -453,9 +453,6 @@ fn other_tables(f: &Fam, r: &mut Rng) -> String {
                 "-j TTL --ttl-set 63",
                 "-j CLASSIFY --set-class 1:1",
             ]);
-            if *chain == "OUTPUT" && t.contains("TTL") {
-                continue;
-            }
             if t.contains("TCPMSS") {
                 if t.contains("clamp") && matches!(*chain, "PREROUTING" | "INPUT") {
                     continue;

@@ -251,7 +251,7 @@ pub struct Skb {
     pub(crate) tcp_flags: Option<u8>,
     /// NAT rewrote the addresses or ports, or `ECN` the TCP flags: the transport checksum
     /// changed too, by an update that depends on checksum offload (`CHECKSUM_PARTIAL`),
-    /// which a capture does not show.
+    /// which a capture does not show (and, for ICMP, what NAT rewrote inside the message).
     pub(crate) l4_check_unknown: bool,
 }
 
@@ -404,7 +404,18 @@ impl Skb {
             let grown = if self.tcp_grown { 4 } else { 0 };
             Some(l4..doff.map_or(usize::MAX, |d| l4 + d + grown))
         } else if self.l4_check_unknown {
-            l4_check_field(pkt.proto).map(|r| l4 + r.start..l4 + r.end)
+            match &pkt.l4 {
+                // NAT rewrote the quoted packet of an ICMP error too
+                // (`nf_nat_icmp_reply_translation`), or perhaps an echo's id, and the checksum.
+                crate::packet::L4::Icmp(i) | crate::packet::L4::Icmpv6(i) => {
+                    Some(if i.inner.is_some() {
+                        l4..usize::MAX
+                    } else {
+                        l4 + 2..l4 + 6
+                    })
+                }
+                _ => l4_check_field(pkt.proto).map(|r| l4 + r.start..l4 + r.end),
+            }
         } else {
             None
         };
@@ -421,7 +432,6 @@ fn l4_check_field(proto: u8) -> Option<std::ops::Range<usize>> {
     match proto {
         6 => Some(16..18),
         17 | 33 | 136 => Some(6..8),
-        58 => Some(2..4),
         132 => Some(8..12),
         _ => None,
     }

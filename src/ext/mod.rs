@@ -10,6 +10,7 @@ pub mod ctx;
 pub mod ipset;
 pub mod matches;
 pub mod registry;
+mod rewrite;
 pub mod targets;
 pub mod xtopt;
 
@@ -20,6 +21,7 @@ use crate::diag::{Diagnostic, Span};
 pub use crate::netfilter::Backend;
 use crate::netfilter::{Family, HookMask, TableKind};
 pub use ctx::*;
+pub(crate) use rewrite::PacketBytes;
 
 pub use xtopt::*;
 

@@ -253,6 +253,8 @@ pub struct Skb {
     /// changed too, by an update that depends on checksum offload (`CHECKSUM_PARTIAL`),
     /// which a capture does not show (and, for ICMP, what NAT rewrote inside the message).
     pub(crate) l4_check_unknown: bool,
+    /// The packet's bytes with those rewrites, made when a rule first reads them.
+    pub(crate) view: Option<Box<super::rewrite::RewrittenView>>,
 }
 
 impl Skb {

@@ -83,8 +83,10 @@ impl Skb {
     /// ports (NAT), TCP flags (`ECN`) — and, as unknown, the transport checksum when it
     /// changed by an update fwcheck cannot know, or the TCP header `TCPMSS` rewrote. `pkt` is
     /// the packet at this point (NAT's rewrite of its fields included).
-    pub(crate) fn bytes<'p>(&self, pkt: &'p Packet) -> PacketBytes<'p> {
-        use std::borrow::Cow;
+    ///
+    /// The rewritten copy is made once for each state of the packet (a router's every packet
+    /// has its TTL decremented, and a chain may hold many `string` rules), kept on the `Skb`.
+    pub(crate) fn bytes<'a>(&'a mut self, pkt: &'a Packet) -> PacketBytes<'a> {
         let untouched = self.tos == pkt.tos
             && self.ttl == pkt.ttl
             && self.ip_check.is_none()
@@ -93,11 +95,41 @@ impl Skb {
             && !self.tcp_rewritten;
         if untouched {
             return PacketBytes {
-                data: Cow::Borrowed(&pkt.data[..]),
+                data: &pkt.data,
                 unknown: None,
             };
         }
-        let mut d = pkt.data.to_vec();
+        let key = ViewKey {
+            tos: self.tos,
+            ttl: self.ttl,
+            ip_check: self.ip_check,
+            tcp_flags: self.tcp_flags,
+            l4_check_unknown: self.l4_check_unknown,
+            tcp_rewritten: self.tcp_rewritten,
+            tcp_grown: self.tcp_grown,
+            src: pkt.src,
+            dst: pkt.dst,
+            ports: pkt.ports(),
+        };
+        let fresh = self.view.as_ref().is_some_and(|v| v.key == key);
+        if !fresh {
+            let mut v = self.view.take().unwrap_or_default();
+            v.key = key;
+            v.data.clear();
+            v.data.extend_from_slice(&pkt.data);
+            v.unknown = self.rewrite(pkt, &mut v.data);
+            self.view = Some(v);
+        }
+        let v = self.view.as_deref().expect("just made");
+        PacketBytes {
+            data: &v.data,
+            unknown: v.unknown.clone(),
+        }
+    }
+
+    /// Writes into `d` (a copy of the captured bytes) what was rewritten; returns the bytes
+    /// whose value is unknown.
+    fn rewrite(&self, pkt: &Packet, d: &mut [u8]) -> Option<std::ops::Range<usize>> {
         let mut put = |at: usize, bytes: &[u8]| {
             for (i, b) in bytes.iter().enumerate() {
                 if let Some(x) = d.get_mut(at + i) {
@@ -144,7 +176,7 @@ impl Skb {
                 put(l4 + 13, &[f]);
             }
         }
-        let unknown = if pkt.frag.offset != 0 {
+        if pkt.frag.offset != 0 {
             None
         } else if self.tcp_rewritten {
             // `TCPMSS` rewrote the MSS option, or added one after the header, and the checksum:
@@ -165,10 +197,6 @@ impl Skb {
             }
         } else {
             None
-        };
-        PacketBytes {
-            data: Cow::Owned(d),
-            unknown,
         }
     }
 }
@@ -184,11 +212,52 @@ fn l4_check_field(proto: u8) -> Option<std::ops::Range<usize>> {
     }
 }
 
+/// What a rewritten copy of the packet was made from: the fields the rewrites change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ViewKey {
+    tos: u8,
+    ttl: u8,
+    ip_check: Option<[u8; 2]>,
+    tcp_flags: Option<u8>,
+    l4_check_unknown: bool,
+    tcp_rewritten: bool,
+    tcp_grown: bool,
+    src: std::net::IpAddr,
+    dst: std::net::IpAddr,
+    ports: Option<(u16, u16)>,
+}
+
+impl Default for ViewKey {
+    fn default() -> Self {
+        let any = std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
+        ViewKey {
+            tos: 0,
+            ttl: 0,
+            ip_check: None,
+            tcp_flags: None,
+            l4_check_unknown: false,
+            tcp_rewritten: false,
+            tcp_grown: false,
+            src: any,
+            dst: any,
+            ports: None,
+        }
+    }
+}
+
+/// The rewritten copy of a packet's bytes ([`Skb::bytes`]), and what it was made from.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RewrittenView {
+    key: ViewKey,
+    data: Vec<u8>,
+    unknown: Option<std::ops::Range<usize>>,
+}
+
 /// The bytes of a packet as a rule reads them ([`Skb::bytes`]).
 #[derive(Debug)]
 pub(crate) struct PacketBytes<'p> {
     /// From the IP header on, as far as the capture kept them.
-    pub(crate) data: std::borrow::Cow<'p, [u8]>,
+    pub(crate) data: &'p [u8],
     /// Bytes whose value fwcheck does not know (a transport checksum rewritten in place, the
     /// TCP header `TCPMSS` rewrote, what NAT rewrote inside an ICMP message).
     pub(crate) unknown: Option<std::ops::Range<usize>>,

@@ -372,7 +372,7 @@ mod tests {
 
     fn m(t: &[Test], d: &[u8]) -> Result<bool, Unread> {
         let b = PacketBytes {
-            data: std::borrow::Cow::Borrowed(d),
+            data: d,
             unknown: None,
         };
         match_it(t, &b, 44)
@@ -409,7 +409,7 @@ mod tests {
         // A word over a rewritten checksum (TCP's, bytes 36..38) is unknown; its neighbours
         // are not.
         let b = PacketBytes {
-            data: std::borrow::Cow::Borrowed(&d[..]),
+            data: &d[..],
             unknown: Some(36..38),
         };
         for (test, read) in [

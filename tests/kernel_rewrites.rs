@@ -14,6 +14,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use fwcheck::compare::{compare, Comparison};
 use fwcheck::engine::{SimEnv, SimOptions};
 use fwcheck::lint::load_str;
+use fwcheck::netfilter::Family;
 use fwcheck::oracle::Pacing;
 use fwcheck::ruleset::ParseOptions;
 use oracle_common::*;
@@ -21,35 +22,37 @@ use oracle_common::*;
 const ECE: u8 = 0x40;
 const CWR: u8 = 0x80;
 
-fn run(rules: &str, frames: &[Vec<u8>], router: bool) -> Comparison {
-    let loaded = load_str("rewrites.rules", rules, ParseOptions::default());
+/// Where the rules run: an IPv4 host, an IPv4 router, an IPv6 host.
+#[derive(Clone, Copy)]
+enum Setup {
+    Host,
+    Router,
+    Host6,
+}
+
+fn run(rules: &str, frames: &[Vec<u8>], setup: Setup) -> Comparison {
+    let (family, hosts) = match setup {
+        Setup::Host6 => (Family::V6, host6()),
+        _ => (Family::V4, vec![IpAddr::V4(HOST)]),
+    };
+    let opts = ParseOptions {
+        family,
+        ..ParseOptions::default()
+    };
+    let loaded = load_str("rewrites.rules", rules, opts);
     assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
     let sim = SimOptions {
         env: SimEnv {
-            hosts: vec![IpAddr::V4(HOST)],
+            hosts,
             tcp_loose: true,
             ..SimEnv::default()
         },
-        router,
+        router: matches!(setup, Setup::Router),
         ..SimOptions::default()
     };
     let cmp = compare(&loaded, decoded(frames), sim, Pacing::AsFastAsPossible).expect("compare");
     assert_eq!(cmp.mismatches, 0, "{}\n{rules}", cmp.render(true));
     cmp
-}
-
-/// What the kernel did, whether fwcheck was certain, and fwcheck's verdict, per frame.
-fn summary(cmp: &Comparison) -> Vec<(&'static str, bool, &'static str)> {
-    cmp.frames
-        .iter()
-        .map(|f| {
-            (
-                f.kernel.unwrap_or("-"),
-                f.fwcheck_certain,
-                f.fwcheck.unwrap_or("-"),
-            )
-        })
-        .collect()
 }
 
 /// The IPv4 header checksum of `frame` after `edit` (recomputed over the whole header).
@@ -121,12 +124,12 @@ fn mangle_rewrites_are_what_later_rules_read() {
         -A INPUT -p tcp -m tcp --dport 88:89 -m string --string \"hello\" --algo kmp -j DROP\n\
         -A INPUT -p tcp -m tcp --dport 90 -m u32 --u32 \"5&0xFF=64\" -j DROP\nCOMMIT\n"
     );
-    let cmp = run(&rules, &frames, false);
+    let cmp = run(&rules, &frames, Setup::Host);
     let mut want = vec![("DROP", true, "DROP"); 11];
     want[3] = ("DROP", false, "ACCEPT");
     want[9] = ("ACCEPT", true, "ACCEPT");
     want[10] = ("ACCEPT", true, "ACCEPT");
-    assert_eq!(summary(&cmp), want, "{}", cmp.render(false));
+    assert_eq!(judged(&cmp), want, "{}", cmp.render(false));
 }
 
 /// A router: FORWARD reads the TTL `ip_forward` decremented and the checksum it updated, and
@@ -158,9 +161,9 @@ fn forwarding_and_nat_rewrites_are_what_forward_reads() {
         -A FORWARD -p udp -m udp --dport 55 -m string --string \"zzz\" --algo bm -j DROP\n\
         -A FORWARD -p udp -m udp --dport 5001 -m u32 --u32 \"5&0xFF=64\" -j DROP\nCOMMIT\n"
     );
-    let cmp = run(&rules, &frames, true);
+    let cmp = run(&rules, &frames, Setup::Router);
     assert_eq!(
-        summary(&cmp),
+        judged(&cmp),
         [
             ("DROP", true, "DROP"),
             ("DROP", true, "DROP"),
@@ -206,9 +209,9 @@ fn tcpmss_leaves_the_ip_header_readable() {
         -A INPUT -p tcp -m tcp --dport 83:84 -m string --string \"hello\" --algo kmp -j DROP\n\
         COMMIT\n"
     );
-    let cmp = run(&rules, &frames, false);
+    let cmp = run(&rules, &frames, Setup::Host);
     assert_eq!(
-        summary(&cmp),
+        judged(&cmp),
         [
             ("DROP", true, "DROP"),
             ("DROP", true, "DROP"),
@@ -222,52 +225,62 @@ fn tcpmss_leaves_the_ip_header_readable() {
 }
 
 /// IPv6: `HL`, `TOS` and `DSCP` rewrite the hop limit and the traffic class (across the first
-/// two bytes of the header), and `u32` reads them.
+/// two bytes of the header), `TCPMSS` adding an option the payload length, and `u32` reads
+/// them.
 fn ipv6_rewrites_are_what_later_rules_read() {
+    let (s, d) = (CLIENT6, HOST6);
     let udp = |dport: u16| {
-        let (s, d) = (CLIENT6, HOST6);
-        ipv6(
-            s,
-            d,
-            17,
-            &udp_seg(s.into(), d.into(), 40000 + dport, dport, b"x"),
-        )
+        let seg = udp_seg(s.into(), d.into(), 40000 + dport, dport, b"x");
+        ipv6(s, d, 17, &seg)
     };
-    let frames: Vec<_> = [80, 81, 82, 83].map(udp).into();
+    let mut frames: Vec<_> = [80, 81, 82, 83].map(udp).into();
+    // A SYN without options: TCPMSS adds one, the payload length goes from 20 to 24.
+    frames.push(ipv6(
+        s,
+        d,
+        6,
+        &tcp_seg(s.into(), d.into(), 40084, 84, 1, 0, SYN, &[]),
+    ));
     let rules = "*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n\
         :OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n\
         -A PREROUTING -p udp -m udp --dport 80 -j HL --hl-set 9\n\
         -A PREROUTING -p udp -m udp --dport 81 -j TOS --set-tos 0x10/0xff\n\
-        -A PREROUTING -p udp -m udp --dport 82 -j DSCP --set-dscp 0x2e\nCOMMIT\n\
+        -A PREROUTING -p udp -m udp --dport 82 -j DSCP --set-dscp 0x2e\n\
+        -A PREROUTING -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1200\nCOMMIT\n\
         *filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
         -A INPUT -p udp -m udp --dport 80 -m u32 --u32 \"4&0xFF=9\" -j DROP\n\
         -A INPUT -p udp -m udp --dport 81 -m u32 --u32 \"0>>20&0xFF=0x10\" -j DROP\n\
         -A INPUT -p udp -m udp --dport 82 -m u32 --u32 \"0>>20&0xFF=0xb8\" -j DROP\n\
-        -A INPUT -p udp -m udp --dport 83 -m u32 --u32 \"4&0xFF=64\" -j DROP\nCOMMIT\n";
-    let opts = ParseOptions {
-        family: fwcheck::netfilter::Family::V6,
-        ..ParseOptions::default()
-    };
-    let loaded = load_str("rewrites.rules.v6", rules, opts);
-    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
-    let sim = SimOptions {
-        env: SimEnv {
-            hosts: host6(),
-            ..SimEnv::default()
-        },
-        ..SimOptions::default()
-    };
-    let cmp = compare(&loaded, decoded(&frames), sim, Pacing::AsFastAsPossible).expect("compare");
-    assert_eq!(cmp.mismatches, 0, "{}", cmp.render(true));
+        -A INPUT -p udp -m udp --dport 83 -m u32 --u32 \"4&0xFF=64\" -j DROP\n\
+        -A INPUT -p tcp -m tcp --dport 84 -m u32 --u32 \"4>>16=24\" -j DROP\nCOMMIT\n";
+    let cmp = run(rules, &frames, Setup::Host6);
     assert_eq!(
-        summary(&cmp),
-        [("DROP", true, "DROP"); 4],
+        judged(&cmp),
+        [("DROP", true, "DROP"); 5],
+        "{}",
+        cmp.render(false)
+    );
+}
+
+/// `set_ect_tcp` on a datagram too short for a TCP header: `skb_header_pointer` fails and
+/// `ecn_tg` returns NF_DROP. The same rule lets a whole SYN through.
+fn ecn_drops_a_datagram_without_a_tcp_header() {
+    let short = ipv4(CLIENT, HOST, 6, 41, &[0x9c, 0x40, 0, 80, 0, 0, 0, 1]);
+    let frames = vec![short, syn(80, SYN, 42, &[])];
+    let rules = "*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n\
+        :OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n\
+        -A PREROUTING -p tcp -j ECN --ecn-tcp-ece 1\nCOMMIT\n";
+    let cmp = run(rules, &frames, Setup::Host);
+    assert_eq!(
+        judged(&cmp),
+        [("DROP", true, "DROP"), ("ACCEPT", true, "ACCEPT")],
         "{}",
         cmp.render(false)
     );
 }
 
 kernel_tests!(
+    ecn_drops_a_datagram_without_a_tcp_header,
     ipv6_rewrites_are_what_later_rules_read,
     tcpmss_leaves_the_ip_header_readable,
     mangle_rewrites_are_what_later_rules_read,

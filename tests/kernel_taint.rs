@@ -34,13 +34,7 @@ fn uncertainty_follows_the_connection() {
     let decoded = decoded(&frames);
     let loaded = load_str("owner.rules", RULES, ParseOptions::default());
     assert!(!loaded.has_errors());
-    let sim = SimOptions {
-        env: SimEnv {
-            hosts: vec![h.into()],
-            ..SimEnv::default()
-        },
-        ..SimOptions::default()
-    };
+    let sim = host_sim();
     let cmp = compare(&loaded, decoded, sim, Pacing::AsFastAsPossible).expect("compare");
     assert_eq!(cmp.mismatches, 0, "{}", cmp.render(true));
     // The kernel: every packet passes (owner uid 0 matched the oracle's root socket).
@@ -109,13 +103,7 @@ fn uncertainty_follows_recent_lists() {
     ];
     let loaded = load_str("recent-owner.rules", rules, ParseOptions::default());
     assert!(!loaded.has_errors());
-    let sim = SimOptions {
-        env: SimEnv {
-            hosts: vec![h.into()],
-            ..SimEnv::default()
-        },
-        ..SimOptions::default()
-    };
+    let sim = host_sim();
     let cmp = compare(&loaded, decoded(&frames), sim, Pacing::AsFastAsPossible).expect("compare");
     assert_eq!(cmp.mismatches, 0, "{}", cmp.render(true));
     let kernel: Vec<_> = cmp.frames.iter().map(|f| f.kernel).collect();
@@ -161,13 +149,7 @@ fn uncertainty_follows_limit_buckets() {
     }
     let loaded = load_str("limit-owner.rules", rules, ParseOptions::default());
     assert!(!loaded.has_errors());
-    let sim = SimOptions {
-        env: SimEnv {
-            hosts: vec![h.into()],
-            ..SimEnv::default()
-        },
-        ..SimOptions::default()
-    };
+    let sim = host_sim();
     let cmp = compare(&loaded, packets, sim, Pacing::Realtime { speed: 1.0 }).expect("compare");
     assert_eq!(cmp.mismatches, 0, "{}", cmp.render(true));
     let kernel: Vec<_> = cmp.frames.iter().map(|f| f.kernel).collect();
@@ -202,13 +184,7 @@ fn uncertainty_follows_nth_counters() {
     ];
     let loaded = load_str("nth-owner.rules", rules, ParseOptions::default());
     assert!(!loaded.has_errors());
-    let sim = SimOptions {
-        env: SimEnv {
-            hosts: vec![h.into()],
-            ..SimEnv::default()
-        },
-        ..SimOptions::default()
-    };
+    let sim = host_sim();
     let cmp = compare(&loaded, decoded(&frames), sim, Pacing::AsFastAsPossible).expect("compare");
     assert_eq!(cmp.mismatches, 0, "{}", cmp.render(true));
     let kernel: Vec<_> = cmp.frames.iter().map(|f| f.kernel).collect();
@@ -222,6 +198,17 @@ fn uncertainty_follows_nth_counters() {
     assert_eq!(certain, [true, false, false], "{}", cmp.render(false));
     let why = cmp.frames[1].fwcheck_reason.as_deref().unwrap_or("");
     assert!(why.contains("nth"), "{why}");
+}
+
+/// The oracle's host, nothing else said about it.
+fn host_sim() -> SimOptions {
+    SimOptions {
+        env: SimEnv {
+            hosts: vec![HOST.into()],
+            ..SimEnv::default()
+        },
+        ..SimOptions::default()
+    }
 }
 
 fn ip4(s: &str) -> std::net::Ipv4Addr {

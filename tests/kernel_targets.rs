@@ -46,20 +46,6 @@ fn run(rules: &str, frames: &[Vec<u8>], loose: bool) -> (Comparison, Vec<String>
     (cmp, alts)
 }
 
-/// What the kernel did, whether fwcheck was certain, and fwcheck's verdict, per frame.
-fn summary(cmp: &Comparison) -> Vec<(&'static str, bool, &'static str)> {
-    cmp.frames
-        .iter()
-        .map(|f| {
-            (
-                f.kernel.unwrap_or("-"),
-                f.fwcheck_certain,
-                f.fwcheck.unwrap_or("-"),
-            )
-        })
-        .collect()
-}
-
 fn tproxy_without_a_transparent_socket_drops() {
     let rules = "*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n\
         :OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n\
@@ -72,7 +58,7 @@ fn tproxy_without_a_transparent_socket_drops() {
     ];
     let (cmp, alts) = run(rules, &frames, true);
     assert_eq!(
-        summary(&cmp),
+        judged(&cmp),
         [("DROP", false, "DROP"), ("ACCEPT", true, "ACCEPT")],
         "{}",
         cmp.render(false)
@@ -110,7 +96,7 @@ fn synproxy_consumes_syns_and_acks() {
     ];
     let (cmp, alts) = run(rules, &frames, false);
     assert_eq!(
-        summary(&cmp),
+        judged(&cmp),
         [
             ("DROP", true, "DROP"),
             ("DROP", false, "DROP"),
@@ -157,7 +143,7 @@ fn tcpmss_rewrites_what_later_rules_read() {
     ];
     let (cmp, _) = run(rules, &frames, true);
     assert_eq!(
-        summary(&cmp),
+        judged(&cmp),
         [
             ("DROP", true, "DROP"),
             ("ACCEPT", true, "ACCEPT"),

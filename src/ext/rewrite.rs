@@ -17,7 +17,7 @@ use crate::packet::{Packet, L4};
 
 impl Skb {
     /// The IPv4 header checksum now, when the capture kept it (IPv6 has none).
-    pub(crate) fn ip_check_now(&self, pkt: &Packet) -> Option<[u8; 2]> {
+    fn ip_check_now(&self, pkt: &Packet) -> Option<[u8; 2]> {
         if !pkt.src.is_ipv4() {
             return None;
         }
@@ -60,6 +60,23 @@ impl Skb {
             self.ip_check = Some(update::decrease_ttl(c));
         }
         self.ttl -= 1;
+    }
+
+    /// `ECN` rewrote the TCP flags byte (`set_ect_tcp`), and the TCP checksum with it.
+    pub(crate) fn set_tcp_flags(&mut self, flags: u8) {
+        self.tcp_flags = Some(flags);
+        self.l4_check_unknown = true;
+    }
+
+    /// `TCPMSS` added a 4-byte MSS option: the packet is longer, and `tcpmss_tg4` updates the
+    /// IPv4 total length and header checksum (`csum_replace2`).
+    pub(crate) fn grow_mss_option(&mut self, pkt: &Packet) {
+        if let Some(c) = self.ip_check_now(pkt) {
+            let old = (self.len(pkt) as u16).to_be_bytes();
+            let new = (self.len(pkt) as u16 + 4).to_be_bytes();
+            self.ip_check = Some(update::replace2(c, old, new));
+        }
+        self.tcp_grown = true;
     }
 
     /// NAT rewrote an IPv4 address from `old` to `new` (`nf_nat_ipv4_manip_pkt`:

@@ -351,6 +351,20 @@ pub fn timed_frames(packets: Vec<(u64, Vec<u8>)>) -> Vec<OracleFrame> {
 pub const A: Option<KernelVerdict> = Some(KernelVerdict::Accept);
 pub const D: Option<KernelVerdict> = Some(KernelVerdict::Drop);
 
+/// What the kernel did, whether fwcheck was certain, and fwcheck's verdict, per frame.
+pub fn judged(cmp: &fwcheck::compare::Comparison) -> Vec<(&'static str, bool, &'static str)> {
+    cmp.frames
+        .iter()
+        .map(|f| {
+            (
+                f.kernel.unwrap_or("-"),
+                f.fwcheck_certain,
+                f.fwcheck.unwrap_or("-"),
+            )
+        })
+        .collect()
+}
+
 pub fn verdicts(out: &[KernelOutcome]) -> Vec<Option<KernelVerdict>> {
     out.iter().map(|o| o.verdict).collect()
 }

@@ -170,8 +170,7 @@ impl Target for Ecn {
             new = (new & !CWR_BIT) | if self.cwr { CWR_BIT } else { 0 };
         }
         if new != flags {
-            cx.skb.tcp_flags = Some(new);
-            cx.skb.l4_check_unknown = true;
+            cx.skb.set_tcp_flags(new);
         }
         TargetVerdict::Continue
     }

@@ -155,13 +155,7 @@ impl Target for Tcpmss {
         }
         cx.skb.tcp_rewritten |= rewritten;
         if grown {
-            // tcpmss_tg4: `csum_replace2(&iph->check, iph->tot_len, newlen)`.
-            if let Some(c) = cx.skb.ip_check_now(p) {
-                let old = (cx.skb.len(p) as u16).to_be_bytes();
-                let new = (cx.skb.len(p) as u16 + 4).to_be_bytes();
-                cx.skb.ip_check = Some(crate::packet::checksum::update::replace2(c, old, new));
-            }
-            cx.skb.tcp_grown = true;
+            cx.skb.grow_mss_option(p);
         }
         TargetVerdict::Continue
     }

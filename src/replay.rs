@@ -932,7 +932,12 @@ impl<'r> Replayer<'r> {
         let Some(mut forks) = self.forks.take() else {
             return self.feed_one(pkt, now, sink);
         };
-        let logged = pkt.clone();
+        // The log's own copy of the bytes, so that its byte bound is what it holds (a share
+        // of the capture's read buffer would keep the whole buffer).
+        let logged = Packet {
+            data: pkt.data.detached(),
+            ..pkt.clone()
+        };
         let bytes = logged.data.len() + std::mem::size_of::<Packet>();
         if !forks.shadows.is_empty() {
             forks.give_shadows(&Logged::Feed(logged.clone(), now), bytes);

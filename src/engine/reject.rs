@@ -1,8 +1,6 @@
 //! The packet REJECT sends back (`nf_send_reset` / `nf_send_unreach` / `icmp_send`), built so the
 //! engine can run it through the host's OUTPUT path.
 
-use std::sync::Arc;
-
 use crate::ext::RejectReply;
 use crate::packet::{
     tcp_flags as F, ChecksumMode, Family, FragInfo, IcmpInfo, InnerPacket, LinkInfo, Packet,
@@ -48,7 +46,7 @@ pub(crate) fn build_reply(
         l4: L4::Other,
         l4_checksum_ok: Some(true),
         payload_len: 0,
-        data: Arc::from(Vec::<u8>::new()),
+        data: Default::default(),
         ..Packet::default()
     };
     match reply {

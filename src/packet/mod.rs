@@ -20,6 +20,8 @@
 //!   * [`gen`] — synthetic traffic profiles (`fwcheck gen`).
 //!   * [`flowspec`] — the ad-hoc what-if flow grammar (`--flow`).
 //! * [`checksum`] — Internet checksum helpers, the one implementation both halves use.
+//! * [`shared`] — [`SharedBytes`], a packet's bytes as a range of the capture buffer it was
+//!   read from.
 //!
 //! # The decoding contract (what the engine can rely on)
 //!
@@ -298,7 +300,7 @@ pub struct Packet {
     /// The IP packet bytes (from the IP header on), as captured (possibly shorter than
     /// `ip_len` when the capture was truncated). Used by payload-inspecting matches
     /// (`u32`, `string`) and by analyses (ICMP payload entropy).
-    pub data: Arc<[u8]>,
+    pub data: SharedBytes,
     /// Decoding findings: truncation, malformed headers (see [`Anomalies`]). Empty for a clean
     /// packet.
     pub anomalies: Anomalies,
@@ -445,7 +447,7 @@ impl Default for Packet {
             l4: L4::Other,
             l4_checksum_ok: None,
             payload_len: 0,
-            data: Arc::from(&[][..]),
+            data: SharedBytes::default(),
             anomalies: Anomalies::empty(),
             reassembled_from: None,
             frag_bounds: None,
@@ -533,6 +535,7 @@ impl Packet {
 
 pub mod checksum;
 pub(crate) mod ingest;
+pub mod shared;
 pub mod traffic;
 
 // The sub-modules by their own names, as the rest of the crate uses them.
@@ -543,6 +546,7 @@ pub use capture::{CaptureError, CaptureFormat, CaptureReader, ReadStats};
 pub use conversation::{Conversation, Endpoint, Side};
 pub use defrag::{DefragEvent, Defragmenter};
 pub use problem::{PacketProblem, ProblemKind};
+pub use shared::SharedBytes;
 pub use writer::write_pcap;
 
 /// IP protocol numbers used throughout.

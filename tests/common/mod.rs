@@ -2,7 +2,6 @@
 #![allow(dead_code, clippy::too_many_arguments)]
 
 use std::net::IpAddr;
-use std::sync::Arc;
 
 use fwcheck::engine::{Engine, Outcome, SimEnv, SimOptions};
 use fwcheck::lint::{load_str, Loaded};
@@ -77,7 +76,7 @@ fn base(
         l4,
         l4_checksum_ok: Some(true),
         payload_len: payload,
-        data: Arc::from(vec![0u8; 0]),
+        data: Default::default(),
         ..Packet::default()
     }
 }
@@ -187,6 +186,6 @@ pub fn with_payload(mut p: Packet, payload: &[u8], captured: usize) -> Packet {
         u.length = 8 + payload.len() as u16;
     }
     data.truncate(captured);
-    p.data = Arc::from(data);
+    p.data = data.into();
     p
 }

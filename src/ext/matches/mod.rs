@@ -165,7 +165,6 @@ pub(crate) fn conflict(
 #[cfg(test)]
 mod eval_tests {
     use std::net::IpAddr;
-    use std::sync::Arc;
 
     use crate::conntrack::Conntrack;
     use crate::diag::Span;
@@ -210,7 +209,7 @@ mod eval_tests {
             }),
             l4_checksum_ok: None,
             payload_len: 0,
-            data: Arc::from(data),
+            data: data.into(),
             ..Packet::default()
         }
     }

@@ -36,8 +36,11 @@ use pcap_file::pcapng::{Block, ContentValidationError, PcapNgReadError, PcapNgRe
 use pcap_file::Endianness;
 use serde::Serialize;
 
-use crate::packet::decode::{decode_frame, is_supported_linktype, linktype_label, FrameMeta};
+use crate::packet::decode::{
+    decode_frame, decode_shared_frame, is_supported_linktype, linktype_label, FrameMeta,
+};
 use crate::packet::problem::{PacketProblem, ProblemKind};
+use crate::packet::SharedBytes;
 use crate::packet::{Packet, Timestamp};
 
 /// Errors that prevent reading a capture at all.
@@ -238,11 +241,13 @@ impl<R: Read> Read for Counting<R> {
 pub(crate) const MAX_RECORD: u32 = 262_144;
 
 /// Classic pcap records, framed here rather than by pcap-file so that every record header is
-/// checked before its data is read: one fixed buffer (grown only for a record bigger than it,
-/// which the caplen check bounds), each record handed out as a slice of it (no copy).
+/// checked before its data is read: one buffer (grown only for a record bigger than it, which
+/// the caplen check bounds), each record handed out as a shared range of it ([`SharedBytes`]:
+/// no copy). The buffer is refilled in place when no packet refers to it any more; while one
+/// does, the unread rest moves to a fresh buffer and the old one goes with its last packet.
 struct PcapRecords<R> {
     src: R,
-    buf: Vec<u8>,
+    buf: Arc<[u8]>,
     /// Start of unread data in `buf`, and its end.
     pos: usize,
     len: usize,
@@ -262,7 +267,7 @@ impl<R: Read> PcapRecords<R> {
     fn new(src: R, big_endian: bool) -> Self {
         PcapRecords {
             src,
-            buf: vec![0; READ_BUFFER],
+            buf: Arc::from(vec![0; READ_BUFFER]),
             pos: 0,
             len: 0,
             eof: false,
@@ -281,15 +286,31 @@ impl<R: Read> PcapRecords<R> {
             return Ok(true);
         }
         if self.buf.len() - self.pos < need {
-            self.buf.copy_within(self.pos..self.len, 0);
+            let size = self.buf.len().max(need);
+            let (pos, len) = (self.pos, self.len);
+            match Arc::get_mut(&mut self.buf) {
+                Some(b) if b.len() >= need => b.copy_within(pos..len, 0),
+                _ => {
+                    let mut fresh = vec![0; size];
+                    fresh[..len - pos].copy_from_slice(&self.buf[pos..len]);
+                    self.buf = Arc::from(fresh);
+                }
+            }
             self.len -= self.pos;
             self.pos = 0;
-            if self.buf.len() < need {
-                self.buf.resize(need, 0);
-            }
         }
-        while self.available() < need && !self.eof {
-            match self.src.read(&mut self.buf[self.len..]) {
+        let buf = match Arc::get_mut(&mut self.buf) {
+            Some(b) => b,
+            None => {
+                // Packets still share the bytes already read: keep those, read into a copy.
+                let mut fresh = vec![0; self.buf.len()];
+                fresh[..self.len].copy_from_slice(&self.buf[..self.len]);
+                self.buf = Arc::from(fresh);
+                Arc::get_mut(&mut self.buf).expect("a fresh buffer is not shared")
+            }
+        };
+        while self.len - self.pos < need && !self.eof {
+            match self.src.read(&mut buf[self.len..]) {
                 Ok(0) => self.eof = true,
                 Ok(n) => self.len += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -325,14 +346,17 @@ impl<R: Read> PcapRecords<R> {
 
     /// The data of the record whose header [`Self::header`] returned (`caplen` bytes), consuming
     /// the record; `Ok(None)` when the file ends first.
-    fn data(&mut self, caplen: u32) -> io::Result<Option<&[u8]>> {
+    fn data(&mut self, caplen: u32) -> io::Result<Option<SharedBytes>> {
         let total = 16 + caplen as usize;
         if !self.fill(total)? {
             return Ok(None);
         }
         let start = self.pos + 16;
         self.pos += total;
-        Ok(Some(&self.buf[start..start + caplen as usize]))
+        Ok(Some(SharedBytes::range_of(
+            &self.buf,
+            start..start + caplen as usize,
+        )))
     }
 }
 
@@ -771,7 +795,7 @@ impl<R: Read> CaptureReader<R> {
                         interface: 0,
                         wire_len: hdr.orig_len,
                     };
-                    let r = decode_frame(&meta, data);
+                    let r = decode_shared_frame(&meta, &data);
                     self.frame = frame;
                     self.stats.frames += 1;
                     self.next_record += 16 + u64::from(hdr.caplen);

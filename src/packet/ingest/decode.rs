@@ -11,7 +11,6 @@
 //! and one for TCP SACK blocks when present.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::sync::Arc;
 
 use pnet_packet::ethernet::EthernetPacket;
 use pnet_packet::icmp::IcmpPacket;
@@ -22,6 +21,7 @@ use pnet_packet::udp::UdpPacket;
 
 use crate::packet::checksum;
 use crate::packet::problem::{ethertype_name, PacketProblem, ProblemKind};
+use crate::packet::SharedBytes;
 use crate::packet::{
     proto, Anomalies, Family, FragInfo, IcmpInfo, InnerPacket, LinkInfo, Packet, PktType, TcpInfo,
     TcpOptions, Timestamp, UdpInfo, L4,
@@ -185,6 +185,31 @@ fn skip_vlan_tags(
 
 /// Decodes one captured frame of link type `meta.linktype`.
 pub fn decode_frame(meta: &FrameMeta, frame: &[u8]) -> Result<Packet, PacketProblem> {
+    decode_frame_in(meta, frame, None)
+}
+
+/// [`decode_frame`] of a frame held in a shared capture buffer: the packet's bytes are a range
+/// of that buffer, not a copy.
+pub(crate) fn decode_shared_frame(
+    meta: &FrameMeta,
+    frame: &SharedBytes,
+) -> Result<Packet, PacketProblem> {
+    decode_frame_in(meta, frame, Some(frame))
+}
+
+/// The packet's bytes: a range of `owner` when it holds them, else a copy.
+fn packet_bytes(owner: Option<&SharedBytes>, bytes: &[u8]) -> SharedBytes {
+    match owner {
+        Some(o) => o.slice_ref(bytes),
+        None => SharedBytes::copy_from(bytes),
+    }
+}
+
+fn decode_frame_in(
+    meta: &FrameMeta,
+    frame: &[u8],
+    owner: Option<&SharedBytes>,
+) -> Result<Packet, PacketProblem> {
     let mut link = LinkInfo {
         linktype: meta.linktype,
         interface: meta.interface,
@@ -316,7 +341,7 @@ pub fn decode_frame(meta: &FrameMeta, frame: &[u8]) -> Result<Packet, PacketProb
     let wire = (meta.wire_len as usize)
         .max(frame.len())
         .saturating_sub(off);
-    decode_ip(meta, link, l3, wire, family)
+    decode_ip_in(meta, link, l3, wire, family, owner)
 }
 
 /// Decodes an IP packet starting at `bytes[0]`. `wire_len` is the number of IP-layer bytes the
@@ -328,6 +353,18 @@ pub fn decode_ip(
     bytes: &[u8],
     wire_len: usize,
     family: Option<Family>,
+) -> Result<Packet, PacketProblem> {
+    decode_ip_in(meta, link, bytes, wire_len, family, None)
+}
+
+/// [`decode_ip`] of bytes that `owner`, when given, holds (see [`packet_bytes`]).
+pub(crate) fn decode_ip_in(
+    meta: &FrameMeta,
+    link: LinkInfo,
+    bytes: &[u8],
+    wire_len: usize,
+    family: Option<Family>,
+    owner: Option<&SharedBytes>,
 ) -> Result<Packet, PacketProblem> {
     let wire_len = wire_len.max(bytes.len());
     let Some(&first) = bytes.first() else {
@@ -357,8 +394,8 @@ pub fn decode_ip(
         }
     };
     match fam {
-        Family::V4 => decode_v4(meta, link, bytes, wire_len),
-        Family::V6 => decode_v6(meta, link, bytes, wire_len),
+        Family::V4 => decode_v4(meta, link, bytes, wire_len, owner),
+        Family::V6 => decode_v6(meta, link, bytes, wire_len, owner),
     }
 }
 
@@ -392,6 +429,7 @@ fn decode_v4(
     link: LinkInfo,
     bytes: &[u8],
     wire_len: usize,
+    owner: Option<&SharedBytes>,
 ) -> Result<Packet, PacketProblem> {
     let Some(ip) = Ipv4Packet::new(bytes) else {
         return Err(problem(
@@ -457,7 +495,7 @@ fn decode_v4(
         anomalies.set(Anomalies::IP_BAD_OPTIONS);
     }
     let data_end = bytes.len().min(tot);
-    let data: Arc<[u8]> = Arc::from(&bytes[..data_end]);
+    let data = packet_bytes(owner, &bytes[..data_end]);
     let ip_checksum_ok = checksum::verify(&bytes[..hl]);
     let flags = ip.get_flags();
     let frag = FragInfo {
@@ -588,6 +626,7 @@ fn decode_v6(
     link: LinkInfo,
     bytes: &[u8],
     wire_len: usize,
+    owner: Option<&SharedBytes>,
 ) -> Result<Packet, PacketProblem> {
     let Some(ip) = Ipv6Packet::new(bytes) else {
         return Err(problem(
@@ -612,7 +651,7 @@ fn decode_v6(
         anomalies.set(Anomalies::IP_PADDED);
     }
     let data_end = bytes.len().min(ip_len);
-    let data: Arc<[u8]> = Arc::from(&bytes[..data_end]);
+    let data = packet_bytes(owner, &bytes[..data_end]);
     let tc = ((bytes[0] & 0x0f) << 4) | (bytes[1] >> 4);
     let walk = walk_ipv6_ext(&data, ip.get_next_header().0, 40, data.len());
     let mut frag = FragInfo::default();

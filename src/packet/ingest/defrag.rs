@@ -52,7 +52,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::packet::decode::{decode_ip, walk_ipv6_ext, FrameMeta};
-use crate::packet::{checksum, proto, Anomalies, Family, LinkInfo, Packet, Timestamp};
+use crate::packet::{checksum, proto, Anomalies, Family, LinkInfo, Packet, SharedBytes, Timestamp};
 
 /// Why a fragment or queue was dropped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -188,7 +188,7 @@ struct Frag {
     off: usize,
     end: usize,
     /// The fragment's IP bytes and where its fragmentable data starts.
-    data: Arc<[u8]>,
+    data: SharedBytes,
     start: usize,
     frame: u64,
 }
@@ -664,7 +664,8 @@ impl Defragmenter {
         let f = Frag {
             off,
             end,
-            data: Arc::clone(&pkt.data),
+            // Kept until the datagram completes: its own copy, not a share of a read buffer.
+            data: pkt.data.detached(),
             start: hl,
             frame,
         };
@@ -738,7 +739,7 @@ impl Defragmenter {
     fn push_v6(&mut self, pkt: Packet) -> Option<Packet> {
         let frame = pkt.frame;
         let ts = self.now;
-        let data = Arc::clone(&pkt.data);
+        let data = pkt.data.clone();
         if data.len() < 40 || data[4..6] == [0, 0] {
             self.events.push(DefragEvent::PassedThrough {
                 frame,
@@ -831,7 +832,7 @@ impl Defragmenter {
         let f = Frag {
             off,
             end,
-            data: Arc::clone(&data),
+            data: data.detached(),
             start,
             frame,
         };

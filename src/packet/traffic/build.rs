@@ -6,9 +6,9 @@
 //! ([`crate::packet::flowspec`]) and test fixtures, plus IPv4/IPv6 fragmentation of built packets.
 
 use std::net::IpAddr;
-use std::sync::Arc;
 
 use crate::packet::checksum;
+use crate::packet::SharedBytes;
 use crate::packet::{
     proto, Anomalies, Family, FragInfo, IcmpInfo, InnerPacket, LinkInfo, Packet, TcpInfo,
     TcpOptions, Timestamp, UdpInfo, L4,
@@ -362,7 +362,7 @@ pub fn build(spec: &PacketSpec, frame: u64, ts: Timestamp, link: LinkInfo) -> Pa
         l4,
         l4_checksum_ok: ck.map(|_| true),
         payload_len,
-        data: Arc::from(data),
+        data: SharedBytes::from(data),
         anomalies: Anomalies::empty(),
         reassembled_from: None,
         frag_bounds: None,

@@ -511,3 +511,70 @@ fn a_ruleset_that_does_not_load_still_gives_complete_ci_documents() {
         }
     }
 }
+
+/// The same clause on two rules tests the same thing only when nothing between them can change
+/// what it reads and the match keeps no state of its own (kernel-checked in kernel_shadow.rs).
+#[test]
+fn shadowing_needs_the_same_test_at_both_rules() {
+    let lines = |text: &str| -> Vec<(&'static str, Option<usize>)> {
+        let l = rules(text);
+        fwcheck::analysis::shadow::check(&l.ruleset)
+            .iter()
+            .map(|f| (f.code, f.line))
+            .collect()
+    };
+    let mark = "-m mark --mark 0x1 -j ACCEPT\n";
+    // A chain that only logs changes nothing; one that sets a mark (two calls deep) does.
+    let logs = format!(
+        "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n:a - [0:0]\n:b - [0:0]\n\
+         -A INPUT {mark}-A INPUT -j a\n-A INPUT {mark}-A a -j b\n-A b -j LOG\nCOMMIT\n"
+    );
+    assert_eq!(lines(&logs), vec![("FW007", Some(9))]);
+    let marks = logs.replace("-A b -j LOG", "-A b -j MARK --set-mark 0x1");
+    assert_eq!(lines(&marks), vec![]);
+    // Stateful and unknown matches: never the same test twice.
+    for clause in [
+        "-m recent --rcheck --name x",
+        "-m hashlimit --hashlimit-upto 1/sec --hashlimit-name h",
+        "-m statistic --mode random --probability 0.5",
+        "-m quota --quota 1000",
+        "-m connlimit --connlimit-above 2",
+        "-m set --match-set s src --packets-gt 3",
+    ] {
+        let text = format!(
+            "{HEAD}-A INPUT -p tcp {clause} -j ACCEPT\n-A INPUT -p tcp {clause} -j ACCEPT\nCOMMIT\n"
+        );
+        assert_eq!(lines(&text), vec![], "{clause}");
+    }
+    let set = format!(
+        "{HEAD}-A INPUT -m set --match-set s src -j DROP\n-A INPUT -m set --match-set s src -j DROP\nCOMMIT\n"
+    );
+    assert_eq!(lines(&set).len(), 1);
+    // --ctstate SNAT/DNAT: any state of a NATed connection.
+    let ct = |a: &str, b: &str| {
+        lines(&format!(
+            "{HEAD}-A INPUT -m conntrack --ctstate {a} -j ACCEPT\n-A INPUT -m conntrack --ctstate {b} -j ACCEPT\nCOMMIT\n"
+        ))
+        .len()
+    };
+    assert_eq!(ct("RELATED,ESTABLISHED", "SNAT"), 0);
+    assert_eq!(ct("RELATED,ESTABLISHED", "DNAT"), 0);
+    assert_eq!(ct("ESTABLISHED,DNAT", "DNAT"), 1);
+    assert_eq!(ct("INVALID,NEW,RELATED,ESTABLISHED,UNTRACKED", "DNAT"), 1);
+    assert_eq!(ct("RELATED,ESTABLISHED", "ESTABLISHED"), 1);
+    assert_eq!(ct("NEW", "NEW,DNAT"), 0);
+    // An ECN target between two ECE tests: a packet without ECE at the first rule has it at
+    // the second.
+    let mangle = "*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n\
+         -A PREROUTING -p tcp -m ecn --ecn-tcp-ece -j DROP\n\
+         -A PREROUTING -p tcp -j ECN --ecn-tcp-ece 1\n\
+         -A PREROUTING -p tcp -m ecn --ecn-tcp-ece -j DROP\nCOMMIT\n";
+    assert_eq!(lines(mangle), vec![]);
+    // In raw, CT --notrack between two state tests makes the packet UNTRACKED.
+    let raw = "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A PREROUTING -m conntrack --ctstate UNTRACKED -j DROP\n\
+         -A PREROUTING -p udp -j CT --notrack\n\
+         -A PREROUTING -m conntrack --ctstate UNTRACKED -j DROP\nCOMMIT\n";
+    assert_eq!(lines(raw), vec![]);
+    assert_eq!(lines(&raw.replace("-j CT --notrack", "-j TRACE")).len(), 1);
+}

@@ -22,7 +22,9 @@ use std::net::IpAddr;
 
 use super::cover_index::{CoverIndex, SrcIndex};
 use super::services::{addr_in, dports};
-use super::shadow::{addr_covers, covers, covers_with, space, terminal, Space};
+use super::shadow::{
+    addr_covers, covers_with, modifying_chains, space, terminal, ChainEffects, Space,
+};
 use super::synth::{self, Synth};
 use super::*;
 use crate::conntrack::state;
@@ -403,7 +405,9 @@ fn partial_shadow(
     indexed: bool,
     scratch: &mut Scratch,
 ) {
-    let c = &rs.table(TableKind::Filter).expect("filter").chains[ci];
+    let t = rs.table(TableKind::Filter).expect("filter");
+    let c = &t.chains[ci];
+    let fx = ChainEffects::new(t, c, &modifying_chains(t));
     // Earlier ACCEPTs that take new connections (not only -i lo).
     let mut accepts: Vec<usize> = Vec::new();
     let mut accept_index = SrcIndex::default();
@@ -443,9 +447,11 @@ fn partial_shadow(
         }
         // Fully shadowed is FW006's.
         let covered = if indexed {
-            terminals.first(sj, j, |i| covers(&spaces[i], sj)).is_some()
+            terminals
+                .first(sj, j, |i| fx.covers(&spaces[i], i, sj, j))
+                .is_some()
         } else {
-            (0..j).any(|i| terminal(&c.rules[i]).is_some() && covers(&spaces[i], sj))
+            (0..j).any(|i| terminal(&c.rules[i]).is_some() && fx.covers(&spaces[i], i, sj, j))
         };
         if covered {
             continue;

@@ -6,9 +6,19 @@
 //! interfaces, protocol, fragment flag, TCP/UDP ports and flags, ICMP type/code, conntrack
 //! state. `covers(a, b)` holds when every packet `b` can match, `a` matches too. Extra matches
 //! on `b` only shrink its set, so they do not prevent the conclusion. A match on `a` that is not
-//! modelled (multiport, limit, recent, …) allows the conclusion only when `b` carries the very
-//! same clause; otherwise nothing is concluded (no guess). Only single-rule coverage is
-//! detected (not a rule covered by several earlier rules together).
+//! modelled (multiport, mark, set, …) allows the conclusion only when `b` carries the very
+//! same clause, and only when that clause tests the same thing at both rules:
+//! * never for a match whose answer for one packet can change from one rule to the next (a
+//!   token bucket, a counter, a random draw, a list the match updates: [`STATEFUL`]), nor for
+//!   a module fwcheck does not know;
+//! * never when a rule between the two can change what it reads: a target that rewrites the
+//!   packet or its connection (`MARK`, `CONNMARK`, `SET`, `TCPMSS`, `DSCP`, …) or a jump to a
+//!   chain that holds one ([`ChainEffects`]). In raw, such a rule also makes `a`'s conntrack
+//!   state test untrustworthy (`CT --notrack`). (`--tcp-flags` cannot name the ECE and CWR
+//!   flags `ECN` rewrites; `-m ecn` is an unmodelled clause.)
+//!
+//! Otherwise nothing is concluded (no guess). Only single-rule coverage is detected (not a rule
+//! covered by several earlier rules together).
 
 use rayon::prelude::*;
 
@@ -37,6 +47,9 @@ pub(super) struct Space {
     pub(super) ctstate: Option<(u32, bool)>,
     /// Matches that are not modelled, as saved text (`-m multiport --dports 80,443`).
     pub(super) other: Vec<String>,
+    /// One of them may answer differently for the same packet at two rules ([`STATEFUL`],
+    /// unknown modules): the rule covers nothing.
+    pub(super) other_stateful: bool,
     /// Every match of the rule as saved text.
     pub(super) all: Vec<String>,
 }
@@ -58,6 +71,9 @@ pub(super) fn space(r: &Rule) -> Space {
         // A match is modelled when its facets say all it tests (single port ranges only);
         // otherwise it is kept as text and only the very same clause on `b` is accepted.
         let f = m.module.facets();
+        if m.module.is_unknown() || STATEFUL.contains(&m.module.name()) || counts_packets(&text) {
+            s.other_stateful = true;
+        }
         let single = |p: &Option<crate::ext::PortSet>| p.as_ref().map(|p| p.single());
         let (sport, dport) = (single(&f.sport), single(&f.dport));
         if !f.complete || sport == Some(None) || dport == Some(None) || f.either_port.is_some() {
@@ -74,6 +90,115 @@ pub(super) fn space(r: &Rule) -> Space {
         }
     }
     s
+}
+
+/// Matches whose answer for one packet can differ between two rules: each rule has its own
+/// token bucket, counter or random draw, or the match changes what it reads (`recent --update`
+/// counts the hit it tests, `connlimit` adds the connection it counts); `rateest` reads an
+/// estimator that `RATEEST` feeds.
+pub(super) const STATEFUL: &[&str] = &[
+    "limit",
+    "hashlimit",
+    "statistic",
+    "quota",
+    "recent",
+    "connlimit",
+    "rateest",
+    "nfacct",
+];
+
+/// `-m set` with counter tests (`--packets-gt`, `--bytes-lt`, …): the match updates the
+/// counters it tests.
+fn counts_packets(text: &str) -> bool {
+    text.starts_with("-m set ") && (text.contains("--packets-") || text.contains("--bytes-"))
+}
+
+/// Targets that change nothing a later match of the same traversal reads (they log, trace,
+/// clone the packet or set its queueing priority, which no match tests).
+const PURE_TARGETS: &[&str] = &["LOG", "NFLOG", "ULOG", "TRACE", "AUDIT", "TEE", "CLASSIFY"];
+
+/// Whether a rule can change, for the packets it lets continue, what a later rule's match reads
+/// (its own chain's view: a jump counts with everything the called chains can do).
+fn rule_modifies(r: &Rule, chain_modifies: &[bool]) -> bool {
+    match &r.action {
+        Action::Jump(c) | Action::Goto(c) => chain_modifies.get(c.index).copied().unwrap_or(true),
+        Action::Target(t) => {
+            !t.is_terminal() && (t.is_unknown() || !PURE_TARGETS.contains(&t.name()))
+        }
+        _ => false,
+    }
+}
+
+/// Per chain of `t`: whether a packet that enters it and comes back (RETURN or the chain's
+/// end) may have been changed, by its rules or by chains it jumps or goes to. Linear in the
+/// rules (no recursion: the jump graph may be deep).
+pub(super) fn modifying_chains(t: &crate::ruleset::Table) -> Vec<bool> {
+    let n = t.chains.len();
+    let mut modifies = vec![false; n];
+    let mut callers: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (ci, c) in t.chains.iter().enumerate() {
+        for r in &c.rules {
+            match &r.action {
+                Action::Jump(d) | Action::Goto(d) if d.index < n => callers[d.index].push(ci),
+                Action::Jump(_) | Action::Goto(_) => modifies[ci] = true,
+                _ => modifies[ci] |= rule_modifies(r, &[]),
+            }
+        }
+    }
+    let mut todo: Vec<usize> = (0..n).filter(|&c| modifies[c]).collect();
+    while let Some(d) = todo.pop() {
+        for &c in &callers[d] {
+            if !modifies[c] {
+                modifies[c] = true;
+                todo.push(c);
+            }
+        }
+    }
+    modifies
+}
+
+/// What the rules of one chain may change between two of its rules (see the module docs).
+pub(super) struct ChainEffects {
+    /// `before[k]`: rules among the first `k` that modify the packet or its connection.
+    before: Vec<u32>,
+    table: crate::netfilter::TableKind,
+}
+
+impl ChainEffects {
+    pub(super) fn new(
+        t: &crate::ruleset::Table,
+        c: &crate::ruleset::Chain,
+        chain_modifies: &[bool],
+    ) -> Self {
+        let mut before = Vec::with_capacity(c.rules.len() + 1);
+        let mut n = 0u32;
+        before.push(0);
+        for r in &c.rules {
+            n += u32::from(rule_modifies(r, chain_modifies));
+            before.push(n);
+        }
+        ChainEffects {
+            before,
+            table: t.kind,
+        }
+    }
+
+    /// Whether a rule strictly between rules `i < j` may change the packet or its connection.
+    fn between(&self, i: usize, j: usize) -> bool {
+        j > i + 1 && self.before[j] > self.before[i + 1]
+    }
+
+    /// [`covers`] of rule `i` over rule `j` of this chain, with what the rules between them may
+    /// change.
+    pub(super) fn covers(&self, a: &Space, i: usize, b: &Space, j: usize) -> bool {
+        use crate::netfilter::TableKind;
+        if self.between(i, j)
+            && (!a.other.is_empty() || (self.table == TableKind::Raw && a.ctstate.is_some()))
+        {
+            return false;
+        }
+        covers(a, b)
+    }
 }
 
 /// Several matches may constrain one dimension: the first is modelled, a second is not.
@@ -187,19 +312,9 @@ pub(super) fn covers_with(a: &Space, b: &Space, ignore_state: bool) -> bool {
         (Some(x), Some(y)) => x == y,
         _ => false,
     };
-    let all_states =
-        state::INVALID | state::NEW | state::ESTABLISHED | state::RELATED | state::UNTRACKED;
-    let ct_ok = match (a.ctstate, b.ctstate) {
-        _ if ignore_state => true,
-        (None, _) => true,
-        (Some((m, false)), None) => m & all_states == all_states,
-        (Some((ma, false)), Some((mb, false))) => mb & !ma & all_states == 0,
-        (Some((ma, true)), Some((mb, false))) => ma & mb == 0,
-        (Some(x), Some(y)) => x == y,
-        _ => false,
-    };
+    let ct_ok = ignore_state || ct_covers(a.ctstate, b.ctstate);
     // a's unmodelled clauses must all restrict b identically.
-    let other_ok = a.other.iter().all(|o| b.all.contains(o));
+    let other_ok = !a.other_stateful && a.other.iter().all(|o| b.all.contains(o));
     other_ok
         && proto_ok
         && frag_ok
@@ -212,6 +327,33 @@ pub(super) fn covers_with(a: &Space, b: &Space, ignore_state: bool) -> bool {
         && iface_covers(&a.outiface, &b.outiface)
         && range_covers(&a.sport, &b.sport)
         && range_covers(&a.dport, &b.dport)
+}
+
+/// Whether every packet state `b` (mask, inverted) admits, `a` admits too. A packet's state
+/// bits are one of INVALID, NEW, ESTABLISHED, RELATED, UNTRACKED, plus SNAT and/or DNAT for a
+/// tracked connection with that NAT; a test matches when its mask shares a bit with them
+/// (`conntrack_mt_state`), so `--ctstate DNAT` alone admits every state of a DNATed connection.
+fn ct_covers(a: Option<(u32, bool)>, b: Option<(u32, bool)>) -> bool {
+    let admits = |t: Option<(u32, bool)>, bits: u32| match t {
+        None => true,
+        Some((m, inv)) => (m & bits != 0) != inv,
+    };
+    let nat = [0, state::SNAT, state::DNAT, state::SNAT | state::DNAT];
+    [
+        state::INVALID,
+        state::UNTRACKED,
+        state::NEW,
+        state::ESTABLISHED,
+        state::RELATED,
+    ]
+    .into_iter()
+    .flat_map(|st| {
+        let tracked = st & (state::INVALID | state::UNTRACKED) == 0;
+        nat.iter()
+            .filter(move |&&n| tracked || n == 0)
+            .map(move |&n| st | n)
+    })
+    .all(|bits| !admits(b, bits) || admits(a, bits))
 }
 
 /// Terminal actions that end the chain for the packets the rule matches, compared by text.
@@ -237,7 +379,9 @@ pub(super) fn terminal(r: &Rule) -> Option<String> {
 pub fn check(rs: &Ruleset) -> Vec<Finding> {
     let mut out = Vec::new();
     for t in &rs.tables {
+        let chain_modifies = modifying_chains(t);
         for c in &t.chains {
+            let fx = ChainEffects::new(t, c, &chain_modifies);
             let spaces: Vec<Space> = c.rules.par_iter().map(space).collect();
             let terms: Vec<Option<String>> = c.rules.par_iter().map(terminal).collect();
             // Rules after an unconditional terminal rule are FW101's business: the scan of the
@@ -257,8 +401,9 @@ pub fn check(rs: &Ruleset) -> Vec<Finding> {
             let found: Vec<Option<Finding>> = (0..c.rules.len())
                 .into_par_iter()
                 .map(|j| {
-                    let i =
-                        index.first(&spaces[j], j.min(stop), |i| covers(&spaces[i], &spaces[j]))?;
+                    let i = index.first(&spaces[j], j.min(stop), |i| {
+                        fx.covers(&spaces[i], i, &spaces[j], j)
+                    })?;
                     let ti = terms[i].as_deref().expect("indexed rules are terminal");
                     Some(finding(
                         rs,
@@ -326,7 +471,9 @@ pub fn check_pairwise(rs: &Ruleset) -> Vec<Finding> {
     let mut out = Vec::new();
     let file = rs.source.name.clone();
     for t in &rs.tables {
+        let chain_modifies = modifying_chains(t);
         for c in &t.chains {
+            let fx = ChainEffects::new(t, c, &chain_modifies);
             let spaces: Vec<Space> = c.rules.iter().map(space).collect();
             for (j, rj) in c.rules.iter().enumerate() {
                 // Rules after an unconditional terminal rule are FW101's business.
@@ -336,7 +483,7 @@ pub fn check_pairwise(rs: &Ruleset) -> Vec<Finding> {
                     if ri.is_unconditional() {
                         break;
                     }
-                    if !covers(&spaces[i], &spaces[j]) {
+                    if !fx.covers(&spaces[i], i, &spaces[j], j) {
                         continue;
                     }
                     let same = terminal(rj).is_some_and(|tj| tj == ti);

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use crate::diag::Diagnostic;
 use crate::ext::EvalCtx;
-use crate::ext::{Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx, E_VALUE};
+use crate::ext::{Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
 use crate::netfilter::save_string;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,17 +31,14 @@ impl Match for Comment {
         _opt: &OptSpec,
         _invert: bool,
         args: &[OptArg<'_>],
-        _cx: &mut ParseCtx<'_>,
+        cx: &mut ParseCtx<'_>,
     ) -> Result<(), Diagnostic> {
-        if args[0].text.len() > 255 {
-            return Err(Diagnostic::error(
-                E_VALUE,
-                args[0].span,
-                "comment is longer than 255 characters",
-            )
-            .expected("at most 255 characters"));
-        }
-        self.text = Some(args[0].text.to_string());
+        // `char comment[XT_MAX_COMMENT_LEN]` (256): iptables keeps 255 bytes and drops the
+        // rest (checked with iptables 1.8.9, nft and legacy: restore succeeds, save prints
+        // the first 255).
+        self.text = Some(crate::ext::xtopt::fixed_string(
+            &args[0], "comment", 256, cx,
+        ));
         Ok(())
     }
     fn finish(&mut self, cx: &mut ParseCtx<'_>) -> Result<(), Diagnostic> {

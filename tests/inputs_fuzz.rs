@@ -268,3 +268,32 @@ fn check_manifest(text: &str) {
         }
     }
 }
+
+/// Windows line endings: iptables-restore refuses the file (the carriage return stays in each
+/// line's last word: `table name 'filter' invalid`, checked with iptables 1.8.9, nft and
+/// legacy); fwcheck says so once, at the first one, and still reads the rules.
+#[test]
+fn crlf_line_endings_are_refused_once() {
+    let text = "*filter\r\n:INPUT DROP [0:0]\r\n-A INPUT -p tcp --dport 22 -j ACCEPT\r\nCOMMIT\r\n";
+    let p = fwcheck::ruleset::parse_str("crlf.v4", text, Default::default());
+    let errors: Vec<_> = p
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == fwcheck::diag::Severity::Error)
+        .collect();
+    assert_eq!(errors.len(), 1, "{:?}", p.diagnostics);
+    assert_eq!(errors[0].code, "E100");
+    assert_eq!(errors[0].span.start, 7, "at the first carriage return");
+    assert!(
+        errors[0].message.contains("4 lines"),
+        "{}",
+        errors[0].message
+    );
+    assert_eq!(p.ruleset.tables[0].chains[0].rules.len(), 1);
+    let lf = text.replace("\r\n", "\n");
+    assert!(
+        fwcheck::ruleset::parse_str("lf.v4", &lf, Default::default())
+            .diagnostics
+            .is_empty()
+    );
+}

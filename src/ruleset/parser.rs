@@ -152,6 +152,7 @@ pub fn apply(
             })
             .collect();
     }
+    crlf_check(&mut st, region.clone());
     match format {
         InputFormat::Script => parse_script(&mut st, region),
         _ => parse_restore(&mut st, region),
@@ -169,6 +170,33 @@ pub fn apply(
         diagnostics: diags,
         format,
     }
+}
+
+/// Windows line endings: iptables-restore splits words at spaces, tabs and newlines only, so the
+/// carriage return ends up in the last word of every line (`*filter\r` is an unknown table,
+/// `ACCEPT\r` an unknown target) and the whole file is refused; a shell running a script reads
+/// it the same way. One error, at the first one (fwcheck reads the rest as if the lines ended
+/// in `\n`, so that other mistakes are still reported).
+fn crlf_check(st: &mut State, region: std::ops::Range<usize>) {
+    let text = &st.source.text[region.clone()];
+    let Some(at) = text.find("\r\n") else {
+        return;
+    };
+    let lines = text.matches("\r\n").count();
+    let at = region.start + at;
+    st.diags.push(
+        Diagnostic::error(
+            code::SYNTAX,
+            Span::new(at, at + 1),
+            format!(
+                "line ends in a carriage return (Windows line endings, {lines} line{} in all): \
+                 iptables-restore refuses the file",
+                if lines == 1 { "" } else { "s" }
+            ),
+        )
+        .expected("lines ending in a newline only")
+        .note("convert the file with `dos2unix FILE` or `sed -i 's/\\r$//' FILE`"),
+    );
 }
 
 /// Restore files have `*table` lines; scripts have `iptables`/`ip6tables` commands.

@@ -369,3 +369,28 @@ fn record_framing_agrees_with_tcpdump() {
         );
     }
 }
+
+/// Every prefix of a pcapng and of a pcap file, read from disk (through the read-ahead thread):
+/// an error or the frames before the cut, never a panic. A pcapng cut inside its section header
+/// used to panic when the read-ahead hit the end twice.
+#[test]
+fn every_cut_of_a_file_on_disk_is_read_or_refused() {
+    let mut ng = Vec::new();
+    shb(&mut ng);
+    idb(&mut ng, None);
+    epb(&mut ng, 0, &syn(1));
+    let mut pcap = pcap_header(65535);
+    record(&mut pcap, 40, &syn(1));
+    for whole in [&ng, &pcap] {
+        for cut in 0..whole.len() {
+            let t = temp(&whole[..cut], ".cap");
+            if let Ok((pk, _, _)) = read_all(t.path()) {
+                assert!(pk.is_empty(), "cut at {cut}: no whole frame");
+            }
+        }
+    }
+    let t = temp(&ng[..8], ".pcapng");
+    let (code, _, err) = run(&[RULES, "--pcap", t.path().to_str().unwrap()]);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(code, Some(3), "{err}");
+}

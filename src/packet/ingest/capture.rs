@@ -469,6 +469,7 @@ impl Read for ReadAhead {
                 return Ok(0);
             }
             let old = std::mem::take(&mut self.cur);
+            self.pos = 0;
             if old.capacity() > 0 {
                 let _ = self.recycle.try_send(old);
             }

@@ -578,3 +578,50 @@ fn shadowing_needs_the_same_test_at_both_rules() {
     assert_eq!(lines(raw), vec![]);
     assert_eq!(lines(&raw.replace("-j CT --notrack", "-j TRACE")).len(), 1);
 }
+
+/// A lockout that rests on an uncertain verdict is a possible lockout: FW001 at warning level,
+/// with what fwcheck could not decide, never a certain error (here the admin rule tests an
+/// ipset whose contents are not known offline).
+#[test]
+fn a_lockout_resting_on_an_unknown_is_only_possible() {
+    let l = rules(&format!(
+        "{HEAD}-A INPUT -i lo -j ACCEPT\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+         -A INPUT -p tcp -m tcp --dport 22 -m set --match-set admins src -j ACCEPT\n\
+         -A OUTPUT -o lo -j ACCEPT\nCOMMIT\n"
+    ));
+    let results = lockout::evaluate(&l.ruleset, &opts());
+    let ssh = results.iter().find(|r| r.check == "tcp/22").unwrap();
+    let f = ssh.finding.as_ref().expect("a possible lockout");
+    assert_eq!(f.code, "FW001");
+    assert_eq!(f.severity, fwcheck::analysis::Level::Warning, "{f:?}");
+    assert!(f.message.starts_with("possible lockout"), "{}", f.message);
+    assert!(f.details.iter().any(|d| d.contains("ipset")), "{f:?}");
+    assert!(ssh.doubt.is_some());
+    // The same ruleset without the set test: a certain pass.
+    let open = rules(&format!(
+        "{HEAD}-A INPUT -i lo -j ACCEPT\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+         -A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n-A OUTPUT -o lo -j ACCEPT\nCOMMIT\n"
+    ));
+    let results = lockout::evaluate(&open.ruleset, &opts());
+    assert!(
+        results
+            .iter()
+            .all(|r| r.finding.is_none() && r.doubt.is_none()),
+        "{results:?}"
+    );
+    // A blocklist set before the admin rule: the admin gets in unless listed; not certain.
+    let listed = rules(&format!(
+        "{HEAD}-A INPUT -i lo -j ACCEPT\n-A INPUT -m set --match-set banned src -j DROP\n\
+         -A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+         -A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n-A OUTPUT -o lo -j ACCEPT\nCOMMIT\n"
+    ));
+    let results = lockout::evaluate(&listed.ruleset, &opts());
+    let ssh = results.iter().find(|r| r.check == "tcp/22").unwrap();
+    assert!(
+        ssh.finding
+            .as_ref()
+            .is_none_or(|f| f.severity != fwcheck::analysis::Level::Error),
+        "{ssh:?}"
+    );
+    assert!(ssh.doubt.is_some(), "{ssh:?}");
+}

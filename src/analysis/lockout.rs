@@ -9,6 +9,11 @@
 //! A failure names the packet, the rule or policy that dropped it (file:line), and a fix: the
 //! rule(s) to insert and where, found by inserting them into a copy of the ruleset and running
 //! the scenario again until it passes.
+//!
+//! Certain means certain: when a step's verdict was uncertain (a match fwcheck cannot decide
+//! offline, such as an ipset's contents, or a traversal that hit fwcheck's step limit), a
+//! failure is reported as a *possible* lockout (FW001 at warning level, with the reason), and
+//! a pass as an uncertain pass ([`LockoutResult::doubt`]), never as a certain answer.
 
 use std::net::IpAddr;
 
@@ -36,6 +41,39 @@ pub fn session_check(
     svc: Service,
     seed: u16,
 ) -> Option<Failure> {
+    session_run(rs, opts, admin, host, svc, seed).0
+}
+
+/// The first step of `results` (up to and including the first failure) whose verdict was
+/// uncertain, as `what: why`.
+fn doubt_of(results: &[StepResult]) -> Option<String> {
+    let upto = results
+        .iter()
+        .position(|s| !s.passed())
+        .map_or(results.len(), |i| i + 1);
+    results[..upto]
+        .iter()
+        .find(|s| !s.outcome.certain)
+        .map(|s| {
+            let why = s
+                .outcome
+                .reason
+                .as_deref()
+                .unwrap_or("a verdict fwcheck cannot decide");
+            format!("{}: {why}", s.what)
+        })
+}
+
+/// [`session_check`], with why its answer is not certain (the first uncertain step up to the
+/// failure, or of both scenarios when they pass).
+fn session_run(
+    rs: &Ruleset,
+    opts: &CheckOptions,
+    admin: IpAddr,
+    host: IpAddr,
+    svc: Service,
+    seed: u16,
+) -> (Option<Failure>, Option<String>) {
     let mut sy = Synth::default();
     let (warm, est) = if svc.proto == 6 {
         synth::tcp_established(
@@ -54,14 +92,14 @@ pub fn session_check(
             "host",
         )
     };
-    if let Some(step) = run_scenario(rs, opts, &warm, &est)
-        .into_iter()
-        .find(|s| !s.passed())
-    {
-        return Some(Failure {
+    let results = run_scenario(rs, opts, &warm, &est);
+    let doubt = doubt_of(&results);
+    if let Some(step) = results.into_iter().find(|s| !s.passed()) {
+        let failure = Failure {
             case: "established",
             step,
-        });
+        };
+        return (Some(failure), doubt);
     }
     let mut sy = Synth::default();
     let steps = if svc.proto == 6 {
@@ -81,10 +119,13 @@ pub fn session_check(
             "host",
         )
     };
-    run_scenario(rs, opts, &[], &steps)
+    let results = run_scenario(rs, opts, &[], &steps);
+    let doubt = doubt.or_else(|| doubt_of(&results));
+    let failure = results
         .into_iter()
         .find(|s| !s.passed())
-        .map(|step| Failure { case: "new", step })
+        .map(|step| Failure { case: "new", step });
+    (failure, doubt)
 }
 
 /// Where to insert a rule so that it is tried before what dropped the packet.
@@ -183,6 +224,9 @@ pub struct LockoutResult {
     /// The ruleset's family, when a run checks both families' files (`--rules6`, `--parity`).
     pub family: Option<Family>,
     pub finding: Option<Finding>,
+    /// Why the result (a pass, or the finding) is not certain: a verdict it rests on was
+    /// uncertain. A finding that is not certain is a possible lockout, at warning level.
+    pub doubt: Option<String>,
 }
 
 impl LockoutResult {
@@ -222,35 +266,64 @@ pub fn evaluate(rs: &Ruleset, opts: &CheckOptions) -> Vec<LockoutResult> {
     let anywhere = admin_nets.is_empty();
     let candidates = admin_candidates(rs, &admin_nets, family);
     for svc in &opts.mgmt {
-        let mut first_failure: Option<(IpAddr, Failure)> = None;
+        // The first failure, certain ones first; a pass's doubt.
+        let mut certain_failure: Option<(IpAddr, Failure)> = None;
+        let mut uncertain_failure: Option<(IpAddr, Failure, String)> = None;
+        let mut pass_doubt: Option<String> = None;
         let mut failed = 0usize;
         let mut passed = 0usize;
-        let mut passed_from: Vec<IpAddr> = Vec::new();
+        let mut passed_certainly = false;
         for (i, a) in candidates.iter().enumerate() {
-            match session_check(rs, &o, *a, host, *svc, i as u16) {
-                None => {
+            match session_run(rs, &o, *a, host, *svc, i as u16) {
+                (None, doubt) => {
                     passed += 1;
-                    if passed_from.len() < 3 {
-                        passed_from.push(*a);
+                    passed_certainly |= doubt.is_none();
+                    if pass_doubt.is_none() {
+                        pass_doubt = doubt;
                     }
                 }
-                Some(f) => {
+                (Some(f), None) => {
                     failed += 1;
-                    if first_failure.is_none() {
-                        first_failure = Some((*a, f));
-                    }
+                    certain_failure.get_or_insert((*a, f));
+                }
+                (Some(f), Some(why)) => {
+                    failed += 1;
+                    uncertain_failure.get_or_insert((*a, f, why));
                 }
             }
-            if anywhere && passed > 0 {
+            if anywhere && passed_certainly {
                 break;
             }
         }
-        let lockout = if anywhere { passed == 0 } else { failed > 0 };
-        let Some((admin, f)) = first_failure.filter(|_| lockout) else {
+        // Anywhere: locked out when no address gets in — certainly when every address fails
+        // certainly. With --admin: when any admin address fails — certainly when one does.
+        let (failure, doubt) = if anywhere {
+            if passed_certainly {
+                (None, None)
+            } else if passed == 0 && uncertain_failure.is_none() {
+                (certain_failure.map(|(a, f)| (a, f)), None)
+            } else {
+                let why = pass_doubt
+                    .clone()
+                    .or(uncertain_failure.as_ref().map(|u| u.2.clone()));
+                let f = certain_failure
+                    .map(|(a, f)| (a, f))
+                    .or(uncertain_failure.map(|(a, f, _)| (a, f)));
+                (f, why)
+            }
+        } else if let Some(cf) = certain_failure {
+            (Some(cf), None)
+        } else if let Some((a, f, why)) = uncertain_failure {
+            (Some((a, f)), Some(why))
+        } else {
+            (None, pass_doubt.clone())
+        };
+        let Some((admin, f)) = failure else {
             out.push(LockoutResult {
                 check: svc.name(),
                 family: None,
                 finding: None,
+                doubt,
             });
             continue;
         };
@@ -279,12 +352,25 @@ pub fn evaluate(rs: &Ruleset, opts: &CheckOptions) -> Vec<LockoutResult> {
         let mut finding = Finding::new(
             codes::LOCKOUT,
             format!(
-                "lockout: {what}: {} is {verdict} by {who}",
-                describe_packet(&f.step)
+                "{}: {what}: {} is {verdict}{} by {who}",
+                if doubt.is_some() {
+                    "possible lockout"
+                } else {
+                    "lockout"
+                },
+                describe_packet(&f.step),
+                if doubt.is_some() { "?" } else { "" }
             ),
             &file,
         )
         .at_rule(rule);
+        if let Some(why) = &doubt {
+            // Not certain: a warning, with what fwcheck could not decide.
+            finding.severity = Level::Warning;
+            finding.details.push(format!(
+                "not certain: {why} (the kernel may decide otherwise)"
+            ));
+        }
         finding.packet = Some(describe_packet(&f.step));
         finding.details.push(format!(
             "checked with host {host}{} and administrator {admin}{}",
@@ -311,18 +397,21 @@ pub fn evaluate(rs: &Ruleset, opts: &CheckOptions) -> Vec<LockoutResult> {
             check: svc.name(),
             family: None,
             finding: Some(finding),
+            doubt,
         });
     }
+    let (finding, doubt) = loopback(rs, &o, &file);
     out.push(LockoutResult {
         check: "loopback".into(),
         family: None,
-        finding: loopback(rs, &o, &file),
+        finding,
+        doubt,
     });
     out
 }
 
-/// FW009: a local TCP session over lo must work.
-fn loopback(rs: &Ruleset, opts: &CheckOptions, file: &str) -> Option<Finding> {
+/// FW009: a local TCP session over lo must work; with why the answer is not certain.
+fn loopback(rs: &Ruleset, opts: &CheckOptions, file: &str) -> (Option<Finding>, Option<String>) {
     let lo: IpAddr = if rs.family == Family::V4 {
         "127.0.0.1".parse().expect("a")
     } else {
@@ -337,7 +426,10 @@ fn loopback(rs: &Ruleset, opts: &CheckOptions, file: &str) -> Option<Finding> {
         "local service",
     );
     let results = run_scenario(rs, opts, &[], &steps);
-    let bad = results.iter().find(|s| !s.passed())?;
+    let doubt = doubt_of(&results);
+    let Some(bad) = results.iter().find(|s| !s.passed()) else {
+        return (None, doubt);
+    };
     let rule = decided_by(rs, &bad.outcome);
     let who = rule
         .as_ref()
@@ -346,13 +438,24 @@ fn loopback(rs: &Ruleset, opts: &CheckOptions, file: &str) -> Option<Finding> {
     let mut f = Finding::new(
         codes::LOOPBACK_BLOCKED,
         format!(
-            "loopback traffic is blocked: {} over lo is dropped by {who}",
-            bad.what
+            "loopback traffic {}: {} over lo is dropped{} by {who}",
+            if doubt.is_some() {
+                "may be blocked"
+            } else {
+                "is blocked"
+            },
+            bad.what,
+            if doubt.is_some() { "?" } else { "" }
         ),
         file,
     )
     .at_rule(rule);
+    if let Some(why) = &doubt {
+        f.details.push(format!(
+            "not certain: {why} (the kernel may decide otherwise)"
+        ));
+    }
     f.packet = Some(format!("{} ({lo}:45000 ↔ {lo}:5432)", bad.what));
     f.fix = Some("add `-A INPUT -i lo -j ACCEPT` and `-A OUTPUT -o lo -j ACCEPT` at the top of INPUT and OUTPUT".into());
-    Some(f)
+    (Some(f), doubt)
 }

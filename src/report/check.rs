@@ -302,7 +302,10 @@ fn write_findings(out: &mut dyn Write, report: &Report, color: bool) -> io::Resu
     t.set_header(vec!["check", "result", "detail"]);
     for l in &report.lockout {
         let (result, detail) = match &l.finding {
-            None => ("pass", String::new()),
+            None => match &l.doubt {
+                None => ("pass", String::new()),
+                Some(why) => ("pass?", format!("not certain: {why}")),
+            },
             Some(f) => (
                 if f.severity == Level::Error {
                     "FAIL"
@@ -385,16 +388,16 @@ fn write_json(out: &mut dyn Write, report: &Report) -> io::Result<()> {
         writeln!(out, "{v}")?;
     }
     for l in &report.lockout {
-        writeln!(
-            out,
-            "{}",
-            match l.family {
-                None =>
-                    serde_json::json!({"type": "lockout", "check": l.check, "passed": l.finding.is_none()}),
-                Some(f) =>
-                    serde_json::json!({"type": "lockout", "check": l.check, "family": f.number(), "passed": l.finding.is_none()}),
-            }
-        )?;
+        let mut v = serde_json::json!({"type": "lockout", "check": l.check});
+        if let Some(f) = l.family {
+            v["family"] = f.number().into();
+        }
+        v["passed"] = l.finding.is_none().into();
+        // Present only when a verdict it rests on was uncertain.
+        if l.doubt.is_some() {
+            v["certain"] = false.into();
+        }
+        writeln!(out, "{v}")?;
     }
     for r in &report.expectations {
         let mut v = serde_json::to_value(r).unwrap_or_default();

@@ -301,14 +301,12 @@ pub fn evaluate(rs: &Ruleset, opts: &CheckOptions) -> Vec<LockoutResult> {
             if passed_certainly {
                 (None, None)
             } else if passed == 0 && uncertain_failure.is_none() {
-                (certain_failure.map(|(a, f)| (a, f)), None)
+                (certain_failure, None)
             } else {
                 let why = pass_doubt
                     .clone()
                     .or(uncertain_failure.as_ref().map(|u| u.2.clone()));
-                let f = certain_failure
-                    .map(|(a, f)| (a, f))
-                    .or(uncertain_failure.map(|(a, f, _)| (a, f)));
+                let f = certain_failure.or(uncertain_failure.map(|(a, f, _)| (a, f)));
                 (f, why)
             }
         } else if let Some(cf) = certain_failure {

@@ -314,3 +314,36 @@ fn frame_trace_equals_the_replay_of_that_frame() {
     let e = fwcheck::trace::trace_frame(&l.ruleset, opts(hosts, false), pcap, 100_000).unwrap_err();
     assert!(e.to_string().contains("there is no frame 100000"), "{e}");
 }
+
+/// A ruleset whose chains call each other three times over, 15 levels deep (legal: the kernel
+/// walks its 14 million rule visits): the trace keeps at most 4,096 events and says where it
+/// was cut (it used to grow to gigabytes); the verdict is uncertain, fwcheck's traversal limit
+/// being hit.
+#[test]
+fn traces_of_huge_traversals_are_cut() {
+    let mut rules =
+        String::from("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n");
+    for d in 0..15 {
+        rules.push_str(&format!(":d{d} - [0:0]\n"));
+    }
+    rules.push_str("-A INPUT -j d0\n");
+    for d in 0..14 {
+        for _ in 0..3 {
+            rules.push_str(&format!("-A d{d} -j d{}\n", d + 1));
+        }
+    }
+    rules.push_str("-A d14 -p udp -j DROP\nCOMMIT\n");
+    let l = load_str("fanout.v4", &rules, ParseOptions::default());
+    assert!(!l.has_errors(), "{}", l.render_diagnostics(false));
+    let specs = flowspec::parse_many("tcp 198.51.100.7:40000 > 203.0.113.10:22").unwrap();
+    let pkts = flowspec::build(&specs, &GenOptions::default());
+    let hosts = vec!["203.0.113.10".parse().unwrap()];
+    let t = fwcheck::trace::trace_packets(&l.ruleset, opts(hosts, false), pkts);
+    let steps = &t[0].steps;
+    assert!(steps.len() <= 4096 + 16, "{} events", steps.len());
+    assert!(
+        steps.iter().any(|e| matches!(e, TraceEvent::Note { text } if text.starts_with("trace cut after 4096 events"))),
+        "no cut note"
+    );
+    assert!(fwcheck::report::trace::text(&t).contains("(uncertain)"));
+}

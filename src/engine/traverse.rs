@@ -162,6 +162,11 @@ fn header_matches_noting(
 /// Safety net against endless traversal (loops are refused at load time).
 const MAX_STEPS: usize = 1 << 22;
 
+/// Most trace events kept for one packet (`trace`, `exposure`, `--trace`): a ruleset whose
+/// chains call each other many times over (legal, and the kernel walks it) would otherwise
+/// make a trace of millions of rule visits (gigabytes). The traversal goes on untraced.
+pub(crate) const MAX_TRACE_EVENTS: usize = 4096;
+
 /// An undecidable match that skipped a rule: had the rule matched, the table would have
 /// ended with `alt` (`None` when that cannot be told without running the rule's target).
 struct Pending {
@@ -362,6 +367,15 @@ impl Engine<'_> {
         let mut cursor_ok = false;
         loop {
             steps += 1;
+            if hc.trace_on && hc.trace.len() >= MAX_TRACE_EVENTS {
+                hc.trace.push(TraceEvent::Note {
+                    text: format!(
+                        "trace cut after {MAX_TRACE_EVENTS} events (fwcheck keeps no more for \
+                         one packet); the traversal goes on untraced"
+                    ),
+                });
+                hc.trace_on = false;
+            }
             if steps > MAX_STEPS {
                 // An internal limit, not the kernel's: whatever is reported, it is a guess.
                 if hc.uncertain.is_none() {

@@ -394,3 +394,39 @@ fn every_cut_of_a_file_on_disk_is_read_or_refused() {
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(code, Some(3), "{err}");
 }
+
+/// pcapng blocks up to 16 MiB are read, as libpcap reads them (a name resolution block of many
+/// hosts, an interface block with many options): the packets after a 2 MiB block are judged.
+/// A bigger block is corrupt for fwcheck as for libpcap: an error naming it, not a silent cut.
+#[test]
+fn pcapng_blocks_up_to_16_mib_are_read() {
+    let with_block = |size: usize| {
+        let mut f = Vec::new();
+        shb(&mut f);
+        idb(&mut f, None);
+        epb(&mut f, 0, &syn(1));
+        let at = f.len();
+        block(&mut f, 0x4000_0001, &vec![0u8; size]);
+        epb(&mut f, 0, &syn(2));
+        epb(&mut f, 0, &syn(3));
+        (f, at)
+    };
+    let (f, _) = with_block(2 << 20);
+    let t = temp(&f, ".pcapng");
+    let (pk, pr, _) = read_all(t.path()).unwrap();
+    assert_eq!(pk.len(), 3, "{pr:?}");
+    assert!(pr.is_empty(), "{pr:?}");
+    let (f, at) = with_block(17 << 20);
+    let t = temp(&f, ".pcapng");
+    let (pk, pr, _) = read_all(t.path()).unwrap();
+    assert_eq!(pk.len(), 1);
+    assert_eq!(pr.len(), 1, "{pr:?}");
+    assert_eq!(pr[0].kind, ProblemKind::CorruptRecord);
+    for want in [
+        "block 4".to_string(),
+        format!("byte offset {at}"),
+        "larger than 16 MiB".into(),
+    ] {
+        assert!(pr[0].reason.contains(&want), "{want:?}: {}", pr[0].reason);
+    }
+}

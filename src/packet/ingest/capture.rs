@@ -390,10 +390,17 @@ pub struct CaptureReader<R: Read> {
     /// its index in `ifaces.interfaces` (`u32::MAX`: not yet referred to).
     section: u32,
     section_map: Vec<u32>,
+    /// Bytes read from the source so far (ahead of what is decoded: buffered).
+    read_bytes: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 const PCAP_MAGICS: [u32; 4] = [0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1];
 const PCAPNG_MAGIC: u32 = 0x0a0d0d0a;
+
+/// The pcapng reader's buffer: the largest block it can hold, as libpcap's 16 MiB cap on a
+/// block (a name resolution block of every host name, an interface block with many options).
+/// Memory is touched only as far as blocks reach: the reader refills from the start.
+const PCAPNG_BUFFER: usize = 16 << 20;
 
 /// Read buffer size: large enough for any record (snap lengths go up to 262144), small enough
 /// to stay in the CPU cache while the records in it are decoded.
@@ -600,6 +607,7 @@ impl<R: Read> CaptureReader<R> {
                 ifaces: CaptureInterfaces::default(),
                 section: 0,
                 section_map: Vec::new(),
+                read_bytes: consumed.clone(),
                 next_record: 24,
                 blocks: 0,
             })
@@ -622,7 +630,7 @@ impl<R: Read> CaptureReader<R> {
                 _ => 0,
             };
             let src = Cursor::new(head).chain(reader);
-            let r = PcapNgReader::with_capacity(src, READ_BUFFER).map_err(|e| match e {
+            let r = PcapNgReader::with_capacity(src, PCAPNG_BUFFER).map_err(|e| match e {
                 PcapNgReadError::Io(e) if is_eof(&e) => {
                     CaptureError::TooShort("pcapng section header cut short".into())
                 }
@@ -641,6 +649,7 @@ impl<R: Read> CaptureReader<R> {
                 ifaces: CaptureInterfaces::default(),
                 section: 0,
                 section_map: Vec::new(),
+                read_bytes: consumed.clone(),
                 next_record: u64::from(shb_len),
                 blocks: 1,
             })
@@ -816,6 +825,22 @@ impl<R: Read> CaptureReader<R> {
                         None => {
                             self.done = true;
                             return None;
+                        }
+                        Some(Err(PcapNgReadError::Io(e)))
+                            if is_eof(&e)
+                                && self.read_bytes.load(std::sync::atomic::Ordering::Relaxed)
+                                    >= at + PCAPNG_BUFFER as u64 =>
+                        {
+                            // The reader's buffer is full of this block: it is bigger.
+                            return self.stop(
+                                ProblemKind::CorruptRecord,
+                                format!(
+                                    "block {block} (byte offset {at}) is larger than \
+                                     {} MiB, the most fwcheck (and libpcap) read: corrupt or \
+                                     unsupported block; the rest of the capture cannot be read",
+                                    PCAPNG_BUFFER >> 20
+                                ),
+                            );
                         }
                         Some(Err(PcapNgReadError::Io(e))) if is_eof(&e) => {
                             return self.stop(

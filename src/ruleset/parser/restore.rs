@@ -189,6 +189,20 @@ pub(super) fn parse_chain_decl(st: &mut State, ti: usize, line: &str, span: Span
         st.diags.push(e);
         return;
     }
+    // iptables-restore refuses the standard verdicts as chain names (nft: "chain name may not
+    // clash with target name"; legacy: "error creating chain 'DROP': File exists"); unlike
+    // `iptables -N`, it takes extension target names (`:LOG - [0:0]`). Checked with 1.8.9.
+    if matches!(name.as_str(), "ACCEPT" | "DROP" | "RETURN" | "QUEUE") {
+        st.diags.push(
+            Diagnostic::error(
+                code::VALUE,
+                name_t.span,
+                format!("chain name `{name}` clashes with a target name"),
+            )
+            .expected("a chain name that is not ACCEPT, DROP, RETURN or QUEUE"),
+        );
+        return;
+    }
     let Some(pol_t) = toks.get(1) else {
         st.diags.push(
             Diagnostic::error(

@@ -141,6 +141,12 @@ fn apply_one(
             Some("-A, -I, -D, -R, -P, -N, -F, -X, -Z or -E".into()),
         ));
     }
+    // What the kernel checks when the table is replaced: a jump loop it now reaches, jumps
+    // nested too deep, a target or match at a hook it cannot be used at (as loading the file).
+    let (_, graph) = crate::ruleset::graph::build(&parsed.ruleset);
+    if let Some(d) = graph.iter().find(|d| d.is_error()) {
+        return Err(err(lead + 1, d.message.clone(), d.expected.clone()));
+    }
     *rs = parsed.ruleset;
     Ok(())
 }

@@ -103,3 +103,47 @@ fn a_hundred_thousand_nested_jumps_do_not_overflow_the_stack() {
         .expect("thread");
     assert_eq!(h.join().expect("no overflow"), (1, 0));
 }
+
+/// A jump loop no built-in chain reaches loads (the kernel checks only what its hooks reach;
+/// iptables 1.8.9, nft and legacy): a warning, not E110; a jump into it is then refused, as
+/// `iptables -A INPUT -j a` is ("Too many links"), also as a `--what-if`.
+#[test]
+fn a_loop_nothing_reaches_loads() {
+    let text = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+                :a - [0:0]\n:b - [0:0]\n-A a -j b\n-A b -j a\nCOMMIT\n";
+    for backend in [Backend::Nft, Backend::Legacy] {
+        let opts = ParseOptions {
+            backend,
+            ..ParseOptions::default()
+        };
+        let l = load_str("loop.v4", text, opts.clone());
+        assert!(!l.has_errors(), "{}", l.render_diagnostics(false));
+        assert!(
+            l.diagnostics
+                .iter()
+                .any(|d| d.code == "FW102" && d.message.contains("jump loop between chains a -> b")),
+            "{}",
+            l.render_diagnostics(false)
+        );
+        let reached = text.replace("COMMIT", "-A INPUT -j a\nCOMMIT");
+        let l = load_str("loop.v4", &reached, opts);
+        assert!(
+            l.diagnostics.iter().any(|d| d.code == "E110"),
+            "{}",
+            l.render_diagnostics(false)
+        );
+    }
+    let f = tempfile::Builder::new().suffix(".v4").tempfile().unwrap();
+    std::fs::write(f.path(), text).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_fwcheck"))
+        .arg(f.path())
+        .args(["--what-if", "-A INPUT -j a"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--what-if #1:1:1: jump loop between chains a -> b"),
+        "{err}"
+    );
+}

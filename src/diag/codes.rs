@@ -200,8 +200,9 @@ pub const CODES: &[CodeInfo] = &[
         name: "jump-loop",
         severity: Error,
         title: "jump loop",
-        means: "Chains jump to each other in a circle; the kernel refuses the table \
-                (`mark_source_chains`: Too many levels of symbolic links).",
+        means: "Chains that a built-in chain reaches jump to each other in a circle; the \
+                kernel refuses the table (`mark_source_chains`: Too many levels of symbolic \
+                links). A circle nothing reaches loads (FW102).",
         example: "-A A -j B\n-A B -j A",
         fix: "Break the circle: one of the jumps must go.",
     },
@@ -584,7 +585,9 @@ pub const CODES: &[CodeInfo] = &[
         name: "unreachable-chain",
         severity: Warning,
         title: "user chain never reached",
-        means: "No rule of a built-in chain leads to this chain, so its rules never run.",
+        means: "No rule of a built-in chain leads to this chain, so its rules never run. \
+                Chains nothing reaches may even jump to each other in a circle: the table \
+                loads, but a jump into the circle will be refused.",
         example: ":UNUSED - [0:0]\n-A UNUSED -j ACCEPT",
         fix: "Jump to it (`-j CHAIN`) where intended, or delete it.",
     },

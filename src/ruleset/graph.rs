@@ -80,6 +80,21 @@ pub fn build(rs: &Ruleset) -> (ChainGraph, Vec<Diagnostic>) {
                 }
             }
         }
+        // Reachability from each built-in chain.
+        let mut reach = vec![HookMask::default(); t.chains.len()];
+        for (ci, c) in t.chains.iter().enumerate() {
+            let Some(h) = c.hook else { continue };
+            let mut stack = vec![ci];
+            while let Some(n) = stack.pop() {
+                if reach[n].contains(h) {
+                    continue;
+                }
+                reach[n].0 |= h.bit();
+                for e in g.edges(NodeIndex::new(n)) {
+                    stack.push(e.target().index());
+                }
+            }
+        }
         // Loops.
         let mut in_loop = vec![false; t.chains.len()];
         // Kosaraju (iterative DFS): tarjan_scc recurses once per chain of a jump path and overflows
@@ -102,32 +117,29 @@ pub fn build(rs: &Ruleset) -> (ChainGraph, Vec<Diagnostic>) {
                 .filter(|(_, e)| nodes.contains(&e.target().index()))
                 .map(|(ci, e)| (ci, e.weight().rule))
                 .min();
+            // The kernel checks the chains its hooks reach (`mark_source_chains`; nf_tables
+            // when a jump is added to a reachable chain): a loop nothing reaches loads (checked
+            // with iptables 1.8.9, nft and legacy), and a jump into it would then be refused.
+            let reachable = scc.iter().any(|n| !reach[n.index()].is_empty());
             if let Some((ci, ri)) = first {
                 let r = &t.chains[ci].rules[ri];
-                diags.push(
-                    Diagnostic::error(
-                        code::LOOP,
-                        r.target_span.unwrap_or(r.span),
-                        format!("jump loop between chains {}", names.join(" -> ")),
+                let at = r.target_span.unwrap_or(r.span);
+                let what = format!("jump loop between chains {}", names.join(" -> "));
+                diags.push(if reachable {
+                    Diagnostic::error(code::LOOP, at, what)
+                        .expected("jumps that never lead back to a chain already on the path")
+                        .note("iptables refuses to load a table with a loop (ELOOP)")
+                } else {
+                    Diagnostic::warning(
+                        code::UNREACHABLE_CHAIN,
+                        at,
+                        format!("{what}, which no built-in chain reaches"),
                     )
-                    .expected("jumps that never lead back to a chain already on the path")
-                    .note("iptables refuses to load a table with a loop (ELOOP)"),
-                );
-            }
-        }
-        // Reachability from each built-in chain.
-        let mut reach = vec![HookMask::default(); t.chains.len()];
-        for (ci, c) in t.chains.iter().enumerate() {
-            let Some(h) = c.hook else { continue };
-            let mut stack = vec![ci];
-            while let Some(n) = stack.pop() {
-                if reach[n].contains(h) {
-                    continue;
-                }
-                reach[n].0 |= h.bit();
-                for e in g.edges(NodeIndex::new(n)) {
-                    stack.push(e.target().index());
-                }
+                    .note(
+                        "the table loads (the kernel checks only the chains its hooks reach), \
+                         but a jump to any of these chains will be refused (ELOOP)",
+                    )
+                });
             }
         }
         for (ci, c) in t.chains.iter().enumerate() {

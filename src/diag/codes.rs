@@ -199,11 +199,11 @@ pub const CODES: &[CodeInfo] = &[
         code: LOOP,
         name: "jump-loop",
         severity: Error,
-        title: "jump loop",
+        title: "jump loop that a built-in chain reaches",
         means: "Chains that a built-in chain reaches jump to each other in a circle; the \
                 kernel refuses the table (`mark_source_chains`: Too many levels of symbolic \
                 links). A circle nothing reaches loads (FW102).",
-        example: "-A A -j B\n-A B -j A",
+        example: "-A INPUT -j A\n-A A -j B\n-A B -j A",
         fix: "Break the circle: one of the jumps must go.",
     },
     CodeInfo {
@@ -584,7 +584,7 @@ pub const CODES: &[CodeInfo] = &[
         code: UNREACHABLE_CHAIN,
         name: "unreachable-chain",
         severity: Warning,
-        title: "user chain never reached",
+        title: "user chain never reached (or a jump loop nothing reaches)",
         means: "No rule of a built-in chain leads to this chain, so its rules never run. \
                 Chains nothing reaches may even jump to each other in a circle: the table \
                 loads, but a jump into the circle will be refused.",

@@ -297,3 +297,43 @@ fn crlf_line_endings_are_refused_once() {
             .is_empty()
     );
 }
+
+/// Scripts as people write them: `-w`/`--wait [SECONDS]` and `-W` (iptables takes them, checked
+/// with 1.8.9), redirections (`2>/dev/null`, `>/dev/null 2>&1 &`, `>>log`), and here-documents,
+/// whose lines are input to a program, not commands (an `iptables-restore` fed one is warned
+/// about: fwcheck does not follow it).
+#[test]
+fn scripts_take_wait_redirections_and_here_documents() {
+    let text = "iptables -w -A INPUT -p tcp --dport 1 -j ACCEPT\n\
+                iptables --wait 3 -A INPUT -p tcp --dport 2 -j ACCEPT\n\
+                iptables -w5 -W 100 -A INPUT -p tcp --dport 3 -j ACCEPT\n\
+                iptables -A INPUT -p tcp --dport 4 -j ACCEPT 2>/dev/null || true\n\
+                iptables -A INPUT -p tcp --dport 5 -j ACCEPT >/dev/null 2>&1 &\n\
+                iptables -A INPUT -p tcp --dport 6 -j ACCEPT>>/tmp/log\n\
+                cat > /tmp/other.sh <<'EOF'\niptables -A INPUT -j DROP\nEOF\n\
+                iptables-restore -n <<RULES\n*filter\n-A INPUT -p tcp --dport 22 -j ACCEPT\nCOMMIT\nRULES\n\
+                iptables -A INPUT -p tcp --dport 7 -j ACCEPT\n";
+    let opts = fwcheck::ruleset::ParseOptions {
+        format: fwcheck::ruleset::InputFormat::Script,
+        ..Default::default()
+    };
+    let p = fwcheck::ruleset::parse_str("fw.sh", text, opts);
+    let errors: Vec<_> = p.diagnostics.iter().filter(|d| d.is_error()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let saved = fwcheck::ruleset::printer::print_ruleset(&p.ruleset, Default::default());
+    let ports: Vec<&str> = saved
+        .lines()
+        .filter(|l| l.starts_with("-A INPUT"))
+        .collect();
+    assert_eq!(ports.len(), 7, "{ports:#?}");
+    for (i, r) in ports.iter().enumerate() {
+        assert!(r.contains(&format!("--dport {} ", i + 1)), "{r}");
+    }
+    assert!(
+        p.diagnostics
+            .iter()
+            .any(|d| d.code == "W005" && d.message == "iptables-restore command not applied"),
+        "{:?}",
+        p.diagnostics
+    );
+}

@@ -219,6 +219,55 @@ pub(crate) fn tokenize_shell(text: &str, diags: &mut Vec<Diagnostic>) -> Vec<She
                     i += 1;
                 }
             }
+            '>' | '<' => {
+                // A redirection (`2>/dev/null`, `>>log`, `2>&1`, `<file`) is not an argument of
+                // the command; the file descriptor number right before it (`2>`) belongs to it.
+                if start.is_some() && !quoted && buf.chars().all(|d| d.is_ascii_digit()) {
+                    buf.clear();
+                    start = None;
+                } else {
+                    end_word(&mut words, &mut buf, &mut start, pos, &mut quoted);
+                }
+                let heredoc = c == '<' && chars.get(i + 1).is_some_and(|n| n.1 == '<');
+                i += 1;
+                while i < chars.len() && matches!(chars[i].1, '>' | '<' | '&' | '|' | '-') {
+                    i += 1;
+                }
+                while i < chars.len() && matches!(chars[i].1, ' ' | '\t') {
+                    i += 1;
+                }
+                // The file (or here-document delimiter), quotes removed.
+                let mut target = String::new();
+                while i < chars.len()
+                    && !matches!(chars[i].1, ' ' | '\t' | '\n' | ';' | '|' | '&' | '>' | '<')
+                {
+                    if !matches!(chars[i].1, '\'' | '"') {
+                        target.push(chars[i].1);
+                    }
+                    i += 1;
+                }
+                if heredoc && !target.is_empty() {
+                    // The here-document's lines are input to the command, not commands: skip
+                    // them, up to the delimiter line (`<<-`: after leading tabs).
+                    let rest = &text[chars.get(i).map_or(text.len(), |c| c.0)..];
+                    let body = rest.find('\n').map_or(rest.len(), |n| n + 1);
+                    let mut at = body;
+                    let mut end = None;
+                    for line in rest[body..].split_inclusive('\n') {
+                        at += line.len();
+                        if line.trim_end_matches('\n').trim_start_matches('\t') == target {
+                            end = Some(at);
+                            break;
+                        }
+                    }
+                    // The command ends with its line (what follows the delimiter on it is
+                    // dropped); lexing resumes after the delimiter line.
+                    let resume = text.len() - rest.len() + end.unwrap_or(rest.len());
+                    end_cmd(&mut cmds, &mut words);
+                    let skip_to = chars.partition_point(|c| c.0 < resume);
+                    i = skip_to;
+                }
+            }
             '\'' | '"' => {
                 if start.is_none() {
                     start = Some(pos);

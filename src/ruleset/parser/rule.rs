@@ -33,6 +33,9 @@ pub(super) enum Gen {
     /// Flags that do not change a rule (`-v`, `-n`, `-x`, `-w`, …).
     Noop,
     NoopArg,
+    /// `-w`/`--wait` with an optional number of seconds (`-w`, `-w 5`, `--wait=5`: iptables'
+    /// `parse_wait_time` takes the next word when it does not start with `-`).
+    NoopOptArg,
 }
 
 const GENERIC_LONG: &[(&str, Gen)] = &[
@@ -55,7 +58,7 @@ const GENERIC_LONG: &[(&str, Gen)] = &[
     ("numeric", Gen::Noop),
     ("exact", Gen::Noop),
     ("line-numbers", Gen::Noop),
-    ("wait", Gen::Noop),
+    ("wait", Gen::NoopOptArg),
     ("wait-interval", Gen::NoopArg),
     ("modprobe", Gen::NoopArg),
 ];
@@ -74,7 +77,8 @@ pub(super) fn generic_short(c: char) -> Option<Gen> {
         'c' => Gen::Counters,
         '4' => Gen::V4,
         '6' => Gen::V6,
-        'v' | 'n' | 'x' | 'w' => Gen::Noop,
+        'v' | 'n' | 'x' => Gen::Noop,
+        'w' => Gen::NoopOptArg,
         'W' | 'M' => Gen::NoopArg,
         _ => return None,
     })
@@ -412,6 +416,12 @@ impl<'a> RuleParser<'a> {
             // Collect values.
             let nargs = match (resolved.gen, resolved.opt) {
                 (Some(Gen::Counters), _) => 2,
+                (Some(Gen::NoopOptArg), _) => usize::from(
+                    resolved.attached.is_some()
+                        || toks
+                            .get(i + 1)
+                            .is_some_and(|t| !t.text.is_empty() && !t.text.starts_with('-')),
+                ),
                 (Some(g), _) => usize::from(gen_arg(g)),
                 (None, Some(o)) => match o.arg {
                     Arg::None => 0,
@@ -1006,7 +1016,7 @@ impl<'a> RuleParser<'a> {
                     self.skip_rule = true;
                 }
             }
-            Gen::Noop | Gen::NoopArg => {}
+            Gen::Noop | Gen::NoopArg | Gen::NoopOptArg => {}
         }
         Ok(())
     }

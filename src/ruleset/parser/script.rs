@@ -34,6 +34,8 @@ pub(super) fn expand(w: &str, vars: &HashMap<String, String>) -> Result<String, 
                 Some(j) => (&inner[..j], j + 2),
                 None => return Err(format!("${after}")),
             }
+        } else if after.starts_with("((") {
+            return Err("$((…)) (arithmetic expansion)".into());
         } else if after.starts_with('(') {
             return Err("$(…) (command substitution)".into());
         } else {
@@ -194,6 +196,24 @@ pub(super) fn parse_script(st: &mut State, region: std::ops::Range<usize>) {
             .unwrap_or(&prog.text)
             .to_string();
         let Some(fam) = is_iptables_program(&pname) else {
+            if pname.ends_with("tables-restore")
+                || pname.ends_with("tables-nft-restore")
+                || pname.ends_with("tables-legacy-restore")
+            {
+                // A ruleset fed to iptables-restore (a here-document, a file): not followed.
+                st.diags.push(
+                    Diagnostic::warning(
+                        code::IGNORED,
+                        prog.span,
+                        format!("{pname} command not applied"),
+                    )
+                    .note(
+                        "fwcheck does not follow the rules it reads (a here-document or a \
+                         file); check that ruleset on its own (fwcheck FILE)",
+                    ),
+                );
+                continue;
+            }
             if !ignored_programs.contains_key(&pname) {
                 ignored_programs.insert(pname.clone(), ());
             }

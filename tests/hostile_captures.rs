@@ -430,3 +430,73 @@ fn pcapng_blocks_up_to_16_mib_are_read() {
         assert!(pr[0].reason.contains(&want), "{want:?}: {}", pr[0].reason);
     }
 }
+
+/// Time stamps that go backwards (captures merged by hand): the kernel's clock never does, so
+/// a frame stamped earlier runs at the latest earlier time — a `limit` bucket is not refilled
+/// by time going back — and FW021 says which frames, how many and how far back.
+#[test]
+fn time_going_backwards_is_run_forward_and_reported() {
+    let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+    let ping = |seq: u16| {
+        let spec = PacketSpec::new(
+            ip("198.51.100.7"),
+            ip("203.0.113.10"),
+            L4Spec::Icmp {
+                icmp_type: 8,
+                code: 0,
+                id: 7,
+                seq,
+                quote: None,
+            },
+        );
+        build(&spec, u64::from(seq), Timestamp(0), LinkInfo::default())
+            .data
+            .to_vec()
+    };
+    let mut f = pcap_header(65535);
+    for (seq, secs) in [(1u16, 100u32), (2, 10), (3, 11)] {
+        let data = ping(seq);
+        f.extend_from_slice(&secs.to_le_bytes());
+        f.extend_from_slice(&0u32.to_le_bytes());
+        f.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        f.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        f.extend_from_slice(&data);
+    }
+    let cap = temp(&f, ".pcap");
+    let rules = temp(
+        b"*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+          -A INPUT -p icmp -m icmp --icmp-type 8 -m limit --limit 1/min --limit-burst 1 -j ACCEPT\nCOMMIT\n",
+        ".v4",
+    );
+    let (code, out, err) = run(&[
+        rules.path().to_str().unwrap(),
+        "--pcap",
+        cap.path().to_str().unwrap(),
+        "--host",
+        "203.0.113.10",
+        "--format",
+        "json",
+    ]);
+    assert!(matches!(code, Some(0 | 1)), "{err}");
+    let verdicts: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("\"type\":\"packet\""))
+        .map(|l| {
+            if l.contains("\"verdict\":\"ACCEPT\"") {
+                "ACCEPT"
+            } else {
+                "DROP"
+            }
+        })
+        .collect();
+    assert_eq!(verdicts, ["ACCEPT", "DROP", "DROP"], "{out}");
+    let fw021 = out
+        .lines()
+        .find(|l| l.contains("\"FW021\""))
+        .unwrap_or_else(|| panic!("no FW021: {out}"));
+    assert!(fw021.contains("2 frames are stamped earlier"), "{fw021}");
+    assert!(
+        fw021.contains("first: frame 2; up to 90.000 s back"),
+        "{fw021}"
+    );
+}

@@ -201,6 +201,10 @@ pub struct CaptureAnalyzer {
     /// Packets not judged, per family (IPv4, IPv6): how many, and the first frame. Those of the
     /// family the ruleset is not for (an iptables ruleset never sees IPv6 packets) are FW019.
     unjudged: [(u64, Option<u64>); 2],
+    /// FW021: the latest time stamp seen, and frames stamped before it: how many, the first,
+    /// and the longest step back (ns).
+    latest_ts: u64,
+    backwards: (u64, Option<u64>, u64),
     /// The options of the checks (the host's interfaces and routes), for FW016's probes.
     opts: CheckOptions,
     /// Interfaces on the containers' side: packets coming in on them are not from outside.
@@ -226,6 +230,14 @@ impl CaptureAnalyzer {
     }
 
     pub fn observe(&mut self, pkt: &Packet, o: &Outcome) {
+        if pkt.ts.0 < self.latest_ts {
+            let b = &mut self.backwards;
+            b.0 += 1;
+            b.1.get_or_insert(pkt.frame);
+            b.2 = b.2.max(self.latest_ts - pkt.ts.0);
+        } else {
+            self.latest_ts = pkt.ts.0;
+        }
         self.observe_session(pkt, o);
         self.observe_published(pkt, o);
         let Some(v) = o.verdict else {
@@ -425,6 +437,23 @@ impl CaptureAnalyzer {
         let other = &self.unjudged[(rs.family == Family::V4) as usize];
         let mut out = self.lockouts(rs, &file);
         out.extend(exposure::seen_in_capture(rs, &self.opts, &self.published));
+        if let (n, Some(first), back) = self.backwards {
+            let mut f = Finding::new(
+                codes::TIME_BACKWARDS,
+                format!(
+                    "capture time stamps go backwards: {n} frame{} stamped earlier than a frame \
+                     before (first: frame {first}; up to {:.3} s back); replayed at the latest \
+                     earlier time, so verdicts that depend on elapsed time (conntrack timeouts, \
+                     limit, hashlimit, recent) may differ from the host's",
+                    if n == 1 { " is" } else { "s are" },
+                    back as f64 / 1e9
+                ),
+                &file,
+            );
+            f.frame = Some(first);
+            f.fix = code_info(codes::TIME_BACKWARDS).map(|c| c.fix.to_string());
+            out.push(f);
+        }
         if other.0 > 0 {
             let (mine, theirs, tool, ext) = if rs.family == Family::V4 {
                 ("an iptables (IPv4)", "IPv6", "ip6tables", "v6")

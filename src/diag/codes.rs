@@ -85,6 +85,7 @@ pub(crate) const FORWARD_RULE_ON_PRE_DNAT_PORT: &str = "FW017";
 pub(crate) const FAMILY_PARITY: &str = "FW018";
 pub(crate) const OTHER_FAMILY_UNCHECKED: &str = "FW019";
 pub(crate) const FTP_DATA_BLOCKED: &str = "FW020";
+pub(crate) const TIME_BACKWARDS: &str = "FW021";
 pub(crate) const AFTER_TERMINAL: &str = "FW101";
 pub(crate) const UNREACHABLE_CHAIN: &str = "FW102";
 
@@ -569,6 +570,21 @@ pub const CODES: &[CodeInfo] = &[
         fix: "Attach the helper (`iptables -t raw -A PREROUTING -p tcp --dport 21 -j CT \
               --helper ftp`) and accept what it expects (`-m conntrack --ctstate RELATED -m \
               helper --helper ftp -j ACCEPT`); verified by replaying a passive session.",
+    },
+    CodeInfo {
+        code: TIME_BACKWARDS,
+        name: "time-goes-backwards",
+        severity: Warning,
+        title: "capture time stamps go backwards",
+        means: "Frames are stamped earlier than a frame before them (captures merged by hand, \
+                interfaces with clocks of their own). The kernel handled each after the one \
+                before, so fwcheck replays them at the latest earlier time; what depends on \
+                elapsed time (conntrack timeouts, limit, hashlimit, recent) may differ from \
+                what the host did.",
+        example: "frame 5 at 12:00:01.000 after frame 4 at 12:00:02.000",
+        fix: "Replay the capture in the order the host handled it, with its time stamps \
+              (`mergecap -a` keeps each file's order; `reordercap` sorts by time when the \
+              order in the file is wrong).",
     },
     CodeInfo {
         code: AFTER_TERMINAL,

@@ -190,6 +190,8 @@ pub struct Engine<'r> {
     pub(crate) ext: ExtState,
     ct_active: bool,
     origin: Option<u64>,
+    /// The latest capture time stamp run so far: the clock only moves forward.
+    latest_ts: u64,
     answers: answers::Answers,
     pub(crate) taint: taint::Taint,
     /// Candidate-rule indexes of long chains (`classify`).
@@ -218,6 +220,7 @@ impl Clone for Engine<'_> {
             ext: self.ext.clone(),
             ct_active: self.ct_active,
             origin: self.origin,
+            latest_ts: self.latest_ts,
             answers: self.answers.clone(),
             taint: self.taint.clone(),
             classifier,
@@ -279,6 +282,7 @@ impl<'r> Engine<'r> {
             ext,
             ct_active,
             origin,
+            latest_ts: 0,
             answers: answers::Answers::default(),
             taint: taint::Taint::default(),
             classifier: classify::Classifier::new(&rs.tables),
@@ -396,6 +400,11 @@ impl<'r> Engine<'r> {
 
     /// The current time in jiffies for a capture time stamp.
     pub fn jiffies(&mut self, ts_ns: u64) -> u64 {
+        // The kernel's clock never goes back: a frame stamped earlier than one before it (a
+        // merged capture, another interface's clock) was still handled after it, so it runs
+        // at the latest time seen (CaptureAnalyzer reports such frames: FW021).
+        let ts_ns = ts_ns.max(self.latest_ts);
+        self.latest_ts = ts_ns;
         let origin = *self.origin.get_or_insert(ts_ns);
         JIFFIES_BASE + self.env.jiffies(ts_ns.saturating_sub(origin))
     }

@@ -337,3 +337,27 @@ fn scripts_take_wait_redirections_and_here_documents() {
         p.diagnostics
     );
 }
+
+/// A ruleset that is not UTF-8 is refused with its file:line:column and the byte: a Latin-1
+/// comment (which iptables itself takes) is told apart from binary data.
+#[test]
+fn non_utf8_rulesets_are_refused_with_their_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let latin1 = dir.path().join("latin1.v4");
+    std::fs::write(
+        &latin1,
+        b"*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m comment --comment \"caf\xe9\" -j ACCEPT\nCOMMIT\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_fwcheck"))
+        .args(["lint", latin1.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("latin1.v4:3:35: byte 0xe9 is not UTF-8"),
+        "{err}"
+    );
+    assert!(err.contains("iconv"), "{err}");
+}

@@ -285,6 +285,18 @@ fn the_family_comes_from_the_content_not_the_last_character_of_the_name() {
     let (code, _, err) = run(&["lint", "-6", dated.to_str().unwrap()]);
     assert_eq!(code, Some(2));
     assert!(err.contains("-6 was given but"), "{err}");
+    // `-p icmp` is legal in ip6tables (ip6tables-restore --test takes it): it guesses IPv4
+    // for a file saying nothing else, but never overrides -6 or a name saying IPv6.
+    let icmp = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+                -A INPUT -p icmp -j ACCEPT\nCOMMIT\n";
+    let plain = dir.path().join("icmp-only");
+    std::fs::write(&plain, icmp).unwrap();
+    let (code, out, err) = run(&["lint", "-6", plain.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let named6 = dir.path().join("icmp.v6");
+    std::fs::write(&named6, icmp).unwrap();
+    let (code, out, err) = run(&["lint", named6.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{out}{err}");
 }
 
 #[test]
@@ -717,7 +729,7 @@ fn endless_or_huge_inputs_are_refused_early() {
     let (code, _, err) = run(&["lint", "/dev/zero"]);
     assert_eq!(code, Some(2));
     assert!(
-        err.contains("not a text file (binary data at byte 0)"),
+        err.contains("/dev/zero:1:1: not a text file (byte 0x00)"),
         "{err}"
     );
     let (code, _, err) = run(&[

@@ -45,6 +45,9 @@ pub(crate) fn not_text(bytes: &[u8]) -> Option<NotText> {
 pub struct Sign {
     pub line: usize,
     pub text: String,
+    /// Legal in the other family's rules too (`-p icmp` in ip6tables, `-p icmpv6` in
+    /// iptables): enough to guess a family, never to contradict `-4`/`-6` or the file's name.
+    pub weak: bool,
 }
 
 /// Which families the content of a rules file speaks.
@@ -112,8 +115,9 @@ fn address_family(value: &str) -> Option<Family> {
 /// command names `iptables` / `ip6tables` of a script. Linear in the text.
 pub fn family_evidence(text: &str) -> FamilyEvidence {
     let mut ev = FamilyEvidence::default();
+    let strong = |s: &Option<Sign>| s.as_ref().is_some_and(|s| !s.weak);
     for (i, line) in text.lines().enumerate() {
-        if ev.v4.is_some() && ev.v6.is_some() {
+        if strong(&ev.v4) && strong(&ev.v6) {
             break;
         }
         let line = line.trim();
@@ -129,35 +133,43 @@ pub fn family_evidence(text: &str) -> FamilyEvidence {
             first = false;
             let found = match (w, cmd) {
                 (_, Some("iptables" | "iptables-legacy" | "iptables-nft")) => {
-                    Some((Family::V4, w.to_string()))
+                    Some((Family::V4, w.to_string(), false))
                 }
                 (_, Some("ip6tables" | "ip6tables-legacy" | "ip6tables-nft")) => {
-                    Some((Family::V6, w.to_string()))
+                    Some((Family::V6, w.to_string(), false))
                 }
-                ("--icmp-type", _) => Some((Family::V4, w.to_string())),
-                ("--icmpv6-type", _) => Some((Family::V6, w.to_string())),
+                ("--icmp-type", _) => Some((Family::V4, w.to_string(), false)),
+                ("--icmpv6-type", _) => Some((Family::V6, w.to_string(), false)),
+                // Either protocol is legal in either family (ip6tables -p icmp loads).
                 ("-p" | "--protocol", _) => match words.peek().copied() {
-                    Some("icmp" | "1") => Some((Family::V4, format!("{w} icmp"))),
+                    Some("icmp" | "1") => Some((Family::V4, format!("{w} icmp"), true)),
                     Some("icmpv6" | "ipv6-icmp" | "icmp6" | "58") => {
-                        Some((Family::V6, format!("{w} {}", words.peek().unwrap())))
+                        Some((Family::V6, format!("{w} {}", words.peek().unwrap()), true))
                     }
                     _ => None,
                 },
                 ("-m" | "--match", _) => match words.peek().copied() {
-                    Some("icmp6") => Some((Family::V6, "-m icmp6".to_string())),
+                    Some("icmp6") => Some((Family::V6, "-m icmp6".to_string(), false)),
                     _ => None,
                 },
                 (o, _) if ADDRESS_OPTIONS.contains(&o) => words
                     .peek()
-                    .and_then(|v| address_family(v).map(|f| (f, format!("{o} {v}")))),
+                    .and_then(|v| address_family(v).map(|f| (f, format!("{o} {v}"), false))),
                 _ => None,
             };
-            if let Some((f, text)) = found {
+            if let Some((f, text, weak)) = found {
                 let slot = match f {
                     Family::V4 => &mut ev.v4,
                     Family::V6 => &mut ev.v6,
                 };
-                slot.get_or_insert(Sign { line: i + 1, text });
+                // A strong sign replaces a weak one.
+                if slot.as_ref().is_none_or(|s| s.weak && !weak) {
+                    *slot = Some(Sign {
+                        line: i + 1,
+                        text,
+                        weak,
+                    });
+                }
             }
         }
     }

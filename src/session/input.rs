@@ -148,23 +148,44 @@ pub fn read_text(path: &Path) -> Result<String, Error> {
                 path.display()
             )))
         }
-        Some(sniff::NotText::Binary(at)) => {
-            return Err(Error::usage(format!(
-                "{} is not a text file (binary data at byte {at}); a ruleset is iptables-save \
-                 output, an iptables-restore file or a script of iptables commands",
-                path.display()
-            )))
-        }
+        Some(sniff::NotText::Binary(at)) => return Err(not_utf8(path, &bytes, at)),
         None => {}
     }
-    let text = String::from_utf8(bytes).map_err(|e| {
-        Error::usage(format!(
-            "{} is not a text file (invalid UTF-8 at byte {})",
-            path.display(),
-            e.utf8_error().valid_up_to()
-        ))
-    })?;
+    let text = String::from_utf8(bytes)
+        .map_err(|e| not_utf8(path, e.as_bytes(), e.utf8_error().valid_up_to()))?;
     Ok(text)
+}
+
+/// A ruleset that is not UTF-8 text: where (file:line:column) and what byte.
+fn not_utf8(path: &Path, bytes: &[u8], at: usize) -> Error {
+    let before = &bytes[..at.min(bytes.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let column = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
+    let byte = bytes.get(at).copied().unwrap_or(0);
+    let text_like = bytes[..bytes.len().min(64 * 1024)]
+        .iter()
+        .all(|&b| b >= 0x20 || matches!(b, b'\n' | b'\r' | b'\t'));
+    Error::usage(if text_like {
+        format!(
+            "{}:{line}:{column}: byte 0x{byte:02x} is not UTF-8 (fwcheck reads rulesets as \
+             UTF-8; iptables takes such bytes in comments and log prefixes): convert the file, \
+             for example `iconv -f latin1 -t utf-8`",
+            path.display()
+        )
+    } else {
+        format!(
+            "{}:{line}:{column}: not a text file (byte 0x{byte:02x}); a ruleset is iptables-save \
+             output, an iptables-restore file or a script of iptables commands",
+            path.display()
+        )
+    })
 }
 
 /// The family to read `text` (from `path`) as: `explicit` (`-4`/`-6`), else what the content
@@ -179,8 +200,10 @@ pub fn family(explicit: Option<Family>, path: &Path, text: &str) -> Result<Famil
             .map(|s| format!("line {}: `{}`", s.line, s.text))
             .unwrap_or_default()
     };
+    // Weak evidence (`-p icmp`) guesses; it never contradicts what was said.
+    let strong = content.filter(|&c| evidence.sign(c).is_some_and(|s| !s.weak));
     if let Some(want) = explicit {
-        return match content {
+        return match strong {
             Some(c) if c != want => Err(format!(
                 "{} was given but {} holds {} rules ({}); drop the option or give the other file",
                 if want == Family::V6 { "-6" } else { "-4" },
@@ -192,6 +215,7 @@ pub fn family(explicit: Option<Family>, path: &Path, text: &str) -> Result<Famil
         };
     }
     let name = sniff::family_from_name(path);
+    let content = if name.is_some() { strong } else { content };
     match (content, name) {
         (Some(c), Some(n)) if c != n => Err(format!(
             "the name of {} says {} but its rules are {} ({}); give -4 or -6 to say which",

@@ -10,6 +10,7 @@ mod kernel_harness;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
+use fwcheck::ext::Backend;
 use fwcheck::lint::load_str;
 use fwcheck::ruleset::printer::{print_ruleset, PrintOptions};
 use fwcheck::ruleset::ParseOptions;
@@ -17,6 +18,16 @@ use fwcheck::ruleset::ParseOptions;
 /// `iptables-save` (without `#` lines) after iptables-nft-restore loaded `text` in a fresh
 /// namespace; `Err` with what it said when it refused.
 fn real_save(text: &str) -> Result<String, String> {
+    real_save_with(text, "nft", false)
+}
+
+/// [`real_save`] with iptables-`backend`-restore/-save, with `-c` when `counters`.
+fn real_save_with(text: &str, backend: &str, counters: bool) -> Result<String, String> {
+    let (restore, save) = (
+        format!("iptables-{backend}-restore"),
+        format!("iptables-{backend}-save"),
+    );
+    let c: &[&str] = if counters { &["-c"] } else { &[] };
     // Tests run in parallel: one namespace per call.
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let k = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -25,12 +36,13 @@ fn real_save(text: &str) -> Result<String, String> {
     assert!(ok.is_ok_and(|s| s.success()), "ip netns add {ns}");
     let run = || {
         let mut child = Command::new("ip")
-            .args(["netns", "exec", &ns, "iptables-nft-restore"])
+            .args(["netns", "exec", &ns, &restore])
+            .args(c)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("iptables-nft-restore");
+            .expect("iptables-restore");
         child
             .stdin
             .take()
@@ -42,9 +54,10 @@ fn real_save(text: &str) -> Result<String, String> {
             return Err(String::from_utf8_lossy(&out.stderr).into_owned());
         }
         let save = Command::new("ip")
-            .args(["netns", "exec", &ns, "iptables-nft-save"])
+            .args(["netns", "exec", &ns, &save])
+            .args(c)
             .output()
-            .expect("iptables-nft-save");
+            .expect("iptables-save");
         Ok(String::from_utf8_lossy(&save.stdout)
             .lines()
             .filter(|l| !l.starts_with('#'))
@@ -127,7 +140,33 @@ fn option_values_read_as_iptables_reads_them() {
     check("fixtures/invalid/option-values.v4");
 }
 
+/// What iptables-save prints after a restore, with each backend, with and without `-c`: the
+/// tables (iptables-legacy lists the newest first: the reverse of their order in the file) and
+/// the chain counters (set only with `-c`, and only on built-in chains).
+fn save_order_and_counters_are_each_backends() {
+    let text = "*nat\n:PREROUTING ACCEPT [7:700]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+                :POSTROUTING ACCEPT [0:0]\nCOMMIT\n\
+                *mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n\
+                :OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n[2:120] -A INPUT -j MARK --set-xmark 0x1/0xffffffff\nCOMMIT\n\
+                *filter\n:INPUT DROP [5:500]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+                :web - [3:300]\n[9:900] -A INPUT -j web\nCOMMIT\n";
+    for (backend, b) in [("nft", Backend::Nft), ("legacy", Backend::Legacy)] {
+        let opts = ParseOptions {
+            backend: b,
+            ..ParseOptions::default()
+        };
+        let l = load_str("order.v4", text, opts);
+        assert!(!l.has_errors(), "{:?}", l.diagnostics);
+        for counters in [false, true] {
+            let ours = print_ruleset(&l.ruleset, PrintOptions { counters });
+            let theirs = real_save_with(text, backend, counters).expect("loads");
+            assert_eq!(ours, theirs, "{backend}, counters {counters}");
+        }
+    }
+}
+
 kernel_tests!(
+    save_order_and_counters_are_each_backends,
     rule_commands_refused_as_iptables_restore_refuses_them,
     chain_commands_refused_as_iptables_restore_refuses_them,
     option_values_read_as_iptables_reads_them

@@ -23,10 +23,19 @@ pub(crate) const SAVE_ORDER: [TableKind; 5] = [
     TableKind::Nat,
 ];
 
-/// The whole ruleset in `iptables-save` form (no `#` lines), tables in the order iptables-nft
-/// prints them.
+/// The whole ruleset in `iptables-save` form (no `#` lines), tables in the order the backend's
+/// iptables-save prints them: iptables-nft in [`SAVE_ORDER`]; iptables-legacy in the order of
+/// `/proc/net/ip_tables_names`, the newest table first (`xt_register_table` adds at the head of
+/// the list), which after a restore into a fresh network namespace is the reverse of the order
+/// the tables first appear in the input (checked with iptables 1.8.9 on Linux 6.18).
 pub fn print_ruleset(rs: &Ruleset, opts: PrintOptions) -> String {
     let mut out = String::with_capacity(rs.rule_count() * 80 + 256);
+    if rs.backend == crate::ext::Backend::Legacy {
+        for t in rs.tables.iter().rev() {
+            print_table(&mut out, t, opts);
+        }
+        return out;
+    }
     for kind in SAVE_ORDER {
         if let Some(t) = rs.table(kind) {
             print_table(&mut out, t, opts);
@@ -39,11 +48,14 @@ pub(crate) fn print_table(out: &mut String, t: &Table, opts: PrintOptions) {
     let _ = writeln!(out, "*{}", t.kind.name());
     for c in &t.chains {
         let policy = c.policy.map(|p| p.name()).unwrap_or("-");
-        let _ = writeln!(
-            out,
-            ":{} {} [{}:{}]",
-            c.name, policy, c.counters.packets, c.counters.bytes
-        );
+        // iptables-restore sets a built-in chain's counters only with `-c`, and never a user
+        // chain's (both backends, checked with 1.8.9): iptables-save then prints zeros.
+        let ct = if opts.counters && c.policy.is_some() {
+            c.counters
+        } else {
+            Default::default()
+        };
+        let _ = writeln!(out, ":{} {} [{}:{}]", c.name, policy, ct.packets, ct.bytes);
     }
     for c in &t.chains {
         for r in &c.rules {

@@ -84,6 +84,9 @@ pub(crate) fn parse_protocol(arg: &OptArg<'_>) -> Result<u8, Diagnostic> {
         "esp" => Some(50),
         "ah" => Some(51),
         "mh" | "ipv6-mh" => Some(135),
+        // Red Hat's /etc/protocols (IANA's keywords) names 4 `ipv4` where Debian's says
+        // `ipencap`; iptables-save on such a host prints `-p ipv4` (Calico's IPIP rules).
+        "ipv4" => Some(4),
         _ => None,
     };
     builtin.ok_or_else(|| {
@@ -301,6 +304,8 @@ mod tests {
         assert!(parse_protocol(&a("256")).is_err());
         assert_eq!(proto_name(58), Some("ipv6-icmp"));
         assert_eq!(proto_name(4), Some("ipencap"));
+        // Red Hat's name for 4, as Calico's saved rules carry it.
+        assert_eq!(parse_protocol(&a("ipv4")).unwrap(), 4);
         assert_eq!(proto_name(250), None);
     }
 

@@ -71,6 +71,14 @@ impl SharedBytes {
     }
 }
 
+#[cfg(test)]
+impl SharedBytes {
+    /// The buffer shared: its address and length (tests of what readers keep alive).
+    pub(crate) fn buffer(&self) -> (usize, usize) {
+        (self.buf.as_ptr() as usize, self.buf.len())
+    }
+}
+
 impl Deref for SharedBytes {
     type Target = [u8];
     #[inline]

@@ -285,31 +285,27 @@ impl<R: Read> PcapRecords<R> {
         if self.available() >= need {
             return Ok(true);
         }
-        if self.buf.len() - self.pos < need {
-            let size = self.buf.len().max(need);
-            let (pos, len) = (self.pos, self.len);
+        // Room to read into. While packets share the buffer, only its unread bytes move, to a
+        // fresh buffer (the old one goes with its last packet: a reader that keeps every packet
+        // holds each byte once); otherwise they move to its front when the end is too near.
+        let (pos, len) = (self.pos, self.len);
+        let shared = Arc::get_mut(&mut self.buf).is_none();
+        if shared || self.buf.len() - pos < need {
             match Arc::get_mut(&mut self.buf) {
                 Some(b) if b.len() >= need => b.copy_within(pos..len, 0),
                 _ => {
-                    let mut fresh = vec![0; size];
+                    let mut fresh = vec![0; self.buf.len().max(need)];
                     fresh[..len - pos].copy_from_slice(&self.buf[pos..len]);
                     self.buf = Arc::from(fresh);
                 }
             }
-            self.len -= self.pos;
+            self.len -= pos;
             self.pos = 0;
         }
-        let buf = match Arc::get_mut(&mut self.buf) {
-            Some(b) => b,
-            None => {
-                // Packets still share the bytes already read: keep those, read into a copy.
-                let mut fresh = vec![0; self.buf.len()];
-                fresh[..self.len].copy_from_slice(&self.buf[..self.len]);
-                self.buf = Arc::from(fresh);
-                Arc::get_mut(&mut self.buf).expect("a fresh buffer is not shared")
-            }
-        };
-        while self.len - self.pos < need && !self.eof {
+        let buf = Arc::get_mut(&mut self.buf).expect("not shared: moved to a fresh buffer");
+        // A fresh buffer because packets are kept: filled up, so that what they keep is not
+        // mostly empty buffer.
+        while (self.len - self.pos < need || shared && self.len < buf.len()) && !self.eof {
             match self.src.read(&mut buf[self.len..]) {
                 Ok(0) => self.eof = true,
                 Ok(n) => self.len += n,
@@ -1038,4 +1034,56 @@ pub fn read_all(
         }
     }
     Ok((pk, pr, r.stats().clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A source that gives at most 4 KiB per read (a pipe, the read-ahead's chunk ends).
+    struct Trickle(Cursor<Vec<u8>>);
+    impl Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = buf.len().min(4096);
+            self.0.read(&mut buf[..n])
+        }
+    }
+
+    /// A reader whose packets are all kept (`read_all`, the kernel comparison) holds each
+    /// captured byte about once: every read buffer is filled before packets share it, and
+    /// only the unread rest moves to the next one.
+    #[test]
+    fn kept_packets_hold_each_byte_once() {
+        let mut f = Vec::new();
+        f.extend_from_slice(&0xa1b2c3d4u32.to_le_bytes());
+        f.extend_from_slice(&2u16.to_le_bytes());
+        f.extend_from_slice(&4u16.to_le_bytes());
+        f.extend_from_slice(&[0; 8]);
+        f.extend_from_slice(&65535u32.to_le_bytes());
+        f.extend_from_slice(&101u32.to_le_bytes());
+        let mut ip = vec![0u8; 200];
+        ip[0] = 0x45;
+        ip[2..4].copy_from_slice(&200u16.to_be_bytes());
+        ip[8] = 64;
+        ip[9] = 253;
+        let n = 20_000;
+        for _ in 0..n {
+            for v in [1u32, 0, 200, 200] {
+                f.extend_from_slice(&v.to_le_bytes());
+            }
+            f.extend_from_slice(&ip);
+        }
+        let total = f.len();
+        let r = CaptureReader::new(Trickle(Cursor::new(f))).unwrap();
+        let kept: Vec<Packet> = r.filter_map(Result::ok).collect();
+        assert_eq!(kept.len(), n);
+        let mut buffers: Vec<(usize, usize)> = kept.iter().map(|p| p.data.buffer()).collect();
+        buffers.sort_unstable();
+        buffers.dedup();
+        let held: usize = buffers.iter().map(|b| b.1).sum();
+        assert!(
+            held <= total + 2 * READ_BUFFER,
+            "{held} bytes of buffers for {total} bytes of capture"
+        );
+    }
 }

@@ -72,6 +72,7 @@ pub const MATCHES: &[(&str, Fam, Option<u8>, MatchCtor)] = &[
     ("tcpmss", Fam::Any, Some(6), matches::tcpmss::new),
     ("ecn", Fam::Any, None, matches::ecn::new),
     ("rt", Fam::V6, None, matches::rt::new),
+    ("frag", Fam::V6, None, matches::frag::new),
     ("policy", Fam::Any, None, matches::policy::new),
 ];
 

@@ -9,6 +9,7 @@ pub mod conntrack;
 pub mod dscp;
 pub(crate) mod ecn;
 pub mod esp;
+pub mod frag;
 pub mod hashlimit;
 pub mod helper;
 pub mod icmp;

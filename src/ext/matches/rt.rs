@@ -59,56 +59,65 @@ static OPTS: &[OptSpec] = &[
     OptSpec::new("rt-0-not-strict", 6, Arg::None),
 ];
 
-/// Where the routing header starts in `b` (IPv6 packet bytes), per `ipv6_find_hdr`.
-enum Found {
+/// Where an extension header starts, per `ipv6_find_hdr` (net/ipv6/exthdrs_core.c).
+pub(super) enum Found {
     At(usize),
-    /// No routing header (`-ENOENT`).
+    /// Not there (`-ENOENT`): the chain ends first, or a non-first fragment hides the rest.
     None,
-    /// The chain runs past the packet (`hotdrop`), `true` when only the capture cut it.
+    /// The chain runs past the packet (`-EBADMSG`: the match hot-drops), `true` when only the
+    /// capture cut it.
     Broken {
         cut: bool,
     },
 }
 
-fn find_routing(b: &[u8], ip_len: usize) -> Found {
+/// `ipv6_find_hdr(skb, &off, target, NULL, NULL)` over `b`, the captured bytes of an IPv6
+/// packet of `ip_len` bytes: the header chain is walked from the base header through
+/// hop-by-hop, routing, destination options, fragment and AH headers until `target`; any
+/// other header (or "no next header") ends it; a non-first fragment ends it unless the
+/// fragment header is the target. Each header's first two bytes must be there, and a
+/// fragment header's offset field.
+pub(super) fn find_ext_header(b: &[u8], ip_len: usize, target: u8) -> Found {
     let end = ip_len.min(b.len());
     let cut = b.len() < ip_len;
+    let short = |to: usize| Found::Broken {
+        cut: cut && to <= ip_len,
+    };
     if end < 40 {
         return Found::Broken { cut };
     }
     let mut nh = b[6];
     let mut off = 40usize;
     loop {
-        if nh == proto::IPV6_ROUTE {
-            return Found::At(off);
-        }
+        let found = nh == target;
         match nh {
-            proto::HOPOPTS | proto::IPV6_OPTS | proto::IPV6_FRAG | proto::AH => {}
+            proto::HOPOPTS
+            | proto::IPV6_ROUTE
+            | proto::IPV6_FRAG
+            | proto::AH
+            | proto::IPV6_OPTS => {}
             _ => return Found::None,
         }
         if off + 2 > end {
-            return Found::Broken {
-                cut: cut && off + 2 <= ip_len,
-            };
+            return short(off + 2);
         }
-        let next = b[off];
         let len = match nh {
             proto::IPV6_FRAG => {
-                if off + 8 > end {
-                    return Found::Broken {
-                        cut: cut && off + 8 <= ip_len,
-                    };
+                if off + 4 > end {
+                    return short(off + 4);
                 }
-                // A non-first fragment: the kernel stops here.
                 if u16::from_be_bytes([b[off + 2], b[off + 3]]) & 0xfff8 != 0 {
-                    return Found::None;
+                    return if found { Found::At(off) } else { Found::None };
                 }
                 8
             }
             proto::AH => (b[off + 1] as usize + 2) * 4,
             _ => (b[off + 1] as usize + 1) * 8,
         };
-        nh = next;
+        if found {
+            return Found::At(off);
+        }
+        nh = b[off];
         off += len;
     }
 }
@@ -190,7 +199,7 @@ impl Match for Rt {
             return MatchResult::No;
         }
         let b = &p.data[..];
-        let at = match find_routing(b, p.ip_len as usize) {
+        let at = match find_ext_header(b, p.ip_len as usize, proto::IPV6_ROUTE) {
             Found::At(off) => off,
             Found::None => return MatchResult::No,
             Found::Broken { cut: true } => {
@@ -252,23 +261,38 @@ mod tests {
             &[(proto::HOPOPTS, vec![0; 8]), (proto::IPV6_ROUTE, rh(2, 1))],
             59,
         );
-        assert!(matches!(find_routing(&b, b.len()), Found::At(48)));
+        assert!(matches!(
+            find_ext_header(&b, b.len(), proto::IPV6_ROUTE),
+            Found::At(48)
+        ));
         assert_eq!(b[48 + 2], 2);
         let b = v6(&[(proto::IPV6_OPTS, vec![0; 8])], 6);
-        assert!(matches!(find_routing(&b, b.len()), Found::None));
+        assert!(matches!(
+            find_ext_header(&b, b.len(), proto::IPV6_ROUTE),
+            Found::None
+        ));
         // A non-first fragment hides what follows.
         let frag = vec![0, 0, 0, 0x10, 0, 0, 0, 1];
         let b = v6(
             &[(proto::IPV6_FRAG, frag), (proto::IPV6_ROUTE, rh(0, 0))],
             59,
         );
-        assert!(matches!(find_routing(&b, b.len()), Found::None));
+        assert!(matches!(
+            find_ext_header(&b, b.len(), proto::IPV6_ROUTE),
+            Found::None
+        ));
         // A header longer than the packet, followed by another extension header.
         let mut b = v6(&[(proto::HOPOPTS, vec![0, 4, 0, 0, 0, 0, 0, 0])], 60);
         let n = b.len();
-        assert!(matches!(find_routing(&b, n), Found::Broken { cut: false }));
+        assert!(matches!(
+            find_ext_header(&b, n, proto::IPV6_ROUTE),
+            Found::Broken { cut: false }
+        ));
         // A capture cut inside the first extension header.
         b.truncate(41);
-        assert!(matches!(find_routing(&b, n), Found::Broken { cut: true }));
+        assert!(matches!(
+            find_ext_header(&b, n, proto::IPV6_ROUTE),
+            Found::Broken { cut: true }
+        ));
     }
 }

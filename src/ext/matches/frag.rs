@@ -150,7 +150,7 @@ impl Match for Frag {
         let ok = ((id >= self.ids.0 && id <= self.ids.1) != self.ids_inv)
             && !(self.res && (h[1] != 0 || frag_off & 0x6 != 0))
             && !(self.first && frag_off & 0xfff8 != 0)
-            && !(self.more && !more)
+            && (!self.more || more)
             && !(self.last && more);
         MatchResult::from_bool(ok)
     }

@@ -9,11 +9,11 @@
 //! modelled (multiport, mark, set, …) allows the conclusion only when `b` carries the very
 //! same clause, and only when that clause tests the same thing at both rules:
 //! * never for a match whose answer for one packet can change from one rule to the next (a
-//!   token bucket, a counter, a random draw, a list the match updates: [`STATEFUL`]), nor for
+//!   token bucket, a counter, a random draw, a list the match updates: `STATEFUL`), nor for
 //!   a module fwcheck does not know;
 //! * never when a rule between the two can change what it reads: a target that rewrites the
 //!   packet or its connection (`MARK`, `CONNMARK`, `SET`, `TCPMSS`, `DSCP`, …) or a jump to a
-//!   chain that holds one ([`ChainEffects`]). In raw, such a rule also makes `a`'s conntrack
+//!   chain that holds one (`ChainEffects`). In raw, such a rule also makes `a`'s conntrack
 //!   state test untrustworthy (`CT --notrack`). (`--tcp-flags` cannot name the ECE and CWR
 //!   flags `ECN` rewrites; `-m ecn` is an unmodelled clause.)
 //!

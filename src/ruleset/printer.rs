@@ -24,7 +24,7 @@ pub(crate) const SAVE_ORDER: [TableKind; 5] = [
 ];
 
 /// The whole ruleset in `iptables-save` form (no `#` lines), tables in the order the backend's
-/// iptables-save prints them: iptables-nft in [`SAVE_ORDER`]; iptables-legacy in the order of
+/// iptables-save prints them: iptables-nft in `SAVE_ORDER`; iptables-legacy in the order of
 /// `/proc/net/ip_tables_names`, the newest table first (`xt_register_table` adds at the head of
 /// the list), which after a restore into a fresh network namespace is the reverse of the order
 /// the tables first appear in the input (checked with iptables 1.8.9 on Linux 6.18).

@@ -3,7 +3,7 @@
 //! and printed; the kernel does not test it), `--fragres` (reserved bits zero), `--fragfirst`
 //! (offset zero), `--fragmore` (more fragments follow), `--fraglast` (none follow).
 //!
-//! Evaluation follows `frag_mt6`: `ipv6_find_hdr(…, NEXTHDR_FRAGMENT, …)` ([`find_ext_header`])
+//! Evaluation follows `frag_mt6`: `ipv6_find_hdr(…, NEXTHDR_FRAGMENT, …)` (`rt::find_ext_header`)
 //! finds the header behind hop-by-hop, routing, destination-options and AH headers; no fragment
 //! header means no match, a chain that cannot be read hot-drops (`Unknown` when only the
 //! capture cut it), and so does a fragment header shorter than its 8 bytes. Where conntrack

@@ -92,17 +92,17 @@ pub fn rule_body(r: &Rule) -> String {
         }
         let _ = write!(out, " -d {a}");
     }
-    if let Some(i) = &r.iniface {
+    // `-i +` (any interface) is a zero-length mask: iptables-save leaves it out (both
+    // backends, 1.8.9); `! -i +` stays under nf_tables.
+    for (flag, iface) in [(" -i ", &r.iniface), (" -o ", &r.outiface)] {
+        let Some(i) = iface.as_ref().filter(|i| i.invert || i.name != "+") else {
+            continue;
+        };
         if i.invert {
             out.push_str(" !");
         }
-        let _ = write!(out, " -i {}", i.name);
-    }
-    if let Some(o) = &r.outiface {
-        if o.invert {
-            out.push_str(" !");
-        }
-        let _ = write!(out, " -o {}", o.name);
+        out.push_str(flag);
+        out.push_str(&i.name);
     }
     if let Some((p, inv)) = r.proto {
         if inv {

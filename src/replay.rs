@@ -1014,7 +1014,26 @@ impl<'r> Replayer<'r> {
                     None => d.push(pkt.clone()),
                 };
                 frag_unsure = d.take_uncertain();
+                // What became of this fragment, when the defragmenter dropped it.
+                let mut dropped = None;
                 for ev in d.drain_events() {
+                    match &ev {
+                        DefragEvent::FragmentDropped { frame: f, reason } if *f == frame => {
+                            dropped = Some(format!(
+                                "fragment dropped before any table ({})",
+                                reason.as_str()
+                            ));
+                        }
+                        DefragEvent::QueueDiscarded {
+                            frame: f, reason, ..
+                        } if *f == frame => {
+                            dropped = Some(format!(
+                                "fragment dropped before any table, with its train ({})",
+                                reason.as_str()
+                            ));
+                        }
+                        _ => {}
+                    }
                     self.stats.fragment_event(&ev);
                 }
                 match out {
@@ -1023,11 +1042,12 @@ impl<'r> Replayer<'r> {
                         &reassembled
                     }
                     None => {
-                        self.stats.fragments_held += 1;
-                        let o = Outcome::unjudged(
-                            frame,
-                            "fragment held for reassembly (conntrack defragments before any table)",
-                        );
+                        let why = dropped.unwrap_or_else(|| {
+                            self.stats.fragments_held += 1;
+                            "fragment held for reassembly (conntrack defragments before any table)"
+                                .into()
+                        });
+                        let o = Outcome::unjudged(frame, why);
                         sink(Item::Packet(pkt, &o));
                         return;
                     }
@@ -1354,20 +1374,34 @@ fn describe(ev: &DefragEvent) -> String {
             frames,
             reason,
         } => format!(
-            "frame {frame}: fragment train discarded ({}), frames {:?}",
+            "frame {frame}: fragment train discarded ({}), frames {}",
             reason.as_str(),
-            frames
+            frame_list(frames)
         ),
         DefragEvent::PassedThrough { frame, reason } => {
             format!("frame {frame}: IPv6 fragment passed through ({reason})")
         }
         DefragEvent::TimedOut { frames, at_end, .. } => {
             if *at_end {
-                format!("incomplete fragment train at the end of the capture, frames {frames:?}")
+                format!(
+                    "incomplete fragment train at the end of the capture, frames {}",
+                    frame_list(frames)
+                )
             } else {
-                format!("fragment train timed out, frames {frames:?}")
+                format!("fragment train timed out, frames {}", frame_list(frames))
             }
         }
+    }
+}
+
+/// A train's frames: all of them up to 10, else the first 10 and how many (a train of
+/// thousands of fragments is one line, not a megabyte).
+fn frame_list(frames: &[u64]) -> String {
+    if frames.len() <= 10 {
+        format!("{frames:?}")
+    } else {
+        let head: Vec<String> = frames[..10].iter().map(u64::to_string).collect();
+        format!("[{}, … {} in all]", head.join(", "), frames.len())
     }
 }
 

@@ -446,3 +446,53 @@ fn fragment_train_flood_expires_in_order() {
     assert_eq!(timed_out + dropped + d.pending(), 150_000);
     assert!(d.peak_mem[0] <= limit + per);
 }
+
+/// A fragment the defragmenter drops (a duplicate, or one whose overlap discards its train) is
+/// reported as dropped before any table, with the reason, not as held for reassembly.
+#[test]
+fn dropped_fragments_say_so() {
+    use fwcheck::engine::{SimEnv, SimOptions};
+    use fwcheck::lint::load_str;
+    use fwcheck::replay::{Item, Replayer};
+    use fwcheck::ruleset::ParseOptions;
+    let orig = datagram("192.0.2.1", 9, 64);
+    let hdr = &orig.data[..20];
+    let pl = &orig.data[20..];
+    let frames = [
+        dec(1, 0, &v4_fragment_bytes(hdr, &pl[..32], 0, true)),
+        dec(2, 0, &v4_fragment_bytes(hdr, &pl[8..16], 8, true)), // inside: a duplicate
+        dec(3, 0, &v4_fragment_bytes(hdr, &pl[..48], 0, true)),  // a superset: overlap
+    ];
+    let l = load_str(
+        "ct.v4",
+        "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m conntrack --ctstate INVALID -j DROP\nCOMMIT\n",
+        ParseOptions::default(),
+    );
+    let opts = SimOptions {
+        env: SimEnv {
+            hosts: vec![
+                "192.0.2.1".parse().unwrap(),
+                "203.0.113.10".parse().unwrap(),
+            ],
+            ..SimEnv::default()
+        },
+        ..SimOptions::default()
+    };
+    let mut r = Replayer::new(&l.ruleset, opts);
+    let mut reasons = Vec::new();
+    for p in &frames {
+        r.feed(p, None, &mut |item| {
+            if let Item::Packet(_, o) = item {
+                reasons.push(o.reason.clone().unwrap_or_default());
+            }
+        });
+    }
+    assert_eq!(
+        reasons,
+        [
+            "fragment held for reassembly (conntrack defragments before any table)",
+            "fragment dropped before any table (duplicate fragment)",
+            "fragment dropped before any table, with its train (overlapping fragment)",
+        ]
+    );
+}

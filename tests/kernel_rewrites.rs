@@ -279,7 +279,41 @@ fn ecn_drops_a_datagram_without_a_tcp_header() {
     );
 }
 
+/// `hashlimit` keys a DNATed packet by its new destination port, as the kernel hashes the
+/// rewritten header: a SYN to 8080 DNATed to port 80 spends the bucket of port 80, so a SYN
+/// straight to port 80 finds it empty, and one to 8081 a fresh bucket. (fwcheck read the ports
+/// from the captured bytes, NAT's old ones: seed 52525025 of kernel_random.)
+fn hashlimit_keys_what_nat_rewrote() {
+    let far = Ipv4Addr::new(203, 0, 113, 5);
+    let to = Ipv4Addr::new(203, 0, 113, 9);
+    let frames = vec![
+        tcp4(CLIENT, far, 40000, 8080, 1, 0, SYN, 41), // DNATed to port 80: ACCEPT
+        tcp4(CLIENT, to, 40001, 80, 1, 0, SYN, 42),    // port 80's bucket is empty: DROP
+        tcp4(CLIENT, far, 40002, 8081, 1, 0, SYN, 43), // a bucket of its own: ACCEPT
+    ];
+    let rules = format!(
+        "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+        :POSTROUTING ACCEPT [0:0]\n\
+        -A PREROUTING -p tcp -m tcp --dport 8080 -j DNAT --to-destination {to}:80\nCOMMIT\n\
+        *filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+        -A FORWARD -p tcp -m hashlimit --hashlimit-upto 1/hour --hashlimit-burst 1 \
+        --hashlimit-mode srcip,dstport --hashlimit-name nat -j ACCEPT\nCOMMIT\n"
+    );
+    let cmp = run(&rules, &frames, Setup::Router);
+    assert_eq!(
+        judged(&cmp),
+        [
+            ("ACCEPT", true, "ACCEPT"),
+            ("DROP", true, "DROP"),
+            ("ACCEPT", true, "ACCEPT"),
+        ],
+        "{}",
+        cmp.render(false)
+    );
+}
+
 kernel_tests!(
+    hashlimit_keys_what_nat_rewrote,
     ecn_drops_a_datagram_without_a_tcp_header,
     ipv6_rewrites_are_what_later_rules_read,
     tcpmss_leaves_the_ip_header_readable,

@@ -515,13 +515,15 @@ impl Hashlimit {
                 if (cx.pkt.ip_len as usize) < off + 4 {
                     return Err(());
                 }
-                match cx.pkt.data.get(off..off + 4) {
-                    Some(b) => (
-                        u16::from_be_bytes([b[0], b[1]]),
-                        u16::from_be_bytes([b[2], b[3]]),
-                    ),
-                    None => match cx.pkt.ports().filter(|_| p == 0) {
-                        Some(pp) => pp,
+                // The ports as they are at this rule: NAT rewrote the packet's (the captured
+                // bytes keep the old ones), as the kernel's hash reads the rewritten header.
+                match cx.pkt.ports().filter(|_| p == 0) {
+                    Some(pp) => pp,
+                    None => match cx.pkt.data.get(off..off + 4) {
+                        Some(b) => (
+                            u16::from_be_bytes([b[0], b[1]]),
+                            u16::from_be_bytes([b[2], b[3]]),
+                        ),
                         None => return Ok(None),
                     },
                 }

@@ -435,8 +435,11 @@ impl Match for Sctp {
         let Some(h) = pkt.data.get(th..th + 12) else {
             return MatchResult::Unknown("SCTP header cut off by the capture's snap length");
         };
-        let sport = u16::from_be_bytes([h[0], h[1]]);
-        let dport = u16::from_be_bytes([h[2], h[3]]);
+        // The ports as they are at this rule (NAT rewrites the packet's, not the captured bytes).
+        let (sport, dport) = pkt.ports().unwrap_or((
+            u16::from_be_bytes([h[0], h[1]]),
+            u16::from_be_bytes([h[2], h[3]]),
+        ));
         if !sccheck(
             port_match(self.spts.0, self.spts.1, sport, false),
             SRC_PORTS,

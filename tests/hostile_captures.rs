@@ -433,7 +433,8 @@ fn pcapng_blocks_up_to_16_mib_are_read() {
 
 /// Time stamps that go backwards (captures merged by hand): the kernel's clock never does, so
 /// a frame stamped earlier runs at the latest earlier time — a `limit` bucket is not refilled
-/// by time going back — and FW021 says which frames, how many and how far back.
+/// by time going back —, its verdict is uncertain (when the host handled it is not known), and
+/// FW021 says which frames, how many and how far back.
 #[test]
 fn time_going_backwards_is_run_forward_and_reported() {
     let ip = |s: &str| s.parse::<IpAddr>().unwrap();
@@ -490,6 +491,13 @@ fn time_going_backwards_is_run_forward_and_reported() {
         })
         .collect();
     assert_eq!(verdicts, ["ACCEPT", "DROP", "DROP"], "{out}");
+    // When the two late frames were handled is not known: their verdicts are not certain.
+    let certain: Vec<bool> = out
+        .lines()
+        .filter(|l| l.contains("\"type\":\"packet\""))
+        .map(|l| l.contains("\"certain\":true"))
+        .collect();
+    assert_eq!(certain, [true, false, false], "{out}");
     let fw021 = out
         .lines()
         .find(|l| l.contains("\"FW021\""))

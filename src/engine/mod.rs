@@ -192,6 +192,10 @@ pub struct Engine<'r> {
     origin: Option<u64>,
     /// The latest capture time stamp run so far: the clock only moves forward.
     latest_ts: u64,
+    /// Set by [`Engine::jiffies`] for a time stamp earlier than `latest_ts`: by how many ns.
+    /// The packet then runs at `latest_ts`, a time it was not really handled at: its verdict
+    /// is uncertain (taken by the next packet processed: the one `jiffies` was asked for).
+    behind: Option<u64>,
     answers: answers::Answers,
     pub(crate) taint: taint::Taint,
     /// Candidate-rule indexes of long chains (`classify`).
@@ -221,6 +225,7 @@ impl Clone for Engine<'_> {
             ct_active: self.ct_active,
             origin: self.origin,
             latest_ts: self.latest_ts,
+            behind: self.behind,
             answers: self.answers.clone(),
             taint: self.taint.clone(),
             classifier,
@@ -283,6 +288,7 @@ impl<'r> Engine<'r> {
             ct_active,
             origin,
             latest_ts: 0,
+            behind: None,
             answers: answers::Answers::default(),
             taint: taint::Taint::default(),
             classifier: classify::Classifier::new(&rs.tables),
@@ -402,7 +408,9 @@ impl<'r> Engine<'r> {
     pub fn jiffies(&mut self, ts_ns: u64) -> u64 {
         // The kernel's clock never goes back: a frame stamped earlier than one before it (a
         // merged capture, another interface's clock) was still handled after it, so it runs
-        // at the latest time seen (CaptureAnalyzer reports such frames: FW021).
+        // at the latest time seen (CaptureAnalyzer reports such frames: FW021). When it was
+        // handled is not known, so what depended on elapsed time is not certain.
+        self.behind = (ts_ns < self.latest_ts).then(|| self.latest_ts - ts_ns);
         let ts_ns = ts_ns.max(self.latest_ts);
         self.latest_ts = ts_ns;
         let origin = *self.origin.get_or_insert(ts_ns);
@@ -567,6 +575,7 @@ impl<'r> Engine<'r> {
         skb: Option<Skb>,
     ) -> (Outcome, Skb) {
         let now = clock.jiffies;
+        let behind = self.behind.take();
         let direction = match self.classify(pkt) {
             Ok(d) => d,
             Err(why) => return (Outcome::unjudged(pkt.frame, why), Skb::default()),
@@ -635,7 +644,13 @@ impl<'r> Engine<'r> {
             }),
             trace_on: self.opts.trace,
             trace: Vec::new(),
-            uncertain: None,
+            uncertain: behind.map(|ns| {
+                format!(
+                    "its time stamp is {:.3} s before an earlier frame's: run at that later \
+                     time, not when the host handled it (timeouts, limit, recent may differ)",
+                    ns as f64 / 1e9
+                )
+            }),
             accepted: None,
             ct_new: None,
             unknowns: 0,

@@ -423,10 +423,11 @@ fn pick_admins(rs: &Ruleset, check: &CheckOptions, host: IpAddr, family: Family)
         .iter()
         .copied()
         .find(|a| {
-            check
-                .mgmt
-                .iter()
-                .all(|svc| lockout::session_check(rs, check, *a, host, *svc, 3).is_none())
+            check.mgmt.iter().all(|svc| {
+                lockout::session_check(rs, check, *a, host, *svc, 3)
+                    .0
+                    .is_none()
+            })
         })
         .or(cands.first().copied())
         .into_iter()

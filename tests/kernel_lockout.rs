@@ -232,7 +232,8 @@ fn established_session_verdicts_match_the_kernel() {
         }
         assert_eq!(cut, case.cut, "{}: the kernel's verdicts: {kernel:?}", name);
         // FW001's established case fires exactly when the kernel cuts the session.
-        let f = session_check(&loaded.ruleset, &opts, admin, host, ssh, 0);
+        let (f, doubt) = session_check(&loaded.ruleset, &opts, admin, host, ssh, 0);
+        assert_eq!(doubt, None, "{name}: every verdict here is certain");
         let fw001_established = f.as_ref().is_some_and(|f| f.case == "established");
         assert_eq!(
             fw001_established,

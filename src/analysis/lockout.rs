@@ -32,18 +32,6 @@ pub struct Failure {
     pub step: StepResult,
 }
 
-/// Run both scenarios for one admin address; the first failure, if any.
-pub fn session_check(
-    rs: &Ruleset,
-    opts: &CheckOptions,
-    admin: IpAddr,
-    host: IpAddr,
-    svc: Service,
-    seed: u16,
-) -> Option<Failure> {
-    session_run(rs, opts, admin, host, svc, seed).0
-}
-
 /// The first step of `results` (up to and including the first failure) whose verdict was
 /// uncertain, as `what: why`.
 fn doubt_of(results: &[StepResult]) -> Option<String> {
@@ -64,9 +52,10 @@ fn doubt_of(results: &[StepResult]) -> Option<String> {
         })
 }
 
-/// [`session_check`], with why its answer is not certain (the first uncertain step up to the
-/// failure, or of both scenarios when they pass).
-fn session_run(
+/// Run both scenarios for one admin address: the first failure, if any, and why the answer is
+/// not certain (the first uncertain step up to the failure, or of both scenarios when they
+/// pass).
+pub fn session_check(
     rs: &Ruleset,
     opts: &CheckOptions,
     admin: IpAddr,
@@ -195,7 +184,7 @@ fn find_fix(
         let (text, next) = super::services::insert_before(rs, &current, &d, &body)?;
         steps.push(text);
         current = next;
-        match session_check(&current, opts, admin, host, svc, 7) {
+        match session_check(&current, opts, admin, host, svc, 7).0 {
             None => return Some((steps, true)),
             Some(nf) => failure = nf,
         }
@@ -274,7 +263,7 @@ pub fn evaluate(rs: &Ruleset, opts: &CheckOptions) -> Vec<LockoutResult> {
         let mut passed = 0usize;
         let mut passed_certainly = false;
         for (i, a) in candidates.iter().enumerate() {
-            match session_run(rs, &o, *a, host, *svc, i as u16) {
+            match session_check(rs, &o, *a, host, *svc, i as u16) {
                 (None, doubt) => {
                     passed += 1;
                     passed_certainly |= doubt.is_none();

@@ -3,7 +3,7 @@
 //! and printed; the kernel does not test it), `--fragres` (reserved bits zero), `--fragfirst`
 //! (offset zero), `--fragmore` (more fragments follow), `--fraglast` (none follow).
 //!
-//! Evaluation follows `frag_mt6`: `ipv6_find_hdr(…, NEXTHDR_FRAGMENT, …)` (`rt::find_ext_header`)
+//! Evaluation follows `frag_mt6`: `ipv6_find_hdr(…, NEXTHDR_FRAGMENT, …)` (`rt::ext_header`)
 //! finds the header behind hop-by-hop, routing, destination-options and AH headers; no fragment
 //! header means no match, a chain that cannot be read hot-drops (`Unknown` when only the
 //! capture cut it), and so does a fragment header shorter than its 8 bytes. Where conntrack
@@ -14,11 +14,11 @@ use std::any::Any;
 use std::fmt::Write;
 
 use super::bad;
-use super::rt::{find_ext_header, Found};
+use super::rt::ext_header;
 use crate::diag::Diagnostic;
 use crate::ext::EvalCtx;
 use crate::ext::{Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx, XtType};
-use crate::packet::{proto, Family};
+use crate::packet::proto;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Frag {
@@ -81,24 +81,23 @@ impl Match for Frag {
             3 => self.res = true,
             4 => self.first = true,
             5 | 6 => {
-                let (this, other) = if opt.id == 5 {
-                    ("fragmore", self.last)
+                // `.excl`: the two exclude each other (libip6t_frag.c).
+                let (set, other, that) = if opt.id == 5 {
+                    (&mut self.more, self.last, "fraglast")
                 } else {
-                    ("fraglast", self.more)
+                    (&mut self.last, self.more, "fragmore")
                 };
                 if other {
-                    let that = if opt.id == 5 { "fraglast" } else { "fragmore" };
                     return Err(bad(
                         cx.span,
-                        format!("\"--{this}\" cannot be used together with \"--{that}\""),
+                        format!(
+                            "\"--{}\" cannot be used together with \"--{that}\"",
+                            opt.name
+                        ),
                         "one of --fragmore and --fraglast",
                     ));
                 }
-                if opt.id == 5 {
-                    self.more = true;
-                } else {
-                    self.last = true;
-                }
+                *set = true;
             }
             _ => {}
         }
@@ -124,25 +123,13 @@ impl Match for Frag {
         }
     }
     fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
-        let p = cx.pkt;
-        if p.family != Family::V6 {
-            return MatchResult::No;
-        }
-        let b = &p.data[..];
-        let at = match find_ext_header(b, p.ip_len as usize, proto::IPV6_FRAG) {
-            Found::At(off) => off,
-            Found::None => return MatchResult::No,
-            Found::Broken { cut: true } => {
-                return MatchResult::Unknown("IPv6 extension headers cut off by the capture")
-            }
-            Found::Broken { cut: false } => return MatchResult::HotDrop,
-        };
-        // `skb_header_pointer` of the whole 8-byte header.
-        let Some(h) = b.get(at..at + 8) else {
-            if at + 8 <= p.ip_len as usize {
-                return MatchResult::Unknown("fragment header cut off by the capture");
-            }
-            return MatchResult::HotDrop;
+        let (_, h) = match ext_header(
+            cx.pkt,
+            proto::IPV6_FRAG,
+            "fragment header cut off by the capture",
+        ) {
+            Ok(x) => x,
+            Err(r) => return r,
         };
         let frag_off = u16::from_be_bytes([h[2], h[3]]);
         let id = u32::from_be_bytes([h[4], h[5], h[6], h[7]]);
@@ -156,34 +143,5 @@ impl Match for Frag {
     }
     fn as_any(&self) -> &dyn Any {
         self
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn finds_the_fragment_header_of_any_fragment() {
-        // Base header, a routing header, then a non-first fragment.
-        let mut b = vec![0x60, 0, 0, 0, 0, 16, proto::IPV6_ROUTE, 64];
-        b.extend_from_slice(&[0u8; 32]);
-        b.extend_from_slice(&[proto::IPV6_FRAG, 0, 2, 0, 0, 0, 0, 0]);
-        b.extend_from_slice(&[17, 0, 0x05, 0x39, 0, 0, 0, 7]);
-        assert!(matches!(
-            find_ext_header(&b, b.len(), proto::IPV6_FRAG),
-            Found::At(48)
-        ));
-        // The routing header is found; a non-first fragment hides what follows it.
-        assert!(matches!(
-            find_ext_header(&b, b.len(), proto::IPV6_ROUTE),
-            Found::At(40)
-        ));
-        // No next header ends the chain.
-        b[6] = 59;
-        assert!(matches!(
-            find_ext_header(&b, b.len(), proto::IPV6_FRAG),
-            Found::None
-        ));
     }
 }

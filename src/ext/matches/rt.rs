@@ -122,6 +122,36 @@ pub(super) fn find_ext_header(b: &[u8], ip_len: usize, target: u8) -> Found {
     }
 }
 
+/// The offset and first 8 bytes (the fixed part) of IPv6 packet `p`'s extension header
+/// `target`, as `ipv6_find_hdr` then `skb_header_pointer` find them; else what the match
+/// answers: `No` for an IPv4 packet or no such header, `HotDrop` for a chain or header that runs
+/// past the packet, `Unknown` (`cut`) when only the capture cut it off.
+pub(super) fn ext_header<'p>(
+    p: &'p crate::packet::Packet,
+    target: u8,
+    cut: &'static str,
+) -> Result<(usize, &'p [u8]), MatchResult> {
+    if p.family != Family::V6 {
+        return Err(MatchResult::No);
+    }
+    let b = &p.data[..];
+    let at = match find_ext_header(b, p.ip_len as usize, target) {
+        Found::At(off) => off,
+        Found::None => return Err(MatchResult::No),
+        Found::Broken { cut: true } => {
+            return Err(MatchResult::Unknown(
+                "IPv6 extension headers cut off by the capture",
+            ))
+        }
+        Found::Broken { cut: false } => return Err(MatchResult::HotDrop),
+    };
+    match b.get(at..at + 8) {
+        Some(h) => Ok((at, h)),
+        None if at + 8 <= p.ip_len as usize => Err(MatchResult::Unknown(cut)),
+        None => Err(MatchResult::HotDrop),
+    }
+}
+
 impl Match for Rt {
     fn name(&self) -> &'static str {
         "rt"
@@ -195,31 +225,20 @@ impl Match for Rt {
     }
     fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
         let p = cx.pkt;
-        if p.family != Family::V6 {
-            return MatchResult::No;
-        }
-        let b = &p.data[..];
-        let at = match find_ext_header(b, p.ip_len as usize, proto::IPV6_ROUTE) {
-            Found::At(off) => off,
-            Found::None => return MatchResult::No,
-            Found::Broken { cut: true } => {
-                return MatchResult::Unknown("IPv6 extension headers cut off by the capture")
-            }
-            Found::Broken { cut: false } => return MatchResult::HotDrop,
+        let (at, h) = match ext_header(
+            p,
+            proto::IPV6_ROUTE,
+            "routing header cut off by the capture",
+        ) {
+            Ok(x) => x,
+            Err(r) => return r,
         };
-        // The 8-byte fixed part of the routing header.
-        if at + 8 > b.len() {
-            if at + 8 <= p.ip_len as usize {
-                return MatchResult::Unknown("routing header cut off by the capture");
-            }
-            return MatchResult::HotDrop;
-        }
-        let hdrlen = (b[at + 1] as u32 + 1) * 8;
+        let hdrlen = (h[1] as u32 + 1) * 8;
         if (p.ip_len as usize).saturating_sub(at) < hdrlen as usize {
             return MatchResult::No;
         }
-        let typ = b[at + 2] as u32;
-        let segs = b[at + 3] as u32;
+        let typ = h[2] as u32;
+        let segs = h[3] as u32;
         let seg_ok = (segs >= self.segsleft.0 && segs <= self.segsleft.1) != self.segsleft_inv;
         let len_ok = self.len.is_none_or(|(l, inv)| (l == hdrlen) != inv);
         let type_ok = self.rt_type.is_none_or(|(t, inv)| (t == typ) != inv);
@@ -293,6 +312,30 @@ mod tests {
         assert!(matches!(
             find_ext_header(&b, n, proto::IPV6_ROUTE),
             Found::Broken { cut: true }
+        ));
+    }
+
+    #[test]
+    fn finds_the_fragment_header_of_any_fragment() {
+        // Base header, a routing header, then a non-first fragment.
+        let mut b = vec![0x60, 0, 0, 0, 0, 16, proto::IPV6_ROUTE, 64];
+        b.extend_from_slice(&[0u8; 32]);
+        b.extend_from_slice(&[proto::IPV6_FRAG, 0, 2, 0, 0, 0, 0, 0]);
+        b.extend_from_slice(&[17, 0, 0x05, 0x39, 0, 0, 0, 7]);
+        assert!(matches!(
+            find_ext_header(&b, b.len(), proto::IPV6_FRAG),
+            Found::At(48)
+        ));
+        // The routing header is found; a non-first fragment hides what follows it.
+        assert!(matches!(
+            find_ext_header(&b, b.len(), proto::IPV6_ROUTE),
+            Found::At(40)
+        ));
+        // No next header ends the chain.
+        b[6] = 59;
+        assert!(matches!(
+            find_ext_header(&b, b.len(), proto::IPV6_FRAG),
+            Found::None
         ));
     }
 }

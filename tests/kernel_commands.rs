@@ -165,7 +165,49 @@ fn save_order_and_counters_are_each_backends() {
     }
 }
 
+/// What fwcheck refuses or loads at the level of a whole file, as both backends do: CRLF line
+/// endings and a user chain named after a standard verdict are refused; a jump loop no
+/// built-in chain reaches loads, and one INPUT reaches does not. fwcheck's errors (E100,
+/// E104, E110) and its FW102 warning say the same.
+fn whole_file_refusals_are_iptables_own() {
+    let head = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n";
+    let lf = format!("{head}-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n");
+    let crlf = lf.replace('\n', "\r\n");
+    let drop = format!("{head}:DROP - [0:0]\nCOMMIT\n");
+    let lone_loop = format!("{head}:a - [0:0]\n:b - [0:0]\n-A a -j b\n-A b -j a\nCOMMIT\n");
+    let reached = lone_loop.replace("COMMIT", "-A INPUT -j a\nCOMMIT");
+    for backend in ["nft", "legacy"] {
+        assert!(real_save_with(&lf, backend, false).is_ok(), "{backend}");
+        for (what, text) in [("CRLF", &crlf), ("DROP chain", &drop), ("loop", &reached)] {
+            assert!(
+                real_save_with(text, backend, false).is_err(),
+                "{backend} loads the {what} file"
+            );
+        }
+        assert!(
+            real_save_with(&lone_loop, backend, false).is_ok(),
+            "{backend}"
+        );
+    }
+    let codes = |text: &str| -> Vec<&'static str> {
+        load_str("file.v4", text, ParseOptions::default())
+            .diagnostics
+            .iter()
+            .map(|d| d.code)
+            .collect()
+    };
+    assert!(codes(&crlf).contains(&"E100"));
+    assert!(codes(&drop).contains(&"E104"));
+    assert!(codes(&reached).contains(&"E110"));
+    let lone = codes(&lone_loop);
+    assert!(
+        lone.contains(&"FW102") && !lone.iter().any(|c| c.starts_with('E')),
+        "{lone:?}"
+    );
+}
+
 kernel_tests!(
+    whole_file_refusals_are_iptables_own,
     save_order_and_counters_are_each_backends,
     rule_commands_refused_as_iptables_restore_refuses_them,
     chain_commands_refused_as_iptables_restore_refuses_them,

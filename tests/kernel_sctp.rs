@@ -188,4 +188,47 @@ fn sctp_over_ipv6() {
     check(RULES6, Family::V6, HOST6.into(), &cases);
 }
 
-kernel_tests!(sctp_ports_and_chunks, sctp_over_ipv6);
+/// On a router, `-m sctp --dport` in FORWARD reads the port DNAT wrote (`sctp_manip_pkt`), not
+/// the one the client sent: an INIT to 5000 DNATed to 6000 meets the rule for 6000, not the
+/// ACCEPT for 5000 (which, read from the captured bytes, would let it through).
+fn sctp_ports_after_dnat() {
+    let far = std::net::Ipv4Addr::new(203, 0, 113, 5);
+    let rules = "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+        :POSTROUTING ACCEPT [0:0]\n\
+        -A PREROUTING -p sctp -m sctp --dport 5000 -j DNAT --to-destination 203.0.113.9:6000\n\
+        COMMIT\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+        -A FORWARD -p sctp -m sctp --dport 6000 -j DROP\n\
+        -A FORWARD -p sctp -m sctp --dport 5000 -j ACCEPT\n-A FORWARD -p sctp -j REJECT\nCOMMIT\n";
+    // An INIT opens an association: verification tag 0.
+    let init = |sport, dport| {
+        let mut seg = sctp_seg(sport, dport, &[chunk(INIT, 0, 16)]);
+        seg[4..12].fill(0);
+        let crc = crc32c(&seg);
+        seg[8..12].copy_from_slice(&crc.to_le_bytes());
+        seg
+    };
+    let frames = [
+        ipv4(CLIENT, far, 132, 71, &init(40000, 5000)), // DNATed to 6000: DROP
+        ipv4(CLIENT, far, 132, 72, &init(40001, 5001)), // not NATed: REJECT
+    ];
+    let loaded = load_str("sctp-nat.rules", rules, ParseOptions::default());
+    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+    let sim = SimOptions {
+        env: SimEnv {
+            hosts: vec![HOST.into()],
+            ..SimEnv::default()
+        },
+        router: true,
+        ..SimOptions::default()
+    };
+    let cmp = compare(&loaded, decoded(&frames), sim, Pacing::AsFastAsPossible).expect("compare");
+    assert_eq!(cmp.mismatches, 0, "{}", cmp.render(true));
+    assert_eq!(
+        judged(&cmp),
+        [("DROP", true, "DROP"), ("DROP", true, "REJECT")],
+        "{}",
+        cmp.render(true)
+    );
+}
+
+kernel_tests!(sctp_ports_after_dnat, sctp_ports_and_chunks, sctp_over_ipv6);

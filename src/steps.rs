@@ -20,8 +20,8 @@ use serde::Serialize;
 use crate::analysis::lockout::{self, describe_packet};
 use crate::analysis::synth::{self, Step, Synth};
 use crate::analysis::{
-    admin_candidates, decided_by, host_for, run_scenario, CheckOptions, Finding, Net, Service,
-    StepResult,
+    admin_candidates, decided_by, host_for, run_scenario, CheckOptions, Finding, Level, Net,
+    Service, StepResult,
 };
 use crate::diag::{Diagnostic, SourceFile, Span};
 use crate::engine::{Direction, Engine, SimOptions};
@@ -59,6 +59,15 @@ pub struct SessionAt {
     pub failure: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub decided_by: Option<String>,
+    /// No verdict behind `established` and `new` was uncertain.
+    pub certain: bool,
+    /// Why `established` is not certain: the first uncertain verdict of the session's packets
+    /// up to the first that failed, as `what: why`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub established_doubt: Option<String>,
+    /// Why `new` is not certain, likewise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_doubt: Option<String>,
     /// The chain whose rules the failing packet went through (INPUT or OUTPUT).
     #[serde(skip)]
     pub(crate) hook_chain: &'static str,
@@ -90,9 +99,19 @@ pub struct Cut {
     pub failure: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub decided_by: Option<String>,
-    /// The first later step after which the session passes again (and to the end).
+    /// The failure rests on no uncertain verdict. An uncertain one is a possible cut: the
+    /// kernel may pass the session (FW001 at warning level).
+    pub certain: bool,
+    /// Why the failure is not certain (`what: why`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub doubt: Option<String>,
+    /// The first later step after which the session certainly passes again (and to the end).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub works_again_after: Option<usize>,
+    /// Without a certain one: the first later step after which the session passes again (and
+    /// to the end) with some verdict not certain.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub may_work_again_after: Option<usize>,
     /// What to do.
     pub advice: String,
 }
@@ -100,16 +119,20 @@ pub struct Cut {
 impl Cut {
     /// The one-line report.
     pub fn message(&self) -> String {
-        let again = match self.works_again_after {
-            Some(k) => format!("; the session works again after step {k}"),
-            None => "; it does not work again before the script ends".into(),
+        let again = match (self.works_again_after, self.may_work_again_after) {
+            (Some(k), _) => format!("; the session works again after step {k}"),
+            (None, Some(k)) => format!(
+                "; the session may work again after step {k} (the verdicts are not certain)"
+            ),
+            (None, None) => "; it does not work again before the script ends".into(),
         };
         format!(
-            "step {} `{}` ({}:{}) cuts the established {} session from {}: {}{again} — {}",
+            "step {} `{}` ({}:{}) {} the established {} session from {}: {}{again} — {}",
             self.step,
             self.command,
             self.file,
             self.line,
+            if self.certain { "cuts" } else { "may cut" },
             self.service,
             self.admin,
             self.failure,
@@ -132,9 +155,21 @@ pub struct StepsReport {
 }
 
 impl StepsReport {
-    /// Some step cuts the session, or the final ruleset locks the admin out.
+    /// Some step certainly cuts the session, or the final ruleset certainly locks the admin out
+    /// (FW001 at error level).
     pub fn locks_out(&self) -> bool {
-        !self.cuts.is_empty() || self.final_findings().any(|f| f.code == "FW001")
+        self.cuts.iter().any(|c| c.certain)
+            || self
+                .final_findings()
+                .any(|f| f.code == "FW001" && f.severity == Level::Error)
+    }
+    /// Some step may cut the session, or the final ruleset may lock the admin out, resting
+    /// on a verdict fwcheck cannot decide (FW001 at warning level).
+    pub fn may_lock_out(&self) -> bool {
+        self.cuts.iter().any(|c| !c.certain)
+            || self
+                .final_findings()
+                .any(|f| f.code == "FW001" && f.severity != Level::Error)
     }
     pub fn final_findings(&self) -> impl Iterator<Item = &Finding> {
         self.final_lockout.iter().filter_map(|l| l.finding.as_ref())
@@ -341,9 +376,19 @@ pub fn run(input: &StepsInput, check: &CheckOptions) -> Result<StepsReport, Step
         for (k, st) in steps.iter().enumerate() {
             let s = &st.sessions[si];
             if was_ok && !s.established {
-                let again = (k + 1..steps.len())
-                    .find(|&j| steps[j..].iter().all(|x| x.sessions[si].established))
-                    .map(|j| j + 1);
+                // The first step from which on the session passes (certainly, or at all).
+                let passes_from = |certainly: bool| {
+                    (k + 1..steps.len())
+                        .find(|&j| {
+                            steps[j..].iter().all(|x| {
+                                let s = &x.sessions[si];
+                                s.established && (!certainly || s.established_doubt.is_none())
+                            })
+                        })
+                        .map(|j| j + 1)
+                };
+                let certain_again = passes_from(true);
+                let again = certain_again.or_else(|| passes_from(false));
                 // Every chain that drops the session while it is cut.
                 let mut chains: Vec<&str> = Vec::new();
                 for x in &steps[k..again.unwrap_or(steps.len())] {
@@ -386,7 +431,10 @@ pub fn run(input: &StepsInput, check: &CheckOptions) -> Result<StepsReport, Step
                     line: st.line,
                     failure: s.failure.clone().unwrap_or_default(),
                     decided_by: s.decided_by.clone(),
-                    works_again_after: again,
+                    certain: s.established_doubt.is_none(),
+                    doubt: s.established_doubt.clone(),
+                    works_again_after: certain_again,
+                    may_work_again_after: again.filter(|_| certain_again.is_none()),
                     advice,
                 });
             }
@@ -444,18 +492,16 @@ fn probe(
     check: &CheckOptions,
 ) -> SessionAt {
     let (pkts, moved) = live.next(sy);
-    let mut failed: Option<StepResult> = None;
-    for s in &pkts {
-        let o = engine.process(&s.pkt);
-        let r = StepResult {
+    let results: Vec<StepResult> = pkts
+        .iter()
+        .map(|s| StepResult {
             what: s.what.clone(),
             pkt: s.pkt.clone(),
-            outcome: o,
-        };
-        if !r.passed() && failed.is_none() {
-            failed = Some(r);
-        }
-    }
+            outcome: engine.process(&s.pkt),
+        })
+        .collect();
+    let established_doubt = lockout::doubt_of(&results);
+    let failed = results.into_iter().find(|r| !r.passed());
     if failed.is_none() {
         // Everything was delivered: the session moves on.
         live.tcp = moved;
@@ -466,9 +512,9 @@ fn probe(
     } else {
         synth::udp_exchange(&mut nsy, (live.admin.0, 40_000), live.host, "admin", "host")
     };
-    let new_fail = run_scenario(rs, check, &[], &session)
-        .into_iter()
-        .find(|s| !s.passed());
+    let new_results = run_scenario(rs, check, &[], &session);
+    let new_doubt = lockout::doubt_of(&new_results);
+    let new_fail = new_results.into_iter().find(|s| !s.passed());
     let established = failed.is_none();
     let new = new_fail.is_none();
     let shown = failed.or(new_fail);
@@ -502,6 +548,9 @@ fn probe(
         new,
         failure,
         decided_by: decided,
+        certain: established_doubt.is_none() && new_doubt.is_none(),
+        established_doubt,
+        new_doubt,
         hook_chain,
     }
 }

@@ -63,6 +63,79 @@ fn steps_exit_codes_and_json() {
 }
 
 #[test]
+fn steps_resting_on_an_unknown_set_are_possible_cuts() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("s.sh");
+    std::fs::write(
+        &script,
+        "iptables -A INPUT -m set --match-set admins src -j ACCEPT\n\
+         iptables -P INPUT DROP\n\
+         iptables -A INPUT -p tcp --dport 22 -j ACCEPT\n",
+    )
+    .unwrap();
+    let s = script.to_str().unwrap();
+    // Unknown contents: a possible cut, a warning; exit 0 unless --fail-on warning.
+    let (c, out, _) = fwcheck(&["steps", s]);
+    assert_eq!(c, 0, "{out}");
+    assert!(
+        out.contains("warning[FW001]: step 2 `iptables -P INPUT DROP`"),
+        "{out}"
+    );
+    assert!(
+        out.contains("may cut the established tcp/22 session"),
+        "{out}"
+    );
+    assert!(out.contains("  = not certain: data admin → host (established session): filter INPUT #1 (line 1): ipset contents are not known offline"), "{out}");
+    assert!(out.contains("CUT?: "), "{out}");
+    assert!(out.contains("┆ ok? "), "{out}");
+    assert!(!out.contains("every step is safe"), "{out}");
+    let (c, _, _) = fwcheck(&["steps", s, "--fail-on", "warning"]);
+    assert_eq!(c, 1);
+    let (c, out, _) = fwcheck(&["steps", s, "--format", "json"]);
+    assert_eq!(c, 0);
+    let recs: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let cut = recs.iter().find(|r| r["type"] == "cut").unwrap();
+    assert_eq!(cut["certain"], false);
+    assert_eq!(cut["may_work_again_after"], 3);
+    assert!(cut.get("works_again_after").is_none());
+    let summary = recs.last().unwrap();
+    assert_eq!(
+        (summary["cuts"].clone(), summary["possible_cuts"].clone()),
+        (0.into(), 1.into())
+    );
+    // The set's contents decide it both ways: holding the admin, every step passes; not
+    // holding them, step 2 certainly cuts.
+    let holds = |admin: &str| {
+        let f = dir.path().join(format!("{admin}.ipset"));
+        std::fs::write(
+            &f,
+            format!("create admins hash:ip family inet hashsize 1024 maxelem 65536\nadd admins {admin}\n"),
+        )
+        .unwrap();
+        f
+    };
+    let with = holds("198.51.100.77");
+    let (c, out, _) = fwcheck(&["steps", s, "--ipset", with.to_str().unwrap()]);
+    assert_eq!(c, 0, "{out}");
+    assert!(out.contains("every step is safe"), "{out}");
+    let without = holds("192.0.2.9");
+    let (c, out, _) = fwcheck(&["steps", s, "--ipset", without.to_str().unwrap()]);
+    assert_eq!(c, 1, "{out}");
+    assert!(
+        out.contains("error[FW001]: step 2 `iptables -P INPUT DROP`"),
+        "{out}"
+    );
+    assert!(out.contains("cuts the established tcp/22 session"), "{out}");
+    assert!(
+        out.contains("the session works again after step 3"),
+        "{out}"
+    );
+}
+
+#[test]
 fn what_if_edits_and_errors() {
     let (c, _, err) = fwcheck(&[
         G0,

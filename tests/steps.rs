@@ -181,3 +181,56 @@ fn a_script_that_does_not_apply_is_refused_with_its_position() {
     let d = e.diagnostics.iter().find(|d| d.is_error()).unwrap();
     assert_eq!(e.source.line_of(d.span.start as usize), 2);
 }
+
+/// A step whose verdict rests on something fwcheck does not know (here an ipset's contents) is
+/// a possible cut, never a certain one: with the set holding the admin the session passes,
+/// with a set that does not, it is cut (both checked with `--ipset` in
+/// `tests/learn_cli.rs::steps_resting_on_an_unknown_set_are_possible_cuts`).
+#[test]
+fn a_cut_resting_on_an_unknown_is_only_possible() {
+    let script = "iptables -A INPUT -m set --match-set admins src -j ACCEPT\n\
+                  iptables -P INPUT DROP\n\
+                  iptables -A INPUT -p tcp --dport 22 -j ACCEPT\n";
+    let r = steps::run(
+        &input("s.sh", script, None, false),
+        &CheckOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(r.cuts.len(), 1, "{:?}", r.cuts);
+    let c = &r.cuts[0];
+    assert_eq!(c.step, 2);
+    assert!(!c.certain);
+    assert!(c
+        .doubt
+        .as_deref()
+        .unwrap()
+        .contains("ipset contents are not known"));
+    assert!(!r.locks_out());
+    assert!(r.may_lock_out());
+    // Step 3 passes, but through the same unknown set: not a certain "works again".
+    assert_eq!(c.works_again_after, None);
+    assert_eq!(c.may_work_again_after, Some(3));
+    assert!(c
+        .message()
+        .contains("may cut the established tcp/22 session"));
+    assert!(c
+        .message()
+        .contains("the session may work again after step 3 (the verdicts are not certain)"));
+    assert!(!r.steps[2].sessions[0].certain);
+    // Nothing unknown: the guides' cut and passes are certain.
+    let g1 = steps::run(
+        &input(
+            "g1.sh",
+            &fixture("fixtures/guides/guide-001-commands.sh"),
+            None,
+            false,
+        ),
+        &CheckOptions::default(),
+    )
+    .unwrap();
+    assert!(g1.cuts.iter().all(|c| c.certain && c.doubt.is_none()));
+    assert!(g1
+        .steps
+        .iter()
+        .all(|s| s.sessions.iter().all(|x| x.certain)));
+}

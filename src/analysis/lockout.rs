@@ -34,7 +34,7 @@ pub struct Failure {
 
 /// The first step of `results` (up to and including the first failure) whose verdict was
 /// uncertain, as `what: why`.
-fn doubt_of(results: &[StepResult]) -> Option<String> {
+pub(crate) fn doubt_of(results: &[StepResult]) -> Option<String> {
     let upto = results
         .iter()
         .position(|s| !s.passed())

@@ -6,11 +6,13 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use fwcheck::analysis::Level;
 use fwcheck::diag::SourceFile;
 use fwcheck::ruleset::{sniff, ParseOptions};
 use fwcheck::session::{self, Error, Exit};
 use fwcheck::steps::{self, StepsInput};
 
+use super::args::FailOn;
 use super::learn::{read_named, table, LearnCommon, LearnFormat};
 use super::written;
 
@@ -27,6 +29,10 @@ pub struct StepsArgs {
     pub noflush: bool,
     #[command(flatten)]
     pub common: LearnCommon,
+    /// Exit 1 from this severity on: a cut is an error, a possible cut (resting on a verdict
+    /// fwcheck cannot decide) a warning; the final ruleset's findings have their own.
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
     #[arg(long, value_enum, default_value_t = LearnFormat::Table)]
     pub format: LearnFormat,
 }
@@ -87,6 +93,27 @@ pub fn run(a: StepsArgs) -> Result<u8, Error> {
             a.script.display()
         );
     }
+    // A certain cut or lockout is an error; one resting on an uncertain verdict a warning.
+    let fail_at = match a.fail_on {
+        FailOn::Error => Some(Level::Error),
+        FailOn::Warning => Some(Level::Warning),
+        FailOn::Note => Some(Level::Note),
+        FailOn::Never => None,
+    };
+    let fails = fail_at.is_some_and(|at| {
+        report
+            .cuts
+            .iter()
+            .map(|c| {
+                if c.certain {
+                    Level::Error
+                } else {
+                    Level::Warning
+                }
+            })
+            .chain(report.final_findings().map(|f| f.severity))
+            .any(|l| l >= at)
+    });
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match a.format {
         LearnFormat::Table => {
@@ -99,23 +126,20 @@ pub fn run(a: StepsArgs) -> Result<u8, Error> {
             for st in &report.steps {
                 let mut row = vec![st.step.to_string(), st.line.to_string(), st.command.clone()];
                 for s in &st.sessions {
-                    row.push(match (st.changes, s.established, s.new) {
-                        (false, _, _) => "(no change)".into(),
-                        (_, true, true) => "ok".into(),
-                        (_, true, false) => format!(
-                            "ok; new sessions refused: {}",
-                            s.failure.clone().unwrap_or_default()
-                        ),
-                        (_, false, _) => {
-                            format!("CUT: {}", s.failure.clone().unwrap_or_default())
-                        }
-                    });
+                    row.push(cell(st.changes, s));
                 }
                 t.add_row(row);
             }
             let _ = writeln!(out, "{t}");
             for c in &report.cuts {
-                let _ = writeln!(out, "error[FW001]: {}", c.message());
+                let level = if c.certain { "error" } else { "warning" };
+                let _ = writeln!(out, "{level}[FW001]: {}", c.message());
+                if let Some(why) = &c.doubt {
+                    let _ = writeln!(
+                        out,
+                        "  = not certain: {why} (the kernel may decide otherwise)"
+                    );
+                }
             }
             for f in report.final_findings() {
                 let _ = writeln!(
@@ -129,7 +153,21 @@ pub fn run(a: StepsArgs) -> Result<u8, Error> {
                     let _ = writeln!(out, "  = fix: {fix}");
                 }
             }
-            if !report.locks_out() {
+            let unsure = report
+                .steps
+                .iter()
+                .filter(|st| st.changes && st.sessions.iter().any(|s| !s.certain))
+                .count();
+            if report.cuts.is_empty() && !report.locks_out() && !report.may_lock_out() && unsure > 0
+            {
+                let _ = writeln!(
+                    out,
+                    "no step is known to cut the established session{}, but {unsure} step{} rest{} on verdicts fwcheck cannot decide (marked ?)",
+                    if check.mgmt.len() > 1 { "s" } else { "" },
+                    if unsure > 1 { "s" } else { "" },
+                    if unsure > 1 { "" } else { "s" },
+                );
+            } else if report.cuts.is_empty() && !report.locks_out() && !report.may_lock_out() {
                 let _ = writeln!(
                     out,
                     "every step is safe: the established {} session{} from {} keep{} passing after each of the {} steps",
@@ -164,22 +202,37 @@ pub fn run(a: StepsArgs) -> Result<u8, Error> {
                 serde_json::json!({
                     "type": "summary",
                     "steps": report.steps.len(),
-                    "cuts": report.cuts.len(),
+                    "cuts": report.cuts.iter().filter(|c| c.certain).count(),
+                    "possible_cuts": report.cuts.iter().filter(|c| !c.certain).count(),
                     "host": report.host,
                     "admins": report.admins,
-                    "final_lockout": report.final_findings().any(|f| f.code == "FW001"),
-                    "exit": if report.locks_out() { Exit::Findings.code() } else { Exit::Ok.code() },
+                    "final_lockout": report.final_findings().any(|f| f.code == "FW001" && f.severity == Level::Error),
+                    "final_possible_lockout": report.final_findings().any(|f| f.code == "FW001" && f.severity != Level::Error),
+                    "exit": if fails { Exit::Findings.code() } else { Exit::Ok.code() },
                 })
             );
         }
     }
 
-    let code = if report.locks_out() {
-        Exit::Findings
-    } else {
-        Exit::Ok
-    };
+    let code = if fails { Exit::Findings } else { Exit::Ok };
     written(out.flush(), code)
+}
+
+/// A session's cell in the steps table: `ok`, `CUT: …`, with `?` where a verdict behind it is
+/// not certain.
+fn cell(changes: bool, s: &steps::SessionAt) -> String {
+    let q = |d: &Option<String>| if d.is_some() { "?" } else { "" };
+    let failure = s.failure.clone().unwrap_or_default();
+    match (changes, s.established, s.new) {
+        (false, _, _) => "(no change)".into(),
+        (_, true, true) => format!("ok{}", q(&s.established_doubt).max(q(&s.new_doubt))),
+        (_, true, false) => format!(
+            "ok{}; new sessions refused{}: {failure}",
+            q(&s.established_doubt),
+            q(&s.new_doubt)
+        ),
+        (_, false, _) => format!("CUT{}: {failure}", q(&s.established_doubt)),
+    }
 }
 
 /// `file:line:column: message`, with the line in the script, or in the initial ruleset (its

@@ -468,3 +468,63 @@ fn hitting_the_traversal_limit_is_never_a_certain_verdict() {
         "{o:?}"
     );
 }
+
+/// `-m rpfilter` looks the source up in the host's routes: without them (no `--iface-addr`,
+/// `--route` or `--host-config`) the answer is unknown and the verdict uncertain, never the
+/// single-interface model's guess. With them, the same packet is decided (kernel-checked in
+/// `tests/kernel_rpfilter.rs`).
+#[test]
+fn rpfilter_without_routes_is_uncertain() {
+    let l = rules(
+        "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A PREROUTING -m rpfilter --invert -j DROP\nCOMMIT\n",
+    );
+    let syn = tcp(1, 0, (C, 40000), (HOST, 22), "S", 1000, 0, 0);
+    let mut e = engine(&l);
+    let o = e.process(&syn);
+    assert_eq!(v(&o), "ACCEPT");
+    assert!(!o.certain);
+    assert!(o
+        .reason
+        .as_deref()
+        .unwrap()
+        .contains("-m rpfilter: the host's routes are not known"));
+    // The host's interfaces and routes: the route back to C leaves by eth0, the packet's.
+    let mut h = fwcheck::host::HostConfig::default();
+    h.add_addr(fwcheck::host::HostConfig::parse_iface_addr("eth0=203.0.113.10/24").unwrap());
+    h.add_route(
+        fwcheck::host::HostConfig::parse_route("default via 203.0.113.1 dev eth0").unwrap(),
+    );
+    let mut env = fwcheck::engine::SimEnv {
+        hosts: vec![ip(HOST)],
+        ..fwcheck::engine::SimEnv::default()
+    };
+    env.apply_host(&h);
+    let mut e = fwcheck::engine::Engine::new(
+        &l.ruleset,
+        fwcheck::engine::SimOptions {
+            env,
+            ..fwcheck::engine::SimOptions::default()
+        },
+    );
+    let o = e.process(&syn);
+    assert_eq!(v(&o), "ACCEPT");
+    assert!(o.certain, "{:?}", o.reason);
+    // A route back by another interface: strict rpfilter fails, the inverted rule drops.
+    h.add_addr(fwcheck::host::HostConfig::parse_iface_addr("eth1=198.51.100.1/24").unwrap());
+    let mut env = fwcheck::engine::SimEnv {
+        hosts: vec![ip(HOST)],
+        ..fwcheck::engine::SimEnv::default()
+    };
+    env.apply_host(&h);
+    let mut e = fwcheck::engine::Engine::new(
+        &l.ruleset,
+        fwcheck::engine::SimOptions {
+            env,
+            ..fwcheck::engine::SimOptions::default()
+        },
+    );
+    let o = e.process(&syn);
+    assert_eq!(v(&o), "DROP");
+    assert!(o.certain);
+}

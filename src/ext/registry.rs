@@ -73,6 +73,7 @@ pub const MATCHES: &[(&str, Fam, Option<u8>, MatchCtor)] = &[
     ("ecn", Fam::Any, None, matches::ecn::new),
     ("rt", Fam::V6, None, matches::rt::new),
     ("frag", Fam::V6, None, matches::frag::new),
+    ("rpfilter", Fam::Any, None, matches::rpfilter::new),
     ("policy", Fam::Any, None, matches::policy::new),
 ];
 

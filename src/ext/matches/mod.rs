@@ -24,6 +24,7 @@ pub mod physdev;
 pub mod pkttype;
 pub mod policy;
 pub mod recent;
+pub mod rpfilter;
 pub mod rt;
 pub mod sctp;
 pub mod set;

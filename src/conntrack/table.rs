@@ -71,6 +71,13 @@ impl CtEntry {
     }
 }
 
+/// One direction's counters of a connection (`struct nf_conn_counter`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Acct {
+    pub packets: u64,
+    pub bytes: u64,
+}
+
 /// The table of connections.
 #[derive(Debug, Clone, Default)]
 pub struct Conntrack {
@@ -86,6 +93,11 @@ pub struct Conntrack {
     hasher: foldhash::fast::RandomState,
     next_serial: u64,
     confirmed_count: usize,
+    /// Accounting (`net.netfilter.nf_conntrack_acct`) is on: entries created now get counters.
+    acct_on: bool,
+    /// Each slot's counters (`nf_conn_acct`), `None` for an entry created while accounting was
+    /// off; empty until accounting is first switched on (it costs nothing per entry before).
+    acct: Vec<Option<[Acct; 2]>>,
     /// Expiry queue: `(deadline, slot, serial)`, one live item per confirmed entry, checked
     /// lazily (a refreshed entry is re-queued when its old deadline comes).
     expiry: BinaryHeap<Reverse<(u64, u32, u64)>>,
@@ -163,6 +175,14 @@ fn dir_of(v: u32) -> CtDir {
 impl Conntrack {
     pub fn new() -> Self {
         Conntrack::default()
+    }
+
+    /// An empty table, with accounting on if `acct` ([`Conntrack::enable_acct`]).
+    pub(crate) fn with_acct(acct: bool) -> Self {
+        Conntrack {
+            acct_on: acct,
+            ..Conntrack::default()
+        }
     }
 
     /// The entry and direction whose tuple is `t`, expired or not.
@@ -352,6 +372,14 @@ impl Conntrack {
                 CtId(self.slots.len() as u32 - 1)
             }
         };
+        // nf_ct_acct_ext_add at creation: only while accounting is on.
+        if self.acct_on || !self.acct.is_empty() {
+            let i = id.0 as usize;
+            if self.acct.len() <= i {
+                self.acct.resize(i + 1, None);
+            }
+            self.acct[i] = self.acct_on.then(<[Acct; 2]>::default);
+        }
         self.stats.peak = self.stats.peak.max(self.occupied());
         id
     }
@@ -609,6 +637,38 @@ impl Conntrack {
             self.expired_held -= 1;
         }
         self.free.push(id.0);
+    }
+
+    /// `nf_ct_refresh_acct`: [`Conntrack::refresh`], and the packet (`skb->len` bytes, in
+    /// direction `dir`) counted when the entry has accounting. Every tracker's accepting path
+    /// calls it where the kernel's does (not a TCP SYN retransmission, nor a segment the window
+    /// check ignores).
+    pub(crate) fn refresh_acct(&mut self, id: CtId, dir: CtDir, len: u32, extra: u64, now: u64) {
+        self.refresh(id, extra, now);
+        self.account(id, dir, len);
+    }
+
+    /// `nf_ct_acct_update`: count a packet of `len` bytes in direction `dir`, if the entry
+    /// has accounting (it was created while accounting was on).
+    #[inline]
+    pub(crate) fn account(&mut self, id: CtId, dir: CtDir, len: u32) {
+        if let Some(Some(a)) = self.acct.get_mut(id.0 as usize) {
+            let a = &mut a[dir as usize];
+            a.packets += 1;
+            a.bytes += len as u64;
+        }
+    }
+
+    /// Switch accounting on (`nf_ct_set_acct`, as loading a `connbytes` rule does): entries
+    /// created from now on carry counters; older ones never do.
+    pub(crate) fn enable_acct(&mut self) {
+        self.acct_on = true;
+    }
+
+    /// The packet and byte counters of entry `id` (`nf_conn_acct`), `[ORIGINAL, REPLY]`, if it
+    /// has accounting.
+    pub fn acct(&self, id: CtId) -> Option<[Acct; 2]> {
+        self.acct.get(id.0 as usize).copied().flatten()
     }
 
     /// Refresh the timeout as `__nf_ct_refresh_acct`: absolute once confirmed, relative before.

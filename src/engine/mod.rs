@@ -283,7 +283,7 @@ impl<'r> Engine<'r> {
             slot_base,
             counters,
             policy_counters,
-            conntrack: Conntrack::new(),
+            conntrack: Conntrack::with_acct(layout.0.acct),
             ext,
             ct_active,
             origin,
@@ -370,6 +370,10 @@ impl<'r> Engine<'r> {
         opts.time_origin = self.origin;
         let mut fresh = Engine::new(rs, opts);
         fresh.conntrack = conntrack;
+        if fresh.slot_base.0.acct {
+            // Accounting, once on, stays on for the rules loaded after (`nf_ct_set_acct`).
+            fresh.conntrack.enable_acct();
+        }
         // The new rules join the lists and tables that exist (their parameters stay).
         fresh.ext.named = named;
         fresh.ext.doubt = std::mem::take(&mut self.ext.doubt);
@@ -1341,6 +1345,8 @@ struct LayoutInner {
     base: Vec<Vec<Vec<usize>>>,
     /// `(table, chain, rule)` of the rules with a stateful match, in `Ruleset::load_order`.
     loads: Vec<(usize, usize, usize)>,
+    /// A match switches conntrack accounting on when loaded ([`crate::ext::Match::enables_acct`]).
+    acct: bool,
 }
 
 impl std::ops::Deref for SlotLayout {
@@ -1389,7 +1395,11 @@ impl SlotLayout {
         } else {
             self.0.loads.clone()
         };
-        SlotLayout(std::sync::Arc::new(LayoutInner { base, loads }))
+        SlotLayout(std::sync::Arc::new(LayoutInner {
+            base,
+            loads,
+            acct: self.0.acct,
+        }))
     }
 
     /// Run every stateful match's `Match::load` in load order: the named state the kernel
@@ -1407,6 +1417,7 @@ impl SlotLayout {
 pub(crate) fn slot_layout(rs: &Ruleset) -> SlotLayout {
     let mut next = 0usize;
     let mut stateful = false;
+    let mut acct = false;
     let base = rs
         .tables
         .iter()
@@ -1418,6 +1429,7 @@ pub(crate) fn slot_layout(rs: &Ruleset) -> SlotLayout {
                         .iter()
                         .map(|r| {
                             stateful |= r.matches.iter().any(|m| m.module.stateful());
+                            acct |= r.matches.iter().any(|m| m.module.enables_acct());
                             let b = next;
                             next += r.matches.len() + 1;
                             b
@@ -1440,7 +1452,7 @@ pub(crate) fn slot_layout(rs: &Ruleset) -> SlotLayout {
     } else {
         Vec::new()
     };
-    SlotLayout(std::sync::Arc::new(LayoutInner { base, loads }))
+    SlotLayout(std::sync::Arc::new(LayoutInner { base, loads, acct }))
 }
 
 pub(crate) fn conntrack_active(rs: &Ruleset) -> bool {

@@ -232,6 +232,11 @@ pub trait Match: Debug + Send + Sync + MatchClone + Any {
     fn needs_conntrack(&self) -> bool {
         false
     }
+    /// Loading the module switches conntrack accounting on (`connbytes`: `nf_ct_set_acct` in
+    /// its `checkentry`), so connections created from then on count their packets and bytes.
+    fn enables_acct(&self) -> bool {
+        false
+    }
     /// Matches every packet (e.g. `comment`): does not make a rule conditional.
     fn always_true(&self) -> bool {
         false

@@ -74,6 +74,7 @@ pub const MATCHES: &[(&str, Fam, Option<u8>, MatchCtor)] = &[
     ("rt", Fam::V6, None, matches::rt::new),
     ("frag", Fam::V6, None, matches::frag::new),
     ("rpfilter", Fam::Any, None, matches::rpfilter::new),
+    ("connbytes", Fam::Any, None, matches::connbytes::new),
     ("policy", Fam::Any, None, matches::policy::new),
 ];
 

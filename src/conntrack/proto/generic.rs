@@ -47,8 +47,10 @@ impl L4Tracker for Generic {
     }
 
     fn packet(&self, ct: &mut Conntrack, cx: &Cx<'_>, e: EntryCx) -> L4Verdict {
-        ct.refresh(
+        ct.refresh_acct(
             e.id,
+            e.dir,
+            cx.pkt.ip_len,
             cx.p.timeouts.get(TIMEOUT_GENERIC) * cx.p.hz as u64,
             cx.now,
         );

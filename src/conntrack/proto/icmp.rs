@@ -156,7 +156,13 @@ pub(super) fn icmp_packet(
     if !valid_new(cx.pkt.family, ty) {
         return L4Verdict::Invalid("ICMP type cannot start a connection (reply without request)");
     }
-    ct.refresh(e.id, cx.p.timeouts.get(timeout) * cx.p.hz as u64, cx.now);
+    ct.refresh_acct(
+        e.id,
+        e.dir,
+        cx.pkt.ip_len,
+        cx.p.timeouts.get(timeout) * cx.p.hz as u64,
+        cx.now,
+    );
     L4Verdict::Accept
 }
 

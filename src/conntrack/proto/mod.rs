@@ -175,12 +175,24 @@ pub(crate) fn refresh_by_reply(
 ) -> L4Verdict {
     let hz = cx.p.hz as u64;
     if e.status & super::status::SEEN_REPLY != 0 {
-        ct.refresh(e.id, cx.p.timeouts.get(replied) * hz, cx.now);
+        ct.refresh_acct(
+            e.id,
+            e.dir,
+            cx.pkt.ip_len,
+            cx.p.timeouts.get(replied) * hz,
+            cx.now,
+        );
         if let Some(entry) = ct.get_mut(e.id) {
             entry.status |= super::status::ASSURED;
         }
     } else {
-        ct.refresh(e.id, cx.p.timeouts.get(unreplied) * hz, cx.now);
+        ct.refresh_acct(
+            e.id,
+            e.dir,
+            cx.pkt.ip_len,
+            cx.p.timeouts.get(unreplied) * hz,
+            cx.now,
+        );
     }
     L4Verdict::Accept
 }

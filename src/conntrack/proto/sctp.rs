@@ -534,7 +534,7 @@ impl L4Tracker for Sctp {
                     entry.status |= status::ASSURED;
                 }
                 if let Some(secs) = r.refresh {
-                    ct.refresh(e.id, secs * p.hz as u64, cx.now);
+                    ct.refresh_acct(e.id, e.dir, cx.pkt.ip_len, secs * p.hz as u64, cx.now);
                 }
                 L4Verdict::Accept
             }

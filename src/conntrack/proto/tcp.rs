@@ -77,6 +77,14 @@ pub struct TcpCt {
     pub(crate) retrans: u8,
 }
 
+impl TcpCt {
+    /// The connection was picked up mid-stream (`tcp_new` with `nf_conntrack_tcp_loose`: its
+    /// first segment was not a SYN), which is the only way both sides become liberal.
+    pub(crate) fn picked_up_mid_stream(&self) -> bool {
+        self.seen[0].flags & side_flags::BE_LIBERAL != 0
+    }
+}
+
 use super::super::track::invalid;
 use super::super::{status, Conntrack, CtDir, CtOutcome, Params, ProtoState, Timeouts, Tuple};
 use super::{
@@ -969,13 +977,15 @@ impl L4Tracker for Tcp {
         match r.verdict {
             TcpVerdict::Accept => {
                 if let Some(t) = r.refresh {
-                    ct.refresh(e.id, t, now);
+                    ct.refresh_acct(e.id, e.dir, pkt.ip_len, t, now);
                 }
                 L4Verdict::Accept
             }
             TcpVerdict::Ignore => L4Verdict::Accept,
             TcpVerdict::Invalid(why) => L4Verdict::Invalid(why),
             TcpVerdict::Kill => {
+                // nf_ct_kill_acct: counted, then killed.
+                ct.account(e.id, e.dir, pkt.ip_len);
                 ct.kill(e.id);
                 L4Verdict::Accept
             }

@@ -99,12 +99,18 @@ impl L4Tracker for Udp {
                 extra = p.timeouts.get(TIMEOUT_REPLIED) * hz;
                 stream = entry.status & status::ASSURED == 0;
             }
-            ct.refresh(e.id, extra, now);
+            ct.refresh_acct(e.id, e.dir, cx.pkt.ip_len, extra, now);
             if stream {
                 ct.get_mut(e.id).expect("entry").status |= status::ASSURED;
             }
         } else {
-            ct.refresh(e.id, p.timeouts.get(TIMEOUT_UNREPLIED) * hz, now);
+            ct.refresh_acct(
+                e.id,
+                e.dir,
+                cx.pkt.ip_len,
+                p.timeouts.get(TIMEOUT_UNREPLIED) * hz,
+                now,
+            );
         }
         L4Verdict::Accept
     }

@@ -4,6 +4,7 @@
 
 pub mod addrtype;
 pub mod comment;
+pub mod connbytes;
 pub mod connlimit;
 pub mod conntrack;
 pub mod dscp;

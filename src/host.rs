@@ -576,6 +576,27 @@ impl HostConfig {
         Some((dev?.as_str(), via))
     }
 
+    /// The source address the host gives a packet it originates to `dst` without one of its
+    /// own (an ICMP error about a forwarded packet: `__icmp_send` leaves `saddr` 0 and the
+    /// route lookup picks it): an address of the route's output interface, of `dst`'s family,
+    /// one whose subnet holds `dst` first (`inet_select_addr`); IPv6 link-local addresses only
+    /// for a link-local `dst`. `None` without a route or such an address.
+    pub(crate) fn source_for(&self, dst: IpAddr) -> Option<IpAddr> {
+        let (dev, _) = self.route(dst)?;
+        let link_local = |a: IpAddr| matches!(a, IpAddr::V6(v) if v.is_unicast_link_local());
+        let cands = || {
+            self.addrs.iter().filter(move |a| {
+                a.dev == dev
+                    && a.addr.is_ipv4() == dst.is_ipv4()
+                    && link_local(a.addr) == link_local(dst)
+            })
+        };
+        cands()
+            .find(|a| contains(a.addr, a.len, dst))
+            .or_else(|| cands().next())
+            .map(|a| a.addr)
+    }
+
     /// Reverse-path filtering of an IPv4 packet from `src` in on `indev` (`fib_validate_source`
     /// after PREROUTING): the reason the kernel drops it, if it does. Without a host
     /// configuration (one interface, whose default route leads everywhere), on `lo`, for the

@@ -9,6 +9,10 @@
 //!   request. The engine already ran that reply through OUTPUT when REJECT fired
 //!   (`Engine::reject_reply`); the captured copy is the same packet and must not cross OUTPUT a
 //!   second time — the kernel counts it once. It gets the simulated reply's verdict and rule.
+//! * **The stack's ICMP errors** for a packet it drops before FORWARD (time exceeded, an IPv6
+//!   link-local source beyond its link): `icmp_send` attaches the dropped packet's connection,
+//!   so the error is RELATED although that connection is never confirmed. The engine sends it
+//!   when it drops the packet, as for REJECT, and the captured copy gets its verdict.
 //! * **Answers to requests the ruleset drops**: a capture taken *without* the ruleset under
 //!   test (predicting what a new ruleset would do) shows the SYN/ACK, the echo reply, the DNS
 //!   response the host sent because nothing dropped the request. Under the new ruleset the
@@ -85,6 +89,8 @@ impl ReplySig {
 #[derive(Debug, Clone)]
 pub(crate) struct SentReply {
     pub(crate) to_frame: u64,
+    /// The stack's own ICMP error (time exceeded…), not REJECT's reply.
+    pub(crate) by_stack: bool,
     pub verdict: Verdict,
     pub decision: Option<Decision>,
     pub ctstate: Option<CtLabel>,

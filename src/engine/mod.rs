@@ -130,6 +130,9 @@ pub(crate) struct HookCtx {
     pub(crate) force: Option<u32>,
     /// The undecidable matches whose other answer could have changed how a table ended.
     pub(crate) undecided: Vec<Undecided>,
+    /// The ICMP error the stack sends for a packet it drops before FORWARD (`icmp_send` /
+    /// `icmpv6_send` in `ip_forward` / `ip6_forward`), with the packet's connection attached.
+    pub(crate) stack_error: Option<crate::ext::RejectReply>,
 }
 
 impl HookCtx {
@@ -609,11 +612,19 @@ impl<'r> Engine<'r> {
                     out.ctstate = r.ctstate;
                     out.certain = r.certain;
                     out.answer_to = Some(AnswerTo::RejectReply(r.to_frame));
-                    out.reason = Some(format!(
-                        "REJECT's reply to frame {}: judged when REJECT sent it (the kernel \
-                         counts it once)",
-                        r.to_frame
-                    ));
+                    out.reason = Some(if r.by_stack {
+                        format!(
+                            "the stack's ICMP error about frame {}: judged when the stack sent it \
+                             (the kernel counts it once)",
+                            r.to_frame
+                        )
+                    } else {
+                        format!(
+                            "REJECT's reply to frame {}: judged when REJECT sent it (the kernel \
+                             counts it once)",
+                            r.to_frame
+                        )
+                    });
                     return (out, Skb::default());
                 }
                 Some(answers::Recognised::NotSent { to_frame }) => {
@@ -660,6 +671,7 @@ impl<'r> Engine<'r> {
             unknowns: 0,
             force: self.force_unknown.take(),
             undecided: Vec::new(),
+            stack_error: None,
         };
         let mut cur = Cow::Borrowed(pkt);
         let end = if direction == Direction::In && stage != Stage::Whole {
@@ -693,11 +705,16 @@ impl<'r> Engine<'r> {
             TableVerdict::Accept | TableVerdict::Nat(_) => Verdict::Accept,
             TableVerdict::Drop => Verdict::Drop,
             TableVerdict::Reject(r) => {
-                let sent = self.reject_reply(&cur, r, hc.skb.ct, now, clock.ns, pkt.frame);
+                let sent = self.reject_reply(&cur, r, hc.skb.ct, now, clock.ns, pkt.frame, false);
                 out.reject = Some(RejectInfo { reply: r, sent });
                 Verdict::Reject
             }
         });
+        // The stack's own error for a packet it dropped before FORWARD leaves like REJECT's
+        // (`icmp_glue_bits` attaches the dropped packet's connection: RELATED).
+        if let Some(error) = hc.stack_error.take() {
+            self.reject_reply(&cur, error, hc.skb.ct, now, clock.ns, pkt.frame, true);
+        }
         // nf_confirm: the connection's helper reads the accepted packet (and may drop it).
         if stage != Stage::PreroutingOnly {
             self.run_helper(&cur, &mut hc, &mut out);
@@ -827,7 +844,8 @@ impl<'r> Engine<'r> {
                     let iface = self.env.iface_of(pkt);
                     let other_dev =
                         || hc.indev.name(iface, &self.env) != hc.outdev.name(iface, &self.env);
-                    if let Some(end) = forward_check(pkt, other_dev, &mut hc.skb) {
+                    if let Some((end, error)) = forward_check(pkt, other_dev, &mut hc.skb) {
+                        hc.stack_error = Some(error);
                         return Some(end);
                     }
                     if let Some(end) = self.hook(Hook::Forward, pkt, hc, out) {
@@ -935,7 +953,10 @@ impl<'r> Engine<'r> {
 
     /// The nat table: consulted only while a connection's binding for this manipulation is not
     /// set up (its first packet, NEW or RELATED), then the packet is rewritten per the binding
-    /// (`nf_nat_inet_fn` + `nf_nat_packet`).
+    /// (`nf_nat_inet_fn` + `nf_nat_packet`). A RELATED ICMP or ICMPv6 packet (an error about a
+    /// connection: the host's REJECT or stack answer, or one it receives or forwards) never
+    /// walks the table: `nf_nat_ipv4_fn`/`nf_nat_ipv6_fn` translate it after the connection's
+    /// bindings (`nf_nat_icmp_reply_translation`) and accept it, bound or not.
     fn nat_hook(
         &mut self,
         hook: Hook,
@@ -952,7 +973,15 @@ impl<'r> Engine<'r> {
             .get(id)
             .is_some_and(|e| e.status & manip.done_bit() != 0);
         let mut result = None;
-        if !done && matches!(info, CtInfo::New | CtInfo::Related | CtInfo::RelatedReply) {
+        let related_icmp = matches!(info, CtInfo::Related | CtInfo::RelatedReply)
+            && matches!(
+                (pkt.family, pkt.proto),
+                (crate::packet::Family::V4, 1) | (crate::packet::Family::V6, 58)
+            );
+        if !done
+            && !related_icmp
+            && matches!(info, CtInfo::New | CtInfo::Related | CtInfo::RelatedReply)
+        {
             let r = self.run_table(TableKind::Nat, hook, pkt, hc)?;
             match r.verdict {
                 TableVerdict::Nat(spec) => {
@@ -1130,7 +1159,8 @@ impl<'r> Engine<'r> {
 
     /// REJECT: the reply is built (`nf_send_reset` / `nf_send_unreach`), carries the original's
     /// connection as RELATED, and leaves through the host's OUTPUT/POSTROUTING like any local
-    /// packet. A TCP reset also moves a confirmed connection to CLOSE. Returns whether the reply
+    /// packet (`by_stack`: the stack's own ICMP error for a packet dropped before FORWARD,
+    /// which `icmp_send` builds and attaches the same way). A TCP reset also moves a confirmed connection to CLOSE. Returns whether the reply
     /// left (`None` when not simulated).
     fn reject_reply(
         &mut self,
@@ -1140,6 +1170,7 @@ impl<'r> Engine<'r> {
         now: u64,
         clock_ns: u64,
         frame: u64,
+        by_stack: bool,
     ) -> Option<bool> {
         if reply == crate::ext::RejectReply::TcpReset {
             if let Attach::Ct { id, .. } = ct {
@@ -1155,14 +1186,19 @@ impl<'r> Engine<'r> {
         if !self.opts.simulate_replies {
             return None;
         }
+        // `__icmp_send`: the packet's own destination when it was for the host; otherwise the
+        // address the route back to the sender gives (the first host address without routes).
         let src = if self.is_local(orig.dst) {
             orig.dst
         } else {
-            *self
-                .env
-                .hosts
-                .iter()
-                .find(|h| h.is_ipv4() == orig.dst.is_ipv4())?
+            match self.env.host.source_for(orig.src) {
+                Some(a) => a,
+                None => *self
+                    .env
+                    .hosts
+                    .iter()
+                    .find(|h| h.is_ipv4() == orig.dst.is_ipv4())?,
+            }
         };
         let Some(rp) = reject::build_reply(orig, reply, src, self.env.checksums) else {
             return Some(false);
@@ -1197,6 +1233,7 @@ impl<'r> Engine<'r> {
             unknowns: 0,
             force: None,
             undecided: Vec::new(),
+            stack_error: None,
         };
         let mut scratch = Outcome::unjudged(orig.frame, "");
         let sig = self
@@ -1222,6 +1259,7 @@ impl<'r> Engine<'r> {
                 clock_ns,
                 answers::SentReply {
                     to_frame: frame,
+                    by_stack,
                     verdict: if ended.is_none() {
                         Verdict::Accept
                     } else {
@@ -1274,32 +1312,54 @@ fn options_check(pkt: &Packet) -> Option<TableResult> {
 /// less expires (time exceeded, dropped); an IPv6 packet from a link-local source leaving by
 /// another interface than it came in on (`other_dev`, asked only then) is dropped ("This check is security
 /// critical": link-local addresses mean nothing beyond their link; back out of the same
-/// interface it is forwarded, with a redirect); otherwise the TTL is decremented — FORWARD
+/// interface it is forwarded, with a redirect). Each drop comes with the ICMP error the stack
+/// sends (time exceeded; IPv6 destination unreachable "beyond scope"); otherwise the TTL is
+/// decremented — FORWARD
 /// and POSTROUTING see the decremented value.
 fn forward_check(
     pkt: &Packet,
     other_dev: impl FnOnce() -> bool,
     skb: &mut Skb,
-) -> Option<TableResult> {
-    let drop = |why| {
-        Some(TableResult {
-            verdict: TableVerdict::Drop,
-            decision: Decision::Stack(why),
-        })
+) -> Option<(TableResult, crate::ext::RejectReply)> {
+    use crate::ext::RejectReply;
+    let drop = |why, error| {
+        Some((
+            TableResult {
+                verdict: TableVerdict::Drop,
+                decision: Decision::Stack(why),
+            },
+            error,
+        ))
     };
     let (src, dst) = (pkt.src, pkt.dst);
     if skb.ttl <= 1 {
-        return drop(if dst.is_ipv4() {
-            "TTL expired in transit (ip_forward: time exceeded, before FORWARD)"
+        return if dst.is_ipv4() {
+            drop(
+                "TTL expired in transit (ip_forward: time exceeded, before FORWARD)",
+                RejectReply::Icmp {
+                    icmp_type: 11,
+                    code: 0,
+                },
+            )
         } else {
-            "hop limit expired in transit (ip6_forward: time exceeded, before FORWARD)"
-        });
+            drop(
+                "hop limit expired in transit (ip6_forward: time exceeded, before FORWARD)",
+                RejectReply::Icmpv6 {
+                    icmp_type: 3,
+                    code: 0,
+                },
+            )
+        };
     }
     if let std::net::IpAddr::V6(s) = src {
         if s.is_unicast_link_local() && other_dev() {
             return drop(
                 "link-local source routed to another interface (ip6_forward: not forwarded \
                  beyond its link, before FORWARD)",
+                RejectReply::Icmpv6 {
+                    icmp_type: 1,
+                    code: 2,
+                },
             );
         }
     }

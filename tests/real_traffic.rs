@@ -45,13 +45,13 @@
 
 #[macro_use]
 mod kernel_harness;
+mod lab_common;
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, Write as _};
+use lab_common::*;
+
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::{mpsc, Arc, Mutex};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -180,119 +180,16 @@ print(json.dumps(out), flush=True)
 // ------------------------------------------------------------------------------------------
 // Tools and processes
 
-fn tool_works(name: &str, arg: &str) -> bool {
-    Command::new(name)
-        .arg(arg)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
 /// python3, tcpdump and ethtool are part of this test's environment: never pass without them.
 fn require_tools() {
-    let missing: Vec<&str> = [
-        ("python3", "--version"),
-        ("tcpdump", "--version"),
-        ("ethtool", "--version"),
-    ]
-    .into_iter()
-    .filter(|(t, a)| !tool_works(t, a))
-    .map(|(t, _)| t)
-    .collect();
-    if missing.is_empty() {
-        return;
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!(
-            "CI is set but {} missing: .ci/run must install it (apt-get install python3 tcpdump ethtool)",
-            missing.join(", ")
-        );
-    }
-    panic!(
-        "the real-traffic lab needs {} (not found in PATH); install it, e.g. \
-         `apt-get install python3 tcpdump ethtool` (.ci/run does)",
-        missing.join(", ")
+    lab_common::require_tools(
+        "the real-traffic lab",
+        &[
+            ("python3", "--version"),
+            ("tcpdump", "--version"),
+            ("ethtool", "--version"),
+        ],
     );
-}
-
-fn run(cmd: &mut Command) -> Output {
-    let out = cmd
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed ({}):\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn ip(args: &[&str]) {
-    run(Command::new("ip").args(args));
-}
-
-/// `ip netns exec NS timeout -k 2 SECS ARGS…`: every process of the lab is bounded in time.
-fn in_ns(ns: &str, secs: u32, args: &[&str]) -> Command {
-    let mut c = Command::new("ip");
-    c.args(["netns", "exec", ns, "timeout", "-k", "2", &secs.to_string()])
-        .args(args);
-    c
-}
-
-fn signal(child: &Child, sig: i32) {
-    // SAFETY: kill(2) on the pid of a child we spawned and have not reaped yet.
-    unsafe {
-        libc::kill(child.id() as libc::pid_t, sig);
-    }
-}
-
-/// Signals a child (`timeout` forwards the signal to the command it runs) and reaps it, killing
-/// it after 3 s.
-fn stop(child: &mut Child, sig: i32) -> std::process::ExitStatus {
-    if let Ok(Some(st)) = child.try_wait() {
-        return st;
-    }
-    signal(child, sig);
-    let t0 = Instant::now();
-    while t0.elapsed() < Duration::from_secs(3) {
-        if let Ok(Some(st)) = child.try_wait() {
-            return st;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = child.kill();
-    child.wait().expect("wait")
-}
-
-/// Reads a child's pipe line by line: every line is kept, and each is also sent to `tx`.
-fn collect(r: impl std::io::Read + Send + 'static) -> (mpsc::Receiver<String>, Arc<Mutex<String>>) {
-    let (tx, rx) = mpsc::channel();
-    let all = Arc::new(Mutex::new(String::new()));
-    let keep = all.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(r).lines().map_while(Result::ok) {
-            keep.lock().unwrap().push_str(&line);
-            keep.lock().unwrap().push('\n');
-            let _ = tx.send(line);
-        }
-    });
-    (rx, all)
-}
-
-fn wait_for(rx: &mpsc::Receiver<String>, what: &str, needle: &str, secs: u64) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(line) if line.contains(needle) => return,
-            Ok(_) => {}
-            Err(e) => panic!("{what} did not print {needle:?} within {secs} s ({e})"),
-        }
-    }
 }
 
 // ------------------------------------------------------------------------------------------
@@ -390,211 +287,24 @@ impl Drop for Lab {
             stop(c, libc::SIGTERM);
         }
         for ns in [&self.srv_ns, &self.cli_ns] {
-            // Anything still running inside our namespaces was started by this lab.
-            if let Ok(out) = Command::new("ip").args(["netns", "pids", ns]).output() {
-                for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
-                    if let Ok(pid) = pid.parse::<libc::pid_t>() {
-                        // SAFETY: kill(2) on a process living in this lab's namespace.
-                        unsafe {
-                            libc::kill(pid, libc::SIGKILL);
-                        }
-                    }
-                }
-            }
-            let _ = Command::new("ip")
-                .args(["netns", "del", ns])
-                .stderr(Stdio::null())
-                .status();
+            delete_ns(ns);
         }
     }
 }
 
-// ------------------------------------------------------------------------------------------
-// Counters
-
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-enum Slot {
-    Rule(usize),
-    Policy,
-}
-
-#[derive(Debug, Clone, Default)]
-struct Counter {
-    text: String,
-    packets: u64,
-    bytes: u64,
-}
-
-type Counters = BTreeMap<(String, Slot), Counter>;
-
-fn pkts_bytes(s: &str) -> (u64, u64) {
-    let s = s.trim_start_matches('[').trim_end_matches(']');
-    let (p, b) = s.split_once(':').expect("[packets:bytes]");
-    (p.parse().expect("packets"), b.parse().expect("bytes"))
-}
-
-/// The filter table's counters from `iptables-save -c`, in its order.
-fn kernel_counters(save: &str) -> Vec<((String, Slot), Counter)> {
-    let mut v = Vec::new();
-    let mut numbers: BTreeMap<String, usize> = BTreeMap::new();
-    let mut in_filter = false;
-    for line in save.lines() {
-        if line.starts_with('*') {
-            in_filter = line == "*filter";
-        } else if !in_filter || line == "COMMIT" || line.starts_with('#') {
-            continue;
-        } else if let Some(rest) = line.strip_prefix(':') {
-            let mut it = rest.split_whitespace();
-            let (chain, policy, pb) = (it.next().unwrap(), it.next().unwrap(), it.next());
-            if policy != "-" {
-                let (packets, bytes) = pkts_bytes(pb.expect("policy counters"));
-                let text = format!("policy {policy}");
-                v.push((
-                    (chain.to_string(), Slot::Policy),
-                    Counter {
-                        text,
-                        packets,
-                        bytes,
-                    },
-                ));
-            }
-        } else if line.starts_with('[') {
-            let (pb, rule) = line.split_once(' ').expect("[p:b] -A …");
-            let chain = rule.split_whitespace().nth(1).expect("chain").to_string();
-            let n = numbers.entry(chain.clone()).or_default();
-            *n += 1;
-            let (packets, bytes) = pkts_bytes(pb);
-            let text = rule.to_string();
-            v.push((
-                (chain, Slot::Rule(*n)),
-                Counter {
-                    text,
-                    packets,
-                    bytes,
-                },
-            ));
-        }
-    }
-    v
-}
-
-/// What fwcheck printed with `--format json`: counters of the filter table, packet records and
-/// the summary.
-struct FwRun {
-    counters: Counters,
-    packets: Vec<Value>,
-    summary: Value,
-}
-
+/// fwcheck on the capture, as the server (`--host SERVER --iface VETH`).
 fn fwcheck(lab: &Lab, rules: &Path, pcap: &Path, checksums: &str) -> FwRun {
-    let out = run(Command::new(env!("CARGO_BIN_EXE_fwcheck"))
-        .arg(rules)
-        .arg("--pcap")
-        .arg(pcap)
-        .args(["--format", "json", "--fail-on", "never", "--host", SERVER])
-        .args(["--iface", &lab.srv_if, "--checksums", checksums]));
-    let mut run = FwRun {
-        counters: Counters::new(),
-        packets: Vec::new(),
-        summary: Value::Null,
-    };
-    for line in String::from_utf8(out.stdout).expect("utf-8").lines() {
-        let v: Value = serde_json::from_str(line).expect("fwcheck JSON line");
-        match v["type"].as_str() {
-            Some("rule" | "policy") if v["table"] == "filter" => {
-                let slot = match v["number"].as_u64() {
-                    Some(n) if v["type"] == "rule" => Slot::Rule(n as usize),
-                    _ => Slot::Policy,
-                };
-                let c = Counter {
-                    text: v["text"].as_str().unwrap_or_default().to_string(),
-                    packets: v["packets"].as_u64().expect("packets"),
-                    bytes: v["bytes"].as_u64().expect("bytes"),
-                };
-                run.counters
-                    .insert((v["chain"].as_str().unwrap().to_string(), slot), c);
-            }
-            Some("packet") => run.packets.push(v),
-            Some("summary") => run.summary = v,
-            _ => {}
-        }
-    }
-    assert!(!run.summary.is_null(), "fwcheck printed no summary");
-    run
-}
-
-/// One line per rule and policy; `Err` with the table when any counter differs.
-fn compare(kernel: &[((String, Slot), Counter)], fw: &Counters) -> Result<String, String> {
-    let mut t = String::new();
-    let mut bad = false;
-    let _ = writeln!(
-        t,
-        "{:<8} {:<7} {:>9} {:>9} {:>11} {:>11}  rule",
-        "chain", "#", "kern pkt", "fw pkt", "kern bytes", "fw bytes"
-    );
-    let mut seen = 0;
-    for (key, k) in kernel {
-        let f = fw.get(key);
-        if f.is_some() {
-            seen += 1;
-        }
-        let f = f.cloned().unwrap_or(Counter {
-            text: "(missing in fwcheck)".into(),
-            packets: u64::MAX,
-            bytes: u64::MAX,
-        });
-        let differs = k.packets != f.packets || k.bytes != f.bytes;
-        bad |= differs;
-        let slot = match key.1 {
-            Slot::Rule(n) => n.to_string(),
-            Slot::Policy => "policy".into(),
-        };
-        let _ = writeln!(
-            t,
-            "{:<8} {:<7} {:>9} {:>9} {:>11} {:>11}  {}{}",
-            key.0,
-            slot,
-            k.packets,
-            f.packets as i64,
-            k.bytes,
-            f.bytes as i64,
-            k.text,
-            if differs { "   <-- DIFFERS" } else { "" }
-        );
-    }
-    if seen != fw.len() {
-        bad = true;
-        let _ = writeln!(t, "fwcheck has rules the kernel does not: {fw:?}");
-    }
-    if bad {
-        Err(t)
-    } else {
-        Ok(t)
-    }
-}
-
-/// fwcheck's packet records decided by the rules/policies whose counters differ.
-fn frames_of_differing(kernel: &[((String, Slot), Counter)], fw: &FwRun) -> String {
-    let mut s = String::new();
-    for (key, k) in kernel {
-        let f = fw.counters.get(key);
-        if f.is_some_and(|f| f.packets == k.packets && f.bytes == k.bytes) {
-            continue;
-        }
-        let _ = writeln!(s, "frames fwcheck counts on {} {:?}:", key.0, key.1);
-        for p in &fw.packets {
-            let r = &p["rule"];
-            let hit = r["chain"] == key.0.as_str()
-                && match key.1 {
-                    Slot::Rule(n) => r["number"].as_u64() == Some(n as u64),
-                    Slot::Policy => r["policy"].is_string(),
-                };
-            if hit {
-                let _ = writeln!(s, "  {p}");
-            }
-        }
-    }
-    s
+    fwcheck_json(&[
+        rules.as_os_str(),
+        "--pcap".as_ref(),
+        pcap.as_os_str(),
+        "--host".as_ref(),
+        SERVER.as_ref(),
+        "--iface".as_ref(),
+        lab.srv_if.as_ref(),
+        "--checksums".as_ref(),
+        checksums.as_ref(),
+    ])
 }
 
 // ------------------------------------------------------------------------------------------
@@ -695,7 +405,7 @@ fn read_capture(path: &Path) -> CaptureStats {
 // One run of the lab
 
 struct Measured {
-    kernel: Vec<((String, Slot), Counter)>,
+    kernel: Vec<(Key, Counter)>,
     auto: FwRun,
     verify: FwRun,
     capture: CaptureStats,
@@ -954,7 +664,7 @@ fn assert_counters_match(m: &Measured, what: &str) {
     }
     // The INVALID drop saw the two raw probes, the REJECTs fired, the policy dropped.
     let k = |chain: &str, slot: Slot| {
-        let key = (chain.to_string(), slot);
+        let key = key("filter", chain, slot);
         m.kernel.iter().find(|(k, _)| *k == key).unwrap().1.packets
     };
     assert_eq!(
@@ -985,7 +695,7 @@ fn offload_on_counters_equal_the_kernel() {
         "--checksums verify gives the kernel's counters: the lab cannot tell the modes apart",
     );
     eprintln!("offload on, fwcheck --checksums verify (must differ):\n{table}");
-    let invalid = ("INPUT".to_string(), Slot::Rule(2));
+    let invalid = key("filter", "INPUT", Slot::Rule(2));
     let kernel_invalid = m
         .kernel
         .iter()

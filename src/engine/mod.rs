@@ -705,7 +705,7 @@ impl<'r> Engine<'r> {
             TableVerdict::Accept | TableVerdict::Nat(_) => Verdict::Accept,
             TableVerdict::Drop => Verdict::Drop,
             TableVerdict::Reject(r) => {
-                let sent = self.reject_reply(&cur, r, hc.skb.ct, now, clock.ns, pkt.frame, false);
+                let sent = self.reject_reply(&cur, r, hc.skb.ct, clock, pkt.frame, false);
                 out.reject = Some(RejectInfo { reply: r, sent });
                 Verdict::Reject
             }
@@ -713,7 +713,7 @@ impl<'r> Engine<'r> {
         // The stack's own error for a packet it dropped before FORWARD leaves like REJECT's
         // (`icmp_glue_bits` attaches the dropped packet's connection: RELATED).
         if let Some(error) = hc.stack_error.take() {
-            self.reject_reply(&cur, error, hc.skb.ct, now, clock.ns, pkt.frame, true);
+            self.reject_reply(&cur, error, hc.skb.ct, clock, pkt.frame, true);
         }
         // nf_confirm: the connection's helper reads the accepted packet (and may drop it).
         if stage != Stage::PreroutingOnly {
@@ -1167,11 +1167,11 @@ impl<'r> Engine<'r> {
         orig: &Packet,
         reply: crate::ext::RejectReply,
         ct: Attach,
-        now: u64,
-        clock_ns: u64,
+        clock: Clock,
         frame: u64,
         by_stack: bool,
     ) -> Option<bool> {
+        let (now, clock_ns) = (clock.jiffies, clock.ns);
         if reply == crate::ext::RejectReply::TcpReset {
             if let Attach::Ct { id, .. } = ct {
                 nat::set_closing(

@@ -53,6 +53,9 @@ pub struct HostConfig {
     /// Interfaces `ip -j addr` flags `NOARP` (tun, WireGuard, PPP): they join no
     /// solicited-node group.
     pub noarp: Vec<String>,
+    /// Interface MTUs (`ip -j addr`'s `mtu`, `--mtu NAME=N`): what `ip_forward`/`ip6_forward`
+    /// check a forwarded packet's size against. An interface not listed is not checked.
+    pub mtus: Vec<(String, u32)>,
     /// The interfaces come from the capture alone (pcapng `if_name` with `if_IPv4addr`/
     /// `if_IPv6addr`, `session::adopt_capture_interfaces`): no route is known beyond their
     /// subnets, so
@@ -469,6 +472,11 @@ impl HostConfig {
             {
                 self.noarp.push(dev.to_string());
             }
+            if let Some(m) = it.get("mtu").and_then(|m| m.as_u64()) {
+                let m = u32::try_from(m)
+                    .map_err(|_| format!("addr entry {} ({dev}): mtu {m} is too large", i + 1))?;
+                self.set_mtu(dev, m);
+            }
             let Some(infos) = it.get("addr_info").and_then(|a| a.as_array()) else {
                 continue;
             };
@@ -574,6 +582,32 @@ impl HostConfig {
         }
         let (_, _, via, dev) = best?;
         Some((dev?.as_str(), via))
+    }
+
+    /// Interface `dev`'s MTU, when known.
+    pub fn mtu(&self, dev: &str) -> Option<u32> {
+        self.mtus.iter().find(|(n, _)| n == dev).map(|(_, m)| *m)
+    }
+
+    /// Sets interface `dev`'s MTU (the last one given wins).
+    pub fn set_mtu(&mut self, dev: &str, mtu: u32) {
+        self.mtus.retain(|(n, _)| n != dev);
+        self.mtus.push((dev.to_string(), mtu));
+    }
+
+    /// `NAME=MTU` (`--mtu`), e.g. `lan0=1280`: 68 to 65535 bytes, as `ip link set mtu` takes
+    /// for IPv4.
+    pub fn parse_mtu(s: &str) -> Result<(String, u32), String> {
+        let Some((name, m)) = s.split_once('=') else {
+            return Err(format!("`{s}`: expected NAME=MTU, e.g. `lan0=1280`"));
+        };
+        if !valid_name(name) {
+            return Err(format!("`{name}`: not an interface name"));
+        }
+        match m.parse::<u32>() {
+            Ok(v) if (68..=65535).contains(&v) => Ok((name.to_string(), v)),
+            _ => Err(format!("`{m}`: expected an MTU from 68 to 65535 bytes")),
+        }
     }
 
     /// The source address the host gives a packet it originates to `dst` without one of its

@@ -15,6 +15,9 @@
 //! * `time_exceeded_is_related`: the router's own "time exceeded" for a packet whose TTL ran
 //!   out is RELATED in OUTPUT (`icmp_send` attaches the dropped packet's connection), never
 //!   INVALID.
+//! * `df_packets_larger_than_the_mtu_are_not_forwarded`: a DF datagram longer than the output
+//!   interface's MTU (`--mtu`) never reaches FORWARD (`ip_exceeds_mtu`); the router's
+//!   "fragmentation needed" is RELATED; a smaller one and one without DF are forwarded.
 //!
 //! Needs root, iptables, iproute2 (elsewhere reported ignored by the harness), python3 and
 //! tcpdump (`.ci/run` installs them; missing, the test fails with the reason).
@@ -202,18 +205,21 @@ impl RouterLab {
         (out, save)
     }
 
-    /// fwcheck on the capture as the router; panics with both tables when a counter differs.
-    fn check(&self, rules: &Path, pcap: &Path, save: &str) -> FwRun {
-        let fw = fwcheck_json(&[
-            rules.as_os_str(),
-            "--pcap".as_ref(),
-            pcap.as_os_str(),
-            "--router".as_ref(),
-            "--iface-addr".as_ref(),
-            format!("wan0={WAN}/24").as_ref(),
-            "--iface-addr".as_ref(),
-            format!("lan0={LAN}/24").as_ref(),
-        ]);
+    /// fwcheck on the capture as the router (and `extra` options); panics with both tables
+    /// when a counter differs.
+    fn check(&self, rules: &Path, pcap: &Path, save: &str, extra: &[&str]) -> FwRun {
+        let mut args: Vec<std::ffi::OsString> = vec![
+            rules.into(),
+            "--pcap".into(),
+            pcap.into(),
+            "--router".into(),
+            "--iface-addr".into(),
+            format!("wan0={WAN}/24").into(),
+            "--iface-addr".into(),
+            format!("lan0={LAN}/24").into(),
+        ];
+        args.extend(extra.iter().map(Into::into));
+        let fw = fwcheck_json(&args);
         let kernel = kernel_counters(save);
         match compare(&kernel, &fw.counters) {
             Ok(t) => eprintln!("{}: counters equal:\n{t}", self.router),
@@ -263,7 +269,7 @@ fn reject_errors_skip_nat() {
         ),
     );
     let (pcap, save) = lab.finish();
-    let fw = lab.check(&rules, &pcap, &save);
+    let fw = lab.check(&rules, &pcap, &save, &[]);
     assert_eq!(uncertain(&fw), 0);
     // The kernel: only the RST walked nat POSTROUTING.
     let k = kernel_counters(&save);
@@ -297,7 +303,7 @@ fn time_exceeded_is_related() {
         ),
     );
     let (pcap, save) = lab.finish();
-    let fw = lab.check(&rules, &pcap, &save);
+    let fw = lab.check(&rules, &pcap, &save, &[]);
     assert_eq!(uncertain(&fw), 0);
     // The answer is in the capture and fwcheck calls it RELATED, the stack's error.
     let answer = fw
@@ -315,4 +321,62 @@ fn time_exceeded_is_related() {
     );
 }
 
-kernel_tests!(reject_errors_skip_nat, time_exceeded_is_related);
+fn df_packets_larger_than_the_mtu_are_not_forwarded() {
+    let mut lab = RouterLab::new("mtu");
+    for (ns, dev) in [(&lab.router, "lan0"), (&lab.server, "rs0")] {
+        ip(&["-n", ns, "link", "set", dev, "mtu", "1280"]);
+    }
+    let rules = lab.restore(
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A FORWARD -p udp -m udp --dport 9 -j ACCEPT\n\
+         -A OUTPUT -p icmp -m conntrack --ctstate RELATED -j ACCEPT\nCOMMIT\n",
+    );
+    lab.capture("wan0", "inout");
+    // 1400 and 1200 bytes of UDP with DF (IP_PMTUDISC_DO), 1400 without it (fragmented).
+    lab.python(
+        &lab.client,
+        &format!(
+            "import socket\nfor df, n in [(2, 1372), (2, 1172), (0, 1372)]:\n    \
+             s=socket.socket(2,2)\n    s.setsockopt(socket.IPPROTO_IP, 10, df)\n    \
+             s.sendto(b'x'*n, ('{SERVER}', 9))"
+        ),
+    );
+    let (pcap, save) = lab.finish();
+    let fw = lab.check(
+        &rules,
+        &pcap,
+        &save,
+        &["--mtu", "lan0=1280", "--mtu", "wan0=1500"],
+    );
+    assert_eq!(uncertain(&fw), 0);
+    let big = &fw.packets[0];
+    assert_eq!(big["verdict"], "DROP", "{big}");
+    assert!(
+        big["rule"]["stack"].as_str().unwrap().contains("MTU"),
+        "{big}"
+    );
+    // The router's "fragmentation needed" is in the capture, RELATED.
+    assert!(fw
+        .packets
+        .iter()
+        .any(|p| p["icmp_type"] == 3 && p["icmp_code"] == 4 && p["ctstate"] == "RELATED"));
+    // Without the MTUs the router's drop is not seen: the counters differ.
+    let kernel = kernel_counters(&save);
+    let blind = fwcheck_json(&[
+        rules.as_os_str(),
+        "--pcap".as_ref(),
+        pcap.as_os_str(),
+        "--router".as_ref(),
+        "--iface-addr".as_ref(),
+        format!("wan0={WAN}/24").as_ref(),
+        "--iface-addr".as_ref(),
+        format!("lan0={LAN}/24").as_ref(),
+    ]);
+    assert!(compare(&kernel, &blind.counters).is_err());
+}
+
+kernel_tests!(
+    reject_errors_skip_nat,
+    time_exceeded_is_related,
+    df_packets_larger_than_the_mtu_are_not_forwarded
+);

@@ -155,6 +155,12 @@ pub struct HostArgs {
     /// output interface (`-o`) of forwarded and outbound packets, longest prefix first.
     #[arg(long, value_name = "ROUTE")]
     pub route: Vec<String>,
+    /// An interface's MTU, `NAME=MTU` (repeatable), e.g. `lan0=1280` (`ip -j addr` in
+    /// --host-config gives them too): a forwarded packet larger than its output interface's MTU
+    /// is dropped before FORWARD when it may not be fragmented (IPv4 DF, any IPv6), and the
+    /// router answers "fragmentation needed" / "packet too big".
+    #[arg(long, value_name = "NAME=MTU")]
+    pub mtu: Vec<String>,
     /// The host's interfaces, routes and multicast groups as `ip -j addr` / `ip -j route` /
     /// `ip -j maddr` print them: one file with {"addr": [...], "route": [...], "maddr": [...]},
     /// or each array in its own file (repeatable).
@@ -391,7 +397,7 @@ fn ct_timeout_long_help() -> String {
     )
 }
 
-/// `--iface-addr`, `--route`, `--host-config`, `--rp-filter` and `--join`, in one host
+/// `--iface-addr`, `--route`, `--mtu`, `--host-config`, `--rp-filter` and `--join`, in one host
 /// configuration.
 fn host_config(h: &HostArgs) -> Result<fwcheck::host::HostConfig, Error> {
     use fwcheck::host::HostConfig;
@@ -411,6 +417,11 @@ fn host_config(h: &HostArgs) -> Result<fwcheck::host::HostConfig, Error> {
         let r =
             HostConfig::parse_route(s).map_err(|e| Error::usage(format!("--route {s}: {e}")))?;
         c.add_route(r);
+    }
+    for s in &h.mtu {
+        let (dev, m) =
+            HostConfig::parse_mtu(s).map_err(|e| Error::usage(format!("--mtu {s}: {e}")))?;
+        c.set_mtu(&dev, m);
     }
     for s in &h.rp_filter {
         c.rp_filter

@@ -162,7 +162,7 @@ fn prefix(s: &str) -> Result<(IpAddr, u8), String> {
     Ok((addr, len))
 }
 
-fn contains(net: IpAddr, len: u8, a: IpAddr) -> bool {
+pub(crate) fn contains(net: IpAddr, len: u8, a: IpAddr) -> bool {
     match (net, a) {
         (IpAddr::V4(n), IpAddr::V4(a)) => {
             let m = if len == 0 { 0 } else { u32::MAX << (32 - len) };
@@ -582,6 +582,24 @@ impl HostConfig {
         }
         let (_, _, via, dev) = best?;
         Some((dev?.as_str(), via))
+    }
+
+    /// The prefix length of the route [`HostConfig::route`] picks for `dst`.
+    pub(crate) fn route_len(&self, dst: IpAddr) -> Option<u8> {
+        let connected = self.addrs.iter().map(|a| (a.addr, a.len, 0, true));
+        let routes = self
+            .routes
+            .iter()
+            .map(|r| (r.dest, r.len, r.metric, r.dev.is_some()));
+        let mut best: Option<(u8, u32, bool)> = None;
+        for (net, len, metric, usable) in connected.chain(routes) {
+            if contains(net, len, dst)
+                && best.is_none_or(|(bl, bm, _)| len > bl || (len == bl && metric < bm))
+            {
+                best = Some((len, metric, usable));
+            }
+        }
+        best.filter(|b| b.2).map(|b| b.0)
     }
 
     /// Interface `dev`'s MTU, when known.

@@ -18,6 +18,9 @@
 //! * `df_packets_larger_than_the_mtu_are_not_forwarded`: a DF datagram longer than the output
 //!   interface's MTU (`--mtu`) never reaches FORWARD (`ip_exceeds_mtu`); the router's
 //!   "fragmentation needed" is RELATED; a smaller one and one without DF are forwarded.
+//! * `icmp_errors_are_rate_limited_per_peer`: REJECT's ICMP errors to one peer leave six at
+//!   once, then one a second (`inet_peer_xrlim_allow`); the others are never sent, never
+//!   counted in OUTPUT.
 //!
 //! Needs root, iptables, iproute2 (elsewhere reported ignored by the harness), python3 and
 //! tcpdump (`.ci/run` installs them; missing, the test fails with the reason).
@@ -98,18 +101,16 @@ impl RouterLab {
             "-qw",
             "net.ipv4.ip_forward=1",
         ]));
-        // Neighbours resolved before any capture (no ARP in the middle of a lab).
+        // Neighbours resolved before any capture (no ARP in the middle of a lab), by datagrams
+        // from end to end: the router answers none of them itself, so its ICMP rate limits
+        // start untouched.
         lab.python(
             &lab.client,
-            &format!("import socket;s=socket.socket(2,2);s.sendto(b'a',('{WAN}',9))"),
+            &format!("import socket;s=socket.socket(2,2);s.sendto(b'a',('{SERVER}',9))"),
         );
         lab.python(
             &lab.server,
-            &format!("import socket;s=socket.socket(2,2);s.sendto(b'a',('{LAN}',9))"),
-        );
-        lab.python(
-            &lab.router,
-            &format!("import socket;s=socket.socket(2,2);s.sendto(b'a',('{SERVER}',9));s.sendto(b'a',('{CLIENT}',9))"),
+            &format!("import socket;s=socket.socket(2,2);s.sendto(b'a',('{CLIENT}',9))"),
         );
         std::thread::sleep(Duration::from_millis(300));
         lab
@@ -375,8 +376,46 @@ fn df_packets_larger_than_the_mtu_are_not_forwarded() {
     assert!(compare(&kernel, &blind.counters).is_err());
 }
 
+fn icmp_errors_are_rate_limited_per_peer() {
+    let mut lab = RouterLab::new("rate");
+    let rules = lab.restore(
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A INPUT -p udp -m udp --dport 7 -j REJECT --reject-with icmp-port-unreachable\n\
+         -A OUTPUT -p icmp\nCOMMIT\n",
+    );
+    lab.capture("wan0", "inout");
+    // Nine datagrams at once (six answers, the burst), then two more 1.2 s later (one token
+    // back: one answer).
+    lab.python(
+        &lab.client,
+        &format!(
+            "import socket, time\ns=socket.socket(2,2)\nfor i in range(9): s.sendto(b'x', ('{WAN}', 7))\n\
+             time.sleep(1.2)\nfor i in range(2): s.sendto(b'x', ('{WAN}', 7))"
+        ),
+    );
+    let (pcap, save) = lab.finish();
+    let fw = lab.check(&rules, &pcap, &save, &[]);
+    assert_eq!(uncertain(&fw), 0);
+    let k = kernel_counters(&save);
+    let hits = |chain: &str, slot: Slot| {
+        let key = key("filter", chain, slot);
+        k.iter().find(|(x, _)| *x == key).unwrap().1.packets
+    };
+    assert_eq!(
+        (hits("INPUT", Slot::Rule(1)), hits("OUTPUT", Slot::Rule(1))),
+        (11, 7)
+    );
+    let refused = fw
+        .packets
+        .iter()
+        .filter(|p| p["reject"]["sent"] == false)
+        .count();
+    assert_eq!(refused, 4, "{:?}", fw.packets);
+}
+
 kernel_tests!(
     reject_errors_skip_nat,
     time_exceeded_is_related,
-    df_packets_larger_than_the_mtu_are_not_forwarded
+    df_packets_larger_than_the_mtu_are_not_forwarded,
+    icmp_errors_are_rate_limited_per_peer
 );

@@ -8,6 +8,7 @@
 mod answers;
 mod classify;
 pub mod describe;
+pub(crate) mod icmp_limit;
 mod nat;
 pub mod outcome;
 mod reject;
@@ -200,6 +201,12 @@ pub struct Engine<'r> {
     /// is uncertain (taken by the next packet processed: the one `jiffies` was asked for).
     behind: Option<u64>,
     answers: answers::Answers,
+    /// The kernel's ICMP error rate limits (`icmp_limit`): whether a REJECT's or the stack's
+    /// ICMP error leaves.
+    icmp_limit: icmp_limit::IcmpLimiter,
+    /// Why the ICMP error the packet being processed caused may not have left (the rate
+    /// limit's state was uncertain); taken when its outcome is made.
+    reply_doubt: Option<&'static str>,
     pub(crate) taint: taint::Taint,
     /// Candidate-rule indexes of long chains (`classify`).
     pub(crate) classifier: classify::Classifier,
@@ -230,6 +237,8 @@ impl Clone for Engine<'_> {
             latest_ts: self.latest_ts,
             behind: self.behind,
             answers: self.answers.clone(),
+            icmp_limit: self.icmp_limit.clone(),
+            reply_doubt: None,
             taint: self.taint.clone(),
             classifier,
             force_unknown: self.force_unknown,
@@ -293,6 +302,8 @@ impl<'r> Engine<'r> {
             latest_ts: 0,
             behind: None,
             answers: answers::Answers::default(),
+            icmp_limit: icmp_limit::IcmpLimiter::default(),
+            reply_doubt: None,
             taint: taint::Taint::default(),
             classifier: classify::Classifier::new(&rs.tables),
             force_unknown: None,
@@ -368,6 +379,7 @@ impl<'r> Engine<'r> {
         let conntrack = std::mem::take(&mut self.conntrack);
         let named = std::mem::take(&mut self.ext.named);
         let answers = std::mem::take(&mut self.answers);
+        let icmp_limit = std::mem::take(&mut self.icmp_limit);
         let taint = std::mem::take(&mut self.taint);
         let mut opts = self.opts.clone();
         opts.time_origin = self.origin;
@@ -383,6 +395,7 @@ impl<'r> Engine<'r> {
         let layout = fresh.slot_base.clone();
         layout.load(rs, &mut fresh.ext);
         fresh.answers = answers;
+        fresh.icmp_limit = icmp_limit;
         fresh.taint = taint;
         // Indexes are of the old rules; the choice of index kind stays.
         fresh.classifier.mode = self.classifier.mode;
@@ -573,6 +586,22 @@ impl<'r> Engine<'r> {
                  needed, before FORWARD)"
             }),
         })
+    }
+
+    /// The prefix length of the route to `dst` (`rt6i_dst.plen`, which scales IPv6's ICMP rate
+    /// limit): the host configuration's route, else a `--host` network holding `dst`, else the
+    /// default route (0).
+    fn route_prefix_len(&self, dst: IpAddr) -> u8 {
+        if !self.env.host.is_empty() {
+            return self.env.host.route_len(dst).unwrap_or(0);
+        }
+        self.env
+            .networks
+            .iter()
+            .filter(|(n, len)| crate::host::contains(*n, *len, dst))
+            .map(|(_, len)| *len)
+            .max()
+            .unwrap_or(0)
     }
 
     /// Which way the packet goes (`None` with a reason when it is not judged).
@@ -777,6 +806,14 @@ impl<'r> Engine<'r> {
         // (`icmp_glue_bits` attaches the dropped packet's connection: RELATED).
         if let Some(error) = hc.stack_error.take() {
             self.reject_reply(&cur, error, hc.skb.ct, clock, pkt.frame, true);
+        }
+        // What the reply did (OUTPUT's counters, its captured copy) rests on the kernel's ICMP
+        // rate limit, whose state was uncertain.
+        if let Some(why) = self.reply_doubt.take() {
+            if out.certain {
+                out.certain = false;
+                out.reason = Some(format!("the ICMP error it causes may not leave: {why}"));
+            }
         }
         // nf_confirm: the connection's helper reads the accepted packet (and may drop it).
         if stage != Stage::PreroutingOnly {
@@ -1269,6 +1306,24 @@ impl<'r> Engine<'r> {
         let Some(rp) = reject::build_reply(orig, reply, src, self.env.checksums) else {
             return Some(false);
         };
+        // `icmpv4_global_allow` / `icmpv4_xrlim_allow` (IPv6: `icmpv6_xrlim_allow`): a limited
+        // error to a peer off the host, kept or refused.
+        if let crate::packet::L4::Icmp(i) | crate::packet::L4::Icmpv6(i) = &rp.l4 {
+            let v6 = rp.family == crate::packet::Family::V6;
+            if icmp_limit::limited(v6, i.icmp_type, i.code) && !self.is_local(rp.dst) {
+                let hz = self.params.hz as u64;
+                let interval = if v6 {
+                    hz >> ((128 - u32::from(self.route_prefix_len(rp.dst))) >> 5)
+                } else {
+                    hz
+                };
+                match self.icmp_limit.allow(rp.dst, now, interval.max(1), hz) {
+                    icmp_limit::Allow::Yes => {}
+                    icmp_limit::Allow::No => return Some(false),
+                    icmp_limit::Allow::Maybe(why) => self.reply_doubt = Some(why),
+                }
+            }
+        }
         let attach = match ct {
             Attach::Ct { id, info } => Attach::Ct {
                 id,

@@ -1,0 +1,183 @@
+//! The kernel's ICMP error rate limits, which decide whether a REJECT's ICMP reply, or the
+//! stack's own error (time exceeded…), actually leaves (`net/ipv4/icmp.c` `__icmp_send`,
+//! `net/ipv6/icmp.c` `icmp6_send`).
+//!
+//! Only the types of the rate mask are limited: IPv4 `icmp_ratemask` 0x1818 (destination
+//! unreachable except "fragmentation needed", source quench, time exceeded, parameter problem),
+//! IPv6 `icmpv6_ratemask` "0-1,3-127" (every error but "packet too big"); errors to the host
+//! itself (loopback) never are. Two limits apply, in this order (Linux 6.12 on):
+//!
+//! * **Host-wide** (`icmp_global_allow` / `icmp_global_consume`): a credit of at most
+//!   `icmp_msgs_burst` (50), refilled at `icmp_msgs_per_sec` (1000/s) only once it is spent and
+//!   20 ms after the last refill; each message sent takes a *random* 0–2 from it. Its state is
+//!   not knowable, but it can only refuse once at least 10 messages were sent in the last 20 ms
+//!   (a refill brings at least 20 credits, 2 at most go per message): from there on a message's
+//!   fate is uncertain.
+//! * **Per peer** (`inet_peer_xrlim_allow`, XRLIM_BURST_FACTOR 6): a token bucket per
+//!   destination address holding at most 6 × `icmp_ratelimit` (1 s) jiffies; a message costs
+//!   one `icmp_ratelimit`, so 6 go at once, then one a second. IPv6 divides the interval by
+//!   2^((128 − the route's prefix length) / 32): a peer behind the default route gets one
+//!   every 1/16 s. A peer the kernel has not seen starts full (`rate_last = jiffies − 60·HZ`).
+//!
+//! fwcheck takes every peer's bucket as full, and the host-wide counter as unused, when the
+//! capture begins — as it takes the connection table as empty: what the host sent before the
+//! capture is not in it. The per-peer bucket is then exact. A peer whose state became uncertain
+//! (a message the host-wide limit may have refused) stays uncertain until its bucket is
+//! certainly full again (6 intervals later).
+//!
+//! Bounded: at most [`PEERS`] peers are followed; beyond, a new peer's messages are uncertain.
+
+use std::collections::VecDeque;
+use std::net::IpAddr;
+
+use foldhash::HashMap;
+
+/// Peers followed at most (the kernel's inet_peer cache evicts too).
+pub(crate) const PEERS: usize = 65_536;
+const BURST_FACTOR: u64 = 6;
+/// Messages in the last 20 ms from which the host-wide credit may be spent.
+const GLOBAL_SAFE: usize = 10;
+
+/// Whether a limited ICMP error leaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Allow {
+    Yes,
+    No,
+    Maybe(&'static str),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Peer {
+    tokens: u64,
+    last: u64,
+    /// The kernel's bucket may differ from `tokens` (a message that may not have gone).
+    unsure: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct IcmpLimiter {
+    peers: HashMap<IpAddr, Peer>,
+    /// When the last messages left (jiffies), at most [`GLOBAL_SAFE`].
+    recent: VecDeque<u64>,
+}
+
+/// Whether an ICMP/ICMPv6 error of this type and code is rate-limited (the default masks).
+pub(crate) fn limited(v6: bool, icmp_type: u8, code: u8) -> bool {
+    if v6 {
+        icmp_type < 128 && icmp_type != 2
+    } else {
+        (0x1818u32 >> icmp_type.min(31)) & 1 == 1 && !(icmp_type == 3 && code == 4)
+    }
+}
+
+impl IcmpLimiter {
+    /// A limited message to `peer` at `now` (jiffies), one per `interval` jiffies with a burst
+    /// of six; records it when it leaves (or may leave).
+    pub(crate) fn allow(&mut self, peer: IpAddr, now: u64, interval: u64, hz: u64) -> Allow {
+        let window = (hz / 50).max(1);
+        while self
+            .recent
+            .front()
+            .is_some_and(|&t| now.saturating_sub(t) >= window)
+        {
+            self.recent.pop_front();
+        }
+        let global_unsure = self.recent.len() >= GLOBAL_SAFE;
+        let cap = BURST_FACTOR * interval;
+        if !self.peers.contains_key(&peer) && self.peers.len() >= PEERS {
+            // Idle peers are full again: forget them before giving up on this one.
+            self.peers
+                .retain(|_, p| !p.unsure && now.saturating_sub(p.last) < cap);
+            if self.peers.len() >= PEERS {
+                return Allow::Maybe(
+                    "fwcheck follows the ICMP rate limit of at most 65,536 peers at once",
+                );
+            }
+        }
+        let p = self.peers.entry(peer).or_insert(Peer {
+            tokens: cap,
+            last: now,
+            unsure: false,
+        });
+        let tokens = (p.tokens + now.saturating_sub(p.last)).min(cap);
+        p.last = now;
+        if tokens == cap {
+            p.unsure = false;
+        }
+        let allowed = tokens >= interval;
+        let after = if allowed { tokens - interval } else { tokens };
+        let verdict = if p.unsure && tokens < cap {
+            Allow::Maybe("the kernel's ICMP rate limit for this peer may hold fewer tokens")
+        } else if !allowed {
+            Allow::No
+        } else if global_unsure {
+            p.unsure = true;
+            Allow::Maybe(
+                "more than 10 rate-limited ICMP errors in 20 ms: the kernel's host-wide limit \
+                 (icmp_msgs_per_sec, spent at random) may refuse it",
+            )
+        } else {
+            Allow::Yes
+        };
+        p.tokens = after;
+        if verdict != Allow::No {
+            if self.recent.len() >= GLOBAL_SAFE {
+                self.recent.pop_front();
+            }
+            self.recent.push_back(now);
+        }
+        verdict
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn six_at_once_then_one_per_interval() {
+        let hz = 250;
+        let mut l = IcmpLimiter::default();
+        let peer: IpAddr = "198.51.100.7".parse().unwrap();
+        // Spaced 25 ms apart: fewer than 10 in any 20 ms, the host-wide limit is not reached.
+        let got: Vec<Allow> = (0..8)
+            .map(|i| l.allow(peer, 1000 + i * 7, hz, hz))
+            .collect();
+        assert_eq!(&got[..6], &[Allow::Yes; 6]);
+        assert_eq!(&got[6..], &[Allow::No; 2]);
+        // One interval later, one more.
+        assert_eq!(l.allow(peer, 1000 + 49 + hz, hz, hz), Allow::Yes);
+        assert_eq!(l.allow(peer, 1000 + 50 + hz, hz, hz), Allow::No);
+        // Another peer has its own bucket.
+        let other: IpAddr = "198.51.100.8".parse().unwrap();
+        assert_eq!(l.allow(other, 1000 + 51 + hz, hz, hz), Allow::Yes);
+    }
+
+    #[test]
+    fn bursts_across_peers_reach_the_host_wide_doubt() {
+        let hz = 1000;
+        let mut l = IcmpLimiter::default();
+        let got: Vec<Allow> = (0..12u8)
+            .map(|i| l.allow(IpAddr::from([198, 51, 100, i]), 5000, hz, hz))
+            .collect();
+        assert!(got[..10].iter().all(|a| *a == Allow::Yes));
+        assert!(matches!(got[10], Allow::Maybe(_)));
+        // 20 ms later the window is clear again.
+        assert_eq!(
+            l.allow(IpAddr::from([198, 51, 100, 99]), 5020, hz, hz),
+            Allow::Yes
+        );
+    }
+
+    #[test]
+    fn masks() {
+        assert!(limited(false, 3, 3));
+        assert!(!limited(false, 3, 4));
+        assert!(limited(false, 11, 0));
+        assert!(!limited(false, 0, 0));
+        assert!(limited(true, 1, 4));
+        assert!(!limited(true, 2, 0));
+        assert!(limited(true, 3, 0));
+        assert!(!limited(true, 129, 0));
+    }
+}

@@ -346,6 +346,37 @@ impl HostEvidence {
             families: Vec::new(),
         };
         if let [only] = top[..] {
+            // One conversation seen from the server, whose other address (IPv6 link-local,
+            // neighbour discovery) takes a few packets from its count: the client is then in
+            // the most packets. An address nearly as present (90 %) that answers as a server
+            // while the most present one never does leaves the capture's side undecided.
+            let answers = |a: &IpAddr| self.answers.get(a).copied().unwrap_or(0);
+            let rivals: Vec<IpAddr> = self
+                .counts
+                .iter()
+                .filter(|&(a, &c)| usable(a) && *a != only && c * 10 >= max * 9 && answers(a) > 0)
+                .map(|(&a, _)| a)
+                .collect();
+            if answers(&only) == 0 && !rivals.is_empty() {
+                let mut named: Vec<String> = rivals
+                    .iter()
+                    .map(|a| {
+                        format!(
+                            "{a} (in {} packets, answers {})",
+                            self.counts[a],
+                            answers(a)
+                        )
+                    })
+                    .collect();
+                named.sort();
+                return Err(HostError::Ambiguous(format!(
+                    "cannot tell which address is the host: {only} appears in {max} of {} packets \
+                     but never answers as a server, while {} answer as one; give --host ADDR \
+                     (an address of the machine whose ruleset this is)",
+                    self.total,
+                    named.join(", ")
+                )));
+            }
             return Ok(Some(choice(only, None)));
         }
         // Tie-breakers, strongest first: who answers, then who is asked.

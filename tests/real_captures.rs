@@ -77,6 +77,36 @@ fn the_address_in_most_packets_wins_without_tie_breaking() {
 }
 
 #[test]
+fn a_client_in_more_packets_than_the_answering_server_is_not_taken_for_the_host() {
+    // One conversation captured on an IPv6 server whose neighbour discovery uses its
+    // link-local address: the client is in every packet, the server's global address in all
+    // but those, and only the server answers. Neither can be taken on count alone.
+    let (c, s, ll) = ("2001:db8:1::2", "2001:db8:1::1", "fe80::1");
+    let mut v = vec![
+        tcp(ll, c, 0, 0, 0, 1),
+        tcp(c, ll, 0, 0, 0, 2),
+        tcp(c, s, 40000, 80, F::SYN, 3),
+        tcp(s, c, 80, 40000, F::SYN | F::ACK, 4),
+    ];
+    for i in 0..20 {
+        v.push(tcp(c, s, 40000, 80, F::ACK, 5 + 2 * i));
+        v.push(tcp(s, c, 80, 40000, F::ACK, 6 + 2 * i));
+    }
+    match host_of(v.clone()) {
+        Err(HostError::Ambiguous(why)) => {
+            assert!(
+                why.contains(c) && why.contains(s) && why.contains("--host"),
+                "{why}"
+            );
+        }
+        other => panic!("expected an ambiguity, got {other:?}"),
+    }
+    // With the server's answers gone (a scan the ruleset drops) nothing contradicts the count.
+    v.retain(|p| p.src.to_string() != s);
+    assert_eq!(host_of(v).unwrap(), ip(c));
+}
+
+#[test]
 fn an_undecidable_capture_is_refused_not_guessed() {
     // Two peers exchanging ACKs only: nothing says which one is the host.
     let v = vec![

@@ -56,6 +56,9 @@ pub struct HostConfig {
     /// Interface MTUs (`ip -j addr`'s `mtu`, `--mtu NAME=N`): what `ip_forward`/`ip6_forward`
     /// check a forwarded packet's size against. An interface not listed is not checked.
     pub mtus: Vec<(String, u32)>,
+    /// Interface indexes (`ip -j addr`'s `ifindex`): the names of a Linux cooked v2 (SLL2)
+    /// capture's interfaces (`tcpdump -i any` records only the index).
+    pub ifindexes: Vec<(u32, String)>,
     /// The interfaces come from the capture alone (pcapng `if_name` with `if_IPv4addr`/
     /// `if_IPv6addr`, `session::adopt_capture_interfaces`): no route is known beyond their
     /// subnets, so
@@ -472,6 +475,12 @@ impl HostConfig {
             {
                 self.noarp.push(dev.to_string());
             }
+            if let Some(ix) = it.get("ifindex").and_then(|m| m.as_u64()) {
+                if let Ok(ix) = u32::try_from(ix) {
+                    self.ifindexes.retain(|(i, _)| *i != ix);
+                    self.ifindexes.push((ix, dev.to_string()));
+                }
+            }
             if let Some(m) = it.get("mtu").and_then(|m| m.as_u64()) {
                 let m = u32::try_from(m)
                     .map_err(|_| format!("addr entry {} ({dev}): mtu {m} is too large", i + 1))?;
@@ -600,6 +609,14 @@ impl HostConfig {
             }
         }
         best.filter(|b| b.2).map(|b| b.0)
+    }
+
+    /// The name of the interface with index `ix`, when the configuration gives it.
+    pub fn ifname_of(&self, ix: u32) -> Option<&str> {
+        self.ifindexes
+            .iter()
+            .find(|(i, _)| *i == ix)
+            .map(|(_, n)| n.as_str())
     }
 
     /// Interface `dev`'s MTU, when known.

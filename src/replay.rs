@@ -101,6 +101,15 @@ pub(crate) fn interfaces_seen(stats: &ReplayStats, env: &SimEnv) -> Vec<String> 
             }
         }
     }
+    // Linux cooked v2 indexes the host configuration names.
+    for &(ix, n) in &stats.interfaces.ifindexes {
+        if let Some(name) = env.host.ifname_of(ix) {
+            named += n;
+            if !seen.iter().any(|s| s == name) {
+                seen.push(name.to_string());
+            }
+        }
+    }
     if stats.packets > named && !seen.contains(&env.iface) {
         seen.push(env.iface.clone());
     }

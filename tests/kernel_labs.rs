@@ -48,6 +48,8 @@ struct RouterLab {
     router: String,
     server: String,
     captures: Vec<(String, PathBuf, Child)>,
+    /// Servers started in the namespaces.
+    children: Vec<Child>,
     dir: tempfile::TempDir,
 }
 
@@ -63,6 +65,7 @@ impl RouterLab {
             router: format!("fwlab-r-{tag}-{id}"),
             server: format!("fwlab-s-{tag}-{id}"),
             captures: Vec::new(),
+            children: Vec::new(),
             dir: tempfile::tempdir().expect("tempdir"),
         };
         for ns in [&lab.client, &lab.router, &lab.server] {
@@ -114,6 +117,19 @@ impl RouterLab {
         );
         std::thread::sleep(Duration::from_millis(300));
         lab
+    }
+
+    /// A python process left running in `ns` (killed with the lab); returns once it printed
+    /// `ready`.
+    fn spawn_python(&mut self, ns: &str, code: &str) {
+        let mut child = in_ns(ns, 60, &["python3", "-c", code])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3");
+        let (rx, _) = collect(child.stdout.take().unwrap());
+        wait_for(&rx, "python3", "ready", 10);
+        self.children.push(child);
     }
 
     fn python(&self, ns: &str, code: &str) -> String {
@@ -172,11 +188,19 @@ impl RouterLab {
         let save =
             String::from_utf8(run(&mut in_ns(&self.router, 10, &["iptables-save", "-c"])).stdout)
                 .unwrap();
-        let mut interfaces = Vec::new();
-        let mut records: Vec<Record> = Vec::new();
-        for (i, (dev, path, child)) in self.captures.iter_mut().enumerate() {
+        for (dev, _, child) in self.captures.iter_mut() {
             let st = stop(child, libc::SIGINT);
             assert!(st.success(), "tcpdump on {dev}: {st}");
+        }
+        // `tcpdump -i any`: one Linux cooked v2 capture, used as it is.
+        if let [(dev, path, _)] = &self.captures[..] {
+            if dev == "any" {
+                return (path.clone(), save);
+            }
+        }
+        let mut interfaces = Vec::new();
+        let mut records: Vec<Record> = Vec::new();
+        for (i, (dev, path, _)) in self.captures.iter().enumerate() {
             let mut r = pcap_file::pcap::PcapReader::new(std::fs::File::open(&*path).unwrap())
                 .expect("tcpdump's pcap");
             interfaces.push(NgInterface {
@@ -238,6 +262,9 @@ impl Drop for RouterLab {
     fn drop(&mut self) {
         for (_, _, c) in &mut self.captures {
             stop(c, libc::SIGINT);
+        }
+        for c in &mut self.children {
+            stop(c, libc::SIGTERM);
         }
         for ns in [&self.client, &self.router, &self.server] {
             delete_ns(ns);
@@ -413,7 +440,72 @@ fn icmp_errors_are_rate_limited_per_peer() {
     assert_eq!(refused, 4, "{:?}", fw.packets);
 }
 
+/// `tcpdump -i any` on a router, both directions: the outgoing copy of every forwarded packet
+/// is in the capture beside the packet as it came in, and the Linux cooked v2 header names
+/// the interface only by its index. With `ip -j addr` (which maps indexes to names) and `ip -j
+/// route` from the router, fwcheck names each packet's interface and recognises each copy, so
+/// every counter — DNAT, MASQUERADE, FORWARD both ways — equals the kernel's.
+fn any_interface_captures_on_a_router() {
+    let mut lab = RouterLab::new("any");
+    let rules = lab.restore(&format!(
+        "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n\
+         -A PREROUTING -d {WAN}/32 -p udp -m udp --dport 5353 -j DNAT --to-destination {SERVER}:7\n\
+         -A POSTROUTING -o wan0 -j MASQUERADE\nCOMMIT\n\
+         *filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+         -A FORWARD -i wan0 -o lan0 -p udp -m udp --dport 7 -j ACCEPT\n\
+         -A FORWARD -i lan0 -o wan0 -j ACCEPT\nCOMMIT\n"
+    ));
+    let host = lab.dir.path().join("router.json");
+    let addr = run(&mut in_ns(&lab.router, 10, &["ip", "-j", "addr"])).stdout;
+    let route = run(&mut in_ns(&lab.router, 10, &["ip", "-j", "route"])).stdout;
+    std::fs::write(
+        &host,
+        format!(
+            "{{\"addr\": {}, \"route\": {}}}",
+            String::from_utf8_lossy(&addr),
+            String::from_utf8_lossy(&route)
+        ),
+    )
+    .unwrap();
+    let server_ns = lab.server.clone();
+    lab.spawn_python(
+        &server_ns,
+        "import socket\ns=socket.socket(2,2)\ns.bind(('0.0.0.0',7))\nprint('ready',flush=True)\n\
+         while True:\n    d,a=s.recvfrom(2000)\n    s.sendto(d,a)",
+    );
+    lab.capture("any", "inout");
+    // Through the DNAT to the echo server and back; the server's own datagram out through
+    // the MASQUERADE to the client and its answer back.
+    lab.python(
+        &lab.client,
+        &format!(
+            "import socket\ns=socket.socket(2,2)\ns.settimeout(2)\n\
+             for i in range(3):\n    s.sendto(b'ping %d' % i, ('{WAN}', 5353))\n    s.recvfrom(100)"
+        ),
+    );
+    lab.python(
+        &lab.server,
+        &format!("import socket\ns=socket.socket(2,2)\ns.sendto(b'out', ('{CLIENT}', 9))"),
+    );
+    let (pcap, save) = lab.finish();
+    let fw = lab.check(
+        &rules,
+        &pcap,
+        &save,
+        &["--host-config", host.to_str().unwrap()],
+    );
+    assert_eq!(uncertain(&fw), 0);
+    let copies = fw.packets.iter().filter(|p| p["copy_of"].is_u64()).count();
+    assert!(
+        copies >= 6,
+        "the outgoing copies are recognised: {:?}",
+        fw.packets
+    );
+}
+
 kernel_tests!(
+    any_interface_captures_on_a_router,
     reject_errors_skip_nat,
     time_exceeded_is_related,
     df_packets_larger_than_the_mtu_are_not_forwarded,

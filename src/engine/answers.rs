@@ -106,11 +106,51 @@ pub(crate) enum Recognised {
     NotSent { to_frame: u64 },
 }
 
-/// The two tables.
+/// What identifies a forwarded packet as it leaves the router — after NAT and the TTL/hop
+/// limit decrement: its copy captured on the output interface (`tcpdump -i any`, or both
+/// directions of every interface) is the same packet, which the kernel counted once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct CopySig {
+    src: IpAddr,
+    dst: IpAddr,
+    proto: u8,
+    ports: Option<(u16, u16)>,
+    id: u32,
+    len: u32,
+    ttl: u8,
+    /// TCP sequence number, ICMP id and sequence: what else tells packets of a flow apart.
+    seq: u32,
+}
+
+impl CopySig {
+    /// `p` as it leaves with TTL/hop limit `ttl`.
+    pub(crate) fn of(p: &Packet, ttl: u8) -> CopySig {
+        let seq = match &p.l4 {
+            L4::Tcp(t) => t.seq,
+            L4::Icmp(i) | L4::Icmpv6(i) => (i.id as u32) << 16 | i.seq as u32,
+            _ => 0,
+        };
+        CopySig {
+            src: p.src,
+            dst: p.dst,
+            proto: p.proto,
+            ports: p.ports(),
+            id: p.frag.id,
+            len: p.ip_len,
+            ttl,
+            seq,
+        }
+    }
+}
+
+/// The tables.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Answers {
     replies: HashMap<ReplySig, (u64, SentReply)>,
     reply_order: VecDeque<(u64, ReplySig)>,
+    /// Packets forwarded lately, as they left: `sig → (frame, when)`.
+    forwarded: HashMap<CopySig, (u64, u64)>,
+    forwarded_order: VecDeque<(u64, CopySig)>,
     /// Conversation → (request frame, insertion number); the order queue holds insertion
     /// numbers too, so an entry removed and inserted again is not evicted by its old place.
     dead: HashMap<Key, (u64, u64)>,
@@ -202,6 +242,37 @@ impl Answers {
     }
 
     /// What a captured outbound packet is, if it is one of the two kinds of answer.
+    /// Frame `frame` was forwarded and left as `sig` at `now_ns`.
+    pub(crate) fn forwarded(&mut self, sig: CopySig, frame: u64, now_ns: u64) {
+        if self.forwarded_order.len() >= CAP {
+            if let Some((_, old)) = self.forwarded_order.pop_front() {
+                self.forwarded.remove(&old);
+            }
+        }
+        self.forwarded.insert(sig, (frame, now_ns));
+        self.forwarded_order.push_back((now_ns, sig));
+    }
+
+    /// The frame `pkt` is the outgoing copy of, if it is a packet forwarded within the last
+    /// second exactly as it left (then forgotten: a copy is recognised once).
+    pub(crate) fn forwarded_copy(&mut self, pkt: &Packet, now_ns: u64) -> Option<u64> {
+        while let Some(&(t, sig)) = self.forwarded_order.front() {
+            if now_ns.saturating_sub(t) <= REPLY_WINDOW_NS {
+                break;
+            }
+            self.forwarded_order.pop_front();
+            if self.forwarded.get(&sig).is_some_and(|(_, at)| *at == t) {
+                self.forwarded.remove(&sig);
+            }
+        }
+        if self.forwarded.is_empty() {
+            return None;
+        }
+        self.forwarded
+            .remove(&CopySig::of(pkt, pkt.ttl))
+            .map(|(frame, _)| frame)
+    }
+
     pub fn outbound(&mut self, pkt: &Packet, now_ns: u64) -> Option<Recognised> {
         while let Some(&(t, sig)) = self.reply_order.front() {
             if now_ns.saturating_sub(t) <= REPLY_WINDOW_NS {

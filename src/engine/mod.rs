@@ -696,6 +696,17 @@ impl<'r> Engine<'r> {
             tainted_by: None,
         };
         let recognise = self.opts.recognise_answers && stage == Stage::Whole;
+        if recognise {
+            if let Some(f) = self.answers.forwarded_copy(pkt, clock.ns) {
+                out.answer_to = Some(AnswerTo::ForwardedCopy(f));
+                out.reason = Some(
+                    "the router's outgoing copy of a forwarded packet: judged when it came in \
+                     (the kernel counts it once)"
+                        .into(),
+                );
+                return (out, Skb::default());
+            }
+        }
         if recognise && direction == Direction::Out {
             match self.answers.outbound(pkt, clock.ns) {
                 Some(answers::Recognised::RejectReply(r)) => {
@@ -806,6 +817,12 @@ impl<'r> Engine<'r> {
         // (`icmp_glue_bits` attaches the dropped packet's connection: RELATED).
         if let Some(error) = hc.stack_error.take() {
             self.reject_reply(&cur, error, hc.skb.ct, clock, pkt.frame, true);
+        }
+        // A forwarded packet's copy on its output interface, if the capture has it, is this one.
+        if recognise && out.direction == Direction::Forward && out.verdict == Some(Verdict::Accept)
+        {
+            self.answers
+                .forwarded(answers::CopySig::of(&cur, hc.skb.ttl), pkt.frame, clock.ns);
         }
         // What the reply did (OUTPUT's counters, its captured copy) rests on the kernel's ICMP
         // rate limit, whose state was uncertain.

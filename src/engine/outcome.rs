@@ -180,6 +180,8 @@ pub enum AnswerTo {
     RejectReply(u64),
     /// An answer to this frame, a request the ruleset drops: the host would never send it.
     NotSent(u64),
+    /// The router's outgoing copy of this frame, forwarded: judged when it came in.
+    ForwardedCopy(u64),
 }
 
 impl Outcome {

@@ -196,8 +196,12 @@ impl SimEnv {
     /// (outbound): its capture interface's name, else [`Self::iface`].
     #[inline]
     pub fn iface_of<'a>(&'a self, pkt: &'a Packet) -> &'a str {
-        match &pkt.link.ifname {
-            Some(n) if self.iface_from_capture => n,
+        match (&pkt.link.ifname, pkt.link.ifindex) {
+            (Some(n), _) if self.iface_from_capture => n,
+            // A Linux cooked v2 header's index, named by the host configuration (`ip -j addr`).
+            (None, Some(ix)) if self.iface_from_capture => {
+                self.host.ifname_of(ix).unwrap_or(&self.iface)
+            }
             _ => &self.iface,
         }
     }

@@ -126,6 +126,9 @@ pub struct PacketRecord {
     pub(crate) would_not_be_sent: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) answers_frame: Option<u64>,
+    /// The router's outgoing copy of this frame, forwarded (judged when it came in).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) copy_of: Option<u64>,
     /// For an uncertain verdict: what each match fwcheck could not decide would have led to
     /// had it matched (`trace`, or `--alternatives`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -250,6 +253,10 @@ impl PacketRecord {
                 Some(AnswerTo::NotSent(f)) => Some(f),
                 _ => None,
             },
+            copy_of: match o.answer_to {
+                Some(AnswerTo::ForwardedCopy(f)) => Some(f),
+                _ => None,
+            },
             alternatives: o
                 .alternatives
                 .iter()
@@ -353,6 +360,7 @@ impl PacketRecord {
             out.extend_from_slice(b",\"would_not_be_sent\":true");
         }
         opt_int(out, b",\"answers_frame\":", self.answers_frame);
+        opt_int(out, b",\"copy_of\":", self.copy_of);
         if !self.alternatives.is_empty() {
             out.extend_from_slice(b",\"alternatives\":");
             let _ = serde_json::to_writer(&mut *out, &self.alternatives);
@@ -391,6 +399,7 @@ impl PacketRecord {
             reject_reply_to: None,
             would_not_be_sent: false,
             answers_frame: None,
+            copy_of: None,
             alternatives: Vec::new(),
         }
     }
@@ -1241,7 +1250,12 @@ mod tests {
             proptest::option::of(text()),
             proptest::option::of((text(), any::<Option<bool>>())),
             proptest::collection::vec(any::<u64>(), 0..4),
-            (any::<Option<u64>>(), any::<bool>(), any::<Option<u64>>()),
+            (
+                any::<Option<u64>>(),
+                any::<bool>(),
+                any::<Option<u64>>(),
+                any::<Option<u64>>(),
+            ),
             proptest::collection::vec(alternative, 0..3),
         );
         let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
@@ -1276,6 +1290,7 @@ mod tests {
                     reject_reply_to: b.10 .0,
                     would_not_be_sent: b.10 .1,
                     answers_frame: b.10 .2,
+                    copy_of: b.10 .3,
                     alternatives: b.11,
                 };
                 let mut hand = Vec::new();

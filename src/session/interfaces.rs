@@ -82,12 +82,19 @@ pub(crate) fn interface_notices(
             names.join(", ")
         ));
     }
-    if env.iface_from_capture && !ci.ifindexes.is_empty() {
-        let ix: Vec<String> = ci.ifindexes.iter().map(|(i, _)| i.to_string()).collect();
-        let n: u64 = ci.ifindexes.iter().map(|(_, n)| n).sum();
+    let unnamed: Vec<(u32, u64)> = ci
+        .ifindexes
+        .iter()
+        .copied()
+        .filter(|(i, _)| env.host.ifname_of(*i).is_none())
+        .collect();
+    if env.iface_from_capture && !unnamed.is_empty() {
+        let ix: Vec<String> = unnamed.iter().map(|(i, _)| i.to_string()).collect();
+        let n: u64 = unnamed.iter().map(|(_, n)| n).sum();
         notices.push(format!(
             "{n} packets carry a Linux cooked (SLL2) interface index ({}) but no interface \
-             name; they are seen on {} (use --iface NAME to name it)",
+             name; they are seen on {} (use --iface NAME to name it, or --host-config with \
+             `ip -j addr`, whose ifindex names each)",
             ix.join(", "),
             env.iface
         ));

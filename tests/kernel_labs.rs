@@ -201,7 +201,7 @@ impl RouterLab {
         let mut interfaces = Vec::new();
         let mut records: Vec<Record> = Vec::new();
         for (i, (dev, path, _)) in self.captures.iter().enumerate() {
-            let mut r = pcap_file::pcap::PcapReader::new(std::fs::File::open(&*path).unwrap())
+            let mut r = pcap_file::pcap::PcapReader::new(std::fs::File::open(path).unwrap())
                 .expect("tcpdump's pcap");
             interfaces.push(NgInterface {
                 linktype: 1,

@@ -225,7 +225,7 @@ fn names_no_linux_interface_can_have_are_not_used() {
     let (code, out, err) = run(&[rp, "--pcap", f.path().to_str().unwrap(), "--format", "json"]);
     assert_eq!(code, Some(0), "{err}");
     assert!(
-        err.contains("fwcheck: 11 packets carry a Linux cooked (SLL2) interface index (2) but no interface name; they are seen on eth0 (use --iface NAME to name it)\n"),
+        err.contains("fwcheck: 11 packets carry a Linux cooked (SLL2) interface index (2) but no interface name; they are seen on eth0 (use --iface NAME to name it, or --host-config with `ip -j addr`, whose ifindex names each)\n"),
         "{err}"
     );
     assert!(!err.contains("interfaces from the capture"), "{err}");
@@ -233,6 +233,26 @@ fn names_no_linux_interface_can_have_are_not_used() {
     let h = hits(&out);
     assert_eq!((h[&7], h[&8], h[&12], h[&13]), (0, 0, 0, 0), "{out}");
     assert!(h[&6] > 0 && h[&11] > 0, "{out}");
+    // `ip -j addr` names index 2: those packets are on eth1.
+    let hc = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        hc.path(),
+        r#"[{"ifindex": 2, "ifname": "eth1", "mtu": 1500, "addr_info": []}]"#,
+    )
+    .unwrap();
+    let (code, out, err) = run(&[
+        rp,
+        "--pcap",
+        f.path().to_str().unwrap(),
+        "--format",
+        "json",
+        "--host-config",
+        hc.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!err.contains("Linux cooked"), "{err}");
+    let h = hits(&out);
+    assert!(h[&7] + h[&12] > 0, "{out}");
 }
 
 #[test]

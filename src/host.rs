@@ -611,6 +611,19 @@ impl HostConfig {
         best.filter(|b| b.2).map(|b| b.0)
     }
 
+    /// A route to `dst` on device `dev` exists (a connected subnet of one of its addresses, or a
+    /// route through it): what a lookup restricted to that device (`RT6_LOOKUP_F_IFACE`, a
+    /// link-local address) finds.
+    pub(crate) fn has_route_on(&self, dev: &str, dst: IpAddr) -> bool {
+        self.addrs
+            .iter()
+            .any(|a| a.dev == dev && contains(a.addr, a.len, dst))
+            || self
+                .routes
+                .iter()
+                .any(|r| r.dev.as_deref() == Some(dev) && contains(r.dest, r.len, dst))
+    }
+
     /// The name of the interface with index `ix`, when the configuration gives it.
     pub fn ifname_of(&self, ix: u32) -> Option<&str> {
         self.ifindexes

@@ -446,6 +446,11 @@ impl<'r> Engine<'r> {
     /// `ip_route_input` with an ICMP unreachable the simulation does not send; with only the
     /// capture's interfaces, unknown routes leave by the capture's interface).
     fn route_dev(&self, dst: IpAddr) -> Result<Dev, TableResult> {
+        // A link-local destination is reached on the link the packet is on (its scope): the
+        // interface it was captured on, whatever `fe80::/64` route each device holds.
+        if matches!(dst, IpAddr::V6(v) if v.is_unicast_link_local()) {
+            return Ok(Dev::Iface);
+        }
         if self.env.host.is_empty() {
             return Ok(Dev::Iface);
         }
@@ -544,26 +549,25 @@ impl<'r> Engine<'r> {
             return None;
         }
         if pkt.frag.reassembled {
-            // Conntrack's reassembly: IPv4 clears DF; IPv6 compares its largest fragment
-            // (`frag_max_size`), which the capture shows but the replay does not keep.
-            if !v6 {
+            // Conntrack's reassembly: IPv4 clears DF; IPv6 (`ip6_pkt_too_big`) compares the
+            // largest fragment (`frag_max_size`) and otherwise lets the datagram be fragmented
+            // again (`ignore_df`).
+            if !v6 || pkt.frag.max_fragment <= mtu {
                 return None;
             }
-            hc.uncertain.get_or_insert_with(|| {
-                "a reassembled IPv6 datagram longer than the output MTU: forwarded only if its                  largest fragment fits (frag_max_size)"
-                    .into()
-            });
-            return None;
-        }
-        match host.mtu(hc.indev.name(iface, &self.env)) {
-            Some(in_mtu) if pkt.ip_len > in_mtu && in_mtu <= mtu => return None,
-            Some(in_mtu) if pkt.ip_len <= in_mtu => {}
-            _ => {
-                hc.uncertain.get_or_insert_with(|| {
-                    "longer than the output interface's MTU: a GRO super-packet whose segments                      may fit, or a packet the router refuses (the input interface's MTU and the                      segment size are not known)"
-                        .into()
-                });
-                return None;
+        } else {
+            match host.mtu(hc.indev.name(iface, &self.env)) {
+                Some(in_mtu) if pkt.ip_len > in_mtu && in_mtu <= mtu => return None,
+                Some(in_mtu) if pkt.ip_len <= in_mtu => {}
+                _ => {
+                    hc.uncertain.get_or_insert_with(|| {
+                        "longer than the output interface's MTU: a GRO super-packet whose \
+                         segments may fit, or a packet the router refuses (the input \
+                         interface's MTU and the segment size are not known)"
+                            .into()
+                    });
+                    return None;
+                }
             }
         }
         hc.stack_error = Some(if v6 {
@@ -1320,6 +1324,10 @@ impl<'r> Engine<'r> {
                     .find(|h| h.is_ipv4() == orig.dst.is_ipv4())?,
             }
         };
+        // `icmp_send` answers no packet the input route called a broadcast.
+        if !matches!(reply, crate::ext::RejectReply::TcpReset) && self.env.is_broadcast(orig.dst) {
+            return Some(false);
+        }
         let Some(rp) = reject::build_reply(orig, reply, src, self.env.checksums) else {
             return Some(false);
         };

@@ -39,10 +39,14 @@ fn observer_only(action: &Action) -> bool {
 /// compares): `ipv6_find_hdr` with `IP6_FH_F_AUTH`, as `nft_set_pktinfo_ipv6` calls it, stops at
 /// an AH header, so a packet behind AH has protocol 51 (ip6tables-legacy and conntrack skip AH
 /// and see the upper layer). `None` when the header chain cannot be walked (the rule then never
-/// matches).
+/// matches). A packet the engine built itself (REJECT's reply, the stack's ICMP error) has no
+/// bytes and no extension header: its protocol.
 pub(crate) fn nft_ipv6_l4proto(pkt: &Packet) -> Option<u8> {
     use crate::packet::proto;
     let b = &pkt.data[..];
+    if b.is_empty() {
+        return Some(pkt.proto);
+    }
     let end = (pkt.ip_len as usize).min(b.len());
     if end < 40 {
         return None;

@@ -123,6 +123,8 @@ pub struct FragInfo {
     pub reassembled: bool,
     /// Number of fragments it was reassembled from (0 when not reassembled).
     pub fragments: u16,
+    /// For a reassembled datagram, the length of its largest fragment (`frag_max_size`).
+    pub max_fragment: u32,
 }
 
 impl FragInfo {

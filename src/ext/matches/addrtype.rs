@@ -7,8 +7,9 @@
 //! 127.255.255.255) is BROADCAST (current kernels no longer add the network address itself),
 //! anything else UNICAST. A type set matches when it contains the address's type.
 //! With `--limit-iface-in/out` only routes of that device count (another device's address is
-//! UNICAST): 127.0.0.0/8 is taken to be on `lo` and the `--host` addresses and networks on the
-//! capture interface (`--iface`).
+//! UNICAST): 127.0.0.0/8 is on `lo`, an address of the host configuration (`--iface-addr`,
+//! `ip -j addr`) and its subnet's broadcast on its device, other `--host` addresses and networks
+//! on the capture interface (`--iface`).
 //!
 //! IPv6 follows `match_type6`: MULTICAST/UNICAST/UNSPEC from the address class, LOCAL from the
 //! host's addresses (and ::1); ANYCAST and UNREACHABLE depend on the routing table and are
@@ -127,13 +128,20 @@ fn type4(cx: &EvalCtx<'_>, a: std::net::Ipv4Addr, dev: Option<&str>) -> u16 {
         return MULTICAST;
     }
     let on = |owner: &str| dev.is_none_or(|d| d == owner);
-    // The host's addresses and broadcasts belong to the packet's own interface (the one it was
-    // captured on): fwcheck does not know which address sits on which device of a host with
-    // several, and the oracle's single device holds them all.
+    // The host's addresses and broadcasts belong to the device the host configuration puts
+    // them on (`--iface-addr`, `ip -j addr`); without one, to the packet's own interface (the
+    // one it was captured on), as on the oracle's single device.
     let ip = IpAddr::V4(a);
+    let host = &cx.env.host;
+    let owner = |is: &dyn Fn(&crate::host::IfAddr) -> bool| {
+        host.addrs
+            .iter()
+            .find(|x| is(x))
+            .map_or_else(|| cx.env.iface_of(cx.pkt), |x| x.dev.as_str())
+    };
     // Longest prefix first: /32 entries (host addresses, broadcasts) before 127.0.0.0/8.
     if cx.env.hosts.contains(&ip) && !a.is_loopback() {
-        return if on(cx.env.iface_of(cx.pkt)) {
+        return if on(owner(&|x| x.addr == ip)) {
             LOCAL
         } else {
             UNICAST
@@ -143,7 +151,11 @@ fn type4(cx: &EvalCtx<'_>, a: std::net::Ipv4Addr, dev: Option<&str>) -> u16 {
         return if on("lo") { BROADCAST } else { UNICAST };
     }
     if super::pkttype::is_broadcast(cx, ip) {
-        return if on(cx.env.iface_of(cx.pkt)) {
+        let directed = |x: &crate::host::IfAddr| match x.addr {
+            IpAddr::V4(n) if x.len < 31 => u32::from(n) | (u32::MAX >> x.len) == x32(a),
+            _ => false,
+        };
+        return if on(owner(&directed)) {
             BROADCAST
         } else {
             UNICAST
@@ -153,6 +165,10 @@ fn type4(cx: &EvalCtx<'_>, a: std::net::Ipv4Addr, dev: Option<&str>) -> u16 {
         return if on("lo") { LOCAL } else { UNICAST };
     }
     UNICAST
+}
+
+fn x32(a: std::net::Ipv4Addr) -> u32 {
+    u32::from(a)
 }
 
 /// `match_type6`: `Some(bool)` when decided offline.

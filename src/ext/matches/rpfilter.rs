@@ -131,9 +131,10 @@ impl Rpfilter {
                     if host.is_empty() || host.from_capture {
                         return Err(NO_ROUTES);
                     }
-                    return match host.route(pkt.src) {
-                        Some((dev, _)) if dev == indev => Ok(true),
-                        _ => Err(NO_ROUTES),
+                    return if host.has_route_on(indev, pkt.src) {
+                        Ok(true)
+                    } else {
+                        Err(NO_ROUTES)
                     };
                 }
             }

@@ -505,6 +505,7 @@ fn decode_v4(
         dont_fragment: flags & 2 != 0,
         reassembled: false,
         fragments: 0,
+        max_fragment: 0,
     };
     let protocol = ip.get_next_level_protocol().0;
     let mut pkt = Packet {

@@ -855,6 +855,8 @@ impl Defragmenter {
         let frame_len = data.len() + 14;
         self.charge(&key, frame_len, near);
         let q = self.queues.get_mut(&key)?;
+        // nf_ct_frag6_queue: the largest fragment's payload (frag_max_size adds the header).
+        q.max_size = q.max_size.max(pkt.ip_len as usize);
         if !(q.first_in && q.last_in && q.meat == q.len) {
             return None;
         }
@@ -948,6 +950,8 @@ fn finish_packet(
     let mut p = decode_ip(&meta, link, &buf, len, family).ok()?;
     p.frag.reassembled = true;
     p.frag.fragments = n;
+    // IP6CB / IPCB(skb)->frag_max_size: what the forwarding path checks against the MTU.
+    p.frag.max_fragment = q.max_size.max(q.max_df_size) as u32;
     if family == Some(Family::V6) {
         // The datagram no longer has a Fragment header; keep its identification.
         p.frag.id = last.frag.id;

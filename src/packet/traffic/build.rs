@@ -357,6 +357,7 @@ pub fn build(spec: &PacketSpec, frame: u64, ts: Timestamp, link: LinkInfo) -> Pa
             dont_fragment: family == Family::V4 && spec.dont_fragment,
             reassembled: false,
             fragments: 0,
+            max_fragment: 0,
         },
         ip_checksum_ok: true,
         l4,

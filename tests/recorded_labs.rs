@@ -1,0 +1,82 @@
+//! Labs recorded on a real kernel (`tests/data/labs/*`, see its README): the ruleset, the
+//! capture tcpdump took in the namespace, and `iptables-save -c` after the traffic. fwcheck
+//! replays each capture with the lab's options and every counter it reports for the kernel's
+//! tables must equal the kernel's, with no uncertain verdict. Each lab keeps a case a hunt
+//! against the kernel found fwcheck answering wrong, with certainty:
+//!
+//! * `ipv6-reject-replies`: REJECT's IPv6 replies (a TCP reset, an ICMPv6 error) match `-p`
+//!   rules in OUTPUT (iptables-nft reads `meta l4proto` from the packet's bytes, which a reply
+//!   the engine builds has none of);
+//! * `ipv6-link-local-routes`: a router with fe80::1 on two interfaces answers a link-local
+//!   peer on the interface it came in on, not the first `fe80::/64` route;
+//! * `addrtype-limit-iface`: `--limit-iface-in` sees an address of another interface as
+//!   UNICAST, given `ip -j addr`;
+//! * `reject-subnet-broadcast`: REJECT sends no ICMP error for a datagram to a subnet's
+//!   broadcast (`icmp_send` refuses broadcast routes);
+//! * `ipv6-router`: an IPv6 router — REJECT, hop limit 1 (the router's time exceeded), a
+//!   1280-byte link (packet too big for a reassembled datagram whose largest fragment does not
+//!   fit: `frag_max_size`), fragments and neighbour discovery;
+//! * `two-interfaces`: a host with two interfaces, `-i`/`-o`, addrtype and REJECT.
+
+mod lab_common;
+
+use std::path::Path;
+
+use lab_common::*;
+
+fn replay(lab: &str) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/labs")
+        .join(lab);
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
+    let mut args: Vec<std::ffi::OsString> = vec![
+        dir.join("rules").into(),
+        "--pcap".into(),
+        dir.join("capture.pcapng").into(),
+    ];
+    for a in read("args").lines().filter(|l| !l.is_empty()) {
+        // Files named in the options are the lab's own.
+        let p = dir.join(a);
+        args.push(if p.is_file() { p.into() } else { a.into() });
+    }
+    let fw = fwcheck_json(&args);
+    let kernel = kernel_counters(&read("kernel.save"));
+    assert!(!kernel.is_empty());
+    if let Err(t) = compare(&kernel, &fw.counters) {
+        panic!(
+            "{lab}: fwcheck's counters differ from the kernel's:\n{t}\n{}",
+            frames_of_differing(&kernel, &fw)
+        );
+    }
+    assert_eq!(fw.summary["uncertain"], 0, "{lab}: {}", fw.summary);
+}
+
+#[test]
+fn ipv6_reject_replies() {
+    replay("ipv6-reject-replies");
+}
+
+#[test]
+fn ipv6_link_local_routes() {
+    replay("ipv6-link-local-routes");
+}
+
+#[test]
+fn addrtype_limit_iface() {
+    replay("addrtype-limit-iface");
+}
+
+#[test]
+fn reject_subnet_broadcast() {
+    replay("reject-subnet-broadcast");
+}
+
+#[test]
+fn ipv6_router() {
+    replay("ipv6-router");
+}
+
+#[test]
+fn two_interfaces() {
+    replay("two-interfaces");
+}

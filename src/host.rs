@@ -59,6 +59,9 @@ pub struct HostConfig {
     /// Interface indexes (`ip -j addr`'s `ifindex`): the names of a Linux cooked v2 (SLL2)
     /// capture's interfaces (`tcpdump -i any` records only the index).
     pub ifindexes: Vec<(u32, String)>,
+    /// The interfaces' link-layer addresses (`ip -j addr`'s `address`): a frame whose Ethernet
+    /// source is none of them came from outside, whatever its IP source says.
+    pub macs: Vec<[u8; 6]>,
     /// The interfaces come from the capture alone (pcapng `if_name` with `if_IPv4addr`/
     /// `if_IPv6addr`, `session::adopt_capture_interfaces`): no route is known beyond their
     /// subnets, so
@@ -163,6 +166,16 @@ fn prefix(s: &str) -> Result<(IpAddr, u8), String> {
         },
     };
     Ok((addr, len))
+}
+
+/// `aa:bb:cc:dd:ee:ff`.
+fn parse_mac(s: &str) -> Option<[u8; 6]> {
+    let mut m = [0u8; 6];
+    let mut parts = s.split(':');
+    for b in &mut m {
+        *b = u8::from_str_radix(parts.next()?, 16).ok()?;
+    }
+    parts.next().is_none().then_some(m)
 }
 
 pub(crate) fn contains(net: IpAddr, len: u8, a: IpAddr) -> bool {
@@ -474,6 +487,14 @@ impl HostConfig {
                 && !self.noarp.iter().any(|n| n == dev)
             {
                 self.noarp.push(dev.to_string());
+            }
+            if let Some(mac) = it
+                .get("address")
+                .and_then(|m| m.as_str())
+                .and_then(parse_mac)
+                .filter(|m| *m != [0; 6] && !self.macs.contains(m))
+            {
+                self.macs.push(mac);
             }
             if let Some(ix) = it.get("ifindex").and_then(|m| m.as_u64()) {
                 if let Ok(ix) = u32::try_from(ix) {

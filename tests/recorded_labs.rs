@@ -16,7 +16,11 @@
 //! * `ipv6-router`: an IPv6 router — REJECT, hop limit 1 (the router's time exceeded), a
 //!   1280-byte link (packet too big for a reassembled datagram whose largest fragment does not
 //!   fit: `frag_max_size`), fragments and neighbour discovery;
-//! * `two-interfaces`: a host with two interfaces, `-i`/`-o`, addrtype and REJECT.
+//! * `two-interfaces`: a host with two interfaces, `-i`/`-o`, addrtype and REJECT;
+//! * `spoofed-local-source`: frames arriving with the host's own address as source (their
+//!   Ethernet source is not the host's, `ip -j addr`) cross PREROUTING — raw drops two — and the
+//!   one raw lets through is martian for the input route; one to another host's address is
+//!   received too (addressed to the host's link address), and dropped after PREROUTING.
 
 mod lab_common;
 
@@ -79,4 +83,9 @@ fn ipv6_router() {
 #[test]
 fn two_interfaces() {
     replay("two-interfaces");
+}
+
+#[test]
+fn spoofed_local_source() {
+    replay("spoofed-local-source");
 }

@@ -608,6 +608,55 @@ impl<'r> Engine<'r> {
             .unwrap_or(0)
     }
 
+    /// The capture shows `pkt` arriving from outside: a Linux cooked header's packet type
+    /// (anything but "outgoing"), or an Ethernet source that is none of the host's own link
+    /// addresses (`ip -j addr` in `--host-config`). Without either, a packet's direction follows
+    /// its addresses.
+    fn arrived_from_outside(&self, pkt: &Packet) -> bool {
+        use crate::packet::decode::linktype::{LINUX_SLL, LINUX_SLL2};
+        let link = &pkt.link;
+        if matches!(link.linktype, LINUX_SLL | LINUX_SLL2) {
+            // Loopback's frames (both copies `-i any` keeps) carry no link address.
+            return link.pkt_type != crate::packet::PktType::Outgoing
+                && link.src_mac.is_some_and(|m| m != [0; 6])
+                && link.ifindex != Some(1);
+        }
+        let macs = &self.env.host.macs;
+        !macs.is_empty() && link.src_mac.is_some_and(|m| !macs.contains(&m))
+    }
+
+    /// The frame was addressed to one of the host's own link addresses (`ip -j addr`): the
+    /// host received it, so PREROUTING sees it even when its IP destination is elsewhere and the
+    /// host does not forward (then the input route drops it).
+    fn delivered_here(&self, pkt: &Packet) -> bool {
+        let macs = &self.env.host.macs;
+        !macs.is_empty() && pkt.link.dst_mac.is_some_and(|m| macs.contains(&m))
+    }
+
+    /// A packet received with one of the host's own addresses as source, after PREROUTING:
+    /// IPv4's input route refuses it (`fib_validate_source`: a local source is martian unless
+    /// `accept_local`); what IPv6 does with it is not modelled, so its verdict is uncertain.
+    fn martian_local_source(&self, pkt: &Packet, hc: &mut HookCtx) -> Option<TableResult> {
+        if !self.is_local(pkt.src) || hc.indev == Dev::Lo || pkt.src.is_loopback() {
+            return None;
+        }
+        if pkt.family == crate::packet::Family::V6 {
+            hc.uncertain.get_or_insert_with(|| {
+                "an IPv6 packet from one of the host's own addresses, received from outside: \
+                 what the input route does with it is not modelled"
+                    .into()
+            });
+            return None;
+        }
+        Some(TableResult {
+            verdict: TableVerdict::Drop,
+            decision: Decision::Stack(
+                "martian source: one of the host's own addresses, received from outside \
+                 (fib_validate_source, after PREROUTING)",
+            ),
+        })
+    }
+
     /// Which way the packet goes (`None` with a reason when it is not judged).
     pub fn classify(&self, pkt: &Packet) -> Result<Direction, &'static str> {
         if pkt.family != self.rs.family {
@@ -623,7 +672,10 @@ impl<'r> Engine<'r> {
                 }
             });
         }
-        let src_local = self.is_local(pkt.src);
+        // A packet with one of the host's addresses as source that the capture shows arriving
+        // from outside (a spoofed source) is received, not sent: PREROUTING sees it, then the
+        // input route refuses it (`martian_check`).
+        let src_local = self.is_local(pkt.src) && !self.arrived_from_outside(pkt);
         // A broadcast or a multicast group is delivered to the host (if it joined the group:
         // the input route decides after PREROUTING) — or sent by it, when the source is its.
         let dst_here = self.is_local(pkt.dst);
@@ -634,7 +686,7 @@ impl<'r> Engine<'r> {
             (true, true) => Direction::Local,
             (false, true) => Direction::In,
             (true, false) => Direction::Out,
-            (false, false) if self.opts.router => Direction::Forward,
+            (false, false) if self.opts.router || self.delivered_here(pkt) => Direction::Forward,
             (false, false) => {
                 return Err("not for this host (neither source nor destination is a host address)")
             }
@@ -938,6 +990,9 @@ impl<'r> Engine<'r> {
                     return Some(end);
                 }
                 if let Some(end) = options_check(pkt) {
+                    return Some(end);
+                }
+                if let Some(end) = self.martian_local_source(pkt, hc) {
                     return Some(end);
                 }
                 // Routing decision, after a possible DNAT: an address of the host, a broadcast

@@ -490,41 +490,28 @@ fn rpfilter_without_routes_is_uncertain() {
         .unwrap()
         .contains("-m rpfilter: the host's routes are not known"));
     // The host's interfaces and routes: the route back to C leaves by eth0, the packet's.
-    let mut h = fwcheck::host::HostConfig::default();
-    h.add_addr(fwcheck::host::HostConfig::parse_iface_addr("eth0=203.0.113.10/24").unwrap());
-    h.add_route(
-        fwcheck::host::HostConfig::parse_route("default via 203.0.113.1 dev eth0").unwrap(),
-    );
-    let mut env = fwcheck::engine::SimEnv {
-        hosts: vec![ip(HOST)],
-        ..fwcheck::engine::SimEnv::default()
-    };
-    env.apply_host(&h);
-    let mut e = fwcheck::engine::Engine::new(
-        &l.ruleset,
-        fwcheck::engine::SimOptions {
+    use fwcheck::host::HostConfig;
+    let judge = |h: &HostConfig| {
+        let mut env = fwcheck::engine::SimEnv {
+            hosts: vec![ip(HOST)],
+            ..fwcheck::engine::SimEnv::default()
+        };
+        env.apply_host(h);
+        let opts = fwcheck::engine::SimOptions {
             env,
             ..fwcheck::engine::SimOptions::default()
-        },
-    );
-    let o = e.process(&syn);
+        };
+        fwcheck::engine::Engine::new(&l.ruleset, opts).process(&syn)
+    };
+    let mut h = HostConfig::default();
+    h.add_addr(HostConfig::parse_iface_addr("eth0=203.0.113.10/24").unwrap());
+    h.add_route(HostConfig::parse_route("default via 203.0.113.1 dev eth0").unwrap());
+    let o = judge(&h);
     assert_eq!(v(&o), "ACCEPT");
     assert!(o.certain, "{:?}", o.reason);
     // A route back by another interface: strict rpfilter fails, the inverted rule drops.
-    h.add_addr(fwcheck::host::HostConfig::parse_iface_addr("eth1=198.51.100.1/24").unwrap());
-    let mut env = fwcheck::engine::SimEnv {
-        hosts: vec![ip(HOST)],
-        ..fwcheck::engine::SimEnv::default()
-    };
-    env.apply_host(&h);
-    let mut e = fwcheck::engine::Engine::new(
-        &l.ruleset,
-        fwcheck::engine::SimOptions {
-            env,
-            ..fwcheck::engine::SimOptions::default()
-        },
-    );
-    let o = e.process(&syn);
+    h.add_addr(HostConfig::parse_iface_addr("eth1=198.51.100.1/24").unwrap());
+    let o = judge(&h);
     assert_eq!(v(&o), "DROP");
     assert!(o.certain);
 }

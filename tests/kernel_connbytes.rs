@@ -22,7 +22,6 @@ mod kernel_harness;
 mod oracle_common;
 
 use fwcheck::compare::{compare, compare_with_reload};
-use fwcheck::engine::{SimEnv, SimOptions};
 use fwcheck::lint::load_str;
 use fwcheck::oracle::Pacing;
 use fwcheck::ruleset::ParseOptions;
@@ -41,16 +40,6 @@ COMMIT\n\
 -A INPUT -p tcp -m tcp --dport 84 -m connbytes --connbytes 60:100 --connbytes-mode avgpkt --connbytes-dir both -j DROP\n\
 -A INPUT -p tcp -m tcp --dport 87 -m connbytes --connbytes 1:1 --connbytes-mode packets --connbytes-dir original -j DROP\n\
 COMMIT\n";
-
-fn host_sim() -> SimOptions {
-    SimOptions {
-        env: SimEnv {
-            hosts: vec![HOST.into()],
-            ..SimEnv::default()
-        },
-        ..SimOptions::default()
-    }
-}
 
 /// The eight packets of a connection from the client's port `sport` to the host's `port`
 /// (IP lengths 40, 40, 40, 140, 40, 340, 100, 40).

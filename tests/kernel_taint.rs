@@ -201,15 +201,6 @@ fn uncertainty_follows_nth_counters() {
 }
 
 /// The oracle's host, nothing else said about it.
-fn host_sim() -> SimOptions {
-    SimOptions {
-        env: SimEnv {
-            hosts: vec![HOST.into()],
-            ..SimEnv::default()
-        },
-        ..SimOptions::default()
-    }
-}
 
 fn ip4(s: &str) -> std::net::Ipv4Addr {
     s.parse().unwrap()

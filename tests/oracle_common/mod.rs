@@ -444,6 +444,17 @@ pub fn container_fixture(name: &str) -> String {
 
 /// The replay options of a forwarding host with the interfaces and routes of `h`, every frame
 /// in on `iface`: what the multi-interface kernel comparisons run with.
+/// The oracle's host ([`HOST`]) with default options.
+pub fn host_sim() -> fwcheck::engine::SimOptions {
+    fwcheck::engine::SimOptions {
+        env: fwcheck::engine::SimEnv {
+            hosts: vec![HOST.into()],
+            ..fwcheck::engine::SimEnv::default()
+        },
+        ..fwcheck::engine::SimOptions::default()
+    }
+}
+
 pub fn router_sim(h: &fwcheck::host::HostConfig, iface: &str) -> fwcheck::engine::SimOptions {
     let mut env = fwcheck::engine::SimEnv {
         iface: iface.into(),

@@ -200,8 +200,6 @@ fn uncertainty_follows_nth_counters() {
     assert!(why.contains("nth"), "{why}");
 }
 
-/// The oracle's host, nothing else said about it.
-
 fn ip4(s: &str) -> std::net::Ipv4Addr {
     s.parse().unwrap()
 }

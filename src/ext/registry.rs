@@ -75,6 +75,7 @@ pub const MATCHES: &[(&str, Fam, Option<u8>, MatchCtor)] = &[
     ("frag", Fam::V6, None, matches::frag::new),
     ("rpfilter", Fam::Any, None, matches::rpfilter::new),
     ("connbytes", Fam::Any, None, matches::connbytes::new),
+    ("quota", Fam::Any, None, matches::quota::new),
     ("policy", Fam::Any, None, matches::policy::new),
 ];
 

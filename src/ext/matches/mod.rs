@@ -24,6 +24,7 @@ pub mod owner;
 pub mod physdev;
 pub mod pkttype;
 pub mod policy;
+pub mod quota;
 pub mod recent;
 pub mod rpfilter;
 pub mod rt;

@@ -76,6 +76,7 @@ pub const MATCHES: &[(&str, Fam, Option<u8>, MatchCtor)] = &[
     ("rpfilter", Fam::Any, None, matches::rpfilter::new),
     ("connbytes", Fam::Any, None, matches::connbytes::new),
     ("quota", Fam::Any, None, matches::quota::new),
+    ("ipv6header", Fam::V6, None, matches::ipv6header::new),
     ("policy", Fam::Any, None, matches::policy::new),
 ];
 

@@ -15,6 +15,7 @@ pub mod hashlimit;
 pub mod helper;
 pub mod icmp;
 pub mod iprange;
+pub mod ipv6header;
 pub mod length;
 pub mod limit;
 pub(crate) mod mac;

@@ -44,6 +44,19 @@ fn proto_name_uncached(num: u8) -> Option<&'static str> {
     }
 }
 
+/// `getprotobyname`: the number of a protocol name as `/etc/protocols` writes it.
+pub fn protocol_by_name(name: &str) -> Option<u8> {
+    PROTOCOLS.lines().find_map(|line| {
+        let mut it = line.split(' ');
+        let (n, v) = (it.next()?, it.next()?);
+        if n == name {
+            v.parse().ok()
+        } else {
+            None
+        }
+    })
+}
+
 /// Parse `-p` values: a number 0–255, `all`, a name from `/etc/protocols` or libxtables' list
 /// (case-insensitive). `Ok(0)` means "all".
 pub(crate) fn parse_protocol(arg: &OptArg<'_>) -> Result<u8, Diagnostic> {

@@ -679,6 +679,23 @@ impl HostConfig {
         }
     }
 
+    /// An address of device `dev` for a packet to or from `toward`: of its family, not
+    /// link-local unless `toward` is, one whose subnet holds `toward` first.
+    pub(crate) fn addr_on(&self, dev: &str, toward: IpAddr) -> Option<IpAddr> {
+        let link_local = |a: IpAddr| matches!(a, IpAddr::V6(v) if v.is_unicast_link_local());
+        let cands = || {
+            self.addrs.iter().filter(move |a| {
+                a.dev == dev
+                    && a.addr.is_ipv4() == toward.is_ipv4()
+                    && link_local(a.addr) == link_local(toward)
+            })
+        };
+        cands()
+            .find(|a| contains(a.addr, a.len, toward))
+            .or_else(|| cands().next())
+            .map(|a| a.addr)
+    }
+
     /// The source address the host gives a packet it originates to `dst` without one of its
     /// own (an ICMP error about a forwarded packet: `__icmp_send` leaves `saddr` 0 and the
     /// route lookup picks it): an address of the route's output interface, of `dst`'s family,

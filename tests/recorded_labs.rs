@@ -20,7 +20,17 @@
 //! * `spoofed-local-source`: frames arriving with the host's own address as source (their
 //!   Ethernet source is not the host's, `ip -j addr`) cross PREROUTING — raw drops two — and the
 //!   one raw lets through is martian for the input route; one to another host's address is
-//!   received too (addressed to the host's link address), and dropped after PREROUTING.
+//!   received too (addressed to the host's link address), and dropped after PREROUTING;
+//! * `local-redirect`, `local-dnat-port`: a host REDIRECTs / DNATs port 8080 to its own port 80;
+//!   its replies leave with port 8080 in the capture (after POSTROUTING's translation) and are
+//!   run as its socket sent them, so the connection stays ESTABLISHED;
+//! * `any-not-for-host`: `tcpdump -i any` on a host; a frame to its link address for another IP
+//!   address crosses raw PREROUTING (the cooked header says PACKET_HOST);
+//! * `masquerade-out-lan`: MASQUERADE out of the router's second interface takes that
+//!   interface's address, not the first one configured;
+//! * `firewalld-v4`, `firewalld-v6`, `ufw`: the rulesets firewalld's iptables backend and ufw
+//!   write (port forwarding, rpfilter, logging chains, addrtype, recent), under varied traffic
+//!   captured with `tcpdump -i any`.
 
 mod lab_common;
 
@@ -33,11 +43,13 @@ fn replay(lab: &str) {
         .join("tests/data/labs")
         .join(lab);
     let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
-    let mut args: Vec<std::ffi::OsString> = vec![
-        dir.join("rules").into(),
-        "--pcap".into(),
-        dir.join("capture.pcapng").into(),
-    ];
+    let capture = ["capture.pcapng", "capture.pcap"]
+        .iter()
+        .map(|f| dir.join(f))
+        .find(|p| p.is_file())
+        .expect("a capture");
+    let mut args: Vec<std::ffi::OsString> =
+        vec![dir.join("rules").into(), "--pcap".into(), capture.into()];
     for a in read("args").lines().filter(|l| !l.is_empty()) {
         // Files named in the options are the lab's own.
         let p = dir.join(a);
@@ -88,4 +100,39 @@ fn two_interfaces() {
 #[test]
 fn spoofed_local_source() {
     replay("spoofed-local-source");
+}
+
+#[test]
+fn local_redirect() {
+    replay("local-redirect");
+}
+
+#[test]
+fn local_dnat_port() {
+    replay("local-dnat-port");
+}
+
+#[test]
+fn any_not_for_host() {
+    replay("any-not-for-host");
+}
+
+#[test]
+fn masquerade_out_lan() {
+    replay("masquerade-out-lan");
+}
+
+#[test]
+fn firewalld_v4() {
+    replay("firewalld-v4");
+}
+
+#[test]
+fn firewalld_v6() {
+    replay("firewalld-v6");
+}
+
+#[test]
+fn ufw() {
+    replay("ufw");
 }

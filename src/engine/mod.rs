@@ -625,12 +625,21 @@ impl<'r> Engine<'r> {
         !macs.is_empty() && link.src_mac.is_some_and(|m| !macs.contains(&m))
     }
 
-    /// The frame was addressed to one of the host's own link addresses (`ip -j addr`): the
-    /// host received it, so PREROUTING sees it even when its IP destination is elsewhere and the
-    /// host does not forward (then the input route drops it).
+    /// The frame was addressed to the host (a Linux cooked header's PACKET_HOST, or one of the
+    /// host's own link addresses from `ip -j addr`): the host received it, so PREROUTING sees it
+    /// even when its IP destination is elsewhere and the host does not forward (then the input
+    /// route drops it).
     fn delivered_here(&self, pkt: &Packet) -> bool {
+        use crate::packet::decode::linktype::{LINUX_SLL, LINUX_SLL2};
+        let link = &pkt.link;
+        if matches!(link.linktype, LINUX_SLL | LINUX_SLL2) {
+            // A Linux cooked header says so itself (PACKET_HOST), loopback's copies aside.
+            return link.pkt_type == crate::packet::PktType::Host
+                && link.src_mac.is_some_and(|m| m != [0; 6])
+                && link.ifindex != Some(1);
+        }
         let macs = &self.env.host.macs;
-        !macs.is_empty() && pkt.link.dst_mac.is_some_and(|m| macs.contains(&m))
+        !macs.is_empty() && link.dst_mac.is_some_and(|m| macs.contains(&m))
     }
 
     /// A packet received with one of the host's own addresses as source, after PREROUTING:
@@ -761,6 +770,15 @@ impl<'r> Engine<'r> {
                         .into(),
                 );
                 return (out, Skb::default());
+            }
+            // The host's own packet as a capture on the host shows it, after a NATed
+            // connection's translation (a locally DNATed or REDIRECTed connection's replies
+            // leave with the port the client asked for): run it as its socket sent it.
+            if direction == Direction::Out && self.ct_active {
+                if let Some(sent) = nat::as_sent(&mut self.conntrack, pkt, now) {
+                    self.behind = behind;
+                    return self.process_with_skb(&sent, clock, stage, skb);
+                }
             }
         }
         if recognise && direction == Direction::Out {
@@ -1162,9 +1180,15 @@ impl<'r> Engine<'r> {
             && matches!(info, CtInfo::New | CtInfo::Related | CtInfo::RelatedReply)
         {
             let r = self.run_table(TableKind::Nat, hook, pkt, hc)?;
+            let iface = self.env.iface_of(pkt);
+            let dev = match manip {
+                nat::Manip::Src => hc.outdev.name(iface, &self.env),
+                nat::Manip::Dst => hc.indev.name(iface, &self.env),
+            }
+            .to_string();
             match r.verdict {
                 TableVerdict::Nat(spec) => {
-                    if let Err(why) = nat::setup(self, id, spec, manip, hook, pkt, hc.now) {
+                    if let Err(why) = nat::setup(self, id, spec, manip, hook, pkt, &dev, hc.now) {
                         if hc.uncertain.is_none() {
                             hc.uncertain = Some(format!("NAT: {why}"));
                         }
@@ -1182,7 +1206,7 @@ impl<'r> Engine<'r> {
                         random: false,
                         persistent: false,
                     };
-                    if let Err(why) = nat::setup(self, id, null, manip, hook, pkt, hc.now) {
+                    if let Err(why) = nat::setup(self, id, null, manip, hook, pkt, &dev, hc.now) {
                         if hc.uncertain.is_none() {
                             hc.uncertain = Some(format!("NAT (no rule, a unique reply): {why}"));
                         }

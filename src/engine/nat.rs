@@ -78,7 +78,9 @@ fn tuple_taken(ct: &Conntrack, t: &Tuple, me: CtId, now: u64) -> bool {
 
 /// Set up the binding for connection `id` from the NAT target's request. Errors name what the
 /// kernel would choose unpredictably (random ports, hash-chosen addresses); the first candidate
-/// is used then.
+/// is used then. `dev` is the device MASQUERADE takes its address from (the output one) or
+/// REDIRECT in PREROUTING (the input one).
+#[allow(clippy::too_many_arguments)]
 pub fn setup(
     engine: &mut Engine<'_>,
     id: CtId,
@@ -86,6 +88,7 @@ pub fn setup(
     manip: Manip,
     hook: Hook,
     pkt: &Packet,
+    dev: &str,
     now: u64,
 ) -> Result<(), &'static str> {
     let Some(e) = engine.conntrack.get(id) else {
@@ -99,9 +102,19 @@ pub fn setup(
     let v4 = curr.src.is_ipv4();
     let host_addr =
         |engine: &Engine<'_>| engine.env.hosts.iter().copied().find(|h| h.is_ipv4() == v4);
+    // MASQUERADE: an address of the output device (`inet_select_addr`, IPv6 source address
+    // selection), one in the destination's subnet first; REDIRECT: the input device's first
+    // (`in_dev->ifa_list`). Without the host's interfaces, the first host address.
+    let dev_addr = |engine: &Engine<'_>, toward: IpAddr| {
+        engine
+            .env
+            .host
+            .addr_on(dev, toward)
+            .or_else(|| host_addr(engine))
+    };
     // Address.
     let addr: Option<IpAddr> = match spec.kind {
-        NatKind::Masquerade => host_addr(engine),
+        NatKind::Masquerade => dev_addr(engine, curr.dst),
         NatKind::Redirect => {
             if hook == Hook::Output {
                 Some(if v4 {
@@ -110,7 +123,7 @@ pub fn setup(
                     IpAddr::V6(Ipv6Addr::LOCALHOST)
                 })
             } else {
-                host_addr(engine)
+                dev_addr(engine, curr.src)
             }
         }
         NatKind::Netmap { .. } => {
@@ -274,6 +287,46 @@ pub(crate) fn manip_packet(
             _ => {}
         }
     }
+}
+
+/// A packet the host sent, as a capture on the host shows it — after POSTROUTING, with its
+/// connection's translation done: a locally DNATed or REDIRECTed connection's replies leave with
+/// the address and port the client asked for, a connection SNATed on its way out with its new
+/// source. The engine runs the host's packets from OUTPUT, so it needs them as the socket sent
+/// them: the connection's own tuple for that direction. `None` when the packet is already that
+/// (it is found as it is) or belongs to no NATed connection.
+pub(crate) fn as_sent(ct: &mut Conntrack, pkt: &Packet, now: u64) -> Option<Packet> {
+    if !has_ports(pkt.proto) {
+        return None;
+    }
+    let (sport, dport) = pkt.ports()?;
+    let t = crate::conntrack::Tuple {
+        src: pkt.src,
+        dst: pkt.dst,
+        proto: pkt.proto,
+        sport,
+        dport,
+        zone: 0,
+    };
+    if ct.lookup(&t, now).is_some() {
+        return None;
+    }
+    let (id, dir) = ct.lookup(&invert(&t)?, now)?;
+    let e = ct.get(id)?;
+    let sent = e.tuple[if dir == CtDir::Original { 1 } else { 0 }];
+    if sent == t || sent.zone != 0 {
+        return None;
+    }
+    let mut p = pkt.clone();
+    p.src = sent.src;
+    p.dst = sent.dst;
+    match &mut p.l4 {
+        L4::Tcp(x) => (x.sport, x.dport) = (sent.sport, sent.dport),
+        L4::Udp(x) => (x.sport, x.dport) = (sent.sport, sent.dport),
+        L4::Ports { sport, dport } => (*sport, *dport) = (sent.sport, sent.dport),
+        _ => return None,
+    }
+    Some(p)
 }
 
 fn set_port(s: &mut u16, d: &mut u16, manip: Manip, port: u16) {

@@ -21,14 +21,14 @@
 //!   Ethernet source is not the host's, `ip -j addr`) cross PREROUTING — raw drops two — and the
 //!   one raw lets through is martian for the input route; one to another host's address is
 //!   received too (addressed to the host's link address), and dropped after PREROUTING;
-//! * `local-redirect`, `local-dnat-port`: a host REDIRECTs / DNATs port 8080 to its own port 80;
+//! * `local-dnat` (`redirect.args`, `portonly.args`): a host REDIRECTs / DNATs port 8080 to its own port 80;
 //!   its replies leave with port 8080 in the capture (after POSTROUTING's translation) and are
 //!   run as its socket sent them, so the connection stays ESTABLISHED;
 //! * `any-not-for-host`: `tcpdump -i any` on a host; a frame to its link address for another IP
 //!   address crosses raw PREROUTING (the cooked header says PACKET_HOST);
 //! * `masquerade-out-lan`: MASQUERADE out of the router's second interface takes that
 //!   interface's address, not the first one configured;
-//! * `firewalld-v4`, `firewalld-v6`, `ufw`: the rulesets firewalld's iptables backend and ufw
+//! * `firewalld` (`v4.args`, `v6.args`: one capture, both families), `ufw`: the rulesets firewalld's iptables backend and ufw
 //!   write (port forwarding, rpfilter, logging chains, addrtype, recent), under varied traffic
 //!   captured with `tcpdump -i any`.
 
@@ -38,33 +38,48 @@ use std::path::Path;
 
 use lab_common::*;
 
-fn replay(lab: &str) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/labs")
-        .join(lab);
+/// Replays lab `lab` with the options of its case file `case` (one per line; `rules=FILE` and
+/// `kernel=FILE` name other files than `rules` and `kernel.save`, `--pcap FILE` another capture
+/// than `capture.pcapng`/`capture.pcap`; files are the lab's own, or `../lib/…`).
+fn replay_case(lab: &str, case: &str) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/labs").join(lab);
     let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
-    let capture = ["capture.pcapng", "capture.pcap"]
-        .iter()
-        .map(|f| dir.join(f))
-        .find(|p| p.is_file())
-        .expect("a capture");
-    let mut args: Vec<std::ffi::OsString> =
-        vec![dir.join("rules").into(), "--pcap".into(), capture.into()];
-    for a in read("args").lines().filter(|l| !l.is_empty()) {
-        // Files named in the options are the lab's own.
-        let p = dir.join(a);
-        args.push(if p.is_file() { p.into() } else { a.into() });
+    let (mut rules, mut kernel) = ("rules".to_string(), "kernel.save".to_string());
+    let mut opts: Vec<std::ffi::OsString> = Vec::new();
+    for a in read(case).lines().filter(|l| !l.is_empty()) {
+        if let Some(f) = a.strip_prefix("rules=") {
+            rules = f.into();
+        } else if let Some(f) = a.strip_prefix("kernel=") {
+            kernel = f.into();
+        } else {
+            let p = dir.join(a);
+            opts.push(if p.is_file() { p.into() } else { a.into() });
+        }
     }
+    let mut args: Vec<std::ffi::OsString> = vec![dir.join(&rules).into()];
+    if !opts.iter().any(|o| o == "--pcap") {
+        let capture = ["capture.pcapng", "capture.pcap"]
+            .iter()
+            .map(|f| dir.join(f))
+            .find(|p| p.is_file())
+            .expect("a capture");
+        args.extend(["--pcap".into(), capture.into()]);
+    }
+    args.extend(opts);
     let fw = fwcheck_json(&args);
-    let kernel = kernel_counters(&read("kernel.save"));
+    let kernel = kernel_counters(&read(&kernel));
     assert!(!kernel.is_empty());
     if let Err(t) = compare(&kernel, &fw.counters) {
         panic!(
-            "{lab}: fwcheck's counters differ from the kernel's:\n{t}\n{}",
+            "{lab} ({case}): fwcheck's counters differ from the kernel's:\n{t}\n{}",
             frames_of_differing(&kernel, &fw)
         );
     }
-    assert_eq!(fw.summary["uncertain"], 0, "{lab}: {}", fw.summary);
+    assert_eq!(fw.summary["uncertain"], 0, "{lab} ({case}): {}", fw.summary);
+}
+
+fn replay(lab: &str) {
+    replay_case(lab, "args");
 }
 
 #[test]
@@ -104,12 +119,12 @@ fn spoofed_local_source() {
 
 #[test]
 fn local_redirect() {
-    replay("local-redirect");
+    replay_case("local-dnat", "redirect.args");
 }
 
 #[test]
 fn local_dnat_port() {
-    replay("local-dnat-port");
+    replay_case("local-dnat", "portonly.args");
 }
 
 #[test]
@@ -119,17 +134,17 @@ fn any_not_for_host() {
 
 #[test]
 fn masquerade_out_lan() {
-    replay("masquerade-out-lan");
+    replay_case("masquerade-out-lan", "plain.args");
 }
 
 #[test]
 fn firewalld_v4() {
-    replay("firewalld-v4");
+    replay_case("firewalld", "v4.args");
 }
 
 #[test]
 fn firewalld_v6() {
-    replay("firewalld-v6");
+    replay_case("firewalld", "v6.args");
 }
 
 #[test]

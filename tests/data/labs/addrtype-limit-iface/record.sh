@@ -19,9 +19,9 @@ sleep 0.3; nsx $H iptables-save -c > kernel.save
 kill -INT $P1 $P2; wait $P1 $P2 2>/dev/null
 printf '{"addr": %s, "route": %s}' "$(ip -n $H -j addr)" "$(ip -n $H -j route)" > host.json
 kill $SP; delns $A $H $B
-python3 ../lib/mergepcapng.py host.pcapng eth0=eth0.pcap eth1=eth1.pcap
-fwcheck rules.v4 --pcap host.pcapng --host-config host.json --format json --fail-on never > fw.json
+python3 ../lib/mergepcapng.py capture.pcapng eth0=eth0.pcap eth1=eth1.pcap
+fwcheck rules.v4 --pcap capture.pcapng --host-config host.json --format json --fail-on never > fw.json
 python3 ../lib/cmp.py kernel.save fw.json
-fwcheck rules.v4 --pcap host.pcapng --iface-addr eth0=192.0.2.10/24 --iface-addr eth1=203.0.113.10/24 --format json --fail-on never > fw2.json
+fwcheck rules.v4 --pcap capture.pcapng --iface-addr eth0=192.0.2.10/24 --iface-addr eth1=203.0.113.10/24 --format json --fail-on never > fw2.json
 grep "\"packet\"" fw.json
 python3 ../lib/cmp.py kernel.save fw2.json 

@@ -17,6 +17,6 @@ s=socket.socket(10,2); s.sendto(b'x',('2001:db8:b::2',82))
 "
 sleep 0.3; nsx $B ip6tables-save -c > kernel.save; stop_tcpdump b.pcap
 delns $A $B
-python3 ../lib/mergepcapng.py b.pcapng eth0=b.pcap
-fwcheck r6 --pcap b.pcapng --host 2001:db8:b::2 --format json --fail-on never > fw.json
+python3 ../lib/mergepcapng.py capture.pcapng eth0=b.pcap
+fwcheck r6 --pcap capture.pcapng --host 2001:db8:b::2 --format json --fail-on never > fw.json
 python3 ../lib/cmp.py kernel.save fw.json

@@ -17,8 +17,8 @@ nsx $R ip6tables-save -c > kernel.save
 for p in $P1 $P2 $P3 $P4; do kill -INT $p; done; wait $P1 $P2 $P3 $P4 2>/dev/null
 kill $SP
 printf '{"addr": %s, "route": %s}' "$(ip -n $R -j addr)" "$(ip -n $R -j -6 route)" > host.json
-python3 ../lib/mergepcapng.py router.pcapng wan0=wan0-in.pcap lan0=lan0-in.pcap wan0=wan0-out.pcap lan0=lan0-out.pcap
+python3 ../lib/mergepcapng.py capture.pcapng wan0=wan0-in.pcap lan0=lan0-in.pcap wan0=wan0-out.pcap lan0=lan0-out.pcap
 nsx $R conntrack -L -f ipv6 2>/dev/null > conntrack.txt
 topo6_down
-$FW rules.v6 --pcap router.pcapng --router --host-config host.json --format json --fail-on never > fw.json
+$FW rules.v6 --pcap capture.pcapng --router --host-config host.json --format json --fail-on never > fw.json
 python3 ../lib/cmp.py kernel.save fw.json

@@ -1,5 +1,5 @@
-# source after lib.sh; creates hunt-rc (198.51.100.2) -- hunt-rr (wan0 198.51.100.1, lan0 10.9.0.1) -- hunt-rs (10.9.0.2)
-C=hunt-rc; R=hunt-rr; S=hunt-rs
+# source after lib.sh; creates $LAB-rc (198.51.100.2) -- $LAB-rr (wan0 198.51.100.1, lan0 10.9.0.1) -- $LAB-rs (10.9.0.2), LAB defaulting to hunt
+P=${LAB:-hunt}; C=$P-rc; R=$P-rr; S=$P-rs
 topo_up() {
 delns $C $R $S
 for n in $C $R $S; do mkns $n; nsx $n sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1; done

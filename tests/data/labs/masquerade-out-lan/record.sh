@@ -1,11 +1,11 @@
 #!/bin/bash
 # minimal: router MASQUERADE (plain vs --random-fully); one UDP exchange + one TCP connection client->server; tcpdump -i any on router
 D=$(cd $(dirname $0); pwd); cd $D
-source "$(dirname "$0")"/../lib/lib.sh; source $D/topo.sh
+source "$(dirname "$0")"/../lib/lib.sh; LAB=hunt3 source "$D"/../lib/topo_router.sh
 rm -f fwcheck.cmd
 for v in plain randomfully; do
 topo_up
-nsx $S python3 $D/server.py t:8080 u:53 & S1=$!
+nsx $S python3 $D/../lib/serve.py t:8080 u:53 & S1=$!
 sleep 0.3
 nsx $R iptables-restore < rules-$v.v4
 printf '{"addr": %s, "route": %s}\n' "$(nsx $R ip -j addr)" "$(nsx $R ip -j route)" > host.json
@@ -22,6 +22,5 @@ CMD="$FW rules-$v.v4 --pcap cap-$v.pcap --host-config host.json --router --forma
 echo "$CMD" >> fwcheck.cmd
 $CMD > fw-$v.json 2> fw-$v.err
 echo "=== $v"; python3 "$(dirname "$0")"/../lib/cmp.py kernel-$v.save fw-$v.json | grep -- "DIFF\|summary\|RESULT\|uncertain"
-python3 /tmp/hunt3/common/pk.py fw-$v.json > packets-$v.txt
 topo_down
 done

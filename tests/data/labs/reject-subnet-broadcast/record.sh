@@ -17,6 +17,6 @@ for d in ('192.0.2.255','255.255.255.255','192.0.2.2'): u.sendto(b'hi',(d,5001))
 "
 sleep 0.3; nsx $B iptables-save -c > kernel.save; stop_tcpdump b.pcap
 delns $A $B
-python3 ../lib/mergepcapng.py b.pcapng eth0=b.pcap
-fwcheck rules.v4 --pcap b.pcapng --host 192.0.2.2/24 --format json --fail-on never > fw.json
+python3 ../lib/mergepcapng.py capture.pcapng eth0=b.pcap
+fwcheck rules.v4 --pcap capture.pcapng --host 192.0.2.2/24 --format json --fail-on never > fw.json
 python3 ../lib/cmp.py kernel.save fw.json; grep '"packet"' fw.json

@@ -70,6 +70,16 @@ pub struct HostConfig {
     pub from_capture: bool,
 }
 
+/// A route [`HostConfig::best_route`] found: a connected subnet or an entry of the table.
+#[derive(Clone, Copy)]
+struct BestRoute<'a> {
+    net: IpAddr,
+    len: u8,
+    metric: u32,
+    via: Option<IpAddr>,
+    dev: Option<&'a str>,
+}
+
 /// A multicast group joined on one interface (`dev: None`: on every interface).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Membership {
@@ -593,43 +603,41 @@ impl HostConfig {
     /// connected subnets of the addresses, lowest metric among equals. `None`: no route, or a
     /// blackhole/unreachable/prohibit route.
     pub fn route(&self, dst: IpAddr) -> Option<(&str, Option<IpAddr>)> {
-        let connected = self
-            .addrs
-            .iter()
-            .map(|a| (a.addr, a.len, None, Some(&a.dev), 0));
-        let routes = self
-            .routes
-            .iter()
-            .map(|r| (r.dest, r.len, r.via, r.dev.as_ref(), r.metric));
-        let mut best: Option<(u8, u32, Option<IpAddr>, Option<&String>)> = None;
-        for (net, len, via, dev, metric) in connected.chain(routes) {
-            if !contains(net, len, dst) {
-                continue;
-            }
-            if best.is_none_or(|(bl, bm, _, _)| len > bl || (len == bl && metric < bm)) {
-                best = Some((len, metric, via, dev));
-            }
-        }
-        let (_, _, via, dev) = best?;
-        Some((dev?.as_str(), via))
+        let r = self.best_route(dst)?;
+        Some((r.dev?, r.via))
+    }
+
+    /// The longest-prefix match for `dst` among the connected subnets and the routes (lowest
+    /// metric among equals), blackhole/unreachable/prohibit ones included (no `dev`).
+    fn best_route(&self, dst: IpAddr) -> Option<BestRoute<'_>> {
+        let connected = self.addrs.iter().map(|a| BestRoute {
+            len: a.len,
+            metric: 0,
+            via: None,
+            dev: Some(a.dev.as_str()),
+            net: a.addr,
+        });
+        let routes = self.routes.iter().map(|r| BestRoute {
+            len: r.len,
+            metric: r.metric,
+            via: r.via,
+            dev: r.dev.as_deref(),
+            net: r.dest,
+        });
+        connected
+            .chain(routes)
+            .filter(|r| contains(r.net, r.len, dst))
+            .fold(None, |best: Option<BestRoute<'_>>, r| match best {
+                Some(b) if !(r.len > b.len || (r.len == b.len && r.metric < b.metric)) => Some(b),
+                _ => Some(r),
+            })
     }
 
     /// The prefix length of the route [`HostConfig::route`] picks for `dst`.
     pub(crate) fn route_len(&self, dst: IpAddr) -> Option<u8> {
-        let connected = self.addrs.iter().map(|a| (a.addr, a.len, 0, true));
-        let routes = self
-            .routes
-            .iter()
-            .map(|r| (r.dest, r.len, r.metric, r.dev.is_some()));
-        let mut best: Option<(u8, u32, bool)> = None;
-        for (net, len, metric, usable) in connected.chain(routes) {
-            if contains(net, len, dst)
-                && best.is_none_or(|(bl, bm, _)| len > bl || (len == bl && metric < bm))
-            {
-                best = Some((len, metric, usable));
-            }
-        }
-        best.filter(|b| b.2).map(|b| b.0)
+        self.best_route(dst)
+            .filter(|r| r.dev.is_some())
+            .map(|r| r.len)
     }
 
     /// A route to `dst` on device `dev` exists (a connected subnet of one of its addresses, or a
@@ -703,18 +711,7 @@ impl HostConfig {
     /// for a link-local `dst`. `None` without a route or such an address.
     pub(crate) fn source_for(&self, dst: IpAddr) -> Option<IpAddr> {
         let (dev, _) = self.route(dst)?;
-        let link_local = |a: IpAddr| matches!(a, IpAddr::V6(v) if v.is_unicast_link_local());
-        let cands = || {
-            self.addrs.iter().filter(move |a| {
-                a.dev == dev
-                    && a.addr.is_ipv4() == dst.is_ipv4()
-                    && link_local(a.addr) == link_local(dst)
-            })
-        };
-        cands()
-            .find(|a| contains(a.addr, a.len, dst))
-            .or_else(|| cands().next())
-            .map(|a| a.addr)
+        self.addr_on(dev, dst)
     }
 
     /// Reverse-path filtering of an IPv4 packet from `src` in on `indev` (`fib_validate_source`

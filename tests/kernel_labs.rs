@@ -230,9 +230,8 @@ impl RouterLab {
         (out, save)
     }
 
-    /// fwcheck on the capture as the router (and `extra` options); panics with both tables
-    /// when a counter differs.
-    fn check(&self, rules: &Path, pcap: &Path, save: &str, extra: &[&str]) -> FwRun {
+    /// fwcheck on the capture as the router, with `extra` options.
+    fn replay(&self, rules: &Path, pcap: &Path, extra: &[&str]) -> FwRun {
         let mut args: Vec<std::ffi::OsString> = vec![
             rules.into(),
             "--pcap".into(),
@@ -244,7 +243,12 @@ impl RouterLab {
             format!("lan0={LAN}/24").into(),
         ];
         args.extend(extra.iter().map(Into::into));
-        let fw = fwcheck_json(&args);
+        fwcheck_json(&args)
+    }
+
+    /// [`RouterLab::replay`]; panics with both tables when a counter differs from `save`'s.
+    fn check(&self, rules: &Path, pcap: &Path, save: &str, extra: &[&str]) -> FwRun {
+        let fw = self.replay(rules, pcap, extra);
         let kernel = kernel_counters(save);
         match compare(&kernel, &fw.counters) {
             Ok(t) => eprintln!("{}: counters equal:\n{t}", self.router),
@@ -390,16 +394,7 @@ fn df_packets_larger_than_the_mtu_are_not_forwarded() {
         .any(|p| p["icmp_type"] == 3 && p["icmp_code"] == 4 && p["ctstate"] == "RELATED"));
     // Without the MTUs the router's drop is not seen: the counters differ.
     let kernel = kernel_counters(&save);
-    let blind = fwcheck_json(&[
-        rules.as_os_str(),
-        "--pcap".as_ref(),
-        pcap.as_os_str(),
-        "--router".as_ref(),
-        "--iface-addr".as_ref(),
-        format!("wan0={WAN}/24").as_ref(),
-        "--iface-addr".as_ref(),
-        format!("lan0={LAN}/24").as_ref(),
-    ]);
+    let blind = lab.replay(&rules, &pcap, &[]);
     assert!(compare(&kernel, &blind.counters).is_err());
 }
 

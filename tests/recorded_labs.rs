@@ -42,7 +42,9 @@ use lab_common::*;
 /// `kernel=FILE` name other files than `rules` and `kernel.save`, `--pcap FILE` another capture
 /// than `capture.pcapng`/`capture.pcap`; files are the lab's own, or `../lib/…`).
 fn replay_case(lab: &str, case: &str) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/labs").join(lab);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/labs")
+        .join(lab);
     let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
     let (mut rules, mut kernel) = ("rules".to_string(), "kernel.save".to_string());
     let mut opts: Vec<std::ffi::OsString> = Vec::new();

@@ -95,6 +95,8 @@ pub struct Conntrack {
     confirmed_count: usize,
     /// Accounting (`net.netfilter.nf_conntrack_acct`) is on: entries created now get counters.
     acct_on: bool,
+    /// A NAT binding was ever set ([`Conntrack::translated`]).
+    translated: bool,
     /// Each slot's counters (`nf_conn_acct`), `None` for an entry created while accounting was
     /// off; empty until accounting is first switched on (it costs nothing per entry before).
     acct: Vec<Option<[Acct; 2]>>,
@@ -252,6 +254,13 @@ impl Conntrack {
         if confirmed {
             self.hash_in(id);
         }
+        self.translated |= super::invert(&tuples[0]) != Some(r);
+    }
+
+    /// Some connection was ever given a translated reply tuple (NAT): only then can a packet
+    /// be another one's translated form ([`crate::engine`]'s `nat::as_sent`).
+    pub(crate) fn translated(&self) -> bool {
+        self.translated
     }
 
     /// An event that can end the entry holding `tuples` or bring its end closer: counted in

@@ -204,9 +204,6 @@ pub struct Engine<'r> {
     /// The kernel's ICMP error rate limits (`icmp_limit`): whether a REJECT's or the stack's
     /// ICMP error leaves.
     icmp_limit: icmp_limit::IcmpLimiter,
-    /// Why the ICMP error the packet being processed caused may not have left (the rate
-    /// limit's state was uncertain); taken when its outcome is made.
-    reply_doubt: Option<&'static str>,
     pub(crate) taint: taint::Taint,
     /// Candidate-rule indexes of long chains (`classify`).
     pub(crate) classifier: classify::Classifier,
@@ -238,7 +235,6 @@ impl Clone for Engine<'_> {
             behind: self.behind,
             answers: self.answers.clone(),
             icmp_limit: self.icmp_limit.clone(),
-            reply_doubt: None,
             taint: self.taint.clone(),
             classifier,
             force_unknown: self.force_unknown,
@@ -303,7 +299,6 @@ impl<'r> Engine<'r> {
             behind: None,
             answers: answers::Answers::default(),
             icmp_limit: icmp_limit::IcmpLimiter::default(),
-            reply_doubt: None,
             taint: taint::Taint::default(),
             classifier: classify::Classifier::new(&rs.tables),
             force_unknown: None,
@@ -613,16 +608,11 @@ impl<'r> Engine<'r> {
     /// addresses (`ip -j addr` in `--host-config`). Without either, a packet's direction follows
     /// its addresses.
     fn arrived_from_outside(&self, pkt: &Packet) -> bool {
-        use crate::packet::decode::linktype::{LINUX_SLL, LINUX_SLL2};
-        let link = &pkt.link;
-        if matches!(link.linktype, LINUX_SLL | LINUX_SLL2) {
-            // Loopback's frames (both copies `-i any` keeps) carry no link address.
-            return link.pkt_type != crate::packet::PktType::Outgoing
-                && link.src_mac.is_some_and(|m| m != [0; 6])
-                && link.ifindex != Some(1);
+        if let Some(t) = cooked_type(&pkt.link) {
+            return t.is_some_and(|t| t != crate::packet::PktType::Outgoing);
         }
         let macs = &self.env.host.macs;
-        !macs.is_empty() && link.src_mac.is_some_and(|m| !macs.contains(&m))
+        !macs.is_empty() && pkt.link.src_mac.is_some_and(|m| !macs.contains(&m))
     }
 
     /// The frame was addressed to the host (a Linux cooked header's PACKET_HOST, or one of the
@@ -630,16 +620,11 @@ impl<'r> Engine<'r> {
     /// even when its IP destination is elsewhere and the host does not forward (then the input
     /// route drops it).
     fn delivered_here(&self, pkt: &Packet) -> bool {
-        use crate::packet::decode::linktype::{LINUX_SLL, LINUX_SLL2};
-        let link = &pkt.link;
-        if matches!(link.linktype, LINUX_SLL | LINUX_SLL2) {
-            // A Linux cooked header says so itself (PACKET_HOST), loopback's copies aside.
-            return link.pkt_type == crate::packet::PktType::Host
-                && link.src_mac.is_some_and(|m| m != [0; 6])
-                && link.ifindex != Some(1);
+        if let Some(t) = cooked_type(&pkt.link) {
+            return t == Some(crate::packet::PktType::Host);
         }
         let macs = &self.env.host.macs;
-        !macs.is_empty() && link.dst_mac.is_some_and(|m| macs.contains(&m))
+        !macs.is_empty() && pkt.link.dst_mac.is_some_and(|m| macs.contains(&m))
     }
 
     /// A packet received with one of the host's own addresses as source, after PREROUTING:
@@ -774,7 +759,7 @@ impl<'r> Engine<'r> {
             // The host's own packet as a capture on the host shows it, after a NATed
             // connection's translation (a locally DNATed or REDIRECTed connection's replies
             // leave with the port the client asked for): run it as its socket sent it.
-            if direction == Direction::Out && self.ct_active {
+            if direction == Direction::Out && self.conntrack.translated() {
                 if let Some(sent) = nat::as_sent(&mut self.conntrack, pkt, now) {
                     self.behind = behind;
                     return self.process_with_skb(&sent, clock, stage, skb);
@@ -878,11 +863,14 @@ impl<'r> Engine<'r> {
             decision: Decision::NoRules,
         });
         out.decision = Some(result.decision);
+        let mut reply_doubt = None;
         out.verdict = Some(match result.verdict {
             TableVerdict::Accept | TableVerdict::Nat(_) => Verdict::Accept,
             TableVerdict::Drop => Verdict::Drop,
             TableVerdict::Reject(r) => {
-                let sent = self.reject_reply(&cur, r, hc.skb.ct, clock, pkt.frame, false);
+                let sent;
+                (sent, reply_doubt) =
+                    self.reject_reply(&cur, r, hc.skb.ct, clock, pkt.frame, false);
                 out.reject = Some(RejectInfo { reply: r, sent });
                 Verdict::Reject
             }
@@ -890,7 +878,9 @@ impl<'r> Engine<'r> {
         // The stack's own error for a packet it dropped before FORWARD leaves like REJECT's
         // (`icmp_glue_bits` attaches the dropped packet's connection: RELATED).
         if let Some(error) = hc.stack_error.take() {
-            self.reject_reply(&cur, error, hc.skb.ct, clock, pkt.frame, true);
+            reply_doubt = self
+                .reject_reply(&cur, error, hc.skb.ct, clock, pkt.frame, true)
+                .1;
         }
         // A forwarded packet's copy on its output interface, if the capture has it, is this one.
         if recognise && out.direction == Direction::Forward && out.verdict == Some(Verdict::Accept)
@@ -900,7 +890,7 @@ impl<'r> Engine<'r> {
         }
         // What the reply did (OUTPUT's counters, its captured copy) rests on the kernel's ICMP
         // rate limit, whose state was uncertain.
-        if let Some(why) = self.reply_doubt.take() {
+        if let Some(why) = reply_doubt {
             if out.certain {
                 out.certain = false;
                 out.reason = Some(format!("the ICMP error it causes may not leave: {why}"));
@@ -1373,7 +1363,7 @@ impl<'r> Engine<'r> {
         clock: Clock,
         frame: u64,
         by_stack: bool,
-    ) -> Option<bool> {
+    ) -> (Option<bool>, Option<&'static str>) {
         let (now, clock_ns) = (clock.jiffies, clock.ns);
         if reply == crate::ext::RejectReply::TcpReset {
             if let Attach::Ct { id, .. } = ct {
@@ -1387,7 +1377,7 @@ impl<'r> Engine<'r> {
             }
         }
         if !self.opts.simulate_replies {
-            return None;
+            return (None, None);
         }
         // `__icmp_send`: the packet's own destination when it was for the host; otherwise the
         // address the route back to the sender gives (the first host address without routes).
@@ -1396,20 +1386,25 @@ impl<'r> Engine<'r> {
         } else {
             match self.env.host.source_for(orig.src) {
                 Some(a) => a,
-                None => *self
+                None => match self
                     .env
                     .hosts
                     .iter()
-                    .find(|h| h.is_ipv4() == orig.dst.is_ipv4())?,
+                    .find(|h| h.is_ipv4() == orig.dst.is_ipv4())
+                {
+                    Some(a) => *a,
+                    None => return (None, None),
+                },
             }
         };
         // `icmp_send` answers no packet the input route called a broadcast.
         if !matches!(reply, crate::ext::RejectReply::TcpReset) && self.env.is_broadcast(orig.dst) {
-            return Some(false);
+            return (Some(false), None);
         }
         let Some(rp) = reject::build_reply(orig, reply, src, self.env.checksums) else {
-            return Some(false);
+            return (Some(false), None);
         };
+        let mut doubt = None;
         // `icmpv4_global_allow` / `icmpv4_xrlim_allow` (IPv6: `icmpv6_xrlim_allow`): a limited
         // error to a peer off the host, kept or refused.
         if let crate::packet::L4::Icmp(i) | crate::packet::L4::Icmpv6(i) = &rp.l4 {
@@ -1423,8 +1418,16 @@ impl<'r> Engine<'r> {
                 };
                 match self.icmp_limit.allow(rp.dst, now, interval.max(1), hz) {
                     icmp_limit::Allow::Yes => {}
-                    icmp_limit::Allow::No => return Some(false),
-                    icmp_limit::Allow::Maybe(why) => self.reply_doubt = Some(why),
+                    // IPv6's interval per route prefix is not kernel-checked: its refusals
+                    // are reported, not relied on.
+                    icmp_limit::Allow::No if v6 => {
+                        doubt = Some(
+                            "ICMPv6 rate limit (icmpv6_time, scaled by the route's prefix): \
+                             the kernel may refuse it",
+                        )
+                    }
+                    icmp_limit::Allow::No => return (Some(false), None),
+                    icmp_limit::Allow::Maybe(why) => doubt = Some(why),
                 }
             }
         }
@@ -1496,8 +1499,20 @@ impl<'r> Engine<'r> {
                 },
             );
         }
-        Some(ended.is_none())
+        (Some(ended.is_none()), doubt)
     }
+}
+
+/// For a Linux cooked capture (SLL, SLL2: `tcpdump -i any`), the packet type its header gives
+/// (`None` for loopback's frames, both copies of which it keeps: they carry no link address);
+/// `None` for other link types, whose frames say nothing of their way.
+fn cooked_type(link: &crate::packet::LinkInfo) -> Option<Option<crate::packet::PktType>> {
+    use crate::packet::decode::linktype::{LINUX_SLL, LINUX_SLL2};
+    if !matches!(link.linktype, LINUX_SLL | LINUX_SLL2) {
+        return None;
+    }
+    let looped = link.ifindex == Some(1) || link.src_mac.is_none_or(|m| m == [0; 6]);
+    Some((!looped).then_some(link.pkt_type))
 }
 
 /// What `ip_rcv_finish` does to a received IPv4 packet after PREROUTING: the input route

@@ -1291,7 +1291,7 @@ pub(crate) fn replay_families<'r>(
             }
         }
         Source::Capture(path) => {
-            let mut reader = CaptureReader::open(&path)?;
+            let mut reader = crate::packet::ahead::DecodeAhead::open(&path)?;
             for item in &mut reader {
                 match item {
                     Ok(p) => {

@@ -541,7 +541,7 @@ pub mod shared;
 pub mod traffic;
 
 // The sub-modules by their own names, as the rest of the crate uses them.
-pub use ingest::{capture, decode, defrag, problem};
+pub use ingest::{ahead, capture, decode, defrag, problem};
 pub use traffic::{build, conversation, flowspec, gen, writer};
 
 pub use capture::{CaptureError, CaptureFormat, CaptureReader, ReadStats};

@@ -26,8 +26,8 @@ pub(crate) struct Batched<T, S> {
 }
 
 impl<T: Send + 'static, S: Send + 'static> Batched<T, S> {
-    pub(crate) const BATCH: usize = 256;
-    pub(crate) const IN_FLIGHT: usize = 8;
+    pub(crate) const BATCH: usize = 1024;
+    pub(crate) const IN_FLIGHT: usize = 4;
 
     /// Starts the worker: `fold` is called with the state and each item, in push order.
     pub(crate) fn start(mut state: S, mut fold: impl FnMut(&mut S, T) + Send + 'static) -> Self {

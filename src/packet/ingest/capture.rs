@@ -7,9 +7,10 @@
 //! Owns: opening a capture, framing records, frame numbering (1-based, every record counts),
 //! timestamps, per-frame decoding through [`crate::packet::decode`], and read statistics. Memory stays
 //! constant whatever the file size: classic pcap records are framed here (pcap-file reads the
-//! file header) in one fixed 1 MB buffer, pcapng blocks by pcap-file's reader in another, and
-//! each packet is decoded straight out of it; [`CaptureReader::open`] adds a read-ahead thread
-//! ([`ReadAhead`]) holding at most six 256 KiB chunks.
+//! file header) in a 256 KiB buffer (a fresh one while packets still share the last), pcapng
+//! blocks by pcap-file's reader in another, and each packet is decoded straight out of it;
+//! [`CaptureReader::open`] adds a read-ahead thread ([`ReadAhead`]) holding at most six 256 KiB
+//! chunks. The replay decodes on a second core ([`crate::packet::ahead`]).
 //!
 //! A capture cut in the middle of a record yields one [`ProblemKind::TruncatedRecord`] problem
 //! ("cut short") after every complete record, then the iterator ends. A record that makes the
@@ -267,7 +268,7 @@ impl<R: Read> PcapRecords<R> {
     fn new(src: R, big_endian: bool) -> Self {
         PcapRecords {
             src,
-            buf: Arc::from(vec![0; READ_BUFFER]),
+            buf: zeroed(READ_BUFFER),
             pos: 0,
             len: 0,
             eof: false,
@@ -294,9 +295,10 @@ impl<R: Read> PcapRecords<R> {
             match Arc::get_mut(&mut self.buf) {
                 Some(b) if b.len() >= need => b.copy_within(pos..len, 0),
                 _ => {
-                    let mut fresh = vec![0; self.buf.len().max(need)];
-                    fresh[..len - pos].copy_from_slice(&self.buf[pos..len]);
-                    self.buf = Arc::from(fresh);
+                    let mut fresh = zeroed(self.buf.len().max(need));
+                    Arc::get_mut(&mut fresh).expect("new")[..len - pos]
+                        .copy_from_slice(&self.buf[pos..len]);
+                    self.buf = fresh;
                 }
             }
             self.len -= pos;
@@ -398,9 +400,16 @@ const PCAPNG_MAGIC: u32 = 0x0a0d0d0a;
 /// Memory is touched only as far as blocks reach: the reader refills from the start.
 const PCAPNG_BUFFER: usize = 16 << 20;
 
-/// Read buffer size: large enough for any record (snap lengths go up to 262144), small enough
-/// to stay in the CPU cache while the records in it are decoded.
-const READ_BUFFER: usize = 1 << 20;
+/// Read buffer size: a few hundred records, small enough to stay in the CPU cache while they
+/// are decoded, and to be little memory when packets in flight (decoded ahead, see
+/// [`crate::packet::ahead`]) keep a few buffers alive. A bigger record (snap lengths go up to
+/// 262144) gets a buffer of its size.
+const READ_BUFFER: usize = 1 << 18;
+
+/// A buffer of `n` zero bytes, allocated once (no `Vec` copied into an `Arc`).
+fn zeroed(n: usize) -> Arc<[u8]> {
+    std::iter::repeat_n(0u8, n).collect()
+}
 
 impl CaptureReader<ReadAhead> {
     /// Opens a capture file. The file is read by a helper thread one 256 KiB chunk ahead of

@@ -2,6 +2,7 @@
 //! a [`Packet`](crate::packet::Packet), and the kernel's pre-conntrack defragmentation. What a
 //! frame that yields no packet is: [`problem`].
 
+pub mod ahead;
 pub mod capture;
 pub mod decode;
 pub mod defrag;

@@ -1,0 +1,226 @@
+//! [`DecodeAhead`]: a capture read and decoded on a second core, a few batches ahead of the
+//! replay that consumes it — the replay's pipeline (reading and decoding on one core, the
+//! engine on the other). Frames arrive in capture order, so everything downstream is exactly
+//! what iterating the [`CaptureReader`] in place gives; on a machine with one core it is that.
+//!
+//! Memory stays bounded: batches of [`BATCH`] frames, at most [`IN_FLIGHT`] of them between
+//! the threads, their buffers sent back for reuse. A packet's bytes are a shared range of the
+//! reader's buffer ([`crate::packet::SharedBytes`]), so nothing per packet is allocated on one
+//! thread and freed on the other. Dropping the iterator early stops the decoding thread at its
+//! next batch.
+
+use std::collections::VecDeque;
+use std::path::Path;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::thread::JoinHandle;
+
+use super::capture::{CaptureError, CaptureInterfaces, CaptureReader, ReadAhead, ReadStats};
+use crate::packet::{Packet, PacketProblem};
+
+type Item = Result<Packet, PacketProblem>;
+
+/// Frames per batch handed across.
+const BATCH: usize = 256;
+/// Batches between the threads at most.
+const IN_FLIGHT: usize = 2;
+
+enum Msg {
+    Frames(VecDeque<Item>),
+    /// The capture ended: what the reader learnt on the way.
+    End(ReadStats, CaptureInterfaces),
+}
+
+/// A capture's frames, read and decoded on a helper thread when a second core is there (see
+/// the module docs); otherwise the [`CaptureReader`] itself.
+pub struct DecodeAhead {
+    inner: Inner,
+}
+
+enum Inner {
+    Here(CaptureReader<ReadAhead>),
+    Ahead {
+        rx: Receiver<Msg>,
+        back: SyncSender<VecDeque<Item>>,
+        cur: VecDeque<Item>,
+        thread: Option<JoinHandle<()>>,
+        stats: ReadStats,
+        ifaces: CaptureInterfaces,
+        done: bool,
+    },
+}
+
+impl DecodeAhead {
+    /// Opens `path` (errors as [`CaptureReader::open`]: before any frame) and starts decoding.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, CaptureError> {
+        let reader = CaptureReader::open(path)?;
+        if !crate::report::batched::second_core() {
+            return Ok(DecodeAhead {
+                inner: Inner::Here(reader),
+            });
+        }
+        let (tx, rx) = sync_channel::<Msg>(IN_FLIGHT);
+        let (back, recycled) = sync_channel::<VecDeque<Item>>(IN_FLIGHT + 1);
+        let thread = std::thread::spawn(move || {
+            let mut reader = reader;
+            loop {
+                let mut batch = recycled
+                    .try_recv()
+                    .unwrap_or_else(|_| VecDeque::with_capacity(BATCH));
+                batch.extend(reader.by_ref().take(BATCH));
+                if batch.is_empty() {
+                    let _ = tx.send(Msg::End(
+                        reader.stats().clone(),
+                        reader.interfaces().clone(),
+                    ));
+                    return;
+                }
+                // The consumer went away: stop.
+                if tx.send(Msg::Frames(batch)).is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(DecodeAhead {
+            inner: Inner::Ahead {
+                rx,
+                back,
+                cur: VecDeque::new(),
+                thread: Some(thread),
+                stats: ReadStats::default(),
+                ifaces: CaptureInterfaces::default(),
+                done: false,
+            },
+        })
+    }
+
+    /// Read counters (complete once the iterator returned `None`).
+    pub fn stats(&self) -> &ReadStats {
+        match &self.inner {
+            Inner::Here(r) => r.stats(),
+            Inner::Ahead { stats, .. } => stats,
+        }
+    }
+
+    /// The interfaces packets referred to, with their names (complete once the iterator
+    /// returned `None`).
+    pub fn interfaces(&self) -> &CaptureInterfaces {
+        match &self.inner {
+            Inner::Here(r) => r.interfaces(),
+            Inner::Ahead { ifaces, .. } => ifaces,
+        }
+    }
+}
+
+impl Iterator for DecodeAhead {
+    type Item = Item;
+
+    fn next(&mut self) -> Option<Item> {
+        let Inner::Ahead {
+            rx,
+            back,
+            cur,
+            thread,
+            stats,
+            ifaces,
+            done,
+        } = &mut self.inner
+        else {
+            let Inner::Here(r) = &mut self.inner else {
+                unreachable!()
+            };
+            return r.next();
+        };
+        loop {
+            if let Some(item) = cur.pop_front() {
+                return Some(item);
+            }
+            if *done {
+                return None;
+            }
+            match rx.recv() {
+                Ok(Msg::Frames(batch)) => {
+                    let empty = std::mem::replace(cur, batch);
+                    if empty.capacity() > 0 {
+                        let _ = back.try_send(empty);
+                    }
+                }
+                Ok(Msg::End(s, i)) => {
+                    (*stats, *ifaces) = (s, i);
+                    *done = true;
+                }
+                // The decoding thread died without saying the capture ended: its panic is
+                // this thread's (never a silently shortened capture).
+                Err(_) => {
+                    *done = true;
+                    if let Some(t) = thread.take() {
+                        if let Err(panic) = t.join() {
+                            std::panic::resume_unwind(panic);
+                        }
+                    }
+                    unreachable!("the decoding thread ended without ending the capture");
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::packet::capture::read_all;
+    use crate::packet::gen::{write_generated, GenOptions};
+
+    fn write(path: &Path, flows: usize) {
+        let opts = GenOptions {
+            flows,
+            ..GenOptions::default()
+        };
+        write_generated(&opts, std::fs::File::create(path).unwrap()).unwrap();
+    }
+
+    /// The frames, their order, the read counters and the interfaces are the reader's own.
+    #[test]
+    fn same_frames_as_the_reader() {
+        let dir = std::env::temp_dir().join(format!("fwcheck-ahead-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("web.pcap");
+        write(&path, 300);
+        let (pk, pr, stats) = read_all(&path).unwrap();
+        let mut ahead = DecodeAhead::open(&path).unwrap();
+        let mut frames = Vec::new();
+        for item in &mut ahead {
+            frames.push(match item {
+                Ok(p) => (p.frame, true),
+                Err(p) => (p.frame, false),
+            });
+        }
+        let mut want: Vec<(u64, bool)> = pk.iter().map(|p| (p.frame, true)).collect();
+        want.extend(pr.iter().map(|p| (p.frame, false)));
+        want.sort();
+        assert!(
+            frames.len() > 2 * BATCH,
+            "several batches: {}",
+            frames.len()
+        );
+        assert_eq!(frames, want);
+        assert_eq!(ahead.stats().packets, stats.packets);
+        assert_eq!(
+            ahead.interfaces(),
+            CaptureReader::open(&path).unwrap().interfaces()
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Stopping early ends the decoding thread (no hang, no panic).
+    #[test]
+    fn dropped_early() {
+        let dir = std::env::temp_dir().join(format!("fwcheck-ahead-drop-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("web.pcap");
+        write(&path, 2000);
+        let mut ahead = DecodeAhead::open(&path).unwrap();
+        assert!(ahead.next().is_some());
+        drop(ahead);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -15,7 +15,8 @@ use crate::analysis::lockout::endpoint;
 use crate::analysis::{static_findings, CheckOptions, Finding};
 use crate::engine::{Outcome, SimOptions};
 use crate::lint::Loaded;
-use crate::packet::capture::{CaptureError, CaptureReader};
+use crate::packet::ahead::DecodeAhead;
+use crate::packet::capture::CaptureError;
 use crate::packet::{Packet, L4};
 use crate::replay::{Item, Replayer, Source};
 use crate::report::rule_info;
@@ -206,15 +207,15 @@ pub fn diff(
     // Flow key and verdict pair → index in `flows`.
     let mut index: HashMap<(FlowKey, &'static str, &'static str), usize> = HashMap::new();
     let mut flows: Vec<FlowChange> = Vec::new();
-    let mut step = |p: Packet, a: &mut Replayer<'_>, b: &mut Replayer<'_>| {
+    let mut step = |p: &Packet, a: &mut Replayer<'_>, b: &mut Replayer<'_>| {
         let mut oa: Option<(Packet, Outcome)> = None;
         let mut ob: Option<(Packet, Outcome)> = None;
-        a.feed(&p, None, &mut |i| {
+        a.feed(p, None, &mut |i| {
             if let Item::Packet(p, o) = i {
                 oa = Some((p.clone(), o.clone()));
             }
         });
-        b.feed(&p, None, &mut |i| {
+        b.feed(p, None, &mut |i| {
             if let Item::Packet(p, o) = i {
                 ob = Some((p.clone(), o.clone()));
             }
@@ -265,12 +266,12 @@ pub fn diff(
         Source::Packets(pkts) => {
             for p in pkts {
                 frames += 1;
-                step(p, &mut a, &mut b);
+                step(&p, &mut a, &mut b);
             }
         }
         Source::Capture(path) => {
-            let mut reader = CaptureReader::open(&path)?;
-            for item in &mut reader {
+            let mut reader = DecodeAhead::open(&path)?;
+            while let Some(item) = reader.next_ref() {
                 frames += 1;
                 if let Ok(p) = item {
                     step(p, &mut a, &mut b);

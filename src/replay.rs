@@ -1292,15 +1292,15 @@ pub(crate) fn replay_families<'r>(
         }
         Source::Capture(path) => {
             let mut reader = crate::packet::ahead::DecodeAhead::open(&path)?;
-            for item in &mut reader {
+            while let Some(item) = reader.next_ref() {
                 match item {
                     Ok(p) => {
                         check(&mut f, p.frame, Some(p.ts.0));
-                        f.feed(&p, None, &mut sink)
+                        f.feed(p, None, &mut sink)
                     }
                     Err(problem) => {
                         check(&mut f, problem.frame, problem.ts.map(|t| t.0));
-                        f.problem(&problem, &mut sink)
+                        f.problem(problem, &mut sink)
                     }
                 }
             }

@@ -19,7 +19,8 @@
 use std::path::Path;
 
 use crate::engine::{SimOptions, TraceEvent};
-use crate::packet::capture::{CaptureError, CaptureReader};
+use crate::packet::ahead::DecodeAhead;
+use crate::packet::capture::CaptureError;
 use crate::packet::Packet;
 use crate::replay::{Item, Replayer};
 use crate::report::{PacketRecord, RuleInfos};
@@ -120,9 +121,9 @@ fn trace_frame_from(
     opts.trace = false;
     let mut r = Replayer::new(rs, opts);
     let mut rules = RuleInfos::new(rs);
-    let mut reader = CaptureReader::open(path)?;
+    let mut reader = DecodeAhead::open(path)?;
     let mut seen = 0u64;
-    for item in &mut reader {
+    while let Some(item) = reader.next_ref() {
         seen += 1;
         if seen < frame {
             let fork_here = shadow_of == Some(seen);
@@ -130,8 +131,8 @@ fn trace_frame_from(
                 r.enable_alternatives(u64::MAX);
             }
             match item {
-                Ok(p) => r.feed(&p, None, &mut |_| {}),
-                Err(problem) => r.problem(&problem, &mut |_| {}),
+                Ok(p) => r.feed(p, None, &mut |_| {}),
+                Err(problem) => r.problem(problem, &mut |_| {}),
             }
             if fork_here {
                 r.set_alternatives_budget(0);
@@ -155,7 +156,7 @@ fn trace_frame_from(
         }
         let mut out = Vec::new();
         let mut cause = None;
-        r.feed(&p, None, &mut |item| {
+        r.feed(p, None, &mut |item| {
             if let Item::Packet(p, o) = item {
                 if o.alternatives.is_empty() && o.undecided.is_empty() {
                     cause = cause.or(o.tainted_by);

@@ -109,3 +109,61 @@ fn replay_output_does_not_depend_on_the_number_of_cores() {
         }
     }
 }
+
+/// A capture of many read-ahead batches (decoded on a second core when there is one): the
+/// replay, `diff` and `trace` of a frame deep in it print the same bytes on one CPU (decoded
+/// inline) and on all of them.
+#[test]
+fn decoding_ahead_does_not_change_the_output() {
+    let dir = std::env::temp_dir().join(format!("fwcheck-parallel-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cap = dir.join("web.pcap");
+    let gen = Command::new(env!("CARGO_BIN_EXE_fwcheck"))
+        .args(["gen", "webserver", "--flows", "400", "-o"])
+        .arg(&cap)
+        .output()
+        .expect("fwcheck gen runs");
+    assert!(
+        gen.status.success(),
+        "{}",
+        String::from_utf8_lossy(&gen.stderr)
+    );
+    let cap = cap.to_str().unwrap();
+    let old = "fixtures/guides/guide-000-webserver.rules.v4";
+    let new = "fixtures/guides/guide-001-apache.rules.v4";
+    for args in [
+        vec![old, "--pcap", cap, "--host", "203.0.113.10"],
+        vec![
+            old,
+            "--pcap",
+            cap,
+            "--host",
+            "203.0.113.10",
+            "--format",
+            "json",
+        ],
+        vec!["diff", old, new, "--pcap", cap, "--host", "203.0.113.10"],
+        vec![
+            "trace",
+            old,
+            "--pcap",
+            cap,
+            "--frame",
+            "3001",
+            "--host",
+            "203.0.113.10",
+        ],
+    ] {
+        let inline = replay(&args, true);
+        assert!(
+            !inline.0.is_empty() && inline.1.is_some_and(|c| c <= 1),
+            "{args:?}: no output (exit {:?})",
+            inline.1
+        );
+        assert!(
+            inline == replay(&args, false),
+            "{args:?}: the output on one CPU differs from the output on all of them"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -6,7 +6,7 @@
 //! Memory stays bounded: batches of [`BATCH`] frames, at most [`IN_FLIGHT`] of them between
 //! the threads, their buffers sent back for reuse. A packet's bytes are a shared range of the
 //! reader's buffer ([`crate::packet::SharedBytes`]), so nothing per packet is allocated on one
-//! thread and freed on the other. Dropping the iterator early stops the decoding thread at its
+//! thread and freed on the other. Dropping the reader early stops the decoding thread at its
 //! next batch.
 
 use std::collections::VecDeque;
@@ -37,11 +37,14 @@ pub struct DecodeAhead {
 }
 
 enum Inner {
-    Here(CaptureReader<ReadAhead>),
+    /// One core: the reader, and the frame [`DecodeAhead::next_ref`] lent last.
+    Here(CaptureReader<ReadAhead>, Option<Item>),
     Ahead {
         rx: Receiver<Msg>,
         back: SyncSender<VecDeque<Item>>,
+        /// The batch being consumed, and the next frame of it.
         cur: VecDeque<Item>,
+        pos: usize,
         thread: Option<JoinHandle<()>>,
         stats: ReadStats,
         ifaces: CaptureInterfaces,
@@ -55,7 +58,7 @@ impl DecodeAhead {
         let reader = CaptureReader::open(path)?;
         if !crate::report::batched::second_core() {
             return Ok(DecodeAhead {
-                inner: Inner::Here(reader),
+                inner: Inner::Here(reader, None),
             });
         }
         let (tx, rx) = sync_channel::<Msg>(IN_FLIGHT);
@@ -85,6 +88,7 @@ impl DecodeAhead {
                 rx,
                 back,
                 cur: VecDeque::new(),
+                pos: 0,
                 thread: Some(thread),
                 stats: ReadStats::default(),
                 ifaces: CaptureInterfaces::default(),
@@ -93,10 +97,10 @@ impl DecodeAhead {
         })
     }
 
-    /// Read counters (complete once the iterator returned `None`).
+    /// Read counters (complete once [`DecodeAhead::next_ref`] returned `None`).
     pub fn stats(&self) -> &ReadStats {
         match &self.inner {
-            Inner::Here(r) => r.stats(),
+            Inner::Here(r, _) => r.stats(),
             Inner::Ahead { stats, .. } => stats,
         }
     }
@@ -105,48 +109,48 @@ impl DecodeAhead {
     /// returned `None`).
     pub fn interfaces(&self) -> &CaptureInterfaces {
         match &self.inner {
-            Inner::Here(r) => r.interfaces(),
+            Inner::Here(r, _) => r.interfaces(),
             Inner::Ahead { ifaces, .. } => ifaces,
         }
     }
 }
 
-impl Iterator for DecodeAhead {
-    type Item = Item;
-
-    fn next(&mut self) -> Option<Item> {
-        let Inner::Ahead {
-            rx,
-            back,
-            cur,
-            thread,
-            stats,
-            ifaces,
-            done,
-        } = &mut self.inner
-        else {
-            let Inner::Here(r) = &mut self.inner else {
-                unreachable!()
-            };
-            return r.next();
-        };
-        loop {
-            if let Some(item) = cur.pop_front() {
-                return Some(item);
+impl DecodeAhead {
+    /// The next frame, lent: the replay reads it where the decoding thread wrote it (a
+    /// [`Packet`] is a few hundred bytes; moving each out of its batch is a copy per frame).
+    pub fn next_ref(&mut self) -> Option<&Item> {
+        let (rx, back, cur, pos, thread, stats, ifaces, done) = match &mut self.inner {
+            Inner::Here(r, slot) => {
+                *slot = r.next();
+                return slot.as_ref();
             }
+            Inner::Ahead {
+                rx,
+                back,
+                cur,
+                pos,
+                thread,
+                stats,
+                ifaces,
+                done,
+            } => (rx, back, cur, pos, thread, stats, ifaces, done),
+        };
+        while *pos == cur.len() {
             if *done {
                 return None;
             }
             match rx.recv() {
                 Ok(Msg::Frames(batch)) => {
-                    let empty = std::mem::replace(cur, batch);
-                    if empty.capacity() > 0 {
-                        let _ = back.try_send(empty);
-                    }
+                    let mut used = std::mem::replace(cur, batch);
+                    *pos = 0;
+                    used.clear();
+                    let _ = back.try_send(used);
                 }
                 Ok(Msg::End(s, i)) => {
                     (*stats, *ifaces) = (s, i);
                     *done = true;
+                    cur.clear();
+                    *pos = 0;
                 }
                 // The decoding thread died without saying the capture ended: its panic is
                 // this thread's (never a silently shortened capture).
@@ -161,6 +165,8 @@ impl Iterator for DecodeAhead {
                 }
             }
         }
+        *pos += 1;
+        cur.get(*pos - 1)
     }
 }
 
@@ -188,7 +194,7 @@ mod tests {
         let (pk, pr, stats) = read_all(&path).unwrap();
         let mut ahead = DecodeAhead::open(&path).unwrap();
         let mut frames = Vec::new();
-        for item in &mut ahead {
+        while let Some(item) = ahead.next_ref() {
             frames.push(match item {
                 Ok(p) => (p.frame, true),
                 Err(p) => (p.frame, false),
@@ -219,7 +225,7 @@ mod tests {
         let path = dir.join("web.pcap");
         write(&path, 2000);
         let mut ahead = DecodeAhead::open(&path).unwrap();
-        assert!(ahead.next().is_some());
+        assert!(ahead.next_ref().is_some());
         drop(ahead);
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -38,7 +38,7 @@ pub struct DecodeAhead {
 
 enum Inner {
     /// One core: the reader, and the frame [`DecodeAhead::next_ref`] lent last.
-    Here(CaptureReader<ReadAhead>, Option<Item>),
+    Here(Box<CaptureReader<ReadAhead>>, Option<Item>),
     Ahead {
         rx: Receiver<Msg>,
         back: SyncSender<VecDeque<Item>>,
@@ -58,7 +58,7 @@ impl DecodeAhead {
         let reader = CaptureReader::open(path)?;
         if !crate::report::batched::second_core() {
             return Ok(DecodeAhead {
-                inner: Inner::Here(reader, None),
+                inner: Inner::Here(Box::new(reader), None),
             });
         }
         let (tx, rx) = sync_channel::<Msg>(IN_FLIGHT);

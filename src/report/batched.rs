@@ -12,10 +12,9 @@
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
 
-/// Whether a second core is there to run a worker (otherwise the work stays inline).
-pub(crate) fn second_core() -> bool {
-    std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
-}
+/// Whether a second core is there to run a worker (otherwise the work stays inline): the
+/// decoding pipeline's test, below this floor.
+pub(crate) use crate::packet::ahead::second_core;
 
 /// A worker thread folding items of type `T` into a state `S`.
 pub(crate) struct Batched<T, S> {

@@ -471,11 +471,46 @@ pub(crate) fn rule_hits(engine: &Engine<'_>, with_file: bool) -> Vec<RuleHits> {
     v
 }
 
+/// A flow's protocol: its number, shown and ordered by its name ([`proto_label`]: `tcp`,
+/// `udp`, `icmpv6`, a number without one). One byte in the flow table instead of a string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FlowProto(pub u8);
+
+impl FlowProto {
+    pub fn label(self) -> Cow<'static, str> {
+        proto_label(self.0)
+    }
+}
+
+impl std::fmt::Display for FlowProto {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.label())
+    }
+}
+
+impl Ord for FlowProto {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.label().cmp(&other.label())
+    }
+}
+
+impl PartialOrd for FlowProto {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Serialize for FlowProto {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.label())
+    }
+}
+
 /// A connection as the report groups packets: protocol and the two endpoints, with the
 /// initiator (the first packet's source) first.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct FlowKey {
-    pub proto: Cow<'static, str>,
+    pub proto: FlowProto,
     pub a: IpAddr,
     pub(crate) a_port: Option<u16>,
     pub b: IpAddr,
@@ -553,7 +588,6 @@ fn canon_hash(c: &Canon) -> u64 {
 /// One kept flow.
 #[derive(Debug)]
 struct FlowSlot {
-    proto: u8,
     key: FlowKey,
     stats: FlowStats,
 }
@@ -562,7 +596,7 @@ impl FlowSlot {
     fn canon(&self) -> Canon {
         let k = &self.key;
         canon(
-            self.proto,
+            k.proto.0,
             (k.a, k.a_port.unwrap_or(0)),
             (k.b, k.b_port.unwrap_or(0)),
         )
@@ -836,9 +870,8 @@ impl Summary {
             }
             None => {
                 let i = list.push(FlowSlot {
-                    proto: p.proto,
                     key: FlowKey {
-                        proto: proto_label(p.proto),
+                        proto: FlowProto(p.proto),
                         a: p.src,
                         a_port: (sp != 0 || p.has_ports).then_some(sp),
                         b: p.dst,

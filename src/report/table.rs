@@ -4,6 +4,7 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, Color, ContentArrangement, Table};
 
 use super::{FlowKey, PacketRecord, RuleHits, Summary};
+use crate::packet::proto;
 
 fn table() -> Table {
     let mut t = Table::new();
@@ -554,7 +555,7 @@ pub(crate) fn blocked_flows_table(s: &Summary, limit: usize) -> (Table, usize) {
 
 pub(crate) fn flow_name(k: &FlowKey) -> String {
     match (k.a_port, k.b_port) {
-        (Some(a), Some(b)) if k.proto == "tcp" || k.proto == "udp" => {
+        (Some(a), Some(b)) if matches!(k.proto.0, proto::TCP | proto::UDP) => {
             format!("{} {} → {}", k.proto, fmt_ep(k.a, a), fmt_ep(k.b, b))
         }
         (Some(id), _) => format!("{} {} → {} id {id}", k.proto, k.a, k.b),

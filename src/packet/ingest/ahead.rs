@@ -30,6 +30,12 @@ enum Msg {
     End(ReadStats, CaptureInterfaces),
 }
 
+/// Whether a second core is there to run a helper thread (`sched_getaffinity`: a process
+/// pinned to one CPU has none). Without one, work stays on the calling thread.
+pub(crate) fn second_core() -> bool {
+    std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
+}
+
 /// A capture's frames, read and decoded on a helper thread when a second core is there (see
 /// the module docs); otherwise the [`CaptureReader`] itself.
 pub struct DecodeAhead {
@@ -56,7 +62,7 @@ impl DecodeAhead {
     /// Opens `path` (errors as [`CaptureReader::open`]: before any frame) and starts decoding.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, CaptureError> {
         let reader = CaptureReader::open(path)?;
-        if !crate::report::batched::second_core() {
+        if !second_core() {
             return Ok(DecodeAhead {
                 inner: Inner::Here(Box::new(reader), None),
             });

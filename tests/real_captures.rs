@@ -403,7 +403,11 @@ mod answers {
     }
 
     fn run(pkts: Vec<Packet>, recognise: bool) -> (Vec<Outcome>, u64) {
-        let loaded = load_str("answers.rules", RULES, ParseOptions::default());
+        run_rules(RULES, pkts, recognise)
+    }
+
+    fn run_rules(rules: &str, pkts: Vec<Packet>, recognise: bool) -> (Vec<Outcome>, u64) {
+        let loaded = load_str("answers.rules", rules, ParseOptions::default());
         assert!(!loaded.has_errors());
         let opts = SimOptions {
             env: SimEnv {
@@ -484,6 +488,98 @@ mod answers {
             .starts_with("would not be sent"));
         assert_eq!(o[3].answer_to, None);
         assert_eq!(o[3].verdict, Some(Verdict::Accept));
+    }
+
+    fn echo(src: &str, dst: &str, icmp_type: u8, seq: u16, n: u64) -> Packet {
+        let s = PacketSpec::new(
+            ip(src),
+            ip(dst),
+            L4Spec::Icmp {
+                icmp_type,
+                code: 0,
+                id: 7,
+                seq,
+                quote: None,
+            },
+        );
+        build(&s, n, Timestamp(n * 1_000_000), LinkInfo::default())
+    }
+
+    fn tcp_seq(src: &str, dst: &str, ports: (u16, u16), flags: u8, seq_ack: (u32, u32)) -> Packet {
+        let spec = PacketSpec::new(
+            ip(src),
+            ip(dst),
+            L4Spec::Tcp {
+                sport: ports.0,
+                dport: ports.1,
+                seq: seq_ack.0,
+                ack: seq_ack.1,
+                flags,
+                window: 64240,
+                options: Vec::new(),
+            },
+        );
+        build(&spec, 1, Timestamp(1_000_000), LinkInfo::default())
+    }
+
+    #[test]
+    fn a_drop_on_a_live_connection_leaves_the_answers_sent() {
+        // The first SYN is let through; its retransmission is refused by the SYN limit. The
+        // SYN/ACK the server's timer resends and its data answer the first one: sent, and the
+        // client's ACK after them is ESTABLISHED.
+        let rules = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+            -A INPUT -p tcp --syn -m hashlimit --hashlimit-upto 1/min --hashlimit-burst 1 \
+            --hashlimit-mode srcport --hashlimit-name syn -j ACCEPT\n\
+            -A INPUT -p tcp --syn -j DROP\n\
+            -A INPUT -m conntrack --ctstate ESTABLISHED -j ACCEPT\n\
+            -A OUTPUT -m conntrack --ctstate ESTABLISHED -j ACCEPT\nCOMMIT\n";
+        let mut pkts = vec![
+            tcp_seq(C, H, (40000, 22), F::SYN, (100, 0)),
+            tcp_seq(C, H, (40000, 22), F::SYN, (100, 0)),
+            tcp_seq(H, C, (22, 40000), F::SYN | F::ACK, (900, 101)),
+            tcp_seq(C, H, (40000, 22), F::ACK, (101, 901)),
+        ];
+        for (i, p) in pkts.iter_mut().enumerate() {
+            p.frame = i as u64 + 1;
+            p.ts = Timestamp((i as u64 + 1) * 1_000_000);
+        }
+        let (o, _) = run_rules(rules, pkts, true);
+        assert_eq!(o[1].verdict, Some(Verdict::Drop), "{:?}", o[1]);
+        assert_eq!(o[2].answer_to, None, "{:?}", o[2]);
+        assert_eq!(o[2].verdict, Some(Verdict::Accept), "{:?}", o[2]);
+        assert_eq!(o[3].verdict, Some(Verdict::Accept), "{:?}", o[3]);
+    }
+
+    #[test]
+    fn without_conntrack_an_answer_is_the_one_to_its_request() {
+        // No conntrack: each echo reply answers the echo request of its sequence number, a
+        // SYN/ACK the SYN it acknowledges. The second ping is refused by the limit: its reply
+        // would not be sent, the first one's is; the dropped SYN's SYN/ACK would not be sent,
+        // another packet of the host on those ports is judged.
+        let rules = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+            -A INPUT -p icmp --icmp-type 8 -m limit --limit 1/min --limit-burst 1 -j ACCEPT\n\
+            COMMIT\n";
+        let mut pkts = vec![
+            echo(C, H, 8, 1, 1),
+            echo(C, H, 8, 2, 2),
+            echo(H, C, 0, 1, 3),
+            echo(H, C, 0, 2, 4),
+            tcp_seq(C, H, (40000, 22), F::SYN, (100, 0)),
+            tcp_seq(H, C, (22, 40000), F::SYN | F::ACK, (900, 101)),
+            tcp_seq(H, C, (22, 40000), F::ACK, (901, 101)),
+        ];
+        for (i, p) in pkts.iter_mut().enumerate() {
+            p.frame = i as u64 + 1;
+            p.ts = Timestamp((i as u64 + 1) * 1_000_000);
+        }
+        let (o, _) = run_rules(rules, pkts, true);
+        assert_eq!(o[0].verdict, Some(Verdict::Accept), "{:?}", o[0]);
+        assert_eq!(o[1].verdict, Some(Verdict::Drop), "{:?}", o[1]);
+        assert_eq!(o[2].answer_to, None, "{:?}", o[2]);
+        assert_eq!(o[3].answer_to, Some(AnswerTo::NotSent(2)), "{:?}", o[3]);
+        assert_eq!(o[4].verdict, Some(Verdict::Drop), "{:?}", o[4]);
+        assert_eq!(o[5].answer_to, Some(AnswerTo::NotSent(5)), "{:?}", o[5]);
+        assert_eq!(o[6].answer_to, None, "{:?}", o[6]);
     }
 
     #[test]

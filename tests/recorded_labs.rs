@@ -30,7 +30,16 @@
 //!   interface's address, not the first one configured;
 //! * `firewalld` (`v4.args`, `v6.args`: one capture, both families), `ufw`: the rulesets firewalld's iptables backend and ufw
 //!   write (port forwarding, rpfilter, logging chains, addrtype, recent), under varied traffic
-//!   captured with `tcpdump -i any`.
+//!   captured with `tcpdump -i any`;
+//! * `answers-invalid-syn`, `answers-duplicate-syn`, `answers-udp-length`: a packet dropped on
+//!   a connection already let through (an INVALID SYN|FIN, a SYN with a bad checksum, a
+//!   duplicate SYN a hashlimit refuses, a datagram `-m length` drops) does not make the host's
+//!   later packets "would not be sent": they answer the accepted ones (or the host's timers),
+//!   and the peer's replies to them stay ESTABLISHED;
+//! * `docker-loopback` (`args`: the pcapng naming `lo`; `pcap.args`: tcpdump's own Ethernet
+//!   capture of lo, link addresses zero, no interface name; `host.args`: without `--router`):
+//!   the host's connections to itself cross OUTPUT and then INPUT, never PREROUTING's nat
+//!   (Docker's DNAT of the published port does not apply to 127.0.0.1).
 
 mod lab_common;
 
@@ -152,4 +161,34 @@ fn firewalld_v6() {
 #[test]
 fn ufw() {
     replay("ufw");
+}
+
+#[test]
+fn answers_invalid_syn() {
+    replay("answers-invalid-syn");
+}
+
+#[test]
+fn answers_duplicate_syn() {
+    replay("answers-duplicate-syn");
+}
+
+#[test]
+fn answers_udp_length() {
+    replay("answers-udp-length");
+}
+
+#[test]
+fn docker_loopback() {
+    replay("docker-loopback");
+}
+
+#[test]
+fn docker_loopback_ethernet() {
+    replay_case("docker-loopback", "pcap.args");
+}
+
+#[test]
+fn docker_loopback_host() {
+    replay_case("docker-loopback", "host.args");
 }

@@ -17,7 +17,14 @@
 //!   test (predicting what a new ruleset would do) shows the SYN/ACK, the echo reply, the DNS
 //!   response the host sent because nothing dropped the request. Under the new ruleset the
 //!   request never reaches the host's stack, so the answer is never sent: it is not judged, but
-//!   reported as "would not be sent" with the frame it answers.
+//!   reported as "would not be sent" with the frame it answers. Only an answer nothing else
+//!   can have caused: with conntrack, the host's packets of a conversation whose *first*
+//!   packet (the one that would have created its connection) was dropped, until a request of
+//!   it is let through — a later packet dropped on a live connection (an INVALID SYN|FIN, a
+//!   duplicate SYN a `hashlimit` refuses, a datagram `-m length` drops) leaves the host's
+//!   answers to the earlier ones, and its timers' retransmissions, judged; without conntrack,
+//!   the SYN/ACK or reset acknowledging exactly that SYN, the echo reply of exactly that echo
+//!   request, unless the same request was let through before.
 //!
 //! Both tables are bounded (oldest first out) and expire by capture time, so memory does not
 //! grow with the capture.
@@ -151,48 +158,73 @@ pub(crate) struct Answers {
     /// Packets forwarded lately, as they left: `sig → (frame, when)`.
     forwarded: HashMap<CopySig, (u64, u64)>,
     forwarded_order: VecDeque<(u64, CopySig)>,
-    /// Conversation → (request frame, insertion number); the order queue holds insertion
-    /// numbers too, so an entry removed and inserted again is not evicted by its old place.
-    dead: HashMap<Key, (u64, u64)>,
-    dead_order: VecDeque<(Key, u64)>,
+    /// Request → its fate: `Some(frame)` dropped (its answers are not sent), `None` let
+    /// through (without conntrack: a later copy of it dropped does not kill its answers);
+    /// with its insertion number: the order queue holds insertion numbers too, so an entry
+    /// removed and inserted again is not evicted by its old place.
+    requests: HashMap<Request, (Option<u64>, u64)>,
+    order: VecDeque<(Request, u64)>,
     inserted: u64,
+    /// Requests dropped and not revived (`requests` holds the let-through ones too).
+    dead: usize,
 }
 
-/// The conversation key of a request arriving at the host (`Some` for the packets that open
-/// one: a TCP SYN, an echo request, a UDP datagram conntrack calls NEW — not the answer to a
-/// query the host sent).
-fn request_key(p: &Packet, ctstate: Option<CtLabel>) -> Option<Key> {
-    let (lport, rport) = match &p.l4 {
-        L4::Tcp(t) if t.flags & (F::SYN | F::ACK | F::RST) == F::SYN => (t.dport, t.sport),
-        L4::Udp(u) if ctstate == Some(CtLabel::New) => (u.dport, u.sport),
-        L4::Icmp(i) if i.icmp_type == 8 => (i.id, 0),
-        L4::Icmpv6(i) if i.icmp_type == 128 => (i.id, 0),
+/// A request the host may answer: its conversation and, without conntrack, which request
+/// of it (a SYN's sequence number, an echo request's sequence number; 0 with conntrack,
+/// where the conversation's connection is what lives or dies).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Request {
+    key: Key,
+    which: u32,
+}
+
+/// A request arriving at the host (`Some` for the packets that open a conversation: a TCP
+/// SYN, an echo request, a UDP datagram conntrack calls NEW — not the answer to a query the
+/// host sent). `tracked`: conntrack runs (the conversation is the request).
+fn request_of(p: &Packet, ctstate: Option<CtLabel>, tracked: bool) -> Option<Request> {
+    let (lport, rport, which) = match &p.l4 {
+        L4::Tcp(t) if t.flags & (F::SYN | F::ACK | F::RST) == F::SYN => (t.dport, t.sport, t.seq),
+        L4::Udp(u) if tracked && ctstate == Some(CtLabel::New) => (u.dport, u.sport, 0),
+        L4::Icmp(i) if i.icmp_type == 8 => (i.id, 0, i.seq as u32),
+        L4::Icmpv6(i) if i.icmp_type == 128 => (i.id, 0, i.seq as u32),
         _ => return None,
     };
-    Some(Key {
-        proto: p.proto,
-        local: p.dst,
-        lport,
-        remote: p.src,
-        rport,
+    Some(Request {
+        key: Key {
+            proto: p.proto,
+            local: p.dst,
+            lport,
+            remote: p.src,
+            rport,
+        },
+        which: if tracked { 0 } else { which },
     })
 }
 
-/// The conversation key of a packet the host sends.
-fn answer_key(p: &Packet) -> Option<Key> {
-    let (lport, rport) = match &p.l4 {
-        L4::Tcp(t) => (t.sport, t.dport),
-        L4::Udp(u) => (u.sport, u.dport),
-        L4::Icmp(i) if i.icmp_type == 0 => (i.id, 0),
-        L4::Icmpv6(i) if i.icmp_type == 129 => (i.id, 0),
+/// The request a packet the host sends may answer: with conntrack, any packet of the
+/// conversation but one opening it (a SYN without ACK); without, the SYN/ACK or reset
+/// acknowledging a SYN (its sequence number + 1), the echo reply of an echo request.
+fn answered_by(p: &Packet, tracked: bool) -> Option<Request> {
+    let (lport, rport, which) = match &p.l4 {
+        L4::Tcp(t) if t.flags & (F::SYN | F::ACK) == F::SYN => return None,
+        L4::Tcp(t) if tracked => (t.sport, t.dport, 0),
+        L4::Tcp(t) if t.flags & F::ACK != 0 && t.flags & (F::SYN | F::RST) != 0 => {
+            (t.sport, t.dport, t.ack.wrapping_sub(1))
+        }
+        L4::Udp(u) if tracked => (u.sport, u.dport, 0),
+        L4::Icmp(i) if i.icmp_type == 0 => (i.id, 0, i.seq as u32),
+        L4::Icmpv6(i) if i.icmp_type == 129 => (i.id, 0, i.seq as u32),
         _ => return None,
     };
-    Some(Key {
-        proto: p.proto,
-        local: p.src,
-        lport,
-        remote: p.dst,
-        rport,
+    Some(Request {
+        key: Key {
+            proto: p.proto,
+            local: p.src,
+            lport,
+            remote: p.dst,
+            rport,
+        },
+        which: if tracked { 0 } else { which },
     })
 }
 
@@ -208,40 +240,66 @@ impl Answers {
         self.reply_order.push_back((now_ns, sig));
     }
 
-    /// An inbound packet got `verdict`: a request certainly dropped or rejected kills the
-    /// conversation's answers; an accepted one — or one whose fate is uncertain — revives it
-    /// (its answers are judged, and inherit the doubt through the connection state).
+    /// An inbound packet got `verdict`: a request certainly dropped or rejected kills its
+    /// answers; one let through — or one whose fate is uncertain — revives them (its answers
+    /// are judged, and inherit the doubt through the connection state). `first`: with
+    /// conntrack (`Some`), whether the packet would have created its connection — only then
+    /// does its drop kill the conversation; `None` without conntrack.
     pub fn inbound(
         &mut self,
         pkt: &Packet,
         verdict: Option<Verdict>,
         certain: bool,
         ctstate: Option<CtLabel>,
+        first: Option<bool>,
     ) {
-        let Some(key) = request_key(pkt, ctstate) else {
+        let tracked = first.is_some();
+        let Some(req) = request_of(pkt, ctstate, tracked) else {
             return;
         };
-        match verdict {
-            Some(Verdict::Drop | Verdict::Reject) if certain => {
-                self.inserted += 1;
-                self.dead.insert(key, (pkt.frame, self.inserted));
-                if self.dead_order.len() >= CAP {
-                    if let Some((old, n)) = self.dead_order.pop_front() {
-                        if self.dead.get(&old).is_some_and(|&(_, m)| m == n) {
-                            self.dead.remove(&old);
-                        }
+        let dropped = matches!(verdict, Some(Verdict::Drop | Verdict::Reject)) && certain;
+        if dropped && first == Some(false) {
+            return;
+        }
+        if tracked && !dropped {
+            // With conntrack only the dropped are kept: a connection let through is in the
+            // table, and its later packets are not first.
+            if self.dead > 0 {
+                if let Some((Some(_), _)) = self.requests.remove(&req) {
+                    self.dead -= 1;
+                }
+            }
+            return;
+        }
+        let fate = if dropped {
+            match self.requests.get(&req) {
+                // Let through before: its answers stand.
+                Some((None, _)) => return,
+                Some((Some(_), _)) => self.dead -= 1,
+                None => {}
+            }
+            self.dead += 1;
+            Some(pkt.frame)
+        } else {
+            if let Some((Some(_), _)) = self.requests.get(&req) {
+                self.dead -= 1;
+            }
+            None
+        };
+        self.inserted += 1;
+        self.requests.insert(req, (fate, self.inserted));
+        if self.order.len() >= CAP {
+            if let Some((old, n)) = self.order.pop_front() {
+                if self.requests.get(&old).is_some_and(|&(_, m)| m == n) {
+                    if let Some((Some(_), _)) = self.requests.remove(&old) {
+                        self.dead -= 1;
                     }
                 }
-                self.dead_order.push_back((key, self.inserted));
             }
-            _ if !self.dead.is_empty() => {
-                self.dead.remove(&key);
-            }
-            _ => {}
         }
+        self.order.push_back((req, self.inserted));
     }
 
-    /// What a captured outbound packet is, if it is one of the two kinds of answer.
     /// Frame `frame` was forwarded and left as `sig` at `now_ns`.
     pub(crate) fn forwarded(&mut self, sig: CopySig, frame: u64, now_ns: u64) {
         if self.forwarded_order.len() >= CAP {
@@ -273,7 +331,9 @@ impl Answers {
             .map(|(frame, _)| frame)
     }
 
-    pub fn outbound(&mut self, pkt: &Packet, now_ns: u64) -> Option<Recognised> {
+    /// What a captured outbound packet is, if it is one of the two kinds of answer
+    /// (`tracked`: conntrack runs).
+    pub fn outbound(&mut self, pkt: &Packet, now_ns: u64, tracked: bool) -> Option<Recognised> {
         while let Some(&(t, sig)) = self.reply_order.front() {
             if now_ns.saturating_sub(t) <= REPLY_WINDOW_NS {
                 break;
@@ -290,12 +350,13 @@ impl Answers {
                 }
             }
         }
-        if self.dead.is_empty() {
+        if self.dead == 0 {
             return None;
         }
-        let key = answer_key(pkt)?;
-        self.dead
-            .get(&key)
-            .map(|&(to_frame, _)| Recognised::NotSent { to_frame })
+        let req = answered_by(pkt, tracked)?;
+        match self.requests.get(&req) {
+            Some(&(Some(to_frame), _)) => Some(Recognised::NotSent { to_frame }),
+            _ => None,
+        }
     }
 }

@@ -611,6 +611,9 @@ impl<'r> Engine<'r> {
         if let Some(t) = cooked_type(&pkt.link) {
             return t.is_some_and(|t| t != crate::packet::PktType::Outgoing);
         }
+        if self.looped_back(pkt) {
+            return false;
+        }
         let macs = &self.env.host.macs;
         !macs.is_empty() && pkt.link.src_mac.is_some_and(|m| !macs.contains(&m))
     }
@@ -623,8 +626,20 @@ impl<'r> Engine<'r> {
         if let Some(t) = cooked_type(&pkt.link) {
             return t == Some(crate::packet::PktType::Host);
         }
+        if self.looped_back(pkt) {
+            return false;
+        }
         let macs = &self.env.host.macs;
         !macs.is_empty() && pkt.link.dst_mac.is_some_and(|m| macs.contains(&m))
+    }
+
+    /// A frame of the loopback device (`tcpdump -i lo`: Ethernet-framed, both link addresses
+    /// zero, lo's own; or a capture interface named `lo`, by the capture or `--iface`): the
+    /// host sent it to itself, once through OUTPUT and once through INPUT, whatever the link
+    /// addresses the host configuration lists.
+    fn looped_back(&self, pkt: &Packet) -> bool {
+        let l = &pkt.link;
+        (l.src_mac == Some([0; 6]) && l.dst_mac == Some([0; 6])) || self.env.iface_of(pkt) == "lo"
     }
 
     /// A packet received with one of the host's own addresses as source, after PREROUTING:
@@ -767,7 +782,7 @@ impl<'r> Engine<'r> {
             }
         }
         if recognise && direction == Direction::Out {
-            match self.answers.outbound(pkt, clock.ns) {
+            match self.answers.outbound(pkt, clock.ns, self.ct_active) {
                 Some(answers::Recognised::RejectReply(r)) => {
                     out.verdict = Some(r.verdict);
                     out.decision = r.decision;
@@ -972,8 +987,11 @@ impl<'r> Engine<'r> {
             && direction == Direction::In
             && stage != Stage::PreroutingOnly
         {
+            // With conntrack, only the packet that would have created its connection
+            // (`ct_new`) takes its conversation's answers with it when dropped.
+            let first = self.ct_active.then_some(hc.ct_new.is_some());
             self.answers
-                .inbound(pkt, out.verdict, out.certain, out.ctstate);
+                .inbound(pkt, out.verdict, out.certain, out.ctstate, first);
         }
         (out, hc.skb)
     }

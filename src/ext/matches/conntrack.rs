@@ -495,6 +495,18 @@ impl Match for Conntrack {
                 crate::conntrack::Attach::Ct { id, .. } => id,
                 _ => return MatchResult::No,
             };
+            // `nf_ct_expires`: `max((s32)(ct->timeout - nfct_time_stamp), 0)`. A connection
+            // not yet confirmed (its first packet) holds its timeout relative, so the kernel
+            // subtracts its 32-bit jiffies counter from a duration: 0 while that counter is
+            // past the timeout and less than 2^31 beyond it (a kernel lab: every first packet
+            // read 0), a huge value for most of the other half of its range — which, the
+            // capture does not tell.
+            if cx.conntrack.get(id).is_some_and(|e| !e.is_confirmed()) {
+                return MatchResult::Unknown(
+                    "--ctexpire of a connection's first packet: its timeout minus the kernel's \
+                     32-bit jiffies counter, which the capture does not tell",
+                );
+            }
             let left = cx.conntrack.remaining(id, cx.now) / cx.env.hz.max(1) as u64;
             let inside = left >= self.expires.0 as u64 && left <= self.expires.1 as u64;
             if inside == inv(flag::EXPIRES) {

@@ -515,3 +515,31 @@ fn rpfilter_without_routes_is_uncertain() {
     assert_eq!(v(&o), "DROP");
     assert!(o.certain);
 }
+
+#[test]
+fn a_connection_to_a_local_dnat_target_may_have_been_translated() {
+    // Docker's nat: OUTPUT jumps to DOCKER for the host's own addresses, which DNATs 8080 to a
+    // container. A capture shows the host's connection after nat OUTPUT, so one to
+    // 172.17.0.2:80 may be one the host made to its own :8080 (the kernel then counts the
+    // DNAT and calls it --ctstate DNAT): uncertain, and so is the rest of that connection. A
+    // connection to another port, or the loopback traffic, is certain.
+    let l = rules(
+        "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         :POSTROUTING ACCEPT [0:0]\n:DOCKER - [0:0]\n\
+         -A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER\n\
+         -A DOCKER -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80\n\
+         COMMIT\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A INPUT -m conntrack --ctstate DNAT -j DROP\nCOMMIT\n",
+    );
+    let mut e = engine(&l);
+    let c = "172.17.0.2";
+    let o = e.process(&tcp(1, 0, (HOST, 40000), (c, 80), "S", 1000, 0, 0));
+    assert_eq!(v(&o), "ACCEPT");
+    assert!(!o.certain, "{o:?}");
+    assert!(o.reason.as_deref().unwrap().contains("(line 8)"), "{o:?}");
+    let o = e.process(&tcp(2, 10, (c, 80), (HOST, 40000), "SA", 5000, 1001, 0));
+    assert!(!o.certain, "the connection's answer rests on it too: {o:?}");
+    let o = e.process(&tcp(3, 20, (HOST, 40001), (c, 81), "S", 1000, 0, 0));
+    assert_eq!(v(&o), "ACCEPT");
+    assert!(o.certain, "{o:?}");
+}

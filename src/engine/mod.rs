@@ -210,6 +210,9 @@ pub struct Engine<'r> {
     /// Which undecidable match of the next packet to take as matching (counted from 0 in the
     /// order the traversal meets them): a fork evaluating the other branch.
     force_unknown: Option<u32>,
+    /// The nat table's destination NATs a connection the host makes may take
+    /// ([`nat::LocalDnat`]), found when the first such connection is met.
+    local_dnat: std::sync::OnceLock<Vec<nat::LocalDnat>>,
 }
 
 /// A fork: the same state, to run a packet another way. The classifier's indexes are not
@@ -238,6 +241,7 @@ impl Clone for Engine<'_> {
             taint: self.taint.clone(),
             classifier,
             force_unknown: self.force_unknown,
+            local_dnat: self.local_dnat.clone(),
         }
     }
 }
@@ -302,6 +306,7 @@ impl<'r> Engine<'r> {
             taint: taint::Taint::default(),
             classifier: classify::Classifier::new(&rs.tables),
             force_unknown: None,
+            local_dnat: std::sync::OnceLock::new(),
         }
     }
 
@@ -1188,6 +1193,22 @@ impl<'r> Engine<'r> {
             && matches!(info, CtInfo::New | CtInfo::Related | CtInfo::RelatedReply)
         {
             let r = self.run_table(TableKind::Nat, hook, pkt, hc)?;
+            // The capture shows the host's new connection after nat OUTPUT: to a DNAT's
+            // target, its socket may have addressed it elsewhere.
+            if hook == Hook::Output && info == CtInfo::New && hc.uncertain.is_none() {
+                let local_dnat = self.local_dnat.get_or_init(|| nat::LocalDnat::of(self.rs));
+                if let Some(d) = local_dnat.iter().find(|d| d.covers(pkt)) {
+                    hc.uncertain = Some(format!(
+                        "the host's connection to {}, where nat OUTPUT's DNAT (line {}) sends \
+                         connections addressed elsewhere (a published port on one of its own \
+                         addresses): a capture shows it after that translation, so what its \
+                         socket addressed, and what the nat rules and --ctstate DNAT saw, is \
+                         not known",
+                        pkt.dst,
+                        d.line()
+                    ));
+                }
+            }
             let iface = self.env.iface_of(pkt);
             let dev = match manip {
                 nat::Manip::Src => hc.outdev.name(iface, &self.env),

@@ -352,3 +352,69 @@ pub(crate) fn set_closing(ct: &mut Conntrack, id: CtId, hz: u32, close_secs: u64
         }
     }
 }
+
+/// A destination NAT a connection the host makes may take: a `DNAT` or `REDIRECT` of the nat
+/// table in OUTPUT or in a user chain (which OUTPUT may jump to), with the protocol its rule
+/// asks for. A capture shows the host's packets as they leave, after nat OUTPUT: one sent to
+/// such a target may have been addressed elsewhere by its socket (a container's published
+/// port on the host's own address), which the capture cannot tell from a connection made to
+/// the target directly.
+#[derive(Debug, Clone)]
+pub(crate) struct LocalDnat {
+    proto: Option<u8>,
+    spec: NatSpec,
+    /// The rule's line in the ruleset.
+    line: usize,
+}
+
+impl LocalDnat {
+    /// The nat table's candidates (none without one).
+    pub(crate) fn of(rs: &crate::ruleset::model::Ruleset) -> Vec<LocalDnat> {
+        use crate::ruleset::model::{Action, TableKind};
+        let Some(nat) = rs.tables.iter().find(|t| t.kind == TableKind::Nat) else {
+            return Vec::new();
+        };
+        nat.chains
+            .iter()
+            .filter(|c| c.hook.is_none_or(|h| h == Hook::Output))
+            .flat_map(|c| &c.rules)
+            .filter_map(|r| {
+                let Action::Target(t) = &r.action else {
+                    return None;
+                };
+                let spec = t.nat_spec()?;
+                matches!(spec.kind, NatKind::Dnat | NatKind::Redirect).then(|| LocalDnat {
+                    proto: r.proto.and_then(|(p, inv)| (!inv).then_some(p)),
+                    spec,
+                    line: rs.line_of(r.span),
+                })
+            })
+            .collect()
+    }
+
+    /// Whether `pkt`, sent by the host, may be what this translation made: its protocol, its
+    /// destination within the target's addresses (REDIRECT in OUTPUT: the loopback address)
+    /// and its port within the target's ports.
+    pub(crate) fn covers(&self, pkt: &Packet) -> bool {
+        if self.proto.is_some_and(|p| p != pkt.proto) {
+            return false;
+        }
+        let addr_ok = match (self.spec.kind, self.spec.addr) {
+            (NatKind::Redirect, _) => pkt.dst.is_loopback(),
+            (_, Some((lo, hi))) => {
+                lo.is_ipv4() == pkt.dst.is_ipv4() && lo <= pkt.dst && pkt.dst <= hi
+            }
+            (_, None) => true,
+        };
+        let port_ok = match (self.spec.ports, pkt.ports()) {
+            (Some((lo, hi)), Some((_, dport))) => (lo..=hi).contains(&dport),
+            (Some(_), None) => false,
+            (None, _) => true,
+        };
+        addr_ok && port_ok
+    }
+
+    pub(crate) fn line(&self) -> usize {
+        self.line
+    }
+}

@@ -20,7 +20,7 @@ use crate::packet::{Packet, PacketProblem};
 type Item = Result<Packet, PacketProblem>;
 
 /// Frames per batch handed across.
-const BATCH: usize = 256;
+const BATCH: usize = 512;
 /// Batches between the threads at most.
 const IN_FLIGHT: usize = 2;
 

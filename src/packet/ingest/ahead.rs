@@ -61,12 +61,14 @@ enum Inner {
 impl DecodeAhead {
     /// Opens `path` (errors as [`CaptureReader::open`]: before any frame) and starts decoding.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, CaptureError> {
-        let reader = CaptureReader::open(path)?;
         if !second_core() {
             return Ok(DecodeAhead {
-                inner: Inner::Here(Box::new(reader), None),
+                inner: Inner::Here(Box::new(CaptureReader::open(path)?), None),
             });
         }
+        // The decoding thread reads the file itself: a read-ahead thread would add a copy of
+        // every byte (its chunk into the reader's buffer) and a third thread on two cores.
+        let reader = CaptureReader::new(std::fs::File::open(path)?)?;
         let (tx, rx) = sync_channel::<Msg>(IN_FLIGHT);
         let (back, recycled) = sync_channel::<VecDeque<Item>>(IN_FLIGHT + 1);
         let thread = std::thread::spawn(move || {

@@ -1,7 +1,8 @@
 //! `-m string` over a datagram conntrack reassembled, against the kernel: `--algo kmp` finds a
 //! pattern that straddles two fragments, `--algo bm` does not (conntrack's defragmentation keeps
 //! each fragment in its own buffer, and `ts_bm` searches buffer by buffer); a pattern inside one
-//! fragment is found by both.
+//! fragment is found by both (bm's find is uncertain in fwcheck: a received buffer may be split
+//! into page fragments the capture does not show).
 #[macro_use]
 mod kernel_harness;
 mod oracle_common;
@@ -63,7 +64,16 @@ fn straddling_patterns() {
     for ((port, at, straddles), f) in cases.iter().zip(&lines) {
         let found = !(*port == 2000 && *straddles);
         let want = if found { "DROP" } else { "ACCEPT" };
-        assert!(f.fwcheck_certain, "{port}, needle at {at}: {}", f.line());
+        // bm's match inside one fragment is what this kernel did with buffers it received
+        // whole; a received buffer may be split further (page fragments), which no capture
+        // shows: fwcheck calls it uncertain. kmp's answers and bm's "not found" are certain.
+        let bm_found = *port == 2000 && found;
+        assert_eq!(
+            f.fwcheck_certain,
+            !bm_found,
+            "{port}, needle at {at}: {}",
+            f.line()
+        );
         assert_eq!(f.kernel, Some(want), "{port}, needle at {at}: {}", f.line());
     }
 }

@@ -14,9 +14,13 @@
 //! hands to the algorithm block by block: `kmp` keeps its state across blocks and finds a
 //! pattern that straddles two fragments, `bm` (`ts_bm`, restarting in every block) does not.
 //! Conntrack's defragmentation never merges the fragments' buffers (`inet_frag_reasm_finish`
-//! coalesces only for local delivery, `ip_frag_coalesce_ok`), so this holds on every host; a
-//! fragment's own bytes are taken as one buffer, as they are for an unfragmented packet. `--algo fsm` (a different pattern
-//! language) is accepted and evaluates to `Unknown`.
+//! coalesces only for local delivery, `ip_frag_coalesce_ok`), so this holds on every host. An
+//! unfragmented packet's buffer may be split too, past its IP header, where the capture does
+//! not show (page fragments: a peer's `sendfile`, GRO, the driver's receive buffers; a kernel
+//! lab: a string straddling a page of a file sent with `sendfile` is missed by `bm`): a `bm`
+//! match past the IP header is `Unknown` (`bm` finding nothing is certain: a string that is not
+//! in the bytes is in no block of them). `--algo fsm` (a different pattern language) is
+//! accepted and evaluates to `Unknown`.
 
 use std::any::Any;
 use std::fmt::Write;
@@ -303,10 +307,22 @@ impl Match for StringMatch {
                 Some(u) if u.start < b && a < u.end => [(a, u.start.max(a)), (u.end.min(b), b)],
                 _ => [(a, b), (b, b)],
             };
-            if known
+            let found = known
                 .iter()
-                .any(|&(x, y)| x < y && self.search(&data[x..y]).is_some())
-            {
+                .find_map(|&(x, y)| (x < y).then(|| self.search(&data[x..y]).map(|p| x + p))?);
+            if let Some(at) = found {
+                // bm misses a string across two blocks of the skb, and a received packet's
+                // payload may be split anywhere past the IP header (page fragments: sendfile,
+                // GRO, the driver's buffers), which the capture does not show.
+                if self.algo == "bm" && pat.len() > 1 && at + pat.len() > cx.pkt.ip_hdr_len as usize
+                {
+                    return MatchResult::Unknown(
+                        "--algo bm searches each block of the packet's buffer on its own \
+                         (lib/ts_bm.c) and misses a string lying across two; where the packet \
+                         was split into blocks (page fragments: sendfile, GRO, the driver) the \
+                         capture does not show (--algo kmp finds it in any case)",
+                    );
+                }
                 return MatchResult::from_bool(!self.invert);
             }
             if let Some(u) = &unknown {

@@ -543,3 +543,22 @@ fn a_connection_to_a_local_dnat_target_may_have_been_translated() {
     assert_eq!(v(&o), "ACCEPT");
     assert!(o.certain, "{o:?}");
 }
+
+#[test]
+fn an_undecidable_match_in_a_counting_rule_makes_its_counter_a_lower_bound() {
+    // `-m owner` cannot be decided offline. In a rule without a target no verdict rests on
+    // it (certain), but the kernel may have counted the packet: the counter is a lower bound.
+    // A rule whose owner match is settled by a later match that fails stays exact.
+    let l = rules(
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A OUTPUT -m owner --uid-owner 0\n\
+         -A OUTPUT -m owner --uid-owner 0 -p udp\nCOMMIT\n",
+    );
+    let mut e = engine(&l);
+    let o = e.process(&tcp(1, 0, (HOST, 40000), (C, 80), "S", 1000, 0, 0));
+    assert_eq!(v(&o), "ACCEPT");
+    assert!(o.certain, "{o:?}");
+    assert!(e.rule_counter_doubt(0, 2, 0));
+    assert!(!e.rule_counter_doubt(0, 2, 1));
+    assert_eq!(e.rule_counters(0, 2, 0).packets, 0);
+}

@@ -513,7 +513,11 @@ impl CaptureAnalyzer {
                     .map(|p| p + 1)
                     .unwrap_or(usize::MAX);
                 for (ri, r) in c.rules.iter().enumerate() {
-                    if ri >= dead_after || engine.rule_counters(ti, ci, ri).packets > 0 {
+                    // A counter that is a lower bound may have been hit in the kernel.
+                    if ri >= dead_after
+                        || engine.rule_counters(ti, ci, ri).packets > 0
+                        || engine.rule_counter_doubt(ti, ci, ri)
+                    {
                         continue;
                     }
                     let mut f = Finding::new(

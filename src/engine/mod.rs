@@ -213,6 +213,11 @@ pub struct Engine<'r> {
     /// The nat table's destination NATs a connection the host makes may take
     /// ([`nat::LocalDnat`]), found when the first such connection is met.
     local_dnat: std::sync::OnceLock<Vec<nat::LocalDnat>>,
+    /// Rules whose counters are lower bounds: a match of theirs fwcheck could not decide was
+    /// taken as not matching where the rule's target only observes (a counting rule, `LOG`),
+    /// so the verdict stayed certain but the kernel may have counted the packet
+    /// (`[table][chain][rule]` as for `counters`).
+    pub(crate) counter_doubt: std::collections::BTreeSet<(usize, usize, usize)>,
 }
 
 /// A fork: the same state, to run a packet another way. The classifier's indexes are not
@@ -242,6 +247,7 @@ impl Clone for Engine<'_> {
             classifier,
             force_unknown: self.force_unknown,
             local_dnat: self.local_dnat.clone(),
+            counter_doubt: self.counter_doubt.clone(),
         }
     }
 }
@@ -307,6 +313,7 @@ impl<'r> Engine<'r> {
             classifier: classify::Classifier::new(&rs.tables),
             force_unknown: None,
             local_dnat: std::sync::OnceLock::new(),
+            counter_doubt: Default::default(),
         }
     }
 
@@ -417,6 +424,11 @@ impl<'r> Engine<'r> {
             .get(rule)
             .copied()
             .unwrap_or_default()
+    }
+
+    /// Whether rule `r`'s counters may be below the kernel's (see `counter_doubt`).
+    pub fn rule_counter_doubt(&self, table: usize, chain: usize, rule: usize) -> bool {
+        self.counter_doubt.contains(&(table, chain, rule))
     }
 
     /// Counters of a built-in chain's policy.

@@ -509,6 +509,10 @@ impl Engine<'_> {
                                 break;
                             }
                         }
+                        if !settled_no && observer_only(&rule.action) {
+                            // The verdict does not depend on it; the rule's counter does.
+                            self.counter_doubt.insert((ti, chain, idx));
+                        }
                         if !settled_no && !observer_only(&rule.action) {
                             let k = hc.unknowns;
                             hc.unknowns += 1;

@@ -422,6 +422,11 @@ pub struct RuleHits {
     pub policy: Option<&'static str>,
     pub packets: u64,
     pub bytes: u64,
+    /// The counters are lower bounds: a match fwcheck could not decide (`-m owner`,
+    /// `-m socket`…) was taken as not matching in a rule that only observes (no verdict
+    /// rests on it), so the kernel may have counted more. Absent when exact.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub at_least: bool,
     /// The rules file, when a replay judges with two rulesets (IPv4 and IPv6 side by side);
     /// absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -448,6 +453,7 @@ pub(crate) fn rule_hits(engine: &Engine<'_>, with_file: bool) -> Vec<RuleHits> {
                     policy: None,
                     packets: ct.packets,
                     bytes: ct.bytes,
+                    at_least: engine.rule_counter_doubt(ti, ci, ri),
                     file: file.clone(),
                 });
             }
@@ -463,6 +469,7 @@ pub(crate) fn rule_hits(engine: &Engine<'_>, with_file: bool) -> Vec<RuleHits> {
                     policy: Some(p.name()),
                     packets: ct.packets,
                     bytes: ct.bytes,
+                    at_least: false,
                     file: file.clone(),
                 });
             }

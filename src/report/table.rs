@@ -284,6 +284,15 @@ pub(crate) fn write_packets_table(
     writeln!(out, "{t}")
 }
 
+/// A counter, `≥N` when it is a lower bound ([`RuleHits::at_least`]).
+fn at_least(n: u64, lower_bound: bool) -> String {
+    if lower_bound {
+        format!("≥{n}")
+    } else {
+        n.to_string()
+    }
+}
+
 /// Per-rule counters like `iptables -L -vn --line-numbers`: only tables/chains with rules or a
 /// policy; rules that never matched are kept (with 0) so the listing is complete.
 /// With two rulesets (IPv4 and IPv6 side by side), a first column names each rule's file.
@@ -306,8 +315,8 @@ pub(crate) fn rules_table(hits: &[RuleHits]) -> Table {
                         .map(|n| n.to_string())
                         .unwrap_or_else(|| "policy".into()),
                 ),
-                Cell::new(h.packets).set_alignment(CellAlignment::Right),
-                Cell::new(h.bytes).set_alignment(CellAlignment::Right),
+                Cell::new(at_least(h.packets, h.at_least)).set_alignment(CellAlignment::Right),
+                Cell::new(at_least(h.bytes, h.at_least)).set_alignment(CellAlignment::Right),
                 Cell::new(h.line.map(|l| l.to_string()).unwrap_or_default())
                     .set_alignment(CellAlignment::Right),
                 Cell::new(match (&h.text, h.policy) {

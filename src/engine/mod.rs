@@ -213,6 +213,10 @@ pub struct Engine<'r> {
     /// The nat table's destination NATs a connection the host makes may take
     /// ([`nat::LocalDnat`]), found when the first such connection is met.
     local_dnat: std::sync::OnceLock<Vec<nat::LocalDnat>>,
+    /// Rules on the host's way out (OUTPUT, POSTROUTING, user chains) whose target rewrites
+    /// headers that a match of the ruleset reads, with those matches' names
+    /// ([`Engine::rewritten_on_the_way_out`]); found when the first outbound packet is met.
+    egress_rewrites: std::sync::OnceLock<(Vec<(usize, usize, usize)>, Vec<&'static str>)>,
     /// Rules whose counters are lower bounds: a match of theirs fwcheck could not decide was
     /// taken as not matching where the rule's target only observes (a counting rule, `LOG`),
     /// so the verdict stayed certain but the kernel may have counted the packet
@@ -248,6 +252,7 @@ impl Clone for Engine<'_> {
             force_unknown: self.force_unknown,
             local_dnat: self.local_dnat.clone(),
             counter_doubt: self.counter_doubt.clone(),
+            egress_rewrites: self.egress_rewrites.clone(),
         }
     }
 }
@@ -314,6 +319,7 @@ impl<'r> Engine<'r> {
             force_unknown: None,
             local_dnat: std::sync::OnceLock::new(),
             counter_doubt: Default::default(),
+            egress_rewrites: std::sync::OnceLock::new(),
         }
     }
 
@@ -659,6 +665,70 @@ impl<'r> Engine<'r> {
         (l.src_mac == Some([0; 6]) && l.dst_mac == Some([0; 6])) || self.env.iface_of(pkt) == "lo"
     }
 
+    /// A capture shows what the host sends as it leaves, after OUTPUT and POSTROUTING: a
+    /// header a `TTL`, `HL`, `TOS`, `DSCP`, `TCPMSS` or `ECN` rule on that way rewrote shows
+    /// its new value, while the rules before it read the old one, which the capture does not
+    /// keep. `Some(why)` when such a rule may have made `pkt` (its protocol fits and the
+    /// value it sets is the packet's) and a match of the ruleset reads that header.
+    fn rewritten_on_the_way_out(&self, pkt: &Packet) -> Option<String> {
+        use crate::ruleset::model::Action;
+        let rs = self.rs;
+        let (rules, readers) = self.egress_rewrites.get_or_init(|| {
+            let mut readers: Vec<&'static str> = rs
+                .tables
+                .iter()
+                .flat_map(|t| &t.chains)
+                .flat_map(|c| &c.rules)
+                .flat_map(|r| &r.matches)
+                .map(|m| m.module.name())
+                .collect();
+            readers.sort_unstable();
+            readers.dedup();
+            let mut rules = Vec::new();
+            for (ti, t) in rs.tables.iter().enumerate() {
+                for (ci, c) in t.chains.iter().enumerate() {
+                    if c.hook.is_some_and(|h| !matches!(h, Hook::Output | Hook::Postrouting)) {
+                        continue;
+                    }
+                    for (ri, r) in c.rules.iter().enumerate() {
+                        if let Action::Target(t) = &r.action {
+                            if matches!(t.name(), "TTL" | "HL" | "TOS" | "DSCP" | "TCPMSS" | "ECN")
+                            {
+                                rules.push((ti, ci, ri));
+                            }
+                        }
+                    }
+                }
+            }
+            (rules, readers)
+        });
+        for &(ti, ci, ri) in rules {
+            let (t, c) = (&rs.tables[ti], &rs.tables[ti].chains[ci]);
+            let r = &c.rules[ri];
+            let Action::Target(target) = &r.action else {
+                continue;
+            };
+            if r.proto.is_some_and(|(p, inv)| (p == pkt.proto) == inv) {
+                continue;
+            }
+            let Some(read_by) = target.rewrote(pkt) else {
+                continue;
+            };
+            if let Some(m) = read_by.iter().find(|m| readers.binary_search(m).is_ok()) {
+                return Some(format!(
+                    "sent by the host and captured as it left: {} {}'s {} (line {}) may have \
+                     rewritten what -m {m} reads, and the rules before it saw the value it \
+                     had, which the capture does not keep",
+                    t.kind,
+                    c.name,
+                    target.name(),
+                    rs.line_of(r.span)
+                ));
+            }
+        }
+        None
+    }
+
     /// A packet received with one of the host's own addresses as source, after PREROUTING:
     /// IPv4's input route refuses it (`fib_validate_source`: a local source is martian unless
     /// `accept_local`); what IPv6 does with it is not modelled, so its verdict is uncertain.
@@ -867,6 +937,9 @@ impl<'r> Engine<'r> {
             undecided: Vec::new(),
             stack_error: None,
         };
+        if matches!(direction, Direction::Out | Direction::Local) && hc.uncertain.is_none() {
+            hc.uncertain = self.rewritten_on_the_way_out(pkt);
+        }
         let mut cur = Cow::Borrowed(pkt);
         let end = if direction == Direction::In && stage != Stage::Whole {
             hc.indev = if pkt.dst.is_loopback() {

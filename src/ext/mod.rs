@@ -451,6 +451,14 @@ pub trait Target: Debug + Send + Sync + TargetClone + Any {
     fn nat_spec(&self) -> Option<NatSpec> {
         None
     }
+    /// For a target rewriting packet headers in place (`TTL`, `HL`, `TOS`, `DSCP`, `TCPMSS`,
+    /// `ECN`): whether `pkt`, as a capture shows it after the rewrite, may be what this target
+    /// made, and the names of the matches that read what it rewrites (what rules before it
+    /// saw is then not known). `None` for any other target, or when it cannot have (a set
+    /// value the packet does not carry).
+    fn rewrote(&self, _pkt: &crate::packet::Packet) -> Option<&'static [&'static str]> {
+        None
+    }
     /// The name printed after `-j` (differs from [`Target::name`] only for unknown targets).
     fn display_name(&self) -> &str {
         self.name()

@@ -83,6 +83,9 @@ impl Target for Dscp {
     fn save(&self, out: &mut String) {
         let _ = write!(out, " --set-dscp {:#04x}", self.dscp);
     }
+    fn rewrote(&self, pkt: &crate::packet::Packet) -> Option<&'static [&'static str]> {
+        (pkt.tos >> 2 == self.dscp).then_some(&["tos", "dscp", "u32"][..])
+    }
     fn apply(&self, cx: &mut EvalCtx<'_>) -> TargetVerdict {
         let new = apply_dscp(cx.skb.tos, self.dscp);
         if new != cx.skb.tos {

@@ -143,6 +143,9 @@ impl Target for Ecn {
             let _ = write!(out, " --ecn-ip-ect {}", self.ip_ect);
         }
     }
+    fn rewrote(&self, _pkt: &crate::packet::Packet) -> Option<&'static [&'static str]> {
+        Some(&["ecn", "tos", "dscp", "tcp", "u32"])
+    }
     fn apply(&self, cx: &mut EvalCtx<'_>) -> TargetVerdict {
         if self.operation & SET_IP != 0 && cx.skb.tos & 3 != self.ip_ect {
             let new = (cx.skb.tos & !3) | self.ip_ect;

@@ -120,6 +120,12 @@ impl Target for Tcpmss {
             None => out.push_str(" --clamp-mss-to-pmtu"),
         }
     }
+    fn rewrote(&self, pkt: &crate::packet::Packet) -> Option<&'static [&'static str]> {
+        let mss = pkt.tcp()?.options.mss?;
+        self.mss
+            .is_none_or(|m| m == mss)
+            .then_some(&["tcpmss", "u32", "string"][..])
+    }
     fn apply(&self, cx: &mut EvalCtx<'_>) -> TargetVerdict {
         let p = cx.pkt;
         if p.proto != 6 || p.frag.offset != 0 {

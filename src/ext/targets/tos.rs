@@ -133,6 +133,9 @@ impl Target for Tos {
     fn save(&self, out: &mut String) {
         let _ = write!(out, " --set-tos {:#04x}/{:#04x}", self.value, self.mask);
     }
+    fn rewrote(&self, _pkt: &crate::packet::Packet) -> Option<&'static [&'static str]> {
+        Some(&["tos", "dscp", "ecn", "u32"])
+    }
     fn apply(&self, cx: &mut EvalCtx<'_>) -> TargetVerdict {
         let new = apply_tos(cx.skb.tos, self.value, self.mask);
         if new != cx.skb.tos {

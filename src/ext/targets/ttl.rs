@@ -125,6 +125,9 @@ impl Target for Ttl {
         };
         let _ = write!(out, " --{p}-{m} {}", self.value);
     }
+    fn rewrote(&self, pkt: &crate::packet::Packet) -> Option<&'static [&'static str]> {
+        (self.mode != Mode::Set || pkt.ttl == self.value).then_some(&["ttl", "hl", "u32"][..])
+    }
     fn apply(&self, cx: &mut EvalCtx<'_>) -> TargetVerdict {
         let new = apply_ttl(cx.skb.ttl, self.mode, self.value);
         cx.skb.set_ttl(cx.pkt, new);

@@ -216,13 +216,17 @@ pub struct Engine<'r> {
     /// Rules on the host's way out (OUTPUT, POSTROUTING, user chains) whose target rewrites
     /// headers that a match of the ruleset reads, with those matches' names
     /// ([`Engine::rewritten_on_the_way_out`]); found when the first outbound packet is met.
-    egress_rewrites: std::sync::OnceLock<(Vec<(usize, usize, usize)>, Vec<&'static str>)>,
+    egress_rewrites: std::sync::OnceLock<EgressRewrites>,
     /// Rules whose counters are lower bounds: a match of theirs fwcheck could not decide was
     /// taken as not matching where the rule's target only observes (a counting rule, `LOG`),
     /// so the verdict stayed certain but the kernel may have counted the packet
     /// (`[table][chain][rule]` as for `counters`).
     pub(crate) counter_doubt: std::collections::BTreeSet<(usize, usize, usize)>,
 }
+
+/// The rules that rewrite headers on the host's way out (`[table][chain][rule]`), and the
+/// names of the ruleset's matches, sorted ([`Engine::rewritten_on_the_way_out`]).
+type EgressRewrites = (Vec<(usize, usize, usize)>, Vec<&'static str>);
 
 /// A fork: the same state, to run a packet another way. The classifier's indexes are not
 /// copied (they only save time; a fork walks the chains rule by rule until it builds its own).
@@ -687,7 +691,9 @@ impl<'r> Engine<'r> {
             let mut rules = Vec::new();
             for (ti, t) in rs.tables.iter().enumerate() {
                 for (ci, c) in t.chains.iter().enumerate() {
-                    if c.hook.is_some_and(|h| !matches!(h, Hook::Output | Hook::Postrouting)) {
+                    if c.hook
+                        .is_some_and(|h| !matches!(h, Hook::Output | Hook::Postrouting))
+                    {
                         continue;
                     }
                     for (ri, r) in c.rules.iter().enumerate() {

@@ -30,10 +30,13 @@ enum Msg {
     End(ReadStats, CaptureInterfaces),
 }
 
-/// Whether a second core is there to run a helper thread (`sched_getaffinity`: a process
-/// pinned to one CPU has none). Without one, work stays on the calling thread.
+/// Whether a second core is free to run a helper thread: there is one (`sched_getaffinity`: a
+/// process pinned to one CPU has none), and the caller is not a worker of a rayon pool with a
+/// thread per core, which already keeps every core busy (`fleet` replays one host per core;
+/// `fleet --jobs 1` leaves the other free). Otherwise work stays on the calling thread.
 pub(crate) fn second_core() -> bool {
-    std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    cores > 1 && (rayon::current_thread_index().is_none() || rayon::current_num_threads() < cores)
 }
 
 /// A capture's frames, read and decoded on a helper thread when a second core is there (see

@@ -4,7 +4,7 @@ cd "$(dirname "$0")"; source ../lib/lib.sh; source ../lib/host.sh; H=hunt1v-h; P
 host_up
 nsx $P iptables -A OUTPUT -p tcp --sport 40000:41999 --tcp-flags RST RST -j DROP
 nsx $H iptables-restore < rules
-nsx $H python3 srv.py & SP=$!; sleep 0.3
+nsx $H python3 ../lib/echo_halfclose.py & SP=$!; sleep 0.3
 start_tcpdump $H h0 capture.pcap
 for s in min_sf min_badsyn; do echo "== $s"; nsx $P python3 raw2.py $s; sleep 0.3; done
 sleep 0.5; nsx $H iptables-save -c > kernel.save

@@ -3,7 +3,7 @@
 //! engine on the other). Frames arrive in capture order, so everything downstream is exactly
 //! what iterating the [`CaptureReader`] in place gives; on a machine with one core it is that.
 //!
-//! Memory stays bounded: batches of [`BATCH`] frames, at most [`IN_FLIGHT`] of them between
+//! Memory stays bounded: batches of `BATCH` frames, at most `IN_FLIGHT` of them between
 //! the threads, their buffers sent back for reuse. A packet's bytes are a shared range of the
 //! reader's buffer ([`crate::packet::SharedBytes`]), so nothing per packet is allocated on one
 //! thread and freed on the other. Dropping the reader early stops the decoding thread at its

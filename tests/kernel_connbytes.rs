@@ -21,7 +21,7 @@
 mod kernel_harness;
 mod oracle_common;
 
-use fwcheck::compare::{compare, compare_with_reload};
+use fwcheck::compare::compare_with_reload;
 use fwcheck::lint::load_str;
 use fwcheck::oracle::Pacing;
 use fwcheck::ruleset::ParseOptions;
@@ -88,16 +88,7 @@ fn counts_by_direction_mode_and_table() {
         901,
         &[0x62; 20],
     ));
-    let loaded = load_str("connbytes.rules", RULES, ParseOptions::default());
-    assert!(!loaded.has_errors(), "{}", loaded.render_diagnostics(false));
-    let cmp = compare(
-        &loaded,
-        decoded(frames),
-        host_sim(),
-        Pacing::AsFastAsPossible,
-    )
-    .expect("compare");
-    assert_eq!(cmp.mismatches, 0, "{}", cmp.render(true));
+    let cmp = compared_on_host("connbytes.rules", RULES, frames);
     let v = verdicts(&cmp);
     let per: Vec<&str> = (0..5).map(|i| &v[i * 8..i * 8 + 8]).collect();
     // Port 81: the client's third packet (its first data segment).

@@ -6,10 +6,6 @@
 mod kernel_harness;
 mod oracle_common;
 
-use fwcheck::compare::compare;
-use fwcheck::lint::load_str;
-use fwcheck::oracle::Pacing;
-use fwcheck::ruleset::ParseOptions;
 use oracle_common::*;
 
 const RULES: &str = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
@@ -25,16 +21,7 @@ fn udp(port: u16, len: usize, id: u16) -> Vec<u8> {
 
 /// The kernel's verdicts (`A`/`D`) and whether fwcheck was certain of each frame's.
 fn run(frames: Vec<Vec<u8>>) -> (String, Vec<bool>) {
-    let loaded = load_str("quota.rules", RULES, ParseOptions::default());
-    assert!(!loaded.has_errors(), "{}", loaded.render_diagnostics(false));
-    let cmp = compare(
-        &loaded,
-        decoded(frames),
-        host_sim(),
-        Pacing::AsFastAsPossible,
-    )
-    .expect("compare");
-    assert_eq!(cmp.mismatches, 0, "{}", cmp.render(true));
+    let cmp = compared_on_host("quota.rules", RULES, frames);
     let v = kernel_and_rule(&cmp)
         .into_iter()
         .map(|(k, _)| if k == "ACCEPT" { 'A' } else { 'D' })

@@ -178,6 +178,29 @@ struct Request {
     which: u32,
 }
 
+impl Request {
+    /// The request of conversation `proto`, `local` (the host's address and port), `remote`:
+    /// `which` of it without conntrack, the conversation itself with (`tracked`).
+    fn new(
+        proto: u8,
+        local: (IpAddr, u16),
+        remote: (IpAddr, u16),
+        tracked: bool,
+        which: u32,
+    ) -> Self {
+        Request {
+            key: Key {
+                proto,
+                local: local.0,
+                lport: local.1,
+                remote: remote.0,
+                rport: remote.1,
+            },
+            which: if tracked { 0 } else { which },
+        }
+    }
+}
+
 /// A request arriving at the host (`Some` for the packets that open a conversation: a TCP
 /// SYN, an echo request, a UDP datagram conntrack calls NEW — not the answer to a query the
 /// host sent). `tracked`: conntrack runs (the conversation is the request).
@@ -189,16 +212,13 @@ fn request_of(p: &Packet, ctstate: Option<CtLabel>, tracked: bool) -> Option<Req
         L4::Icmpv6(i) if i.icmp_type == 128 => (i.id, 0, i.seq as u32),
         _ => return None,
     };
-    Some(Request {
-        key: Key {
-            proto: p.proto,
-            local: p.dst,
-            lport,
-            remote: p.src,
-            rport,
-        },
-        which: if tracked { 0 } else { which },
-    })
+    Some(Request::new(
+        p.proto,
+        (p.dst, lport),
+        (p.src, rport),
+        tracked,
+        which,
+    ))
 }
 
 /// The request a packet the host sends may answer: with conntrack, any packet of the
@@ -216,16 +236,13 @@ fn answered_by(p: &Packet, tracked: bool) -> Option<Request> {
         L4::Icmpv6(i) if i.icmp_type == 129 => (i.id, 0, i.seq as u32),
         _ => return None,
     };
-    Some(Request {
-        key: Key {
-            proto: p.proto,
-            local: p.src,
-            lport,
-            remote: p.dst,
-            rport,
-        },
-        which: if tracked { 0 } else { which },
-    })
+    Some(Request::new(
+        p.proto,
+        (p.src, lport),
+        (p.dst, rport),
+        tracked,
+        which,
+    ))
 }
 
 impl Answers {

@@ -638,11 +638,10 @@ impl<'r> Engine<'r> {
         if let Some(t) = cooked_type(&pkt.link) {
             return t.is_some_and(|t| t != crate::packet::PktType::Outgoing);
         }
-        if self.looped_back(pkt) {
-            return false;
-        }
         let macs = &self.env.host.macs;
-        !macs.is_empty() && pkt.link.src_mac.is_some_and(|m| !macs.contains(&m))
+        !macs.is_empty()
+            && pkt.link.src_mac.is_some_and(|m| !macs.contains(&m))
+            && !self.looped_back(pkt)
     }
 
     /// The frame was addressed to the host (a Linux cooked header's PACKET_HOST, or one of the
@@ -653,11 +652,10 @@ impl<'r> Engine<'r> {
         if let Some(t) = cooked_type(&pkt.link) {
             return t == Some(crate::packet::PktType::Host);
         }
-        if self.looped_back(pkt) {
-            return false;
-        }
         let macs = &self.env.host.macs;
-        !macs.is_empty() && pkt.link.dst_mac.is_some_and(|m| macs.contains(&m))
+        !macs.is_empty()
+            && pkt.link.dst_mac.is_some_and(|m| macs.contains(&m))
+            && !self.looped_back(pkt)
     }
 
     /// A frame of the loopback device (`tcpdump -i lo`: Ethernet-framed, both link addresses

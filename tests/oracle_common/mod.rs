@@ -488,3 +488,24 @@ pub fn kernel_and_rule(cmp: &fwcheck::compare::Comparison) -> Vec<(&'static str,
         })
         .collect()
 }
+
+/// `rules` (named `name`, which must load without errors) and `packets` through the kernel and
+/// through fwcheck as the host, as fast as possible: the comparison, with no certain verdict
+/// differing from the kernel's.
+pub fn compared_on_host<B: AsRef<[u8]>>(
+    name: &str,
+    rules: &str,
+    packets: impl IntoIterator<Item = B>,
+) -> fwcheck::compare::Comparison {
+    let loaded = fwcheck::lint::load_str(name, rules, fwcheck::ruleset::ParseOptions::default());
+    assert!(!loaded.has_errors(), "{}", loaded.render_diagnostics(false));
+    let cmp = fwcheck::compare::compare(
+        &loaded,
+        decoded(packets),
+        host_sim(),
+        fwcheck::oracle::Pacing::AsFastAsPossible,
+    )
+    .expect("compare");
+    assert_eq!(cmp.mismatches, 0, "{}", cmp.render(true));
+    cmp
+}

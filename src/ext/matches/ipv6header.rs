@@ -183,21 +183,25 @@ impl Match for Ipv6header {
         let a = &args[0];
         let mut flags = 0;
         for part in a.text.split(',') {
-            let Some(n) = header_number(part) else {
-                return Err(bad(
-                    a.span,
-                    format!("unknown header `{part}' specified"),
-                    "hop, dst, route, frag, auth, esp, none, prot (comma-separated)",
-                ));
-            };
-            let Some((_, f)) = FLAGS.iter().find(|(p, _)| *p == n) else {
-                return Err(bad(
-                    a.span,
-                    format!("unknown header `{n}' specified"),
-                    "hop, dst, route, frag, auth, esp, none, prot (comma-separated)",
-                ));
-            };
-            flags |= f;
+            let flag = header_number(part)
+                .ok_or_else(|| part.to_string())
+                .and_then(|n| {
+                    FLAGS
+                        .iter()
+                        .find(|(p, _)| *p == n)
+                        .map(|&(_, f)| f)
+                        .ok_or_else(|| n.to_string())
+                });
+            match flag {
+                Ok(f) => flags |= f,
+                Err(name) => {
+                    return Err(bad(
+                        a.span,
+                        format!("unknown header `{name}' specified"),
+                        "hop, dst, route, frag, auth, esp, none, prot (comma-separated)",
+                    ))
+                }
+            }
         }
         self.flags = flags;
         self.invert = invert;

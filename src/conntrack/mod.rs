@@ -82,7 +82,7 @@ pub mod status {
 
 /// A conntrack tuple. For ICMP, `sport` holds the echo id and `dport` holds `type << 8 | code`
 /// (as `tuple.src.u.icmp.id` / `tuple.dst.u.icmp.{type,code}`); generic protocols use 0.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Tuple {
     pub src: IpAddr,
     pub dst: IpAddr,
@@ -91,6 +91,34 @@ pub struct Tuple {
     pub dport: u16,
     /// Conntrack zone (`CT --zone`), part of every lookup.
     pub zone: u16,
+}
+
+/// Hashed as whole words (the addresses' bits, then protocol, ports and zone in one word):
+/// the per-packet lookup's key, where the derived field-by-field hash cost a write per byte
+/// array, length and discriminant. Equal tuples hash equally; a v4 and a v6 address with the
+/// same low bits still differ in the last word's family bit.
+impl std::hash::Hash for Tuple {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        let v6 = |a: &IpAddr| match a {
+            IpAddr::V4(a) => (false, u32::from(*a) as u128),
+            IpAddr::V6(a) => (true, u128::from(*a)),
+        };
+        let ((s6, s), (d6, d)) = (v6(&self.src), v6(&self.dst));
+        if s6 || d6 {
+            h.write_u128(s);
+            h.write_u128(d);
+        } else {
+            h.write_u64((s as u64) << 32 | d as u64);
+        }
+        h.write_u64(
+            (self.proto as u64) << 48
+                | (self.sport as u64) << 32
+                | (self.dport as u64) << 16
+                | self.zone as u64
+                | (s6 as u64) << 56
+                | (d6 as u64) << 57,
+        );
+    }
 }
 
 impl Tuple {

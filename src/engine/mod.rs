@@ -120,7 +120,11 @@ pub(crate) struct HookCtx {
     pub skb: Skb,
     pub(crate) trace_on: bool,
     pub trace: Vec<TraceEvent>,
-    pub uncertain: Option<String>,
+    /// Why the verdict is uncertain (the first cause met), set through the methods below.
+    why_uncertain: Option<String>,
+    /// What made it uncertain, for the address doubt the packet leaves (see
+    /// [`crate::ext::DoubtSource`]): `None` while it is certain.
+    doubt_src: Option<crate::ext::DoubtSource>,
     /// The decision to report if the packet is accepted: filter's, else the last table's.
     pub accepted: Option<TableResult>,
     /// A connection created for this packet, confirmed if it survives.
@@ -137,18 +141,44 @@ pub(crate) struct HookCtx {
 }
 
 impl HookCtx {
+    /// The verdict is uncertain because of rule `r`: `why`.
     fn uncertain(&mut self, rs: &Ruleset, r: RuleRef, why: &str) {
-        if self.uncertain.is_none() {
+        self.uncertain_from(rs, r, why, crate::ext::DoubtSource::Any);
+    }
+
+    /// The verdict is uncertain because of rule `r` (`src`: the match whose answer fwcheck
+    /// could not decide, when that is all).
+    fn uncertain_from(
+        &mut self,
+        rs: &Ruleset,
+        r: RuleRef,
+        why: &str,
+        src: crate::ext::DoubtSource,
+    ) {
+        self.note_uncertain(src, || {
             let t = &rs.tables.iter().find(|t| t.kind == r.table).expect("table");
             let c = &t.chains[r.chain];
-            self.uncertain = Some(format!(
+            format!(
                 "{} {} #{} (line {}): {why}",
                 r.table,
                 c.name,
                 r.rule + 1,
                 rs.line_of(c.rules[r.rule].span)
-            ));
-        }
+            )
+        });
+    }
+
+    /// The verdict is uncertain: `why` (kept if it is the first cause).
+    fn note_uncertain(&mut self, src: crate::ext::DoubtSource, why: impl FnOnce() -> String) {
+        self.why_uncertain.get_or_insert_with(why);
+        self.doubt_src = Some(match self.doubt_src {
+            None => src,
+            Some(s) => s.and(src),
+        });
+    }
+
+    fn is_uncertain(&self) -> bool {
+        self.why_uncertain.is_some()
     }
 }
 
@@ -509,13 +539,15 @@ impl<'r> Engine<'r> {
                     .host
                     .joined(dev, pkt.dst, &self.env.hosts, self.opts.router, noarp);
             if joined != crate::host::Joined::Yes {
-                if joined == crate::host::Joined::Unknown && hc.uncertain.is_none() {
-                    hc.uncertain = Some(format!(
-                        "whether the host joined {} on {dev} is unknown, taken as not joined \
+                if joined == crate::host::Joined::Unknown {
+                    hc.note_uncertain(DoubtSource::Any, || {
+                        format!(
+                            "whether the host joined {} on {dev} is unknown, taken as not joined \
                          (say --join {dev}={} or --join none, or give `ip -j maddr` in \
                          --host-config)",
-                        pkt.dst, pkt.dst
-                    ));
+                            pkt.dst, pkt.dst
+                        )
+                    });
                 }
                 if hc.trace_on {
                     hc.trace.push(TraceEvent::Note {
@@ -582,7 +614,7 @@ impl<'r> Engine<'r> {
                 Some(in_mtu) if pkt.ip_len > in_mtu && in_mtu <= mtu => return None,
                 Some(in_mtu) if pkt.ip_len <= in_mtu => {}
                 _ => {
-                    hc.uncertain.get_or_insert_with(|| {
+                    hc.note_uncertain(DoubtSource::Any, || {
                         "longer than the output interface's MTU: a GRO super-packet whose \
                          segments may fit, or a packet the router refuses (the input \
                          interface's MTU and the segment size are not known)"
@@ -741,7 +773,7 @@ impl<'r> Engine<'r> {
             return None;
         }
         if pkt.family == crate::packet::Family::V6 {
-            hc.uncertain.get_or_insert_with(|| {
+            hc.note_uncertain(DoubtSource::Any, || {
                 "an IPv6 packet from one of the host's own addresses, received from outside: \
                  what the input route does with it is not modelled"
                     .into()
@@ -927,7 +959,8 @@ impl<'r> Engine<'r> {
             }),
             trace_on: self.opts.trace,
             trace: Vec::new(),
-            uncertain: behind.map(|ns| {
+            doubt_src: behind.map(|_| DoubtSource::Any),
+            why_uncertain: behind.map(|ns| {
                 format!(
                     "its time stamp is {:.3} s before an earlier frame's: run at that later \
                      time, not when the host handled it (timeouts, limit, recent may differ)",
@@ -941,8 +974,10 @@ impl<'r> Engine<'r> {
             undecided: Vec::new(),
             stack_error: None,
         };
-        if matches!(direction, Direction::Out | Direction::Local) && hc.uncertain.is_none() {
-            hc.uncertain = self.rewritten_on_the_way_out(pkt);
+        if matches!(direction, Direction::Out | Direction::Local) && !hc.is_uncertain() {
+            if let Some(why) = self.rewritten_on_the_way_out(pkt) {
+                hc.note_uncertain(DoubtSource::Any, || why);
+            }
         }
         let mut cur = Cow::Borrowed(pkt);
         let end = if direction == Direction::In && stage != Stage::Whole {
@@ -963,7 +998,7 @@ impl<'r> Engine<'r> {
         };
         out.trace = std::mem::take(&mut hc.trace);
         out.undecided = std::mem::take(&mut hc.undecided);
-        if let Some(u) = hc.uncertain.take() {
+        if let Some(u) = hc.why_uncertain.take() {
             out.certain = false;
             out.reason = Some(u);
         }
@@ -1000,6 +1035,7 @@ impl<'r> Engine<'r> {
         // What the reply did (OUTPUT's counters, its captured copy) rests on the kernel's ICMP
         // rate limit, whose state was uncertain.
         if let Some(why) = reply_doubt {
+            hc.doubt_src = Some(DoubtSource::Any);
             if out.certain {
                 out.certain = false;
                 out.reason = Some(format!("the ICMP error it causes may not leave: {why}"));
@@ -1022,6 +1058,17 @@ impl<'r> Engine<'r> {
         if let Attach::Ct { id, .. } = hc.skb.ct {
             self.conntrack.release(id);
         }
+        // What put an uncertain packet in doubt, for the address-keyed state below: only one
+        // match's undecided answers, or more (the connection's state, left uncertain by an
+        // earlier packet, too: then it may not even have reached that match in the kernel).
+        let doubt_src = match hc.doubt_src {
+            Some(s @ DoubtSource::Match(_))
+                if !(self.ct_active && self.taint.cause(pkt).is_some()) =>
+            {
+                s
+            }
+            _ => DoubtSource::Any,
+        };
         // Uncertainty through state: an uncertain verdict leaves its connection's state
         // uncertain, and every later packet of it inherits the doubt, with the original cause.
         if self.ct_active {
@@ -1056,8 +1103,8 @@ impl<'r> Engine<'r> {
         }
         // An uncertain verdict: what this packet did to address-keyed state is uncertain too.
         if !out.certain && self.slot_base.has_stateful() {
-            self.ext.doubt.mark(pkt.src);
-            self.ext.doubt.mark(pkt.dst);
+            self.ext.doubt.mark_from(pkt.src, doubt_src);
+            self.ext.doubt.mark_from(pkt.dst, doubt_src);
             // And so is what it did to `limit` buckets, unless the traversal already said so
             // when it met the match it could not decide.
             if hc.unknowns == 0 {
@@ -1284,18 +1331,20 @@ impl<'r> Engine<'r> {
             let r = self.run_table(TableKind::Nat, hook, pkt, hc)?;
             // The capture shows the host's new connection after nat OUTPUT: to a DNAT's
             // target, its socket may have addressed it elsewhere.
-            if hook == Hook::Output && info == CtInfo::New && hc.uncertain.is_none() {
+            if hook == Hook::Output && info == CtInfo::New && !hc.is_uncertain() {
                 let local_dnat = self.local_dnat.get_or_init(|| nat::LocalDnat::of(self.rs));
                 if let Some(d) = local_dnat.iter().find(|d| d.covers(pkt)) {
-                    hc.uncertain = Some(format!(
-                        "the host's connection to {}, where nat OUTPUT's DNAT (line {}) sends \
+                    hc.note_uncertain(DoubtSource::Any, || {
+                        format!(
+                            "the host's connection to {}, where nat OUTPUT's DNAT (line {}) sends \
                          connections addressed elsewhere (a published port on one of its own \
                          addresses): a capture shows it after that translation, so what its \
                          socket addressed, and what the nat rules and --ctstate DNAT saw, is \
                          not known",
-                        pkt.dst,
-                        d.line()
-                    ));
+                            pkt.dst,
+                            d.line()
+                        )
+                    });
                 }
             }
             let iface = self.env.iface_of(pkt);
@@ -1307,9 +1356,7 @@ impl<'r> Engine<'r> {
             match r.verdict {
                 TableVerdict::Nat(spec) => {
                     if let Err(why) = nat::setup(self, id, spec, manip, hook, pkt, &dev, hc.now) {
-                        if hc.uncertain.is_none() {
-                            hc.uncertain = Some(format!("NAT: {why}"));
-                        }
+                        hc.note_uncertain(DoubtSource::Any, || format!("NAT: {why}"));
                     }
                 }
                 // nf_nat_alloc_null_binding: no rule bound it, yet a source manipulation
@@ -1325,9 +1372,9 @@ impl<'r> Engine<'r> {
                         persistent: false,
                     };
                     if let Err(why) = nat::setup(self, id, null, manip, hook, pkt, &dev, hc.now) {
-                        if hc.uncertain.is_none() {
-                            hc.uncertain = Some(format!("NAT (no rule, a unique reply): {why}"));
-                        }
+                        hc.note_uncertain(DoubtSource::Any, || {
+                            format!("NAT (no rule, a unique reply): {why}")
+                        });
                     }
                 }
                 TableVerdict::Accept => {}
@@ -1391,6 +1438,7 @@ impl<'r> Engine<'r> {
             }
         }
         if let Some(why) = h.uncertain {
+            hc.doubt_src = Some(DoubtSource::Any);
             if out.certain {
                 out.certain = false;
                 out.reason = Some(format!("conntrack helper: {why}"));
@@ -1438,7 +1486,7 @@ impl<'r> Engine<'r> {
         if r.new.is_some() {
             hc.ct_new = r.new;
             if let Some(why) = doubt {
-                hc.uncertain.get_or_insert(format!("conntrack: {why}"));
+                hc.note_uncertain(DoubtSource::Any, || format!("conntrack: {why}"));
             }
         }
         out.ctstate = Some(label(r.attach));
@@ -1465,9 +1513,7 @@ impl<'r> Engine<'r> {
             });
         }
         if let Some(why) = r.uncertain {
-            if hc.uncertain.is_none() {
-                hc.uncertain = Some(format!("conntrack: {why}"));
-            }
+            hc.note_uncertain(DoubtSource::Any, || format!("conntrack: {why}"));
         } else if let Some(why) = r.invalid {
             out.reason
                 .get_or_insert_with(|| format!("conntrack: INVALID ({why})"));
@@ -1583,7 +1629,8 @@ impl<'r> Engine<'r> {
             },
             trace_on: false,
             trace: Vec::new(),
-            uncertain: None,
+            why_uncertain: None,
+            doubt_src: None,
             accepted: None,
             ct_new: None,
             unknowns: 0,
@@ -1623,7 +1670,7 @@ impl<'r> Engine<'r> {
                     },
                     decision: Some(decision),
                     ctstate: scratch.ctstate,
-                    certain: hc.uncertain.is_none(),
+                    certain: !hc.is_uncertain(),
                 },
             );
         }

@@ -6,7 +6,7 @@ use super::{Engine, HookCtx};
 use crate::engine::outcome::{Decision, RuleRef};
 use crate::engine::trace::{match_check, Check, Clause, TraceEvent};
 use crate::engine::EvalCtx;
-use crate::ext::{Backend, MatchResult, NatSpec, RejectReply, TargetVerdict};
+use crate::ext::{Backend, DoubtSource, MatchResult, NatSpec, RejectReply, TargetVerdict};
 use crate::packet::Packet;
 use crate::ruleset::model::{Action, Hook, Policy, Rule, TableKind};
 
@@ -175,6 +175,8 @@ pub(crate) const MAX_TRACE_EVENTS: usize = 4096;
 /// ended with `alt` (`None` when that cannot be told without running the rule's target).
 struct Pending {
     rule: RuleRef,
+    /// The match instance that could not be decided.
+    slot: usize,
     why: &'static str,
     alt: Option<TableVerdict>,
     /// Its number among the packet's undecidable matches.
@@ -279,7 +281,7 @@ impl Engine<'_> {
         let r = self.run_table_inner(kind, hook, pkt, hc, &mut pending);
         for p in pending {
             if r.is_none() || p.alt != r.map(|r| r.verdict) {
-                hc.uncertain(self.rs, p.rule, p.why);
+                hc.uncertain_from(self.rs, p.rule, p.why, DoubtSource::Match(p.slot));
                 hc.undecided.push(super::Undecided {
                     k: p.k,
                     rule: p.rule,
@@ -382,13 +384,13 @@ impl Engine<'_> {
             }
             if steps > MAX_STEPS {
                 // An internal limit, not the kernel's: whatever is reported, it is a guess.
-                if hc.uncertain.is_none() {
-                    hc.uncertain = Some(format!(
+                hc.note_uncertain(DoubtSource::Any, || {
+                    format!(
                         "fwcheck's traversal limit ({MAX_STEPS} rule visits for one packet in \
                          {kind} {}) was hit; the kernel's verdict is not known",
                         hook.chain_name()
-                    ));
-                }
+                    )
+                });
                 return Some(TableResult {
                     verdict: TableVerdict::Drop,
                     decision: Decision::Stack("rule traversal did not end"),
@@ -545,18 +547,18 @@ impl Engine<'_> {
             if let Some((why, k)) = unknown {
                 // In the kernel this packet may go another way from here, and update the
                 // address-keyed state (recent, hashlimit, connlimit) differently.
+                let slot = base + failed.unwrap_or(0);
                 if self.slot_base.has_stateful() {
-                    self.ext.doubt.mark(pkt.src);
-                    self.ext.doubt.mark(pkt.dst);
-                    self.ext.doubt.mark_limits(
-                        hc.now,
-                        hc.now_ns,
-                        Some(base + failed.unwrap_or(0)),
-                        pkt.frame,
-                    );
+                    let src = DoubtSource::Match(slot);
+                    self.ext.doubt.mark_from(pkt.src, src);
+                    self.ext.doubt.mark_from(pkt.dst, src);
+                    self.ext
+                        .doubt
+                        .mark_limits(hc.now, hc.now_ns, Some(slot), pkt.frame);
                 }
                 pending.push(Pending {
                     rule: rref,
+                    slot,
                     why,
                     alt: plain_verdict(&rule.action),
                     k,

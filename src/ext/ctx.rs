@@ -314,11 +314,36 @@ const DOUBT_CAP: usize = 65_536;
 /// is in doubt (more uncertain verdicts, never a wrong certain one).
 #[derive(Debug, Default, Clone)]
 pub struct Doubt {
-    addrs: std::collections::HashSet<std::net::IpAddr>,
+    /// Each address with what put it in doubt.
+    addrs: HashMap<std::net::IpAddr, DoubtSource>,
     saturated: bool,
     /// The last time a packet met a match fwcheck could not decide, or got an uncertain
     /// verdict: from then on every `limit` bucket may hold another credit in the kernel.
     limits: LimitDoubt,
+}
+
+/// What put an address in doubt.
+///
+/// `Match(slot)`: only the answers of match instance `slot` that fwcheck could not decide. A
+/// match whose state keeps every possible answer itself (hashlimit's buckets, kept per clock
+/// phase) is not in doubt over those, as long as it is the only rule using that state; any
+/// other match keyed by the address is. `Any`: something else too (another match, an uncertain
+/// connection state, time stamps out of order, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DoubtSource {
+    Match(usize),
+    Any,
+}
+
+impl DoubtSource {
+    /// Both causes.
+    pub fn and(self, o: DoubtSource) -> DoubtSource {
+        if self == o {
+            self
+        } else {
+            DoubtSource::Any
+        }
+    }
 }
 
 /// When `limit` buckets last fell in doubt (`Doubt::mark_limits`).
@@ -387,7 +412,16 @@ impl Doubt {
     }
 
     pub fn mark(&mut self, a: std::net::IpAddr) {
-        if self.saturated || self.addrs.contains(&a) {
+        self.mark_from(a, DoubtSource::Any);
+    }
+
+    /// Put `a` in doubt, because of `src`.
+    pub fn mark_from(&mut self, a: std::net::IpAddr, src: DoubtSource) {
+        if self.saturated {
+            return;
+        }
+        if let Some(s) = self.addrs.get_mut(&a) {
+            *s = s.and(src);
             return;
         }
         if self.addrs.len() >= DOUBT_CAP {
@@ -395,7 +429,7 @@ impl Doubt {
             self.addrs = Default::default();
             return;
         }
-        self.addrs.insert(a);
+        self.addrs.insert(a, src);
     }
 
     pub fn is_empty(&self) -> bool {
@@ -405,12 +439,18 @@ impl Doubt {
     /// Whether state keyed by `a` under the prefix mask `mask` (as a 128-bit number, IPv4 in
     /// the low 32 bits) may hold another address's doubt.
     pub fn covers(&self, a: std::net::IpAddr, mask: u128) -> bool {
+        self.covers_but(a, mask, None)
+    }
+
+    /// [`Doubt::covers`], leaving out the doubt raised only by match instance `slot` itself.
+    pub fn covers_but(&self, a: std::net::IpAddr, mask: u128, slot: Option<usize>) -> bool {
         if self.saturated {
             return true;
         }
         if self.addrs.is_empty() {
             return false;
         }
+        let counts = |s: &DoubtSource| slot.is_none_or(|m| *s != DoubtSource::Match(m));
         let num = |x: std::net::IpAddr| match x {
             std::net::IpAddr::V4(v) => u32::from(v) as u128,
             std::net::IpAddr::V6(v) => u128::from(v),
@@ -421,12 +461,17 @@ impl Doubt {
             u128::MAX
         };
         if mask & full == full {
-            return self.addrs.contains(&a);
+            return self.addrs.get(&a).is_some_and(counts);
         }
         let k = num(a) & mask;
         self.addrs
             .iter()
-            .any(|&d| d.is_ipv4() == a.is_ipv4() && num(d) & mask == k)
+            .any(|(&d, s)| d.is_ipv4() == a.is_ipv4() && num(d) & mask == k && counts(s))
+    }
+
+    /// Whether anything but match instance `slot`'s own undecided answers raised a doubt.
+    pub fn any_but(&self, slot: usize) -> bool {
+        self.saturated || self.addrs.values().any(|s| *s != DoubtSource::Match(slot))
     }
 }
 

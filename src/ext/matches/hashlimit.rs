@@ -11,7 +11,12 @@
 //! the largest power of two ≤ 2⁶⁴/(HZ·86400), `user2credits` scaled by 10⁶, a new key starts with
 //! full credit `user2credits(avg·burst)`; every packet refills `(now − prev)·CPJ` (capped) and
 //! takes `user2credits(avg)` when it can: then the result is "under the limit" (matches for
-//! `-upto`, not for `-above`). Keys are the selected header fields, addresses masked with the
+//! `-upto`, not for `-above`). The refill counts whole jiffies, and where the kernel's clock
+//! ticks between two captured packets is not known: each entry keeps a state per range of
+//! the clock's phase ([`PHASES`]), and a result every phase agrees on is certain; one they
+//! disagree on (packets a few milliseconds apart near the rate) is `Unknown`. The doubt such
+//! an answer leaves on its addresses does not make this rule's later answers uncertain when
+//! it is the only rule using the table (its states already hold every answer). Keys are the selected header fields, addresses masked with the
 //! prefix lengths; ports for TCP, UDP, UDP-Lite, SCTP, DCCP (and the SPI halves for ESP/AH)
 //! from the raw header, 0 for other protocols; a packet too short for them is hot-dropped.
 //! Every hit sets the entry's expiry to `now + expire`. Expired entries are only removed by the
@@ -215,10 +220,23 @@ enum Kind {
     },
 }
 
-/// The bucket of one key (`dsthash_ent` rateinfo).
+/// The kernel's jiffies at capture time `t` ns are `⌊(t·HZ + φ) / PHASES⌋` for a phase
+/// φ ∈ [0, PHASES) of its clock that no capture shows. Two packets 2 ms apart at HZ 250 are
+/// in one jiffy for some φ and in two for the others, and a bucket near its rate refills by
+/// whole jiffies: so a bucket's state is kept per range of φ ([`Bucket::lo`]..[`Bucket::hi`]),
+/// and a result is certain only when it is the same for every φ.
+const PHASES: u128 = 1_000_000_000;
+
+/// The bucket of one key (`dsthash_ent` rateinfo), for the clock phases `lo..hi`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Bucket {
+    /// `rateinfo.prev` in jiffies, set from [`Bucket::prev_at`] for the phase being stepped.
     pub prev: u64,
+    /// When `prev` was last set, as `t·HZ` (t the capture time in ns; see [`PHASES`]).
+    prev_at: u128,
+    /// The clock phases this state is possible for: `lo..hi` within `0..PHASES`.
+    lo: u32,
+    hi: u32,
     pub credit: u64,
     pub(crate) credit_cap: u64,
     pub cost: u64,
@@ -239,6 +257,9 @@ impl Bucket {
         let (avg, burst) = (cfg.avg, cfg.burst);
         let mut b = Bucket {
             prev: now,
+            prev_at: 0,
+            lo: 0,
+            hi: PHASES as u32,
             credit: 0,
             credit_cap: 0,
             cost: 0,
@@ -280,6 +301,63 @@ impl Bucket {
             b.cost = user2credits(avg, hz);
         }
         b
+    }
+
+    /// A bucket created by a packet at `t·HZ = at` (`rateinfo_init`), for every phase.
+    fn created(cfg: &Hashlimit, hz: u32, now: u64, at: u128) -> Bucket {
+        Bucket {
+            prev_at: at,
+            ..Bucket::new(cfg, hz, now)
+        }
+    }
+
+    /// The same state, whatever phases each is kept for.
+    fn same_state(&self, o: &Bucket) -> bool {
+        let plain = |b: &Bucket| Bucket {
+            lo: 0,
+            hi: 0,
+            prev: 0,
+            ..*b
+        };
+        plain(self) == plain(o)
+    }
+
+    /// This state split where the jiffies of `prev_at` or of `at` change with the phase: in
+    /// each piece both are the same jiffy for every phase.
+    fn pieces(&self, at: u128) -> impl Iterator<Item = Bucket> + '_ {
+        let cut = |x: u128| (PHASES - x % PHASES) as u32;
+        let (mut a, mut b) = (cut(at), cut(self.prev_at));
+        if a > b {
+            (a, b) = (b, a);
+        }
+        let mut bounds = [self.lo, a, b, self.hi];
+        for x in &mut bounds[1..3] {
+            *x = (*x).clamp(self.lo, self.hi);
+        }
+        (0..3).filter_map(move |i| {
+            (bounds[i] < bounds[i + 1]).then_some(Bucket {
+                lo: bounds[i],
+                hi: bounds[i + 1],
+                ..*self
+            })
+        })
+    }
+
+    /// [`Bucket::step`] at capture time `t·HZ = at`, for the phases of this piece (made by
+    /// [`Bucket::pieces`]: one jiffy for `prev_at` and one for `at` over all of them).
+    fn step_at(&mut self, at: u128, hz: u32, len: u64) -> bool {
+        // The kernel's clock never goes back (a frame stamped earlier runs at the later time).
+        let at = at.max(self.prev_at);
+        let jiffies = |x: u128| ((x + self.lo as u128) / PHASES) as u64;
+        let now = jiffies(at);
+        self.prev = jiffies(self.prev_at);
+        let under = self.step(now, hz, len);
+        // rateinfo_recalc moved `prev` to now (or now is still prev's jiffy).
+        if self.prev == now {
+            self.prev_at = at;
+        }
+        self.prev = 0;
+        under
     }
 
     /// `rateinfo_recalc` then the test of `hashlimit_mt_common` for a packet of `len` bytes
@@ -341,6 +419,37 @@ impl Bucket {
     }
 }
 
+/// One packet at capture time `t·HZ = at` through every state an entry may be in, each split
+/// where the clock's phase changes its jiffies ([`Bucket::pieces`]); equal states are merged,
+/// kept for the hull of their phases (a superset: never a missed possibility). Returns
+/// whether some state found the packet under the limit, and whether some found it over.
+fn step_states(
+    states: &mut Vec<Bucket>,
+    at: u128,
+    expires: u64,
+    hz: u32,
+    len: u64,
+) -> (bool, bool) {
+    let (mut under, mut over) = (false, false);
+    let mut next: Vec<Bucket> = Vec::with_capacity(states.len());
+    for b in states.drain(..) {
+        for mut p in b.pieces(at) {
+            p.expires = expires;
+            if p.step_at(at, hz, len) {
+                under = true;
+            } else {
+                over = true;
+            }
+            match next.iter_mut().find(|q| q.same_state(&p)) {
+                Some(q) => (q.lo, q.hi) = (q.lo.min(p.lo), q.hi.max(p.hi)),
+                None => next.push(p),
+            }
+        }
+    }
+    *states = next;
+    (under, over)
+}
+
 /// A named table (`xt_hashlimit_htable`), parameters from the first rule loaded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Table {
@@ -349,6 +458,9 @@ pub struct Table {
     /// Jiffies of the last sweep of certainly-collected entries (`htable_gc` runs every
     /// `gcinterval`; between sweeps such entries are treated as absent when met).
     pub(crate) last_sweep: Option<u64>,
+    /// The rules loaded with this table (`htable_find_get`'s users): with one, the table's
+    /// alternatives are all that rule's undecided answers could have changed.
+    pub(crate) users: u32,
 }
 
 /// Most states one key may be in before its results are given up as unknown.
@@ -778,7 +890,9 @@ impl Match for Hashlimit {
             cfg: self.clone(),
             entries: HashMap::new(),
             last_sweep: None,
-        });
+            users: 0,
+        })
+        .users += 1;
     }
     fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
         let key = self.table_key();
@@ -803,26 +917,29 @@ impl Match for Hashlimit {
 
 impl Hashlimit {
     /// Whether the bucket this packet is counted in may differ from the kernel's: its key's
-    /// address is in doubt (or the key has no address: one bucket for every packet).
+    /// address is in doubt (or the key has no address: one bucket for every packet). Doubt
+    /// raised only by this rule's own undecided answers does not count when it is the
+    /// table's only rule: the entries keep a state for each answer (per clock phase, or
+    /// collected or not) already.
     fn in_doubt(&self, cx: &EvalCtx<'_>, key: &str) -> bool {
         let d = &cx.ext.doubt;
         if d.is_empty() {
             return false;
         }
-        let cfg = cx
+        let table = cx
             .ext
             .named
             .get(key)
-            .and_then(|b| b.as_any().downcast_ref::<Table>())
-            .map_or(self, |t| &t.cfg);
+            .and_then(|b| b.as_any().downcast_ref::<Table>());
+        let cfg = table.map_or(self, |t| &t.cfg);
+        let own = table.is_some_and(|t| t.users == 1).then_some(cx.slot);
         let v4 = !cfg.v6;
         if cfg.mode & (HASH_SIP | HASH_DIP) == 0 {
-            return true;
+            return own.is_none_or(|s| d.any_but(s));
         }
-        (cfg.mode & HASH_SIP != 0
-            && d.covers(cx.pkt.src, crate::ext::Doubt::prefix_mask(v4, cfg.srcmask)))
-            || (cfg.mode & HASH_DIP != 0
-                && d.covers(cx.pkt.dst, crate::ext::Doubt::prefix_mask(v4, cfg.dstmask)))
+        let covered = |a, plen| d.covers_but(a, crate::ext::Doubt::prefix_mask(v4, plen), own);
+        (cfg.mode & HASH_SIP != 0 && covered(cx.pkt.src, cfg.srcmask))
+            || (cfg.mode & HASH_DIP != 0 && covered(cx.pkt.dst, cfg.dstmask))
     }
 
     /// `hashlimit_mt_common` on the named table.
@@ -836,6 +953,7 @@ impl Hashlimit {
                 cfg: first,
                 entries: HashMap::new(),
                 last_sweep: None,
+                users: 0,
             })
             .cfg
             .clone();
@@ -853,6 +971,7 @@ impl Hashlimit {
             cfg: cfg.clone(),
             entries: HashMap::new(),
             last_sweep: None,
+            users: 0,
         });
         // Entries expired more than one GC interval ago are certainly gone. They are swept
         // once per GC interval (and when the table is full), and treated as gone when met in
@@ -871,8 +990,9 @@ impl Hashlimit {
         } else if t.entries.get(&key).is_some_and(gone) {
             t.entries.remove(&key);
         }
+        let at = cx.now_ns as u128 * hz as u128;
         let fresh = || {
-            let mut b = Bucket::new(&cfg, hz, now);
+            let mut b = Bucket::created(&cfg, hz, now, at);
             b.expires = now + expire_j;
             b
         };
@@ -881,7 +1001,7 @@ impl Hashlimit {
                 return MatchResult::HotDrop;
             }
             let mut b = fresh();
-            let u = b.step(now, hz, len);
+            let u = b.step_at(at, hz, len);
             t.entries.insert(
                 key,
                 Entry {
@@ -892,29 +1012,24 @@ impl Hashlimit {
             return under(self, u);
         };
         // An expired entry may have been collected already: then this packet starts afresh.
-        if e.alternatives.iter().any(|b| now >= b.expires) {
+        let collected = e.alternatives.iter().any(|b| now >= b.expires);
+        if collected {
             e.alternatives.push(fresh());
         }
-        let mut results = Vec::with_capacity(e.alternatives.len());
-        let mut next: Vec<Bucket> = Vec::with_capacity(e.alternatives.len());
-        for mut b in e.alternatives.drain(..) {
-            b.expires = now + expire_j;
-            results.push(b.step(now, hz, len));
-            if !next.contains(&b) {
-                next.push(b);
-            }
-        }
-        if next.len() > MAX_ALTERNATIVES {
-            next.truncate(MAX_ALTERNATIVES);
+        let (under_some, over_some) = step_states(&mut e.alternatives, at, now + expire_j, hz, len);
+        if e.alternatives.len() > MAX_ALTERNATIVES {
+            e.alternatives.truncate(MAX_ALTERNATIVES);
             e.lost = true;
         }
-        e.alternatives = next;
-        if e.lost || results.iter().any(|u| *u != results[0]) {
-            return MatchResult::Unknown(
-                "hashlimit entry expired: whether garbage collection removed it yet depends on timing",
-            );
+        if e.lost || (under_some && over_some) {
+            return MatchResult::Unknown(if collected {
+                "hashlimit entry expired: whether garbage collection removed it yet depends on timing"
+            } else {
+                "hashlimit refills credit per jiffy: whether this packet is under the rate depends \
+                 on where the kernel's clock ticked between the captured packets"
+            });
         }
-        under(self, results[0])
+        under(self, under_some)
     }
 }
 
@@ -953,6 +1068,45 @@ mod tests {
         let passed = (0..9).filter(|_| b.step(100, hz, 60)).count();
         assert_eq!(passed, 7);
         assert!(!b.step(100 + hz as u64, hz, 60));
+    }
+
+    /// Each packet's answers over every clock phase (under the limit, over it), as
+    /// `eval_bucket` steps an entry's states; and the states left.
+    fn answers(cfg: &Hashlimit, hz: u32, times_ns: &[u64]) -> (Vec<(bool, bool)>, Vec<Bucket>) {
+        let at = |t: u64| t as u128 * hz as u128;
+        let mut states = vec![Bucket::created(cfg, hz, 0, at(times_ns[0]))];
+        let out = times_ns
+            .iter()
+            .map(|&t| step_states(&mut states, at(t), 0, hz, 60))
+            .collect();
+        (out, states)
+    }
+
+    #[test]
+    fn clock_phase() {
+        // 100/s, burst 1, HZ 250: a packet costs 2.5 jiffies of credit.
+        let mut cfg = new().as_any().downcast_ref::<Hashlimit>().unwrap().clone();
+        (cfg.avg, cfg.burst) = (SCALE / 100, 1);
+        let ms = 1_000_000;
+        // 11 ms after the first: 2 or 3 whole jiffies have passed, by the phase; the third
+        // comes 30 ms later, when every phase has refilled the bucket.
+        let (a, _) = answers(&cfg, 250, &[0, 11 * ms, 41 * ms]);
+        assert_eq!(a, [(true, false), (true, true), (true, false)]);
+        // 4 ms: one jiffy or two, never enough.
+        let (a, _) = answers(&cfg, 250, &[0, 4 * ms]);
+        assert_eq!(a, [(true, false), (false, true)]);
+        // At HZ 1000 a jiffy is 1 ms: 11 ms is 10 or 11 jiffies, 10 ms of credit either way
+        // more than a packet's; 9.5 ms is 9 or 10, and 10 is one packet's credit exactly.
+        let (a, _) = answers(&cfg, 1000, &[0, 11 * ms]);
+        assert_eq!(a, [(true, false), (true, false)]);
+        let (a, _) = answers(&cfg, 1000, &[0, 9 * ms + ms / 2]);
+        assert_eq!(a, [(true, false), (true, true)]);
+        // A state split by the phase merges again once every phase has refilled the bucket.
+        let (_, states) = answers(&cfg, 250, &[0, 11 * ms]);
+        assert_eq!(states.len(), 2, "{states:?}");
+        let (_, states) = answers(&cfg, 250, &[0, 11 * ms, 200 * ms]);
+        assert_eq!(states.len(), 1, "{states:?}");
+        assert_eq!((states[0].lo, states[0].hi), (0, PHASES as u32));
     }
 
     #[test]

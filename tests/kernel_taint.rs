@@ -200,6 +200,36 @@ fn uncertainty_follows_nth_counters() {
     assert!(why.contains("nth"), "{why}");
 }
 
+/// The same through an ICMP echo: the host's ping leaves by an owner rule fwcheck cannot
+/// decide; the reply carries the request's id, finds its connection (ESTABLISHED in the
+/// kernel) and must inherit the doubt (before, fwcheck keyed the doubt by the request's id on
+/// one end only, and called the reply a certain DROP: a reply without a request, NEW).
+fn uncertainty_follows_an_echo() {
+    let rules = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT DROP [0:0]\n\
+-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+-A OUTPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+-A OUTPUT -p icmp -m owner --uid-owner 0 -j ACCEPT\n\
+COMMIT\n";
+    let frames = [ping4(HOST, CLIENT, false, 1), ping4(CLIENT, HOST, true, 1)];
+    let loaded = load_str("echo.rules", rules, ParseOptions::default());
+    assert!(!loaded.has_errors());
+    let cmp = compare(
+        &loaded,
+        decoded(&frames),
+        host_sim(),
+        Pacing::AsFastAsPossible,
+    )
+    .expect("compare");
+    assert_eq!(cmp.mismatches, 0, "{}", cmp.render(true));
+    let kernel: Vec<_> = cmp.frames.iter().map(|f| f.kernel).collect();
+    assert_eq!(kernel, [Some("ACCEPT"); 2], "{}", cmp.render(true));
+    for f in &cmp.frames {
+        assert_eq!(f.status, Status::Uncertain, "{}", f.line());
+    }
+    let why = cmp.frames[1].fwcheck_reason.as_deref().unwrap_or("");
+    assert!(why.contains("frame 1 was uncertain"), "{why}");
+}
+
 fn ip4(s: &str) -> std::net::Ipv4Addr {
     s.parse().unwrap()
 }
@@ -209,5 +239,6 @@ kernel_tests!(
     socket_owner_makes_owner_exact,
     uncertainty_follows_recent_lists,
     uncertainty_follows_limit_buckets,
-    uncertainty_follows_nth_counters
+    uncertainty_follows_nth_counters,
+    uncertainty_follows_an_echo
 );

@@ -36,15 +36,16 @@ fn key(proto: u8, a: (IpAddr, u16), b: (IpAddr, u16)) -> FlowKey {
 }
 
 /// The flow a packet belongs to, as conntrack would look it up; an ICMP error belongs to the
-/// flow it quotes.
+/// flow it quotes. An ICMP query and its reply carry the same id, which both ends of the key
+/// take (`icmp_pkt_to_tuple` / `icmp_invert_tuple`): the reply finds its request's doubt.
 fn flow_of(p: &Packet) -> Option<FlowKey> {
     match &p.l4 {
         L4::Icmp(i) | L4::Icmpv6(i) => {
             if let Some(q) = i.inner.as_deref() {
-                let (sp, dp) = q.ports.or(q.icmp.map(|(_, _, id)| (id, 0)))?;
+                let (sp, dp) = q.ports.or(q.icmp.map(|(_, _, id)| (id, id)))?;
                 return Some(key(q.proto, (q.src, sp), (q.dst, dp)));
             }
-            Some(key(p.proto, (p.src, i.id), (p.dst, 0)))
+            Some(key(p.proto, (p.src, i.id), (p.dst, i.id)))
         }
         _ => {
             let (sp, dp) = p.ports()?;
@@ -197,6 +198,32 @@ mod tests {
             }),
             ..Packet::default()
         }
+    }
+
+    #[test]
+    fn an_echo_reply_shares_its_requests_doubt() {
+        use crate::packet::IcmpInfo;
+        let (a, b) = (
+            IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2)),
+            IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
+        );
+        let echo = |src, dst, icmp_type, id| Packet {
+            src,
+            dst,
+            proto: 1,
+            l4: L4::Icmp(IcmpInfo {
+                icmp_type,
+                code: 0,
+                id,
+                seq: 1,
+                inner: None,
+            }),
+            ..Packet::default()
+        };
+        let mut t = Taint::default();
+        t.mark(&echo(a, b, 8, 7), "statistic");
+        assert!(t.cause(&echo(b, a, 0, 7)).is_some());
+        assert!(t.cause(&echo(b, a, 0, 8)).is_none());
     }
 
     #[test]

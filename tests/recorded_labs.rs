@@ -39,7 +39,18 @@
 //! * `docker-loopback` (`args`: the pcapng naming `lo`; `pcap.args`: tcpdump's own Ethernet
 //!   capture of lo, link addresses zero, no interface name; `host.args`: without `--router`):
 //!   the host's connections to itself cross OUTPUT and then INPUT, never PREROUTING's nat
-//!   (Docker's DNAT of the published port does not apply to 127.0.0.1).
+//!   (Docker's DNAT of the published port does not apply to 127.0.0.1);
+//! * `forward-reject-reset`: a router's `REJECT --reject-with tcp-reset` in FORWARD sends the
+//!   reset from the rejected packet's destination (`nf_reject_iphdr_put`), not from its own
+//!   address: an egress rule allowing only the router's addresses drops it, and the captured
+//!   reset (which looks forwarded) is REJECT's reply, counted once;
+//! * `router-scan-dnat`: scans (SYN, FIN, NULL, XMAS, ACK, UDP) of a router with port forwards
+//!   and REJECTs: a reset or ICMP error about a DNATed packet leaves translated back (the
+//!   client's address and port, the quoted packet too: `nf_nat_icmp_reply_translation`) and
+//!   is still recognised as REJECT's reply;
+//! * `router-icmp-nat`, `router-icmp-replydir`: the router's own ICMP errors (time exceeded,
+//!   fragmentation needed, port unreachable) about packets of DNATed and MASQUERADEd
+//!   connections, in both directions, quote the packet as the other side sent it.
 //!
 //! One lab's outcome depends on timing no capture shows, so it is checked packet by packet
 //! instead: `hashlimit-phase` (a hashlimit refilling by jiffies, datagrams 2 ms apart near its
@@ -196,6 +207,26 @@ fn docker_loopback_ethernet() {
 #[test]
 fn docker_loopback_host() {
     replay_case("docker-loopback", "host.args");
+}
+
+#[test]
+fn forward_reject_reset() {
+    replay("forward-reject-reset");
+}
+
+#[test]
+fn router_scan_dnat() {
+    replay("router-scan-dnat");
+}
+
+#[test]
+fn router_icmp_nat() {
+    replay("router-icmp-nat");
+}
+
+#[test]
+fn router_icmp_replydir() {
+    replay("router-icmp-replydir");
 }
 
 /// hashlimit's bucket is refilled by whole jiffies (`rateinfo_recalc`), and where the kernel's

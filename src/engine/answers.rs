@@ -351,6 +351,22 @@ impl Answers {
     /// What a captured outbound packet is, if it is one of the two kinds of answer
     /// (`tracked`: conntrack runs).
     pub fn outbound(&mut self, pkt: &Packet, now_ns: u64, tracked: bool) -> Option<Recognised> {
+        if let Some(r) = self.reject_reply(pkt, now_ns) {
+            return Some(r);
+        }
+        if self.dead == 0 {
+            return None;
+        }
+        let req = answered_by(pkt, tracked)?;
+        match self.requests.get(&req) {
+            Some(&(Some(to_frame), _)) => Some(Recognised::NotSent { to_frame }),
+            _ => None,
+        }
+    }
+
+    /// A reply REJECT (or the stack) sent, if `pkt` is one: on a router also a reset from the
+    /// rejected packet's destination, which looks forwarded.
+    pub fn reject_reply(&mut self, pkt: &Packet, now_ns: u64) -> Option<Recognised> {
         while let Some(&(t, sig)) = self.reply_order.front() {
             if now_ns.saturating_sub(t) <= REPLY_WINDOW_NS {
                 break;
@@ -367,13 +383,6 @@ impl Answers {
                 }
             }
         }
-        if self.dead == 0 {
-            return None;
-        }
-        let req = answered_by(pkt, tracked)?;
-        match self.requests.get(&req) {
-            Some(&(Some(to_frame), _)) => Some(Recognised::NotSent { to_frame }),
-            _ => None,
-        }
+        None
     }
 }

@@ -904,8 +904,13 @@ impl<'r> Engine<'r> {
                 }
             }
         }
-        if recognise && direction == Direction::Out {
-            match self.answers.outbound(pkt, clock.ns, self.ct_active) {
+        if recognise && matches!(direction, Direction::Out | Direction::Forward) {
+            let recognised = if direction == Direction::Out {
+                self.answers.outbound(pkt, clock.ns, self.ct_active)
+            } else {
+                self.answers.reject_reply(pkt, clock.ns)
+            };
+            match recognised {
                 Some(answers::Recognised::RejectReply(r)) => {
                     out.verdict = Some(r.verdict);
                     out.decision = r.decision;
@@ -1553,9 +1558,11 @@ impl<'r> Engine<'r> {
         if !self.opts.simulate_replies {
             return (None, None);
         }
-        // `__icmp_send`: the packet's own destination when it was for the host; otherwise the
-        // address the route back to the sender gives (the first host address without routes).
-        let src = if self.is_local(orig.dst) {
+        // A reset comes from the packet's destination, whoever that is (`nf_reject_iphdr_put`,
+        // `nf_reject_ip6hdr_put`: even in FORWARD). `__icmp_send`: the packet's own
+        // destination when it was for the host; otherwise the address the route back to the
+        // sender gives (the first host address without routes).
+        let src = if self.is_local(orig.dst) || reply == crate::ext::RejectReply::TcpReset {
             orig.dst
         } else {
             match self.env.host.source_for(orig.src) {
@@ -1639,13 +1646,32 @@ impl<'r> Engine<'r> {
             stack_error: None,
         };
         let mut scratch = Outcome::unjudged(orig.frame, "");
+        let mut cur = Cow::Owned(rp);
+        let ended = self.traverse(Direction::Out, &mut cur, &mut hc, &mut scratch);
+        // As it leaves, NAT's translation done (a reply to a DNATed packet leaves from the
+        // address the client asked for; an ICMP error's quoted packet is translated too).
         let sig = self
             .opts
             .recognise_answers
-            .then(|| answers::ReplySig::of(&rp))
-            .flatten();
-        let mut cur = Cow::Owned(rp);
-        let ended = self.traverse(Direction::Out, &mut cur, &mut hc, &mut scratch);
+            .then(|| answers::ReplySig::of(&cur))
+            .flatten()
+            .map(|sig| match (sig, attach) {
+                (
+                    answers::ReplySig::IcmpError {
+                        src,
+                        dst,
+                        kind,
+                        quoted,
+                    },
+                    Attach::Ct { id, info },
+                ) => answers::ReplySig::IcmpError {
+                    src,
+                    dst,
+                    kind,
+                    quoted: nat::quoted_as_sent(&self.conntrack, id, info.dir(), quoted),
+                },
+                (sig, _) => sig,
+            });
         if let Some(id) = hc.ct_new {
             if ended.is_none() {
                 self.conntrack.confirm(id, now);

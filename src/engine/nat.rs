@@ -233,6 +233,43 @@ pub fn setup(
     }
 }
 
+/// The packet quoted by an ICMP error the host sends about connection `id` (the error in
+/// direction `dir`), as it leaves: `nf_nat_icmp_reply_translation` at OUTPUT (the DST manip's
+/// hook: the quoted source) and at POSTROUTING (the SRC manip's: the quoted destination) turns
+/// it back into the packet as the other side saw it, where the connection is NATed that way.
+/// (The outer header is [`manip_packet`]'s, as for any packet of the connection.)
+pub(crate) fn quoted_as_sent(
+    ct: &Conntrack,
+    id: CtId,
+    dir: CtDir,
+    quoted: (IpAddr, IpAddr, u8, Option<(u16, u16)>),
+) -> (IpAddr, IpAddr, u8, Option<(u16, u16)>) {
+    let Some(e) = ct.get(id) else { return quoted };
+    let t = e.tuple[if dir == CtDir::Original { 1 } else { 0 }];
+    let (mut src, mut dst, proto, mut ports) = quoted;
+    for manip in [Manip::Dst, Manip::Src] {
+        let mut bit = manip.nat_bit();
+        if dir == CtDir::Reply {
+            bit ^= status::SRC_NAT | status::DST_NAT;
+        }
+        if e.status & bit == 0 {
+            continue;
+        }
+        // `nf_nat_ipv4_manip_pkt(…, &ct->tuplehash[!dir].tuple, !manip)` on the quoted header.
+        match manip {
+            Manip::Dst => {
+                src = t.src;
+                ports = ports.map(|(_, d)| (t.sport, d));
+            }
+            Manip::Src => {
+                dst = t.dst;
+                ports = ports.map(|(s, _)| (s, t.dport));
+            }
+        }
+    }
+    (src, dst, proto, ports)
+}
+
 /// `nf_nat_packet`: rewrite the packet's addresses/ports for this hook's manipulation.
 pub(crate) fn manip_packet(
     ct: &Conntrack,

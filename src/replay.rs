@@ -832,7 +832,7 @@ impl<'r> Replayer<'r> {
         let checksums = opts.env.checksums;
         let alternatives = opts.alternatives;
         let engine = Engine::new(rs, opts);
-        let make = || {
+        let make = |tracked: bool| {
             Defragmenter::with_config(DefragConfig {
                 ipv4_timeout: t
                     .get(crate::conntrack::FRAG4_TIMEOUT)
@@ -842,14 +842,15 @@ impl<'r> Replayer<'r> {
                     .saturating_mul(1_000_000_000),
                 ipv4_high_thresh: high,
                 ipv6_high_thresh: high,
+                v6_atomic: tracked,
                 ..DefragConfig::default()
             })
         };
         let ct = engine.conntrack_active();
         let mut r = Replayer {
             engine,
-            defrag: ct.then(make),
-            local_defrag: (!ct).then(make),
+            defrag: ct.then(|| make(true)),
+            local_defrag: (!ct).then(|| make(false)),
             first_fragment_skb: HashMap::default(),
             checksums,
             gso: GsoTrains::default(),
@@ -1047,7 +1048,7 @@ impl<'r> Replayer<'r> {
         // Borrowed, not moved: a packet is a few hundred bytes, copied again at every move.
         let reassembled;
         let pkt: &Packet = match self.defrag.as_mut() {
-            Some(d) if pkt.frag.is_fragment() => {
+            Some(d) if d.takes(pkt) => {
                 // Fragment queues expire on the same clock the engine runs on.
                 let out = match now {
                     Some(c) => d.push_at(pkt.clone(), crate::packet::Timestamp(c.ns)),

@@ -138,7 +138,40 @@ fn reassembled_datagrams_have_no_fragment_header() {
     assert_eq!(got.last().map(|g| g.2), Some("ACCEPT"), "{got:?}");
 }
 
+/// An atomic fragment (a Fragment header with offset 0 and M clear): a UDP datagram to port 9.
+fn atomic(id: u32) -> Vec<u8> {
+    let seg = udp_seg(CLIENT6.into(), HOST6.into(), 6000, 9, &[0x5a; 16]);
+    let mut p = vec![17, 0, 0, 0];
+    p.extend_from_slice(&id.to_be_bytes());
+    p.extend_from_slice(&seg);
+    ipv6(CLIENT6, HOST6, 44, &p)
+}
+
+/// With conntrack, `nf_ct_frag6_gather` queues an atomic fragment like any other (it has no
+/// shortcut for them, unlike `ipv6_frag_rcv`): its queue is complete at once, and the rules
+/// see the datagram without its Fragment header, 8 bytes shorter (before, fwcheck kept the
+/// header: a certain DROP by `ipv6header`, where the kernel accepts). Without conntrack the
+/// rules see the header.
+fn atomic_fragments_lose_their_header_to_conntrack() {
+    let tail = "-A INPUT -m length --length 0:64 -j ACCEPT
+                -A INPUT -m ipv6header --header ipv6-frag --soft -j DROP
+COMMIT
+";
+    let frames = [atomic(7)];
+    // 40 + 8 + 8 + 16 = 72 bytes with the header, 64 without.
+    let tracked = format!(
+        "{HEAD}-A INPUT -m conntrack --ctstate INVALID -j DROP
+{tail}"
+    );
+    let got = judged(&run(&tracked, &frames));
+    assert_eq!(got, [("ACCEPT", true, "ACCEPT")], "{tracked}");
+    let plain = format!("{HEAD}{tail}");
+    let got = judged(&run(&plain, &frames));
+    assert_eq!(got, [("DROP", true, "DROP")], "{plain}");
+}
+
 kernel_tests!(
     fragments_meet_the_rules_one_by_one,
-    reassembled_datagrams_have_no_fragment_header
+    reassembled_datagrams_have_no_fragment_header,
+    atomic_fragments_lose_their_header_to_conntrack
 );

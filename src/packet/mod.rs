@@ -119,6 +119,9 @@ pub struct FragInfo {
     pub offset: u16,
     pub(crate) more_fragments: bool,
     pub(crate) dont_fragment: bool,
+    /// IPv6: a Fragment header is present (an atomic fragment has one with offset 0 and M
+    /// clear, and is no fragment by [`FragInfo::is_fragment`]).
+    pub(crate) v6_header: bool,
     /// True when this packet was put back together from several fragments.
     pub reassembled: bool,
     /// Number of fragments it was reassembled from (0 when not reassembled).

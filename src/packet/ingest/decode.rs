@@ -506,6 +506,7 @@ fn decode_v4(
         reassembled: false,
         fragments: 0,
         max_fragment: 0,
+        v6_header: false,
     };
     let protocol = ip.get_next_level_protocol().0;
     let mut pkt = Packet {
@@ -660,6 +661,7 @@ fn decode_v6(
         frag.offset = off;
         frag.more_fragments = mf;
         frag.id = id;
+        frag.v6_header = true;
     }
     let mut pkt = Packet {
         frame: meta.frame,

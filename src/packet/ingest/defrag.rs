@@ -144,6 +144,10 @@ pub(crate) struct DefragConfig {
     pub(crate) ipv4_high_thresh: usize,
     /// `net.netfilter.nf_conntrack_frag6_high_thresh` (4 MiB).
     pub(crate) ipv6_high_thresh: usize,
+    /// Queue IPv6 atomic fragments too, as conntrack's defragmentation does
+    /// (`nf_ct_frag6_gather` has no shortcut for them, unlike `ipv6_frag_rcv`): the queue is
+    /// complete at once and the "reassembled" datagram has lost its Fragment header.
+    pub(crate) v6_atomic: bool,
 }
 
 /// Kernel default of both `*high_thresh` sysctls (`4 * 1024 * 1024`).
@@ -169,6 +173,7 @@ impl Default for DefragConfig {
             ipv4_max_dist: 64,
             ipv4_high_thresh: DEFAULT_HIGH_THRESH,
             ipv6_high_thresh: DEFAULT_HIGH_THRESH,
+            v6_atomic: false,
         }
     }
 }
@@ -535,6 +540,12 @@ impl Defragmenter {
         self.push_at(pkt, ts)
     }
 
+    /// Whether `pkt` goes into a queue: a fragment, or with [`DefragConfig::v6_atomic`] an
+    /// IPv6 atomic fragment.
+    pub fn takes(&self, pkt: &Packet) -> bool {
+        pkt.frag.is_fragment() || (self.cfg.v6_atomic && pkt.frag.v6_header)
+    }
+
     /// [`Defragmenter::push`] on another clock than the capture's: `now` (monotone, any
     /// origin) decides creation and expiry of queues — e.g. the time a real kernel saw the
     /// fragment, when fwcheck is compared with one.
@@ -542,7 +553,7 @@ impl Defragmenter {
         self.now = now;
         self.uncertain = None;
         self.expire(now);
-        if !pkt.frag.is_fragment() || pkt.kernel_drop_reason().is_some() {
+        if !self.takes(&pkt) || pkt.kernel_drop_reason().is_some() {
             return Some(pkt);
         }
         match pkt.family {

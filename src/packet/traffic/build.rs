@@ -358,6 +358,7 @@ pub fn build(spec: &PacketSpec, frame: u64, ts: Timestamp, link: LinkInfo) -> Pa
             reassembled: false,
             fragments: 0,
             max_fragment: 0,
+            v6_header: false,
         },
         ip_checksum_ok: true,
         l4,

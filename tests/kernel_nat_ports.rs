@@ -192,7 +192,29 @@ fn the_null_binding_makes_the_reply_unique() {
     );
 }
 
+/// ICMP echo through MASQUERADE: the id stands for the port (`nf_nat_l4proto_unique_tuple`).
+/// Two inside hosts ping the server with one id: the first keeps it, the second's tuple is
+/// taken and the kernel gives it a random id — uncertain in fwcheck (before, it kept the id
+/// and judged the server's reply to the kernel's id as nobody's). The server's reply with the
+/// first's id is the first connection's, certain: the kernel never hands a tuple in use.
+fn a_taken_icmp_id_is_replaced() {
+    let server = CLIENT;
+    let frames = [
+        ping4("10.0.0.1".parse().unwrap(), server, false, 1),
+        ping4("10.0.0.2".parse().unwrap(), server, false, 2),
+        ping4(server, HOST, true, 1),
+    ];
+    let cmp = through_the_router("masq-icmp.rules", RULES, &frames);
+    let f = &cmp.frames;
+    assert!(f[0].fwcheck_certain, "{}", f[0].line());
+    assert!(!f[1].fwcheck_certain, "{}", f[1].line());
+    let why = f[1].fwcheck_reason.as_deref().unwrap_or("");
+    assert!(why.contains("ICMP id"), "{}", f[1].line());
+    assert!(f[2].fwcheck_certain, "{}", f[2].line());
+}
+
 kernel_tests!(
+    a_taken_icmp_id_is_replaced,
     a_taken_source_port_is_replaced,
     a_port_an_uncertain_packet_may_hold_is_in_doubt,
     the_null_binding_makes_the_reply_unique

@@ -52,8 +52,9 @@
 //!   fragmentation needed, port unreachable) about packets of DNATed and MASQUERADEd
 //!   connections, in both directions, quote the packet as the other side sent it.
 //!
-//! One lab's outcome depends on timing no capture shows, so it is checked packet by packet
-//! instead: `hashlimit-phase` (a hashlimit refilling by jiffies, datagrams 2 ms apart near its
+//! Two labs' outcomes depend on what no capture shows, so they are checked packet by packet
+//! instead: `snat-random-ports` (ports the kernel chose at random: no packet may be a certain
+//! DROP where the kernel dropped none) and `hashlimit-phase` (a hashlimit refilling by jiffies, datagrams 2 ms apart near its
 //! rate): each datagram the server echoed was accepted, and every verdict fwcheck calls
 //! certain must be the kernel's.
 
@@ -227,6 +228,44 @@ fn router_icmp_nat() {
 #[test]
 fn router_icmp_replydir() {
     replay("router-icmp-replydir");
+}
+
+/// A router SNATs to a port range, MASQUERADEs with `--random` and `--to-ports`: the kernel
+/// chose ports fwcheck cannot know. Its outgoing copies (with the kernel's ports) and the
+/// replies to them may be those connections, so they are uncertain; the kernel dropped
+/// nothing at all (its INPUT and FORWARD policies, DROP, count 0), and fwcheck must not call
+/// any packet a certain DROP (before, the replies to the kernel's ports were: "ESTABLISHED,
+/// dropped by INPUT's policy", judged as the router's own connections).
+#[test]
+fn snat_random_ports() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/labs/snat-random-ports");
+    let kernel = kernel_counters(&std::fs::read_to_string(dir.join("kernel.save")).unwrap());
+    let dropped: u64 = kernel
+        .iter()
+        .filter(|(k, c)| k.0 == "filter" && c.text.contains("DROP"))
+        .map(|(_, c)| c.packets)
+        .sum();
+    assert_eq!(dropped, 0);
+    let fw = fwcheck_json(&[
+        dir.join("rules").into_os_string(),
+        "--pcap".into(),
+        dir.join("capture.pcap").into(),
+        "--host-config".into(),
+        dir.join("host.json").into(),
+        "--router".into(),
+    ]);
+    let wrong: Vec<_> = fw
+        .packets
+        .iter()
+        .filter(|p| p["certain"] == true && p["verdict"] == "DROP")
+        .collect();
+    assert!(wrong.is_empty(), "{wrong:#?}");
+    let accepted = fw
+        .packets
+        .iter()
+        .filter(|p| p["certain"] == true && p["verdict"] == "ACCEPT")
+        .count();
+    assert!(accepted > 0);
 }
 
 /// hashlimit's bucket is refilled by whole jiffies (`rateinfo_recalc`), and where the kernel's

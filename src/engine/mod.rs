@@ -476,6 +476,18 @@ impl<'r> Engine<'r> {
         self.policy_counters[table][chain]
     }
 
+    /// Why `pkt`'s connection state (`ctstate`, as the replay found it) may not be the
+    /// kernel's, if it may not: an earlier uncertain packet of its flow, or — for a packet of
+    /// no connection fwcheck knows — a NAT binding whose port the kernel chose at random
+    /// between the same endpoints.
+    fn state_doubt(&self, pkt: &Packet, ctstate: Option<CtLabel>) -> Option<(&str, Option<u64>)> {
+        self.taint.cause(pkt).or_else(|| {
+            matches!(ctstate, None | Some(CtLabel::New | CtLabel::Invalid))
+                .then(|| self.taint.any_port_cause(pkt))
+                .flatten()
+        })
+    }
+
     /// The current time in jiffies for a capture time stamp.
     pub fn jiffies(&mut self, ts_ns: u64) -> u64 {
         // The kernel's clock never goes back: a frame stamped earlier than one before it (a
@@ -1068,7 +1080,7 @@ impl<'r> Engine<'r> {
         // earlier packet, too: then it may not even have reached that match in the kernel).
         let doubt_src = match hc.doubt_src {
             Some(s @ DoubtSource::Match(_))
-                if !(self.ct_active && self.taint.cause(pkt).is_some()) =>
+                if !(self.ct_active && self.state_doubt(pkt, out.ctstate).is_some()) =>
             {
                 s
             }
@@ -1095,7 +1107,11 @@ impl<'r> Engine<'r> {
                 {
                     self.taint.mark_port(pkt);
                 }
-            } else if let Some((cause, frame)) = self.taint.cause(pkt) {
+            } else if let Some((cause, frame)) = self.state_doubt(pkt, out.ctstate) {
+                let cause = cause.to_string();
+                // Its own flow carries the doubt on (when it came through a NAT port the
+                // kernel chose, the flow itself was not marked).
+                self.taint.adopt(pkt, frame, &cause);
                 out.certain = false;
                 out.tainted_by = frame;
                 out.reason = Some(match out.reason.take() {

@@ -44,6 +44,17 @@ fn has_ports(p: u8) -> bool {
     matches!(p, 6 | 17 | 33 | 132 | 136)
 }
 
+/// An ICMP or ICMPv6 query's tuple (echo, timestamp, information, node information…): its
+/// id, in `sport`, is what NAT keeps unique.
+fn is_icmp_query(t: &Tuple) -> bool {
+    let ty = t.icmp_type();
+    match t.proto {
+        1 => matches!(ty, 8 | 13 | 15 | 17 | 0 | 14 | 16 | 18),
+        58 => matches!(ty, 128 | 129 | 139 | 140),
+        _ => false,
+    }
+}
+
 fn addr_count(lo: IpAddr, hi: IpAddr) -> u128 {
     match (lo, hi) {
         (IpAddr::V4(a), IpAddr::V4(b)) => u32::from(b).saturating_sub(u32::from(a)) as u128 + 1,
@@ -151,6 +162,24 @@ pub fn setup(
             Manip::Dst => new.dst = a,
         }
     }
+    // Where the kernel's choice is random, every flow between the peer and the translated
+    // address may be this connection (its copy and replies carry the kernel's port).
+    let random_port = |engine: &mut Engine<'_>, new: &Tuple, why: &str| {
+        let (peer, natted) = match manip {
+            Manip::Src => ((new.dst, new.dport), new.src),
+            Manip::Dst => ((new.src, new.sport), new.dst),
+        };
+        engine
+            .taint
+            .mark_any_port(new.proto, peer, natted, pkt.frame, why);
+    };
+    // nf_nat_l4proto_unique_tuple for ICMP queries: the echo id stands for the port; kept
+    // when no other connection holds the tuple, else chosen at random (from 0 up for DNAT).
+    if is_icmp_query(&curr) && tuple_taken(&engine.conntrack, &new, id, now) {
+        let why = "ICMP id chosen at random by the kernel (another connection holds this one)";
+        uncertain.get_or_insert(why);
+        random_port(engine, &new, why);
+    }
     // Port: keep it when in range and unique; DNAT otherwise walks up from the range start;
     // SNAT starts at a random offset.
     if has_ports(curr.proto) {
@@ -190,7 +219,9 @@ pub fn setup(
         });
         if !keep {
             if manip == Manip::Src || spec.random {
-                uncertain.get_or_insert("port chosen at random by the kernel");
+                let why = "port chosen at random by the kernel";
+                uncertain.get_or_insert(why);
+                random_port(engine, &new, why);
             }
             // nf_nat_l4proto_unique_tuple: at most NF_NAT_MAX_ATTEMPTS (128) ports in a row
             // (from the range start for DNAT; SNAT starts at a random one), then fewer at
@@ -210,10 +241,10 @@ pub fn setup(
                 }
                 if tries >= NF_NAT_MAX_ATTEMPTS {
                     new = cand;
-                    uncertain.get_or_insert(
-                        "no free port among the kernel's first 128 tries: it goes on at random \
-                         ports",
-                    );
+                    let why = "no free port among the kernel's first 128 tries: it goes on at \
+                               random ports";
+                    uncertain.get_or_insert(why);
+                    random_port(engine, &new, why);
                     break;
                 }
                 p += 1;

@@ -106,6 +106,24 @@ pub(crate) struct Taint {
     ports: HashSet<(u8, IpAddr, u16, u16)>,
     /// More than [`CAP`] such ports: every SNAT port choice is in doubt.
     ports_saturated: bool,
+    /// Endpoints whose NAT binding took a port (or ICMP id) the kernel chose at random:
+    /// `(protocol, the peer's address, its port, the translated address)`. Every flow between
+    /// them, on any port of the translated address, may be that connection in the kernel
+    /// (its outgoing copy with the kernel's port, the replies to it).
+    /// With the uncertain frame and the cause in words.
+    any_port: HashMap<(u8, IpAddr, u16, IpAddr), (u64, String)>,
+    /// More than [`CAP`] of them: every flow is in doubt.
+    any_port_saturated: bool,
+}
+
+/// The port a flow's endpoint is known by for [`Taint::any_port`]: an ICMP query's id is the
+/// translated one, on both ends, so it counts for nothing.
+fn peer_port(proto: u8, port: u16) -> u16 {
+    if matches!(proto, 1 | 58) {
+        0
+    } else {
+        port
+    }
 }
 
 impl Taint {
@@ -113,6 +131,15 @@ impl Taint {
     pub fn mark(&mut self, pkt: &Packet, why: &str) {
         let Some(k) = flow_of(pkt) else { return };
         self.insert(k, pkt.frame, why);
+    }
+
+    /// `pkt`'s flow inherits a doubt found for it (`cause`, raised by frame `frame`).
+    pub fn adopt(&mut self, pkt: &Packet, frame: Option<u64>, cause: &str) {
+        let Some(k) = flow_of(pkt) else { return };
+        if self.flows.contains_key(&k) {
+            return;
+        }
+        self.insert_cause(k, frame.unwrap_or(pkt.frame), cause.to_string());
     }
 
     /// The other side of a connection whose state is uncertain: its NAT binding's reply
@@ -137,6 +164,53 @@ impl Taint {
         self.ports.insert((pkt.proto, pkt.dst, dport, sport));
     }
 
+    /// A NAT binding between the peer `peer` (address, port) and the translated address
+    /// `natted` took a port the kernel chooses at random (frame `frame`, for `why`): every
+    /// flow between them is in doubt, whatever port it shows.
+    pub fn mark_any_port(
+        &mut self,
+        proto: u8,
+        peer: (IpAddr, u16),
+        natted: IpAddr,
+        frame: u64,
+        why: &str,
+    ) {
+        if self.any_port_saturated {
+            return;
+        }
+        if self.any_port.len() >= CAP {
+            self.any_port_saturated = true;
+            self.any_port.clear();
+            return;
+        }
+        self.any_port
+            .entry((proto, peer.0, peer_port(proto, peer.1), natted))
+            .or_insert_with(|| (frame, format!("frame {frame} was uncertain ({why})")));
+    }
+
+    /// For a packet of no connection fwcheck knows: the cause, when it may belong to one whose
+    /// port (or ICMP id) the kernel chose at random ([`Taint::mark_any_port`]). A packet of a
+    /// known connection is that connection's in the kernel too: the kernel's choice never
+    /// takes a tuple in use.
+    pub fn any_port_cause(&self, pkt: &Packet) -> Option<(&str, Option<u64>)> {
+        if self.any_port.is_empty() && !self.any_port_saturated {
+            return None;
+        }
+        let (proto, a, b) = flow_of(pkt)?;
+        if self.any_port_saturated {
+            return Some((
+                "more than 65,536 NAT bindings took ports the kernel chooses at random",
+                None,
+            ));
+        }
+        let wild = |p: (IpAddr, u16), natted: IpAddr| {
+            self.any_port
+                .get(&(proto, p.0, peer_port(proto, p.1), natted))
+        };
+        let (frame, why) = wild(a, b.0).or_else(|| wild(b, a.0))?;
+        Some((why, Some(*frame)))
+    }
+
     /// Whether the kernel may hold a binding with source port `sport` towards `dst`/`dport`.
     pub fn port_in_doubt(&self, proto: u8, dst: IpAddr, dport: u16, sport: u16) -> bool {
         self.ports_saturated || self.ports.contains(&(proto, dst, dport, sport))
@@ -146,6 +220,10 @@ impl Taint {
         if self.flows.contains_key(&k) {
             return;
         }
+        self.insert_cause(k, frame, format!("frame {frame} was uncertain ({why})"));
+    }
+
+    fn insert_cause(&mut self, k: FlowKey, frame: u64, cause: String) {
         if self.order.len() >= CAP {
             if let Some(old) = self.order.pop_front() {
                 self.flows.remove(&old);
@@ -154,8 +232,7 @@ impl Taint {
                     .insert(&old);
             }
         }
-        self.flows
-            .insert(k, (frame, format!("frame {frame} was uncertain ({why})")));
+        self.flows.insert(k, (frame, cause));
         self.order.push_back(k);
     }
 

@@ -245,10 +245,12 @@ fn compare_inner(
     other: Option<&Loaded>,
     reload: Option<(&Loaded, u64)>,
     frames: Vec<Result<Packet, PacketProblem>>,
-    sim: SimOptions,
+    mut sim: SimOptions,
     pacing: Pacing,
 ) -> Result<Comparison, CompareError> {
     oracle::available().map_err(CompareError::Unavailable)?;
+    // The oracle's namespace is new: its conntrack table starts empty with the frames.
+    sim.env.conntrack_empty_at_start = true;
     let rs = &loaded.ruleset;
     let reloaded = std::cell::Cell::new(false);
     // With two rulesets, each rule is named with its file.

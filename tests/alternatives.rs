@@ -26,6 +26,7 @@ fn opts(alternatives: u64) -> SimOptions {
     SimOptions {
         env: SimEnv {
             hosts: vec!["203.0.113.10".parse().unwrap()],
+            conntrack_empty_at_start: true,
             ..SimEnv::default()
         },
         alternatives,

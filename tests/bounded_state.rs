@@ -14,6 +14,7 @@ fn engine_with_ct_max(l: &fwcheck::lint::Loaded, ct_max: u32) -> Engine<'_> {
         SimOptions {
             env: SimEnv {
                 hosts: vec![ip(HOST)],
+                conntrack_empty_at_start: true,
                 ..SimEnv::default()
             },
             recognise_answers: false,

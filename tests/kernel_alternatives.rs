@@ -58,6 +58,8 @@ fn traced(rules: &str, frames: &[Vec<u8>]) -> (fwcheck::lint::Loaded, Vec<Traced
     let opts = SimOptions {
         env: SimEnv {
             hosts: host(),
+            // The oracle's namespace starts with an empty conntrack table.
+            conntrack_empty_at_start: true,
             ..SimEnv::default()
         },
         ..SimOptions::default()

@@ -80,6 +80,8 @@ fn capture_verdicts_match_the_kernel() {
                 env: SimEnv {
                     hosts: vec![ip(HOST)],
                     backend,
+                    // The oracle's namespace starts with an empty conntrack table.
+                    conntrack_empty_at_start: true,
                     ..SimEnv::default()
                 },
                 recognise_answers: false,

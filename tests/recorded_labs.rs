@@ -68,6 +68,19 @@ use lab_common::*;
 /// `kernel=FILE` name other files than `rules` and `kernel.save`, `--pcap FILE` another capture
 /// than `capture.pcapng`/`capture.pcap`; files are the lab's own, or `../lib/…`).
 fn replay_case(lab: &str, case: &str) {
+    let (fw, kernel) = run_case(lab, case);
+    if let Err(t) = compare(&kernel, &fw.counters) {
+        panic!(
+            "{lab} ({case}): fwcheck's counters differ from the kernel's:\n{t}\n{}",
+            frames_of_differing(&kernel, &fw)
+        );
+    }
+    assert_eq!(fw.summary["uncertain"], 0, "{lab} ({case}): {}", fw.summary);
+}
+
+/// fwcheck's JSON for lab `lab` with the options of its case file `case`, and the kernel's
+/// counters.
+fn run_case(lab: &str, case: &str) -> (FwRun, Vec<(Key, Counter)>) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data/labs")
         .join(lab);
@@ -97,13 +110,7 @@ fn replay_case(lab: &str, case: &str) {
     let fw = fwcheck_json(&args);
     let kernel = kernel_counters(&read(&kernel));
     assert!(!kernel.is_empty());
-    if let Err(t) = compare(&kernel, &fw.counters) {
-        panic!(
-            "{lab} ({case}): fwcheck's counters differ from the kernel's:\n{t}\n{}",
-            frames_of_differing(&kernel, &fw)
-        );
-    }
-    assert_eq!(fw.summary["uncertain"], 0, "{lab} ({case}): {}", fw.summary);
+    (fw, kernel)
 }
 
 fn replay(lab: &str) {
@@ -238,22 +245,13 @@ fn router_icmp_replydir() {
 /// dropped by INPUT's policy", judged as the router's own connections).
 #[test]
 fn snat_random_ports() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/labs/snat-random-ports");
-    let kernel = kernel_counters(&std::fs::read_to_string(dir.join("kernel.save")).unwrap());
+    let (fw, kernel) = run_case("snat-random-ports", "args");
     let dropped: u64 = kernel
         .iter()
         .filter(|(k, c)| k.0 == "filter" && c.text.contains("DROP"))
         .map(|(_, c)| c.packets)
         .sum();
     assert_eq!(dropped, 0);
-    let fw = fwcheck_json(&[
-        dir.join("rules").into_os_string(),
-        "--pcap".into(),
-        dir.join("capture.pcap").into(),
-        "--host-config".into(),
-        dir.join("host.json").into(),
-        "--router".into(),
-    ]);
     let wrong: Vec<_> = fw
         .packets
         .iter()
@@ -276,14 +274,7 @@ fn snat_random_ports() {
 /// kernel dropped certainly accepted, and the reverse).
 #[test]
 fn hashlimit_jiffy_phase() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/labs/hashlimit-phase");
-    let fw = fwcheck_json(&[
-        dir.join("rules").into_os_string(),
-        "--pcap".into(),
-        dir.join("capture.pcap").into(),
-        "--host-config".into(),
-        dir.join("host.json").into(),
-    ]);
+    let (fw, kernel) = run_case("hashlimit-phase", "args");
     let port = |p: &serde_json::Value, k: &str| p[k].as_u64();
     let echoed: std::collections::HashSet<u64> = fw
         .packets
@@ -311,7 +302,6 @@ fn hashlimit_jiffy_phase() {
     // round starts with for certain: the doubt its own undecided answers raise does not
     // spread to the next rounds (the entry keeps a state per clock phase).
     assert_eq!(dropped, 30);
-    let kernel = kernel_counters(&std::fs::read_to_string(dir.join("kernel.save")).unwrap());
     assert_eq!(kernel[3].1.packets, 30, "{:?}", kernel[3]);
     assert!(certain >= 30, "{certain} certain");
     assert!(certain < requests.len(), "no datagram uncertain");

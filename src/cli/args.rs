@@ -191,6 +191,13 @@ pub struct HostArgs {
     /// nf_conntrack_tcp_be_liberal: never mark out-of-window TCP packets INVALID.
     #[arg(long)]
     pub tcp_be_liberal: bool,
+    /// What the kernel's conntrack table held when the capture began. `unknown` (default):
+    /// a TCP connection whose SYN is not in the capture may have been tracked already
+    /// (ESTABLISHED), so where a conntrack rule's answer would differ its first captured
+    /// packet is uncertain. `empty`: the ruleset (or conntrack) started with the capture, so
+    /// such a connection is picked up mid-stream, NEW.
+    #[arg(long, value_enum, default_value_t = ConntrackStart::Unknown, value_name = "STATE")]
+    pub conntrack_start: ConntrackStart,
     /// Kernel HZ (jiffies per second), used by -m limit/hashlimit/recent arithmetic: 100, 250,
     /// 300 or 1000 (CONFIG_HZ); other values from 24 to 1200 are accepted for odd kernels.
     #[arg(long, default_value_t = 250, value_name = "N", value_parser = clap::value_parser!(u32).range(24..=1200))]
@@ -333,6 +340,15 @@ pub struct InputArgs {
     /// install some matches (limit, mark, simple tcp/udp) as different kernel code.
     #[arg(long, value_enum, default_value_t = BackendArg::Nft)]
     pub backend: BackendArg,
+}
+
+/// `--conntrack-start`: what conntrack held when the capture began.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConntrackStart {
+    /// Connections open before the capture may have been tracked.
+    Unknown,
+    /// Nothing: the ruleset (or conntrack) started with the capture.
+    Empty,
 }
 
 /// What the user says about IPsec decapsulation (`--ipsec`).
@@ -479,6 +495,7 @@ impl HostArgs {
             router: h.router,
             tcp_loose: h.tcp_loose,
             tcp_be_liberal: h.tcp_be_liberal,
+            conntrack_empty_at_start: h.conntrack_start == ConntrackStart::Empty,
             hz: h.hz,
             checksums: h.checksums,
             backend,

@@ -60,9 +60,6 @@ impl CtEntry {
     pub(crate) fn is_confirmed(&self) -> bool {
         self.status & status::CONFIRMED != 0
     }
-    pub(crate) fn l4proto(&self) -> u8 {
-        self.tuple[0].proto
-    }
     pub fn tcp(&self) -> Option<&TcpCt> {
         match &self.proto {
             ProtoState::Tcp(t) => Some(t),
@@ -126,6 +123,11 @@ pub struct Conntrack {
     /// connections changed since it last looked ([`Conntrack::endings_since`]).
     endings: VecDeque<[Tuple; 2]>,
     endings_base: u64,
+    /// TCP connections whose SYN the capture showed and whose entry its verdict discarded
+    /// (the last [`ENDINGS_KEPT`]): a later segment of one, picked up mid-stream, cannot
+    /// belong to a connection the kernel tracked before the capture began.
+    syn_discarded: foldhash::HashSet<Tuple>,
+    syn_discarded_order: VecDeque<Tuple>,
 }
 
 /// How many ending events the table remembers for [`Conntrack::endings_since`] (about 1.3 MB);
@@ -594,10 +596,33 @@ impl Conntrack {
     pub fn discard(&mut self, id: CtId) {
         if let Some(e) = self.get(id) {
             if !e.is_confirmed() {
+                if e.tcp().is_some_and(|t| !t.picked_up_mid_stream()) {
+                    let t = e.tuple[0];
+                    if self.syn_discarded.insert(t) {
+                        self.syn_discarded_order.push_back(t);
+                        if self.syn_discarded_order.len() > ENDINGS_KEPT {
+                            let old = self.syn_discarded_order.pop_front().expect("kept");
+                            self.syn_discarded.remove(&old);
+                        }
+                    }
+                }
                 self.slots[id.0 as usize] = None;
                 self.free.push(id.0);
             }
         }
+    }
+
+    /// Whether the capture showed the SYN of TCP connection `t` (either direction), whose
+    /// verdict then discarded its entry ([`Conntrack::discard`]; the latest 16,384 kept).
+    pub(crate) fn syn_seen(&self, t: &Tuple) -> bool {
+        let back = Tuple {
+            src: t.dst,
+            dst: t.src,
+            sport: t.dport,
+            dport: t.sport,
+            ..*t
+        };
+        self.syn_discarded.contains(t) || self.syn_discarded.contains(&back)
     }
 
     /// `nf_ct_kill`: unhash the entry so lookups no longer find it; the packet holding it keeps

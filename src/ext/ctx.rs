@@ -26,6 +26,10 @@ pub struct SimEnv {
     pub tcp_loose: bool,
     /// `net.netfilter.nf_conntrack_tcp_be_liberal`.
     pub tcp_be_liberal: bool,
+    /// The kernel's conntrack table held nothing when the capture began
+    /// (`--conntrack-start empty`): a TCP connection without its SYN in the capture is picked
+    /// up as NEW for certain. Otherwise it may have been tracked already (ESTABLISHED).
+    pub conntrack_empty_at_start: bool,
     /// `net.netfilter.nf_conntrack_checksum`.
     pub ct_checksum: bool,
     /// Which transport checksums of the capture the kernel verifies (`--checksums`).
@@ -144,6 +148,7 @@ impl Default for SimEnv {
             hz: 250,
             tcp_loose: true,
             tcp_be_liberal: false,
+            conntrack_empty_at_start: false,
             ct_checksum: true,
             checksums: crate::packet::ChecksumMode::default(),
             iface: "eth0".to_string(),

@@ -95,6 +95,8 @@ pub struct HostOptions {
     pub router: bool,
     pub tcp_loose: bool,
     pub tcp_be_liberal: bool,
+    /// `--conntrack-start empty`: the kernel tracked nothing when the capture began.
+    pub conntrack_empty_at_start: bool,
     /// Kernel HZ.
     pub hz: u32,
     /// `--ct-timeout` values applied over the kernel defaults.
@@ -130,6 +132,7 @@ impl Default for HostOptions {
             router: false,
             tcp_loose: env.tcp_loose,
             tcp_be_liberal: env.tcp_be_liberal,
+            conntrack_empty_at_start: env.conntrack_empty_at_start,
             hz: env.hz,
             ct_timeouts: Timeouts::default(),
             checksums: env.checksums,
@@ -155,6 +158,7 @@ impl HostOptions {
             hz: self.hz,
             tcp_loose: self.tcp_loose,
             tcp_be_liberal: self.tcp_be_liberal,
+            conntrack_empty_at_start: self.conntrack_empty_at_start,
             ct_checksum: true,
             checksums: self.checksums,
             iface: self.iface.clone().unwrap_or_else(|| "eth0".to_string()),

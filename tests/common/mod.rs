@@ -25,8 +25,10 @@ pub fn rules(text: &str) -> Loaded {
 }
 
 pub fn engine(l: &Loaded) -> Engine<'_> {
+    // A kernel whose conntrack table starts with the packets.
     let env = SimEnv {
         hosts: vec![ip(HOST)],
+        conntrack_empty_at_start: true,
         ..SimEnv::default()
     };
     Engine::new(

@@ -182,6 +182,126 @@ pub(crate) fn fmt_addr_nohostmask(out: &mut String, a: &AddrMask) {
     }
 }
 
+/// What a conntrack match reads of a packet's connection: the state bit, the direction, the
+/// tuples and the status (`tracked`: the packet has a connection at all).
+#[derive(Debug, Clone, Copy)]
+struct View {
+    statebit: u32,
+    tracked: bool,
+    dir: Option<CtDir>,
+    tuple: [crate::conntrack::Tuple; 2],
+    status: u32,
+}
+
+/// The tuple of no connection (read only when `tracked`).
+const NO_TUPLE: crate::conntrack::Tuple = crate::conntrack::Tuple {
+    src: std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+    dst: std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+    proto: 0,
+    sport: 0,
+    dport: 0,
+    zone: 0,
+};
+
+impl View {
+    fn of(cx: &EvalCtx<'_>) -> View {
+        let e = cx.ct();
+        View {
+            statebit: cx.skb.ct.state_bit(),
+            tracked: e.is_some(),
+            dir: cx.ct_dir(),
+            tuple: e.map_or([NO_TUPLE; 2], |e| e.tuple),
+            status: e.map_or(0, |e| e.status),
+        }
+    }
+}
+
+impl Conntrack {
+    fn eval_view(&self, cx: &EvalCtx<'_>, v: &View) -> MatchResult {
+        let inv = |f: u16| self.invert_flags & f != 0;
+        let has = |f: u16| self.match_flags & f != 0;
+        let mut statebit = v.statebit;
+        if has(flag::STATE) {
+            if v.tracked {
+                if v.status & status::SRC_NAT != 0 {
+                    statebit |= state::SNAT;
+                }
+                if v.status & status::DST_NAT != 0 {
+                    statebit |= state::DNAT;
+                }
+            }
+            if ((self.state_mask & statebit) != 0) == inv(flag::STATE) {
+                return MatchResult::No;
+            }
+        }
+        if !v.tracked {
+            return MatchResult::from_bool(has(flag::STATE));
+        }
+        if has(flag::DIRECTION) {
+            let orig = v.dir == Some(CtDir::Original);
+            if orig == inv(flag::DIRECTION) {
+                return MatchResult::No;
+            }
+        }
+        let fl = [flag::ORIGSRC, flag::ORIGDST, flag::REPLSRC, flag::REPLDST];
+        for (i, f) in fl.iter().enumerate() {
+            if has(*f) {
+                let t = &v.tuple[i / 2];
+                let addr = if i % 2 == 0 { t.src } else { t.dst };
+                let hit = self.addrs[i].is_some_and(|a| a.contains(addr));
+                if hit == inv(*f) {
+                    return MatchResult::No;
+                }
+            }
+        }
+        if has(flag::PROTO) && (v.tuple[0].proto == self.l4proto) == inv(flag::PROTO) {
+            return MatchResult::No;
+        }
+        let pfl = [
+            flag::ORIGSRC_PORT,
+            flag::ORIGDST_PORT,
+            flag::REPLSRC_PORT,
+            flag::REPLDST_PORT,
+        ];
+        for (i, f) in pfl.iter().enumerate() {
+            if has(*f) {
+                let t = &v.tuple[i / 2];
+                let port = if i % 2 == 0 { t.sport } else { t.dport };
+                if !port_match(self.ports[i].0, self.ports[i].1, port, inv(*f)) {
+                    return MatchResult::No;
+                }
+            }
+        }
+        if has(flag::STATUS) && ((self.status_mask & v.status) != 0) == inv(flag::STATUS) {
+            return MatchResult::No;
+        }
+        if has(flag::EXPIRES) {
+            let id = match cx.skb.ct {
+                crate::conntrack::Attach::Ct { id, .. } => id,
+                _ => return MatchResult::No,
+            };
+            // `nf_ct_expires`: `max((s32)(ct->timeout - nfct_time_stamp), 0)`. A connection
+            // not yet confirmed (its first packet) holds its timeout relative, so the kernel
+            // subtracts its 32-bit jiffies counter from a duration: 0 while that counter is
+            // past the timeout and less than 2^31 beyond it (a kernel lab: every first packet
+            // read 0), a huge value for most of the other half of its range — which, the
+            // capture does not tell.
+            if cx.conntrack.get(id).is_some_and(|e| !e.is_confirmed()) {
+                return MatchResult::Unknown(
+                    "--ctexpire of a connection's first packet: its timeout minus the kernel's \
+                     32-bit jiffies counter, which the capture does not tell",
+                );
+            }
+            let left = cx.conntrack.remaining(id, cx.now) / cx.env.hz.max(1) as u64;
+            let inside = left >= self.expires.0 as u64 && left <= self.expires.1 as u64;
+            if inside == inv(flag::EXPIRES) {
+                return MatchResult::No;
+            }
+        }
+        MatchResult::Yes
+    }
+}
+
 impl Match for Conntrack {
     fn name(&self) -> &'static str {
         if self.alias {
@@ -432,88 +552,43 @@ impl Match for Conntrack {
         Some(s)
     }
     fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
-        let inv = |f: u16| self.invert_flags & f != 0;
-        let has = |f: u16| self.match_flags & f != 0;
-        let mut statebit = cx.skb.ct.state_bit();
-        let ct = cx.ct();
-        if has(flag::STATE) {
-            if let Some(e) = ct {
-                if e.status & status::SRC_NAT != 0 {
-                    statebit |= state::SNAT;
+        let seen = View::of(cx);
+        // A TCP connection picked up mid-stream may be one the kernel tracked before the
+        // capture began (unless `--conntrack-start empty` says it held nothing, or the capture
+        // showed its SYN): then this packet is ESTABLISHED, in the direction its SYN gave.
+        if let Some(e) = cx.ct() {
+            let pickup = !cx.env.conntrack_empty_at_start
+                && !e.is_confirmed()
+                && e.tcp().is_some_and(|t| t.picked_up_mid_stream())
+                && !cx.conntrack.syn_seen(&e.tuple[0]);
+            if pickup {
+                let first = self.eval_view(cx, &seen);
+                let tracked = [false, true].map(|reversed| View {
+                    statebit: state::ESTABLISHED,
+                    dir: Some(if reversed {
+                        CtDir::Reply
+                    } else {
+                        CtDir::Original
+                    }),
+                    tuple: if reversed {
+                        [seen.tuple[1], seen.tuple[0]]
+                    } else {
+                        seen.tuple
+                    },
+                    status: seen.status | status::SEEN_REPLY | status::ASSURED,
+                    ..seen
+                });
+                if tracked.iter().any(|v| self.eval_view(cx, v) != first) {
+                    return MatchResult::Unknown(
+                        "the TCP connection was picked up mid-stream: if the kernel tracked it \
+                         before the capture began, this packet is ESTABLISHED, not NEW \
+                         (--conntrack-start empty: the capture began with an empty table)",
+                    );
                 }
-                if e.status & status::DST_NAT != 0 {
-                    statebit |= state::DNAT;
-                }
-            }
-            if ((self.state_mask & statebit) != 0) == inv(flag::STATE) {
-                return MatchResult::No;
+                return first;
             }
         }
-        let Some(e) = ct else {
-            return MatchResult::from_bool(has(flag::STATE));
-        };
-        if has(flag::DIRECTION) {
-            let orig = cx.ct_dir() == Some(CtDir::Original);
-            if orig == inv(flag::DIRECTION) {
-                return MatchResult::No;
-            }
-        }
-        let fl = [flag::ORIGSRC, flag::ORIGDST, flag::REPLSRC, flag::REPLDST];
-        for (i, f) in fl.iter().enumerate() {
-            if has(*f) {
-                let t = &e.tuple[i / 2];
-                let addr = if i % 2 == 0 { t.src } else { t.dst };
-                let hit = self.addrs[i].is_some_and(|a| a.contains(addr));
-                if hit == inv(*f) {
-                    return MatchResult::No;
-                }
-            }
-        }
-        if has(flag::PROTO) && (e.l4proto() == self.l4proto) == inv(flag::PROTO) {
-            return MatchResult::No;
-        }
-        let pfl = [
-            flag::ORIGSRC_PORT,
-            flag::ORIGDST_PORT,
-            flag::REPLSRC_PORT,
-            flag::REPLDST_PORT,
-        ];
-        for (i, f) in pfl.iter().enumerate() {
-            if has(*f) {
-                let t = &e.tuple[i / 2];
-                let port = if i % 2 == 0 { t.sport } else { t.dport };
-                if !port_match(self.ports[i].0, self.ports[i].1, port, inv(*f)) {
-                    return MatchResult::No;
-                }
-            }
-        }
-        if has(flag::STATUS) && ((self.status_mask & e.status) != 0) == inv(flag::STATUS) {
-            return MatchResult::No;
-        }
-        if has(flag::EXPIRES) {
-            let id = match cx.skb.ct {
-                crate::conntrack::Attach::Ct { id, .. } => id,
-                _ => return MatchResult::No,
-            };
-            // `nf_ct_expires`: `max((s32)(ct->timeout - nfct_time_stamp), 0)`. A connection
-            // not yet confirmed (its first packet) holds its timeout relative, so the kernel
-            // subtracts its 32-bit jiffies counter from a duration: 0 while that counter is
-            // past the timeout and less than 2^31 beyond it (a kernel lab: every first packet
-            // read 0), a huge value for most of the other half of its range — which, the
-            // capture does not tell.
-            if cx.conntrack.get(id).is_some_and(|e| !e.is_confirmed()) {
-                return MatchResult::Unknown(
-                    "--ctexpire of a connection's first packet: its timeout minus the kernel's \
-                     32-bit jiffies counter, which the capture does not tell",
-                );
-            }
-            let left = cx.conntrack.remaining(id, cx.now) / cx.env.hz.max(1) as u64;
-            let inside = left >= self.expires.0 as u64 && left <= self.expires.1 as u64;
-            if inside == inv(flag::EXPIRES) {
-                return MatchResult::No;
-            }
-        }
-        MatchResult::Yes
+        self.eval_view(cx, &seen)
     }
     fn needs_conntrack(&self) -> bool {
         true

@@ -13,7 +13,7 @@
 //! takes `user2credits(avg)` when it can: then the result is "under the limit" (matches for
 //! `-upto`, not for `-above`). The refill counts whole jiffies, and where the kernel's clock
 //! ticks between two captured packets is not known: each entry keeps a state per range of
-//! the clock's phase ([`PHASES`]), and a result every phase agrees on is certain; one they
+//! the clock's phase (`PHASES`), and a result every phase agrees on is certain; one they
 //! disagree on (packets a few milliseconds apart near the rate) is `Unknown`. The doubt such
 //! an answer leaves on its addresses does not make this rule's later answers uncertain when
 //! it is the only rule using the table (its states already hold every answer). Keys are the selected header fields, addresses masked with the

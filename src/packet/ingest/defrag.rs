@@ -540,7 +540,7 @@ impl Defragmenter {
         self.push_at(pkt, ts)
     }
 
-    /// Whether `pkt` goes into a queue: a fragment, or with [`DefragConfig::v6_atomic`] an
+    /// Whether `pkt` goes into a queue: a fragment, or with `DefragConfig::v6_atomic` an
     /// IPv6 atomic fragment.
     pub fn takes(&self, pkt: &Packet) -> bool {
         pkt.frag.is_fragment() || (self.cfg.v6_atomic && pkt.frag.v6_header)

@@ -1,0 +1,141 @@
+//! A capture that begins in the middle of a TCP connection, against the kernel, in the two
+//! worlds it may come from. The kernel's oracle runs the whole conversation (SYN, SYN/ACK,
+//! ACK, then data): the connection was tracked before the capture began, and its data segment
+//! is ESTABLISHED. The oracle runs only the data segments: the table was empty, the first is
+//! picked up mid-stream, NEW. fwcheck sees only the data segments either way. By default
+//! (`--conntrack-start unknown`) a rule whose answer differs between the two worlds makes the
+//! pickup uncertain — before, it was a certain DROP, wrong in the first world — and every
+//! verdict it calls certain is the kernel's in both; with `--conntrack-start empty` it is the
+//! second world's, certain. Needs root, iptables and network namespaces.
+
+#[macro_use]
+mod kernel_harness;
+mod oracle_common;
+
+use fwcheck::engine::{Engine, SimEnv, SimOptions, Verdict};
+use fwcheck::oracle::{self, KernelVerdict, OracleConfig, OracleFrame};
+use fwcheck::ruleset::Family;
+use oracle_common::*;
+
+const RULES: &str = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+-A INPUT -p tcp ! --syn -m conntrack --ctstate NEW -j DROP\n\
+-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+-A INPUT -p tcp --dport 22 -j ACCEPT\n\
+COMMIT\n";
+
+/// The conversation: a handshake (frames 1-3), then two data segments from the client, each
+/// acknowledged by the host (4-7).
+fn conversation() -> Vec<Vec<u8>> {
+    let (h, c) = (HOST, CLIENT);
+    vec![
+        tcp4(c, h, 41000, 22, 1000, 0, SYN, 1),
+        tcp4(h, c, 22, 41000, 5000, 1001, SYN | ACK, 2),
+        tcp4(c, h, 41000, 22, 1001, 5001, ACK, 3),
+        tcp_ip(
+            c.into(),
+            h.into(),
+            41000,
+            22,
+            1001,
+            5001,
+            PSH | ACK,
+            4,
+            b"hello",
+        ),
+        tcp4(h, c, 22, 41000, 5001, 1006, ACK, 5),
+        tcp_ip(
+            c.into(),
+            h.into(),
+            41000,
+            22,
+            1006,
+            5001,
+            PSH | ACK,
+            6,
+            b"again",
+        ),
+        tcp4(h, c, 22, 41000, 5001, 1011, ACK, 7),
+    ]
+}
+
+/// The kernel's verdict for frames `from..` when it saw the frames `first..` (frame numbers
+/// from 1).
+fn kernel(first: usize, from: u64) -> Vec<Option<KernelVerdict>> {
+    let frames = conversation()
+        .into_iter()
+        .enumerate()
+        .skip(first - 1)
+        .map(|(i, ip)| OracleFrame {
+            frame: i as u64 + 1,
+            ts: fwcheck::packet::Timestamp(i as u64 * 1_000_000),
+            ip: Some(ip),
+        });
+    let cfg = OracleConfig::new(RULES, Family::V4, host());
+    let out = oracle::replay(&cfg, frames).expect("kernel replay");
+    out.iter()
+        .filter(|o| o.frame >= from)
+        .map(|o| o.verdict)
+        .collect()
+}
+
+/// fwcheck's (verdict, certain) for frames 4-7 alone.
+fn fwcheck(empty_at_start: bool) -> Vec<(Option<KernelVerdict>, bool)> {
+    let loaded = fwcheck::lint::load_str("midstream.rules", RULES, Default::default());
+    assert!(!loaded.has_errors());
+    let opts = SimOptions {
+        env: SimEnv {
+            hosts: host(),
+            conntrack_empty_at_start: empty_at_start,
+            ..SimEnv::default()
+        },
+        recognise_answers: false,
+        ..SimOptions::default()
+    };
+    let mut e = Engine::new(&loaded.ruleset, opts);
+    decoded(&conversation()[3..])
+        .into_iter()
+        .map(|p| {
+            let o = e.process(&p.expect("decoded"));
+            let v = match o.verdict {
+                Some(Verdict::Accept) => Some(KernelVerdict::Accept),
+                Some(_) => Some(KernelVerdict::Drop),
+                None => None,
+            };
+            (v, o.certain)
+        })
+        .collect()
+}
+
+fn a_connection_older_than_the_capture_is_uncertain() {
+    use KernelVerdict::{Accept, Drop};
+    // Tracked before the capture: the data is ESTABLISHED, everything passes.
+    let tracked = kernel(1, 4);
+    assert_eq!(tracked, [Some(Accept); 4], "tracked world");
+    // Picked up by a kernel whose table starts with the capture: NEW without SYN, dropped;
+    // the host's ACK then opens the connection from its side (OUTPUT accepts it), and the
+    // second segment is its reply, ESTABLISHED.
+    let fresh = kernel(4, 4);
+    assert_eq!(
+        fresh,
+        [Some(Drop), Some(Accept), Some(Accept), Some(Accept)]
+    );
+    // fwcheck, not told: the first segment is uncertain, and so is its connection's next one;
+    // what it calls certain (the host's own ACKs, OUTPUT ACCEPT) is both worlds' answer.
+    let unknown = fwcheck(false);
+    assert!(!unknown[0].1, "{unknown:?}");
+    assert!(!unknown[2].1, "{unknown:?}");
+    for (i, (v, certain)) in unknown.iter().enumerate() {
+        if *certain {
+            assert_eq!(*v, tracked[i], "frame {}: {unknown:?}", i + 4);
+            assert_eq!(*v, fresh[i], "frame {}: {unknown:?}", i + 4);
+        }
+    }
+    // Told the table was empty: the fresh world, every verdict certain.
+    let empty = fwcheck(true);
+    for (i, (v, certain)) in empty.iter().enumerate() {
+        assert!(certain, "frame {}: {empty:?}", i + 4);
+        assert_eq!(*v, fresh[i], "frame {}: {empty:?}", i + 4);
+    }
+}
+
+kernel_tests!(a_connection_older_than_the_capture_is_uncertain);

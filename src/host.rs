@@ -633,6 +633,15 @@ impl HostConfig {
             })
     }
 
+    /// Whether the host has a route to `dst`: `None` when the configuration lists no route of
+    /// `dst`'s family (`ip -j route` without `ip -6 -j route`: not known).
+    pub(crate) fn reachable(&self, dst: IpAddr) -> Option<bool> {
+        self.routes
+            .iter()
+            .any(|r| r.dest.is_ipv4() == dst.is_ipv4())
+            .then(|| self.route_len(dst).is_some())
+    }
+
     /// The prefix length of the route [`HostConfig::route`] picks for `dst`.
     pub(crate) fn route_len(&self, dst: IpAddr) -> Option<u8> {
         self.best_route(dst)

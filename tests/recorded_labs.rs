@@ -50,7 +50,12 @@
 //!   is still recognised as REJECT's reply;
 //! * `router-icmp-nat`, `router-icmp-replydir`: the router's own ICMP errors (time exceeded,
 //!   fragmentation needed, port unreachable) about packets of DNATed and MASQUERADEd
-//!   connections, in both directions, quote the packet as the other side sent it.
+//!   connections, in both directions, quote the packet as the other side sent it;
+//! * `icmp6-rate-limit`: REJECT's ICMPv6 errors to peers behind the default route and on the
+//!   link, 40 probes 10 or 30 ms apart: `net.ipv6.icmp.ratelimit` (100 ms) per peer, not scaled
+//!   by the route's prefix (fwcheck's old 1 s >> prefix model let errors out the kernel
+//!   refused); `icmp6-no-route-back`: no IPv6 route back to the sender, so no error and no
+//!   reset leaves.
 //!
 //! Two labs' outcomes depend on what no capture shows, so they are checked packet by packet
 //! instead: `snat-random-ports` (ports the kernel chose at random: no packet may be a certain
@@ -235,6 +240,16 @@ fn router_icmp_nat() {
 #[test]
 fn router_icmp_replydir() {
     replay("router-icmp-replydir");
+}
+
+#[test]
+fn icmp6_rate_limit() {
+    replay("icmp6-rate-limit");
+}
+
+#[test]
+fn icmp6_no_route_back() {
+    replay("icmp6-no-route-back");
 }
 
 /// A router SNATs to a port range, MASQUERADEs with `--random` and `--to-ports`: the kernel

@@ -55,7 +55,11 @@
 //!   link, 40 probes 10 or 30 ms apart: `net.ipv6.icmp.ratelimit` (100 ms) per peer, not scaled
 //!   by the route's prefix (fwcheck's old 1 s >> prefix model let errors out the kernel
 //!   refused); `icmp6-no-route-back`: no IPv6 route back to the sender, so no error and no
-//!   reset leaves.
+//!   reset leaves;
+//! * `reload-adds-nat` (`--reload-at`): a reload adds a nat table while a one-way UDP flow runs:
+//!   its connection, confirmed before, walks the new nat chain with every packet (still NEW)
+//!   but is never translated (`nf_nat_setup_info` leaves a confirmed connection alone), so the
+//!   new rule closing its port drops it.
 //!
 //! Two labs' outcomes depend on what no capture shows, so they are checked packet by packet
 //! instead: `snat-random-ports` (ports the kernel chose at random: no packet may be a certain
@@ -240,6 +244,11 @@ fn router_icmp_nat() {
 #[test]
 fn router_icmp_replydir() {
     replay("router-icmp-replydir");
+}
+
+#[test]
+fn reload_adds_nat() {
+    replay("reload-adds-nat");
 }
 
 #[test]

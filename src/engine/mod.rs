@@ -1358,7 +1358,12 @@ impl<'r> Engine<'r> {
                 nat::Manip::Dst => hc.indev.name(iface, &self.env),
             }
             .to_string();
+            // `nf_nat_setup_info` does nothing to a confirmed connection (one tracked before a
+            // nat table was loaded): no binding, not done, so its later NEW packets walk the
+            // table again.
+            let confirmed = self.conntrack.get(id).is_some_and(|e| e.is_confirmed());
             match r.verdict {
+                TableVerdict::Nat(_) | TableVerdict::Accept if confirmed => {}
                 TableVerdict::Nat(spec) => {
                     if let Err(why) = nat::setup(self, id, spec, manip, hook, pkt, &dev, hc.now) {
                         hc.note_uncertain(DoubtSource::Any, || format!("NAT: {why}"));
@@ -1385,8 +1390,10 @@ impl<'r> Engine<'r> {
                 TableVerdict::Accept => {}
                 _ => return Some(r),
             }
-            if let Some(e) = self.conntrack.get_mut(id) {
-                e.status |= manip.done_bit();
+            if !confirmed {
+                if let Some(e) = self.conntrack.get_mut(id) {
+                    e.status |= manip.done_bit();
+                }
             }
             result = Some(r);
         }

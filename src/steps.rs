@@ -288,8 +288,12 @@ pub fn run(input: &StepsInput, check: &CheckOptions) -> Result<StepsReport, Step
     }
     let admins = pick_admins(&final_rs, &check, host, family);
 
-    // The live sessions, established before step 1 under no rules with conntrack loaded (as
-    // `lockout` builds the session in use while loading the rules).
+    // The live sessions, established before step 1 under no rules. Conntrack tracked them if
+    // the starting rules use it; otherwise it starts with the first step that does, and picks
+    // them up mid-stream then — NEW, where the kernel may also have tracked them all along
+    // for some other user of conntrack (`--conntrack-start unknown`: a rule answering
+    // differently makes the session's verdict uncertain; `empty`: NEW).
+    let tracked_before = crate::engine::conntrack_active(&start);
     let mut sy = Synth::default();
     let base_opts = SimOptions {
         env: check.env.clone(),
@@ -298,7 +302,7 @@ pub fn run(input: &StepsInput, check: &CheckOptions) -> Result<StepsReport, Step
         recognise_answers: false,
         time_origin: Some(synth::T0),
         ct_timeouts: check.ct_timeouts,
-        force_conntrack: true,
+        force_conntrack: tracked_before,
         ..SimOptions::default()
     };
     let no_rules = Ruleset {

@@ -87,7 +87,7 @@ fn steps_resting_on_an_unknown_set_are_possible_cuts() {
     );
     assert!(out.contains("  = not certain: data admin → host (established session): filter INPUT #1 (line 1): ipset contents are not known offline"), "{out}");
     assert!(out.contains("CUT?: "), "{out}");
-    assert!(out.contains("┆ ok? "), "{out}");
+    assert!(out.contains("┆ ok "), "{out}");
     assert!(!out.contains("every step is safe"), "{out}");
     let (c, _, _) = fwcheck(&["steps", s, "--fail-on", "warning"]);
     assert_eq!(c, 1);
@@ -99,8 +99,8 @@ fn steps_resting_on_an_unknown_set_are_possible_cuts() {
         .collect();
     let cut = recs.iter().find(|r| r["type"] == "cut").unwrap();
     assert_eq!(cut["certain"], false);
-    assert_eq!(cut["may_work_again_after"], 3);
-    assert!(cut.get("works_again_after").is_none());
+    // Step 3 passes whatever the set holds, and the rules track no state to carry the doubt.
+    assert_eq!(cut["works_again_after"], 3);
     let summary = recs.last().unwrap();
     assert_eq!(
         (summary["cuts"].clone(), summary["possible_cuts"].clone()),

@@ -80,6 +80,13 @@ fn guide_001_order_is_cut_at_the_input_policy() {
     }
 }
 
+/// Rules that track connections and refuse nothing established.
+const TRACKING: &str =
+    "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+                        -A INPUT -m conntrack --ctstate INVALID -j DROP\nCOMMIT\n";
+
+/// The script flushes the host's rules first: here rules that tracked connections
+/// (`TRACKING`), so the admin's session is in conntrack before step 1.
 #[test]
 fn policy_first_script_with_ipt_variables() {
     let check = CheckOptions {
@@ -90,7 +97,7 @@ fn policy_first_script_with_ipt_variables() {
         &input(
             "p.sh",
             &fixture("tests/data/steps/ipt-policy-first.sh"),
-            None,
+            Some(TRACKING),
             false,
         ),
         &check,
@@ -116,6 +123,32 @@ fn policy_first_script_with_ipt_variables() {
     assert!(r.steps[7].sessions[0].new);
     // The last ruleset is fine.
     assert!(r.final_findings().all(|f| f.code != "FW001"));
+}
+
+/// The same script on a host whose rules tracked nothing: conntrack starts with step 6, the
+/// first rule using it, and picks the session up mid-stream. Whether the kernel tracked it
+/// anyway (another user of conntrack) is not known: steps 6 and 7 may cut it, and it works
+/// again from step 8 (the admin's NEW rule) in both worlds but not certainly, its state
+/// resting on those steps. Told the table started empty, the cut lasts until step 8, certain.
+#[test]
+fn policy_first_script_on_a_host_without_conntrack() {
+    let mut check = CheckOptions {
+        admin: vec![Net::parse("198.51.100.0/24").unwrap()],
+        ..CheckOptions::default()
+    };
+    let script = fixture("tests/data/steps/ipt-policy-first.sh");
+    let r = steps::run(&input("p.sh", &script, None, false), &check).unwrap();
+    let c = &r.cuts[0];
+    assert_eq!((c.step, c.works_again_after), (2, None), "{c:?}");
+    assert_eq!(c.may_work_again_after, Some(8), "{c:?}");
+    assert!(r.steps[5].sessions[0].established_doubt.is_some());
+    check.env.conntrack_empty_at_start = true;
+    let r = steps::run(&input("p.sh", &script, None, false), &check).unwrap();
+    let c = &r.cuts[0];
+    assert_eq!((c.step, c.works_again_after), (2, Some(8)), "{c:?}");
+    for s in &r.steps[5..7] {
+        assert!(!s.sessions[0].established && s.sessions[0].established_doubt.is_none());
+    }
 }
 
 const INITIAL: &str = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
@@ -207,16 +240,18 @@ fn a_cut_resting_on_an_unknown_is_only_possible() {
         .contains("ipset contents are not known"));
     assert!(!r.locks_out());
     assert!(r.may_lock_out());
-    // Step 3 passes, but through the same unknown set: not a certain "works again".
-    assert_eq!(c.works_again_after, None);
-    assert_eq!(c.may_work_again_after, Some(3));
+    // Step 3 passes whatever the set holds (its own rule accepts tcp/22), and no state
+    // carries the doubt (the rules track nothing): it works again, certainly.
+    assert_eq!(c.works_again_after, Some(3));
     assert!(c
         .message()
         .contains("may cut the established tcp/22 session"));
-    assert!(c
-        .message()
-        .contains("the session may work again after step 3 (the verdicts are not certain)"));
-    assert!(!r.steps[2].sessions[0].certain);
+    assert!(
+        c.message().contains("works again after step 3"),
+        "{}",
+        c.message()
+    );
+    assert!(r.steps[2].sessions[0].certain);
     // Nothing unknown: the guides' cut and passes are certain.
     let g1 = steps::run(
         &input(

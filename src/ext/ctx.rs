@@ -264,6 +264,11 @@ pub struct Skb {
     pub(crate) l4_check_unknown: bool,
     /// The packet's bytes with those rewrites, made when a rule first reads them.
     pub(crate) view: Option<Box<super::rewrite::RewrittenView>>,
+    /// A TCP connection picked up mid-stream may have been tracked already: the world the
+    /// traversal went on in once a conntrack match's answer differed between them (0: none
+    /// chosen yet; 1: picked up, NEW; 2, 3: tracked, in the packet's direction or the other),
+    /// so that the packet's later conntrack matches answer in that same world.
+    pub(crate) pickup_world: u8,
 }
 
 impl Skb {

@@ -562,8 +562,7 @@ impl Match for Conntrack {
                 && e.tcp().is_some_and(|t| t.picked_up_mid_stream())
                 && !cx.conntrack.syn_seen(&e.tuple[0]);
             if pickup {
-                let first = self.eval_view(cx, &seen);
-                let tracked = [false, true].map(|reversed| View {
+                let tracked = |reversed: bool| View {
                     statebit: state::ESTABLISHED,
                     dir: Some(if reversed {
                         CtDir::Reply
@@ -577,15 +576,26 @@ impl Match for Conntrack {
                     },
                     status: seen.status | status::SEEN_REPLY | status::ASSURED,
                     ..seen
-                });
-                if tracked.iter().any(|v| self.eval_view(cx, v) != first) {
+                };
+                let worlds = [seen, tracked(false), tracked(true)];
+                // An earlier conntrack match of this packet chose the world: answer in it.
+                if let Some(w) = worlds.get((cx.skb.pickup_world as usize).wrapping_sub(1)) {
+                    return self.eval_view(cx, w);
+                }
+                let answers = worlds.map(|w| self.eval_view(cx, &w));
+                if answers.iter().any(|a| *a != answers[0]) {
+                    // The traversal goes on as if this match failed: in a world where it does.
+                    if let Some(i) = answers.iter().position(|a| *a == MatchResult::No) {
+                        cx.skb.pickup_world = i as u8 + 1;
+                    }
                     return MatchResult::Unknown(
                         "the TCP connection was picked up mid-stream: if the kernel tracked it \
-                         before the capture began, this packet is ESTABLISHED, not NEW \
-                         (--conntrack-start empty: the capture began with an empty table)",
+                         already (it opened before the capture, or the rules, began), this \
+                         packet is ESTABLISHED, not NEW (--conntrack-start empty: the kernel's \
+                         table began empty)",
                     );
                 }
-                return first;
+                return answers[0];
             }
         }
         self.eval_view(cx, &seen)

@@ -483,6 +483,10 @@ impl Engine<'_> {
             let mut unknown: Option<(&'static str, u32)> = None;
             let mut hotdrop = false;
             for (mi, m) in rule.matches.iter().enumerate() {
+                // A pickup's conntrack match fixes the world the packet goes on in when it
+                // cannot answer (`Skb::pickup_world`): kept only if the traversal takes its
+                // "no" branch because of it (a fork of it below).
+                let world = hc.skb.pickup_world;
                 let r = m.module.eval(&mut eval_ctx!(base + mi));
                 if hc.trace_on {
                     let cx = eval_ctx!(base + mi);
@@ -515,11 +519,14 @@ impl Engine<'_> {
                             // The verdict does not depend on it; the rule's counter does.
                             self.counter_doubt.insert((ti, chain, idx));
                         }
-                        if !settled_no && !observer_only(&rule.action) {
+                        if settled_no || observer_only(&rule.action) {
+                            hc.skb.pickup_world = world;
+                        } else {
                             let k = hc.unknowns;
                             hc.unknowns += 1;
                             if hc.force == Some(k) {
                                 // A fork taking the other answer: this match matched.
+                                hc.skb.pickup_world = world;
                                 continue;
                             }
                             unknown = Some((why, k));

@@ -140,6 +140,13 @@ pub(crate) struct HookCtx {
     pub(crate) stack_error: Option<crate::ext::RejectReply>,
 }
 
+/// Why a packet picked up mid-stream is uncertain (`Skb::pickup_doubt`).
+pub(crate) const PICKUP_DOUBT: &str =
+    "the TCP connection was picked up mid-stream: if the kernel tracked it already (it opened \
+     before the capture, or the rules, began), this packet is ESTABLISHED, not NEW, and a \
+     conntrack rule answers it differently (--conntrack-start empty: the kernel's table began \
+     empty)";
+
 impl HookCtx {
     /// The verdict is uncertain because of rule `r`: `why`.
     fn uncertain(&mut self, rs: &Ruleset, r: RuleRef, why: &str) {
@@ -997,6 +1004,9 @@ impl<'r> Engine<'r> {
         } else {
             self.traverse(direction, &mut cur, &mut hc, &mut out)
         };
+        if hc.skb.pickup_doubt {
+            hc.note_uncertain(DoubtSource::Any, || PICKUP_DOUBT.to_string());
+        }
         out.trace = std::mem::take(&mut hc.trace);
         out.undecided = std::mem::take(&mut hc.undecided);
         if let Some(u) = hc.why_uncertain.take() {

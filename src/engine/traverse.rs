@@ -482,10 +482,11 @@ impl Engine<'_> {
             let mut failed: Option<usize> = None;
             let mut unknown: Option<(&'static str, u32)> = None;
             let mut hotdrop = false;
+            let pickup_before = (hc.skb.pickup_world, hc.skb.pickup_doubt);
             for (mi, m) in rule.matches.iter().enumerate() {
-                // A pickup's conntrack match fixes the world the packet goes on in when it
-                // cannot answer (`Skb::pickup_world`): kept only if the traversal takes its
-                // "no" branch because of it (a fork of it below).
+                // A pickup's conntrack match that cannot answer fixes the world the packet goes
+                // on in (`Skb::pickup_world`): kept only if the traversal takes its "no" branch
+                // because of it (not a fork of it, below).
                 let world = hc.skb.pickup_world;
                 let r = m.module.eval(&mut eval_ctx!(base + mi));
                 if hc.trace_on {
@@ -535,6 +536,17 @@ impl Engine<'_> {
                         break;
                     }
                 }
+            }
+            // A pickup's conntrack match said "yes" where a tracked connection says "no"
+            // (`Skb::pickup_doubt`): that matters only if the rule matched and decides.
+            if hc.skb.pickup_doubt
+                && !pickup_before.1
+                && (failed.is_some() || observer_only(&rule.action))
+            {
+                if failed.is_none() {
+                    self.counter_doubt.insert((ti, chain, idx));
+                }
+                (hc.skb.pickup_world, hc.skb.pickup_doubt) = pickup_before;
             }
             if hc.trace_on {
                 let mut ev = self.rule_event(

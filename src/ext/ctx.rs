@@ -264,11 +264,14 @@ pub struct Skb {
     pub(crate) l4_check_unknown: bool,
     /// The packet's bytes with those rewrites, made when a rule first reads them.
     pub(crate) view: Option<Box<super::rewrite::RewrittenView>>,
-    /// A TCP connection picked up mid-stream may have been tracked already: the world the
-    /// traversal went on in once a conntrack match's answer differed between them (0: none
-    /// chosen yet; 1: picked up, NEW; 2, 3: tracked, in the packet's direction or the other),
-    /// so that the packet's later conntrack matches answer in that same world.
-    pub(crate) pickup_world: u8,
+    /// A TCP connection picked up mid-stream may have been tracked already (ESTABLISHED): a
+    /// conntrack match of this packet answered the two worlds differently, and the traversal
+    /// goes on in the picked-up one (NEW), its later conntrack matches answering there. When
+    /// that match said "yes" (a `! --syn --ctstate NEW -j DROP`), the verdict is uncertain
+    /// whatever follows; when it said "no", it was an undecided match like any other.
+    pub(crate) pickup_world: bool,
+    /// That match said "yes".
+    pub(crate) pickup_doubt: bool,
 }
 
 impl Skb {

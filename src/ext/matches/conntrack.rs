@@ -577,25 +577,26 @@ impl Match for Conntrack {
                     status: seen.status | status::SEEN_REPLY | status::ASSURED,
                     ..seen
                 };
-                let worlds = [seen, tracked(false), tracked(true)];
-                // An earlier conntrack match of this packet chose the world: answer in it.
-                if let Some(w) = worlds.get((cx.skb.pickup_world as usize).wrapping_sub(1)) {
-                    return self.eval_view(cx, w);
+                let picked = self.eval_view(cx, &seen);
+                // An earlier conntrack match of this packet already found the worlds apart:
+                // the traversal goes on in the picked-up one.
+                if cx.skb.pickup_world {
+                    return picked;
                 }
-                let answers = worlds.map(|w| self.eval_view(cx, &w));
-                if answers.iter().any(|a| *a != answers[0]) {
-                    // The traversal goes on as if this match failed: in a world where it does.
-                    if let Some(i) = answers.iter().position(|a| *a == MatchResult::No) {
-                        cx.skb.pickup_world = i as u8 + 1;
+                if [tracked(false), tracked(true)]
+                    .iter()
+                    .any(|w| self.eval_view(cx, w) != picked)
+                {
+                    cx.skb.pickup_world = true;
+                    if picked == MatchResult::Yes {
+                        // The traversal takes the picked-up world's "yes"; the verdict is
+                        // uncertain whatever follows (`Skb::pickup_doubt`).
+                        cx.skb.pickup_doubt = true;
+                        return picked;
                     }
-                    return MatchResult::Unknown(
-                        "the TCP connection was picked up mid-stream: if the kernel tracked it \
-                         already (it opened before the capture, or the rules, began), this \
-                         packet is ESTABLISHED, not NEW (--conntrack-start empty: the kernel's \
-                         table began empty)",
-                    );
+                    return MatchResult::Unknown(crate::engine::PICKUP_DOUBT);
                 }
-                return answers[0];
+                return picked;
             }
         }
         self.eval_view(cx, &seen)

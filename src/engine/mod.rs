@@ -140,13 +140,6 @@ pub(crate) struct HookCtx {
     pub(crate) stack_error: Option<crate::ext::RejectReply>,
 }
 
-/// Why a packet picked up mid-stream is uncertain (`Skb::pickup_doubt`).
-pub(crate) const PICKUP_DOUBT: &str =
-    "the TCP connection was picked up mid-stream: if the kernel tracked it already (it opened \
-     before the capture, or the rules, began), this packet is ESTABLISHED, not NEW, and a \
-     conntrack rule answers it differently (--conntrack-start empty: the kernel's table began \
-     empty)";
-
 impl HookCtx {
     /// The verdict is uncertain because of rule `r`: `why`.
     fn uncertain(&mut self, rs: &Ruleset, r: RuleRef, why: &str) {

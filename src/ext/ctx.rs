@@ -274,6 +274,13 @@ pub struct Skb {
     pub(crate) pickup_doubt: bool,
 }
 
+/// Why a packet picked up mid-stream is uncertain (`Skb::pickup_doubt`).
+pub(crate) const PICKUP_DOUBT: &str =
+    "the TCP connection was picked up mid-stream: if the kernel tracked it already (it opened \
+     before the capture, or the rules, began), this packet is ESTABLISHED, not NEW, and a \
+     conntrack rule answers it differently (--conntrack-start empty: the kernel's table began \
+     empty)";
+
 impl Skb {
     /// `skb->len`: the captured IP length, plus what targets added.
     #[inline]

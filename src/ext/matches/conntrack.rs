@@ -594,7 +594,7 @@ impl Match for Conntrack {
                         cx.skb.pickup_doubt = true;
                         return picked;
                     }
-                    return MatchResult::Unknown(crate::engine::PICKUP_DOUBT);
+                    return MatchResult::Unknown(crate::ext::PICKUP_DOUBT);
                 }
                 return picked;
             }

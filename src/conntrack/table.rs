@@ -124,7 +124,7 @@ pub struct Conntrack {
     endings: VecDeque<[Tuple; 2]>,
     endings_base: u64,
     /// TCP connections whose SYN the capture showed and whose entry its verdict discarded
-    /// (the last [`ENDINGS_KEPT`]): a later segment of one, picked up mid-stream, cannot
+    /// (the last [`SYN_DISCARDED_KEPT`]): a later segment of one, picked up mid-stream, cannot
     /// belong to a connection the kernel tracked before the capture began.
     syn_discarded: foldhash::HashSet<Tuple>,
     syn_discarded_order: VecDeque<Tuple>,
@@ -133,6 +133,10 @@ pub struct Conntrack {
 /// How many ending events the table remembers for [`Conntrack::endings_since`] (about 1.3 MB);
 /// a reader further behind walks in full.
 const ENDINGS_KEPT: usize = 16_384;
+
+/// How many TCP connections whose SYN was seen and discarded the table remembers (about
+/// 1 MB); an older one's later segments are taken as a possible older connection.
+const SYN_DISCARDED_KEPT: usize = 16_384;
 
 /// What the table did at its bound (`/proc/net/stat/nf_conntrack` `early_drop`, `drop`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -600,7 +604,7 @@ impl Conntrack {
                     let t = e.tuple[0];
                     if self.syn_discarded.insert(t) {
                         self.syn_discarded_order.push_back(t);
-                        if self.syn_discarded_order.len() > ENDINGS_KEPT {
+                        if self.syn_discarded_order.len() > SYN_DISCARDED_KEPT {
                             let old = self.syn_discarded_order.pop_front().expect("kept");
                             self.syn_discarded.remove(&old);
                         }
@@ -613,7 +617,8 @@ impl Conntrack {
     }
 
     /// Whether the capture showed the SYN of TCP connection `t` (either direction), whose
-    /// verdict then discarded its entry ([`Conntrack::discard`]; the latest 16,384 kept).
+    /// verdict then discarded its entry ([`Conntrack::discard`]; the latest
+    /// [`SYN_DISCARDED_KEPT`] kept).
     pub(crate) fn syn_seen(&self, t: &Tuple) -> bool {
         let back = Tuple {
             src: t.dst,

@@ -625,3 +625,40 @@ fn a_lockout_resting_on_an_unknown_is_only_possible() {
     );
     assert!(ssh.doubt.is_some(), "{ssh:?}");
 }
+
+/// The earlier rules are not known, so neither is whether conntrack tracked the admin's
+/// session: rules that refuse a mid-stream segment seen NEW cut it only on a host that tracked
+/// nothing before (both worlds are kernel-checked in `tests/kernel_lockout.rs`). Not told, FW001
+/// says "possible", with the world it depends on and a fix that works in both; told the table
+/// was empty (`--conntrack-start empty`), it is certain. A session both worlds refuse, or that
+/// a new connection cannot replace, stays a certain lockout.
+#[test]
+fn the_session_tracked_or_not_before_the_rules() {
+    let l = rules(&format!(
+        "{HEAD}-A INPUT -i lo -j ACCEPT\n\
+         -A INPUT -p tcp ! --syn -m conntrack --ctstate NEW -j DROP\n\
+         -A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+         -A INPUT -p tcp -m tcp --dport 22 -m conntrack --ctstate NEW -j ACCEPT\nCOMMIT\n"
+    ));
+    let f = lockout_of(&l, &opts()).expect("a possible lockout");
+    assert_eq!(f.severity, fwcheck::analysis::Level::Warning, "{f:?}");
+    assert!(f.message.contains("established"), "{}", f.message);
+    assert!(
+        f.details.iter().any(|d| d.contains("did not track the session")),
+        "{f:?}"
+    );
+    let fix = f.fix.as_deref().unwrap_or_default();
+    assert!(fix.contains("--dport 22 -j ACCEPT") && fix.contains("verified"), "{fix}");
+    let mut empty = opts();
+    empty.env.conntrack_empty_at_start = true;
+    let f = lockout_of(&l, &empty).expect("a lockout");
+    assert_eq!(f.severity, fwcheck::analysis::Level::Error, "{f:?}");
+    // No SSH rule at all: a tracked session would live on, but no new one gets in.
+    let l = rules(&format!(
+        "{HEAD}-A INPUT -i lo -j ACCEPT\n\
+         -A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\nCOMMIT\n"
+    ));
+    let f = lockout_of(&l, &opts()).expect("a lockout");
+    assert_eq!(f.severity, fwcheck::analysis::Level::Error, "{f:?}");
+    assert!(f.message.contains("new tcp/22 session"), "{}", f.message);
+}

@@ -4,7 +4,11 @@
 //! does on a live host, so the session stays in the conntrack table — and the session continues.
 //! fwcheck's lockout scenario (the very packets `fwcheck` checks, built by the same code) must
 //! get the kernel's verdict for every packet, and FW001 must fire exactly when the kernel cuts
-//! the session. Needs root, iptables and network namespaces; elsewhere reported ignored.
+//! the session. The same session built under no rules at all (conntrack tracks nothing, so the
+//! ruleset picks the session up mid-stream, NEW) must get the kernel's verdicts there when
+//! fwcheck is told the table was empty (`--conntrack-start empty`); not told, FW001 is certain
+//! only where both worlds agree. Needs root, iptables and network namespaces; elsewhere
+//! reported ignored.
 
 #[macro_use]
 mod kernel_harness;
@@ -13,7 +17,7 @@ use std::net::IpAddr;
 
 use fwcheck::analysis::lockout::session_check;
 use fwcheck::analysis::synth::{self, Synth};
-use fwcheck::analysis::{run_scenario, CheckOptions, Service};
+use fwcheck::analysis::{run_scenario, run_scenario_loading, CheckOptions, Service};
 use fwcheck::engine::{SimEnv, Verdict};
 use fwcheck::ext::Backend;
 use fwcheck::lint::load_str;
@@ -24,6 +28,11 @@ use fwcheck::ruleset::{Family, ParseOptions};
 fn warm_ruleset() -> &'static str {
     "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
      -A INPUT -m conntrack --ctstate INVALID -j ACCEPT\nCOMMIT\n"
+}
+
+/// Accepts everything and tracks nothing: the session exists, conntrack never saw it.
+fn untracked_ruleset() -> &'static str {
+    "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n"
 }
 
 #[derive(Clone)]
@@ -83,6 +92,13 @@ fn cases() -> Vec<Case> {
         v4(
             "stateless SSH accept (no conntrack in the new ruleset)",
             "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n",
+            false,
+        ),
+        v4(
+            "mid-stream segments refused as NEW",
+            "-A INPUT -p tcp ! --syn -m conntrack --ctstate NEW -j DROP\n\
+             -A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+             -A INPUT -p tcp -m tcp --dport 22 -m conntrack --ctstate NEW -j ACCEPT\n",
             false,
         ),
         v4(
@@ -180,13 +196,16 @@ fn established_session_verdicts_match_the_kernel() {
                 ip: Some(p.data.to_vec()),
             })
             .collect();
-        let mut cfg = OracleConfig::new(warm_ruleset(), case.family, vec![host]);
-        cfg.backend = backend;
-        cfg.reload = Some(Reload {
-            before_frame: steps[0].pkt.frame,
-            ruleset: case.rules.clone(),
-        });
-        let kernel = match oracle::replay(&cfg, frames) {
+        let kernel_from = |warm_rules: &str| {
+            let mut cfg = OracleConfig::new(warm_rules, case.family, vec![host]);
+            cfg.backend = backend;
+            cfg.reload = Some(Reload {
+                before_frame: steps[0].pkt.frame,
+                ruleset: case.rules.clone(),
+            });
+            oracle::replay(&cfg, frames.clone())
+        };
+        let kernel = match kernel_from(warm_ruleset()) {
             Ok(k) => k,
             Err(OracleError::Unavailable(why)) if backend == Backend::Legacy => {
                 eprintln!("SKIP: {} under iptables-legacy: {why}", case.name);
@@ -194,15 +213,18 @@ fn established_session_verdicts_match_the_kernel() {
             }
             Err(e) => panic!("{}: kernel replay: {e}", case.name),
         };
+        let kernel_untracked = kernel_from(untracked_ruleset())
+            .unwrap_or_else(|e| panic!("{}: kernel replay (untracked): {e}", case.name));
         runs += 1;
         let name = format!("{} [{backend:?}]", case.name);
 
-        let k = |frame: u64| {
+        let verdict_in = |kernel: &[oracle::KernelOutcome], frame: u64| {
             kernel
                 .iter()
                 .find(|o| o.frame == frame)
                 .and_then(|o| o.verdict)
         };
+        let k = |frame: u64| verdict_in(&kernel, frame);
         for p in &warm {
             assert_eq!(
                 k(p.frame),
@@ -231,17 +253,71 @@ fn established_session_verdicts_match_the_kernel() {
             }
         }
         assert_eq!(cut, case.cut, "{}: the kernel's verdicts: {kernel:?}", name);
-        // FW001's established case fires exactly when the kernel cuts the session.
-        let (f, doubt) = session_check(&loaded.ruleset, &opts, admin, host, ssh, 0);
-        assert_eq!(doubt, None, "{name}: every verdict here is certain");
-        let fw001_established = f.as_ref().is_some_and(|f| f.case == "established");
+
+        // The untracked world: told the table was empty, fwcheck gives the kernel's verdicts.
+        let empty_opts = CheckOptions {
+            env: SimEnv {
+                conntrack_empty_at_start: true,
+                ..opts.env.clone()
+            },
+            ..opts.clone()
+        };
+        let fresh = run_scenario_loading(&loaded.ruleset, &empty_opts, &warm, &steps);
+        let mut cut_untracked = false;
+        for s in &fresh {
+            let kv = verdict_in(&kernel_untracked, s.pkt.frame);
+            cut_untracked |= kv != Some(KernelVerdict::Accept);
+            let fv = match s.outcome.verdict {
+                Some(Verdict::Accept) => Some(KernelVerdict::Accept),
+                Some(Verdict::Drop | Verdict::Reject) => Some(KernelVerdict::Drop),
+                None => None,
+            };
+            if kv != fv || !s.outcome.certain {
+                failures.push(format!(
+                    "{} (untracked): {} (frame {}): kernel {:?}, fwcheck {:?} certain {} ({:?})",
+                    name, s.what, s.pkt.frame, kv, fv, s.outcome.certain, s.outcome.decision
+                ));
+            }
+        }
+        if case.name == "SSH accepted only as NEW" {
+            // The picked-up segment is NEW and passes (the next one, ESTABLISHED, does not):
+            // this world really is another one.
+            let first = steps[0].pkt.frame;
+            assert_eq!(
+                (k(first), verdict_in(&kernel_untracked, first)),
+                (Some(KernelVerdict::Drop), Some(KernelVerdict::Accept)),
+                "{name}: {kernel_untracked:?}"
+            );
+        }
+        let (f, doubt) = session_check(&loaded.ruleset, &empty_opts, admin, host, ssh, 0);
         assert_eq!(
-            fw001_established,
-            cut,
-            "{}: lockout check says {:?}",
-            name,
+            doubt, None,
+            "{name}: told the table was empty, FW001 is certain"
+        );
+        assert_eq!(
+            f.as_ref().is_some_and(|f| f.case == "established"),
+            cut_untracked,
+            "{name} (untracked): lockout check says {:?}",
             f.map(|f| f.step.what)
         );
+
+        // Not told which world: FW001 is certain only with both worlds' answer.
+        let (f, doubt) = session_check(&loaded.ruleset, &opts, admin, host, ssh, 0);
+        let fw001_established = f.as_ref().is_some_and(|f| f.case == "established");
+        if doubt.is_none() {
+            assert_eq!(
+                (fw001_established, fw001_established),
+                (cut, cut_untracked),
+                "{}: lockout check says {:?}, certain",
+                name,
+                f.map(|f| f.step.what)
+            );
+        } else {
+            assert_ne!(
+                cut, cut_untracked,
+                "{name}: uncertain where the worlds agree: {doubt:?}"
+            );
+        }
     }
     assert!(
         runs >= cases().len(),

@@ -60,7 +60,7 @@ fn conversation() -> Vec<Vec<u8>> {
 
 /// The kernel's verdict for frames `from..` when it saw the frames `first..` (frame numbers
 /// from 1).
-fn kernel(first: usize, from: u64) -> Vec<Option<KernelVerdict>> {
+fn kernel(rules: &str, first: usize, from: u64) -> Vec<Option<KernelVerdict>> {
     let frames = conversation()
         .into_iter()
         .enumerate()
@@ -70,7 +70,7 @@ fn kernel(first: usize, from: u64) -> Vec<Option<KernelVerdict>> {
             ts: fwcheck::packet::Timestamp(i as u64 * 1_000_000),
             ip: Some(ip),
         });
-    let cfg = OracleConfig::new(RULES, Family::V4, host());
+    let cfg = OracleConfig::new(rules, Family::V4, host());
     let out = oracle::replay(&cfg, frames).expect("kernel replay");
     out.iter()
         .filter(|o| o.frame >= from)
@@ -79,8 +79,8 @@ fn kernel(first: usize, from: u64) -> Vec<Option<KernelVerdict>> {
 }
 
 /// fwcheck's (verdict, certain) for frames 4-7 alone.
-fn fwcheck(empty_at_start: bool) -> Vec<(Option<KernelVerdict>, bool)> {
-    let loaded = fwcheck::lint::load_str("midstream.rules", RULES, Default::default());
+fn fwcheck(rules: &str, empty_at_start: bool) -> Vec<(Option<KernelVerdict>, bool)> {
+    let loaded = fwcheck::lint::load_str("midstream.rules", rules, Default::default());
     assert!(!loaded.has_errors());
     let opts = SimOptions {
         env: SimEnv {
@@ -109,19 +109,19 @@ fn fwcheck(empty_at_start: bool) -> Vec<(Option<KernelVerdict>, bool)> {
 fn a_connection_older_than_the_capture_is_uncertain() {
     use KernelVerdict::{Accept, Drop};
     // Tracked before the capture: the data is ESTABLISHED, everything passes.
-    let tracked = kernel(1, 4);
+    let tracked = kernel(RULES, 1, 4);
     assert_eq!(tracked, [Some(Accept); 4], "tracked world");
     // Picked up by a kernel whose table starts with the capture: NEW without SYN, dropped;
     // the host's ACK then opens the connection from its side (OUTPUT accepts it), and the
     // second segment is its reply, ESTABLISHED.
-    let fresh = kernel(4, 4);
+    let fresh = kernel(RULES, 4, 4);
     assert_eq!(
         fresh,
         [Some(Drop), Some(Accept), Some(Accept), Some(Accept)]
     );
     // fwcheck, not told: the first segment is uncertain, and so is its connection's next one;
     // what it calls certain (the host's own ACKs, OUTPUT ACCEPT) is both worlds' answer.
-    let unknown = fwcheck(false);
+    let unknown = fwcheck(RULES, false);
     assert!(!unknown[0].1, "{unknown:?}");
     assert!(!unknown[2].1, "{unknown:?}");
     for (i, (v, certain)) in unknown.iter().enumerate() {
@@ -131,11 +131,48 @@ fn a_connection_older_than_the_capture_is_uncertain() {
         }
     }
     // Told the table was empty: the fresh world, every verdict certain.
-    let empty = fwcheck(true);
+    let empty = fwcheck(RULES, true);
     for (i, (v, certain)) in empty.iter().enumerate() {
         assert!(certain, "frame {}: {empty:?}", i + 4);
         assert_eq!(*v, fresh[i], "frame {}: {empty:?}", i + 4);
     }
 }
 
-kernel_tests!(a_connection_older_than_the_capture_is_uncertain);
+/// A NEW-only jump into a chain that returns having changed nothing (kube-proxy's
+/// `--ctstate NEW -j KUBE-EXTERNAL-SERVICES`): the worlds meet again after it, and the verdict
+/// is both worlds' answer, certain.
+const REJOIN: &str = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+:CHECK - [0:0]\n\
+-A INPUT -m conntrack --ctstate NEW -j CHECK\n\
+-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+-A INPUT -p tcp --dport 22 -j ACCEPT\n\
+-A CHECK -p tcp --dport 80 -j DROP\n\
+-A CHECK -p tcp\n\
+COMMIT\n";
+
+fn a_new_only_chain_that_returns_leaves_the_verdict_certain() {
+    use KernelVerdict::Accept;
+    let tracked = kernel(REJOIN, 1, 4);
+    let fresh = kernel(REJOIN, 4, 4);
+    assert_eq!(tracked, [Some(Accept); 4], "tracked world");
+    assert_eq!(fresh, [Some(Accept); 4], "fresh world");
+    for empty in [false, true] {
+        let got = fwcheck(REJOIN, empty);
+        for (i, (v, certain)) in got.iter().enumerate() {
+            assert!(certain, "frame {} (empty {empty}): {got:?}", i + 4);
+            assert_eq!(*v, tracked[i], "frame {}: {got:?}", i + 4);
+        }
+    }
+    // The same chain marking the packet changes what follows in one world only: uncertain.
+    let marking = REJOIN.replace(
+        "-A CHECK -p tcp\n",
+        "-A CHECK -p tcp -j MARK --set-mark 1\n",
+    );
+    let got = fwcheck(&marking, false);
+    assert!(!got[0].1, "{got:?}");
+}
+
+kernel_tests!(
+    a_connection_older_than_the_capture_is_uncertain,
+    a_new_only_chain_that_returns_leaves_the_verdict_certain
+);

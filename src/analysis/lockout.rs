@@ -1,8 +1,11 @@
 //! FW001 — would this ruleset lock the administrator out? — and FW009 (loopback blocked).
 //!
 //! For each management service and each candidate administrator address, two scenarios go
-//! through the engine: (1) the session the admin is typing in while loading the rules, already
-//! ESTABLISHED in conntrack, must keep passing both ways; (2) a new session must complete
+//! through the engine: (1) the session the admin is typing in while loading the rules must keep
+//! passing both ways — ESTABLISHED if conntrack tracked it under the earlier rules, picked up
+//! mid-stream (NEW) if nothing tracked it; which one is not known (the earlier rules are not
+//! given), so a ruleset that treats the two differently gets an uncertain answer unless
+//! `--conntrack-start empty` says nothing was tracked; (2) a new session must complete
 //! (SYN in, SYN/ACK out, ACK in, data both ways, FIN close). With `--admin`, every candidate in
 //! the admin networks must pass; without it ("anywhere"), at least one address must get in.
 //!
@@ -20,7 +23,7 @@ use std::net::IpAddr;
 use super::synth::{self, Synth};
 use super::*;
 use crate::diag::codes;
-use crate::engine::{Decision, Direction};
+use crate::engine::{CtLabel, Decision, Direction};
 use crate::ruleset::parser::parse_rule_in;
 use crate::ruleset::TableKind;
 
@@ -81,14 +84,60 @@ pub fn session_check(
             "host",
         )
     };
-    let results = run_scenario(rs, opts, &warm, &est);
-    let doubt = doubt_of(&results);
-    if let Some(step) = results.into_iter().find(|s| !s.passed()) {
-        let failure = Failure {
-            case: "established",
-            step,
-        };
-        return (Some(failure), doubt);
+    // The earlier rules are not known. If they used conntrack, it tracked the session: the
+    // ruleset sees it ESTABLISHED. If nothing did (no hooks registered), the ruleset picks it
+    // up mid-stream, NEW (`nf_conntrack_tcp_loose`), and the conntrack table is empty. Both
+    // worlds run unless `--conntrack-start empty` says which; an answer they disagree on is
+    // not certain.
+    let untracked = || {
+        let mut o = opts.clone();
+        o.env.conntrack_empty_at_start = true;
+        let results = run_scenario_loading(rs, &o, &warm, &est);
+        let doubt = doubt_of(&results);
+        (results.into_iter().find(|s| !s.passed()), doubt)
+    };
+    let (failed, doubt) = if opts.env.conntrack_empty_at_start {
+        untracked()
+    } else {
+        let results = run_scenario(rs, opts, &warm, &est);
+        let doubt = doubt_of(&results);
+        let tracked = (results.into_iter().find(|s| !s.passed()), doubt);
+        if !crate::engine::conntrack_active(rs) {
+            tracked
+        } else {
+            match (tracked, untracked()) {
+                ((Some(f), d1), (Some(_), d2)) => (Some(f), d1.or(d2)),
+                ((None, d1), (None, d2)) => (None, d1.or(d2)),
+                ((f1, d1), (f2, d2)) => {
+                    let world = if f1.is_some() {
+                        "if conntrack tracked the session under the earlier rules (they used \
+                         it), it is ESTABLISHED"
+                    } else {
+                        "if conntrack did not track the session under the earlier rules (none \
+                         used it), these rules pick it up mid-stream, NEW"
+                    };
+                    let (f, own) = match (f1, f2) {
+                        (Some(f), _) => (f, d1),
+                        (_, f) => (f.expect("one world failed"), d2),
+                    };
+                    let why = format!(
+                        "{}: {world}, and only then it is not accepted{}; which world the host \
+                         is in is not known (--conntrack-start empty: nothing tracked it)",
+                        f.what,
+                        own.map(|d| format!(" (and even then not certainly: {d})"))
+                            .unwrap_or_default()
+                    );
+                    (Some(f), Some(why))
+                }
+            }
+        }
+    };
+    let established = failed.map(|step| Failure {
+        case: "established",
+        step,
+    });
+    if established.is_some() && doubt.is_none() {
+        return (established, doubt);
     }
     let mut sy = Synth::default();
     let steps = if svc.proto == 6 {
@@ -109,12 +158,17 @@ pub fn session_check(
         )
     };
     let results = run_scenario(rs, opts, &[], &steps);
-    let doubt = doubt.or_else(|| doubt_of(&results));
-    let failure = results
+    let new_doubt = doubt_of(&results);
+    let new = results
         .into_iter()
         .find(|s| !s.passed())
         .map(|step| Failure { case: "new", step });
-    (failure, doubt)
+    match (established, new) {
+        // The established session's failure is not certain, a new session's is.
+        (Some(_), Some(n)) if new_doubt.is_none() => (Some(n), None),
+        (Some(e), _) => (Some(e), doubt),
+        (None, n) => (n, doubt.or(new_doubt)),
+    }
 }
 
 /// Where to insert a rule so that it is tried before what dropped the packet.
@@ -129,18 +183,25 @@ pub(crate) fn insertion_point(rs: &Ruleset, d: &Decision) -> Option<(TableKind, 
     }
 }
 
-/// The rule body that lets the failing packet through.
-fn proposal(f: &Failure, svc: Service, admin_net: Option<&Net>) -> String {
+/// The rule body that lets the failing packet through: the service's port for a new session's
+/// first packet, and for any packet when `by_port` (a connection state rule did not help: an
+/// established session picked up mid-stream is NEW); otherwise the connection's state.
+fn proposal(f: &Failure, svc: Service, admin_net: Option<&Net>, by_port: bool) -> String {
     let p = &f.step.outcome;
     let pkt_in = p.direction == Direction::In;
     let first = f.case == "new"
         && f.step
             .what
             .starts_with(if svc.proto == 6 { "SYN " } else { "UDP admin" });
-    if pkt_in && first {
-        let proto = if svc.proto == 6 { "tcp" } else { "udp" };
+    let proto = if svc.proto == 6 { "tcp" } else { "udp" };
+    // The established session seen NEW (picked up by rules that begin tracking it).
+    let by_port = by_port || (f.case == "established" && p.ctstate == Some(CtLabel::New));
+    if pkt_in && (first || by_port) {
         let src = admin_net.map(|n| format!("-s {n} ")).unwrap_or_default();
         format!("{src}-p {proto} -m {proto} --dport {} -j ACCEPT", svc.port)
+    } else if by_port {
+        let dst = admin_net.map(|n| format!("-d {n} ")).unwrap_or_default();
+        format!("{dst}-p {proto} -m {proto} --sport {} -j ACCEPT", svc.port)
     } else {
         "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT".to_string()
     }
@@ -178,9 +239,14 @@ fn find_fix(
     let mut current = rs.clone();
     let mut failure = f.clone();
     let mut steps: Vec<String> = Vec::new();
+    let mut last_body: Option<String> = None;
     for _ in 0..4 {
         let d = failure.step.outcome.decision?;
-        let body = proposal(&failure, svc, admin_net);
+        let mut body = proposal(&failure, svc, admin_net, false);
+        if last_body.as_ref() == Some(&body) {
+            body = proposal(&failure, svc, admin_net, true);
+        }
+        last_body = Some(body.clone());
         let (text, next) = super::services::insert_before(rs, &current, &d, &body)?;
         steps.push(text);
         current = next;

@@ -388,15 +388,31 @@ impl StepResult {
 }
 
 /// Run a scenario through a fresh engine for `rs`: the `warmup` packets first build connection
-/// state under no rules at all (connections that exist when the ruleset is loaded), then the
-/// steps run under the ruleset. Stops at nothing: every step's outcome is returned.
+/// state under no rules at all, tracked by conntrack (connections that exist when the ruleset
+/// is loaded, on a host that tracked them), then the steps run under the ruleset. Stops at
+/// nothing: every step's outcome is returned.
 pub fn run_scenario(
     rs: &Ruleset,
     opts: &CheckOptions,
     warmup: &[crate::packet::Packet],
     steps: &[Step],
 ) -> Vec<StepResult> {
-    run_scenario_with(rs, opts, warmup, steps, None)
+    run_scenario_from(rs, opts, warmup, true, steps, None)
+}
+
+/// [`run_scenario`] for connections that exist when the ruleset is loaded on a host whose
+/// earlier rules are not known: conntrack may have tracked the warm-up or not (nothing
+/// registered its hooks), so the warm-up runs untracked and the ruleset picks its TCP
+/// connections up mid-stream — a rule answering that world and the tracked one differently
+/// makes the verdict uncertain, unless `--conntrack-start empty` says the table was empty
+/// (then the picked-up world is the kernel's).
+pub fn run_scenario_loading(
+    rs: &Ruleset,
+    opts: &CheckOptions,
+    warmup: &[crate::packet::Packet],
+    steps: &[Step],
+) -> Vec<StepResult> {
+    run_scenario_from(rs, opts, warmup, false, steps, None)
 }
 
 /// [`run_scenario`] with the engine's slot layout of `rs` computed beforehand
@@ -404,7 +420,18 @@ pub fn run_scenario(
 pub(crate) fn run_scenario_with(
     rs: &Ruleset,
     opts: &CheckOptions,
+    steps: &[Step],
+    layout: Option<&crate::engine::SlotLayout>,
+) -> Vec<StepResult> {
+    run_scenario_from(rs, opts, &[], true, steps, layout)
+}
+
+/// The scenario runner: `tracked` says whether conntrack tracked the `warmup`.
+fn run_scenario_from(
+    rs: &Ruleset,
+    opts: &CheckOptions,
     warmup: &[crate::packet::Packet],
+    tracked: bool,
     steps: &[Step],
     layout: Option<&crate::engine::SlotLayout>,
 ) -> Vec<StepResult> {
@@ -433,7 +460,7 @@ pub(crate) fn run_scenario_with(
         let mut warm = Engine::new(
             &empty,
             SimOptions {
-                force_conntrack: true,
+                force_conntrack: tracked,
                 ..base.clone()
             },
         );

@@ -195,7 +195,7 @@ fn run_one_with(
         what: String::new(),
         pkt: pkt.clone(),
     };
-    run_scenario_with(rs, o, &[], std::slice::from_ref(&step), layout)
+    run_scenario_with(rs, o, std::slice::from_ref(&step), layout)
         .into_iter()
         .next()
         .expect("one step")

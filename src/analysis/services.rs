@@ -186,7 +186,7 @@ pub fn check(rs: &Ruleset, opts: &CheckOptions) -> Vec<Finding> {
                     let steps = session(client, h, proto, port);
                     // One slot layout for the many sessions run over `rs`.
                     let l = layout.get_or_insert_with(|| crate::engine::slot_layout(rs));
-                    let res = run_scenario_with(rs, &oo, &[], &steps, Some(l));
+                    let res = run_scenario_with(rs, &oo, &steps, Some(l));
                     let opened = res[0].passed()
                         && res[0].outcome.decision
                             == Some(Decision::Rule(crate::engine::RuleRef {

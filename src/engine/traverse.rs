@@ -319,6 +319,11 @@ impl Engine<'_> {
             }
         };
         let mut stack: Vec<(usize, usize)> = Vec::new();
+        // A pickup's conntrack match said "yes" on a jump (`Skb::pickup_doubt`): where a tracked
+        // connection goes on with the next rule. If the called chain returns having changed
+        // nothing (no target but observers, no stateful match), both worlds meet again there:
+        // the stack depth of that return, and the pickup flags from before the jump.
+        let mut rejoin: Option<(usize, (bool, bool))> = None;
         let (mut chain, mut idx) = (start, 0usize);
         let tname = kind.name();
         let cname = |c: usize| table.chains[c].name.clone();
@@ -428,6 +433,12 @@ impl Engine<'_> {
                     return Some(p);
                 }
                 let back = stack.pop();
+                if let Some((depth, flags)) = rejoin {
+                    if stack.len() < depth {
+                        (hc.skb.pickup_world, hc.skb.pickup_doubt) = flags;
+                        rejoin = None;
+                    }
+                }
                 if hc.trace_on {
                     hc.trace.push(TraceEvent::Return {
                         table: tname,
@@ -488,6 +499,10 @@ impl Engine<'_> {
                 // on in (`Skb::pickup_world`): kept only if the traversal takes its "no" branch
                 // because of it (not a fork of it, below).
                 let world = hc.skb.pickup_world;
+                if rejoin.is_some() && m.module.stateful() {
+                    // State only the picked-up world updates: the worlds part for good.
+                    rejoin = None;
+                }
                 let r = m.module.eval(&mut eval_ctx!(base + mi));
                 if hc.trace_on {
                     let cx = eval_ctx!(base + mi);
@@ -547,6 +562,21 @@ impl Engine<'_> {
                     self.counter_doubt.insert((ti, chain, idx));
                 }
                 (hc.skb.pickup_world, hc.skb.pickup_doubt) = pickup_before;
+            } else if hc.skb.pickup_doubt
+                && !pickup_before.1
+                && failed.is_none()
+                && !hotdrop
+                && rejoin.is_none()
+                && matches!(rule.action, Action::Jump(_))
+            {
+                rejoin = Some((stack.len() + 1, pickup_before));
+            }
+            if rejoin.is_some() && failed.is_none() {
+                // Counted in the picked-up world only.
+                self.counter_doubt.insert((ti, chain, idx));
+                if matches!(rule.action, Action::Target(_)) && !observer_only(&rule.action) {
+                    rejoin = None;
+                }
             }
             if hc.trace_on {
                 let mut ev = self.rule_event(
@@ -637,6 +667,12 @@ impl Engine<'_> {
                 }
                 Action::Return => match stack.pop() {
                     Some((ch, i)) => {
+                        if let Some((depth, flags)) = rejoin {
+                            if stack.len() < depth {
+                                (hc.skb.pickup_world, hc.skb.pickup_doubt) = flags;
+                                rejoin = None;
+                            }
+                        }
                         if hc.trace_on {
                             hc.trace.push(TraceEvent::Return {
                                 table: tname,

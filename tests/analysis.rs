@@ -644,11 +644,16 @@ fn the_session_tracked_or_not_before_the_rules() {
     assert_eq!(f.severity, fwcheck::analysis::Level::Warning, "{f:?}");
     assert!(f.message.contains("established"), "{}", f.message);
     assert!(
-        f.details.iter().any(|d| d.contains("did not track the session")),
+        f.details
+            .iter()
+            .any(|d| d.contains("did not track the session")),
         "{f:?}"
     );
     let fix = f.fix.as_deref().unwrap_or_default();
-    assert!(fix.contains("--dport 22 -j ACCEPT") && fix.contains("verified"), "{fix}");
+    assert!(
+        fix.contains("--dport 22 -j ACCEPT") && fix.contains("verified"),
+        "{fix}"
+    );
     let mut empty = opts();
     empty.env.conntrack_empty_at_start = true;
     let f = lockout_of(&l, &empty).expect("a lockout");

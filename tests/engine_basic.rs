@@ -562,3 +562,47 @@ fn an_undecidable_match_in_a_counting_rule_makes_its_counter_a_lower_bound() {
     assert!(!e.rule_counter_doubt(0, 2, 1));
     assert_eq!(e.rule_counters(0, 2, 0).packets, 0);
 }
+
+/// `tcpdump -i any` on a router shows each forwarded packet twice; the outgoing copy is
+/// recognised by what the packet is as it left — including its TCP flags and acknowledgment,
+/// so an ACK that arrives next to a FIN-ACK with the same length and sequence number is not
+/// taken for the FIN-ACK's copy (seen in a router lab: the real copy was then judged again).
+#[test]
+fn a_forwarded_copy_is_told_by_its_flags() {
+    let l = rules(
+        "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A FORWARD -j ACCEPT\nCOMMIT\n",
+    );
+    let mut e = fwcheck::engine::Engine::new(
+        &l.ruleset,
+        fwcheck::engine::SimOptions {
+            env: fwcheck::engine::SimEnv {
+                hosts: vec![ip(HOST)],
+                ..fwcheck::engine::SimEnv::default()
+            },
+            router: true,
+            ..fwcheck::engine::SimOptions::default()
+        },
+    );
+    let inside = "192.0.2.50";
+    let seg = |frame: u64, flags: &str, ttl: u8| {
+        let mut p = tcp(frame, frame, (C, 40000), (inside, 80), flags, 100, 200, 0);
+        p.ttl = ttl;
+        p
+    };
+    let copy = |o: &fwcheck::engine::Outcome| match o.answer_to {
+        Some(fwcheck::engine::AnswerTo::ForwardedCopy(f)) => Some(f),
+        _ => None,
+    };
+    let fin = e.process(&seg(1, "FA", 64));
+    assert_eq!(
+        (v(&fin), fin.direction),
+        ("ACCEPT", fwcheck::engine::Direction::Forward)
+    );
+    // An ACK with the FIN-ACK's length and sequence, as it would leave: not its copy.
+    let ack = e.process(&seg(2, "A", 63));
+    assert_eq!(copy(&ack), None, "{ack:?}");
+    // The FIN-ACK's copy is still recognised.
+    let out = e.process(&seg(3, "FA", 63));
+    assert_eq!(copy(&out), Some(1), "{out:?}");
+}

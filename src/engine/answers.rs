@@ -127,15 +127,19 @@ pub(crate) struct CopySig {
     ttl: u8,
     /// TCP sequence number, ICMP id and sequence: what else tells packets of a flow apart.
     seq: u32,
+    /// TCP acknowledgment number and flags (FIN, SYN, RST, PSH, ACK: not the ECN bits the
+    /// `ECN` target may clear): an ACK and the FIN-ACK after it share length and sequence.
+    ack: u32,
+    flags: u8,
 }
 
 impl CopySig {
     /// `p` as it leaves with TTL/hop limit `ttl`.
     pub(crate) fn of(p: &Packet, ttl: u8) -> CopySig {
-        let seq = match &p.l4 {
-            L4::Tcp(t) => t.seq,
-            L4::Icmp(i) | L4::Icmpv6(i) => (i.id as u32) << 16 | i.seq as u32,
-            _ => 0,
+        let (seq, ack, flags) = match &p.l4 {
+            L4::Tcp(t) => (t.seq, t.ack, t.flags & 0x1f),
+            L4::Icmp(i) | L4::Icmpv6(i) => ((i.id as u32) << 16 | i.seq as u32, 0, 0),
+            _ => (0, 0, 0),
         };
         CopySig {
             src: p.src,
@@ -146,6 +150,8 @@ impl CopySig {
             len: p.ip_len,
             ttl,
             seq,
+            ack,
+            flags,
         }
     }
 }

@@ -59,7 +59,11 @@
 //! * `reload-adds-nat` (`--reload-at`): a reload adds a nat table while a one-way UDP flow runs:
 //!   its connection, confirmed before, walks the new nat chain with every packet (still NEW)
 //!   but is never translated (`nf_nat_setup_info` leaves a confirmed connection alone), so the
-//!   new rule closing its port drops it.
+//!   new rule closing its port drops it;
+//! * `hashlimit-shared-name` (`--reload-at`): a reload turns a packet-rate hashlimit into a
+//!   byte-rate one under the same `--hashlimit-name`: the table keeps its first rule's
+//!   packet-rate bucket and the new rule charges byte costs to it (`hashlimit_mt_common`
+//!   reads the rule's mode for the cost, the table's for the refill): it never limits.
 //!
 //! Two labs' outcomes depend on what no capture shows, so they are checked packet by packet
 //! instead: `snat-random-ports` (ports the kernel chose at random: no packet may be a certain
@@ -249,6 +253,11 @@ fn router_icmp_replydir() {
 #[test]
 fn reload_adds_nat() {
     replay("reload-adds-nat");
+}
+
+#[test]
+fn hashlimit_shared_name() {
+    replay("hashlimit-shared-name");
 }
 
 #[test]

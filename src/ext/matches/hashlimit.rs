@@ -209,7 +209,24 @@ fn user2credits_byte(avg: u64, hz: u32) -> u64 {
     (us >> 32) as u32 as u64
 }
 
-/// Which kernel bucket a table uses.
+impl Kind {
+    /// The bucket or cost of a rule in `mode`.
+    fn of(mode: u32) -> Kind {
+        if mode & RATE_MATCH != 0 {
+            Kind::RateMatch {
+                bytes: mode & BYTES != 0,
+            }
+        } else if mode & BYTES != 0 {
+            Kind::Bytes
+        } else {
+            Kind::Packets
+        }
+    }
+}
+
+/// Which kernel bucket a table uses — and, for a rule, which cost it charges: the table's
+/// first rule sets how the bucket refills (`rateinfo_recalc` with `hinfo->cfg.mode`), each
+/// rule what a packet costs (`hashlimit_mt_common` reads the rule's own `cfg->mode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Packets,
@@ -345,13 +362,13 @@ impl Bucket {
 
     /// [`Bucket::step`] at capture time `t·HZ = at`, for the phases of this piece (made by
     /// [`Bucket::pieces`]: one jiffy for `prev_at` and one for `at` over all of them).
-    fn step_at(&mut self, at: u128, hz: u32, len: u64) -> bool {
+    fn step_at(&mut self, at: u128, hz: u32, len: u64, rule: Kind) -> bool {
         // The kernel's clock never goes back (a frame stamped earlier runs at the later time).
         let at = at.max(self.prev_at);
         let jiffies = |x: u128| ((x + self.lo as u128) / PHASES) as u64;
         let now = jiffies(at);
         self.prev = jiffies(self.prev_at);
-        let under = self.step(now, hz, len);
+        let under = self.step(now, hz, len, rule);
         // rateinfo_recalc moved `prev` to now (or now is still prev's jiffy).
         if self.prev == now {
             self.prev_at = at;
@@ -361,8 +378,10 @@ impl Bucket {
     }
 
     /// `rateinfo_recalc` then the test of `hashlimit_mt_common` for a packet of `len` bytes
-    /// (`skb->len`): true when under the limit.
-    fn step(&mut self, now: u64, hz: u32, len: u64) -> bool {
+    /// (`skb->len`) charged as a rule of kind `rule` charges it: true when under the limit.
+    /// A rate-match rule on a bucket table, or a bucket rule on a rate-match table, reads
+    /// fields the table never set: the caller does not step those.
+    fn step(&mut self, now: u64, hz: u32, len: u64, rule: Kind) -> bool {
         let delta = now.wrapping_sub(self.prev);
         if delta != 0 {
             match self.kind {
@@ -393,7 +412,7 @@ impl Bucket {
                 }
             }
         }
-        let cost = match self.kind {
+        let cost = match rule {
             Kind::RateMatch { bytes } => {
                 self.current_rate = self.current_rate.wrapping_add(if bytes { len } else { 1 });
                 return !self.prev_window && self.current_rate <= self.burst;
@@ -429,13 +448,14 @@ fn step_states(
     expires: u64,
     hz: u32,
     len: u64,
+    rule: Kind,
 ) -> (bool, bool) {
     let (mut under, mut over) = (false, false);
     let mut next: Vec<Bucket> = Vec::with_capacity(states.len());
     for b in states.drain(..) {
         for mut p in b.pieces(at) {
             p.expires = expires;
-            if p.step_at(at, hz, len) {
+            if p.step_at(at, hz, len, rule) {
                 under = true;
             } else {
                 over = true;
@@ -962,6 +982,16 @@ impl Hashlimit {
             Ok(None) => return MatchResult::Unknown("ports cut off by the capture's snap length"),
             Ok(Some(k)) => k,
         };
+        // The rule charges its own kind of cost to the table's bucket (a name shared by a
+        // packet-rate and a byte-rate rule: the kernel mixes them, `hashlimit_mt_common`).
+        let rule = Kind::of(self.mode);
+        let table_kind = Kind::of(cfg.mode);
+        if matches!(rule, Kind::RateMatch { .. }) != matches!(table_kind, Kind::RateMatch { .. }) {
+            return MatchResult::Unknown(
+                "this hashlimit name is shared by a rate-match rule and a rate-limit rule: the \
+                 kernel reads state the table's first rule never set",
+            );
+        }
         let expire_j = (cfg.expire as u64 * hz as u64).div_ceil(1000);
         let gc_j = (cfg.gc_interval as u64 * hz as u64).div_ceil(1000).max(1);
         let max = cfg.effective_max();
@@ -1001,7 +1031,7 @@ impl Hashlimit {
                 return MatchResult::HotDrop;
             }
             let mut b = fresh();
-            let u = b.step_at(at, hz, len);
+            let u = b.step_at(at, hz, len, rule);
             t.entries.insert(
                 key,
                 Entry {
@@ -1016,7 +1046,8 @@ impl Hashlimit {
         if collected {
             e.alternatives.push(fresh());
         }
-        let (under_some, over_some) = step_states(&mut e.alternatives, at, now + expire_j, hz, len);
+        let (under_some, over_some) =
+            step_states(&mut e.alternatives, at, now + expire_j, hz, len, rule);
         if e.alternatives.len() > MAX_ALTERNATIVES {
             e.alternatives.truncate(MAX_ALTERNATIVES);
             e.lost = true;
@@ -1050,24 +1081,42 @@ mod tests {
         for hz in [250u32, 1000] {
             let mut b = Bucket::new(&cfg(0, SCALE, 5, 0), hz, 100);
             for _ in 0..5 {
-                assert!(b.step(100, hz, 60));
+                assert!(b.step(100, hz, 60, b.kind));
             }
-            assert!(!b.step(100, hz, 60));
-            assert!(!b.step(100 + hz as u64 - 1, hz, 60));
-            assert!(b.step(100 + hz as u64, hz, 60));
+            assert!(!b.step(100, hz, 60, b.kind));
+            assert!(!b.step(100 + hz as u64 - 1, hz, 60, b.kind));
+            assert!(b.step(100 + hz as u64, hz, 60, b.kind));
         }
         // Byte mode, 1024 bytes/s, burst 2 refills: a second's worth of credit to start with,
         // then each refill of the burst buys another second's worth.
         let hz = 250;
         let mut b = Bucket::new(&cfg(BYTES, bytes_to_cost(1024), 2, 0), hz, 100);
-        let passed = (0..8).filter(|_| b.step(100, hz, 1000)).count();
+        let passed = (0..8).filter(|_| b.step(100, hz, 1000, b.kind)).count();
         assert_eq!(passed, 3);
         // Rate match, 2 packets per 1 s interval with burst 5: 7 in the first interval pass,
         // then the next interval follows an over-rate one.
         let mut b = Bucket::new(&cfg(RATE_MATCH, SCALE / 2, 5, 1), hz, 100);
-        let passed = (0..9).filter(|_| b.step(100, hz, 60)).count();
+        let passed = (0..9).filter(|_| b.step(100, hz, 60, b.kind)).count();
         assert_eq!(passed, 7);
-        assert!(!b.step(100 + hz as u64, hz, 60));
+        assert!(!b.step(100 + hz as u64, hz, 60, b.kind));
+    }
+
+    /// A byte-rate rule sharing a packet-rate table (same `--hashlimit-name`): the byte cost is
+    /// capped at a jiffy's worth of byte credit and the table's packet credit cap is the
+    /// refill count, so it never limits (the recorded lab `hashlimit-shared-name` shows the
+    /// kernel agreeing); a packet-rate rule on that table limits.
+    #[test]
+    fn a_rule_charges_its_own_cost() {
+        let mut cfg = new().as_any().downcast_ref::<Hashlimit>().unwrap().clone();
+        (cfg.avg, cfg.burst) = (SCALE / 2, 3);
+        let hz = 250;
+        let mut b = Bucket::new(&cfg, hz, 100);
+        assert!((0..1000).all(|_| b.step(100, hz, 1500, Kind::Bytes)));
+        let mut b = Bucket::new(&cfg, hz, 100);
+        let passed = (0..10)
+            .filter(|_| b.step(100, hz, 1500, Kind::Packets))
+            .count();
+        assert_eq!(passed, 3);
     }
 
     /// Each packet's answers over every clock phase (under the limit, over it), as
@@ -1077,7 +1126,7 @@ mod tests {
         let mut states = vec![Bucket::created(cfg, hz, 0, at(times_ns[0]))];
         let out = times_ns
             .iter()
-            .map(|&t| step_states(&mut states, at(t), 0, hz, 60))
+            .map(|&t| step_states(&mut states, at(t), 0, hz, 60, Kind::of(cfg.mode)))
             .collect();
         (out, states)
     }

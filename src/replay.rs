@@ -968,6 +968,37 @@ impl<'r> Replayer<'r> {
         }
     }
 
+    /// Without connection tracking, a fragment the host itself sent: its datagram crossed
+    /// OUTPUT and POSTROUTING whole (`ip_fragment`, `ip6_fragment` run after POSTROUTING), so
+    /// it is judged once, whole, when its last fragment is captured (recorded lab
+    /// `own-fragments`).
+    fn feed_own_fragment(&mut self, pkt: Packet, clock: Clock, sink: &mut dyn FnMut(Item<'_>)) {
+        let d = self.local_defrag.as_mut().expect("checked by the caller");
+        let out = d.push_at(pkt.clone(), crate::packet::Timestamp(clock.ns));
+        for ev in d.drain_events() {
+            self.stats.fragment_event(&ev);
+        }
+        match out {
+            None => {
+                self.stats.fragments_held += 1;
+                let mut h = Outcome::unjudged(
+                    pkt.frame,
+                    "fragment of the host's own datagram, which crossed OUTPUT whole before it \
+                     was fragmented: judged with its last fragment",
+                );
+                h.direction = Direction::Out;
+                sink(Item::Packet(&pkt, &h));
+            }
+            Some(dg) => {
+                let mut o = self.engine.process_at(&dg, clock);
+                if let Some(from) = &dg.reassembled_from {
+                    o.fragments = from.to_vec();
+                }
+                sink(Item::Packet(&dg, &o));
+            }
+        }
+    }
+
     /// Replay one decoded packet; `now` overrides the time (else capture time).
     pub fn feed(&mut self, pkt: &Packet, now: Option<Clock>, sink: &mut dyn FnMut(Item<'_>)) {
         let Some(mut forks) = self.forks.take() else {
@@ -1035,14 +1066,20 @@ impl<'r> Replayer<'r> {
         if self.local_defrag.is_some()
             && pkt.frag.is_fragment()
             && pkt.kernel_drop_reason().is_none()
-            && self.engine.classify(pkt) == Ok(Direction::In)
         {
-            let clock = match now {
-                Some(c) => c,
-                None => self.engine.capture_clock(pkt.ts),
-            };
-            self.feed_local_fragment(pkt.clone(), clock, sink);
-            return;
+            let dir = self.engine.classify(pkt);
+            if matches!(dir, Ok(Direction::In | Direction::Out)) {
+                let clock = match now {
+                    Some(c) => c,
+                    None => self.engine.capture_clock(pkt.ts),
+                };
+                if dir == Ok(Direction::In) {
+                    self.feed_local_fragment(pkt.clone(), clock, sink);
+                } else {
+                    self.feed_own_fragment(pkt.clone(), clock, sink);
+                }
+                return;
+            }
         }
         let mut frag_unsure = None;
         // Borrowed, not moved: a packet is a few hundred bytes, copied again at every move.
@@ -1112,10 +1149,11 @@ impl<'r> Replayer<'r> {
         if pkt.frag.is_fragment()
             && !self.engine.conntrack_active()
             && o.verdict.is_some()
-            && matches!(o.direction, Direction::Out | Direction::Local)
+            && o.direction == Direction::Local
         {
-            // The host's own datagram crossed OUTPUT whole and was fragmented afterwards; the
-            // capture only shows the fragments (a router forwards them one by one).
+            // A datagram the host sent itself over loopback crossed OUTPUT whole and was
+            // fragmented afterwards; the capture only shows the fragments (those leaving on
+            // an interface are reassembled first: `feed_own_fragment`).
             o.certain = false;
             o.reason.get_or_insert_with(|| {
                 "IP fragment without connection tracking: the host filtered the whole datagram \

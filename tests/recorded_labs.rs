@@ -60,6 +60,9 @@
 //!   its connection, confirmed before, walks the new nat chain with every packet (still NEW)
 //!   but is never translated (`nf_nat_setup_info` leaves a confirmed connection alone), so the
 //!   new rule closing its port drops it;
+//! * `own-fragments`: without conntrack, the host sends UDP datagrams larger than the MTU:
+//!   OUTPUT counts each datagram once, whole (`ip_fragment` runs after POSTROUTING), though
+//!   the capture shows only its fragments; the peer's large datagrams reach INPUT reassembled;
 //! * `hashlimit-shared-name` (`--reload-at`): a reload turns a packet-rate hashlimit into a
 //!   byte-rate one under the same `--hashlimit-name`: the table keeps its first rule's
 //!   packet-rate bucket and the new rule charges byte costs to it (`hashlimit_mt_common`
@@ -253,6 +256,11 @@ fn router_icmp_replydir() {
 #[test]
 fn reload_adds_nat() {
     replay("reload-adds-nat");
+}
+
+#[test]
+fn own_fragments() {
+    replay("own-fragments");
 }
 
 #[test]

@@ -64,6 +64,7 @@ pub(crate) const BACKEND: &str = "W006";
 pub(crate) const HOST_STATE: &str = "W007";
 pub(crate) const WEIRD_IFACE: &str = "W008";
 pub(crate) const SAVE_CHANGES_MEANING: &str = "W009";
+pub(crate) const OTHER_FAMILY_ICMP: &str = "W010";
 // Findings of the analyses.
 pub(crate) const LOCKOUT: &str = "FW001";
 pub(crate) const ICMP_TUNNEL: &str = "FW002";
@@ -345,6 +346,18 @@ pub const CODES: &[CodeInfo] = &[
                 value, so saving and restoring turns it into a rule that matches.",
         example: "-A INPUT -m time --monthdays 0 -j DROP",
         fix: "Delete the rule, or give the value you meant.",
+    },
+    CodeInfo {
+        code: OTHER_FAMILY_ICMP,
+        name: "other-family-icmp",
+        severity: Warning,
+        title: "`-p icmp` in ip6tables rules (or `-p ipv6-icmp` in iptables rules): loads, but matches the other family's protocol number, which ICMP of this family never carries",
+        means: "ip6tables `-p icmp` matches IPv6 packets whose next header is 1, not ICMPv6 \
+                (58); iptables `-p ipv6-icmp` matches IPv4 protocol 58, not ICMP (1). Pings, \
+                and for IPv6 neighbour discovery, are not what the rule sees.",
+        example: "ip6tables -A INPUT -p icmp -j ACCEPT",
+        fix: "Use `-p ipv6-icmp` (`-p icmpv6`) in ip6tables rules and `-p icmp` in iptables \
+              rules.",
     },
     CodeInfo {
         code: LOCKOUT,

@@ -769,6 +769,28 @@ impl<'a> RuleParser<'a> {
                         .expected("a specific protocol after `! -p`"));
                     }
                 } else {
+                    let other = match self.family {
+                        Family::V6 => (p == 1).then_some(("icmp", "ip6tables", "ipv6-icmp")),
+                        Family::V4 => (p == 58).then_some(("ipv6-icmp", "iptables", "icmp")),
+                    };
+                    if let Some((said, tool, meant)) = other {
+                        self.diags.push(
+                            Diagnostic::warning(
+                                code::OTHER_FAMILY_ICMP,
+                                args[0].span,
+                                format!(
+                                    "`-p {}` in {tool} rules matches protocol number {p}, \
+                                     which {} never is",
+                                    args[0].text,
+                                    if p == 1 { "ICMPv6" } else { "ICMP" }
+                                ),
+                            )
+                            .note(format!(
+                                "{said} is the other family's protocol; this family's is `-p \
+                                 {meant}`"
+                            )),
+                        );
+                    }
                     self.proto = Some((p, invert));
                 }
             }

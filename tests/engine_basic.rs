@@ -606,3 +606,32 @@ fn a_forwarded_copy_is_told_by_its_flags() {
     let out = e.process(&seg(3, "FA", 63));
     assert_eq!(copy(&out), Some(1), "{out:?}");
 }
+
+/// 127.0.0.0/8 received on another interface than lo is martian after PREROUTING
+/// (`ip_route_input_slow`, `route_localnet` off): no INPUT rule sees it and REJECT sends
+/// nothing (kernel lab: a spoofed 127.0.0.1 UDP and SYN to REJECT ports on a host's veth; the
+/// kernel's REJECT counters did not move).
+#[test]
+fn loopback_source_from_outside_is_martian() {
+    let l = rules(
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A INPUT -p udp -m udp --dport 7020 -j REJECT --reject-with icmp-port-unreachable\n\
+         COMMIT\n",
+    );
+    let mut e = engine(&l);
+    let mut p = udp(1, 0, ("127.0.0.1", 41000), (HOST, 7020), 1);
+    p.link.linktype = 113; // Linux cooked capture
+    p.link.src_mac = Some([2, 0, 0, 0, 0, 2]);
+    p.link.pkt_type = fwcheck::packet::PktType::Host;
+    let o = e.process(&p);
+    assert_eq!(v(&o), "DROP", "{o:?}");
+    assert!(
+        matches!(o.decision, Some(fwcheck::engine::Decision::Stack(why)) if why.contains("martian")),
+        "{o:?}"
+    );
+    assert!(o.certain);
+    // The same datagram from a real outside address meets the REJECT.
+    let mut q = udp(2, 10, ("198.51.100.7", 41000), (HOST, 7020), 1);
+    q.link = p.link.clone();
+    assert_eq!(v(&e.process(&q)), "REJECT");
+}

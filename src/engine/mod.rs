@@ -765,7 +765,25 @@ impl<'r> Engine<'r> {
     /// IPv4's input route refuses it (`fib_validate_source`: a local source is martian unless
     /// `accept_local`); what IPv6 does with it is not modelled, so its verdict is uncertain.
     fn martian_local_source(&self, pkt: &Packet, hc: &mut HookCtx) -> Option<TableResult> {
-        if !self.is_local(pkt.src) || hc.indev == Dev::Lo || pkt.src.is_loopback() {
+        if hc.indev == Dev::Lo {
+            return None;
+        }
+        // `ip_route_input_slow`: 127.0.0.0/8 on another interface than lo is martian, as a
+        // source or a destination (`net.ipv4.conf.*.route_localnet` is 0 by default).
+        let loopback = |a: std::net::IpAddr| a.is_ipv4() && a.is_loopback();
+        if loopback(pkt.src) || loopback(pkt.dst) {
+            return Some(TableResult {
+                verdict: TableVerdict::Drop,
+                decision: Decision::Stack(if loopback(pkt.src) {
+                    "martian source: 127.0.0.0/8 received on an interface other than lo \
+                     (ip_route_input_slow, after PREROUTING; route_localnet off)"
+                } else {
+                    "martian destination: 127.0.0.0/8 received on an interface other than lo \
+                     (ip_route_input_slow, after PREROUTING; route_localnet off)"
+                }),
+            });
+        }
+        if !self.is_local(pkt.src) || pkt.src.is_loopback() {
             return None;
         }
         if pkt.family == crate::packet::Family::V6 {

@@ -17,7 +17,12 @@ pub(crate) fn build_reply(
     src: std::net::IpAddr,
     checksums: ChecksumMode,
 ) -> Option<Packet> {
-    if orig.frag.offset != 0 || orig.l4_checksum_bad(checksums) && matches!(orig.proto, 6 | 17) {
+    // `nf_reject_verify_csum`: a UDP checksum 0 is not verified, in IPv6 too (where it is
+    // invalid): the reply is sent.
+    let unchecked = matches!(&orig.l4, L4::Udp(u) if u.checksum == 0);
+    if orig.frag.offset != 0
+        || orig.l4_checksum_bad(checksums) && matches!(orig.proto, 6 | 17) && !unchecked
+    {
         return None;
     }
     let multicast = match orig.dst {

@@ -836,11 +836,13 @@ fn mark_partial(pkt: &mut Packet, proto: u8, l4_len: u32, field: u16) {
     }
 }
 
-/// ICMP types whose body quotes the offending packet.
+/// ICMP types whose body quotes the offending packet: IPv4's `icmp_is_err` list, and for
+/// ICMPv6 every type below 128 (RFC 4443's error messages: `nf_conntrack_icmpv6_error` hands
+/// each of them, known or not, to `nf_conntrack_inet_error`).
 pub(crate) fn icmp_is_error(family: Family, icmp_type: u8) -> bool {
     match family {
         Family::V4 => matches!(icmp_type, 3 | 4 | 5 | 11 | 12),
-        Family::V6 => matches!(icmp_type, 1..=4),
+        Family::V6 => icmp_type < 128,
     }
 }
 

@@ -206,7 +206,30 @@ fn whole_file_refusals_are_iptables_own() {
     );
 }
 
+/// `-I CHAIN NUM` with several addresses inserts one rule per address, each at NUM in turn:
+/// the chain holds them in reverse order (both backends); `-A` keeps their order.
+fn insert_with_address_lists_reverses_them() {
+    let text = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+                -A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n\
+                -A INPUT -p tcp -m tcp --dport 80 -j ACCEPT\n\
+                -I INPUT 2 -s 192.0.2.9,192.0.2.10,198.51.100.0/24 -j DROP\n\
+                -I INPUT -s 203.0.113.1,203.0.113.2 -d 192.0.2.1,192.0.2.2 -j ACCEPT\n\
+                -A INPUT -s 192.0.2.20,192.0.2.21 -j DROP\nCOMMIT\n";
+    for (backend, b) in [("nft", Backend::Nft), ("legacy", Backend::Legacy)] {
+        let opts = ParseOptions {
+            backend: b,
+            ..ParseOptions::default()
+        };
+        let l = load_str("insert.v4", text, opts);
+        assert!(!l.has_errors(), "{:?}", l.diagnostics);
+        let ours = print_ruleset(&l.ruleset, PrintOptions { counters: false });
+        let theirs = real_save_with(text, backend, false).expect("loads");
+        assert_eq!(ours, theirs, "{backend}");
+    }
+}
+
 kernel_tests!(
+    insert_with_address_lists_reverses_them,
     whole_file_refusals_are_iptables_own,
     save_order_and_counters_are_each_backends,
     rule_commands_refused_as_iptables_restore_refuses_them,

@@ -54,10 +54,11 @@ pub const COMMAND: &str = "E111";
 pub(crate) const NESTING: &str = "E112";
 pub(crate) const EXPANSION: &str = "E113";
 pub const NO_SET: &str = "E114";
+pub(crate) const LEGACY: &str = "E115";
 // Input warnings: loaded, but not as one might think.
 pub(crate) const QUOTE: &str = "W001";
 pub(crate) const UNKNOWN_EXT: &str = "W002";
-pub(crate) const LEGACY: &str = "W003";
+
 pub(crate) const TABLE_REPLACED: &str = "W004";
 pub(crate) const IGNORED: &str = "W005";
 pub(crate) const BACKEND: &str = "W006";
@@ -258,6 +259,18 @@ pub const CODES: &[CodeInfo] = &[
               host), or fix the set's name in the rule.",
     },
     CodeInfo {
+        code: LEGACY,
+        name: "legacy-negation",
+        severity: Error,
+        title: "legacy negation form `--opt ! value`: iptables 1.8 refuses it",
+        means: "Old iptables read `-s ! ADDR` and `--dport ! PORT` as negations; iptables 1.8 \
+                (nft and legacy) refuses the command (\"Bad argument\", \"invalid \
+                port/service `!'\"): a script goes on without the rule, iptables-restore \
+                refuses the whole file.",
+        example: "-A INPUT -p tcp --dport ! 22 -j DROP",
+        fix: "Put the `!` before the option: `! --dport 22`.",
+    },
+    CodeInfo {
         code: QUOTE,
         name: "single-quotes",
         severity: Warning,
@@ -277,15 +290,6 @@ pub const CODES: &[CodeInfo] = &[
         example: "-A INPUT -m geoip --src-cc XX -j DROP",
         fix: "None needed if the module exists on the host; verdicts through the rule are \
               reported as uncertain.",
-    },
-    CodeInfo {
-        code: LEGACY,
-        name: "legacy-negation",
-        severity: Warning,
-        title: "legacy negation form `--opt ! value`",
-        means: "iptables still accepts `! ` after the option but warns that it is deprecated.",
-        example: "-A INPUT -p tcp --dport ! 22 -j DROP",
-        fix: "Put the `!` before the option: `! --dport 22`.",
     },
     CodeInfo {
         code: TABLE_REPLACED,

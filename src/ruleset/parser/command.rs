@@ -406,7 +406,8 @@ fn delete_rule_number(st: &mut State, ti: usize, chain_name: &str, n: usize, s: 
     Ok(())
 }
 
-/// `-I CHAIN [NUM]`: at position NUM (default 1), at most one past the last rule.
+/// `-I CHAIN [NUM]`: at position NUM (default 1), at most one past the last rule; several rules
+/// (`-s A,B`) end up in reverse order (kernel-checked in `tests/kernel_commands.rs`).
 fn insert_rules(
     st: &mut State,
     ti: usize,
@@ -429,8 +430,10 @@ fn insert_rules(
         .expected(format!("a position from 1 to {}", c.rules.len() + 1))
         .into());
     }
-    for (k, r) in rules.into_iter().enumerate() {
-        c.rules.insert(pos - 1 + k, r);
+    // One rule per address combination, each inserted at NUM in turn (`insert_entry` in a
+    // loop, both backends): the chain holds them in reverse order.
+    for r in rules {
+        c.rules.insert(pos - 1, r);
     }
     Ok(())
 }

@@ -436,7 +436,6 @@ impl<'a> RuleParser<'a> {
                 span: tok.span,
             }; 2];
             let mut nargs_got = 0usize;
-            let mut legacy_inv = false;
             let mut j = i + 1;
             if let Some((text, span)) = resolved.attached {
                 let a = OptArg { text, span };
@@ -459,22 +458,21 @@ impl<'a> RuleParser<'a> {
             while nargs_got < nargs {
                 match toks.get(j) {
                     Some(t) => {
-                        if t.text == "!" && !t.quoted && nargs_got == 0 && !legacy_inv {
-                            // Legacy intrapositioned negation: `-s ! x`, `--dport ! 80`.
-                            legacy_inv = true;
-                            self.diags.push(
-                                Diagnostic::warning(
+                        if t.text == "!" && !t.quoted && nargs_got == 0 {
+                            // Legacy intrapositioned negation: `-s ! x`, `--dport ! 80`:
+                            // iptables 1.8 refuses the command.
+                            return self.err(
+                                Diagnostic::error(
                                     code::LEGACY,
                                     t.span,
-                                    format!("`{} ! value` is the legacy negation form", tok.text),
+                                    format!(
+                                        "`{} ! value` is the legacy negation form, which \
+                                         iptables 1.8 refuses",
+                                        tok.text
+                                    ),
                                 )
-                                .note(format!(
-                                    "iptables 1.8 rejects it; write `! {} value`",
-                                    tok.text
-                                )),
+                                .expected(format!("`! {} value`", tok.text)),
                             );
-                            j += 1;
-                            continue;
                         }
                         arg_buf[nargs_got] = OptArg {
                             text: t.str(),
@@ -509,7 +507,7 @@ impl<'a> RuleParser<'a> {
                     }
                 }
             }
-            let invert = inv.is_some() || legacy_inv;
+            let invert = inv.is_some();
             let optname: &str = &tok.text;
             if invert {
                 let ok = match (resolved.gen, resolved.opt) {

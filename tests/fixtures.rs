@@ -275,6 +275,50 @@ fn scripts_expand_simple_shell_variables_and_warn_about_what_they_cannot_follow(
     );
 }
 
+/// `IPT=$(which iptables)` and its kin name iptables: the commands apply (they were silently
+/// dropped, leaving an empty ruleset a lockout check called safe); a variable set by a
+/// command substitution fwcheck cannot run is warned about on each command using it.
+#[test]
+fn scripts_find_iptables_through_which_and_defaults() {
+    let body = "$IPT -F\n$IPT -P INPUT DROP\n$IPT -A INPUT -p tcp --dport 80 -j ACCEPT\n";
+    for set in [
+        "IPT=$(which iptables)",
+        "IPT=`which iptables`",
+        "IPT=\"$(command -v iptables)\"",
+        "IPT=$(type -P /usr/sbin/iptables-nft)",
+        "IPT=${IPT:-iptables}",
+    ] {
+        let l =
+            fwcheck::lint::load_str("fw.sh", &format!("{set}\n{body}"), ParseOptions::default());
+        assert!(!l.has_errors(), "{set}: {}", l.render_diagnostics(false));
+        assert_eq!(l.ruleset.rule_count(), 1, "{set}");
+        let policy = l
+            .ruleset
+            .table(fwcheck::ruleset::TableKind::Filter)
+            .and_then(|t| t.chains.iter().find(|c| c.name == "INPUT"))
+            .and_then(|c| c.policy);
+        assert_eq!(policy, Some(fwcheck::ruleset::Policy::Drop), "{set}");
+    }
+    let l = fwcheck::lint::load_str(
+        "fw.sh",
+        &format!("IPT=$(find / -name iptables)\n{body}"),
+        ParseOptions::default(),
+    );
+    let w005 = l.diagnostics.iter().filter(|d| d.code == "W005").count();
+    assert_eq!(w005, 3, "{:?}", l.diagnostics);
+    // iptables-legacy beside iptables: two rulesets in the kernel, one here: warned once.
+    let l = fwcheck::lint::load_str(
+        "fw.sh",
+        "iptables -A INPUT -p tcp --dport 22 -j ACCEPT\n\
+         iptables-legacy -A INPUT -p tcp --dport 25 -j ACCEPT\n\
+         iptables-legacy -A INPUT -p tcp --dport 26 -j ACCEPT\niptables -A INPUT -j DROP\n",
+        ParseOptions::default(),
+    );
+    let w006: Vec<_> = l.diagnostics.iter().filter(|d| d.code == "W006").collect();
+    assert_eq!(w006.len(), 1, "{:?}", l.diagnostics);
+    assert!(w006[0].message.contains("iptables-legacy"), "{w006:?}");
+}
+
 #[test]
 fn weird_interface_names_warn_and_empty_module_names_are_refused_as_iptables_does() {
     let base = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n";

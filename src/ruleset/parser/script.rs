@@ -15,6 +15,22 @@ pub(super) fn assignment(w: &str) -> Option<(&str, &str)> {
         .map(|_| (name, value))
 }
 
+/// The program a command substitution that only looks one up names: `$(which iptables)`,
+/// `` `which iptables` ``, `$(command -v ip6tables)`, `$(type -P iptables)` — the path the
+/// shell finds, which runs that program.
+fn looked_up_program(v: &str) -> Option<&str> {
+    let inner = v
+        .strip_prefix("$(")
+        .and_then(|r| r.strip_suffix(')'))
+        .or_else(|| v.strip_prefix('`').and_then(|r| r.strip_suffix('`')))?;
+    let words: Vec<&str> = inner.split_whitespace().collect();
+    let prog = match words.as_slice() {
+        ["which", p] | ["command", "-v", p] | ["type", "-p" | "-P", p] => *p,
+        _ => return None,
+    };
+    is_iptables_program(prog.rsplit('/').next().unwrap_or(prog)).map(|_| prog)
+}
+
 /// Expands `$NAME` and `${NAME}` in `w` from `vars`. `Err` names the first expansion that
 /// cannot be done: an unset variable, a positional or special parameter, `$(…)`, `` `…` ``.
 pub(super) fn expand(w: &str, vars: &HashMap<String, String>) -> Result<String, String> {
@@ -52,9 +68,16 @@ pub(super) fn expand(w: &str, vars: &HashMap<String, String>) -> Result<String, 
         if name.starts_with(|c: char| c.is_ascii_digit()) {
             return Err(format!("${name}"));
         }
-        match vars.get(name) {
-            Some(v) => out.push_str(v),
-            None => return Err(format!("${name}")),
+        // `${NAME:-default}` / `${NAME-default}`: the default when NAME is unset (or empty).
+        let (name, default) = match name.split_once(":-").or_else(|| name.split_once('-')) {
+            Some((n, d)) => (n, Some(d)),
+            None => (name, None),
+        };
+        match (vars.get(name), default) {
+            (Some(v), Some(d)) if v.is_empty() => out.push_str(d),
+            (Some(v), _) => out.push_str(v),
+            (None, Some(d)) if !d.contains('$') && !d.contains('`') => out.push_str(d),
+            _ => return Err(format!("${name}")),
         }
         rest = &after[used..];
     }
@@ -88,6 +111,10 @@ pub(super) fn parse_script(st: &mut State, region: std::ops::Range<usize>) {
             .for_each(|d| moved(&mut d.span));
     }
     let mut ignored_programs: HashMap<String, ()> = HashMap::new();
+    // Which iptables programs ran: `iptables-legacy` beside `iptables`/`iptables-nft` builds
+    // two rulesets in the kernel (x_tables and nf_tables), both hooked, each judging packets.
+    let (mut legacy_at, mut nft_at): (Option<Span>, Option<Span>) = (None, None);
+    let mut mixed_warned = false;
     // Shell variables set by simple assignments (`IPT=/sbin/iptables`, `ADMIN=198.51.100.0/24`),
     // expanded in later commands.
     let mut vars: HashMap<String, String> = HashMap::new();
@@ -99,10 +126,33 @@ pub(super) fn parse_script(st: &mut State, region: std::ops::Range<usize>) {
             Some("export" | "readonly" | "local" | "declare") => &cmd.words[1..],
             _ => &cmd.words[..],
         };
+        // `IPT=$(which iptables)` unquoted: the shell keeps the substitution one word.
+        if let [first, rest @ ..] = body {
+            if let Some((name, value)) = assignment(&first.text) {
+                let open = value.starts_with("$(") && !value.ends_with(')')
+                    || value.starts_with('`') && (value.len() == 1 || !value.ends_with('`'));
+                let whole = std::iter::once(first.text.as_ref())
+                    .chain(rest.iter().map(|w| w.text.as_ref()))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                if open && !rest.is_empty() {
+                    if let Some(prog) = whole
+                        .split_once('=')
+                        .and_then(|(_, v)| looked_up_program(v))
+                    {
+                        vars.insert(name.to_string(), prog.to_string());
+                        continue;
+                    }
+                }
+            }
+        }
         if !body.is_empty() && body.iter().all(|w| assignment(&w.text).is_some()) {
             for w in body {
                 let (name, value) = assignment(&w.text).expect("checked");
-                let value = expand(value, &vars).unwrap_or_else(|_| value.to_string());
+                let value = match looked_up_program(value) {
+                    Some(prog) => prog.to_string(),
+                    None => expand(value, &vars).unwrap_or_else(|_| value.to_string()),
+                };
                 vars.insert(name.to_string(), value);
             }
             continue;
@@ -214,11 +264,69 @@ pub(super) fn parse_script(st: &mut State, region: std::ops::Range<usize>) {
                 );
                 continue;
             }
+            // `$IPT -A INPUT ...` with IPT set by a command substitution fwcheck cannot run:
+            // most likely iptables, but not known.
+            let from_var = cmd.words.first().is_some_and(|w| w.text.starts_with('$'));
+            let looks_like_iptables = words[1..].iter().any(|w| {
+                matches!(
+                    w.str(),
+                    "-A" | "-I"
+                        | "-D"
+                        | "-R"
+                        | "-P"
+                        | "-N"
+                        | "-F"
+                        | "-X"
+                        | "-E"
+                        | "-Z"
+                        | "--append"
+                        | "--insert"
+                        | "--delete"
+                        | "--policy"
+                )
+            });
+            if from_var && looks_like_iptables {
+                st.diags.push(
+                    Diagnostic::warning(
+                        code::IGNORED,
+                        cmd.words[0].span,
+                        format!(
+                            "cannot tell which program `{}` runs: this command is not applied",
+                            cmd.words[0].text
+                        ),
+                    )
+                    .note(
+                        "set the variable to the program's path or name (IPT=/sbin/iptables) \
+                         or to $(which iptables)",
+                    ),
+                );
+                continue;
+            }
             if !ignored_programs.contains_key(&pname) {
                 ignored_programs.insert(pname.clone(), ());
             }
             continue;
         };
+        if pname.ends_with("-legacy") {
+            legacy_at.get_or_insert(prog.span);
+        } else {
+            nft_at.get_or_insert(prog.span);
+        }
+        if let (Some(_), Some(_), false) = (legacy_at, nft_at, mixed_warned) {
+            mixed_warned = true;
+            st.diags.push(
+                Diagnostic::warning(
+                    code::BACKEND,
+                    prog.span,
+                    "this script runs both iptables-legacy and iptables-nft (or plain iptables, \
+                     nft on current systems)",
+                )
+                .note(
+                    "the kernel keeps two rulesets, both hooked: a packet must pass each; \
+                     fwcheck merges the commands into one ruleset, so verdicts can differ",
+                ),
+            );
+        }
         if fam != st.family {
             st.diags.push(
                 Diagnostic::warning(code::IGNORED, prog.span, format!("{pname} command ignored"))

@@ -68,11 +68,12 @@
 //!   packet-rate bucket and the new rule charges byte costs to it (`hashlimit_mt_common`
 //!   reads the rule's mode for the cost, the table's for the refill): it never limits.
 //!
-//! Two labs' outcomes depend on what no capture shows, so they are checked packet by packet
+//! Three labs' outcomes depend on what no capture shows, so they are checked packet by packet
 //! instead: `snat-random-ports` (ports the kernel chose at random: no packet may be a certain
-//! DROP where the kernel dropped none) and `hashlimit-phase` (a hashlimit refilling by jiffies, datagrams 2 ms apart near its
-//! rate): each datagram the server echoed was accepted, and every verdict fwcheck calls
-//! certain must be the kernel's.
+//! DROP where the kernel dropped none), `hashlimit-phase` (a hashlimit refilling by jiffies,
+//! datagrams 2 ms apart near its rate) and `recent-phase` (`recent --seconds 1` against
+//! datagrams within a jiffy of the window): each datagram the server echoed was accepted, and
+//! every verdict fwcheck calls certain must be the kernel's.
 
 mod lab_common;
 
@@ -313,6 +314,47 @@ fn snat_random_ports() {
 /// verdict fwcheck calls certain must agree, and the phase-dependent ones must be uncertain
 /// (before, fwcheck assumed the clock ticked with the first packet and called a datagram the
 /// kernel dropped certainly accepted, and the reverse).
+/// `recent --seconds 1` (`--rcheck`, and `--update --hitcount 2`) against datagrams from 26
+/// sources 0.990–1.010 s after their first: within one jiffy of the window the kernel decided
+/// both ways (the clock's phase), so fwcheck calls those undecided; every verdict it calls
+/// certain is the kernel's, told by the server's echo of each accepted datagram.
+#[test]
+fn recent_jiffy_phase() {
+    let (fw, _) = run_case("recent-phase", "args");
+    let num = |p: &serde_json::Value, k: &str| p[k].as_u64();
+    let time = |p: &serde_json::Value| p["time"].as_f64().unwrap_or(0.0);
+    let outs: Vec<_> = fw
+        .packets
+        .iter()
+        .filter(|p| p["direction"] == "out" && p["proto"] == "udp")
+        .collect();
+    let requests: Vec<_> = fw
+        .packets
+        .iter()
+        .filter(|p| p["direction"] == "in" && matches!(num(p, "dport"), Some(5000 | 5001)))
+        .collect();
+    assert_eq!(requests.len(), 65);
+    let (mut certain, mut undecided) = (0, 0);
+    for p in &requests {
+        let accepted = outs.iter().any(|o| {
+            o["dst"] == p["src"]
+                && num(o, "sport") == num(p, "dport")
+                && (0.0..0.05).contains(&(time(o) - time(p)))
+        });
+        if p["certain"] == true {
+            certain += 1;
+            let verdict = if accepted { "ACCEPT" } else { "DROP" };
+            assert_eq!(p["verdict"], verdict, "frame {}: {p}", p["frame"]);
+        } else {
+            undecided += 1;
+        }
+    }
+    assert!(
+        undecided > 0 && certain > 50,
+        "{certain} certain, {undecided} undecided"
+    );
+}
+
 #[test]
 fn hashlimit_jiffy_phase() {
     let (fw, kernel) = run_case("hashlimit-phase", "args");

@@ -113,6 +113,10 @@ pub struct Entry {
     pub ttl: u8,
     /// Ring of time stamps (jiffies); `index` is the next slot, `nstamps` how many are valid.
     pub stamps: Vec<u64>,
+    /// The capture time (ns) of each stamp: where the kernel's clock ticked between a stamp
+    /// and a later packet is not in the capture, so a window edge within a jiffy of the
+    /// elapsed time is undecided.
+    pub(crate) stamp_ns: Vec<u64>,
     pub index: usize,
     pub(crate) nstamps: usize,
 }
@@ -154,30 +158,35 @@ impl Table {
             .position(|e| e.addr == addr && (ttl == e.ttl || ttl == 0 || e.ttl == 0))
     }
 
-    fn init(&mut self, addr: u128, ttl: u8, now: u64) {
+    fn init(&mut self, addr: u128, ttl: u8, now: u64, now_ns: u64) {
         if self.entries.len() >= LIST_TOT {
             self.entries.remove(0);
         }
         let mut stamps = vec![0; self.nstamps_max_mask + 1];
         stamps[0] = now;
+        let mut stamp_ns = vec![0; self.nstamps_max_mask + 1];
+        stamp_ns[0] = now_ns;
         self.entries.push(Entry {
             addr,
             ttl,
             stamps,
+            stamp_ns,
             index: 1,
             nstamps: 1,
         });
     }
 
     /// `recent_entry_update`; returns the entry's new position (the LRU tail).
-    fn update(&mut self, i: usize, now: u64) -> usize {
+    fn update(&mut self, i: usize, now: u64, now_ns: u64) -> usize {
         let m = self.nstamps_max_mask;
         let mut e = self.entries.remove(i);
         if e.stamps.len() < m + 1 {
             e.stamps.resize(m + 1, 0);
         }
+        e.stamp_ns.resize(e.stamps.len(), 0);
         e.index &= m;
         e.stamps[e.index] = now;
+        e.stamp_ns[e.index] = now_ns;
         e.index += 1;
         if e.index > e.nstamps {
             e.nstamps = e.index;
@@ -212,8 +221,20 @@ fn addr_num(a: IpAddr) -> u128 {
 
 impl Recent {
     /// One evaluation against `table` at time `now` with the packet's address and TTL.
-    pub fn step(&self, t: &mut Table, addr: u128, ttl: u8, now: u64, hz: u32) -> MatchResult {
+    /// `now_ns` is the capture time: a stamp whose age is within one jiffy of `--seconds`
+    /// counts for some clock phases and not others; when that changes the answer it is
+    /// [`MatchResult::Unknown`] (the list is updated as fwcheck's own phase answers).
+    pub fn step(
+        &self,
+        t: &mut Table,
+        addr: u128,
+        ttl: u8,
+        now: u64,
+        now_ns: u64,
+        hz: u32,
+    ) -> MatchResult {
         let mut ret = self.invert;
+        let mut undecided = false;
         let addr = addr & t.mask;
         let want_ttl = if self.rttl { ttl } else { 0 };
         let op = self.op.unwrap_or(Op::Check);
@@ -221,7 +242,7 @@ impl Recent {
             if op != Op::Set {
                 return MatchResult::from_bool(ret);
             }
-            t.init(addr, ttl, now);
+            t.init(addr, ttl, now, now_ns);
             return MatchResult::from_bool(!ret);
         };
         match op {
@@ -231,18 +252,34 @@ impl Recent {
                 return MatchResult::from_bool(!ret);
             }
             Op::Check | Op::Update => {
-                let time = now.wrapping_sub(self.seconds as u64 * hz as u64);
+                let window = self.seconds as u64 * hz as u64;
+                let time = now.wrapping_sub(window);
                 let e = &t.entries[i];
-                let mut hits = 0;
-                for s in &e.stamps[..e.nstamps] {
-                    if self.seconds != 0 && time_after(time, *s) {
+                // Stamps in the window as fwcheck's clock has it, and for every phase of the
+                // kernel's: a stamp `x` jiffies old (real time) is ⌊x⌋ or ⌈x⌉ ticks old.
+                let (mut hits, mut sure, mut maybe) = (0u32, 0u32, 0u32);
+                for (k, s) in e.stamps[..e.nstamps].iter().enumerate() {
+                    let inside = self.seconds == 0 || !time_after(time, *s);
+                    hits += inside as u32;
+                    if self.seconds == 0 {
                         continue;
                     }
-                    hits += 1;
-                    if self.hit_count == 0 || hits >= self.hit_count {
-                        ret = !ret;
-                        break;
+                    let age = (now_ns.saturating_sub(e.stamp_ns.get(k).copied().unwrap_or(0))
+                        as u128)
+                        * hz as u128;
+                    let edge = window as u128 * 1_000_000_000;
+                    if age <= edge {
+                        sure += 1;
+                    } else if age < edge + 1_000_000_000 {
+                        maybe += 1;
                     }
+                }
+                let enough = |n: u32| n >= self.hit_count.max(1);
+                if enough(hits) {
+                    ret = !ret;
+                }
+                if self.seconds != 0 && enough(sure) != enough(sure + maybe) {
+                    undecided = true;
                 }
                 if self.reap {
                     match t.reap(time, i, op == Op::Update && ret) {
@@ -253,8 +290,14 @@ impl Recent {
             }
         }
         if op == Op::Set || (op == Op::Update && ret) {
-            let j = t.update(i, now);
+            let j = t.update(i, now, now_ns);
             t.entries[j].ttl = ttl;
+        }
+        if undecided {
+            return MatchResult::Unknown(
+                "recent --seconds: a time stamp's age is within one jiffy of the window, and \
+                 where the kernel's clock ticked between the packets is not in the capture",
+            );
         }
         MatchResult::from_bool(ret)
     }
@@ -465,7 +508,7 @@ impl Match for Recent {
             t.nstamps_max_mask = nmask;
         }
         let table_mask = t.mask;
-        let r = self.step(t, addr, ttl, now, hz);
+        let r = self.step(t, addr, ttl, now, cx.now_ns, hz);
         let a = if self.dest { cx.pkt.dst } else { cx.pkt.src };
         let reads = self.op.unwrap_or(Op::Check) != Op::Set;
         if reads
@@ -510,6 +553,11 @@ mod tests {
 
     const HZ: u32 = 250;
 
+    /// The capture time of jiffy `j` at HZ 250, on a tick (no phase doubt).
+    fn ns(j: u64) -> u64 {
+        j * 4_000_000
+    }
+
     #[test]
     fn ssh_brute_force_pattern() {
         // --set, then --update --seconds 60 --hitcount 4: the 4th packet within 60 s matches.
@@ -521,12 +569,39 @@ mod tests {
         let mut hits = Vec::new();
         for _ in 0..5 {
             // Rule order of the usual recipe: update check first, then set.
-            hits.push(upd.step(&mut t, a, 64, now, HZ) == MatchResult::Yes);
-            assert_eq!(set.step(&mut t, a, 64, now, HZ), MatchResult::Yes);
+            hits.push(upd.step(&mut t, a, 64, now, ns(now), HZ) == MatchResult::Yes);
+            assert_eq!(set.step(&mut t, a, 64, now, ns(now), HZ), MatchResult::Yes);
             now += HZ as u64; // one second apart
         }
         // Before the n-th check the list holds n-1 stamps; --update adds one only when true.
         assert_eq!(hits, vec![false, false, false, false, true]);
+    }
+
+    /// A stamp whose age is within a jiffy of `--seconds` counts for some phases of the
+    /// kernel's clock and not for others (kernel lab: pairs 0.990–1.010 s apart against
+    /// `--rcheck --seconds 1`, decided both ways): undecided; a whole jiffy either side is not.
+    #[test]
+    fn seconds_edge_within_a_jiffy_is_undecided() {
+        let set = rule(Op::Set, 0, 0);
+        let chk = rule(Op::Check, 1, 0);
+        let at = |ms: u64| (1000 + ms * HZ as u64 / 1000, 4_000_000_000 + ms * 1_000_000);
+        for (ms, want) in [
+            (990, MatchResult::Yes),
+            (1001, MatchResult::Unknown("")),
+            (1003, MatchResult::Unknown("")),
+            (1010, MatchResult::No),
+        ] {
+            let mut t = Table::new(u32::MAX as u128, 31);
+            let (j0, n0) = at(0);
+            set.step(&mut t, 1, 64, j0, n0, HZ);
+            let (j, n) = at(ms);
+            let got = chk.step(&mut t, 1, 64, j, n, HZ);
+            assert_eq!(
+                std::mem::discriminant(&got),
+                std::mem::discriminant(&want),
+                "{ms} ms: {got:?}"
+            );
+        }
     }
 
     #[test]
@@ -534,20 +609,30 @@ mod tests {
         let set = rule(Op::Set, 0, 0);
         let chk = rule(Op::Check, 10, 0);
         let mut t = Table::new(u32::MAX as u128, 31);
-        set.step(&mut t, 1, 64, 5000, HZ);
+        set.step(&mut t, 1, 64, 5000, ns(5000), HZ);
         assert_eq!(
-            chk.step(&mut t, 1, 64, 5000 + 10 * 250, HZ),
+            chk.step(&mut t, 1, 64, 5000 + 10 * 250, ns(5000 + 10 * 250), HZ),
             MatchResult::Yes
         );
         assert_eq!(
-            chk.step(&mut t, 1, 64, 5000 + 10 * 250 + 1, HZ),
+            chk.step(
+                &mut t,
+                1,
+                64,
+                5000 + 10 * 250 + 1,
+                ns(5000 + 10 * 250 + 1),
+                HZ
+            ),
             MatchResult::No
         );
         // Unknown address: --rcheck never matches, ! --rcheck always does.
-        assert_eq!(chk.step(&mut t, 2, 64, 5000, HZ), MatchResult::No);
+        assert_eq!(chk.step(&mut t, 2, 64, 5000, ns(5000), HZ), MatchResult::No);
         let mut inv = chk.clone();
         inv.invert = true;
-        assert_eq!(inv.step(&mut t, 2, 64, 5000, HZ), MatchResult::Yes);
+        assert_eq!(
+            inv.step(&mut t, 2, 64, 5000, ns(5000), HZ),
+            MatchResult::Yes
+        );
     }
 
     #[test]
@@ -557,13 +642,13 @@ mod tests {
         let mut t = Table::new(u32::MAX as u128, nstamp_mask(3));
         assert_eq!(t.nstamps_max_mask, 3);
         for n in 1..=6u64 {
-            set.step(&mut t, 7, 64, n, HZ);
+            set.step(&mut t, 7, 64, n, ns(n), HZ);
             let want = if n >= 3 {
                 MatchResult::Yes
             } else {
                 MatchResult::No
             };
-            assert_eq!(chk.step(&mut t, 7, 64, n, HZ), want);
+            assert_eq!(chk.step(&mut t, 7, 64, n, ns(n), HZ), want);
         }
         assert_eq!(t.entries[0].nstamps, 4);
     }
@@ -574,36 +659,36 @@ mod tests {
         let chk = rule(Op::Check, 0, 0);
         let mut t = Table::new(u32::MAX as u128, 31);
         for a in 0..100u128 {
-            set.step(&mut t, a, 64, 10, HZ);
+            set.step(&mut t, a, 64, 10, ns(10), HZ);
         }
         // Touch address 0 so that 1 becomes the least recently used.
-        set.step(&mut t, 0, 64, 11, HZ);
-        set.step(&mut t, 1000, 64, 12, HZ);
+        set.step(&mut t, 0, 64, 11, ns(11), HZ);
+        set.step(&mut t, 1000, 64, 12, ns(12), HZ);
         assert_eq!(t.entries.len(), 100);
-        assert_eq!(chk.step(&mut t, 0, 64, 13, HZ), MatchResult::Yes);
-        assert_eq!(chk.step(&mut t, 1, 64, 13, HZ), MatchResult::No);
-        assert_eq!(chk.step(&mut t, 2, 64, 13, HZ), MatchResult::Yes);
+        assert_eq!(chk.step(&mut t, 0, 64, 13, ns(13), HZ), MatchResult::Yes);
+        assert_eq!(chk.step(&mut t, 1, 64, 13, ns(13), HZ), MatchResult::No);
+        assert_eq!(chk.step(&mut t, 2, 64, 13, ns(13), HZ), MatchResult::Yes);
     }
 
     #[test]
     fn remove_rttl_and_reap() {
         let set = rule(Op::Set, 0, 0);
         let mut t = Table::new(u32::MAX as u128, 31);
-        set.step(&mut t, 5, 60, 1, HZ);
+        set.step(&mut t, 5, 60, 1, ns(1), HZ);
         let mut chk = rule(Op::Check, 0, 0);
         chk.rttl = true;
-        assert_eq!(chk.step(&mut t, 5, 61, 2, HZ), MatchResult::No);
-        assert_eq!(chk.step(&mut t, 5, 60, 2, HZ), MatchResult::Yes);
+        assert_eq!(chk.step(&mut t, 5, 61, 2, ns(2), HZ), MatchResult::No);
+        assert_eq!(chk.step(&mut t, 5, 60, 2, ns(2), HZ), MatchResult::Yes);
         let rm = rule(Op::Remove, 0, 0);
-        assert_eq!(rm.step(&mut t, 5, 60, 3, HZ), MatchResult::Yes);
+        assert_eq!(rm.step(&mut t, 5, 60, 3, ns(3), HZ), MatchResult::Yes);
         assert!(t.entries.is_empty());
         // --reap drops the oldest entry when its newest stamp left the window.
-        set.step(&mut t, 8, 64, 100, HZ);
-        set.step(&mut t, 9, 64, 100 + 20 * 250, HZ);
+        set.step(&mut t, 8, 64, 100, ns(100), HZ);
+        set.step(&mut t, 9, 64, 100 + 20 * 250, ns(100 + 20 * 250), HZ);
         let mut reap = rule(Op::Check, 10, 0);
         reap.reap = true;
         assert_eq!(
-            reap.step(&mut t, 9, 64, 100 + 20 * 250, HZ),
+            reap.step(&mut t, 9, 64, 100 + 20 * 250, ns(100 + 20 * 250), HZ),
             MatchResult::Yes
         );
         assert_eq!(t.entries.len(), 1);

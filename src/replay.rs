@@ -17,6 +17,24 @@ use crate::packet::defrag::{DefragConfig, DefragEvent, Defragmenter};
 use crate::packet::{ChecksumMode, Packet, PacketProblem};
 use crate::ruleset::Ruleset;
 
+/// Whether the host's own fragment `p` can come from the kernel's fragmentation (`ip_fragment`,
+/// `ip6_fragment` after POSTROUTING), which cuts to the path MTU — never below
+/// `net.ipv4.route.min_pmtu` (552) nor IPv6's 1280: a first fragment at least that long, or a
+/// later one at least that far in. Smaller ones were sent as fragments (a raw socket), and
+/// each crossed OUTPUT on its own.
+fn kernel_fragmented(p: &Packet) -> bool {
+    let (min_mtu, hdr) = if p.src.is_ipv4() {
+        (552u32, 20u32)
+    } else {
+        (1280, 48)
+    };
+    if p.frag.offset == 0 {
+        p.ip_len >= min_mtu
+    } else {
+        u32::from(p.frag.offset) * 8 >= (min_mtu - hdr) & !7
+    }
+}
+
 /// Where packets come from.
 #[derive(Debug, Clone)]
 pub enum Source {
@@ -611,6 +629,9 @@ pub struct Replayer<'r> {
     /// into the head fragment's skb). Keyed like the reassembly queue.
     first_fragment_skb: HashMap<(IpAddr, IpAddr, u32, u8), Skb>,
     checksums: ChecksumMode,
+    /// The packets are a capture taken on the host (`SimOptions::recognise_answers`), not
+    /// frames injected one by one: the host's own fragments were made by its stack.
+    captured_on_host: bool,
     gso: GsoTrains,
     pub stats: ReplayStats,
     /// Checkpoint and log for alternatives, when enabled.
@@ -626,6 +647,7 @@ impl Clone for Replayer<'_> {
             local_defrag: self.local_defrag.clone(),
             first_fragment_skb: self.first_fragment_skb.clone(),
             checksums: self.checksums,
+            captured_on_host: self.captured_on_host,
             gso: self.gso.clone(),
             stats: self.stats.clone(),
             forks: None,
@@ -831,6 +853,7 @@ impl<'r> Replayer<'r> {
         let high = opts.frag_high_thresh;
         let checksums = opts.env.checksums;
         let alternatives = opts.alternatives;
+        let captured_on_host = opts.recognise_answers;
         let engine = Engine::new(rs, opts);
         let make = |tracked: bool| {
             Defragmenter::with_config(DefragConfig {
@@ -853,6 +876,7 @@ impl<'r> Replayer<'r> {
             local_defrag: (!ct).then(|| make(false)),
             first_fragment_skb: HashMap::default(),
             checksums,
+            captured_on_host,
             gso: GsoTrains::default(),
             stats: ReplayStats::default(),
             forks: None,
@@ -968,7 +992,7 @@ impl<'r> Replayer<'r> {
         }
     }
 
-    /// Without connection tracking, a fragment the host itself sent: its datagram crossed
+    /// Without connection tracking, a fragment the host's own stack made: its datagram crossed
     /// OUTPUT and POSTROUTING whole (`ip_fragment`, `ip6_fragment` run after POSTROUTING), so
     /// it is judged once, whole, when its last fragment is captured (recorded lab
     /// `own-fragments`).
@@ -1068,7 +1092,11 @@ impl<'r> Replayer<'r> {
             && pkt.kernel_drop_reason().is_none()
         {
             let dir = self.engine.classify(pkt);
-            if matches!(dir, Ok(Direction::In | Direction::Out)) {
+            // Frames injected one by one (the kernel comparison's oracle) crossed OUTPUT as
+            // they are; in a capture of the host, MTU-sized ones are its stack's.
+            let kernel_made =
+                dir == Ok(Direction::Out) && self.captured_on_host && kernel_fragmented(pkt);
+            if dir == Ok(Direction::In) || kernel_made {
                 let clock = match now {
                     Some(c) => c,
                     None => self.engine.capture_clock(pkt.ts),

@@ -453,6 +453,15 @@ pub fn evaluate(rs: &Ruleset, opts: &CheckOptions) -> Vec<LockoutResult> {
             doubt,
         });
     }
+    if family == Family::V6 {
+        let (finding, doubt) = neighbour_discovery(rs, &o, host, &file);
+        out.push(LockoutResult {
+            check: "neighbour discovery".into(),
+            family: None,
+            finding,
+            doubt,
+        });
+    }
     let (finding, doubt) = loopback(rs, &o, &file);
     out.push(LockoutResult {
         check: "loopback".into(),
@@ -461,6 +470,210 @@ pub fn evaluate(rs: &Ruleset, opts: &CheckOptions) -> Vec<LockoutResult> {
         doubt,
     });
     out
+}
+
+/// The on-link router the administrator's packets come through (and the host's go out by).
+pub const ND_ROUTER: &str = "fe80::1";
+/// The host's link-local address, when the host configuration does not give one.
+pub const ND_HOST_LINK_LOCAL: &str = "fe80::5054:ff:fe00:10";
+
+/// The neighbour discovery an IPv6 host needs before any session (RFC 4861): the router's
+/// solicitation of the host's address and the host's advertisement, the host's solicitation
+/// of the router and the router's advertisement — ICMPv6 135/136, hop limit 255, which
+/// conntrack leaves UNTRACKED (no `--ctstate ESTABLISHED` rule covers them).
+/// With `unicast`, the router's solicitation goes to the host's own address (the form
+/// neighbour unreachability detection uses) instead of its solicited-node group.
+pub fn nd_steps(host: IpAddr, host_ll: IpAddr, unicast: bool) -> Vec<Step> {
+    use crate::packet::traffic::build::{L4Spec, PacketSpec};
+    let router: IpAddr = ND_ROUTER.parse().expect("an address");
+    let solicited = |a: IpAddr| -> IpAddr {
+        let IpAddr::V6(v) = a else { return a };
+        let o = v.octets();
+        std::net::Ipv6Addr::new(
+            0xff02,
+            0,
+            0,
+            0,
+            0,
+            1,
+            0xff00 | o[13] as u16,
+            (o[14] as u16) << 8 | o[15] as u16,
+        )
+        .into()
+    };
+    let target = |a: IpAddr| match a {
+        IpAddr::V6(v) => v.octets().to_vec(),
+        IpAddr::V4(v) => v.octets().to_vec(),
+    };
+    let mut sy = Synth::default();
+    let mut nd = |src: IpAddr, dst: IpAddr, ty: u8, flags: u16, about: IpAddr, what: &str| {
+        // Type-specific word (NA flags), the target, a link-layer address option.
+        let mut payload = target(about);
+        payload.extend_from_slice(&[if ty == 135 { 1 } else { 2 }, 1, 2, 0, 0, 0, 0, 1]);
+        let mut spec = PacketSpec::new(
+            src,
+            dst,
+            L4Spec::Icmp {
+                icmp_type: ty,
+                code: 0,
+                id: flags,
+                seq: 0,
+                quote: None,
+            },
+        );
+        spec.ttl = 255;
+        spec.payload = payload;
+        Step {
+            what: what.to_string(),
+            pkt: sy.packet(spec),
+        }
+    };
+    vec![
+        nd(
+            router,
+            if unicast { host } else { solicited(host) },
+            135,
+            0,
+            host,
+            "neighbour solicitation router → host (who has the host's address?)",
+        ),
+        nd(
+            host,
+            router,
+            136,
+            0x6000,
+            host,
+            "neighbour advertisement host → router",
+        ),
+        nd(
+            host_ll,
+            solicited(router),
+            135,
+            0,
+            router,
+            "neighbour solicitation host → router (who has the router's address?)",
+        ),
+        nd(
+            router,
+            host_ll,
+            136,
+            0xe000,
+            router,
+            "neighbour advertisement router → host",
+        ),
+    ]
+}
+
+/// FW001 for IPv6: a ruleset that drops neighbour discovery locks everyone out, SSH
+/// included, though every session rule looks right (kernel lab: INPUT DROP with
+/// `RELATED,ESTABLISHED` and tcp/22 accepted, no ICMPv6 rule: ssh fails "No route to host").
+fn neighbour_discovery(
+    rs: &Ruleset,
+    opts: &CheckOptions,
+    host: IpAddr,
+    file: &str,
+) -> (Option<Finding>, Option<String>) {
+    let host_ll = opts
+        .env
+        .host
+        .addrs
+        .iter()
+        .map(|a| a.addr)
+        .find(|a| matches!(a, IpAddr::V6(v) if v.segments()[0] & 0xffc0 == 0xfe80))
+        .unwrap_or_else(|| ND_HOST_LINK_LOCAL.parse().expect("an address"));
+    let mut o = opts.clone();
+    if !o.env.hosts.contains(&host_ll) {
+        o.env.hosts.push(host_ll);
+    }
+    let opts = &o;
+    let steps = nd_steps(host, host_ll, false);
+    let results = run_scenario(rs, opts, &[], &steps);
+    let doubt = doubt_of(&results);
+    let Some(bad) = results.iter().find(|s| !s.passed()) else {
+        return (None, doubt);
+    };
+    let rule = decided_by(rs, &bad.outcome);
+    let who = rule
+        .as_ref()
+        .map(|r| r.short())
+        .unwrap_or_else(|| "the IP stack".into());
+    let mut f = Finding::new(
+        codes::LOCKOUT,
+        format!(
+            "{}: IPv6 neighbour discovery is dropped, so no neighbour can reach the host (nor \
+             the host its router), SSH included: {} is {}{} by {who}",
+            if doubt.is_some() {
+                "possible lockout"
+            } else {
+                "lockout"
+            },
+            bad.what,
+            bad.outcome
+                .verdict
+                .map(|v| v.as_str())
+                .unwrap_or("not judged"),
+            if doubt.is_some() { "?" } else { "" }
+        ),
+        file,
+    )
+    .at_rule(rule);
+    if let Some(why) = &doubt {
+        f.severity = Level::Warning;
+        f.details.push(format!(
+            "not certain: {why} (the kernel may decide otherwise)"
+        ));
+    }
+    f.packet = Some(format!("{} ({} → {})", bad.what, bad.pkt.src, bad.pkt.dst));
+    f.details.push(
+        "neighbour solicitations and advertisements (ICMPv6 135/136) are UNTRACKED: a \
+         RELATED,ESTABLISHED rule does not let them through"
+            .into(),
+    );
+    // The fix: accept both types with hop limit 255 where each direction was dropped.
+    let mut fixed = rs.clone();
+    let mut texts = Vec::new();
+    for (chain, types) in [("INPUT", [135u8, 136]), ("OUTPUT", [135, 136])] {
+        if !results
+            .iter()
+            .any(|s| !s.passed() && (s.outcome.direction == Direction::In) == (chain == "INPUT"))
+        {
+            continue;
+        }
+        for ty in types {
+            let name = if ty == 135 {
+                "neighbour-solicitation"
+            } else {
+                "neighbour-advertisement"
+            };
+            let body =
+                format!("-p ipv6-icmp -m icmp6 --icmpv6-type {name} -m hl --hl-eq 255 -j ACCEPT");
+            let Some(t) = fixed.table(TableKind::Filter) else {
+                continue;
+            };
+            let Some(ci) = t.chains.iter().position(|c| c.name == chain) else {
+                continue;
+            };
+            if let Some(next) = with_rule(&fixed, (TableKind::Filter, ci, 0), &body) {
+                fixed = next;
+                texts.push(format!("`ip6tables -I {chain} 1 {body}`"));
+            }
+        }
+    }
+    if !texts.is_empty() {
+        let passes = run_scenario(&fixed, opts, &[], &steps)
+            .iter()
+            .all(|s| s.passed());
+        f.fix = Some(format!(
+            "accept neighbour discovery at the top: {}{}",
+            texts.join(", "),
+            if passes {
+                " (verified: with these, every neighbour discovery packet passes)"
+            } else {
+                " (partial: some still does not pass)"
+            }
+        ));
+    }
+    (Some(f), doubt)
 }
 
 /// FW009: a local TCP session over lo must work; with why the answer is not certain.

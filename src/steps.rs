@@ -83,6 +83,9 @@ pub struct StepRecord {
     pub line: usize,
     /// False for commands that only read (`-L`): the sessions are as at the step before.
     pub changes: bool,
+    /// iptables refused the command (what it said): the script went on without it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
     pub sessions: Vec<SessionAt>,
 }
 
@@ -152,6 +155,11 @@ pub struct StepsReport {
     pub admins: Vec<IpAddr>,
     /// The last ruleset (for reports).
     pub final_ruleset: Ruleset,
+    /// The script's diagnostics, located in [`StepsReport::source`]: warnings (commands not
+    /// applied, W005; mixed backends, W006; …) and the errors of the commands iptables
+    /// refused (those steps are [`StepRecord::refused`]).
+    pub diagnostics: Vec<Diagnostic>,
+    pub source: Arc<SourceFile>,
 }
 
 impl StepsReport {
@@ -258,9 +266,9 @@ pub fn run(input: &StepsInput, check: &CheckOptions) -> Result<StepsReport, Step
         backend: input.parse.backend,
         tables: Vec::new(),
     });
-    let mut applied: Vec<(Span, bool, Ruleset)> = Vec::new();
+    let mut applied: Vec<(Span, bool, Ruleset, bool)> = Vec::new();
     let mut on_step = |s: AppliedStep<'_>| {
-        applied.push((s.span, s.changes, s.ruleset.clone()));
+        applied.push((s.span, s.changes, s.ruleset.clone(), s.errors));
     };
     let parsed = apply(
         base.as_ref(),
@@ -270,11 +278,49 @@ pub fn run(input: &StepsInput, check: &CheckOptions) -> Result<StepsReport, Step
         input.noflush,
         Some(&mut on_step),
     );
-    if parsed.has_errors() {
+    // A shell script goes on after a command iptables refuses (without `set -e`): that step
+    // changes nothing, and the rest runs. Restore input is refused whole, as
+    // iptables-restore refuses it; so is an error outside any command.
+    let script = parsed.format == crate::ruleset::InputFormat::Script;
+    let errexit = source.text[..script_end].lines().any(|l| {
+        let w: Vec<&str> = l.split_whitespace().collect();
+        matches!(w.as_slice(), ["set", opt, ..] if opt.starts_with('-') && !opt.starts_with("--") && opt.contains('e'))
+            || matches!(w.as_slice(), ["set", "-o", "errexit", ..])
+    });
+    let in_failed_step = |d: &Diagnostic| {
+        applied
+            .iter()
+            .any(|a| a.3 && a.0.start <= d.span.start && d.span.end <= a.0.end)
+    };
+    if parsed.has_errors() && (!script || errexit || !parsed.errors().all(in_failed_step)) {
         return Err(StepsError {
             diagnostics: parsed.diagnostics,
             source,
         });
+    }
+    // What iptables said about each refused step.
+    let refusals: Vec<Option<String>> = applied
+        .iter()
+        .map(|a| {
+            a.3.then(|| {
+                parsed
+                    .errors()
+                    .filter(|d| a.0.start <= d.span.start && d.span.end <= a.0.end)
+                    .map(|d| d.message.clone())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })
+        })
+        .collect();
+    // A refused command leaves the ruleset as it was.
+    let mut last = start.clone();
+    for a in &mut applied {
+        if a.3 {
+            a.1 = false;
+            a.2 = last.clone();
+        } else {
+            last = a.2.clone();
+        }
     }
     let final_rs = applied
         .last()
@@ -347,7 +393,7 @@ pub fn run(input: &StepsInput, check: &CheckOptions) -> Result<StepsReport, Step
 
     let mut steps: Vec<StepRecord> = Vec::new();
     let mut prev: Option<Vec<SessionAt>> = None;
-    for (k, (span, changes, rs)) in applied.iter().enumerate() {
+    for (k, (span, changes, rs, _)) in applied.iter().enumerate() {
         let line = source.line_of(span.start as usize);
         let command = one_line(&source.text[span.range()]);
         let sessions = match (&prev, changes) {
@@ -369,6 +415,7 @@ pub fn run(input: &StepsInput, check: &CheckOptions) -> Result<StepsReport, Step
             file: input.name.clone(),
             line,
             changes: *changes,
+            refused: refusals[k].clone(),
             sessions,
         });
     }
@@ -453,6 +500,8 @@ pub fn run(input: &StepsInput, check: &CheckOptions) -> Result<StepsReport, Step
         host,
         admins,
         final_ruleset: final_rs,
+        diagnostics: parsed.diagnostics,
+        source,
     })
 }
 

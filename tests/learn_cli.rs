@@ -54,12 +54,36 @@ fn steps_exit_codes_and_json() {
         "iptables -P INPUT DROP\niptables -A INPUT -p tcp --dport x -j ACCEPT\n",
     )
     .unwrap();
-    let (c, _, err) = fwcheck(&["steps", bad.to_str().unwrap()]);
-    assert_eq!(c, 3);
+    // A shell script goes on after a command iptables refuses: that step changes nothing.
+    let (c, out, err) = fwcheck(&["steps", bad.to_str().unwrap()]);
+    assert_eq!(c, 1, "{out}{err}");
     assert!(
-        err.contains("bad.sh:2:34: invalid port/service `x`"),
+        err.contains("bad.sh:2:34: invalid port/service `x`")
+            && err.contains("iptables refuses this command; the script goes on without it"),
         "{err}"
     );
+    assert!(out.contains("(refused: not applied)"), "{out}");
+    // With `set -e` the shell stops there: nothing is simulated past the error.
+    std::fs::write(
+        &bad,
+        "set -e\niptables -P INPUT DROP\niptables -A INPUT -p tcp --dport x -j ACCEPT\n",
+    )
+    .unwrap();
+    let (c, _, err) = fwcheck(&["steps", bad.to_str().unwrap()]);
+    assert_eq!(c, 3, "{err}");
+    assert!(
+        err.contains("bad.sh:3:34: invalid port/service `x`"),
+        "{err}"
+    );
+    // Restore input is refused whole, as iptables-restore refuses it.
+    let restore = dir.path().join("bad.rules");
+    std::fs::write(
+        &restore,
+        "*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp --dport x -j ACCEPT\nCOMMIT\n",
+    )
+    .unwrap();
+    let (c, _, err) = fwcheck(&["steps", restore.to_str().unwrap()]);
+    assert_eq!(c, 3, "{err}");
 }
 
 #[test]

@@ -87,6 +87,16 @@ pub fn run(a: StepsArgs) -> Result<u8, Error> {
             )));
         }
     };
+    for d in &report.diagnostics {
+        let at = locate(&report.source, &input, d);
+        if d.is_error() {
+            eprintln!(
+                "fwcheck: {at}: iptables refuses this command; the script goes on without it"
+            );
+        } else {
+            eprintln!("fwcheck: warning[{}]: {at}", d.code);
+        }
+    }
     if report.steps.is_empty() {
         eprintln!(
             "fwcheck: warning: {} holds no iptables command for this family: there is no step to check",
@@ -124,7 +134,11 @@ pub fn run(a: StepsArgs) -> Result<u8, Error> {
             }
             t.set_header(header);
             for st in &report.steps {
-                let mut row = vec![st.step.to_string(), st.line.to_string(), st.command.clone()];
+                let command = match &st.refused {
+                    Some(_) => format!("{} (refused: not applied)", st.command),
+                    None => st.command.clone(),
+                };
+                let mut row = vec![st.step.to_string(), st.line.to_string(), command];
                 for s in &st.sessions {
                     row.push(cell(st.changes, s));
                 }
@@ -167,7 +181,11 @@ pub fn run(a: StepsArgs) -> Result<u8, Error> {
                     if unsure > 1 { "s" } else { "" },
                     if unsure > 1 { "" } else { "s" },
                 );
-            } else if report.cuts.is_empty() && !report.locks_out() && !report.may_lock_out() {
+            } else if report.cuts.is_empty()
+                && !report.locks_out()
+                && !report.may_lock_out()
+                && !report.steps.is_empty()
+            {
                 let _ = writeln!(
                     out,
                     "every step is safe: the established {} session{} from {} keep{} passing after each of the {} steps",

@@ -635,3 +635,69 @@ fn loopback_source_from_outside_is_martian() {
     q.link = p.link.clone();
     assert_eq!(v(&e.process(&q)), "REJECT");
 }
+
+/// IPv6 hop-by-hop options are parsed before PREROUTING (`ip6_rcv_core` →
+/// `ipv6_parse_hopopts`): an option of an unknown type whose two high bits are not 00 drops
+/// the packet there (kernel lab: options 0x5e, 0x9e, 0xde never reached INPUT, 0x9e and 0xde
+/// drew a parameter problem the kernel's conntrack called INVALID); 00 and known options
+/// (router alert) pass on to the rules.
+#[test]
+fn unknown_hop_by_hop_options_drop_before_netfilter() {
+    use fwcheck::packet::decode::{decode_ip, FrameMeta};
+    let mut opts = fwcheck::engine::SimOptions::default();
+    opts.env.hosts = vec![ip("2001:db8::10")];
+    let l6 = fwcheck::lint::load_str(
+        "rules.v6",
+        "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p udp\nCOMMIT\n",
+        fwcheck::ruleset::ParseOptions {
+            family: fwcheck::ruleset::Family::V6,
+            ..Default::default()
+        },
+    );
+    let packet = |opt: u8| {
+        // IPv6 header, next header 0 (hop-by-hop), then UDP 40000 → 5353.
+        let mut p = vec![0x60, 0, 0, 0, 0, 16, 0, 64];
+        p.extend_from_slice(
+            &"2001:db8::2"
+                .parse::<std::net::Ipv6Addr>()
+                .unwrap()
+                .octets(),
+        );
+        p.extend_from_slice(
+            &"2001:db8::10"
+                .parse::<std::net::Ipv6Addr>()
+                .unwrap()
+                .octets(),
+        );
+        // Hop-by-hop: next header UDP, length 0 (8 bytes): the option (type, len 2, 2 bytes),
+        // then PadN of 2.
+        p.extend_from_slice(&[17, 0, opt, 2, 0, 0, 1, 0]);
+        p.extend_from_slice(&[0x9c, 0x40, 0x14, 0xe9, 0, 8, 0, 0]);
+        let meta = FrameMeta {
+            frame: 1,
+            ts: fwcheck::packet::Timestamp(1_000_000),
+            linktype: 101,
+            interface: 0,
+            wire_len: p.len() as u32,
+        };
+        let mut link = fwcheck::packet::LinkInfo::default();
+        link.linktype = 101;
+        decode_ip(&meta, link, &p, p.len(), None).expect("decodes")
+    };
+    for (opt, dropped) in [
+        (0x5e, true),
+        (0x9e, true),
+        (0xde, true),
+        (0x1e, false),
+        (5, false),
+    ] {
+        let mut e = fwcheck::engine::Engine::new(&l6.ruleset, opts.clone());
+        let o = e.process(&packet(opt));
+        let by_stack = matches!(o.decision, Some(fwcheck::engine::Decision::Stack(_)));
+        assert_eq!(
+            (v(&o), by_stack),
+            (if dropped { "DROP" } else { "ACCEPT" }, dropped),
+            "option {opt:#x}: {o:?}"
+        );
+    }
+}

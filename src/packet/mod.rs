@@ -511,11 +511,43 @@ impl Packet {
                 return Some("IPv6 multicast destination of interface-local or reserved scope");
             }
         }
+        if let Some(why) = self.hop_by_hop_refused() {
+            return Some(why);
+        }
         if self.anomalies.has(Anomalies::IP_TRUNCATED) {
             return Some(match self.family {
                 Family::V4 => "IP total length exceeds the frame (truncated packet)",
                 Family::V6 => "IPv6 payload length exceeds the frame (truncated packet)",
             });
+        }
+        None
+    }
+
+    /// `ipv6_parse_hopopts` in `ip6_rcv_core`, before PREROUTING: an option the kernel does
+    /// not know is handled by the two high bits of its type (`ip6_tlvopt_unknown`): 00 skip,
+    /// 01 drop, 10 drop with a parameter problem, 11 the same unless the destination is
+    /// multicast (dropped either way). Known: Pad1, PadN, Router Alert, CALIPSO, IOAM, Jumbo.
+    fn hop_by_hop_refused(&self) -> Option<&'static str> {
+        if self.family != Family::V6 || self.data.get(6) != Some(&crate::packet::proto::HOPOPTS) {
+            return None;
+        }
+        let len = (*self.data.get(41)? as usize + 1) * 8;
+        let opts = self.data.get(42..40 + len)?;
+        let mut i = 0;
+        while i < opts.len() {
+            let t = opts[i];
+            if t == 0 {
+                i += 1;
+                continue;
+            }
+            let l = *opts.get(i + 1)? as usize;
+            if !matches!(t, 1 | 5 | 7 | 0x31 | 0xc2) && t >> 6 != 0 {
+                return Some(
+                    "IPv6 hop-by-hop option of an unknown type whose high bits say discard \
+                     (ipv6_parse_hopopts, before PREROUTING)",
+                );
+            }
+            i += 2 + l;
         }
         None
     }

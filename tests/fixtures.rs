@@ -319,6 +319,37 @@ fn scripts_find_iptables_through_which_and_defaults() {
     assert!(w006[0].message.contains("iptables-legacy"), "{w006:?}");
 }
 
+/// `iptables-restore <<EOF` in a script: the here-document is applied as iptables-restore
+/// applies it (each table it names flushed, a step per COMMIT), between the commands around
+/// it (a kernel lab's live session died at that restore while fwcheck skipped it).
+#[test]
+fn scripts_apply_a_restore_here_document() {
+    let script = "iptables -A INPUT -p tcp --dport 80 -j ACCEPT\n\
+                  iptables-restore <<'EOT'\n*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n\
+                  :OUTPUT ACCEPT [0:0]\n-A INPUT -i lo -j ACCEPT\nCOMMIT\nEOT\n\
+                  iptables -A INPUT -p tcp --dport 443 -j ACCEPT\n\
+                  iptables-restore -n <<EOT\n*filter\n-A INPUT -p tcp --dport 22 -j ACCEPT\nCOMMIT\nEOT\n";
+    let l = fwcheck::lint::load_str("fw.sh", script, ParseOptions::default());
+    assert!(!l.has_errors(), "{}", l.render_diagnostics(false));
+    assert!(
+        l.diagnostics.iter().all(|d| d.code != "W005"),
+        "{:?}",
+        l.diagnostics
+    );
+    let text = fwcheck::ruleset::printer::print_ruleset(
+        &l.ruleset,
+        fwcheck::ruleset::printer::PrintOptions::default(),
+    );
+    assert!(text.contains(":INPUT DROP"), "{text}");
+    // The restore flushed the --dport 80 rule; --noflush kept what was there.
+    assert!(!text.contains("--dport 80"), "{text}");
+    assert!(
+        text.contains("--dport 443") && text.contains("--dport 22"),
+        "{text}"
+    );
+    assert_eq!(l.ruleset.rule_count(), 3, "{text}");
+}
+
 #[test]
 fn weird_interface_names_warn_and_empty_module_names_are_refused_as_iptables_does() {
     let base = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n";

@@ -199,20 +199,37 @@ fn noflush_applies_on_top_of_the_initial_ruleset() {
     assert_eq!(r.cuts.len(), 1);
 }
 
+/// A command iptables refuses is a step that changes nothing, and the shell goes on; with
+/// `set -e` it stops, and restore input is refused whole: nothing is simulated, and the
+/// error names its line.
 #[test]
-fn a_script_that_does_not_apply_is_refused_with_its_position() {
+fn a_refused_command_is_a_step_that_changes_nothing() {
+    let script = "iptables -A INPUT -j ACCEPT\niptables -D INPUT 5\niptables -P INPUT DROP\n";
+    let r = steps::run(
+        &input("bad.sh", script, None, false),
+        &CheckOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(r.steps.len(), 3);
+    assert!(
+        r.steps[1].refused.is_some() && !r.steps[1].changes,
+        "{:?}",
+        r.steps[1]
+    );
+    assert!(r.steps[0].refused.is_none() && r.steps[2].refused.is_none());
     let e = steps::run(
-        &input(
-            "bad.sh",
-            "iptables -A INPUT -j ACCEPT\niptables -D INPUT 5\n",
-            None,
-            false,
-        ),
+        &input("bad.sh", &format!("set -e\n{script}"), None, false),
         &CheckOptions::default(),
     )
     .unwrap_err();
     let d = e.diagnostics.iter().find(|d| d.is_error()).unwrap();
-    assert_eq!(e.source.line_of(d.span.start as usize), 2);
+    assert_eq!(e.source.line_of(d.span.start as usize), 3);
+    let restore = "*filter\n:INPUT DROP [0:0]\n-D INPUT 5\nCOMMIT\n";
+    assert!(steps::run(
+        &input("bad.rules", restore, None, false),
+        &CheckOptions::default()
+    )
+    .is_err());
 }
 
 /// A step whose verdict rests on something fwcheck does not know (here an ipset's contents) is

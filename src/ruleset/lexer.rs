@@ -148,6 +148,9 @@ pub(crate) fn tokenize_restore<'a>(
 pub(crate) struct ShellCommand {
     pub words: Vec<Token<'static>>,
     pub span: Span,
+    /// The byte range of the here-document fed to the command (`<<EOF` … `EOF`), its lines
+    /// without the delimiter line.
+    pub heredoc: Option<std::ops::Range<usize>>,
 }
 
 /// Split a shell script into simple commands. Supports `'…'`, `"…"` (with `\"`, `\\`, `\$`),
@@ -181,6 +184,7 @@ pub(crate) fn tokenize_shell(text: &str, diags: &mut Vec<Diagnostic>) -> Vec<She
             cmds.push(ShellCommand {
                 words: std::mem::take(words),
                 span,
+                heredoc: None,
             });
         }
     };
@@ -253,17 +257,27 @@ pub(crate) fn tokenize_shell(text: &str, diags: &mut Vec<Diagnostic>) -> Vec<She
                     let body = rest.find('\n').map_or(rest.len(), |n| n + 1);
                     let mut at = body;
                     let mut end = None;
+                    let mut body_end = rest.len();
                     for line in rest[body..].split_inclusive('\n') {
+                        let line_start = at;
                         at += line.len();
                         if line.trim_end_matches('\n').trim_start_matches('\t') == target {
                             end = Some(at);
+                            body_end = line_start;
                             break;
                         }
                     }
                     // The command ends with its line (what follows the delimiter on it is
                     // dropped); lexing resumes after the delimiter line.
-                    let resume = text.len() - rest.len() + end.unwrap_or(rest.len());
+                    let base = text.len() - rest.len();
+                    let resume = base + end.unwrap_or(rest.len());
+                    let fed = !words.is_empty();
                     end_cmd(&mut cmds, &mut words);
+                    if fed {
+                        if let Some(last) = cmds.last_mut() {
+                            last.heredoc = Some(base + body..base + body_end);
+                        }
+                    }
                     let skip_to = chars.partition_point(|c| c.0 < resume);
                     i = skip_to;
                 }

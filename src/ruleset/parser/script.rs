@@ -105,6 +105,9 @@ pub(super) fn parse_script(st: &mut State, region: std::ops::Range<usize>) {
         for c in &mut cmds {
             moved(&mut c.span);
             c.words.iter_mut().for_each(|w| moved(&mut w.span));
+            if let Some(h) = &mut c.heredoc {
+                *h = h.start + shift as usize..h.end + shift as usize;
+            }
         }
         st.diags[first_diag..]
             .iter_mut()
@@ -246,10 +249,45 @@ pub(super) fn parse_script(st: &mut State, region: std::ops::Range<usize>) {
             .unwrap_or(&prog.text)
             .to_string();
         let Some(fam) = is_iptables_program(&pname) else {
-            if pname.ends_with("tables-restore")
+            let restore = pname.ends_with("tables-restore")
                 || pname.ends_with("tables-nft-restore")
-                || pname.ends_with("tables-legacy-restore")
-            {
+                || pname.ends_with("tables-legacy-restore");
+            if let (true, Some(body)) = (restore, cmd.heredoc.clone()) {
+                // The rules are in the script: applied as iptables-restore applies them, one
+                // step per COMMIT (flushing each table it names, unless -n/--noflush).
+                let fam = if pname.starts_with("ip6") {
+                    Family::V6
+                } else {
+                    Family::V4
+                };
+                if fam != st.family {
+                    st.diags.push(
+                        Diagnostic::warning(
+                            code::IGNORED,
+                            prog.span,
+                            format!("{pname} command ignored"),
+                        )
+                        .note(format!(
+                            "this run reads {} rules",
+                            if st.family == Family::V4 {
+                                "IPv4 (iptables)"
+                            } else {
+                                "IPv6 (ip6tables)"
+                            }
+                        )),
+                    );
+                    continue;
+                }
+                let noflush = words[1..]
+                    .iter()
+                    .any(|w| matches!(w.str(), "-n" | "--noflush"));
+                let saved = (st.noflush, std::mem::take(&mut st.opened));
+                st.noflush = noflush;
+                super::restore::parse_restore(st, body);
+                (st.noflush, st.opened) = saved;
+                continue;
+            }
+            if restore {
                 // A ruleset fed to iptables-restore (a here-document, a file): not followed.
                 st.diags.push(
                     Diagnostic::warning(

@@ -461,17 +461,32 @@ pub fn run(input: &StepsInput, check: &CheckOptions) -> Result<StepsReport, Step
                     .decided_by
                     .as_deref()
                     .is_some_and(|d| d.contains("policy"));
+                // A rule put first is flushed by a later flush (`-F`, a restore) before the
+                // cut: then it belongs right after the last such step.
+                let flushes = |c: &str| {
+                    c.split_whitespace()
+                        .any(|w| matches!(w, "-F" | "--flush") || w.starts_with('*'))
+                };
+                let start_with = match (0..=k).rev().find(|&j| flushes(&steps[j].command)) {
+                    Some(j) => format!(
+                        "add {start_with} right after step {} (`{}`, which flushes what comes \
+                         before it)",
+                        j + 1,
+                        steps[j].command
+                    ),
+                    None => format!("start the script with {start_with}"),
+                };
                 let advice = match again {
                     Some(j) if j == k + 2 || !policy => format!(
-                        "run step {j} (`{}`) before step {}, or start the script with {start_with}",
+                        "run step {j} (`{}`) before step {}, or {start_with}",
                         steps[j - 1].command,
                         k + 1
                     ),
                     Some(j) => format!(
-                        "set the DROP policies after the accept rules (steps up to {j}), or start \
-                         the script with {start_with}"
+                        "set the DROP policies after the accept rules (steps up to {j}), or \
+                         {start_with}"
                     ),
-                    None => format!("start the script with {start_with}"),
+                    None => start_with,
                 };
                 cuts.push(Cut {
                     service: live.svc.name(),

@@ -286,3 +286,24 @@ fn a_cut_resting_on_an_unknown_is_only_possible() {
         .iter()
         .all(|s| s.sessions.iter().all(|x| x.certain)));
 }
+
+/// The advice for a cut never undoes itself: when a flush (`-F`, a restore) comes before the
+/// cut, the ESTABLISHED rule belongs right after it, not at the start of the script, where
+/// the flush would remove it (following the old advice changed nothing).
+#[test]
+fn advice_goes_after_the_flush() {
+    let script = "iptables -I INPUT 1 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+                  iptables -F\niptables -P INPUT DROP\n\
+                  iptables -A INPUT -p tcp --dport 22 -j ACCEPT\n";
+    let initial = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+                   -A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\nCOMMIT\n";
+    let r = steps::run(
+        &input("s.sh", script, Some(initial), false),
+        &CheckOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(r.cuts.len(), 1, "{:?}", r.cuts);
+    let m = r.cuts[0].message();
+    assert!(m.contains("right after step 2 (`iptables -F`"), "{m}");
+    assert!(!m.contains("start the script with"), "{m}");
+}

@@ -942,17 +942,12 @@ impl<'r> Replayer<'r> {
         if !v6 && pkt.frag.offset == 0 {
             self.first_fragment_skb.entry(key).or_insert(skb);
         }
-        let Some(d) = self.local_defrag.as_mut() else {
+        if self.local_defrag.is_none() {
             sink(Item::Packet(&pkt, &o));
             return;
-        };
-        let out = d.push_at(pkt.clone(), crate::packet::Timestamp(clock.ns));
-        for ev in d.drain_events() {
-            self.stats.fragment_event(&ev);
         }
-        match out {
+        match self.local_reassembly(&pkt, clock) {
             None => {
-                self.stats.fragments_held += 1;
                 let why = if v6 {
                     "fragment passed INPUT and is held for reassembly (without connection \
                      tracking IPv6 fragments cross the tables one by one)"
@@ -997,14 +992,8 @@ impl<'r> Replayer<'r> {
     /// it is judged once, whole, when its last fragment is captured (recorded lab
     /// `own-fragments`).
     fn feed_own_fragment(&mut self, pkt: Packet, clock: Clock, sink: &mut dyn FnMut(Item<'_>)) {
-        let d = self.local_defrag.as_mut().expect("checked by the caller");
-        let out = d.push_at(pkt.clone(), crate::packet::Timestamp(clock.ns));
-        for ev in d.drain_events() {
-            self.stats.fragment_event(&ev);
-        }
-        match out {
+        match self.local_reassembly(&pkt, clock) {
             None => {
-                self.stats.fragments_held += 1;
                 let mut h = Outcome::unjudged(
                     pkt.frame,
                     "fragment of the host's own datagram, which crossed OUTPUT whole before it \
@@ -1021,6 +1010,21 @@ impl<'r> Replayer<'r> {
                 sink(Item::Packet(&dg, &o));
             }
         }
+    }
+
+    /// `pkt` into the reassembly of the path without connection tracking (which the caller
+    /// checked is there): the datagram it completes, or `None` while held (counted) or
+    /// dropped; its events recorded.
+    fn local_reassembly(&mut self, pkt: &Packet, clock: Clock) -> Option<Packet> {
+        let d = self.local_defrag.as_mut()?;
+        let out = d.push_at(pkt.clone(), crate::packet::Timestamp(clock.ns));
+        for ev in d.drain_events() {
+            self.stats.fragment_event(&ev);
+        }
+        if out.is_none() {
+            self.stats.fragments_held += 1;
+        }
+        out
     }
 
     /// Replay one decoded packet; `now` overrides the time (else capture time).

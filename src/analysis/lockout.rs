@@ -592,11 +592,7 @@ fn neighbour_discovery(
     let Some(bad) = results.iter().find(|s| !s.passed()) else {
         return (None, doubt);
     };
-    let rule = decided_by(rs, &bad.outcome);
-    let who = rule
-        .as_ref()
-        .map(|r| r.short())
-        .unwrap_or_else(|| "the IP stack".into());
+    let (rule, who) = decider(rs, &bad.outcome);
     let mut f = Finding::new(
         codes::LOCKOUT,
         format!(
@@ -676,6 +672,16 @@ fn neighbour_discovery(
     (Some(f), doubt)
 }
 
+/// The rule or policy that decided `o`, and how a message names it.
+fn decider(rs: &Ruleset, o: &crate::engine::Outcome) -> (Option<RuleInfo>, String) {
+    let rule = decided_by(rs, o);
+    let who = rule
+        .as_ref()
+        .map(|r| r.short())
+        .unwrap_or_else(|| "the IP stack".into());
+    (rule, who)
+}
+
 /// FW009: a local TCP session over lo must work; with why the answer is not certain.
 fn loopback(rs: &Ruleset, opts: &CheckOptions, file: &str) -> (Option<Finding>, Option<String>) {
     let lo: IpAddr = if rs.family == Family::V4 {
@@ -696,11 +702,7 @@ fn loopback(rs: &Ruleset, opts: &CheckOptions, file: &str) -> (Option<Finding>, 
     let Some(bad) = results.iter().find(|s| !s.passed()) else {
         return (None, doubt);
     };
-    let rule = decided_by(rs, &bad.outcome);
-    let who = rule
-        .as_ref()
-        .map(|r| r.short())
-        .unwrap_or_else(|| "the IP stack".into());
+    let (rule, who) = decider(rs, &bad.outcome);
     let mut f = Finding::new(
         codes::LOOPBACK_BLOCKED,
         format!(

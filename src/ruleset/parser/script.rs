@@ -85,6 +85,18 @@ pub(super) fn expand(w: &str, vars: &HashMap<String, String>) -> Result<String, 
     Ok(out)
 }
 
+/// W005 for a command of the other family's program (`ip6tables` in an IPv4 run).
+fn other_family(family: Family, span: Span, program: &str) -> Diagnostic {
+    Diagnostic::warning(code::IGNORED, span, format!("{program} command ignored")).note(format!(
+        "this run reads {} rules",
+        if family == Family::V4 {
+            "IPv4 (iptables)"
+        } else {
+            "IPv6 (ip6tables)"
+        }
+    ))
+}
+
 /// Words that open shell control flow (a loop, a conditional): the commands up to the matching
 /// close run repeatedly or conditionally, which fwcheck cannot follow.
 const SHELL_OPEN: &[&str] = &["for", "while", "until", "if", "case", "select"];
@@ -261,21 +273,7 @@ pub(super) fn parse_script(st: &mut State, region: std::ops::Range<usize>) {
                     Family::V4
                 };
                 if fam != st.family {
-                    st.diags.push(
-                        Diagnostic::warning(
-                            code::IGNORED,
-                            prog.span,
-                            format!("{pname} command ignored"),
-                        )
-                        .note(format!(
-                            "this run reads {} rules",
-                            if st.family == Family::V4 {
-                                "IPv4 (iptables)"
-                            } else {
-                                "IPv6 (ip6tables)"
-                            }
-                        )),
-                    );
+                    st.diags.push(other_family(st.family, prog.span, &pname));
                     continue;
                 }
                 let noflush = words[1..]
@@ -366,17 +364,7 @@ pub(super) fn parse_script(st: &mut State, region: std::ops::Range<usize>) {
             );
         }
         if fam != st.family {
-            st.diags.push(
-                Diagnostic::warning(code::IGNORED, prog.span, format!("{pname} command ignored"))
-                    .note(format!(
-                        "this run reads {} rules",
-                        if st.family == Family::V4 {
-                            "IPv4 (iptables)"
-                        } else {
-                            "IPv6 (ip6tables)"
-                        }
-                    )),
-            );
+            st.diags.push(other_family(st.family, prog.span, &pname));
             continue;
         }
         let args = &words[1..];

@@ -251,6 +251,8 @@ fn compare_inner(
     oracle::available().map_err(CompareError::Unavailable)?;
     // The oracle's namespace is new: its conntrack table starts empty with the frames.
     sim.env.conntrack_empty_at_start = true;
+    // It sends the host's frames through a raw socket of its own.
+    sim.env.frames_injected = true;
     let rs = &loaded.ruleset;
     let reloaded = std::cell::Cell::new(false);
     // With two rulesets, each rule is named with its file.

@@ -701,3 +701,27 @@ fn unknown_hop_by_hop_options_drop_before_netfilter() {
         );
     }
 }
+
+/// The host's ICMP echo replies and errors leave from the kernel's own ICMP socket, which has
+/// no file: `--uid-owner` never matches them, `! --uid-owner` does, `--socket-exists` does —
+/// certain without `--socket-owner`, and whatever it names (kernel lab: the host's port
+/// unreachable matched `! --uid-owner 0-65535` and not `! --socket-exists`). The host's own
+/// echo request comes from a user's socket: its owner stays unknown.
+#[test]
+fn kernel_icmp_has_a_socket_without_owner() {
+    let l = rules(
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A OUTPUT -p icmp -m owner ! --socket-exists -j DROP\n\
+         -A OUTPUT -p icmp -m owner --uid-owner 0 -j DROP\n\
+         -A OUTPUT -p icmp -m owner ! --uid-owner 0-65535 -j REJECT\nCOMMIT\n",
+    );
+    let mut e = engine(&l);
+    let reply = icmp(1, 0, HOST, C, 0, 0, 7, None);
+    let o = e.process(&reply);
+    assert_eq!((v(&o), o.certain), ("REJECT", true), "{o:?}");
+    let unreachable = icmp(2, 10, HOST, C, 3, 3, 0, None);
+    let o = e.process(&unreachable);
+    assert_eq!((v(&o), o.certain), ("REJECT", true), "{o:?}");
+    let request = icmp(3, 20, HOST, C, 8, 0, 9, None);
+    assert!(!e.process(&request).certain);
+}

@@ -30,6 +30,9 @@ pub struct SimEnv {
     /// (`--conntrack-start empty`): a TCP connection without its SYN in the capture is picked
     /// up as NEW for certain. Otherwise it may have been tracked already (ESTABLISHED).
     pub conntrack_empty_at_start: bool,
+    /// The host's own packets were injected one by one through a raw socket (the kernel
+    /// comparison's oracle), not sent by its stack: each has that socket as its owner.
+    pub frames_injected: bool,
     /// `net.netfilter.nf_conntrack_checksum`.
     pub ct_checksum: bool,
     /// Which transport checksums of the capture the kernel verifies (`--checksums`).
@@ -149,6 +152,7 @@ impl Default for SimEnv {
             tcp_loose: true,
             tcp_be_liberal: false,
             conntrack_empty_at_start: false,
+            frames_injected: false,
             ct_checksum: true,
             checksums: crate::packet::ChecksumMode::default(),
             iface: "eth0".to_string(),

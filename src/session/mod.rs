@@ -159,6 +159,7 @@ impl HostOptions {
             tcp_loose: self.tcp_loose,
             tcp_be_liberal: self.tcp_be_liberal,
             conntrack_empty_at_start: self.conntrack_empty_at_start,
+            frames_injected: false,
             ct_checksum: true,
             checksums: self.checksums,
             iface: self.iface.clone().unwrap_or_else(|| "eth0".to_string()),

@@ -92,6 +92,19 @@ fn parse_id_range(a: &OptArg<'_>, what: &str) -> Result<(u32, u32), Diagnostic> 
     }
 }
 
+/// An ICMP echo reply or error message: what the kernel answers with its own ICMP socket.
+fn sent_by_icmp_socket(p: &crate::packet::Packet) -> bool {
+    match &p.l4 {
+        crate::packet::L4::Icmp(i) => {
+            i.icmp_type == 0 || crate::packet::decode::icmp_is_error(p.family, i.icmp_type)
+        }
+        crate::packet::L4::Icmpv6(i) => {
+            i.icmp_type == 129 || crate::packet::decode::icmp_is_error(p.family, i.icmp_type)
+        }
+        _ => false,
+    }
+}
+
 impl Match for Owner {
     fn name(&self) -> &'static str {
         "owner"
@@ -161,6 +174,17 @@ impl Match for Owner {
         if !cx.is_local_out() {
             // No socket: forwarded traffic.
             return MatchResult::from_bool((self.matchf ^ self.invert) == 0);
+        }
+        // The host's ICMP echo replies and errors leave from the kernel's per-namespace ICMP
+        // socket (`icmp_reply`, `icmp_send`; IPv6 likewise), which has no file: owner_mt
+        // matches neither --uid-owner nor --gid-owner there (their negations do), and
+        // --socket-exists holds (kernel lab: a port unreachable matched `! --uid-owner
+        // 0-65535` and not `! --socket-exists`).
+        if !cx.env.frames_injected && sent_by_icmp_socket(cx.pkt) {
+            if self.matchf & self.invert & SOCKET != 0 {
+                return MatchResult::No;
+            }
+            return MatchResult::from_bool((self.matchf ^ self.invert) & (UID | GID) == 0);
         }
         let Some(o) = cx.env.socket_owner(cx.pkt) else {
             return MatchResult::Unknown(

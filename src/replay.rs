@@ -629,9 +629,6 @@ pub struct Replayer<'r> {
     /// into the head fragment's skb). Keyed like the reassembly queue.
     first_fragment_skb: HashMap<(IpAddr, IpAddr, u32, u8), Skb>,
     checksums: ChecksumMode,
-    /// The packets are a capture taken on the host (`SimOptions::recognise_answers`), not
-    /// frames injected one by one: the host's own fragments were made by its stack.
-    captured_on_host: bool,
     gso: GsoTrains,
     pub stats: ReplayStats,
     /// Checkpoint and log for alternatives, when enabled.
@@ -647,7 +644,6 @@ impl Clone for Replayer<'_> {
             local_defrag: self.local_defrag.clone(),
             first_fragment_skb: self.first_fragment_skb.clone(),
             checksums: self.checksums,
-            captured_on_host: self.captured_on_host,
             gso: self.gso.clone(),
             stats: self.stats.clone(),
             forks: None,
@@ -853,7 +849,6 @@ impl<'r> Replayer<'r> {
         let high = opts.frag_high_thresh;
         let checksums = opts.env.checksums;
         let alternatives = opts.alternatives;
-        let captured_on_host = opts.recognise_answers;
         let engine = Engine::new(rs, opts);
         let make = |tracked: bool| {
             Defragmenter::with_config(DefragConfig {
@@ -876,7 +871,6 @@ impl<'r> Replayer<'r> {
             local_defrag: (!ct).then(|| make(false)),
             first_fragment_skb: HashMap::default(),
             checksums,
-            captured_on_host,
             gso: GsoTrains::default(),
             stats: ReplayStats::default(),
             forks: None,
@@ -1098,8 +1092,9 @@ impl<'r> Replayer<'r> {
             let dir = self.engine.classify(pkt);
             // Frames injected one by one (the kernel comparison's oracle) crossed OUTPUT as
             // they are; in a capture of the host, MTU-sized ones are its stack's.
-            let kernel_made =
-                dir == Ok(Direction::Out) && self.captured_on_host && kernel_fragmented(pkt);
+            let kernel_made = dir == Ok(Direction::Out)
+                && self.engine.captured_on_host()
+                && kernel_fragmented(pkt);
             if dir == Ok(Direction::In) || kernel_made {
                 let clock = match now {
                     Some(c) => c,

@@ -454,6 +454,12 @@ impl<'r> Engine<'r> {
         self.ct_active
     }
 
+    /// The packets are a capture taken on the host (`SimOptions::recognise_answers`), not
+    /// frames injected one by one or built conversations.
+    pub(crate) fn captured_on_host(&self) -> bool {
+        self.opts.recognise_answers
+    }
+
     pub fn ruleset(&self) -> &'r Ruleset {
         self.rs
     }

@@ -178,8 +178,12 @@ impl Match for Owner {
         // The host's ICMP echo replies and errors leave from the kernel's per-namespace ICMP
         // socket (`icmp_reply`, `icmp_send`; IPv6 likewise), which has no file: owner_mt
         // matches neither --uid-owner nor --gid-owner there (their negations do), and
-        // --socket-exists holds (kernel lab: a port unreachable matched `! --uid-owner
-        // 0-65535` and not `! --socket-exists`).
+        // --socket-exists holds. Kernel-checked: the oracle's guard (`oracle::lab`) lets
+        // through only packets of a socket with a file of its uid and counts the namespace's
+        // echo replies and errors as dropped in every replay (`oracle_ipv6`, `oracle_conntrack`
+        // assert it); a kernel lab's port unreachable matched `! --uid-owner 0-65535` and not
+        // `! --socket-exists`. The guard sits before every table, so the oracle cannot show
+        // these packets to a ruleset's OUTPUT chain.
         if !cx.env.frames_injected && sent_by_icmp_socket(cx.pkt) {
             if self.matchf & self.invert & SOCKET != 0 {
                 return MatchResult::No;

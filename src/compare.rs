@@ -349,6 +349,7 @@ fn compare_inner(
                     Clock {
                         jiffies: lo,
                         ns: d.sent_at_ns,
+                        phase: None,
                     },
                 )
             })

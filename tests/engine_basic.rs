@@ -725,3 +725,116 @@ fn kernel_icmp_has_a_socket_without_owner() {
     let request = icmp(3, 20, HOST, C, 8, 0, 9, None);
     assert!(!e.process(&request).certain);
 }
+
+/// A connection's timeout that ends within one jiffy of a packet: how many of the kernel's
+/// ticks passed since the timeout was set depends on where the ticks fell (a gap of 7,499.5
+/// jiffies of time spans 7,499 or 7,500 ticks), which a capture's time stamps do not tell.
+/// `nf_ct_is_expired` calls the connection expired at 7,500, so the reply may find it alive
+/// (ESTABLISHED, accepted) or gone (NEW, dropped): uncertain. Kernel lab (hunt7/e
+/// udptimeout-edge, `--ct-timeout udp=5`): gaps 1,249–1,250 jiffies went both ways.
+#[test]
+fn a_reply_within_a_jiffy_of_the_timeout_is_uncertain() {
+    let l = rules(GUIDE_000);
+    let r = "192.0.2.53";
+    // The query at the start of a jiffy (fwcheck's clock starts at the first frame).
+    for (ms, verdict, certain) in [
+        (29_996, "ACCEPT", true), // 7,499 jiffies exactly: alive for every phase
+        (29_998, "ACCEPT", false),
+        (30_000, "DROP", true),
+    ] {
+        let mut e = engine(&l);
+        assert_eq!(
+            v(&e.process(&udp(1, 0, (HOST, 33333), (r, 53), 40))),
+            "ACCEPT"
+        );
+        let o = e.process(&udp(2, ms, (r, 53), (HOST, 33333), 80));
+        assert_eq!((v(&o), o.certain), (verdict, certain), "{ms} ms: {o:?}");
+        if !certain {
+            assert!(o
+                .reason
+                .as_deref()
+                .unwrap_or("")
+                .contains("within one jiffy"));
+        }
+    }
+    // The query half-way through a jiffy: 29.999 s later fwcheck's clock has passed the
+    // timeout, a kernel whose tick fell between may not have.
+    for (ms, verdict, certain) in [(30_001, "DROP", false), (30_003, "DROP", true)] {
+        let mut e = engine(&l);
+        e.process(&icmp(1, 0, C, HOST, 8, 0, 7, None));
+        assert_eq!(
+            v(&e.process(&udp(2, 2, (HOST, 33333), (r, 53), 40))),
+            "ACCEPT"
+        );
+        let o = e.process(&udp(3, ms, (r, 53), (HOST, 33333), 80));
+        assert_eq!((v(&o), o.certain), (verdict, certain), "{ms} ms: {o:?}");
+    }
+}
+
+/// `--ctexpire` reads `(timeout - jiffies) / HZ` of the connection (an ICMP error does not
+/// refresh its master): one tick more or fewer since the timeout was set moves a time left of
+/// 7,250 jiffies (29 s) to 7,249 (28 s). The verdict stays certain when every rule the answer
+/// could pick accepts; the counters of the rules that could have matched are then bounds, and
+/// the packet's `reason` says the deciding rule is not known. Kernel lab (hunt7/e
+/// ctexpire-edge): gaps of 250–251 jiffies counted at `--ctexpire 29` or `28` by phase.
+#[test]
+fn ctexpire_within_a_jiffy_of_a_second_bounds_the_counters() {
+    let l = rules(
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A INPUT -p icmp -m conntrack --ctstate RELATED -m conntrack --ctexpire 29 -j ACCEPT\n\
+         -A INPUT -p icmp -m conntrack --ctstate RELATED -m conntrack --ctexpire 28 -j DROP\n\
+         -A INPUT -p icmp -m conntrack --ctstate RELATED -m conntrack --ctexpire 0:27 -j ACCEPT\n\
+         COMMIT\n",
+    );
+    let r = "192.0.2.53";
+    let inner = fwcheck::packet::InnerPacket {
+        family: fwcheck::packet::Family::V4,
+        src: ip(HOST),
+        dst: ip(r),
+        proto: 17,
+        frag_offset: 0,
+        ports: Some((33333, 53)),
+        icmp: None,
+        tcp_seq: None,
+    };
+    // 1,000 ms (250 jiffies exactly): 29 s left for every phase; 1,002 ms (250.5): 29 or
+    // 28, and the rules for 29 and 28 disagree: uncertain; 1,006 ms (251.5): 28 certain.
+    for (ms, verdict, certain) in [
+        (1_000, "ACCEPT", true),
+        (1_002, "ACCEPT", false),
+        (1_006, "DROP", true),
+    ] {
+        let mut e = engine(&l);
+        e.process(&udp(1, 0, (HOST, 33333), (r, 53), 40));
+        let o = e.process(&icmp(2, ms, r, HOST, 3, 3, 0, Some(inner.clone())));
+        assert_eq!(
+            (v(&o), st(&o), o.certain),
+            (verdict, "RELATED", certain),
+            "{ms} ms: {o:?}"
+        );
+    }
+    // When 29 and 28 both accept, the verdict is certain but not the rule.
+    let l = rules(
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A INPUT -p icmp -m conntrack --ctstate RELATED -m conntrack --ctexpire 29 -j ACCEPT\n\
+         -A INPUT -p icmp -m conntrack --ctstate RELATED -m conntrack --ctexpire 28 -j ACCEPT\n\
+         COMMIT\n",
+    );
+    let mut e = engine(&l);
+    e.process(&udp(1, 0, (HOST, 33333), (r, 53), 40));
+    let o = e.process(&icmp(2, 1_002, r, HOST, 3, 3, 0, Some(inner)));
+    assert_eq!((v(&o), o.certain), ("ACCEPT", true), "{o:?}");
+    assert!(
+        o.reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("the rule deciding it is not"),
+        "{o:?}"
+    );
+    // Rules 1 and 2 may have counted it (lower bounds), the policy may not have (upper).
+    assert!(e.rule_counter_doubt(0, 0, 0) && e.rule_counter_doubt(0, 0, 1));
+    assert!(e.policy_counter_over(0, 0));
+    assert_eq!(e.policy_counters(0, 0).packets, 1);
+    // A packet whose time left is certain leaves exact counters behind it.
+    assert!(!e.rule_counter_over(0, 0, 0));
+}

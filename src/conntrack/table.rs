@@ -33,6 +33,10 @@ pub struct CtEntry {
     pub status: u32,
     /// Expiry in jiffies once confirmed; the relative timeout while unconfirmed.
     pub timeout: u64,
+    /// Where in its jiffy (in billionths of one) the packet that last set `timeout` fell on
+    /// the capture's clock: with the kernel's tick phase unknown, a later packet within one
+    /// jiffy of `timeout` may find the connection alive or expired ([`Conntrack::lookup`]).
+    pub(crate) timeout_phase: u32,
     pub mark: u32,
     pub zone: u16,
     pub proto: ProtoState,
@@ -128,6 +132,13 @@ pub struct Conntrack {
     /// belong to a connection the kernel tracked before the capture began.
     syn_discarded: foldhash::HashSet<Tuple>,
     syn_discarded_order: VecDeque<Tuple>,
+    /// Where the current packet's time falls within its jiffy (billionths), on a capture's
+    /// clock, whose ticks' phase against the kernel's is unknown; `None` on a clock that is
+    /// the kernel's own (the kernel comparison).
+    phase: Option<u32>,
+    /// A lookup since [`Conntrack::take_expiry_doubt`] met a connection whose timeout falls
+    /// within one jiffy of the current packet, on the side that depends on the kernel's phase.
+    expiry_doubt: bool,
 }
 
 /// How many ending events the table remembers for [`Conntrack::endings_since`] (about 1.3 MB);
@@ -325,12 +336,15 @@ impl Conntrack {
     }
 
     /// Find a confirmed, unexpired entry by tuple; expired entries are removed on the way.
+    /// A connection whose timeout lies within one jiffy of `now` on the side that depends on
+    /// the kernel's tick phase is noted for `nf_conntrack_in` (which makes the packet uncertain).
     pub fn lookup(&mut self, t: &Tuple, now: u64) -> Option<(CtId, CtDir)> {
         let (id, dir) = self.hashed(t)?;
-        let expired = self
+        let (expired, doubt) = self
             .get(id)
-            .map(|e| time_after_eq(now, e.timeout))
-            .unwrap_or(true);
+            .map(|e| (time_after_eq(now, e.timeout), self.at_expiry_edge(e, now)))
+            .unwrap_or((true, false));
+        self.expiry_doubt |= doubt;
         if expired {
             self.remove(id);
             return None;
@@ -583,8 +597,10 @@ impl Conntrack {
                 }
             }
         }
+        let phase = self.phase_now();
         let e = self.get_mut(id).expect("checked");
         e.timeout = now.wrapping_add(e.timeout);
+        e.timeout_phase = phase;
         e.status |= status::CONFIRMED;
         let (timeout, serial, assured) = (e.timeout, e.serial, e.status & status::ASSURED != 0);
         self.hash_in(id);
@@ -712,10 +728,12 @@ impl Conntrack {
 
     /// Refresh the timeout as `__nf_ct_refresh_acct`: absolute once confirmed, relative before.
     pub(crate) fn refresh(&mut self, id: CtId, extra: u64, now: u64) {
+        let phase = self.phase_now();
         if let Some(e) = self.get_mut(id) {
             let t = if e.is_confirmed() { now + extra } else { extra };
             let lowered = t < e.timeout;
             e.timeout = t;
+            e.timeout_phase = phase;
             if lowered {
                 let tuples = e.tuple;
                 self.ending(tuples);
@@ -734,6 +752,48 @@ impl Conntrack {
                 }
             })
             .unwrap_or(0)
+    }
+
+    /// The remaining lifetime (jiffies) the kernel may find instead of
+    /// [`Conntrack::remaining`]'s, when how many ticks passed since the timeout was set
+    /// depends on the kernel's tick phase: one less when this packet lies later in its
+    /// jiffy than the one that set it, one more when earlier.
+    pub(crate) fn remaining_other(&self, id: CtId, now: u64) -> Option<u64> {
+        let e = self.get(id).filter(|e| e.is_confirmed())?;
+        let p = self.phase?;
+        let left = e.timeout.checked_sub(now)?;
+        match p.cmp(&e.timeout_phase) {
+            std::cmp::Ordering::Equal => None,
+            std::cmp::Ordering::Greater => left.checked_sub(1),
+            std::cmp::Ordering::Less => Some(left + 1),
+        }
+    }
+
+    /// Set the current packet's position within its jiffy (billionths of one), `None` when
+    /// the clock is the kernel's own.
+    pub(crate) fn set_phase(&mut self, phase: Option<u32>) {
+        self.phase = phase;
+    }
+
+    /// The current packet's phase, as recorded with a timeout it sets.
+    pub(crate) fn phase_now(&self) -> u32 {
+        self.phase.unwrap_or(0)
+    }
+
+    /// Whether `e`'s expiry at `now` depends on the kernel's tick phase: the time since its
+    /// timeout was set is within one jiffy of the timeout, so it spans that many ticks or
+    /// one fewer (`nf_ct_is_expired`: `(s32)(ct->timeout - nfct_time_stamp) <= 0`).
+    fn at_expiry_edge(&self, e: &CtEntry, now: u64) -> bool {
+        let Some(p) = self.phase else { return false };
+        e.is_confirmed()
+            && ((now + 1 == e.timeout && p > e.timeout_phase)
+                || (now == e.timeout && p < e.timeout_phase))
+    }
+
+    /// Whether a lookup since the last call met a connection at its expiry edge (see
+    /// [`Conntrack::lookup`]); clears the note.
+    pub(crate) fn take_expiry_doubt(&mut self) -> bool {
+        std::mem::take(&mut self.expiry_doubt)
     }
 
     /// Drop every expired entry (garbage collection).

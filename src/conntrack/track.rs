@@ -88,11 +88,38 @@ fn packet_tuple(l4: &dyn L4Tracker, pkt: &Packet, zone: u16) -> Result<Tuple, Ct
     Ok(t)
 }
 
+/// Why a packet's connection state is uncertain when a lookup met its connection (or the
+/// connection an ICMP error quotes) within one jiffy of its timeout.
+pub(crate) const EXPIRY_EDGE: &str =
+    "the connection's timeout ends within one jiffy of this packet: whether the kernel's clock \
+     ticked past it depends on where its ticks fell, which the capture does not tell";
+
 /// Classify `pkt` and update the conntrack table, as `nf_conntrack_in` does.
 /// `attached` is what the packet already carries (NOTRACK from the raw table, or a
 /// connection attached at OUTPUT for loopback traffic): such packets are left alone.
+/// A connection met at its expiry edge (on a capture's clock) makes the outcome uncertain.
 #[allow(clippy::too_many_arguments)]
 pub fn conntrack_in(
+    ct: &mut Conntrack,
+    pkt: &Packet,
+    hook: CtHook,
+    attached: Attach,
+    tmpl: Template,
+    p: &Params,
+    now: u64,
+    frame: u64,
+) -> CtOutcome {
+    ct.take_expiry_doubt();
+    let mut o = resolve(ct, pkt, hook, attached, tmpl, p, now, frame);
+    if ct.take_expiry_doubt() && o.uncertain.is_none() {
+        o.uncertain = Some(EXPIRY_EDGE);
+    }
+    o
+}
+
+/// [`conntrack_in`] without the expiry-edge note.
+#[allow(clippy::too_many_arguments)]
+fn resolve(
     ct: &mut Conntrack,
     pkt: &Packet,
     hook: CtHook,
@@ -179,6 +206,7 @@ pub fn conntrack_in(
                         0
                     },
                     timeout: 0,
+                    timeout_phase: 0,
                     mark: expected.map_or(0, |(mark, _)| mark),
                     zone: tmpl.zone,
                     zone_only: tmpl.zone_only,

@@ -138,6 +138,9 @@ pub(crate) struct HookCtx {
     /// The ICMP error the stack sends for a packet it drops before FORWARD (`icmp_send` /
     /// `icmpv6_send` in `ip_forward` / `ip6_forward`), with the packet's connection attached.
     pub(crate) stack_error: Option<crate::ext::RejectReply>,
+    /// A certain verdict whose deciding rule is not: an undecidable match's rule would have
+    /// ended a table the same way (the first such, for the outcome's `reason`).
+    pub(crate) path_doubt: Option<String>,
 }
 
 impl HookCtx {
@@ -155,17 +158,7 @@ impl HookCtx {
         why: &str,
         src: crate::ext::DoubtSource,
     ) {
-        self.note_uncertain(src, || {
-            let t = &rs.tables.iter().find(|t| t.kind == r.table).expect("table");
-            let c = &t.chains[r.chain];
-            format!(
-                "{} {} #{} (line {}): {why}",
-                r.table,
-                c.name,
-                r.rule + 1,
-                rs.line_of(c.rules[r.rule].span)
-            )
-        });
+        self.note_uncertain(src, || format!("{}: {why}", rule_label(rs, r)));
     }
 
     /// The verdict is uncertain: `why` (kept if it is the first cause).
@@ -180,6 +173,19 @@ impl HookCtx {
     fn is_uncertain(&self) -> bool {
         self.why_uncertain.is_some()
     }
+}
+
+/// `filter INPUT #3 (line 12)`.
+fn rule_label(rs: &Ruleset, r: RuleRef) -> String {
+    let t = &rs.tables.iter().find(|t| t.kind == r.table).expect("table");
+    let c = &t.chains[r.chain];
+    format!(
+        "{} {} #{} (line {})",
+        r.table,
+        c.name,
+        r.rule + 1,
+        rs.line_of(c.rules[r.rule].span)
+    )
 }
 
 /// How much of the inbound path [`Engine::process_staged`] runs. Without connection tracking
@@ -201,6 +207,10 @@ pub(crate) enum Stage {
 pub struct Clock {
     pub jiffies: u64,
     pub ns: u64,
+    /// Where `ns` falls within its jiffy (billionths of one) when the jiffies were derived
+    /// from a capture's time stamps, whose ticks' phase against the kernel's is unknown;
+    /// `None` when they are the kernel's own (the kernel comparison).
+    pub phase: Option<u32>,
 }
 
 /// Jiffies at the first packet: away from zero so that `now - x` never underflows.
@@ -248,10 +258,19 @@ pub struct Engine<'r> {
     /// ([`Engine::rewritten_on_the_way_out`]); found when the first outbound packet is met.
     egress_rewrites: std::sync::OnceLock<EgressRewrites>,
     /// Rules whose counters are lower bounds: a match of theirs fwcheck could not decide was
-    /// taken as not matching where the rule's target only observes (a counting rule, `LOG`),
-    /// so the verdict stayed certain but the kernel may have counted the packet
+    /// taken as not matching where the rule's target only observes (a counting rule, `LOG`)
+    /// or would have ended the table as it ended anyway (see `counter_over`), so the verdict
+    /// stayed certain but the kernel may have counted the packet
     /// (`[table][chain][rule]` as for `counters`).
     pub(crate) counter_doubt: std::collections::BTreeSet<(usize, usize, usize)>,
+    /// Counters that are upper bounds (a policy's as rule [`traverse::POLICY`]): a match
+    /// fwcheck could not decide was taken as not matching where its rule would have ended the
+    /// table the same way; the verdict stayed certain, but the kernel may have counted the
+    /// packet at that rule and not at these.
+    pub(crate) counter_over: std::collections::BTreeSet<(usize, usize, usize)>,
+    /// Scratch for [`Engine::run_table`]: counters bumped after a table's first undecided
+    /// match.
+    counted_after_unknown: Vec<(usize, usize, usize)>,
 }
 
 /// The rules that rewrite headers on the host's way out (`[table][chain][rule]`), and the
@@ -286,6 +305,8 @@ impl Clone for Engine<'_> {
             force_unknown: self.force_unknown,
             local_dnat: self.local_dnat.clone(),
             counter_doubt: self.counter_doubt.clone(),
+            counter_over: self.counter_over.clone(),
+            counted_after_unknown: Vec::new(),
             egress_rewrites: self.egress_rewrites.clone(),
         }
     }
@@ -353,6 +374,8 @@ impl<'r> Engine<'r> {
             force_unknown: None,
             local_dnat: std::sync::OnceLock::new(),
             counter_doubt: Default::default(),
+            counter_over: Default::default(),
+            counted_after_unknown: Vec::new(),
             egress_rewrites: std::sync::OnceLock::new(),
         }
     }
@@ -475,6 +498,17 @@ impl<'r> Engine<'r> {
     /// Whether rule `r`'s counters may be below the kernel's (see `counter_doubt`).
     pub fn rule_counter_doubt(&self, table: usize, chain: usize, rule: usize) -> bool {
         self.counter_doubt.contains(&(table, chain, rule))
+    }
+
+    /// Whether rule `r`'s counters may be above the kernel's (see `counter_over`).
+    pub fn rule_counter_over(&self, table: usize, chain: usize, rule: usize) -> bool {
+        self.counter_over.contains(&(table, chain, rule))
+    }
+
+    /// Whether a built-in chain's policy counters may be above the kernel's.
+    pub fn policy_counter_over(&self, table: usize, chain: usize) -> bool {
+        self.counter_over
+            .contains(&(table, chain, traverse::POLICY))
     }
 
     /// Counters of a built-in chain's policy.
@@ -855,7 +889,15 @@ impl<'r> Engine<'r> {
     pub fn capture_clock(&mut self, ts: crate::packet::Timestamp) -> Clock {
         let now = self.jiffies(ts.0);
         let ns = ts.0.saturating_sub(self.origin.unwrap_or(ts.0));
-        Clock { jiffies: now, ns }
+        // The phase of the time the packet runs at (a frame stamped before an earlier one
+        // runs at the later time, see `jiffies`).
+        let at = self.latest_ts - self.origin.unwrap_or(self.latest_ts);
+        let phase = (at as u128 * self.env.hz as u128 % 1_000_000_000) as u32;
+        Clock {
+            jiffies: now,
+            ns,
+            phase: Some(phase),
+        }
     }
 
     /// Replay one packet at an explicit time (e.g. the clock a real kernel had when it saw
@@ -882,6 +924,7 @@ impl<'r> Engine<'r> {
         skb: Option<Skb>,
     ) -> (Outcome, Skb) {
         let now = clock.jiffies;
+        self.conntrack.set_phase(clock.phase);
         let behind = self.behind.take();
         let direction = match self.classify(pkt) {
             Ok(d) => d,
@@ -998,6 +1041,7 @@ impl<'r> Engine<'r> {
             force: self.force_unknown.take(),
             undecided: Vec::new(),
             stack_error: None,
+            path_doubt: None,
         };
         if matches!(direction, Direction::Out | Direction::Local) && !hc.is_uncertain() {
             if let Some(why) = self.rewritten_on_the_way_out(pkt) {
@@ -1029,6 +1073,8 @@ impl<'r> Engine<'r> {
         if let Some(u) = hc.why_uncertain.take() {
             out.certain = false;
             out.reason = Some(u);
+        } else if let Some(n) = hc.path_doubt.take() {
+            out.reason.get_or_insert(n);
         }
         let result = end.or(hc.accepted).unwrap_or(TableResult {
             verdict: TableVerdict::Accept,
@@ -1674,6 +1720,7 @@ impl<'r> Engine<'r> {
             force: None,
             undecided: Vec::new(),
             stack_error: None,
+            path_doubt: None,
         };
         let mut scratch = Outcome::unjudged(orig.frame, "");
         let mut cur = Cow::Owned(rp);

@@ -406,6 +406,7 @@ fn set_port(s: &mut u16, d: &mut u16, manip: Manip, port: u16) {
 
 /// `nf_conntrack_tcp_set_closing`: a confirmed TCP connection goes to CLOSE (10 s).
 pub(crate) fn set_closing(ct: &mut Conntrack, id: CtId, hz: u32, close_secs: u64, now: u64) {
+    let phase = ct.phase_now();
     let Some(e) = ct.get_mut(id) else { return };
     if !e.is_confirmed() {
         return;
@@ -415,6 +416,7 @@ pub(crate) fn set_closing(ct: &mut Conntrack, id: CtId, hz: u32, close_secs: u64
         t.state = crate::conntrack::tcp::TcpState::Close;
         if old != crate::conntrack::tcp::TcpState::Close {
             e.timeout = now + close_secs * hz as u64;
+            e.timeout_phase = phase;
             let tuples = e.tuple;
             ct.ending(tuples);
         }

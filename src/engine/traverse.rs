@@ -173,6 +173,9 @@ pub(crate) const MAX_TRACE_EVENTS: usize = 4096;
 
 /// An undecidable match that skipped a rule: had the rule matched, the table would have
 /// ended with `alt` (`None` when that cannot be told without running the rule's target).
+/// The rule number standing for a chain's policy in [`Engine::counter_over`].
+pub(crate) const POLICY: usize = usize::MAX;
+
 struct Pending {
     rule: RuleRef,
     /// The match instance that could not be decided.
@@ -278,9 +281,27 @@ impl Engine<'_> {
         hc: &mut HookCtx,
     ) -> Option<TableResult> {
         let mut pending = Vec::new();
+        self.counted_after_unknown.clear();
         let r = self.run_table_inner(kind, hook, pkt, hc, &mut pending);
+        let mut path_doubt = false;
         for p in pending {
-            if r.is_none() || p.alt != r.map(|r| r.verdict) {
+            if r.is_some() && p.alt == r.map(|r| r.verdict) {
+                // The other answer ends the table the same way, by this rule instead: the
+                // verdict stands, the counters do not. This rule's is a lower bound; those
+                // counted after the first undecided match, upper bounds.
+                if let Some(ti) = self.table_index[p.rule.table as usize] {
+                    self.counter_doubt.insert((ti, p.rule.chain, p.rule.rule));
+                }
+                path_doubt = true;
+                if hc.path_doubt.is_none() {
+                    hc.path_doubt = Some(format!(
+                        "the verdict is certain, the rule deciding it is not: {} would have \
+                         ended the table the same way had its match matched ({})",
+                        super::rule_label(self.rs, p.rule),
+                        p.why
+                    ));
+                }
+            } else {
                 hc.uncertain_from(self.rs, p.rule, p.why, DoubtSource::Match(p.slot));
                 hc.undecided.push(super::Undecided {
                     k: p.k,
@@ -288,6 +309,10 @@ impl Engine<'_> {
                     why: p.why,
                 });
             }
+        }
+        if path_doubt {
+            self.counter_over
+                .extend(self.counted_after_unknown.iter().copied());
         }
         r
     }
@@ -422,6 +447,9 @@ impl Engine<'_> {
                 if c.hook.is_some() {
                     self.policy_counters[ti][chain].packets += 1;
                     self.policy_counters[ti][chain].bytes += ip_len;
+                    if !pending.is_empty() {
+                        self.counted_after_unknown.push((ti, chain, POLICY));
+                    }
                     let p = policy_of(chain);
                     if hc.trace_on {
                         hc.trace.push(TraceEvent::Policy {
@@ -462,6 +490,9 @@ impl Engine<'_> {
                         }
                         self.policy_counters[ti][start].packets += 1;
                         self.policy_counters[ti][start].bytes += ip_len;
+                        if !pending.is_empty() {
+                            self.counted_after_unknown.push((ti, start, POLICY));
+                        }
                         return Some(policy_of(start));
                     }
                 }
@@ -631,6 +662,9 @@ impl Engine<'_> {
             let ctr = &mut ctrs[idx];
             ctr.packets += 1;
             ctr.bytes += ip_len;
+            if !pending.is_empty() {
+                self.counted_after_unknown.push((ti, chain, idx));
+            }
             if hc.trace_on {
                 let what = match &rule.action {
                     Action::None => "no target: counters only, next rule".to_string(),
@@ -700,6 +734,9 @@ impl Engine<'_> {
                         }
                         self.policy_counters[ti][start].packets += 1;
                         self.policy_counters[ti][start].bytes += ip_len;
+                        if !pending.is_empty() {
+                            self.counted_after_unknown.push((ti, start, POLICY));
+                        }
                         return Some(policy_of(start));
                     }
                 },

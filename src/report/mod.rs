@@ -424,9 +424,16 @@ pub struct RuleHits {
     pub bytes: u64,
     /// The counters are lower bounds: a match fwcheck could not decide (`-m owner`,
     /// `-m socket`…) was taken as not matching in a rule that only observes (no verdict
-    /// rests on it), so the kernel may have counted more. Absent when exact.
+    /// rests on it), or whose target would have ended the table as it ended anyway, so the
+    /// kernel may have counted more. Absent when exact.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub at_least: bool,
+    /// The counters are upper bounds: a match fwcheck could not decide was taken as not
+    /// matching where its rule would have ended the table the same way (the verdict is
+    /// certain), so the kernel may have counted the packet at that rule instead of at this
+    /// one. Absent when exact.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub at_most: bool,
     /// The rules file, when a replay judges with two rulesets (IPv4 and IPv6 side by side);
     /// absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -454,6 +461,7 @@ pub(crate) fn rule_hits(engine: &Engine<'_>, with_file: bool) -> Vec<RuleHits> {
                     packets: ct.packets,
                     bytes: ct.bytes,
                     at_least: engine.rule_counter_doubt(ti, ci, ri),
+                    at_most: engine.rule_counter_over(ti, ci, ri),
                     file: file.clone(),
                 });
             }
@@ -470,6 +478,7 @@ pub(crate) fn rule_hits(engine: &Engine<'_>, with_file: bool) -> Vec<RuleHits> {
                     packets: ct.packets,
                     bytes: ct.bytes,
                     at_least: false,
+                    at_most: engine.policy_counter_over(ti, ci),
                     file: file.clone(),
                 });
             }

@@ -284,12 +284,14 @@ pub(crate) fn write_packets_table(
     writeln!(out, "{t}")
 }
 
-/// A counter, `≥N` when it is a lower bound ([`RuleHits::at_least`]).
-fn at_least(n: u64, lower_bound: bool) -> String {
-    if lower_bound {
-        format!("≥{n}")
-    } else {
-        n.to_string()
+/// A counter, `≥N` when it is a lower bound ([`RuleHits::at_least`]), `≤N` when an upper
+/// bound ([`RuleHits::at_most`]), `~N` when it may be off either way.
+fn bounded(n: u64, h: &RuleHits) -> String {
+    match (h.at_least, h.at_most) {
+        (false, false) => n.to_string(),
+        (true, false) => format!("≥{n}"),
+        (false, true) => format!("≤{n}"),
+        (true, true) => format!("~{n}"),
     }
 }
 
@@ -315,8 +317,8 @@ pub(crate) fn rules_table(hits: &[RuleHits]) -> Table {
                         .map(|n| n.to_string())
                         .unwrap_or_else(|| "policy".into()),
                 ),
-                Cell::new(at_least(h.packets, h.at_least)).set_alignment(CellAlignment::Right),
-                Cell::new(at_least(h.bytes, h.at_least)).set_alignment(CellAlignment::Right),
+                Cell::new(bounded(h.packets, h)).set_alignment(CellAlignment::Right),
+                Cell::new(bounded(h.bytes, h)).set_alignment(CellAlignment::Right),
                 Cell::new(h.line.map(|l| l.to_string()).unwrap_or_default())
                     .set_alignment(CellAlignment::Right),
                 Cell::new(match (&h.text, h.policy) {

@@ -945,7 +945,7 @@ impl L4Tracker for Tcp {
         let L4::Tcp(th) = &pkt.l4 else {
             unreachable!("tuple built from TCP")
         };
-        let remaining = ct.remaining(e.id, now);
+        let (remaining, phase) = (ct.remaining(e.id, now), ct.phase_now());
         let entry = ct.get_mut(e.id).expect("entry");
         let ProtoState::Tcp(tc) = &mut entry.proto else {
             unreachable!("TCP entry")
@@ -964,6 +964,7 @@ impl L4Tracker for Tcp {
             // nf_tcp_handle_invalid: only when more than 120 s are left.
             if remaining >= 120 * p.hz as u64 && remaining > cap {
                 entry.timeout = now + cap;
+                entry.timeout_phase = phase;
                 ended = true;
             }
         }

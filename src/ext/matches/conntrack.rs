@@ -292,9 +292,27 @@ impl Conntrack {
                      32-bit jiffies counter, which the capture does not tell",
                 );
             }
-            let left = cx.conntrack.remaining(id, cx.now) / cx.env.hz.max(1) as u64;
-            let inside = left >= self.expires.0 as u64 && left <= self.expires.1 as u64;
-            if inside == inv(flag::EXPIRES) {
+            let hz = cx.env.hz.max(1) as u64;
+            let inside = |left: u64| {
+                let secs = left / hz;
+                secs >= self.expires.0 as u64 && secs <= self.expires.1 as u64
+            };
+            let fits = inside(cx.conntrack.remaining(id, cx.now));
+            // One tick more or fewer may have passed since the timeout was set, as the
+            // kernel's tick phase has it (a kernel lab: 29 or 28 s left for gaps of one
+            // second and a fraction of a jiffy).
+            if cx
+                .conntrack
+                .remaining_other(id, cx.now)
+                .is_some_and(|other| inside(other) != fits)
+            {
+                return MatchResult::Unknown(
+                    "--ctexpire: the connection's time left is within one jiffy of a whole \
+                     second, and whether the kernel's clock ticked once more since its timeout \
+                     was set is not in the capture",
+                );
+            }
+            if fits == inv(flag::EXPIRES) {
                 return MatchResult::No;
             }
         }

@@ -1147,12 +1147,15 @@ impl<'r> Replayer<'r> {
                         &reassembled
                     }
                     None => {
+                        let dropped_unsure = dropped.is_some() && frag_unsure.is_some();
                         let why = dropped.unwrap_or_else(|| {
                             self.stats.fragments_held += 1;
                             "fragment held for reassembly (conntrack defragments before any table)"
                                 .into()
                         });
-                        let o = Outcome::unjudged(frame, why);
+                        let mut o = Outcome::unjudged(frame, why);
+                        // Dropped for memory near the limit: the kernel may have kept it.
+                        o.certain = !dropped_unsure;
                         sink(Item::Packet(pkt, &o));
                         return;
                     }

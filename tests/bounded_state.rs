@@ -141,6 +141,66 @@ fn fragment_events_are_capped_in_the_replay_stats() {
     );
 }
 
+/// A fragment dropped because the fragment memory is above `ipfrag_high_thresh` is not a
+/// certain drop while the memory is within the band where fwcheck's estimate of the kernel's
+/// skb sizes could be wrong (up to twice the limit), as a datagram reassembled in that band is
+/// not a certain one: the real sizes may have kept the memory below the limit.
+#[test]
+fn a_fragment_dropped_near_the_memory_limit_is_not_certain() {
+    use fwcheck::packet::build::{build, v4_fragment_bytes, L4Spec, PacketSpec};
+    use fwcheck::packet::decode::{decode_ip, FrameMeta};
+    use fwcheck::packet::{LinkInfo, Timestamp};
+    use fwcheck::replay::{replay, Item, Source};
+    let l = rules(
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A INPUT -m conntrack --ctstate INVALID -j DROP\nCOMMIT\n",
+    );
+    let n = 12_000u32;
+    let pkts = (0..n)
+        .map(|i| {
+            let mut s = PacketSpec::new(ip(&src(i)), ip(HOST), L4Spec::Udp { sport: 1, dport: 2 });
+            s.payload = vec![7; 64];
+            let d = build(&s, 0, Timestamp(0), LinkInfo::default()).data;
+            let b = v4_fragment_bytes(&d[..20], &d[20..36], 0, true);
+            let meta = FrameMeta {
+                frame: i as u64 + 1,
+                ts: Timestamp(1_000_000 + i as u64),
+                linktype: 101,
+                interface: 0,
+                wire_len: 0,
+            };
+            decode_ip(&meta, LinkInfo::default(), &b, b.len(), None).unwrap()
+        })
+        .collect();
+    let opts = SimOptions {
+        env: SimEnv {
+            hosts: vec![ip(HOST)],
+            ..SimEnv::default()
+        },
+        ..SimOptions::default()
+    };
+    let mut dropped = Vec::new();
+    replay(&l.ruleset, opts, Source::Packets(pkts), |it| {
+        if let Item::Packet(_, o) = it {
+            if o.reason
+                .as_deref()
+                .unwrap_or("")
+                .contains("fragment memory above")
+            {
+                dropped.push(o.certain);
+            }
+        }
+    })
+    .unwrap();
+    assert!(!dropped.is_empty());
+    // Every fragment after the limit is near it here (the queues stop growing at the limit).
+    assert!(
+        dropped.iter().all(|c| !c),
+        "{} certain",
+        dropped.iter().filter(|c| **c).count()
+    );
+}
+
 /// 30,000 connections from 30,000 inside hosts, all from source port 40000, masqueraded by a
 /// router to one address: each new one's tuple is checked with one lookup
 /// (`nf_nat_used_tuple`), not a scan of every connection (which made this quadratic). The

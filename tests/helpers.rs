@@ -33,8 +33,15 @@ const REPLY: &[u8] = b"227 Entering Passive Mode (203,0,113,10,195,80).\r\n";
 /// socket answers from `sport`, as it does behind a REDIRECT): the handshake, the server's
 /// greeting (primes the helper), the 227 reply; then a client SYN to port 50000.
 fn ftp_frames(port: u16, sport: u16) -> [Packet; 6] {
+    let [f @ .., _] = ftp_frames_from(40000, port, sport, 0);
+    f
+}
+
+/// [`ftp_frames`] from the client's port `cport` (the data SYN from `cport + 1`), numbered
+/// from `after + 1`, with the client's reset of the control connection last.
+fn ftp_frames_from(cport: u16, port: u16, sport: u16, after: u64) -> [Packet; 7] {
     let mut cv = Conversation::new(
-        Endpoint::new(ip(C), 40000, 1000),
+        Endpoint::new(ip(C), cport, 1000),
         Endpoint::new(ip(HOST), port, 5000),
     );
     let from_host = |cv: &mut Conversation, flags: u8, payload: &[u8]| {
@@ -44,7 +51,7 @@ fn ftp_frames(port: u16, sport: u16) -> [Packet; 6] {
         p
     };
     let mut data = Conversation::new(
-        Endpoint::new(ip(C), 40001, 7000),
+        Endpoint::new(ip(C), cport + 1, 7000),
         Endpoint::new(ip(HOST), 50000, 0),
     );
     let specs = [
@@ -54,8 +61,9 @@ fn ftp_frames(port: u16, sport: u16) -> [Packet; 6] {
         from_host(&mut cv, F::PSH | F::ACK, GREETING),
         from_host(&mut cv, F::PSH | F::ACK, REPLY),
         data.send(Side::Client, F::SYN, 0),
+        cv.send(Side::Client, F::RST, 0),
     ];
-    let mut frame = 0;
+    let mut frame = after;
     specs.map(|spec| {
         frame += 1;
         let ts = Timestamp(1_700_000_000_000_000_000 + (frame - 1) * 1_000_000);
@@ -170,4 +178,45 @@ fn a_reply_on_a_doubtful_connection_leaves_the_data_connection_uncertain() {
     assert!(!syn.certain, "{:?}", syn.reason);
     let why = syn.reason.as_deref().unwrap_or("");
     assert!(why.contains("uncertain ground"), "{why}");
+}
+
+/// Two control connections between the same two hosts, both with a cut 227 reply: when the
+/// first is reset and gone, the second's unknown expectation still covers a data connection (a
+/// doubt is kept per control connection, not one per address pair: the pair's one doubt used
+/// to be the first session's, dropped with it).
+#[test]
+fn a_second_cut_session_between_the_same_hosts_keeps_its_doubt() {
+    let cut = |p: Packet| {
+        let mut p = p;
+        let data = p.data[..50].to_vec();
+        p.data = data.into();
+        p
+    };
+    let l = common::rules(&rules_with("", ""));
+    let mut e = engine(&l);
+    let [s1, sa1, a1, g1, r1, _, rst1] = ftp_frames_from(40000, 21, 21, 0);
+    let [s2, sa2, a2, g2, r2, data_syn, _] = ftp_frames_from(40010, 21, 21, 7);
+    for p in [s1, sa1, a1, g1] {
+        e.process(&p);
+    }
+    assert!(!e.process(&cut(r1)).certain);
+    for p in [s2, sa2, a2, g2] {
+        e.process(&p);
+    }
+    assert!(!e.process(&cut(r2)).certain);
+    // Session 1 is reset by the client (ordered after session 2's frames).
+    let mut rst1 = rst1;
+    (rst1.frame, rst1.ts) = (20, data_syn.ts);
+    let o = e.process(&rst1);
+    assert_eq!(st(&o), "ESTABLISHED", "{o:?}");
+    // 11 s later the reset connection (CLOSE, 10 s) is gone, and its doubt with it.
+    let mut syn = data_syn;
+    (syn.frame, syn.ts.0) = (21, syn.ts.0 + 11_000_000_000);
+    let o = e.process(&syn);
+    assert!(!o.certain, "{o:?}");
+    let why = o.reason.as_deref().unwrap_or("");
+    assert!(
+        why.contains("may be RELATED") && why.contains("frame 12"),
+        "{why}"
+    );
 }

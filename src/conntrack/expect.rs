@@ -80,8 +80,11 @@ pub(crate) struct Expectations {
     map: HashMap<ExpectKey, Expectation>,
     /// The one expectation of each master (`max_expected` is 1 for every modelled helper).
     by_master: HashMap<u32, ExpectKey>,
-    /// Doubts about expectations between two addresses (sorted pair).
-    pair_doubts: HashMap<(IpAddr, IpAddr), Doubt>,
+    /// Doubts about expectations between two addresses (sorted pair): one per master, as
+    /// several control connections may join the same two hosts.
+    pair_doubts: HashMap<(IpAddr, IpAddr), Vec<Doubt>>,
+    /// Number of doubts in `pair_doubts`.
+    pair_doubts_held: usize,
     /// Doubts about expectations from anywhere (helpers fwcheck does not model), oldest first.
     any_doubts: std::collections::VecDeque<Doubt>,
     /// Why the connection just created is uncertain; taken by the engine.
@@ -131,14 +134,22 @@ impl Conntrack {
         };
         match between {
             Some((a, b)) => {
-                self.expect.pair_doubts.entry(pair(a, b)).or_insert(d);
+                let v = self.expect.pair_doubts.entry(pair(a, b)).or_default();
+                if !v.iter().any(|x| x.master == master && x.serial == serial) {
+                    v.push(d);
+                    self.expect.pair_doubts_held += 1;
+                }
             }
             None => self.expect.any_doubts.push_back(d),
         }
-        let held = self.expect.pair_doubts.len() + self.expect.any_doubts.len();
+        let held = self.expect.pair_doubts_held + self.expect.any_doubts.len();
         if held > 2 * self.len() + 1024 {
             let mut pairs = std::mem::take(&mut self.expect.pair_doubts);
-            pairs.retain(|_, d| self.master_alive(d.master, d.serial, now));
+            for v in pairs.values_mut() {
+                v.retain(|d| self.master_alive(d.master, d.serial, now));
+            }
+            pairs.retain(|_, v| !v.is_empty());
+            self.expect.pair_doubts_held = pairs.values().map(Vec::len).sum();
             self.expect.pair_doubts = pairs;
             let mut any = std::mem::take(&mut self.expect.any_doubts);
             any.retain(|d| self.master_alive(d.master, d.serial, now));
@@ -290,12 +301,17 @@ impl Conntrack {
             return None;
         }
         let k = pair(t.src, t.dst);
-        let d = self.expect.pair_doubts.get(&k)?;
-        if self.master_alive(d.master, d.serial, now) {
-            return Some(format!("this new connection may be RELATED: {}", d.why));
+        let mut v = self.expect.pair_doubts.remove(&k)?;
+        let before = v.len();
+        v.retain(|d| self.master_alive(d.master, d.serial, now));
+        self.expect.pair_doubts_held -= before - v.len();
+        let why = v
+            .first()
+            .map(|d| format!("this new connection may be RELATED: {}", d.why));
+        if !v.is_empty() {
+            self.expect.pair_doubts.insert(k, v);
         }
-        self.expect.pair_doubts.remove(&k);
-        None
+        why
     }
 
     /// Expectations registered and not yet used or expired (`/proc/net/nf_conntrack_expect`).

@@ -35,21 +35,26 @@ fn key(proto: u8, a: (IpAddr, u16), b: (IpAddr, u16)) -> FlowKey {
     }
 }
 
-/// The flow a packet belongs to, as conntrack would look it up; an ICMP error belongs to the
-/// flow it quotes. An ICMP query and its reply carry the same id, which both ends of the key
+/// The flow a packet belongs to, as conntrack would look it up (a protocol without ports by
+/// its addresses alone); an ICMP error belongs to the flow it quotes. An ICMP query and its reply carry the same id, which both ends of the key
 /// take (`icmp_pkt_to_tuple` / `icmp_invert_tuple`): the reply finds its request's doubt.
-fn flow_of(p: &Packet) -> Option<FlowKey> {
+fn flow_of(p: &Packet) -> FlowKey {
     match &p.l4 {
         L4::Icmp(i) | L4::Icmpv6(i) => {
             if let Some(q) = i.inner.as_deref() {
-                let (sp, dp) = q.ports.or(q.icmp.map(|(_, _, id)| (id, id)))?;
-                return Some(key(q.proto, (q.src, sp), (q.dst, dp)));
+                let (sp, dp) = q
+                    .ports
+                    .or(q.icmp.map(|(_, _, id)| (id, id)))
+                    .unwrap_or((0, 0));
+                return key(q.proto, (q.src, sp), (q.dst, dp));
             }
-            Some(key(p.proto, (p.src, i.id), (p.dst, i.id)))
+            key(p.proto, (p.src, i.id), (p.dst, i.id))
         }
         _ => {
-            let (sp, dp) = p.ports()?;
-            Some(key(p.proto, (p.src, sp), (p.dst, dp)))
+            // A protocol without ports (GRE, ESP, AH…: conntrack's generic and GRE trackers)
+            // is one flow per address pair here.
+            let (sp, dp) = p.ports().unwrap_or((0, 0));
+            key(p.proto, (p.src, sp), (p.dst, dp))
         }
     }
 }
@@ -129,13 +134,13 @@ fn peer_port(proto: u8, port: u16) -> u16 {
 impl Taint {
     /// `pkt` got an uncertain verdict for `why`: its flow's state is uncertain from now on.
     pub fn mark(&mut self, pkt: &Packet, why: &str) {
-        let Some(k) = flow_of(pkt) else { return };
+        let k = flow_of(pkt);
         self.insert(k, pkt.frame, why);
     }
 
     /// `pkt`'s flow inherits a doubt found for it (`cause`, raised by frame `frame`).
     pub fn adopt(&mut self, pkt: &Packet, frame: Option<u64>, cause: &str) {
-        let Some(k) = flow_of(pkt) else { return };
+        let k = flow_of(pkt);
         if self.flows.contains_key(&k) {
             return;
         }
@@ -196,7 +201,7 @@ impl Taint {
         if self.any_port.is_empty() && !self.any_port_saturated {
             return None;
         }
-        let (proto, a, b) = flow_of(pkt)?;
+        let (proto, a, b) = flow_of(pkt);
         if self.any_port_saturated {
             return Some((
                 "more than 65,536 NAT bindings took ports the kernel chooses at random",
@@ -242,7 +247,7 @@ impl Taint {
         if self.flows.is_empty() {
             return None;
         }
-        let k = flow_of(pkt)?;
+        let k = flow_of(pkt);
         if let Some((frame, c)) = self.flows.get(&k) {
             return Some((c, Some(*frame)));
         }
@@ -303,6 +308,29 @@ mod tests {
         assert!(t.cause(&echo(b, a, 0, 8)).is_none());
     }
 
+    /// GRE, ESP and other protocols without ports are tracked by conntrack too (the generic
+    /// and GRE trackers, by addresses): the reply of an uncertain one shares its doubt.
+    #[test]
+    fn a_flow_without_ports_is_one_per_address_pair() {
+        let (a, b, c) = (
+            IpAddr::V4(Ipv4Addr::new(198, 51, 100, 7)),
+            IpAddr::V4(Ipv4Addr::new(203, 0, 113, 10)),
+            IpAddr::V4(Ipv4Addr::new(203, 0, 113, 11)),
+        );
+        let gre = |src, dst, proto| Packet {
+            src,
+            dst,
+            proto,
+            l4: L4::Other,
+            ..Packet::default()
+        };
+        let mut t = Taint::default();
+        t.mark(&gre(a, b, 47), "statistic");
+        assert!(t.cause(&gre(b, a, 47)).is_some());
+        assert!(t.cause(&gre(b, a, 50)).is_none());
+        assert!(t.cause(&gre(c, a, 47)).is_none());
+    }
+
     #[test]
     fn flows_pushed_out_stay_uncertain() {
         let mut t = Taint::default();
@@ -312,7 +340,7 @@ mod tests {
         assert_eq!(t.flows.len(), CAP);
         // The first ten were pushed out, and are still uncertain.
         for i in 0..10 {
-            assert!(!t.flows.contains_key(&flow_of(&pkt(i)).unwrap()));
+            assert!(!t.flows.contains_key(&flow_of(&pkt(i))));
             let (why, _) = t
                 .cause(&pkt(i))
                 .unwrap_or_else(|| panic!("flow {i} forgotten"));

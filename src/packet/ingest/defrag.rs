@@ -483,6 +483,10 @@ impl Defragmenter {
         let m = self.mem[family as usize];
         let near = high > 0 && m > high / 2 && m <= high.saturating_mul(2);
         if high == 0 || m > high {
+            // Near the limit the real skb sizes may have kept the memory below it.
+            if near {
+                self.uncertain = Some(DropReason::MemoryLimit.as_str());
+            }
             self.drop_frag(frame, DropReason::MemoryLimit);
             return Err(());
         }

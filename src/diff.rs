@@ -200,6 +200,8 @@ pub fn diff(
     source: Source,
 ) -> Result<DiffReport, CaptureError> {
     let (ro, rn) = (&old.ruleset, &new.ruleset);
+    let mut sim = sim;
+    sim.capture_file = matches!(source, Source::Capture(_));
     let mut a = Replayer::new(ro, sim.clone());
     let mut b = Replayer::new(rn, sim);
     let mut frames = 0u64;

@@ -1342,6 +1342,8 @@ pub(crate) fn replay_families<'r>(
     reload: Option<(&'r Ruleset, ReloadAt)>,
     mut sink: impl FnMut(Item<'_>),
 ) -> Result<FamilyReplays<'r>, CaptureError> {
+    let mut opts = opts;
+    opts.capture_file = matches!(source, Source::Capture(_));
     let mut f = Families::new(rs, other, opts);
     let mut point = reload.map(|(new, at)| (new, ReloadPoint::new(at), false));
     let mut check = |f: &mut Families<'r>, frame: u64, ts: Option<u64>| {

@@ -236,6 +236,7 @@ fn subcommand_help_has_the_host_options() {
             "--ct-max <N>",
             "--tcp-loose <BOOL>",
             "--tcp-be-liberal",
+            "--tcp-ignore-invalid-rst",
             "--checksums <MODE>",
             "--socket-owner <[SPEC=]UID[:GID]>",
             "--iface-addr <NAME=ADDR/LEN>",

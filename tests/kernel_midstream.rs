@@ -1,5 +1,5 @@
-//! A capture that begins in the middle of a TCP connection, against the kernel, in the two
-//! worlds it may come from. The kernel's oracle runs the whole conversation (SYN, SYN/ACK,
+//! A capture that begins in the middle of a TCP connection (or after a UDP query and an echo
+//! request whose replies it holds), against the kernel, in the two worlds it may come from. The kernel's oracle runs the whole conversation (SYN, SYN/ACK,
 //! ACK, then data): the connection was tracked before the capture began, and its data segment
 //! is ESTABLISHED. The oracle runs only the data segments: the table was empty, the first is
 //! picked up mid-stream, NEW. fwcheck sees only the data segments either way. By default
@@ -61,7 +61,17 @@ fn conversation() -> Vec<Vec<u8>> {
 /// The kernel's verdict for frames `from..` when it saw the frames `first..` (frame numbers
 /// from 1).
 fn kernel(rules: &str, first: usize, from: u64) -> Vec<Option<KernelVerdict>> {
-    let frames = conversation()
+    kernel_of(conversation(), rules, first, from)
+}
+
+/// [`kernel`] for the frames of `conv`.
+fn kernel_of(
+    conv: Vec<Vec<u8>>,
+    rules: &str,
+    first: usize,
+    from: u64,
+) -> Vec<Option<KernelVerdict>> {
+    let frames = conv
         .into_iter()
         .enumerate()
         .skip(first - 1)
@@ -80,6 +90,15 @@ fn kernel(rules: &str, first: usize, from: u64) -> Vec<Option<KernelVerdict>> {
 
 /// fwcheck's (verdict, certain) for frames 4-7 alone.
 fn fwcheck(rules: &str, empty_at_start: bool) -> Vec<(Option<KernelVerdict>, bool)> {
+    fwcheck_of(&conversation()[3..], rules, empty_at_start)
+}
+
+/// [`fwcheck`] for `frames`, read as a capture file's.
+fn fwcheck_of(
+    frames: &[Vec<u8>],
+    rules: &str,
+    empty_at_start: bool,
+) -> Vec<(Option<KernelVerdict>, bool)> {
     let loaded = fwcheck::lint::load_str("midstream.rules", rules, Default::default());
     assert!(!loaded.has_errors());
     let opts = SimOptions {
@@ -89,10 +108,11 @@ fn fwcheck(rules: &str, empty_at_start: bool) -> Vec<(Option<KernelVerdict>, boo
             ..SimEnv::default()
         },
         recognise_answers: false,
+        capture_file: true,
         ..SimOptions::default()
     };
     let mut e = Engine::new(&loaded.ruleset, opts);
-    decoded(&conversation()[3..])
+    decoded(frames)
         .into_iter()
         .map(|p| {
             let o = e.process(&p.expect("decoded"));
@@ -172,7 +192,48 @@ fn a_new_only_chain_that_returns_leaves_the_verdict_certain() {
     assert!(!got[0].1, "{got:?}");
 }
 
+/// A UDP query and an echo request the host sent before the capture began, and their replies
+/// in it: with the requests tracked, the replies are ESTABLISHED and accepted; in a kernel
+/// whose table starts with the capture, the DNS reply is NEW and the echo reply INVALID, both
+/// dropped. fwcheck, seeing only the replies, is uncertain by default and gives the second
+/// world's answers, certain, when told the table was empty.
+const REPLIES: &str = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+-A INPUT -p tcp --dport 22 -j ACCEPT\n\
+COMMIT\n";
+
+fn replies_to_requests_older_than_the_capture_are_uncertain() {
+    use KernelVerdict::{Accept, Drop};
+    let (h, c) = (HOST, CLIENT);
+    let conv = vec![
+        udp4(h, c, 40000, 53, 1, b"query"),
+        ping4(h, c, false, 1),
+        udp4(c, h, 53, 40000, 2, b"answer"),
+        ping4(c, h, true, 1),
+    ];
+    let tracked = kernel_of(conv.clone(), REPLIES, 1, 3);
+    assert_eq!(tracked, [Some(Accept), Some(Accept)], "tracked world");
+    let fresh = kernel_of(conv.clone(), REPLIES, 3, 3);
+    assert_eq!(fresh, [Some(Drop), Some(Drop)], "fresh world");
+    let unknown = fwcheck_of(&conv[2..], REPLIES, false);
+    assert!(unknown.iter().all(|(_, certain)| !certain), "{unknown:?}");
+    let empty = fwcheck_of(&conv[2..], REPLIES, true);
+    for (i, (v, certain)) in empty.iter().enumerate() {
+        assert!(certain, "frame {}: {empty:?}", i + 3);
+        assert_eq!(*v, fresh[i], "frame {}: {empty:?}", i + 3);
+    }
+    // A rule that accepts the replies in both worlds leaves them certain.
+    let both = REPLIES.replace(
+        "-A INPUT -p tcp --dport 22 -j ACCEPT\n",
+        "-A INPUT -p udp --sport 53 -j ACCEPT\n-A INPUT -p icmp -j ACCEPT\n",
+    );
+    let got = fwcheck_of(&conv[2..], &both, false);
+    assert_eq!(got, [(Some(Accept), true), (Some(Accept), true)]);
+    assert_eq!(kernel_of(conv.clone(), &both, 3, 3), [Some(Accept); 2]);
+}
+
 kernel_tests!(
     a_connection_older_than_the_capture_is_uncertain,
-    a_new_only_chain_that_returns_leaves_the_verdict_certain
+    a_new_only_chain_that_returns_leaves_the_verdict_certain,
+    replies_to_requests_older_than_the_capture_are_uncertain
 );

@@ -191,11 +191,16 @@ pub struct HostArgs {
     /// nf_conntrack_tcp_be_liberal: never mark out-of-window TCP packets INVALID.
     #[arg(long)]
     pub tcp_be_liberal: bool,
+    /// nf_conntrack_tcp_ignore_invalid_rst: a RST whose sequence number is out of window is
+    /// let through untracked instead of being marked INVALID.
+    #[arg(long)]
+    pub tcp_ignore_invalid_rst: bool,
     /// What the kernel's conntrack table held when the capture began. `unknown` (default):
-    /// a TCP connection whose SYN is not in the capture may have been tracked already
-    /// (ESTABLISHED), so where a conntrack rule's answer would differ its first captured
-    /// packet is uncertain. `empty`: the ruleset (or conntrack) started with the capture, so
-    /// such a connection is picked up mid-stream, NEW.
+    /// a TCP connection whose SYN is not in the capture, and a UDP datagram that looks like an
+    /// answer (from a port below 1024 to one above) or an ICMP query reply first seen within
+    /// its conntrack timeout of the capture's start, may have been tracked already (ESTABLISHED), so where a conntrack rule's answer would differ its first
+    /// captured packet is uncertain. `empty`: the ruleset (or conntrack) started with the
+    /// capture, so such a connection is picked up as it is seen: NEW (INVALID for a reply).
     #[arg(long, value_enum, default_value_t = ConntrackStart::Unknown, value_name = "STATE")]
     pub conntrack_start: ConntrackStart,
     /// Kernel HZ (jiffies per second), used by -m limit/hashlimit/recent arithmetic: 100, 250,
@@ -495,6 +500,7 @@ impl HostArgs {
             router: h.router,
             tcp_loose: h.tcp_loose,
             tcp_be_liberal: h.tcp_be_liberal,
+            tcp_ignore_invalid_rst: h.tcp_ignore_invalid_rst,
             conntrack_empty_at_start: h.conntrack_start == ConntrackStart::Empty,
             hz: h.hz,
             checksums: h.checksums,

@@ -111,6 +111,9 @@ pub(crate) enum Recognised {
     RejectReply(SentReply),
     /// An answer to `to_frame`, a request the ruleset drops: never sent.
     NotSent { to_frame: u64 },
+    /// Perhaps an answer to a request the ruleset dropped that the table of them no longer
+    /// holds (more than its bound since): judged, uncertain.
+    MaybeNotSent,
 }
 
 /// What identifies a forwarded packet as it leaves the router — after NAT and the TTL/hop
@@ -173,6 +176,9 @@ pub(crate) struct Answers {
     inserted: u64,
     /// Requests dropped and not revived (`requests` holds the let-through ones too).
     dead: usize,
+    /// Dropped requests pushed out of `requests` (allocated at the first): an answer to one
+    /// may not have been sent, which is no longer known for certain.
+    forgotten: Option<Box<super::forgotten::Forgotten>>,
 }
 
 /// A request the host may answer: its conversation and, without conntrack, which request
@@ -316,6 +322,9 @@ impl Answers {
                 if self.requests.get(&old).is_some_and(|&(_, m)| m == n) {
                     if let Some((Some(_), _)) = self.requests.remove(&old) {
                         self.dead -= 1;
+                        self.forgotten
+                            .get_or_insert_with(|| Box::new(super::forgotten::Forgotten::new()))
+                            .insert(&old);
                     }
                 }
             }
@@ -360,13 +369,18 @@ impl Answers {
         if let Some(r) = self.reject_reply(pkt, now_ns) {
             return Some(r);
         }
-        if self.dead == 0 {
+        if self.dead == 0 && self.forgotten.is_none() {
             return None;
         }
         let req = answered_by(pkt, tracked)?;
         match self.requests.get(&req) {
             Some(&(Some(to_frame), _)) => Some(Recognised::NotSent { to_frame }),
-            _ => None,
+            Some(_) => None,
+            None => self
+                .forgotten
+                .as_ref()
+                .filter(|f| f.contains(&req))
+                .map(|_| Recognised::MaybeNotSent),
         }
     }
 
@@ -390,5 +404,76 @@ impl Answers {
             }
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::packet::TcpInfo;
+    use std::net::Ipv4Addr;
+
+    fn tcp(
+        src: IpAddr,
+        dst: IpAddr,
+        sport: u16,
+        dport: u16,
+        flags: u8,
+        seq: u32,
+        ack: u32,
+    ) -> Packet {
+        Packet {
+            src,
+            dst,
+            proto: 6,
+            l4: L4::Tcp(TcpInfo {
+                sport,
+                dport,
+                seq,
+                ack,
+                flags,
+                ..TcpInfo::default()
+            }),
+            ..Packet::default()
+        }
+    }
+
+    /// More dropped requests than the table holds: an answer to one it pushed out is neither
+    /// "would not be sent" nor an ordinary packet for certain.
+    #[test]
+    fn an_answer_to_a_forgotten_dropped_request_is_in_doubt() {
+        let host = IpAddr::V4(Ipv4Addr::new(203, 0, 113, 10));
+        let peer = |i: u32| IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + i));
+        let mut a = Answers::default();
+        for i in 0..=CAP as u32 {
+            let syn = tcp(peer(i), host, 40_000, 80, F::SYN, 1000, 0);
+            a.inbound(
+                &syn,
+                Some(Verdict::Drop),
+                true,
+                Some(CtLabel::New),
+                Some(true),
+            );
+        }
+        let answer = |i: u32| tcp(host, peer(i), 80, 40_000, F::SYN | F::ACK, 5000, 1001);
+        // The last is still held; the first was pushed out; one never dropped is not.
+        assert!(matches!(
+            a.outbound(&answer(CAP as u32), 0, true),
+            Some(Recognised::NotSent { .. })
+        ));
+        assert!(matches!(
+            a.outbound(&answer(0), 0, true),
+            Some(Recognised::MaybeNotSent)
+        ));
+        let other = tcp(
+            host,
+            peer(CAP as u32 + 7),
+            80,
+            40_000,
+            F::SYN | F::ACK,
+            5000,
+            1001,
+        );
+        assert!(a.outbound(&other, 0, true).is_none());
     }
 }

@@ -8,6 +8,7 @@
 mod answers;
 mod classify;
 pub mod describe;
+mod forgotten;
 pub(crate) mod icmp_limit;
 mod nat;
 pub mod outcome;
@@ -63,6 +64,12 @@ pub struct SimOptions {
     pub time_origin: Option<u64>,
     /// How many packets a replay gives alternatives ([`Outcome::alternatives`]; 0: none).
     pub alternatives: u64,
+    /// The packets are read from a capture file, which may begin in the middle of its
+    /// connections: unless `env.conntrack_empty_at_start`, a UDP answer or an ICMP query reply
+    /// first seen within its conntrack timeout of the capture's start may belong to one the
+    /// kernel tracked before (`Skb::may_predate`), as a TCP segment without its SYN may. Constructed
+    /// traffic (`--flows`, profiles, probes, `trace` of a described packet) starts fresh.
+    pub capture_file: bool,
 }
 
 impl Default for SimOptions {
@@ -81,6 +88,7 @@ impl Default for SimOptions {
             force_conntrack: false,
             time_origin: None,
             alternatives: 0,
+            capture_file: false,
         }
     }
 }
@@ -885,6 +893,24 @@ impl<'r> Engine<'r> {
         self.process_at(pkt, clock)
     }
 
+    /// Whether `pkt`, if it is a UDP or ICMP flow's first, may belong to a connection the
+    /// kernel tracked before the capture began ([`SimOptions::capture_file`]): its time since
+    /// the capture's first frame is within the longest timeout such an entry can have (UDP:
+    /// `udp_stream`, refreshed by the last packet before the capture; ICMP: `icmp`).
+    fn may_predate(&self, pkt: &Packet, clock: Clock) -> bool {
+        if !self.opts.capture_file || self.opts.env.conntrack_empty_at_start {
+            return false;
+        }
+        use crate::conntrack::proto::{icmp, icmpv6, udp};
+        let slot = match pkt.proto {
+            crate::packet::proto::UDP => udp::TIMEOUT_REPLIED,
+            crate::packet::proto::ICMP => icmp::TIMEOUT_ICMP,
+            crate::packet::proto::ICMPV6 => icmpv6::TIMEOUT_ICMPV6,
+            _ => return false,
+        };
+        clock.ns < self.params.timeouts.get(slot).saturating_mul(1_000_000_000)
+    }
+
     /// The clock of a capture time stamp (what [`Engine::process`] runs a packet at).
     pub fn capture_clock(&mut self, ts: crate::packet::Timestamp) -> Clock {
         let now = self.jiffies(ts.0);
@@ -967,6 +993,7 @@ impl<'r> Engine<'r> {
                 }
             }
         }
+        let mut maybe_unsent = false;
         if recognise && matches!(direction, Direction::Out | Direction::Forward) {
             let recognised = if direction == Direction::Out {
                 self.answers.outbound(pkt, clock.ns, self.ct_active)
@@ -1003,6 +1030,7 @@ impl<'r> Engine<'r> {
                     ));
                     return (out, Skb::default());
                 }
+                Some(answers::Recognised::MaybeNotSent) => maybe_unsent = true,
                 None => {}
             }
         }
@@ -1043,6 +1071,15 @@ impl<'r> Engine<'r> {
             stack_error: None,
             path_doubt: None,
         };
+        hc.skb.may_predate = self.may_predate(pkt, clock);
+        if maybe_unsent {
+            hc.note_uncertain(DoubtSource::Any, || {
+                "it may answer a request the ruleset drops, and then would not be sent: more \
+                 than 65,536 dropped requests were met since, and fwcheck no longer holds \
+                 which"
+                    .to_string()
+            });
+        }
         if matches!(direction, Direction::Out | Direction::Local) && !hc.is_uncertain() {
             if let Some(why) = self.rewritten_on_the_way_out(pkt) {
                 hc.note_uncertain(DoubtSource::Any, || why);

@@ -19,6 +19,7 @@ use std::collections::VecDeque;
 use foldhash::{HashMap, HashSet};
 use std::net::IpAddr;
 
+use super::forgotten::Forgotten;
 use crate::conntrack::Tuple;
 use crate::packet::{Packet, L4};
 
@@ -59,43 +60,6 @@ fn flow_of(p: &Packet) -> FlowKey {
     }
 }
 
-/// Bits of the filter of flows pushed out of the table (2^23: 1 MiB).
-const BLOOM_BITS: usize = 1 << 23;
-
-/// Flows pushed out of the table: a Bloom filter with three probes.
-#[derive(Debug, Clone)]
-struct Evicted {
-    bits: Vec<u64>,
-}
-
-impl Evicted {
-    fn new() -> Self {
-        Evicted {
-            bits: vec![0; BLOOM_BITS / 64],
-        }
-    }
-    fn probes(k: &FlowKey) -> [usize; 3] {
-        use std::hash::{Hash, Hasher};
-        // SipHash with fixed keys: the same flows give the same bits in every run.
-        #[allow(deprecated)]
-        let mut h = std::hash::SipHasher::new();
-        k.hash(&mut h);
-        let x = h.finish();
-        let (a, b) = (x as usize, (x >> 32) as usize | 1);
-        [0, 1, 2].map(|i| a.wrapping_add(i * b) % BLOOM_BITS)
-    }
-    fn insert(&mut self, k: &FlowKey) {
-        for p in Self::probes(k) {
-            self.bits[p / 64] |= 1 << (p % 64);
-        }
-    }
-    fn contains(&self, k: &FlowKey) -> bool {
-        Self::probes(k)
-            .iter()
-            .all(|&p| self.bits[p / 64] & (1 << (p % 64)) != 0)
-    }
-}
-
 /// Flows whose state depends on an uncertain verdict, with the cause.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Taint {
@@ -103,7 +67,7 @@ pub(crate) struct Taint {
     flows: HashMap<FlowKey, (u64, String)>,
     order: VecDeque<FlowKey>,
     /// Flows pushed out of `flows` (allocated at the first).
-    evicted: Option<Box<Evicted>>,
+    evicted: Option<Box<Forgotten>>,
     /// Source ports the kernel may hold in a NAT binding fwcheck does not have: an uncertain
     /// packet that fwcheck dropped may have been accepted, and bound, in the kernel. Keyed
     /// `(protocol, destination, destination port, source port)`, the reply side an SNAT
@@ -233,7 +197,7 @@ impl Taint {
             if let Some(old) = self.order.pop_front() {
                 self.flows.remove(&old);
                 self.evicted
-                    .get_or_insert_with(|| Box::new(Evicted::new()))
+                    .get_or_insert_with(|| Box::new(Forgotten::new()))
                     .insert(&old);
             }
         }

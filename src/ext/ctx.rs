@@ -276,14 +276,19 @@ pub struct Skb {
     pub(crate) pickup_world: bool,
     /// That match said "yes".
     pub(crate) pickup_doubt: bool,
+    /// A UDP or ICMP flow seen first now may be one the kernel tracked before the capture
+    /// began: it is within that protocol's conntrack timeout of the capture's first frame
+    /// (`SimOptions::capture_file`, without `--conntrack-start empty`).
+    pub(crate) may_predate: bool,
 }
 
 /// Why a packet picked up mid-stream is uncertain (`Skb::pickup_doubt`).
 pub(crate) const PICKUP_DOUBT: &str =
-    "the TCP connection was picked up mid-stream: if the kernel tracked it already (it opened \
-     before the capture, or the rules, began), this packet is ESTABLISHED, not NEW, and a \
-     conntrack rule answers it differently (--conntrack-start empty: the kernel's table began \
-     empty)";
+    "the connection was picked up mid-stream (a TCP segment without its SYN in the capture; a \
+     UDP answer or ICMP query reply within its conntrack timeout of the capture's start): \
+     if the kernel tracked it already (it opened before the capture, or the rules, began), this \
+     packet is ESTABLISHED, not NEW or INVALID, and a conntrack rule answers it differently \
+     (--conntrack-start empty: the kernel's table began empty)";
 
 impl Skb {
     /// `skb->len`: the captured IP length, plus what targets added.

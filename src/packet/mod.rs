@@ -187,6 +187,9 @@ pub struct TcpOptions {
     pub timestamp: Option<(u32, u32)>,
     /// Options area could not be walked completely (bad length byte).
     pub malformed: bool,
+    /// The capture's snap length cut the options area off (in part): options missing here
+    /// may have been on the wire.
+    pub cut: bool,
 }
 
 impl TcpOptions {

@@ -95,6 +95,8 @@ pub struct HostOptions {
     pub router: bool,
     pub tcp_loose: bool,
     pub tcp_be_liberal: bool,
+    /// `--tcp-ignore-invalid-rst` (net.netfilter.nf_conntrack_tcp_ignore_invalid_rst).
+    pub tcp_ignore_invalid_rst: bool,
     /// `--conntrack-start empty`: the kernel tracked nothing when the capture began.
     pub conntrack_empty_at_start: bool,
     /// Kernel HZ.
@@ -132,6 +134,7 @@ impl Default for HostOptions {
             router: false,
             tcp_loose: env.tcp_loose,
             tcp_be_liberal: env.tcp_be_liberal,
+            tcp_ignore_invalid_rst: sim.tcp_ignore_invalid_rst,
             conntrack_empty_at_start: env.conntrack_empty_at_start,
             hz: env.hz,
             ct_timeouts: Timeouts::default(),
@@ -179,6 +182,7 @@ impl HostOptions {
         SimOptions {
             env: self.env(hosts),
             router: self.router,
+            tcp_ignore_invalid_rst: self.tcp_ignore_invalid_rst,
             ct_timeouts: self.ct_timeouts,
             ct_max: self.ct_max,
             ct_buckets: self.ct_buckets,

@@ -4,8 +4,6 @@
 //! query/reply `invmap`, and `nf_conntrack_icmp_packet` (only a query starts a connection;
 //! refreshed to `nf_conntrack_icmp_timeout`).
 
-use std::net::IpAddr;
-
 use super::super::track::{invalid, uncertain};
 use super::super::{
     Attach, Conntrack, CtDir, CtInfo, CtOutcome, ProtoState, Template, TimeoutSlot, Tuple,
@@ -14,7 +12,7 @@ use super::{
     checksum_bad, header_short, invert, swapped, tracker, Cx, EntryCx, L4Tracker, L4Verdict,
     TimeoutDef,
 };
-use crate::packet::{Family, IcmpInfo, InnerPacket, Packet};
+use crate::packet::{Anomalies, Family, IcmpInfo, InnerPacket, Packet};
 
 /// The ICMP timeout.
 pub(crate) const TIMEOUTS: &[TimeoutDef] = &[TimeoutDef {
@@ -78,15 +76,28 @@ fn inner_tuple(inner: &InnerPacket, zone: u16) -> Option<Tuple> {
 /// `nf_conntrack_inet_error`: an ICMP error is RELATED to the confirmed connection it quotes.
 pub(super) fn inet_error(
     ct: &mut Conntrack,
-    outer_dst: IpAddr,
+    pkt: &Packet,
     inner: Option<&InnerPacket>,
     tmpl: Template,
     now: u64,
 ) -> CtOutcome {
+    let outer_dst = pkt.dst;
+    // The kernel read the whole message; what the capture's snap length cut off is unknown.
+    let cut = || pkt.anomalies.has(Anomalies::CAP_TRUNCATED);
     let Some(inner) = inner else {
+        if cut() {
+            return uncertain(
+                "ICMP error: the quoted packet was cut off by the capture's snap length",
+            );
+        }
         return invalid("ICMP error without a usable quoted packet");
     };
     let Some(orig) = inner_tuple(inner, tmpl.zone_id(CtDir::Original)) else {
+        if cut() && inner.frag_offset == 0 {
+            return uncertain(
+                "ICMP error: the quoted packet's ports were cut off by the capture's snap length",
+            );
+        }
         return invalid("ICMP error quotes a fragment or too few bytes");
     };
     let Some(inv) = invert(&orig) else {
@@ -195,7 +206,7 @@ impl L4Tracker for Icmp {
         }
         if matches!(ic.icmp_type, 3 | 4 | 5 | 11 | 12) {
             let inner = ic.inner.as_deref();
-            return Some(inet_error(ct, cx.pkt.dst, inner, cx.tmpl, cx.now));
+            return Some(inet_error(ct, cx.pkt, inner, cx.tmpl, cx.now));
         }
         None
     }

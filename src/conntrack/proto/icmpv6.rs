@@ -83,24 +83,12 @@ impl L4Tracker for Icmpv6 {
             && is_link_local(pkt.src)
             && ic.inner.is_some()
         {
-            return Some(inet_error(
-                ct,
-                pkt.dst,
-                ic.inner.as_deref(),
-                cx.tmpl,
-                cx.now,
-            ));
+            return Some(inet_error(ct, pkt, ic.inner.as_deref(), cx.tmpl, cx.now));
         }
         if ic.icmp_type >= 128 {
             return None;
         }
-        Some(inet_error(
-            ct,
-            pkt.dst,
-            ic.inner.as_deref(),
-            cx.tmpl,
-            cx.now,
-        ))
+        Some(inet_error(ct, pkt, ic.inner.as_deref(), cx.tmpl, cx.now))
     }
 
     fn pkt_to_tuple(&self, pkt: &Packet, t: &mut Tuple) -> Result<(), CtOutcome> {

@@ -75,6 +75,9 @@ pub struct TcpCt {
     pub(crate) last_wscale: u8,
     pub(crate) last_flags: u8,
     pub(crate) retrans: u8,
+    /// A SYN of the connection had its options cut off by the capture's snap length: its
+    /// window scale and SACK permission, which the window checks depend on, are unknown.
+    pub(crate) options_unknown: bool,
 }
 
 impl TcpCt {
@@ -203,6 +206,9 @@ pub(crate) enum TcpVerdict {
     Repeat,
     /// Accepted, and the entry is deleted at once (RST before any reply).
     Kill,
+    /// INVALID as fwcheck can tell, but what decided it is not in the capture (taken as
+    /// INVALID, uncertain).
+    Uncertain(&'static str),
 }
 
 #[inline]
@@ -534,6 +540,9 @@ pub(crate) fn tcp_packet(
 ) -> TcpResult {
     let seg = Seg::new(pkt, th);
     let d = dir as usize;
+    if th.flags & F::SYN != 0 && th.options.cut {
+        ct.options_unknown = true;
+    }
     let old_state = ct.state;
     let index = index_of(th.flags);
     let mut new_cell = lookup(dir, index, old_state);
@@ -668,6 +677,15 @@ pub(crate) fn tcp_packet(
                             break 'rst;
                         }
                         if before(seq, maxack) && !p.tcp_ignore_invalid_rst {
+                            // The acknowledged edge follows the windows, scaled as the SYNs
+                            // said: not known when the capture cut their options.
+                            if ct.options_unknown {
+                                return res(TcpVerdict::Uncertain(
+                                    "invalid rst as fwcheck tracks the connection, but its SYN \
+                                     options (window scale, SACK) were cut off by the capture's \
+                                     snap length",
+                                ));
+                            }
                             return res(TcpVerdict::Invalid("invalid rst"));
                         }
                         let rst_train = ct.last_index == Index::Ack as u8
@@ -729,6 +747,14 @@ fn finish_packet(
         match in_window(ct, d, index, seg, p.tcp_be_liberal) {
             Win::Accept => {}
             Win::Ignore(_) => return TcpResult::only(TcpVerdict::Ignore),
+            Win::Invalid(_) if ct.options_unknown => {
+                // fwcheck took the cut SYN as without window scaling, the narrowest windows
+                // (a packet inside them is inside any); outside them is not known.
+                return TcpResult::only(TcpVerdict::Uncertain(
+                    "out of the TCP window as fwcheck computes it, but the connection's SYN \
+                     options (window scale, SACK) were cut off by the capture's snap length",
+                ));
+            }
             Win::Invalid(why) => {
                 // nf_tcp_handle_invalid
                 let mut shrink_to = None;
@@ -984,6 +1010,7 @@ impl L4Tracker for Tcp {
             }
             TcpVerdict::Ignore => L4Verdict::Accept,
             TcpVerdict::Invalid(why) => L4Verdict::Invalid(why),
+            TcpVerdict::Uncertain(why) => L4Verdict::Uncertain(why),
             TcpVerdict::Kill => {
                 // nf_ct_kill_acct: counted, then killed.
                 ct.account(e.id, e.dir, pkt.ip_len);

@@ -14,6 +14,7 @@ use crate::ext::{
     split_list, sub_span, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx, E_VALUE,
 };
 use crate::netfilter::AddrMask;
+use crate::packet::L4;
 
 /// `XT_CONNTRACK_*` match flags.
 mod flag {
@@ -212,6 +213,102 @@ impl View {
             dir: cx.ct_dir(),
             tuple: e.map_or([NO_TUPLE; 2], |e| e.tuple),
             status: e.map_or(0, |e| e.status),
+        }
+    }
+}
+
+/// How the packet looks in the worlds where the kernel tracked its connection before the
+/// capture began (ESTABLISHED, with a reply seen), when the packet says it may have: the
+/// first captured segment of a TCP connection whose SYN the capture did not show (either
+/// direction); within its timeout of the capture's start (`Skb::may_predate`), the first
+/// datagram of a UDP flow that looks like an answer (from a port below 1024 to one above,
+/// unicast) and an ICMP query reply with no request in the capture (INVALID here: "reply
+/// without request") — both the reply direction there. `None` when the packet's state is the
+/// same in every world.
+fn tracked_worlds(cx: &EvalCtx<'_>, seen: &View) -> Option<[Option<View>; 2]> {
+    if cx.env.conntrack_empty_at_start {
+        return None;
+    }
+    let tracked = |reversed: bool, tuple: [crate::conntrack::Tuple; 2]| View {
+        statebit: state::ESTABLISHED,
+        tracked: true,
+        dir: Some(if reversed {
+            CtDir::Reply
+        } else {
+            CtDir::Original
+        }),
+        tuple: if reversed {
+            [tuple[1], tuple[0]]
+        } else {
+            tuple
+        },
+        status: seen.status | status::SEEN_REPLY | status::ASSURED,
+    };
+    let both = |t| Some([Some(tracked(false, t)), Some(tracked(true, t))]);
+    match cx.ct() {
+        Some(e) if e.is_confirmed() => None,
+        Some(e) => {
+            if e.tcp().is_some_and(|t| t.picked_up_mid_stream()) {
+                return (!cx.conntrack.syn_seen(&e.tuple[0])).then(|| both(seen.tuple))?;
+            }
+            if !cx.skb.may_predate || e.status & status::EXPECTED != 0 {
+                return None;
+            }
+            // A datagram from a service port to an ephemeral one looks like an answer: its
+            // request may have left before the capture. (A flow that does not look like one is
+            // taken to start with the capture, as a TCP connection with its SYN is.)
+            let answer = match &cx.pkt.l4 {
+                L4::Udp(u) => u.sport < 1024 && u.dport >= 1024,
+                _ => false,
+            };
+            let unicast = match cx.pkt.dst {
+                std::net::IpAddr::V4(a) => !a.is_multicast() && !a.is_broadcast(),
+                std::net::IpAddr::V6(a) => !a.is_multicast(),
+            };
+            match e.proto {
+                crate::conntrack::ProtoState::Udp { .. } if answer && unicast => {
+                    Some([Some(tracked(true, seen.tuple)), None])
+                }
+                _ => None,
+            }
+        }
+        None => {
+            // An ICMP query reply without its request: the request may have left before the
+            // capture began, its connection waiting for this reply.
+            // (The raw table comes before conntrack: nothing is attached there in any world.)
+            if !cx.skb.may_predate
+                || cx.skb.ct != crate::conntrack::Attach::None
+                || cx.table == crate::netfilter::TableKind::Raw
+            {
+                return None;
+            }
+            let (req, rep, id, code) = match &cx.pkt.l4 {
+                L4::Icmp(i) if i.inner.is_none() => match i.icmp_type {
+                    0 => (8, 0, i.id, i.code),
+                    14 | 16 | 18 => (i.icmp_type - 1, i.icmp_type, i.id, i.code),
+                    _ => return None,
+                },
+                L4::Icmpv6(i) if i.inner.is_none() => match i.icmp_type {
+                    129 | 140 => (i.icmp_type - 1, i.icmp_type, i.id, i.code),
+                    _ => return None,
+                },
+                _ => return None,
+            };
+            let reply = crate::conntrack::Tuple {
+                src: cx.pkt.src,
+                dst: cx.pkt.dst,
+                proto: cx.pkt.proto,
+                sport: id,
+                dport: (rep as u16) << 8 | code as u16,
+                zone: cx.skb.zone,
+            };
+            let orig = crate::conntrack::Tuple {
+                src: cx.pkt.dst,
+                dst: cx.pkt.src,
+                dport: (req as u16) << 8,
+                ..reply
+            };
+            Some([Some(tracked(true, [orig, reply])), None])
         }
     }
 }
@@ -571,51 +668,31 @@ impl Match for Conntrack {
     }
     fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
         let seen = View::of(cx);
-        // A TCP connection picked up mid-stream may be one the kernel tracked before the
-        // capture began (unless `--conntrack-start empty` says it held nothing, or the capture
-        // showed its SYN): then this packet is ESTABLISHED, in the direction its SYN gave.
-        if let Some(e) = cx.ct() {
-            let pickup = !cx.env.conntrack_empty_at_start
-                && !e.is_confirmed()
-                && e.tcp().is_some_and(|t| t.picked_up_mid_stream())
-                && !cx.conntrack.syn_seen(&e.tuple[0]);
-            if pickup {
-                let tracked = |reversed: bool| View {
-                    statebit: state::ESTABLISHED,
-                    dir: Some(if reversed {
-                        CtDir::Reply
-                    } else {
-                        CtDir::Original
-                    }),
-                    tuple: if reversed {
-                        [seen.tuple[1], seen.tuple[0]]
-                    } else {
-                        seen.tuple
-                    },
-                    status: seen.status | status::SEEN_REPLY | status::ASSURED,
-                    ..seen
-                };
-                let picked = self.eval_view(cx, &seen);
-                // An earlier conntrack match of this packet already found the worlds apart:
-                // the traversal goes on in the picked-up one.
-                if cx.skb.pickup_world {
-                    return picked;
-                }
-                if [tracked(false), tracked(true)]
-                    .iter()
-                    .any(|w| self.eval_view(cx, w) != picked)
-                {
-                    cx.skb.pickup_world = true;
-                    if picked == MatchResult::Yes {
-                        // The traversal takes the picked-up world's "yes"; the verdict is
-                        // uncertain whatever follows (`Skb::pickup_doubt`).
-                        cx.skb.pickup_doubt = true;
-                        return picked;
-                    }
-                    return MatchResult::Unknown(crate::ext::PICKUP_DOUBT);
-                }
+        // A connection the capture shows from its middle may be one the kernel tracked before
+        // the capture began (unless `--conntrack-start empty` says it held nothing): then this
+        // packet is ESTABLISHED.
+        if let Some(worlds) = tracked_worlds(cx, &seen) {
+            let picked = self.eval_view(cx, &seen);
+            // An earlier conntrack match of this packet already found the worlds apart:
+            // the traversal goes on in the picked-up one.
+            if cx.skb.pickup_world {
                 return picked;
             }
+            if worlds
+                .iter()
+                .flatten()
+                .any(|w| self.eval_view(cx, w) != picked)
+            {
+                cx.skb.pickup_world = true;
+                if picked == MatchResult::Yes {
+                    // The traversal takes the picked-up world's "yes"; the verdict is
+                    // uncertain whatever follows (`Skb::pickup_doubt`).
+                    cx.skb.pickup_doubt = true;
+                    return picked;
+                }
+                return MatchResult::Unknown(crate::ext::PICKUP_DOUBT);
+            }
+            return picked;
         }
         self.eval_view(cx, &seen)
     }

@@ -769,7 +769,9 @@ fn decode_tcp(pkt: &mut Packet, seg: &[u8], seg_full: &[u8], l4_len: u32, comple
     }
     let options = if hdr > 20 {
         let end = hdr.min(seg_full.len());
-        parse_tcp_options(seg_full.get(20..end).unwrap_or(&[]))
+        let mut o = parse_tcp_options(seg_full.get(20..end).unwrap_or(&[]));
+        o.cut = seg_full.len() < hdr && (hdr as u32) <= l4_len;
+        o
     } else {
         TcpOptions::default()
     };
@@ -1058,6 +1060,7 @@ pub(crate) fn parse_tcp_options(opts: &[u8]) -> TcpOptions {
         sack,
         timestamp,
         malformed,
+        cut: false,
     }
 }
 

@@ -630,7 +630,8 @@ fn a_lockout_resting_on_an_unknown_is_only_possible() {
 /// session: rules that refuse a mid-stream segment seen NEW cut it only on a host that tracked
 /// nothing before (both worlds are kernel-checked in `tests/kernel_lockout.rs`). Not told, FW001
 /// says "possible", with the world it depends on and a fix that works in both; told the table
-/// was empty (`--conntrack-start empty`), it is certain. A session both worlds refuse, or that
+/// was empty (`--conntrack-start empty`), it is certain, and told conntrack tracked it
+/// (`--conntrack-start tracked`) there is none. A session both worlds refuse, or that
 /// a new connection cannot replace, stays a certain lockout.
 #[test]
 fn the_session_tracked_or_not_before_the_rules() {
@@ -658,6 +659,10 @@ fn the_session_tracked_or_not_before_the_rules() {
     empty.env.conntrack_empty_at_start = true;
     let f = lockout_of(&l, &empty).expect("a lockout");
     assert_eq!(f.severity, fwcheck::analysis::Level::Error, "{f:?}");
+    // Told conntrack tracked it (`--conntrack-start tracked`): the session lives on, certain.
+    let mut tracked = opts();
+    tracked.env.conntrack_tracked_at_start = true;
+    assert!(lockout_of(&l, &tracked).is_none());
     // No SSH rule at all: a tracked session would live on, but no new one gets in.
     let l = rules(&format!(
         "{HEAD}-A INPUT -i lo -j ACCEPT\n\

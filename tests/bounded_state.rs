@@ -96,19 +96,22 @@ fn syn_flood_stops_at_ct_max() {
     assert_eq!(e.conntrack.stats.table_full, 19_000);
 }
 
-/// A fragment flood through a replay: the report lists the first 1,000 fragment events and
-/// counts the rest, instead of keeping a line per fragment.
-#[test]
-fn fragment_events_are_capped_in_the_replay_stats() {
+/// `n` first fragments of UDP datagrams from `n` sources, never completed, each with 16 bytes
+/// of its datagram, 1 µs apart; and the ruleset and options their replays use.
+fn first_fragments(
+    n: u32,
+) -> (
+    Vec<fwcheck::packet::Packet>,
+    fwcheck::lint::Loaded,
+    SimOptions,
+) {
     use fwcheck::packet::build::{build, v4_fragment_bytes, L4Spec, PacketSpec};
     use fwcheck::packet::decode::{decode_ip, FrameMeta};
     use fwcheck::packet::{LinkInfo, Timestamp};
-    use fwcheck::replay::{replay, Source, FRAGMENT_EVENTS_KEPT};
     let l = rules(
         "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
          -A INPUT -m conntrack --ctstate INVALID -j DROP\nCOMMIT\n",
     );
-    let n = 5000u32;
     let pkts = (0..n)
         .map(|i| {
             let mut s = PacketSpec::new(ip(&src(i)), ip(HOST), L4Spec::Udp { sport: 1, dport: 2 });
@@ -132,6 +135,16 @@ fn fragment_events_are_capped_in_the_replay_stats() {
         },
         ..SimOptions::default()
     };
+    (pkts, l, opts)
+}
+
+/// A fragment flood through a replay: the report lists the first 1,000 fragment events and
+/// counts the rest, instead of keeping a line per fragment.
+#[test]
+fn fragment_events_are_capped_in_the_replay_stats() {
+    use fwcheck::replay::{replay, Source, FRAGMENT_EVENTS_KEPT};
+    let n = 5000u32;
+    let (pkts, l, opts) = first_fragments(n);
     let (_, stats) = replay(&l.ruleset, opts, Source::Packets(pkts), |_| {}).unwrap();
     // Every fragment ends in one event: dropped above the memory limit, or incomplete at the end.
     assert_eq!(stats.fragment_events.len(), FRAGMENT_EVENTS_KEPT);
@@ -147,38 +160,8 @@ fn fragment_events_are_capped_in_the_replay_stats() {
 /// not a certain one: the real sizes may have kept the memory below the limit.
 #[test]
 fn a_fragment_dropped_near_the_memory_limit_is_not_certain() {
-    use fwcheck::packet::build::{build, v4_fragment_bytes, L4Spec, PacketSpec};
-    use fwcheck::packet::decode::{decode_ip, FrameMeta};
-    use fwcheck::packet::{LinkInfo, Timestamp};
     use fwcheck::replay::{replay, Item, Source};
-    let l = rules(
-        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
-         -A INPUT -m conntrack --ctstate INVALID -j DROP\nCOMMIT\n",
-    );
-    let n = 12_000u32;
-    let pkts = (0..n)
-        .map(|i| {
-            let mut s = PacketSpec::new(ip(&src(i)), ip(HOST), L4Spec::Udp { sport: 1, dport: 2 });
-            s.payload = vec![7; 64];
-            let d = build(&s, 0, Timestamp(0), LinkInfo::default()).data;
-            let b = v4_fragment_bytes(&d[..20], &d[20..36], 0, true);
-            let meta = FrameMeta {
-                frame: i as u64 + 1,
-                ts: Timestamp(1_000_000 + i as u64),
-                linktype: 101,
-                interface: 0,
-                wire_len: 0,
-            };
-            decode_ip(&meta, LinkInfo::default(), &b, b.len(), None).unwrap()
-        })
-        .collect();
-    let opts = SimOptions {
-        env: SimEnv {
-            hosts: vec![ip(HOST)],
-            ..SimEnv::default()
-        },
-        ..SimOptions::default()
-    };
+    let (pkts, l, opts) = first_fragments(12_000);
     let mut dropped = Vec::new();
     replay(&l.ruleset, opts, Source::Packets(pkts), |it| {
         if let Item::Packet(_, o) = it {

@@ -90,21 +90,31 @@ fn kernel_of(
 
 /// fwcheck's (verdict, certain) for frames 4-7 alone.
 fn fwcheck(rules: &str, empty_at_start: bool) -> Vec<(Option<KernelVerdict>, bool)> {
-    fwcheck_of(&conversation()[3..], rules, empty_at_start)
+    let start = if empty_at_start {
+        Start::Empty
+    } else {
+        Start::Unknown
+    };
+    fwcheck_of(&conversation()[3..], rules, start)
+}
+
+/// `--conntrack-start`.
+#[derive(Clone, Copy)]
+enum Start {
+    Unknown,
+    Empty,
+    Tracked,
 }
 
 /// [`fwcheck`] for `frames`, read as a capture file's.
-fn fwcheck_of(
-    frames: &[Vec<u8>],
-    rules: &str,
-    empty_at_start: bool,
-) -> Vec<(Option<KernelVerdict>, bool)> {
+fn fwcheck_of(frames: &[Vec<u8>], rules: &str, start: Start) -> Vec<(Option<KernelVerdict>, bool)> {
     let loaded = fwcheck::lint::load_str("midstream.rules", rules, Default::default());
     assert!(!loaded.has_errors());
     let opts = SimOptions {
         env: SimEnv {
             hosts: host(),
-            conntrack_empty_at_start: empty_at_start,
+            conntrack_empty_at_start: matches!(start, Start::Empty),
+            conntrack_tracked_at_start: matches!(start, Start::Tracked),
             ..SimEnv::default()
         },
         recognise_answers: false,
@@ -155,6 +165,13 @@ fn a_connection_older_than_the_capture_is_uncertain() {
     for (i, (v, certain)) in empty.iter().enumerate() {
         assert!(certain, "frame {}: {empty:?}", i + 4);
         assert_eq!(*v, fresh[i], "frame {}: {empty:?}", i + 4);
+    }
+    // Told conntrack ran before the capture (`--conntrack-start tracked`): the tracked world,
+    // every verdict certain.
+    let older = fwcheck_of(&conversation()[3..], RULES, Start::Tracked);
+    for (i, (v, certain)) in older.iter().enumerate() {
+        assert!(certain, "frame {}: {older:?}", i + 4);
+        assert_eq!(*v, tracked[i], "frame {}: {older:?}", i + 4);
     }
 }
 
@@ -215,9 +232,9 @@ fn replies_to_requests_older_than_the_capture_are_uncertain() {
     assert_eq!(tracked, [Some(Accept), Some(Accept)], "tracked world");
     let fresh = kernel_of(conv.clone(), REPLIES, 3, 3);
     assert_eq!(fresh, [Some(Drop), Some(Drop)], "fresh world");
-    let unknown = fwcheck_of(&conv[2..], REPLIES, false);
+    let unknown = fwcheck_of(&conv[2..], REPLIES, Start::Unknown);
     assert!(unknown.iter().all(|(_, certain)| !certain), "{unknown:?}");
-    let empty = fwcheck_of(&conv[2..], REPLIES, true);
+    let empty = fwcheck_of(&conv[2..], REPLIES, Start::Empty);
     for (i, (v, certain)) in empty.iter().enumerate() {
         assert!(certain, "frame {}: {empty:?}", i + 3);
         assert_eq!(*v, fresh[i], "frame {}: {empty:?}", i + 3);
@@ -227,7 +244,10 @@ fn replies_to_requests_older_than_the_capture_are_uncertain() {
         "-A INPUT -p tcp --dport 22 -j ACCEPT\n",
         "-A INPUT -p udp --sport 53 -j ACCEPT\n-A INPUT -p icmp -j ACCEPT\n",
     );
-    let got = fwcheck_of(&conv[2..], &both, false);
+    let got = fwcheck_of(&conv[2..], &both, Start::Unknown);
+    // Told that conntrack ran before: replies may still be unsolicited, so they stay in doubt.
+    let tracked_start = fwcheck_of(&conv[2..], REPLIES, Start::Tracked);
+    assert!(tracked_start.iter().all(|(_, c)| !c), "{tracked_start:?}");
     assert_eq!(got, [(Some(Accept), true), (Some(Accept), true)]);
     assert_eq!(kernel_of(conv.clone(), &both, 3, 3), [Some(Accept); 2]);
 }

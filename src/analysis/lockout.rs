@@ -87,11 +87,12 @@ pub fn session_check(
     // The earlier rules are not known. If they used conntrack, it tracked the session: the
     // ruleset sees it ESTABLISHED. If nothing did (no hooks registered), the ruleset picks it
     // up mid-stream, NEW (`nf_conntrack_tcp_loose`), and the conntrack table is empty. Both
-    // worlds run unless `--conntrack-start empty` says which; an answer they disagree on is
-    // not certain.
+    // worlds run unless `--conntrack-start empty` or `tracked` says which; an answer they
+    // disagree on is not certain.
     let untracked = || {
         let mut o = opts.clone();
         o.env.conntrack_empty_at_start = true;
+        o.env.conntrack_tracked_at_start = false;
         let results = run_scenario_loading(rs, &o, &warm, &est);
         let doubt = doubt_of(&results);
         (results.into_iter().find(|s| !s.passed()), doubt)
@@ -102,7 +103,8 @@ pub fn session_check(
         let results = run_scenario(rs, opts, &warm, &est);
         let doubt = doubt_of(&results);
         let tracked = (results.into_iter().find(|s| !s.passed()), doubt);
-        if !crate::engine::conntrack_active(rs) {
+        // `--conntrack-start tracked` says which world: the one where conntrack tracked it.
+        if !crate::engine::conntrack_active(rs) || opts.env.conntrack_tracked_at_start {
             tracked
         } else {
             match (tracked, untracked()) {
@@ -122,7 +124,8 @@ pub fn session_check(
                     };
                     let why = format!(
                         "{}: {world}, and only then it is not accepted{}; which world the host \
-                         is in is not known (--conntrack-start empty: nothing tracked it)",
+                         is in is not known (--conntrack-start empty: nothing tracked it; \
+                         tracked: conntrack did)",
                         f.what,
                         own.map(|d| format!(" (and even then not certainly: {d})"))
                             .unwrap_or_default()

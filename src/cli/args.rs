@@ -201,6 +201,9 @@ pub struct HostArgs {
     /// its conntrack timeout of the capture's start, may have been tracked already (ESTABLISHED), so where a conntrack rule's answer would differ its first
     /// captured packet is uncertain. `empty`: the ruleset (or conntrack) started with the
     /// capture, so such a connection is picked up as it is seen: NEW (INVALID for a reply).
+    /// `tracked`: conntrack ran before the capture (the usual host), so a TCP connection
+    /// without its SYN is ESTABLISHED (UDP answers and ICMP replies stay uncertain: they may
+    /// be unsolicited).
     #[arg(long, value_enum, default_value_t = ConntrackStart::Unknown, value_name = "STATE")]
     pub conntrack_start: ConntrackStart,
     /// Kernel HZ (jiffies per second), used by -m limit/hashlimit/recent arithmetic: 100, 250,
@@ -354,6 +357,9 @@ pub enum ConntrackStart {
     Unknown,
     /// Nothing: the ruleset (or conntrack) started with the capture.
     Empty,
+    /// Every connection open when the capture began: conntrack ran before it (as on most
+    /// hosts), so a TCP connection whose SYN is not in the capture is ESTABLISHED.
+    Tracked,
 }
 
 /// What the user says about IPsec decapsulation (`--ipsec`).
@@ -502,6 +508,7 @@ impl HostArgs {
             tcp_be_liberal: h.tcp_be_liberal,
             tcp_ignore_invalid_rst: h.tcp_ignore_invalid_rst,
             conntrack_empty_at_start: h.conntrack_start == ConntrackStart::Empty,
+            conntrack_tracked_at_start: h.conntrack_start == ConntrackStart::Tracked,
             hz: h.hz,
             checksums: h.checksums,
             backend,

@@ -186,6 +186,9 @@ pub struct Params {
     pub ct_max: u32,
     /// `net.netfilter.nf_conntrack_buckets` (the hash size `early_drop` scans).
     pub ct_buckets: u32,
+    /// The kernel tracked the connections open when the capture began
+    /// (`SimEnv::conntrack_tracked_at_start`).
+    pub tracked_at_start: bool,
 }
 
 /// The kernel's default `nf_conntrack_buckets` and `nf_conntrack_max` on a 64-bit host with
@@ -203,6 +206,7 @@ impl Default for Params {
             checksum: true,
             checksums: crate::packet::ChecksumMode::default(),
             timeouts: Timeouts::default(),
+            tracked_at_start: false,
             ct_max: DEFAULT_CT_MAX,
             ct_buckets: DEFAULT_CT_MAX,
         }

@@ -127,9 +127,10 @@ pub struct Conntrack {
     /// connections changed since it last looked ([`Conntrack::endings_since`]).
     endings: VecDeque<[Tuple; 2]>,
     endings_base: u64,
-    /// TCP connections whose SYN the capture showed and whose entry its verdict discarded
-    /// (the last [`SYN_DISCARDED_KEPT`]): a later segment of one, picked up mid-stream, cannot
-    /// belong to a connection the kernel tracked before the capture began.
+    /// TCP connections whose SYN the capture showed and whose entry is gone — its verdict
+    /// discarded it, or it expired or was killed — (the last [`SYN_DISCARDED_KEPT`]): a later
+    /// segment of one, picked up mid-stream, cannot belong to a connection the kernel tracked
+    /// before the capture began.
     syn_discarded: foldhash::HashSet<Tuple>,
     syn_discarded_order: VecDeque<Tuple>,
     /// Where the current packet's time falls within its jiffy (billionths), on a capture's
@@ -618,13 +619,7 @@ impl Conntrack {
             if !e.is_confirmed() {
                 if e.tcp().is_some_and(|t| !t.picked_up_mid_stream()) {
                     let t = e.tuple[0];
-                    if self.syn_discarded.insert(t) {
-                        self.syn_discarded_order.push_back(t);
-                        if self.syn_discarded_order.len() > SYN_DISCARDED_KEPT {
-                            let old = self.syn_discarded_order.pop_front().expect("kept");
-                            self.syn_discarded.remove(&old);
-                        }
-                    }
+                    self.remember_syn(t);
                 }
                 self.slots[id.0 as usize] = None;
                 self.free.push(id.0);
@@ -632,9 +627,20 @@ impl Conntrack {
         }
     }
 
+    /// Remember TCP connection `t` as one whose SYN the capture showed and whose entry is gone.
+    fn remember_syn(&mut self, t: Tuple) {
+        if self.syn_discarded.insert(t) {
+            self.syn_discarded_order.push_back(t);
+            if self.syn_discarded_order.len() > SYN_DISCARDED_KEPT {
+                let old = self.syn_discarded_order.pop_front().expect("kept");
+                self.syn_discarded.remove(&old);
+            }
+        }
+    }
+
     /// Whether the capture showed the SYN of TCP connection `t` (either direction), whose
-    /// verdict then discarded its entry ([`Conntrack::discard`]; the latest
-    /// [`SYN_DISCARDED_KEPT`] kept).
+    /// entry is gone: its verdict discarded it ([`Conntrack::discard`]), or it expired or was
+    /// killed ([`Conntrack::remove`]); the latest [`SYN_DISCARDED_KEPT`] kept.
     pub(crate) fn syn_seen(&self, t: &Tuple) -> bool {
         let back = Tuple {
             src: t.dst,
@@ -683,6 +689,11 @@ impl Conntrack {
         let Some(e) = self.slots.get_mut(id.0 as usize).and_then(|s| s.take()) else {
             return;
         };
+        // A TCP connection the capture showed from its SYN, gone (expired, killed): a later
+        // segment of it is picked up mid-stream in the kernel too.
+        if e.tcp().is_some_and(|t| !t.picked_up_mid_stream()) {
+            self.remember_syn(e.tuple[0]);
+        }
         self.ending(e.tuple);
         if e.is_confirmed() && !e.dying {
             self.hash_out(id, &e.tuple);

@@ -263,6 +263,23 @@ fn resolve(
                 e.status |= status::SEEN_REPLY;
             }
         }
+        // `--conntrack-start tracked`: a TCP connection met mid-stream (no SYN in the capture)
+        // is one the kernel tracked before the capture: established, both ways seen. Which
+        // side opened it is not known: taken as the side of its first captured segment
+        // (the conntrack match doubts where `--ctdir` or the tuple's orientation decides).
+        let mut info = info;
+        if is_new && p.tracked_at_start {
+            let older = ct
+                .get(id)
+                .is_some_and(|e| e.tcp().is_some_and(|t| t.picked_up_mid_stream()))
+                && !ct.syn_seen(&tuple);
+            if older {
+                if let Some(e) = ct.get_mut(id) {
+                    e.status |= status::SEEN_REPLY | status::ASSURED;
+                }
+                info = CtInfo::Established;
+            }
+        }
         return CtOutcome {
             attach: Attach::Ct { id, info },
             new: is_new.then_some(id),

@@ -356,6 +356,7 @@ impl<'r> Engine<'r> {
             timeouts: opts.ct_timeouts,
             ct_max: opts.ct_max,
             ct_buckets: opts.ct_buckets,
+            tracked_at_start: opts.env.conntrack_tracked_at_start,
         };
         let origin = opts.time_origin;
         let mut ext = ExtState::default();

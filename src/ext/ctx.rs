@@ -30,6 +30,10 @@ pub struct SimEnv {
     /// (`--conntrack-start empty`): a TCP connection without its SYN in the capture is picked
     /// up as NEW for certain. Otherwise it may have been tracked already (ESTABLISHED).
     pub conntrack_empty_at_start: bool,
+    /// The kernel tracked every connection open when the capture began (`--conntrack-start
+    /// tracked`: conntrack ran before, as on most hosts): a TCP connection without its SYN in
+    /// the capture is ESTABLISHED from its first captured packet.
+    pub conntrack_tracked_at_start: bool,
     /// The host's own packets were injected one by one through a raw socket (the kernel
     /// comparison's oracle), not sent by its stack: each has that socket as its owner.
     pub frames_injected: bool,
@@ -152,6 +156,7 @@ impl Default for SimEnv {
             tcp_loose: true,
             tcp_be_liberal: false,
             conntrack_empty_at_start: false,
+            conntrack_tracked_at_start: false,
             frames_injected: false,
             ct_checksum: true,
             checksums: crate::packet::ChecksumMode::default(),

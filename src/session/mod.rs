@@ -99,6 +99,8 @@ pub struct HostOptions {
     pub tcp_ignore_invalid_rst: bool,
     /// `--conntrack-start empty`: the kernel tracked nothing when the capture began.
     pub conntrack_empty_at_start: bool,
+    /// `--conntrack-start tracked`: the kernel tracked every connection open then.
+    pub conntrack_tracked_at_start: bool,
     /// Kernel HZ.
     pub hz: u32,
     /// `--ct-timeout` values applied over the kernel defaults.
@@ -136,6 +138,7 @@ impl Default for HostOptions {
             tcp_be_liberal: env.tcp_be_liberal,
             tcp_ignore_invalid_rst: sim.tcp_ignore_invalid_rst,
             conntrack_empty_at_start: env.conntrack_empty_at_start,
+            conntrack_tracked_at_start: env.conntrack_tracked_at_start,
             hz: env.hz,
             ct_timeouts: Timeouts::default(),
             checksums: env.checksums,
@@ -162,6 +165,7 @@ impl HostOptions {
             tcp_loose: self.tcp_loose,
             tcp_be_liberal: self.tcp_be_liberal,
             conntrack_empty_at_start: self.conntrack_empty_at_start,
+            conntrack_tracked_at_start: self.conntrack_tracked_at_start,
             frames_injected: false,
             ct_checksum: true,
             checksums: self.checksums,

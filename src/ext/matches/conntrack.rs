@@ -249,7 +249,15 @@ fn tracked_worlds(cx: &EvalCtx<'_>, seen: &View) -> Option<[Option<View>; 2]> {
         Some(e) if e.is_confirmed() => None,
         Some(e) => {
             if e.tcp().is_some_and(|t| t.picked_up_mid_stream()) {
-                return (!cx.conntrack.syn_seen(&e.tuple[0])).then(|| both(seen.tuple))?;
+                if cx.conntrack.syn_seen(&e.tuple[0]) {
+                    return None;
+                }
+                // `--conntrack-start tracked`: ESTABLISHED already (`conntrack_in`); only
+                // which side opened the connection is unknown.
+                if cx.env.conntrack_tracked_at_start {
+                    return Some([Some(tracked(true, seen.tuple)), None]);
+                }
+                return both(seen.tuple);
             }
             if !cx.skb.may_predate || e.status & status::EXPECTED != 0 {
                 return None;

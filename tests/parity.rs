@@ -463,3 +463,47 @@ fn the_other_familys_file_gets_the_static_checks() {
     ]);
     assert_eq!(code, 0, "{out}{err}");
 }
+
+/// Only the 64 lowest ports the rulesets open are probed in both families; the rest are named
+/// in a note, never dropped silently (an audit found a gap at the 70th port unreported).
+#[test]
+fn ports_past_the_bound_are_named_not_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, head: &str, ports: std::ops::Range<u16>| {
+        let mut t = format!(
+            "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n{head}"
+        );
+        for p in ports {
+            t.push_str(&format!("-A INPUT -p tcp -m tcp --dport {p} -j ACCEPT\n"));
+        }
+        t.push_str("COMMIT\n");
+        let path = dir.path().join(name);
+        std::fs::write(&path, t).unwrap();
+        path.to_string_lossy().into_owned()
+    };
+    let v4 = write(
+        "many.v4",
+        "-A INPUT -s 192.0.2.0/24 -j ACCEPT\n",
+        1000..1070,
+    );
+    let v6 = write(
+        "many.v6",
+        "-A INPUT -s 2001:db8::/32 -j ACCEPT\n",
+        1000..1069,
+    );
+    let (out, err, _) = fwcheck(&[&v4, "--parity", &v6, "--format", "json"]);
+    let f = fw018(&out);
+    let note = f
+        .iter()
+        .find(|v| v["severity"] == "note")
+        .unwrap_or_else(|| panic!("{out}{err}"));
+    let msg = note["message"].as_str().unwrap();
+    assert!(msg.contains("only the 64 lowest of the 70 ports"), "{msg}");
+    assert!(msg.contains("from tcp/1064 up"), "{msg}");
+    assert!(note["details"].to_string().contains("tcp/1069"), "{note}");
+    // With as many ports as the bound, no note.
+    let v4 = write("few.v4", "", 1000..1064);
+    let v6 = write("few.v6", "", 1000..1064);
+    let (out, _, _) = fwcheck(&[&v4, "--parity", &v6, "--format", "json"]);
+    assert!(fw018(&out).iter().all(|v| v["severity"] != "note"), "{out}");
+}

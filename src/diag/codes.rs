@@ -558,7 +558,8 @@ pub const CODES: &[CodeInfo] = &[
         means: "The same new connection (a SYN, or a UDP datagram, from outside to the host) is \
                 accepted by one family's ruleset and refused by the other's: a port opened in \
                 rules.v4 only, or an ip6tables INPUT left at policy ACCEPT beside a default-deny \
-                rules.v4.",
+                rules.v4. The 64 lowest ports the two files open are compared (with 22, 80, 443 \
+                and an arbitrary port); past them, a note names the ports not compared.",
         example: "fwcheck rules.v4 --parity rules.v6   (rules.v6: :INPUT ACCEPT, no rules)",
         fix: "Open the port in both files or in neither; give both INPUT chains the same default.",
     },

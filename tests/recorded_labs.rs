@@ -68,8 +68,10 @@
 //!   packet-rate bucket and the new rule charges byte costs to it (`hashlimit_mt_common`
 //!   reads the rule's mode for the cost, the table's for the refill): it never limits.
 //!
-//! Three labs' outcomes depend on what no capture shows, so they are checked packet by packet
-//! instead: `snat-random-ports` (ports the kernel chose at random: no packet may be a certain
+//! Five labs' outcomes depend on what no capture shows, so they are checked packet by packet
+//! instead: `udptimeout-edge` and `ctexpire-edge` (replies and ICMP errors within a jiffy of
+//! a connection's timeout, or of a whole second of `--ctexpire`: the kernel's counts lie
+//! between fwcheck's certain ones and those plus the ones it calls uncertain); `snat-random-ports` (ports the kernel chose at random: no packet may be a certain
 //! DROP where the kernel dropped none), `hashlimit-phase` (a hashlimit refilling by jiffies,
 //! datagrams 2 ms apart near its rate) and `recent-phase` (`recent --seconds 1` against
 //! datagrams within a jiffy of the window): each datagram the server echoed was accepted, and
@@ -388,4 +390,89 @@ fn hashlimit_jiffy_phase() {
     assert_eq!(kernel[3].1.packets, 30, "{:?}", kernel[3]);
     assert!(certain >= 30, "{certain} certain");
     assert!(certain < requests.len(), "no datagram uncertain");
+}
+
+/// The kernel's count of lab `lab`'s filter INPUT rule `n`.
+fn kernel_input(kernel: &[(Key, Counter)], n: usize) -> u64 {
+    kernel
+        .iter()
+        .find(|(k, _)| *k == key("filter", "INPUT", Slot::Rule(n)))
+        .map(|(_, c)| c.packets)
+        .expect("the rule's counter")
+}
+
+/// `udptimeout-edge`: the host sends UDP, a crafted reply follows 4.996–5.004 s later, with
+/// `nf_conntrack_udp_timeout=5` (1,250 jiffies): the kernel finds the connection alive
+/// (ESTABLISHED) or expired (NEW) as its clock ticked. Counted by `--ctstate ESTABLISHED` and
+/// `--ctstate NEW` rules; every reply fwcheck calls certain counts where the kernel counted it,
+/// so the kernel's counts lie between fwcheck's certain ones and those plus the uncertain
+/// replies — which exist: replies within a jiffy of the timeout.
+#[test]
+fn conntrack_expiry_within_a_jiffy() {
+    let (fw, kernel) = run_case("udptimeout-edge", "args");
+    let replies: Vec<_> = fw
+        .packets
+        .iter()
+        .filter(|p| p["direction"] == "in" && p["proto"] == "udp")
+        .collect();
+    assert_eq!(replies.len(), 25);
+    let certain = |st: &str| {
+        replies
+            .iter()
+            .filter(|p| p["certain"] == true && p["ctstate"] == st)
+            .count() as u64
+    };
+    let unsure = replies.iter().filter(|p| p["certain"] != true).count() as u64;
+    assert!(unsure > 0, "no reply within a jiffy of the timeout");
+    for (n, st) in [(1, "ESTABLISHED"), (2, "NEW")] {
+        let k = kernel_input(&kernel, n);
+        assert!(
+            (certain(st)..=certain(st) + unsure).contains(&k),
+            "{st}: kernel {k}, fwcheck {} certain + {unsure} uncertain",
+            certain(st)
+        );
+    }
+}
+
+/// `ctexpire-edge`: ICMP errors about the host's unreplied UDP arrive 0.990–1.010 s after it;
+/// `--ctexpire 29` and `--ctexpire 28` rules (both ACCEPT) count them as the kernel's clock
+/// ticked. The verdict is certain either way; where the rule is not, fwcheck's counters are
+/// bounds the kernel's lie within (the rules' lower, the policy's upper), and exact elsewhere.
+#[test]
+fn ctexpire_within_a_jiffy_bounds_the_counters() {
+    let (fw, kernel) = run_case("ctexpire-edge", "args");
+    let errors: Vec<_> = fw
+        .packets
+        .iter()
+        .filter(|p| p["direction"] == "in" && p["proto"] == "icmp")
+        .collect();
+    assert_eq!(errors.len(), 13);
+    assert!(errors
+        .iter()
+        .all(|p| p["certain"] == true && p["verdict"] == "ACCEPT"));
+    let by_rule = |n: u64| {
+        errors
+            .iter()
+            .filter(|p| p["rule"]["number"].as_u64() == Some(n))
+            .count() as u64
+    };
+    let open = errors
+        .iter()
+        .filter(|p| {
+            p["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("the rule deciding it is not"))
+        })
+        .count() as u64;
+    assert!(open > 0, "no error within a jiffy of a whole second");
+    let (k29, k28) = (kernel_input(&kernel, 2), kernel_input(&kernel, 3));
+    assert!(
+        (by_rule(2)..=by_rule(2) + open).contains(&k29),
+        "29: kernel {k29}"
+    );
+    assert!(
+        (by_rule(3)..=by_rule(3) + open).contains(&k28),
+        "28: kernel {k28}"
+    );
+    assert_eq!(k29 + k28, 13);
 }

@@ -35,6 +35,12 @@ pub struct Failure {
     pub step: StepResult,
 }
 
+/// The first step of `results` that did not pass, with [`doubt_of`] them.
+fn first_failure(results: Vec<StepResult>) -> (Option<StepResult>, Option<String>) {
+    let doubt = doubt_of(&results);
+    (results.into_iter().find(|s| !s.passed()), doubt)
+}
+
 /// The first step of `results` (up to and including the first failure) whose verdict was
 /// uncertain, as `what: why`.
 pub(crate) fn doubt_of(results: &[StepResult]) -> Option<String> {
@@ -94,15 +100,13 @@ pub fn session_check(
         o.env.conntrack_empty_at_start = true;
         o.env.conntrack_tracked_at_start = false;
         let results = run_scenario_loading(rs, &o, &warm, &est);
-        let doubt = doubt_of(&results);
-        (results.into_iter().find(|s| !s.passed()), doubt)
+        first_failure(results)
     };
     let (failed, doubt) = if opts.env.conntrack_empty_at_start {
         untracked()
     } else {
         let results = run_scenario(rs, opts, &warm, &est);
-        let doubt = doubt_of(&results);
-        let tracked = (results.into_iter().find(|s| !s.passed()), doubt);
+        let tracked = first_failure(results);
         // `--conntrack-start tracked` says which world: the one where conntrack tracked it.
         if !crate::engine::conntrack_active(rs) || opts.env.conntrack_tracked_at_start {
             tracked
@@ -161,11 +165,8 @@ pub fn session_check(
         )
     };
     let results = run_scenario(rs, opts, &[], &steps);
-    let new_doubt = doubt_of(&results);
-    let new = results
-        .into_iter()
-        .find(|s| !s.passed())
-        .map(|step| Failure { case: "new", step });
+    let (new, new_doubt) = first_failure(results);
+    let new = new.map(|step| Failure { case: "new", step });
     match (established, new) {
         // The established session's failure is not certain, a new session's is.
         (Some(_), Some(n)) if new_doubt.is_none() => (Some(n), None),
@@ -701,8 +702,8 @@ fn loopback(rs: &Ruleset, opts: &CheckOptions, file: &str) -> (Option<Finding>, 
         "local service",
     );
     let results = run_scenario(rs, opts, &[], &steps);
-    let doubt = doubt_of(&results);
-    let Some(bad) = results.iter().find(|s| !s.passed()) else {
+    let (bad, doubt) = first_failure(results);
+    let Some(bad) = bad else {
         return (None, doubt);
     };
     let (rule, who) = decider(rs, &bad.outcome);

@@ -252,8 +252,59 @@ fn replies_to_requests_older_than_the_capture_are_uncertain() {
     assert_eq!(kernel_of(conv.clone(), &both, 3, 3), [Some(Accept); 2]);
 }
 
+/// A `ping` from the client that began before the capture: its first request (small, so that
+/// the ruleset lets a NEW one in) and reply are before the capture, its second (large) in it.
+/// With the ping tracked, the second request is ESTABLISHED and accepted; in a kernel whose
+/// table starts with the capture it is NEW and too long for the NEW rule: dropped. fwcheck,
+/// seeing an echo request numbered past a ping's first, is uncertain by default, and certain
+/// of the fresh world's answer when told the table was empty; a request numbered 1 starts its
+/// ping in the capture, certain.
+const PING: &str = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+-A INPUT -p icmp -m icmp --icmp-type 8 -m length --length 0:60 -j ACCEPT\n\
+COMMIT\n";
+
+fn a_ping_older_than_the_capture_is_uncertain() {
+    use KernelVerdict::{Accept, Drop};
+    let (h, c) = (HOST, CLIENT);
+    let echo = |src, dst, reply: bool, seq: u16, payload: &[u8]| {
+        ipv4(
+            src,
+            dst,
+            1,
+            2000 + seq,
+            &icmp_echo(reply, 0x4343, seq, payload),
+        )
+    };
+    let big = [0x55u8; 64];
+    let conv = vec![
+        echo(c, h, false, 1, b"small"),
+        echo(h, c, true, 1, b"small"),
+        echo(c, h, false, 2, &big),
+    ];
+    assert_eq!(
+        kernel_of(conv.clone(), PING, 1, 3),
+        [Some(Accept)],
+        "tracked world"
+    );
+    let fresh = kernel_of(conv.clone(), PING, 3, 3);
+    assert_eq!(fresh, [Some(Drop)], "fresh world");
+    let unknown = fwcheck_of(&conv[2..], PING, Start::Unknown);
+    assert_eq!(unknown, [(Some(Drop), false)]);
+    let empty = fwcheck_of(&conv[2..], PING, Start::Empty);
+    assert_eq!(empty, [(fresh[0], true)]);
+    // The first request of a ping: it began with the capture, whatever came before.
+    let first = vec![echo(c, h, false, 1, &big)];
+    assert_eq!(kernel_of(first.clone(), PING, 1, 1), [Some(Drop)]);
+    assert_eq!(
+        fwcheck_of(&first, PING, Start::Unknown),
+        [(Some(Drop), true)]
+    );
+}
+
 kernel_tests!(
     a_connection_older_than_the_capture_is_uncertain,
     a_new_only_chain_that_returns_leaves_the_verdict_certain,
-    replies_to_requests_older_than_the_capture_are_uncertain
+    replies_to_requests_older_than_the_capture_are_uncertain,
+    a_ping_older_than_the_capture_is_uncertain
 );

@@ -223,8 +223,9 @@ impl View {
 /// direction); within its timeout of the capture's start (`Skb::may_predate`), the first
 /// datagram of a UDP flow that looks like an answer (from a port below 1024 to one above,
 /// unicast) and an ICMP query reply with no request in the capture (INVALID here: "reply
-/// without request") — both the reply direction there. `None` when the packet's state is the
-/// same in every world.
+/// without request") — both the reply direction there —, and an echo request numbered past a
+/// ping's first (the original direction). `None` when the packet's state is the same in every
+/// world.
 fn tracked_worlds(cx: &EvalCtx<'_>, seen: &View) -> Option<[Option<View>; 2]> {
     if cx.env.conntrack_empty_at_start {
         return None;
@@ -273,10 +274,19 @@ fn tracked_worlds(cx: &EvalCtx<'_>, seen: &View) -> Option<[Option<View>; 2]> {
                 std::net::IpAddr::V4(a) => !a.is_multicast() && !a.is_broadcast(),
                 std::net::IpAddr::V6(a) => !a.is_multicast(),
             };
+            // An echo request numbered past a `ping`'s first (Linux counts from 1, BusyBox
+            // from 0) continues a ping that may have begun before the capture: its connection
+            // replied to, ESTABLISHED in the original direction.
+            let continues_ping = match &cx.pkt.l4 {
+                L4::Icmp(i) => i.icmp_type == 8 && i.inner.is_none() && i.seq > 1,
+                L4::Icmpv6(i) => i.icmp_type == 128 && i.inner.is_none() && i.seq > 1,
+                _ => false,
+            };
             match e.proto {
                 crate::conntrack::ProtoState::Udp { .. } if answer && unicast => {
                     Some([Some(tracked(true, seen.tuple)), None])
                 }
+                _ if continues_ping && unicast => Some([Some(tracked(false, seen.tuple)), None]),
                 _ => None,
             }
         }

@@ -202,6 +202,9 @@ pub fn diff(
     let (ro, rn) = (&old.ruleset, &new.ruleset);
     let mut sim = sim;
     sim.capture_file = matches!(source, Source::Capture(_));
+    if let Source::Capture(path) = &source {
+        sim.env.host.captured = crate::packet::ingest::capture::captured_devices(path);
+    }
     let mut a = Replayer::new(ro, sim.clone());
     let mut b = Replayer::new(rn, sim);
     let mut frames = 0u64;

@@ -68,6 +68,70 @@ pub struct HostConfig {
     /// a destination outside them leaves by the interface the packet was captured on (as
     /// without a configuration), and reverse-path filtering has no routes to check.
     pub from_capture: bool,
+    /// How the interfaces stack (`ip -j addr`'s `master`, `link` and, with `ip -d`,
+    /// `linkinfo`): the device a frame captured on one of them reaches IP on.
+    pub links: Vec<IfLink>,
+    /// The configuration lists every interface of the host (an `ip -j addr` listing was
+    /// given): a device it does not name does not exist.
+    pub links_known: bool,
+    /// The devices the capture being replayed shows (set with the capture, not by the
+    /// configuration).
+    pub captured: CapturedDevices,
+}
+
+/// Which of the host's devices a capture shows (`packet::ingest::capture::captured_devices`):
+/// what tells a bridge port's copy of a frame, also captured on the bridge, from its only copy.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum CapturedDevices {
+    /// One interface (a classic pcap of Ethernet or raw IP), or nothing is known (generated
+    /// traffic).
+    #[default]
+    One,
+    /// Every device: a Linux cooked capture (`tcpdump -i any`).
+    All,
+    /// The interfaces a pcapng names.
+    Named(Vec<String>),
+}
+
+impl CapturedDevices {
+    /// Whether frames seen on device `dev` are in the capture too.
+    pub fn shows(&self, dev: &str) -> bool {
+        match self {
+            CapturedDevices::One => false,
+            CapturedDevices::All => true,
+            CapturedDevices::Named(n) => n.iter().any(|x| x == dev),
+        }
+    }
+}
+
+/// An interface's place among the host's devices, from `ip -j addr` (and `ip -d -j addr`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IfLink {
+    pub dev: String,
+    /// `master`: the bridge or bond it is a port of (or a VRF).
+    pub master: Option<String>,
+    /// `link`: the device it sits on (a VLAN's or macvlan's parent, a veth's peer).
+    pub link: Option<String>,
+    /// `linkinfo.info_data.id` of a `vlan` device (`ip -d` only).
+    pub vlan_id: Option<u16>,
+    /// `linkinfo` was printed (`ip -d`): `vlan_id` is `None` because the device is no VLAN.
+    pub detailed: bool,
+    /// Flags MASTER and NOARP together: a VRF (`vrf_setup`), whose ports stay the input
+    /// device of the packets they receive.
+    pub vrf: bool,
+}
+
+/// What the kernel makes of an 802.1Q-tagged frame received on a device
+/// (net/core/dev.c `__netif_receive_skb_core`, net/8021q/vlan_core.c `vlan_do_receive`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VlanRx<'a> {
+    /// Delivered on the VLAN device for its id.
+    Device(&'a str),
+    /// No VLAN device for its id on that device: `PACKET_OTHERHOST`, dropped by `ip_rcv_core`.
+    NoDevice,
+    /// The configuration does not say which VLAN ids its devices carry (`ip -j addr` without
+    /// `-d`), or lists no devices.
+    Unknown,
 }
 
 /// A route [`HostConfig::best_route`] found: a connected subnet or an entry of the table.
@@ -512,6 +576,33 @@ impl HostConfig {
                     self.ifindexes.push((ix, dev.to_string()));
                 }
             }
+            let info = it.get("linkinfo");
+            let vlan_id = info
+                .filter(|i| i.get("info_kind").and_then(|k| k.as_str()) == Some("vlan"))
+                .and_then(|i| i.get("info_data")?.get("id")?.as_u64())
+                .and_then(|v| u16::try_from(v).ok());
+            let has_flag =
+                |name: &str| flags.is_some_and(|f| f.iter().any(|x| x.as_str() == Some(name)));
+            let link = IfLink {
+                dev: dev.to_string(),
+                master: it
+                    .get("master")
+                    .and_then(|m| m.as_str())
+                    .map(str::to_string),
+                // A veth whose peer is in another namespace names it with `link_netnsid`.
+                link: it
+                    .get("link")
+                    .and_then(|m| m.as_str())
+                    .filter(|_| it.get("link_netnsid").is_none())
+                    .map(str::to_string),
+                vlan_id,
+                // `ip -d` prints details for every device (`promiscuity` among them).
+                detailed: info.is_some() || it.get("promiscuity").is_some(),
+                vrf: has_flag("MASTER") && has_flag("NOARP"),
+            };
+            self.links.retain(|l| l.dev != dev);
+            self.links.push(link);
+            self.links_known = true;
             if let Some(m) = it.get("mtu").and_then(|m| m.as_u64()) {
                 let m = u32::try_from(m)
                     .map_err(|_| format!("addr entry {} ({dev}): mtu {m} is too large", i + 1))?;
@@ -762,6 +853,56 @@ impl HostConfig {
         }
     }
 
+    /// The device a frame captured on `dev` reaches IP on: the bridge or bond it is a port of
+    /// (`br_handle_frame` → `br_pass_frame_up`, `bond_handle_frame`: `netif_receive_skb` again
+    /// on the master), following masters up (a bond in a bridge); `None` when that is `dev`
+    /// itself (not a port, or a VRF's, whose packets keep their input device, or an Open
+    /// vSwitch datapath's).
+    pub fn ip_master(&self, dev: &str) -> Option<&str> {
+        let mut cur: Option<&str> = None;
+        for _ in 0..8 {
+            let at = cur.unwrap_or(dev);
+            let Some(m) = self
+                .links
+                .iter()
+                .find(|l| l.dev == at)
+                .and_then(|l| l.master.as_deref())
+            else {
+                break;
+            };
+            let vrf = self.links.iter().any(|l| l.dev == m && l.vrf);
+            if vrf || m == "ovs-system" {
+                break;
+            }
+            cur = Some(m);
+        }
+        cur
+    }
+
+    /// Whether some interface is a port of a master device IP sees its frames on.
+    pub fn has_ports(&self) -> bool {
+        self.links
+            .iter()
+            .any(|l| l.master.is_some() && self.ip_master(&l.dev).is_some())
+    }
+
+    /// Where a frame received on `dev` with the VLAN id `vid` (not 0) goes.
+    pub fn vlan_rx(&self, dev: &str, vid: u16) -> VlanRx<'_> {
+        if !self.links_known {
+            return VlanRx::Unknown;
+        }
+        let mut on = self.links.iter().filter(|l| l.link.as_deref() == Some(dev));
+        if let Some(l) = on.clone().find(|l| l.vlan_id == Some(vid)) {
+            return VlanRx::Device(&l.dev);
+        }
+        // Devices on `dev` whose kind is unknown may be VLANs: which id, unknown.
+        if on.any(|l| !l.detailed) {
+            VlanRx::Unknown
+        } else {
+            VlanRx::NoDevice
+        }
+    }
+
     /// Index of interface `name` in [`Self::names`].
     pub fn index(&self, name: &str) -> Option<usize> {
         self.names.iter().position(|n| n == name)
@@ -847,6 +988,61 @@ mod tests {
         assert!(e.contains("not a multicast address"), "{e}");
         let e = h.parse_join("eth0=mdns").unwrap_err();
         assert!(e.contains("expected a multicast group address"), "{e}");
+    }
+
+    /// `ip -j addr` of a host with a bridge over a bond, a VRF and an Open vSwitch port: the
+    /// device a frame captured on each reaches IP on.
+    #[test]
+    fn ports_reach_ip_on_their_master() {
+        let addr = r#"[{"ifindex":2,"ifname":"eth0","flags":["BROADCAST","SLAVE","UP"],"master":"bond0","addr_info":[]},
+          {"ifindex":3,"ifname":"bond0","flags":["BROADCAST","MASTER","UP"],"master":"br0"},
+          {"ifindex":4,"ifname":"br0","flags":["BROADCAST","UP"],
+           "addr_info":[{"family":"inet","local":"192.0.2.1","prefixlen":24}]},
+          {"ifindex":5,"ifname":"eth1","flags":["BROADCAST","UP"],"master":"blue"},
+          {"ifindex":6,"ifname":"blue","flags":["NOARP","MASTER","UP"]},
+          {"ifindex":7,"ifname":"eth2","flags":["BROADCAST","UP"],"master":"ovs-system"},
+          {"ifindex":8,"ifname":"veth1","flags":["BROADCAST","UP"],"master":"br0",
+           "link_index":2,"link_netnsid":0}]"#;
+        let mut h = HostConfig::default();
+        h.load_json("host.json", addr).unwrap();
+        assert_eq!(h.ip_master("eth0"), Some("br0"));
+        assert_eq!(h.ip_master("bond0"), Some("br0"));
+        assert_eq!(h.ip_master("veth1"), Some("br0"));
+        assert_eq!(h.ip_master("br0"), None);
+        assert_eq!(h.ip_master("eth1"), None, "a VRF's port keeps its packets");
+        assert_eq!(h.ip_master("eth2"), None, "an Open vSwitch datapath");
+        assert!(h.has_ports());
+        // A loop of masters (no such host) ends.
+        let mut l = HostConfig::default();
+        l.load_json(
+            "h",
+            r#"[{"ifname":"a","master":"b","addr_info":[]},{"ifname":"b","master":"a"}]"#,
+        )
+        .unwrap();
+        assert!(l.ip_master("a").is_some());
+    }
+
+    /// Where a tagged frame goes: the VLAN device `ip -d -j addr` says carries its id; none
+    /// (a device list with no VLAN on the interface); unknown (`ip -j addr` without details
+    /// shows a device on the interface, its id unknown; no listing at all).
+    #[test]
+    fn a_tagged_frame_goes_to_its_vlan_device_or_nowhere() {
+        let detailed = r#"[{"ifname":"eth0","promiscuity":0,"addr_info":[]},
+          {"ifname":"eth0.100","link":"eth0","promiscuity":0,
+           "linkinfo":{"info_kind":"vlan","info_data":{"protocol":"802.1Q","id":100}}},
+          {"ifname":"mv0","link":"eth0","promiscuity":0,
+           "linkinfo":{"info_kind":"macvlan","info_data":{"mode":"bridge"}}}]"#;
+        let mut h = HostConfig::default();
+        h.load_json("host.json", detailed).unwrap();
+        assert_eq!(h.vlan_rx("eth0", 100), VlanRx::Device("eth0.100"));
+        assert_eq!(h.vlan_rx("eth0", 7), VlanRx::NoDevice);
+        assert_eq!(h.vlan_rx("eth1", 100), VlanRx::NoDevice);
+        let plain = r#"[{"ifname":"eth0","addr_info":[]},{"ifname":"eth0.100","link":"eth0"}]"#;
+        let mut p = HostConfig::default();
+        p.load_json("host.json", plain).unwrap();
+        assert_eq!(p.vlan_rx("eth0", 100), VlanRx::Unknown);
+        assert_eq!(p.vlan_rx("eth1", 100), VlanRx::NoDevice);
+        assert_eq!(HostConfig::default().vlan_rx("eth0", 100), VlanRx::Unknown);
     }
 
     #[test]

@@ -105,31 +105,36 @@ pub struct ReplayStats {
 /// The interface names the packets of a replay were seen on, as `-i`/`-o` saw them: the
 /// capture's names (when `env.iface_from_capture`), and `env.iface` for packets without one.
 /// In order of first appearance; `lo` (local traffic) is not listed.
+/// A bridge's or bond's port stands for its master too (IP sees the port's frames there).
 pub(crate) fn interfaces_seen(stats: &ReplayStats, env: &SimEnv) -> Vec<String> {
-    if !env.iface_from_capture {
-        return vec![env.iface.clone()];
-    }
     let mut seen: Vec<String> = Vec::new();
+    let mut add = |name: &str| {
+        for n in std::iter::once(name).chain(env.host.ip_master(name)) {
+            if !seen.iter().any(|s| s == n) {
+                seen.push(n.to_string());
+            }
+        }
+    };
+    if !env.iface_from_capture {
+        add(&env.iface);
+        return seen;
+    }
     let mut named = 0u64;
     for i in &stats.interfaces.interfaces {
         if let (Some(n), true) = (&i.name, i.packets > 0) {
             named += i.packets;
-            if !seen.iter().any(|s| s == &**n) {
-                seen.push(n.to_string());
-            }
+            add(n);
         }
     }
     // Linux cooked v2 indexes the host configuration names.
     for &(ix, n) in &stats.interfaces.ifindexes {
         if let Some(name) = env.host.ifname_of(ix) {
             named += n;
-            if !seen.iter().any(|s| s == name) {
-                seen.push(name.to_string());
-            }
+            add(name);
         }
     }
-    if stats.packets > named && !seen.contains(&env.iface) {
-        seen.push(env.iface.clone());
+    if stats.packets > named {
+        add(&env.iface);
     }
     seen
 }
@@ -1344,6 +1349,9 @@ pub(crate) fn replay_families<'r>(
 ) -> Result<FamilyReplays<'r>, CaptureError> {
     let mut opts = opts;
     opts.capture_file = matches!(source, Source::Capture(_));
+    if let Source::Capture(path) = &source {
+        opts.env.host.captured = crate::packet::ingest::capture::captured_devices(path);
+    }
     let mut f = Families::new(rs, other, opts);
     let mut point = reload.map(|(new, at)| (new, ReloadPoint::new(at), false));
     let mut check = |f: &mut Families<'r>, frame: u64, ts: Option<u64>| {

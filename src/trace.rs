@@ -120,6 +120,7 @@ fn trace_frame_from(
 ) -> Result<(Vec<TracedPacket>, Option<u64>), TraceError> {
     opts.trace = false;
     opts.capture_file = true;
+    opts.env.host.captured = crate::packet::ingest::capture::captured_devices(path);
     let mut r = Replayer::new(rs, opts);
     let mut rules = RuleInfos::new(rs);
     let mut reader = DecodeAhead::open(path)?;

@@ -493,3 +493,115 @@ COMMIT
         "{err}"
     );
 }
+
+/// The device a frame reaches IP on is not always the one it was captured on. A frame with an
+/// 802.1Q tag is the VLAN device's (`vlan_do_receive`): `ip -d -j addr` names the device for
+/// each id; a host whose configuration lists no VLAN device on the interface drops it before
+/// netfilter (PACKET_OTHERHOST; kernel-checked in `tests/data/labs/vlan-no-device`); without a
+/// configuration saying which, the verdict is uncertain. A frame captured on a bridge's port is
+/// the bridge's (`br_pass_frame_up`; kernel-checked in `tests/data/labs/bridge-host`).
+#[test]
+fn frames_reach_ip_on_their_vlan_device_or_their_bridge() {
+    use fwcheck::packet::build::{build, L4Spec, PacketSpec};
+    const R: &str = "*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -i eth0.100 -j ACCEPT
+-A INPUT -i br0 -j ACCEPT
+-A INPUT -i eth0 -j ACCEPT
+COMMIT
+";
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let rules = write("r.rules.v4", R);
+    let pkt = |n: u64, vlan: Option<u16>| {
+        let spec = PacketSpec::new(
+            "198.51.100.7".parse().unwrap(),
+            "192.0.2.1".parse().unwrap(),
+            L4Spec::Udp {
+                sport: 40000 + n as u16,
+                dport: 5000,
+            },
+        );
+        let mut p = build(
+            &spec,
+            n,
+            fwcheck::packet::Timestamp(n * 1_000_000),
+            fwcheck::packet::LinkInfo::default(),
+        );
+        p.link.vlan = vlan;
+        p
+    };
+    let pcap = dir.path().join("c.pcap");
+    fwcheck::packet::writer::write_pcap(
+        std::fs::File::create(&pcap).unwrap(),
+        &[pkt(1, Some(100)), pkt(2, Some(0)), pkt(3, None)],
+    )
+    .unwrap();
+    let pcap = pcap.to_str().unwrap();
+    let summary = |out: &str| -> serde_json::Value {
+        let line = out
+            .lines()
+            .find(|l| l.contains("\"type\":\"summary\""))
+            .expect("summary");
+        serde_json::from_str(line).unwrap()
+    };
+    let addr = |extra: &str| {
+        format!(
+            r#"[{{"ifindex":2,"ifname":"eth0","promiscuity":0{extra},
+                "addr_info":[{{"family":"inet","local":"192.0.2.1","prefixlen":24}}]}},
+              {{"ifindex":3,"ifname":"eth0.100","link":"eth0","promiscuity":0,
+                "linkinfo":{{"info_kind":"vlan","info_data":{{"protocol":"802.1Q","id":100}}}},
+                "addr_info":[]}}]"#
+        )
+    };
+    let base = [
+        rules.as_str(),
+        "--pcap",
+        pcap,
+        "--format",
+        "json",
+        "--iface",
+        "eth0",
+    ];
+    let with = |cfg: &str| {
+        let mut a = base.to_vec();
+        a.extend(["--host-config", cfg]);
+        let (code, out, err) = run(&a);
+        assert!(code.is_some(), "{err}");
+        (hits(&out), summary(&out), out)
+    };
+    // Given the VLAN device: frame 1 on eth0.100, the priority-tagged and untagged ones on eth0.
+    let (h, s, out) = with(&write("vlan.json", &addr("")));
+    assert_eq!((h[&5], h[&6], h[&7]), (1, 0, 2), "{out}");
+    assert_eq!(s["uncertain"], 0, "{out}");
+    // A host with no VLAN device: frame 1 dropped before netfilter, certain.
+    let only = r#"[{"ifindex":2,"ifname":"eth0","promiscuity":0,
+        "addr_info":[{"family":"inet","local":"192.0.2.1","prefixlen":24}]}]"#;
+    let (h, s, out) = with(&write("novlan.json", only));
+    assert_eq!((h[&5], h[&6], h[&7]), (0, 0, 2), "{out}");
+    assert_eq!(
+        (s["dropped"].as_u64(), s["uncertain"].as_u64()),
+        (Some(1), Some(0)),
+        "{out}"
+    );
+    // Nothing said about the host: frame 1 is uncertain.
+    let (code, out, err) = run(&base);
+    assert!(code.is_some(), "{err}");
+    assert_eq!(summary(&out)["uncertain"], 1, "{out}");
+    // eth0 a port of br0, which holds the address: the frames reach IP on br0.
+    let (h, s, out) = with(&write(
+        "bridge.json",
+        &addr(r#","master":"br0""#).replace(
+            r#"{"ifindex":2,"ifname":"eth0""#,
+            r#"{"ifindex":4,"ifname":"br0","addr_info":[]},{"ifindex":2,"ifname":"eth0""#,
+        ),
+    ));
+    assert_eq!((h[&5], h[&6], h[&7]), (1, 2, 0), "{out}");
+    assert_eq!(s["uncertain"], 0, "{out}");
+}

@@ -66,7 +66,19 @@
 //! * `hashlimit-shared-name` (`--reload-at`): a reload turns a packet-rate hashlimit into a
 //!   byte-rate one under the same `--hashlimit-name`: the table keeps its first rule's
 //!   packet-rate bucket and the new rule charges byte costs to it (`hashlimit_mt_common`
-//!   reads the rule's mode for the cost, the table's for the refill): it never limits.
+//!   reads the rule's mode for the cost, the table's for the refill): it never limits;
+//! * `docker-bridge-any`: a Docker-style host (a container behind bridge br0, MASQUERADE,
+//!   DNAT) captured with `tcpdump -i any`: every forwarded frame to or from the container is
+//!   in the capture on br0 and again on its bridge port, and IP saw it once, on br0 — the
+//!   port's copy judged as a packet of its own made 50 certain DROPs the kernel never made;
+//! * `bridge-host` (`port.args`: captured on the bridge's port alone, `any.args`: `-i any`):
+//!   the host's address on br0, whose port h0 faces the peer: the kernel sees the host's
+//!   packets on br0, and `-A INPUT -i h0 -p tcp -j DROP` never matches (fwcheck judged them on
+//!   h0 and dropped them, certain);
+//! * `vlan-no-device`: 802.1Q- and 802.1ad-tagged frames at a host with no VLAN device: a
+//!   frame whose VLAN id is not 0 is `PACKET_OTHERHOST` and dropped before PREROUTING
+//!   (`vlan_do_receive` finds no device); a priority tag (id 0) is cleared and the frame
+//!   delivered.
 //!
 //! Five labs' outcomes depend on what no capture shows, so they are checked packet by packet
 //! instead: `udptimeout-edge` and `ctexpire-edge` (replies and ICMP errors within a jiffy of
@@ -274,6 +286,26 @@ fn hashlimit_shared_name() {
 #[test]
 fn icmp6_rate_limit() {
     replay("icmp6-rate-limit");
+}
+
+#[test]
+fn docker_bridge_any() {
+    replay_case("docker-bridge-any", "args");
+}
+
+#[test]
+fn bridge_host_port_capture() {
+    replay_case("bridge-host", "port.args");
+}
+
+#[test]
+fn bridge_host_any_capture() {
+    replay_case("bridge-host", "any.args");
+}
+
+#[test]
+fn vlan_no_device() {
+    replay_case("vlan-no-device", "args");
 }
 
 #[test]

@@ -854,6 +854,9 @@ impl<'r> Engine<'r> {
 
     /// Which way the packet goes (`None` with a reason when it is not judged).
     pub fn classify(&self, pkt: &Packet) -> Result<Direction, &'static str> {
+        if let Some(why) = self.env.port_copy(pkt) {
+            return Err(why);
+        }
         if pkt.family != self.rs.family {
             // iptables rules never see IPv6 packets, nor ip6tables rules IPv4 ones.
             return Err(match pkt.family {
@@ -1036,8 +1039,16 @@ impl<'r> Engine<'r> {
             }
         }
         // ip_rcv_core / ipv6_rcv: some received packets never reach netfilter.
-        if matches!(direction, Direction::In | Direction::Forward) && stage != Stage::FromInput {
-            if let Some(why) = pkt.kernel_drop_reason() {
+        let received = matches!(direction, Direction::In | Direction::Forward);
+        if received && stage != Stage::FromInput {
+            let why = match self.env.vlan_rx(pkt) {
+                Some(crate::host::VlanRx::NoDevice) => Some(
+                    "802.1Q tag whose VLAN id no VLAN device of the capture's interface carries \
+                     (vlan_do_receive finds none: PACKET_OTHERHOST)",
+                ),
+                _ => pkt.kernel_drop_reason(),
+            };
+            if let Some(why) = why {
                 out.verdict = Some(Verdict::Drop);
                 out.decision = Some(Decision::Stack(why));
                 out.reason = Some(format!("dropped by the IP stack before netfilter: {why}"));
@@ -1079,6 +1090,21 @@ impl<'r> Engine<'r> {
                  than 65,536 dropped requests were met since, and fwcheck no longer holds \
                  which"
                     .to_string()
+            });
+        }
+        if let Some(crate::host::VlanRx::Unknown | crate::host::VlanRx::NoDevice) =
+            self.env.vlan_rx(pkt)
+        {
+            // (`NoDevice` here: sent by the host, which then has a VLAN device the
+            // configuration does not show.)
+            hc.note_uncertain(DoubtSource::Any, || {
+                format!(
+                    "its 802.1Q tag (VLAN id {}) on {}: which VLAN device carries that id — \
+                     the interface the rules see, or none, and the kernel drops it before \
+                     netfilter — is not known (give --host-config with `ip -d -j addr`)",
+                    pkt.link.vlan.unwrap_or(0),
+                    self.env.captured_on(pkt)
+                )
             });
         }
         if matches!(direction, Direction::Out | Direction::Local) && !hc.is_uncertain() {

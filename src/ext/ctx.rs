@@ -208,8 +208,32 @@ impl SimEnv {
 
     /// The name of the interface `pkt` came in on (inbound, forwarded) or goes out on
     /// (outbound): its capture interface's name, else [`Self::iface`].
+    ///
+    /// A frame captured on a bridge's or bond's port reaches IP on the master
+    /// ([`HostConfig::ip_master`](crate::host::HostConfig::ip_master)): that is its device,
+    /// when the capture does not show the master (a capture of the port alone; otherwise the
+    /// port's copy is not judged, see [`Self::port_copy`]). A frame with an 802.1Q tag is the
+    /// VLAN device's ([`Self::vlan_rx`]).
     #[inline]
     pub fn iface_of<'a>(&'a self, pkt: &'a Packet) -> &'a str {
+        let captured = self.captured_on(pkt);
+        if let Some(v) = pkt.link.vlan.filter(|&v| v != 0) {
+            if let crate::host::VlanRx::Device(d) = self.host.vlan_rx(captured, v) {
+                return d;
+            }
+        }
+        if self.host.links.is_empty() {
+            return captured;
+        }
+        match self.host.ip_master(captured) {
+            Some(m) if !self.host.captured.shows(m) => m,
+            _ => captured,
+        }
+    }
+
+    /// The device `pkt` was captured on: its capture interface's name, else [`Self::iface`].
+    #[inline]
+    pub fn captured_on<'a>(&'a self, pkt: &'a Packet) -> &'a str {
         match (&pkt.link.ifname, pkt.link.ifindex) {
             (Some(n), _) if self.iface_from_capture => n,
             // A Linux cooked v2 header's index, named by the host configuration (`ip -j addr`).
@@ -218,6 +242,30 @@ impl SimEnv {
             }
             _ => &self.iface,
         }
+    }
+
+    /// Why `pkt` is not judged where it was captured: a copy on a port of a bridge or bond
+    /// whose own copy the capture also holds (IP sees the frame once, on the master:
+    /// `br_pass_frame_up`, `br_dev_xmit` then the port's transmit; a frame the bridge forwards
+    /// between its ports never reaches IP).
+    pub fn port_copy(&self, pkt: &Packet) -> Option<&'static str> {
+        if self.host.links.is_empty() {
+            return None;
+        }
+        let m = self.host.ip_master(self.captured_on(pkt))?;
+        self.host.captured.shows(m).then_some(
+            "the copy a bridge or bond port's capture holds: IP sees the frame once, on the \
+             port's master, whose copy the capture also holds (judged there), or not at all \
+             when the bridge forwards it between its ports (br_netfilter's FORWARD pass is not \
+             modelled)",
+        )
+    }
+
+    /// Where a frame with an 802.1Q tag other than 0 goes (`vlan_do_receive`): the VLAN
+    /// device for its id on the device it was captured on, or nowhere.
+    pub fn vlan_rx<'a>(&'a self, pkt: &'a Packet) -> Option<crate::host::VlanRx<'a>> {
+        let v = pkt.link.vlan.filter(|&v| v != 0)?;
+        Some(self.host.vlan_rx(self.captured_on(pkt), v))
     }
 
     /// The owner of the local socket that sent `pkt`, when the user said (`--socket-owner`).

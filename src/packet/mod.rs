@@ -97,7 +97,8 @@ pub struct LinkInfo {
     pub src_mac: Option<[u8; 6]>,
     pub(crate) dst_mac: Option<[u8; 6]>,
     pub pkt_type: PktType,
-    /// Outermost 802.1Q VLAN id, if tagged.
+    /// The 802.1Q VLAN id the kernel delivers the frame by, if tagged: the outermost tag's,
+    /// or, when that is 0 (a priority tag), the first non-zero one's within.
     pub vlan: Option<u16>,
     /// pcapng interface id (0 for classic pcap).
     pub interface: u32,

@@ -25,6 +25,8 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, Cursor, Read};
 use std::path::Path;
+
+use crate::host::CapturedDevices;
 use std::sync::Arc;
 
 use pcap_file::pcap::{PcapHeader, PcapParseError};
@@ -69,6 +71,36 @@ pub enum CaptureFormat {
         snaplen: u32,
     },
     PcapNg,
+}
+
+/// Which of the host's devices capture file `path` shows (`One` when it cannot be read: the
+/// replay reports why): every device for a Linux cooked capture (`tcpdump -i any`), the
+/// interfaces a pcapng's Interface Description Blocks name before its first packet.
+pub fn captured_devices(path: &Path) -> CapturedDevices {
+    let Ok(mut reader) = CaptureReader::open(path) else {
+        return CapturedDevices::One;
+    };
+    let cooked = |lt: u32| lt == 113 || lt == 276;
+    match reader.format() {
+        CaptureFormat::Pcap { linktype, .. } if cooked(linktype) => CapturedDevices::All,
+        CaptureFormat::Pcap { .. } => CapturedDevices::One,
+        CaptureFormat::PcapNg => {
+            let _ = reader.next();
+            let idbs = reader.described_interfaces();
+            if idbs.iter().any(|i| cooked(i.linktype)) {
+                return CapturedDevices::All;
+            }
+            let names: Vec<String> = idbs
+                .iter()
+                .filter_map(|i| Some(i.name.as_deref()?.to_string()))
+                .collect();
+            if names.len() > 1 {
+                CapturedDevices::Named(names)
+            } else {
+                CapturedDevices::One
+            }
+        }
+    }
 }
 
 /// Counters kept while reading.

@@ -166,7 +166,9 @@ fn skip_vlan_tags(
                 format!("VLAN tag cut short ({} bytes captured)", b.len()),
             ));
         };
-        if link.vlan.is_none() {
+        // The id the kernel delivers by: the first tag's, unless it is 0 (a priority tag,
+        // cleared; `__netif_receive_skb_core` untags again and looks at the next).
+        if matches!(link.vlan, None | Some(0)) {
             link.vlan = Some(tci & 0x0fff);
         }
         et = next;

@@ -1,0 +1,32 @@
+# source from a lab's record.sh after defining traffic() and CAPS ("file:iface[:tcpdump args]" ...); rules in ./rules
+D=$(pwd)
+source $D/../lib/ifaces/lib.sh; source $D/../lib/ifaces/topo.sh
+host_up
+[ -n "$PRE" ] && eval "$PRE"
+nsx $H python3 $D/../lib/ifaces/serve.py ${SRV_H:-u:5000 t:80} & SRV1=$!
+[ -n "$SRV_P" ] && { nsx $P python3 $D/../lib/ifaces/serve.py $SRV_P & SRV2=$!; }
+sleep 0.3
+nsx $H iptables-restore < rules
+TDS=()
+for c in ${CAPS:-h0.pcap:h0}; do
+  f=${c%%:*}; rest=${c#*:}; ifc=${rest%%:*}; args=""; [ "$rest" != "$ifc" ] && args=${rest#*:}
+  start_tcpdump $H $ifc $D/$f ${args//,/ }; TDS+=("$TD_PID:$f")
+done
+sleep 0.5
+traffic > traffic.log 2>&1
+sleep 0.5
+nsx $H iptables-save -c > kernel.save; sleep 1.5
+for t in "${TDS[@]}"; do TD_PID=${t%%:*}; stop_tcpdump $D/${t#*:}; done
+host_cfg $H > host.json
+nsx $H ip -s link > links.txt; nsx $H nstat -az 2>/dev/null | grep -iE "InNoRoutes|InAddrErrors|InDiscards|InReceives" >> links.txt
+kill $SRV1 $SRV2 2>/dev/null
+delns $H $P $V
+# check NAME PCAP [fwcheck args...]
+check() {
+  local name=$1 pcap=$2; shift 2
+  local cmd="$FW rules --pcap $pcap --format json --fail-on never $*"
+  echo "$cmd" > $name.cmd
+  $cmd > $name.json 2> $name.err
+  { echo "== $name: $cmd"; cat $name.err; python3 $D/../lib/ifaces/cmp.py kernel.save $name.json; } > $name.cmp.txt
+  grep -E "^fwcheck|RESULT|DIFF" $name.cmp.txt | sed "s/^/[$name] /"
+}

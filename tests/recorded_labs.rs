@@ -75,6 +75,17 @@
 //!   the host's address on br0, whose port h0 faces the peer: the kernel sees the host's
 //!   packets on br0, and `-A INPUT -i h0 -p tcp -j DROP` never matches (fwcheck judged them on
 //!   h0 and dropped them, certain);
+//! * `icmp-rl-stack`, `icmp6-rl-stack`: three datagrams to an accepted UDP port nobody
+//!   listens on (the stack answers port unreachable), then six REJECTed: the stack's errors
+//!   take their tokens from the same per-peer ICMP rate limit as REJECT's, and only three of
+//!   REJECT's leave (fwcheck, not counting the stack's, had all six sent);
+//! * `reject6-empty`, `reject-frag6`: IPv6 REJECT answers no packet without transport bytes
+//!   (`reject6_csum_ok`: empty payloads of a protocol scan, no next header), and no first
+//!   fragment of a datagram it sees unreassembled (no conntrack): its checksum, verified over
+//!   the fragment alone, fails;
+//! * `reject-checksums`: REJECT answers only a packet whose transport checksum verifies, for
+//!   every protocol but a few (an echo request with a bad one gets no error; protocol 253's
+//!   empty or all-zero payload verifies, a payload summing to anything else does not);
 //! * `vlan-no-device`: 802.1Q- and 802.1ad-tagged frames at a host with no VLAN device: a
 //!   frame whose VLAN id is not 0 is `PACKET_OTHERHOST` and dropped before PREROUTING
 //!   (`vlan_do_receive` finds no device); a priority tag (id 0) is cleared and the frame
@@ -301,6 +312,31 @@ fn bridge_host_port_capture() {
 #[test]
 fn bridge_host_any_capture() {
     replay_case("bridge-host", "any.args");
+}
+
+#[test]
+fn stack_errors_share_the_icmp_rate_limit() {
+    replay("icmp-rl-stack");
+}
+
+#[test]
+fn stack_errors_share_the_icmpv6_rate_limit() {
+    replay("icmp6-rl-stack");
+}
+
+#[test]
+fn ipv6_reject_of_nothing_sends_nothing() {
+    replay("reject6-empty");
+}
+
+#[test]
+fn ipv6_reject_of_a_first_fragment_sends_nothing() {
+    replay("reject-frag6");
+}
+
+#[test]
+fn reject_answers_only_good_checksums() {
+    replay("reject-checksums");
 }
 
 #[test]

@@ -132,6 +132,21 @@ impl IcmpLimiter {
     }
 }
 
+impl IcmpLimiter {
+    /// A limited message the capture shows the host sent to `peer` at `now` without fwcheck
+    /// sending it (the stack's port unreachable for a closed UDP port, a parameter problem…):
+    /// it took its token as every message does. Had fwcheck's bucket refused it, the kernel's
+    /// held more than fwcheck thought: from here on the peer's bucket is uncertain.
+    pub(crate) fn sent(&mut self, peer: IpAddr, now: u64, interval: u64, hz: u64) {
+        if self.allow(peer, now, interval, hz) == Allow::No {
+            if let Some(p) = self.peers.get_mut(&peer) {
+                p.tokens = 0;
+                p.unsure = true;
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

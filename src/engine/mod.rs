@@ -897,6 +897,23 @@ impl<'r> Engine<'r> {
         self.process_at(pkt, clock)
     }
 
+    /// A rate-limited ICMP error the host sent, which fwcheck did not make (not REJECT's, not
+    /// the stack's about a packet fwcheck dropped: those were recognised before): the stack's
+    /// own (a closed UDP port's port unreachable…) took its token from the peer's bucket in
+    /// `icmpv4_xrlim_allow` / `icmpv6_xrlim_allow`, which REJECT's errors to that peer share.
+    fn stack_icmp_error_sent(&mut self, pkt: &Packet, now: u64) {
+        let (crate::packet::L4::Icmp(i) | crate::packet::L4::Icmpv6(i)) = &pkt.l4 else {
+            return;
+        };
+        let v6 = pkt.family == crate::packet::Family::V6;
+        if !icmp_limit::limited(v6, i.icmp_type, i.code) || self.is_local(pkt.dst) {
+            return;
+        }
+        let hz = self.params.hz as u64;
+        let interval = if v6 { hz / 10 } else { hz };
+        self.icmp_limit.sent(pkt.dst, now, interval.max(1), hz);
+    }
+
     /// Whether `pkt`, if it is a UDP or ICMP flow's first, may belong to a connection the
     /// kernel tracked before the capture began ([`SimOptions::capture_file`]): its time since
     /// the capture's first frame is within the longest timeout such an entry can have (UDP:
@@ -1037,6 +1054,9 @@ impl<'r> Engine<'r> {
                 Some(answers::Recognised::MaybeNotSent) => maybe_unsent = true,
                 None => {}
             }
+        }
+        if direction == Direction::Out {
+            self.stack_icmp_error_sent(pkt, now);
         }
         // ip_rcv_core / ipv6_rcv: some received packets never reach netfilter.
         let received = matches!(direction, Direction::In | Direction::Forward);

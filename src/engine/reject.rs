@@ -7,6 +7,57 @@ use crate::packet::{
     TcpInfo, TcpOptions, L4,
 };
 
+/// Whether the kernel answers `orig` at all (`nf_send_unreach`, `nf_send_reset` and their IPv6
+/// twins): never a fragment after the first; over IPv6 never a packet without transport bytes
+/// (`reject6_csum_ok`: `thoff >= skb->len`, or no next header); and, unless the transport
+/// checksum is known good without looking (an offloaded one, `skb_csum_unnecessary`; or
+/// `--checksums ignore`), only a packet whose checksum verifies over the bytes REJECT sees —
+/// every protocol but a UDP checksum 0 and GRE, ESP, AH, SCTP, UDP-Lite
+/// (`nf_reject_verify_csum`), computed as `nf_ip_checksum` / `nf_ip6_checksum` do: with the
+/// pseudo-header for TCP and UDP (IPv4) or every protocol (IPv6), over the packet's own
+/// transport bytes — a first fragment's alone, which its datagram's checksum does not cover
+/// (the decoder's answer for a whole datagram). A capture that cut the bytes is taken as good (see the README's "Not yet modelled").
+fn answerable(orig: &Packet, checksums: ChecksumMode) -> bool {
+    if orig.frag.offset != 0 {
+        return false;
+    }
+    let hdr = orig.ip_hdr_len as usize;
+    let end = orig.ip_len as usize;
+    if orig.family == Family::V6 && (orig.proto == 59 || end <= hdr) {
+        return false;
+    }
+    let unchecked = matches!(&orig.l4, L4::Udp(u) if u.checksum == 0)
+        || matches!(orig.proto, 47 | 50 | 51 | 132 | 136);
+    let known_good = match checksums {
+        ChecksumMode::Ignore => true,
+        ChecksumMode::Auto => orig
+            .anomalies
+            .has(crate::packet::Anomalies::L4_CSUM_PARTIAL),
+        ChecksumMode::Verify => false,
+    };
+    if unchecked || known_good {
+        return true;
+    }
+    // Decoded from the whole datagram (before any NAT, whose changes the kernel folds into
+    // the checksum: it still verifies).
+    if let Some(ok) = orig.l4_checksum_ok {
+        return ok;
+    }
+    let Some(seg) = orig.data.get(hdr..end) else {
+        return true;
+    };
+    use crate::packet::checksum;
+    match orig.family {
+        Family::V4 if matches!(orig.proto, 6 | 17) => {
+            checksum::verify_l4(orig.src, orig.dst, orig.proto, seg)
+        }
+        // No pseudo-header; the IP header, in the sum too, adds nothing (it sums to 0xffff),
+        // so a payload summing to either zero verifies.
+        Family::V4 => matches!(checksum::fold(checksum::sum(seg, 0)), 0 | 0xffff),
+        Family::V6 => checksum::verify_l4(orig.src, orig.dst, orig.proto, seg),
+    }
+}
+
 /// The reply to `orig`, or `None` when the kernel sends nothing (non-first fragment, a RST
 /// answering a RST, an ICMP error answering an ICMP error, a bad transport checksum, a
 /// broadcast or multicast destination).
@@ -17,12 +68,7 @@ pub(crate) fn build_reply(
     src: std::net::IpAddr,
     checksums: ChecksumMode,
 ) -> Option<Packet> {
-    // `nf_reject_verify_csum`: a UDP checksum 0 is not verified, in IPv6 too (where it is
-    // invalid): the reply is sent.
-    let unchecked = matches!(&orig.l4, L4::Udp(u) if u.checksum == 0);
-    if orig.frag.offset != 0
-        || orig.l4_checksum_bad(checksums) && matches!(orig.proto, 6 | 17) && !unchecked
-    {
+    if !answerable(orig, checksums) {
         return None;
     }
     let multicast = match orig.dst {

@@ -279,6 +279,10 @@ pub struct Engine<'r> {
     /// Scratch for [`Engine::run_table`]: counters bumped after a table's first undecided
     /// match.
     counted_after_unknown: Vec<(usize, usize, usize)>,
+    /// Every counter the packet being processed bumped (rules and policies, as in
+    /// `counter_over`): when its verdict ends uncertain, the kernel may have counted it
+    /// elsewhere, so each of them may be off either way (`~N`).
+    counted_in_packet: Vec<(usize, usize, usize)>,
 }
 
 /// The rules that rewrite headers on the host's way out (`[table][chain][rule]`), and the
@@ -315,6 +319,7 @@ impl Clone for Engine<'_> {
             counter_doubt: self.counter_doubt.clone(),
             counter_over: self.counter_over.clone(),
             counted_after_unknown: Vec::new(),
+            counted_in_packet: Vec::new(),
             egress_rewrites: self.egress_rewrites.clone(),
         }
     }
@@ -385,6 +390,7 @@ impl<'r> Engine<'r> {
             counter_doubt: Default::default(),
             counter_over: Default::default(),
             counted_after_unknown: Vec::new(),
+            counted_in_packet: Vec::new(),
             egress_rewrites: std::sync::OnceLock::new(),
         }
     }
@@ -964,6 +970,24 @@ impl<'r> Engine<'r> {
     /// for a datagram reassembled between PREROUTING and INPUT, which keeps what its first
     /// fragment got in PREROUTING (`skb_morph` onto the head fragment).
     pub(crate) fn process_with_skb(
+        &mut self,
+        pkt: &Packet,
+        clock: Clock,
+        stage: Stage,
+        skb: Option<Skb>,
+    ) -> (Outcome, Skb) {
+        self.counted_in_packet.clear();
+        let r = self.process_with_skb_counted(pkt, clock, stage, skb);
+        if !r.0.certain {
+            self.counter_doubt
+                .extend(self.counted_in_packet.iter().filter(|c| c.2 != traverse::POLICY));
+            self.counter_over.extend(self.counted_in_packet.iter().copied());
+        }
+        r
+    }
+
+    /// [`Engine::process_with_skb`], which marks the counters an uncertain packet bumped.
+    fn process_with_skb_counted(
         &mut self,
         pkt: &Packet,
         clock: Clock,

@@ -447,6 +447,7 @@ impl Engine<'_> {
                 if c.hook.is_some() {
                     self.policy_counters[ti][chain].packets += 1;
                     self.policy_counters[ti][chain].bytes += ip_len;
+                    self.counted_in_packet.push((ti, chain, POLICY));
                     if !pending.is_empty() {
                         self.counted_after_unknown.push((ti, chain, POLICY));
                     }
@@ -490,6 +491,7 @@ impl Engine<'_> {
                         }
                         self.policy_counters[ti][start].packets += 1;
                         self.policy_counters[ti][start].bytes += ip_len;
+                        self.counted_in_packet.push((ti, start, POLICY));
                         if !pending.is_empty() {
                             self.counted_after_unknown.push((ti, start, POLICY));
                         }
@@ -662,6 +664,7 @@ impl Engine<'_> {
             let ctr = &mut ctrs[idx];
             ctr.packets += 1;
             ctr.bytes += ip_len;
+            self.counted_in_packet.push((ti, chain, idx));
             if !pending.is_empty() {
                 self.counted_after_unknown.push((ti, chain, idx));
             }
@@ -734,6 +737,7 @@ impl Engine<'_> {
                         }
                         self.policy_counters[ti][start].packets += 1;
                         self.policy_counters[ti][start].bytes += ip_len;
+                        self.counted_in_packet.push((ti, start, POLICY));
                         if !pending.is_empty() {
                             self.counted_after_unknown.push((ti, start, POLICY));
                         }

@@ -526,6 +526,13 @@ impl<'r> Engine<'r> {
             .contains(&(table, chain, traverse::POLICY))
     }
 
+    /// Whether a policy's counters may be below the kernel's: a packet with an uncertain
+    /// verdict ended there, and another may have in the kernel.
+    pub fn policy_counter_doubt(&self, table: usize, chain: usize) -> bool {
+        self.counter_doubt
+            .contains(&(table, chain, traverse::POLICY))
+    }
+
     /// Counters of a built-in chain's policy.
     pub fn policy_counters(&self, table: usize, chain: usize) -> Counters {
         self.policy_counters[table][chain]
@@ -980,8 +987,9 @@ impl<'r> Engine<'r> {
         let r = self.process_with_skb_counted(pkt, clock, stage, skb);
         if !r.0.certain {
             self.counter_doubt
-                .extend(self.counted_in_packet.iter().filter(|c| c.2 != traverse::POLICY));
-            self.counter_over.extend(self.counted_in_packet.iter().copied());
+                .extend(self.counted_in_packet.iter().copied());
+            self.counter_over
+                .extend(self.counted_in_packet.iter().copied());
         }
         r
     }

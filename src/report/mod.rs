@@ -477,7 +477,7 @@ pub(crate) fn rule_hits(engine: &Engine<'_>, with_file: bool) -> Vec<RuleHits> {
                     policy: Some(p.name()),
                     packets: ct.packets,
                     bytes: ct.bytes,
-                    at_least: false,
+                    at_least: engine.policy_counter_doubt(ti, ci),
                     at_most: engine.policy_counter_over(ti, ci),
                     file: file.clone(),
                 });

@@ -103,7 +103,12 @@ pub(crate) fn interface_notices(
         return (notices, main_name);
     }
     let seen = replay::interfaces_seen(stats, env);
-    let hint = if env.iface_from_capture && !ci.named() {
+    // Cooked captures' indexes the host configuration named are names too.
+    let named_by_host = ci
+        .ifindexes
+        .iter()
+        .any(|(i, _)| env.host.ifname_of(*i).is_some());
+    let hint = if env.iface_from_capture && !ci.named() && !named_by_host {
         "; the capture names no interface: use --iface NAME"
     } else {
         ""

@@ -605,3 +605,31 @@ COMMIT
     assert_eq!((h[&5], h[&6], h[&7]), (1, 2, 0), "{out}");
     assert_eq!(s["uncertain"], 0, "{out}");
 }
+
+/// A `tcpdump -i any` capture whose interface indexes the host configuration names: the
+/// warning about a rule's unseen interface lists the names, and does not say the capture names
+/// no interface.
+#[test]
+fn cooked_indexes_the_host_configuration_names_are_names() {
+    let rules = rules_file();
+    let rp = rules.path().to_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("host.json");
+    std::fs::write(
+        &cfg,
+        r#"[{"ifindex":2,"ifname":"wan0","addr_info":[{"family":"inet","local":"203.0.113.10","prefixlen":24}]}]"#,
+    )
+    .unwrap();
+    let (code, _, err) = run(&[
+        rp,
+        "--pcap",
+        "pcaps/sll2.pcap",
+        "--host-config",
+        cfg.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(code.is_some(), "{err}");
+    assert!(err.contains("(interfaces seen: wan0)"), "{err}");
+    assert!(!err.contains("names no interface"), "{err}");
+}

@@ -119,6 +119,8 @@ pub struct IfLink {
     /// Flags MASTER and NOARP together: a VRF (`vrf_setup`), whose ports stay the input
     /// device of the packets they receive.
     pub vrf: bool,
+    /// Its link-layer address (`address`).
+    pub mac: Option<[u8; 6]>,
 }
 
 /// What the kernel makes of an 802.1Q-tagged frame received on a device
@@ -599,6 +601,10 @@ impl HostConfig {
                 // `ip -d` prints details for every device (`promiscuity` among them).
                 detailed: info.is_some() || it.get("promiscuity").is_some(),
                 vrf: has_flag("MASTER") && has_flag("NOARP"),
+                mac: it
+                    .get("address")
+                    .and_then(|m| m.as_str())
+                    .and_then(parse_mac),
             };
             self.links.retain(|l| l.dev != dev);
             self.links.push(link);
@@ -886,6 +892,30 @@ impl HostConfig {
             .any(|l| l.master.is_some() && self.ip_master(&l.dev).is_some())
     }
 
+    /// The device on `dev` that owns link address `mac` when it is not `dev`'s own: a macvlan
+    /// (`macvlan_handle_frame` hands a unicast frame for its address to it, and it sends
+    /// through `dev` with that address as source). A VLAN device shares its parent's address,
+    /// and is not one.
+    pub fn macvlan_of(&self, dev: &str, mac: [u8; 6]) -> Option<&str> {
+        let own = self.links.iter().find(|l| l.dev == dev).and_then(|l| l.mac);
+        if own == Some(mac) || mac[0] & 1 == 1 {
+            return None;
+        }
+        self.links
+            .iter()
+            .find(|l| l.link.as_deref() == Some(dev) && l.mac == Some(mac))
+            .map(|l| l.dev.as_str())
+    }
+
+    /// Whether devices with link addresses of their own sit on `dev` (macvlans): a frame
+    /// on `dev` addressed to none of `dev`'s may be theirs.
+    pub fn has_macvlans(&self, dev: &str) -> bool {
+        let own = self.links.iter().find(|l| l.dev == dev).and_then(|l| l.mac);
+        self.links
+            .iter()
+            .any(|l| l.link.as_deref() == Some(dev) && l.mac.is_some() && l.mac != own)
+    }
+
     /// Where a frame received on `dev` with the VLAN id `vid` (not 0) goes.
     pub fn vlan_rx(&self, dev: &str, vid: u16) -> VlanRx<'_> {
         if !self.links_known {
@@ -1043,6 +1073,24 @@ mod tests {
         assert_eq!(p.vlan_rx("eth0", 100), VlanRx::Unknown);
         assert_eq!(p.vlan_rx("eth1", 100), VlanRx::NoDevice);
         assert_eq!(HostConfig::default().vlan_rx("eth0", 100), VlanRx::Unknown);
+    }
+
+    /// A macvlan has a link address of its own on its parent; a VLAN device shares its
+    /// parent's. Frames to a group address belong to no one device.
+    #[test]
+    fn a_macvlan_is_known_by_its_link_address() {
+        let addr = r#"[{"ifname":"eth0","address":"02:00:00:00:00:01","addr_info":[]},
+          {"ifname":"mv0","link":"eth0","address":"02:00:00:00:00:11"},
+          {"ifname":"eth0.7","link":"eth0","address":"02:00:00:00:00:01"}]"#;
+        let mut h = HostConfig::default();
+        h.load_json("host.json", addr).unwrap();
+        let mac = |s: &str| parse_mac(s).unwrap();
+        assert_eq!(h.macvlan_of("eth0", mac("02:00:00:00:00:11")), Some("mv0"));
+        assert_eq!(h.macvlan_of("eth0", mac("02:00:00:00:00:01")), None);
+        assert_eq!(h.macvlan_of("eth0", mac("ff:ff:ff:ff:ff:ff")), None);
+        assert_eq!(h.macvlan_of("mv0", mac("02:00:00:00:00:11")), None);
+        assert!(h.has_macvlans("eth0"));
+        assert!(!h.has_macvlans("mv0"));
     }
 
     #[test]

@@ -86,6 +86,10 @@
 //! * `reject-checksums`: REJECT answers only a packet whose transport checksum verifies, for
 //!   every protocol but a few (an echo request with a bad one gets no error; protocol 253's
 //!   empty or all-zero payload verifies, a payload summing to anything else does not);
+//! * `macvlan-host` (`parent.args`: captured on the parent h0 alone, `any.args`: `-i any`):
+//!   a macvlan mv0 on h0 with an address of its own: frames to or from mv0's link address
+//!   are mv0's (`macvlan_handle_frame`; out, `macvlan_start_xmit` sends through h0), judged on
+//!   mv0 in a capture of h0, and h0's copy is not judged again when the capture shows mv0;
 //! * `vlan-no-device`: 802.1Q- and 802.1ad-tagged frames at a host with no VLAN device: a
 //!   frame whose VLAN id is not 0 is `PACKET_OTHERHOST` and dropped before PREROUTING
 //!   (`vlan_do_receive` finds no device); a priority tag (id 0) is cleared and the frame
@@ -337,6 +341,16 @@ fn ipv6_reject_of_a_first_fragment_sends_nothing() {
 #[test]
 fn reject_answers_only_good_checksums() {
     replay("reject-checksums");
+}
+
+#[test]
+fn macvlan_parent_capture() {
+    replay_case("macvlan-host", "parent.args");
+}
+
+#[test]
+fn macvlan_any_capture() {
+    replay_case("macvlan-host", "any.args");
 }
 
 #[test]

@@ -225,10 +225,23 @@ impl SimEnv {
         if self.host.links.is_empty() {
             return captured;
         }
+        if let Some(l) = self.macvlan_of(pkt, captured) {
+            return l;
+        }
         match self.host.ip_master(captured) {
             Some(m) if !self.host.captured.shows(m) => m,
             _ => captured,
         }
+    }
+
+    /// The macvlan on `captured` a frame belongs to (to or from its link address), when the
+    /// capture does not show that device itself.
+    fn macvlan_of<'a>(&'a self, pkt: &Packet, captured: &str) -> Option<&'a str> {
+        let l = [pkt.link.dst_mac, pkt.link.src_mac]
+            .into_iter()
+            .flatten()
+            .find_map(|m| self.host.macvlan_of(captured, m))?;
+        (!self.host.captured.shows(l)).then_some(l)
     }
 
     /// The device `pkt` was captured on: its capture interface's name, else [`Self::iface`].
@@ -252,7 +265,25 @@ impl SimEnv {
         if self.host.links.is_empty() {
             return None;
         }
-        let m = self.host.ip_master(self.captured_on(pkt))?;
+        let captured = self.captured_on(pkt);
+        // A macvlan's frame on its parent: the macvlan's own copy is in the capture.
+        let macvlan = [pkt.link.dst_mac, pkt.link.src_mac]
+            .into_iter()
+            .flatten()
+            .find_map(|m| self.host.macvlan_of(captured, m));
+        let unaddressed = pkt.link.pkt_type == crate::packet::PktType::OtherHost
+            && pkt.link.dst_mac.is_none()
+            && self.host.has_macvlans(captured);
+        if macvlan.is_some_and(|l| self.host.captured.shows(l))
+            || unaddressed && self.host.captured == crate::host::CapturedDevices::All
+        {
+            return Some(
+                "the copy a macvlan's parent device's capture holds: IP sees the frame on the \
+                 macvlan whose link address it carries, whose copy the capture also holds \
+                 (judged there)",
+            );
+        }
+        let m = self.host.ip_master(captured)?;
         self.host.captured.shows(m).then_some(
             "the copy a bridge or bond port's capture holds: IP sees the frame once, on the \
              port's master, whose copy the capture also holds (judged there), or not at all \

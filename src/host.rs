@@ -885,6 +885,13 @@ impl HostConfig {
         cur
     }
 
+    /// Whether some interface is a port of `master`, which IP sees its frames on.
+    pub fn has_port_of(&self, master: &str) -> bool {
+        self.links
+            .iter()
+            .any(|l| l.master.is_some() && self.ip_master(&l.dev) == Some(master))
+    }
+
     /// Whether some interface is a port of a master device IP sees its frames on.
     pub fn has_ports(&self) -> bool {
         self.links

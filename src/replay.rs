@@ -87,6 +87,10 @@ pub struct ReplayStats {
     /// Outbound TCP frames that look like the 2nd, 3rd... segment of a GSO super-packet cut
     /// after OUTPUT (see `GsoTrains`): the kernel's OUTPUT counters count each train once.
     pub gso_continuations: u64,
+    /// Frames of a bridge the copies table forgot within their second (more than 65,536
+    /// frames a second): a later copy of theirs was judged again.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub bridge_copies_forgotten: u64,
     /// The capture could not be read to its end (a corrupt record): what and where.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) capture_error: Option<String>,
@@ -620,6 +624,90 @@ impl GsoTrains {
     }
 }
 
+/// The copies one frame leaves in a capture of a bridge (or bond) and its ports (`tcpdump -i
+/// any`, a pcapng naming both): received from a port, it is on the port, then on the bridge
+/// after `br_pass_frame_up` (with `br_netfilter`, after the bridge's PREROUTING: a reply
+/// already un-SNATed, a DNAT applied); sent, on the bridge (`br_dev_xmit`), then on the port;
+/// forwarded between two ports, on both. The first copy is what the kernel's first hook saw;
+/// it is judged (on the bridge: [`SimEnv::iface_of`]) and the later ones are recognised by
+/// what no translation in PREROUTING or the bridge changes — the source address, the
+/// protocol, the length, the transport header but its checksum and destination port, the
+/// payload — within a second, on another device of the same bridge.
+#[derive(Debug, Clone, Default)]
+struct BridgeCopies {
+    /// By the copy's key: (the bridge, the device it was seen on, its frame, when (ns)).
+    seen: foldhash::HashMap<u64, (u32, u32, u64, u64)>,
+    /// Keys in the order they were seen, with their time, to forget those older than a second.
+    order: std::collections::VecDeque<(u64, u64)>,
+}
+
+impl BridgeCopies {
+    /// Keys followed at most (a second of a busy bridge); beyond, the oldest are forgotten
+    /// and a later copy of theirs is judged again (`stats.bridge_copies_forgotten`).
+    const CAP: usize = 65_536;
+
+    /// `Some(frame)` when `pkt`, seen on `dev` of bridge `group` at `ns`, is a later copy of
+    /// that frame; otherwise remembers it.
+    fn copy_of(&mut self, pkt: &Packet, group: u32, dev: u32, ns: u64) -> (Option<u64>, bool) {
+        use std::hash::{BuildHasher, Hash, Hasher};
+        while let Some(&(k, t)) = self.order.front() {
+            if ns.saturating_sub(t) < 1_000_000_000 {
+                break;
+            }
+            self.order.pop_front();
+            if self.seen.get(&k).is_some_and(|e| e.3 == t) {
+                self.seen.remove(&k);
+            }
+        }
+        let mut h = foldhash::fast::FixedState::with_seed(0xb41d).build_hasher();
+        group.hash(&mut h);
+        pkt.src.hash(&mut h);
+        pkt.proto.hash(&mut h);
+        pkt.ip_len.hash(&mut h);
+        let l4 = pkt.data.get(pkt.ip_hdr_len as usize..).unwrap_or(&[]);
+        match &pkt.l4 {
+            // Source port, sequence, acknowledgment, offset, flags, window; then the payload.
+            crate::packet::L4::Tcp(_) => {
+                l4.get(..2).hash(&mut h);
+                l4.get(4..16).hash(&mut h);
+                l4.get(20..).hash(&mut h);
+            }
+            crate::packet::L4::Udp(_) => {
+                l4.get(..2).hash(&mut h);
+                l4.get(4..6).hash(&mut h);
+                l4.get(8..).hash(&mut h);
+            }
+            // Type and code, then past the checksum (an echo's identifier may be NATed:
+            // rare enough, and then the copy is judged again).
+            _ => {
+                l4.get(..2).hash(&mut h);
+                l4.get(4..).hash(&mut h);
+            }
+        }
+        if pkt.family == crate::packet::Family::V4 {
+            pkt.data.get(4..6).hash(&mut h);
+        }
+        let key = h.finish();
+        if let Some(&(g, d, frame, t)) = self.seen.get(&key) {
+            if g == group && d != dev && ns.saturating_sub(t) < 1_000_000_000 {
+                return (Some(frame), false);
+            }
+        }
+        let mut forgot = false;
+        if self.order.len() >= Self::CAP {
+            if let Some((k, t)) = self.order.pop_front() {
+                if self.seen.get(&k).is_some_and(|e| e.3 == t) {
+                    self.seen.remove(&k);
+                    forgot = true;
+                }
+            }
+        }
+        self.seen.insert(key, (group, dev, pkt.frame, ns));
+        self.order.push_back((key, ns));
+        (None, forgot)
+    }
+}
+
 /// The per-packet replay step shared by [`replay`] and the kernel comparison: defragmentation
 /// in front of the engine when conntrack is active, then the engine. A clone is a fork: the
 /// same state, to run a packet another way (see [`Replayer::enable_alternatives`]).
@@ -635,6 +723,7 @@ pub struct Replayer<'r> {
     first_fragment_skb: HashMap<(IpAddr, IpAddr, u32, u8), Skb>,
     checksums: ChecksumMode,
     gso: GsoTrains,
+    bridge_copies: BridgeCopies,
     pub stats: ReplayStats,
     /// Checkpoint and log for alternatives, when enabled.
     forks: Option<Box<Forks<'r>>>,
@@ -650,6 +739,7 @@ impl Clone for Replayer<'_> {
             first_fragment_skb: self.first_fragment_skb.clone(),
             checksums: self.checksums,
             gso: self.gso.clone(),
+            bridge_copies: self.bridge_copies.clone(),
             stats: self.stats.clone(),
             forks: None,
         }
@@ -877,6 +967,7 @@ impl<'r> Replayer<'r> {
             first_fragment_skb: HashMap::default(),
             checksums,
             gso: GsoTrains::default(),
+            bridge_copies: BridgeCopies::default(),
             stats: ReplayStats::default(),
             forks: None,
         };
@@ -1090,6 +1181,19 @@ impl<'r> Replayer<'r> {
                 pkt.anomalies.has(crate::packet::Anomalies::L4_CSUM_PARTIAL) as u64;
         }
         let frame = pkt.frame;
+        if let Some(copied) = (!self.engine.env.host.links.is_empty())
+            .then(|| self.bridge_copy(pkt, now))
+            .flatten()
+        {
+            let o = Outcome::unjudged(
+                frame,
+                format!(
+                    "a later copy of frame {copied} on another device of its bridge (a port's \
+                     or the bridge's own capture): judged there (the kernel's hooks see it once)"
+                ),
+            );
+            return sink(Item::Packet(pkt, &o));
+        }
         if self.local_defrag.is_some()
             && pkt.frag.is_fragment()
             && pkt.kernel_drop_reason().is_none()
@@ -1200,6 +1304,36 @@ impl<'r> Replayer<'r> {
             self.stats.gso_continuations += 1;
         }
         sink(Item::Packet(pkt, &o));
+    }
+
+    /// The frame `pkt` is a later copy of, when the capture shows a bridge (or bond) and its
+    /// ports and `pkt` was seen on one of them (see [`BridgeCopies`]).
+    #[inline(never)]
+    fn bridge_copy(&mut self, pkt: &Packet, now: Option<Clock>) -> Option<u64> {
+        let env = &self.engine.env;
+        if env.host.captured == crate::host::CapturedDevices::One {
+            return None;
+        }
+        let dev = env.captured_on(pkt);
+        let group = env.host.ip_master(dev).unwrap_or(dev);
+        if !env.host.has_port_of(group) {
+            return None;
+        }
+        let index = |n: &str| {
+            env.host
+                .links
+                .iter()
+                .position(|l| l.dev == n)
+                .unwrap_or(usize::MAX) as u32
+        };
+        let (g, d) = (index(group), index(dev));
+        let ns = match now {
+            Some(c) => c.ns,
+            None => pkt.ts.0,
+        };
+        let (copied, forgot) = self.bridge_copies.copy_of(pkt, g, d, ns);
+        self.stats.bridge_copies_forgotten += forgot as u64;
+        copied
     }
 
     /// Load `rs` from the next packet on, keeping conntrack and the named match state

@@ -633,3 +633,75 @@ fn cooked_indexes_the_host_configuration_names_are_names() {
     assert!(err.contains("(interfaces seen: wan0)"), "{err}");
     assert!(!err.contains("names no interface"), "{err}");
 }
+
+/// The host sends a datagram the capture shows leaving by eth1 although `--host-config`'s
+/// routes (the main table) send it out of eth0: a policy route (`ip rule`), which OUTPUT's
+/// `-o` saw too, as POSTROUTING's did (kernel-checked in the recorded lab `policy-route`). With
+/// a ruleset that sets no mark, certain; with one whose mangle OUTPUT could have set the mark
+/// that rerouted it (after OUTPUT, which then saw eth0), uncertain unless the packet's mark
+/// changed there.
+#[test]
+fn a_packet_leaving_by_another_route_was_routed_by_a_policy_rule() {
+    use fwcheck::packet::build::{build, L4Spec, PacketSpec};
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    const R: &str = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT DROP [0:0]\n\
+-A OUTPUT -o eth1 -j ACCEPT\nCOMMIT\n";
+    let marks = format!(
+        "*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n\
+:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n\
+-A OUTPUT -p tcp --dport 443 -j MARK --set-mark 2\nCOMMIT\n{R}"
+    );
+    let cfg = write(
+        "host.json",
+        r#"{"addr": [{"ifindex":2,"ifname":"eth0","addr_info":[{"family":"inet","local":"192.0.2.1","prefixlen":24}]},
+                     {"ifindex":3,"ifname":"eth1","addr_info":[{"family":"inet","local":"203.0.113.1","prefixlen":24}]}],
+            "route": [{"dst":"default","gateway":"192.0.2.254","dev":"eth0"}]}"#,
+    );
+    let spec = PacketSpec::new(
+        "192.0.2.1".parse().unwrap(),
+        "198.51.100.4".parse().unwrap(),
+        L4Spec::Udp {
+            sport: 40000,
+            dport: 53,
+        },
+    );
+    let p = build(
+        &spec,
+        1,
+        fwcheck::packet::Timestamp(1_000_000),
+        fwcheck::packet::LinkInfo::default(),
+    );
+    let cap = dir.path().join("c.pcapng");
+    std::fs::write(&cap, ng(&[("eth0", 1), ("eth1", 1)], &[p], |_| 1)).unwrap();
+    let cap = cap.to_str().unwrap();
+    let verdict = |rules: &str| {
+        let rp = write("r.rules.v4", rules);
+        let (code, out, err) = run(&[
+            &rp,
+            "--pcap",
+            cap,
+            "--host-config",
+            &cfg,
+            "--format",
+            "json",
+        ]);
+        assert!(code.is_some(), "{err}");
+        let line = out
+            .lines()
+            .find(|l| l.contains("\"type\":\"packet\""))
+            .expect("packet")
+            .to_string();
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        (
+            v["verdict"].as_str().unwrap().to_string(),
+            v["certain"].as_bool().unwrap(),
+        )
+    };
+    assert_eq!(verdict(R), ("ACCEPT".to_string(), true));
+    assert_eq!(verdict(&marks), ("DROP".to_string(), false));
+}

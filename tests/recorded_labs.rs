@@ -90,6 +90,10 @@
 //!   a macvlan mv0 on h0 with an address of its own: frames to or from mv0's link address
 //!   are mv0's (`macvlan_handle_frame`; out, `macvlan_start_xmit` sends through h0), judged on
 //!   mv0 in a capture of h0, and h0's copy is not judged again when the capture shows mv0;
+//! * `mark-route`: routing by firewall mark (`ip rule fwmark 2 table 100`): mangle OUTPUT
+//!   marks a connection, which the kernel reroutes out of h1 after OUTPUT
+//!   (`ip_route_me_harder`): OUTPUT's `-o` saw the main table's h0, POSTROUTING's the h1 the
+//!   capture shows it leaving by (fwcheck had h0 in both);
 //! * `vlan-no-device`: 802.1Q- and 802.1ad-tagged frames at a host with no VLAN device: a
 //!   frame whose VLAN id is not 0 is `PACKET_OTHERHOST` and dropped before PREROUTING
 //!   (`vlan_do_receive` finds no device); a priority tag (id 0) is cleared and the frame
@@ -354,6 +358,11 @@ fn macvlan_any_capture() {
 }
 
 #[test]
+fn mark_route() {
+    replay("mark-route");
+}
+
+#[test]
 fn vlan_no_device() {
     replay_case("vlan-no-device", "args");
 }
@@ -390,6 +399,34 @@ fn snat_random_ports() {
         .filter(|p| p["certain"] == true && p["verdict"] == "ACCEPT")
         .count();
     assert!(accepted > 0);
+}
+
+/// Policy routing: a connection marked in mangle OUTPUT and rerouted out of h1 by `ip rule
+/// fwmark` (and MASQUERADEd there), and one routed out of h1 by `ip rule to 198.51.100.4`,
+/// while `--host-config`'s main table sends both out of h0. Nothing was dropped (every
+/// connection worked); fwcheck, which cannot tell which rule routed the second connection when
+/// the ruleset also sets marks, must call none of its packets a certain DROP (before, the
+/// whole connection was: OUTPUT's `-o` taken from the main table).
+#[test]
+fn policy_route() {
+    let (fw, kernel) = run_case("policy-route", "args");
+    // Both filter policies drop; neither counted a packet.
+    let dropped: u64 = kernel
+        .iter()
+        .filter(|(k, _)| k.0 == "filter" && k.2 == Slot::Policy)
+        .map(|(_, c)| c.packets)
+        .sum();
+    assert_eq!(dropped, 0, "{kernel:?}");
+    let wrong: Vec<_> = fw
+        .packets
+        .iter()
+        .filter(|p| p["certain"] == true && p["verdict"] == "DROP")
+        .collect();
+    assert!(wrong.is_empty(), "{wrong:#?}");
+    assert!(fw
+        .packets
+        .iter()
+        .any(|p| p["certain"] == true && p["verdict"] == "ACCEPT"));
 }
 
 /// hashlimit's bucket is refilled by whole jiffies (`rateinfo_recalc`), and where the kernel's

@@ -762,6 +762,51 @@ impl<'r> Engine<'r> {
     /// its new value, while the rules before it read the old one, which the capture does not
     /// keep. `Some(why)` when such a rule may have made `pkt` (its protocol fits and the
     /// value it sets is the packet's) and a match of the ruleset reads that header.
+    /// The capture names the device `pkt` was captured on (a pcapng `if_name`, a cooked
+    /// capture's index the host configuration names), not `--iface` or the default.
+    fn names_its_device(&self, pkt: &Packet) -> bool {
+        self.env.iface_from_capture
+            && (pkt.link.ifname.is_some()
+                || pkt
+                    .link
+                    .ifindex
+                    .is_some_and(|ix| self.env.host.ifname_of(ix).is_some()))
+    }
+
+    /// For a packet the host sends that the capture shows leaving by another device than the
+    /// route `--host-config` gives (`ip -j route` is the main table): `Some(marks)`, where
+    /// `marks` says whether mangle sets marks (MARK, CONNMARK). The kernel routed it by a
+    /// policy rule (`fib_rules_lookup`: by destination, source, user…), which OUTPUT saw too,
+    /// or, after a mark set in mangle OUTPUT, rerouted it (`ip_route_me_harder`): OUTPUT then
+    /// saw the first route. POSTROUTING saw the device it left by.
+    fn left_by_another_route(&self, pkt: &Packet) -> Option<bool> {
+        if self.env.host.is_empty()
+            || self.env.host.from_capture
+            || self.is_local(pkt.dst)
+            || !self.names_its_device(pkt)
+        {
+            return None;
+        }
+        let dev = self.env.iface_of(pkt);
+        let routed = match self.route_dev(pkt.dst).ok()? {
+            Dev::Named(i) => self.env.host.names.get(i as usize)?.as_str(),
+            _ => return None,
+        };
+        if routed == dev {
+            return None;
+        }
+        use crate::ruleset::model::Action;
+        let marks = self
+            .rs
+            .tables
+            .iter()
+            .filter(|t| t.kind == TableKind::Mangle)
+            .flat_map(|t| &t.chains)
+            .flat_map(|c| &c.rules)
+            .any(|r| matches!(&r.action, Action::Target(t) if matches!(t.name(), "MARK" | "CONNMARK")));
+        Some(marks)
+    }
+
     fn rewritten_on_the_way_out(&self, pkt: &Packet) -> Option<String> {
         use crate::ruleset::model::Action;
         let rs = self.rs;
@@ -1093,11 +1138,21 @@ impl<'r> Engine<'r> {
         // ip_rcv_core / ipv6_rcv: some received packets never reach netfilter.
         let received = matches!(direction, Direction::In | Direction::Forward);
         if received && stage != Stage::FromInput {
-            let why = match self.env.vlan_rx(pkt) {
+            let stacked = !self.env.host.links.is_empty() || pkt.link.vlan.is_some();
+            let why = match stacked.then(|| self.env.vlan_rx(pkt)).flatten() {
                 Some(crate::host::VlanRx::NoDevice) => Some(
                     "802.1Q tag whose VLAN id no VLAN device of the capture's interface carries \
                      (vlan_do_receive finds none: PACKET_OTHERHOST)",
                 ),
+                // A bridge port takes frames for any link address (the bridge passes up
+                // those for its own, forwards the rest): "not addressed to this port" is not
+                // a drop there.
+                _ if stacked
+                    && pkt.link.pkt_type == crate::packet::PktType::OtherHost
+                    && self.env.host.ip_master(self.env.captured_on(pkt)).is_some() =>
+                {
+                    pkt.kernel_drop_reason_past_link()
+                }
                 _ => pkt.kernel_drop_reason(),
             };
             if let Some(why) = why {
@@ -1144,8 +1199,12 @@ impl<'r> Engine<'r> {
                     .to_string()
             });
         }
-        if let Some(crate::host::VlanRx::Unknown | crate::host::VlanRx::NoDevice) =
-            self.env.vlan_rx(pkt)
+        if let Some(crate::host::VlanRx::Unknown | crate::host::VlanRx::NoDevice) = pkt
+            .link
+            .vlan
+            .is_some()
+            .then(|| self.env.vlan_rx(pkt))
+            .flatten()
         {
             // (`NoDevice` here: sent by the host, which then has a VLAN device the
             // configuration does not show.)
@@ -1221,6 +1280,17 @@ impl<'r> Engine<'r> {
         {
             self.answers
                 .forwarded(answers::CopySig::of(&cur, hc.skb.ttl), pkt.frame, clock.ns);
+            // Out by the bridge it came in on: with `br_netfilter` the bridge forwarded it
+            // between two of its ports (`br_nf_pre_routing_finish_bridge`), its TTL whole.
+            let dev = self.env.iface_of(pkt);
+            let (i, o) = (
+                hc.indev.name(dev, &self.env),
+                hc.outdev.name(dev, &self.env),
+            );
+            if i == o && self.env.host.has_port_of(i) {
+                self.answers
+                    .forwarded(answers::CopySig::of(&cur, pkt.ttl), pkt.frame, clock.ns);
+            }
         }
         // What the reply did (OUTPUT's counters, its captured copy) rests on the kernel's ICMP
         // rate limit, whose state was uncertain.
@@ -1402,18 +1472,39 @@ impl<'r> Engine<'r> {
                 }
             }
             Direction::Out | Direction::Local => {
+                // Captured leaving by another device than the main table's route: without
+                // marks set on the way out, a policy route OUTPUT saw too; with them, taken as
+                // the reroute a mark causes after OUTPUT, which saw the first route.
+                let left_by = self.left_by_another_route(pkt);
                 hc.outdev = if self.is_local(pkt.dst) {
                     Dev::Lo
+                } else if left_by == Some(false) {
+                    Dev::Iface
                 } else {
                     self.route_dev(pkt.dst).unwrap_or(Dev::Iface)
                 };
-                if let Some(end) = self.hook(Hook::Output, pkt, hc, out) {
+                let mark_before = hc.skb.mark;
+                let end = self.hook(Hook::Output, pkt, hc, out);
+                if left_by == Some(true) && hc.skb.mark == mark_before {
+                    hc.note_uncertain(DoubtSource::Any, || {
+                        format!(
+                            "captured leaving by {}, not by the route --host-config gives, and \
+                             OUTPUT set no mark that would reroute it: a policy route (`ip \
+                             rule`), which OUTPUT's -o saw too",
+                            self.env.iface_of(pkt)
+                        )
+                    });
+                }
+                if let Some(end) = end {
                     return Some(end);
                 }
-                // Rerouted after OUTPUT (a DNAT or mark may have changed the destination).
+                // Rerouted after OUTPUT (a DNAT or mark may have changed the destination);
+                // the interface the capture shows it leaving by is where POSTROUTING saw it.
                 let local = self.is_local(pkt.dst);
                 hc.outdev = if local {
                     Dev::Lo
+                } else if self.names_its_device(pkt) {
+                    Dev::Iface
                 } else {
                     self.route_dev(pkt.dst).unwrap_or(Dev::Iface)
                 };

@@ -209,14 +209,23 @@ impl SimEnv {
     /// The name of the interface `pkt` came in on (inbound, forwarded) or goes out on
     /// (outbound): its capture interface's name, else [`Self::iface`].
     ///
-    /// A frame captured on a bridge's or bond's port reaches IP on the master
-    /// ([`HostConfig::ip_master`](crate::host::HostConfig::ip_master)): that is its device,
-    /// when the capture does not show the master (a capture of the port alone; otherwise the
-    /// port's copy is not judged, see [`Self::port_copy`]). A frame with an 802.1Q tag is the
-    /// VLAN device's ([`Self::vlan_rx`]).
+    /// A frame captured on a bridge's or bond's port reaches the hooks on the master
+    /// ([`HostConfig::ip_master`](crate::host::HostConfig::ip_master)): that is its device
+    /// (in a capture of the port and the master, the replay judges the first copy only:
+    /// `replay::BridgeCopies`). A frame to or from a macvlan's link address is the
+    /// macvlan's; a frame with an 802.1Q tag is the VLAN device's ([`Self::vlan_rx`]).
     #[inline]
     pub fn iface_of<'a>(&'a self, pkt: &'a Packet) -> &'a str {
         let captured = self.captured_on(pkt);
+        if self.host.links.is_empty() && pkt.link.vlan.is_none() {
+            return captured;
+        }
+        self.iface_beyond(pkt, captured)
+    }
+
+    /// [`Self::iface_of`] for a tagged frame or a host whose devices stack.
+    #[inline(never)]
+    fn iface_beyond<'a>(&'a self, pkt: &'a Packet, captured: &'a str) -> &'a str {
         if let Some(v) = pkt.link.vlan.filter(|&v| v != 0) {
             if let crate::host::VlanRx::Device(d) = self.host.vlan_rx(captured, v) {
                 return d;
@@ -228,10 +237,7 @@ impl SimEnv {
         if let Some(l) = self.macvlan_of(pkt, captured) {
             return l;
         }
-        match self.host.ip_master(captured) {
-            Some(m) if !self.host.captured.shows(m) => m,
-            _ => captured,
-        }
+        self.host.ip_master(captured).unwrap_or(captured)
     }
 
     /// The macvlan on `captured` a frame belongs to (to or from its link address), when the
@@ -257,14 +263,18 @@ impl SimEnv {
         }
     }
 
-    /// Why `pkt` is not judged where it was captured: a copy on a port of a bridge or bond
-    /// whose own copy the capture also holds (IP sees the frame once, on the master:
-    /// `br_pass_frame_up`, `br_dev_xmit` then the port's transmit; a frame the bridge forwards
-    /// between its ports never reaches IP).
+    /// Why `pkt` is not judged where it was captured: a macvlan's frame on its parent, whose
+    /// copy on the macvlan the capture also holds.
+    #[inline]
     pub fn port_copy(&self, pkt: &Packet) -> Option<&'static str> {
         if self.host.links.is_empty() {
             return None;
         }
+        self.macvlan_copy(pkt)
+    }
+
+    #[inline(never)]
+    fn macvlan_copy(&self, pkt: &Packet) -> Option<&'static str> {
         let captured = self.captured_on(pkt);
         // A macvlan's frame on its parent: the macvlan's own copy is in the capture.
         let macvlan = [pkt.link.dst_mac, pkt.link.src_mac]
@@ -283,13 +293,7 @@ impl SimEnv {
                  (judged there)",
             );
         }
-        let m = self.host.ip_master(captured)?;
-        self.host.captured.shows(m).then_some(
-            "the copy a bridge or bond port's capture holds: IP sees the frame once, on the \
-             port's master, whose copy the capture also holds (judged there), or not at all \
-             when the bridge forwards it between its ports (br_netfilter's FORWARD pass is not \
-             modelled)",
-        )
+        None
     }
 
     /// Where a frame with an 802.1Q tag other than 0 goes (`vlan_do_receive`): the VLAN

@@ -499,6 +499,11 @@ impl Packet {
         if self.link.pkt_type == PktType::OtherHost {
             return Some("frame not addressed to this host (PACKET_OTHERHOST)");
         }
+        self.kernel_drop_reason_past_link()
+    }
+
+    /// [`Packet::kernel_drop_reason`] but for the link layer's "not addressed to this host".
+    pub(crate) fn kernel_drop_reason_past_link(&self) -> Option<&'static str> {
         if self.family == Family::V4 && !self.ip_checksum_ok {
             return Some("bad IP header checksum");
         }

@@ -16,6 +16,6 @@ traffic() {
   sleep 0.3
 }
 source ../lib/ifaces/run.sh
-python3 ../lib/ifaces/mergepcapng.py h0.pcapng h0=h0.pcap
+python3 ../lib/mergepcapng.py h0.pcapng h0=h0.pcap
 check port h0.pcapng --host-config host.json
 check any any.pcap --host-config host.json

@@ -6,7 +6,7 @@ cd "$(dirname "$0")"
 BRIDGE=1
 CAPS="any.pcap:any h1.pcap:h1 br0.pcap:br0 h2.pcap:h2"
 SRV_H="t:80"; SRV_P="t:8080 u:6000"
-PRE='nsx $H sysctl -qw net.ipv4.ip_forward=1; ip -n $P addr flush dev p0; ip -n $V route add default via 192.0.2.1; nsx $V python3 ../lib/ifaces/serve.py t:8080 & SRV3=$!'
+PRE='nsx $H sysctl -qw net.ipv4.ip_forward=1; ip -n $P addr flush dev p0; ip -n $V route add default via 192.0.2.1; nsx $V python3 ../lib/serve.py t:8080 & SRV3=$!'
 traffic() {
   nsx $V python3 ../lib/ifaces/tcpc.py 198.51.100.2 8080 2
   nsx $V ping -c 2 -i 0.2 198.51.100.2
@@ -18,6 +18,6 @@ traffic() {
 }
 source ../lib/ifaces/run.sh
 kill $SRV3 2>/dev/null
-python3 ../lib/ifaces/mergepcapng.py h1br0.pcapng h1=h1.pcap br0=br0.pcap
+python3 ../lib/mergepcapng.py h1br0.pcapng h1=h1.pcap br0=br0.pcap
 check any any.pcap --host-config host.json --router
 check h1br0 h1br0.pcapng --host-config host.json --router

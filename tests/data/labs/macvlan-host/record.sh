@@ -18,8 +18,8 @@ traffic() {
   sleep 0.3
 }
 source ../lib/ifaces/run.sh
-python3 ../lib/ifaces/mergepcapng.py h0.pcapng h0=h0.pcap
-python3 ../lib/ifaces/mergepcapng.py mv0.pcapng mv0=mv0.pcap
+python3 ../lib/mergepcapng.py h0.pcapng h0=h0.pcap
+python3 ../lib/mergepcapng.py mv0.pcapng mv0=mv0.pcap
 check h0 h0.pcapng --host-config host.json
 check mv0 mv0.pcapng --host-config host.json
 check any any.pcap --host-config host.json

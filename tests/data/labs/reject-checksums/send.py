@@ -4,7 +4,7 @@ nf_ip_checksum): an echo request with a good and a bad checksum, protocol 253 wi
 payload that does not sum to zero, UDP with a bad checksum and with checksum 0, a TCP SYN with a good and a bad
 checksum. 0.1 s apart; fewer than the per-peer ICMP burst (6) of errors."""
 import sys, struct, socket
-sys.path.insert(0, __file__.rsplit('/', 1)[0] + '/../lib/scan')
+sys.path.insert(0, __file__.rsplit('/', 1)[0] + '/../lib')
 from craft import *
 ifc, dmac, src, dst = sys.argv[1:5]
 sa, da = socket.inet_aton(src), socket.inet_aton(dst)

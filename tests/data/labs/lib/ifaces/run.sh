@@ -3,8 +3,8 @@ D=$(pwd)
 source $D/../lib/ifaces/lib.sh; source $D/../lib/ifaces/topo.sh
 host_up
 [ -n "$PRE" ] && eval "$PRE"
-nsx $H python3 $D/../lib/ifaces/serve.py ${SRV_H:-u:5000 t:80} & SRV1=$!
-[ -n "$SRV_P" ] && { nsx $P python3 $D/../lib/ifaces/serve.py $SRV_P & SRV2=$!; }
+nsx $H python3 $D/../lib/serve.py ${SRV_H:-u:5000 t:80} & SRV1=$!
+[ -n "$SRV_P" ] && { nsx $P python3 $D/../lib/serve.py $SRV_P & SRV2=$!; }
 sleep 0.3
 nsx $H iptables-restore < rules
 TDS=()
@@ -27,6 +27,6 @@ check() {
   local cmd="$FW rules --pcap $pcap --format json --fail-on never $*"
   echo "$cmd" > $name.cmd
   $cmd > $name.json 2> $name.err
-  { echo "== $name: $cmd"; cat $name.err; python3 $D/../lib/ifaces/cmp.py kernel.save $name.json; } > $name.cmp.txt
+  { echo "== $name: $cmd"; cat $name.err; python3 $D/../lib/cmp.py kernel.save $name.json; } > $name.cmp.txt
   grep -E "^fwcheck|RESULT|DIFF" $name.cmp.txt | sed "s/^/[$name] /"
 }

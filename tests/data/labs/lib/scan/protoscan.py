@@ -2,7 +2,7 @@
 """protoscan.py IFACE DMAC SRC DST FROM TO [GAP]: nmap -sO style IP protocol scan: one datagram per protocol number;
 tcp/udp/icmp/sctp/igmp get a minimal header (as nmap sends), every other protocol an empty payload"""
 import sys, struct, socket, time
-sys.path.insert(0, __file__.rsplit('/',1)[0])
+sys.path.insert(0, __file__.rsplit('/',1)[0] + '/..')
 from craft import *
 ifc, dmac, src, dst, a, b = sys.argv[1:7]; gap = float(sys.argv[7]) if len(sys.argv) > 7 else 0.002
 fam = 6 if ':' in src else 4

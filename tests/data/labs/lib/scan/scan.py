@@ -3,7 +3,7 @@
 TOKEN: key=val sets state (gap, ttl, sport, win);  KIND:PORTS sends one probe per port.
 KIND: syn fin null xmas ack synfin udp ;  PORTS: 1-10,22,80   ; sleep:SEC"""
 import sys, time, random
-sys.path.insert(0, __file__.rsplit('/',1)[0])
+sys.path.insert(0, __file__.rsplit('/',1)[0] + '/..')
 from craft import *
 ifc, dmac, src, dst = sys.argv[1:5]
 fam = 6 if ':' in src else 4

@@ -705,3 +705,36 @@ fn a_packet_leaving_by_another_route_was_routed_by_a_policy_rule() {
     assert_eq!(verdict(R), ("ACCEPT".to_string(), true));
     assert_eq!(verdict(&marks), ("DROP".to_string(), false));
 }
+
+/// The interface lockout and expectations run on is the one the hooks see most packets on:
+/// a bridge port's packets are the bridge's.
+#[test]
+fn the_main_interface_of_a_bridge_port_capture_is_the_bridge() {
+    let rules = rules_file();
+    let rp = rules.path().to_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let pkts = sample_packets();
+    let cap = dir.path().join("c.pcapng");
+    std::fs::write(
+        &cap,
+        ng(&[("veth1", 1), ("eth0", 1)], &pkts, |i| (i % 4 == 0) as u32),
+    )
+    .unwrap();
+    let cfg = dir.path().join("host.json");
+    std::fs::write(
+        &cfg,
+        r#"[{"ifname":"br0","addr_info":[{"family":"inet","local":"203.0.113.10","prefixlen":24}]},
+            {"ifname":"veth1","master":"br0","addr_info":[]},
+            {"ifname":"eth0","addr_info":[]}]"#,
+    )
+    .unwrap();
+    let (code, _, err) = run(&[
+        rp,
+        "--pcap",
+        cap.to_str().unwrap(),
+        "--host-config",
+        cfg.to_str().unwrap(),
+    ]);
+    assert!(code.is_some(), "{err}");
+    assert!(err.contains("lockout and expectations use br0"), "{err}");
+}

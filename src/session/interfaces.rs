@@ -54,14 +54,15 @@ pub(crate) fn interface_notices(
                 }
             })
             .collect();
-        // The first of the named interfaces with the most packets.
+        // The first of the named interfaces with the most packets — as the hooks see it: a
+        // bridge's or bond's port stands for its master.
         let best = used
             .iter()
             .filter(|i| i.name.is_some())
             .rev()
             .max_by_key(|i| i.packets)
             .and_then(|i| i.name.as_deref())
-            .map(str::to_string);
+            .map(|n| env.host.ip_master(n).unwrap_or(n).to_string());
         let gate = match (&best, used.len() > 1) {
             (Some(b), true) => format!("; lockout and expectations use {b}"),
             _ => String::new(),

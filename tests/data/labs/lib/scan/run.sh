@@ -17,12 +17,12 @@ python3 $D/../lib/scan/trim.py h0.pcap $T0 $T1; python3 $D/../lib/scan/trim.py h
 python3 $D/../lib/mergepcapng.py capture.pcapng h0=h0.pcap h1=h1.pcap
 host_cfg $H > host.json
 nsx $H conntrack -L > ct.txt 2>/dev/null
-kill $SRV1
+kill $SRV1 2>/dev/null; [ -n "$POST" ] && eval "$POST"
 delns $H $P $M $L
 for CS in unknown empty; do
 CMD="$FW rules --pcap capture.pcapng --host-config host.json --format json --fail-on never --conntrack-start $CS $FWARGS"
 echo "$CMD" > fwcheck-$CS.cmd
-$CMD > fw-$CS.json 2> fw-$CS.err
+eval "$CMD" > fw-$CS.json 2> fw-$CS.err
 echo "== conntrack-start $CS"; python3 $D/../lib/cmp.py kernel.save fw-$CS.json | tee cmp-$CS.txt | grep -E 'DIFF|RESULT|summary|uncertain'
 python3 $D/../lib/scan/pk.py fw-$CS.json > pk-$CS.txt
 done

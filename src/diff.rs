@@ -201,9 +201,8 @@ pub fn diff(
 ) -> Result<DiffReport, CaptureError> {
     let (ro, rn) = (&old.ruleset, &new.ruleset);
     let mut sim = sim;
-    sim.capture_file = matches!(source, Source::Capture(_));
     if let Source::Capture(path) = &source {
-        sim.env.host.captured = crate::packet::ingest::capture::captured_devices(path);
+        sim.for_capture(path);
     }
     let mut a = Replayer::new(ro, sim.clone());
     let mut b = Replayer::new(rn, sim);

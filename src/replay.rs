@@ -87,10 +87,6 @@ pub struct ReplayStats {
     /// Outbound TCP frames that look like the 2nd, 3rd... segment of a GSO super-packet cut
     /// after OUTPUT (see `GsoTrains`): the kernel's OUTPUT counters count each train once.
     pub gso_continuations: u64,
-    /// Frames of a bridge the copies table forgot within their second (more than 65,536
-    /// frames a second): a later copy of theirs was judged again.
-    #[serde(skip_serializing_if = "is_zero")]
-    pub bridge_copies_forgotten: u64,
     /// The capture could not be read to its end (a corrupt record): what and where.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) capture_error: Option<String>,
@@ -639,16 +635,29 @@ struct BridgeCopies {
     seen: foldhash::HashMap<u64, (u32, u32, u64, u64)>,
     /// Keys in the order they were seen, with their time, to forget those older than a second.
     order: std::collections::VecDeque<(u64, u64)>,
+    /// Keys pushed out within their second (past [`Self::CAP`]): a frame matching one may be
+    /// a copy, and is judged uncertain.
+    forgotten: Option<Box<crate::engine::forgotten::Forgotten>>,
+}
+
+/// What [`BridgeCopies::copy_of`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BridgeCopy {
+    /// A later copy of this frame.
+    Of(u64),
+    /// Perhaps a copy of a frame the table pushed out.
+    Maybe,
+    No,
 }
 
 impl BridgeCopies {
-    /// Keys followed at most (a second of a busy bridge); beyond, the oldest are forgotten
-    /// and a later copy of theirs is judged again (`stats.bridge_copies_forgotten`).
+    /// Keys followed at most (a second of a busy bridge); beyond, the oldest are pushed out
+    /// into [`Self::forgotten`].
     const CAP: usize = 65_536;
 
-    /// `Some(frame)` when `pkt`, seen on `dev` of bridge `group` at `ns`, is a later copy of
-    /// that frame; otherwise remembers it.
-    fn copy_of(&mut self, pkt: &Packet, group: u32, dev: u32, ns: u64) -> (Option<u64>, bool) {
+    /// Whether `pkt`, seen on `dev` of bridge `group` at `ns`, is a later copy of a frame;
+    /// otherwise remembers it.
+    fn copy_of(&mut self, pkt: &Packet, group: u32, dev: u32, ns: u64) -> BridgeCopy {
         use std::hash::{BuildHasher, Hash, Hasher};
         while let Some(&(k, t)) = self.order.front() {
             if ns.saturating_sub(t) < 1_000_000_000 {
@@ -690,21 +699,27 @@ impl BridgeCopies {
         let key = h.finish();
         if let Some(&(g, d, frame, t)) = self.seen.get(&key) {
             if g == group && d != dev && ns.saturating_sub(t) < 1_000_000_000 {
-                return (Some(frame), false);
+                return BridgeCopy::Of(frame);
             }
         }
-        let mut forgot = false;
+        let maybe = self.forgotten.as_ref().is_some_and(|f| f.contains(&key));
         if self.order.len() >= Self::CAP {
             if let Some((k, t)) = self.order.pop_front() {
                 if self.seen.get(&k).is_some_and(|e| e.3 == t) {
                     self.seen.remove(&k);
-                    forgot = true;
+                    self.forgotten
+                        .get_or_insert_with(|| Box::new(crate::engine::forgotten::Forgotten::new()))
+                        .insert(&k);
                 }
             }
         }
         self.seen.insert(key, (group, dev, pkt.frame, ns));
         self.order.push_back((key, ns));
-        (None, forgot)
+        if maybe {
+            BridgeCopy::Maybe
+        } else {
+            BridgeCopy::No
+        }
     }
 }
 
@@ -1181,18 +1196,27 @@ impl<'r> Replayer<'r> {
                 pkt.anomalies.has(crate::packet::Anomalies::L4_CSUM_PARTIAL) as u64;
         }
         let frame = pkt.frame;
-        if let Some(copied) = (!self.engine.env.host.links.is_empty())
-            .then(|| self.bridge_copy(pkt, now))
-            .flatten()
-        {
-            let o = Outcome::unjudged(
-                frame,
-                format!(
-                    "a later copy of frame {copied} on another device of its bridge (a port's \
-                     or the bridge's own capture): judged there (the kernel's hooks see it once)"
+        if !self.engine.env.host.links.is_empty() {
+            match self.bridge_copy(pkt, now) {
+                BridgeCopy::Of(copied) => {
+                    let o = Outcome::unjudged(
+                        frame,
+                        format!(
+                            "a later copy of frame {copied} on another device of its bridge (a \
+                             port's or the bridge's own capture): judged there (the kernel's \
+                             hooks see it once)"
+                        ),
+                    );
+                    return sink(Item::Packet(pkt, &o));
+                }
+                BridgeCopy::Maybe => self.engine.doubt_next(
+                    "it may be a later copy, on another device of its bridge, of a frame \
+                     fwcheck no longer holds (more than 65,536 frames on the bridge within a \
+                     second): then the kernel's hooks saw it once, already"
+                        .into(),
                 ),
-            );
-            return sink(Item::Packet(pkt, &o));
+                BridgeCopy::No => {}
+            }
         }
         if self.local_defrag.is_some()
             && pkt.frag.is_fragment()
@@ -1309,15 +1333,15 @@ impl<'r> Replayer<'r> {
     /// The frame `pkt` is a later copy of, when the capture shows a bridge (or bond) and its
     /// ports and `pkt` was seen on one of them (see [`BridgeCopies`]).
     #[inline(never)]
-    fn bridge_copy(&mut self, pkt: &Packet, now: Option<Clock>) -> Option<u64> {
+    fn bridge_copy(&mut self, pkt: &Packet, now: Option<Clock>) -> BridgeCopy {
         let env = &self.engine.env;
         if env.host.captured == crate::host::CapturedDevices::One {
-            return None;
+            return BridgeCopy::No;
         }
         let dev = env.captured_on(pkt);
         let group = env.host.ip_master(dev).unwrap_or(dev);
         if !env.host.has_port_of(group) {
-            return None;
+            return BridgeCopy::No;
         }
         let index = |n: &str| {
             env.host
@@ -1331,9 +1355,7 @@ impl<'r> Replayer<'r> {
             Some(c) => c.ns,
             None => pkt.ts.0,
         };
-        let (copied, forgot) = self.bridge_copies.copy_of(pkt, g, d, ns);
-        self.stats.bridge_copies_forgotten += forgot as u64;
-        copied
+        self.bridge_copies.copy_of(pkt, g, d, ns)
     }
 
     /// Load `rs` from the next packet on, keeping conntrack and the named match state
@@ -1482,9 +1504,8 @@ pub(crate) fn replay_families<'r>(
     mut sink: impl FnMut(Item<'_>),
 ) -> Result<FamilyReplays<'r>, CaptureError> {
     let mut opts = opts;
-    opts.capture_file = matches!(source, Source::Capture(_));
     if let Source::Capture(path) = &source {
-        opts.env.host.captured = crate::packet::ingest::capture::captured_devices(path);
+        opts.for_capture(path);
     }
     let mut f = Families::new(rs, other, opts);
     let mut point = reload.map(|(new, at)| (new, ReloadPoint::new(at), false));
@@ -1671,4 +1692,46 @@ pub fn replay_file(
         }
     })?;
     Ok(v)
+}
+
+#[cfg(test)]
+mod bridge_copies_tests {
+    use super::*;
+
+    fn frame(n: u64, len: u32) -> Packet {
+        Packet {
+            frame: n,
+            ip_len: len,
+            ..Packet::default()
+        }
+    }
+
+    /// A copy on another device of the bridge is recognised; on the same device it is a new
+    /// frame. Past the table's bound, a copy of a frame it pushed out is a maybe, never a
+    /// certain "not a copy".
+    #[test]
+    fn copies_are_recognised_and_pushed_out_ones_are_in_doubt() {
+        let mut b = BridgeCopies::default();
+        assert_eq!(b.copy_of(&frame(1, 60), 0, 1, 0), BridgeCopy::No);
+        assert_eq!(b.copy_of(&frame(2, 60), 0, 2, 10), BridgeCopy::Of(1));
+        assert_eq!(b.copy_of(&frame(3, 61), 0, 1, 20), BridgeCopy::No);
+        assert_eq!(b.copy_of(&frame(4, 61), 0, 1, 30), BridgeCopy::No);
+        // A second later it is forgotten: a new frame.
+        assert_eq!(
+            b.copy_of(&frame(5, 60), 0, 2, 2_000_000_000),
+            BridgeCopy::No
+        );
+        let mut b = BridgeCopies::default();
+        for i in 0..=BridgeCopies::CAP as u32 {
+            assert_eq!(
+                b.copy_of(&frame(i as u64, 100 + i), 0, 1, i as u64),
+                BridgeCopy::No
+            );
+        }
+        assert_eq!(b.copy_of(&frame(9, 100), 0, 2, 70_000), BridgeCopy::Maybe);
+        assert_eq!(
+            b.copy_of(&frame(9, 101 + BridgeCopies::CAP as u32 / 2), 0, 2, 70_001),
+            BridgeCopy::Of(1 + BridgeCopies::CAP as u64 / 2)
+        );
+    }
 }

@@ -119,8 +119,7 @@ fn trace_frame_from(
     shadow_of: Option<u64>,
 ) -> Result<(Vec<TracedPacket>, Option<u64>), TraceError> {
     opts.trace = false;
-    opts.capture_file = true;
-    opts.env.host.captured = crate::packet::ingest::capture::captured_devices(path);
+    opts.for_capture(path);
     let mut r = Replayer::new(rs, opts);
     let mut rules = RuleInfos::new(rs);
     let mut reader = DecodeAhead::open(path)?;

@@ -8,7 +8,7 @@
 mod answers;
 mod classify;
 pub mod describe;
-mod forgotten;
+pub(crate) mod forgotten;
 pub(crate) mod icmp_limit;
 mod nat;
 pub mod outcome;
@@ -90,6 +90,16 @@ impl Default for SimOptions {
             alternatives: 0,
             capture_file: false,
         }
+    }
+}
+
+impl SimOptions {
+    /// Options for replaying capture file `path`: its packets may belong to connections older
+    /// than it (`capture_file`), and which devices it shows decides which of a bridge's copies
+    /// are judged (`HostConfig::captured`).
+    pub(crate) fn for_capture(&mut self, path: &std::path::Path) {
+        self.capture_file = true;
+        self.env.host.captured = crate::packet::ingest::capture::captured_devices(path);
     }
 }
 
@@ -265,6 +275,9 @@ pub struct Engine<'r> {
     /// headers that a match of the ruleset reads, with those matches' names
     /// ([`Engine::rewritten_on_the_way_out`]); found when the first outbound packet is met.
     egress_rewrites: std::sync::OnceLock<EgressRewrites>,
+    /// Whether mangle sets marks (MARK, CONNMARK), which may reroute a packet after OUTPUT
+    /// ([`Engine::left_by_another_route`]); found when first needed.
+    sets_marks: std::sync::OnceLock<bool>,
     /// Rules whose counters are lower bounds: a match of theirs fwcheck could not decide was
     /// taken as not matching where the rule's target only observes (a counting rule, `LOG`)
     /// or would have ended the table as it ended anyway (see `counter_over`), so the verdict
@@ -283,6 +296,9 @@ pub struct Engine<'r> {
     /// `counter_over`): when its verdict ends uncertain, the kernel may have counted it
     /// elsewhere, so each of them may be off either way (`~N`).
     counted_in_packet: Vec<(usize, usize, usize)>,
+    /// Why the next packet is uncertain whatever the tables say, given by the replay in front
+    /// of the engine ([`Engine::doubt_next`]).
+    next_doubt: Option<String>,
 }
 
 /// The rules that rewrite headers on the host's way out (`[table][chain][rule]`), and the
@@ -320,7 +336,9 @@ impl Clone for Engine<'_> {
             counter_over: self.counter_over.clone(),
             counted_after_unknown: Vec::new(),
             counted_in_packet: Vec::new(),
+            next_doubt: None,
             egress_rewrites: self.egress_rewrites.clone(),
+            sets_marks: self.sets_marks.clone(),
         }
     }
 }
@@ -391,13 +409,21 @@ impl<'r> Engine<'r> {
             counter_over: Default::default(),
             counted_after_unknown: Vec::new(),
             counted_in_packet: Vec::new(),
+            next_doubt: None,
             egress_rewrites: std::sync::OnceLock::new(),
+            sets_marks: std::sync::OnceLock::new(),
         }
     }
 
     /// Take undecidable match number `k` of the next packet processed (counted from 0 in the
     /// order its traversal meets them, [`Undecided::k`]) as matching: run on a fork (a clone)
     /// to see where the other answer leads. Applies to one packet.
+    /// The next packet is uncertain for a reason outside the engine (`why`): its verdict,
+    /// its connection's later packets (the taint) and the counters it bumps say so.
+    pub(crate) fn doubt_next(&mut self, why: String) {
+        self.next_doubt = Some(why);
+    }
+
     pub fn force_unknown(&mut self, k: Option<u32>) {
         self.force_unknown = k;
     }
@@ -796,14 +822,17 @@ impl<'r> Engine<'r> {
             return None;
         }
         use crate::ruleset::model::Action;
-        let marks = self
-            .rs
-            .tables
-            .iter()
-            .filter(|t| t.kind == TableKind::Mangle)
-            .flat_map(|t| &t.chains)
-            .flat_map(|c| &c.rules)
-            .any(|r| matches!(&r.action, Action::Target(t) if matches!(t.name(), "MARK" | "CONNMARK")));
+        let rs = self.rs;
+        let marks = *self.sets_marks.get_or_init(|| {
+            rs.tables
+                .iter()
+                .filter(|t| t.kind == TableKind::Mangle)
+                .flat_map(|t| &t.chains)
+                .flat_map(|c| &c.rules)
+                .any(|r| {
+                    matches!(&r.action, Action::Target(t) if matches!(t.name(), "MARK" | "CONNMARK"))
+                })
+        });
         Some(marks)
     }
 
@@ -912,7 +941,7 @@ impl<'r> Engine<'r> {
 
     /// Which way the packet goes (`None` with a reason when it is not judged).
     pub fn classify(&self, pkt: &Packet) -> Result<Direction, &'static str> {
-        if let Some(why) = self.env.port_copy(pkt) {
+        if let Some(why) = self.env.parent_copy(pkt) {
             return Err(why);
         }
         if pkt.family != self.rs.family {
@@ -1029,7 +1058,14 @@ impl<'r> Engine<'r> {
         skb: Option<Skb>,
     ) -> (Outcome, Skb) {
         self.counted_in_packet.clear();
-        let r = self.process_with_skb_counted(pkt, clock, stage, skb);
+        let mut r = self.process_with_skb_counted(pkt, clock, stage, skb);
+        // Ended before its hooks (recognised, dropped by the stack): still in doubt.
+        if let Some(why) = self.next_doubt.take() {
+            if r.0.certain {
+                r.0.certain = false;
+                r.0.reason = Some(why);
+            }
+        }
         if !r.0.certain {
             self.counter_doubt
                 .extend(self.counted_in_packet.iter().copied());
@@ -1191,6 +1227,9 @@ impl<'r> Engine<'r> {
             path_doubt: None,
         };
         hc.skb.may_predate = self.may_predate(pkt, clock);
+        if let Some(why) = self.next_doubt.take() {
+            hc.note_uncertain(DoubtSource::Any, || why);
+        }
         if maybe_unsent {
             hc.note_uncertain(DoubtSource::Any, || {
                 "it may answer a request the ruleset drops, and then would not be sent: more \

@@ -243,11 +243,16 @@ impl SimEnv {
     /// The macvlan on `captured` a frame belongs to (to or from its link address), when the
     /// capture does not show that device itself.
     fn macvlan_of<'a>(&'a self, pkt: &Packet, captured: &str) -> Option<&'a str> {
-        let l = [pkt.link.dst_mac, pkt.link.src_mac]
+        let l = self.macvlan_addressed(pkt, captured)?;
+        (!self.host.captured.shows(l)).then_some(l)
+    }
+
+    /// The macvlan on `captured` whose link address `pkt` is to or from.
+    fn macvlan_addressed<'a>(&'a self, pkt: &Packet, captured: &str) -> Option<&'a str> {
+        [pkt.link.dst_mac, pkt.link.src_mac]
             .into_iter()
             .flatten()
-            .find_map(|m| self.host.macvlan_of(captured, m))?;
-        (!self.host.captured.shows(l)).then_some(l)
+            .find_map(|m| self.host.macvlan_of(captured, m))
     }
 
     /// The device `pkt` was captured on: its capture interface's name, else [`Self::iface`].
@@ -266,7 +271,7 @@ impl SimEnv {
     /// Why `pkt` is not judged where it was captured: a macvlan's frame on its parent, whose
     /// copy on the macvlan the capture also holds.
     #[inline]
-    pub fn port_copy(&self, pkt: &Packet) -> Option<&'static str> {
+    pub fn parent_copy(&self, pkt: &Packet) -> Option<&'static str> {
         if self.host.links.is_empty() {
             return None;
         }
@@ -277,10 +282,7 @@ impl SimEnv {
     fn macvlan_copy(&self, pkt: &Packet) -> Option<&'static str> {
         let captured = self.captured_on(pkt);
         // A macvlan's frame on its parent: the macvlan's own copy is in the capture.
-        let macvlan = [pkt.link.dst_mac, pkt.link.src_mac]
-            .into_iter()
-            .flatten()
-            .find_map(|m| self.host.macvlan_of(captured, m));
+        let macvlan = self.macvlan_addressed(pkt, captured);
         let unaddressed = pkt.link.pkt_type == crate::packet::PktType::OtherHost
             && pkt.link.dst_mac.is_none()
             && self.host.has_macvlans(captured);

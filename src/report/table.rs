@@ -679,10 +679,11 @@ mod tests {
                 },
             )
             .unwrap();
-        // Both sides of the terminal's width were tried.
+        // Both sides of the terminal's width were tried, many times each (about 170 and 100
+        // of the 3,000 cases land there; 40 is far below what chance gives).
         let (fitted, wrapped) = (fitted.get(), wrapped.get());
         assert!(
-            fitted > 100 && wrapped > 100,
+            fitted > 40 && wrapped > 40,
             "{fitted} fitted, {wrapped} wrapped"
         );
     }

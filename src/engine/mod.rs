@@ -10,6 +10,7 @@ mod classify;
 pub mod describe;
 pub(crate) mod forgotten;
 pub(crate) mod icmp_limit;
+mod memo;
 mod nat;
 pub mod outcome;
 mod reject;
@@ -299,14 +300,19 @@ pub struct Engine<'r> {
     /// Why the next packet is uncertain whatever the tables say, given by the replay in front
     /// of the engine ([`Engine::doubt_next`]).
     next_doubt: Option<String>,
+    /// Tables' endings remembered by the classes of the fields that decided them ([`memo`]).
+    memo: memo::WalkMemo,
+    /// Scratch for [`Engine::run_table`]: whether the walk so far is one the memo may keep.
+    walk_plain: bool,
 }
 
 /// The rules that rewrite headers on the host's way out (`[table][chain][rule]`), and the
 /// names of the ruleset's matches, sorted ([`Engine::rewritten_on_the_way_out`]).
 type EgressRewrites = (Vec<(usize, usize, usize)>, Vec<&'static str>);
 
-/// A fork: the same state, to run a packet another way. The classifier's indexes are not
-/// copied (they only save time; a fork walks the chains rule by rule until it builds its own).
+/// A fork: the same state, to run a packet another way. The classifier's indexes and the walk
+/// memo are not copied (they only save time; a fork walks the chains rule by rule until it
+/// builds its own).
 impl Clone for Engine<'_> {
     fn clone(&self) -> Self {
         let mut classifier = classify::Classifier::new(&self.rs.tables);
@@ -339,6 +345,8 @@ impl Clone for Engine<'_> {
             next_doubt: None,
             egress_rewrites: self.egress_rewrites.clone(),
             sets_marks: self.sets_marks.clone(),
+            memo: self.memo.fresh(),
+            walk_plain: false,
         }
     }
 }
@@ -410,6 +418,8 @@ impl<'r> Engine<'r> {
             counted_after_unknown: Vec::new(),
             counted_in_packet: Vec::new(),
             next_doubt: None,
+            memo: memo::WalkMemo::default(),
+            walk_plain: false,
             egress_rewrites: std::sync::OnceLock::new(),
             sets_marks: std::sync::OnceLock::new(),
         }
@@ -431,6 +441,17 @@ impl<'r> Engine<'r> {
     /// Choose the classifier's index kind (tests force each in turn; see [`ClassifierMode`]).
     pub fn set_classifier_mode(&mut self, mode: ClassifierMode) {
         self.classifier.mode = mode;
+    }
+
+    /// Switch the walk memo (`engine/memo.rs`: tables' endings remembered by the classes of the
+    /// fields that decided them) off or on; tests compare the two. On by default.
+    pub fn set_walk_memo(&mut self, on: bool) {
+        self.memo.off = !on;
+    }
+
+    /// Walks the memo holds (tests check that it engages).
+    pub fn walk_memo_len(&self) -> usize {
+        self.memo.len()
     }
 
     /// Bytes held by the classifier's indexes (0 before a long chain was indexed).
@@ -510,6 +531,7 @@ impl<'r> Engine<'r> {
         fresh.taint = taint;
         // Indexes are of the old rules; the choice of index kind stays.
         fresh.classifier.mode = self.classifier.mode;
+        fresh.memo.off = self.memo.off;
         *self = fresh;
     }
 
@@ -1591,6 +1613,9 @@ impl<'r> Engine<'r> {
                     return Some(end);
                 }
             }
+            if self.table_index[kind as usize].is_none() {
+                continue;
+            }
             let r = if kind == TableKind::Nat {
                 self.nat_hook(hook, pkt, hc)
             } else {
@@ -2157,8 +2182,6 @@ pub(crate) fn tables_at(hook: Hook) -> &'static [TableKind] {
     }
 }
 
-/// Does the ruleset make the kernel register conntrack (`nf_ct_netns_get`)? Any nat table, or
-/// any match/target that needs connection tracking.
 /// First extension state slot of each rule, `[table][chain][rule]`, and the rules with
 /// stateful matches in load order (shared between engines).
 #[derive(Debug, Clone)]

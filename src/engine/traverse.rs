@@ -7,7 +7,7 @@ use crate::engine::outcome::{Decision, RuleRef};
 use crate::engine::trace::{match_check, Check, Clause, TraceEvent};
 use crate::engine::EvalCtx;
 use crate::ext::{Backend, DoubtSource, MatchResult, NatSpec, RejectReply, TargetVerdict};
-use crate::packet::Packet;
+use crate::packet::{Packet, L4};
 use crate::ruleset::model::{Action, Hook, Policy, Rule, TableKind};
 
 /// How a table ended for a packet.
@@ -280,9 +280,47 @@ impl Engine<'_> {
         pkt: &Packet,
         hc: &mut HookCtx,
     ) -> Option<TableResult> {
-        let mut pending = Vec::new();
+        let ti = self.table_index[kind as usize]?;
         self.counted_after_unknown.clear();
+        let key = self.memo_key(ti, hook, pkt, hc);
+        if let Some(w) = key.and_then(|k| self.memo.get(ti, &k)) {
+            let ip_len = hc.skb.len(pkt) as u64;
+            for (chain, rule) in w.counted() {
+                let c = if rule == POLICY {
+                    &mut self.policy_counters[ti][chain]
+                } else {
+                    let ctrs = &mut self.counters[ti][chain];
+                    if ctrs.len() <= rule {
+                        ctrs.resize(
+                            self.rs.tables[ti].chains[chain].rules.len(),
+                            Default::default(),
+                        );
+                    }
+                    &mut ctrs[rule]
+                };
+                c.packets += 1;
+                c.bytes += ip_len;
+                self.counted_in_packet.push((ti, chain, rule));
+            }
+            return Some(w.result);
+        }
+        let (mark, unknowns) = (self.counted_in_packet.len(), hc.unknowns);
+        self.walk_plain = true;
+        let mut pending = Vec::new();
         let r = self.run_table_inner(kind, hook, pkt, hc, &mut pending);
+        if let (Some(k), Some(result)) = (key, r) {
+            if self.walk_plain
+                && pending.is_empty()
+                && hc.unknowns == unknowns
+                && !hc.is_uncertain()
+                && hc.path_doubt.is_none()
+                && !hc.skb.pickup_world
+                && !hc.skb.pickup_doubt
+            {
+                self.memo
+                    .put(ti, k, result, &self.counted_in_packet[mark..]);
+            }
+        }
         let mut path_doubt = false;
         for p in pending {
             if r.is_some() && p.alt == r.map(|r| r.verdict) {
@@ -315,6 +353,56 @@ impl Engine<'_> {
                 .extend(self.counted_after_unknown.iter().copied());
         }
         r
+    }
+
+    /// The memo key of a packet that may take a remembered walk of table `ti` ([`super::memo`]:
+    /// TCP or UDP, not a later fragment, ESTABLISHED on a confirmed connection, nothing in
+    /// doubt, no trace or fork).
+    fn memo_key(
+        &mut self,
+        ti: usize,
+        hook: Hook,
+        pkt: &Packet,
+        hc: &HookCtx,
+    ) -> Option<super::memo::Key> {
+        use crate::conntrack::{state, status, Attach, CtInfo};
+        if self.memo.off
+            || hc.trace_on
+            || hc.force.is_some()
+            || hc.skb.pickup_world
+            || hc.skb.pickup_doubt
+            || hc.is_uncertain()
+            || pkt.frag.offset != 0
+            || !matches!(pkt.l4, L4::Tcp(_) | L4::Udp(_))
+        {
+            return None;
+        }
+        let Attach::Ct {
+            id,
+            info: CtInfo::Established | CtInfo::EstablishedReply,
+        } = hc.skb.ct
+        else {
+            return None;
+        };
+        let e = self.conntrack.get(id).filter(|e| e.is_confirmed())?;
+        let mut st = state::ESTABLISHED;
+        if e.status & status::SRC_NAT != 0 {
+            st |= state::SNAT;
+        }
+        if e.status & status::DST_NAT != 0 {
+            st |= state::DNAT;
+        }
+        let dev = self.env.iface_of(pkt);
+        let fields = super::memo::Fields {
+            hook,
+            pkt,
+            l4: l4proto(pkt, self.env.backend),
+            state: st,
+            indev: hc.indev.name(dev, &self.env),
+            outdev: hc.outdev.name(dev, &self.env),
+        };
+        self.memo
+            .key(&self.rs.tables[ti], &self.slot_base[ti], ti, fields)
     }
 
     fn run_table_inner(
@@ -398,7 +486,8 @@ impl Engine<'_> {
         // The classifier's view of the packet, made when a long chain is first entered.
         let v6 = rs.family == crate::netfilter::Family::V6;
         let mut key: Option<Key<'_>> = None;
-        let mut cursor = Cursor::default();
+        // Made when an indexed chain is first entered: most packets walk only short chains.
+        let mut cursor: Option<Cursor> = None;
         let mut cursor_chain = usize::MAX;
         let mut cursor_ok = false;
         loop {
@@ -434,11 +523,11 @@ impl Engine<'_> {
                         let k = key.get_or_insert_with(|| {
                             Key::new(pkt, l4proto(pkt, self.env.backend), indev, outdev)
                         });
-                        cursor_ok = ix.cursor(k, &mut cursor);
+                        cursor_ok = ix.cursor(k, cursor.get_or_insert_with(Cursor::default));
                         cursor_chain = chain;
                     }
-                    if cursor_ok {
-                        idx = ix.next(&mut cursor, idx);
+                    if let (true, Some(cur)) = (cursor_ok, cursor.as_mut()) {
+                        idx = ix.next(cur, idx);
                     }
                 }
             }
@@ -536,6 +625,9 @@ impl Engine<'_> {
                     // State only the picked-up world updates: the worlds part for good.
                     rejoin = None;
                 }
+                if !self.memo.plain(ti, base + mi) {
+                    self.walk_plain = false;
+                }
                 let r = m.module.eval(&mut eval_ctx!(base + mi));
                 if hc.trace_on {
                     let cx = eval_ctx!(base + mi);
@@ -548,10 +640,12 @@ impl Engine<'_> {
                         break;
                     }
                     MatchResult::HotDrop => {
+                        self.walk_plain = false;
                         hotdrop = true;
                         break;
                     }
                     MatchResult::Unknown(why) => {
+                        self.walk_plain = false;
                         // The kernel would decide; we cannot. If a later stateless match of the
                         // rule fails anyway, the rule cannot match whatever the answer.
                         let mut settled_no = false;
@@ -762,6 +856,7 @@ impl Engine<'_> {
                     idx = 0;
                 }
                 Action::Target(t) => {
+                    self.walk_plain = false;
                     let mut v = t.apply(&mut eval_ctx!(base + rule.matches.len()));
                     // TCPMSS may have made the packet longer.
                     ip_len = hc.skb.len(pkt) as u64;

@@ -15,7 +15,7 @@
 //! * the rule's `ip_packet_match` part (addresses, interfaces, protocol, fragment flag);
 //! * a match that keeps no state and whose [`Facets`](crate::ext::Facets) are *complete*
 //!   (`tcp`/`udp` ports and flags, `icmp`, `conntrack --ctstate`, `comment`): by the facet
-//!   contract its answer is a function of the facets' fields ([`plain`]);
+//!   contract its answer is a function of the facets' fields (a *plain* match, [`build`]);
 //! * a plain ending or jump (`ACCEPT`, `DROP`, `QUEUE`, `RETURN`, a jump, a goto, no target).
 //!
 //! A walk that evaluated any other match, took an extension target, or met an undecidable
@@ -23,8 +23,10 @@
 //! looked up: a TCP or UDP header present and not a later fragment (so `tcp`/`udp` read ports
 //! and flags, and never hot-drop or doubt), the connection confirmed and the packet
 //! ESTABLISHED in either direction (no picked-up worlds for `conntrack` to weigh), nothing
-//! uncertain about the packet so far, no trace and no fork. `tests/walk_memo.rs` compares every
-//! outcome and counter with the memo on and off, on random rulesets and conversations.
+//! uncertain about the packet so far, no trace and no fork. A table whose lookups find a
+//! remembered walk less than a quarter of the time (its walks take extension targets, its keys
+//! do not repeat) stops using the memo. `tests/walk_memo.rs` compares every outcome and counter
+//! with the memo on and off, on random rulesets and conversations.
 
 use super::traverse::{TableResult, POLICY};
 use crate::netfilter::AddrMask;
@@ -35,9 +37,12 @@ use crate::ruleset::model::{IfaceMatch, Rule, Table};
 const MAX_PATH: usize = 8;
 /// Walks remembered per table; past it the table's memo starts again (bounded memory).
 const MAX_WALKS: usize = 4096;
-/// Candidate packets a table sees before its classes are built: the static analyses' many
-/// short-lived engines never pay for them.
-const BUILD_AFTER: u32 = 64;
+/// Candidate packets a table sees before its classes are built, besides two per rule (building
+/// reads every rule): the static analyses' many short-lived engines never pay for them.
+const BUILD_AFTER: usize = 64;
+/// Lookups over which a table's hits are counted: a table that answers fewer than a quarter of
+/// them from the memo stops using it.
+const WINDOW: u32 = 4096;
 /// Address tests whose mask is not a prefix, per direction, the key holds (a bit each).
 const MAX_ODD: usize = 8;
 /// Address classes the key holds (the cuts of 4 million prefixes).
@@ -83,7 +88,7 @@ impl Walk {
 
 /// Where a table's rules cut each field: the start of every elementary interval, sorted; and
 /// the address tests whose mask is not a prefix (a class of their own: which of them hold).
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct Cuts {
     src: Vec<u128>,
     dst: Vec<u128>,
@@ -133,43 +138,30 @@ fn pattern(list: &mut Vec<IfaceMatch>, i: &Option<IfaceMatch>) {
 }
 
 impl Cuts {
-    /// The cuts of every rule of `t` (all its chains: a superset of any hook's only refines the
-    /// classes). `None` when the key cannot hold the classes: too many interface patterns or
-    /// non-prefix masks, too many address cuts.
-    fn of(t: &Table) -> Option<Cuts> {
-        let mut c = Cuts {
-            src: Vec::new(),
-            dst: Vec::new(),
-            src_odd: Vec::new(),
-            dst_odd: Vec::new(),
-            sport: Vec::new(),
-            dport: Vec::new(),
-            flags: 0,
-            indevs: Vec::new(),
-            outdevs: Vec::new(),
-        };
-        for r in t.chains.iter().flat_map(|ch| &ch.rules) {
-            c.add(r)?;
-        }
-        if c.indevs.len() > MAX_IFACES
-            || c.outdevs.len() > MAX_IFACES
-            || c.src.len() >= MAX_CLASSES
-            || c.dst.len() >= MAX_CLASSES
+    /// Sorted and checked (the cuts of every rule of a table — all its chains: a superset of
+    /// any hook's only refines the classes). `None` when the key cannot hold the classes: too
+    /// many interface patterns or non-prefix masks, too many address cuts.
+    fn finish(mut self) -> Option<Cuts> {
+        if self.indevs.len() > MAX_IFACES
+            || self.outdevs.len() > MAX_IFACES
+            || self.src.len() >= MAX_CLASSES
+            || self.dst.len() >= MAX_CLASSES
         {
             return None;
         }
-        for v in [&mut c.src, &mut c.dst] {
+        for v in [&mut self.src, &mut self.dst] {
             v.sort_unstable();
             v.dedup();
         }
-        for v in [&mut c.sport, &mut c.dport] {
+        for v in [&mut self.sport, &mut self.dport] {
             v.sort_unstable();
             v.dedup();
         }
-        Some(c)
+        Some(self)
     }
 
-    fn add(&mut self, r: &Rule) -> Option<()> {
+    /// The cuts of rule `r`; `plain` hears, match by match, whether it is plain ([`build`]).
+    fn add(&mut self, r: &Rule, plain: &mut impl FnMut(bool)) -> Option<()> {
         for (a, cuts, odd) in [
             (&r.src, &mut self.src, &mut self.src_odd),
             (&r.dst, &mut self.dst, &mut self.dst_odd),
@@ -186,12 +178,17 @@ impl Cuts {
         }
         pattern(&mut self.indevs, &r.iniface);
         pattern(&mut self.outdevs, &r.outiface);
+        if self.indevs.len() > MAX_IFACES || self.outdevs.len() > MAX_IFACES {
+            return None;
+        }
         for m in &r.matches {
             if m.module.stateful() {
                 // Never part of a remembered walk: its fields need no class.
+                plain(false);
                 continue;
             }
             let f = m.module.facets();
+            plain(f.complete);
             if !f.complete {
                 continue;
             }
@@ -209,37 +206,30 @@ impl Cuts {
     }
 }
 
-/// A match a remembered walk may have evaluated: it keeps no state, and its facets say all it
-/// tests.
-fn plain(m: &dyn crate::ext::Match) -> bool {
-    !m.stateful() && m.facets().complete
-}
-
-/// [`plain`] for every match of `table`, by extension slot from the first (`bases`: each
-/// rule's first slot, `[chain][rule]`; a rule's own slot follows its matches).
-fn plain_slots(table: &Table, bases: &[Vec<usize>]) -> (usize, Vec<bool>) {
-    let slots = || {
-        table.chains.iter().zip(bases).flat_map(|(c, b)| {
-            c.rules.iter().zip(b).flat_map(|(r, &base)| {
-                r.matches
-                    .iter()
-                    .enumerate()
-                    .map(move |(i, m)| (base + i, m))
-            })
-        })
-    };
-    let Some(first) = slots().map(|(s, _)| s).min() else {
-        return (0, Vec::new());
-    };
+/// A table's classes ([`Cuts::finish`]) and, by extension slot from the first, whether a match is
+/// *plain* — one a remembered walk may have evaluated: it keeps no state, and its facets say
+/// all it tests (`bases`: each rule's first slot, `[chain][rule]`; a rule's own slot follows
+/// its matches). One pass: a match's facets are asked once.
+fn build(t: &Table, bases: &[Vec<usize>]) -> (Option<Cuts>, usize, Vec<bool>) {
+    let first = bases.iter().flatten().copied().min().unwrap_or(0);
     let mut plain_at = Vec::new();
-    for (s, m) in slots() {
-        let i = s - first;
-        if plain_at.len() <= i {
-            plain_at.resize(i + 1, false);
+    let mut c = Cuts::default();
+    for (ch, b) in t.chains.iter().zip(bases) {
+        for (r, &base) in ch.rules.iter().zip(b) {
+            let mut i = base - first;
+            let added = c.add(r, &mut |p| {
+                if plain_at.len() <= i {
+                    plain_at.resize(i + 1, false);
+                }
+                plain_at[i] = p;
+                i += 1;
+            });
+            if added.is_none() {
+                return (None, 0, Vec::new());
+            }
         }
-        plain_at[i] = plain(&*m.module);
     }
-    (first, plain_at)
+    (c.finish(), first, plain_at)
 }
 
 /// Which elementary interval of `cuts` holds `v` (the number of cuts at or below it).
@@ -277,15 +267,19 @@ struct Entry {
 /// One table's memo.
 #[derive(Debug, Default)]
 struct TableMemo {
-    /// Candidate packets met before the classes are built.
-    seen: u32,
-    /// `Some(None)`: the table's rules cannot be classed (see [`Cuts::of`]).
+    /// Candidate packets met before the classes are built, and how many it takes.
+    seen: usize,
+    build_at: usize,
+    /// `Some(None)`: the table's rules cannot be classed (see [`Cuts::finish`]).
     cuts: Option<Option<Cuts>>,
     /// By extension slot from `first`: a match a remembered walk may have evaluated
-    /// ([`plain`]); built with the classes.
+    /// ([`build`]); built with the classes.
     plain: Vec<bool>,
     first: usize,
     walks: hashbrown::HashTable<Entry>,
+    /// Lookups and hits since the last [`WINDOW`] lookups.
+    lookups: u32,
+    hits: u32,
 }
 
 /// The walk memo of one engine, per table (`Ruleset::tables` order).
@@ -344,12 +338,28 @@ impl WalkMemo {
         }
         let tm = &mut self.tables[ti];
         if tm.cuts.is_none() {
+            if tm.seen == 0 {
+                // Building reads every rule: it waits until as many packets could have used it.
+                tm.build_at = BUILD_AFTER + 2 * bases.iter().map(Vec::len).sum::<usize>();
+            }
             tm.seen += 1;
-            if tm.seen < BUILD_AFTER {
+            if tm.seen < tm.build_at {
                 return None;
             }
-            tm.cuts = Some(Cuts::of(table));
-            (tm.first, tm.plain) = plain_slots(table, bases);
+            let (cuts, first, plain) = build(table, bases);
+            (tm.cuts, tm.first, tm.plain) = (Some(cuts), first, plain);
+        }
+        if tm.lookups >= WINDOW {
+            if tm.hits < tm.lookups / 4 {
+                // The table's walks are rarely remembered or met again (extension targets,
+                // stateful matches, keys that do not repeat): the key costs more than it saves.
+                *tm = TableMemo {
+                    cuts: Some(None),
+                    ..TableMemo::default()
+                };
+                return None;
+            }
+            (tm.lookups, tm.hits) = (0, 0);
         }
         let c = tm.cuts.as_ref()?.as_ref()?;
         let p = f.pkt;
@@ -376,9 +386,12 @@ impl WalkMemo {
     }
 
     /// The remembered walk of `k` in table `ti`.
-    pub(crate) fn get(&self, ti: usize, k: &Key) -> Option<&Walk> {
-        let walks = &self.tables.get(ti)?.walks;
-        walks.find(k.hash(), |e| e.key == *k).map(|e| &e.walk)
+    pub(crate) fn get(&mut self, ti: usize, k: &Key) -> Option<&Walk> {
+        let tm = self.tables.get_mut(ti)?;
+        tm.lookups += 1;
+        let w = tm.walks.find(k.hash(), |e| e.key == *k).map(|e| &e.walk);
+        tm.hits += w.is_some() as u32;
+        w
     }
 
     /// Remember a walk of table `ti` that ended with `result` having bumped `counted`

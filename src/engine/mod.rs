@@ -245,10 +245,8 @@ pub struct Engine<'r> {
     pub(crate) table_index: [Option<usize>; 5],
     /// First extension state slot of each rule: `[table][chain][rule]`.
     pub(crate) slot_base: SlotLayout,
-    /// Rule counters `[table][chain][rule]`; a chain's are allocated when one of its rules is
-    /// first counted (a missing counter is zero), so a fresh engine costs O(chains).
-    pub(crate) counters: Vec<Vec<Vec<Counters>>>,
-    pub(crate) policy_counters: Vec<Vec<Counters>>,
+    /// Rule and policy counters, and which of them the packet being processed bumped.
+    pub(crate) tally: traverse::Tally,
     pub conntrack: Conntrack,
     pub(crate) ext: ExtState,
     ct_active: bool,
@@ -290,13 +288,6 @@ pub struct Engine<'r> {
     /// table the same way; the verdict stayed certain, but the kernel may have counted the
     /// packet at that rule and not at these.
     pub(crate) counter_over: std::collections::BTreeSet<(usize, usize, usize)>,
-    /// Scratch for [`Engine::run_table`]: counters bumped after a table's first undecided
-    /// match.
-    counted_after_unknown: Vec<(usize, usize, usize)>,
-    /// Every counter the packet being processed bumped (rules and policies, as in
-    /// `counter_over`): when its verdict ends uncertain, the kernel may have counted it
-    /// elsewhere, so each of them may be off either way (`~N`).
-    counted_in_packet: Vec<(usize, usize, usize)>,
     /// Why the next packet is uncertain whatever the tables say, given by the replay in front
     /// of the engine ([`Engine::doubt_next`]).
     next_doubt: Option<String>,
@@ -324,8 +315,7 @@ impl Clone for Engine<'_> {
             params: self.params,
             table_index: self.table_index,
             slot_base: self.slot_base.clone(),
-            counters: self.counters.clone(),
-            policy_counters: self.policy_counters.clone(),
+            tally: self.tally.clone(),
             conntrack: self.conntrack.clone(),
             ext: self.ext.clone(),
             ct_active: self.ct_active,
@@ -340,8 +330,6 @@ impl Clone for Engine<'_> {
             local_dnat: self.local_dnat.clone(),
             counter_doubt: self.counter_doubt.clone(),
             counter_over: self.counter_over.clone(),
-            counted_after_unknown: Vec::new(),
-            counted_in_packet: Vec::new(),
             next_doubt: None,
             egress_rewrites: self.egress_rewrites.clone(),
             sets_marks: self.sets_marks.clone(),
@@ -399,8 +387,11 @@ impl<'r> Engine<'r> {
             params,
             table_index,
             slot_base,
-            counters,
-            policy_counters,
+            tally: traverse::Tally {
+                rules: counters,
+                policies: policy_counters,
+                ..Default::default()
+            },
             conntrack: Conntrack::with_acct(layout.0.acct),
             ext,
             ct_active,
@@ -415,8 +406,6 @@ impl<'r> Engine<'r> {
             local_dnat: std::sync::OnceLock::new(),
             counter_doubt: Default::default(),
             counter_over: Default::default(),
-            counted_after_unknown: Vec::new(),
-            counted_in_packet: Vec::new(),
             next_doubt: None,
             memo: memo::WalkMemo::default(),
             walk_plain: false,
@@ -552,7 +541,7 @@ impl<'r> Engine<'r> {
 
     /// Counters of rule `r`.
     pub fn rule_counters(&self, table: usize, chain: usize, rule: usize) -> Counters {
-        self.counters[table][chain]
+        self.tally.rules[table][chain]
             .get(rule)
             .copied()
             .unwrap_or_default()
@@ -583,7 +572,7 @@ impl<'r> Engine<'r> {
 
     /// Counters of a built-in chain's policy.
     pub fn policy_counters(&self, table: usize, chain: usize) -> Counters {
-        self.policy_counters[table][chain]
+        self.tally.policies[table][chain]
     }
 
     /// Why `pkt`'s connection state (`ctstate`, as the replay found it) may not be the
@@ -1079,7 +1068,7 @@ impl<'r> Engine<'r> {
         stage: Stage,
         skb: Option<Skb>,
     ) -> (Outcome, Skb) {
-        self.counted_in_packet.clear();
+        self.tally.in_packet.clear();
         let mut r = self.process_with_skb_counted(pkt, clock, stage, skb);
         // Ended before its hooks (recognised, dropped by the stack): still in doubt.
         if let Some(why) = self.next_doubt.take() {
@@ -1090,9 +1079,9 @@ impl<'r> Engine<'r> {
         }
         if !r.0.certain {
             self.counter_doubt
-                .extend(self.counted_in_packet.iter().copied());
+                .extend(self.tally.in_packet.iter().copied());
             self.counter_over
-                .extend(self.counted_in_packet.iter().copied());
+                .extend(self.tally.in_packet.iter().copied());
         }
         r
     }

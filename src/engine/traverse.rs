@@ -8,7 +8,55 @@ use crate::engine::trace::{match_check, Check, Clause, TraceEvent};
 use crate::engine::EvalCtx;
 use crate::ext::{Backend, DoubtSource, MatchResult, NatSpec, RejectReply, TargetVerdict};
 use crate::packet::{Packet, L4};
-use crate::ruleset::model::{Action, Hook, Policy, Rule, TableKind};
+use crate::ruleset::model::{Action, Counters, Hook, Policy, Rule, TableKind};
+
+/// The counters of one engine's rules and policies, and which of them the packet being
+/// processed bumped.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Tally {
+    /// Rule counters `[table][chain][rule]`; a chain's are allocated when one of its rules is
+    /// first counted (a missing counter is zero), so a fresh engine costs O(chains).
+    pub(crate) rules: Vec<Vec<Vec<Counters>>>,
+    pub(crate) policies: Vec<Vec<Counters>>,
+    /// Every counter the packet being processed bumped (rules and policies, as in
+    /// `Engine::counter_over`): when its verdict ends uncertain, the kernel may have counted
+    /// it elsewhere, so each of them may be off either way (`~N`).
+    pub(crate) in_packet: Vec<(usize, usize, usize)>,
+    /// Scratch for [`Engine::run_table`]: counters bumped after a table's first undecided
+    /// match.
+    pub(crate) after_unknown: Vec<(usize, usize, usize)>,
+}
+
+impl Tally {
+    /// Count a packet of `ip_len` bytes at rule `rule` of chain `chain` of table `ti` of `rs`
+    /// ([`POLICY`]: the chain's policy); `after_unknown`: the table met an undecided match
+    /// before it.
+    pub(crate) fn count(
+        &mut self,
+        rs: &crate::ruleset::model::Ruleset,
+        ti: usize,
+        chain: usize,
+        rule: usize,
+        ip_len: u64,
+        after_unknown: bool,
+    ) {
+        let c = if rule == POLICY {
+            &mut self.policies[ti][chain]
+        } else {
+            let ctrs = &mut self.rules[ti][chain];
+            if ctrs.len() <= rule {
+                ctrs.resize(rs.tables[ti].chains[chain].rules.len(), Counters::default());
+            }
+            &mut ctrs[rule]
+        };
+        c.packets += 1;
+        c.bytes += ip_len;
+        self.in_packet.push((ti, chain, rule));
+        if after_unknown {
+            self.after_unknown.push((ti, chain, rule));
+        }
+    }
+}
 
 /// How a table ended for a packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -281,30 +329,16 @@ impl Engine<'_> {
         hc: &mut HookCtx,
     ) -> Option<TableResult> {
         let ti = self.table_index[kind as usize]?;
-        self.counted_after_unknown.clear();
+        self.tally.after_unknown.clear();
         let key = self.memo_key(ti, hook, pkt, hc);
         if let Some(w) = key.and_then(|k| self.memo.get(ti, &k)) {
-            let ip_len = hc.skb.len(pkt) as u64;
+            let (w, ip_len) = (*w, hc.skb.len(pkt) as u64);
             for (chain, rule) in w.counted() {
-                let c = if rule == POLICY {
-                    &mut self.policy_counters[ti][chain]
-                } else {
-                    let ctrs = &mut self.counters[ti][chain];
-                    if ctrs.len() <= rule {
-                        ctrs.resize(
-                            self.rs.tables[ti].chains[chain].rules.len(),
-                            Default::default(),
-                        );
-                    }
-                    &mut ctrs[rule]
-                };
-                c.packets += 1;
-                c.bytes += ip_len;
-                self.counted_in_packet.push((ti, chain, rule));
+                self.tally.count(self.rs, ti, chain, rule, ip_len, false);
             }
             return Some(w.result);
         }
-        let (mark, unknowns) = (self.counted_in_packet.len(), hc.unknowns);
+        let (mark, unknowns) = (self.tally.in_packet.len(), hc.unknowns);
         self.walk_plain = true;
         let mut pending = Vec::new();
         let r = self.run_table_inner(kind, hook, pkt, hc, &mut pending);
@@ -317,8 +351,7 @@ impl Engine<'_> {
                 && !hc.skb.pickup_world
                 && !hc.skb.pickup_doubt
             {
-                self.memo
-                    .put(ti, k, result, &self.counted_in_packet[mark..]);
+                self.memo.put(ti, k, result, &self.tally.in_packet[mark..]);
             }
         }
         let mut path_doubt = false;
@@ -350,7 +383,7 @@ impl Engine<'_> {
         }
         if path_doubt {
             self.counter_over
-                .extend(self.counted_after_unknown.iter().copied());
+                .extend(self.tally.after_unknown.iter().copied());
         }
         r
     }
@@ -534,12 +567,8 @@ impl Engine<'_> {
             if idx >= c.rules.len() {
                 // End of chain: built-in → policy; user chain → implicit RETURN.
                 if c.hook.is_some() {
-                    self.policy_counters[ti][chain].packets += 1;
-                    self.policy_counters[ti][chain].bytes += ip_len;
-                    self.counted_in_packet.push((ti, chain, POLICY));
-                    if !pending.is_empty() {
-                        self.counted_after_unknown.push((ti, chain, POLICY));
-                    }
+                    self.tally
+                        .count(rs, ti, chain, POLICY, ip_len, !pending.is_empty());
                     let p = policy_of(chain);
                     if hc.trace_on {
                         hc.trace.push(TraceEvent::Policy {
@@ -578,12 +607,8 @@ impl Engine<'_> {
                                 policy: table.chains[start].policy.unwrap_or(Policy::Accept).name(),
                             });
                         }
-                        self.policy_counters[ti][start].packets += 1;
-                        self.policy_counters[ti][start].bytes += ip_len;
-                        self.counted_in_packet.push((ti, start, POLICY));
-                        if !pending.is_empty() {
-                            self.counted_after_unknown.push((ti, start, POLICY));
-                        }
+                        self.tally
+                            .count(rs, ti, start, POLICY, ip_len, !pending.is_empty());
                         return Some(policy_of(start));
                     }
                 }
@@ -751,17 +776,8 @@ impl Engine<'_> {
                 idx += 1;
                 continue;
             }
-            let ctrs = &mut self.counters[ti][chain];
-            if ctrs.len() <= idx {
-                ctrs.resize(c.rules.len(), Default::default());
-            }
-            let ctr = &mut ctrs[idx];
-            ctr.packets += 1;
-            ctr.bytes += ip_len;
-            self.counted_in_packet.push((ti, chain, idx));
-            if !pending.is_empty() {
-                self.counted_after_unknown.push((ti, chain, idx));
-            }
+            self.tally
+                .count(rs, ti, chain, idx, ip_len, !pending.is_empty());
             if hc.trace_on {
                 let what = match &rule.action {
                     Action::None => "no target: counters only, next rule".to_string(),
@@ -829,12 +845,8 @@ impl Engine<'_> {
                                 policy: table.chains[start].policy.unwrap_or(Policy::Accept).name(),
                             });
                         }
-                        self.policy_counters[ti][start].packets += 1;
-                        self.policy_counters[ti][start].bytes += ip_len;
-                        self.counted_in_packet.push((ti, start, POLICY));
-                        if !pending.is_empty() {
-                            self.counted_after_unknown.push((ti, start, POLICY));
-                        }
+                        self.tally
+                            .count(rs, ti, start, POLICY, ip_len, !pending.is_empty());
                         return Some(policy_of(start));
                     }
                 },

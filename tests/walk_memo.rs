@@ -324,16 +324,7 @@ fn run(
     memo: bool,
 ) -> (Vec<String>, String, usize) {
     let mut e = engine_for(l, empty, memo);
-    let outs = pkts.iter().map(|p| format!("{:?}", e.process(p))).collect();
-    let mut ctrs = String::new();
-    for (ti, t) in l.ruleset.tables.iter().enumerate() {
-        for (ci, c) in t.chains.iter().enumerate() {
-            ctrs.push_str(&format!("{}:{:?};", c.name, e.policy_counters(ti, ci)));
-            for ri in 0..c.rules.len() {
-                ctrs.push_str(&format!("{:?},", e.rule_counters(ti, ci, ri)));
-            }
-        }
-    }
+    let (outs, ctrs) = outcomes_and_counters(&mut e, l, pkts);
     (outs, ctrs, e.walk_memo_len())
 }
 

@@ -191,3 +191,23 @@ pub fn with_payload(mut p: Packet, payload: &[u8], captured: usize) -> Packet {
     p.data = data.into();
     p
 }
+
+/// Every outcome of `pkts` run through `e`, then every rule and policy counter of `l`'s
+/// tables, as text: what two ways of running the same engine must agree on.
+pub fn outcomes_and_counters(
+    e: &mut Engine<'_>,
+    l: &Loaded,
+    pkts: &[Packet],
+) -> (Vec<String>, String) {
+    let outs = pkts.iter().map(|p| format!("{:?}", e.process(p))).collect();
+    let mut ctrs = String::new();
+    for (ti, t) in l.ruleset.tables.iter().enumerate() {
+        for (ci, c) in t.chains.iter().enumerate() {
+            ctrs.push_str(&format!("{}:{:?};", c.name, e.policy_counters(ti, ci)));
+            for ri in 0..c.rules.len() {
+                ctrs.push_str(&format!("{:?},", e.rule_counters(ti, ci, ri)));
+            }
+        }
+    }
+    (outs, ctrs)
+}

@@ -9,7 +9,7 @@
 mod common;
 use common::*;
 
-use fwcheck::engine::{ClassifierMode, Engine, SimEnv, SimOptions};
+use fwcheck::engine::{ClassifierMode, Engine};
 use fwcheck::packet::Packet;
 use proptest::prelude::*;
 use std::sync::Arc;
@@ -214,18 +214,7 @@ fn packet(i: usize, p: &Pk) -> Packet {
 }
 
 fn engine_for(l: &fwcheck::lint::Loaded, mode: ClassifierMode) -> Engine<'_> {
-    let mut e = Engine::new(
-        &l.ruleset,
-        SimOptions {
-            env: SimEnv {
-                hosts: vec![ip(HOST)],
-                iface_from_capture: true,
-                ..SimEnv::default()
-            },
-            recognise_answers: false,
-            ..SimOptions::default()
-        },
-    );
+    let mut e = capture_engine(l, false);
     e.set_classifier_mode(mode);
     e
 }

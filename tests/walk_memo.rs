@@ -9,7 +9,7 @@
 mod common;
 use common::*;
 
-use fwcheck::engine::{Engine, SimEnv, SimOptions};
+use fwcheck::engine::Engine;
 use fwcheck::packet::Packet;
 use proptest::prelude::*;
 use std::sync::Arc;
@@ -299,19 +299,7 @@ fn conversation(fl: &[Flow], order: &[u8]) -> Vec<Packet> {
 }
 
 fn engine_for(l: &fwcheck::lint::Loaded, empty: bool, memo: bool) -> Engine<'_> {
-    let mut e = Engine::new(
-        &l.ruleset,
-        SimOptions {
-            env: SimEnv {
-                hosts: vec![ip(HOST)],
-                iface_from_capture: true,
-                conntrack_empty_at_start: empty,
-                ..SimEnv::default()
-            },
-            recognise_answers: false,
-            ..SimOptions::default()
-        },
-    );
+    let mut e = capture_engine(l, empty);
     e.set_walk_memo(memo);
     e
 }

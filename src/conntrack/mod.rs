@@ -66,6 +66,14 @@ pub mod state {
     pub const SNAT: u32 = 1 << 6;
     pub const DNAT: u32 = 1 << 7;
     pub const UNTRACKED: u32 = 1 << 8;
+
+    /// The virtual states of a tracked connection whose status is `status`: SNAT and DNAT for
+    /// `IPS_SRC_NAT` and `IPS_DST_NAT` (`conntrack_mt`).
+    pub(crate) fn nat(status: u32) -> u32 {
+        use super::status::{DST_NAT, SRC_NAT};
+        (if status & SRC_NAT != 0 { SNAT } else { 0 })
+            | (if status & DST_NAT != 0 { DNAT } else { 0 })
+    }
 }
 
 /// `enum ip_conntrack_status` bits.

@@ -308,6 +308,17 @@ impl WalkMemo {
         }
     }
 
+    /// Whether table `ti` takes no memo lookups: the memo is off, or the table's rules cannot
+    /// be classed, or the table stopped using it.
+    #[inline]
+    pub(crate) fn closed(&self, ti: usize) -> bool {
+        self.off
+            || self
+                .tables
+                .get(ti)
+                .is_some_and(|t| matches!(t.cuts, Some(None)))
+    }
+
     /// Walks remembered, over every table.
     pub(crate) fn len(&self) -> usize {
         self.tables.iter().map(|t| t.walks.len()).sum()

@@ -398,8 +398,8 @@ impl Engine<'_> {
         pkt: &Packet,
         hc: &HookCtx,
     ) -> Option<super::memo::Key> {
-        use crate::conntrack::{state, status, Attach, CtInfo};
-        if self.memo.off
+        use crate::conntrack::{state, Attach, CtInfo};
+        if self.memo.closed(ti)
             || hc.trace_on
             || hc.force.is_some()
             || hc.skb.pickup_world
@@ -418,13 +418,7 @@ impl Engine<'_> {
             return None;
         };
         let e = self.conntrack.get(id).filter(|e| e.is_confirmed())?;
-        let mut st = state::ESTABLISHED;
-        if e.status & status::SRC_NAT != 0 {
-            st |= state::SNAT;
-        }
-        if e.status & status::DST_NAT != 0 {
-            st |= state::DNAT;
-        }
+        let st = state::ESTABLISHED | state::nat(e.status);
         let dev = self.env.iface_of(pkt);
         let fields = super::memo::Fields {
             hook,

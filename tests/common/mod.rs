@@ -44,6 +44,24 @@ pub fn engine(l: &Loaded) -> Engine<'_> {
     )
 }
 
+/// An engine for packets built as from a capture on the host: interfaces from the packets,
+/// the host's answers not recognised; `empty`: the conntrack table starts with the packets.
+pub fn capture_engine(l: &Loaded, empty: bool) -> Engine<'_> {
+    Engine::new(
+        &l.ruleset,
+        SimOptions {
+            env: SimEnv {
+                hosts: vec![ip(HOST)],
+                iface_from_capture: true,
+                conntrack_empty_at_start: empty,
+                ..SimEnv::default()
+            },
+            recognise_answers: false,
+            ..SimOptions::default()
+        },
+    )
+}
+
 fn base(
     frame: u64,
     ms: u64,

@@ -232,6 +232,16 @@ pub struct FwRun {
     pub summary: Value,
 }
 
+impl FwRun {
+    /// The packet records whose verdict is `verdict` ("ACCEPT", "DROP", …) and certain.
+    pub fn certain(&self, verdict: &str) -> Vec<&Value> {
+        self.packets
+            .iter()
+            .filter(|p| p["certain"] == true && p["verdict"] == verdict)
+            .collect()
+    }
+}
+
 /// Runs the `fwcheck` binary with `args` and `--format json --fail-on never`.
 pub fn fwcheck_json<S: AsRef<OsStr>>(args: &[S]) -> FwRun {
     let out = run(Command::new(env!("CARGO_BIN_EXE_fwcheck"))

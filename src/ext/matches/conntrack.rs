@@ -338,12 +338,7 @@ impl Conntrack {
         let mut statebit = v.statebit;
         if has(flag::STATE) {
             if v.tracked {
-                if v.status & status::SRC_NAT != 0 {
-                    statebit |= state::SNAT;
-                }
-                if v.status & status::DST_NAT != 0 {
-                    statebit |= state::DNAT;
-                }
+                statebit |= state::nat(v.status);
             }
             if ((self.state_mask & statebit) != 0) == inv(flag::STATE) {
                 return MatchResult::No;
@@ -660,12 +655,7 @@ impl Match for Conntrack {
         };
         let mut bit = cx.skb.ct.state_bit();
         if let Some(e) = cx.ct() {
-            if e.status & status::SRC_NAT != 0 {
-                bit |= state::SNAT;
-            }
-            if e.status & status::DST_NAT != 0 {
-                bit |= state::DNAT;
-            }
+            bit |= state::nat(e.status);
         }
         let inside = self.state_mask & bit != 0;
         let inv = self.invert_flags & flag::STATE != 0;

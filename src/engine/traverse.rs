@@ -31,6 +31,7 @@ impl Tally {
     /// Count a packet of `ip_len` bytes at rule `rule` of chain `chain` of table `ti` of `rs`
     /// ([`POLICY`]: the chain's policy); `after_unknown`: the table met an undecided match
     /// before it.
+    #[inline]
     pub(crate) fn count(
         &mut self,
         rs: &crate::ruleset::model::Ruleset,
@@ -332,7 +333,7 @@ impl Engine<'_> {
         self.tally.after_unknown.clear();
         let key = self.memo_key(ti, hook, pkt, hc);
         if let Some(w) = key.and_then(|k| self.memo.get(ti, &k)) {
-            let (w, ip_len) = (*w, hc.skb.len(pkt) as u64);
+            let ip_len = hc.skb.len(pkt) as u64;
             for (chain, rule) in w.counted() {
                 self.tally.count(self.rs, ti, chain, rule, ip_len, false);
             }

@@ -598,6 +598,83 @@ fn a_forwarded_copy_is_told_by_its_flags() {
     assert_eq!(copy(&out), Some(1), "{out:?}");
 }
 
+/// A scan REJECTed with resets faster than fwcheck's table of replies holds them (65,536
+/// within a second): the captured reset answering one the table pushed out may be that reply,
+/// which the kernel counted once, when REJECT sent it — uncertain, never judged a second time
+/// for certain; a reset of a conversation REJECT never answered is judged as before, and so
+/// is the pushed-out reply two seconds later.
+#[test]
+fn a_reject_reply_past_the_table_is_uncertain() {
+    let l = rules(
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A INPUT -p tcp -m tcp --dport 22 -j REJECT --reject-with tcp-reset\n\
+         -A OUTPUT -p tcp -m tcp --tcp-flags RST RST -j ACCEPT\nCOMMIT\n",
+    );
+    // `engine()`, recognising the host's answers in the capture.
+    let mut e = fwcheck::engine::Engine::new(
+        &l.ruleset,
+        fwcheck::engine::SimOptions {
+            env: fwcheck::engine::SimEnv {
+                hosts: vec![ip(HOST)],
+                conntrack_empty_at_start: true,
+                ..fwcheck::engine::SimEnv::default()
+            },
+            ..fwcheck::engine::SimOptions::default()
+        },
+    );
+    let n = 65_537u64;
+    let peer = |i: u64| {
+        (
+            format!("198.51.100.{}", 1 + i % 250),
+            1024 + (i / 250) as u16,
+        )
+    };
+    let at = |p: &mut fwcheck::packet::Packet, us: u64| p.ts.0 = us * 1_000;
+    for i in 0..n {
+        let (a, port) = peer(i);
+        let mut syn = tcp(i + 1, 0, (&a, port), (HOST, 22), "S", 7, 0, 0);
+        at(&mut syn, i * 10);
+        assert_eq!(v(&e.process(&syn)), "REJECT");
+    }
+    let reset = |frame: u64, i: u64, us: u64| {
+        let (a, port) = peer(i);
+        let mut r = tcp(frame, 0, (HOST, 22), (&a, port), "RA", 0, 8, 0);
+        at(&mut r, us);
+        r
+    };
+    // The newest reply is still held: recognised, judged when REJECT sent it.
+    let last = e.process(&reset(n + 1, n - 1, 700_000));
+    assert!(
+        matches!(last.answer_to, Some(fwcheck::engine::AnswerTo::RejectReply(f)) if f == n),
+        "{last:?}"
+    );
+    // The first was pushed out within its second: it may be that reply.
+    let first = e.process(&reset(n + 2, 0, 700_001));
+    assert_eq!(first.answer_to, None, "{first:?}");
+    assert!(!first.certain, "{first:?}");
+    assert!(
+        first
+            .reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("65,536 replies"),
+        "{first:?}"
+    );
+    // A reset REJECT never sent: an ordinary packet, certain.
+    let mut other = tcp(n + 3, 0, (HOST, 22), ("203.0.113.99", 5555), "RA", 0, 8, 0);
+    at(&mut other, 700_002);
+    let other = e.process(&other);
+    assert_eq!((v(&other), other.certain), ("ACCEPT", true), "{other:?}");
+    // Two seconds on, the pushed-out reply's window is over: the reset is what the table of
+    // dropped requests makes of it (an answer to a REJECTed SYN, never sent), certain.
+    let late = e.process(&reset(n + 4, 1, 3_000_000));
+    assert_eq!(
+        (late.answer_to, late.certain),
+        (Some(fwcheck::engine::AnswerTo::NotSent(2)), true),
+        "{late:?}"
+    );
+}
+
 /// 127.0.0.0/8 received on another interface than lo is martian after PREROUTING
 /// (`ip_route_input_slow`, `route_localnet` off): no INPUT rule sees it and REJECT sends
 /// nothing (kernel lab: a spoofed 127.0.0.1 UDP and SYN to REJECT ports on a host's veth; the

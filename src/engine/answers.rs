@@ -34,6 +34,7 @@ use std::collections::VecDeque;
 use foldhash::HashMap;
 use std::net::IpAddr;
 
+use super::forgotten::ForgottenFor;
 use super::outcome::{CtLabel, Decision, Verdict};
 use crate::packet::{tcp_flags as F, Packet, L4};
 
@@ -111,9 +112,11 @@ pub(crate) enum Recognised {
     RejectReply(SentReply),
     /// An answer to `to_frame`, a request the ruleset drops: never sent.
     NotSent { to_frame: u64 },
-    /// Perhaps an answer to a request the ruleset dropped that the table of them no longer
-    /// holds (more than its bound since): judged, uncertain.
-    MaybeNotSent,
+    /// The router's outgoing copy of frame `0`, forwarded: already judged.
+    ForwardedCopy(u64),
+    /// Perhaps one of the above, which a table no longer holds (more than its bound since):
+    /// judged, uncertain, for this reason.
+    Maybe(&'static str),
 }
 
 /// What identifies a forwarded packet as it leaves the router — after NAT and the TTL/hop
@@ -179,6 +182,31 @@ pub(crate) struct Answers {
     /// Dropped requests pushed out of `requests` (allocated at the first): an answer to one
     /// may not have been sent, which is no longer known for certain.
     forgotten: Option<Box<super::forgotten::Forgotten>>,
+    /// Replies pushed out of `replies` within their window (more than [`CAP`] sent in it): a
+    /// captured packet like one may be that reply, judged already.
+    pushed_replies: Option<Box<ForgottenFor>>,
+    /// Forwarded packets pushed out of `forwarded` within their window, likewise.
+    pushed_copies: Option<Box<ForgottenFor>>,
+}
+
+/// Why a captured packet the table of REJECT's replies pushed out is in doubt.
+const MAYBE_REPLY: &str = "it may be REJECT's reply (or the stack's ICMP error) to a packet \
+     judged within the last second, which the kernel counts once, when it is sent: more than \
+     65,536 replies were sent in that second, and fwcheck no longer holds which";
+
+/// Why a captured packet the table of forwarded packets pushed out is in doubt.
+const MAYBE_COPY: &str = "it may be the router's outgoing copy of a packet forwarded within the \
+     last second, which the kernel counts once, when it comes in: more than 65,536 packets were \
+     forwarded in that second, and fwcheck no longer holds which";
+
+/// Why an answer the table of dropped requests pushed out is in doubt.
+const MAYBE_NOT_SENT: &str = "it may answer a request the ruleset drops, and then would not be \
+     sent: more than 65,536 dropped requests were met since, and fwcheck no longer holds which";
+
+/// Remembers `key`, pushed out of a table at `now` with its window still open.
+fn push_out<K: std::hash::Hash>(f: &mut Option<Box<ForgottenFor>>, key: &K, now: u64) {
+    f.get_or_insert_with(|| Box::new(ForgottenFor::new(REPLY_WINDOW_NS, now)))
+        .insert(key, now);
 }
 
 /// A request the host may answer: its conversation and, without conntrack, which request
@@ -261,8 +289,14 @@ impl Answers {
     /// REJECT sent the reply `sig` (at capture time `now_ns`) with this outcome.
     pub(crate) fn sent_reply(&mut self, sig: ReplySig, now_ns: u64, sent: SentReply) {
         if self.reply_order.len() >= CAP {
-            if let Some((_, old)) = self.reply_order.pop_front() {
-                self.replies.remove(&old);
+            if let Some((t, old)) = self.reply_order.pop_front() {
+                // Only the reply this place is for (one sent again since has a later one).
+                if self.replies.get(&old).is_some_and(|(at, _)| *at == t) {
+                    self.replies.remove(&old);
+                    if now_ns.saturating_sub(t) <= REPLY_WINDOW_NS {
+                        push_out(&mut self.pushed_replies, &old, now_ns);
+                    }
+                }
             }
         }
         self.replies.insert(sig, (now_ns, sent));
@@ -335,17 +369,23 @@ impl Answers {
     /// Frame `frame` was forwarded and left as `sig` at `now_ns`.
     pub(crate) fn forwarded(&mut self, sig: CopySig, frame: u64, now_ns: u64) {
         if self.forwarded_order.len() >= CAP {
-            if let Some((_, old)) = self.forwarded_order.pop_front() {
-                self.forwarded.remove(&old);
+            if let Some((t, old)) = self.forwarded_order.pop_front() {
+                if self.forwarded.get(&old).is_some_and(|(_, at)| *at == t) {
+                    self.forwarded.remove(&old);
+                    if now_ns.saturating_sub(t) <= REPLY_WINDOW_NS {
+                        push_out(&mut self.pushed_copies, &old, now_ns);
+                    }
+                }
             }
         }
         self.forwarded.insert(sig, (frame, now_ns));
         self.forwarded_order.push_back((now_ns, sig));
     }
 
-    /// The frame `pkt` is the outgoing copy of, if it is a packet forwarded within the last
-    /// second exactly as it left (then forgotten: a copy is recognised once).
-    pub(crate) fn forwarded_copy(&mut self, pkt: &Packet, now_ns: u64) -> Option<u64> {
+    /// [`Recognised::ForwardedCopy`] of the frame `pkt` is the outgoing copy of, if it is a
+    /// packet forwarded within the last second exactly as it left (then forgotten: a copy is
+    /// recognised once); [`Recognised::Maybe`] if it may be one the table pushed out.
+    pub(crate) fn forwarded_copy(&mut self, pkt: &Packet, now_ns: u64) -> Option<Recognised> {
         while let Some(&(t, sig)) = self.forwarded_order.front() {
             if now_ns.saturating_sub(t) <= REPLY_WINDOW_NS {
                 break;
@@ -355,12 +395,17 @@ impl Answers {
                 self.forwarded.remove(&sig);
             }
         }
-        if self.forwarded.is_empty() {
+        if self.forwarded.is_empty() && self.pushed_copies.is_none() {
             return None;
         }
-        self.forwarded
-            .remove(&CopySig::of(pkt, pkt.ttl))
-            .map(|(frame, _)| frame)
+        let sig = CopySig::of(pkt, pkt.ttl);
+        if let Some((frame, _)) = self.forwarded.remove(&sig) {
+            return Some(Recognised::ForwardedCopy(frame));
+        }
+        let pushed = self.pushed_copies.as_mut()?;
+        pushed
+            .contains(&sig, now_ns)
+            .then_some(Recognised::Maybe(MAYBE_COPY))
     }
 
     /// What a captured outbound packet is, if it is one of the two kinds of answer
@@ -380,7 +425,7 @@ impl Answers {
                 .forgotten
                 .as_ref()
                 .filter(|f| f.contains(&req))
-                .map(|_| Recognised::MaybeNotSent),
+                .map(|_| Recognised::Maybe(MAYBE_NOT_SENT)),
         }
     }
 
@@ -396,14 +441,17 @@ impl Answers {
                 self.replies.remove(&sig);
             }
         }
-        if !self.replies.is_empty() {
-            if let Some(sig) = ReplySig::of(pkt) {
-                if let Some((_, sent)) = self.replies.remove(&sig) {
-                    return Some(Recognised::RejectReply(sent));
-                }
-            }
+        if self.replies.is_empty() && self.pushed_replies.is_none() {
+            return None;
         }
-        None
+        let sig = ReplySig::of(pkt)?;
+        if let Some((_, sent)) = self.replies.remove(&sig) {
+            return Some(Recognised::RejectReply(sent));
+        }
+        let pushed = self.pushed_replies.as_mut()?;
+        pushed
+            .contains(&sig, now_ns)
+            .then_some(Recognised::Maybe(MAYBE_REPLY))
     }
 }
 
@@ -438,6 +486,78 @@ mod tests {
         }
     }
 
+    fn sent(to_frame: u64) -> SentReply {
+        SentReply {
+            to_frame,
+            by_stack: false,
+            verdict: Verdict::Accept,
+            decision: None,
+            ctstate: Some(CtLabel::Related),
+            certain: true,
+        }
+    }
+
+    /// More REJECT replies within a second than the table holds: the captured copy of one it
+    /// pushed out is in doubt for that second, not taken as an ordinary packet for certain;
+    /// a reply sent again keeps its newer place.
+    #[test]
+    fn a_reply_the_table_pushed_out_is_in_doubt_for_its_second() {
+        let host = IpAddr::V4(Ipv4Addr::new(203, 0, 113, 10));
+        let peer = |i: u32| IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + i));
+        let reset = |i: u32| tcp(host, peer(i), 22, 40_000, F::RST | F::ACK, 0, 1001);
+        let sig = |i: u32| ReplySig::of(&reset(i)).unwrap();
+        let mut a = Answers::default();
+        // Reply 1 is sent again as the last: its first place is evicted, not its reply.
+        for i in 0..CAP as u32 {
+            a.sent_reply(sig(i), i as u64 * 1_000, sent(i as u64));
+        }
+        a.sent_reply(sig(1), 70_000_000, sent(99));
+        a.sent_reply(sig(CAP as u32), 70_000_001, sent(100));
+        let now = 100_000_000;
+        assert!(matches!(
+            a.reject_reply(&reset(1), now),
+            Some(Recognised::RejectReply(SentReply { to_frame: 99, .. }))
+        ));
+        assert!(matches!(
+            a.reject_reply(&reset(0), now),
+            Some(Recognised::Maybe(MAYBE_REPLY))
+        ));
+        assert!(matches!(
+            a.reject_reply(&reset(CAP as u32), now),
+            Some(Recognised::RejectReply(_))
+        ));
+        assert!(a.reject_reply(&reset(CAP as u32 + 5), now).is_none());
+        // Two seconds on, the pushed-out replies are past their window: ordinary packets.
+        assert!(a.reject_reply(&reset(0), now + 2_100_000_000).is_none());
+    }
+
+    /// The same for the router's forwarded packets and their outgoing copies.
+    #[test]
+    fn a_forwarded_packet_the_table_pushed_out_is_in_doubt_for_its_second() {
+        let src = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 7));
+        let dst = |i: u32| IpAddr::V4(Ipv4Addr::from(0xcb00_7100 + i));
+        let mut a = Answers::default();
+        for i in 0..=CAP as u32 {
+            let p = tcp(src, dst(i), 40_000, 443, F::ACK, i, 1);
+            a.forwarded(CopySig::of(&p, 63), i as u64, 1_000 + i as u64);
+        }
+        let copy = |i: u32| Packet {
+            ttl: 63,
+            ..tcp(src, dst(i), 40_000, 443, F::ACK, i, 1)
+        };
+        let now = 500_000_000;
+        assert!(matches!(
+            a.forwarded_copy(&copy(CAP as u32), now),
+            Some(Recognised::ForwardedCopy(f)) if f == CAP as u64
+        ));
+        assert!(matches!(
+            a.forwarded_copy(&copy(0), now),
+            Some(Recognised::Maybe(MAYBE_COPY))
+        ));
+        assert!(a.forwarded_copy(&copy(CAP as u32 + 3), now).is_none());
+        assert!(a.forwarded_copy(&copy(0), now + 3_000_000_000).is_none());
+    }
+
     /// More dropped requests than the table holds: an answer to one it pushed out is neither
     /// "would not be sent" nor an ordinary packet for certain.
     #[test]
@@ -463,7 +583,7 @@ mod tests {
         ));
         assert!(matches!(
             a.outbound(&answer(0), 0, true),
-            Some(Recognised::MaybeNotSent)
+            Some(Recognised::Maybe(MAYBE_NOT_SENT))
         ));
         let other = tcp(
             host,

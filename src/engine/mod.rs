@@ -1118,15 +1118,21 @@ impl<'r> Engine<'r> {
             tainted_by: None,
         };
         let recognise = self.opts.recognise_answers && stage == Stage::Whole;
+        // A table of answers that pushed out what this packet may be: judged, uncertain.
+        let mut maybe_answer = None;
         if recognise {
-            if let Some(f) = self.answers.forwarded_copy(pkt, clock.ns) {
-                out.answer_to = Some(AnswerTo::ForwardedCopy(f));
-                out.reason = Some(
-                    "the router's outgoing copy of a forwarded packet: judged when it came in \
-                     (the kernel counts it once)"
-                        .into(),
-                );
-                return (out, Skb::default());
+            match self.answers.forwarded_copy(pkt, clock.ns) {
+                Some(answers::Recognised::ForwardedCopy(f)) => {
+                    out.answer_to = Some(AnswerTo::ForwardedCopy(f));
+                    out.reason = Some(
+                        "the router's outgoing copy of a forwarded packet: judged when it came \
+                         in (the kernel counts it once)"
+                            .into(),
+                    );
+                    return (out, Skb::default());
+                }
+                Some(answers::Recognised::Maybe(why)) => maybe_answer = Some(why),
+                _ => {}
             }
             // The host's own packet as a capture on the host shows it, after a NATed
             // connection's translation (a locally DNATed or REDIRECTed connection's replies
@@ -1138,7 +1144,6 @@ impl<'r> Engine<'r> {
                 }
             }
         }
-        let mut maybe_unsent = false;
         if recognise && matches!(direction, Direction::Out | Direction::Forward) {
             let recognised = if direction == Direction::Out {
                 self.answers.outbound(pkt, clock.ns, self.ct_active)
@@ -1175,8 +1180,8 @@ impl<'r> Engine<'r> {
                     ));
                     return (out, Skb::default());
                 }
-                Some(answers::Recognised::MaybeNotSent) => maybe_unsent = true,
-                None => {}
+                Some(answers::Recognised::Maybe(why)) => maybe_answer = Some(why),
+                Some(answers::Recognised::ForwardedCopy(_)) | None => {}
             }
         }
         if direction == Direction::Out {
@@ -1241,13 +1246,8 @@ impl<'r> Engine<'r> {
         if let Some(why) = self.next_doubt.take() {
             hc.note_uncertain(DoubtSource::Any, || why);
         }
-        if maybe_unsent {
-            hc.note_uncertain(DoubtSource::Any, || {
-                "it may answer a request the ruleset drops, and then would not be sent: more \
-                 than 65,536 dropped requests were met since, and fwcheck no longer holds \
-                 which"
-                    .to_string()
-            });
+        if let Some(why) = maybe_answer {
+            hc.note_uncertain(DoubtSource::Any, || why.to_string());
         }
         if let Some(crate::host::VlanRx::Unknown | crate::host::VlanRx::NoDevice) = pkt
             .link

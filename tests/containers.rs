@@ -917,6 +917,68 @@ fn cli_exposure_per_interface_and_family() {
     assert_eq!(code, 2, "{text}");
 }
 
+/// A host publishing more ports than FW016 and the matrix probe (64 each): the ones past the
+/// bound are named — FW016 in a note, the matrix in `not_probed` and a line of `fwcheck
+/// exposure` — never left out silently.
+#[test]
+fn ports_past_the_probes_bound_are_named() {
+    let text = fixture_text("docker-host.rules.v4").replace(
+        "-A DOCKER ! -i docker0 -p tcp -m tcp --dport 5432 -j DNAT --to-destination 172.17.0.3:5432\n",
+        &(0..70u16).fold(
+            "-A DOCKER ! -i docker0 -p tcp -m tcp --dport 5432 -j DNAT --to-destination 172.17.0.3:5432\n"
+                .to_string(),
+            |t, i| {
+                t + &format!(
+                    "-A DOCKER ! -i docker0 -p tcp -m tcp --dport {} -j DNAT --to-destination \
+                     172.17.0.2:80\n",
+                    10_000 + i
+                )
+            },
+        ),
+    );
+    let l = fwcheck::lint::load_str("many.rules.v4", &text, ParseOptions::default());
+    assert!(!l.has_errors(), "{}", l.render_diagnostics(false));
+    let check = CheckOptions {
+        env: env(&docker_host(), "eth0"),
+        ..CheckOptions::default()
+    };
+    // FW016 probes 8080, 5432 and 10000–10061 (rule order); 10062–10069 are named.
+    let f = analysis::exposure::check(&l.ruleset, &check);
+    let notes: Vec<_> = f
+        .iter()
+        .filter(|f| f.code == "FW016" && f.severity == analysis::Level::Note)
+        .collect();
+    assert_eq!(notes.len(), 1, "{f:#?}");
+    assert!(notes[0].message.contains("8 more were not"), "{notes:#?}");
+    let named: Vec<String> = (10_062..10_070).map(|p| format!("tcp/{p}")).collect();
+    assert_eq!(notes[0].details, named);
+    // The matrix probes the 64 lowest of 77 ports: 22, 80, 443, 5432, 8080 and 10000–10058.
+    let rows = analysis::exposure::matrix(&l.ruleset, &check);
+    assert!(rows.iter().any(|r| r.port == 10_058));
+    assert!(!rows.iter().any(|r| r.port == 10_059));
+    let mut left: Vec<(u8, u16)> = (10_059..10_070).map(|p| (6, p)).collect();
+    left.extend([(6, 33_333), (17, 33_333)]);
+    assert_eq!(analysis::exposure::not_probed(&l.ruleset), left);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("many.rules.v4");
+    std::fs::write(&path, &text).unwrap();
+    let (code, out) = fwcheck(&[
+        "exposure",
+        path.to_str().unwrap(),
+        "--host-config",
+        "fixtures/containers/docker-host.json",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(
+            "not probed over ipv4 (past the 64 lowest ports): tcp/10059, tcp/10060, tcp/10061, \
+             tcp/10062, tcp/10063, tcp/10064, tcp/10065, tcp/10066, tcp/10067, tcp/10068, \
+             tcp/10069, tcp/33333, udp/33333"
+        ),
+        "{out}"
+    );
+}
+
 // --- Docker over IPv6 (dockerd 20.10.24, gen/docker-ipv6.sh) and a --net=host service ---
 
 /// An ip6tables ruleset of fixtures/containers/.

@@ -223,3 +223,23 @@ fn ftp_without_its_helper() {
     let web = "-A INPUT -p tcp -m tcp --dport 80 -j ACCEPT\n";
     assert!(fw020(&format!("{HEAD}{EST}{web}COMMIT\n"), "rules.v4").is_empty());
 }
+
+/// An INPUT chain opening more ports than FW011 checks (64 sessions): the ports past the bound
+/// are named in a note, never left out silently.
+#[test]
+fn fw011_names_the_ports_past_its_bound() {
+    let mut text =
+        String::from("*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n");
+    for p in 0..70 {
+        text += &format!("-A INPUT -p tcp -m tcp --dport {} -j ACCEPT\n", 2000 + p);
+    }
+    text += "COMMIT\n";
+    let l = load("many.rules.v4", &text);
+    let f = analysis::services::check(&l.ruleset, &CheckOptions::default());
+    let notes: Vec<&Finding> = f.iter().filter(|f| f.code == "FW011").collect();
+    assert_eq!(notes.len(), 1, "{f:#?}");
+    assert_eq!(notes[0].severity, analysis::Level::Note);
+    assert!(notes[0].message.contains("6 more were not"), "{notes:#?}");
+    let named: Vec<String> = (2064..2070).map(|p| format!("tcp/{p}")).collect();
+    assert_eq!(notes[0].details, named);
+}

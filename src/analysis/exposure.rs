@@ -27,7 +27,7 @@ use crate::packet::tcp_flags as F;
 use crate::ruleset::printer::rule_text;
 use crate::ruleset::{Action, Rule, TableKind};
 
-/// At most this many published ports are probed.
+/// At most this many published ports are probed (FW016); the rest are named in a note.
 const MAX_PORTS: usize = 64;
 
 /// One published port: a DNAT rule and where it sends the probe.
@@ -67,27 +67,22 @@ fn published(rs: &Ruleset) -> Vec<Published> {
                 _ => continue,
             };
             let to = nat.addr.map(|(min, _)| (min, nat.ports.map(|(lo, _)| lo)));
-            if v.len() >= MAX_PORTS {
-                return v;
-            }
             let mut ports = dports(r);
             if ports.is_empty() {
                 let callers = callers.get_or_insert_with(|| Callers::of(t));
                 ports = callers.ports_leading_to(t, ci, proto);
             }
             for port in ports {
-                if v.len() < MAX_PORTS {
-                    v.push(Published {
-                        proto,
-                        port,
-                        rule: RuleRef {
-                            table: TableKind::Nat,
-                            chain: ci,
-                            rule: ri,
-                        },
-                        to,
-                    });
-                }
+                v.push(Published {
+                    proto,
+                    port,
+                    rule: RuleRef {
+                        table: TableKind::Nat,
+                        chain: ci,
+                        rule: ri,
+                    },
+                    to,
+                });
             }
         }
     }
@@ -557,8 +552,14 @@ fn check_with(rs: &Ruleset, opts: &CheckOptions) -> Vec<Finding> {
     let mut out = Vec::new();
     let mut dead_reported: Vec<RuleRef> = Vec::new();
     let mut seen: Vec<(u8, u16)> = Vec::new();
+    // Past the bound: not probed, named in a note (sorted, each once).
+    let mut left_out: BTreeSet<(u8, u16)> = BTreeSet::new();
     for p in &pubs {
         if seen.contains(&(p.proto, p.port)) {
+            continue;
+        }
+        if seen.len() == MAX_PORTS {
+            left_out.insert((p.proto, p.port));
             continue;
         }
         seen.push((p.proto, p.port));
@@ -645,6 +646,21 @@ fn check_with(rs: &Ruleset, opts: &CheckOptions) -> Vec<Finding> {
         explain(rs, opts, dnat, &path, &mut f);
         f.fix = fix_for(rs, opts, &outside_if, (p.proto, p.port), &pkt, "the probe");
         out.push(f);
+    }
+    if !left_out.is_empty() {
+        let left: Vec<(u8, u16)> = left_out.into_iter().collect();
+        out.push(super::ports_left_out(
+            crate::diag::codes::PUBLISHED_PORT_BYPASSES_INPUT,
+            format!(
+                "only the first {MAX_PORTS} ports the nat table publishes (in rule order) were \
+                 probed from outside: {} more were not",
+                left.len()
+            ),
+            &left,
+            &file,
+            "check the ports not probed with an `--expect` file (`[[expect]]` entries with \
+             `proto`, `port` and `verdict`: from anywhere, by default)",
+        ));
     }
     out
 }
@@ -841,8 +857,29 @@ pub struct Reach {
     pub decided_by: String,
 }
 
-/// At most this many ports per interface and family in the matrix.
-const MATRIX_PORTS: usize = 64;
+/// At most this many ports per interface and family in the matrix (the lowest; the rest are
+/// [`not_probed`]).
+pub const MATRIX_PORTS: usize = 64;
+
+/// The ports the matrix would probe, ascending: those the ruleset opens in INPUT, publishes by
+/// DNAT, the usual services and the canary.
+fn matrix_ports(rs: &Ruleset, pubs: &[Published]) -> BTreeSet<(u8, u16)> {
+    let mut ports: BTreeSet<(u8, u16)> = BTreeSet::new();
+    super::parity::opened(rs, &mut ports);
+    ports.extend(pubs.iter().map(|p| (p.proto, p.port)));
+    ports.extend([(6, 22), (6, 80), (6, 443)]);
+    ports.extend([(6, super::parity::CANARY), (17, super::parity::CANARY)]);
+    ports
+}
+
+/// The ports [`matrix`] leaves out, past its bound of the 64 lowest: (protocol, port),
+/// ascending.
+pub fn not_probed(rs: &Ruleset) -> Vec<(u8, u16)> {
+    matrix_ports(rs, &published(rs))
+        .into_iter()
+        .skip(MATRIX_PORTS)
+        .collect()
+}
 
 /// The "reachable from outside" matrix of `rs` (issue 14's port matrix): for each interface of
 /// the host that is not on the containers' side (with no interfaces configured: the one
@@ -874,12 +911,8 @@ pub fn matrix(rs: &Ruleset, opts: &CheckOptions) -> Vec<Reach> {
         }
         v
     };
-    let mut ports: BTreeSet<(u8, u16)> = BTreeSet::new();
-    super::parity::opened(rs, &mut ports);
     let pubs = published(rs);
-    ports.extend(pubs.iter().map(|p| (p.proto, p.port)));
-    ports.extend([(6, 22), (6, 80), (6, 443)]);
-    ports.extend([(6, super::parity::CANARY), (17, super::parity::CANARY)]);
+    let ports = matrix_ports(rs, &pubs);
     let mut out = Vec::new();
     for (iface, addr) in &ifaces {
         let mut o = opts.clone();

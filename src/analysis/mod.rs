@@ -84,6 +84,31 @@ impl Finding {
 /// Documentation of every code (README, SARIF rules, `fwcheck explain`): the one table.
 pub use crate::diag::codes::{info as code_info, CodeInfo, CODES};
 
+/// `tcp/22`, `udp/53`.
+pub fn port_name((proto, port): (u8, u16)) -> String {
+    format!("{}/{port}", if proto == 6 { "tcp" } else { "udp" })
+}
+
+/// A note that a check stopped at its bound (`message` says which and how many it did): the
+/// ports it left out are named (32 of them, then how many more), with what to do about them.
+/// A bound is said, never silent.
+pub(crate) fn ports_left_out(
+    code: &'static str,
+    message: String,
+    left: &[(u8, u16)],
+    file: &str,
+    fix: &str,
+) -> Finding {
+    let mut f = Finding::new(code, message, file);
+    f.severity = Level::Note;
+    f.details = left.iter().take(32).map(|&p| port_name(p)).collect();
+    if left.len() > 32 {
+        f.details.push(format!("… and {} more", left.len() - 32));
+    }
+    f.fix = Some(fix.to_string());
+    f
+}
+
 /// A management service: protocol and port (`tcp/22`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Service {

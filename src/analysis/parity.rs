@@ -197,32 +197,20 @@ pub fn check(rs: &Ruleset, other: &Ruleset, opts: &CheckOptions) -> Vec<Finding>
         out.push(f);
     }
     if !left_out.is_empty() {
-        let name = |(proto, port): &(u8, u16)| {
-            format!("{}/{port}", if *proto == 6 { "tcp" } else { "udp" })
-        };
-        let mut f = Finding::new(
+        out.push(crate::analysis::ports_left_out(
             codes::FAMILY_PARITY,
             format!(
                 "only the {MAX_PORTS} lowest of the {} ports the two rulesets open were compared \
                  across families: {} more were not, from {} up",
                 MAX_PORTS + left_out.len(),
                 left_out.len(),
-                name(&left_out[0]),
+                crate::analysis::port_name(left_out[0]),
             ),
+            &left_out,
             &file,
-        );
-        f.severity = crate::analysis::Level::Note;
-        f.details = left_out.iter().take(32).map(name).collect();
-        if left_out.len() > 32 {
-            f.details
-                .push(format!("… and {} more", left_out.len() - 32));
-        }
-        f.fix = Some(
             "check the ports not compared with an `--expect` file (`[[expect]]` entries with \
-             `proto`, `port` and `verdict`) run against each family's rules"
-                .to_string(),
-        );
-        out.push(f);
+             `proto`, `port` and `verdict`) run against each family's rules",
+        ));
     }
     out
 }

@@ -149,6 +149,8 @@ pub fn check(rs: &Ruleset, opts: &CheckOptions) -> Vec<Finding> {
     let mut working: Option<Working> = None;
     let mut seen: Vec<(u8, u16)> = Vec::new();
     let mut tried = 0usize;
+    // Past the bound: not checked, named in a note (sorted, each once).
+    let mut left_out: std::collections::BTreeSet<(u8, u16)> = Default::default();
     let mut layout: Option<crate::engine::SlotLayout> = None;
     let mut ftp: Option<(IpAddr, IpAddr, CheckOptions)> = None;
 
@@ -179,7 +181,11 @@ pub fn check(rs: &Ruleset, opts: &CheckOptions) -> Vec<Finding> {
                     None => host,
                 };
                 for port in dports(r) {
-                    if seen.contains(&(proto, port)) || tried >= MAX_SERVICES {
+                    if seen.contains(&(proto, port)) {
+                        continue;
+                    }
+                    if tried >= MAX_SERVICES {
+                        left_out.insert((proto, port));
                         continue;
                     }
                     tried += 1;
@@ -221,6 +227,23 @@ pub fn check(rs: &Ruleset, opts: &CheckOptions) -> Vec<Finding> {
                 }
             }
         }
+    }
+    // A port tried and not opened by its rule may be opened by a later one past the bound.
+    left_out.retain(|p| !seen.contains(p));
+    if !left_out.is_empty() {
+        let left: Vec<(u8, u16)> = left_out.into_iter().collect();
+        out.push(super::ports_left_out(
+            codes::DEAD_SERVICE,
+            format!(
+                "only the first {MAX_SERVICES} ports INPUT accepts (in rule order) were checked \
+                 for answers that never leave: {} more were not",
+                left.len()
+            ),
+            &left,
+            &file,
+            "check the ports not checked with an `--expect` file (`[[expect]]` entries with \
+             `proto`, `port` and `verdict = \"accept\"`: a whole session, by default)",
+        ));
     }
 
     // FW020: FTP's passive data connections.

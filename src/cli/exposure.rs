@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use fwcheck::analysis::exposure::{self, matrix, Reach};
+use fwcheck::analysis::port_name;
 use fwcheck::ruleset::Family;
 use fwcheck::session::{Error, Exit};
 
@@ -77,14 +78,55 @@ pub fn run(a: ExposureArgs) -> Result<u8, Error> {
         .iter()
         .flat_map(|r| matrix(&r.loaded.ruleset, &check))
         .collect();
+    // Past the matrix's bound: named, never left out silently.
+    let left: Vec<(&str, Vec<(u8, u16)>)> = all
+        .iter()
+        .map(|r| {
+            let rs = &r.loaded.ruleset;
+            let family = if rs.family == Family::V4 {
+                "ipv4"
+            } else {
+                "ipv6"
+            };
+            (family, exposure::not_probed(rs))
+        })
+        .filter(|(_, ports)| !ports.is_empty())
+        .collect();
     let mut out = std::io::stdout().lock();
     let res = match a.format {
-        LearnFormat::Json => rows.iter().try_for_each(|r| {
-            let mut v = serde_json::to_value(r).unwrap_or_default();
-            v["type"] = "reach".into();
-            writeln!(out, "{v}")
+        LearnFormat::Json => rows
+            .iter()
+            .try_for_each(|r| {
+                let mut v = serde_json::to_value(r).unwrap_or_default();
+                v["type"] = "reach".into();
+                writeln!(out, "{v}")
+            })
+            .and_then(|()| {
+                left.iter().try_for_each(|(family, ports)| {
+                    let names: Vec<String> = ports.iter().map(|&p| port_name(p)).collect();
+                    let v = serde_json::json!({
+                        "type": "not_probed",
+                        "family": family,
+                        "ports": names,
+                    });
+                    writeln!(out, "{v}")
+                })
+            }),
+        LearnFormat::Table => write_table(&mut out, &rows).and_then(|()| {
+            left.iter().try_for_each(|(family, ports)| {
+                let names: Vec<String> = ports.iter().take(32).map(|&p| port_name(p)).collect();
+                let more = match ports.len() {
+                    n if n > 32 => format!(", … and {} more", n - 32),
+                    _ => String::new(),
+                };
+                writeln!(
+                    out,
+                    "not probed over {family} (past the {} lowest ports): {}{more}",
+                    exposure::MATRIX_PORTS,
+                    names.join(", ")
+                )
+            })
         }),
-        LearnFormat::Table => write_table(&mut out, &rows),
     };
     written(res.and_then(|()| out.flush()), Exit::Ok)
 }

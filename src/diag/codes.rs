@@ -474,7 +474,8 @@ pub const CODES: &[CodeInfo] = &[
         severity: Error,
         title: "dead service: a port INPUT accepts new connections to can never answer, its SYN/ACK (UDP reply) is dropped in OUTPUT; names the INPUT rule and the rule or policy that drops the answer",
         means: "A new connection to the port is accepted in INPUT, but the host's answer is \
-                dropped in OUTPUT, so no client ever gets through.",
+                dropped in OUTPUT, so no client ever gets through. The first 64 ports INPUT \
+                accepts are checked; past them, a note names the ports not checked.",
         example: ":OUTPUT DROP [0:0]\n-A INPUT -p tcp --dport 80 -j ACCEPT",
         fix: "The verified rule printed, typically `-A OUTPUT -m conntrack --ctstate \
               RELATED,ESTABLISHED -j ACCEPT`.",
@@ -531,7 +532,8 @@ pub const CODES: &[CodeInfo] = &[
         means: "A DNAT in PREROUTING (Docker's `-p HOST:CONTAINER`, a port forward) rewrites the \
                 destination before routing, so the packet is forwarded to another interface and \
                 INPUT's policy and rules never see it: the host's firewall \"says deny\" and the \
-                port is open.",
+                port is open. The first 64 published ports are probed; past them, a note names \
+                the ports not probed.",
         example: ":INPUT DROP [0:0]\n-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER\n\
                   -A DOCKER ! -i docker0 -p tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80\n\
                   -A FORWARD -o docker0 -d 172.17.0.2 -p tcp --dport 80 -j ACCEPT",

@@ -26,8 +26,10 @@
 //!   the SYN/ACK or reset acknowledging exactly that SYN, the echo reply of exactly that echo
 //!   request, unless the same request was let through before.
 //!
-//! Both tables are bounded (oldest first out) and expire by capture time, so memory does not
-//! grow with the capture.
+//! The tables are bounded (oldest first out) and expire by capture time, so memory does not
+//! grow with the capture. What one pushes out while it may still matter is remembered without
+//! its details (`super::forgotten`), and a packet that may be it is judged uncertain: a bound
+//! never makes a verdict certain.
 
 use std::collections::VecDeque;
 
@@ -112,7 +114,7 @@ pub(crate) enum Recognised {
     RejectReply(SentReply),
     /// An answer to `to_frame`, a request the ruleset drops: never sent.
     NotSent { to_frame: u64 },
-    /// The router's outgoing copy of frame `0`, forwarded: already judged.
+    /// The router's outgoing copy of this frame, forwarded: judged when it came in.
     ForwardedCopy(u64),
     /// Perhaps one of the above, which a table no longer holds (more than its bound since):
     /// judged, uncertain, for this reason.

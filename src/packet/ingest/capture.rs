@@ -281,11 +281,11 @@ pub(crate) const MAX_RECORD: u32 = 262_144;
 struct PcapRecords<R> {
     src: R,
     buf: Arc<[u8]>,
-    /// Buffers handed out before `buf`, newest last (at most [`SPARE_BUFFERS`]): one that no
-    /// packet holds any more is read into again instead of a freshly zeroed one (zeroing a
-    /// buffer per 256 KiB read was 5 % of a replay's instructions).
+    /// Buffers handed out before `buf` (at most [`SPARE_BUFFERS`]): one that no packet holds
+    /// any more is read into again instead of a freshly zeroed one (zeroing a buffer per 256
+    /// KiB read was 4.6 % of a replay's instructions).
     spare: Vec<Arc<[u8]>>,
-    /// Buffers allocated so far.
+    /// Buffers allocated so far (what the tests count).
     made: usize,
     /// Start of unread data in `buf`, and its end.
     pos: usize,

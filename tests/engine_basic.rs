@@ -839,6 +839,63 @@ fn a_reply_within_a_jiffy_of_the_timeout_is_uncertain() {
     }
 }
 
+/// `-m connlimit` counts the connections of its list that conntrack still finds: one whose
+/// timeout ends within one jiffy of the packet may be gone for a kernel whose ticks fell
+/// otherwise (see the test above), so the count may be one lower: uncertain where that changes
+/// the answer, whether the list's walk meets the connection for the first time or knew it
+/// alive from an earlier walk; certain where it does not.
+#[test]
+fn connlimit_counting_a_connection_at_its_expiry_edge_is_uncertain() {
+    let rules_above = |n: u32| {
+        rules(&format!(
+            "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+             -A INPUT -p udp -m udp --dport 53 -m connlimit --connlimit-above {n} \
+             --connlimit-mask 32 --connlimit-saddr -j DROP\nCOMMIT\n"
+        ))
+    };
+    let l = rules_above(1);
+    let q = |frame: u64, ms: u64, port: u16| udp(frame, ms, (C, port), (HOST, 53), 40);
+    // The first query's connection, first met by the walk of the second (30 s unreplied).
+    for (ms, verdict) in [
+        (29_996, Some("DROP")),   // alive for every phase: two connections
+        (29_998, None),           // one or two
+        (30_000, Some("ACCEPT")), // gone for every phase: one
+    ] {
+        let mut e = engine(&l);
+        assert_eq!(v(&e.process(&q(1, 0, 1111))), "ACCEPT");
+        let o = e.process(&q(2, ms, 2222));
+        assert_eq!(o.certain, verdict.is_some(), "{ms} ms: {o:?}");
+        match verdict {
+            Some(verdict) => assert_eq!(v(&o), verdict, "{ms} ms: {o:?}"),
+            None => assert!(
+                o.reason
+                    .as_deref()
+                    .unwrap_or("")
+                    .contains("within one jiffy"),
+                "{o:?}"
+            ),
+        }
+    }
+    // Known alive since a walk at 10 s (whose own connection it dropped): at 29.998 s the
+    // next walk meets it again, one tick before its timeout on fwcheck's clock.
+    for (ms, certain) in [(29_996, true), (29_998, false)] {
+        let mut e = engine(&l);
+        assert_eq!(v(&e.process(&q(1, 0, 1111))), "ACCEPT");
+        assert_eq!(v(&e.process(&q(2, 10_000, 2222))), "DROP");
+        let o = e.process(&q(3, ms, 3333));
+        assert_eq!(o.certain, certain, "{ms} ms: {o:?}");
+        if certain {
+            assert_eq!(v(&o), "DROP", "{ms} ms: {o:?}");
+        }
+    }
+    // Above 5: one connection more or less does not change the answer for a second one.
+    let l5 = rules_above(5);
+    let mut e = engine(&l5);
+    assert_eq!(v(&e.process(&q(1, 0, 1111))), "ACCEPT");
+    let o = e.process(&q(2, 29_998, 2222));
+    assert_eq!((v(&o), o.certain), ("ACCEPT", true), "{o:?}");
+}
+
 /// `--ctexpire` reads `(timeout - jiffies) / HZ` of the connection (an ICMP error does not
 /// refresh its master): one tick more or fewer since the timeout was set moves a time left of
 /// 7,250 jiffies (29 s) to 7,249 (28 s). The verdict stays certain when every rule the answer

@@ -19,7 +19,13 @@
 //!   remembered and the connection is appended.
 //!
 //! The result is `(count > N)`, inverted for `--connlimit-upto`; a count of 0 (possible when the
-//! collection emptied the list) hot-drops the packet, as `connlimit_mt` does. Pinned against the
+//! collection emptied the list) hot-drops the packet, as `connlimit_mt` does.
+//!
+//! On a capture's clock the kernel's tick phase is unknown: a walk that meets connections
+//! within one jiffy of their timeout (`Conntrack::take_expiry_doubt`; connections one tick from
+//! it are looked up for that) may have found them otherwise in the kernel, so until the next
+//! walk the kernel's count is within that many of this one, and the answer is unknown where
+//! that range reaches across the limit (or down to 0). Pinned against the
 //! running kernel by `pcaps/rt-connlimit.pcap` with `fixtures/kernel/connlimit.rules.v4` and
 //! `stateful.rules.v4`.
 //!
@@ -48,6 +54,11 @@ use crate::packet::L4;
 
 /// `CONNCOUNT_GC_MAX_COLLECT`.
 const GC_MAX_COLLECT: usize = 64;
+
+/// Why a count near connections at their expiry edge is not known.
+const EXPIRY_EDGE: &str = "a connection this rule counts has its timeout within one jiffy of \
+     this packet: whether the kernel still counted it depends on where its clock's ticks fell, \
+     which the capture does not tell, and the count's answer changes with it";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Connlimit {
@@ -116,6 +127,10 @@ pub(crate) struct KeyList {
     last_gc: u32,
     /// Length of the list at the last collection (`last_gc_count`).
     last_gc_count: usize,
+    /// Connections the latest walk met within one jiffy of their timeout (kept or dropped as
+    /// fwcheck's clock has them): a kernel whose ticks fell otherwise may have done the
+    /// opposite, so its count may differ by up to this many until the next walk.
+    edges: usize,
 }
 
 /// What a walk does with one listed connection.
@@ -137,6 +152,7 @@ impl KeyList {
             seen,
             last_gc: now as u32,
             last_gc_count: 0,
+            edges: 0,
         };
         l.push(first);
         l
@@ -161,9 +177,10 @@ impl KeyList {
         self.suspects.remove(&at);
     }
 
-    /// Take the conntrack events since the last walk and the timeouts passed by `now` into
-    /// `suspects`; when the table no longer holds every event since (or they outnumber the
-    /// list), every connection is a suspect: a full walk.
+    /// Take the conntrack events since the last walk and the timeouts passed by `now` (or
+    /// ending within the next tick) into `suspects`; when the table no longer holds every
+    /// event since (or they outnumber the list), every connection is a suspect: a full walk.
+    /// A walk begins here: its `edges` start from none.
     fn update(&mut self, now: u64, ct: &Conntrack) {
         let pending = ct.deaths.wrapping_sub(self.seen);
         match ct.endings_since(self.seen) {
@@ -181,8 +198,11 @@ impl KeyList {
             }
         }
         self.seen = ct.deaths;
+        self.edges = 0;
+        // Up to one jiffy ahead: a connection fwcheck's clock has alive for one more tick may
+        // be gone for a kernel whose ticks fell earlier; its lookup tells (`step`).
         while let Some(&Reverse((timeout, at))) = self.expiry.peek() {
-            if !time_after_eq(now, timeout) {
+            if !time_after_eq(now + 1, timeout) {
                 break;
             }
             self.expiry.pop();
@@ -204,7 +224,9 @@ impl KeyList {
     /// connection (`None` in a collection, which looks for none).
     fn step(&mut self, at: u64, own: Option<&Tuple>, now: u64, cx: &mut EvalCtx<'_>) -> Step {
         let t = self.conns[&at].0;
-        match find(&t, now, cx) {
+        let found = find(&t, now, cx);
+        self.edges += cx.conntrack.take_expiry_doubt() as usize;
+        match found {
             Some(_) if own == Some(&t) => Step::Own,
             None | Some((true, _)) => {
                 self.remove(at);
@@ -431,6 +453,8 @@ impl Match for Connlimit {
         );
     }
     fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
+        // From here, a lookup says whether it met a connection at its expiry edge.
+        cx.conntrack.take_expiry_doubt();
         // get_ct_or_tuple_from_skb: the packet's entry, or the confirmed one its tuple finds.
         let (tuple, zone, conn) = match (cx.skb.ct, cx.ct()) {
             (Attach::Ct { .. }, Some(e)) => (
@@ -470,6 +494,8 @@ impl Match for Connlimit {
                 None => return MatchResult::HotDrop,
             },
         };
+        // The packet's own connection at its edge: new or confirmed depends on the phase.
+        let own_edge = cx.conntrack.take_expiry_doubt() as usize;
         let a = if self.daddr { cx.pkt.dst } else { cx.pkt.src };
         let key = match a {
             IpAddr::V4(x) => {
@@ -506,11 +532,16 @@ impl Match for Connlimit {
                 list
             }
         };
-        let count = list.len();
+        let (count, edges) = (list.len(), list.edges + own_edge);
         cx.ext
             .slot(cx.slot, Lists::default)
             .lists
             .insert((key, zone), list);
+        // Connections at their expiry edge: the kernel's count is within `edges` of this one.
+        let above = |n: usize| (n as u64 > self.limit as u64) != self.invert;
+        if edges > 0 && (count <= edges || above(count - edges) != above(count + edges)) {
+            return MatchResult::Unknown(EXPIRY_EDGE);
+        }
         if count == 0 {
             // connlimit_mt: "kmalloc failed or tuple couldn't be found, drop it entirely".
             return MatchResult::HotDrop;

@@ -124,14 +124,7 @@ fn chain_rules(
     proptest::collection::vec((src(), dst(), iface(), pre(), l4(), action(user)), n).prop_map(
         move |rs| {
             rs.into_iter()
-                .map(|(a, b, i, m, p, j)| {
-                    // `-p` must come before the pre-match: iptables-save prints it first.
-                    let (proto, rest) = match p.find(" -m ") {
-                        Some(k) => (p[..k].to_string(), p[k..].to_string()),
-                        None => (p, String::new()),
-                    };
-                    format!("-A {chain}{a}{b}{i}{proto}{m}{rest}{j}\n")
-                })
+                .map(|(a, b, i, m, p, j)| rule_line(chain, [&a, &b, i], m, &p, j))
                 .collect()
         },
     )

@@ -131,14 +131,7 @@ fn chain_rules(
     )
     .prop_map(move |rs| {
         rs.into_iter()
-            .map(|(a, b, i, m, p, j)| {
-                // `-p` comes before the pre-match: iptables-save prints it first.
-                let (proto, rest) = match p.find(" -m ") {
-                    Some(k) => (p[..k].to_string(), p[k..].to_string()),
-                    None => (p, String::new()),
-                };
-                format!("-A {chain}{a}{b}{i}{proto}{m}{rest}{j}\n")
-            })
+            .map(|(a, b, i, m, p, j)| rule_line(chain, [&a, &b, &i], m, &p, j))
             .collect()
     })
 }

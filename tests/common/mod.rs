@@ -229,3 +229,12 @@ pub fn outcomes_and_counters(
     }
     (outs, ctrs)
 }
+
+/// A generated rule's line, `-A CHAIN` then its parts in iptables-save's order: the address
+/// and interface options (`head`), `-p` (the start of `l4`), the pre-match `pre`, the rest of
+/// `l4` (its `-m` match), the target `action`.
+pub fn rule_line(chain: &str, head: [&str; 3], pre: &str, l4: &str, action: &str) -> String {
+    let (proto, rest) = l4.split_at(l4.find(" -m ").unwrap_or(l4.len()));
+    let [a, b, i] = head;
+    format!("-A {chain}{a}{b}{i}{proto}{pre}{rest}{action}\n")
+}

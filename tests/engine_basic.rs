@@ -1144,3 +1144,66 @@ fn quoted_query(r: &str) -> fwcheck::packet::InnerPacket {
         tcp_seq: None,
     }
 }
+
+/// `-j QUEUE` (queue 0) and `-j NFQUEUE` hand the packet to a userspace listener the capture
+/// does not show: without one the kernel drops it (`--queue-bypass`: accepts it for the
+/// table), which fwcheck takes, uncertain, with the listener's other answer as the alternative
+/// (`tests/kernel_targets.rs` checks the no-listener answers against the kernel).
+#[test]
+fn queued_packets_are_uncertain() {
+    let l = rules(
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A INPUT -p tcp --dport 22 -j QUEUE\n\
+         -A INPUT -p tcp --dport 80 -j NFQUEUE --queue-num 5\n\
+         -A INPUT -p tcp --dport 443 -j NFQUEUE --queue-num 5 --queue-bypass\n\
+         -A INPUT -p tcp --dport 443 -j DROP\nCOMMIT\n",
+    );
+    let packets = vec![
+        tcp(1, 0, (C, 40000), (HOST, 22), "S", 1000, 0, 0),
+        tcp(2, 10, (C, 40001), (HOST, 80), "S", 1000, 0, 0),
+        tcp(3, 20, (C, 40002), (HOST, 443), "S", 1000, 0, 0),
+        tcp(4, 30, (C, 40003), (HOST, 25), "S", 1000, 0, 0),
+    ];
+    let mut e = engine(&l);
+    let got: Vec<_> = packets
+        .iter()
+        .map(|p| {
+            let o = e.process(p);
+            (
+                v(&o),
+                o.certain,
+                o.reason.unwrap_or_default().contains("listener"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("DROP", false, true),
+            ("DROP", false, true),
+            ("ACCEPT", false, true),
+            ("ACCEPT", true, false),
+        ]
+    );
+    let sim = fwcheck::engine::SimOptions {
+        env: fwcheck::engine::SimEnv {
+            hosts: vec![ip(HOST)],
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let traced = fwcheck::trace::trace_packets(&l.ruleset, sim, packets);
+    let alts: Vec<Vec<_>> = traced
+        .iter()
+        .map(|t| t.record.alternatives.iter().map(|a| a.verdict).collect())
+        .collect();
+    assert_eq!(
+        alts,
+        [
+            vec![Some("ACCEPT")],
+            vec![Some("ACCEPT")],
+            vec![Some("DROP")],
+            vec![]
+        ]
+    );
+}

@@ -157,7 +157,46 @@ fn tcpmss_rewrites_what_later_rules_read() {
     );
 }
 
+/// `NFQUEUE` hands the packet to a userspace listener, which the capture does not show. The
+/// oracle's namespace has none: `nf_queue` fails, the packet is dropped, or with
+/// `--queue-bypass` accepted — for the table: the hook goes on with the next table, not with
+/// the next rule (the DROP after it is not reached). fwcheck takes those answers, uncertain,
+/// and forks a listener's other verdict.
+fn nfqueue_without_a_listener() {
+    let rules = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+        -A INPUT -p udp -m udp --dport 1 -j NFQUEUE --queue-num 3\n\
+        -A INPUT -p udp -m udp --dport 2 -j NFQUEUE --queue-balance 4:7 --queue-bypass\n\
+        -A INPUT -p udp -m udp --dport 2 -j DROP\nCOMMIT\n";
+    let frames = vec![
+        udp4(CLIENT, HOST, 4000, 1, 1, b"q"),
+        udp4(CLIENT, HOST, 4000, 2, 2, b"q"),
+        udp4(CLIENT, HOST, 4000, 3, 3, b"q"),
+    ];
+    let (cmp, alts) = run(rules, &frames, true);
+    assert_eq!(
+        judged(&cmp),
+        [
+            ("DROP", false, "DROP"),
+            ("ACCEPT", false, "ACCEPT"),
+            ("ACCEPT", true, "ACCEPT"),
+        ],
+        "{}",
+        cmp.render(false)
+    );
+    assert!(
+        cmp.frames[0]
+            .fwcheck_reason
+            .as_deref()
+            .is_some_and(|r| r.contains("listener")),
+        "{:?}",
+        cmp.frames[0]
+    );
+    // Had a listener taken them: its ACCEPT, and behind --queue-bypass its DROP.
+    assert_eq!(alts, ["ACCEPT", "DROP", ""]);
+}
+
 kernel_tests!(
+    nfqueue_without_a_listener,
     tproxy_without_a_transparent_socket_drops,
     synproxy_consumes_syns_and_acks,
     tcpmss_rewrites_what_later_rules_read

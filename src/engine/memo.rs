@@ -16,9 +16,10 @@
 //! * a match that keeps no state and whose [`Facets`](crate::ext::Facets) are *complete*
 //!   (`tcp`/`udp` ports and flags, `icmp`, `conntrack --ctstate`, `comment`): by the facet
 //!   contract its answer is a function of the facets' fields (a *plain* match, [`build`]);
-//! * a plain ending or jump (`ACCEPT`, `DROP`, `QUEUE`, `RETURN`, a jump, a goto, no target).
+//! * a plain ending or jump (`ACCEPT`, `DROP`, `RETURN`, a jump, a goto, no target).
 //!
-//! A walk that evaluated any other match, took an extension target, or met an undecidable
+//! A walk that evaluated any other match, took an extension target or `QUEUE` (a listener
+//! the capture does not show decides: uncertain), or met an undecidable
 //! match or a doubt is not remembered. Only packets whose walk can depend on nothing else are
 //! looked up: a TCP or UDP header present and not a later fragment (so `tcp`/`udp` read ports
 //! and flags, and never hot-drop or doubt), the connection confirmed and the packet

@@ -239,7 +239,7 @@ struct Pending {
 fn plain_verdict(action: &Action) -> Option<TableVerdict> {
     match action {
         Action::Accept => Some(TableVerdict::Accept),
-        Action::Drop | Action::Queue => Some(TableVerdict::Drop),
+        Action::Drop => Some(TableVerdict::Drop),
         Action::Target(t) => t.reject_reply().map(TableVerdict::Reject),
         _ => None,
     }
@@ -271,14 +271,6 @@ fn target_effect(name: &str, v: &TargetVerdict) -> String {
         TargetVerdict::Accept => format!("{name}: ACCEPT"),
         TargetVerdict::Drop => format!("{name}: DROP"),
         TargetVerdict::Reject(r) => format!("{name}: REJECT, reply {r:?}"),
-        TargetVerdict::Queue { num, bypass } => format!(
-            "{name}: queue {num} has no listener: {}",
-            if *bypass {
-                "ACCEPT (--queue-bypass)"
-            } else {
-                "DROP"
-            }
-        ),
         TargetVerdict::Nat(spec) => format!("{name}: NAT binding {:?}", spec.kind),
         TargetVerdict::Unknown(why) => {
             format!("{name}: cannot be simulated ({why}); the next rule")
@@ -778,7 +770,9 @@ impl Engine<'_> {
                     Action::None => "no target: counters only, next rule".to_string(),
                     Action::Accept => "ACCEPT".into(),
                     Action::Drop => "DROP".into(),
-                    Action::Queue => "QUEUE: no listener on queue 0, the kernel drops it".into(),
+                    Action::Queue => {
+                        "QUEUE: a listener on queue 0 decides; without one, DROP".into()
+                    }
                     Action::Return => "RETURN".into(),
                     Action::Jump(c) => format!("jump to {}", c.name),
                     Action::Goto(c) => format!("goto {}", c.name),
@@ -801,9 +795,22 @@ impl Engine<'_> {
                     })
                 }
                 Action::Queue => {
-                    // NF_QUEUE to queue 0 with no listener: the kernel drops the packet.
+                    // NF_QUEUE to queue 0: a listener's verdict (a fork takes its ACCEPT), or,
+                    // with none, `nf_queue` fails and the kernel drops the packet. Whether the
+                    // host runs one is not in the capture: taken as none, uncertain.
+                    self.walk_plain = false;
+                    let k = hc.unknowns;
+                    hc.unknowns += 1;
+                    let verdict = if hc.force == Some(k) {
+                        TableVerdict::Accept
+                    } else {
+                        let why = crate::ext::targets::nfqueue::QUEUE_UNDECIDED;
+                        hc.uncertain(rs, rref, why);
+                        hc.undecided.push(super::Undecided { k, rule: rref, why });
+                        TableVerdict::Drop
+                    };
                     return Some(TableResult {
-                        verdict: TableVerdict::Drop,
+                        verdict,
                         decision: Decision::Rule(rref),
                     });
                 }
@@ -902,13 +909,6 @@ impl Engine<'_> {
                         TargetVerdict::Accept => return done(TableVerdict::Accept),
                         TargetVerdict::Drop => return done(TableVerdict::Drop),
                         TargetVerdict::Reject(r) => return done(TableVerdict::Reject(r)),
-                        TargetVerdict::Queue { bypass, .. } => {
-                            return done(if bypass {
-                                TableVerdict::Accept
-                            } else {
-                                TableVerdict::Drop
-                            });
-                        }
                         TargetVerdict::Nat(spec) => return done(TableVerdict::Nat(spec)),
                         TargetVerdict::Unknown(why) => {
                             hc.uncertain(rs, rref, why);

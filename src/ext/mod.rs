@@ -305,12 +305,6 @@ pub enum TargetVerdict {
     Drop,
     /// Dropped, and a reply is sent (REJECT).
     Reject(RejectReply),
-    /// Handed to a userspace queue. With no listener the kernel drops the packet, unless
-    /// `bypass` is set, in which case it is accepted.
-    Queue {
-        num: u16,
-        bypass: bool,
-    },
     /// A NAT target (SNAT/DNAT/MASQUERADE/REDIRECT/NETMAP) asks for a binding; the engine
     /// installs it on the connection, rewrites the packet and ends the table with ACCEPT.
     Nat(NatSpec),

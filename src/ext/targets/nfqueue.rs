@@ -7,9 +7,13 @@
 //!   on its queue (`NFQA_CFG_F_FAIL_OPEN`), not a rule option.
 //! - Save: `--queue-num N` or `--queue-balance F:L`, then `--queue-bypass`,
 //!   `--queue-cpu-fanout`.
-//! - Offline there is no listener: `nf_queue` fails with -ESRCH and the packet is dropped, or,
-//!   with `--queue-bypass`, accepted (the hook continues with the next table). The queue a
-//!   balanced rule would pick (flow hash or CPU) does not matter then; `num` is the first queue.
+//! - The verdict is the listener's (a userspace program bound to the queue: an IPS, a
+//!   proxy), and whether the host runs one is not in a capture. Without one `nf_queue` fails
+//!   with -ESRCH and the kernel drops the packet, or, with `--queue-bypass`, accepts it (the
+//!   hook continues with the next table): kernel-checked in a namespace without a listener
+//!   (`tests/kernel_targets.rs`). fwcheck takes that answer, uncertain, and forks the other
+//!   (a listener's ACCEPT; with `--queue-bypass`, its DROP), as for `TPROXY`. The queue a
+//!   balanced rule would pick (flow hash or CPU) does not matter to either answer.
 
 use std::any::Any;
 use std::fmt::Write;
@@ -18,8 +22,15 @@ use crate::diag::Diagnostic;
 use crate::ext::targets::common::{conflict, context_err, err};
 use crate::ext::EvalCtx;
 use crate::ext::{
-    sub_span, xt_uint_prefix, Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict, XtType,
+    sub_span, xt_uint_prefix, Arg, OptArg, OptSpec, ParseCtx, Taken, Target, TargetVerdict, XtType,
 };
+
+/// Why a queued packet's verdict is uncertain (`-j NFQUEUE`, and `-j QUEUE`: queue 0).
+pub(crate) const QUEUE_UNDECIDED: &str = "a listener on the queue decides (a userspace program \
+     the capture does not show); without one the kernel drops the packet";
+/// The same behind `--queue-bypass`.
+const QUEUE_BYPASS_UNDECIDED: &str = "a listener on the queue decides (a userspace program \
+     the capture does not show); without one the packet goes on (--queue-bypass)";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Nfqueue {
@@ -176,10 +187,28 @@ impl Target for Nfqueue {
             out.push_str(" --queue-cpu-fanout");
         }
     }
+    /// `nfqueue_tg_v3` → `nf_queue`: taken as no listener (DROP, or ACCEPT with
+    /// `--queue-bypass`), uncertain.
     fn apply(&self, _cx: &mut EvalCtx<'_>) -> TargetVerdict {
-        TargetVerdict::Queue {
-            num: self.queue,
-            bypass: self.bypass,
+        if self.bypass {
+            TargetVerdict::Undecided {
+                why: QUEUE_BYPASS_UNDECIDED,
+                taken: Taken::Accept,
+            }
+        } else {
+            TargetVerdict::Undecided {
+                why: QUEUE_UNDECIDED,
+                taken: Taken::Drop,
+            }
+        }
+    }
+    /// A listener's verdict, the other way: it accepted the packet, or, behind
+    /// `--queue-bypass`, dropped it (`nf_reinject`).
+    fn forced(&self, _cx: &mut EvalCtx<'_>) -> TargetVerdict {
+        if self.bypass {
+            TargetVerdict::Drop
+        } else {
+            TargetVerdict::Accept
         }
     }
     fn is_terminal(&self) -> bool {

@@ -234,7 +234,141 @@ fn ipv6_partial_checksums_are_offloaded_in_auto() {
     );
 }
 
+/// `frames` as a capture with a short snap length shows them: frame `i` (0-based) in
+/// `cut_at` holds only its first `keep` bytes, the rest whole.
+fn with_cut(frames: &[Vec<u8>], cut_at: &[usize], keep: usize) -> Vec<fwcheck::packet::Packet> {
+    use fwcheck::packet::decode::{decode_ip, FrameMeta};
+    frames
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let meta = FrameMeta {
+                frame: i as u64 + 1,
+                ts: fwcheck::packet::Timestamp((i as u64 + 1) * 1_000_000),
+                linktype: 101,
+                interface: 0,
+                wire_len: b.len() as u32,
+            };
+            let mut link = fwcheck::packet::LinkInfo::default();
+            link.linktype = 101;
+            let bytes = if cut_at.contains(&i) {
+                &b[..keep]
+            } else {
+                &b[..]
+            };
+            decode_ip(&meta, link, bytes, b.len(), None).expect("decodes")
+        })
+        .collect()
+}
+
+/// fwcheck's verdict, certainty and alternatives for each packet.
+fn judged_cut(
+    rules: &str,
+    packets: Vec<fwcheck::packet::Packet>,
+) -> Vec<(String, bool, Vec<String>)> {
+    let loaded = load_str("cut.rules", rules, ParseOptions::default());
+    assert!(!loaded.has_errors(), "{}", loaded.render_diagnostics(false));
+    let sim = SimOptions {
+        env: SimEnv {
+            hosts: vec![HOST.into()],
+            ..SimEnv::default()
+        },
+        ..SimOptions::default()
+    };
+    fwcheck::trace::trace_packets(&loaded.ruleset, sim, packets)
+        .iter()
+        .map(|t| {
+            let r = &t.record;
+            (
+                r.verdict.unwrap_or("-").to_string(),
+                r.certain,
+                r.alternatives
+                    .iter()
+                    .map(|a| a.verdict.unwrap_or("-").to_string())
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+/// A capture whose snap length cut off part of a segment's payload does not say whether its
+/// transport checksum, which conntrack verifies at PREROUTING, was good. The kernel is given
+/// both worlds — the segment whole with its checksum good, and with it corrupted — and
+/// fwcheck, given the cut segment, must take the good world's verdict, certain exactly where
+/// the two worlds' verdicts agree, with the bad world's verdict as its alternative where they
+/// do not. A new connection's first packet (a SYN, a DNS query) is uncertain outright: with a
+/// bad checksum it would have created no connection.
+fn a_cut_checksum_weighs_both_worlds() {
+    let (c, h) = (CLIENT, HOST);
+    let data = |seq: u32, id: u16| {
+        let seg = tcp_seg(
+            c.into(),
+            h.into(),
+            40000,
+            22,
+            seq,
+            5001,
+            PSH | ACK,
+            &[0x55; 200],
+        );
+        ipv4(c, h, 6, id, &seg)
+    };
+    let session = |fourth: Vec<u8>| {
+        vec![
+            tcp4(c, h, 40000, 22, 1000, 0, SYN, 1),
+            tcp4(h, c, 22, 40000, 5000, 1001, SYN | ACK, 2),
+            tcp4(c, h, 40000, 22, 1001, 5001, ACK, 3),
+            fourth,
+            udp4(c, h, 5353, 53, 5, &[0x12; 120]),
+        ]
+    };
+    let good = session(data(1001, 4));
+    let bad = {
+        let mut f = good.clone();
+        f[3] = garbage(f[3].clone());
+        f[4] = garbage(f[4].clone());
+        f
+    };
+    // RULES: INVALID dropped, ESTABLISHED accepted: the worlds part for the data segment.
+    // STATELESS_FIRST: port 22 accepted before any conntrack rule: they agree.
+    // INVALID_TOO: INVALID and ESTABLISHED accepted alike: they agree.
+    const STATELESS_FIRST: &str = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n\
+        :OUTPUT ACCEPT [0:0]\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n\
+        -A INPUT -m conntrack --ctstate INVALID -j DROP\n\
+        -A INPUT -p udp -m udp --dport 53 -j ACCEPT\nCOMMIT\n";
+    const INVALID_TOO: &str = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n\
+        :OUTPUT ACCEPT [0:0]\n\
+        -A INPUT -m conntrack --ctstate INVALID,RELATED,ESTABLISHED -j ACCEPT\n\
+        -A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n\
+        -A INPUT -p udp -m udp --dport 53 -j ACCEPT\nCOMMIT\n";
+    let (a, d) = ("ACCEPT", "DROP");
+    for (rules, want_good, want_bad) in [
+        (RULES, [a, a, a, a, a], [a, a, a, d, d]),
+        (STATELESS_FIRST, [a, a, a, a, a], [a, a, a, a, d]),
+        (INVALID_TOO, [a, a, a, a, a], [a, a, a, a, a]),
+    ] {
+        let kernel_good = run(rules, Family::V4, h.into(), &good, ChecksumMode::Auto);
+        let kernel_bad = run(rules, Family::V4, h.into(), &bad, ChecksumMode::Auto);
+        assert_eq!(kernel_good, want_good, "{rules}");
+        assert_eq!(kernel_bad, want_bad, "{rules}");
+        // The data segment and the DNS query cut after 60 bytes (headers whole).
+        let mine = judged_cut(rules, with_cut(&good, &[3, 4], 60));
+        for (i, (verdict, certain, alts)) in mine.iter().enumerate() {
+            assert_eq!(verdict, kernel_good[i].as_str(), "{rules} frame {}", i + 1);
+            let worlds_agree = kernel_good[i] == kernel_bad[i];
+            // The data segment is certain where the worlds agree; the query opens a
+            // connection, uncertain in every ruleset.
+            let want_certain = if i == 4 { false } else { worlds_agree };
+            assert_eq!(*certain, want_certain, "{rules} frame {}: {mine:?}", i + 1);
+            if !worlds_agree && i == 3 {
+                assert_eq!(alts, &[kernel_bad[i].clone()], "{rules} frame {}", i + 1);
+            }
+        }
+    }
+}
+
 kernel_tests!(
     ipv4_checksums_verify_auto_ignore,
     ipv6_partial_checksums_are_offloaded_in_auto,
+    a_cut_checksum_weighs_both_worlds,
 );

@@ -231,7 +231,8 @@ pub struct HostArgs {
     /// Which TCP/UDP/ICMP checksums the kernel verifies. `auto`: checksums left for offload
     /// (the field holds the pseudo-header sum: captured on the sending host, a veth, VM or
     /// container) are never verified, others are; `verify`: every one is (a NIC without receive
-    /// offload); `ignore`: none is.
+    /// offload); `ignore`: none is (also: the checksums a short snap length cut off were
+    /// good).
     #[arg(long, value_enum, default_value_t = ChecksumMode::Auto, value_name = "MODE")]
     pub checksums: ChecksumMode,
     /// The owner of the host's local sockets, for `-m owner` (repeatable; first that applies

@@ -27,6 +27,10 @@ pub struct CtOutcome {
     pub invalid: Option<&'static str>,
     /// The capture does not hold what the kernel would have looked at.
     pub uncertain: Option<&'static str>,
+    /// The kernel may have found this packet INVALID where fwcheck tracked it (its transport
+    /// checksum, verified at PREROUTING, is cut off by the capture): a match reading its
+    /// connection that answers an INVALID packet otherwise is undecided.
+    pub maybe_invalid: Option<&'static str>,
     /// Conntrack itself dropped the packet (`nf_conntrack_in` returning `NF_DROP`: the table
     /// is full and `early_drop` freed nothing).
     pub drop: Option<&'static str>,
@@ -114,7 +118,44 @@ pub fn conntrack_in(
     if ct.take_expiry_doubt() && o.uncertain.is_none() {
         o.uncertain = Some(EXPIRY_EDGE);
     }
+    if o.invalid.is_none()
+        && o.uncertain.is_none()
+        && hook == CtHook::PreRouting
+        && p.checksum
+        && p.checksums != crate::packet::ChecksumMode::Ignore
+        && pkt.l4_checksum_cut()
+    {
+        checksum_cut(ct, pkt, &mut o);
+    }
     o
+}
+
+/// Why a packet whose verified checksum the capture cut off is uncertain.
+pub(crate) const CHECKSUM_CUT: &str =
+    "the capture's snap length cut off bytes the transport checksum covers, which conntrack \
+     verifies at PREROUTING: with a bad checksum the kernel calls the packet INVALID \
+     (--checksums ignore: the checksums were good)";
+
+/// A packet tracked as though its cut-off checksum were good: where the kernel's other answer
+/// (INVALID: no connection for the packet) would change only what matches read of its
+/// connection — an established, untranslated connection, a segment that changes no TCP
+/// state — those matches weigh both ([`CtOutcome::maybe_invalid`]); where it would also have
+/// left the table otherwise (no new entry, no SYN, FIN or RST taken in, no NAT applied), the
+/// packet is uncertain.
+fn checksum_cut(ct: &Conntrack, pkt: &Packet, o: &mut CtOutcome) {
+    use crate::packet::tcp_flags::{FIN, RST, SYN};
+    let changes_state = pkt.tcp().is_some_and(|t| t.flags & (SYN | FIN | RST) != 0);
+    let plain_entry = match o.attach {
+        Attach::Ct { id, .. } => ct.get(id).is_some_and(|e| {
+            e.is_confirmed() && e.status & (status::SRC_NAT | status::DST_NAT) == 0
+        }),
+        _ => false,
+    };
+    if o.new.is_none() && !changes_state && plain_entry {
+        o.maybe_invalid = Some(CHECKSUM_CUT);
+    } else {
+        o.uncertain = Some(CHECKSUM_CUT);
+    }
 }
 
 /// [`conntrack_in`] without the expiry-edge note.
@@ -285,6 +326,7 @@ fn resolve(
             new: is_new.then_some(id),
             invalid: None,
             uncertain: room_note,
+            maybe_invalid: None,
             drop: None,
         };
     }

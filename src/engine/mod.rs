@@ -1290,8 +1290,8 @@ impl<'r> Engine<'r> {
         } else {
             self.traverse(direction, &mut cur, &mut hc, &mut out)
         };
-        if hc.skb.pickup_doubt {
-            hc.note_uncertain(DoubtSource::Any, || PICKUP_DOUBT.to_string());
+        if let Some(why) = hc.skb.pickup_doubt {
+            hc.note_uncertain(DoubtSource::Any, || why.to_string());
         }
         out.trace = std::mem::take(&mut hc.trace);
         out.undecided = std::mem::take(&mut hc.undecided);
@@ -1827,6 +1827,7 @@ impl<'r> Engine<'r> {
             pkt.frame,
         );
         hc.skb.ct = r.attach;
+        hc.skb.checksum_doubt = r.maybe_invalid;
         let (doubt, related) = (self.conntrack.take_doubt(), self.conntrack.take_related());
         if r.new.is_some() {
             hc.ct_new = r.new;
@@ -1844,6 +1845,9 @@ impl<'r> Engine<'r> {
                 note: r
                     .uncertain
                     .map(|w| format!("uncertain: {w}"))
+                    .or(r.maybe_invalid.map(|w| {
+                        format!("tracked, or INVALID in the kernel (the rules weigh both): {w}")
+                    }))
                     .or(r.invalid.map(|w| format!("INVALID: {w}")))
                     .or(related.map(|(h, frame)| {
                         format!(

@@ -342,7 +342,7 @@ impl Engine<'_> {
                 && !hc.is_uncertain()
                 && hc.path_doubt.is_none()
                 && !hc.skb.pickup_world
-                && !hc.skb.pickup_doubt
+                && hc.skb.pickup_doubt.is_none()
             {
                 self.memo.put(ti, k, result, &self.tally.in_packet[mark..]);
             }
@@ -396,7 +396,8 @@ impl Engine<'_> {
             || hc.trace_on
             || hc.force.is_some()
             || hc.skb.pickup_world
-            || hc.skb.pickup_doubt
+            || hc.skb.pickup_doubt.is_some()
+            || hc.skb.checksum_doubt.is_some()
             || hc.is_uncertain()
             || pkt.frag.offset != 0
             || !matches!(pkt.l4, L4::Tcp(_) | L4::Udp(_))
@@ -456,7 +457,7 @@ impl Engine<'_> {
         // connection goes on with the next rule. If the called chain returns having changed
         // nothing (no target but observers, no stateful match), both worlds meet again there:
         // the stack depth of that return, and the pickup flags from before the jump.
-        let mut rejoin: Option<(usize, (bool, bool))> = None;
+        let mut rejoin: Option<(usize, (bool, Option<&'static str>))> = None;
         let (mut chain, mut idx) = (start, 0usize);
         let tname = kind.name();
         let cname = |c: usize| table.chains[c].name.clone();
@@ -640,7 +641,31 @@ impl Engine<'_> {
                 if !self.memo.plain(ti, base + mi) {
                     self.walk_plain = false;
                 }
-                let r = m.module.eval(&mut eval_ctx!(base + mi));
+                let mut r = m.module.eval(&mut eval_ctx!(base + mi));
+                if let Some(why) = hc.skb.checksum_doubt {
+                    if !world
+                        && matches!(r, MatchResult::Yes | MatchResult::No)
+                        && m.module.needs_conntrack()
+                    {
+                        // The kernel may have found the packet INVALID (no connection): the
+                        // match's answer there, for a match that changes nothing; any other
+                        // may answer otherwise. Apart, it is a pickup's match (above).
+                        let apart = !m.module.facets().pure || {
+                            let ct = std::mem::take(&mut hc.skb.ct);
+                            let there = m.module.eval(&mut eval_ctx!(usize::MAX));
+                            hc.skb.ct = ct;
+                            there != r
+                        };
+                        if apart {
+                            hc.skb.pickup_world = true;
+                            if r == MatchResult::Yes {
+                                hc.skb.pickup_doubt = Some(why);
+                            } else {
+                                r = MatchResult::Unknown(why);
+                            }
+                        }
+                    }
+                }
                 if hc.trace_on {
                     let cx = eval_ctx!(base + mi);
                     checks.push(match_check(&*m.module, &cx, r));
@@ -693,16 +718,16 @@ impl Engine<'_> {
             }
             // A pickup's conntrack match said "yes" where a tracked connection says "no"
             // (`Skb::pickup_doubt`): that matters only if the rule matched and decides.
-            if hc.skb.pickup_doubt
-                && !pickup_before.1
+            if hc.skb.pickup_doubt.is_some()
+                && pickup_before.1.is_none()
                 && (failed.is_some() || observer_only(&rule.action))
             {
                 if failed.is_none() {
                     self.counter_doubt.insert((ti, chain, idx));
                 }
                 (hc.skb.pickup_world, hc.skb.pickup_doubt) = pickup_before;
-            } else if hc.skb.pickup_doubt
-                && !pickup_before.1
+            } else if hc.skb.pickup_doubt.is_some()
+                && pickup_before.1.is_none()
                 && failed.is_none()
                 && !hotdrop
                 && rejoin.is_none()

@@ -363,9 +363,15 @@ pub struct Skb {
     /// goes on in the picked-up one (NEW), its later conntrack matches answering there. When
     /// that match said "yes" (a `! --syn --ctstate NEW -j DROP`), the verdict is uncertain
     /// whatever follows; when it said "no", it was an undecided match like any other.
+    /// The same when the kernel may have found the packet INVALID where fwcheck tracked it
+    /// (`checksum_doubt`): a match reading its connection answered that world otherwise.
     pub(crate) pickup_world: bool,
-    /// That match said "yes".
-    pub(crate) pickup_doubt: bool,
+    /// That match said "yes": why the verdict is uncertain whatever follows.
+    pub(crate) pickup_doubt: Option<&'static str>,
+    /// The kernel may have found this packet INVALID (no connection) where conntrack here
+    /// tracked it: why (`CtOutcome::maybe_invalid`). The matches reading its connection weigh
+    /// both.
+    pub(crate) checksum_doubt: Option<&'static str>,
     /// A UDP or ICMP flow seen first now may be one the kernel tracked before the capture
     /// began: it is within that protocol's conntrack timeout of the capture's first frame
     /// (`SimOptions::capture_file`, without `--conntrack-start empty`).

@@ -420,6 +420,21 @@ impl Packet {
             }
     }
 
+    /// The kernel verifies this packet's transport checksum (under a mode that verifies any)
+    /// but the capture's snap length cut off bytes it covers: whether it was good is not known.
+    /// (TCP, UDP with a checksum, ICMP and ICMPv6, their header captured: UDP-Lite and SCTP
+    /// say so themselves.)
+    #[inline]
+    pub(crate) fn l4_checksum_cut(&self) -> bool {
+        self.l4_checksum_ok.is_none()
+            && self.anomalies.has(Anomalies::CAP_TRUNCATED)
+            && match &self.l4 {
+                L4::Tcp(_) | L4::Icmp(_) | L4::Icmpv6(_) => true,
+                L4::Udp(u) => u.checksum != 0,
+                _ => false,
+            }
+    }
+
     /// The checksum field is not what the wire would carry but the kernel does not verify it
     /// under `mode`: the frames a summary counts as "checksum offloaded".
     #[inline]

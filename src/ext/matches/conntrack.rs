@@ -227,7 +227,9 @@ impl View {
 /// ping's first (the original direction). `None` when the packet's state is the same in every
 /// world.
 fn tracked_worlds(cx: &EvalCtx<'_>, seen: &View) -> Option<[Option<View>; 2]> {
-    if cx.env.conntrack_empty_at_start {
+    // A packet that may be INVALID in the kernel has a confirmed connection here: its other
+    // world is weighed by the traversal (`Skb::checksum_doubt`).
+    if cx.env.conntrack_empty_at_start || cx.skb.checksum_doubt.is_some() {
         return None;
     }
     let tracked = |reversed: bool, tuple: [crate::conntrack::Tuple; 2]| View {
@@ -695,7 +697,7 @@ impl Match for Conntrack {
                 if picked == MatchResult::Yes {
                     // The traversal takes the picked-up world's "yes"; the verdict is
                     // uncertain whatever follows (`Skb::pickup_doubt`).
-                    cx.skb.pickup_doubt = true;
+                    cx.skb.pickup_doubt = Some(crate::ext::PICKUP_DOUBT);
                     return picked;
                 }
                 return MatchResult::Unknown(crate::ext::PICKUP_DOUBT);

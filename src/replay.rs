@@ -35,6 +35,23 @@ fn kernel_fragmented(p: &Packet) -> bool {
     }
 }
 
+/// An IPv6 fragment that INPUT accepted whole, not reassembled by conntrack (which passed it
+/// through, or is not there): the stack's own reassembly (`ipv6_frag_rcv`) may refuse it
+/// ([`defrag::ipv6_frag_rcv_refuses`]), a drop after the tables (kernel-checked:
+/// `tests/kernel_frag6.rs`).
+fn ipv6_stack_reassembly(pkt: &Packet, o: &mut Outcome) {
+    if o.verdict != Some(Verdict::Accept) || o.direction != Direction::In || pkt.frag.reassembled {
+        return;
+    }
+    if let Some(why) = crate::packet::defrag::ipv6_frag_rcv_refuses(pkt) {
+        o.verdict = Some(Verdict::Drop);
+        o.decision = Some(crate::engine::Decision::Stack(why));
+        if o.certain {
+            o.reason = Some(format!("dropped by the IP stack after INPUT: {why}"));
+        }
+    }
+}
+
 /// Where packets come from.
 #[derive(Debug, Clone)]
 pub enum Source {
@@ -1044,6 +1061,10 @@ impl<'r> Replayer<'r> {
             return;
         }
         let key = (pkt.src, pkt.dst, pkt.frag.id, pkt.proto);
+        // The stack's reassembly reads the ECN bits the tables left (`ip_frag_queue`,
+        // `ip6_frag_queue` on the skb after PREROUTING, after INPUT): a TOS or ECN target may
+        // have changed them.
+        let tos = skb.tos;
         if !v6 && pkt.frag.offset == 0 {
             self.first_fragment_skb.entry(key).or_insert(skb);
         }
@@ -1051,7 +1072,14 @@ impl<'r> Replayer<'r> {
             sink(Item::Packet(&pkt, &o));
             return;
         }
-        match self.local_reassembly(&pkt, clock) {
+        let rewritten;
+        let queued = if tos == pkt.tos {
+            &pkt
+        } else {
+            rewritten = Packet { tos, ..pkt.clone() };
+            &rewritten
+        };
+        match self.local_reassembly(queued, clock) {
             None => {
                 let why = if v6 {
                     "fragment passed INPUT and is held for reassembly (without connection \
@@ -1062,11 +1090,20 @@ impl<'r> Replayer<'r> {
                 };
                 let mut h = Outcome::unjudged(frame, why);
                 h.direction = o.direction;
+                if !o.certain {
+                    // Held if the tables passed it, as fwcheck takes them to have.
+                    h.certain = false;
+                    h.reason = o.reason.map(|r| format!("{why}; uncertain: {r}"));
+                }
                 sink(Item::Packet(&pkt, &h));
             }
             Some(dg) if v6 => {
-                // The datagram goes on to its upper layer: this fragment's INPUT verdict.
+                // The datagram goes on to its upper layer: this fragment's INPUT verdict —
+                // unless the stack's reassembly refused the fragment it passed through.
                 let mut o = o;
+                if !dg.frag.reassembled {
+                    ipv6_stack_reassembly(&pkt, &mut o);
+                }
                 if let Some(from) = &dg.reassembled_from {
                     o.fragments = from.to_vec();
                 }
@@ -1300,6 +1337,9 @@ impl<'r> Replayer<'r> {
             Some(j) => self.engine.process_at(pkt, j),
             None => self.engine.process(pkt),
         };
+        if pkt.frag.is_fragment() {
+            ipv6_stack_reassembly(pkt, &mut o);
+        }
         if let Some(from) = &pkt.reassembled_from {
             o.fragments = from.to_vec();
         }

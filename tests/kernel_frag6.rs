@@ -170,7 +170,151 @@ COMMIT
     assert_eq!(got, [("DROP", true, "DROP")], "{plain}");
 }
 
+/// A fragment of `seg` (protocol `proto`) with identification `id`, bytes `from..to`.
+fn piece(proto: u8, seg: &[u8], id: u32, from: usize, to: usize, more: bool) -> Vec<u8> {
+    let mut p = vec![proto, 0];
+    p.extend_from_slice(&((from as u16 / 8) << 3 | u16::from(more)).to_be_bytes());
+    p.extend_from_slice(&id.to_be_bytes());
+    p.extend_from_slice(&seg[from..to]);
+    ipv6(CLIENT6, HOST6, 44, &p)
+}
+
+/// The IPv6 stack's own reassembly (`ipv6_frag_rcv`, after INPUT) refuses what conntrack's
+/// passes through and the tables accept: a first fragment holding only 8 bytes of a TCP
+/// header (RFC 8200 §4.5), and a fragment other than the last 20 bytes long (not a multiple of
+/// 8). Without conntrack and with it, INPUT accepts each, then the stack drops it; a well-formed
+/// datagram next to them is delivered.
+fn the_stacks_reassembly_refuses_what_the_tables_passed() {
+    let syn = tcp_seg(
+        CLIENT6.into(),
+        HOST6.into(),
+        45001,
+        22,
+        3000,
+        0,
+        SYN,
+        &[b's'; 40],
+    );
+    let query = udp_seg(CLIENT6.into(), HOST6.into(), 45002, 53, &[b'q'; 56]);
+    let good = udp_seg(CLIENT6.into(), HOST6.into(), 45003, 9, &[b'g'; 56]);
+    let frames = vec![
+        piece(6, &syn, 0x10005, 0, 8, true),
+        piece(6, &syn, 0x10005, 8, syn.len(), false),
+        piece(17, &query, 0x10009, 0, 20, true),
+        piece(17, &query, 0x10009, 16, query.len(), false),
+        piece(17, &good, 0x1000b, 0, 32, true),
+        piece(17, &good, 0x1000b, 32, good.len(), false),
+    ];
+    for rules in [
+        format!("{HEAD}COMMIT\n"),
+        format!("{HEAD}-A INPUT -m conntrack --ctstate INVALID -j LOG\nCOMMIT\n"),
+    ] {
+        let cmp = run(&rules, &frames);
+        let refused: Vec<_> = [0, 2]
+            .iter()
+            .map(|&i| {
+                let f = &cmp.frames[i];
+                (
+                    f.kernel,
+                    f.fwcheck,
+                    f.fwcheck_reason.clone().unwrap_or_default(),
+                )
+            })
+            .collect();
+        for (i, (kernel, mine, reason)) in refused.iter().enumerate() {
+            assert_eq!(
+                (*kernel, *mine),
+                (Some("DROP"), Some("DROP")),
+                "{rules}: {refused:?}"
+            );
+            assert!(reason.contains("after INPUT"), "{rules} {i}: {reason}");
+        }
+        // The well-formed datagram: delivered with its last fragment.
+        assert_eq!(cmp.frames[5].kernel, Some("ACCEPT"), "{}", cmp.render(true));
+    }
+}
+
+/// Without conntrack a later fragment meets the rules alone, and what a transport match reads
+/// of it depends on how it reads: `-m tcpmss` (an xt match, no fragment test) reads at
+/// `thoff`, which `ipv6_find_hdr` leaves at 0 for a later fragment — the IPv6 header, whose
+/// byte 12 (a source address byte, 0 here) makes a "data offset" below 5: hot-dropped, as
+/// fwcheck says, certain. A port range iptables-nft compiled to a payload load reads the same
+/// bytes on kernels up to 6.18 (a source port of 0x6000, the version and traffic class) and
+/// nothing on later ones: fwcheck is uncertain, and the kernel's answer is one of its two.
+fn later_fragments_meet_transport_matches_by_their_offsets() {
+    let syn = tcp_seg(
+        CLIENT6.into(),
+        HOST6.into(),
+        45003,
+        80,
+        3000,
+        0,
+        SYN,
+        &[b's'; 40],
+    );
+    let frames = vec![
+        piece(6, &syn, 0x20001, 0, 24, true),
+        piece(6, &syn, 0x20001, 24, syn.len(), false),
+    ];
+    let mss = run(
+        &format!("{HEAD}-A INPUT -p tcp -m tcpmss --mss 536 -j DROP\nCOMMIT\n"),
+        &frames,
+    );
+    let later = &mss.frames[1];
+    assert_eq!(
+        (later.kernel, later.fwcheck, later.fwcheck_certain),
+        (Some("DROP"), Some("DROP"), true),
+        "{}",
+        mss.render(true)
+    );
+    // (The first fragment's port, 45003, is outside the range: it passes, so the kernel's
+    // side shows the later one's fate by the datagram's delivery.)
+    let rules = format!("{HEAD}-A INPUT -p tcp --sport 20000:30000 -j DROP\nCOMMIT\n");
+    let ports = run(&rules, &frames);
+    let later = &ports.frames[1];
+    assert!(!later.fwcheck_certain, "{}", ports.render(true));
+    assert!(
+        later
+            .fwcheck_reason
+            .as_deref()
+            .is_some_and(|r| r.contains("later fragment")),
+        "{}",
+        ports.render(true)
+    );
+    let loaded = load_str(
+        "frag.rules.v6",
+        &rules,
+        ParseOptions {
+            family: Family::V6,
+            ..ParseOptions::default()
+        },
+    );
+    let sim = SimOptions {
+        env: SimEnv {
+            hosts: host6(),
+            ..SimEnv::default()
+        },
+        ..SimOptions::default()
+    };
+    let packets: Vec<_> = decoded(&frames).into_iter().map(|p| p.unwrap()).collect();
+    let traced = fwcheck::trace::trace_packets(&loaded.ruleset, sim, packets);
+    let mut answers: Vec<&str> = traced[1]
+        .record
+        .alternatives
+        .iter()
+        .filter_map(|a| a.verdict)
+        .collect();
+    answers.extend(traced[1].record.verdict);
+    assert!(
+        later.kernel.is_some_and(|k| answers.contains(&k)),
+        "kernel {:?}, fwcheck's answers {answers:?}",
+        later.kernel
+    );
+}
+
 kernel_tests!(
+    later_fragments_meet_transport_matches_by_their_offsets,
+    the_stacks_reassembly_refuses_what_the_tables_passed,
     fragments_meet_the_rules_one_by_one,
     reassembled_datagrams_have_no_fragment_header,
     atomic_fragments_lose_their_header_to_conntrack

@@ -183,7 +183,95 @@ fn ecn_codepoints_decide_reassembly() {
     }
 }
 
+/// Without conntrack the stack reassembles after the tables (IPv4 after PREROUTING, IPv6
+/// after INPUT), so it reads the ECN bits a mangle rule left, not the captured ones: an `ECN`
+/// target that sets every fragment CE makes a Not-ECT + ECT(0) mix consistent (delivered), one
+/// that marks only later fragments (`-f`) makes a consistent datagram a Not-ECT + CE mix
+/// (dropped), and `TOS --set-tos 0x10/0x3f` clears the ECN bits of an IPv6 mix (delivered).
+fn reassembly_reads_the_ecn_bits_the_tables_left() {
+    let mangle = |rule: &str| {
+        format!(
+            "*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n\
+             :OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n{rule}\nCOMMIT\n\
+             *filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n"
+        )
+    };
+    // (IPv6, the mangle rule, first and last fragments' codepoints, the datagram's fate)
+    let cases = [
+        (false, "-A PREROUTING -j ECN --ecn-ip-ect 3", 0, 2, "ACCEPT"),
+        (
+            false,
+            "-A PREROUTING -f -j ECN --ecn-ip-ect 3",
+            0,
+            0,
+            "DROP",
+        ),
+        (
+            true,
+            "-A PREROUTING -j TOS --set-tos 0x10/0x3f",
+            0,
+            2,
+            "ACCEPT",
+        ),
+    ];
+    for (i, (v6, rule, a, b, want)) in cases.into_iter().enumerate() {
+        let id = 70 + i as u16;
+        let (first, last) = if v6 {
+            let seg = udp_seg(CLIENT6.into(), HOST6.into(), 5000 + id, 9, &[0x5a; 100]);
+            (
+                frag6(id as u32, 0, true, &seg[..64]),
+                frag6(id as u32, 64, false, &seg[64..]),
+            )
+        } else {
+            let seg = udp_seg(CLIENT.into(), HOST.into(), 5000 + id, 9, &[0x5a; 100]);
+            (
+                ipv4_frag(CLIENT, HOST, 17, id, 0x2000, &seg[..64]),
+                ipv4_frag(CLIENT, HOST, 17, id, 64 / 8, &seg[64..]),
+            )
+        };
+        let pkts = vec![with_ecn(first, a), with_ecn(last, b)];
+        let (name, family) = if v6 {
+            ("ecn.rules.v6", fwcheck::netfilter::Family::V6)
+        } else {
+            ("ecn.rules.v4", fwcheck::netfilter::Family::V4)
+        };
+        let loaded = load_str(
+            name,
+            &mangle(rule),
+            ParseOptions {
+                family,
+                ..ParseOptions::default()
+            },
+        );
+        assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+        let sim = SimOptions {
+            env: SimEnv {
+                hosts: if v6 { host6() } else { host() },
+                ..SimEnv::default()
+            },
+            ..SimOptions::default()
+        };
+        let cmp = compare(&loaded, decoded(&pkts), sim, Pacing::AsFastAsPossible).expect("compare");
+        assert_eq!(cmp.mismatches, 0, "{rule}: {}", cmp.render(true));
+        let f = &cmp.frames[1];
+        let delivered = |v: Option<&str>| {
+            if v == Some("ACCEPT") {
+                "ACCEPT"
+            } else {
+                "DROP"
+            }
+        };
+        assert_eq!(
+            (delivered(f.kernel), delivered(f.fwcheck), f.fwcheck_certain),
+            (want, want, true),
+            "{rule}: {}",
+            f.line()
+        );
+    }
+}
+
 kernel_tests!(
     fragments_are_dropped_above_high_thresh,
-    ecn_codepoints_decide_reassembly
+    ecn_codepoints_decide_reassembly,
+    reassembly_reads_the_ecn_bits_the_tables_left
 );

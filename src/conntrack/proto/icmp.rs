@@ -43,11 +43,15 @@ fn icmp_invert(t: u8) -> Option<u8> {
 /// at PREROUTING, a good checksum.
 pub(super) fn header_and_checksum<'a>(cx: &Cx<'a>) -> Result<&'a IcmpInfo, CtOutcome> {
     let Some(ic) = cx.pkt.icmp() else {
-        return Err(if cx.pkt.ip_len >= cx.pkt.ip_hdr_len as u32 + 8 {
-            uncertain("ICMP header cut off by the capture")
-        } else {
-            invalid("short ICMP packet")
-        });
+        return Err(
+            if cx.pkt.anomalies.has(Anomalies::CAP_TRUNCATED)
+                && cx.pkt.ip_len >= cx.pkt.ip_hdr_len as u32 + 8
+            {
+                uncertain("ICMP header cut off by the capture")
+            } else {
+                invalid("short ICMP packet")
+            },
+        );
     };
     if checksum_bad(cx) {
         return Err(invalid("bad ICMP checksum"));

@@ -230,7 +230,11 @@ pub(crate) fn quoted_ports(inner: &InnerPacket, t: &mut Tuple) -> bool {
 /// than that in the packet itself.
 pub(crate) fn header_short(pkt: &Packet, need: u32) -> CtOutcome {
     use super::track::{invalid, uncertain};
-    if pkt.ip_len >= pkt.ip_hdr_len as u32 + need {
+    // (A first fragment may hold less than the header — a fragment the IPv6 stack's
+    // reassembly refuses — whatever its IP length: INVALID, as the capture shows it.)
+    if pkt.anomalies.has(crate::packet::Anomalies::CAP_TRUNCATED)
+        && pkt.ip_len >= pkt.ip_hdr_len as u32 + need
+    {
         uncertain("transport header cut off by the capture")
     } else {
         invalid("transport header too short for a tuple")

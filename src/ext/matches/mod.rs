@@ -43,6 +43,18 @@ pub mod udp;
 
 use crate::packet::{Packet, L4};
 
+/// Why a `tcp`/`udp` match iptables-nft translated into payload expressions (ports, flags)
+/// cannot be decided on a later fragment (the rules meet one without conntrack: IPv4 in
+/// PREROUTING and FORWARD, IPv6 anywhere): the kernel's fast path (`nft_payload_fast_eval`)
+/// loads the bytes at the transport offset without testing `pkt->fragoff` on kernels up to
+/// 6.18 — the fragment's data for IPv4, the IPv6 header itself for IPv6, where that offset
+/// is 0 — while kernels with netfilter's 2026 fix, like the slow path and `xt_tcpudp`, match
+/// nothing. Kernel-checked on 6.18 (`tests/kernel_frag6.rs`).
+pub(crate) const NFT_LATER_FRAGMENT: &str =
+    "a later fragment meets a tcp/udp match iptables-nft compiled to payload loads: kernels up \
+     to 6.18 read its data (IPv6: its IPv6 header) as the transport header, later kernels \
+     match nothing; which kernel the host runs is not known";
+
 /// Transport header visibility for port/type matches, as `skb_header_pointer` sees it.
 pub(crate) enum L4View<'a> {
     /// Not the first fragment: L4 matches are false (`par->fragoff != 0`).

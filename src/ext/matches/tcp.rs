@@ -283,6 +283,9 @@ impl Match for Tcp {
         // nft payload expressions break (no match) where xt_tcpudp hot-drops.
         let th = match l4_view(cx.pkt, 20) {
             L4View::Fragment(1) if !self.nft => return MatchResult::HotDrop,
+            L4View::Fragment(_) if self.nft => {
+                return MatchResult::Unknown(super::NFT_LATER_FRAGMENT)
+            }
             L4View::Fragment(_) => return MatchResult::No,
             L4View::Tinygram if self.nft => return MatchResult::No,
             L4View::Tinygram => return MatchResult::HotDrop,

@@ -121,7 +121,15 @@ impl Match for Tcpmss {
             };
         }
         let p = cx.pkt;
-        match find_mss(&p.data, p.ip_len as usize, p.ip_hdr_len as usize) {
+        // `par->thoff`, which no fragment test guards here: for an IPv6 later fragment 0
+        // (`ipv6_find_hdr` returns its protocol without setting the offset), so the IPv6
+        // header is read as the TCP header (kernel-checked, `tests/kernel_frag6.rs`).
+        let thoff = if p.frag.offset != 0 && p.family == crate::packet::Family::V6 {
+            0
+        } else {
+            p.ip_hdr_len as usize
+        };
+        match find_mss(&p.data, p.ip_len as usize, thoff) {
             Ok(Some(m)) => MatchResult::from_bool((m >= self.min && m <= self.max) != self.invert),
             Ok(None) => MatchResult::from_bool(self.invert),
             Err(true) => MatchResult::HotDrop,

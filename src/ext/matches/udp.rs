@@ -127,6 +127,9 @@ impl Match for Udp {
             return MatchResult::Yes;
         }
         let uh = match l4_view(cx.pkt, 8) {
+            L4View::Fragment(_) if self.nft => {
+                return MatchResult::Unknown(super::NFT_LATER_FRAGMENT)
+            }
             L4View::Fragment(_) => return MatchResult::No,
             L4View::Tinygram if self.nft => return MatchResult::No,
             L4View::Tinygram => return MatchResult::HotDrop,

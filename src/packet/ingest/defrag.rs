@@ -368,6 +368,46 @@ pub struct Defragmenter {
 
 /// Minimum bytes of an upper-layer header the IPv6 first fragment must contain
 /// (`ipv6frag_thdr_truncated`).
+/// Why the IPv6 stack's own reassembly refuses a fragment that reaches local delivery
+/// without conntrack's having reassembled it (`ipv6_frag_rcv`, after INPUT: the tables passed
+/// it, the stack drops it with `Ip6InHdrErrors` and a parameter problem): a first fragment
+/// without its whole upper-layer header (RFC 8200 §4.5, `ipv6frag_thdr_truncated`), or a
+/// fragment other than the last whose length is not a multiple of 8 (`ip6_frag_queue`, which
+/// also discards the datagram's queue). Conntrack's defragmentation lets both through
+/// (`nf_ct_frag6_gather`), as without conntrack each fragment crosses the tables alone.
+/// `None` also where the capture cut off the bytes the test reads.
+pub(crate) fn ipv6_frag_rcv_refuses(pkt: &Packet) -> Option<&'static str> {
+    let data: &[u8] = &pkt.data;
+    let len = pkt.ip_len as usize;
+    if pkt.family != Family::V6 || data.len() < 40 || len < 40 {
+        return None;
+    }
+    let w = walk_ipv6_ext(data, data[6], 40, len);
+    let (units, mf, _, fh) = w.frag?;
+    if units == 0 && !mf {
+        // An atomic fragment: `ipv6_frag_rcv` takes it as it is.
+        return None;
+    }
+    if units == 0 {
+        let after = walk_ipv6_ext(data, data[fh], fh + 8, len);
+        // `ipv6_skip_exthdr` failing (a header beyond the packet) is not "truncated".
+        if !after.overrun && after.offset + v6_upper_min(after.proto) > len {
+            return Some(
+                "first fragment without its whole upper-layer header: the IPv6 stack's \
+                 reassembly discards it after INPUT (RFC 8200 §4.5, ipv6_frag_rcv)",
+            );
+        }
+    }
+    let end = units as usize * 8 + len.saturating_sub(fh + 8);
+    if mf && end & 7 != 0 {
+        return Some(
+            "fragment other than the last whose length is not a multiple of 8: the IPv6 \
+             stack's reassembly discards it, and its queue, after INPUT (ip6_frag_queue)",
+        );
+    }
+    None
+}
+
 fn v6_upper_min(nh: u8) -> usize {
     match nh {
         proto::TCP => 20,

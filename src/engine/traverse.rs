@@ -685,14 +685,20 @@ impl Engine<'_> {
                         self.walk_plain = false;
                         // The kernel would decide; we cannot. If a later stateless match of the
                         // rule fails anyway, the rule cannot match whatever the answer.
+                        // (In the kernel's order: a hot drop or another undecided match met
+                        // first may end the rule before that match.)
                         let mut settled_no = false;
                         for m2 in rule.matches[mi + 1..]
                             .iter()
                             .filter(|m2| !m2.module.stateful())
                         {
-                            if m2.module.eval(&mut eval_ctx!(usize::MAX)) == MatchResult::No {
-                                settled_no = true;
-                                break;
+                            match m2.module.eval(&mut eval_ctx!(usize::MAX)) {
+                                MatchResult::No => {
+                                    settled_no = true;
+                                    break;
+                                }
+                                MatchResult::Yes => {}
+                                MatchResult::HotDrop | MatchResult::Unknown(_) => break,
                             }
                         }
                         if !settled_no && observer_only(&rule.action) {

@@ -636,6 +636,10 @@ impl Hashlimit {
             return Ok(Some((src, dst, 0, 0)));
         }
         let poff = match cx.pkt.proto {
+            // An IPv6 later fragment: `ipv6_skip_exthdr` stops at its Fragment header, whose
+            // protocol has no ports (`proto_ports_offset` < 0): 0 and 0. (IPv4 reads the
+            // fragment's data at `thoff`, as below.)
+            _ if cx.pkt.family == crate::packet::Family::V6 && cx.pkt.frag.offset != 0 => None,
             6 | 17 | 33 | 50 | 132 | 136 => Some(0usize),
             51 => Some(4),
             _ => None,

@@ -55,6 +55,26 @@ pub(crate) const NFT_LATER_FRAGMENT: &str =
      to 6.18 read its data (IPv6: its IPv6 header) as the transport header, later kernels \
      match nothing; which kernel the host runs is not known";
 
+/// What iptables-nft's payload loads read of a transport header shorter than the xt match
+/// needs (`nft_payload_eval` fails, and the rule does not match, only past the packet's
+/// end; xt_tcpudp hot-drops the whole short header): each load reads its own bytes — the
+/// ports at 0 and 2, TCP's flags at 13. `tests` (in order): the source ports, the
+/// destination ports, the flags — each `None` when the match does not test it; `None` when
+/// the capture cut off the bytes the packet has.
+pub(crate) fn nft_short_header(
+    pkt: &Packet,
+    sport: Option<&dyn Fn(u16) -> bool>,
+    dport: Option<&dyn Fn(u16) -> bool>,
+    flags: Option<&dyn Fn(u8) -> bool>,
+) -> Option<bool> {
+    let b = pkt.data.get(pkt.ip_hdr_len as usize..pkt.ip_len as usize)?;
+    let word = |at: usize| b.get(at..at + 2).map(|w| u16::from_be_bytes([w[0], w[1]]));
+    let sport_ok = sport.is_none_or(|t| word(0).is_some_and(t));
+    let dport_ok = dport.is_none_or(|t| word(2).is_some_and(t));
+    let flags_ok = flags.is_none_or(|t| b.get(13).is_some_and(|&f| t(f)));
+    Some(sport_ok && dport_ok && flags_ok)
+}
+
 /// Transport header visibility for port/type matches, as `skb_header_pointer` sees it.
 pub(crate) enum L4View<'a> {
     /// Not the first fragment: L4 matches are false (`par->fragoff != 0`).

@@ -52,9 +52,7 @@ fn run(
     };
     let loaded = load_str(rules, &text, opts);
     assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
-    let packets: Vec<_> = CaptureReader::open(dir.join(pcap))
-        .expect("pcap")
-        .collect();
+    let packets: Vec<_> = CaptureReader::open(dir.join(pcap)).expect("pcap").collect();
     let sim = SimOptions {
         env: SimEnv {
             hosts: vec![host.parse::<IpAddr>().unwrap()],

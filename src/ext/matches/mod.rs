@@ -58,9 +58,9 @@ pub(crate) const NFT_LATER_FRAGMENT: &str =
 /// What iptables-nft's payload loads read of a transport header shorter than the xt match
 /// needs (`nft_payload_eval` fails, and the rule does not match, only past the packet's
 /// end; xt_tcpudp hot-drops the whole short header): each load reads its own bytes — the
-/// ports at 0 and 2, TCP's flags at 13. `tests` (in order): the source ports, the
-/// destination ports, the flags — each `None` when the match does not test it; `None` when
-/// the capture cut off the bytes the packet has.
+/// ports at 0 and 2, TCP's flags at 13. `sport`, `dport` and `flags` test those values, each
+/// `None` when the match does not test it. `None` when the capture cut off bytes the packet
+/// has (kernel-checked: `tests/kernel_hunt_regressions.rs`).
 pub(crate) fn nft_short_header(
     pkt: &Packet,
     sport: Option<&dyn Fn(u16) -> bool>,

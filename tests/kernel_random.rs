@@ -4,7 +4,12 @@
 //! ports, multiport, flags, addresses and ranges, lengths, marks and connmarks set on the way,
 //! `recent`, `connlimit`, `statistic --mode nth`, REJECT in its variants — over interleaved
 //! TCP handshakes, data and teardowns in both directions, strays, UDP queries and answers, and
-//! pings. Nothing depends on time (the oracle replays as fast as it can).
+//! pings. Nothing depends on time (the oracle replays as fast as it can). Three more tests add
+//! odd matches and odd traffic (TCP flag sets, `-f`, other protocols, strays, ICMP errors of
+//! every kind, SCTP, GRE, ESP, extension headers, bad checksums) and datagrams in fragments —
+//! tiny, reordered, overlapping, duplicated, incomplete, forwarded — with half the rulesets
+//! loading no conntrack, so that fragments meet the rules one by one (a kernel hunt with them
+//! found the cases of `tests/kernel_hunt_regressions.rs`).
 //!
 //! Each case is a seed: `FWCHECK_RANDOM_CASES=N` runs N cases (default 24, a few seconds),
 //! `FWCHECK_RANDOM_SEED=S` starts at seed S, `FWCHECK_RANDOM_SHOW=1` prints each ruleset,
@@ -61,6 +66,19 @@ struct Fam {
     prohibited: &'static str,
     src_range: &'static str,
     u32s: [&'static str; 7],
+    /// Odd matches (TCP flag sets, `-f`, other protocols, addrtype, conntrack status and
+    /// direction, multiport, length, pkttype) and odd traffic (strays, odd flags, out of
+    /// window, reopened connections, ICMP errors quoting errors, SCTP, GRE, ESP, UDP-Lite,
+    /// IPv4 options, extension headers, bad checksums and lengths, TTL 0 and 1).
+    odd: bool,
+    /// Datagrams in fragments: tiny, reordered, overlapping, duplicated, incomplete, a lone
+    /// tail.
+    frags: bool,
+    /// Half the rulesets without anything that loads conntrack (fragments then meet the rules
+    /// one by one).
+    noct: bool,
+    /// On a router, half the fragmented datagrams go through it.
+    fwd: bool,
 }
 
 const V4: Fam = Fam {
@@ -101,6 +119,10 @@ const V4: Fam = Fam {
         "8&0x3=1:2",
         "0>>22&0x3C@12>>16&0xC0=0x40",
     ],
+    odd: false,
+    frags: false,
+    noct: false,
+    fwd: false,
 };
 
 const V6: Fam = Fam {
@@ -140,6 +162,10 @@ const V6: Fam = Fam {
         "0>>20&0xFF=0x10:0x13",
         "40&0xFFFF=0:1000",
     ],
+    odd: false,
+    frags: false,
+    noct: false,
+    fwd: false,
 };
 const PORTS: [&str; 8] = [
     "22",
@@ -356,6 +382,17 @@ fn rule(f: &Fam, r: &mut Rng, chain: &str, user: bool, jumps: &[&str]) -> String
             ])
             .to_string(),
         );
+    }
+    if f.odd && r.one_in(5) {
+        let w = weird_match(f, r, proto);
+        // (Not a second flag test, nor a second protocol.)
+        let flags_twice = w.contains("--tcp-flags")
+            && m.iter()
+                .any(|x| x.contains("syn") || x.contains("tcp-flags"));
+        let proto_twice = w.starts_with("-p") && !proto.is_empty();
+        if !flags_twice && !proto_twice {
+            m.push(w);
+        }
     }
     let mut targets: Vec<String> = vec![
         "-j ACCEPT".into(),
@@ -574,6 +611,41 @@ fn ruleset(f: &Fam, r: &mut Rng, router: bool) -> String {
         }
     }
     s.push_str("COMMIT\n");
+    if f.noct && r.one_in(2) {
+        let mut in_nat = false;
+        s = s
+            .lines()
+            .filter(|l| {
+                if *l == "*nat" {
+                    in_nat = true;
+                }
+                if in_nat {
+                    if *l == "COMMIT" {
+                        in_nat = false;
+                    }
+                    return false;
+                }
+                ![
+                    "state",
+                    "conntrack",
+                    "connmark",
+                    "CONNMARK",
+                    "connlimit",
+                    "helper",
+                    "CT --zone",
+                    "*nat",
+                    "DNAT",
+                    "SNAT",
+                    "MASQUERADE",
+                    "REDIRECT",
+                    ":PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT",
+                ]
+                .iter()
+                .any(|w| l.contains(w))
+            })
+            .map(|l| format!("{l}\n"))
+            .collect();
+    }
     s
 }
 
@@ -699,6 +771,14 @@ fn traffic(f: &Fam, r: &mut Rng, router: bool) -> Vec<Vec<u8>> {
         let mut v = Vec::new();
         if router && r.one_in(2) {
             convs.push(forwarded(f, r, k as u16, &mut next_id));
+            continue;
+        }
+        if f.frags && r.one_in(2) {
+            convs.push(frags(f, r, k as u16, &mut next_id));
+            continue;
+        }
+        if f.odd && r.one_in(2) {
+            convs.push(weird(f, r, k as u16, &mut next_id));
             continue;
         }
         match r.below(8) {
@@ -974,6 +1054,9 @@ fn agree(f: &Fam, router: bool, paced: bool, default_seed: u64) {
         if router { " on a router" } else { "" },
         if paced { " in real time" } else { "" }
     );
+    if f.odd {
+        eprintln!("  (with odd matches and traffic, fragments, and rulesets without conntrack)");
+    }
 }
 
 fn random_rulesets_agree_with_the_kernel() {
@@ -1003,11 +1086,746 @@ fn random_ip6tables_router_rulesets_in_real_time_agree_with_the_kernel() {
     agree(&V6, true, true, 1);
 }
 
+/// Odd matches and traffic, fragments, and half the rulesets without conntrack (found seven
+/// kinds of certain disagreement in fragment handling: `tests/kernel_hunt_regressions.rs`).
+const V4_ODD: Fam = Fam {
+    odd: true,
+    frags: true,
+    noct: true,
+    fwd: true,
+    ..V4
+};
+const V6_ODD: Fam = Fam {
+    odd: true,
+    frags: true,
+    noct: true,
+    fwd: true,
+    ..V6
+};
+
+fn random_rulesets_with_fragments_agree_with_the_kernel() {
+    agree_with_the_kernel(&V4_ODD, false, 1);
+}
+
+fn random_ip6tables_rulesets_with_fragments_agree_with_the_kernel() {
+    agree_with_the_kernel(&V6_ODD, false, 1);
+}
+
+fn random_ip6tables_router_rulesets_with_fragments_agree_with_the_kernel() {
+    agree_with_the_kernel(&V6_ODD, true, 1);
+}
+
 kernel_tests!(
     random_rulesets_agree_with_the_kernel,
     random_ip6tables_rulesets_agree_with_the_kernel,
     random_router_rulesets_agree_with_the_kernel,
     random_ip6tables_router_rulesets_agree_with_the_kernel,
     random_rulesets_in_real_time_agree_with_the_kernel,
-    random_ip6tables_router_rulesets_in_real_time_agree_with_the_kernel
+    random_ip6tables_router_rulesets_in_real_time_agree_with_the_kernel,
+    random_rulesets_with_fragments_agree_with_the_kernel,
+    random_ip6tables_rulesets_with_fragments_agree_with_the_kernel,
+    random_ip6tables_router_rulesets_with_fragments_agree_with_the_kernel
 );
+
+// ------------------------------------------------ odd matches, odd traffic, fragment plans
+
+fn weird_match(f: &Fam, r: &mut Rng, proto: &str) -> String {
+    match r.below(10) {
+        0 | 1 if proto == "tcp" => r
+            .pick(&[
+                "--tcp-flags ALL NONE",
+                "--tcp-flags SYN,FIN SYN,FIN",
+                "--tcp-flags SYN,RST SYN,RST",
+                "--tcp-flags ALL FIN,PSH,URG",
+                "--tcp-flags FIN,ACK FIN",
+                "--tcp-flags ACK,URG URG",
+                "! --tcp-flags SYN,ACK,FIN,RST SYN",
+                "--tcp-flags ALL ALL",
+            ])
+            .to_string(),
+        2 if !f.v6 => r.pick(&["-f", "! -f"]).to_string(),
+        3 if proto.is_empty() => r
+            .pick(&[
+                "-p gre",
+                "-p sctp",
+                "-p esp",
+                "-p 253",
+                "-p udplite",
+                "! -p tcp",
+                "! -p udp",
+            ])
+            .to_string(),
+        4 => format!(
+            "-m addrtype {}--src-type {}",
+            not(r),
+            if f.v6 {
+                r.pick(&["LOCAL", "UNICAST", "ANYCAST", "MULTICAST", "UNSPEC"])
+            } else {
+                r.pick(&["LOCAL", "UNICAST", "BROADCAST", "MULTICAST", "UNSPEC"])
+            }
+        ),
+        5 => format!(
+            "-m conntrack --ctstate {} {}",
+            states(r),
+            r.pick(&[
+                "--ctstatus ASSURED",
+                "--ctstatus CONFIRMED",
+                "--ctdir REPLY",
+                "--ctorigsrc 198.51.100.0/24",
+                "--ctexpire 0:100",
+                "",
+            ])
+        )
+        .replace(
+            "--ctorigsrc 198.51.100.0/24",
+            if f.v6 {
+                "--ctorigsrc 2001:db8:c::/48"
+            } else {
+                "--ctorigsrc 198.51.100.0/24"
+            },
+        ),
+        6 if proto == "udp" || proto == "tcp" => r
+            .pick(&[
+                "-m multiport --sports 53,1024:65535",
+                "-m multiport ! --dports 22,80,443",
+                "-m multiport --dports 0:52",
+            ])
+            .to_string(),
+        7 => format!(
+            "-m length {}--length {}",
+            not(r),
+            r.pick(&["0:27", "28:28", "20:40", "41:60", "1280:65535"])
+        ),
+        8 => r
+            .pick(&[
+                "-m pkttype --pkt-type broadcast",
+                "-m pkttype ! --pkt-type unicast",
+                "-m state --state INVALID,UNTRACKED -m conntrack --ctstate UNTRACKED",
+            ])
+            .to_string()
+            .replace(
+                "-m state --state INVALID,UNTRACKED -m conntrack --ctstate UNTRACKED",
+                "-m conntrack ! --ctstate INVALID",
+            ),
+        _ => "-m conntrack --ctstate INVALID".into(),
+    }
+}
+
+fn icmp_msg(src: IpAddr, dst: IpAddr, typ: u8, code: u8, rest: &[u8], id: u16) -> Vec<u8> {
+    let mut m = vec![typ, code, 0, 0];
+    m.extend_from_slice(rest);
+    match (src, dst) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => {
+            let c = csum(&m, 0);
+            m[2..4].copy_from_slice(&c.to_be_bytes());
+            ipv4(s, d, 1, id, &m)
+        }
+        (IpAddr::V6(s), IpAddr::V6(d)) => {
+            let c = l4_csum(src, dst, 58, &m);
+            m[2..4].copy_from_slice(&c.to_be_bytes());
+            ipv6(s, d, 58, &m)
+        }
+        _ => panic!("one family"),
+    }
+}
+
+/// An ICMP(v6) error of `typ`/`code` quoting `quoted`.
+fn icmp_err(src: IpAddr, dst: IpAddr, typ: u8, code: u8, quoted: &[u8], id: u16) -> Vec<u8> {
+    let n = if src.is_ipv4() {
+        28.min(quoted.len())
+    } else {
+        48.min(quoted.len())
+    };
+    let mut rest = vec![0, 0, 0, 0];
+    if !src.is_ipv4() && typ == 2 {
+        rest = 1280u32.to_be_bytes().to_vec();
+    }
+    rest.extend_from_slice(&quoted[..n]);
+    icmp_msg(src, dst, typ, code, &rest, id)
+}
+
+fn crc32c(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in data {
+        crc ^= b as u32;
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0x82F6_3B78
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+fn sctp_init(sport: u16, dport: u16, vtag: u32, chunk_type: u8, good: bool) -> Vec<u8> {
+    let mut s = Vec::new();
+    s.extend_from_slice(&sport.to_be_bytes());
+    s.extend_from_slice(&dport.to_be_bytes());
+    s.extend_from_slice(&vtag.to_be_bytes());
+    s.extend_from_slice(&[0, 0, 0, 0]);
+    // INIT chunk: type, flags, length 20, init tag, a_rwnd, os, mis, initial tsn
+    s.extend_from_slice(&[chunk_type, 0, 0, 20]);
+    s.extend_from_slice(&0x1234_5678u32.to_be_bytes());
+    s.extend_from_slice(&65535u32.to_be_bytes());
+    s.extend_from_slice(&[0, 10, 0, 10]);
+    s.extend_from_slice(&1u32.to_be_bytes());
+    let c = crc32c(&s);
+    let c = if good { c } else { c ^ 1 };
+    s[8..12].copy_from_slice(&c.to_le_bytes());
+    s
+}
+
+/// IPv4 with a 4-byte options field, or IPv6 with an extension header before `proto`.
+fn with_options(src: IpAddr, dst: IpAddr, proto: u8, id: u16, payload: &[u8], kind: u8) -> Vec<u8> {
+    match (src, dst) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => {
+            let opt: [u8; 4] = match kind % 3 {
+                0 => [1, 1, 1, 0],    // NOPs, EOL
+                1 => [7, 3, 4, 0],    // record route, no room, EOL
+                _ => [0x94, 4, 0, 0], // router alert
+            };
+            let tot = (24 + payload.len()) as u16;
+            let mut p = vec![0x46, 0];
+            p.extend_from_slice(&tot.to_be_bytes());
+            p.extend_from_slice(&id.to_be_bytes());
+            p.extend_from_slice(&0x4000u16.to_be_bytes());
+            p.extend_from_slice(&[64, proto, 0, 0]);
+            p.extend_from_slice(&s.octets());
+            p.extend_from_slice(&d.octets());
+            p.extend_from_slice(&opt);
+            let c = csum(&p, 0);
+            p[10..12].copy_from_slice(&c.to_be_bytes());
+            p.extend_from_slice(payload);
+            p
+        }
+        (IpAddr::V6(s), IpAddr::V6(d)) => {
+            let (next, hdr): (u8, Vec<u8>) = match kind % 3 {
+                0 => (0, vec![proto, 0, 1, 4, 0, 0, 0, 0]), // hop-by-hop, PadN
+                1 => (60, vec![proto, 0, 1, 4, 0, 0, 0, 0]), // destination options
+                _ => (44, vec![proto, 0, 0, 0, 0, 0, 0x12, 0x34]), // atomic fragment
+            };
+            let mut pl = hdr;
+            pl.extend_from_slice(payload);
+            ipv6(s, d, next, &pl)
+        }
+        _ => panic!("one family"),
+    }
+}
+
+fn weird(f: &Fam, r: &mut Rng, k: u16, id: &mut dyn FnMut() -> u16) -> Vec<Vec<u8>> {
+    let h = f.host;
+    let c = *r.pick(&f.clients);
+    let mut v = Vec::new();
+    let sp = 44000 + k;
+    let dp = *r.pick(&[22u16, 80, 443]);
+    let isn_c = 2000 + r.below(1000) as u32;
+    let isn_h = 7000 + r.below(1000) as u32;
+    let hs = |v: &mut Vec<Vec<u8>>, id: &mut dyn FnMut() -> u16| {
+        v.push(tcp_ip(c, h, sp, dp, isn_c, 0, SYN, id(), &[]));
+        v.push(tcp_ip(h, c, dp, sp, isn_h, isn_c + 1, SYN | ACK, id(), &[]));
+        v.push(tcp_ip(c, h, sp, dp, isn_c + 1, isn_h + 1, ACK, id(), &[]));
+    };
+    const ODD: [u8; 12] = [
+        SYN | FIN,
+        SYN | RST,
+        FIN,
+        0,
+        FIN | PSH | 0x20,
+        SYN | ACK | FIN,
+        0x20 | ACK,
+        0x3f,
+        0xc2,
+        RST | ACK | FIN,
+        SYN | 0x20,
+        PSH,
+    ];
+    match r.below(13) {
+        0 => {
+            let fl = *r.pick(&ODD);
+            v.push(tcp_ip(
+                c,
+                h,
+                sp,
+                dp,
+                77 + r.below(9) as u32,
+                88,
+                fl,
+                id(),
+                &[],
+            ));
+            if r.one_in(2) {
+                v.push(tcp_ip(h, c, dp, sp, 0, 78, RST | ACK, id(), &[]));
+            }
+        }
+        1 => {
+            hs(&mut v, id);
+            let fl = *r.pick(&ODD);
+            v.push(tcp_ip(
+                c,
+                h,
+                sp,
+                dp,
+                isn_c + 1,
+                isn_h + 1,
+                fl,
+                id(),
+                b"data",
+            ));
+            v.push(tcp_ip(h, c, dp, sp, isn_h + 1, isn_c + 5, ACK, id(), &[]));
+            v.push(tcp_ip(
+                c,
+                h,
+                sp,
+                dp,
+                isn_c + 5,
+                isn_h + 1,
+                ACK | PSH,
+                id(),
+                b"more",
+            ));
+        }
+        2 => {
+            hs(&mut v, id);
+            let off = *r.pick(&[0u32, 70000, 1 << 31, 0u32.wrapping_sub(100), 1]);
+            let ackd = *r.pick(&[1u32, 50000, 0u32.wrapping_sub(70000), 0]);
+            v.push(tcp_ip(
+                c,
+                h,
+                sp,
+                dp,
+                isn_c + 1 + off,
+                isn_h + ackd,
+                ACK | PSH,
+                id(),
+                b"xyz",
+            ));
+            v.push(tcp_ip(h, c, dp, sp, isn_h + 1, isn_c + 4, ACK, id(), &[]));
+            if r.one_in(2) {
+                let roff = *r.pick(&[0u32, 3, 100000, 1]);
+                v.push(tcp_ip(c, h, sp, dp, isn_c + 1 + roff, 0, RST, id(), &[]));
+                v.push(tcp_ip(
+                    c,
+                    h,
+                    sp,
+                    dp,
+                    isn_c + 4,
+                    isn_h + 1,
+                    ACK,
+                    id(),
+                    b"after",
+                ));
+            }
+        }
+        3 => {
+            v.push(tcp_ip(c, h, sp, dp, isn_c, 0, SYN, id(), &[]));
+            let isn2 = isn_c + *r.pick(&[0u32, 5000, 1 << 30]);
+            v.push(tcp_ip(c, h, sp, dp, isn2, 0, SYN, id(), &[]));
+            let a = if r.one_in(2) { isn2 + 1 } else { isn_c + 1 };
+            v.push(tcp_ip(h, c, dp, sp, isn_h, a, SYN | ACK, id(), &[]));
+            v.push(tcp_ip(c, h, sp, dp, a, isn_h + 1, ACK, id(), &[]));
+            if r.one_in(2) {
+                v.push(tcp_ip(c, h, sp, dp, isn_c, 0, SYN, id(), &[]));
+            }
+        }
+        4 => {
+            hs(&mut v, id);
+            match r.below(4) {
+                0 => v.push(tcp_ip(c, h, sp, dp, isn_c + 1, 0, RST, id(), &[])),
+                1 => v.push(tcp_ip(
+                    h,
+                    c,
+                    dp,
+                    sp,
+                    isn_h + 1,
+                    isn_c + 1,
+                    RST | ACK,
+                    id(),
+                    &[],
+                )),
+                2 => {
+                    v.push(tcp_ip(
+                        c,
+                        h,
+                        sp,
+                        dp,
+                        isn_c + 1,
+                        isn_h + 1,
+                        FIN | ACK,
+                        id(),
+                        &[],
+                    ));
+                    v.push(tcp_ip(
+                        h,
+                        c,
+                        dp,
+                        sp,
+                        isn_h + 1,
+                        isn_c + 2,
+                        FIN | ACK,
+                        id(),
+                        &[],
+                    ));
+                    v.push(tcp_ip(c, h, sp, dp, isn_c + 2, isn_h + 2, ACK, id(), &[]));
+                }
+                _ => {}
+            }
+            let isn3 = isn_c + *r.pick(&[100000u32, 10, 0u32.wrapping_sub(10)]);
+            v.push(tcp_ip(c, h, sp, dp, isn3, 0, SYN, id(), &[]));
+            v.push(tcp_ip(
+                h,
+                c,
+                dp,
+                sp,
+                isn_h + 9999,
+                isn3 + 1,
+                SYN | ACK,
+                id(),
+                &[],
+            ));
+            v.push(tcp_ip(
+                c,
+                h,
+                sp,
+                dp,
+                isn3 + 1,
+                isn_h + 10000,
+                ACK,
+                id(),
+                &[],
+            ));
+        }
+        5 => {
+            let hp = 51000 + k;
+            v.push(tcp_ip(h, c, hp, dp, isn_h, 0, SYN, id(), &[]));
+            v.push(tcp_ip(c, h, dp, hp, isn_c, 0, SYN, id(), &[]));
+            v.push(tcp_ip(h, c, hp, dp, isn_h, isn_c + 1, SYN | ACK, id(), &[]));
+            v.push(tcp_ip(c, h, dp, hp, isn_c, isn_h + 1, SYN | ACK, id(), &[]));
+            v.push(tcp_ip(h, c, hp, dp, isn_h + 1, isn_c + 1, ACK, id(), &[]));
+        }
+        6 => {
+            // ICMP errors quoting various things.
+            let from = if r.one_in(2) { f.router } else { c };
+            let (t, code) = if f.v6 {
+                *r.pick(&[(1u8, 4u8), (3, 0), (2, 0), (4, 1), (1, 1)])
+            } else {
+                *r.pick(&[
+                    (3u8, 3u8),
+                    (11, 0),
+                    (3, 4),
+                    (12, 0),
+                    (4, 0),
+                    (5, 1),
+                    (3, 13),
+                ])
+            };
+            match r.below(6) {
+                0 => {
+                    v.push(tcp_ip(c, h, sp, dp, isn_c, 0, SYN, id(), &[]));
+                    let sa = tcp_ip(h, c, dp, sp, isn_h, isn_c + 1, SYN | ACK, id(), &[]);
+                    v.push(sa.clone());
+                    v.push(icmp_err(from, h, t, code, &sa, id()));
+                }
+                1 => {
+                    // quoting the peer's own packet (wrong direction)
+                    let syn = tcp_ip(c, h, sp, dp, isn_c, 0, SYN, id(), &[]);
+                    v.push(syn.clone());
+                    v.push(icmp_err(from, h, t, code, &syn, id()));
+                }
+                2 => {
+                    let p = ping(h, c, false, k);
+                    v.push(p.clone());
+                    v.push(icmp_err(from, h, t, code, &p, id()));
+                }
+                3 => {
+                    let q = udp_ip(h, c, sp, 53, id(), b"query");
+                    v.push(q.clone());
+                    let e1 = icmp_err(c, h, t, code, &q, id());
+                    v.push(icmp_err(from, h, t, code, &e1, id()));
+                }
+                4 => {
+                    let q = udp_ip(h, c, sp, 53, id(), b"query");
+                    v.push(q.clone());
+                    // quoted with an altered source port (no connection)
+                    let mut q2 = q.clone();
+                    let o = if f.v6 { 40 } else { 20 };
+                    q2[o] ^= 0x10;
+                    v.push(icmp_err(from, h, t, code, &q2, id()));
+                    v.push(icmp_err(from, h, t, code, &q, id()));
+                }
+                _ => {
+                    // an error sent by the host about a client's packet
+                    let q = udp_ip(c, h, sp, 9999, id(), b"probe");
+                    v.push(q.clone());
+                    v.push(icmp_err(
+                        h,
+                        c,
+                        if f.v6 { 1 } else { 3 },
+                        if f.v6 { 4 } else { 3 },
+                        &q,
+                        id(),
+                    ));
+                }
+            }
+        }
+        7 => {
+            let rest = [
+                0x12u8,
+                0x34,
+                0,
+                (k & 0xff) as u8,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+            ];
+            let (qt, qc, at) = if f.v6 {
+                *r.pick(&[
+                    (128u8, 1u8, 129u8),
+                    (139, 0, 140),
+                    (200, 0, 201),
+                    (130, 0, 131),
+                    (128, 0, 129),
+                    (129, 0, 128),
+                ])
+            } else {
+                *r.pick(&[
+                    (13u8, 0u8, 14u8),
+                    (15, 0, 16),
+                    (17, 0, 18),
+                    (8, 1, 0),
+                    (42, 0, 43),
+                    (9, 0, 10),
+                    (0, 0, 8),
+                    (14, 0, 13),
+                ])
+            };
+            let (a, b) = if r.one_in(3) { (h, c) } else { (c, h) };
+            v.push(icmp_msg(
+                a,
+                b,
+                qt,
+                qc,
+                &rest[..4 + 12 * (qt == 13) as usize],
+                id(),
+            ));
+            v.push(icmp_msg(
+                b,
+                a,
+                at,
+                0,
+                &rest[..4 + 12 * (at == 14) as usize],
+                id(),
+            ));
+            if r.one_in(2) {
+                v.push(icmp_msg(
+                    a,
+                    b,
+                    qt,
+                    qc,
+                    &rest[..4 + 12 * (qt == 13) as usize],
+                    id(),
+                ));
+            }
+        }
+        8 => {
+            // UDP oddities
+            let mut u = udp_seg(c, h, sp, 53, b"query");
+            match r.below(4) {
+                0 => u[6..8].copy_from_slice(&[0, 0]),
+                1 => u[7] ^= 0x55,
+                2 => u[4..6].copy_from_slice(&20u16.to_be_bytes()),
+                _ => u[4..6].copy_from_slice(&10u16.to_be_bytes()),
+            }
+            v.push(ip_packet(c, h, 17, id(), &u));
+            v.push(udp_ip(h, c, 53, sp, id(), b"answer"));
+            v.push(udp_ip(c, h, sp, 53, id(), b"query2"));
+        }
+        9 => {
+            match r.below(5) {
+                0 => {
+                    let good = !r.one_in(3);
+                    v.push(ip_packet(c, h, 132, id(), &sctp_init(sp, 80, 0, 1, good)));
+                    v.push(ip_packet(
+                        h,
+                        c,
+                        132,
+                        id(),
+                        &sctp_init(80, sp, 0x1234_5678, 2, true),
+                    ));
+                }
+                1 => {
+                    let g = [0u8, 0, 0x08, 0x00, 0x45, 0, 0, 20];
+                    v.push(ip_packet(c, h, 47, id(), &g));
+                    v.push(ip_packet(h, c, 47, id(), &g));
+                }
+                2 => {
+                    let e = [0u8, 0, 1, 0, 0, 0, 0, 1, 1, 2, 3, 4];
+                    v.push(ip_packet(c, h, 50, id(), &e));
+                    v.push(ip_packet(h, c, 50, id(), &e));
+                }
+                3 => {
+                    v.push(ip_packet(c, h, 253, id(), b"abcd"));
+                    v.push(ip_packet(h, c, 253, id(), b"efgh"));
+                }
+                _ => {
+                    // UDP-Lite, coverage 8
+                    let mut u = udp_seg(c, h, sp, 53, b"lite");
+                    u[4..6].copy_from_slice(&8u16.to_be_bytes());
+                    u[6..8].copy_from_slice(&[0, 0]);
+                    v.push(ip_packet(c, h, 136, id(), &u));
+                    v.push(ip_packet(h, c, 136, id(), &u));
+                }
+            }
+        }
+        10 => {
+            let kind = r.below(3) as u8;
+            let u = udp_seg(c, h, sp, 53, b"query");
+            v.push(with_options(c, h, 17, id(), &u, kind));
+            v.push(udp_ip(h, c, 53, sp, id(), b"answer"));
+            let t = tcp_seg(c, h, sp + 1, dp, isn_c, 0, SYN, &[]);
+            v.push(with_options(c, h, 6, id(), &t, kind + 1));
+            v.push(tcp_ip(
+                h,
+                c,
+                dp,
+                sp + 1,
+                isn_h,
+                isn_c + 1,
+                SYN | ACK,
+                id(),
+                &[],
+            ));
+        }
+        11 => {
+            // TCP header oddities: data offset < 5 or past the end, or a truncated header
+            let mut t = tcp_seg(c, h, sp, dp, isn_c, 0, SYN, &[]);
+            match r.below(3) {
+                0 => t[12] = 4 << 4,
+                1 => t[12] = 15 << 4,
+                _ => t.truncate(12),
+            }
+            v.push(ip_packet(c, h, 6, id(), &t));
+            v.push(tcp_ip(h, c, dp, sp, isn_h, isn_c + 1, SYN | ACK, id(), &[]));
+        }
+        _ => {
+            // TTL / hop limit 0 or 1, to the host; and a SYN with data
+            let mut p = tcp_ip(c, h, sp, dp, isn_c, 0, SYN, id(), b"syndata");
+            set_tos_ttl(&mut p, 0, *r.pick(&[0u8, 1, 255]));
+            v.push(p);
+            v.push(tcp_ip(h, c, dp, sp, isn_h, isn_c + 8, SYN | ACK, id(), &[]));
+            v.push(tcp_ip(c, h, sp, dp, isn_c + 8, isn_h + 1, ACK, id(), &[]));
+        }
+    }
+    v
+}
+
+/// One fragment of `seg` (the whole transport segment of protocol `proto`) covering
+/// `seg[off..end]`, `more` = MF.
+#[allow(clippy::too_many_arguments)]
+fn frag_of(
+    src: IpAddr,
+    dst: IpAddr,
+    proto: u8,
+    fid: u16,
+    seg: &[u8],
+    off: usize,
+    end: usize,
+    more: bool,
+) -> Vec<u8> {
+    let end = end.min(seg.len());
+    match (src, dst) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => {
+            let fl = ((off / 8) as u16) | if more { 0x2000 } else { 0 };
+            ipv4_frag(s, d, proto, fid, fl, &seg[off..end])
+        }
+        (IpAddr::V6(s), IpAddr::V6(d)) => {
+            let fo = ((off / 8) as u16) << 3 | more as u16;
+            let mut pl = vec![proto, 0];
+            pl.extend_from_slice(&fo.to_be_bytes());
+            pl.extend_from_slice(&(0x10000u32 + fid as u32).to_be_bytes());
+            pl.extend_from_slice(&seg[off..end]);
+            ipv6(s, d, 44, &pl)
+        }
+        _ => panic!("one family"),
+    }
+}
+
+fn frags(f: &Fam, r: &mut Rng, k: u16, id: &mut dyn FnMut() -> u16) -> Vec<Vec<u8>> {
+    let c = *r.pick(&f.clients);
+    let h = if f.fwd && r.one_in(2) {
+        *r.pick(
+            &f.clients
+                .iter()
+                .copied()
+                .filter(|x| *x != c)
+                .collect::<Vec<_>>(),
+        )
+    } else {
+        f.host
+    };
+    let mut v = Vec::new();
+    let sp = 45000 + k;
+    let (proto, seg): (u8, Vec<u8>) = match r.below(3) {
+        0 => (
+            17,
+            udp_seg(c, h, sp, *r.pick(&[53u16, 8080, 22]), &[b'q'; 56]),
+        ),
+        1 => (
+            6,
+            tcp_seg(c, h, sp, *r.pick(&[22u16, 80]), 3000, 0, SYN, &[b's'; 40]),
+        ),
+        _ => {
+            if f.v6 {
+                let IpAddr::V6(c6) = c else { unreachable!() };
+                let IpAddr::V6(h6) = h else { unreachable!() };
+                (58, icmp6_echo(c6, h6, false, 0x77, k, &[b'p'; 56]))
+            } else {
+                (1, icmp_echo(false, 0x77, k, &[b'p'; 56]))
+            }
+        }
+    };
+    let fid = id();
+    let n = seg.len(); // 64 (udp), 60 (tcp), 64 (icmp)
+    let mut pick = r.below(8);
+    if f.v6 && proto == 6 && (pick == 0 || pick == 2) {
+        pick = 3; // known: truncated first fragment
+    }
+    let plan: Vec<(usize, usize, bool)> = match pick {
+        0 => vec![(0, 8, true), (8, n, false)],
+        1 => vec![(8, n, false), (0, 8, true)],
+        2 => vec![(0, 16, true), (16, 32, true), (32, n, false)],
+        3 => vec![(0, 24, true), (16, n, false)], // overlap
+        4 => vec![(0, 24, true), (0, 24, true), (24, n, false)], // duplicate
+        5 => vec![(0, 24, true)],                 // never completed
+        6 => vec![(24, n, false)],                // a lone tail
+        _ => vec![(0, 32, true), (32, n, false), (0, 32, true), (32, n, false)], // twice
+    };
+    for (a, b, m) in plan {
+        v.push(frag_of(c, h, proto, fid, &seg, a, b, m));
+    }
+    if r.one_in(2) {
+        // the answer, unfragmented
+        match proto {
+            17 => {
+                let dport = u16::from_be_bytes([seg[2], seg[3]]);
+                v.push(udp_ip(h, c, dport, sp, id(), b"answer"));
+            }
+            6 => {
+                let dport = u16::from_be_bytes([seg[2], seg[3]]);
+                v.push(tcp_ip(h, c, dport, sp, 9000, 3041, SYN | ACK, id(), &[]));
+            }
+            _ => v.push(ping(h, c, true, k)),
+        }
+    }
+    v
+}

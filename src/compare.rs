@@ -469,6 +469,8 @@ fn compare_inner(
             (_, Some(kv), None) => {
                 if kv == KernelVerdict::Drop {
                     Status::Match
+                } else if !certain {
+                    Status::Uncertain
                 } else {
                     Status::Mismatch
                 }

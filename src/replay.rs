@@ -52,6 +52,9 @@ fn ipv6_stack_reassembly(pkt: &Packet, o: &mut Outcome) {
     }
 }
 
+/// Datagrams with a doubtful fragment remembered at most (`Replayer::doubtful_trains`).
+const DOUBTFUL_TRAINS: usize = 4096;
+
 /// Where packets come from.
 #[derive(Debug, Clone)]
 pub enum Source {
@@ -753,6 +756,11 @@ pub struct Replayer<'r> {
     /// reassembled datagram crosses INPUT with it (the kernel morphs the completing fragment
     /// into the head fragment's skb). Keyed like the reassembly queue.
     first_fragment_skb: HashMap<(IpAddr, IpAddr, u32, u8), Skb>,
+    /// Datagrams (keyed like the reassembly queue) one of whose fragments got an uncertain
+    /// verdict before the stack's reassembly, and that fragment: the kernel may have queued it
+    /// where fwcheck did not, or the other way, so what becomes of the datagram is uncertain.
+    /// At most [`DOUBTFUL_TRAINS`] (then it starts again).
+    doubtful_trains: HashMap<(IpAddr, IpAddr, u32, u8), u64>,
     checksums: ChecksumMode,
     gso: GsoTrains,
     bridge_copies: BridgeCopies,
@@ -769,6 +777,7 @@ impl Clone for Replayer<'_> {
             defrag: self.defrag.clone(),
             local_defrag: self.local_defrag.clone(),
             first_fragment_skb: self.first_fragment_skb.clone(),
+            doubtful_trains: self.doubtful_trains.clone(),
             checksums: self.checksums,
             gso: self.gso.clone(),
             bridge_copies: self.bridge_copies.clone(),
@@ -997,6 +1006,7 @@ impl<'r> Replayer<'r> {
             defrag: ct.then(|| make(true)),
             local_defrag: (!ct).then(|| make(false)),
             first_fragment_skb: HashMap::default(),
+            doubtful_trains: HashMap::default(),
             checksums,
             gso: GsoTrains::default(),
             bridge_copies: BridgeCopies::default(),
@@ -1055,12 +1065,13 @@ impl<'r> Replayer<'r> {
         } else {
             Stage::PreroutingOnly
         };
-        let (o, skb) = self.engine.process_with_skb(&pkt, clock, stage, None);
+        let (mut o, skb) = self.engine.process_with_skb(&pkt, clock, stage, None);
+        let key = (pkt.src, pkt.dst, pkt.frag.id, pkt.proto);
+        let doubt = self.train_doubt(key, frame, o.certain);
         if o.verdict != Some(Verdict::Accept) {
             sink(Item::Packet(&pkt, &o));
             return;
         }
-        let key = (pkt.src, pkt.dst, pkt.frag.id, pkt.proto);
         // The stack's reassembly reads the ECN bits the tables left (`ip_frag_queue`,
         // `ip6_frag_queue` on the skb after PREROUTING, after INPUT): a TOS or ECN target may
         // have changed them.
@@ -1094,15 +1105,23 @@ impl<'r> Replayer<'r> {
                     // Held if the tables passed it, as fwcheck takes them to have.
                     h.certain = false;
                     h.reason = o.reason.map(|r| format!("{why}; uncertain: {r}"));
+                } else if let Some(d) = doubt {
+                    h.certain = false;
+                    h.reason = Some(format!("{why}; uncertain: {d}"));
                 }
                 sink(Item::Packet(&pkt, &h));
             }
             Some(dg) if v6 => {
                 // The datagram goes on to its upper layer: this fragment's INPUT verdict —
                 // unless the stack's reassembly refused the fragment it passed through.
-                let mut o = o;
                 if !dg.frag.reassembled {
                     ipv6_stack_reassembly(&pkt, &mut o);
+                } else {
+                    self.doubtful_trains.remove(&key);
+                }
+                if let (true, Some(why)) = (o.certain, doubt) {
+                    o.certain = false;
+                    o.reason = Some(why);
                 }
                 if let Some(from) = &dg.reassembled_from {
                     o.fragments = from.to_vec();
@@ -1124,9 +1143,38 @@ impl<'r> Replayer<'r> {
                 if let Some(from) = &dg.reassembled_from {
                     o2.fragments = from.to_vec();
                 }
+                self.doubtful_trains.remove(&key);
+                if let (true, Some(why)) = (o2.certain, doubt) {
+                    o2.certain = false;
+                    o2.reason = Some(why);
+                }
                 sink(Item::Packet(&dg, &o2));
             }
         }
+    }
+
+    /// The doubt an earlier fragment of datagram `key` left on what becomes of it (see
+    /// `doubtful_trains`), for fragment `frame`; records this one's when `certain` is false.
+    fn train_doubt(
+        &mut self,
+        key: (IpAddr, IpAddr, u32, u8),
+        frame: u64,
+        certain: bool,
+    ) -> Option<String> {
+        let earlier = self.doubtful_trains.get(&key).copied();
+        if !certain && earlier.is_none() {
+            if self.doubtful_trains.len() >= DOUBTFUL_TRAINS {
+                self.doubtful_trains.clear();
+            }
+            self.doubtful_trains.insert(key, frame);
+        }
+        earlier.filter(|&f| f != frame).map(|f| {
+            format!(
+                "frame {f}, a fragment of the same datagram, got an uncertain verdict before \
+                 reassembly: the kernel may have queued it where fwcheck did not, or the other \
+                 way, and completed the datagram otherwise"
+            )
+        })
     }
 
     /// Without connection tracking, a fragment the host's own stack made: its datagram crossed

@@ -312,7 +312,35 @@ fn later_fragments_meet_transport_matches_by_their_offsets() {
     );
 }
 
+/// A fragment whose verdict is uncertain leaves its datagram's fate uncertain: the later
+/// fragment meets `! --sport 22` (iptables-nft's load: kernel-version dependent, fwcheck takes
+/// "no" and drops it at the policy, uncertain; 6.18 reads 0x6000 and accepts it), then the first
+/// fragment is accepted, certain — and completes the datagram in the kernel, not in fwcheck,
+/// which must not call it "held" with certainty (found by `kernel_random`, seed 18000187).
+fn an_uncertain_fragment_leaves_its_datagram_uncertain() {
+    let query = udp_seg(CLIENT6.into(), HOST6.into(), 45003, 22, &[b'q'; 56]);
+    let frames = vec![
+        piece(17, &query, 0x30001, 32, query.len(), false),
+        piece(17, &query, 0x30001, 0, 32, true),
+    ];
+    let rules = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+                 -A INPUT -p udp ! --sport 22 -j ACCEPT\nCOMMIT\n";
+    let cmp = run(rules, &frames);
+    assert!(!cmp.frames[0].fwcheck_certain, "{}", cmp.render(true));
+    let first = &cmp.frames[1];
+    assert!(
+        !first.fwcheck_certain
+            && first
+                .fwcheck_reason
+                .as_deref()
+                .is_some_and(|r| r.contains("frame 1")),
+        "{:?}",
+        first
+    );
+}
+
 kernel_tests!(
+    an_uncertain_fragment_leaves_its_datagram_uncertain,
     later_fragments_meet_transport_matches_by_their_offsets,
     the_stacks_reassembly_refuses_what_the_tables_passed,
     fragments_meet_the_rules_one_by_one,

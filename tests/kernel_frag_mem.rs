@@ -102,6 +102,24 @@ fn frag6(id: u32, off: usize, more: bool, data: &[u8]) -> Vec<u8> {
     ipv6(CLIENT6, HOST6, 44, &fh)
 }
 
+/// A 108-byte UDP datagram (identification `id`) to the host's port 9 in two fragments:
+/// 64 bytes, then the rest.
+fn two_fragments(v6: bool, id: u16) -> (Vec<u8>, Vec<u8>) {
+    if v6 {
+        let seg = udp_seg(CLIENT6.into(), HOST6.into(), 5000 + id, 9, &[0x5a; 100]);
+        (
+            frag6(id as u32, 0, true, &seg[..64]),
+            frag6(id as u32, 64, false, &seg[64..]),
+        )
+    } else {
+        let seg = udp_seg(CLIENT.into(), HOST.into(), 5000 + id, 9, &[0x5a; 100]);
+        (
+            ipv4_frag(CLIENT, HOST, 17, id, 0x2000, &seg[..64]),
+            ipv4_frag(CLIENT, HOST, 17, id, 64 / 8, &seg[64..]),
+        )
+    }
+}
+
 fn ecn_codepoints_decide_reassembly() {
     // (first fragment's codepoint, last fragment's, what the kernel does with the datagram)
     let cases: [(u8, u8, &str); 6] = [
@@ -116,19 +134,7 @@ fn ecn_codepoints_decide_reassembly() {
         let mut pkts = Vec::new();
         for (i, (a, b, _)) in cases.iter().enumerate() {
             let id = 40 + i as u16;
-            let (first, last) = if v6 {
-                let seg = udp_seg(CLIENT6.into(), HOST6.into(), 5000 + id, 9, &[0x5a; 100]);
-                (
-                    frag6(id as u32, 0, true, &seg[..64]),
-                    frag6(id as u32, 64, false, &seg[64..]),
-                )
-            } else {
-                let seg = udp_seg(CLIENT.into(), HOST.into(), 5000 + id, 9, &[0x5a; 100]);
-                (
-                    ipv4_frag(CLIENT, HOST, 17, id, 0x2000, &seg[..64]),
-                    ipv4_frag(CLIENT, HOST, 17, id, 64 / 8, &seg[64..]),
-                )
-            };
+            let (first, last) = two_fragments(v6, id);
             pkts.push(with_ecn(first, *a));
             pkts.push(with_ecn(last, *b));
         }
@@ -216,19 +222,7 @@ fn reassembly_reads_the_ecn_bits_the_tables_left() {
     ];
     for (i, (v6, rule, a, b, want)) in cases.into_iter().enumerate() {
         let id = 70 + i as u16;
-        let (first, last) = if v6 {
-            let seg = udp_seg(CLIENT6.into(), HOST6.into(), 5000 + id, 9, &[0x5a; 100]);
-            (
-                frag6(id as u32, 0, true, &seg[..64]),
-                frag6(id as u32, 64, false, &seg[64..]),
-            )
-        } else {
-            let seg = udp_seg(CLIENT.into(), HOST.into(), 5000 + id, 9, &[0x5a; 100]);
-            (
-                ipv4_frag(CLIENT, HOST, 17, id, 0x2000, &seg[..64]),
-                ipv4_frag(CLIENT, HOST, 17, id, 64 / 8, &seg[64..]),
-            )
-        };
+        let (first, last) = two_fragments(v6, id);
         let pkts = vec![with_ecn(first, a), with_ecn(last, b)];
         let (name, family) = if v6 {
             ("ecn.rules.v6", fwcheck::netfilter::Family::V6)

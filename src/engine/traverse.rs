@@ -657,12 +657,7 @@ impl Engine<'_> {
                             there != r
                         };
                         if apart {
-                            hc.skb.pickup_world = true;
-                            if r == MatchResult::Yes {
-                                hc.skb.pickup_doubt = Some(why);
-                            } else {
-                                r = MatchResult::Unknown(why);
-                            }
+                            r = hc.skb.worlds_apart(r, why);
                         }
                     }
                 }

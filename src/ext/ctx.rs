@@ -387,6 +387,24 @@ pub(crate) const PICKUP_DOUBT: &str =
      (--conntrack-start empty: the kernel's table began empty)";
 
 impl Skb {
+    /// A match of this packet answered `picked` in the world the traversal follows and
+    /// otherwise in another the kernel may be in (`why`): the worlds part here. A "yes" is
+    /// kept, and the verdict is uncertain whatever follows (`pickup_doubt`); a "no" becomes
+    /// undecided, which the traversal takes as "no" and forks.
+    pub(crate) fn worlds_apart(
+        &mut self,
+        picked: super::MatchResult,
+        why: &'static str,
+    ) -> super::MatchResult {
+        self.pickup_world = true;
+        if picked == super::MatchResult::Yes {
+            self.pickup_doubt = Some(why);
+            picked
+        } else {
+            super::MatchResult::Unknown(why)
+        }
+    }
+
     /// `skb->len`: the captured IP length, plus what targets added.
     #[inline]
     pub(crate) fn len(&self, pkt: &crate::packet::Packet) -> u32 {

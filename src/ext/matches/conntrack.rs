@@ -693,14 +693,7 @@ impl Match for Conntrack {
                 .flatten()
                 .any(|w| self.eval_view(cx, w) != picked)
             {
-                cx.skb.pickup_world = true;
-                if picked == MatchResult::Yes {
-                    // The traversal takes the picked-up world's "yes"; the verdict is
-                    // uncertain whatever follows (`Skb::pickup_doubt`).
-                    cx.skb.pickup_doubt = Some(crate::ext::PICKUP_DOUBT);
-                    return picked;
-                }
-                return MatchResult::Unknown(crate::ext::PICKUP_DOUBT);
+                return cx.skb.worlds_apart(picked, crate::ext::PICKUP_DOUBT);
             }
             return picked;
         }

@@ -58,21 +58,28 @@ pub(crate) const NFT_LATER_FRAGMENT: &str =
 /// What iptables-nft's payload loads read of a transport header shorter than the xt match
 /// needs (`nft_payload_eval` fails, and the rule does not match, only past the packet's
 /// end; xt_tcpudp hot-drops the whole short header): each load reads its own bytes — the
-/// ports at 0 and 2, TCP's flags at 13. `sport`, `dport` and `flags` test those values, each
-/// `None` when the match does not test it. `None` when the capture cut off bytes the packet
-/// has (kernel-checked: `tests/kernel_hunt_regressions.rs`).
+/// ports at 0 and 2, TCP's flags at 13. `sport`/`dport` are a match's port ranges and their
+/// `!` (the full range, not negated, tests nothing), `flags` its mask, value and `!` (a zero
+/// mask, not negated, tests nothing). Unknown where the capture cut off bytes the packet has
+/// (kernel-checked: `tests/kernel_hunt_regressions.rs`).
 pub(crate) fn nft_short_header(
     pkt: &Packet,
-    sport: Option<&dyn Fn(u16) -> bool>,
-    dport: Option<&dyn Fn(u16) -> bool>,
-    flags: Option<&dyn Fn(u8) -> bool>,
-) -> Option<bool> {
-    let b = pkt.data.get(pkt.ip_hdr_len as usize..pkt.ip_len as usize)?;
-    let word = |at: usize| b.get(at..at + 2).map(|w| u16::from_be_bytes([w[0], w[1]]));
-    let sport_ok = sport.is_none_or(|t| word(0).is_some_and(t));
-    let dport_ok = dport.is_none_or(|t| word(2).is_some_and(t));
-    let flags_ok = flags.is_none_or(|t| b.get(13).is_some_and(|&f| t(f)));
-    Some(sport_ok && dport_ok && flags_ok)
+    sport: ((u16, u16), bool),
+    dport: ((u16, u16), bool),
+    flags: (u8, u8, bool),
+    cut: &'static str,
+) -> crate::ext::MatchResult {
+    let Some(b) = pkt.data.get(pkt.ip_hdr_len as usize..pkt.ip_len as usize) else {
+        return crate::ext::MatchResult::Unknown(cut);
+    };
+    let ports = |at: usize, ((lo, hi), inv): ((u16, u16), bool)| {
+        ((lo, hi) == (0, 0xFFFF) && !inv)
+            || b.get(at..at + 2)
+                .is_some_and(|w| port_match(lo, hi, u16::from_be_bytes([w[0], w[1]]), inv))
+    };
+    let (mask, cmp, inv) = flags;
+    let flags_ok = (mask == 0 && !inv) || b.get(13).is_some_and(|&f| ((f & mask) == cmp) != inv);
+    crate::ext::MatchResult::from_bool(ports(0, sport) && ports(2, dport) && flags_ok)
 }
 
 /// Transport header visibility for port/type matches, as `skb_header_pointer` sees it.

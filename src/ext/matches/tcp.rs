@@ -288,19 +288,13 @@ impl Match for Tcp {
             }
             L4View::Fragment(_) => return MatchResult::No,
             L4View::Tinygram if self.nft => {
-                let full = (0, 0xFFFF);
-                let sport = |p| port_match(self.spts.0, self.spts.1, p, self.inv_sport);
-                let dport = |p| port_match(self.dpts.0, self.dpts.1, p, self.inv_dport);
-                let flags = |f: u8| ((f & self.flg_mask) == self.flg_cmp) != self.inv_flags;
-                return match super::nft_short_header(
+                return super::nft_short_header(
                     cx.pkt,
-                    (self.spts != full || self.inv_sport).then_some(&sport as &dyn Fn(u16) -> bool),
-                    (self.dpts != full || self.inv_dport).then_some(&dport as &dyn Fn(u16) -> bool),
-                    (self.flg_mask != 0 || self.inv_flags).then_some(&flags as &dyn Fn(u8) -> bool),
-                ) {
-                    Some(b) => MatchResult::from_bool(b),
-                    None => MatchResult::Unknown("TCP header cut off by the capture's snap length"),
-                };
+                    (self.spts, self.inv_sport),
+                    (self.dpts, self.inv_dport),
+                    (self.flg_mask, self.flg_cmp, self.inv_flags),
+                    "TCP header cut off by the capture's snap length",
+                )
             }
             L4View::Tinygram => return MatchResult::HotDrop,
             L4View::CutByCapture => {

@@ -132,18 +132,13 @@ impl Match for Udp {
             }
             L4View::Fragment(_) => return MatchResult::No,
             L4View::Tinygram if self.nft => {
-                let full = (0, 0xFFFF);
-                let sport = |p| port_match(self.spts.0, self.spts.1, p, self.inv_sport);
-                let dport = |p| port_match(self.dpts.0, self.dpts.1, p, self.inv_dport);
-                return match super::nft_short_header(
+                return super::nft_short_header(
                     cx.pkt,
-                    (self.spts != full || self.inv_sport).then_some(&sport as &dyn Fn(u16) -> bool),
-                    (self.dpts != full || self.inv_dport).then_some(&dport as &dyn Fn(u16) -> bool),
-                    None,
-                ) {
-                    Some(b) => MatchResult::from_bool(b),
-                    None => MatchResult::Unknown("UDP header cut off by the capture's snap length"),
-                };
+                    (self.spts, self.inv_sport),
+                    (self.dpts, self.inv_dport),
+                    (0, 0, false),
+                    "UDP header cut off by the capture's snap length",
+                )
             }
             L4View::Tinygram => return MatchResult::HotDrop,
             L4View::CutByCapture => {

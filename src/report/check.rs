@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, ContentArrangement, Table};
+use comfy_table::Cell;
 
 use super::outcome::{ReplayReport, Report};
 use super::rows::HeldRows;
@@ -137,7 +137,7 @@ fn write_replay_tables(
         write_folded(out, summary)?;
     } else if !opts.streamed {
         let mut rows = rows;
-        rt::write_packets_table(out, &mut rows.rows, rows.color)?;
+        let notes = rt::write_packets_table(out, &mut rows.rows, rows.color)?;
         if let Some(e) = &rows.rows.error {
             writeln!(
                 out,
@@ -152,6 +152,7 @@ fn write_replay_tables(
                 rows.hidden
             )?;
         }
+        notes.write(out)?;
     }
     writeln!(out, "{}", rt::rules_table(&r.hits))?;
     writeln!(out, "{}", rt::summary_table(summary))?;
@@ -296,9 +297,7 @@ fn write_findings(out: &mut dyn Write, report: &Report, color: bool) -> io::Resu
     if never_hit > 20 {
         writeln!(out, "note[FW008]: {never_hit} rules were never hit by the capture (use --format json to list them)\n")?;
     }
-    let mut t = Table::new();
-    t.load_preset(UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic);
+    let mut t = super::table::table();
     t.set_header(vec!["check", "result", "detail"]);
     for l in &report.lockout {
         let (result, detail) = match &l.finding {

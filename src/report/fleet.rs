@@ -10,7 +10,7 @@
 use std::io::{self, Write};
 use std::sync::Arc;
 
-use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, ContentArrangement, Table};
+use comfy_table::Cell;
 use serde_json::json;
 
 use super::check::{summary_value, Format};
@@ -269,9 +269,7 @@ fn table_part(
 }
 
 fn write_table(out: &mut dyn Write, fleet: &FleetReport) -> io::Result<()> {
-    let mut t = Table::new();
-    t.load_preset(UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic);
+    let mut t = super::table::table();
     t.set_header(TABLE_HEADER.to_vec());
     for h in &fleet.hosts {
         if let Part::Table { row, .. } = &h.part {

@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, ContentArrangement, Table};
+use comfy_table::Cell;
 
 use super::ci;
 use crate::lint::LintReport;
@@ -41,9 +41,7 @@ pub fn write(out: &mut dyn Write, format: Format, rep: &LintReport) -> io::Resul
             writeln!(out, "{v}")
         }
         Format::Table => {
-            let mut t = Table::new();
-            t.load_preset(UTF8_FULL_CONDENSED)
-                .set_content_arrangement(ContentArrangement::Dynamic);
+            let mut t = super::table::table();
             t.set_header(vec!["table", "chain", "policy", "rules", "reached from"]);
             for ts in &rep.tables {
                 for c in &ts.chains {

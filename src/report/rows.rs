@@ -132,8 +132,9 @@ pub struct HeldRows {
     pub color: bool,
 }
 
-/// One held row: the packet table's eight cells as text, and the verdict's colour.
-pub(crate) type PacketRow = ([String; 8], rt::Tint);
+/// One held row: the packet table's eight cells as text and why its verdict is uncertain
+/// (`table::packet_fields`), and the verdict's colour.
+pub(crate) type PacketRow = ([String; 9], rt::Tint);
 
 /// The rows of the packet table: the first [`PacketRows::IN_MEMORY`] in memory, the rest in
 /// an unnamed temporary file (each cell length-prefixed), read back when the table is

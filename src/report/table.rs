@@ -6,21 +6,40 @@ use comfy_table::{Cell, CellAlignment, Color, ContentArrangement, Table};
 use super::{FlowKey, PacketRecord, RuleHits, Summary};
 use crate::packet::proto;
 
-fn table() -> Table {
+/// A table in fwcheck's style, wrapped to fit the terminal standard output is, when it is one
+/// that states its width. A terminal of width 0 (a pseudo-terminal nobody sized: `script`, some
+/// CI runners and `docker exec -t`) states none: comfy-table would squeeze every column to one
+/// character there, so the table takes its natural width, as in a pipe.
+pub fn table() -> Table {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic);
+    if t.width() == Some(0) {
+        t.force_no_tty();
+    }
     t
 }
 
 /// The columns of the packet table, as text: frame, time, dir, src → dst, proto, ctstate,
-/// verdict, decided by.
-pub(crate) fn packet_fields(r: &PacketRecord, t0: f64) -> [String; 8] {
+/// verdict, decided by; then why the verdict is uncertain (empty when it is not), which the
+/// table shows as a numbered note under it.
+pub(crate) fn packet_fields(r: &PacketRecord, t0: f64) -> [String; 9] {
     std::array::from_fn(|i| {
         let mut s = String::new();
-        packet_field(&mut s, i, r, t0);
+        match i {
+            8 => s.push_str(why_uncertain(r).unwrap_or_default()),
+            _ => packet_field(&mut s, i, r, t0),
+        }
         s
     })
+}
+
+/// Why a judged packet's verdict is uncertain, said after the rule that decided it.
+fn why_uncertain(r: &PacketRecord) -> Option<&str> {
+    match (&r.rule, &r.reason) {
+        (Some(_), Some(why)) if r.verdict.is_some() && !r.certain => Some(why),
+        _ => None,
+    }
 }
 
 /// Column `i` of [`packet_fields`], appended to `out` (the one definition of each column's
@@ -87,11 +106,6 @@ fn packet_field(out: &mut String, i: usize, r: &PacketRecord, t0: f64) {
                             ""
                         }
                     );
-                }
-                if !r.certain {
-                    if let Some(why) = &r.reason {
-                        let _ = write!(out, "; uncertain: {why}");
-                    }
                 }
             }
             (_, Some(reason)) => out.push_str(reason),
@@ -179,6 +193,10 @@ pub(crate) fn packet_line(out: &mut String, r: &PacketRecord, t0: f64) {
         packet_field(out, i, r, t0);
         pad_column(out, i, start);
     }
+    if let Some(why) = why_uncertain(r) {
+        out.push_str("; uncertain: ");
+        out.push_str(why);
+    }
     out.truncate(out.trim_end().len());
 }
 
@@ -249,7 +267,7 @@ pub(crate) fn write_packets_table(
     out: &mut dyn std::io::Write,
     rows: &mut super::rows::PacketRows,
     color: bool,
-) -> std::io::Result<()> {
+) -> std::io::Result<UncertainNotes> {
     let mut right = [false; 8];
     right[..2].fill(true);
     let layout = Layout {
@@ -257,31 +275,104 @@ pub(crate) fn write_packets_table(
         fit: table().width(),
         tinted: color.then_some(6),
     };
-    let mut each = |f: &mut RowFn<'_, 8>| rows.for_each(&mut |(cells, tint)| f(cells, *tint));
-    if write_unbounded(out, PACKET_HEADER, layout, &mut each)? {
-        return Ok(());
+    let notes = UncertainNotes::of(rows)?;
+    let mut each =
+        |f: &mut RowFn<'_, 8>| rows.for_each(&mut |(cells, tint)| f(&notes.cells(cells), *tint));
+    if !write_unbounded(out, PACKET_HEADER, layout, &mut each)? {
+        let mut t = table();
+        if color {
+            // Colours also when stdout is not a terminal (`--color always`).
+            t.enforce_styling();
+        }
+        t.set_header(PACKET_HEADER.to_vec());
+        rows.for_each(&mut |(cells, tint)| {
+            t.add_row(notes.cells(cells).into_iter().enumerate().map(|(i, f)| {
+                let c = Cell::new(f);
+                match i {
+                    0 | 1 => c.set_alignment(CellAlignment::Right),
+                    6 if color => match tint.color() {
+                        Some(col) => c.fg(col),
+                        None => c,
+                    },
+                    _ => c,
+                }
+            }));
+            Ok(())
+        })?;
+        writeln!(out, "{t}")?;
     }
-    let mut t = table();
-    if color {
-        // Colours also when stdout is not a terminal (`--color always`).
-        t.enforce_styling();
-    }
-    t.set_header(PACKET_HEADER.to_vec());
-    rows.for_each(&mut |(cells, tint)| {
-        t.add_row(cells.iter().enumerate().map(|(i, f)| {
-            let c = Cell::new(f);
-            match i {
-                0 | 1 => c.set_alignment(CellAlignment::Right),
-                6 if color => match tint.color() {
-                    Some(col) => c.fg(col),
-                    None => c,
-                },
-                _ => c,
+    Ok(notes)
+}
+
+/// Why the packet table's uncertain verdicts are uncertain: each distinct reason once, numbered
+/// in the order the rows first give it, with the frames it holds for. A row says `uncertain
+/// [N]` after its rule; the notes follow the table. (A reason is often a long sentence, and
+/// many packets share one: inline, it made every row of a piped table hundreds of columns wide,
+/// or each uncertain row a paragraph in a terminal.)
+#[derive(Debug, Default)]
+pub(crate) struct UncertainNotes {
+    /// Reason → its note's index in `notes`.
+    index: std::collections::HashMap<String, usize>,
+    /// Each note: the reason and the frames (as the table shows them) it holds for.
+    notes: Vec<(String, Vec<String>)>,
+}
+
+impl UncertainNotes {
+    /// Frames a note lists before it says how many there are in all.
+    const FRAMES_SHOWN: usize = 8;
+
+    /// The notes of the held rows (read once more when they were spilled to disk).
+    fn of(rows: &mut super::rows::PacketRows) -> std::io::Result<UncertainNotes> {
+        let mut n = UncertainNotes::default();
+        rows.for_each(&mut |(cells, _)| {
+            let why = &cells[8];
+            if !why.is_empty() {
+                let k = match n.index.get(why) {
+                    Some(&k) => k,
+                    None => {
+                        n.index.insert(why.clone(), n.notes.len());
+                        n.notes.push((why.clone(), Vec::new()));
+                        n.notes.len() - 1
+                    }
+                };
+                n.notes[k].1.push(cells[0].clone());
             }
-        }));
-        Ok(())
-    })?;
-    writeln!(out, "{t}")
+            Ok(())
+        })?;
+        Ok(n)
+    }
+
+    /// A held row's eight cells as the table shows them: the reason's note number after the
+    /// rule.
+    fn cells(&self, cells: &[String; 9]) -> [String; 8] {
+        std::array::from_fn(|i| match (i, self.index.get(&cells[8])) {
+            (7, Some(k)) => format!("{}; uncertain [{}]", cells[7], k + 1),
+            _ => cells[i].clone(),
+        })
+    }
+
+    /// The notes, under the table and what is said of its rows.
+    pub(crate) fn write(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        if self.notes.is_empty() {
+            return Ok(());
+        }
+        writeln!(out, "uncertain verdicts, why:")?;
+        for (k, (why, frames)) in self.notes.iter().enumerate() {
+            let (word, shown) = match frames.len() {
+                1 => ("frame", frames[0].clone()),
+                n if n <= Self::FRAMES_SHOWN => ("frames", frames.join(", ")),
+                n => (
+                    "frames",
+                    format!(
+                        "{}, … ({n} in all)",
+                        frames[..Self::FRAMES_SHOWN].join(", ")
+                    ),
+                ),
+            };
+            writeln!(out, "[{}] {word} {shown}: {why}", k + 1)?;
+        }
+        writeln!(out)
+    }
 }
 
 /// A counter, `≥N` when it is a lower bound ([`RuleHits::at_least`]), `≤N` when an upper

@@ -159,7 +159,7 @@ impl PacketRows {
         self.len
     }
 
-    fn push(&mut self, row: PacketRow) {
+    pub(crate) fn push(&mut self, row: PacketRow) {
         self.len += 1;
         if self.mem.len() < Self::IN_MEMORY {
             self.mem.push(row);

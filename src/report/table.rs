@@ -308,45 +308,58 @@ pub(crate) fn write_packets_table(
 /// in the order the rows first give it, with the frames it holds for. A row says `uncertain
 /// [N]` after its rule; the notes follow the table. (A reason is often a long sentence, and
 /// many packets share one: inline, it made every row of a piped table hundreds of columns wide,
-/// or each uncertain row a paragraph in a terminal.)
+/// or each uncertain row a paragraph in a terminal.) Bounded whatever `--limit` holds: at most
+/// [`UncertainNotes::MAX`] notes (a row whose reason finds none left keeps it inline), each
+/// listing its first [`UncertainNotes::FRAMES_SHOWN`] frames and a count.
 #[derive(Debug, Default)]
 pub(crate) struct UncertainNotes {
     /// Reason → its note's index in `notes`.
     index: std::collections::HashMap<String, usize>,
-    /// Each note: the reason and the frames (as the table shows them) it holds for.
-    notes: Vec<(String, Vec<String>)>,
+    /// Each note: the reason, the first frames (as the table shows them) it holds for, and how
+    /// many it holds for.
+    notes: Vec<(String, Vec<String>, usize)>,
 }
 
 impl UncertainNotes {
     /// Frames a note lists before it says how many there are in all.
     const FRAMES_SHOWN: usize = 8;
+    /// Notes at most.
+    const MAX: usize = 1_000;
 
     /// The notes of the held rows (read once more when they were spilled to disk).
     fn of(rows: &mut super::rows::PacketRows) -> std::io::Result<UncertainNotes> {
         let mut n = UncertainNotes::default();
         rows.for_each(&mut |(cells, _)| {
             let why = &cells[8];
-            if !why.is_empty() {
-                let k = match n.index.get(why) {
-                    Some(&k) => k,
-                    None => {
-                        n.index.insert(why.clone(), n.notes.len());
-                        n.notes.push((why.clone(), Vec::new()));
-                        n.notes.len() - 1
-                    }
-                };
-                n.notes[k].1.push(cells[0].clone());
+            if why.is_empty() {
+                return Ok(());
             }
+            let k = match n.index.get(why) {
+                Some(&k) => k,
+                None if n.notes.len() < Self::MAX => {
+                    n.index.insert(why.clone(), n.notes.len());
+                    n.notes.push((why.clone(), Vec::new(), 0));
+                    n.notes.len() - 1
+                }
+                None => return Ok(()),
+            };
+            let (_, frames, count) = &mut n.notes[k];
+            if frames.len() < Self::FRAMES_SHOWN {
+                frames.push(cells[0].clone());
+            }
+            *count += 1;
             Ok(())
         })?;
         Ok(n)
     }
 
     /// A held row's eight cells as the table shows them: the reason's note number after the
-    /// rule.
+    /// rule (the reason itself when it has no note).
     fn cells(&self, cells: &[String; 9]) -> [String; 8] {
-        std::array::from_fn(|i| match (i, self.index.get(&cells[8])) {
+        let why = &cells[8];
+        std::array::from_fn(|i| match (i, self.index.get(why)) {
             (7, Some(k)) => format!("{}; uncertain [{}]", cells[7], k + 1),
+            (7, None) if !why.is_empty() => format!("{}; uncertain: {why}", cells[7]),
             _ => cells[i].clone(),
         })
     }
@@ -357,19 +370,15 @@ impl UncertainNotes {
             return Ok(());
         }
         writeln!(out, "uncertain verdicts, why:")?;
-        for (k, (why, frames)) in self.notes.iter().enumerate() {
-            let (word, shown) = match frames.len() {
-                1 => ("frame", frames[0].clone()),
-                n if n <= Self::FRAMES_SHOWN => ("frames", frames.join(", ")),
-                n => (
-                    "frames",
-                    format!(
-                        "{}, … ({n} in all)",
-                        frames[..Self::FRAMES_SHOWN].join(", ")
-                    ),
-                ),
-            };
-            writeln!(out, "[{}] {word} {shown}: {why}", k + 1)?;
+        for (k, (why, frames, count)) in self.notes.iter().enumerate() {
+            let shown = frames.join(", ");
+            match count {
+                1 => writeln!(out, "[{}] frame {shown}: {why}", k + 1)?,
+                n if *n <= Self::FRAMES_SHOWN => {
+                    writeln!(out, "[{}] frames {shown}: {why}", k + 1)?
+                }
+                n => writeln!(out, "[{}] frames {shown}, … ({n} in all): {why}", k + 1)?,
+            }
         }
         writeln!(out)
     }
@@ -671,6 +680,54 @@ mod tests {
     use proptest::prelude::*;
 
     type Row<const N: usize> = ([String; N], Tint);
+
+    /// The notes stay bounded however many rows are held: a reason shared by many rows lists
+    /// its first frames and a count; past the last note, a row keeps its reason inline.
+    #[test]
+    fn uncertain_notes_are_bounded() {
+        let row = |frame: usize, why: String| -> super::super::rows::PacketRow {
+            let cells = std::array::from_fn(|c| match c {
+                0 => frame.to_string(),
+                7 => "filter INPUT policy DROP".to_string(),
+                8 => why.clone(),
+                _ => "-".to_string(),
+            });
+            (cells, Tint::Magenta)
+        };
+        let mut rows = super::super::rows::PacketRows::default();
+        // 20 rows share one reason; then 1,005 reasons of one row each; then a certain row.
+        for f in 1..=20 {
+            rows.push(row(f, "shared".into()));
+        }
+        for k in 0..1_005 {
+            rows.push(row(100 + k, format!("reason {k}")));
+        }
+        rows.push(row(5_000, String::new()));
+        let notes = UncertainNotes::of(&mut rows).unwrap();
+        assert_eq!(notes.notes.len(), UncertainNotes::MAX);
+        let mut out = Vec::new();
+        notes.write(&mut out).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[0], "uncertain verdicts, why:");
+        assert_eq!(
+            lines[1],
+            "[1] frames 1, 2, 3, 4, 5, 6, 7, 8, … (20 in all): shared"
+        );
+        assert_eq!(lines[2], "[2] frame 100: reason 0");
+        assert_eq!(lines[1_000], "[1000] frame 1098: reason 998");
+        assert_eq!(lines.len(), 1 + UncertainNotes::MAX + 1);
+        let cells = |r: super::super::rows::PacketRow| notes.cells(&r.0)[7].clone();
+        assert_eq!(
+            cells(row(3, "shared".into())),
+            "filter INPUT policy DROP; uncertain [1]"
+        );
+        assert_eq!(
+            cells(row(1_099, "reason 999".into())),
+            "filter INPUT policy DROP; uncertain: reason 999"
+        );
+        assert_eq!(cells(row(5_000, String::new())), "filter INPUT policy DROP");
+    }
 
     fn comfy<const N: usize>(header: [&str; N], layout: Layout<N>, rows: &[Row<N>]) -> String {
         let mut t = table();

@@ -214,9 +214,55 @@ impl Diagnostic {
         self.notes.push(note.into());
         self
     }
+    /// With [`lookalike_dash`]'s or [`typographic_quote`]'s note when `token` has the
+    /// punctuation of text pasted from a web page.
+    pub fn pasted_hint(self, token: &str) -> Self {
+        match lookalike_dash(token).or_else(|| typographic_quote(token)) {
+            Some(n) => self.note(n),
+            None => self,
+        }
+    }
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
+}
+
+/// When `token` begins with a dash that is not `-` (an en dash, em dash or minus sign, as web
+/// pages and word processors turn `-` and `--` into): a note saying so and what to type.
+/// iptables reads such a token as a word, not an option.
+pub fn lookalike_dash(token: &str) -> Option<String> {
+    let c = token.chars().next()?;
+    let (name, typed) = match c {
+        '\u{2013}' => ("an en dash (U+2013)", "-"),
+        '\u{2014}' => ("an em dash (U+2014)", "--"),
+        '\u{2212}' => ("a minus sign (U+2212)", "-"),
+        '\u{2010}' | '\u{2011}' => ("a Unicode hyphen", "-"),
+        _ => return None,
+    };
+    let rest = &token[c.len_utf8()..];
+    // A single dash before a long name stands for `--` too (`–dport`).
+    let typed = if typed == "-" && rest.chars().count() > 1 && !rest.starts_with('-') {
+        "--"
+    } else {
+        typed
+    };
+    Some(format!(
+        "`{token}` begins with {name}, not `-`: text copied from a web page or a word \
+         processor? Type `{typed}{rest}`"
+    ))
+}
+
+/// When `token` holds a typographic quote (“ ” ‘ ’ „): a note that the shell, and iptables,
+/// take it as an ordinary character, not as a quote around words.
+pub fn typographic_quote(token: &str) -> Option<String> {
+    let q = token
+        .chars()
+        .find(|c| matches!(c, '“' | '”' | '‘' | '’' | '„'))?;
+    Some(format!(
+        "`{q}` (U+{:04X}) is a typographic quote, which the shell does not take as a quote: \
+         text copied from a web page or a word processor? Type `\"` or `'`",
+        q as u32
+    ))
 }
 
 /// A diagnostic located in a file: what JSON output and SARIF carry.

@@ -228,13 +228,24 @@ fn find_command(
     let Some(found) = found else {
         return Err(match (toks.iter().find(table_option), script) {
             (Some(t), false) => not_in_restore(t),
-            _ => Diagnostic::error(
-                code::COMMAND,
-                toks.first().map(|t| t.span).unwrap_or(line_span),
-                "no command",
-            )
-            .expected("a command such as -A CHAIN, -I CHAIN, -N CHAIN or -P CHAIN POLICY")
-            .into(),
+            _ => {
+                // A command typed with a look-alike dash (`–A`) is the likeliest cause.
+                let dashed = toks
+                    .iter()
+                    .find(|t| crate::diag::lookalike_dash(&t.text).is_some());
+                let at = dashed.or(toks.first());
+                let d = Diagnostic::error(
+                    code::COMMAND,
+                    at.map(|t| t.span).unwrap_or(line_span),
+                    "no command",
+                )
+                .expected("a command such as -A CHAIN, -I CHAIN, -N CHAIN or -P CHAIN POLICY");
+                match dashed {
+                    Some(t) => d.pasted_hint(&t.text),
+                    None => d,
+                }
+                .into()
+            }
         });
     };
     if !script {

@@ -141,7 +141,8 @@ pub(super) fn parse_restore(st: &mut State, region: std::ops::Range<usize>) {
         if !toks[0].text.starts_with('-') && toks[0].text != "!" {
             st.diags.push(
                 Diagnostic::error(code::SYNTAX, toks[0].span, format!("unexpected `{}`", toks[0].text))
-                    .expected("*TABLE, :CHAIN POLICY [p:b], a command such as -A CHAIN …, COMMIT, or a # comment"),
+                    .expected("*TABLE, :CHAIN POLICY [p:b], a command such as -A CHAIN …, COMMIT, or a # comment")
+                    .pasted_hint(&toks[0].text),
             );
             continue;
         }

@@ -337,7 +337,8 @@ impl<'a> RuleParser<'a> {
             if !tok.text.starts_with('-') || tok.quoted || tok.text == "-" {
                 return self.err(
                     Diagnostic::error(code::SYNTAX, tok.span, format!("unexpected `{}`", tok.text))
-                        .expected("an option such as -p, -m MODULE, --dport or -j TARGET"),
+                        .expected("an option such as -p, -m MODULE, --dport or -j TARGET")
+                        .pasted_hint(&tok.text),
                 );
             }
             let resolved = match self.resolve(tok) {

@@ -192,6 +192,15 @@ fn ipv6_router() {
     replay("ipv6-router");
 }
 
+/// An IPv6 router refragments a datagram conntrack reassembled under a fragment id of its own
+/// (`ip6_fragment`: `ipv6_select_ident`): each outgoing fragment is the copy of the datagram
+/// judged when it came in, not a packet of its own (kernel hunt: fwcheck judged every forwarded
+/// fragmented datagram twice, a REJECT among them).
+#[test]
+fn router6_frag_copy() {
+    replay("router6-frag-copy");
+}
+
 #[test]
 fn two_interfaces() {
     replay("two-interfaces");

@@ -38,6 +38,7 @@ use std::net::IpAddr;
 
 use super::forgotten::ForgottenFor;
 use super::outcome::{CtLabel, Decision, Verdict};
+use crate::netfilter::Family;
 use crate::packet::{tcp_flags as F, Packet, L4};
 
 /// How long after REJECT fired its reply may appear in the capture (it is sent synchronously,
@@ -154,7 +155,12 @@ impl CopySig {
             dst: p.dst,
             proto: p.proto,
             ports: p.ports(),
-            id: p.frag.id,
+            // An IPv6 router refragments a datagram conntrack reassembled with a fragment id
+            // of its own (`ip6_fragment`: `ipv6_select_ident`); IPv4 keeps the datagram's id.
+            id: match p.family {
+                Family::V4 => p.frag.id,
+                Family::V6 => 0,
+            },
             len: p.ip_len,
             ttl,
             seq,
@@ -169,8 +175,10 @@ impl CopySig {
 pub(crate) struct Answers {
     replies: HashMap<ReplySig, (u64, SentReply)>,
     reply_order: VecDeque<(u64, ReplySig)>,
-    /// Packets forwarded lately, as they left: `sig → (frame, when)`.
-    forwarded: HashMap<CopySig, (u64, u64)>,
+    /// Packets forwarded lately, as they left: `sig → [(frame, when)]`, oldest first: two
+    /// packets alike (a TCP segment and its immediate retransmission, same time stamp option)
+    /// both leave, and each copy is one of them.
+    forwarded: HashMap<CopySig, VecDeque<(u64, u64)>>,
     forwarded_order: VecDeque<(u64, CopySig)>,
     /// Request → its fate: `Some(frame)` dropped (its answers are not sent), `None` let
     /// through (without conntrack: a later copy of it dropped does not kill its answers);
@@ -372,16 +380,32 @@ impl Answers {
     pub(crate) fn forwarded(&mut self, sig: CopySig, frame: u64, now_ns: u64) {
         if self.forwarded_order.len() >= CAP {
             if let Some((t, old)) = self.forwarded_order.pop_front() {
-                if self.forwarded.get(&old).is_some_and(|(_, at)| *at == t) {
-                    self.forwarded.remove(&old);
-                    if now_ns.saturating_sub(t) <= REPLY_WINDOW_NS {
-                        push_out(&mut self.pushed_copies, &old, now_ns);
-                    }
+                if self.forget_forwarded(&old, t) && now_ns.saturating_sub(t) <= REPLY_WINDOW_NS {
+                    push_out(&mut self.pushed_copies, &old, now_ns);
                 }
             }
         }
-        self.forwarded.insert(sig, (frame, now_ns));
+        self.forwarded
+            .entry(sig)
+            .or_default()
+            .push_back((frame, now_ns));
         self.forwarded_order.push_back((now_ns, sig));
+    }
+
+    /// Forgets the oldest packet forwarded as `sig` if it left at `t` (not recognised yet);
+    /// whether it did.
+    fn forget_forwarded(&mut self, sig: &CopySig, t: u64) -> bool {
+        let Some(q) = self.forwarded.get_mut(sig) else {
+            return false;
+        };
+        if q.front().is_none_or(|(_, at)| *at != t) {
+            return false;
+        }
+        q.pop_front();
+        if q.is_empty() {
+            self.forwarded.remove(sig);
+        }
+        true
     }
 
     /// [`Recognised::ForwardedCopy`] of the frame `pkt` is the outgoing copy of, if it is a
@@ -393,15 +417,17 @@ impl Answers {
                 break;
             }
             self.forwarded_order.pop_front();
-            if self.forwarded.get(&sig).is_some_and(|(_, at)| *at == t) {
-                self.forwarded.remove(&sig);
-            }
+            self.forget_forwarded(&sig, t);
         }
         if self.forwarded.is_empty() && self.pushed_copies.is_none() {
             return None;
         }
         let sig = CopySig::of(pkt, pkt.ttl);
-        if let Some((frame, _)) = self.forwarded.remove(&sig) {
+        if let Some(q) = self.forwarded.get_mut(&sig) {
+            let (frame, _) = q.pop_front().expect("no empty queue is kept");
+            if q.is_empty() {
+                self.forwarded.remove(&sig);
+            }
             return Some(Recognised::ForwardedCopy(frame));
         }
         let pushed = self.pushed_copies.as_mut()?;
@@ -558,6 +584,55 @@ mod tests {
         ));
         assert!(a.forwarded_copy(&copy(CAP as u32 + 3), now).is_none());
         assert!(a.forwarded_copy(&copy(0), now + 3_000_000_000).is_none());
+    }
+
+    /// Two packets alike forwarded (a segment and its immediate retransmission, same time
+    /// stamp option): each leaves, and each copy is recognised, the first as the first's
+    /// (kernel hunt: an IPv6 NAT66 router's capture, `tcpdump -i any`).
+    #[test]
+    fn copies_of_two_packets_alike_are_both_recognised() {
+        let src = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 7));
+        let dst = IpAddr::V4(Ipv4Addr::new(203, 0, 113, 9));
+        let mut a = Answers::default();
+        let p = tcp(src, dst, 40_000, 443, F::ACK, 7, 1);
+        a.forwarded(CopySig::of(&p, 63), 10, 1_000);
+        a.forwarded(CopySig::of(&p, 63), 11, 1_003);
+        let copy = Packet { ttl: 63, ..p };
+        for want in [10, 11] {
+            assert!(matches!(
+                a.forwarded_copy(&copy, 2_000),
+                Some(Recognised::ForwardedCopy(f)) if f == want
+            ));
+        }
+        assert!(a.forwarded_copy(&copy, 2_000).is_none());
+    }
+
+    /// An IPv6 datagram conntrack reassembled leaves refragmented under a fragment id of the
+    /// router's (`ip6_fragment`): its copy is recognised all the same; an IPv4 one keeps its id.
+    #[test]
+    fn an_ipv6_copy_under_another_fragment_id_is_recognised() {
+        for (family, src, dst, same) in [
+            (Family::V6, "2001:db8:a::2", "2001:db8:b::2", true),
+            (Family::V4, "198.51.100.2", "10.9.0.2", false),
+        ] {
+            let (src, dst) = (src.parse().unwrap(), dst.parse().unwrap());
+            let mut p = Packet {
+                family,
+                ..tcp(src, dst, 40_000, 5_000, F::ACK, 7, 1)
+            };
+            p.frag.id = 0x3c14_9e36;
+            let mut a = Answers::default();
+            a.forwarded(CopySig::of(&p, 63), 3, 1_000);
+            let mut copy = Packet { ttl: 63, ..p };
+            copy.frag.id = 0xd577_6fef;
+            assert_eq!(
+                matches!(
+                    a.forwarded_copy(&copy, 2_000),
+                    Some(Recognised::ForwardedCopy(3))
+                ),
+                same
+            );
+        }
     }
 
     /// More dropped requests than the table holds: an answer to one it pushed out is neither

@@ -201,6 +201,14 @@ fn router6_frag_copy() {
     replay("router6-frag-copy");
 }
 
+/// An IPv6 router answers its subnet-router anycast address (`2001:db8:1::`, the prefix of its
+/// `2001:db8:1::1/64`): the kernel joins it once forwarding is on (`addrconf_join_anycast`),
+/// so pings to it reach INPUT, not FORWARD (kernel hunt: forwarded and dropped, certain).
+#[test]
+fn ipv6_subnet_router_anycast() {
+    replay("ipv6-subnet-router-anycast");
+}
+
 #[test]
 fn two_interfaces() {
     replay("two-interfaces");

@@ -604,6 +604,14 @@ impl<'r> Engine<'r> {
         self.env.is_local(a)
     }
 
+    /// Whether the input route delivers a packet to `a` here: an address of the host, or, on
+    /// an IPv6 router, one of its subnet-router anycast addresses
+    /// ([`SimEnv::is_subnet_router_anycast`]; found by a kernel hunt: pings to it were
+    /// forwarded, certain, where the kernel answered them).
+    fn delivered_to(&self, a: IpAddr) -> bool {
+        self.is_local(a) || (self.opts.router && self.env.is_subnet_router_anycast(a))
+    }
+
     /// The output interface of a packet to `dst` that is not local: the capture's interface
     /// without a host configuration; with one, the route's (`Err`: no route, dropped by
     /// `ip_route_input` with an ICMP unreachable the simulation does not send; with only the
@@ -819,7 +827,7 @@ impl<'r> Engine<'r> {
     fn left_by_another_route(&self, pkt: &Packet) -> Option<bool> {
         if self.env.host.is_empty()
             || self.env.host.from_capture
-            || self.is_local(pkt.dst)
+            || self.delivered_to(pkt.dst)
             || !self.names_its_device(pkt)
         {
             return None;
@@ -974,7 +982,7 @@ impl<'r> Engine<'r> {
         let src_local = self.is_local(pkt.src) && !self.arrived_from_outside(pkt);
         // A broadcast or a multicast group is delivered to the host (if it joined the group:
         // the input route decides after PREROUTING) — or sent by it, when the source is its.
-        let dst_here = self.is_local(pkt.dst);
+        let dst_here = self.delivered_to(pkt.dst);
         let to_many = !dst_here && (pkt.dst.is_multicast() || self.env.is_broadcast(pkt.dst));
         let dst_local = dst_here || to_many;
         Ok(match (src_local, dst_local) {
@@ -1478,7 +1486,7 @@ impl<'r> Engine<'r> {
                 }
                 // Routing decision, after a possible DNAT: an address of the host, a broadcast
                 // or a multicast group (never forwarded: no multicast routing) stay here.
-                if self.is_local(pkt.dst)
+                if self.delivered_to(pkt.dst)
                     || self.env.is_broadcast(pkt.dst)
                     || pkt.dst.is_multicast()
                 {
@@ -1526,7 +1534,7 @@ impl<'r> Engine<'r> {
                 // marks set on the way out, a policy route OUTPUT saw too; with them, taken as
                 // the reroute a mark causes after OUTPUT, which saw the first route.
                 let left_by = self.left_by_another_route(pkt);
-                hc.outdev = if self.is_local(pkt.dst) {
+                hc.outdev = if self.delivered_to(pkt.dst) {
                     Dev::Lo
                 } else if left_by == Some(false) {
                     Dev::Iface
@@ -1550,7 +1558,7 @@ impl<'r> Engine<'r> {
                 }
                 // Rerouted after OUTPUT (a DNAT or mark may have changed the destination);
                 // the interface the capture shows it leaving by is where POSTROUTING saw it.
-                let local = self.is_local(pkt.dst);
+                let local = self.delivered_to(pkt.dst);
                 hc.outdev = if local {
                     Dev::Lo
                 } else if self.names_its_device(pkt) {

@@ -187,6 +187,27 @@ impl SimEnv {
         self.host = host.clone();
     }
 
+    /// An IPv6 subnet-router anycast address of the host (RFC 4291 2.6.1: a prefix of its, the
+    /// interface identifier zero): with forwarding on, the kernel joins it for each of its
+    /// addresses with a prefix shorter than /127 (`addrconf_join_anycast`, RFC 6164 for /127)
+    /// and delivers packets to it (`RTN_ANYCAST` in the local table: `ip6_input`). Not a LOCAL
+    /// address (`ipv6_chk_addr` and `RTF_LOCAL` leave anycast out: `addrtype --dst-type LOCAL`
+    /// does not match it).
+    pub(crate) fn is_subnet_router_anycast(&self, a: IpAddr) -> bool {
+        let IpAddr::V6(d) = a else {
+            return false;
+        };
+        let d = u128::from(d);
+        d != 0
+            && self.networks.iter().any(|&(net, len)| match net {
+                IpAddr::V6(n) if len < 127 => {
+                    let mask = Doubt::prefix_mask(false, len);
+                    u128::from(n) & mask == d
+                }
+                _ => false,
+            })
+    }
+
     /// A broadcast the host receives (`RTN_BROADCAST`, `ip_route_input_slow`'s `brd_input`):
     /// the limited broadcast 255.255.255.255, or the directed broadcast of one of its IPv4
     /// networks shorter than /31 (`fib_add_ifaddr` adds no route for the network address).
@@ -728,5 +749,33 @@ impl EvalCtx<'_> {
     pub(crate) fn is_local_out(&self) -> bool {
         matches!(self.hook, Hook::Output)
             || (self.hook == Hook::Postrouting && self.indev.is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subnet_router_anycast_is_each_v6_prefix_shorter_than_127() {
+        let mut env = SimEnv::default();
+        for (a, len) in [
+            ("2001:db8:1::1", 64),
+            ("2001:db8:2::7", 127),
+            ("fe80::1", 64),
+            ("192.0.2.10", 24),
+        ] {
+            env.networks.push((a.parse().unwrap(), len));
+        }
+        let any = |a: &str| env.is_subnet_router_anycast(a.parse().unwrap());
+        assert!(any("2001:db8:1::"));
+        assert!(any("fe80::"));
+        assert!(!any("2001:db8:1::1"));
+        // RFC 6164: a /127 point-to-point link has none.
+        assert!(!any("2001:db8:2::6"));
+        assert!(!any("::"));
+        assert!(!any("192.0.2.0"));
+        // Not an address of the host's (`addrtype --dst-type LOCAL`).
+        assert!(!env.is_local("2001:db8:1::".parse().unwrap()));
     }
 }

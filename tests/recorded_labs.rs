@@ -204,6 +204,17 @@ fn router6_frag_copy() {
 /// An IPv6 router answers its subnet-router anycast address (`2001:db8:1::`, the prefix of its
 /// `2001:db8:1::1/64`): the kernel joins it once forwarding is on (`addrconf_join_anycast`),
 /// so pings to it reach INPUT, not FORWARD (kernel hunt: forwarded and dropped, certain).
+/// A router whose LAN device has no TSO or UDP segmentation offload (as PPP, WireGuard and
+/// tunnel devices): the WAN client's TCP and UDP GSO packets cross FORWARD whole and are cut
+/// into segments after POSTROUTING, before the capture tap (`validate_xmit_skb`). Each segment
+/// is the packet judged when it came in (kernel hunt: judged as new packets, 100 certain
+/// REJECTs the kernel never made). `tcpdump -i any` and both interfaces apart.
+#[test]
+fn router_gso_out() {
+    replay("router-gso-out");
+    replay_case("router-gso-out", "ifaces.args");
+}
+
 #[test]
 fn ipv6_subnet_router_anycast() {
     replay("ipv6-subnet-router-anycast");

@@ -117,6 +117,9 @@ pub(crate) enum Recognised {
     NotSent { to_frame: u64 },
     /// The router's outgoing copy of this frame, forwarded: judged when it came in.
     ForwardedCopy(u64),
+    /// A segment of this frame, which the router forwarded as one GSO packet and cut on its
+    /// way out: judged when it came in.
+    ForwardedSegment(u64),
     /// Perhaps one of the above, which a table no longer holds (more than its bound since):
     /// judged, uncertain, for this reason.
     Maybe(&'static str),
@@ -170,6 +173,40 @@ impl CopySig {
     }
 }
 
+/// A forwarded packet's flow as it leaves (after NAT and the TTL/hop limit decrement): what
+/// its segments share when the router cuts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct FlowSig {
+    src: IpAddr,
+    dst: IpAddr,
+    proto: u8,
+    ports: (u16, u16),
+    ttl: u8,
+}
+
+/// A forwarded TCP or UDP packet that may leave cut into segments: a GSO packet (GRO merged
+/// it on the way in, or it came so from a local sender) whose output device cannot segment it
+/// (no TSO or UDP segmentation offload: PPP, WireGuard, tunnels, or turned off) is cut after
+/// POSTROUTING, before the capture tap (`validate_xmit_skb` → `skb_gso_segment`:
+/// `tcp_gso_segment` gives each segment its part of the sequence space and the packet's ACK;
+/// `__udp_gso_segment` each datagram `gso_size` bytes of the payload), and each IPv4 segment
+/// the next IP id. The kernel's hooks saw the packet once.
+#[derive(Debug, Clone, Copy)]
+struct Train {
+    frame: u64,
+    at: u64,
+    id: u32,
+    /// TCP: the sequence space not yet seen leaving, and the ACK; UDP: payload bytes not yet
+    /// seen leaving.
+    next: u32,
+    end: u32,
+    ack: u32,
+    tcp: bool,
+}
+
+/// Trains kept per flow at most (the oldest goes).
+const TRAINS_PER_FLOW: usize = 8;
+
 /// The tables.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Answers {
@@ -180,6 +217,10 @@ pub(crate) struct Answers {
     /// both leave, and each copy is one of them.
     forwarded: HashMap<CopySig, VecDeque<(u64, u64)>>,
     forwarded_order: VecDeque<(u64, CopySig)>,
+    /// The same packets, by flow, as trains their segments may come from (TCP and UDP with a
+    /// payload), oldest first; expire with `forwarded_order`'s window and bound.
+    trains: HashMap<FlowSig, VecDeque<Train>>,
+    train_order: VecDeque<(u64, FlowSig)>,
     /// Request → its fate: `Some(frame)` dropped (its answers are not sent), `None` let
     /// through (without conntrack: a later copy of it dropped does not kill its answers);
     /// with its insertion number: the order queue holds insertion numbers too, so an entry
@@ -392,6 +433,106 @@ impl Answers {
         self.forwarded_order.push_back((now_ns, sig));
     }
 
+    /// Remember forwarded packet `p` (as it leaves, with TTL/hop limit `ttl`) as a train its
+    /// segments may come from, if it is TCP or UDP with a payload.
+    pub(crate) fn forwarded_train(&mut self, p: &Packet, ttl: u8, frame: u64, now_ns: u64) {
+        let (tcp, next, end, ack) = match &p.l4 {
+            L4::Tcp(t) if p.payload_len > 0 && t.flags & (F::SYN | F::RST) == 0 => {
+                (true, t.seq, t.seq.wrapping_add(p.payload_len), t.ack)
+            }
+            L4::Udp(_) if p.payload_len > 0 => (false, 0, p.payload_len, 0),
+            _ => return,
+        };
+        let Some(ports) = p.ports() else { return };
+        let flow = FlowSig {
+            src: p.src,
+            dst: p.dst,
+            proto: p.proto,
+            ports,
+            ttl,
+        };
+        if self.train_order.len() >= CAP {
+            if let Some((t, old)) = self.train_order.pop_front() {
+                self.forget_train(&old, t);
+            }
+        }
+        let q = self.trains.entry(flow).or_default();
+        if q.len() >= TRAINS_PER_FLOW {
+            q.pop_front();
+        }
+        q.push_back(Train {
+            frame,
+            at: now_ns,
+            id: p.frag.id,
+            next,
+            end,
+            ack,
+            tcp,
+        });
+        self.train_order.push_back((now_ns, flow));
+    }
+
+    /// Forgets the oldest train of `flow` if it was remembered at `t`.
+    fn forget_train(&mut self, flow: &FlowSig, t: u64) {
+        let Some(q) = self.trains.get_mut(flow) else {
+            return;
+        };
+        if q.front().is_some_and(|tr| tr.at == t) {
+            q.pop_front();
+        }
+        if q.is_empty() {
+            self.trains.remove(flow);
+        }
+    }
+
+    /// The frame `pkt` is a segment of, if it is a part of a forwarded train not seen leaving
+    /// yet: TCP, the same ACK and a part of the train's sequence space from where the last
+    /// segment ended; UDP, at most the payload left; IPv4, an IP id within the train's next
+    /// 64. The part is taken.
+    fn segment_of(&mut self, pkt: &Packet) -> Option<u64> {
+        if self.trains.is_empty() || pkt.payload_len == 0 {
+            return None;
+        }
+        let flow = FlowSig {
+            src: pkt.src,
+            dst: pkt.dst,
+            proto: pkt.proto,
+            ports: pkt.ports()?,
+            ttl: pkt.ttl,
+        };
+        let q = self.trains.get_mut(&flow)?;
+        let v4 = pkt.family == Family::V4;
+        let len = pkt.payload_len;
+        let at = q.iter().position(|tr| {
+            let id_ok = !v4 || pkt.frag.id.wrapping_sub(tr.id) & 0xffff < 64;
+            id_ok
+                && match &pkt.l4 {
+                    L4::Tcp(t) if tr.tcp => {
+                        t.flags & (F::SYN | F::RST) == 0
+                            && t.ack == tr.ack
+                            && t.seq == tr.next
+                            && len <= tr.end.wrapping_sub(tr.next)
+                    }
+                    L4::Udp(_) if !tr.tcp => len <= tr.end,
+                    _ => false,
+                }
+        })?;
+        let tr = &mut q[at];
+        let frame = tr.frame;
+        if tr.tcp {
+            tr.next = tr.next.wrapping_add(len);
+        } else {
+            tr.end -= len;
+        }
+        if tr.next == tr.end {
+            q.remove(at);
+            if q.is_empty() {
+                self.trains.remove(&flow);
+            }
+        }
+        Some(frame)
+    }
+
     /// Forgets the oldest packet forwarded as `sig` if it left at `t` (not recognised yet);
     /// whether it did.
     fn forget_forwarded(&mut self, sig: &CopySig, t: u64) -> bool {
@@ -419,7 +560,14 @@ impl Answers {
             self.forwarded_order.pop_front();
             self.forget_forwarded(&sig, t);
         }
-        if self.forwarded.is_empty() && self.pushed_copies.is_none() {
+        while let Some(&(t, flow)) = self.train_order.front() {
+            if now_ns.saturating_sub(t) <= REPLY_WINDOW_NS {
+                break;
+            }
+            self.train_order.pop_front();
+            self.forget_train(&flow, t);
+        }
+        if self.forwarded.is_empty() && self.pushed_copies.is_none() && self.trains.is_empty() {
             return None;
         }
         let sig = CopySig::of(pkt, pkt.ttl);
@@ -429,6 +577,9 @@ impl Answers {
                 self.forwarded.remove(&sig);
             }
             return Some(Recognised::ForwardedCopy(frame));
+        }
+        if let Some(frame) = self.segment_of(pkt) {
+            return Some(Recognised::ForwardedSegment(frame));
         }
         let pushed = self.pushed_copies.as_mut()?;
         pushed
@@ -605,6 +756,86 @@ mod tests {
             ));
         }
         assert!(a.forwarded_copy(&copy, 2_000).is_none());
+    }
+
+    /// A forwarded GSO packet cut into segments on its way out: each TCP segment (its part of
+    /// the sequence space, in order, the packet's ACK, the next IP ids) and each UDP datagram
+    /// (at most the payload left) is the packet's; a segment of another ACK, a part already
+    /// seen, or more than the payload is not. (Kernel hunt: a router whose LAN device has no
+    /// segmentation offload.)
+    #[test]
+    fn segments_of_a_forwarded_gso_packet_are_its_copies() {
+        let src = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 7));
+        let dst = IpAddr::V4(Ipv4Addr::new(10, 9, 0, 2));
+        let seg = |seq: u32, ack: u32, len: u32, id: u32| {
+            let mut p = tcp(src, dst, 40_000, 22, F::ACK, seq, ack);
+            p.payload_len = len;
+            p.frag.id = id;
+            p.ttl = 63;
+            p
+        };
+        let mut a = Answers::default();
+        // Frame 7: 4,000 bytes from sequence 1,000, forwarded as one packet.
+        a.forwarded_train(&seg(1_000, 55, 4_000, 100), 63, 7, 1_000);
+        let got = |a: &mut Answers, p: &Packet| match a.forwarded_copy(p, 2_000) {
+            Some(Recognised::ForwardedSegment(f)) => Some(f),
+            _ => None,
+        };
+        assert_eq!(got(&mut a, &seg(1_000, 55, 1_448, 100)), Some(7));
+        // Another ACK, or a part not next, is not a segment of it.
+        assert_eq!(got(&mut a, &seg(2_448, 56, 1_448, 101)), None);
+        assert_eq!(got(&mut a, &seg(1_000, 55, 1_448, 101)), None);
+        // An IPv4 id far from the packet's is another packet.
+        assert_eq!(got(&mut a, &seg(2_448, 55, 1_448, 900)), None);
+        assert_eq!(got(&mut a, &seg(2_448, 55, 1_448, 101)), Some(7));
+        // More than is left is not.
+        assert_eq!(got(&mut a, &seg(3_896, 55, 1_448, 102)), None);
+        assert_eq!(got(&mut a, &seg(3_896, 55, 1_104, 102)), Some(7));
+        // The train is whole: nothing more of it.
+        assert_eq!(got(&mut a, &seg(5_000, 55, 100, 103)), None);
+
+        // UDP: 3,000 bytes cut into datagrams of 1,400.
+        let dgram = |len: u32, id: u32| Packet {
+            src,
+            dst,
+            proto: 17,
+            ttl: 63,
+            payload_len: len,
+            l4: L4::Udp(crate::packet::UdpInfo {
+                sport: 5_000,
+                dport: 5_000,
+                ..Default::default()
+            }),
+            frag: crate::packet::FragInfo {
+                id,
+                ..Default::default()
+            },
+            ..Packet::default()
+        };
+        a.forwarded_train(&dgram(3_000, 200), 63, 9, 1_500);
+        for (len, id, want) in [
+            (1_400, 200, Some(9)),
+            (1_400, 201, Some(9)),
+            (1_400, 202, None),
+            (200, 202, Some(9)),
+            (200, 203, None),
+        ] {
+            assert_eq!(
+                match a.forwarded_copy(&dgram(len, id), 2_000) {
+                    Some(Recognised::ForwardedSegment(f)) => Some(f),
+                    _ => None,
+                },
+                want,
+                "{len} bytes, id {id}"
+            );
+        }
+        // More than a second later, nothing is a segment any more.
+        let mut b = Answers::default();
+        b.forwarded_train(&seg(10_000, 55, 2_000, 300), 63, 12, 1_000);
+        assert!(b
+            .forwarded_copy(&seg(10_000, 55, 1_000, 300), 2_000_000_000)
+            .is_none());
+        assert!(b.trains.is_empty());
     }
 
     /// An IPv6 datagram conntrack reassembled leaves refragmented under a fragment id of the

@@ -1139,6 +1139,16 @@ impl<'r> Engine<'r> {
                     );
                     return (out, Skb::default());
                 }
+                Some(answers::Recognised::ForwardedSegment(f)) => {
+                    out.answer_to = Some(AnswerTo::ForwardedCopy(f));
+                    out.reason = Some(
+                        "a segment of a GSO packet the router forwarded whole and cut on its way \
+                         out (its output device does not segment): judged when it came in (the \
+                         kernel counts it once)"
+                            .into(),
+                    );
+                    return (out, Skb::default());
+                }
                 Some(answers::Recognised::Maybe(why)) => maybe_answer = Some(why),
                 _ => {}
             }
@@ -1189,7 +1199,11 @@ impl<'r> Engine<'r> {
                     return (out, Skb::default());
                 }
                 Some(answers::Recognised::Maybe(why)) => maybe_answer = Some(why),
-                Some(answers::Recognised::ForwardedCopy(_)) | None => {}
+                Some(
+                    answers::Recognised::ForwardedCopy(_)
+                    | answers::Recognised::ForwardedSegment(_),
+                )
+                | None => {}
             }
         }
         if direction == Direction::Out {
@@ -1338,6 +1352,8 @@ impl<'r> Engine<'r> {
         {
             self.answers
                 .forwarded(answers::CopySig::of(&cur, hc.skb.ttl), pkt.frame, clock.ns);
+            self.answers
+                .forwarded_train(&cur, hc.skb.ttl, pkt.frame, clock.ns);
             // Out by the bridge it came in on: with `br_netfilter` the bridge forwarded it
             // between two of its ports (`br_nf_pre_routing_finish_bridge`), its TTL whole.
             let dev = self.env.iface_of(pkt);

@@ -78,6 +78,10 @@ pub struct TcpCt {
     /// A SYN of the connection had its options cut off by the capture's snap length: its
     /// window scale and SACK permission, which the window checks depend on, are unknown.
     pub(crate) options_unknown: bool,
+    /// A segment acknowledged data of the other side that the capture did not show: the
+    /// capture has a gap there (tcpdump drops frames under load, "packets dropped by kernel"),
+    /// and the kernel saw what fwcheck did not, so its windows are not fwcheck's from then on.
+    pub(crate) capture_gap: bool,
 }
 
 impl TcpCt {
@@ -95,6 +99,9 @@ use super::{
     TimeoutSlot,
 };
 use crate::packet::{tcp_flags as F, InnerPacket, Packet, TcpInfo, L4};
+
+/// `tcp_in_window`'s log reason for an ACK of data the receiver was not seen sending.
+const ACK_OVER_UPPER_BOUND: &str = "ACK is over upper bound (ACKed data not seen yet)";
 
 /// `enum tcp_bit_set`: which of SYN/SYN-ACK/FIN/ACK/RST/none a segment is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -393,10 +400,7 @@ fn in_window(ct: &mut TcpCt, dir: usize, index: Index, seg: &Seg<'_>, liberal_sy
         );
     }
     if !before(sack, receiver.td_end.wrapping_add(1)) {
-        return log(
-            ct,
-            Win::Invalid("ACK is over upper bound (ACKed data not seen yet)"),
-        );
+        return log(ct, Win::Invalid(ACK_OVER_UPPER_BOUND));
     }
     let in_recv_win = receiver.td_maxwin == 0
         || after(
@@ -753,6 +757,18 @@ fn finish_packet(
                 return TcpResult::only(TcpVerdict::Uncertain(
                     "out of the TCP window as fwcheck computes it, but the connection's SYN \
                      options (window scale, SACK) were cut off by the capture's snap length",
+                ));
+            }
+            Win::Invalid(why) if ct.capture_gap || why == ACK_OVER_UPPER_BOUND => {
+                // An ACK of data the capture does not hold: the capture missed it, or the
+                // ACK is forged. The kernel, which saw what was sent, took it in the first
+                // case; its windows then differ from fwcheck's for the rest of the connection.
+                ct.capture_gap = true;
+                return TcpResult::only(TcpVerdict::Uncertain(
+                    "out of the TCP window as fwcheck computes it, after an ACK of data the \
+                     capture does not hold: the capture missed frames (tcpdump drops frames \
+                     under load: \"packets dropped by kernel\"), which the kernel saw, or the \
+                     ACK was forged",
                 ));
             }
             Win::Invalid(why) => {

@@ -102,7 +102,8 @@ pub struct ReplayStats {
     /// under `--checksums` (offloaded: partial checksums in `auto`, any in `ignore`).
     pub checksums_offloaded: u64,
     /// Packets whose TCP/UDP checksum holds the pseudo-header sum (left for offload by the
-    /// sender), whatever `--checksums` says.
+    /// sender), or is a UDP tunnel's outer checksum made by local checksum offload, whatever
+    /// `--checksums` says.
     pub checksums_partial: u64,
     /// Outbound TCP frames that look like the 2nd, 3rd... segment of a GSO super-packet cut
     /// after OUTPUT (see `GsoTrains`): the kernel's OUTPUT counters count each train once.

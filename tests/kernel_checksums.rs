@@ -12,6 +12,11 @@
 //! * `auto` (the default) — partial checksums are offloaded and pass, other bad ones are INVALID;
 //! * `ignore` — every TCP/UDP/ICMP packet arrives offloaded: no checksum makes it INVALID.
 //!
+//! A VXLAN datagram around such a packet carries an outer UDP checksum computed by local
+//! checksum offload (`lco_csum`), right only once the inner checksum is completed: the oracle
+//! writes it offloaded at the inner checksum (`csum_start` there, as the tunnel device left
+//! the skb), and fwcheck must recognise it under `auto`.
+//!
 //! Besides agreeing with the kernel frame by frame, each mode's expected verdicts are asserted,
 //! so the test fails if both sides were wrong the same way.
 #[macro_use]
@@ -234,6 +239,85 @@ fn ipv6_partial_checksums_are_offloaded_in_auto() {
     );
 }
 
+const RULES_VXLAN: &str = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+-A INPUT -m conntrack --ctstate INVALID -j DROP\n\
+-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+-A INPUT -p udp -m udp --dport 4789 -j ACCEPT\n\
+COMMIT\n";
+
+/// A VXLAN datagram (UDP 4789, VNI 42, an inner Ethernet frame) carrying `inner`, an IPv4
+/// packet whose TCP/UDP checksum is partial, with its outer UDP checksum as `udp_set_csum`
+/// writes it for a `CHECKSUM_PARTIAL` skb: local checksum offload (`lco_csum`: the outer bytes
+/// up to the inner transport header, plus the complement of the inner seed).
+fn vxlan_lco(sport: u16, id: u16, inner: &[u8]) -> Vec<u8> {
+    let mut payload = vec![0x08, 0, 0, 0, 0, 0, 42, 0];
+    payload.extend_from_slice(&[2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00]);
+    let csum_start = 20 + 8 + payload.len() + (inner[0] & 0xf) as usize * 4;
+    let (at, seed) = l4_field(inner);
+    assert_eq!(
+        &inner[at..at + 2],
+        &seed.to_be_bytes(),
+        "inner checksum partial"
+    );
+    payload.extend_from_slice(inner);
+    let mut ip = udp4(CLIENT, HOST, sport, 4789, id, &payload);
+    ip[26..28].copy_from_slice(&[0, 0]);
+    let len = (ip.len() - 20) as u32;
+    let mut w = addr_words(CLIENT.into());
+    w.extend(addr_words(HOST.into()));
+    w.extend([(len >> 16) as u16, len as u16, 17, !seed]);
+    w.extend(
+        ip[20..csum_start]
+            .chunks(2)
+            .map(|c| u16::from_be_bytes([c[0], c[1]])),
+    );
+    let check = match !fold_sum(w) {
+        0 => 0xffff, // CSUM_MANGLED_0
+        c => c,
+    };
+    ip[26..28].copy_from_slice(&check.to_be_bytes());
+    ip
+}
+
+/// VXLAN between veths with offloads on: the overlay's checksums are partial, so the outer UDP
+/// checksum is local checksum offload's, right only once the inner one is filled in. The
+/// skb stays `CHECKSUM_PARTIAL` (the oracle writes it with `csum_start` at the inner
+/// transport header): conntrack verifies nothing. Under `auto` fwcheck completes the inner
+/// checksum to check the outer one; a corrupted outer checksum is still INVALID.
+fn vxlan_outer_checksum_by_local_checksum_offload() {
+    let (i, j) = (Ipv4Addr::new(10, 77, 0, 2), Ipv4Addr::new(10, 77, 0, 1));
+    let syn = partial(tcp4(i, j, 44348, 80, 1000, 0, SYN, 1));
+    let dns = partial(udp4(i, j, 5353, 53, 2, b"q0!"));
+    let mut corrupted = vxlan_lco(33313, 3, &syn);
+    corrupted[27] ^= 0x01;
+    let frames = vec![
+        vxlan_lco(33311, 1, &syn),
+        vxlan_lco(33312, 2, &dns),
+        corrupted,
+        // The outer checksum computed over the bytes as they are: right.
+        udp4(CLIENT, HOST, 33314, 4789, 4, &{
+            let mut p = vec![0x08, 0, 0, 0, 0, 0, 42, 0];
+            p.extend_from_slice(&[2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00]);
+            p.extend_from_slice(&syn);
+            p
+        }),
+    ];
+    let (a, d) = ("ACCEPT", "DROP");
+    let h = IpAddr::from(HOST);
+    assert_eq!(
+        run(RULES_VXLAN, Family::V4, h, &frames, ChecksumMode::Verify),
+        [d, d, d, a]
+    );
+    assert_eq!(
+        run(RULES_VXLAN, Family::V4, h, &frames, ChecksumMode::Auto),
+        [a, a, d, a]
+    );
+    assert_eq!(
+        run(RULES_VXLAN, Family::V4, h, &frames, ChecksumMode::Ignore),
+        [a, a, a, a]
+    );
+}
+
 /// `frames` as a capture with a short snap length shows them: frame `i` (0-based) in
 /// `cut_at` holds only its first `keep` bytes, the rest whole.
 fn with_cut(frames: &[Vec<u8>], cut_at: &[usize], keep: usize) -> Vec<fwcheck::packet::Packet> {
@@ -371,4 +455,5 @@ kernel_tests!(
     ipv4_checksums_verify_auto_ignore,
     ipv6_partial_checksums_are_offloaded_in_auto,
     a_cut_checksum_weighs_both_worlds,
+    vxlan_outer_checksum_by_local_checksum_offload,
 );

@@ -32,7 +32,9 @@ pub(crate) fn checksum_ok(data: &[u8]) -> bool {
 /// `(csum_start, csum_offset)` for writing `ip` as a packet whose transport checksum was
 /// offloaded (`CHECKSUM_PARTIAL`), under `mode` (see [`super::OracleConfig::rx_checksums`]);
 /// `None` = write it plainly. Only whole, unfragmented TCP/UDP (and under `Ignore` ICMP and
-/// ICMPv6) segments directly after the IP header(s) qualify.
+/// ICMPv6) segments directly after the IP header(s) qualify; a UDP tunnel's outer checksum
+/// made by local checksum offload is offloaded at the encapsulated packet's partial checksum
+/// (`csum_start` there, [`crate::packet::ingest::decode::lco_inner_checksum`]).
 pub(crate) fn offload_slot(
     ip: &[u8],
     ins: &Inspected,
@@ -65,8 +67,19 @@ pub(crate) fn offload_slot(
         pseudo.extend_from_slice(&(seg.len() as u32).to_be_bytes());
         pseudo.extend_from_slice(&[0, 0, 0, ins.proto]);
         let field = be16(seg, field_at) as u32;
-        if checksum_ok(seg) || ones_sum(&pseudo, 0) != field {
+        if checksum_ok(seg) {
             return None;
+        }
+        if ones_sum(&pseudo, 0) != field {
+            // A UDP tunnel's outer checksum local checksum offload made: the skb is
+            // CHECKSUM_PARTIAL at the encapsulated packet's checksum, as a veth delivers it.
+            let inner = if ins.proto == 17 {
+                crate::packet::ingest::decode::lco_inner_checksum(ins.src, ins.dst, seg)
+            } else {
+                None
+            };
+            let (start, offset) = inner?;
+            return Some(((ins.l4_offset + start) as u16, offset as u16));
         }
     }
     Some((ins.l4_offset as u16, field_at as u16))

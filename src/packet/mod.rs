@@ -350,6 +350,9 @@ impl Anomalies {
     /// sender's stack left it for the NIC to complete (`CHECKSUM_PARTIAL`; `tcp_v4_send_check`,
     /// `udp4_hwcsum`, their IPv6 twins). Captured on the sending host, a veth, a VM or a
     /// container; the receiving kernel never verifies such a checksum (see [`ChecksumMode`]).
+    /// Also set for a UDP tunnel's outer checksum local checksum offload computed, which
+    /// verifies once the encapsulated packet's partial checksum is completed
+    /// (`decode::lco_inner_checksum`).
     pub(crate) const L4_CSUM_PARTIAL: Anomalies = Anomalies(1 << 8);
 
     pub const fn empty() -> Self {

@@ -4,7 +4,8 @@
 //! SLL2, raw IPv4/IPv6 (101, 228, 229 and the DLT_RAW values 12/14), BSD NULL and OpenBSD LOOP),
 //! IPv4 and IPv6 (with the extension-header walk pnet does not do), TCP (with options), UDP,
 //! ICMP/ICMPv6 (with the packet quoted in error messages), SCTP/DCCP/UDP-Lite ports, and
-//! checksum verification. pnet_packet provides the fixed header views; everything is
+//! checksum verification (with a UDP tunnel's outer checksum local checksum offload made,
+//! `lco_inner_checksum`). pnet_packet provides the fixed header views; everything is
 //! bounds-checked, nothing panics on any input.
 //!
 //! Cost per packet: one allocation (`Packet::data`), plus one for a quoted ICMP inner header
@@ -828,6 +829,11 @@ fn decode_udp(pkt: &mut Packet, seg: &[u8], seg_full: &[u8], l4_len: u32, comple
         pkt.l4_checksum_ok = Some(ok);
         if !ok && ck != 0 {
             mark_partial(pkt, proto::UDP, l4_len, ck);
+            if !pkt.anomalies.has(Anomalies::L4_CSUM_PARTIAL)
+                && lco_inner_checksum(pkt.src, pkt.dst, seg_full).is_some()
+            {
+                pkt.anomalies.set(Anomalies::L4_CSUM_PARTIAL);
+            }
         }
     }
 }
@@ -838,6 +844,131 @@ fn mark_partial(pkt: &mut Packet, proto: u8, l4_len: u32, field: u16) {
     if checksum::is_partial_l4(pkt.src, pkt.dst, proto, l4_len, field) {
         pkt.anomalies.set(Anomalies::L4_CSUM_PARTIAL);
     }
+}
+
+/// UDP destination ports of the encapsulations whose outer checksum [`lco_inner_checksum`]
+/// recognises: VXLAN (IANA's 4789, and 8472, Linux's old default), Geneve (6081).
+const VXLAN_PORTS: [u16; 2] = [4789, 8472];
+const GENEVE_PORT: u16 = 6081;
+
+/// Offset in `b` of the network header inside an Ethernet frame starting at `at` (802.1Q,
+/// 802.1ad tags skipped, 8 at most), and its ethertype.
+fn inner_ethernet(b: &[u8], at: usize) -> Option<(u16, usize)> {
+    let mut et = be16(b, at + 12)?;
+    let mut off = at + 14;
+    let mut tags = 0;
+    while is_vlan_tpid(et) {
+        tags += 1;
+        if tags > 8 {
+            return None;
+        }
+        et = be16(b, off + 2)?;
+        off += 4;
+    }
+    Some((et, off))
+}
+
+/// Local checksum offload (LCO) of a UDP tunnel's outer checksum. A tunnel device (VXLAN,
+/// Geneve) encapsulating a packet whose TCP/UDP checksum is left for offload
+/// (`CHECKSUM_PARTIAL`: the field holds the inner pseudo-header seed) computes the outer UDP
+/// checksum without summing the inner segment (`udp_set_csum` / `udp6_set_csum`, with
+/// `skb->ip_summed == CHECKSUM_PARTIAL`):
+///
+/// ```text
+/// uh->check = 0;
+/// uh->check = udp_v4_check(len, saddr, daddr, lco_csum(skb));
+/// // lco_csum (include/linux/skbuff.h): the outer bytes up to the inner checksum's segment,
+/// // plus the complement of the inner seed, which is what the inner segment sums to once
+/// // its checksum is filled in
+/// partial = ~csum_unfold(*(__sum16 *)(csum_start + skb->csum_offset));
+/// return csum_partial(l4_hdr, csum_start - l4_hdr, partial);  // skb_checksum_start_offset
+/// ```
+///
+/// The outer checksum is thus right only once the inner one is completed (by the NIC, or by
+/// `skb_checksum_help` on a path without offload); a capture on the sending host, a veth or a
+/// bridge shows it before. Such an skb stays `CHECKSUM_PARTIAL` across a veth, and the
+/// receiving kernel verifies neither checksum (`nf_ip_checksum`, `nf_ip6_checksum`).
+///
+/// Given the outer UDP segment `seg` (header included, whole, between `src` and `dst`) whose
+/// checksum failed: when it is VXLAN (UDP port 4789 or 8472, 8-byte header, an Ethernet frame
+/// maybe VLAN-tagged) or Geneve (6081, options, an Ethernet frame or an IP packet) around an
+/// unfragmented IPv4/IPv6 TCP/UDP packet whose checksum holds its pseudo-header seed, and the
+/// outer checksum verifies once that inner checksum is completed (computed over the inner
+/// segment with its pseudo-header), returns where the inner checksum lies: the offset in `seg`
+/// of the inner transport header (`csum_start`) and of the field in it (`csum_offset`).
+/// `None` otherwise (the inner packet not whole in `seg` among them). Runs only for a checksum
+/// that already failed; costs a sum over the inner segment and one over `seg`.
+pub(crate) fn lco_inner_checksum(src: IpAddr, dst: IpAddr, seg: &[u8]) -> Option<(usize, usize)> {
+    let dport = be16(seg, 2)?;
+    let (et, l3) = if VXLAN_PORTS.contains(&dport) {
+        inner_ethernet(seg, 16)?
+    } else if dport == GENEVE_PORT {
+        let b0 = *seg.get(8)?;
+        if b0 >> 6 != 0 {
+            return None; // version 0 only
+        }
+        let at = 16 + (b0 & 0x3f) as usize * 4;
+        match be16(seg, 10)? {
+            0x6558 => inner_ethernet(seg, at)?, // transparent Ethernet bridging
+            et => (et, at),
+        }
+    } else {
+        return None;
+    };
+    let v = *seg.get(l3)? >> 4;
+    let (isrc, idst, proto, l4, end) = match (et, v) {
+        (ETH_IPV4, 4) => {
+            let h = seg.get(l3..l3 + 20)?;
+            let ihl = (h[0] & 0x0f) as usize * 4;
+            let total = u16::from_be_bytes([h[2], h[3]]) as usize;
+            if ihl < 20 || total < ihl || u16::from_be_bytes([h[6], h[7]]) & 0x3fff != 0 {
+                return None; // a fragment is never CHECKSUM_PARTIAL
+            }
+            let a = |i: usize| IpAddr::V4(Ipv4Addr::new(h[i], h[i + 1], h[i + 2], h[i + 3]));
+            (a(12), a(16), h[9], l3 + ihl, l3 + total)
+        }
+        (ETH_IPV6, 6) => {
+            let h = seg.get(l3..l3 + 40)?;
+            let end = l3 + 40 + u16::from_be_bytes([h[4], h[5]]) as usize;
+            let w = walk_ipv6_ext(seg, h[6], l3 + 40, end);
+            if w.overrun || w.frag.is_some() {
+                return None;
+            }
+            let a = |i: usize| {
+                let o: [u8; 16] = h[i..i + 16].try_into().unwrap_or_default();
+                IpAddr::V6(Ipv6Addr::from(o))
+            };
+            (a(8), a(24), w.proto, w.offset, end)
+        }
+        _ => return None,
+    };
+    let field_at = match proto {
+        proto::TCP => 16,
+        proto::UDP => 6,
+        _ => return None,
+    };
+    let inner = seg.get(l4..end)?;
+    let field = be16(inner, field_at)?;
+    if inner.len() < if proto == proto::TCP { 20 } else { 8 }
+        || !checksum::is_partial_l4(isrc, idst, proto, inner.len() as u32, field)
+    {
+        return None;
+    }
+    // The inner checksum completed: its segment summed with the field taken out.
+    let pseudo = checksum::pseudo_header(isrc, idst, proto, inner.len() as u32);
+    let completed = !checksum::fold(checksum::sum(inner, pseudo) + u64::from(!field));
+    // The outer sum with the field's bytes replaced by the completed value. Every header
+    // before it has an even length, so the field is a word of the outer sum (`lco_csum`
+    // relies on that too).
+    if l4 % 2 != 0 {
+        return None;
+    }
+    let outer = checksum::sum(
+        seg,
+        checksum::pseudo_header(src, dst, proto::UDP, seg.len() as u32),
+    );
+    (checksum::fold(outer + u64::from(!field) + u64::from(completed)) == 0xffff)
+        .then_some((l4, field_at))
 }
 
 /// ICMP types whose body quotes the offending packet: IPv4's `icmp_is_err` list, and for
@@ -1238,6 +1369,174 @@ mod tests {
             assert!(!dec(p.data[at] as u16 * 256 + p.data[at + 1] as u16)
                 .anomalies
                 .has(Anomalies::L4_CSUM_PARTIAL));
+        }
+    }
+
+    /// A UDP tunnel packet `src` → `dst` to `dport`: tunnel header `hdr`, then `l2` (an inner
+    /// Ethernet header, or nothing), then `inner` (an IP packet, its transport checksum
+    /// partial when `partial`). The outer UDP checksum is what the kernel's `udp_set_csum`
+    /// writes for it: local checksum offload (`lco_csum`) when the inner one is partial.
+    /// Returns the packet and the offset of its outer UDP checksum.
+    fn tunnel(
+        dport: u16,
+        hdr: &[u8],
+        l2: &[u8],
+        inner: &Packet,
+        partial: bool,
+    ) -> (Vec<u8>, usize) {
+        use crate::packet::build::{build, L4Spec, PacketSpec};
+        let mut ip = inner.data.to_vec();
+        let ihl = inner.ip_hdr_len as usize;
+        let field_at = ihl + if inner.proto == proto::TCP { 16 } else { 6 };
+        let seed = checksum::fold(checksum::pseudo_header(
+            inner.src,
+            inner.dst,
+            inner.proto,
+            (ip.len() - ihl) as u32,
+        ));
+        if partial {
+            ip[field_at..field_at + 2].copy_from_slice(&seed.to_be_bytes());
+        }
+        let mut s = PacketSpec::new(
+            "192.0.2.1".parse().unwrap(),
+            "192.0.2.2".parse().unwrap(),
+            L4Spec::Udp {
+                sport: 51289,
+                dport,
+            },
+        );
+        s.payload = [hdr, l2, &ip].concat();
+        let p = build(&s, 0, Timestamp(0), LinkInfo::default());
+        let mut b = p.data.to_vec();
+        let l4 = p.ip_hdr_len as usize;
+        if partial {
+            // udp_set_csum: uh->check = 0; uh->check = udp_v4_check(len, saddr, daddr,
+            // lco_csum(skb)), lco_csum summing the outer bytes up to csum_start from
+            // ~(inner field).
+            b[l4 + 6..l4 + 8].copy_from_slice(&[0, 0]);
+            let csum_start = l4 + 8 + hdr.len() + l2.len() + ihl;
+            let lco = checksum::sum(&b[l4..csum_start], u64::from(!seed));
+            let len = (b.len() - l4) as u32;
+            let mut c = !checksum::fold(lco + checksum::pseudo_header(p.src, p.dst, 17, len));
+            if c == 0 {
+                c = 0xffff; // CSUM_MANGLED_0
+            }
+            b[l4 + 6..l4 + 8].copy_from_slice(&c.to_be_bytes());
+        }
+        (b, l4 + 6)
+    }
+
+    fn inner_tcp() -> Packet {
+        use crate::packet::build::{build, L4Spec, PacketSpec};
+        let mut s = PacketSpec::new(
+            "10.77.0.2".parse().unwrap(),
+            "10.77.0.1".parse().unwrap(),
+            L4Spec::Tcp {
+                sport: 40000,
+                dport: 80,
+                flags: 0x18,
+                seq: 1,
+                ack: 1,
+                window: 502,
+                options: Vec::new(),
+            },
+        );
+        s.payload = b"GET / HTTP/1.0\r\n\r\n odd length".to_vec();
+        build(&s, 0, Timestamp(0), LinkInfo::default())
+    }
+
+    fn inner_udp6() -> Packet {
+        use crate::packet::build::{build, L4Spec, PacketSpec};
+        let mut s = PacketSpec::new(
+            "2001:db8:77::2".parse().unwrap(),
+            "2001:db8:77::1".parse().unwrap(),
+            L4Spec::Udp {
+                sport: 5353,
+                dport: 53,
+            },
+        );
+        s.payload = b"q0!".to_vec();
+        build(&s, 0, Timestamp(0), LinkInfo::default())
+    }
+
+    const VXLAN: [u8; 8] = [0x08, 0, 0, 0, 0, 0, 42, 0];
+
+    fn eth(tags: &[u16], et: u16) -> Vec<u8> {
+        let mut e = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2];
+        for t in tags {
+            e.extend_from_slice(&0x8100u16.to_be_bytes());
+            e.extend_from_slice(&t.to_be_bytes());
+        }
+        e.extend_from_slice(&et.to_be_bytes());
+        e
+    }
+
+    fn dec_v4(b: &[u8]) -> Packet {
+        decode_ip(&meta(101, 0), LinkInfo::default(), b, b.len(), None).unwrap()
+    }
+
+    /// VXLAN/Geneve with a partial inner checksum and the outer one local checksum offload
+    /// computed: offloaded, as a partial checksum; with the outer corrupted, or not a tunnel
+    /// port, or the inner packet cut: bad, as before.
+    #[test]
+    fn tunnel_outer_checksums_by_local_checksum_offload_are_offloaded() {
+        use crate::packet::ChecksumMode;
+        let geneve_opts = [
+            0x02, 0, 0x65, 0x58, 0, 0, 42, 0, 0x01, 0x02, 0x03, 0x01, 1, 2, 3, 4,
+        ];
+        let geneve_ip6 = [0x00, 0, 0x86, 0xdd, 0, 0, 42, 0];
+        let cases: [(u16, &[u8], Vec<u8>, Packet); 5] = [
+            (4789, &VXLAN, eth(&[], 0x0800), inner_tcp()),
+            (8472, &VXLAN, eth(&[7], 0x0800), inner_tcp()),
+            (4789, &VXLAN, eth(&[5, 9], 0x86dd), inner_udp6()),
+            (6081, &geneve_opts, eth(&[], 0x0800), inner_tcp()),
+            (6081, &geneve_ip6, Vec::new(), inner_udp6()),
+        ];
+        for (dport, hdr, l2, inner) in &cases {
+            let what = format!("port {dport}, {:?} inner", inner.family);
+            let (b, at) = tunnel(*dport, hdr, l2, inner, true);
+            let d = dec_v4(&b);
+            assert_eq!(d.l4_checksum_ok, Some(false), "{what}");
+            assert!(d.anomalies.has(Anomalies::L4_CSUM_PARTIAL), "{what}");
+            assert!(d.l4_checksum_bad(ChecksumMode::Verify), "{what}");
+            assert!(!d.l4_checksum_bad(ChecksumMode::Auto), "{what}");
+            assert!(d.l4_checksum_offloaded(ChecksumMode::Auto), "{what}");
+            let seg = &b[at - 6..];
+            let (start, off) = lco_inner_checksum(d.src, d.dst, seg).expect("recognised");
+            assert_eq!(start, 8 + hdr.len() + l2.len() + inner.ip_hdr_len as usize);
+            assert_eq!(off, if inner.proto == proto::TCP { 16 } else { 6 });
+            // The outer checksum corrupted: bad.
+            let mut c = b.clone();
+            c[at + 1] ^= 0x01;
+            let d = dec_v4(&c);
+            assert_eq!(d.l4_checksum_ok, Some(false), "{what}");
+            assert!(!d.anomalies.has(Anomalies::L4_CSUM_PARTIAL), "{what}");
+            assert!(d.l4_checksum_bad(ChecksumMode::Auto), "{what}");
+            // The inner seed altered (and the outer checksum still made from the old one): bad.
+            let mut c = b.clone();
+            c[at - 6 + start + off] ^= 0x10;
+            assert!(dec_v4(&c).l4_checksum_bad(ChecksumMode::Auto), "{what}");
+            // A complete inner checksum and the outer computed over the bytes: good, as before.
+            let (b, _) = tunnel(*dport, hdr, l2, inner, false);
+            let d = dec_v4(&b);
+            assert_eq!(d.l4_checksum_ok, Some(true), "{what}");
+            assert!(d.anomalies.is_empty(), "{what}");
+        }
+        // Not a tunnel port: the same bytes stay bad.
+        let (b, _) = tunnel(4790, &VXLAN, &eth(&[], 0x0800), &inner_tcp(), true);
+        let d = dec_v4(&b);
+        assert!(!d.anomalies.has(Anomalies::L4_CSUM_PARTIAL));
+        assert!(d.l4_checksum_bad(ChecksumMode::Auto));
+        // The inner packet claims more bytes than the datagram holds: left as it is.
+        let (mut b, at) = tunnel(4789, &VXLAN, &eth(&[], 0x0800), &inner_tcp(), true);
+        let inner_ip = at - 6 + 8 + 8 + 14;
+        let total = u16::from_be_bytes([b[inner_ip + 2], b[inner_ip + 3]]) + 1;
+        b[inner_ip + 2..inner_ip + 4].copy_from_slice(&total.to_be_bytes());
+        assert!(lco_inner_checksum(d.src, d.dst, &b[at - 6..]).is_none());
+        assert!(dec_v4(&b).l4_checksum_bad(ChecksumMode::Auto));
+        // A cut tunnel header: no panic, nothing recognised.
+        for n in 0..b.len() - at + 6 {
+            let _ = lco_inner_checksum(d.src, d.dst, &b[at - 6..at - 6 + n]);
         }
     }
 

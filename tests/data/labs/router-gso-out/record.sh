@@ -5,7 +5,7 @@ L=$D/../lib
 source $L/lib.sh; LAB=${LAB:-hk17} source $L/topo_router.sh
 topo_up
 nsx $R ethtool -K lan0 tso off tx-udp-segmentation off
-nsx $S python3 $D/srv.py h > srvs.log 2>&1 & S1=$!
+nsx $S python3 $L/bulk_srv.py h > srvs.log 2>&1 & S1=$!
 nsx $S python3 $D/gso.py x 5000 sink > sinks.log 2>&1 & S3=$!
 sleep 0.5
 nsx $R iptables-restore < rules
@@ -15,7 +15,7 @@ start_tcpdump $R wan0 $D/wan0.pcap; T2=$TD_PID
 start_tcpdump $R lan0 $D/lan0.pcap; T3=$TD_PID
 sleep 0.5
 nsx $C python3 -c "
-exec(open('cli.py').read().split(\"if role=='p':\")[0])
+exec(open('$L/bulk_cli.py').read().split(\"if role=='p':\")[0])
 ul(2222, 100000)
 " 198.51.100.1 c > traffic.log 2>&1
 nsx $C python3 $D/gso.py 198.51.100.1 5000 send >> traffic.log 2>&1

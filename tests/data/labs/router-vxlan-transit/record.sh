@@ -8,14 +8,14 @@ ip -n $C link add v0 type vxlan id 42 remote 10.9.0.2 local 198.51.100.2 dstport
 ip -n $S link add v0 type vxlan id 42 remote 198.51.100.2 local 10.9.0.2 dstport 4789 dev rs0
 ip -n $C addr add 10.77.0.2/24 dev v0; ip -n $S addr add 10.77.0.1/24 dev v0
 ip -n $C link set v0 up; ip -n $S link set v0 up
-nsx $S python3 $D/srv.py h > srvs.log 2>&1 & S1=$!
+nsx $S python3 $L/bulk_srv.py h > srvs.log 2>&1 & S1=$!
 sleep 0.5
 nsx $R iptables-restore < rules
 printf '{"addr": %s, "route": %s}\n' "$(nsx $R ip -j addr)" "$(nsx $R ip -j route)" > host.json
 start_tcpdump $R any $D/capture.pcap ip; T1=$TD_PID
 sleep 0.3
 nsx $C python3 -c "
-exec(open('cli.py').read().split(\"if role=='p':\")[0])
+exec(open('$L/bulk_cli.py').read().split(\"if role=='p':\")[0])
 dl(80, 300000); ul(22, 200000); udp(53, 2)
 " 10.77.0.1 c > traffic.log 2>&1
 nsx $C ping -c2 -i0.2 -W1 10.77.0.1 >> traffic.log 2>&1

@@ -3,7 +3,7 @@
 # nf_ct_frag6 reassembles; ip6_fragment refragments on output with a NEW fragment id (ipv6_select_ident); tcpdump -i any on the router
 D=$(cd $(dirname $0); pwd); cd $D
 L=$D/../lib
-source $L/lib.sh; source $D/topo6.sh
+source $L/lib.sh; source $D/../ipv6-router/topo6.sh
 topo6_up
 ip -n $R link set lan0 mtu 1500; ip -n $S link set rs0 mtu 1500
 nsx $S python3 $D/u.py srv > srv.log 2>&1 & S1=$!

@@ -184,6 +184,19 @@ struct FlowSig {
     ttl: u8,
 }
 
+impl FlowSig {
+    /// `p`'s flow as it leaves with TTL/hop limit `ttl` (`None` without ports).
+    fn of(p: &Packet, ttl: u8) -> Option<FlowSig> {
+        Some(FlowSig {
+            src: p.src,
+            dst: p.dst,
+            proto: p.proto,
+            ports: p.ports()?,
+            ttl,
+        })
+    }
+}
+
 /// A forwarded TCP or UDP packet that may leave cut into segments: a GSO packet (GRO merged
 /// it on the way in, or it came so from a local sender) whose output device cannot segment it
 /// (no TSO or UDP segmentation offload: PPP, WireGuard, tunnels, or turned off) is cut after
@@ -443,13 +456,8 @@ impl Answers {
             L4::Udp(_) if p.payload_len > 0 => (false, 0, p.payload_len, 0),
             _ => return,
         };
-        let Some(ports) = p.ports() else { return };
-        let flow = FlowSig {
-            src: p.src,
-            dst: p.dst,
-            proto: p.proto,
-            ports,
-            ttl,
+        let Some(flow) = FlowSig::of(p, ttl) else {
+            return;
         };
         if self.train_order.len() >= CAP {
             if let Some((t, old)) = self.train_order.pop_front() {
@@ -485,6 +493,22 @@ impl Answers {
         }
     }
 
+    /// Forgets frame `frame`'s train, `pkt` being its whole copy.
+    fn take_train(&mut self, pkt: &Packet, frame: u64) {
+        if self.trains.is_empty() {
+            return;
+        }
+        let Some(flow) = FlowSig::of(pkt, pkt.ttl) else {
+            return;
+        };
+        if let Some(q) = self.trains.get_mut(&flow) {
+            q.retain(|tr| tr.frame != frame);
+            if q.is_empty() {
+                self.trains.remove(&flow);
+            }
+        }
+    }
+
     /// The frame `pkt` is a segment of, if it is a part of a forwarded train not seen leaving
     /// yet: TCP, the same ACK and a part of the train's sequence space from where the last
     /// segment ended; UDP, at most the payload left; IPv4, an IP id within the train's next
@@ -493,13 +517,7 @@ impl Answers {
         if self.trains.is_empty() || pkt.payload_len == 0 {
             return None;
         }
-        let flow = FlowSig {
-            src: pkt.src,
-            dst: pkt.dst,
-            proto: pkt.proto,
-            ports: pkt.ports()?,
-            ttl: pkt.ttl,
-        };
+        let flow = FlowSig::of(pkt, pkt.ttl)?;
         let q = self.trains.get_mut(&flow)?;
         let v4 = pkt.family == Family::V4;
         let len = pkt.payload_len;
@@ -576,6 +594,8 @@ impl Answers {
             if q.is_empty() {
                 self.forwarded.remove(&sig);
             }
+            // It left whole: no segment of it will.
+            self.take_train(pkt, frame);
             return Some(Recognised::ForwardedCopy(frame));
         }
         if let Some(frame) = self.segment_of(pkt) {
@@ -829,6 +849,16 @@ mod tests {
                 "{len} bytes, id {id}"
             );
         }
+        // A packet whose copy left whole leaves no train behind.
+        let whole = seg(20_000, 55, 1_000, 400);
+        a.forwarded(CopySig::of(&whole, 63), 20, 1_800);
+        a.forwarded_train(&whole, 63, 20, 1_800);
+        assert!(matches!(
+            a.forwarded_copy(&whole, 2_000),
+            Some(Recognised::ForwardedCopy(20))
+        ));
+        assert_eq!(got(&mut a, &seg(20_000, 55, 500, 400)), None);
+
         // More than a second later, nothing is a segment any more.
         let mut b = Answers::default();
         b.forwarded_train(&seg(10_000, 55, 2_000, 300), 63, 12, 1_000);

@@ -217,6 +217,23 @@ struct Train {
     tcp: bool,
 }
 
+/// The packets forwarded as one [`CopySig`], as `(frame, when)`, oldest first: the first held
+/// inline (a queue for every forwarded packet cost an allocation each), the rest — packets
+/// alike, a segment and its immediate retransmission — after it.
+#[derive(Debug, Clone)]
+struct Alike {
+    first: (u64, u64),
+    more: VecDeque<(u64, u64)>,
+}
+
+impl Alike {
+    /// Takes the oldest; `None` when it was the last (the entry goes then).
+    fn pop_front(&mut self) -> Option<()> {
+        self.first = self.more.pop_front()?;
+        Some(())
+    }
+}
+
 /// Trains kept per flow at most (the oldest goes).
 const TRAINS_PER_FLOW: usize = 8;
 
@@ -228,12 +245,15 @@ pub(crate) struct Answers {
     /// Packets forwarded lately, as they left: `sig → [(frame, when)]`, oldest first: two
     /// packets alike (a TCP segment and its immediate retransmission, same time stamp option)
     /// both leave, and each copy is one of them.
-    forwarded: HashMap<CopySig, VecDeque<(u64, u64)>>,
+    forwarded: HashMap<CopySig, Alike>,
     forwarded_order: VecDeque<(u64, CopySig)>,
     /// The same packets, by flow, as trains their segments may come from (TCP and UDP with a
     /// payload), oldest first; expire with `forwarded_order`'s window and bound.
     trains: HashMap<FlowSig, VecDeque<Train>>,
     train_order: VecDeque<(u64, FlowSig)>,
+    /// A forwarded packet's copy was seen leaving: the capture shows them (trains are kept
+    /// from then on).
+    copies_seen: bool,
     /// Request → its fate: `Some(frame)` dropped (its answers are not sent), `None` let
     /// through (without conntrack: a later copy of it dropped does not kill its answers);
     /// with its insertion number: the order queue holds insertion numbers too, so an entry
@@ -439,16 +459,28 @@ impl Answers {
                 }
             }
         }
-        self.forwarded
-            .entry(sig)
-            .or_default()
-            .push_back((frame, now_ns));
+        match self.forwarded.entry(sig) {
+            std::collections::hash_map::Entry::Occupied(mut e) => {
+                e.get_mut().more.push_back((frame, now_ns))
+            }
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(Alike {
+                    first: (frame, now_ns),
+                    more: VecDeque::new(),
+                });
+            }
+        }
         self.forwarded_order.push_back((now_ns, sig));
     }
 
     /// Remember forwarded packet `p` (as it leaves, with TTL/hop limit `ttl`) as a train its
     /// segments may come from, if it is TCP or UDP with a payload.
     pub(crate) fn forwarded_train(&mut self, p: &Packet, ttl: u8, frame: u64, now_ns: u64) {
+        // Only a capture that shows forwarded packets leaving holds segments: one whose
+        // copies were seen (the first connection's SYN is copied before any data).
+        if !self.copies_seen {
+            return;
+        }
         let (tcp, next, end, ack) = match &p.l4 {
             L4::Tcp(t) if p.payload_len > 0 && t.flags & (F::SYN | F::RST) == 0 => {
                 (true, t.seq, t.seq.wrapping_add(p.payload_len), t.ack)
@@ -557,11 +589,10 @@ impl Answers {
         let Some(q) = self.forwarded.get_mut(sig) else {
             return false;
         };
-        if q.front().is_none_or(|(_, at)| *at != t) {
+        if q.first.1 != t {
             return false;
         }
-        q.pop_front();
-        if q.is_empty() {
+        if q.pop_front().is_none() {
             self.forwarded.remove(sig);
         }
         true
@@ -590,12 +621,13 @@ impl Answers {
         }
         let sig = CopySig::of(pkt, pkt.ttl);
         if let Some(q) = self.forwarded.get_mut(&sig) {
-            let (frame, _) = q.pop_front().expect("no empty queue is kept");
-            if q.is_empty() {
+            let frame = q.first.0;
+            if q.pop_front().is_none() {
                 self.forwarded.remove(&sig);
             }
             // It left whole: no segment of it will.
             self.take_train(pkt, frame);
+            self.copies_seen = true;
             return Some(Recognised::ForwardedCopy(frame));
         }
         if let Some(frame) = self.segment_of(pkt) {
@@ -794,7 +826,10 @@ mod tests {
             p.ttl = 63;
             p
         };
-        let mut a = Answers::default();
+        let mut a = Answers {
+            copies_seen: true,
+            ..Answers::default()
+        };
         // Frame 7: 4,000 bytes from sequence 1,000, forwarded as one packet.
         a.forwarded_train(&seg(1_000, 55, 4_000, 100), 63, 7, 1_000);
         let got = |a: &mut Answers, p: &Packet| match a.forwarded_copy(p, 2_000) {
@@ -860,7 +895,10 @@ mod tests {
         assert_eq!(got(&mut a, &seg(20_000, 55, 500, 400)), None);
 
         // More than a second later, nothing is a segment any more.
-        let mut b = Answers::default();
+        let mut b = Answers {
+            copies_seen: true,
+            ..Answers::default()
+        };
         b.forwarded_train(&seg(10_000, 55, 2_000, 300), 63, 12, 1_000);
         assert!(b
             .forwarded_copy(&seg(10_000, 55, 1_000, 300), 2_000_000_000)

@@ -2,10 +2,16 @@
 //! `[!] --physdev-in NAME`, `[!] --physdev-out NAME`, `[!] --physdev-is-in`, `[!] --physdev-is-out`,
 //! `[!] --physdev-is-bridged`.
 //!
-//! fwcheck simulates a host that routes, not a bridge: no packet carries bridge information, so
-//! the kernel's "not a bridged packet" rule applies: the match holds exactly when every given
-//! option is negated. (`--physdev-out`/`--physdev-is-out` are refused in OUTPUT unless the rule
-//! also has a non-negated `--physdev-is-bridged`, as the kernel's check does.)
+//! A packet without bridge information (`nf_bridge_info_exists` false) gets the kernel's "not a
+//! bridged packet" answer: the match holds exactly when every given option is negated. That is
+//! every packet the host sends, and every packet of a host whose configuration lists no bridge.
+//! A frame that came in through a port of a bridge (or bond) the host configuration lists —
+//! captured on the port, or on the master that has ports — carries the ports with
+//! `br_netfilter` (`br_nf_pre_routing` stores the input port, `br_nf_forward_ip` the output
+//! port), which fwcheck does not model: the answer is unknown there (a kernel hunt found
+//! `--physdev-in` rules missed, certain, on a bridge with `bridge-nf-call-iptables=1`).
+//! (`--physdev-out`/`--physdev-is-out` are refused in OUTPUT unless the rule also has a
+//! non-negated `--physdev-is-bridged`, as the kernel's check does.)
 
 use std::any::Any;
 
@@ -125,8 +131,21 @@ impl Match for Physdev {
             out.push_str(" --physdev-is-bridged");
         }
     }
-    fn eval(&self, _cx: &mut EvalCtx<'_>) -> MatchResult {
-        MatchResult::from_bool(self.bitmask & !self.invert == 0)
+    fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
+        let not_bridged = MatchResult::from_bool(self.bitmask & !self.invert == 0);
+        let host = &cx.env.host;
+        if cx.is_local_out() || host.links.is_empty() {
+            return not_bridged;
+        }
+        let captured = cx.env.captured_on(cx.pkt);
+        if host.ip_master(captured).is_some() || host.has_port_of(captured) {
+            return MatchResult::Unknown(
+                "-m physdev: the frame came in through a bridge (or bond) port; with \
+                 br_netfilter the kernel matches its input and output ports, which fwcheck does \
+                 not model",
+            );
+        }
+        not_bridged
     }
     fn as_any(&self) -> &dyn Any {
         self

@@ -1,0 +1,75 @@
+//! `-m physdev` on a host whose configuration lists a bridge: a frame that came in through one
+//! of its ports carries the ports with `br_netfilter` (`br_nf_pre_routing`, `br_nf_forward_ip`),
+//! which fwcheck does not model, so a rule testing them is undecided there, never a certain
+//! "not bridged" answer. Data: a kernel hunt's lab (`tests/data/hunt/bridge-physdev/record.sh`:
+//! br0 with ports h0 and h2, `bridge-nf-call-iptables=1`, captured on both ports), where the
+//! kernel dropped frame 49 by FORWARD's policy and frame 102 by `--physdev-in h2 -j DROP` while
+//! fwcheck accepted both, certain.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+fn packets(args: &[&str]) -> Vec<Value> {
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/hunt/bridge-physdev"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_fwcheck"))
+        .args(["rules", "--pcap", "ports.pcapng", "--router"])
+        .args(args)
+        .args(["--format", "json", "--fail-on", "never"])
+        .current_dir(dir)
+        .output()
+        .expect("run fwcheck");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("json"))
+        .filter(|r| r["type"] == "packet")
+        .collect()
+}
+
+fn frame(v: &[Value], n: u64) -> &Value {
+    v.iter().find(|r| r["frame"] == n).expect("the frame")
+}
+
+#[test]
+fn physdev_rules_on_frames_through_a_listed_bridge_are_undecided() {
+    let v = packets(&["--host-config", "host.json"]);
+    for n in [49, 102] {
+        let r = frame(&v, n);
+        assert_eq!(r["certain"], false, "{r}");
+        assert!(
+            r["reason"].as_str().unwrap_or("").contains("-m physdev"),
+            "{r}"
+        );
+    }
+    // No frame is decided for certain by a rule that tests the ports.
+    for r in &v {
+        let physdev = r["rule"]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("physdev"));
+        assert!(!(physdev && r["certain"] == true), "{r}");
+    }
+}
+
+#[test]
+fn without_a_listed_bridge_physdev_is_the_kernels_not_bridged_answer() {
+    // Without the host configuration no bridge is known: every frame is taken as carrying no
+    // bridge information, the kernel's answer for a routed packet, certain.
+    let v = packets(&["--iface", "eth0"]);
+    for r in &v {
+        assert!(
+            !r["reason"].as_str().unwrap_or("").contains("-m physdev"),
+            "{r}"
+        );
+    }
+    assert_eq!(frame(&v, 49)["certain"], true);
+}

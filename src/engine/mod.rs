@@ -1518,6 +1518,20 @@ impl<'r> Engine<'r> {
                         Ok(d) => d,
                         Err(end) => return Some(end),
                     };
+                    // The input route lookup reads the mark PREROUTING set (`fib_rules_lookup`
+                    // with `flowi4_mark`): a policy rule (`ip rule fwmark`) fwcheck does not
+                    // know may send it out by another device than the main table's (kernel
+                    // hunt: a router routing marked LAN traffic by a second uplink).
+                    let mark = hc.skb.mark;
+                    if mark != 0 {
+                        hc.note_uncertain(DoubtSource::Any, || {
+                            format!(
+                                "its mark {mark:#x}, set before the routing decision, may route it \
+                                 by a policy rule (`ip rule fwmark`), which fwcheck does not \
+                                 know: its output device may not be the main table's"
+                            )
+                        });
+                    }
                     // __mkroute_input validates the source once the route is found.
                     if let Some(end) = self.rp_filter(pkt, hc) {
                         return Some(end);

@@ -840,9 +840,15 @@ impl<'r> Engine<'r> {
         if routed == dev {
             return None;
         }
+        Some(self.mangle_sets_marks())
+    }
+
+    /// Whether the mangle table sets marks (`MARK`, `CONNMARK`): what policy routing by mark
+    /// (`ip rule fwmark`) is set up with, which fwcheck does not know.
+    fn mangle_sets_marks(&self) -> bool {
         use crate::ruleset::model::Action;
         let rs = self.rs;
-        let marks = *self.sets_marks.get_or_init(|| {
+        *self.sets_marks.get_or_init(|| {
             rs.tables
                 .iter()
                 .filter(|t| t.kind == TableKind::Mangle)
@@ -851,8 +857,7 @@ impl<'r> Engine<'r> {
                 .any(|r| {
                     matches!(&r.action, Action::Target(t) if matches!(t.name(), "MARK" | "CONNMARK"))
                 })
-        });
-        Some(marks)
+        })
     }
 
     fn rewritten_on_the_way_out(&self, pkt: &Packet) -> Option<String> {
@@ -1521,9 +1526,11 @@ impl<'r> Engine<'r> {
                     // The input route lookup reads the mark PREROUTING set (`fib_rules_lookup`
                     // with `flowi4_mark`): a policy rule (`ip rule fwmark`) fwcheck does not
                     // know may send it out by another device than the main table's (kernel
-                    // hunt: a router routing marked LAN traffic by a second uplink).
+                    // hunt: a router routing marked LAN traffic by a second uplink). Marks for
+                    // routing are set in mangle; one only nat set (kube-proxy's masquerade
+                    // mark) is taken as routing nothing, as with OUTPUT's reroute.
                     let mark = hc.skb.mark;
-                    if mark != 0 {
+                    if mark != 0 && self.mangle_sets_marks() {
                         hc.note_uncertain(DoubtSource::Any, || {
                             format!(
                                 "its mark {mark:#x}, set before the routing decision, may route it \

@@ -2017,6 +2017,9 @@ impl<'r> Engine<'r> {
                 tos: rp.tos,
                 ttl: rp.ttl,
                 ct: attach,
+                // `nf_send_reset`: no socket owns the reset (`icmp_send`'s errors have the
+                // ICMP socket, which the owner match recognises by their type).
+                no_socket: reply == crate::ext::RejectReply::TcpReset,
                 ..Skb::default()
             },
             trace_on: false,

@@ -397,6 +397,9 @@ pub struct Skb {
     /// began: it is within that protocol's conntrack timeout of the capture's first frame
     /// (`SimOptions::capture_file`, without `--conntrack-start empty`).
     pub(crate) may_predate: bool,
+    /// Built by netfilter itself with no socket attached (REJECT's TCP reset: `nf_send_reset`
+    /// allocates it and sends it with `nskb->sk` NULL): `owner_mt` takes the `!sk` branch.
+    pub(crate) no_socket: bool,
 }
 
 /// Why a packet picked up mid-stream is uncertain (`Skb::pickup_doubt`).

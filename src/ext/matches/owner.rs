@@ -171,8 +171,8 @@ impl Match for Owner {
         }
     }
     fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
-        if !cx.is_local_out() {
-            // No socket: forwarded traffic.
+        if !cx.is_local_out() || cx.skb.no_socket {
+            // No socket: forwarded traffic, REJECT's TCP reset (`nf_send_reset`).
             return MatchResult::from_bool((self.matchf ^ self.invert) == 0);
         }
         // The host's ICMP echo replies and errors leave from the kernel's per-namespace ICMP

@@ -794,6 +794,60 @@ fn kernel_icmp_has_a_socket_without_owner() {
     assert!(!e.process(&request).certain);
 }
 
+/// The host's reset to a SYN no socket took (RST|ACK with sequence 0: a closed port) leaves
+/// from the kernel's per-CPU TCP control socket, which has no file: `--uid-owner` never matches
+/// it and `! --uid-owner 0-65535` does, whatever `--socket-owner` says (kernel hunt `owner-rst`:
+/// counted on `! --uid-owner 0-65535`); a reset of a live connection is its socket's. The
+/// host's last ACK of a connection it closed first (conntrack's TIME_WAIT) comes from a
+/// timewait socket (no socket) if the application closed its socket, else from the full one:
+/// unknown.
+#[test]
+fn the_kernels_tcp_answers_under_owner() {
+    let l = rules(
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A INPUT -m conntrack --ctstate INVALID -j DROP\n\
+         -A OUTPUT -p tcp -m owner --uid-owner 0 -j DROP\n\
+         -A OUTPUT -p tcp -m owner ! --uid-owner 0-65535 -j REJECT\nCOMMIT\n",
+    );
+    let env = fwcheck::engine::SimEnv {
+        hosts: vec![ip(HOST)],
+        conntrack_empty_at_start: true,
+        socket_owners: vec![fwcheck::engine::SocketOwner::parse("0").unwrap()],
+        ..fwcheck::engine::SimEnv::default()
+    };
+    let opts = fwcheck::engine::SimOptions {
+        env,
+        recognise_answers: false,
+        ..fwcheck::engine::SimOptions::default()
+    };
+    let mut e = fwcheck::engine::Engine::new(&l.ruleset, opts);
+    let syn = tcp(1, 0, (C, 40000), (HOST, 23), "S", 1000, 0, 0);
+    assert_eq!(v(&e.process(&syn)), "ACCEPT");
+    let rst = tcp(2, 1, (HOST, 23), (C, 40000), "RA", 0, 1001, 0);
+    let o = e.process(&rst);
+    assert_eq!((v(&o), o.certain), ("REJECT", true), "{o:?}");
+    // A connection the host closes first: its last ACK is in TIME_WAIT.
+    let frames = [
+        tcp(3, 10, (C, 40001), (HOST, 80), "S", 1000, 0, 0),
+        tcp(4, 11, (HOST, 80), (C, 40001), "SA", 5000, 1001, 0),
+        tcp(5, 12, (C, 40001), (HOST, 80), "A", 1001, 5001, 0),
+        tcp(6, 13, (HOST, 80), (C, 40001), "FA", 5001, 1001, 0),
+        tcp(7, 14, (C, 40001), (HOST, 80), "A", 1001, 5002, 0),
+        tcp(8, 15, (C, 40001), (HOST, 80), "FA", 1001, 5002, 0),
+    ];
+    for p in &frames {
+        let o = e.process(p);
+        assert!(o.certain, "{o:?}");
+        // The host's own packets are its socket's (uid 0): dropped.
+        if p.src == ip(HOST) {
+            assert_eq!(v(&o), "DROP", "{o:?}");
+        }
+    }
+    let last_ack = tcp(9, 16, (HOST, 80), (C, 40001), "A", 5002, 1002, 0);
+    let o = e.process(&last_ack);
+    assert!(!o.certain, "{o:?}");
+}
+
 /// A connection's timeout that ends within one jiffy of a packet: how many of the kernel's
 /// ticks passed since the timeout was set depends on where the ticks fell (a gap of 7,499.5
 /// jiffies of time spans 7,499 or 7,500 ticks), which a capture's time stamps do not tell.

@@ -19,6 +19,7 @@ use crate::diag::Diagnostic;
 use crate::ext::EvalCtx;
 use crate::ext::{strtoul_prefix, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx};
 use crate::netfilter::{Hook, HookMask};
+use crate::packet::tcp_flags;
 
 pub const UID: u8 = 1;
 pub const GID: u8 = 2;
@@ -184,11 +185,38 @@ impl Match for Owner {
         // assert it); a kernel lab's port unreachable matched `! --uid-owner 0-65535` and not
         // `! --socket-exists`. The guard sits before every table, so the oracle cannot show
         // these packets to a ruleset's OUTPUT chain.
-        if !cx.env.frames_injected && sent_by_icmp_socket(cx.pkt) {
+        // The host's reset to a SYN no socket took (a closed port: RST|ACK with sequence 0,
+        // `tcp_v4_send_reset`/`tcp_v6_send_reset` with no socket to stand for) leaves from the
+        // kernel's per-CPU TCP control socket, which has no file either (kernel hunt
+        // `owner-rst`: matched `! --uid-owner 0-65535`).
+        let control_socket = matches!(&cx.pkt.l4, crate::packet::L4::Tcp(t)
+            if t.flags & (tcp_flags::RST | tcp_flags::ACK) == tcp_flags::RST | tcp_flags::ACK
+                && t.seq == 0);
+        if !cx.env.frames_injected && (sent_by_icmp_socket(cx.pkt) || control_socket) {
             if self.matchf & self.invert & SOCKET != 0 {
                 return MatchResult::No;
             }
             return MatchResult::from_bool((self.matchf ^ self.invert) & (UID | GID) == 0);
+        }
+        // The host's last ACK of a connection it closed first: if the application closed its
+        // socket, the kernel had turned it into a timewait socket, which sends the ACK
+        // (`tcp_v4_timewait_ack`) and which `owner_mt` takes as no socket (`sk_to_full_sk`);
+        // if it only shut down its sending side, the full socket sends it. Not in a capture.
+        let pure_ack = matches!(&cx.pkt.l4, crate::packet::L4::Tcp(t)
+            if t.flags & !(tcp_flags::ECE | tcp_flags::CWR) == tcp_flags::ACK)
+            && cx.pkt.payload_len == 0;
+        if !cx.env.frames_injected
+            && pure_ack
+            && cx
+                .ct()
+                .and_then(|e| e.tcp())
+                .is_some_and(|t| t.state == crate::conntrack::tcp::TcpState::TimeWait)
+        {
+            return MatchResult::Unknown(
+                "the host's ACK in TIME_WAIT: a timewait socket sends it (no socket for -m owner) \
+                 if the application closed its socket, the full socket if it only shut down \
+                 sending, which a capture does not show",
+            );
         }
         let Some(o) = cx.env.socket_owner(cx.pkt) else {
             return MatchResult::Unknown(

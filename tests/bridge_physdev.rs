@@ -6,34 +6,14 @@
 //! kernel dropped frame 49 by FORWARD's policy and frame 102 by `--physdev-in h2 -j DROP` while
 //! fwcheck accepted both, certain.
 
-use std::process::Command;
+mod common;
 
 use serde_json::Value;
 
 fn packets(args: &[&str]) -> Vec<Value> {
-    let dir = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/hunt/bridge-physdev"
-    );
-    let out = Command::new(env!("CARGO_BIN_EXE_fwcheck"))
-        .args(["rules", "--pcap", "ports.pcapng", "--router"])
-        .args(args)
-        .args(["--format", "json", "--fail-on", "never"])
-        .current_dir(dir)
-        .output()
-        .expect("run fwcheck");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .expect("utf-8")
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).expect("json"))
-        .filter(|r| r["type"] == "packet")
-        .collect()
+    let mut all = vec!["rules", "--pcap", "ports.pcapng", "--router"];
+    all.extend_from_slice(args);
+    common::json_packets("tests/data/hunt/bridge-physdev", &all)
 }
 
 fn frame(v: &[Value], n: u64) -> &Value {

@@ -6,40 +6,24 @@
 //! fwmark 2 table 100` out of a second uplink), where fwcheck took the main table's uplink and
 //! gave 20 certain drops; the kernel forwarded both connections.
 
-use std::process::Command;
+mod common;
 
 use serde_json::Value;
 
+const DIR: &str = "tests/data/hunt/fwmark-forward";
+
 fn packets(rules: &str) -> Vec<Value> {
-    let dir = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/hunt/fwmark-forward"
-    );
-    let out = Command::new(env!("CARGO_BIN_EXE_fwcheck"))
-        .args([
+    common::json_packets(
+        DIR,
+        &[
             rules,
             "--pcap",
             "capture.pcap",
             "--host-config",
             "host.json",
             "--router",
-        ])
-        .args(["--format", "json", "--fail-on", "never"])
-        .current_dir(dir)
-        .output()
-        .expect("run fwcheck");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .expect("utf-8")
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).expect("json"))
-        .filter(|r| r["type"] == "packet")
-        .collect()
+        ],
+    )
 }
 
 #[test]

@@ -193,7 +193,7 @@ impl SimEnv {
     /// and delivers packets to it (`RTN_ANYCAST` in the local table: `ip6_input`). Not a LOCAL
     /// address (`ipv6_chk_addr` and `RTF_LOCAL` leave anycast out: `addrtype --dst-type LOCAL`
     /// does not match it).
-    pub(crate) fn is_subnet_router_anycast(&self, a: IpAddr) -> bool {
+    pub fn is_subnet_router_anycast(&self, a: IpAddr) -> bool {
         let IpAddr::V6(d) = a else {
             return false;
         };

@@ -238,3 +238,26 @@ pub fn rule_line(chain: &str, head: [&str; 3], pre: &str, l4: &str, action: &str
     let [a, b, i] = head;
     format!("-A {chain}{a}{b}{i}{proto}{pre}{rest}{action}\n")
 }
+
+/// The packet records of `fwcheck ARGS --format json --fail-on never`, run in `dir` (a path
+/// under the crate's root), which must exit 0.
+pub fn json_packets(dir: &str, args: &[&str]) -> Vec<serde_json::Value> {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_fwcheck"))
+        .args(args)
+        .args(["--format", "json", "--fail-on", "never"])
+        .current_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir))
+        .output()
+        .expect("run fwcheck");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json"))
+        .filter(|r| r["type"] == "packet")
+        .collect()
+}

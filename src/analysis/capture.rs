@@ -443,8 +443,9 @@ impl CaptureAnalyzer {
                 format!(
                     "capture time stamps go backwards: {n} frame{} stamped earlier than a frame \
                      before (first: frame {first}; up to {:.3} s back); replayed at the latest \
-                     earlier time, their verdicts are uncertain: what depends on elapsed time \
-                     (conntrack timeouts, limit, hashlimit, recent) may differ from the host's",
+                     earlier time, their verdicts are uncertain where they read the clock: a \
+                     rate (limit, hashlimit, recent), a timeout at its edge, the ICMP rate limit \
+                     may differ from the host's",
                     if n == 1 { " is" } else { "s are" },
                     back as f64 / 1e9
                 ),

@@ -137,6 +137,8 @@ pub struct Conntrack {
     /// clock, whose ticks' phase against the kernel's is unknown; `None` on a clock that is
     /// the kernel's own (the kernel comparison).
     phase: Option<u32>,
+    /// See [`Conntrack::set_own_clock`].
+    own_clock: Option<(u64, u32)>,
     /// A lookup since [`Conntrack::take_expiry_doubt`] met a connection whose timeout falls
     /// within one jiffy of the current packet, on the side that depends on the kernel's phase.
     expiry_doubt: bool,
@@ -343,7 +345,16 @@ impl Conntrack {
         let (id, dir) = self.hashed(t)?;
         let (expired, doubt) = self
             .get(id)
-            .map(|e| (time_after_eq(now, e.timeout), self.at_expiry_edge(e, now)))
+            .map(|e| {
+                let expired = time_after_eq(now, e.timeout);
+                let edge = self.phase.is_some_and(|p| edge_at(e, now, p));
+                // A packet stamped before an earlier frame runs at that frame's time; the
+                // kernel handled it at its own: the answer must be the same at both.
+                let apart = self.own_clock.is_some_and(|(j, p)| {
+                    time_after_eq(j, e.timeout) != expired || edge_at(e, j, p)
+                });
+                (expired, edge || apart)
+            })
             .unwrap_or((true, false));
         self.expiry_doubt |= doubt;
         if expired {
@@ -791,14 +802,11 @@ impl Conntrack {
         self.phase.unwrap_or(0)
     }
 
-    /// Whether `e`'s expiry at `now` depends on the kernel's tick phase: the time since its
-    /// timeout was set is within one jiffy of the timeout, so it spans that many ticks or
-    /// one fewer (`nf_ct_is_expired`: `(s32)(ct->timeout - nfct_time_stamp) <= 0`).
-    fn at_expiry_edge(&self, e: &CtEntry, now: u64) -> bool {
-        let Some(p) = self.phase else { return false };
-        e.is_confirmed()
-            && ((now + 1 == e.timeout && p > e.timeout_phase)
-                || (now == e.timeout && p < e.timeout_phase))
+    /// The time (jiffies, phase) a packet stamped before an earlier frame was handled at by
+    /// the kernel, while it runs at the later time: [`Conntrack::lookup`] says uncertain when
+    /// the connection's expiry is not the same at both. `None` for every other packet.
+    pub(crate) fn set_own_clock(&mut self, own: Option<(u64, u32)>) {
+        self.own_clock = own;
     }
 
     /// Whether a lookup since the last call met a connection at its expiry edge (see
@@ -823,6 +831,15 @@ impl Conntrack {
             self.remove(id);
         }
     }
+}
+
+/// Whether `e`'s expiry at `now`, phase `p`, depends on the kernel's tick phase: the time
+/// since its timeout was set is within one jiffy of the timeout, so it spans that many ticks
+/// or one fewer (`nf_ct_is_expired`: `(s32)(ct->timeout - nfct_time_stamp) <= 0`).
+fn edge_at(e: &CtEntry, now: u64, p: u32) -> bool {
+    e.is_confirmed()
+        && ((now + 1 == e.timeout && p > e.timeout_phase)
+            || (now == e.timeout && p < e.timeout_phase))
 }
 
 /// `time_after_eq(a, b)` on a 64-bit jiffies clock (no wrap in practice).
@@ -942,6 +959,31 @@ mod tests {
         // The oldest (port 1) was evicted: its next packet is NEW again (and the table full).
         assert_eq!(ct.live(), 2);
         assert!(ct.iter().all(|(_, e)| e.orig().dport != 1));
+    }
+
+    /// A packet stamped before an earlier frame runs at that frame's time: its connection's
+    /// expiry must read the same at its own time, else the answer is uncertain (a `tcpdump -i
+    /// any` stamp a microsecond out of order far from any timeout stays certain).
+    #[test]
+    fn a_late_stamp_is_doubted_only_where_the_expiry_lies_between() {
+        let p = params(0);
+        let hz = p.hz as u64;
+        let expiry = 1000 + 30 * hz; // an unreplied UDP flow's 30 s
+        for (own, now, doubt) in [
+            // Expired at the time it runs at, alive at its own.
+            (expiry - 2, expiry + 2, true),
+            // Alive at both, far from the timeout.
+            (1000 + 5 * hz, 1000 + 5 * hz + 1, false),
+            // Expired at both, far past it.
+            (expiry + 100, expiry + 101, false),
+        ] {
+            let mut ct = Conntrack::new();
+            run(&mut ct, &p, &udp(1000, 1, false), 1000);
+            ct.set_own_clock(Some((own, 0)));
+            let o = run(&mut ct, &p, &udp(1000, 1, false), now);
+            assert_eq!(o.uncertain.is_some(), doubt, "{own} {now}: {o:?}");
+            ct.set_own_clock(None);
+        }
     }
 
     /// Expired entries are never found, are freed by the collector (memory follows the live

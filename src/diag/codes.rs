@@ -597,10 +597,12 @@ pub const CODES: &[CodeInfo] = &[
         severity: Warning,
         title: "capture time stamps go backwards",
         means: "Frames are stamped earlier than a frame before them (captures merged by hand, \
-                interfaces with clocks of their own). The kernel handled each after the one \
-                before, so fwcheck replays them at the latest earlier time, with uncertain \
-                verdicts: what depends on elapsed time (conntrack timeouts, limit, hashlimit, \
-                recent) may differ from what the host did.",
+                interfaces with clocks of their own, `tcpdump -i any` merging what the CPUs \
+                deliver a few microseconds apart). The kernel handled each after the one \
+                before, so fwcheck replays them at the latest earlier time; a verdict is \
+                uncertain where that time could change it: a rate (limit, hashlimit, recent), \
+                an ipset or `--ctexpire` timeout, the ICMP rate limit, or a conntrack timeout \
+                that ends between the two times.",
         example: "frame 5 at 12:00:01.000 after frame 4 at 12:00:02.000",
         fix: "Replay the capture in the order the host handled it, with its time stamps \
               (`mergecap -a` keeps each file's order; `reordercap` sorts by time when the \

@@ -160,6 +160,10 @@ pub(crate) struct HookCtx {
     /// A certain verdict whose deciding rule is not: an undecidable match's rule would have
     /// ended a table the same way (the first such, for the outcome's `reason`).
     pub(crate) path_doubt: Option<String>,
+    /// The packet's time stamp is this many nanoseconds before an earlier frame's: it runs at
+    /// that later time (the kernel's clock never goes back), which only what reads the clock
+    /// can tell apart ([`HookCtx::note_behind`]).
+    pub(crate) behind: Option<u64>,
 }
 
 impl HookCtx {
@@ -192,6 +196,24 @@ impl HookCtx {
     fn is_uncertain(&self) -> bool {
         self.why_uncertain.is_some()
     }
+
+    /// A packet stamped before an earlier frame (`behind`) met something that reads the
+    /// clock — a rate, a time window, a timeout at its edge, the ICMP rate limit: run at the
+    /// later time, its answer may not be the kernel's.
+    pub(crate) fn note_behind(&mut self) {
+        if let Some(ns) = self.behind {
+            self.note_uncertain(DoubtSource::Any, || behind_reason(ns));
+        }
+    }
+}
+
+/// Why a packet stamped `ns` before an earlier frame is uncertain.
+fn behind_reason(ns: u64) -> String {
+    format!(
+        "its time stamp is {:.6} s before an earlier frame's: run at that later time, not when \
+         the host handled it, and it met what reads the clock (a rate, a timeout at its edge)",
+        ns as f64 / 1e9
+    )
 }
 
 /// `filter INPUT #3 (line 12)`.
@@ -254,9 +276,12 @@ pub struct Engine<'r> {
     /// The latest capture time stamp run so far: the clock only moves forward.
     latest_ts: u64,
     /// Set by [`Engine::jiffies`] for a time stamp earlier than `latest_ts`: by how many ns.
-    /// The packet then runs at `latest_ts`, a time it was not really handled at: its verdict
-    /// is uncertain (taken by the next packet processed: the one `jiffies` was asked for).
+    /// The packet then runs at `latest_ts`, a time it was not really handled at (taken by the
+    /// next packet processed: the one `jiffies` was asked for): what reads the clock for it
+    /// says uncertain ([`HookCtx::note_behind`]).
     behind: Option<u64>,
+    /// `behind` of the packet being processed (for its REJECT reply's ICMP rate limit).
+    packet_behind: Option<u64>,
     answers: answers::Answers,
     /// The kernel's ICMP error rate limits (`icmp_limit`): whether a REJECT's or the stack's
     /// ICMP error leaves.
@@ -322,6 +347,7 @@ impl Clone for Engine<'_> {
             origin: self.origin,
             latest_ts: self.latest_ts,
             behind: self.behind,
+            packet_behind: None,
             answers: self.answers.clone(),
             icmp_limit: self.icmp_limit.clone(),
             taint: self.taint.clone(),
@@ -398,6 +424,7 @@ impl<'r> Engine<'r> {
             origin,
             latest_ts: 0,
             behind: None,
+            packet_behind: None,
             answers: answers::Answers::default(),
             icmp_limit: icmp_limit::IcmpLimiter::default(),
             taint: taint::Taint::default(),
@@ -1050,12 +1077,17 @@ impl<'r> Engine<'r> {
         // The phase of the time the packet runs at (a frame stamped before an earlier one
         // runs at the later time, see `jiffies`).
         let at = self.latest_ts - self.origin.unwrap_or(self.latest_ts);
-        let phase = (at as u128 * self.env.hz as u128 % 1_000_000_000) as u32;
         Clock {
             jiffies: now,
             ns,
-            phase: Some(phase),
+            phase: Some(self.phase_at(at)),
         }
+    }
+
+    /// Where a time `at` ns after the capture's first frame falls within its jiffy, in
+    /// billionths of one (`at · HZ mod 10⁹`, computed without overflow).
+    fn phase_at(&self, at: u64) -> u32 {
+        ((at % 1_000_000_000) * self.env.hz as u64 % 1_000_000_000) as u32
     }
 
     /// Replay one packet at an explicit time (e.g. the clock a real kernel had when it saw
@@ -1110,6 +1142,14 @@ impl<'r> Engine<'r> {
         let now = clock.jiffies;
         self.conntrack.set_phase(clock.phase);
         let behind = self.behind.take();
+        // Stamped before an earlier frame: conntrack's expiry must read the same at the time
+        // the kernel handled it (its own time stamp, `clock.ns`) as at the time it runs at.
+        let own = behind.map(|_| {
+            let j = JIFFIES_BASE + self.env.jiffies(clock.ns);
+            (j, self.phase_at(clock.ns))
+        });
+        self.conntrack.set_own_clock(own);
+        self.packet_behind = behind;
         let direction = match self.classify(pkt) {
             Ok(d) => d,
             Err(why) => return (Outcome::unjudged(pkt.frame, why), Skb::default()),
@@ -1253,14 +1293,8 @@ impl<'r> Engine<'r> {
             }),
             trace_on: self.opts.trace,
             trace: Vec::new(),
-            doubt_src: behind.map(|_| DoubtSource::Any),
-            why_uncertain: behind.map(|ns| {
-                format!(
-                    "its time stamp is {:.3} s before an earlier frame's: run at that later \
-                     time, not when the host handled it (timeouts, limit, recent may differ)",
-                    ns as f64 / 1e9
-                )
-            }),
+            doubt_src: None,
+            why_uncertain: None,
             accepted: None,
             ct_new: None,
             unknowns: 0,
@@ -1268,6 +1302,7 @@ impl<'r> Engine<'r> {
             undecided: Vec::new(),
             stack_error: None,
             path_doubt: None,
+            behind,
         };
         hc.skb.may_predate = self.may_predate(pkt, clock);
         if let Some(why) = self.next_doubt.take() {
@@ -1991,6 +2026,14 @@ impl<'r> Engine<'r> {
                 // interval of older kernels let errors out that the kernel refused).
                 let interval = if v6 { hz / 10 } else { hz };
                 match self.icmp_limit.allow(rp.dst, now, interval.max(1), hz) {
+                    _ if self.packet_behind.is_some() => {
+                        // Run at a later frame's time: the bucket's tokens are not the
+                        // kernel's at the time it handled the packet.
+                        doubt = Some(
+                            "the packet's time stamp is before an earlier frame's, and the \
+                             ICMP rate limit reads the clock",
+                        )
+                    }
                     icmp_limit::Allow::Yes => {}
                     icmp_limit::Allow::No => return (Some(false), None),
                     icmp_limit::Allow::Maybe(why) => doubt = Some(why),
@@ -2033,6 +2076,7 @@ impl<'r> Engine<'r> {
             undecided: Vec::new(),
             stack_error: None,
             path_doubt: None,
+            behind: self.packet_behind,
         };
         let mut scratch = Outcome::unjudged(orig.frame, "");
         let mut cur = Cow::Owned(rp);

@@ -641,6 +641,9 @@ impl Engine<'_> {
                 if !self.memo.plain(ti, base + mi) {
                     self.walk_plain = false;
                 }
+                if hc.behind.is_some() && m.module.reads_clock() {
+                    hc.note_behind();
+                }
                 let mut r = m.module.eval(&mut eval_ctx!(base + mi));
                 if let Some(why) = hc.skb.checksum_doubt {
                     if !world
@@ -897,6 +900,9 @@ impl Engine<'_> {
                 }
                 Action::Target(t) => {
                     self.walk_plain = false;
+                    if hc.behind.is_some() && t.reads_clock() {
+                        hc.note_behind();
+                    }
                     let mut v = t.apply(&mut eval_ctx!(base + rule.matches.len()));
                     // TCPMSS may have made the packet longer.
                     ip_len = hc.skb.len(pkt) as u64;

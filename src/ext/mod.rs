@@ -252,6 +252,12 @@ pub trait Match: Debug + Send + Sync + MatchClone + Any {
     fn stateful(&self) -> bool {
         false
     }
+    /// Its answer depends on the time the packet runs at (`EvalCtx::now`): rates, time
+    /// windows, entry timeouts. A frame stamped before an earlier one runs at the later time,
+    /// and reaching such a match makes its verdict uncertain ([`crate::engine`]'s `behind`).
+    fn reads_clock(&self) -> bool {
+        self.stateful()
+    }
     /// What the kernel's `checkentry` does to state shared by name when the rule is loaded
     /// (creating or joining a `recent` list or a `hashlimit` table: the first rule *loaded*
     /// sets its parameters). Called for every match in load order
@@ -424,6 +430,10 @@ pub trait Target: Debug + Send + Sync + TargetClone + Any {
         false
     }
     fn is_unknown(&self) -> bool {
+        false
+    }
+    /// What it does depends on the time the packet runs at (see [`Match::reads_clock`]).
+    fn reads_clock(&self) -> bool {
         false
     }
     /// The ipsets the target names (`-j SET --add-set NAME`): the kernel refuses the rule

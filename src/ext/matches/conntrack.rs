@@ -722,6 +722,10 @@ impl Match for Conntrack {
             .replace(" --state ", " state ");
         out.push_str(&s);
     }
+    /// `--ctexpire` reads the connection's time left.
+    fn reads_clock(&self) -> bool {
+        self.match_flags & flag::EXPIRES != 0
+    }
     fn as_any(&self) -> &dyn Any {
         self
     }

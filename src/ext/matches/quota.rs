@@ -121,6 +121,10 @@ impl Match for Quota {
     fn stateful(&self) -> bool {
         true
     }
+    /// Counts bytes, not time.
+    fn reads_clock(&self) -> bool {
+        false
+    }
     fn as_any(&self) -> &dyn Any {
         self
     }

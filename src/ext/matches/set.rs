@@ -280,6 +280,10 @@ impl Match for Set {
             Test::Unknown(why) => MatchResult::Unknown(why),
         }
     }
+    /// Entries with a timeout expire on the clock (`ip_set_timeout_expired`).
+    fn reads_clock(&self) -> bool {
+        true
+    }
     fn as_any(&self) -> &dyn Any {
         self
     }

@@ -241,6 +241,10 @@ impl Match for Statistic {
     fn stateful(&self) -> bool {
         self.mode == Some(Mode::Nth)
     }
+    /// Counts packets (`--mode nth`), not time.
+    fn reads_clock(&self) -> bool {
+        false
+    }
     fn as_any(&self) -> &dyn Any {
         self
     }

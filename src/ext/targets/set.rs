@@ -258,6 +258,10 @@ impl Target for SetTarget {
             out.push_str(" --map-queue");
         }
     }
+    /// An entry added with a timeout expires on the clock.
+    fn reads_clock(&self) -> bool {
+        true
+    }
     fn apply(&self, cx: &mut EvalCtx<'_>) -> TargetVerdict {
         if self.map.is_some() {
             // The mark/priority/queue come from the set entry the packet matches.

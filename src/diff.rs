@@ -267,7 +267,8 @@ pub fn diff(
         });
     };
     match source {
-        Source::Packets(pkts) => {
+        Source::Packets(mut pkts) => {
+            crate::packet::ingest::gso::mark_trains(&mut pkts);
             for p in pkts {
                 frames += 1;
                 step(&p, &mut a, &mut b);

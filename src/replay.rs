@@ -14,7 +14,7 @@ use crate::engine::{
 };
 use crate::packet::capture::{CaptureError, CaptureInterfaces, CaptureReader};
 use crate::packet::defrag::{DefragConfig, DefragEvent, Defragmenter};
-use crate::packet::{ChecksumMode, Packet, PacketProblem};
+use crate::packet::{Anomalies, ChecksumMode, Packet, PacketProblem};
 use crate::ruleset::Ruleset;
 
 /// Whether the host's own fragment `p` can come from the kernel's fragmentation (`ip_fragment`,
@@ -105,8 +105,9 @@ pub struct ReplayStats {
     /// sender), or is a UDP tunnel's outer checksum made by local checksum offload, whatever
     /// `--checksums` says.
     pub checksums_partial: u64,
-    /// Outbound TCP frames that look like the 2nd, 3rd... segment of a GSO super-packet cut
-    /// after OUTPUT (see `GsoTrains`): the kernel's OUTPUT counters count each train once.
+    /// Outbound TCP or UDP frames that look like the 2nd, 3rd... segment of a GSO super-packet
+    /// cut after OUTPUT (`packet::ingest::gso`): the kernel's OUTPUT counters count each train
+    /// once.
     pub gso_continuations: u64,
     /// The capture could not be read to its end (a corrupt record): what and where.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -262,10 +263,11 @@ impl ReplayStats {
     pub fn gso_note(&self) -> Option<String> {
         (self.gso_continuations > 0).then(|| {
             format!(
-                "{} outbound TCP frames look like later segments of GSO super-packets cut after \
-                 OUTPUT (contiguous, same ACK and time stamp option, no PSH before, < 50 µs apart): \
-                 iptables -L -v counts each train once, so its OUTPUT counters show about {} \
-                 fewer packets than fwcheck's",
+                "{} outbound frames look like later segments of GSO super-packets cut after \
+                 OUTPUT (the same flow back to back, < 50 µs apart, a TCP sequence continuing \
+                 with the same ACK and time stamp and no PSH before, or UDP datagrams of one \
+                 size): iptables -L -v counts each train once, so its OUTPUT counters show about \
+                 {} fewer packets than fwcheck's",
                 self.gso_continuations, self.gso_continuations
             )
         })
@@ -566,79 +568,12 @@ pub(crate) fn choose_hosts_per_family(
     })
 }
 
-/// Recognises the segments of GSO super-packets in a capture taken on the sending host without
-/// TSO: TCP builds one large skb, OUTPUT counts it once, and it is cut into MSS-sized segments
-/// afterwards (`validate_xmit_skb`), before the capture tap. `tcp_gso_segment` gives every
-/// segment the super-packet's ACK and options (the same time stamp value) and clears PSH on all
-/// but the last, and they are sent microseconds apart. A frame continues a train when the
-/// previous outbound frame of its flow ends where it starts, has the same ACK and time stamp
-/// value, no PSH or FIN, and was captured less than 50 µs before (a super-packet's segments
-/// leave in one loop, microseconds apart; separate sends are further apart). Measured on a veth
-/// without TSO (two 60 KB HTTP responses): 94 frames, 74 continuations, OUTPUT counted 22 —
-/// close, not exact (back-to-back separate sends without PSH look the same), so the summary
-/// says "about".
-#[derive(Debug, Clone, Default)]
-struct GsoTrains {
-    /// By the hash of the flow's (source, source port, destination, destination port): a
-    /// 64-bit hash stands for the 36-byte key (two flows would have to collide for one
-    /// segment to be misread, in a count that is already "about"), so an entry is 32 bytes
-    /// and the table at its bound 2 MiB.
-    last: hashbrown::HashTable<LastSegment>,
-}
-
-/// The previous outbound data segment of a flow.
-#[derive(Debug, Clone, Copy)]
-struct LastSegment {
-    flow: u64,
-    at_ns: u64,
-    end_seq: u32,
-    ack: u32,
-    tsval: u32,
-    has_tsval: bool,
-    /// PSH or FIN: the last segment of a super-packet.
-    ended: bool,
-}
-
-impl GsoTrains {
-    /// Flows followed at most (then the table starts again): what fits in 2^16 buckets.
-    const CAP: usize = 57_344;
-
-    fn continues(&mut self, p: &Packet) -> bool {
-        use crate::packet::tcp_flags::{FIN, PSH};
-        use std::hash::BuildHasher;
-        let Some(t) = p.tcp() else { return false };
-        if p.payload_len == 0 {
-            return false;
-        }
-        let flow =
-            foldhash::fast::FixedState::with_seed(0x650).hash_one((p.src, t.sport, p.dst, t.dport));
-        let now = p.ts.0;
-        let tsval = t.options.timestamp.map(|(v, _)| v);
-        let seg = LastSegment {
-            flow,
-            at_ns: now,
-            end_seq: t.seq.wrapping_add(p.payload_len),
-            ack: t.ack,
-            tsval: tsval.unwrap_or(0),
-            has_tsval: tsval.is_some(),
-            ended: t.flags & (PSH | FIN) != 0,
-        };
-        // One probe per segment: the flow's entry is read and replaced in place.
-        if let Some(l) = self.last.find_mut(flow, |l| l.flow == flow) {
-            let cont = l.end_seq == t.seq
-                && l.ack == t.ack
-                && (l.has_tsval, l.tsval) == (seg.has_tsval, seg.tsval)
-                && !l.ended
-                && now.saturating_sub(l.at_ns) < 50_000;
-            *l = seg;
-            return cont;
-        }
-        if self.last.len() >= Self::CAP {
-            self.last.clear();
-        }
-        self.last.insert_unique(flow, seg, |l| l.flow);
-        false
-    }
+/// Where a frame stands in a train that may be one GSO packet's segments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Gso {
+    No,
+    Starts,
+    Continues,
 }
 
 /// The copies one frame leaves in a capture of a bridge (or bond) and its ports (`tcpdump -i
@@ -763,7 +698,9 @@ pub struct Replayer<'r> {
     /// At most [`DOUBTFUL_TRAINS`] (then it starts again).
     doubtful_trains: HashMap<(IpAddr, IpAddr, u32, u8), u64>,
     checksums: ChecksumMode,
-    gso: GsoTrains,
+    /// The frame fed last may be continued by the next as a segment of one GSO packet
+    /// (`Anomalies::GSO_CONTINUED`).
+    gso_before: bool,
     bridge_copies: BridgeCopies,
     pub stats: ReplayStats,
     /// Checkpoint and log for alternatives, when enabled.
@@ -780,7 +717,7 @@ impl Clone for Replayer<'_> {
             first_fragment_skb: self.first_fragment_skb.clone(),
             doubtful_trains: self.doubtful_trains.clone(),
             checksums: self.checksums,
-            gso: self.gso.clone(),
+            gso_before: self.gso_before,
             bridge_copies: self.bridge_copies.clone(),
             stats: self.stats.clone(),
             forks: None,
@@ -1009,7 +946,7 @@ impl<'r> Replayer<'r> {
             first_fragment_skb: HashMap::default(),
             doubtful_trains: HashMap::default(),
             checksums,
-            gso: GsoTrains::default(),
+            gso_before: false,
             bridge_copies: BridgeCopies::default(),
             stats: ReplayStats::default(),
             forks: None,
@@ -1276,6 +1213,7 @@ impl<'r> Replayer<'r> {
     #[inline(always)]
     fn feed_one(&mut self, pkt: &Packet, now: Option<Clock>, sink: &mut dyn FnMut(Item<'_>)) {
         self.stats.packets += 1;
+        let gso = self.gso_position(pkt);
         if pkt.l4_checksum_ok == Some(false) {
             self.stats.checksums_offloaded += pkt.l4_checksum_offloaded(self.checksums) as u64;
             self.stats.checksums_partial +=
@@ -1382,6 +1320,9 @@ impl<'r> Replayer<'r> {
             }
             _ => pkt,
         };
+        if gso != Gso::No {
+            self.gso_doubt();
+        }
         let mut o = match now {
             Some(j) => self.engine.process_at(pkt, j),
             None => self.engine.process(pkt),
@@ -1413,10 +1354,30 @@ impl<'r> Replayer<'r> {
                     .into()
             });
         }
-        if o.direction == Direction::Out && self.gso.continues(pkt) {
+        if o.direction == Direction::Out && gso == Gso::Continues {
             self.stats.gso_continuations += 1;
         }
         sink(Item::Packet(pkt, &o));
+    }
+
+    /// Where `pkt` stands in a train of frames that may be segments of one GSO packet
+    /// ([`crate::packet::ingest::gso`]).
+    fn gso_position(&mut self, pkt: &Packet) -> Gso {
+        let continued = pkt.anomalies.has(Anomalies::GSO_CONTINUED);
+        match std::mem::replace(&mut self.gso_before, continued) {
+            true => Gso::Continues,
+            false if continued => Gso::Starts,
+            false => Gso::No,
+        }
+    }
+
+    /// A frame of such a train, in a capture of the host through a ruleset the difference
+    /// can change (`Engine::gso_sensitive`): if the host sent it, what reads its length,
+    /// payload or counts packets is undecided for it.
+    fn gso_doubt(&mut self) {
+        if self.engine.gso_sensitive() && self.engine.captured_on_host() {
+            self.engine.gso_next();
+        }
     }
 
     /// The frame `pkt` is a later copy of, when the capture shows a bridge (or bond) and its
@@ -1459,6 +1420,7 @@ impl<'r> Replayer<'r> {
 
     /// A frame that did not decode.
     pub fn problem(&mut self, problem: &PacketProblem, sink: &mut dyn FnMut(Item<'_>)) {
+        self.gso_before = false;
         if problem.kind.is_skip() {
             self.stats.skipped_non_ip += 1;
         } else {
@@ -1607,7 +1569,8 @@ pub(crate) fn replay_families<'r>(
         }
     };
     match source {
-        Source::Packets(pkts) => {
+        Source::Packets(mut pkts) => {
+            crate::packet::ingest::gso::mark_trains(&mut pkts);
             for p in pkts {
                 check(&mut f, p.frame, Some(p.ts.0));
                 f.feed(&p, None, &mut sink);

@@ -70,8 +70,9 @@ fn traced(rules: &mut RuleInfos<'_>, pkt: &Packet, o: &crate::engine::Outcome) -
 pub fn trace_packets(
     rs: &Ruleset,
     mut opts: SimOptions,
-    packets: Vec<Packet>,
+    mut packets: Vec<Packet>,
 ) -> Vec<TracedPacket> {
+    crate::packet::ingest::gso::mark_trains(&mut packets);
     opts.trace = true;
     opts.alternatives = u64::MAX;
     let mut r = Replayer::new(rs, opts);

@@ -160,6 +160,10 @@ pub(crate) struct HookCtx {
     /// A certain verdict whose deciding rule is not: an undecidable match's rule would have
     /// ended a table the same way (the first such, for the outcome's `reason`).
     pub(crate) path_doubt: Option<String>,
+    /// The host sent the packet and it may be a segment of one GSO packet, cut after
+    /// POSTROUTING ([`crate::packet::ingest::gso`]): what reads its length, payload or counts
+    /// packets is undecided ([`gso_reads`]).
+    pub(crate) gso: bool,
     /// The packet's time stamp is this many nanoseconds before an earlier frame's: it runs at
     /// that later time (the kernel's clock never goes back), which only what reads the clock
     /// can tell apart ([`HookCtx::note_behind`]).
@@ -205,6 +209,16 @@ impl HookCtx {
             self.note_uncertain(DoubtSource::Any, || behind_reason(ns));
         }
     }
+}
+
+/// Whether match `m` can answer a GSO packet and each of its segments differently: it reads
+/// the length (`length`, `connbytes`), the payload (`string`, `u32`, `bpf`), counts packets or
+/// time (`stateful`: `limit`, `hashlimit`, `recent`, `quota`, `statistic`, `connlimit`), or is
+/// not understood.
+pub(crate) fn gso_reads(m: &dyn crate::ext::Match) -> bool {
+    m.stateful()
+        || m.is_unknown()
+        || matches!(m.name(), "length" | "connbytes" | "string" | "u32" | "bpf")
 }
 
 /// Why a packet stamped `ns` before an earlier frame is uncertain.
@@ -282,6 +296,8 @@ pub struct Engine<'r> {
     behind: Option<u64>,
     /// `behind` of the packet being processed (for its REJECT reply's ICMP rate limit).
     packet_behind: Option<u64>,
+    /// The next packet processed may be a segment of one GSO packet ([`Engine::gso_next`]).
+    gso_next: bool,
     answers: answers::Answers,
     /// The kernel's ICMP error rate limits (`icmp_limit`): whether a REJECT's or the stack's
     /// ICMP error leaves.
@@ -302,6 +318,9 @@ pub struct Engine<'r> {
     /// Whether mangle sets marks (MARK, CONNMARK), which may reroute a packet after OUTPUT
     /// ([`Engine::left_by_another_route`]); found when first needed.
     sets_marks: std::sync::OnceLock<bool>,
+    /// Whether the ruleset reads, where the host's own packets go, what one GSO packet and
+    /// its segments differ in ([`Engine::gso_sensitive`]), once asked.
+    gso_sensitive: std::sync::OnceLock<bool>,
     /// Rules whose counters are lower bounds: a match of theirs fwcheck could not decide was
     /// taken as not matching where the rule's target only observes (a counting rule, `LOG`)
     /// or would have ended the table as it ended anyway (see `counter_over`), so the verdict
@@ -348,6 +367,7 @@ impl Clone for Engine<'_> {
             latest_ts: self.latest_ts,
             behind: self.behind,
             packet_behind: None,
+            gso_next: false,
             answers: self.answers.clone(),
             icmp_limit: self.icmp_limit.clone(),
             taint: self.taint.clone(),
@@ -359,6 +379,7 @@ impl Clone for Engine<'_> {
             next_doubt: None,
             egress_rewrites: self.egress_rewrites.clone(),
             sets_marks: self.sets_marks.clone(),
+            gso_sensitive: self.gso_sensitive.clone(),
             memo: self.memo.fresh(),
             walk_plain: false,
         }
@@ -425,6 +446,7 @@ impl<'r> Engine<'r> {
             latest_ts: 0,
             behind: None,
             packet_behind: None,
+            gso_next: false,
             answers: answers::Answers::default(),
             icmp_limit: icmp_limit::IcmpLimiter::default(),
             taint: taint::Taint::default(),
@@ -438,6 +460,7 @@ impl<'r> Engine<'r> {
             walk_plain: false,
             egress_rewrites: std::sync::OnceLock::new(),
             sets_marks: std::sync::OnceLock::new(),
+            gso_sensitive: std::sync::OnceLock::new(),
         }
     }
 
@@ -872,6 +895,31 @@ impl<'r> Engine<'r> {
 
     /// Whether the mangle table sets marks (`MARK`, `CONNMARK`): what policy routing by mark
     /// (`ip rule fwmark`) is set up with, which fwcheck does not know.
+    /// Whether a GSO packet the host sent and its segments, each judged alone, can fare
+    /// differently in OUTPUT or POSTROUTING ([`crate::packet::ingest::gso`]): a rule of those
+    /// chains, or of a user chain, reads the length (`length`, `connbytes`), the payload
+    /// (`string`, `u32`, `bpf`) or counts packets or time (`limit`, `hashlimit`, `recent`,
+    /// `quota`, `statistic`, `connlimit`), or is not understood.
+    pub(crate) fn gso_sensitive(&self) -> bool {
+        use crate::netfilter::Hook;
+        let rs = self.rs;
+        *self.gso_sensitive.get_or_init(|| {
+            rs.tables
+                .iter()
+                .flat_map(|t| &t.chains)
+                .filter(|c| matches!(c.hook, None | Some(Hook::Output | Hook::Postrouting)))
+                .flat_map(|c| &c.rules)
+                .flat_map(|r| &r.matches)
+                .any(|m| gso_reads(&*m.module))
+        })
+    }
+
+    /// The next packet processed, if the host sent it, may be a segment of one GSO packet
+    /// ([`HookCtx::gso`]). Applies to one packet.
+    pub(crate) fn gso_next(&mut self) {
+        self.gso_next = true;
+    }
+
     fn mangle_sets_marks(&self) -> bool {
         use crate::ruleset::model::Action;
         let rs = self.rs;
@@ -1115,6 +1163,7 @@ impl<'r> Engine<'r> {
     ) -> (Outcome, Skb) {
         self.tally.in_packet.clear();
         let mut r = self.process_with_skb_counted(pkt, clock, stage, skb);
+        self.gso_next = false;
         // Ended before its hooks (recognised, dropped by the stack): still in doubt.
         if let Some(why) = self.next_doubt.take() {
             if r.0.certain {
@@ -1303,6 +1352,7 @@ impl<'r> Engine<'r> {
             stack_error: None,
             path_doubt: None,
             behind,
+            gso: std::mem::take(&mut self.gso_next) && direction == Direction::Out,
         };
         hc.skb.may_predate = self.may_predate(pkt, clock);
         if let Some(why) = self.next_doubt.take() {
@@ -2077,6 +2127,7 @@ impl<'r> Engine<'r> {
             stack_error: None,
             path_doubt: None,
             behind: self.packet_behind,
+            gso: false,
         };
         let mut scratch = Outcome::unjudged(orig.frame, "");
         let mut cur = Cow::Owned(rp);

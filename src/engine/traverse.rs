@@ -399,6 +399,8 @@ impl Engine<'_> {
             || hc.skb.pickup_doubt.is_some()
             || hc.skb.checksum_doubt.is_some()
             || hc.is_uncertain()
+            || hc.behind.is_some()
+            || hc.gso
             || pkt.frag.offset != 0
             || !matches!(pkt.l4, L4::Tcp(_) | L4::Udp(_))
         {
@@ -644,7 +646,16 @@ impl Engine<'_> {
                 if hc.behind.is_some() && m.module.reads_clock() {
                     hc.note_behind();
                 }
-                let mut r = m.module.eval(&mut eval_ctx!(base + mi));
+                let mut r = if hc.gso && super::gso_reads(&*m.module) {
+                    MatchResult::Unknown(
+                        "the frame may be a segment of one GSO packet the host cut after \
+                         POSTROUTING (the frames next to it continue its flow back to back): \
+                         OUTPUT saw that packet whole, its length and payload, and counted it \
+                         once",
+                    )
+                } else {
+                    m.module.eval(&mut eval_ctx!(base + mi))
+                };
                 if let Some(why) = hc.skb.checksum_doubt {
                     if !world
                         && matches!(r, MatchResult::Yes | MatchResult::No)

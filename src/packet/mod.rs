@@ -354,6 +354,10 @@ impl Anomalies {
     /// verifies once the encapsulated packet's partial checksum is completed
     /// (`decode::lco_inner_checksum`).
     pub(crate) const L4_CSUM_PARTIAL: Anomalies = Anomalies(1 << 8);
+    /// The frame captured next may continue this one as the next segment of one GSO packet
+    /// the stack cut after POSTROUTING (same flow, back to back, sequence or size continuing:
+    /// `packet::ingest::gso`), which OUTPUT saw whole.
+    pub const GSO_CONTINUED: Anomalies = Anomalies(1 << 9);
 
     pub const fn empty() -> Self {
         Anomalies(0)
@@ -369,7 +373,7 @@ impl Anomalies {
     }
     /// Stable names of the flags that are set, for reports.
     pub fn names(self) -> impl Iterator<Item = &'static str> {
-        const NAMES: [&str; 9] = [
+        const NAMES: [&str; 10] = [
             "cap-truncated",
             "ip-truncated",
             "ip-padded",
@@ -379,6 +383,7 @@ impl Anomalies {
             "ipv6-bad-ext",
             "ip-bad-options",
             "l4-csum-partial",
+            "gso-continued",
         ];
         NAMES
             .into_iter()

@@ -242,6 +242,15 @@ pub fn rule_line(chain: &str, head: [&str; 3], pre: &str, l4: &str, action: &str
 /// The packet records of `fwcheck ARGS --format json --fail-on never`, run in `dir` (a path
 /// under the crate's root), which must exit 0.
 pub fn json_packets(dir: &str, args: &[&str]) -> Vec<serde_json::Value> {
+    json_records(dir, args)
+        .into_iter()
+        .filter(|r| r["type"] == "packet")
+        .collect()
+}
+
+/// Every record (packets, rules, summary) of `fwcheck ARGS --format json --fail-on never`,
+/// run in `dir` (a path under the crate's root), which must exit 0.
+pub fn json_records(dir: &str, args: &[&str]) -> Vec<serde_json::Value> {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_fwcheck"))
         .args(args)
         .args(["--format", "json", "--fail-on", "never"])
@@ -258,6 +267,5 @@ pub fn json_packets(dir: &str, args: &[&str]) -> Vec<serde_json::Value> {
         .expect("utf-8")
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json"))
-        .filter(|r| r["type"] == "packet")
         .collect()
 }

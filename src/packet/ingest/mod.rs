@@ -6,4 +6,5 @@ pub mod ahead;
 pub mod capture;
 pub mod decode;
 pub mod defrag;
+pub(crate) mod gso;
 pub mod problem;

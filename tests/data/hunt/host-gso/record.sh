@@ -23,8 +23,7 @@ esac
 nsx $H iptables-restore < $CASE.rules
 case $CASE in
   tcp) nsx $P python3 $L/bulk_srv.py p > /dev/null 2>&1 & SP=$! ;;
-  udp) nsx $P python3 $D/gso_udp.py x sink & SP=$! ;;
-  udp-limit) nsx $P python3 $D/gso_udp_limit.py x sink & SP=$! ;;
+  udp*) nsx $P python3 $D/gso.py x sink & SP=$! ;;
 esac
 sleep 0.3
 start_tcpdump $H h0 $D/$CASE.pcap; T1=$TD_PID
@@ -34,8 +33,8 @@ case $CASE in
 exec(open('$L/bulk_cli.py').read().split(\"if role=='p':\")[0])
 ul(7000, 200000)
 " 192.0.2.2 c ;;
-  udp) nsx $H python3 $D/gso_udp.py 192.0.2.2 send; wait $SP ;;
-  udp-limit) nsx $H python3 $D/gso_udp_limit.py 192.0.2.2 send; wait $SP ;;
+  udp) nsx $H python3 $D/gso.py 192.0.2.2 send; wait $SP ;;
+  udp-limit) nsx $H python3 $D/gso.py 192.0.2.2 burst; wait $SP ;;
 esac
 sleep 0.5
 nsx $H iptables-save -c > $CASE.save

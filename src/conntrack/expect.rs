@@ -244,6 +244,9 @@ impl Conntrack {
                 zone,
                 ..ExpectKey::of(t)
             };
+            if let Some(d) = self.expect.map.get(&key).map(|e| e.deadline) {
+                self.note_own_deadline(d, now);
+            }
             match self.expect.map.get(&key) {
                 Some(e) if time_after_eq(now, e.deadline) => {
                     self.expect.remove(&key);

@@ -139,6 +139,8 @@ pub struct Conntrack {
     phase: Option<u32>,
     /// See [`Conntrack::set_own_clock`].
     own_clock: Option<(u64, u32)>,
+    /// See [`Conntrack::take_behind_doubt`].
+    behind_doubt: bool,
     /// A lookup since [`Conntrack::take_expiry_doubt`] met a connection whose timeout falls
     /// within one jiffy of the current packet, on the side that depends on the kernel's phase.
     expiry_doubt: bool,
@@ -343,7 +345,7 @@ impl Conntrack {
     /// the kernel's tick phase is noted for `nf_conntrack_in` (which makes the packet uncertain).
     pub fn lookup(&mut self, t: &Tuple, now: u64) -> Option<(CtId, CtDir)> {
         let (id, dir) = self.hashed(t)?;
-        let (expired, doubt) = self
+        let (expired, doubt, apart) = self
             .get(id)
             .map(|e| {
                 let expired = time_after_eq(now, e.timeout);
@@ -353,10 +355,11 @@ impl Conntrack {
                 let apart = self.own_clock.is_some_and(|(j, p)| {
                     time_after_eq(j, e.timeout) != expired || edge_at(e, j, p)
                 });
-                (expired, edge || apart)
+                (expired, edge, apart)
             })
-            .unwrap_or((true, false));
+            .unwrap_or((true, false, false));
         self.expiry_doubt |= doubt;
+        self.behind_doubt |= apart;
         if expired {
             self.remove(id);
             return None;
@@ -807,6 +810,23 @@ impl Conntrack {
     /// the connection's expiry is not the same at both. `None` for every other packet.
     pub(crate) fn set_own_clock(&mut self, own: Option<(u64, u32)>) {
         self.own_clock = own;
+    }
+
+    /// A deadline (an expectation's) reached at `now` but perhaps not at the packet's own
+    /// time (see [`Conntrack::set_own_clock`]), or the other way: the packet is uncertain.
+    pub(crate) fn note_own_deadline(&mut self, deadline: u64, now: u64) {
+        if self
+            .own_clock
+            .is_some_and(|(j, _)| time_after_eq(j, deadline) != time_after_eq(now, deadline))
+        {
+            self.behind_doubt = true;
+        }
+    }
+
+    /// Whether a lookup since the last call met a timeout that differs between the packet's
+    /// own time and the later one it runs at ([`Conntrack::set_own_clock`]); clears the note.
+    pub(crate) fn take_behind_doubt(&mut self) -> bool {
+        std::mem::take(&mut self.behind_doubt)
     }
 
     /// Whether a lookup since the last call met a connection at its expiry edge (see

@@ -102,6 +102,12 @@ pub(crate) const EXPIRY_EDGE: &str =
 /// `attached` is what the packet already carries (NOTRACK from the raw table, or a
 /// connection attached at OUTPUT for loopback traffic): such packets are left alone.
 /// A connection met at its expiry edge (on a capture's clock) makes the outcome uncertain.
+/// Why a packet stamped before an earlier frame is uncertain when its connection's (or its
+/// expectation's) timeout falls between its own time stamp and the later one it runs at.
+const EXPIRY_BEHIND: &str = "its time stamp is before an earlier frame's, and its connection's \
+     timeout ends between the two: whether the kernel, handling it at its own time, still had \
+     the connection is not known";
+
 #[allow(clippy::too_many_arguments)]
 pub fn conntrack_in(
     ct: &mut Conntrack,
@@ -114,9 +120,13 @@ pub fn conntrack_in(
     frame: u64,
 ) -> CtOutcome {
     ct.take_expiry_doubt();
+    ct.take_behind_doubt();
     let mut o = resolve(ct, pkt, hook, attached, tmpl, p, now, frame);
     if ct.take_expiry_doubt() && o.uncertain.is_none() {
         o.uncertain = Some(EXPIRY_EDGE);
+    }
+    if ct.take_behind_doubt() && o.uncertain.is_none() {
+        o.uncertain = Some(EXPIRY_BEHIND);
     }
     if o.invalid.is_none()
         && o.uncertain.is_none()

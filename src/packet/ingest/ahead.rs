@@ -15,6 +15,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
 
 use super::capture::{CaptureError, CaptureInterfaces, CaptureReader, ReadAhead, ReadStats};
+use super::gso;
 use crate::packet::{Packet, PacketProblem};
 
 type Item = Result<Packet, PacketProblem>;
@@ -45,9 +46,31 @@ pub struct DecodeAhead {
     inner: Inner,
 }
 
+/// One core: the reader, the frame [`DecodeAhead::next_ref`] lent last, and the one read
+/// after it to mark GSO segments ([`gso::mark`]), with the train's size.
+struct Here {
+    reader: CaptureReader<ReadAhead>,
+    slot: Option<Item>,
+    ahead: Option<Item>,
+    size: Option<u32>,
+}
+
+impl Here {
+    fn new(reader: CaptureReader<ReadAhead>) -> Box<Here> {
+        Box::new(Here {
+            reader,
+            slot: None,
+            ahead: None,
+            size: None,
+        })
+    }
+}
+
+// One per capture read: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 enum Inner {
-    /// One core: the reader, and the frame [`DecodeAhead::next_ref`] lent last.
-    Here(Box<CaptureReader<ReadAhead>>, Option<Item>),
+    /// One core: the reader itself.
+    Here(Box<Here>),
     Ahead {
         rx: Receiver<Msg>,
         back: SyncSender<VecDeque<Item>>,
@@ -66,7 +89,7 @@ impl DecodeAhead {
     pub fn open(path: impl AsRef<Path>) -> Result<Self, CaptureError> {
         if !second_core() {
             return Ok(DecodeAhead {
-                inner: Inner::Here(Box::new(CaptureReader::open(path)?), None),
+                inner: Inner::Here(Here::new(CaptureReader::open(path)?)),
             });
         }
         // The decoding thread reads the file itself: a read-ahead thread would add a copy of
@@ -76,11 +99,21 @@ impl DecodeAhead {
         let (back, recycled) = sync_channel::<VecDeque<Item>>(IN_FLIGHT + 1);
         let thread = std::thread::spawn(move || {
             let mut reader = reader;
+            // Segments of one GSO packet are marked here (`gso::mark_run`): a batch's last
+            // frame waits for the next batch's first when it may be continued.
+            let (mut carry, mut size) = (None, None);
             loop {
                 let mut batch = recycled
                     .try_recv()
                     .unwrap_or_else(|_| VecDeque::with_capacity(BATCH));
+                batch.extend(carry.take());
                 batch.extend(reader.by_ref().take(BATCH));
+                gso::mark_run(batch.make_contiguous(), &mut size);
+                if batch.len() > 1 && matches!(batch.back(), Some(Ok(p)) if gso::may_continue(p)) {
+                    carry = batch.pop_back();
+                } else {
+                    size = None;
+                }
                 if batch.is_empty() {
                     let _ = tx.send(Msg::End(
                         reader.stats().clone(),
@@ -111,7 +144,7 @@ impl DecodeAhead {
     /// Read counters (complete once [`DecodeAhead::next_ref`] returned `None`).
     pub fn stats(&self) -> &ReadStats {
         match &self.inner {
-            Inner::Here(r, _) => r.stats(),
+            Inner::Here(h) => h.reader.stats(),
             Inner::Ahead { stats, .. } => stats,
         }
     }
@@ -120,7 +153,7 @@ impl DecodeAhead {
     /// returned `None`).
     pub fn interfaces(&self) -> &CaptureInterfaces {
         match &self.inner {
-            Inner::Here(r, _) => r.interfaces(),
+            Inner::Here(h) => h.reader.interfaces(),
             Inner::Ahead { ifaces, .. } => ifaces,
         }
     }
@@ -131,9 +164,20 @@ impl DecodeAhead {
     /// [`Packet`] is a few hundred bytes; moving each out of its batch is a copy per frame).
     pub fn next_ref(&mut self) -> Option<&Item> {
         let (rx, back, cur, pos, thread, stats, ifaces, done) = match &mut self.inner {
-            Inner::Here(r, slot) => {
-                *slot = r.next();
-                return slot.as_ref();
+            Inner::Here(h) => {
+                h.slot = match h.ahead.take() {
+                    Some(a) => Some(a),
+                    None => h.reader.next(),
+                };
+                match &mut h.slot {
+                    Some(Ok(p)) if gso::may_continue(p) => {
+                        h.ahead = h.reader.next();
+                        let n = h.ahead.as_ref().and_then(|n| n.as_ref().ok());
+                        gso::mark(p, n, &mut h.size);
+                    }
+                    _ => h.size = None,
+                }
+                return h.slot.as_ref();
             }
             Inner::Ahead {
                 rx,
@@ -225,6 +269,54 @@ mod tests {
             ahead.interfaces(),
             CaptureReader::open(&path).unwrap().interfaces()
         );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// GSO trains are marked alike whether the frames are read whole, decoded ahead in
+    /// batches (a train across a batch's end), or on one core.
+    #[test]
+    fn gso_trains_are_marked_across_batches() {
+        use crate::packet::build::{build, L4Spec, PacketSpec};
+        use crate::packet::{Anomalies, LinkInfo, Timestamp};
+        // Trains of 7 segments (the last shorter), 1 ms apart: every batch end cuts one.
+        let mut pkts = Vec::new();
+        for i in 0..1400u64 {
+            let mut s = PacketSpec::new(
+                "192.0.2.1".parse().unwrap(),
+                "192.0.2.2".parse().unwrap(),
+                L4Spec::Udp {
+                    sport: 40000,
+                    dport: 5000,
+                },
+            );
+            s.ip_id = i as u16;
+            s.payload = vec![0; if i % 7 == 6 { 300 } else { 1200 }];
+            let ts = (i / 7) * 1_000_000 + (i % 7) * 2_000;
+            pkts.push(build(&s, i + 1, Timestamp(ts), LinkInfo::default()));
+        }
+        let dir = std::env::temp_dir().join(format!("fwcheck-gso-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("gso.pcap");
+        crate::packet::write_pcap(std::fs::File::create(&path).unwrap(), &pkts).unwrap();
+        let marks = |mut a: DecodeAhead| {
+            let mut m = Vec::new();
+            while let Some(Ok(p)) = a.next_ref() {
+                m.push(p.anomalies.has(Anomalies::GSO_CONTINUED));
+            }
+            m
+        };
+        let want: Vec<bool> = (0..1400).map(|i| i % 7 != 6).collect();
+        let (whole, _, _) = read_all(&path).unwrap();
+        let whole: Vec<bool> = whole
+            .iter()
+            .map(|p| p.anomalies.has(Anomalies::GSO_CONTINUED))
+            .collect();
+        assert_eq!(whole, want);
+        assert_eq!(marks(DecodeAhead::open(&path).unwrap()), want);
+        let here = DecodeAhead {
+            inner: Inner::Here(Here::new(CaptureReader::open(&path).unwrap())),
+        };
+        assert_eq!(marks(here), want);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -448,10 +448,6 @@ pub struct CaptureReader<R: Read> {
     section_map: Vec<u32>,
     /// Bytes read from the source so far (ahead of what is decoded: buffered).
     read_bytes: std::sync::Arc<std::sync::atomic::AtomicU64>,
-    /// One frame of look-ahead to mark segments of one GSO packet ([`super::gso`]): the
-    /// frame read ahead, and the payload size of the train the last frame yielded continues.
-    held: Option<Result<Packet, PacketProblem>>,
-    gso_size: Option<u32>,
 }
 
 const PCAP_MAGICS: [u32; 4] = [0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1];
@@ -679,8 +675,6 @@ impl<R: Read> CaptureReader<R> {
                 section: 0,
                 section_map: Vec::new(),
                 read_bytes: consumed.clone(),
-                held: None,
-                gso_size: None,
                 next_record: 24,
                 blocks: 0,
             })
@@ -723,8 +717,6 @@ impl<R: Read> CaptureReader<R> {
                 section: 0,
                 section_map: Vec::new(),
                 read_bytes: consumed.clone(),
-                held: None,
-                gso_size: None,
                 next_record: u64::from(shb_len),
                 blocks: 1,
             })
@@ -1094,20 +1086,7 @@ impl<R: Read> Iterator for CaptureReader<R> {
     type Item = Result<Packet, PacketProblem>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let mut cur = match self.held.take() {
-            Some(c) => c,
-            None => self.next_item()?,
-        };
-        match &mut cur {
-            Ok(p) if super::gso::may_continue(p) => {
-                let next = self.next_item();
-                let n = next.as_ref().and_then(|n| n.as_ref().ok());
-                super::gso::mark(p, n, &mut self.gso_size);
-                self.held = next;
-            }
-            _ => self.gso_size = None,
-        }
-        Some(cur)
+        self.next_item()
     }
 }
 
@@ -1125,6 +1104,7 @@ pub fn read_all(
             Err(p) => pr.push(p),
         }
     }
+    super::gso::mark_trains(&mut pk);
     Ok((pk, pr, r.stats().clone()))
 }
 

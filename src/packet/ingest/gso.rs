@@ -22,7 +22,7 @@
 //! `gso_sensitive`).
 
 use crate::packet::tcp_flags::{FIN, PSH, RST, SYN, URG};
-use crate::packet::{Anomalies, Family, Packet, L4};
+use crate::packet::{Anomalies, Family, Packet, PacketProblem, L4};
 
 /// Segments of one packet are captured at most this far apart.
 pub(crate) const GSO_GAP_NS: u64 = 50_000;
@@ -31,7 +31,8 @@ pub(crate) const GSO_GAP_NS: u64 = 50_000;
 /// packet `p` is a segment of (see the module docs). `size`: the segments' payload size when
 /// `p` itself continues a train (all but the last segment carry exactly that much).
 pub(crate) fn continues(p: &Packet, next: &Packet, size: Option<u32>) -> bool {
-    if next.link.interface != p.link.interface
+    if next.frame != p.frame + 1
+        || next.link.interface != p.link.interface
         || next.src != p.src
         || next.dst != p.dst
         || next.proto != p.proto
@@ -65,10 +66,17 @@ pub(crate) fn continues(p: &Packet, next: &Packet, size: Option<u32>) -> bool {
     }
 }
 
-/// Whether the frame captured after `p` could continue it (TCP or UDP with a payload, whole):
-/// only then does the reader look ahead before yielding `p`.
+/// Whether the frame captured after `p` could continue it (TCP without PSH, FIN, SYN, RST or
+/// URG, or UDP, with a payload, whole): only then does the reader look ahead before yielding
+/// `p`.
 pub(crate) fn may_continue(p: &Packet) -> bool {
-    p.payload_len > 0 && matches!(p.l4, L4::Tcp(_) | L4::Udp(_)) && !p.frag.is_fragment()
+    p.payload_len > 0
+        && !p.frag.is_fragment()
+        && match &p.l4 {
+            L4::Tcp(t) => t.flags & (PSH | FIN | SYN | RST | URG) == 0,
+            L4::Udp(_) => true,
+            _ => false,
+        }
 }
 
 /// Marks `p` ([`Anomalies::GSO_CONTINUED`]) when `next`, the frame captured right after it,
@@ -82,8 +90,21 @@ pub(crate) fn mark(p: &mut Packet, next: Option<&Packet>, size: &mut Option<u32>
     }
 }
 
-/// Marks the trains in packets already in memory (synthetic traffic, flow specs), as the
-/// capture reader does.
+/// Marks each item of `items` but the last from the one after it ([`mark`]); `size` carries
+/// the train state from and to the neighbouring runs. The caller marks the last item once
+/// the next is known (the decoding pipeline holds it back for the next batch).
+pub(crate) fn mark_run(items: &mut [Result<Packet, PacketProblem>], size: &mut Option<u32>) {
+    for i in 1..items.len() {
+        let (before, after) = items.split_at_mut(i);
+        match &mut before[i - 1] {
+            Ok(p) => mark(p, after[0].as_ref().ok(), size),
+            Err(_) => *size = None,
+        }
+    }
+}
+
+/// Marks the trains in packets in memory (synthetic traffic, flow specs, a capture read
+/// whole), as the decoding pipeline does: frames that follow each other (their numbers) only.
 pub fn mark_trains(pkts: &mut [Packet]) {
     let mut size = None;
     for i in 0..pkts.len() {
@@ -115,7 +136,7 @@ mod tests {
         );
         s.ip_id = id;
         s.payload = vec![0; len];
-        build(&s, 1, Timestamp(ts_us * 1000), LinkInfo::default())
+        build(&s, id as u64, Timestamp(ts_us * 1000), LinkInfo::default())
     }
 
     fn udp(ts_us: u64, id: u16, len: usize) -> Packet {
@@ -129,7 +150,7 @@ mod tests {
         );
         s.ip_id = id;
         s.payload = vec![0; len];
-        build(&s, 1, Timestamp(ts_us * 1000), LinkInfo::default())
+        build(&s, id as u64, Timestamp(ts_us * 1000), LinkInfo::default())
     }
 
     /// `tcp_gso_segment`'s segments continue each other; PSH or FIN ends a packet, a gap of

@@ -893,8 +893,6 @@ impl<'r> Engine<'r> {
         Some(self.mangle_sets_marks())
     }
 
-    /// Whether the mangle table sets marks (`MARK`, `CONNMARK`): what policy routing by mark
-    /// (`ip rule fwmark`) is set up with, which fwcheck does not know.
     /// Whether a GSO packet the host sent and its segments, each judged alone, can fare
     /// differently in OUTPUT or POSTROUTING ([`crate::packet::ingest::gso`]): a rule of those
     /// chains, or of a user chain, reads the length (`length`, `connbytes`), the payload
@@ -920,6 +918,8 @@ impl<'r> Engine<'r> {
         self.gso_next = true;
     }
 
+    /// Whether the mangle table sets marks (`MARK`, `CONNMARK`): what policy routing by mark
+    /// (`ip rule fwmark`) is set up with, which fwcheck does not know.
     fn mangle_sets_marks(&self) -> bool {
         use crate::ruleset::model::Action;
         let rs = self.rs;

@@ -8,6 +8,11 @@ use common::*;
 const GUIDE_000: &str = include_str!("../fixtures/guides/guide-000-webserver.rules.v4");
 const GUIDE_001: &str = include_str!("../fixtures/guides/guide-001-apache.rules.v4");
 const C: &str = "198.51.100.20";
+/// INVALID dropped, replies accepted, new connections to port 80 only.
+const STRICT_80: &str = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+     -A INPUT -m conntrack --ctstate INVALID -j DROP\n\
+     -A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+     -A INPUT -p tcp --dport 80 -j ACCEPT\nCOMMIT\n";
 
 #[test]
 fn guide_000_web_session_is_accepted_both_ways() {
@@ -1076,12 +1081,7 @@ fn replies_at_the_start_of_a_capture_may_answer_requests_before_it() {
 /// options whole, the same segment is a certain INVALID.
 #[test]
 fn a_syn_whose_options_the_capture_cut_leaves_the_windows_unknown() {
-    let l = rules(
-        "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
-         -A INPUT -m conntrack --ctstate INVALID -j DROP\n\
-         -A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
-         -A INPUT -p tcp --dport 80 -j ACCEPT\nCOMMIT\n",
-    );
+    let l = rules(STRICT_80);
     let run = |cut: bool| {
         let mut e = engine(&l);
         let with = |mut p: fwcheck::packet::Packet, window: u16| {
@@ -1125,12 +1125,7 @@ fn a_syn_whose_options_the_capture_cut_leaves_the_windows_unknown() {
 /// ESTABLISHED, certain.
 #[test]
 fn an_ack_of_data_the_capture_missed_is_uncertain() {
-    let l = rules(
-        "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
-         -A INPUT -m conntrack --ctstate INVALID -j DROP\n\
-         -A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
-         -A INPUT -p tcp --dport 80 -j ACCEPT\nCOMMIT\n",
-    );
+    let l = rules(STRICT_80);
     let run = |missed: bool| {
         let mut e = engine(&l);
         let mut frames = vec![

@@ -276,24 +276,16 @@ mod tests {
     /// batches (a train across a batch's end), or on one core.
     #[test]
     fn gso_trains_are_marked_across_batches() {
-        use crate::packet::build::{build, L4Spec, PacketSpec};
-        use crate::packet::{Anomalies, LinkInfo, Timestamp};
+        use crate::packet::ingest::gso::tests::udp;
+        use crate::packet::Anomalies;
         // Trains of 7 segments (the last shorter), 1 ms apart: every batch end cuts one.
-        let mut pkts = Vec::new();
-        for i in 0..1400u64 {
-            let mut s = PacketSpec::new(
-                "192.0.2.1".parse().unwrap(),
-                "192.0.2.2".parse().unwrap(),
-                L4Spec::Udp {
-                    sport: 40000,
-                    dport: 5000,
-                },
-            );
-            s.ip_id = i as u16;
-            s.payload = vec![0; if i % 7 == 6 { 300 } else { 1200 }];
-            let ts = (i / 7) * 1_000_000 + (i % 7) * 2_000;
-            pkts.push(build(&s, i + 1, Timestamp(ts), LinkInfo::default()));
-        }
+        let pkts: Vec<_> = (1..=1400u16)
+            .map(|n| {
+                let i = u64::from(n - 1);
+                let len = if i % 7 == 6 { 300 } else { 1200 };
+                udp((i / 7) * 1000 + (i % 7) * 2, n, len)
+            })
+            .collect();
         let dir = std::env::temp_dir().join(format!("fwcheck-gso-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("gso.pcap");

@@ -114,7 +114,7 @@ pub fn mark_trains(pkts: &mut [Packet]) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::packet::build::{build, L4Spec, PacketSpec};
     use crate::packet::tcp_flags::ACK;
@@ -139,7 +139,8 @@ mod tests {
         build(&s, id as u64, Timestamp(ts_us * 1000), LinkInfo::default())
     }
 
-    fn udp(ts_us: u64, id: u16, len: usize) -> Packet {
+    /// A UDP segment from 192.0.2.1:40000 to 192.0.2.2:5000, frame `id` with IPv4 id `id`.
+    pub(crate) fn udp(ts_us: u64, id: u16, len: usize) -> Packet {
         let mut s = PacketSpec::new(
             "192.0.2.1".parse().unwrap(),
             "192.0.2.2".parse().unwrap(),

@@ -144,6 +144,10 @@ pub struct Conntrack {
     /// A lookup since [`Conntrack::take_expiry_doubt`] met a connection whose timeout falls
     /// within one jiffy of the current packet, on the side that depends on the kernel's phase.
     expiry_doubt: bool,
+    /// A TCP entry a SYN reopened (`-NF_REPEAT`) left this, for the entry that SYN creates
+    /// next: the frame, and the highest sequence end the capture showed each side sending,
+    /// the SYN's sender first (see [`TcpCt::held_end`](super::proto::tcp::TcpCt)).
+    reopened: Option<(u64, [u32; 2])>,
 }
 
 /// How many ending events the table remembers for [`Conntrack::endings_since`] (about 1.3 MB);
@@ -821,6 +825,20 @@ impl Conntrack {
         {
             self.behind_doubt = true;
         }
+    }
+
+    /// A TCP entry reopened by frame `frame`'s SYN is removed; `held` (the SYN's sender
+    /// first) passes to the entry the SYN creates next ([`Conntrack::take_reopened`]).
+    pub(crate) fn set_reopened(&mut self, frame: u64, held: [u32; 2]) {
+        self.reopened = Some((frame, held));
+    }
+
+    /// What [`Conntrack::set_reopened`] left for frame `frame`'s new entry, if anything.
+    pub(crate) fn take_reopened(&mut self, frame: u64) -> Option<[u32; 2]> {
+        self.reopened
+            .take()
+            .filter(|&(f, _)| f == frame)
+            .map(|(_, h)| h)
     }
 
     /// Whether a lookup since the last call met a timeout that differs between the packet's

@@ -82,6 +82,12 @@ pub struct TcpCt {
     /// capture has a gap there (tcpdump drops frames under load, "packets dropped by kernel"),
     /// and the kernel saw what fwcheck did not, so its windows are not fwcheck's from then on.
     pub(crate) capture_gap: bool,
+    /// By side: the highest sequence end of the data (or SYN, FIN) the capture showed that side
+    /// sending on this tuple (0: none), whatever conntrack made of it, also in the connection
+    /// a SYN reopened before this one (`-NF_REPEAT`). An ACK over the receiver's upper bound that
+    /// stays within it acknowledges data the capture holds (ignored, or an earlier
+    /// connection's: a late duplicate): no sign of a gap, and INVALID as in the kernel.
+    pub(crate) held_end: [u32; 2],
 }
 
 impl TcpCt {
@@ -256,6 +262,19 @@ impl<'a> Seg<'a> {
     fn rst(&self) -> bool {
         self.th.flags & F::RST != 0
     }
+}
+
+/// Whether the data `th` acknowledges (its ACK, or its highest SACK block's right edge when
+/// the receiver allowed SACK, as [`in_window`] reads it) is data the capture showed the
+/// receiver sending ([`TcpCt::held_end`]).
+fn acked_data_held(ct: &TcpCt, dir: usize, th: &TcpInfo) -> bool {
+    let recv = 1 - dir;
+    let mut sack = th.ack;
+    if ct.seen[recv].flags & side_flags::SACK_PERM != 0 {
+        sack = sack_of(th, sack);
+    }
+    let held = ct.held_end[recv];
+    held != 0 && !after(sack, held)
 }
 
 /// `tcp_options`: window scale and SACK-permitted into a side.
@@ -759,7 +778,10 @@ fn finish_packet(
                      options (window scale, SACK) were cut off by the capture's snap length",
                 ));
             }
-            Win::Invalid(why) if ct.capture_gap || why == ACK_OVER_UPPER_BOUND => {
+            Win::Invalid(why)
+                if ct.capture_gap
+                    || (why == ACK_OVER_UPPER_BOUND && !acked_data_held(ct, d, th)) =>
+            {
                 // An ACK of data the capture does not hold: the capture missed it, or the
                 // ACK is forged. The kernel, which saw what was sent, took it in the first
                 // case; its windows then differ from fwcheck's for the rest of the connection.
@@ -988,6 +1010,11 @@ impl L4Tracker for Tcp {
             unreachable!("tuple built from TCP")
         };
         let (remaining, phase) = (ct.remaining(e.id, now), ct.phase_now());
+        let reopened = if e.is_new {
+            ct.take_reopened(pkt.frame)
+        } else {
+            None
+        };
         let entry = ct.get_mut(e.id).expect("entry");
         let ProtoState::Tcp(tc) = &mut entry.proto else {
             unreachable!("TCP entry")
@@ -998,9 +1025,20 @@ impl L4Tracker for Tcp {
                 "invalid new TCP connection (not a SYN, or pickup disabled)",
             );
         }
+        if let Some(held) = reopened {
+            tc.held_end = held;
+        }
         let closed = |s: TcpState| matches!(s, TcpState::TimeWait | TcpState::Close);
         let was_closed = closed(tc.state);
         let r = tcp_packet(tc, e.status, pkt, th, e.dir, p);
+        // The data (and SYN, FIN) the capture showed this side sending, whatever conntrack
+        // made of it; a bare ACK holds none.
+        let d = e.dir as usize;
+        let end = Seg::new(pkt, th).end;
+        if end != th.seq && (tc.held_end[d] == 0 || after(end, tc.held_end[d])) {
+            tc.held_end[d] = end;
+        }
+        let held = tc.held_end;
         let mut ended = closed(tc.state) && !was_closed;
         if let Some(cap) = r.shrink_to {
             // nf_tcp_handle_invalid: only when more than 120 s are left.
@@ -1035,6 +1073,9 @@ impl L4Tracker for Tcp {
             }
             TcpVerdict::Repeat => {
                 ct.remove(e.id);
+                // The entry the SYN creates next holds what this one's sides were seen
+                // sending: a late segment of this connection may still come.
+                ct.set_reopened(pkt.frame, [held[d], held[1 - d]]);
                 L4Verdict::Repeat
             }
         }

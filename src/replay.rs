@@ -1082,7 +1082,18 @@ impl<'r> Replayer<'r> {
                     o2.fragments = from.to_vec();
                 }
                 self.doubtful_trains.remove(&key);
-                if let (true, Some(why)) = (o2.certain, doubt) {
+                // This fragment's own PREROUTING verdict was uncertain (`train_doubt` keeps
+                // only earlier fragments'): the kernel may have dropped it there, and never
+                // completed the datagram (kernel hunt: an nf_tables port rule matching a
+                // later fragment's bytes in raw PREROUTING).
+                let own = (!o.certain).then(|| {
+                    format!(
+                        "frame {frame}, the fragment that completed the datagram, got an \
+                         uncertain verdict before reassembly: {}",
+                        o.reason.as_deref().unwrap_or("unknown")
+                    )
+                });
+                if let (true, Some(why)) = (o2.certain, own.or(doubt)) {
                     o2.certain = false;
                     o2.reason = Some(why);
                 }

@@ -1,5 +1,7 @@
 //! Fragment reassembly as the kernel does it before conntrack.
 
+mod common;
+
 use std::io::Cursor;
 use std::net::IpAddr;
 
@@ -495,4 +497,43 @@ fn dropped_fragments_say_so() {
             "fragment dropped before any table, with its train (overlapping fragment)",
         ]
     );
+}
+
+/// A kernel hunt's recording (`tests/data/hunt/frag-completing/record.sh`, Linux 6.18,
+/// iptables-nft): under nf_tables a port rule reads a later fragment's bytes as ports, so
+/// `fwcheck` cannot tell whether raw PREROUTING dropped the fragment that completes each
+/// datagram (the kernel dropped the first datagram's, whose bytes read 9999). The datagram's
+/// verdict must carry that doubt: it was certain ACCEPT before, because only an *earlier*
+/// fragment's doubt was passed on.
+#[test]
+fn the_completing_fragments_doubt_reaches_its_datagram() {
+    let v = common::json_records(
+        "tests/data/hunt/frag-completing",
+        &[
+            "rules",
+            "--pcap",
+            "capture.pcap",
+            "--host-config",
+            "host.json",
+            "--conntrack-start",
+            "empty",
+        ],
+    );
+    let frame = |n: u64| {
+        v.iter()
+            .find(|r| r["type"] == "packet" && r["frame"] == n)
+            .unwrap_or_else(|| panic!("frame {n}"))
+    };
+    for n in [2, 4, 10] {
+        let p = frame(n);
+        assert_eq!(p["certain"], false, "{p}");
+        assert!(
+            p["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("the fragment that completed the datagram")),
+            "{p}"
+        );
+    }
+    // A datagram whose fragments were all certain stays certain.
+    assert_eq!(frame(13)["certain"], true);
 }

@@ -290,6 +290,18 @@ fn ufw() {
     replay("ufw");
 }
 
+/// Odd probes against a host (a scan hunt's lab, one case per source address): frames for
+/// another host's MAC in a promiscuous capture (dropped before PREROUTING), unicast IP to a
+/// broadcast or multicast MAC (REJECT's ICMP error not sent), 127.0.0.1 arriving on t0 (a
+/// martian destination, not lo's), SYNs to broadcast and multicast addresses under `REJECT
+/// --reject-with tcp-reset` (no reset), a malformed record-route option (the stack's
+/// parameter problem, RELATED), and replies to a spoofed broadcast source, which the kernel
+/// loops back through INPUT. Every one was a certain disagreement before.
+#[test]
+fn scan_odd_probes() {
+    replay("scan-odd-probes");
+}
+
 /// `tcpdump -i any` merges what the CPUs deliver: a frame may follow one stamped a
 /// microsecond after it (the hunts' captures had such pairs, up to 43 µs back). The kernel
 /// handled the same packets in the same order, so its counters stand for a copy of each lab's

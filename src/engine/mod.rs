@@ -999,6 +999,18 @@ impl<'r> Engine<'r> {
     /// A packet received with one of the host's own addresses as source, after PREROUTING:
     /// IPv4's input route refuses it (`fib_validate_source`: a local source is martian unless
     /// `accept_local`); what IPv6 does with it is not modelled, so its verdict is uncertain.
+    /// The device a received packet came in on: lo only where the capture says so (a packet
+    /// from outside to 127.0.0.0/8 on another interface is a martian destination, kernel
+    /// hunt: frames to 127.0.0.1 crafted on the wire were taken as lo's, and `-i lo`
+    /// accepted them where the kernel dropped them after PREROUTING).
+    fn input_dev(&self, pkt: &Packet) -> Dev {
+        if pkt.dst.is_loopback() && self.env.iface_of(pkt) == "lo" {
+            Dev::Lo
+        } else {
+            Dev::Iface
+        }
+    }
+
     fn martian_local_source(&self, pkt: &Packet, hc: &mut HookCtx) -> Option<TableResult> {
         if hc.indev == Dev::Lo {
             return None;
@@ -1035,6 +1047,29 @@ impl<'r> Engine<'r> {
                 "martian source: one of the host's own addresses, received from outside \
                  (fib_validate_source, after PREROUTING)",
             ),
+        })
+    }
+
+    /// `ip_rcv_options`, after the input route: options `ip_options_compile` refuses drop the
+    /// packet with an ICMP parameter problem (`icmp_send` from `ip_options_compile`, RELATED
+    /// to the packet's connection like REJECT's, and rate-limited; kernel hunt: the error for
+    /// a malformed record-route option left RELATED where fwcheck had it INVALID); a source
+    /// route (`accept_source_route` 0) is dropped without one.
+    fn ip_options(&self, pkt: &Packet, hc: &mut HookCtx) -> Option<TableResult> {
+        if pkt.family != crate::packet::Family::V4 || pkt.ip_hdr_len <= 20 {
+            return None;
+        }
+        let opts = pkt.data.get(20..pkt.ip_hdr_len as usize)?;
+        let why = ipv4_options_refused(opts)?;
+        if why != SOURCE_ROUTE_REFUSED {
+            hc.stack_error = Some(crate::ext::RejectReply::Icmp {
+                icmp_type: 12,
+                code: 0,
+            });
+        }
+        Some(TableResult {
+            verdict: TableVerdict::Drop,
+            decision: Decision::Stack(why),
         })
     }
 
@@ -1321,8 +1356,33 @@ impl<'r> Engine<'r> {
                 {
                     pkt.kernel_drop_reason_past_link()
                 }
+                // An Ethernet frame for another host's link address (the capture's own
+                // `pkt_type` says so in a Linux cooked capture): kernel hunt, a promiscuous
+                // capture's frames for another MAC were judged, their replies invented.
+                _ if stacked
+                    && pkt.link.pkt_type == crate::packet::PktType::Host
+                    && cooked_type(&pkt.link).is_none()
+                    && pkt.link.dst_mac.is_some_and(|m| {
+                        let named = pkt.link.ifname.is_some() || pkt.link.ifindex.is_some();
+                        let dev = named.then(|| self.env.captured_on(pkt));
+                        self.env.host.other_host(dev, m)
+                    }) =>
+                {
+                    Some(
+                        "frame for another host's link address (PACKET_OTHERHOST: a \
+                         promiscuous capture shows it; ip_rcv_core drops it)",
+                    )
+                }
                 _ => pkt.kernel_drop_reason(),
             };
+            // ip6_rcv_core (RFC 4291 2.5.3): ::1 as source or destination on a device other
+            // than lo.
+            let why = why.or_else(|| {
+                (pkt.family == crate::packet::Family::V6
+                    && (pkt.src.is_loopback() || pkt.dst.is_loopback())
+                    && self.input_dev(pkt) != Dev::Lo)
+                    .then_some("IPv6 loopback address received on a device other than lo")
+            });
             if let Some(why) = why {
                 out.verdict = Some(Verdict::Drop);
                 out.decision = Some(Decision::Stack(why));
@@ -1387,15 +1447,12 @@ impl<'r> Engine<'r> {
         }
         let mut cur = Cow::Borrowed(pkt);
         let end = if direction == Direction::In && stage != Stage::Whole {
-            hc.indev = if pkt.dst.is_loopback() {
-                Dev::Lo
-            } else {
-                Dev::Iface
-            };
+            hc.indev = self.input_dev(pkt);
             match stage {
                 Stage::PreroutingOnly => self
                     .hook(Hook::Prerouting, &mut cur, &mut hc, &mut out)
-                    .or_else(|| options_check(&cur))
+                    .or_else(|| martian_addresses(&cur))
+                    .or_else(|| self.ip_options(&cur, &mut hc))
                     .or_else(|| self.route_local_in(&cur, &mut hc)),
                 _ => self.hook(Hook::Input, &mut cur, &mut hc, &mut out),
             }
@@ -1576,18 +1633,17 @@ impl<'r> Engine<'r> {
     ) -> Option<TableResult> {
         match direction {
             Direction::In | Direction::Forward => {
-                hc.indev = if pkt.dst.is_loopback() {
-                    Dev::Lo
-                } else {
-                    Dev::Iface
-                };
+                hc.indev = self.input_dev(pkt);
                 if let Some(end) = self.hook(Hook::Prerouting, pkt, hc, out) {
                     return Some(end);
                 }
-                if let Some(end) = options_check(pkt) {
+                if let Some(end) = martian_addresses(pkt) {
                     return Some(end);
                 }
                 if let Some(end) = self.martian_local_source(pkt, hc) {
+                    return Some(end);
+                }
+                if let Some(end) = self.ip_options(pkt, hc) {
                     return Some(end);
                 }
                 // Routing decision, after a possible DNAT: an address of the host, a broadcast
@@ -1688,6 +1744,12 @@ impl<'r> Engine<'r> {
                 } else {
                     self.route_dev(pkt.dst).unwrap_or(Dev::Iface)
                 };
+                if !local
+                    && pkt.family == crate::packet::Family::V4
+                    && self.env.is_broadcast(pkt.dst)
+                {
+                    self.looped_broadcast(pkt, hc);
+                }
                 if let Some(end) = self.hook(Hook::Postrouting, pkt, hc, out) {
                     return Some(end);
                 }
@@ -1705,6 +1767,60 @@ impl<'r> Engine<'r> {
                 }
             }
             Direction::None => None,
+        }
+    }
+
+    /// `ip_mc_output`: the host's own IPv4 broadcast (`RTCF_BROADCAST`: the limited broadcast
+    /// or a broadcast address of its subnets) is cloned before POSTROUTING; the clone crosses
+    /// POSTROUTING, then comes back in on the output device (`dev_loopback_xmit`,
+    /// `PACKET_LOOPBACK`, which packet sockets never see: no capture shows it) through
+    /// PREROUTING and INPUT, keeping the original's connection (conntrack skips a packet that
+    /// has one). It makes no outcome of its own, but bumps counters and meets stateful
+    /// matches; where it meets a doubt, the counters it bumped are in doubt. Kernel hunt: the
+    /// host's replies to a spoofed broadcast source were counted by INPUT's ESTABLISHED rule.
+    /// (A multicast's copy, looped only for a group the host joined and a socket that did
+    /// not turn `IP_MULTICAST_LOOP` off, is not made: see the README.)
+    fn looped_broadcast(&mut self, pkt: &Packet, hc: &HookCtx) {
+        let mut copy = Cow::Borrowed(pkt);
+        let mut chc = HookCtx {
+            indev: Dev::None,
+            outdev: hc.outdev,
+            now: hc.now,
+            now_ns: hc.now_ns,
+            skb: hc.skb.clone(),
+            trace_on: false,
+            trace: Vec::new(),
+            why_uncertain: None,
+            doubt_src: None,
+            accepted: None,
+            ct_new: None,
+            unknowns: 0,
+            force: None,
+            undecided: Vec::new(),
+            stack_error: None,
+            path_doubt: None,
+            gso: false,
+            behind: hc.behind,
+        };
+        let mut o = Outcome::unjudged(pkt.frame, "");
+        let first = self.tally.in_packet.len();
+        if self
+            .hook(Hook::Postrouting, &mut copy, &mut chc, &mut o)
+            .is_none()
+        {
+            chc.indev = Dev::Iface;
+            chc.outdev = Dev::None;
+            if self
+                .hook(Hook::Prerouting, &mut copy, &mut chc, &mut o)
+                .is_none()
+            {
+                self.hook(Hook::Input, &mut copy, &mut chc, &mut o);
+            }
+        }
+        if chc.is_uncertain() || chc.path_doubt.is_some() {
+            let bumped = self.tally.in_packet[first..].to_vec();
+            self.counter_doubt.extend(bumped.iter().copied());
+            self.counter_over.extend(bumped);
         }
     }
 
@@ -2052,8 +2168,26 @@ impl<'r> Engine<'r> {
                 },
             }
         };
-        // `icmp_send` answers no packet the input route called a broadcast.
-        if !matches!(reply, crate::ext::RejectReply::TcpReset) && self.env.is_broadcast(orig.dst) {
+        // No answer to a packet the input route called a broadcast: `__icmp_send`, and
+        // `nf_send_reset` (`RTCF_BROADCAST`; kernel hunt: a SYN to a subnet broadcast under
+        // `REJECT --reject-with tcp-reset` got no reset).
+        if self.env.is_broadcast(orig.dst) {
+            return (Some(false), None);
+        }
+        // `__icmp_send` / `icmp6_send`: "no replies to physical multicast/broadcast" (a
+        // packet received for a link-layer broadcast or multicast address, `pkt_type` not
+        // `PACKET_HOST`), whatever its IP destination. A reset has no such test, nor has
+        // IPv6's "packet too big".
+        if !matches!(
+            reply,
+            crate::ext::RejectReply::TcpReset
+                | crate::ext::RejectReply::Icmpv6 { icmp_type: 2, .. }
+        ) && matches!(
+            orig.link.pkt_type,
+            crate::packet::PktType::Broadcast
+                | crate::packet::PktType::Multicast
+                | crate::packet::PktType::OtherHost
+        ) {
             return (Some(false), None);
         }
         let Some(rp) = reject::build_reply(orig, reply, src, self.env.checksums) else {
@@ -2200,11 +2334,11 @@ fn cooked_type(link: &crate::packet::LinkInfo) -> Option<Option<crate::packet::P
     Some((!looped).then_some(link.pkt_type))
 }
 
-/// What `ip_rcv_finish` does to a received IPv4 packet after PREROUTING: the input route
-/// lookup refuses martian sources (`ip_route_input_slow`: multicast, limited broadcast, and
-/// 0.0.0.0 unless sent to the limited broadcast; destination 0.0.0.0), then the options are checked (see
-/// [`ipv4_options_refused`]).
-fn options_check(pkt: &Packet) -> Option<TableResult> {
+/// What `ip_rcv_finish`'s input route lookup does to a received IPv4 packet after
+/// PREROUTING: `ip_route_input_slow` refuses martian sources (multicast, limited broadcast,
+/// and 0.0.0.0 unless sent to the limited broadcast) and the destination 0.0.0.0. (The
+/// options come after the route: [`Engine::ip_options`].)
+fn martian_addresses(pkt: &Packet) -> Option<TableResult> {
     let std::net::IpAddr::V4(src) = pkt.src else {
         return None;
     };
@@ -2225,11 +2359,7 @@ fn options_check(pkt: &Packet) -> Option<TableResult> {
     if pkt.dst == std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED) {
         return drop("martian destination address (0.0.0.0): the input route refuses it");
     }
-    if pkt.ip_hdr_len <= 20 {
-        return None;
-    }
-    let opts = pkt.data.get(20..pkt.ip_hdr_len as usize)?;
-    ipv4_options_refused(opts).and_then(drop)
+    None
 }
 
 /// What `ip_forward` / `ip6_forward` do before the FORWARD hook (multicast never gets here:
@@ -2521,8 +2651,12 @@ pub(crate) fn ipv4_options_refused(opts: &[u8]) -> Option<&'static str> {
         }
         i += optlen;
     }
-    srr.then_some("IPv4 source route option refused (accept_source_route is 0)")
+    srr.then_some(SOURCE_ROUTE_REFUSED)
 }
+
+/// [`ipv4_options_refused`]'s answer for a source route, which `ip_rcv_options` drops without
+/// an ICMP error.
+const SOURCE_ROUTE_REFUSED: &str = "IPv4 source route option refused (accept_source_route is 0)";
 #[cfg(test)]
 mod options_tests {
     use super::ipv4_options_refused;

@@ -71,10 +71,16 @@ pub(crate) fn build_reply(
     if !answerable(orig, checksums) {
         return None;
     }
+    // Neither a reset (`nf_send_reset`: a broadcast or multicast input route;
+    // `nf_send_reset6`: a destination that is not unicast) nor an ICMP error answers a
+    // packet to a broadcast or multicast address.
     let multicast = match orig.dst {
         std::net::IpAddr::V4(a) => a.is_multicast() || a.is_broadcast(),
         std::net::IpAddr::V6(a) => a.is_multicast(),
     };
+    if multicast {
+        return None;
+    }
     let hdr: u32 = if orig.family == Family::V4 { 20 } else { 40 };
     let mut p = Packet {
         frame: orig.frame,
@@ -134,9 +140,6 @@ pub(crate) fn build_reply(
             });
         }
         RejectReply::Icmp { icmp_type, code } | RejectReply::Icmpv6 { icmp_type, code } => {
-            if multicast {
-                return None;
-            }
             let v6 = orig.family == Family::V6;
             if let Some(ic) = orig.icmp() {
                 let is_err = if v6 {

@@ -171,6 +171,31 @@ pub(crate) struct HookCtx {
 }
 
 impl HookCtx {
+    /// A packet's walk at time `now` (jiffies; `now_ns` its nanoseconds) from kernel state
+    /// `skb`: no device yet, nothing met, no trace.
+    fn fresh(now: u64, now_ns: u64, skb: Skb, behind: Option<u64>) -> HookCtx {
+        HookCtx {
+            indev: Dev::None,
+            outdev: Dev::None,
+            now,
+            now_ns,
+            skb,
+            trace_on: false,
+            trace: Vec::new(),
+            why_uncertain: None,
+            doubt_src: None,
+            accepted: None,
+            ct_new: None,
+            unknowns: 0,
+            force: None,
+            undecided: Vec::new(),
+            stack_error: None,
+            path_doubt: None,
+            gso: false,
+            behind,
+        }
+    }
+
     /// The verdict is uncertain because of rule `r`: `why`.
     fn uncertain(&mut self, rs: &Ruleset, r: RuleRef, why: &str) {
         self.uncertain_from(rs, r, why, crate::ext::DoubtSource::Any);
@@ -1390,29 +1415,16 @@ impl<'r> Engine<'r> {
                 return (out, Skb::default());
             }
         }
+        let skb = skb.unwrap_or(Skb {
+            tos: pkt.tos,
+            ttl: pkt.ttl,
+            ..Skb::default()
+        });
         let mut hc = HookCtx {
-            indev: Dev::None,
-            outdev: Dev::None,
-            now,
-            now_ns: clock.ns,
-            skb: skb.unwrap_or(Skb {
-                tos: pkt.tos,
-                ttl: pkt.ttl,
-                ..Skb::default()
-            }),
             trace_on: self.opts.trace,
-            trace: Vec::new(),
-            doubt_src: None,
-            why_uncertain: None,
-            accepted: None,
-            ct_new: None,
-            unknowns: 0,
             force: self.force_unknown.take(),
-            undecided: Vec::new(),
-            stack_error: None,
-            path_doubt: None,
-            behind,
             gso: std::mem::take(&mut self.gso_next) && direction == Direction::Out,
+            ..HookCtx::fresh(now, clock.ns, skb, behind)
         };
         hc.skb.may_predate = self.may_predate(pkt, clock);
         if let Some(why) = self.next_doubt.take() {
@@ -1783,24 +1795,8 @@ impl<'r> Engine<'r> {
     fn looped_broadcast(&mut self, pkt: &Packet, hc: &HookCtx) {
         let mut copy = Cow::Borrowed(pkt);
         let mut chc = HookCtx {
-            indev: Dev::None,
             outdev: hc.outdev,
-            now: hc.now,
-            now_ns: hc.now_ns,
-            skb: hc.skb.clone(),
-            trace_on: false,
-            trace: Vec::new(),
-            why_uncertain: None,
-            doubt_src: None,
-            accepted: None,
-            ct_new: None,
-            unknowns: 0,
-            force: None,
-            undecided: Vec::new(),
-            stack_error: None,
-            path_doubt: None,
-            gso: false,
-            behind: hc.behind,
+            ..HookCtx::fresh(hc.now, hc.now_ns, hc.skb.clone(), hc.behind)
         };
         let mut o = Outcome::unjudged(pkt.frame, "");
         let first = self.tally.in_packet.len();
@@ -2235,34 +2231,16 @@ impl<'r> Engine<'r> {
             },
             _ => Attach::None,
         };
-        let mut hc = HookCtx {
-            indev: Dev::None,
-            outdev: Dev::None,
-            now,
-            now_ns: clock_ns,
-            skb: Skb {
-                tos: rp.tos,
-                ttl: rp.ttl,
-                ct: attach,
-                // `nf_send_reset`: no socket owns the reset (`icmp_send`'s errors have the
-                // ICMP socket, which the owner match recognises by their type).
-                no_socket: reply == crate::ext::RejectReply::TcpReset,
-                ..Skb::default()
-            },
-            trace_on: false,
-            trace: Vec::new(),
-            why_uncertain: None,
-            doubt_src: None,
-            accepted: None,
-            ct_new: None,
-            unknowns: 0,
-            force: None,
-            undecided: Vec::new(),
-            stack_error: None,
-            path_doubt: None,
-            behind: self.packet_behind,
-            gso: false,
+        let skb = Skb {
+            tos: rp.tos,
+            ttl: rp.ttl,
+            ct: attach,
+            // `nf_send_reset`: no socket owns the reset (`icmp_send`'s errors have the
+            // ICMP socket, which the owner match recognises by their type).
+            no_socket: reply == crate::ext::RejectReply::TcpReset,
+            ..Skb::default()
         };
+        let mut hc = HookCtx::fresh(now, clock_ns, skb, self.packet_behind);
         let mut scratch = Outcome::unjudged(orig.frame, "");
         let mut cur = Cow::Owned(rp);
         let ended = self.traverse(Direction::Out, &mut cur, &mut hc, &mut scratch);

@@ -888,28 +888,36 @@ impl HostConfig {
     /// Whether a unicast frame to link address `dst` received on `dev` is for another host
     /// (`eth_type_trans`: `PACKET_OTHERHOST`, which `ip_rcv_core` drops; a capture in
     /// promiscuous mode shows such frames): `dev`'s own address is known and is not `dst`, no
-    /// macvlan on `dev` owns `dst`, and `dev` is neither a port of a bridge or bond nor has
-    /// ports (a bridge takes frames for any address, to forward them).
+    /// macvlan on `dev` owns `dst` (`macvlan_handle_frame` passes a frame for none of them back
+    /// to `dev`, still another host's), and `dev` is neither a port of a bridge or bond nor has
+    /// ports (a bridge takes frames for any address, to forward them), nor carries a device
+    /// sharing its address that is not a known VLAN (a passthru macvlan or an ipvlan, which
+    /// may take frames for any address).
     ///
     /// `dev` is `None` for a capture that does not name its device (a classic pcap): the
     /// frame may be any device's, and is another host's when no device of the host has `dst`
-    /// and none is a port or has ports or macvlans.
+    /// and every device is such a plain one.
     pub fn other_host(&self, dev: Option<&str>, dst: [u8; 6]) -> bool {
         if dst[0] & 1 == 1 {
             return false;
         }
-        let plain = |d: &str| {
-            let link = self.links.iter().find(|l| l.dev == d);
-            link.is_some_and(|l| l.master.is_none())
-                && !self.links.iter().any(|l| l.master.as_deref() == Some(d))
-                && !self.has_macvlans(d)
+        let plain = |l: &IfLink| {
+            l.master.is_none()
+                && !self.links.iter().any(|c| {
+                    c.master.as_deref() == Some(l.dev.as_str())
+                        || (c.link.as_deref() == Some(l.dev.as_str())
+                            && c.mac == l.mac
+                            && c.vlan_id.is_none())
+                })
         };
         match dev.and_then(|dev| self.links.iter().find(|l| l.dev == dev)) {
-            Some(link) => link.mac.is_some_and(|own| own != dst) && plain(&link.dev),
+            Some(link) => {
+                link.mac.is_some_and(|own| own != dst)
+                    && plain(link)
+                    && self.macvlan_of(&link.dev, dst).is_none()
+            }
             None => {
-                !self.macs.is_empty()
-                    && !self.macs.contains(&dst)
-                    && self.links.iter().all(|l| plain(&l.dev))
+                !self.macs.is_empty() && !self.macs.contains(&dst) && self.links.iter().all(plain)
             }
         }
     }

@@ -102,7 +102,14 @@
 //!   overlay's TCP/UDP checksums are left for offload (`CHECKSUM_PARTIAL`), so the outer UDP
 //!   checksum is local checksum offload's (`lco_csum`), right only once the inner one is
 //!   filled in; the kernel verifies neither and `--ctstate INVALID -j DROP` in FORWARD never
-//!   matches (fwcheck, verifying the outer checksum over the captured bytes, dropped 72).
+//!   matches (fwcheck, verifying the outer checksum over the captured bytes, dropped 72);
+//! * `scan-odd-probes`: odd probes at a host (a scan hunt): frames for another MAC in a
+//!   promiscuous capture, unicast IP in link-layer broadcast and multicast frames, 127.0.0.1
+//!   arriving on t0, SYNs to broadcast and multicast addresses under REJECT tcp-reset, a
+//!   malformed record-route option, replies to a spoofed broadcast source (looped back);
+//! * `macvlan-otherhost` (`args`: the classic pcap, no device named; `named.args`: the same
+//!   frames in a pcapng naming t0): a host whose t0 carries a macvlan of its own address;
+//!   frames for a MAC neither owns are `PACKET_OTHERHOST`.
 //!
 //! Five labs' outcomes depend on what no capture shows, so they are checked packet by packet
 //! instead: `udptimeout-edge` and `ctexpire-edge` (replies and ICMP errors within a jiffy of
@@ -300,6 +307,16 @@ fn ufw() {
 #[test]
 fn scan_odd_probes() {
     replay("scan-odd-probes");
+}
+
+/// A host whose device carries a macvlan of its own address (bridge mode): a frame on the
+/// device for a MAC neither owns (`macvlan_handle_frame` passes it back, still another host's)
+/// is dropped before PREROUTING, as on a device without one; frames for the macvlan's address
+/// reach the tables. A kernel hunt's check of the `PACKET_OTHERHOST` rule.
+#[test]
+fn macvlan_otherhost() {
+    replay("macvlan-otherhost");
+    replay_case("macvlan-otherhost", "named.args");
 }
 
 /// `tcpdump -i any` merges what the CPUs deliver: a frame may follow one stamped a

@@ -109,7 +109,10 @@
 //!   malformed record-route option, replies to a spoofed broadcast source (looped back);
 //! * `macvlan-otherhost` (`args`: the classic pcap, no device named; `named.args`: the same
 //!   frames in a pcapng naming t0): a host whose t0 carries a macvlan of its own address;
-//!   frames for a MAC neither owns are `PACKET_OTHERHOST`.
+//!   frames for a MAC neither owns are `PACKET_OTHERHOST`;
+//! * `broadcast-loop`: the host's own broadcasts (to 255.255.255.255 and its subnet's) come
+//!   back through POSTROUTING, PREROUTING and INPUT (`ip_mc_output`), under raw, mangle and
+//!   nat tables, `addrtype`, `recent` and conntrack rules; no capture shows the copies.
 //!
 //! Five labs' outcomes depend on what no capture shows, so they are checked packet by packet
 //! instead: `udptimeout-edge` and `ctexpire-edge` (replies and ICMP errors within a jiffy of
@@ -313,6 +316,13 @@ fn scan_odd_probes() {
 /// device for a MAC neither owns (`macvlan_handle_frame` passes it back, still another host's)
 /// is dropped before PREROUTING, as on a device without one; frames for the macvlan's address
 /// reach the tables. A kernel hunt's check of the `PACKET_OTHERHOST` rule.
+/// The host's own broadcasts loop back (`ip_mc_output`): INPUT, PREROUTING and POSTROUTING
+/// count copies no capture shows, and `recent` sees them.
+#[test]
+fn broadcast_loop() {
+    replay("broadcast-loop");
+}
+
 #[test]
 fn macvlan_otherhost() {
     replay("macvlan-otherhost");

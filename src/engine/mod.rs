@@ -2188,18 +2188,15 @@ impl<'r> Engine<'r> {
         }
         // `__icmp_send` / `icmp6_send`: "no replies to physical multicast/broadcast" (a
         // packet received for a link-layer broadcast or multicast address, `pkt_type` not
-        // `PACKET_HOST`), whatever its IP destination. A reset has no such test, nor has
-        // IPv6's "packet too big".
-        if !matches!(
-            reply,
-            crate::ext::RejectReply::TcpReset
-                | crate::ext::RejectReply::Icmpv6 { icmp_type: 2, .. }
-        ) && matches!(
-            orig.link.pkt_type,
-            crate::packet::PktType::Broadcast
-                | crate::packet::PktType::Multicast
-                | crate::packet::PktType::OtherHost
-        ) {
+        // `PACKET_HOST`), whatever its IP destination. A reset has no such test.
+        if reply != crate::ext::RejectReply::TcpReset
+            && matches!(
+                orig.link.pkt_type,
+                crate::packet::PktType::Broadcast
+                    | crate::packet::PktType::Multicast
+                    | crate::packet::PktType::OtherHost
+            )
+        {
             return (Some(false), None);
         }
         let Some(rp) = reject::build_reply(orig, reply, src, self.env.checksums) else {

@@ -563,6 +563,11 @@ pub(crate) fn tcp_packet(
 ) -> TcpResult {
     let seg = Seg::new(pkt, th);
     let d = dir as usize;
+    // The data (and SYN, FIN) the capture showed this side sending, whatever conntrack makes
+    // of it; a bare ACK holds none.
+    if seg.end != th.seq && (ct.held_end[d] == 0 || after(seg.end, ct.held_end[d])) {
+        ct.held_end[d] = seg.end;
+    }
     if th.flags & F::SYN != 0 && th.options.cut {
         ct.options_unknown = true;
     }
@@ -1031,14 +1036,7 @@ impl L4Tracker for Tcp {
         let closed = |s: TcpState| matches!(s, TcpState::TimeWait | TcpState::Close);
         let was_closed = closed(tc.state);
         let r = tcp_packet(tc, e.status, pkt, th, e.dir, p);
-        // The data (and SYN, FIN) the capture showed this side sending, whatever conntrack
-        // made of it; a bare ACK holds none.
-        let d = e.dir as usize;
-        let end = Seg::new(pkt, th).end;
-        if end != th.seq && (tc.held_end[d] == 0 || after(end, tc.held_end[d])) {
-            tc.held_end[d] = end;
-        }
-        let held = tc.held_end;
+        let (d, held) = (e.dir as usize, tc.held_end);
         let mut ended = closed(tc.state) && !was_closed;
         if let Some(cap) = r.shrink_to {
             // nf_tcp_handle_invalid: only when more than 120 s are left.

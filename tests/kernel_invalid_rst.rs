@@ -14,12 +14,6 @@ use fwcheck::oracle::Pacing;
 use fwcheck::ruleset::ParseOptions;
 use oracle_common::*;
 
-const RULES: &str = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
--A INPUT -m conntrack --ctstate INVALID -j DROP\n\
--A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
--A INPUT -p tcp --dport 22 --syn -j ACCEPT\n\
-COMMIT\n";
-
 /// A connection to the host's port 22, 1,000 bytes from the client acknowledged, then a reset
 /// from the client whose sequence number (1,500) is behind the host's acknowledgment (2,001).
 fn frames() -> Vec<Vec<u8>> {
@@ -45,7 +39,11 @@ fn frames() -> Vec<Vec<u8>> {
 }
 
 fn a_reset_behind_the_acknowledgment_follows_the_sysctl() {
-    let loaded = load_str("invalid-rst.rules", RULES, ParseOptions::default());
+    let loaded = load_str(
+        "invalid-rst.rules",
+        INVALID_FIRST_SSH,
+        ParseOptions::default(),
+    );
     assert!(!loaded.has_errors());
     for ignore in [false, true] {
         let mut sim = host_sim();

@@ -15,12 +15,6 @@ use fwcheck::oracle::Pacing;
 use fwcheck::ruleset::ParseOptions;
 use oracle_common::*;
 
-const RULES: &str = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
--A INPUT -m conntrack --ctstate INVALID -j DROP\n\
--A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
--A INPUT -p tcp --dport 22 --syn -j ACCEPT\n\
-COMMIT\n";
-
 /// A connection to the host's port 22 that the client closes first (TIME_WAIT, the client's
 /// side marked as closing), then a SYN from the same port with a new sequence number (the
 /// entry is deleted and made again), the host's challenge ACK (ignored in SYN_SENT), the
@@ -57,7 +51,11 @@ fn frames() -> Vec<Vec<u8>> {
 }
 
 fn a_late_ack_of_data_the_capture_holds_is_certainly_invalid() {
-    let loaded = load_str("tcp-reopen.rules", RULES, ParseOptions::default());
+    let loaded = load_str(
+        "tcp-reopen.rules",
+        INVALID_FIRST_SSH,
+        ParseOptions::default(),
+    );
     assert!(!loaded.has_errors());
     let cmp = compare(
         &loaded,

@@ -112,7 +112,11 @@
 //!   frames for a MAC neither owns are `PACKET_OTHERHOST`;
 //! * `broadcast-loop`: the host's own broadcasts (to 255.255.255.255 and its subnet's) come
 //!   back through POSTROUTING, PREROUTING and INPUT (`ip_mc_output`), under raw, mangle and
-//!   nat tables, `addrtype`, `recent` and conntrack rules; no capture shows the copies.
+//!   nat tables, `addrtype`, `recent` and conntrack rules; no capture shows the copies;
+//! * `lo-reject` (`v4.args`, `v6.args`): 127.0.0.1 and ::1 as source and destination on t0
+//!   (dropped, after PREROUTING for IPv4, before it for IPv6), and REJECT (tcp-reset, port
+//!   unreachable, icmp6) for packets to broadcast and multicast addresses and in link-layer
+//!   broadcast and multicast frames: no reply.
 //!
 //! Five labs' outcomes depend on what no capture shows, so they are checked packet by packet
 //! instead: `udptimeout-edge` and `ctexpire-edge` (replies and ICMP errors within a jiffy of
@@ -321,6 +325,16 @@ fn scan_odd_probes() {
 #[test]
 fn broadcast_loop() {
     replay("broadcast-loop");
+}
+
+#[test]
+fn lo_reject_v4() {
+    replay_case("lo-reject", "v4.args");
+}
+
+#[test]
+fn lo_reject_v6() {
+    replay_case("lo-reject", "v6.args");
 }
 
 #[test]

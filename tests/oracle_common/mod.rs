@@ -13,6 +13,15 @@ pub const HOST: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
 pub const CLIENT6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0xc, 0, 0, 0, 0, 7);
 pub const HOST6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0xa, 0, 0, 0, 0, 10);
 
+/// A stateful host that drops INVALID first, accepts its connections' packets and SYNs to port
+/// 22 (`tests/kernel_invalid_rst.rs`, `tests/kernel_tcp_reopen.rs`).
+pub const INVALID_FIRST_SSH: &str =
+    "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+-A INPUT -m conntrack --ctstate INVALID -j DROP\n\
+-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+-A INPUT -p tcp --dport 22 --syn -j ACCEPT\n\
+COMMIT\n";
+
 pub fn host() -> Vec<IpAddr> {
     vec![IpAddr::V4(HOST)]
 }

@@ -1,6 +1,6 @@
 # UDP to :53 and TCP SYN to :80, each in two fragments whose second fragment's bytes 2-3 read as port 9999 / 25
 import sys, os, time, struct
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'labs', 'scan-odd-probes'))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'labs', 'lib'))
 from odd import *
 def frags(src, pl, parts, ident, proto):
     return [iph(src,H,proto,pl[o:o+l],ident=ident,frag=((0x2000 if mf else 0)|(o//8))) for o,l,mf in parts]

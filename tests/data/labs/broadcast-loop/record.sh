@@ -28,4 +28,4 @@ traffic() {
   nsx $HOSTNS python3 $D/bc.py host
 }
 FWARGS="--iface t0"
-source ./drv.sh
+source ../lib/drv.sh

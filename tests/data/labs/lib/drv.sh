@@ -1,6 +1,6 @@
-# driver: cwd = lab dir; define setup_topo (must set HOSTNS, CAPIF), traffic(), optional post_setup; rules in ./rules (v4), ./rules6 (optional)
+# Lab driver (cwd = the lab): define setup_topo (with HOSTNS and CAPIF set), teardown and traffic(), then source this; rules in ./rules (v4), ./rules6 (optional). It loads the rules before any traffic, records host.json, the capture, kernel.save and args, and compares fwcheck with the kernel (lib/cmp.py).
 D=$(pwd)
-LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")/../lib" && pwd)
+LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source $LIB/lib.sh; FW=${FW:-../../../../target/release/fwcheck}
 setup_topo
 sleep 1

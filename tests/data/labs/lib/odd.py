@@ -1,8 +1,11 @@
-# odd probes from tsA (a0) at tsT (10.9.0.1, 02:00:00:00:09:01), raw frames via AF_PACKET
+# odd probes from tsA (a0) at tsT (10.9.0.1, 02:00:00:00:09:01), raw frames via AF_PACKET;
+# the interface, the target's MAC and address and our address can be set in the environment
+# (IF, TM, H, ME). `python3 odd.py STEP` (all, addr, ip, frag, tcp) sends a step's probes.
 import socket, struct, time, sys, os
-sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from craft import *
-IF='a0'; TM='02:00:00:00:09:01'; H='10.9.0.1'; ME='10.9.0.2'
+E=os.environ
+IF=E.get('IF','a0'); TM=E.get('TM','02:00:00:00:09:01'); H=E.get('H','10.9.0.1'); ME=E.get('ME','10.9.0.2')
 S=socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800)); S.bind((IF,0))
 SMAC=mac(open(f'/sys/class/net/{IF}/address').read().strip())
 import subprocess, re as _re

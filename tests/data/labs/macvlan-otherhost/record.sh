@@ -23,11 +23,11 @@ traffic() {
   done
   # frames for another MAC (not the host's, not the macvlan's)
   IF=a0 TM=02:00:00:00:0d:01 nsx $A python3 -c "
-import sys; sys.path.insert(0,'$D')
-from oddlib import *
+import sys; sys.path.insert(0,'$D/../lib')
+from odd import *
 for d,h in (('02:00:00:00:0d:77','10.13.0.1'),('02:00:00:00:0d:77','10.14.0.5')):
     tx(T('10.13.0.2',h,25,53001),dmac=d,gap=0.2); tx(iph('10.13.0.2',h,1,icmp(8,0)),dmac=d,gap=0.2)
 "
 }
 FWARGS=""
-source ./drv.sh
+source ../lib/drv.sh

@@ -1,6 +1,6 @@
 # focused odd probes, one source address per case (no ICMP rate-limit interplay); 0.3 s apart
 import sys, os, time
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
 from odd import *
 G=0.3
 def case(name): print('CASE', name, time.time(), flush=True)

@@ -7,4 +7,4 @@
 cd "$(dirname "$0")"
 traffic() { for i in $(seq 11 17); do ip -n $A addr add 10.9.0.$i/24 dev a0; done; sleep 0.5; nsx $A python3 $D/focus.py; }
 SETTLE=0.5
-source ./hrun.sh
+source ../lib/hrun.sh

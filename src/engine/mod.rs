@@ -1716,7 +1716,7 @@ impl<'r> Engine<'r> {
                     let other_dev =
                         || hc.indev.name(iface, &self.env) != hc.outdev.name(iface, &self.env);
                     if let Some((end, error)) = forward_check(pkt, other_dev, &mut hc.skb) {
-                        hc.stack_error = Some(error);
+                        hc.stack_error = error;
                         return Some(end);
                     }
                     if let Some(end) = self.mtu_check(pkt, hc) {
@@ -1772,14 +1772,22 @@ impl<'r> Engine<'r> {
                 } else {
                     self.route_dev(pkt.dst).unwrap_or(Dev::Iface)
                 };
-                if !local
-                    && pkt.family == crate::packet::Family::V4
-                    && self.env.is_broadcast(pkt.dst)
-                {
-                    self.looped_broadcast(pkt, hc);
+                // `ip_mc_output` clones an IPv4 broadcast or multicast before POSTROUTING;
+                // `ip6_finish_output2` a multicast after it.
+                let looped = if local {
+                    None
+                } else {
+                    self.loops_back(pkt, hc)
+                };
+                let v4 = pkt.family == crate::packet::Family::V4;
+                if let (Some(maybe), true) = (looped, v4) {
+                    self.looped_copy(pkt, hc, maybe);
                 }
                 if let Some(end) = self.hook(Hook::Postrouting, pkt, hc, out) {
                     return Some(end);
+                }
+                if let (Some(maybe), false) = (looped, v4) {
+                    self.looped_copy(pkt, hc, maybe);
                 }
                 if local {
                     // Looped back: the packet comes in again on lo, keeping its conntrack.
@@ -1798,17 +1806,57 @@ impl<'r> Engine<'r> {
         }
     }
 
-    /// `ip_mc_output`: the host's own IPv4 broadcast (`RTCF_BROADCAST`: the limited broadcast
-    /// or a broadcast address of its subnets) is cloned before POSTROUTING; the clone crosses
-    /// POSTROUTING, then comes back in on the output device (`dev_loopback_xmit`,
-    /// `PACKET_LOOPBACK`, which packet sockets never see: no capture shows it) through
-    /// PREROUTING and INPUT, keeping the original's connection (conntrack skips a packet that
-    /// has one). It makes no outcome of its own, but bumps counters and meets stateful
-    /// matches; where it meets a doubt, the counters it bumped are in doubt. Kernel hunt: the
-    /// host's replies to a spoofed broadcast source were counted by INPUT's ESTABLISHED rule.
-    /// (A multicast's copy, looped only for a group the host joined and a socket that did
-    /// not turn `IP_MULTICAST_LOOP` off, is not made: see the README.)
-    fn looped_broadcast(&mut self, pkt: &Packet, hc: &HookCtx) {
+    /// Whether the kernel loops back a copy of the host's own packet `pkt`, leaving by
+    /// `hc.outdev` (`Some(maybe)`: `maybe` when that rests on what the capture cannot show):
+    /// * an IPv4 broadcast (`RTCF_BROADCAST`: the limited broadcast or a broadcast address of
+    ///   its subnets), always (`ip_mc_output`);
+    /// * a multicast to a group the output interface joined (`RTCF_LOCAL`, whose route's
+    ///   output is `ip_mc_output`; `ip6_finish_output2`'s `ipv6_chk_mcast_addr`), when the
+    ///   sending socket keeps `IP_MULTICAST_LOOP` / `IPV6_MULTICAST_LOOP` on — the default,
+    ///   which a capture does not show, so the copy is `maybe`; certain for IGMP (the kernel's
+    ///   reports have no socket: `sk_mc_loop(NULL)`), never for MLD and neighbour discovery
+    ///   other than router advertisements, neighbour advertisements and redirects (the
+    ///   kernel's `ndisc` and `igmp6` sockets turn the loop off; a daemon sends those three);
+    ///   `maybe` too when whether the interface joined the group is unknown.
+    ///
+    /// Kernel hunt (the `multicast-loop` lab): a group joined, loop on or off, a group not
+    /// joined, IGMPv2 reports, both families.
+    fn loops_back(&self, pkt: &Packet, hc: &HookCtx) -> Option<bool> {
+        if pkt.family == crate::packet::Family::V4 && self.env.is_broadcast(pkt.dst) {
+            return Some(false);
+        }
+        if !pkt.dst.is_multicast() {
+            return None;
+        }
+        let socket_maybe = match &pkt.l4 {
+            _ if pkt.proto == 2 && pkt.family == crate::packet::Family::V4 => false,
+            crate::packet::L4::Icmpv6(i) if matches!(i.icmp_type, 134 | 136 | 137) => true,
+            crate::packet::L4::Icmpv6(i) if matches!(i.icmp_type, 130..=137 | 143) => return None,
+            _ => true,
+        };
+        let dev = hc.outdev.name(self.env.iface_of(pkt), &self.env);
+        let noarp = matches!(pkt.link.linktype, 12 | 14 | 101 | 228 | 229);
+        match self
+            .env
+            .host
+            .joined(dev, pkt.dst, &self.env.hosts, self.opts.router, noarp)
+        {
+            crate::host::Joined::No => None,
+            crate::host::Joined::Yes => Some(socket_maybe),
+            crate::host::Joined::Unknown => Some(true),
+        }
+    }
+
+    /// The copy [`Engine::loops_back`] said the kernel makes: it crosses POSTROUTING, then comes
+    /// back in on the output device (`dev_loopback_xmit`, `PACKET_LOOPBACK`, which packet
+    /// sockets never see: no capture shows it) through PREROUTING and INPUT, keeping the
+    /// original's connection (conntrack skips a packet that has one). It makes no outcome of
+    /// its own, but bumps counters and meets stateful matches. A copy that may not exist
+    /// (`maybe`) leaves the counters it bumped at most the kernel's, and what it did to
+    /// address-keyed state in doubt; where it meets a doubt, its counters may be off either
+    /// way. Kernel hunt: the host's replies to a spoofed broadcast source were counted by
+    /// INPUT's ESTABLISHED rule.
+    fn looped_copy(&mut self, pkt: &Packet, hc: &HookCtx, maybe: bool) {
         let mut copy = Cow::Borrowed(pkt);
         let mut chc = HookCtx {
             outdev: hc.outdev,
@@ -1829,10 +1877,20 @@ impl<'r> Engine<'r> {
                 self.hook(Hook::Input, &mut copy, &mut chc, &mut o);
             }
         }
-        if chc.is_uncertain() || chc.path_doubt.is_some() {
-            let bumped = self.tally.in_packet[first..].to_vec();
-            self.counter_doubt.extend(bumped.iter().copied());
-            self.counter_over.extend(bumped);
+        let met_doubt = chc.is_uncertain() || chc.path_doubt.is_some();
+        if met_doubt || maybe {
+            let bumped = &self.tally.in_packet[first..];
+            if met_doubt {
+                self.counter_doubt.extend(bumped.iter().copied());
+            }
+            self.counter_over.extend(bumped.iter().copied());
+            if self.slot_base.meets_state_on_the_way_in(self.rs) {
+                self.ext.doubt.mark_from(pkt.src, DoubtSource::Any);
+                self.ext.doubt.mark_from(pkt.dst, DoubtSource::Any);
+                self.ext
+                    .doubt
+                    .mark_limits(hc.now, hc.now_ns, None, pkt.frame);
+            }
         }
     }
 
@@ -2354,7 +2412,10 @@ fn martian_addresses(pkt: &Packet) -> Option<TableResult> {
 }
 
 /// What `ip_forward` / `ip6_forward` do before the FORWARD hook (multicast never gets here:
-/// the input route keeps or drops it, see `Engine::route_local_in`): a TTL/hop limit of 1 or
+/// the input route keeps or drops it, see `Engine::route_local_in`): a packet that came in a
+/// link-layer broadcast or multicast frame (`skb->pkt_type != PACKET_HOST`) is dropped first,
+/// silently, whatever its TTL ("that should never happen"; `PACKET_OTHERHOST` never gets this
+/// far, `ip_rcv_core` dropped it); a TTL/hop limit of 1 or
 /// less expires (time exceeded, dropped); an IPv6 packet from a link-local source leaving by
 /// another interface than it came in on (`other_dev`, asked only then) is dropped ("This check is security
 /// critical": link-local addresses mean nothing beyond their link; back out of the same
@@ -2366,7 +2427,7 @@ fn forward_check(
     pkt: &Packet,
     other_dev: impl FnOnce() -> bool,
     skb: &mut Skb,
-) -> Option<(TableResult, crate::ext::RejectReply)> {
+) -> Option<(TableResult, Option<crate::ext::RejectReply>)> {
     use crate::ext::RejectReply;
     let drop = |why, error| {
         Some((
@@ -2378,22 +2439,38 @@ fn forward_check(
         ))
     };
     let (src, dst) = (pkt.src, pkt.dst);
+    // Kernel hunt: a router forwarded unicast IP sent to the link-layer broadcast address.
+    if matches!(
+        pkt.link.pkt_type,
+        crate::packet::PktType::Broadcast | crate::packet::PktType::Multicast
+    ) {
+        return drop(
+            if dst.is_ipv4() {
+                "not forwarded: it came in a link-layer broadcast or multicast frame (ip_forward \
+                 drops what is not PACKET_HOST, before FORWARD)"
+            } else {
+                "not forwarded: it came in a link-layer broadcast or multicast frame \
+                 (ip6_forward drops what is not PACKET_HOST, before FORWARD)"
+            },
+            None,
+        );
+    }
     if skb.ttl <= 1 {
         return if dst.is_ipv4() {
             drop(
                 "TTL expired in transit (ip_forward: time exceeded, before FORWARD)",
-                RejectReply::Icmp {
+                Some(RejectReply::Icmp {
                     icmp_type: 11,
                     code: 0,
-                },
+                }),
             )
         } else {
             drop(
                 "hop limit expired in transit (ip6_forward: time exceeded, before FORWARD)",
-                RejectReply::Icmpv6 {
+                Some(RejectReply::Icmpv6 {
                     icmp_type: 3,
                     code: 0,
-                },
+                }),
             )
         };
     }
@@ -2402,10 +2479,10 @@ fn forward_check(
             return drop(
                 "link-local source routed to another interface (ip6_forward: not forwarded \
                  beyond its link, before FORWARD)",
-                RejectReply::Icmpv6 {
+                Some(RejectReply::Icmpv6 {
                     icmp_type: 1,
                     code: 2,
-                },
+                }),
             );
         }
     }
@@ -2464,6 +2541,18 @@ impl SlotLayout {
     /// Whether some rule has a stateful match (its state may remember a packet).
     pub(crate) fn has_stateful(&self) -> bool {
         !self.0.loads.is_empty()
+    }
+
+    /// Whether a stateful match sits where a packet coming back in may meet it: in a user
+    /// chain or a built-in chain other than OUTPUT's and FORWARD's (what a looped copy
+    /// crosses: POSTROUTING, PREROUTING, INPUT).
+    pub(crate) fn meets_state_on_the_way_in(&self, rs: &Ruleset) -> bool {
+        self.0.loads.iter().any(|&(t, c, _)| {
+            !matches!(
+                rs.tables[t].chains[c].hook,
+                Some(Hook::Output | Hook::Forward)
+            )
+        })
     }
 
     /// The layout of a copy of the ruleset whose chain `ci` of table `ti` was edited (rules

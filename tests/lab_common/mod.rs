@@ -228,6 +228,8 @@ pub fn kernel_counters(save: &str) -> Vec<(Key, Counter)> {
 /// the summary.
 pub struct FwRun {
     pub counters: Counters,
+    /// The counters fwcheck marks `at_most` (they may be above the kernel's).
+    pub at_most: std::collections::BTreeSet<Key>,
     pub packets: Vec<Value>,
     pub summary: Value,
 }
@@ -249,6 +251,7 @@ pub fn fwcheck_json<S: AsRef<OsStr>>(args: &[S]) -> FwRun {
         .args(["--format", "json", "--fail-on", "never"]));
     let mut run = FwRun {
         counters: Counters::new(),
+        at_most: Default::default(),
         packets: Vec::new(),
         summary: Value::Null,
     };
@@ -266,8 +269,11 @@ pub fn fwcheck_json<S: AsRef<OsStr>>(args: &[S]) -> FwRun {
                     bytes: v["bytes"].as_u64().expect("bytes"),
                 };
                 let table = v["table"].as_str().unwrap_or_default();
-                run.counters
-                    .insert(key(table, v["chain"].as_str().unwrap(), slot), c);
+                let k = key(table, v["chain"].as_str().unwrap(), slot);
+                if v["at_most"] == true {
+                    run.at_most.insert(k.clone());
+                }
+                run.counters.insert(k, c);
             }
             Some("packet") => run.packets.push(v),
             Some("summary") => run.summary = v,

@@ -86,6 +86,12 @@ pub(crate) fn skb_pkt_type(cx: &EvalCtx<'_>) -> u8 {
         };
     }
     match link.pkt_type {
+        // The host's own frame met on the way in: the copy of a broadcast or multicast the
+        // kernel loops back (`PACKET_LOOPBACK`, which `pkttype_mt` calls multicast for a
+        // multicast destination, broadcast otherwise), or a packet to itself, which lo
+        // receives as `PACKET_HOST`.
+        PktType::Outgoing if cx.pkt.dst.is_multicast() => MULTICAST,
+        PktType::Outgoing if is_broadcast(cx, cx.pkt.dst) => BROADCAST,
         PktType::Host | PktType::Outgoing => HOST,
         PktType::Broadcast => BROADCAST,
         PktType::Multicast => MULTICAST,

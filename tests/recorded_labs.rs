@@ -116,7 +116,15 @@
 //! * `lo-reject` (`v4.args`, `v6.args`): 127.0.0.1 and ::1 as source and destination on t0
 //!   (dropped, after PREROUTING for IPv4, before it for IPv6), and REJECT (tcp-reset, port
 //!   unreachable, icmp6) for packets to broadcast and multicast addresses and in link-layer
-//!   broadcast and multicast frames: no reply.
+//!   broadcast and multicast frames: no reply;
+//! * `raw-ct-template` (`v4.args`, `v6.args`): after `-j CT --zone 3` or a plain `-j CT`, the
+//!   raw table's later rules see the template as the packet's connection (NEW, original
+//!   direction, CONFIRMED; `connmark` reads, and `CONNMARK` sets, the mark of the rule's one
+//!   template, shared by every packet it is attached to): `-m state --state INVALID -j DROP`
+//!   there drops nothing;
+//! * `lo-template-invalid`: a reply over lo that its OUTPUT template made INVALID comes back
+//!   with nothing attached (`nf_conntrack_in` detached the template), so raw PREROUTING's
+//!   `CT --notrack` makes it UNTRACKED.
 //!
 //! `multicast-loop` (`v4.args`, `v6.args`) is checked with bounds: the host's own multicast
 //! to groups it joined comes back through POSTROUTING, PREROUTING and INPUT (`ip_mc_output`,
@@ -370,6 +378,21 @@ fn multicast_loop_v4() {
 #[test]
 fn multicast_loop_v6() {
     replay_case_at_most("multicast-loop", "v6.args");
+}
+
+#[test]
+fn raw_ct_template_v4() {
+    replay_case("raw-ct-template", "v4.args");
+}
+
+#[test]
+fn raw_ct_template_v6() {
+    replay_case("raw-ct-template", "v6.args");
+}
+
+#[test]
+fn lo_template_invalid() {
+    replay("lo-template-invalid");
 }
 
 #[test]

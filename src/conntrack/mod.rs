@@ -86,6 +86,8 @@ pub mod status {
     pub(crate) const DST_NAT: u32 = 1 << 5;
     pub(crate) const SRC_NAT_DONE: u32 = 1 << 7;
     pub(crate) const DST_NAT_DONE: u32 = 1 << 8;
+    /// `IPS_TEMPLATE`: a `CT` target's template.
+    pub(crate) const TEMPLATE: u32 = 1 << 11;
 }
 
 /// A conntrack tuple. For ICMP, `sport` holds the echo id and `dport` holds `type << 8 | code`

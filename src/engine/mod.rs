@@ -2143,6 +2143,10 @@ impl<'r> Engine<'r> {
             pkt.frame,
         );
         hc.skb.ct = r.attach;
+        // `nf_conntrack_in` detaches a template first: a packet it leaves with no connection
+        // (INVALID) carries nothing, and meets a `CT` rule again when it loops back in (kernel
+        // hunt: `CT --notrack` on lo after an INVALID reply in another zone).
+        hc.skb.ct_template = None;
         hc.skb.checksum_doubt = r.maybe_invalid;
         let (doubt, related) = (self.conntrack.take_doubt(), self.conntrack.take_related());
         if r.new.is_some() {

@@ -351,8 +351,12 @@ pub struct Skb {
     pub priority: u32,
     /// Set by the TRACE target.
     pub trace: bool,
-    /// A `CT` template is attached (`skb->_nfct` holds it): later CT rules do nothing.
-    pub(crate) ct_template: bool,
+    /// A `CT` template is attached (`skb->_nfct` holds it, `IP_CT_NEW`), the one of the rule
+    /// whose target slot this is: later CT rules do nothing, and the raw table's later rules
+    /// see it as the packet's connection — NEW, in the original direction, `CONFIRMED`
+    /// (`nf_ct_tmpl_alloc`), its tuple zero, its mark the rule's (kernel hunt: `--ctstate
+    /// INVALID` after `CT --zone` never matches). Conntrack detaches it (`nf_conntrack_in`).
+    pub(crate) ct_template: Option<usize>,
     /// Conntrack zone requested by `CT --zone` in the raw table (0 = default zone).
     pub zone: u16,
     /// `--zone-orig` / `--zone-reply`: the only direction the zone applies to (`None`: both).
@@ -469,6 +473,12 @@ pub struct ExtState {
     /// ESP in UDP/4500): a later packet from one of them may have been decapsulated there
     /// (`-m policy --dir in`, `policy::ipsec_carrier`).
     pub(crate) ipsec_ifaces: Vec<String>,
+    /// The `ct->mark` of each `CT` rule's template, by the rule's target slot: one template
+    /// per rule, made when the rule is loaded (`xt_ct_tg_check`) and shared by every packet it
+    /// is attached to, so a `CONNMARK` on one packet's template is what the next one's
+    /// `connmark` reads; the connection conntrack makes does not inherit it
+    /// (`init_conntrack`). Absent: 0.
+    pub(crate) template_marks: HashMap<usize, u32>,
 }
 
 /// Most addresses [`Doubt`] names one by one; beyond, every address is in doubt.
@@ -666,6 +676,7 @@ impl Clone for ExtState {
                 .collect(),
             doubt: self.doubt.clone(),
             ipsec_ifaces: self.ipsec_ifaces.clone(),
+            template_marks: self.template_marks.clone(),
         }
     }
 }
@@ -743,6 +754,17 @@ impl EvalCtx<'_> {
             Attach::Ct { id, .. } => self.conntrack.get_mut(id),
             _ => None,
         }
+    }
+    /// Whether a `CT` template is what the packet carries (see [`Skb::ct_template`]).
+    pub(crate) fn ct_template(&self) -> bool {
+        self.skb.ct_template.is_some() && self.skb.ct == Attach::None
+    }
+    /// The mark of the template the packet carries (see [`ExtState::template_marks`]).
+    pub(crate) fn template_mark(&self) -> u32 {
+        self.skb
+            .ct_template
+            .and_then(|s| self.ext.template_marks.get(&s).copied())
+            .unwrap_or(0)
     }
     /// Direction of the packet in its connection.
     pub(crate) fn ct_dir(&self) -> Option<CtDir> {

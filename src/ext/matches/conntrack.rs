@@ -194,6 +194,14 @@ struct View {
     status: u32,
 }
 
+/// The unspecified address of `a`'s family.
+fn unspecified(a: std::net::IpAddr) -> std::net::IpAddr {
+    match a {
+        std::net::IpAddr::V4(_) => std::net::Ipv4Addr::UNSPECIFIED.into(),
+        std::net::IpAddr::V6(_) => std::net::Ipv6Addr::UNSPECIFIED.into(),
+    }
+}
+
 /// The tuple of no connection (read only when `tracked`).
 const NO_TUPLE: crate::conntrack::Tuple = crate::conntrack::Tuple {
     src: std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
@@ -206,6 +214,20 @@ const NO_TUPLE: crate::conntrack::Tuple = crate::conntrack::Tuple {
 
 impl View {
     fn of(cx: &EvalCtx<'_>) -> View {
+        if cx.ct_template() {
+            let zero = crate::conntrack::Tuple {
+                src: unspecified(cx.pkt.dst),
+                dst: unspecified(cx.pkt.dst),
+                ..NO_TUPLE
+            };
+            return View {
+                statebit: crate::conntrack::state::NEW,
+                tracked: true,
+                dir: Some(CtDir::Original),
+                tuple: [zero; 2],
+                status: status::CONFIRMED | status::TEMPLATE,
+            };
+        }
         let e = cx.ct();
         View {
             statebit: cx.skb.ct.state_bit(),
@@ -390,6 +412,10 @@ impl Conntrack {
         if has(flag::EXPIRES) {
             let id = match cx.skb.ct {
                 crate::conntrack::Attach::Ct { id, .. } => id,
+                // A template's timeout is 0: `nf_ct_expires` reads 0.
+                _ if cx.ct_template() => {
+                    return MatchResult::from_bool((self.expires.0 == 0) != inv(flag::EXPIRES))
+                }
                 _ => return MatchResult::No,
             };
             // `nf_ct_expires`: `max((s32)(ct->timeout - nfct_time_stamp), 0)`. A connection
@@ -655,7 +681,11 @@ impl Match for Conntrack {
                 .map(|(_, n)| *n)
                 .collect::<Vec<_>>()
         };
-        let mut bit = cx.skb.ct.state_bit();
+        let mut bit = if cx.ct_template() {
+            state::NEW
+        } else {
+            cx.skb.ct.state_bit()
+        };
         if let Some(e) = cx.ct() {
             bit |= state::nat(e.status);
         }

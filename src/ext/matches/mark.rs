@@ -88,6 +88,7 @@ impl Match for Mark {
         let what = if self.conn { "connmark" } else { "mark" };
         let mark = if self.conn {
             match cx.ct() {
+                None if cx.ct_template() => cx.template_mark(),
                 None => return Some("no connection: connmark fails".into()),
                 Some(ct) => ct.mark,
             }
@@ -107,6 +108,7 @@ impl Match for Mark {
     fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
         let mark = if self.conn {
             match cx.ct() {
+                None if cx.ct_template() => cx.template_mark(),
                 None => return MatchResult::No,
                 Some(ct) => ct.mark,
             }

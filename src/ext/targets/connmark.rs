@@ -208,6 +208,12 @@ impl Target for Connmark {
     }
     fn apply(&self, cx: &mut EvalCtx<'_>) -> TargetVerdict {
         let skb_mark = cx.skb.mark;
+        if let (true, Some(slot)) = (cx.ct_template(), cx.skb.ct_template) {
+            let (nf, c) = self.compute(skb_mark, cx.template_mark());
+            cx.ext.template_marks.insert(slot, c);
+            cx.skb.mark = nf;
+            return TargetVerdict::Continue;
+        }
         let Some(ct) = cx.ct_mut() else {
             return TargetVerdict::Continue;
         };

@@ -124,7 +124,7 @@ fn save_events(out: &mut String, opt: &str, table: &[&str], mask: u16) {
 /// `skb->_nfct != 0`: the packet already carries conntrack state (an earlier CT template is
 /// recognised by its zone or helper only).
 pub(crate) fn nfct_set(cx: &EvalCtx<'_>) -> bool {
-    cx.skb.ct != Attach::None || cx.skb.ct_template
+    cx.skb.ct != Attach::None || cx.skb.ct_template.is_some()
 }
 
 impl Target for Ct {
@@ -280,7 +280,7 @@ impl Target for Ct {
             cx.skb.ct = Attach::Untracked;
             return TargetVerdict::Continue;
         }
-        cx.skb.ct_template = true;
+        cx.skb.ct_template = Some(cx.slot);
         cx.skb.zone = if self.zone_mark {
             cx.skb.mark as u16
         } else {

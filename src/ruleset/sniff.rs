@@ -93,6 +93,14 @@ const ADDRESS_OPTIONS: &[&str] = &[
     "--to",
     "--src-range",
     "--dst-range",
+    "--ctorigsrc",
+    "--ctorigdst",
+    "--ctreplsrc",
+    "--ctrepldst",
+    "--gateway",
+    "--on-ip",
+    "--tunnel-src",
+    "--tunnel-dst",
 ];
 
 fn address_family(value: &str) -> Option<Family> {
@@ -115,8 +123,8 @@ fn address_family(value: &str) -> Option<Family> {
     }
 }
 
-/// Scans `text` for words only one family's rules contain: addresses of `-s`/`-d` and NAT
-/// targets, `-p icmp` / `-p icmpv6`, `--icmp-type` / `--icmpv6-type`, `-m icmp6`, and the
+/// Scans `text` for words only one family's rules contain: addresses of `-s`/`-d`, NAT
+/// targets and the other address options (`conntrack --ctorigsrc`…, `TEE --gateway`, …), `-p icmp` / `-p icmpv6`, `--icmp-type` / `--icmpv6-type`, `-m icmp6`, and the
 /// command names `iptables` / `ip6tables` of a script. Linear in the text.
 pub fn family_evidence(text: &str) -> FamilyEvidence {
     let mut ev = FamilyEvidence::default();
@@ -265,6 +273,11 @@ mod tests {
         assert_eq!(family_evidence(nat).family(), Some(Family::V6));
         let nat4 = "-A PREROUTING -p tcp -j DNAT --to-destination 192.0.2.2:80\n";
         assert_eq!(family_evidence(nat4).family(), Some(Family::V4));
+        // Kernel hunt: a file whose only address is a conntrack option's was read as IPv4.
+        let ct6 = "*raw\n-A PREROUTING -m conntrack --ctorigsrc ::/128\nCOMMIT\n";
+        assert_eq!(family_evidence(ct6).family(), Some(Family::V6));
+        let tee6 = "*mangle\n-A PREROUTING -j TEE --gateway 2001:db8::99\nCOMMIT\n";
+        assert_eq!(family_evidence(tee6).family(), Some(Family::V6));
         let neutral =
             "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp --dport 22 -j ACCEPT\nCOMMIT\n";
         assert_eq!(family_evidence(neutral), FamilyEvidence::default());

@@ -491,6 +491,11 @@ impl HostConfig {
         if r.dev.is_none() && !drop_route {
             return Err(format!("`{s}`: expected `dev NAME`"));
         }
+        // `ip -6 route` prints the kernel's placeholder `dev lo` on such routes (kernel hunt:
+        // they were taken for routes out of lo, and their packets forwarded).
+        if drop_route {
+            r.dev = None;
+        }
         if r.via.is_some_and(|g| g.is_ipv4() != r.dest.is_ipv4()) {
             return Err(format!(
                 "`{s}`: gateway and destination of different families"

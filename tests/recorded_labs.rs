@@ -117,6 +117,19 @@
 //!   (dropped, after PREROUTING for IPv4, before it for IPv6), and REJECT (tcp-reset, port
 //!   unreachable, icmp6) for packets to broadcast and multicast addresses and in link-layer
 //!   broadcast and multicast frames: no reply;
+//! * `router-l2bcast-forward` (`v4.args`, `v6.args`): unicast IP for a host behind a router,
+//!   sent to the link-layer broadcast or a multicast MAC (with TTL 1 too, and DNATed there):
+//!   `ip_forward`/`ip6_forward` drop it before FORWARD, silently, and its connection is never
+//!   confirmed;
+//! * `router-wan-capture-only` (`v4.args`/`v6.args`: a classic pcap with `--iface wan0`;
+//!   `v4named.args`/`v6named.args`: the pcapng naming wan0): a router captured on its uplink
+//!   alone. Frames for its LAN interface's MAC arriving there are `PACKET_OTHERHOST` (the
+//!   device `--iface` names too), and the answers it forwards out of it — the frame's source
+//!   its own MAC — came in on the LAN (they are not frames for another host);
+//! * `ipv6-unspecified-source-forward`: IPv6 packets from `::` routed to another interface are
+//!   dropped before FORWARD, silently (`ip6_forward`, beside the link-local source test);
+//! * `ipv6-drop-routes`: IPv6 blackhole, unreachable and prohibit routes, which `ip -6 -j
+//!   route` prints with the placeholder `dev lo`, forward nothing;
 //! * `raw-ct-template` (`v4.args`, `v6.args`): after `-j CT --zone 3` or a plain `-j CT`, the
 //!   raw table's later rules see the template as the packet's connection (NEW, original
 //!   direction, CONFIRMED; `connmark` reads, and `CONNMARK` sets, the mark of the rule's one
@@ -378,6 +391,33 @@ fn multicast_loop_v4() {
 #[test]
 fn multicast_loop_v6() {
     replay_case_at_most("multicast-loop", "v6.args");
+}
+
+#[test]
+fn router_l2bcast_forward_v4() {
+    replay_case("router-l2bcast-forward", "v4.args");
+}
+
+#[test]
+fn router_l2bcast_forward_v6() {
+    replay_case("router-l2bcast-forward", "v6.args");
+}
+
+#[test]
+fn router_wan_capture_only() {
+    for case in ["v4.args", "v6.args", "v4named.args", "v6named.args"] {
+        replay_case("router-wan-capture-only", case);
+    }
+}
+
+#[test]
+fn ipv6_unspecified_source_forward() {
+    replay("ipv6-unspecified-source-forward");
+}
+
+#[test]
+fn ipv6_drop_routes() {
+    replay("ipv6-drop-routes");
 }
 
 #[test]

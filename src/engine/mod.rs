@@ -1021,9 +1021,6 @@ impl<'r> Engine<'r> {
         None
     }
 
-    /// A packet received with one of the host's own addresses as source, after PREROUTING:
-    /// IPv4's input route refuses it (`fib_validate_source`: a local source is martian unless
-    /// `accept_local`); what IPv6 does with it is not modelled, so its verdict is uncertain.
     /// The device a received packet came in on: lo only where the capture says so (a packet
     /// from outside to 127.0.0.0/8 on another interface is a martian destination, kernel
     /// hunt: frames to 127.0.0.1 crafted on the wire were taken as lo's, and `-i lo`
@@ -1036,6 +1033,25 @@ impl<'r> Engine<'r> {
         }
     }
 
+    /// The capture shows a forwarded packet leaving, not arriving: the host sent the frame (a
+    /// Linux cooked header's "outgoing", or an Ethernet source that is one of the host's own
+    /// link addresses), and the copy that came in — on another device, or the same — is not
+    /// in the capture (a capture of one interface). Kernel hunt: a router captured on its
+    /// uplink alone; the answers it forwarded there were taken for frames received on the
+    /// uplink.
+    fn leaving_copy(&self, pkt: &Packet) -> bool {
+        if let Some(t) = cooked_type(&pkt.link) {
+            return t == Some(crate::packet::PktType::Outgoing);
+        }
+        pkt.link
+            .src_mac
+            .is_some_and(|m| self.env.host.macs.contains(&m))
+            && !self.looped_back(pkt)
+    }
+
+    /// A packet received with one of the host's own addresses as source, after PREROUTING:
+    /// IPv4's input route refuses it (`fib_validate_source`: a local source is martian unless
+    /// `accept_local`); what IPv6 does with it is not modelled, so its verdict is uncertain.
     fn martian_local_source(&self, pkt: &Packet, hc: &mut HookCtx) -> Option<TableResult> {
         if hc.indev == Dev::Lo {
             return None;
@@ -1384,11 +1400,20 @@ impl<'r> Engine<'r> {
                 // An Ethernet frame for another host's link address (the capture's own
                 // `pkt_type` says so in a Linux cooked capture): kernel hunt, a promiscuous
                 // capture's frames for another MAC were judged, their replies invented.
+                // (Not a frame the host sent itself: kernel hunt, a router's outgoing copies of
+                // forwarded packets, captured on their way out, were taken for such frames.)
+                // The device is known when the capture names it or `--iface` does.
                 _ if stacked
                     && pkt.link.pkt_type == crate::packet::PktType::Host
                     && cooked_type(&pkt.link).is_none()
+                    && !pkt
+                        .link
+                        .src_mac
+                        .is_some_and(|m| self.env.host.macs.contains(&m))
                     && pkt.link.dst_mac.is_some_and(|m| {
-                        let named = pkt.link.ifname.is_some() || pkt.link.ifindex.is_some();
+                        let named = !self.env.iface_from_capture
+                            || pkt.link.ifname.is_some()
+                            || pkt.link.ifindex.is_some();
                         let dev = named.then(|| self.env.captured_on(pkt));
                         self.env.host.other_host(dev, m)
                     }) =>
@@ -1662,6 +1687,14 @@ impl<'r> Engine<'r> {
         match direction {
             Direction::In | Direction::Forward => {
                 hc.indev = self.input_dev(pkt);
+                // Captured leaving: it came in by the route back to its source, its TTL one
+                // more than the capture shows (`ip_forward` decremented it).
+                if direction == Direction::Forward && self.leaving_copy(pkt) {
+                    if let Ok(d) = self.route_dev(pkt.src) {
+                        hc.indev = d;
+                    }
+                    hc.skb.ttl = pkt.ttl.saturating_add(1);
+                }
                 if let Some(end) = self.hook(Hook::Prerouting, pkt, hc, out) {
                     return Some(end);
                 }
@@ -2423,7 +2456,7 @@ fn martian_addresses(pkt: &Packet) -> Option<TableResult> {
 /// less expires (time exceeded, dropped); an IPv6 packet from a link-local source leaving by
 /// another interface than it came in on (`other_dev`, asked only then) is dropped ("This check is security
 /// critical": link-local addresses mean nothing beyond their link; back out of the same
-/// interface it is forwarded, with a redirect). Each drop comes with the ICMP error the stack
+/// interface it is forwarded, with a redirect), and so, silently, is one from `::`. Each drop comes with the ICMP error the stack
 /// sends (time exceeded; IPv6 destination unreachable "beyond scope"); otherwise the TTL is
 /// decremented — FORWARD
 /// and POSTROUTING see the decremented value.
@@ -2479,15 +2512,25 @@ fn forward_check(
         };
     }
     if let std::net::IpAddr::V6(s) = src {
-        if s.is_unicast_link_local() && other_dev() {
-            return drop(
-                "link-local source routed to another interface (ip6_forward: not forwarded \
-                 beyond its link, before FORWARD)",
-                Some(RejectReply::Icmpv6 {
-                    icmp_type: 1,
-                    code: 2,
-                }),
-            );
+        // "This check is security critical": the unspecified source too, silently (kernel
+        // hunt: packets from :: were forwarded).
+        if (s.is_unspecified() || s.is_unicast_link_local()) && other_dev() {
+            return if s.is_unspecified() {
+                drop(
+                    "unspecified source (::) routed to another interface (ip6_forward: not \
+                     forwarded, before FORWARD)",
+                    None,
+                )
+            } else {
+                drop(
+                    "link-local source routed to another interface (ip6_forward: not \
+                     forwarded beyond its link, before FORWARD)",
+                    Some(RejectReply::Icmpv6 {
+                        icmp_type: 1,
+                        code: 2,
+                    }),
+                )
+            };
         }
     }
     skb.decrease_ttl(pkt);

@@ -102,6 +102,12 @@ impl Match for Mac {
     }
     fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
         match cx.pkt.link.src_mac {
+            // A forwarded packet captured leaving (`Engine::leaving_copy`): the frame shows the
+            // host's own address, not the one it came in with.
+            Some(m) if cx.env.host.macs.contains(&m) => MatchResult::Unknown(
+                "the capture shows the frame leaving the host: the link-layer source it came \
+                 in with is not in the capture",
+            ),
             Some(m) => MatchResult::from_bool((m == self.addr) != self.invert),
             None => MatchResult::Unknown("the capture has no link-layer source address"),
         }

@@ -130,6 +130,10 @@
 //!   dropped before FORWARD, silently (`ip6_forward`, beside the link-local source test);
 //! * `ipv6-drop-routes`: IPv6 blackhole, unreachable and prohibit routes, which `ip -6 -j
 //!   route` prints with the placeholder `dev lo`, forward nothing;
+//! * `router-transparent-redirect` (`v4.args`, `v6.args`): a router REDIRECTs TCP and DNATs
+//!   UDP for an address behind it to its own sockets (a transparent proxy, a DNS hijack): the
+//!   connection's later packets are the router's (INPUT), and its answers, captured leaving
+//!   with the address the client asked for, went through OUTPUT — FORWARD never sees either;
 //! * `raw-ct-template` (`v4.args`, `v6.args`): after `-j CT --zone 3` or a plain `-j CT`, the
 //!   raw table's later rules see the template as the packet's connection (NEW, original
 //!   direction, CONFIRMED; `connmark` reads, and `CONNMARK` sets, the mark of the rule's one
@@ -418,6 +422,12 @@ fn ipv6_unspecified_source_forward() {
 #[test]
 fn ipv6_drop_routes() {
     replay("ipv6-drop-routes");
+}
+
+#[test]
+fn router_transparent_redirect() {
+    replay_case("router-transparent-redirect", "v4.args");
+    replay_case("router-transparent-redirect", "v6.args");
 }
 
 #[test]

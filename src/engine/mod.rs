@@ -1325,10 +1325,17 @@ impl<'r> Engine<'r> {
             // The host's own packet as a capture on the host shows it, after a NATed
             // connection's translation (a locally DNATed or REDIRECTed connection's replies
             // leave with the port the client asked for): run it as its socket sent it.
-            if direction == Direction::Out && self.conntrack.translated() {
+            // On a router such a reply leaves with the address the client asked for, not one
+            // of the host's (kernel hunt: a transparent proxy's answers were taken for
+            // forwarded packets, and the connection for INVALID).
+            if matches!(direction, Direction::Out | Direction::Forward)
+                && self.conntrack.translated()
+            {
                 if let Some(sent) = nat::as_sent(&mut self.conntrack, pkt, now) {
-                    self.behind = behind;
-                    return self.process_with_skb(&sent, clock, stage, skb);
+                    if direction == Direction::Out || self.is_local(sent.src) {
+                        self.behind = behind;
+                        return self.process_with_skb(&sent, clock, stage, skb);
+                    }
                 }
             }
         }

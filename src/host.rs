@@ -33,6 +33,8 @@ pub struct Route {
     pub via: Option<IpAddr>,
     pub dev: Option<String>,
     pub(crate) metric: u32,
+    /// A `local` route: the prefix is the host's (see [`HostConfig::local_routes`]).
+    pub(crate) local: bool,
 }
 
 /// Interfaces and routes of the host. Empty: the single-interface model.
@@ -40,6 +42,10 @@ pub struct Route {
 pub struct HostConfig {
     pub addrs: Vec<IfAddr>,
     pub routes: Vec<Route>,
+    /// Prefixes a `local` route of the main table makes the host's (`ip route add local
+    /// 192.0.2.0/24 dev lo`, "AnyIP"): `fib_lookup` says RTN_LOCAL, so packets to them are
+    /// delivered here, and `addrtype` calls them LOCAL on the route's device.
+    pub(crate) local_routes: Vec<(IpAddr, u8, String)>,
     /// Every interface named by an address or a route, in order of first mention.
     pub names: Vec<String>,
     /// Reverse-path filtering (IPv4 only; it needs the addresses and routes to matter).
@@ -285,7 +291,7 @@ fn valid_name(n: &str) -> bool {
 impl HostConfig {
     /// No interfaces and no routes: the single-interface model (groups do not count).
     pub fn is_empty(&self) -> bool {
-        self.addrs.is_empty() && self.routes.is_empty()
+        self.addrs.is_empty() && self.routes.is_empty() && self.local_routes.is_empty()
     }
 
     /// `[NAME=]GROUP`, e.g. `eth0=224.0.0.251` or `ff02::fb` (every interface), or `none`:
@@ -401,6 +407,13 @@ impl HostConfig {
     }
 
     pub fn add_route(&mut self, r: Route) {
+        if r.local {
+            let e = (r.dest, r.len, r.dev.clone().unwrap_or_else(|| "lo".into()));
+            if !self.local_routes.contains(&e) {
+                self.local_routes.push(e);
+            }
+            return;
+        }
         if let Some(d) = &r.dev {
             self.name(&d.clone());
         }
@@ -430,13 +443,20 @@ impl HostConfig {
     }
 
     /// `DEST/LEN [via GW] dev NAME` or `default [via GW] dev NAME` (what `ip route` prints),
-    /// or `blackhole|unreachable|prohibit DEST/LEN`.
+    /// or `blackhole|unreachable|prohibit|throw DEST/LEN` (a `throw` route of the main table
+    /// ends the lookup there: no route, as policy rules fwcheck does not know leave it), or
+    /// `local DEST/LEN dev NAME` (see [`HostConfig::local_routes`], through
+    /// [`HostConfig::add_route`]).
     pub fn parse_route(s: &str) -> Result<Route, String> {
         let mut w = s.split_whitespace().peekable();
         let mut drop_route = false;
+        let mut local = false;
         if let Some(&k) = w.peek() {
-            if matches!(k, "blackhole" | "unreachable" | "prohibit") {
+            if matches!(k, "blackhole" | "unreachable" | "prohibit" | "throw") {
                 drop_route = true;
+                w.next();
+            } else if k == "local" {
+                local = true;
                 w.next();
             }
         }
@@ -457,6 +477,7 @@ impl HostConfig {
             via: None,
             dev: None,
             metric: 0,
+            local,
         };
         while let Some(k) = w.next() {
             let Some(v) = w.next() else {
@@ -675,7 +696,9 @@ impl HostConfig {
                 return Err(format!("route entry {}: expected a \"dst\"", i + 1));
             };
             let mut line = String::new();
-            if let Some(t @ ("blackhole" | "unreachable" | "prohibit")) = s("type") {
+            if let Some(t @ ("blackhole" | "unreachable" | "prohibit" | "throw" | "local")) =
+                s("type")
+            {
                 line.push_str(t);
                 line.push(' ');
             } else if s("type").is_some_and(|t| t != "unicast") {
@@ -699,6 +722,15 @@ impl HostConfig {
             self.add_route(r);
         }
         Ok(())
+    }
+
+    /// The device of the `local` route `a` falls in, if any (see [`HostConfig::local_routes`]).
+    pub(crate) fn local_route(&self, a: IpAddr) -> Option<&str> {
+        self.local_routes
+            .iter()
+            .filter(|(n, l, _)| contains(*n, *l, a))
+            .max_by_key(|(_, l, _)| *l)
+            .map(|(_, _, d)| d.as_str())
     }
 
     /// The output interface for `dst` (`fib_lookup`): longest prefix of the routes and of the

@@ -134,6 +134,9 @@
 //!   UDP for an address behind it to its own sockets (a transparent proxy, a DNS hijack): the
 //!   connection's later packets are the router's (INPUT), and its answers, captured leaving
 //!   with the address the client asked for, went through OUTPUT — FORWARD never sees either;
+//! * `router-throw-local-routes` (`v4.args`, `v6.args`): a main-table `throw` route is no
+//!   route (PREROUTING only, the default route unused), a `local` route (AnyIP) makes its
+//!   prefix the router's (INPUT, REJECT answering from it);
 //! * `raw-ct-template` (`v4.args`, `v6.args`): after `-j CT --zone 3` or a plain `-j CT`, the
 //!   raw table's later rules see the template as the packet's connection (NEW, original
 //!   direction, CONFIRMED; `connmark` reads, and `CONNMARK` sets, the mark of the rule's one
@@ -428,6 +431,12 @@ fn ipv6_drop_routes() {
 fn router_transparent_redirect() {
     replay_case("router-transparent-redirect", "v4.args");
     replay_case("router-transparent-redirect", "v6.args");
+}
+
+#[test]
+fn router_throw_local_routes() {
+    replay_case("router-throw-local-routes", "v4.args");
+    replay_case("router-throw-local-routes", "v6.args");
 }
 
 #[test]

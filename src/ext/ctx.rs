@@ -224,7 +224,9 @@ impl SimEnv {
 
     /// An address of this host (including loopback), i.e. `RTN_LOCAL`.
     pub(crate) fn is_local(&self, a: IpAddr) -> bool {
-        a.is_loopback() || self.hosts.contains(&a)
+        a.is_loopback()
+            || self.hosts.contains(&a)
+            || (!self.host.local_routes.is_empty() && self.host.local_route(a).is_some())
     }
 
     /// The name of the interface `pkt` came in on (inbound, forwarded) or goes out on

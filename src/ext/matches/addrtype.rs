@@ -161,6 +161,9 @@ fn type4(cx: &EvalCtx<'_>, a: std::net::Ipv4Addr, dev: Option<&str>) -> u16 {
             UNICAST
         };
     }
+    if let Some(d) = host.local_route(ip) {
+        return if on(d) { LOCAL } else { UNICAST };
+    }
     if a.is_loopback() {
         return if on("lo") { LOCAL } else { UNICAST };
     }

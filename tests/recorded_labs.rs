@@ -137,6 +137,13 @@
 //! * `router-throw-local-routes` (`v4.args`, `v6.args`): a main-table `throw` route is no
 //!   route (PREROUTING only, the default route unused), a `local` route (AnyIP) makes its
 //!   prefix the router's (INPUT, REJECT answering from it);
+//! * `ipv6-other-iface-linklocal`: a router's packets for its LAN interface's link-local
+//!   address arriving on the WAN are not its own (`ip6_route_input` looks link-local
+//!   destinations up on the input device): forwarded back out, with a redirect, and REJECT's
+//!   ICMPv6 error from the route's address, not that link-local one;
+//! * `ipv6-anycast-reject-source`: REJECT's replies to packets for a router's subnet-router
+//!   anycast address leave from that address (`icmp6_send`: `ipv6_chk_acast_addr_src`) and
+//!   are recognised as REJECT's;
 //! * `raw-ct-template` (`v4.args`, `v6.args`): after `-j CT --zone 3` or a plain `-j CT`, the
 //!   raw table's later rules see the template as the packet's connection (NEW, original
 //!   direction, CONFIRMED; `connmark` reads, and `CONNMARK` sets, the mark of the rule's one
@@ -437,6 +444,16 @@ fn router_transparent_redirect() {
 fn router_throw_local_routes() {
     replay_case("router-throw-local-routes", "v4.args");
     replay_case("router-throw-local-routes", "v6.args");
+}
+
+#[test]
+fn ipv6_other_iface_linklocal() {
+    replay("ipv6-other-iface-linklocal");
+}
+
+#[test]
+fn ipv6_anycast_reject_source() {
+    replay("ipv6-anycast-reject-source");
 }
 
 #[test]

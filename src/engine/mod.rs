@@ -687,6 +687,28 @@ impl<'r> Engine<'r> {
         self.is_local(a) || (self.opts.router && self.env.is_subnet_router_anycast(a))
     }
 
+    /// [`Engine::delivered_to`] for a packet received on its capture's device: an IPv6
+    /// link-local destination is looked up on that device only (`ip6_route_input`:
+    /// `rt6_need_strict`), so another interface's link-local address is not the host's there
+    /// — the packet is routed on the link it came from (kernel hunt: a router delivered to
+    /// INPUT what the kernel forwarded back out, with a redirect). Where the configuration
+    /// does not say which device holds the address, it is the host's.
+    fn received_for_host(&self, pkt: &Packet) -> bool {
+        if !self.delivered_to(pkt.dst) {
+            return false;
+        }
+        let IpAddr::V6(d) = pkt.dst else {
+            return true;
+        };
+        if !d.is_unicast_link_local() {
+            return true;
+        }
+        let dev = self.env.iface_of(pkt);
+        let mut held = self.env.host.addrs.iter().filter(|a| a.addr == pkt.dst);
+        let first = held.next();
+        first.is_none() || first.into_iter().chain(held).any(|a| a.dev == dev)
+    }
+
     /// The output interface of a packet to `dst` that is not local: the capture's interface
     /// without a host configuration; with one, the route's (`Err`: no route, dropped by
     /// `ip_route_input` with an ICMP unreachable the simulation does not send; with only the
@@ -1138,7 +1160,11 @@ impl<'r> Engine<'r> {
         let src_local = self.is_local(pkt.src) && !self.arrived_from_outside(pkt);
         // A broadcast or a multicast group is delivered to the host (if it joined the group:
         // the input route decides after PREROUTING) — or sent by it, when the source is its.
-        let dst_here = self.delivered_to(pkt.dst);
+        let dst_here = if self.is_local(pkt.src) {
+            self.delivered_to(pkt.dst)
+        } else {
+            self.received_for_host(pkt)
+        };
         let to_many = !dst_here && (pkt.dst.is_multicast() || self.env.is_broadcast(pkt.dst));
         let dst_local = dst_here || to_many;
         Ok(match (src_local, dst_local) {
@@ -1716,7 +1742,7 @@ impl<'r> Engine<'r> {
                 }
                 // Routing decision, after a possible DNAT: an address of the host, a broadcast
                 // or a multicast group (never forwarded: no multicast routing) stay here.
-                if self.delivered_to(pkt.dst)
+                if self.received_for_host(pkt)
                     || self.env.is_broadcast(pkt.dst)
                     || pkt.dst.is_multicast()
                 {
@@ -2264,9 +2290,10 @@ impl<'r> Engine<'r> {
         }
         // A reset comes from the packet's destination, whoever that is (`nf_reject_iphdr_put`,
         // `nf_reject_ip6hdr_put`: even in FORWARD). `__icmp_send`: the packet's own
-        // destination when it was for the host; otherwise the address the route back to the
-        // sender gives (the first host address without routes).
-        let src = if self.is_local(orig.dst) || reply == crate::ext::RejectReply::TcpReset {
+        // destination when it was for the host (`icmp6_send`: an address of the device it came
+        // in on, or a subnet-router anycast address there); otherwise the address the route
+        // back to the sender gives (the first host address without routes).
+        let src = if self.received_for_host(orig) || reply == crate::ext::RejectReply::TcpReset {
             orig.dst
         } else {
             match self.env.host.source_for(orig.src) {

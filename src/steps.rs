@@ -303,8 +303,11 @@ pub fn run(input: &StepsInput, check: &CheckOptions) -> Result<StepsReport, Step
         .iter()
         .map(|a| {
             a.3.then(|| {
+                // Its errors, or the warning a script's failing clean-up command gets.
                 parsed
-                    .errors()
+                    .diagnostics
+                    .iter()
+                    .filter(|d| d.is_error() || d.code == crate::diag::codes::IGNORED)
                     .filter(|d| a.0.start <= d.span.start && d.span.end <= a.0.end)
                     .map(|d| d.message.clone())
                     .collect::<Vec<_>>()

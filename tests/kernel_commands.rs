@@ -23,6 +23,16 @@ fn real_save(text: &str) -> Result<String, String> {
 
 /// [`real_save`] with iptables-`backend`-restore/-save, with `-c` when `counters`.
 fn real_save_with(text: &str, backend: &str, counters: bool) -> Result<String, String> {
+    real_save_after(text, backend, counters, &[])
+}
+
+/// [`real_save_with`] after running each of `pre` in the namespace (objects the rules name).
+fn real_save_after(
+    text: &str,
+    backend: &str,
+    counters: bool,
+    pre: &[&[&str]],
+) -> Result<String, String> {
     let (restore, save) = (
         format!("iptables-{backend}-restore"),
         format!("iptables-{backend}-save"),
@@ -34,6 +44,13 @@ fn real_save_with(text: &str, backend: &str, counters: bool) -> Result<String, S
     let ns = format!("fwcheck-cmds-{}-{k}", std::process::id());
     let ok = Command::new("ip").args(["netns", "add", &ns]).status();
     assert!(ok.is_ok_and(|s| s.success()), "ip netns add {ns}");
+    for cmd in pre {
+        let ok = Command::new("ip")
+            .args(["netns", "exec", &ns])
+            .args(*cmd)
+            .status();
+        assert!(ok.is_ok_and(|s| s.success()), "{cmd:?} in {ns}");
+    }
     let run = || {
         let mut child = Command::new("ip")
             .args(["netns", "exec", &ns, &restore])
@@ -228,7 +245,96 @@ fn insert_with_address_lists_reverses_them() {
     }
 }
 
+/// What real rulesets hold (kernel hunt over tools' dumps): ufw's single-quoted comments and
+/// log prefixes load with their quotes (iptables-restore knows only double quotes), and a
+/// single-quoted value with a space is refused; kube-proxy's `-m nfacct` saves with two spaces.
+fn real_rulesets_read_as_iptables_reads_them() {
+    let quotes = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+                  :ufw-user-input - [0:0]\n-A INPUT -j ufw-user-input\n\
+                  -A ufw-user-input -p tcp --dport 22 -j ACCEPT -m comment --comment 'dapp_OpenSSH'\n\
+                  -A ufw-user-input -j LOG --log-prefix '[FW]'\nCOMMIT\n";
+    let nfacct = "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+                  :POSTROUTING ACCEPT [0:0]\n:KUBE-NODEPORTS - [0:0]\n\
+                  -A OUTPUT -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS\n\
+                  -A KUBE-NODEPORTS -d 127.0.0.0/8 -p tcp -m tcp --dport 31248 \
+                  -m nfacct --nfacct-name  localhost_nps_accepted_pkts -j ACCEPT\n\
+                  -A KUBE-NODEPORTS -p tcp -m nfacct --nfacct-name localhost_nps_accepted_pkts\n\
+                  COMMIT\n";
+    let pre: &[&[&str]] = &[&["nfacct", "add", "localhost_nps_accepted_pkts"]];
+    for (name, text, pre) in [("quotes", quotes, &[][..]), ("nfacct", nfacct, pre)] {
+        let l = load_str("real.v4", text, ParseOptions::default());
+        assert!(!l.has_errors(), "{name}: {:?}", l.diagnostics);
+        let ours = print_ruleset(&l.ruleset, PrintOptions { counters: false });
+        let theirs = real_save_after(text, "nft", false, pre).expect("loads");
+        assert_eq!(ours, theirs, "{name}");
+    }
+    let spaced = quotes.replace("'dapp_OpenSSH'", "'allow web'");
+    assert!(real_save(&spaced).is_err(), "iptables-restore refuses it");
+    assert!(
+        refused_lines(&spaced).contains(&7),
+        "fwcheck refuses line 7"
+    );
+}
+
+/// A setup script that first removes what an earlier run may have left (`-F`, `-X`, `-D` of
+/// things that are not there, `-N` of a chain that is): run by `sh` in a fresh namespace each
+/// such command fails and the script goes on; fwcheck warns and loads what the kernel holds.
+fn script_clean_up_commands_fail_alone() {
+    let script = "#!/bin/sh\n\
+                  iptables -F MYCHAIN 2>/dev/null\n\
+                  iptables -X MYCHAIN 2>/dev/null || true\n\
+                  iptables -D INPUT -j MYCHAIN 2>/dev/null\n\
+                  iptables -t nat -D POSTROUTING -s 10.8.0.0/24 -o eth0 -j MASQUERADE || true\n\
+                  iptables -N MYCHAIN\n\
+                  iptables -N MYCHAIN 2>/dev/null\n\
+                  iptables -A MYCHAIN -p tcp --dport 22 -j ACCEPT\n\
+                  iptables -A INPUT -j MYCHAIN\n\
+                  iptables -t nat -A POSTROUTING -s 10.8.0.0/24 -o eth0 -j MASQUERADE\n\
+                  iptables -D INPUT -p udp --dport 53 -j ACCEPT 2>/dev/null\n";
+    let l = load_str("setup.sh", script, ParseOptions::default());
+    assert!(!l.has_errors(), "{:?}", l.diagnostics);
+    let warned = l.diagnostics.iter().filter(|d| d.code == "W005").count();
+    assert_eq!(warned, 6, "{:?}", l.diagnostics);
+    // With `set -e` the shell stops at the first failure no `||` catches: an error there.
+    let stops = load_str(
+        "setup.sh",
+        &format!("set -e\n{script}"),
+        ParseOptions::default(),
+    );
+    let first = stops
+        .diagnostics
+        .iter()
+        .find(|d| d.is_error())
+        .expect("an error");
+    assert_eq!(stops.ruleset.source.line_of(first.span.start as usize), 3);
+    let ours = print_ruleset(&l.ruleset, PrintOptions { counters: false });
+    let ns = format!("fwcheck-script-{}", std::process::id());
+    assert!(Command::new("ip")
+        .args(["netns", "add", &ns])
+        .status()
+        .is_ok_and(|s| s.success()));
+    let ran = Command::new("ip")
+        .args(["netns", "exec", &ns, "sh", "-c", script])
+        .output()
+        .expect("sh");
+    let save = Command::new("ip")
+        .args(["netns", "exec", &ns, "iptables-save"])
+        .output()
+        .expect("iptables-save");
+    let _ = Command::new("ip").args(["netns", "del", &ns]).status();
+    // The clean-up commands failed (the last one decides sh's status).
+    assert!(!ran.stderr.is_empty(), "{ran:?}");
+    let theirs: String = String::from_utf8_lossy(&save.stdout)
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(ours, theirs);
+}
+
 kernel_tests!(
+    script_clean_up_commands_fail_alone,
+    real_rulesets_read_as_iptables_reads_them,
     insert_with_address_lists_reverses_them,
     whole_file_refusals_are_iptables_own,
     save_order_and_counters_are_each_backends,

@@ -276,7 +276,8 @@ pub const CODES: &[CodeInfo] = &[
         severity: Warning,
         title: "single quotes (iptables-restore does not understand them)",
         means: "iptables-restore only knows double quotes; single quotes become part of the \
-                value.",
+                value (ufw's `--comment 'dapp_OpenSSH'` loads with its quotes), and a space \
+                inside them ends the word, so such a line fails.",
         example: "-A INPUT -m comment --comment 'ssh in' -j ACCEPT",
         fix: "Use double quotes in restore files.",
     },

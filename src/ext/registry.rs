@@ -43,6 +43,7 @@ pub const MATCHES: &[(&str, Fam, Option<u8>, MatchCtor)] = &[
     ("conntrack", Fam::Any, None, matches::conntrack::new),
     ("state", Fam::Any, None, matches::conntrack::new_state),
     ("comment", Fam::Any, None, matches::comment::new),
+    ("nfacct", Fam::Any, None, matches::nfacct::new),
     ("multiport", Fam::Any, None, matches::multiport::new),
     ("iprange", Fam::Any, None, matches::iprange::new),
     ("addrtype", Fam::Any, None, matches::addrtype::new),

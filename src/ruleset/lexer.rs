@@ -28,8 +28,9 @@ pub(crate) const W_QUOTE: &str = crate::diag::codes::QUOTE;
 /// Split one restore-format line (`base` = byte offset of the line in the file).
 ///
 /// Inside double quotes a backslash escapes the next character and the closing quote ends the
-/// word, as iptables-restore does. Single quotes are not understood by iptables-restore 1.8 (it
-/// keeps them as literal characters); fwcheck reads them as quotes and warns.
+/// word, as iptables-restore does. Single quotes are ordinary characters to iptables-restore
+/// 1.8 (kernel hunt: ufw's `--comment 'dapp_OpenSSH'` loads, its quotes part of the comment,
+/// and `'a b'` is two words): so they are here, with a warning.
 pub(crate) fn tokenize_restore<'a>(
     line: &'a str,
     base: usize,
@@ -71,7 +72,7 @@ pub(crate) fn tokenize_restore<'a>(
                 flush(&mut out, &mut start, &mut buf, i);
                 i += 1;
             }
-            q @ (b'"' | b'\'') => {
+            q @ b'"' => {
                 let pos = i;
                 let s = *start.get_or_insert(pos);
                 let mut v = buf.take().unwrap_or_else(|| b[s..pos].to_vec());
@@ -79,7 +80,7 @@ pub(crate) fn tokenize_restore<'a>(
                 let mut closed = false;
                 while i < b.len() {
                     let c = b[i];
-                    if q == b'"' && c == b'\\' && i + 1 < b.len() {
+                    if c == b'\\' && i + 1 < b.len() {
                         v.push(b[i + 1]);
                         i += 2;
                         continue;
@@ -95,30 +96,14 @@ pub(crate) fn tokenize_restore<'a>(
                 if closed {
                     // The closing quote ends the word (iptables-restore behaviour).
                     flush(&mut out, &mut start, &mut buf, i);
-                    if q == b'\'' {
-                        diags.push(
-                            Diagnostic::warning(
-                                W_QUOTE,
-                                Span::new(base + pos, base + i),
-                                "single quotes are not understood by iptables-restore",
-                            )
-                            .note("iptables-restore 1.8 keeps ' as a literal character and fails on this line; use double quotes"),
-                        );
-                    }
                 } else {
                     diags.push(
                         Diagnostic::error(
                             E_SYNTAX,
                             Span::new(base + pos, base + line.len()),
-                            format!(
-                                "unterminated {} quote",
-                                if q == b'"' { "double" } else { "single" }
-                            ),
+                            "unterminated double quote",
                         )
-                        .expected(format!(
-                            "a closing {} before the end of the line",
-                            q as char
-                        )),
+                        .expected("a closing \" before the end of the line"),
                     );
                     flush(&mut out, &mut start, &mut buf, line.len());
                 }
@@ -130,8 +115,21 @@ pub(crate) fn tokenize_restore<'a>(
                 // The rest of this bare run in one step.
                 let end = b[i..]
                     .iter()
-                    .position(|c| matches!(c, b' ' | b'\t' | b'\r' | b'\n' | b'"' | b'\''))
+                    .position(|c| matches!(c, b' ' | b'\t' | b'\r' | b'\n' | b'"'))
                     .map_or(b.len(), |n| i + n);
+                if b[i] == b'\'' {
+                    diags.push(
+                        Diagnostic::warning(
+                            W_QUOTE,
+                            Span::new(base + i, base + end),
+                            "single quotes are ordinary characters to iptables-restore",
+                        )
+                        .note(
+                            "the value keeps its quotes (a comment or log prefix two bytes \
+                             longer), and a space inside them ends the word; use double quotes",
+                        ),
+                    );
+                }
                 if let Some(v) = buf.as_mut() {
                     v.extend_from_slice(&b[i..end]);
                 }
@@ -405,12 +403,18 @@ mod tests {
     }
 
     #[test]
-    fn single_quotes_warn() {
+    fn single_quotes_are_characters_with_a_warning() {
         let mut d = Vec::new();
         let t = tokenize_restore("--comment 'a b'", 0, &mut d);
-        assert_eq!(t[1].text, "a b");
+        assert_eq!(t.len(), 3);
+        assert_eq!(t[1].text, "'a");
+        assert_eq!(t[2].text, "b'");
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].code, W_QUOTE);
+        let mut d = Vec::new();
+        let t = tokenize_restore("--comment 'dapp_OpenSSH'", 0, &mut d);
+        assert_eq!(t[1].text, "'dapp_OpenSSH'");
+        assert!(!t[1].quoted);
     }
 
     #[test]

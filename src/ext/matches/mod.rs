@@ -21,6 +21,7 @@ pub mod limit;
 pub(crate) mod mac;
 pub mod mark;
 pub mod multiport;
+pub mod nfacct;
 pub mod owner;
 pub mod physdev;
 pub mod pkttype;

@@ -135,7 +135,24 @@ pub(super) fn parse_script(st: &mut State, region: std::ops::Range<usize>) {
     let mut vars: HashMap<String, String> = HashMap::new();
     // Nesting of loops and conditionals around the current command.
     let mut depth = 0usize;
+    // `set -e` (`set -o errexit`): the shell stops at the first command that fails.
+    let mut errexit = false;
     for cmd in cmds {
+        match cmd
+            .words
+            .iter()
+            .map(|w| w.text.as_ref())
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
+            ["set", "-o", "errexit", ..] => errexit = true,
+            ["set", "+o", "errexit", ..] => errexit = false,
+            ["set", opt, ..] if opt.starts_with('-') && !opt.starts_with("--") => {
+                errexit |= opt.contains('e');
+            }
+            ["set", opt, ..] if opt.starts_with('+') && opt.contains('e') => errexit = false,
+            _ => {}
+        }
         // Assignments alone on a command (also after export/readonly/local/declare).
         let body = match cmd.words.first().map(|w| w.text.as_ref()) {
             Some("export" | "readonly" | "local" | "declare") => &cmd.words[1..],
@@ -433,10 +450,48 @@ pub(super) fn parse_script(st: &mut State, region: std::ops::Range<usize>) {
         };
         let family = st.family;
         let errors_before = st.error_count();
-        let changes = !rest
-            .iter()
-            .any(|t| command_of(t) == Some(CmdKind::ReadOnly));
+        let diags_before = st.diags.len();
+        let kind = rest.iter().find_map(command_of);
+        let changes = kind != Some(CmdKind::ReadOnly);
         run_command(st, ti, &rest, cmd.span, None, family, true);
         st.step(cmd.span, changes, errors_before);
+        // Clean-up before set-up (`iptables -F MYCHAIN 2>/dev/null`, `-X`, `-D … || true`,
+        // `-N` of a chain an earlier run left): in a script each command stands alone, so one
+        // that finds nothing to remove (or the chain already there) fails, changes nothing,
+        // and the script goes on (kernel hunt: such scripts were refused whole) — unless
+        // `set -e` stops it there (and no `||` catches the failure).
+        let caught = source.text[cmd.span.end as usize..]
+            .trim_start_matches([' ', '\t'])
+            .starts_with("||");
+        if (!errexit || caught)
+            && matches!(
+                kind,
+                Some(
+                    CmdKind::Delete
+                        | CmdKind::Flush
+                        | CmdKind::DeleteChain
+                        | CmdKind::Zero
+                        | CmdKind::NewChain
+                )
+            )
+        {
+            for d in &mut st.diags[diags_before..] {
+                if d.is_error()
+                    && matches!(
+                        d.code,
+                        code::UNKNOWN_CHAIN | code::COMMAND | code::DUP_CHAIN
+                    )
+                {
+                    d.severity = crate::diag::Severity::Warning;
+                    d.notes.push(format!(
+                        "this command fails and changes nothing ({} in a restore file): in a \
+                         script each iptables command stands alone, iptables prints the error \
+                         and the script goes on with the next command",
+                        d.code
+                    ));
+                    d.code = code::IGNORED;
+                }
+            }
+        }
     }
 }

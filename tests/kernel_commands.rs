@@ -247,7 +247,8 @@ fn insert_with_address_lists_reverses_them() {
 
 /// What real rulesets hold (kernel hunt over tools' dumps): ufw's single-quoted comments and
 /// log prefixes load with their quotes (iptables-restore knows only double quotes), and a
-/// single-quoted value with a space is refused; kube-proxy's `-m nfacct` saves with two spaces.
+/// single-quoted value with a space is refused; kube-proxy's `-m nfacct` saves with two spaces;
+/// `localhost` and Debian's static user and group names are what the loading host says.
 fn real_rulesets_read_as_iptables_reads_them() {
     let quotes = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
                   :ufw-user-input - [0:0]\n-A INPUT -j ufw-user-input\n\
@@ -260,8 +261,18 @@ fn real_rulesets_read_as_iptables_reads_them() {
                   -m nfacct --nfacct-name  localhost_nps_accepted_pkts -j ACCEPT\n\
                   -A KUBE-NODEPORTS -p tcp -m nfacct --nfacct-name localhost_nps_accepted_pkts\n\
                   COMMIT\n";
+    // Names iptables resolves on the loading host (this one is Debian): localhost, and
+    // base-passwd's static users and groups (a VPN kill switch, a web server's egress rule).
+    let names = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+                 -A INPUT -s localhost -j ACCEPT\n\
+                 -A OUTPUT -m owner --uid-owner nobody -j ACCEPT\n\
+                 -A OUTPUT -m owner --gid-owner www-data -j DROP\nCOMMIT\n";
     let pre: &[&[&str]] = &[&["nfacct", "add", "localhost_nps_accepted_pkts"]];
-    for (name, text, pre) in [("quotes", quotes, &[][..]), ("nfacct", nfacct, pre)] {
+    for (name, text, pre) in [
+        ("quotes", quotes, &[][..]),
+        ("nfacct", nfacct, pre),
+        ("names", names, &[][..]),
+    ] {
         let l = load_str("real.v4", text, ParseOptions::default());
         assert!(!l.has_errors(), "{name}: {:?}", l.diagnostics);
         let ours = print_ruleset(&l.ruleset, PrintOptions { counters: false });

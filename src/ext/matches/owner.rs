@@ -50,10 +50,98 @@ static OPTS: &[OptSpec] = &[
     OptSpec::new("suppl-groups", SUPPL, Arg::None),
 ];
 
-/// `owner_parse_range`, plus `root`.
-fn parse_id_range(a: &OptArg<'_>, what: &str) -> Result<(u32, u32), Diagnostic> {
-    if a.text == "root" {
-        return Ok((0, 0));
+/// The users Debian's base-passwd allocates statically (`passwd.master`): the same number on
+/// every Debian and Ubuntu host.
+const STATIC_USERS: &[(&str, u32)] = &[
+    ("root", 0),
+    ("daemon", 1),
+    ("bin", 2),
+    ("sys", 3),
+    ("sync", 4),
+    ("games", 5),
+    ("man", 6),
+    ("lp", 7),
+    ("mail", 8),
+    ("news", 9),
+    ("uucp", 10),
+    ("proxy", 13),
+    ("www-data", 33),
+    ("backup", 34),
+    ("list", 38),
+    ("irc", 39),
+    ("nobody", 65534),
+];
+
+/// The groups of base-passwd's `group.master`.
+const STATIC_GROUPS: &[(&str, u32)] = &[
+    ("root", 0),
+    ("daemon", 1),
+    ("bin", 2),
+    ("sys", 3),
+    ("adm", 4),
+    ("tty", 5),
+    ("disk", 6),
+    ("lp", 7),
+    ("mail", 8),
+    ("news", 9),
+    ("uucp", 10),
+    ("man", 12),
+    ("proxy", 13),
+    ("kmem", 15),
+    ("dialout", 20),
+    ("fax", 21),
+    ("voice", 22),
+    ("cdrom", 24),
+    ("floppy", 25),
+    ("tape", 26),
+    ("sudo", 27),
+    ("audio", 29),
+    ("dip", 30),
+    ("www-data", 33),
+    ("backup", 34),
+    ("operator", 37),
+    ("list", 38),
+    ("irc", 39),
+    ("src", 40),
+    ("shadow", 42),
+    ("utmp", 43),
+    ("video", 44),
+    ("sasl", 45),
+    ("plugdev", 46),
+    ("staff", 50),
+    ("games", 60),
+    ("users", 100),
+    ("nogroup", 65534),
+];
+
+/// `owner_parse_range`, plus the names of [`STATIC_USERS`] / [`STATIC_GROUPS`], which iptables
+/// resolves in the loading host's user database: a name other than `root` gets a warning
+/// (kernel hunt: `--uid-owner nobody` in VPN kill switches was refused).
+fn parse_id_range(
+    a: &OptArg<'_>,
+    what: &str,
+    cx: &mut ParseCtx<'_>,
+) -> Result<(u32, u32), Diagnostic> {
+    let names = if what == "user" {
+        STATIC_USERS
+    } else {
+        STATIC_GROUPS
+    };
+    if let Some(&(name, id)) = names.iter().find(|(n, _)| *n == a.text) {
+        if name != "root" {
+            cx.warn(
+                Diagnostic::warning(
+                    crate::diag::codes::HOST_STATE,
+                    a.span,
+                    format!("{what} `{name}` taken as {id}, Debian's static id"),
+                )
+                .note(
+                    "iptables looks the name up on the host that loads the rules; write the \
+                     number if that host numbers it otherwise",
+                ),
+            );
+        }
+        return Ok((id, id));
     }
     let t = a.text;
     let max = u32::MAX as u64 - 1;
@@ -121,8 +209,8 @@ impl Match for Owner {
         cx: &mut ParseCtx<'_>,
     ) -> Result<(), Diagnostic> {
         match opt.id {
-            UID => self.uid = parse_id_range(&args[0], "user")?,
-            GID => self.gid = parse_id_range(&args[0], "group")?,
+            UID => self.uid = parse_id_range(&args[0], "user", cx)?,
+            GID => self.gid = parse_id_range(&args[0], "group", cx)?,
             SUPPL if self.matchf & GID == 0 => {
                 return Err(super::conflict(
                     cx,

@@ -55,6 +55,16 @@ pub(crate) fn parse_addr_mask_text(
         Some(i) => (&text[..i], Some(&text[i + 1..])),
         None => (text, None),
     };
+    // The one name every host resolves alike (RFC 6761; /etc/hosts): iptables saves
+    // `-s localhost` as 127.0.0.1/32, ip6tables as ::1/128.
+    let addr_s = if addr_s.eq_ignore_ascii_case("localhost") {
+        match family {
+            Family::V4 => "127.0.0.1",
+            Family::V6 => "::1",
+        }
+    } else {
+        addr_s
+    };
     let what = match family {
         Family::V4 => "an IPv4 address such as 192.0.2.1, optionally /PREFIX or /MASK",
         Family::V6 => "an IPv6 address such as 2001:db8::1, optionally /PREFIX or /MASK",

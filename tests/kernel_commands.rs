@@ -343,7 +343,33 @@ fn script_clean_up_commands_fail_alone() {
     assert_eq!(ours, theirs);
 }
 
+/// `-Z` in restore input: iptables-nft writes the zeroed built-in chains anew with the policy
+/// ACCEPT (a later `-P` or `:CHAIN` sets it again); iptables-legacy keeps the policy.
+fn zero_in_restore_input_is_each_backends() {
+    let head = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT DROP [0:0]\n";
+    for body in [
+        "-Z INPUT\n",
+        "-Z\n",
+        "-A INPUT -j ACCEPT\n-Z INPUT\n-P INPUT DROP\n",
+        "-Z OUTPUT\n-Z FORWARD\n",
+    ] {
+        let text = format!("{head}{body}COMMIT\n");
+        for (backend, b) in [("nft", Backend::Nft), ("legacy", Backend::Legacy)] {
+            let opts = ParseOptions {
+                backend: b,
+                ..ParseOptions::default()
+            };
+            let l = load_str("zero.v4", &text, opts);
+            assert!(!l.has_errors(), "{:?}", l.diagnostics);
+            let ours = print_ruleset(&l.ruleset, PrintOptions { counters: false });
+            let theirs = real_save_with(&text, backend, false).expect("loads");
+            assert_eq!(ours, theirs, "{backend}: {body}");
+        }
+    }
+}
+
 kernel_tests!(
+    zero_in_restore_input_is_each_backends,
     script_clean_up_commands_fail_alone,
     real_rulesets_read_as_iptables_reads_them,
     insert_with_address_lists_reverses_them,

@@ -614,12 +614,22 @@ fn policy(st: &mut State, ti: usize, line: &CommandLine<'_>) -> CmdResult {
 /// `-F [CHAIN]` (rules) and `-Z [CHAIN]` (counters), one chain or all of the table's.
 fn flush_or_zero(st: &mut State, ti: usize, line: &CommandLine<'_>) -> CmdResult {
     let flush = line.kind == CmdKind::Flush;
-    let clear = |c: &mut Chain| {
+    // iptables-nft 1.8.9 zeroes a built-in chain in restore input by writing the chain anew,
+    // with the policy ACCEPT, whatever it was (kernel hunt: `:INPUT DROP` then `-Z` loads
+    // INPUT ACCEPT; a later `-P` or `:INPUT DROP` sets it again; a script's `iptables -Z`
+    // and iptables-legacy-restore keep it).
+    let resets = !flush && !line.script && st.backend == Backend::Nft;
+    let mut reset: Vec<String> = Vec::new();
+    let mut clear = |c: &mut Chain| {
         if flush {
             c.rules.clear();
         } else {
             c.counters = Counters::default();
             c.rules.iter_mut().for_each(|r| r.counters = None);
+            if resets && c.hook.is_some() && c.policy == Some(Policy::Drop) {
+                c.policy = Some(Policy::Accept);
+                reset.push(c.name.clone());
+            }
         }
     };
     let table = &mut st.tables[ti];
@@ -637,7 +647,24 @@ fn flush_or_zero(st: &mut State, ti: usize, line: &CommandLine<'_>) -> CmdResult
                 .into())
             }
         },
-        None => table.chains.iter_mut().for_each(clear),
+        None => table.chains.iter_mut().for_each(&mut clear),
+    }
+    if !reset.is_empty() {
+        st.diags.push(
+            Diagnostic::warning(
+                code::BACKEND,
+                line.cmd_tok().span,
+                format!(
+                    "-Z in restore input sets the policy of {} to ACCEPT (iptables-nft)",
+                    reset.join(", ")
+                ),
+            )
+            .note(
+                "iptables-nft-restore writes a zeroed built-in chain anew, with the policy \
+                 ACCEPT; set the policy after the -Z, or zero the counters with `iptables -Z` \
+                 outside the file",
+            ),
+        );
     }
     Ok(())
 }

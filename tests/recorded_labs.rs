@@ -144,6 +144,9 @@
 //! * `ipv6-anycast-reject-source`: REJECT's replies to packets for a router's subnet-router
 //!   anycast address leave from that address (`icmp6_send`: `ipv6_chk_acast_addr_src`) and
 //!   are recognised as REJECT's;
+//! * `router-redirect-ratelimit`: a router forwarding back out of the interface a packet came
+//!   in on sends an ICMP redirect first (`ip_rt_send_redirect`), which sets the sender's
+//!   `rate_last`: REJECT's port unreachable right after is refused by the rate limit;
 //! * `raw-ct-template` (`v4.args`, `v6.args`): after `-j CT --zone 3` or a plain `-j CT`, the
 //!   raw table's later rules see the template as the packet's connection (NEW, original
 //!   direction, CONFIRMED; `connmark` reads, and `CONNMARK` sets, the mark of the rule's one
@@ -454,6 +457,11 @@ fn ipv6_other_iface_linklocal() {
 #[test]
 fn ipv6_anycast_reject_source() {
     replay("ipv6-anycast-reject-source");
+}
+
+#[test]
+fn router_redirect_ratelimit() {
+    replay("router-redirect-ratelimit");
 }
 
 #[test]

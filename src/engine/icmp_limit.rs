@@ -54,6 +54,8 @@ struct Peer {
     last: u64,
     /// The kernel's bucket may differ from `tokens` (a message that may not have gone).
     unsure: bool,
+    /// `n_redirects`: ICMP redirects sent to the peer since the last silence.
+    redirects: u32,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -100,6 +102,7 @@ impl IcmpLimiter {
             tokens: cap,
             last: now,
             unsure: false,
+            redirects: 0,
         });
         let tokens = (p.tokens + now.saturating_sub(p.last)).min(cap);
         p.last = now;
@@ -133,6 +136,46 @@ impl IcmpLimiter {
 }
 
 impl IcmpLimiter {
+    /// A router forwarded a packet from `peer` back out of the interface it came in on, the
+    /// peer on that link: `ip_rt_send_redirect` (`net/ipv4/route.c`) runs before FORWARD. Its
+    /// backoff shares the peer's `rate_last` with the rate limit above: after
+    /// `ip_rt_redirect_silence` (HZ/50 << 10) without one the tokens are reset; a redirect is
+    /// sent for the first, then only `ip_rt_redirect_load` (HZ/50) << n later, at most
+    /// `ip_rt_redirect_number` (9); and `rate_last` becomes now whenever one is sent or the
+    /// number is reached — so the tokens the peer gathered since are lost, and an ICMP error
+    /// to it right after is refused (kernel hunt: REJECT's port unreachable after a hairpin
+    /// redirect never left).
+    pub(crate) fn redirect(&mut self, peer: IpAddr, now: u64, hz: u64) {
+        let load = (hz / 50).max(1);
+        let silence = load << 10;
+        if !self.peers.contains_key(&peer) && self.peers.len() >= PEERS {
+            let cap = BURST_FACTOR * hz;
+            self.peers
+                .retain(|_, p| !p.unsure && now.saturating_sub(p.last) < cap);
+            if self.peers.len() >= PEERS {
+                // Not followed: the peer's later errors are uncertain (`allow`).
+                return;
+            }
+        }
+        // A peer the kernel has not seen: `rate_last = jiffies − 60·HZ`, long silent.
+        let p = self.peers.entry(peer).or_insert(Peer {
+            tokens: 0,
+            last: now.saturating_sub(60 * hz),
+            unsure: false,
+            redirects: 0,
+        });
+        if now > p.last + silence {
+            p.tokens = 0;
+            p.redirects = 0;
+        }
+        if p.redirects >= 9 {
+            p.last = now;
+        } else if p.redirects == 0 || now > p.last + (load << p.redirects) {
+            p.last = now;
+            p.redirects += 1;
+        }
+    }
+
     /// A limited message the capture shows the host sent to `peer` at `now` without fwcheck
     /// sending it (the stack's port unreachable for a closed UDP port, a parameter problem…):
     /// it took its token as every message does. Had fwcheck's bucket refused it, the kernel's
@@ -183,6 +226,33 @@ mod tests {
         assert_eq!(
             l.allow(IpAddr::from([198, 51, 100, 99]), 5020, hz, hz),
             Allow::Yes
+        );
+    }
+
+    #[test]
+    fn a_redirect_spends_the_peers_gathered_tokens() {
+        let hz = 250;
+        let mut l = IcmpLimiter::default();
+        let peer: IpAddr = "198.51.100.2".parse().unwrap();
+        // A new peer's first redirect resets its tokens: an error 100 ms later is refused,
+        // one a second after the redirect goes.
+        l.redirect(peer, 10_000, hz);
+        assert_eq!(l.allow(peer, 10_025, hz, hz), Allow::No);
+        assert_eq!(l.allow(peer, 10_025 + hz, hz, hz), Allow::Yes);
+        // Without redirects, a new peer starts full.
+        let other: IpAddr = "198.51.100.3".parse().unwrap();
+        assert_eq!(l.allow(other, 10_025, hz, hz), Allow::Yes);
+        // The backoff: a second redirect within HZ/50 << 1 sends nothing and leaves
+        // `rate_last` where the first put it.
+        let third: IpAddr = "198.51.100.4".parse().unwrap();
+        l.redirect(third, 20_000, hz);
+        l.redirect(third, 20_005, hz);
+        assert_eq!(l.peers[&third].last, 20_000);
+        assert_eq!(l.peers[&third].redirects, 1);
+        l.redirect(third, 20_011, hz);
+        assert_eq!(
+            (l.peers[&third].last, l.peers[&third].redirects),
+            (20_011, 2)
         );
     }
 

@@ -1055,6 +1055,36 @@ impl<'r> Engine<'r> {
         }
     }
 
+    /// Whether `ip_forward` sends an ICMP redirect for `pkt` before FORWARD (its effect on the
+    /// peer's rate limit: [`icmp_limit::IcmpLimiter::redirect`]): IPv4, out of the interface
+    /// it came in on (`__mkroute_input`: `out_dev == in_dev`, `send_redirects` on, as by
+    /// default), its source on that interface's link (`fib_validate_source` found it
+    /// directly connected) and so its next hop (`inet_addr_onlink`). Only where
+    /// `--host-config` gives the interfaces' subnets; the redirect itself is not made (a
+    /// capture shows it leaving, judged as the host's).
+    fn sends_redirect(&self, pkt: &Packet, hc: &HookCtx) -> bool {
+        if pkt.family != crate::packet::Family::V4 || self.env.host.addrs.is_empty() {
+            return false;
+        }
+        let iface = self.env.iface_of(pkt);
+        let dev = hc.indev.name(iface, &self.env);
+        if dev != hc.outdev.name(iface, &self.env) {
+            return false;
+        }
+        let on_link = |a: IpAddr| {
+            self.env
+                .host
+                .addrs
+                .iter()
+                .any(|x| x.dev == dev && crate::host::contains(x.addr, x.len, a))
+        };
+        let gw_on_link = match self.env.host.route(pkt.dst) {
+            Some((_, Some(gw))) => on_link(gw),
+            _ => true,
+        };
+        on_link(pkt.src) && gw_on_link
+    }
+
     /// The capture shows a forwarded packet leaving, not arriving: the host sent the frame (a
     /// Linux cooked header's "outgoing", or an Ethernet source that is one of the host's own
     /// link addresses), and the copy that came in — on another device, or the same — is not
@@ -1787,6 +1817,10 @@ impl<'r> Engine<'r> {
                     }
                     if let Some(end) = self.mtu_check(pkt, hc) {
                         return Some(end);
+                    }
+                    if self.sends_redirect(pkt, hc) {
+                        self.icmp_limit
+                            .redirect(pkt.src, hc.now, self.params.hz as u64);
                     }
                     if let Some(end) = self.hook(Hook::Forward, pkt, hc, out) {
                         return Some(end);

@@ -445,7 +445,7 @@ impl HostConfig {
     /// `DEST/LEN [via GW] dev NAME` or `default [via GW] dev NAME` (what `ip route` prints),
     /// or `blackhole|unreachable|prohibit|throw DEST/LEN` (a `throw` route of the main table
     /// ends the lookup there: no route, as policy rules fwcheck does not know leave it), or
-    /// `local DEST/LEN dev NAME` (see [`HostConfig::local_routes`], through
+    /// `local DEST/LEN dev NAME` (its prefix the host's, through
     /// [`HostConfig::add_route`]).
     pub fn parse_route(s: &str) -> Result<Route, String> {
         let mut w = s.split_whitespace().peekable();
@@ -739,6 +739,11 @@ impl HostConfig {
     pub fn route(&self, dst: IpAddr) -> Option<(&str, Option<IpAddr>)> {
         let r = self.best_route(dst)?;
         Some((r.dev?, r.via))
+    }
+
+    /// No route at all covers `dst` (not even a blackhole, unreachable or prohibit one).
+    pub(crate) fn no_route(&self, dst: IpAddr) -> bool {
+        self.best_route(dst).is_none()
     }
 
     /// The longest-prefix match for `dst` among the connected subnets and the routes (lowest

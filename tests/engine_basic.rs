@@ -1229,6 +1229,7 @@ fn quoted_query(r: &str) -> fwcheck::packet::InnerPacket {
         ports: Some((33333, 53)),
         icmp: None,
         tcp_seq: None,
+        l4_len: 8,
     }
 }
 

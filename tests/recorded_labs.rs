@@ -147,6 +147,15 @@
 //! * `router-redirect-ratelimit`: a router forwarding back out of the interface a packet came
 //!   in on sends an ICMP redirect first (`ip_rt_send_redirect`), which sets the sender's
 //!   `rate_last`: REJECT's port unreachable right after is refused by the rate limit;
+//! * `router-df-frags-mtu`: a datagram reassembled from fragments whose largest carried DF
+//!   keeps DF (`ip_frag_reasm`), and its largest fragment, longer than the output MTU, makes
+//!   the router send "fragmentation needed" before FORWARD;
+//! * `router-noroute-icmp-related` (`v4.args`, `v6.args`): a router without a route for a
+//!   packet answers with the stack's "net unreachable" / "no route", RELATED to the packet's
+//!   connection (IPv4's through `ip_error`'s own bucket);
+//! * `router-icmp-quote-ports`: an ICMP error about a MASQUERADEd flow that quotes only 4
+//!   bytes of its UDP header is dropped by NAT (`nf_nat_icmp_reply_translation` cannot
+//!   rewrite it), one quoting 8 is forwarded;
 //! * `raw-ct-template` (`v4.args`, `v6.args`): after `-j CT --zone 3` or a plain `-j CT`, the
 //!   raw table's later rules see the template as the packet's connection (NEW, original
 //!   direction, CONFIRMED; `connmark` reads, and `CONNMARK` sets, the mark of the rule's one
@@ -462,6 +471,22 @@ fn ipv6_anycast_reject_source() {
 #[test]
 fn router_redirect_ratelimit() {
     replay("router-redirect-ratelimit");
+}
+
+#[test]
+fn router_df_frags_mtu() {
+    replay_case("router-df-frags-mtu", "v4.args");
+}
+
+#[test]
+fn router_noroute_icmp_related() {
+    replay_case("router-noroute-icmp-related", "v4.args");
+    replay_case("router-noroute-icmp-related", "v6.args");
+}
+
+#[test]
+fn router_icmp_quote_ports() {
+    replay_case("router-icmp-quote-ports", "v4.args");
 }
 
 #[test]

@@ -176,6 +176,35 @@ impl IcmpLimiter {
         }
     }
 
+    /// `ip_error` (`net/ipv4/route.c`), for a packet the router has no route for: its own
+    /// bucket on the sender's peer entry (`ip_rt_error_burst` 5·HZ, `ip_rt_error_cost` HZ),
+    /// spent before `icmp_send`'s rate limit above takes its token from the same entry — so a
+    /// burst of such errors runs out after two or three.
+    pub(crate) fn ip_error(&mut self, peer: IpAddr, now: u64, hz: u64) -> Allow {
+        if !self.peers.contains_key(&peer) && self.peers.len() >= PEERS {
+            return Allow::Maybe(
+                "fwcheck follows the ICMP rate limit of at most 65,536 peers at once",
+            );
+        }
+        let p = self.peers.entry(peer).or_insert(Peer {
+            tokens: 0,
+            last: now.saturating_sub(60 * hz),
+            unsure: false,
+            redirects: 0,
+        });
+        let tokens = (p.tokens + now.saturating_sub(p.last)).min(5 * hz);
+        p.last = now;
+        let allowed = tokens >= hz;
+        p.tokens = if allowed { tokens - hz } else { tokens };
+        match (p.unsure, allowed) {
+            (true, _) => {
+                Allow::Maybe("the kernel's ICMP rate limit for this peer may hold fewer tokens")
+            }
+            (false, true) => Allow::Yes,
+            (false, false) => Allow::No,
+        }
+    }
+
     /// A limited message the capture shows the host sent to `peer` at `now` without fwcheck
     /// sending it (the stack's port unreachable for a closed UDP port, a parameter problem…):
     /// it took its token as every message does. Had fwcheck's bucket refused it, the kernel's

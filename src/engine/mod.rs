@@ -819,10 +819,21 @@ impl<'r> Engine<'r> {
             return None;
         }
         if pkt.frag.reassembled {
-            // Conntrack's reassembly: IPv4 clears DF; IPv6 (`ip6_pkt_too_big`) compares the
-            // largest fragment (`frag_max_size`) and otherwise lets the datagram be fragmented
-            // again (`ignore_df`).
-            if !v6 || pkt.frag.max_fragment <= mtu {
+            // Conntrack's reassembly keeps an IPv4 datagram's DF only when its largest fragment
+            // had it (`ip_frag_reasm`; kernel hunt: such a datagram was forwarded where the
+            // kernel sent "fragmentation needed"), and both families compare the largest
+            // fragment (`frag_max_size`: `ip_exceeds_mtu`, `ip6_pkt_too_big`). IPv6 lets a
+            // datagram whose fragments fit be fragmented again (`ignore_df`); for IPv4 that
+            // case is not pinned.
+            if pkt.frag.max_fragment <= mtu {
+                if !v6 {
+                    hc.note_uncertain(DoubtSource::Any, || {
+                        "reassembled with DF, longer than the output interface's MTU though \
+                         its largest fragment fits: whether the kernel fragments it again or \
+                         sends \"fragmentation needed\" is not pinned"
+                            .into()
+                    });
+                }
                 return None;
             }
         } else {
@@ -1053,6 +1064,34 @@ impl<'r> Engine<'r> {
         } else {
             Dev::Iface
         }
+    }
+
+    /// A router with no route at all for a packet answers with the stack's error, which carries
+    /// the packet's connection (RELATED): IPv4 `ip_error` "net unreachable" through its own
+    /// bucket first ([`icmp_limit::IcmpLimiter::ip_error`]), IPv6 `ip6_pkt_discard` "no
+    /// route". Kernel hunt: the captured errors were taken for INVALID packets of the host.
+    /// (A blackhole, unreachable or prohibit route is not this.)
+    fn no_route_error(&mut self, pkt: &Packet, hc: &mut HookCtx) {
+        if !self.env.host.no_route(pkt.dst) {
+            return;
+        }
+        hc.stack_error = Some(if pkt.family == crate::packet::Family::V6 {
+            crate::ext::RejectReply::Icmpv6 {
+                icmp_type: 1,
+                code: 0,
+            }
+        } else {
+            match self
+                .icmp_limit
+                .ip_error(pkt.src, hc.now, self.params.hz as u64)
+            {
+                icmp_limit::Allow::No => return,
+                _ => crate::ext::RejectReply::Icmp {
+                    icmp_type: 3,
+                    code: 0,
+                },
+            }
+        });
     }
 
     /// Whether `ip_forward` sends an ICMP redirect for `pkt` before FORWARD (its effect on the
@@ -1786,7 +1825,10 @@ impl<'r> Engine<'r> {
                     // ip_route_input: the output interface, from the routes when given.
                     hc.outdev = match self.route_dev(pkt.dst) {
                         Ok(d) => d,
-                        Err(end) => return Some(end),
+                        Err(end) => {
+                            self.no_route_error(pkt, hc);
+                            return Some(end);
+                        }
                     };
                     // The input route lookup reads the mark PREROUTING set (`fib_rules_lookup`
                     // with `flowi4_mark`): a policy rule (`ip rule fwmark`) fwcheck does not
@@ -2145,6 +2187,26 @@ impl<'r> Engine<'r> {
                 }
             }
             result = Some(r);
+        }
+        if related_icmp {
+            if let Some(n) = nat::quote_too_short(&self.conntrack, id, info.dir(), manip, pkt) {
+                if pkt.anomalies.has(crate::packet::Anomalies::CAP_TRUNCATED) {
+                    hc.note_uncertain(DoubtSource::Any, || {
+                        format!(
+                            "the capture cut the ICMP error: NAT drops it if it quotes fewer \
+                             than 8 bytes of the packet's header, and the capture shows {n}"
+                        )
+                    });
+                } else {
+                    return Some(TableResult {
+                        verdict: TableVerdict::Drop,
+                        decision: Decision::Stack(
+                            "NAT cannot translate the packet the ICMP error quotes: its \
+                             transport header is cut short (nf_nat_icmp_reply_translation)",
+                        ),
+                    });
+                }
+            }
         }
         let before = hc.trace_on.then(|| trace::describe_packet(pkt));
         nat::manip_packet(&self.conntrack, id, info.dir(), manip, pkt, &mut hc.skb);

@@ -302,6 +302,36 @@ pub(crate) fn quoted_as_sent(
 }
 
 /// `nf_nat_packet`: rewrite the packet's addresses/ports for this hook's manipulation.
+/// `nf_nat_icmp_reply_translation` for an ICMP error about connection `id` (`dir`: the
+/// error's direction): when this manipulation applies to it, the quoted packet is translated
+/// too (`nf_nat_ipv4_manip_pkt` on the inner header), which needs the quoted transport header
+/// whole — 8 bytes for TCP (`tcp_manip_pkt` takes 8 when fewer than 20 are there), UDP,
+/// UDP-Lite, ICMP and ICMPv6 — or it fails and the error is dropped (kernel hunt: a port
+/// unreachable quoting 4 bytes of a MASQUERADEd datagram's header). `Some(short)` when the
+/// translation fails, `short` the bytes quoted.
+pub(crate) fn quote_too_short(
+    ct: &Conntrack,
+    id: CtId,
+    dir: CtDir,
+    manip: Manip,
+    pkt: &Packet,
+) -> Option<u16> {
+    let e = ct.get(id)?;
+    let mut bit = manip.nat_bit();
+    if dir == CtDir::Reply {
+        bit ^= status::SRC_NAT | status::DST_NAT;
+    }
+    if e.status & bit == 0 {
+        return None;
+    }
+    let (L4::Icmp(i) | L4::Icmpv6(i)) = &pkt.l4 else {
+        return None;
+    };
+    let inner = i.inner.as_ref()?;
+    let needs = matches!(inner.proto, 1 | 6 | 17 | 58 | 136) && inner.frag_offset == 0;
+    (needs && inner.l4_len < 8).then_some(inner.l4_len)
+}
+
 pub(crate) fn manip_packet(
     ct: &Conntrack,
     id: CtId,

@@ -163,6 +163,9 @@ pub(crate) fn build_reply(
                 ports: orig.ports(),
                 icmp: orig.icmp().map(|i| (i.icmp_type, i.code, i.id)),
                 tcp_seq: orig.tcp().map(|t| t.seq),
+                l4_len: (p.ip_len - hdr - 8)
+                    .saturating_sub(u32::from(orig.ip_hdr_len))
+                    .min(u32::from(u16::MAX)) as u16,
             };
             let info = IcmpInfo {
                 icmp_type,

@@ -253,6 +253,9 @@ pub struct InnerPacket {
     pub icmp: Option<(u8, u8, u16)>,
     /// For quoted TCP: sequence number, when quoted.
     pub tcp_seq: Option<u32>,
+    /// Bytes of the quoted packet's transport header (and beyond) the error holds, at most
+    /// `u16::MAX`: NAT rewrites a quoted header only when all of it is there.
+    pub l4_len: u16,
 }
 
 /// Upper-layer header of a packet.

@@ -1112,6 +1112,7 @@ pub(crate) fn parse_inner(outer: Family, b: &[u8]) -> Option<Box<InnerPacket>> {
         ports,
         icmp,
         tcp_seq,
+        l4_len: l4.len().min(u16::MAX as usize) as u16,
     }))
 }
 

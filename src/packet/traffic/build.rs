@@ -514,6 +514,7 @@ pub(crate) fn inner_of(quote: &[u8]) -> InnerPacket {
         ports,
         icmp,
         tcp_seq,
+        l4_len: l4.len().min(u16::MAX as usize) as u16,
     }
 }
 

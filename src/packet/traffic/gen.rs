@@ -905,6 +905,7 @@ pub(crate) fn port_unreachable(sim: &mut Sim, t: u64, from: IpAddr, orig: &Packe
         ports: orig.ports(),
         icmp: None,
         tcp_seq: orig.tcp().map(|t| t.seq),
+        l4_len: quote.len().saturating_sub(usize::from(orig.ip_hdr_len)) as u16,
     };
     let (icmp_type, code) = if v6 { (1, 4) } else { (3, 3) };
     let mut spec = PacketSpec::new(
@@ -959,6 +960,7 @@ pub(crate) fn port_unreachable_like(
             ports: Some((40000, 33434)),
             icmp: None,
             tcp_seq: None,
+            l4_len: orig.data.len().saturating_sub(usize::from(orig.ip_hdr_len)) as u16,
         };
         Some((orig.data.to_vec(), inner))
     } else {

@@ -693,15 +693,14 @@ impl<'r> Engine<'r> {
     /// — the packet is routed on the link it came from (kernel hunt: a router delivered to
     /// INPUT what the kernel forwarded back out, with a redirect). Where the configuration
     /// does not say which device holds the address, it is the host's.
+    #[inline]
     fn received_for_host(&self, pkt: &Packet) -> bool {
+        match pkt.dst {
+            IpAddr::V6(d) if d.is_unicast_link_local() => {}
+            a => return self.delivered_to(a),
+        }
         if !self.delivered_to(pkt.dst) {
             return false;
-        }
-        let IpAddr::V6(d) = pkt.dst else {
-            return true;
-        };
-        if !d.is_unicast_link_local() {
-            return true;
         }
         let dev = self.env.iface_of(pkt);
         let mut held = self.env.host.addrs.iter().filter(|a| a.addr == pkt.dst);
@@ -1226,10 +1225,11 @@ impl<'r> Engine<'r> {
         // A packet with one of the host's addresses as source that the capture shows arriving
         // from outside (a spoofed source) is received, not sent: PREROUTING sees it, then the
         // input route refuses it (`martian_check`).
-        let src_local = self.is_local(pkt.src) && !self.arrived_from_outside(pkt);
+        let from_host = self.is_local(pkt.src);
+        let src_local = from_host && !self.arrived_from_outside(pkt);
         // A broadcast or a multicast group is delivered to the host (if it joined the group:
         // the input route decides after PREROUTING) — or sent by it, when the source is its.
-        let dst_here = if self.is_local(pkt.src) {
+        let dst_here = if from_host {
             self.delivered_to(pkt.dst)
         } else {
             self.received_for_host(pkt)

@@ -35,6 +35,22 @@ pub struct Route {
     pub(crate) metric: u32,
     /// A `local` route: the prefix is the host's (see [`HostConfig::local_routes`]).
     pub(crate) local: bool,
+    /// `blackhole`, `unreachable`, `prohibit` or `throw` (no device).
+    pub(crate) kind: Option<DropRoute>,
+}
+
+/// What a route without a device does with a packet it matches (`fib_props`'s error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DropRoute {
+    /// `-EINVAL`: dropped, no answer.
+    Blackhole,
+    /// `-EHOSTUNREACH`: host unreachable (IPv6: no route).
+    Unreachable,
+    /// `-EACCES`: administratively prohibited.
+    Prohibit,
+    /// `-EAGAIN` in the main table: the lookup goes on in the default table, which has no
+    /// route — as no route at all.
+    Throw,
 }
 
 /// Interfaces and routes of the host. Empty: the single-interface model.
@@ -150,6 +166,7 @@ struct BestRoute<'a> {
     metric: u32,
     via: Option<IpAddr>,
     dev: Option<&'a str>,
+    kind: Option<DropRoute>,
 }
 
 /// A multicast group joined on one interface (`dev: None`: on every interface).
@@ -451,9 +468,16 @@ impl HostConfig {
         let mut w = s.split_whitespace().peekable();
         let mut drop_route = false;
         let mut local = false;
+        let mut kind = None;
         if let Some(&k) = w.peek() {
             if matches!(k, "blackhole" | "unreachable" | "prohibit" | "throw") {
                 drop_route = true;
+                kind = Some(match k {
+                    "blackhole" => DropRoute::Blackhole,
+                    "unreachable" => DropRoute::Unreachable,
+                    "prohibit" => DropRoute::Prohibit,
+                    _ => DropRoute::Throw,
+                });
                 w.next();
             } else if k == "local" {
                 local = true;
@@ -478,6 +502,7 @@ impl HostConfig {
             dev: None,
             metric: 0,
             local,
+            kind,
         };
         while let Some(k) = w.next() {
             let Some(v) = w.next() else {
@@ -741,9 +766,14 @@ impl HostConfig {
         Some((r.dev?, r.via))
     }
 
-    /// No route at all covers `dst` (not even a blackhole, unreachable or prohibit one).
-    pub(crate) fn no_route(&self, dst: IpAddr) -> bool {
-        self.best_route(dst).is_none()
+    /// Why no device takes a packet to `dst`: `None` when a route has one; `Some(None)` when no
+    /// route at all covers it, `Some(Some(kind))` when a drop route does.
+    pub(crate) fn unrouted(&self, dst: IpAddr) -> Option<Option<DropRoute>> {
+        match self.best_route(dst) {
+            None => Some(None),
+            Some(r) if r.dev.is_none() => Some(r.kind),
+            Some(_) => None,
+        }
     }
 
     /// The longest-prefix match for `dst` among the connected subnets and the routes (lowest
@@ -755,6 +785,7 @@ impl HostConfig {
             via: None,
             dev: Some(a.dev.as_str()),
             net: a.addr,
+            kind: None,
         });
         let routes = self.routes.iter().map(|r| BestRoute {
             len: r.len,
@@ -762,6 +793,7 @@ impl HostConfig {
             via: r.via,
             dev: r.dev.as_deref(),
             net: r.dest,
+            kind: r.kind,
         });
         connected
             .chain(routes)

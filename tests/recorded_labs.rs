@@ -153,6 +153,9 @@
 //! * `router-noroute-icmp-related` (`v4.args`, `v6.args`): a router without a route for a
 //!   packet answers with the stack's "net unreachable" / "no route", RELATED to the packet's
 //!   connection (IPv4's through `ip_error`'s own bucket);
+//! * `router-droproute-icmp` (`v4.args`, `v6.args`): unreachable, prohibit, blackhole and
+//!   throw routes answer host unreachable / no route, administratively prohibited, nothing,
+//!   and net unreachable / no route, each RELATED;
 //! * `router-icmp-quote-ports`: an ICMP error about a MASQUERADEd flow that quotes only 4
 //!   bytes of its UDP header is dropped by NAT (`nf_nat_icmp_reply_translation` cannot
 //!   rewrite it), one quoting 8 is forwarded;
@@ -482,6 +485,12 @@ fn router_df_frags_mtu() {
 fn router_noroute_icmp_related() {
     replay_case("router-noroute-icmp-related", "v4.args");
     replay_case("router-noroute-icmp-related", "v6.args");
+}
+
+#[test]
+fn router_droproute_icmp() {
+    replay_case("router-droproute-icmp", "v4.args");
+    replay_case("router-droproute-icmp", "v6.args");
 }
 
 #[test]

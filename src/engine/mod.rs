@@ -1065,30 +1065,36 @@ impl<'r> Engine<'r> {
         }
     }
 
-    /// A router with no route at all for a packet answers with the stack's error, which carries
-    /// the packet's connection (RELATED): IPv4 `ip_error` "net unreachable" through its own
-    /// bucket first ([`icmp_limit::IcmpLimiter::ip_error`]), IPv6 `ip6_pkt_discard` "no
-    /// route". Kernel hunt: the captured errors were taken for INVALID packets of the host.
-    /// (A blackhole, unreachable or prohibit route is not this.)
+    /// A router that cannot route a packet answers with the stack's error, which carries the
+    /// packet's connection (RELATED): IPv4 `ip_error` through its own bucket first
+    /// ([`icmp_limit::IcmpLimiter::ip_error`]) — "net unreachable" for no route (or a main-table
+    /// `throw`), "host unreachable" for an unreachable route, "communication administratively
+    /// prohibited" for a prohibit route —, IPv6 `ip6_pkt_discard` "no route" and
+    /// `ip6_pkt_prohibit` "administratively prohibited"; a blackhole answers nothing. Kernel
+    /// hunts: the captured errors were taken for INVALID packets of the host.
     fn no_route_error(&mut self, pkt: &Packet, hc: &mut HookCtx) {
-        if !self.env.host.no_route(pkt.dst) {
+        use crate::host::DropRoute;
+        let Some(kind) = self.env.host.unrouted(pkt.dst) else {
             return;
-        }
-        hc.stack_error = Some(if pkt.family == crate::packet::Family::V6 {
-            crate::ext::RejectReply::Icmpv6 {
-                icmp_type: 1,
-                code: 0,
-            }
+        };
+        let v6 = pkt.family == crate::packet::Family::V6;
+        let code = match (kind, v6) {
+            (Some(DropRoute::Blackhole), _) => return,
+            (None | Some(DropRoute::Throw), false) => 0,
+            (Some(DropRoute::Unreachable), false) => 1,
+            (Some(DropRoute::Prohibit), false) => 13,
+            (Some(DropRoute::Prohibit), true) => 1,
+            (_, true) => 0,
+        };
+        hc.stack_error = Some(if v6 {
+            crate::ext::RejectReply::Icmpv6 { icmp_type: 1, code }
         } else {
             match self
                 .icmp_limit
                 .ip_error(pkt.src, hc.now, self.params.hz as u64)
             {
                 icmp_limit::Allow::No => return,
-                _ => crate::ext::RejectReply::Icmp {
-                    icmp_type: 3,
-                    code: 0,
-                },
+                _ => crate::ext::RejectReply::Icmp { icmp_type: 3, code },
             }
         });
     }

@@ -202,6 +202,16 @@ fn unknown_match_makes_verdict_uncertain() {
     );
 }
 
+/// `-m nfacct` fails while its accounting object is under a quota, which the ruleset does not
+/// say: a verdict it decides is uncertain.
+#[test]
+fn nfacct_decides_nothing_for_certain() {
+    let l = rules("*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp -m nfacct --nfacct-name  web -j ACCEPT\nCOMMIT\n");
+    let mut e = engine(&l);
+    let o = e.process(&tcp(1, 0, (C, 1), (HOST, 80), "S", 1, 0, 0));
+    assert!(!o.certain, "{o:?}");
+}
+
 #[test]
 fn reject_reply_leaves_only_if_output_allows_it() {
     // Spec §7.1: the RST carries the original connection as RELATED and crosses OUTPUT.

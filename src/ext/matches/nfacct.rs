@@ -4,9 +4,9 @@
 //! quota, `NFACCT_NO_QUOTA`, always matches). kube-proxy (1.29 and later) counts localhost
 //! NodePort packets this way.
 //!
-//! The objects are not in the ruleset: fwcheck takes them as `nfacct add NAME` makes them,
-//! without a quota (kube-proxy's), so the match always holds (README, "What cannot be decided
-//! offline").
+//! The objects are not in the ruleset, so whether one has a quota is unknown: the match is
+//! undecidable offline, and a verdict it could change is uncertain (README, "What cannot be
+//! decided offline"); its rule's counters are bounds. (kube-proxy makes them without a quota.)
 
 use std::any::Any;
 
@@ -72,15 +72,16 @@ impl Match for Nfacct {
     }
     fn explain(&self, _cx: &EvalCtx<'_>, _held: bool) -> Option<String> {
         Some(format!(
-            "counted in nfacct object {}: holds (taken as an object without a quota)",
+            "counted in nfacct object {}: holds unless the object has a quota not yet reached, \
+             which the ruleset does not say",
             self.name.as_deref().unwrap_or("")
         ))
     }
     fn eval(&self, _cx: &mut EvalCtx<'_>) -> MatchResult {
-        MatchResult::Yes
-    }
-    fn always_true(&self) -> bool {
-        true
+        MatchResult::Unknown(
+            "-m nfacct: whether its accounting object has a quota (under it the match fails) is \
+             not in the ruleset",
+        )
     }
     fn as_any(&self) -> &dyn Any {
         self

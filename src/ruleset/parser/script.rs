@@ -138,20 +138,20 @@ pub(super) fn parse_script(st: &mut State, region: std::ops::Range<usize>) {
     // `set -e` (`set -o errexit`): the shell stops at the first command that fails.
     let mut errexit = false;
     for cmd in cmds {
-        match cmd
-            .words
-            .iter()
-            .map(|w| w.text.as_ref())
-            .collect::<Vec<_>>()
-            .as_slice()
-        {
-            ["set", "-o", "errexit", ..] => errexit = true,
-            ["set", "+o", "errexit", ..] => errexit = false,
-            ["set", opt, ..] if opt.starts_with('-') && !opt.starts_with("--") => {
-                errexit |= opt.contains('e');
+        if let [set, opt, rest @ ..] = cmd.words.as_slice() {
+            if set.text == "set" {
+                let opt = opt.text.as_ref();
+                let errexit_o = rest.first().is_some_and(|w| w.text == "errexit");
+                match opt {
+                    "-o" if errexit_o => errexit = true,
+                    "+o" if errexit_o => errexit = false,
+                    _ if opt.starts_with('-') && !opt.starts_with("--") => {
+                        errexit |= opt.contains('e')
+                    }
+                    _ if opt.starts_with('+') && opt.contains('e') => errexit = false,
+                    _ => {}
+                }
             }
-            ["set", opt, ..] if opt.starts_with('+') && opt.contains('e') => errexit = false,
-            _ => {}
         }
         // Assignments alone on a command (also after export/readonly/local/declare).
         let body = match cmd.words.first().map(|w| w.text.as_ref()) {
@@ -460,20 +460,21 @@ pub(super) fn parse_script(st: &mut State, region: std::ops::Range<usize>) {
         // that finds nothing to remove (or the chain already there) fails, changes nothing,
         // and the script goes on (kernel hunt: such scripts were refused whole) — unless
         // `set -e` stops it there (and no `||` catches the failure).
-        let caught = source.text[cmd.span.end as usize..]
-            .trim_start_matches([' ', '\t'])
-            .starts_with("||");
-        if (!errexit || caught)
-            && matches!(
-                kind,
-                Some(
-                    CmdKind::Delete
-                        | CmdKind::Flush
-                        | CmdKind::DeleteChain
-                        | CmdKind::Zero
-                        | CmdKind::NewChain
-                )
+        let caught = || {
+            source.text[cmd.span.end as usize..]
+                .trim_start_matches([' ', '\t'])
+                .starts_with("||")
+        };
+        if matches!(
+            kind,
+            Some(
+                CmdKind::Delete
+                    | CmdKind::Flush
+                    | CmdKind::DeleteChain
+                    | CmdKind::Zero
+                    | CmdKind::NewChain
             )
+        ) && (!errexit || caught())
         {
             for d in &mut st.diags[diags_before..] {
                 if d.is_error()

@@ -166,7 +166,18 @@
 //!   there drops nothing;
 //! * `lo-template-invalid`: a reply over lo that its OUTPUT template made INVALID comes back
 //!   with nothing attached (`nf_conntrack_in` detached the template), so raw PREROUTING's
-//!   `CT --notrack` makes it UNTRACKED.
+//!   `CT --notrack` makes it UNTRACKED;
+//! * `lo-self-reject` (`v4.args`, `v6.args`): INPUT REJECTs the host's own packets to
+//!   127.0.0.1, ::1 and its own address; the reply crosses OUTPUT, POSTROUTING, PREROUTING and
+//!   INPUT once, RELATED at both ends (it carries the rejected packet's connection, kept over
+//!   lo), and its one copy in the capture is that packet (it was judged again, INVALID).
+//!
+//! `lo-output-reject` (`v4.args`, `v6.args`) holds REJECT's replies to packets OUTPUT rejected,
+//! which never reached lo and are not in the capture (to the host itself and to another host;
+//! a TCP reset, ICMP errors for UDP and ping): fwcheck rebuilds each packet from its reply and
+//! runs it through OUTPUT first. Every counter equals the kernel's; an ICMP error quotes the
+//! whole packet and is certain, a reset is uncertain (the SYN it answers is taken with
+//! Linux's options, which the capture does not show).
 //!
 //! `multicast-loop` (`v4.args`, `v6.args`) is checked with bounds: the host's own multicast
 //! to groups it joined comes back through POSTROUTING, PREROUTING and INPUT (`ip_mc_output`,
@@ -929,4 +940,33 @@ fn ctexpire_within_a_jiffy_bounds_the_counters() {
         "28: kernel {k28}"
     );
     assert_eq!(k29 + k28, 13);
+}
+
+#[test]
+fn lo_self_reject() {
+    replay_case("lo-self-reject", "v4.args");
+    replay_case("lo-self-reject", "v6.args");
+}
+
+/// [`replay_case`] for `lo-output-reject`: every counter the kernel's, and uncertain exactly
+/// the resets (three a family), whose rebuilt SYN's options are Linux's defaults.
+#[test]
+fn lo_output_reject() {
+    for case in ["v4.args", "v6.args"] {
+        let (fw, kernel) = run_case("lo-output-reject", case);
+        if let Err(t) = compare(&kernel, &fw.counters) {
+            panic!("lo-output-reject ({case}): counters differ:\n{t}");
+        }
+        let judged: Vec<_> = fw
+            .packets
+            .iter()
+            .filter(|p| p["direction"] == "local")
+            .collect();
+        assert_eq!(judged.len(), 9, "{case}: {judged:?}");
+        for p in judged {
+            assert_eq!(p["ctstate"], "RELATED", "{case}: {p}");
+            let reset = p["proto"] == "tcp";
+            assert_eq!(p["certain"], !reset, "{case}: {p}");
+        }
+    }
 }

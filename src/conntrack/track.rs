@@ -92,6 +92,12 @@ fn packet_tuple(l4: &dyn L4Tracker, pkt: &Packet, zone: u16) -> Result<Tuple, Ct
     Ok(t)
 }
 
+/// Whether conntrack holds a confirmed connection of `pkt` (its tuple in the default zone, in
+/// either direction), without touching the table.
+pub(crate) fn knows(ct: &Conntrack, pkt: &Packet) -> bool {
+    packet_tuple(super::tracker(pkt.proto), pkt, 0).is_ok_and(|t| ct.find(&t).is_some())
+}
+
 /// Why a packet's connection state is uncertain when a lookup met its connection (or the
 /// connection an ICMP error quotes) within one jiffy of its timeout.
 pub(crate) const EXPIRY_EDGE: &str =

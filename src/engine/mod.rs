@@ -246,6 +246,12 @@ pub(crate) fn gso_reads(m: &dyn crate::ext::Match) -> bool {
         || matches!(m.name(), "length" | "connbytes" | "string" | "u32" | "bpf")
 }
 
+/// Why a reply the host sent itself over lo is uncertain when the packet it answers, rebuilt,
+/// is not rejected by OUTPUT here ([`Engine::rejected_before_lo`]).
+const NOT_REJECTED_HERE: &str = "a reply the host sent itself over lo to a packet of its own \
+     that the capture does not hold: OUTPUT rejected that packet in the kernel, and here it \
+     does not";
+
 /// Why a packet stamped `ns` before an earlier frame is uncertain.
 fn behind_reason(ns: u64) -> String {
     format!(
@@ -346,6 +352,8 @@ pub struct Engine<'r> {
     /// Whether the ruleset reads, where the host's own packets go, what one GSO packet and
     /// its segments differ in ([`Engine::gso_sensitive`]), once asked.
     gso_sensitive: std::sync::OnceLock<bool>,
+    /// Whether a rule of OUTPUT's path may REJECT ([`Engine::orphan_reply`]), once asked.
+    rejects_out: std::sync::OnceLock<bool>,
     /// Rules whose counters are lower bounds: a match of theirs fwcheck could not decide was
     /// taken as not matching where the rule's target only observes (a counting rule, `LOG`)
     /// or would have ended the table as it ended anyway (see `counter_over`), so the verdict
@@ -405,6 +413,7 @@ impl Clone for Engine<'_> {
             egress_rewrites: self.egress_rewrites.clone(),
             sets_marks: self.sets_marks.clone(),
             gso_sensitive: self.gso_sensitive.clone(),
+            rejects_out: self.rejects_out.clone(),
             memo: self.memo.fresh(),
             walk_plain: false,
         }
@@ -486,6 +495,7 @@ impl<'r> Engine<'r> {
             egress_rewrites: std::sync::OnceLock::new(),
             sets_marks: std::sync::OnceLock::new(),
             gso_sensitive: std::sync::OnceLock::new(),
+            rejects_out: std::sync::OnceLock::new(),
         }
     }
 
@@ -969,6 +979,120 @@ impl<'r> Engine<'r> {
         })
     }
 
+    /// Why a reset or ICMP destination-unreachable error the host sent itself over lo, which
+    /// conntrack found no connection for (INVALID), may be REJECT's reply to a packet of the
+    /// host's that OUTPUT rejected — never on lo, so never in the capture: the kernel attaches
+    /// that packet's unconfirmed connection to the reply (`nf_send_reset`,
+    /// `nf_send_unreach`; `nf_ct_attach`), which keeps it over lo, and the reply is RELATED
+    /// in OUTPUT and INPUT (kernel hunt, lab `lo-self-reject`). Asked only when a rule of
+    /// OUTPUT's path can REJECT.
+    fn orphan_reply(&self, pkt: &Packet) -> Option<&'static str> {
+        use crate::netfilter::Hook;
+        let reply = match &pkt.l4 {
+            crate::packet::L4::Tcp(t) => t.flags & crate::packet::tcp_flags::RST != 0,
+            crate::packet::L4::Icmp(i) => i.icmp_type == 3,
+            crate::packet::L4::Icmpv6(i) => i.icmp_type == 1,
+            _ => false,
+        };
+        let rs = self.rs;
+        let rejects = || {
+            *self.rejects_out.get_or_init(|| {
+                rs.tables
+                    .iter()
+                    .flat_map(|t| &t.chains)
+                    .filter(|c| matches!(c.hook, None | Some(Hook::Output)))
+                    .flat_map(|c| &c.rules)
+                    .any(|r| matches!(&r.action, crate::ruleset::model::Action::Target(t) if t.reject_reply().is_some()))
+            })
+        };
+        (reply && rejects()).then_some(
+            "a reply the host sent itself over lo with no connection: it may be REJECT's reply \
+             to a packet of the host's that OUTPUT rejected (never on lo, so not in the \
+             capture), which carries that packet's connection: RELATED",
+        )
+    }
+
+    /// For a reset or an ICMP "destination unreachable" the host sent itself over lo, when no
+    /// connection explains it and a rule on OUTPUT's path can REJECT: the packet of the host's
+    /// it answers, rebuilt (`nf_send_unreach` quotes the whole packet when it is short; a
+    /// reset with ACK and sequence 0 answers a segment without ACK, taken as the connection's
+    /// SYN with Linux's options, and `Some(doubt)` says so: its length, options, TTL and TOS
+    /// are not in the capture). Never a reset or an ICMP error itself, so never rebuilt again.
+    /// Kernel hunt, lab `lo-output-reject`: REJECT in OUTPUT of the host's own packets.
+    fn rejected_before_lo(&self, pkt: &Packet) -> Option<(Packet, Option<&'static str>)> {
+        use crate::packet::{tcp_flags as F, L4};
+        let v6 = pkt.family == crate::packet::Family::V6;
+        let (orig, doubt) = match &pkt.l4 {
+            L4::Icmp(i) | L4::Icmpv6(i) if i.icmp_type == if v6 { 1 } else { 3 } => {
+                let start = pkt.ip_hdr_len as usize + 8;
+                let quote = pkt.data.get(start..pkt.ip_len as usize)?;
+                let meta = crate::packet::ingest::decode::FrameMeta {
+                    frame: pkt.frame,
+                    ts: pkt.ts,
+                    linktype: 101,
+                    interface: 0,
+                    wire_len: quote.len() as u32,
+                };
+                let o = crate::packet::ingest::decode::decode_ip(
+                    &meta,
+                    crate::packet::LinkInfo::default(),
+                    quote,
+                    quote.len(),
+                    Some(pkt.family),
+                )
+                .ok()?;
+                // The whole packet, or its length and bytes are not known.
+                if o.ip_len as usize != quote.len() || o.frag.offset != 0 || o.frag.more_fragments {
+                    return None;
+                }
+                (o, None)
+            }
+            L4::Tcp(t) if t.flags == F::RST | F::ACK && t.seq == 0 => {
+                use crate::packet::traffic::build::{build, L4Spec, PacketSpec, TcpOpt};
+                let mss = if v6 { 65476 } else { 65495 };
+                let mut spec = PacketSpec::new(
+                    pkt.dst,
+                    pkt.src,
+                    L4Spec::Tcp {
+                        sport: t.dport,
+                        dport: t.sport,
+                        seq: t.ack.wrapping_sub(1),
+                        ack: 0,
+                        flags: F::SYN,
+                        window: 65495,
+                        options: vec![
+                            TcpOpt::Mss(mss),
+                            TcpOpt::SackPerm,
+                            TcpOpt::Timestamp(0, 0),
+                            TcpOpt::Nop,
+                            TcpOpt::WScale(7),
+                        ],
+                    },
+                );
+                spec.ttl = 64;
+                let o = build(&spec, pkt.frame, pkt.ts, crate::packet::LinkInfo::default());
+                (
+                    o,
+                    Some(
+                        "REJECT's reset to a packet of the host's that OUTPUT rejected (not in \
+                         the capture): taken as a SYN with Linux's options; its length, \
+                         options, TTL and TOS are not known",
+                    ),
+                )
+            }
+            _ => return None,
+        };
+        let answer = matches!(&orig.l4, L4::Tcp(t) if t.flags & F::RST != 0)
+            || matches!(&orig.l4, L4::Icmp(i) | L4::Icmpv6(i)
+                if crate::packet::ingest::decode::icmp_is_error(orig.family, i.icmp_type));
+        (!answer
+            && orig.src == pkt.dst
+            && self.is_local(orig.src)
+            && self.orphan_reply(pkt).is_some()
+            && !conntrack::knows(&self.conntrack, &orig))
+        .then_some((orig, doubt))
+    }
+
     /// The next packet processed, if the host sent it, may be a segment of one GSO packet
     /// ([`HookCtx::gso`]). Applies to one packet.
     pub(crate) fn gso_next(&mut self) {
@@ -1245,6 +1369,14 @@ impl<'r> Engine<'r> {
         Ok(match (src_local, dst_local) {
             (true, true) if to_many => Direction::Out,
             (true, true) => Direction::Local,
+            // Everything on lo the host sent itself, whatever its source: REJECT's reset for
+            // its packet to another host comes from that host's address (`nf_send_reset`) and
+            // crosses OUTPUT before lo (kernel hunt, lab `lo-output-reject`).
+            (false, true)
+                if self.looped_back(pkt) || matches!(cooked_type(&pkt.link), Some(None)) =>
+            {
+                Direction::Local
+            }
             (false, true) => Direction::In,
             (true, false) => Direction::Out,
             (false, false) if self.opts.router || self.delivered_here(pkt) => Direction::Forward,
@@ -1440,7 +1572,11 @@ impl<'r> Engine<'r> {
                 }
             }
         }
-        if recognise && matches!(direction, Direction::Out | Direction::Forward) {
+        // A reply to the host's own packet over lo (REJECT in INPUT of a packet to itself)
+        // crossed the whole loop when REJECT sent it, its connection attached (RELATED) and
+        // kept on lo: the captured copy is that packet (kernel hunt, lab `lo-self-reject`: it
+        // was judged a second time, INVALID in OUTPUT and INPUT).
+        if recognise && direction != Direction::In && direction != Direction::None {
             let recognised = if direction == Direction::Out {
                 self.answers.outbound(pkt, clock.ns, self.ct_active)
             } else {
@@ -1482,6 +1618,39 @@ impl<'r> Engine<'r> {
                     | answers::Recognised::ForwardedSegment(_),
                 )
                 | None => {}
+            }
+        }
+        // REJECT's reply to a packet of the host's that OUTPUT rejected: the packet is not in
+        // the capture, its reply is (over lo). Rebuilt, the packet crosses OUTPUT as in the
+        // kernel, and REJECT's reply it causes is this one.
+        if recognise && direction == Direction::Local && maybe_answer.is_none() {
+            if let Some((orig, doubt)) = self.rejected_before_lo(pkt) {
+                if let Some(why) = doubt {
+                    self.next_doubt = Some(why.to_string());
+                }
+                self.behind = behind;
+                let o = self.process_with_skb(&orig, clock, stage, None);
+                self.tally.in_packet.clear();
+                match self.answers.reject_reply(pkt, clock.ns) {
+                    Some(answers::Recognised::RejectReply(r)) => {
+                        out.verdict = Some(r.verdict);
+                        out.decision = r.decision;
+                        out.ctstate = r.ctstate;
+                        out.certain = r.certain && o.0.certain;
+                        if !out.certain {
+                            out.reason = o.0.reason.clone();
+                        }
+                        out.reason.get_or_insert_with(|| {
+                            "REJECT's reply to the host's own packet, which OUTPUT rejected \
+                             (so it never reached lo and is not in the capture): rebuilt from \
+                             the reply and judged first; the reply carries its connection \
+                             (RELATED)"
+                                .into()
+                        });
+                        return (out, Skb::default());
+                    }
+                    _ => maybe_answer = Some(NOT_REJECTED_HERE),
+                }
             }
         }
         if direction == Direction::Out {
@@ -1622,6 +1791,11 @@ impl<'r> Engine<'r> {
         };
         if let Some(why) = hc.skb.pickup_doubt {
             hc.note_uncertain(DoubtSource::Any, || why.to_string());
+        }
+        if out.direction == Direction::Local && out.ctstate == Some(CtLabel::Invalid) {
+            if let Some(why) = self.orphan_reply(pkt) {
+                hc.note_uncertain(DoubtSource::Any, || why.to_string());
+            }
         }
         out.trace = std::mem::take(&mut hc.trace);
         out.undecided = std::mem::take(&mut hc.undecided);

@@ -170,7 +170,11 @@
 //! * `lo-self-reject` (`v4.args`, `v6.args`): INPUT REJECTs the host's own packets to
 //!   127.0.0.1, ::1 and its own address; the reply crosses OUTPUT, POSTROUTING, PREROUTING and
 //!   INPUT once, RELATED at both ends (it carries the rejected packet's connection, kept over
-//!   lo), and its one copy in the capture is that packet (it was judged again, INVALID).
+//!   lo), and its one copy in the capture is that packet (it was judged again, INVALID);
+//! * `multicast-echo` (`v4.args`, `v6.args`): pings to ff02::1 (from a peer, and the host's
+//!   own, looped back) and to the subnet broadcast; each answer comes from a unicast address
+//!   the request was not sent to, and conntrack calls it INVALID (a README item said these
+//!   answers were missing from fwcheck's counters; this lab shows they are counted).
 //!
 //! `lo-output-reject` (`v4.args`, `v6.args`) holds REJECT's replies to packets OUTPUT rejected,
 //! which never reached lo and are not in the capture (to the host itself and to another host;
@@ -969,4 +973,10 @@ fn lo_output_reject() {
             assert_eq!(p["certain"], !reset, "{case}: {p}");
         }
     }
+}
+
+#[test]
+fn multicast_echo() {
+    replay_case("multicast-echo", "v4.args");
+    replay_case("multicast-echo", "v6.args");
 }

@@ -323,6 +323,29 @@ fn loopback_traffic_uses_lo() {
     assert_eq!((v(&o), o.direction.as_str()), ("ACCEPT", "local"));
 }
 
+/// Every frame on lo was sent by the host, whatever its source: REJECT's reset for the host's
+/// SYN to another host comes from that host's address over lo, and crossed OUTPUT (recorded
+/// lab `lo-output-reject`). A Linux cooked capture tells lo by index 1 (SLL2) or its all-zero
+/// link address (SLL); a tunnel's frame, with no link address, is received.
+#[test]
+fn every_frame_on_lo_is_the_hosts_own() {
+    let l = rules("*filter\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n");
+    let e = engine(&l);
+    let from_peer = |linktype: u32, ifindex: Option<u32>, src_mac: Option<[u8; 6]>| {
+        let mut p = tcp(1, 0, (C, 25), (HOST, 40000), "RA", 0, 1, 0);
+        p.link.linktype = linktype;
+        p.link.ifindex = ifindex;
+        p.link.src_mac = src_mac;
+        e.classify(&p).map(|d| d.as_str())
+    };
+    // SLL2 (`tcpdump -i any`): lo is index 1; SLL: lo's all-zero link address.
+    assert_eq!(from_peer(276, Some(1), None), Ok("local"));
+    assert_eq!(from_peer(113, None, Some([0; 6])), Ok("local"));
+    // A tunnel's frame has no link address; an Ethernet device's has its own.
+    assert_eq!(from_peer(113, None, None), Ok("in"));
+    assert_eq!(from_peer(276, Some(2), Some([2, 0, 0, 0, 0, 9])), Ok("in"));
+}
+
 #[test]
 fn martian_sources_are_refused_by_the_input_route() {
     // Kernel facts (proto-edge.pcap scenario 7, ipv6-edge.pcap scenario 7): after PREROUTING,

@@ -919,6 +919,15 @@ impl<'r> Engine<'r> {
         (l.src_mac == Some([0; 6]) && l.dst_mac == Some([0; 6])) || self.env.iface_of(pkt) == "lo"
     }
 
+    /// A frame of lo: [`Engine::looped_back`]'s, or a Linux cooked capture's of lo (index 1 in
+    /// every namespace; or, in the first version of the header, which has no index, lo's
+    /// all-zero link address — a tunnel's frames have none, and are not lo's).
+    fn on_lo(&self, pkt: &Packet) -> bool {
+        let l = &pkt.link;
+        (cooked_type(l).is_some() && (l.ifindex == Some(1) || l.src_mac == Some([0; 6])))
+            || self.looped_back(pkt)
+    }
+
     /// A capture shows what the host sends as it leaves, after OUTPUT and POSTROUTING: a
     /// header a `TTL`, `HL`, `TOS`, `DSCP`, `TCPMSS` or `ECN` rule on that way rewrote shows
     /// its new value, while the rules before it read the old one, which the capture does not
@@ -1372,11 +1381,7 @@ impl<'r> Engine<'r> {
             // Everything on lo the host sent itself, whatever its source: REJECT's reset for
             // its packet to another host comes from that host's address (`nf_send_reset`) and
             // crosses OUTPUT before lo (kernel hunt, lab `lo-output-reject`).
-            (false, true)
-                if self.looped_back(pkt) || matches!(cooked_type(&pkt.link), Some(None)) =>
-            {
-                Direction::Local
-            }
+            (false, true) if self.on_lo(pkt) => Direction::Local,
             (false, true) => Direction::In,
             (true, false) => Direction::Out,
             (false, false) if self.opts.router || self.delivered_here(pkt) => Direction::Forward,

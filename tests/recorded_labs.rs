@@ -167,6 +167,14 @@
 //! * `lo-template-invalid`: a reply over lo that its OUTPUT template made INVALID comes back
 //!   with nothing attached (`nf_conntrack_in` detached the template), so raw PREROUTING's
 //!   `CT --notrack` makes it UNTRACKED.
+//! * `router-ftp-nat-masq`, `router-ftp-nat-dnat`, `router-tftp-nat` (`v4.args`, `v6.args`):
+//!   FTP (PASV, EPSV, PORT, EPRT) and TFTP (read, write) through a router's MASQUERADE and
+//!   DNAT with the ftp/tftp helpers attached in raw: the data connections are RELATED and
+//!   translated by `nf_nat_follow_master` (the nat table never sees them), `nf_nat_ftp`
+//!   rewrites PORT/EPRT/227 to the other side's address (IPv6 EPRT in `%pI6`'s long form),
+//!   and the control connection's later sequence and acknowledgment numbers move by the
+//!   growth (`nf_ct_seq_adjust`; `tcp_in_window` takes the offset off): every LAN-side copy
+//!   of a data packet was judged as a new packet and dropped, certain, before;
 //!
 //! `multicast-loop` (`v4.args`, `v6.args`) is checked with bounds: the host's own multicast
 //! to groups it joined comes back through POSTROUTING, PREROUTING and INPUT (`ip_mc_output`,
@@ -496,6 +504,24 @@ fn router_droproute_icmp() {
 #[test]
 fn router_icmp_quote_ports() {
     replay_case("router-icmp-quote-ports", "v4.args");
+}
+
+#[test]
+fn router_ftp_nat_masq() {
+    replay_case("router-ftp-nat-masq", "v4.args");
+    replay_case("router-ftp-nat-masq", "v6.args");
+}
+
+#[test]
+fn router_ftp_nat_dnat() {
+    replay_case("router-ftp-nat-dnat", "v4.args");
+    replay_case("router-ftp-nat-dnat", "v6.args");
+}
+
+#[test]
+fn router_tftp_nat() {
+    replay_case("router-tftp-nat", "v4.args");
+    replay_case("router-tftp-nat", "v6.args");
 }
 
 #[test]

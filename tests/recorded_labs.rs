@@ -174,7 +174,15 @@
 //! * `multicast-echo` (`v4.args`, `v6.args`): pings to ff02::1 (from a peer, and the host's
 //!   own, looped back) and to the subnet broadcast; each answer comes from a unicast address
 //!   the request was not sent to, and conntrack calls it INVALID (a README item said these
-//!   answers were missing from fwcheck's counters; this lab shows they are counted).
+//!   answers were missing from fwcheck's counters; this lab shows they are counted);
+//! * `router-ftp-nat-masq`, `router-ftp-nat-dnat`, `router-tftp-nat` (`v4.args`, `v6.args`):
+//!   FTP (PASV, EPSV, PORT, EPRT) and TFTP (read, write) through a router's MASQUERADE and
+//!   DNAT with the ftp/tftp helpers attached in raw: the data connections are RELATED and
+//!   translated by `nf_nat_follow_master` (the nat table never sees them), `nf_nat_ftp`
+//!   rewrites PORT/EPRT/227 to the other side's address (IPv6 EPRT in `%pI6`'s long form),
+//!   and the control connection's later sequence and acknowledgment numbers move by the
+//!   growth (`nf_ct_seq_adjust`; `tcp_in_window` takes the offset off): every LAN-side copy
+//!   of a data packet was judged as a new packet and dropped, certain, before.
 //!
 //! `lo-output-reject` (`v4.args`, `v6.args`) holds REJECT's replies to packets OUTPUT rejected,
 //! which never reached lo and are not in the capture (to the host itself and to another host;
@@ -511,6 +519,24 @@ fn router_droproute_icmp() {
 #[test]
 fn router_icmp_quote_ports() {
     replay_case("router-icmp-quote-ports", "v4.args");
+}
+
+#[test]
+fn router_ftp_nat_masq() {
+    replay_case("router-ftp-nat-masq", "v4.args");
+    replay_case("router-ftp-nat-masq", "v6.args");
+}
+
+#[test]
+fn router_ftp_nat_dnat() {
+    replay_case("router-ftp-nat-dnat", "v4.args");
+    replay_case("router-ftp-nat-dnat", "v6.args");
+}
+
+#[test]
+fn router_tftp_nat() {
+    replay_case("router-tftp-nat", "v4.args");
+    replay_case("router-tftp-nat", "v6.args");
 }
 
 #[test]

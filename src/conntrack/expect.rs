@@ -13,6 +13,11 @@
 //!   ruleset then drops has used it up.
 //! * **Lifetime**: `expect_policy.timeout` (300 s for FTP and TFTP) from registration, and
 //!   never longer than the master (`nf_ct_remove_expectations` when it dies).
+//! * **NAT** (`nf_nat_ftp`, `nf_nat_tftp`): the expectation of a NATed master carries
+//!   `expectfn = nf_nat_follow_master`, run by `init_conntrack` on the connection it creates:
+//!   both its bindings are set there (source: the address the master sends to in the
+//!   expectation's direction; destination: the master's address on the other side, and the
+//!   port the helper saved), so the nat table never sees it ([`Conntrack::take_follow`]).
 //!
 //! Also kept here: *doubts*, the expectations fwcheck cannot know — a helper it does not model
 //! saw payload, or a modelled one could not read a command the capture cut off. A new
@@ -22,7 +27,7 @@ use foldhash::HashMap;
 use std::net::IpAddr;
 
 use super::helper::HelperId;
-use super::{time_after_eq, Conntrack, CtId, Tuple};
+use super::{time_after_eq, Conntrack, CtDir, CtId, Tuple};
 
 /// `expect_policy.timeout` of the FTP and TFTP helpers.
 pub(crate) const EXPECT_TIMEOUT_SECS: u64 = 300;
@@ -64,6 +69,43 @@ pub struct Expectation {
     pub frame: u64,
     /// The announcing packet's own verdict (or payload) was uncertain: so is this.
     pub(crate) doubt: Option<Box<str>>,
+    /// `exp->expectfn = nf_nat_follow_master`, with `exp->dir` and `exp->saved_proto`: set by
+    /// the NAT half of the helper (the master is NATed).
+    pub(crate) follow: Option<Follow>,
+}
+
+/// What `nf_nat_follow_master` needs of an expectation: `exp->dir` and the saved port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Follow {
+    pub dir: CtDir,
+    pub port: u16,
+}
+
+/// The bindings `nf_nat_follow_master` gives the connection an expectation created: its
+/// source becomes `src` (`MAP_IPS`: the port kept if unique), its destination `dst`:`port`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FollowNat {
+    pub src: std::net::IpAddr,
+    pub dst: std::net::IpAddr,
+    pub port: u16,
+}
+
+/// Why `nf_ct_expect_related` refused an expectation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ExpectErr {
+    /// `-EBUSY`: another master expects the same tuple.
+    Busy,
+    /// `-EMFILE`: `nf_conntrack_expect_max` reached.
+    Full,
+}
+
+impl ExpectErr {
+    pub(crate) fn why(self) -> &'static str {
+        match self {
+            ExpectErr::Busy => "cannot add expectation (another connection expects the same)",
+            ExpectErr::Full => "cannot add expectation (nf_conntrack: expectation table full)",
+        }
+    }
 }
 
 /// A master connection whose expectations are unknown.
@@ -91,6 +133,8 @@ pub(crate) struct Expectations {
     pending: Option<String>,
     /// What the connection just created was expected by: `(helper, frame)`.
     pending_related: Option<(HelperId, u64)>,
+    /// The bindings `nf_nat_follow_master` gives the connection just created.
+    pending_follow: Option<FollowNat>,
 }
 
 fn pair(a: IpAddr, b: IpAddr) -> (IpAddr, IpAddr) {
@@ -168,6 +212,12 @@ impl Conntrack {
         self.expect.pending_related.take()
     }
 
+    /// The NAT bindings the connection just created takes from its master
+    /// (`nf_nat_follow_master`), if its expectation came from a NATed master.
+    pub(crate) fn take_follow(&mut self) -> Option<FollowNat> {
+        self.expect.pending_follow.take()
+    }
+
     /// Whether the master of an expectation is still the confirmed, live connection it was.
     fn master_alive(&self, master: CtId, serial: u64, now: u64) -> bool {
         self.get(master).is_some_and(|m| {
@@ -199,7 +249,7 @@ impl Conntrack {
         exp: Expectation,
         now: u64,
         max: usize,
-    ) -> Result<(), &'static str> {
+    ) -> Result<(), ExpectErr> {
         if let Some(old) = self.expect.map.get(&key) {
             let stale = time_after_eq(now, old.deadline)
                 || !self.master_alive(old.master, old.master_serial, now);
@@ -207,7 +257,7 @@ impl Conntrack {
                 // expect_matches: the same master's replaces it.
                 self.expect.remove(&key);
             } else {
-                return Err("cannot add expectation (another connection expects the same)");
+                return Err(ExpectErr::Busy);
             }
         }
         // max_expected: evict the master's oldest.
@@ -217,12 +267,19 @@ impl Conntrack {
         if self.expect.map.len() >= max {
             self.prune_expectations(now);
             if self.expect.map.len() >= max {
-                return Err("cannot add expectation (nf_conntrack: expectation table full)");
+                return Err(ExpectErr::Full);
             }
         }
         self.expect.by_master.insert(exp.master.0, key);
         self.expect.map.insert(key, exp);
         Ok(())
+    }
+
+    /// `nf_ct_unexpect_related`: withdraw `master`'s expectation under `key`.
+    pub(crate) fn unexpect(&mut self, key: &ExpectKey, master: CtId) {
+        if self.expect.map.get(key).is_some_and(|e| e.master == master) {
+            self.expect.remove(key);
+        }
     }
 
     /// `nf_ct_find_expectation` for a connection being created with original tuple `t`:
@@ -236,6 +293,7 @@ impl Conntrack {
     ) -> Option<(u32, HelperId)> {
         self.expect.pending = None;
         self.expect.pending_related = None;
+        self.expect.pending_follow = None;
         let found = if self.expect.map.is_empty() {
             None
         } else {
@@ -267,7 +325,19 @@ impl Conntrack {
                                 ));
                                 None
                             } else {
+                                // nf_nat_follow_master: "change src to where master
+                                // sends to", the destination to the master's other end
+                                // and the saved port.
+                                let follow = e.follow.map(|f| {
+                                    let t = &m.tuple[1 - f.dir as usize];
+                                    FollowNat {
+                                        src: t.dst,
+                                        dst: t.src,
+                                        port: f.port,
+                                    }
+                                });
                                 let e = self.expect.remove(&key).expect("present");
+                                self.expect.pending_follow = follow;
                                 self.expect.pending = e.doubt.map(|d| {
                                     format!("RELATED by an expectation on uncertain ground: {d}")
                                 });

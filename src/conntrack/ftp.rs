@@ -94,16 +94,18 @@ pub enum FtpResult {
         cmd: FtpCmd,
         addr: IpAddr,
     },
-    /// Expect a connection to the sender's address and `port`.
+    /// Expect a connection to the sender's address and `port`; `at` is where the number
+    /// list lies in the payload (`matchoff`, `matchlen`: what `nf_nat_ftp` rewrites).
     Expect {
         cmd: FtpCmd,
         port: u16,
+        at: (usize, usize),
     },
 }
 
 /// `getnum`: parses the numbers after the command into the address/port; returns the length
-/// read (0 = malformed).
-type GetNum = fn(&[u8], &mut Cmd, u8) -> usize;
+/// read (0 = malformed), and moves the offset of the numbers on where it skips (`try_rfc1123`).
+type GetNum = fn(&[u8], &mut Cmd, u8, &mut usize) -> usize;
 
 struct Search {
     pattern: &'static [u8],
@@ -185,10 +187,11 @@ pub fn help(
             port: 0,
         };
         let mut found = 0;
+        let mut at = (0, 0);
         let mut which = &SEARCH[dir][0];
         for s in &SEARCH[dir] {
             which = s;
-            found = find_pattern(data, s, &mut cmd);
+            found = find_pattern(data, s, &mut cmd, &mut at);
             if found != 0 {
                 break;
             }
@@ -204,6 +207,7 @@ pub fn help(
             _ => FtpResult::Expect {
                 cmd: which.cmd,
                 port: cmd.port,
+                at,
             },
         }
     };
@@ -221,8 +225,9 @@ fn prefix_eq(data: &[u8], pattern: &[u8], n: usize) -> bool {
         .all(|(&a, &b)| a != 0 && a.eq_ignore_ascii_case(&b))
 }
 
-/// 1 match, 0 no match, -1 partial (the packet is dropped).
-fn find_pattern(data: &[u8], s: &Search, cmd: &mut Cmd) -> i32 {
+/// 1 match, 0 no match, -1 partial (the packet is dropped); on a match `at` is the number
+/// list's offset and length (`numoff`, `numlen`).
+fn find_pattern(data: &[u8], s: &Search, cmd: &mut Cmd, at: &mut (usize, usize)) -> i32 {
     let (dlen, plen) = (data.len(), s.pattern.len());
     if dlen <= plen {
         // Short packet: try for partial?
@@ -245,9 +250,12 @@ fn find_pattern(data: &[u8], s: &Search, cmd: &mut Cmd) -> i32 {
         }
         i += 1;
     }
-    if (s.getnum)(&data[i..], cmd, s.term) == 0 {
+    let mut off = i;
+    let len = (s.getnum)(&data[i..], cmd, s.term, &mut off);
+    if len == 0 {
         return -1;
     }
+    *at = (off, len);
     1
 }
 
@@ -295,7 +303,7 @@ fn set_ip(cmd: &mut Cmd, ip: u32) {
 }
 
 /// `192,168,1,1,5,6`.
-fn try_rfc959(data: &[u8], cmd: &mut Cmd, term: u8) -> usize {
+fn try_rfc959(data: &[u8], cmd: &mut Cmd, term: u8, _off: &mut usize) -> usize {
     let mut a = [0u32; 6];
     let len = try_number(data, &mut a, b',', term);
     if len == 0 {
@@ -307,10 +315,13 @@ fn try_rfc959(data: &[u8], cmd: &mut Cmd, term: u8) -> usize {
 }
 
 /// RFC 1123: the 227 reply is scanned for the first digit.
-fn try_rfc1123(data: &[u8], cmd: &mut Cmd, _term: u8) -> usize {
+fn try_rfc1123(data: &[u8], cmd: &mut Cmd, _term: u8, off: &mut usize) -> usize {
     match data.iter().position(u8::is_ascii_digit) {
         None => 0,
-        Some(i) => try_rfc959(&data[i..], cmd, 0),
+        Some(i) => {
+            *off += i;
+            try_rfc959(&data[i..], cmd, 0, off)
+        }
     }
 }
 
@@ -341,7 +352,7 @@ fn bad_delim(d: u8) -> bool {
 }
 
 /// `|1|132.235.1.2|6275|` or `|2|3ffe::1|6275|`.
-fn try_eprt(data: &[u8], cmd: &mut Cmd, _term: u8) -> usize {
+fn try_eprt(data: &[u8], cmd: &mut Cmd, _term: u8, _off: &mut usize) -> usize {
     if data.len() <= 3 {
         return 0;
     }
@@ -384,7 +395,7 @@ fn ipv6_until(data: &[u8], delim: u8) -> Option<(Ipv6Addr, usize)> {
 }
 
 /// `|||6446|`.
-fn try_epsv_response(data: &[u8], cmd: &mut Cmd, _term: u8) -> usize {
+fn try_epsv_response(data: &[u8], cmd: &mut Cmd, _term: u8, _off: &mut usize) -> usize {
     if data.len() <= 3 {
         return 0;
     }
@@ -435,7 +446,8 @@ mod tests {
             r,
             FtpResult::Expect {
                 cmd: FtpCmd::Pasv,
-                port: 50000
+                port: 50000,
+                at: (5, 17),
             }
         );
     }
@@ -450,6 +462,7 @@ mod tests {
                 FtpResult::Expect {
                     cmd: FtpCmd::Port,
                     port: 51210,
+                    at: (5, 19),
                 },
             ),
             (
@@ -459,6 +472,7 @@ mod tests {
                 FtpResult::Expect {
                     cmd: FtpCmd::Port,
                     port: 51210,
+                    at: (5, 19),
                 },
             ),
             (
@@ -468,6 +482,7 @@ mod tests {
                 FtpResult::Expect {
                     cmd: FtpCmd::Eprt,
                     port: 6275,
+                    at: (5, 21),
                 },
             ),
             (
@@ -477,6 +492,7 @@ mod tests {
                 FtpResult::Expect {
                     cmd: FtpCmd::Pasv,
                     port: 50000,
+                    at: (27, 17),
                 },
             ),
             (
@@ -486,6 +502,7 @@ mod tests {
                 FtpResult::Expect {
                     cmd: FtpCmd::Epsv,
                     port: 6446,
+                    at: (36, 8),
                 },
             ),
             // Another address: not recorded.
@@ -581,7 +598,8 @@ mod tests {
             r,
             FtpResult::Expect {
                 cmd: FtpCmd::Port,
-                port: 258
+                port: 258,
+                at: (5, 16),
             }
         );
     }
@@ -602,7 +620,8 @@ mod tests {
             r,
             FtpResult::Expect {
                 cmd: FtpCmd::Eprt,
-                port: 6275
+                port: 6275,
+                at: (5, 22),
             }
         );
         // PORT on IPv6 overwrites the first four bytes only: never the sender here.

@@ -18,6 +18,7 @@ pub mod table;
 pub mod tftp;
 pub(crate) mod track;
 
+pub(crate) use expect::FollowNat;
 pub use proto::{invert, sctp, tcp, tracker, L4Tracker, TimeoutDef, TimeoutSlot};
 pub use table::*;
 pub use track::*;
@@ -84,6 +85,8 @@ pub mod status {
     pub(crate) const CONFIRMED: u32 = 1 << 3;
     pub(crate) const SRC_NAT: u32 = 1 << 4;
     pub(crate) const DST_NAT: u32 = 1 << 5;
+    /// `IPS_SEQ_ADJUST`: a NAT helper changed a segment's length (`nf_ct_seqadj_set`).
+    pub(crate) const SEQ_ADJUST: u32 = 1 << 6;
     pub(crate) const SRC_NAT_DONE: u32 = 1 << 7;
     pub(crate) const DST_NAT_DONE: u32 = 1 << 8;
     /// `IPS_TEMPLATE`: a `CT` target's template.

@@ -1834,6 +1834,11 @@ impl<'r> Engine<'r> {
                 .reject_reply(&cur, error, hc.skb.ct, clock, pkt.frame, true)
                 .1;
         }
+        // nf_confirm: the connection's helper reads the accepted packet (and may drop it, or
+        // rewrite it), then the sequence numbers are adjusted.
+        if stage != Stage::PreroutingOnly {
+            self.run_helper(&mut cur, &mut hc, &mut out);
+        }
         // A forwarded packet's copy on its output interface, if the capture has it, is this one.
         if recognise && out.direction == Direction::Forward && out.verdict == Some(Verdict::Accept)
         {
@@ -1861,10 +1866,6 @@ impl<'r> Engine<'r> {
                 out.certain = false;
                 out.reason = Some(format!("the ICMP error it causes may not leave: {why}"));
             }
-        }
-        // nf_confirm: the connection's helper reads the accepted packet (and may drop it).
-        if stage != Stage::PreroutingOnly {
-            self.run_helper(&cur, &mut hc, &mut out);
         }
         // Confirm the new connection if the packet survived; otherwise it dies with it.
         let mut confirmed = None;
@@ -2411,13 +2412,14 @@ impl<'r> Engine<'r> {
     /// `nf_confirm`'s `helper->help()` for a packet the ruleset accepted; its `NF_DROP` turns
     /// the verdict into DROP. A packet of a helper's connection whose own verdict is uncertain
     /// leaves what the helper expects uncertain, whichever way it went.
-    fn run_helper(&mut self, pkt: &Packet, hc: &mut HookCtx, out: &mut Outcome) {
+    fn run_helper(&mut self, cur: &mut Cow<'_, Packet>, hc: &mut HookCtx, out: &mut Outcome) {
         let Attach::Ct { id, info } = hc.skb.ct else {
             return;
         };
         if self.conntrack.get(id).is_none_or(|e| e.help.is_none()) {
             return;
         }
+        let pkt: &Packet = cur;
         // The packet's own doubt, or its connection's (the taint is applied to the verdict
         // after this): whatever the helper expects from it is no more certain.
         let doubt = if out.certain {
@@ -2431,6 +2433,7 @@ impl<'r> Engine<'r> {
             }
             return;
         }
+        let forwarded = out.direction == Direction::Forward;
         let h = conntrack::helper::help(
             &mut self.conntrack,
             id,
@@ -2439,6 +2442,7 @@ impl<'r> Engine<'r> {
             hc.now,
             &self.params,
             doubt.as_deref(),
+            forwarded,
         );
         if let Some(note) = h.note {
             if hc.trace_on {
@@ -2455,6 +2459,40 @@ impl<'r> Engine<'r> {
         if let Some(why) = h.drop {
             out.verdict = Some(Verdict::Drop);
             out.decision = Some(Decision::Conntrack(why));
+            return;
+        }
+        if !forwarded || info == CtInfo::RelatedReply {
+            return;
+        }
+        // __nf_nat_mangle_tcp_packet: the payload as it leaves.
+        if let Some(m) = h.mangle {
+            let p = cur.to_mut();
+            let hdr = p.ip_len as usize - p.payload_len as usize;
+            let (start, end) = (hdr + m.off, hdr + m.off + m.len);
+            if end <= p.data.len() {
+                let mut bytes = Vec::with_capacity(p.data.len() + m.rep.len());
+                bytes.extend_from_slice(&p.data[..start]);
+                bytes.extend_from_slice(&m.rep);
+                bytes.extend_from_slice(&p.data[end..]);
+                let grow = m.rep.len() as i64 - m.len as i64;
+                p.ip_len = (p.ip_len as i64 + grow) as u32;
+                p.payload_len = (p.payload_len as i64 + grow) as u32;
+                p.data = crate::packet::SharedBytes::from(bytes);
+            }
+        }
+        // nf_ct_seq_adjust.
+        if let crate::packet::L4::Tcp(th) = &cur.l4 {
+            let ack = (th.flags & crate::packet::tcp_flags::ACK != 0).then_some(th.ack);
+            if let Some((seq, ack)) =
+                conntrack::helper::seq_adjust(&self.conntrack, id, info.dir(), th.seq, ack)
+            {
+                if let crate::packet::L4::Tcp(t) = &mut cur.to_mut().l4 {
+                    t.seq = seq;
+                    if t.flags & crate::packet::tcp_flags::ACK != 0 {
+                        t.ack = ack;
+                    }
+                }
+            }
         }
     }
 
@@ -2496,10 +2534,19 @@ impl<'r> Engine<'r> {
         hc.skb.ct_template = None;
         hc.skb.checksum_doubt = r.maybe_invalid;
         let (doubt, related) = (self.conntrack.take_doubt(), self.conntrack.take_related());
-        if r.new.is_some() {
+        let follow = self.conntrack.take_follow();
+        if let Some(id) = r.new {
             hc.ct_new = r.new;
             if let Some(why) = doubt {
                 hc.note_uncertain(DoubtSource::Any, || format!("conntrack: {why}"));
+            }
+            // init_conntrack: the expectation's `expectfn` (nf_nat_follow_master).
+            if let Some(f) = follow {
+                if let Err(why) = nat::follow_master(self, id, f, pkt, hc.now) {
+                    hc.note_uncertain(DoubtSource::Any, || {
+                        format!("NAT (nf_nat_follow_master): {why}")
+                    });
+                }
             }
         }
         out.ctstate = Some(label(r.attach));

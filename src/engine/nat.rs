@@ -264,6 +264,51 @@ pub fn setup(
     }
 }
 
+/// `nf_nat_follow_master`, from `init_conntrack` for the connection `id` an expectation of a
+/// NATed master created: its source becomes the address the master sends to (`MAP_IPS`: the
+/// port kept where unique), its destination the master's other end and the port the helper
+/// saved; both bindings are done, so the nat table never sees the connection.
+pub(crate) fn follow_master(
+    engine: &mut Engine<'_>,
+    id: CtId,
+    f: crate::conntrack::FollowNat,
+    pkt: &Packet,
+    now: u64,
+) -> Result<(), &'static str> {
+    let spec = |kind, addr, ports| NatSpec {
+        kind,
+        addr: Some((addr, addr)),
+        ports,
+        base_port: None,
+        random: false,
+        persistent: false,
+    };
+    let src = setup(
+        engine,
+        id,
+        spec(NatKind::Snat, f.src, None),
+        Manip::Src,
+        Hook::Postrouting,
+        pkt,
+        "",
+        now,
+    );
+    let dst = setup(
+        engine,
+        id,
+        spec(NatKind::Dnat, f.dst, Some((f.port, f.port))),
+        Manip::Dst,
+        Hook::Prerouting,
+        pkt,
+        "",
+        now,
+    );
+    if let Some(e) = engine.conntrack.get_mut(id) {
+        e.status |= status::SRC_NAT_DONE | status::DST_NAT_DONE;
+    }
+    src.and(dst)
+}
+
 /// The packet quoted by an ICMP error the host sends about connection `id` (the error in
 /// direction `dir`), as it leaves: `nf_nat_icmp_reply_translation` at OUTPUT (the DST manip's
 /// hook: the quoted source) and at POSTROUTING (the SRC manip's: the quoted destination) turns

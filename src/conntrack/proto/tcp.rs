@@ -238,6 +238,8 @@ struct Seg<'a> {
     th: &'a TcpInfo,
     /// `seq + len - dataoff - doff*4 + syn + fin`.
     end: u32,
+    /// `nf_ct_seq_offset` of what it acknowledges (a NAT helper's rewrite): see [`in_window`].
+    ack_off: i32,
 }
 
 impl<'a> Seg<'a> {
@@ -251,7 +253,11 @@ impl<'a> Seg<'a> {
             .wrapping_add(payload)
             .wrapping_add(u32::from(th.flags & F::SYN != 0))
             .wrapping_add(u32::from(th.flags & F::FIN != 0));
-        Seg { th, end }
+        Seg {
+            th,
+            end,
+            ack_off: 0,
+        }
     }
     fn syn(&self) -> bool {
         self.th.flags & F::SYN != 0
@@ -267,12 +273,13 @@ impl<'a> Seg<'a> {
 /// Whether the data `th` acknowledges (its ACK, or its highest SACK block's right edge when
 /// the receiver allowed SACK, as [`in_window`] reads it) is data the capture showed the
 /// receiver sending ([`TcpCt::held_end`]).
-fn acked_data_held(ct: &TcpCt, dir: usize, th: &TcpInfo) -> bool {
+fn acked_data_held(ct: &TcpCt, dir: usize, th: &TcpInfo, ack_off: i32) -> bool {
     let recv = 1 - dir;
     let mut sack = th.ack;
     if ct.seen[recv].flags & side_flags::SACK_PERM != 0 {
         sack = sack_of(th, sack);
     }
+    let sack = sack.wrapping_sub(ack_off as u32);
     let held = ct.held_end[recv];
     held != 0 && !after(sack, held)
 }
@@ -325,8 +332,17 @@ enum Win {
     Invalid(&'static str),
 }
 
-/// `tcp_in_window` (mainline).
-fn in_window(ct: &mut TcpCt, dir: usize, index: Index, seg: &Seg<'_>, liberal_sysctl: bool) -> Win {
+/// `tcp_in_window` (mainline); `ack_off`: `nf_ct_seq_offset(ct, !dir, ack - 1)`, the NAT
+/// helper's shift of the data this segment acknowledges ("take into account NAT sequence
+/// number mangling").
+fn in_window(
+    ct: &mut TcpCt,
+    dir: usize,
+    index: Index,
+    seg: &Seg<'_>,
+    liberal_sysctl: bool,
+    ack_off: i32,
+) -> Win {
     let th = seg.th;
     let mut seq = th.seq;
     let mut ack = th.ack;
@@ -338,6 +354,8 @@ fn in_window(ct: &mut TcpCt, dir: usize, index: Index, seg: &Seg<'_>, liberal_sy
     if ct.seen[recv].flags & side_flags::SACK_PERM != 0 {
         sack = sack_of(th, sack);
     }
+    ack = ack.wrapping_sub(ack_off as u32);
+    sack = sack.wrapping_sub(ack_off as u32);
     let log = |ct: &TcpCt, res: Win| -> Win {
         if ct.seen[dir].flags & side_flags::BE_LIBERAL != 0 || liberal_sysctl {
             Win::Accept
@@ -560,8 +578,10 @@ pub(crate) fn tcp_packet(
     th: &TcpInfo,
     dir: CtDir,
     p: &Params,
+    ack_off: i32,
 ) -> TcpResult {
-    let seg = Seg::new(pkt, th);
+    let mut seg = Seg::new(pkt, th);
+    seg.ack_off = ack_off;
     let d = dir as usize;
     // The data (and SYN, FIN) the capture showed this side sending, whatever conntrack makes
     // of it; a bare ACK holds none.
@@ -772,7 +792,7 @@ fn finish_packet(
     let hz = p.hz as u64;
     let d = dir as usize;
     if !skip_window {
-        match in_window(ct, d, index, seg, p.tcp_be_liberal) {
+        match in_window(ct, d, index, seg, p.tcp_be_liberal, seg.ack_off) {
             Win::Accept => {}
             Win::Ignore(_) => return TcpResult::only(TcpVerdict::Ignore),
             Win::Invalid(_) if ct.options_unknown => {
@@ -785,7 +805,8 @@ fn finish_packet(
             }
             Win::Invalid(why)
                 if ct.capture_gap
-                    || (why == ACK_OVER_UPPER_BOUND && !acked_data_held(ct, d, th)) =>
+                    || (why == ACK_OVER_UPPER_BOUND
+                        && !acked_data_held(ct, d, th, seg.ack_off)) =>
             {
                 // An ACK of data the capture does not hold: the capture missed it, or the
                 // ACK is forged. The kernel, which saw what was sent, took it in the first
@@ -1020,6 +1041,7 @@ impl L4Tracker for Tcp {
         } else {
             None
         };
+        let ack_off = crate::conntrack::helper::ack_offset(ct, e.id, e.dir, th.ack);
         let entry = ct.get_mut(e.id).expect("entry");
         let ProtoState::Tcp(tc) = &mut entry.proto else {
             unreachable!("TCP entry")
@@ -1035,7 +1057,7 @@ impl L4Tracker for Tcp {
         }
         let closed = |s: TcpState| matches!(s, TcpState::TimeWait | TcpState::Close);
         let was_closed = closed(tc.state);
-        let r = tcp_packet(tc, e.status, pkt, th, e.dir, p);
+        let r = tcp_packet(tc, e.status, pkt, th, e.dir, p, ack_off);
         let (d, held) = (e.dir as usize, tc.held_end);
         let mut ended = closed(tc.state) && !was_closed;
         if let Some(cap) = r.shrink_to {

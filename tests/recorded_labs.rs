@@ -166,7 +166,11 @@
 //!   there drops nothing;
 //! * `lo-template-invalid`: a reply over lo that its OUTPUT template made INVALID comes back
 //!   with nothing attached (`nf_conntrack_in` detached the template), so raw PREROUTING's
-//!   `CT --notrack` makes it UNTRACKED.
+//!   `CT --notrack` makes it UNTRACKED;
+//! * `host-unspecified-source` (`v6.args`): the host's own packets from `::` (MLD reports
+//!   before its link-local address is ready, duplicate address detection's neighbour
+//!   solicitations), which `tcpdump -i any` shows outgoing, cross OUTPUT (`mld_sendpack`,
+//!   `ndisc_send_skb`); they were judged as received, in PREROUTING and INPUT.
 //!
 //! `multicast-loop` (`v4.args`, `v6.args`) is checked with bounds: the host's own multicast
 //! to groups it joined comes back through POSTROUTING, PREROUTING and INPUT (`ip_mc_output`,
@@ -175,6 +179,12 @@
 //! they bump `at_most`, and those may be above the kernel's, by the copies of the loop-off
 //! datagrams; every other counter equals the kernel's (the IGMP reports' copies are certain:
 //! they come from no socket; not joined groups get none).
+//!
+//! `host-unspecified-source` (`v4.args`) is checked with bounds: a DHCP client (busybox
+//! udhcpc) sends its DISCOVER and REQUEST from 0.0.0.0 through a packet socket, which no hook
+//! sees (the kernel counts them nowhere), where a raw or UDP socket would cross OUTPUT: no
+//! capture tells the two apart, so those four are uncertain (they were judged as received,
+//! certain DROPs of INPUT's policy) and the counters they bump `at_most`.
 //!
 //! Five labs' outcomes depend on what no capture shows, so they are checked packet by packet
 //! instead: `udptimeout-edge` and `ctexpire-edge` (replies and ICMP errors within a jiffy of
@@ -929,4 +939,42 @@ fn ctexpire_within_a_jiffy_bounds_the_counters() {
         "28: kernel {k28}"
     );
     assert_eq!(k29 + k28, 13);
+}
+
+#[test]
+fn host_unspecified_source_v6() {
+    replay_case("host-unspecified-source", "v6.args");
+}
+
+/// The DHCP client's frames from 0.0.0.0 (a packet socket: no hook saw them) are uncertain,
+/// and only they; every counter equals the kernel's or is marked `at_most` and above it.
+#[test]
+fn host_unspecified_source_v4() {
+    let (fw, kernel) = run_case("host-unspecified-source", "v4.args");
+    let unsure: Vec<_> = fw
+        .packets
+        .iter()
+        .filter(|p| p["certain"] == false)
+        .collect();
+    assert_eq!(unsure.len(), 4, "{}", fw.summary);
+    assert!(unsure
+        .iter()
+        .all(|p| p["src"] == "0.0.0.0" && p["direction"] == "out" && p["dport"] == 67));
+    let mut above = 0;
+    for (k, kc) in &kernel {
+        let f = &fw.counters[k];
+        if (f.packets, f.bytes) != (kc.packets, kc.bytes) {
+            assert!(
+                fw.at_most.contains(k) && f.packets >= kc.packets && f.bytes >= kc.bytes,
+                "{k:?}: fwcheck {} packets, {} bytes; the kernel {}, {}\n{}",
+                f.packets,
+                f.bytes,
+                kc.packets,
+                kc.bytes,
+                compare(&kernel, &fw.counters).unwrap_err()
+            );
+            above += 1;
+        }
+    }
+    assert!(above > 0, "no counter above the kernel's");
 }

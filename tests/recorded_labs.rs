@@ -182,7 +182,11 @@
 //!   rewrites PORT/EPRT/227 to the other side's address (IPv6 EPRT in `%pI6`'s long form),
 //!   and the control connection's later sequence and acknowledgment numbers move by the
 //!   growth (`nf_ct_seq_adjust`; `tcp_in_window` takes the offset off): every LAN-side copy
-//!   of a data packet was judged as a new packet and dropped, certain, before.
+//!   of a data packet was judged as a new packet and dropped, certain, before;
+//! * `host-unspecified-source` (`v6.args`): the host's own packets from `::` (MLD reports
+//!   before its link-local address is ready, duplicate address detection's neighbour
+//!   solicitations), which `tcpdump -i any` shows outgoing, cross OUTPUT (`mld_sendpack`,
+//!   `ndisc_send_skb`); they were judged as received, in PREROUTING and INPUT.
 //!
 //! `lo-output-reject` (`v4.args`, `v6.args`) holds REJECT's replies to packets OUTPUT rejected,
 //! which never reached lo and are not in the capture (to the host itself and to another host;
@@ -198,6 +202,12 @@
 //! they bump `at_most`, and those may be above the kernel's, by the copies of the loop-off
 //! datagrams; every other counter equals the kernel's (the IGMP reports' copies are certain:
 //! they come from no socket; not joined groups get none).
+//!
+//! `host-unspecified-source` (`v4.args`) is checked with bounds: a DHCP client (busybox
+//! udhcpc) sends its DISCOVER and REQUEST from 0.0.0.0 through a packet socket, which no hook
+//! sees (the kernel counts them nowhere), where a raw or UDP socket would cross OUTPUT: no
+//! capture tells the two apart, so those four are uncertain (they were judged as received,
+//! certain DROPs of INPUT's policy) and the counters they bump `at_most`.
 //!
 //! Five labs' outcomes depend on what no capture shows, so they are checked packet by packet
 //! instead: `udptimeout-edge` and `ctexpire-edge` (replies and ICMP errors within a jiffy of
@@ -1005,4 +1015,42 @@ fn lo_output_reject() {
 fn multicast_echo() {
     replay_case("multicast-echo", "v4.args");
     replay_case("multicast-echo", "v6.args");
+}
+
+#[test]
+fn host_unspecified_source_v6() {
+    replay_case("host-unspecified-source", "v6.args");
+}
+
+/// The DHCP client's frames from 0.0.0.0 (a packet socket: no hook saw them) are uncertain,
+/// and only they; every counter equals the kernel's or is marked `at_most` and above it.
+#[test]
+fn host_unspecified_source_v4() {
+    let (fw, kernel) = run_case("host-unspecified-source", "v4.args");
+    let unsure: Vec<_> = fw
+        .packets
+        .iter()
+        .filter(|p| p["certain"] == false)
+        .collect();
+    assert_eq!(unsure.len(), 4, "{}", fw.summary);
+    assert!(unsure
+        .iter()
+        .all(|p| p["src"] == "0.0.0.0" && p["direction"] == "out" && p["dport"] == 67));
+    let mut above = 0;
+    for (k, kc) in &kernel {
+        let f = &fw.counters[k];
+        if (f.packets, f.bytes) != (kc.packets, kc.bytes) {
+            assert!(
+                fw.at_most.contains(k) && f.packets >= kc.packets && f.bytes >= kc.bytes,
+                "{k:?}: fwcheck {} packets, {} bytes; the kernel {}, {}\n{}",
+                f.packets,
+                f.bytes,
+                kc.packets,
+                kc.bytes,
+                compare(&kernel, &fw.counters).unwrap_err()
+            );
+            above += 1;
+        }
+    }
+    assert!(above > 0, "no counter above the kernel's");
 }

@@ -896,6 +896,18 @@ impl<'r> Engine<'r> {
             && !self.looped_back(pkt)
     }
 
+    /// The capture shows the host sending `pkt`: a Linux cooked header's "outgoing", or an
+    /// Ethernet source that is one of the host's own link addresses (`ip -j addr` in
+    /// `--host-config`), lo's frames apart. Asked only of a packet whose source is no address
+    /// (0.0.0.0, `::`), which its addresses cannot place.
+    fn sent_from_here(&self, pkt: &Packet) -> bool {
+        if let Some(t) = cooked_type(&pkt.link) {
+            return t == Some(crate::packet::PktType::Outgoing);
+        }
+        let macs = &self.env.host.macs;
+        pkt.link.src_mac.is_some_and(|m| macs.contains(&m)) && !self.looped_back(pkt)
+    }
+
     /// The frame was addressed to the host (a Linux cooked header's PACKET_HOST, or one of the
     /// host's own link addresses from `ip -j addr`): the host received it, so PREROUTING sees it
     /// even when its IP destination is elsewhere and the host does not forward (then the input
@@ -1364,7 +1376,12 @@ impl<'r> Engine<'r> {
         // A packet with one of the host's addresses as source that the capture shows arriving
         // from outside (a spoofed source) is received, not sent: PREROUTING sees it, then the
         // input route refuses it (`martian_check`).
-        let from_host = self.is_local(pkt.src);
+        // So is one from no address (IPv6 `::`: duplicate address detection's neighbour
+        // solicitations, MLD reports before the link-local address is ready, both sent
+        // through OUTPUT by `ndisc_send_skb` / `mld_sendpack`; IPv4 0.0.0.0: a DHCP client's)
+        // that the capture shows the host sending.
+        let from_host =
+            self.is_local(pkt.src) || (pkt.src.is_unspecified() && self.sent_from_here(pkt));
         let src_local = from_host && !self.arrived_from_outside(pkt);
         // A broadcast or a multicast group is delivered to the host (if it joined the group:
         // the input route decides after PREROUTING) — or sent by it, when the source is its.
@@ -1773,6 +1790,21 @@ impl<'r> Engine<'r> {
                     pkt.link.vlan.unwrap_or(0),
                     self.env.captured_on(pkt)
                 )
+            });
+        }
+        if direction == Direction::Out
+            && pkt.family == crate::packet::Family::V4
+            && pkt.src.is_unspecified()
+        {
+            // A DHCP client sends its DISCOVER and REQUEST from 0.0.0.0 through a packet
+            // socket (dhclient, udhcpc, systemd-networkd, NetworkManager: `packet_snd` →
+            // `dev_queue_xmit`), which no hook sees; a raw or UDP socket of a host without an
+            // IPv4 address (`inet_select_addr` finds none) sends the same through OUTPUT.
+            hc.note_uncertain(DoubtSource::Any, || {
+                "sent from 0.0.0.0: a DHCP client's packet socket skips netfilter (the kernel \
+                 counts it nowhere), a raw or UDP socket crosses OUTPUT; the capture cannot \
+                 tell which"
+                    .to_string()
             });
         }
         if matches!(direction, Direction::Out | Direction::Local) && !hc.is_uncertain() {

@@ -186,7 +186,12 @@
 //! * `host-unspecified-source` (`v6.args`): the host's own packets from `::` (MLD reports
 //!   before its link-local address is ready, duplicate address detection's neighbour
 //!   solicitations), which `tcpdump -i any` shows outgoing, cross OUTPUT (`mld_sendpack`,
-//!   `ndisc_send_skb`); they were judged as received, in PREROUTING and INPUT.
+//!   `ndisc_send_skb`); they were judged as received, in PREROUTING and INPUT;
+//! * `neighbour-unreachable` (`v4.args`, `v6.args`): the host's pings and SYN to a neighbour
+//!   that never answers ARP / neighbour discovery wait after POSTROUTING and are never sent
+//!   (nor captured); the stack's "host unreachable" / "address unreachable" to the host over
+//!   lo quotes each: fwcheck rebuilds the packet and runs it through OUTPUT and POSTROUTING
+//!   (NEW), and the error is RELATED (it was INVALID, the packets counted nowhere).
 //!
 //! `lo-output-reject` (`v4.args`, `v6.args`) holds REJECT's replies to packets OUTPUT rejected,
 //! which never reached lo and are not in the capture (to the host itself and to another host;
@@ -1053,4 +1058,10 @@ fn host_unspecified_source_v4() {
         }
     }
     assert!(above > 0, "no counter above the kernel's");
+}
+
+#[test]
+fn neighbour_unreachable() {
+    replay_case("neighbour-unreachable", "v4.args");
+    replay_case("neighbour-unreachable", "v6.args");
 }

@@ -1001,19 +1001,21 @@ impl<'r> Engine<'r> {
     }
 
     /// Why a reset or ICMP destination-unreachable error the host sent itself over lo, which
-    /// conntrack found no connection for (INVALID), may be REJECT's reply to a packet of the
-    /// host's that OUTPUT rejected — never on lo, so never in the capture: the kernel attaches
-    /// that packet's unconfirmed connection to the reply (`nf_send_reset`,
-    /// `nf_send_unreach`; `nf_ct_attach`), which keeps it over lo, and the reply is RELATED
-    /// in OUTPUT and INPUT (kernel hunt, lab `lo-self-reject`). Asked only when a rule of
-    /// OUTPUT's path can REJECT.
+    /// conntrack found no connection for (INVALID), may be RELATED in the kernel: REJECT's
+    /// reply to a packet of the host's that OUTPUT rejected — never on lo, so never in the
+    /// capture — carries that packet's unconfirmed connection (`nf_send_reset`,
+    /// `nf_send_unreach`; `nf_ct_attach`), kept over lo (kernel hunt, lab `lo-output-reject`;
+    /// asked only when a rule of OUTPUT's path can REJECT); and the stack's "host unreachable" /
+    /// "address unreachable" for a packet that waited for a neighbour that never answered
+    /// carries that packet's connection (lab `neighbour-unreachable`).
     fn orphan_reply(&self, pkt: &Packet) -> Option<&'static str> {
         use crate::netfilter::Hook;
-        let reply = match &pkt.l4 {
-            crate::packet::L4::Tcp(t) => t.flags & crate::packet::tcp_flags::RST != 0,
-            crate::packet::L4::Icmp(i) => i.icmp_type == 3,
-            crate::packet::L4::Icmpv6(i) => i.icmp_type == 1,
-            _ => false,
+        use crate::packet::L4;
+        let neigh = match &pkt.l4 {
+            L4::Tcp(t) if t.flags & crate::packet::tcp_flags::RST != 0 => false,
+            L4::Icmp(i) if i.icmp_type == 3 => i.code == 1,
+            L4::Icmpv6(i) if i.icmp_type == 1 => i.code == 3,
+            _ => return None,
         };
         let rs = self.rs;
         let rejects = || {
@@ -1026,24 +1028,29 @@ impl<'r> Engine<'r> {
                     .any(|r| matches!(&r.action, crate::ruleset::model::Action::Target(t) if t.reject_reply().is_some()))
             })
         };
-        (reply && rejects()).then_some(
-            "a reply the host sent itself over lo with no connection: it may be REJECT's reply \
-             to a packet of the host's that OUTPUT rejected (never on lo, so not in the \
-             capture), which carries that packet's connection: RELATED",
+        (neigh || rejects()).then_some(
+            "a reply the host sent itself over lo with no connection: it may answer a packet of \
+             the host's that the capture does not hold (OUTPUT's REJECT, or a neighbour that \
+             never answered), and carry that packet's connection: RELATED",
         )
     }
 
     /// For a reset or an ICMP "destination unreachable" the host sent itself over lo, when no
-    /// connection explains it and a rule on OUTPUT's path can REJECT: the packet of the host's
-    /// it answers, rebuilt (`nf_send_unreach` quotes the whole packet when it is short; a
-    /// reset with ACK and sequence 0 answers a segment without ACK, taken as the connection's
-    /// SYN with Linux's options, and `Some(doubt)` says so: its length, options, TTL and TOS
-    /// are not in the capture). Never a reset or an ICMP error itself, so never rebuilt again.
-    /// Kernel hunt, lab `lo-output-reject`: REJECT in OUTPUT of the host's own packets.
-    fn rejected_before_lo(&self, pkt: &Packet) -> Option<(Packet, Option<&'static str>)> {
+    /// connection explains it: the packet of the host's it answers, which the capture does not
+    /// hold, rebuilt — when a rule on OUTPUT's path can REJECT (`nf_send_unreach` quotes the
+    /// whole packet when it is short; a reset with ACK and sequence 0 answers a segment
+    /// without ACK, taken as the connection's SYN with Linux's options, and `Some(doubt)` says
+    /// so: its length, options, TTL and TOS are not in the capture), or when the error is
+    /// "host unreachable" / "address unreachable" (`neigh`: the stack's, for a packet that
+    /// left and waited for a neighbour that never answered: never captured, since the capture
+    /// tap comes after the neighbour, so rebuilt even when its connection is known — a second
+    /// ping of the same identifier). Never a reset or an ICMP error
+    /// itself, so never rebuilt again. Kernel hunts, labs `lo-output-reject` (REJECT in
+    /// OUTPUT of the host's own packets) and `neighbour-unreachable`.
+    fn unsent_original(&self, pkt: &Packet) -> Option<(Packet, Option<&'static str>, bool)> {
         use crate::packet::{tcp_flags as F, L4};
         let v6 = pkt.family == crate::packet::Family::V6;
-        let (orig, doubt) = match &pkt.l4 {
+        let (orig, doubt, neigh) = match &pkt.l4 {
             L4::Icmp(i) | L4::Icmpv6(i) if i.icmp_type == if v6 { 1 } else { 3 } => {
                 let start = pkt.ip_hdr_len as usize + 8;
                 let quote = pkt.data.get(start..pkt.ip_len as usize)?;
@@ -1066,7 +1073,7 @@ impl<'r> Engine<'r> {
                 if o.ip_len as usize != quote.len() || o.frag.offset != 0 || o.frag.more_fragments {
                     return None;
                 }
-                (o, None)
+                (o, None, i.code == if v6 { 3 } else { 1 })
             }
             L4::Tcp(t) if t.flags == F::RST | F::ACK && t.seq == 0 => {
                 use crate::packet::traffic::build::{build, L4Spec, PacketSpec, TcpOpt};
@@ -1099,6 +1106,7 @@ impl<'r> Engine<'r> {
                          the capture): taken as a SYN with Linux's options; its length, \
                          options, TTL and TOS are not known",
                     ),
+                    false,
                 )
             }
             _ => return None,
@@ -1109,9 +1117,9 @@ impl<'r> Engine<'r> {
         (!answer
             && orig.src == pkt.dst
             && self.is_local(orig.src)
-            && self.orphan_reply(pkt).is_some()
-            && !conntrack::knows(&self.conntrack, &orig))
-        .then_some((orig, doubt))
+            && (neigh
+                || self.orphan_reply(pkt).is_some() && !conntrack::knows(&self.conntrack, &orig)))
+        .then_some((orig, doubt, neigh))
     }
 
     /// The next packet processed, if the host sent it, may be a segment of one GSO packet
@@ -1646,7 +1654,7 @@ impl<'r> Engine<'r> {
         // the capture, its reply is (over lo). Rebuilt, the packet crosses OUTPUT as in the
         // kernel, and REJECT's reply it causes is this one.
         if recognise && direction == Direction::Local && maybe_answer.is_none() {
-            if let Some((orig, doubt)) = self.rejected_before_lo(pkt) {
+            if let Some((orig, doubt, neigh)) = self.unsent_original(pkt) {
                 if let Some(why) = doubt {
                     self.next_doubt = Some(why.to_string());
                 }
@@ -1671,6 +1679,12 @@ impl<'r> Engine<'r> {
                         });
                         return (out, Skb::default());
                     }
+                    // `arp_error_report` / `ndisc_error_report`: the packet left OUTPUT and
+                    // POSTROUTING (its connection confirmed) and waited for a neighbour that
+                    // never answered; the stack's error carries that connection (RELATED).
+                    _ if neigh
+                        && o.0.verdict == Some(Verdict::Accept)
+                        && o.0.direction == Direction::Out => {}
                     _ => maybe_answer = Some(NOT_REJECTED_HERE),
                 }
             }

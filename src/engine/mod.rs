@@ -936,8 +936,14 @@ impl<'r> Engine<'r> {
     /// all-zero link address — a tunnel's frames have none, and are not lo's).
     fn on_lo(&self, pkt: &Packet) -> bool {
         let l = &pkt.link;
-        (cooked_type(l).is_some() && (l.ifindex == Some(1) || l.src_mac == Some([0; 6])))
-            || self.looped_back(pkt)
+        match l.src_mac {
+            // Another device's link address (asked of every received packet: first, cheap).
+            Some(m) if m != [0; 6] => false,
+            _ => {
+                (cooked_type(l).is_some() && (l.ifindex == Some(1) || l.src_mac.is_some()))
+                    || self.looped_back(pkt)
+            }
+        }
     }
 
     /// A capture shows what the host sends as it leaves, after OUTPUT and POSTROUTING: a
@@ -2580,8 +2586,9 @@ impl<'r> Engine<'r> {
         hc.skb.ct_template = None;
         hc.skb.checksum_doubt = r.maybe_invalid;
         let (doubt, related) = (self.conntrack.take_doubt(), self.conntrack.take_related());
-        let follow = self.conntrack.take_follow();
         if let Some(id) = r.new {
+            // (Set only with a new connection; `find_expectation` clears it first.)
+            let follow = self.conntrack.take_follow();
             hc.ct_new = r.new;
             if let Some(why) = doubt {
                 hc.note_uncertain(DoubtSource::Any, || format!("conntrack: {why}"));

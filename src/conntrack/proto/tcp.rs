@@ -1041,7 +1041,12 @@ impl L4Tracker for Tcp {
         } else {
             None
         };
-        let ack_off = crate::conntrack::helper::ack_offset(ct, e.id, e.dir, th.ack);
+        // Only a connection a NAT helper rewrote has an offset to look up.
+        let ack_off = if e.status & crate::conntrack::status::SEQ_ADJUST != 0 {
+            crate::conntrack::helper::ack_offset(ct, e.id, e.dir, th.ack)
+        } else {
+            0
+        };
         let entry = ct.get_mut(e.id).expect("entry");
         let ProtoState::Tcp(tc) = &mut entry.proto else {
             unreachable!("TCP entry")

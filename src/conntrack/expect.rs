@@ -17,7 +17,7 @@
 //!   `expectfn = nf_nat_follow_master`, run by `init_conntrack` on the connection it creates:
 //!   both its bindings are set there (source: the address the master sends to in the
 //!   expectation's direction; destination: the master's address on the other side, and the
-//!   port the helper saved), so the nat table never sees it ([`Conntrack::take_follow`]).
+//!   port the helper saved), so the nat table never sees it (`Conntrack::take_follow`).
 //!
 //! Also kept here: *doubts*, the expectations fwcheck cannot know — a helper it does not model
 //! saw payload, or a modelled one could not read a command the capture cut off. A new

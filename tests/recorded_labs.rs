@@ -103,6 +103,13 @@
 //!   checksum is local checksum offload's (`lco_csum`), right only once the inner one is
 //!   filled in; the kernel verifies neither and `--ctstate INVALID -j DROP` in FORWARD never
 //!   matches (fwcheck, verifying the outer checksum over the captured bytes, dropped 72);
+//! * `router-wireguard` (`args`: `tcpdump -i any`; `ifaces.args`: each interface, wg0's frames
+//!   raw IP): a WireGuard gateway (wireguard-go, wg0 a tun device of MTU 1420) forwarding
+//!   between its LAN and the tunnel, with MASQUERADE and DNAT into it and `TCPMSS` on it: GRO
+//!   on lan0 merges the LAN server's segments into packets longer than wg0's MTU, which the
+//!   kernel forwards (`skb_gso_validate_network_len`: each segment fits, as the MSS the
+//!   tunnel's client announced makes it); fwcheck called 84 packets uncertain (those and
+//!   their connections' later ones);
 //! * `scan-odd-probes`: odd probes at a host (a scan hunt): frames for another MAC in a
 //!   promiscuous capture, unicast IP in link-layer broadcast and multicast frames, 127.0.0.1
 //!   arriving on t0, SYNs to broadcast and multicast addresses under REJECT tcp-reset, a
@@ -777,6 +784,12 @@ fn icmp6_no_route_back() {
 #[test]
 fn router_vxlan_transit() {
     replay("router-vxlan-transit");
+}
+
+#[test]
+fn router_wireguard() {
+    replay("router-wireguard");
+    replay_case("router-wireguard", "ifaces.args");
 }
 
 /// A router SNATs to a port range, MASQUERADEs with `--random` and `--to-ports`: the kernel

@@ -814,10 +814,13 @@ impl<'r> Engine<'r> {
     /// that may not be fragmented (IPv4 with DF; IPv6 always, 1280 at least) is dropped and
     /// the router answers "fragmentation needed" / "packet too big" (never rate-limited). A
     /// GRO super-packet (longer than its input interface's MTU) is cut into its segments and
-    /// passes if they fit: they fit when the input MTU is at most the output one; otherwise,
-    /// or with the input MTU unknown, the segments' size is not in the capture and the verdict
-    /// is uncertain. An output interface whose MTU the configuration does not give is not
-    /// checked (`--mtu`, `ip -j addr` in `--host-config`).
+    /// passes if they fit (`skb_gso_validate_network_len`): they fit when the input MTU is at
+    /// most the output one, or, for TCP, when the largest segment the receiver's MSS allows
+    /// does ([`crate::conntrack::proto::tcp::TcpCt::segment_bound`]: GRO's `gso_size` is the
+    /// first wire segment's, which the sender cut to that MSS); otherwise, or with the input
+    /// MTU unknown, the segments' size is not in the capture and the verdict is uncertain.
+    /// An output interface whose MTU the configuration does not give is not checked
+    /// (`--mtu`, `ip -j addr` in `--host-config`).
     fn mtu_check(&self, pkt: &Packet, hc: &mut HookCtx) -> Option<TableResult> {
         let iface = self.env.iface_of(pkt);
         let host = &self.env.host;
@@ -849,6 +852,7 @@ impl<'r> Engine<'r> {
             match host.mtu(hc.indev.name(iface, &self.env)) {
                 Some(in_mtu) if pkt.ip_len > in_mtu && in_mtu <= mtu => return None,
                 Some(in_mtu) if pkt.ip_len <= in_mtu => {}
+                _ if self.tcp_segments_fit(pkt, hc, mtu) => return None,
                 _ => {
                     hc.note_uncertain(DoubtSource::Any, || {
                         "longer than the output interface's MTU: a GRO super-packet whose \
@@ -880,6 +884,23 @@ impl<'r> Engine<'r> {
                  needed, before FORWARD)"
             }),
         })
+    }
+
+    /// A TCP packet of a connection whose receiver announced an MSS in a SYN the capture
+    /// showed whole, small enough that every segment its sender cut fits `mtu`: a GRO
+    /// super-packet of it is forwarded (kernel hunt: a router's LAN-to-WireGuard traffic,
+    /// `router-wireguard`).
+    fn tcp_segments_fit(&self, pkt: &Packet, hc: &HookCtx, mtu: u32) -> bool {
+        let Attach::Ct { id, info } = hc.skb.ct else {
+            return false;
+        };
+        pkt.proto == 6
+            && self
+                .conntrack
+                .get(id)
+                .and_then(|e| e.tcp())
+                .and_then(|t| t.segment_bound(info.dir(), pkt.ip_hdr_len))
+                .is_some_and(|b| b <= mtu)
     }
 
     /// The capture shows `pkt` arriving from outside: a Linux cooked header's packet type

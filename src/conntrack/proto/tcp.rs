@@ -88,6 +88,12 @@ pub struct TcpCt {
     /// stays within it acknowledges data the capture holds (ignored, or an earlier
     /// connection's: a late duplicate): no sign of a gap, and INVALID as in the kernel.
     pub(crate) held_end: [u32; 2],
+    /// By side: the largest MSS that side announced in a SYN the capture showed (an MSS
+    /// option, or without one the default, 536 / 1220: `tcp_parse_options`, `rx_opt.mss_clamp`),
+    /// as conntrack saw it, before a `TCPMSS` later on the path lowered it; 0: no SYN seen,
+    /// `u16::MAX`: a SYN whose options the capture cut. Not conntrack state: it bounds the
+    /// segments the other side sends ([`TcpCt::segment_bound`]).
+    pub(crate) mss: [u16; 2],
 }
 
 impl TcpCt {
@@ -95,6 +101,17 @@ impl TcpCt {
     /// first segment was not a SYN), which is the only way both sides become liberal.
     pub(crate) fn picked_up_mid_stream(&self) -> bool {
         self.seen[0].flags & side_flags::BE_LIBERAL != 0
+    }
+
+    /// The largest IP length of a segment side `dir` sends on this connection, `net_hdr`
+    /// being the length of the IP header (extension headers included): the other side's MSS
+    /// bounds the data a segment carries less its TCP and IP options (RFC 6691: the sender
+    /// MUST reduce the data for the options it sends; Linux's `tcp_mtu_to_mss`,
+    /// `tcp_current_mss`), so a segment is at most the fixed headers and that MSS. `None`
+    /// when no SYN of the other side was seen whole.
+    pub(crate) fn segment_bound(&self, dir: CtDir, net_hdr: u16) -> Option<u32> {
+        let mss = self.mss[1 - dir as usize];
+        (mss != 0 && mss != u16::MAX).then(|| u32::from(net_hdr) + 20 + u32::from(mss))
     }
 }
 
@@ -590,6 +607,15 @@ pub(crate) fn tcp_packet(
     }
     if th.flags & F::SYN != 0 && th.options.cut {
         ct.options_unknown = true;
+    }
+    if th.flags & F::SYN != 0 {
+        let mss = match th.options.mss {
+            _ if th.options.cut => u16::MAX,
+            Some(m) if th.doff > 5 => m,
+            _ if pkt.family == crate::packet::Family::V4 => 536,
+            _ => 1220,
+        };
+        ct.mss[d] = ct.mss[d].max(mss);
     }
     let old_state = ct.state;
     let index = index_of(th.flags);

@@ -198,7 +198,11 @@
 //!   that never answers ARP / neighbour discovery wait after POSTROUTING and are never sent
 //!   (nor captured); the stack's "host unreachable" / "address unreachable" to the host over
 //!   lo quotes each: fwcheck rebuilds the packet and runs it through OUTPUT and POSTROUTING
-//!   (NEW), and the error is RELATED (it was INVALID, the packets counted nowhere).
+//!   (NEW), and the error is RELATED (it was INVALID, the packets counted nowhere);
+//! * `router-neigh-unreachable` (`v4.args`, `v6.args`): a NAT router's "host unreachable" /
+//!   "address unreachable" for MASQUERADEd packets no neighbour took, built about the
+//!   translated packet and translated back by nat OUTPUT before the capture: run as the kernel
+//!   built it, RELATED (it was INVALID, and OUTPUT's `--ctstate INVALID -j DROP` dropped it).
 //!
 //! `lo-output-reject` (`v4.args`, `v6.args`) holds REJECT's replies to packets OUTPUT rejected,
 //! which never reached lo and are not in the capture (to the host itself and to another host;
@@ -1077,4 +1081,10 @@ fn host_unspecified_source_v4() {
 fn neighbour_unreachable() {
     replay_case("neighbour-unreachable", "v4.args");
     replay_case("neighbour-unreachable", "v6.args");
+}
+
+#[test]
+fn router_neigh_unreachable() {
+    replay_case("router-neigh-unreachable", "v4.args");
+    replay_case("router-neigh-unreachable", "v6.args");
 }

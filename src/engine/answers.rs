@@ -660,6 +660,15 @@ impl Answers {
         }
     }
 
+    /// Whether `pkt` may be a reply REJECT (or the stack) sent, without taking it.
+    pub fn holds_reply(&self, pkt: &Packet) -> bool {
+        if self.replies.is_empty() && self.pushed_replies.is_none() {
+            return false;
+        }
+        ReplySig::of(pkt)
+            .is_some_and(|sig| self.replies.contains_key(&sig) || self.pushed_replies.is_some())
+    }
+
     /// A reply REJECT (or the stack) sent, if `pkt` is one: on a router also a reset from the
     /// rejected packet's destination, which looks forwarded.
     pub fn reject_reply(&mut self, pkt: &Packet, now_ns: u64) -> Option<Recognised> {

@@ -1621,10 +1621,22 @@ impl<'r> Engine<'r> {
             if matches!(direction, Direction::Out | Direction::Forward)
                 && self.conntrack.translated()
             {
-                if let Some(sent) = nat::as_sent(&mut self.conntrack, pkt, now) {
+                // (Not an ICMP error fwcheck sent itself, which it recognises as it is.)
+                let own_error = matches!(
+                    pkt.l4,
+                    crate::packet::L4::Icmp(_) | crate::packet::L4::Icmpv6(_)
+                ) && self.answers.holds_reply(pkt);
+                let sent = (!own_error)
+                    .then(|| nat::as_sent(&mut self.conntrack, pkt, now))
+                    .flatten();
+                if let Some(sent) = sent {
                     if direction == Direction::Out || self.is_local(sent.src) {
                         self.behind = behind;
-                        return self.process_with_skb(&sent, clock, stage, skb);
+                        let mut r = self.process_with_skb(&sent, clock, stage, skb);
+                        // Reported as captured (an ICMP error as sent is addressed to the
+                        // host's own translated address: it left).
+                        r.0.direction = direction;
+                        return r;
                     }
                 }
             }

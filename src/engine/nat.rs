@@ -439,6 +439,9 @@ pub(crate) fn manip_packet(
 /// them: the connection's own tuple for that direction. `None` when the packet is already that
 /// (it is found as it is) or belongs to no NATed connection.
 pub(crate) fn as_sent(ct: &mut Conntrack, pkt: &Packet, now: u64) -> Option<Packet> {
+    if let L4::Icmp(i) | L4::Icmpv6(i) = &pkt.l4 {
+        return error_as_sent(ct, pkt, i.inner.as_deref()?, now);
+    }
     if !has_ports(pkt.proto) {
         return None;
     }
@@ -468,6 +471,46 @@ pub(crate) fn as_sent(ct: &mut Conntrack, pkt: &Packet, now: u64) -> Option<Pack
         L4::Udp(x) => (x.sport, x.dport) = (sent.sport, sent.dport),
         L4::Ports { sport, dport } => (*sport, *dport) = (sent.sport, sent.dport),
         _ => return None,
+    }
+    Some(p)
+}
+
+/// [`as_sent`] for an ICMP error the host sent about a packet of a NATed connection (a
+/// router's "host unreachable" when no neighbour answered for a MASQUERADEd packet): the
+/// kernel quoted the packet as it left, translated, and addressed the error to that packet's
+/// source; nat OUTPUT translated both back (`nf_nat_icmp_reply_translation`), and the capture
+/// shows the quote as the connection's own tuple `tuple[d]`, the error to its source. As sent,
+/// the quote is the packet of direction `d` after NAT — the inverse of `tuple[!d]` — and the
+/// error goes to its source (kernel hunt, lab `router-neigh-unreachable`: the captured errors
+/// were INVALID and dropped by OUTPUT's `--ctstate INVALID -j DROP`, certain).
+fn error_as_sent(
+    ct: &mut Conntrack,
+    pkt: &Packet,
+    inner: &crate::packet::InnerPacket,
+    now: u64,
+) -> Option<Packet> {
+    let q = crate::conntrack::proto::icmp::inner_tuple(inner, 0)?;
+    if pkt.dst != q.src || ct.lookup(&invert(&q)?, now).is_some() {
+        return None;
+    }
+    let (id, d) = ct.lookup(&q, now)?;
+    let e = ct.get(id)?;
+    let sent = invert(&e.tuple[1 - d as usize])?;
+    if sent == q || sent.zone != 0 {
+        return None;
+    }
+    let mut p = pkt.clone();
+    p.dst = sent.src;
+    let (L4::Icmp(i) | L4::Icmpv6(i)) = &mut p.l4 else {
+        return None;
+    };
+    let q = i.inner.as_deref_mut()?;
+    (q.src, q.dst) = (sent.src, sent.dst);
+    if let Some(ports) = &mut q.ports {
+        *ports = (sent.sport, sent.dport);
+    }
+    if let Some((_, _, id)) = &mut q.icmp {
+        *id = sent.sport;
     }
     Some(p)
 }

@@ -60,7 +60,7 @@ pub(super) fn header_and_checksum<'a>(cx: &Cx<'a>) -> Result<&'a IcmpInfo, CtOut
 }
 
 /// Tuple of the packet quoted in an ICMP error (`nf_ct_get_tuplepr`).
-fn inner_tuple(inner: &InnerPacket, zone: u16) -> Option<Tuple> {
+pub(crate) fn inner_tuple(inner: &InnerPacket, zone: u16) -> Option<Tuple> {
     if inner.frag_offset != 0 {
         return None;
     }

@@ -191,7 +191,12 @@
 //!   that never answers ARP / neighbour discovery wait after POSTROUTING and are never sent
 //!   (nor captured); the stack's "host unreachable" / "address unreachable" to the host over
 //!   lo quotes each: fwcheck rebuilds the packet and runs it through OUTPUT and POSTROUTING
-//!   (NEW), and the error is RELATED (it was INVALID, the packets counted nowhere).
+//!   (NEW), and the error is RELATED (it was INVALID, the packets counted nowhere);
+//! * `ipv6-cut-exthdr`: IPv6 datagrams whose extension header chain ends before its headers do
+//!   (`nmap -6 -sO` sends each extension header's number with no payload): a cut hop-by-hop
+//!   header is dropped before PREROUTING (`ipv6_parse_hopopts`), a cut fragment header by
+//!   conntrack's defragmentation (`nf_ct_frag6_gather`), and a chain `ipv6_skip_exthdr` cannot
+//!   read, or whose TCP header lies past the end, is INVALID (they were NEW, certain).
 //!
 //! `lo-output-reject` (`v4.args`, `v6.args`) holds REJECT's replies to packets OUTPUT rejected,
 //! which never reached lo and are not in the capture (to the host itself and to another host;
@@ -1064,4 +1069,9 @@ fn host_unspecified_source_v4() {
 fn neighbour_unreachable() {
     replay_case("neighbour-unreachable", "v4.args");
     replay_case("neighbour-unreachable", "v6.args");
+}
+
+#[test]
+fn ipv6_cut_exthdr() {
+    replay("ipv6-cut-exthdr");
 }

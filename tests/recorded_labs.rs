@@ -196,7 +196,10 @@
 //!   (`nmap -6 -sO` sends each extension header's number with no payload): a cut hop-by-hop
 //!   header is dropped before PREROUTING (`ipv6_parse_hopopts`), a cut fragment header by
 //!   conntrack's defragmentation (`nf_ct_frag6_gather`), and a chain `ipv6_skip_exthdr` cannot
-//!   read, or whose TCP header lies past the end, is INVALID (they were NEW, certain).
+//!   read, or whose TCP header lies past the end, is INVALID (they were NEW, certain);
+//! * `firewalld-host-out`: a firewalld host scans (nmap -sS) and connects out to port 80;
+//!   its forward-port's DNAT to port 80 sits in a zone chain only nat PREROUTING reaches, so
+//!   the host's connections are certain (they were uncertain: "nat OUTPUT's DNAT").
 //!
 //! `lo-output-reject` (`v4.args`, `v6.args`) holds REJECT's replies to packets OUTPUT rejected,
 //! which never reached lo and are not in the capture (to the host itself and to another host;
@@ -1074,4 +1077,9 @@ fn neighbour_unreachable() {
 #[test]
 fn ipv6_cut_exthdr() {
     replay("ipv6-cut-exthdr");
+}
+
+#[test]
+fn firewalld_host_out() {
+    replay("firewalld-host-out");
 }

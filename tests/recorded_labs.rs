@@ -202,7 +202,15 @@
 //! * `router-neigh-unreachable` (`v4.args`, `v6.args`): a NAT router's "host unreachable" /
 //!   "address unreachable" for MASQUERADEd packets no neighbour took, built about the
 //!   translated packet and translated back by nat OUTPUT before the capture: run as the kernel
-//!   built it, RELATED (it was INVALID, and OUTPUT's `--ctstate INVALID -j DROP` dropped it).
+//!   built it, RELATED (it was INVALID, and OUTPUT's `--ctstate INVALID -j DROP` dropped it);
+//! * `ipv6-cut-exthdr`: IPv6 datagrams whose extension header chain ends before its headers do
+//!   (`nmap -6 -sO` sends each extension header's number with no payload): a cut hop-by-hop
+//!   header is dropped before PREROUTING (`ipv6_parse_hopopts`), a cut fragment header by
+//!   conntrack's defragmentation (`nf_ct_frag6_gather`), and a chain `ipv6_skip_exthdr` cannot
+//!   read, or whose TCP header lies past the end, is INVALID (they were NEW, certain);
+//! * `firewalld-host-out`: a firewalld host scans (nmap -sS) and connects out to port 80;
+//!   its forward-port's DNAT to port 80 sits in a zone chain only nat PREROUTING reaches, so
+//!   the host's connections are certain (they were uncertain: "nat OUTPUT's DNAT").
 //!
 //! `lo-output-reject` (`v4.args`, `v6.args`) holds REJECT's replies to packets OUTPUT rejected,
 //! which never reached lo and are not in the capture (to the host itself and to another host;
@@ -1087,4 +1095,14 @@ fn neighbour_unreachable() {
 fn router_neigh_unreachable() {
     replay_case("router-neigh-unreachable", "v4.args");
     replay_case("router-neigh-unreachable", "v6.args");
+}
+
+#[test]
+fn ipv6_cut_exthdr() {
+    replay("ipv6-cut-exthdr");
+}
+
+#[test]
+fn firewalld_host_out() {
+    replay("firewalld-host-out");
 }

@@ -542,7 +542,7 @@ pub(crate) fn set_closing(ct: &mut Conntrack, id: CtId, hz: u32, close_secs: u64
 }
 
 /// A destination NAT a connection the host makes may take: a `DNAT` or `REDIRECT` of the nat
-/// table in OUTPUT or in a user chain (which OUTPUT may jump to), with the protocol its rule
+/// table in OUTPUT or in a user chain OUTPUT reaches, with the protocol its rule
 /// asks for. A capture shows the host's packets as they leave, after nat OUTPUT: one sent to
 /// such a target may have been addressed elsewhere by its socket (a container's published
 /// port on the host's own address), which the capture cannot tell from a connection made to
@@ -562,10 +562,31 @@ impl LocalDnat {
         let Some(nat) = rs.tables.iter().find(|t| t.kind == TableKind::Nat) else {
             return Vec::new();
         };
+        // The chains nat OUTPUT reaches by its jumps and gotos: firewalld's zone chains, which
+        // only PREROUTING jumps to, hold DNATs (forward-ports) no connection of the host's
+        // takes (kernel hunt with nmap from a firewalld host: its connections to port 80 were
+        // uncertain for a PREROUTING-only DNAT to port 80; recorded lab firewalld-host-out).
+        let mut reach: Vec<bool> = nat
+            .chains
+            .iter()
+            .map(|c| c.hook == Some(Hook::Output))
+            .collect();
+        let mut todo: Vec<usize> = (0..reach.len()).filter(|&i| reach[i]).collect();
+        while let Some(i) = todo.pop() {
+            for r in &nat.chains[i].rules {
+                if let Some(cr) = r.action.chain_ref() {
+                    if cr.index < reach.len() && !reach[cr.index] {
+                        reach[cr.index] = true;
+                        todo.push(cr.index);
+                    }
+                }
+            }
+        }
         nat.chains
             .iter()
-            .filter(|c| c.hook.is_none_or(|h| h == Hook::Output))
-            .flat_map(|c| &c.rules)
+            .zip(reach)
+            .filter(|(_, r)| *r)
+            .flat_map(|(c, _)| &c.rules)
             .filter_map(|r| {
                 let Action::Target(t) = &r.action else {
                     return None;

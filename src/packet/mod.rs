@@ -566,6 +566,18 @@ impl Packet {
         if self.family != Family::V6 || self.data.get(6) != Some(&crate::packet::proto::HOPOPTS) {
             return None;
         }
+        // Its first 8 bytes, then its whole length, must be in the datagram (`pskb_may_pull`),
+        // else it is freed (kernel-checked: ipv6-cut-exthdr). Not where the capture cut it.
+        if self.anomalies.has(Anomalies::IPV6_BAD_EXT) {
+            let ip_len = self.ip_len as usize;
+            let cut = ip_len < 48 || ip_len < 40 + (*self.data.get(41)? as usize + 1) * 8;
+            if cut && self.data.len() >= ip_len {
+                return Some(
+                    "IPv6 hop-by-hop header cut off by the end of the datagram \
+                     (ipv6_parse_hopopts, before PREROUTING)",
+                );
+            }
+        }
         let len = (*self.data.get(41)? as usize + 1) * 8;
         let opts = self.data.get(42..40 + len)?;
         let mut i = 0;

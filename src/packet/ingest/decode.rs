@@ -626,6 +626,57 @@ pub(crate) fn walk_ipv6_ext(b: &[u8], first: u8, start: usize, limit: usize) -> 
     }
 }
 
+/// `ipv6_skip_exthdr` (net/ipv6/exthdrs_core.c) over `b[..len]`, as conntrack's
+/// `get_l4proto` and the defragmenter's `ipv6frag_thdr_truncated` call it: from `start`, with
+/// header `first` there, skips hop-by-hop, routing, fragment (a first one), AH and destination
+/// options, reading only each header's first two bytes (a fragment header's first four), so
+/// the offset it returns may lie past `len` where the last header it skipped claims more
+/// bytes than the datagram has. `None` where it gives up: no next header, or a header whose
+/// first bytes are missing. Returns the header it stopped at, its offset and the last
+/// fragment header's offset field (0 without one). For the rare datagram whose chain
+/// [`walk_ipv6_ext`] could not walk ([`Anomalies::IPV6_BAD_EXT`]).
+pub(crate) fn ipv6_skip_exthdr(
+    b: &[u8],
+    first: u8,
+    start: usize,
+    len: usize,
+) -> Option<(u8, usize, u16)> {
+    let len = len.min(b.len());
+    let mut nh = first;
+    let mut off = start;
+    let mut frag_off = 0u16;
+    while matches!(
+        nh,
+        proto::HOPOPTS
+            | proto::IPV6_ROUTE
+            | proto::IPV6_FRAG
+            | proto::AH
+            | proto::IPV6_NONXT
+            | proto::IPV6_OPTS
+    ) {
+        if nh == proto::IPV6_NONXT || off + 2 > len {
+            return None;
+        }
+        let hdrlen = match nh {
+            proto::IPV6_FRAG => {
+                if off + 4 > len {
+                    return None;
+                }
+                frag_off = u16::from_be_bytes([b[off + 2], b[off + 3]]);
+                if frag_off & !7 != 0 {
+                    break;
+                }
+                8
+            }
+            proto::AH => (b[off + 1] as usize + 2) << 2,
+            _ => (b[off + 1] as usize + 1) << 3,
+        };
+        nh = b[off];
+        off += hdrlen;
+    }
+    Some((nh, off, frag_off))
+}
+
 fn decode_v6(
     meta: &FrameMeta,
     link: LinkInfo,

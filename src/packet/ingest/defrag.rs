@@ -51,7 +51,7 @@ use std::collections::{BTreeMap, BinaryHeap};
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use crate::packet::decode::{decode_ip, walk_ipv6_ext, FrameMeta};
+use crate::packet::decode::{decode_ip, ipv6_skip_exthdr, walk_ipv6_ext, FrameMeta};
 use crate::packet::{checksum, proto, Anomalies, Family, LinkInfo, Packet, SharedBytes, Timestamp};
 
 /// Why a fragment or queue was dropped.
@@ -78,6 +78,9 @@ pub enum DropReason {
     /// The fragments mix Not-ECT with ECT or CE (`ip_frag_ecn_table`, RFC 3168 §5.3): the
     /// completed datagram is dropped.
     EcnMismatch,
+    /// An IPv6 fragment header the datagram ends inside of (`nf_ct_frag6_gather`: its
+    /// `pskb_may_pull` fails, `ipv6_defrag` drops the packet).
+    CutHeader,
 }
 
 impl DropReason {
@@ -100,6 +103,9 @@ impl DropReason {
             DropReason::EcnMismatch => {
                 "the fragments mix Not-ECT with ECT or CE codepoints (RFC 3168): the kernel drops \
                  the datagram"
+            }
+            DropReason::CutHeader => {
+                "IPv6 fragment header cut off by the end of the datagram (nf_ct_frag6_gather)"
             }
         }
     }
@@ -408,6 +414,49 @@ pub(crate) fn ipv6_frag_rcv_refuses(pkt: &Packet) -> Option<&'static str> {
     None
 }
 
+/// `nf_ct_frag6_gather` on a datagram whose extension header chain runs past its end
+/// ([`Anomalies::IPV6_BAD_EXT`], payload length not 0): `find_prev_fhdr` finds a fragment
+/// header that starts within the datagram, `ipv6frag_thdr_truncated` does not let it pass as
+/// a first fragment without its upper-layer header, and the fragment header's 8 bytes are not
+/// all there: `pskb_may_pull` fails, the packet is dropped before any table (kernel-checked:
+/// ipv6-cut-exthdr).
+fn frag_header_cut(pkt: &Packet) -> bool {
+    let data: &[u8] = &pkt.data;
+    let len = (pkt.ip_len as usize).min(data.len());
+    if len < 40 || data.len() < pkt.ip_len as usize || data[4..6] == [0, 0] {
+        return false;
+    }
+    // find_prev_fhdr
+    let mut nh = data[6];
+    let mut start = 40usize;
+    while nh != proto::IPV6_FRAG {
+        if !matches!(
+            nh,
+            proto::HOPOPTS | proto::IPV6_ROUTE | proto::AH | proto::IPV6_OPTS
+        ) || start + 2 > len
+        {
+            return false;
+        }
+        let hdrlen = if nh == proto::AH {
+            (data[start + 1] as usize + 2) << 2
+        } else {
+            (data[start + 1] as usize + 1) << 3
+        };
+        nh = data[start];
+        start += hdrlen;
+    }
+    if start > len {
+        return false;
+    }
+    // ipv6frag_thdr_truncated
+    if let Some((nh, off, fo)) = ipv6_skip_exthdr(data, proto::IPV6_FRAG, start, len) {
+        if fo & !7 == 0 && off + v6_upper_min(nh) > len {
+            return false;
+        }
+    }
+    start + 8 > len
+}
+
 fn v6_upper_min(nh: u8) -> usize {
     match nh {
         proto::TCP => 20,
@@ -587,7 +636,9 @@ impl Defragmenter {
     /// Whether `pkt` goes into a queue: a fragment, or with `DefragConfig::v6_atomic` an
     /// IPv6 atomic fragment.
     pub fn takes(&self, pkt: &Packet) -> bool {
-        pkt.frag.is_fragment() || (self.cfg.v6_atomic && pkt.frag.v6_header)
+        pkt.frag.is_fragment()
+            || (self.cfg.v6_atomic && pkt.frag.v6_header)
+            || pkt.anomalies.has(Anomalies::IPV6_BAD_EXT)
     }
 
     /// [`Defragmenter::push`] on another clock than the capture's: `now` (monotone, any
@@ -794,6 +845,14 @@ impl Defragmenter {
     fn push_v6(&mut self, pkt: Packet) -> Option<Packet> {
         let frame = pkt.frame;
         let ts = self.now;
+        if !pkt.frag.v6_header && !pkt.frag.is_fragment() {
+            // Taken for its cut extension header chain only (no fragment header read).
+            if frag_header_cut(&pkt) {
+                self.drop_frag(frame, DropReason::CutHeader);
+                return None;
+            }
+            return Some(pkt);
+        }
         let data = pkt.data.clone();
         if data.len() < 40 || data[4..6] == [0, 0] {
             self.events.push(DefragEvent::PassedThrough {

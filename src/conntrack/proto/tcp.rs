@@ -47,6 +47,13 @@ pub struct TcpSide {
     pub(crate) td_maxack: u32,
     pub(crate) td_scale: u8,
     pub flags: u8,
+    /// The largest MSS this side announced in a SYN the capture showed (an MSS option, or
+    /// without one the default, 536 / 1220: `tcp_parse_options`, `rx_opt.mss_clamp`), as
+    /// conntrack saw it, before a `TCPMSS` later on the path lowered it; 0: no SYN seen,
+    /// `u16::MAX`: a SYN whose options the capture cut. Not conntrack state: it bounds the
+    /// segments the other side sends ([`TcpCt::segment_bound`]). (In the side's padding: the
+    /// state stays 72 bytes.)
+    pub(crate) mss: u16,
 }
 
 /// `IP_CT_TCP_FLAG_*`.
@@ -88,12 +95,6 @@ pub struct TcpCt {
     /// stays within it acknowledges data the capture holds (ignored, or an earlier
     /// connection's: a late duplicate): no sign of a gap, and INVALID as in the kernel.
     pub(crate) held_end: [u32; 2],
-    /// By side: the largest MSS that side announced in a SYN the capture showed (an MSS
-    /// option, or without one the default, 536 / 1220: `tcp_parse_options`, `rx_opt.mss_clamp`),
-    /// as conntrack saw it, before a `TCPMSS` later on the path lowered it; 0: no SYN seen,
-    /// `u16::MAX`: a SYN whose options the capture cut. Not conntrack state: it bounds the
-    /// segments the other side sends ([`TcpCt::segment_bound`]).
-    pub(crate) mss: [u16; 2],
 }
 
 impl TcpCt {
@@ -110,7 +111,7 @@ impl TcpCt {
     /// `tcp_current_mss`), so a segment is at most the fixed headers and that MSS. `None`
     /// when no SYN of the other side was seen whole.
     pub(crate) fn segment_bound(&self, dir: CtDir, net_hdr: u16) -> Option<u32> {
-        let mss = self.mss[1 - dir as usize];
+        let mss = self.seen[1 - dir as usize].mss;
         (mss != 0 && mss != u16::MAX).then(|| u32::from(net_hdr) + 20 + u32::from(mss))
     }
 }
@@ -615,7 +616,7 @@ pub(crate) fn tcp_packet(
             _ if pkt.family == crate::packet::Family::V4 => 536,
             _ => 1220,
         };
-        ct.mss[d] = ct.mss[d].max(mss);
+        ct.seen[d].mss = ct.seen[d].mss.max(mss);
     }
     let old_state = ct.state;
     let index = index_of(th.flags);

@@ -1018,6 +1018,34 @@ fn lo_self_reject() {
     replay_case("lo-self-reject", "v6.args");
 }
 
+/// `fwcheck trace` of a reply to a packet OUTPUT rejected shows the rebuilt packet's way to
+/// the REJECT rule, then the reply.
+#[test]
+fn lo_output_reject_trace_shows_the_rebuilt_packet() {
+    let dir = lab_dir("lo-output-reject");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_fwcheck"))
+        .arg("trace")
+        .arg(dir.join("rules"))
+        .arg("--pcap")
+        .arg(dir.join("capture.pcap"))
+        .args(["--host-config"])
+        .arg(dir.join("host.json"))
+        .args(["--conntrack-start", "empty", "--frame", "6"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for want in [
+        "rebuilt from it: udp 127.0.0.1:",
+        "hook OUTPUT [out lo]",
+        "OUTPUT #5 (line 16) matches",
+        "REJECT, sends icmp 3/3",
+        "this frame is that REJECT's reply",
+        "verdict: ACCEPT by filter INPUT #1 (line 5)",
+    ] {
+        assert!(text.contains(want), "{want:?} not in\n{text}");
+    }
+}
+
 /// [`replay_case`] for `lo-output-reject`: every counter the kernel's, and uncertain exactly
 /// the resets (three a family), whose rebuilt SYN's options are Linux's defaults.
 #[test]

@@ -1706,6 +1706,22 @@ impl<'r> Engine<'r> {
                         out.decision = r.decision;
                         out.ctstate = r.ctstate;
                         out.certain = r.certain && o.0.certain;
+                        if self.opts.trace {
+                            // `trace`: the rebuilt packet's way, then this reply.
+                            out.trace.push(TraceEvent::Note {
+                                text: format!(
+                                    "not in the capture: the host's packet this answers, \
+                                     rebuilt from it: {}",
+                                    trace::describe_packet(&orig)
+                                ),
+                            });
+                            out.trace.extend(o.0.trace);
+                            out.trace.push(TraceEvent::Note {
+                                text: "this frame is that REJECT's reply (RELATED to the \
+                                       rejected packet's connection), judged when it was sent"
+                                    .into(),
+                            });
+                        }
                         if !out.certain {
                             out.reason = o.0.reason.clone();
                         }

@@ -270,7 +270,7 @@ fn target_effect(name: &str, v: &TargetVerdict) -> String {
         TargetVerdict::Continue => format!("{name}: continue with the next rule"),
         TargetVerdict::Accept => format!("{name}: ACCEPT"),
         TargetVerdict::Drop => format!("{name}: DROP"),
-        TargetVerdict::Reject(r) => format!("{name}: REJECT, reply {r:?}"),
+        TargetVerdict::Reject(r) => format!("{name}: REJECT, sends {r}"),
         TargetVerdict::Nat(spec) => format!("{name}: NAT binding {:?}", spec.kind),
         TargetVerdict::Unknown(why) => {
             format!("{name}: cannot be simulated ({why}); the next rule")

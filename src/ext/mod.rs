@@ -393,6 +393,17 @@ pub enum RejectReply {
     TcpReset,
 }
 
+/// `tcp-reset`, `icmp 3/3`, `icmpv6 1/4`: as the table and JSON name what REJECT sends.
+impl std::fmt::Display for RejectReply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RejectReply::TcpReset => f.write_str("tcp-reset"),
+            RejectReply::Icmp { icmp_type, code } => write!(f, "icmp {icmp_type}/{code}"),
+            RejectReply::Icmpv6 { icmp_type, code } => write!(f, "icmpv6 {icmp_type}/{code}"),
+        }
+    }
+}
+
 /// A target instance (`-j NAME --opt …`).
 pub trait Target: Debug + Send + Sync + TargetClone + Any {
     fn name(&self) -> &'static str;

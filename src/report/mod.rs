@@ -23,7 +23,6 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::engine::{AnswerTo, Engine, Outcome, Verdict};
-use crate::ext::RejectReply;
 use crate::packet::{Packet, PacketProblem, L4};
 use crate::replay::{HostChoice, ReplayStats};
 use crate::ruleset::printer::rule_text;
@@ -236,11 +235,7 @@ impl PacketRecord {
             rule: o.decision.as_ref().and_then(|d| rules.get(d)),
             reason: o.reason.clone(),
             reject: o.reject.map(|r| RejectRecord {
-                sends: match r.reply {
-                    RejectReply::TcpReset => "tcp-reset".into(),
-                    RejectReply::Icmp { icmp_type, code } => format!("icmp {icmp_type}/{code}"),
-                    RejectReply::Icmpv6 { icmp_type, code } => format!("icmpv6 {icmp_type}/{code}"),
-                },
+                sends: r.reply.to_string(),
                 sent: r.sent,
             }),
             fragments: o.fragments.clone(),

@@ -31,6 +31,8 @@
 //! * `firewalld` (`v4.args`, `v6.args`: one capture, both families), `ufw`: the rulesets firewalld's iptables backend and ufw
 //!   write (port forwarding, rpfilter, logging chains, addrtype, recent), under varied traffic
 //!   captured with `tcpdump -i any`;
+//! * `connlimit-proto-doubt`: a UDP flood's uncertain hashlimit answers do not put a `-p tcp`
+//!   connlimit's count for the same address in doubt (no UDP packet reaches its lists);
 //! * `answers-invalid-syn`, `answers-duplicate-syn`, `answers-udp-length`: a packet dropped on
 //!   a connection already let through (an INVALID SYN|FIN, a SYN with a bad checksum, a
 //!   duplicate SYN a hashlimit refuses, a datagram `-m length` drops) does not make the host's
@@ -925,6 +927,43 @@ fn hashlimit_jiffy_phase() {
     assert_eq!(kernel[3].1.packets, 30, "{:?}", kernel[3]);
     assert!(certain >= 30, "{certain} certain");
     assert!(certain < requests.len(), "no datagram uncertain");
+}
+
+/// A UDP flood into a hashlimit leaves its source's verdicts near each refill uncertain (the
+/// kernel's clock phase); that doubt reaches only state the other path of a UDP packet could
+/// update, not a `-p tcp` connlimit's lists: the kernel resets the 11th to 15th connection from
+/// the same address, certain (fwcheck called the connlimit's count uncertain and counted 0).
+#[test]
+fn connlimit_proto_doubt() {
+    let (fw, kernel) = run_case("connlimit-proto-doubt", "args");
+    for (k, kc) in &kernel {
+        let f = &fw.counters[k];
+        if *k == key("filter", "INPUT", Slot::Rule(2))
+            || *k == key("filter", "INPUT", Slot::Rule(3))
+        {
+            continue; // the hashlimit DROP and the UDP ACCEPT after it: uncertain near refills
+        }
+        assert_eq!((f.packets, f.bytes), (kc.packets, kc.bytes), "{k:?}");
+    }
+    assert_eq!(kernel_input(&kernel, 4), 5, "the kernel's connlimit resets");
+    let uncertain: Vec<_> = fw
+        .packets
+        .iter()
+        .filter(|p| p["certain"] == false)
+        .collect();
+    assert!(!uncertain.is_empty(), "no hashlimit doubt in the lab");
+    for p in uncertain {
+        let why = p["reason"].as_str().unwrap_or("");
+        assert!(
+            why.contains("hashlimit refills credit per jiffy"),
+            "frame {}: {why}",
+            p["frame"]
+        );
+    }
+    // The hashlimit's doubt bounds the kernel's drops.
+    let n = fw.summary["uncertain"].as_u64().unwrap();
+    let drop = fw.counters[&key("filter", "INPUT", Slot::Rule(2))].packets;
+    assert!(drop <= kernel_input(&kernel, 2) && kernel_input(&kernel, 2) <= drop + n);
 }
 
 /// The kernel's count of lab `lab`'s filter INPUT rule `n`.

@@ -2030,8 +2030,9 @@ impl<'r> Engine<'r> {
         }
         // An uncertain verdict: what this packet did to address-keyed state is uncertain too.
         if !out.certain && self.slot_base.has_stateful() {
-            self.ext.doubt.mark_from(pkt.src, doubt_src);
-            self.ext.doubt.mark_from(pkt.dst, doubt_src);
+            let protos = crate::ext::proto_bit(pkt.proto);
+            self.ext.doubt.mark_from(pkt.src, doubt_src, protos);
+            self.ext.doubt.mark_from(pkt.dst, doubt_src, protos);
             // And so is what it did to `limit` buckets, unless the traversal already said so
             // when it met the match it could not decide.
             if hc.unknowns == 0 {
@@ -2314,8 +2315,9 @@ impl<'r> Engine<'r> {
             }
             self.counter_over.extend(bumped.iter().copied());
             if self.slot_base.meets_state_on_the_way_in(self.rs) {
-                self.ext.doubt.mark_from(pkt.src, DoubtSource::Any);
-                self.ext.doubt.mark_from(pkt.dst, DoubtSource::Any);
+                let protos = crate::ext::proto_bit(pkt.proto);
+                self.ext.doubt.mark_from(pkt.src, DoubtSource::Any, protos);
+                self.ext.doubt.mark_from(pkt.dst, DoubtSource::Any, protos);
                 self.ext
                     .doubt
                     .mark_limits(hc.now, hc.now_ns, None, pkt.frame);

@@ -778,8 +778,9 @@ impl Engine<'_> {
                 let slot = base + failed.unwrap_or(0);
                 if self.slot_base.has_stateful() {
                     let src = DoubtSource::Match(slot);
-                    self.ext.doubt.mark_from(pkt.src, src);
-                    self.ext.doubt.mark_from(pkt.dst, src);
+                    let protos = crate::ext::proto_bit(pkt.proto);
+                    self.ext.doubt.mark_from(pkt.src, src, protos);
+                    self.ext.doubt.mark_from(pkt.dst, src, protos);
                     self.ext
                         .doubt
                         .mark_limits(hc.now, hc.now_ns, Some(slot), pkt.frame);

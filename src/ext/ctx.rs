@@ -493,8 +493,9 @@ const DOUBT_CAP: usize = 65_536;
 /// is in doubt (more uncertain verdicts, never a wrong certain one).
 #[derive(Debug, Default, Clone)]
 pub struct Doubt {
-    /// Each address with what put it in doubt.
-    addrs: HashMap<std::net::IpAddr, DoubtSource>,
+    /// Each address with what put it in doubt, and the protocols ([`proto_bits`]) of the
+    /// packets that did.
+    addrs: HashMap<std::net::IpAddr, (DoubtSource, u8)>,
     saturated: bool,
     /// The last time a packet met a match fwcheck could not decide, or got an uncertain
     /// verdict: from then on every `limit` bucket may hold another credit in the kernel.
@@ -522,6 +523,30 @@ impl DoubtSource {
         } else {
             DoubtSource::Any
         }
+    }
+}
+
+/// A packet's protocol as a bit of the sets [`Doubt`] keeps per address: TCP, UDP, ICMP or
+/// ICMPv6, SCTP, DCCP, UDP-Lite, or any other.
+pub(crate) fn proto_bit(p: u8) -> u8 {
+    match p {
+        6 => 1,
+        17 => 2,
+        1 | 58 => 4,
+        132 => 8,
+        33 => 16,
+        136 => 32,
+        _ => 64,
+    }
+}
+
+/// The packets a rule's `-p` lets reach its matches, as [`proto_bit`]s (`ip_packet_match`,
+/// `ip6_packet_match`): one bit for a protocol named without `!`, every bit otherwise (no `-p`,
+/// `-p all`, `!`, a protocol that shares the "other" bit).
+pub(crate) fn rule_proto_bits(proto: Option<(u8, bool)>) -> u8 {
+    match proto {
+        Some((p, false)) if p != 0 && proto_bit(p) != 64 => proto_bit(p),
+        _ => u8::MAX,
     }
 }
 
@@ -591,16 +616,19 @@ impl Doubt {
     }
 
     pub fn mark(&mut self, a: std::net::IpAddr) {
-        self.mark_from(a, DoubtSource::Any);
+        self.mark_from(a, DoubtSource::Any, u8::MAX);
     }
 
-    /// Put `a` in doubt, because of `src`.
-    pub fn mark_from(&mut self, a: std::net::IpAddr, src: DoubtSource) {
+    /// Put `a` in doubt, because of `src`, raised by a packet of the protocols `protos`
+    /// ([`proto_bit`]): the other path it may have taken in the kernel reaches only rules
+    /// whose `-p` lets that protocol through.
+    pub fn mark_from(&mut self, a: std::net::IpAddr, src: DoubtSource, protos: u8) {
         if self.saturated {
             return;
         }
-        if let Some(s) = self.addrs.get_mut(&a) {
+        if let Some((s, p)) = self.addrs.get_mut(&a) {
             *s = s.and(src);
+            *p |= protos;
             return;
         }
         if self.addrs.len() >= DOUBT_CAP {
@@ -608,7 +636,7 @@ impl Doubt {
             self.addrs = Default::default();
             return;
         }
-        self.addrs.insert(a, src);
+        self.addrs.insert(a, (src, protos));
     }
 
     pub fn is_empty(&self) -> bool {
@@ -618,18 +646,28 @@ impl Doubt {
     /// Whether state keyed by `a` under the prefix mask `mask` (as a 128-bit number, IPv4 in
     /// the low 32 bits) may hold another address's doubt.
     pub fn covers(&self, a: std::net::IpAddr, mask: u128) -> bool {
-        self.covers_but(a, mask, None)
+        self.covers_but(a, mask, None, u8::MAX)
     }
 
-    /// [`Doubt::covers`], leaving out the doubt raised only by match instance `slot` itself.
-    pub fn covers_but(&self, a: std::net::IpAddr, mask: u128, slot: Option<usize>) -> bool {
+    /// [`Doubt::covers`], leaving out the doubt raised only by match instance `slot` itself,
+    /// and the doubt raised only by packets of protocols outside `protos` (state that only
+    /// packets of `protos` reach: a connlimit rule's lists behind its `-p`).
+    pub fn covers_but(
+        &self,
+        a: std::net::IpAddr,
+        mask: u128,
+        slot: Option<usize>,
+        protos: u8,
+    ) -> bool {
         if self.saturated {
             return true;
         }
         if self.addrs.is_empty() {
             return false;
         }
-        let counts = |s: &DoubtSource| slot.is_none_or(|m| *s != DoubtSource::Match(m));
+        let counts = |(s, p): &(DoubtSource, u8)| {
+            *p & protos != 0 && slot.is_none_or(|m| *s != DoubtSource::Match(m))
+        };
         let num = |x: std::net::IpAddr| match x {
             std::net::IpAddr::V4(v) => u32::from(v) as u128,
             std::net::IpAddr::V6(v) => u128::from(v),
@@ -650,7 +688,11 @@ impl Doubt {
 
     /// Whether anything but match instance `slot`'s own undecided answers raised a doubt.
     pub fn any_but(&self, slot: usize) -> bool {
-        self.saturated || self.addrs.values().any(|s| *s != DoubtSource::Match(slot))
+        self.saturated
+            || self
+                .addrs
+                .values()
+                .any(|(s, _)| *s != DoubtSource::Match(slot))
     }
 }
 

@@ -25,7 +25,9 @@
 //! within one jiffy of their timeout (`Conntrack::take_expiry_doubt`; connections one tick from
 //! it are looked up for that) may have found them otherwise in the kernel, so until the next
 //! walk the kernel's count is within that many of this one, and the answer is unknown where
-//! that range reaches across the limit (or down to 0). Pinned against the
+//! that range reaches across the limit (or down to 0). Doubt an earlier uncertain packet raised on the key's
+//! address reaches the lists only when the rule's `-p` lets that packet's protocol through
+//! (`ip_packet_match` runs before any match: no other packet is ever added to them). Pinned against the
 //! running kernel by `pcaps/rt-connlimit.pcap` with `fixtures/kernel/connlimit.rules.v4` and
 //! `stateful.rules.v4`.
 //!
@@ -69,6 +71,9 @@ pub(crate) struct Connlimit {
     pub v6: bool,
     given: bool,
     side_given: bool,
+    /// The packets the rule's `-p` lets reach this match ([`crate::ext::rule_proto_bits`]):
+    /// its lists hold only their connections, so only their doubt reaches them.
+    protos: u8,
 }
 
 pub fn new() -> Box<dyn Match> {
@@ -80,6 +85,7 @@ pub fn new() -> Box<dyn Match> {
         v6: false,
         given: false,
         side_given: false,
+        protos: u8::MAX,
     })
 }
 
@@ -440,6 +446,7 @@ impl Match for Connlimit {
                 "--connlimit-above N or --connlimit-upto N",
             ));
         }
+        self.protos = crate::ext::rule_proto_bits(cx.proto);
         Ok(())
     }
     fn save(&self, out: &mut String) {
@@ -547,7 +554,7 @@ impl Match for Connlimit {
             return MatchResult::HotDrop;
         }
         let mask = crate::ext::Doubt::prefix_mask(a.is_ipv4(), self.mask);
-        if cx.ext.doubt.covers(a, mask) {
+        if cx.ext.doubt.covers_but(a, mask, None, self.protos) {
             return MatchResult::Unknown(
                 "this key's connection count depends on an earlier uncertain verdict",
             );

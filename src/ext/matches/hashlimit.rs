@@ -961,7 +961,8 @@ impl Hashlimit {
         if cfg.mode & (HASH_SIP | HASH_DIP) == 0 {
             return own.is_none_or(|s| d.any_but(s));
         }
-        let covered = |a, plen| d.covers_but(a, crate::ext::Doubt::prefix_mask(v4, plen), own);
+        let covered =
+            |a, plen| d.covers_but(a, crate::ext::Doubt::prefix_mask(v4, plen), own, u8::MAX);
         (cfg.mode & HASH_SIP != 0 && covered(cx.pkt.src, cfg.srcmask))
             || (cfg.mode & HASH_DIP != 0 && covered(cx.pkt.dst, cfg.dstmask))
     }

@@ -214,6 +214,14 @@
 //!   its forward-port's DNAT to port 80 sits in a zone chain only nat PREROUTING reaches, so
 //!   the host's connections are certain (they were uncertain: "nat OUTPUT's DNAT").
 //!
+//! `router-netem-tcp` (`args`, `v6.args`: one capture, both families) keeps a hunt under network
+//! impairment that found no disagreement, as a regression lab: a MASQUERADE router between
+//! links a userspace netem (`lib/impair.py`) impairs both ways (loss, reordering, duplicates,
+//! delay, bit flips in payloads and in Ethernet and IP headers), with zero windows, keepalives,
+//! a peer restarting on its old tuple, aborts racing data, short connections, UDP and pings
+//! (`lib/tcpstress.py`) through the router and to it: `--ctstate INVALID` counts (bad
+//! checksums, out-of-window segments), frames for another MAC, cut IPv6 payload lengths.
+//!
 //! `lo-output-reject` (`v4.args`, `v6.args`) holds REJECT's replies to packets OUTPUT rejected,
 //! which never reached lo and are not in the capture (to the host itself and to another host;
 //! a TCP reset, ICMP errors for UDP and ping): fwcheck rebuilds each packet from its reply and
@@ -1172,4 +1180,10 @@ fn ipv6_cut_exthdr() {
 #[test]
 fn firewalld_host_out() {
     replay("firewalld-host-out");
+}
+
+#[test]
+fn router_netem_tcp() {
+    replay_case("router-netem-tcp", "args");
+    replay_case("router-netem-tcp", "v6.args");
 }

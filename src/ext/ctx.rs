@@ -493,7 +493,7 @@ const DOUBT_CAP: usize = 65_536;
 /// is in doubt (more uncertain verdicts, never a wrong certain one).
 #[derive(Debug, Default, Clone)]
 pub struct Doubt {
-    /// Each address with what put it in doubt, and the protocols ([`proto_bits`]) of the
+    /// Each address with what put it in doubt, and the protocols (`proto_bit`) of the
     /// packets that did.
     addrs: HashMap<std::net::IpAddr, (DoubtSource, u8)>,
     saturated: bool,
@@ -540,7 +540,7 @@ pub(crate) fn proto_bit(p: u8) -> u8 {
     }
 }
 
-/// The packets a rule's `-p` lets reach its matches, as [`proto_bit`]s (`ip_packet_match`,
+/// The packets a rule's `-p` lets reach its matches, as `proto_bit`s (`ip_packet_match`,
 /// `ip6_packet_match`): one bit for a protocol named without `!`, every bit otherwise (no `-p`,
 /// `-p all`, `!`, a protocol that shares the "other" bit).
 pub(crate) fn rule_proto_bits(proto: Option<(u8, bool)>) -> u8 {
@@ -620,7 +620,7 @@ impl Doubt {
     }
 
     /// Put `a` in doubt, because of `src`, raised by a packet of the protocols `protos`
-    /// ([`proto_bit`]): the other path it may have taken in the kernel reaches only rules
+    /// (`proto_bit`): the other path it may have taken in the kernel reaches only rules
     /// whose `-p` lets that protocol through.
     pub fn mark_from(&mut self, a: std::net::IpAddr, src: DoubtSource, protos: u8) {
         if self.saturated {

@@ -71,7 +71,7 @@ pub(crate) struct Connlimit {
     pub v6: bool,
     given: bool,
     side_given: bool,
-    /// The packets the rule's `-p` lets reach this match ([`crate::ext::rule_proto_bits`]):
+    /// The packets the rule's `-p` lets reach this match (`rule_proto_bits`):
     /// its lists hold only their connections, so only their doubt reaches them.
     protos: u8,
 }

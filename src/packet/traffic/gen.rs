@@ -1533,18 +1533,7 @@ fn ftp(sim: &mut Sim, rng: &mut Rng, p: &Peers, flows: usize) {
         data: text.as_bytes().to_vec(),
     };
     let commas = |a: IpAddr, port: u16| match a {
-        IpAddr::V4(a) => {
-            let o = a.octets();
-            format!(
-                "{},{},{},{},{},{}",
-                o[0],
-                o[1],
-                o[2],
-                o[3],
-                port >> 8,
-                port & 0xff
-            )
-        }
+        IpAddr::V4(a) => crate::conntrack::ftp::port_arg(a.octets(), port),
         IpAddr::V6(_) => String::new(),
     };
     let mut t = 100_000;

@@ -63,20 +63,6 @@ fn after(a: u32, b: u32) -> bool {
     before(b, a)
 }
 
-/// The `h1,h2,h3,h4,p1,p2` form of `PORT` and the 227 reply (`nf_nat_ftp_fmt_cmd`'s
-/// `"%u,%u,%u,%u,%u,%u"`): four address bytes and the port's two.
-pub(crate) fn port_arg(a: [u8; 4], port: u16) -> String {
-    format!(
-        "{},{},{},{},{},{}",
-        a[0],
-        a[1],
-        a[2],
-        a[3],
-        port >> 8,
-        port & 0xff
-    )
-}
-
 /// `enum nf_ct_ftp_type`, as the helper's log names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FtpCmd {

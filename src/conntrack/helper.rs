@@ -570,11 +570,13 @@ fn nat_help(
     // nf_nat_ftp_fmt_cmd.
     let port = key.dport;
     let rep = match (cmd, new_addr) {
-        (ftp::FtpCmd::Port | ftp::FtpCmd::Pasv, IpAddr::V4(a)) => ftp::port_arg(a.octets(), port),
+        (ftp::FtpCmd::Port | ftp::FtpCmd::Pasv, IpAddr::V4(a)) => {
+            crate::packet::traffic::gen::port_arg(a.octets(), port)
+        }
         // `addr->ip`: the first four bytes of the union.
         (ftp::FtpCmd::Port | ftp::FtpCmd::Pasv, IpAddr::V6(a)) => {
             let o = a.octets();
-            ftp::port_arg([o[0], o[1], o[2], o[3]], port)
+            crate::packet::traffic::gen::port_arg([o[0], o[1], o[2], o[3]], port)
         }
         (ftp::FtpCmd::Eprt, IpAddr::V4(a)) => format!("|1|{a}|{port}|"),
         // `%pI6`: eight groups of four hex digits, never shortened.

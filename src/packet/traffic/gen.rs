@@ -1533,7 +1533,7 @@ fn ftp(sim: &mut Sim, rng: &mut Rng, p: &Peers, flows: usize) {
         data: text.as_bytes().to_vec(),
     };
     let commas = |a: IpAddr, port: u16| match a {
-        IpAddr::V4(a) => crate::conntrack::ftp::port_arg(a.octets(), port),
+        IpAddr::V4(a) => port_arg(a.octets(), port),
         IpAddr::V6(_) => String::new(),
     };
     let mut t = 100_000;
@@ -1721,6 +1721,20 @@ fn knock(sim: &mut Sim, rng: &mut Rng, p: &Peers, _flows: usize) {
             ttl,
         );
     }
+}
+
+/// The `h1,h2,h3,h4,p1,p2` form of `PORT` and the 227 reply (`nf_nat_ftp_fmt_cmd`'s
+/// `"%u,%u,%u,%u,%u,%u"`): four address bytes and the port's two.
+pub(crate) fn port_arg(a: [u8; 4], port: u16) -> String {
+    format!(
+        "{},{},{},{},{},{}",
+        a[0],
+        a[1],
+        a[2],
+        a[3],
+        port >> 8,
+        port & 0xff
+    )
 }
 
 #[cfg(test)]

@@ -31,6 +31,7 @@ mod lab_common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fwcheck::packet::writer::{write_pcapng, NgInterface, Record};
@@ -42,12 +43,23 @@ const WAN: &str = "198.51.100.1";
 const LAN: &str = "10.9.0.1";
 const SERVER: &str = "10.9.0.2";
 
+/// A tcpdump running on one of the router's devices.
+struct Capture {
+    dev: String,
+    /// `-Q`: `in`, `out` or `inout`.
+    dir: String,
+    path: PathBuf,
+    tcpdump: Child,
+    /// tcpdump's standard error so far.
+    stderr: Arc<Mutex<String>>,
+}
+
 /// The three namespaces and the captures running in them; Drop deletes them, panic or not.
 struct RouterLab {
     client: String,
     router: String,
     server: String,
-    captures: Vec<(String, PathBuf, Child)>,
+    captures: Vec<Capture>,
     /// Servers started in the namespaces.
     children: Vec<Child>,
     dir: tempfile::TempDir,
@@ -176,9 +188,15 @@ impl RouterLab {
         .stderr(Stdio::piped())
         .spawn()
         .expect("tcpdump");
-        let (rx, _) = collect(child.stderr.take().unwrap());
+        let (rx, err) = collect(child.stderr.take().unwrap());
         wait_for(&rx, "tcpdump", "listening on", 10);
-        self.captures.push((dev.to_string(), path, child));
+        self.captures.push(Capture {
+            dev: dev.to_string(),
+            dir: dir.to_string(),
+            path,
+            tcpdump: child,
+            stderr: err,
+        });
     }
 
     /// Stops the captures and merges them into one pcapng, one interface per capture, the
@@ -188,19 +206,31 @@ impl RouterLab {
         let save =
             String::from_utf8(run(&mut in_ns(&self.router, 10, &["iptables-save", "-c"])).stdout)
                 .unwrap();
-        for (dev, _, child) in self.captures.iter_mut() {
-            let st = stop(child, libc::SIGINT);
-            assert!(st.success(), "tcpdump on {dev}: {st}");
+        // Every packet the kernel counted is in tcpdump's ring by now; on SIGINT tcpdump
+        // leaves what it has not read yet, so wait until it has written everything (a loaded
+        // machine delays it: a FORWARD packet was once missing from the capture).
+        for c in &self.captures {
+            wait_written(&c.path);
+        }
+        for c in self.captures.iter_mut() {
+            let st = stop(&mut c.tcpdump, libc::SIGINT);
+            assert!(st.success(), "tcpdump on {}: {st}", c.dev);
+            // (`-Q in|out` drops the other direction's packets after the filter counted them.)
+            assert_all_written(
+                &format!("tcpdump on {}", c.dev),
+                &c.stderr,
+                c.dir == "inout",
+            );
         }
         // `tcpdump -i any`: one Linux cooked v2 capture, used as it is.
-        if let [(dev, path, _)] = &self.captures[..] {
-            if dev == "any" {
-                return (path.clone(), save);
+        if let [c] = &self.captures[..] {
+            if c.dev == "any" {
+                return (c.path.clone(), save);
             }
         }
         let mut interfaces = Vec::new();
         let mut records: Vec<Record> = Vec::new();
-        for (i, (dev, path, _)) in self.captures.iter().enumerate() {
+        for (i, Capture { dev, path, .. }) in self.captures.iter().enumerate() {
             let mut r = pcap_file::pcap::PcapReader::new(std::fs::File::open(path).unwrap())
                 .expect("tcpdump's pcap");
             interfaces.push(NgInterface {
@@ -264,7 +294,7 @@ impl RouterLab {
 
 impl Drop for RouterLab {
     fn drop(&mut self) {
-        for (_, _, c) in &mut self.captures {
+        for Capture { tcpdump: c, .. } in &mut self.captures {
             stop(c, libc::SIGINT);
         }
         for c in &mut self.children {

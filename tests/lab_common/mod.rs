@@ -120,6 +120,50 @@ pub fn collect(
     (rx, all)
 }
 
+/// Waits until a capture file has stopped growing (unchanged for 400 ms, at most 5 s): the
+/// packets a running tcpdump has yet to read from its ring are lost when it is stopped.
+pub fn wait_written(path: &std::path::Path) {
+    let len = || std::fs::metadata(path).map_or(0, |m| m.len());
+    let (t0, mut last, mut since) = (Instant::now(), len(), Instant::now());
+    while t0.elapsed() < Duration::from_secs(5) && since.elapsed() < Duration::from_millis(400) {
+        std::thread::sleep(Duration::from_millis(50));
+        let now = len();
+        if now != last {
+            (last, since) = (now, Instant::now());
+        }
+    }
+}
+
+/// tcpdump's closing counts (`stderr`, once it exited): nothing dropped by the kernel and, with
+/// `every`, every packet the filter took written, or the capture is not what the kernel's
+/// counters counted.
+pub fn assert_all_written(what: &str, stderr: &Mutex<String>, every: bool) {
+    // The reader thread may still be copying tcpdump's last lines.
+    let t0 = Instant::now();
+    while !stderr.lock().unwrap().contains("dropped by kernel") && t0.elapsed().as_secs() < 2 {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let err = stderr.lock().unwrap().clone();
+    let stat = |suffix: &str| {
+        err.lines()
+            .find_map(|l| l.strip_suffix(suffix)?.trim().parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("{what}: no {suffix:?} in its output:\n{err}"))
+    };
+    assert_eq!(
+        stat(" packets dropped by kernel"),
+        0,
+        "{what} dropped packets:\n{err}"
+    );
+    if !every {
+        return;
+    }
+    assert_eq!(
+        stat(" packets captured"),
+        stat(" packets received by filter"),
+        "{what} did not write every packet:\n{err}"
+    );
+}
+
 pub fn wait_for(rx: &mpsc::Receiver<String>, what: &str, needle: &str, secs: u64) {
     let deadline = Instant::now() + Duration::from_secs(secs);
     loop {

@@ -221,6 +221,10 @@
 //! a peer restarting on its old tuple, aborts racing data, short connections, UDP and pings
 //! (`lib/tcpstress.py`) through the router and to it: `--ctstate INVALID` counts (bad
 //! checksums, out-of-window segments), frames for another MAC, cut IPv6 payload lengths.
+//! `arch-portscan-trap` is another: the Arch wiki's "Simple stateful firewall" with its
+//! port-scan trap (`recent --set` on a rejected probe, `--update --seconds 60` in the TCP and
+//! UDP chains) under a client's sessions and a scanner's nmap SYN, UDP, ACK, FIN and
+//! IP-protocol scans; the trapped scanner's later SYN to the open port is reset.
 //!
 //! `lo-output-reject` (`v4.args`, `v6.args`) holds REJECT's replies to packets OUTPUT rejected,
 //! which never reached lo and are not in the capture (to the host itself and to another host;
@@ -1170,6 +1174,11 @@ fn ipv6_cut_exthdr() {
 #[test]
 fn firewalld_host_out() {
     replay("firewalld-host-out");
+}
+
+#[test]
+fn arch_portscan_trap() {
+    replay("arch-portscan-trap");
 }
 
 #[test]

@@ -833,6 +833,26 @@ impl HostConfig {
                 .any(|r| r.dev.as_deref() == Some(dev) && contains(r.dest, r.len, dst))
     }
 
+    /// The device the host's traffic is on, for packets no capture names a device for (the
+    /// static checks' synthetic sessions, neighbour discovery): the one holding the first of
+    /// `hosts` a device other than lo holds, else the default route's. `None` without
+    /// addresses.
+    pub fn main_device(&self, hosts: &[IpAddr]) -> Option<&str> {
+        let held = hosts.iter().find_map(|h| {
+            self.addrs
+                .iter()
+                .find(|a| a.addr == *h && a.dev != "lo")
+                .map(|a| a.dev.as_str())
+        });
+        held.or_else(|| {
+            let any: IpAddr = match hosts.first() {
+                Some(IpAddr::V6(_)) => std::net::Ipv6Addr::UNSPECIFIED.into(),
+                _ => std::net::Ipv4Addr::UNSPECIFIED.into(),
+            };
+            self.route(any).map(|(dev, _)| dev).filter(|d| *d != "lo")
+        })
+    }
+
     /// The name of the interface with index `ix`, when the configuration gives it.
     pub fn ifname_of(&self, ix: u32) -> Option<&str> {
         self.ifindexes

@@ -225,6 +225,10 @@
 //! port-scan trap (`recent --set` on a rejected probe, `--update --seconds 60` in the TCP and
 //! UDP chains) under a client's sessions and a scanner's nmap SYN, UDP, ACK, FIN and
 //! IP-protocol scans; the trapped scanner's later SYN to the open port is reset.
+//! `arch-stateful-v6` is its IPv6 form (link-local ICMPv6 and neighbour discovery accepted
+//! before conntrack's INVALID drop, DHCPv6, the trap, REJECT icmp6-adm-prohibited) under
+//! sessions, pings and nmap -6 scans; its host configuration also pins the static gate's
+//! neighbour discovery check on a host whose device is not `eth0` (a false FW001 before).
 //!
 //! `lo-output-reject` (`v4.args`, `v6.args`) holds REJECT's replies to packets OUTPUT rejected,
 //! which never reached lo and are not in the capture (to the host itself and to another host;
@@ -1179,6 +1183,34 @@ fn firewalld_host_out() {
 #[test]
 fn arch_portscan_trap() {
     replay("arch-portscan-trap");
+}
+
+#[test]
+fn arch_stateful_v6() {
+    replay("arch-stateful-v6");
+}
+
+/// The static gate with `arch-stateful-v6`'s host configuration, whose device is h0: its
+/// neighbour discovery (which the lab's capture shows working under the ruleset) passes. It
+/// was an FW001 error ("neighbour discovery is dropped"): the check's packets were on `eth0`,
+/// where the host's link-local address is not.
+#[test]
+fn arch_stateful_v6_gate_keeps_neighbour_discovery() {
+    let dir = lab_dir("arch-stateful-v6");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_fwcheck"))
+        .arg(dir.join("rules6"))
+        .arg("--host-config")
+        .arg(dir.join("host.json"))
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let nd: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["type"] == "lockout" && v["check"] == "neighbour discovery")
+        .collect();
+    assert_eq!(nd.len(), 1, "one neighbour discovery check");
+    assert_eq!(nd[0]["passed"], true, "{}", nd[0]);
 }
 
 #[test]

@@ -577,13 +577,16 @@ fn neighbour_discovery(
     host: IpAddr,
     file: &str,
 ) -> (Option<Finding>, Option<String>) {
-    let host_ll = opts
-        .env
-        .host
-        .addrs
+    // The link-local address of the device the checks' packets are on (a link-local
+    // destination is the host's only on the device holding it: `received_for_host`).
+    let link_local = |a: &&crate::host::IfAddr| matches!(a.addr, IpAddr::V6(v) if v.segments()[0] & 0xffc0 == 0xfe80);
+    let addrs = &opts.env.host.addrs;
+    let host_ll = addrs
         .iter()
+        .filter(link_local)
+        .find(|a| a.dev == opts.env.iface)
+        .or_else(|| addrs.iter().find(link_local))
         .map(|a| a.addr)
-        .find(|a| matches!(a, IpAddr::V6(v) if v.segments()[0] & 0xffc0 == 0xfe80))
         .unwrap_or_else(|| ND_HOST_LINK_LOCAL.parse().expect("an address"));
     let mut o = opts.clone();
     if !o.env.hosts.contains(&host_ll) {

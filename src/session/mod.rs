@@ -628,8 +628,18 @@ impl Session {
     /// The options of the static checks (lockout, probes, expectations).
     pub fn check_options(&self) -> CheckOptions {
         let h = &self.config.host;
+        let mut env = h.env(&self.hosts.hosts);
+        // The checks' own packets come from no capture: without --iface, on the device the
+        // host configuration puts the host's address on (not `eth0`, which a host may not
+        // have: `-i` rules and link-local neighbour discovery would miss it). A capture that
+        // names its devices overrides it (`run_with`).
+        if h.iface.is_none() {
+            if let Some(dev) = env.host.main_device(&self.hosts.hosts) {
+                env.iface = dev.to_string();
+            }
+        }
         CheckOptions {
-            env: h.env(&self.hosts.hosts),
+            env,
             router: h.router,
             mgmt: self.config.gate.mgmt.clone(),
             admin: self.config.gate.admin.clone(),

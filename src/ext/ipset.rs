@@ -116,7 +116,8 @@ pub enum Part {
 pub struct Element {
     pub parts: Vec<Part>,
     pub nomatch: bool,
-    /// Seconds left when the sets were saved (`None`: permanent).
+    /// Seconds left when the sets were saved (`None`: permanent, saved as `timeout 0` in a set
+    /// with timeouts).
     pub timeout: Option<u64>,
 }
 
@@ -383,9 +384,13 @@ impl IpSets {
                             }
                             "timeout" => {
                                 let v = words.get(i + 1).copied().unwrap_or("");
-                                e.timeout = Some(v.parse().map_err(|_| {
-                                    err(v, format!("bad timeout `{v}`"), "seconds")
-                                })?);
+                                let t: u64 = v
+                                    .parse()
+                                    .map_err(|_| err(v, format!("bad timeout `{v}`"), "seconds"))?;
+                                // `ip_set_timeout_set`: 0 is `IPSET_ELEM_PERMANENT`, and
+                                // `ip_set_timeout_get` saves a permanent element of a set with
+                                // timeouts as `timeout 0` (fail2ban's bans, `ipsettime = 0`).
+                                e.timeout = (t != 0).then_some(t);
                                 i += 2;
                             }
                             "packets" | "bytes" | "skbmark" | "skbprio" | "skbqueue" => i += 2,
@@ -842,6 +847,21 @@ add all blocklist\n";
         assert!(b.elements[1].nomatch);
         assert_eq!(b.elements[2].timeout, Some(60));
         assert_eq!(s.get("ports").unwrap().range, Some((0, 1024)));
+    }
+
+    /// `ipset save` prints a permanent element of a set with timeouts as `timeout 0`
+    /// (`ip_set_timeout_get`); it never expires (fail2ban's iptables-ipset bans).
+    #[test]
+    fn timeout_zero_is_permanent() {
+        let s = IpSets::parse(
+            "create f2b-sshd hash:ip family inet hashsize 1024 maxelem 65536 timeout 0\n\
+             add f2b-sshd 192.0.2.66 timeout 0\n\
+             add f2b-sshd 192.0.2.67 timeout 5\n",
+        )
+        .unwrap();
+        let e = &s.get("f2b-sshd").unwrap().elements;
+        assert_eq!((e[0].timeout, e[1].timeout), (None, Some(5)));
+        assert!(IpSet::alive(&e[0], 1 << 40) && !IpSet::alive(&e[1], 5));
     }
 
     #[test]

@@ -274,6 +274,8 @@ pub struct FwRun {
     pub counters: Counters,
     /// The counters fwcheck marks `at_most` (they may be above the kernel's).
     pub at_most: std::collections::BTreeSet<Key>,
+    /// The counters fwcheck marks `at_least` (they may be below the kernel's).
+    pub at_least: std::collections::BTreeSet<Key>,
     pub packets: Vec<Value>,
     pub summary: Value,
 }
@@ -296,6 +298,7 @@ pub fn fwcheck_json<S: AsRef<OsStr>>(args: &[S]) -> FwRun {
     let mut run = FwRun {
         counters: Counters::new(),
         at_most: Default::default(),
+        at_least: Default::default(),
         packets: Vec::new(),
         summary: Value::Null,
     };
@@ -316,6 +319,9 @@ pub fn fwcheck_json<S: AsRef<OsStr>>(args: &[S]) -> FwRun {
                 let k = key(table, v["chain"].as_str().unwrap(), slot);
                 if v["at_most"] == true {
                     run.at_most.insert(k.clone());
+                }
+                if v["at_least"] == true {
+                    run.at_least.insert(k.clone());
                 }
                 run.counters.insert(k, c);
             }

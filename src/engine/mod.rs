@@ -1513,7 +1513,10 @@ impl<'r> Engine<'r> {
     /// [`Engine::process_at`] for part of the inbound path (see [`Stage`]). For a packet that
     /// is not inbound (or a router's), the whole path runs whatever the stage.
     pub(crate) fn process_staged(&mut self, pkt: &Packet, clock: Clock, stage: Stage) -> Outcome {
-        self.process_with_skb(pkt, clock, stage, None).0
+        // Filled in place: an outcome returned through the layers below was copied at each.
+        let mut out = Outcome::empty(pkt.frame, Direction::None);
+        self.process_into(pkt, clock, stage, None, &mut out);
+        out
     }
 
     /// [`Engine::process_staged`] starting from the kernel state `skb` carries (marks, TOS/TTL
@@ -1527,23 +1530,38 @@ impl<'r> Engine<'r> {
         stage: Stage,
         skb: Option<Skb>,
     ) -> (Outcome, Skb) {
+        let mut out = Outcome::empty(pkt.frame, Direction::None);
+        let skb = self.process_into(pkt, clock, stage, skb, &mut out);
+        (out, skb)
+    }
+
+    /// [`Engine::process_with_skb`] writing the outcome into `out` (whatever it held is
+    /// replaced), returning the packet's final kernel state.
+    pub(crate) fn process_into(
+        &mut self,
+        pkt: &Packet,
+        clock: Clock,
+        stage: Stage,
+        skb: Option<Skb>,
+        out: &mut Outcome,
+    ) -> Skb {
         self.tally.in_packet.clear();
-        let mut r = self.process_with_skb_counted(pkt, clock, stage, skb);
+        let skb = self.process_with_skb_counted(pkt, clock, stage, skb, out);
         self.gso_next = false;
         // Ended before its hooks (recognised, dropped by the stack): still in doubt.
         if let Some(why) = self.next_doubt.take() {
-            if r.0.certain {
-                r.0.certain = false;
-                r.0.reason = Some(why);
+            if out.certain {
+                out.certain = false;
+                out.reason = Some(why);
             }
         }
-        if !r.0.certain {
+        if !out.certain {
             self.counter_doubt
                 .extend(self.tally.in_packet.iter().copied());
             self.counter_over
                 .extend(self.tally.in_packet.iter().copied());
         }
-        r
+        skb
     }
 
     /// [`Engine::process_with_skb`], which marks the counters an uncertain packet bumped.
@@ -1553,7 +1571,8 @@ impl<'r> Engine<'r> {
         clock: Clock,
         stage: Stage,
         skb: Option<Skb>,
-    ) -> (Outcome, Skb) {
+        out: &mut Outcome,
+    ) -> Skb {
         let now = clock.jiffies;
         self.conntrack.set_phase(clock.phase);
         let behind = self.behind.take();
@@ -1567,24 +1586,12 @@ impl<'r> Engine<'r> {
         self.packet_behind = behind;
         let direction = match self.classify(pkt) {
             Ok(d) => d,
-            Err(why) => return (Outcome::unjudged(pkt.frame, why), Skb::default()),
+            Err(why) => {
+                *out = Outcome::unjudged(pkt.frame, why);
+                return Skb::default();
+            }
         };
-        let mut out = Outcome {
-            frame: pkt.frame,
-            direction,
-            verdict: None,
-            certain: true,
-            decision: None,
-            ctstate: None,
-            reason: None,
-            reject: None,
-            fragments: Vec::new(),
-            trace: Vec::new(),
-            answer_to: None,
-            undecided: Vec::new(),
-            alternatives: Vec::new(),
-            tainted_by: None,
-        };
+        *out = Outcome::empty(pkt.frame, direction);
         let recognise = self.opts.recognise_answers && stage == Stage::Whole;
         // A table of answers that pushed out what this packet may be: judged, uncertain.
         let mut maybe_answer = None;
@@ -1597,7 +1604,7 @@ impl<'r> Engine<'r> {
                          in (the kernel counts it once)"
                             .into(),
                     );
-                    return (out, Skb::default());
+                    return Skb::default();
                 }
                 Some(answers::Recognised::ForwardedSegment(f)) => {
                     out.answer_to = Some(AnswerTo::ForwardedCopy(f));
@@ -1607,7 +1614,7 @@ impl<'r> Engine<'r> {
                          kernel counts it once)"
                             .into(),
                     );
-                    return (out, Skb::default());
+                    return Skb::default();
                 }
                 Some(answers::Recognised::Maybe(why)) => maybe_answer = Some(why),
                 _ => {}
@@ -1632,11 +1639,11 @@ impl<'r> Engine<'r> {
                 if let Some(sent) = sent {
                     if direction == Direction::Out || self.is_local(sent.src) {
                         self.behind = behind;
-                        let mut r = self.process_with_skb(&sent, clock, stage, skb);
+                        let skb = self.process_into(&sent, clock, stage, skb, out);
                         // Reported as captured (an ICMP error as sent is addressed to the
                         // host's own translated address: it left).
-                        r.0.direction = direction;
-                        return r;
+                        out.direction = direction;
+                        return skb;
                     }
                 }
             }
@@ -1671,7 +1678,7 @@ impl<'r> Engine<'r> {
                             r.to_frame
                         )
                     });
-                    return (out, Skb::default());
+                    return Skb::default();
                 }
                 Some(answers::Recognised::NotSent { to_frame }) => {
                     out.answer_to = Some(AnswerTo::NotSent(to_frame));
@@ -1679,7 +1686,7 @@ impl<'r> Engine<'r> {
                         "would not be sent: it answers frame {to_frame}, a request the ruleset \
                          drops"
                     ));
-                    return (out, Skb::default());
+                    return Skb::default();
                 }
                 Some(answers::Recognised::Maybe(why)) => maybe_answer = Some(why),
                 Some(
@@ -1732,7 +1739,7 @@ impl<'r> Engine<'r> {
                              (RELATED)"
                                 .into()
                         });
-                        return (out, Skb::default());
+                        return Skb::default();
                     }
                     // `arp_error_report` / `ndisc_error_report`: the packet left OUTPUT and
                     // POSTROUTING (its connection confirmed) and waited for a neighbour that
@@ -1805,7 +1812,7 @@ impl<'r> Engine<'r> {
                 out.verdict = Some(Verdict::Drop);
                 out.decision = Some(Decision::Stack(why));
                 out.reason = Some(format!("dropped by the IP stack before netfilter: {why}"));
-                return (out, Skb::default());
+                return Skb::default();
             }
         }
         let skb = skb.unwrap_or(Skb {
@@ -1886,14 +1893,14 @@ impl<'r> Engine<'r> {
             hc.indev = self.input_dev(pkt);
             match stage {
                 Stage::PreroutingOnly => self
-                    .hook(Hook::Prerouting, &mut cur, &mut hc, &mut out)
+                    .hook(Hook::Prerouting, &mut cur, &mut hc, out)
                     .or_else(|| martian_addresses(&cur))
                     .or_else(|| self.ip_options(&cur, &mut hc))
                     .or_else(|| self.route_local_in(&cur, &mut hc)),
-                _ => self.hook(Hook::Input, &mut cur, &mut hc, &mut out),
+                _ => self.hook(Hook::Input, &mut cur, &mut hc, out),
             }
         } else {
-            self.traverse(direction, &mut cur, &mut hc, &mut out)
+            self.traverse(direction, &mut cur, &mut hc, out)
         };
         if let Some(why) = hc.skb.pickup_doubt {
             hc.note_uncertain(DoubtSource::Any, || why.to_string());
@@ -1938,7 +1945,7 @@ impl<'r> Engine<'r> {
         // nf_confirm: the connection's helper reads the accepted packet (and may drop it, or
         // rewrite it), then the sequence numbers are adjusted.
         if stage != Stage::PreroutingOnly {
-            self.run_helper(&mut cur, &mut hc, &mut out);
+            self.run_helper(&mut cur, &mut hc, out);
         }
         // A forwarded packet's copy on its output interface, if the capture has it, is this one.
         if recognise && out.direction == Direction::Forward && out.verdict == Some(Verdict::Accept)
@@ -2062,7 +2069,7 @@ impl<'r> Engine<'r> {
             self.answers
                 .inbound(pkt, out.verdict, out.certain, out.ctstate, first);
         }
-        (out, hc.skb)
+        hc.skb
     }
 
     /// Walk the hooks of `direction`, routing between them. `Some` = the packet ended (dropped,

@@ -185,6 +185,26 @@ pub enum AnswerTo {
 }
 
 impl Outcome {
+    /// A packet's outcome before anything is decided: no verdict yet, certain.
+    pub(crate) fn empty(frame: u64, direction: Direction) -> Outcome {
+        Outcome {
+            frame,
+            direction,
+            verdict: None,
+            certain: true,
+            decision: None,
+            ctstate: None,
+            reason: None,
+            reject: None,
+            fragments: Vec::new(),
+            trace: Vec::new(),
+            answer_to: None,
+            undecided: Vec::new(),
+            alternatives: Vec::new(),
+            tainted_by: None,
+        }
+    }
+
     pub fn unjudged(frame: u64, reason: impl Into<String>) -> Outcome {
         Outcome {
             frame,

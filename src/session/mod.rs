@@ -797,8 +797,9 @@ impl Session {
                     _ => false,
                 };
                 // A record is built only for a frame the sink shows: a long capture's frames
-                // beyond a table's limit cost nothing here.
-                let (rec, t) = match item {
+                // beyond a table's limit cost nothing here. (Built and handed over inside each
+                // arm: an `Option` of it carried out of the match was copied for every frame.)
+                match item {
                     Item::Packet(p, o) => {
                         let theirs = other_family.is_some_and(|f| p.family == f);
                         let family = if theirs {
@@ -821,7 +822,10 @@ impl Session {
                         }
                         let t = *t0.get_or_insert(p.ts.as_secs_f64());
                         let shown = keep(o.verdict, o.certain) && sink.wants_record();
-                        (shown.then(|| PacketRecord::new(infos, p, o)), t)
+                        sink.progress(summary.frames(), false);
+                        if shown {
+                            sink.record(PacketRecord::new(infos, p, o), t);
+                        }
                     }
                     Item::Problem(p) => {
                         let rec = PacketRecord::problem(p);
@@ -830,12 +834,11 @@ impl Session {
                             &Outcome::unjudged(p.frame, rec.reason.clone().unwrap_or_default()),
                         );
                         let t = *t0.get_or_insert(rec.time);
-                        (keep(None, true).then_some(rec), t)
+                        sink.progress(summary.frames(), false);
+                        if keep(None, true) {
+                            sink.record(rec, t);
+                        }
                     }
-                };
-                sink.progress(summary.frames(), false);
-                if let Some(rec) = rec {
-                    sink.record(rec, t);
                 }
             },
         );

@@ -17,19 +17,34 @@ static SERVICES: &str = include_str!("../data/services.txt");
 pub fn proto_name(num: u8) -> Option<&'static str> {
     // Printing a rule asks for its protocol's name; reports print rules per packet.
     static NAMES: std::sync::OnceLock<[Option<&'static str>; 256]> = std::sync::OnceLock::new();
-    NAMES.get_or_init(|| std::array::from_fn(|n| proto_name_uncached(n as u8)))[num as usize]
+    NAMES.get_or_init(proto_names)[num as usize]
 }
 
-fn proto_name_uncached(num: u8) -> Option<&'static str> {
+/// Every number's name, in one pass over `/etc/protocols` (the first line naming a number
+/// wins, as `getprotobynumber` reads the file), then libxtables' own table for the rest.
+fn proto_names() -> [Option<&'static str>; 256] {
+    let mut names = [None; 256];
     for line in PROTOCOLS.lines() {
         let mut it = line.split(' ');
         let (Some(name), Some(n)) = (it.next(), it.next()) else {
             continue;
         };
-        if n.parse::<u8>().ok() == Some(num) && num != 0 {
-            return Some(name);
+        if let Ok(n) = n.parse::<u8>() {
+            if n != 0 && names[n as usize].is_none() {
+                names[n as usize] = Some(name);
+            }
         }
     }
+    for (n, name) in names.iter_mut().enumerate() {
+        if name.is_none() {
+            *name = chain_proto(n as u8);
+        }
+    }
+    names
+}
+
+/// `xtables_chain_protos`: the names libxtables knows without `/etc/protocols`.
+fn chain_proto(num: u8) -> Option<&'static str> {
     match num {
         6 => Some("tcp"),
         17 => Some("udp"),

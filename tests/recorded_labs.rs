@@ -215,6 +215,9 @@
 //!   header is dropped before PREROUTING (`ipv6_parse_hopopts`), a cut fragment header by
 //!   conntrack's defragmentation (`nf_ct_frag6_gather`), and a chain `ipv6_skip_exthdr` cannot
 //!   read, or whose TCP header lies past the end, is INVALID (they were NEW, certain);
+//! * `recent-proc-bans`: fail2ban's xt_recent-echo bans, written to
+//!   `/proc/net/xt_recent/NAME` for a list no rule adds to: its checks are uncertain (they were
+//!   "not in the list", certain, where the kernel rejected the banned address);
 //! * `firewalld-host-out`: a firewalld host scans (nmap -sS) and connects out to port 80;
 //!   its forward-port's DNAT to port 80 sits in a zone chain only nat PREROUTING reaches, so
 //!   the host's connections are certain (they were uncertain: "nat OUTPUT's DNAT").
@@ -1270,6 +1273,47 @@ fn arch_stateful_v6_gate_keeps_neighbour_discovery() {
         .collect();
     assert_eq!(nd.len(), 1, "one neighbour discovery check");
     assert_eq!(nd[0]["passed"], true, "{}", nd[0]);
+}
+
+/// fail2ban's xt_recent-echo action: its jail REJECTs sources in the recent list f2b-sshd,
+/// which no rule adds to (fail2ban writes `+ADDR` to `/proc/net/xt_recent/f2b-sshd`; the lab
+/// banned 10.9.0.3 so). What the list holds is not in the capture: every packet it decides is
+/// uncertain (the banned address's SYNs were certain ACCEPTs, which the kernel rejected), every
+/// other packet certain, and every counter the kernel's but those the uncertain packets bumped
+/// (marked bounds) and the list's own rule, which only the kernel's world crossed.
+#[test]
+fn recent_proc_bans() {
+    let (fw, kernel) = run_case("recent-proc-bans", "args");
+    let mut decided_by_list = 0;
+    for p in &fw.packets {
+        let ssh = p["direction"] == "in" && p["dport"] == 22;
+        if ssh {
+            decided_by_list += 1;
+            assert_eq!(p["certain"], false, "{p}");
+            assert!(
+                p["reason"]
+                    .as_str()
+                    .is_some_and(|r| r.contains("no rule adds to this recent list")),
+                "{p}"
+            );
+        } else if p["verdict"].is_string() {
+            assert_eq!(p["certain"], true, "{p}");
+        }
+    }
+    assert_eq!(decided_by_list, 7, "the lab's SYNs and data to port 22");
+    let list_rule = key("filter", "f2b-sshd", Slot::Rule(1));
+    for (k, kc) in &kernel {
+        let f = &fw.counters[k];
+        let marked = fw.at_most.contains(k) && fw.at_least.contains(k);
+        assert!(
+            (f.packets, f.bytes) == (kc.packets, kc.bytes) || marked || *k == list_rule,
+            "{k:?}: {} packets, {} bytes against the kernel's {} and {}",
+            f.packets,
+            f.bytes,
+            kc.packets,
+            kc.bytes
+        );
+    }
 }
 
 #[test]

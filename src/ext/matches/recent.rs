@@ -16,7 +16,8 @@
 //! the most recently used. A list holds 100 entries (`ip_list_tot`); adding to a full list first
 //! drops the least recently used one. The TTL is the packet's (`cx.skb.ttl`), plus one when the
 //! packet has an output device and is not locally generated (the kernel's "TTL as seen before
-//! forwarding"). Lists start empty (no `/proc/net/xt_recent` contents offline).
+//! forwarding"). Lists start empty (no `/proc/net/xt_recent` contents offline); a list no rule
+//! adds to (`--set`) can only be filled from outside the ruleset, so its checks are unknown.
 //!
 //! Two load-time details are applied lazily: the list's mask is the first evaluated rule's, and
 //! its stamp ring grows to the largest hit count among the rules evaluated so far (the kernel
@@ -127,6 +128,10 @@ pub struct Table {
     pub mask: u128,
     pub(crate) nstamps_max_mask: usize,
     pub entries: Vec<Entry>,
+    /// A rule loaded with the list adds to it (`--set`). A list no rule adds to is filled from
+    /// outside the ruleset — `echo +ADDR > /proc/net/xt_recent/NAME` (fail2ban's
+    /// xt_recent-echo action, port-knocking daemons) — and what it holds is not known offline.
+    pub(crate) set_by_rules: bool,
 }
 
 fn nstamp_mask(hit_count: u32) -> usize {
@@ -149,6 +154,7 @@ impl Table {
             mask,
             nstamps_max_mask: nmask,
             entries: Vec::new(),
+            set_by_rules: false,
         }
     }
 
@@ -491,6 +497,7 @@ impl Match for Recent {
             t.entries.clear();
             t.nstamps_max_mask = nmask;
         }
+        t.set_by_rules |= self.op == Some(Op::Set);
     }
     fn eval(&self, cx: &mut EvalCtx<'_>) -> MatchResult {
         let addr = addr_num(if self.dest { cx.pkt.dst } else { cx.pkt.src });
@@ -508,9 +515,19 @@ impl Match for Recent {
             t.nstamps_max_mask = nmask;
         }
         let table_mask = t.mask;
+        let reads = self.op.unwrap_or(Op::Check) != Op::Set;
+        if reads && !t.set_by_rules {
+            // Only written from outside the ruleset (`/proc/net/xt_recent`): whether the
+            // address is in it is not in the capture (a fail2ban hunt: its xt_recent-echo
+            // bans were answered "not in the list", certain, where the kernel rejected them).
+            return MatchResult::Unknown(
+                "no rule adds to this recent list: it is filled from outside the ruleset \
+                 (/proc/net/xt_recent, e.g. fail2ban's xt_recent-echo bans), which no capture \
+                 shows",
+            );
+        }
         let r = self.step(t, addr, ttl, now, cx.now_ns, hz);
         let a = if self.dest { cx.pkt.dst } else { cx.pkt.src };
-        let reads = self.op.unwrap_or(Op::Check) != Op::Set;
         if reads
             && matches!(r, MatchResult::Yes | MatchResult::No)
             && cx.ext.doubt.covers(a, table_mask)

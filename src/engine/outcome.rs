@@ -207,20 +207,8 @@ impl Outcome {
 
     pub fn unjudged(frame: u64, reason: impl Into<String>) -> Outcome {
         Outcome {
-            frame,
-            direction: Direction::None,
-            verdict: None,
-            certain: true,
-            decision: None,
-            ctstate: None,
             reason: Some(reason.into()),
-            reject: None,
-            fragments: Vec::new(),
-            trace: Vec::new(),
-            answer_to: None,
-            undecided: Vec::new(),
-            alternatives: Vec::new(),
-            tainted_by: None,
+            ..Outcome::empty(frame, Direction::None)
         }
     }
 }

@@ -1122,20 +1122,8 @@ mod tests {
 
     fn outcome(frame: u64, v: Verdict) -> Outcome {
         Outcome {
-            frame,
-            direction: Direction::In,
             verdict: Some(v),
-            certain: true,
-            decision: None,
-            ctstate: None,
-            reason: None,
-            reject: None,
-            fragments: Vec::new(),
-            trace: Vec::new(),
-            answer_to: None,
-            undecided: Vec::new(),
-            alternatives: Vec::new(),
-            tainted_by: None,
+            ..Outcome::empty(frame, Direction::In)
         }
     }
 

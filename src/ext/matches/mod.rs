@@ -537,6 +537,11 @@ mod eval_tests {
             None,
             &[("rcheck", false, &[]), ("name", false, &["L"])],
         );
+        // Loaded with the ruleset (`recent_mt_check`): a list no rule `--set`s is filled
+        // from outside it (`/proc/net/xt_recent`), and its checks are unknown.
+        assert!(matches!(w.eval(&*chk, &p, 9, 2), MatchResult::Unknown(_)));
+        set.load(&mut w.ext);
+        chk.load(&mut w.ext);
         assert_eq!(w.eval(&*chk, &p, 10, 2), No);
         assert_eq!(w.eval(&*set, &p, 10, 3), Yes);
         assert_eq!(w.eval(&*chk, &p, 11, 2), Yes);

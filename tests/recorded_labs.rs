@@ -212,7 +212,13 @@
 //!   read, or whose TCP header lies past the end, is INVALID (they were NEW, certain);
 //! * `firewalld-host-out`: a firewalld host scans (nmap -sS) and connects out to port 80;
 //!   its forward-port's DNAT to port 80 sits in a zone chain only nat PREROUTING reaches, so
-//!   the host's connections are certain (they were uncertain: "nat OUTPUT's DNAT").
+//!   the host's connections are certain (they were uncertain: "nat OUTPUT's DNAT");
+//! * `router-icmp-odd` (`v4.args`, `v6.args`): odd IP-level and ICMP traffic through a
+//!   stateful router (ICMP query types 13–18 and types conntrack cannot track, TTL/hop limit
+//!   0 and 1, IP options, IPIP/GRE/6in4, ICMPv6 node information, private types, errors,
+//!   routing header 0, hop-by-hop): its time exceeded and REJECT's errors about a packet with
+//!   record route or timestamp options echo them in their own header (`__ip_options_echo`;
+//!   they were counted 40 bytes short), and an option the echo refuses gets no error.
 //!
 //! `router-netem-tcp` (`args`, `v6.args`: one capture, both families) keeps a hunt under network
 //! impairment that found no disagreement, as a regression lab: a MASQUERADE router between
@@ -1176,4 +1182,10 @@ fn firewalld_host_out() {
 fn router_netem_tcp() {
     replay_case("router-netem-tcp", "args");
     replay_case("router-netem-tcp", "v6.args");
+}
+
+#[test]
+fn router_icmp_odd() {
+    replay_case("router-icmp-odd", "v4.args");
+    replay_case("router-icmp-odd", "v6.args");
 }

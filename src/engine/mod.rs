@@ -2157,6 +2157,18 @@ impl<'r> Engine<'r> {
                     }
                     self.hook(Hook::Postrouting, pkt, hc, out)
                 } else {
+                    // IPv6 routes before it asks whether the host forwards: a destination no
+                    // route covers gets the null entry, whose `ip6_pkt_discard` answers "no
+                    // route" (RELATED, as a router's: [`Engine::no_route_error`]); a routed one
+                    // reaches `ip6_forward`, which drops it silently (forwarding 0). IPv4's
+                    // `ip_route_input_slow` calls both EHOSTUNREACH and `ip_error` sends nothing
+                    // when the interface does not forward. Kernel hunt: lab `host-icmp-odd`.
+                    if pkt.family == crate::packet::Family::V6 {
+                        if let Err(end) = self.route_dev(pkt.dst) {
+                            self.no_route_error(pkt, hc);
+                            return Some(end);
+                        }
+                    }
                     Some(TableResult {
                         verdict: TableVerdict::Drop,
                         decision: Decision::Stack(

@@ -558,6 +558,19 @@ impl<'r> Engine<'r> {
         };
         let e = self.conntrack.get(id)?;
         let t = |t: &conntrack::Tuple| {
+            // An ICMP tuple holds the identifier and the type and code (`icmp_pkt_to_tuple`),
+            // which `conntrack -L` prints by name.
+            if matches!(t.proto, 1 | 58) {
+                return format!(
+                    "{} {} > {} type={} code={} id={}",
+                    trace::proto_label(t.proto),
+                    t.src,
+                    t.dst,
+                    t.dport >> 8,
+                    t.dport & 0xff,
+                    t.sport
+                );
+            }
             format!(
                 "{} {} > {}",
                 trace::proto_label(t.proto),

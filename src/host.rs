@@ -766,6 +766,18 @@ impl HostConfig {
         Some((r.dev?, r.via))
     }
 
+    /// Whether the routes given can answer for `dst`'s family: none given at all (the
+    /// connected subnets alone), or some of that family. `ip -j route` lists IPv4 alone, and a
+    /// host with IPv6 addresses always has IPv6 routes (their subnets', `fe80::/64`), so
+    /// routes of the other family only say nothing of IPv6's (a default route may exist).
+    pub(crate) fn knows_routes_for(&self, dst: IpAddr) -> bool {
+        self.routes.is_empty()
+            || self
+                .routes
+                .iter()
+                .any(|r| r.dest.is_ipv4() == dst.is_ipv4())
+    }
+
     /// Why no device takes a packet to `dst`: `None` when a route has one; `Some(None)` when no
     /// route at all covers it, `Some(Some(kind))` when a drop route does.
     pub(crate) fn unrouted(&self, dst: IpAddr) -> Option<Option<DropRoute>> {

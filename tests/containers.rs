@@ -155,6 +155,52 @@ fn without_interfaces_the_single_interface_model_is_unchanged() {
     assert_eq!(decided(&l, &o), "filter FORWARD policy");
 }
 
+/// `ip -j route` lists IPv4 alone: a configuration with IPv4 routes and none of IPv6 says
+/// nothing of IPv6's (a default route may exist), so a forwarded IPv6 packet beyond the
+/// router's subnets is not taken as unrouted (it was a certain DROP, "no route", with the
+/// stack's error); once IPv6 routes are listed, one they do not cover is.
+#[test]
+fn ipv4_routes_say_nothing_of_ipv6() {
+    let l = fwcheck::lint::load_str(
+        "v6.rules",
+        "*filter\n:FORWARD DROP [0:0]\n-A FORWARD -s 2001:db8:1::/64 -j ACCEPT\nCOMMIT\n",
+        ParseOptions {
+            family: fwcheck::ruleset::Family::V6,
+            ..ParseOptions::default()
+        },
+    );
+    assert!(!l.has_errors(), "{}", l.render_diagnostics(false));
+    let mut h = HostConfig::default();
+    h.add_addr(HostConfig::parse_iface_addr("eth0=192.0.2.10/24").unwrap());
+    h.add_addr(HostConfig::parse_iface_addr("eth0=2001:db8:1::10/64").unwrap());
+    h.add_route(HostConfig::parse_route("default via 192.0.2.1 dev eth0").unwrap());
+    let seg = || {
+        tcp(
+            1,
+            1,
+            ("2001:db8:1::50", 40000),
+            ("2001:db8:9::9", 80),
+            "S",
+            1,
+            0,
+            0,
+        )
+    };
+    let mut e = engine(&l, env(&h, "eth0"));
+    let o = e.process(&seg());
+    assert_eq!((o.direction, v(&o)), (Direction::Forward, "ACCEPT"));
+    assert!(o.certain);
+    h.add_route(HostConfig::parse_route("2001:db8:1::/64 dev eth0").unwrap());
+    let mut e = engine(&l, env(&h, "eth0"));
+    let o = e.process(&seg());
+    assert_eq!(v(&o), "DROP");
+    assert!(
+        decided(&l, &o).starts_with("stack: no route"),
+        "{}",
+        decided(&l, &o)
+    );
+}
+
 #[test]
 fn no_route_is_dropped_before_forward() {
     let l = rules("*filter\n:FORWARD ACCEPT [0:0]\nCOMMIT\n");

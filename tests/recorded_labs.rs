@@ -220,7 +220,21 @@
 //!   "not in the list", certain, where the kernel rejected the banned address);
 //! * `firewalld-host-out`: a firewalld host scans (nmap -sS) and connects out to port 80;
 //!   its forward-port's DNAT to port 80 sits in a zone chain only nat PREROUTING reaches, so
-//!   the host's connections are certain (they were uncertain: "nat OUTPUT's DNAT").
+//!   the host's connections are certain (they were uncertain: "nat OUTPUT's DNAT");
+//! * `router-icmp-odd` (`v4.args`, `v6.args`): odd IP-level and ICMP traffic through a
+//!   stateful router (ICMP query types 13–18 and types conntrack cannot track, TTL/hop limit
+//!   0 and 1, IP options, IPIP/GRE/6in4, ICMPv6 node information, private types, errors,
+//!   routing header 0, hop-by-hop): its time exceeded and REJECT's errors about a packet with
+//!   record route or timestamp options echo them in their own header (`__ip_options_echo`;
+//!   they were counted 40 bytes short), and an option the echo refuses gets no error;
+//! * `host-icmp-odd` (`v4.args`, `v6.args`): the same kinds of traffic at a stateful host
+//!   (broadcasts, IP options, errors about queries, errors and fragments, next headers
+//!   4/41/47/59, the host's other interface). A host that does not forward answers an IPv6
+//!   packet for a destination no route covers with "no route" (`ip6_pkt_discard` runs before
+//!   `ip6_forward` asks about forwarding), RELATED in OUTPUT (it was judged the host's own
+//!   packet, INVALID); a routed one is dropped silently, and IPv4 answers neither (`ip_error`
+//!   without forwarding). REJECT's errors about packets with options echo them (the captured
+//!   errors were counted again, INVALID, before the previous fix).
 //!
 //! `router-netem-tcp` (`args`, `v6.args`: one capture, both families) keeps a hunt under network
 //! impairment that found no disagreement, as a regression lab: a MASQUERADE router between
@@ -1320,4 +1334,16 @@ fn recent_proc_bans() {
 fn router_netem_tcp() {
     replay_case("router-netem-tcp", "args");
     replay_case("router-netem-tcp", "v6.args");
+}
+
+#[test]
+fn router_icmp_odd() {
+    replay_case("router-icmp-odd", "v4.args");
+    replay_case("router-icmp-odd", "v6.args");
+}
+
+#[test]
+fn host_icmp_odd() {
+    replay_case("host-icmp-odd", "v4.args");
+    replay_case("host-icmp-odd", "v6.args");
 }

@@ -558,6 +558,19 @@ impl<'r> Engine<'r> {
         };
         let e = self.conntrack.get(id)?;
         let t = |t: &conntrack::Tuple| {
+            // An ICMP tuple holds the identifier and the type and code (`icmp_pkt_to_tuple`),
+            // which `conntrack -L` prints by name.
+            if matches!(t.proto, 1 | 58) {
+                return format!(
+                    "{} {} > {} type={} code={} id={}",
+                    trace::proto_label(t.proto),
+                    t.src,
+                    t.dst,
+                    t.dport >> 8,
+                    t.dport & 0xff,
+                    t.sport
+                );
+            }
             format!(
                 "{} {} > {}",
                 trace::proto_label(t.proto),
@@ -737,8 +750,12 @@ impl<'r> Engine<'r> {
                 .host
                 .index(name)
                 .map_or(Dev::Iface, |i| Dev::Named(i as u16))),
-            // The capture's interfaces alone: beyond their subnets, as without a configuration.
-            None if self.env.host.from_capture => Ok(Dev::Iface),
+            // The capture's interfaces alone: beyond their subnets, as without a configuration;
+            // so too a family the configuration gives no route of (`ip -j route` lists IPv4
+            // alone: an IPv6 default route may exist).
+            None if self.env.host.from_capture || !self.env.host.knows_routes_for(dst) => {
+                Ok(Dev::Iface)
+            }
             None => Err(TableResult {
                 verdict: TableVerdict::Drop,
                 decision: Decision::Stack(
@@ -2164,6 +2181,19 @@ impl<'r> Engine<'r> {
                     }
                     self.hook(Hook::Postrouting, pkt, hc, out)
                 } else {
+                    // IPv6 routes before it asks whether the host forwards: a destination no
+                    // route covers gets the null entry, whose `ip6_pkt_discard` answers "no
+                    // route" (RELATED, as a router's: [`Engine::no_route_error`]); a routed one
+                    // reaches `ip6_forward`, which drops it silently (forwarding 0). IPv4's
+                    // `ip_route_input_slow` calls both EHOSTUNREACH and `ip_error` sends nothing
+                    // when the interface does not forward. Kernel hunt: lab `host-icmp-odd`.
+                    // (Only where the configuration gives IPv6 routes: `route_dev`.)
+                    if pkt.family == crate::packet::Family::V6 {
+                        if let Err(end) = self.route_dev(pkt.dst) {
+                            self.no_route_error(pkt, hc);
+                            return Some(end);
+                        }
+                    }
                     Some(TableResult {
                         verdict: TableVerdict::Drop,
                         decision: Decision::Stack(

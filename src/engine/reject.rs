@@ -152,6 +152,16 @@ pub(crate) fn build_reply(
                 }
             }
             let limit: u32 = if v6 { 1280 } else { 576 };
+            // `__icmp_send` echoes the packet's options into the error's own header
+            // (`__ip_options_echo`), which the quote's room shrinks by; an option it cannot
+            // echo sends nothing.
+            let hdr = if v6 {
+                hdr
+            } else {
+                let opts = orig.data.get(20..orig.ip_hdr_len as usize).unwrap_or(&[]);
+                hdr + ipv4_options_echo_len(opts)?
+            };
+            p.ip_hdr_len = hdr as u16;
             p.proto = if v6 { 58 } else { 1 };
             p.ip_len = (hdr + 8 + orig.ip_len).min(limit);
             let inner = InnerPacket {
@@ -178,4 +188,114 @@ pub(crate) fn build_reply(
         }
     }
     Some(p)
+}
+
+/// `__ip_options_echo` on a received IPv4 packet's options (as captured, before
+/// `ip_options_compile` recorded the host's address and advanced the pointers): the length of
+/// the options `icmp_send` puts in its error's header — the record route and timestamp options
+/// the compile accepted, copied whole and padded to 4 bytes (a router alert, a security option
+/// are not echoed; after an option the compile refuses, which sends a parameter problem,
+/// nothing more is) — or `None` when the echo refuses them (-EINVAL: a record route or
+/// timestamp with room for the compile's entry but not for the answer's; the kernel sends no
+/// error). A source route is never answered here (`ip_rcv_options` dropped its packet:
+/// `accept_source_route`), nor CIPSO (refused without a DOI). A pre-specified timestamp's
+/// address is taken as not the host's (no time recorded).
+pub(crate) fn ipv4_options_echo_len(opts: &[u8]) -> Option<u32> {
+    let (mut len, mut rr, mut ts, mut srr) = (0u32, false, false, false);
+    let mut i = 0;
+    while i < opts.len() {
+        match opts[i] {
+            0 => break,
+            1 => {
+                i += 1;
+                continue;
+            }
+            _ => {}
+        }
+        let Some(&l) = opts.get(i + 1) else { break };
+        let l = usize::from(l);
+        if l < 2 || i + l > opts.len() {
+            break;
+        }
+        let o = &opts[i..i + l];
+        let ptr = usize::from(o.get(2).copied().unwrap_or(0));
+        match o[0] {
+            // IPOPT_RR: the compile records an address (pointer + 4) when there is room; the
+            // echo then needs room for one more.
+            7 => {
+                if rr || l < 3 || ptr < 4 || (ptr <= l && ptr + 3 > l) {
+                    break;
+                }
+                rr = true;
+                if ptr + 4 <= l && ptr + 7 > l {
+                    return None;
+                }
+                len += l as u32;
+            }
+            // IPOPT_TIMESTAMP: tsonly takes 4 bytes, tsandaddr 8, at the compile and again
+            // at the echo; a full one counts its overflow.
+            0x44 => {
+                if ts || l < 4 || ptr < 5 {
+                    break;
+                }
+                let flags = o[3] & 0xf;
+                let step = if ptr <= l {
+                    if ptr + 3 > l || (matches!(flags, 1 | 3) && ptr + 7 > l) {
+                        break;
+                    }
+                    match flags {
+                        0 => 4,
+                        1 => 8,
+                        _ => 0,
+                    }
+                } else if o[3] >> 4 == 15 {
+                    break;
+                } else {
+                    0
+                };
+                ts = true;
+                if step > 0 && ptr + step <= l && ptr + 2 * step - 1 > l {
+                    return None;
+                }
+                len += l as u32;
+            }
+            // IPOPT_SSRR, IPOPT_LSRR, IPOPT_RA, IPOPT_CIPSO: what the compile refuses.
+            0x83 | 0x89 => {
+                if srr || l < 3 || ptr < 4 {
+                    break;
+                }
+                srr = true;
+            }
+            0x94 if l < 4 => break,
+            0x86 => break,
+            _ => {}
+        }
+        i += l;
+    }
+    Some((len + 3) & !3)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ipv4_options_echo_len as echo;
+
+    #[test]
+    fn options_echoed_in_icmp_errors() {
+        let rr = [&[7u8, 39, 4][..], &[0; 36], &[0]].concat();
+        assert_eq!(echo(&rr), Some(40));
+        assert_eq!(echo(&[0x94, 4, 0, 0]), Some(0));
+        assert_eq!(
+            echo(&[&[0x44u8, 40, 5, 0][..], &[0; 36]].concat()),
+            Some(40)
+        );
+        // Room for the arrival's entry, not the echo's: no error at all.
+        assert_eq!(echo(&[7, 10, 4, 0, 0, 0, 0, 0, 0, 0, 1, 1]), None);
+        assert_eq!(echo(&[0x44, 12, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0]), None);
+        // Refused by the compile (bad pointer, overflow 15): the parameter problem carries
+        // nothing.
+        assert_eq!(echo(&[7, 7, 3, 0, 0, 0, 0, 1]), Some(0));
+        assert_eq!(echo(&[0x44, 8, 9, 0xf0, 0, 0, 0, 0]), Some(0));
+        assert_eq!(echo(&[0x44, 8, 9, 0xe0, 0, 0, 0, 0]), Some(8));
+        assert_eq!(echo(&[7, 7, 4, 0, 0, 0, 0, 1]), Some(8));
+    }
 }

@@ -6,7 +6,7 @@ setup_topo
 sleep 1
 [ -f rules ] && { nsx $HOSTNS iptables-restore < rules || echo RESTORE FAILED; }
 [ -f rules6 ] && { nsx $HOSTNS ip6tables-restore < rules6 || echo RESTORE6 FAILED; }
-printf '{"addr": %s, "route": %s, "maddr": %s}\n' "$(nsx $HOSTNS ip -j addr)" "$(nsx $HOSTNS ip -j route)" "$(nsx $HOSTNS ip -j maddr)" > host.json
+printf '{"addr": %s, "route": %s, "maddr": %s}\n' "$(nsx $HOSTNS ip -j addr)" "$(nsx $HOSTNS python3 -c 'import json,subprocess as s;print(json.dumps(json.loads(s.check_output(["ip","-j","route"]))+json.loads(s.check_output(["ip","-6","-j","route"]))))')" "$(nsx $HOSTNS ip -j maddr)" > host.json
 start_tcpdump $HOSTNS $CAPIF $D/capture.pcap -s 0 $TDARGS; sleep 0.3
 traffic > traffic.log 2>&1
 sleep ${SETTLE:-1}

@@ -161,6 +161,14 @@
 //! * `router-redirect-ratelimit`: a router forwarding back out of the interface a packet came
 //!   in on sends an ICMP redirect first (`ip_rt_send_redirect`), which sets the sender's
 //!   `rate_last`: REJECT's port unreachable right after is refused by the rate limit;
+//! * `router-redirect-related` (`v4.args`, `v6.args`): that redirect leaves before FORWARD
+//!   with the forwarded packet's connection attached (`icmp_glue_bits` → `nf_ct_attach`):
+//!   RELATED in every OUTPUT and POSTROUTING table whether FORWARD accepts, rejects or drops
+//!   the packet (its connection unconfirmed), untouched by raw's `CT --notrack`, INVALID for
+//!   an untracked packet's; IPv6's (`ndisc_send_redirect`, nothing attached) is INVALID;
+//! * `router-redirect-nat` (`v4.args`, `v6.args`): with a nat table, nat OUTPUT drops the
+//!   redirect of a connection whose NAT is not finished or not null
+//!   (`nf_nat_icmp_reply_translation`): raw and mangle OUTPUT count it, it never leaves;
 //! * `router-df-frags-mtu`: a datagram reassembled from fragments whose largest carried DF
 //!   keeps DF (`ip_frag_reasm`), and its largest fragment, longer than the output MTU, makes
 //!   the router send "fragmentation needed" before FORWARD;
@@ -631,6 +639,18 @@ fn ipv6_anycast_reject_source() {
 #[test]
 fn router_redirect_ratelimit() {
     replay("router-redirect-ratelimit");
+}
+
+#[test]
+fn router_redirect_related() {
+    replay_case("router-redirect-related", "v4.args");
+    replay_case("router-redirect-related", "v6.args");
+}
+
+#[test]
+fn router_redirect_nat() {
+    replay_case("router-redirect-nat", "v4.args");
+    replay_case("router-redirect-nat", "v6.args");
 }
 
 #[test]

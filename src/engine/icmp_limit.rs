@@ -144,8 +144,8 @@ impl IcmpLimiter {
     /// `ip_rt_redirect_number` (9); and `rate_last` becomes now whenever one is sent or the
     /// number is reached — so the tokens the peer gathered since are lost, and an ICMP error
     /// to it right after is refused (kernel hunt: REJECT's port unreachable after a hairpin
-    /// redirect never left).
-    pub(crate) fn redirect(&mut self, peer: IpAddr, now: u64, hz: u64) {
+    /// redirect never left). Returns whether a redirect is sent.
+    pub(crate) fn redirect(&mut self, peer: IpAddr, now: u64, hz: u64) -> bool {
         let load = (hz / 50).max(1);
         let silence = load << 10;
         if !self.peers.contains_key(&peer) && self.peers.len() >= PEERS {
@@ -154,7 +154,7 @@ impl IcmpLimiter {
                 .retain(|_, p| !p.unsure && now.saturating_sub(p.last) < cap);
             if self.peers.len() >= PEERS {
                 // Not followed: the peer's later errors are uncertain (`allow`).
-                return;
+                return false;
             }
         }
         // A peer the kernel has not seen: `rate_last = jiffies − 60·HZ`, long silent.
@@ -170,9 +170,13 @@ impl IcmpLimiter {
         }
         if p.redirects >= 9 {
             p.last = now;
+            false
         } else if p.redirects == 0 || now > p.last + (load << p.redirects) {
             p.last = now;
             p.redirects += 1;
+            true
+        } else {
+            false
         }
     }
 

@@ -2172,9 +2172,32 @@ impl<'r> Engine<'r> {
                     if let Some(end) = self.mtu_check(pkt, hc) {
                         return Some(end);
                     }
-                    if self.sends_redirect(pkt, hc) {
-                        self.icmp_limit
-                            .redirect(pkt.src, hc.now, self.params.hz as u64);
+                    // ip_forward → ip_rt_send_redirect → icmp_send, before FORWARD: the
+                    // redirect crosses OUTPUT and POSTROUTING now, carrying this packet's
+                    // connection (`icmp_glue_bits` → `nf_ct_attach`: RELATED, unconfirmed for
+                    // a first packet, whatever FORWARD then does; recorded labs
+                    // `router-redirect-related`, `router-redirect-nat`).
+                    if self.sends_redirect(pkt, hc)
+                        && self
+                            .icmp_limit
+                            .redirect(pkt.src, hc.now, self.params.hz as u64)
+                    {
+                        let clock = Clock {
+                            jiffies: hc.now,
+                            ns: hc.now_ns,
+                            phase: None,
+                        };
+                        let redirect = crate::ext::RejectReply::Icmp {
+                            icmp_type: 5,
+                            code: 1,
+                        };
+                        let (_, doubt) =
+                            self.reject_reply(pkt, redirect, hc.skb.ct, clock, pkt.frame, true);
+                        if let Some(why) = doubt {
+                            hc.note_uncertain(DoubtSource::Any, || {
+                                format!("the ICMP redirect it causes may not leave: {why}")
+                            });
+                        }
                     }
                     if let Some(end) = self.hook(Hook::Forward, pkt, hc, out) {
                         return Some(end);
@@ -2446,6 +2469,27 @@ impl<'r> Engine<'r> {
                 (pkt.family, pkt.proto),
                 (crate::packet::Family::V4, 1) | (crate::packet::Family::V6, 58)
             );
+        // `nf_nat_icmp_reply_translation`: "Redirects on non-null nats must be dropped": an
+        // ICMP redirect whose connection's NAT is not finished (a first packet's, which the
+        // router sends before FORWARD: POSTROUTING has not bound it yet) or not null (recorded
+        // lab `router-redirect-nat`: raw and mangle OUTPUT count it, nothing after).
+        if related_icmp
+            && pkt.family == crate::packet::Family::V4
+            && pkt.icmp().is_some_and(|i| i.icmp_type == 5)
+        {
+            let status = self.conntrack.get(id).map_or(0, |e| e.status);
+            let done = conntrack::status::SRC_NAT_DONE | conntrack::status::DST_NAT_DONE;
+            let nat = conntrack::status::SRC_NAT | conntrack::status::DST_NAT;
+            if status & done != done || status & nat != 0 {
+                return Some(TableResult {
+                    verdict: TableVerdict::Drop,
+                    decision: Decision::Stack(
+                        "nat: an ICMP redirect about a connection whose NAT is not finished \
+                         or not null (nf_nat_icmp_reply_translation)",
+                    ),
+                });
+            }
+        }
         if !done
             && !related_icmp
             && matches!(info, CtInfo::New | CtInfo::Related | CtInfo::RelatedReply)
@@ -2846,6 +2890,8 @@ impl<'r> Engine<'r> {
             tos: rp.tos,
             ttl: rp.ttl,
             ct: attach,
+            // `nf_conntrack_attach` copies an untracked packet's null connection as RELATED.
+            nfct_null: ct == Attach::Untracked,
             // `nf_send_reset`: no socket owns the reset (`icmp_send`'s errors have the
             // ICMP socket, which the owner match recognises by their type).
             no_socket: reply == crate::ext::RejectReply::TcpReset,

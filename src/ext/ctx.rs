@@ -359,6 +359,13 @@ pub struct Skb {
     /// (`nf_ct_tmpl_alloc`), its tuple zero, its mark the rule's (kernel hunt: `--ctstate
     /// INVALID` after `CT --zone` never matches). Conntrack detaches it (`nf_conntrack_in`).
     pub(crate) ct_template: Option<usize>,
+    /// `skb->_nfct` holds `IP_CT_RELATED` and no connection: an ICMP error or reset the host
+    /// built for an untracked packet (`nf_ct_attach` → `nf_conntrack_attach` copies the null
+    /// connection, its info turned RELATED). The raw table's `CT`/`NOTRACK` leave it alone
+    /// and its conntrack matches see INVALID; `nf_conntrack_in` then tracks it as any packet
+    /// (kernel hunt: a hairpin redirect about an untracked datagram, INVALID past `CT
+    /// --notrack`; recorded lab `router-redirect-related`).
+    pub(crate) nfct_null: bool,
     /// Conntrack zone requested by `CT --zone` in the raw table (0 = default zone).
     pub zone: u16,
     /// `--zone-orig` / `--zone-reply`: the only direction the zone applies to (`None`: both).

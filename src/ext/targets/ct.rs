@@ -124,7 +124,7 @@ fn save_events(out: &mut String, opt: &str, table: &[&str], mask: u16) {
 /// `skb->_nfct != 0`: the packet already carries conntrack state (an earlier CT template is
 /// recognised by its zone or helper only).
 pub(crate) fn nfct_set(cx: &EvalCtx<'_>) -> bool {
-    cx.skb.ct != Attach::None || cx.skb.ct_template.is_some()
+    cx.skb.ct != Attach::None || cx.skb.ct_template.is_some() || cx.skb.nfct_null
 }
 
 impl Target for Ct {

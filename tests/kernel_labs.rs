@@ -173,6 +173,8 @@ impl RouterLab {
                 "tcpdump",
                 "-U",
                 "--immediate-mode",
+                "-B",
+                "65536",
                 "-n",
                 "-Z",
                 "root",

@@ -40,6 +40,9 @@ const BURST_FACTOR: u64 = 6;
 /// Messages in the last 20 ms from which the host-wide credit may be spent.
 const GLOBAL_SAFE: usize = 10;
 
+/// Why an ICMP message to a peer fwcheck does not follow may or may not go.
+const UNFOLLOWED: &str = "fwcheck follows the ICMP rate limit of at most 65,536 peers at once";
+
 /// Whether a limited ICMP error leaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Allow {
@@ -93,9 +96,7 @@ impl IcmpLimiter {
             self.peers
                 .retain(|_, p| !p.unsure && now.saturating_sub(p.last) < cap);
             if self.peers.len() >= PEERS {
-                return Allow::Maybe(
-                    "fwcheck follows the ICMP rate limit of at most 65,536 peers at once",
-                );
+                return Allow::Maybe(UNFOLLOWED);
             }
         }
         let p = self.peers.entry(peer).or_insert(Peer {
@@ -144,8 +145,10 @@ impl IcmpLimiter {
     /// `ip_rt_redirect_number` (9); and `rate_last` becomes now whenever one is sent or the
     /// number is reached — so the tokens the peer gathered since are lost, and an ICMP error
     /// to it right after is refused (kernel hunt: REJECT's port unreachable after a hairpin
-    /// redirect never left). Returns whether a redirect is sent.
-    pub(crate) fn redirect(&mut self, peer: IpAddr, now: u64, hz: u64) -> bool {
+    /// redirect never left). Returns whether a redirect is sent (`rate_last` moves whether a
+    /// message went or not, so it is known where the tokens are not): `Maybe` for a peer whose
+    /// entry fwcheck does not follow (more peers than it keeps).
+    pub(crate) fn redirect(&mut self, peer: IpAddr, now: u64, hz: u64) -> Allow {
         let load = (hz / 50).max(1);
         let silence = load << 10;
         if !self.peers.contains_key(&peer) && self.peers.len() >= PEERS {
@@ -154,7 +157,7 @@ impl IcmpLimiter {
                 .retain(|_, p| !p.unsure && now.saturating_sub(p.last) < cap);
             if self.peers.len() >= PEERS {
                 // Not followed: the peer's later errors are uncertain (`allow`).
-                return false;
+                return Allow::Maybe(UNFOLLOWED);
             }
         }
         // A peer the kernel has not seen: `rate_last = jiffies − 60·HZ`, long silent.
@@ -165,10 +168,11 @@ impl IcmpLimiter {
             redirects: 0,
         });
         if now > p.last + silence {
-            p.tokens = 0;
+            // The kernel's tokens are known again: none.
+            (p.tokens, p.unsure) = (0, false);
             p.redirects = 0;
         }
-        if p.redirects >= 9 {
+        let sent = if p.redirects >= 9 {
             p.last = now;
             false
         } else if p.redirects == 0 || now > p.last + (load << p.redirects) {
@@ -177,6 +181,11 @@ impl IcmpLimiter {
             true
         } else {
             false
+        };
+        if sent {
+            Allow::Yes
+        } else {
+            Allow::No
         }
     }
 
@@ -269,7 +278,7 @@ mod tests {
         let peer: IpAddr = "198.51.100.2".parse().unwrap();
         // A new peer's first redirect resets its tokens: an error 100 ms later is refused,
         // one a second after the redirect goes.
-        l.redirect(peer, 10_000, hz);
+        assert_eq!(l.redirect(peer, 10_000, hz), Allow::Yes);
         assert_eq!(l.allow(peer, 10_025, hz, hz), Allow::No);
         assert_eq!(l.allow(peer, 10_025 + hz, hz, hz), Allow::Yes);
         // Without redirects, a new peer starts full.
@@ -278,15 +287,28 @@ mod tests {
         // The backoff: a second redirect within HZ/50 << 1 sends nothing and leaves
         // `rate_last` where the first put it.
         let third: IpAddr = "198.51.100.4".parse().unwrap();
-        l.redirect(third, 20_000, hz);
-        l.redirect(third, 20_005, hz);
+        assert_eq!(l.redirect(third, 20_000, hz), Allow::Yes);
+        assert_eq!(l.redirect(third, 20_005, hz), Allow::No);
         assert_eq!(l.peers[&third].last, 20_000);
         assert_eq!(l.peers[&third].redirects, 1);
-        l.redirect(third, 20_011, hz);
+        assert_eq!(l.redirect(third, 20_011, hz), Allow::Yes);
         assert_eq!(
             (l.peers[&third].last, l.peers[&third].redirects),
             (20_011, 2)
         );
+        // A peer past the ones fwcheck follows: whether a redirect goes is not known.
+        for i in 0..PEERS as u32 {
+            let p = Peer {
+                tokens: 0,
+                last: 30_000,
+                unsure: false,
+                redirects: 0,
+            };
+            l.peers
+                .insert(std::net::Ipv4Addr::from(0x0a00_0000 + i).into(), p);
+        }
+        let late: IpAddr = "203.0.113.9".parse().unwrap();
+        assert!(matches!(l.redirect(late, 30_000, hz), Allow::Maybe(_)));
     }
 
     #[test]

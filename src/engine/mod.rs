@@ -2177,11 +2177,19 @@ impl<'r> Engine<'r> {
                     // connection (`icmp_glue_bits` → `nf_ct_attach`: RELATED, unconfirmed for
                     // a first packet, whatever FORWARD then does; recorded labs
                     // `router-redirect-related`, `router-redirect-nat`).
-                    if self.sends_redirect(pkt, hc)
-                        && self
-                            .icmp_limit
+                    let redirect = if self.sends_redirect(pkt, hc) {
+                        self.icmp_limit
                             .redirect(pkt.src, hc.now, self.params.hz as u64)
-                    {
+                    } else {
+                        icmp_limit::Allow::No
+                    };
+                    if let icmp_limit::Allow::Maybe(why) = redirect {
+                        // Not sent here; its counters in OUTPUT are not known either.
+                        hc.note_uncertain(DoubtSource::Any, || {
+                            format!("the router may send an ICMP redirect about it: {why}")
+                        });
+                    }
+                    if redirect == icmp_limit::Allow::Yes {
                         let clock = Clock {
                             jiffies: hc.now,
                             ns: hc.now_ns,

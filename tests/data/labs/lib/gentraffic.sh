@@ -3,8 +3,26 @@
 # $HOSTNS (eth0: 192.0.2.1, 2001:db8:1::1, serving tcp 22/80 and udp 5353 with serve.py; the
 # peer serves tcp 7000 and udp 7001). SSH- and HTTP-like connections to open and closed ports,
 # DNS-like UDP, pings (unicast, broadcast, all-nodes), nmap -sS/-sU/-sA/-sX/-sN of the host,
-# and the host's own connections out. gen_up starts the servers, gen_traffic runs the traffic.
+# and the host's own connections out. gen_topo makes the namespaces, gen_up starts the servers,
+# gen_traffic runs the traffic, gen_record records the lab with drv.sh (both families' args).
 GEN_PORTS=${GEN_PORTS:-21-25,53,69,80,137,143,161,443,993,5060,8000-8002}
+gen_topo() {
+  delns $A $HOSTNS; mkns $A; mkns $HOSTNS
+  ip link add eth0 netns $HOSTNS address 02:00:00:00:00:01 type veth peer name p0 netns $A address 02:00:00:00:00:02
+  for n in $A $HOSTNS; do nsx $n sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_ra=0 net.ipv6.conf.default.accept_ra=0; done
+  ip -n $HOSTNS addr add 192.0.2.1/24 dev eth0; ip -n $HOSTNS addr add 2001:db8:1::1/64 dev eth0 nodad
+  ip -n $A addr add 192.0.2.2/24 dev p0; ip -n $A addr add 2001:db8:1::2/64 dev p0 nodad
+  if [ -n "$X4" ]; then ip -n $A addr add $X4/24 dev p0; fi
+  if [ -n "$X6" ]; then ip -n $A addr add $X6/64 dev p0 nodad; fi
+  ip -n $HOSTNS link set eth0 up; ip -n $A link set p0 up
+  sleep 2
+}
+teardown() { gen_down; delns $A $HOSTNS; }
+traffic() { gen_traffic; }
+gen_record() {
+  source $LIB/drv.sh
+  mv args v4.args; printf 'rules=rules6\nkernel=kernel6.save\n' | cat - v4.args > v6.args
+}
 gen_up() {
   nsx $HOSTNS python3 $LIB/serve.py t:22 t:80 u:5353 & GEN_SRV1=$!
   nsx $A python3 $LIB/serve.py t:7000 u:7001 & GEN_SRV2=$!

@@ -53,6 +53,22 @@ impl Loaded {
             .map(|d| d.render(&self.ruleset.source, color))
             .collect()
     }
+
+    /// [`Loaded::render_diagnostics`] without those a report of findings holds as findings
+    /// ([`reported_as_finding`]): the main command prints them once, with the others.
+    pub fn render_load_notes(&self, color: bool) -> String {
+        self.diagnostics
+            .iter()
+            .filter(|d| !reported_as_finding(d))
+            .map(|d| d.render(&self.ruleset.source, color))
+            .collect()
+    }
+}
+
+/// Whether a load diagnostic is also a finding of the static checks (FW101/FW102, from the
+/// chain graph: `analysis::structural`).
+pub(crate) fn reported_as_finding(d: &Diagnostic) -> bool {
+    d.code.starts_with("FW")
 }
 
 /// Load and check a ruleset file.

@@ -411,3 +411,37 @@ fn color_follows_the_option() {
     let colored = run(&["--color", "always"]);
     assert!(colored.contains("\x1b[38;5;10m ACCEPT"), "{colored}");
 }
+
+/// A chain nothing reaches is said once: as a finding of the report (FW102), not also as a
+/// load warning before it (it was printed twice, on standard error and in the report); `lint`,
+/// which has no findings, says it as a diagnostic.
+#[test]
+fn unreachable_chain_is_said_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("orphan.rules.v4");
+    std::fs::write(
+        &rules,
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         :orphan - [0:0]\n-A orphan -j DROP\n-A INPUT -p tcp --dport 22 -j ACCEPT\nCOMMIT\n",
+    )
+    .unwrap();
+    for args in [&["--host", "203.0.113.10"][..], &["lint"][..]] {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_fwcheck"));
+        if args[0] == "lint" {
+            cmd.arg("lint").arg(&rules);
+        } else {
+            cmd.arg(&rules).args(args);
+        }
+        let out = cmd.output().unwrap();
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            all.matches("chain `orphan` is never reached").count(),
+            1,
+            "{args:?}:\n{all}"
+        );
+    }
+}

@@ -549,7 +549,7 @@ pub(crate) fn structural(loaded: &Loaded) -> Vec<Finding> {
     loaded
         .diagnostics
         .iter()
-        .filter(|d| d.code.starts_with("FW"))
+        .filter(|d| crate::lint::reported_as_finding(d))
         .map(|d| {
             let mut f = Finding::new(d.code, d.message.clone(), &src.name);
             f.line = Some(src.line_of(d.span.start as usize));

@@ -47,11 +47,12 @@ pub fn prepare(a: &SimArgs, color: bool, say: &mut dyn FnMut(&str)) -> Result<Pr
     let reload = load_reload(&a.reload_at, say, |p, say| {
         load_with(&a.input.source(p, sets.as_ref()), say)
     })?;
-    let diag_text = rules.loaded.render_diagnostics(color);
     if !rules.is_valid() {
-        say(&diag_text);
+        say(&rules.loaded.render_diagnostics(color));
         return Ok(Prepared::Invalid(rules));
     }
+    // FW101/FW102 are in the report's findings: said there, once.
+    let diag_text = rules.loaded.render_load_notes(color);
     let mut config = a.config_with(sets.clone())?;
     let traffic = match a.traffic()? {
         Some(spec) => Some(session::traffic(
@@ -105,7 +106,12 @@ pub fn prepare(a: &SimArgs, color: bool, say: &mut dyn FnMut(&str)) -> Result<Pr
                     )));
                 }
             }
-            parity_said.push_str(&other.loaded.render_diagnostics(color));
+            // A valid file's FW101/FW102 are among the findings (an invalid one ends the run).
+            parity_said.push_str(&if other.is_valid() {
+                other.loaded.render_load_notes(color)
+            } else {
+                other.loaded.render_diagnostics(color)
+            });
             Some(other)
         }
         None => None,

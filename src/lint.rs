@@ -55,7 +55,7 @@ impl Loaded {
     }
 
     /// [`Loaded::render_diagnostics`] without those a report of findings holds as findings
-    /// ([`reported_as_finding`]): the main command prints them once, with the others.
+    /// (FW101/FW102, from the chain graph): the main command prints them once, with the others.
     pub fn render_load_notes(&self, color: bool) -> String {
         self.diagnostics
             .iter()

@@ -223,6 +223,14 @@
 //!   header is dropped before PREROUTING (`ipv6_parse_hopopts`), a cut fragment header by
 //!   conntrack's defragmentation (`nf_ct_frag6_gather`), and a chain `ipv6_skip_exthdr` cannot
 //!   read, or whose TCP header lies past the end, is INVALID (they were NEW, certain);
+//! * `router6-frag-copy`: an IPv6 router refragments a datagram conntrack reassembled; each
+//!   outgoing fragment is the copy of the datagram judged when it came in (it was judged twice);
+//! * `ipv6-subnet-router-anycast`: an IPv6 router's subnet-router anycast address is its own
+//!   once forwarding is on (`addrconf_join_anycast`): pings to it reach INPUT, not FORWARD;
+//! * `router-gso-out`: GSO packets a router forwards whole into a device without segmentation
+//!   offload are cut after POSTROUTING; each segment is the packet judged when it came in;
+//! * `policy-route`: connections rerouted by `ip rule fwmark` and `ip rule to`, which the main
+//!   table does not send there: no packet of theirs may be a certain DROP;
 //! * `recent-proc-bans`: fail2ban's xt_recent-echo bans, written to
 //!   `/proc/net/xt_recent/NAME` for a list no rule adds to: its checks are uncertain (they were
 //!   "not in the list", certain, where the kernel rejected the banned address);
@@ -403,9 +411,6 @@ fn router6_frag_copy() {
     replay("router6-frag-copy");
 }
 
-/// An IPv6 router answers its subnet-router anycast address (`2001:db8:1::`, the prefix of its
-/// `2001:db8:1::1/64`): the kernel joins it once forwarding is on (`addrconf_join_anycast`),
-/// so pings to it reach INPUT, not FORWARD (kernel hunt: forwarded and dropped, certain).
 /// A router whose LAN device has no TSO or UDP segmentation offload (as PPP, WireGuard and
 /// tunnel devices): the WAN client's TCP and UDP GSO packets cross FORWARD whole and are cut
 /// into segments after POSTROUTING, before the capture tap (`validate_xmit_skb`). Each segment
@@ -417,6 +422,9 @@ fn router_gso_out() {
     replay_case("router-gso-out", "ifaces.args");
 }
 
+/// An IPv6 router answers its subnet-router anycast address (`2001:db8:1::`, the prefix of its
+/// `2001:db8:1::1/64`): the kernel joins it once forwarding is on (`addrconf_join_anycast`),
+/// so pings to it reach INPUT, not FORWARD (kernel hunt: forwarded and dropped, certain).
 #[test]
 fn ipv6_subnet_router_anycast() {
     replay("ipv6-subnet-router-anycast");

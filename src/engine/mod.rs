@@ -1581,7 +1581,8 @@ impl<'r> Engine<'r> {
         skb
     }
 
-    /// [`Engine::process_with_skb`], which marks the counters an uncertain packet bumped.
+    /// The body of [`Engine::process_into`] (which then marks the counters an uncertain packet
+    /// bumped).
     fn process_with_skb_counted(
         &mut self,
         pkt: &Packet,

@@ -206,6 +206,34 @@ fn probes_find_exposures() {
 }
 
 #[test]
+fn the_icmp_tunnel_fix_fits_what_accepts_the_requests() {
+    let fw002 = |l: &Loaded| {
+        analysis::static_findings(l, &opts())
+            .into_iter()
+            .find(|f| f.code == "FW002")
+            .expect("FW002")
+    };
+    // A rule accepts every echo request: the limited rule replaces it.
+    let f = fw002(&guide("guide-000-webserver.rules.v4"));
+    let fix = f.fix.as_deref().unwrap();
+    assert!(fix.ends_with("in place of the unrestricted rule"), "{fix}");
+    // The policy accepts them: a limited ACCEPT alone changes nothing, the rest must be dropped.
+    let f = fw002(&rules(
+        "*filter\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n",
+    ));
+    assert!(
+        f.message.contains("filter INPUT policy ACCEPT"),
+        "{}",
+        f.message
+    );
+    let fix = f.fix.as_deref().unwrap();
+    assert!(
+        fix.contains("followed by `-A INPUT -p icmp -m icmp --icmp-type 8 -j DROP`"),
+        "{fix}"
+    );
+}
+
+#[test]
 fn shadowed_and_redundant_rules() {
     let l = rules(&format!(
         "{HEAD}-A INPUT -p tcp -j ACCEPT\n-A INPUT -p tcp -m tcp --dport 22 -j DROP\n\

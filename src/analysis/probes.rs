@@ -71,12 +71,13 @@ pub fn check(rs: &Ruleset, opts: &CheckOptions) -> Vec<Finding> {
     if r.iter().all(|s| s.passed()) {
         let inbound = decided_by(rs, &r[0].outcome);
         let outbound = decided_by(rs, &r[1].outcome);
+        let by_rule = inbound.as_ref().is_some_and(|i| i.number.is_some());
         let mut f = Finding::new(
             codes::ICMP_TUNNEL,
             format!(
                 "ICMP tunnel exposure: a 1200-byte high-entropy echo request is accepted inbound ({}) and its reply outbound ({})",
-                inbound.as_ref().map(|r| r.short()).unwrap_or_else(|| "no rule".into()),
-                outbound.as_ref().map(|r| r.short()).unwrap_or_else(|| "no rule".into())
+                inbound.as_ref().map(|r| r.short()).unwrap_or_else(|| "no table filters it".into()),
+                outbound.as_ref().map(|r| r.short()).unwrap_or_else(|| "no table filters it".into())
             ),
             &file,
         )
@@ -84,11 +85,25 @@ pub fn check(rs: &Ruleset, opts: &CheckOptions) -> Vec<Finding> {
         f.packet = Some(format!(
             "echo request {ext} → {host}, 1200 bytes of random payload"
         ));
-        f.fix = Some(format!(
-            "limit echo requests by size and rate, e.g. `-A INPUT -p {p} -m {p} --{t} {req} -m length --length 0:128 -m limit --limit 5/second -j ACCEPT` in place of the unrestricted rule",
-            p = if v4 { "icmp" } else { "ipv6-icmp" },
-            t = if v4 { "icmp-type" } else { "icmpv6-type" },
-        ));
+        let (p, t) = if v4 {
+            ("icmp", "icmp-type")
+        } else {
+            ("ipv6-icmp", "icmpv6-type")
+        };
+        let limited = format!(
+            "-A INPUT -p {p} -m {p} --{t} {req} -m length --length 0:128 -m limit --limit 5/second -j ACCEPT"
+        );
+        // A rule accepts them: replace it. A policy (or no table at all) does: the limited
+        // rule alone changes nothing, the rest must be dropped after it.
+        f.fix = Some(if by_rule {
+            format!(
+                "limit echo requests by size and rate, e.g. `{limited}` in place of the unrestricted rule"
+            )
+        } else {
+            format!(
+                "limit echo requests by size and rate, e.g. `{limited}` followed by `-A INPUT -p {p} -m {p} --{t} {req} -j DROP` (nothing refuses them now)"
+            )
+        });
         out.push(f);
     }
 

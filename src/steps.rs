@@ -8,9 +8,14 @@
 //! no rules with conntrack loaded, as `lockout` assumes: the admin was logged in before the
 //! starting ruleset was loaded), then
 //! after each step its next packets (data both ways) are judged against the ruleset of that
-//! step with the conntrack entry it has built so far ([`Engine::reload`] between steps). A
-//! new session is also tried against each step's ruleset (a fresh engine, as `lockout` does).
-//! The last ruleset also gets the full lockout check ([`lockout::evaluate`]).
+//! step with the conntrack entry it has built so far (the engine's state carried from one
+//! step's ruleset to the next: [`Engine::suspend`], [`Engine::resume`]). A new session is also
+//! tried against each step's ruleset (a fresh engine, as `lockout` does). The last ruleset
+//! also gets the full lockout check ([`lockout::evaluate`]).
+//!
+//! The script is applied twice: first to learn what each step did, then to check the
+//! sessions, each step's ruleset built, run and dropped in turn — a script of thousands of
+//! commands holds one ruleset at a time (it held one per step: 4.8 GB for 4,000 commands).
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -266,18 +271,22 @@ pub fn run(input: &StepsInput, check: &CheckOptions) -> Result<StepsReport, Step
         backend: input.parse.backend,
         tables: Vec::new(),
     });
-    let mut applied: Vec<(Span, bool, Ruleset, bool)> = Vec::new();
-    let mut on_step = |s: AppliedStep<'_>| {
-        applied.push((s.span, s.changes, s.ruleset.clone(), s.errors));
+    // The script is applied twice: first to learn what each step did (no ruleset is built),
+    // then again to check the sessions step by step, each step's ruleset built, run and
+    // dropped in turn (a script of thousands of commands never holds more than one).
+    let replay = |f: &mut dyn FnMut(AppliedStep<'_>)| {
+        apply(
+            base.as_ref(),
+            source.clone(),
+            0..script_end,
+            input.parse.clone(),
+            input.noflush,
+            Some(f),
+        )
     };
-    let parsed = apply(
-        base.as_ref(),
-        source.clone(),
-        0..script_end,
-        input.parse.clone(),
-        input.noflush,
-        Some(&mut on_step),
-    );
+    // Each step's span, whether it changes the ruleset, and whether iptables refused it.
+    let mut marks: Vec<(Span, bool, bool)> = Vec::new();
+    let parsed = replay(&mut |s| marks.push((s.span, s.changes, s.errors)));
     // A shell script goes on after a command iptables refuses (without `set -e`): that step
     // changes nothing, and the rest runs. Restore input is refused whole, as
     // iptables-restore refuses it; so is an error outside any command.
@@ -288,9 +297,9 @@ pub fn run(input: &StepsInput, check: &CheckOptions) -> Result<StepsReport, Step
             || matches!(w.as_slice(), ["set", "-o", "errexit", ..])
     });
     let in_failed_step = |d: &Diagnostic| {
-        applied
+        marks
             .iter()
-            .any(|a| a.3 && a.0.start <= d.span.start && d.span.end <= a.0.end)
+            .any(|a| a.2 && a.0.start <= d.span.start && d.span.end <= a.0.end)
     };
     if parsed.has_errors() && (!script || errexit || !parsed.errors().all(in_failed_step)) {
         return Err(StepsError {
@@ -299,10 +308,10 @@ pub fn run(input: &StepsInput, check: &CheckOptions) -> Result<StepsReport, Step
         });
     }
     // What iptables said about each refused step.
-    let refusals: Vec<Option<String>> = applied
+    let refusals: Vec<Option<String>> = marks
         .iter()
         .map(|a| {
-            a.3.then(|| {
+            a.2.then(|| {
                 // Its errors, or the warning a script's failing clean-up command gets.
                 parsed
                     .diagnostics
@@ -316,19 +325,23 @@ pub fn run(input: &StepsInput, check: &CheckOptions) -> Result<StepsReport, Step
         })
         .collect();
     // A refused command leaves the ruleset as it was.
-    let mut last = start.clone();
-    for a in &mut applied {
-        if a.3 {
-            a.1 = false;
-            a.2 = last.clone();
-        } else {
-            last = a.2.clone();
-        }
+    for m in &mut marks {
+        m.1 &= !m.2;
     }
-    let final_rs = applied
-        .last()
-        .map(|a| a.2.clone())
-        .unwrap_or_else(|| start.clone());
+    // The last ruleset: the last step iptables applied left it.
+    let final_rs = match marks.iter().rposition(|m| !m.2) {
+        None => start.clone(),
+        Some(last) => {
+            let (mut k, mut out) = (0, None);
+            replay(&mut |s| {
+                if k == last {
+                    out = Some(s.ruleset());
+                }
+                k += 1;
+            });
+            out.unwrap_or_else(|| start.clone())
+        }
+    };
     let family = input.parse.family;
     let (host, given) = host_for(&final_rs, &check.env, family);
     let mut check = check.clone();
@@ -394,20 +407,29 @@ pub fn run(input: &StepsInput, check: &CheckOptions) -> Result<StepsReport, Step
         }
     }
 
-    let mut steps: Vec<StepRecord> = Vec::new();
+    let mut steps: Vec<StepRecord> = Vec::with_capacity(marks.len());
     let mut prev: Option<Vec<SessionAt>> = None;
-    for (k, (span, changes, rs, _)) in applied.iter().enumerate() {
+    let mut carried = Some(engine.suspend());
+    replay(&mut |s| {
+        let k = steps.len();
+        let Some(&(span, changes, refused)) = marks.get(k) else {
+            return;
+        };
         let line = source.line_of(span.start as usize);
         let command = one_line(&source.text[span.range()]);
         let sessions = match (&prev, changes) {
             (Some(p), false) => p.clone(),
             _ => {
-                engine.reload(rs);
+                // Only before any step was applied can a refused step get here: the rules
+                // are still the starting ones.
+                let rs = if refused { start.clone() } else { s.ruleset() };
+                let mut engine = Engine::resume(&rs, carried.take().expect("carried state"));
                 sy.wait(1_000_000_000);
                 let mut out = Vec::new();
                 for live in &mut lives {
-                    out.push(probe(&mut engine, &mut sy, live, rs, &check));
+                    out.push(probe(&mut engine, &mut sy, live, &rs, &check));
                 }
+                carried = Some(engine.suspend());
                 out
             }
         };
@@ -417,29 +439,40 @@ pub fn run(input: &StepsInput, check: &CheckOptions) -> Result<StepsReport, Step
             command,
             file: input.name.clone(),
             line,
-            changes: *changes,
+            changes,
             refused: refusals[k].clone(),
             sessions,
         });
-    }
+    });
 
     // Cuts: a step where an established session stops passing.
     let mut cuts = Vec::new();
     for (si, live) in lives.iter().enumerate() {
+        // The first step from which on the session passes to the end (certainly, or at
+        // all): one pass backwards, not a scan of the rest at each cut.
+        let passing_suffix = |certainly: bool| {
+            steps
+                .iter()
+                .rposition(|x| {
+                    let s = &x.sessions[si];
+                    !(s.established && (!certainly || s.established_doubt.is_none()))
+                })
+                .map_or(0, |j| j + 1)
+        };
+        let (suffix_certain, suffix_any) = (passing_suffix(true), passing_suffix(false));
         let mut was_ok = true;
         for (k, st) in steps.iter().enumerate() {
             let s = &st.sessions[si];
             if was_ok && !s.established {
-                // The first step from which on the session passes (certainly, or at all).
+                // The first step after this one from which on the session passes (1-based).
                 let passes_from = |certainly: bool| {
-                    (k + 1..steps.len())
-                        .find(|&j| {
-                            steps[j..].iter().all(|x| {
-                                let s = &x.sessions[si];
-                                s.established && (!certainly || s.established_doubt.is_none())
-                            })
-                        })
-                        .map(|j| j + 1)
+                    let from = if certainly {
+                        suffix_certain
+                    } else {
+                        suffix_any
+                    };
+                    let j = from.max(k + 1);
+                    (j < steps.len()).then_some(j + 1)
                 };
                 let certain_again = passes_from(true);
                 let again = certain_again.or_else(|| passes_from(false));

@@ -302,6 +302,22 @@ pub struct Clock {
 /// Jiffies at the first packet: away from zero so that `now - x` never underflows.
 const JIFFIES_BASE: u64 = 1 << 32;
 
+/// What an engine carries from one ruleset to the next ([`Engine::suspend`],
+/// [`Engine::resume`], [`Engine::reload`]): conntrack, the named state of `recent`/`hashlimit`
+/// and the like, the stack's answers and ICMP rate limits, the taint of unknowns, the clock's
+/// origin, and the choice of indexes.
+pub struct Carried {
+    opts: SimOptions,
+    conntrack: Conntrack,
+    named: std::collections::HashMap<String, Box<dyn crate::ext::State>>,
+    doubt: crate::ext::Doubt,
+    answers: answers::Answers,
+    icmp_limit: icmp_limit::IcmpLimiter,
+    taint: taint::Taint,
+    classifier_mode: ClassifierMode,
+    memo_off: bool,
+}
+
 /// The packet simulator.
 pub struct Engine<'r> {
     pub(crate) rs: &'r Ruleset,
@@ -595,31 +611,54 @@ impl<'r> Engine<'r> {
     /// `tests/kernel_reload.rs` pins conntrack, `recent`, `hashlimit`, `limit` and `statistic`
     /// against the kernel (nf_tables and legacy).
     pub fn reload(&mut self, rs: &'r Ruleset) {
-        let conntrack = std::mem::take(&mut self.conntrack);
-        let named = std::mem::take(&mut self.ext.named);
-        let answers = std::mem::take(&mut self.answers);
-        let icmp_limit = std::mem::take(&mut self.icmp_limit);
-        let taint = std::mem::take(&mut self.taint);
-        let mut opts = self.opts.clone();
-        opts.time_origin = self.origin;
-        let mut fresh = Engine::new(rs, opts);
-        fresh.conntrack = conntrack;
+        let carried = self.carry_out();
+        *self = Engine::resume(rs, carried);
+    }
+
+    /// This engine's state apart from its rules, to go on later under another ruleset with
+    /// [`Engine::resume`] (as [`Engine::reload`] does in place). The two need not share a
+    /// lifetime: `fwcheck steps` builds each step's ruleset, runs it and drops it, so that a
+    /// script of thousands of commands never holds more than one.
+    pub fn suspend(mut self) -> Carried {
+        self.carry_out()
+    }
+
+    /// An engine for `rs` carrying the state [`Engine::suspend`] kept; see [`Engine::reload`].
+    pub fn resume(rs: &'r Ruleset, c: Carried) -> Engine<'r> {
+        let mut fresh = Engine::new(rs, c.opts);
+        fresh.conntrack = c.conntrack;
         if fresh.slot_base.0.acct {
             // Accounting, once on, stays on for the rules loaded after (`nf_ct_set_acct`).
             fresh.conntrack.enable_acct();
         }
         // The new rules join the lists and tables that exist (their parameters stay).
-        fresh.ext.named = named;
-        fresh.ext.doubt = std::mem::take(&mut self.ext.doubt);
+        fresh.ext.named = c.named;
+        fresh.ext.doubt = c.doubt;
         let layout = fresh.slot_base.clone();
         layout.load(rs, &mut fresh.ext);
-        fresh.answers = answers;
-        fresh.icmp_limit = icmp_limit;
-        fresh.taint = taint;
+        fresh.answers = c.answers;
+        fresh.icmp_limit = c.icmp_limit;
+        fresh.taint = c.taint;
         // Indexes are of the old rules; the choice of index kind stays.
-        fresh.classifier.mode = self.classifier.mode;
-        fresh.memo.off = self.memo.off;
-        *self = fresh;
+        fresh.classifier.mode = c.classifier_mode;
+        fresh.memo.off = c.memo_off;
+        fresh
+    }
+
+    fn carry_out(&mut self) -> Carried {
+        let mut opts = self.opts.clone();
+        opts.time_origin = self.origin;
+        Carried {
+            opts,
+            conntrack: std::mem::take(&mut self.conntrack),
+            named: std::mem::take(&mut self.ext.named),
+            doubt: std::mem::take(&mut self.ext.doubt),
+            answers: std::mem::take(&mut self.answers),
+            icmp_limit: std::mem::take(&mut self.icmp_limit),
+            taint: std::mem::take(&mut self.taint),
+            classifier_mode: self.classifier.mode,
+            memo_off: self.memo.off,
+        }
     }
 
     /// Whether the ruleset makes the kernel track connections (and defragment).

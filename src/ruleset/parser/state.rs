@@ -37,27 +37,25 @@ impl<'s> State<'s> {
         }
     }
 
-    /// Tell the step observer, if any, that the command at `span` was applied.
+    /// Tell the step observer, if any, that the command at `span` was applied. The ruleset
+    /// of the step is built only if the observer asks for it ([`AppliedStep::ruleset`]): a
+    /// script of thousands of commands would otherwise copy its growing tables at each one.
     pub(super) fn step(&mut self, span: Span, changes: bool, errors_before: usize) {
         if self.on_step.is_none() {
             return;
         }
         let errors = self.error_count() > errors_before;
-        let mut scratch = Vec::new();
-        let tables = finalize_tables(self.tables.clone(), &mut scratch);
-        let ruleset = Ruleset {
-            source: self.source.clone(),
+        let step = AppliedStep {
+            span,
+            changes,
+            errors,
+            tables: &self.tables,
+            source: &self.source,
             family: self.family,
             backend: self.backend,
-            tables,
         };
         if let Some(f) = self.on_step.as_mut() {
-            f(AppliedStep {
-                span,
-                changes,
-                errors,
-                ruleset: &ruleset,
-            });
+            f(step);
         }
     }
 
@@ -68,7 +66,6 @@ impl<'s> State<'s> {
 
 /// What [`apply`] reports after each step: a command of a script (`iptables -P INPUT DROP`), or
 /// a table block of restore input at its COMMIT (iptables-restore applies a block at once).
-#[derive(Debug)]
 pub struct AppliedStep<'a> {
     /// The command (script) or the block from its `*table` line to its COMMIT (restore).
     pub span: Span,
@@ -76,8 +73,23 @@ pub struct AppliedStep<'a> {
     pub changes: bool,
     /// The step had an error: it was not (or only partly) applied.
     pub errors: bool,
-    /// The ruleset after the step.
-    pub ruleset: &'a Ruleset,
+    tables: &'a [TableB],
+    source: &'a Arc<SourceFile>,
+    family: Family,
+    backend: Backend,
+}
+
+impl AppliedStep<'_> {
+    /// The ruleset after the step (built now, from the tables as the step left them).
+    pub fn ruleset(&self) -> Ruleset {
+        let mut scratch = Vec::new();
+        Ruleset {
+            source: self.source.clone(),
+            family: self.family,
+            backend: self.backend,
+            tables: finalize_tables(self.tables.to_vec(), &mut scratch),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

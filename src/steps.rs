@@ -31,7 +31,7 @@ use crate::analysis::{
 use crate::diag::{Diagnostic, SourceFile, Span};
 use crate::engine::{Direction, Engine, SimOptions};
 use crate::packet::Conversation;
-use crate::ruleset::parser::{apply, AppliedStep, ParseOptions};
+use crate::ruleset::parser::{apply, apply_refusing, AppliedStep, ParseOptions};
 use crate::ruleset::{Family, Ruleset};
 
 /// The input of a steps run.
@@ -234,6 +234,29 @@ impl Live {
 
 /// Apply the script step by step and check the sessions after each step.
 pub fn run(input: &StepsInput, check: &CheckOptions) -> Result<StepsReport, StepsError> {
+    // A command the kernel refuses when it commits its table (a jump loop, jumps nested too
+    // deep) is found only once the tables it leaves are built: the run then starts over with
+    // that command refused, as the shell script goes on without it.
+    let mut refused = Vec::new();
+    loop {
+        match attempt(input, check, &refused) {
+            Attempt::Done(r) => return r,
+            Attempt::Refuse(d) => refused.push(d),
+        }
+    }
+}
+
+/// How many commands the kernel refuses at commit a run follows (each makes it start over);
+/// past them the script is an error.
+const MAX_COMMIT_REFUSALS: usize = 16;
+
+enum Attempt {
+    Done(Result<StepsReport, StepsError>),
+    /// Start over with this command refused too.
+    Refuse(Diagnostic),
+}
+
+fn attempt(input: &StepsInput, check: &CheckOptions, refused: &[Diagnostic]) -> Attempt {
     // One source: the script first (its lines are the user's), then the initial ruleset.
     let mut text = input.text.clone();
     if !text.ends_with('\n') {
@@ -257,10 +280,19 @@ pub fn run(input: &StepsInput, check: &CheckOptions) -> Result<StepsReport, Step
                 None,
             );
             if p.has_errors() {
-                return Err(StepsError {
+                return Attempt::Done(Err(StepsError {
                     diagnostics: p.diagnostics,
                     source,
-                });
+                }));
+            }
+            // What the kernel checks when the tables are loaded (a loop its hooks reach, jumps
+            // nested too deep, a target at a hook it cannot be used at), as loading the file.
+            let (_, graph) = crate::ruleset::graph::build(&p.ruleset);
+            if graph.iter().any(Diagnostic::is_error) {
+                return Attempt::Done(Err(StepsError {
+                    diagnostics: graph,
+                    source,
+                }));
             }
             Some(p.ruleset)
         }
@@ -275,13 +307,14 @@ pub fn run(input: &StepsInput, check: &CheckOptions) -> Result<StepsReport, Step
     // then again to check the sessions step by step, each step's ruleset built, run and
     // dropped in turn (a script of thousands of commands never holds more than one).
     let replay = |f: &mut dyn FnMut(AppliedStep<'_>)| {
-        apply(
+        apply_refusing(
             base.as_ref(),
             source.clone(),
             0..script_end,
             input.parse.clone(),
             input.noflush,
             Some(f),
+            refused,
         )
     };
     // Each step's span, whether it changes the ruleset, and whether iptables refused it.
@@ -302,10 +335,10 @@ pub fn run(input: &StepsInput, check: &CheckOptions) -> Result<StepsReport, Step
             .any(|a| a.2 && a.0.start <= d.span.start && d.span.end <= a.0.end)
     };
     if parsed.has_errors() && (!script || errexit || !parsed.errors().all(in_failed_step)) {
-        return Err(StepsError {
+        return Attempt::Done(Err(StepsError {
             diagnostics: parsed.diagnostics,
             source,
-        });
+        }));
     }
     // What iptables said about each refused step.
     let refusals: Vec<Option<String>> = marks
@@ -342,6 +375,24 @@ pub fn run(input: &StepsInput, check: &CheckOptions) -> Result<StepsReport, Step
             out.unwrap_or_else(|| start.clone())
         }
     };
+    let final_graph = crate::ruleset::graph::build(&final_rs).1;
+    if final_graph.iter().any(Diagnostic::is_error) {
+        // Some step made a table the kernel refuses to commit: find the first.
+        let (mut k, mut refusal) = (0, None);
+        replay(&mut |s| {
+            if refusal.is_none() && marks.get(k).is_some_and(|m| m.1) {
+                refusal = refused_at_commit(&s.ruleset(), s.span);
+            }
+            k += 1;
+        });
+        return match refusal {
+            Some(d) if script && refused.len() < MAX_COMMIT_REFUSALS => Attempt::Refuse(d),
+            _ => Attempt::Done(Err(StepsError {
+                diagnostics: refusal.map_or(final_graph, |d| vec![d]),
+                source,
+            })),
+        };
+    }
     let family = input.parse.family;
     let (host, given) = host_for(&final_rs, &check.env, family);
     let mut check = check.clone();
@@ -410,11 +461,17 @@ pub fn run(input: &StepsInput, check: &CheckOptions) -> Result<StepsReport, Step
     let mut steps: Vec<StepRecord> = Vec::with_capacity(marks.len());
     let mut prev: Option<Vec<SessionAt>> = None;
     let mut carried = Some(engine.suspend());
+    // A step whose tables the kernel would refuse to commit (one in the middle of the script;
+    // the last ruleset's were checked above): the run starts over with it refused.
+    let mut commit_refusal: Option<Diagnostic> = None;
     replay(&mut |s| {
         let k = steps.len();
         let Some(&(span, changes, refused)) = marks.get(k) else {
             return;
         };
+        if commit_refusal.is_some() {
+            return;
+        }
         let line = source.line_of(span.start as usize);
         let command = one_line(&source.text[span.range()]);
         let sessions = match (&prev, changes) {
@@ -423,6 +480,10 @@ pub fn run(input: &StepsInput, check: &CheckOptions) -> Result<StepsReport, Step
                 // Only before any step was applied can a refused step get here: the rules
                 // are still the starting ones.
                 let rs = if refused { start.clone() } else { s.ruleset() };
+                if let Some(d) = refused_at_commit(&rs, span) {
+                    commit_refusal = Some(d);
+                    return;
+                }
                 let mut engine = Engine::resume(&rs, carried.take().expect("carried state"));
                 sy.wait(1_000_000_000);
                 let mut out = Vec::new();
@@ -444,6 +505,16 @@ pub fn run(input: &StepsInput, check: &CheckOptions) -> Result<StepsReport, Step
             sessions,
         });
     });
+
+    if let Some(d) = commit_refusal {
+        if script && refused.len() < MAX_COMMIT_REFUSALS {
+            return Attempt::Refuse(d);
+        }
+        return Attempt::Done(Err(StepsError {
+            diagnostics: vec![d],
+            source,
+        }));
+    }
 
     // Cuts: a step where an established session stops passing.
     let mut cuts = Vec::new();
@@ -544,7 +615,7 @@ pub fn run(input: &StepsInput, check: &CheckOptions) -> Result<StepsReport, Step
         }
     }
     let final_lockout = lockout::evaluate(&final_rs, &check);
-    Ok(StepsReport {
+    Attempt::Done(Ok(StepsReport {
         steps,
         cuts,
         final_lockout,
@@ -553,7 +624,28 @@ pub fn run(input: &StepsInput, check: &CheckOptions) -> Result<StepsReport, Step
         final_ruleset: final_rs,
         diagnostics: parsed.diagnostics,
         source,
-    })
+    }))
+}
+
+/// The error iptables gives the command at `span` when its table is committed (the chain
+/// graph's checks: a jump loop a hook reaches, jumps nested too deep, a target or match at a
+/// hook it cannot be used at), if `rs`, the ruleset after it, fails them.
+fn refused_at_commit(rs: &Ruleset, span: Span) -> Option<Diagnostic> {
+    let (_, graph) = crate::ruleset::graph::build(rs);
+    let d = graph.into_iter().find(Diagnostic::is_error)?;
+    let line = rs.source.line_of(d.span.start as usize);
+    let mut out = Diagnostic::error(
+        d.code,
+        span,
+        format!(
+            "the table this command leaves fails the kernel's check when it is committed: {} \
+             (line {line})",
+            d.message
+        ),
+    );
+    out.expected = d.expected;
+    out.notes = d.notes;
+    Some(out)
 }
 
 /// The administrators whose sessions are followed: with `--admin`, the sample addresses of

@@ -343,6 +343,89 @@ fn script_clean_up_commands_fail_alone() {
     assert_eq!(ours, theirs);
 }
 
+/// `fwcheck steps` refuses the commands the kernel refuses when it commits their table — a
+/// jump that closes a loop a hook reaches, or makes jumps nest deeper than nf_tables' 16
+/// levels ("RULE_APPEND failed (Too many links)") — and goes on without them as the shell
+/// does: each script's commands run one by one in a fresh namespace; the steps iptables
+/// failed are exactly the steps fwcheck reports refused, and the last ruleset is
+/// `iptables-save`'s.
+fn steps_refuse_what_the_kernel_refuses_at_commit() {
+    let mut deep = String::new();
+    for i in 1..=17 {
+        deep.push_str(&format!("iptables -N c{i}\n"));
+    }
+    for i in (1..=16).rev() {
+        deep.push_str(&format!("iptables -A c{i} -j c{}\n", i + 1));
+    }
+    deep.push_str("iptables -A INPUT -p tcp --dport 22 -j ACCEPT\niptables -A INPUT -j c1\n");
+    deep.push_str("iptables -A INPUT -j c2\niptables -P INPUT DROP\n");
+    let scripts = [
+        // A loop no hook reaches loads; the jump that would reach it is refused.
+        "iptables -N A\niptables -N B\niptables -A A -j B\niptables -A B -j A\n\
+         iptables -A INPUT -p tcp --dport 22 -j ACCEPT\niptables -A INPUT -j A\n\
+         iptables -P INPUT DROP\n"
+            .to_string(),
+        // A self-loop in a reached chain; the next command then finds no rule to delete.
+        "iptables -N A\niptables -A INPUT -p tcp --dport 22 -j ACCEPT\niptables -A INPUT -j A\n\
+         iptables -A A -j A\niptables -D A 1\niptables -P INPUT DROP\n"
+            .to_string(),
+        deep,
+    ];
+    for (n, script) in scripts.iter().enumerate() {
+        let ns = format!("fwcheck-steps-{}-{n}", std::process::id());
+        assert!(Command::new("ip")
+            .args(["netns", "add", &ns])
+            .status()
+            .is_ok_and(|s| s.success()));
+        let failed: Vec<bool> = script
+            .lines()
+            .map(|l| {
+                !Command::new("ip")
+                    .args([
+                        "netns",
+                        "exec",
+                        &ns,
+                        "sh",
+                        "-c",
+                        &format!("{l} 2>/dev/null"),
+                    ])
+                    .status()
+                    .expect("sh")
+                    .success()
+            })
+            .collect();
+        let save = Command::new("ip")
+            .args(["netns", "exec", &ns, "iptables-save"])
+            .output()
+            .expect("iptables-save");
+        let _ = Command::new("ip").args(["netns", "del", &ns]).status();
+        let theirs: String = String::from_utf8_lossy(&save.stdout)
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert!(
+            failed.iter().any(|f| *f),
+            "script {n}: the kernel refused nothing"
+        );
+        let r = fwcheck::steps::run(
+            &fwcheck::steps::StepsInput {
+                name: "s.sh".into(),
+                text: script.clone(),
+                initial: None,
+                noflush: false,
+                parse: ParseOptions::default(),
+            },
+            &fwcheck::analysis::CheckOptions::default(),
+        )
+        .unwrap_or_else(|e| panic!("script {n}: {:?}", e.diagnostics));
+        let ours: Vec<bool> = r.steps.iter().map(|s| s.refused.is_some()).collect();
+        assert_eq!(ours, failed, "script {n}: refused steps");
+        let ours = print_ruleset(&r.final_ruleset, PrintOptions { counters: false });
+        assert_eq!(ours, theirs, "script {n}: the last ruleset");
+    }
+}
+
 /// `-Z` in restore input: iptables-nft writes the zeroed built-in chains anew with the policy
 /// ACCEPT (a later `-P` or `:CHAIN` sets it again); iptables-legacy keeps the policy.
 fn zero_in_restore_input_is_each_backends() {
@@ -369,6 +452,7 @@ fn zero_in_restore_input_is_each_backends() {
 }
 
 kernel_tests!(
+    steps_refuse_what_the_kernel_refuses_at_commit,
     zero_in_restore_input_is_each_backends,
     script_clean_up_commands_fail_alone,
     real_rulesets_read_as_iptables_reads_them,

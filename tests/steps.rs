@@ -307,3 +307,32 @@ fn advice_goes_after_the_flush() {
     assert!(m.contains("right after step 2 (`iptables -F`"), "{m}");
     assert!(!m.contains("start the script with"), "{m}");
 }
+
+/// A starting ruleset the kernel would not load (a jump loop its hooks reach) is refused as
+/// loading the file refuses it; restore input whose block would close such a loop is refused
+/// whole, as iptables-restore refuses it.
+#[test]
+fn tables_the_kernel_refuses_to_commit_are_errors_outside_a_script() {
+    let looped = "*filter\n:INPUT ACCEPT [0:0]\n:A - [0:0]\n:B - [0:0]\n-A A -j B\n-A B -j A\n\
+                  -A INPUT -j A\nCOMMIT\n";
+    let e = steps::run(
+        &input("s.sh", "iptables -P INPUT DROP\n", Some(looped), false),
+        &CheckOptions::default(),
+    )
+    .expect_err("a looped starting ruleset");
+    assert!(
+        e.diagnostics.iter().any(|d| d.code == "E110"),
+        "{:?}",
+        e.diagnostics
+    );
+    let e = steps::run(
+        &input("r.v4", looped, None, false),
+        &CheckOptions::default(),
+    )
+    .expect_err("a looped restore block");
+    assert!(
+        e.diagnostics.iter().any(|d| d.code == "E110"),
+        "{:?}",
+        e.diagnostics
+    );
+}

@@ -129,6 +129,22 @@ pub fn apply(
     noflush: bool,
     on_step: Option<&mut dyn FnMut(AppliedStep<'_>)>,
 ) -> Parsed {
+    apply_refusing(base, source, region, opts, noflush, on_step, &[])
+}
+
+/// [`apply`], with the script's commands at the spans of `refused` refused as the kernel
+/// refuses them when it commits their table (a jump loop its hooks reach, jumps nested too
+/// deep: the chain graph's checks, which need the whole table): each is reported with its
+/// diagnostic and changes nothing, and the script goes on, as a shell script does.
+pub fn apply_refusing(
+    base: Option<&Ruleset>,
+    source: Arc<SourceFile>,
+    region: std::ops::Range<usize>,
+    opts: ParseOptions,
+    noflush: bool,
+    on_step: Option<&mut dyn FnMut(AppliedStep<'_>)>,
+    refused: &[Diagnostic],
+) -> Parsed {
     let format = match opts.format {
         InputFormat::Auto => detect_format(&source.text[region.clone()]),
         f => f,
@@ -136,6 +152,7 @@ pub fn apply(
     let mut st = State::new(source.clone(), &opts);
     st.noflush = noflush;
     st.on_step = on_step;
+    st.refused = refused.to_vec();
     if let Some(b) = base {
         st.tables = b
             .tables

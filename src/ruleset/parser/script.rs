@@ -453,7 +453,14 @@ pub(super) fn parse_script(st: &mut State, region: std::ops::Range<usize>) {
         let diags_before = st.diags.len();
         let kind = rest.iter().find_map(command_of);
         let changes = kind != Some(CmdKind::ReadOnly);
-        run_command(st, ti, &rest, cmd.span, None, family, true);
+        match st.refused.iter().find(|d| d.span == cmd.span) {
+            // The kernel refuses it at commit: iptables prints the error, nothing changes.
+            Some(d) => {
+                let d = d.clone();
+                st.diags.push(d);
+            }
+            None => run_command(st, ti, &rest, cmd.span, None, family, true),
+        }
         st.step(cmd.span, changes, errors_before);
         // Clean-up before set-up (`iptables -F MYCHAIN 2>/dev/null`, `-X`, `-D … || true`,
         // `-N` of a chain an earlier run left): in a script each command stands alone, so one

@@ -20,6 +20,10 @@ pub(super) struct State<'s> {
     pub(super) opened: Vec<TableKind>,
     /// Called after each command of a script and at each COMMIT of restore input.
     pub(super) on_step: Option<&'s mut dyn FnMut(AppliedStep<'_>)>,
+    /// Commands of a script the kernel refuses when it commits their table (found by
+    /// `fwcheck steps`, [`super::apply_refusing`]): each is an error at the command's span,
+    /// and the command changes nothing.
+    pub(super) refused: Vec<Diagnostic>,
 }
 
 impl<'s> State<'s> {
@@ -34,6 +38,7 @@ impl<'s> State<'s> {
             noflush: false,
             opened: Vec::new(),
             on_step: None,
+            refused: Vec::new(),
         }
     }
 

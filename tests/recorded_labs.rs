@@ -33,6 +33,10 @@
 //!   iptables actions write, under connections, DNS-like UDP, pings and nmap scans captured with
 //!   `tcpdump -i any`; fail2ban's ipset bans are saved `timeout 0`, permanent (fwcheck read them
 //!   as expired); shorewall's hashlimit-limited LOG counters are lower bounds;
+//! * `openwrt-router` (`v4.args`, `v6.args`): OpenWrt fw3's default router ruleset (derived
+//!   from firewall3's source) with a port forward, NAT reflection and a traffic rule, under
+//!   traffic both ways, FTP/TFTP through the lan zone's helpers, scans and a SYN burst past
+//!   `syn_flood`'s limit;
 //! * `firewalld` (`v4.args`, `v6.args`: one capture, both families), `ufw`: the rulesets firewalld's iptables backend and ufw
 //!   write (port forwarding, rpfilter, logging chains, addrtype, recent), under varied traffic
 //!   captured with `tcpdump -i any`;
@@ -573,6 +577,16 @@ fn shorewall_host() {
 fn ferm_host() {
     replay_case("ferm-host", "v4.args");
     replay_case("ferm-host", "v6.args");
+}
+
+/// An OpenWrt router's fw3 ruleset (the default `/etc/config/firewall`, derived from firewall3's
+/// source, with a port forward and its NAT reflection, and one traffic rule): zone chains, the
+/// lan zone's automatic CT helpers (FTP and TFTP sessions through them), `syn_flood`'s limit
+/// overrun by a SYN scan, `--ctstate DNAT`, MASQUERADE, TCPMSS, both families.
+#[test]
+fn openwrt_router() {
+    replay_case("openwrt-router", "v4.args");
+    replay_case("openwrt-router", "v6.args");
 }
 
 /// fail2ban's iptables actions (multiport, allports, new, multiport-log, ipset) with one

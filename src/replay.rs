@@ -1440,6 +1440,9 @@ impl<'r> Replayer<'r> {
         if problem.kind == crate::packet::ProblemKind::CorruptRecord {
             self.stats.capture_error = Some(format!("frame {}: {}", problem.frame, problem.reason));
         }
+        if let Some(a) = &problem.arp {
+            self.engine.arp_seen(a);
+        }
         if let Some(mut f) = self.forks.take() {
             f.push(Logged::Problem(problem.clone()), 256, self);
             self.forks = Some(f);
@@ -1454,6 +1457,7 @@ impl<'r> Replayer<'r> {
                 self.stats.fragment_event(&ev);
             }
         }
+        self.engine.settle_neighbours();
         (self.engine, self.stats)
     }
 }

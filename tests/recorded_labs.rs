@@ -33,6 +33,14 @@
 //!   iptables actions write, under connections, DNS-like UDP, pings and nmap scans captured with
 //!   `tcpdump -i any`; fail2ban's ipset bans are saved `timeout 0`, permanent (fwcheck read them
 //!   as expired); shorewall's hashlimit-limited LOG counters are lower bounds;
+//! * `openwrt-router` (`v4.args`, `v6.args`): OpenWrt fw3's default router ruleset (derived
+//!   from firewall3's source) with a port forward, NAT reflection and a traffic rule, under
+//!   traffic both ways, FTP/TFTP through the lan zone's helpers, scans and a SYN burst past
+//!   `syn_flood`'s limit;
+//! * `tailscale-host` (`v4.args`, `v6.args`): a Tailscale subnet router's rules; the host's
+//!   ICMP errors to a neighbour that never answers ARP cross OUTPUT and leave no trace (its
+//!   other packets come back as "host unreachable" over lo): OUTPUT's and POSTROUTING's
+//!   counters are lower bounds then;
 //! * `firewalld` (`v4.args`, `v6.args`: one capture, both families), `ufw`: the rulesets firewalld's iptables backend and ufw
 //!   write (port forwarding, rpfilter, logging chains, addrtype, recent), under varied traffic
 //!   captured with `tcpdump -i any`;
@@ -573,6 +581,30 @@ fn shorewall_host() {
 fn ferm_host() {
     replay_case("ferm-host", "v4.args");
     replay_case("ferm-host", "v6.args");
+}
+
+/// An OpenWrt router's fw3 ruleset (the default `/etc/config/firewall`, derived from firewall3's
+/// source, with a port forward and its NAT reflection, and one traffic rule): zone chains, the
+/// lan zone's automatic CT helpers (FTP and TFTP sessions through them), `syn_flood`'s limit
+/// overrun by a SYN scan, `--ctstate DNAT`, MASQUERADE, TCPMSS, both families.
+#[test]
+fn openwrt_router() {
+    replay_case("openwrt-router", "v4.args");
+    replay_case("openwrt-router", "v6.args");
+}
+
+/// A Tailscale subnet router (tailscaled's ts-input, ts-forward, ts-postrouting, the connmark
+/// rules; tailscale0 a veth here): the tailnet to the host and through it to the LAN (marked,
+/// MASQUERADEd), CGNAT sources on eth0 dropped, the ChromeOS range let by. A source in
+/// 100.115.92.0/23 on eth0 is routed back through tailscale0, where no neighbour answers ARP:
+/// the host's replies wait and are dropped unsent, its "host unreachable" errors to itself
+/// quote them (rebuilt, counted), but its port unreachables get no error and are never seen
+/// (kernel hunt: OUTPUT and POSTROUTING 4 packets short, certain). With a neighbour that had
+/// sent the host packets and never answered its ARP requests, those counters are lower bounds.
+#[test]
+fn tailscale_host() {
+    replay_case_within_bounds("tailscale-host", "v4.args");
+    replay_case("tailscale-host", "v6.args");
 }
 
 /// fail2ban's iptables actions (multiport, allports, new, multiport-log, ipset) with one

@@ -384,6 +384,9 @@ pub struct Engine<'r> {
     /// Why the next packet is uncertain whatever the tables say, given by the replay in front
     /// of the engine ([`Engine::doubt_next`]).
     next_doubt: Option<String>,
+    /// Neighbours the host asked for by ARP, that had sent it packets, and that have not
+    /// answered ([`Engine::arp_seen`]).
+    arp_unanswered: Vec<std::net::Ipv4Addr>,
     /// Tables' endings remembered by the classes of the fields that decided them ([`memo`]).
     memo: memo::WalkMemo,
     /// Scratch for [`Engine::run_table`]: whether the walk so far is one the memo may keep.
@@ -430,6 +433,7 @@ impl Clone for Engine<'_> {
             sets_marks: self.sets_marks.clone(),
             gso_sensitive: self.gso_sensitive.clone(),
             rejects_out: self.rejects_out.clone(),
+            arp_unanswered: self.arp_unanswered.clone(),
             memo: self.memo.fresh(),
             walk_plain: false,
         }
@@ -506,6 +510,7 @@ impl<'r> Engine<'r> {
             counter_doubt: Default::default(),
             counter_over: Default::default(),
             next_doubt: None,
+            arp_unanswered: Vec::new(),
             memo: memo::WalkMemo::default(),
             walk_plain: false,
             egress_rewrites: std::sync::OnceLock::new(),
@@ -705,6 +710,66 @@ impl<'r> Engine<'r> {
     pub fn policy_counter_doubt(&self, table: usize, chain: usize) -> bool {
         self.counter_doubt
             .contains(&(table, chain, traverse::POLICY))
+    }
+
+    /// An ARP frame of the capture. The host resolves a neighbour by broadcast requests
+    /// (`neigh_resolve_output` -> `__neigh_event_send`, NUD_INCOMPLETE: `arp_solicit`) while
+    /// the packets for it wait in the neighbour's queue, after OUTPUT and POSTROUTING; when no
+    /// reply comes (`neigh_timer_handler` -> `neigh_invalidate`), `arp_error_report` drops them
+    /// unsent — never in the capture — and answers each with a "host unreachable" to the host
+    /// over lo, which fwcheck rebuilds the packet from ([`Engine::unsent_original`]), except
+    /// for an ICMP error (`icmp_send` answers no error): the host's error to a neighbour that
+    /// sent it something and is not reachable back (its route leads elsewhere) crossed OUTPUT
+    /// and POSTROUTING with no trace. Such a neighbour — a request of the host's for an
+    /// address that is the source of a connection fwcheck tracks — is kept until it answers
+    /// (kernel hunt, lab `tailscale-host`: a CGNAT source on eth0 routed back via tailscale0,
+    /// the host's port unreachables counted in OUTPUT and never captured).
+    pub fn arp_seen(&mut self, a: &crate::packet::problem::ArpInfo) {
+        match a.op {
+            1 if !self.arp_unanswered.contains(&a.target)
+                && self.is_local(IpAddr::V4(a.sender))
+                && (a.pkt_type == crate::packet::PktType::Outgoing
+                    || a.src_mac.is_some_and(|m| self.env.host.macs.contains(&m)))
+                && self
+                    .conntrack
+                    .iter()
+                    .any(|(_, e)| e.tuple[0].src == IpAddr::V4(a.target)) =>
+            {
+                self.arp_unanswered.push(a.target)
+            }
+            2 => self.arp_unanswered.retain(|t| *t != a.sender),
+            _ => {}
+        }
+    }
+
+    /// End of the capture: a neighbour that never answered ([`Engine::arp_seen`]) may have
+    /// had the host's packets cross OUTPUT and POSTROUTING unseen, so every counter on their
+    /// way (the hooks' policies, the rules of the chains they reach) is a lower bound.
+    pub fn settle_neighbours(&mut self) {
+        use crate::ruleset::model::Action;
+        if self.arp_unanswered.is_empty() {
+            return;
+        }
+        for (ti, t) in self.rs.tables.iter().enumerate() {
+            let mut todo: Vec<usize> = (0..t.chains.len())
+                .filter(|&ci| matches!(t.chains[ci].hook, Some(Hook::Output | Hook::Postrouting)))
+                .collect();
+            for &ci in &todo {
+                self.counter_doubt.insert((ti, ci, traverse::POLICY));
+            }
+            let mut seen = vec![false; t.chains.len()];
+            while let Some(ci) = todo.pop() {
+                if std::mem::replace(&mut seen[ci], true) {
+                    continue;
+                }
+                for (ri, r) in t.chains[ci].rules.iter().enumerate() {
+                    self.counter_doubt.insert((ti, ci, ri));
+                    if let Action::Jump(c) | Action::Goto(c) = &r.action {
+                        todo.push(c.index);
+                    }
+                }
+            }
+        }
     }
 
     /// Counters of a built-in chain's policy.

@@ -109,7 +109,43 @@ fn problem(meta: &FrameMeta, kind: ProblemKind, reason: String) -> PacketProblem
         ts: Some(meta.ts),
         addrs: None,
         ethertype: None,
+        arp: None,
     }
+}
+
+const ETH_ARP: u16 = 0x0806;
+
+/// An IPv4-over-Ethernet ARP request or reply at `off` (RFC 826: htype 1, ptype 0x0800,
+/// hlen 6, plen 4).
+fn arp_info(frame: &[u8], off: usize, link: &LinkInfo) -> Option<super::problem::ArpInfo> {
+    let a = frame.get(off..off + 28)?;
+    if a[..6] != [0, 1, 8, 0, 6, 4] {
+        return None;
+    }
+    let ip = |i: usize| std::net::Ipv4Addr::new(a[i], a[i + 1], a[i + 2], a[i + 3]);
+    Some(super::problem::ArpInfo {
+        op: u16::from_be_bytes([a[6], a[7]]),
+        sender: ip(14),
+        target: ip(24),
+        src_mac: link.src_mac,
+        pkt_type: link.pkt_type,
+    })
+}
+
+/// A skipped non-IP frame of ethertype `et` at `off`, with what an ARP frame says.
+fn non_ip_at(
+    meta: &FrameMeta,
+    et: u16,
+    what: &str,
+    frame: &[u8],
+    off: usize,
+    link: &LinkInfo,
+) -> PacketProblem {
+    let mut p = non_ip(meta, et, what);
+    if et == ETH_ARP {
+        p.arp = arp_info(frame, off, link);
+    }
+    p
 }
 
 fn non_ip(meta: &FrameMeta, et: u16, what: &str) -> PacketProblem {
@@ -245,7 +281,7 @@ fn decode_frame_in(
                     p.ethertype = Some(x);
                     return Err(p);
                 }
-                x => return Err(non_ip(meta, x, "ethertype")),
+                x => return Err(non_ip_at(meta, x, "ethertype", frame, off, &link)),
             }
         }
         linktype::LINUX_SLL => {
@@ -267,7 +303,7 @@ fn decode_frame_in(
             match et {
                 ETH_IPV4 => (Some(Family::V4), off),
                 ETH_IPV6 => (Some(Family::V6), off),
-                x => return Err(non_ip(meta, x, "protocol")),
+                x => return Err(non_ip_at(meta, x, "protocol", frame, off, &link)),
             }
         }
         linktype::LINUX_SLL2 => {
@@ -291,7 +327,7 @@ fn decode_frame_in(
             match et {
                 ETH_IPV4 => (Some(Family::V4), off),
                 ETH_IPV6 => (Some(Family::V6), off),
-                x => return Err(non_ip(meta, x, "protocol")),
+                x => return Err(non_ip_at(meta, x, "protocol", frame, off, &link)),
             }
         }
         linktype::RAW | linktype::DLT_RAW_12 | linktype::DLT_RAW_14 => (None, 0),

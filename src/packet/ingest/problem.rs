@@ -95,6 +95,23 @@ pub struct PacketProblem {
     pub addrs: Option<(IpAddr, IpAddr)>,
     /// Ethertype (or link protocol) of a skipped non-IP frame.
     pub ethertype: Option<u16>,
+    /// An Ethernet/IPv4 ARP request or reply: what the replay needs of it to see a
+    /// neighbour that never answered the host ([`ArpInfo`]).
+    #[serde(skip)]
+    pub arp: Option<ArpInfo>,
+}
+
+/// An IPv4-over-Ethernet ARP frame (RFC 826) the capture holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArpInfo {
+    /// 1: request, 2: reply.
+    pub op: u16,
+    pub sender: std::net::Ipv4Addr,
+    pub target: std::net::Ipv4Addr,
+    /// The frame's link source, when the link header holds it.
+    pub src_mac: Option<[u8; 6]>,
+    /// Sent by the capturing host (a cooked capture says so), else as the link header reads.
+    pub pkt_type: crate::packet::PktType,
 }
 
 impl PacketProblem {
@@ -106,6 +123,7 @@ impl PacketProblem {
             ts: None,
             addrs: None,
             ethertype: None,
+            arp: None,
         }
     }
 }

@@ -1287,3 +1287,33 @@ fn cli_exposure_without_a_host_configuration() {
     assert_eq!(row(22)["verdict"], "ACCEPT");
     assert_eq!(row(80)["verdict"], "DROP");
 }
+
+/// A port forward the ruleset accepts *as* one — OpenWrt fw3's `--ctstate DNAT -j ACCEPT` in
+/// the wan zone's forward chain (recorded lab `openwrt-router`) — is meant to reach past
+/// INPUT: FW016 is a note there, while Docker's published ports stay errors (above).
+#[test]
+fn an_accepted_port_forward_is_a_note() {
+    let lab =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/labs/openwrt-router");
+    let l = load_file(&lab.join("rules"), ParseOptions::default()).unwrap();
+    let mut h = HostConfig::default();
+    h.load_json(
+        "host.json",
+        &std::fs::read_to_string(lab.join("host.json")).unwrap(),
+    )
+    .unwrap();
+    let check = CheckOptions {
+        env: env(&h, "wan0"),
+        router: true,
+        ..CheckOptions::default()
+    };
+    let f = analysis::exposure::check(&l.ruleset, &check);
+    let fw016: Vec<_> = f.iter().filter(|f| f.code == "FW016").collect();
+    assert_eq!(fw016.len(), 1, "{f:#?}");
+    assert_eq!(fw016[0].severity, analysis::Level::Note);
+    assert!(
+        fw016[0].message.contains("tcp/8080") && fw016[0].message.contains("a port forward"),
+        "{}",
+        fw016[0].message
+    );
+}

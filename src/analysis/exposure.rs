@@ -320,6 +320,31 @@ fn let_through_by(rs: &Ruleset, o: &Outcome) -> String {
         .unwrap_or_else(|| "no FORWARD rule".to_string())
 }
 
+/// Whether the rule that let a forwarded packet through accepts it *as* a port forward to
+/// another machine: an ACCEPT reading `--ctstate DNAT` (OpenWrt fw3's "Accept port forwards",
+/// a router's own rule), which says the DNAT is meant to reach past INPUT, for a packet that
+/// leaves by an interface no container tool names its bridges so (a container's published
+/// port stays an error even where such a rule accepts it: firewalld's FORWARD accepts every
+/// DNATed connection, Docker's included). Such a port is a note, not an error.
+fn accepts_port_forwards(rs: &Ruleset, o: &Outcome, path: &Path) -> bool {
+    if BRIDGE_PREFIXES.iter().any(|p| path.outdev.starts_with(p)) {
+        return false;
+    }
+    let Some(Decision::Rule(r)) = o.decision else {
+        return false;
+    };
+    let Some(text) = rule_info(rs, &Decision::Rule(r)).and_then(|i| i.text) else {
+        return false;
+    };
+    let words: Vec<&str> = text.split_whitespace().collect();
+    words.windows(2).enumerate().any(|(i, w)| {
+        matches!(w[0], "--ctstate" | "--state")
+            && (i == 0 || words[i - 1] != "!")
+            && w[1].split(',').any(|s| s == "DNAT")
+            && words.last() == Some(&"ACCEPT")
+    })
+}
+
 /// The path of a published port's packet: `PREROUTING DNAT nat DOCKER #2 -> FORWARD ->
 /// docker0 -> 172.17.0.2:80`, the output interface and the destination after DNAT.
 struct Path {
@@ -638,6 +663,11 @@ fn check_with(rs: &Ruleset, opts: &CheckOptions) -> Vec<Finding> {
             &file,
         )
         .at_rule(o.decision.as_ref().and_then(|d| rule_info(rs, d)));
+        if accepts_port_forwards(rs, &o, &path) {
+            f.severity = Level::Note;
+            f.message
+                .push_str(" (a port forward: that rule accepts DNATed connections)");
+        }
         f.packet = Some(format!(
             "{proto} {} > {} on {outside_if}",
             endpoint(client, Some(41000)),
@@ -795,6 +825,11 @@ pub(crate) fn seen_in_capture(
             &file,
         )
         .at_rule(s.outcome.decision.as_ref().and_then(|d| rule_info(rs, d)));
+        if accepts_port_forwards(rs, &s.outcome, &path) {
+            f.severity = Level::Note;
+            f.message
+                .push_str(" (a port forward: that rule accepts DNATed connections)");
+        }
         f.frame = Some(s.outcome.frame);
         f.packet = Some(format!(
             "frame {}: {} on {}",

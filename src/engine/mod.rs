@@ -302,10 +302,13 @@ pub struct Clock {
 /// Jiffies at the first packet: away from zero so that `now - x` never underflows.
 const JIFFIES_BASE: u64 = 1 << 32;
 
+/// How many of the host's ARP targets [`Engine::arp_seen`] looks up in conntrack.
+pub const ARP_LOOKUPS: u32 = 64;
+
 /// What an engine carries from one ruleset to the next ([`Engine::suspend`],
 /// [`Engine::resume`], [`Engine::reload`]): conntrack, the named state of `recent`/`hashlimit`
 /// and the like, the stack's answers and ICMP rate limits, the taint of unknowns, the clock's
-/// origin, and the choice of indexes.
+/// origin, the choice of indexes, and the neighbours that never answered the host.
 pub struct Carried {
     opts: SimOptions,
     conntrack: Conntrack,
@@ -316,6 +319,8 @@ pub struct Carried {
     taint: taint::Taint,
     classifier_mode: ClassifierMode,
     memo_off: bool,
+    arp_unanswered: std::collections::BTreeSet<std::net::Ipv4Addr>,
+    arp_checked: u32,
 }
 
 /// The packet simulator.
@@ -386,7 +391,9 @@ pub struct Engine<'r> {
     next_doubt: Option<String>,
     /// Neighbours the host asked for by ARP, that had sent it packets, and that have not
     /// answered ([`Engine::arp_seen`]).
-    arp_unanswered: Vec<std::net::Ipv4Addr>,
+    arp_unanswered: std::collections::BTreeSet<std::net::Ipv4Addr>,
+    /// How many ARP targets of the host's were looked up in conntrack ([`Engine::arp_seen`]).
+    arp_checked: u32,
     /// Tables' endings remembered by the classes of the fields that decided them ([`memo`]).
     memo: memo::WalkMemo,
     /// Scratch for [`Engine::run_table`]: whether the walk so far is one the memo may keep.
@@ -434,6 +441,7 @@ impl Clone for Engine<'_> {
             gso_sensitive: self.gso_sensitive.clone(),
             rejects_out: self.rejects_out.clone(),
             arp_unanswered: self.arp_unanswered.clone(),
+            arp_checked: self.arp_checked,
             memo: self.memo.fresh(),
             walk_plain: false,
         }
@@ -510,7 +518,8 @@ impl<'r> Engine<'r> {
             counter_doubt: Default::default(),
             counter_over: Default::default(),
             next_doubt: None,
-            arp_unanswered: Vec::new(),
+            arp_unanswered: Default::default(),
+            arp_checked: 0,
             memo: memo::WalkMemo::default(),
             walk_plain: false,
             egress_rewrites: std::sync::OnceLock::new(),
@@ -647,6 +656,9 @@ impl<'r> Engine<'r> {
         // Indexes are of the old rules; the choice of index kind stays.
         fresh.classifier.mode = c.classifier_mode;
         fresh.memo.off = c.memo_off;
+        // Neighbours that never answered stay so: packets to them may still go unseen.
+        fresh.arp_unanswered = c.arp_unanswered;
+        fresh.arp_checked = c.arp_checked;
         fresh
     }
 
@@ -663,6 +675,8 @@ impl<'r> Engine<'r> {
             taint: std::mem::take(&mut self.taint),
             classifier_mode: self.classifier.mode,
             memo_off: self.memo.off,
+            arp_unanswered: std::mem::take(&mut self.arp_unanswered),
+            arp_checked: self.arp_checked,
         }
     }
 
@@ -724,20 +738,30 @@ impl<'r> Engine<'r> {
     /// address that is the source of a connection fwcheck tracks — is kept until it answers
     /// (kernel hunt, lab `tailscale-host`: a CGNAT source on eth0 routed back via tailscale0,
     /// the host's port unreachables counted in OUTPUT and never captured).
+    ///
+    /// Whether the target sent the host something is a walk of the conntrack table: it is
+    /// taken for the first [`ARP_LOOKUPS`] targets only (a host scanning its subnet asks for
+    /// thousands); past them any unanswered target counts, which only widens the bounds.
     pub fn arp_seen(&mut self, a: &crate::packet::problem::ArpInfo) {
         match a.op {
             1 if !self.arp_unanswered.contains(&a.target)
                 && self.is_local(IpAddr::V4(a.sender))
                 && (a.pkt_type == crate::packet::PktType::Outgoing
-                    || a.src_mac.is_some_and(|m| self.env.host.macs.contains(&m)))
-                && self
-                    .conntrack
-                    .iter()
-                    .any(|(_, e)| e.tuple[0].src == IpAddr::V4(a.target)) =>
+                    || a.src_mac.is_some_and(|m| self.env.host.macs.contains(&m))) =>
             {
-                self.arp_unanswered.push(a.target)
+                let sent_us = self.arp_checked >= ARP_LOOKUPS || {
+                    self.arp_checked += 1;
+                    self.conntrack
+                        .iter()
+                        .any(|(_, e)| e.tuple[0].src == IpAddr::V4(a.target))
+                };
+                if sent_us {
+                    self.arp_unanswered.insert(a.target);
+                }
             }
-            2 => self.arp_unanswered.retain(|t| *t != a.sender),
+            2 => {
+                self.arp_unanswered.remove(&a.sender);
+            }
             _ => {}
         }
     }

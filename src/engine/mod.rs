@@ -731,7 +731,7 @@ impl<'r> Engine<'r> {
     /// the packets for it wait in the neighbour's queue, after OUTPUT and POSTROUTING; when no
     /// reply comes (`neigh_timer_handler` -> `neigh_invalidate`), `arp_error_report` drops them
     /// unsent — never in the capture — and answers each with a "host unreachable" to the host
-    /// over lo, which fwcheck rebuilds the packet from ([`Engine::unsent_original`]), except
+    /// over lo, which fwcheck rebuilds the packet from (`unsent_original`), except
     /// for an ICMP error (`icmp_send` answers no error): the host's error to a neighbour that
     /// sent it something and is not reachable back (its route leads elsewhere) crossed OUTPUT
     /// and POSTROUTING with no trace. Such a neighbour — a request of the host's for an

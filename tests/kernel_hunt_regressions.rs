@@ -17,6 +17,11 @@
 //! * `C-hashlimit-v6-later-frag`: hashlimit's ports of an IPv6 later fragment are 0 and 0
 //!   (`ipv6_skip_exthdr` stops at its Fragment header): it shares a bucket with another
 //!   datagram's later fragment, over the limit.
+//! * `D-tcp-fragoff-units` (IPv4 and IPv6 routers; found by `kernel_random` seed 8600280 with
+//!   the widened generator): a TCP datagram's tail at byte 8 meets `-p tcp --tcp-option 4`
+//!   (the whole match through `xt_tcpudp`'s `tcp_mt`, which hot-drops `fragoff == 1`). IPv4's
+//!   `fragoff` counts 8-byte units: DROP. IPv6's counts bytes (`ipv6_find_hdr`), 8: no match,
+//!   the policy forwards it.
 #[macro_use]
 mod kernel_harness;
 mod oracle_common;
@@ -126,7 +131,25 @@ fn hashlimit_ports_of_an_ipv6_later_fragment_are_zero() {
     assert_eq!(got[2], (Some("DROP"), Some("DROP"), true), "{got:?}");
 }
 
+fn tcp_hot_drops_a_fragment_at_offset_one_in_ipv4_units_only() {
+    let v4 = run(
+        "D-tcp-fragoff-units.rules.v4",
+        "D-tcp-fragoff-units.v4.pcap",
+        "192.0.2.10",
+        true,
+    );
+    assert_eq!(v4, [(Some("DROP"), Some("DROP"), true)]);
+    let v6 = run(
+        "D-tcp-fragoff-units.rules.v6",
+        "D-tcp-fragoff-units.v6.pcap",
+        "2001:db8:a::a",
+        true,
+    );
+    assert_eq!(v6, [(Some("ACCEPT"), Some("ACCEPT"), true)]);
+}
+
 kernel_tests!(
+    tcp_hot_drops_a_fragment_at_offset_one_in_ipv4_units_only,
     an_undecided_match_then_a_hot_drop_is_not_settled,
     nft_loads_read_a_short_tcp_header_where_it_is,
     hashlimit_ports_of_an_ipv6_later_fragment_are_zero

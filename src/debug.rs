@@ -59,6 +59,10 @@ pub enum DebugCommand {
         no_loose: bool,
         #[arg(long)]
         router: bool,
+        /// The host's ipsets (`ipset save` output): restored in the kernel's namespace and
+        /// given to fwcheck (`kernel_random`'s `FWCHECK_RANDOM_DUMP` writes them).
+        #[arg(long, value_name = "FILE")]
+        ipset: Option<PathBuf>,
     },
 }
 
@@ -83,6 +87,7 @@ pub fn run(args: &DebugArgs) -> u8 {
             be_liberal,
             no_loose,
             router,
+            ipset,
         } => kernel_diff::run(kernel_diff::Opts {
             rules,
             capture,
@@ -94,6 +99,7 @@ pub fn run(args: &DebugArgs) -> u8 {
             be_liberal: *be_liberal,
             loose: !*no_loose,
             router: *router,
+            ipset: ipset.as_ref(),
         }),
     }
 }
@@ -186,6 +192,7 @@ mod kernel_diff {
         pub be_liberal: bool,
         pub loose: bool,
         pub router: bool,
+        pub ipset: Option<&'a PathBuf>,
     }
 
     pub fn run(o: Opts) -> u8 {
@@ -238,9 +245,23 @@ mod kernel_diff {
             eprintln!("{}", loaded.render_diagnostics(false));
             return 3;
         }
+        let ipsets = match o.ipset.map(|p| {
+            std::fs::read_to_string(p)
+                .map_err(|e| e.to_string())
+                .and_then(|t| crate::ext::ipset::IpSets::parse(&t).map_err(|e| e.to_string()))
+                .map_err(|e| format!("{}: {e}", p.display()))
+        }) {
+            None => None,
+            Some(Ok(sets)) => Some(std::sync::Arc::new(sets)),
+            Some(Err(e)) => {
+                eprintln!("fwcheck: {e}");
+                return 2;
+            }
+        };
         let env = SimEnv {
             hosts,
             backend,
+            ipsets,
             tcp_be_liberal: o.be_liberal,
             tcp_loose: o.loose,
             ..SimEnv::default()

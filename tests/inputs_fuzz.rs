@@ -142,7 +142,8 @@ proptest! {
             // What parses can be tested against any packet without panicking.
             let p = fwcheck::packet::Packet::default();
             for s in &sets.sets {
-                let _ = sets.test(&s.name, &p, &[true, false, true], ("eth0", ""), 5, false);
+                let now = (5_000_000_000, 4_000_000);
+                let _ = sets.test(&s.name, &p, &[true, false, true], ("eth0", ""), now, false);
             }
         }
     }

@@ -17,6 +17,17 @@
 //! * `C-hashlimit-v6-later-frag`: hashlimit's ports of an IPv6 later fragment are 0 and 0
 //!   (`ipv6_skip_exthdr` stops at its Fragment header): it shares a bucket with another
 //!   datagram's later fragment, over the limit.
+//! * `D-tcp-fragoff-units` (IPv4 and IPv6 routers; found by `kernel_random` seed 8600280 with
+//!   the widened generator): a TCP datagram's tail at byte 8 meets `-p tcp --tcp-option 4`
+//!   (the whole match through `xt_tcpudp`'s `tcp_mt`, which hot-drops `fragoff == 1`). IPv4's
+//!   `fragoff` counts 8-byte units: DROP. IPv6's counts bytes (`ipv6_find_hdr`), 8: no match,
+//!   the policy forwards it.
+//! * `E-ipset-timeout-subsecond` (IPv4 host, real time; found by `kernel_random`'s real-time
+//!   IPv4 test, seed 9700002, with ipsets in the generator): `-j SET --add-set` into a set
+//!   with `timeout 1` half a second into the capture; 0.8 s later the element is still there
+//!   (`ip_set_timeout_expired` compares jiffies: it lives `timeout·HZ` jiffies from its
+//!   addition), 1.2 s later gone. fwcheck counted whole seconds since the capture began and
+//!   had it gone at 0.8 s, certain.
 #[macro_use]
 mod kernel_harness;
 mod oracle_common;
@@ -39,6 +50,18 @@ fn run(
     host: &str,
     router: bool,
 ) -> Vec<(Option<&'static str>, Option<&'static str>, bool)> {
+    run_with(rules, pcap, host, router, None, Pacing::AsFastAsPossible)
+}
+
+/// [`run`] with the host's ipsets (`tests/data/hunt/{ipsets}`, `ipset save` text) and a pacing.
+fn run_with(
+    rules: &str,
+    pcap: &str,
+    host: &str,
+    router: bool,
+    ipsets: Option<&str>,
+    pacing: Pacing,
+) -> Vec<(Option<&'static str>, Option<&'static str>, bool)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/hunt");
     let text = std::fs::read_to_string(dir.join(rules)).expect("rules");
     let family = if rules.ends_with(".v6") {
@@ -53,15 +76,20 @@ fn run(
     let loaded = load_str(rules, &text, opts);
     assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
     let packets: Vec<_> = CaptureReader::open(dir.join(pcap)).expect("pcap").collect();
+    let ipsets = ipsets.map(|f| {
+        let text = std::fs::read_to_string(dir.join(f)).expect("ipsets");
+        std::sync::Arc::new(fwcheck::ext::ipset::IpSets::parse(&text).expect("ipsets"))
+    });
     let sim = SimOptions {
         env: SimEnv {
             hosts: vec![host.parse::<IpAddr>().unwrap()],
+            ipsets,
             ..SimEnv::default()
         },
         router,
         ..SimOptions::default()
     };
-    let cmp = compare(&loaded, packets, sim, Pacing::AsFastAsPossible).expect("compare");
+    let cmp = compare(&loaded, packets, sim, pacing).expect("compare");
     assert_eq!(cmp.mismatches, 0, "{rules}: {}", cmp.render(true));
     cmp.frames
         .iter()
@@ -126,7 +154,46 @@ fn hashlimit_ports_of_an_ipv6_later_fragment_are_zero() {
     assert_eq!(got[2], (Some("DROP"), Some("DROP"), true), "{got:?}");
 }
 
+fn tcp_hot_drops_a_fragment_at_offset_one_in_ipv4_units_only() {
+    let v4 = run(
+        "D-tcp-fragoff-units.rules.v4",
+        "D-tcp-fragoff-units.v4.pcap",
+        "192.0.2.10",
+        true,
+    );
+    assert_eq!(v4, [(Some("DROP"), Some("DROP"), true)]);
+    let v6 = run(
+        "D-tcp-fragoff-units.rules.v6",
+        "D-tcp-fragoff-units.v6.pcap",
+        "2001:db8:a::a",
+        true,
+    );
+    assert_eq!(v6, [(Some("ACCEPT"), Some("ACCEPT"), true)]);
+}
+
+fn an_ipset_element_lives_its_timeout_from_when_it_was_added() {
+    let got = run_with(
+        "E-ipset-timeout-subsecond.rules.v4",
+        "E-ipset-timeout-subsecond.pcap",
+        "192.0.2.10",
+        false,
+        Some("E-ipset-timeout-subsecond.ipset"),
+        Pacing::Realtime { speed: 1.0 },
+    );
+    assert_eq!(
+        got,
+        [
+            (Some("DROP"), Some("DROP"), true),     // 0 s: not in the set
+            (Some("ACCEPT"), Some("ACCEPT"), true), // 0.5 s: --add-set, timeout 1
+            (Some("ACCEPT"), Some("ACCEPT"), true), // 1.3 s: still there
+            (Some("DROP"), Some("DROP"), true),     // 1.7 s: gone
+        ]
+    );
+}
+
 kernel_tests!(
+    an_ipset_element_lives_its_timeout_from_when_it_was_added,
+    tcp_hot_drops_a_fragment_at_offset_one_in_ipv4_units_only,
     an_undecided_match_then_a_hot_drop_is_not_settled,
     nft_loads_read_a_short_tcp_header_where_it_is,
     hashlimit_ports_of_an_ipv6_later_fragment_are_zero

@@ -2,9 +2,12 @@
 //! differ from the kernel's. The fixtures pin what their authors thought of; this explores the
 //! combinations nobody wrote down — chains with jumps, gotos and RETURN, conntrack and state,
 //! ports, multiport, flags, addresses and ranges, lengths, marks and connmarks set on the way,
-//! `recent`, `connlimit`, `statistic --mode nth`, REJECT in its variants — over interleaved
-//! TCP handshakes, data and teardowns in both directions, strays, UDP queries and answers, and
-//! pings. Nothing depends on time (the oracle replays as fast as it can). Three more tests add
+//! `recent`, `connlimit`, `statistic --mode nth`, the host's ipsets (and `-j SET` filling
+//! one with timeouts), the connection's tuples and NAT (IPv4 and IPv6 routers), REJECT in its
+//! variants — over interleaved TCP handshakes, data and teardowns in both directions,
+//! connections that live on (SACK, timestamps, retransmissions, keepalives, zero windows, bulk
+//! runs long enough for the walk memo to engage), strays, UDP queries and answers, and pings.
+//! Nothing depends on time (the oracle replays as fast as it can). Three more tests add
 //! odd matches and odd traffic (TCP flag sets, `-f`, other protocols, strays, ICMP errors of
 //! every kind, SCTP, GRE, ESP, extension headers, bad checksums) and datagrams in fragments —
 //! tiny, reordered, overlapping, duplicated, incomplete, forwarded — with half the rulesets
@@ -13,8 +16,10 @@
 //!
 //! Each case is a seed: `FWCHECK_RANDOM_CASES=N` runs N cases (default 24, a few seconds),
 //! `FWCHECK_RANDOM_SEED=S` starts at seed S, `FWCHECK_RANDOM_SHOW=1` prints each ruleset,
-//! `FWCHECK_RANDOM_DUMP=DIR` writes each case's ruleset and capture there (for `fwcheck debug
-//! kernel-diff`); a failure prints the ruleset, the frames and the seed that reproduces it.
+//! `FWCHECK_RANDOM_DUMP=DIR` writes each case's ruleset and capture there, and the sets as
+//! `ipsets.v4`/`ipsets.v6` (for `fwcheck debug kernel-diff --ipset DIR/ipsets.v4 [--router]
+//! --host 192.0.2.10 RULES CAPTURE`); a failure prints the ruleset, the frames and the seed
+//! that reproduces it.
 #[macro_use]
 mod kernel_harness;
 mod oracle_common;
@@ -65,6 +70,7 @@ struct Fam {
     icmp_types: [&'static str; 4],
     prohibited: &'static str,
     src_range: &'static str,
+    dst_range: &'static str,
     u32s: [&'static str; 7],
     /// Odd matches (TCP flag sets, `-f`, other protocols, addrtype, conntrack status and
     /// direction, multiport, length, pkttype) and odd traffic (strays, odd flags, out of
@@ -108,6 +114,7 @@ const V4: Fam = Fam {
     ],
     prohibited: "icmp-host-prohibited",
     src_range: "198.51.100.5-198.51.100.7",
+    dst_range: "192.0.2.1-192.0.2.10",
     u32s: [
         "6&0xFF=6",
         "0>>22&0x3C@0>>16=53",
@@ -152,6 +159,7 @@ const V6: Fam = Fam {
     ],
     prohibited: "icmp6-adm-prohibited",
     src_range: "2001:db8:c::5-2001:db8:c::7",
+    dst_range: "2001:db8:a::b-2001:db8:c::7",
     u32s: [
         "4>>8&0xFF=6",
         "0>>28=6",
@@ -167,6 +175,31 @@ const V6: Fam = Fam {
     noct: false,
     fwd: false,
 };
+/// The host's ipsets (`ipset restore` in the kernel's namespace, `--ipset` for fwcheck): a
+/// net set with a `nomatch` hole, an ip,port set, a port bitmap, and one the rules fill
+/// (`-j SET`), whose entries time out.
+const SETS4: &str = "create rs_net hash:net family inet hashsize 64 maxelem 1024\n\
+add rs_net 198.51.100.0/24\n\
+add rs_net 198.51.100.8/31 nomatch\n\
+create rs_svc hash:ip,port family inet hashsize 64 maxelem 1024\n\
+add rs_svc 192.0.2.10,tcp:22\n\
+add rs_svc 192.0.2.10,udp:53\n\
+add rs_svc 198.51.100.7,tcp:80\n\
+create rs_ports bitmap:port range 0-1024\n\
+add rs_ports 22\n\
+add rs_ports 53\n\
+create rs_seen hash:ip family inet hashsize 64 maxelem 1024 timeout 2\n";
+const SETS6: &str = "create rs_net hash:net family inet6 hashsize 64 maxelem 1024\n\
+add rs_net 2001:db8:c::/48\n\
+add rs_net 2001:db8:c::8/127 nomatch\n\
+create rs_svc hash:ip,port family inet6 hashsize 64 maxelem 1024\n\
+add rs_svc 2001:db8:a::a,tcp:22\n\
+add rs_svc 2001:db8:a::a,udp:53\n\
+add rs_svc 2001:db8:c::7,tcp:80\n\
+create rs_ports bitmap:port range 0-1024\n\
+add rs_ports 22\n\
+add rs_ports 53\n\
+create rs_seen hash:ip family inet6 hashsize 64 maxelem 1024 timeout 2\n";
 const PORTS: [&str; 8] = [
     "22",
     "53",
@@ -219,10 +252,11 @@ fn rule(f: &Fam, r: &mut Rng, chain: &str, user: bool, jumps: &[&str]) -> String
             0 => m.push(format!("{}--dport {}", not(r), r.pick(&PORTS))),
             1 => m.push(format!("{}--sport {}", not(r), r.pick(&PORTS))),
             2 => m.push(format!(
-                "-m multiport {}--ports {},{}",
+                "-m multiport {}--{} {},{}",
                 not(r),
-                r.pick(&["22", "53", "80"]),
-                r.pick(&["443", "8080", "40000:40005"])
+                r.pick(&["ports", "ports", "dports", "sports"]),
+                r.pick(&["22", "53", "80", "1:1023", "20:22"]),
+                r.pick(&["443", "8080", "40000:40005", "33000:34010", "46000:46010"])
             )),
             3 if proto == "tcp" => m.push(
                 r.pick(&[
@@ -231,6 +265,10 @@ fn rule(f: &Fam, r: &mut Rng, chain: &str, user: bool, jumps: &[&str]) -> String
                     "--tcp-flags SYN,ACK SYN,ACK",
                     "--tcp-flags ALL ACK",
                     "--tcp-flags FIN,RST NONE",
+                    "! --tcp-flags SYN,ACK SYN",
+                    "! --tcp-flags ALL ACK",
+                    "! --tcp-flags FIN,RST,PSH NONE",
+                    "--tcp-flags SYN,ACK,FIN,RST ACK",
                 ])
                 .to_string(),
             ),
@@ -261,10 +299,20 @@ fn rule(f: &Fam, r: &mut Rng, chain: &str, user: bool, jumps: &[&str]) -> String
     }
     if r.one_in(10) {
         let (m_, o) = if f.v6 { ("hl", "hl") } else { ("ttl", "ttl") };
-        m.push(format!("-m {m_} --{o}-{} 63", r.pick(&["gt", "lt", "eq"])));
+        // (Only `--ttl-eq`/`--hl-eq` can be negated.)
+        let op = *r.pick(&["gt", "lt", "eq"]);
+        let neg = if op == "eq" { not(r) } else { "" };
+        m.push(format!(
+            "-m {m_} {neg}--{o}-{op} {}",
+            r.pick(&["63", "63", "64", "1", "254"])
+        ));
     }
     if r.one_in(8) {
-        m.push(format!("-m mark {}--mark 0x1", not(r)));
+        m.push(format!(
+            "-m mark {}--mark {}",
+            not(r),
+            r.pick(&["0x1", "0x1", "0x1/0x3", "0x4/0x4", "0x0/0x5"])
+        ));
     }
     if r.one_in(10) {
         m.push(format!("-m connmark {}--mark 0x2/0x2", not(r)));
@@ -272,10 +320,20 @@ fn rule(f: &Fam, r: &mut Rng, chain: &str, user: bool, jumps: &[&str]) -> String
     if r.one_in(12) {
         m.push(format!("-m iprange {}--src-range {}", not(r), f.src_range));
     }
+    if r.one_in(14) {
+        m.push(format!("-m iprange {}--dst-range {}", not(r), f.dst_range));
+    }
     if r.one_in(12) {
+        // `--limit-iface-in` only where there is an input device, `-out` an output one.
+        let limit = match (chain, r.below(3)) {
+            ("INPUT" | "FORWARD", 0) => " --limit-iface-in",
+            ("OUTPUT" | "FORWARD", 1) => " --limit-iface-out",
+            _ => "",
+        };
         m.push(format!(
-            "-m addrtype {}--dst-type {}",
+            "-m addrtype {}--{}-type {}{limit}",
             not(r),
+            r.pick(&["dst", "dst", "src"]),
             r.pick(&["LOCAL", "UNICAST"])
         ));
     }
@@ -383,6 +441,62 @@ fn rule(f: &Fam, r: &mut Rng, chain: &str, user: bool, jumps: &[&str]) -> String
             .to_string(),
         );
     }
+    if r.one_in(10) {
+        // The connection's tuples and status: what NAT rewrote, which way the packet goes.
+        let (orig, repl, public) = if f.v6 {
+            ("2001:db8:c::/48", "2001:db8:a::a", "2001:db8:e::9")
+        } else {
+            ("198.51.100.0/24", "192.0.2.10", "203.0.113.9")
+        };
+        let w = match r.below(10) {
+            0 => format!("--ctorigsrc {orig}"),
+            1 => format!("--ctorigdst {public}"),
+            2 => format!("--ctreplsrc {orig}"),
+            3 => format!("--ctrepldst {repl}"),
+            4 => format!("--ctorigdstport {}", r.pick(&["80", "8080", "53:5353"])),
+            5 => format!("--ctreplsrcport {}", r.pick(&["80", "53", "22"])),
+            6 => format!(
+                "--ctrepldstport {}",
+                r.pick(&["20000:20010", "40000:50000"])
+            ),
+            7 => format!(
+                "--ctstatus {}",
+                r.pick(&["NONE", "SEEN_REPLY", "ASSURED,SEEN_REPLY", "EXPECTED"])
+            ),
+            8 => format!("--ctdir {}", r.pick(&["ORIGINAL", "REPLY"])),
+            _ => format!(
+                "--ctstate {}",
+                r.pick(&["DNAT", "SNAT", "SNAT,DNAT", "NEW,DNAT"])
+            ),
+        };
+        // (`--ctdir` cannot be negated.)
+        let neg = if w.starts_with("--ctdir") { "" } else { not(r) };
+        m.push(format!("-m conntrack {neg}{w}"));
+    }
+    if r.one_in(12) {
+        let neg = not(r);
+        m.push(
+            r.pick(&[
+                format!("-m set {neg}--match-set rs_net src"),
+                "-m set --match-set rs_net src --return-nomatch".to_string(),
+                format!("-m set {neg}--match-set rs_net dst"),
+                format!("-m set {neg}--match-set rs_svc dst,dst"),
+                "-m set --match-set rs_svc src,src".to_string(),
+                format!("-m set {neg}--match-set rs_ports dst"),
+                format!("-m set {neg}--match-set rs_seen src"),
+                "-m set --match-set rs_seen dst".to_string(),
+            ])
+            .clone(),
+        );
+    }
+    if r.one_in(16) {
+        m.push(format!(
+            "-m connbytes --connbytes {} --connbytes-dir {} --connbytes-mode {}",
+            r.pick(&["2:", "0:1", "3:5", "400:"]),
+            r.pick(&["original", "reply", "both"]),
+            r.pick(&["packets", "bytes", "avgpkt"])
+        ));
+    }
     if f.odd && r.one_in(5) {
         let w = weird_match(f, r, proto);
         // (Not a second flag test, nor a second protocol.)
@@ -405,6 +519,25 @@ fn rule(f: &Fam, r: &mut Rng, chain: &str, user: bool, jumps: &[&str]) -> String
         "-j MARK --set-mark 0x1".into(),
         "-j CONNMARK --set-xmark 0x2/0x2".into(),
         "-j CONNMARK --restore-mark".into(),
+        r.pick(&[
+            "-j MARK --set-xmark 0x5/0x7",
+            "-j MARK --and-mark 0x2",
+            "-j MARK --or-mark 0x4",
+            "-j MARK --xor-mark 0x1",
+            "-j CONNMARK --save-mark --nfmask 0x1 --ctmask 0x3",
+            "-j CONNMARK --restore-mark --nfmask 0x6 --ctmask 0x2",
+            "-j CONNMARK --restore-mark --mask 0x1",
+            "-j CONNMARK --set-xmark 0x4/0x6",
+            "-j CONNMARK --or-mark 0x1",
+        ])
+        .to_string(),
+        r.pick(&[
+            "-j SET --add-set rs_seen src",
+            "-j SET --add-set rs_seen src --exist --timeout 1",
+            "-j SET --del-set rs_seen src",
+            "-j SET --add-set rs_seen dst",
+        ])
+        .to_string(),
         "-j NFQUEUE --queue-num 3 --queue-bypass".into(),
         "-j NFQUEUE --queue-num 4".into(),
         "-j NFLOG --nflog-group 2".into(),
@@ -517,15 +650,84 @@ fn other_tables(f: &Fam, r: &mut Rng) -> String {
     s
 }
 
-/// A nat table for a router (IPv4): DNAT and REDIRECT in, SNAT and MASQUERADE out, DNAT of
-/// the host's own connections; `203.0.113.9` is a public address DNATed to a client.
-fn nat_table(r: &mut Rng) -> String {
+/// A nat table for a router: DNAT, NETMAP and REDIRECT in, SNAT, NETMAP and MASQUERADE out,
+/// DNAT of the host's own connections; `203.0.113.9` (`2001:db8:e::9`) is a public address
+/// DNATed to a client.
+fn nat_table(f: &Fam, r: &mut Rng) -> String {
     let mut s = String::from(
         "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
          :POSTROUTING ACCEPT [0:0]\n",
     );
+    const V6: [(&str, &str); 13] = [
+        (
+            "PREROUTING",
+            "-p tcp --dport 8080 -j DNAT --to-destination [2001:db8:c::8]:80",
+        ),
+        (
+            "PREROUTING",
+            "-d 2001:db8:e::9/128 -j DNAT --to-destination 2001:db8:c::8",
+        ),
+        (
+            "PREROUTING",
+            "-d 2001:db8:e::9/128 -j NETMAP --to 2001:db8:c::8/128",
+        ),
+        (
+            "PREROUTING",
+            "-p tcp --dport 2222 -j REDIRECT --to-ports 22",
+        ),
+        (
+            "PREROUTING",
+            "-p udp --dport 5353 -j DNAT --to-destination [2001:db8:c::7]:53",
+        ),
+        ("PREROUTING", "-s 2001:db8:e::/48 -j RETURN"),
+        (
+            "POSTROUTING",
+            "-s 2001:db8:c::/48 ! -d 2001:db8:c::/48 -j MASQUERADE",
+        ),
+        (
+            "POSTROUTING",
+            "-o eth0 -p udp -j SNAT --to-source 2001:db8:a::a",
+        ),
+        (
+            "POSTROUTING",
+            "-d 2001:db8:c::8/128 -j SNAT --to-source 2001:db8:a::a",
+        ),
+        (
+            "POSTROUTING",
+            "-s 2001:db8:c::/112 -d 2001:db8:e::/48 -j NETMAP --to 2001:db8:a::/112",
+        ),
+        (
+            "OUTPUT",
+            "-p tcp --dport 8080 -j DNAT --to-destination [2001:db8:c::8]:80",
+        ),
+        (
+            "OUTPUT",
+            "-d 2001:db8:e::9/128 -j DNAT --to-destination 2001:db8:c::7",
+        ),
+        (
+            "INPUT",
+            "-p udp -s 2001:db8:e::/48 -j SNAT --to-source 2001:db8:a::99",
+        ),
+    ];
     for _ in 0..1 + r.below(4) {
+        if f.v6 {
+            let (chain, rule) = *r.pick(&V6);
+            s.push_str(&format!("-A {chain} {rule}\n"));
+            continue;
+        }
         let (chain, rule) = *r.pick(&[
+            (
+                "PREROUTING",
+                "-d 203.0.113.9/32 -j NETMAP --to 198.51.100.8/32",
+            ),
+            (
+                "PREROUTING",
+                "-p tcp --dport 8080 -j DNAT --to-destination 198.51.100.8:80-81",
+            ),
+            (
+                "POSTROUTING",
+                "-s 198.51.100.4/30 -d 203.0.113.0/24 -j NETMAP --to 192.0.2.4/30",
+            ),
             (
                 "PREROUTING",
                 "-p tcp --dport 8080 -j DNAT --to-destination 198.51.100.8:80",
@@ -579,8 +781,8 @@ fn ruleset(f: &Fam, r: &mut Rng, router: bool) -> String {
     let users: Vec<String> = (0..r.below(3)).map(|i| format!("U{i}")).collect();
     let pol = |r: &mut Rng| if r.one_in(2) { "ACCEPT" } else { "DROP" };
     let mut s = other_tables(f, r);
-    if router && !f.v6 && !r.one_in(4) {
-        s += &nat_table(r);
+    if router && !r.one_in(4) {
+        s += &nat_table(f, r);
     }
     let forward = if router { pol(r) } else { "DROP" };
     s += &format!(
@@ -631,6 +833,7 @@ fn ruleset(f: &Fam, r: &mut Rng, router: bool) -> String {
                     "connmark",
                     "CONNMARK",
                     "connlimit",
+                    "connbytes",
                     "helper",
                     "CT --zone",
                     "*nat",
@@ -753,9 +956,310 @@ fn forwarded(f: &Fam, r: &mut Rng, k: u16, id: &mut dyn FnMut() -> u16) -> Vec<V
     v
 }
 
+/// A TCP segment from `a` to `b` with options, a receive window and a payload, in IP.
+#[allow(clippy::too_many_arguments)]
+fn tcp_win(
+    (a, b): (IpAddr, IpAddr),
+    (sp, dp): (u16, u16),
+    seq: u32,
+    ack: u32,
+    fl: u8,
+    opts: &[u8],
+    win: u16,
+    pl: &[u8],
+    id: u16,
+) -> Vec<u8> {
+    let mut t = tcp_seg_opts(a, b, sp, dp, seq, ack, fl, opts, pl);
+    t[14..16].copy_from_slice(&win.to_be_bytes());
+    if fl & 0x20 != 0 {
+        t[18..20].copy_from_slice(&1u16.to_be_bytes()); // the urgent pointer
+    }
+    t[16..18].copy_from_slice(&[0, 0]);
+    let c = l4_csum(a, b, 6, &t);
+    t[16..18].copy_from_slice(&c.to_be_bytes());
+    ip_packet(a, b, 6, id, &t)
+}
+
+/// A TCP connection that lives on, from `a` to `b`: window scaling, SACK and timestamps
+/// offered in the handshake, data both ways (now and then a bulk run, long enough for the walk
+/// memo to engage), retransmissions, duplicate ACKs with SACK blocks (within what was sent or
+/// past it), keepalives, a zero window and its probe, an old ACK, a segment past the window,
+/// and an end (FIN both ways, a RST, or none).
+fn long_tcp(
+    a: IpAddr,
+    b: IpAddr,
+    short: bool,
+    r: &mut Rng,
+    k: u16,
+    id: &mut dyn FnMut() -> u16,
+) -> Vec<Vec<u8>> {
+    let ab = (a, b);
+    let ba = (b, a);
+    let (sp, dp) = (46000 + k, *r.pick(&[22u16, 80, 443]));
+    let (p_ab, p_ba) = ((sp, dp), (dp, sp));
+    let isn_a = 10_000 + r.below(1 << 30) as u32;
+    let isn_b = 3_000_000_000u32.wrapping_add(r.below(1 << 30) as u32);
+    let ts = |t: u32, e: u32| -> Vec<u8> {
+        let mut o = vec![1, 1, 8, 10];
+        o.extend_from_slice(&t.to_be_bytes());
+        o.extend_from_slice(&e.to_be_bytes());
+        o
+    };
+    // What each side offers: MSS, SACK permitted, timestamps, window scale.
+    let offer = |r: &mut Rng, t: u32, e: u32| -> Vec<u8> {
+        let mut o = vec![2, 4, 0x05, 0xb4];
+        if r.one_in(2) {
+            o.extend_from_slice(&[1, 1, 4, 2]);
+        }
+        if r.one_in(2) {
+            o.extend_from_slice(&ts(t, e));
+        }
+        if r.one_in(2) {
+            o.extend_from_slice(&[1, 3, 3, *r.pick(&[0u8, 2, 7, 14])]);
+        }
+        o
+    };
+    let mut v = Vec::new();
+    let o = offer(r, 100, 0);
+    v.push(tcp_win(ab, p_ab, isn_a, 0, SYN, &o, 64240, &[], id()));
+    let o = offer(r, 900, 100);
+    v.push(tcp_win(
+        ba,
+        p_ba,
+        isn_b,
+        isn_a + 1,
+        SYN | ACK,
+        &o,
+        65160,
+        &[],
+        id(),
+    ));
+    let (mut sa, mut sb) = (isn_a + 1, isn_b.wrapping_add(1));
+    v.push(tcp_win(ab, p_ab, sa, sb, ACK, &[], 502, &[], id()));
+    // (Segments of at most 540 bytes: an ICMP "fragmentation needed" elsewhere in the case
+    // may have lowered the path MTU to 576, and the kernel refuses to send a DF packet past it
+    // (`ip_fragment`: EMSGSIZE), where a real host would never have sent it.)
+    let bulk = !short && r.one_in(4);
+    let steps = if bulk {
+        90 + r.below(60)
+    } else if short {
+        1 + r.below(5)
+    } else {
+        3 + r.below(12)
+    };
+    let mut last_a: Option<(u32, Vec<u8>)> = None;
+    for i in 0..steps {
+        let what = if bulk && i % 8 != 7 {
+            i % 2
+        } else {
+            r.below(11)
+        };
+        match what {
+            0 => {
+                let body = vec![b'a'; 1 + r.below(if bulk { 500 } else { 300 }) as usize];
+                v.push(tcp_win(ab, p_ab, sa, sb, PSH | ACK, &[], 502, &body, id()));
+                last_a = Some((sa, body.clone()));
+                sa = sa.wrapping_add(body.len() as u32);
+                v.push(tcp_win(ba, p_ba, sb, sa, ACK, &[], 509, &[], id()));
+            }
+            1 => {
+                let body = vec![b'b'; 1 + r.below(if bulk { 500 } else { 300 }) as usize];
+                v.push(tcp_win(ba, p_ba, sb, sa, PSH | ACK, &[], 509, &body, id()));
+                sb = sb.wrapping_add(body.len() as u32);
+                if !bulk || r.one_in(2) {
+                    v.push(tcp_win(ab, p_ab, sa, sb, ACK, &[], 502, &[], id()));
+                }
+            }
+            // A retransmission of a's last data.
+            2 => {
+                if let Some((seq, body)) = &last_a {
+                    v.push(tcp_win(ab, p_ab, *seq, sb, PSH | ACK, &[], 502, body, id()));
+                }
+            }
+            // A duplicate ACK with a SACK block: within what a sent, or past it.
+            3 => {
+                let (l, rr) = *r.pick(&[(0u32, 0u32), (1, 10), (100, 200), (0, 70000)]);
+                let mut o = vec![1, 1, 5, 10];
+                let base = sa.wrapping_sub(if r.one_in(2) { 0 } else { 50 });
+                o.extend_from_slice(&base.wrapping_add(l).to_be_bytes());
+                o.extend_from_slice(&base.wrapping_add(rr).to_be_bytes());
+                v.push(tcp_win(ba, p_ba, sb, sa, ACK, &o, 509, &[], id()));
+            }
+            // A keepalive: one byte before what a sent next, empty or holding a byte.
+            4 => {
+                let pl: &[u8] = if r.one_in(2) { b"" } else { b"k" };
+                v.push(tcp_win(
+                    ab,
+                    p_ab,
+                    sa.wrapping_sub(1),
+                    sb,
+                    ACK,
+                    &[],
+                    502,
+                    pl,
+                    id(),
+                ));
+                if r.one_in(2) {
+                    v.push(tcp_win(ba, p_ba, sb, sa, ACK, &[], 509, &[], id()));
+                }
+            }
+            // b's window closes; a probes it with a byte.
+            5 => {
+                v.push(tcp_win(ba, p_ba, sb, sa, ACK, &[], 0, &[], id()));
+                v.push(tcp_win(ab, p_ab, sa, sb, ACK, &[], 502, b"p", id()));
+                v.push(tcp_win(ba, p_ba, sb, sa, ACK, &[], 0, &[], id()));
+            }
+            // A pure ACK carrying timestamps.
+            6 => v.push(tcp_win(
+                ab,
+                p_ab,
+                sa,
+                sb,
+                ACK,
+                &ts(200 + i as u32, 950),
+                502,
+                &[],
+                id(),
+            )),
+            // An old ACK: behind what b has already acknowledged.
+            7 => {
+                let back = *r.pick(&[1u32, 1000, 70000]);
+                v.push(tcp_win(
+                    ba,
+                    p_ba,
+                    sb,
+                    sa.wrapping_sub(back),
+                    ACK,
+                    &[],
+                    509,
+                    &[],
+                    id(),
+                ));
+            }
+            // A segment far past the window, or acknowledging data never sent.
+            8 => {
+                if r.one_in(2) {
+                    let ahead = *r.pick(&[70_000u32, 1 << 24, 1 << 31]);
+                    v.push(tcp_win(
+                        ab,
+                        p_ab,
+                        sa.wrapping_add(ahead),
+                        sb,
+                        ACK,
+                        &[],
+                        502,
+                        b"far",
+                        id(),
+                    ));
+                } else {
+                    let ahead = *r.pick(&[1u32, 5000, 1 << 20]);
+                    v.push(tcp_win(
+                        ab,
+                        p_ab,
+                        sa,
+                        sb.wrapping_add(ahead),
+                        ACK,
+                        &[],
+                        502,
+                        &[],
+                        id(),
+                    ));
+                }
+            }
+            // Data overlapping what b sent last.
+            9 => {
+                let back = *r.pick(&[1u32, 10]);
+                v.push(tcp_win(
+                    ba,
+                    p_ba,
+                    sb.wrapping_sub(back),
+                    sa,
+                    PSH | ACK,
+                    &[],
+                    509,
+                    b"overlap!!!",
+                    id(),
+                ));
+                sb = sb.wrapping_sub(back).wrapping_add(10);
+            }
+            // URG data.
+            _ => {
+                v.push(tcp_win(
+                    ab,
+                    p_ab,
+                    sa,
+                    sb,
+                    PSH | ACK | 0x20,
+                    &[],
+                    502,
+                    b"!",
+                    id(),
+                ));
+                sa = sa.wrapping_add(1);
+            }
+        }
+    }
+    match r.below(4) {
+        0 => {
+            v.push(tcp_win(ab, p_ab, sa, sb, FIN | ACK, &[], 502, &[], id()));
+            v.push(tcp_win(
+                ba,
+                p_ba,
+                sb,
+                sa.wrapping_add(1),
+                FIN | ACK,
+                &[],
+                509,
+                &[],
+                id(),
+            ));
+            v.push(tcp_win(
+                ab,
+                p_ab,
+                sa.wrapping_add(1),
+                sb.wrapping_add(1),
+                ACK,
+                &[],
+                502,
+                &[],
+                id(),
+            ));
+        }
+        1 => v.push(tcp_win(ba, p_ba, sb, 0, RST, &[], 0, &[], id())),
+        2 => {
+            v.push(tcp_win(ab, p_ab, sa, sb, FIN | ACK, &[], 502, &[], id()));
+            v.push(tcp_win(
+                ba,
+                p_ba,
+                sb,
+                sa.wrapping_add(1),
+                ACK,
+                &[],
+                509,
+                &[],
+                id(),
+            ));
+            v.push(tcp_win(
+                ba,
+                p_ba,
+                sb,
+                sa.wrapping_add(1),
+                PSH | ACK,
+                &[],
+                509,
+                b"late",
+                id(),
+            ));
+        }
+        _ => {}
+    }
+    v
+}
+
 /// Interleaved conversations between the clients and the host (and, for a router, between
-/// clients through it).
-fn traffic(f: &Fam, r: &mut Rng, router: bool) -> Vec<Vec<u8>> {
+/// clients through it); `paced` (real time, a few hundred milliseconds between frames): no
+/// bulk runs.
+fn traffic(f: &Fam, r: &mut Rng, router: bool, paced: bool) -> Vec<Vec<u8>> {
     let h = f.host;
     let mut convs: Vec<Vec<Vec<u8>>> = Vec::new();
     let mut id = 1u16;
@@ -770,7 +1274,18 @@ fn traffic(f: &Fam, r: &mut Rng, router: bool) -> Vec<Vec<u8>> {
         let c = *r.pick(&f.clients);
         let mut v = Vec::new();
         if router && r.one_in(2) {
-            convs.push(forwarded(f, r, k as u16, &mut next_id));
+            if r.one_in(6) {
+                let b = *r.pick(&f.clients);
+                let b = if b == c { f.router } else { b };
+                convs.push(long_tcp(c, b, paced, r, k as u16, &mut next_id));
+            } else {
+                convs.push(forwarded(f, r, k as u16, &mut next_id));
+            }
+            continue;
+        }
+        if r.one_in(8) {
+            let (a, b) = if r.one_in(3) { (h, c) } else { (c, h) };
+            convs.push(long_tcp(a, b, paced, r, k as u16, &mut next_id));
             continue;
         }
         if f.frags && r.one_in(2) {
@@ -986,18 +1501,9 @@ fn agree(f: &Fam, router: bool, paced: bool, default_seed: u64) {
     for seed in first..first + cases {
         let mut r = Rng::new(seed);
         let rules = ruleset(f, &mut r, router);
-        let frames = traffic(f, &mut r, router);
+        let frames = traffic(f, &mut r, router, paced);
         if std::env::var_os("FWCHECK_RANDOM_SHOW").is_some() {
             eprintln!("seed {seed}:\n{rules}");
-        }
-        if let Some(dir) = std::env::var_os("FWCHECK_RANDOM_DUMP") {
-            // The case as files, for `fwcheck debug kernel-diff RULES CAPTURE`.
-            let dir = std::path::Path::new(&dir);
-            let ext = if f.v6 { "v6" } else { "v4" };
-            std::fs::write(dir.join(format!("seed-{seed}.rules.{ext}")), &rules).unwrap();
-            let pkts: Vec<_> = decoded(&frames).into_iter().flatten().collect();
-            let out = std::fs::File::create(dir.join(format!("seed-{seed}.pcap"))).unwrap();
-            fwcheck::packet::write_pcap(out, &pkts).unwrap();
         }
         let name = if f.v6 {
             "random.rules.v6"
@@ -1014,9 +1520,13 @@ fn agree(f: &Fam, router: bool, paced: bool, default_seed: u64) {
             "seed {seed}: fwcheck refuses a ruleset iptables loads?\n{rules}\n{:?}",
             loaded.diagnostics
         );
+        let sets = if f.v6 { SETS6 } else { SETS4 };
         let mut sim = SimOptions {
             env: SimEnv {
                 hosts: vec![f.host],
+                ipsets: Some(std::sync::Arc::new(
+                    fwcheck::ext::ipset::IpSets::parse(sets).expect("sets"),
+                )),
                 ..SimEnv::default()
             },
             router,
@@ -1029,6 +1539,20 @@ fn agree(f: &Fam, router: bool, paced: bool, default_seed: u64) {
         } else {
             (decoded(&frames), Pacing::AsFastAsPossible)
         };
+        if let Some(dir) = std::env::var_os("FWCHECK_RANDOM_DUMP") {
+            // The case as files, for `fwcheck debug kernel-diff RULES CAPTURE` (a paced case's
+            // capture keeps its gaps: `--realtime`).
+            let dir = std::path::Path::new(&dir);
+            let ext = if f.v6 { "v6" } else { "v4" };
+            std::fs::write(dir.join(format!("seed-{seed}.rules.{ext}")), &rules).unwrap();
+            std::fs::write(dir.join(format!("ipsets.{ext}")), sets).unwrap();
+            let pkts: Vec<_> = packets.iter().flatten().cloned().collect();
+            let out = std::fs::File::create(dir.join(format!("seed-{seed}.pcap"))).unwrap();
+            fwcheck::packet::write_pcap(out, &pkts).unwrap();
+            if paced {
+                eprintln!("seed {seed}: with --realtime and --ct-timeout as short_timeouts()");
+            }
+        }
         let cmp = compare(&loaded, packets, sim, pacing)
             .unwrap_or_else(|e| panic!("seed {seed}: {e}\n{rules}"));
         let all: Vec<String> = cmp.frames.iter().map(|f| f.line()).collect();

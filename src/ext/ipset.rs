@@ -116,9 +116,30 @@ pub enum Part {
 pub struct Element {
     pub parts: Vec<Part>,
     pub nomatch: bool,
-    /// Seconds left when the sets were saved (`None`: permanent, saved as `timeout 0` in a set
-    /// with timeouts).
+    /// When the element expires, nanoseconds after the capture's first packet (`None`:
+    /// permanent, saved as `timeout 0` in a set with timeouts): the seconds left when the sets
+    /// were saved, or the time `-j SET --add-set` added it plus its timeout.
     pub timeout: Option<u64>,
+    /// A later expiry the kernel's element may have instead (nanoseconds, as `timeout`; 0:
+    /// none): an `--add-set` met the element within a jiffy of its expiry, which the kernel
+    /// kept or added again depending on where its clock ticked. Until then it is undecided.
+    pub timeout_hi: u64,
+}
+
+/// Nanoseconds in a second.
+const NS: u64 = 1_000_000_000;
+
+/// Why a test of an element near its expiry is uncertain.
+const UNDECIDED: &str = "ipset timeout: the element expires within a jiffy of this packet, and \
+     where the kernel's clock ticked between its addition and the packet is not in the capture";
+
+/// Whether an element is there at a time (`IpSet::life`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Life {
+    Alive,
+    Expired,
+    /// Within a jiffy of its expiry: alive or not depending on the kernel's clock phase.
+    Undecided,
 }
 
 /// One set.
@@ -374,6 +395,7 @@ impl IpSets {
                         parts,
                         nomatch: false,
                         timeout: None,
+                        timeout_hi: 0,
                     };
                     let mut i = 3;
                     while i < words.len() {
@@ -390,7 +412,7 @@ impl IpSets {
                                 // `ip_set_timeout_set`: 0 is `IPSET_ELEM_PERMANENT`, and
                                 // `ip_set_timeout_get` saves a permanent element of a set with
                                 // timeouts as `timeout 0` (fail2ban's bans, `ipsettime = 0`).
-                                e.timeout = (t != 0).then_some(t);
+                                e.timeout = (t != 0).then_some(t.saturating_mul(NS));
                                 i += 2;
                             }
                             "packets" | "bytes" | "skbmark" | "skbprio" | "skbqueue" => i += 2,
@@ -538,9 +560,23 @@ fn values<'a>(
 }
 
 impl IpSet {
-    /// Whether element `e` is alive `secs` seconds after the capture's first packet.
-    fn alive(e: &Element, secs: u64) -> bool {
-        e.timeout.is_none_or(|t| secs < t)
+    /// Whether element `e` is there `now.0` nanoseconds after the capture's first packet, with
+    /// jiffies `now.1` nanoseconds long. `ip_set_timeout_expired`: the element added at jiffy
+    /// `a` with a timeout of `T` seconds expires when `time_after(jiffies, a + T·HZ)`; an age
+    /// of `x` jiffies in real time is ⌊x⌋ or ⌈x⌉ ticks depending on the clock's phase, which a
+    /// capture does not show: up to `T` seconds it is there, from a jiffy past it gone, in
+    /// between undecided.
+    fn life(e: &Element, now: (u64, u64)) -> Life {
+        let Some(t) = e.timeout else {
+            return Life::Alive;
+        };
+        if now.0 <= t {
+            Life::Alive
+        } else if now.0 >= t.max(e.timeout_hi).saturating_add(now.1) {
+            Life::Expired
+        } else {
+            Life::Undecided
+        }
     }
 
     /// The prefix length a network part counts with (`netmask` of hash:ip and bitmap:ip).
@@ -624,10 +660,11 @@ impl IpSet {
         }
     }
 
-    /// `ip_set_test` of this set (not list:set) for packet values; `secs` since the capture
-    /// started: the packet's values are looked up once per shape of the elements, most
-    /// specific network first; an expired element is no element.
-    fn test_values(&self, vals: &[Value<'_>], secs: u64) -> Result<Test, Test> {
+    /// `ip_set_test` of this set (not list:set) for packet values at `now` (nanoseconds since
+    /// the capture started, a jiffy's nanoseconds): the packet's values are looked up once per
+    /// shape of the elements, most specific network first; an expired element is no element,
+    /// one within a jiffy of its expiry undecided.
+    fn test_values(&self, vals: &[Value<'_>], now: (u64, u64)) -> Result<Test, Test> {
         if self.kind == Kind::BitmapPort {
             let Value::Port(p, port) = vals[0] else {
                 return Ok(Test::No);
@@ -668,8 +705,12 @@ impl IpSet {
             }
             if let Some(&i) = self.index.get(&key) {
                 let e = &self.elements[i];
-                if Self::alive(e, secs) {
-                    return Ok(if e.nomatch { Test::NoMatch } else { Test::Yes });
+                match Self::life(e, now) {
+                    Life::Alive => {
+                        return Ok(if e.nomatch { Test::NoMatch } else { Test::Yes });
+                    }
+                    Life::Undecided => return Err(Test::Unknown(UNDECIDED)),
+                    Life::Expired => {}
                 }
             }
         }
@@ -710,10 +751,10 @@ impl IpSets {
         pkt: &Packet,
         flags: &[bool],
         devs: (&str, &str),
-        secs: u64,
+        now: (u64, u64),
         return_nomatch: bool,
     ) -> Test {
-        self.test_depth(name, pkt, flags, devs, secs, return_nomatch, 0)
+        self.test_depth(name, pkt, flags, devs, now, return_nomatch, 0)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -723,7 +764,7 @@ impl IpSets {
         pkt: &Packet,
         flags: &[bool],
         devs: (&str, &str),
-        secs: u64,
+        now: (u64, u64),
         return_nomatch: bool,
         depth: u8,
     ) -> Test {
@@ -736,9 +777,14 @@ impl IpSets {
                 return Test::No;
             }
             // list_set_ktest: the members in order, the first that says yes.
-            for e in set.elements.iter().filter(|e| IpSet::alive(e, secs)) {
+            for e in set.elements.iter() {
+                match IpSet::life(e, now) {
+                    Life::Alive => {}
+                    Life::Expired => continue,
+                    Life::Undecided => return Test::Unknown(UNDECIDED),
+                }
                 if let Some(Part::Set(member)) = e.parts.first() {
-                    match self.test_depth(member, pkt, flags, devs, secs, return_nomatch, 1) {
+                    match self.test_depth(member, pkt, flags, devs, now, return_nomatch, 1) {
                         Test::No => {}
                         t => return t,
                     }
@@ -754,7 +800,7 @@ impl IpSets {
             return Test::No;
         }
         let raw = match values(pkt, dims, flags, devs.0, devs.1) {
-            Ok(v) => set.test_values(&v, secs).unwrap_or_else(|t| t),
+            Ok(v) => set.test_values(&v, now).unwrap_or_else(|t| t),
             Err(t) => t,
         };
         match (raw, return_nomatch && set.kind.has_nomatch()) {
@@ -765,10 +811,12 @@ impl IpSets {
         }
     }
 
-    /// `ip_set_add` of the packet's values (`-j SET --add-set`) at `secs` since the capture
-    /// started: the element lives `timeout` seconds (`None`: the set's default; a set without
-    /// timeouts keeps it). An element already there keeps its timeout unless `exist`
-    /// (`--exist`) refreshes it.
+    /// `ip_set_add` of the packet's values (`-j SET --add-set`) at `now` (nanoseconds since the
+    /// capture started, a jiffy's nanoseconds): the element lives `timeout` seconds (`None`:
+    /// the set's default; a set without timeouts keeps it). An element already there keeps its
+    /// timeout unless `exist` (`--exist`) refreshes it; one within a jiffy of its expiry may
+    /// have been kept or added again in the kernel: it keeps both expiries, undecided between
+    /// them.
     #[allow(clippy::too_many_arguments)]
     pub fn add(
         &mut self,
@@ -776,7 +824,7 @@ impl IpSets {
         pkt: &Packet,
         flags: &[bool],
         devs: (&str, &str),
-        secs: u64,
+        now: (u64, u64),
         timeout: Option<u64>,
         exist: bool,
     ) -> Result<(), &'static str> {
@@ -793,14 +841,28 @@ impl IpSets {
         let until = timeout
             .or(set.timeout)
             .filter(|&t| t != 0 && set.timeout.is_some())
-            .map(|t| secs + t);
-        let present = set.find(&parts).is_some_and(|e| IpSet::alive(e, secs));
-        if !present || exist {
-            set.insert(Element {
+            .map(|t| now.0.saturating_add(t.saturating_mul(NS)));
+        let old = set.find(&parts).map(|e| (IpSet::life(e, now), e.timeout));
+        match old {
+            Some((Life::Alive, _)) if !exist => {}
+            Some((Life::Undecided, Some(kept))) if !exist => {
+                let (lo, hi) = match until {
+                    Some(u) => (kept.min(u), kept.max(u)),
+                    None => (kept, 0),
+                };
+                set.insert(Element {
+                    parts,
+                    nomatch: false,
+                    timeout: Some(lo),
+                    timeout_hi: hi,
+                });
+            }
+            _ => set.insert(Element {
                 parts,
                 nomatch: false,
                 timeout: until,
-            });
+                timeout_hi: 0,
+            }),
         }
         Ok(())
     }
@@ -845,7 +907,7 @@ add all blocklist\n";
         let b = s.get("blocklist").unwrap();
         assert_eq!(b.elements.len(), 3);
         assert!(b.elements[1].nomatch);
-        assert_eq!(b.elements[2].timeout, Some(60));
+        assert_eq!(b.elements[2].timeout, Some(60 * NS));
         assert_eq!(s.get("ports").unwrap().range, Some((0, 1024)));
     }
 
@@ -860,8 +922,13 @@ add all blocklist\n";
         )
         .unwrap();
         let e = &s.get("f2b-sshd").unwrap().elements;
-        assert_eq!((e[0].timeout, e[1].timeout), (None, Some(5)));
-        assert!(IpSet::alive(&e[0], 1 << 40) && !IpSet::alive(&e[1], 5));
+        assert_eq!((e[0].timeout, e[1].timeout), (None, Some(5 * NS)));
+        let jiffy = NS / 250;
+        assert_eq!(IpSet::life(&e[0], (1 << 60, jiffy)), Life::Alive);
+        // 5 s: there to the jiffy, undecided within the next, gone after it.
+        assert_eq!(IpSet::life(&e[1], (5 * NS, jiffy)), Life::Alive);
+        assert_eq!(IpSet::life(&e[1], (5 * NS + 1, jiffy)), Life::Undecided);
+        assert_eq!(IpSet::life(&e[1], (5 * NS + jiffy, jiffy)), Life::Expired);
     }
 
     #[test]

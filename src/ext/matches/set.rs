@@ -265,13 +265,13 @@ impl Match for Set {
         if self.packets.is_some() || self.bytes.is_some() {
             return MatchResult::Unknown("ipset element counters are not known offline");
         }
-        let secs = cx.now_ns / 1_000_000_000;
+        let now = (cx.now_ns, 1_000_000_000 / u64::from(cx.env.hz.max(1)));
         let t = sets.test(
             &self.name,
             cx.pkt,
             &self.dirs,
             (cx.indev, cx.outdev),
-            secs,
+            now,
             self.return_nomatch,
         );
         match t {

@@ -282,7 +282,14 @@ impl Match for Tcp {
         }
         // nft payload expressions break (no match) where xt_tcpudp hot-drops.
         let th = match l4_view(cx.pkt, 20) {
-            L4View::Fragment(1) if !self.nft => return MatchResult::HotDrop,
+            // `tcp_mt`: `par->fragoff == 1` hot-drops ("evil TCP offset=1 frag"). IPv4's
+            // `fragoff` counts 8-byte units (`ip_hdr(skb)->frag_off & IP_OFFSET`), IPv6's bytes
+            // (`ipv6_find_hdr`: `ntohs(frag_off) & ~0x7`, for `ip6_packet_match` and
+            // nf_tables' `pkt->fragoff` alike): an IPv6 fragment at byte 8 has `fragoff` 8, so
+            // IPv6 never hot-drops here, the match just says no.
+            L4View::Fragment(1) if !self.nft && cx.pkt.family == crate::packet::Family::V4 => {
+                return MatchResult::HotDrop
+            }
             L4View::Fragment(_) if self.nft => {
                 return MatchResult::Unknown(super::NFT_LATER_FRAGMENT)
             }

@@ -271,12 +271,12 @@ impl Target for SetTarget {
         let Some(base) = cx.env.ipsets.clone() else {
             return TargetVerdict::Continue;
         };
-        let secs = cx.now_ns / 1_000_000_000;
+        let now = (cx.now_ns, 1_000_000_000 / u64::from(cx.env.hz.max(1)));
         let (pkt, devs) = (cx.pkt, (cx.indev, cx.outdev));
         let live = cx.ext.named(LIVE_SETS, || (*base).clone());
         if let Some(a) = &self.add {
             let timeout = self.timeout.map(u64::from);
-            if let Err(why) = live.add(&a.name, pkt, &a.dirs, devs, secs, timeout, self.exist) {
+            if let Err(why) = live.add(&a.name, pkt, &a.dirs, devs, now, timeout, self.exist) {
                 return TargetVerdict::Unknown(why);
             }
         }

@@ -3381,13 +3381,19 @@ pub(crate) fn slot_layout(rs: &Ruleset) -> SlotLayout {
     SlotLayout(std::sync::Arc::new(LayoutInner { base, loads, acct }))
 }
 
+/// Whether a rule of the ruleset registers the conntrack hooks in the host's namespace:
+/// `nf_ct_netns_get`, called by the `checkentry` of the matches and targets that read or
+/// make connections (`conntrack`, `state`, `CT`, `MASQUERADE`, `SNAT`, `DNAT`, `connmark`…).
+/// A nat table alone does not: neither `iptable_nat`/`ip6table_nat` nor nf_tables' nat chain
+/// type (`nf_nat_register_fn`) takes conntrack, and without it `nf_nat_inet_fn` finds no
+/// connection on the packet and accepts it without walking the table — libvirt's IPv6 nat
+/// table (a jump to an empty `LIBVIRT_PRT`) counts nothing (recorded lab `libvirt-nat`).
 pub(crate) fn conntrack_active(rs: &Ruleset) -> bool {
     rs.tables.iter().any(|t| {
-        t.kind == TableKind::Nat
-            || t.chains.iter().flat_map(|c| &c.rules).any(|r| {
-                r.matches.iter().any(|m| m.module.needs_conntrack())
-                    || matches!(&r.action, crate::ruleset::model::Action::Target(t) if t.needs_conntrack())
-            })
+        t.chains.iter().flat_map(|c| &c.rules).any(|r| {
+            r.matches.iter().any(|m| m.module.needs_conntrack())
+                || matches!(&r.action, crate::ruleset::model::Action::Target(t) if t.needs_conntrack())
+        })
     })
 }
 

@@ -31,6 +31,7 @@ use crate::analysis::{
 use crate::diag::{Diagnostic, SourceFile, Span};
 use crate::engine::{Direction, Engine, SimOptions};
 use crate::packet::Conversation;
+use crate::ruleset::graph::commit_error;
 use crate::ruleset::parser::{apply, apply_refusing, AppliedStep, ParseOptions};
 use crate::ruleset::{Family, Ruleset};
 
@@ -287,10 +288,9 @@ fn attempt(input: &StepsInput, check: &CheckOptions, refused: &[Diagnostic]) -> 
             }
             // What the kernel checks when the tables are loaded (a loop its hooks reach, jumps
             // nested too deep, a target at a hook it cannot be used at), as loading the file.
-            let (_, graph) = crate::ruleset::graph::build(&p.ruleset);
-            if graph.iter().any(Diagnostic::is_error) {
+            if let Some(d) = commit_error(&p.ruleset) {
                 return Attempt::Done(Err(StepsError {
-                    diagnostics: graph,
+                    diagnostics: vec![d],
                     source,
                 }));
             }
@@ -375,8 +375,7 @@ fn attempt(input: &StepsInput, check: &CheckOptions, refused: &[Diagnostic]) -> 
             out.unwrap_or_else(|| start.clone())
         }
     };
-    let final_graph = crate::ruleset::graph::build(&final_rs).1;
-    if final_graph.iter().any(Diagnostic::is_error) {
+    if let Some(last_error) = commit_error(&final_rs) {
         // Some step made a table the kernel refuses to commit: find the first.
         let (mut k, mut refusal) = (0, None);
         replay(&mut |s| {
@@ -388,7 +387,7 @@ fn attempt(input: &StepsInput, check: &CheckOptions, refused: &[Diagnostic]) -> 
         return match refusal {
             Some(d) if script && refused.len() < MAX_COMMIT_REFUSALS => Attempt::Refuse(d),
             _ => Attempt::Done(Err(StepsError {
-                diagnostics: refusal.map_or(final_graph, |d| vec![d]),
+                diagnostics: vec![refusal.unwrap_or(last_error)],
                 source,
             })),
         };
@@ -631,8 +630,7 @@ fn attempt(input: &StepsInput, check: &CheckOptions, refused: &[Diagnostic]) -> 
 /// graph's checks: a jump loop a hook reaches, jumps nested too deep, a target or match at a
 /// hook it cannot be used at), if `rs`, the ruleset after it, fails them.
 fn refused_at_commit(rs: &Ruleset, span: Span) -> Option<Diagnostic> {
-    let (_, graph) = crate::ruleset::graph::build(rs);
-    let d = graph.into_iter().find(Diagnostic::is_error)?;
+    let d = commit_error(rs)?;
     let line = rs.source.line_of(d.span.start as usize);
     let mut out = Diagnostic::error(
         d.code,

@@ -143,9 +143,8 @@ fn apply_one(
     }
     // What the kernel checks when the table is replaced: a jump loop it now reaches, jumps
     // nested too deep, a target or match at a hook it cannot be used at (as loading the file).
-    let (_, graph) = crate::ruleset::graph::build(&parsed.ruleset);
-    if let Some(d) = graph.iter().find(|d| d.is_error()) {
-        return Err(err(lead + 1, d.message.clone(), d.expected.clone()));
+    if let Some(d) = crate::ruleset::graph::commit_error(&parsed.ruleset) {
+        return Err(err(lead + 1, d.message, d.expected));
     }
     *rs = parsed.ruleset;
     Ok(())

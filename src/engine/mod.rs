@@ -770,28 +770,24 @@ impl<'r> Engine<'r> {
     /// had the host's packets cross OUTPUT and POSTROUTING unseen, so every counter on their
     /// way (the hooks' policies, the rules of the chains they reach) is a lower bound.
     pub fn settle_neighbours(&mut self) {
-        use crate::ruleset::model::Action;
         if self.arp_unanswered.is_empty() {
             return;
         }
+        let (graph, _) = crate::ruleset::graph::build(self.rs);
+        let out = crate::netfilter::HookMask::of(&[Hook::Output, Hook::Postrouting]);
         for (ti, t) in self.rs.tables.iter().enumerate() {
-            let mut todo: Vec<usize> = (0..t.chains.len())
-                .filter(|&ci| matches!(t.chains[ci].hook, Some(Hook::Output | Hook::Postrouting)))
-                .collect();
-            for &ci in &todo {
-                self.counter_doubt.insert((ti, ci, traverse::POLICY));
-            }
-            let mut seen = vec![false; t.chains.len()];
-            while let Some(ci) = todo.pop() {
-                if std::mem::replace(&mut seen[ci], true) {
+            let Some(g) = graph.table(t.kind) else {
+                continue;
+            };
+            for (ci, c) in t.chains.iter().enumerate() {
+                if g.reach[ci].0 & out.0 == 0 {
                     continue;
                 }
-                for (ri, r) in t.chains[ci].rules.iter().enumerate() {
-                    self.counter_doubt.insert((ti, ci, ri));
-                    if let Action::Jump(c) | Action::Goto(c) = &r.action {
-                        todo.push(c.index);
-                    }
+                if c.hook.is_some() {
+                    self.counter_doubt.insert((ti, ci, traverse::POLICY));
                 }
+                self.counter_doubt
+                    .extend((0..c.rules.len()).map(|ri| (ti, ci, ri)));
             }
         }
     }

@@ -55,6 +55,13 @@ impl ChainGraph {
     }
 }
 
+/// The first error of the checks the kernel makes when it commits a table (a jump loop a hook
+/// reaches, jumps nested too deep, a target or match at a hook it cannot be used at): what
+/// makes iptables refuse `rs` (`--what-if`, `fwcheck steps`).
+pub fn commit_error(rs: &Ruleset) -> Option<Diagnostic> {
+    build(rs).1.into_iter().find(Diagnostic::is_error)
+}
+
 /// Build the graph of every table and report structural problems.
 pub fn build(rs: &Ruleset) -> (ChainGraph, Vec<Diagnostic>) {
     let mut diags = Vec::new();

@@ -455,10 +455,7 @@ pub(super) fn parse_script(st: &mut State, region: std::ops::Range<usize>) {
         let changes = kind != Some(CmdKind::ReadOnly);
         match st.refused.iter().find(|d| d.span == cmd.span) {
             // The kernel refuses it at commit: iptables prints the error, nothing changes.
-            Some(d) => {
-                let d = d.clone();
-                st.diags.push(d);
-            }
+            Some(d) => st.diags.push(d.clone()),
             None => run_command(st, ti, &rest, cmd.span, None, family, true),
         }
         st.step(cmd.span, changes, errors_before);

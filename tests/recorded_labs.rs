@@ -183,6 +183,11 @@
 //! * `router-redirect-nat` (`v4.args`, `v6.args`): with a nat table, nat OUTPUT drops the
 //!   redirect of a connection whose NAT is not finished or not null
 //!   (`nf_nat_icmp_reply_translation`): raw and mangle OUTPUT count it, it never leaves;
+//! * `tee-clone` (`v4.args`, `v6.args`; without routes `v4-noroutes.args`,
+//!   `v6-noroutes.args`, bounds): `TEE`'s clone (`nf_dup_ipv4`, `nf_dup_ipv6`) crosses OUTPUT
+//!   and POSTROUTING untracked (nat never), its TTL one less when made in PREROUTING, and its
+//!   copy in the capture is recognised as it, not taken for a packet arriving;
+//! * `tee-clone-local` (bounds): a clone of the host's own packet, captured before it;
 //! * `router-df-frags-mtu`: a datagram reassembled from fragments whose largest carried DF
 //!   keeps DF (`ip_frag_reasm`), and its largest fragment, longer than the output MTU, makes
 //!   the router send "fragmentation needed" before FORWARD;
@@ -723,6 +728,30 @@ fn router_redirect_related() {
 fn router_redirect_nat() {
     replay_case("router-redirect-nat", "v4.args");
     replay_case("router-redirect-nat", "v6.args");
+}
+
+#[test]
+fn tee_clone() {
+    replay_case("tee-clone", "v4.args");
+    replay_case("tee-clone", "v6.args");
+}
+
+/// The same without the router's routes (`--host-config`): the clone's output device is not
+/// known, and the counters of OUTPUT and POSTROUTING are bounds the kernel's lie within.
+#[test]
+fn tee_clone_without_routes() {
+    replay_case_within_bounds("tee-clone", "v4-noroutes.args");
+    replay_case_within_bounds("tee-clone", "v6-noroutes.args");
+}
+
+/// `TEE` in OUTPUT: the clone of the router's echo reply leaves, and is captured, before the
+/// reply; fwcheck judges the first frame as the reply, so what each left by is swapped, and
+/// OUTPUT's and POSTROUTING's counters are bounds the kernel's lie within (`-o lan0` counts
+/// one more here than the kernel).
+#[test]
+fn tee_clone_of_the_hosts_packet() {
+    replay_case_within_bounds("tee-clone-local", "v4.args");
+    replay_case_within_bounds("tee-clone-local", "v6.args");
 }
 
 #[test]

@@ -46,6 +46,8 @@ use crate::packet::{tcp_flags as F, Packet, L4};
 const REPLY_WINDOW_NS: u64 = 1_000_000_000;
 /// Entries kept at most in each table.
 const CAP: usize = 65_536;
+/// Marks a frame number in the table of forwarded copies as a `TEE` clone's.
+const CLONE: u64 = 1 << 63;
 
 /// A conversation seen from the host: protocol, host address and port (ICMP: echo id),
 /// peer address and port.
@@ -117,6 +119,8 @@ pub(crate) enum Recognised {
     NotSent { to_frame: u64 },
     /// The router's outgoing copy of this frame, forwarded: judged when it came in.
     ForwardedCopy(u64),
+    /// The clone `TEE` made of this frame: judged when `TEE` sent it.
+    TeeClone(u64),
     /// A segment of this frame, which the router forwarded as one GSO packet and cut on its
     /// way out: judged when it came in.
     ForwardedSegment(u64),
@@ -450,6 +454,13 @@ impl Answers {
         self.order.push_back((req, self.inserted));
     }
 
+    /// `TEE` cloned frame `frame` and the clone left as `sig` at `now_ns` (its capture looks
+    /// like a forwarded packet's copy: the same addresses, leaving; held with them, told
+    /// apart by [`CLONE`]).
+    pub(crate) fn cloned(&mut self, sig: CopySig, frame: u64, now_ns: u64) {
+        self.forwarded(sig, frame | CLONE, now_ns);
+    }
+
     /// Frame `frame` was forwarded and left as `sig` at `now_ns`.
     pub(crate) fn forwarded(&mut self, sig: CopySig, frame: u64, now_ns: u64) {
         if self.forwarded_order.len() >= CAP {
@@ -624,6 +635,9 @@ impl Answers {
             let frame = q.first.0;
             if q.pop_front().is_none() {
                 self.forwarded.remove(&sig);
+            }
+            if frame & CLONE != 0 {
+                return Some(Recognised::TeeClone(frame & !CLONE));
             }
             // It left whole: no segment of it will.
             self.take_train(pkt, frame);

@@ -394,6 +394,12 @@ pub struct Engine<'r> {
     arp_unanswered: std::collections::BTreeSet<std::net::Ipv4Addr>,
     /// How many ARP targets of the host's were looked up in conntrack ([`Engine::arp_seen`]).
     arp_checked: u32,
+    /// A `TEE` clone was sent by a route the host configuration does not give: the counters
+    /// of OUTPUT's and POSTROUTING's chains are lower bounds ([`Engine::send_tee_clones`]).
+    tee_unrouted: bool,
+    /// A `TEE` clone was made of a packet the host sent: the counters of OUTPUT's and
+    /// POSTROUTING's chains are bounds either way ([`Engine::send_tee_clones`]).
+    tee_local: bool,
     /// Tables' endings remembered by the classes of the fields that decided them ([`memo`]).
     memo: memo::WalkMemo,
     /// Scratch for [`Engine::run_table`]: whether the walk so far is one the memo may keep.
@@ -442,6 +448,8 @@ impl Clone for Engine<'_> {
             rejects_out: self.rejects_out.clone(),
             arp_unanswered: self.arp_unanswered.clone(),
             arp_checked: self.arp_checked,
+            tee_unrouted: self.tee_unrouted,
+            tee_local: self.tee_local,
             memo: self.memo.fresh(),
             walk_plain: false,
         }
@@ -520,6 +528,8 @@ impl<'r> Engine<'r> {
             next_doubt: None,
             arp_unanswered: Default::default(),
             arp_checked: 0,
+            tee_unrouted: false,
+            tee_local: false,
             memo: memo::WalkMemo::default(),
             walk_plain: false,
             egress_rewrites: std::sync::OnceLock::new(),
@@ -773,6 +783,14 @@ impl<'r> Engine<'r> {
         if self.arp_unanswered.is_empty() {
             return;
         }
+        self.out_path_bounds(false);
+    }
+
+    /// Every counter of a chain OUTPUT or POSTROUTING reaches becomes a lower bound, and with
+    /// `over` an upper bound too: packets crossed them that fwcheck did not follow
+    /// ([`Engine::settle_neighbours`], a `TEE` clone whose output device is not known), or
+    /// followed by another device ([`Engine::send_tee_clones`]).
+    fn out_path_bounds(&mut self, over: bool) {
         let (graph, _) = crate::ruleset::graph::build(self.rs);
         let out = crate::netfilter::HookMask::of(&[Hook::Output, Hook::Postrouting]);
         for (ti, t) in self.rs.tables.iter().enumerate() {
@@ -783,11 +801,13 @@ impl<'r> Engine<'r> {
                 if g.reach[ci].0 & out.0 == 0 {
                     continue;
                 }
-                if c.hook.is_some() {
-                    self.counter_doubt.insert((ti, ci, traverse::POLICY));
+                let all = (0..c.rules.len())
+                    .chain(c.hook.map(|_| traverse::POLICY))
+                    .map(|ri| (ti, ci, ri));
+                self.counter_doubt.extend(all.clone());
+                if over {
+                    self.counter_over.extend(all);
                 }
-                self.counter_doubt
-                    .extend((0..c.rules.len()).map(|ri| (ti, ci, ri)));
             }
         }
     }
@@ -1748,6 +1768,14 @@ impl<'r> Engine<'r> {
                     );
                     return Skb::default();
                 }
+                Some(answers::Recognised::TeeClone(f)) => {
+                    out.answer_to = Some(AnswerTo::ForwardedCopy(f));
+                    out.reason = Some(format!(
+                        "TEE's clone of an earlier packet: of frame {f}, judged when TEE sent \
+                         it through OUTPUT and POSTROUTING, untracked (the kernel counts it once)"
+                    ));
+                    return Skb::default();
+                }
                 Some(answers::Recognised::ForwardedSegment(f)) => {
                     out.answer_to = Some(AnswerTo::ForwardedCopy(f));
                     out.reason = Some(
@@ -1833,7 +1861,8 @@ impl<'r> Engine<'r> {
                 Some(answers::Recognised::Maybe(why)) => maybe_answer = Some(why),
                 Some(
                     answers::Recognised::ForwardedCopy(_)
-                    | answers::Recognised::ForwardedSegment(_),
+                    | answers::Recognised::ForwardedSegment(_)
+                    | answers::Recognised::TeeClone(_),
                 )
                 | None => {}
             }
@@ -2518,6 +2547,103 @@ impl<'r> Engine<'r> {
         }
     }
 
+    /// The clones `TEE` made in the table that just ran (`nf_dup_ipv4` / `nf_dup_ipv6`; see
+    /// [`crate::ext::TeeClone`]): each is routed to its gateway and crosses OUTPUT and
+    /// POSTROUTING untracked (conntrack and nat let it by), meeting every other table and
+    /// stateful match there, before the original goes on. The kernel sends it at the rule,
+    /// the engine when the rule's table returns: a stateful match later in that same table
+    /// meets the original before the clone. No route to the gateway (from `--host-config`),
+    /// or an `--oif` the host has no device of: no clone. A route the configuration does not
+    /// give leaves the output device unknown, and the counters the clone bumped in doubt. A
+    /// clone that leaves is remembered, so that its copy in the capture is recognised as it
+    /// (judged here, counted once) instead of taken for a packet arriving.
+    ///
+    /// Kernel hunt, lab `tee-clone`: a router's mangle TEE of echo requests (PREROUTING) and
+    /// DNS (FORWARD) to a LAN neighbour, the clones counted by raw, mangle and filter OUTPUT
+    /// and mangle POSTROUTING as UNTRACKED, their TTL one less in PREROUTING, nat OUTPUT and
+    /// POSTROUTING never walked, one dropped by filter OUTPUT's policy.
+    fn send_tee_clones(&mut self, frame: u64, hc: &mut HookCtx) {
+        // Made in OUTPUT or in POSTROUTING of a packet the host sends.
+        let local = hc.indev == Dev::None;
+        for c in std::mem::take(&mut self.ext.tee) {
+            let configured = !self.env.host.is_empty() && !self.env.host.from_capture;
+            let dev = if !c.oif.is_empty() {
+                self.env.host.index(&c.oif).map(|i| Dev::Named(i as u16))
+            } else {
+                self.env
+                    .host
+                    .route(c.gateway)
+                    .and_then(|(name, _)| self.env.host.index(name))
+                    .map(|i| Dev::Named(i as u16))
+            };
+            let known = dev.is_some()
+                || (configured && (!c.oif.is_empty() || self.env.host.knows_routes_for(c.gateway)));
+            let outdev = match dev {
+                Some(d) => d,
+                // `tee_tg4`: no device of that name (`oif` -1), no clone; `nf_dup_ipv4_route`:
+                // no route, the clone is freed.
+                None if known => continue,
+                None => Dev::Iface,
+            };
+            let mut chc = HookCtx {
+                outdev,
+                ..HookCtx::fresh(hc.now, hc.now_ns, c.skb, hc.behind)
+            };
+            let gateway = c.gateway;
+            let mut copy = Cow::Owned(c.pkt);
+            let mut o = Outcome::unjudged(frame, "");
+            let first = self.tally.in_packet.len();
+            let left = self
+                .hook(Hook::Output, &mut copy, &mut chc, &mut o)
+                .is_none()
+                && self
+                    .hook(Hook::Postrouting, &mut copy, &mut chc, &mut o)
+                    .is_none();
+            let doubt = !known || chc.is_uncertain() || chc.path_doubt.is_some();
+            if doubt {
+                self.counter_doubt
+                    .extend(self.tally.in_packet[first..].iter().copied());
+            }
+            if !known {
+                // Walked with the capture's interface for its output device: the rules it
+                // met may have counted it or not, whatever they read of the device.
+                self.counter_over
+                    .extend(self.tally.in_packet[first..].iter().copied());
+                if !self.tee_unrouted {
+                    self.tee_unrouted = true;
+                    self.out_path_bounds(false);
+                }
+            }
+            if local && !self.tee_local {
+                // The clone of the host's own packet leaves first, and the capture shows it
+                // before the packet: the first frame is judged as the packet and the second
+                // recognised as the clone, which counts the same but for the device each
+                // left by (a capture naming its devices makes the clone's frame look policy
+                // routed).
+                self.tee_local = true;
+                self.out_path_bounds(true);
+            }
+            if left && self.opts.recognise_answers {
+                self.answers
+                    .cloned(answers::CopySig::of(&copy, chc.skb.ttl), frame, hc.now_ns);
+            }
+            if hc.trace_on {
+                hc.trace.push(TraceEvent::Note {
+                    text: format!(
+                        "TEE's clone to {gateway} crossed OUTPUT{} untracked: {}{}",
+                        if left { " and POSTROUTING" } else { "" },
+                        if left { "sent" } else { "dropped" },
+                        if doubt {
+                            " (uncertain: its output device or a match on its way)"
+                        } else {
+                            ""
+                        }
+                    ),
+                });
+            }
+        }
+    }
+
     /// Run every table registered at `hook`, with conntrack between raw and mangle at
     /// PREROUTING/OUTPUT. `None` when the packet goes on; otherwise how it ended.
     fn hook(
@@ -2550,6 +2676,9 @@ impl<'r> Engine<'r> {
             } else {
                 self.run_table(kind, hook, pkt, hc)
             };
+            if !self.ext.tee.is_empty() {
+                self.send_tee_clones(pkt.frame, hc);
+            }
             let Some(r) = r else { continue };
             match r.verdict {
                 TableVerdict::Accept | TableVerdict::Nat(_) => {

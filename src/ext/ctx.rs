@@ -413,6 +413,9 @@ pub struct Skb {
     /// Built by netfilter itself with no socket attached (REJECT's TCP reset: `nf_send_reset`
     /// allocates it and sends it with `nskb->sk` NULL): `owner_mt` takes the `!sk` branch.
     pub(crate) no_socket: bool,
+    /// A `TEE` clone on its way out (the per-CPU `nf_skb_duplicated` is set while
+    /// `ip_local_out` sends it): a `TEE` rule it meets makes no clone of it.
+    pub(crate) duplicated: bool,
 }
 
 /// Why a packet picked up mid-stream is uncertain (`Skb::pickup_doubt`).
@@ -488,6 +491,24 @@ pub struct ExtState {
     /// `connmark` reads; the connection conntrack makes does not inherit it
     /// (`init_conntrack`). Absent: 0.
     pub(crate) template_marks: HashMap<usize, u32>,
+    /// The clones `TEE` asked for while a table runs (`nf_dup_ipv4`, `nf_dup_ipv6`): the
+    /// engine sends each through OUTPUT and POSTROUTING when the table returns. Empty between
+    /// tables.
+    pub(crate) tee: Vec<TeeClone>,
+}
+
+/// A copy of a packet `TEE` made (`nf_dup_ipv4` / `nf_dup_ipv6`): `pskb_copy` keeps the packet
+/// as it is at the rule, its mark, TOS and TTL; the connection is dropped and the copy marked
+/// untracked (`nf_reset_ct`, `IP_CT_UNTRACKED`); in PREROUTING and INPUT its TTL or hop limit
+/// is one less ("to mitigate potential loops between two hosts"); it is routed to `gateway`
+/// (through `oif` when given, `FLOWI_FLAG_KNOWN_NH`) and sent with `ip_local_out` /
+/// `ip6_local_out`, so it crosses OUTPUT and POSTROUTING before the original goes on.
+#[derive(Debug, Clone)]
+pub(crate) struct TeeClone {
+    pub(crate) pkt: crate::packet::Packet,
+    pub(crate) skb: Skb,
+    pub(crate) gateway: std::net::IpAddr,
+    pub(crate) oif: String,
 }
 
 /// Most addresses [`Doubt`] names one by one; beyond, every address is in doubt.
@@ -728,6 +749,7 @@ impl Clone for ExtState {
             doubt: self.doubt.clone(),
             ipsec_ifaces: self.ipsec_ifaces.clone(),
             template_marks: self.template_marks.clone(),
+            tee: self.tee.clone(),
         }
     }
 }

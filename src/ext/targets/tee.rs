@@ -5,7 +5,10 @@
 //!   names are resolved by iptables at load time and refused here), `--oif NAME` (15 characters
 //!   kept). Saved as `--gateway ADDR [--oif NAME]`.
 //! - `tee_tg_check` refuses the all-zero gateway.
-//! - `apply`: the clone is routed away (not simulated); the original continues (XT_CONTINUE).
+//! - `apply` (`tee_tg4` / `tee_tg6` → `nf_dup_ipv4` / `nf_dup_ipv6`): the clone is made
+//!   ([`crate::ext::TeeClone`]) and the engine sends it through OUTPUT and POSTROUTING when the
+//!   table returns; the original continues (XT_CONTINUE). A clone in flight makes none
+//!   (`nf_skb_duplicated`).
 
 use std::any::Any;
 use std::fmt::Write;
@@ -13,8 +16,9 @@ use std::net::IpAddr;
 
 use crate::diag::Diagnostic;
 use crate::ext::targets::common::{err, missing};
-use crate::ext::EvalCtx;
 use crate::ext::{host_addr, ntop, Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict, XtType};
+use crate::ext::{EvalCtx, TeeClone};
+use crate::ruleset::model::Hook;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Tee {
@@ -78,7 +82,36 @@ impl Target for Tee {
             let _ = write!(out, " --oif {}", self.oif);
         }
     }
-    fn apply(&self, _cx: &mut EvalCtx<'_>) -> TargetVerdict {
+    fn apply(&self, cx: &mut EvalCtx<'_>) -> TargetVerdict {
+        let Some(gateway) = self.gateway else {
+            return TargetVerdict::Continue;
+        };
+        if cx.skb.duplicated {
+            return TargetVerdict::Continue;
+        }
+        let mut skb = cx.skb.clone();
+        // `nf_reset_ct` + `nf_ct_set(skb, NULL, IP_CT_UNTRACKED)`: the template and what the
+        // connection's world said go with the connection.
+        skb.ct = crate::conntrack::Attach::Untracked;
+        skb.ct_template = None;
+        skb.nfct_null = false;
+        skb.zone = 0;
+        skb.zone_only = None;
+        skb.helper = None;
+        skb.pickup_world = false;
+        skb.pickup_doubt = None;
+        skb.checksum_doubt = None;
+        skb.may_predate = false;
+        skb.duplicated = true;
+        if matches!(cx.hook, Hook::Prerouting | Hook::Input) {
+            skb.ttl = skb.ttl.saturating_sub(1);
+        }
+        cx.ext.tee.push(TeeClone {
+            pkt: cx.pkt.clone(),
+            skb,
+            gateway,
+            oif: self.oif.clone(),
+        });
         TargetVerdict::Continue
     }
     fn as_any(&self) -> &dyn Any {

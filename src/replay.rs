@@ -1014,12 +1014,27 @@ impl<'r> Replayer<'r> {
         // `ip6_frag_queue` on the skb after PREROUTING, after INPUT): a TOS or ECN target may
         // have changed them.
         let tos = skb.tos;
-        if !v6 && pkt.frag.offset == 0 {
-            self.first_fragment_skb.entry(key).or_insert(skb);
-        }
-        if self.local_defrag.is_none() {
+        let Some(d) = self.local_defrag.as_ref() else {
             sink(Item::Packet(&pkt, &o));
             return;
+        };
+        if !v6 && pkt.frag.offset == 0 {
+            // The head whose header the datagram keeps (`ip_frag_reasm`): the queue's first
+            // first fragment — a duplicate is dropped — and not what a queue of the same id
+            // that ended without completing left (discarded for mixing ECN codepoints, re-armed
+            // by `ip_frag_too_far`, expired: kernel hunt, a datagram reassembled after such a
+            // queue took its dead head's ECT bits). Entries of queues no longer held go first,
+            // so the map holds no more than the defragmenter does.
+            let first = d.v4_first_in(pkt.src, pkt.dst, pkt.proto, pkt.frag.id);
+            if self.first_fragment_skb.len() > 2 * d.pending() + 64 {
+                self.first_fragment_skb
+                    .retain(|k, _| d.v4_first_in(k.0, k.1, k.3, k.2).is_some());
+            }
+            if first == Some(true) {
+                self.first_fragment_skb.entry(key).or_insert(skb);
+            } else {
+                self.first_fragment_skb.insert(key, skb);
+            }
         }
         let rewritten;
         let queued = if tos == pkt.tos {
@@ -1799,6 +1814,60 @@ mod bridge_copies_tests {
         assert_eq!(
             b.copy_of(&frame(9, 101 + BridgeCopies::CAP as u32 / 2), 0, 2, 70_001),
             BridgeCopy::Of(1 + BridgeCopies::CAP as u64 / 2)
+        );
+    }
+}
+
+#[cfg(test)]
+mod local_defrag_tests {
+    use super::*;
+    use crate::packet::build::{build, v4_fragment_bytes, L4Spec, PacketSpec};
+    use crate::packet::decode::{decode_ip, FrameMeta};
+    use crate::packet::{LinkInfo, Timestamp};
+
+    /// A flood of first fragments that never complete, to a host without conntrack (IPv4
+    /// reassembled before INPUT): the heads kept for their datagrams stay within the queues
+    /// the defragmenter holds (before, one head a fragment, forever).
+    #[test]
+    fn heads_of_datagrams_that_never_complete_are_not_kept() {
+        let text =
+            "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
+        let l = crate::lint::load_str("r", text, crate::ruleset::ParseOptions::default());
+        let host: IpAddr = "192.0.2.10".parse().unwrap();
+        let opts = SimOptions {
+            env: crate::engine::SimEnv {
+                hosts: vec![host],
+                ..Default::default()
+            },
+            ..SimOptions::default()
+        };
+        let mut r = Replayer::new(&l.ruleset, opts);
+        assert!(!r.engine.conntrack_active());
+        for i in 0..20_000u32 {
+            let src = IpAddr::V4(std::net::Ipv4Addr::from(0xc633_0000 | (i & 0xffff)));
+            let mut s = PacketSpec::new(src, host, L4Spec::Udp { sport: 1, dport: 2 });
+            s.payload = vec![7; 64];
+            let d = build(&s, 0, Timestamp(0), LinkInfo::default()).data;
+            let mut b = v4_fragment_bytes(&d[..20], &d[20..36], 0, true);
+            b[4..6].copy_from_slice(&(i as u16).to_be_bytes());
+            b[10..12].copy_from_slice(&[0, 0]);
+            let c = crate::packet::checksum::compute(&b[..20]);
+            b[10..12].copy_from_slice(&c.to_be_bytes());
+            let meta = FrameMeta {
+                frame: i as u64 + 1,
+                ts: Timestamp(1_000_000 + i as u64 * 1_000),
+                linktype: 101,
+                interface: 0,
+                wire_len: 0,
+            };
+            let p = decode_ip(&meta, LinkInfo::default(), &b, b.len(), None).unwrap();
+            r.feed(&p, None, &mut |_| {});
+        }
+        let pending = r.local_defrag.as_ref().map_or(0, |d| d.pending());
+        assert!(
+            r.first_fragment_skb.len() <= 2 * pending + 65,
+            "{} heads for {pending} queues",
+            r.first_fragment_skb.len()
         );
     }
 }

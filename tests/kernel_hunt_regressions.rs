@@ -28,6 +28,12 @@
 //!   (`ip_set_timeout_expired` compares jiffies: it lives `timeout·HZ` jiffies from its
 //!   addition), 1.2 s later gone. fwcheck counted whole seconds since the capture began and
 //!   had it gone at 0.8 s, certain.
+//! * `F-ecn-dead-head` (IPv4 host without conntrack; found by `kernel_random`'s fragments test,
+//!   seed 91000060): a first fragment with ECT(0) and a last one Not-ECT complete a datagram
+//!   the kernel discards (`ip_frag_ecn_table`: mixed codepoints); the same datagram again,
+//!   both fragments Not-ECT, is reassembled with its own head's header and meets `-m ecn !
+//!   --ecn-ip-ect 0` with ECT 0: no match, ACCEPT. fwcheck kept the discarded queue's head
+//!   (ECT(0)) for the second datagram and REJECTed it, certain.
 #[macro_use]
 mod kernel_harness;
 mod oracle_common;
@@ -191,7 +197,19 @@ fn an_ipset_element_lives_its_timeout_from_when_it_was_added() {
     );
 }
 
+fn a_discarded_queue_leaves_no_head_to_the_next_datagram() {
+    let got = run(
+        "F-ecn-dead-head.rules.v4",
+        "F-ecn-dead-head.pcap",
+        "192.0.2.10",
+        false,
+    );
+    assert_eq!(got.len(), 4, "{got:?}");
+    assert_eq!(got[3], (Some("ACCEPT"), Some("ACCEPT"), true), "{got:?}");
+}
+
 kernel_tests!(
+    a_discarded_queue_leaves_no_head_to_the_next_datagram,
     an_ipset_element_lives_its_timeout_from_when_it_was_added,
     tcp_hot_drops_a_fragment_at_offset_one_in_ipv4_units_only,
     an_undecided_match_then_a_hot_drop_is_not_settled,

@@ -490,6 +490,21 @@ impl Defragmenter {
         self.queues.len()
     }
 
+    /// Whether the IPv4 queue of (`src`, `dst`, `proto`, `id`) holds its first fragment;
+    /// `None` when no such queue is held (it completed, was discarded or expired, or never
+    /// began).
+    pub(crate) fn v4_first_in(&self, src: IpAddr, dst: IpAddr, proto: u8, id: u32) -> Option<bool> {
+        let key = Key {
+            family: Family::V4,
+            src,
+            dst,
+            proto,
+            id,
+            iif: 0,
+        };
+        self.queues.get(&key).map(|q| q.first_in)
+    }
+
     /// Events since the last drain, in the order they happened.
     pub fn drain_events(&mut self) -> std::vec::Drain<'_, DefragEvent> {
         self.events.drain(..)

@@ -96,6 +96,9 @@
 //!   the host's address on br0, whose port h0 faces the peer: the kernel sees the host's
 //!   packets on br0, and `-A INPUT -i h0 -p tcp -j DROP` never matches (fwcheck judged them on
 //!   h0 and dropped them, certain);
+//! * `bridge-nf-otherhost`: with `br_netfilter`, frames on a bridge port for the host's IP
+//!   address but another link address (a VM's, an unknown one) are bridged, never passed up:
+//!   PREROUTING, FORWARD and POSTROUTING see them (fwcheck took them through INPUT, certain);
 //! * `icmp-rl-stack`, `icmp6-rl-stack`: three datagrams to an accepted UDP port nobody
 //!   listens on (the stack answers port unreachable), then six REJECTed: the stack's errors
 //!   take their tokens from the same per-peer ICMP rate limit as REJECT's, and only three of
@@ -933,6 +936,11 @@ fn bridge_host_port_capture() {
 #[test]
 fn bridge_host_any_capture() {
     replay_case("bridge-host", "any.args");
+}
+
+#[test]
+fn bridge_frame_for_another_link_address_is_bridged() {
+    replay("bridge-nf-otherhost");
 }
 
 #[test]

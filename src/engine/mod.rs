@@ -1556,6 +1556,17 @@ impl<'r> Engine<'r> {
         // solicitations, MLD reports before the link-local address is ready, both sent
         // through OUTPUT by `ndisc_send_skb` / `mld_sendpack`; IPv4 0.0.0.0: a DHCP client's)
         // that the capture shows the host sending.
+        if self.bridged_past_host(pkt) {
+            return if self.opts.router {
+                Ok(Direction::Forward)
+            } else {
+                Err(
+                    "not for this host: a frame on a bridge port for a link address no device of \
+                     the host has is bridged, never passed up (br_handle_frame_finish); with \
+                     br_netfilter its FORWARD and POSTROUTING are judged with --router",
+                )
+            };
+        }
         let from_host =
             self.is_local(pkt.src) || (pkt.src.is_unspecified() && self.sent_from_here(pkt));
         let src_local = from_host && !self.arrived_from_outside(pkt);
@@ -2237,6 +2248,20 @@ impl<'r> Engine<'r> {
                 if let Some(end) = self.hook(Hook::Prerouting, pkt, hc, out) {
                     return Some(end);
                 }
+                // br_netfilter: a frame the bridge forwards to another port (for a link
+                // address none of the host's devices has) is not routed: after PREROUTING
+                // (`br_nf_pre_routing`), `br_handle_frame_finish` forwards it, and
+                // `br_nf_forward_ip` and `br_nf_post_routing` run FORWARD and POSTROUTING,
+                // in and out by the bridge, whatever its IP destination and `ip_forward`
+                // (recorded lab `bridge-nf-otherhost`).
+                if direction == Direction::Forward && self.bridged_past_host(pkt) {
+                    out.direction = Direction::Forward;
+                    hc.outdev = Dev::Iface;
+                    if let Some(end) = self.hook(Hook::Forward, pkt, hc, out) {
+                        return Some(end);
+                    }
+                    return self.hook(Hook::Postrouting, pkt, hc, out);
+                }
                 if let Some(end) = martian_addresses(pkt) {
                     return Some(end);
                 }
@@ -2427,6 +2452,40 @@ impl<'r> Engine<'r> {
             }
             Direction::None => None,
         }
+    }
+
+    /// The bridge a received frame came in through a port of (`br_handle_frame`), with
+    /// `br_netfilter`, whose hooks fwcheck takes a host bridge to run (as Docker, Kubernetes
+    /// and libvirt hosts load it): `None` for a frame the host sent itself, or a device that
+    /// is no bridge and no bridge's port.
+    fn rx_bridge<'a>(&'a self, pkt: &'a Packet) -> Option<&'a str> {
+        if self.env.host.links.is_empty()
+            || pkt
+                .link
+                .src_mac
+                .is_some_and(|m| self.env.host.macs.contains(&m))
+        {
+            return None;
+        }
+        self.env.host.rx_bridge(self.env.captured_on(pkt))
+    }
+
+    /// A frame captured on a bridge port for a unicast link address no device of the host has
+    /// (`ip -j addr` lists them all, with the bridge's and its ports' addresses:
+    /// [`crate::host::HostConfig::bridges_past`]): `br_handle_frame_finish` finds no local FDB entry for it
+    /// (the bridge's and its ports' addresses are the local ones) and forwards it, never
+    /// passing it up — unless the bridge is promiscuous, and then `ip_rcv_core` drops the
+    /// passed-up copy (`PACKET_OTHERHOST`) after `br_nf_local_in` dropped its connection.
+    /// A Linux cooked capture keeps no destination address: its frames are not told.
+    fn bridged_past_host(&self, pkt: &Packet) -> bool {
+        let Some(dst) = pkt.link.dst_mac else {
+            return false;
+        };
+        self.env.host.links_known
+            && cooked_type(&pkt.link).is_none()
+            && self.rx_bridge(pkt).is_some_and(|b| {
+                b != self.env.captured_on(pkt) && self.env.host.bridges_past(b, dst)
+            })
     }
 
     /// Whether the kernel loops back a copy of the host's own packet `pkt`, leaving by

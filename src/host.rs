@@ -146,6 +146,9 @@ pub struct IfLink {
     /// A port of a Linux bridge: it has a `master` and is no bond's (flag `SLAVE`, which
     /// `bond_enslave` sets and `br_add_if` does not).
     pub bridge_port: bool,
+    /// Its carrier is up (flag `LOWER_UP`): a bridge port without it is disabled
+    /// (`br_port_carrier_check`), and the bridge floods nothing to it (`should_deliver`).
+    pub lower_up: bool,
 }
 
 /// What the kernel makes of an 802.1Q-tagged frame received on a device
@@ -660,6 +663,7 @@ impl HostConfig {
                     .and_then(|m| m.as_str())
                     .and_then(parse_mac),
                 bridge_port: it.get("master").is_some() && !has_flag("SLAVE"),
+                lower_up: has_flag("LOWER_UP"),
             };
             self.links.retain(|l| l.dev != dev);
             self.links.push(link);
@@ -1072,6 +1076,22 @@ impl HostConfig {
         dst[0] & 1 == 0
             && devs.all(|l| l.mac.is_some_and(|m| m != dst))
             && !self.macs.contains(&dst)
+    }
+
+    /// How many ports of `bridge` other than `except` a flooded frame (a broadcast, an
+    /// unknown unicast) is sent to (`br_flood` → `should_deliver`: the port forwards, its
+    /// carrier up); when `except` is the bridge itself (captured there), the input port is
+    /// not known: one fewer than its ports.
+    pub fn flood_ports(&self, bridge: &str, except: &str) -> usize {
+        let ports = self
+            .links
+            .iter()
+            .filter(|l| l.bridge_port && l.master.as_deref() == Some(bridge) && l.lower_up);
+        if except == bridge {
+            ports.count().saturating_sub(1)
+        } else {
+            ports.filter(|l| l.dev != except).count()
+        }
     }
 
     /// Whether some interface is a port of a master device IP sees its frames on.

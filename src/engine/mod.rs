@@ -2281,6 +2281,9 @@ impl<'r> Engine<'r> {
                     if let Some(end) = self.route_local_in(pkt, hc) {
                         return Some(end);
                     }
+                    if let Some(ports) = self.group_frame_floods(pkt) {
+                        self.bridge_local_in(pkt, hc, ports);
+                    }
                     self.hook(Hook::Input, pkt, hc, out)
                 } else if self.opts.router {
                     out.direction = Direction::Forward;
@@ -2486,6 +2489,86 @@ impl<'r> Engine<'r> {
             && self.rx_bridge(pkt).is_some_and(|b| {
                 b != self.env.captured_on(pkt) && self.env.host.bridges_past(b, dst)
             })
+    }
+
+    /// For a broadcast or multicast frame that came in through a bridge port, which the bridge
+    /// both floods to its other ports and passes up to the host (`br_handle_frame_finish`):
+    /// how many ports it floods it to.
+    fn group_frame_floods(&self, pkt: &Packet) -> Option<usize> {
+        let group = match pkt.link.dst_mac {
+            Some(m) => m[0] & 1 == 1,
+            None => matches!(
+                pkt.link.pkt_type,
+                crate::packet::PktType::Broadcast | crate::packet::PktType::Multicast
+            ),
+        };
+        if !group {
+            return None;
+        }
+        let bridge = self.rx_bridge(pkt)?;
+        Some(self.env.host.flood_ports(bridge, self.env.captured_on(pkt)))
+    }
+
+    /// A broadcast or multicast frame that came in through a bridge port, on its way up
+    /// to the host, with `br_netfilter`:
+    /// * `br_flood` first sends a clone to every other port (`ports`), each through
+    ///   the bridge's FORWARD (`br_nf_forward_ip`: FORWARD in and out by the bridge) and
+    ///   POST_ROUTING (`br_nf_post_routing`: POSTROUTING, where the clone's connection — the
+    ///   frame's own — gets its source NAT binding and is confirmed). Like a looped copy, a
+    ///   clone makes no outcome of its own but bumps counters.
+    /// * then `br_pass_frame_up`: `br_nf_local_in` confirms the connection of a frame not
+    ///   addressed to the host alone (`pkt_type` not `PACKET_HOST`), before IP's INPUT, so
+    ///   nat INPUT cannot bind it (`nf_nat_setup_info` sets nothing up on a confirmed
+    ///   connection) and walks every later packet of that unanswered connection again; a
+    ///   packet filter INPUT drops leaves it confirmed.
+    ///
+    /// Recorded lab `bridge-nf-broadcast` (a VM's `ping -b`, with and without a second port).
+    fn bridge_local_in(&mut self, pkt: &Packet, hc: &mut HookCtx, ports: usize) {
+        // Multicast snooping (`br_multicast_rcv`, on by default) sends a group's frames only
+        // to the ports that joined it, unless the group is link-local (IPv4 224.0.0.0/24,
+        // IPv6's all-nodes ff02::1) or no port joined it: which did is not in the capture.
+        let snooped = pkt.dst.is_multicast()
+            && match pkt.dst {
+                IpAddr::V4(a) => a.octets()[..3] != [224, 0, 0],
+                IpAddr::V6(a) => a.segments() != [0xff02, 0, 0, 0, 0, 0, 0, 1],
+            };
+        if ports > 0 && snooped {
+            hc.note_uncertain(DoubtSource::Any, || {
+                "a multicast frame through a bridge port: which other ports the bridge sends \
+                 it to (and through FORWARD and POSTROUTING) rests on the groups its multicast \
+                 snooping saw them join"
+                    .into()
+            });
+        }
+        for _ in 0..ports {
+            let mut copy = Cow::Borrowed(pkt);
+            let mut chc = HookCtx {
+                indev: Dev::Iface,
+                outdev: Dev::Iface,
+                ..HookCtx::fresh(hc.now, hc.now_ns, hc.skb.clone(), hc.behind)
+            };
+            let mut o = Outcome::unjudged(pkt.frame, "");
+            let first = self.tally.in_packet.len();
+            let ended = self
+                .hook(Hook::Forward, &mut copy, &mut chc, &mut o)
+                .or_else(|| self.hook(Hook::Postrouting, &mut copy, &mut chc, &mut o));
+            if ended.is_none() {
+                if let Some(id) = hc.ct_new.take() {
+                    self.conntrack.confirm(id, hc.now);
+                }
+            }
+            if let Some(why) = chc.why_uncertain.take() {
+                let bumped = &self.tally.in_packet[first..];
+                self.counter_doubt.extend(bumped.iter().copied());
+                self.counter_over.extend(bumped.iter().copied());
+                hc.note_uncertain(DoubtSource::Any, || {
+                    format!("its copy the bridge floods to another port: {why}")
+                });
+            }
+        }
+        if let Some(id) = hc.ct_new.take() {
+            self.conntrack.confirm(id, hc.now);
+        }
     }
 
     /// Whether the kernel loops back a copy of the host's own packet `pkt`, leaving by

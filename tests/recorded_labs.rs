@@ -105,6 +105,10 @@
 //! * `bridge-nf-otherhost`: with `br_netfilter`, frames on a bridge port for the host's IP
 //!   address but another link address (a VM's, an unknown one) are bridged, never passed up:
 //!   PREROUTING, FORWARD and POSTROUTING see them (fwcheck took them through INPUT, certain);
+//! * `bridge-nf-reset`: with `br_netfilter`, REJECT's TCP reset to a packet that came in
+//!   through a bridge port (INPUT's and FORWARD's) leaves by that port through no hook
+//!   (`nf_send_reset`; fwcheck counted it in OUTPUT and POSTROUTING); REJECT's ICMP errors
+//!   cross OUTPUT as usual;
 //! * `icmp-rl-stack`, `icmp6-rl-stack`: three datagrams to an accepted UDP port nobody
 //!   listens on (the stack answers port unreachable), then six REJECTed: the stack's errors
 //!   take their tokens from the same per-peer ICMP rate limit as REJECT's, and only three of
@@ -953,6 +957,11 @@ fn bridge_broadcast_is_flooded_then_confirmed_before_input() {
 #[test]
 fn bridge_frame_for_another_link_address_is_bridged() {
     replay("bridge-nf-otherhost");
+}
+
+#[test]
+fn bridge_reset_leaves_by_its_input_port() {
+    replay_case("bridge-nf-reset", "ports.args");
 }
 
 #[test]

@@ -3124,6 +3124,35 @@ impl<'r> Engine<'r> {
         if self.env.host.reachable(rp.dst) == Some(false) {
             return (Some(false), None);
         }
+        // `nf_send_reset` / `nf_send_reset6` with `br_netfilter`: the reset to a packet that
+        // came in through a bridge port (`nf_bridge_info_exists`) is sent straight out of that
+        // port (`dev_queue_xmit`, the rejected frame's link addresses swapped): no OUTPUT, no
+        // POSTROUTING (recorded lab `bridge-nf-reset`).
+        if reply == crate::ext::RejectReply::TcpReset && self.rx_bridge(orig).is_some() {
+            if let Some(sig) = self
+                .opts
+                .recognise_answers
+                .then(|| answers::ReplySig::of(&rp))
+                .flatten()
+            {
+                self.answers.sent_reply(
+                    sig,
+                    clock_ns,
+                    answers::SentReply {
+                        to_frame: frame,
+                        by_stack,
+                        verdict: Verdict::Accept,
+                        decision: Some(Decision::Stack(
+                            "REJECT's reset to a packet that came in through a bridge port \
+                             leaves by that port, seen by no hook (nf_send_reset, br_netfilter)",
+                        )),
+                        ctstate: None,
+                        certain: true,
+                    },
+                );
+            }
+            return (Some(true), None);
+        }
         let mut doubt = None;
         // `icmpv4_global_allow` / `icmpv4_xrlim_allow` (IPv6: `icmpv6_xrlim_allow`): a limited
         // error to a peer off the host, kept or refused.

@@ -143,6 +143,12 @@ pub struct IfLink {
     pub vrf: bool,
     /// Its link-layer address (`address`).
     pub mac: Option<[u8; 6]>,
+    /// A port of a Linux bridge: it has a `master` and is no bond's (flag `SLAVE`, which
+    /// `bond_enslave` sets and `br_add_if` does not).
+    pub bridge_port: bool,
+    /// Its carrier is up (flag `LOWER_UP`): a bridge port without it is disabled
+    /// (`br_port_carrier_check`), and the bridge floods nothing to it (`should_deliver`).
+    pub lower_up: bool,
 }
 
 /// What the kernel makes of an 802.1Q-tagged frame received on a device
@@ -656,6 +662,8 @@ impl HostConfig {
                     .get("address")
                     .and_then(|m| m.as_str())
                     .and_then(parse_mac),
+                bridge_port: it.get("master").is_some() && !has_flag("SLAVE"),
+                lower_up: has_flag("LOWER_UP"),
             };
             self.links.retain(|l| l.dev != dev);
             self.links.push(link);
@@ -1033,6 +1041,57 @@ impl HostConfig {
         self.links
             .iter()
             .any(|l| l.master.is_some() && self.ip_master(&l.dev) == Some(master))
+    }
+
+    /// The bridge whose port a frame captured on `dev` came in through (`br_handle_frame`):
+    /// `dev`'s master when `dev` is a bridge port, `dev` itself when it is a bridge with ports
+    /// (a frame a bridge receives came in through one of them). `None` for a VRF's or Open
+    /// vSwitch's ports, a bond's, and every other device.
+    pub fn rx_bridge<'a>(&'a self, dev: &'a str) -> Option<&'a str> {
+        let bridge = match self.links.iter().find(|l| l.dev == dev) {
+            Some(l) if l.bridge_port => l.master.as_deref()?,
+            Some(_)
+                if self
+                    .links
+                    .iter()
+                    .any(|l| l.bridge_port && l.master.as_deref() == Some(dev)) =>
+            {
+                dev
+            }
+            _ => return None,
+        };
+        let vrf = self.links.iter().any(|l| l.dev == bridge && l.vrf);
+        (!vrf && bridge != "ovs-system").then_some(bridge)
+    }
+
+    /// Whether `bridge` forwards a unicast frame for link address `dst` rather than passing it
+    /// up (`br_handle_frame_finish`: no local FDB entry, those being the bridge's and its
+    /// ports' own addresses): every one of them is known, and `dst` is none of them nor any
+    /// other device's of the host (a macvlan on the bridge).
+    pub fn bridges_past(&self, bridge: &str, dst: [u8; 6]) -> bool {
+        let mut devs = self
+            .links
+            .iter()
+            .filter(|l| l.dev == bridge || (l.bridge_port && l.master.as_deref() == Some(bridge)));
+        dst[0] & 1 == 0
+            && devs.all(|l| l.mac.is_some_and(|m| m != dst))
+            && !self.macs.contains(&dst)
+    }
+
+    /// How many ports of `bridge` other than `except` a flooded frame (a broadcast, an
+    /// unknown unicast) is sent to (`br_flood` → `should_deliver`: the port forwards, its
+    /// carrier up); when `except` is the bridge itself (captured there), the input port is
+    /// not known: one fewer than its ports.
+    pub fn flood_ports(&self, bridge: &str, except: &str) -> usize {
+        let ports = self
+            .links
+            .iter()
+            .filter(|l| l.bridge_port && l.master.as_deref() == Some(bridge) && l.lower_up);
+        if except == bridge {
+            ports.count().saturating_sub(1)
+        } else {
+            ports.filter(|l| l.dev != except).count()
+        }
     }
 
     /// Whether some interface is a port of a master device IP sees its frames on.

@@ -96,6 +96,19 @@
 //!   the host's address on br0, whose port h0 faces the peer: the kernel sees the host's
 //!   packets on br0, and `-A INPUT -i h0 -p tcp -j DROP` never matches (fwcheck judged them on
 //!   h0 and dropped them, certain);
+//! * `bridge-nf-broadcast` (`ports.args`: the bridges' three ports, `any.args`: `-i any`):
+//!   with `br_netfilter`, a VM's `ping -b` on a two-port bridge is flooded to the other port
+//!   first (FORWARD and POSTROUTING, in and out by br0: its connection confirmed and its source
+//!   NAT bound there), then passed up; on a one-port bridge `br_nf_local_in` confirms the
+//!   connection before INPUT, so nat INPUT walks every packet of it, and a broadcast filter
+//!   INPUT drops leaves its connection (fwcheck walked nat INPUT once, counted no FORWARD);
+//! * `bridge-nf-otherhost`: with `br_netfilter`, frames on a bridge port for the host's IP
+//!   address but another link address (a VM's, an unknown one) are bridged, never passed up:
+//!   PREROUTING, FORWARD and POSTROUTING see them (fwcheck took them through INPUT, certain);
+//! * `bridge-nf-reset`: with `br_netfilter`, REJECT's TCP reset to a packet that came in
+//!   through a bridge port (INPUT's and FORWARD's) leaves by that port through no hook
+//!   (`nf_send_reset`; fwcheck counted it in OUTPUT and POSTROUTING); REJECT's ICMP errors
+//!   cross OUTPUT as usual;
 //! * `icmp-rl-stack`, `icmp6-rl-stack`: three datagrams to an accepted UDP port nobody
 //!   listens on (the stack answers port unreachable), then six REJECTed: the stack's errors
 //!   take their tokens from the same per-peer ICMP rate limit as REJECT's, and only three of
@@ -962,6 +975,22 @@ fn bridge_host_port_capture() {
 #[test]
 fn bridge_host_any_capture() {
     replay_case("bridge-host", "any.args");
+}
+
+#[test]
+fn bridge_broadcast_is_flooded_then_confirmed_before_input() {
+    replay_case("bridge-nf-broadcast", "ports.args");
+    replay_case("bridge-nf-broadcast", "any.args");
+}
+
+#[test]
+fn bridge_frame_for_another_link_address_is_bridged() {
+    replay("bridge-nf-otherhost");
+}
+
+#[test]
+fn bridge_reset_leaves_by_its_input_port() {
+    replay_case("bridge-nf-reset", "ports.args");
 }
 
 #[test]

@@ -1576,6 +1576,17 @@ impl<'r> Engine<'r> {
         // solicitations, MLD reports before the link-local address is ready, both sent
         // through OUTPUT by `ndisc_send_skb` / `mld_sendpack`; IPv4 0.0.0.0: a DHCP client's)
         // that the capture shows the host sending.
+        if self.bridged_past_host(pkt) {
+            return if self.opts.router {
+                Ok(Direction::Forward)
+            } else {
+                Err(
+                    "not for this host: a frame on a bridge port for a link address no device of \
+                     the host has is bridged, never passed up (br_handle_frame_finish); with \
+                     br_netfilter its FORWARD and POSTROUTING are judged with --router",
+                )
+            };
+        }
         let from_host =
             self.is_local(pkt.src) || (pkt.src.is_unspecified() && self.sent_from_here(pkt));
         let src_local = from_host && !self.arrived_from_outside(pkt);
@@ -2266,6 +2277,20 @@ impl<'r> Engine<'r> {
                 if let Some(end) = self.hook(Hook::Prerouting, pkt, hc, out) {
                     return Some(end);
                 }
+                // br_netfilter: a frame the bridge forwards to another port (for a link
+                // address none of the host's devices has) is not routed: after PREROUTING
+                // (`br_nf_pre_routing`), `br_handle_frame_finish` forwards it, and
+                // `br_nf_forward_ip` and `br_nf_post_routing` run FORWARD and POSTROUTING,
+                // in and out by the bridge, whatever its IP destination and `ip_forward`
+                // (recorded lab `bridge-nf-otherhost`).
+                if direction == Direction::Forward && self.bridged_past_host(pkt) {
+                    out.direction = Direction::Forward;
+                    hc.outdev = Dev::Iface;
+                    if let Some(end) = self.hook(Hook::Forward, pkt, hc, out) {
+                        return Some(end);
+                    }
+                    return self.hook(Hook::Postrouting, pkt, hc, out);
+                }
                 if let Some(end) = martian_addresses(pkt) {
                     return Some(end);
                 }
@@ -2284,6 +2309,9 @@ impl<'r> Engine<'r> {
                     out.direction = Direction::In;
                     if let Some(end) = self.route_local_in(pkt, hc) {
                         return Some(end);
+                    }
+                    if let Some(ports) = self.group_frame_floods(pkt) {
+                        self.bridge_local_in(pkt, hc, ports);
                     }
                     self.hook(Hook::Input, pkt, hc, out)
                 } else if self.opts.router {
@@ -2455,6 +2483,120 @@ impl<'r> Engine<'r> {
                 }
             }
             Direction::None => None,
+        }
+    }
+
+    /// The bridge a received frame came in through a port of (`br_handle_frame`), with
+    /// `br_netfilter`, whose hooks fwcheck takes a host bridge to run (as Docker, Kubernetes
+    /// and libvirt hosts load it): `None` for a frame the host sent itself, or a device that
+    /// is no bridge and no bridge's port.
+    fn rx_bridge<'a>(&'a self, pkt: &'a Packet) -> Option<&'a str> {
+        if self.env.host.links.is_empty()
+            || pkt
+                .link
+                .src_mac
+                .is_some_and(|m| self.env.host.macs.contains(&m))
+        {
+            return None;
+        }
+        self.env.host.rx_bridge(self.env.captured_on(pkt))
+    }
+
+    /// A frame captured on a bridge port for a unicast link address no device of the host has
+    /// (`ip -j addr` lists them all, with the bridge's and its ports' addresses:
+    /// [`crate::host::HostConfig::bridges_past`]): `br_handle_frame_finish` finds no local FDB entry for it
+    /// (the bridge's and its ports' addresses are the local ones) and forwards it, never
+    /// passing it up — unless the bridge is promiscuous, and then `ip_rcv_core` drops the
+    /// passed-up copy (`PACKET_OTHERHOST`) after `br_nf_local_in` dropped its connection.
+    /// A Linux cooked capture keeps no destination address: its frames are not told.
+    fn bridged_past_host(&self, pkt: &Packet) -> bool {
+        let Some(dst) = pkt.link.dst_mac else {
+            return false;
+        };
+        self.env.host.links_known
+            && cooked_type(&pkt.link).is_none()
+            && self.rx_bridge(pkt).is_some_and(|b| {
+                b != self.env.captured_on(pkt) && self.env.host.bridges_past(b, dst)
+            })
+    }
+
+    /// For a broadcast or multicast frame that came in through a bridge port, which the bridge
+    /// both floods to its other ports and passes up to the host (`br_handle_frame_finish`):
+    /// how many ports it floods it to.
+    fn group_frame_floods(&self, pkt: &Packet) -> Option<usize> {
+        let group = match pkt.link.dst_mac {
+            Some(m) => m[0] & 1 == 1,
+            None => matches!(
+                pkt.link.pkt_type,
+                crate::packet::PktType::Broadcast | crate::packet::PktType::Multicast
+            ),
+        };
+        if !group {
+            return None;
+        }
+        let bridge = self.rx_bridge(pkt)?;
+        Some(self.env.host.flood_ports(bridge, self.env.captured_on(pkt)))
+    }
+
+    /// A broadcast or multicast frame that came in through a bridge port, on its way up
+    /// to the host, with `br_netfilter`:
+    /// * `br_flood` first sends a clone to every other port (`ports`), each through
+    ///   the bridge's FORWARD (`br_nf_forward_ip`: FORWARD in and out by the bridge) and
+    ///   POST_ROUTING (`br_nf_post_routing`: POSTROUTING, where the clone's connection — the
+    ///   frame's own — gets its source NAT binding and is confirmed). Like a looped copy, a
+    ///   clone makes no outcome of its own but bumps counters.
+    /// * then `br_pass_frame_up`: `br_nf_local_in` confirms the connection of a frame not
+    ///   addressed to the host alone (`pkt_type` not `PACKET_HOST`), before IP's INPUT, so
+    ///   nat INPUT cannot bind it (`nf_nat_setup_info` sets nothing up on a confirmed
+    ///   connection) and walks every later packet of that unanswered connection again; a
+    ///   packet filter INPUT drops leaves it confirmed.
+    ///
+    /// Recorded lab `bridge-nf-broadcast` (a VM's `ping -b`, with and without a second port).
+    fn bridge_local_in(&mut self, pkt: &Packet, hc: &mut HookCtx, ports: usize) {
+        // Multicast snooping (`br_multicast_rcv`, on by default) sends a group's frames only
+        // to the ports that joined it, unless the group is link-local (IPv4 224.0.0.0/24,
+        // IPv6's all-nodes ff02::1) or no port joined it: which did is not in the capture.
+        let snooped = pkt.dst.is_multicast()
+            && match pkt.dst {
+                IpAddr::V4(a) => a.octets()[..3] != [224, 0, 0],
+                IpAddr::V6(a) => a.segments() != [0xff02, 0, 0, 0, 0, 0, 0, 1],
+            };
+        if ports > 0 && snooped {
+            hc.note_uncertain(DoubtSource::Any, || {
+                "a multicast frame through a bridge port: which other ports the bridge sends \
+                 it to (and through FORWARD and POSTROUTING) rests on the groups its multicast \
+                 snooping saw them join"
+                    .into()
+            });
+        }
+        for _ in 0..ports {
+            let mut copy = Cow::Borrowed(pkt);
+            let mut chc = HookCtx {
+                indev: Dev::Iface,
+                outdev: Dev::Iface,
+                ..HookCtx::fresh(hc.now, hc.now_ns, hc.skb.clone(), hc.behind)
+            };
+            let mut o = Outcome::unjudged(pkt.frame, "");
+            let first = self.tally.in_packet.len();
+            let ended = self
+                .hook(Hook::Forward, &mut copy, &mut chc, &mut o)
+                .or_else(|| self.hook(Hook::Postrouting, &mut copy, &mut chc, &mut o));
+            if ended.is_none() {
+                if let Some(id) = hc.ct_new.take() {
+                    self.conntrack.confirm(id, hc.now);
+                }
+            }
+            if let Some(why) = chc.why_uncertain.take() {
+                let bumped = &self.tally.in_packet[first..];
+                self.counter_doubt.extend(bumped.iter().copied());
+                self.counter_over.extend(bumped.iter().copied());
+                hc.note_uncertain(DoubtSource::Any, || {
+                    format!("its copy the bridge floods to another port: {why}")
+                });
+            }
+        }
+        if let Some(id) = hc.ct_new.take() {
+            self.conntrack.confirm(id, hc.now);
         }
     }
 
@@ -3110,6 +3252,35 @@ impl<'r> Engine<'r> {
         // `icmp_send`, `icmpv6_xrlim_allow`, `nf_send_reset`): nothing leaves.
         if self.env.host.reachable(rp.dst) == Some(false) {
             return (Some(false), None);
+        }
+        // `nf_send_reset` / `nf_send_reset6` with `br_netfilter`: the reset to a packet that
+        // came in through a bridge port (`nf_bridge_info_exists`) is sent straight out of that
+        // port (`dev_queue_xmit`, the rejected frame's link addresses swapped): no OUTPUT, no
+        // POSTROUTING (recorded lab `bridge-nf-reset`).
+        if reply == crate::ext::RejectReply::TcpReset && self.rx_bridge(orig).is_some() {
+            if let Some(sig) = self
+                .opts
+                .recognise_answers
+                .then(|| answers::ReplySig::of(&rp))
+                .flatten()
+            {
+                self.answers.sent_reply(
+                    sig,
+                    clock_ns,
+                    answers::SentReply {
+                        to_frame: frame,
+                        by_stack,
+                        verdict: Verdict::Accept,
+                        decision: Some(Decision::Stack(
+                            "REJECT's reset to a packet that came in through a bridge port \
+                             leaves by that port, seen by no hook (nf_send_reset, br_netfilter)",
+                        )),
+                        ctstate: None,
+                        certain: true,
+                    },
+                );
+            }
+            return (Some(true), None);
         }
         let mut doubt = None;
         // `icmpv4_global_allow` / `icmpv4_xrlim_allow` (IPv6: `icmpv6_xrlim_allow`): a limited

@@ -1,6 +1,6 @@
-# source after lib.sh. Host h9a-h: h0 192.0.2.1/24 (peer p0 192.0.2.2), h1 198.51.100.1/24 (peer p1 198.51.100.2)
+# source after lib.sh. Namespaces $NSP-h, $NSP-p, $NSP-v (NSP defaults to h9a; a lab sets its own). Host $NSP-h: h0 192.0.2.1/24 (peer p0 192.0.2.2), h1 198.51.100.1/24 (peer p1 198.51.100.2)
 # optional MACVLAN=1: host mv0 (macvlan bridge on h0, 02:00:00:00:00:11) 203.0.113.1/24; peer p0 has 203.0.113.2/24
-H=h9a-h; P=h9a-p; V=h9a-v
+NSP=${NSP:-h9a}; H=$NSP-h; P=$NSP-p; V=$NSP-v
 # optional BRIDGE=1: br0 in the host with ports h0 and h2 (veth to namespace h9a-v, v0 192.0.2.3/24); 192.0.2.1/24 on br0
 host_up() {
   delns $H $P $V

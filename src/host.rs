@@ -72,6 +72,10 @@ pub struct HostConfig {
     /// The groups are known: a `--join` or an `ip -j maddr` listing was given, so a group not
     /// listed is certainly not joined. Otherwise whether the host joined one is unknown.
     pub groups_known: bool,
+    /// Neighbour entries that stay valid (`ip -j neigh`'s `PERMANENT` and `NOARP` ones, the
+    /// object's `"neigh"` key): an IPv6 router's redirect to a target among them carries its
+    /// link-layer address (`ndisc_send_redirect`); `None` when no listing was given.
+    pub(crate) neigh_permanent: Option<Vec<(String, IpAddr)>>,
     /// Interfaces `ip -j addr` flags `NOARP` (tun, WireGuard, PPP): they join no
     /// solicited-node group.
     pub noarp: Vec<String>,
@@ -571,7 +575,7 @@ impl HostConfig {
         match &v {
             serde_json::Value::Object(o) => {
                 for k in o.keys() {
-                    if k != "addr" && k != "route" && k != "maddr" {
+                    if k != "addr" && k != "route" && k != "maddr" && k != "neigh" {
                         return Err(bad(format!(
                             "unexpected key `{k}`: expected {{\"addr\": [...], \"route\": [...], \
                              \"maddr\": [...]}}"
@@ -580,6 +584,9 @@ impl HostConfig {
                 }
                 if let Some(m) = o.get("maddr") {
                     self.json_maddrs(m).map_err(bad)?;
+                }
+                if let Some(n) = o.get("neigh") {
+                    self.json_neigh(n).map_err(bad)?;
                 }
                 if let Some(a) = o.get("addr") {
                     self.json_addrs(a).map_err(bad)?;
@@ -716,6 +723,39 @@ impl HostConfig {
                     .map_err(|e| format!("maddr entry {} ({dev}): {e}", i + 1))?;
             }
         }
+        Ok(())
+    }
+
+    /// `ip -j neigh`: `[{"dst": "2001:db8::2", "dev": "eth0", "lladdr": "…", "state":
+    /// ["PERMANENT"]}, ...]`; the entries that stay valid are kept.
+    fn json_neigh(&mut self, v: &serde_json::Value) -> Result<(), String> {
+        let Some(items) = v.as_array() else {
+            return Err("`neigh`: expected the array `ip -j neigh` prints".into());
+        };
+        let mut kept = Vec::new();
+        for (i, it) in items.iter().enumerate() {
+            let s = |k: &str| it.get(k).and_then(|x| x.as_str());
+            let (Some(dst), Some(dev)) = (s("dst"), s("dev")) else {
+                return Err(format!(
+                    "neigh entry {}: expected \"dst\" and \"dev\"",
+                    i + 1
+                ));
+            };
+            let dst: IpAddr = dst
+                .parse()
+                .map_err(|e| format!("neigh entry {} ({dst}): {e}", i + 1))?;
+            let lasting = it
+                .get("state")
+                .and_then(|x| x.as_array())
+                .is_some_and(|st| {
+                    st.iter()
+                        .any(|x| matches!(x.as_str(), Some("PERMANENT" | "NOARP")))
+                });
+            if lasting {
+                kept.push((dev.to_string(), dst));
+            }
+        }
+        self.neigh_permanent = Some(kept);
         Ok(())
     }
 

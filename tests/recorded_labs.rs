@@ -193,6 +193,12 @@
 //!   RELATED in every OUTPUT and POSTROUTING table whether FORWARD accepts, rejects or drops
 //!   the packet (its connection unconfirmed), untouched by raw's `CT --notrack`, INVALID for
 //!   an untracked packet's; IPv6's (`ndisc_send_redirect`, nothing attached) is INVALID;
+//! * `router6-redirect`: an IPv6 router's redirects (`ip6_forward` → `ndisc_send_redirect`,
+//!   before FORWARD), which fwcheck makes: from the router's link-local address, the target's
+//!   link-layer address option first (a permanent neighbour, `host.json`'s `neigh`) so
+//!   conntrack calls them INVALID, rate-limited by destination then by source (1 s, burst 6,
+//!   the peer's bucket ICMPv6 errors share), none for a gateway that is not link-local or an
+//!   off-link source; the ones filter OUTPUT drops never reach the capture;
 //! * `router-redirect-nat` (`v4.args`, `v6.args`): with a nat table, nat OUTPUT drops the
 //!   redirect of a connection whose NAT is not finished or not null
 //!   (`nf_nat_icmp_reply_translation`): raw and mangle OUTPUT count it, it never leaves;
@@ -735,6 +741,11 @@ fn router_redirect_ratelimit() {
 fn router_redirect_related() {
     replay_case("router-redirect-related", "v4.args");
     replay_case("router-redirect-related", "v6.args");
+}
+
+#[test]
+fn router6_redirect() {
+    replay_case("router6-redirect", "args");
 }
 
 #[test]

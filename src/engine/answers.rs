@@ -85,12 +85,22 @@ impl ReplySig {
                 rport: t.dport,
             })),
             L4::Icmp(i) | L4::Icmpv6(i) => {
-                let q = i.inner.as_ref()?;
+                let quoted = match &i.inner {
+                    Some(q) => (q.src, q.dst, q.proto, q.ports),
+                    // An IPv6 router's redirect whose Redirected Header is not the first
+                    // option (conntrack's `inner` is then none): read where it stands.
+                    None if i.icmp_type == 137 && p.family == crate::packet::Family::V6 => {
+                        let seg = p.data.get(p.ip_hdr_len as usize..)?;
+                        let q = crate::packet::decode::redirect_quoted(seg)?;
+                        (q.src, q.dst, q.proto, q.ports)
+                    }
+                    None => return None,
+                };
                 Some(ReplySig::IcmpError {
                     src: p.src,
                     dst: p.dst,
                     kind: (i.icmp_type, i.code),
-                    quoted: (q.src, q.dst, q.proto, q.ports),
+                    quoted,
                 })
             }
             _ => None,

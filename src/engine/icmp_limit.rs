@@ -90,13 +90,48 @@ impl IcmpLimiter {
             self.recent.pop_front();
         }
         let global_unsure = self.recent.len() >= GLOBAL_SAFE;
+        let Some((allowed, unsure)) = self.xrlim(peer, now, interval) else {
+            return Allow::Maybe(UNFOLLOWED);
+        };
+        let verdict = if unsure {
+            Allow::Maybe("the kernel's ICMP rate limit for this peer may hold fewer tokens")
+        } else if !allowed {
+            Allow::No
+        } else if global_unsure {
+            if let Some(p) = self.peers.get_mut(&peer) {
+                p.unsure = true;
+            }
+            Allow::Maybe(
+                "more than 10 rate-limited ICMP errors in 20 ms: the kernel's host-wide limit \
+                 (icmp_msgs_per_sec, spent at random) may refuse it",
+            )
+        } else {
+            Allow::Yes
+        };
+        if verdict != Allow::No {
+            if self.recent.len() >= GLOBAL_SAFE {
+                self.recent.pop_front();
+            }
+            self.recent.push_back(now);
+        }
+        verdict
+    }
+}
+
+impl IcmpLimiter {
+    /// `inet_peer_xrlim_allow(peer, interval)`: the peer's token bucket (one per address,
+    /// shared by every caller, each capping it at 6 × its own interval; a peer the kernel has
+    /// not seen starts full), a token of `interval` jiffies taken when there is one. Returns
+    /// whether there was, and whether fwcheck's count of the bucket may differ from the
+    /// kernel's; `None` for a peer past the ones fwcheck follows.
+    fn xrlim(&mut self, peer: IpAddr, now: u64, interval: u64) -> Option<(bool, bool)> {
         let cap = BURST_FACTOR * interval;
         if !self.peers.contains_key(&peer) && self.peers.len() >= PEERS {
             // Idle peers are full again: forget them before giving up on this one.
             self.peers
                 .retain(|_, p| !p.unsure && now.saturating_sub(p.last) < cap);
             if self.peers.len() >= PEERS {
-                return Allow::Maybe(UNFOLLOWED);
+                return None;
             }
         }
         let p = self.peers.entry(peer).or_insert(Peer {
@@ -111,28 +146,48 @@ impl IcmpLimiter {
             p.unsure = false;
         }
         let allowed = tokens >= interval;
-        let after = if allowed { tokens - interval } else { tokens };
-        let verdict = if p.unsure && tokens < cap {
-            Allow::Maybe("the kernel's ICMP rate limit for this peer may hold fewer tokens")
-        } else if !allowed {
-            Allow::No
-        } else if global_unsure {
-            p.unsure = true;
-            Allow::Maybe(
-                "more than 10 rate-limited ICMP errors in 20 ms: the kernel's host-wide limit \
-                 (icmp_msgs_per_sec, spent at random) may refuse it",
-            )
-        } else {
-            Allow::Yes
+        p.tokens = if allowed { tokens - interval } else { tokens };
+        Some((allowed, p.unsure))
+    }
+
+    /// An IPv6 router forwarded a packet back out of the interface it came in on: `ip6_forward`
+    /// takes a token of `1*HZ` from the bucket of the packet's destination `dst` (the same
+    /// bucket ICMPv6 errors to that address spend, `icmpv6_xrlim_allow`), then
+    /// `ndisc_send_redirect` — when it goes that far (`src`: the redirect's conditions hold) —
+    /// one from its source's (`src`, the peer the redirect goes to). No host-wide limit.
+    /// Returns whether the redirect is sent.
+    pub(crate) fn redirect6(
+        &mut self,
+        dst: IpAddr,
+        src: Option<IpAddr>,
+        now: u64,
+        hz: u64,
+    ) -> Allow {
+        const UNSURE: &str = "the kernel's rate limit for this peer may hold fewer tokens";
+        let hz = hz.max(1);
+        let by_dst = match self.xrlim(dst, now, hz) {
+            None => Allow::Maybe(UNFOLLOWED),
+            Some((_, true)) => Allow::Maybe(UNSURE),
+            Some((true, false)) => Allow::Yes,
+            Some((false, false)) => return Allow::No,
         };
-        p.tokens = after;
-        if verdict != Allow::No {
-            if self.recent.len() >= GLOBAL_SAFE {
-                self.recent.pop_front();
+        let Some(src) = src else {
+            return Allow::No;
+        };
+        let by_src = match self.xrlim(src, now, hz) {
+            None => Allow::Maybe(UNFOLLOWED),
+            Some((_, true)) => Allow::Maybe(UNSURE),
+            Some((true, false)) => Allow::Yes,
+            Some((false, false)) => return Allow::No,
+        };
+        if let Allow::Maybe(why) = by_dst {
+            // The kernel may not have got this far: the source's token may still be there.
+            if let Some(p) = self.peers.get_mut(&src) {
+                p.unsure = true;
             }
-            self.recent.push_back(now);
+            return Allow::Maybe(why);
         }
-        verdict
+        by_src
     }
 }
 
@@ -269,6 +324,31 @@ mod tests {
             l.allow(IpAddr::from([198, 51, 100, 99]), 5020, hz, hz),
             Allow::Yes
         );
+    }
+
+    #[test]
+    fn ipv6_redirects_spend_the_destinations_then_the_sources_bucket() {
+        let hz = 250;
+        let mut l = IcmpLimiter::default();
+        let (src, dst, other) = (
+            IpAddr::from([0x2001, 0xdb8, 0, 0, 0, 0, 0, 2]),
+            IpAddr::from([0x2001, 0xdb8, 0, 0, 0, 0, 0, 3]),
+            IpAddr::from([0x2001, 0xdb8, 0, 0, 0, 0, 0, 4]),
+        );
+        // Six at once (burst 6 × HZ), then none.
+        for i in 0..6 {
+            assert_eq!(l.redirect6(dst, Some(src), 1000 + i, hz), Allow::Yes);
+        }
+        assert_eq!(l.redirect6(dst, Some(src), 1010, hz), Allow::No);
+        // A fresh destination: the source's bucket refuses it, and gathers a token in 1 s.
+        assert_eq!(l.redirect6(other, Some(src), 1011, hz), Allow::No);
+        assert_eq!(l.redirect6(other, Some(src), 1011 + hz, hz), Allow::Yes);
+        // The source's bucket is the ICMPv6 errors' too (100 ms tokens): spent.
+        assert_eq!(l.allow(src, 1011 + hz + 5, hz / 10, hz), Allow::No);
+        // A redirect whose conditions fail spends the destination's token alone.
+        let third = IpAddr::from([0x2001, 0xdb8, 0, 0, 0, 0, 0, 5]);
+        assert_eq!(l.redirect6(third, None, 5000, hz), Allow::No);
+        assert_eq!(l.peers[&third].tokens, 5 * hz);
     }
 
     #[test]

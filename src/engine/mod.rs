@@ -104,6 +104,22 @@ impl SimOptions {
     }
 }
 
+/// The redirect a router sends about a packet it forwards back out of the interface it came
+/// in on ([`Engine::redirect_for`]).
+#[derive(Debug, Clone, Copy)]
+enum Redirect {
+    V4,
+    /// `from`: the router's link-local address there; `sends`: `ndisc_send_redirect`'s
+    /// conditions hold (otherwise only the destination's rate limit is spent); `tlla`: whether
+    /// it carries the target's link-layer address (the router's neighbour entry for the
+    /// target valid), `None` when that is not known.
+    V6 {
+        from: IpAddr,
+        sends: bool,
+        tlla: Option<bool>,
+    },
+}
+
 /// A device a packet comes in or goes out on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Dev {
@@ -1440,21 +1456,28 @@ impl<'r> Engine<'r> {
         });
     }
 
-    /// Whether `ip_forward` sends an ICMP redirect for `pkt` before FORWARD (its effect on the
-    /// peer's rate limit: [`icmp_limit::IcmpLimiter::redirect`]): IPv4, out of the interface
-    /// it came in on (`__mkroute_input`: `out_dev == in_dev`, `send_redirects` on, as by
-    /// default), its source on that interface's link (`fib_validate_source` found it
-    /// directly connected) and so its next hop (`inet_addr_onlink`). Only where
-    /// `--host-config` gives the interfaces' subnets; the redirect itself is not made (a
-    /// capture shows it leaving, judged as the host's).
-    fn sends_redirect(&self, pkt: &Packet, hc: &HookCtx) -> bool {
-        if pkt.family != crate::packet::Family::V4 || self.env.host.addrs.is_empty() {
-            return false;
+    /// The redirect a router's forwarding path makes for `pkt` before FORWARD, where it goes
+    /// back out of the interface it came in on. Only where `--host-config` gives the
+    /// interfaces' addresses; `None`: no redirect at all.
+    ///
+    /// * IPv4 (`__mkroute_input`: `out_dev == in_dev`, `send_redirects` on as by default): its
+    ///   source on that interface's link (`fib_validate_source` found it directly connected)
+    ///   and so its next hop (`inet_addr_onlink`); `ip_forward` → `ip_rt_send_redirect`.
+    /// * IPv6 (`ip6_forward`: `IP6CB(skb)->iif == dst->dev->ifindex`, no source route, no
+    ///   IPsec; no `send_redirects` sysctl, forwarding alone): always the destination's rate
+    ///   limit; then `ndisc_send_redirect` sends only with a link-local address of the
+    ///   router's on the interface (the redirect's source: `ipv6_get_lladdr`, the first the
+    ///   configuration lists), a target (the route's gateway, else the destination) that is the
+    ///   destination or link-local unicast, and the packet's source a neighbour (the route
+    ///   back to it, on that interface, has no gateway) — `sends: false` otherwise.
+    fn redirect_for(&self, pkt: &Packet, hc: &HookCtx) -> Option<Redirect> {
+        if self.env.host.addrs.is_empty() {
+            return None;
         }
         let iface = self.env.iface_of(pkt);
         let dev = hc.indev.name(iface, &self.env);
         if dev != hc.outdev.name(iface, &self.env) {
-            return false;
+            return None;
         }
         let on_link = |a: IpAddr| {
             self.env
@@ -1463,11 +1486,129 @@ impl<'r> Engine<'r> {
                 .iter()
                 .any(|x| x.dev == dev && crate::host::contains(x.addr, x.len, a))
         };
-        let gw_on_link = match self.env.host.route(pkt.dst) {
-            Some((_, Some(gw))) => on_link(gw),
-            _ => true,
+        let gw = match self.env.host.route(pkt.dst) {
+            Some((_, gw)) => gw,
+            None => None,
         };
-        on_link(pkt.src) && gw_on_link
+        match pkt.family {
+            crate::packet::Family::V4 => {
+                (on_link(pkt.src) && gw.is_none_or(on_link)).then_some(Redirect::V4)
+            }
+            crate::packet::Family::V6 => {
+                let ll = |a: IpAddr| matches!(a, IpAddr::V6(v) if v.is_unicast_link_local());
+                let from = self
+                    .env
+                    .host
+                    .addrs
+                    .iter()
+                    .find(|x| x.dev == dev && ll(x.addr))
+                    .map(|x| x.addr);
+                let target = gw.unwrap_or(pkt.dst);
+                let neighbour = ll(pkt.src)
+                    || matches!(self.env.host.route(pkt.src), Some((d, None)) if d == dev);
+                let sends = from.is_some() && (target == pkt.dst || ll(target)) && neighbour;
+                // `dst_neigh_lookup`: the option only where the device has link-layer
+                // addresses and the entry is valid — certain for a permanent entry the
+                // configuration lists (`ip -j neigh`), otherwise not known.
+                let host = &self.env.host;
+                let tlla = if host.noarp.iter().any(|d| d == dev) {
+                    Some(false)
+                } else if host
+                    .neigh_permanent
+                    .as_ref()
+                    .is_some_and(|n| n.iter().any(|(d, a)| d == dev && *a == target))
+                {
+                    Some(true)
+                } else {
+                    None
+                };
+                Some(Redirect::V6 {
+                    from: from.unwrap_or(pkt.dst),
+                    sends,
+                    tlla,
+                })
+            }
+        }
+    }
+
+    /// The redirect [`Engine::redirect_for`] finds, sent if its rate limit lets it
+    /// ([`icmp_limit::IcmpLimiter::redirect`], [`icmp_limit::IcmpLimiter::redirect6`]): it
+    /// crosses OUTPUT and POSTROUTING now, before the packet's FORWARD. IPv4's `icmp_send`
+    /// carries this packet's connection (`icmp_glue_bits` → `nf_ct_attach`: RELATED,
+    /// unconfirmed for a first packet, whatever FORWARD then does; recorded labs
+    /// `router-redirect-related`, `router-redirect-nat`); IPv6's `ndisc_send_skb` attaches
+    /// nothing (conntrack calls a redirect INVALID) and sends it from the router's link-local
+    /// address with hop limit 255 (recorded labs `router-redirect-related`,
+    /// `router6-redirect`).
+    fn forward_redirect(&mut self, pkt: &Packet, hc: &mut HookCtx) {
+        let Some(redirect) = self.redirect_for(pkt, hc) else {
+            return;
+        };
+        let hz = self.params.hz as u64;
+        let allow = match redirect {
+            Redirect::V4 => self.icmp_limit.redirect(pkt.src, hc.now, hz),
+            Redirect::V6 { sends, .. } => {
+                self.icmp_limit
+                    .redirect6(pkt.dst, sends.then_some(pkt.src), hc.now, hz)
+            }
+        };
+        if let icmp_limit::Allow::Maybe(why) = allow {
+            // Not sent here; its counters in OUTPUT are not known either.
+            hc.note_uncertain(DoubtSource::Any, || {
+                format!("the router may send an ICMP redirect about it: {why}")
+            });
+        }
+        if allow != icmp_limit::Allow::Yes || !self.opts.simulate_replies {
+            return;
+        }
+        let clock = Clock {
+            jiffies: hc.now,
+            ns: hc.now_ns,
+            phase: None,
+        };
+        let (_, doubt) = match redirect {
+            Redirect::V4 => {
+                let reply = crate::ext::RejectReply::Icmp {
+                    icmp_type: 5,
+                    code: 1,
+                };
+                self.reject_reply(pkt, reply, hc.skb.ct, clock, pkt.frame, true)
+            }
+            Redirect::V6 { from, tlla, .. } => {
+                // Whether it carries the target's link-layer address decides its length and
+                // its conntrack state: where fwcheck does not know, it does not make it (its
+                // captured copy is judged as the host's packet; see "Not yet modelled").
+                let Some(tlla) = tlla else {
+                    return;
+                };
+                let reply = crate::ext::RejectReply::Icmpv6 {
+                    icmp_type: 137,
+                    code: 0,
+                };
+                let rp = reject::ndisc_redirect(pkt, from, tlla);
+                let sig = answers::ReplySig::IcmpError {
+                    src: rp.src,
+                    dst: rp.dst,
+                    kind: (137, 0),
+                    quoted: (pkt.src, pkt.dst, pkt.proto, pkt.ports()),
+                };
+                self.send_reply(
+                    pkt,
+                    rp,
+                    reply,
+                    Attach::None,
+                    clock,
+                    pkt.frame,
+                    true,
+                    Some(sig),
+                )
+            }
+        };
+        if let Some(why) = doubt {
+            hc.note_uncertain(DoubtSource::Any, || {
+                format!("the ICMP redirect it causes may not leave: {why}")
+            });
+        }
     }
 
     /// The capture shows a forwarded packet leaving, not arriving: the host sent the frame (a
@@ -2351,43 +2492,16 @@ impl<'r> Engine<'r> {
                         hc.stack_error = error;
                         return Some(end);
                     }
+                    let v6 = pkt.family == crate::packet::Family::V6;
+                    // ip_forward sends its redirect after the MTU check, ip6_forward before.
+                    if v6 {
+                        self.forward_redirect(pkt, hc);
+                    }
                     if let Some(end) = self.mtu_check(pkt, hc) {
                         return Some(end);
                     }
-                    // ip_forward → ip_rt_send_redirect → icmp_send, before FORWARD: the
-                    // redirect crosses OUTPUT and POSTROUTING now, carrying this packet's
-                    // connection (`icmp_glue_bits` → `nf_ct_attach`: RELATED, unconfirmed for
-                    // a first packet, whatever FORWARD then does; recorded labs
-                    // `router-redirect-related`, `router-redirect-nat`).
-                    let redirect = if self.sends_redirect(pkt, hc) {
-                        self.icmp_limit
-                            .redirect(pkt.src, hc.now, self.params.hz as u64)
-                    } else {
-                        icmp_limit::Allow::No
-                    };
-                    if let icmp_limit::Allow::Maybe(why) = redirect {
-                        // Not sent here; its counters in OUTPUT are not known either.
-                        hc.note_uncertain(DoubtSource::Any, || {
-                            format!("the router may send an ICMP redirect about it: {why}")
-                        });
-                    }
-                    if redirect == icmp_limit::Allow::Yes {
-                        let clock = Clock {
-                            jiffies: hc.now,
-                            ns: hc.now_ns,
-                            phase: None,
-                        };
-                        let redirect = crate::ext::RejectReply::Icmp {
-                            icmp_type: 5,
-                            code: 1,
-                        };
-                        let (_, doubt) =
-                            self.reject_reply(pkt, redirect, hc.skb.ct, clock, pkt.frame, true);
-                        if let Some(why) = doubt {
-                            hc.note_uncertain(DoubtSource::Any, || {
-                                format!("the ICMP redirect it causes may not leave: {why}")
-                            });
-                        }
+                    if !v6 {
+                        self.forward_redirect(pkt, hc);
                     }
                     if let Some(end) = self.hook(Hook::Forward, pkt, hc, out) {
                         return Some(end);
@@ -3190,7 +3304,7 @@ impl<'r> Engine<'r> {
         frame: u64,
         by_stack: bool,
     ) -> (Option<bool>, Option<&'static str>) {
-        let (now, clock_ns) = (clock.jiffies, clock.ns);
+        let now = clock.jiffies;
         if reply == crate::ext::RejectReply::TcpReset {
             if let Attach::Ct { id, .. } = ct {
                 nat::set_closing(
@@ -3248,6 +3362,27 @@ impl<'r> Engine<'r> {
         let Some(rp) = reject::build_reply(orig, reply, src, self.env.checksums) else {
             return (Some(false), None);
         };
+        self.send_reply(orig, rp, reply, ct, clock, frame, by_stack, None)
+    }
+
+    /// Sends `rp`, the reply or error the host makes for `orig` (a REJECT's, the stack's), through
+    /// OUTPUT and POSTROUTING (with `ct`'s connection attached as RELATED, if any), where the
+    /// ICMP rate limits let it go, and records it so its captured copy is recognised (by `sig`
+    /// when given, else by what `rp` quotes). Returns whether it leaves (`None`: not
+    /// simulated), and why that may not be so.
+    #[allow(clippy::too_many_arguments)]
+    fn send_reply(
+        &mut self,
+        orig: &Packet,
+        rp: Packet,
+        reply: crate::ext::RejectReply,
+        ct: Attach,
+        clock: Clock,
+        frame: u64,
+        by_stack: bool,
+        sig: Option<answers::ReplySig>,
+    ) -> (Option<bool>, Option<&'static str>) {
+        let (now, clock_ns) = (clock.jiffies, clock.ns);
         // No route back to the sender (`ip_route_output` / `ip6_route_output` fail in
         // `icmp_send`, `icmpv6_xrlim_allow`, `nf_send_reset`): nothing leaves.
         if self.env.host.reachable(rp.dst) == Some(false) {
@@ -3339,7 +3474,7 @@ impl<'r> Engine<'r> {
         let sig = self
             .opts
             .recognise_answers
-            .then(|| answers::ReplySig::of(&cur))
+            .then(|| sig.or_else(|| answers::ReplySig::of(&cur)))
             .flatten()
             .map(|sig| match (sig, attach) {
                 (

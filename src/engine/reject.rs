@@ -275,6 +275,61 @@ pub(crate) fn ipv4_options_echo_len(opts: &[u8]) -> Option<u32> {
     Some((len + 3) & !3)
 }
 
+/// The redirect an IPv6 router sends the source of `orig`, a packet it forwards back out of
+/// the interface it came in on (`ndisc_send_redirect`): from `from` (its link-local address
+/// there) with hop limit 255 (its body names the better first hop and `orig`'s destination); a target link-layer address option first when the router's neighbour entry
+/// for the target is valid (`tlla`), then the Redirected Header option quoting `orig` within
+/// the minimum MTU (`rd_len`, a multiple of 8). Conntrack reads the quoted packet only from
+/// the first option (`nf_conntrack_icmpv6_redirect`): `inner` is none behind a target
+/// link-layer address.
+pub(crate) fn ndisc_redirect(orig: &Packet, from: std::net::IpAddr, tlla: bool) -> Packet {
+    let optlen: u32 = if tlla { 8 } else { 0 };
+    let rd_len = (1280 - 40 - 40 - optlen).min(orig.ip_len + 8) & !7;
+    let ip_len = 40 + 40 + optlen + rd_len;
+    let inner = (!tlla).then(|| {
+        Box::new(InnerPacket {
+            family: Family::V6,
+            src: orig.src,
+            dst: orig.dst,
+            proto: orig.proto,
+            frag_offset: orig.frag.offset,
+            ports: orig.ports(),
+            icmp: orig.icmp().map(|i| (i.icmp_type, i.code, i.id)),
+            tcp_seq: orig.tcp().map(|t| t.seq),
+            l4_len: (rd_len - 8).saturating_sub(u32::from(orig.ip_hdr_len)) as u16,
+        })
+    });
+    Packet {
+        frame: orig.frame,
+        ts: orig.ts,
+        link: LinkInfo {
+            ifname: orig.link.ifname.clone(),
+            ..LinkInfo::default()
+        },
+        family: Family::V6,
+        src: from,
+        dst: orig.src,
+        proto: 58,
+        ttl: 255,
+        tos: 0,
+        ip_len,
+        ip_hdr_len: 40,
+        frag: FragInfo::default(),
+        ip_checksum_ok: true,
+        l4: L4::Icmpv6(IcmpInfo {
+            icmp_type: 137,
+            code: 0,
+            id: 0,
+            seq: 0,
+            inner,
+        }),
+        l4_checksum_ok: Some(true),
+        payload_len: ip_len - 48,
+        data: Default::default(),
+        ..Packet::default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::ipv4_options_echo_len as echo;

@@ -1119,6 +1119,25 @@ fn redirect_inner(seg: &[u8]) -> Option<Box<InnerPacket>> {
     parse_inner(Family::V6, body)
 }
 
+/// ICMPv6 redirect (`seg`: from its ICMPv6 header): the packet quoted in its Redirected
+/// Header option wherever it stands among the options (`ndisc_send_redirect` puts a target
+/// link-layer address option first, which conntrack stops at, see [`redirect_inner`]): what
+/// recognises a captured redirect as the one the router made.
+pub(crate) fn redirect_quoted(seg: &[u8]) -> Option<Box<InnerPacket>> {
+    let mut opt = seg.get(40..)?;
+    while opt.len() >= 8 {
+        let len = usize::from(opt[1]) * 8;
+        if len == 0 {
+            return None;
+        }
+        if opt[0] == 4 {
+            return parse_inner(Family::V6, opt.get(8..len.min(opt.len()))?);
+        }
+        opt = opt.get(len..)?;
+    }
+    None
+}
+
 /// Parses the header of a packet quoted in an ICMP error (`b` starts at the quoted IP header).
 pub(crate) fn parse_inner(outer: Family, b: &[u8]) -> Option<Box<InnerPacket>> {
     let version = *b.first()? >> 4;

@@ -9,7 +9,7 @@
 # nothing, and conntrack calls a redirect (not an error type, not a valid new ICMPv6 type) INVALID.
 # router rdr (wan0 198.51.100.1/24 2001:db8:a::1/64, lan0 10.9.0.1/24 2001:db8:b::1/64) between rdc (c0) and rds (s0);
 # the client also holds 198.51.100.3-5 and 2001:db8:a::3; probes.py sends raw frames from rdc; tcpdump -i any on the router.
-cd "$(dirname "$0")"; D=$(pwd); RLAB=rd
+cd "$(dirname "$0")"; D=$(pwd); RLAB=rd; export NEIGH=1  # host.json lists the permanent neighbours: the IPv6 redirects carry the target link-layer option
 lab_topo() {
   for a in 3 4 5; do ip -n $C addr add 198.51.100.$a/24 dev c0; ip -n $R neigh replace 198.51.100.$a lladdr 02:00:00:00:0a:02 dev wan0 nud permanent; done
   ip -n $C addr add 2001:db8:a::3/64 dev c0 nodad; ip -n $R neigh replace 2001:db8:a::3 lladdr 02:00:00:00:0a:02 dev wan0 nud permanent

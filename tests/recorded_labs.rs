@@ -627,8 +627,9 @@ fn tailscale_host() {
 /// whose route leads out t1, where no one answers its neighbour solicitations. Its answers (a
 /// reset, echo replies, REJECT's and the stack's port unreachables) cross OUTPUT and
 /// POSTROUTING, wait for the neighbour and are dropped unsent; the "address unreachable" to the
-/// host itself over lo quotes the reset and the echo replies (rebuilt, counted), the ICMPv6
-/// errors get none (kernel hunt: OUTPUT and POSTROUTING 4 packets short, certain). With a
+/// host itself over lo quotes the reset and the echo replies (the echo replies rebuilt and
+/// counted; a reset, itself a reply, is not), the ICMPv6 errors get none (kernel hunt: OUTPUT
+/// and POSTROUTING 4 packets short, certain: the reset and three port unreachables). With a
 /// solicited source that never answered, those counters are lower bounds. The ping's second
 /// request was ESTABLISHED in the kernel (the first one's reply, queued, had crossed OUTPUT's
 /// conntrack; fwcheck had NEW, certain, at the wrong rule): a later packet of a connection from

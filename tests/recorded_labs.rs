@@ -44,7 +44,9 @@
 //! * `nd-unanswered`: its IPv6 twin: a host's answers to a source routed back out another
 //!   interface, where no one answers its neighbour solicitations (OUTPUT's and POSTROUTING's
 //!   counters lower bounds), and a later packet of such a connection, ESTABLISHED in the
-//!   kernel by a reply that waits unseen (uncertain);
+//!   kernel by a reply that waits unseen (weighed);
+//! * `nd-gateway-unanswered`: the same through a gateway no one holds (the host solicits the
+//!   next hop): the gateway of a route to a tracked source counts as that source;
 //! * `libvirt-nat` (`v4.args`, `v6.args`): libvirt's default NAT network (derived from its
 //!   source) on a host with virbr0 and a VM behind it under br_netfilter; its IPv6 tables use
 //!   no conntrack (a nat table alone does not register it), so no ip6 nat chain is walked;
@@ -644,6 +646,16 @@ fn nd_unanswered() {
         fw.at_least.iter().any(|k| k.1 == "OUTPUT"),
         "OUTPUT's counters are not lower bounds"
     );
+}
+
+/// A source routed back via a gateway no one holds (the host solicits the next hop, not the
+/// source): the host's port unreachables cross OUTPUT and POSTROUTING and are dropped unsent
+/// with no trace (kernel hunt: OUTPUT and POSTROUTING 2 packets short, certain). A gateway of
+/// the host's route to a source fwcheck tracks counts as that source: the counters are lower
+/// bounds.
+#[test]
+fn nd_gateway_unanswered() {
+    replay_case_within_bounds("nd-gateway-unanswered", "args");
 }
 
 /// libvirt's default NAT network (libvirtd's iptables calls derived from its source: LIBVIRT_INP,

@@ -785,11 +785,12 @@ impl<'r> Engine<'r> {
     /// (`unsent_original`), except for an ICMP error (`icmp_send` / `icmp6_send` answer no
     /// error): the host's error to a neighbour that sent it something and is not reachable back
     /// (its route leads elsewhere) crossed OUTPUT and POSTROUTING with no trace. Such a
-    /// neighbour — a target of the host's that is the source of a connection fwcheck tracks —
-    /// is kept until it answers (kernel hunts: lab `tailscale-host`, a CGNAT source on eth0
-    /// routed back via tailscale0, the host's port unreachables counted in OUTPUT and never
-    /// captured; lab `nd-unanswered`, its IPv6 twin, an address of a peer on t0 routed back out
-    /// t1).
+    /// neighbour — a target of the host's that is the source of a connection fwcheck tracks,
+    /// or the gateway of the host's route to one — is kept until it answers (kernel hunts: lab
+    /// `tailscale-host`, a CGNAT source on eth0 routed back via tailscale0, the host's port
+    /// unreachables counted in OUTPUT and never captured; lab `nd-unanswered`, its IPv6 twin,
+    /// an address of a peer on t0 routed back out t1; lab `nd-gateway-unanswered`, a source
+    /// routed back via a next hop on t1 that no one holds).
     ///
     /// Whether the target sent the host something is a walk of the conntrack table: it is
     /// taken for the first [`NEIGH_LOOKUPS`] targets only (a host scanning its subnet asks for
@@ -801,7 +802,14 @@ impl<'r> Engine<'r> {
         }
         let sent_us = self.neigh_checked >= NEIGH_LOOKUPS || {
             self.neigh_checked += 1;
-            self.conntrack.iter().any(|(_, e)| e.tuple[0].src == target)
+            // The source itself, or the gateway the host's route to it goes through.
+            let host = &self.env.host;
+            self.conntrack.iter().any(|(_, e)| {
+                let s = e.tuple[0].src;
+                s == target
+                    || s.is_ipv4() == target.is_ipv4()
+                        && host.route(s).is_some_and(|(_, via)| via == Some(target))
+            })
         };
         if sent_us {
             self.neigh_unanswered.insert(target);

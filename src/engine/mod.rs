@@ -318,8 +318,9 @@ pub struct Clock {
 /// Jiffies at the first packet: away from zero so that `now - x` never underflows.
 const JIFFIES_BASE: u64 = 1 << 32;
 
-/// How many of the host's ARP targets [`Engine::arp_seen`] looks up in conntrack.
-pub const ARP_LOOKUPS: u32 = 64;
+/// How many of the host's ARP and neighbour discovery targets `Engine::neighbour_solicited`
+/// looks up in conntrack.
+pub const NEIGH_LOOKUPS: u32 = 64;
 
 /// What an engine carries from one ruleset to the next ([`Engine::suspend`],
 /// [`Engine::resume`], [`Engine::reload`]): conntrack, the named state of `recent`/`hashlimit`
@@ -335,8 +336,8 @@ pub struct Carried {
     taint: taint::Taint,
     classifier_mode: ClassifierMode,
     memo_off: bool,
-    arp_unanswered: std::collections::BTreeSet<std::net::Ipv4Addr>,
-    arp_checked: u32,
+    neigh_unanswered: std::collections::BTreeSet<IpAddr>,
+    neigh_checked: u32,
 }
 
 /// The packet simulator.
@@ -405,11 +406,12 @@ pub struct Engine<'r> {
     /// Why the next packet is uncertain whatever the tables say, given by the replay in front
     /// of the engine ([`Engine::doubt_next`]).
     next_doubt: Option<String>,
-    /// Neighbours the host asked for by ARP, that had sent it packets, and that have not
-    /// answered ([`Engine::arp_seen`]).
-    arp_unanswered: std::collections::BTreeSet<std::net::Ipv4Addr>,
-    /// How many ARP targets of the host's were looked up in conntrack ([`Engine::arp_seen`]).
-    arp_checked: u32,
+    /// Neighbours the host asked for by ARP or neighbour discovery, that had sent it packets,
+    /// and that have not answered ([`Engine::neighbour_solicited`]).
+    neigh_unanswered: std::collections::BTreeSet<IpAddr>,
+    /// How many ARP and neighbour discovery targets of the host's were looked up in conntrack
+    /// ([`Engine::neighbour_solicited`]).
+    neigh_checked: u32,
     /// A `TEE` clone was sent by a route the host configuration does not give: the counters
     /// of OUTPUT's and POSTROUTING's chains are lower bounds ([`Engine::send_tee_clones`]).
     tee_unrouted: bool,
@@ -462,8 +464,8 @@ impl Clone for Engine<'_> {
             sets_marks: self.sets_marks.clone(),
             gso_sensitive: self.gso_sensitive.clone(),
             rejects_out: self.rejects_out.clone(),
-            arp_unanswered: self.arp_unanswered.clone(),
-            arp_checked: self.arp_checked,
+            neigh_unanswered: self.neigh_unanswered.clone(),
+            neigh_checked: self.neigh_checked,
             tee_unrouted: self.tee_unrouted,
             tee_local: self.tee_local,
             memo: self.memo.fresh(),
@@ -542,8 +544,8 @@ impl<'r> Engine<'r> {
             counter_doubt: Default::default(),
             counter_over: Default::default(),
             next_doubt: None,
-            arp_unanswered: Default::default(),
-            arp_checked: 0,
+            neigh_unanswered: Default::default(),
+            neigh_checked: 0,
             tee_unrouted: false,
             tee_local: false,
             memo: memo::WalkMemo::default(),
@@ -683,8 +685,8 @@ impl<'r> Engine<'r> {
         fresh.classifier.mode = c.classifier_mode;
         fresh.memo.off = c.memo_off;
         // Neighbours that never answered stay so: packets to them may still go unseen.
-        fresh.arp_unanswered = c.arp_unanswered;
-        fresh.arp_checked = c.arp_checked;
+        fresh.neigh_unanswered = c.neigh_unanswered;
+        fresh.neigh_checked = c.neigh_checked;
         fresh
     }
 
@@ -701,8 +703,8 @@ impl<'r> Engine<'r> {
             taint: std::mem::take(&mut self.taint),
             classifier_mode: self.classifier.mode,
             memo_off: self.memo.off,
-            arp_unanswered: std::mem::take(&mut self.arp_unanswered),
-            arp_checked: self.arp_checked,
+            neigh_unanswered: std::mem::take(&mut self.neigh_unanswered),
+            neigh_checked: self.neigh_checked,
         }
     }
 
@@ -752,51 +754,102 @@ impl<'r> Engine<'r> {
             .contains(&(table, chain, traverse::POLICY))
     }
 
-    /// An ARP frame of the capture. The host resolves a neighbour by broadcast requests
-    /// (`neigh_resolve_output` -> `__neigh_event_send`, NUD_INCOMPLETE: `arp_solicit`) while
-    /// the packets for it wait in the neighbour's queue, after OUTPUT and POSTROUTING; when no
-    /// reply comes (`neigh_timer_handler` -> `neigh_invalidate`), `arp_error_report` drops them
-    /// unsent — never in the capture — and answers each with a "host unreachable" to the host
-    /// over lo, which fwcheck rebuilds the packet from (`unsent_original`), except
-    /// for an ICMP error (`icmp_send` answers no error): the host's error to a neighbour that
-    /// sent it something and is not reachable back (its route leads elsewhere) crossed OUTPUT
-    /// and POSTROUTING with no trace. Such a neighbour — a request of the host's for an
-    /// address that is the source of a connection fwcheck tracks — is kept until it answers
-    /// (kernel hunt, lab `tailscale-host`: a CGNAT source on eth0 routed back via tailscale0,
-    /// the host's port unreachables counted in OUTPUT and never captured).
-    ///
-    /// Whether the target sent the host something is a walk of the conntrack table: it is
-    /// taken for the first [`ARP_LOOKUPS`] targets only (a host scanning its subnet asks for
-    /// thousands); past them any unanswered target counts, which only widens the bounds.
+    /// An ARP frame of the capture: the host's request for a neighbour
+    /// (`Engine::neighbour_solicited`), or a reply that answers it.
     pub fn arp_seen(&mut self, a: &crate::packet::problem::ArpInfo) {
         match a.op {
-            1 if !self.arp_unanswered.contains(&a.target)
-                && self.is_local(IpAddr::V4(a.sender))
+            1 if self.is_local(IpAddr::V4(a.sender))
                 && (a.pkt_type == crate::packet::PktType::Outgoing
                     || a.src_mac.is_some_and(|m| self.env.host.macs.contains(&m))) =>
             {
-                let sent_us = self.arp_checked >= ARP_LOOKUPS || {
-                    self.arp_checked += 1;
-                    self.conntrack
-                        .iter()
-                        .any(|(_, e)| e.tuple[0].src == IpAddr::V4(a.target))
-                };
-                if sent_us {
-                    self.arp_unanswered.insert(a.target);
-                }
+                self.neighbour_solicited(IpAddr::V4(a.target));
             }
             2 => {
-                self.arp_unanswered.remove(&a.sender);
+                self.neigh_unanswered.remove(&IpAddr::V4(a.sender));
             }
             _ => {}
         }
     }
 
-    /// End of the capture: a neighbour that never answered ([`Engine::arp_seen`]) may have
+    /// A neighbour discovery message of the capture (ICMPv6, taken only when `pkt.proto` is
+    /// 58): the host's neighbour solicitation (`ndisc_solicit` -> `ndisc_send_ns`: to the
+    /// target's solicited-node group, then unicast probes, from the packet's source when it is
+    /// an address of the output device, else from the device's link-local address; sent
+    /// through `ndisc_send_skb`, so it crosses OUTPUT and POSTROUTING and is judged as any
+    /// packet of the host's) asks for its target ([`Engine::neighbour_solicited`]); a
+    /// neighbour advertisement for the target answers it (`ndisc_recv_na`).
+    fn nd_seen(&mut self, pkt: &Packet, direction: Direction) {
+        let crate::packet::L4::Icmpv6(i) = &pkt.l4 else {
+            return;
+        };
+        if !matches!(i.icmp_type, 135 | 136) || i.code != 0 {
+            return;
+        }
+        let at = pkt.ip_hdr_len as usize + 8;
+        let Some(t) = pkt.data.get(at..at + 16) else {
+            return;
+        };
+        let mut target = [0u8; 16];
+        target.copy_from_slice(t);
+        let target = IpAddr::V6(std::net::Ipv6Addr::from(target));
+        match (i.icmp_type, direction) {
+            (135, Direction::Out) => self.neighbour_solicited(target),
+            (136, Direction::In | Direction::Forward) => {
+                self.neigh_unanswered.remove(&target);
+            }
+            _ => {}
+        }
+    }
+
+    /// The host asked for a neighbour (an ARP request, a neighbour solicitation). The host
+    /// resolves a neighbour while the packets for it wait in the neighbour's queue, after
+    /// OUTPUT and POSTROUTING (`neigh_resolve_output` -> `__neigh_event_send`, NUD_INCOMPLETE:
+    /// `arp_solicit` / `ndisc_solicit`); when no answer comes (`neigh_timer_handler` ->
+    /// `neigh_invalidate`), `arp_error_report` / `ndisc_error_report` (`dst_link_failure`)
+    /// drops them unsent — never in the capture — and answers each with a "host unreachable" /
+    /// "address unreachable" to the host over lo, which fwcheck rebuilds the packet from
+    /// (`unsent_original`), except for an ICMP error (`icmp_send` / `icmp6_send` answer no
+    /// error): the host's error to a neighbour that sent it something and is not reachable back
+    /// (its route leads elsewhere) crossed OUTPUT and POSTROUTING with no trace. Such a
+    /// neighbour — a target of the host's that is the source of a connection fwcheck tracks,
+    /// or the gateway of the host's route to one — is kept until it answers (kernel hunts: lab
+    /// `tailscale-host`, a CGNAT source on eth0 routed back via tailscale0, the host's port
+    /// unreachables counted in OUTPUT and never captured; lab `nd-unanswered`, its IPv6 twin,
+    /// an address of a peer on t0 routed back out t1; lab `nd-gateway-unanswered`, a source
+    /// routed back via a next hop on t1 that no one holds).
+    ///
+    /// Whether the target sent the host something is a walk of the conntrack table: it is
+    /// taken for the first [`NEIGH_LOOKUPS`] targets only (a host scanning its subnet asks for
+    /// thousands); past them any unanswered target counts, which only widens the bounds.
+    fn neighbour_solicited(&mut self, target: IpAddr) {
+        // (Not the host's own address: duplicate address detection, a gratuitous ARP.)
+        if self.neigh_unanswered.contains(&target) || self.is_local(target) {
+            return;
+        }
+        let sent_us = self.neigh_checked >= NEIGH_LOOKUPS || {
+            self.neigh_checked += 1;
+            // The source itself, or the gateway the host's route to it goes through (a
+            // route lookup for each connection only when some route names that gateway).
+            let host = &self.env.host;
+            let gateway = host.routes.iter().any(|r| r.via == Some(target));
+            self.conntrack.iter().any(|(_, e)| {
+                let s = e.tuple[0].src;
+                s == target
+                    || gateway
+                        && s.is_ipv4() == target.is_ipv4()
+                        && host.route(s).is_some_and(|(_, via)| via == Some(target))
+            })
+        };
+        if sent_us {
+            self.neigh_unanswered.insert(target);
+        }
+    }
+
+    /// End of the capture: a neighbour that never answered (`Engine::neighbour_solicited`) may have
     /// had the host's packets cross OUTPUT and POSTROUTING unseen, so every counter on their
     /// way (the hooks' policies, the rules of the chains they reach) is a lower bound.
     pub fn settle_neighbours(&mut self) {
-        if self.arp_unanswered.is_empty() {
+        if self.neigh_unanswered.is_empty() {
             return;
         }
         self.out_path_bounds(false);
@@ -1906,6 +1959,9 @@ impl<'r> Engine<'r> {
             }
         };
         *out = Outcome::empty(pkt.frame, direction);
+        if pkt.proto == 58 {
+            self.nd_seen(pkt, direction);
+        }
         let recognise = self.opts.recognise_answers && stage == Stage::Whole;
         // A table of answers that pushed out what this packet may be: judged, uncertain.
         let mut maybe_answer = None;
@@ -2166,6 +2222,11 @@ impl<'r> Engine<'r> {
             behind,
         };
         hc.skb.may_predate = self.may_predate(pkt, clock);
+        // A packet from a neighbour that has not answered the host: its connection may have a
+        // reply of the host's waiting unseen (the conntrack match weighs that world; kernel
+        // hunt, lab `nd-unanswered`: a ping's second request ESTABLISHED, fwcheck had NEW).
+        hc.skb.neigh_wait =
+            !self.neigh_unanswered.is_empty() && self.neigh_unanswered.contains(&pkt.src);
         if let Some(why) = self.next_doubt.take() {
             hc.note_uncertain(DoubtSource::Any, || why);
         }

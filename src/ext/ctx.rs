@@ -410,6 +410,11 @@ pub struct Skb {
     /// began: it is within that protocol's conntrack timeout of the capture's first frame
     /// (`SimOptions::capture_file`, without `--conntrack-start empty`).
     pub(crate) may_predate: bool,
+    /// The packet comes from a neighbour the host solicited and that has not answered
+    /// (`Engine::neighbour_solicited`): a later packet of its connection may be ESTABLISHED
+    /// in the kernel by a reply of the host's that waits, unseen, in the neighbour's queue
+    /// (`NEIGH_DOUBT`).
+    pub(crate) neigh_wait: bool,
     /// Built by netfilter itself with no socket attached (REJECT's TCP reset: `nf_send_reset`
     /// allocates it and sends it with `nskb->sk` NULL): `owner_mt` takes the `!sk` branch.
     pub(crate) no_socket: bool,
@@ -425,6 +430,14 @@ pub(crate) const PICKUP_DOUBT: &str =
      if the kernel tracked it already (it opened before the capture, or the rules, began), this \
      packet is ESTABLISHED, not NEW or INVALID, and a conntrack rule answers it differently \
      (--conntrack-start empty: the kernel's table began empty)";
+
+/// Why a later packet of a connection from a neighbour that never answered the host is
+/// uncertain (`Skb::neigh_wait`).
+pub(crate) const NEIGH_DOUBT: &str =
+    "its connection's source is a neighbour the host solicits and that has not answered: a \
+     reply of the host's may wait, unseen, in the neighbour's queue, its conntrack hook passed \
+     (IPS_SEEN_REPLY): then this packet is ESTABLISHED, not NEW, and a conntrack rule answers \
+     it differently";
 
 impl Skb {
     /// A match of this packet answered `picked` in the world the traversal follows and

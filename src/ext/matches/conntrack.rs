@@ -251,7 +251,31 @@ impl View {
 fn tracked_worlds(cx: &EvalCtx<'_>, seen: &View) -> Option<[Option<View>; 2]> {
     // A packet that may be INVALID in the kernel has a confirmed connection here: its other
     // world is weighed by the traversal (`Skb::checksum_doubt`).
-    if cx.env.conntrack_empty_at_start || cx.skb.checksum_doubt.is_some() {
+    if cx.skb.checksum_doubt.is_some() {
+        return None;
+    }
+    // A later packet of a connection from a neighbour the host solicits and that has not
+    // answered (`Skb::neigh_wait`): a reply of the host's may wait in the neighbour's queue,
+    // unseen, its conntrack hook passed (`nf_conntrack_in`: IPS_SEEN_REPLY), so the kernel
+    // finds it ESTABLISHED.
+    if cx.skb.neigh_wait
+        && seen.dir == Some(CtDir::Original)
+        && seen.status & status::SEEN_REPLY == 0
+    {
+        if let Some(e) = cx.ct().filter(|e| e.is_confirmed()) {
+            return Some([
+                Some(View {
+                    statebit: state::ESTABLISHED,
+                    tracked: true,
+                    dir: Some(CtDir::Original),
+                    tuple: e.tuple,
+                    status: seen.status | status::SEEN_REPLY,
+                }),
+                None,
+            ]);
+        }
+    }
+    if cx.env.conntrack_empty_at_start {
         return None;
     }
     let tracked = |reversed: bool, tuple: [crate::conntrack::Tuple; 2]| View {
@@ -723,7 +747,12 @@ impl Match for Conntrack {
                 .flatten()
                 .any(|w| self.eval_view(cx, w) != picked)
             {
-                return cx.skb.worlds_apart(picked, crate::ext::PICKUP_DOUBT);
+                let why = if cx.skb.neigh_wait {
+                    crate::ext::NEIGH_DOUBT
+                } else {
+                    crate::ext::PICKUP_DOUBT
+                };
+                return cx.skb.worlds_apart(picked, why);
             }
             return picked;
         }

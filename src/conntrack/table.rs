@@ -804,6 +804,11 @@ impl Conntrack {
         self.phase = phase;
     }
 
+    /// The current packet's phase on a capture's clock (`None`: the kernel's own jiffies).
+    pub(crate) fn phase(&self) -> Option<u32> {
+        self.phase
+    }
+
     /// The current packet's phase, as recorded with a timeout it sets.
     pub(crate) fn phase_now(&self) -> u32 {
         self.phase.unwrap_or(0)

@@ -25,7 +25,10 @@
 //! within one jiffy of their timeout (`Conntrack::take_expiry_doubt`; connections one tick from
 //! it are looked up for that) may have found them otherwise in the kernel, so until the next
 //! walk the kernel's count is within that many of this one, and the answer is unknown where
-//! that range reaches across the limit (or down to 0). Doubt an earlier uncertain packet raised on the key's
+//! that range reaches across the limit (or down to 0). The same for a collection (or the
+//! shortcut that skips one) less than a jiffy after the last: whether the kernel ticked
+//! between them is not known, so its count is within what the walk drops, or would have, of
+//! this one ([`gc_jiffy_doubt`]). Doubt an earlier uncertain packet raised on the key's
 //! address reaches the lists only when the rule's `-p` lets that packet's protocol through
 //! (`ip_packet_match` runs before any match: no other packet is ever added to them). Pinned against the
 //! running kernel by `pcaps/rt-connlimit.pcap` with `fixtures/kernel/connlimit.rules.v4` and
@@ -133,6 +136,13 @@ pub(crate) struct KeyList {
     last_gc: u32,
     /// Length of the list at the last collection (`last_gc_count`).
     last_gc_count: usize,
+    /// Where in its jiffy the last collection fell, on fwcheck's clock (see
+    /// [`gc_jiffy_doubt`]).
+    last_gc_phase: u32,
+    /// How far the kernel's count may be from this one until the next walk because a
+    /// collection ran, or did not, in a jiffy the kernel's ticks may have put otherwise
+    /// ([`gc_jiffy_doubt`]): what it dropped, or would have.
+    gc_doubt: usize,
     /// Connections the latest walk met within one jiffy of their timeout (kept or dropped as
     /// fwcheck's clock has them): a kernel whose ticks fell otherwise may have done the
     /// opposite, so its count may differ by up to this many until the next walk.
@@ -148,7 +158,7 @@ enum Step {
 }
 
 impl KeyList {
-    fn new(first: Tuple, now: u64, seen: u64) -> Self {
+    fn new(first: Tuple, now: u64, phase: u32, seen: u64) -> Self {
         let mut l = KeyList {
             conns: BTreeMap::new(),
             next: 0,
@@ -158,6 +168,8 @@ impl KeyList {
             seen,
             last_gc: now as u32,
             last_gc_count: 0,
+            last_gc_phase: phase,
+            gc_doubt: 0,
             edges: 0,
         };
         l.push(first);
@@ -247,6 +259,22 @@ impl KeyList {
         }
     }
 
+    /// How many listed connections a collection would drop now (gone, or TCP closed),
+    /// looked up without dropping them (the events since the last walk are taken in without
+    /// beginning one: that walk's `edges` stay).
+    fn dead_now(&mut self, now: u64, cx: &mut EvalCtx<'_>) -> usize {
+        let edges = self.edges;
+        self.update(now, cx.conntrack);
+        self.edges = edges;
+        let dead = self
+            .suspects
+            .iter()
+            .filter(|at| matches!(find(&self.conns[at].0, now, cx), None | Some((true, _))))
+            .count();
+        cx.conntrack.take_expiry_doubt();
+        dead
+    }
+
     /// The place of the first listed copy of `t`.
     fn first_place(&self, t: &Tuple) -> Option<u64> {
         self.places
@@ -300,15 +328,37 @@ fn find(t: &Tuple, now: u64, cx: &mut EvalCtx<'_>) -> Option<(bool, u64)> {
     Some((closed, e.timeout))
 }
 
+/// Whether a kernel whose ticks fell otherwise than fwcheck's clock has them may find `now` in
+/// the last collection's jiffy where fwcheck does not, or the other way round: on a capture's
+/// clock (the tick phase unknown), less than a jiffy since the last collection, not at the
+/// same instant. On the kernel's own jiffies (the oracle's, no phase) never.
+fn gc_jiffy_doubt(list: &KeyList, now: u64, cx: &EvalCtx<'_>) -> bool {
+    let Some(p) = cx.conntrack.phase() else {
+        return false;
+    };
+    match (now as u32).wrapping_sub(list.last_gc) {
+        0 => p != list.last_gc_phase,
+        1 => p < list.last_gc_phase,
+        _ => false,
+    }
+}
+
 /// `nf_conncount_gc_list` (single CPU): every connection is looked at; one found gone or
 /// closed is dropped; after more than `GC_MAX_COLLECT` drops the walk stops at the next
-/// connection it keeps.
+/// connection it keeps. Collected at most once a jiffy: where the kernel may have decided
+/// otherwise ([`gc_jiffy_doubt`]), its count may differ by what the collection drops (or
+/// might have dropped), added to the list's `edges`.
 fn gc_list(list: &mut KeyList, now: u64, cx: &mut EvalCtx<'_>) {
     let now32 = now as u32;
+    let doubt = gc_jiffy_doubt(list, now, cx);
     if now32 == list.last_gc {
+        if doubt {
+            list.gc_doubt = list.gc_doubt.max(list.dead_now(now, cx));
+        }
         return;
     }
     list.update(now, cx.conntrack);
+    let before = list.len();
     let mut collected = 0;
     let mut from = 0;
     while let Some(at) = list.suspects.range(from..).next().copied() {
@@ -333,6 +383,8 @@ fn gc_list(list: &mut KeyList, now: u64, cx: &mut EvalCtx<'_>) {
         }
     }
     list.last_gc = now32;
+    list.last_gc_phase = cx.conntrack.phase_now();
+    list.gc_doubt = if doubt { before - list.len() } else { 0 };
 }
 
 /// `__nf_conncount_add` on one key's list (single CPU). `Err(())` is `-EEXIST` (an assured
@@ -346,6 +398,11 @@ fn add(
     cx: &mut EvalCtx<'_>,
 ) -> Result<(), ()> {
     let now32 = now as u32;
+    // The shortcut below rests on the jiffy: where the kernel's may differ, its count may
+    // differ by what a walk drops (or would have), and the packet's own connection.
+    let shortcut_doubt = conn == Conn::New
+        && list.len().saturating_sub(list.last_gc_count) < GC_MAX_COLLECT
+        && gc_jiffy_doubt(list, now, cx);
     match conn {
         Conn::Confirmed { assured: true } => return Err(()),
         Conn::Confirmed { assured: false } => {}
@@ -353,12 +410,27 @@ fn add(
             if now32 == list.last_gc
                 && list.len().saturating_sub(list.last_gc_count) < GC_MAX_COLLECT
             {
+                if shortcut_doubt {
+                    // A walk would drop the dead, and stop at this connection if listed.
+                    let own = list.first_place(&tuple).is_some() as usize;
+                    list.gc_doubt = list.gc_doubt.max(list.dead_now(now, cx) + own);
+                }
                 list.push(tuple);
                 return Ok(());
             }
         }
     }
     list.update(now, cx.conntrack);
+    let before = list.len();
+    // The kernel may have appended it without this walk: what the walk dropped, and this
+    // connection where the walk found it (nothing appended).
+    let shortcut_edges = |list: &mut KeyList, own: usize| {
+        list.gc_doubt = if shortcut_doubt {
+            before.saturating_sub(list.len()) + own
+        } else {
+            0
+        };
+    };
     // A copy of the packet's own connection that is not a suspect is alive: the walk ends
     // there, so only the suspects before it are looked at.
     let own = list.first_place(&tuple);
@@ -374,16 +446,22 @@ fn add(
         from = at + 1;
         match list.step(at, Some(&tuple), now, cx) {
             // Already counted: nothing added, the jiffy of the last collection stays.
-            Step::Own => return Ok(()),
+            Step::Own => {
+                shortcut_edges(list, 1);
+                return Ok(());
+            }
             Step::Drop => collect += 1,
             Step::Keep => {}
         }
     }
     if stop != u64::MAX && collect <= GC_MAX_COLLECT {
+        shortcut_edges(list, 1);
         return Ok(());
     }
     list.last_gc = now32;
+    list.last_gc_phase = cx.conntrack.phase_now();
     list.last_gc_count = list.len();
+    shortcut_edges(list, 0);
     list.push(tuple);
     Ok(())
 }
@@ -529,7 +607,7 @@ impl Match for Connlimit {
         };
         let list = match existing {
             // insert_tree: a new list holding this connection, stamped with this jiffy.
-            None => KeyList::new(tuple, now, cx.conntrack.deaths),
+            None => KeyList::new(tuple, now, cx.conntrack.phase_now(), cx.conntrack.deaths),
             Some(mut list) => {
                 let was_empty = list.len() == 0;
                 if add(&mut list, tuple, conn, now, cx).is_err() && !was_empty {
@@ -539,7 +617,7 @@ impl Match for Connlimit {
                 list
             }
         };
-        let (count, edges) = (list.len(), list.edges + own_edge);
+        let (count, edges) = (list.len(), list.edges + own_edge + list.gc_doubt);
         cx.ext
             .slot(cx.slot, Lists::default)
             .lists

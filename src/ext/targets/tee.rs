@@ -18,7 +18,7 @@ use crate::diag::Diagnostic;
 use crate::ext::targets::common::{err, missing};
 use crate::ext::{host_addr, ntop, Arg, OptArg, OptSpec, ParseCtx, Target, TargetVerdict, XtType};
 use crate::ext::{EvalCtx, TeeClone};
-use crate::ruleset::model::Hook;
+use crate::netfilter::Hook;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Tee {

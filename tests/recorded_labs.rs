@@ -115,6 +115,14 @@
 //!   through a bridge port (INPUT's and FORWARD's) leaves by that port through no hook
 //!   (`nf_send_reset`; fwcheck counted it in OUTPUT and POSTROUTING); REJECT's ICMP errors
 //!   cross OUTPUT as usual;
+//! * `bridge-nf-off` (`ports.args`: the bridge's two ports): with `bridge-nf-call-iptables=0`
+//!   (host.json's `"sysctl"`, as on a host without `br_netfilter`), bridged frames — for the
+//!   host's IP address but another link address, between the VM and p0 — cross no iptables
+//!   hook, REJECT's reset to a port's SYN goes through OUTPUT and POSTROUTING, a VM's
+//!   `ping -b` is not flooded through FORWARD and its connection is confirmed at INPUT's end
+//!   (nat INPUT binds it once), a broadcast filter INPUT drops leaves no connection, and
+//!   `--physdev-in` matches nothing (fwcheck, taking br_netfilter's hooks, differed in 17
+//!   counters);
 //! * `icmp-rl-stack`, `icmp6-rl-stack`: three datagrams to an accepted UDP port nobody
 //!   listens on (the stack answers port unreachable), then six REJECTed: the stack's errors
 //!   take their tokens from the same per-peer ICMP rate limit as REJECT's, and only three of
@@ -1047,6 +1055,11 @@ fn bridge_frame_for_another_link_address_is_bridged() {
 #[test]
 fn bridge_reset_leaves_by_its_input_port() {
     replay_case("bridge-nf-reset", "ports.args");
+}
+
+#[test]
+fn bridge_without_call_iptables_runs_no_hook_for_bridged_frames() {
+    replay_case("bridge-nf-off", "ports.args");
 }
 
 #[test]

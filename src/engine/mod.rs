@@ -1771,6 +1771,15 @@ impl<'r> Engine<'r> {
         // through OUTPUT by `ndisc_send_skb` / `mld_sendpack`; IPv4 0.0.0.0: a DHCP client's)
         // that the capture shows the host sending.
         if self.bridged_past_host(pkt) {
+            // `br_nf_pre_routing` returns at once when `bridge-nf-call-iptables` is 0 (or the
+            // host has no br_netfilter): the bridge forwards the frame, no iptables hook sees it.
+            if !self.bridge_nf_calls(pkt) {
+                return Err(
+                    "bridged, not for this host: a frame on a bridge port for a link address no \
+                     device of the host has is forwarded by the bridge (br_handle_frame_finish), \
+                     and with bridge-nf-call-iptables=0 (--sysctl) no iptables hook sees it",
+                );
+            }
             return if self.opts.router {
                 Ok(Direction::Forward)
             } else {
@@ -2666,6 +2675,28 @@ impl<'r> Engine<'r> {
     /// and libvirt hosts load it): `None` for a frame the host sent itself, or a device that
     /// is no bridge and no bridge's port.
     fn rx_bridge<'a>(&'a self, pkt: &'a Packet) -> Option<&'a str> {
+        if !self.bridge_nf_calls(pkt) {
+            return None;
+        }
+        self.rx_bridge_port(pkt)
+    }
+
+    /// Whether `br_netfilter` runs iptables (ip6tables) for a bridged frame of `pkt`'s family
+    /// (`brnf_call_iptables` / `brnf_call_ip6tables`; `--sysctl`, `"sysctl"` in
+    /// `--host-config`). Off, `br_nf_pre_routing`, `br_nf_forward_ip`, `br_nf_post_routing`
+    /// and `br_nf_local_in` return `NF_ACCEPT` at once: a bridged frame crosses no iptables
+    /// hook, one passed up is IP's like any other device's (confirmed at INPUT's end), and
+    /// `nf_send_reset` finds no bridge information (`nf_bridge_info_exists`) and routes its
+    /// reset through OUTPUT. Recorded lab `bridge-nf-off`.
+    fn bridge_nf_calls(&self, pkt: &Packet) -> bool {
+        self.env
+            .host
+            .bridge_nf_calls(pkt.family == crate::packet::Family::V6)
+    }
+
+    /// The bridge a received frame came in through a port of (`br_handle_frame`), whether
+    /// `br_netfilter` runs iptables for it or not.
+    fn rx_bridge_port<'a>(&'a self, pkt: &'a Packet) -> Option<&'a str> {
         if self.env.host.links.is_empty()
             || pkt
                 .link
@@ -2690,7 +2721,7 @@ impl<'r> Engine<'r> {
         };
         self.env.host.links_known
             && cooked_type(&pkt.link).is_none()
-            && self.rx_bridge(pkt).is_some_and(|b| {
+            && self.rx_bridge_port(pkt).is_some_and(|b| {
                 b != self.env.captured_on(pkt) && self.env.host.bridges_past(b, dst)
             })
     }

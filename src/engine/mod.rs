@@ -2476,6 +2476,9 @@ impl<'r> Engine<'r> {
     ) -> Option<TableResult> {
         match direction {
             Direction::In | Direction::Forward => {
+                if let Some(why) = self.cooked_maybe_bridged(pkt, direction) {
+                    hc.note_uncertain(DoubtSource::Any, || why.into());
+                }
                 hc.indev = self.input_dev(pkt);
                 // Captured leaving: it came in by the route back to its source, its TTL one
                 // more than the capture shows (`ip_forward` decremented it).
@@ -2724,6 +2727,44 @@ impl<'r> Engine<'r> {
             && self.rx_bridge_port(pkt).is_some_and(|b| {
                 b != self.env.captured_on(pkt) && self.env.host.bridges_past(b, dst)
             })
+    }
+
+    /// A frame of a Linux cooked capture (`tcpdump -i any`: no destination link address) on a
+    /// bridge port that the port did not take as its own (`PACKET_OTHERHOST`, which
+    /// `eth_type_trans` sets against the port's address), that the bridge may have forwarded
+    /// between its ports (`br_handle_frame_finish`) where fwcheck takes it to the host:
+    /// * to one of the host's addresses (`direction` In), when the port's link address is the
+    ///   bridge's: the frame was not for the bridge's address, so the bridge forwarded it
+    ///   unless it was another port's own (a local FDB entry too);
+    /// * through the router (Forward) with `bridge-nf-call-iptables=0`: bridged, it crossed no
+    ///   iptables hook; sent to the bridge's address, it was routed.
+    ///
+    /// What this holds is uncertain (recorded lab `bridge-nf-off`'s `any.pcap`). Not asked of
+    /// a port whose address is not the bridge's for the host's packets (a Docker veth: every
+    /// frame to docker0 is `PACKET_OTHERHOST` there), which stay the host's (README: "Not yet
+    /// modelled").
+    fn cooked_maybe_bridged(&self, pkt: &Packet, direction: Direction) -> Option<&'static str> {
+        if cooked_type(&pkt.link) != Some(Some(crate::packet::PktType::OtherHost))
+            || !self.env.host.links_known
+        {
+            return None;
+        }
+        let port = self.env.captured_on(pkt);
+        let bridge = self.rx_bridge_port(pkt).filter(|&b| b != port)?;
+        if direction == Direction::Forward {
+            return (!self.bridge_nf_calls(pkt)).then_some(
+                "bridged between two ports of its bridge (to a link address not the bridge's), \
+                 it crossed no iptables hook (bridge-nf-call-iptables=0); routed, it did: a \
+                 Linux cooked capture keeps no destination link address",
+            );
+        }
+        let mac = |d: &str| self.env.host.links.iter().find(|l| l.dev == d)?.mac;
+        (mac(port).is_some() && mac(port) == mac(bridge)).then_some(
+            "its port, whose link address is the bridge's, did not take it as its own \
+             (PACKET_OTHERHOST): the bridge forwarded it to another port, never passing it up, \
+             unless it was addressed to another port's own link address, which a Linux cooked \
+             capture does not keep",
+        )
     }
 
     /// For a broadcast or multicast frame that came in through a bridge port, which the bridge

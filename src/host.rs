@@ -100,6 +100,12 @@ pub struct HostConfig {
     /// The configuration lists every interface of the host (an `ip -j addr` listing was
     /// given): a device it does not name does not exist.
     pub links_known: bool,
+    /// `net.bridge.bridge-nf-call-iptables` / `-ip6tables` is 0 (IPv4, IPv6), or the host has
+    /// no `br_netfilter` (the `"sysctl"` key, `--sysctl`): `br_nf_pre_routing` and the other
+    /// bridge hooks return at once (`brnf_call_iptables` false), so a frame the bridge forwards
+    /// crosses no iptables hook and one passed up is an ordinary packet of the bridge device.
+    /// Default: on, as the module sets it (Docker and Kubernetes load it).
+    pub bridge_nf_off: [bool; 2],
     /// The devices the capture being replayed shows (set with the capture, not by the
     /// configuration).
     pub captured: CapturedDevices,
@@ -575,11 +581,24 @@ impl HostConfig {
         match &v {
             serde_json::Value::Object(o) => {
                 for k in o.keys() {
-                    if k != "addr" && k != "route" && k != "maddr" && k != "neigh" {
+                    if !["addr", "route", "maddr", "neigh", "sysctl"].contains(&k.as_str()) {
                         return Err(bad(format!(
                             "unexpected key `{k}`: expected {{\"addr\": [...], \"route\": [...], \
-                             \"maddr\": [...]}}"
+                             \"maddr\": [...], \"neigh\": [...], \"sysctl\": {{...}}}}"
                         )));
+                    }
+                }
+                if let Some(s) = o.get("sysctl") {
+                    let Some(keys) = s.as_object() else {
+                        return Err(bad("`sysctl`: expected an object {\"KEY\": VALUE}".into()));
+                    };
+                    for (k, v) in keys {
+                        let v = match v {
+                            serde_json::Value::String(s) => s.trim().to_string(),
+                            other => other.to_string(),
+                        };
+                        self.set_sysctl(k, &v)
+                            .map_err(|e| bad(format!("`sysctl`: {e}")))?;
                     }
                 }
                 if let Some(m) = o.get("maddr") {
@@ -724,6 +743,43 @@ impl HostConfig {
             }
         }
         Ok(())
+    }
+
+    /// A sysctl of the host (`--sysctl KEY=VALUE`, the `"sysctl"` object): those of
+    /// `br_netfilter` that decide whether bridged frames cross iptables,
+    /// `net.bridge.bridge-nf-call-iptables` and `net.bridge.bridge-nf-call-ip6tables`, 0 or 1.
+    pub fn set_sysctl(&mut self, key: &str, value: &str) -> Result<(), String> {
+        let key = key.trim().replace('/', ".");
+        let family = match key.as_str() {
+            "net.bridge.bridge-nf-call-iptables" => 0,
+            "net.bridge.bridge-nf-call-ip6tables" => 1,
+            _ => {
+                return Err(format!(
+                    "`{key}`: not a sysctl fwcheck reads (net.bridge.bridge-nf-call-iptables, \
+                     net.bridge.bridge-nf-call-ip6tables)"
+                ))
+            }
+        };
+        self.bridge_nf_off[family] = match value {
+            "0" => true,
+            "1" => false,
+            _ => return Err(format!("`{key}`: expected 0 or 1, not `{value}`")),
+        };
+        Ok(())
+    }
+
+    /// `--sysctl KEY=VALUE`.
+    pub fn parse_sysctl(&mut self, s: &str) -> Result<(), String> {
+        let Some((k, v)) = s.split_once('=') else {
+            return Err("expected KEY=VALUE".into());
+        };
+        self.set_sysctl(k, v.trim())
+    }
+
+    /// Whether `br_netfilter` runs iptables (`v6`: ip6tables) for the frames of a bridge
+    /// (`brnf_call_iptables`, `brnf_call_ip6tables`).
+    pub fn bridge_nf_calls(&self, v6: bool) -> bool {
+        !self.bridge_nf_off[v6 as usize]
     }
 
     /// `ip -j neigh`: `[{"dst": "2001:db8::2", "dev": "eth0", "lladdr": "…", "state":
@@ -1194,6 +1250,27 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn bridge_nf_sysctls_from_json_and_option() {
+        let mut h = HostConfig::default();
+        assert!(h.bridge_nf_calls(false) && h.bridge_nf_calls(true));
+        h.load_json(
+            "h.json",
+            r#"{"sysctl": {"net.bridge.bridge-nf-call-iptables": "0",
+                           "net.bridge.bridge-nf-call-ip6tables": 1}}"#,
+        )
+        .unwrap();
+        assert!(!h.bridge_nf_calls(false) && h.bridge_nf_calls(true));
+        h.parse_sysctl("net/bridge/bridge-nf-call-ip6tables=0")
+            .unwrap();
+        assert!(!h.bridge_nf_calls(true));
+        assert!(h.parse_sysctl("net.ipv4.ip_forward=1").is_err());
+        assert!(h
+            .parse_sysctl("net.bridge.bridge-nf-call-iptables=2")
+            .is_err());
+        assert!(h.load_json("h.json", r#"{"sysctl": [1]}"#).is_err());
     }
 
     #[test]

@@ -115,6 +115,15 @@
 //!   through a bridge port (INPUT's and FORWARD's) leaves by that port through no hook
 //!   (`nf_send_reset`; fwcheck counted it in OUTPUT and POSTROUTING); REJECT's ICMP errors
 //!   cross OUTPUT as usual;
+//! * `bridge-nf-off` (`ports.args`: the bridge's two ports): with `bridge-nf-call-iptables=0`
+//!   (host.json's `"sysctl"`, as on a host without `br_netfilter`), bridged frames — for the
+//!   host's IP address but another link address, between the VM and p0 — cross no iptables
+//!   hook, REJECT's reset to a port's SYN goes through OUTPUT and POSTROUTING, a VM's
+//!   `ping -b` is not flooded through FORWARD and its connection is confirmed at INPUT's end
+//!   (nat INPUT binds it once), a broadcast filter INPUT drops leaves no connection, and
+//!   `--physdev-in` matches nothing (fwcheck, taking br_netfilter's hooks, differed in 17
+//!   counters); `any.args` (`tcpdump -i any`): the frames the bridge forwarded are
+//!   uncertain, and only they (fwcheck judged them the host's or routed, certain);
 //! * `icmp-rl-stack`, `icmp6-rl-stack`: three datagrams to an accepted UDP port nobody
 //!   listens on (the stack answers port unreachable), then six REJECTed: the stack's errors
 //!   take their tokens from the same per-peer ICMP rate limit as REJECT's, and only three of
@@ -1047,6 +1056,28 @@ fn bridge_frame_for_another_link_address_is_bridged() {
 #[test]
 fn bridge_reset_leaves_by_its_input_port() {
     replay_case("bridge-nf-reset", "ports.args");
+}
+
+#[test]
+fn bridge_without_call_iptables_runs_no_hook_for_bridged_frames() {
+    replay_case("bridge-nf-off", "ports.args");
+}
+
+/// The same traffic in `tcpdump -i any` (a cooked capture: no destination link address): the
+/// frames the bridge forwarded past the host — p0's four for the host's IP address but other
+/// link addresses (`PACKET_OTHERHOST` on h0, whose address is br0's), p0's SYN to the VM and
+/// the VM's ping to p0 and its reply — are uncertain, and only they; the port's `In` frames
+/// (its own link address, a local FDB entry) stay the host's, certain.
+#[test]
+fn bridge_without_call_iptables_any_capture_doubts_bridged_frames() {
+    let (fw, _) = run_case("bridge-nf-off", "any.args");
+    let uncertain: Vec<u64> = fw
+        .packets
+        .iter()
+        .filter(|p| p["certain"] == false)
+        .filter_map(|p| p["frame"].as_u64())
+        .collect();
+    assert_eq!(uncertain, [13, 15, 17, 19, 59, 67, 69], "{}", fw.summary);
 }
 
 #[test]

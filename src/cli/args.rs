@@ -182,6 +182,14 @@ pub struct HostArgs {
     /// route after PREROUTING, uncertain. `ip maddr` on the host lists its groups.
     #[arg(long = "join", value_name = "[NAME=]GROUP")]
     pub join: Vec<String>,
+    /// A sysctl of the host, `KEY=VALUE` (repeatable; the "sysctl" object of --host-config
+    /// too): `net.bridge.bridge-nf-call-iptables=0` / `net.bridge.bridge-nf-call-ip6tables=0`
+    /// for a host whose bridges run no iptables (ip6tables) hook for bridged frames — no
+    /// `br_netfilter` module (a libvirt or plain `ip link add br0 type bridge` host), or the
+    /// sysctl set to 0. Default 1, as `br_netfilter` sets it (Docker and Kubernetes load it):
+    /// check `sysctl net.bridge.bridge-nf-call-iptables` on the host (no such key: pass 0).
+    #[arg(long = "sysctl", value_name = "KEY=VALUE")]
+    pub sysctl: Vec<String>,
     /// The host forwards traffic that is neither to nor from it (FORWARD chain).
     #[arg(long)]
     pub router: bool,
@@ -425,7 +433,7 @@ fn ct_timeout_long_help() -> String {
     )
 }
 
-/// `--iface-addr`, `--route`, `--mtu`, `--host-config`, `--rp-filter` and `--join`, in one host
+/// `--iface-addr`, `--route`, `--mtu`, `--host-config`, `--rp-filter`, `--join` and `--sysctl`, in one host
 /// configuration.
 fn host_config(h: &HostArgs) -> Result<fwcheck::host::HostConfig, Error> {
     use fwcheck::host::HostConfig;
@@ -459,6 +467,10 @@ fn host_config(h: &HostArgs) -> Result<fwcheck::host::HostConfig, Error> {
     for s in &h.join {
         c.parse_join(s)
             .map_err(|e| Error::usage(format!("--join {s}: {e}")))?;
+    }
+    for s in &h.sysctl {
+        c.parse_sysctl(s)
+            .map_err(|e| Error::usage(format!("--sysctl {s}: {e}")))?;
     }
     Ok(c)
 }

@@ -9,7 +9,8 @@
 //! captured on the port, or on the master that has ports — carries the ports with
 //! `br_netfilter` (`br_nf_pre_routing` stores the input port, `br_nf_forward_ip` the output
 //! port), which fwcheck does not model: the answer is unknown there (a kernel hunt found
-//! `--physdev-in` rules missed, certain, on a bridge with `bridge-nf-call-iptables=1`).
+//! `--physdev-in` rules missed, certain, on a bridge with `bridge-nf-call-iptables=1`). With
+//! `bridge-nf-call-iptables=0` (`--sysctl`) a bridge's frames carry none: "not bridged", exact.
 //! (`--physdev-out`/`--physdev-is-out` are refused in OUTPUT unless the rule also has a
 //! non-negated `--physdev-is-bridged`, as the kernel's check does.)
 
@@ -138,6 +139,13 @@ impl Match for Physdev {
             return not_bridged;
         }
         let captured = cx.env.captured_on(cx.pkt);
+        // With `bridge-nf-call-iptables=0` (`--sysctl`) `br_nf_pre_routing` stores no bridge
+        // information: a bridge's frame is "not bridged" to the match (a bond's is unknown).
+        if host.rx_bridge(captured).is_some()
+            && !host.bridge_nf_calls(cx.pkt.family == crate::packet::Family::V6)
+        {
+            return not_bridged;
+        }
         if host.ip_master(captured).is_some() || host.has_port_of(captured) {
             return MatchResult::Unknown(
                 "-m physdev: the frame came in through a bridge (or bond) port; with \

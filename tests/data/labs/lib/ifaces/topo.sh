@@ -26,4 +26,5 @@ host_up() {
   ip -n $H link set ${H0NAME:-h0} up; ip -n $P link set p0 up; ip -n $H link set ${H1NAME:-h1} up; ip -n $P link set p1 up
   sleep 0.5
 }
-host_cfg() { local ns=${1:-$H}; nsx $ns sh -c 'printf "{\"addr\": %s, \"route\": %s, \"maddr\": %s}\n" "$(ip -j addr)" "$(ip -j route)" "$(ip -j maddr)"'; }
+# the host's interfaces, routes, groups, and br_netfilter's bridge-nf-call-ip(6)tables (0 without the module)
+host_cfg() { local ns=${1:-$H}; nsx $ns sh -c 'b=/proc/sys/net/bridge/bridge-nf-call; printf "{\"addr\": %s, \"route\": %s, \"maddr\": %s, \"sysctl\": {\"net.bridge.bridge-nf-call-iptables\": \"%s\", \"net.bridge.bridge-nf-call-ip6tables\": \"%s\"}}\n" "$(ip -j addr)" "$(ip -j route)" "$(ip -j maddr)" "$(cat ${b}-iptables 2>/dev/null || echo 0)" "$(cat ${b}-ip6tables 2>/dev/null || echo 0)"'; }

@@ -1523,13 +1523,27 @@ impl<'r> Engine<'r> {
     ///   configuration lists), a target (the route's gateway, else the destination) that is the
     ///   destination or link-local unicast, and the packet's source a neighbour (the route
     ///   back to it, on that interface, has no gateway) — `sends: false` otherwise.
-    fn redirect_for(&self, pkt: &Packet, hc: &HookCtx) -> Option<Redirect> {
+    fn redirect_for(&self, pkt: &Packet, hc: &mut HookCtx) -> Option<Redirect> {
         if self.env.host.addrs.is_empty() {
             return None;
         }
         let iface = self.env.iface_of(pkt);
         let dev = hc.indev.name(iface, &self.env);
         if dev != hc.outdev.name(iface, &self.env) {
+            return None;
+        }
+        // In and out by a bridge, from a cooked capture's port that called the frame
+        // `PACKET_OTHERHOST` for a reason it does not show ([`Engine::bridged_past_host`]):
+        // bridged (no redirect), or routed by the bridge's address (a redirect).
+        if pkt.link.pkt_type == crate::packet::PktType::OtherHost
+            && self.cooked_port_otherhost(pkt).is_some()
+        {
+            hc.note_uncertain(DoubtSource::Any, || {
+                "a Linux cooked capture's frame for another link address on a bridge port: \
+                 bridged (no ICMP redirect) or routed by the bridge's address (a redirect), \
+                 which the capture does not tell"
+                    .into()
+            });
             return None;
         }
         let on_link = |a: IpAddr| {
@@ -2683,16 +2697,48 @@ impl<'r> Engine<'r> {
     /// (the bridge's and its ports' addresses are the local ones) and forwards it, never
     /// passing it up — unless the bridge is promiscuous, and then `ip_rcv_core` drops the
     /// passed-up copy (`PACKET_OTHERHOST`) after `br_nf_local_in` dropped its connection.
-    /// A Linux cooked capture keeps no destination address: its frames are not told.
+    /// A Linux cooked capture keeps no destination address, but its packet type is the
+    /// port's `eth_type_trans`: `PACKET_OTHERHOST` on a port whose link address is also the
+    /// bridge's (a bridge takes its first port's) says the frame is for neither, so not for
+    /// the host (the bridge passes up only frames for its own address as `PACKET_HOST`; one
+    /// for another port's address, passed up `PACKET_OTHERHOST`, `ip_rcv_core` drops: taken
+    /// as bridged too). On a port with an address of its own, `PACKET_OTHERHOST` may be a
+    /// frame for the bridge's address as well: not told (recorded lab `veth-csum-any`,
+    /// `tcpdump -i any` on a host whose containers sit behind a bridge's veth ports).
     fn bridged_past_host(&self, pkt: &Packet) -> bool {
         let Some(dst) = pkt.link.dst_mac else {
-            return false;
+            return pkt.link.pkt_type == crate::packet::PktType::OtherHost
+                && self.cooked_port_otherhost(pkt) == Some(true);
         };
         self.env.host.links_known
             && cooked_type(&pkt.link).is_none()
             && self.rx_bridge(pkt).is_some_and(|b| {
                 b != self.env.captured_on(pkt) && self.env.host.bridges_past(b, dst)
             })
+    }
+
+    /// A Linux cooked capture's `PACKET_OTHERHOST` frame received on a bridge port (not on the
+    /// bridge itself): `Some(true)` where the port's link address is the bridge's (the frame is
+    /// bridged past the host), `Some(false)` where it is not known or differs (bridged, or
+    /// routed by the bridge's address); `None` for any other frame. Cold: only such frames.
+    #[cold]
+    fn cooked_port_otherhost(&self, pkt: &Packet) -> Option<bool> {
+        if !self.env.host.links_known
+            || cooked_type(&pkt.link) != Some(Some(crate::packet::PktType::OtherHost))
+        {
+            return None;
+        }
+        let dev = self.env.captured_on(pkt);
+        let bridge = self.rx_bridge(pkt).filter(|b| *b != dev)?;
+        let mac = |d: &str| {
+            self.env
+                .host
+                .links
+                .iter()
+                .find(|l| l.dev == d)
+                .and_then(|l| l.mac)
+        };
+        Some(mac(dev).is_some() && mac(dev) == mac(bridge))
     }
 
     /// For a broadcast or multicast frame that came in through a bridge port, which the bridge
@@ -3409,10 +3455,11 @@ impl<'r> Engine<'r> {
         }
         // `__icmp_send` / `icmp6_send`: "no replies to physical multicast/broadcast" (a
         // packet received for a link-layer broadcast or multicast address, `pkt_type` not
-        // `PACKET_HOST`), whatever its IP destination. A reset has no such test.
+        // `PACKET_HOST`), whatever its IP destination; a frame bridged under `br_netfilter`
+        // is `PACKET_HOST` there (`SimEnv::hook_pkt_type`). A reset has no such test.
         if reply != crate::ext::RejectReply::TcpReset
             && matches!(
-                orig.link.pkt_type,
+                self.env.hook_pkt_type(orig),
                 crate::packet::PktType::Broadcast
                     | crate::packet::PktType::Multicast
                     | crate::packet::PktType::OtherHost

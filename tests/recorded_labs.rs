@@ -114,7 +114,7 @@
 //! * `bridge-nf-reset`: with `br_netfilter`, REJECT's TCP reset to a packet that came in
 //!   through a bridge port (INPUT's and FORWARD's) leaves by that port through no hook
 //!   (`nf_send_reset`; fwcheck counted it in OUTPUT and POSTROUTING); REJECT's ICMP errors
-//!   cross OUTPUT as usual;
+//!   cross OUTPUT as usual (`any.args`: the `tcpdump -i any` capture, see `veth-csum-any`);
 //! * `bridge-nf-off` (`ports.args`: the bridge's two ports): with `bridge-nf-call-iptables=0`
 //!   (host.json's `"sysctl"`, as on a host without `br_netfilter`), bridged frames — for the
 //!   host's IP address but another link address, between the VM and p0 — cross no iptables
@@ -122,8 +122,17 @@
 //!   `ping -b` is not flooded through FORWARD and its connection is confirmed at INPUT's end
 //!   (nat INPUT binds it once), a broadcast filter INPUT drops leaves no connection, and
 //!   `--physdev-in` matches nothing (fwcheck, taking br_netfilter's hooks, differed in 17
-//!   counters); `any.args` (`tcpdump -i any`): the frames the bridge forwarded are
-//!   uncertain, and only they (fwcheck judged them the host's or routed, certain);
+//!   counters); `any.args` (`tcpdump -i any`): the frames the bridge forwarded are bridged
+//!   through no hook where their port's address is br0's, uncertain where it is its own
+//!   (fwcheck judged them the host's or routed, certain);
+//! * `veth-csum-any` (`any.args`: `tcpdump -i any`; `ports.args`: the bridge's ports): a
+//!   host whose "containers" sit behind veth ports of a bridge, `br_netfilter` on, checksum
+//!   offload on (every TCP/UDP checksum a namespace sends is partial, trusted), REJECT in
+//!   INPUT and FORWARD, really bad checksums from a packet socket (INVALID, no answer): a
+//!   bridged frame the port's cooked header calls `PACKET_OTHERHOST` is `PACKET_HOST` at the
+//!   hooks (`-m pkttype` says unicast; REJECT's ICMP error to it is sent, RELATED) and is
+//!   bridged, not routed (fwcheck made an ICMP redirect for it, whose tokens then refused
+//!   REJECT's error in `bridge-nf-reset`);
 //! * `icmp-rl-stack`, `icmp6-rl-stack`: three datagrams to an accepted UDP port nobody
 //!   listens on (the stack answers port unreachable), then six REJECTed: the stack's errors
 //!   take their tokens from the same per-peer ICMP rate limit as REJECT's, and only three of
@@ -1058,26 +1067,73 @@ fn bridge_reset_leaves_by_its_input_port() {
     replay_case("bridge-nf-reset", "ports.args");
 }
 
+/// The same lab's `tcpdump -i any` capture: the frames a bridge port's cooked header calls
+/// `PACKET_OTHERHOST` (port h0 has the bridge's link address) are bridged, `PACKET_HOST` at
+/// the hooks, and REJECT's ICMP errors to them leave RELATED (fwcheck had them unsent and the
+/// captured errors INVALID). The VM's ping on h2, a port with an address of its own, is
+/// uncertain: bridged, or routed by the bridge's address (a redirect), the header does not
+/// tell — that frame and its reply.
+#[test]
+fn bridge_reset_any_capture() {
+    let (fw, kernel) = run_case("bridge-nf-reset", "any.args");
+    if let Err(t) = compare(&kernel, &fw.counters) {
+        panic!("bridge-nf-reset (any.args): counters differ:\n{t}");
+    }
+    let uncertain: Vec<_> = fw
+        .packets
+        .iter()
+        .filter(|p| p["certain"] == false)
+        .map(|p| p["frame"].as_u64().unwrap())
+        .collect();
+    assert_eq!(uncertain, [9, 11], "{}", fw.summary);
+}
+
+#[test]
+fn veth_offload_any_capture() {
+    replay_case("veth-csum-any", "any.args");
+}
+
+#[test]
+fn veth_offload_port_capture() {
+    replay_case("veth-csum-any", "ports.args");
+}
+
 #[test]
 fn bridge_without_call_iptables_runs_no_hook_for_bridged_frames() {
     replay_case("bridge-nf-off", "ports.args");
 }
 
 /// The same traffic in `tcpdump -i any` (a cooked capture: no destination link address): the
-/// frames the bridge forwarded past the host — p0's four for the host's IP address but other
-/// link addresses (`PACKET_OTHERHOST` on h0, whose address is br0's), p0's SYN to the VM and
-/// the VM's ping to p0 and its reply — are uncertain, and only they; the port's `In` frames
-/// (its own link address, a local FDB entry) stay the host's, certain.
+/// frames the bridge forwarded past the host on h0, whose link address is br0's (its
+/// `PACKET_OTHERHOST`: not for the bridge) — p0's four for the host's IP address but other
+/// link addresses, p0's SYN to the VM, the VM's ping reply — are bridged through no hook,
+/// certain; the VM's reset and ping on h1, whose address is its own (`PACKET_OTHERHOST` there
+/// may be a frame for br0's address, routed), are uncertain, and only they; the port's `In`
+/// frames stay the host's, certain.
 #[test]
 fn bridge_without_call_iptables_any_capture_doubts_bridged_frames() {
     let (fw, _) = run_case("bridge-nf-off", "any.args");
-    let uncertain: Vec<u64> = fw
-        .packets
-        .iter()
-        .filter(|p| p["certain"] == false)
-        .filter_map(|p| p["frame"].as_u64())
-        .collect();
-    assert_eq!(uncertain, [13, 15, 17, 19, 59, 67, 69], "{}", fw.summary);
+    let frames = |f: &dyn Fn(&serde_json::Value) -> bool| -> Vec<u64> {
+        fw.packets
+            .iter()
+            .filter(|p| f(p))
+            .filter_map(|p| p["frame"].as_u64())
+            .collect()
+    };
+    assert_eq!(
+        frames(&|p| p["certain"] == false),
+        [61, 67],
+        "{}",
+        fw.summary
+    );
+    assert_eq!(
+        frames(&|p| p["reason"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("bridged, not for this host"))),
+        [13, 15, 17, 19, 59, 69],
+        "{}",
+        fw.summary
+    );
 }
 
 #[test]

@@ -1523,13 +1523,27 @@ impl<'r> Engine<'r> {
     ///   configuration lists), a target (the route's gateway, else the destination) that is the
     ///   destination or link-local unicast, and the packet's source a neighbour (the route
     ///   back to it, on that interface, has no gateway) — `sends: false` otherwise.
-    fn redirect_for(&self, pkt: &Packet, hc: &HookCtx) -> Option<Redirect> {
+    fn redirect_for(&self, pkt: &Packet, hc: &mut HookCtx) -> Option<Redirect> {
         if self.env.host.addrs.is_empty() {
             return None;
         }
         let iface = self.env.iface_of(pkt);
         let dev = hc.indev.name(iface, &self.env);
         if dev != hc.outdev.name(iface, &self.env) {
+            return None;
+        }
+        // In and out by a bridge, from a cooked capture's port that called the frame
+        // `PACKET_OTHERHOST` for a reason it does not show ([`Engine::bridged_past_host`]):
+        // bridged (no redirect), or routed by the bridge's address (a redirect).
+        if pkt.link.pkt_type == crate::packet::PktType::OtherHost
+            && self.cooked_port_otherhost(pkt).is_some()
+        {
+            hc.note_uncertain(DoubtSource::Any, || {
+                "a Linux cooked capture's frame for another link address on a bridge port: \
+                 bridged (no ICMP redirect) or routed by the bridge's address (a redirect), \
+                 which the capture does not tell"
+                    .into()
+            });
             return None;
         }
         let on_link = |a: IpAddr| {
@@ -2717,10 +2731,18 @@ impl<'r> Engine<'r> {
     /// (the bridge's and its ports' addresses are the local ones) and forwards it, never
     /// passing it up — unless the bridge is promiscuous, and then `ip_rcv_core` drops the
     /// passed-up copy (`PACKET_OTHERHOST`) after `br_nf_local_in` dropped its connection.
-    /// A Linux cooked capture keeps no destination address: its frames are not told.
+    /// A Linux cooked capture keeps no destination address, but its packet type is the
+    /// port's `eth_type_trans`: `PACKET_OTHERHOST` on a port whose link address is also the
+    /// bridge's (a bridge takes its first port's) says the frame is for neither, so not for
+    /// the host (the bridge passes up only frames for its own address as `PACKET_HOST`; one
+    /// for another port's address, passed up `PACKET_OTHERHOST`, `ip_rcv_core` drops: taken
+    /// as bridged too). On a port with an address of its own, `PACKET_OTHERHOST` may be a
+    /// frame for the bridge's address as well: not told (recorded lab `veth-csum-any`,
+    /// `tcpdump -i any` on a host whose containers sit behind a bridge's veth ports).
     fn bridged_past_host(&self, pkt: &Packet) -> bool {
         let Some(dst) = pkt.link.dst_mac else {
-            return false;
+            return pkt.link.pkt_type == crate::packet::PktType::OtherHost
+                && self.cooked_port_otherhost(pkt) == Some(true);
         };
         self.env.host.links_known
             && cooked_type(&pkt.link).is_none()
@@ -2731,18 +2753,13 @@ impl<'r> Engine<'r> {
 
     /// A frame of a Linux cooked capture (`tcpdump -i any`: no destination link address) on a
     /// bridge port that the port did not take as its own (`PACKET_OTHERHOST`, which
-    /// `eth_type_trans` sets against the port's address), that the bridge may have forwarded
-    /// between its ports (`br_handle_frame_finish`) where fwcheck takes it to the host:
-    /// * to one of the host's addresses (`direction` In), when the port's link address is the
-    ///   bridge's: the frame was not for the bridge's address, so the bridge forwarded it
-    ///   unless it was another port's own (a local FDB entry too);
-    /// * through the router (Forward) with `bridge-nf-call-iptables=0`: bridged, it crossed no
-    ///   iptables hook; sent to the bridge's address, it was routed.
-    ///
-    /// What this holds is uncertain (recorded lab `bridge-nf-off`'s `any.pcap`). Not asked of
-    /// a port whose address is not the bridge's for the host's packets (a Docker veth: every
-    /// frame to docker0 is `PACKET_OTHERHOST` there), which stay the host's (README: "Not yet
-    /// modelled").
+    /// `eth_type_trans` sets against the port's address), on a port whose address is not the
+    /// bridge's ([`Engine::bridged_past_host`] settles the others), that fwcheck takes through
+    /// the router with `bridge-nf-call-iptables=0`: bridged between two ports, it crossed no
+    /// iptables hook; sent to the bridge's address, it was routed. Uncertain (recorded lab
+    /// `bridge-nf-off`'s `any.pcap`). Frames for the host's addresses on such a port (a Docker
+    /// veth: every frame to docker0 is `PACKET_OTHERHOST` there) stay the host's (README: "Not
+    /// yet modelled").
     fn cooked_maybe_bridged(&self, pkt: &Packet, direction: Direction) -> Option<&'static str> {
         if cooked_type(&pkt.link) != Some(Some(crate::packet::PktType::OtherHost))
             || !self.env.host.links_known
@@ -2750,21 +2767,36 @@ impl<'r> Engine<'r> {
             return None;
         }
         let port = self.env.captured_on(pkt);
-        let bridge = self.rx_bridge_port(pkt).filter(|&b| b != port)?;
-        if direction == Direction::Forward {
-            return (!self.bridge_nf_calls(pkt)).then_some(
-                "bridged between two ports of its bridge (to a link address not the bridge's), \
-                 it crossed no iptables hook (bridge-nf-call-iptables=0); routed, it did: a \
-                 Linux cooked capture keeps no destination link address",
-            );
-        }
-        let mac = |d: &str| self.env.host.links.iter().find(|l| l.dev == d)?.mac;
-        (mac(port).is_some() && mac(port) == mac(bridge)).then_some(
-            "its port, whose link address is the bridge's, did not take it as its own \
-             (PACKET_OTHERHOST): the bridge forwarded it to another port, never passing it up, \
-             unless it was addressed to another port's own link address, which a Linux cooked \
-             capture does not keep",
+        self.rx_bridge_port(pkt).filter(|&b| b != port)?;
+        (direction == Direction::Forward && !self.bridge_nf_calls(pkt)).then_some(
+            "bridged between two ports of its bridge (to a link address not the bridge's), it \
+             crossed no iptables hook (bridge-nf-call-iptables=0); routed, it did: a Linux \
+             cooked capture keeps no destination link address",
         )
+    }
+
+    /// A Linux cooked capture's `PACKET_OTHERHOST` frame received on a bridge port (not on the
+    /// bridge itself): `Some(true)` where the port's link address is the bridge's (the frame is
+    /// bridged past the host), `Some(false)` where it is not known or differs (bridged, or
+    /// routed by the bridge's address); `None` for any other frame. Cold: only such frames.
+    #[cold]
+    fn cooked_port_otherhost(&self, pkt: &Packet) -> Option<bool> {
+        if !self.env.host.links_known
+            || cooked_type(&pkt.link) != Some(Some(crate::packet::PktType::OtherHost))
+        {
+            return None;
+        }
+        let dev = self.env.captured_on(pkt);
+        let bridge = self.rx_bridge_port(pkt).filter(|b| *b != dev)?;
+        let mac = |d: &str| {
+            self.env
+                .host
+                .links
+                .iter()
+                .find(|l| l.dev == d)
+                .and_then(|l| l.mac)
+        };
+        Some(mac(dev).is_some() && mac(dev) == mac(bridge))
     }
 
     /// For a broadcast or multicast frame that came in through a bridge port, which the bridge
@@ -3481,10 +3513,11 @@ impl<'r> Engine<'r> {
         }
         // `__icmp_send` / `icmp6_send`: "no replies to physical multicast/broadcast" (a
         // packet received for a link-layer broadcast or multicast address, `pkt_type` not
-        // `PACKET_HOST`), whatever its IP destination. A reset has no such test.
+        // `PACKET_HOST`), whatever its IP destination; a frame bridged under `br_netfilter`
+        // is `PACKET_HOST` there (`SimEnv::hook_pkt_type`). A reset has no such test.
         if reply != crate::ext::RejectReply::TcpReset
             && matches!(
-                orig.link.pkt_type,
+                self.env.hook_pkt_type(orig),
                 crate::packet::PktType::Broadcast
                     | crate::packet::PktType::Multicast
                     | crate::packet::PktType::OtherHost

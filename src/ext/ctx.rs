@@ -321,6 +321,27 @@ impl SimEnv {
         None
     }
 
+    /// `skb->pkt_type` while the IPv4/IPv6 hooks see a received frame. A frame a bridge port
+    /// took for another host's link address (`PACKET_OTHERHOST`, which a Linux cooked capture
+    /// records) is `PACKET_HOST` under `br_netfilter` at every hook it crosses: the bridge's
+    /// PREROUTING, FORWARD and POSTROUTING set it so (`setup_pre_routing`,
+    /// `br_nf_forward_ip`, `br_nf_post_routing`: `pkt_otherhost`) and put it back after. So
+    /// `-m pkttype` reads "unicast" and REJECT's ICMP error (`__icmp_send`, which answers no
+    /// `PACKET_OTHERHOST` packet) is sent (recorded lab `veth-csum-any`: the `tcpdump -i any`
+    /// copy on the port is `OTHERHOST`). An Ethernet capture's unicast frame is already
+    /// `PktType::Host`.
+    #[inline]
+    pub(crate) fn hook_pkt_type(&self, pkt: &Packet) -> crate::packet::PktType {
+        match pkt.link.pkt_type {
+            crate::packet::PktType::OtherHost
+                if self.host.rx_bridge(self.captured_on(pkt)).is_some() =>
+            {
+                crate::packet::PktType::Host
+            }
+            t => t,
+        }
+    }
+
     /// Where a frame with an 802.1Q tag other than 0 goes (`vlan_do_receive`): the VLAN
     /// device for its id on the device it was captured on, or nowhere.
     pub fn vlan_rx<'a>(&'a self, pkt: &'a Packet) -> Option<crate::host::VlanRx<'a>> {

@@ -28,7 +28,7 @@
 //! that range reaches across the limit (or down to 0). The same for a collection (or the
 //! shortcut that skips one) less than a jiffy after the last: whether the kernel ticked
 //! between them is not known, so its count is within what the walk drops, or would have, of
-//! this one ([`gc_jiffy_doubt`]). Doubt an earlier uncertain packet raised on the key's
+//! this one (`gc_jiffy_doubt`). Doubt an earlier uncertain packet raised on the key's
 //! address reaches the lists only when the rule's `-p` lets that packet's protocol through
 //! (`ip_packet_match` runs before any match: no other packet is ever added to them). Pinned against the
 //! running kernel by `pcaps/rt-connlimit.pcap` with `fixtures/kernel/connlimit.rules.v4` and

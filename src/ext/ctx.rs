@@ -278,6 +278,26 @@ impl SimEnv {
             .find_map(|m| self.host.macvlan_of(captured, m))
     }
 
+    /// `skb->pkt_type` of a received `pkt` as netfilter's hooks (and what they call:
+    /// `icmp_send`) see it. A frame captured on a bridge port for a link address that is not
+    /// the port's own shows `PACKET_OTHERHOST` there (tcpdump taps it before the bridge's
+    /// `rx_handler`), but the bridge makes it `PACKET_HOST`: `br_handle_frame` for the bridge's
+    /// own address (the frame is routed), and `br_netfilter` for every other unicast frame
+    /// while IP's hooks run (`setup_pre_routing`, `br_nf_forward_ip`, `br_nf_post_routing`
+    /// set it and restore `PACKET_OTHERHOST` after). Kernel hunt, lab `kube-proxy-node`: a
+    /// pod's SYN to a service without endpoints, captured with `tcpdump -i any` on its veth,
+    /// got REJECT's "port unreachable" in the kernel where fwcheck sent none ("no replies to
+    /// physical multicast/broadcast"), certain.
+    pub fn hook_pkt_type(&self, pkt: &Packet) -> crate::packet::PktType {
+        use crate::packet::PktType;
+        match pkt.link.pkt_type {
+            PktType::OtherHost if self.host.rx_bridge(self.captured_on(pkt)).is_some() => {
+                PktType::Host
+            }
+            t => t,
+        }
+    }
+
     /// The device `pkt` was captured on: its capture interface's name, else [`Self::iface`].
     #[inline]
     pub fn captured_on<'a>(&'a self, pkt: &'a Packet) -> &'a str {

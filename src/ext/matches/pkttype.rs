@@ -4,7 +4,8 @@
 //! Offline, `skb->pkt_type` is derived as the kernel sets it: locally generated packets
 //! (OUTPUT, and POSTROUTING of local packets) are `PACKET_HOST` ("unicast"); received packets
 //! take the capture's link-layer type (Ethernet destination class, Linux cooked capture packet
-//! type). A capture without link-layer addresses (raw IP) is classified from the destination
+//! type; `PACKET_HOST` for a frame a bridge port received for another link address, as the
+//! bridge makes it before IP's hooks: `SimEnv::hook_pkt_type`). A capture without link-layer addresses (raw IP) is classified from the destination
 //! address as `eth_type_trans` would see the frame an Ethernet sender builds for it: multicast
 //! addresses → multicast, 255.255.255.255 and the broadcast address of a `--host` network →
 //! broadcast, anything else → unicast.
@@ -85,7 +86,7 @@ pub(crate) fn skb_pkt_type(cx: &EvalCtx<'_>) -> u8 {
             HOST
         };
     }
-    match link.pkt_type {
+    match cx.env.hook_pkt_type(cx.pkt) {
         // The host's own frame met on the way in: the copy of a broadcast or multicast the
         // kernel loops back (`PACKET_LOOPBACK`, which `pkttype_mt` calls multicast for a
         // multicast destination, broadcast otherwise), or a packet to itself, which lo

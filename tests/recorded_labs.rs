@@ -133,6 +133,13 @@
 //!   hooks (`-m pkttype` says unicast; REJECT's ICMP error to it is sent, RELATED) and is
 //!   bridged, not routed (fwcheck made an ICMP redirect for it, whose tokens then refused
 //!   REJECT's error in `bridge-nf-reset`);
+//! * `kube-proxy-single`: a kube-proxy (iptables mode) node with a bridge CNI (`cni0`,
+//!   `br_netfilter`), kube-proxy's rule text with one endpoint per service and no
+//!   `--random-fully`: a pod's connection to a ClusterIP served on its own node is DNATed back
+//!   into the bridge and bridged there (`br_nf_pre_routing_finish`'s bridged DNAT), never
+//!   through `ip_forward` (fwcheck sent an ICMP redirect per packet through OUTPUT, certain,
+//!   whose rate limit then kept REJECT's "port unreachable" for a service without endpoints
+//!   from leaving, and OUTPUT's `--ctstate INVALID -j DROP` dropped the captured one);
 //! * `icmp-rl-stack`, `icmp6-rl-stack`: three datagrams to an accepted UDP port nobody
 //!   listens on (the stack answers port unreachable), then six REJECTed: the stack's errors
 //!   take their tokens from the same per-peer ICMP rate limit as REJECT's, and only three of
@@ -1134,6 +1141,15 @@ fn bridge_without_call_iptables_any_capture_doubts_bridged_frames() {
         "{}",
         fw.summary
     );
+}
+
+/// Lab `kube-proxy-single`: its per-port capture (Ethernet, whose link addresses tell a bridged
+/// frame from a routed one), every counter the kernel's and every verdict certain. (Its
+/// `tcpdump -i any` capture, `any.args`, keeps no destination link address: README, "Not yet
+/// modelled".)
+#[test]
+fn kube_proxy_node_bridged_dnat() {
+    replay_case("kube-proxy-single", "ports.args");
 }
 
 #[test]

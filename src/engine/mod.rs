@@ -2502,6 +2502,9 @@ impl<'r> Engine<'r> {
                     }
                     hc.skb.ttl = pkt.ttl.saturating_add(1);
                 }
+                // What PREROUTING's DNAT (or a reply's de-SNAT) may change (br_netfilter's
+                // `nf_bridge->ipv4_daddr`, saved by `br_validate_ipv4`).
+                let pre_dst = pkt.dst;
                 if let Some(end) = self.hook(Hook::Prerouting, pkt, hc, out) {
                     return Some(end);
                 }
@@ -2573,11 +2576,28 @@ impl<'r> Engine<'r> {
                         return Some(end);
                     }
                     let iface = self.env.iface_of(pkt);
+                    // br_netfilter's bridged DNAT (`br_nf_pre_routing_finish`): a frame that
+                    // came in through a bridge port, whose IPv4 destination PREROUTING changed
+                    // and whose new route leaves by that bridge, is bridged to it
+                    // (`br_nf_pre_routing_finish_bridge`), FORWARD and POSTROUTING run by the
+                    // bridge's hooks, never by `ip_forward`: no TTL decrement or time exceeded,
+                    // no ICMP redirect. Kernel hunt, lab `kube-proxy-single`: a pod's
+                    // connection to a ClusterIP served on its own node made fwcheck send a
+                    // redirect per packet through OUTPUT (counted there, certain), whose rate
+                    // limit then kept REJECT's "port unreachable" from leaving.
+                    let bridged_dnat = pkt.family == crate::packet::Family::V4
+                        && pkt.dst != pre_dst
+                        && self.rx_bridge(pkt).is_some_and(|b| {
+                            hc.indev.name(iface, &self.env) == b
+                                && hc.outdev.name(iface, &self.env) == b
+                        });
                     let other_dev =
                         || hc.indev.name(iface, &self.env) != hc.outdev.name(iface, &self.env);
-                    if let Some((end, error)) = forward_check(pkt, other_dev, &mut hc.skb) {
-                        hc.stack_error = error;
-                        return Some(end);
+                    if !bridged_dnat {
+                        if let Some((end, error)) = forward_check(pkt, other_dev, &mut hc.skb) {
+                            hc.stack_error = error;
+                            return Some(end);
+                        }
                     }
                     let v6 = pkt.family == crate::packet::Family::V6;
                     // ip_forward sends its redirect after the MTU check, ip6_forward before.
@@ -2587,7 +2607,7 @@ impl<'r> Engine<'r> {
                     if let Some(end) = self.mtu_check(pkt, hc) {
                         return Some(end);
                     }
-                    if !v6 {
+                    if !v6 && !bridged_dnat {
                         self.forward_redirect(pkt, hc);
                     }
                     if let Some(end) = self.hook(Hook::Forward, pkt, hc, out) {

@@ -1,7 +1,7 @@
 # source from a lab's record.sh after defining traffic() and CAPS ("file:iface[:tcpdump args]" ...); rules in ./rules
 D=$(pwd)
 source $D/../lib/ifaces/lib.sh; source $D/../lib/ifaces/topo.sh
-host_up
+${TOPO_UP:-host_up}  # a lab may bring up its own topology (TOPO_UP: a function it defines; XNS: its further namespaces)
 [ -n "$PRE" ] && eval "$PRE"
 nsx $H python3 $D/../lib/serve.py ${SRV_H:-u:5000 t:80} & SRV1=$!
 [ -n "$SRV_P" ] && { nsx $P python3 $D/../lib/serve.py $SRV_P & SRV2=$!; }
@@ -20,7 +20,7 @@ for t in "${TDS[@]}"; do TD_PID=${t%%:*}; stop_tcpdump $D/${t#*:}; done
 host_cfg $H > host.json
 nsx $H ip -s link > links.txt; nsx $H nstat -az 2>/dev/null | grep -iE "InNoRoutes|InAddrErrors|InDiscards|InReceives" >> links.txt
 kill $SRV1 $SRV2 2>/dev/null
-delns $H $P $V
+delns $H $P $V $XNS
 # check NAME PCAP [fwcheck args...]
 check() {
   local name=$1 pcap=$2; shift 2

@@ -7,6 +7,24 @@ use crate::packet::{
     TcpInfo, TcpOptions, L4,
 };
 
+/// `orig` as an ICMP error or an IPv6 redirect quotes it, `bytes` of it held: its addresses,
+/// protocol, ports, ICMP type and TCP sequence, and how much of its transport header is there.
+fn quoted(orig: &Packet, bytes: u32) -> InnerPacket {
+    InnerPacket {
+        family: orig.family,
+        src: orig.src,
+        dst: orig.dst,
+        proto: orig.proto,
+        frag_offset: orig.frag.offset,
+        ports: orig.ports(),
+        icmp: orig.icmp().map(|i| (i.icmp_type, i.code, i.id)),
+        tcp_seq: orig.tcp().map(|t| t.seq),
+        l4_len: bytes
+            .saturating_sub(u32::from(orig.ip_hdr_len))
+            .min(u32::from(u16::MAX)) as u16,
+    }
+}
+
 /// Whether the kernel answers `orig` at all (`nf_send_unreach`, `nf_send_reset` and their IPv6
 /// twins): never a fragment after the first; over IPv6 never a packet without transport bytes
 /// (`reject6_csum_ok`: `thoff >= skb->len`, or no next header); and, unless the transport
@@ -164,19 +182,7 @@ pub(crate) fn build_reply(
             p.ip_hdr_len = hdr as u16;
             p.proto = if v6 { 58 } else { 1 };
             p.ip_len = (hdr + 8 + orig.ip_len).min(limit);
-            let inner = InnerPacket {
-                family: orig.family,
-                src: orig.src,
-                dst: orig.dst,
-                proto: orig.proto,
-                frag_offset: orig.frag.offset,
-                ports: orig.ports(),
-                icmp: orig.icmp().map(|i| (i.icmp_type, i.code, i.id)),
-                tcp_seq: orig.tcp().map(|t| t.seq),
-                l4_len: (p.ip_len - hdr - 8)
-                    .saturating_sub(u32::from(orig.ip_hdr_len))
-                    .min(u32::from(u16::MAX)) as u16,
-            };
+            let inner = quoted(orig, p.ip_len - hdr - 8);
             let info = IcmpInfo {
                 icmp_type,
                 code,
@@ -286,19 +292,7 @@ pub(crate) fn ndisc_redirect(orig: &Packet, from: std::net::IpAddr, tlla: bool) 
     let optlen: u32 = if tlla { 8 } else { 0 };
     let rd_len = (1280 - 40 - 40 - optlen).min(orig.ip_len + 8) & !7;
     let ip_len = 40 + 40 + optlen + rd_len;
-    let inner = (!tlla).then(|| {
-        Box::new(InnerPacket {
-            family: Family::V6,
-            src: orig.src,
-            dst: orig.dst,
-            proto: orig.proto,
-            frag_offset: orig.frag.offset,
-            ports: orig.ports(),
-            icmp: orig.icmp().map(|i| (i.icmp_type, i.code, i.id)),
-            tcp_seq: orig.tcp().map(|t| t.seq),
-            l4_len: (rd_len - 8).saturating_sub(u32::from(orig.ip_hdr_len)) as u16,
-        })
-    });
+    let inner = (!tlla).then(|| Box::new(quoted(orig, rd_len - 8)));
     Packet {
         frame: orig.frame,
         ts: orig.ts,

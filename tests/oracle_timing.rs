@@ -269,7 +269,7 @@ fn jiffies_follow_the_monotonic_clock() {
         eprintln!("SKIP: /proc/timer_list unusable, no jiffies mapping");
         return;
     };
-    let (mut exact, mut off_by_one, mut later, mut total) = (0, 0, 0, 0);
+    let (mut exact, mut lagging, mut later, mut total) = (0, 0, 0, 0);
     for _ in 0..3000 {
         let text = std::fs::read_to_string("/proc/timer_list").unwrap();
         let now: u64 = text
@@ -290,14 +290,17 @@ fn jiffies_follow_the_monotonic_clock() {
             // "jiffies:" is printed a little after "now at" (later still if the reader is
             // preempted in between), and the tick interrupt lags its boundary by microseconds.
             d if d > 0 => later += 1,
-            -1 => off_by_one += 1,
-            d => panic!("jiffies {j} vs predicted {predicted} (diff {d}) at {now}"),
+            // A tick handled late lags jiffies behind the clock: by one tick routinely, by two
+            // or more when a virtual CPU was not scheduled (seen on a loaded CI host). A wrong
+            // constant C would make every reading miss, which the share of exact ones catches.
+            _ => lagging += 1,
         }
     }
-    eprintln!(
-        "jiffies mapping: {exact}/{total} exact, {later} printed later, {off_by_one} lagging by one"
+    eprintln!("jiffies mapping: {exact}/{total} exact, {later} printed later, {lagging} lagging");
+    assert!(
+        exact * 100 >= total * 95,
+        "{exact}/{total} exact, {later} later, {lagging} lagging"
     );
-    assert!(exact * 100 >= total * 95);
 }
 
 kernel_tests!(

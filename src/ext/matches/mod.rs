@@ -131,7 +131,7 @@ pub(crate) fn list_ports(out: &mut String, what: &str, (lo, hi): (u16, u16), inv
 }
 
 /// For `trace`: `dport 80 ≠ 22`, `sport 40000 ∈ 1024:65535` (the packet's value first).
-pub(crate) fn port_reason(what: &str, port: u16, (lo, hi): (u16, u16), invert: bool) -> String {
+fn port_reason(what: &str, port: u16, (lo, hi): (u16, u16), invert: bool) -> String {
     let inside = port >= lo && port <= hi;
     let set = if lo == hi {
         lo.to_string()
@@ -146,6 +146,23 @@ pub(crate) fn port_reason(what: &str, port: u16, (lo, hi): (u16, u16), invert: b
     };
     let neg = if invert { " (negated)" } else { "" };
     format!("{what} {port} {rel} {set}{neg}")
+}
+
+/// For `trace`: the source and destination port tests of `xt_tcpudp` that a rule makes (a
+/// range other than 0:65535, or a negation), each as [`port_reason`] words them.
+pub(crate) fn port_reasons(
+    (sport, dport): (u16, u16),
+    (spts, dpts): ((u16, u16), (u16, u16)),
+    (inv_sport, inv_dport): (bool, bool),
+) -> Vec<String> {
+    let mut parts = Vec::new();
+    if spts != (0, 0xFFFF) || inv_sport {
+        parts.push(port_reason("sport", sport, spts, inv_sport));
+    }
+    if dpts != (0, 0xFFFF) || inv_dport {
+        parts.push(port_reason("dport", dport, dpts, inv_dport));
+    }
+    parts
 }
 
 /// For `trace`: why an L4 match saw no header (a later fragment, a cut or missing header).

@@ -228,23 +228,11 @@ impl Match for Tcp {
         let L4View::Header(L4::Tcp(th)) = l4_view(cx.pkt, 20) else {
             return Some(super::l4_absent_reason(cx.pkt, 20, "TCP"));
         };
-        let mut parts = Vec::new();
-        if self.spts != (0, 0xFFFF) || self.inv_sport {
-            parts.push(super::port_reason(
-                "sport",
-                th.sport,
-                self.spts,
-                self.inv_sport,
-            ));
-        }
-        if self.dpts != (0, 0xFFFF) || self.inv_dport {
-            parts.push(super::port_reason(
-                "dport",
-                th.dport,
-                self.dpts,
-                self.inv_dport,
-            ));
-        }
+        let mut parts = super::port_reasons(
+            (th.sport, th.dport),
+            (self.spts, self.dpts),
+            (self.inv_sport, self.inv_dport),
+        );
         if self.flg_mask != 0 || self.inv_flags {
             use crate::packet::tcp_flags::tcpdump as tcp_flags;
             let got = th.flags & self.flg_mask;

@@ -100,23 +100,11 @@ impl Match for Udp {
         let L4View::Header(L4::Udp(uh)) = l4_view(cx.pkt, 8) else {
             return Some(super::l4_absent_reason(cx.pkt, 8, "UDP"));
         };
-        let mut parts = Vec::new();
-        if self.spts != (0, 0xFFFF) || self.inv_sport {
-            parts.push(super::port_reason(
-                "sport",
-                uh.sport,
-                self.spts,
-                self.inv_sport,
-            ));
-        }
-        if self.dpts != (0, 0xFFFF) || self.inv_dport {
-            parts.push(super::port_reason(
-                "dport",
-                uh.dport,
-                self.dpts,
-                self.inv_dport,
-            ));
-        }
+        let mut parts = super::port_reasons(
+            (uh.sport, uh.dport),
+            (self.spts, self.dpts),
+            (self.inv_sport, self.inv_dport),
+        );
         if parts.is_empty() {
             parts.push("a UDP packet".into());
         }

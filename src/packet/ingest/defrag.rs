@@ -598,6 +598,37 @@ impl Defragmenter {
     }
 
     /// Charges a queued fragment.
+    /// `ip_frag_queue` / `nf_ct_frag6_queue` once the fragment's place is checked: insert it
+    /// (a duplicate is dropped alone, an overlap discards the queue), count its bytes and ECN
+    /// bits, and charge its frame. `false` when it was dropped (its event recorded).
+    fn enqueue(&mut self, key: &Key, f: Frag, pkt: &Packet, frame_len: usize, near: bool) -> bool {
+        let Some(q) = self.queues.get_mut(key) else {
+            return false;
+        };
+        if pkt.anomalies.has(Anomalies::CAP_TRUNCATED) {
+            q.cap_truncated = true;
+        }
+        let (off, end, frame) = (f.off, f.end, f.frame);
+        match q.insert(f) {
+            Ok(()) => {}
+            Err(DropReason::Duplicate) => {
+                self.drop_frag(frame, DropReason::Duplicate);
+                return false;
+            }
+            Err(r) => {
+                self.discard(key, frame, r);
+                return false;
+            }
+        }
+        q.meat += end - off;
+        q.ecn |= ecn_bit(pkt.tos);
+        if off == 0 {
+            q.first_in = true;
+        }
+        self.charge(key, frame_len, near);
+        true
+    }
+
     fn charge(&mut self, key: &Key, frame_len: usize, near: bool) {
         let t = truesize_estimate(frame_len);
         let f = key.family as usize;
@@ -779,9 +810,6 @@ impl Defragmenter {
             self.discard(&key, frame, DropReason::Empty);
             return None;
         }
-        if pkt.anomalies.has(Anomalies::CAP_TRUNCATED) {
-            q.cap_truncated = true;
-        }
         let f = Frag {
             off,
             end,
@@ -790,24 +818,9 @@ impl Defragmenter {
             start: hl,
             frame,
         };
-        match q.insert(f) {
-            Ok(()) => {}
-            Err(DropReason::Duplicate) => {
-                self.drop_frag(frame, DropReason::Duplicate);
-                return None;
-            }
-            Err(r) => {
-                self.discard(&key, frame, r);
-                return None;
-            }
+        if !self.enqueue(&key, f, &pkt, pkt.data.len() + 14, near) {
+            return None;
         }
-        q.meat += end - off;
-        q.ecn |= ecn_bit(pkt.tos);
-        if off == 0 {
-            q.first_in = true;
-        }
-        let frame_len = pkt.data.len() + 14;
-        self.charge(&key, frame_len, near);
         let q = self.queues.get_mut(&key)?;
         let fragsize = end - off + hl;
         q.max_size = q.max_size.max(fragsize);
@@ -955,9 +968,6 @@ impl Defragmenter {
             self.drop_frag(frame, DropReason::Empty);
             return None;
         }
-        if pkt.anomalies.has(Anomalies::CAP_TRUNCATED) {
-            q.cap_truncated = true;
-        }
         let f = Frag {
             off,
             end,
@@ -965,24 +975,9 @@ impl Defragmenter {
             start,
             frame,
         };
-        match q.insert(f) {
-            Ok(()) => {}
-            Err(DropReason::Duplicate) => {
-                self.drop_frag(frame, DropReason::Duplicate);
-                return None;
-            }
-            Err(r) => {
-                self.discard(&key, frame, r);
-                return None;
-            }
+        if !self.enqueue(&key, f, &pkt, data.len() + 14, near) {
+            return None;
         }
-        q.meat += end - off;
-        q.ecn |= ecn_bit(pkt.tos);
-        if off == 0 {
-            q.first_in = true;
-        }
-        let frame_len = data.len() + 14;
-        self.charge(&key, frame_len, near);
         let q = self.queues.get_mut(&key)?;
         // nf_ct_frag6_queue: the largest fragment's payload (frag_max_size adds the header).
         q.max_size = q.max_size.max(pkt.ip_len as usize);

@@ -6,7 +6,6 @@
 
 pub mod codes;
 
-use std::fmt::Write as _;
 use std::ops::Range;
 
 use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label};
@@ -300,14 +299,44 @@ impl Diagnostic {
         }
     }
 
-    /// Render as text: `error[E101]: message`, ` --> file:line:col`, the line, a caret.
+    /// Render as text: `error[E101]: message`, ` --> file:line:col`, the line, a caret. A
+    /// line longer than [`CLIP_OVER`] bytes (a list of 100,000 addresses) is shown as a window
+    /// around the span, cut at both ends with `…`: the location stays the line's own.
     pub fn render(&self, file: &SourceFile, color: bool) -> String {
-        // The file's own line index: building codespan's `SimpleFile` would scan the whole
-        // text again for every diagnostic (quadratic over thousands of findings).
-        let sf = Lines(file);
         let mut range = self.span.range();
         range.end = range.end.min(file.text.len());
         range.start = range.start.min(range.end);
+        let line = file.line_of(range.start);
+        let line_range = file.line_range(line);
+        let rendered = if line_range.len() > CLIP_OVER {
+            let clip = Clipped::new(file, line, line_range, &range);
+            let label = clip.label.clone();
+            self.emit(&clip, label, color)
+        } else {
+            // The file's own line index: building codespan's `SimpleFile` would scan the whole
+            // text again for every diagnostic (quadratic over thousands of findings).
+            self.emit(&Lines(file), range, color)
+        };
+        rendered.unwrap_or_else(|| {
+            let (l, c) = file.line_col(self.span.start as usize);
+            format!(
+                "{}: {}:{}:{}: {}\n",
+                self.severity.as_str(),
+                file.name,
+                l,
+                c,
+                self.message
+            )
+        })
+    }
+
+    /// The diagnostic through codespan, its label on `range` of `files`' one file.
+    fn emit<'a, F: codespan_reporting::files::Files<'a, FileId = ()>>(
+        &self,
+        files: &'a F,
+        range: Range<usize>,
+        color: bool,
+    ) -> Option<String> {
         let mut label = Label::primary((), range);
         if let Some(e) = &self.expected {
             label = label.with_message(format!("expected {e}"));
@@ -325,29 +354,158 @@ impl Diagnostic {
             chars: term::Chars::ascii(),
             ..Config::default()
         };
-        let mut out = String::new();
         if color {
             let mut buf = term::termcolor::Buffer::ansi();
-            if term::emit(&mut buf, &config, &sf, &d).is_ok() {
-                out.push_str(&String::from_utf8_lossy(buf.as_slice()));
-                return out;
+            if term::emit(&mut buf, &config, files, &d).is_ok() {
+                return Some(String::from_utf8_lossy(buf.as_slice()).into_owned());
             }
         }
         let mut buf = term::termcolor::Buffer::no_color();
-        if term::emit(&mut buf, &config, &sf, &d).is_ok() {
-            out.push_str(&String::from_utf8_lossy(buf.as_slice()));
-        } else {
-            let (l, c) = file.line_col(self.span.start as usize);
-            let _ = writeln!(
-                out,
-                "{}: {}:{}:{}: {}",
-                self.severity.as_str(),
-                file.name,
-                l,
-                c,
-                self.message
-            );
+        term::emit(&mut buf, &config, files, &d).ok()?;
+        Some(String::from_utf8_lossy(buf.as_slice()).into_owned())
+    }
+}
+
+/// Lines longer than this many bytes are shown clipped around the span ([`Diagnostic::render`]).
+pub const CLIP_OVER: usize = 300;
+/// How much of a clipped line is shown before the span's start, and at most in all (bytes).
+const CLIP_BEFORE: usize = 60;
+const CLIP_WIDTH: usize = 240;
+
+/// One long line of a file, cut to a window around a span, as codespan's `Files`: its line
+/// number and the span's location are the file's own.
+struct Clipped<'a> {
+    file: &'a SourceFile,
+    line: usize,
+    /// The window's text (with `…` where it was cut) and a newline.
+    text: String,
+    /// Where the window begins in the file, and how many bytes the leading `…` adds.
+    from: usize,
+    lead: usize,
+    /// The span, as a range of `text`.
+    label: Range<usize>,
+}
+
+impl<'a> Clipped<'a> {
+    fn new(
+        file: &'a SourceFile,
+        line: usize,
+        line_range: Range<usize>,
+        span: &Range<usize>,
+    ) -> Self {
+        let t = &file.text;
+        let floor = |mut i: usize| {
+            while !t.is_char_boundary(i) {
+                i -= 1;
+            }
+            i
+        };
+        let from = floor(span.start.saturating_sub(CLIP_BEFORE).max(line_range.start));
+        let to = floor((from + CLIP_WIDTH).min(line_range.end));
+        let mut text = String::with_capacity(to - from + 8);
+        if from > line_range.start {
+            text.push('…');
         }
-        out
+        let lead = text.len();
+        text.push_str(&t[from..to]);
+        if to < line_range.end {
+            text.push('…');
+        }
+        text.push('\n');
+        let at = |i: usize| lead + i.clamp(from, to) - from;
+        let label = at(span.start)..at(span.end);
+        Clipped {
+            file,
+            line,
+            text,
+            from,
+            lead,
+            label,
+        }
+    }
+}
+
+impl<'a> codespan_reporting::files::Files<'a> for Clipped<'a> {
+    type FileId = ();
+    type Name = &'a str;
+    type Source = &'a str;
+
+    fn name(&'a self, (): ()) -> Result<&'a str, codespan_reporting::files::Error> {
+        Ok(self.file.name.as_str())
+    }
+
+    fn source(&'a self, (): ()) -> Result<&'a str, codespan_reporting::files::Error> {
+        Ok(self.text.as_str())
+    }
+
+    fn line_index(&'a self, (): (), _: usize) -> Result<usize, codespan_reporting::files::Error> {
+        Ok(0)
+    }
+
+    fn line_number(&'a self, (): (), _: usize) -> Result<usize, codespan_reporting::files::Error> {
+        Ok(self.line)
+    }
+
+    fn location(
+        &'a self,
+        (): (),
+        byte: usize,
+    ) -> Result<codespan_reporting::files::Location, codespan_reporting::files::Error> {
+        let (line_number, column_number) = self
+            .file
+            .line_col(self.from + byte.saturating_sub(self.lead));
+        Ok(codespan_reporting::files::Location {
+            line_number,
+            column_number,
+        })
+    }
+
+    fn line_range(
+        &'a self,
+        (): (),
+        line: usize,
+    ) -> Result<std::ops::Range<usize>, codespan_reporting::files::Error> {
+        match line {
+            0 => Ok(0..self.text.len()),
+            _ => Ok(self.text.len()..self.text.len()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A long line is shown as a window around the span; the location stays the line's own,
+    /// the caret under the span's place in the window.
+    #[test]
+    fn long_lines_are_clipped_around_the_span() {
+        let list: Vec<String> = (0..2000).map(|i| format!("é{i}")).collect();
+        let text = format!("# head\n-A INPUT -s {} -j DROP\n", list.join(","));
+        let file = SourceFile::new("r.v4", text.clone());
+        let at = text.find("é1500").unwrap();
+        let d = Diagnostic::error("E999", Span::new(at, at + "é1500".len()), "bad address");
+        let out = d.render(&file, false);
+        let (line, col) = file.line_col(at);
+        assert!(out.contains(&format!("--> r.v4:{line}:{col}")), "{out}");
+        assert!(out.len() < 1200, "{} bytes:\n{out}", out.len());
+        let shown = out.lines().find(|l| l.starts_with("2 | ")).unwrap();
+        assert!(
+            shown.starts_with("2 | …") && shown.ends_with('…'),
+            "{shown}"
+        );
+        let carets = out.lines().find(|l| l.contains('^')).unwrap();
+        let pos = carets.find('^').unwrap();
+        assert_eq!(
+            shown[..].chars().skip(pos).take(5).collect::<String>(),
+            "é1500",
+            "{out}"
+        );
+        // A line of ordinary length is shown whole.
+        let short = SourceFile::new("r.v4", "-A INPUT -s 192.0.2.300 -j DROP\n");
+        let d = Diagnostic::error("E999", Span::new(12, 23), "bad address");
+        assert!(d
+            .render(&short, false)
+            .contains("1 | -A INPUT -s 192.0.2.300 -j DROP"));
     }
 }

@@ -251,6 +251,55 @@ fn shadowed_and_redundant_rules() {
     );
 }
 
+/// A line of address lists loads a rule per address pair: the rules of one line covered by
+/// the rules of another are one finding, which says how many of the line's rules are covered.
+#[test]
+fn the_rules_one_line_loads_are_reported_together() {
+    let srcs = (1..=30).map(|i| format!("192.0.2.{i}")).collect::<Vec<_>>();
+    let dsts = "198.51.100.1,198.51.100.2";
+    let l = rules(&format!(
+        "{HEAD}-A INPUT -s {} -d {dsts} -j DROP\n-A INPUT -s {} -d {dsts} -j DROP\n\
+         -A INPUT -s {} -d {dsts} -j REJECT\n-A INPUT -s 192.0.2.1 -d 198.51.100.2 -p tcp -j ACCEPT\nCOMMIT\n",
+        srcs.join(","),
+        srcs.join(","),
+        srcs[..3].join(",") + ",203.0.113.9"
+    ));
+    let fs = fwcheck::analysis::shadow::check(&l.ruleset);
+    let got: Vec<(&str, Option<usize>)> = fs.iter().map(|f| (f.code, f.line)).collect();
+    assert_eq!(
+        got,
+        vec![("FW007", Some(6)), ("FW006", Some(7)), ("FW006", Some(8))],
+        "{fs:#?}"
+    );
+    assert!(
+        fs[0]
+            .message
+            .contains("#61–#120 (all 60 rules line 6 loads)")
+            && fs[0].message.contains("#1–#60 (line 5)"),
+        "{}",
+        fs[0].message
+    );
+    assert_eq!(fs[0].fix.as_deref(), Some("delete line 6"));
+    assert!(
+        fs[1]
+            .message
+            .contains("#121–#126 (6 of the 8 rules line 7 loads)"),
+        "{}",
+        fs[1].message
+    );
+    assert_eq!(
+        fs[1].fix.as_deref(),
+        Some("narrow line 7: 6 of the 8 rules it loads are covered by line 5")
+    );
+    assert!(fs[2]
+        .message
+        .contains("shadowed rule: INPUT #129 (line 8) can never match: #2 (line 5)"));
+    // The same findings as every pair compared.
+    let pw = fwcheck::analysis::shadow::check_pairwise(&l.ruleset);
+    let msgs = |v: &[Finding]| v.iter().map(|f| f.message.clone()).collect::<Vec<_>>();
+    assert_eq!(msgs(&fs), msgs(&pw));
+}
+
 #[test]
 fn expectations_are_evaluated() {
     let toml = r#"

@@ -398,53 +398,130 @@ pub fn check(rs: &Ruleset) -> Vec<Finding> {
                     index.insert(s, i);
                 }
             }
-            let found: Vec<Option<Finding>> = (0..c.rules.len())
+            let covers: Vec<Cover> = (0..c.rules.len())
                 .into_par_iter()
-                .map(|j| {
+                .filter_map(|j| {
                     let i = index.first(&spaces[j], j.min(stop), |i| {
                         fx.covers(&spaces[i], i, &spaces[j], j)
                     })?;
-                    let ti = terms[i].as_deref().expect("indexed rules are terminal");
-                    Some(finding(
-                        rs,
-                        &c.name,
-                        &c.rules,
-                        i,
-                        j,
-                        ti,
-                        terms[j].as_deref(),
-                    ))
+                    let same = terms[j].is_some() && terms[j] == terms[i];
+                    Some(Cover { i, j, same })
                 })
                 .collect();
-            out.extend(found.into_iter().flatten());
+            out.extend(findings(rs, &c.name, &c.rules, &covers));
         }
     }
     out
 }
 
-/// The FW006/FW007 finding for rule `j` covered by rule `i` (terminal `ti`).
-fn finding(
-    rs: &Ruleset,
-    chain: &str,
-    rules: &[Rule],
+/// Rule `j` of a chain is covered by the earlier terminal rule `i`; `same`: with the same
+/// action (FW007), else FW006.
+struct Cover {
     i: usize,
     j: usize,
-    ti: &str,
-    tj: Option<&str>,
-) -> Finding {
-    let (ri, rj) = (&rules[i], &rules[j]);
-    let same = tj == Some(ti);
+    same: bool,
+}
+
+/// The findings of one chain's covers, in rule order: one per covered line and covering line.
+/// A line that lists several addresses (`-s a,b -d c,d`) loads a rule per pair, and a line
+/// of 254 sources by 254 destinations covered by an earlier such line is one finding, not
+/// 64,516.
+fn findings(rs: &Ruleset, chain: &str, rules: &[Rule], covers: &[Cover]) -> Vec<Finding> {
+    let line = |k: usize| rs.line_of(rules[k].span);
+    let mut groups: Vec<Vec<&Cover>> = Vec::new();
+    let mut by_key: std::collections::HashMap<(bool, usize, usize), usize> =
+        std::collections::HashMap::new();
+    for c in covers {
+        let key = (c.same, line(c.i), line(c.j));
+        match by_key.get(&key) {
+            Some(&g) => groups[g].push(c),
+            None => {
+                by_key.insert(key, groups.len());
+                groups.push(vec![c]);
+            }
+        }
+    }
+    // How many rules each line loads, for the lines some group names.
+    let mut loaded: std::collections::HashMap<usize, usize> =
+        groups.iter().map(|g| (line(g[0].j), 0)).collect();
+    if groups.iter().any(|g| g.len() > 1) {
+        for k in 0..rules.len() {
+            if let Some(n) = loaded.get_mut(&line(k)) {
+                *n += 1;
+            }
+        }
+    }
+    groups
+        .iter()
+        .map(|g| finding(rs, chain, rules, g, loaded[&line(g[0].j)]))
+        .collect()
+}
+
+/// `#3`, `#3–#9`, `#3, #5, #7–#9`: rule numbers (0-based indexes, ascending), runs joined,
+/// at most eight items.
+fn rule_numbers(ks: impl Iterator<Item = usize>) -> String {
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for k in ks {
+        match runs.last_mut() {
+            Some((_, hi)) if *hi + 1 == k => *hi = k,
+            _ => runs.push((k, k)),
+        }
+    }
+    let mut out: Vec<String> = runs
+        .iter()
+        .take(8)
+        .map(|&(lo, hi)| {
+            if lo == hi {
+                format!("#{}", lo + 1)
+            } else {
+                format!("#{}–#{}", lo + 1, hi + 1)
+            }
+        })
+        .collect();
+    if runs.len() > 8 {
+        out.push("…".into());
+    }
+    out.join(", ")
+}
+
+/// The FW006/FW007 finding for the rules of one line covered by the rules of one earlier line
+/// (`g`, in rule order; most often one rule by one); `loaded`: how many rules the covered
+/// line loads.
+fn finding(rs: &Ruleset, chain: &str, rules: &[Rule], g: &[&Cover], loaded: usize) -> Finding {
+    let first = g[0];
+    let (ri, rj) = (&rules[first.i], &rules[first.j]);
+    let same = first.same;
     let (li, lj) = (rs.line_of(ri.span), rs.line_of(rj.span));
-    let code = if same { "FW007" } else { "FW006" };
-    let mut f = Finding::new(
-        code,
+    let code = if same {
+        codes::REDUNDANT_RULE
+    } else {
+        codes::SHADOWED_RULE
+    };
+    let message = if g.len() == 1 {
+        let (i, j) = (first.i + 1, first.j + 1);
         if same {
-            format!("redundant rule: {chain} #{} (line {lj}) is already covered by #{} (line {li}) with the same action", j + 1, i + 1)
+            format!("redundant rule: {chain} #{j} (line {lj}) is already covered by #{i} (line {li}) with the same action")
         } else {
-            format!("shadowed rule: {chain} #{} (line {lj}) can never match: #{} (line {li}) takes every packet it would match", j + 1, i + 1)
-        },
-        &rs.source.name,
-    );
+            format!("shadowed rule: {chain} #{j} (line {lj}) can never match: #{i} (line {li}) takes every packet it would match")
+        }
+    } else {
+        let js = rule_numbers(g.iter().map(|c| c.j));
+        let mut is: Vec<usize> = g.iter().map(|c| c.i).collect();
+        is.sort_unstable();
+        is.dedup();
+        let is = rule_numbers(is.into_iter());
+        let of = if g.len() == loaded {
+            format!("all {loaded} rules line {lj} loads")
+        } else {
+            format!("{} of the {loaded} rules line {lj} loads", g.len())
+        };
+        if same {
+            format!("redundant rules: {chain} {js} ({of}) are already covered by {is} (line {li}) with the same action")
+        } else {
+            format!("shadowed rules: {chain} {js} ({of}) can never match: {is} (line {li}) take every packet they would match")
+        }
+    };
+    let mut f = Finding::new(code, message, &rs.source.name);
     f.line = Some(lj);
     f.details.push(format!(
         "line {li}: {}",
@@ -454,13 +531,22 @@ fn finding(
         "line {lj}: {}",
         crate::ruleset::printer::rule_text(chain, rj)
     ));
-    if !same {
-        f.fix = Some(format!(
-            "move line {lj} above line {li}, narrow line {li}, or delete line {lj}"
+    if g.len() > 1 {
+        f.details.push(format!(
+            "and {} more rule(s) of line {lj}, each covered by one of line {li}",
+            g.len() - 1
         ));
-    } else {
-        f.fix = Some(format!("delete line {lj}"));
     }
+    f.fix = Some(if g.len() < loaded {
+        format!(
+            "narrow line {lj}: {} of the {loaded} rules it loads are covered by line {li}",
+            g.len()
+        )
+    } else if same {
+        format!("delete line {lj}")
+    } else {
+        format!("move line {lj} above line {li}, narrow line {li}, or delete line {lj}")
+    });
     f
 }
 
@@ -469,12 +555,12 @@ fn finding(
 #[doc(hidden)]
 pub fn check_pairwise(rs: &Ruleset) -> Vec<Finding> {
     let mut out = Vec::new();
-    let file = rs.source.name.clone();
     for t in &rs.tables {
         let chain_modifies = modifying_chains(t);
         for c in &t.chains {
             let fx = ChainEffects::new(t, c, &chain_modifies);
             let spaces: Vec<Space> = c.rules.iter().map(space).collect();
+            let mut covers = Vec::new();
             for (j, rj) in c.rules.iter().enumerate() {
                 // Rules after an unconditional terminal rule are FW101's business.
                 for i in 0..j {
@@ -487,41 +573,11 @@ pub fn check_pairwise(rs: &Ruleset) -> Vec<Finding> {
                         continue;
                     }
                     let same = terminal(rj).is_some_and(|tj| tj == ti);
-                    let (li, lj) = (rs.line_of(ri.span), rs.line_of(rj.span));
-                    let code = if same {
-                        codes::REDUNDANT_RULE
-                    } else {
-                        codes::SHADOWED_RULE
-                    };
-                    let mut f = Finding::new(
-                        code,
-                        if same {
-                            format!("redundant rule: {} #{} (line {lj}) is already covered by #{} (line {li}) with the same action", c.name, j + 1, i + 1)
-                        } else {
-                            format!("shadowed rule: {} #{} (line {lj}) can never match: #{} (line {li}) takes every packet it would match", c.name, j + 1, i + 1)
-                        },
-                        &file,
-                    );
-                    f.line = Some(lj);
-                    f.details.push(format!(
-                        "line {li}: {}",
-                        crate::ruleset::printer::rule_text(&c.name, ri)
-                    ));
-                    f.details.push(format!(
-                        "line {lj}: {}",
-                        crate::ruleset::printer::rule_text(&c.name, rj)
-                    ));
-                    if !same {
-                        f.fix = Some(format!(
-                            "move line {lj} above line {li}, narrow line {li}, or delete line {lj}"
-                        ));
-                    } else {
-                        f.fix = Some(format!("delete line {lj}"));
-                    }
-                    out.push(f);
+                    covers.push(Cover { i, j, same });
                     break;
                 }
             }
+            out.extend(findings(rs, &c.name, &c.rules, &covers));
         }
     }
     out

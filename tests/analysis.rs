@@ -300,6 +300,32 @@ fn the_rules_one_line_loads_are_reported_together() {
     assert_eq!(msgs(&fs), msgs(&pw));
 }
 
+/// FW012 on a line of sources is one finding for the line, each earlier line named once.
+#[test]
+fn a_blocklist_line_behind_its_accepts_is_one_finding() {
+    let l = rules(&format!(
+        "{HEAD}-A INPUT -s 192.0.2.1,192.0.2.2,192.0.2.3 -d 198.51.100.1,198.51.100.2 -p tcp --dport 80 -j ACCEPT\n\
+         -A INPUT -s 192.0.2.1,192.0.2.2,192.0.2.3 -j DROP\nCOMMIT\n"
+    ));
+    let fs: Vec<Finding> = fwcheck::analysis::placement::check(&l.ruleset, &opts())
+        .into_iter()
+        .filter(|f| f.code == "FW012")
+        .collect();
+    assert_eq!(fs.len(), 1, "{fs:#?}");
+    assert!(
+        fs[0].message.starts_with(
+            "DROP rule partly without effect: line 6 never drops what line 5 accepts first"
+        ),
+        "{}",
+        fs[0].message
+    );
+    let fix = fs[0].fix.as_deref().unwrap();
+    assert!(
+        fix.starts_with("move line 6 (the 3 rules its address lists load) above line 5"),
+        "{fix}"
+    );
+}
+
 #[test]
 fn expectations_are_evaluated() {
     let toml = r#"

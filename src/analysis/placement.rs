@@ -419,6 +419,7 @@ fn partial_shadow(
         }
     }
     let mut reported = 0usize;
+    let mut reported_lines = std::collections::HashSet::new();
     let mut attempts = 0usize;
     for (j, rj) in c.rules.iter().enumerate() {
         let sj = &spaces[j];
@@ -483,7 +484,12 @@ fn partial_shadow(
         }
         // Not a redundant DROP (FW015) even when not confirmed below: it is misplaced.
         flagged.push(j);
-        if reported >= MAX_PER_CHAIN || attempts >= MAX_PER_CHAIN * 4 {
+        let lj = rs.line_of(rj.span);
+        // One finding a line: the rules a line of address lists loads are moved together.
+        if reported >= MAX_PER_CHAIN
+            || attempts >= MAX_PER_CHAIN * 4
+            || reported_lines.contains(&lj)
+        {
             continue;
         }
         attempts += 1;
@@ -517,11 +523,14 @@ fn partial_shadow(
             continue;
         }
         reported += 1;
-        let lj = rs.line_of(rj.span);
-        let lines: Vec<String> = confirmed
-            .iter()
-            .map(|(i, _, _)| rs.line_of(c.rules[*i].span).to_string())
-            .collect();
+        reported_lines.insert(lj);
+        let mut lines: Vec<String> = Vec::new();
+        for (i, _, _) in &confirmed {
+            let l = rs.line_of(c.rules[*i].span).to_string();
+            if !lines.contains(&l) {
+                lines.push(l);
+            }
+        }
         let (i0, p0, _) = &confirmed[0];
         let l0 = rs.line_of(c.rules[*i0].span);
         let mut f = Finding::new(
@@ -555,7 +564,16 @@ fn partial_shadow(
         }
         let lf = rs.line_of(c.rules[first].span);
         let program = rs.family.program();
-        f.fix = Some(format!(
+        let loaded = c.rules.iter().filter(|r| rs.line_of(r.span) == lj).count();
+        f.fix = Some(if loaded > 1 {
+            // The commands below would move one of them.
+            format!(
+                "move line {lj} (the {loaded} rules its address lists load) above line {lf} (verified for its rule `{}`: moved there, it drops {} and every other packet shown)",
+                rule_text(&c.name, rj),
+                describe(p0),
+            )
+        } else {
+            format!(
             "move line {lj} above line {lf} (`{program} -D {} {}` then `{program} -I {} {} {}`) (verified: moved there, it drops {} and every other packet shown)",
             c.name,
             j + 1,
@@ -563,7 +581,8 @@ fn partial_shadow(
             first + 1,
             rule_text(&c.name, rj).trim_start_matches(&format!("-A {} ", c.name)),
             describe(p0),
-        ));
+        )
+        });
         out.push(f);
     }
 }

@@ -14,8 +14,9 @@ use crate::ruleset::model::{Action, Counters, Hook, Policy, Rule, TableKind};
 /// processed bumped.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Tally {
-    /// Rule counters `[table][chain][rule]`; a chain's are allocated when one of its rules is
-    /// first counted (a missing counter is zero), so a fresh engine costs O(chains).
+    /// Rule counters `[table][chain][rule]`; a chain's grow as far as its rules are counted
+    /// (a missing counter is zero), so a fresh engine costs O(chains), and one packet through
+    /// the head of a chain of 64,000 rules (each of a gate's probes) does not clear them all.
     pub(crate) rules: Vec<Vec<Vec<Counters>>>,
     pub(crate) policies: Vec<Vec<Counters>>,
     /// Every counter the packet being processed bumped (rules and policies, as in
@@ -46,7 +47,9 @@ impl Tally {
         } else {
             let ctrs = &mut self.rules[ti][chain];
             if ctrs.len() <= rule {
-                ctrs.resize(rs.tables[ti].chains[chain].rules.len(), Counters::default());
+                let all = rs.tables[ti].chains[chain].rules.len();
+                let len = (rule + 1).max(ctrs.len() * 2).max(16).min(all);
+                ctrs.resize(len, Counters::default());
             }
             &mut ctrs[rule]
         };

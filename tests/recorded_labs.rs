@@ -368,7 +368,10 @@
 //! every verdict fwcheck calls certain must be the kernel's. `guide-bruteforce` (`v4.args`,
 //! `v6.args`) is a sixth: a host firewall written as the popular guides write it, under real
 //! clients (see its test); its DNS flood into a `hashlimit` leaves the datagrams near each
-//! refill uncertain, and only those.
+//! refill uncertain, and only those. `guide-bruteforce-port` is its run captured on the
+//! server's one device (a classic pcap, no interface name): its packets are on the device
+//! `--host-config` gives the host's address (they were on `eth0`, and neighbour discovery to
+//! the host's link-local address was "not forwarded", certain DROPs).
 //!
 //! `guide-portknock` (`v4.args`, `v6.args`) found no disagreement and pins `recent` semantics
 //! nobody had checked against the kernel: the Arch wiki's port-knocking chains (`--rcheck`,
@@ -376,6 +379,13 @@
 //! interrupted, and a SYN to another port that removes an opened knock) and `--reap`, which
 //! removes the list's least recently used entry when it has expired — another subnet's entry
 //! (`--mask /24`, `/64`), and then the checked one — not only the checked address's.
+//! `guide-synflood-notrack` (`v4.args`, `v6.args`) found none either and pins the raw table's
+//! NOTRACK for DNS (queries and answers UNTRACKED, accepted by `--ctstate UNTRACKED` both
+//! ways), a `syn_flood` chain (`limit ... -j RETURN`, then DROP) under a raw-socket SYN flood
+//! while a client's SYNs are dropped and retransmitted, a day-long port-scan lockout
+//! (`recent --rcheck --seconds 86400`, `--remove`, `--set` with LOG), pings limited by `recent
+//! --update --hitcount 3`, and a `hashlimit` in OUTPUT (the host's answers then meet state on
+//! their way out).
 
 mod lab_common;
 
@@ -1688,10 +1698,22 @@ fn guide_portknock() {
 /// and every certain verdict on a query agrees. Before the host's answers to those queries
 /// stopped raising doubt of their own (the answer leaves through an OUTPUT with no state),
 /// 33 verdicts per family were uncertain, up to the queries 14 s later.
+///
+/// `guide-bruteforce-port` is the same traffic captured on the server's one device `t0` (a
+/// classic pcap: no interface name): its packets were seen on `eth0`, which the host does not
+/// have, and the neighbour discovery to the host's link-local address on `t0` was "not
+/// forwarded", three certain DROPs the kernel accepted by `-p ipv6-icmp -j ACCEPT`; they are
+/// now seen on the device `--host-config` puts the host's address on.
 #[test]
 fn guide_bruteforce() {
-    for (case, dns) in [("v4.args", "10.9.0.5"), ("v6.args", "2001:db8:9::5")] {
-        let (fw, kernel) = run_case("guide-bruteforce", case);
+    let cases = [
+        ("guide-bruteforce", "v4.args", "10.9.0.5"),
+        ("guide-bruteforce", "v6.args", "2001:db8:9::5"),
+        ("guide-bruteforce-port", "v4.args", "10.9.0.5"),
+        ("guide-bruteforce-port", "v6.args", "2001:db8:9::5"),
+    ];
+    for (lab, case, dns) in cases {
+        let (fw, kernel) = run_case(lab, case);
         let hashlimit = [Slot::Rule(13), Slot::Rule(14)];
         let others: Vec<_> = kernel
             .iter()
@@ -1701,7 +1723,7 @@ fn guide_bruteforce() {
         let mut counted = fw.counters.clone();
         counted.retain(|k, _| !(k.1 == "INPUT" && hashlimit.contains(&k.2)));
         if let Err(t) = compare(&others, &counted) {
-            panic!("guide-bruteforce ({case}):\n{t}");
+            panic!("{lab} ({case}):\n{t}");
         }
         let port = |p: &serde_json::Value, k: &str| p[k].as_u64();
         let answered: std::collections::HashSet<u64> = fw
@@ -1716,19 +1738,27 @@ fn guide_bruteforce() {
             .filter(|p| p["src"] == dns && port(p, "dport") == Some(53))
             .filter(|p| port(p, "sport").is_some_and(|s| s >= 1024))
             .collect();
-        assert_eq!(queries.len(), 45, "{case}");
+        assert_eq!(queries.len(), 45, "{lab} ({case})");
         let mut dropped = 0;
         for p in &queries {
             let accepted = answered.contains(&port(p, "sport").unwrap());
             dropped += usize::from(!accepted);
             if p["certain"] == true {
                 let verdict = if accepted { "ACCEPT" } else { "DROP" };
-                assert_eq!(p["verdict"], verdict, "{case} frame {}: {p}", p["frame"]);
+                assert_eq!(p["verdict"], verdict, "{lab} ({case}) frame {}: {p}", p["frame"]);
             }
         }
         let in_rule = |n| kernel.iter().find(|k| k.0 == key("filter", "INPUT", Slot::Rule(n)));
-        assert_eq!(in_rule(13).unwrap().1.packets, dropped as u64, "{case}");
+        assert_eq!(in_rule(13).unwrap().1.packets, dropped as u64, "{lab} ({case})");
         let uncertain = fw.summary["uncertain"].as_u64().unwrap();
-        assert!((1..=8).contains(&uncertain), "{case}: {}", fw.summary);
+        assert!((1..=8).contains(&uncertain), "{lab} ({case}): {}", fw.summary);
     }
+}
+
+/// NOTRACK for DNS, a syn_flood chain, a day-long port-scan lockout, recent-limited pings, an
+/// OUTPUT hashlimit: every counter equals the kernel's (see the module's note).
+#[test]
+fn guide_synflood_notrack() {
+    replay_case("guide-synflood-notrack", "v4.args");
+    replay_case("guide-synflood-notrack", "v6.args");
 }

@@ -5,7 +5,9 @@
 # with 6 then 3 concurrent keep-alive connections (connlimit above 3, tcp-reset), a dns burst
 # (hashlimit above 10/s) and queries from ports below 1024, a fast ping and ten one-request pings 50 ms apart (limit 1/s burst 4),
 # ICMP with TTL 1, a raw-socket scanner (SYN, FIN, NULL, XMAS, SYN+FIN, SYN+RST, ACK, UDP
-# probes), a broadcast and a multicast datagram. IPv4 then IPv6, tcpdump -i any on the server.
+# probes), a broadcast and a multicast datagram. IPv4 then IPv6, tcpdump -i any on the server
+# (guide-bruteforce) or on its one device t0 (guide-bruteforce-port: a classic pcap that names no
+# interface, Ethernet headers; CAPIF=t0).
 # Recorded as root on Linux 6.18, iptables 1.8.9 (nft). Namespaces hg-s (server) and hg-c.
 cd "$(dirname "$0")"
 HOSTNS=hg-s; A=hg-c; CAPIF=${CAPIF:-any}

@@ -1376,10 +1376,19 @@ fn a_hashlimit_answer_echoed_by_the_host_leaves_later_queries_certain() {
     let undecided: Vec<_> = quiet.iter().filter(|q| !q.2).collect();
     assert!(!undecided.is_empty() && undecided.len() <= 6, "{quiet:?}");
     // The burst, then drops until the first refill (100 ms): certain.
-    assert!(quiet[..10].iter().all(|q| q.1 == "ACCEPT" && q.2), "{quiet:?}");
-    assert!(quiet[10..18].iter().all(|q| q.1 == "DROP" && q.2), "{quiet:?}");
+    assert!(
+        quiet[..10].iter().all(|q| q.1 == "ACCEPT" && q.2),
+        "{quiet:?}"
+    );
+    assert!(
+        quiet[10..18].iter().all(|q| q.1 == "DROP" && q.2),
+        "{quiet:?}"
+    );
     // Between the refills (about 100 ms and 200 ms) every phase drops.
-    assert!(quiet[24..36].iter().all(|q| q.1 == "DROP" && q.2), "{quiet:?}");
+    assert!(
+        quiet[24..36].iter().all(|q| q.1 == "DROP" && q.2),
+        "{quiet:?}"
+    );
     assert_eq!(quiet[40], (14_000, "ACCEPT", true));
     // A limit in OUTPUT: the answer's own path may differ in the kernel; doubt reaches the
     // client's bucket, and its later queries are uncertain.

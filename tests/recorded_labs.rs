@@ -1745,13 +1745,29 @@ fn guide_bruteforce() {
             dropped += usize::from(!accepted);
             if p["certain"] == true {
                 let verdict = if accepted { "ACCEPT" } else { "DROP" };
-                assert_eq!(p["verdict"], verdict, "{lab} ({case}) frame {}: {p}", p["frame"]);
+                assert_eq!(
+                    p["verdict"], verdict,
+                    "{lab} ({case}) frame {}: {p}",
+                    p["frame"]
+                );
             }
         }
-        let in_rule = |n| kernel.iter().find(|k| k.0 == key("filter", "INPUT", Slot::Rule(n)));
-        assert_eq!(in_rule(13).unwrap().1.packets, dropped as u64, "{lab} ({case})");
+        let in_rule = |n| {
+            kernel
+                .iter()
+                .find(|k| k.0 == key("filter", "INPUT", Slot::Rule(n)))
+        };
+        assert_eq!(
+            in_rule(13).unwrap().1.packets,
+            dropped as u64,
+            "{lab} ({case})"
+        );
         let uncertain = fw.summary["uncertain"].as_u64().unwrap();
-        assert!((1..=8).contains(&uncertain), "{lab} ({case}): {}", fw.summary);
+        assert!(
+            (1..=8).contains(&uncertain),
+            "{lab} ({case}): {}",
+            fw.summary
+        );
     }
 }
 

@@ -1328,3 +1328,70 @@ fn queued_packets_are_uncertain() {
         ]
     );
 }
+
+/// A DNS flood from fresh source ports into `-m hashlimit --hashlimit-above 10/sec
+/// --hashlimit-burst 10` behind an ESTABLISHED accept, each accepted query answered by the host:
+/// near each refill the answer depends on the kernel's clock phase (uncertain), and the host's
+/// answer to such a query inherits its connection's doubt. The answer leaves through an OUTPUT
+/// that meets no state, so it raises no doubt of its own on the client's address: the bucket
+/// (kept per clock phase) still decides the queries between refills (DROP) and the one after a
+/// long pause (ACCEPT, the bucket full in every phase) for certain. With a stateful rule on the
+/// way out the answer's doubt is the client's address's again, and the later queries are
+/// uncertain. Kernel hunt (recorded lab `guide-bruteforce`): 40 queries 5 ms apart, 12
+/// accepted; fwcheck had left 33 verdicts uncertain, the last ones 14 s later.
+#[test]
+fn a_hashlimit_answer_echoed_by_the_host_leaves_later_queries_certain() {
+    let ruleset = |output: &str| {
+        rules(&format!(
+            "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+             -A INPUT -m state --state RELATED,ESTABLISHED -j ACCEPT\n\
+             -A INPUT -p udp --dport 53 -m hashlimit --hashlimit-mode srcip --hashlimit-above \
+             10/sec --hashlimit-burst 10 --hashlimit-name dns -j DROP\n\
+             -A INPUT -p udp --dport 53 -j ACCEPT\n{output}COMMIT\n"
+        ))
+    };
+    // Time stamps in microseconds: 40 queries 5.2 ms apart, one 14 s later.
+    let at = |p: fwcheck::packet::Packet, us: u64| fwcheck::packet::Packet {
+        ts: fwcheck::packet::Timestamp(1_700_000_000_000_000_000 + us * 1000),
+        ..p
+    };
+    let run = |l: &fwcheck::lint::Loaded| {
+        let mut e = engine(l);
+        let (mut frame, mut out) = (0u64, Vec::new());
+        let times = (0..40u64).map(|i| i * 5_200).chain([14_000_000]);
+        for (i, us) in times.enumerate() {
+            frame += 1;
+            let port = 30_000 + i as u16;
+            let o = e.process(&at(udp(frame, 0, (C, port), (HOST, 53), 40), us));
+            // The server answers what it received (on an uncertain verdict, fwcheck's guess).
+            if v(&o) == "ACCEPT" {
+                frame += 1;
+                e.process(&at(udp(frame, 0, (HOST, 53), (C, port), 60), us + 100));
+            }
+            out.push((us / 1000, v(&o), o.certain));
+        }
+        out
+    };
+    let quiet = run(&ruleset(""));
+    let undecided: Vec<_> = quiet.iter().filter(|q| !q.2).collect();
+    assert!(!undecided.is_empty() && undecided.len() <= 6, "{quiet:?}");
+    // The burst, then drops until the first refill (100 ms): certain.
+    assert!(
+        quiet[..10].iter().all(|q| q.1 == "ACCEPT" && q.2),
+        "{quiet:?}"
+    );
+    assert!(
+        quiet[10..18].iter().all(|q| q.1 == "DROP" && q.2),
+        "{quiet:?}"
+    );
+    // Between the refills (about 100 ms and 200 ms) every phase drops.
+    assert!(
+        quiet[24..36].iter().all(|q| q.1 == "DROP" && q.2),
+        "{quiet:?}"
+    );
+    assert_eq!(quiet[40], (14_000, "ACCEPT", true));
+    // A limit in OUTPUT: the answer's own path may differ in the kernel; doubt reaches the
+    // client's bucket, and its later queries are uncertain.
+    let stateful = run(&ruleset("-A OUTPUT -m limit --limit 100/sec -j ACCEPT\n"));
+    assert!(!stateful[40].2, "{stateful:?}");
+}

@@ -365,7 +365,27 @@
 //! DROP where the kernel dropped none), `hashlimit-phase` (a hashlimit refilling by jiffies,
 //! datagrams 2 ms apart near its rate) and `recent-phase` (`recent --seconds 1` against
 //! datagrams within a jiffy of the window): each datagram the server echoed was accepted, and
-//! every verdict fwcheck calls certain must be the kernel's.
+//! every verdict fwcheck calls certain must be the kernel's. `guide-bruteforce` (`v4.args`,
+//! `v6.args`) is a sixth: a host firewall written as the popular guides write it, under real
+//! clients (see its test); its DNS flood into a `hashlimit` leaves the datagrams near each
+//! refill uncertain, and only those. `guide-bruteforce-port` is its run captured on the
+//! server's one device (a classic pcap, no interface name): its packets are on the device
+//! `--host-config` gives the host's address (they were on `eth0`, and neighbour discovery to
+//! the host's link-local address was "not forwarded", certain DROPs).
+//!
+//! `guide-portknock` (`v4.args`, `v6.args`) found no disagreement and pins `recent` semantics
+//! nobody had checked against the kernel: the Arch wiki's port-knocking chains (`--rcheck`,
+//! `--set` in user chains, `--remove` on any other port, knocks in order, out of order and
+//! interrupted, and a SYN to another port that removes an opened knock) and `--reap`, which
+//! removes the list's least recently used entry when it has expired — another subnet's entry
+//! (`--mask /24`, `/64`), and then the checked one — not only the checked address's.
+//! `guide-synflood-notrack` (`v4.args`, `v6.args`) found none either and pins the raw table's
+//! NOTRACK for DNS (queries and answers UNTRACKED, accepted by `--ctstate UNTRACKED` both
+//! ways), a `syn_flood` chain (`limit ... -j RETURN`, then DROP) under a raw-socket SYN flood
+//! while a client's SYNs are dropped and retransmitted, a day-long port-scan lockout
+//! (`recent --rcheck --seconds 86400`, `--remove`, `--set` with LOG), pings limited by `recent
+//! --update --hitcount 3`, and a `hashlimit` in OUTPUT (the host's answers then meet state on
+//! their way out).
 
 mod lab_common;
 
@@ -1655,4 +1675,106 @@ fn router_icmp_odd() {
 fn host_icmp_odd() {
     replay_case("host-icmp-odd", "v4.args");
     replay_case("host-icmp-odd", "v6.args");
+}
+
+/// The Arch wiki's port-knocking ruleset and a subnet-wide knock with `recent --reap`:
+/// every counter equals the kernel's, both families (see the module's note).
+#[test]
+fn guide_portknock() {
+    replay_case("guide-portknock", "v4.args");
+    replay_case("guide-portknock", "v6.args");
+}
+
+/// A host firewall as the guides write it (INVALID and anti-scan rules first, `-m state`, ssh
+/// throttled by `recent --update --hitcount 4 --rttl` with `mac`+`iprange` for the admin,
+/// `connlimit --connlimit-above 3` with tcp-reset, `hashlimit` on DNS, a ping `limit` with
+/// `length`, `ttl`/`hl`, `pkttype`, `addrtype`, a LOGDROP chain), under real clients: an ssh
+/// brute-forcer (SYN retransmissions, other TTLs), six then three concurrent keep-alive HTTP
+/// connections, a DNS flood from fresh ports, queries from ports below 1024, pings, a raw
+/// scanner (SYN, FIN, NULL, XMAS, SYN+FIN, SYN+RST, ACK, UDP), broadcast and multicast;
+/// `tcpdump -i any`, veth checksum offload on. Every counter equals the kernel's but the
+/// DNS `hashlimit` rule's and the ACCEPT after it, which differ only by the datagrams near a
+/// refill, uncertain (the kernel's clock phase); the server answered each query it received,
+/// and every certain verdict on a query agrees. Before the host's answers to those queries
+/// stopped raising doubt of their own (the answer leaves through an OUTPUT with no state),
+/// 33 verdicts per family were uncertain, up to the queries 14 s later.
+///
+/// `guide-bruteforce-port` is the same traffic captured on the server's one device `t0` (a
+/// classic pcap: no interface name): its packets were seen on `eth0`, which the host does not
+/// have, and the neighbour discovery to the host's link-local address on `t0` was "not
+/// forwarded", three certain DROPs the kernel accepted by `-p ipv6-icmp -j ACCEPT`; they are
+/// now seen on the device `--host-config` puts the host's address on.
+#[test]
+fn guide_bruteforce() {
+    let cases = [
+        ("guide-bruteforce", "v4.args", "10.9.0.5"),
+        ("guide-bruteforce", "v6.args", "2001:db8:9::5"),
+        ("guide-bruteforce-port", "v4.args", "10.9.0.5"),
+        ("guide-bruteforce-port", "v6.args", "2001:db8:9::5"),
+    ];
+    for (lab, case, dns) in cases {
+        let (fw, kernel) = run_case(lab, case);
+        let hashlimit = [Slot::Rule(13), Slot::Rule(14)];
+        let others: Vec<_> = kernel
+            .iter()
+            .filter(|(k, _)| !(k.1 == "INPUT" && hashlimit.contains(&k.2)))
+            .cloned()
+            .collect();
+        let mut counted = fw.counters.clone();
+        counted.retain(|k, _| !(k.1 == "INPUT" && hashlimit.contains(&k.2)));
+        if let Err(t) = compare(&others, &counted) {
+            panic!("{lab} ({case}):\n{t}");
+        }
+        let port = |p: &serde_json::Value, k: &str| p[k].as_u64();
+        let answered: std::collections::HashSet<u64> = fw
+            .packets
+            .iter()
+            .filter(|p| p["dst"] == dns && port(p, "sport") == Some(53) && p["proto"] == "udp")
+            .filter_map(|p| port(p, "dport"))
+            .collect();
+        let queries: Vec<_> = fw
+            .packets
+            .iter()
+            .filter(|p| p["src"] == dns && port(p, "dport") == Some(53))
+            .filter(|p| port(p, "sport").is_some_and(|s| s >= 1024))
+            .collect();
+        assert_eq!(queries.len(), 45, "{lab} ({case})");
+        let mut dropped = 0;
+        for p in &queries {
+            let accepted = answered.contains(&port(p, "sport").unwrap());
+            dropped += usize::from(!accepted);
+            if p["certain"] == true {
+                let verdict = if accepted { "ACCEPT" } else { "DROP" };
+                assert_eq!(
+                    p["verdict"], verdict,
+                    "{lab} ({case}) frame {}: {p}",
+                    p["frame"]
+                );
+            }
+        }
+        let in_rule = |n| {
+            kernel
+                .iter()
+                .find(|k| k.0 == key("filter", "INPUT", Slot::Rule(n)))
+        };
+        assert_eq!(
+            in_rule(13).unwrap().1.packets,
+            dropped as u64,
+            "{lab} ({case})"
+        );
+        let uncertain = fw.summary["uncertain"].as_u64().unwrap();
+        assert!(
+            (1..=8).contains(&uncertain),
+            "{lab} ({case}): {}",
+            fw.summary
+        );
+    }
+}
+
+/// NOTRACK for DNS, a syn_flood chain, a day-long port-scan lockout, recent-limited pings, an
+/// OUTPUT hashlimit: every counter equals the kernel's (see the module's note).
+#[test]
+fn guide_synflood_notrack() {
+    replay_case("guide-synflood-notrack", "v4.args");
+    replay_case("guide-synflood-notrack", "v6.args");
 }

@@ -144,7 +144,8 @@ pub struct HostArgs {
     #[arg(long, value_name = "ADDR")]
     pub host: Vec<String>,
     /// Name of the interface every packet is seen on, as `-i`/`-o` see it. Default: the name
-    /// of the interface each packet was captured on (pcapng), else eth0.
+    /// of the interface each packet was captured on (pcapng), else the device --host-config
+    /// puts the host's address on, else eth0.
     #[arg(long, value_name = "NAME")]
     pub iface: Option<String>,
     /// An address of one of the host's interfaces, `NAME=ADDR/LEN` (repeatable), e.g.

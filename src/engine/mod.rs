@@ -2442,8 +2442,17 @@ impl<'r> Engine<'r> {
                 });
             }
         }
-        // An uncertain verdict: what this packet did to address-keyed state is uncertain too.
-        if !out.certain && self.slot_base.has_stateful() {
+        // An uncertain verdict: what this packet did to address-keyed state is uncertain too —
+        // unless the host sent it, decided every match on its way, and no way out meets any
+        // state: its doubt is its connection's (an answer to a request whose verdict was
+        // uncertain), and whether sent or not, by whichever path, it changed no state.
+        // (Marking its addresses for any cause would make a `hashlimit` rule's own undecided
+        // answer, echoed by the host's answer to it, doubt every later packet of the address.)
+        let quiet = direction == Direction::Out
+            && hc.unknowns == 0
+            && hc.doubt_src.is_none()
+            && self.slot_base.quiet_on_the_way_out();
+        if !out.certain && self.slot_base.has_stateful() && !quiet {
             let protos = crate::ext::proto_bit(pkt.proto);
             self.ext.doubt.mark_from(pkt.src, doubt_src, protos);
             self.ext.doubt.mark_from(pkt.dst, doubt_src, protos);
@@ -3878,6 +3887,10 @@ struct LayoutInner {
     loads: Vec<(usize, usize, usize)>,
     /// A match switches conntrack accounting on when loaded ([`crate::ext::Match::enables_acct`]).
     acct: bool,
+    /// A packet the host sends meets no stateful match and no target that acts beyond the
+    /// verdict (REJECT's looped error, NAT, SET, TEE, …) on its way out: in the OUTPUT and
+    /// POSTROUTING chains of every table, and the user chains they reach ([`quiet_way_out`]).
+    quiet_out: bool,
 }
 
 impl std::ops::Deref for SlotLayout {
@@ -3896,6 +3909,14 @@ impl SlotLayout {
     /// Whether a stateful match sits where a packet coming back in may meet it: in a user
     /// chain or a built-in chain other than OUTPUT's and FORWARD's (what a looped copy
     /// crosses: POSTROUTING, PREROUTING, INPUT).
+    /// Whether a packet the host sends meets no stateful match and no target that acts
+    /// beyond the verdict on its way out, whatever path it takes there
+    /// ([`quiet_way_out`]): then what it does to the matches' state does not depend on its
+    /// connection's state, nor on whether it was sent at all.
+    pub(crate) fn quiet_on_the_way_out(&self) -> bool {
+        self.0.quiet_out
+    }
+
     pub(crate) fn meets_state_on_the_way_in(&self, rs: &Ruleset) -> bool {
         self.0.loads.iter().any(|&(t, c, _)| {
             !matches!(
@@ -3938,10 +3959,12 @@ impl SlotLayout {
         } else {
             self.0.loads.clone()
         };
+        // Rules moved or removed: no chain becomes reachable, no rule appears.
         SlotLayout(std::sync::Arc::new(LayoutInner {
             base,
             loads,
             acct: self.0.acct,
+            quiet_out: self.0.quiet_out,
         }))
     }
 
@@ -3995,7 +4018,45 @@ pub(crate) fn slot_layout(rs: &Ruleset) -> SlotLayout {
     } else {
         Vec::new()
     };
-    SlotLayout(std::sync::Arc::new(LayoutInner { base, loads, acct }))
+    let quiet_out = quiet_way_out(rs);
+    SlotLayout(std::sync::Arc::new(LayoutInner {
+        base,
+        loads,
+        acct,
+        quiet_out,
+    }))
+}
+
+/// Whether every rule a locally generated packet may meet (the OUTPUT and POSTROUTING chains
+/// of every table, and the user chains they jump or go to) has no stateful match and ends in
+/// ACCEPT, DROP, RETURN, a jump, nothing, or a target that only observes (LOG, NFLOG, …):
+/// whichever way such a packet goes, and whether it is sent at all, it changes no `recent`
+/// list, `hashlimit` or `limit` bucket, `connlimit` list, set, and sends nothing back in.
+fn quiet_way_out(rs: &Ruleset) -> bool {
+    use crate::ruleset::model::Action;
+    for table in &rs.tables {
+        let mut seen = vec![false; table.chains.len()];
+        let mut todo: Vec<usize> = (0..table.chains.len())
+            .filter(|&c| matches!(table.chains[c].hook, Some(Hook::Output | Hook::Postrouting)))
+            .collect();
+        while let Some(c) = todo.pop() {
+            if std::mem::replace(&mut seen[c], true) {
+                continue;
+            }
+            for r in &table.chains[c].rules {
+                if r.matches.iter().any(|m| m.module.stateful()) {
+                    return false;
+                }
+                match &r.action {
+                    Action::None | Action::Accept | Action::Drop | Action::Return => {}
+                    Action::Jump(to) | Action::Goto(to) => todo.push(to.index),
+                    Action::Target(t) if t.observes_only() => {}
+                    Action::Target(_) | Action::Queue => return false,
+                }
+            }
+        }
+    }
+    true
 }
 
 /// Whether a rule of the ruleset registers the conntrack hooks in the host's namespace:

@@ -100,6 +100,23 @@ pub(crate) fn interface_notices(
             env.iface
         ));
     }
+    // No name in the capture: its packets are on the device holding the host's address, when
+    // the host configuration gives one (`HostOptions::env`); said when it is not the `eth0`
+    // such packets were seen on before.
+    if env.iface_from_capture
+        && !ci.named()
+        && ci.ifindexes.is_empty()
+        && stats.packets > 0
+        && other_file.is_none()
+        && env.iface != "eth0"
+        && env.host.main_device(&env.hosts) == Some(env.iface.as_str())
+    {
+        notices.push(format!(
+            "the capture names no interface: its packets are seen on {}, the device holding \
+             the host's address (--host-config); use --iface NAME to choose another",
+            env.iface
+        ));
+    }
     if stats.packets == 0 {
         return (notices, main_name);
     }

@@ -178,6 +178,15 @@ impl HostOptions {
             ipsec_none: self.ipsec_none,
         };
         env.apply_host(&self.host_config);
+        // A packet whose capture names no device (a classic pcap, a cooked capture's index the
+        // configuration does not name) is seen on the device the host configuration puts the
+        // host's address on, not on an `eth0` the host may not have: a link-local address is
+        // the host's only on its own device, `-i`/`-o` rules name it.
+        if self.iface.is_none() {
+            if let Some(dev) = env.host.main_device(hosts) {
+                env.iface = dev.to_string();
+            }
+        }
         env
     }
 

@@ -4,13 +4,16 @@
 //!
 //! A packet without bridge information (`nf_bridge_info_exists` false) gets the kernel's "not a
 //! bridged packet" answer: the match holds exactly when every given option is negated. That is
-//! every packet the host sends, and every packet of a host whose configuration lists no bridge.
-//! A frame that came in through a port of a bridge (or bond) the host configuration lists —
-//! captured on the port, or on the master that has ports — carries the ports with
-//! `br_netfilter` (`br_nf_pre_routing` stores the input port, `br_nf_forward_ip` the output
-//! port), which fwcheck does not model: the answer is unknown there (a kernel hunt found
-//! `--physdev-in` rules missed, certain, on a bridge with `bridge-nf-call-iptables=1`). With
-//! `bridge-nf-call-iptables=0` (`--sysctl`) a bridge's frames carry none: "not bridged", exact.
+//! every packet the host sends, every packet of a host whose configuration lists no bridge, and
+//! with `bridge-nf-call-iptables=0` / `-ip6tables=0` (`--sysctl`) every bridge's frame.
+//! A frame that came in through a port of a bridge the host configuration lists, captured on
+//! that port, carries the ports with `br_netfilter`: `br_nf_pre_routing` stores the input port,
+//! `br_nf_forward_ip` the port the bridge forwards it to, before FORWARD and POSTROUTING (none
+//! for a packet IP routes: `PhysOut`, which the engine sets from the flooded
+//! copy's port or the bridge's learnt forwarding entries). Where the output port is not known,
+//! or the frame was captured on the bridge alone (or a bond's port), the answer is unknown
+//! (recorded lab `bridge6-nf`; a kernel hunt found `--physdev-in` rules missed, certain, when
+//! fwcheck answered "not bridged" there).
 //! (`--physdev-out`/`--physdev-is-out` are refused in OUTPUT unless the rule also has a
 //! non-negated `--physdev-is-bridged`, as the kernel's check does.)
 

@@ -350,8 +350,12 @@ pub struct Carried {
 /// [`BridgeFdb::MAX`] addresses, new ones are not learnt.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct BridgeFdb {
-    map: std::collections::HashMap<(Box<str>, [u8; 6]), (Box<str>, u64)>,
+    /// (bridge, link address) → (port, when last seen, ns).
+    map: std::collections::HashMap<FdbKey, (Box<str>, u64)>,
 }
+
+/// A [`BridgeFdb`] entry's key: the bridge and the link address.
+type FdbKey = (Box<str>, [u8; 6]);
 
 impl BridgeFdb {
     const MAX: usize = 1 << 16;

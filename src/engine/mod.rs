@@ -2547,7 +2547,7 @@ impl<'r> Engine<'r> {
                 // `br_fdb_update`: the bridge learns the source behind the port.
                 if let (Some(b), Some(mac)) = (self.rx_bridge_port(pkt), pkt.link.src_mac) {
                     let port = self.env.captured_on(pkt);
-                    if port != b {
+                    if port != b && self.env.host.captures_every_port(b) {
                         let (b, port) = (b.to_string(), port.to_string());
                         self.fdb.learn(&b, mac, &port, hc.now_ns);
                     }

@@ -7,7 +7,8 @@
 //! every packet the host sends, every packet of a host whose configuration lists no bridge, and
 //! with `bridge-nf-call-iptables=0` / `-ip6tables=0` (`--sysctl`) every bridge's frame.
 //! A frame that came in through a port of a bridge the host configuration lists, captured on
-//! that port, carries the ports with `br_netfilter`: `br_nf_pre_routing` stores the input port,
+//! that port in a capture of every port (else it may be a copy the bridge sent out of it),
+//! carries the ports with `br_netfilter`: `br_nf_pre_routing` stores the input port,
 //! `br_nf_forward_ip` the port the bridge forwards it to, before FORWARD and POSTROUTING (none
 //! for a packet IP routes: `PhysOut`, which the engine sets from the flooded
 //! copy's port or the bridge's learnt forwarding entries). Where the output port is not known,
@@ -185,7 +186,11 @@ impl Match for Physdev {
         // `physoutdev` is unset before FORWARD, and after it the port `br_nf_forward_ip` chose
         // for a bridged frame, none for a routed one (the engine says which).
         let own_frame = cx.pkt.link.src_mac.is_some_and(|m| host.macs.contains(&m));
-        if !own_frame && host.rx_bridge(captured).is_some_and(|b| b != captured) {
+        if !own_frame
+            && host
+                .rx_bridge(captured)
+                .is_some_and(|b| b != captured && host.captures_every_port(b))
+        {
             let outdev = match cx.hook {
                 Hook::Prerouting | Hook::Input | Hook::Output => Some(None),
                 Hook::Forward | Hook::Postrouting => match &cx.skb.physout {
@@ -208,8 +213,8 @@ impl Match for Physdev {
         if host.ip_master(captured).is_some() || host.has_port_of(captured) {
             return MatchResult::Unknown(
                 "-m physdev: the frame came in through a bridge (or bond) port the capture does \
-                 not show (captured on the bridge itself), or a bond's; fwcheck does not know \
-                 its port",
+                 not tell (captured on the bridge itself, or on some of its ports: it may have \
+                 come in by another and left by this one), or a bond's",
             );
         }
         not_bridged

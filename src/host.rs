@@ -1160,6 +1160,23 @@ impl HostConfig {
         (!vrf && bridge != "ovs-system").then_some(bridge)
     }
 
+    /// Whether the capture being replayed shows every port of `bridge` (a pcapng naming them
+    /// all, or `tcpdump -i any`, whose cooked header tells a port's outgoing copies): a frame
+    /// seen on a port then came in by it — the copies the bridge sends out of its other ports
+    /// are later, and not judged again. A capture of some ports (a classic pcap of one) may
+    /// show a frame the bridge sent out of that port, which came in by another.
+    pub fn captures_every_port(&self, bridge: &str) -> bool {
+        match &self.captured {
+            CapturedDevices::All => true,
+            CapturedDevices::One => false,
+            CapturedDevices::Named(n) => self
+                .links
+                .iter()
+                .filter(|l| l.bridge_port && l.master.as_deref() == Some(bridge))
+                .all(|l| n.contains(&l.dev)),
+        }
+    }
+
     /// Whether `bridge` forwards a unicast frame for link address `dst` rather than passing it
     /// up (`br_handle_frame_finish`: no local FDB entry, those being the bridge's and its
     /// ports' own addresses): every one of them is known, and `dst` is none of them nor any

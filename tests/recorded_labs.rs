@@ -125,6 +125,15 @@
 //!   counters); `any.args` (`tcpdump -i any`): the frames the bridge forwarded are bridged
 //!   through no hook where their port's address is br0's, uncertain where it is its own
 //!   (fwcheck judged them the host's or routed, certain);
+//! * `bridge6-nf`, `bridge6-nf-off`, `bridge6-nf-promisc` (`ports.args`: the bridge's ports
+//!   and h1; `any.args` kept, not replayed: its cooked frames on port h2 are uncertain, see
+//!   `bridge-nf-off`): IPv6 through a host bridge with `bridge-nf-call-ip6tables` 1 and 0 (the
+//!   IPv4 sysctl at 1), ip6tables REJECT (tcp-reset, icmp6-adm-prohibited) on bridged,
+//!   passed-up and routed packets, neighbour discovery and a router advertisement flooded, and
+//!   a capture of br0 itself, promiscuous: `br_nf_local_in` drops a passed-up group frame's
+//!   connection (fwcheck accepted the neighbour solicitations the kernel dropped INVALID,
+//!   counted no FORWARD for a solicitation to a group the host did not join, and left every
+//!   `-m physdev` rule at zero);
 //! * `veth-csum-any` (`any.args`: `tcpdump -i any`; `ports.args`: the bridge's ports): a
 //!   host whose "containers" sit behind veth ports of a bridge, `br_netfilter` on, checksum
 //!   offload on (every TCP/UDP checksum a namespace sends is partial, trusted), REJECT in
@@ -1160,6 +1169,87 @@ fn bridge_without_call_iptables_any_capture_doubts_bridged_frames() {
         [13, 15, 17, 19, 59, 69],
         "{}",
         fw.summary
+    );
+}
+
+/// The frames of a replay whose verdict is uncertain, each with its reason.
+fn uncertain_frames(fw: &FwRun) -> Vec<(u64, String)> {
+    fw.packets
+        .iter()
+        .filter(|p| p["certain"] == false)
+        .map(|p| {
+            (
+                p["frame"].as_u64().unwrap(),
+                p["reason"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Lab `bridge6-nf` (IPv6 through a host bridge, `bridge-nf-call-ip6tables=1`, captured on
+/// the ports): bridged frames through FORWARD and POSTROUTING in and out by br0, the host's
+/// own on br0, REJECT's resets to bridged and passed-up SYNs straight out of their port
+/// (`nf_send_reset6`), its `icmp6-adm-prohibited` through OUTPUT, routed packets between the
+/// bridge and h1, a router advertisement and neighbour solicitations flooded to the other
+/// port. Every counter is the kernel's but `-m physdev`'s, lower bounds fwcheck marks (the
+/// ports are not modelled); the only uncertain frames are the two neighbour solicitations to
+/// solicited-node groups (multicast snooping). The one for the VM's group, which the host did
+/// not join, crosses FORWARD and POSTROUTING on its flooded copy before IP drops it (fwcheck
+/// dropped it at the input route first and counted no copy, certain).
+#[test]
+fn bridge6_call_ip6tables_on() {
+    let (fw, kernel) = run_case("bridge6-nf", "ports.args");
+    if let Err(t) = compare(&kernel, &fw.counters) {
+        panic!("bridge6-nf (ports.args): counters differ:\n{t}");
+    }
+    let u = uncertain_frames(&fw);
+    assert_eq!(u.len(), 2, "{u:?}");
+    assert!(
+        u.iter().all(|(_, r)| r.contains("multicast snooping")),
+        "{u:?}"
+    );
+}
+
+/// Lab `bridge6-nf-off`: the same traffic with `bridge-nf-call-ip6tables=0` (and
+/// `bridge-nf-call-iptables=1`): bridged IPv6 frames cross no ip6tables hook, the resets go
+/// through OUTPUT and POSTROUTING, `-m physdev` answers "not bridged" — every counter the
+/// kernel's, from host.json's `"sysctl"` or from `--sysctl …-ip6tables=0`; the IPv4 sysctl
+/// alone leaves the IPv6 hooks on (28 counters differ).
+#[test]
+fn bridge6_call_ip6tables_off() {
+    replay_case("bridge6-nf-off", "ports.args");
+    replay_case("bridge6-nf-off", "cli.args");
+    let (fw, kernel) = run_case("bridge6-nf-off", "v4-sysctl.args");
+    assert!(compare(&kernel, &fw.counters).is_err());
+}
+
+/// Lab `bridge6-nf-promisc`: `bridge6-nf` captured on br0 too, which tcpdump makes
+/// promiscuous: `br_nf_local_in` drops the connection of each group frame the bridge passes
+/// up (`nf_reset_ct`), so p0's neighbour solicitations for the host reach INPUT INVALID and
+/// `--ctstate INVALID -j DROP` drops them (fwcheck accepted them, certain). fwcheck takes the
+/// promiscuous world and says uncertain (a capture taken with `-p` would not be); every
+/// counter is the kernel's.
+#[test]
+fn bridge6_promiscuous_bridge_drops_group_frames_connection() {
+    let (fw, kernel) = run_case("bridge6-nf-promisc", "ports.args");
+    if let Err(t) = compare(&kernel, &fw.counters) {
+        panic!("bridge6-nf-promisc (ports.args): counters differ:\n{t}");
+    }
+    let u = uncertain_frames(&fw);
+    let promisc: Vec<u64> = u
+        .iter()
+        .filter(|(_, r)| r.contains("promiscuous"))
+        .map(|(f, _)| *f)
+        .collect();
+    assert!(!promisc.is_empty(), "{u:?}");
+    for f in &promisc {
+        let p = fw.packets.iter().find(|p| p["frame"] == *f).unwrap();
+        assert_eq!(p["verdict"], "DROP", "{p}");
+    }
+    assert!(
+        u.iter()
+            .all(|(_, r)| r.contains("promiscuous") || r.contains("multicast snooping")),
+        "{u:?}"
     );
 }
 

@@ -360,9 +360,26 @@ impl SimEnv {
     }
 }
 
+/// `nf_bridge->physoutdev` of a frame that came in through a bridge port, with `br_netfilter`'s
+/// hooks (net/bridge/br_netfilter_hooks.c): `br_nf_forward_ip` sets it to the port the bridge
+/// forwards the frame to, before FORWARD and POSTROUTING; a packet IP routes keeps none.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) enum PhysOut {
+    /// Not said by the engine: at FORWARD and POSTROUTING, unknown.
+    #[default]
+    Unset,
+    /// Routed by IP (`ip_forward`, `ip6_forward`): no output port.
+    Routed,
+    /// Bridged to this port (a flooded copy's, or the one the bridge learnt the destination
+    /// link address behind).
+    Port(Box<str>),
+}
+
 /// Per-packet kernel state that rules can read and targets can change.
 #[derive(Debug, Clone, Default)]
 pub struct Skb {
+    /// The bridge port `br_nf_forward_ip` sends the frame out by (`-m physdev`).
+    pub(crate) physout: PhysOut,
     /// `skb->mark`.
     pub mark: u32,
     /// Conntrack attachment (`skb->_nfct`).

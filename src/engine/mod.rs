@@ -4043,9 +4043,6 @@ impl SlotLayout {
         !self.0.loads.is_empty()
     }
 
-    /// Whether a stateful match sits where a packet coming back in may meet it: in a user
-    /// chain or a built-in chain other than OUTPUT's and FORWARD's (what a looped copy
-    /// crosses: POSTROUTING, PREROUTING, INPUT).
     /// Whether a packet the host sends meets no stateful match and no target that acts
     /// beyond the verdict on its way out, whatever path it takes there
     /// ([`quiet_way_out`]): then what it does to the matches' state does not depend on its
@@ -4054,6 +4051,9 @@ impl SlotLayout {
         self.0.quiet_out
     }
 
+    /// Whether a stateful match sits where a packet coming back in may meet it: in a user
+    /// chain or a built-in chain other than OUTPUT's and FORWARD's (what a looped copy
+    /// crosses: POSTROUTING, PREROUTING, INPUT).
     pub(crate) fn meets_state_on_the_way_in(&self, rs: &Ruleset) -> bool {
         self.0.loads.iter().any(|&(t, c, _)| {
             !matches!(

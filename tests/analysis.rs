@@ -300,6 +300,23 @@ fn the_rules_one_line_loads_are_reported_together() {
     assert_eq!(msgs(&fs), msgs(&pw));
 }
 
+/// One rule of a line of addresses covered: the fix narrows the line, it does not delete it.
+#[test]
+fn one_covered_rule_of_a_line_narrows_it() {
+    let l = rules(&format!(
+        "{HEAD}-A INPUT -s 192.0.2.1 -j DROP\n-A INPUT -s 192.0.2.1,203.0.113.5 -j DROP\nCOMMIT\n"
+    ));
+    let fs = fwcheck::analysis::shadow::check(&l.ruleset);
+    assert_eq!(fs.len(), 1, "{fs:#?}");
+    assert!(fs[0]
+        .message
+        .starts_with("redundant rule: INPUT #2 (line 6) is already covered by #1 (line 5)"));
+    assert_eq!(
+        fs[0].fix.as_deref(),
+        Some("narrow line 6: 1 of the 2 rules it loads are covered by line 5")
+    );
+}
+
 /// FW012 on a line of sources is one finding for the line, each earlier line named once.
 #[test]
 fn a_blocklist_line_behind_its_accepts_is_one_finding() {

@@ -85,6 +85,16 @@ impl Finding {
 pub use crate::diag::codes::{info as code_info, CodeInfo, CODES};
 
 /// `tcp/22`, `udp/53`.
+/// How many rules the line of rule `k` loads (address lists multiply: `-s a,b -d c,d` is four
+/// rules, one after the other in their chain): the run of neighbours on the same line.
+pub(crate) fn rules_of_line(rs: &Ruleset, rules: &[crate::ruleset::Rule], k: usize) -> usize {
+    let line = rs.line_of(rules[k].span);
+    let same = |r: &crate::ruleset::Rule| rs.line_of(r.span) == line;
+    let before = rules[..k].iter().rev().take_while(|r| same(r)).count();
+    let after = rules[k + 1..].iter().take_while(|r| same(r)).count();
+    before + 1 + after
+}
+
 pub fn port_name((proto, port): (u8, u16)) -> String {
     format!("{}/{port}", if proto == 6 { "tcp" } else { "udp" })
 }

@@ -564,7 +564,7 @@ fn partial_shadow(
         }
         let lf = rs.line_of(c.rules[first].span);
         let program = rs.family.program();
-        let loaded = c.rules.iter().filter(|r| rs.line_of(r.span) == lj).count();
+        let loaded = super::rules_of_line(rs, &c.rules, j);
         f.fix = Some(if loaded > 1 {
             // The commands below would move one of them.
             format!(

@@ -441,19 +441,16 @@ fn findings(rs: &Ruleset, chain: &str, rules: &[Rule], covers: &[Cover]) -> Vec<
             }
         }
     }
-    // How many rules each line loads, for the lines some group names.
-    let mut loaded: std::collections::HashMap<usize, usize> =
-        groups.iter().map(|g| (line(g[0].j), 0)).collect();
-    if groups.iter().any(|g| g.len() > 1) {
-        for k in 0..rules.len() {
-            if let Some(n) = loaded.get_mut(&line(k)) {
-                *n += 1;
-            }
-        }
-    }
+    // How many rules each covered line loads, counted once a line.
+    let mut loaded: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
     groups
         .iter()
-        .map(|g| finding(rs, chain, rules, g, loaded[&line(g[0].j)]))
+        .map(|g| {
+            let n = *loaded
+                .entry(line(g[0].j))
+                .or_insert_with(|| super::rules_of_line(rs, rules, g[0].j));
+            finding(rs, chain, rules, g, n)
+        })
         .collect()
 }
 

@@ -434,7 +434,7 @@ pub const CODES: &[CodeInfo] = &[
         code: REDUNDANT_RULE,
         name: "redundant-rule",
         severity: Note,
-        title: "redundant rule: an earlier rule already does the same for all its packets",
+        title: "redundant rule: an earlier rule already does the same for all its packets (the rules of one line of address lists covered by those of another: one finding that counts them)",
         means: "Every packet this rule would match is already decided the same way by an \
                 earlier rule.",
         example: "-A INPUT -p tcp -j ACCEPT\n-A INPUT -p tcp --dport 22 -j ACCEPT",
@@ -485,7 +485,7 @@ pub const CODES: &[CodeInfo] = &[
         code: DROP_AFTER_ACCEPT,
         name: "drop-after-accept",
         severity: Warning,
-        title: "a DROP by source (`-s`, `-m iprange --src-range`) never applies to the services accepted before it (partial shadowing; FW006 is the full case); names the ACCEPTs and the traffic that escapes",
+        title: "a DROP by source (`-s`, `-m iprange --src-range`) never applies to the services accepted before it (partial shadowing; FW006 is the full case); names the ACCEPTs and the traffic that escapes; one finding a line (the rules a line of address lists loads are moved together)",
         means: "A rule dropping a source address or range comes after ACCEPTs that take new \
                 connections from everyone: traffic from the banned source to those services \
                 is accepted first.",

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Guide-style host firewall (rules, rules6) against real clients, one role per source address
-# (traffic.py): an admin (mac+iprange ssh, http keep-alive, dns, ping), an ssh brute-forcer
+# (../guide-bruteforce/traffic.py): an admin (mac+iprange ssh, http keep-alive, dns, ping), an ssh brute-forcer
 # (recent --set/--update --hitcount 4 --rttl; SYN retransmissions; other TTLs), a web client
 # with 6 then 3 concurrent keep-alive connections (connlimit above 3, tcp-reset), a dns burst
 # (hashlimit above 10/s) and queries from ports below 1024, a fast ping and ten one-request pings 50 ms apart (limit 1/s burst 4),
@@ -24,7 +24,7 @@ setup_topo() {
   sleep 2
 }
 teardown() { kill $SRV1; delns $A $HOSTNS; }
-traffic() { nsx $A python3 traffic.py 4; nsx $A python3 traffic.py 6; }
+traffic() { nsx $A python3 ../guide-bruteforce/traffic.py 4; nsx $A python3 ../guide-bruteforce/traffic.py 6; }
 source ../lib/drv.sh
 # drv.sh wrote one args file; the two cases replay the one capture
 rm -f args; printf -- '--host-config\nhost.json\n--conntrack-start\nempty\n' > v4.args; printf -- 'rules=rules6\nkernel=kernel6.save\n' > v6.args; cat v4.args >> v6.args

@@ -1196,15 +1196,22 @@ impl HostConfig {
     /// carrier up); when `except` is the bridge itself (captured there), the input port is
     /// not known: one fewer than its ports.
     pub fn flood_ports(&self, bridge: &str, except: &str) -> usize {
-        let ports = self
-            .links
-            .iter()
-            .filter(|l| l.bridge_port && l.master.as_deref() == Some(bridge) && l.lower_up);
+        let ports = self.bridge_ports_up(bridge);
         if except == bridge {
             ports.count().saturating_sub(1)
         } else {
             ports.filter(|l| l.dev != except).count()
         }
+    }
+
+    /// The ports of `bridge` whose link is up, in the configuration's order (`br_flood`'s walk).
+    pub(crate) fn bridge_ports_up<'a>(
+        &'a self,
+        bridge: &'a str,
+    ) -> impl Iterator<Item = &'a IfLink> {
+        self.links
+            .iter()
+            .filter(move |l| l.bridge_port && l.master.as_deref() == Some(bridge) && l.lower_up)
     }
 
     /// Whether some interface is a port of a master device IP sees its frames on.

@@ -350,12 +350,12 @@ pub struct Carried {
 /// [`BridgeFdb::MAX`] addresses, new ones are not learnt.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct BridgeFdb {
-    /// (bridge, link address) → (port, when last seen, ns).
-    map: std::collections::HashMap<FdbKey, (Box<str>, u64)>,
+    /// bridge → link address → (port, when last seen, ns): looked up by the bridge's name
+    /// without building a key a frame.
+    map: std::collections::HashMap<Box<str>, std::collections::HashMap<[u8; 6], (Box<str>, u64)>>,
+    /// Entries over every bridge.
+    len: usize,
 }
-
-/// A [`BridgeFdb`] entry's key: the bridge and the link address.
-type FdbKey = (Box<str>, [u8; 6]);
 
 impl BridgeFdb {
     const MAX: usize = 1 << 16;
@@ -365,13 +365,18 @@ impl BridgeFdb {
         if mac[0] & 1 == 1 {
             return;
         }
-        if let Some(e) = self.map.get_mut(&(bridge.into(), mac)) {
+        if !self.map.contains_key(bridge) {
+            self.map.insert(bridge.into(), Default::default());
+        }
+        let entries = self.map.get_mut(bridge).expect("inserted above");
+        if let Some(e) = entries.get_mut(&mac) {
             if &*e.0 != port {
                 e.0 = port.into();
             }
             e.1 = now_ns;
-        } else if self.map.len() < Self::MAX {
-            self.map.insert((bridge.into(), mac), (port.into(), now_ns));
+        } else if self.len < Self::MAX {
+            entries.insert(mac, (port.into(), now_ns));
+            self.len += 1;
         }
     }
 
@@ -379,10 +384,19 @@ impl BridgeFdb {
     /// time.
     fn port(&self, bridge: &str, mac: [u8; 6], now_ns: u64) -> Option<&str> {
         self.map
-            .get(&(bridge.into(), mac))
+            .get(bridge)?
+            .get(&mac)
             .filter(|(_, t)| now_ns.saturating_sub(*t) <= Self::AGEING_NS)
             .map(|(p, _)| &**p)
     }
+}
+
+/// [`Engine::rx_bridge_port`] on the environment alone (beside a borrow of the engine's state).
+fn bridge_port_of<'a>(env: &'a SimEnv, pkt: &'a Packet) -> Option<&'a str> {
+    if env.host.links.is_empty() || pkt.link.src_mac.is_some_and(|m| env.host.macs.contains(&m)) {
+        return None;
+    }
+    env.host.rx_bridge(env.captured_on(pkt))
 }
 
 /// The packet simulator.
@@ -2554,11 +2568,10 @@ impl<'r> Engine<'r> {
                 }
                 hc.indev = self.input_dev(pkt);
                 // `br_fdb_update`: the bridge learns the source behind the port.
-                if let (Some(b), Some(mac)) = (self.rx_bridge_port(pkt), pkt.link.src_mac) {
+                if let (Some(b), Some(mac)) = (bridge_port_of(&self.env, pkt), pkt.link.src_mac) {
                     let port = self.env.captured_on(pkt);
                     if port != b && self.env.host.captures_every_port(b) {
-                        let (b, port) = (b.to_string(), port.to_string());
-                        self.fdb.learn(&b, mac, &port, hc.now_ns);
+                        self.fdb.learn(b, mac, port, hc.now_ns);
                     }
                 }
                 // Captured leaving: it came in by the route back to its source, its TTL one
@@ -2813,15 +2826,7 @@ impl<'r> Engine<'r> {
     /// The bridge a received frame came in through a port of (`br_handle_frame`), whether
     /// `br_netfilter` runs iptables for it or not.
     fn rx_bridge_port<'a>(&'a self, pkt: &'a Packet) -> Option<&'a str> {
-        if self.env.host.links.is_empty()
-            || pkt
-                .link
-                .src_mac
-                .is_some_and(|m| self.env.host.macs.contains(&m))
-        {
-            return None;
-        }
-        self.env.host.rx_bridge(self.env.captured_on(pkt))
+        bridge_port_of(&self.env, pkt)
     }
 
     /// A frame captured on a bridge port for a unicast link address no device of the host has
@@ -2925,11 +2930,8 @@ impl<'r> Engine<'r> {
         let from = self.env.captured_on(pkt);
         self.env
             .host
-            .links
-            .iter()
-            .filter(|l| {
-                l.bridge_port && l.master.as_deref() == Some(bridge) && l.lower_up && l.dev != from
-            })
+            .bridge_ports_up(bridge)
+            .filter(|l| l.dev != from)
             .map(|l| l.dev.clone())
             .collect()
     }

@@ -352,10 +352,13 @@ pub struct Carried {
 pub(crate) struct BridgeFdb {
     /// bridge → link address → (port, when last seen, ns): looked up by the bridge's name
     /// without building a key a frame.
-    map: std::collections::HashMap<Box<str>, std::collections::HashMap<[u8; 6], (Box<str>, u64)>>,
+    map: std::collections::HashMap<Box<str>, FdbEntries>,
     /// Entries over every bridge.
     len: usize,
 }
+
+/// One bridge's [`BridgeFdb`] entries: link address → (port, when last seen, ns).
+type FdbEntries = std::collections::HashMap<[u8; 6], (Box<str>, u64)>;
 
 impl BridgeFdb {
     const MAX: usize = 1 << 16;

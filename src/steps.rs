@@ -25,7 +25,7 @@ use serde::Serialize;
 use crate::analysis::lockout::{self, describe_packet};
 use crate::analysis::synth::{self, Step, Synth};
 use crate::analysis::{
-    admin_candidates, decided_by, host_for, run_scenario, CheckOptions, Finding, Level, Net,
+    admin_candidates, decided_by, host_for, run_scenario_with, CheckOptions, Finding, Level, Net,
     Service, StepResult,
 };
 use crate::diag::{Diagnostic, SourceFile, Span};
@@ -483,11 +483,14 @@ fn attempt(input: &StepsInput, check: &CheckOptions, refused: &[Diagnostic]) -> 
                     commit_refusal = Some(d);
                     return;
                 }
-                let mut engine = Engine::resume(&rs, carried.take().expect("carried state"));
+                // One slot layout for the live sessions' engine and the new sessions' ones.
+                let layout = crate::engine::slot_layout(&rs);
+                let carried_state = carried.take().expect("carried state");
+                let mut engine = Engine::resume_with(&rs, carried_state, layout.clone());
                 sy.wait(1_000_000_000);
                 let mut out = Vec::new();
                 for live in &mut lives {
-                    out.push(probe(&mut engine, &mut sy, live, &rs, &check));
+                    out.push(probe(&mut engine, &mut sy, live, &rs, &check, &layout));
                 }
                 carried = Some(engine.suspend());
                 out
@@ -684,6 +687,7 @@ fn probe(
     live: &mut Live,
     rs: &Ruleset,
     check: &CheckOptions,
+    layout: &crate::engine::SlotLayout,
 ) -> SessionAt {
     let (pkts, moved) = live.next(sy);
     let results: Vec<StepResult> = pkts
@@ -706,7 +710,7 @@ fn probe(
     } else {
         synth::udp_exchange(&mut nsy, (live.admin.0, 40_000), live.host, "admin", "host")
     };
-    let new_results = run_scenario(rs, check, &[], &session);
+    let new_results = run_scenario_with(rs, check, &session, Some(layout));
     let new_doubt = lockout::doubt_of(&new_results);
     let new_fail = new_results.into_iter().find(|s| !s.passed());
     let established = failed.is_none();

@@ -28,7 +28,7 @@ fn step(what: impl Into<String>, pkt: crate::packet::Packet) -> Step {
 fn reply_like(rule: &Rule) -> bool {
     let mut sport = false;
     let mut state = false;
-    for m in &rule.matches {
+    for m in rule.matches.iter() {
         let f = m.module.facets();
         sport |= f.sport.is_some() || f.either_port.is_some();
         state |= f.reads_conntrack;

@@ -35,7 +35,7 @@ use crate::ruleset::{Action, Rule, TableKind};
 /// Destination ports a rule accepts (first port of each range; at most 8).
 pub(crate) fn dports(r: &Rule) -> Vec<u16> {
     let mut v = Vec::new();
-    for m in &r.matches {
+    for m in r.matches.iter() {
         let f = m.module.facets();
         for set in [f.dport, f.either_port].into_iter().flatten() {
             if !set.invert {

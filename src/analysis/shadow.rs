@@ -64,7 +64,7 @@ pub(super) fn space(r: &Rule) -> Space {
         frag: r.frag,
         ..Space::default()
     };
-    for m in &r.matches {
+    for m in r.matches.iter() {
         let mut text = format!("-m {}", m.module.display_name());
         m.module.save(&mut text);
         s.all.push(text.clone());

@@ -182,7 +182,7 @@ impl Cuts {
         if self.indevs.len() > MAX_IFACES || self.outdevs.len() > MAX_IFACES {
             return None;
         }
-        for m in &r.matches {
+        for m in r.matches.iter() {
             if m.module.stateful() {
                 // Never part of a remembered walk: its fields need no class.
                 plain(false);

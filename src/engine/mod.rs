@@ -734,7 +734,13 @@ impl<'r> Engine<'r> {
 
     /// An engine for `rs` carrying the state [`Engine::suspend`] kept; see [`Engine::reload`].
     pub fn resume(rs: &'r Ruleset, c: Carried) -> Engine<'r> {
-        let mut fresh = Engine::new(rs, c.opts);
+        Engine::resume_with(rs, c, slot_layout(rs))
+    }
+
+    /// [`Engine::resume`] with the slot layout of `rs` computed beforehand ([`slot_layout`]),
+    /// for a caller that also runs fresh engines over `rs` (`fwcheck steps`).
+    pub(crate) fn resume_with(rs: &'r Ruleset, c: Carried, layout: SlotLayout) -> Engine<'r> {
+        let mut fresh = Engine::with_layout(rs, c.opts, layout);
         fresh.conntrack = c.conntrack;
         if fresh.slot_base.0.acct {
             // Accounting, once on, stays on for the rules loaded after (`nf_ct_set_acct`).
@@ -1319,7 +1325,7 @@ impl<'r> Engine<'r> {
                 .flat_map(|t| &t.chains)
                 .filter(|c| matches!(c.hook, None | Some(Hook::Output | Hook::Postrouting)))
                 .flat_map(|c| &c.rules)
-                .flat_map(|r| &r.matches)
+                .flat_map(|r| r.matches.iter())
                 .any(|m| gso_reads(&*m.module))
         })
     }
@@ -1473,16 +1479,6 @@ impl<'r> Engine<'r> {
         use crate::ruleset::model::Action;
         let rs = self.rs;
         let (rules, readers) = self.egress_rewrites.get_or_init(|| {
-            let mut readers: Vec<&'static str> = rs
-                .tables
-                .iter()
-                .flat_map(|t| &t.chains)
-                .flat_map(|c| &c.rules)
-                .flat_map(|r| &r.matches)
-                .map(|m| m.module.name())
-                .collect();
-            readers.sort_unstable();
-            readers.dedup();
             let mut rules = Vec::new();
             for (ti, t) in rs.tables.iter().enumerate() {
                 for (ci, c) in t.chains.iter().enumerate() {
@@ -1500,6 +1496,24 @@ impl<'r> Engine<'r> {
                         }
                     }
                 }
+            }
+            // The ruleset's few module names, each once (a long ruleset repeats them); only
+            // asked when some rule rewrites.
+            let mut readers: Vec<&'static str> = Vec::new();
+            if !rules.is_empty() {
+                for m in rs
+                    .tables
+                    .iter()
+                    .flat_map(|t| &t.chains)
+                    .flat_map(|c| &c.rules)
+                    .flat_map(|r| r.matches.iter())
+                {
+                    let name = m.module.name();
+                    if !readers.contains(&name) {
+                        readers.push(name);
+                    }
+                }
+                readers.sort_unstable();
             }
             (rules, readers)
         });
@@ -4114,7 +4128,7 @@ impl SlotLayout {
     /// creates when the rules are loaded (see [`Engine::reload`] for a reload).
     fn load(&self, rs: &Ruleset, ext: &mut ExtState) {
         for &(t, c, r) in &self.0.loads {
-            for m in &rs.tables[t].chains[c].rules[r].matches {
+            for m in rs.tables[t].chains[c].rules[r].matches.iter() {
                 m.module.load(ext);
             }
         }

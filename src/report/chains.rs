@@ -86,7 +86,7 @@ fn rule_line(out: &mut String, n: usize, r: &Rule, v6: bool, pkts: u64, bytes: u
         if sinv { '!' } else { ' ' },
         if dinv { '!' } else { ' ' }
     );
-    for m in &r.matches {
+    for m in r.matches.iter() {
         m.module.listing(out);
     }
     match &r.action {

@@ -177,7 +177,7 @@ pub fn build(rs: &Ruleset) -> (ChainGraph, Vec<Diagnostic>) {
                         ));
                     }
                 }
-                for m in &r.matches {
+                for m in r.matches.iter() {
                     let bad = HookMask(hooks.0 & !m.module.hooks().0);
                     if !bad.is_empty() {
                         diags.push(hook_diag(

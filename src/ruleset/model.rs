@@ -187,7 +187,7 @@ pub enum Action {
     /// `-g CHAIN`: continue in the chain without a return point.
     Goto(ChainRef),
     /// An extension target (`REJECT`, `LOG`, `DNAT`, …).
-    Target(Box<dyn Target>),
+    Target(Arc<dyn Target>),
 }
 
 impl Action {
@@ -221,7 +221,7 @@ pub struct ChainRef {
 /// One match of a rule (`-m NAME options…`).
 #[derive(Debug, Clone)]
 pub struct MatchEntry {
-    pub module: Box<dyn Match>,
+    pub module: Arc<dyn Match>,
     /// From `-m` (or the first option of an implicit match) to its last option.
     pub span: Span,
     /// Loaded implicitly by `-p PROTO` without `-m PROTO`.
@@ -243,7 +243,7 @@ pub struct Rule {
     pub proto: Option<(u8, bool)>,
     /// `-f` (false) or `! -f` (true).
     pub frag: Option<bool>,
-    pub matches: Vec<MatchEntry>,
+    pub matches: Arc<[MatchEntry]>,
     pub action: Action,
     /// Span of the `-j`/`-g` target token.
     pub(crate) target_span: Option<Span>,

@@ -921,7 +921,7 @@ fn shared_recent_list(a: &crate::ruleset::Ruleset, b: &crate::ruleset::Ruleset) 
             .iter()
             .flat_map(|t| &t.chains)
             .flat_map(|c| &c.rules)
-            .flat_map(|r| &r.matches)
+            .flat_map(|r| r.matches.iter())
             .filter_map(|m| {
                 m.module
                     .as_any()

@@ -1128,7 +1128,7 @@ impl<'a> RuleParser<'a> {
                 }
             }
             built.push(MatchEntry {
-                module: lm.module,
+                module: lm.module.into(),
                 span: lm.span,
                 implicit: lm.implicit,
             });
@@ -1168,7 +1168,7 @@ impl<'a> RuleParser<'a> {
                         );
                     }
                 }
-                (Action::Target(t), Some(s))
+                (Action::Target(t.into()), Some(s))
             }
         };
         let srcs: Vec<Option<(AddrMask, bool)>> = if self.src.is_empty() {
@@ -1212,7 +1212,10 @@ impl<'a> RuleParser<'a> {
             );
         }
         let mut out = Vec::with_capacity(n);
-        let (mut built, mut action) = (Some(built), Some(action));
+        let (mut built, mut action) = (
+            Some(std::sync::Arc::<[MatchEntry]>::from(built)),
+            Some(action),
+        );
         for s in &srcs {
             for d in &dsts {
                 // The last rule takes the matches and target; address lists clone them.

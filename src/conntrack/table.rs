@@ -377,6 +377,11 @@ impl Conntrack {
         self.hashed(t).map(|(id, _)| id)
     }
 
+    /// [`Conntrack::find`], with the direction whose tuple `t` is.
+    pub(crate) fn find_dir(&self, t: &Tuple) -> Option<(CtId, CtDir)> {
+        self.hashed(t)
+    }
+
     /// `nf_conntrack_find_get` / `resolve_normal_ct` for a packet whose template is `tmpl`: the
     /// tuple is looked up with the template's zone id for the original direction, then, if that
     /// differs and nothing was found, for the reply direction; a hit counts only if the entry

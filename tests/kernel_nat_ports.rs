@@ -263,7 +263,72 @@ fn a_one_port_range_evicts_or_clashes() {
     }
 }
 
+/// The clash is only as certain as the connection clashed with: the first inside host's SYN
+/// passes a DROP rule fwcheck cannot decide (`-m statistic --mode random --probability
+/// 0.00000001`: the kernel lets it through, all but once in 10^8); fwcheck accepts it,
+/// uncertain, and binds the one port of the range to it. The second host's SYN from that port
+/// keeps it and clashes at confirmation: the kernel drops it, and fwcheck's DROP is uncertain
+/// (had the kernel dropped the first SYN, the second would have passed).
+fn a_clash_with_an_uncertain_connection_is_uncertain() {
+    let rules = "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -s 10.0.0.0/8 -p tcp -j MASQUERADE --to-ports 50000\n\
+COMMIT\n*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+-A FORWARD -s 10.0.0.1/32 -m statistic --mode random --probability 0.00000001 -j DROP\nCOMMIT\n";
+    let server = CLIENT;
+    let frames = [
+        tcp4(
+            "10.0.0.1".parse().unwrap(),
+            server,
+            50000,
+            80,
+            1000,
+            0,
+            SYN,
+            1,
+        ),
+        tcp4(
+            "10.0.0.2".parse().unwrap(),
+            server,
+            50000,
+            80,
+            2000,
+            0,
+            SYN,
+            2,
+        ),
+        tcp4(server, HOST, 80, 50000, 5000, 1001, SYN | ACK, 3),
+    ];
+    let loaded = load_str("masq-clash-doubt.rules", rules, ParseOptions::default());
+    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+    let sim = SimOptions {
+        env: SimEnv {
+            hosts: host(),
+            ..SimEnv::default()
+        },
+        router: true,
+        ..SimOptions::default()
+    };
+    let cmp = compare(&loaded, decoded(&frames), sim, Pacing::AsFastAsPossible).expect("compare");
+    assert_eq!(cmp.mismatches, 0, "{}", cmp.render(true));
+    let kernel: Vec<_> = cmp.frames.iter().map(|f| f.kernel.unwrap_or("-")).collect();
+    assert_eq!(
+        kernel,
+        ["ACCEPT", "DROP", "ACCEPT"],
+        "{}",
+        cmp.render(false)
+    );
+    let f = &cmp.frames;
+    assert!(
+        !f[0].fwcheck_certain && !f[1].fwcheck_certain,
+        "{}",
+        cmp.render(false)
+    );
+    let why = f[1].fwcheck_reason.as_deref().unwrap_or("");
+    assert!(why.contains("clashes"), "{}", f[1].line());
+}
+
 kernel_tests!(
+    a_clash_with_an_uncertain_connection_is_uncertain,
     a_one_port_range_evicts_or_clashes,
     a_taken_icmp_id_is_replaced,
     a_taken_source_port_is_replaced,

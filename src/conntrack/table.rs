@@ -636,6 +636,17 @@ impl Conntrack {
         true
     }
 
+    /// The live confirmed entry that holds one of unconfirmed entry `id`'s tuples: what
+    /// [`Conntrack::confirm`] would refuse it for.
+    pub(crate) fn clash_of(&self, id: CtId, now: u64) -> Option<CtId> {
+        let e = self.get(id)?;
+        e.tuple.iter().find_map(|t| {
+            self.hashed(t)
+                .map(|(other, _)| other)
+                .filter(|&o| o != id && self.get(o).is_some_and(|x| !time_after_eq(now, x.timeout)))
+        })
+    }
+
     /// Free an unconfirmed entry (its packet was dropped).
     pub fn discard(&mut self, id: CtId) {
         if let Some(e) = self.get(id) {

@@ -3,6 +3,9 @@
 # te-c -- router te-r (wan0/lan0) -- server te-s: the router's FORWARD ruleset (rules, rules6;
 # ESTABLISHED timeout 6 s by sysctl) and the server's own INPUT/OUTPUT (srv.rules, srv.rules6),
 # each captured with `tcpdump -i any` where it runs. Run as root from this directory.
+# RSYSCTL: more router sysctls, FWARGS: fwcheck's matching options (lines ending in \n), e.g.
+# RSYSCTL=net.netfilter.nf_conntrack_tcp_loose=0 FWARGS='--tcp-loose\nfalse\n' (that run and
+# one with nf_conntrack_tcp_be_liberal=1 / --tcp-be-liberal agreed too; not kept).
 cd "$(dirname "$0")"; D=$(pwd)
 F0=${FW:-../../../../target/release/fwcheck}; source ../lib/lib.sh; FW=$F0
 NSP=${NSP:-te-}; C=${NSP}c; R=${NSP}r; S=${NSP}s
@@ -22,7 +25,8 @@ for x in "$C c0 198.51.100.1 0a:01" "$C c0 2001:db8:a::1 0a:01" "$R wan0 198.51.
          "$R lan0 10.9.0.2 0b:02" "$R lan0 2001:db8:b::2 0b:02" "$S s0 10.9.0.1 0b:01" "$S s0 2001:db8:b::1 0b:01"; do
   set -- $x; ip -n $1 neigh replace $3 lladdr 02:00:00:00:$4 dev $2 nud permanent; done
 sleep 3
-# the client: tcp_tw_reuse for its own TIME_WAIT, and the server's simultaneous-open SYN dropped
+# the client: tcp_tw_reuse for its own TIME_WAIT, the server's simultaneous-open SYN dropped, and
+# its resets to the SYN/ACKs its raw SYNs (ports 40409, 40609) draw; Fast Open on the server
 nsx $C sysctl -qw net.ipv4.tcp_tw_reuse=1
 nsx $S sysctl -qw net.ipv4.tcp_fastopen=3
 for t in iptables ip6tables; do nsx $C $t -A INPUT -p tcp --dport 7101 --tcp-flags SYN,ACK SYN -j DROP

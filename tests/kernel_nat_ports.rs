@@ -213,7 +213,123 @@ fn a_taken_icmp_id_is_replaced() {
     assert!(f[2].fwcheck_certain, "{}", f[2].line());
 }
 
+/// A one-port MASQUERADE range (`--to-ports 50000`) against the kernel. The first inside host's
+/// connection takes the port and closes (TIME_WAIT). A second host's SYN from another port
+/// (outside the range: `nf_nat_l4proto_unique_tuple`, whose last tries may evict a closing
+/// connection, `nf_nat_used_tuple_harder`) with a sequence number behind the old connection's
+/// gets the taken port: its connection clashes at confirmation and the kernel drops it. A SYN
+/// past the old sequence evicts the TIME_WAIT entry and takes the port (the server's answer is
+/// un-NATed to it). A third host's SYN from port 50000 itself keeps it (in the range, one port:
+/// no search, no eviction) and clashes with that live connection: dropped. Before, fwcheck
+/// called every port of the range random (uncertain), and accepted the clashing SYNs, certain.
+fn a_one_port_range_evicts_or_clashes() {
+    let server = CLIENT;
+    let a: std::net::Ipv4Addr = "10.0.0.1".parse().unwrap();
+    let (b, c): (std::net::Ipv4Addr, std::net::Ipv4Addr) =
+        ("10.0.0.2".parse().unwrap(), "10.0.0.3".parse().unwrap());
+    let frames = [
+        tcp4(a, server, 40000, 80, 1000, 0, SYN, 1),
+        tcp4(server, HOST, 80, 50000, 5000, 1001, SYN | ACK, 2),
+        tcp4(a, server, 40000, 80, 1001, 5001, ACK, 3),
+        tcp4(a, server, 40000, 80, 1001, 5001, FIN | ACK, 4),
+        tcp4(server, HOST, 80, 50000, 5001, 1002, FIN | ACK, 5),
+        tcp4(a, server, 40000, 80, 1002, 5002, ACK, 6),
+        tcp4(b, server, 40001, 80, 500, 0, SYN, 7),
+        tcp4(b, server, 40002, 80, 900_000, 0, SYN, 8),
+        tcp4(server, HOST, 80, 50000, 7000, 900_001, SYN | ACK, 9),
+        tcp4(c, server, 50000, 80, 3000, 0, SYN, 10),
+    ];
+    let rules = RULES.replace("-j MASQUERADE", "-p tcp -j MASQUERADE --to-ports 50000");
+    let loaded = load_str("masq-one-port.rules", &rules, ParseOptions::default());
+    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+    let sim = SimOptions {
+        env: SimEnv {
+            hosts: host(),
+            ..SimEnv::default()
+        },
+        router: true,
+        ..SimOptions::default()
+    };
+    let cmp = compare(&loaded, decoded(&frames), sim, Pacing::AsFastAsPossible).expect("compare");
+    assert_eq!(cmp.mismatches, 0, "{}", cmp.render(true));
+    let kernel: Vec<_> = cmp.frames.iter().map(|f| f.kernel.unwrap_or("-")).collect();
+    let expected = [
+        "ACCEPT", "ACCEPT", "ACCEPT", "ACCEPT", "ACCEPT", "ACCEPT", "DROP", "ACCEPT",
+    ];
+    assert_eq!(kernel[..8], expected, "{}", cmp.render(false));
+    assert_eq!(kernel[8..], ["ACCEPT", "DROP"], "{}", cmp.render(false));
+    for f in &cmp.frames {
+        assert!(f.fwcheck_certain, "{}", f.line());
+    }
+}
+
+/// The clash is only as certain as the connection clashed with: the first inside host's SYN
+/// passes a DROP rule fwcheck cannot decide (`-m statistic --mode random --probability
+/// 0.00000001`: the kernel lets it through, all but once in 10^8); fwcheck accepts it,
+/// uncertain, and binds the one port of the range to it. The second host's SYN from that port
+/// keeps it and clashes at confirmation: the kernel drops it, and fwcheck's DROP is uncertain
+/// (had the kernel dropped the first SYN, the second would have passed).
+fn a_clash_with_an_uncertain_connection_is_uncertain() {
+    let rules = "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -s 10.0.0.0/8 -p tcp -j MASQUERADE --to-ports 50000\n\
+COMMIT\n*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+-A FORWARD -s 10.0.0.1/32 -m statistic --mode random --probability 0.00000001 -j DROP\nCOMMIT\n";
+    let server = CLIENT;
+    let frames = [
+        tcp4(
+            "10.0.0.1".parse().unwrap(),
+            server,
+            50000,
+            80,
+            1000,
+            0,
+            SYN,
+            1,
+        ),
+        tcp4(
+            "10.0.0.2".parse().unwrap(),
+            server,
+            50000,
+            80,
+            2000,
+            0,
+            SYN,
+            2,
+        ),
+        tcp4(server, HOST, 80, 50000, 5000, 1001, SYN | ACK, 3),
+    ];
+    let loaded = load_str("masq-clash-doubt.rules", rules, ParseOptions::default());
+    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+    let sim = SimOptions {
+        env: SimEnv {
+            hosts: host(),
+            ..SimEnv::default()
+        },
+        router: true,
+        ..SimOptions::default()
+    };
+    let cmp = compare(&loaded, decoded(&frames), sim, Pacing::AsFastAsPossible).expect("compare");
+    assert_eq!(cmp.mismatches, 0, "{}", cmp.render(true));
+    let kernel: Vec<_> = cmp.frames.iter().map(|f| f.kernel.unwrap_or("-")).collect();
+    assert_eq!(
+        kernel,
+        ["ACCEPT", "DROP", "ACCEPT"],
+        "{}",
+        cmp.render(false)
+    );
+    let f = &cmp.frames;
+    assert!(
+        !f[0].fwcheck_certain && !f[1].fwcheck_certain,
+        "{}",
+        cmp.render(false)
+    );
+    let why = f[1].fwcheck_reason.as_deref().unwrap_or("");
+    assert!(why.contains("clashes"), "{}", f[1].line());
+}
+
 kernel_tests!(
+    a_clash_with_an_uncertain_connection_is_uncertain,
+    a_one_port_range_evicts_or_clashes,
     a_taken_icmp_id_is_replaced,
     a_taken_source_port_is_replaced,
     a_port_an_uncertain_packet_may_hold_is_in_doubt,

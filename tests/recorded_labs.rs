@@ -346,6 +346,26 @@
 //! sessions, pings and nmap -6 scans; its host configuration also pins the static gate's
 //! neighbour discovery check on a host whose device is not `eth0` (a false FW001 before).
 //!
+//! `tcpedge-router` (`v4.args`, `v6.args`: the router's FORWARD; `srv4.args`, `srv6.args`: the
+//! server's own INPUT/OUTPUT, its `tcpdump -i any`) and `tcpedge-timeouts` (the same, with the
+//! router's TCP conntrack timeouts cut by sysctl, `--ct-timeout` in the args) pin TCP tracker
+//! semantics with real sockets that agreed on their first run: the same 4-tuple again over a
+//! TIME_WAIT entry (server or client closing first, `-NF_REPEAT`), and after a reset from the
+//! reply side (the SYN ignored, ESTABLISHED, the SYN/ACK re-syncing), a raw SYN on TIME_WAIT
+//! with an ISN far below the old window, SYN retransmissions with a changed ISN, TCP Fast Open
+//! data in the SYN, a half-close with data flowing back, keepalives, crafted resets in the
+//! window (kept ESTABLISHED for a challenge ACK) and behind it ("invalid rst"), a SYN on a live
+//! connection, data over the window, an ACK far under it, a simultaneous open (SYN_SENT2), an
+//! idle connection past `tcp_established` (its next segment a NEW non-SYN), SYNs retransmitted
+//! past `tcp_syn_sent`, a SYN/ACK retransmitted past `tcp_syn_recv` (INVALID), data
+//! retransmitted past `tcp_max_retrans`, and reuse past `tcp_time_wait` and `tcp_close`.
+//! `tcpedge-nat` (`v4.args`, `v6.args`) found two disagreements behind MASQUERADE/SNAT with a
+//! one-port range: a new connection whose tuple clashes with a tracked one (its port kept in
+//! the range, the old connection in TIME_WAIT) is dropped at confirmation (fwcheck accepted
+//! it, certain), and `nf_nat_used_tuple_harder` evicts a closing source-NATed connection when
+//! the new SYN's sequence is past its own (fwcheck called the port random and the connection
+//! uncertain).
+//!
 //! `lo-output-reject` (`v4.args`, `v6.args`) holds REJECT's replies to packets OUTPUT rejected,
 //! which never reached lo and are not in the capture (to the host itself and to another host;
 //! a TCP reset, ICMP errors for UDP and ping): fwcheck rebuilds each packet from its reply and
@@ -1867,4 +1887,62 @@ fn guide_bruteforce() {
 fn guide_synflood_notrack() {
     replay_case("guide-synflood-notrack", "v4.args");
     replay_case("guide-synflood-notrack", "v6.args");
+}
+
+/// `tcpedge-router`: TCP conntrack edge cases with real sockets, at the router and at the server
+/// behind it (see the module's notes).
+#[test]
+fn tcpedge_router() {
+    for case in ["v4.args", "v6.args", "srv4.args", "srv6.args"] {
+        replay_case("tcpedge-router", case);
+    }
+}
+
+/// `tcpedge-timeouts`: every TCP conntrack timeout but LAST_ACK's cut by sysctl on the router,
+/// crossed by real retransmissions and reuse.
+#[test]
+fn tcpedge_timeouts() {
+    for case in ["v4.args", "v6.args", "srv4.args", "srv6.args"] {
+        replay_case("tcpedge-timeouts", case);
+    }
+}
+
+/// `tcpedge-nat`: a forwarded packet fwcheck accepts is seen leaving (its outgoing copy in the
+/// `-i any` capture), one it drops is not; the SYNs whose connection clashed at confirmation
+/// (a one-port SNAT range held by a connection in TIME_WAIT) are certain drops, and every
+/// counter is the kernel's.
+#[test]
+fn tcpedge_nat() {
+    for case in ["v4.args", "v6.args"] {
+        replay_case("tcpedge-nat", case);
+        let (fw, _) = run_case("tcpedge-nat", case);
+        let copied: std::collections::BTreeSet<u64> = fw
+            .packets
+            .iter()
+            .filter_map(|p| p["copy_of"].as_u64())
+            .collect();
+        let mut clashes = 0;
+        let forwarded = fw
+            .packets
+            .iter()
+            .filter(|p| p["direction"] == "forward" && p["copy_of"].is_null());
+        for p in forwarded {
+            let frame = p["frame"].as_u64().unwrap();
+            match p["verdict"].as_str() {
+                Some("ACCEPT") => assert!(copied.contains(&frame), "{case}: {p} did not leave"),
+                Some("DROP") => {
+                    assert!(!copied.contains(&frame), "{case}: {p} left");
+                    if p["rule"]["stack"]
+                        .as_str()
+                        .is_some_and(|s| s.contains("insert failed"))
+                    {
+                        assert_eq!(p["certain"], true);
+                        clashes += 1;
+                    }
+                }
+                v => panic!("{case}: {v:?}"),
+            }
+        }
+        assert!(clashes >= 4, "{case}: {clashes} clashes");
+    }
 }

@@ -377,6 +377,11 @@ impl Conntrack {
         self.hashed(t).map(|(id, _)| id)
     }
 
+    /// [`Conntrack::find`], with the direction whose tuple `t` is.
+    pub(crate) fn find_dir(&self, t: &Tuple) -> Option<(CtId, CtDir)> {
+        self.hashed(t)
+    }
+
     /// `nf_conntrack_find_get` / `resolve_normal_ct` for a packet whose template is `tmpl`: the
     /// tuple is looked up with the template's zone id for the original direction, then, if that
     /// differs and nothing was found, for the reply direction; a hit counts only if the entry
@@ -629,6 +634,17 @@ impl Conntrack {
             self.unassured.push_back((id.0, serial));
         }
         true
+    }
+
+    /// The live confirmed entry that holds one of unconfirmed entry `id`'s tuples: what
+    /// [`Conntrack::confirm`] would refuse it for.
+    pub(crate) fn clash_of(&self, id: CtId, now: u64) -> Option<CtId> {
+        let e = self.get(id)?;
+        e.tuple.iter().find_map(|t| {
+            self.hashed(t)
+                .map(|(other, _)| other)
+                .filter(|&o| o != id && self.get(o).is_some_and(|x| !time_after_eq(now, x.timeout)))
+        })
     }
 
     /// Free an unconfirmed entry (its packet was dropped).

@@ -2435,6 +2435,46 @@ impl<'r> Engine<'r> {
         if stage != Stage::PreroutingOnly {
             self.run_helper(&mut cur, &mut hc, out);
         }
+        // Confirm the new connection if the packet survived; otherwise it dies with it.
+        // `__nf_conntrack_confirm`: a connection whose tuple another one already holds in the
+        // table, in either direction (NAT kept or picked a taken port: a one-port range, every
+        // port of a range in use), is a clash `nf_ct_resolve_clash` does not resolve for TCP
+        // (no `allow_clash`, which UDP, ICMP and GRE have): the packet is dropped after every
+        // hook counted it.
+        let mut confirmed = None;
+        if let Some(id) = hc.ct_new {
+            if out.verdict == Some(Verdict::Accept) {
+                let clash = self.conntrack.clash_of(id, now);
+                if self.conntrack.confirm(id, now) {
+                    confirmed = Some(id);
+                } else if stage != Stage::PreroutingOnly && cur.proto == 6 {
+                    out.verdict = Some(Verdict::Drop);
+                    out.decision = Some(Decision::Conntrack(
+                        "its connection clashes with one already tracked (nf_conntrack_confirm: \
+                         insert failed)",
+                    ));
+                    // The connection it clashes with may not be the kernel's.
+                    let doubt = clash.and_then(|o| self.conntrack.get(o)).and_then(|e| {
+                        e.tuple
+                            .iter()
+                            .find_map(|t| self.taint.tuple_cause(t))
+                            .map(|(why, _)| why.to_string())
+                    });
+                    if let Some(why) = doubt {
+                        hc.doubt_src = Some(DoubtSource::Any);
+                        if out.certain {
+                            out.certain = false;
+                            out.reason = Some(format!(
+                                "its connection clashes with one whose state depends on an \
+                                 earlier guess: {why}"
+                            ));
+                        }
+                    }
+                }
+            } else {
+                self.conntrack.discard(id);
+            }
+        }
         // A forwarded packet's copy on its output interface, if the capture has it, is this one.
         if recognise && out.direction == Direction::Forward && out.verdict == Some(Verdict::Accept)
         {
@@ -2461,16 +2501,6 @@ impl<'r> Engine<'r> {
             if out.certain {
                 out.certain = false;
                 out.reason = Some(format!("the ICMP error it causes may not leave: {why}"));
-            }
-        }
-        // Confirm the new connection if the packet survived; otherwise it dies with it.
-        let mut confirmed = None;
-        if let Some(id) = hc.ct_new {
-            if out.verdict == Some(Verdict::Accept) {
-                self.conntrack.confirm(id, now);
-                confirmed = Some(id);
-            } else {
-                self.conntrack.discard(id);
             }
         }
         if let Attach::Ct { id, .. } = hc.skb.ct {

@@ -68,6 +68,35 @@ fn addr_count(lo: IpAddr, hi: IpAddr) -> u128 {
 /// `NF_NAT_MAX_ATTEMPTS`: ports `nf_nat_l4proto_unique_tuple` tries in a row.
 const NF_NAT_MAX_ATTEMPTS: u32 = 128;
 
+/// `NF_NAT_HARDER_THRESH`: the last tries of a round that may evict a closing connection
+/// ([`evictable`]).
+const NF_NAT_HARDER_THRESH: u32 = NF_NAT_MAX_ATTEMPTS / 4;
+
+/// `nf_nat_used_tuple_harder`: the connection the kernel evicts to give a taken tuple `t` to
+/// `me`, in the last [`NF_NAT_HARDER_THRESH`] tries of a port search. `me` must be a TCP
+/// connection in SYN_SENT; the one holding `t`'s reply as its own reply tuple must be closing
+/// (TIME_WAIT, CLOSE or SYN_SENT2: `nf_nat_may_kill`, a state past TIME_WAIT), source-NATed,
+/// and behind `me` in sequence (`nf_seq_has_advanced`: `me`'s first segment ends after the
+/// last the old connection's originator sent, so the reply direction's late segments of the
+/// old one are out of window for the new).
+fn evictable(ct: &Conntrack, t: &Tuple, me: CtId, now: u64) -> Option<CtId> {
+    use crate::conntrack::tcp::TcpState;
+    if t.proto != 6 {
+        return None;
+    }
+    let (other, dir) = ct.find_dir(&invert(t)?)?;
+    if other == me || dir != CtDir::Reply {
+        return None;
+    }
+    let (o, m) = (ct.get(other)?, ct.get(me)?);
+    if crate::conntrack::time_after_eq(now, o.timeout) || o.status & status::SRC_NAT == 0 {
+        return None;
+    }
+    let (ot, mt) = (o.tcp()?, m.tcp()?);
+    let advanced = (mt.seen[0].td_end.wrapping_sub(ot.seen[0].td_end) as i32) > 0;
+    (mt.state == TcpState::SynSent && ot.state >= TcpState::TimeWait && advanced).then_some(other)
+}
+
 /// `nf_nat_used_tuple`: would connection `me` with original tuple `t` collide with another?
 /// Its reply (the inverted tuple) is looked up in the table (`nf_conntrack_tuple_taken`, one
 /// hash lookup): taken if a live confirmed connection other than `me` has it in either
@@ -218,36 +247,89 @@ pub fn setup(
             _ => (1024, 65535),
         });
         if !keep {
-            if manip == Manip::Src || spec.random {
-                let why = "port chosen at random by the kernel";
-                uncertain.get_or_insert(why);
-                random_port(engine, &new, why);
-            }
-            // nf_nat_l4proto_unique_tuple: at most NF_NAT_MAX_ATTEMPTS (128) ports in a row
-            // (from the range start for DNAT; SNAT starts at a random one), then fewer at
-            // random offsets: past the first 128 the choice is the kernel's luck.
-            let mut p = lo;
-            let mut tries = 0;
-            loop {
-                let mut cand = new;
+            let size = u32::from(hi - lo) + 1;
+            let cand_of = |p: u16| {
+                let mut c = new;
                 match manip {
-                    Manip::Src => cand.sport = p,
-                    Manip::Dst => cand.dport = p,
+                    Manip::Src => c.sport = p,
+                    Manip::Dst => c.dport = p,
                 }
-                tries += 1;
-                if !tuple_taken(&engine.conntrack, &cand, id, now) || p >= hi {
-                    new = cand;
-                    break;
+                c
+            };
+            if (manip == Manip::Src || spec.random) && size <= NF_NAT_MAX_ATTEMPTS {
+                // nf_nat_l4proto_unique_tuple from a random offset: one round tries every
+                // port of the range, the last NF_NAT_HARDER_THRESH of them evicting a closing
+                // connection (all of them in a range that small). The offset decides only
+                // between several usable ports.
+                let harder = size <= NF_NAT_HARDER_THRESH;
+                let (mut usable, mut may_evict) = (Vec::new(), false);
+                for p in lo..=hi {
+                    let c = cand_of(p);
+                    if !tuple_taken(&engine.conntrack, &c, id, now) {
+                        usable.push((c, None));
+                    } else if let Some(old) = evictable(&engine.conntrack, &c, id, now) {
+                        may_evict = true;
+                        if harder {
+                            usable.push((c, Some(old)));
+                        }
+                    }
                 }
-                if tries >= NF_NAT_MAX_ATTEMPTS {
-                    new = cand;
-                    let why = "no free port among the kernel's first 128 tries: it goes on at \
-                               random ports";
+                match usable[..] {
+                    // The one port the kernel can take, whatever the offset.
+                    [(c, old)] if harder || !may_evict => {
+                        new = c;
+                        if let Some(old) = old {
+                            engine.conntrack.kill(old);
+                            engine.conntrack.release(old);
+                        }
+                    }
+                    // Every port taken, none evictable: the tuple the last try left clashes,
+                    // and TCP's confirmation drops the packet whichever port it was.
+                    [] if curr.proto == 6 && !may_evict => new = cand_of(lo),
+                    _ => {
+                        new = usable.first().map_or(cand_of(lo), |u| u.0);
+                        let why = "port chosen at random by the kernel";
+                        uncertain.get_or_insert(why);
+                        random_port(engine, &new, why);
+                    }
+                }
+            } else {
+                if manip == Manip::Src || spec.random {
+                    let why = "port chosen at random by the kernel";
                     uncertain.get_or_insert(why);
                     random_port(engine, &new, why);
-                    break;
                 }
-                p += 1;
+                // nf_nat_l4proto_unique_tuple: at most NF_NAT_MAX_ATTEMPTS (128) ports in a
+                // row (from the range start for DNAT; SNAT starts at a random one), the last
+                // NF_NAT_HARDER_THRESH of them evicting a closing connection, then fewer at
+                // random offsets: past the first 128 the choice is the kernel's luck.
+                let attempts = size.min(NF_NAT_MAX_ATTEMPTS);
+                let mut p = lo;
+                let mut tries = 0;
+                loop {
+                    let cand = cand_of(p);
+                    tries += 1;
+                    let old = (attempts + 1 - tries <= NF_NAT_HARDER_THRESH)
+                        .then(|| evictable(&engine.conntrack, &cand, id, now))
+                        .flatten();
+                    if !tuple_taken(&engine.conntrack, &cand, id, now) || old.is_some() || p >= hi {
+                        new = cand;
+                        if let Some(old) = old {
+                            engine.conntrack.kill(old);
+                            engine.conntrack.release(old);
+                        }
+                        break;
+                    }
+                    if tries >= NF_NAT_MAX_ATTEMPTS {
+                        new = cand;
+                        let why = "no free port among the kernel's first 128 tries: it goes on at \
+                                   random ports";
+                        uncertain.get_or_insert(why);
+                        random_port(engine, &new, why);
+                        break;
+                    }
+                    p += 1;
+                }
             }
         }
     }

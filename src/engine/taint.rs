@@ -117,6 +117,22 @@ impl Taint {
         self.insert(key(t.proto, (t.src, t.sport), (t.dst, t.dport)), frame, why);
     }
 
+    /// The cause, when the state of the flow of tuple `t` depends on an earlier uncertain
+    /// verdict ([`Taint::cause`] for a tuple instead of a packet).
+    pub fn tuple_cause(&self, t: &Tuple) -> Option<(&str, Option<u64>)> {
+        let k = key(t.proto, (t.src, t.sport), (t.dst, t.dport));
+        if let Some((frame, c)) = self.flows.get(&k) {
+            return Some((c, Some(*frame)));
+        }
+        self.evicted.as_ref().filter(|e| e.contains(&k)).map(|_| {
+            (
+                "an earlier packet of this flow was uncertain (more than 65,536 flows were; \
+                 the cause is no longer kept)",
+                None,
+            )
+        })
+    }
+
     /// `pkt` may have been accepted in the kernel, and its source port bound by SNAT there.
     pub fn mark_port(&mut self, pkt: &Packet) {
         let Some((sport, dport)) = pkt.ports() else {

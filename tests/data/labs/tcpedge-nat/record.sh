@@ -1,0 +1,49 @@
+#!/bin/bash
+# TIME_WAIT and NAT port choice with real sockets: the LAN client te-s (two addresses each
+# family) runs probes.py through the router te-r's MASQUERADE/SNAT (rules, rules6) to
+# ../tcpedge-router/srv.py on te-c outside; the router captured with `tcpdump -i any`.
+# Run as root from this directory.
+cd "$(dirname "$0")"; D=$(pwd)
+F0=${FW:-../../../../target/release/fwcheck}; source ../lib/lib.sh; FW=$F0
+NSP=${NSP:-te-}; C=${NSP}c; R=${NSP}r; S=${NSP}s
+delns $C $R $S
+for n in $C $R $S; do mkns $n; nsx $n sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_ra=0 net.ipv6.conf.default.accept_ra=0 net.ipv6.conf.all.router_solicitations=0 net.ipv6.conf.default.router_solicitations=0; done
+nsx $R sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 net.ipv6.conf.default.forwarding=1
+ip link add c0 netns $C address 02:00:00:00:0a:02 type veth peer name wan0 netns $R address 02:00:00:00:0a:01
+ip link add lan0 netns $R address 02:00:00:00:0b:01 type veth peer name s0 netns $S address 02:00:00:00:0b:02
+ip -n $C addr add 198.51.100.2/24 dev c0; ip -n $C addr add 2001:db8:a::2/64 dev c0 nodad
+ip -n $R addr add 198.51.100.1/24 dev wan0; ip -n $R addr add 2001:db8:a::1/64 dev wan0 nodad
+ip -n $R addr add 10.9.0.1/24 dev lan0; ip -n $R addr add 2001:db8:b::1/64 dev lan0 nodad
+ip -n $S addr add 10.9.0.2/24 dev s0; ip -n $S addr add 2001:db8:b::2/64 dev s0 nodad
+for x in "$C c0" "$R wan0" "$R lan0" "$S s0"; do set -- $x; ip -n $1 link set $2 up; done
+ip -n $C route add 10.9.0.0/24 via 198.51.100.1; ip -n $C -6 route add 2001:db8:b::/64 via 2001:db8:a::1
+ip -n $S route add default via 10.9.0.1; ip -n $S -6 route add default via 2001:db8:b::1
+for x in "$C c0 198.51.100.1 0a:01" "$C c0 2001:db8:a::1 0a:01" "$R wan0 198.51.100.2 0a:02" "$R wan0 2001:db8:a::2 0a:02" \
+         "$R lan0 10.9.0.2 0b:02" "$R lan0 2001:db8:b::2 0b:02" "$S s0 10.9.0.1 0b:01" "$S s0 2001:db8:b::1 0b:01"; do
+  set -- $x; ip -n $1 neigh replace $3 lladdr 02:00:00:00:$4 dev $2 nud permanent; done
+# the LAN client's second address (before the rules: its MLD reports are not counted)
+ip -n $S addr add 10.9.0.3/24 dev s0; ip -n $S addr add 2001:db8:b::3/64 dev s0 nodad
+for x in 10.9.0.3 2001:db8:b::3; do ip -n $R neigh replace $x lladdr 02:00:00:00:0b:02 dev lan0 nud permanent; done
+sleep 3
+# the LAN client: tcp_tw_reuse for its own TIME_WAIT
+nsx $S sysctl -qw net.ipv4.tcp_tw_reuse=1
+nsx $R iptables-restore < rules; nsx $R ip6tables-restore < rules6
+hj() { nsx $1 sh -c 'printf "{\"addr\": %s, \"route\": %s, \"maddr\": %s}\n" "$(ip -j addr)" "$(python3 -c "import json,subprocess as s;print(json.dumps(json.loads(s.check_output([\"ip\",\"-j\",\"route\"]))+json.loads(s.check_output([\"ip\",\"-6\",\"-j\",\"route\"]))))")" "$(ip -j maddr)"'; }
+hj $R > host.json
+nsx $C python3 ../tcpedge-router/srv.py > srv.log 2>&1 &
+sleep 0.5
+start_tcpdump $R any $D/capture.pcap; TD_R=$TD_PID; sleep 0.3
+nsx $S python3 probes.py ${FAMS:-46} > traffic.log 2>&1
+sleep 1
+nsx $R iptables-save -c > kernel.save; nsx $R ip6tables-save -c > kernel6.save
+stop_tcpdump $D/capture.pcap
+delns $C $R $S
+A="${FWARGS}--host-config\nhost.json\n--conntrack-start\nempty\n"
+printf -- "--router\n$A" > v4.args; printf -- "rules=rules6\nkernel=kernel6.save\n--router\n$A" > v6.args
+for a in v4.args v6.args; do
+  r=$(sed -n 's/^rules=//p' $a); r=${r:-rules}; s=$(sed -n 's/^kernel=//p' $a); s=${s:-kernel.save}
+  opts=$(grep -v '^rules=\|^kernel=' $a | tr '\n' ' '); case "$opts" in *--pcap*) ;; *) opts="--pcap capture.pcap $opts" ;; esac
+  $FW $r $opts --format json --fail-on never > fw.$a.json 2> fw.$a.err
+  $FW $r $opts --fail-on never --limit 0 > fw.$a.txt 2>&1
+  echo "== $a"; python3 ../lib/cmp.py $s fw.$a.json | tee cmp.$a.txt | grep -- "DIFF\|summary\|RESULT\|uncertain"
+done

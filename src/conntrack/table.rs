@@ -596,12 +596,20 @@ impl Conntrack {
     /// Insert an unconfirmed entry into the hash; its relative timeout starts now.
     /// Returns false (and frees it) when a clashing entry exists.
     pub fn confirm(&mut self, id: CtId, now: u64) -> bool {
-        let Some(e) = self.get(id) else { return false };
+        self.confirm_or_clash(id, now).is_ok()
+    }
+
+    /// [`Conntrack::confirm`], saying on failure which live entry holds one of `id`'s tuples
+    /// (`None`: `id` was gone or dying).
+    pub(crate) fn confirm_or_clash(&mut self, id: CtId, now: u64) -> Result<(), Option<CtId>> {
+        let Some(e) = self.get(id) else {
+            return Err(None);
+        };
         if e.is_confirmed() {
-            return true;
+            return Ok(());
         }
         if e.dying {
-            return false;
+            return Err(None);
         }
         let (o, r) = (e.tuple[0], e.tuple[1]);
         let clash = |t: &Tuple| self.hashed(t).is_some_and(|(other, _)| other != id);
@@ -616,7 +624,7 @@ impl Conntrack {
                         self.remove(other);
                     } else {
                         self.discard(id);
-                        return false;
+                        return Err(Some(other));
                     }
                 }
             }
@@ -633,18 +641,7 @@ impl Conntrack {
         if !assured {
             self.unassured.push_back((id.0, serial));
         }
-        true
-    }
-
-    /// The live confirmed entry that holds one of unconfirmed entry `id`'s tuples: what
-    /// [`Conntrack::confirm`] would refuse it for.
-    pub(crate) fn clash_of(&self, id: CtId, now: u64) -> Option<CtId> {
-        let e = self.get(id)?;
-        e.tuple.iter().find_map(|t| {
-            self.hashed(t)
-                .map(|(other, _)| other)
-                .filter(|&o| o != id && self.get(o).is_some_and(|x| !time_after_eq(now, x.timeout)))
-        })
+        Ok(())
     }
 
     /// Free an unconfirmed entry (its packet was dropped).

@@ -2444,32 +2444,33 @@ impl<'r> Engine<'r> {
         let mut confirmed = None;
         if let Some(id) = hc.ct_new {
             if out.verdict == Some(Verdict::Accept) {
-                let clash = self.conntrack.clash_of(id, now);
-                if self.conntrack.confirm(id, now) {
-                    confirmed = Some(id);
-                } else if stage != Stage::PreroutingOnly && cur.proto == 6 {
-                    out.verdict = Some(Verdict::Drop);
-                    out.decision = Some(Decision::Conntrack(
-                        "its connection clashes with one already tracked (nf_conntrack_confirm: \
-                         insert failed)",
-                    ));
-                    // The connection it clashes with may not be the kernel's.
-                    let doubt = clash.and_then(|o| self.conntrack.get(o)).and_then(|e| {
-                        e.tuple
-                            .iter()
-                            .find_map(|t| self.taint.tuple_cause(t))
-                            .map(|(why, _)| why.to_string())
-                    });
-                    if let Some(why) = doubt {
-                        hc.doubt_src = Some(DoubtSource::Any);
-                        if out.certain {
-                            out.certain = false;
-                            out.reason = Some(format!(
-                                "its connection clashes with one whose state depends on an \
-                                 earlier guess: {why}"
-                            ));
+                match self.conntrack.confirm_or_clash(id, now) {
+                    Ok(()) => confirmed = Some(id),
+                    Err(clash) if stage != Stage::PreroutingOnly && cur.proto == 6 => {
+                        out.verdict = Some(Verdict::Drop);
+                        out.decision = Some(Decision::Conntrack(
+                            "its connection clashes with one already tracked \
+                             (nf_conntrack_confirm: insert failed)",
+                        ));
+                        // The connection it clashes with may not be the kernel's.
+                        let doubt = clash.and_then(|o| self.conntrack.get(o)).and_then(|e| {
+                            e.tuple
+                                .iter()
+                                .find_map(|t| self.taint.tuple_cause(t))
+                                .map(|(why, _)| why.to_string())
+                        });
+                        if let Some(why) = doubt {
+                            hc.doubt_src = Some(DoubtSource::Any);
+                            if out.certain {
+                                out.certain = false;
+                                out.reason = Some(format!(
+                                    "its connection clashes with one whose state depends \
+                                     on an earlier guess: {why}"
+                                ));
+                            }
                         }
                     }
+                    Err(_) => {}
                 }
             } else {
                 self.conntrack.discard(id);

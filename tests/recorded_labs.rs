@@ -262,6 +262,9 @@
 //! * `snat-random-ports`, `router-nat-v4v6` (`v4.args`, `v6.args`): a source port, ICMP echo
 //!   id or address SNAT chose at random (a taken tuple, `--random`, an address range) is
 //!   the one the forwarded packet's outgoing copy shows;
+//! * `router-zone-nat` (`v4.args`, `v6.args`): `CT --zone-orig` leaves the reply tuples of
+//!   two zones' connections in the default zone, where MASQUERADE keeps them unique; a DNAT in
+//!   a zone; `--zone-reply` makes the server's answers a connection of their own;
 //! * `router-ct-zones-marks` (`v4.args`, `v6.args`): CT zones, notrack, connection marks
 //!   and the conntrack match's tuple, status, direction and expiry options on a router, with
 //!   its `ip -j rule` in `host.json` (no rule routes by mark);
@@ -1350,6 +1353,18 @@ fn snat_random_ports() {
 fn router_nat_v4v6() {
     replay_case("router-nat-v4v6", "v4.args");
     replay_case("router-nat-v4v6", "v6.args");
+}
+
+/// Conntrack zones under NAT, both families: two LAN hosts in zones 1 and 2 of their original
+/// direction only (`CT --zone-orig`) MASQUERADEd to one address with one source port (TCP,
+/// UDP) and one echo id — their reply tuples share the default zone, so the kernel picked the
+/// second a port, which its outgoing copy shows; a DNAT in zone 7 both ways; a DNATed UDP flow
+/// whose reply direction is in zone 4 (`CT --zone-reply`): the server's answers, in zone 0,
+/// find no connection and each opens one, MASQUERADEd out. Agreed on the first run.
+#[test]
+fn router_zone_nat() {
+    replay_case("router-zone-nat", "v4.args");
+    replay_case("router-zone-nat", "v6.args");
 }
 
 /// The raw table's `CT --notrack`/`NOTRACK`, `CT --zone` on both directions, `--zone-orig`,

@@ -55,9 +55,10 @@ def lan(f):
     echo(f, cli, L + '3', 0x4242); echo(f, cli, L + '5', 0x4242)
     tcp(f, cli, 80, src=L + '4'); udp(f, cli, 9999, src=L + '4'); tcp(f, cli, 81, src=L + '4')
     ping(cli, 1)
-if sys.argv[1] == 'c':
-    for f in (V4, V6):
-        wan(f)
-        subprocess.run(['ip', 'netns', 'exec', sys.argv[2], sys.executable, sys.argv[0], 'lan', '4' if f is V4 else '6'])
-else:
-    lan(V4 if sys.argv[2] == '4' else V6)
+if __name__ == '__main__':
+    if sys.argv[1] == 'c':
+        for f in (V4, V6):
+            wan(f)
+            subprocess.run(['ip', 'netns', 'exec', sys.argv[2], sys.executable, sys.argv[0], 'lan', '4' if f is V4 else '6'])
+    else:
+        lan(V4 if sys.argv[2] == '4' else V6)

@@ -76,6 +76,10 @@ pub struct HostConfig {
     /// object's `"neigh"` key): an IPv6 router's redirect to a target among them carries its
     /// link-layer address (`ndisc_send_redirect`); `None` when no listing was given.
     pub(crate) neigh_permanent: Option<Vec<(String, IpAddr)>>,
+    /// The policy rules' mark selectors, IPv4's then IPv6's (`ip -j rule`, the object's
+    /// `"rule"` key; `ip -6 -j rule`, `"rule6"`): `(fwmark, fwmask, not)` of each rule that
+    /// selects by mark; `None` for a family whose rules were not given.
+    pub(crate) fwmark_rules: [Option<Vec<(u32, u32, bool)>>; 2],
     /// Interfaces `ip -j addr` flags `NOARP` (tun, WireGuard, PPP): they join no
     /// solicited-node group.
     pub noarp: Vec<String>,
@@ -581,11 +585,19 @@ impl HostConfig {
         match &v {
             serde_json::Value::Object(o) => {
                 for k in o.keys() {
-                    if !["addr", "route", "maddr", "neigh", "sysctl"].contains(&k.as_str()) {
+                    if !["addr", "route", "maddr", "neigh", "sysctl", "rule", "rule6"]
+                        .contains(&k.as_str())
+                    {
                         return Err(bad(format!(
                             "unexpected key `{k}`: expected {{\"addr\": [...], \"route\": [...], \
-                             \"maddr\": [...], \"neigh\": [...], \"sysctl\": {{...}}}}"
+                             \"maddr\": [...], \"neigh\": [...], \"rule\": [...], \"rule6\": [...], \
+                             \"sysctl\": {{...}}}}"
                         )));
+                    }
+                }
+                for (i, k) in ["rule", "rule6"].iter().enumerate() {
+                    if let Some(r) = o.get(*k) {
+                        self.fwmark_rules[i] = Some(json_fwmark_rules(k, r).map_err(bad)?);
                     }
                 }
                 if let Some(s) = o.get("sysctl") {
@@ -631,6 +643,18 @@ impl HostConfig {
                     .into(),
             )),
         }
+    }
+
+    /// Whether a policy rule may route a packet of this family (`v6`) carrying `mark` by
+    /// another table than the main one (`fib_rules_lookup` → `fib4_rule_match` /
+    /// `fib6_rule_match`: `(mark ^ fwmark) & fwmask`, inverted by `not`): unknown (`true`)
+    /// without the family's `ip -j rule`, else whether one of its mark selectors takes it.
+    pub(crate) fn mark_may_route(&self, v6: bool, mark: u32) -> bool {
+        self.fwmark_rules[v6 as usize].as_ref().is_none_or(|rules| {
+            rules
+                .iter()
+                .any(|&(value, mask, not)| ((mark ^ value) & mask == 0) != not)
+        })
     }
 
     fn json_addrs(&mut self, v: &serde_json::Value) -> Result<(), String> {
@@ -1268,12 +1292,69 @@ impl HostConfig {
     }
 }
 
+/// The mark selectors of `ip -j rule` (`key` names the listing for errors): `fwmark`,
+/// `fwmask` (all ones when absent) and `not` of each rule that has a `fwmark`.
+fn json_fwmark_rules(key: &str, v: &serde_json::Value) -> Result<Vec<(u32, u32, bool)>, String> {
+    let Some(items) = v.as_array() else {
+        return Err(format!("`{key}`: expected the array `ip -j rule` prints"));
+    };
+    let num = |i: usize, f: &str, x: &serde_json::Value| {
+        let t = x.as_str().unwrap_or_default();
+        let n = match t.strip_prefix("0x") {
+            Some(h) => u32::from_str_radix(h, 16),
+            None => t.parse(),
+        };
+        n.map_err(|_| format!("`{key}` entry {}: bad \"{f}\" {x}", i + 1))
+    };
+    let mut out = Vec::new();
+    for (i, it) in items.iter().enumerate() {
+        let Some(m) = it.get("fwmark") else { continue };
+        let value = num(i, "fwmark", m)?;
+        let mask = match it.get("fwmask") {
+            Some(x) => num(i, "fwmask", x)?,
+            None => u32::MAX,
+        };
+        out.push((value, mask, it.get("not").is_some()));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn mark_rules_from_ip_rule() {
+        let mut h = HostConfig::default();
+        // Not given: any mark may route.
+        assert!(h.mark_may_route(false, 0x11));
+        h.load_json(
+            "h.json",
+            r#"{"rule": [{"priority":0,"src":"all","table":"local"},
+                         {"priority":32765,"src":"all","fwmark":"0x11","fwmask":"0xff","table":"100"},
+                         {"priority":32766,"src":"all","table":"main"}],
+                "rule6": [{"priority":0,"src":"all","table":"local"},
+                          {"priority":32766,"src":"all","table":"main"}]}"#,
+        )
+        .unwrap();
+        // fib_rule_match: (mark ^ fwmark) & fwmask.
+        assert!(h.mark_may_route(false, 0x11) && h.mark_may_route(false, 0x711));
+        assert!(!h.mark_may_route(false, 0x22) && !h.mark_may_route(false, 0x1));
+        assert!(!h.mark_may_route(true, 0x11));
+        // `not` (FIB_RULE_INVERT), a mark without a mask (all ones).
+        h.load_json(
+            "h.json",
+            r#"{"rule": [{"priority":32764,"not":null,"src":"all","fwmark":"0x2","table":"101"}]}"#,
+        )
+        .unwrap();
+        assert!(h.mark_may_route(false, 0x11) && !h.mark_may_route(false, 0x2));
+        assert!(h
+            .load_json("h.json", r#"{"rule": [{"fwmark": "zz"}]}"#)
+            .is_err());
     }
 
     #[test]

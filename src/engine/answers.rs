@@ -134,10 +134,41 @@ pub(crate) enum Recognised {
     /// A segment of this frame, which the router forwarded as one GSO packet and cut on its
     /// way out: judged when it came in.
     ForwardedSegment(u64),
+    /// The router's outgoing copy of a forwarded packet whose source port (or ICMP query id)
+    /// SNAT chose at random: the copy shows the kernel's choice, `port`.
+    PickedCopy { pick: Pick, src: IpAddr, port: u16 },
     /// Perhaps one of the above, which a table no longer holds (more than its bound since):
     /// judged, uncertain, for this reason.
     Maybe(&'static str),
 }
+
+/// A forwarded packet's source NAT whose port (or ICMP query id) the kernel chose at random
+/// (`nf_nat_l4proto_unique_tuple`: a random offset into the range once the packet's own port
+/// is taken): its outgoing copy, if the capture holds it, shows the choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Pick {
+    /// The frame whose connection was bound.
+    pub frame: u64,
+    /// That connection, and its original tuple (to tell it from a later one in its place).
+    pub ct: crate::conntrack::CtId,
+    pub orig: crate::conntrack::Tuple,
+    /// The ranges the kernel chose from: ports (ICMP ids), addresses.
+    pub lo: u16,
+    pub hi: u16,
+    pub addrs: (IpAddr, IpAddr),
+}
+
+/// A pick waiting for its copy: the packet as it left with fwcheck's stand-in port.
+#[derive(Debug, Clone, Copy)]
+struct PendingPick {
+    at: u64,
+    sig: CopySig,
+    pick: Pick,
+}
+
+/// Picks waiting for their copies at most (the oldest goes: its copy is judged as a packet,
+/// its connection's doubt stays).
+const PICKS: usize = 1_024;
 
 /// What identifies a forwarded packet as it leaves the router — after NAT and the TTL/hop
 /// limit decrement: its copy captured on the output interface (`tcpdump -i any`, or both
@@ -160,6 +191,24 @@ pub(crate) struct CopySig {
 }
 
 impl CopySig {
+    /// The source port, or an ICMP query's id: what SNAT chooses.
+    fn source_port(&self) -> u16 {
+        match self.ports {
+            Some((s, _)) => s,
+            None => (self.seq >> 16) as u16,
+        }
+    }
+
+    /// The same packet from `src` with source port (ICMP query id) `p`.
+    fn with_source(mut self, src: IpAddr, p: u16) -> CopySig {
+        self.src = src;
+        match &mut self.ports {
+            Some((s, _)) => *s = p,
+            None => self.seq = (p as u32) << 16 | (self.seq & 0xffff),
+        }
+        self
+    }
+
     /// `p` as it leaves with TTL/hop limit `ttl`.
     pub(crate) fn of(p: &Packet, ttl: u8) -> CopySig {
         let (seq, ack, flags) = match &p.l4 {
@@ -285,6 +334,9 @@ pub(crate) struct Answers {
     pushed_replies: Option<Box<ForgottenFor>>,
     /// Forwarded packets pushed out of `forwarded` within their window, likewise.
     pushed_copies: Option<Box<ForgottenFor>>,
+    /// Forwarded packets whose SNAT port the kernel chose at random, oldest first: their
+    /// copies are known by everything but that port.
+    picks: VecDeque<PendingPick>,
 }
 
 /// Why a captured packet the table of REJECT's replies pushed out is in doubt.
@@ -494,6 +546,47 @@ impl Answers {
         self.forwarded_order.push_back((now_ns, sig));
     }
 
+    /// Frame `pick.frame` was forwarded and left as `sig` at `now_ns`, but for its source port
+    /// (ICMP query id), which the kernel chose at random ([`Pick`]).
+    pub(crate) fn picked(&mut self, sig: CopySig, pick: Pick, now_ns: u64) {
+        if self.picks.len() >= PICKS {
+            self.picks.pop_front();
+        }
+        self.picks.push_back(PendingPick {
+            at: now_ns,
+            sig,
+            pick,
+        });
+    }
+
+    /// [`Recognised::PickedCopy`] if `pkt` (as `sig`) is a pick's copy: alike but for a
+    /// source (address, port) within the pick's ranges.
+    fn picked_copy(&mut self, sig: &CopySig, now_ns: u64) -> Option<Recognised> {
+        while self
+            .picks
+            .front()
+            .is_some_and(|p| now_ns.saturating_sub(p.at) > REPLY_WINDOW_NS)
+        {
+            self.picks.pop_front();
+        }
+        let (src, port) = (sig.src, sig.source_port());
+        let i = self.picks.iter().position(|p| {
+            let (a, b) = p.pick.addrs;
+            (p.pick.lo..=p.pick.hi).contains(&port)
+                && a.is_ipv4() == src.is_ipv4()
+                && a <= src
+                && src <= b
+                && sig.with_source(p.sig.src, p.sig.source_port()) == p.sig
+        })?;
+        let p = self.picks.remove(i)?;
+        self.copies_seen = true;
+        Some(Recognised::PickedCopy {
+            pick: p.pick,
+            src,
+            port,
+        })
+    }
+
     /// Remember forwarded packet `p` (as it leaves, with TTL/hop limit `ttl`) as a train its
     /// segments may come from, if it is TCP or UDP with a payload.
     pub(crate) fn forwarded_train(&mut self, p: &Packet, ttl: u8, frame: u64, now_ns: u64) {
@@ -637,7 +730,11 @@ impl Answers {
             self.train_order.pop_front();
             self.forget_train(&flow, t);
         }
-        if self.forwarded.is_empty() && self.pushed_copies.is_none() && self.trains.is_empty() {
+        if self.forwarded.is_empty()
+            && self.pushed_copies.is_none()
+            && self.trains.is_empty()
+            && self.picks.is_empty()
+        {
             return None;
         }
         let sig = CopySig::of(pkt, pkt.ttl);
@@ -656,6 +753,11 @@ impl Answers {
         }
         if let Some(frame) = self.segment_of(pkt) {
             return Some(Recognised::ForwardedSegment(frame));
+        }
+        if !self.picks.is_empty() {
+            if let Some(r) = self.picked_copy(&sig, now_ns) {
+                return Some(r);
+            }
         }
         let pushed = self.pushed_copies.as_mut()?;
         pushed
@@ -1004,5 +1106,57 @@ mod tests {
             1001,
         );
         assert!(a.outbound(&other, 0, true).is_none());
+    }
+
+    #[test]
+    fn a_picked_source_is_known_by_its_copy() {
+        let (lan, wan, peer) = (
+            IpAddr::V4(Ipv4Addr::new(10, 9, 0, 5)),
+            IpAddr::V4(Ipv4Addr::new(198, 51, 100, 1)),
+            IpAddr::V4(Ipv4Addr::new(198, 51, 100, 2)),
+        );
+        // As it leaves: TTL 63.
+        let out = |sport, seq| {
+            let mut p = tcp(wan, peer, sport, 80, F::SYN, seq, 0);
+            p.ttl = 63;
+            p
+        };
+        let pick = Pick {
+            frame: 7,
+            ct: crate::conntrack::CtId(3),
+            orig: crate::conntrack::Tuple {
+                src: lan,
+                dst: peer,
+                proto: 6,
+                sport: 40_000,
+                dport: 80,
+                zone: 0,
+            },
+            lo: 1024,
+            hi: 65535,
+            addrs: (wan, wan),
+        };
+        // fwcheck's stand-in port 1024; the kernel chose 16488.
+        let mut a = Answers::default();
+        a.picked(CopySig::of(&out(1024, 5), 63), pick, 1_000);
+        // Another segment (its sequence) or a port outside the range is not the copy.
+        let other = out(16488, 6);
+        assert!(a.forwarded_copy(&other, 2_000).is_none());
+        let low = out(80, 5);
+        assert!(a.forwarded_copy(&low, 2_000).is_none());
+        let copy = out(16488, 5);
+        match a.forwarded_copy(&copy, 2_000) {
+            Some(Recognised::PickedCopy { pick: p, src, port }) => {
+                assert_eq!((p, src, port), (pick, wan, 16488));
+            }
+            other => panic!("{other:?}"),
+        }
+        // Recognised once.
+        assert!(a.forwarded_copy(&copy, 2_000).is_none());
+        // Past the window, not at all.
+        a.picked(CopySig::of(&out(1024, 5), 63), pick, 1_000);
+        assert!(a
+            .forwarded_copy(&copy, 1_000 + REPLY_WINDOW_NS + 1)
+            .is_none());
     }
 }

@@ -471,6 +471,11 @@ pub struct Engine<'r> {
     /// Why the next packet is uncertain whatever the tables say, given by the replay in front
     /// of the engine ([`Engine::doubt_next`]).
     next_doubt: Option<String>,
+    /// The NAT binding [`nat::setup`] just made took a source port (ICMP id) the kernel
+    /// chose at random, and nothing else in it is in doubt ([`answers::Pick`]).
+    pub(crate) nat_pick: Option<answers::Pick>,
+    /// This packet's such binding, with the doubt in words: its outgoing copy may settle it.
+    pick_doubt: Option<(answers::Pick, String)>,
     /// Neighbours the host asked for by ARP or neighbour discovery, that had sent it packets,
     /// and that have not answered ([`Engine::neighbour_solicited`]).
     neigh_unanswered: std::collections::BTreeSet<IpAddr>,
@@ -526,6 +531,8 @@ impl Clone for Engine<'_> {
             counter_doubt: self.counter_doubt.clone(),
             counter_over: self.counter_over.clone(),
             next_doubt: None,
+            nat_pick: None,
+            pick_doubt: None,
             egress_rewrites: self.egress_rewrites.clone(),
             sets_marks: self.sets_marks.clone(),
             gso_sensitive: self.gso_sensitive.clone(),
@@ -611,6 +618,8 @@ impl<'r> Engine<'r> {
             counter_doubt: Default::default(),
             counter_over: Default::default(),
             next_doubt: None,
+            nat_pick: None,
+            pick_doubt: None,
             neigh_unanswered: Default::default(),
             neigh_checked: 0,
             tee_unrouted: false,
@@ -2098,6 +2107,23 @@ impl<'r> Engine<'r> {
                     );
                     return Skb::default();
                 }
+                Some(answers::Recognised::PickedCopy { pick, src, port }) => {
+                    let frame = pick.frame;
+                    out.answer_to = Some(AnswerTo::ForwardedCopy(frame));
+                    out.reason = Some(if nat::settle_pick(self, pick, (src, port), now) {
+                        format!(
+                            "the router's outgoing copy of a forwarded packet: judged when it came \
+                             in (the kernel counts it once); it shows the source the kernel's \
+                             SNAT chose for frame {frame}'s connection, {src} and port (ICMP \
+                             id) {port}"
+                        )
+                    } else {
+                        "the router's outgoing copy of a forwarded packet: judged when it came \
+                         in (the kernel counts it once)"
+                            .into()
+                    });
+                    return Skb::default();
+                }
                 Some(answers::Recognised::Maybe(why)) => maybe_answer = Some(why),
                 _ => {}
             }
@@ -2173,6 +2199,7 @@ impl<'r> Engine<'r> {
                 Some(answers::Recognised::Maybe(why)) => maybe_answer = Some(why),
                 Some(
                     answers::Recognised::ForwardedCopy(_)
+                    | answers::Recognised::PickedCopy { .. }
                     | answers::Recognised::ForwardedSegment(_)
                     | answers::Recognised::TeeClone(_),
                 )
@@ -2303,6 +2330,7 @@ impl<'r> Engine<'r> {
             ttl: pkt.ttl,
             ..Skb::default()
         });
+        self.pick_doubt = None;
         // Built in place, not through `HookCtx::fresh`: once per packet, and the moved
         // struct measured slower on the replay's thread.
         let mut hc = HookCtx {
@@ -2400,6 +2428,18 @@ impl<'r> Engine<'r> {
         }
         out.trace = std::mem::take(&mut hc.trace);
         out.undecided = std::mem::take(&mut hc.undecided);
+        // A forwarded packet's SNAT port (ICMP id) the kernel chose at random: nothing after
+        // the nat table's source manipulation reads it, so the packet's own verdict and
+        // counters stand; its connection's later packets are in doubt until the packet's
+        // outgoing copy shows the choice. Elsewhere (no copy to come) the packet is in doubt.
+        let pick = match self.pick_doubt.take() {
+            Some(p) if recognise && out.direction == Direction::Forward => Some(p),
+            Some((_, why)) => {
+                hc.note_uncertain(DoubtSource::Any, || why);
+                None
+            }
+            None => None,
+        };
         if let Some(u) = hc.why_uncertain.take() {
             out.certain = false;
             out.reason = Some(u);
@@ -2479,8 +2519,11 @@ impl<'r> Engine<'r> {
         // A forwarded packet's copy on its output interface, if the capture has it, is this one.
         if recognise && out.direction == Direction::Forward && out.verdict == Some(Verdict::Accept)
         {
-            self.answers
-                .forwarded(answers::CopySig::of(&cur, hc.skb.ttl), pkt.frame, clock.ns);
+            let sig = answers::CopySig::of(&cur, hc.skb.ttl);
+            match &pick {
+                Some((p, _)) if out.certain => self.answers.picked(sig, *p, clock.ns),
+                _ => self.answers.forwarded(sig, pkt.frame, clock.ns),
+            }
             self.answers
                 .forwarded_train(&cur, hc.skb.ttl, pkt.frame, clock.ns);
             // Out by the bridge it came in on: with `br_netfilter` the bridge forwarded it
@@ -2538,6 +2581,13 @@ impl<'r> Engine<'r> {
                     && matches!(direction, Direction::Forward | Direction::Out)
                 {
                     self.taint.mark_port(pkt);
+                }
+            } else if let Some(((_, why), id)) = pick.as_ref().zip(confirmed) {
+                // The pick's doubt on the connection, both ways, until its copy settles it.
+                self.taint.mark(pkt, why);
+                if let Some(e) = self.conntrack.get(id) {
+                    let reply = e.tuple[1];
+                    self.taint.mark_tuple(&reply, pkt.frame, why);
                 }
             } else if let Some((cause, frame)) = self.state_doubt(pkt, out.ctstate) {
                 let cause = cause.to_string();
@@ -2695,12 +2745,20 @@ impl<'r> Engine<'r> {
                     // routing are set in mangle; one only nat set (kube-proxy's masquerade
                     // mark) is taken as routing nothing, as with OUTPUT's reroute.
                     let mark = hc.skb.mark;
-                    if mark != 0 && self.mangle_sets_marks() {
+                    if mark != 0
+                        && self.mangle_sets_marks()
+                        && self
+                            .env
+                            .host
+                            .mark_may_route(pkt.family == crate::packet::Family::V6, mark)
+                    {
                         hc.note_uncertain(DoubtSource::Any, || {
                             format!(
                                 "its mark {mark:#x}, set before the routing decision, may route it \
                                  by a policy rule (`ip rule fwmark`), which fwcheck does not \
-                                 know: its output device may not be the main table's"
+                                 know: its output device may not be the main table's \
+                                 (--host-config with the host's `ip -j rule` as `\"rule\"`, \
+                                 `ip -6 -j rule` as `\"rule6\"`, tells)"
                             )
                         });
                     }
@@ -3426,7 +3484,10 @@ impl<'r> Engine<'r> {
                 TableVerdict::Nat(_) | TableVerdict::Accept if confirmed => {}
                 TableVerdict::Nat(spec) => {
                     if let Err(why) = nat::setup(self, id, spec, manip, hook, pkt, &dev, hc.now) {
-                        hc.note_uncertain(DoubtSource::Any, || format!("NAT: {why}"));
+                        match self.nat_pick.take() {
+                            Some(p) => self.pick_doubt = Some((p, format!("NAT: {why}"))),
+                            None => hc.note_uncertain(DoubtSource::Any, || format!("NAT: {why}")),
+                        }
                     }
                 }
                 // nf_nat_alloc_null_binding: no rule bound it, yet a source manipulation

@@ -137,8 +137,14 @@ pub fn setup(
     let Some(curr) = invert(&e.tuple[1]) else {
         return Ok(());
     };
+    let e_orig = e.tuple[0];
+    engine.nat_pick = None;
     let mut new = curr;
     let mut uncertain: Option<&'static str> = None;
+    // An address the kernel chose from a range (`find_best_ips_proto`'s hash), and a doubt
+    // the router's outgoing copy cannot settle.
+    let mut addr_range: Option<(IpAddr, IpAddr)> = None;
+    let mut other_doubt = false;
     let v4 = curr.src.is_ipv4();
     let host_addr =
         |engine: &Engine<'_>| engine.env.hosts.iter().copied().find(|h| h.is_ipv4() == v4);
@@ -180,6 +186,7 @@ pub fn setup(
             Some((lo, hi)) => {
                 if addr_count(lo, hi) > 1 {
                     uncertain = Some("address chosen by hash from a range");
+                    addr_range = Some((lo, hi));
                 }
                 Some(lo)
             }
@@ -204,10 +211,25 @@ pub fn setup(
     };
     // nf_nat_l4proto_unique_tuple for ICMP queries: the echo id stands for the port; kept
     // when no other connection holds the tuple, else chosen at random (from 0 up for DNAT).
+    // A source port or id the kernel chose at random, and the range it chose from: the
+    // router's outgoing copy shows it (`Engine::settle_pick`).
+    let mut picked: Option<(u16, u16)> = None;
     if is_icmp_query(&curr) && tuple_taken(&engine.conntrack, &new, id, now) {
         let why = "ICMP id chosen at random by the kernel (another connection holds this one)";
         uncertain.get_or_insert(why);
         random_port(engine, &new, why);
+        // nf_nat_l4proto_unique_tuple: ids 0 to 65535 unless a range is given. The stand-in
+        // is the first free one (a taken one would clash with its holder here).
+        let (lo, hi) = spec.ports.unwrap_or((0, u16::MAX));
+        picked = Some((lo, hi));
+        let mut cand = new;
+        for i in (lo..=hi).take(NF_NAT_MAX_ATTEMPTS as usize) {
+            cand.sport = i;
+            if !tuple_taken(&engine.conntrack, &cand, id, now) {
+                new = cand;
+                break;
+            }
+        }
     }
     // Port: keep it when in range and unique; DNAT otherwise walks up from the range start;
     // SNAT starts at a random offset.
@@ -235,6 +257,7 @@ pub fn setup(
                 .taint
                 .port_in_doubt(new.proto, new.dst, new.dport, new.sport)
         {
+            other_doubt = true;
             uncertain.get_or_insert(
                 "the kernel may hold this port for an earlier connection whose verdict was \
                  uncertain, and then choose another",
@@ -246,6 +269,14 @@ pub fn setup(
             512..1024 => (600, 1023),
             _ => (1024, 65535),
         });
+        // From an address the kernel chose, the port is kept or chosen in the range.
+        if addr_range.is_some() {
+            picked = Some(if keep {
+                (lo.min(*port), hi.max(*port))
+            } else {
+                (lo, hi)
+            });
+        }
         if !keep {
             let size = u32::from(hi - lo) + 1;
             let cand_of = |p: u16| {
@@ -291,6 +322,7 @@ pub fn setup(
                         let why = "port chosen at random by the kernel";
                         uncertain.get_or_insert(why);
                         random_port(engine, &new, why);
+                        picked = Some((lo, hi));
                     }
                 }
             } else {
@@ -298,6 +330,7 @@ pub fn setup(
                     let why = "port chosen at random by the kernel";
                     uncertain.get_or_insert(why);
                     random_port(engine, &new, why);
+                    picked = Some((lo, hi));
                 }
                 // nf_nat_l4proto_unique_tuple: at most NF_NAT_MAX_ATTEMPTS (128) ports in a
                 // row (from the range start for DNAT; SNAT starts at a random one), the last
@@ -340,10 +373,62 @@ pub fn setup(
             engine.conntrack.get_mut(id).expect("entry").status |= manip.nat_bit();
         }
     }
+    // A source the kernel chose (a random port or ICMP id, an address from a range), and no
+    // other doubt: the router's outgoing copy shows the choice.
+    if addr_range.is_some() && picked.is_none() && is_icmp_query(&curr) {
+        picked = Some(spec.ports.unwrap_or((0, u16::MAX)));
+    }
+    engine.nat_pick = match picked {
+        Some((lo, hi))
+            if manip == Manip::Src
+                && !other_doubt
+                && (has_ports(curr.proto) || is_icmp_query(&curr)) =>
+        {
+            Some(super::answers::Pick {
+                frame: pkt.frame,
+                ct: id,
+                orig: e_orig,
+                lo,
+                hi,
+                addrs: addr_range.unwrap_or((new.src, new.src)),
+            })
+        }
+        _ => None,
+    };
     match uncertain {
         Some(why) => Err(why),
         None => Ok(()),
     }
+}
+
+/// The outgoing copy of pick `pick`'s packet showed the kernel's choice, `addr` and `port` (a
+/// source port, or an ICMP query's id): the connection's reply tuple takes it, and the doubt the
+/// pick raised is settled. Not where fwcheck's table would not let the kernel have chosen it
+/// (another connection holds that tuple, or the connection is gone): whether it was.
+pub(crate) fn settle_pick(
+    engine: &mut Engine<'_>,
+    pick: super::answers::Pick,
+    (addr, port): (IpAddr, u16),
+    now: u64,
+) -> bool {
+    let Some(e) = engine
+        .conntrack
+        .get(pick.ct)
+        .filter(|e| e.tuple[0] == pick.orig)
+    else {
+        return false;
+    };
+    let Some(mut new) = invert(&e.tuple[1]) else {
+        return false;
+    };
+    new.src = addr;
+    new.sport = port;
+    if tuple_taken(&engine.conntrack, &new, pick.ct, now) {
+        return false;
+    }
+    let Some(r) = invert(&new) else { return false };
+    engine.conntrack.set_reply(pick.ct, r);
+    engine.taint.settle(pick.frame)
 }
 
 /// `nf_nat_follow_master`, from `init_conntrack` for the connection `id` an expectation of a
@@ -491,7 +576,15 @@ pub(crate) fn manip_packet(
     let cur_port = pkt
         .ports()
         .map(|(s, d)| if manip == Manip::Src { s } else { d });
-    if cur_addr == addr && (cur_port.is_none() || cur_port == Some(port)) {
+    // An ICMP query's id is the tuple's, whichever the manipulation (`icmp_manip_pkt`,
+    // `icmpv6_manip_pkt` write the target's id): SNAT may have chosen another.
+    let query_id = match &pkt.l4 {
+        L4::Icmp(i) | L4::Icmpv6(i) if is_icmp_query(&target) && i.inner.is_none() => {
+            Some(i.id).filter(|&old| old != target.sport)
+        }
+        _ => None,
+    };
+    if cur_addr == addr && (cur_port.is_none() || cur_port == Some(port)) && query_id.is_none() {
         return;
     }
     if let (IpAddr::V4(old), IpAddr::V4(new)) = (cur_addr, addr) {
@@ -503,6 +596,11 @@ pub(crate) fn manip_packet(
     match manip {
         Manip::Src => p.src = addr,
         Manip::Dst => p.dst = addr,
+    }
+    if query_id.is_some() {
+        if let L4::Icmp(i) | L4::Icmpv6(i) = &mut p.l4 {
+            i.id = target.sport;
+        }
     }
     if has_ports(target.proto) {
         match &mut p.l4 {

@@ -83,6 +83,10 @@ pub(crate) struct Taint {
     any_port: HashMap<(u8, IpAddr, u16, IpAddr), (u64, String)>,
     /// More than [`CAP`] of them: every flow is in doubt.
     any_port_saturated: bool,
+    /// Frames whose doubt another flow adopted ([`Taint::adopt`]): such a doubt is never
+    /// settled ([`Taint::settle`]); more than [`CAP`] of them: none is.
+    adopted: HashSet<u64>,
+    adopted_saturated: bool,
 }
 
 /// The port a flow's endpoint is known by for [`Taint::any_port`]: an ICMP query's id is the
@@ -104,6 +108,15 @@ impl Taint {
 
     /// `pkt`'s flow inherits a doubt found for it (`cause`, raised by frame `frame`).
     pub fn adopt(&mut self, pkt: &Packet, frame: Option<u64>, cause: &str) {
+        if let Some(f) = frame {
+            if self.adopted.len() >= CAP {
+                self.adopted_saturated = true;
+                self.adopted.clear();
+            }
+            if !self.adopted_saturated {
+                self.adopted.insert(f);
+            }
+        }
         let k = flow_of(pkt);
         if self.flows.contains_key(&k) {
             return;
@@ -194,6 +207,24 @@ impl Taint {
         };
         let (frame, why) = wild(a, b.0).or_else(|| wild(b, a.0))?;
         Some((why, Some(*frame)))
+    }
+
+    /// The capture settled the doubt frame `frame` raised (a NAT port the kernel chose, which
+    /// its outgoing copy showed): its flows and endpoints are no longer in doubt — unless a
+    /// packet already inherited it (that packet's state, judged meanwhile, stays in doubt, and
+    /// so does everything the frame's doubt reached). Whether it was settled.
+    pub fn settle(&mut self, frame: u64) -> bool {
+        if self.adopted_saturated || self.adopted.contains(&frame) {
+            return false;
+        }
+        let before = self.flows.len();
+        self.flows.retain(|_, (f, _)| *f != frame);
+        if self.flows.len() != before {
+            let flows = &self.flows;
+            self.order.retain(|k| flows.contains_key(k));
+        }
+        self.any_port.retain(|_, (f, _)| *f != frame);
+        true
     }
 
     /// Whether the kernel may hold a binding with source port `sport` towards `dst`/`dport`.
@@ -334,5 +365,22 @@ mod tests {
             .filter(|&i| t.cause(&pkt(i)).is_some())
             .count();
         assert!(misses < 5, "{misses}");
+    }
+
+    #[test]
+    fn a_settled_pick_clears_its_doubt_unless_it_was_inherited() {
+        let mut t = Taint::default();
+        let (a, b) = (pkt(1), pkt(2));
+        t.mark(&a, "port chosen at random by the kernel");
+        t.mark_any_port(6, (a.dst, 22), a.src, a.frame, "port chosen at random");
+        assert!(t.cause(&a).is_some());
+        assert!(t.settle(a.frame));
+        assert!(t.cause(&a).is_none());
+        assert!(t.any_port.is_empty());
+        // Once another flow took the doubt on, it stays.
+        t.mark(&b, "port chosen at random by the kernel");
+        t.adopt(&a, Some(b.frame), "frame 3 was uncertain");
+        assert!(!t.settle(b.frame));
+        assert!(t.cause(&b).is_some() && t.cause(&a).is_some());
     }
 }

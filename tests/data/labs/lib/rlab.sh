@@ -4,7 +4,7 @@
 # (the router's capture interface, default any); define lab_topo (after the topology is up),
 # lab_capture (after the capture stops) and lab_args (writes the args files) where the lab needs
 # them. The client runs ./probes.py; the router's tables, host.json, capture.pcap, kernel.save
-# (and kernel6.save) and the args files are written (NEIGH=1: host.json lists `ip -j neigh` too), and fwcheck is compared with the kernel.
+# (and kernel6.save) and the args files are written (NEIGH=1: host.json lists `ip -j neigh` too; RULES=1: `ip -j rule` and `ip -6 -j rule` as "rule", "rule6"), and fwcheck is compared with the kernel.
 F0=${FW:-../../../../target/release/fwcheck}; source ../lib/lib.sh; FW=$F0
 C=${NSP:-$RLAB}c; R=${NSP:-$RLAB}r; S=${NSP:-$RLAB}s
 topo_up() {
@@ -32,7 +32,7 @@ case ${FAM:-46} in
   6) nsx $R ip6tables-restore < rules || echo RESTORE FAILED ;;
   *) nsx $R iptables-restore < rules || echo RESTORE FAILED; [ -f rules6 ] && { nsx $R ip6tables-restore < rules6 || echo RESTORE6 FAILED; } ;;
 esac
-nsx $R sh -c 'printf "{\"addr\": %s, \"route\": %s, \"maddr\": %s%s}\n" "$(ip -j addr)" "$(python3 -c "import json,subprocess as s;print(json.dumps(json.loads(s.check_output([\"ip\",\"-j\",\"route\"]))+json.loads(s.check_output([\"ip\",\"-6\",\"-j\",\"route\"]))))")" "$(ip -j maddr)" "${NEIGH:+, \"neigh\": $(ip -j neigh)}"' > host.json
+nsx $R sh -c 'printf "{\"addr\": %s, \"route\": %s, \"maddr\": %s%s}\n" "$(ip -j addr)" "$(python3 -c "import json,subprocess as s;print(json.dumps(json.loads(s.check_output([\"ip\",\"-j\",\"route\"]))+json.loads(s.check_output([\"ip\",\"-6\",\"-j\",\"route\"]))))")" "$(ip -j maddr)" "${NEIGH:+, \"neigh\": $(ip -j neigh)}${RULES:+, \"rule\": $(ip -j rule), \"rule6\": $(ip -6 -j rule)}"' > host.json
 start_tcpdump $R ${CAPIF:-any} $D/capture.pcap; sleep 0.3
 nsx $C python3 probes.py ${STEP:-all} > traffic.log 2>&1
 sleep 1

@@ -157,6 +157,14 @@ fn option_values_read_as_iptables_reads_them() {
     check("fixtures/invalid/option-values.v4");
 }
 
+/// Generic options as getopt_long reads them beside the commands' long names (an abbreviation
+/// that also begins `--delete`, `--policy`, `--flush`, `--new-chain`, `--list` or `--version`
+/// is ambiguous), `-n`/`-x`/`--line-numbers` refused with a rule command, an owner range ending
+/// below its start, and iptables-restore's first-column `#`, `*`, `:` and `COMMIT` (hunt-fmt).
+fn generic_options_read_as_iptables_reads_them() {
+    check("fixtures/invalid/generic-options.v4");
+}
+
 /// What iptables-save prints after a restore, with each backend, with and without `-c`: the
 /// tables (iptables-legacy lists the newest first: the reverse of their order in the file) and
 /// the chain counters (set only with `-c`, and only on built-in chains).
@@ -461,5 +469,6 @@ kernel_tests!(
     save_order_and_counters_are_each_backends,
     rule_commands_refused_as_iptables_restore_refuses_them,
     chain_commands_refused_as_iptables_restore_refuses_them,
-    option_values_read_as_iptables_reads_them
+    option_values_read_as_iptables_reads_them,
+    generic_options_read_as_iptables_reads_them
 );

@@ -172,7 +172,7 @@ pub fn apply_refusing(
     crlf_check(&mut st, region.clone());
     match format {
         InputFormat::Script => parse_script(&mut st, region),
-        _ => parse_restore(&mut st, region),
+        _ => parse_restore(&mut st, region, true),
     }
     let tables = finalize(&mut st);
     let mut diags = st.diags;

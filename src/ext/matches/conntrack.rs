@@ -10,8 +10,9 @@ use crate::diag::Diagnostic;
 use crate::ext::EvalCtx;
 use crate::ext::Facets;
 use crate::ext::{
-    parse_addr_mask, parse_num, parse_num_part, parse_port_range_unordered, parse_protocol,
-    split_list, sub_span, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx, E_VALUE,
+    parse_addr_mask, parse_addr_mask_text, parse_num, parse_num_part, parse_port_range_unordered,
+    parse_protocol, split_list, sub_span, Arg, Match, MatchResult, OptArg, OptSpec, ParseCtx,
+    E_VALUE,
 };
 use crate::netfilter::AddrMask;
 use crate::packet::L4;
@@ -44,6 +45,11 @@ pub struct Conntrack {
     pub(crate) l4proto: u8,
     /// orig src, orig dst, repl src, repl dst.
     pub addrs: [Option<AddrMask>; 4],
+    /// The same addresses as written, before the mask: libxt_conntrack stores them unmasked
+    /// (`XTTYPE_HOSTMASK`) and prints them so (`--ctorigsrc 192.0.2.7/24` saves as written); the
+    /// kernel masks both sides when it compares (`conntrack_addrcmp`), so only printing and
+    /// rule identity (`-D`) see them.
+    pub(crate) written: [Option<std::net::IpAddr>; 4],
     /// orig src, orig dst, repl src, repl dst port ranges.
     pub ports: [(u16, u16); 4],
     pub expires: (u32, u32),
@@ -67,6 +73,7 @@ impl Conntrack {
             status_mask: 0,
             l4proto: 0,
             addrs: [None; 4],
+            written: [None; 4],
             ports: [(0, 0); 4],
             expires: (0, 0),
         }
@@ -170,16 +177,26 @@ fn parse_status(arg: &OptArg<'_>) -> Result<u32, Diagnostic> {
     Ok(mask)
 }
 
-/// `xtables_ipaddr_to_numeric` + `xtables_ipmask_to_numeric`: `/32` (`/128`) is not printed.
-pub(crate) fn fmt_addr_nohostmask(out: &mut String, a: &AddrMask) {
-    let full = match a {
-        AddrMask::V4 { mask, .. } => *mask == u32::MAX,
-        AddrMask::V6 { mask, .. } => *mask == u128::MAX,
+/// libxt_conntrack's `conntrack_dump_addr` as iptables 1.8.9 saves it: the address as written
+/// (`written`, else the masked one), then `/LEN` for a contiguous mask short of the host mask;
+/// a non-contiguous mask is not printed at all (as for `-m policy`'s tunnel addresses).
+fn fmt_addr_written(out: &mut String, a: &AddrMask, written: Option<std::net::IpAddr>) {
+    let _ = write!(out, "{}", written.unwrap_or(a.addr()));
+    let (mask, w) = match *a {
+        AddrMask::V4 { mask, .. } => (u128::from(mask), 32u32),
+        AddrMask::V6 { mask, .. } => (mask, 128),
     };
-    if full {
-        let _ = write!(out, "{}", a.addr());
+    let ones = mask.count_ones();
+    if ones == w {
+        return;
+    }
+    let full: u128 = if w == 128 {
+        u128::MAX
     } else {
-        let _ = write!(out, "{a}");
+        (1u128 << w) - 1
+    };
+    if ones == 0 || mask == (full << (w - ones)) & full {
+        let _ = write!(out, "/{ones}");
     }
 }
 
@@ -518,7 +535,12 @@ impl Match for Conntrack {
             }
             ORIGSRC | ORIGDST | REPLSRC | REPLDST => {
                 let i = (opt.id - ORIGSRC) as usize;
-                self.addrs[i] = Some(parse_addr_mask(a, cx.family)?);
+                let am = parse_addr_mask(a, cx.family)?;
+                let host = a.text.split('/').next().unwrap_or(a.text);
+                self.written[i] = Some(
+                    parse_addr_mask_text(host, a.span, cx.family).map_or(am.addr(), |h| h.addr()),
+                );
+                self.addrs[i] = Some(am);
                 [flag::ORIGSRC, flag::ORIGDST, flag::REPLSRC, flag::REPLDST][i]
             }
             ORIGSRCPORT | ORIGDSTPORT | REPLSRCPORT | REPLDSTPORT => {
@@ -632,7 +654,7 @@ impl Match for Conntrack {
                 inv(out, fl[i]);
                 let _ = write!(out, " --{} ", names[i]);
                 if let Some(a) = &self.addrs[i] {
-                    fmt_addr_nohostmask(out, a);
+                    fmt_addr_written(out, a, self.written[i]);
                 }
             }
         }

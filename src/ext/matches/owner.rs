@@ -176,6 +176,14 @@ fn parse_id_range(
         return Err(err());
     };
     match strtoul_prefix(r) {
+        // xt_owner.c `owner_check` refuses a range whose end is below its start (EINVAL,
+        // "RULE_APPEND failed (Invalid argument)"); libxt_owner passes it on.
+        Some((to, k)) if to <= max && k == r.len() && to < from => Err(bad(
+            a.span,
+            format!("{what} range `{t}` ends below its start"),
+            format!("a {what} range A-B with A <= B"),
+        )
+        .note("iptables passes it on and the kernel refuses the rule (owner_check: EINVAL)")),
         Some((to, k)) if to <= max && k == r.len() => Ok((from as u32, to as u32)),
         _ => Err(err()),
     }

@@ -355,7 +355,17 @@ impl Match for Recent {
             REAP => self.reap = true,
             RTTL => self.rttl = true,
             NAME => {
-                let n = args[0].text;
+                // libxt_recent copies the name with `strncpy(info->name, arg, NAME_LEN)` and
+                // ends it at byte 199: a longer name is cut there, silently, and the kernel
+                // (`recent_mt_check`) checks what is left.
+                let mut n = args[0].text;
+                if n.len() >= NAME_LEN {
+                    let mut cut = NAME_LEN - 1;
+                    while !n.is_char_boundary(cut) {
+                        cut -= 1;
+                    }
+                    n = &n[..cut];
+                }
                 if n.is_empty() || n.len() >= NAME_LEN || n.contains('/') || n == "." || n == ".." {
                     return Err(bad(
                         args[0].span,

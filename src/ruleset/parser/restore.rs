@@ -4,7 +4,10 @@
 
 use super::*;
 
-pub(super) fn parse_restore(st: &mut State, region: std::ops::Range<usize>) {
+///
+/// `columns`: the text is the file iptables-restore reads, so a line's first column decides
+/// what it is (below); a here-document in a script passes `false`, as `<<-` strips its tabs.
+pub(super) fn parse_restore(st: &mut State, region: std::ops::Range<usize>, columns: bool) {
     let source = st.source.clone();
     let text = &source.text[region.clone()];
     let mut errors_before = st.error_count();
@@ -20,7 +23,41 @@ pub(super) fn parse_restore(st: &mut State, region: std::ops::Range<usize>) {
         let trimmed = line.trim_start();
         let lead = line.len() - trimmed.len();
         let trimmed = trimmed.trim_end();
-        if trimmed.is_empty() || trimmed.starts_with('#') {
+        // iptables-restore reads a line by its first byte (xtables-restore.c
+        // `xtables_restore_parse_line`, iptables-restore.c): an empty line and a `#` line are
+        // skipped, `*`, `:` and `COMMIT` are recognised only in the first column, and anything
+        // else is a command line, whose words may be indented. So a line of blanks is a
+        // command line without a command, and an indented `# ...`, `COMMIT`, `*table` or
+        // `:chain` is a command line whose first word is no option: all refused.
+        if trimmed.is_empty() && !(columns && lead > 0) {
+            continue;
+        }
+        if trimmed.starts_with('#') && !(columns && lead > 0) {
+            continue;
+        }
+        if columns
+            && lead > 0
+            && (trimmed.is_empty()
+                || trimmed.starts_with(['#', '*', ':'])
+                || trimmed.starts_with("COMMIT"))
+        {
+            let (at, what) = if trimmed.is_empty() {
+                (
+                    Span::new(base, base + line.len()),
+                    "a line of blanks is a command line without a command".to_string(),
+                )
+            } else {
+                let word = trimmed.split_whitespace().next().unwrap_or(trimmed);
+                (
+                    Span::new(base + lead, base + lead + word.len()),
+                    format!("`{word}` is recognised only in the first column"),
+                )
+            };
+            st.diags.push(
+                Diagnostic::error(code::SYNTAX, at, what)
+                    .expected("an empty line, or the line without its leading blanks")
+                    .note("iptables-restore refuses it (\"no command specified\" or \"Bad argument\")"),
+            );
             continue;
         }
         let line_span = Span::new(base + lead, base + lead + trimmed.len());

@@ -30,8 +30,16 @@ pub(super) enum Gen {
     Counters,
     V4,
     V6,
-    /// Flags that do not change a rule (`-v`, `-n`, `-x`, `-w`, …).
+    /// Flags that do not change a rule (`-v`, `-w`, …).
     Noop,
+    /// `-n`, `-x`, `--line-numbers`: options of the listing commands, which iptables'
+    /// `generic_opt_check` (xshared.c, `commands_v_options`) refuses with a rule command
+    /// ("Illegal option `-n' with this command"). The letter is iptables' name for it.
+    ListOnly(char),
+    /// A command's long name (`--append`, `--delete`, `--list`, …) or `--table`: in
+    /// iptables' getopt table beside the rule options, so an abbreviation that is also a
+    /// prefix of one of them (`--d`: `--delete`, `--destination`) is ambiguous.
+    Command,
     NoopArg,
     /// `-w`/`--wait` with an optional number of seconds (`-w`, `-w 5`, `--wait=5`: iptables'
     /// `parse_wait_time` takes the next word when it does not start with `-`).
@@ -55,12 +63,30 @@ const GENERIC_LONG: &[(&str, Gen)] = &[
     ("ipv4", Gen::V4),
     ("ipv6", Gen::V6),
     ("verbose", Gen::Noop),
-    ("numeric", Gen::Noop),
-    ("exact", Gen::Noop),
-    ("line-numbers", Gen::Noop),
+    ("numeric", Gen::ListOnly('n')),
+    ("exact", Gen::ListOnly('x')),
+    ("line-numbers", Gen::ListOnly('0')),
     ("wait", Gen::NoopOptArg),
     ("wait-interval", Gen::NoopArg),
     ("modprobe", Gen::NoopArg),
+    // The commands of iptables' `original_opts` (xshared.c), never a rule option here: the
+    // line's command is found before its rule is parsed (`command::find_command`).
+    ("append", Gen::Command),
+    ("delete", Gen::Command),
+    ("check", Gen::Command),
+    ("insert", Gen::Command),
+    ("replace", Gen::Command),
+    ("list", Gen::Command),
+    ("list-rules", Gen::Command),
+    ("flush", Gen::Command),
+    ("zero", Gen::Command),
+    ("new-chain", Gen::Command),
+    ("delete-chain", Gen::Command),
+    ("rename-chain", Gen::Command),
+    ("policy", Gen::Command),
+    ("table", Gen::Command),
+    ("version", Gen::Command),
+    ("help", Gen::Command),
 ];
 
 pub(super) fn generic_short(c: char) -> Option<Gen> {
@@ -77,7 +103,8 @@ pub(super) fn generic_short(c: char) -> Option<Gen> {
         'c' => Gen::Counters,
         '4' => Gen::V4,
         '6' => Gen::V6,
-        'v' | 'n' | 'x' => Gen::Noop,
+        'v' => Gen::Noop,
+        'n' | 'x' => Gen::ListOnly(c),
         'w' => Gen::NoopOptArg,
         'W' | 'M' => Gen::NoopArg,
         _ => return None,
@@ -85,7 +112,10 @@ pub(super) fn generic_short(c: char) -> Option<Gen> {
 }
 
 pub(super) fn gen_arg(g: Gen) -> bool {
-    !matches!(g, Gen::Frag | Gen::V4 | Gen::V6 | Gen::Noop)
+    !matches!(
+        g,
+        Gen::Frag | Gen::V4 | Gen::V6 | Gen::Noop | Gen::ListOnly(_) | Gen::Command
+    )
 }
 
 pub(super) fn gen_invertible(g: Gen) -> bool {
@@ -1023,7 +1053,21 @@ impl<'a> RuleParser<'a> {
                 }
                 return Err(d);
             }
-            Gen::V4 => {}
+            // xshared.c `do_parse`: in restore input a rule for the other family is skipped
+            // (`-4` in ip6tables-restore, `-6` in iptables-restore).
+            Gen::V4 => {
+                if self.family == Family::V6 {
+                    self.diags.push(
+                        Diagnostic::warning(
+                            code::IGNORED,
+                            tok.span,
+                            "rule marked -4 is skipped by ip6tables",
+                        )
+                        .note("iptables ignores rules for the other family"),
+                    );
+                    self.skip_rule = true;
+                }
+            }
             Gen::V6 => {
                 if self.family == Family::V4 {
                     self.diags.push(
@@ -1036,6 +1080,26 @@ impl<'a> RuleParser<'a> {
                     );
                     self.skip_rule = true;
                 }
+            }
+            Gen::ListOnly(c) => {
+                return Err(Diagnostic::error(
+                    code::COMMAND,
+                    tok.span,
+                    format!("illegal option `-{c}` with this command"),
+                )
+                .expected("the rule without it")
+                .note(format!(
+                    "`{}` is an option of the listing commands (-L, -S); iptables refuses it with a rule command",
+                    tok.text
+                )));
+            }
+            Gen::Command => {
+                return Err(Diagnostic::error(
+                    code::COMMAND,
+                    tok.span,
+                    format!("second command `{}` on one line", tok.text),
+                )
+                .expected("one command per line"));
             }
             Gen::Noop | Gen::NoopArg | Gen::NoopOptArg => {}
         }

@@ -298,7 +298,7 @@ pub(super) fn parse_script(st: &mut State, region: std::ops::Range<usize>) {
                     .any(|w| matches!(w.str(), "-n" | "--noflush"));
                 let saved = (st.noflush, std::mem::take(&mut st.opened));
                 st.noflush = noflush;
-                super::restore::parse_restore(st, body);
+                super::restore::parse_restore(st, body, false);
                 (st.noflush, st.opened) = saved;
                 continue;
             }

@@ -4,7 +4,7 @@
 
 use super::*;
 
-///
+/// Restore input in `region` of the source, applied to `st`.
 /// `columns`: the text is the file iptables-restore reads, so a line's first column decides
 /// what it is (below); a here-document in a script passes `false`, as `<<-` strips its tabs.
 pub(super) fn parse_restore(st: &mut State, region: std::ops::Range<usize>, columns: bool) {

@@ -200,6 +200,7 @@ pub struct StepsError {
 
 /// A live management session: one connection of the administrator's, continued step after
 /// step with consecutive sequence numbers (`tcp`, for a TCP service).
+#[derive(Clone)]
 struct Live {
     svc: Service,
     admin: (IpAddr, u16),
@@ -231,6 +232,67 @@ impl Live {
         let steps = synth::tcp_established_steps(sy, &mut tcp, "admin", "host");
         (steps, Some(tcp))
     }
+}
+
+/// The packets that establish a live session (under no rules, before step 1) and its TCP
+/// connection as they leave it.
+fn warm_up(sy: &mut Synth, live: &Live) -> (Vec<crate::packet::Packet>, Option<Conversation>) {
+    if live.svc.proto == 6 {
+        let (warm, _, tcp) =
+            synth::tcp_established_conv(sy, live.admin, live.host, "admin", "host");
+        (warm, Some(tcp))
+    } else {
+        let (warm, _) = synth::udp_established(sy, live.admin, live.host, "admin", "host");
+        (warm, None)
+    }
+}
+
+/// The live sessions followed in one world of what conntrack held before step 1 (the
+/// table empty, or the sessions tracked all along): their engine's state between steps.
+struct World {
+    carried: Option<crate::engine::Carried>,
+    lives: Vec<Live>,
+    sy: Synth,
+}
+
+impl World {
+    /// Whether each established session passes after a step whose ruleset is `rs`, and why
+    /// that is not certain.
+    fn probe(
+        &mut self,
+        rs: &Ruleset,
+        layout: &crate::engine::SlotLayout,
+    ) -> Vec<(bool, Option<String>)> {
+        let state = self.carried.take().expect("carried state");
+        let mut engine = Engine::resume_with(rs, state, layout.clone());
+        self.sy.wait(1_000_000_000);
+        let out = self
+            .lives
+            .iter_mut()
+            .map(|live| {
+                let (failed, doubt) = probe_established(&mut engine, &mut self.sy, live);
+                (failed.is_none(), doubt)
+            })
+            .collect();
+        self.carried = Some(engine.suspend());
+        out
+    }
+}
+
+/// Settle the established session's verdict at one step (`at`, from the engine that does
+/// not know what conntrack held before step 1) by the worlds: if every world's answer is the
+/// same, and certain in each, that answer is certain (the truth is one of the worlds).
+fn settle<'a>(at: &mut SessionAt, worlds: impl Iterator<Item = &'a (bool, Option<String>)>) {
+    let worlds: Vec<_> = worlds.collect();
+    if at.established_doubt.is_none()
+        || worlds
+            .iter()
+            .any(|(passed, doubt)| *passed != at.established || doubt.is_some())
+    {
+        return;
+    }
+    at.established_doubt = None;
+    at.certain = at.new_doubt.is_none();
 }
 
 /// Apply the script step by step and check the sessions after each step.
@@ -426,33 +488,45 @@ fn attempt(input: &StepsInput, check: &CheckOptions, refused: &[Diagnostic]) -> 
     for (i, admin) in admins.iter().enumerate() {
         for (j, svc) in check.mgmt.iter().enumerate() {
             let port = 50_000 + (i * check.mgmt.len() + j) as u16 % 10_000;
-            let (warm, tcp) = if svc.proto == 6 {
-                let (warm, _, tcp) = synth::tcp_established_conv(
-                    &mut sy,
-                    (*admin, port),
-                    (host, svc.port),
-                    "admin",
-                    "host",
-                );
-                (warm, Some(tcp))
-            } else {
-                let (warm, _) = synth::udp_established(
-                    &mut sy,
-                    (*admin, port),
-                    (host, svc.port),
-                    "admin",
-                    "host",
-                );
-                (warm, None)
-            };
-            for p in &warm {
-                engine.process(p);
-            }
-            lives.push(Live {
+            let mut live = Live {
                 svc: *svc,
                 admin: (*admin, port),
                 host: (host, svc.port),
-                tcp,
+                tcp: None,
+            };
+            let (warm, tcp) = warm_up(&mut sy, &live);
+            for p in &warm {
+                engine.process(p);
+            }
+            live.tcp = tcp;
+            lives.push(live);
+        }
+    }
+
+    // Not told what conntrack held (and the starting rules do not track): the session is
+    // followed in each world too — the table empty (NEW when conntrack starts), and the
+    // session tracked all along (ESTABLISHED) — for the truth is one of them: a step both
+    // answer alike is certain whatever the first world's engine guessed (its verdicts after
+    // a mid-stream pickup rest on that guess).
+    let env = &check.env;
+    let mut worlds: Vec<World> = Vec::new();
+    if !tracked_before && !env.conntrack_empty_at_start && !env.conntrack_tracked_at_start {
+        for tracked in [false, true] {
+            let mut opts = base_opts.clone();
+            opts.env.conntrack_empty_at_start = !tracked;
+            opts.env.conntrack_tracked_at_start = tracked;
+            let mut engine = Engine::new(&no_rules, opts);
+            let mut wsy = Synth::default();
+            for live in &lives {
+                let (warm, _) = warm_up(&mut wsy, live);
+                for p in &warm {
+                    engine.process(p);
+                }
+            }
+            worlds.push(World {
+                carried: Some(engine.suspend()),
+                lives: lives.clone(),
+                sy: wsy,
             });
         }
     }
@@ -493,6 +567,13 @@ fn attempt(input: &StepsInput, check: &CheckOptions, refused: &[Diagnostic]) -> 
                     out.push(probe(&mut engine, &mut sy, live, &rs, &check, &layout));
                 }
                 carried = Some(engine.suspend());
+                if !worlds.is_empty() {
+                    let seen: Vec<Vec<(bool, Option<String>)>> =
+                        worlds.iter_mut().map(|w| w.probe(&rs, &layout)).collect();
+                    for (i, at) in out.iter_mut().enumerate() {
+                        settle(at, seen.iter().map(|w| &w[i]));
+                    }
+                }
                 out
             }
         };
@@ -681,14 +762,13 @@ fn pick_admins(rs: &Ruleset, check: &CheckOptions, host: IpAddr, family: Family)
 
 /// The session's next packets under the engine's current ruleset, and a new session against
 /// `rs` from a fresh engine.
-fn probe(
+/// The established session's next packets through `engine`: the first that failed, and
+/// why the verdicts up to it are not certain. The session moves on when all got through.
+fn probe_established(
     engine: &mut Engine<'_>,
     sy: &mut Synth,
     live: &mut Live,
-    rs: &Ruleset,
-    check: &CheckOptions,
-    layout: &crate::engine::SlotLayout,
-) -> SessionAt {
+) -> (Option<StepResult>, Option<String>) {
     let (pkts, moved) = live.next(sy);
     let results: Vec<StepResult> = pkts
         .iter()
@@ -704,6 +784,18 @@ fn probe(
         // Everything was delivered: the session moves on.
         live.tcp = moved;
     }
+    (failed, established_doubt)
+}
+
+fn probe(
+    engine: &mut Engine<'_>,
+    sy: &mut Synth,
+    live: &mut Live,
+    rs: &Ruleset,
+    check: &CheckOptions,
+    layout: &crate::engine::SlotLayout,
+) -> SessionAt {
+    let (failed, established_doubt) = probe_established(engine, sy, live);
     let mut nsy = Synth::at(sy.t);
     let session = if live.svc.proto == 6 {
         synth::tcp_session(&mut nsy, (live.admin.0, 40_000), live.host, "admin", "host")

@@ -83,6 +83,15 @@
 //!   by the route's prefix (fwcheck's old 1 s >> prefix model let errors out the kernel
 //!   refused); `icmp6-no-route-back`: no IPv6 route back to the sender, so no error and no
 //!   reset leaves;
+//! * `steps-notrack`, `steps-midstream`, `steps-chains` (`fwcheck steps`, checked by
+//!   [`steps_case`]: a live SSH-like session and a new connection tried after each command of
+//!   a script run in a namespace, `kernel.jsonl`): NOTRACK in raw PREROUTING leaves the host's
+//!   ACKs acknowledging data conntrack never saw — INVALID ("ACK is over upper bound"), cut by
+//!   an OUTPUT `--ctstate INVALID -j DROP` (fwcheck took the NOTRACK'd segments for frames the
+//!   capture missed: uncertain); `-P INPUT DROP` before an `-I` ESTABLISHED rule, whose
+//!   later steps both worlds of what conntrack held answer alike (fwcheck carried the first
+//!   step's doubt to every later one); user chains flushed, deleted (refused while jumped
+//!   to) and rebuilt, and a mid-stream pickup cutting the session (agreed on the first run);
 //! * `reload-adds-nat` (`--reload-at`): a reload adds a nat table while a one-way UDP flow runs:
 //!   its connection, confirmed before, walks the new nat chain with every packet (still NEW)
 //!   but is never translated (`nf_nat_setup_info` leaves a confirmed connection alone), so the
@@ -1985,4 +1994,71 @@ fn tcpedge_nat() {
         }
         assert!(clashes >= 4, "{case}: {clashes} clashes");
     }
+}
+
+/// A `fwcheck steps` lab (`tests/data/labs/LAB`: `script.sh`, `args`, `kernel.jsonl`, written
+/// by `record.sh` with `lib/steps_lab.py`): after every step, whether the live session's next
+/// exchange got through and whether a new connection completed must be what the kernel did,
+/// and certain — but at the steps `doubt`, where what conntrack held before the script (not
+/// said with `--conntrack-start`) decides the answer; the lab's namespace began with it
+/// empty, which the answer shown there (NEW) must match.
+fn steps_case(lab: &str, args: &str, doubt: &[u64]) {
+    let dir = lab_dir(lab);
+    let args: Vec<String> = std::fs::read_to_string(dir.join(args))
+        .expect("args")
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_fwcheck"))
+        .current_dir(&dir)
+        .arg("steps")
+        .args(&args)
+        .args(["--format", "json"])
+        .output()
+        .expect("fwcheck steps");
+    let ours: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["type"] == "step")
+        .collect();
+    let kernel: Vec<serde_json::Value> = std::fs::read_to_string(dir.join("kernel.jsonl"))
+        .expect("kernel.jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("kernel.jsonl line"))
+        .collect();
+    assert_eq!(ours.len(), kernel.len(), "{lab}: steps");
+    for (o, k) in ours.iter().zip(&kernel) {
+        let s = &o["sessions"][0];
+        let what = format!("{lab} step {} `{}`", k["step"], o["command"]);
+        assert_eq!(
+            k["dead"],
+            serde_json::Value::Null,
+            "{what}: the lab's session died"
+        );
+        assert_eq!(
+            s["established"], k["established"],
+            "{what}: established session"
+        );
+        assert_eq!(s["new"], k["new"], "{what}: new session");
+        let step = k["step"].as_u64().expect("step");
+        assert_eq!(s["certain"], !doubt.contains(&step), "{what}: certain? {s}");
+        assert_eq!(o["refused"].is_string(), k["rc"] != 0, "{what}: refused");
+    }
+}
+
+#[test]
+fn steps_notrack() {
+    steps_case("steps-notrack", "args", &[]);
+}
+
+#[test]
+fn steps_midstream() {
+    steps_case("steps-midstream", "args", &[2]);
+    steps_case("steps-midstream", "empty.args", &[]);
+}
+
+#[test]
+fn steps_chains() {
+    steps_case("steps-chains", "args", &[11]);
+    steps_case("steps-chains", "empty.args", &[]);
 }

@@ -222,6 +222,16 @@ fn resolve(
 ) -> CtOutcome {
     // resolve_normal_ct hashes the tuple with the zone's id for the original direction.
     let zone = tmpl.zone_id(CtDir::Original);
+    if attached == Attach::Untracked && pkt.proto == proto::TCP {
+        // NOTRACK'd: conntrack never sees the segment, but the capture holds it — an ACK of
+        // its data from the other side is one of data conntrack did not see (kernel:
+        // "ACK is over upper bound", INVALID), not a sign of a gap in the capture.
+        if let Ok(t) = packet_tuple(tracker(proto::TCP), pkt, zone) {
+            if let Some((id, dir)) = ct.find_dir(&t) {
+                crate::conntrack::proto::tcp::hold_untracked(ct, id, dir, pkt);
+            }
+        }
+    }
     if attached != Attach::None {
         return CtOutcome {
             attach: attached,

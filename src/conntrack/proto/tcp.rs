@@ -302,6 +302,27 @@ fn acked_data_held(ct: &TcpCt, dir: usize, th: &TcpInfo, ack_off: i32) -> bool {
     held != 0 && !after(sack, held)
 }
 
+/// A segment of connection `id`'s side `dir` that the capture holds but conntrack did not see
+/// (NOTRACK'd in the raw table): it counts as held ([`TcpCt::held_end`]) and nothing else —
+/// the kernel's windows never took it in.
+pub(crate) fn hold_untracked(
+    ct: &mut crate::conntrack::Conntrack,
+    id: crate::conntrack::CtId,
+    dir: CtDir,
+    pkt: &Packet,
+) {
+    let L4::Tcp(th) = &pkt.l4 else { return };
+    let Some(entry) = ct.get_mut(id) else { return };
+    let ProtoState::Tcp(tc) = &mut entry.proto else {
+        return;
+    };
+    let d = dir as usize;
+    let end = Seg::new(pkt, th).end;
+    if end != th.seq && (tc.held_end[d] == 0 || after(end, tc.held_end[d])) {
+        tc.held_end[d] = end;
+    }
+}
+
 /// `tcp_options`: window scale and SACK-permitted into a side.
 fn apply_options(th: &TcpInfo, side: &mut TcpSide) {
     if th.doff <= 5 {

@@ -503,33 +503,8 @@ fn attempt(input: &StepsInput, check: &CheckOptions, refused: &[Diagnostic]) -> 
         }
     }
 
-    // Not told what conntrack held (and the starting rules do not track): the session is
-    // followed in each world too — the table empty (NEW when conntrack starts), and the
-    // session tracked all along (ESTABLISHED) — for the truth is one of them: a step both
-    // answer alike is certain whatever the first world's engine guessed (its verdicts after
-    // a mid-stream pickup rest on that guess).
-    let env = &check.env;
-    let mut worlds: Vec<World> = Vec::new();
-    if !tracked_before && !env.conntrack_empty_at_start && !env.conntrack_tracked_at_start {
-        for tracked in [false, true] {
-            let mut opts = base_opts.clone();
-            opts.env.conntrack_empty_at_start = !tracked;
-            opts.env.conntrack_tracked_at_start = tracked;
-            let mut engine = Engine::new(&no_rules, opts);
-            let mut wsy = Synth::default();
-            for live in &lives {
-                let (warm, _) = warm_up(&mut wsy, live);
-                for p in &warm {
-                    engine.process(p);
-                }
-            }
-            worlds.push(World {
-                carried: Some(engine.suspend()),
-                lives: lives.clone(),
-                sy: wsy,
-            });
-        }
-    }
+    // The sessions as established, for the worlds below.
+    let lives_at_start = lives.clone();
 
     let mut steps: Vec<StepRecord> = Vec::with_capacity(marks.len());
     let mut prev: Option<Vec<SessionAt>> = None;
@@ -567,13 +542,6 @@ fn attempt(input: &StepsInput, check: &CheckOptions, refused: &[Diagnostic]) -> 
                     out.push(probe(&mut engine, &mut sy, live, &rs, &check, &layout));
                 }
                 carried = Some(engine.suspend());
-                if !worlds.is_empty() {
-                    let seen: Vec<Vec<(bool, Option<String>)>> =
-                        worlds.iter_mut().map(|w| w.probe(&rs, &layout)).collect();
-                    for (i, at) in out.iter_mut().enumerate() {
-                        settle(at, seen.iter().map(|w| &w[i]));
-                    }
-                }
                 out
             }
         };
@@ -597,6 +565,62 @@ fn attempt(input: &StepsInput, check: &CheckOptions, refused: &[Diagnostic]) -> 
             diagnostics: vec![d],
             source,
         }));
+    }
+
+    // Not told what conntrack held (and the starting rules do not track): where a session's
+    // verdict is in doubt, it is followed in each world too — the table empty (NEW when
+    // conntrack starts), and the session tracked all along (ESTABLISHED) — for the truth is
+    // one of them: a step both answer alike is certain whatever the first engine guessed (its
+    // verdicts after a mid-stream pickup rest on that guess). The worlds run the script
+    // again, probed at the same steps as above; a script without doubt never runs them.
+    let env = &check.env;
+    let doubted = steps
+        .iter()
+        .any(|st| st.sessions.iter().any(|s| s.established_doubt.is_some()));
+    if doubted
+        && !tracked_before
+        && !env.conntrack_empty_at_start
+        && !env.conntrack_tracked_at_start
+    {
+        let mut worlds: Vec<World> = [false, true]
+            .into_iter()
+            .map(|tracked| {
+                let mut opts = base_opts.clone();
+                opts.env.conntrack_empty_at_start = !tracked;
+                opts.env.conntrack_tracked_at_start = tracked;
+                let mut engine = Engine::new(&no_rules, opts);
+                let mut wsy = Synth::default();
+                for live in &lives_at_start {
+                    let (warm, _) = warm_up(&mut wsy, live);
+                    for p in &warm {
+                        engine.process(p);
+                    }
+                }
+                World {
+                    carried: Some(engine.suspend()),
+                    lives: lives_at_start.clone(),
+                    sy: wsy,
+                }
+            })
+            .collect();
+        let mut seen: Option<Vec<Vec<(bool, Option<String>)>>> = None;
+        let mut k = 0;
+        replay(&mut |s| {
+            let Some(&(_, changes, refused)) = marks.get(k) else {
+                return;
+            };
+            if seen.is_none() || changes {
+                let rs = if refused { start.clone() } else { s.ruleset() };
+                let layout = crate::engine::slot_layout(&rs);
+                seen = Some(worlds.iter_mut().map(|w| w.probe(&rs, &layout)).collect());
+            }
+            if let (Some(seen), Some(st)) = (&seen, steps.get_mut(k)) {
+                for (i, at) in st.sessions.iter_mut().enumerate() {
+                    settle(at, seen.iter().map(|w| &w[i]));
+                }
+            }
+            k += 1;
+        });
     }
 
     // Cuts: a step where an established session stops passing.
@@ -760,8 +784,6 @@ fn pick_admins(rs: &Ruleset, check: &CheckOptions, host: IpAddr, family: Family)
         .collect()
 }
 
-/// The session's next packets under the engine's current ruleset, and a new session against
-/// `rs` from a fresh engine.
 /// The established session's next packets through `engine`: the first that failed, and
 /// why the verdicts up to it are not certain. The session moves on when all got through.
 fn probe_established(
@@ -787,6 +809,8 @@ fn probe_established(
     (failed, established_doubt)
 }
 
+/// The session's next packets under the engine's current ruleset, and a new session against
+/// `rs` from a fresh engine.
 fn probe(
     engine: &mut Engine<'_>,
     sy: &mut Synth,

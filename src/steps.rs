@@ -247,6 +247,9 @@ fn warm_up(sy: &mut Synth, live: &Live) -> (Vec<crate::packet::Packet>, Option<C
     }
 }
 
+/// Whether an established session passed at a step, and why that is not certain.
+type Passed = (bool, Option<String>);
+
 /// The live sessions followed in one world of what conntrack held before step 1 (the
 /// table empty, or the sessions tracked all along): their engine's state between steps.
 struct World {
@@ -258,11 +261,7 @@ struct World {
 impl World {
     /// Whether each established session passes after a step whose ruleset is `rs`, and why
     /// that is not certain.
-    fn probe(
-        &mut self,
-        rs: &Ruleset,
-        layout: &crate::engine::SlotLayout,
-    ) -> Vec<(bool, Option<String>)> {
+    fn probe(&mut self, rs: &Ruleset, layout: &crate::engine::SlotLayout) -> Vec<Passed> {
         let state = self.carried.take().expect("carried state");
         let mut engine = Engine::resume_with(rs, state, layout.clone());
         self.sy.wait(1_000_000_000);
@@ -282,7 +281,7 @@ impl World {
 /// Settle the established session's verdict at one step (`at`, from the engine that does
 /// not know what conntrack held before step 1) by the worlds: if every world's answer is the
 /// same, and certain in each, that answer is certain (the truth is one of the worlds).
-fn settle<'a>(at: &mut SessionAt, worlds: impl Iterator<Item = &'a (bool, Option<String>)>) {
+fn settle<'a>(at: &mut SessionAt, worlds: impl Iterator<Item = &'a Passed>) {
     let worlds: Vec<_> = worlds.collect();
     if at.established_doubt.is_none()
         || worlds
@@ -603,7 +602,7 @@ fn attempt(input: &StepsInput, check: &CheckOptions, refused: &[Diagnostic]) -> 
                 }
             })
             .collect();
-        let mut seen: Option<Vec<Vec<(bool, Option<String>)>>> = None;
+        let mut seen: Option<Vec<Vec<Passed>>> = None;
         let mut k = 0;
         replay(&mut |s| {
             let Some(&(_, changes, refused)) = marks.get(k) else {

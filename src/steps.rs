@@ -16,6 +16,8 @@
 //! The script is applied twice: first to learn what each step did, then to check the
 //! sessions, each step's ruleset built, run and dropped in turn — a script of thousands of
 //! commands holds one ruleset at a time (it held one per step: 4.8 GB for 4,000 commands).
+//! Where a session's verdict is in doubt because conntrack's table before step 1 is not
+//! known, a third pass follows it in each world of that table and settles what they agree on.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -364,9 +366,10 @@ fn attempt(input: &StepsInput, check: &CheckOptions, refused: &[Diagnostic]) -> 
         backend: input.parse.backend,
         tables: Vec::new(),
     });
-    // The script is applied twice: first to learn what each step did (no ruleset is built),
-    // then again to check the sessions step by step, each step's ruleset built, run and
-    // dropped in turn (a script of thousands of commands never holds more than one).
+    // The script is applied twice (a third time for the worlds below, where in doubt): first
+    // to learn what each step did (no ruleset is built), then again to check the sessions
+    // step by step, each step's ruleset built, run and dropped in turn (a script of
+    // thousands of commands never holds more than one).
     let replay = |f: &mut dyn FnMut(AppliedStep<'_>)| {
         apply_refusing(
             base.as_ref(),

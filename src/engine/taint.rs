@@ -133,17 +133,7 @@ impl Taint {
     /// The cause, when the state of the flow of tuple `t` depends on an earlier uncertain
     /// verdict ([`Taint::cause`] for a tuple instead of a packet).
     pub fn tuple_cause(&self, t: &Tuple) -> Option<(&str, Option<u64>)> {
-        let k = key(t.proto, (t.src, t.sport), (t.dst, t.dport));
-        if let Some((frame, c)) = self.flows.get(&k) {
-            return Some((c, Some(*frame)));
-        }
-        self.evicted.as_ref().filter(|e| e.contains(&k)).map(|_| {
-            (
-                "an earlier packet of this flow was uncertain (more than 65,536 flows were; \
-                 the cause is no longer kept)",
-                None,
-            )
-        })
+        self.cause_of(&key(t.proto, (t.src, t.sport), (t.dst, t.dport)))
     }
 
     /// `pkt` may have been accepted in the kernel, and its source port bound by SNAT there.
@@ -258,11 +248,15 @@ impl Taint {
         if self.flows.is_empty() {
             return None;
         }
-        let k = flow_of(pkt);
-        if let Some((frame, c)) = self.flows.get(&k) {
+        self.cause_of(&flow_of(pkt))
+    }
+
+    /// The cause kept for flow `k`, or the note that one was and is no longer kept.
+    fn cause_of(&self, k: &FlowKey) -> Option<(&str, Option<u64>)> {
+        if let Some((frame, c)) = self.flows.get(k) {
             return Some((c, Some(*frame)));
         }
-        self.evicted.as_ref().filter(|e| e.contains(&k)).map(|_| {
+        self.evicted.as_ref().filter(|e| e.contains(k)).map(|_| {
             (
                 "an earlier packet of this flow was uncertain (more than 65,536 flows were; \
                  the cause is no longer kept)",

@@ -335,17 +335,31 @@ pub fn setup(
                 // nf_nat_l4proto_unique_tuple: at most NF_NAT_MAX_ATTEMPTS (128) ports in a
                 // row (from the range start for DNAT; SNAT starts at a random one), the last
                 // NF_NAT_HARDER_THRESH of them evicting a closing connection, then fewer at
-                // random offsets: past the first 128 the choice is the kernel's luck.
+                // random offsets: past the first 128 the choice is the kernel's luck. Where
+                // the kernel starts at random, fwcheck's stand-in walk starts at an offset of
+                // the tuple's hash (a walk from the range start would pack every stand-in at
+                // its low end, and find none free after 128 connections), and evicts nothing.
+                let random_start = manip == Manip::Src || spec.random;
                 let attempts = size.min(NF_NAT_MAX_ATTEMPTS);
-                let mut p = lo;
+                let mix = |salt: u64| {
+                    use std::hash::{Hash, Hasher};
+                    let mut h = std::collections::hash_map::DefaultHasher::new();
+                    (curr, salt).hash(&mut h);
+                    (h.finish() % u64::from(size)) as u32
+                };
+                let off = if random_start { mix(0) } else { 0 };
+                let port_at = |off: u32, i: u32| lo + ((off + i) % size) as u16;
                 let mut tries = 0;
                 loop {
-                    let cand = cand_of(p);
+                    let cand = cand_of(port_at(off, tries));
                     tries += 1;
-                    let old = (attempts + 1 - tries <= NF_NAT_HARDER_THRESH)
+                    let old = (!random_start && attempts + 1 - tries <= NF_NAT_HARDER_THRESH)
                         .then(|| evictable(&engine.conntrack, &cand, id, now))
                         .flatten();
-                    if !tuple_taken(&engine.conntrack, &cand, id, now) || old.is_some() || p >= hi {
+                    if !tuple_taken(&engine.conntrack, &cand, id, now)
+                        || old.is_some()
+                        || tries >= size
+                    {
                         new = cand;
                         if let Some(old) = old {
                             engine.conntrack.kill(old);
@@ -354,14 +368,20 @@ pub fn setup(
                         break;
                     }
                     if tries >= NF_NAT_MAX_ATTEMPTS {
-                        new = cand;
+                        // The kernel goes on at random offsets and most likely finds a free
+                        // port where one is left: the stand-in is the first free one of up to
+                        // 128 from another offset (a taken one clashes, below, if none is).
+                        let off = mix(1);
+                        new = (0..attempts)
+                            .map(|i| cand_of(port_at(off, i)))
+                            .find(|c| !tuple_taken(&engine.conntrack, c, id, now))
+                            .unwrap_or(cand);
                         let why = "no free port among the kernel's first 128 tries: it goes on at \
                                    random ports";
                         uncertain.get_or_insert(why);
                         random_port(engine, &new, why);
                         break;
                     }
-                    p += 1;
                 }
             }
         }

@@ -244,6 +244,7 @@ impl Taint {
 
     /// The cause, when `pkt`'s flow state depends on an earlier uncertain verdict: in words,
     /// and the frame when it is still kept.
+    #[inline]
     pub fn cause(&self, pkt: &Packet) -> Option<(&str, Option<u64>)> {
         if self.flows.is_empty() {
             return None;
@@ -252,6 +253,7 @@ impl Taint {
     }
 
     /// The cause kept for flow `k`, or the note that one was and is no longer kept.
+    #[inline]
     fn cause_of(&self, k: &FlowKey) -> Option<(&str, Option<u64>)> {
         if let Some((frame, c)) = self.flows.get(k) {
             return Some((c, Some(*frame)));

@@ -327,8 +327,49 @@ COMMIT\n*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\
     assert!(why.contains("clashes"), "{}", f[1].line());
 }
 
+/// A two-port MASQUERADE range whose first port went to a connection fwcheck is unsure of
+/// (its SYN met an undecidable match): when both ports are taken, the third connection's clash
+/// rests on that guess — had the kernel dropped the first SYN, a port would be free — so
+/// fwcheck's DROP is uncertain, not a certain clash; the kernel drops it.
+fn a_full_range_held_by_an_uncertain_connection_is_uncertain() {
+    let rules = "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -s 10.0.0.0/8 -p tcp -j MASQUERADE --to-ports 50000-50001\n\
+COMMIT\n*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+-A FORWARD -s 10.0.0.1/32 -m statistic --mode random --probability 0.00000001 -j DROP\nCOMMIT\n";
+    let server = CLIENT;
+    let syn = |src: &str, isn: u32, id: u16| {
+        tcp4(src.parse().unwrap(), server, 40000, 80, isn, 0, SYN, id)
+    };
+    let frames = [
+        syn("10.0.0.1", 1000, 1),
+        syn("10.0.0.2", 2000, 2),
+        syn("10.0.0.3", 3000, 3),
+    ];
+    let loaded = load_str("masq-full-doubt.rules", rules, ParseOptions::default());
+    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+    let sim = SimOptions {
+        env: SimEnv {
+            hosts: host(),
+            ..SimEnv::default()
+        },
+        router: true,
+        ..SimOptions::default()
+    };
+    let cmp = compare(&loaded, decoded(&frames), sim, Pacing::AsFastAsPossible).expect("compare");
+    assert_eq!(cmp.mismatches, 0, "{}", cmp.render(true));
+    let kernel: Vec<_> = cmp.frames.iter().map(|f| f.kernel.unwrap_or("-")).collect();
+    assert_eq!(
+        kernel,
+        ["ACCEPT", "ACCEPT", "DROP"],
+        "{}",
+        cmp.render(false)
+    );
+    assert!(!cmp.frames[2].fwcheck_certain, "{}", cmp.render(false));
+}
+
 kernel_tests!(
     a_clash_with_an_uncertain_connection_is_uncertain,
+    a_full_range_held_by_an_uncertain_connection_is_uncertain,
     a_one_port_range_evicts_or_clashes,
     a_taken_icmp_id_is_replaced,
     a_taken_source_port_is_replaced,

@@ -97,6 +97,19 @@ fn evictable(ct: &Conntrack, t: &Tuple, me: CtId, now: u64) -> Option<CtId> {
     (mt.state == TcpState::SynSent && ot.state >= TcpState::TimeWait && advanced).then_some(other)
 }
 
+/// Whether the connection holding tuple `t`'s reply (what makes `t` taken) has a state that
+/// depends on an earlier uncertain verdict: the kernel may not hold it.
+fn holder_in_doubt(engine: &Engine<'_>, t: &Tuple) -> bool {
+    let Some((holder, _)) = invert(t).and_then(|r| engine.conntrack.find_dir(&r)) else {
+        return false;
+    };
+    engine.conntrack.get(holder).is_some_and(|e| {
+        e.tuple
+            .iter()
+            .any(|x| engine.taint.tuple_cause(x).is_some())
+    })
+}
+
 /// `nf_nat_used_tuple`: would connection `me` with original tuple `t` collide with another?
 /// Its reply (the inverted tuple) is looked up in the table (`nf_conntrack_tuple_taken`, one
 /// hash lookup): taken if a live confirmed connection other than `me` has it in either
@@ -305,9 +318,19 @@ pub fn setup(
                         }
                     }
                 }
+                // Which ports the kernel finds usable rests on fwcheck's table: a port held
+                // by a connection whose state depends on an earlier guess, or one the kernel
+                // may hold for a connection fwcheck dropped on an uncertain verdict, leaves
+                // the choice to the kernel's offset.
+                let exact = !(lo..=hi).any(|p| {
+                    let c = cand_of(p);
+                    holder_in_doubt(engine, &c)
+                        || (manip == Manip::Src
+                            && engine.taint.port_in_doubt(c.proto, c.dst, c.dport, c.sport))
+                });
                 match usable[..] {
                     // The one port the kernel can take, whatever the offset.
-                    [(c, old)] if harder || !may_evict => {
+                    [(c, old)] if exact && (harder || !may_evict) => {
                         new = c;
                         if let Some(old) = old {
                             engine.conntrack.kill(old);
@@ -316,7 +339,7 @@ pub fn setup(
                     }
                     // Every port taken, none evictable: the tuple the last try left clashes,
                     // and TCP's confirmation drops the packet whichever port it was.
-                    [] if curr.proto == 6 && !may_evict => new = cand_of(lo),
+                    [] if exact && curr.proto == 6 && !may_evict => new = cand_of(lo),
                     _ => {
                         new = usable.first().map_or(cand_of(lo), |u| u.0);
                         let why = "port chosen at random by the kernel";
